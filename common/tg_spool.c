@@ -1,0 +1,244 @@
+#include "tg_spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+int tg_write_all(int fd, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, c, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return TG_ERR_SYSTEM;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return TG_ERR_IO;
+		}
+		c += n;
+		len -= (size_t)n;
+	}
+	return TG_OK;
+}
+
+int tg_atomic_open(struct tg_atomic *a, const char *dir, const char *name, mode_t mode)
+{
+	int r = TG_ERR_SYSTEM, i;
+
+	a->fd = a->dirfd = -1;
+	a->tmp[0] = '\0';
+	if (name == NULL || *name == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) >= sizeof(a->name)) {
+		errno = EINVAL;
+		return TG_ERR_INVALID;
+	}
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	if ((a->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto out;
+	for (i = 0; i < 16; i++) {
+		snprintf(a->tmp, sizeof(a->tmp), TG_SPOOL_TMP_PREFIX "%08x%08x", randombytes_random(),
+			 randombytes_random());
+		a->fd = openat(a->dirfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (a->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (a->fd < 0)
+		goto out;
+	/* the umask must not widen or narrow what the caller asked for */
+	if (fchmod(a->fd, mode) != 0)
+		goto out;
+	r = TG_OK;
+out:
+	if (r != TG_OK)
+		tg_atomic_abort(a);
+	return r;
+}
+
+int tg_atomic_write(struct tg_atomic *a, const void *p, size_t len)
+{
+	if (a->fd < 0)
+		return TG_ERR_INVALID;
+	return tg_write_all(a->fd, p, len);
+}
+
+int tg_atomic_commit(struct tg_atomic *a)
+{
+	int r = TG_ERR_SYSTEM;
+
+	if (a->fd < 0 || a->dirfd < 0)
+		return TG_ERR_INVALID;
+	if (fsync(a->fd) != 0)
+		goto out;
+	if (close(a->fd) != 0) {
+		a->fd = -1;
+		goto out;
+	}
+	a->fd = -1;
+	if (renameat(a->dirfd, a->tmp, a->dirfd, a->name) != 0)
+		goto out;
+	a->tmp[0] = '\0'; /* renamed: nothing left to remove */
+	if (fsync(a->dirfd) != 0)
+		goto out;
+	r = TG_OK;
+out:
+	tg_atomic_abort(a);
+	return r;
+}
+
+void tg_atomic_abort(struct tg_atomic *a)
+{
+	int saved = errno;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->dirfd >= 0 && a->tmp[0] != '\0')
+		unlinkat(a->dirfd, a->tmp, 0);
+	if (a->dirfd >= 0)
+		close(a->dirfd);
+	a->fd = a->dirfd = -1;
+	a->tmp[0] = '\0';
+	errno = saved;
+}
+
+int tg_spool_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+	struct tg_atomic a = TG_ATOMIC_VOID;
+	int r;
+
+	if ((r = tg_atomic_open(&a, dir, name, mode)) != TG_OK)
+		return r;
+	if ((r = tg_atomic_write(&a, data, len)) != TG_OK) {
+		tg_atomic_abort(&a);
+		return r;
+	}
+	return tg_atomic_commit(&a);
+}
+
+int tg_fsync_dir(const char *dir)
+{
+	int fd, r = TG_OK;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	if (fsync(fd) != 0)
+		r = TG_ERR_SYSTEM;
+	close(fd);
+	return r;
+}
+
+int tg_spool_move(const char *from_dir, const char *from, const char *to_dir, const char *to)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	int r;
+
+	if ((size_t)snprintf(src, sizeof(src), "%s/%s", from_dir, from) >= sizeof(src) ||
+	    (size_t)snprintf(dst, sizeof(dst), "%s/%s", to_dir, to) >= sizeof(dst))
+		return TG_ERR_LIMIT;
+	if (rename(src, dst) != 0)
+		return TG_ERR_SYSTEM;
+	/* the new name first: once it is durable the file cannot be lost */
+	if ((r = tg_fsync_dir(to_dir)) != TG_OK)
+		return r;
+	if (strcmp(from_dir, to_dir) != 0)
+		return tg_fsync_dir(from_dir);
+	return TG_OK;
+}
+
+int tg_spool_remove(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return TG_ERR_LIMIT;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return TG_ERR_SYSTEM;
+	return tg_fsync_dir(dir);
+}
+
+int tg_read_fd(int fd, size_t max, struct tg_buf *out)
+{
+	struct stat st;
+	unsigned char chunk[8192];
+	ssize_t n;
+	int r;
+
+	if (fstat(fd, &st) != 0)
+		return TG_ERR_SYSTEM;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return TG_ERR_PERM;
+	}
+	if ((unsigned long long)st.st_size > max)
+		return TG_ERR_LIMIT;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = TG_ERR_SYSTEM;
+			break;
+		}
+		if (n == 0) {
+			r = TG_OK;
+			break;
+		}
+		if (out->len > max || (size_t)n > max - out->len) {
+			r = TG_ERR_LIMIT;
+			break;
+		}
+		if ((r = tg_buf_append(out, chunk, (size_t)n)) != TG_OK)
+			break;
+	}
+	sodium_memzero(chunk, sizeof(chunk));
+	return r;
+}
+
+int tg_read_file(const char *path, size_t max, struct tg_buf *out)
+{
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+	r = tg_read_fd(fd, max, out);
+	close(fd);
+	return r;
+}
+
+int tg_mkdir_p(const char *dir, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	char *p;
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return TG_ERR_INVALID;
+	memcpy(tmp, dir, len + 1);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return TG_ERR_SYSTEM;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return TG_ERR_SYSTEM;
+	return TG_OK;
+}
+
+int tg_spool_is_hidden(const char *name)
+{
+	return name[0] == '.';
+}

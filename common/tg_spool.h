@@ -1,0 +1,53 @@
+/*
+ * Durable file hand-over: write a temp file in the target folder, fsync it,
+ * rename it into place, fsync the folder. A crash at any instant leaves
+ * either the old state or the new one, never a half-written file.
+ */
+#ifndef TG_SPOOL_H
+#define TG_SPOOL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "tg_buf.h"
+
+/* Temp files start with this prefix; readers of a spool folder skip them. */
+#define TG_SPOOL_TMP_PREFIX ".tmp."
+
+struct tg_atomic {
+	int fd;       /* write here; -1 when not open */
+	int dirfd;    /* the target folder */
+	char tmp[96]; /* temp name inside the folder */
+	char name[256];
+};
+#define TG_ATOMIC_VOID {-1, -1, {0}, {0}}
+
+/* Open a temp file in dir that tg_atomic_commit() will rename to name. */
+int tg_atomic_open(struct tg_atomic *a, const char *dir, const char *name, mode_t mode);
+/* Write all of len bytes to the temp file (retrying short writes, EINTR). */
+int tg_atomic_write(struct tg_atomic *a, const void *p, size_t len);
+/* fsync the file, rename it to its name, fsync the folder; closes a. */
+int tg_atomic_commit(struct tg_atomic *a);
+/* Drop the temp file; safe on TG_ATOMIC_VOID and after commit. */
+void tg_atomic_abort(struct tg_atomic *a);
+
+/* Replace dir/name with data, durably and atomically. */
+int tg_spool_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode);
+/* Move from_dir/from to to_dir/to with rename(2) and fsync both folders. */
+int tg_spool_move(const char *from_dir, const char *from, const char *to_dir, const char *to);
+/* Remove dir/name and fsync dir (the removal is durable when this returns). */
+int tg_spool_remove(const char *dir, const char *name);
+/* fsync a folder so that renames and creations in it survive a crash. */
+int tg_fsync_dir(const char *dir);
+/* Write all of len bytes to fd, retrying short writes and EINTR. */
+int tg_write_all(int fd, const void *p, size_t len);
+/* Read a whole regular file (O_NOFOLLOW) of at most max bytes into out. */
+int tg_read_file(const char *path, size_t max, struct tg_buf *out);
+/* Same, from an already open descriptor (fstat-checked to be regular). */
+int tg_read_fd(int fd, size_t max, struct tg_buf *out);
+/* Create dir (and parents) with mode if missing; an existing one is kept. */
+int tg_mkdir_p(const char *dir, mode_t mode);
+/* True when a folder entry name is a spool temp file or "." / "..". */
+int tg_spool_is_hidden(const char *name);
+
+#endif

@@ -1,0 +1,167 @@
+#include "tg_test.h"
+
+#include <sys/stat.h>
+
+#include "tg_config.h"
+#include "tg_error.h"
+#include "tg_spool.h"
+
+static struct tg_config *cfg;
+static char err[512];
+
+static void setup(void)
+{
+	ck_assert_int_eq(tg_config_new(&cfg), TG_OK);
+	err[0] = '\0';
+}
+
+static void teardown(void)
+{
+	tg_config_free(cfg);
+}
+
+static int parse(const char *text)
+{
+	return tg_config_parse(cfg, "t.conf", text, strlen(text), err, sizeof(err));
+}
+
+START_TEST(defaults_are_valid)
+{
+	int i;
+
+	for (i = 0; i < TG_CONF_COUNT; i++) {
+		ck_assert_msg(tg_config_set(cfg, (enum tg_conf_id)i, tg_conf_keys[i].def, err, sizeof(err)) == TG_OK,
+			      "default of %s.%s: %s", tg_conf_keys[i].section, tg_conf_keys[i].key, err);
+		ck_assert_ptr_nonnull(tg_conf_keys[i].help);
+		ck_assert_ptr_nonnull(tg_conf_keys[i].readers);
+	}
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_RECORDER_SHELL), "/bin/bash");
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_DIGITS), 6);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_UPLOADER_PART_SIZE), 8 * 1024 * 1024);
+	ck_assert_int_eq(tg_config_bool(cfg, TG_CONF_PAM_NULLOK), 0);
+}
+END_TEST
+
+START_TEST(parses_sections_comments_and_types)
+{
+	ck_assert_int_eq(parse("# comment\n\n[pam]\ndigits = 8   # trailing\nnullok=yes\n"
+			       "[s3]\r\nbucket = audit-logs\r\nendpoint = http://127.0.0.1:9000\n"
+			       "[slack]\nwebhook_url = https://hooks.example/T#frag\n"
+			       "[uploader]\npart_size = 16M\n"),
+			 TG_OK);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_DIGITS), 8);
+	ck_assert_int_eq(tg_config_bool(cfg, TG_CONF_PAM_NULLOK), 1);
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_S3_BUCKET), "audit-logs");
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_S3_ENDPOINT), "http://127.0.0.1:9000");
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL), "https://hooks.example/T#frag");
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_UPLOADER_PART_SIZE), 16 * 1024 * 1024);
+	ck_assert(tg_config_is_set(cfg, TG_CONF_S3_BUCKET));
+	ck_assert(!tg_config_is_set(cfg, TG_CONF_S3_REGION));
+}
+END_TEST
+
+START_TEST(errors_name_file_and_line)
+{
+	ck_assert_int_eq(parse("[pam]\ndigits = 6\nbogus = 1\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:3: unknown key \"bogus\" in [pam]");
+	ck_assert_int_eq(parse("[pam]\ndigits = 6\n\ndigits = 8\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:4: duplicate key \"digits\" in [pam]");
+	ck_assert_int_eq(parse("[pam]\njust words\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:2: expected \"key = value\"");
+	ck_assert_int_eq(parse("[pam\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:1: malformed section header");
+	ck_assert_int_eq(parse("digits = 6\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:1: key \"digits\" outside any [section]");
+	ck_assert_int_eq(parse("[nosuch]\nx = 1\n"), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[pam]\ndigits = 9\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:2: pam.digits must be between 6 and 8, not 9");
+	ck_assert_int_eq(parse("[pam]\nnullok = maybe\n"), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[s3]\nsse = rot13\n"), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[pam]\ndigits = 99999999999999999999999\n"), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[pam]\ndigits = -6\n"), TG_ERR_PARSE);
+	/* nothing of a bad file is applied */
+	ck_assert_int_eq(parse("[pam]\ndigits = 8\nbogus = 1\n"), TG_ERR_PARSE);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_DIGITS), 6);
+}
+END_TEST
+
+START_TEST(values_and_lines_are_capped)
+{
+	size_t n = TG_CONFIG_MAX_VALUE + 20;
+	char *text = malloc(n + 64);
+
+	strcpy(text, "[s3]\nbucket = ");
+	memset(text + strlen(text), 'a', TG_CONFIG_MAX_VALUE + 1);
+	text[14 + TG_CONFIG_MAX_VALUE + 1] = '\0';
+	ck_assert_int_eq(parse(text), TG_ERR_LIMIT);
+	ck_assert_ptr_nonnull(strstr(err, "t.conf:2:"));
+	ck_assert_ptr_nonnull(strstr(err, "longer than"));
+	free(text);
+	ck_assert_int_eq(tg_config_parse(cfg, "t.conf", "[s3]\0x", 6, err, sizeof(err)), TG_ERR_PARSE);
+}
+END_TEST
+
+START_TEST(load_checks_owner_and_mode)
+{
+	char *dir = tg_test_tmpdir(), path[4096];
+	const char *text = "[s3]\nbucket = b\n";
+
+	snprintf(path, sizeof(path), "%s/tollgate.conf", dir);
+	ck_assert_int_eq(tg_spool_write(dir, "tollgate.conf", text, strlen(text), 0644), TG_OK);
+	if (getuid() == 0) {
+		ck_assert_int_eq(tg_config_load(cfg, path, 0, err, sizeof(err)), TG_OK);
+		ck_assert_str_eq(tg_config_str(cfg, TG_CONF_S3_BUCKET), "b");
+		ck_assert_int_eq(chown(path, 65534, 65534), 0);
+		ck_assert_int_eq(tg_config_load(cfg, path, 0, err, sizeof(err)), TG_ERR_PERM);
+		ck_assert_ptr_nonnull(strstr(err, "not by root"));
+		ck_assert_int_eq(chown(path, 0, 0), 0);
+	} else {
+		ck_assert_int_eq(tg_config_load(cfg, path, 0, err, sizeof(err)), TG_ERR_PERM);
+		ck_assert_int_eq(tg_config_load(cfg, path, TG_CONFIG_OWNER_SELF, err, sizeof(err)), TG_OK);
+	}
+	ck_assert_int_eq(chmod(path, 0664), 0);
+	ck_assert_int_eq(tg_config_load(cfg, path, TG_CONFIG_OWNER_SELF, err, sizeof(err)), TG_ERR_PERM);
+	ck_assert_ptr_nonnull(strstr(err, "writable by group"));
+	ck_assert_int_eq(chmod(path, 0646), 0);
+	ck_assert_int_eq(tg_config_load(cfg, path, TG_CONFIG_OWNER_SELF, err, sizeof(err)), TG_ERR_PERM);
+	ck_assert_ptr_nonnull(strstr(err, "writable by others"));
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(tg_config_load(cfg, path, 0, err, sizeof(err)), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tg_config_load(cfg, path, TG_CONFIG_MISSING_OK, err, sizeof(err)), TG_OK);
+	/* a symlink is refused: the config path is trusted, its target may not be */
+	ck_assert_int_eq(symlink("/etc/hostname", path), 0);
+	ck_assert_int_ne(tg_config_load(cfg, path, TG_CONFIG_NO_OWNER_CHECK, err, sizeof(err)), TG_OK);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(set_overrides_and_lookup)
+{
+	enum tg_conf_id id;
+
+	ck_assert_int_eq(tg_config_lookup("pam", "window", &id), TG_OK);
+	ck_assert_int_eq(id, TG_CONF_PAM_WINDOW);
+	ck_assert_int_eq(tg_config_lookup("pam", "nope", &id), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tg_config_set(cfg, TG_CONF_PAM_WINDOW, "3", err, sizeof(err)), TG_OK);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_WINDOW), 3);
+	ck_assert_int_eq(tg_config_set(cfg, TG_CONF_PAM_WINDOW, "11", err, sizeof(err)), TG_ERR_PARSE);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_WINDOW), 3);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("tg_config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, defaults_are_valid);
+	tcase_add_test(tc, parses_sections_comments_and_types);
+	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, values_and_lines_are_capped);
+	tcase_add_test(tc, load_checks_owner_and_mode);
+	tcase_add_test(tc, set_overrides_and_lookup);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
