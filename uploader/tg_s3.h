@@ -1,0 +1,66 @@
+/*
+ * S3 client: SigV4 signed by hand (libsodium SHA-256/HMAC), libcurl only
+ * sends. Used by tollgate-uploader (writes) and tollgate-replay (reads).
+ * Never linked into the PAM module.
+ */
+#ifndef TG_S3_H
+#define TG_S3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_config.h"
+
+struct tg_s3;
+
+/* The outcome of one request, for logs, alerts and retry decisions. */
+struct tg_s3_result {
+	long http_status;   /* 0 when no HTTP answer arrived */
+	char code[64];      /* S3 error Code (e.g. "NoSuchBucket", "SlowDown"), or "" */
+	char message[256];  /* S3 error Message or the transport error */
+	int retryable;      /* 5xx, 429, SlowDown, timeouts, resets, ExpiredToken */
+	char etag[128];
+};
+
+/* One x-amz-meta-* pair. */
+struct tg_s3_meta {
+	const char *name;  /* without the x-amz-meta- prefix, lower case */
+	const char *value;
+};
+
+struct tg_s3_put_opts {
+	const char *content_type;         /* default application/octet-stream */
+	const struct tg_s3_meta *meta;
+	size_t nmeta;
+	/*
+	 * Multipart uploads keep their progress (upload id, finished parts) in
+	 * this file so that a restarted uploader resumes instead of starting
+	 * over; NULL: no resume.
+	 */
+	const char *resume_path;
+	/* Called after each part (done, total bytes) for progress bars; may be NULL. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+/* Make a client from the [s3] section; err says what is wrong with it. */
+int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t errlen);
+void tg_s3_free(struct tg_s3 *s3);
+
+/* Upload a file (PUT, or multipart at or above multipart_threshold), streamed. */
+int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path, const struct tg_s3_put_opts *opts,
+		   struct tg_s3_result *res);
+/* Upload a small buffer with one PUT. */
+int tg_s3_put_buffer(struct tg_s3 *s3, const char *key, const void *data, size_t len,
+		     const struct tg_s3_put_opts *opts, struct tg_s3_result *res);
+/* Stream an object to sink; a sink returning non-zero stops the transfer. */
+int tg_s3_get(struct tg_s3 *s3, const char *key, int (*sink)(void *ctx, const void *p, size_t len), void *ctx,
+	      struct tg_s3_result *res);
+/* List keys under prefix (ListObjectsV2, all pages); cb non-zero stops. */
+int tg_s3_list(struct tg_s3 *s3, const char *prefix,
+	       int (*cb)(void *ctx, const char *key, uint64_t size, const char *last_modified), void *ctx,
+	       struct tg_s3_result *res);
+/* HEAD an object; TG_ERR_NOT_FOUND when it does not exist. */
+int tg_s3_head(struct tg_s3 *s3, const char *key, uint64_t *size, struct tg_s3_result *res);
+
+#endif
