@@ -1,0 +1,107 @@
+#include "tg_event.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "tg_buf.h"
+#include "tg_error.h"
+#include "tg_spool.h"
+
+uint64_t tg_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void tg_time_format(uint64_t us, char *buf, size_t len)
+{
+	time_t secs = (time_t)(us / 1000000u);
+	struct tm tm;
+	char base[32];
+
+	if (gmtime_r(&secs, &tm) == NULL || strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, len, "invalid");
+		return;
+	}
+	snprintf(buf, len, "%s.%06uZ", base, (unsigned)(us % 1000000u));
+}
+
+void tg_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *name, size_t namelen)
+{
+	char dir[PATH_MAX], fname[TG_EVENT_NAME_MAX], when[40], rnd_hex[17];
+	unsigned char rnd[8];
+	uint64_t now = tg_now_us();
+	char *text = NULL;
+	int r;
+
+	if (type == NULL || ev == NULL || !json_is_object(ev))
+		return TG_ERR_INVALID;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" TG_EVENT_SUBDIR, spool_dir) >= sizeof(dir))
+		return TG_ERR_LIMIT;
+	tg_time_format(now, when, sizeof(when));
+	if (json_object_set_new(ev, "v", json_integer(TG_EVENT_VERSION)) != 0 ||
+	    json_object_set_new(ev, "type", json_string(type)) != 0 ||
+	    json_object_set_new(ev, "time", json_string(when)) != 0 ||
+	    json_object_set_new(ev, "time_us", json_integer((json_int_t)now)) != 0)
+		return TG_ERR_NOMEM;
+	randombytes_buf(rnd, sizeof(rnd));
+	tg_hex(rnd, sizeof(rnd), rnd_hex);
+	snprintf(fname, sizeof(fname), "%020llu-%s.json", (unsigned long long)now, rnd_hex);
+	if ((text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return TG_ERR_NOMEM;
+	if (strlen(text) > TG_EVENT_MAX_BYTES) {
+		r = TG_ERR_LIMIT;
+		goto out;
+	}
+	if ((r = tg_spool_write(dir, fname, text, strlen(text), 0640)) != TG_OK)
+		goto out;
+	if (name != NULL)
+		snprintf(name, namelen, "%s", fname);
+out:
+	free(text);
+	return r;
+}
+
+int tg_event_read(const char *path, json_t **out)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	json_error_t jerr;
+	json_t *ev = NULL;
+	int r;
+
+	*out = NULL;
+	tg_buf_init(&text, TG_EVENT_MAX_BYTES);
+	if ((r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text)) != TG_OK)
+		goto out;
+	ev = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (ev == NULL || !json_is_object(ev) || !json_is_string(json_object_get(ev, "type"))) {
+		r = TG_ERR_PARSE;
+		goto out;
+	}
+	*out = ev; /* transferred */
+	ev = NULL;
+	r = TG_OK;
+out:
+	json_decref(ev);
+	tg_buf_free(&text);
+	return r;
+}

@@ -1,0 +1,35 @@
+/*
+ * Events: small JSON files in <spool>/events/, one per event, written
+ * atomically. Written by the PAM module (login, logout, mfa_failure, ...) and
+ * the recorder (recording problems); read and sent by the uploader.
+ * The schema is doc/events.md.
+ */
+#ifndef TG_EVENT_H
+#define TG_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_EVENT_SUBDIR "events"
+#define TG_EVENT_MAX_BYTES (64 * 1024)
+#define TG_EVENT_NAME_MAX 64
+#define TG_EVENT_VERSION 1
+
+/*
+ * Add "v", "type", "time" (RFC 3339, UTC, microseconds) and "time_us" to ev
+ * and write it to <spool_dir>/events/<time_us, 20 digits>-<16 hex>.json with
+ * mode 0640, so that name order is time order. ev is borrowed. name (may be
+ * NULL) receives the file name.
+ */
+int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *name, size_t namelen);
+/* Read and parse one event file (size-capped, must be a JSON object with a string "type"). */
+int tg_event_read(const char *path, json_t **out);
+/* Wall clock in Unix microseconds. */
+uint64_t tg_now_us(void);
+/* Format Unix microseconds as 2026-11-29T01:09:21.123456Z into buf (>= 32 bytes). */
+void tg_time_format(uint64_t us, char *buf, size_t len);
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void tg_hex(const unsigned char *p, size_t n, char *out);
+
+#endif

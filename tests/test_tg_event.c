@@ -1,0 +1,108 @@
+#include "tg_test.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_spool.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	char ev[4096];
+
+	dir = tg_test_tmpdir();
+	snprintf(ev, sizeof(ev), "%s/events", dir);
+	ck_assert_int_eq(tg_mkdir_p(ev, 0750), TG_OK);
+}
+
+static void teardown(void)
+{
+	tg_test_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(write_and_read_back)
+{
+	char name[TG_EVENT_NAME_MAX], path[4096];
+	json_t *ev = json_pack("{s:s, s:s}", "user", "alice", "client_addr", "203.0.113.5"), *back = NULL;
+	struct stat st;
+
+	ck_assert_int_eq(tg_event_write(dir, "login", ev, name, sizeof(name)), TG_OK);
+	ck_assert_uint_eq(strlen(name), 20 + 1 + 16 + 5);
+	snprintf(path, sizeof(path), "%s/events/%s", dir, name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(tg_event_read(path, &back), TG_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(back, "type")), "login");
+	ck_assert_str_eq(json_string_value(json_object_get(back, "user")), "alice");
+	ck_assert_int_eq(json_integer_value(json_object_get(back, "v")), 1);
+	ck_assert(json_integer_value(json_object_get(back, "time_us")) > 1700000000000000LL);
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(back, "time"))), 27);
+	json_decref(ev);
+	json_decref(back);
+}
+END_TEST
+
+START_TEST(names_sort_by_time)
+{
+	char a[TG_EVENT_NAME_MAX], b[TG_EVENT_NAME_MAX];
+	json_t *ev = json_object();
+
+	ck_assert_int_eq(tg_event_write(dir, "login", ev, a, sizeof(a)), TG_OK);
+	usleep(2000);
+	ck_assert_int_eq(tg_event_write(dir, "logout", ev, b, sizeof(b)), TG_OK);
+	ck_assert_int_lt(strcmp(a, b), 0);
+	json_decref(ev);
+}
+END_TEST
+
+START_TEST(read_rejects_bad_files)
+{
+	char path[4096];
+	json_t *out = (json_t *)1;
+	static char big[TG_EVENT_MAX_BYTES + 10];
+
+	snprintf(path, sizeof(path), "%s/events/x.json", dir);
+	ck_assert_int_eq(tg_spool_write(dir, "x.json", "[1,2]", 5, 0600), TG_OK);
+	snprintf(path, sizeof(path), "%s/x.json", dir);
+	ck_assert_int_eq(tg_event_read(path, &out), TG_ERR_PARSE);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(tg_spool_write(dir, "x.json", "{\"type\":1}", 10, 0600), TG_OK);
+	ck_assert_int_eq(tg_event_read(path, &out), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_spool_write(dir, "x.json", "{\"type\":\"a\",\"type\":\"b\"}", 23, 0600), TG_OK);
+	ck_assert_int_eq(tg_event_read(path, &out), TG_ERR_PARSE);
+	memset(big, ' ', sizeof(big));
+	ck_assert_int_eq(tg_spool_write(dir, "x.json", big, sizeof(big), 0600), TG_OK);
+	ck_assert_int_eq(tg_event_read(path, &out), TG_ERR_LIMIT);
+	ck_assert_int_eq(tg_event_write(dir, NULL, NULL, NULL, 0), TG_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(time_and_hex_format)
+{
+	char buf[40], hex[9];
+	const unsigned char b[4] = {0x00, 0xff, 0x12, 0xab};
+
+	tg_time_format(1764378561123456ULL, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2025-11-29T01:09:21.123456Z");
+	tg_hex(b, 4, hex);
+	ck_assert_str_eq(hex, "00ff12ab");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("tg_event");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, write_and_read_back);
+	tcase_add_test(tc, names_sort_by_time);
+	tcase_add_test(tc, read_rejects_bad_files);
+	tcase_add_test(tc, time_and_hex_format);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
