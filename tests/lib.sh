@@ -1,0 +1,40 @@
+# Shared helpers for Tollgate's shell tests (sourced). The automake harness
+# sets TG_TOP_SRCDIR and TG_TOP_BUILDDIR; exit 77 means SKIP, 99 a hard error.
+
+: "${TG_TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${TG_TOP_BUILDDIR:=$TG_TOP_SRCDIR}"
+
+tg_skip() { echo "SKIP: $*"; exit 77; }
+tg_fail() { echo "FAIL: $*" >&2; exit 1; }
+tg_need_root() { [ "$(id -u)" -eq 0 ] || tg_skip "needs root: $*"; }
+tg_need_cmd() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || tg_skip "$c is not installed"; done; }
+
+# A fresh temp folder, removed by tg_cleanup (call it from your EXIT trap).
+tg_mktemp_dir() { mktemp -d "${TMPDIR:-/tmp}/tg-test.XXXXXX"; }
+
+# A free TCP port on 127.0.0.1 (asked of the kernel, then released).
+tg_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Wait (at most $2 seconds, default 20) until 127.0.0.1:$1 accepts connections.
+tg_wait_port() {
+	port=$1; limit=${2:-20}; i=0
+	while [ "$i" -lt $((limit * 10)) ]; do
+		if python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(0.2); s.connect(("127.0.0.1",int(sys.argv[1])))' "$port" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# End a process we started, by pid: TERM, then KILL after 5 s.
+tg_stop_pid() {
+	pid=$1
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -9 "$pid" 2>/dev/null || true
+}
