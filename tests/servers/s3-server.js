@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// A strict S3-compatible test server: @20minutes/s3rver (pinned in
+// package.json) plus what Tollgate's tests need from a real S3 and s3rver
+// leaves out. Started by tests/s3server.sh; not meant to be run by hand.
+//
+//   node s3-server.js DIR PORTFILE
+// Environment: S3_ACCESS_KEY, S3_SECRET_KEY (the only accepted key pair),
+// S3_BUCKET (created at start), S3_FAULT_RATE (0..1, default 0: that share of
+// requests is answered 500/503 SlowDown or has its connection reset),
+// S3_FAULT_SEED (integer: makes the faults reproducible).
+//
+// On top of s3rver, which checks SigV4 signatures of signed requests:
+//  - unsigned (anonymous) requests are refused (403 AccessDenied);
+//  - a hex x-amz-content-sha256 and an x-amz-checksum-sha256 must match the
+//    body (XAmzContentSHA256Mismatch, BadDigest); the checksum is echoed back
+//    in the answer as S3 does;
+//  - UploadPart and CompleteMultipartUpload of an unknown upload id answer
+//    404 NoSuchUpload, and AbortMultipartUpload (DELETE ?uploadId=) works.
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const { Transform } = require('stream');
+const S3rver = require('@20minutes/s3rver');
+const AWSAccount = require('@20minutes/s3rver/lib/models/account');
+const S3Error = require('@20minutes/s3rver/lib/models/error');
+
+const [dir, portFile] = process.argv.slice(2);
+const accessKey = process.env.S3_ACCESS_KEY;
+const secretKey = process.env.S3_SECRET_KEY;
+const bucket = process.env.S3_BUCKET || 'tollgate-test';
+const faultRate = Number(process.env.S3_FAULT_RATE || 0);
+let seed = Number(process.env.S3_FAULT_SEED || 0) >>> 0 || crypto.randomInt(1, 2 ** 31);
+
+if (!dir || !portFile || !accessKey || !secretKey) {
+  console.error('usage: S3_ACCESS_KEY=.. S3_SECRET_KEY=.. node s3-server.js DIR PORTFILE');
+  process.exit(2);
+}
+
+// xorshift32: reproducible faults for a given S3_FAULT_SEED
+function random() {
+  seed ^= seed << 13;
+  seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  seed >>>= 0;
+  return seed / 4294967296;
+}
+
+// Replace the built-in S3RVER/S3RVER pair by ours.
+AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
+
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  directory: path.join(dir, 'data'),
+  vhostBuckets: false,
+  configureBuckets: [{ name: bucket, configs: [] }],
+});
+const store = server.store;
+
+function splitPath(ctx) {
+  const parts = ctx.path.split('/');
+  return { bucket: decodeURIComponent(parts[1] || ''), key: parts.slice(2).join('/') };
+}
+
+function uploadDir(b, uploadId) {
+  if (!/^[0-9a-f]{1,64}$/.test(uploadId)) return null;
+  return path.join(store.getResourcePath(b, undefined, 'uploads'), uploadId);
+}
+
+// Hash the body as it streams by; refuse it at its end when it does not match.
+function verifyingBody(ctx) {
+  const contentSha = ctx.get('x-amz-content-sha256');
+  const checksum = ctx.get('x-amz-checksum-sha256');
+  const wantHex = /^[0-9a-fA-F]{64}$/.test(contentSha) ? contentSha.toLowerCase() : null;
+  if (!wantHex && !checksum) return;
+  const hash = crypto.createHash('sha256');
+  const original = ctx.req;
+  const check = new Transform({
+    transform(chunk, enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const digest = hash.digest();
+      if (wantHex && digest.toString('hex') !== wantHex)
+        return cb(new S3Error('XAmzContentSHA256Mismatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed."));
+      if (checksum && digest.toString('base64') !== checksum)
+        return cb(new S3Error('BadDigest',
+          'The SHA256 you specified did not match the calculated checksum.'));
+      cb();
+    },
+  });
+  original.on('error', (e) => check.destroy(e));
+  // the consumer (s3rver's pipeline) sees the error too; this listener only
+  // keeps a refused body from being an uncaught 'error' event
+  check.on('error', () => {});
+  ctx.req = original.pipe(check);
+  ctx.req.headers = original.headers;
+  ctx.req.baseUrl = original.baseUrl;
+  if (checksum) ctx.set('x-amz-checksum-sha256', checksum);
+}
+
+server.middleware.unshift(async (ctx, next) => {
+  if (faultRate > 0 && random() < faultRate) {
+    const r = random();
+    if (r < 0.34) {
+      ctx.req.socket.destroy();
+      return;
+    }
+    throw r < 0.67
+      ? new S3Error('InternalError', 'injected fault')
+      : new S3Error('SlowDown', 'Please reduce your request rate.');
+  }
+  if (!('authorization' in ctx.headers) && !('X-Amz-Algorithm' in ctx.query))
+    throw new S3Error('AccessDenied', 'Anonymous access is refused by this test server.');
+
+  const { bucket: b, key } = splitPath(ctx);
+  const uploadId = ctx.query.uploadId;
+  if (uploadId !== undefined && key) {
+    const d = uploadDir(b, String(uploadId));
+    if (!d || !fs.existsSync(d)) {
+      // answered before the signature check: the ids are random, and s3rver
+      // would otherwise create the folder of any id it is sent
+      throw new S3Error('NoSuchUpload',
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        { UploadId: String(uploadId) });
+    }
+  }
+  if (ctx.method === 'PUT' && key) verifyingBody(ctx);
+  const abort = ctx.method === 'DELETE' && uploadId !== undefined && key;
+  try {
+    await next();
+  } catch (err) {
+    // s3rver has no AbortMultipartUpload and answers it MethodNotAllowed,
+    // after the signature was checked
+    if (!abort || err.code !== 'MethodNotAllowed') throw err;
+    await fs.promises.rm(uploadDir(b, String(uploadId)), { recursive: true, force: true });
+    ctx.status = 204;
+    ctx.body = null;
+  }
+});
+
+server.run().then(({ port }) => {
+  const tmp = portFile + '.tmp';
+  fs.writeFileSync(tmp, String(port) + '\n');
+  fs.renameSync(tmp, portFile);
+}, (err) => {
+  console.error('s3-server: ' + err.message);
+  process.exit(1);
+});
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => server.close(() => process.exit(0)));
+}
