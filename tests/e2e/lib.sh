@@ -1,0 +1,521 @@
+# End-to-end harness (sourced): a private OpenSSH server on 127.0.0.1 with
+# pam_tollgate.so in a private PAM service, tollgate-record as ForceCommand or
+# login shell, a throw-away user with an SSH key and an enrolled TOTP secret,
+# the local S3 server, the Slack receiver and tollgate-uploader; the real
+# OpenSSH client drives it. Used by tests/test_e2e_*.sh and scripts/demo.
+#
+#   . tests/e2e/lib.sh
+#   e2e_init NAME              root check, temp folder, cleanup trap
+#   e2e_setup MODE             MODE: forcecommand | loginshell; starts it all
+#   e2e_login                  one MFA login that later runs share (ControlMaster)
+#   e2e_ssh ARGS...            ssh through the shared connection
+#   e2e_logout                 ends the shared connection (the PAM session closes)
+#   e2e_upload                 tollgate-uploader --once
+# Nothing outside the temp folder is touched but: /run/sshd (created if
+# missing), /etc/pam.d/sshd-tollgate-test-<random> and the user
+# tgt<random>, all removed by the trap; processes are ended by their pid.
+#
+# A part that has not been built (yet) is not faked: e2e_have says so and the
+# test prints "SKIP-PART: ..." for each assertion it leaves out.
+
+: "${TG_TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${TG_TOP_BUILDDIR:=$TG_TOP_SRCDIR}"
+# shellcheck source=../lib.sh
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+
+E2E_SSHD_BIN=${E2E_SSHD_BIN:-/usr/sbin/sshd}
+E2E_HERE="$TG_TOP_SRCDIR/tests/e2e"
+E2E_TIMEOUT=${E2E_TIMEOUT:-30} # seconds any single wait may take
+E2E_QUIET=${E2E_QUIET:-}
+
+e2e_log() { [ -n "$E2E_QUIET" ] || printf '%s\n' "-- $*"; }
+e2e_skip_part() { printf 'SKIP-PART: %s\n' "$*"; }
+e2e_fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	e2e_dump_logs >&2
+	exit 1
+}
+e2e_randhex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+# Where the build put program $1 (top folder or a part's folder); empty if
+# it has not been built.
+e2e_prog() {
+	for p in "$TG_TOP_BUILDDIR/$1" "$TG_TOP_BUILDDIR"/*/"$1"; do
+		if [ -f "$p" ] && [ -x "$p" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Path of the built PAM module (the real .so that libtool keeps in .libs).
+e2e_pam_module() {
+	for p in "$TG_TOP_BUILDDIR"/pam_module/.libs/pam_tollgate.so "$TG_TOP_BUILDDIR"/.libs/pam_tollgate.so; do
+		[ -f "$p" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# e2e_have PART: the part is built and usable here.
+#   mfa (pam_tollgate.so and tollgate-enroll), record (tollgate-record and
+#   tollgate-keygen), replay, uploader, s3 (node and its modules), slack
+e2e_have() {
+	case $1 in
+	mfa) [ -n "$E2E_PAM" ] && [ -n "$E2E_ENROLL" ] ;;
+	record) [ -n "$E2E_RECORD" ] && [ -n "$E2E_KEYGEN" ] ;;
+	replay) [ -n "$E2E_REPLAY" ] ;;
+	uploader) [ -n "$E2E_UPLOADER" ] ;;
+	s3) [ -n "${TG_S3_ENDPOINT:-}" ] ;;
+	slack) [ -n "${E2E_SLACK_URL:-}" ] ;;
+	*) return 1 ;;
+	esac
+}
+
+# ---------------------------------------------------------------- set up
+
+e2e_init() {
+	E2E_NAME=$1
+	[ "$(id -u)" -eq 0 ] || tg_skip "needs root to start sshd and create a user"
+	[ -x "$E2E_SSHD_BIN" ] || tg_skip "$E2E_SSHD_BIN is missing (apt-get install openssh-server)"
+	tg_need_cmd ssh ssh-keygen scp sftp python3 useradd userdel
+	[ -d /etc/pam.d ] || tg_skip "no /etc/pam.d (Linux-PAM is not installed)"
+
+	E2E_ID=$(e2e_randhex 4)
+	E2E_SERVICE="sshd-tollgate-test-$E2E_ID"
+	E2E_PAMFILE="/etc/pam.d/$E2E_SERVICE"
+	E2E_USER="tgt$E2E_ID"
+	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tg-e2e-$E2E_NAME.XXXXXX") || tg_fail "mktemp"
+	# 0755: the test user runs programs and reads its home below it; secrets
+	# live in 0700 subfolders.
+	chmod 0755 "$E2E_DIR"
+	E2E_SSHD_PID=
+	E2E_MASTER_PID=
+	E2E_UPLOADER_PID=
+	E2E_SLACK_PID=
+	E2E_USER_MADE=
+	E2E_S3_DIR=
+	E2E_SLACK_URL=
+	E2E_KEEP=${E2E_KEEP:-}
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+
+	E2E_PAM=$(e2e_pam_module || true)
+	E2E_ENROLL=$(e2e_prog tollgate-enroll || true)
+	E2E_RECORD=$(e2e_prog tollgate-record || true)
+	E2E_KEYGEN=$(e2e_prog tollgate-keygen || true)
+	E2E_REPLAY=$(e2e_prog tollgate-replay || true)
+	E2E_UPLOADER=$(e2e_prog tollgate-uploader || true)
+	command -v oathtool >/dev/null 2>&1 || E2E_ENROLL= # without it no code can be computed
+}
+
+e2e_cleanup() {
+	status=$?
+	trap - EXIT INT TERM HUP
+	set +e
+	if [ -n "$E2E_MASTER_PID" ]; then
+		ssh -F "$E2E_DIR/ssh_config" -O exit tg-e2e >/dev/null 2>&1
+		tg_stop_pid "$E2E_MASTER_PID"
+	fi
+	tg_stop_pid "$E2E_UPLOADER_PID"
+	tg_stop_pid "$E2E_SSHD_PID"
+	tg_stop_pid "$E2E_SLACK_PID"
+	[ -n "$E2E_S3_DIR" ] && "$TG_TOP_SRCDIR/tests/s3server.sh" stop "$E2E_S3_DIR" >/dev/null 2>&1
+	if [ -n "$E2E_USER_MADE" ]; then
+		# sessions of our own user that outlive the closed connection
+		for pid in $(ps -o pid= -u "$E2E_USER" 2>/dev/null); do tg_stop_pid "$pid"; done
+		userdel -r "$E2E_USER" >/dev/null 2>&1 || userdel -f -r "$E2E_USER" >/dev/null 2>&1 ||
+			echo "e2e: could not remove user $E2E_USER" >&2
+	fi
+	rm -f "$E2E_PAMFILE"
+	if [ -n "$E2E_KEEP" ]; then
+		echo "e2e: kept $E2E_DIR" >&2
+	else
+		rm -rf "$E2E_DIR"
+	fi
+	exit "$status"
+}
+
+# Everything a failure report needs, bounded.
+e2e_dump_logs() {
+	for f in "$E2E_DIR"/sshd.log "$E2E_DIR"/uploader.log "$E2E_DIR"/slack.log "$E2E_DIR"/s3/s3server.log; do
+		[ -s "$f" ] || continue
+		echo "---- $f (last 40 lines)"
+		tail -n 40 "$f"
+	done
+}
+
+# e2e_setup MODE: everything up to the point where a client can log in.
+e2e_setup() {
+	E2E_MODE=$1
+	mkdir -p "$E2E_DIR/spool" "$E2E_DIR/state" "$E2E_DIR/etc" "$E2E_DIR/client" "$E2E_DIR/home"
+	chmod 0700 "$E2E_DIR/state" "$E2E_DIR/client"
+	e2e_start_s3
+	e2e_start_slack
+	e2e_make_user
+	e2e_write_config
+	e2e_keygen
+	e2e_enroll
+	e2e_write_pam
+	e2e_start_sshd
+	e2e_write_client_config
+}
+
+e2e_start_s3() {
+	E2E_S3_DIR="$E2E_DIR/s3"
+	set +e
+	env_lines=$("$TG_TOP_SRCDIR/tests/s3server.sh" start "$E2E_S3_DIR" 2>"$E2E_DIR/s3start.err")
+	rc=$?
+	set -e
+	case $rc in
+	0) eval "$env_lines" ;;
+	77) e2e_skip_part "S3 server not available: $(cat "$E2E_DIR/s3start.err")"; E2E_S3_DIR= ;;
+	*) cat "$E2E_DIR/s3start.err" >&2; e2e_fail "the S3 test server did not start" ;;
+	esac
+}
+
+# The Slack receiver is the uploader part's (tests/servers/); until it lands
+# there is none and the Slack assertions are skipped.
+e2e_start_slack() {
+	E2E_SLACK_LOG="$E2E_DIR/slack.jsonl"
+	if [ -x "$TG_TOP_SRCDIR/tests/slackserver.sh" ]; then
+		:
+	fi
+}
+
+e2e_make_user() {
+	home="$E2E_DIR/home/$E2E_USER"
+	useradd -m -d "$home" -s /bin/bash -c "tollgate e2e test" "$E2E_USER" || e2e_fail "useradd $E2E_USER"
+	E2E_USER_MADE=1
+	E2E_HOME=$home
+	chmod 0750 "$home"
+	mkdir -p "$home/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -C "tollgate-e2e" -f "$E2E_DIR/client/id_ed25519" || e2e_fail "ssh-keygen"
+	cp "$E2E_DIR/client/id_ed25519.pub" "$home/.ssh/authorized_keys"
+	chown -R "$E2E_USER:" "$home/.ssh"
+	chmod 0700 "$home/.ssh"
+	chmod 0600 "$home/.ssh/authorized_keys"
+}
+
+e2e_write_config() {
+	E2E_CONF="$E2E_DIR/etc/tollgate.conf"
+	{
+		echo "[general]"
+		echo "spool_dir = $E2E_DIR/spool"
+		echo "hostname = e2e-$E2E_ID"
+		echo "[pam]"
+		echo "state_dir = $E2E_DIR/state"
+		echo "fail_delay_ms = 0"
+		echo "[recorder]"
+		echo "signing_key = $E2E_DIR/etc/signing.key"
+		echo "public_key = $E2E_DIR/etc/signing.pub"
+		echo "checkpoint_interval = 1"
+		echo "record_input = yes"
+		if [ -n "${TG_S3_CONF:-}" ]; then
+			cat "$TG_S3_CONF"
+			echo "prefix = e2e"
+			echo "sse = AES256"
+		fi
+		if [ -n "$E2E_SLACK_URL" ]; then
+			echo "[slack]"
+			echo "webhook_url = $E2E_SLACK_URL"
+			echo "min_interval_ms = 0"
+		fi
+	} >"$E2E_CONF"
+	chmod 0644 "$E2E_CONF"
+}
+
+e2e_keygen() {
+	e2e_have record || return 0
+	:
+}
+
+e2e_enroll() {
+	e2e_have mfa || return 0
+	:
+}
+
+e2e_write_pam() {
+	{
+		echo "# tollgate end-to-end test $E2E_ID; removed when the test ends"
+		if e2e_have mfa; then
+			echo "auth required $E2E_PAM config=$E2E_CONF"
+		else
+			echo "auth required pam_permit.so"
+		fi
+		echo "account required pam_unix.so"
+		if e2e_have mfa; then
+			echo "session optional $E2E_PAM config=$E2E_CONF"
+		fi
+		echo "session required pam_permit.so"
+	} >"$E2E_PAMFILE"
+	chmod 0644 "$E2E_PAMFILE"
+}
+
+e2e_start_sshd() {
+	mkdir -p /run/sshd && chmod 0755 /run/sshd
+	d="$E2E_DIR/sshd"
+	mkdir -p "$d" && chmod 0700 "$d"
+	ssh-keygen -q -t ed25519 -N '' -C "e2e-host" -f "$d/host_ed25519" || e2e_fail "ssh-keygen (host)"
+	E2E_PORT=$(tg_free_port)
+	if e2e_have mfa; then methods=publickey,keyboard-interactive; else methods=publickey; fi
+	cat >"$d/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $E2E_PORT
+HostKey $d/host_ed25519
+PidFile $d/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+StrictModes yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+AuthenticationMethods $methods
+UsePAM yes
+PermitRootLogin no
+AllowUsers $E2E_USER
+DisableForwarding yes
+PermitUserEnvironment no
+PermitTunnel no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+MaxAuthTries 6
+LoginGraceTime 60
+LogLevel VERBOSE
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+	if e2e_have record && [ "$E2E_MODE" = forcecommand ]; then
+		echo "ForceCommand $E2E_RECORD" >>"$d/sshd_config"
+	fi
+	ln -s "$E2E_SSHD_BIN" "$d/$E2E_SERVICE"
+	"$d/$E2E_SERVICE" -t -f "$d/sshd_config" || e2e_fail "sshd -t refused the test config"
+	"$d/$E2E_SERVICE" -D -e -f "$d/sshd_config" </dev/null >>"$E2E_DIR/sshd.log" 2>&1 &
+	E2E_SSHD_PID=$!
+	tg_wait_port "$E2E_PORT" "$E2E_TIMEOUT" || e2e_fail "sshd did not listen on 127.0.0.1:$E2E_PORT"
+	e2e_log "sshd (pid $E2E_SSHD_PID) on 127.0.0.1:$E2E_PORT, PAM service $E2E_SERVICE"
+}
+
+e2e_write_client_config() {
+	c="$E2E_DIR/client"
+	printf '[127.0.0.1]:%s %s\n' "$E2E_PORT" "$(cut -d' ' -f1,2 "$E2E_DIR/sshd/host_ed25519.pub")" >"$c/known_hosts"
+	# The code the askpass helper answers with; e2e_set_code changes it.
+	: >"$c/code"
+	cat >"$c/askpass" <<EOF
+#!/bin/sh
+# ssh runs this for every prompt (SSH_ASKPASS_REQUIRE=force): the code prompt
+# gets the code in $c/code; anything else is an error.
+echo "\$*" >>"$c/prompts"
+case "\$*" in
+*[Cc]ode*) cat "$c/code" ;;
+*) exit 1 ;;
+esac
+EOF
+	chmod 0700 "$c/askpass"
+	cat >"$c/ssh_config" <<EOF
+Host tg-e2e
+	HostName 127.0.0.1
+	Port $E2E_PORT
+	User $E2E_USER
+	IdentityFile $c/id_ed25519
+	IdentitiesOnly yes
+	UserKnownHostsFile $c/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	PreferredAuthentications publickey,keyboard-interactive
+	NumberOfPasswordPrompts 1
+	ControlPath $c/cm-%C
+	ServerAliveInterval 5
+	ServerAliveCountMax 6
+	ConnectTimeout $E2E_TIMEOUT
+	LogLevel ERROR
+EOF
+	export SSH_ASKPASS="$c/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:e2e-unused
+}
+
+# ---------------------------------------------------------------- client
+
+# The current TOTP code of the test user, $1 steps from now (default 0).
+e2e_code() {
+	oathtool --totp="$E2E_ALG" --digits="$E2E_DIGITS" --time-step-size="${E2E_STEP}s" \
+		--now="@$(($(date +%s) + ${1:-0} * E2E_STEP))" "$E2E_SECRET_HEX"
+}
+e2e_set_code() { printf '%s\n' "$1" >"$E2E_DIR/client/code"; }
+
+# A fresh connection that does not share the master (one login attempt).
+e2e_ssh_fresh() { ssh -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -o ControlPath=none "$@"; }
+
+# Log in once (MFA) and keep the connection as the master the later runs share.
+e2e_login() {
+	c="$E2E_DIR/client"
+	ssh -F "$c/ssh_config" -o ControlMaster=yes -o ControlPersist=300 -N -f tg-e2e \
+		>"$c/master.out" 2>&1 || return 1
+	E2E_MASTER_PID=$(ssh -F "$c/ssh_config" -O check tg-e2e 2>&1 | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	[ -n "$E2E_MASTER_PID" ] || return 1
+}
+e2e_ssh() { ssh -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no "$@"; }
+e2e_scp() { scp -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -q "$@"; }
+e2e_sftp() { sftp -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -q "$@"; }
+e2e_rsync() { rsync -e "ssh -F $E2E_DIR/client/ssh_config -o ControlMaster=no" "$@"; }
+e2e_logout() {
+	ssh -F "$E2E_DIR/client/ssh_config" -O exit tg-e2e >/dev/null 2>&1 || true
+	tg_stop_pid "$E2E_MASTER_PID"
+	E2E_MASTER_PID=
+}
+
+# e2e_pty SCRIPT ARGS...: run ssh ARGS under a pty, steps from SCRIPT.
+e2e_pty() {
+	script=$1
+	shift
+	python3 "$E2E_HERE/pty_drive.py" "$script" "$E2E_TIMEOUT" -- \
+		ssh -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -tt "$@"
+}
+
+# Wait (bounded) until command "$@" succeeds.
+e2e_wait_for() {
+	i=0
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -le $((E2E_TIMEOUT * 5)) ] || return 1
+		sleep 0.2
+	done
+}
+
+# ---------------------------------------------------------------- the scenario
+
+# A six-digit code that is none of the codes valid now (window of 2 steps).
+e2e_wrong_code() {
+	valid=" $(e2e_code -2) $(e2e_code -1) $(e2e_code 0) $(e2e_code 1) $(e2e_code 2) "
+	while :; do
+		c=$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')
+		c=$(printf '%06d' $((c % 1000000)))
+		case $valid in *" $c "*) ;; *) echo "$c"; return 0 ;; esac
+	done
+}
+
+# Refused logins (wrong code, replayed code) and the MFA login the later
+# runs share. Sets E2E_USED_CODE.
+e2e_scenario_login() {
+	c="$E2E_DIR/client"
+	if e2e_have mfa; then
+		e2e_log "a wrong code is refused"
+		e2e_set_code "$(e2e_wrong_code)"
+		: >"$c/prompts"
+		if e2e_ssh_fresh tg-e2e true >"$c/wrong.out" 2>&1; then
+			e2e_fail "a wrong code logged in"
+		fi
+		grep -q 'Permission denied' "$c/wrong.out" || e2e_fail "wrong code: no 'Permission denied': $(cat "$c/wrong.out")"
+		grep -qi 'code' "$c/prompts" || e2e_fail "wrong code: the code prompt never came"
+
+		e2e_log "the right code logs in"
+		E2E_USED_CODE=$(e2e_code 0)
+		e2e_set_code "$E2E_USED_CODE"
+	else
+		e2e_skip_part "pam_tollgate.so or tollgate-enroll not built: logging in with the SSH key only, no MFA assertions"
+	fi
+	e2e_login || e2e_fail "login failed: $(cat "$c/master.out")"
+
+	if e2e_have mfa; then
+		e2e_log "the same code again is refused (replay)"
+		if e2e_ssh_fresh tg-e2e true >"$c/replay.out" 2>&1; then
+			e2e_fail "a replayed code logged in"
+		fi
+		grep -q 'Permission denied' "$c/replay.out" || e2e_fail "replay: no 'Permission denied': $(cat "$c/replay.out")"
+	fi
+}
+
+# An interactive session through a pty: what is typed differs from what is
+# printed ($((6*7)) against 42), so the check sees the shell's real output.
+e2e_scenario_interactive() {
+	cat >"$E2E_DIR/client/interactive.steps" <<'EOF2'
+sendline echo "TG-OUT-$((6*7))"
+expect TG-OUT-42
+sendline printf 'tg-%s-\n' alpha beta | tr a-z A-Z
+expect TG-BETA-
+sendline exit 0
+eof
+EOF2
+	e2e_log "interactive session"
+	e2e_pty "$E2E_DIR/client/interactive.steps" tg-e2e >"$E2E_DIR/client/interactive.out" 2>&1 ||
+		e2e_fail "interactive session failed: $(tail -c 2000 "$E2E_DIR/client/interactive.out")"
+	grep -q 'TG-ALPHA-' "$E2E_DIR/client/interactive.out" || e2e_fail "interactive: output missing"
+}
+
+e2e_scenario_command() {
+	e2e_log "ssh host cmd"
+	out=$(e2e_ssh tg-e2e 'echo "cmd-$((2+3))"; id -un; echo to-stderr >&2' 2>"$E2E_DIR/client/cmd.err") ||
+		e2e_fail "ssh host cmd failed"
+	[ "$out" = "cmd-5
+$E2E_USER" ] || e2e_fail "ssh host cmd printed: $out"
+	grep -qx 'to-stderr' "$E2E_DIR/client/cmd.err" || e2e_fail "ssh host cmd: stderr lost: $(cat "$E2E_DIR/client/cmd.err")"
+	e2e_ssh tg-e2e 'exit 7' && st=0 || st=$?
+	[ "$st" -eq 7 ] || e2e_fail "ssh host cmd: exit status $st, not 7"
+}
+
+e2e_same() { cmp -s "$1" "$2" || e2e_fail "$3: $1 and $2 differ"; }
+
+# scp (SFTP protocol and the old scp protocol), sftp and rsync, both ways.
+e2e_scenario_files() {
+	f="$E2E_DIR/files"
+	mkdir -p "$f"
+	head -c 1048576 /dev/urandom >"$f/random.bin"
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 64)' >"$f/allbytes.bin"
+	e2e_log "scp, sftp, rsync both ways"
+	e2e_scp "$f/random.bin" tg-e2e:up-scp.bin || e2e_fail "scp upload"
+	e2e_scp -O "$f/allbytes.bin" tg-e2e:up-scp-legacy.bin || e2e_fail "scp -O upload"
+	e2e_scp tg-e2e:up-scp.bin "$f/down-scp.bin" || e2e_fail "scp download"
+	e2e_scp -O tg-e2e:up-scp-legacy.bin "$f/down-scp-legacy.bin" || e2e_fail "scp -O download"
+	e2e_same "$f/random.bin" "$f/down-scp.bin" "scp"
+	e2e_same "$f/allbytes.bin" "$f/down-scp-legacy.bin" "scp -O"
+	printf 'put %s up-sftp.bin\nget up-sftp.bin %s\n' "$f/random.bin" "$f/down-sftp.bin" >"$f/sftp.batch"
+	e2e_sftp -b "$f/sftp.batch" tg-e2e >/dev/null || e2e_fail "sftp"
+	e2e_same "$f/random.bin" "$f/down-sftp.bin" "sftp"
+	e2e_rsync -q "$f/random.bin" tg-e2e:up-rsync.bin || e2e_fail "rsync upload"
+	e2e_rsync -q tg-e2e:up-rsync.bin "$f/down-rsync.bin" || e2e_fail "rsync download"
+	e2e_same "$f/random.bin" "$f/down-rsync.bin" "rsync"
+	# what landed on the server is the same bytes too
+	for n in up-scp.bin up-sftp.bin up-rsync.bin; do
+		e2e_same "$f/random.bin" "$E2E_HOME/$n" "server copy $n"
+	done
+	e2e_same "$f/allbytes.bin" "$E2E_HOME/up-scp-legacy.bin" "server copy up-scp-legacy.bin"
+}
+
+e2e_scenario_main() {
+	e2e_scenario_login
+	e2e_scenario_interactive
+	e2e_scenario_command
+	e2e_scenario_files
+	e2e_log "logout"
+	e2e_logout
+}
+
+# ---------------------------------------------------------------- results
+
+e2e_check_results() {
+	if e2e_have record; then
+		e2e_check_recordings
+	else
+		e2e_skip_part "tollgate-record or tollgate-keygen not built: sessions ran unrecorded, no recording assertions"
+	fi
+	if e2e_have mfa; then
+		e2e_check_events
+	else
+		e2e_skip_part "pam_tollgate.so not built: no login/logout/mfa_failure event assertions"
+	fi
+	if e2e_have uploader && e2e_have s3; then
+		e2e_upload
+		e2e_check_s3
+		if e2e_have slack; then
+			e2e_check_slack
+		else
+			e2e_skip_part "no Slack receiver (tests/servers/) yet: no Slack assertions"
+		fi
+	else
+		e2e_skip_part "tollgate-uploader not built or no S3 server: no S3 or Slack assertions"
+	fi
+	if e2e_have replay && e2e_have record; then
+		e2e_check_replay
+	else
+		e2e_skip_part "tollgate-replay not built: recordings not verified or played"
+	fi
+}
