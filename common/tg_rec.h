@@ -18,6 +18,8 @@
 #define TG_REC_SESSION_ID_LEN 16
 #define TG_REC_KEY_ID_LEN 16 /* hex chars */
 #define TG_REC_EXT ".tgr"
+#define TG_REC_CHECKPOINT_LEN 121 /* index, offset, time_us, flags, chain, sig */
+#define TG_REC_WRITE_BUF (256 * 1024)
 
 enum tg_rec_type {
 	TG_REC_OUT = 0x01,
@@ -120,6 +122,120 @@ struct tg_rec_summary {
 	char final_hash[2 * TG_REC_HASH_LEN + 1]; /* hex; empty unless sealed */
 };
 
+/* --- reader and verifier (tollgate-replay, uploader) --- */
+
+/*
+ * Where a reader's bytes come from: a local file, a pipe, an S3 object stream.
+ * read() returns the count of bytes put in buf (1..n), 0 at the end of the
+ * input, or a negative TG_ERR_* code. The reader never seeks: one pass.
+ */
+struct tg_rec_source {
+	ssize_t (*read)(void *ctx, void *buf, size_t n);
+	void *ctx;
+};
+
+/* A read callback over a file descriptor: ctx points to an int holding the fd. */
+ssize_t tg_rec_fd_read(void *ctx, void *buf, size_t n);
+
+/* The HEADER, parsed and bounds-checked. */
+struct tg_rec_header {
+	char session_id[2 * TG_REC_SESSION_ID_LEN + 1];
+	unsigned char session_id_raw[TG_REC_SESSION_ID_LEN];
+	char user[256];
+	unsigned long uid;
+	char client_addr[64];
+	unsigned client_port;
+	char host[256];
+	long sshd_pid;
+	uint64_t start_us;
+	char mode[16];
+	const char *command; /* NULL when the header has null; owned by the reader */
+	char term[128];
+	unsigned cols, rows;
+	char pam_session_id[128];
+	char recorder[128];
+	char key_id[TG_REC_KEY_ID_LEN + 1];
+	unsigned char session_pk[32];
+};
+
+/*
+ * One record as the reader yields it. data/len point into the reader's
+ * buffer and stay valid until the next call on the reader. A record is
+ * yielded before the checkpoint that covers it has been read: whoever needs
+ * only verified content verifies first (tg_rec_verify) and reads again.
+ */
+struct tg_rec_record {
+	enum tg_rec_type type;
+	uint64_t index;   /* record number; the HEADER is 1 */
+	uint64_t offset;  /* byte offset of the record in the file */
+	uint64_t time_us; /* session time */
+	const unsigned char *data; /* payload */
+	size_t len;
+	/* decoded payload fields, by type */
+	unsigned cols, rows;          /* RESIZE */
+	uint32_t hidden;              /* IN_HIDDEN: bytes typed with echo off */
+	enum tg_rec_type stream;      /* DROPPED: TG_REC_OUT, _ERR or _IN */
+	uint64_t dropped;             /* DROPPED: bytes not stored */
+	int final;                    /* CHECKPOINT: the seal */
+};
+
+/* What verification found, so far or at the end. */
+struct tg_rec_verdict {
+	/* TG_OK sealed and intact; TG_ERR_UNSEALED; or what was wrong:
+	 * TG_ERR_BAD_SIGNATURE, _CHAIN, _FORMAT, _WRONG_KEY, _VERSION */
+	int status;
+	int key_checked;             /* the session key's certificate was checked against a host key */
+	int sealed;
+	int truncated;               /* the input ends inside a record or the header */
+	uint64_t records;            /* records read, the HEADER included */
+	uint64_t bytes;              /* bytes read */
+	uint64_t time_us;            /* session time of the last record read */
+	uint64_t verified_index;     /* last good checkpoint's record number (0: none) */
+	uint64_t verified_bytes;     /* file bytes covered by it (up to and including it) */
+	uint64_t verified_time_us;
+	uint64_t fail_index, fail_offset, fail_time_us; /* where a failure was found */
+	char reason[192];            /* "" when status is TG_OK */
+	unsigned char final_hash[TG_REC_HASH_LEN]; /* valid when sealed */
+};
+
+struct tg_rec_reader;
+
+/*
+ * Read the magic and the HEADER from src (which the reader then owns until
+ * freed, but does not close). host_pk may be NULL: the session key is then
+ * not checked against a host key. A header whose certificate fails does not
+ * make this fail: the verdict says so. Errors: TG_ERR_TRUNCATED (input ends
+ * in the header), TG_ERR_FORMAT, TG_ERR_VERSION, or the source's error.
+ */
+int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
+		       const unsigned char *host_pk);
+const struct tg_rec_header *tg_rec_reader_header(const struct tg_rec_reader *r);
+/* The HEADER's JSON text as recorded (NUL-terminated). */
+const char *tg_rec_reader_header_json(const struct tg_rec_reader *r);
+/*
+ * The next record after the HEADER: 1 with *rec filled, 0 at the end of the
+ * input (also when it ends inside a record: see the verdict), or a negative
+ * code when the input cannot be read on (malformed framing or payload, data
+ * after the seal, or the source's error). Chain and signature failures are
+ * not fatal: they go into the verdict and reading goes on (replay --force).
+ */
+int tg_rec_reader_next(struct tg_rec_reader *r, struct tg_rec_record *rec) __attribute__((warn_unused_result));
+/* The verdict so far (final once next() returned 0 or an error). */
+void tg_rec_reader_verdict(const struct tg_rec_reader *r, struct tg_rec_verdict *v);
+/* Release; safe on NULL. */
+void tg_rec_reader_free(struct tg_rec_reader *r);
+
+/*
+ * Verify a whole recording in one pass and constant memory. Returns TG_OK
+ * when *v holds a verdict (including "ends inside the header": unsealed,
+ * nothing verified), or the source's error / TG_ERR_NOMEM.
+ */
+int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk, struct tg_rec_verdict *v)
+	__attribute__((warn_unused_result));
+
+/* A short name for a record type ("out", "resize", ...), "?" when unknown. */
+const char *tg_rec_type_name(enum tg_rec_type type);
+
 /*
  * Read and verify a whole recording at path. host_pk may be NULL (then the
  * session key's certificate is not checked and status says so only through
@@ -127,5 +243,8 @@ struct tg_rec_summary {
  * error when the file could not be read at all or has no valid header.
  */
 int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s);
+/* The same over any source (an S3 object stream). */
+int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char *host_pk,
+			    struct tg_rec_summary *s);
 
 #endif

@@ -1,0 +1,713 @@
+/*
+ * The recording format's reader and verifier: one pass over a read callback,
+ * constant memory (one buffer that holds the largest record), every length
+ * and field checked before use. The format: doc/recording-format.md.
+ */
+#include "tg_rec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+#include "tg_rec_int.h"
+
+/* the largest record plus room to read ahead in big chunks */
+#define READ_BUF (TG_REC_MAX_PAYLOAD + TG_REC_RECHDR_MAX + 1024 * 1024)
+
+struct tg_rec_reader {
+	crypto_generichash_state hinit; /* first: 64-byte aligned */
+	struct tg_rec_source src;
+	int have_host_pk;
+	unsigned char host_pk[32];
+	struct tg_rec_header hdr;
+	char *command;
+	char *header_json;
+	unsigned char *buf;
+	size_t pos, end; /* unread bytes are buf[pos..end) */
+	int eof;
+	uint64_t buf_off; /* file offset of buf[0] */
+	unsigned char chain[TG_REC_HASH_LEN]; /* H(count) */
+	uint64_t count;
+	uint64_t time_us;
+	int prev_type;
+	int saw_end;
+	int fatal; /* once set, next() returns it */
+	int done;
+	int failed;
+	struct tg_rec_verdict v;
+};
+
+ssize_t tg_rec_fd_read(void *ctx, void *buf, size_t n)
+{
+	int fd = *(int *)ctx;
+	ssize_t k;
+
+	do
+		k = read(fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? TG_ERR_SYSTEM : k;
+}
+
+/* Make at least n unread bytes available, fewer only at the end of the input. */
+static int fill(struct tg_rec_reader *r, size_t n)
+{
+	ssize_t k;
+
+	while (r->end - r->pos < n && !r->eof) {
+		if (READ_BUF - r->pos < n) {
+			memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+			r->buf_off += r->pos;
+			r->end -= r->pos;
+			r->pos = 0;
+		}
+		k = r->src.read(r->src.ctx, r->buf + r->end, READ_BUF - r->end);
+		if (k < 0)
+			return (int)k;
+		if ((size_t)k > READ_BUF - r->end)
+			return TG_ERR_IO; /* a source that claims more than it was given */
+		if (k == 0)
+			r->eof = 1;
+		r->end += (size_t)k;
+	}
+	return TG_OK;
+}
+
+/* Record the first failure with where it was found; later ones add nothing. */
+static void __attribute__((format(printf, 6, 7)))
+fail(struct tg_rec_reader *r, int code, uint64_t index, uint64_t offset, uint64_t time_us, const char *fmt,
+     ...)
+{
+	va_list ap;
+
+	if (r->failed)
+		return;
+	r->failed = 1;
+	r->v.status = code;
+	r->v.fail_index = index;
+	r->v.fail_offset = offset;
+	r->v.fail_time_us = time_us;
+	va_start(ap, fmt);
+	vsnprintf(r->v.reason, sizeof(r->v.reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Copy a JSON string member into a fixed field; absent, wrong type or too long is an error. */
+static int get_str(json_t *o, const char *k, char *dst, size_t cap)
+{
+	json_t *j = json_object_get(o, k);
+	size_t n;
+
+	if (!json_is_string(j))
+		return TG_ERR_FORMAT;
+	n = json_string_length(j);
+	if (n >= cap || memchr(json_string_value(j), '\0', n) != NULL)
+		return TG_ERR_FORMAT;
+	memcpy(dst, json_string_value(j), n + 1);
+	return TG_OK;
+}
+
+static int get_int(json_t *o, const char *k, json_int_t min, json_int_t max, json_int_t *v)
+{
+	json_t *j = json_object_get(o, k);
+
+	if (!json_is_integer(j) || json_integer_value(j) < min || json_integer_value(j) > max)
+		return TG_ERR_FORMAT;
+	*v = json_integer_value(j);
+	return TG_OK;
+}
+
+static int get_hex(json_t *o, const char *k, unsigned char *dst, size_t len)
+{
+	char hex[2 * 64 + 1];
+	size_t bin = 0;
+
+	if (2 * len >= sizeof(hex) || get_str(o, k, hex, sizeof(hex)) != TG_OK || strlen(hex) != 2 * len)
+		return TG_ERR_FORMAT;
+	if (sodium_hex2bin(dst, len, hex, 2 * len, NULL, &bin, NULL) != 0 || bin != len)
+		return TG_ERR_FORMAT;
+	return TG_OK;
+}
+
+/* Parse and bounds-check the HEADER's JSON. */
+static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t len)
+{
+	struct tg_rec_header *h = &r->hdr;
+	unsigned char kid[TG_REC_KEY_ID_LEN / 2];
+	json_t *o, *cmd;
+	json_int_t n;
+	int e = TG_ERR_FORMAT;
+
+	o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(o))
+		goto out;
+	if (get_int(o, "version", 0, INT32_MAX, &n) != TG_OK)
+		goto out;
+	if (n != 1) {
+		e = TG_ERR_VERSION;
+		goto out;
+	}
+	if (get_hex(o, "session_id", h->session_id_raw, TG_REC_SESSION_ID_LEN) != TG_OK)
+		goto out;
+	sodium_bin2hex(h->session_id, sizeof(h->session_id), h->session_id_raw, TG_REC_SESSION_ID_LEN);
+	if (get_str(o, "user", h->user, sizeof(h->user)) != TG_OK ||
+	    get_str(o, "client_addr", h->client_addr, sizeof(h->client_addr)) != TG_OK ||
+	    get_str(o, "host", h->host, sizeof(h->host)) != TG_OK ||
+	    get_str(o, "mode", h->mode, sizeof(h->mode)) != TG_OK ||
+	    get_str(o, "term", h->term, sizeof(h->term)) != TG_OK ||
+	    get_str(o, "pam_session_id", h->pam_session_id, sizeof(h->pam_session_id)) != TG_OK ||
+	    get_str(o, "recorder", h->recorder, sizeof(h->recorder)) != TG_OK ||
+	    get_str(o, "host_key_id", h->key_id, sizeof(h->key_id)) != TG_OK)
+		goto out;
+	if (strcmp(h->mode, "interactive") != 0 && strcmp(h->mode, "command") != 0 &&
+	    strcmp(h->mode, "transfer") != 0)
+		goto out;
+	if (strlen(h->key_id) != TG_REC_KEY_ID_LEN ||
+	    sodium_hex2bin(kid, sizeof(kid), h->key_id, TG_REC_KEY_ID_LEN, NULL, NULL, NULL) != 0)
+		goto out;
+	if (get_int(o, "uid", 0, UINT32_MAX, &n) != TG_OK)
+		goto out;
+	h->uid = (unsigned long)n;
+	if (get_int(o, "client_port", 0, 65535, &n) != TG_OK)
+		goto out;
+	h->client_port = (unsigned)n;
+	if (get_int(o, "sshd_pid", -1, INT32_MAX, &n) != TG_OK)
+		goto out;
+	h->sshd_pid = (long)n;
+	if (get_int(o, "start_us", 0, INT64_MAX, &n) != TG_OK)
+		goto out;
+	h->start_us = (uint64_t)n;
+	if (get_int(o, "cols", 0, 65535, &n) != TG_OK)
+		goto out;
+	h->cols = (unsigned)n;
+	if (get_int(o, "rows", 0, 65535, &n) != TG_OK)
+		goto out;
+	h->rows = (unsigned)n;
+	if (get_hex(o, "session_key", h->session_pk, 32) != TG_OK)
+		goto out;
+	cmd = json_object_get(o, "command");
+	if (json_is_string(cmd)) {
+		if (memchr(json_string_value(cmd), '\0', json_string_length(cmd)) != NULL ||
+		    (r->command = strdup(json_string_value(cmd))) == NULL)
+			goto out;
+		h->command = r->command;
+	} else if (!json_is_null(cmd)) {
+		goto out;
+	}
+	e = TG_OK;
+out:
+	json_decref(o);
+	return e;
+}
+
+/* Check the host key's certificate of the session key. */
+static void check_cert(struct tg_rec_reader *r, json_t *o)
+{
+	unsigned char sig[64], m[TG_REC_SESSION_CERT_MSG_MAX];
+	char kid[TG_REC_KEY_ID_LEN + 1];
+	size_t mlen;
+
+	if (!r->have_host_pk)
+		return;
+	r->v.key_checked = 1;
+	tg_key_id(r->host_pk, kid);
+	if (get_hex(o, "session_key_sig", sig, sizeof(sig)) != TG_OK) {
+		fail(r, TG_ERR_FORMAT, 1, TG_REC_MAGIC_LEN, 0, "header: bad session_key_sig");
+		return;
+	}
+	mlen = tg_rec_session_cert_msg(m, r->hdr.session_id_raw, r->hdr.session_pk, r->hdr.start_us);
+	if (crypto_sign_verify_detached(sig, m, mlen, r->host_pk) == 0)
+		return;
+	if (strcmp(kid, r->hdr.key_id) != 0)
+		fail(r, TG_ERR_WRONG_KEY, 1, TG_REC_MAGIC_LEN, 0,
+		     "signed by host key %s, not by the given key %s", r->hdr.key_id, kid);
+	else
+		fail(r, TG_ERR_BAD_SIGNATURE, 1, TG_REC_MAGIC_LEN, 0,
+		     "header: the session key's certificate does not verify");
+}
+
+/* Hash one record's bytes onto the chain. */
+static void chain_add(struct tg_rec_reader *r, const unsigned char *p, size_t len)
+{
+	crypto_generichash_state st;
+
+	memcpy(&st, &r->hinit, sizeof(st));
+	crypto_generichash_update(&st, r->chain, sizeof(r->chain));
+	crypto_generichash_update(&st, p, len);
+	crypto_generichash_final(&st, r->chain, sizeof(r->chain));
+}
+
+/*
+ * Frame the record at the read position: type, dt, len, and the whole
+ * record in the buffer. 1: framed; 0: the input ends inside it (or right
+ * before it when *at_eof); <0: malformed.
+ */
+static int frame(struct tg_rec_reader *r, size_t maxlen, unsigned *type, uint64_t *dt, size_t *hl,
+		 size_t *plen, int *at_eof)
+{
+	const unsigned char *p;
+	uint64_t len;
+	size_t avail;
+	int k, k2, e;
+
+	*at_eof = 0;
+	if ((e = fill(r, TG_REC_RECHDR_MAX)) != TG_OK)
+		return e;
+	avail = r->end - r->pos;
+	if (avail == 0) {
+		*at_eof = 1;
+		return 0;
+	}
+	p = r->buf + r->pos;
+	*type = p[0];
+	k = tg_rec_varint_get(p + 1, avail - 1, dt);
+	if (k < 0)
+		return TG_ERR_FORMAT;
+	if (k == 0)
+		return 0;
+	k2 = tg_rec_varint_get(p + 1 + k, avail - 1 - (size_t)k, &len);
+	if (k2 < 0)
+		return TG_ERR_FORMAT;
+	if (k2 == 0)
+		return 0;
+	if (len > maxlen)
+		return TG_ERR_LIMIT;
+	*hl = 1 + (size_t)k + (size_t)k2;
+	*plen = (size_t)len;
+	if ((e = fill(r, *hl + *plen)) != TG_OK)
+		return e;
+	if (r->end - r->pos < *hl + *plen)
+		return 0;
+	return 1;
+}
+
+int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
+		       const unsigned char *host_pk)
+{
+	struct tg_rec_reader *r = NULL;
+	unsigned type = 0;
+	uint64_t dt = 0;
+	size_t hl = 0, plen = 0;
+	void *mem = NULL;
+	json_t *o = NULL;
+	int e, at_eof;
+
+	*out = NULL;
+	if (src == NULL || src->read == NULL)
+		return TG_ERR_INVALID;
+	if (posix_memalign(&mem, 64, sizeof(*r)) != 0)
+		return TG_ERR_NOMEM;
+	r = mem;
+	memset(r, 0, sizeof(*r));
+	r->src = *src;
+	if (host_pk != NULL) {
+		r->have_host_pk = 1;
+		memcpy(r->host_pk, host_pk, 32);
+	}
+	crypto_generichash_init(&r->hinit, NULL, 0, TG_REC_HASH_LEN);
+	tg_rec_chain_start(r->chain);
+	if ((r->buf = malloc(READ_BUF)) == NULL) {
+		e = TG_ERR_NOMEM;
+		goto out;
+	}
+	if ((e = fill(r, TG_REC_MAGIC_LEN)) != TG_OK)
+		goto out;
+	if (r->end < TG_REC_MAGIC_LEN) {
+		e = memcmp(r->buf, TG_REC_MAGIC, r->end) == 0 ? TG_ERR_TRUNCATED : TG_ERR_FORMAT;
+		goto out;
+	}
+	if (memcmp(r->buf, TG_REC_MAGIC, 6) != 0 || r->buf[7] != '\n') {
+		e = TG_ERR_FORMAT;
+		goto out;
+	}
+	if (r->buf[6] != TG_REC_MAGIC[6]) {
+		e = TG_ERR_VERSION;
+		goto out;
+	}
+	r->pos = TG_REC_MAGIC_LEN;
+	if ((e = frame(r, TG_REC_MAX_HEADER, &type, &dt, &hl, &plen, &at_eof)) < 0) {
+		if (e == TG_ERR_LIMIT)
+			e = TG_ERR_FORMAT;
+		goto out;
+	}
+	if (e == 0) {
+		e = TG_ERR_TRUNCATED;
+		goto out;
+	}
+	if (type != TG_REC_HEADER || dt != 0 || plen > TG_REC_MAX_HEADER) {
+		e = TG_ERR_FORMAT;
+		goto out;
+	}
+	if ((e = parse_header(r, r->buf + r->pos + hl, plen)) != TG_OK)
+		goto out;
+	if ((r->header_json = malloc(plen + 1)) == NULL) {
+		e = TG_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(r->header_json, r->buf + r->pos + hl, plen);
+	r->header_json[plen] = '\0';
+	o = json_loadb(r->header_json, plen, JSON_REJECT_DUPLICATES, NULL);
+	check_cert(r, o);
+	chain_add(r, r->buf + r->pos, hl + plen);
+	r->count = 1;
+	r->prev_type = TG_REC_HEADER;
+	r->pos += hl + plen;
+	r->v.records = 1;
+	r->v.bytes = r->buf_off + r->pos;
+	*out = r; /* transferred */
+	r = NULL;
+	e = TG_OK;
+out:
+	json_decref(o);
+	tg_rec_reader_free(r);
+	return e;
+}
+
+const struct tg_rec_header *tg_rec_reader_header(const struct tg_rec_reader *r)
+{
+	return &r->hdr;
+}
+
+const char *tg_rec_reader_header_json(const struct tg_rec_reader *r)
+{
+	return r->header_json;
+}
+
+/* Decode and check a payload by type; fills rec's decoded fields. */
+static int check_payload(struct tg_rec_reader *r, struct tg_rec_record *rec, const char **why)
+{
+	const unsigned char *p = rec->data;
+	json_t *j;
+	int ok;
+
+	switch (rec->type) {
+	case TG_REC_OUT:
+	case TG_REC_ERR:
+	case TG_REC_IN:
+		return TG_OK;
+	case TG_REC_IN_HIDDEN:
+		if (rec->len != 4)
+			break;
+		rec->hidden = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		return TG_OK;
+	case TG_REC_RESIZE:
+		if (rec->len != 4)
+			break;
+		rec->cols = p[0] | (unsigned)p[1] << 8;
+		rec->rows = p[2] | (unsigned)p[3] << 8;
+		return TG_OK;
+	case TG_REC_DROPPED:
+		if (rec->len != 9 || p[0] < TG_REC_OUT || p[0] > TG_REC_IN)
+			break;
+		rec->stream = (enum tg_rec_type)p[0];
+		rec->dropped = tg_rec_get_u64(p + 1);
+		return TG_OK;
+	case TG_REC_NOTE:
+	case TG_REC_END:
+		if (rec->type == TG_REC_END && r->saw_end) {
+			*why = "a second END record";
+			return TG_ERR_FORMAT;
+		}
+		j = json_loadb((const char *)p, rec->len, JSON_REJECT_DUPLICATES, NULL);
+		ok = json_is_object(j);
+		json_decref(j);
+		if (!ok)
+			break;
+		return TG_OK;
+	case TG_REC_CHECKPOINT:
+		if (rec->len != TG_REC_CHECKPOINT_LEN || (p[24] & ~TG_REC_CP_FINAL) != 0)
+			break;
+		rec->final = p[24] & TG_REC_CP_FINAL;
+		return TG_OK;
+	case TG_REC_HEADER:
+		*why = "a HEADER after record 1";
+		return TG_ERR_FORMAT;
+	default:
+		*why = "unknown record type";
+		return TG_ERR_FORMAT;
+	}
+	*why = "malformed payload";
+	return TG_ERR_FORMAT;
+}
+
+/* Verify a checkpoint against what was read; chain is H(index-1). */
+static void check_checkpoint(struct tg_rec_reader *r, const struct tg_rec_record *rec, size_t total)
+{
+	const unsigned char *p = rec->data;
+	unsigned char m[TG_REC_CHECKPOINT_MSG_MAX];
+	size_t mlen;
+
+	if (r->failed)
+		return;
+	mlen = tg_rec_checkpoint_msg(m, r->hdr.session_id_raw, p);
+	if (crypto_sign_verify_detached(p + TG_REC_CP_SIGNED_LEN, m, mlen, r->hdr.session_pk) != 0) {
+		fail(r, TG_ERR_BAD_SIGNATURE, rec->index, rec->offset, rec->time_us,
+		     "checkpoint signature does not verify");
+		return;
+	}
+	if (tg_rec_get_u64(p) != rec->index || tg_rec_get_u64(p + 8) != rec->offset ||
+	    tg_rec_get_u64(p + 16) != rec->time_us) {
+		fail(r, TG_ERR_CHAIN, rec->index, rec->offset, rec->time_us,
+		     "checkpoint signed for record %llu at byte %llu, time %llu us: records were removed, "
+		     "inserted or moved",
+		     (unsigned long long)tg_rec_get_u64(p), (unsigned long long)tg_rec_get_u64(p + 8),
+		     (unsigned long long)tg_rec_get_u64(p + 16));
+		return;
+	}
+	if (sodium_memcmp(p + 25, r->chain, TG_REC_HASH_LEN) != 0) {
+		fail(r, TG_ERR_CHAIN, rec->index, rec->offset, rec->time_us,
+		     "hash chain broken: records after byte %llu were changed",
+		     (unsigned long long)r->v.verified_bytes);
+		return;
+	}
+	if (rec->final && r->prev_type != TG_REC_END) {
+		fail(r, TG_ERR_FORMAT, rec->index, rec->offset, rec->time_us, "seal without an END record");
+		return;
+	}
+	r->v.verified_index = rec->index;
+	r->v.verified_bytes = rec->offset + total;
+	r->v.verified_time_us = rec->time_us;
+}
+
+int tg_rec_reader_next(struct tg_rec_reader *r, struct tg_rec_record *rec)
+{
+	unsigned type = 0;
+	uint64_t dt = 0, off, idx, t;
+	size_t hl = 0, plen = 0;
+	const char *why = "malformed record";
+	int e, at_eof = 0;
+
+	if (r->fatal != TG_OK)
+		return r->fatal;
+	if (r->done)
+		return 0;
+	memset(rec, 0, sizeof(*rec));
+	off = r->buf_off + r->pos;
+	idx = r->count + 1;
+	e = frame(r, TG_REC_MAX_PAYLOAD, &type, &dt, &hl, &plen, &at_eof);
+	if (e < 0 && e != TG_ERR_FORMAT && e != TG_ERR_LIMIT) {
+		r->fatal = e; /* the source failed: no verdict about the file */
+		return e;
+	}
+	if (e < 0) {
+		why = e == TG_ERR_LIMIT ? "record length over the limit" : "malformed varint";
+		goto malformed;
+	}
+	if (e == 0) {
+		r->done = 1;
+		r->v.bytes = r->buf_off + r->end;
+		if (!at_eof && r->v.sealed) {
+			fail(r, TG_ERR_FORMAT, idx, off, r->time_us, "%llu bytes after the seal",
+			     (unsigned long long)(r->end - r->pos));
+		} else if (!at_eof) {
+			r->v.truncated = 1;
+			if (!r->failed && !r->v.sealed)
+				snprintf(r->v.reason, sizeof(r->v.reason),
+					 "the input ends inside record %llu at byte %llu",
+					 (unsigned long long)idx, (unsigned long long)off);
+		}
+		return 0;
+	}
+	if (r->v.sealed) {
+		why = "data after the seal";
+		goto malformed;
+	}
+	t = r->time_us + dt;
+	if (t < r->time_us || t > (uint64_t)INT64_MAX) {
+		why = "session time overflows";
+		goto malformed;
+	}
+	rec->type = (enum tg_rec_type)type;
+	rec->index = idx;
+	rec->offset = off;
+	rec->time_us = t;
+	rec->data = r->buf + r->pos + hl;
+	rec->len = plen;
+	if (check_payload(r, rec, &why) != TG_OK)
+		goto malformed;
+	if (r->saw_end && !(type == TG_REC_CHECKPOINT && rec->final)) {
+		why = "a record between END and the seal";
+		goto malformed;
+	}
+	if (type == TG_REC_CHECKPOINT)
+		check_checkpoint(r, rec, hl + plen);
+	chain_add(r, r->buf + r->pos, hl + plen);
+	if (type == TG_REC_CHECKPOINT && rec->final && !r->failed) {
+		r->v.sealed = 1;
+		memcpy(r->v.final_hash, r->chain, TG_REC_HASH_LEN);
+	}
+	if (type == TG_REC_END)
+		r->saw_end = 1;
+	r->prev_type = (int)type;
+	r->count = idx;
+	r->time_us = t;
+	r->pos += hl + plen;
+	r->v.records = idx;
+	r->v.bytes = r->buf_off + r->pos;
+	r->v.time_us = t;
+	return 1;
+malformed:
+	fail(r, TG_ERR_FORMAT, idx, off, r->time_us, "record %llu at byte %llu: %s", (unsigned long long)idx,
+	     (unsigned long long)off, why);
+	r->fatal = TG_ERR_FORMAT;
+	r->v.bytes = r->buf_off + r->end;
+	return TG_ERR_FORMAT;
+}
+
+void tg_rec_reader_verdict(const struct tg_rec_reader *r, struct tg_rec_verdict *v)
+{
+	*v = r->v;
+	if (r->failed)
+		return;
+	v->status = v->sealed ? TG_OK : TG_ERR_UNSEALED;
+	if (!v->sealed && v->reason[0] == '\0')
+		snprintf(v->reason, sizeof(v->reason), "no seal");
+}
+
+void tg_rec_reader_free(struct tg_rec_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r->command);
+	free(r->header_json);
+	free(r);
+}
+
+int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk, struct tg_rec_verdict *v)
+{
+	struct tg_rec_reader *r = NULL;
+	struct tg_rec_record rec;
+	int e;
+
+	memset(v, 0, sizeof(*v));
+	e = tg_rec_reader_open(&r, src, host_pk);
+	if (e == TG_ERR_TRUNCATED) {
+		v->status = TG_ERR_UNSEALED;
+		v->truncated = 1;
+		v->key_checked = host_pk != NULL;
+		snprintf(v->reason, sizeof(v->reason), "the input ends inside the header: nothing verified");
+		return TG_OK;
+	}
+	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION) {
+		v->status = e;
+		v->key_checked = host_pk != NULL;
+		snprintf(v->reason, sizeof(v->reason), "%s",
+			 e == TG_ERR_VERSION ? "unsupported format version"
+					     : "not a recording, or its header is malformed");
+		return TG_OK;
+	}
+	if (e != TG_OK)
+		return e;
+	while ((e = tg_rec_reader_next(r, &rec)) > 0)
+		;
+	if (e < 0 && e != TG_ERR_FORMAT)
+		goto out;
+	tg_rec_reader_verdict(r, v);
+	e = TG_OK;
+out:
+	tg_rec_reader_free(r);
+	return e;
+}
+
+/* Take duration, exit status and byte totals from END's JSON when they are there. */
+static void summarize_end(struct tg_rec_summary *s, const unsigned char *p, size_t len)
+{
+	json_t *o = json_loadb((const char *)p, len, 0, NULL), *j, *b;
+
+	if (o == NULL)
+		return;
+	j = json_object_get(o, "duration_us");
+	if (json_is_integer(j) && json_integer_value(j) >= 0)
+		s->duration_us = (uint64_t)json_integer_value(j);
+	j = json_object_get(o, "exit_status");
+	if (json_is_integer(j) && json_integer_value(j) >= INT32_MIN && json_integer_value(j) <= INT32_MAX) {
+		s->has_exit_status = 1;
+		s->exit_status = (int)json_integer_value(j);
+	}
+	b = json_object_get(o, "bytes");
+	if (json_is_object(b)) {
+		j = json_object_get(b, "out");
+		if (json_is_integer(j) && json_integer_value(j) >= 0)
+			s->bytes_out = (uint64_t)json_integer_value(j);
+		j = json_object_get(b, "err");
+		if (json_is_integer(j) && json_integer_value(j) >= 0)
+			s->bytes_err = (uint64_t)json_integer_value(j);
+		j = json_object_get(b, "in");
+		if (json_is_integer(j) && json_integer_value(j) >= 0)
+			s->bytes_in = (uint64_t)json_integer_value(j);
+	}
+	json_decref(o);
+}
+
+int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char *host_pk,
+			    struct tg_rec_summary *s)
+{
+	struct tg_rec_reader *r = NULL;
+	const struct tg_rec_header *h;
+	struct tg_rec_record rec;
+	struct tg_rec_verdict v;
+	int e, have_end = 0;
+
+	memset(s, 0, sizeof(*s));
+	if ((e = tg_rec_reader_open(&r, src, host_pk)) != TG_OK)
+		return e;
+	h = tg_rec_reader_header(r);
+	snprintf(s->session_id, sizeof(s->session_id), "%s", h->session_id);
+	snprintf(s->user, sizeof(s->user), "%s", h->user);
+	snprintf(s->host, sizeof(s->host), "%s", h->host);
+	snprintf(s->client_addr, sizeof(s->client_addr), "%s", h->client_addr);
+	s->client_port = h->client_port;
+	snprintf(s->mode, sizeof(s->mode), "%s", h->mode);
+	snprintf(s->command, sizeof(s->command), "%s", h->command ? h->command : "");
+	snprintf(s->pam_session_id, sizeof(s->pam_session_id), "%s", h->pam_session_id);
+	snprintf(s->key_id, sizeof(s->key_id), "%s", h->key_id);
+	s->start_us = h->start_us;
+	while ((e = tg_rec_reader_next(r, &rec)) > 0) {
+		if (rec.type == TG_REC_OUT)
+			s->bytes_out += rec.len;
+		else if (rec.type == TG_REC_ERR)
+			s->bytes_err += rec.len;
+		else if (rec.type == TG_REC_IN)
+			s->bytes_in += rec.len;
+		else if (rec.type == TG_REC_END) {
+			have_end = 1;
+			s->duration_us = rec.time_us;
+			summarize_end(s, rec.data, rec.len);
+		}
+	}
+	if (e < 0 && e != TG_ERR_FORMAT)
+		goto out;
+	tg_rec_reader_verdict(r, &v);
+	s->status = v.status;
+	s->verified_bytes = v.verified_bytes;
+	s->verified_time_us = v.verified_time_us;
+	s->file_bytes = v.bytes;
+	if (!have_end)
+		s->duration_us = v.verified_time_us;
+	if (v.status == TG_OK)
+		sodium_bin2hex(s->final_hash, sizeof(s->final_hash), v.final_hash, TG_REC_HASH_LEN);
+	e = TG_OK;
+out:
+	tg_rec_reader_free(r);
+	return e;
+}
+
+int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s)
+{
+	struct tg_rec_source src = {tg_rec_fd_read, NULL};
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+	src.ctx = &fd;
+	e = tg_rec_summarize_source(&src, host_pk, s);
+	close(fd);
+	return e;
+}

@@ -1,0 +1,65 @@
+#include "tg_utf8.h"
+
+#include "tg_error.h"
+
+int tg_utf8_seq(const unsigned char *p, size_t len)
+{
+	unsigned char c = p[0];
+	size_t need, i;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 4;
+	else
+		return 0;
+	/* the second byte's range rules out overlongs, surrogates and > U+10FFFF */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < need; i++) {
+		if (i >= len)
+			return -1;
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return (int)need;
+}
+
+int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced)
+{
+	const unsigned char *c = p;
+	size_t i = 0, run = 0, bad = 0;
+	int n, r;
+
+	while (i < len) {
+		n = tg_utf8_seq(c + i, len - i);
+		if (n > 0) {
+			i += (size_t)n;
+			run += (size_t)n;
+			continue;
+		}
+		if ((r = tg_buf_append(out, c + i - run, run)) != TG_OK)
+			return r;
+		run = 0;
+		if ((r = tg_buf_puts(out, TG_UTF8_REPLACEMENT)) != TG_OK)
+			return r;
+		bad++;
+		i++;
+	}
+	if ((r = tg_buf_append(out, c + i - run, run)) != TG_OK)
+		return r;
+	if (replaced != NULL)
+		*replaced = bad;
+	return TG_OK;
+}

@@ -1,0 +1,21 @@
+/* UTF-8 checks for JSON output (headers, asciicast export). */
+#ifndef TG_UTF8_H
+#define TG_UTF8_H
+
+#include <stddef.h>
+
+#include "tg_buf.h"
+
+#define TG_UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+/*
+ * The sequence starting at p[0] (len > 0 bytes available): its length 1..4
+ * when it is one valid UTF-8 character (no overlongs, surrogates or values
+ * past U+10FFFF), 0 when it is invalid, -1 when the bytes so far are a valid
+ * start but len ends before the character does.
+ */
+int tg_utf8_seq(const unsigned char *p, size_t len);
+/* Append p to out with every invalid byte replaced by U+FFFD; *replaced counts them (may be NULL). */
+int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced);
+
+#endif

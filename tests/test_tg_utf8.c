@@ -1,0 +1,50 @@
+#include "tg_test.h"
+
+#include "tg_buf.h"
+#include "tg_error.h"
+#include "tg_utf8.h"
+
+START_TEST(sequences)
+{
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"a", 1), 1);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc3\xa9", 2), 2);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xe2\x82", 2), -1);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf0\x9f", 2), -1);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc0\x80", 2), 0);     /* overlong NUL */
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xe0\x80\x80", 3), 0); /* overlong */
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3), 0); /* surrogate */
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4), 0); /* > U+10FFFF */
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\x80", 1), 0);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xff", 1), 0);
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc3(", 2), 0);
+}
+END_TEST
+
+START_TEST(sanitize)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	size_t bad = 99;
+
+	tg_buf_init(&b, 100);
+	ck_assert_int_eq(tg_utf8_sanitize(&b, "ok\xff\xc3\xa9!\xe2\x82", 8, &bad), TG_OK);
+	ck_assert_str_eq(tg_buf_str(&b), "ok\xef\xbf\xbd\xc3\xa9!\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_uint_eq(bad, 3);
+	tg_buf_free(&b);
+	tg_buf_init(&b, 4);
+	ck_assert_int_eq(tg_utf8_sanitize(&b, "\xff\xff", 2, NULL), TG_ERR_LIMIT);
+	tg_buf_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("tg_utf8");
+	TCase *tc = tcase_create("utf8");
+
+	tcase_add_test(tc, sequences);
+	tcase_add_test(tc, sanitize);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
