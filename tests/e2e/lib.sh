@@ -76,6 +76,7 @@ e2e_have() {
 
 e2e_init() {
 	E2E_NAME=$1
+	[ -z "${TG_SKIP_E2E:-}" ] || tg_skip "TG_SKIP_E2E is set (a package build): no sshd, no test user"
 	[ "$(id -u)" -eq 0 ] || tg_skip "needs root to start sshd and create a user"
 	[ -x "$E2E_SSHD_BIN" ] || tg_skip "$E2E_SSHD_BIN is missing (apt-get install openssh-server)"
 	tg_need_cmd ssh ssh-keygen scp sftp python3 useradd userdel
