@@ -63,4 +63,22 @@ int tg_s3_list(struct tg_s3 *s3, const char *prefix,
 /* HEAD an object; TG_ERR_NOT_FOUND when it does not exist. */
 int tg_s3_head(struct tg_s3 *s3, const char *key, uint64_t *size, struct tg_s3_result *res);
 
+/*
+ * Return codes of the calls above: TG_OK; TG_ERR_RETRY when res->retryable
+ * (5xx, 429, SlowDown, timeouts, resets, ExpiredToken: keep the file, back
+ * off, try again later); TG_ERR_AUTH (403), TG_ERR_NOT_FOUND (404: NoSuchKey,
+ * NoSuchBucket), TG_ERR_HTTP (another status), TG_ERR_NET (TLS or another
+ * transport error that retrying does not fix), TG_ERR_CONFIG (no credentials
+ * source), TG_ERR_INVALID (bad key or options), TG_ERR_INTERRUPTED (a sink
+ * stopped a GET). Each call already retried up to its attempt limit.
+ */
+
+/* Retries inside one call: at most attempts tries, waits drawn from
+ * [0, min(cap_ms, base_ms * 2^n)] (full jitter). Default 4, 200 ms, 5 s. */
+void tg_s3_set_retry(struct tg_s3 *s3, unsigned attempts, unsigned base_ms, unsigned cap_ms);
+/* Override [uploader] multipart_threshold and part_size (parts are at least 5 MiB). */
+void tg_s3_set_multipart(struct tg_s3 *s3, uint64_t threshold, uint64_t part_size);
+/* AbortMultipartUpload; an upload that is already gone counts as success. */
+int tg_s3_abort_multipart(struct tg_s3 *s3, const char *key, const char *upload_id, struct tg_s3_result *res);
+
 #endif

@@ -1,0 +1,619 @@
+#include "tg_aws_creds.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tg_buf.h"
+#include "tg_error.h"
+
+#define IMDS_TOKEN_TTL "21600"
+#define IMDS_MAX_ANSWER (64 * 1024)
+#define CREDS_MAX_LINE 8192
+
+struct tg_aws_creds_provider {
+	struct tg_aws_creds cached;
+	int have_cached;
+	struct tg_aws_creds config; /* [s3] access_key_id etc.; access_key_id[0] == 0 when unset */
+	char *credentials_file;    /* NULL: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials */
+	char *profile;             /* NULL: $AWS_PROFILE or "default" */
+	char *imds_endpoint;
+	int use_imds;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void tg_aws_creds_clear(struct tg_aws_creds *c)
+{
+	sodium_memzero(c, sizeof *c);
+}
+
+/* Copy a credential value, refusing what cannot be one (controls, spaces, too long). */
+static int set_field(char *dst, size_t dstlen, const char *v, size_t len, int allow_space)
+{
+	size_t i;
+
+	if (len == 0 || len >= dstlen)
+		return TG_ERR_LIMIT;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c < 0x20 || c >= 0x7f || (!allow_space && c == ' '))
+			return TG_ERR_PARSE;
+	}
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+	return TG_OK;
+}
+
+static int fill(struct tg_aws_creds *out, const char *id, const char *secret, const char *token, const char *source,
+		char *err, size_t errlen)
+{
+	int r;
+
+	tg_aws_creds_clear(out);
+	if ((r = set_field(out->access_key_id, sizeof out->access_key_id, id, strlen(id), 0)) != TG_OK ||
+	    (r = set_field(out->secret_access_key, sizeof out->secret_access_key, secret, strlen(secret), 0)) !=
+		    TG_OK ||
+	    (token != NULL && *token != '\0' &&
+	     (r = set_field(out->session_token, sizeof out->session_token, token, strlen(token), 0)) != TG_OK)) {
+		tg_aws_creds_clear(out);
+		seterr(err, errlen, "%s: a credential is empty, too long or holds invalid characters", source);
+		return TG_ERR_PARSE;
+	}
+	snprintf(out->source, sizeof out->source, "%s", source);
+	return TG_OK;
+}
+
+int tg_aws_creds_from_env(struct tg_aws_creds *out, char *err, size_t errlen)
+{
+	const char *id = getenv("AWS_ACCESS_KEY_ID");
+	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *token = getenv("AWS_SESSION_TOKEN");
+
+	tg_aws_creds_clear(out);
+	if ((id == NULL || *id == '\0') && (secret == NULL || *secret == '\0'))
+		return TG_ERR_NOT_FOUND;
+	if (id == NULL || *id == '\0' || secret == NULL || *secret == '\0') {
+		seterr(err, errlen, "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
+		return TG_ERR_CONFIG;
+	}
+	return fill(out, id, secret, token, "env", err, errlen);
+}
+
+static const char *trim(char *s, size_t *len)
+{
+	size_t n = *len;
+
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		n--;
+	*len = n;
+	return s;
+}
+
+int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, struct tg_aws_creds *out, char *err,
+			    size_t errlen)
+{
+	/* the three values of the chosen profile, pointing into text */
+	const char *val[3] = {NULL, NULL, NULL};
+	size_t vlen[3] = {0, 0, 0};
+	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token"};
+	size_t pos = 0, lineno = 0, plen = strlen(profile);
+	int in_profile = 0, seen = 0, r, i;
+
+	tg_aws_creds_clear(out);
+	if (memchr(text, '\0', len) != NULL) {
+		seterr(err, errlen, "credentials file: holds a NUL byte");
+		return TG_ERR_PARSE;
+	}
+	while (pos < len) {
+		const char *line = text + pos, *eol = memchr(line, '\n', len - pos);
+		size_t ll = eol ? (size_t)(eol - line) : len - pos;
+		const char *s, *eq;
+		size_t sl;
+
+		pos += ll + (eol != NULL);
+		lineno++;
+		if (ll > CREDS_MAX_LINE) {
+			seterr(err, errlen, "credentials file: line %zu is too long", lineno);
+			return TG_ERR_PARSE;
+		}
+		/* an indented line continues the previous key (nested settings): not ours */
+		if (ll > 0 && (line[0] == ' ' || line[0] == '\t'))
+			continue;
+		sl = ll;
+		s = trim((char *)line, &sl);
+		if (sl == 0 || s[0] == '#' || s[0] == ';')
+			continue;
+		if (s[0] == '[') {
+			size_t nl;
+			const char *name;
+
+			if (s[sl - 1] != ']') {
+				seterr(err, errlen, "credentials file: line %zu: a section header lacks its ']'", lineno);
+				return TG_ERR_PARSE;
+			}
+			nl = sl - 2;
+			name = trim((char *)s + 1, &nl);
+			in_profile = nl == plen && memcmp(name, profile, plen) == 0;
+			seen |= in_profile;
+			continue;
+		}
+		if ((eq = memchr(s, '=', sl)) == NULL) {
+			seterr(err, errlen, "credentials file: line %zu: expected 'key = value'", lineno);
+			return TG_ERR_PARSE;
+		}
+		if (!in_profile)
+			continue;
+		{
+			size_t kl = (size_t)(eq - s), vl = sl - kl - 1;
+			const char *k = trim((char *)s, &kl), *v = trim((char *)eq + 1, &vl);
+
+			for (i = 0; i < 3; i++) {
+				if (kl == strlen(names[i]) && strncasecmp(k, names[i], kl) == 0)
+					break;
+			}
+			if (i == 3 && kl == 18 && strncasecmp(k, "aws_security_token", kl) == 0)
+				i = 2; /* the old name of aws_session_token */
+			if (i < 3) {
+				val[i] = v;
+				vlen[i] = vl;
+			}
+		}
+	}
+	if (!seen || (val[0] == NULL && val[1] == NULL))
+		return TG_ERR_NOT_FOUND;
+	if (val[0] == NULL || val[1] == NULL || vlen[0] == 0 || vlen[1] == 0) {
+		seterr(err, errlen, "credentials file: profile [%s] needs both aws_access_key_id and aws_secret_access_key",
+		       profile);
+		return TG_ERR_PARSE;
+	}
+	if ((r = set_field(out->access_key_id, sizeof out->access_key_id, val[0], vlen[0], 0)) != TG_OK ||
+	    (r = set_field(out->secret_access_key, sizeof out->secret_access_key, val[1], vlen[1], 0)) != TG_OK ||
+	    (val[2] != NULL && vlen[2] > 0 &&
+	     (r = set_field(out->session_token, sizeof out->session_token, val[2], vlen[2], 0)) != TG_OK)) {
+		tg_aws_creds_clear(out);
+		seterr(err, errlen, "credentials file: profile [%s]: a value is too long or holds invalid characters",
+		       profile);
+		return TG_ERR_PARSE;
+	}
+	snprintf(out->source, sizeof out->source, "file");
+	return TG_OK;
+}
+
+int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_creds *out, char *err,
+			   size_t errlen)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd, r;
+
+	tg_aws_creds_clear(out);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		if (errno == ENOENT)
+			return TG_ERR_NOT_FOUND;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
+	}
+	if (fstat(fd, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		r = TG_ERR_SYSTEM;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		seterr(err, errlen, "%s: not a regular file, or writable by group or others", path);
+		r = TG_ERR_PERM;
+		goto out;
+	}
+	if (st.st_size > TG_AWS_CREDS_MAX_FILE) {
+		seterr(err, errlen, "%s: larger than %d bytes", path, TG_AWS_CREDS_MAX_FILE);
+		r = TG_ERR_LIMIT;
+		goto out;
+	}
+	/* one allocation of the cap: no realloc leaves a copy of the secrets behind */
+	if ((text = sodium_malloc(TG_AWS_CREDS_MAX_FILE + 1)) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, text + got, TG_AWS_CREDS_MAX_FILE + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			r = TG_ERR_SYSTEM;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > TG_AWS_CREDS_MAX_FILE) {
+			seterr(err, errlen, "%s: larger than %d bytes", path, TG_AWS_CREDS_MAX_FILE);
+			r = TG_ERR_LIMIT;
+			goto out;
+		}
+	}
+	r = tg_aws_creds_parse_file(text, got, profile, out, err, errlen);
+out:
+	if (text != NULL)
+		sodium_free(text); /* sodium_free wipes */
+	close(fd);
+	return r;
+}
+
+int tg_aws_parse_iso8601(const char *s, time_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0;
+	time_t t;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+		return TG_ERR_PARSE;
+	s += n;
+	if (*s == '.') {
+		s++;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (strcmp(s, "Z") != 0 && strcmp(s, "+00:00") != 0)
+		return TG_ERR_PARSE;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return TG_ERR_PARSE;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return TG_ERR_PARSE;
+	*out = t;
+	return TG_OK;
+}
+
+/* IMDS: the instance metadata service is plain http on a link-local address. */
+static int imds_endpoint_ok(const char *ep)
+{
+	static const char *const ok[] = {"http://169.254.169.254", "http://[fd00:ec2::254]", "http://127.",
+					 "http://localhost", "http://[::1]"};
+	size_t i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		size_t n = strlen(ok[i]);
+
+		if (strncmp(ep, ok[i], n) == 0) {
+			const char *rest = ep + n;
+
+			if (ok[i][n - 1] == '.') /* 127.x.y.z */
+				rest += strspn(rest, "0123456789.");
+			if (*rest == '\0' || *rest == ':' || *rest == '/')
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static size_t imds_write(char *p, size_t size, size_t nmemb, void *ctx)
+{
+	struct tg_buf *b = ctx;
+
+	if (tg_buf_append(b, p, size * nmemb) != TG_OK)
+		return 0;
+	return size * nmemb;
+}
+
+/* One IMDS request; the answer (at most IMDS_MAX_ANSWER bytes) into ans. */
+static int imds_call(CURL *c, const char *method, const char *url, const char *header, struct tg_buf *ans,
+		     char *err, size_t errlen)
+{
+	struct curl_slist *hs = NULL, *tmp;
+	long status = 0;
+	CURLcode cc;
+	int r = TG_OK;
+
+	curl_easy_reset(c);
+	tg_buf_reset(ans);
+	if (header != NULL) {
+		if ((tmp = curl_slist_append(hs, header)) == NULL)
+			return TG_ERR_NOMEM;
+		hs = tmp;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, imds_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
+	if (strcmp(method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK) {
+		seterr(err, errlen, "instance metadata %s: %s", url, curl_easy_strerror(cc));
+		r = TG_ERR_NET;
+	} else if (status != 200) {
+		seterr(err, errlen, "instance metadata %s: HTTP %ld", url, status);
+		r = status == 404 ? TG_ERR_NOT_FOUND : TG_ERR_HTTP;
+	}
+	curl_slist_free_all(hs);
+	return r;
+}
+
+/* Wipe a jansson string in place before the object is released (it may hold a secret). */
+static void wipe_json_string(json_t *s)
+{
+	if (json_is_string(s))
+		sodium_memzero((char *)json_string_value(s), json_string_length(s));
+}
+
+int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char *err, size_t errlen)
+{
+	struct tg_buf ans = TG_BUF_VOID, url = TG_BUF_VOID, hdr = TG_BUF_VOID;
+	char role[129];
+	json_t *doc = NULL;
+	json_error_t jerr;
+	CURL *c = NULL;
+	size_t rl;
+	int r;
+
+	tg_aws_creds_clear(out);
+	tg_buf_init(&ans, IMDS_MAX_ANSWER);
+	tg_buf_init(&url, 2048);
+	tg_buf_init(&hdr, 4096);
+	if (endpoint == NULL || !imds_endpoint_ok(endpoint) || strlen(endpoint) > 1024) {
+		seterr(err, errlen, "imds_endpoint '%s': must be http:// to 169.254.169.254, [fd00:ec2::254] or loopback",
+		       endpoint ? endpoint : "");
+		return TG_ERR_CONFIG;
+	}
+	if ((c = curl_easy_init()) == NULL)
+		return TG_ERR_NOMEM;
+	if ((r = tg_buf_printf(&url, "%s/latest/api/token", endpoint)) != TG_OK)
+		goto out;
+	if ((r = imds_call(c, "PUT", tg_buf_str(&url), "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, &ans,
+			   err, errlen)) != TG_OK)
+		goto out;
+	if (ans.len == 0 || ans.len > 1024 || strpbrk(tg_buf_str(&ans), "\r\n") != NULL) {
+		seterr(err, errlen, "instance metadata: a malformed session token");
+		r = TG_ERR_PARSE;
+		goto out;
+	}
+	if ((r = tg_buf_printf(&hdr, "X-aws-ec2-metadata-token: %s", tg_buf_str(&ans))) != TG_OK)
+		goto out;
+	tg_buf_reset(&url);
+	if ((r = tg_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/", endpoint)) != TG_OK)
+		goto out;
+	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) != TG_OK) {
+		if (r == TG_ERR_NOT_FOUND)
+			seterr(err, errlen, "instance metadata: no IAM role is attached to this instance");
+		goto out;
+	}
+	/* the first line names the role */
+	rl = strcspn(tg_buf_str(&ans), "\r\n");
+	if (rl == 0 || rl >= sizeof role ||
+	    strspn(tg_buf_str(&ans), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-") != rl) {
+		seterr(err, errlen, "instance metadata: a malformed role name");
+		r = TG_ERR_PARSE;
+		goto out;
+	}
+	memcpy(role, ans.data, rl);
+	role[rl] = '\0';
+	tg_buf_reset(&url);
+	if ((r = tg_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/%s", endpoint, role)) != TG_OK)
+		goto out;
+	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) != TG_OK)
+		goto out;
+	if ((doc = json_loadb((const char *)ans.data, ans.len, 0, &jerr)) == NULL || !json_is_object(doc)) {
+		seterr(err, errlen, "instance metadata: the credentials are not a JSON object");
+		r = TG_ERR_PARSE;
+		goto out;
+	}
+	{
+		const char *code = json_string_value(json_object_get(doc, "Code"));
+		const char *id = json_string_value(json_object_get(doc, "AccessKeyId"));
+		const char *secret = json_string_value(json_object_get(doc, "SecretAccessKey"));
+		const char *token = json_string_value(json_object_get(doc, "Token"));
+		const char *exp = json_string_value(json_object_get(doc, "Expiration"));
+		time_t t;
+
+		if (code == NULL || strcmp(code, "Success") != 0) {
+			seterr(err, errlen, "instance metadata: credentials Code is '%.40s'", code ? code : "");
+			r = TG_ERR_AUTH;
+			goto out;
+		}
+		if (id == NULL || secret == NULL || token == NULL || exp == NULL ||
+		    tg_aws_parse_iso8601(exp, &t) != TG_OK) {
+			seterr(err, errlen, "instance metadata: credentials lack a field or a valid Expiration");
+			r = TG_ERR_PARSE;
+			goto out;
+		}
+		if ((r = fill(out, id, secret, token, "imds", err, errlen)) != TG_OK)
+			goto out;
+		out->expiration = t;
+	}
+out:
+	if (doc != NULL) {
+		wipe_json_string(json_object_get(doc, "SecretAccessKey"));
+		wipe_json_string(json_object_get(doc, "Token"));
+		json_decref(doc);
+	}
+	if (ans.data != NULL)
+		sodium_memzero(ans.data, ans.alloc);
+	if (hdr.data != NULL)
+		sodium_memzero(hdr.data, hdr.alloc);
+	tg_buf_free(&ans);
+	tg_buf_free(&hdr);
+	tg_buf_free(&url);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct tg_config *cfg, char *err,
+			      size_t errlen)
+{
+	struct tg_aws_creds_provider *p;
+	const char *id = tg_config_str(cfg, TG_CONF_S3_ACCESS_KEY_ID);
+	const char *secret = tg_config_str(cfg, TG_CONF_S3_SECRET_ACCESS_KEY);
+	const char *token = tg_config_str(cfg, TG_CONF_S3_SESSION_TOKEN);
+	const char *file = tg_config_str(cfg, TG_CONF_S3_CREDENTIALS_FILE);
+	int r;
+
+	*out = NULL;
+	if ((p = sodium_malloc(sizeof *p)) == NULL)
+		return TG_ERR_NOMEM;
+	memset(p, 0, sizeof *p);
+	if (*id != '\0' || *secret != '\0') {
+		if (*id == '\0' || *secret == '\0') {
+			seterr(err, errlen, "[s3] access_key_id and secret_access_key must be set together");
+			r = TG_ERR_CONFIG;
+			goto fail;
+		}
+		if ((r = fill(&p->config, id, secret, token, "config", err, errlen)) != TG_OK) {
+			r = TG_ERR_CONFIG;
+			goto fail;
+		}
+	}
+	p->use_imds = tg_config_bool(cfg, TG_CONF_S3_USE_IMDS);
+	if ((p->imds_endpoint = strdup(tg_config_str(cfg, TG_CONF_S3_IMDS_ENDPOINT))) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto fail;
+	}
+	if (p->use_imds && !imds_endpoint_ok(p->imds_endpoint)) {
+		seterr(err, errlen, "[s3] imds_endpoint must be http:// to 169.254.169.254, [fd00:ec2::254] or loopback");
+		r = TG_ERR_CONFIG;
+		goto fail;
+	}
+	if (*file != '\0' && (p->credentials_file = strdup(file)) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto fail;
+	}
+	if (tg_config_is_set(cfg, TG_CONF_S3_PROFILE) &&
+	    (p->profile = strdup(tg_config_str(cfg, TG_CONF_S3_PROFILE))) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto fail;
+	}
+	*out = p;
+	return TG_OK;
+fail:
+	tg_aws_creds_provider_free(p);
+	return r;
+}
+
+void tg_aws_creds_provider_free(struct tg_aws_creds_provider *p)
+{
+	if (p == NULL)
+		return;
+	free(p->credentials_file);
+	free(p->profile);
+	free(p->imds_endpoint);
+	sodium_free(p); /* wipes the cached and configured keys */
+}
+
+static int fresh(const struct tg_aws_creds *c)
+{
+	return c->expiration == 0 || time(NULL) + TG_AWS_CREDS_REFRESH_MARGIN < c->expiration;
+}
+
+/* The shared credentials file to read: config, then $AWS_SHARED_CREDENTIALS_FILE, then ~/.aws/credentials. */
+static int credentials_path(const struct tg_aws_creds_provider *p, char *out, size_t outlen)
+{
+	const char *env = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	int n;
+
+	if (p->credentials_file != NULL)
+		n = snprintf(out, outlen, "%s", p->credentials_file);
+	else if (env != NULL && *env != '\0')
+		n = snprintf(out, outlen, "%s", env);
+	else if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL && pw.pw_dir != NULL)
+		/* the running user's home from passwd, not $HOME: systemd units have none */
+		n = snprintf(out, outlen, "%s/.aws/credentials", pw.pw_dir);
+	else
+		return TG_ERR_NOT_FOUND;
+	return n < 0 || (size_t)n >= outlen ? TG_ERR_LIMIT : TG_OK;
+}
+
+int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out, char *err,
+		     size_t errlen)
+{
+	char path[4096], why[512] = "";
+	const char *profile, *envp;
+	int r;
+
+	tg_aws_creds_clear(out);
+	if (p->have_cached && !force && fresh(&p->cached)) {
+		*out = p->cached;
+		return TG_OK;
+	}
+	p->have_cached = 0;
+	tg_aws_creds_clear(&p->cached);
+	if (p->config.access_key_id[0] != '\0') {
+		*out = p->config;
+		return TG_OK; /* never cached: the config copy is the cache */
+	}
+	r = tg_aws_creds_from_env(&p->cached, err, errlen);
+	if (r != TG_ERR_NOT_FOUND)
+		goto done;
+	envp = getenv("AWS_PROFILE");
+	profile = p->profile ? p->profile : envp && *envp ? envp : "default";
+	if ((r = credentials_path(p, path, sizeof path)) == TG_OK) {
+		r = tg_aws_creds_from_file(path, profile, &p->cached, err, errlen);
+		if (r != TG_ERR_NOT_FOUND)
+			goto done;
+		snprintf(why, sizeof why, "no profile [%s] in %s", profile, path);
+	}
+	if (p->use_imds) {
+		char ierr[256] = "";
+
+		r = tg_aws_creds_from_imds(p->imds_endpoint, &p->cached, ierr, sizeof ierr);
+		if (r == TG_OK)
+			goto done;
+		seterr(err, errlen, "no AWS credentials: none in [s3] or the environment, %s, and %s", why, ierr);
+		return r == TG_ERR_CONFIG ? r : TG_ERR_NOT_FOUND;
+	}
+	seterr(err, errlen, "no AWS credentials: none in [s3] or the environment, %s, instance metadata not asked",
+	       why);
+	return TG_ERR_NOT_FOUND;
+done:
+	if (r != TG_OK) {
+		tg_aws_creds_clear(&p->cached);
+		return r;
+	}
+	p->have_cached = 1;
+	*out = p->cached;
+	return TG_OK;
+}
