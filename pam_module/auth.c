@@ -1,0 +1,427 @@
+/*
+ * The auth flow: who is asking, which secret applies, one code from the
+ * user, and the decision made under the user's lock (rate limit, TOTP with
+ * replay guard, scratch codes), recorded before the lock is dropped.
+ * Everything that goes wrong denies (fail closed) and says why in syslog;
+ * no code or secret is ever logged.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ga_file.h"
+#include "module.h"
+#include "secret_store.h"
+#include "state.h"
+#include "tg_error.h"
+
+#define RESPONSE_MAX 1024 /* longer answers are refused unread (password + code fits easily) */
+#define PWBUF 16384
+#define FORWARD_PROMPT "Password & verification code: "
+
+/* One authentication attempt. */
+struct attempt {
+	pam_handle_t *pamh;
+	struct tgp_opts opts;
+	const char *user;
+	char user_log[80];
+	char addr[TGP_ADDR_MAX];
+	struct passwd pw;
+	char *pwbuf;
+	int have_pw;
+	struct tgp_secret *secret; /* sodium_malloc'd */
+	struct tgp_ga ga;
+	int is_ga;
+	char ga_path[PATH_MAX];
+	struct tg_buf ga_text; /* the file as read, for the write-back */
+	char *response;        /* sodium_malloc'd copy of the answer, NUL-terminated */
+	size_t response_len;
+	unsigned window;
+	const char *reason;  /* why it failed, for syslog and the event */
+	const char *method;  /* how it succeeded */
+	size_t password_len; /* forward_pass: the password is response[0..password_len) */
+	int ga_drop_line;
+	uint64_t ga_reuse_step;
+};
+
+static void log_result(struct attempt *a, int ok, const char *detail)
+{
+	pam_syslog(a->pamh, ok ? LOG_NOTICE : LOG_WARNING,
+	           "user=%s rhost=%s service=%s result=%s reason=%s%s%s", a->user_log, a->addr,
+	           tgp_service(a->pamh), ok ? "success" : "failure", ok ? a->method : a->reason,
+	           detail != NULL ? ": " : "", detail != NULL ? detail : "");
+}
+
+static void failure_event(struct attempt *a)
+{
+	json_t *f = json_pack("{s:s}", "reason", a->reason);
+
+	(void)tgp_event(a->pamh, &a->opts, "mfa_failure", a->user, f);
+	json_decref(f);
+}
+
+static void skipped_event(struct attempt *a, const char *reason)
+{
+	json_t *f = json_pack("{s:s}", "reason", reason);
+
+	(void)tgp_event(a->pamh, &a->opts, "mfa_skipped", a->user, f);
+	json_decref(f);
+}
+
+static int in_group(struct attempt *a, const char *group)
+{
+	struct group gr, *grp = NULL;
+	char buf[PWBUF];
+	gid_t groups[256];
+	int n = 256, i;
+
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+		return 0;
+	if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, groups, &n) < 0)
+		return 0; /* more than 256 groups: not treated as a member (fail closed) */
+	for (i = 0; i < n; i++)
+		if (groups[i] == grp->gr_gid)
+			return 1;
+	return 0;
+}
+
+/* Ask one question with echo off; the answer goes into a->response. */
+static int ask(struct attempt *a, const char *prompt)
+{
+	char *resp = NULL;
+	size_t n;
+	int rc;
+
+	rc = pam_prompt(a->pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
+	if (rc != PAM_SUCCESS) {
+		a->reason = "conversation_failed";
+		resp = NULL; /* pam_prompt leaves it NULL on failure */
+		return -1;
+	}
+	if (resp == NULL) {
+		a->reason = "no_code";
+		return -1;
+	}
+	n = strnlen(resp, RESPONSE_MAX + 1);
+	if (n <= RESPONSE_MAX) {
+		memcpy(a->response, resp, n);
+		a->response[n] = '\0';
+		a->response_len = n;
+	} else {
+		a->reason = "bad_code"; /* too long to be a code */
+	}
+	sodium_memzero(resp, n + strlen(resp + n));
+	free(resp);
+	return n <= RESPONSE_MAX ? 0 : -1;
+}
+
+/* Put the code (and any password before it) into a->response. */
+static int get_code(struct attempt *a)
+{
+	const void *tok = NULL;
+
+	if (a->opts.try_first_pass && pam_get_item(a->pamh, PAM_AUTHTOK, &tok) == PAM_SUCCESS &&
+	    tok != NULL) {
+		size_t n = strnlen(tok, RESPONSE_MAX + 1);
+
+		if (n <= RESPONSE_MAX && n >= a->secret->totp.digits &&
+		    tgp_all_digits((const char *)tok + n - a->secret->totp.digits,
+		                   a->secret->totp.digits)) {
+			memcpy(a->response, tok, n);
+			a->response[n] = '\0';
+			a->response_len = n;
+			return 0;
+		}
+	}
+	if (a->opts.forward_pass)
+		return ask(a, FORWARD_PROMPT);
+	return ask(a, tg_config_str(a->opts.cfg, TG_CONF_PAM_PROMPT));
+}
+
+/* The code is the whole answer, or with forward_pass / try_first_pass its tail. */
+static int tail(const struct attempt *a, size_t n, const char **code)
+{
+	int split = a->opts.forward_pass || a->opts.try_first_pass;
+
+	if ((!split && a->response_len != n) || a->response_len < n)
+		return 0;
+	*code = a->response + a->response_len - n;
+	return 1;
+}
+
+/* Which secret applies: 1 enrolled, 0 not enrolled, -1 broken (a->reason set). */
+static int load_secret(struct attempt *a)
+{
+	const char *tmpl = tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET);
+	const char *state_dir = tg_config_str(a->opts.cfg, TG_CONF_PAM_STATE_DIR);
+	unsigned admin_window = (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_WINDOW);
+	int r;
+
+	a->window = admin_window;
+	if (!a->have_pw || !tgp_user_name_ok(a->user))
+		return 0;
+	if (*tmpl == '\0') {
+		r = tgp_store_read(state_dir, a->user, a->secret);
+	} else {
+		a->is_ga = 1;
+		if ((r = tgp_ga_path(tmpl, &a->pw, a->ga_path, sizeof(a->ga_path))) == TG_OK &&
+		    (r = tgp_ga_read(a->ga_path, &a->pw, &a->ga_text)) == TG_OK)
+			r = tgp_ga_parse(tg_buf_str(&a->ga_text), a->ga_text.len, a->secret,
+			                 &a->ga);
+		/* the file may narrow the window, never widen it past the admin's */
+		if (r == TG_OK && a->ga.has_window && a->ga.window < admin_window)
+			a->window = a->ga.window;
+	}
+	if (r == TG_ERR_NOT_FOUND)
+		return 0;
+	if (r != TG_OK) {
+		a->reason = "bad_state";
+		pam_syslog(a->pamh, LOG_ERR, "user=%s: the %s is unusable, failing closed: %s",
+		           a->user_log,
+		           a->is_ga ? "google-authenticator file" : "secret store entry",
+		           tg_strerror(r));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * The decision, under the user's lock: rate limit, then the TOTP code with the
+ * replay guard, then a scratch code. Returns 1 success, 0 denied (a->reason).
+ */
+static int decide(struct attempt *a, struct tgp_state *st, time_t now)
+{
+	const char *code = NULL;
+	uint64_t step = 0;
+	int idx, r;
+
+	if (tgp_limit_check(st, a->addr, now) != TG_OK) {
+		a->reason = "rate_limited"; /* refused unread: nothing is counted or extended */
+		return 0;
+	}
+	if (tail(a, a->secret->totp.digits, &code)) {
+		r = tgp_totp_verify(&a->secret->totp, now, a->window, code, a->secret->totp.digits,
+		                    &step);
+		if (r == TG_OK && step <= st->last_step) {
+			a->reason = "replay";
+			return 0;
+		}
+		if (r == TG_OK) {
+			st->last_step = step;
+			a->method = "totp";
+			a->password_len = a->response_len - a->secret->totp.digits;
+			if (a->is_ga && a->ga.disallow_reuse)
+				a->ga_reuse_step = step;
+			return 1;
+		}
+		if (r == TG_ERR_CRYPTO || r == TG_ERR_FORMAT) {
+			a->reason = "bad_state";
+			return 0;
+		}
+	}
+	if (tail(a, TGP_SCRATCH_DIGITS, &code) &&
+	    (idx = tgp_scratch_match(&a->secret->scratch, code, TGP_SCRATCH_DIGITS)) >= 0) {
+		if (tgp_state_scratch_used(st, a->secret->scratch.hash[idx])) {
+			a->reason = "scratch_used";
+			return 0;
+		}
+		tgp_state_scratch_use(st, a->secret->scratch.hash[idx]);
+		a->method = "scratch";
+		a->password_len = a->response_len - TGP_SCRATCH_DIGITS;
+		if (a->is_ga)
+			a->ga_drop_line = a->ga.scratch_line[idx];
+		return 1;
+	}
+	a->reason = "bad_code";
+	return 0;
+}
+
+/* Lock, read, decide, record, unlock. 1 success, 0 denied. */
+static int check_code(struct attempt *a)
+{
+	const char *state_dir = tg_config_str(a->opts.cfg, TG_CONF_PAM_STATE_DIR);
+	struct tgp_limits lim = {
+	    (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_MAX_FAILURES),
+	    (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_MAX_FAILURES_USER),
+	    (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_LOCKOUT),
+	};
+	struct tgp_lock lock = TGP_LOCK_VOID;
+	struct tgp_state *st = NULL;
+	time_t now;
+	int ok = 0, r;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		a->reason = "bad_state";
+		return 0;
+	}
+	if ((r = tgp_state_lock(state_dir, a->user, &lock)) != TG_OK ||
+	    (r = tgp_state_read(state_dir, a->user, st)) != TG_OK) {
+		a->reason = "bad_state";
+		pam_syslog(a->pamh, LOG_ERR,
+		           "user=%s: the state under %s is unusable, failing closed: %s",
+		           a->user_log, state_dir, tg_strerror(r));
+		goto out;
+	}
+	now = time(NULL); /* read under the lock: the holder before us has recorded its step */
+	ok = decide(a, st, now);
+	if (ok)
+		tgp_limit_success(st, a->addr);
+	else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
+		tgp_limit_fail(st, a->addr, now, &lim);
+	if (strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0 &&
+	    (r = tgp_state_write(state_dir, a->user, st)) != TG_OK) {
+		/* an unrecorded success would let the same code in again: deny */
+		pam_syslog(a->pamh, LOG_ERR,
+		           "user=%s: cannot record the outcome under %s, failing closed: %s",
+		           a->user_log, state_dir, tg_strerror(r));
+		a->reason = "bad_state";
+		ok = 0;
+	}
+out:
+	tgp_state_unlock(&lock);
+	free(st);
+	return ok;
+}
+
+/* Give the GA file back what google-authenticator keeps in it; root's state already holds the
+ * truth. */
+static void ga_write_back(struct attempt *a)
+{
+	struct tg_buf out = TG_BUF_VOID;
+	int r;
+
+	if (!a->is_ga || (a->ga_drop_line < 0 && a->ga_reuse_step == 0))
+		return;
+	tg_buf_init(&out, TGP_GA_MAX + 64);
+	if ((r = tgp_ga_rewrite(tg_buf_str(&a->ga_text), a->ga_text.len, a->ga_drop_line,
+	                        a->ga_reuse_step, &out)) == TG_OK)
+		r = tgp_ga_write(a->ga_path, &a->pw, &out);
+	if (r != TG_OK)
+		pam_syslog(
+		    a->pamh, LOG_WARNING,
+		    "user=%s: cannot update %s (%s); the replay guard in root's state still holds",
+		    a->user_log, a->ga_path, tg_strerror(r));
+	tg_buf_free_secret(&out);
+}
+
+static int succeed(struct attempt *a)
+{
+	char env[64];
+	int rc = PAM_SUCCESS;
+
+	(void)pam_set_data(a->pamh, TGP_DATA_METHOD, (void *)a->method, NULL);
+	/* sshd runs kbd-interactive auth in a child: the PAM environment survives the hop, data
+	 * does not */
+	snprintf(env, sizeof(env), TGP_ENV_METHOD "=%s", a->method);
+	(void)pam_putenv(a->pamh, env);
+	if ((a->opts.forward_pass || a->opts.try_first_pass) && a->response != NULL) {
+		a->response[a->password_len] = '\0';
+		if (a->password_len > 0)
+			rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->response);
+	}
+	log_result(a, 1, NULL);
+	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_AUTH_ERR;
+}
+
+static void attempt_free(struct attempt *a)
+{
+	tgp_opts_free(&a->opts);
+	tgp_secret_free(a->secret);
+	if (a->response != NULL)
+		sodium_free(a->response);
+	free(a->pwbuf);
+	tg_buf_free_secret(&a->ga_text);
+}
+
+int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct attempt a;
+	struct passwd *pwp = NULL;
+	const char *exempt;
+	int enrolled, rc = PAM_AUTH_ERR;
+
+	memset(&a, 0, sizeof(a));
+	a.pamh = pamh;
+	a.ga_drop_line = -1;
+	a.reason = "internal";
+	tg_buf_init(&a.ga_text, TGP_GA_MAX);
+	if (tgp_module_opts(pamh, argc, argv, &a.opts) != TG_OK)
+		return PAM_AUTH_ERR;
+	if (tg_config_uint(a.opts.cfg, TG_CONF_PAM_FAIL_DELAY) > 0)
+		(void)pam_fail_delay(
+		    pamh, (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_FAIL_DELAY) * 1000u);
+	if (pam_get_user(pamh, &a.user, NULL) != PAM_SUCCESS || a.user == NULL || *a.user == '\0') {
+		pam_syslog(pamh, LOG_ERR, "no user name: denied");
+		goto out;
+	}
+	tgp_log_safe(a.user, a.user_log, sizeof(a.user_log));
+	tgp_addr_clean(tgp_rhost(pamh), a.addr);
+	if ((a.secret = tgp_secret_new()) == NULL ||
+	    (a.response = sodium_malloc(RESPONSE_MAX + 1)) == NULL ||
+	    (a.pwbuf = malloc(PWBUF)) == NULL) {
+		pam_syslog(pamh, LOG_CRIT, "out of memory: denied");
+		goto out;
+	}
+	a.response[0] = '\0';
+	a.have_pw = getpwnam_r(a.user, &a.pw, a.pwbuf, PWBUF, &pwp) == 0 && pwp != NULL;
+
+	exempt = tg_config_str(a.opts.cfg, TG_CONF_PAM_EXEMPT_GROUP);
+	if (a.have_pw && *exempt != '\0' && in_group(&a, exempt)) {
+		a.method = "exempt";
+		skipped_event(&a, "exempt_group");
+		rc = succeed(&a);
+		goto out;
+	}
+	if ((enrolled = load_secret(&a)) < 0) {
+		failure_event(&a);
+		log_result(&a, 0, NULL);
+		goto out;
+	}
+	if (enrolled == 0) {
+		if (a.have_pw && tg_config_bool(a.opts.cfg, TG_CONF_PAM_NULLOK)) {
+			a.method = "nullok";
+			skipped_event(&a, "nullok");
+			rc = succeed(&a);
+			goto out;
+		}
+		/* asked like everyone else, so that enrolled users cannot be told from others */
+		a.secret->totp.digits = (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_DIGITS);
+		(void)get_code(&a);
+		a.reason = a.have_pw ? "not_enrolled" : "unknown_user";
+		failure_event(&a);
+		log_result(&a, 0, NULL);
+		goto out;
+	}
+	if (get_code(&a) != 0) {
+		failure_event(&a);
+		log_result(&a, 0, NULL);
+		goto out;
+	}
+	if (!check_code(&a)) {
+		if (strcmp(a.reason, "replay") == 0) {
+			pam_syslog(pamh, LOG_ALERT,
+			           "user=%s rhost=%s: a code for an already used time step: "
+			           "possible man in the middle",
+			           a.user_log, a.addr);
+			(void)tgp_event(pamh, &a.opts, "mfa_replay", a.user, NULL);
+		}
+		failure_event(&a);
+		log_result(&a, 0, NULL);
+		goto out;
+	}
+	ga_write_back(&a);
+	rc = succeed(&a);
+out:
+	attempt_free(&a);
+	return rc;
+}

@@ -1,0 +1,93 @@
+#include <limits.h>
+#include <security/pam_ext.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "module.h"
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_spool.h"
+
+int tgp_module_opts(pam_handle_t *pamh, int argc, const char **argv, struct tgp_opts *o)
+{
+	char err[512];
+	int r;
+
+	if ((r = tgp_opts_load(o, argc, argv, err, sizeof(err))) != TG_OK) {
+		pam_syslog(pamh, LOG_ERR, "configuration refused, failing closed: %s", err);
+		return r;
+	}
+	return TG_OK;
+}
+
+void tgp_log_safe(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	if (s == NULL) {
+		snprintf(out, n, "(none)");
+		return;
+	}
+	for (i = 0; s[i] != '\0' && i + 1 < n; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	out[i] = '\0';
+}
+
+static const char *item_str(pam_handle_t *pamh, int item)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, item, &v) != PAM_SUCCESS || v == NULL)
+		return "";
+	return v;
+}
+
+const char *tgp_rhost(pam_handle_t *pamh)
+{
+	return item_str(pamh, PAM_RHOST);
+}
+
+const char *tgp_service(pam_handle_t *pamh)
+{
+	return item_str(pamh, PAM_SERVICE);
+}
+
+int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, const char *user,
+              json_t *fields)
+{
+	const char *spool = tg_config_str(o->cfg, TG_CONF_GENERAL_SPOOL_DIR);
+	const char *host = tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME);
+	char hostbuf[256], dir[PATH_MAX];
+	json_t *ev = json_object();
+	int r = TG_ERR_NOMEM;
+
+	if (ev == NULL)
+		goto out;
+	if (*host == '\0') {
+		if (gethostname(hostbuf, sizeof(hostbuf)) != 0)
+			hostbuf[0] = '\0';
+		hostbuf[sizeof(hostbuf) - 1] = '\0';
+		host = hostbuf;
+	}
+	/* json_string refuses invalid UTF-8: such a name is stored as null */
+	if (json_object_set_new(ev, "host", json_string(host)) != 0 ||
+	    json_object_set_new(ev, "user", user != NULL ? json_string(user) : json_null()) != 0 ||
+	    json_object_set_new(ev, "client_addr", json_string(tgp_rhost(pamh))) != 0 ||
+	    json_object_set_new(ev, "service", json_string(tgp_service(pamh))) != 0)
+		goto out;
+	if (fields != NULL && json_object_update(ev, fields) != 0)
+		goto out;
+	/* the spool normally exists (the uploader's install makes it); never fail for its absence
+	 */
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" TG_EVENT_SUBDIR, spool) < sizeof(dir))
+		(void)tg_mkdir_p(dir, 0750);
+	r = tg_event_write(spool, type, ev, NULL, 0);
+out:
+	if (r != TG_OK)
+		pam_syslog(pamh, LOG_ERR, "cannot write a %s event to %s: %s", type, spool,
+		           tg_strerror(r));
+	json_decref(ev);
+	return r;
+}

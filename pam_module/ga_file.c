@@ -1,0 +1,292 @@
+#include "ga_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <liboath/oath.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "privs.h"
+#include "tg_error.h"
+#include "tg_spool.h"
+
+int tgp_ga_path(const char *tmpl, const struct passwd *pw, char *out, size_t outlen)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	const char *p = tmpl;
+	int r = TG_OK;
+
+	tg_buf_init(&b, outlen - 1);
+	if (*p == '~' && (p[1] == '/' || p[1] == '\0')) {
+		r = tg_buf_puts(&b, pw->pw_dir);
+		p++;
+	}
+	while (r == TG_OK && *p != '\0') {
+		if (strncmp(p, "${USER}", 7) == 0) {
+			r = tg_buf_puts(&b, pw->pw_name);
+			p += 7;
+		} else if (strncmp(p, "${HOME}", 7) == 0) {
+			r = tg_buf_puts(&b, pw->pw_dir);
+			p += 7;
+		} else {
+			r = tg_buf_append(&b, p++, 1);
+		}
+	}
+	if (r == TG_OK && (b.len == 0 || b.data[0] != '/'))
+		r = TG_ERR_INVALID; /* relative paths would depend on sshd's working folder */
+	if (r == TG_OK)
+		snprintf(out, outlen, "%s", tg_buf_str(&b));
+	tg_buf_free(&b);
+	return r;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return TG_ERR_FORMAT;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno != 0 || n < lo || n > hi)
+		return TG_ERR_FORMAT;
+	*out = (unsigned)n;
+	return TG_OK;
+}
+
+/* Line one: base32 (upper or lower case, no spaces) into the key. */
+static int parse_secret(const char *line, size_t n, struct tgp_secret *s)
+{
+	char b32[160];
+	char *key = NULL;
+	size_t i, keylen = 0;
+	int r = TG_ERR_FORMAT;
+
+	if (n == 0 || n >= sizeof(b32))
+		return TG_ERR_FORMAT;
+	for (i = 0; i < n; i++) {
+		char c = line[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7') || c == '='))
+			goto out;
+		b32[i] = c;
+	}
+	b32[n] = '\0';
+	if (oath_init() != OATH_OK || oath_base32_decode(b32, n, &key, &keylen) != OATH_OK) {
+		key = NULL;
+		goto out;
+	}
+	/* liboath decodes a cut string without complaint: insist on a real key length */
+	if (keylen < TGP_KEY_MIN || keylen > TGP_KEY_MAX)
+		goto out;
+	memcpy(s->totp.key, key, keylen);
+	s->totp.keylen = keylen;
+	/* salt the scratch hashes with a value derived from the key, so that the
+	 * used-code list in root's state stays valid from login to login */
+	if (crypto_generichash(s->scratch.salt, sizeof(s->scratch.salt), s->totp.key, keylen,
+	                       (const unsigned char *)"tollgate ga scratch", 19) != 0)
+		goto out;
+	r = TG_OK;
+out:
+	if (key != NULL) {
+		sodium_memzero(key, keylen);
+		free(key);
+	}
+	sodium_memzero(b32, sizeof(b32));
+	return r;
+}
+
+int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_ga *ga)
+{
+	char line[128];
+	const char *p = text, *end = text + len, *nl;
+	unsigned lineno = 0, v;
+	size_t n;
+	int r = TG_ERR_FORMAT, hotp = 0;
+
+	sodium_memzero(s, sizeof(*s));
+	memset(ga, 0, sizeof(*ga));
+	s->totp.alg = TGP_ALG_SHA1;
+	s->totp.digits = 6;
+	s->totp.step = 30;
+	if (len == 0 || memchr(text, '\0', len) != NULL)
+		return TG_ERR_FORMAT;
+	for (; p < end; p = nl + 1, lineno++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n >= sizeof(line))
+			goto out;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (lineno == 0) {
+			if ((r = parse_secret(line, n, s)) != TG_OK)
+				goto out;
+			r = TG_ERR_FORMAT;
+		} else if (line[0] == '"' && line[1] == ' ') {
+			const char *opt = line + 2;
+
+			if (strncmp(opt, "WINDOW_SIZE", 11) == 0 &&
+			    (opt[11] == ' ' || opt[11] == '\0')) {
+				if (parse_uint(opt + 11, 1, 21, &v) != TG_OK)
+					goto out;
+				ga->has_window = 1;
+				ga->window = (v - 1) / 2;
+			} else if (strncmp(opt, "STEP_SIZE", 9) == 0 &&
+			           (opt[9] == ' ' || opt[9] == '\0')) {
+				if (parse_uint(opt + 9, 1, 60, &s->totp.step) != TG_OK)
+					goto out;
+			} else if (strncmp(opt, "DISALLOW_REUSE", 14) == 0 &&
+			           (opt[14] == ' ' || opt[14] == '\0')) {
+				ga->disallow_reuse = 1;
+			} else if (strcmp(opt, "TOTP_AUTH") == 0) {
+				/* the default: nothing to do */
+			} else if (strncmp(opt, "HOTP_COUNTER", 12) == 0) {
+				hotp = 1;
+			} else if (strncmp(opt, "RATE_LIMIT", 10) == 0 &&
+			           (opt[10] == ' ' || opt[10] == '\0')) {
+				unsigned count, secs;
+				char *e;
+
+				/* checked for form; the root-owned limiter does the limiting */
+				errno = 0;
+				count = (unsigned)strtoul(opt + 10, &e, 10);
+				if (errno != 0 || count < 1 || count > 100 ||
+				    parse_uint(e, 15, 600, &secs) != TG_OK)
+					goto out;
+			} else {
+				/* an option google-authenticator knows and we need not act on */
+			}
+		} else if (n == TGP_SCRATCH_DIGITS && tgp_all_digits(line, n)) {
+			if (s->scratch.n >= TGP_SCRATCH_MAX)
+				goto out;
+			ga->scratch_line[s->scratch.n] = (int)lineno;
+			if (tgp_scratch_add(&s->scratch, line) != TG_OK)
+				goto out;
+		} else if (n == 0 && nl == end) {
+			/* the final newline */
+		} else {
+			goto out;
+		}
+		if (nl == end)
+			break;
+	}
+	if (hotp) {
+		r = TG_ERR_FORMAT; /* counter-based codes are not TOTP: refuse rather than guess */
+		goto out;
+	}
+	r = tgp_totp_check(&s->totp);
+out:
+	sodium_memzero(line, sizeof(line));
+	if (r != TG_OK)
+		sodium_memzero(s, sizeof(*s));
+	return r;
+}
+
+int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
+{
+	struct tgp_privs privs = TGP_PRIVS_VOID;
+	struct stat st;
+	int fd = -1, r, r2;
+
+	if ((r = tgp_privs_drop(&privs, pw->pw_uid, pw->pw_gid)) != TG_OK)
+		return r;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
+		r = errno == ENOENT ? TG_ERR_NOT_FOUND
+		                    : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		r = TG_ERR_SYSTEM;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != pw->pw_uid || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		r = TG_ERR_PERM;
+		goto out;
+	}
+	if (st.st_size > TGP_GA_MAX) {
+		r = TG_ERR_LIMIT;
+		goto out;
+	}
+	r = tg_read_fd(fd, TGP_GA_MAX, text);
+out:
+	if (fd >= 0)
+		close(fd);
+	r2 = tgp_privs_restore(&privs);
+	return r != TG_OK ? r : r2;
+}
+
+int tgp_ga_rewrite(const char *text, size_t len, int drop_line, uint64_t reuse_step,
+                   struct tg_buf *out)
+{
+	const char *p = text, *end = text + len, *nl;
+	int lineno = 0, r = TG_OK, reuse_done = 0;
+
+	for (; p < end && r == TG_OK; p = nl + 1, lineno++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (lineno == drop_line) {
+			/* dropped */
+		} else if (reuse_step != 0 && (size_t)(nl - p) >= 16 &&
+		           memcmp(p, "\" DISALLOW_REUSE", 16) == 0) {
+			r = tg_buf_printf(out, "\" DISALLOW_REUSE %" PRIu64 "\n", reuse_step);
+			reuse_done = 1;
+		} else {
+			if ((r = tg_buf_append(out, p, (size_t)(nl - p))) == TG_OK)
+				r = tg_buf_puts(out, "\n");
+		}
+		if (nl == end)
+			break;
+	}
+	(void)reuse_done;
+	return r;
+}
+
+int tgp_ga_write(const char *path, const struct passwd *pw, const struct tg_buf *text)
+{
+	struct tgp_privs privs = TGP_PRIVS_VOID;
+	struct tg_atomic a = TG_ATOMIC_VOID;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int r, r2;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir) || slash[1] == '\0')
+		return TG_ERR_INVALID;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (dir[0] == '\0')
+		snprintf(dir, sizeof(dir), "/");
+	if ((r = tgp_privs_drop(&privs, pw->pw_uid, pw->pw_gid)) != TG_OK)
+		return r;
+	/* the file must still be the user's regular file */
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != pw->pw_uid) {
+		r = TG_ERR_PERM;
+		goto out;
+	}
+	if ((r = tg_atomic_open(&a, dir, slash + 1, st.st_mode & 0600)) != TG_OK)
+		goto out;
+	if ((r = tg_atomic_write(&a, text->data, text->len)) != TG_OK) {
+		tg_atomic_abort(&a);
+		goto out;
+	}
+	r = tg_atomic_commit(&a);
+out:
+	r2 = tgp_privs_restore(&privs);
+	return r != TG_OK ? r : r2;
+}

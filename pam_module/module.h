@@ -1,0 +1,43 @@
+/*
+ * Internals of pam_tollgate.so shared by its entry points (pam_tollgate.c),
+ * the auth flow (auth.c), the session events (session.c) and events.c.
+ * Nothing here is exported from the module: only pam_sm_* are.
+ */
+#ifndef TGP_MODULE_H
+#define TGP_MODULE_H
+
+#include <jansson.h>
+#include <security/pam_modules.h>
+
+#include "options.h"
+
+/* pam_set_data names and PAM environment variables. */
+#define TGP_DATA_METHOD "tollgate_mfa_method"
+#define TGP_DATA_START "tollgate_session_start_us"
+#define TGP_ENV_SESSION_ID "TOLLGATE_SESSION_ID"
+#define TGP_ENV_METHOD "TOLLGATE_MFA_METHOD"
+
+/* Parse options; on error log why (LOG_ERR) and return non-zero. */
+int tgp_module_opts(pam_handle_t *pamh, int argc, const char **argv, struct tgp_opts *o);
+
+/* Copy s into out (size n) with anything but printable ASCII replaced by '?'; "(none)" for NULL. */
+void tgp_log_safe(const char *s, char *out, size_t n);
+
+/* PAM_RHOST, or "" */
+const char *tgp_rhost(pam_handle_t *pamh);
+/* PAM_SERVICE, or "" */
+const char *tgp_service(pam_handle_t *pamh);
+
+/*
+ * Write one event of type with host, user, client_addr and service set, plus
+ * fields (borrowed, may be NULL). Errors are logged and returned; they never
+ * change the outcome of an authentication.
+ */
+int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, const char *user,
+              json_t *fields);
+
+int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv);
+int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv);
+int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv);
+
+#endif

@@ -1,0 +1,94 @@
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+static int flag(struct tgp_opts *o, const char *arg)
+{
+	if (strcmp(arg, "debug") == 0)
+		o->debug = 1;
+	else if (strcmp(arg, "try_first_pass") == 0)
+		o->try_first_pass = 1;
+	else if (strcmp(arg, "forward_pass") == 0)
+		o->forward_pass = 1;
+	else
+		return 0;
+	return 1;
+}
+
+static int set_arg(struct tgp_opts *o, const char *arg, char *err, size_t errlen)
+{
+	char name[64];
+	const char *eq = strchr(arg, '='), *value;
+	size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+	enum tg_conf_id id;
+
+	if (n == 0 || n >= sizeof(name)) {
+		snprintf(err, errlen, "unknown argument");
+		return TG_ERR_CONFIG;
+	}
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	if (tg_config_lookup("pam", name, &id) != TG_OK &&
+	    tg_config_lookup("general", name, &id) != TG_OK) {
+		snprintf(err, errlen, "unknown argument \"%s\"", name);
+		return TG_ERR_CONFIG;
+	}
+	if (eq != NULL)
+		value = eq + 1;
+	else if (tg_conf_keys[id].type == TG_CONF_BOOL)
+		value = "yes";
+	else {
+		snprintf(err, errlen, "argument \"%s\" needs a value (%s=...)", name, name);
+		return TG_ERR_CONFIG;
+	}
+	return tg_config_set(o->cfg, id, value, err, errlen);
+}
+
+int tgp_opts_load(struct tgp_opts *o, int argc, const char **argv, char *err, size_t errlen)
+{
+	const char *config = NULL;
+	unsigned flags = 0;
+	int i, r;
+
+	o->cfg = NULL;
+	o->debug = o->try_first_pass = o->forward_pass = 0;
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((r = tg_config_new(&o->cfg)) != TG_OK) {
+		snprintf(err, errlen, "cannot make the configuration: %s", tg_strerror(r));
+		return r;
+	}
+	for (i = 0; i < argc; i++)
+		if (argv[i] != NULL && strncmp(argv[i], "config=", 7) == 0)
+			config = argv[i] + 7;
+	if (config == NULL) {
+		config = TG_CONFIG_DEFAULT_PATH;
+		flags |= TG_CONFIG_MISSING_OK;
+	}
+	/* an unprivileged caller may use a file it owns; root only root's */
+	if (geteuid() != 0)
+		flags |= TG_CONFIG_OWNER_SELF;
+	if ((r = tg_config_load(o->cfg, config, flags, err, errlen)) != TG_OK)
+		goto out;
+	for (i = 0; i < argc; i++) {
+		if (argv[i] == NULL || strncmp(argv[i], "config=", 7) == 0 || flag(o, argv[i]))
+			continue;
+		if ((r = set_arg(o, argv[i], err, errlen)) != TG_OK)
+			goto out;
+	}
+	r = TG_OK;
+out:
+	if (r != TG_OK)
+		tgp_opts_free(o);
+	return r;
+}
+
+void tgp_opts_free(struct tgp_opts *o)
+{
+	tg_config_free(o->cfg);
+	o->cfg = NULL;
+}

@@ -1,0 +1,138 @@
+/*
+ * Session events: login at open_session, logout at close_session, each a
+ * small JSON file in the spool (no network: the uploader sends them). The
+ * login makes the session id the recorder picks up from TOLLGATE_SESSION_ID.
+ */
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "module.h"
+#include "tg_error.h"
+#include "tg_event.h"
+
+#define SESSION_ID_BYTES 16
+
+static void free_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+static const char *mfa_method(pam_handle_t *pamh)
+{
+	const void *m = NULL;
+	const char *env;
+
+	if (pam_get_data(pamh, TGP_DATA_METHOD, &m) == PAM_SUCCESS && m != NULL)
+		return m;
+	if ((env = pam_getenv(pamh, TGP_ENV_METHOD)) != NULL &&
+	    (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0 ||
+	     strcmp(env, "nullok") == 0 || strcmp(env, "exempt") == 0))
+		return env;
+	return "none";
+}
+
+/* The client's port, from SSH_CONNECTION ("addr port addr port") when sshd set it; -1 otherwise. */
+static long client_port(pam_handle_t *pamh)
+{
+	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
+	char addr[128];
+	long port;
+
+	if (c == NULL)
+		c = getenv("SSH_CONNECTION");
+	if (c == NULL || sscanf(c, "%127s %ld", addr, &port) != 2 || port < 0 || port > 65535)
+		return -1;
+	return port;
+}
+
+static json_t *session_fields(pam_handle_t *pamh, const char *session_id)
+{
+	const void *tty = NULL;
+	long port = client_port(pamh);
+
+	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
+		tty = NULL;
+	return json_pack("{s:o, s:o, s:I, s:o, s:s}", "client_port",
+	                 port >= 0 ? json_integer(port) : json_null(), "tty",
+	                 tty != NULL ? json_string(tty) : json_null(), "pid", (json_int_t)getpid(),
+	                 "session_id", session_id != NULL ? json_string(session_id) : json_null(),
+	                 "mfa_method", mfa_method(pamh));
+}
+
+int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct tgp_opts o = TGP_OPTS_VOID;
+	unsigned char raw[SESSION_ID_BYTES];
+	char id[2 * SESSION_ID_BYTES + 1], env[sizeof(TGP_ENV_SESSION_ID) + sizeof(id) + 1];
+	const char *user = NULL;
+	uint64_t *start = NULL;
+	json_t *f = NULL;
+	int rc = PAM_SESSION_ERR;
+
+	if (tgp_module_opts(pamh, argc, argv, &o) != TG_OK)
+		return PAM_SESSION_ERR;
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL) {
+		pam_syslog(pamh, LOG_ERR, "open_session: no user name");
+		goto out;
+	}
+	if (sodium_init() < 0)
+		goto out;
+	randombytes_buf(raw, sizeof(raw));
+	tg_hex(raw, sizeof(raw), id);
+	snprintf(env, sizeof(env), TGP_ENV_SESSION_ID "=%s", id);
+	if (pam_putenv(pamh, env) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_ERR, "open_session: cannot set " TGP_ENV_SESSION_ID);
+		goto out;
+	}
+	if ((start = malloc(sizeof(*start))) != NULL) {
+		*start = tg_now_us();
+		if (pam_set_data(pamh, TGP_DATA_START, start, free_data) != PAM_SUCCESS)
+			free(start);
+	}
+	if ((f = session_fields(pamh, id)) == NULL ||
+	    tgp_event(pamh, &o, "login", user, f) != TG_OK)
+		goto out;
+	rc = PAM_SUCCESS;
+out:
+	json_decref(f);
+	tgp_opts_free(&o);
+	return rc;
+}
+
+int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct tgp_opts o = TGP_OPTS_VOID;
+	const char *user = NULL;
+	const void *start = NULL;
+	json_t *f = NULL;
+	int rc = PAM_SESSION_ERR;
+
+	if (tgp_module_opts(pamh, argc, argv, &o) != TG_OK)
+		return PAM_SESSION_ERR;
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL) {
+		pam_syslog(pamh, LOG_ERR, "close_session: no user name");
+		goto out;
+	}
+	if ((f = session_fields(pamh, pam_getenv(pamh, TGP_ENV_SESSION_ID))) == NULL)
+		goto out;
+	if (pam_get_data(pamh, TGP_DATA_START, &start) == PAM_SUCCESS && start != NULL) {
+		uint64_t now = tg_now_us(), s = *(const uint64_t *)start;
+
+		json_object_set_new(f, "duration_us",
+		                    json_integer((json_int_t)(now > s ? now - s : 0)));
+	}
+	if (tgp_event(pamh, &o, "logout", user, f) != TG_OK)
+		goto out;
+	rc = PAM_SUCCESS;
+out:
+	json_decref(f);
+	tgp_opts_free(&o);
+	return rc;
+}

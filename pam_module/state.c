@@ -1,0 +1,360 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "secret_store.h"
+#include "tg_error.h"
+#include "tg_spool.h"
+
+#define STATE_MAGIC "tollgate-state 1"
+
+static int state_dir_path(const char *state_dir, char *dir, size_t len)
+{
+	if ((size_t)snprintf(dir, len, "%s/" TGP_STATE_SUBDIR, state_dir) >= len)
+		return TG_ERR_LIMIT;
+	return TG_OK;
+}
+
+static int ensure_dirs(const char *state_dir, char *dir, size_t len)
+{
+	int r;
+
+	if ((r = state_dir_path(state_dir, dir, len)) != TG_OK)
+		return r;
+	if ((r = tg_mkdir_p(state_dir, 0700)) != TG_OK ||
+	    (r = tgp_check_private_dir(state_dir)) != TG_OK ||
+	    (r = tg_mkdir_p(dir, 0700)) != TG_OK || (r = tgp_check_private_dir(dir)) != TG_OK)
+		return r;
+	return TG_OK;
+}
+
+int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct timespec pause = {0, 5 * 1000 * 1000};
+	struct stat st;
+	int waited = 0, r;
+
+	l->fd = -1;
+	if (!tgp_user_name_ok(user))
+		return TG_ERR_INVALID;
+	if ((r = ensure_dirs(state_dir, dir, sizeof(dir))) != TG_OK)
+		return r;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.lock", dir, user) >= sizeof(path))
+		return TG_ERR_LIMIT;
+	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return TG_ERR_SYSTEM;
+	if (fstat(l->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		tgp_state_unlock(l);
+		return TG_ERR_PERM;
+	}
+	/* poll rather than block: a stuck holder must not hang sshd forever */
+	while (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= TGP_LOCK_WAIT_MS) {
+			tgp_state_unlock(l);
+			return TG_ERR_RETRY;
+		}
+		nanosleep(&pause, NULL);
+		waited += 5;
+	}
+	return TG_OK;
+}
+
+void tgp_state_unlock(struct tgp_lock *l)
+{
+	if (l->fd >= 0)
+		close(l->fd); /* closing drops the flock */
+	l->fd = -1;
+}
+
+void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX])
+{
+	size_t i, n = 0;
+
+	for (i = 0; addr != NULL && addr[i] != '\0' && n < TGP_ADDR_MAX - 1; i++) {
+		char c = addr[i];
+
+		out[n++] =
+		    ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		     c == '.' || c == ':' || c == '_' || c == '%' || c == '-')
+		        ? c
+		        : '_';
+	}
+	if (n == 0)
+		out[n++] = '-';
+	out[n] = '\0';
+}
+
+static void counter_text(char *out, size_t len, size_t *pos, const char *head,
+                         const struct tgp_counter *c)
+{
+	if (*pos < len)
+		*pos += (size_t)snprintf(out + *pos, len - *pos,
+		                         "%s %" PRIu32 " %" PRId64 " %" PRId64 "\n", head,
+		                         c->failures, c->first, c->locked_until);
+}
+
+int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_t *len)
+{
+	char hex[33], head[TGP_ADDR_MAX + 8];
+	size_t pos = 0;
+	unsigned i;
+
+	pos +=
+	    (size_t)snprintf(out, outlen, STATE_MAGIC "\nlast_step %" PRIu64 "\n", st->last_step);
+	for (i = 0; i < st->nused && i < TGP_STATE_USED && pos < outlen; i++) {
+		sodium_bin2hex(hex, sizeof(hex), st->used[i], 16);
+		pos += (size_t)snprintf(out + pos, outlen - pos, "used %s\n", hex);
+	}
+	counter_text(out, outlen, &pos, "user", &st->user);
+	for (i = 0; i < st->naddrs && i < TGP_STATE_ADDRS; i++) {
+		snprintf(head, sizeof(head), "addr %s", st->addrs[i].addr);
+		counter_text(out, outlen, &pos, head, &st->addrs[i].c);
+	}
+	if (pos >= outlen)
+		return TG_ERR_LIMIT;
+	*len = pos;
+	return TG_OK;
+}
+
+static int parse_counter(const char *s, struct tgp_counter *c)
+{
+	char tail;
+
+	if (sscanf(s, "%" SCNu32 " %" SCNd64 " %" SCNd64 "%c", &c->failures, &c->first,
+	           &c->locked_until, &tail) != 3)
+		return TG_ERR_FORMAT;
+	return TG_OK;
+}
+
+int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
+{
+	char line[256];
+	const char *p = text, *end = text + len, *nl;
+	size_t n;
+	int first = 1;
+
+	memset(st, 0, sizeof(*st));
+	if (memchr(text, '\0', len) != NULL)
+		return TG_ERR_FORMAT;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			return TG_ERR_FORMAT; /* every line ends: a cut file is corrupt */
+		n = (size_t)(nl - p);
+		if (n >= sizeof(line))
+			return TG_ERR_FORMAT;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl + 1;
+		if (first) {
+			if (strcmp(line, STATE_MAGIC) != 0)
+				return TG_ERR_FORMAT;
+			first = 0;
+		} else if (strncmp(line, "last_step ", 10) == 0) {
+			char *e;
+
+			errno = 0;
+			st->last_step = strtoull(line + 10, &e, 10);
+			if (errno != 0 || *e != '\0' || line[10] < '0' || line[10] > '9')
+				return TG_ERR_FORMAT;
+		} else if (strncmp(line, "used ", 5) == 0) {
+			size_t got = 0;
+
+			if (st->nused >= TGP_STATE_USED ||
+			    sodium_hex2bin(st->used[st->nused], 16, line + 5, strlen(line + 5),
+			                   NULL, &got, NULL) != 0 ||
+			    got != 16)
+				return TG_ERR_FORMAT;
+			st->nused++;
+		} else if (strncmp(line, "user ", 5) == 0) {
+			if (parse_counter(line + 5, &st->user) != TG_OK)
+				return TG_ERR_FORMAT;
+		} else if (strncmp(line, "addr ", 5) == 0) {
+			char *sp = strchr(line + 5, ' ');
+			struct tgp_addr_state *a;
+
+			if (sp == NULL || st->naddrs >= TGP_STATE_ADDRS ||
+			    (size_t)(sp - (line + 5)) >= TGP_ADDR_MAX)
+				return TG_ERR_FORMAT;
+			a = &st->addrs[st->naddrs];
+			memcpy(a->addr, line + 5, (size_t)(sp - (line + 5)));
+			a->addr[sp - (line + 5)] = '\0';
+			if (parse_counter(sp + 1, &a->c) != TG_OK)
+				return TG_ERR_FORMAT;
+			st->naddrs++;
+		} else {
+			return TG_ERR_FORMAT;
+		}
+	}
+	return first ? TG_ERR_FORMAT : TG_OK;
+}
+
+static int state_file(const char *state_dir, const char *user, char *dir, size_t dirlen, char *path,
+                      size_t pathlen)
+{
+	if (!tgp_user_name_ok(user))
+		return TG_ERR_INVALID;
+	if (state_dir_path(state_dir, dir, dirlen) != TG_OK ||
+	    (size_t)snprintf(path, pathlen, "%s/%s", dir, user) >= pathlen)
+		return TG_ERR_LIMIT;
+	return TG_OK;
+}
+
+int tgp_state_read(const char *state_dir, const char *user, struct tgp_state *st)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct tg_buf text = TG_BUF_VOID;
+	struct stat sb;
+	int fd, r;
+
+	memset(st, 0, sizeof(*st));
+	if ((r = state_file(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
+		return r;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return errno == ENOENT ? TG_OK : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return TG_ERR_PERM;
+	}
+	tg_buf_init(&text, TGP_STATE_MAX);
+	r = tg_read_fd(fd, TGP_STATE_MAX, &text);
+	close(fd);
+	if (r == TG_OK)
+		r = tgp_state_parse((const char *)tg_buf_str(&text), text.len, st);
+	tg_buf_free(&text);
+	return r;
+}
+
+int tgp_state_write(const char *state_dir, const char *user, const struct tgp_state *st)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	char *text;
+	size_t len;
+	int r;
+
+	if ((r = state_file(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
+		return r;
+	if ((text = malloc(TGP_STATE_MAX)) == NULL)
+		return TG_ERR_NOMEM;
+	if ((r = tgp_state_format(st, text, TGP_STATE_MAX, &len)) == TG_OK)
+		r = tg_spool_write(dir, user, text, len, 0600);
+	free(text);
+	return r;
+}
+
+int tgp_state_remove(const char *state_dir, const char *user)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	int r;
+
+	if ((r = state_file(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
+		return r;
+	if (unlink(path) != 0)
+		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+	return tg_fsync_dir(dir);
+}
+
+static struct tgp_addr_state *find_addr(const struct tgp_state *st, const char *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < st->naddrs; i++)
+		if (strcmp(st->addrs[i].addr, addr) == 0)
+			return (struct tgp_addr_state *)&st->addrs[i];
+	return NULL;
+}
+
+int tgp_limit_check(const struct tgp_state *st, const char *addr, time_t now)
+{
+	const struct tgp_addr_state *a = find_addr(st, addr);
+
+	if (st->user.locked_until > now || (a != NULL && a->c.locked_until > now))
+		return TG_ERR_RATE_LIMITED;
+	return TG_OK;
+}
+
+static void count(struct tgp_counter *c, time_t now, unsigned max, unsigned lockout)
+{
+	/* failures older than one lockout period are forgotten: typos spread over weeks never add
+	 * up */
+	if (c->failures == 0 || now - c->first > (time_t)lockout) {
+		c->failures = 0;
+		c->first = now;
+	}
+	if (++c->failures >= max) {
+		c->locked_until = now + (time_t)lockout;
+		c->failures = 0;
+	}
+}
+
+void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
+                    const struct tgp_limits *lim)
+{
+	struct tgp_addr_state *a = find_addr(st, addr);
+	unsigned i, victim = 0;
+
+	if (a == NULL) {
+		if (st->naddrs < TGP_STATE_ADDRS) {
+			a = &st->addrs[st->naddrs++];
+		} else {
+			/* full: reuse the entry least worth keeping (not locked, oldest) */
+			for (i = 1; i < st->naddrs; i++) {
+				const struct tgp_counter *c = &st->addrs[i].c,
+				                         *v = &st->addrs[victim].c;
+				int cl = c->locked_until > now, vl = v->locked_until > now;
+
+				if ((vl && !cl) || (vl == cl && c->first < v->first))
+					victim = i;
+			}
+			a = &st->addrs[victim];
+		}
+		memset(a, 0, sizeof(*a));
+		snprintf(a->addr, sizeof(a->addr), "%s", addr);
+	}
+	count(&a->c, now, lim->max_failures, lim->lockout);
+	count(&st->user, now, lim->max_failures_user, lim->lockout);
+}
+
+void tgp_limit_success(struct tgp_state *st, const char *addr)
+{
+	struct tgp_addr_state *a = find_addr(st, addr);
+
+	st->user.failures = 0;
+	if (a != NULL) {
+		/* drop the entry: the table only holds addresses that failed */
+		*a = st->addrs[--st->naddrs];
+		memset(&st->addrs[st->naddrs], 0, sizeof(st->addrs[0]));
+	}
+}
+
+int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH])
+{
+	unsigned i;
+	int used = 0;
+
+	for (i = 0; i < st->nused && i < TGP_STATE_USED; i++)
+		used |= sodium_memcmp(st->used[i], hash, 16) == 0;
+	return used;
+}
+
+void tgp_state_scratch_use(struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH])
+{
+	if (st->nused == TGP_STATE_USED) {
+		memmove(st->used[0], st->used[1], sizeof(st->used[0]) * (TGP_STATE_USED - 1));
+		st->nused--;
+	}
+	memcpy(st->used[st->nused++], hash, 16);
+}

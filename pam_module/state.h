@@ -1,0 +1,97 @@
+/*
+ * What changes at each login, kept apart from the secret, in root-owned
+ * files under <state_dir>/state/: the last accepted time step (the replay
+ * guard), the used scratch codes, and failure counts per user and per client
+ * address (the rate limiter).
+ *
+ * One lock per user (flock on <state_dir>/state/<user>.lock, a file that is
+ * never renamed) is held from before the code is checked until after the
+ * outcome is recorded, so that of N logins presenting the same code at once
+ * exactly one succeeds. The state file itself is replaced atomically.
+ */
+#ifndef TGP_STATE_H
+#define TGP_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "scratch.h"
+
+#define TGP_STATE_SUBDIR "state"
+#define TGP_STATE_ADDRS 64 /* client addresses remembered per user */
+#define TGP_STATE_USED 64  /* used scratch codes remembered */
+#define TGP_ADDR_MAX 64
+#define TGP_STATE_MAX (32 * 1024)
+#define TGP_LOCK_WAIT_MS 10000 /* give up (deny) after this long */
+
+struct tgp_counter {
+	uint32_t failures;    /* since first */
+	int64_t first;        /* time of the first counted failure */
+	int64_t locked_until; /* refused until then */
+};
+
+struct tgp_addr_state {
+	char addr[TGP_ADDR_MAX];
+	struct tgp_counter c;
+};
+
+struct tgp_state {
+	uint64_t last_step;                     /* highest time step accepted; 0: none */
+	unsigned char used[TGP_STATE_USED][16]; /* prefixes of used scratch-code hashes */
+	unsigned nused;
+	struct tgp_counter user;
+	struct tgp_addr_state addrs[TGP_STATE_ADDRS];
+	unsigned naddrs;
+};
+
+struct tgp_limits {
+	unsigned max_failures;      /* per user and address */
+	unsigned max_failures_user; /* per user, all addresses */
+	unsigned lockout;           /* seconds */
+};
+
+struct tgp_lock {
+	int fd;
+};
+#define TGP_LOCK_VOID                                                                              \
+	{                                                                                          \
+		-1                                                                                 \
+	}
+
+/* Take user's lock (waits up to TGP_LOCK_WAIT_MS); makes the folders when missing. */
+int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
+    __attribute__((warn_unused_result));
+/* Release; safe on TGP_LOCK_VOID and twice. */
+void tgp_state_unlock(struct tgp_lock *l);
+
+/* Read user's state; a missing file is an empty state. TG_ERR_FORMAT, TG_ERR_PERM: fail closed. */
+int tgp_state_read(const char *state_dir, const char *user, struct tgp_state *st)
+    __attribute__((warn_unused_result));
+/* Replace user's state atomically (hold the lock). */
+int tgp_state_write(const char *state_dir, const char *user, const struct tgp_state *st)
+    __attribute__((warn_unused_result));
+/* Remove user's state (tollgate-enroll --reset-failures / --remove). */
+int tgp_state_remove(const char *state_dir, const char *user);
+
+/* Text form (exposed for the unit tests). */
+int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_t *len);
+int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
+    __attribute__((warn_unused_result));
+
+/* Make addr (PAM_RHOST, may be NULL) safe to store: [A-Za-z0-9.:_%-], capped, "-" when empty. */
+void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX]);
+
+/* TG_ERR_RATE_LIMITED when user or (user, addr) is locked out at now. Changes nothing. */
+int tgp_limit_check(const struct tgp_state *st, const char *addr, time_t now);
+/* Count one failure of (user, addr); may start a lockout. */
+void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
+                    const struct tgp_limits *lim);
+/* A success clears the counts of user and (user, addr). */
+void tgp_limit_success(struct tgp_state *st, const char *addr);
+
+/* Has the scratch code with this hash been used? Record that it has. */
+int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH]);
+void tgp_state_scratch_use(struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH]);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * tollgate-enroll: the admin's tool for the central secret store.
+ *   tollgate-enroll [-c FILE] --user NAME [--algorithm A] [--digits N] [--force] [--no-qr]
+ *   tollgate-enroll [-c FILE] --user NAME --import-google-authenticator FILE
+ *   tollgate-enroll [-c FILE] --user NAME --reset-failures | --remove
+ * The secret and the scratch codes are shown once, on stdout, and kept only
+ * sealed (secret) or hashed (scratch codes).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <liboath/oath.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ga_file.h"
+#include "options.h"
+#include "qr.h"
+#include "secret_store.h"
+#include "state.h"
+#include "tg_error.h"
+
+enum action { ENROLL, IMPORT, RESET, REMOVE };
+
+static void usage(FILE *f)
+{
+	fputs("usage: tollgate-enroll [-c FILE] --user NAME [--algorithm sha1|sha256|sha512] "
+	      "[--digits 6|8]\n"
+	      "                       [--force] [--no-qr]\n"
+	      "       tollgate-enroll [-c FILE] --user NAME --import-google-authenticator FILE\n"
+	      "       tollgate-enroll [-c FILE] --user NAME --reset-failures\n"
+	      "       tollgate-enroll [-c FILE] --user NAME --remove\n",
+	      f);
+}
+
+static int key_bytes(enum tgp_alg alg)
+{
+	return alg == TGP_ALG_SHA512 ? 64 : alg == TGP_ALG_SHA256 ? 32 : 20;
+}
+
+/* Percent-encode for the otpauth URI label and issuer. */
+static void uri_escape(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 4 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, n - o, "%%%02X", c);
+	}
+	out[o] = '\0';
+}
+
+static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
+{
+	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
+	struct tgp_secret *s = tgp_secret_new();
+	char codes[TGP_SCRATCH_NEW][TGP_SCRATCH_DIGITS + 1];
+	char host[256], label[512], uri[1024], *b32 = NULL;
+	size_t b32len = 0;
+	unsigned i;
+	int r = TG_ERR_NOMEM;
+
+	if (s == NULL)
+		goto out;
+	if (tgp_store_exists(state_dir, user) && !force) {
+		fprintf(stderr,
+		        "tollgate-enroll: %s is already enrolled (--force replaces the secret)\n",
+		        user);
+		r = TG_ERR_EXISTS;
+		goto out;
+	}
+	if ((r = tgp_alg_parse(tg_config_str(o->cfg, TG_CONF_PAM_ALGORITHM), &s->totp.alg)) !=
+	    TG_OK)
+		goto out;
+	s->totp.digits = (unsigned)tg_config_uint(o->cfg, TG_CONF_PAM_DIGITS);
+	s->totp.step = (unsigned)tg_config_uint(o->cfg, TG_CONF_PAM_STEP);
+	s->totp.keylen = (size_t)key_bytes(s->totp.alg);
+	randombytes_buf(s->totp.key, s->totp.keylen);
+	if ((r = tgp_scratch_generate(&s->scratch, TGP_SCRATCH_NEW, codes)) != TG_OK)
+		goto out;
+	if ((r = tgp_store_write(state_dir, user, s)) != TG_OK) {
+		fprintf(stderr, "tollgate-enroll: cannot write the secret store under %s: %s\n",
+		        state_dir, tg_strerror(r));
+		goto out;
+	}
+	(void)tgp_state_remove(state_dir, user); /* a new secret starts with no failures */
+	if (oath_init() != OATH_OK || oath_base32_encode((const char *)s->totp.key, s->totp.keylen,
+	                                                 &b32, &b32len) != OATH_OK) {
+		r = TG_ERR_CRYPTO;
+		goto out;
+	}
+	while (b32len > 0 && b32[b32len - 1] == '=') /* authenticator apps want no padding */
+		b32[--b32len] = '\0';
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "host");
+	host[sizeof(host) - 1] = '\0';
+	{
+		char who[300];
+
+		snprintf(who, sizeof(who), "%s@%s", user, host);
+		uri_escape(who, label, sizeof(label));
+	}
+	snprintf(
+	    uri, sizeof(uri),
+	    "otpauth://totp/Tollgate:%s?secret=%s&issuer=Tollgate&algorithm=%s&digits=%u&period=%u",
+	    label, b32,
+	    s->totp.alg == TGP_ALG_SHA1     ? "SHA1"
+	    : s->totp.alg == TGP_ALG_SHA256 ? "SHA256"
+	                                    : "SHA512",
+	    s->totp.digits, s->totp.step);
+	printf("Enrolled %s (%s, %u digits, %u s step).\n\n", user, tgp_alg_name(s->totp.alg),
+	       s->totp.digits, s->totp.step);
+	printf("Secret (base32): %s\n\n%s\n\n", b32, uri);
+	if (qr && tgp_qr_print(stdout, uri) != TG_OK)
+		fprintf(stderr,
+		        "tollgate-enroll: cannot draw the QR code; type the secret instead\n");
+	printf("\nScratch codes, each good for one login. They are shown only now; keep them "
+	       "offline:\n");
+	for (i = 0; i < TGP_SCRATCH_NEW; i++)
+		printf("  %s\n", codes[i]);
+	fflush(stdout);
+	r = TG_OK;
+out:
+	if (b32 != NULL) {
+		sodium_memzero(b32, b32len);
+		free(b32);
+	}
+	sodium_memzero(uri, sizeof(uri));
+	sodium_memzero(codes, sizeof(codes));
+	tgp_secret_free(s);
+	return r;
+}
+
+static int import_ga(struct tgp_opts *o, const char *user, const char *file, int force)
+{
+	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
+	struct tgp_secret *s = tgp_secret_new(), *plain = tgp_secret_new();
+	struct tg_buf text = TG_BUF_VOID;
+	struct tgp_ga ga;
+	struct passwd *pw = getpwnam(user);
+	const char *p, *e;
+	int r = TG_ERR_NOMEM;
+
+	tg_buf_init(&text, TGP_GA_MAX);
+	if (s == NULL || plain == NULL)
+		goto out;
+	if (pw == NULL) {
+		fprintf(stderr, "tollgate-enroll: no such user: %s\n", user);
+		r = TG_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (tgp_store_exists(state_dir, user) && !force) {
+		fprintf(stderr,
+		        "tollgate-enroll: %s is already enrolled (--force replaces the secret)\n",
+		        user);
+		r = TG_ERR_EXISTS;
+		goto out;
+	}
+	/* the same checks as at login: the user's own file, 0600 or stricter, read as the user */
+	if ((r = tgp_ga_read(file, pw, &text)) != TG_OK ||
+	    (r = tgp_ga_parse(tg_buf_str(&text), text.len, plain, &ga)) != TG_OK) {
+		fprintf(stderr, "tollgate-enroll: %s: refused: %s\n", file, tg_strerror(r));
+		goto out;
+	}
+	/* re-hash the scratch codes under a fresh salt: the store never keeps them in clear */
+	s->totp = plain->totp;
+	randombytes_buf(s->scratch.salt, sizeof(s->scratch.salt));
+	for (p = tg_buf_str(&text); *p != '\0'; p = *e ? e + 1 : e) {
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e - p == TGP_SCRATCH_DIGITS && tgp_all_digits(p, TGP_SCRATCH_DIGITS)) {
+			char code[TGP_SCRATCH_DIGITS + 1];
+
+			memcpy(code, p, TGP_SCRATCH_DIGITS);
+			code[TGP_SCRATCH_DIGITS] = '\0';
+			r = tgp_scratch_add(&s->scratch, code);
+			sodium_memzero(code, sizeof(code));
+			if (r != TG_OK)
+				goto out;
+		}
+	}
+	if ((r = tgp_store_write(state_dir, user, s)) != TG_OK) {
+		fprintf(stderr, "tollgate-enroll: cannot write the secret store under %s: %s\n",
+		        state_dir, tg_strerror(r));
+		goto out;
+	}
+	printf("Imported %s for %s (%u scratch codes). Set secret= back to empty (the default) to "
+	       "use the store;\n"
+	       "the old file can then be removed.\n",
+	       file, user, s->scratch.n);
+	r = TG_OK;
+out:
+	tg_buf_free_secret(&text);
+	tgp_secret_free(s);
+	tgp_secret_free(plain);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"algorithm", required_argument, NULL, 'a'},
+	    {"digits", required_argument, NULL, 'd'},
+	    {"import-google-authenticator", required_argument, NULL, 'i'},
+	    {"reset-failures", no_argument, NULL, 'R'},
+	    {"remove", no_argument, NULL, 'X'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"no-qr", no_argument, NULL, 'Q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct tgp_opts o = TGP_OPTS_VOID;
+	const char *args[4];
+	char config_arg[PATH_MAX + 8], alg_arg[64], digits_arg[64], err[512];
+	const char *user = NULL, *import = NULL, *state_dir;
+	enum action action = ENROLL;
+	int nargs = 0, c, force = 0, qr = 1, r;
+
+	while ((c = getopt_long(argc, argv, "c:u:a:d:i:hf", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			snprintf(config_arg, sizeof(config_arg), "config=%s", optarg);
+			args[nargs++] = config_arg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'a':
+			snprintf(alg_arg, sizeof(alg_arg), "algorithm=%s", optarg);
+			args[nargs++] = alg_arg;
+			break;
+		case 'd':
+			snprintf(digits_arg, sizeof(digits_arg), "digits=%s", optarg);
+			args[nargs++] = digits_arg;
+			break;
+		case 'i':
+			import = optarg;
+			action = IMPORT;
+			break;
+		case 'R':
+			action = RESET;
+			break;
+		case 'X':
+			action = REMOVE;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'Q':
+			qr = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || user == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (!tgp_user_name_ok(user)) {
+		fprintf(stderr, "tollgate-enroll: not a user name this store accepts: %s\n", user);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "tollgate-enroll: libsodium failed to start\n");
+		return 1;
+	}
+	umask(077);
+	if ((r = tgp_opts_load(&o, nargs, args, err, sizeof(err))) != TG_OK) {
+		fprintf(stderr, "tollgate-enroll: %s\n", err);
+		return 2;
+	}
+	state_dir = tg_config_str(o.cfg, TG_CONF_PAM_STATE_DIR);
+	switch (action) {
+	case ENROLL:
+		if (getpwnam(user) == NULL) {
+			fprintf(stderr, "tollgate-enroll: no such user: %s\n", user);
+			r = TG_ERR_NOT_FOUND;
+			break;
+		}
+		r = enroll(&o, user, force, qr);
+		break;
+	case IMPORT:
+		r = import_ga(&o, user, import, force);
+		break;
+	case RESET: {
+		struct tgp_lock lock = TGP_LOCK_VOID;
+		struct tgp_state st;
+
+		/* under the login lock, keeping the replay guard and used scratch codes */
+		if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
+		    (r = tgp_state_read(state_dir, user, &st)) == TG_OK) {
+			memset(&st.user, 0, sizeof(st.user));
+			memset(st.addrs, 0, sizeof(st.addrs));
+			st.naddrs = 0;
+			r = tgp_state_write(state_dir, user, &st);
+		}
+		tgp_state_unlock(&lock);
+		if (r == TG_OK)
+			printf("Failure counts of %s cleared.\n", user);
+		else
+			fprintf(stderr, "tollgate-enroll: cannot clear the failures of %s: %s\n",
+			        user, tg_strerror(r));
+		break;
+	}
+	case REMOVE:
+		r = tgp_store_remove(state_dir, user);
+		if (r == TG_OK || r == TG_ERR_NOT_FOUND) {
+			int r2 = tgp_state_remove(state_dir, user);
+
+			if (r == TG_ERR_NOT_FOUND)
+				fprintf(stderr, "tollgate-enroll: %s was not enrolled\n", user);
+			else
+				printf("Removed the enrollment of %s.\n", user);
+			if (r2 != TG_OK && r2 != TG_ERR_NOT_FOUND)
+				r = r2;
+		} else {
+			fprintf(stderr, "tollgate-enroll: cannot remove %s: %s\n", user,
+			        tg_strerror(r));
+		}
+		break;
+	}
+	tgp_opts_free(&o);
+	return r == TG_OK ? 0 : 1;
+}
