@@ -79,7 +79,7 @@ e2e_init() {
 	[ -z "${TG_SKIP_E2E:-}" ] || tg_skip "TG_SKIP_E2E is set (a package build): no sshd, no test user"
 	[ "$(id -u)" -eq 0 ] || tg_skip "needs root to start sshd and create a user"
 	[ -x "$E2E_SSHD_BIN" ] || tg_skip "$E2E_SSHD_BIN is missing (apt-get install openssh-server)"
-	tg_need_cmd ssh ssh-keygen scp sftp python3 useradd userdel
+	tg_need_cmd ssh ssh-keygen scp sftp rsync python3 jq useradd userdel
 	[ -d /etc/pam.d ] || tg_skip "no /etc/pam.d (Linux-PAM is not installed)"
 
 	E2E_ID=$(e2e_randhex 4)
@@ -150,7 +150,8 @@ e2e_dump_logs() {
 # e2e_setup MODE: everything up to the point where a client can log in.
 e2e_setup() {
 	E2E_MODE=$1
-	mkdir -p "$E2E_DIR/spool" "$E2E_DIR/state" "$E2E_DIR/etc" "$E2E_DIR/client" "$E2E_DIR/home"
+	mkdir -p "$E2E_DIR/spool/sessions" "$E2E_DIR/spool/events" "$E2E_DIR/state" "$E2E_DIR/etc" \
+		"$E2E_DIR/client" "$E2E_DIR/home"
 	chmod 0700 "$E2E_DIR/state" "$E2E_DIR/client"
 	e2e_start_s3
 	e2e_start_slack
@@ -232,9 +233,21 @@ e2e_keygen() {
 	:
 }
 
+# Enroll the test user; the secret is read back from what tollgate-enroll
+# shows (once) to the admin: the base32 secret and the otpauth:// URI.
 e2e_enroll() {
 	e2e_have mfa || return 0
-	:
+	"$E2E_ENROLL" -c "$E2E_CONF" --user "$E2E_USER" --no-qr >"$E2E_DIR/state/enroll.out" 2>&1 ||
+		e2e_fail "tollgate-enroll: $(cat "$E2E_DIR/state/enroll.out")"
+	E2E_SECRET_B32=$(sed -n 's/^Secret (base32): *//p' "$E2E_DIR/state/enroll.out")
+	uri=$(grep -m1 '^otpauth://' "$E2E_DIR/state/enroll.out") || e2e_fail "tollgate-enroll showed no otpauth URI"
+	E2E_ALG=$(printf '%s' "$uri" | sed -n 's/.*[?&]algorithm=\([A-Za-z0-9]*\).*/\1/p' | tr A-Z a-z)
+	E2E_DIGITS=$(printf '%s' "$uri" | sed -n 's/.*[?&]digits=\([0-9]*\).*/\1/p')
+	E2E_STEP=$(printf '%s' "$uri" | sed -n 's/.*[?&]period=\([0-9]*\).*/\1/p')
+	[ -n "$E2E_SECRET_B32" ] && [ -n "$E2E_ALG" ] && [ -n "$E2E_DIGITS" ] && [ -n "$E2E_STEP" ] ||
+		e2e_fail "cannot read the secret back from tollgate-enroll: $uri"
+	# the URI's secret is the one shown above it
+	case $uri in *"secret=$E2E_SECRET_B32"*) ;; *) e2e_fail "the URI holds another secret" ;; esac
 }
 
 e2e_write_pam() {
@@ -338,8 +351,8 @@ EOF
 
 # The current TOTP code of the test user, $1 steps from now (default 0).
 e2e_code() {
-	oathtool --totp="$E2E_ALG" --digits="$E2E_DIGITS" --time-step-size="${E2E_STEP}s" \
-		--now="@$(($(date +%s) + ${1:-0} * E2E_STEP))" "$E2E_SECRET_HEX"
+	oathtool --totp="$E2E_ALG" -b --digits="$E2E_DIGITS" --time-step-size="${E2E_STEP}s" \
+		--now="@$(($(date +%s) + ${1:-0} * E2E_STEP))" "$E2E_SECRET_B32"
 }
 e2e_set_code() { printf '%s\n' "$1" >"$E2E_DIR/client/code"; }
 
@@ -491,6 +504,42 @@ e2e_scenario_main() {
 }
 
 # ---------------------------------------------------------------- results
+
+# e2e_events TYPE: the events of that type for the test user still in the
+# spool (one JSON object a line, in time order).
+e2e_events() {
+	for f in "$E2E_DIR"/spool/events/*.json; do
+		[ -f "$f" ] && cat "$f" && echo
+	done | jq -c --arg t "$1" --arg u "$E2E_USER" 'select(.type == $t and .user == $u)'
+}
+
+# e2e_event_has TYPE JQ-FILTER [jq args]: some event of TYPE matches.
+e2e_event_has() {
+	t=$1
+	f=$2
+	shift 2
+	e2e_events "$t" | jq -s -e "$@" "any(.[]; $f)" >/dev/null
+}
+
+# What the PAM module wrote: one login and its logout (same session id), the
+# wrong code as mfa_failure, the replayed code as mfa_replay; no secret or
+# code in any event. Sets E2E_SESSION_ID.
+e2e_check_events() {
+	e2e_log "events in the spool"
+	[ "$(e2e_events login | wc -l)" -eq 1 ] || e2e_fail "expected one login event: $(e2e_events login)"
+	E2E_SESSION_ID=$(e2e_events login | jq -r .session_id)
+	printf '%s' "$E2E_SESSION_ID" | grep -Eq '^[0-9a-f]{32}$' || e2e_fail "login: bad session_id $E2E_SESSION_ID"
+	e2e_event_has login '.mfa_method == "totp" and .client_addr == "127.0.0.1" and .service == $p' \
+		--arg p "$E2E_SERVICE" || e2e_fail "login event: $(e2e_events login)"
+	e2e_event_has logout '.session_id == $s and .duration_us > 0' --arg s "$E2E_SESSION_ID" ||
+		e2e_fail "no logout event for session $E2E_SESSION_ID: $(e2e_events logout)"
+	e2e_event_has mfa_failure '.reason == "bad_code"' ||
+		e2e_fail "no mfa_failure (bad_code) event: $(e2e_events mfa_failure)"
+	e2e_event_has mfa_replay 'true' || e2e_fail "no mfa_replay event for the replayed code"
+	if grep -rqF -e "$E2E_SECRET_B32" -e "\"$E2E_USED_CODE\"" "$E2E_DIR/spool/events"; then
+		e2e_fail "an event holds the secret or the code"
+	fi
+}
 
 e2e_check_results() {
 	if e2e_have record; then
