@@ -1,0 +1,326 @@
+/*
+ * Events: from events/ into two outboxes, then to S3 and to Slack.
+ *
+ * Fan-out copies an event into outbox/s3/ and outbox/notify/ (durably) and
+ * only then removes it from events/; a crash in between repeats the copies
+ * under the same names. The copies are not hard links: with
+ * fs.protected_hardlinks the audit user may not link the PAM module's files.
+ * outbox/s3/ drains in any order through jobs; outbox/notify/ drains strictly
+ * in name (= time) order, one message at a time, so that after a Slack outage
+ * every message arrives, in order. An event has left the spool once both
+ * copies are gone: S3 stored it and Slack answered 200 "ok".
+ */
+#include "uploader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tg_buf.h"
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_s3.h"
+#include "tg_spool.h"
+
+void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *ev;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tg_warn("alert %s: %s", what, msg);
+	ev = json_pack("{s:s, s:o, s:o, s:b}", "alert", what, "message", up_json_string(msg), "host",
+		       up_json_string(c->host), "notify", slack_too);
+	if (ev == NULL)
+		return;
+	if ((r = tg_event_write(c->spool, "alert", ev, NULL, 0)) != TG_OK)
+		tg_error_r(r, "cannot write the alert event for %s", what);
+	json_decref(ev);
+}
+
+int up_events_fanout(struct up_ctx *c)
+{
+	struct up_queue_state *qs = &c->q[UP_Q_EVENTS];
+	int moved = 0;
+
+	while (qs->n > 0) {
+		char name[UP_NAME_MAX], path[PATH_MAX];
+		struct tg_buf text = TG_BUF_VOID;
+		json_t *ev = NULL;
+		json_error_t jerr;
+		int r, notify = 1;
+
+		snprintf(name, sizeof(name), "%s", qs->items[0].name);
+		snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
+		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
+		r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text);
+		if (r == TG_ERR_NOT_FOUND) {
+			up_queue_drop(qs, name);
+			tg_buf_free(&text);
+			continue;
+		}
+		if (r == TG_ERR_LIMIT) {
+			/* too large to be ours; keep it for a person and say so once */
+			tg_buf_free(&text);
+			if (!qs->items[0].stuck_alerted) {
+				qs->items[0].stuck_alerted = 1;
+				up_alert(c, "bad_event", 1, "event %s is larger than %d bytes: left in the spool", name,
+					 TG_EVENT_MAX_BYTES);
+			}
+			return moved;
+		}
+		if (r != TG_OK) {
+			tg_error_r(r, "read %s", path);
+			tg_buf_free(&text);
+			return r;
+		}
+		ev = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
+		if (ev == NULL || !json_is_object(ev) || !json_is_string(json_object_get(ev, "type"))) {
+			/* S3 still gets the bytes: an event is never dropped */
+			notify = 0;
+			tg_warn("event %s is not a valid event (%s): sent to S3 only", name, jerr.text);
+		} else if (json_is_false(json_object_get(ev, "notify"))) {
+			notify = 0;
+		}
+		json_decref(ev);
+		r = tg_spool_write(c->q[UP_Q_S3].dir, name, text.data, text.len, 0640);
+		if (r == TG_OK && notify)
+			r = tg_spool_write(c->q[UP_Q_NOTIFY].dir, name, text.data, text.len, 0640);
+		if (r == TG_OK)
+			r = tg_spool_remove(qs->dir, name);
+		tg_buf_free(&text);
+		if (r != TG_OK) {
+			tg_error_r(r, "move event %s into the outboxes", name);
+			return r;
+		}
+		up_queue_drop(qs, name);
+		moved++;
+	}
+	return moved;
+}
+
+void up_event_ship(struct up_ctx *c, const char *name, struct up_result *res)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	char path[PATH_MAX], key[1100], err[256];
+	struct tg_s3_put_opts opts = {0};
+	struct tg_s3_result sr;
+	struct tg_s3 *s3 = NULL;
+	const char *host = c->host;
+	uint64_t when = 0;
+	json_t *ev = NULL;
+	int r;
+
+	memset(&sr, 0, sizeof(sr));
+	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_S3].dir, name);
+	tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
+	if ((r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text)) != TG_OK) {
+		res->rc = r == TG_ERR_NOT_FOUND ? TG_OK : r;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "read %s: %s", name, tg_strerror(r));
+		goto out;
+	}
+	if ((ev = json_loadb((const char *)text.data, text.len, 0, NULL)) != NULL) {
+		if (json_is_string(json_object_get(ev, "host")) && *json_string_value(json_object_get(ev, "host")))
+			host = json_string_value(json_object_get(ev, "host"));
+		when = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
+	}
+	if (when == 0)
+		when = strtoull(name, NULL, 10); /* the name starts with the time */
+	if ((r = up_key_event(c->cfg, host, when, name, key, sizeof(key))) != TG_OK) {
+		res->rc = r;
+		snprintf(res->message, sizeof(res->message), "%s: bad [s3] prefix", name);
+		goto out;
+	}
+	if ((r = tg_s3_new(&s3, c->cfg, err, sizeof(err))) != TG_OK) {
+		res->rc = TG_ERR_CONFIG;
+		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
+		goto out;
+	}
+	opts.content_type = "application/json";
+	if ((r = tg_s3_put_buffer(s3, key, text.data, text.len, &opts, &sr)) != TG_OK) {
+		res->rc = r;
+		res->retryable = sr.retryable;
+		res->http_status = sr.http_status;
+		snprintf(res->code, sizeof(res->code), "%s", sr.code);
+		snprintf(res->message, sizeof(res->message), "%s: %s %s %s", key, tg_strerror(r), sr.code,
+			 sr.message);
+		goto out;
+	}
+	if ((r = tg_spool_remove(c->q[UP_Q_S3].dir, name)) != TG_OK) {
+		res->rc = r;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "remove %s: %s", name, strerror(errno));
+		goto out;
+	}
+	res->rc = TG_OK;
+	res->bytes = text.len;
+	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);
+out:
+	tg_s3_free(s3);
+	json_decref(ev);
+	tg_buf_free(&text);
+}
+
+/* The recording joined to a logout: state/sessions/<session_id>.json, or NULL. */
+static json_t *find_recording(struct up_ctx *c, const char *session_id)
+{
+	char path[PATH_MAX];
+
+	if (up_session_state_path(c, session_id, path, sizeof(path)) != TG_OK)
+		return NULL;
+	return json_load_file(path, 0, NULL);
+}
+
+/* Some recording in the spool has not been looked at yet: it may be this session's. */
+static int recordings_unread(const struct up_ctx *c)
+{
+	const struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
+	size_t i;
+
+	for (i = 0; i < qs->n; i++)
+		if (qs->items[i].attempts == 0 || (qs->items[i].busy && qs->items[i].attempts == 1))
+			return 1;
+	return 0;
+}
+
+static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
+{
+	struct up_dest *d = &c->slack_dest;
+	char cls[96];
+
+	snprintf(d->last_error, sizeof(d->last_error), "%s", sr->message);
+	d->last_error_us = up_now_us();
+	if (sr->http_status == 429)
+		return; /* Slack said when: slack_next_allowed_us() waits for it */
+	if (!sr->retryable) {
+		/* a person must fix the webhook: keep every message, try again only after backoff_max */
+		d->paused_until_us = up_now_us() + tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX) * 1000000u;
+		snprintf(cls, sizeof(cls), "http-%ld", sr->http_status);
+		if (strcmp(cls, d->alerted) != 0) {
+			snprintf(d->alerted, sizeof(d->alerted), "%s", cls);
+			up_alert(c, "slack_error", 0,
+				 "the Slack webhook refused a message: %s; messages are kept and retried every %llu s",
+				 sr->message, tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+		}
+	}
+}
+
+int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
+{
+	struct up_queue_state *qs = &c->q[UP_Q_NOTIFY];
+	struct slack_result sr;
+	char name[UP_NAME_MAX], path[PATH_MAX];
+	json_t *ev = NULL, *rec = NULL, *payload = NULL, *plain = NULL;
+	char *text = NULL;
+	uint64_t now = up_now_us();
+	struct up_item *head;
+	int r, progress = 0;
+
+	if (qs->n == 0)
+		return 0;
+	head = &qs->items[0];
+	snprintf(name, sizeof(name), "%s", head->name);
+	if (head->next_try_us > now) {
+		*wake_us = head->next_try_us;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
+	if ((r = tg_event_read(path, &ev)) != TG_OK) {
+		if (r != TG_ERR_NOT_FOUND)
+			tg_warn("notify: %s cannot be read (%s): dropped from the Slack queue (S3 has it)", name,
+				tg_strerror(r));
+		goto done;
+	}
+	if (strcmp(json_string_value(json_object_get(ev, "type")), "logout") == 0) {
+		const char *sid = json_string_value(json_object_get(ev, "session_id"));
+		uint64_t at = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
+		uint64_t grace = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
+
+		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL) {
+			if (now < at + grace || recordings_unread(c)) {
+				/* the recorder seals at the session's end: give it (and us) time */
+				*wake_us = now < at + grace ? at + grace : now + 1000000u;
+				goto out;
+			}
+			up_alert(c, "no_recording", 1,
+				 "login of %s from %s (session %s) ended with no recording within %llu s of its logout",
+				 json_string_value(json_object_get(ev, "user")) ?: "?",
+				 json_string_value(json_object_get(ev, "client_addr")) ?: "?", sid,
+				 tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
+		}
+	}
+	if (c->slack == NULL || (payload = slack_message_for_event(ev, rec)) == NULL)
+		goto done; /* no Slack, or a type that is not announced */
+	if (c->slack_dest.paused_until_us > now) {
+		*wake_us = c->slack_dest.paused_until_us;
+		goto out;
+	}
+	if (slack_next_allowed_us(c->slack) > now) {
+		*wake_us = slack_next_allowed_us(c->slack);
+		goto out;
+	}
+	if ((text = json_dumps(payload, JSON_COMPACT)) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto out;
+	}
+	r = slack_post(c->slack, text, &sr);
+	if (r != TG_OK && sr.http_status == 400) {
+		/* Slack did not like the blocks: the plain text says the same */
+		free(text);
+		if ((plain = slack_text_only(payload)) == NULL || (text = json_dumps(plain, JSON_COMPACT)) == NULL) {
+			text = NULL;
+			r = TG_ERR_NOMEM;
+			goto out;
+		}
+		r = slack_post(c->slack, text, &sr);
+		if (r != TG_OK && sr.http_status == 400) {
+			char dir[PATH_MAX];
+
+			/* a message Slack will never take: keep it for a person, go on with the next */
+			snprintf(dir, sizeof(dir), "%s/slack-rejected", c->state_dir);
+			up_alert(c, "slack_rejected", 0, "Slack refused event %s twice (%s): kept in %s", name,
+				 sr.body, dir);
+			if (tg_mkdir_p(dir, 0750) == TG_OK && tg_spool_move(qs->dir, name, dir, name) == TG_OK) {
+				up_queue_drop(qs, name);
+				progress = 1;
+			}
+			goto out;
+		}
+	}
+	if (r != TG_OK) {
+		slack_failed(c, &sr);
+		if (sr.retryable && sr.http_status != 429) {
+			head->attempts++;
+			head->next_try_us =
+				now + up_backoff_us(head->attempts, tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+		}
+		*wake_us = now + 1000;
+		goto out;
+	}
+	c->slack_dest.sent++;
+	c->slack_dest.last_ok_us = up_now_us();
+	c->slack_dest.alerted[0] = '\0';
+done:
+	if ((r = tg_spool_remove(qs->dir, name)) != TG_OK) {
+		tg_error_r(r, "remove %s", path);
+		goto out;
+	}
+	up_queue_drop(qs, name);
+	progress = 1;
+out:
+	free(text);
+	json_decref(plain);
+	json_decref(payload);
+	json_decref(rec);
+	json_decref(ev);
+	return progress;
+}

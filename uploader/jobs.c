@@ -1,0 +1,202 @@
+/*
+ * Uploads run in child processes, at most [uploader] workers at once, so a
+ * 1 GiB recording neither holds back the small ones nor the Slack queue.
+ * A child does one file from start to end (upload, confirm, remove) and
+ * writes one fixed-size result record to a pipe shared by all children
+ * (smaller than PIPE_BUF, so writes never interleave). A child dies with its
+ * parent (PR_SET_PDEATHSIG), so a kill -9 of the daemon never leaves an
+ * orphan racing a restarted uploader on the same file.
+ */
+#include "uploader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+#include "tg_log.h"
+
+struct job_msg {
+	pid_t pid;
+	struct up_result res;
+};
+
+struct job {
+	pid_t pid;
+	enum up_queue q;
+	char name[UP_NAME_MAX];
+	int have_result;
+	int exited;
+	struct up_result res;
+};
+
+struct up_jobs {
+	unsigned max;
+	int pipe_rd, pipe_wr;
+	struct job *slot; /* max entries; pid 0 is free */
+};
+
+_Static_assert(sizeof(struct job_msg) < PIPE_BUF, "a job result must be written atomically");
+
+int up_jobs_new(struct up_jobs **out, unsigned max)
+{
+	struct up_jobs *j;
+	int fds[2];
+
+	*out = NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL || (j->slot = calloc(max, sizeof(*j->slot))) == NULL) {
+		free(j);
+		return TG_ERR_NOMEM;
+	}
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(j->slot);
+		free(j);
+		return TG_ERR_SYSTEM;
+	}
+	j->pipe_rd = fds[0];
+	j->pipe_wr = fds[1];
+	j->max = max;
+	*out = j; /* transferred */
+	return TG_OK;
+}
+
+void up_jobs_free(struct up_jobs *j)
+{
+	if (j == NULL)
+		return;
+	up_jobs_stop(j);
+	close(j->pipe_rd);
+	close(j->pipe_wr);
+	free(j->slot);
+	free(j);
+}
+
+unsigned up_jobs_running(const struct up_jobs *j)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < j->max; i++)
+		n += j->slot[i].pid != 0;
+	return n;
+}
+
+unsigned up_jobs_max(const struct up_jobs *j)
+{
+	return j->max;
+}
+
+int up_jobs_fd(const struct up_jobs *j)
+{
+	return up_jobs_running(j) > 0 ? j->pipe_rd : -1;
+}
+
+int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *name, up_job_fn fn)
+{
+	struct up_jobs *j = c->jobs;
+	pid_t parent = getpid(), pid;
+	struct job *slot = NULL;
+	unsigned i;
+
+	for (i = 0; i < j->max && slot == NULL; i++)
+		if (j->slot[i].pid == 0)
+			slot = &j->slot[i];
+	if (slot == NULL)
+		return TG_ERR_LIMIT;
+	if ((pid = fork()) < 0)
+		return TG_ERR_SYSTEM;
+	if (pid == 0) {
+		struct job_msg msg;
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(1);
+		memset(&msg, 0, sizeof(msg));
+		msg.pid = getpid();
+		fn(c, name, &msg.res);
+		if (write(j->pipe_wr, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+			_exit(1);
+		_exit(0);
+	}
+	memset(slot, 0, sizeof(*slot));
+	slot->pid = pid;
+	slot->q = q;
+	snprintf(slot->name, sizeof(slot->name), "%s", name);
+	return TG_OK;
+}
+
+static void read_results(struct up_jobs *j)
+{
+	struct job_msg msg;
+	unsigned i;
+
+	while (read(j->pipe_rd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+		for (i = 0; i < j->max; i++) {
+			if (j->slot[i].pid == msg.pid) {
+				j->slot[i].res = msg.res;
+				j->slot[i].have_result = 1;
+			}
+		}
+	}
+}
+
+void up_jobs_reap(struct up_ctx *c,
+		  void (*done)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res))
+{
+	struct up_jobs *j = c->jobs;
+	unsigned i;
+
+	read_results(j);
+	for (i = 0; i < j->max; i++) {
+		int status;
+
+		if (j->slot[i].pid != 0 && !j->slot[i].exited &&
+		    waitpid(j->slot[i].pid, &status, WNOHANG) == j->slot[i].pid)
+			j->slot[i].exited = 1;
+	}
+	/* a child writes before it exits: what an exited child said is in the pipe by now */
+	read_results(j);
+	for (i = 0; i < j->max; i++) {
+		struct job done_job;
+
+		if (j->slot[i].pid == 0 || !j->slot[i].exited)
+			continue;
+		done_job = j->slot[i];
+		j->slot[i].pid = 0;
+		if (!done_job.have_result) {
+			memset(&done_job.res, 0, sizeof(done_job.res));
+			done_job.res.rc = TG_ERR_SYSTEM;
+			done_job.res.retryable = 1;
+			snprintf(done_job.res.message, sizeof(done_job.res.message), "the upload worker died");
+		}
+		done(c, done_job.q, done_job.name, &done_job.res);
+	}
+}
+
+void up_jobs_stop(struct up_jobs *j)
+{
+	unsigned i;
+
+	for (i = 0; i < j->max; i++) {
+		if (j->slot[i].pid == 0)
+			continue;
+		if (!j->slot[i].exited) {
+			/* the file stays in the spool; a multipart upload resumes next time */
+			kill(j->slot[i].pid, SIGTERM);
+			while (waitpid(j->slot[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		j->slot[i].pid = 0;
+	}
+}

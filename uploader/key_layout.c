@@ -1,0 +1,218 @@
+/*
+ * Where things go in the bucket. A fleet of hosts shares one bucket, so keys
+ * are partitioned by date and host (Athena partition projection reads
+ * dt=YYYY-MM-DD and host=NAME), and every session gets one small JSON object
+ * under the index prefix that an Athena table can query.
+ */
+#include "uploader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tg_error.h"
+#include "tg_event.h"
+
+/* Characters kept as they are in a key part; everything else becomes '_'. */
+static int key_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+	       ch == '_' || ch == '.' || ch == '@' || ch == '+';
+}
+
+static int put_part(char *out, size_t len, size_t *pos, const char *s, int raw)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0')
+		s = "_";
+	/* a value may not walk out of its folder */
+	if (!raw && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+		s = "_";
+	for (i = 0; s[i] != '\0'; i++) {
+		char ch = s[i];
+
+		if (!raw && !key_char_ok((unsigned char)ch))
+			ch = '_';
+		if (*pos + 1 >= len)
+			return TG_ERR_LIMIT;
+		out[(*pos)++] = ch;
+	}
+	out[*pos] = '\0';
+	return TG_OK;
+}
+
+static void date_of(uint64_t us, char buf[16])
+{
+	time_t t = (time_t)(us / 1000000u);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, 16, "%Y-%m-%d", &tm) == 0)
+		snprintf(buf, 16, "1970-01-01");
+}
+
+/* Collapse "//", drop leading and trailing '/': an empty prefix leaves no empty folder. */
+static void tidy_slashes(char *s)
+{
+	char *w = s;
+	const char *r = s;
+
+	while (*r == '/')
+		r++;
+	for (; *r != '\0'; r++) {
+		if (*r == '/' && (r[1] == '/' || r[1] == '\0'))
+			continue;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size_t len)
+{
+	size_t pos = 0;
+	const char *p;
+	char date[16];
+	int r;
+
+	if (len == 0)
+		return TG_ERR_INVALID;
+	out[0] = '\0';
+	date_of(v->time_us, date);
+	for (p = tmpl; *p != '\0'; p++) {
+		const char *end;
+		char var[32];
+		size_t n;
+
+		if (*p != '{') {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return TG_ERR_INVALID;
+			if (pos + 1 >= len)
+				return TG_ERR_LIMIT;
+			out[pos++] = *p;
+			out[pos] = '\0';
+			continue;
+		}
+		if ((end = strchr(p, '}')) == NULL || (n = (size_t)(end - p - 1)) >= sizeof(var))
+			return TG_ERR_INVALID;
+		memcpy(var, p + 1, n);
+		var[n] = '\0';
+		if (strcmp(var, "prefix") == 0)
+			r = put_part(out, len, &pos, v->prefix != NULL ? v->prefix : "", 1);
+		else if (strcmp(var, "date") == 0)
+			r = put_part(out, len, &pos, date, 0);
+		else if (strcmp(var, "host") == 0)
+			r = put_part(out, len, &pos, v->host, 0);
+		else if (strcmp(var, "user") == 0)
+			r = put_part(out, len, &pos, v->user, 0);
+		else if (strcmp(var, "session_id") == 0)
+			r = put_part(out, len, &pos, v->session_id, 0);
+		else if (strcmp(var, "ext") == 0)
+			r = v->ext != NULL && *v->ext != '\0' ? put_part(out, len, &pos, v->ext, 0) : TG_OK;
+		else if (strcmp(var, "kind") == 0)
+			r = put_part(out, len, &pos, v->kind, 0);
+		else
+			return TG_ERR_INVALID;
+		if (r != TG_OK)
+			return r;
+		p = end;
+	}
+	tidy_slashes(out);
+	/* S3 keys are at most 1024 bytes */
+	if (out[0] == '\0' || strlen(out) > 1024)
+		return TG_ERR_INVALID;
+	return TG_OK;
+}
+
+int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len)
+{
+	struct up_key_vars vv = *v;
+
+	vv.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
+	vv.kind = "sessions";
+	return up_key_expand(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), &vv, out, len);
+}
+
+int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name, char *out,
+		 size_t len)
+{
+	struct up_key_vars v = {0};
+
+	v.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
+	v.host = host;
+	v.session_id = name;
+	v.kind = "events";
+	v.time_us = time_us;
+	return up_key_expand("{prefix}/events/dt={date}/host={host}/{session_id}", &v, out, len);
+}
+
+int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len)
+{
+	struct up_key_vars vv = *v;
+	char base[1100];
+	int r;
+
+	vv.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
+	vv.kind = "index";
+	if ((r = up_key_expand(tg_config_str(cfg, TG_CONF_S3_INDEX_PREFIX), &vv, base, sizeof(base))) != TG_OK)
+		return r;
+	vv.prefix = base;
+	vv.ext = ".json";
+	return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}{ext}", &vv, out, len);
+}
+
+json_t *up_json_string(const char *s)
+{
+	json_t *j;
+	char *copy;
+	size_t i;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* not UTF-8 (for example a value cut in the middle of a character) */
+	if ((copy = strdup(s)) == NULL)
+		return NULL;
+	for (i = 0; copy[i] != '\0'; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key, uint64_t file_bytes)
+{
+	char start[40];
+	json_t *o;
+
+	tg_time_format(s->start_us, start, sizeof(start));
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_object_set_new(o, "session_id", up_json_string(s->session_id));
+	json_object_set_new(o, "pam_session_id", up_json_string(s->pam_session_id));
+	json_object_set_new(o, "user", up_json_string(s->user));
+	json_object_set_new(o, "host", up_json_string(s->host));
+	json_object_set_new(o, "client_addr", up_json_string(s->client_addr));
+	json_object_set_new(o, "client_port", json_integer(s->client_port));
+	json_object_set_new(o, "mode", up_json_string(s->mode));
+	json_object_set_new(o, "command", up_json_string(s->command));
+	json_object_set_new(o, "start", json_string(start));
+	json_object_set_new(o, "start_us", json_integer((json_int_t)s->start_us));
+	json_object_set_new(o, "duration_us", json_integer((json_int_t)s->duration_us));
+	if (s->has_exit_status)
+		json_object_set_new(o, "exit_status", json_integer(s->exit_status));
+	json_object_set_new(o, "bytes_out", json_integer((json_int_t)s->bytes_out));
+	json_object_set_new(o, "bytes_err", json_integer((json_int_t)s->bytes_err));
+	json_object_set_new(o, "bytes_in", json_integer((json_int_t)s->bytes_in));
+	json_object_set_new(o, "sealed", json_boolean(s->status == TG_OK));
+	json_object_set_new(o, "status", json_string(tg_strerror(s->status)));
+	json_object_set_new(o, "final_hash", json_string(s->final_hash));
+	json_object_set_new(o, "key_id", up_json_string(s->key_id));
+	json_object_set_new(o, "bucket", up_json_string(bucket));
+	json_object_set_new(o, "s3_key", up_json_string(key));
+	json_object_set_new(o, "file_bytes", json_integer((json_int_t)file_bytes));
+	json_object_set_new(o, "uploaded_us", json_integer((json_int_t)up_now_us()));
+	return o;
+}

@@ -1,0 +1,219 @@
+/*
+ * One recording from sessions/ to S3, in a job (child process):
+ *   summarize and verify it (tg_rec_summarize), note where it goes in
+ *   state/sessions/<pam_session_id>.json (the logout message needs the place
+ *   and the final chain hash even while S3 is down), upload it (multipart
+ *   with a resume file above the threshold), upload its index line, and only
+ *   then remove it from the spool. A crash anywhere repeats the same PUTs of
+ *   the same bytes to the same keys: S3 ends up holding each object once.
+ */
+#include "uploader.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_s3.h"
+#include "tg_spool.h"
+
+int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out, size_t len)
+{
+	size_t i;
+
+	if (pam_session_id == NULL || *pam_session_id == '\0' || strlen(pam_session_id) > 64)
+		return TG_ERR_INVALID;
+	for (i = 0; pam_session_id[i] != '\0'; i++) {
+		char ch = pam_session_id[i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
+		      ch == '_'))
+			return TG_ERR_INVALID;
+	}
+	if ((size_t)snprintf(out, len, "%s/sessions/%s.json", c->state_dir, pam_session_id) >= len)
+		return TG_ERR_LIMIT;
+	return TG_OK;
+}
+
+/* x-amz-meta-* values travel as HTTP header values: printable ASCII only. */
+static void meta_value(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < len; i++)
+		out[i] = ((unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f) ? in[i] : '_';
+	out[i] = '\0';
+}
+
+static void fill_result(struct up_result *res, int rc, const struct tg_s3_result *sr, const char *what)
+{
+	res->rc = rc;
+	res->retryable = sr->retryable;
+	res->http_status = sr->http_status;
+	snprintf(res->code, sizeof(res->code), "%s", sr->code);
+	snprintf(res->message, sizeof(res->message), "%s: %s%s%s%s", what, tg_strerror(rc),
+		 sr->http_status ? " (HTTP " : "", sr->http_status ? sr->code : "", sr->http_status ? ")" : "");
+	if (sr->message[0] != '\0') {
+		size_t n = strlen(res->message);
+
+		snprintf(res->message + n, sizeof(res->message) - n, ": %s", sr->message);
+	}
+}
+
+static void part_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	up_progress_draw(done, total, ctx);
+}
+
+void up_session_ship(struct up_ctx *c, const char *name, struct up_result *res)
+{
+	char path[PATH_MAX], resume[PATH_MAX], statepath[PATH_MAX], key[1100], ikey[1100], err[256];
+	char m_user[128], m_host[128], m_sealed[8], m_status[64];
+	const struct tg_config *cfg = c->cfg;
+	struct tg_s3_result sr;
+	struct tg_rec_summary s;
+	struct up_key_vars v = {0};
+	struct tg_s3 *s3 = NULL;
+	struct stat st;
+	const char *ext;
+	char *line = NULL, *stem = NULL;
+	json_t *index = NULL;
+	int r;
+
+	memset(&sr, 0, sizeof(sr));
+	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
+	if (stat(path, &st) != 0) {
+		/* another run already shipped it */
+		res->rc = errno == ENOENT ? TG_OK : TG_ERR_SYSTEM;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "stat %s: %s", name, strerror(errno));
+		return;
+	}
+	ext = strrchr(name, '.');
+	if (ext == NULL || ext == name)
+		ext = "";
+	if ((stem = strndup(name, strlen(name) - strlen(ext))) == NULL) {
+		res->rc = TG_ERR_NOMEM;
+		res->retryable = 1;
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	r = tg_rec_summarize(path, c->have_host_pk ? c->host_pk : NULL, &s);
+	if (r != TG_OK) {
+		/* not a recording we can read: ship the bytes anyway, nothing is dropped */
+		memset(&s, 0, sizeof(s));
+		snprintf(s.session_id, sizeof(s.session_id), "%.32s", stem);
+		snprintf(s.user, sizeof(s.user), "_unknown");
+		snprintf(s.host, sizeof(s.host), "%s", c->host);
+		s.start_us = (uint64_t)st.st_mtim.tv_sec * 1000000u;
+		s.status = r;
+	}
+	v.host = s.host[0] != '\0' ? s.host : c->host;
+	v.user = s.user;
+	v.session_id = stem;
+	v.ext = ext;
+	v.time_us = s.start_us;
+	if ((r = up_key_session(cfg, &v, key, sizeof(key))) != TG_OK ||
+	    (r = up_key_index(cfg, &v, ikey, sizeof(ikey))) != TG_OK) {
+		res->rc = r;
+		res->retryable = 0;
+		snprintf(res->message, sizeof(res->message), "%s: bad [s3] key_template or index_prefix", name);
+		goto out;
+	}
+	if ((index = up_index_json(&s, c->bucket, key, (uint64_t)st.st_size)) == NULL ||
+	    (line = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		res->rc = TG_ERR_NOMEM;
+		res->retryable = 1;
+		goto out;
+	}
+	/* the join record for the logout message, kept before anything can fail on the network */
+	if (up_session_state_path(c, s.pam_session_id, statepath, sizeof(statepath)) == TG_OK) {
+		char dir[PATH_MAX], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", statepath);
+		slash = strrchr(dir, '/');
+		*slash = '\0';
+		if ((r = tg_spool_write(dir, slash + 1, line, strlen(line), 0640)) != TG_OK) {
+			res->rc = r;
+			res->retryable = 1;
+			snprintf(res->message, sizeof(res->message), "write %s: %s", statepath, tg_strerror(r));
+			goto out;
+		}
+	}
+	if ((r = tg_s3_new(&s3, cfg, err, sizeof(err))) != TG_OK) {
+		res->rc = TG_ERR_CONFIG;
+		res->retryable = r == TG_ERR_NOMEM || r == TG_ERR_NET || r == TG_ERR_RETRY;
+		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
+		goto out;
+	}
+	{
+		char m_sid[80], m_psid[136], m_hash[2 * TG_REC_HASH_LEN + 1];
+		struct tg_s3_meta meta[] = {
+			{"user", m_user},         {"host", m_host},     {"session-id", m_sid},
+			{"pam-session-id", m_psid}, {"final-hash", m_hash}, {"sealed", m_sealed},
+			{"status", m_status},
+		};
+		struct tg_s3_put_opts opts = {0};
+
+		meta_value(s.user, m_user, sizeof(m_user));
+		meta_value(s.host, m_host, sizeof(m_host));
+		meta_value(s.session_id, m_sid, sizeof(m_sid));
+		meta_value(s.pam_session_id, m_psid, sizeof(m_psid));
+		meta_value(s.final_hash, m_hash, sizeof(m_hash));
+		snprintf(m_sealed, sizeof(m_sealed), "%s", s.status == TG_OK ? "yes" : "no");
+		meta_value(tg_strerror(s.status), m_status, sizeof(m_status));
+		snprintf(resume, sizeof(resume), "%s/multipart/%s.json", c->state_dir, name);
+		opts.content_type = "application/vnd.tollgate.recording";
+		/* an empty header value would not be sent at all (libcurl drops "Name:"): leave those out */
+		for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+			if (meta[i].value[0] != '\0')
+				meta[opts.nmeta++] = meta[i];
+		opts.meta = meta;
+		opts.resume_path = resume;
+		if (c->progress && (uint64_t)st.st_size >= tg_config_uint(cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD)) {
+			opts.progress = part_progress;
+			opts.progress_ctx = (void *)name;
+		}
+		if ((r = tg_s3_put_file(s3, key, path, &opts, &sr)) != TG_OK) {
+			fill_result(res, r, &sr, key);
+			goto out;
+		}
+	}
+	{
+		struct tg_s3_put_opts iopts = {0};
+		size_t n = strlen(line);
+
+		line[n] = '\n'; /* JSON lines: json_dumps left room for its NUL */
+		iopts.content_type = "application/json";
+		r = tg_s3_put_buffer(s3, ikey, line, n + 1, &iopts, &sr);
+		line[n] = '\0';
+		if (r != TG_OK) {
+			fill_result(res, r, &sr, ikey);
+			goto out;
+		}
+	}
+	/* S3 has both: now, and only now, the spool lets go */
+	if ((r = tg_spool_remove(c->q[UP_Q_SESSIONS].dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND) {
+		res->rc = r;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "remove %s: %s", name, strerror(errno));
+		goto out;
+	}
+	unlink(resume);
+	if (s.status != TG_OK && s.status != TG_ERR_UNSEALED)
+		up_alert(c, "recording_damaged", 1, "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s",
+			 name, s.user, tg_strerror(s.status), c->bucket, key);
+	res->rc = TG_OK;
+	res->bytes = (uint64_t)st.st_size;
+	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);
+out:
+	tg_s3_free(s3);
+	json_decref(index);
+	free(line);
+	free(stem);
+}

@@ -1,0 +1,419 @@
+/*
+ * Slack incoming-webhook client and the messages it sends.
+ *
+ * Slack's rules (api.slack.com/messaging/webhooks, /reference/block-kit):
+ * a JSON body with `text` and/or `blocks`, at most 50 blocks, a header's
+ * plain_text at most 150 characters, a section's text at most 3000 and each
+ * of its (at most 10) fields at most 2000; one message a second per webhook;
+ * 429 with Retry-After when over it; the answer to a good post is 200 "ok".
+ * Every value goes through jansson (JSON escaping) and slack_escape() (&, <,
+ * > have meaning in Slack text: "<!channel>" in a user name must not ping).
+ * The webhook URL is a secret: it is never logged, not even by libcurl.
+ */
+#include "uploader.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tg_buf.h"
+#include "tg_error.h"
+#include "tg_utf8.h"
+
+#define SLACK_HEADER_MAX 150
+#define SLACK_FIELD_MAX 2000
+#define SLACK_VALUE_MAX 600 /* our own cap per value: a message stays readable */
+#define SLACK_TEXT_MAX 3000
+
+struct slack {
+	CURL *curl;
+	char *url;
+	char *ca_file;
+	unsigned min_interval_ms;
+	uint64_t last_post_us;
+	uint64_t not_before_us; /* Retry-After */
+};
+
+int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms)
+{
+	struct slack *s;
+
+	*out = NULL;
+	if (url == NULL || *url == '\0')
+		return TG_ERR_INVALID;
+	/* TLS always, except to this machine (tests, a local relay) */
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://127.0.0.1", 16) != 0 &&
+	    strncmp(url, "http://localhost", 16) != 0 && strncmp(url, "http://[::1]", 12) != 0)
+		return TG_ERR_CONFIG;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return TG_ERR_NOMEM;
+	s->min_interval_ms = min_interval_ms;
+	if ((s->url = strdup(url)) == NULL || (ca_file != NULL && *ca_file != '\0' && (s->ca_file = strdup(ca_file)) == NULL) ||
+	    (s->curl = curl_easy_init()) == NULL) {
+		slack_free(s);
+		return TG_ERR_NOMEM;
+	}
+	*out = s; /* transferred */
+	return TG_OK;
+}
+
+void slack_free(struct slack *s)
+{
+	if (s == NULL)
+		return;
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	if (s->url != NULL) {
+		memset(s->url, 0, strlen(s->url));
+		free(s->url);
+	}
+	free(s->ca_file);
+	free(s);
+}
+
+uint64_t slack_next_allowed_us(const struct slack *s)
+{
+	uint64_t t = s->last_post_us + (uint64_t)s->min_interval_ms * 1000u;
+
+	return t > s->not_before_us ? t : s->not_before_us;
+}
+
+static size_t body_cb(char *p, size_t size, size_t n, void *ctx)
+{
+	struct tg_buf *b = ctx;
+	size_t len = size * n, room = b->max - b->len;
+
+	/* keep the start of the answer, swallow the rest */
+	(void)tg_buf_append(b, p, len < room ? len : room);
+	return len;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *ctx)
+{
+	unsigned *retry_after = ctx;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		char tmp[32];
+		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
+
+		memcpy(tmp, p + 12, k);
+		tmp[k] = '\0';
+		*retry_after = (unsigned)strtoul(tmp, NULL, 10);
+	}
+	return len;
+}
+
+int slack_post(struct slack *s, const char *payload, struct slack_result *res)
+{
+	struct curl_slist *hdrs = NULL;
+	struct tg_buf body = TG_BUF_VOID;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	unsigned retry_after = 0;
+	CURLcode cc;
+	long status = 0;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	tg_buf_init(&body, sizeof(res->body) - 1);
+	curl_easy_reset(s->curl);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json; charset=utf-8");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (hdrs == NULL) {
+		r = TG_ERR_NOMEM;
+		goto out;
+	}
+	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca_file != NULL)
+		curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->ca_file);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, payload);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, &retry_after);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
+	cc = curl_easy_perform(s->curl);
+	s->last_post_us = up_now_us();
+	if (cc != CURLE_OK) {
+		/* errbuf names at most the host, never the URL's secret path */
+		snprintf(res->message, sizeof(res->message), "webhook: %s",
+			 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+		res->retryable = 1;
+		r = TG_ERR_NET;
+		goto out;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	res->http_status = status;
+	snprintf(res->body, sizeof(res->body), "%s", tg_buf_str(&body));
+	if (status == 200 && strcmp(res->body, "ok") == 0) {
+		r = TG_OK;
+		goto out;
+	}
+	if (status == 429) {
+		res->retry_after_s = retry_after > 0 ? retry_after : 1;
+		if (res->retry_after_s > 3600)
+			res->retry_after_s = 3600;
+		s->not_before_us = s->last_post_us + (uint64_t)res->retry_after_s * 1000000u;
+	}
+	/* 400 (bad payload), 403 (revoked), 404 (no such hook), 410 (channel archived): a person must act */
+	res->retryable = !(status == 400 || status == 403 || status == 404 || status == 410);
+	snprintf(res->message, sizeof(res->message), "webhook answered %ld %s", status, res->body);
+	r = res->retryable ? TG_ERR_RETRY : TG_ERR_HTTP;
+out:
+	curl_slist_free_all(hdrs);
+	tg_buf_free(&body);
+	return r;
+}
+
+char *slack_escape(const char *s)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	struct tg_buf clean = TG_BUF_VOID;
+	const char *p;
+	char *out;
+
+	tg_buf_init(&clean, 64 * 1024);
+	tg_buf_init(&b, 6 * 64 * 1024 + 1);
+	if (s == NULL)
+		s = "";
+	if (tg_utf8_sanitize(&clean, s, strlen(s), NULL) != TG_OK)
+		goto fail;
+	for (p = tg_buf_str(&clean); *p != '\0'; p++) {
+		int r;
+
+		if (*p == '&')
+			r = tg_buf_puts(&b, "&amp;");
+		else if (*p == '<')
+			r = tg_buf_puts(&b, "&lt;");
+		else if (*p == '>')
+			r = tg_buf_puts(&b, "&gt;");
+		else if ((unsigned char)*p < 0x20 && *p != '\n')
+			r = tg_buf_puts(&b, " ");
+		else
+			r = tg_buf_append(&b, p, 1);
+		if (r != TG_OK)
+			goto fail;
+	}
+	tg_buf_free(&clean);
+	if ((out = strdup(tg_buf_str(&b))) == NULL)
+		goto fail;
+	tg_buf_free(&b);
+	return out;
+fail:
+	tg_buf_free(&clean);
+	tg_buf_free(&b);
+	return NULL;
+}
+
+/* Cut s to at most max bytes on a character boundary, marking the cut. */
+static void cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max - 3;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	/* do not leave half an &amp; behind */
+	for (size_t k = n; k > 0 && k + 6 > n; k--)
+		if (s[k - 1] == '&') {
+			n = k - 1;
+			break;
+		}
+	memcpy(s + n, "...", 4);
+}
+
+static const char *str_of(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "";
+}
+
+static json_int_t int_of(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* A message under construction: the fallback text and the blocks. */
+struct msg {
+	json_t *blocks;
+	json_t *fields;
+	struct tg_buf text;
+};
+
+static int msg_header(struct msg *m, const char *title)
+{
+	char t[SLACK_HEADER_MAX * 4 + 1];
+	json_t *blk;
+
+	/* plain_text needs no escaping; count bytes, a safe bound for characters */
+	snprintf(t, sizeof(t), "%s", title);
+	cut_utf8(t, SLACK_HEADER_MAX);
+	blk = json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "header", "text", "type", "plain_text", "text",
+			up_json_string(t), "emoji", 1);
+	if (blk == NULL || json_array_append_new(m->blocks, blk) != 0)
+		return TG_ERR_NOMEM;
+	return TG_OK;
+}
+
+/* One labelled value: a field of the section and a part of the fallback text. */
+static int msg_field(struct msg *m, const char *label, const char *value)
+{
+	char *esc;
+	char buf[SLACK_VALUE_MAX * 6 + 64];
+	json_t *f;
+
+	if (value == NULL || *value == '\0')
+		return TG_OK;
+	if (json_array_size(m->fields) >= 10)
+		return TG_OK;
+	if ((esc = slack_escape(value)) == NULL)
+		return TG_ERR_NOMEM;
+	cut_utf8(esc, SLACK_VALUE_MAX);
+	snprintf(buf, sizeof(buf), "*%s*\n%s", label, esc);
+	cut_utf8(buf, SLACK_FIELD_MAX);
+	tg_buf_printf(&m->text, "\n%s: %s", label, esc);
+	free(esc);
+	f = json_pack("{s:s, s:o}", "type", "mrkdwn", "text", up_json_string(buf));
+	if (f == NULL || json_array_append_new(m->fields, f) != 0)
+		return TG_ERR_NOMEM;
+	return TG_OK;
+}
+
+static void human_duration(json_int_t us, char *buf, size_t len)
+{
+	long long s = us / 1000000;
+
+	if (s >= 3600)
+		snprintf(buf, len, "%lldh %02lldm %02llds", s / 3600, s / 60 % 60, s % 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm %02llds", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lld.%01llds", s, (long long)(us / 100000 % 10));
+}
+
+static json_t *msg_finish(struct msg *m, const char *title)
+{
+	json_t *payload = NULL, *sec;
+	char *text_title = slack_escape(title);
+	struct tg_buf full = TG_BUF_VOID;
+
+	tg_buf_init(&full, 64 * 1024);
+	if (text_title == NULL)
+		goto out;
+	if (json_array_size(m->fields) > 0) {
+		sec = json_pack("{s:s, s:O}", "type", "section", "fields", m->fields);
+		if (sec == NULL || json_array_append_new(m->blocks, sec) != 0)
+			goto out;
+	}
+	tg_buf_printf(&full, "%s%s", text_title, tg_buf_str(&m->text));
+	{
+		char *t = strdup(tg_buf_str(&full));
+
+		if (t == NULL)
+			goto out;
+		cut_utf8(t, SLACK_TEXT_MAX);
+		payload = json_pack("{s:o, s:O}", "text", up_json_string(t), "blocks", m->blocks);
+		free(t);
+	}
+out:
+	free(text_title);
+	tg_buf_free(&full);
+	return payload;
+}
+
+json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
+{
+	const char *type = str_of(ev, "type"), *user = str_of(ev, "user"), *host = str_of(ev, "host");
+	struct msg m = {NULL, NULL, TG_BUF_VOID};
+	char title[512], tmp[128];
+	json_t *payload = NULL;
+
+	tg_buf_init(&m.text, 64 * 1024);
+	m.blocks = json_array();
+	m.fields = json_array();
+	if (m.blocks == NULL || m.fields == NULL)
+		goto out;
+	if (strcmp(type, "login") == 0)
+		snprintf(title, sizeof(title), "SSH login: %s@%s", user, host);
+	else if (strcmp(type, "logout") == 0)
+		snprintf(title, sizeof(title), "SSH logout: %s@%s", user, host);
+	else if (strcmp(type, "mfa_failure") == 0)
+		snprintf(title, sizeof(title), "MFA failure: %s@%s", user, host);
+	else if (strcmp(type, "mfa_replay") == 0)
+		snprintf(title, sizeof(title), "Replayed MFA code: %s@%s (possible man in the middle)", user, host);
+	else if (strcmp(type, "mfa_skipped") == 0)
+		snprintf(title, sizeof(title), "MFA skipped: %s@%s", user, host);
+	else if (strcmp(type, "recording_failure") == 0)
+		snprintf(title, sizeof(title), "Recording failure: %s@%s", user, host);
+	else if (strcmp(type, "recording_escape") == 0)
+		snprintf(title, sizeof(title), "Recording escape attempt: %s@%s", user, host);
+	else if (strcmp(type, "alert") == 0)
+		snprintf(title, sizeof(title), "Tollgate alert on %s: %s", host, str_of(ev, "alert"));
+	else
+		goto out; /* not announced */
+	if (msg_header(&m, title) != TG_OK)
+		goto out;
+	if (strcmp(type, "alert") == 0) {
+		msg_field(&m, "What", str_of(ev, "message"));
+		msg_field(&m, "Item", str_of(ev, "item"));
+	}
+	msg_field(&m, "User", user);
+	msg_field(&m, "Host", host);
+	if (*str_of(ev, "client_addr") != '\0') {
+		if (int_of(ev, "client_port") > 0)
+			snprintf(tmp, sizeof(tmp), "%s port %lld", str_of(ev, "client_addr"),
+				 (long long)int_of(ev, "client_port"));
+		else
+			snprintf(tmp, sizeof(tmp), "%s", str_of(ev, "client_addr"));
+		msg_field(&m, "From", tmp);
+	}
+	msg_field(&m, "MFA", str_of(ev, "mfa_method"));
+	msg_field(&m, "Reason", str_of(ev, "reason"));
+	if (strcmp(type, "logout") == 0) {
+		human_duration(int_of(ev, "duration_us"), tmp, sizeof(tmp));
+		msg_field(&m, "Duration", tmp);
+		if (rec != NULL && json_is_string(json_object_get(rec, "s3_key"))) {
+			char loc[1400];
+
+			snprintf(loc, sizeof(loc), "s3://%s/%s", str_of(rec, "bucket"), str_of(rec, "s3_key"));
+			snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the file)",
+				 (long long)(int_of(rec, "bytes_out") + int_of(rec, "bytes_err") + int_of(rec, "bytes_in")),
+				 (long long)int_of(rec, "file_bytes"));
+			msg_field(&m, "Bytes", tmp);
+			msg_field(&m, "Recording", loc);
+			msg_field(&m, "Final chain hash",
+				  *str_of(rec, "final_hash") != '\0' ? str_of(rec, "final_hash")
+								       : "none: the recording is not sealed");
+		} else {
+			msg_field(&m, "Recording", "NONE FOUND: login with no recording");
+		}
+	}
+	msg_field(&m, "Session", str_of(ev, "session_id"));
+	msg_field(&m, "Service", str_of(ev, "service"));
+	msg_field(&m, "Time", str_of(ev, "time"));
+	payload = msg_finish(&m, title);
+out:
+	json_decref(m.blocks);
+	json_decref(m.fields);
+	tg_buf_free(&m.text);
+	return payload;
+}
+
+json_t *slack_text_only(const json_t *payload)
+{
+	return json_pack("{s:O}", "text", json_object_get(payload, "text"));
+}

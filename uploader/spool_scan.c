@@ -1,0 +1,241 @@
+/*
+ * Watching the spool: inotify says when something arrived, and a full
+ * rescan every rescan_interval (and at start) catches whatever inotify could
+ * not (a queue overflow, files that arrived while no uploader ran).
+ */
+#include "uploader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_spool.h"
+
+static const char *const queue_subdir[UP_Q_COUNT] = {
+	[UP_Q_SESSIONS] = "sessions",
+	[UP_Q_EVENTS] = TG_EVENT_SUBDIR,
+	[UP_Q_S3] = "outbox/s3",
+	[UP_Q_NOTIFY] = "outbox/notify",
+};
+
+int up_spool_prepare(struct up_ctx *c)
+{
+	char path[PATH_MAX];
+	int q, r;
+
+	for (q = 0; q < UP_Q_COUNT; q++) {
+		if ((size_t)snprintf(c->q[q].dir, sizeof(c->q[q].dir), "%s/%s", c->spool, queue_subdir[q]) >=
+		    sizeof(c->q[q].dir))
+			return TG_ERR_LIMIT;
+		/* sessions/ and events/ belong to the recorder and the PAM module: only the outboxes are ours */
+		if (q == UP_Q_S3 || q == UP_Q_NOTIFY) {
+			if ((r = tg_mkdir_p(c->q[q].dir, 0750)) != TG_OK)
+				return r;
+		}
+	}
+	if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", c->spool) >= sizeof(c->state_dir))
+		return TG_ERR_LIMIT;
+	snprintf(path, sizeof(path), "%s/sessions", c->state_dir);
+	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
+		return r;
+	snprintf(path, sizeof(path), "%s/multipart", c->state_dir);
+	return tg_mkdir_p(path, 0750);
+}
+
+int up_watch_start(struct up_ctx *c)
+{
+	int q;
+
+	if ((c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	for (q = 0; q < UP_Q_COUNT; q++) {
+		/* a recording or event is complete when it is renamed or closed into place */
+		if (inotify_add_watch(c->inotify_fd, c->q[q].dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) < 0 &&
+		    errno != ENOENT)
+			tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)", c->q[q].dir,
+				strerror(errno));
+	}
+	return TG_OK;
+}
+
+int up_watch_drain(struct up_ctx *c)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changed = 0;
+	ssize_t n;
+
+	if (c->inotify_fd < 0)
+		return 0;
+	while ((n = read(c->inotify_fd, buf, sizeof(buf))) > 0)
+		changed = 1;
+	return changed;
+}
+
+struct up_item *up_queue_find(struct up_queue_state *qs, const char *name)
+{
+	size_t lo = 0, hi = qs->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int cmp = strcmp(qs->items[mid].name, name);
+
+		if (cmp == 0)
+			return &qs->items[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void up_queue_drop(struct up_queue_state *qs, const char *name)
+{
+	struct up_item *it = up_queue_find(qs, name);
+	size_t i;
+
+	if (it == NULL)
+		return;
+	i = (size_t)(it - qs->items);
+	memmove(&qs->items[i], &qs->items[i + 1], (qs->n - i - 1) * sizeof(*it));
+	qs->n--;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct up_item *)a)->name, ((const struct up_item *)b)->name);
+}
+
+int up_queue_scan(struct up_ctx *c, enum up_queue q)
+{
+	struct up_queue_state *qs = &c->q[q];
+	struct up_item *fresh = NULL;
+	size_t nfresh = 0, afresh = 0, i;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	if ((d = opendir(qs->dir)) == NULL) {
+		if (errno == ENOENT) {
+			qs->n = 0;
+			return TG_OK;
+		}
+		return TG_ERR_SYSTEM;
+	}
+	dfd = dirfd(d);
+	for (i = 0; i < qs->n; i++)
+		qs->items[i].present = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		struct up_item *it;
+
+		/* in-progress recordings and temp files start with '.' */
+		if (de->d_name[0] == '.' || tg_spool_is_hidden(de->d_name) || strlen(de->d_name) >= UP_NAME_MAX)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((it = up_queue_find(qs, de->d_name)) != NULL) {
+			it->present = 1;
+			it->size = (uint64_t)st.st_size;
+			continue;
+		}
+		if (nfresh == afresh) {
+			size_t na = afresh ? afresh * 2 : 64;
+			struct up_item *p = realloc(fresh, na * sizeof(*p));
+
+			if (p == NULL) {
+				free(fresh);
+				closedir(d);
+				return TG_ERR_NOMEM;
+			}
+			fresh = p;
+			afresh = na;
+		}
+		memset(&fresh[nfresh], 0, sizeof(fresh[nfresh]));
+		snprintf(fresh[nfresh].name, UP_NAME_MAX, "%s", de->d_name);
+		fresh[nfresh].size = (uint64_t)st.st_size;
+		fresh[nfresh].first_seen_us = (uint64_t)st.st_mtim.tv_sec * 1000000u +
+					      (uint64_t)st.st_mtim.tv_nsec / 1000u;
+		fresh[nfresh].present = 1;
+		nfresh++;
+	}
+	closedir(d);
+	/* drop what left (a busy item stays until its job reports) */
+	for (i = 0; i < qs->n;) {
+		if (!qs->items[i].present && !qs->items[i].busy) {
+			memmove(&qs->items[i], &qs->items[i + 1], (qs->n - i - 1) * sizeof(qs->items[0]));
+			qs->n--;
+		} else {
+			i++;
+		}
+	}
+	if (qs->n + nfresh > qs->alloc) {
+		size_t na = qs->n + nfresh + 64;
+		struct up_item *p = realloc(qs->items, na * sizeof(*p));
+
+		if (p == NULL) {
+			free(fresh);
+			return TG_ERR_NOMEM;
+		}
+		qs->items = p;
+		qs->alloc = na;
+	}
+	if (nfresh > 0)
+		memcpy(&qs->items[qs->n], fresh, nfresh * sizeof(*fresh));
+	qs->n += nfresh;
+	free(fresh);
+	qsort(qs->items, qs->n, sizeof(qs->items[0]), name_cmp);
+	return TG_OK;
+}
+
+static uint64_t dir_bytes(const char *dir, int depth)
+{
+	uint64_t total = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (depth > 3 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char path[PATH_MAX];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			total += dir_bytes(path, depth + 1);
+		else if (S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512u;
+	}
+	closedir(d);
+	return total;
+}
+
+uint64_t up_spool_bytes(const struct up_ctx *c)
+{
+	return dir_bytes(c->spool, 0);
+}
+
+void up_queues_free(struct up_ctx *c)
+{
+	int q;
+
+	for (q = 0; q < UP_Q_COUNT; q++) {
+		free(c->q[q].items);
+		c->q[q].items = NULL;
+		c->q[q].n = c->q[q].alloc = 0;
+	}
+}

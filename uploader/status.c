@@ -1,0 +1,225 @@
+/*
+ * What the uploader is doing, for people: the daemon writes
+ * state/status.json (last error and last success per destination, the
+ * backlog), and `tollgate-uploader status` reads it next to the spool's own
+ * folders, so it answers even when the daemon is not running.
+ */
+#include "uploader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_spool.h"
+
+static json_t *dest_json(const struct up_dest *d)
+{
+	return json_pack("{s:o, s:I, s:I, s:I, s:I}", "last_error", up_json_string(d->last_error), "last_error_us",
+			 (json_int_t)d->last_error_us, "last_ok_us", (json_int_t)d->last_ok_us, "sent",
+			 (json_int_t)d->sent, "paused_until_us", (json_int_t)d->paused_until_us);
+}
+
+void up_status_write(struct up_ctx *c, int force)
+{
+	uint64_t now = up_now_us(), backlog;
+	json_t *st;
+	char *text;
+
+	backlog = c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
+	/* the peak of the current backlog; it starts over once the spool is empty */
+	if (backlog == 0)
+		c->backlog_peak = 0;
+	else if (backlog > c->backlog_peak)
+		c->backlog_peak = backlog;
+	if (!force && now < c->last_status_us + 1000000u)
+		return;
+	c->last_status_us = now;
+	st = json_pack("{s:i, s:I, s:o, s:o, s:I, s:I, s:I}", "pid", (int)getpid(), "updated_us", (json_int_t)now,
+		       "s3", dest_json(&c->s3), "slack", dest_json(&c->slack_dest), "spool_bytes",
+		       (json_int_t)c->spool_bytes, "backlog_peak", (json_int_t)c->backlog_peak, "backlog",
+		       (json_int_t)backlog);
+	if (st == NULL)
+		return;
+	json_object_set_new(st, "slack_configured", json_boolean(c->slack != NULL));
+	if ((text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		/* not fsync'ed on purpose: it is a view, rewritten every second */
+		char tmp[PATH_MAX], path[PATH_MAX];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s/.status.json.tmp", c->state_dir);
+		snprintf(path, sizeof(path), "%s/status.json", c->state_dir);
+		if ((f = fopen(tmp, "we")) != NULL) {
+			int ok = fputs(text, f) >= 0;
+
+			if (fclose(f) == 0 && ok)
+				rename(tmp, path);
+		}
+		free(text);
+	}
+	json_decref(st);
+}
+
+static int bar_drawn;
+
+void up_progress_draw(uint64_t done, uint64_t total, const char *what)
+{
+	char bar[41];
+	unsigned fill, i;
+
+	if (total == 0)
+		return;
+	if (done > total)
+		done = total;
+	fill = (unsigned)(done * 40 / total);
+	for (i = 0; i < 40; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[40] = '\0';
+	fprintf(stderr, "\r[%s] %3u%% %llu/%llu %.40s\033[K", bar, (unsigned)(done * 100 / total),
+		(unsigned long long)done, (unsigned long long)total, what);
+	fflush(stderr);
+	bar_drawn = 1;
+}
+
+void up_progress_end(void)
+{
+	if (bar_drawn)
+		fputc('\n', stderr);
+	bar_drawn = 0;
+}
+
+struct qinfo {
+	unsigned long count;
+	uint64_t bytes;
+	char oldest[UP_NAME_MAX];
+	time_t oldest_mtime;
+};
+
+static void scan_dir(const char *dir, struct qinfo *qi)
+{
+	struct dirent *de;
+	DIR *d;
+
+	memset(qi, 0, sizeof(*qi));
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		qi->count++;
+		qi->bytes += (uint64_t)st.st_size;
+		if (qi->oldest[0] == '\0' || st.st_mtime < qi->oldest_mtime) {
+			qi->oldest_mtime = st.st_mtime;
+			snprintf(qi->oldest, sizeof(qi->oldest), "%s", de->d_name);
+		}
+	}
+	closedir(d);
+}
+
+static void print_when(const char *label, json_int_t us)
+{
+	char when[40];
+
+	if (us <= 0) {
+		printf("  %-14s never\n", label);
+		return;
+	}
+	tg_time_format((uint64_t)us, when, sizeof(when));
+	printf("  %-14s %s (%llds ago)\n", label, when, (long long)((up_now_us() - (uint64_t)us) / 1000000u));
+}
+
+static void print_dest(const char *name, const json_t *d, int configured)
+{
+	const char *err = json_string_value(json_object_get(d, "last_error"));
+
+	printf("%s:%s\n", name, configured ? "" : " not configured");
+	if (!configured || d == NULL)
+		return;
+	printf("  %-14s %lld\n", "sent", (long long)json_integer_value(json_object_get(d, "sent")));
+	print_when("last success", json_integer_value(json_object_get(d, "last_ok_us")));
+	if (err != NULL && *err != '\0') {
+		printf("  %-14s %s\n", "last error", err);
+		print_when("  at", json_integer_value(json_object_get(d, "last_error_us")));
+	} else {
+		printf("  %-14s none\n", "last error");
+	}
+	if ((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) > up_now_us())
+		printf("  %-14s paused for %llds after an error retrying cannot fix\n", "",
+		       (long long)(((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) - up_now_us()) /
+				   1000000u));
+}
+
+/* Is a daemon holding the spool's lock? */
+static int daemon_running(const char *state_dir)
+{
+	char path[PATH_MAX];
+	int fd, running = 0;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+		running = 1;
+	close(fd);
+	return running;
+}
+
+int up_status_main(struct tg_config *cfg, int tty)
+{
+	static const struct {
+		const char *label, *sub;
+	} queues[] = {
+		{"recordings", "sessions"},
+		{"new events", "events"},
+		{"events for S3", "outbox/s3"},
+		{"events for Slack", "outbox/notify"},
+	};
+	const char *spool = tg_config_str(cfg, TG_CONF_GENERAL_SPOOL_DIR);
+	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
+	unsigned long total = 0;
+	json_t *st;
+	size_t i;
+
+	snprintf(state_dir, sizeof(state_dir), "%s/state", spool);
+	printf("spool %s: daemon %s\n", spool, daemon_running(state_dir) ? "running" : "not running");
+	printf("%-18s %8s %12s  %s\n", "queue", "items", "bytes", "oldest waiting");
+	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
+		struct qinfo qi;
+
+		snprintf(dir, sizeof(dir), "%s/%s", spool, queues[i].sub);
+		scan_dir(dir, &qi);
+		total += qi.count;
+		if (qi.count > 0)
+			printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
+			       (unsigned long long)qi.bytes, qi.oldest, (long long)(time(NULL) - qi.oldest_mtime));
+		else
+			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count, (unsigned long long)qi.bytes);
+	}
+	snprintf(path, sizeof(path), "%s/status.json", state_dir);
+	st = json_load_file(path, 0, NULL);
+	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0');
+	print_dest("Slack", json_object_get(st, "slack"), *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0');
+	{
+		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
+
+		/* a big backlog draining: show how far along it is */
+		if (tty && peak >= 20 && total <= peak) {
+			up_progress_draw(peak - total, peak, "of the backlog shipped");
+			up_progress_end();
+		}
+	}
+	json_decref(st);
+	return total == 0 ? EXIT_SUCCESS : 1;
+}

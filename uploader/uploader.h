@@ -1,0 +1,215 @@
+/*
+ * tollgate-uploader's internals, shared by its small files.
+ *
+ * Spool layout (below [general] spool_dir):
+ *   sessions/NAME.tgr     sealed recordings (names starting with '.' are in progress)
+ *   events/NAME.json      events from the PAM module, the recorder and the uploader's own alerts
+ *   outbox/s3/NAME.json   an event waiting for S3
+ *   outbox/notify/NAME.json  an event waiting for Slack (and the login/recording join), in name order
+ *   state/                lock, status.json, multipart resume files, sessions/ (per-session summaries)
+ * An event is copied into both outboxes before it leaves events/, and is gone
+ * from the spool once both copies are: after S3 stored it AND Slack answered ok.
+ */
+#ifndef TG_UPLOADER_H
+#define TG_UPLOADER_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tg_config.h"
+#include "tg_rec.h"
+
+#define UP_NAME_MAX 256
+#define UP_ERR_MAX 320
+
+/* One queue: a folder of files handled in name order. */
+enum up_queue {
+	UP_Q_SESSIONS = 0,
+	UP_Q_EVENTS, /* fan-out only */
+	UP_Q_S3,     /* outbox/s3 */
+	UP_Q_NOTIFY, /* outbox/notify */
+	UP_Q_COUNT,
+};
+
+/* A file waiting in a queue, with its retry state. */
+struct up_item {
+	char name[UP_NAME_MAX];
+	uint64_t size;
+	uint64_t first_seen_us; /* file mtime, or when first seen */
+	uint64_t next_try_us;   /* 0: now */
+	unsigned attempts;
+	int busy;          /* a worker has it */
+	int stuck_alerted; /* the 'upload stuck' alert was raised */
+	int present;       /* seen by the latest scan */
+};
+
+struct up_queue_state {
+	char dir[PATH_MAX];
+	struct up_item *items; /* sorted by name */
+	size_t n, alloc;
+};
+
+/* What the last attempt at a destination gave, for status and alerts. */
+struct up_dest {
+	char last_error[UP_ERR_MAX];
+	uint64_t last_error_us;
+	uint64_t last_ok_us;
+	uint64_t sent;            /* items confirmed since start */
+	uint64_t paused_until_us; /* a non-retryable error pauses the whole destination */
+	char alerted[96];         /* the error class last alerted on (no repeats) */
+};
+
+struct slack;
+struct up_jobs;
+
+struct up_ctx {
+	struct tg_config *cfg;
+	const char *config_path;
+	char spool[PATH_MAX];
+	char state_dir[PATH_MAX];
+	char host[256];
+	char bucket[256];
+	unsigned char host_pk[32];
+	int have_host_pk;
+	struct up_queue_state q[UP_Q_COUNT];
+	struct up_dest s3, slack_dest;
+	struct slack *slack; /* NULL: no webhook configured */
+	struct up_jobs *jobs;
+	int inotify_fd;
+	int once;
+	int progress; /* draw a progress bar on stderr */
+	uint64_t backlog_peak;
+	uint64_t spool_bytes;
+	int spool_alert_level; /* 0 below, 1 past the alert share, 2 at the cap */
+	int config_alerted;
+	uint64_t last_status_us;
+};
+
+/* --- spool_scan.c --- */
+/* Make the spool's folders we write to (the uploader's own ones only). */
+int up_spool_prepare(struct up_ctx *c);
+/* Watch sessions/ and events/ (and the outboxes) with inotify; fd in c->inotify_fd. */
+int up_watch_start(struct up_ctx *c);
+/* Drain inotify events; 1 when something changed. */
+int up_watch_drain(struct up_ctx *c);
+/* Re-list one queue's folder: new files are added, vanished ones dropped. */
+int up_queue_scan(struct up_ctx *c, enum up_queue q);
+/* Find an item by name; NULL when absent. */
+struct up_item *up_queue_find(struct up_queue_state *qs, const char *name);
+/* Forget an item (it left the spool). */
+void up_queue_drop(struct up_queue_state *qs, const char *name);
+/* Total bytes under the spool (recordings, events, outboxes). */
+uint64_t up_spool_bytes(const struct up_ctx *c);
+void up_queues_free(struct up_ctx *c);
+
+/* --- retry policy (uploader_main.c) --- */
+/* Exponential backoff with full jitter: a random wait in [0, min(cap, 2^attempts)) seconds. */
+uint64_t up_backoff_us(unsigned attempts, unsigned cap_s);
+uint64_t up_now_us(void);
+
+/* --- jobs: uploads run in child processes, at most [uploader] workers at once --- */
+/* A job's outcome, sent back over a pipe. */
+struct up_result {
+	int rc;        /* TG_OK, or a TG_ERR_* code */
+	int retryable; /* 1: try again after a backoff; 0: needs a person */
+	long http_status;
+	char code[64];
+	char message[UP_ERR_MAX];
+	uint64_t bytes;
+};
+typedef void (*up_job_fn)(struct up_ctx *c, const char *name, struct up_result *res);
+int up_jobs_new(struct up_jobs **out, unsigned max);
+void up_jobs_free(struct up_jobs *j);
+unsigned up_jobs_running(const struct up_jobs *j);
+unsigned up_jobs_max(const struct up_jobs *j);
+/* Start fn(name) in a child process for queue q. */
+int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *name, up_job_fn fn);
+/* Collect finished jobs (without blocking): calls done() for each. */
+void up_jobs_reap(struct up_ctx *c,
+		  void (*done)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res));
+/* The fd to poll for job completions (-1 when none runs). */
+int up_jobs_fd(const struct up_jobs *j);
+/* Kill and reap every job (shutdown). */
+void up_jobs_stop(struct up_jobs *j);
+
+/* --- session_ship.c: one recording to S3 (runs in a job) --- */
+void up_session_ship(struct up_ctx *c, const char *name, struct up_result *res);
+/* The per-session record written before upload: state/sessions/<pam_session_id>.json. */
+int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out, size_t len);
+
+/* --- event_ship.c --- */
+/* Copy each events/ file into the outboxes, then drop it from events/. */
+int up_events_fanout(struct up_ctx *c);
+/* One outbox/s3 event to S3 (runs in a job). */
+void up_event_ship(struct up_ctx *c, const char *name, struct up_result *res);
+/*
+ * Work the head of outbox/notify: join logouts to recordings, post to Slack,
+ * raise 'login with no recording'. Returns 1 when it made progress, 0 when the
+ * head must wait (until *wake_us), <0 on error.
+ */
+int up_notify_step(struct up_ctx *c, uint64_t *wake_us);
+
+/* --- alerts (event_ship.c): written as events, so they reach S3 and Slack durably --- */
+/* Raise an alert: syslog now, and an 'alert' event (to S3 and, unless slack_too is 0, Slack). */
+void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* --- key_layout.c --- */
+struct up_key_vars {
+	const char *prefix;
+	const char *host;
+	const char *user;
+	const char *session_id;
+	const char *ext;  /* with its dot, or "" */
+	const char *kind; /* "sessions", "events", "index" */
+	uint64_t time_us; /* gives {date} */
+};
+/* Expand a key template; values are made safe for a key (no '/', no control bytes). */
+int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size_t len);
+/* The S3 key of a recording, from the [s3] key_template. */
+int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
+/* The S3 key of an event: {prefix}/events/dt=DATE/host=HOST/NAME. */
+int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name, char *out,
+		 size_t len);
+/* The index object's key: {index_prefix}/dt=DATE/host=HOST/SESSION.json. */
+int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
+/* A JSON string even for bytes that are not UTF-8 (they become '?'). */
+json_t *up_json_string(const char *s);
+/* One line of JSON describing a shipped session (Athena's JSON SerDe reads one object per line). */
+json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key, uint64_t file_bytes);
+
+/* --- slack.c --- */
+struct slack_result {
+	long http_status;  /* 0: no answer */
+	int retryable;     /* 5xx, 429, transport errors */
+	unsigned retry_after_s; /* from a 429 */
+	char body[128];    /* Slack's answer ("ok", "invalid_blocks", ...) */
+	char message[UP_ERR_MAX];
+};
+/* A webhook client; url is a secret and never logged. */
+int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms);
+void slack_free(struct slack *s);
+/* When the next message may be sent (min_interval_ms and any Retry-After). */
+uint64_t slack_next_allowed_us(const struct slack *s);
+/* POST one payload; TG_OK only for 200 "ok". */
+int slack_post(struct slack *s, const char *payload, struct slack_result *res);
+/* Build a Block Kit payload (with a text fallback) for an event, or NULL when the type is not announced. */
+json_t *slack_message_for_event(const json_t *ev, const json_t *recording);
+/* Same payload without blocks (the fallback after a 400). */
+json_t *slack_text_only(const json_t *payload);
+/* Slack wants &, < and > escaped in text; returns a malloc'ed string. */
+char *slack_escape(const char *s);
+
+/* --- status.c --- */
+/* Write state/status.json (at most once a second unless force). */
+void up_status_write(struct up_ctx *c, int force);
+/* `tollgate-uploader status`: print queues, oldest item, last errors. */
+int up_status_main(struct tg_config *cfg, int tty);
+/* Draw a one-line progress bar on stderr. */
+void up_progress_draw(uint64_t done, uint64_t total, const char *what);
+void up_progress_end(void);
+
+#endif

@@ -1,0 +1,573 @@
+/*
+ * tollgate-uploader: ship recordings and events from the spool to S3, and
+ * announce events on Slack. One loop: watch (inotify + rescan), fan events
+ * out, start upload jobs, work the Slack queue in order, raise alerts, wait.
+ * See doc/uploader.md.
+ */
+#include "uploader.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_s3.h"
+#include "tg_spool.h"
+
+#define EXIT_LEFT 1   /* --once: something is still waiting */
+#define EXIT_USAGE 2  /* bad options or configuration */
+#define STATE_KEEP_DAYS 7
+
+static volatile sig_atomic_t got_stop, got_hup;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig != SIGCHLD)
+		got_stop = 1;
+}
+
+uint64_t up_now_us(void)
+{
+	return tg_now_us();
+}
+
+uint64_t up_backoff_us(unsigned attempts, unsigned cap_s)
+{
+	uint64_t cap = (uint64_t)cap_s * 1000000u, ceiling = 1000000u;
+
+	/* full jitter (AWS architecture blog, "Exponential Backoff And Jitter") */
+	while (attempts-- > 1 && ceiling < cap)
+		ceiling *= 2;
+	if (ceiling > cap)
+		ceiling = cap;
+	return ((uint64_t)randombytes_random() << 32 | randombytes_random()) % ceiling + 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: tollgate-uploader [-c FILE] [--once] [--foreground] [-v]\n"
+		   "       tollgate-uploader [-c FILE] status\n"
+		   "Ship recordings and events from the spool to S3 and announce events on Slack.\n"
+		   "A file leaves the spool only after S3 (and, for events, Slack) confirmed it.\n\n"
+		   "  -c, --config FILE  configuration (default " TG_CONFIG_DEFAULT_PATH ")\n"
+		   "      --once         one pass over the spool, then exit: 0 when nothing is\n"
+		   "                     left, 1 when something waits, 2 on a usage or config error\n"
+		   "  -f, --foreground   stay in the foreground and log to stderr (else: daemon, syslog)\n"
+		   "  -v, --verbose      log debug messages too\n"
+		   "  -h, --help         this text\n"
+		   "      --version      the version\n\n"
+		   "status: queue lengths, the oldest waiting item and the last error per destination.\n"
+		   "See tollgate-uploader(8) and doc/uploader.md.\n");
+}
+
+static unsigned backoff_max(const struct up_ctx *c)
+{
+	return (unsigned)tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX);
+}
+
+static uint64_t done_count, done_total;
+
+/* A job ended: account for it, and decide when to try again. */
+static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res)
+{
+	struct up_item *it = up_queue_find(&c->q[q], name);
+	struct up_dest *d = &c->s3;
+	uint64_t now = up_now_us();
+
+	if (it != NULL)
+		it->busy = 0;
+	if (res->rc == TG_OK) {
+		tg_info("shipped %s (%llu bytes) to %s", name, (unsigned long long)res->bytes, res->message);
+		d->sent++;
+		d->last_ok_us = now;
+		d->alerted[0] = '\0';
+		up_queue_drop(&c->q[q], name);
+		done_count++;
+		if (c->progress)
+			up_progress_draw(done_count, done_total, "uploaded");
+		return;
+	}
+	snprintf(d->last_error, sizeof(d->last_error), "%s", res->message);
+	d->last_error_us = now;
+	if (it == NULL)
+		return;
+	if (res->retryable) {
+		tg_warn("upload of %s failed, will retry: %s", name, res->message);
+		it->next_try_us = now + up_backoff_us(it->attempts, backoff_max(c));
+		return;
+	}
+	/* retrying cannot fix it (403, NoSuchBucket, bad config): keep the file, pause S3, alert once */
+	d->paused_until_us = now + (uint64_t)backoff_max(c) * 1000000u;
+	it->next_try_us = d->paused_until_us;
+	{
+		char cls[96];
+
+		snprintf(cls, sizeof(cls), "%ld-%s-%d", res->http_status, res->code, res->rc);
+		if (strcmp(cls, d->alerted) != 0) {
+			snprintf(d->alerted, sizeof(d->alerted), "%s", cls);
+			up_alert(c, "s3_error", 1,
+				 "S3 refused %s: %s. Files stay in the spool; the uploader tries again every %u s",
+				 name, res->message, backoff_max(c));
+		}
+	}
+}
+
+static int start_jobs(struct up_ctx *c, enum up_queue q, up_job_fn fn)
+{
+	struct up_queue_state *qs = &c->q[q];
+	uint64_t now = up_now_us();
+	int started = 0;
+	size_t i;
+
+	if (c->s3.paused_until_us > now)
+		return 0;
+	for (i = 0; i < qs->n && up_jobs_running(c->jobs) < up_jobs_max(c->jobs); i++) {
+		struct up_item *it = &qs->items[i];
+
+		if (it->busy || it->next_try_us > now || (c->once && it->attempts > 0))
+			continue;
+		if (up_jobs_start(c, q, it->name, fn) != TG_OK) {
+			tg_error("cannot start an upload job: %s", strerror(errno));
+			break;
+		}
+		/* a fork copies qs: mark busy only now, in the parent */
+		it->busy = 1;
+		it->attempts++;
+		started++;
+	}
+	return started;
+}
+
+static uint64_t next_due(const struct up_ctx *c, enum up_queue q)
+{
+	const struct up_queue_state *qs = &c->q[q];
+	uint64_t due = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < qs->n; i++)
+		if (!qs->items[i].busy && qs->items[i].next_try_us < due && !(c->once && qs->items[i].attempts > 0))
+			due = qs->items[i].next_try_us;
+	if (due != UINT64_MAX && c->s3.paused_until_us > due)
+		due = c->s3.paused_until_us;
+	return due;
+}
+
+static void check_stuck(struct up_ctx *c)
+{
+	uint64_t now = up_now_us(), limit = tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER) * 1000000u;
+	static const enum up_queue qs[] = {UP_Q_SESSIONS, UP_Q_S3, UP_Q_NOTIFY};
+	size_t k, i;
+
+	for (k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+		struct up_queue_state *q = &c->q[qs[k]];
+		const char *oldest = NULL;
+		uint64_t oldest_us = 0;
+		unsigned fresh = 0;
+
+		for (i = 0; i < q->n; i++) {
+			struct up_item *it = &q->items[i];
+
+			if (it->stuck_alerted || now < it->first_seen_us + limit)
+				continue;
+			it->stuck_alerted = 1;
+			if (fresh++ == 0 || it->first_seen_us < oldest_us) {
+				oldest = it->name;
+				oldest_us = it->first_seen_us;
+			}
+		}
+		if (fresh == 0)
+			continue;
+		/* one alert for a batch: a long outage must not become a thousand messages */
+		up_alert(c, "upload_stuck", qs[k] != UP_Q_NOTIFY,
+			 "%u item(s) in %s waiting longer than %llu s; oldest %s (%llu s); last error: %s", fresh,
+			 q->dir + strlen(c->spool) + 1, tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER), oldest,
+			 (unsigned long long)((now - oldest_us) / 1000000u),
+			 qs[k] == UP_Q_NOTIFY ? (c->slack_dest.last_error[0] ? c->slack_dest.last_error : "none")
+					      : (c->s3.last_error[0] ? c->s3.last_error : "none"));
+	}
+}
+
+static void check_spool_size(struct up_ctx *c)
+{
+	uint64_t max = tg_config_uint(c->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES);
+	uint64_t pct = tg_config_uint(c->cfg, TG_CONF_UPLOADER_SPOOL_ALERT_PERCENT);
+	int level;
+
+	c->spool_bytes = up_spool_bytes(c);
+	level = c->spool_bytes >= max ? 2 : c->spool_bytes >= max / 100 * pct ? 1 : 0;
+	if (level > c->spool_alert_level)
+		up_alert(c, level == 2 ? "spool_full" : "spool_filling", 1,
+			 "the spool holds %llu MiB, %llu%% of spool_max_bytes (%llu MiB)%s",
+			 (unsigned long long)(c->spool_bytes >> 20),
+			 (unsigned long long)(c->spool_bytes * 100 / (max ? max : 1)), (unsigned long long)(max >> 20),
+			 level == 2 ? ": new recordings may be refused" : "");
+	c->spool_alert_level = level;
+}
+
+/* Drop join records of sessions long gone. */
+static void prune_state(struct up_ctx *c)
+{
+	char dir[PATH_MAX];
+	time_t limit = time(NULL) - STATE_KEEP_DAYS * 86400;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_mtime < limit)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+static int rescan(struct up_ctx *c)
+{
+	int q, r;
+
+	for (q = 0; q < UP_Q_COUNT; q++)
+		if ((r = up_queue_scan(c, q)) != TG_OK) {
+			tg_error_r(r, "scan %s", c->q[q].dir);
+			return r;
+		}
+	return TG_OK;
+}
+
+static uint64_t queued(const struct up_ctx *c)
+{
+	return c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
+}
+
+static int lock_spool(struct up_ctx *c)
+{
+	char path[PATH_MAX];
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/lock", c->state_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0) {
+		tg_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* a killed uploader's jobs die with it (PR_SET_PDEATHSIG): wait for them a little */
+	for (i = 0; i < 300; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd; /* held until exit; jobs inherit it */
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(100000);
+	}
+	tg_error("another tollgate-uploader works on %s (%s is locked)", c->spool, path);
+	close(fd);
+	return -1;
+}
+
+static int setup(struct up_ctx *c)
+{
+	const char *url = tg_config_str(c->cfg, TG_CONF_SLACK_WEBHOOK_URL);
+	const char *hn = tg_config_str(c->cfg, TG_CONF_GENERAL_HOSTNAME);
+	struct tg_s3 *probe = NULL;
+	char err[256];
+	int r;
+
+	c->inotify_fd = -1;
+	snprintf(c->spool, sizeof(c->spool), "%s", tg_config_str(c->cfg, TG_CONF_GENERAL_SPOOL_DIR));
+	snprintf(c->bucket, sizeof(c->bucket), "%s", tg_config_str(c->cfg, TG_CONF_S3_BUCKET));
+	if (*hn != '\0')
+		snprintf(c->host, sizeof(c->host), "%s", hn);
+	else if (gethostname(c->host, sizeof(c->host) - 1) != 0)
+		snprintf(c->host, sizeof(c->host), "unknown");
+	if (tg_key_load_public(tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY), c->host_pk) == TG_OK)
+		c->have_host_pk = 1;
+	else
+		tg_info("no host public key at %s: recordings are checked, but not against the host key",
+			tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY));
+	if ((r = up_spool_prepare(c)) != TG_OK) {
+		tg_error("cannot prepare the spool %s: %s (%s)", c->spool, tg_strerror(r), strerror(errno));
+		return r;
+	}
+	if (*url != '\0') {
+		r = slack_new(&c->slack, url, tg_config_str(c->cfg, TG_CONF_SLACK_CA_FILE),
+			      (unsigned)tg_config_uint(c->cfg, TG_CONF_SLACK_MIN_INTERVAL_MS));
+		if (r != TG_OK) {
+			/* the URL is a secret: say what is wrong without it */
+			tg_error("[slack] webhook_url is not usable (%s): it must be https:// (or http:// to "
+				 "loopback)",
+				 tg_strerror(r));
+			return TG_ERR_CONFIG;
+		}
+	}
+	if ((r = tg_s3_new(&probe, c->cfg, err, sizeof(err))) != TG_OK) {
+		/* keep running: files stay, the alert goes to Slack and syslog */
+		tg_error("the [s3] configuration is not usable: %s", err);
+		c->config_alerted = 1;
+		up_alert(c, "s3_config", 1, "the [s3] configuration is not usable: %s; nothing is uploaded", err);
+	}
+	tg_s3_free(probe);
+	return up_jobs_new(&c->jobs, (unsigned)tg_config_uint(c->cfg, TG_CONF_UPLOADER_WORKERS));
+}
+
+static int run(struct up_ctx *c)
+{
+	uint64_t rescan_every = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL) * 1000000u;
+	uint64_t rescan_at = 0, size_at = 0;
+	sigset_t none;
+	int dirty = 1;
+
+	sigemptyset(&none);
+	if (up_watch_start(c) != TG_OK)
+		tg_warn("inotify is not available (%s): rescanning every %llu s", strerror(errno),
+			tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL));
+	while (!got_stop) {
+		uint64_t now = up_now_us(), wake = UINT64_MAX, due;
+		struct pollfd pfd[2];
+		struct timespec ts;
+		int npfd = 0, steps;
+
+		if (dirty || got_hup || now >= rescan_at) {
+			got_hup = 0;
+			if (rescan(c) != TG_OK)
+				return EXIT_USAGE;
+			if (now >= rescan_at) {
+				prune_state(c);
+				rescan_at = now + rescan_every;
+			}
+			if (now >= size_at) {
+				check_spool_size(c);
+				size_at = now + 5000000u;
+			}
+			if (c->progress && done_total == 0)
+				done_total = c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n;
+			dirty = 0;
+		}
+		if (c->q[UP_Q_EVENTS].n > 0 && up_events_fanout(c) > 0) {
+			up_queue_scan(c, UP_Q_S3);
+			up_queue_scan(c, UP_Q_NOTIFY);
+		}
+		up_jobs_reap(c, job_done);
+		start_jobs(c, UP_Q_SESSIONS, up_session_ship);
+		start_jobs(c, UP_Q_S3, up_event_ship);
+		for (steps = 0; steps < 1000 && !got_stop; steps++) {
+			uint64_t w = UINT64_MAX;
+
+			if (up_notify_step(c, &w) > 0)
+				continue;
+			if (w != UINT64_MAX && c->once) {
+				/* one pass still waits for the rate limit, not for outages or grace periods */
+				uint64_t t = up_now_us();
+
+				if (w > t && w - t <= 2000000u && c->q[UP_Q_NOTIFY].n > 0 &&
+				    c->q[UP_Q_NOTIFY].items[0].attempts == 0) {
+					usleep((useconds_t)(w - t));
+					continue;
+				}
+				w = UINT64_MAX;
+			}
+			if (w < wake)
+				wake = w;
+			break;
+		}
+		check_stuck(c);
+		up_status_write(c, 0);
+		if (c->once && up_jobs_running(c->jobs) == 0) {
+			/* the pass is over when nothing new can start */
+			if (c->q[UP_Q_EVENTS].n == 0 && next_due(c, UP_Q_SESSIONS) == UINT64_MAX &&
+			    next_due(c, UP_Q_S3) == UINT64_MAX && wake == UINT64_MAX)
+				break;
+			if (c->q[UP_Q_EVENTS].n == 0 && next_due(c, UP_Q_SESSIONS) > up_now_us() &&
+			    next_due(c, UP_Q_S3) > up_now_us())
+				break;
+		}
+		if ((due = next_due(c, UP_Q_SESSIONS)) < wake)
+			wake = due;
+		if ((due = next_due(c, UP_Q_S3)) < wake)
+			wake = due;
+		if (rescan_at < wake)
+			wake = rescan_at;
+		now = up_now_us();
+		if (up_jobs_running(c->jobs) >= up_jobs_max(c->jobs) && wake > now + 1000000u)
+			wake = now + 1000000u; /* a finished job wakes us through its pipe anyway */
+		wake = wake > now ? wake - now : 0;
+		ts.tv_sec = (time_t)(wake / 1000000u);
+		ts.tv_nsec = (long)(wake % 1000000u) * 1000;
+		if (c->inotify_fd >= 0) {
+			pfd[npfd].fd = c->inotify_fd;
+			pfd[npfd++].events = POLLIN;
+		}
+		if (up_jobs_fd(c->jobs) >= 0) {
+			pfd[npfd].fd = up_jobs_fd(c->jobs);
+			pfd[npfd++].events = POLLIN;
+		}
+		if (ppoll(pfd, (nfds_t)npfd, &ts, &none) > 0 && up_watch_drain(c))
+			dirty = 1;
+	}
+	up_jobs_stop(c->jobs);
+	/* what the jobs said before they were stopped */
+	up_jobs_reap(c, job_done);
+	up_status_write(c, 1);
+	if (c->progress)
+		up_progress_end();
+	rescan(c);
+	return queued(c) == 0 ? EXIT_SUCCESS : EXIT_LEFT;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(EXIT_SUCCESS);
+	if (setsid() < 0)
+		return -1;
+	if (chdir("/") != 0)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
+		{"foreground", no_argument, NULL, 'f'},   {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = TG_CONFIG_DEFAULT_PATH;
+	struct up_ctx ctx;
+	struct sigaction sa;
+	sigset_t block;
+	char err[512];
+	int opt, foreground = 0, verbose = 0, r, lockfd, status = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	while ((opt = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'o':
+			ctx.once = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("tollgate-uploader %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind], "status") != 0 || optind + 1 != argc) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		status = 1;
+	}
+	if (ctx.once || status)
+		foreground = 1;
+	/* under systemd (JOURNAL_STREAM) syslog keeps the priorities that plain stderr would lose */
+	tg_log_init("tollgate-uploader",
+		    foreground && (status || ctx.once || getenv("JOURNAL_STREAM") == NULL) ? TG_LOG_STDERR
+										   : TG_LOG_SYSLOG,
+		    LOG_DAEMON);
+	if (verbose)
+		tg_log_set_level(LOG_DEBUG);
+	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		tg_error("cannot initialise libsodium or libcurl");
+		return EXIT_USAGE;
+	}
+	if ((r = tg_config_new(&ctx.cfg)) != TG_OK ||
+	    (r = tg_config_load(ctx.cfg, config, TG_CONFIG_OWNER_SELF, err, sizeof(err))) != TG_OK) {
+		tg_error("%s", r == TG_ERR_NOMEM ? tg_strerror(r) : err);
+		tg_config_free(ctx.cfg);
+		return EXIT_USAGE;
+	}
+	ctx.config_path = config;
+	if (status) {
+		r = up_status_main(ctx.cfg, isatty(STDOUT_FILENO));
+		tg_config_free(ctx.cfg);
+		return r;
+	}
+	if (setup(&ctx) != TG_OK) {
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if ((lockfd = lock_spool(&ctx)) < 0) {
+		r = EXIT_USAGE;
+		goto out;
+	}
+	if (!foreground && daemonize() != 0) {
+		tg_error("cannot become a daemon: %s", strerror(errno));
+		r = EXIT_USAGE;
+		goto out;
+	}
+	ctx.progress = ctx.once && isatty(STDERR_FILENO);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* signals arrive only inside ppoll(): no race between a check and the wait */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	tg_info("started: spool %s, bucket %s, Slack %s, %u workers", ctx.spool, ctx.bucket,
+		ctx.slack ? "on" : "off", up_jobs_max(ctx.jobs));
+	r = run(&ctx);
+	tg_info("stopped (%s)", r == EXIT_SUCCESS ? "nothing left" : "items wait in the spool");
+	close(lockfd);
+out:
+	up_jobs_free(ctx.jobs);
+	slack_free(ctx.slack);
+	up_queues_free(&ctx);
+	if (ctx.inotify_fd > 0)
+		close(ctx.inotify_fd);
+	tg_config_free(ctx.cfg);
+	curl_global_cleanup();
+	return r;
+}
