@@ -1,0 +1,87 @@
+/* tollgate-replay: shared between its subcommands (replay_*.c). */
+#ifndef TG_REPLAY_H
+#define TG_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tg_config.h"
+#include "tg_rec.h"
+
+/* Exit codes (the same for every subcommand). */
+#define REPLAY_EXIT_OK 0        /* sealed and intact (and the command did its job) */
+#define REPLAY_EXIT_TAMPERED 1  /* tampered, reordered, spliced, signed by another key */
+#define REPLAY_EXIT_UNSEALED 2  /* intact up to a checkpoint, no seal */
+#define REPLAY_EXIT_USAGE 3     /* usage or I/O error */
+
+struct replay_opts {
+	struct tg_config *cfg;
+	const char *key_path;
+	int no_key;
+	unsigned char host_pk[32];
+	int have_pk;
+	int force;
+	int json;
+	int input;     /* cat/search: the typed input instead of the output */
+	int raw;       /* export: keep exact bytes beside replaced ones */
+	const char *format;
+	double speed;
+	uint64_t idle_limit_us; /* 0: none */
+	int has_from, has_to;
+	uint64_t from_us, to_us;
+};
+
+/* An open recording: a local file or an S3 object stream. */
+struct replay_src {
+	struct tg_rec_source src;
+	int fd;
+	void *s3; /* S3 streaming state, NULL for files */
+	const char *name;
+};
+
+/* Open name (a path or s3://bucket/key). Logs and returns a TG_ERR_* code on failure. */
+int replay_src_open(struct replay_src *s, const struct replay_opts *o, const char *name);
+/* Close; returns the transfer's error if the stream failed (S3), else TG_OK. */
+int replay_src_close(struct replay_src *s);
+/* True when name is an s3:// URL. */
+int replay_is_s3(const char *name);
+/* List s3://bucket/prefix: cb per key; returns TG_OK or an error (logged). */
+int replay_s3_list(const struct replay_opts *o, const char *url,
+		   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
+
+/* Verdict to exit code. */
+int replay_exit_for(int status);
+/* "1:02:03.456" for microseconds. */
+void replay_fmt_time(char *out, size_t n, uint64_t us);
+/* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */
+int replay_parse_time(const char *s, uint64_t *us);
+/* One line describing a verdict (for stderr and listings). */
+const char *replay_status_word(int status);
+void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);
+
+/*
+ * Verify name before showing it: returns REPLAY_EXIT_OK when its content
+ * may be shown (*limit: bytes of the file that may be shown), or the exit
+ * code to stop with. Unsealed: only the verified part unless --force;
+ * tampered: refused unless --force (then everything, under a warning).
+ * *status gets the verdict's status.
+ */
+int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status);
+
+int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv);
+int replay_cmd_info(const struct replay_opts *o, int argc, char **argv);
+int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv);
+int replay_cmd_search(const struct replay_opts *o, int argc, char **argv);
+int replay_cmd_export(const struct replay_opts *o, int argc, char **argv);
+int replay_cmd_list(const struct replay_opts *o, int argc, char **argv);
+int replay_cmd_play(const struct replay_opts *o, int argc, char **argv);
+
+/* Terminal escape sequences stripped from output, for search (replay_strip.c). */
+struct replay_strip {
+	int state;
+};
+#define REPLAY_STRIP_VOID {0}
+/* Feed one byte: returns the byte to keep as text, or -1 when it is part of a control sequence. */
+int replay_strip_byte(struct replay_strip *st, unsigned char c);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * tollgate-replay play: the output with its original timing, in the
+ * terminal. Seeking backwards is exact: the terminal is reset and the
+ * recording rendered again from its start up to the target, without delays.
+ * The terminal is restored on every way out (end, q, errors, signals).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+#include "tg_error.h"
+#include "tg_log.h"
+
+#define SEEK_SMALL_US 5000000ULL
+#define SEEK_BIG_US 60000000ULL
+#define RESTORE_SEQ "\033[0m\033[?25h\033[?1049l\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l"
+
+static struct termios saved_tio;
+static int tio_fd = -1;     /* the terminal we changed, -1 when none */
+static int out_is_tty;
+static volatile sig_atomic_t got_signal;
+
+static void term_raw(void)
+{
+	struct termios t;
+
+	if (tio_fd < 0)
+		return;
+	t = saved_tio;
+	/* keys one at a time, no echo; ^C and ^Z still signal */
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	tcsetattr(tio_fd, TCSAFLUSH, &t);
+}
+
+static void term_restore(void)
+{
+	if (tio_fd >= 0)
+		tcsetattr(tio_fd, TCSAFLUSH, &saved_tio);
+	if (out_is_tty) {
+		ssize_t k = write(STDOUT_FILENO, RESTORE_SEQ "\r\n", sizeof(RESTORE_SEQ "\r\n") - 1);
+
+		(void)k;
+	}
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+struct play {
+	const struct replay_opts *o;
+	const char *name;
+	uint64_t limit;
+	struct replay_src src;
+	int src_open;
+	struct tg_rec_reader *r;
+	struct tg_rec_record next;
+	int have_next;
+	uint64_t cur_us;  /* the session time shown so far */
+	double speed;
+	int paused;
+	int keys_fd;
+	int quit;
+	int werr;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The next OUT/ERR record that may be shown; have_next = 0 at the end. */
+static int advance(struct play *p)
+{
+	int e;
+
+	for (;;) {
+		e = tg_rec_reader_next(p->r, &p->next);
+		if (e <= 0 || p->next.offset >= p->limit) {
+			p->have_next = 0;
+			return e < 0 && e != TG_ERR_FORMAT ? e : TG_OK;
+		}
+		if (p->next.type == TG_REC_OUT || p->next.type == TG_REC_ERR)
+			break;
+	}
+	if (p->o->has_to && p->next.time_us > p->o->to_us) {
+		p->have_next = 0;
+		return TG_OK;
+	}
+	p->have_next = 1;
+	return TG_OK;
+}
+
+static void put(struct play *p, const void *d, size_t n)
+{
+	if (n > 0 && fwrite(d, 1, n, stdout) != n)
+		p->werr = 1;
+}
+
+/* (Re)open the recording at its start. */
+static int reopen(struct play *p)
+{
+	int e;
+
+	tg_rec_reader_free(p->r);
+	p->r = NULL;
+	if (p->src_open)
+		replay_src_close(&p->src);
+	p->src_open = 0;
+	if (replay_src_open(&p->src, p->o, p->name) != TG_OK)
+		return TG_ERR_IO;
+	p->src_open = 1;
+	if ((e = tg_rec_reader_open(&p->r, &p->src.src, p->o->have_pk ? p->o->host_pk : NULL)) != TG_OK)
+		return e;
+	p->cur_us = 0;
+	return advance(p);
+}
+
+/* Show everything before target at once, then stand at target. */
+static int fast_forward(struct play *p, uint64_t target)
+{
+	int e;
+
+	while (p->have_next && p->next.time_us < target) {
+		put(p, p->next.data, p->next.len);
+		p->cur_us = p->next.time_us;
+		if ((e = advance(p)) != TG_OK)
+			return e;
+	}
+	if (target > p->cur_us)
+		p->cur_us = target;
+	fflush(stdout);
+	return TG_OK;
+}
+
+/* Seek to target: forwards by rendering on, backwards by resetting and rendering from the start. */
+static int seek(struct play *p, uint64_t target)
+{
+	int e;
+
+	if (target < p->cur_us) {
+		put(p, "\033c", 2); /* full reset: the screen is rebuilt exactly from the start */
+		if ((e = reopen(p)) != TG_OK)
+			return e;
+	}
+	return fast_forward(p, target);
+}
+
+enum key { K_NONE, K_PAUSE, K_STEP, K_FASTER, K_SLOWER, K_FWD, K_BACK, K_FWD_BIG, K_BACK_BIG, K_QUIT };
+
+static enum key read_key(struct play *p)
+{
+	unsigned char b[16];
+	ssize_t n = read(p->keys_fd, b, sizeof(b));
+
+	if (n <= 0)
+		return K_NONE;
+	if (n >= 3 && b[0] == 0x1b && (b[1] == '[' || b[1] == 'O')) {
+		switch (b[2]) {
+		case 'C': return K_FWD;
+		case 'D': return K_BACK;
+		case 'A': return K_FWD_BIG;
+		case 'B': return K_BACK_BIG;
+		default: return K_NONE;
+		}
+	}
+	switch (b[0]) {
+	case ' ': return K_PAUSE;
+	case '.': return K_STEP;
+	case '+':
+	case '=': return K_FASTER;
+	case '-':
+	case '_': return K_SLOWER;
+	case 'q':
+	case 'Q': return K_QUIT;
+	default: return K_NONE;
+	}
+}
+
+/*
+ * Wait delay_us of session time (at the current speed), handling keys.
+ * Returns 1 to show the next record now, 0 when the position changed
+ * (seek) or q was pressed and the caller must look again, <0 on error.
+ */
+static int wait_for_next(struct play *p, uint64_t delay_us)
+{
+	uint64_t start = now_us(), waited = 0; /* session time gone by while waiting */
+	struct pollfd pfd = {p->keys_fd, POLLIN, 0};
+	uint64_t pos, step;
+	enum key k;
+	int timeout, n, e;
+
+	for (;;) {
+		uint64_t t = now_us();
+
+		if (got_signal)
+			return TG_ERR_INTERRUPTED;
+		if (!p->paused) {
+			waited += (uint64_t)((double)(t - start) * p->speed);
+			if (waited >= delay_us)
+				return 1;
+			timeout = (int)((double)(delay_us - waited) / p->speed / 1000.0) + 1;
+		} else {
+			timeout = -1;
+		}
+		start = t;
+		if (p->keys_fd < 0) {
+			n = poll(NULL, 0, timeout < 0 ? 0 : timeout);
+			if (n < 0 && errno != EINTR)
+				return TG_ERR_SYSTEM;
+			continue;
+		}
+		n = poll(&pfd, 1, timeout);
+		if (n < 0 && errno != EINTR)
+			return TG_ERR_SYSTEM;
+		if (n <= 0)
+			continue;
+		if ((pfd.revents & (POLLHUP | POLLERR)) && !(pfd.revents & POLLIN)) {
+			p->keys_fd = -1; /* the keyboard went away: play on without it */
+			continue;
+		}
+		k = read_key(p);
+		t = now_us();
+		if (!p->paused) {
+			waited += (uint64_t)((double)(t - start) * p->speed);
+			start = t;
+		}
+		pos = p->cur_us + (waited < delay_us ? waited : delay_us);
+		switch (k) {
+		case K_PAUSE:
+			p->paused = !p->paused;
+			break;
+		case K_STEP:
+			if (p->paused)
+				return 1;
+			break;
+		case K_FASTER:
+			p->speed = p->speed * 2 > 64 ? 64 : p->speed * 2;
+			break;
+		case K_SLOWER:
+			p->speed = p->speed / 2 < 1.0 / 64 ? 1.0 / 64 : p->speed / 2;
+			break;
+		case K_FWD:
+		case K_FWD_BIG:
+			step = k == K_FWD ? SEEK_SMALL_US : SEEK_BIG_US;
+			if ((e = seek(p, pos + step)) != TG_OK)
+				return e;
+			fflush(stdout);
+			return 0;
+		case K_BACK:
+		case K_BACK_BIG:
+			step = k == K_BACK ? SEEK_SMALL_US : SEEK_BIG_US;
+			if ((e = seek(p, pos > step ? pos - step : 0)) != TG_OK)
+				return e;
+			fflush(stdout);
+			return 0;
+		case K_QUIT:
+			p->quit = 1;
+			return 0;
+		case K_NONE:
+			break;
+		}
+	}
+}
+
+static int play_loop(struct play *p)
+{
+	uint64_t delay;
+	int e;
+
+	if (p->o->has_from && (e = fast_forward(p, p->o->from_us)) != TG_OK)
+		return e;
+	while (p->have_next && !p->quit && !p->werr) {
+		delay = p->next.time_us > p->cur_us ? p->next.time_us - p->cur_us : 0;
+		if (p->o->idle_limit_us > 0 && delay > p->o->idle_limit_us)
+			delay = p->o->idle_limit_us;
+		e = wait_for_next(p, delay);
+		if (e < 0)
+			return e;
+		if (e == 0)
+			continue;
+		put(p, p->next.data, p->next.len);
+		fflush(stdout);
+		p->cur_us = p->next.time_us;
+		if ((e = advance(p)) != TG_OK)
+			return e;
+	}
+	return p->werr ? TG_ERR_IO : TG_OK;
+}
+
+static void banner(const char *name, int status)
+{
+	fprintf(stdout, "\033[0m\033[7m *** tollgate-replay: %s is %s: NOT VERIFIED, shown because of --force *** \033[0m\r\n",
+		name, status == TG_ERR_UNSEALED ? "not sealed" : "TAMPERED or signed by another key");
+	fflush(stdout);
+}
+
+int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	struct sigaction sa, old[4];
+	struct play p;
+	uint64_t limit = 0;
+	int status = TG_OK, code, e;
+	size_t i;
+
+	if (argc != 1) {
+		tg_error("play: one FILE");
+		return REPLAY_EXIT_USAGE;
+	}
+	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
+		return code;
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.name = argv[0];
+	p.limit = limit;
+	p.speed = o->speed;
+	p.keys_fd = -1;
+
+	out_is_tty = isatty(STDOUT_FILENO);
+	if (isatty(STDIN_FILENO) && strcmp(argv[0], "-") != 0 && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
+		tio_fd = STDIN_FILENO;
+		p.keys_fd = STDIN_FILENO;
+	}
+	/* a signal only sets a flag: the loop ends, restores the terminal, then dies of it */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(term_restore);
+	term_raw();
+
+	if (status != TG_OK && o->force)
+		banner(argv[0], status);
+	code = REPLAY_EXIT_USAGE;
+	if ((e = reopen(&p)) != TG_OK) {
+		tg_error("%s: %s", argv[0], tg_strerror(e));
+		goto out;
+	}
+	e = play_loop(&p);
+	if (e == TG_ERR_INTERRUPTED)
+		goto out;
+	if (e != TG_OK) {
+		term_restore();
+		tio_fd = -1;
+		out_is_tty = 0;
+		tg_error("%s: %s", argv[0], tg_strerror(e));
+		goto out;
+	}
+	if (status != TG_OK && o->force)
+		banner(argv[0], status);
+	code = replay_exit_for(status);
+out:
+	tg_rec_reader_free(p.r);
+	if (p.src_open)
+		replay_src_close(&p.src);
+	fflush(stdout);
+	term_restore();
+	tio_fd = -1;
+	out_is_tty = 0;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (got_signal) {
+		signal(got_signal, SIG_DFL);
+		raise(got_signal);
+	}
+	return code;
+}

@@ -1,0 +1,62 @@
+/*
+ * tollgate-replay: strip terminal control sequences from output so that
+ * search matches what a person saw (ECMA-48: CSI, OSC, DCS/SOS/PM/APC
+ * strings, two- and three-byte ESC sequences, C0 controls but tab and
+ * newline, C1 controls in their 8-bit form are left alone: they are also
+ * UTF-8 continuation bytes).
+ */
+#include "replay.h"
+
+enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
+
+int replay_strip_byte(struct replay_strip *st, unsigned char c)
+{
+	switch (st->state) {
+	case S_TEXT:
+		if (c == 0x1b) {
+			st->state = S_ESC;
+			return -1;
+		}
+		if (c == '\n' || c == '\t' || c == '\b' || c == '\r')
+			return c; /* the caller makes lines of these */
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		return c;
+	case S_ESC:
+		if (c == '[') {
+			st->state = S_CSI;
+		} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_') {
+			st->state = S_STRING;
+		} else if (c >= 0x20 && c <= 0x2f) {
+			st->state = S_ESC_INTER; /* e.g. ESC ( B */
+		} else if (c == 0x1b) {
+			st->state = S_ESC;
+		} else {
+			st->state = S_TEXT; /* ESC 7, ESC =, ESC c, ... */
+		}
+		return -1;
+	case S_ESC_INTER:
+		if (c < 0x20 || c > 0x2f)
+			st->state = S_TEXT;
+		return -1;
+	case S_CSI:
+		if (c >= 0x40 && c <= 0x7e)
+			st->state = S_TEXT;
+		else if (c == 0x1b)
+			st->state = S_ESC;
+		else if (c == 0x18 || c == 0x1a)
+			st->state = S_TEXT; /* CAN, SUB abort it */
+		return -1;
+	case S_STRING:
+		if (c == 0x07 || c == 0x18 || c == 0x1a)
+			st->state = S_TEXT; /* BEL ends an OSC (xterm) */
+		else if (c == 0x1b)
+			st->state = S_STRING_ESC;
+		return -1;
+	case S_STRING_ESC:
+		st->state = c == 0x1b ? S_STRING_ESC : (c == '\\' ? S_TEXT : S_STRING);
+		return -1;
+	}
+	st->state = S_TEXT;
+	return -1;
+}

@@ -1,0 +1,452 @@
+/* tollgate-replay: cat, search and export (asciicast v2). */
+#include <inttypes.h>
+#include <jansson.h>
+#include <regex.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+#include "tg_buf.h"
+#include "tg_error.h"
+#include "tg_log.h"
+#include "tg_utf8.h"
+
+/* Read name's records that start before limit, calling fn for each; fn < 0 stops. */
+static int each_record(const struct replay_opts *o, const char *name, uint64_t limit,
+		       int (*fn)(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec), void *ctx,
+		       struct tg_rec_verdict *v)
+{
+	struct replay_src s;
+	struct tg_rec_reader *r = NULL;
+	struct tg_rec_record rec;
+	int e, e2;
+
+	if (replay_src_open(&s, o, name) != TG_OK)
+		return TG_ERR_IO;
+	e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL);
+	if (e != TG_OK) {
+		tg_error("%s: %s", name, tg_strerror(e));
+		goto out;
+	}
+	while ((e = tg_rec_reader_next(r, &rec)) > 0) {
+		if (rec.offset >= limit)
+			break;
+		if ((e = fn(ctx, tg_rec_reader_header(r), &rec)) < 0)
+			break;
+	}
+	if (e == 0 || e == TG_ERR_FORMAT || e == 1)
+		e = TG_OK;
+	else
+		tg_error("%s: %s", name, tg_strerror(e));
+	if (v != NULL)
+		tg_rec_reader_verdict(r, v);
+out:
+	tg_rec_reader_free(r);
+	e2 = replay_src_close(&s);
+	if (e == TG_OK && e2 != TG_OK) {
+		tg_error("%s: %s", name, tg_strerror(e2));
+		e = e2;
+	}
+	return e;
+}
+
+/* --- cat --- */
+
+struct cat_ctx {
+	int input;
+	uint64_t dropped, hidden;
+	int werr;
+};
+
+static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
+{
+	struct cat_ctx *c = ctx;
+	int want = c->input ? rec->type == TG_REC_IN : rec->type == TG_REC_OUT || rec->type == TG_REC_ERR;
+
+	(void)h;
+	if (want && fwrite(rec->data, 1, rec->len, stdout) != rec->len) {
+		c->werr = 1;
+		return -1;
+	}
+	if (rec->type == TG_REC_DROPPED && (rec->stream == TG_REC_IN) == (c->input != 0))
+		c->dropped += rec->dropped;
+	if (c->input && rec->type == TG_REC_IN_HIDDEN) {
+		c->hidden += rec->hidden;
+		printf("[%" PRIu32 " bytes typed with echo off, not recorded]", rec->hidden);
+	}
+	return 0;
+}
+
+int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
+{
+	struct cat_ctx c = {o->input, 0, 0, 0};
+	uint64_t limit = 0;
+	int status = TG_OK, code;
+
+	if (argc != 1) {
+		tg_error("cat: one FILE");
+		return REPLAY_EXIT_USAGE;
+	}
+	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
+		return code;
+	if (each_record(o, argv[0], limit, cat_rec, &c, NULL) != TG_OK)
+		return REPLAY_EXIT_USAGE;
+	if (fflush(stdout) != 0 || c.werr) {
+		tg_error("stdout: write failed");
+		return REPLAY_EXIT_USAGE;
+	}
+	if (c.dropped > 0)
+		tg_warn("%s: %" PRIu64 " bytes of %s were passed on but not stored (size or rate cap)", argv[0],
+			c.dropped, c.input ? "input" : "output");
+	return replay_exit_for(status);
+}
+
+/* --- search --- */
+
+#define LINE_CAP 16384
+#define SHOW_CAP 400
+
+struct search_ctx {
+	regex_t re;
+	const char *name;
+	int input;
+	struct replay_strip strip;
+	char line[LINE_CAP + 1];
+	uint64_t times[LINE_CAP];
+	size_t len, col;
+	uint64_t matches;
+	int werr;
+};
+
+static void search_line(struct search_ctx *c, const struct tg_rec_header *h)
+{
+	regmatch_t m;
+	size_t start = 0;
+	char t[32];
+	int flags = 0;
+
+	c->line[c->len] = '\0';
+	while (start <= c->len && regexec(&c->re, c->line + start, 1, &m, flags) == 0) {
+		size_t so = start + (size_t)m.rm_so, eo = start + (size_t)m.rm_eo;
+
+		replay_fmt_time(t, sizeof(t), c->times[so < c->len ? so : (c->len ? c->len - 1 : 0)]);
+		if (printf("%s %s %s: %.*s\n", h->session_id, t, c->name, (int)(c->len > SHOW_CAP ? SHOW_CAP : c->len),
+			   c->line) < 0)
+			c->werr = 1;
+		c->matches++;
+		start = eo > so ? eo : so + 1;
+		flags = REG_NOTBOL;
+	}
+	c->len = c->col = 0;
+}
+
+/* Put one text byte in the line as a terminal would: \r returns, \b steps back, text overwrites. */
+static void search_byte(struct search_ctx *c, const struct tg_rec_header *h, unsigned char b, uint64_t t)
+{
+	if (b == '\n' || (c->input && b == '\r')) {
+		search_line(c, h);
+		return;
+	}
+	if (b == '\r') {
+		c->col = 0;
+		return;
+	}
+	if (b == '\b') {
+		if (c->col > 0)
+			c->col--;
+		return;
+	}
+	if (b == '\t')
+		b = ' ';
+	if (c->col >= LINE_CAP) /* a very long line: search it in pieces */
+		search_line(c, h);
+	c->line[c->col] = (char)b;
+	c->times[c->col] = t;
+	c->col++;
+	if (c->col > c->len)
+		c->len = c->col;
+}
+
+static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
+{
+	struct search_ctx *c = ctx;
+	size_t i;
+	int k;
+
+	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
+		return 0;
+	for (i = 0; i < rec->len; i++) {
+		if (c->input) {
+			if (rec->data[i] != 0 && rec->data[i] != 0x1b)
+				search_byte(c, h, rec->data[i], rec->time_us);
+			continue;
+		}
+		if ((k = replay_strip_byte(&c->strip, rec->data[i])) >= 0)
+			search_byte(c, h, (unsigned char)k, rec->time_us);
+	}
+	return c->werr ? -1 : 0;
+}
+
+/* Flush the last line at the end of a recording. */
+static int search_end(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
+{
+	struct search_ctx *c = ctx;
+
+	if (rec->type == TG_REC_END || (rec->type == TG_REC_CHECKPOINT && rec->final))
+		if (c->len > 0)
+			search_line(c, h);
+	return search_rec(ctx, h, rec);
+}
+
+int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
+{
+	struct search_ctx *c = calloc(1, sizeof(*c));
+	struct tg_rec_verdict v;
+	char err[256];
+	int i, e, code = REPLAY_EXIT_OK;
+
+	if (c == NULL)
+		return REPLAY_EXIT_USAGE;
+	if ((e = regcomp(&c->re, argv[0], REG_EXTENDED)) != 0) {
+		regerror(e, &c->re, err, sizeof(err));
+		tg_error("search: %s: %s", argv[0], err);
+		free(c);
+		return REPLAY_EXIT_USAGE;
+	}
+	c->input = o->input;
+	for (i = 1; i < argc; i++) {
+		int fc;
+
+		c->name = argv[i];
+		c->len = c->col = 0;
+		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
+		memset(&v, 0, sizeof(v));
+		if (each_record(o, argv[i], UINT64_MAX, search_end, c, &v) != TG_OK) {
+			code = REPLAY_EXIT_USAGE;
+			continue;
+		}
+		fc = replay_exit_for(v.status);
+		if (fc != REPLAY_EXIT_OK) {
+			replay_describe(stderr, argv[i], &v);
+			tg_warn("%s: matches from this recording are not all verified", argv[i]);
+		}
+		if (fc == REPLAY_EXIT_TAMPERED || (fc == REPLAY_EXIT_UNSEALED && code == REPLAY_EXIT_OK))
+			code = code == REPLAY_EXIT_USAGE ? code : fc;
+	}
+	regfree(&c->re);
+	if (fflush(stdout) != 0 || c->werr)
+		code = REPLAY_EXIT_USAGE;
+	free(c);
+	return code;
+}
+
+/* --- export --- */
+
+struct export_ctx {
+	int raw;
+	unsigned char carry[3][4]; /* an incomplete UTF-8 character held per stream (o, i) */
+	size_t ncarry[3];
+	struct tg_buf text, bytes;
+	uint64_t replaced;
+	int werr;
+};
+
+static void emit(struct export_ctx *c, uint64_t t, const char *code, const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	if (d == NULL || printf("[%" PRIu64 ".%06u, \"%s\", %s]\n", t / 1000000, (unsigned)(t % 1000000), code, d) < 0)
+		c->werr = 1;
+	free(d);
+	json_decref(j);
+}
+
+/* Append p to c->text as UTF-8: a character split across records is joined, bad bytes become U+FFFD. */
+static int export_utf8(struct export_ctx *c, int k, const unsigned char *p, size_t n, int final, size_t *bad)
+{
+	unsigned char tmp[8];
+	size_t i = 0, t;
+	int s, r;
+
+	*bad = 0;
+	/* complete a held character first */
+	while (c->ncarry[k] > 0 && i < n) {
+		t = c->ncarry[k];
+		memcpy(tmp, c->carry[k], t);
+		tmp[t] = p[i];
+		s = tg_utf8_seq(tmp, t + 1);
+		if (s < 0) {
+			c->carry[k][c->ncarry[k]++] = p[i++];
+			continue;
+		}
+		if (s > 0) {
+			if ((r = tg_buf_append(&c->text, tmp, t + 1)) != TG_OK)
+				return r;
+			i++;
+		} else {
+			if ((r = tg_buf_puts(&c->text, TG_UTF8_REPLACEMENT)) != TG_OK)
+				return r;
+			(*bad)++;
+			/* the held bytes were invalid; p[i] starts afresh */
+		}
+		c->ncarry[k] = 0;
+	}
+	/* hold an incomplete character at the end */
+	t = n;
+	if (!final) {
+		size_t back;
+
+		for (back = 1; back <= 3 && back <= n - i; back++) {
+			s = tg_utf8_seq(p + n - back, back);
+			if (s == -1) {
+				t = n - back;
+				break;
+			}
+			if (p[n - back] < 0x80 || p[n - back] >= 0xc0)
+				break;
+		}
+	}
+	{
+		size_t before = c->text.len, nb = 0;
+
+		if ((r = tg_utf8_sanitize(&c->text, p + i, t - i, &nb)) != TG_OK)
+			return r;
+		(void)before;
+		*bad += nb;
+	}
+	memcpy(c->carry[k], p + t, n - t);
+	c->ncarry[k] = n - t;
+	if (final && c->ncarry[k] > 0) {
+		if ((r = tg_buf_puts(&c->text, TG_UTF8_REPLACEMENT)) != TG_OK)
+			return r;
+		(*bad)++;
+		c->ncarry[k] = 0;
+	}
+	return TG_OK;
+}
+
+static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
+{
+	struct export_ctx *c = ctx;
+	char sz[32];
+	size_t bad = 0;
+	int k;
+
+	(void)h;
+	switch (rec->type) {
+	case TG_REC_OUT:
+	case TG_REC_ERR:
+	case TG_REC_IN:
+		k = rec->type == TG_REC_IN ? 1 : 0;
+		tg_buf_reset(&c->text);
+		if (export_utf8(c, k, rec->data, rec->len, 0, &bad) != TG_OK) {
+			c->werr = 1;
+			return -1;
+		}
+		if (c->text.len > 0)
+			emit(c, rec->time_us, k ? "i" : "o", (const char *)c->text.data, c->text.len);
+		if (bad > 0) {
+			c->replaced += bad;
+			if (c->raw) {
+				tg_buf_reset(&c->bytes);
+				if (tg_buf_reserve(&c->bytes, sodium_base64_ENCODED_LEN(rec->len,
+											sodium_base64_VARIANT_ORIGINAL)) != TG_OK) {
+					c->werr = 1;
+					return -1;
+				}
+				sodium_bin2base64((char *)c->bytes.data, c->bytes.alloc, rec->data, rec->len,
+						  sodium_base64_VARIANT_ORIGINAL);
+				emit(c, rec->time_us, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
+			}
+		}
+		break;
+	case TG_REC_RESIZE:
+		snprintf(sz, sizeof(sz), "%ux%u", rec->cols, rec->rows);
+		emit(c, rec->time_us, "r", sz, strlen(sz));
+		break;
+	case TG_REC_NOTE:
+		emit(c, rec->time_us, "m", (const char *)rec->data, rec->len);
+		break;
+	case TG_REC_END:
+		/* a character still incomplete at the end never will be */
+		for (k = 0; k < 2; k++)
+			if (c->ncarry[k] > 0) {
+				c->ncarry[k] = 0;
+				c->replaced++;
+				emit(c, rec->time_us, k ? "i" : "o", TG_UTF8_REPLACEMENT, 3);
+			}
+		break;
+	default: break;
+	}
+	return c->werr ? -1 : 0;
+}
+
+static int export_header(const struct replay_opts *o, const char *name, int status)
+{
+	struct replay_src s;
+	struct tg_rec_reader *r = NULL;
+	const struct tg_rec_header *h;
+	json_t *j = NULL;
+	char title[600];
+	int e;
+
+	if (replay_src_open(&s, o, name) != TG_OK)
+		return TG_ERR_IO;
+	if ((e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL)) != TG_OK)
+		goto out;
+	h = tg_rec_reader_header(r);
+	snprintf(title, sizeof(title), "%s@%s %s", h->user, h->host, h->session_id);
+	j = json_pack("{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:s}}", "version", 2, "width", h->cols ? h->cols : 80,
+		      "height", h->rows ? h->rows : 24, "timestamp", (json_int_t)(h->start_us / 1000000), "title",
+		      title, "env", "TERM", h->term, "tollgate", "header",
+		      json_loads(tg_rec_reader_header_json(r), 0, NULL), "verification",
+		      replay_status_word(status), "invalid_utf8", o->raw ? "U+FFFD, exact bytes in \"b\" events"
+										: "U+FFFD");
+	if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 || putchar('\n') == EOF)
+		e = TG_ERR_IO;
+out:
+	json_decref(j);
+	tg_rec_reader_free(r);
+	replay_src_close(&s);
+	return e;
+}
+
+int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
+{
+	struct export_ctx c;
+	uint64_t limit = 0;
+	int status = TG_OK, code;
+
+	if (argc != 1) {
+		tg_error("export: one FILE");
+		return REPLAY_EXIT_USAGE;
+	}
+	if (o->format == NULL) {
+		tg_error("export: --format asciicast");
+		return REPLAY_EXIT_USAGE;
+	}
+	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
+		return code;
+	memset(&c, 0, sizeof(c));
+	c.raw = o->raw;
+	tg_buf_init(&c.text, 4 * TG_REC_MAX_PAYLOAD);
+	tg_buf_init(&c.bytes, 2 * TG_REC_MAX_PAYLOAD);
+	code = REPLAY_EXIT_USAGE;
+	if (export_header(o, argv[0], status) != TG_OK)
+		goto out;
+	if (each_record(o, argv[0], limit, export_rec, &c, NULL) != TG_OK || c.werr)
+		goto out;
+	if (fflush(stdout) != 0)
+		goto out;
+	if (c.replaced > 0)
+		tg_warn("%s: %" PRIu64 " bytes that are not UTF-8 were replaced with U+FFFD%s", argv[0], c.replaced,
+			o->raw ? " (exact bytes kept in \"b\" events)" : " (--raw keeps the exact bytes)");
+	code = replay_exit_for(status);
+out:
+	tg_buf_free(&c.text);
+	tg_buf_free(&c.bytes);
+	return code;
+}

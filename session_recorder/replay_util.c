@@ -1,0 +1,149 @@
+/* tollgate-replay: times, verdict wording, and the verify-before-show gate. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+#include "tg_error.h"
+#include "tg_log.h"
+
+int replay_exit_for(int status)
+{
+	if (status == TG_OK)
+		return REPLAY_EXIT_OK;
+	if (status == TG_ERR_UNSEALED)
+		return REPLAY_EXIT_UNSEALED;
+	return REPLAY_EXIT_TAMPERED;
+}
+
+void replay_fmt_time(char *out, size_t n, uint64_t us)
+{
+	uint64_t s = us / 1000000;
+
+	snprintf(out, n, "%" PRIu64 ":%02u:%02u.%03u", s / 3600, (unsigned)(s / 60 % 60), (unsigned)(s % 60),
+		 (unsigned)(us % 1000000 / 1000));
+}
+
+int replay_parse_time(const char *s, uint64_t *us)
+{
+	unsigned long long part[3] = {0, 0, 0}, frac = 0, scale = 1000000;
+	int n = 0, digits;
+	const char *p = s;
+	char *end;
+
+	for (;;) {
+		if (*p < '0' || *p > '9' || n == 3)
+			return -1;
+		part[n++] = strtoull(p, &end, 10);
+		p = end;
+		if (*p != ':')
+			break;
+		p++;
+	}
+	if (*p == '.') {
+		p++;
+		for (digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 6) {
+				scale /= 10;
+				frac += (unsigned long long)(*p - '0') * scale;
+			}
+		if (digits == 0)
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	/* the last part is seconds, the one before minutes, then hours */
+	{
+		unsigned long long h = 0, m = 0, sec = part[n - 1];
+
+		if (n >= 2) {
+			m = part[n - 2];
+			if (sec >= 60)
+				return -1;
+		}
+		if (n == 3) {
+			h = part[0];
+			if (m >= 60)
+				return -1;
+		}
+		if (h > 1000000 || m > 60000000 || sec > 3600000000ULL)
+			return -1;
+		*us = ((h * 3600 + m * 60 + sec) * 1000000) + frac;
+	}
+	return 0;
+}
+
+const char *replay_status_word(int status)
+{
+	switch (status) {
+	case TG_OK: return "sealed";
+	case TG_ERR_UNSEALED: return "UNSEALED";
+	case TG_ERR_WRONG_KEY: return "WRONG-KEY";
+	default: return "TAMPERED";
+	}
+}
+
+void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
+{
+	char t[32], ft[32];
+
+	replay_fmt_time(t, sizeof(t), v->verified_time_us);
+	if (v->status == TG_OK) {
+		fprintf(f, "%s: sealed and intact: %" PRIu64 " records, %" PRIu64 " bytes, session time %s%s\n", name,
+			v->records, v->bytes, t, v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		return;
+	}
+	if (v->status == TG_ERR_UNSEALED) {
+		fprintf(f,
+			"%s: UNSEALED: intact up to session time %s, byte %" PRIu64 "; %" PRIu64
+			" bytes after that cannot be verified (%s)%s\n",
+			name, t, v->verified_bytes, v->bytes - v->verified_bytes, v->reason,
+			v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		return;
+	}
+	replay_fmt_time(ft, sizeof(ft), v->fail_time_us);
+	fprintf(f,
+		"%s: TAMPERED (%s): at record %" PRIu64 ", byte %" PRIu64 ", session time %s: %s; intact up to "
+		"byte %" PRIu64 " (session time %s)\n",
+		name, tg_strerror(v->status), v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t);
+}
+
+int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status)
+{
+	struct replay_src s;
+	struct tg_rec_verdict v;
+	int r, r2;
+
+	if (replay_src_open(&s, o, name) != TG_OK)
+		return REPLAY_EXIT_USAGE;
+	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, &v);
+	r2 = replay_src_close(&s);
+	if (r == TG_OK)
+		r = r2;
+	if (r != TG_OK) {
+		tg_error("%s: %s", name, tg_strerror(r));
+		return REPLAY_EXIT_USAGE;
+	}
+	*status = v.status;
+	if (v.status == TG_OK) {
+		*limit = UINT64_MAX;
+		if (!v.key_checked)
+			tg_warn("%s: host key not checked (--no-key): intact, but not known to be genuine", name);
+		return REPLAY_EXIT_OK;
+	}
+	replay_describe(stderr, name, &v);
+	if (o->force) {
+		tg_warn("%s: --force: showing content that is NOT verified", name);
+		*limit = UINT64_MAX;
+		return REPLAY_EXIT_OK;
+	}
+	if (v.status == TG_ERR_UNSEALED) {
+		tg_warn("%s: showing the verified part only (up to byte %" PRIu64 "); --force shows the rest",
+			name, v.verified_bytes);
+		*limit = v.verified_bytes;
+		return REPLAY_EXIT_OK;
+	}
+	tg_error("%s: refused: it failed verification (--force to look at it anyway)", name);
+	return replay_exit_for(v.status);
+}

@@ -1,0 +1,450 @@
+/* tollgate-replay: verify, info and list. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "replay.h"
+#include "tg_error.h"
+#include "tg_log.h"
+#include "tg_spool.h"
+
+#define INFO_MAX_NOTES 1000
+
+/* Worst of two exit codes: usage/I/O, then tampered, then unsealed, then OK. */
+static int worse(int a, int b)
+{
+	static const int rank[] = {0, 2, 1, 3}; /* by exit code */
+
+	return rank[b] > rank[a] ? b : a;
+}
+
+/* Verify one source; prints the verdict line; returns the exit code. */
+static int verify_one(const struct replay_opts *o, const char *name)
+{
+	struct replay_src s;
+	struct tg_rec_verdict v;
+	int r, r2;
+
+	if (replay_src_open(&s, o, name) != TG_OK)
+		return REPLAY_EXIT_USAGE;
+	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, &v);
+	r2 = replay_src_close(&s);
+	if (r == TG_OK)
+		r = r2;
+	if (r != TG_OK) {
+		printf("%s: error: %s\n", name, tg_strerror(r));
+		return REPLAY_EXIT_USAGE;
+	}
+	replay_describe(stdout, name, &v);
+	return replay_exit_for(v.status);
+}
+
+int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
+{
+	int i, code = REPLAY_EXIT_OK;
+
+	for (i = 0; i < argc; i++)
+		code = worse(code, verify_one(o, argv[i]));
+	fflush(stdout);
+	return code;
+}
+
+struct info {
+	struct tg_rec_verdict v;
+	json_t *end;
+	json_t *notes;
+	size_t notes_dropped;
+	uint64_t stored[4];
+	uint64_t dropped[4];
+	uint64_t hidden_bytes, hidden_times, resizes;
+	unsigned last_cols, last_rows;
+};
+
+static json_t *verdict_json(const struct tg_rec_verdict *v)
+{
+	char hex[2 * TG_REC_HASH_LEN + 1];
+	const char *st = v->status == TG_OK ? "sealed"
+			 : v->status == TG_ERR_UNSEALED ? "unsealed"
+			 : v->status == TG_ERR_WRONG_KEY ? "wrong-key"
+							 : "tampered";
+
+	sodium_bin2hex(hex, sizeof(hex), v->final_hash, TG_REC_HASH_LEN);
+	return json_pack("{s:s,s:s,s:i,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:o}", "status", st, "error",
+			 v->status == TG_OK ? "" : tg_strerror(v->status), "exit", replay_exit_for(v->status),
+			 "key_checked", v->key_checked, "truncated", v->truncated, "records", (json_int_t)v->records,
+			 "bytes", (json_int_t)v->bytes, "verified_bytes", (json_int_t)v->verified_bytes,
+			 "unverified_bytes", (json_int_t)(v->bytes - v->verified_bytes), "verified_time_us",
+			 (json_int_t)v->verified_time_us, "time_us", (json_int_t)v->time_us, "failure",
+			 v->status == TG_OK || v->status == TG_ERR_UNSEALED
+				 ? json_null()
+				 : json_pack("{s:I,s:I,s:I}", "record", (json_int_t)v->fail_index, "offset",
+					     (json_int_t)v->fail_offset, "time_us", (json_int_t)v->fail_time_us),
+			 "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
+}
+
+static void print_kv(const char *k, const char *v)
+{
+	printf("%-15s %s\n", k, v);
+}
+
+/* JSON member as text for the plain listing. */
+static const char *jtext(json_t *o, const char *k, char *buf, size_t n)
+{
+	json_t *j = json_object_get(o, k);
+
+	if (json_is_string(j))
+		return json_string_value(j);
+	if (json_is_integer(j)) {
+		snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+		return buf;
+	}
+	if (j == NULL || json_is_null(j))
+		return "-";
+	{
+		char *d = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		snprintf(buf, n, "%s", d ? d : "?");
+		free(d);
+	}
+	return buf;
+}
+
+static void info_text(const char *name, const struct tg_rec_header *h, const char *hjson, struct info *in)
+{
+	char buf[1024], t[32], b2[2 * TG_REC_HASH_LEN + 1];
+	json_t *hj = json_loads(hjson, 0, NULL), *tr;
+	size_t i;
+
+	print_kv("file:", name);
+	print_kv("session:", h->session_id);
+	snprintf(buf, sizeof(buf), "%s (uid %lu)", h->user, h->uid);
+	print_kv("user:", buf);
+	snprintf(buf, sizeof(buf), "%s port %u", h->client_addr, h->client_port);
+	print_kv("client:", buf);
+	print_kv("host:", h->host);
+	print_kv("mode:", h->mode);
+	print_kv("command:", h->command ? h->command : "-");
+	snprintf(buf, sizeof(buf), "%s %ux%u", h->term, h->cols, h->rows);
+	print_kv("terminal:", buf);
+	print_kv("start:", jtext(hj, "start", buf, sizeof(buf)));
+	snprintf(buf, sizeof(buf), "%" PRIu64, h->start_us);
+	print_kv("start_us:", buf);
+	if (in->end != NULL) {
+		json_t *d = json_object_get(in->end, "duration_us");
+
+		replay_fmt_time(t, sizeof(t), json_is_integer(d) ? (uint64_t)json_integer_value(d) : in->v.time_us);
+		print_kv("duration:", t);
+		print_kv("exit status:", jtext(in->end, "exit_status", buf, sizeof(buf)));
+		print_kv("signal:", jtext(in->end, "signal", buf, sizeof(buf)));
+		print_kv("end reason:", jtext(in->end, "reason", buf, sizeof(buf)));
+		print_kv("bytes seen:", jtext(in->end, "bytes", buf, sizeof(buf)));
+		tr = json_object_get(in->end, "transfer");
+		if (json_is_object(tr)) {
+			char *txt = json_dumps(tr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+			print_kv("transfer:", txt ? txt : "?");
+			free(txt);
+		}
+	} else {
+		replay_fmt_time(t, sizeof(t), in->v.time_us);
+		snprintf(buf, sizeof(buf), "%s so far (no END record)", t);
+		print_kv("duration:", buf);
+	}
+	snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64, in->stored[TG_REC_OUT],
+		 in->stored[TG_REC_ERR], in->stored[TG_REC_IN]);
+	print_kv("bytes stored:", buf);
+	if (in->dropped[1] + in->dropped[2] + in->dropped[3] > 0) {
+		snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64 " (passed on, not stored)",
+			 in->dropped[1], in->dropped[2], in->dropped[3]);
+		print_kv("bytes dropped:", buf);
+	}
+	if (in->stored[TG_REC_IN] > 0)
+		print_kv("input:", "recorded (tollgate-replay cat --input)");
+	if (in->hidden_times > 0) {
+		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes typed with echo off, in %" PRIu64 " records (not stored)",
+			 in->hidden_bytes, in->hidden_times);
+		print_kv("hidden input:", buf);
+	}
+	if (in->resizes > 0) {
+		snprintf(buf, sizeof(buf), "%" PRIu64 " (last %ux%u)", in->resizes, in->last_cols, in->last_rows);
+		print_kv("resizes:", buf);
+	}
+	for (i = 0; i < json_array_size(in->notes); i++) {
+		json_t *n = json_array_get(in->notes, i);
+		char *d = json_dumps(json_object_get(n, "note"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		replay_fmt_time(t, sizeof(t), (uint64_t)json_integer_value(json_object_get(n, "time_us")));
+		snprintf(buf, sizeof(buf), "%s %s", t, d ? d : "?");
+		print_kv(i == 0 ? "notes:" : "", buf);
+		free(d);
+	}
+	if (in->notes_dropped > 0) {
+		snprintf(buf, sizeof(buf), "... and %zu more", in->notes_dropped);
+		print_kv("", buf);
+	}
+	snprintf(buf, sizeof(buf), "%s (%s)", h->key_id,
+		 in->v.key_checked ? (in->v.status == TG_ERR_WRONG_KEY ? "NOT the given host key" : "the given host key")
+				   : "host key not checked");
+	print_kv("host key id:", buf);
+	print_kv("recorder:", h->recorder);
+	if (h->pam_session_id[0] != '\0')
+		print_kv("pam session:", h->pam_session_id);
+	printf("%-15s ", "verification:");
+	replay_describe(stdout, name, &in->v);
+	if (in->v.status == TG_OK) {
+		sodium_bin2hex(b2, sizeof(b2), in->v.final_hash, TG_REC_HASH_LEN);
+		print_kv("final hash:", b2);
+	}
+	json_decref(hj);
+}
+
+int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
+{
+	struct replay_src s;
+	struct tg_rec_reader *r = NULL;
+	struct tg_rec_record rec;
+	struct info in;
+	int e, e2, code = REPLAY_EXIT_USAGE;
+
+	if (argc != 1) {
+		tg_error("info: one FILE");
+		return REPLAY_EXIT_USAGE;
+	}
+	memset(&in, 0, sizeof(in));
+	in.notes = json_array();
+	if (replay_src_open(&s, o, argv[0]) != TG_OK)
+		goto out_nosrc;
+	e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL);
+	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION || e == TG_ERR_TRUNCATED) {
+		tg_error("%s: %s", argv[0],
+			 e == TG_ERR_TRUNCATED ? "ends inside the header: nothing verified"
+						: "not a recording, or its header is malformed");
+		code = e == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
+		goto out;
+	}
+	if (e != TG_OK) {
+		tg_error("%s: %s", argv[0], tg_strerror(e));
+		goto out;
+	}
+	while ((e = tg_rec_reader_next(r, &rec)) > 0) {
+		switch (rec.type) {
+		case TG_REC_OUT:
+		case TG_REC_ERR:
+		case TG_REC_IN: in.stored[rec.type] += rec.len; break;
+		case TG_REC_DROPPED: in.dropped[rec.stream] += rec.dropped; break;
+		case TG_REC_IN_HIDDEN:
+			in.hidden_bytes += rec.hidden;
+			in.hidden_times++;
+			break;
+		case TG_REC_RESIZE:
+			in.resizes++;
+			in.last_cols = rec.cols;
+			in.last_rows = rec.rows;
+			break;
+		case TG_REC_NOTE:
+			if (json_array_size(in.notes) < INFO_MAX_NOTES)
+				json_array_append_new(in.notes,
+						      json_pack("{s:I,s:o}", "time_us", (json_int_t)rec.time_us, "note",
+								json_loadb((const char *)rec.data, rec.len, 0, NULL)));
+			else
+				in.notes_dropped++;
+			break;
+		case TG_REC_END:
+			json_decref(in.end);
+			in.end = json_loadb((const char *)rec.data, rec.len, 0, NULL);
+			break;
+		default: break;
+		}
+	}
+	if (e < 0 && e != TG_ERR_FORMAT) {
+		tg_error("%s: %s", argv[0], tg_strerror(e));
+		goto out;
+	}
+	tg_rec_reader_verdict(r, &in.v);
+	if (o->json) {
+		json_t *j = json_pack("{s:s,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",
+				      argv[0], "header", json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
+				      in.end ? in.end : json_null(), "notes", json_incref(in.notes), "stored", "out",
+				      (json_int_t)in.stored[TG_REC_OUT], "err", (json_int_t)in.stored[TG_REC_ERR], "in",
+				      (json_int_t)in.stored[TG_REC_IN], "dropped", "out", (json_int_t)in.dropped[1],
+				      "err", (json_int_t)in.dropped[2], "in", (json_int_t)in.dropped[3],
+				      "hidden_input", "bytes", (json_int_t)in.hidden_bytes, "records",
+				      (json_int_t)in.hidden_times, "resizes", (json_int_t)in.resizes, "verification",
+				      verdict_json(&in.v));
+
+		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+			json_decref(j);
+			tg_error("%s: could not make the JSON", argv[0]);
+			goto out;
+		}
+		putchar('\n');
+		json_decref(j);
+	} else {
+		info_text(argv[0], tg_rec_reader_header(r), tg_rec_reader_header_json(r), &in);
+	}
+	code = replay_exit_for(in.v.status);
+out:
+	tg_rec_reader_free(r);
+	e2 = replay_src_close(&s);
+	if (e2 != TG_OK && code != REPLAY_EXIT_USAGE) {
+		tg_error("%s: %s", argv[0], tg_strerror(e2));
+		code = REPLAY_EXIT_USAGE;
+	}
+out_nosrc:
+	json_decref(in.end);
+	json_decref(in.notes);
+	if (fflush(stdout) != 0)
+		code = REPLAY_EXIT_USAGE;
+	return code;
+}
+
+/* --- list --- */
+
+struct list_item {
+	char *name;
+	uint64_t size;
+	struct tg_rec_summary s;
+	int code;
+};
+
+struct list_acc {
+	struct list_item *items;
+	size_t n, cap;
+};
+
+static int list_add(void *ctx, const char *name, uint64_t size)
+{
+	struct list_acc *a = ctx;
+	size_t len = strlen(name);
+
+	if (len < strlen(TG_REC_EXT) || strcmp(name + len - strlen(TG_REC_EXT), TG_REC_EXT) != 0)
+		return 0;
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		struct list_item *p = realloc(a->items, nc * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		a->items = p;
+		a->cap = nc;
+	}
+	memset(&a->items[a->n], 0, sizeof(a->items[a->n]));
+	if ((a->items[a->n].name = strdup(name)) == NULL)
+		return -1;
+	a->items[a->n].size = size;
+	a->n++;
+	return 0;
+}
+
+static int by_start(const void *x, const void *y)
+{
+	const struct list_item *a = x, *b = y;
+
+	if (a->s.start_us != b->s.start_us)
+		return a->s.start_us < b->s.start_us ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static void fmt_start(char *out, size_t n, uint64_t us)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "?");
+}
+
+int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
+{
+	struct list_acc a = {NULL, 0, 0};
+	char dir[4096], path[8192], start[32], dur[32];
+	struct stat st;
+	size_t i;
+	int code = REPLAY_EXIT_OK, r;
+
+	if (argc != 1) {
+		tg_error("list: one SPOOLDIR or s3://bucket/prefix");
+		return REPLAY_EXIT_USAGE;
+	}
+	if (replay_is_s3(argv[0])) {
+		if (replay_s3_list(o, argv[0], list_add, &a) != TG_OK) {
+			code = REPLAY_EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		DIR *d;
+		struct dirent *e;
+
+		/* a spool root holds its recordings in sessions/ */
+		snprintf(dir, sizeof(dir), "%s/sessions", argv[0]);
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			snprintf(dir, sizeof(dir), "%s", argv[0]);
+		if ((d = opendir(dir)) == NULL) {
+			tg_error("%s: %s", dir, strerror(errno));
+			return REPLAY_EXIT_USAGE;
+		}
+		while ((e = readdir(d)) != NULL) {
+			if (tg_spool_is_hidden(e->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+				continue;
+			if (list_add(&a, path, (uint64_t)st.st_size) != 0) {
+				closedir(d);
+				tg_error("out of memory");
+				code = REPLAY_EXIT_USAGE;
+				goto out;
+			}
+		}
+		closedir(d);
+	}
+	for (i = 0; i < a.n; i++) {
+		struct replay_src s;
+
+		a.items[i].code = REPLAY_EXIT_USAGE;
+		if (replay_src_open(&s, o, a.items[i].name) != TG_OK)
+			continue;
+		r = tg_rec_summarize_source(&s.src, o->have_pk ? o->host_pk : NULL, &a.items[i].s);
+		if (replay_src_close(&s) != TG_OK && r == TG_OK)
+			r = TG_ERR_IO;
+		if (r == TG_OK)
+			a.items[i].code = replay_exit_for(a.items[i].s.status);
+		else if (r == TG_ERR_FORMAT || r == TG_ERR_VERSION || r == TG_ERR_TRUNCATED) {
+			a.items[i].code = r == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
+			a.items[i].s.status = r == TG_ERR_TRUNCATED ? TG_ERR_UNSEALED : r;
+		} else
+			tg_error("%s: %s", a.items[i].name, tg_strerror(r));
+	}
+	qsort(a.items, a.n, sizeof(a.items[0]), by_start);
+	printf("%-20s %-12s %-12s %-16s %12s %-9s %-32s %s\n", "START", "DURATION", "USER", "HOST", "SIZE", "STATUS",
+	       "SESSION", "FILE");
+	for (i = 0; i < a.n; i++) {
+		struct list_item *it = &a.items[i];
+
+		code = worse(code, it->code);
+		if (it->code == REPLAY_EXIT_USAGE) {
+			printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n", "?", "?", "?", "?", it->size,
+			       "ERROR", "?", it->name);
+			continue;
+		}
+		fmt_start(start, sizeof(start), it->s.start_us);
+		replay_fmt_time(dur, sizeof(dur), it->s.duration_us);
+		printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n", it->s.start_us ? start : "?", dur,
+		       it->s.user[0] ? it->s.user : "?", it->s.host[0] ? it->s.host : "?", it->size,
+		       replay_status_word(it->s.status), it->s.session_id[0] ? it->s.session_id : "?", it->name);
+	}
+out:
+	for (i = 0; i < a.n; i++)
+		free(a.items[i].name);
+	free(a.items);
+	if (fflush(stdout) != 0)
+		code = REPLAY_EXIT_USAGE;
+	return code;
+}
