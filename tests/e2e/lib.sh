@@ -505,6 +505,64 @@ e2e_scenario_main() {
 
 # ---------------------------------------------------------------- results
 
+# One pass of the uploader over the spool (as the unit runs it, in the
+# foreground). Recordings are copied aside first: S3 must get the same bytes.
+e2e_upload() {
+	mkdir -p "$E2E_DIR/saved"
+	for f in "$E2E_DIR"/spool/sessions/*; do
+		[ -f "$f" ] && cp -p "$f" "$E2E_DIR/saved/"
+	done
+	e2e_log "tollgate-uploader --once"
+	"$E2E_UPLOADER" -c "$E2E_CONF" --once --foreground >>"$E2E_DIR/uploader.log" 2>&1 ||
+		e2e_fail "tollgate-uploader --once left work behind (exit $?)"
+}
+
+e2e_s3() { python3 "$E2E_HERE/s3_dump.py" "$@"; }
+e2e_s3_list() { e2e_s3 list; }
+
+# After e2e_upload: the spool is empty; every recording is in S3, byte for
+# byte, under the configured key layout with its metadata; the events are
+# in S3 too.
+e2e_check_s3() {
+	e2e_log "objects in S3"
+	python3 -c 'import botocore' 2>/dev/null || {
+		e2e_skip_part "botocore is not installed (python3-botocore): S3 objects not checked"
+		return 0
+	}
+	left=$(find "$E2E_DIR/spool/sessions" "$E2E_DIR/spool/events" -maxdepth 1 -type f ! -name '.*' | wc -l)
+	[ "$left" -eq 0 ] || e2e_fail "the spool still holds $left files after the upload"
+	e2e_s3 list >"$E2E_DIR/s3.list" || e2e_fail "cannot list the bucket"
+	day=$(date -u +%Y-%m-%d)
+	n=0
+	for f in "$E2E_DIR"/saved/*; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		name=$(basename "$f")
+		obj=$(jq -c --arg n "$name" 'select(.key | endswith("/" + $n))' "$E2E_DIR/s3.list")
+		[ -n "$obj" ] || e2e_fail "recording $name is not in S3: $(cat "$E2E_DIR/s3.list")"
+		key=$(printf '%s' "$obj" | jq -r .key)
+		case $key in
+		"e2e/dt=$day/host=e2e-$E2E_ID/$E2E_USER/"*) ;;
+		*) e2e_fail "recording key $key does not follow the key template" ;;
+		esac
+		printf '%s' "$obj" | jq -e --arg u "$E2E_USER" --arg h "e2e-$E2E_ID" \
+			'.metadata.user == $u and .metadata.host == $h and .metadata.sealed == "yes"
+			 and (.metadata["final-hash"] | test("^[0-9a-f]{64}$"))
+			 and (.metadata["session-id"] | length) > 0' >/dev/null ||
+			e2e_fail "recording $key: metadata $(printf '%s' "$obj" | jq -c .metadata)"
+		e2e_s3 get "$key" "$E2E_DIR/s3-copy" || e2e_fail "cannot download $key"
+		e2e_same "$f" "$E2E_DIR/s3-copy" "recording $key in S3"
+	done
+	e2e_log "$n recordings in S3, byte-identical, with their metadata"
+	if e2e_have mfa; then
+		e2e_s3 cat "e2e/events/" >"$E2E_DIR/s3.events" || e2e_fail "cannot read the events from S3"
+		for t in login logout mfa_failure mfa_replay; do
+			jq -e -s --arg t "$t" --arg u "$E2E_USER" 'any(.[]; .type == $t and .user == $u)' "$E2E_DIR/s3.events" \
+				>/dev/null || e2e_fail "no $t event in S3"
+		done
+	fi
+}
+
 # e2e_events TYPE: the events of that type for the test user still in the
 # spool (one JSON object a line, in time order).
 e2e_events() {

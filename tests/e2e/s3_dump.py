@@ -5,6 +5,8 @@ Usage: s3_dump.py list            one JSON object per line: key, size, and the
                                   HEAD answer's metadata, server-side
                                   encryption, storage class, content type
        s3_dump.py get KEY FILE    download KEY into FILE
+       s3_dump.py cat PREFIX      the bodies of the objects under PREFIX, one a
+                                  line (for small JSON objects: events, index)
 
 Reads TG_S3_ENDPOINT, TG_S3_ACCESS_KEY, TG_S3_SECRET_KEY, TG_S3_BUCKET and
 TG_S3_REGION (as tests/s3server.sh prints them). botocore signs the requests,
@@ -61,6 +63,12 @@ def main():
             if not page.get("IsTruncated"):
                 return 0
             token = page["NextContinuationToken"]
+    if sys.argv[1] == "cat" and len(sys.argv) == 3:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sys.argv[2]):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                sys.stdout.write(body.decode("utf-8").strip().replace("\n", " ") + "\n")
+        return 0
     if sys.argv[1] == "get" and len(sys.argv) == 4:
         body = s3.get_object(Bucket=bucket, Key=sys.argv[2])["Body"].read()
         with open(sys.argv[3], "wb") as f:
