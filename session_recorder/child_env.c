@@ -1,0 +1,123 @@
+#include "child_env.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_error.h"
+
+#define USER_PATH "/usr/local/bin:/usr/bin:/bin"
+#define ROOT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Passed on as they are; LC_* too. SSH_TTY and TOLLGATE_SESSION_ID are handled apart. */
+static const char *const allowed[] = {
+    "TERM",
+    "COLORTERM",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "SSH_CONNECTION",
+    "SSH_CLIENT",
+    "SSH_AUTH_SOCK",
+    "SSH_ORIGINAL_COMMAND",
+    "DISPLAY",
+    "MAIL",
+    "XDG_SESSION_ID",
+    "XDG_RUNTIME_DIR",
+    "XDG_SESSION_TYPE",
+    "XDG_SESSION_CLASS",
+    NULL,
+};
+
+int child_env_allowed(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len > 3 && strncmp(name, "LC_", 3) == 0) {
+		for (i = 3; i < len; i++)
+			if (!((name[i] >= 'A' && name[i] <= 'Z') || name[i] == '_'))
+				return 0;
+		return 1;
+	}
+	for (i = 0; allowed[i] != NULL; i++)
+		if (strlen(allowed[i]) == len && strncmp(allowed[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int add(struct child_env *e, const char *name, const char *value)
+{
+	char *s;
+
+	if (e->n >= CHILD_ENV_MAX)
+		return TG_ERR_LIMIT;
+	if (asprintf(&s, "%s=%s", name, value) < 0)
+		return TG_ERR_NOMEM;
+	e->v[e->n++] = s;
+	e->v[e->n] = NULL;
+	return TG_OK;
+}
+
+/* Was name already added (the first of duplicate entries wins)? */
+static int has(const struct child_env *e, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], name, len) == 0 && e->v[i][len] == '=')
+			return 1;
+	return 0;
+}
+
+int child_env_build(struct child_env *e, char **environ_in, const struct session_info *si,
+                    const char *shell, const char *recording_id, const char *tty_name)
+{
+	char **p, *eq;
+	char name[256];
+	size_t len;
+	int r = TG_OK;
+
+	e->n = 0;
+	e->v[0] = NULL;
+	if ((r = add(e, "HOME", si->home)) != TG_OK || (r = add(e, "USER", si->user)) != TG_OK ||
+	    (r = add(e, "LOGNAME", si->user)) != TG_OK || (r = add(e, "SHELL", shell)) != TG_OK ||
+	    (r = add(e, "PATH", si->uid == 0 ? ROOT_PATH : USER_PATH)) != TG_OK ||
+	    (r = add(e, "TOLLGATE_RECORDING", recording_id)) != TG_OK)
+		goto out;
+	if (tty_name != NULL && (r = add(e, "SSH_TTY", tty_name)) != TG_OK)
+		goto out;
+	if (si->pam_session_id[0] != '\0' &&
+	    (r = add(e, "TOLLGATE_SESSION_ID", si->pam_session_id)) != TG_OK)
+		goto out;
+	for (p = environ_in; p != NULL && *p != NULL; p++) {
+		if ((eq = strchr(*p, '=')) == NULL)
+			continue;
+		len = (size_t)(eq - *p);
+		if (len == 0 || len >= sizeof(name) || strlen(eq + 1) > CHILD_ENV_VALUE_MAX)
+			continue;
+		if (!child_env_allowed(*p, len) || has(e, *p, len))
+			continue;
+		memcpy(name, *p, len);
+		name[len] = '\0';
+		if ((r = add(e, name, eq + 1)) == TG_ERR_LIMIT) {
+			r = TG_OK; /* a flood of LC_* variables is cut, not fatal */
+			break;
+		}
+		if (r != TG_OK)
+			goto out;
+	}
+out:
+	if (r != TG_OK)
+		child_env_free(e);
+	return r;
+}
+
+void child_env_free(struct child_env *e)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i]);
+	e->n = 0;
+	e->v[0] = NULL;
+}

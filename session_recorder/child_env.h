@@ -1,0 +1,36 @@
+/*
+ * The environment the user's shell gets: a fixed allow-list taken over from
+ * ours (terminal, locale, time zone, what sshd sets) plus HOME, USER, LOGNAME,
+ * SHELL and PATH set from the password database and the config. Nothing else
+ * passes: the recorder may be setuid, so LD_*, IFS, BASH_ENV and the like
+ * from the caller must never reach a process started from here.
+ */
+#ifndef CHILD_ENV_H
+#define CHILD_ENV_H
+
+#include "session_info.h"
+
+#define CHILD_ENV_MAX 128        /* entries */
+#define CHILD_ENV_VALUE_MAX 4096 /* bytes in one value */
+
+struct child_env {
+	char *v[CHILD_ENV_MAX + 1]; /* NULL-terminated, for execve */
+	int n;
+};
+#define CHILD_ENV_VOID                                                                             \
+	{                                                                                          \
+		{NULL}, 0                                                                          \
+	}
+
+/*
+ * Build the child's environment from environ. shell is the configured shell,
+ * recording_id the recording's session id (TOLLGATE_RECORDING), tty_name the
+ * inner terminal's name for SSH_TTY (NULL: drop SSH_TTY).
+ */
+int child_env_build(struct child_env *e, char **environ_in, const struct session_info *si,
+                    const char *shell, const char *recording_id, const char *tty_name);
+/* 1 when the variable name is one the allow-list passes on unchanged. */
+int child_env_allowed(const char *name, size_t len);
+void child_env_free(struct child_env *e);
+
+#endif

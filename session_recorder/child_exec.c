@@ -1,0 +1,104 @@
+#include "child_exec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "relay.h"
+#include "tg_error.h"
+
+/* Close every descriptor from 3 up. */
+static void close_from_3(void)
+{
+	long max;
+	int fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return;
+#endif
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		close(fd);
+}
+
+/* In the child: ids, descriptors, signals, exec. Never returns. */
+static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
+{
+	char argv0[256];
+	const char *base = strrchr(cs->shell, '/');
+	char *argv[4];
+	int r;
+
+	base = base != NULL ? base + 1 : cs->shell;
+	if ((r = privsep_drop_child(cs->ps)) != TG_OK) {
+		dprintf(STDERR_FILENO, "tollgate-record: cannot drop privileges: %s\n",
+		        strerror(errno));
+		_exit(126);
+	}
+	close_from_3();
+	relay_signals_child_reset();
+	if (cs->command == NULL) {
+		snprintf(argv0, sizeof(argv0), "-%s", base);
+		argv[0] = argv0;
+		argv[1] = NULL;
+	} else {
+		snprintf(argv0, sizeof(argv0), "%s", base);
+		argv[0] = argv0;
+		argv[1] = (char *)"-c";
+		argv[2] = (char *)cs->command;
+		argv[3] = NULL;
+	}
+	execve(cs->shell, argv, cs->envp);
+	dprintf(STDERR_FILENO, "tollgate-record: cannot run %s: %s\n", cs->shell, strerror(errno));
+	_exit(127);
+}
+
+pid_t child_spawn_pty(const struct child_spec *cs, int master, int slave)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	close(master);
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) != 0 || dup2(slave, 0) < 0 ||
+	    dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
+		dprintf(slave, "tollgate-record: cannot set up the terminal: %s\r\n",
+		        strerror(errno));
+		_exit(126);
+	}
+	if (slave > 2)
+		close(slave);
+	become_shell(cs);
+}
+
+pid_t child_spawn_pipes(const struct child_spec *cs, const int child_fds[3],
+                        const int parent_fds[3])
+{
+	pid_t pid = fork();
+	int i;
+
+	if (pid != 0)
+		return pid;
+	for (i = 0; i < 3; i++)
+		close(parent_fds[i]);
+	/* a new session: no controlling terminal, like sshd's own non-pty sessions */
+	setsid();
+	for (i = 0; i < 3; i++)
+		if (dup2(child_fds[i], i) < 0)
+			_exit(126);
+	for (i = 0; i < 3; i++)
+		if (child_fds[i] > 2)
+			close(child_fds[i]);
+	become_shell(cs);
+}
+
+int child_exec_direct(const struct child_spec *cs)
+{
+	become_shell(cs);
+}

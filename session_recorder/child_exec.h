@@ -1,0 +1,29 @@
+/*
+ * Start the user's shell: fork, set up its terminal or pipes, drop to the
+ * user's ids (privsep_drop_child), reset signals, close every other
+ * descriptor, exec the configured shell with the clean environment.
+ */
+#ifndef CHILD_EXEC_H
+#define CHILD_EXEC_H
+
+#include <sys/types.h>
+
+#include "privsep.h"
+
+struct child_spec {
+	const struct privsep *ps;
+	const char *shell;   /* [recorder] shell */
+	const char *command; /* run with -c; NULL: a login shell ("-bash") */
+	char **envp;
+};
+
+/* The shell on the pty slave as its controlling terminal. Returns the pid, or -1. */
+pid_t child_spawn_pty(const struct child_spec *cs, int master, int slave);
+/* The shell with stdin, stdout, stderr on pipes; fds[i] is the child's end
+ * of pipe i (0 stdin, 1 stdout, 2 stderr); our ends stay with the caller. */
+pid_t child_spawn_pipes(const struct child_spec *cs, const int child_fds[3],
+                        const int parent_fds[3]);
+/* Replace this process with the shell (on_failure = allow, no recording): drops ids first. */
+int child_exec_direct(const struct child_spec *cs);
+
+#endif

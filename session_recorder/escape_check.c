@@ -1,0 +1,82 @@
+#include "escape_check.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+int escape_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
+{
+	char path[64], buf[1024], *l, *r;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return TG_ERR_IO;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+	if ((l = strchr(buf, '(')) == NULL || (r = strrchr(buf, ')')) == NULL || r < l)
+		return TG_ERR_PARSE;
+	*r = '\0';
+	snprintf(comm, len, "%s", l + 1);
+	if (sscanf(r + 1, " %*c %d", ppid) != 1)
+		return TG_ERR_PARSE;
+	return TG_OK;
+}
+
+static int is_sshd(const char *comm)
+{
+	return strcmp(comm, "sshd") == 0 || strcmp(comm, "sshd-session") == 0;
+}
+
+/* The argv of pid, NUL-separated, into buf; returns the count of words (max 4), -1 on error. */
+static int proc_argv(pid_t pid, char *buf, size_t len, char *w[4])
+{
+	char path[64];
+	ssize_t n;
+	int fd, k = 0;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	for (p = buf; p < buf + n && k < 4; p += strlen(p) + 1)
+		w[k++] = p;
+	return p < buf + n ? 5 : k;
+}
+
+int escape_check(pid_t parent, char *reason, size_t len)
+{
+	char comm[64], gcomm[64], argv[4096], *w[4];
+	const char *b;
+	pid_t gp;
+
+	if (escape_proc_stat(parent, comm, sizeof(comm), &gp) != TG_OK) {
+		snprintf(reason, len, "cannot read the parent process %ld", (long)parent);
+		return 1;
+	}
+	if (is_sshd(comm))
+		return 0;
+	if (escape_proc_stat(gp, gcomm, sizeof(gcomm), &gp) == TG_OK && is_sshd(gcomm) &&
+	    proc_argv(parent, argv, sizeof(argv), w) == 3 && strcmp(w[1], "-c") == 0) {
+		b = strrchr(w[2], '/');
+		b = b != NULL ? b + 1 : w[2];
+		if (strcmp(b, "tollgate-record") == 0)
+			return 0;
+	}
+	snprintf(reason, len, "started by '%s' (pid %ld), not by sshd", comm, (long)parent);
+	return 1;
+}

@@ -1,0 +1,163 @@
+/*
+ * tollgate-keygen: make the host's Ed25519 signing key pair ([recorder]
+ * signing_key and public_key), the secret key readable by the audit user
+ * only, and print the public key and its id for investigators.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tg_buf.h"
+#include "tg_config.h"
+#include "tg_error.h"
+#include "tg_rec.h"
+#include "tg_spool.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: tollgate-keygen [-c CONFIG] [--force] [--owner USER]\n"
+	        "  -c, --config FILE  config file (default %s)\n"
+	        "  -f, --force        replace an existing key pair\n"
+	        "  -o, --owner USER   owner of the secret key when run as root (default %s)\n"
+	        "  -h, --help         this text\n"
+	        "  -V, --version      the version\n",
+	        TG_CONFIG_DEFAULT_PATH, TG_AUDIT_USER);
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Make the folder that will hold path, if missing (0755: the public key is for everyone). */
+static int make_parent(const char *path)
+{
+	char d[4096];
+
+	snprintf(d, sizeof(d), "%s", path);
+	return tg_mkdir_p(dirname(d), 0755);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"force", no_argument, NULL, 'f'},
+	    {"owner", required_argument, NULL, 'o'},  {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	};
+	const char *config = TG_CONFIG_DEFAULT_PATH, *owner = TG_AUDIT_USER, *sk_path, *pk_path;
+	struct tg_config *cfg = NULL;
+	struct tg_buf line = TG_BUF_VOID;
+	unsigned char pk[32], *sk = NULL;
+	char err[512], id[TG_REC_KEY_ID_LEN + 1];
+	struct passwd *pw = NULL;
+	int c, force = 0, status = 1, r;
+
+	while ((c = getopt_long(argc, argv, "c:fo:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'o':
+			owner = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tollgate-keygen " PACKAGE_VERSION "\n");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "tollgate-keygen: libsodium failed to start\n");
+		return 1;
+	}
+	if (tg_config_new(&cfg) != TG_OK ||
+	    tg_config_load(cfg, config,
+	                   TG_CONFIG_MISSING_OK | (getuid() != 0 ? TG_CONFIG_OWNER_SELF : 0), err,
+	                   sizeof(err)) != TG_OK) {
+		fprintf(stderr, "tollgate-keygen: %s\n", err);
+		goto out;
+	}
+	sk_path = tg_config_str(cfg, TG_CONF_RECORDER_SIGNING_KEY);
+	pk_path = tg_config_str(cfg, TG_CONF_RECORDER_PUBLIC_KEY);
+	if (!force && (exists(sk_path) || exists(pk_path))) {
+		fprintf(stderr,
+		        "tollgate-keygen: %s or %s exists; refusing to replace it (--force "
+		        "replaces it,\n"
+		        "  and recordings signed with the old key then verify only against the old "
+		        "public key)\n",
+		        sk_path, pk_path);
+		goto out;
+	}
+	if (geteuid() == 0) {
+		/* check the owner before anything is written */
+		errno = 0;
+		if ((pw = getpwnam(owner)) == NULL) {
+			fprintf(stderr,
+			        "tollgate-keygen: the audit user '%s' does not exist; create it "
+			        "first:\n"
+			        "  useradd --system --user-group --home-dir /nonexistent --shell "
+			        "/usr/sbin/nologin %s\n",
+			        owner, owner);
+			goto out;
+		}
+	}
+	if ((sk = sodium_malloc(64)) == NULL) {
+		fprintf(stderr, "tollgate-keygen: out of memory\n");
+		goto out;
+	}
+	if ((r = make_parent(sk_path)) != TG_OK || (r = make_parent(pk_path)) != TG_OK ||
+	    (r = tg_key_generate(pk, sk)) != TG_OK ||
+	    (r = tg_key_save_secret(sk_path, sk)) != TG_OK) {
+		fprintf(stderr, "tollgate-keygen: %s: %s (%s)\n", sk_path, tg_strerror(r),
+		        strerror(errno));
+		goto out;
+	}
+	if (pw != NULL && chown(sk_path, pw->pw_uid, pw->pw_gid) != 0) {
+		fprintf(stderr, "tollgate-keygen: chown %s to %s: %s\n", sk_path, owner,
+		        strerror(errno));
+		unlink(sk_path);
+		goto out;
+	}
+	if ((r = tg_key_save_public(pk_path, pk)) != TG_OK) {
+		fprintf(stderr, "tollgate-keygen: %s: %s (%s)\n", pk_path, tg_strerror(r),
+		        strerror(errno));
+		goto out;
+	}
+	tg_key_id(pk, id);
+	tg_buf_init(&line, 4096);
+	if (tg_read_file(pk_path, 4096, &line) == TG_OK)
+		printf("%s", tg_buf_str(&line));
+	printf("key id: %s\nsecret key: %s (owner %s, mode 0400)\npublic key: %s\n", id, sk_path,
+	       pw != NULL ? owner : "you", pk_path);
+	status = 0;
+out:
+	if (sk != NULL)
+		sodium_free(sk);
+	tg_buf_free(&line);
+	tg_config_free(cfg);
+	return status;
+}

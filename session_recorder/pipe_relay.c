@@ -1,0 +1,133 @@
+#include "pipe_relay.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+static const char failure_msg[] =
+    "tollgate-record: the session recording failed; the session is ended.\n";
+
+static void reap(pid_t child, struct relay_result *res)
+{
+	if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
+		res->reaped = 1;
+}
+
+/* Stop feeding the command's stdin (it sees EOF). */
+static void close_input(struct relay_chan *in)
+{
+	if (in->to >= 0)
+		close(in->to);
+	in->to = -1;
+	in->from = -1; /* our stdin stays open: it is sshd's */
+	in->len = in->off = 0;
+}
+
+/* Stop reading an output pipe (the command gets EPIPE / SIGPIPE on its next write). */
+static void close_output(struct relay_chan *c)
+{
+	if (c->from >= 0)
+		close(c->from);
+	c->from = -1;
+	c->len = c->off = 0;
+}
+
+int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sigset_t *waitmask,
+                   struct relay_result *res)
+{
+	static struct relay_chan chans[3];
+	struct relay_chan *in = &chans[0], *c;
+	struct pollfd pfd[6];
+	struct pollfd *rp[3], *wp[3];
+	struct timespec ts;
+	int i, n, np, r, timeout;
+
+	res->reaped = 0;
+	res->status = 0;
+	res->reason = "exit";
+	relay_chan_init(&chans[0], STDIN_FILENO, fds[0], TG_REC_IN, 1);
+	relay_chan_init(&chans[1], fds[1], STDOUT_FILENO, TG_REC_OUT, 0);
+	relay_chan_init(&chans[2], fds[2], STDERR_FILENO, TG_REC_ERR, 0);
+	for (i = 0; i < 3; i++)
+		relay_nonblock(fds[i]);
+	for (;;) {
+		if (relay_got_chld) {
+			relay_got_chld = 0;
+			reap(child, res);
+		}
+		relay_got_winch = 0;
+		if (relay_got_term != 0) {
+			relay_got_term = 0;
+			res->reason = "hangup";
+			break;
+		}
+		if (x->failed_end) {
+			(void)!write(STDERR_FILENO, failure_msg, sizeof(failure_msg) - 1);
+			res->reason = "recording_failure";
+			break;
+		}
+		if (res->reaped && in->to >= 0)
+			close_input(in);
+		if (res->reaped && chans[1].from < 0 && chans[2].from < 0)
+			break;
+		np = 0;
+		for (i = 0; i < 3; i++) {
+			c = &chans[i];
+			rp[i] = wp[i] = NULL;
+			if (c->len == 0 && c->from >= 0 && !c->eof) {
+				rp[i] = &pfd[np++];
+				rp[i]->fd = c->from;
+				rp[i]->events = POLLIN;
+			} else if (c->len > 0) {
+				wp[i] = &pfd[np++];
+				wp[i]->fd = c->to;
+				wp[i]->events = POLLOUT;
+			}
+		}
+		timeout = x->sink != NULL ? rec_sink_timeout_ms(x->sink) : -1;
+		if (timeout >= 0) {
+			ts.tv_sec = timeout / 1000;
+			ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
+		}
+		n = ppoll(pfd, (nfds_t)np, timeout >= 0 ? &ts : NULL, waitmask);
+		if (n < 0 && errno != EINTR) {
+			res->reason = "error";
+			break;
+		}
+		for (i = 0; n > 0 && i < 3; i++) {
+			c = &chans[i];
+			if (rp[i] != NULL && rp[i]->revents != 0) {
+				r = relay_chan_read(x, c);
+				if (r == 0 || r < -1) {
+					c->eof = 1;
+					if (i == 0)
+						close_input(c);
+					else
+						close_output(c);
+					continue;
+				}
+			}
+			if (c->len > 0 && (r = relay_chan_write(c)) < 0) {
+				if (i == 0)
+					close_input(c); /* the command closed its stdin */
+				else
+					close_output(c); /* the client is gone */
+			}
+		}
+		if (x->sink != NULL && rec_sink_tick(x->sink) != TG_OK) {
+			if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
+				x->failed_end = 1;
+			x->sink = NULL;
+		}
+	}
+	close_input(in);
+	close_output(&chans[1]);
+	close_output(&chans[2]);
+	if (!res->reaped)
+		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);
+	return TG_OK;
+}

@@ -1,0 +1,101 @@
+#include "privsep.h"
+
+#include <errno.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+int privsep_init(struct privsep *ps)
+{
+	struct rlimit zero = {0, 0};
+
+	ps->user_uid = getuid();
+	ps->user_gid = getgid();
+	ps->audit_uid = geteuid();
+	ps->audit_gid = getegid();
+	ps->setuid_mode = ps->user_uid != ps->audit_uid || ps->user_gid != ps->audit_gid ||
+	                  getauxval(AT_SECURE) != 0;
+	umask(077);
+	/* no core file and no ptrace attach may expose the signing key */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return TG_ERR_SYSTEM;
+	if (getrlimit(RLIMIT_CORE, &ps->core_saved) != 0)
+		return TG_ERR_SYSTEM;
+	zero.rlim_max = ps->core_saved.rlim_max;
+	if (setrlimit(RLIMIT_CORE, &zero) != 0)
+		return TG_ERR_SYSTEM;
+	return TG_OK;
+}
+
+int privsep_as_user(const struct privsep *ps)
+{
+	if (!ps->setuid_mode)
+		return TG_OK;
+	return seteuid(ps->user_uid) == 0 ? TG_OK : TG_ERR_SYSTEM;
+}
+
+int privsep_as_audit(const struct privsep *ps)
+{
+	if (!ps->setuid_mode)
+		return TG_OK;
+	return seteuid(ps->audit_uid) == 0 ? TG_OK : TG_ERR_SYSTEM;
+}
+
+/* All three uids are want. */
+static int uids_are(uid_t want)
+{
+	uid_t r, e, s;
+
+	if (getresuid(&r, &e, &s) != 0)
+		return 0;
+	return r == want && e == want && s == want;
+}
+
+/* All three gids are want. */
+static int gids_are(gid_t want)
+{
+	gid_t r, e, s;
+
+	if (getresgid(&r, &e, &s) != 0)
+		return 0;
+	return r == want && e == want && s == want;
+}
+
+int privsep_drop_recorder(const struct privsep *ps)
+{
+	if (setresgid(ps->audit_gid, ps->audit_gid, ps->audit_gid) != 0 || !gids_are(ps->audit_gid))
+		return TG_ERR_PERM;
+	if (setresuid(ps->audit_uid, ps->audit_uid, ps->audit_uid) != 0)
+		return TG_ERR_SYSTEM;
+	if (!uids_are(ps->audit_uid)) {
+		errno = EPERM;
+		return TG_ERR_PERM;
+	}
+	return TG_OK;
+}
+
+int privsep_drop_child(const struct privsep *ps)
+{
+	/* groups first: after the uid drop there is no right left to change them */
+	if (setresgid(ps->user_gid, ps->user_gid, ps->user_gid) != 0 || !gids_are(ps->user_gid))
+		return TG_ERR_PERM;
+	if (setresuid(ps->user_uid, ps->user_uid, ps->user_uid) != 0)
+		return TG_ERR_SYSTEM;
+	/* a failed or partial drop must never exec the user's shell */
+	if (!uids_are(ps->user_uid)) {
+		errno = EPERM;
+		return TG_ERR_PERM;
+	}
+	if (ps->setuid_mode && ps->user_uid != 0 &&
+	    (setresuid(-1, ps->audit_uid, -1) == 0 ||
+	     (ps->audit_gid != ps->user_gid && setresgid(-1, ps->audit_gid, -1) == 0))) {
+		errno = EPERM;
+		return TG_ERR_PERM;
+	}
+	if (setrlimit(RLIMIT_CORE, &ps->core_saved) != 0)
+		return TG_ERR_SYSTEM;
+	return TG_OK;
+}

@@ -1,0 +1,48 @@
+/*
+ * Privilege separation for the setuid recorder.
+ *
+ * tollgate-record is installed setuid to the audit user. It starts with
+ * real uid = the login user, effective and saved uid = the audit user, and
+ * ends up as two processes:
+ *   - the recorder: real, effective and saved uid all the audit user, so the
+ *     recorded user can neither signal nor ptrace it (privsep_drop_recorder);
+ *   - the user's shell: real, effective and saved uid all the login user
+ *     (privsep_drop_child, in the child before exec).
+ * Both calls must come after fork(): the recorder needs the user's id to
+ * hand it to the child, the child needs the audit id gone before exec.
+ * The same holds for group ids when the binary is also setgid to the audit
+ * group (mode 6755): the config (0640 root:audit, it may hold the Slack
+ * webhook) and /etc/tollgate (0750 root:audit) are then readable by the
+ * recorder through its group, and the shell gets the user's gids back.
+ * When the program was not started setuid (ruid == euid), both are no-ops.
+ */
+#ifndef PRIVSEP_H
+#define PRIVSEP_H
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+struct privsep {
+	uid_t user_uid;  /* real uid at start: the login user */
+	gid_t user_gid;  /* real gid at start */
+	uid_t audit_uid; /* effective uid at start: owner of the setuid binary */
+	gid_t audit_gid; /* effective gid at start: the audit group when setgid */
+	int setuid_mode; /* started setuid (user_uid != audit_uid or AT_SECURE) */
+	struct rlimit core_saved;
+};
+
+/*
+ * Capture the ids, make the process non-dumpable, core size 0, umask 077.
+ * Call first thing in main().
+ */
+int privsep_init(struct privsep *ps);
+/* Switch the effective (and file system) uid to the user and back; for openpty(). */
+int privsep_as_user(const struct privsep *ps);
+int privsep_as_audit(const struct privsep *ps);
+/* Recorder side: real, effective and saved uid (and gid) the audit user's; checked. */
+int privsep_drop_recorder(const struct privsep *ps);
+/* Child side, before exec: real, effective and saved gid and uid the user's; the
+ * user's core size limit back. Checked; on failure the child must _exit. */
+int privsep_drop_child(const struct privsep *ps);
+
+#endif

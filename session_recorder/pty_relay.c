@@ -1,0 +1,157 @@
+#include "pty_relay.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+static const char failure_msg[] =
+    "\r\ntollgate-record: the session recording failed; the session is ended.\r\n";
+
+static void pass_winsize(struct relay_ctx *x, int master, struct winsize *last)
+{
+	struct winsize ws;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0)
+		return;
+	if (ws.ws_col == last->ws_col && ws.ws_row == last->ws_row)
+		return;
+	/* the kernel sends SIGWINCH to the shell's foreground job */
+	ioctl(master, TIOCSWINSZ, &ws);
+	*last = ws;
+	if (x->sink != NULL && rec_sink_resize(x->sink, ws.ws_col, ws.ws_row) != TG_OK &&
+	    x->sink->error != TG_OK) {
+		if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
+			x->failed_end = 1;
+		x->sink = NULL;
+	}
+}
+
+static void reap(pid_t child, struct relay_result *res)
+{
+	if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
+		res->reaped = 1;
+}
+
+/* Hang the shell's terminal up (SIGHUP to its session) and give it a moment to end. */
+static void hang_up(int *master, pid_t child, struct relay_result *res)
+{
+	if (*master >= 0) {
+		close(*master);
+		*master = -1;
+	}
+	if (!res->reaped)
+		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);
+}
+
+/* Takes master over (closes it). */
+int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *waitmask,
+                  struct relay_result *res)
+{
+	struct relay_chan *in = NULL, *out = NULL;
+	static struct relay_chan chans[2];
+	struct winsize ws = {0, 0, 0, 0};
+	struct pollfd pfd[3];
+	struct timespec ts;
+	int timeout, n, r, sig;
+
+	res->reaped = 0;
+	res->status = 0;
+	res->reason = "exit";
+	in = &chans[0];
+	out = &chans[1];
+	relay_chan_init(in, STDIN_FILENO, master, TG_REC_IN, 0);
+	relay_chan_init(out, master, STDOUT_FILENO, TG_REC_OUT, 0);
+	relay_nonblock(master);
+	ioctl(master, TIOCGWINSZ, &ws);
+	for (;;) {
+		if (relay_got_chld) {
+			relay_got_chld = 0;
+			reap(child, res);
+		}
+		if (relay_got_winch) {
+			relay_got_winch = 0;
+			pass_winsize(x, master, &ws);
+		}
+		if ((sig = relay_got_term) != 0) {
+			relay_got_term = 0;
+			if (sig == SIGHUP) {
+				res->reason = "hangup";
+				break;
+			}
+			ioctl(master, TIOCSIG, sig);
+		}
+		if (x->failed_end) {
+			(void)!write(STDOUT_FILENO, failure_msg, sizeof(failure_msg) - 1);
+			res->reason = "recording_failure";
+			break;
+		}
+		pfd[0].fd = pfd[1].fd = pfd[2].fd = -1;
+		pfd[0].events = pfd[1].events = pfd[2].events = 0;
+		if (in->len == 0 && in->from >= 0 && !res->reaped) {
+			pfd[0].fd = STDIN_FILENO;
+			pfd[0].events = POLLIN;
+		}
+		if (out->len > 0) {
+			pfd[1].fd = STDOUT_FILENO;
+			pfd[1].events = POLLOUT;
+		}
+		if (out->len == 0)
+			pfd[2].events |= POLLIN;
+		if (in->len > 0)
+			pfd[2].events |= POLLOUT;
+		if (pfd[2].events != 0)
+			pfd[2].fd = master;
+		timeout = x->sink != NULL ? rec_sink_timeout_ms(x->sink) : -1;
+		if (res->reaped)
+			timeout = RELAY_DRAIN_MS; /* quiet this long after the end: done */
+		if (timeout >= 0) {
+			ts.tv_sec = timeout / 1000;
+			ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
+		}
+		n = ppoll(pfd, 3, timeout >= 0 ? &ts : NULL, waitmask);
+		if (n < 0 && errno != EINTR) {
+			res->reason = "error";
+			break;
+		}
+		if (n == 0 && res->reaped)
+			break; /* the shell is gone and its terminal is quiet */
+		if (n > 0) {
+			if (pfd[2].revents != 0 && out->len == 0) {
+				r = relay_chan_read(x, out);
+				if (r == 0 || r < -1) {
+					/* every slave closed: nothing more can come */
+					if (!res->reaped)
+						res->reaped =
+						    relay_wait_child(child, &res->status, -1);
+					break;
+				}
+			}
+			if (out->len > 0 && relay_chan_write(out) < 0) {
+				res->reason = "hangup"; /* the client is gone */
+				break;
+			}
+			if (pfd[0].revents != 0 && in->len == 0) {
+				r = relay_chan_read(x, in);
+				if (r == 0 || r < -1) {
+					res->reason = "hangup";
+					break;
+				}
+			}
+			if (in->len > 0 && relay_chan_write(in) < 0)
+				in->len = in->off = 0;
+		}
+		if (x->sink != NULL && rec_sink_tick(x->sink) != TG_OK) {
+			if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
+				x->failed_end = 1;
+			x->sink = NULL;
+		}
+	}
+	hang_up(&master, child, res);
+	return TG_OK;
+}

@@ -1,0 +1,286 @@
+#include "rec_sink.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tg_error.h"
+
+/* Room kept under the cap for what must still be written after it: DROPPED, NOTE, END, seal. */
+#define CAP_RESERVE (64 * 1024ULL)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool *spool,
+                   uint64_t cap, uint64_t rate, unsigned cp_interval_s)
+{
+	memset(s, 0, sizeof(*s));
+	s->w = w;
+	s->spool = spool;
+	s->t0_ns = mono_ns();
+	s->cap = cap;
+	s->rate = rate;
+	s->tokens = rate;
+	s->cp_interval_us = (uint64_t)cp_interval_s * 1000000ULL;
+	s->flushed_offset = tg_rec_writer_offset(w);
+}
+
+uint64_t rec_sink_now(const struct rec_sink *s)
+{
+	return (mono_ns() - s->t0_ns) / 1000;
+}
+
+static int fail(struct rec_sink *s, int r)
+{
+	if (r != TG_OK && s->error == TG_OK)
+		s->error = r;
+	return r;
+}
+
+static void mark(struct rec_sink *s, uint64_t now)
+{
+	if (s->unsigned_records == 0)
+		s->first_unsigned_us = now;
+	s->unsigned_records++;
+}
+
+static int write_dropped(struct rec_sink *s, enum tg_rec_type stream, uint64_t now)
+{
+	int r;
+
+	if (s->dropped_pending[stream] == 0)
+		return TG_OK;
+	if ((r = tg_rec_write_dropped(s->w, now, stream, s->dropped_pending[stream])) != TG_OK)
+		return fail(s, r);
+	s->dropped_pending[stream] = 0;
+	mark(s, now);
+	return TG_OK;
+}
+
+/* How many of n bytes the size cap and the rate cap let through now. */
+static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_capped)
+{
+	uint64_t off, room, add;
+	size_t ok = n;
+
+	*size_capped = 0;
+	if (s->cap > 0) {
+		off = tg_rec_writer_offset(s->w) + 32; /* 32: a record's framing */
+		room = s->cap > CAP_RESERVE + off ? s->cap - CAP_RESERVE - off : 0;
+		if (room < ok) {
+			ok = (size_t)room;
+			*size_capped = 1;
+		}
+	}
+	if (s->rate > 0) {
+		if (now > s->tokens_us) {
+			add = (now - s->tokens_us) * s->rate / 1000000ULL;
+			s->tokens = s->tokens + add > s->rate ? s->rate : s->tokens + add;
+			if (add > 0)
+				s->tokens_us = now;
+		}
+		if (s->tokens < ok)
+			ok = (size_t)s->tokens;
+		s->tokens -= ok;
+	}
+	return ok;
+}
+
+static int note_cap(struct rec_sink *s, uint64_t now, const char *what)
+{
+	char json[128];
+	int r;
+
+	snprintf(json, sizeof(json), "{\"event\":\"cap\",\"cap\":\"%s\"}", what);
+	if ((r = tg_rec_write_note(s->w, now, json)) != TG_OK)
+		return fail(s, r);
+	mark(s, now);
+	return TG_OK;
+}
+
+int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, size_t n)
+{
+	uint64_t now;
+	size_t ok;
+	int size_capped, r;
+
+	if (stream != TG_REC_OUT && stream != TG_REC_ERR && stream != TG_REC_IN)
+		return TG_ERR_INVALID;
+	s->bytes[stream] += n;
+	if (s->error != TG_OK)
+		return s->error;
+	if (n == 0)
+		return TG_OK;
+	if (s->count_only[stream]) {
+		s->dropped_pending[stream] += n;
+		return TG_OK;
+	}
+	now = rec_sink_now(s);
+	ok = allowance(s, n, now, &size_capped);
+	if (ok > 0) {
+		/* bytes dropped before these go first, so replay shows the gap where it was */
+		if ((r = write_dropped(s, stream, now)) != TG_OK)
+			return r;
+		if ((r = tg_rec_write_data(s->w, stream, now, p, ok)) != TG_OK)
+			return fail(s, r);
+		s->stored[stream] += ok;
+		mark(s, now);
+	}
+	if (ok < n) {
+		s->dropped_pending[stream] += n - ok;
+		if (size_capped && !s->capped) {
+			s->capped = 1;
+			return note_cap(s, now, "max_session_bytes");
+		}
+		if (!size_capped && !s->rate_noted) {
+			s->rate_noted = 1;
+			return note_cap(s, now, "max_rate");
+		}
+	}
+	return TG_OK;
+}
+
+int rec_sink_hidden(struct rec_sink *s, size_t n)
+{
+	uint64_t now = rec_sink_now(s);
+	int r;
+
+	s->bytes[TG_REC_IN] += n;
+	if (s->error != TG_OK)
+		return s->error;
+	while (n > 0) {
+		uint32_t c = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+
+		if ((r = tg_rec_write_hidden(s->w, now, c)) != TG_OK)
+			return fail(s, r);
+		mark(s, now);
+		n -= c;
+	}
+	return TG_OK;
+}
+
+int rec_sink_resize(struct rec_sink *s, unsigned cols, unsigned rows)
+{
+	uint64_t now = rec_sink_now(s);
+	int r;
+
+	if (s->error != TG_OK)
+		return s->error;
+	if ((r = tg_rec_write_resize(s->w, now, cols, rows)) != TG_OK)
+		return fail(s, r);
+	mark(s, now);
+	return TG_OK;
+}
+
+int rec_sink_note(struct rec_sink *s, const char *json)
+{
+	uint64_t now = rec_sink_now(s);
+	int r;
+
+	if (s->error != TG_OK)
+		return s->error;
+	if ((r = tg_rec_write_note(s->w, now, json)) != TG_OK)
+		return fail(s, r);
+	mark(s, now);
+	return TG_OK;
+}
+
+static uint64_t idle_interval(const struct rec_sink *s)
+{
+	return s->capped ? s->cp_interval_us * REC_SINK_IDLE_FACTOR_CAPPED : s->cp_interval_us;
+}
+
+static int checkpoint(struct rec_sink *s, uint64_t now)
+{
+	int st, r;
+
+	for (st = TG_REC_OUT; st <= TG_REC_IN; st++)
+		if ((r = write_dropped(s, (enum tg_rec_type)st, now)) != TG_OK)
+			return r;
+	if ((r = tg_rec_checkpoint(s->w, now)) != TG_OK)
+		return fail(s, r);
+	if (s->spool != NULL && (r = rec_spool_sync(s->spool)) != TG_OK)
+		return fail(s, r);
+	s->last_cp_us = s->last_flush_us = now;
+	s->flushed_offset = tg_rec_writer_offset(s->w);
+	s->unsigned_records = 0;
+	return TG_OK;
+}
+
+static int dropped_waiting(const struct rec_sink *s)
+{
+	return s->dropped_pending[TG_REC_OUT] || s->dropped_pending[TG_REC_ERR] ||
+	       s->dropped_pending[TG_REC_IN];
+}
+
+/* Something waits for a signature soon: records, or drop counts while not capped. */
+static int busy(const struct rec_sink *s)
+{
+	return s->unsigned_records > 0 || (dropped_waiting(s) && !s->capped);
+}
+
+int rec_sink_tick(struct rec_sink *s)
+{
+	uint64_t now;
+	int r;
+
+	if (s->error != TG_OK)
+		return s->error;
+	now = rec_sink_now(s);
+	if (busy(s)) {
+		if (now - s->last_cp_us >= s->cp_interval_us)
+			return checkpoint(s, now);
+	} else if (now - s->last_cp_us >= idle_interval(s)) {
+		return checkpoint(s, now);
+	}
+	if (tg_rec_writer_offset(s->w) != s->flushed_offset &&
+	    now - s->last_flush_us >= REC_SINK_FLUSH_US) {
+		if ((r = tg_rec_flush(s->w)) != TG_OK)
+			return fail(s, r);
+		s->last_flush_us = now;
+		s->flushed_offset = tg_rec_writer_offset(s->w);
+	}
+	return TG_OK;
+}
+
+int rec_sink_timeout_ms(const struct rec_sink *s)
+{
+	uint64_t now = rec_sink_now(s), due, t;
+
+	if (s->error != TG_OK)
+		return -1;
+	if (busy(s))
+		due = s->last_cp_us + s->cp_interval_us;
+	else
+		due = s->last_cp_us + idle_interval(s);
+	if (tg_rec_writer_offset(s->w) != s->flushed_offset) {
+		t = s->last_flush_us + REC_SINK_FLUSH_US;
+		if (t < due)
+			due = t;
+	}
+	if (due <= now)
+		return 0;
+	t = (due - now + 999) / 1000;
+	return t > 60000 ? 60000 : (int)t;
+}
+
+int rec_sink_seal(struct rec_sink *s, const char *end_json)
+{
+	uint64_t now = rec_sink_now(s);
+	int st, r;
+
+	if (s->error != TG_OK)
+		return s->error;
+	for (st = TG_REC_OUT; st <= TG_REC_IN; st++)
+		if ((r = write_dropped(s, (enum tg_rec_type)st, now)) != TG_OK)
+			return r;
+	if ((r = tg_rec_seal(s->w, now, end_json)) != TG_OK)
+		return fail(s, r);
+	return TG_OK;
+}

@@ -1,0 +1,65 @@
+/*
+ * The recording as the relays see it: data goes in, caps and checkpoints
+ * are applied here, the format is written by common/tg_rec.c.
+ *
+ * - max_session_bytes caps the file: data is stored while the file stays
+ *   under cap - reserve; past it only counts are kept (DROPPED records).
+ * - max_rate (bytes/s, 1 s burst) caps stored data the same way.
+ * - a stream may be "counted only" (transfers with transfer_content =
+ *   metadata): its bytes are passed on and counted, never stored.
+ * - a signed checkpoint at most checkpoint_interval after the first record it
+ *   covers, an idle heartbeat every checkpoint_interval (12 times that once
+ *   the size cap is reached, so the file grows by about 130 bytes a minute).
+ * - buffered records are written out at least every 100 ms.
+ * The first write error is kept: later calls do nothing and return it.
+ */
+#ifndef REC_SINK_H
+#define REC_SINK_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "rec_spool.h"
+#include "tg_rec.h"
+
+#define REC_SINK_FLUSH_US 100000ULL
+#define REC_SINK_IDLE_FACTOR_CAPPED 12
+
+struct rec_sink {
+	struct tg_rec_writer *w;
+	struct rec_spool *spool;
+	uint64_t t0_ns; /* CLOCK_MONOTONIC at start */
+	uint64_t cap;   /* max file bytes for data (0: none) */
+	uint64_t rate;  /* bytes/s, 0: none */
+	uint64_t tokens, tokens_us;
+	uint64_t cp_interval_us;
+	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset;
+	int unsigned_records; /* records written since the last checkpoint */
+	int capped;           /* the size cap was reached */
+	int rate_noted;
+	int count_only[4]; /* by stream type (OUT, ERR, IN) */
+	uint64_t bytes[4]; /* passed on, by stream */
+	uint64_t stored[4];
+	uint64_t dropped_pending[4];
+	int error; /* first error, TG_OK while fine */
+};
+
+/* A sink over an open writer. */
+void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool *spool,
+                   uint64_t cap, uint64_t rate, unsigned cp_interval_s);
+/* Session time now, in microseconds since rec_sink_init. */
+uint64_t rec_sink_now(const struct rec_sink *s);
+/* Count n bytes of stream and store what the caps allow. */
+int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, size_t n);
+/* Count n input bytes typed with echo off: an IN_HIDDEN marker, never the bytes. */
+int rec_sink_hidden(struct rec_sink *s, size_t n);
+int rec_sink_resize(struct rec_sink *s, unsigned cols, unsigned rows);
+int rec_sink_note(struct rec_sink *s, const char *json);
+/* Checkpoint or flush when due. */
+int rec_sink_tick(struct rec_sink *s);
+/* Milliseconds until rec_sink_tick has something to do (for poll). */
+int rec_sink_timeout_ms(const struct rec_sink *s);
+/* Write pending DROPPED counts, END (end_json) and the seal. */
+int rec_sink_seal(struct rec_sink *s, const char *end_json);
+
+#endif

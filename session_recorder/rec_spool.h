@@ -1,0 +1,48 @@
+/*
+ * Where a recording lives while it is written, and how it is handed over.
+ *
+ *   <spool>/active/<session_id>.tgr    being written; the recorder holds an
+ *                                      exclusive flock on it for its lifetime
+ *   <spool>/sessions/<session_id>.tgr  handed over to the uploader
+ *
+ * At the end the recorder fsyncs the sealed file and renames it into
+ * sessions/ (tg_spool_move: rename + fsync of both folders), so the uploader,
+ * which takes only files directly in sessions/, never sees a half-written
+ * one. A recorder that dies (kill -9, crash, power loss) leaves its file in
+ * active/ with the lock gone; rec_spool_recover() (run by every recorder
+ * start and by "tollgate-record --recover") moves each such file into
+ * sessions/ as it is: unsealed, which the verifier reports, verified up to
+ * its last checkpoint. See doc/recorder.md.
+ */
+#ifndef REC_SPOOL_H
+#define REC_SPOOL_H
+
+#include <limits.h>
+
+#define REC_SPOOL_ACTIVE "active"
+#define REC_SPOOL_SESSIONS "sessions"
+#define REC_SPOOL_STALE_EMPTY_SECONDS 60 /* an empty unlocked file older than this is removed */
+
+struct rec_spool {
+	char active[PATH_MAX];
+	char sessions[PATH_MAX];
+	char name[80];
+	int fd; /* -1 when not open */
+};
+#define REC_SPOOL_VOID                                                                             \
+	{                                                                                          \
+		{0}, {0}, {0}, -1                                                                  \
+	}
+
+/* Create and lock active/<sid_hex>.tgr (mode 0600); makes the folders (0700) if missing. */
+int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *sid_hex);
+/* fsync the file after a checkpoint (durability of the verified prefix). */
+int rec_spool_sync(const struct rec_spool *rs);
+/* fsync, move into sessions/, close (which drops the lock). */
+int rec_spool_finish(struct rec_spool *rs);
+/* Close without moving (the file stays in active/ for recovery). */
+void rec_spool_close(struct rec_spool *rs);
+/* Move every orphaned file from active/ to sessions/; *moved counts them. */
+int rec_spool_recover(const char *spool_dir, unsigned *moved);
+
+#endif

@@ -1,0 +1,559 @@
+/*
+ * tollgate-record: run the user's shell (or command, or file transfer) and
+ * write a signed recording of it to the spool. Installed setuid (and setgid)
+ * to the audit user; started by sshd as ForceCommand or as the login shell.
+ * See doc/recorder.md and tollgate-record(8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pty.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "child_env.h"
+#include "child_exec.h"
+#include "escape_check.h"
+#include "pipe_relay.h"
+#include "privsep.h"
+#include "pty_relay.h"
+#include "rec_sink.h"
+#include "rec_spool.h"
+#include "relay.h"
+#include "session_info.h"
+#include "session_mode.h"
+#include "term_raw.h"
+#include "tg_config.h"
+#include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_rec.h"
+#include "tg_spool.h"
+
+/*
+ * The config path is compiled in. The installed program has no way to
+ * change it at run time; only the test build (TG_RECORDER_TESTING, never
+ * installed: a noinst program) reads TOLLGATE_RECORD_TEST_CONFIG.
+ */
+#ifndef TG_RECORDER_CONFIG
+#define TG_RECORDER_CONFIG TG_CONFIG_DEFAULT_PATH
+#endif
+
+extern char **environ;
+
+struct recorder {
+	struct privsep ps;
+	struct tg_config *cfg;
+	struct session_info si;
+	struct session_mode mode;
+	struct rec_spool spool;
+	struct tg_rec_writer *w;
+	struct rec_sink sink;
+	struct child_env env;
+	unsigned char sid[TG_REC_SESSION_ID_LEN];
+	char sid_hex[2 * TG_REC_SESSION_ID_LEN + 1];
+	const char *spool_dir;
+	int deny; /* on_failure = deny */
+	uint64_t start_us;
+};
+
+static const char *config_path(void)
+{
+#ifdef TG_RECORDER_TESTING
+	const char *p = getenv("TOLLGATE_RECORD_TEST_CONFIG");
+
+	if (p != NULL && *p != '\0')
+		return p;
+#endif
+	return TG_RECORDER_CONFIG;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: tollgate-record                 (as sshd's ForceCommand)\n"
+	    "       tollgate-record -c COMMAND      (as a login shell)\n"
+	    "       tollgate-record --recover       (hand over recordings of crashed recorders)\n"
+	    "       tollgate-record --help | --version\n"
+	    "config: %s\n",
+	    config_path());
+}
+
+/* A recorder event (doc/events.md); failures to write it are logged, not fatal. */
+static void event(struct recorder *rc, const char *type, const char *reason)
+{
+	char dir[4096];
+	json_t *ev = json_object();
+	int r;
+
+	if (ev == NULL)
+		return;
+	json_object_set_new(ev, "host", json_string(rc->si.host));
+	json_object_set_new(ev, "user", json_string(rc->si.user));
+	json_object_set_new(ev, "session_id",
+	                    rc->si.pam_session_id[0] ? json_string(rc->si.pam_session_id)
+	                                             : json_null());
+	json_object_set_new(ev, "recording_id", json_string(rc->sid_hex));
+	json_object_set_new(ev, "client_addr", json_string(rc->si.client_addr));
+	json_object_set_new(ev, "reason", json_string(reason));
+	if (strcmp(type, "recording_failure") == 0)
+		json_object_set_new(ev, "on_failure", json_string(rc->deny ? "deny" : "allow"));
+	snprintf(dir, sizeof(dir), "%s/" TG_EVENT_SUBDIR, rc->spool_dir);
+	if ((r = tg_mkdir_p(dir, 0700)) != TG_OK ||
+	    (r = tg_event_write(rc->spool_dir, type, ev, NULL, 0)) != TG_OK)
+		tg_error("cannot write a %s event for %s: %s", type, rc->si.user, tg_strerror(r));
+	json_decref(ev);
+}
+
+static int load_config(struct recorder *rc, char *err, size_t errlen)
+{
+	unsigned flags = TG_CONFIG_MISSING_OK;
+	int r;
+
+	/* run without setuid, the program has no more rights than its caller */
+	if (!rc->ps.setuid_mode)
+		flags |= TG_CONFIG_OWNER_SELF;
+	if ((r = tg_config_new(&rc->cfg)) != TG_OK)
+		return r;
+	if ((r = tg_config_load(rc->cfg, config_path(), flags, err, errlen)) != TG_OK)
+		return r;
+	rc->spool_dir = tg_config_str(rc->cfg, TG_CONF_GENERAL_SPOOL_DIR);
+	rc->deny = strcmp(tg_config_str(rc->cfg, TG_CONF_RECORDER_ON_FAILURE), "allow") != 0;
+	return TG_OK;
+}
+
+/* Key, file, header. */
+static int open_recording(struct recorder *rc, char *why, size_t whylen)
+{
+	unsigned char *host_sk;
+	struct tg_rec_meta meta;
+	int r;
+
+	if ((host_sk = sodium_malloc(64)) == NULL)
+		return TG_ERR_NOMEM;
+	if ((r = tg_key_load_secret(tg_config_str(rc->cfg, TG_CONF_RECORDER_SIGNING_KEY),
+	                            host_sk)) != TG_OK) {
+		snprintf(why, whylen, "signing key %s: %s",
+		         tg_config_str(rc->cfg, TG_CONF_RECORDER_SIGNING_KEY), tg_strerror(r));
+		goto out;
+	}
+	if ((r = rec_spool_create(&rc->spool, rc->spool_dir, rc->sid_hex)) != TG_OK) {
+		snprintf(why, whylen, "spool %s: %s (%s)", rc->spool_dir, tg_strerror(r),
+		         strerror(errno));
+		goto out;
+	}
+	memset(&meta, 0, sizeof(meta));
+	memcpy(meta.session_id, rc->sid, sizeof(meta.session_id));
+	meta.user = rc->si.user;
+	meta.uid = (unsigned long)rc->si.uid;
+	meta.client_addr = rc->si.client_addr;
+	meta.client_port = rc->si.client_port;
+	meta.host = rc->si.host;
+	meta.sshd_pid = rc->si.sshd_pid;
+	meta.start_us = rc->start_us;
+	meta.mode = session_kind_name(rc->mode.kind);
+	meta.command = rc->mode.original;
+	meta.term = rc->si.tty ? rc->si.term : NULL;
+	meta.cols = rc->si.cols;
+	meta.rows = rc->si.rows;
+	meta.pam_session_id = rc->si.pam_session_id;
+	if ((r = tg_rec_writer_open(&rc->w, rc->spool.fd, &meta, host_sk)) != TG_OK) {
+		snprintf(why, whylen, "write %s/%s: %s (%s)", rc->spool.active, rc->spool.name,
+		         tg_strerror(r), strerror(errno));
+		goto out;
+	}
+	if ((r = rec_spool_sync(&rc->spool)) != TG_OK)
+		snprintf(why, whylen, "sync: %s", strerror(errno));
+out:
+	sodium_free(host_sk);
+	return r;
+}
+
+/* The recording broke in the middle of the session: 1 ends it (deny). */
+static int on_failure(void *arg, int err)
+{
+	struct recorder *rc = arg;
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "write failed: %s (%s)", tg_strerror(err),
+	         strerror(errno));
+	tg_error("recording %s of %s: %s", rc->sid_hex, rc->si.user, reason);
+	event(rc, "recording_failure", reason);
+	return rc->deny;
+}
+
+static void note_start(struct recorder *rc)
+{
+	json_t *o = json_object();
+	char reason[256], *s;
+
+	json_object_set_new(o, "event", json_string("start"));
+	json_object_set_new(o, "entry",
+	                    json_string(rc->mode.entry == SESSION_ENTRY_LOGIN_SHELL
+	                                    ? "login_shell"
+	                                    : "forcecommand"));
+	json_object_set_new(o, "shell",
+	                    json_string(tg_config_str(rc->cfg, TG_CONF_RECORDER_SHELL)));
+	if (rc->mode.transfer != NULL) {
+		json_object_set_new(o, "transfer", json_string(rc->mode.transfer));
+		json_object_set_new(o, "direction", json_string(rc->mode.direction));
+		json_object_set_new(
+		    o, "transfer_content",
+		    json_string(tg_config_str(rc->cfg, TG_CONF_RECORDER_TRANSFER_CONTENT)));
+	}
+	if (rc->mode.command != NULL && rc->mode.original != NULL &&
+	    strcmp(rc->mode.command, rc->mode.original) != 0)
+		json_object_set_new(o, "ran", json_string(rc->mode.command));
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
+		rec_sink_note(&rc->sink, s);
+	free(s);
+	json_decref(o);
+	/* ForceCommand mode only: a login shell is also started by su and login */
+	if (rc->mode.entry == SESSION_ENTRY_FORCECOMMAND &&
+	    escape_check(getppid(), reason, sizeof(reason))) {
+		tg_warn("recording %s of %s: possible escape: %s", rc->sid_hex, rc->si.user,
+		        reason);
+		event(rc, "recording_escape", reason);
+		o = json_pack("{s:s, s:s}", "event", "recording_escape", "reason", reason);
+		if (o != NULL && (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+			rec_sink_note(&rc->sink, s);
+			free(s);
+		}
+		json_decref(o);
+	}
+}
+
+static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int *master_out)
+{
+	struct child_spec cs = *cs_in;
+	struct termios tio;
+	struct winsize ws;
+	char name[128];
+	int master = -1, slave = -1, r;
+	pid_t pid = -1;
+
+	*master_out = -1;
+	if (tcgetattr(STDIN_FILENO, &tio) != 0 || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0)
+		return -1;
+	/* the new terminal belongs to the user, as sshd's own would */
+	if (privsep_as_user(&rc->ps) != TG_OK)
+		return -1;
+	r = openpty(&master, &slave, name, &tio, &ws);
+	if (privsep_as_audit(&rc->ps) != TG_OK) {
+		if (r == 0) {
+			close(master);
+			close(slave);
+		}
+		return -1;
+	}
+	if (r != 0)
+		return -1;
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	if (child_env_build(&rc->env, environ, &rc->si, cs.shell, rc->sid_hex, name) != TG_OK)
+		goto out;
+	cs.envp = rc->env.v;
+	pid = child_spawn_pty(&cs, master, slave);
+out:
+	close(slave);
+	if (pid < 0)
+		close(master);
+	else
+		*master_out = master;
+	return pid;
+}
+
+static pid_t start_pipes(struct recorder *rc, const struct child_spec *cs_in, int ours[3])
+{
+	struct child_spec cs = *cs_in;
+	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, theirs[3], i;
+	pid_t pid = -1;
+
+	for (i = 0; i < 3; i++)
+		if (pipe2(p[i], O_CLOEXEC) != 0)
+			goto out;
+	theirs[0] = p[0][0];
+	ours[0] = p[0][1];
+	theirs[1] = p[1][1];
+	ours[1] = p[1][0];
+	theirs[2] = p[2][1];
+	ours[2] = p[2][0];
+	if (child_env_build(&rc->env, environ, &rc->si, cs.shell, rc->sid_hex, NULL) != TG_OK)
+		goto out;
+	cs.envp = rc->env.v;
+	pid = child_spawn_pipes(&cs, theirs, ours);
+out:
+	for (i = 0; i < 3; i++) {
+		if (pid >= 0) {
+			close(theirs[i]);
+		} else {
+			if (p[i][0] >= 0)
+				close(p[i][0]);
+			if (p[i][1] >= 0)
+				close(p[i][1]);
+		}
+	}
+	return pid;
+}
+
+/* The END record's JSON (doc/recording-format.md). */
+static char *end_json(struct recorder *rc, const struct relay_result *res)
+{
+	const struct rec_sink *s = &rc->sink;
+	uint64_t now = tg_now_us(), dur = rec_sink_now(s);
+	json_t *o, *t = json_null();
+	int have_exit = res->reaped && WIFEXITED(res->status);
+	char *text;
+
+	if (rc->mode.kind == SESSION_TRANSFER) {
+		t = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "command", rc->mode.original,
+		              "kind", rc->mode.transfer, "direction", rc->mode.direction,
+		              "bytes_in", (json_int_t)s->bytes[TG_REC_IN], "bytes_out",
+		              (json_int_t)s->bytes[TG_REC_OUT], "duration_us", (json_int_t)dur,
+		              "exit_status",
+		              have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null());
+	}
+	o = json_pack(
+	    "{s:I, s:I, s:o, s:o, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:o}", "end_us",
+	    (json_int_t)now, "duration_us", (json_int_t)dur, "exit_status",
+	    have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null(), "signal",
+	    res->reaped && WIFSIGNALED(res->status) ? json_integer(WTERMSIG(res->status))
+	                                            : json_null(),
+	    "reason", res->reason, "bytes", "out", (json_int_t)s->bytes[TG_REC_OUT], "err",
+	    (json_int_t)s->bytes[TG_REC_ERR], "in", (json_int_t)s->bytes[TG_REC_IN], "stored",
+	    "out", (json_int_t)s->stored[TG_REC_OUT], "err", (json_int_t)s->stored[TG_REC_ERR],
+	    "in", (json_int_t)s->stored[TG_REC_IN], "transfer", t == NULL ? json_null() : t);
+	if (o == NULL)
+		return NULL;
+	if (rc->mode.kind == SESSION_TRANSFER && t != NULL && !json_is_null(t)) {
+		/* the same facts as a NOTE, for readers that stop before END */
+		json_t *n = json_deep_copy(t);
+		char *ns;
+
+		json_object_set_new(n, "event", json_string("transfer"));
+		if ((ns = json_dumps(n, JSON_COMPACT)) != NULL)
+			rec_sink_note(&rc->sink, ns);
+		free(ns);
+		json_decref(n);
+	}
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+/* Seal (when the recording is still good) and hand the file over, sealed or not. */
+static void finish_recording(struct recorder *rc, const struct relay_result *res)
+{
+	char *ej = end_json(rc, res);
+	int r;
+
+	if (rc->sink.error == TG_OK) {
+		if (ej == NULL || (r = rec_sink_seal(&rc->sink, ej)) != TG_OK)
+			tg_error("recording %s: cannot seal: %s", rc->sid_hex,
+			         tg_strerror(rc->sink.error));
+	}
+	free(ej);
+	if ((r = rec_spool_finish(&rc->spool)) != TG_OK) {
+		tg_error("recording %s: cannot move it into %s: %s (%s)", rc->sid_hex,
+		         rc->spool.sessions, tg_strerror(r), strerror(errno));
+		event(rc, "recording_failure", "cannot move the recording into sessions/");
+	}
+	tg_rec_writer_free(rc->w);
+	rc->w = NULL;
+}
+
+/* Leave with the shell's status: its exit code, or the same signal. */
+static void __attribute__((noreturn)) exit_like(const struct relay_result *res)
+{
+	sigset_t set;
+	int sig;
+
+	term_raw_restore();
+	if (!res->reaped)
+		exit(255);
+	if (WIFEXITED(res->status))
+		exit(WEXITSTATUS(res->status));
+	sig = WTERMSIG(res->status);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	exit(128 + sig);
+}
+
+static int recover(struct recorder *rc)
+{
+	char err[512];
+	unsigned moved = 0;
+	int r;
+
+	if ((r = load_config(rc, err, sizeof(err))) != TG_OK) {
+		fprintf(stderr, "tollgate-record: %s\n", err);
+		return 1;
+	}
+	if (privsep_drop_recorder(&rc->ps) != TG_OK) {
+		fprintf(stderr, "tollgate-record: cannot switch to the audit user: %s\n",
+		        strerror(errno));
+		return 1;
+	}
+	r = rec_spool_recover(rc->spool_dir, &moved);
+	printf("%u recording(s) moved into %s/" REC_SPOOL_SESSIONS "\n", moved, rc->spool_dir);
+	if (r != TG_OK) {
+		fprintf(stderr, "tollgate-record: recover: %s (%s)\n", tg_strerror(r),
+		        strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct recorder rc;
+	struct relay_ctx x;
+	struct relay_result res = {0, 0, "error"};
+	struct child_spec cs;
+	sigset_t waitmask;
+	char err[512], why[512];
+	int fds[3], master = -1, r, record_ok;
+	unsigned moved;
+	pid_t child;
+
+	rc.spool = (struct rec_spool)REC_SPOOL_VOID;
+	if (privsep_init(&rc.ps) != TG_OK) {
+		fprintf(stderr, "tollgate-record: cannot set up: %s\n", strerror(errno));
+		return 1;
+	}
+	tg_log_init("tollgate-record", TG_LOG_SYSLOG, LOG_AUTHPRIV);
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("tollgate-record " PACKAGE_VERSION "\n");
+		return 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "tollgate-record: libsodium failed to start\n");
+		return 1;
+	}
+	if (argc == 2 && strcmp(argv[1], "--recover") == 0)
+		return recover(&rc);
+	if ((r = load_config(&rc, err, sizeof(err))) != TG_OK) {
+		/* no config, no on_failure: refuse (the default) */
+		fprintf(stderr, "tollgate-record: %s; session refused\n", err);
+		tg_error("config: %s; session refused", err);
+		return 1;
+	}
+	if ((r = session_info_gather(&rc.si, rc.ps.user_uid,
+	                             tg_config_str(rc.cfg, TG_CONF_GENERAL_HOSTNAME))) != TG_OK) {
+		fprintf(stderr, "tollgate-record: who is uid %lu? %s; session refused\n",
+		        (unsigned long)rc.ps.user_uid, tg_strerror(r));
+		return 1;
+	}
+	if (session_mode_parse(&rc.mode, argc, argv, getenv("SSH_ORIGINAL_COMMAND"), rc.si.tty,
+	                       tg_config_str(rc.cfg, TG_CONF_RECORDER_SFTP_SERVER)) != TG_OK) {
+		usage(stderr);
+		return 2;
+	}
+	randombytes_buf(rc.sid, sizeof(rc.sid));
+	sodium_bin2hex(rc.sid_hex, sizeof(rc.sid_hex), rc.sid, sizeof(rc.sid));
+	rc.start_us = tg_now_us();
+
+	cs.ps = &rc.ps;
+	cs.shell = tg_config_str(rc.cfg, TG_CONF_RECORDER_SHELL);
+	cs.command = rc.mode.command;
+	cs.envp = NULL;
+
+	record_ok = open_recording(&rc, why, sizeof(why)) == TG_OK;
+	if (!record_ok) {
+		tg_error("session of %s not recorded: %s (on_failure = %s)", rc.si.user, why,
+		         rc.deny ? "deny" : "allow");
+		event(&rc, "recording_failure", why);
+		tg_rec_writer_free(rc.w);
+		rc.w = NULL;
+		if (rc.spool.fd >= 0)
+			rec_spool_finish(&rc.spool); /* whatever was written is handed over */
+		if (rc.deny) {
+			fprintf(stderr,
+			        "tollgate-record: this session cannot be recorded (%s); access "
+			        "denied.\n",
+			        why);
+			return 1;
+		}
+		fprintf(stderr, "tollgate-record: warning: this session is NOT recorded.\n");
+		if (child_env_build(&rc.env, environ, &rc.si, cs.shell, rc.sid_hex, NULL) != TG_OK)
+			return 1;
+		cs.envp = rc.env.v;
+		return child_exec_direct(&cs);
+	}
+
+	rec_sink_init(&rc.sink, rc.w, &rc.spool,
+	              tg_config_uint(rc.cfg, TG_CONF_RECORDER_MAX_SESSION_BYTES),
+	              tg_config_uint(rc.cfg, TG_CONF_RECORDER_MAX_RATE),
+	              (unsigned)tg_config_uint(rc.cfg, TG_CONF_RECORDER_CHECKPOINT_INTERVAL));
+	memset(&x, 0, sizeof(x));
+	x.sink = &rc.sink;
+	x.echo_fd = -1;
+	x.on_failure = on_failure;
+	x.arg = &rc;
+	x.record_input = tg_config_bool(rc.cfg, TG_CONF_RECORDER_RECORD_INPUT);
+	if (rc.mode.kind == SESSION_TRANSFER) {
+		int full =
+		    strcmp(tg_config_str(rc.cfg, TG_CONF_RECORDER_TRANSFER_CONTENT), "full") == 0;
+
+		rc.sink.count_only[TG_REC_OUT] = rc.sink.count_only[TG_REC_ERR] =
+		    rc.sink.count_only[TG_REC_IN] = !full;
+		x.record_input = 1; /* the upload stream: stored with full, counted with metadata */
+	}
+	note_start(&rc);
+	if (relay_signals_init(&waitmask) != TG_OK) {
+		fprintf(stderr, "tollgate-record: signals: %s\n", strerror(errno));
+		return 1;
+	}
+
+	if (rc.mode.kind == SESSION_INTERACTIVE)
+		child = start_pty(&rc, &cs, &master);
+	else
+		child = start_pipes(&rc, &cs, fds);
+	/* from here on the user cannot signal, trace or otherwise touch this process */
+	if (privsep_drop_recorder(&rc.ps) != TG_OK) {
+		fprintf(stderr, "tollgate-record: cannot switch to the audit user: %s\n",
+		        strerror(errno));
+		_exit(1); /* no cleanup as a half-privileged process */
+	}
+	if (child < 0) {
+		snprintf(why, sizeof(why), "cannot start the shell: %s", strerror(errno));
+		fprintf(stderr, "tollgate-record: %s\n", why);
+		res.reason = "error";
+		finish_recording(&rc, &res);
+		return 1;
+	}
+	if (rec_spool_recover(rc.spool_dir, &moved) == TG_OK && moved > 0)
+		tg_notice("handed over %u recording(s) left by crashed recorders", moved);
+
+	if (rc.mode.kind == SESSION_INTERACTIVE) {
+		struct termios saved;
+
+		x.echo_fd = master;
+		if (term_raw_enter(STDIN_FILENO, &saved) != TG_OK)
+			tg_warn("cannot put the terminal in raw mode: %s", strerror(errno));
+		pty_relay_run(&x, master, child, &waitmask, &res);
+		term_raw_restore();
+	} else {
+		pipe_relay_run(&x, fds, child, &waitmask, &res);
+	}
+	finish_recording(&rc, &res);
+	child_env_free(&rc.env);
+	session_mode_free(&rc.mode);
+	tg_config_free(rc.cfg);
+	exit_like(&res);
+}

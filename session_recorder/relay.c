@@ -1,0 +1,199 @@
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
+
+static void on_signal(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		relay_got_chld = 1;
+		break;
+	case SIGWINCH:
+		relay_got_winch = 1;
+		break;
+	default:
+		relay_got_term = sig;
+		break;
+	}
+}
+
+static const int caught[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
+
+int relay_signals_init(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
+	sigemptyset(&block);
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaddset(&block, caught[i]);
+	if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0)
+		return TG_ERR_SYSTEM;
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigdelset(waitmask, caught[i]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		if (sigaction(caught[i], &sa, NULL) != 0)
+			return TG_ERR_SYSTEM;
+	/* a write error is handled where it happens; a file size limit is a recording failure */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0 || sigaction(SIGXFSZ, &sa, NULL) != 0)
+		return TG_ERR_SYSTEM;
+	return TG_OK;
+}
+
+void relay_signals_child_reset(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type stream,
+                     int close_to_on_eof)
+{
+	c->from = from;
+	c->to = to;
+	c->stream = stream;
+	c->close_to_on_eof = close_to_on_eof;
+	c->eof = 0;
+	c->len = c->off = 0;
+}
+
+int relay_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return -1;
+	return fl;
+}
+
+/* Typed input: stored when record_input is on and the terminal echoes, counted otherwise. */
+static int record_input(struct relay_ctx *x, const unsigned char *p, size_t n)
+{
+	struct termios t;
+
+	if (!x->record_input) {
+		x->sink->bytes[TG_REC_IN] += n;
+		return TG_OK;
+	}
+	/* the pty's termios at the moment of input: a password prompt turns ECHO off */
+	if (x->echo_fd >= 0 && (tcgetattr(x->echo_fd, &t) != 0 || !(t.c_lflag & ECHO)))
+		return rec_sink_hidden(x->sink, n);
+	return rec_sink_data(x->sink, TG_REC_IN, p, n);
+}
+
+static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
+{
+	int r;
+
+	if (x->sink == NULL)
+		return;
+	if (c->stream == TG_REC_IN)
+		r = record_input(x, c->buf, n);
+	else
+		r = rec_sink_data(x->sink, c->stream, c->buf, n);
+	if (r == TG_OK || x->sink->error == TG_OK)
+		return;
+	/* the recording broke: end the session (deny) or go on unrecorded (allow) */
+	if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
+		x->failed_end = 1;
+	x->sink = NULL;
+}
+
+int relay_chan_read(struct relay_ctx *x, struct relay_chan *c)
+{
+	ssize_t n;
+
+	if (c->from < 0 || c->len > 0)
+		return -1;
+	n = read(c->from, c->buf, sizeof(c->buf));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return -1;
+		if (errno == EIO) /* a pty master whose slave side is all closed */
+			return 0;
+		return TG_ERR_SYSTEM;
+	}
+	if (n == 0)
+		return 0;
+	c->len = (size_t)n;
+	c->off = 0;
+	record(x, c, (size_t)n);
+	return 1;
+}
+
+int relay_chan_write(struct relay_chan *c)
+{
+	ssize_t n;
+
+	while (c->len > c->off) {
+		if (c->to < 0) { /* the reader is gone: what it would have got is dropped */
+			c->len = c->off = 0;
+			return TG_ERR_IO;
+		}
+		n = write(c->to, c->buf + c->off, c->len - c->off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 1;
+			c->len = c->off = 0;
+			return TG_ERR_IO;
+		}
+		c->off += (size_t)n;
+	}
+	c->len = c->off = 0;
+	return 0;
+}
+
+void relay_chan_close(struct relay_chan *c)
+{
+	if (c->from >= 0)
+		close(c->from);
+	if (c->to >= 0 && c->to != c->from)
+		close(c->to);
+	c->from = c->to = -1;
+}
+
+int relay_wait_child(pid_t child, int *status, int timeout_ms)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	int waited = 0;
+	pid_t p;
+
+	for (;;) {
+		p = waitpid(child, status, WNOHANG);
+		if (p == child)
+			return 1;
+		if (p < 0 && errno != EINTR)
+			return 1; /* not ours any more: nothing to wait for */
+		if (timeout_ms >= 0 && waited >= timeout_ms)
+			return 0;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+}

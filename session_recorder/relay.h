@@ -1,0 +1,64 @@
+/*
+ * What the pty relay and the pipe relay share: a one-way channel with a
+ * buffer (read only when it is empty: back-pressure without blocking the
+ * other direction), the recording of what passes, and the signals.
+ *
+ * Signals are blocked outside ppoll() and set flags; the loops act on them.
+ * The recorder runs as the audit user and cannot kill() the user's shell: it
+ * passes signals on through the kernel (TIOCSIG on the pty) or by closing
+ * the pipes, and the shell's end through its exit status.
+ */
+#ifndef RELAY_H
+#define RELAY_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rec_sink.h"
+
+#define RELAY_BUF (64 * 1024)
+#define RELAY_DRAIN_MS 100 /* after the shell ended: output quiet this long ends the session */
+#define RELAY_HANGUP_WAIT_MS 2000 /* after a hangup: how long the shell gets to end */
+
+struct relay_chan {
+	int from, to; /* -1 when closed */
+	enum tg_rec_type stream;
+	int close_to_on_eof; /* close `to` once from hit EOF and the buffer is drained */
+	int eof;
+	size_t len, off;
+	unsigned char buf[RELAY_BUF];
+};
+
+struct relay_ctx {
+	struct rec_sink *sink; /* NULL: not recording (on_failure = allow after a failure) */
+	int record_input;
+	int echo_fd; /* pty master whose ECHO flag decides IN vs IN_HIDDEN; -1: none */
+	/* Called once when the sink fails; returns 1 to end the session (deny), 0 to go on. */
+	int (*on_failure)(void *arg, int err);
+	void *arg;
+	int failed_end; /* the session is ended because recording failed */
+};
+
+extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
+
+/* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT; ignore SIGPIPE and
+ * SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
+int relay_signals_init(sigset_t *waitmask);
+/* In a child before exec: default dispositions, nothing blocked. */
+void relay_signals_child_reset(void);
+
+void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type stream,
+                     int close_to_on_eof);
+/* Read once into the empty buffer and record it. 1 data, 0 EOF, -1 nothing now, <0 TG_ERR_*. */
+int relay_chan_read(struct relay_ctx *x, struct relay_chan *c);
+/* Write the buffer out. 0 drained, 1 some left (wait for POLLOUT), <0 the peer is gone. */
+int relay_chan_write(struct relay_chan *c);
+/* Close both ends. */
+void relay_chan_close(struct relay_chan *c);
+/* Set O_NONBLOCK on fd; returns the old flags (or -1). */
+int relay_nonblock(int fd);
+/* Wait for the child with a timeout (ms); 1 reaped (*status set), 0 not yet. */
+int relay_wait_child(pid_t child, int *status, int timeout_ms);
+
+#endif

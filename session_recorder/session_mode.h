@@ -1,0 +1,53 @@
+/*
+ * How the recorder was started and what kind of session it runs.
+ *
+ * Two ways in:
+ *   ForceCommand: sshd runs "$SHELL -c tollgate-record"; the client's command,
+ *     if any, is in SSH_ORIGINAL_COMMAND.
+ *   login shell: sshd runs the recorder as the user's shell: argv[0] starts
+ *     with '-' for an interactive login, or argv is {name, "-c", command}.
+ * Three kinds of session:
+ *   interactive: a terminal was given: the shell (or the command) on a new pty;
+ *   command: no terminal: the command through pipes, stdout and stderr apart;
+ *   transfer: sftp, scp -t/-f, rsync --server, git-*-pack: pipes, byte for
+ *     byte, recorded as metadata unless [recorder] transfer_content = full.
+ */
+#ifndef SESSION_MODE_H
+#define SESSION_MODE_H
+
+enum session_entry {
+	SESSION_ENTRY_FORCECOMMAND,
+	SESSION_ENTRY_LOGIN_SHELL,
+};
+
+enum session_kind {
+	SESSION_INTERACTIVE,
+	SESSION_COMMAND,
+	SESSION_TRANSFER,
+};
+
+struct session_mode {
+	enum session_entry entry;
+	enum session_kind kind;
+	char *command;         /* what the shell runs with -c; NULL: a login shell */
+	char *original;        /* the command as the client gave it (NULL: none) */
+	const char *transfer;  /* "sftp", "scp", "rsync", "git-upload-pack", ...; NULL */
+	const char *direction; /* "upload", "download" or "both"; NULL */
+};
+#define SESSION_MODE_VOID                                                                          \
+	{                                                                                          \
+		SESSION_ENTRY_FORCECOMMAND, SESSION_INTERACTIVE, NULL, NULL, NULL, NULL            \
+	}
+
+/*
+ * Work out entry and kind from argv, SSH_ORIGINAL_COMMAND (orig_env, may be
+ * NULL), whether there is a terminal, and [recorder] sftp_server (internal-sftp
+ * is mapped to it). TG_ERR_INVALID for an argv this program does not take.
+ */
+int session_mode_parse(struct session_mode *m, int argc, char **argv, const char *orig_env, int tty,
+                       const char *sftp_server);
+/* "interactive", "command" or "transfer". */
+const char *session_kind_name(enum session_kind k);
+void session_mode_free(struct session_mode *m);
+
+#endif

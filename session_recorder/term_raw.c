@@ -1,0 +1,58 @@
+#include "term_raw.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tg_error.h"
+
+static struct termios saved_tio;
+static volatile sig_atomic_t saved_fd = -1;
+
+void term_raw_restore(void)
+{
+	int fd = saved_fd;
+
+	if (fd >= 0) {
+		tcsetattr(fd, TCSADRAIN, &saved_tio);
+		saved_fd = -1;
+	}
+}
+
+/* A crash must not leave the user's terminal raw: restore, then die as we would have. */
+static void on_fatal(int sig)
+{
+	term_raw_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int term_raw_enter(int fd, struct termios *saved)
+{
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	struct termios raw;
+	struct sigaction sa;
+	size_t i;
+
+	if (tcgetattr(fd, saved) != 0)
+		return TG_ERR_SYSTEM;
+	saved_tio = *saved;
+	raw = *saved;
+	cfmakeraw(&raw);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND;
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
+	saved_fd = fd;
+	atexit(term_raw_restore);
+	if (tcsetattr(fd, TCSADRAIN, &raw) != 0) {
+		saved_fd = -1;
+		return TG_ERR_SYSTEM;
+	}
+	return TG_OK;
+}
