@@ -1,0 +1,464 @@
+/*
+ * tg_aws_creds: the environment, shared credentials files (hostile ones
+ * included), the lookup order, and IMDSv2 against a local receiver that
+ * enforces the token rules (tests/servers/imds_server.py).
+ */
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "tg_aws_creds.h"
+#include "tg_config.h"
+#include "tg_error.h"
+#include "tg_test.h"
+
+static void clear_env(void)
+{
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+}
+
+static void write_file(const char *path, const char *text, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	chmod(path, mode);
+}
+
+static int parse(const char *text, const char *profile, struct tg_aws_creds *c)
+{
+	char err[256];
+
+	return tg_aws_creds_parse_file(text, strlen(text), profile, c, err, sizeof err);
+}
+
+START_TEST(test_env)
+{
+	struct tg_aws_creds c;
+	char err[256];
+
+	clear_env();
+	ck_assert_int_eq(tg_aws_creds_from_env(&c, err, sizeof err), TG_ERR_NOT_FOUND);
+	setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
+	ck_assert_int_eq(tg_aws_creds_from_env(&c, err, sizeof err), TG_ERR_CONFIG);
+	setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+	ck_assert_int_eq(tg_aws_creds_from_env(&c, err, sizeof err), TG_OK);
+	ck_assert_str_eq(c.access_key_id, "AKIAENV");
+	ck_assert_str_eq(c.secret_access_key, "envsecret");
+	ck_assert_str_eq(c.session_token, "");
+	ck_assert_str_eq(c.source, "env");
+	setenv("AWS_SESSION_TOKEN", "tok", 1);
+	ck_assert_int_eq(tg_aws_creds_from_env(&c, err, sizeof err), TG_OK);
+	ck_assert_str_eq(c.session_token, "tok");
+	setenv("AWS_SECRET_ACCESS_KEY", "with\nnewline", 1);
+	ck_assert_int_eq(tg_aws_creds_from_env(&c, err, sizeof err), TG_ERR_PARSE);
+	ck_assert_str_eq(c.access_key_id, ""); /* nothing half-filled is left */
+}
+END_TEST
+
+START_TEST(test_file_profiles)
+{
+	const char *text = "# a comment\n"
+			   "; another\n"
+			   "[default]\n"
+			   "aws_access_key_id = AKIADEFAULT\n"
+			   "aws_secret_access_key=defaultsecret\n"
+			   "\n"
+			   "[  audit  ]\r\n"
+			   "AWS_ACCESS_KEY_ID   =   AKIAAUDIT   \r\n"
+			   "aws_secret_access_key = audit/secret+key\r\n"
+			   "aws_security_token = oldtoken\r\n"
+			   "s3 =\n"
+			   "    max_concurrent_requests = 20\n"
+			   "region = eu-west-1\n"
+			   "[other]\n"
+			   "aws_access_key_id = AKIAOTHER\n";
+	struct tg_aws_creds c;
+
+	ck_assert_int_eq(parse(text, "default", &c), TG_OK);
+	ck_assert_str_eq(c.access_key_id, "AKIADEFAULT");
+	ck_assert_str_eq(c.secret_access_key, "defaultsecret");
+	ck_assert_str_eq(c.source, "file");
+	ck_assert_int_eq(parse(text, "audit", &c), TG_OK);
+	ck_assert_str_eq(c.access_key_id, "AKIAAUDIT");
+	ck_assert_str_eq(c.secret_access_key, "audit/secret+key");
+	ck_assert_str_eq(c.session_token, "oldtoken");
+	ck_assert_int_eq(parse(text, "missing", &c), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(parse(text, "other", &c), TG_ERR_PARSE); /* a key without its secret */
+	ck_assert_int_eq(parse("", "default", &c), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(parse("[default]\n", "default", &c), TG_ERR_NOT_FOUND);
+	/* the last value wins, like the AWS CLI */
+	ck_assert_int_eq(parse("[p]\naws_access_key_id=A1\naws_secret_access_key=s\naws_access_key_id=A2", "p", &c),
+			 TG_OK);
+	ck_assert_str_eq(c.access_key_id, "A2");
+}
+END_TEST
+
+START_TEST(test_file_hostile)
+{
+	struct tg_aws_creds c;
+	char *big;
+	size_t i;
+
+	/* NUL bytes, a section without ']', a line that is not key = value */
+	ck_assert_int_eq(tg_aws_creds_parse_file("[default]\naws_access_key_id=A\0B\n", 31, "default", &c, NULL, 0),
+			 TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[default\naws_access_key_id=A\naws_secret_access_key=S\n", "default", &c),
+			 TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[default]\njust words\n", "default", &c), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[default]\naws_access_key_id=\naws_secret_access_key=S\n", "default", &c),
+			 TG_ERR_PARSE);
+	/* control characters and spaces inside a value */
+	ck_assert_int_eq(parse("[default]\naws_access_key_id=A\x01\naws_secret_access_key=S\n", "default", &c),
+			 TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[default]\naws_access_key_id=A B\naws_secret_access_key=S\n", "default", &c),
+			 TG_ERR_PARSE);
+	/* a value longer than any real key, and a line longer than the line cap */
+	big = malloc(20000);
+	ck_assert_ptr_nonnull(big);
+	i = (size_t)sprintf(big, "[default]\naws_secret_access_key=S\naws_access_key_id=");
+	memset(big + i, 'A', 5000);
+	big[i + 5000] = '\0';
+	ck_assert_int_eq(parse(big, "default", &c), TG_ERR_PARSE);
+	memset(big + i, 'A', 9000);
+	big[i + 9000] = '\0';
+	ck_assert_int_eq(parse(big, "default", &c), TG_ERR_PARSE);
+	free(big);
+	/* a profile name that is a prefix of another is not that one */
+	ck_assert_int_eq(parse("[defaults]\naws_access_key_id=A\naws_secret_access_key=S\n", "default", &c),
+			 TG_ERR_NOT_FOUND);
+	ck_assert_str_eq(c.access_key_id, "");
+}
+END_TEST
+
+START_TEST(test_file_checks)
+{
+	char *dir = tg_test_tmpdir(), path[4096], link[4096], err[256];
+	const char *ok = "[default]\naws_access_key_id=AKIAFILE\naws_secret_access_key=filesecret\n";
+	struct tg_aws_creds c;
+	char *big;
+
+	snprintf(path, sizeof path, "%s/credentials", dir);
+	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_ERR_NOT_FOUND);
+	write_file(path, ok, strlen(ok), 0600);
+	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_OK);
+	ck_assert_str_eq(c.access_key_id, "AKIAFILE");
+	/* writable by others: someone could swap in their own keys */
+	chmod(path, 0622);
+	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_ERR_PERM);
+	chmod(path, 0600);
+	snprintf(link, sizeof link, "%s/link", dir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(tg_aws_creds_from_file(link, "default", &c, err, sizeof err), TG_ERR_PERM);
+	ck_assert_int_eq(tg_aws_creds_from_file(dir, "default", &c, err, sizeof err), TG_ERR_PERM);
+	big = calloc(1, TG_AWS_CREDS_MAX_FILE + 10);
+	ck_assert_ptr_nonnull(big);
+	memset(big, '#', TG_AWS_CREDS_MAX_FILE + 9);
+	write_file(path, big, TG_AWS_CREDS_MAX_FILE + 9, 0600);
+	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_ERR_LIMIT);
+	free(big);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_iso8601)
+{
+	time_t t;
+
+	ck_assert_int_eq(tg_aws_parse_iso8601("2013-05-24T00:00:00Z", &t), TG_OK);
+	ck_assert_int_eq(t, 1369353600);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2013-05-24T00:00:00.123Z", &t), TG_OK);
+	ck_assert_int_eq(t, 1369353600);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2013-05-24 00:00:00", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2013-13-24T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2013-05-24T00:00:00Zjunk", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("", &t), TG_ERR_PARSE);
+}
+END_TEST
+
+static struct tg_config *config(const char *const *kv)
+{
+	struct tg_config *cfg;
+	char err[256];
+
+	ck_assert_int_eq(tg_config_new(&cfg), TG_OK);
+	for (; kv != NULL && kv[0] != NULL; kv += 3) {
+		enum tg_conf_id id;
+
+		ck_assert_int_eq(tg_config_lookup(kv[0], kv[1], &id), TG_OK);
+		ck_assert_msg(tg_config_set(cfg, id, kv[2], err, sizeof err) == TG_OK, "%s", err);
+	}
+	return cfg;
+}
+
+static const char *get_key(struct tg_aws_creds_provider *p, int force, int *rc)
+{
+	static struct tg_aws_creds c;
+	char err[512] = "";
+
+	*rc = tg_aws_creds_get(p, force, &c, err, sizeof err);
+	return *rc == TG_OK ? c.access_key_id : err;
+}
+
+/* config keys, then the environment, then the file, then (here, off) instance metadata */
+START_TEST(test_order)
+{
+	char *dir = tg_test_tmpdir(), path[4096], err[256];
+	const char *file = "[default]\naws_access_key_id=AKIAFILEDEF\naws_secret_access_key=s1\n"
+			   "[ops]\naws_access_key_id=AKIAFILEOPS\naws_secret_access_key=s2\n";
+	const char *kv_cfg[] = {"s3", "access_key_id", "AKIACONFIG", "s3", "secret_access_key", "cs", "s3", "use_imds",
+				"no", NULL};
+	const char *kv_noimds[] = {"s3", "use_imds", "no", NULL};
+	struct tg_aws_creds_provider *p;
+	struct tg_config *cfg;
+	int rc;
+
+	clear_env();
+	snprintf(path, sizeof path, "%s/credentials", dir);
+	write_file(path, file, strlen(file), 0600);
+	setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "es", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+
+	cfg = config(kv_cfg);
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	ck_assert_str_eq(get_key(p, 0, &rc), "AKIACONFIG");
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+
+	cfg = config(kv_noimds);
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	ck_assert_str_eq(get_key(p, 0, &rc), "AKIAENV");
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	ck_assert_str_eq(get_key(p, 1, &rc), "AKIAFILEDEF");
+	setenv("AWS_PROFILE", "ops", 1);
+	ck_assert_str_eq(get_key(p, 1, &rc), "AKIAFILEOPS");
+	setenv("AWS_PROFILE", "nosuch", 1);
+	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err), TG_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err, "no profile [nosuch]"));
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+
+	/* [s3] profile and credentials_file win over AWS_PROFILE and AWS_SHARED_CREDENTIALS_FILE */
+	{
+		const char *kv[] = {"s3", "use_imds", "no", "s3", "profile", "default", "s3", "credentials_file", path,
+				    NULL};
+
+		setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+		cfg = config(kv);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+		ck_assert_str_eq(get_key(p, 0, &rc), "AKIAFILEDEF");
+		tg_aws_creds_provider_free(p);
+		tg_config_free(cfg);
+	}
+	/* only half of a static key pair in the config is an error, not a silent fallback */
+	{
+		const char *kv[] = {"s3", "access_key_id", "AKIAHALF", NULL};
+
+		cfg = config(kv);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_ERR_CONFIG);
+		ck_assert_ptr_null(p);
+		tg_config_free(cfg);
+	}
+	/* imds_endpoint may only be link-local or loopback */
+	{
+		const char *kv[] = {"s3", "imds_endpoint", "http://10.1.2.3", NULL};
+
+		cfg = config(kv);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_ERR_CONFIG);
+		tg_config_free(cfg);
+	}
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* ---- IMDSv2 against tests/servers/imds_server.py ---- */
+
+struct imds {
+	pid_t pid;
+	char *dir;
+	char endpoint[64];
+};
+
+static int imds_start(struct imds *m, const char *extra1, const char *extra2)
+{
+	const char *top = getenv("TG_TOP_SRCDIR");
+	char script[4096], portfile[4200], buf[32];
+	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+	int i, fd;
+	ssize_t n;
+
+	snprintf(script, sizeof script, "%s/tests/servers/imds_server.py", top ? top : ".");
+	if (access(script, R_OK) != 0)
+		return -1;
+	m->dir = tg_test_tmpdir();
+	snprintf(portfile, sizeof portfile, "%s/port", m->dir);
+	m->pid = fork();
+	ck_assert_int_ge(m->pid, 0);
+	if (m->pid == 0) {
+		execlp(py, py, script, portfile, extra1, extra2, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 300; i++) { /* up to 30 s for python to start on a loaded machine */
+		if ((fd = open(portfile, O_RDONLY)) >= 0) {
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (n > 0) {
+				buf[n] = '\0';
+				snprintf(m->endpoint, sizeof m->endpoint, "http://127.0.0.1:%d", atoi(buf));
+				return 0;
+			}
+		}
+		if (waitpid(m->pid, NULL, WNOHANG) == m->pid)
+			return -1;
+		usleep(100000);
+	}
+	return -1;
+}
+
+static void imds_stop(struct imds *m)
+{
+	if (m->pid > 0) {
+		kill(m->pid, SIGTERM);
+		waitpid(m->pid, NULL, 0);
+	}
+	tg_test_rmtree(m->dir);
+	free(m->dir);
+}
+
+START_TEST(test_imds)
+{
+	struct imds m = {0, NULL, ""};
+	struct tg_aws_creds c;
+	char err[512] = "";
+
+	ck_assert_msg(imds_start(&m, NULL, NULL) == 0, "could not start tests/servers/imds_server.py");
+	ck_assert_msg(tg_aws_creds_from_imds(m.endpoint, &c, err, sizeof err) == TG_OK, "%s", err);
+	ck_assert_str_eq(c.access_key_id, "ASIATEST000001");
+	ck_assert_int_eq(strlen(c.secret_access_key), 40);
+	ck_assert_int_gt(strlen(c.session_token), 100);
+	ck_assert_str_eq(c.source, "imds");
+	ck_assert_int_gt(c.expiration, time(NULL) + 3000);
+	ck_assert_int_le(c.expiration, time(NULL) + 3700);
+
+	/* the receiver really enforces the session token: a GET without one is refused */
+	{
+		CURL *h = curl_easy_init();
+		char url[256];
+		long status = 0;
+		FILE *devnull = fopen("/dev/null", "w");
+
+		snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/", m.endpoint);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, devnull);
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+		ck_assert_int_eq(curl_easy_perform(h), CURLE_OK);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		ck_assert_int_eq(status, 401);
+		curl_easy_cleanup(h);
+		fclose(devnull);
+	}
+	/* never a non-local endpoint */
+	ck_assert_int_eq(tg_aws_creds_from_imds("http://192.0.2.1", &c, err, sizeof err), TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_aws_creds_from_imds("https://169.254.169.254.example.com", &c, err, sizeof err),
+			 TG_ERR_CONFIG);
+	imds_stop(&m);
+}
+END_TEST
+
+START_TEST(test_imds_no_role_and_bad_json)
+{
+	struct imds m = {0, NULL, ""};
+	struct tg_aws_creds c;
+	char err[512] = "";
+
+	ck_assert_int_eq(imds_start(&m, "--no-role", NULL), 0);
+	ck_assert_int_eq(tg_aws_creds_from_imds(m.endpoint, &c, err, sizeof err), TG_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err, "no IAM role"));
+	imds_stop(&m);
+	ck_assert_int_eq(imds_start(&m, "--bad-json", NULL), 0);
+	ck_assert_int_eq(tg_aws_creds_from_imds(m.endpoint, &c, err, sizeof err), TG_ERR_PARSE);
+	ck_assert_str_eq(c.access_key_id, "");
+	imds_stop(&m);
+}
+END_TEST
+
+/* Temporary credentials are cached while fresh and renewed before they expire. */
+START_TEST(test_imds_refresh)
+{
+	struct imds m = {0, NULL, ""};
+	struct tg_aws_creds_provider *p;
+	struct tg_config *cfg;
+	char err[256];
+	int rc;
+
+	clear_env();
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+	ck_assert_int_eq(imds_start(&m, NULL, NULL), 0);
+	{
+		const char *kv[] = {"s3", "imds_endpoint", m.endpoint, NULL};
+
+		cfg = config(kv);
+	}
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000001");
+	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000001"); /* an hour left: cached */
+	ck_assert_str_eq(get_key(p, 1, &rc), "ASIATEST000002"); /* forced, as after ExpiredToken */
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+	imds_stop(&m);
+
+	/* credentials that expire inside the refresh margin are renewed at each use */
+	ck_assert_int_eq(imds_start(&m, "--expire-in", "120"), 0);
+	{
+		const char *kv[] = {"s3", "imds_endpoint", m.endpoint, NULL};
+
+		cfg = config(kv);
+	}
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000001");
+	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000002");
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+	imds_stop(&m);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("tg_aws_creds");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_file_profiles);
+	tcase_add_test(tc, test_file_hostile);
+	tcase_add_test(tc, test_file_checks);
+	tcase_add_test(tc, test_iso8601);
+	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_imds);
+	tcase_add_test(tc, test_imds_no_role_and_bad_json);
+	tcase_add_test(tc, test_imds_refresh);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 99;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return tg_test_run(suite());
+}
