@@ -1,0 +1,231 @@
+/* pam_module/ga_file.c: the google-authenticator format and every check on the file. */
+#include "tg_test.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+
+#include "ga_file.h"
+#include "tg_error.h"
+
+/* "12345678901234567890" in base32 */
+#define B32 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+#define GOOD                                                                                       \
+	B32 "\n\" RATE_LIMIT 3 30 1700000000\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE 56666666\n\" "  \
+	    "TOTP_AUTH\n"                                                                          \
+	    "\" STEP_SIZE 30\n11111111\n22222222\n"
+
+static char *dir;
+static struct passwd me;
+
+static void setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tg_test_tmpdir();
+	me = *getpwuid(geteuid());
+}
+
+static void teardown(void)
+{
+	tg_test_rmtree(dir);
+	free(dir);
+}
+
+static int parse(const char *text, struct tgp_secret *s, struct tgp_ga *ga)
+{
+	return tgp_ga_parse(text, strlen(text), s, ga);
+}
+
+static void put(const char *name, const char *text, mode_t mode, char *p, size_t n)
+{
+	int fd;
+
+	snprintf(p, n, "%s/%s", dir, name);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode), 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+START_TEST(parse_good_file)
+{
+	struct tgp_secret *s = tgp_secret_new();
+	struct tgp_ga ga;
+
+	ck_assert_int_eq(parse(GOOD, s, &ga), TG_OK);
+	ck_assert_uint_eq(s->totp.keylen, 20);
+	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
+	ck_assert_uint_eq(s->totp.digits, 6);
+	ck_assert_uint_eq(s->totp.step, 30);
+	ck_assert(ga.has_window);
+	ck_assert_uint_eq(ga.window, 8);
+	ck_assert(ga.disallow_reuse);
+	ck_assert_uint_eq(s->scratch.n, 2);
+	ck_assert_int_eq(ga.scratch_line[0], 6);
+	ck_assert_int_eq(tgp_scratch_match(&s->scratch, "22222222", 8), 1);
+	/* lower case, no final newline, CRLF */
+	ck_assert_int_eq(parse("gezdgnbvgy3tqojqgezdgnbvgy3tqojq", s, &ga), TG_OK);
+	ck_assert_int_eq(parse(B32 "\r\n\" TOTP_AUTH\r\n", s, &ga), TG_OK);
+	tgp_secret_free(s);
+}
+END_TEST
+
+START_TEST(bad_files_refused)
+{
+	struct tgp_secret *s = tgp_secret_new();
+	struct tgp_ga ga;
+
+	/* 16 base32 chars = 10 bytes: the least accepted; 15 and a cut string are refused */
+	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJQ\n", s, &ga), TG_OK);
+	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse("GEZDGNBV\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse("", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ1GEZDGNBVGY3TQOJQ\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" HOTP_COUNTER 1\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 0\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" STEP_SIZE 900\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT x\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n1234567\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\nhello\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_ga_parse(B32 "\n\0\n", 34, s, &ga), TG_ERR_FORMAT);
+	tgp_secret_free(s);
+}
+END_TEST
+
+START_TEST(path_expansion)
+{
+	struct passwd pw = me;
+	char out[4096];
+
+	pw.pw_name = "alice";
+	pw.pw_dir = "/home/alice";
+	ck_assert_int_eq(tgp_ga_path("~/.google_authenticator", &pw, out, sizeof(out)), TG_OK);
+	ck_assert_str_eq(out, "/home/alice/.google_authenticator");
+	ck_assert_int_eq(tgp_ga_path("/var/ga/${USER}", &pw, out, sizeof(out)), TG_OK);
+	ck_assert_str_eq(out, "/var/ga/alice");
+	ck_assert_int_eq(tgp_ga_path("${HOME}/.ga", &pw, out, sizeof(out)), TG_OK);
+	ck_assert_str_eq(out, "/home/alice/.ga");
+	ck_assert_int_eq(tgp_ga_path("relative", &pw, out, sizeof(out)), TG_ERR_INVALID);
+	ck_assert_int_ne(tgp_ga_path("/x/${USER}", &pw, out, 8), TG_OK);
+}
+END_TEST
+
+START_TEST(rewrite)
+{
+	struct tg_buf out = TG_BUF_VOID;
+
+	tg_buf_init(&out, 1 << 16);
+	ck_assert_int_eq(tgp_ga_rewrite(GOOD, strlen(GOOD), 6, 57000000, &out), TG_OK);
+	ck_assert_str_eq(tg_buf_str(&out), B32
+	                 "\n\" RATE_LIMIT 3 30 1700000000\n\" WINDOW_SIZE 17\n"
+	                 "\" DISALLOW_REUSE 57000000\n\" TOTP_AUTH\n\" STEP_SIZE 30\n22222222\n");
+	tg_buf_free(&out);
+}
+END_TEST
+
+START_TEST(file_checks)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	char p[4096], q[4096], *big;
+
+	tg_buf_init(&text, TGP_GA_MAX);
+	put("good", GOOD, 0600, p, sizeof(p));
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_OK);
+	ck_assert_str_eq(tg_buf_str(&text), GOOD);
+	tg_buf_reset(&text);
+	put("ro", GOOD, 0400, p, sizeof(p));
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_OK);
+	tg_buf_reset(&text);
+	put("groupread", GOOD, 0640, p, sizeof(p));
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_PERM);
+	put("worldread", GOOD, 0604, p, sizeof(p));
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_PERM);
+	/* a symlink to a good file */
+	snprintf(q, sizeof(q), "%s/good", dir);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	ck_assert_int_eq(symlink(q, p), 0);
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_PERM);
+	/* a fifo (opened non-blocking: no hang) and a folder */
+	snprintf(p, sizeof(p), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_PERM);
+	ck_assert_int_eq(tgp_ga_read(dir, &me, &text), TG_ERR_PERM);
+	/* over 64 KiB */
+	ck_assert_ptr_nonnull(big = malloc(TGP_GA_MAX + 2));
+	memset(big, '1', TGP_GA_MAX + 1);
+	big[TGP_GA_MAX + 1] = '\0';
+	put("big", big, 0600, p, sizeof(p));
+	free(big);
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_LIMIT);
+	snprintf(p, sizeof(p), "%s/missing", dir);
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_NOT_FOUND);
+	tg_buf_free(&text);
+}
+END_TEST
+
+/* Owned by someone else, and read with the user's (not root's) rights: needs root to set up. */
+START_TEST(owner_checked_as_the_user)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	struct passwd *nobody = getpwnam("nobody");
+	char p[4096];
+
+	if (geteuid() != 0 || nobody == NULL) {
+		fprintf(stderr, "SKIP owner_checked_as_the_user: needs root and user nobody\n");
+		return;
+	}
+	tg_buf_init(&text, TGP_GA_MAX);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	/* root's file named as nobody's: refused (and nobody could not read it anyway) */
+	put("roots", GOOD, 0600, p, sizeof(p));
+	ck_assert_int_eq(tgp_ga_read(p, nobody, &text), TG_ERR_SYSTEM);
+	/* nobody's file is read as nobody */
+	ck_assert_int_eq(chown(p, nobody->pw_uid, nobody->pw_gid), 0);
+	ck_assert_int_eq(tgp_ga_read(p, nobody, &text), TG_OK);
+	tg_buf_reset(&text);
+	/* ... and is not root's */
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_PERM);
+	/* a folder nobody cannot enter: the read fails as it would for nobody */
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(tgp_ga_read(p, nobody, &text), TG_ERR_SYSTEM);
+	ck_assert_uint_eq(setfsuid(-1), 0); /* privileges are back */
+	tg_buf_free(&text);
+}
+END_TEST
+
+START_TEST(write_back_keeps_owner_and_mode)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	struct stat st;
+	char p[4096];
+
+	tg_buf_init(&text, TGP_GA_MAX);
+	put("wb", GOOD, 0400, p, sizeof(p));
+	ck_assert_int_eq(tg_buf_puts(&text, B32 "\n"), TG_OK);
+	ck_assert_int_eq(tgp_ga_write(p, &me, &text), TG_OK);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0400);
+	ck_assert_uint_eq(st.st_uid, me.pw_uid);
+	ck_assert_int_eq(st.st_size, 33);
+	tg_buf_free(&text);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pam ga file");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, parse_good_file);
+	tcase_add_test(tc, bad_files_refused);
+	tcase_add_test(tc, path_expansion);
+	tcase_add_test(tc, rewrite);
+	tcase_add_test(tc, file_checks);
+	tcase_add_test(tc, owner_checked_as_the_user);
+	tcase_add_test(tc, write_back_keeps_owner_and_mode);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}

@@ -1,0 +1,705 @@
+/*
+ * pam_tollgate.so black-box, through the real libpam: a private service
+ * folder (pam_start_confdir) whose service file loads the module just built,
+ * by absolute path. /etc/pam.d is never read or touched. The test user is
+ * whoever runs the test, so it works as root and as anyone else.
+ */
+#include "tg_test.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "secret_store.h"
+#include "tg_error.h"
+#include "tg_event.h"
+#include "totp.h"
+
+static char *dir;
+static char module[4096];
+static char user[256];
+static struct tgp_secret *secret;
+
+enum answer_kind { ANSWER_TEXT, ANSWER_NULL, ANSWER_FAIL, ANSWER_HUGE, ANSWER_NUL_INSIDE };
+
+struct conv_state {
+	enum answer_kind kind;
+	const char *text;
+	int prompts;
+	char last_prompt[128];
+};
+
+static int conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct conv_state *c = data;
+	struct pam_response *r;
+	int i;
+
+	if (c->kind == ANSWER_FAIL)
+		return PAM_CONV_ERR;
+	if ((r = calloc((size_t)num, sizeof(*r))) == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < num; i++) {
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+			continue;
+		ck_assert_int_eq(msg[i]->msg_style, PAM_PROMPT_ECHO_OFF);
+		c->prompts++;
+		snprintf(c->last_prompt, sizeof(c->last_prompt), "%s", msg[i]->msg);
+		switch (c->kind) {
+		case ANSWER_TEXT:
+			r[i].resp = strdup(c->text);
+			break;
+		case ANSWER_NULL:
+			r[i].resp = NULL;
+			break;
+		case ANSWER_HUGE: {
+			size_t n = 10 * 1024 * 1024;
+
+			ck_assert_ptr_nonnull(r[i].resp = malloc(n + 1));
+			memset(r[i].resp, '1', n);
+			r[i].resp[n] = '\0';
+			break;
+		}
+		case ANSWER_NUL_INSIDE:
+			/* the code's text, a NUL, then more: PAM strings end at the NUL */
+			ck_assert_ptr_nonnull(r[i].resp = malloc(32));
+			memcpy(r[i].resp, c->text, strlen(c->text) + 1);
+			memcpy(r[i].resp + strlen(c->text) + 1, "123456", 7);
+			break;
+		default:
+			break;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void no_delay(int retval, unsigned usec_delay, void *appdata)
+{
+}
+
+/* Write the service file "svc": auth with these arguments, then extra (may be ""), then session. */
+static void service_with(const char *args, const char *extra)
+{
+	char p[4200];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/pam.d/svc", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fprintf(f, "auth required %s config=%s/tollgate.conf %s\n", module, dir, args);
+	fprintf(f, "%s", extra);
+	fprintf(f, "session required %s config=%s/tollgate.conf %s\n", module, dir, args);
+	fclose(f);
+}
+
+/* A stack with first (a module line) before ours. */
+static void service_first(const char *args, const char *first)
+{
+	char p[4200];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/pam.d/svc", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fprintf(f, "%sauth required %s config=%s/tollgate.conf %s\n", first, module, dir, args);
+	fclose(f);
+}
+
+static void service(const char *args)
+{
+	service_with(args, "");
+}
+
+/* The password the module passed on, as the next module in the stack (pam_exec) saw it. */
+static void passed_on(char *out, size_t n)
+{
+	char p[4200];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "%s/authtok", dir);
+	if ((f = fopen(p, "r")) != NULL) {
+		if (fgets(out, (int)n, f) == NULL)
+			out[0] = '\0';
+		fclose(f);
+		unlink(p);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void service_passing_on(const char *args)
+{
+	char extra[4400], script[4200];
+	FILE *f;
+
+	/* pam_exec hands the authtok to the command on stdin (expose_authtok) */
+	snprintf(script, sizeof(script), "%s/save-authtok", dir);
+	ck_assert_ptr_nonnull(f = fopen(script, "w"));
+	fprintf(f, "#!/bin/sh\nexec cat > %s/authtok\n", dir);
+	fclose(f);
+	ck_assert_int_eq(chmod(script, 0700), 0);
+	snprintf(extra, sizeof(extra), "auth required pam_exec.so expose_authtok quiet %s\n",
+	         script);
+	service_with(args, extra);
+}
+
+static int auth_full(const char *who, struct conv_state *c, const char *rhost, const char *authtok,
+                     char *authtok_out, size_t outlen)
+{
+	struct pam_conv pc = {conv, c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200];
+	int rc;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	ck_assert_int_eq(pam_start_confdir("svc", who, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, rhost != NULL ? rhost : "192.0.2.7");
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (authtok != NULL)
+		pam_set_item(pamh, PAM_AUTHTOK, authtok);
+	rc = pam_authenticate(pamh, 0);
+	if (authtok_out != NULL) {
+		const void *tok = NULL;
+
+		pam_get_item(pamh, PAM_AUTHTOK, &tok);
+		snprintf(authtok_out, outlen, "%s", tok != NULL ? (const char *)tok : "");
+	}
+	pam_end(pamh, rc);
+	return rc;
+}
+
+static int auth(struct conv_state *c)
+{
+	return auth_full(user, c, NULL, NULL, NULL, 0);
+}
+
+static int auth_text(const char *text)
+{
+	struct conv_state c = {ANSWER_TEXT, text, 0, ""};
+
+	return auth(&c);
+}
+
+static void code_at(time_t when, char *out)
+{
+	ck_assert_int_eq(tgp_totp_generate(&secret->totp, when, out, 16), TG_OK);
+}
+
+/* Count event files of a type. */
+static int events(const char *type)
+{
+	char p[4200], needle[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/spool/events", dir);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	snprintf(needle, sizeof(needle), "\"type\":\"%s\"", type);
+	while ((e = readdir(d)) != NULL) {
+		char f[4500], buf[4096];
+		ssize_t n2;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
+		if ((fd = open(f, O_RDONLY)) < 0)
+			continue;
+		n2 = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n2 > 0) {
+			buf[n2] = '\0';
+			n += strstr(buf, needle) != NULL;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void setup(void)
+{
+	const char *top = getenv("TG_TOP_BUILDDIR");
+	char p[4200];
+	struct passwd *pw = getpwuid(geteuid());
+	FILE *f;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	ck_assert_ptr_nonnull(top);
+	ck_assert_ptr_nonnull(pw);
+	snprintf(user, sizeof(user), "%s", pw->pw_name);
+	snprintf(module, sizeof(module), "%s/pam_module/.libs/pam_tollgate.so", top);
+	ck_assert_int_eq(access(module, R_OK), 0);
+	dir = tg_test_tmpdir();
+	snprintf(p, sizeof(p), "%s/pam.d", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/tollgate.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fprintf(
+	    f,
+	    "[general]\nspool_dir = %s/spool\nhostname = testhost\n[pam]\nstate_dir = %s/state\n"
+	    "fail_delay_ms = 0\n",
+	    dir, dir);
+	fclose(f);
+	service("");
+	ck_assert_ptr_nonnull(secret = tgp_secret_new());
+	secret->totp.alg = TGP_ALG_SHA1;
+	secret->totp.digits = 6;
+	secret->totp.step = 30;
+	secret->totp.keylen = 20;
+	randombytes_buf(secret->totp.key, 20);
+	ck_assert_int_eq(tgp_scratch_add(&secret->scratch, "12345678"), TG_OK);
+	ck_assert_int_eq(tgp_scratch_add(&secret->scratch, "87654321"), TG_OK);
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_write(p, user, secret), TG_OK);
+}
+
+static void teardown(void)
+{
+	tgp_secret_free(secret);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(good_code_then_replay)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char code[16];
+
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_str_eq(c.last_prompt, "Verification code: ");
+	/* the same code again, and any earlier step, are refused */
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	code_at(time(NULL) - 30, code);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_replay"), 2);
+	ck_assert_int_eq(events("mfa_failure"), 2);
+}
+END_TEST
+
+START_TEST(bad_inputs_denied)
+{
+	struct conv_state c = {ANSWER_TEXT, "", 0, ""};
+	char code[16], eight[16];
+
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR); /* empty */
+	c.kind = ANSWER_NULL;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	c.kind = ANSWER_FAIL;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	c.kind = ANSWER_HUGE;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	c.kind = ANSWER_TEXT;
+	ck_assert_int_eq(auth_text("abcdef"), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_text("12 456"), PAM_AUTH_ERR);
+	/* a wrong code before an embedded NUL */
+	c.kind = ANSWER_NUL_INSIDE;
+	c.text = "000000";
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") != 0)
+		ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	/* the right code with extra digits (an 8-digit code ending in the 6) */
+	secret->totp.digits = 8;
+	code_at(time(NULL), eight);
+	secret->totp.digits = 6;
+	ck_assert_int_eq(auth_text(eight), PAM_AUTH_ERR);
+	{
+		char spaced[32];
+
+		snprintf(spaced, sizeof(spaced), " %s", code);
+		ck_assert_int_eq(auth_text(spaced), PAM_AUTH_ERR);
+	}
+}
+END_TEST
+
+START_TEST(good_code_after_nul_is_its_code)
+{
+	/* "CODE\0junk": the PAM string is CODE, which is right: accepted, and nothing crashes */
+	struct conv_state c = {ANSWER_NUL_INSIDE, NULL, 0, ""};
+	char code[16];
+
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+}
+END_TEST
+
+START_TEST(scratch_codes_single_use)
+{
+	ck_assert_int_eq(auth_text("12345678"), PAM_SUCCESS);
+	ck_assert_int_eq(auth_text("12345678"), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_text("87654321"), PAM_SUCCESS);
+	ck_assert_int_eq(auth_text("11111111"), PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(not_enrolled_prompted_and_denied)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_remove(p, user), TG_OK);
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1); /* looks like everyone else */
+	ck_assert_int_eq(events("mfa_failure"), 1);
+	/* a user that does not exist: the same */
+	c.prompts = 0;
+	ck_assert_int_eq(auth_full("tg-no-such-user-xyz", &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	/* nullok lets the not-enrolled user in, without a prompt, and says so */
+	service("nullok");
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 0);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+	/* but not a user that does not exist */
+	ck_assert_int_eq(auth_full("tg-no-such-user-xyz", &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(nullok_does_not_skip_enrolled)
+{
+	service("nullok");
+	ck_assert_int_eq(auth_text("000000x"), PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(exempt_group_skips)
+{
+	struct group *g = getgrgid(getegid());
+	struct conv_state c = {ANSWER_TEXT, "000000x", 0, ""};
+	char args[512];
+
+	ck_assert_ptr_nonnull(g);
+	snprintf(args, sizeof(args), "exempt_group=%s", g->gr_name);
+	service(args);
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 0);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+	service("exempt_group=tg-no-such-group");
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(broken_config_and_state_fail_closed)
+{
+	char p[4200], code[16];
+	int fd;
+
+	code_at(time(NULL), code);
+	service("no_such_argument");
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	service("digits=99");
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	service("nullok config=/nonexistent/tollgate.conf");
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	service("nullok");
+	/* a corrupt secret never becomes "not enrolled", even with nullok */
+	snprintf(p, sizeof(p), "%s/state/totp/%s", dir, user);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(write(fd, "junk", 4), 4);
+	close(fd);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_write(p, user, secret), TG_OK);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	/* a corrupt state file */
+	snprintf(p, sizeof(p), "%s/state/state/%s", dir, user);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(write(fd, "junk\n", 5), 5);
+	close(fd);
+	code_at(time(NULL) + 30, code);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_ge(events("mfa_failure"), 2);
+}
+END_TEST
+
+/* Read "addr ADDR ..." of the state file (the limiter's record for one address). */
+static void addr_line(const char *addr, char *out, size_t n)
+{
+	char p[4200], line[256], head[80];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(p, sizeof(p), "%s/state/state/%s", dir, user);
+	snprintf(head, sizeof(head), "addr %s ", addr);
+	if ((f = fopen(p, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, head, strlen(head)) == 0)
+			snprintf(out, n, "%s", line);
+	fclose(f);
+}
+
+START_TEST(rate_limit_and_refusals_do_not_extend)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char code[16], before[256], after[256];
+	int i;
+
+	service("max_failures=3 lockout=3600");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(auth_full(user, &c, "198.51.100.1", NULL, NULL, 0), PAM_AUTH_ERR);
+	addr_line("198.51.100.1", before, sizeof(before));
+	ck_assert(before[0] != '\0');
+	/* locked: even the right code is refused, and the refusals change nothing */
+	c.text = code;
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(auth_full(user, &c, "198.51.100.1", NULL, NULL, 0), PAM_AUTH_ERR);
+	addr_line("198.51.100.1", after, sizeof(after));
+	ck_assert_str_eq(before, after);
+	ck_assert_int_ge(events("mfa_failure"), 8);
+	/* another address is not locked */
+	ck_assert_int_eq(auth_full(user, &c, "198.51.100.2", NULL, NULL, 0), PAM_SUCCESS);
+}
+END_TEST
+
+START_TEST(user_ceiling_across_addresses)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char code[16], addr[64];
+	int i;
+
+	service("max_failures=100 max_failures_user=4 lockout=3600");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	for (i = 0; i < 4; i++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", i + 1);
+		ck_assert_int_eq(auth_full(user, &c, addr, NULL, NULL, 0), PAM_AUTH_ERR);
+	}
+	c.text = code;
+	ck_assert_int_eq(auth_full(user, &c, "203.0.113.99", NULL, NULL, 0), PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(forward_pass_and_try_first_pass)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char code[16], answer[64], tok[64], extra[256];
+
+	service_passing_on("forward_pass");
+	code_at(time(NULL), code);
+	snprintf(answer, sizeof(answer), "hunter2%s", code);
+	c.text = answer;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_str_eq(c.last_prompt, "Password & verification code: ");
+	passed_on(tok, sizeof(tok));
+	ck_assert_str_eq(tok, "hunter2");
+	/* try_first_pass: the code is the tail of the authtok a module before us collected
+	 * (pam_unix prompts and stores it whether or not the password is right) */
+	snprintf(extra, sizeof(extra), "auth optional pam_unix.so nodelay\n");
+	service_first("try_first_pass", extra);
+	code_at(time(NULL) + 30, code);
+	snprintf(answer, sizeof(answer), "pw%s", code);
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_str_eq(c.last_prompt, "Password: ");
+	/* a password without a code at its end: we ask */
+	c.text = "password";
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 2);
+	ck_assert_str_eq(c.last_prompt, "Verification code: ");
+}
+END_TEST
+
+START_TEST(prompt_and_digits_options)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char code[16], p[4200];
+
+	secret->totp.digits = 8;
+	secret->totp.alg = TGP_ALG_SHA512;
+	secret->totp.keylen = 64;
+	randombytes_buf(secret->totp.key, 64);
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_write(p, user, secret), TG_OK);
+	service("prompt=OTP:");
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_str_eq(c.last_prompt, "OTP:");
+	code_at(time(NULL) + 30, code);
+	ck_assert_int_eq(auth_text(code + 2), PAM_AUTH_ERR); /* 6 of the 8 digits */
+}
+END_TEST
+
+START_TEST(session_events_and_id)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char code[16], confdir[4200];
+	const char *id;
+	size_t i;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, "192.0.2.9");
+	pam_set_item(pamh, PAM_TTY, "/dev/pts/9");
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_ptr_nonnull(id = pam_getenv(pamh, "TOLLGATE_SESSION_ID"));
+	ck_assert_uint_eq(strlen(id), 32);
+	for (i = 0; i < 32; i++)
+		ck_assert(strchr("0123456789abcdef", id[i]) != NULL);
+	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	ck_assert_int_eq(events("login"), 1);
+	ck_assert_int_eq(events("logout"), 1);
+}
+END_TEST
+
+START_TEST(session_event_fields)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char code[16], confdir[4200], p[4500];
+	struct dirent *e;
+	json_t *ev;
+	DIR *d;
+	int seen = 0;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, "192.0.2.9");
+	pam_set_item(pamh, PAM_TTY, "/dev/pts/9");
+	ck_assert_int_eq(pam_putenv(pamh, "SSH_CONNECTION=192.0.2.9 50022 192.0.2.1 22"),
+	                 PAM_SUCCESS);
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	snprintf(p, sizeof(p), "%s/spool/events", dir);
+	ck_assert_ptr_nonnull(d = opendir(p));
+	while ((e = readdir(d)) != NULL) {
+		char f[4800];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
+		ck_assert_int_eq(tg_event_read(f, &ev), TG_OK);
+		if (strcmp(json_string_value(json_object_get(ev, "type")), "login") == 0) {
+			ck_assert_str_eq(json_string_value(json_object_get(ev, "user")), user);
+			ck_assert_str_eq(json_string_value(json_object_get(ev, "client_addr")),
+			                 "192.0.2.9");
+			ck_assert_int_eq(json_integer_value(json_object_get(ev, "client_port")),
+			                 50022);
+			ck_assert_str_eq(json_string_value(json_object_get(ev, "host")),
+			                 "testhost");
+			ck_assert_str_eq(json_string_value(json_object_get(ev, "tty")),
+			                 "/dev/pts/9");
+			ck_assert_str_eq(json_string_value(json_object_get(ev, "service")), "svc");
+			ck_assert_str_eq(json_string_value(json_object_get(ev, "mfa_method")),
+			                 "totp");
+			ck_assert_int_eq(json_integer_value(json_object_get(ev, "pid")), getpid());
+			ck_assert_uint_eq(
+			    strlen(json_string_value(json_object_get(ev, "session_id"))), 32);
+			/* no code anywhere in the event */
+			{
+				char *text = json_dumps(ev, 0);
+
+				ck_assert_ptr_null(strstr(text, code));
+				free(text);
+			}
+			seen++;
+		}
+		json_decref(ev);
+	}
+	closedir(d);
+	ck_assert_int_eq(seen, 1);
+}
+END_TEST
+
+/* 16 processes present the same valid code at the same instant: exactly one gets in. */
+START_TEST(sixteen_at_once_one_succeeds)
+{
+	enum { N = 16 };
+	char code[16];
+	int gate[2], i, ok = 0, denied = 0, round;
+
+	for (round = 0; round < 3; round++) {
+		char p[4200];
+
+		/* a fresh replay guard each round, a code far from any used step */
+		snprintf(p, sizeof(p), "%s/state/state/%s", dir, user);
+		unlink(p);
+		code_at(time(NULL), code);
+		ok = denied = 0;
+		ck_assert_int_eq(pipe(gate), 0);
+		for (i = 0; i < N; i++) {
+			pid_t pid = fork();
+
+			ck_assert_int_ge(pid, 0);
+			if (pid == 0) {
+				char b;
+
+				close(gate[1]);
+				if (read(gate[0], &b, 1) < 0)
+					_exit(3);
+				_exit(auth_text(code) == PAM_SUCCESS ? 0 : 1);
+			}
+		}
+		close(gate[0]);
+		close(gate[1]);
+		for (i = 0; i < N; i++) {
+			int st;
+
+			ck_assert_int_gt(wait(&st), 0);
+			ck_assert(WIFEXITED(st));
+			if (WEXITSTATUS(st) == 0)
+				ok++;
+			else if (WEXITSTATUS(st) == 1)
+				denied++;
+		}
+		ck_assert_int_eq(ok, 1);
+		ck_assert_int_eq(denied, N - 1);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pam module");
+	TCase *tc = tcase_create("black box");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, good_code_then_replay);
+	tcase_add_test(tc, bad_inputs_denied);
+	tcase_add_test(tc, good_code_after_nul_is_its_code);
+	tcase_add_test(tc, scratch_codes_single_use);
+	tcase_add_test(tc, not_enrolled_prompted_and_denied);
+	tcase_add_test(tc, nullok_does_not_skip_enrolled);
+	tcase_add_test(tc, exempt_group_skips);
+	tcase_add_test(tc, broken_config_and_state_fail_closed);
+	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
+	tcase_add_test(tc, user_ceiling_across_addresses);
+	tcase_add_test(tc, forward_pass_and_try_first_pass);
+	tcase_add_test(tc, prompt_and_digits_options);
+	tcase_add_test(tc, session_events_and_id);
+	tcase_add_test(tc, session_event_fields);
+	tcase_add_test(tc, sixteen_at_once_one_succeeds);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}

@@ -1,0 +1,171 @@
+/* pam_module/secret_store.c: sealed, bound to the user, owner-only, fail closed. */
+#include "tg_test.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include "secret_store.h"
+#include "tg_error.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	ck_assert_int_ge(sodium_init(), 0);
+	dir = tg_test_tmpdir();
+}
+
+static void teardown(void)
+{
+	tg_test_rmtree(dir);
+	free(dir);
+}
+
+static struct tgp_secret *sample(void)
+{
+	struct tgp_secret *s = tgp_secret_new();
+	char codes[TGP_SCRATCH_NEW][TGP_SCRATCH_DIGITS + 1];
+
+	ck_assert_ptr_nonnull(s);
+	s->totp.alg = TGP_ALG_SHA256;
+	s->totp.digits = 8;
+	s->totp.step = 30;
+	s->totp.keylen = 32;
+	randombytes_buf(s->totp.key, 32);
+	ck_assert_int_eq(tgp_scratch_generate(&s->scratch, TGP_SCRATCH_NEW, codes), TG_OK);
+	return s;
+}
+
+static void path(char *out, size_t n, const char *tail)
+{
+	snprintf(out, n, "%s/%s", dir, tail);
+}
+
+START_TEST(seal_open_round_trip)
+{
+	struct tgp_secret *s = sample(), *back = tgp_secret_new();
+	unsigned char key[32], buf[TGP_STORE_MAX];
+	size_t len;
+
+	crypto_secretbox_keygen(key);
+	ck_assert_int_eq(tgp_store_seal(key, "alice", s, buf, sizeof(buf), &len), TG_OK);
+	ck_assert_int_eq(tgp_store_open(key, "alice", buf, len, back), TG_OK);
+	ck_assert_int_eq(back->totp.alg, TGP_ALG_SHA256);
+	ck_assert_uint_eq(back->totp.digits, 8);
+	ck_assert_uint_eq(back->totp.keylen, 32);
+	ck_assert(memcmp(back->totp.key, s->totp.key, 32) == 0);
+	ck_assert_uint_eq(back->scratch.n, 10);
+	ck_assert(memcmp(&back->scratch, &s->scratch, sizeof(s->scratch)) == 0);
+	/* bound to the name it was sealed for */
+	ck_assert_int_eq(tgp_store_open(key, "bob", buf, len, back), TG_ERR_FORMAT);
+	/* any flipped bit is refused */
+	buf[len - 1] ^= 1;
+	ck_assert_int_eq(tgp_store_open(key, "alice", buf, len, back), TG_ERR_CRYPTO);
+	buf[len - 1] ^= 1;
+	key[0] ^= 1;
+	ck_assert_int_eq(tgp_store_open(key, "alice", buf, len, back), TG_ERR_CRYPTO);
+	ck_assert_int_eq(tgp_store_open(key, "alice", buf, 10, back), TG_ERR_FORMAT);
+	tgp_secret_free(s);
+	tgp_secret_free(back);
+}
+END_TEST
+
+START_TEST(write_read_remove)
+{
+	struct tgp_secret *s = sample(), *back = tgp_secret_new();
+	char p[4096], state[4096];
+	struct stat st;
+
+	path(state, sizeof(state), "lib");
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tgp_store_write(state, "alice", s), TG_OK);
+	ck_assert(tgp_store_exists(state, "alice"));
+	path(p, sizeof(p), "lib/store.key");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_size, 32);
+	path(p, sizeof(p), "lib/totp/alice");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_OK);
+	ck_assert(memcmp(back->totp.key, s->totp.key, 32) == 0);
+	ck_assert_int_eq(tgp_store_read(state, "bob", back), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tgp_store_read(state, "../alice", back), TG_ERR_INVALID);
+	ck_assert_int_eq(tgp_store_remove(state, "alice"), TG_OK);
+	ck_assert_int_eq(tgp_store_remove(state, "alice"), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_NOT_FOUND);
+	tgp_secret_free(s);
+	tgp_secret_free(back);
+}
+END_TEST
+
+START_TEST(unsafe_files_refused)
+{
+	struct tgp_secret *s = sample(), *back = tgp_secret_new();
+	char p[4096], q[4096], state[4096];
+	int fd;
+
+	path(state, sizeof(state), "lib");
+	ck_assert_int_eq(tgp_store_write(state, "alice", s), TG_OK);
+	path(p, sizeof(p), "lib/totp/alice");
+	ck_assert_int_eq(chmod(p, 0640), 0);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_PERM);
+	ck_assert_int_eq(chmod(p, 0600), 0);
+	/* a symlink in place of the file */
+	path(q, sizeof(q), "lib/totp/bob");
+	ck_assert_int_eq(symlink(p, q), 0);
+	ck_assert_int_eq(tgp_store_read(state, "bob", back), TG_ERR_PERM);
+	/* a folder others may write to */
+	path(q, sizeof(q), "lib/totp");
+	ck_assert_int_eq(chmod(q, 0777), 0);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_PERM);
+	ck_assert_int_eq(chmod(q, 0700), 0);
+	/* a key of the wrong size */
+	path(q, sizeof(q), "lib/store.key");
+	ck_assert_int_ge(fd = open(q, O_WRONLY | O_APPEND), 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_FORMAT);
+	/* no key at all */
+	ck_assert_int_eq(unlink(q), 0);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_CONFIG);
+	/* garbage in the file */
+	ck_assert_int_eq(tgp_store_write(state, "alice", s), TG_OK); /* a new key */
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(write(fd, "TGTOTP01garbage", 15), 15);
+	close(fd);
+	ck_assert_int_eq(tgp_store_read(state, "alice", back), TG_ERR_FORMAT);
+	tgp_secret_free(s);
+	tgp_secret_free(back);
+}
+END_TEST
+
+START_TEST(user_names)
+{
+	ck_assert(tgp_user_name_ok("alice"));
+	ck_assert(tgp_user_name_ok("a.b-c_d@corp"));
+	ck_assert(!tgp_user_name_ok(""));
+	ck_assert(!tgp_user_name_ok(NULL));
+	ck_assert(!tgp_user_name_ok(".hidden"));
+	ck_assert(!tgp_user_name_ok("-rf"));
+	ck_assert(!tgp_user_name_ok("a/b"));
+	ck_assert(!tgp_user_name_ok("a b"));
+	ck_assert(
+	    !tgp_user_name_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pam secret store");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, seal_open_round_trip);
+	tcase_add_test(tc, write_read_remove);
+	tcase_add_test(tc, unsafe_files_refused);
+	tcase_add_test(tc, user_names);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}

@@ -1,0 +1,175 @@
+/* pam_module/state.c: the state file, the rate limiter and the used scratch codes. */
+#include "tg_test.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "state.h"
+#include "tg_error.h"
+
+static char *dir;
+static const struct tgp_limits lim = {3, 5, 300};
+
+static void setup(void)
+{
+	dir = tg_test_tmpdir();
+}
+
+static void teardown(void)
+{
+	tg_test_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(round_trip)
+{
+	struct tgp_state st, back;
+	unsigned char h[TGP_SCRATCH_HASH];
+	char text[TGP_STATE_MAX];
+	size_t len;
+
+	memset(&st, 0, sizeof(st));
+	memset(h, 7, sizeof(h));
+	st.last_step = 59863858;
+	tgp_state_scratch_use(&st, h);
+	tgp_limit_fail(&st, "192.0.2.1", 1000, &lim);
+	tgp_limit_fail(&st, "2001:db8::1", 1001, &lim);
+	ck_assert_int_eq(tgp_state_format(&st, text, sizeof(text), &len), TG_OK);
+	ck_assert_int_eq(tgp_state_parse(text, len, &back), TG_OK);
+	ck_assert(memcmp(&st, &back, sizeof(st)) == 0);
+	ck_assert(tgp_state_scratch_used(&back, h));
+	h[0] = 8;
+	ck_assert(!tgp_state_scratch_used(&back, h));
+	/* cut, unknown, or NUL-bearing text is corrupt */
+	ck_assert_int_eq(tgp_state_parse(text, len - 1, &back), TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nbogus 1\n", 25, &back), TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nlast_step x\n", 29, &back),
+	                 TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 2\n", 17, &back), TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\n\0", 18, &back), TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("", 0, &back), TG_ERR_FORMAT);
+}
+END_TEST
+
+START_TEST(limit_per_address_and_user)
+{
+	struct tgp_state st;
+
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1000), TG_OK);
+	tgp_limit_fail(&st, "a", 1000, &lim);
+	tgp_limit_fail(&st, "a", 1001, &lim);
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1002), TG_OK);
+	tgp_limit_fail(&st, "a", 1002, &lim); /* third: address a locked until 1302 */
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1003), TG_ERR_RATE_LIMITED);
+	ck_assert_int_eq(tgp_limit_check(&st, "b", 1003), TG_OK);
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1301), TG_ERR_RATE_LIMITED);
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1302), TG_OK);
+	/* the ceiling across addresses: 5 failures from anywhere lock the user */
+	tgp_limit_fail(&st, "b", 1010, &lim);
+	tgp_limit_fail(&st, "c", 1011, &lim);
+	ck_assert_int_eq(tgp_limit_check(&st, "d", 1012), TG_ERR_RATE_LIMITED);
+	ck_assert_int_eq(st.user.locked_until, 1011 + 300);
+}
+END_TEST
+
+/* The auth flow never counts an attempt the limiter refused; checking changes nothing. */
+START_TEST(refused_attempts_do_not_extend)
+{
+	struct tgp_state st, before;
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 3; i++)
+		tgp_limit_fail(&st, "a", 1000, &lim);
+	before = st;
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(tgp_limit_check(&st, "a", 1100 + i), TG_ERR_RATE_LIMITED);
+	ck_assert(memcmp(&st, &before, sizeof(st)) == 0);
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1300), TG_OK);
+}
+END_TEST
+
+START_TEST(old_failures_forgotten_and_success_clears)
+{
+	struct tgp_state st;
+
+	memset(&st, 0, sizeof(st));
+	tgp_limit_fail(&st, "a", 1000, &lim);
+	tgp_limit_fail(&st, "a", 1001, &lim);
+	tgp_limit_fail(&st, "a", 2000, &lim); /* the first two are older than a lockout period */
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 2001), TG_OK);
+	tgp_limit_success(&st, "a");
+	ck_assert_uint_eq(st.naddrs, 0);
+	ck_assert_uint_eq(st.user.failures, 0);
+}
+END_TEST
+
+START_TEST(address_table_is_bounded)
+{
+	struct tgp_state st;
+	char addr[32];
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 3 * TGP_STATE_ADDRS; i++) {
+		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 256, i % 256);
+		tgp_limit_fail(&st, addr, 1000 + i, &(struct tgp_limits){3, 100000, 300});
+	}
+	ck_assert_uint_eq(st.naddrs, TGP_STATE_ADDRS);
+}
+END_TEST
+
+START_TEST(addresses_cleaned)
+{
+	char out[TGP_ADDR_MAX];
+
+	tgp_addr_clean(NULL, out);
+	ck_assert_str_eq(out, "-");
+	tgp_addr_clean("2001:db8::1%eth0", out);
+	ck_assert_str_eq(out, "2001:db8::1%eth0");
+	tgp_addr_clean("evil host\nx", out);
+	ck_assert_str_eq(out, "evil_host_x");
+}
+END_TEST
+
+START_TEST(files_and_lock)
+{
+	struct tgp_state st, back;
+	struct tgp_lock l = TGP_LOCK_VOID;
+	char p[4096];
+
+	ck_assert_int_eq(tgp_state_read(dir, "alice", &st), TG_OK); /* none yet: empty */
+	ck_assert_uint_eq(st.last_step, 0);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	st.last_step = 42;
+	ck_assert_int_eq(tgp_state_write(dir, "alice", &st), TG_OK);
+	tgp_state_unlock(&l);
+	tgp_state_unlock(&l);
+	ck_assert_int_eq(tgp_state_read(dir, "alice", &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 42);
+	snprintf(p, sizeof(p), "%s/state/alice", dir);
+	ck_assert_int_eq(chmod(p, 0666), 0);
+	ck_assert_int_eq(tgp_state_read(dir, "alice", &back), TG_ERR_PERM);
+	ck_assert_int_eq(tgp_state_lock(dir, "../x", &l), TG_ERR_INVALID);
+	ck_assert_int_eq(tgp_state_remove(dir, "alice"), TG_OK);
+	ck_assert_int_eq(tgp_state_remove(dir, "alice"), TG_ERR_NOT_FOUND);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pam state");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, limit_per_address_and_user);
+	tcase_add_test(tc, refused_attempts_do_not_extend);
+	tcase_add_test(tc, old_failures_forgotten_and_success_clears);
+	tcase_add_test(tc, address_table_is_bounded);
+	tcase_add_test(tc, addresses_cleaned);
+	tcase_add_test(tc, files_and_lock);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
