@@ -1,0 +1,110 @@
+#!/bin/sh
+# google-authenticator compatibility with a real user: the file is read with
+# the user's rights, every check on it holds, its state goes back atomically
+# (owner and mode kept), and tollgate-enroll imports it into the store.
+# Needs root (it creates, and removes, a user).
+. "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+
+tg_need_root "creates a test user and files owned by it"
+tg_need_cmd oathtool useradd userdel base32
+B=$TG_TOP_BUILDDIR
+MOD=$B/pam_module/.libs/pam_tollgate.so
+ENROLL=$B/pam_module/tollgate-enroll
+DRIVER=$B/tests/pam_driver
+T=$(tg_mktemp_dir)
+U=tgga$$
+cleanup() { userdel "$U" > /dev/null 2>&1; rm -rf "$T"; }
+trap cleanup EXIT
+chmod 0711 "$T"
+useradd -M -d "$T/home" -s /usr/sbin/nologin "$U" || tg_fail "useradd"
+mkdir -m 0700 "$T/home" && chown "$U:" "$T/home"
+GA=$T/home/.google_authenticator
+
+cat > "$T/tollgate.conf" <<CONF
+[general]
+spool_dir = $T/spool
+[pam]
+state_dir = $T/state
+fail_delay_ms = 0
+max_failures = 1000
+max_failures_user = 1000
+CONF
+mkdir -p "$T/pam.d"
+printf 'auth required %s config=%s/tollgate.conf secret=~/.google_authenticator\n' "$MOD" "$T" > "$T/pam.d/ga"
+printf 'auth required %s config=%s/tollgate.conf secret=%s/byname/${USER}\n' "$MOD" "$T" "$T" > "$T/pam.d/byname"
+printf 'auth required %s config=%s/tollgate.conf\n' "$MOD" "$T" > "$T/pam.d/store"
+
+S=$(head -c 20 /dev/urandom | base32 | tr -d '=')
+write_ga() { # secret, then file mode
+	printf '%s\n" RATE_LIMIT 3 30 1700000000\n" WINDOW_SIZE 3\n" DISALLOW_REUSE\n" TOTP_AUTH\n11223344\n55667788\n' "$1" > "$GA"
+	chown "$U:" "$GA"
+	chmod "${2:-0600}" "$GA"
+}
+auth() { "$DRIVER" "$T/pam.d" "${SVC:-ga}" "$U" "$@" > /dev/null; }
+code() { oathtool --totp -b "$S" -N "now + ${1:-0} seconds"; }
+
+write_ga "$S"
+auth "$(code)" || tg_fail "good code refused"
+auth "$(code)" && tg_fail "replay accepted"
+grep -qE '^" DISALLOW_REUSE [0-9]+$' "$GA" || tg_fail "DISALLOW_REUSE not written back"
+[ "$(stat -c '%U %a' "$GA")" = "$U 600" ] || tg_fail "write-back changed owner or mode: $(stat -c '%U %a' "$GA")"
+auth 11223344 || tg_fail "scratch code refused"
+grep -q 11223344 "$GA" && tg_fail "used scratch code left in the file"
+auth 11223344 && tg_fail "scratch code accepted twice"
+ls -a "$T/home" | grep -q '^\.tmp\.' && tg_fail "temp file left behind"
+echo "ok: codes, replay, scratch codes, atomic write-back as the user"
+
+# the user restoring the file does not bring a used scratch code back (root's state remembers)
+write_ga "$S"
+auth 11223344 && tg_fail "restored scratch code accepted"
+echo "ok: used scratch codes remembered in root's state"
+
+write_ga "$S" 0640
+auth "$(code 30)" && tg_fail "group-readable file accepted"
+write_ga "$S" 0604
+auth "$(code 30)" && tg_fail "world-readable file accepted"
+write_ga "$S"
+chown root: "$GA"
+auth "$(code 30)" && tg_fail "file owned by root accepted"
+write_ga "$S"
+mv "$GA" "$T/home/real"
+ln -s "$T/home/real" "$GA"
+auth "$(code 30)" && tg_fail "symlink accepted"
+rm -f "$GA" "$T/home/real"
+write_ga "$S"
+head -c 70000 /dev/zero | tr '\0' '#' >> "$GA"
+auth "$(code 30)" && tg_fail "file over 64 KiB accepted"
+write_ga "$(head -c 8 /dev/urandom | base32 | tr -d '=')"
+auth "$(code 30)" && tg_fail "8-byte secret accepted"
+write_ga "$S"
+sed -i 's/^" TOTP_AUTH$/" HOTP_COUNTER 1/' "$GA"
+auth "$(code 30)" && tg_fail "HOTP file accepted"
+echo "ok: owner, mode, symlink, size, short secret, HOTP refused"
+
+# read with the user's rights: a file the user cannot reach is refused even though root could read it
+write_ga "$S"
+chmod 0700 "$T/home" && chown root: "$T/home"
+auth "$(code 30)" && tg_fail "file read with root's rights"
+chown "$U:" "$T/home"
+auth "$(code 30)" || tg_fail "good file refused"
+echo "ok: read with the user's rights"
+
+# ${USER} in the path
+mkdir -m 0755 "$T/byname"
+write_ga "$S"
+cp -p "$GA" "$T/byname/$U"
+rm -f "$T/state/state/$U" # a fresh replay guard: the steps within the window are used up
+SVC=byname auth "$(code)" || tg_fail "\${USER} path"
+echo "ok: \${USER} expansion"
+
+# import into the store; the remaining scratch code moves with it
+write_ga "$S"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" > /dev/null || tg_fail "import"
+rm -f "$T/state/state/$U"
+SVC=store auth "$(code)" || tg_fail "imported secret refused"
+SVC=store auth 55667788 || tg_fail "imported scratch code refused"
+chmod 0644 "$GA"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null 2>&1 &&
+	tg_fail "imported a world-readable file"
+echo "ok: --import-google-authenticator"
+echo PASS

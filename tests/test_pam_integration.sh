@@ -1,0 +1,109 @@
+#!/bin/sh
+# pam_tollgate.so and tollgate-enroll end to end, with oathtool as an
+# independent code generator: the module's exports and links, enrollment
+# (every algorithm, 6 and 8 digits, QR code, scratch codes), reset and
+# removal, and pamtester through libpam_wrapper (a private service folder,
+# /etc/pam.d untouched). The google-authenticator part is test_pam_ga.sh.
+. "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+
+tg_need_cmd oathtool nm
+B=$TG_TOP_BUILDDIR
+MOD=$B/pam_module/.libs/pam_tollgate.so
+ENROLL=$B/pam_module/tollgate-enroll
+DRIVER=$B/tests/pam_driver
+[ -f "$MOD" ] || tg_fail "module not built: $MOD"
+T=$(tg_mktemp_dir)
+trap 'rm -rf "$T"' EXIT
+ME=$(id -un)
+
+# 1. only pam_sm_* leave the module; no libcurl in sshd
+exports=$(nm -D --defined-only "$MOD" | awk '$2 ~ /^[TDBVW]$/ { print $3 }' | sort | tr '\n' ' ')
+[ "$exports" = "pam_sm_authenticate pam_sm_close_session pam_sm_open_session pam_sm_setcred " ] ||
+	tg_fail "the module exports more than pam_sm_*: $exports"
+if readelf -d "$MOD" | grep NEEDED | grep -qi curl; then tg_fail "the module links libcurl"; fi
+for f in openlog exit; do
+	if nm -D --undefined-only "$MOD" | awk '{ print $2 }' | grep -qx "$f"; then tg_fail "the module calls $f()"; fi
+done
+echo "ok: exports only pam_sm_*, no libcurl, no openlog/exit"
+
+cat > "$T/tollgate.conf" <<CONF
+[general]
+spool_dir = $T/spool
+[pam]
+state_dir = $T/state
+fail_delay_ms = 0
+CONF
+mkdir -p "$T/pam.d"
+printf 'auth required %s config=%s/tollgate.conf\nsession required %s config=%s/tollgate.conf\n' \
+	"$MOD" "$T" "$MOD" "$T" > "$T/pam.d/tg"
+
+secret_of() { sed -n 's/^Secret (base32): //p' "$1"; }
+
+# 2. every algorithm and digit count, codes made by oathtool
+for alg in sha1 sha256 sha512; do
+	for digits in 6 8; do
+		"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --algorithm $alg --digits $digits --force > "$T/out" ||
+			tg_fail "enroll $alg/$digits"
+		s=$(secret_of "$T/out")
+		grep -q "otpauth://totp/Tollgate:.*secret=$s&issuer=Tollgate&algorithm=$(echo $alg | tr a-z A-Z)&digits=$digits&period=30" "$T/out" ||
+			tg_fail "no otpauth URI for $alg/$digits"
+		code=$(oathtool --totp=$alg --digits=$digits -b "$s")
+		"$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null || tg_fail "oathtool's $alg/$digits code refused"
+		"$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "a $alg/$digits code was accepted twice"
+		echo "ok: $alg, $digits digits"
+	done
+done
+grep -q "$(printf '\342\226\210')" "$T/out" || tg_fail "no QR code drawn"
+[ "$(grep -cE '^  [1-9][0-9]{7}$' "$T/out")" -eq 10 ] || tg_fail "not 10 scratch codes"
+scratch=$(grep -E '^  [1-9][0-9]{7}$' "$T/out" | head -1 | tr -d ' ')
+"$DRIVER" "$T/pam.d" tg "$ME" "$scratch" > /dev/null || tg_fail "scratch code refused"
+"$DRIVER" "$T/pam.d" tg "$ME" "$scratch" > /dev/null && tg_fail "scratch code accepted twice"
+grep -q "$scratch" "$T/state/totp/$ME" && tg_fail "a scratch code is stored in clear"
+echo "ok: QR code, 10 scratch codes, single use, stored hashed"
+
+# 3. refuse to overwrite; reset failures; remove
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" > /dev/null 2>&1 && tg_fail "re-enrolled without --force"
+for i in 1 2 3 4 5; do "$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" 00000000 > /dev/null; done
+code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
+"$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "not rate limited after 5 failures"
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --reset-failures > /dev/null || tg_fail "--reset-failures"
+code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
+"$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" "$code" > /dev/null || tg_fail "still limited after --reset-failures"
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
+[ -e "$T/state/totp/$ME" ] && tg_fail "--remove left the secret"
+"$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "a removed user got in"
+"$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz > /dev/null 2>&1 && tg_fail "enrolled a user that does not exist"
+echo "ok: --force needed, rate limit, --reset-failures, --remove"
+
+# 4. concurrency with an independent code: 16 at once, one in
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
+s=$(secret_of "$T/out")
+out=$("$DRIVER" -n 16 "$T/pam.d" tg "$ME" "$(oathtool --totp -b "$s")" | tail -1)
+[ "$out" = "succeeded=1 of 16" ] || tg_fail "16 logins with one code: $out"
+echo "ok: 16 logins with one code: $out"
+
+# 5. session: login and logout events, the session id in the PAM environment
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --force > "$T/out" || tg_fail enroll
+s=$(secret_of "$T/out")
+"$DRIVER" -s "$T/pam.d" tg "$ME" "$(oathtool --totp -b "$s")" > "$T/sess" || tg_fail "session run"
+grep -qE '^TOLLGATE_SESSION_ID=[0-9a-f]{32}$' "$T/sess" || tg_fail "no session id"
+id=$(sed -n 's/^TOLLGATE_SESSION_ID=//p' "$T/sess")
+[ "$(grep -l "\"session_id\":\"$id\"" "$T"/spool/events/*.json | wc -l)" -eq 2 ] || tg_fail "no login and logout events with the id"
+echo "ok: session id and events"
+
+# 6. pamtester through libpam_wrapper (its own copy of libpam reads our service folder)
+if ldd "$MOD" | grep -q libasan; then
+	echo "SKIP part: pamtester cannot load a sanitizer-built module"
+elif ! command -v pamtester > /dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/libpam_wrapper.so ] && ! ldconfig -p | grep -q libpam_wrapper; then
+	echo "SKIP part: pamtester or libpam_wrapper is not installed"
+else
+	mkdir -p "$T/pw"
+	cp "$T/pam.d/tg" "$T/pw/tgsvc"
+	pt() { LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pw" pamtester tgsvc "$ME" "$@"; }
+	code=$(oathtool --totp -b "$s" -N "now + 30 seconds")
+	echo "$code" | pt authenticate open_session close_session > "$T/pt" 2>&1 || { cat "$T/pt"; tg_fail "pamtester: good code"; }
+	echo "$code" | pt authenticate > "$T/pt" 2>&1 && tg_fail "pamtester: replay accepted"
+	echo "abc" | pt authenticate > "$T/pt" 2>&1 && tg_fail "pamtester: non-digits accepted"
+	echo "ok: pamtester with libpam_wrapper"
+fi
+echo "PASS"
