@@ -63,7 +63,7 @@ e2e_pam_module() {
 e2e_have() {
 	case $1 in
 	mfa) [ -n "$E2E_PAM" ] && [ -n "$E2E_ENROLL" ] ;;
-	record) [ -n "$E2E_RECORD" ] && [ -n "$E2E_KEYGEN" ] ;;
+	record) [ -n "$E2E_RECORD_BUILT" ] && [ -n "$E2E_KEYGEN" ] ;;
 	replay) [ -n "$E2E_REPLAY" ] ;;
 	uploader) [ -n "$E2E_UPLOADER" ] ;;
 	s3) [ -n "${TG_S3_ENDPOINT:-}" ] ;;
@@ -79,7 +79,7 @@ e2e_init() {
 	[ -z "${TG_SKIP_E2E:-}" ] || tg_skip "TG_SKIP_E2E is set (a package build): no sshd, no test user"
 	[ "$(id -u)" -eq 0 ] || tg_skip "needs root to start sshd and create a user"
 	[ -x "$E2E_SSHD_BIN" ] || tg_skip "$E2E_SSHD_BIN is missing (apt-get install openssh-server)"
-	tg_need_cmd ssh ssh-keygen scp sftp rsync python3 jq useradd userdel
+	tg_need_cmd ssh ssh-keygen scp sftp rsync python3 jq useradd userdel setpriv
 	[ -d /etc/pam.d ] || tg_skip "no /etc/pam.d (Linux-PAM is not installed)"
 
 	E2E_ID=$(e2e_randhex 4)
@@ -95,6 +95,8 @@ e2e_init() {
 	E2E_UPLOADER_PID=
 	E2E_SLACK_PID=
 	E2E_USER_MADE=
+	E2E_AUDIT="tga$E2E_ID"
+	E2E_AUDIT_MADE=
 	E2E_S3_DIR=
 	E2E_SLACK_URL=
 	E2E_KEEP=${E2E_KEEP:-}
@@ -104,7 +106,10 @@ e2e_init() {
 
 	E2E_PAM=$(e2e_pam_module || true)
 	E2E_ENROLL=$(e2e_prog tollgate-enroll || true)
-	E2E_RECORD=$(e2e_prog tollgate-record || true)
+	# The installed recorder reads only /etc/tollgate/tollgate.conf; its test
+	# build (never installed) also takes TOLLGATE_RECORD_TEST_CONFIG.
+	E2E_RECORD_BUILT=$(e2e_prog tollgate-record-testing || true)
+	E2E_RECORD=
 	E2E_KEYGEN=$(e2e_prog tollgate-keygen || true)
 	E2E_REPLAY=$(e2e_prog tollgate-replay || true)
 	E2E_UPLOADER=$(e2e_prog tollgate-uploader || true)
@@ -128,6 +133,10 @@ e2e_cleanup() {
 		for pid in $(ps -o pid= -u "$E2E_USER" 2>/dev/null); do tg_stop_pid "$pid"; done
 		userdel -r "$E2E_USER" >/dev/null 2>&1 || userdel -f -r "$E2E_USER" >/dev/null 2>&1 ||
 			echo "e2e: could not remove user $E2E_USER" >&2
+	fi
+	if [ -n "$E2E_AUDIT_MADE" ]; then
+		for pid in $(ps -o pid= -u "$E2E_AUDIT" 2>/dev/null); do tg_stop_pid "$pid"; done
+		userdel "$E2E_AUDIT" >/dev/null 2>&1 || echo "e2e: could not remove user $E2E_AUDIT" >&2
 	fi
 	rm -f "$E2E_PAMFILE"
 	if [ -n "$E2E_KEEP" ]; then
@@ -155,6 +164,8 @@ e2e_setup() {
 	chmod 0700 "$E2E_DIR/state" "$E2E_DIR/client"
 	e2e_start_s3
 	e2e_start_slack
+	e2e_make_audit_user
+	e2e_install_recorder
 	e2e_make_user
 	e2e_write_config
 	e2e_keygen
@@ -186,9 +197,36 @@ e2e_start_slack() {
 	fi
 }
 
+# The audit user as the package makes it: it owns the spool and the signing
+# key, the recorder is setuid and setgid to it, the uploader runs as it.
+# The events folder is setgid to its group so that events the PAM module
+# writes as root (mode 0640) are readable by the uploader.
+e2e_make_audit_user() {
+	useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		--comment "tollgate e2e audit" "$E2E_AUDIT" || e2e_fail "useradd $E2E_AUDIT"
+	E2E_AUDIT_MADE=1
+	chown "$E2E_AUDIT:$E2E_AUDIT" "$E2E_DIR/spool" "$E2E_DIR/spool/sessions" "$E2E_DIR/spool/events"
+	chmod 2750 "$E2E_DIR/spool" "$E2E_DIR/spool/sessions" "$E2E_DIR/spool/events"
+	chown "root:$E2E_AUDIT" "$E2E_DIR/etc"
+	chmod 0750 "$E2E_DIR/etc"
+}
+
+# A copy of the recorder's test build, named tollgate-record and setuid and
+# setgid to the audit user, as make install and the package leave it.
+e2e_install_recorder() {
+	e2e_have record || return 0
+	mkdir -p "$E2E_DIR/bin"
+	E2E_RECORD="$E2E_DIR/bin/tollgate-record"
+	cp "$E2E_RECORD_BUILT" "$E2E_RECORD"
+	chown "$E2E_AUDIT:$E2E_AUDIT" "$E2E_RECORD"
+	chmod 6755 "$E2E_RECORD"
+}
+
 e2e_make_user() {
 	home="$E2E_DIR/home/$E2E_USER"
-	useradd -m -d "$home" -s /bin/bash -c "tollgate e2e test" "$E2E_USER" || e2e_fail "useradd $E2E_USER"
+	shell=/bin/bash
+	if [ "$E2E_MODE" = loginshell ]; then shell=$E2E_RECORD; fi
+	useradd -m -d "$home" -s "$shell" -c "tollgate e2e test" "$E2E_USER" || e2e_fail "useradd $E2E_USER"
 	E2E_USER_MADE=1
 	E2E_HOME=$home
 	chmod 0750 "$home"
@@ -214,6 +252,8 @@ e2e_write_config() {
 		echo "public_key = $E2E_DIR/etc/signing.pub"
 		echo "checkpoint_interval = 1"
 		echo "record_input = yes"
+		echo "[uploader]"
+		echo "recording_grace = 2"
 		if [ -n "${TG_S3_CONF:-}" ]; then
 			cat "$TG_S3_CONF"
 			echo "prefix = e2e"
@@ -225,12 +265,14 @@ e2e_write_config() {
 			echo "min_interval_ms = 0"
 		fi
 	} >"$E2E_CONF"
-	chmod 0644 "$E2E_CONF"
+	chown "root:$E2E_AUDIT" "$E2E_CONF"
+	chmod 0640 "$E2E_CONF"
 }
 
 e2e_keygen() {
 	e2e_have record || return 0
-	:
+	"$E2E_KEYGEN" -c "$E2E_CONF" --owner "$E2E_AUDIT" >"$E2E_DIR/keygen.out" 2>&1 ||
+		e2e_fail "tollgate-keygen: $(cat "$E2E_DIR/keygen.out")"
 }
 
 # Enroll the test user; the secret is read back from what tollgate-enroll
@@ -299,12 +341,21 @@ LoginGraceTime 60
 LogLevel VERBOSE
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
-	if e2e_have record && [ "$E2E_MODE" = forcecommand ]; then
-		echo "ForceCommand $E2E_RECORD" >>"$d/sshd_config"
+	if e2e_have record; then
+		# only the recorder's test build reads this; sshd sets it for every session
+		echo "SetEnv TOLLGATE_RECORD_TEST_CONFIG=$E2E_CONF" >>"$d/sshd_config"
+		if [ "$E2E_MODE" = forcecommand ]; then
+			echo "ForceCommand $E2E_RECORD" >>"$d/sshd_config"
+		fi
 	fi
+	# sshd takes its PAM service name from argv[0]: run /usr/sbin/sshd itself
+	# under the name $E2E_SERVICE (a symlink would do that too, but would also
+	# rename the processes, and the recorder checks that its parent is "sshd").
+	# -r: no re-exec, which would go through argv[0].
 	ln -s "$E2E_SSHD_BIN" "$d/$E2E_SERVICE"
 	"$d/$E2E_SERVICE" -t -f "$d/sshd_config" || e2e_fail "sshd -t refused the test config"
-	"$d/$E2E_SERVICE" -D -e -f "$d/sshd_config" </dev/null >>"$E2E_DIR/sshd.log" 2>&1 &
+	python3 -c 'import os, sys; os.execv(sys.argv[1], sys.argv[2:])' "$E2E_SSHD_BIN" "$d/$E2E_SERVICE" \
+		-D -e -r -f "$d/sshd_config" </dev/null >>"$E2E_DIR/sshd.log" 2>&1 &
 	E2E_SSHD_PID=$!
 	tg_wait_port "$E2E_PORT" "$E2E_TIMEOUT" || e2e_fail "sshd did not listen on 127.0.0.1:$E2E_PORT"
 	e2e_log "sshd (pid $E2E_SSHD_PID) on 127.0.0.1:$E2E_PORT, PAM service $E2E_SERVICE"
@@ -444,6 +495,9 @@ e2e_scenario_interactive() {
 	cat >"$E2E_DIR/client/interactive.steps" <<'EOF2'
 sendline echo "TG-OUT-$((6*7))"
 expect TG-OUT-42
+resize 100 30
+sendline for i in $(seq 50); do [ "$(stty size)" = "30 100" ] && break; sleep 0.1; done; echo "SIZE-$(stty size | tr ' ' x)"
+expect SIZE-30x100
 sendline printf 'tg-%s-\n' alpha beta | tr a-z A-Z
 expect TG-BETA-
 sendline exit 0
@@ -505,6 +559,122 @@ e2e_scenario_main() {
 
 # ---------------------------------------------------------------- results
 
+e2e_replay() { "$E2E_REPLAY" -c "$E2E_CONF" "$@"; }
+
+# info --json of every recording in the spool, one a line, into recordings.jsonl.
+e2e_recordings_info() {
+	: >"$E2E_DIR/recordings.jsonl"
+	for f in "$E2E_DIR"/spool/sessions/*; do
+		[ -f "$f" ] || continue
+		e2e_replay info --json "$f" | jq -c . >>"$E2E_DIR/recordings.jsonl" ||
+			e2e_fail "tollgate-replay info $f failed"
+	done
+}
+
+# e2e_rec FILTER: the file of the one recording whose info matches FILTER.
+e2e_rec() {
+	jq -r "select($1) | .file" "$E2E_DIR/recordings.jsonl" | head -n 1
+}
+
+# The recordings of the scenario in the spool: each verifies (sealed, under
+# the host key), belongs to the login, and holds what was printed; transfers
+# are there with their direction and size.
+e2e_check_recordings() {
+	if ! e2e_have replay; then
+		e2e_skip_part "tollgate-replay not built: recordings counted, not read"
+		n=$(find "$E2E_DIR/spool/sessions" -type f -name '*.tgr' | wc -l)
+		[ "$n" -ge 10 ] || e2e_fail "expected 10 recordings, found $n"
+		return 0
+	fi
+	e2e_log "recordings in the spool"
+	e2e_recordings_info
+	r="$E2E_DIR/recordings.jsonl"
+	n=$(wc -l <"$r")
+	[ "$n" -eq 10 ] || e2e_fail "expected 10 recordings (1 interactive, 2 commands, 7 transfers), found $n: $(jq -c '[.header.mode, .header.command]' "$r")"
+	for f in "$E2E_DIR"/spool/sessions/*; do
+		e2e_replay verify "$f" >"$E2E_DIR/verify.out" 2>&1 || e2e_fail "verify $f: $(cat "$E2E_DIR/verify.out")"
+	done
+	jq -e -s --arg u "$E2E_USER" --arg h "e2e-$E2E_ID" 'all(.[]; .header.user == $u and .header.host == $h
+		and .verification.status == "sealed" and .verification.key_checked)' "$r" >/dev/null ||
+		e2e_fail "a recording has the wrong user or host, or is not sealed under the host key"
+	if e2e_have mfa; then
+		jq -e -s --arg s "$E2E_SESSION_ID" 'all(.[]; .header.pam_session_id == $s)' "$r" >/dev/null ||
+			e2e_fail "a recording is not tied to the login (pam_session_id)"
+	fi
+	# nothing in a normal session looks like an escape
+	if jq -e -s 'any(.[]; .notes[]?.note.event == "recording_escape")' "$r" >/dev/null; then
+		e2e_fail "a normal session was flagged as a recording escape: $(jq -c '.notes' "$r" | grep escape)"
+	fi
+
+	it=$(e2e_rec '.header.mode == "interactive"')
+	[ -n "$it" ] || e2e_fail "no interactive recording"
+	jq -e -s --arg f "$it" 'any(.[]; .file == $f and .header.cols == 80 and .header.rows == 24 and .resizes >= 1
+		and .end.exit_status == 0)' "$r" >/dev/null ||
+		e2e_fail "interactive recording: size, resize or exit status: $(jq -c --arg f "$it" 'select(.file == $f) | [.header.cols, .header.rows, .resizes, .end]' "$r")"
+	e2e_replay cat "$it" >"$E2E_DIR/interactive.cat" || e2e_fail "tollgate-replay cat $it"
+	for want in 'TG-OUT-42' 'SIZE-30x100' 'TG-ALPHA-' 'TG-BETA-' 'echo "TG-OUT-$((6*7))"'; do
+		grep -qF "$want" "$E2E_DIR/interactive.cat" || e2e_fail "the interactive recording lacks '$want'"
+	done
+
+	cmd=$(e2e_rec '.header.mode == "command" and (.header.command | startswith("echo"))')
+	[ -n "$cmd" ] || e2e_fail "no recording of ssh host cmd"
+	e2e_replay cat "$cmd" >"$E2E_DIR/command.cat" || e2e_fail "tollgate-replay cat $cmd"
+	for want in cmd-5 "$E2E_USER" to-stderr; do
+		grep -qxF "$want" "$E2E_DIR/command.cat" || e2e_fail "the command recording lacks '$want'"
+	done
+	jq -e -s 'any(.[]; .header.command == "exit 7" and .end.exit_status == 7)' "$r" >/dev/null ||
+		e2e_fail "no recording of 'exit 7' with its exit status"
+
+	# transfers: metadata only (transfer_content = metadata), with sizes
+	jq -e -s '[.[] | select(.header.mode == "transfer")] | length == 7' "$r" >/dev/null ||
+		e2e_fail "expected 7 transfer recordings"
+	jq -e -s '[.[] | .end.transfer | select(. != null) | select(.kind == "sftp")] | length == 3' "$r" >/dev/null ||
+		e2e_fail "expected 3 sftp transfers (scp twice, sftp once)"
+	jq -e -s 'any(.[]; .end.transfer.kind == "scp" and .end.transfer.direction == "upload" and .end.transfer.bytes_in >= 16384)
+		and any(.[]; .end.transfer.kind == "scp" and .end.transfer.direction == "download" and .end.transfer.bytes_out >= 16384)
+		and any(.[]; .end.transfer.kind == "rsync" and .end.transfer.direction == "upload" and .end.transfer.bytes_in >= 1048576)
+		and any(.[]; .end.transfer.kind == "rsync" and .end.transfer.direction == "download" and .end.transfer.bytes_out >= 1048576)
+		and all(.[]; .header.mode != "transfer" or .end.transfer.exit_status == 0)' "$r" >/dev/null ||
+		e2e_fail "transfers: $(jq -c '.end.transfer | select(. != null)' "$r")"
+	E2E_INTERACTIVE_REC=$(basename "$it")
+}
+
+# The interactive session from S3 (after the upload) or the spool: verify,
+# then play at top speed without a terminal, and export to asciicast.
+e2e_interactive_recording() {
+	if [ -n "${E2E_S3_INTERACTIVE_KEY:-}" ]; then
+		echo "s3://$TG_S3_BUCKET/$E2E_S3_INTERACTIVE_KEY"
+	else
+		echo "$E2E_DIR/spool/sessions/$E2E_INTERACTIVE_REC"
+	fi
+}
+e2e_play() { e2e_replay play --speed 64 --idle-limit 0.1 "$1" </dev/null; }
+
+e2e_check_replay() {
+	src=$(e2e_interactive_recording)
+	e2e_log "tollgate-replay verify and play $src"
+	if ! e2e_replay verify "$src" >"$E2E_DIR/verify.out" 2>&1; then
+		case $src in
+		s3://*)
+			if grep -q 'without S3 support' "$E2E_DIR/verify.out"; then
+				e2e_skip_part "tollgate-replay reads no s3:// yet: verifying a copy fetched with botocore"
+				e2e_s3 get "$E2E_S3_INTERACTIVE_KEY" "$E2E_DIR/from-s3.tgr" || e2e_fail "cannot fetch $src"
+				src="$E2E_DIR/from-s3.tgr"
+				E2E_S3_INTERACTIVE_KEY=
+			fi
+			;;
+		esac
+		e2e_replay verify "$src" >"$E2E_DIR/verify.out" 2>&1 || e2e_fail "verify $src: $(cat "$E2E_DIR/verify.out")"
+	fi
+	grep -q 'sealed and intact' "$E2E_DIR/verify.out" || e2e_fail "verify: $(cat "$E2E_DIR/verify.out")"
+	e2e_play "$src" >"$E2E_DIR/play.out" 2>&1 || e2e_fail "play $src: $(tail -c 500 "$E2E_DIR/play.out")"
+	grep -q 'TG-OUT-42' "$E2E_DIR/play.out" || e2e_fail "play did not show the session: $(tail -c 500 "$E2E_DIR/play.out")"
+	e2e_replay export --format asciicast "$src" >"$E2E_DIR/session.cast" || e2e_fail "export $src"
+	head -n 1 "$E2E_DIR/session.cast" | jq -e '.version == 2 and .width == 80 and .height == 24' >/dev/null ||
+		e2e_fail "asciicast header: $(head -n 1 "$E2E_DIR/session.cast")"
+	grep -q 'TG-OUT-42' "$E2E_DIR/session.cast" || e2e_fail "the asciicast lacks the output"
+}
+
 # One pass of the uploader over the spool (as the unit runs it, in the
 # foreground). Recordings are copied aside first: S3 must get the same bytes.
 e2e_upload() {
@@ -513,7 +683,8 @@ e2e_upload() {
 		[ -f "$f" ] && cp -p "$f" "$E2E_DIR/saved/"
 	done
 	e2e_log "tollgate-uploader --once"
-	"$E2E_UPLOADER" -c "$E2E_CONF" --once --foreground >>"$E2E_DIR/uploader.log" 2>&1 ||
+	setpriv --reuid="$E2E_AUDIT" --regid="$E2E_AUDIT" --init-groups \
+		"$E2E_UPLOADER" -c "$E2E_CONF" --once --foreground >>"$E2E_DIR/uploader.log" 2>&1 ||
 		e2e_fail "tollgate-uploader --once left work behind (exit $?)"
 }
 
@@ -551,6 +722,7 @@ e2e_check_s3() {
 			 and (.metadata["session-id"] | length) > 0' >/dev/null ||
 			e2e_fail "recording $key: metadata $(printf '%s' "$obj" | jq -c .metadata)"
 		e2e_s3 get "$key" "$E2E_DIR/s3-copy" || e2e_fail "cannot download $key"
+		[ "$name" = "${E2E_INTERACTIVE_REC:-}" ] && E2E_S3_INTERACTIVE_KEY=$key
 		e2e_same "$f" "$E2E_DIR/s3-copy" "recording $key in S3"
 	done
 	e2e_log "$n recordings in S3, byte-identical, with their metadata"
@@ -600,15 +772,15 @@ e2e_check_events() {
 }
 
 e2e_check_results() {
-	if e2e_have record; then
-		e2e_check_recordings
-	else
-		e2e_skip_part "tollgate-record or tollgate-keygen not built: sessions ran unrecorded, no recording assertions"
-	fi
 	if e2e_have mfa; then
 		e2e_check_events
 	else
 		e2e_skip_part "pam_tollgate.so not built: no login/logout/mfa_failure event assertions"
+	fi
+	if e2e_have record; then
+		e2e_check_recordings
+	else
+		e2e_skip_part "tollgate-record or tollgate-keygen not built: sessions ran unrecorded, no recording assertions"
 	fi
 	if e2e_have uploader && e2e_have s3; then
 		e2e_upload

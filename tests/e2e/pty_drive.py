@@ -9,20 +9,28 @@ skipped):
                      matches REGEX (Python syntax, bytes)
     send TEXT        type TEXT (backslash escapes: \\n \\r \\t \\x04 ...)
     sendline TEXT    type TEXT and a carriage return, as Enter does
+    resize COLS ROWS change the terminal's size (the program gets SIGWINCH)
     sleep SECONDS    pause (only to let a remote shell settle; never asserted)
     eof              wait for the program to end (bounded by TIMEOUT)
-Everything the program prints goes to stdout. Each expect and the final eof
+The terminal starts at 80 columns, 24 rows. Everything the program prints goes to stdout. Each expect and the final eof
 wait at most TIMEOUT seconds. Exit status: the program's own, 124 on a
 timeout (the program is then killed), 2 on a usage error.
 """
 import codecs
+import fcntl
 import os
 import pty
 import re
 import select
 import signal
+import struct
 import sys
+import termios
 import time
+
+
+def set_size(fd, cols, rows):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
 def unescape(text):
@@ -40,6 +48,7 @@ def main():
     pid, fd = pty.fork()
     if pid == 0:
         try:
+            set_size(0, 80, 24)
             os.execvp(argv[0], argv)
         finally:
             os._exit(127)
@@ -91,6 +100,9 @@ def main():
         elif verb in ("send", "sendline"):
             data = unescape(arg) + (b"\r" if verb == "sendline" else b"")
             os.write(fd, data)
+        elif verb == "resize":
+            cols, rows = arg.split()
+            set_size(fd, int(cols), int(rows))  # the kernel sends SIGWINCH
         elif verb == "sleep":
             end = time.monotonic() + float(arg)
             while time.monotonic() < end:
