@@ -2,7 +2,7 @@
  * s3cli: a test-only driver over uploader/libtgs3 for tests/test_s3_client.sh
  * and the other S3 integration tests.
  *
- *   s3cli -c CONF [-o section.key=value]... COMMAND ARGS
+ *   s3cli -c CONF [-o section.key=value]... [-r ATTEMPTS] COMMAND ARGS
  *     put KEY FILE [--meta name=value]... [--type CT] [--resume STATE]
  *         [--threshold BYTES] [--part-size BYTES] [--die-after-parts N]
  *     get KEY OUT          head KEY          list [PREFIX]
@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	struct progress prog = {0, 0};
 	char err[512] = "";
 	unsigned long long threshold = 0, part_size = 0;
+	unsigned attempts = 3;
 	const char *cmd;
 	int i = 1, r, rc = 1;
 
@@ -110,6 +111,8 @@ int main(int argc, char **argv)
 			r = tg_config_load(cfg, argv[i + 1], TG_CONFIG_NO_OWNER_CHECK, err, sizeof err);
 		else if (strcmp(argv[i], "-o") == 0)
 			r = set_override(cfg, argv[i + 1], err, sizeof err);
+		else if (strcmp(argv[i], "-r") == 0)
+			r = (attempts = (unsigned)strtoul(argv[i + 1], NULL, 10)) > 0 ? TG_OK : TG_ERR_INVALID;
 		else
 			return usage();
 		if (r != TG_OK) {
@@ -125,7 +128,7 @@ int main(int argc, char **argv)
 		tg_config_free(cfg);
 		return 2;
 	}
-	tg_s3_set_retry(s3, 3, 50, 500);
+	tg_s3_set_retry(s3, attempts, 50, 500);
 	if (strcmp(cmd, "put") == 0 && i + 2 <= argc) {
 		const char *key = argv[i], *file = argv[i + 1];
 

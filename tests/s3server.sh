@@ -21,7 +21,8 @@
 #            The same lines are kept in DIR/s3server.env (mode 600).
 #            Optional environment: TG_S3_BUCKET (default tollgate-test),
 #            TG_S3_FAULT_RATE (0..1: that share of requests is answered
-#            500 / 503 SlowDown or reset), TG_S3_FAULT_SEED.
+#            500 / 503 SlowDown or reset), TG_S3_FAULT_SEED (reproducible
+#            faults), TG_S3_LIST_MAX_KEYS (small ListObjectsV2 pages).
 # stop DIR   ends the server started for DIR (by its pid; SIGKILL after 10 s).
 #            Safe when nothing runs. DIR itself is left for the caller.
 # status DIR exit 0 when the server for DIR runs.
@@ -73,11 +74,13 @@ start() {
 	ak="AKIA$(randhex 8 | tr a-f A-F)"
 	sk=$(randhex 20)
 	bucket=${TG_S3_BUCKET:-tollgate-test}
-	# the server's own copy of the script, so it can be found in a dist tree too
+	# --openssl-legacy-provider: s3rver makes ListObjectsV2 continuation
+	# tokens with DES, which OpenSSL 3 only has in its legacy provider
 	S3_ACCESS_KEY=$ak S3_SECRET_KEY=$sk S3_BUCKET=$bucket \
 		S3_FAULT_RATE=${TG_S3_FAULT_RATE:-0} S3_FAULT_SEED=${TG_S3_FAULT_SEED:-0} \
+		S3_LIST_MAX_KEYS=${TG_S3_LIST_MAX_KEYS:-0} \
 		NODE_PATH=$modules \
-		node "$here/servers/s3-server.js" "$dir" "$dir/s3server.port" \
+		node --openssl-legacy-provider "$here/servers/s3-server.js" "$dir" "$dir/s3server.port" \
 		</dev/null >"$dir/s3server.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/s3server.pid"
@@ -138,10 +141,11 @@ stop() {
 	rm -f "$dir/s3server.pid" "$dir/s3server.port"
 }
 
-[ $# -eq 2 ] || { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^set -eu/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -eq 2 ] || usage
 case $1 in
 start) start "$2" ;;
 stop) stop "$2" ;;
 status) running "$2" ;;
-*) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) usage ;;
 esac

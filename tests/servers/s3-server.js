@@ -7,7 +7,8 @@
 // Environment: S3_ACCESS_KEY, S3_SECRET_KEY (the only accepted key pair),
 // S3_BUCKET (created at start), S3_FAULT_RATE (0..1, default 0: that share of
 // requests is answered 500/503 SlowDown or has its connection reset),
-// S3_FAULT_SEED (integer: makes the faults reproducible).
+// S3_DEBUG (log requests to stderr), S3_FAULT_SEED (integer: reproducible faults), S3_LIST_MAX_KEYS
+// (caps ListObjectsV2 pages, so that a few objects exercise pagination).
 //
 // On top of s3rver, which checks SigV4 signatures of signed requests:
 //  - unsigned (anonymous) requests are refused (403 AccessDenied);
@@ -15,7 +16,9 @@
 //    body (XAmzContentSHA256Mismatch, BadDigest); the checksum is echoed back
 //    in the answer as S3 does;
 //  - UploadPart and CompleteMultipartUpload of an unknown upload id answer
-//    404 NoSuchUpload, and AbortMultipartUpload (DELETE ?uploadId=) works.
+//    404 NoSuchUpload, and AbortMultipartUpload (DELETE ?uploadId=) works;
+//  - XML answers are escaped once, as S3 does: s3rver escapes text twice
+//    (he.escape, then its XML builder), so a key "a&b" would list as "a&amp;b".
 'use strict';
 
 const crypto = require('crypto');
@@ -25,6 +28,7 @@ const { Transform } = require('stream');
 const S3rver = require('@20minutes/s3rver');
 const AWSAccount = require('@20minutes/s3rver/lib/models/account');
 const S3Error = require('@20minutes/s3rver/lib/models/error');
+const bucketCtrl = require('@20minutes/s3rver/lib/controllers/bucket');
 
 const [dir, portFile] = process.argv.slice(2);
 const accessKey = process.env.S3_ACCESS_KEY;
@@ -48,6 +52,20 @@ function random() {
   return seed / 4294967296;
 }
 
+// Small list pages on request. Patched on the controller, which runs after
+// the signature check, so the query the client signed is left alone.
+const listMaxKeys = Number(process.env.S3_LIST_MAX_KEYS || 0);
+if (listMaxKeys > 0) {
+  const getBucket = bucketCtrl.getBucket;
+  bucketCtrl.getBucket = (ctx) => {
+    if (ctx.query['list-type'] === '2') {
+      const asked = Number(ctx.query['max-keys'] || 1000);
+      ctx.query = { ...ctx.query, 'max-keys': String(Math.min(asked, listMaxKeys)) };
+    }
+    return getBucket(ctx);
+  };
+}
+
 // Replace the built-in S3RVER/S3RVER pair by ours.
 AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
 AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
@@ -55,7 +73,7 @@ AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,
-  silent: true,
+  silent: !process.env.S3_DEBUG,
   directory: path.join(dir, 'data'),
   vhostBuckets: false,
   configureBuckets: [{ name: bucket, configs: [] }],
@@ -136,6 +154,10 @@ server.middleware.unshift(async (ctx, next) => {
   const abort = ctx.method === 'DELETE' && uploadId !== undefined && key;
   try {
     await next();
+    if (typeof ctx.body === 'string' && /xml/.test(ctx.type)) {
+      // undo s3rver's second escaping pass: what remains is escaped once
+      ctx.body = ctx.body.replace(/&amp;/g, '&');
+    }
   } catch (err) {
     // s3rver has no AbortMultipartUpload and answers it MethodNotAllowed,
     // after the signature was checked
