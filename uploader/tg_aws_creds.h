@@ -26,16 +26,17 @@ struct tg_aws_creds {
 
 struct tg_aws_creds_provider;
 
-/* A provider reading the [s3] section of cfg (credentials_file, profile, imds_endpoint, use_imds). */
-int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct tg_config *cfg, char *err,
-			      size_t errlen);
+/* A provider reading the [s3] section of cfg (credentials_file, profile, imds_endpoint, use_imds).
+ */
+int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct tg_config *cfg,
+                              char *err, size_t errlen);
 /*
  * Current credentials into out: cached ones while they are fresh, else the
  * first source that has some. force: forget the cache (after ExpiredToken).
  * TG_ERR_NOT_FOUND when no source has credentials; err says which were tried.
  */
-int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out, char *err,
-		     size_t errlen);
+int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out,
+                     char *err, size_t errlen);
 /* Release; wipes the cache. Safe on NULL. */
 void tg_aws_creds_provider_free(struct tg_aws_creds_provider *p);
 
@@ -45,18 +46,21 @@ void tg_aws_creds_clear(struct tg_aws_creds *c);
 /* The sources, one by one (for tests and for tollgate-uploader status). */
 /* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; TG_ERR_NOT_FOUND when unset. */
 int tg_aws_creds_from_env(struct tg_aws_creds *out, char *err, size_t errlen);
-/* One [profile] of a shared credentials file's text; TG_ERR_NOT_FOUND when the profile has no keys. */
-int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile, struct tg_aws_creds *out, char *err,
-			    size_t errlen);
-/* Read path (regular, not a symlink, not writable by group or others, at most TG_AWS_CREDS_MAX_FILE). */
-int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_creds *out, char *err,
-			   size_t errlen);
+/* One [profile] of a shared credentials file's text; TG_ERR_NOT_FOUND when the profile has no keys.
+ */
+int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
+                            struct tg_aws_creds *out, char *err, size_t errlen);
+/* Read path (regular, not a symlink, not writable by group or others, at most
+ * TG_AWS_CREDS_MAX_FILE). */
+int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_creds *out,
+                           char *err, size_t errlen);
 /*
  * IMDSv2 at endpoint (e.g. "http://169.254.169.254"): PUT /latest/api/token,
  * then GET /latest/meta-data/iam/security-credentials/ and .../ROLE.
  * Never through a proxy; short timeouts.
  */
-int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char *err, size_t errlen);
+int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char *err,
+                           size_t errlen);
 /* Parse an ISO 8601 UTC time "YYYY-MM-DDTHH:MM:SS[.fff]Z"; TG_ERR_PARSE otherwise. */
 int tg_aws_parse_iso8601(const char *s, time_t *out);
 

@@ -77,7 +77,8 @@ struct s3_call {
 	struct tg_s3_result *res;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -94,7 +95,8 @@ static void res_clear(struct tg_s3_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-static void res_msg(struct tg_s3_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void res_msg(struct tg_s3_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void res_msg(struct tg_s3_result *res, const char *fmt, ...)
 {
 	va_list ap;
@@ -110,7 +112,8 @@ static int is_loopback_host(const char *h, size_t n)
 {
 	size_t i;
 
-	if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 5 && strncmp(h, "[::1]", 5) == 0))
+	if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(h, "[::1]", 5) == 0))
 		return 1;
 	if (n < 4 || strncmp(h, "127.", 4) != 0)
 		return 0;
@@ -128,8 +131,8 @@ static int bucket_ok(const char *b)
 	       strspn(b, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
 }
 
-int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *region, const char *bucket,
-		    int path_style, char *err, size_t errlen)
+int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *region,
+                    const char *bucket, int path_style, char *err, size_t errlen)
 {
 	const char *p, *host, *hend, *pend;
 	size_t hl;
@@ -140,18 +143,21 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		seterr(err, errlen, "[s3] bucket '%.80s' is not a valid bucket name", bucket);
 		return TG_ERR_CONFIG;
 	}
-	if (*region == '\0' || strlen(region) > 40 || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region)) {
+	if (*region == '\0' || strlen(region) > 40 ||
+	    strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region)) {
 		seterr(err, errlen, "[s3] region '%.80s' is not a valid region", region);
 		return TG_ERR_CONFIG;
 	}
 	if (*endpoint == '\0') {
-		/* AWS: virtual-hosted style, unless the name has a dot (the wildcard certificate would not match) */
+		/* AWS: virtual-hosted style, unless the name has a dot (the wildcard certificate
+		 * would not match) */
 		snprintf(a->scheme, sizeof a->scheme, "https");
 		a->path_style = path_style || strchr(bucket, '.') != NULL;
 		if (a->path_style)
 			n = snprintf(a->host, sizeof a->host, "s3.%s.amazonaws.com", region);
 		else
-			n = snprintf(a->host, sizeof a->host, "%s.s3.%s.amazonaws.com", bucket, region);
+			n = snprintf(a->host, sizeof a->host, "%s.s3.%s.amazonaws.com", bucket,
+			             region);
 		return n > 0 && (size_t)n < sizeof a->host ? TG_OK : TG_ERR_CONFIG;
 	}
 	if (strncasecmp(endpoint, "https://", 8) == 0) {
@@ -166,7 +172,8 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 	}
 	pend = host + strcspn(host, "/?#");
 	if (*pend == '?' || *pend == '#' || memchr(host, '@', (size_t)(pend - host)) != NULL) {
-		seterr(err, errlen, "[s3] endpoint '%.200s': no user, query or fragment allowed", endpoint);
+		seterr(err, errlen, "[s3] endpoint '%.200s': no user, query or fragment allowed",
+		       endpoint);
 		return TG_ERR_CONFIG;
 	}
 	if (*host == '[') {
@@ -193,10 +200,11 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		}
 	}
 	if (strcmp(a->scheme, "http") == 0 && !is_loopback_host(host, hl)) {
-		seterr(err, errlen,
-		       "[s3] endpoint '%.200s': plain http:// is allowed only to a loopback address "
-		       "(127.0.0.0/8, ::1, localhost); use https://",
-		       endpoint);
+		seterr(
+		    err, errlen,
+		    "[s3] endpoint '%.200s': plain http:// is allowed only to a loopback address "
+		    "(127.0.0.0/8, ::1, localhost); use https://",
+		    endpoint);
 		return TG_ERR_CONFIG;
 	}
 	a->path_style = path_style;
@@ -218,14 +226,16 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 	return TG_OK;
 }
 
-int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *key, struct tg_buf *path)
+int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *key,
+                    struct tg_buf *path)
 {
 	int r;
 
 	if ((r = tg_buf_puts(path, a->base)) != TG_OK)
 		return r;
 	if (a->path_style) {
-		if ((r = tg_buf_puts(path, "/")) != TG_OK || (r = tg_sigv4_uri_encode(path, bucket, strlen(bucket), 0)))
+		if ((r = tg_buf_puts(path, "/")) != TG_OK ||
+		    (r = tg_sigv4_uri_encode(path, bucket, strlen(bucket), 0)))
 			return r;
 	}
 	if (key == NULL)
@@ -264,8 +274,9 @@ static int xml_decode(const char *s, size_t n, char *out, size_t outlen)
 				char *end;
 
 				errno = 0;
-				cp = (s[i + 2] == 'x' || s[i + 2] == 'X') ? strtoul(s + i + 3, &end, 16)
-									  : strtoul(s + i + 2, &end, 10);
+				cp = (s[i + 2] == 'x' || s[i + 2] == 'X')
+				         ? strtoul(s + i + 3, &end, 16)
+				         : strtoul(s + i + 2, &end, 10);
 				if (end != semi || errno != 0 || cp == 0 || cp > 0x10ffff)
 					return TG_ERR_PARSE;
 			} else {
@@ -318,7 +329,8 @@ static const char *find(const char *xml, size_t len, size_t from, const char *ne
 	return memmem(xml + from, len - from, needle, nl);
 }
 
-int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, size_t *start, size_t *end)
+int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, size_t *start,
+                    size_t *end)
 {
 	char open[80], close[80];
 	const char *o, *c;
@@ -344,7 +356,8 @@ int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, s
 	return TG_OK;
 }
 
-int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out, size_t outlen)
+int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                  size_t outlen)
 {
 	size_t start, end, p = *pos;
 	int r;
@@ -364,10 +377,19 @@ int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, cha
 
 int tg_s3_retryable(long http_status, const char *code, int transport_error)
 {
-	static const char *const retry_codes[] = {"SlowDown", "InternalError", "RequestTimeout", "ServiceUnavailable",
-						   "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired",
-						   "RequestTimeTooSkewed", "Throttling", "ThrottlingException",
-						   "OperationAborted", "XAmzContentSHA256Mismatch", "BadDigest"};
+	static const char *const retry_codes[] = {"SlowDown",
+	                                          "InternalError",
+	                                          "RequestTimeout",
+	                                          "ServiceUnavailable",
+	                                          "ExpiredToken",
+	                                          "ExpiredTokenException",
+	                                          "TokenRefreshRequired",
+	                                          "RequestTimeTooSkewed",
+	                                          "Throttling",
+	                                          "ThrottlingException",
+	                                          "OperationAborted",
+	                                          "XAmzContentSHA256Mismatch",
+	                                          "BadDigest"};
 	size_t i;
 
 	if (transport_error)
@@ -443,9 +465,10 @@ int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t
 		free(s3);
 		return TG_ERR_NET;
 	}
-	if ((r = tg_s3_addr_init(&s3->addr, tg_config_str(cfg, TG_CONF_S3_ENDPOINT), tg_config_str(cfg, TG_CONF_S3_REGION),
-				 tg_config_str(cfg, TG_CONF_S3_BUCKET), tg_config_bool(cfg, TG_CONF_S3_PATH_STYLE), err,
-				 errlen)) != TG_OK)
+	if ((r = tg_s3_addr_init(&s3->addr, tg_config_str(cfg, TG_CONF_S3_ENDPOINT),
+	                         tg_config_str(cfg, TG_CONF_S3_REGION),
+	                         tg_config_str(cfg, TG_CONF_S3_BUCKET),
+	                         tg_config_bool(cfg, TG_CONF_S3_PATH_STYLE), err, errlen)) != TG_OK)
 		goto fail;
 	snprintf(s3->bucket, sizeof s3->bucket, "%s", tg_config_str(cfg, TG_CONF_S3_BUCKET));
 	snprintf(s3->region, sizeof s3->region, "%s", tg_config_str(cfg, TG_CONF_S3_REGION));
@@ -548,7 +571,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ctx)
 	if (strncasecmp(p, "etag:", 5) == 0 && vl < sizeof call->res->etag) {
 		memcpy(call->res->etag, v, vl);
 		call->res->etag[vl] = '\0';
-	} else if (strncasecmp(p, "x-amz-checksum-sha256:", 22) == 0 && vl < sizeof call->checksum) {
+	} else if (strncasecmp(p, "x-amz-checksum-sha256:", 22) == 0 &&
+	           vl < sizeof call->checksum) {
 		memcpy(call->checksum, v, vl);
 		call->checksum[vl] = '\0';
 	} else if (strncasecmp(p, "content-length:", 15) == 0 && vl > 0 && vl < 21) {
@@ -715,8 +739,9 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	}
 	if ((r = tg_s3_addr_path(&s3->addr, s3->bucket, call->key, &path)) != TG_OK)
 		goto out;
-	if ((r = tg_buf_printf(&url, "%s://%s%s%s%s", s3->addr.scheme, s3->addr.host, tg_buf_str(&path),
-			       call->query ? "?" : "", call->query ? call->query : "")) != TG_OK)
+	if ((r = tg_buf_printf(&url, "%s://%s%s%s%s", s3->addr.scheme, s3->addr.host,
+	                       tg_buf_str(&path), call->query ? "?" : "",
+	                       call->query ? call->query : "")) != TG_OK)
 		goto out;
 	tg_sigv4_amz_date(time(NULL), date);
 	hs[nh++] = (struct tg_sigv4_header){"host", s3->addr.host};
@@ -728,10 +753,11 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 		hs[nh++] = call->hdr[i];
 	scope = (struct tg_sigv4_scope){date, s3->region, "s3"};
 	{
-		struct tg_sigv4_request req = {call->method, tg_buf_str(&path), call->query, hs, nh, call->payload_hash};
+		struct tg_sigv4_request req = {call->method, tg_buf_str(&path), call->query, hs,
+		                               nh,           call->payload_hash};
 
-		if ((r = tg_sigv4_authorization(&req, 0, &scope, creds.access_key_id, creds.secret_access_key,
-						&auth)) != TG_OK) {
+		if ((r = tg_sigv4_authorization(&req, 0, &scope, creds.access_key_id,
+		                                creds.secret_access_key, &auth)) != TG_OK) {
 			res_msg(res, "signing failed: %s", tg_strerror(r));
 			goto out;
 		}
@@ -824,19 +850,19 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 		size_t pos = 0;
 
 		if (call->errbody.len > 0) {
-			tg_s3_xml_get((const char *)call->errbody.data, call->errbody.len, &pos, "Code", res->code,
-				      sizeof res->code);
+			tg_s3_xml_get((const char *)call->errbody.data, call->errbody.len, &pos,
+			              "Code", res->code, sizeof res->code);
 			pos = 0;
-			tg_s3_xml_get((const char *)call->errbody.data, call->errbody.len, &pos, "Message",
-				      res->message, sizeof res->message);
+			tg_s3_xml_get((const char *)call->errbody.data, call->errbody.len, &pos,
+			              "Message", res->message, sizeof res->message);
 		}
 		if (res->code[0] == '\0')
 			snprintf(res->code, sizeof res->code, "%s",
-				 status == 404   ? "NotFound"
-				 : status == 403 ? "AccessDenied"
-				 : status == 429 ? "TooManyRequests"
-				 : status >= 500 ? "ServiceUnavailable"
-						 : "HttpError");
+			         status == 404   ? "NotFound"
+			         : status == 403 ? "AccessDenied"
+			         : status == 429 ? "TooManyRequests"
+			         : status >= 500 ? "ServiceUnavailable"
+			                         : "HttpError");
 		if (res->message[0] == '\0')
 			res_msg(res, "HTTP %ld", status);
 	}
@@ -860,7 +886,8 @@ static int send_call(struct tg_s3 *s3, struct s3_call *call)
 	tg_buf_init(&call->errbody, TG_S3_MAX_ERROR_BODY);
 	for (attempt = 1;; attempt++) {
 		r = send_once(s3, call, force);
-		if (r == TG_OK || !call->res->retryable || attempt >= s3->attempts || call->delivered > 0)
+		if (r == TG_OK || !call->res->retryable || attempt >= s3->attempts ||
+		    call->delivered > 0)
 			break;
 		force = expired_token(call->res->code);
 		{
@@ -882,7 +909,7 @@ static int send_call(struct tg_s3 *s3, struct s3_call *call)
 }
 
 static void call_init(struct s3_call *call, const char *method, const char *key, const char *query,
-		      struct tg_s3_result *res)
+                      struct tg_s3_result *res)
 {
 	memset(call, 0, sizeof *call);
 	call->method = method;
@@ -919,8 +946,9 @@ struct obj_headers {
 	char retain[32];
 };
 
-static int add_object_headers(struct tg_s3 *s3, struct s3_call *call, const struct tg_s3_put_opts *opts,
-			      struct obj_headers *oh, struct tg_s3_result *res)
+static int add_object_headers(struct tg_s3 *s3, struct s3_call *call,
+                              const struct tg_s3_put_opts *opts, struct obj_headers *oh,
+                              struct tg_s3_result *res)
 {
 	size_t i;
 	int r = TG_OK;
@@ -942,9 +970,12 @@ static int add_object_headers(struct tg_s3 *s3, struct s3_call *call, const stru
 		const char *n = opts->meta[i].name, *v = opts->meta[i].value;
 
 		if (n == NULL || v == NULL || *n == '\0' || strlen(n) > 128 ||
-		    strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(n) || !value_ok(v, 1024)) {
-			res_msg(res, "metadata '%.64s': names are lower-case [a-z0-9-_], values printable ASCII",
-				n ? n : "");
+		    strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(n) ||
+		    !value_ok(v, 1024)) {
+			res_msg(res,
+			        "metadata '%.64s': names are lower-case [a-z0-9-_], values "
+			        "printable ASCII",
+			        n ? n : "");
 			return TG_ERR_INVALID;
 		}
 		snprintf(oh->meta_names[i], sizeof oh->meta_names[i], "x-amz-meta-%s", n);
@@ -1005,11 +1036,13 @@ static void digest_set(struct digest *d, const unsigned char h[32])
 }
 
 /* S3 echoes x-amz-checksum-sha256 when it checked ours; a different one means corruption. */
-static int check_answer_checksum(const struct s3_call *call, const struct digest *d, struct tg_s3_result *res)
+static int check_answer_checksum(const struct s3_call *call, const struct digest *d,
+                                 struct tg_s3_result *res)
 {
 	if (call->checksum[0] != '\0' && strcmp(call->checksum, d->b64) != 0) {
 		snprintf(res->code, sizeof res->code, "ChecksumMismatch");
-		res_msg(res, "S3 answered x-amz-checksum-sha256 %s, we sent %s", call->checksum, d->b64);
+		res_msg(res, "S3 answered x-amz-checksum-sha256 %s, we sent %s", call->checksum,
+		        d->b64);
 		res->retryable = 1;
 		return TG_ERR_RETRY;
 	}
@@ -1017,8 +1050,9 @@ static int check_answer_checksum(const struct s3_call *call, const struct digest
 }
 
 /* One PUT of a body already hashed: memory (mem) or a file range (fd). */
-static int put_object(struct tg_s3 *s3, const char *key, const void *mem, int fd, uint64_t len, const struct digest *d,
-		      const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
+static int put_object(struct tg_s3 *s3, const char *key, const void *mem, int fd, uint64_t len,
+                      const struct digest *d, const struct tg_s3_put_opts *opts,
+                      struct tg_s3_result *res)
 {
 	struct s3_call call;
 	struct obj_headers oh;
@@ -1038,7 +1072,7 @@ static int put_object(struct tg_s3 *s3, const char *key, const void *mem, int fd
 }
 
 int tg_s3_put_buffer(struct tg_s3 *s3, const char *key, const void *data, size_t len,
-		     const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
+                     const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
 {
 	unsigned char h[32];
 	struct digest d;
@@ -1071,16 +1105,17 @@ int tg_s3_state_format(const struct tg_s3_mpu_state *st, struct tg_buf *out)
 
 	if ((r = tg_buf_puts(out, "tollgate-s3-multipart 1\nkey ")) != TG_OK ||
 	    (r = tg_sigv4_uri_encode(out, st->key, strlen(st->key), 1)) != TG_OK ||
-	    (r = tg_buf_printf(out, "\nfile %llu %lld %lld %llu\npart_size %llu\nupload_id %s\nparts %u\n",
-			       (unsigned long long)st->size, (long long)st->mtime_sec, (long long)st->mtime_nsec,
-			       (unsigned long long)st->ino, (unsigned long long)st->part_size, st->upload_id,
-			       st->nparts)) != TG_OK)
+	    (r = tg_buf_printf(
+	         out, "\nfile %llu %lld %lld %llu\npart_size %llu\nupload_id %s\nparts %u\n",
+	         (unsigned long long)st->size, (long long)st->mtime_sec, (long long)st->mtime_nsec,
+	         (unsigned long long)st->ino, (unsigned long long)st->part_size, st->upload_id,
+	         st->nparts)) != TG_OK)
 		return r;
 	for (i = 0; i < st->nparts; i++) {
 		if (st->parts[i].etag[0] == '\0')
 			continue;
-		if ((r = tg_buf_printf(out, "part %u %s %s\n", i + 1, st->parts[i].etag, st->parts[i].checksum)) !=
-		    TG_OK)
+		if ((r = tg_buf_printf(out, "part %u %s %s\n", i + 1, st->parts[i].etag,
+		                       st->parts[i].checksum)) != TG_OK)
 			return r;
 	}
 	return tg_buf_puts(out, "end\n");
@@ -1116,8 +1151,8 @@ static int pct_decode(const char *s, size_t n, char *out, size_t outlen)
 		if (o + 1 >= outlen)
 			return TG_ERR_LIMIT;
 		if (s[i] == '%') {
-			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]) ||
-			    sscanf(s + i + 1, "%2x", &v) != 1)
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]) || sscanf(s + i + 1, "%2x", &v) != 1)
 				return TG_ERR_FORMAT;
 			if (v == 0)
 				return TG_ERR_FORMAT;
@@ -1161,17 +1196,21 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 				goto bad;
 		} else if (strncmp(buf, "key ", 4) == 0 && !(seen & 1)) {
 			if (!token_ok(buf + 4, strlen(buf + 4), sizeof a) ||
-			    pct_decode(buf + 4, strlen(buf + 4), st->key, sizeof st->key) != TG_OK || st->key[0] == '\0')
+			    pct_decode(buf + 4, strlen(buf + 4), st->key, sizeof st->key) !=
+			        TG_OK ||
+			    st->key[0] == '\0')
 				goto bad;
 			seen |= 1;
-		} else if (sscanf(buf, "file %llu %lld %lld %llu%n", &u1, &s1, &s2, &u2, &used) == 4 &&
-			   buf[used] == '\0' && !(seen & 2)) {
+		} else if (sscanf(buf, "file %llu %lld %lld %llu%n", &u1, &s1, &s2, &u2, &used) ==
+		               4 &&
+		           buf[used] == '\0' && !(seen & 2)) {
 			st->size = u1;
 			st->mtime_sec = s1;
 			st->mtime_nsec = s2;
 			st->ino = u2;
 			seen |= 2;
-		} else if (sscanf(buf, "part_size %llu%n", &u4, &used) == 1 && buf[used] == '\0' && !(seen & 4)) {
+		} else if (sscanf(buf, "part_size %llu%n", &u4, &used) == 1 && buf[used] == '\0' &&
+		           !(seen & 4)) {
 			if (u4 < 1024 * 1024 || u4 > 5ULL * 1024 * 1024 * 1024)
 				goto bad;
 			st->part_size = u4;
@@ -1181,11 +1220,12 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 				goto bad;
 			snprintf(st->upload_id, sizeof st->upload_id, "%s", buf + 10);
 			seen |= 8;
-		} else if (sscanf(buf, "parts %llu%n", &u5, &used) == 1 && buf[used] == '\0' && !(seen & 16) &&
-			   (seen & 7) == 7) {
+		} else if (sscanf(buf, "parts %llu%n", &u5, &used) == 1 && buf[used] == '\0' &&
+		           !(seen & 16) && (seen & 7) == 7) {
 			if (u5 == 0 || u5 > TG_S3_MAX_PARTS)
 				goto bad;
-			if (st->part_size == 0 || (st->size + st->part_size - 1) / st->part_size != u5)
+			if (st->part_size == 0 ||
+			    (st->size + st->part_size - 1) / st->part_size != u5)
 				goto bad;
 			st->nparts = (unsigned)u5;
 			if ((st->parts = calloc(st->nparts, sizeof *st->parts)) == NULL) {
@@ -1194,7 +1234,8 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 			}
 			seen |= 16;
 		} else if (strncmp(buf, "part ", 5) == 0 && (seen & 16)) {
-			if (sscanf(buf, "part %u %199s %63s%n", &n, b, c, &used) != 3 || buf[used] != '\0')
+			if (sscanf(buf, "part %u %199s %63s%n", &n, b, c, &used) != 3 ||
+			    buf[used] != '\0')
 				goto bad;
 			if (n == 0 || n > st->nparts || st->parts[n - 1].etag[0] != '\0')
 				goto bad;
@@ -1202,7 +1243,8 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 			    !token_ok(c, strlen(c), sizeof st->parts[0].checksum))
 				goto bad;
 			snprintf(st->parts[n - 1].etag, sizeof st->parts[n - 1].etag, "%s", b);
-			snprintf(st->parts[n - 1].checksum, sizeof st->parts[n - 1].checksum, "%s", c);
+			snprintf(st->parts[n - 1].checksum, sizeof st->parts[n - 1].checksum, "%s",
+			         c);
 		} else if (strcmp(buf, "end") == 0) {
 			have_end = 1;
 		} else {
@@ -1260,7 +1302,8 @@ static void state_remove(const char *path)
 		tg_spool_remove(dir, name);
 }
 
-int tg_s3_abort_multipart(struct tg_s3 *s3, const char *key, const char *upload_id, struct tg_s3_result *res)
+int tg_s3_abort_multipart(struct tg_s3 *s3, const char *key, const char *upload_id,
+                          struct tg_s3_result *res)
 {
 	struct tg_buf q = TG_BUF_VOID;
 	struct s3_call call;
@@ -1283,7 +1326,7 @@ out:
 }
 
 static int mpu_initiate(struct tg_s3 *s3, const char *key, const struct tg_s3_put_opts *opts,
-			struct tg_s3_mpu_state *st, struct tg_s3_result *res)
+                        struct tg_s3_mpu_state *st, struct tg_s3_result *res)
 {
 	struct tg_buf ans = TG_BUF_VOID;
 	struct obj_headers oh;
@@ -1300,8 +1343,8 @@ static int mpu_initiate(struct tg_s3 *s3, const char *key, const struct tg_s3_pu
 		goto out;
 	if ((r = send_call(s3, &call)) != TG_OK)
 		goto out;
-	if (tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "UploadId", st->upload_id, sizeof st->upload_id) !=
-		    TG_OK ||
+	if (tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "UploadId", st->upload_id,
+	                  sizeof st->upload_id) != TG_OK ||
 	    !token_ok(st->upload_id, strlen(st->upload_id), sizeof st->upload_id)) {
 		snprintf(res->code, sizeof res->code, "MalformedAnswer");
 		res_msg(res, "CreateMultipartUpload answered no usable UploadId");
@@ -1313,15 +1356,16 @@ out:
 	return r;
 }
 
-static int mpu_part(struct tg_s3 *s3, const char *key, int fd, const struct tg_s3_mpu_state *st, unsigned n,
-		    struct tg_s3_part *part, struct tg_s3_result *res)
+static int mpu_part(struct tg_s3 *s3, const char *key, int fd, const struct tg_s3_mpu_state *st,
+                    unsigned n, struct tg_s3_part *part, struct tg_s3_result *res)
 {
 	struct tg_buf q = TG_BUF_VOID;
 	unsigned char h[32];
 	struct digest d;
 	struct s3_call call;
 	off_t off = (off_t)((uint64_t)(n - 1) * st->part_size);
-	uint64_t len = st->size - (uint64_t)off < st->part_size ? st->size - (uint64_t)off : st->part_size;
+	uint64_t len =
+	    st->size - (uint64_t)off < st->part_size ? st->size - (uint64_t)off : st->part_size;
 	int r;
 
 	tg_buf_init(&q, 4096);
@@ -1359,7 +1403,7 @@ out:
 }
 
 static int mpu_complete(struct tg_s3 *s3, const char *key, const struct tg_s3_mpu_state *st,
-			struct tg_s3_result *res)
+                        struct tg_s3_result *res)
 {
 	struct tg_buf body = TG_BUF_VOID, ans = TG_BUF_VOID, q = TG_BUF_VOID;
 	unsigned char h[32];
@@ -1372,19 +1416,25 @@ static int mpu_complete(struct tg_s3 *s3, const char *key, const struct tg_s3_mp
 	tg_buf_init(&body, TG_S3_MAX_STATE);
 	tg_buf_init(&ans, 64 * 1024);
 	tg_buf_init(&q, 4096);
-	if ((r = tg_buf_puts(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")))
+	if ((r = tg_buf_puts(
+	         &body,
+	         "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")))
 		goto out;
 	for (i = 0; i < st->nparts; i++) {
 		/* ETags are quoted hex and checksums base64: nothing to escape but the quotes */
 		const char *t = st->parts[i].etag;
 
-		if ((r = tg_buf_printf(&body, "<Part><PartNumber>%u</PartNumber><ETag>", i + 1)) != TG_OK)
+		if ((r = tg_buf_printf(&body, "<Part><PartNumber>%u</PartNumber><ETag>", i + 1)) !=
+		    TG_OK)
 			goto out;
 		for (; *t != '\0' && r == TG_OK; t++)
-			r = *t == '"' ? tg_buf_puts(&body, "&quot;") : *t == '&' ? tg_buf_puts(&body, "&amp;")
-				: *t == '<' ? tg_buf_puts(&body, "&lt;") : tg_buf_append(&body, t, 1);
-		if (r != TG_OK || (r = tg_buf_printf(&body, "</ETag><ChecksumSHA256>%s</ChecksumSHA256></Part>",
-						     st->parts[i].checksum)) != TG_OK)
+			r = *t == '"'   ? tg_buf_puts(&body, "&quot;")
+			    : *t == '&' ? tg_buf_puts(&body, "&amp;")
+			    : *t == '<' ? tg_buf_puts(&body, "&lt;")
+			                : tg_buf_append(&body, t, 1);
+		if (r != TG_OK ||
+		    (r = tg_buf_printf(&body, "</ETag><ChecksumSHA256>%s</ChecksumSHA256></Part>",
+		                       st->parts[i].checksum)) != TG_OK)
 			goto out;
 	}
 	if ((r = tg_buf_puts(&body, "</CompleteMultipartUpload>")) != TG_OK)
@@ -1409,14 +1459,17 @@ static int mpu_complete(struct tg_s3 *s3, const char *key, const struct tg_s3_mp
 
 		tg_s3_xml_get((const char *)ans.data, e, &p2, "Code", res->code, sizeof res->code);
 		p2 = s;
-		tg_s3_xml_get((const char *)ans.data, e, &p2, "Message", res->message, sizeof res->message);
+		tg_s3_xml_get((const char *)ans.data, e, &p2, "Message", res->message,
+		              sizeof res->message);
 		res->retryable = tg_s3_retryable(500, res->code, 0);
 		r = result_error(res);
 		goto out;
 	}
 	pos = 0;
-	if (memmem(ans.data ? (const char *)ans.data : "", ans.len, "<CompleteMultipartUploadResult", 30) == NULL ||
-	    tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "ETag", res->etag, sizeof res->etag) != TG_OK) {
+	if (memmem(ans.data ? (const char *)ans.data : "", ans.len,
+	           "<CompleteMultipartUploadResult", 30) == NULL ||
+	    tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "ETag", res->etag,
+	                  sizeof res->etag) != TG_OK) {
 		snprintf(res->code, sizeof res->code, "MalformedAnswer");
 		res_msg(res, "CompleteMultipartUpload answered no result");
 		res->retryable = 1;
@@ -1440,7 +1493,7 @@ static uint64_t choose_part_size(uint64_t size, uint64_t want)
 
 /* A state loaded from resume_path that matches this upload, or none. */
 static int state_load(struct tg_s3 *s3, const char *path, const char *key, const struct stat *sb,
-		      struct tg_s3_mpu_state *st, struct tg_s3_result *res)
+                      struct tg_s3_mpu_state *st, struct tg_s3_result *res)
 {
 	struct tg_buf b = TG_BUF_VOID;
 	struct tg_s3_result ares;
@@ -1458,8 +1511,9 @@ static int state_load(struct tg_s3 *s3, const char *path, const char *key, const
 		state_remove(path);
 		return TG_ERR_NOT_FOUND;
 	}
-	if (strcmp(st->key, key) != 0 || st->size != (uint64_t)sb->st_size || st->mtime_sec != sb->st_mtim.tv_sec ||
-	    st->mtime_nsec != sb->st_mtim.tv_nsec || st->ino != (uint64_t)sb->st_ino) {
+	if (strcmp(st->key, key) != 0 || st->size != (uint64_t)sb->st_size ||
+	    st->mtime_sec != sb->st_mtim.tv_sec || st->mtime_nsec != sb->st_mtim.tv_nsec ||
+	    st->ino != (uint64_t)sb->st_ino) {
 		/* another file or another version of it: the old upload is an orphan */
 		tg_s3_abort_multipart(s3, st->key, st->upload_id, &ares);
 		(void)res;
@@ -1471,7 +1525,7 @@ static int state_load(struct tg_s3 *s3, const char *path, const char *key, const
 }
 
 static int put_multipart(struct tg_s3 *s3, const char *key, int fd, const struct stat *sb,
-			 const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
+                         const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
 {
 	const char *resume = opts ? opts->resume_path : NULL;
 	struct tg_s3_mpu_state st;
@@ -1501,8 +1555,9 @@ again:
 		}
 	}
 	for (i = 0, done = 0; i < st.nparts; i++) {
-		uint64_t plen = st.size - (uint64_t)i * st.part_size < st.part_size ? st.size - (uint64_t)i * st.part_size
-										  : st.part_size;
+		uint64_t plen = st.size - (uint64_t)i * st.part_size < st.part_size
+		                    ? st.size - (uint64_t)i * st.part_size
+		                    : st.part_size;
 
 		if (st.parts[i].etag[0] != '\0') {
 			done += plen;
@@ -1510,7 +1565,8 @@ again:
 		}
 		r = mpu_part(s3, key, fd, &st, i + 1, &st.parts[i], res);
 		if (r != TG_OK && strcmp(res->code, "NoSuchUpload") == 0 && restarts++ == 0) {
-			/* the upload id is gone (aborted, or expired by a lifecycle rule): start over */
+			/* the upload id is gone (aborted, or expired by a lifecycle rule): start
+			 * over */
 			tg_s3_state_free(&st);
 			state_remove(resume);
 			goto again;
@@ -1533,10 +1589,9 @@ again:
 	}
 	if (r == TG_OK)
 		state_remove(resume);
-	else if (resume == NULL && !res->retryable)
-		tg_s3_abort_multipart(s3, key, st.upload_id, &ares);
 out:
-	if (r != TG_OK && resume == NULL && st.upload_id[0] != '\0' && strcmp(res->code, "NoSuchUpload") != 0) {
+	if (r != TG_OK && resume == NULL && st.upload_id[0] != '\0' &&
+	    strcmp(res->code, "NoSuchUpload") != 0) {
 		/* nothing to resume from: do not leave parts behind to be billed */
 		tg_s3_abort_multipart(s3, key, st.upload_id, &ares);
 	}
@@ -1544,8 +1599,8 @@ out:
 	return r;
 }
 
-int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path, const struct tg_s3_put_opts *opts,
-		   struct tg_s3_result *res)
+int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
+                   const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
 {
 	struct stat sb;
 	unsigned char h[32];
@@ -1575,7 +1630,8 @@ int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path, const st
 		goto out;
 	}
 	digest_set(&d, h);
-	r = put_object(s3, key, sb.st_size == 0 ? "" : NULL, fd, (uint64_t)sb.st_size, &d, opts, res);
+	r = put_object(s3, key, sb.st_size == 0 ? "" : NULL, fd, (uint64_t)sb.st_size, &d, opts,
+	               res);
 	if (r == TG_OK && opts != NULL && opts->progress != NULL)
 		opts->progress(opts->progress_ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
 out:
@@ -1585,8 +1641,8 @@ out:
 
 /* ---- reads ---- */
 
-int tg_s3_get(struct tg_s3 *s3, const char *key, int (*sink)(void *ctx, const void *p, size_t len), void *ctx,
-	      struct tg_s3_result *res)
+int tg_s3_get(struct tg_s3 *s3, const char *key, int (*sink)(void *ctx, const void *p, size_t len),
+              void *ctx, struct tg_s3_result *res)
 {
 	struct s3_call call;
 
@@ -1620,8 +1676,9 @@ int tg_s3_head(struct tg_s3 *s3, const char *key, uint64_t *size, struct tg_s3_r
 }
 
 static int list_page(const char *xml, size_t len, int url_encoded,
-		     int (*cb)(void *ctx, const char *key, uint64_t size, const char *last_modified), void *ctx,
-		     int *stopped)
+                     int (*cb)(void *ctx, const char *key, uint64_t size,
+                               const char *last_modified),
+                     void *ctx, int *stopped)
 {
 	size_t pos = 0, s, e;
 	int r;
@@ -1660,8 +1717,8 @@ static int list_page(const char *xml, size_t len, int url_encoded,
 }
 
 int tg_s3_list(struct tg_s3 *s3, const char *prefix,
-	       int (*cb)(void *ctx, const char *key, uint64_t size, const char *last_modified), void *ctx,
-	       struct tg_s3_result *res)
+               int (*cb)(void *ctx, const char *key, uint64_t size, const char *last_modified),
+               void *ctx, struct tg_s3_result *res)
 {
 	struct tg_buf ans = TG_BUF_VOID, q = TG_BUF_VOID;
 	char token[2048] = "", trunc[16], enc[16];
@@ -1684,16 +1741,19 @@ int tg_s3_list(struct tg_s3 *s3, const char *prefix,
 				goto out;
 		}
 		if ((r = tg_buf_puts(&q, "encoding-type=url&list-type=2&prefix=")) != TG_OK ||
-		    (r = tg_sigv4_uri_encode(&q, prefix ? prefix : "", prefix ? strlen(prefix) : 0, 0)) != TG_OK)
+		    (r = tg_sigv4_uri_encode(&q, prefix ? prefix : "", prefix ? strlen(prefix) : 0,
+		                             0)) != TG_OK)
 			goto out;
 		call_init(&call, "GET", NULL, tg_buf_str(&q), res);
 		call.answer = &ans;
 		if ((r = send_call(s3, &call)) != TG_OK)
 			goto out;
 		pos = 0;
-		r = tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "EncodingType", enc, sizeof enc);
-		if ((r = list_page((const char *)ans.data, ans.len, r == TG_OK && strcmp(enc, "url") == 0, cb, ctx,
-				   &stopped)) != TG_OK) {
+		r = tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "EncodingType", enc,
+		                  sizeof enc);
+		if ((r = list_page((const char *)ans.data, ans.len,
+		                   r == TG_OK && strcmp(enc, "url") == 0, cb, ctx, &stopped)) !=
+		    TG_OK) {
 			snprintf(res->code, sizeof res->code, "MalformedAnswer");
 			res_msg(res, "ListObjectsV2 answered malformed XML");
 			goto out;
@@ -1701,19 +1761,21 @@ int tg_s3_list(struct tg_s3 *s3, const char *prefix,
 		if (stopped)
 			break;
 		pos = 0;
-		if (tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "IsTruncated", trunc, sizeof trunc) != TG_OK ||
+		if (tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "IsTruncated", trunc,
+		                  sizeof trunc) != TG_OK ||
 		    strcmp(trunc, "true") != 0)
 			break;
 		{
 			char next[sizeof token];
 
 			pos = 0;
-			if (tg_s3_xml_get((const char *)ans.data, ans.len, &pos, "NextContinuationToken", next,
-					  sizeof next) != TG_OK ||
+			if (tg_s3_xml_get((const char *)ans.data, ans.len, &pos,
+			                  "NextContinuationToken", next, sizeof next) != TG_OK ||
 			    next[0] == '\0' || strcmp(next, token) == 0) {
 				/* truncated without a new token: stop rather than loop forever */
 				snprintf(res->code, sizeof res->code, "MalformedAnswer");
-				res_msg(res, "ListObjectsV2 is truncated but gives no new continuation token");
+				res_msg(res, "ListObjectsV2 is truncated but gives no new "
+				             "continuation token");
 				r = TG_ERR_FORMAT;
 				goto out;
 			}

@@ -19,10 +19,10 @@
 
 /* Where requests go: scheme://host[/base]/[bucket/]key. */
 struct tg_s3_addr {
-	char scheme[8];     /* "https", or "http" to loopback only */
-	char host[256];     /* host[:port] sent as Host (the bucket prepended when virtual-hosted) */
-	char base[256];     /* "" or "/base" from the endpoint, without a trailing '/' */
-	int path_style;     /* the bucket is the first path segment */
+	char scheme[8]; /* "https", or "http" to loopback only */
+	char host[256]; /* host[:port] sent as Host (the bucket prepended when virtual-hosted) */
+	char base[256]; /* "" or "/base" from the endpoint, without a trailing '/' */
+	int path_style; /* the bucket is the first path segment */
 };
 
 /*
@@ -30,10 +30,11 @@ struct tg_s3_addr {
  * path_style and the bucket. Plain http:// is refused unless the host is a
  * loopback address; err says why.
  */
-int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *region, const char *bucket,
-		    int path_style, char *err, size_t errlen);
+int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *region,
+                    const char *bucket, int path_style, char *err, size_t errlen);
 /* The request path ("/bucket/key" or "/key", encoded) and full URL of key (NULL: the bucket). */
-int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *key, struct tg_buf *path);
+int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *key,
+                    struct tg_buf *path);
 
 /*
  * Find the first <tag>text</tag> in xml[0..len) at or after *pos, decode
@@ -41,24 +42,27 @@ int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *
  * *pos past it. TG_ERR_NOT_FOUND when absent, TG_ERR_LIMIT when too long,
  * TG_ERR_PARSE on a bad entity or an unclosed element.
  */
-int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out, size_t outlen);
+int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                  size_t outlen);
 /* Bounds of the next <tag>...</tag> block at or after *pos: [*start, *end) is its inside. */
-int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, size_t *start, size_t *end);
+int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, size_t *start,
+                    size_t *end);
 
-/* Whether a failed request is worth repeating: transport errors, 5xx, 429, SlowDown, ExpiredToken. */
+/* Whether a failed request is worth repeating: transport errors, 5xx, 429, SlowDown, ExpiredToken.
+ */
 int tg_s3_retryable(long http_status, const char *code, int transport_error);
 /* x-amz-object-lock-retain-until-date for now + days, "YYYY-MM-DDTHH:MM:SSZ". */
 void tg_s3_retain_until(time_t now, unsigned days, char out[32]);
 
 /* Progress of one multipart upload, as kept in the resume state file. */
 struct tg_s3_part {
-	char etag[128];     /* as S3 answered it, quotes included; "" while not uploaded */
-	char checksum[48];  /* base64 SHA-256 of the part */
+	char etag[128];    /* as S3 answered it, quotes included; "" while not uploaded */
+	char checksum[48]; /* base64 SHA-256 of the part */
 };
 
 struct tg_s3_mpu_state {
-	char key[1200];        /* the object key, decoded */
-	uint64_t size;         /* identity of the source file when the upload began */
+	char key[1200]; /* the object key, decoded */
+	uint64_t size;  /* identity of the source file when the upload began */
 	int64_t mtime_sec, mtime_nsec;
 	uint64_t ino;
 	uint64_t part_size;
@@ -69,7 +73,8 @@ struct tg_s3_mpu_state {
 
 /* Text of a state (appended to out). */
 int tg_s3_state_format(const struct tg_s3_mpu_state *st, struct tg_buf *out);
-/* Parse a state file's text; st->parts allocated (free with tg_s3_state_free). TG_ERR_FORMAT when corrupt. */
+/* Parse a state file's text; st->parts allocated (free with tg_s3_state_free). TG_ERR_FORMAT when
+ * corrupt. */
 int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st);
 void tg_s3_state_free(struct tg_s3_mpu_state *st);
 

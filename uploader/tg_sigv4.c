@@ -40,8 +40,8 @@ void tg_sigv4_amz_date(time_t t, char out[TG_SIGV4_AMZ_DATE_LEN + 1])
 
 static int is_unreserved(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '_' || c == '.' || c == '~';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 int tg_sigv4_uri_encode(struct tg_buf *out, const char *s, size_t len, int keep_slash)
@@ -253,7 +253,8 @@ static int canonical_query(struct tg_buf *out, const char *query)
 	}
 	qsort(pairs, n, sizeof *pairs, qpair_cmp);
 	for (i = 0; i < n; i++) {
-		if ((r = tg_buf_printf(out, "%s%s=%s", i ? "&" : "", pairs[i].name, pairs[i].value)) != TG_OK)
+		if ((r = tg_buf_printf(out, "%s%s=%s", i ? "&" : "", pairs[i].name,
+		                       pairs[i].value)) != TG_OK)
 			goto out;
 	}
 out:
@@ -306,7 +307,7 @@ static int append_trimmed(struct tg_buf *out, const char *v)
 }
 
 static int canonical_headers(struct tg_buf *out, struct tg_buf *signed_headers,
-			     const struct tg_sigv4_header *headers, size_t n)
+                             const struct tg_sigv4_header *headers, size_t n)
 {
 	struct hdr hs[TG_SIGV4_MAX_HEADERS];
 	size_t i, j, k;
@@ -317,7 +318,8 @@ static int canonical_headers(struct tg_buf *out, struct tg_buf *signed_headers,
 	for (i = 0; i < n; i++) {
 		const char *s = headers[i].name;
 
-		if (s == NULL || headers[i].value == NULL || *s == '\0' || strlen(s) >= sizeof hs[i].name)
+		if (s == NULL || headers[i].value == NULL || *s == '\0' ||
+		    strlen(s) >= sizeof hs[i].name)
 			return TG_ERR_INVALID;
 		for (k = 0; s[k] != '\0'; k++) {
 			unsigned char c = (unsigned char)s[k];
@@ -347,8 +349,8 @@ static int canonical_headers(struct tg_buf *out, struct tg_buf *signed_headers,
 	return TG_OK;
 }
 
-int tg_sigv4_canonical_request(const struct tg_sigv4_request *req, unsigned flags, struct tg_buf *out,
-			       struct tg_buf *signed_headers)
+int tg_sigv4_canonical_request(const struct tg_sigv4_request *req, unsigned flags,
+                               struct tg_buf *out, struct tg_buf *signed_headers)
 {
 	int r;
 
@@ -375,28 +377,30 @@ static int scope_ok(const struct tg_sigv4_scope *scope)
 
 	if (scope->date == NULL || scope->region == NULL || scope->service == NULL)
 		return 0;
-	if (strlen(scope->date) != TG_SIGV4_AMZ_DATE_LEN || scope->date[8] != 'T' || scope->date[15] != 'Z')
+	if (strlen(scope->date) != TG_SIGV4_AMZ_DATE_LEN || scope->date[8] != 'T' ||
+	    scope->date[15] != 'Z')
 		return 0;
 	for (i = 0; i < 8; i++)
 		if (!isdigit((unsigned char)scope->date[i]))
 			return 0;
-	return *scope->region != '\0' && *scope->service != '\0' && strchr(scope->region, '/') == NULL &&
-	       strchr(scope->service, '/') == NULL;
+	return *scope->region != '\0' && *scope->service != '\0' &&
+	       strchr(scope->region, '/') == NULL && strchr(scope->service, '/') == NULL;
 }
 
 int tg_sigv4_string_to_sign(const struct tg_sigv4_scope *scope, const char *creq, size_t creq_len,
-			    struct tg_buf *out)
+                            struct tg_buf *out)
 {
 	char hex[TG_SIGV4_HEX_LEN + 1];
 
 	if (!scope_ok(scope))
 		return TG_ERR_INVALID;
 	tg_sigv4_sha256_hex(creq, creq_len, hex);
-	return tg_buf_printf(out, "AWS4-HMAC-SHA256\n%s\n%.8s/%s/%s/aws4_request\n%s", scope->date, scope->date,
-			     scope->region, scope->service, hex);
+	return tg_buf_printf(out, "AWS4-HMAC-SHA256\n%s\n%.8s/%s/%s/aws4_request\n%s", scope->date,
+	                     scope->date, scope->region, scope->service, hex);
 }
 
-static void hmac(unsigned char out[32], const unsigned char *key, size_t keylen, const void *msg, size_t len)
+static void hmac(unsigned char out[32], const unsigned char *key, size_t keylen, const void *msg,
+                 size_t len)
 {
 	crypto_auth_hmacsha256_state st;
 
@@ -406,7 +410,8 @@ static void hmac(unsigned char out[32], const unsigned char *key, size_t keylen,
 	sodium_memzero(&st, sizeof st);
 }
 
-int tg_sigv4_signing_key(unsigned char out[32], const char *secret, const struct tg_sigv4_scope *scope)
+int tg_sigv4_signing_key(unsigned char out[32], const char *secret,
+                         const struct tg_sigv4_scope *scope)
 {
 	unsigned char k[4 + 256], a[32], b[32];
 	size_t slen;
@@ -428,8 +433,9 @@ int tg_sigv4_signing_key(unsigned char out[32], const char *secret, const struct
 	return TG_OK;
 }
 
-int tg_sigv4_authorization(const struct tg_sigv4_request *req, unsigned flags, const struct tg_sigv4_scope *scope,
-			   const char *access_key_id, const char *secret, struct tg_buf *out)
+int tg_sigv4_authorization(const struct tg_sigv4_request *req, unsigned flags,
+                           const struct tg_sigv4_scope *scope, const char *access_key_id,
+                           const char *secret, struct tg_buf *out)
 {
 	struct tg_buf creq = TG_BUF_VOID, sh = TG_BUF_VOID, sts = TG_BUF_VOID;
 	unsigned char key[32], sig[32];
@@ -439,7 +445,8 @@ int tg_sigv4_authorization(const struct tg_sigv4_request *req, unsigned flags, c
 	tg_buf_init(&creq, TG_SIGV4_MAX_CANONICAL);
 	tg_buf_init(&sh, 8192);
 	tg_buf_init(&sts, 1024);
-	if (access_key_id == NULL || *access_key_id == '\0' || strpbrk(access_key_id, "/, \r\n") != NULL) {
+	if (access_key_id == NULL || *access_key_id == '\0' ||
+	    strpbrk(access_key_id, "/, \r\n") != NULL) {
 		r = TG_ERR_INVALID;
 		goto out;
 	}
@@ -451,8 +458,11 @@ int tg_sigv4_authorization(const struct tg_sigv4_request *req, unsigned flags, c
 		goto out;
 	hmac(sig, key, sizeof key, sts.data, sts.len);
 	tg_sigv4_hex(sig, sizeof sig, sighex);
-	r = tg_buf_printf(out, "AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
-			  access_key_id, scope->date, scope->region, scope->service, tg_buf_str(&sh), sighex);
+	r = tg_buf_printf(out,
+	                  "AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/%s/aws4_request, "
+	                  "SignedHeaders=%s, Signature=%s",
+	                  access_key_id, scope->date, scope->region, scope->service,
+	                  tg_buf_str(&sh), sighex);
 out:
 	sodium_memzero(key, sizeof key);
 	sodium_memzero(sig, sizeof sig);

@@ -65,19 +65,21 @@ void tg_sigv4_amz_date(time_t t, char out[TG_SIGV4_AMZ_DATE_LEN + 1]);
 int tg_sigv4_uri_encode(struct tg_buf *out, const char *s, size_t len, int keep_slash);
 
 /* The canonical request; signed_headers gets "host;x-amz-date;..." (both appended). */
-int tg_sigv4_canonical_request(const struct tg_sigv4_request *req, unsigned flags, struct tg_buf *out,
-			       struct tg_buf *signed_headers);
+int tg_sigv4_canonical_request(const struct tg_sigv4_request *req, unsigned flags,
+                               struct tg_buf *out, struct tg_buf *signed_headers);
 /* "AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex sha256 of creq>", appended to out. */
 int tg_sigv4_string_to_sign(const struct tg_sigv4_scope *scope, const char *creq, size_t creq_len,
-			    struct tg_buf *out);
+                            struct tg_buf *out);
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, yyyymmdd), region), service), "aws4_request"). */
-int tg_sigv4_signing_key(unsigned char out[32], const char *secret, const struct tg_sigv4_scope *scope);
+int tg_sigv4_signing_key(unsigned char out[32], const char *secret,
+                         const struct tg_sigv4_scope *scope);
 /*
  * The whole Authorization header value ("AWS4-HMAC-SHA256 Credential=...,
  * SignedHeaders=..., Signature=..."), appended to out. Every intermediate
  * holding the secret is wiped before return.
  */
-int tg_sigv4_authorization(const struct tg_sigv4_request *req, unsigned flags, const struct tg_sigv4_scope *scope,
-			   const char *access_key_id, const char *secret, struct tg_buf *out);
+int tg_sigv4_authorization(const struct tg_sigv4_request *req, unsigned flags,
+                           const struct tg_sigv4_scope *scope, const char *access_key_id,
+                           const char *secret, struct tg_buf *out);
 
 #endif
