@@ -231,7 +231,13 @@ static void note_start(struct recorder *rc)
 	}
 }
 
-static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int *master_out)
+/*
+ * The shell on a new pty. The slave stays open here too (*slave_out): on
+ * Linux the master has termios of its own, and only the slave's tells whether
+ * the shell turned echo off (a password prompt) when input arrives.
+ */
+static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int *master_out,
+                       int *slave_out)
 {
 	struct child_spec cs = *cs_in;
 	struct termios tio;
@@ -240,7 +246,7 @@ static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int 
 	int master = -1, slave = -1, r;
 	pid_t pid = -1;
 
-	*master_out = -1;
+	*master_out = *slave_out = -1;
 	if (tcgetattr(STDIN_FILENO, &tio) != 0 || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0)
 		return -1;
 	/* the new terminal belongs to the user, as sshd's own would */
@@ -263,11 +269,13 @@ static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int 
 	cs.envp = rc->env.v;
 	pid = child_spawn_pty(&cs, master, slave);
 out:
-	close(slave);
-	if (pid < 0)
+	if (pid < 0) {
 		close(master);
-	else
+		close(slave);
+	} else {
 		*master_out = master;
+		*slave_out = slave;
+	}
 	return pid;
 }
 
@@ -423,7 +431,7 @@ int main(int argc, char **argv)
 	struct child_spec cs;
 	sigset_t waitmask;
 	char err[512], why[512];
-	int fds[3], master = -1, r, record_ok;
+	int fds[3], master = -1, slave = -1, r, record_ok;
 	unsigned moved;
 	pid_t child;
 
@@ -521,7 +529,7 @@ int main(int argc, char **argv)
 	}
 
 	if (rc.mode.kind == SESSION_INTERACTIVE)
-		child = start_pty(&rc, &cs, &master);
+		child = start_pty(&rc, &cs, &master, &slave);
 	else
 		child = start_pipes(&rc, &cs, fds);
 	/* from here on the user cannot signal, trace or otherwise touch this process */
@@ -543,11 +551,12 @@ int main(int argc, char **argv)
 	if (rc.mode.kind == SESSION_INTERACTIVE) {
 		struct termios saved;
 
-		x.echo_fd = master;
+		x.echo_fd = slave;
 		if (term_raw_enter(STDIN_FILENO, &saved) != TG_OK)
 			tg_warn("cannot put the terminal in raw mode: %s", strerror(errno));
 		pty_relay_run(&x, master, child, &waitmask, &res);
 		term_raw_restore();
+		close(slave);
 	} else {
 		pipe_relay_run(&x, fds, child, &waitmask, &res);
 	}

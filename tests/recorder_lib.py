@@ -1,0 +1,236 @@
+"""Shared helpers for the recorder's black-box tests (tests/test_recorder_*.py).
+
+Each test makes a private folder with a config, a host key (tollgate-keygen)
+and a spool, runs the test build of the recorder
+(session_recorder/tollgate-record-testing, which alone reads
+TOLLGATE_RECORD_TEST_CONFIG) under a real pseudo-terminal or through pipes,
+and reads the recordings back through tests/tg-rec-dump (the format
+library's reader and verifier). Exit 77 = SKIP, as automake expects.
+"""
+import errno
+import fcntl
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+BUILD = os.environ.get("TG_TOP_BUILDDIR") or os.path.join(os.path.dirname(__file__), "..")
+RECORDER = os.path.join(BUILD, "session_recorder", "tollgate-record-testing")
+RECORDER_INSTALLED = os.path.join(BUILD, "session_recorder", "tollgate-record")
+KEYGEN = os.path.join(BUILD, "session_recorder", "tollgate-keygen")
+DUMP = os.path.join(BUILD, "tests", "tg-rec-dump")
+
+TG_OK = 0
+TG_ERR_UNSEALED = -13
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(77)
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+    print("ok: " + what)
+
+
+class Env:
+    """A private folder with tollgate.conf, a key pair and a spool."""
+
+    def __init__(self, **recorder_keys):
+        self.dir = tempfile.mkdtemp(prefix="tg-test.", dir=os.environ.get("TMPDIR", "/tmp"))
+        os.chmod(self.dir, 0o755)
+        self.spool = os.path.join(self.dir, "spool")
+        self.key = os.path.join(self.dir, "keys", "signing.key")
+        self.pub = os.path.join(self.dir, "keys", "signing.pub")
+        self.conf = os.path.join(self.dir, "tollgate.conf")
+        self.write_conf(**recorder_keys)
+        owner = ["--owner", "root"] if os.geteuid() == 0 else []
+        subprocess.run([KEYGEN, "-c", self.conf] + owner, check=True, stdout=subprocess.DEVNULL)
+
+    def write_conf(self, general=None, **recorder_keys):
+        general = dict({"spool_dir": self.spool}, **(general or {}))
+        rec = {"signing_key": self.key, "public_key": self.pub, "checkpoint_interval": "1"}
+        rec.update({k: str(v) for k, v in recorder_keys.items()})
+        with open(self.conf, "w") as f:
+            f.write("[general]\n")
+            for k, v in general.items():
+                f.write("%s = %s\n" % (k, v))
+            f.write("[recorder]\n")
+            for k, v in rec.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def environ(self, **extra):
+        e = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "TERM": "xterm",
+            "TOLLGATE_RECORD_TEST_CONFIG": self.conf,
+            "SSH_CONNECTION": "192.0.2.7 50022 192.0.2.1 22",
+            "LANG": "C.UTF-8",
+        }
+        e.update(extra)
+        return {k: v for k, v in e.items() if v is not None}
+
+    def sessions(self):
+        d = os.path.join(self.spool, "sessions")
+        if not os.path.isdir(d):
+            return []
+        return sorted(os.path.join(d, n) for n in os.listdir(d) if not n.startswith("."))
+
+    def active(self):
+        d = os.path.join(self.spool, "active")
+        if not os.path.isdir(d):
+            return []
+        return sorted(os.path.join(d, n) for n in os.listdir(d) if not n.startswith("."))
+
+    def events(self):
+        d = os.path.join(self.spool, "events")
+        if not os.path.isdir(d):
+            return []
+        out = []
+        for n in sorted(os.listdir(d)):
+            if n.endswith(".json"):
+                with open(os.path.join(d, n)) as f:
+                    out.append(json.load(f))
+        return out
+
+    def only_session(self):
+        s = self.sessions()
+        check(len(s) == 1, "exactly one recording in sessions/ (found %d)" % len(s))
+        return s[0]
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Recording:
+    """A recording read back through tg-rec-dump."""
+
+    def __init__(self, pub, path, data=True):
+        args = [DUMP] + ([] if data else ["--no-data"]) + [pub, path]
+        out = subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout.decode()
+        lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+        self.header = lines[0].get("header") if lines and "header" in lines[0] else None
+        self.verdict = lines[-1]["verdict"]
+        self.records = [l for l in lines[1:-1]]
+
+    def of(self, kind):
+        return [r for r in self.records if r["type"] == kind]
+
+    def data(self, kind):
+        return b"".join(bytes.fromhex(r.get("hex", "")) for r in self.of(kind))
+
+    def notes(self, event=None):
+        n = [r["json"] for r in self.of("note")]
+        return [j for j in n if event is None or j.get("event") == event]
+
+    def end(self):
+        e = self.of("end")
+        return e[0]["json"] if e else None
+
+    def sealed_ok(self):
+        return self.verdict["status"] == TG_OK and self.verdict["sealed"] and self.verdict["key_checked"]
+
+
+class PtySession:
+    """The recorder on a real pseudo-terminal, driven like a user at a terminal."""
+
+    def __init__(self, env, argv=None, environ=None, cols=80, rows=24):
+        argv = argv or [RECORDER]
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+                os.execve(argv[0], argv, environ or env.environ())
+            finally:
+                os._exit(127)
+        self.out = b""
+        self.status = None
+
+    def read_until(self, needle, timeout=20.0):
+        end = time.time() + timeout
+        while needle not in self.out:
+            left = end - time.time()
+            if left <= 0:
+                raise Failed("timed out waiting for %r; got %r" % (needle, self.out[-400:]))
+            r, _, _ = select.select([self.fd], [], [], min(left, 0.2))
+            if r:
+                try:
+                    d = os.read(self.fd, 65536)
+                except OSError as e:
+                    if e.errno == errno.EIO:
+                        raise Failed("session ended waiting for %r; got %r" % (needle, self.out[-400:]))
+                    raise
+                if not d:
+                    raise Failed("EOF waiting for %r" % needle)
+                self.out += d
+        return self.out
+
+    def sync(self):
+        """Wait until the shell runs commands (the typed line's echo does not match)."""
+        self.n = getattr(self, "n", 0) + 1
+        self.send(b"echo SY''NC%d\n" % self.n)
+        self.read_until(b"SYNC%d\r\n" % self.n)
+
+    def send(self, data):
+        os.write(self.fd, data)
+
+    def resize(self, cols, rows):
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def wait(self, timeout=30.0):
+        end = time.time() + timeout
+        while True:
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.1)
+                if r:
+                    d = os.read(self.fd, 65536)
+                    if d:
+                        self.out += d
+            except OSError:
+                pass
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.status = st
+                break
+            if time.time() > end:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                raise Failed("the recorder did not end")
+        os.close(self.fd)
+        return self.status
+
+
+def run_pipes(env, command, stdin=b"", environ=None, timeout=120, argv=None):
+    """The recorder through pipes, as sshd runs "ssh host command": (rc, stdout, stderr)."""
+    e = environ or env.environ(SSH_ORIGINAL_COMMAND=command)
+    p = subprocess.run(argv or [RECORDER], input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=e, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main(tests):
+    """Run test functions in order; FAIL on the first failure."""
+    if not os.path.exists(RECORDER):
+        skip("the recorder test build is missing: " + RECORDER)
+    for t in tests:
+        print("== " + t.__name__)
+        try:
+            t()
+        except Failed as e:
+            print("FAIL: %s: %s" % (t.__name__, e))
+            sys.exit(1)
+    sys.exit(0)

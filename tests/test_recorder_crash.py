@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""kill -9 of the recorder at random instants leaves a recording that verifies
+up to its last checkpoint (unsealed, never "tampered"); such files are handed
+over to sessions/ by the next recorder start or by --recover, while the file of
+a live recorder is left alone."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recorder_lib import (RECORDER, TG_ERR_UNSEALED, Env, PtySession, Recording, check, main,  # noqa: E402
+                          run_pipes)
+
+PRODUCER = "i=0; while :; do i=$((i+1)); echo line $i; done"
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def kill_tree(pid):
+    """SIGKILL the recorder, then its shell (which the recorder may no longer be able to end)."""
+    kids = children(pid)
+    os.kill(pid, signal.SIGKILL)
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def test_kill9_loop():
+    env = Env(shell="/bin/sh")
+    rnd = random.Random(os.getpid())
+    try:
+        n = 10
+        for i in range(n):
+            delay = rnd.uniform(0.0, 2.5)
+            if i % 2 == 0:
+                p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
+                time.sleep(delay)
+                kill_tree(p.pid)
+                p.wait()
+            else:
+                s = PtySession(env, argv=[RECORDER, "-c", PRODUCER])
+                end = time.time() + delay
+                while time.time() < end:  # keep reading, as a client would
+                    try:
+                        s.out = s.out[-4096:]
+                        s.read_until(b"\x00never", timeout=min(0.1, max(0.01, end - time.time())))
+                    except Exception:
+                        pass
+                kill_tree(s.pid)
+                s.wait()
+        # each start hands over the files of those killed before it: they are in sessions/ by now
+        files = env.active() + env.sessions()
+        check(len(files) == n, "%d killed recorders left %d files" % (n, len(files)))
+        check(len(env.active()) == 1, "all but the last were handed over by the next recorder's start")
+        for path in files:
+            rec = Recording(env.pub, path, data=False)
+            v = rec.verdict
+            check(v["status"] == TG_ERR_UNSEALED and v["key_checked"],
+                  "%s: unsealed, intact up to byte %d of %d (%.2f s)" % (os.path.basename(path), v["verified_bytes"],
+                                                                       os.path.getsize(path),
+                                                                       v["verified_time_us"] / 1e6))
+        r = subprocess.run([RECORDER, "--recover"], env=env.environ(), stdout=subprocess.PIPE, timeout=60)
+        check(r.returncode == 0 and b"1 recording(s)" in r.stdout, "--recover hands the last one over")
+        check(not env.active() and len(env.sessions()) == n, "active/ is empty, sessions/ holds them")
+    finally:
+        env.cleanup()
+
+
+def test_live_file_left_alone_and_next_start_recovers():
+    env = Env(shell="/bin/sh")
+    try:
+        p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="echo started; sleep 30"))
+        p.stdout.readline()
+        r = subprocess.run([RECORDER, "--recover"], env=env.environ(), stdout=subprocess.PIPE, timeout=60)
+        check(b"0 recording(s)" in r.stdout and len(env.active()) == 1, "a live recorder's file stays in active/")
+        kill_tree(p.pid)
+        p.wait()
+        rc, out, err = run_pipes(env, "echo next")
+        check(rc == 0 and out == b"next\n", "the next session runs")
+        check(not env.active() and len(env.sessions()) == 2, "and its recorder handed the orphan over")
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_kill9_loop, test_live_file_left_alone_and_next_start_recovers])

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""max_session_bytes and max_rate: "cat /dev/urandom" does not grow the
+recording past the cap; what is not stored is counted (DROPPED records and the
+END totals), and the recording stays sealed and verifiable."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recorder_lib import (RECORDER, Env, PtySession, Recording, check, main, run_pipes)  # noqa: E402
+
+MIB = 1024 * 1024
+
+
+def accounted(rec, stream):
+    end = rec.end()
+    dropped = sum(r["dropped"] for r in rec.of("dropped") if r["stream"] == stream)
+    return end["bytes"][stream] == end["stored"][stream] + dropped
+
+
+def test_size_cap_pipes():
+    env = Env(shell="/bin/sh", max_session_bytes="1M")
+    try:
+        # the output goes to /dev/null: the test need not hold gigabytes
+        subprocess.run([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=120,
+                       env=env.environ(SSH_ORIGINAL_COMMAND="timeout 10 cat /dev/urandom; true"))
+        path = env.only_session()
+        size = os.path.getsize(path)
+        check(size <= 1 * MIB, "the recording stays under max_session_bytes (%d bytes)" % size)
+        rec = Recording(env.pub, path, data=False)
+        check(rec.sealed_ok(), "sealed and intact")
+        check(rec.end()["bytes"]["out"] > 20 * MIB, "END counts every byte passed on (%d MiB)" %
+              (rec.end()["bytes"]["out"] // MIB))
+        check(accounted(rec, "out"), "stored + DROPPED = passed on")
+        check(any(n.get("cap") == "max_session_bytes" for n in rec.notes("cap")), "a NOTE marks the cap")
+    finally:
+        env.cleanup()
+
+
+def test_size_cap_pty():
+    env = Env(shell="/bin/sh", max_session_bytes="1M")
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", "timeout 5 cat /dev/urandom; echo; echo DO''NE"])
+        s.read_until(b"DONE", timeout=60)
+        s.wait()
+        path = env.only_session()
+        check(os.path.getsize(path) <= 1 * MIB, "pty: the recording stays under the cap (%d)" % os.path.getsize(path))
+        rec = Recording(env.pub, path, data=False)
+        check(rec.sealed_ok() and accounted(rec, "out"), "pty: sealed; stored + DROPPED = passed on")
+    finally:
+        env.cleanup()
+
+
+def test_rate_cap():
+    env = Env(shell="/bin/sh", max_rate="65536")
+    try:
+        t0 = time.time()
+        rc, out, err = run_pipes(env, "head -c 20000000 /dev/zero; sleep 1.5; echo after-pause", timeout=120)
+        dur = time.time() - t0
+        rec = Recording(env.pub, env.only_session(), data=False)
+        stored = rec.end()["stored"]["out"]
+        check(out.endswith(b"after-pause\n") and len(out) == 20000000 + 12, "everything passed on")
+        check(stored <= 65536 * (dur + 1), "stored bytes follow max_rate (%d in %.1f s)" % (stored, dur))
+        check(accounted(rec, "out") and rec.sealed_ok(), "sealed; stored + DROPPED = passed on")
+        check(b"after-pause" in Recording(env.pub, env.only_session()).data("out"),
+              "output after the burst is stored again")
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap])

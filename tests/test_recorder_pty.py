@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""tollgate-record interactive: under a real pseudo-terminal, the shell's output
+is recorded and verifies, window-size changes are passed on and recorded, the
+exit status and a deadly signal come back, input typed with echo off is never
+stored, and the header binds who, from where, which session."""
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recorder_lib import (RECORDER, Env, PtySession, Recording, check, main)  # noqa: E402
+
+PAM_ID = "0123456789ABCDEF0123456789abcdef"
+
+
+def test_shell_output_resize_exit():
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, environ=env.environ(TOLLGATE_SESSION_ID=PAM_ID), cols=80, rows=24)
+        s.sync()
+        s.send(b"stty size; echo out-$((6*7))\n")
+        s.read_until(b"out-42")
+        s.read_until(b"24 80")
+        s.resize(132, 50)
+        os.kill(s.pid, signal.SIGWINCH)  # the pty driver tells only the foreground group
+        s.send(b"sleep 0.2; stty size\n")
+        s.read_until(b"50 132")
+        s.send(b"exit 7\n")
+        st = s.wait()
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7, "exit status 7 passed through")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed, intact, certified by the host key")
+        h = rec.header
+        check(h["mode"] == "interactive" and h["term"] == "xterm", "header: interactive on xterm")
+        check(h["cols"] == 80 and h["rows"] == 24, "header: the starting window size")
+        check(h["client_addr"] == "192.0.2.7" and h["client_port"] == 50022, "header: client from SSH_CONNECTION")
+        check(h["pam_session_id"] == PAM_ID.lower(), "header: the PAM session id, validated")
+        check(h["uid"] == os.getuid(), "header: the real uid")
+        out = rec.data("out")
+        check(b"out-42" in out and b"50 132" in out, "the output is in the recording")
+        rs = rec.of("resize")
+        check(any(r["cols"] == 132 and r["rows"] == 50 for r in rs), "the resize is recorded")
+        end = rec.end()
+        check(end["exit_status"] == 7 and end["reason"] == "exit", "END holds the exit status")
+        check(end["bytes"]["out"] == len(out) and end["stored"]["out"] == len(out), "END byte counts match")
+        check(not rec.of("in") and not rec.of("in-hidden"), "input not recorded by default")
+        check(rec.of("checkpoint")[0]["index"] == 2, "a checkpoint right after the header")
+    finally:
+        env.cleanup()
+
+
+def test_bad_pam_id_ignored():
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, environ=env.environ(TOLLGATE_SESSION_ID="../../etc/passwd"))
+        s.sync()
+        s.send(b"echo id=$TOLLGATE_SESSION_ID.; exit\n")
+        s.read_until(b"id=.")
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["pam_session_id"] == "", "an invalid TOLLGATE_SESSION_ID is dropped")
+    finally:
+        env.cleanup()
+
+
+def test_signal_death_passed():
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", "echo dying; kill -TERM $$"])
+        st = s.wait()
+        check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGTERM, "the shell's death by SIGTERM is passed on")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["signal"] == signal.SIGTERM, "END records the signal")
+    finally:
+        env.cleanup()
+
+
+def test_echo_off_input_never_stored():
+    env = Env(shell="/bin/sh", record_input="yes")
+    try:
+        s = PtySession(env, environ=env.environ())
+        s.sync()
+        s.send(b"echo visible-typing\n")
+        s.read_until(b"visible-typing\r\n")
+        s.send(b"stty -echo; echo PRO''MPT; read pw; stty echo; echo len=${#pw}\n")
+        s.read_until(b"PROMPT\r\n")
+        s.send(b"hunter2-secret\n")
+        s.read_until(b"len=14")
+        s.send(b"exit\n")
+        s.wait()
+        path = env.only_session()
+        rec = Recording(env.pub, path)
+        check(rec.sealed_ok(), "sealed and intact")
+        typed = rec.data("in")
+        check(b"echo visible-typing" in typed, "input typed with echo on is recorded")
+        hidden = sum(r["hidden"] for r in rec.of("in-hidden"))
+        check(hidden >= len(b"hunter2-secret\n"), "echo-off input is counted (%d bytes)" % hidden)
+        with open(path, "rb") as f:
+            raw = f.read()
+        check(b"hunter2" not in raw, "the echo-off input is nowhere in the file")
+    finally:
+        env.cleanup()
+
+
+def test_login_shell_entry():
+    env = Env(shell="/bin/sh")
+    try:
+        # sshd runs a login shell as "-name"; a command as "name -c cmd"
+        s = PtySession(env, argv=[RECORDER, "-c", "echo via-login-shell; exit 3"])
+        st = s.wait()
+        check(b"via-login-shell" in s.out and os.WEXITSTATUS(st) == 3, "login shell -c runs the command")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["command"] == "echo via-login-shell; exit 3", "the -c command is in the header")
+        check(rec.notes("start")[0]["entry"] == "login_shell", "entry noted as login_shell")
+        check(not rec.notes("recording_escape"), "no escape alert for a login shell")
+    finally:
+        env.cleanup()
+
+
+def test_clean_environment():
+    env = Env(shell="/bin/sh")
+    try:
+        e = env.environ(LD_PRELOAD="/nonexistent/evil.so", BASH_ENV="/tmp/evil", LC_ALL="C",
+                        SHELL="/tmp/evil-shell", HOME="/tmp/evil-home")
+        s = PtySession(env, environ=e)
+        s.sync()
+        s.send(b"env | sort; echo ENV-END; exit\n")
+        s.read_until(b"ENV-END\r\n")
+        s.wait()
+        out = s.out.decode(errors="replace")
+        lines = out.split("\r\n")
+        check(not any(l.startswith(("LD_PRELOAD=", "BASH_ENV=")) for l in lines),
+              "LD_* and BASH_ENV do not reach the shell")
+        check("LC_ALL=C" in out and "TERM=xterm" in out, "locale and TERM pass")
+        check("SHELL=/bin/sh" in out, "SHELL is the configured shell")
+        check("HOME=/tmp/evil-home" not in out, "HOME comes from the password database")
+        check("TOLLGATE_RECORDING=" in out, "the recording id is in the environment")
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
+          test_echo_off_input_never_stored, test_login_shell_entry, test_clean_environment])
