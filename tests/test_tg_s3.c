@@ -5,7 +5,10 @@
  * The requests themselves are tested against a real server by
  * tests/test_s3_client.sh.
  */
+#include <jansson.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/wait.h>
 
 #include "tg_config.h"
 #include "tg_error.h"
@@ -299,6 +302,14 @@ START_TEST(test_state_corrupt)
 }
 END_TEST
 
+static int stop_sink(void *ctx, const void *p, size_t len)
+{
+	(void)ctx;
+	(void)p;
+	(void)len;
+	return 1;
+}
+
 static struct tg_config *config(const char *const *kv)
 {
 	struct tg_config *cfg;
@@ -426,6 +437,343 @@ START_TEST(test_refuses_bad_requests)
 }
 END_TEST
 
+/* ---- failure paths against tests/servers/scripted_s3.py (and imds_server.py) ---- */
+
+struct pysrv {
+	pid_t pid;
+	char port[16];
+};
+
+/* Start tests/servers/NAME with PORTFILE first, then up to three more arguments. */
+static int pysrv_start(struct pysrv *s, const char *dir, const char *name, const char *a1,
+                       const char *a2, const char *a3)
+{
+	const char *top = getenv("TG_TOP_SRCDIR");
+	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+	char script[4096], portfile[4200];
+	int i;
+
+	snprintf(script, sizeof script, "%s/tests/servers/%s", top ? top : ".", name);
+	snprintf(portfile, sizeof portfile, "%s/%s.port", dir, name);
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		execlp(py, py, script, portfile, a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 300; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f != NULL) {
+			int ok = fscanf(f, "%15s", s->port) == 1;
+
+			fclose(f);
+			if (ok)
+				return 0;
+		}
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+			return -1;
+		usleep(100000);
+	}
+	return -1;
+}
+
+static void pysrv_stop(struct pysrv *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+}
+
+struct scripted {
+	char *dir;
+	char log[4200];
+	struct pysrv srv;
+	struct tg_s3 *s3;
+	struct tg_config *cfg;
+};
+
+/* A client on a scripted server answering `script` (JSON); extra config after it. */
+static void scripted_start(struct scripted *t, const char *script, const char *const *kv)
+{
+	char path[4200], endpoint[64], err[256];
+	FILE *f;
+
+	t->dir = tg_test_tmpdir();
+	snprintf(path, sizeof path, "%s/script.json", t->dir);
+	snprintf(t->log, sizeof t->log, "%s/requests.log", t->dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(script, f);
+	fclose(f);
+	ck_assert_msg(pysrv_start(&t->srv, t->dir, "scripted_s3.py", t->log, path, NULL) == 0,
+	              "could not start tests/servers/scripted_s3.py");
+	snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%s", t->srv.port);
+	t->cfg = config(kv);
+	{
+		const char *base[] = {"s3",     "bucket", "scripted",   "s3",  "endpoint",
+		                      endpoint, "s3",     "path_style", "yes", NULL};
+
+		for (const char *const *p = base; p[0] != NULL; p += 3) {
+			enum tg_conf_id id;
+
+			ck_assert_int_eq(tg_config_lookup(p[0], p[1], &id), TG_OK);
+			ck_assert_int_eq(tg_config_set(t->cfg, id, p[2], err, sizeof err), TG_OK);
+		}
+	}
+	ck_assert_msg(tg_s3_new(&t->s3, t->cfg, err, sizeof err) == TG_OK, "%s", err);
+	tg_s3_set_retry(t->s3, 3, 1, 5);
+}
+
+static void scripted_stop(struct scripted *t)
+{
+	tg_s3_free(t->s3);
+	tg_config_free(t->cfg);
+	pysrv_stop(&t->srv);
+	tg_test_rmtree(t->dir);
+	free(t->dir);
+}
+
+/* The requests the server saw, as a JSON array. */
+static json_t *scripted_log(struct scripted *t)
+{
+	json_t *all = json_array();
+	char line[65536];
+	FILE *f = fopen(t->log, "r");
+
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		json_t *e = json_loads(line, 0, NULL);
+
+		ck_assert_ptr_nonnull(e);
+		json_array_append_new(all, e);
+	}
+	if (f != NULL)
+		fclose(f);
+	return all;
+}
+
+static const char *req_str(json_t *log, size_t i, const char *field)
+{
+	return json_string_value(json_object_get(json_array_get(log, i), field));
+}
+
+static const char *req_header(json_t *log, size_t i, const char *name)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(json_array_get(log, i), "headers"), name));
+}
+
+static const char *static_keys[] = {
+    "s3", "access_key_id", "AKIASTATIC", "s3", "secret_access_key", "sk", NULL};
+
+/* What goes on the wire for a 2 MiB PUT: no Expect, every x-amz header signed, the body's hashes.
+ */
+START_TEST(test_wire_headers)
+{
+	const char *kv[] = {
+	    "s3",  "access_key_id", "AKIASTATIC", "s3",         "secret_access_key", "sk", "s3",
+	    "sse", "aws:kms",       "s3",         "kms_key_id", "alias/audit",       NULL};
+	struct scripted t;
+	struct tg_s3_result res;
+	size_t len = 2 * 1024 * 1024;
+	unsigned char *buf = malloc(len), h[32];
+	char hex[65], b64[48];
+	json_t *log;
+	const char *auth;
+
+	ck_assert_ptr_nonnull(buf);
+	randombytes_buf(buf, len);
+	crypto_hash_sha256(h, buf, len);
+	sodium_bin2hex(hex, sizeof hex, h, 32);
+	sodium_bin2base64(b64, sizeof b64, h, 32, sodium_base64_VARIANT_ORIGINAL);
+	scripted_start(&t, "[]", kv);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "dir/a b", buf, len, NULL, &res), TG_OK);
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 1);
+	ck_assert_str_eq(req_str(log, 0, "method"), "PUT");
+	ck_assert_str_eq(req_str(log, 0, "path"), "/scripted/dir/a%20b");
+	ck_assert_ptr_null(req_header(log, 0, "expect"));
+	ck_assert_str_eq(req_str(log, 0, "body_sha256"), hex);
+	ck_assert_str_eq(req_header(log, 0, "x-amz-content-sha256"), hex);
+	ck_assert_str_eq(req_header(log, 0, "x-amz-checksum-sha256"), b64);
+	ck_assert_str_eq(req_header(log, 0, "x-amz-server-side-encryption"), "aws:kms");
+	ck_assert_str_eq(req_header(log, 0, "x-amz-server-side-encryption-aws-kms-key-id"),
+	                 "alias/audit");
+	auth = req_header(log, 0, "authorization");
+	ck_assert_ptr_nonnull(strstr(auth,
+	                             "SignedHeaders=content-type;host;x-amz-checksum-sha256;"
+	                             "x-amz-content-sha256;x-amz-date;x-amz-server-side-encryption;"
+	                             "x-amz-server-side-encryption-aws-kms-key-id,"));
+	json_decref(log);
+	scripted_stop(&t);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_403_not_retried)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	json_t *log;
+
+	scripted_start(&t,
+	               "[{\"status\": 403, \"body\": "
+	               "\"<Error><Code>AccessDenied</Code><Message>no</Message></Error>\"}]",
+	               static_keys);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_AUTH);
+	ck_assert_int_eq(res.retryable, 0);
+	ck_assert_int_eq(res.http_status, 403);
+	ck_assert_str_eq(res.code, "AccessDenied");
+	ck_assert_str_eq(res.message, "no");
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 1);
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
+START_TEST(test_503_bounded)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	json_t *log;
+	const char *slow = "{\"status\": 503, \"body\": "
+	                   "\"<Error><Code>SlowDown</Code><Message>slow</Message></Error>\"}";
+	char script[1024];
+
+	snprintf(script, sizeof script, "[%s, %s, %s, %s, %s]", slow, slow, slow, slow, slow);
+	scripted_start(&t, script, static_keys);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_RETRY);
+	ck_assert_int_eq(res.retryable, 1);
+	ck_assert_str_eq(res.code, "SlowDown");
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 3); /* the attempt limit, and not one more */
+	json_decref(log);
+	/* the next call gets past the two SlowDowns left */
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_OK);
+	scripted_stop(&t);
+}
+END_TEST
+
+START_TEST(test_answer_checksum_mismatch)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	const char *bad =
+	    "{\"status\": 200, \"headers\": {\"ETag\": \"\\\"e\\\"\", \"x-amz-checksum-sha256\": "
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}}";
+	char script[1024];
+
+	snprintf(script, sizeof script, "[%s, %s, %s]", bad, bad, bad);
+	scripted_start(&t, script, static_keys);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_RETRY);
+	ck_assert_str_eq(res.code, "ChecksumMismatch");
+	ck_assert_int_eq(res.retryable, 1);
+	scripted_stop(&t);
+}
+END_TEST
+
+/* CompleteMultipartUpload may answer 200 and an <Error>: that is a failure, and the parts are
+ * aborted. */
+START_TEST(test_complete_200_error)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	char path[4300], script[2048];
+	json_t *log;
+	FILE *f;
+	size_t i, n;
+	const char *init =
+	    "{\"status\": 200, \"body\": \"<InitiateMultipartUploadResult><Bucket>scripted</Bucket>"
+	    "<Key>big</Key><UploadId>upl-1</UploadId></InitiateMultipartUploadResult>\"}";
+	const char *part = "{\"status\": 200, \"headers\": {\"ETag\": \"\\\"p\\\"\"}}";
+	const char *err = "{\"status\": 200, \"body\": \"<?xml "
+	                  "version=\\\"1.0\\\"?><Error><Code>InternalError</Code>"
+	                  "<Message>We encountered an internal error.</Message></Error>\"}";
+
+	snprintf(script, sizeof script, "[%s, %s, %s, %s]", init, part, part, err);
+	scripted_start(&t, script, static_keys);
+	tg_s3_set_retry(t.s3, 1, 0, 0);
+	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
+	snprintf(path, sizeof path, "%s/big", t.dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < 6 * 1024; i++) /* 6 MiB: two parts of at most 5 MiB */
+		ck_assert_int_eq(fprintf(f, "%01023zu\n", i), 1024);
+	fclose(f);
+	ck_assert_int_eq(tg_s3_put_file(t.s3, "big", path, NULL, &res), TG_ERR_RETRY);
+	ck_assert_str_eq(res.code, "InternalError");
+	ck_assert_int_eq(res.retryable, 1);
+	log = scripted_log(&t);
+	n = json_array_size(log);
+	ck_assert_int_eq(n, 5);
+	ck_assert_str_eq(req_str(log, 0, "path"), "/scripted/big?uploads");
+	ck_assert_str_eq(req_str(log, 1, "path"), "/scripted/big?partNumber=1&uploadId=upl-1");
+	ck_assert_ptr_nonnull(req_header(log, 1, "x-amz-checksum-sha256"));
+	ck_assert_str_eq(req_str(log, 3, "method"), "POST");
+	ck_assert_str_eq(req_str(log, 3, "path"), "/scripted/big?uploadId=upl-1");
+	ck_assert_str_eq(req_str(log, 4, "method"),
+	                 "DELETE"); /* no resume path: abort, leave nothing billed */
+	ck_assert_str_eq(req_str(log, 4, "path"), "/scripted/big?uploadId=upl-1");
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
+/* ExpiredToken: fresh credentials from instance metadata, then the same request again. */
+START_TEST(test_expired_token_refresh)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct pysrv imds = {0, ""};
+	char endpoint[64];
+	json_t *log;
+	const char *kv[] = {"s3", "imds_endpoint", endpoint, NULL};
+
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+	{
+		char *dir = tg_test_tmpdir();
+
+		ck_assert_int_eq(pysrv_start(&imds, dir, "imds_server.py", NULL, NULL, NULL), 0);
+		snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%s", imds.port);
+		scripted_start(&t,
+		               "[{\"status\": 400, \"body\": \"<Error><Code>ExpiredToken</Code>"
+		               "<Message>The provided token has expired.</Message></Error>\"}]",
+		               kv);
+		ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_OK);
+		log = scripted_log(&t);
+		ck_assert_int_eq(json_array_size(log), 2);
+		ck_assert_str_eq(req_str(log, 0, "access_key"), "ASIATEST000001");
+		ck_assert_str_eq(req_str(log, 1, "access_key"), "ASIATEST000002");
+		ck_assert_ptr_nonnull(req_header(log, 1, "x-amz-security-token"));
+		ck_assert_ptr_nonnull(
+		    strstr(req_header(log, 1, "authorization"), "x-amz-security-token"));
+		json_decref(log);
+		scripted_stop(&t);
+		pysrv_stop(&imds);
+		tg_test_rmtree(dir);
+		free(dir);
+	}
+}
+END_TEST
+
+/* A GET cut after some bytes went to the sink is not repeated (the sink would see them twice). */
+START_TEST(test_sink_stops)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+
+	scripted_start(&t, "[{\"status\": 200, \"body\": \"hello world\"}]", static_keys);
+	ck_assert_int_eq(tg_s3_get(t.s3, "k", stop_sink, NULL, &res), TG_ERR_INTERRUPTED);
+	ck_assert_int_eq(res.retryable, 0);
+	scripted_stop(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tg_s3");
@@ -440,6 +788,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_state_corrupt);
 	tcase_add_test(tc, test_new_validates);
 	tcase_add_test(tc, test_refuses_bad_requests);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scripted");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_wire_headers);
+	tcase_add_test(tc, test_403_not_retried);
+	tcase_add_test(tc, test_503_bounded);
+	tcase_add_test(tc, test_answer_checksum_mismatch);
+	tcase_add_test(tc, test_complete_200_error);
+	tcase_add_test(tc, test_expired_token_refresh);
+	tcase_add_test(tc, test_sink_stops);
 	suite_add_tcase(s, tc);
 	return s;
 }
