@@ -154,7 +154,7 @@ class PtySession:
         if self.pid == 0:
             try:
                 fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-                os.execve(argv[0], argv, environ or env.environ())
+                os.execvpe(argv[0], argv, environ or env.environ())
             finally:
                 os._exit(127)
         self.out = b""

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Privilege separation, as installed: a copy of the recorder setuid and setgid
+to a test audit user (mode 6755), run by a test login user. The recorder ends
+with real, effective, saved (and file system) uid and gid all of the audit
+user, the shell with all of the user's; the user can neither signal the
+recorder nor read the recording; the pty belongs to the user. Also: the
+installed build takes its config only from the compiled-in path, and
+tollgate-keygen gives the secret key to the audit user. Needs root (useradd);
+the users are removed at the end."""
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, PtySession, Recording, check, main,  # noqa: E402
+                          skip)
+
+AUD = "tgra%d" % (os.getpid() % 100000)
+USR = "tgru%d" % (os.getpid() % 100000)
+
+
+def ids(pid):
+    """(uids, gids) lines of /proc/pid/status: real, effective, saved, fs."""
+    u = g = None
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                u = [int(x) for x in line.split()[1:]]
+            elif line.startswith("Gid:"):
+                g = [int(x) for x in line.split()[1:]]
+    return u, g
+
+
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def test_installed_build_ignores_env_config():
+    e = dict(os.environ, TOLLGATE_RECORD_TEST_CONFIG="/nonexistent/test.conf")
+    p = subprocess.run([RECORDER_INSTALLED, "--help"], env=e, stdout=subprocess.PIPE, timeout=30)
+    check(b"/nonexistent" not in p.stdout and b"/tollgate/tollgate.conf" in p.stdout,
+          "the installed build names its compiled-in config and ignores the environment")
+
+
+class Users:
+    def __init__(self):
+        if os.geteuid() != 0:
+            skip("needs root to create the test users and a setuid copy of the recorder")
+        if not shutil.which("useradd") or not shutil.which("setpriv"):
+            skip("useradd or setpriv is not installed")
+        for u in (AUD, USR):
+            subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", AUD], check=True)
+        subprocess.run(["useradd", "--user-group", "--no-create-home", "--home-dir", "/tmp", "--shell", "/bin/sh",
+                        USR], check=True)
+        self.aud = pwd.getpwnam(AUD)
+        self.usr = pwd.getpwnam(USR)
+
+    def remove(self):
+        # userdel refuses while a process of the user runs: end ours first (by pid), then retry a little
+        for u in (USR, AUD):
+            for _ in range(50):
+                pids = subprocess.run(["ps", "-o", "pid=", "-u", u], stdout=subprocess.PIPE).stdout.split()
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+                if subprocess.run(["userdel", u], stderr=subprocess.DEVNULL).returncode in (0, 6):
+                    break
+                time.sleep(0.1)
+
+
+def setup(env, users):
+    """Lay the test folder out as a package would: setuid copy, config and key readable by the audit group."""
+    a = users.aud
+    binary = os.path.join(env.dir, "tollgate-record")
+    shutil.copy(RECORDER, binary)
+    os.chown(binary, a.pw_uid, a.pw_gid)
+    os.chmod(binary, 0o6755)
+    keydir = os.path.dirname(env.key)
+    os.chown(keydir, 0, a.pw_gid)
+    os.chmod(keydir, 0o750)
+    os.chown(env.key, a.pw_uid, a.pw_gid)
+    os.chown(env.conf, 0, a.pw_gid)
+    os.chmod(env.conf, 0o640)
+    os.makedirs(env.spool)
+    os.chown(env.spool, a.pw_uid, a.pw_gid)
+    os.chmod(env.spool, 0o700)
+    return binary
+
+
+def as_user(users, argv):
+    u = users.usr
+    return ["setpriv", "--reuid=%d" % u.pw_uid, "--regid=%d" % u.pw_gid, "--init-groups", "--"] + argv
+
+
+def test_privsep():
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        a, u = users.aud, users.usr
+        e = env.environ(SSH_ORIGINAL_COMMAND="echo ready; sleep 5; echo done", LD_LIBRARY_PATH="/nonexistent")
+        p = subprocess.Popen(as_user(users, [binary]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=e)
+        try:
+            line = p.stdout.readline()
+            check(line == b"ready\n", "the command runs under the setuid recorder")
+            ru, rg = ids(p.pid)
+            check(ru == [a.pw_uid] * 4, "recorder: real, effective, saved, fs uid = audit user (%s)" % ru)
+            check(rg == [a.pw_gid] * 4, "recorder: all gids = audit group (%s)" % rg)
+            kids = children(p.pid)
+            check(len(kids) == 1, "one child: the shell")
+            su, sg = ids(kids[0])
+            check(su == [u.pw_uid] * 4, "shell: all uids = the user (%s)" % su)
+            check(sg == [u.pw_gid] * 4, "shell: all gids = the user's (%s)" % sg)
+            k = subprocess.run(as_user(users, ["kill", "-TERM", str(p.pid)]), stderr=subprocess.PIPE)
+            check(k.returncode != 0, "the user cannot signal the recorder")
+            active = os.path.join(env.spool, "active")
+            r = subprocess.run(as_user(users, ["sh", "-c", "cat %s/*" % active]), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            check(r.returncode != 0, "the user cannot read the recording")
+            r = subprocess.run(as_user(users, ["cat", env.key]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            check(r.returncode != 0, "the user cannot read the signing key")
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == 0 and out == b"done\n", "the session ends normally")
+        path = env.only_session()
+        st = os.stat(path)
+        check(st.st_uid == a.pw_uid and stat.S_IMODE(st.st_mode) == 0o600, "the recording: audit user's, 0600")
+        rec = Recording(env.pub, path)
+        check(rec.sealed_ok() and rec.header["user"] == USR and rec.header["uid"] == u.pw_uid,
+              "sealed; the header names the login user")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
+def test_privsep_pty():
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        s = PtySession(env, argv=as_user(users, [binary]), environ=env.environ())
+        s.sync()
+        s.send(b"echo TTY=$(stat -c %u $(tty)) ID=$(id -u)/$(id -ru) GID=$(id -g)/$(id -rg).; echo E''ND\n")
+        s.read_until(b"END\r\n")
+        u = users.usr
+        want = b"TTY=%d ID=%d/%d GID=%d/%d." % (u.pw_uid, u.pw_uid, u.pw_uid, u.pw_gid, u.pw_gid)
+        check(want in s.out, "the shell's terminal and ids are the user's (%r in %r)" % (want, s.out[-300:]))
+        ru, _ = ids(s.pid)
+        check(ru == [users.aud.pw_uid] * 4, "the pty recorder runs as the audit user")
+        s.send(b"exit 3\n")
+        st = s.wait()
+        check(os.WEXITSTATUS(st) == 3, "exit status passed through the setuid recorder")
+        check(Recording(env.pub, env.only_session()).sealed_ok(), "sealed and intact")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
+def test_keygen_owner():
+    users = Users()
+    env = Env()
+    try:
+        os.unlink(env.key)
+        os.unlink(env.pub)
+        r = subprocess.run([KEYGEN, "-c", env.conf, "--owner", AUD], stdout=subprocess.PIPE, check=True)
+        st = os.stat(env.key)
+        check(st.st_uid == users.aud.pw_uid and stat.S_IMODE(st.st_mode) == 0o400, "secret key: audit user's, 0400")
+        check(stat.S_IMODE(os.stat(env.pub).st_mode) == 0o444, "public key: 0444")
+        with open(env.pub) as f:
+            pub = f.read().split()
+        check(pub[2].encode() in r.stdout and pub[1].encode() in r.stdout, "the public key and its id are printed")
+        r = subprocess.run([KEYGEN, "-c", env.conf, "--owner", AUD], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        check(r.returncode != 0 and b"refusing" in r.stderr, "an existing key is not replaced")
+        subprocess.run([KEYGEN, "-c", env.conf, "--owner", AUD, "--force"], stdout=subprocess.PIPE, check=True)
+        with open(env.pub) as f:
+            check(f.read().split()[1] != pub[1], "--force makes a new key")
+        r = subprocess.run([KEYGEN, "-c", env.conf, "--force", "--owner", "no-such-user-tg"], stderr=subprocess.PIPE)
+        check(r.returncode != 0 and b"does not exist" in r.stderr, "a missing audit user is an error")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
+if __name__ == "__main__":
+    main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_keygen_owner])
