@@ -774,6 +774,93 @@ START_TEST(test_sink_stops)
 }
 END_TEST
 
+struct collect {
+	char buf[256];
+	size_t len;
+};
+
+static int collect_sink(void *ctx, const void *p, size_t len)
+{
+	struct collect *c = ctx;
+
+	ck_assert_uint_le(c->len + len, sizeof c->buf);
+	memcpy(c->buf + c->len, p, len);
+	c->len += len;
+	return 0;
+}
+
+/* A GET cut in the middle goes on with Range and If-Match, and the sink sees every byte once. */
+START_TEST(test_get_resumes_with_range)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct collect c = {{0}, 0};
+	json_t *log;
+
+	scripted_start(&t,
+	               "[{\"status\": 200, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": "
+	               "\"hello \", \"length\": 20},"
+	               " {\"status\": 206, \"headers\": {\"ETag\": \"\\\"v1\\\"\", "
+	               "\"Content-Range\": \"bytes 6-19/20\"},"
+	               "  \"body\": \"world, all of it\"}]",
+	               static_keys);
+	ck_assert_int_eq(tg_s3_get(t.s3, "k", collect_sink, &c, &res), TG_OK);
+	ck_assert_int_eq(c.len, 22);
+	ck_assert(memcmp(c.buf, "hello world, all of it", 22) == 0);
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 2);
+	ck_assert_ptr_null(req_header(log, 0, "range"));
+	ck_assert_str_eq(req_header(log, 1, "range"), "bytes=6-");
+	ck_assert_str_eq(req_header(log, 1, "if-match"), "\"v1\"");
+	ck_assert_ptr_nonnull(
+	    strstr(req_header(log, 1, "authorization"), "SignedHeaders=host;if-match;range;"));
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
+/* A server that ignores Range and sends the whole object again: the part already seen is dropped.
+ */
+START_TEST(test_get_resume_range_ignored)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct collect c = {{0}, 0};
+
+	scripted_start(&t,
+	               "[{\"status\": 200, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": "
+	               "\"0123\", \"length\": 10},"
+	               " {\"status\": 200, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": "
+	               "\"0123456789\"}]",
+	               static_keys);
+	ck_assert_int_eq(tg_s3_get(t.s3, "k", collect_sink, &c, &res), TG_OK);
+	ck_assert_int_eq(c.len, 10);
+	ck_assert(memcmp(c.buf, "0123456789", 10) == 0);
+	scripted_stop(&t);
+}
+END_TEST
+
+/* The object was replaced between the two answers: 412, not a splice of two versions. */
+START_TEST(test_get_resume_object_changed)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct collect c = {{0}, 0};
+
+	scripted_start(&t,
+	               "[{\"status\": 200, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": "
+	               "\"0123\", \"length\": 10},"
+	               " {\"status\": 412, \"body\": "
+	               "\"<Error><Code>PreconditionFailed</Code><Message>At least one of "
+	               "the pre-conditions you specified did not hold</Message></Error>\"}]",
+	               static_keys);
+	ck_assert_int_eq(tg_s3_get(t.s3, "k", collect_sink, &c, &res), TG_ERR_HTTP);
+	ck_assert_str_eq(res.code, "PreconditionFailed");
+	ck_assert_int_eq(res.retryable, 0);
+	scripted_stop(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tg_s3");
@@ -798,6 +885,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_complete_200_error);
 	tcase_add_test(tc, test_expired_token_refresh);
 	tcase_add_test(tc, test_sink_stops);
+	tcase_add_test(tc, test_get_resumes_with_range);
+	tcase_add_test(tc, test_get_resume_range_ignored);
+	tcase_add_test(tc, test_get_resume_object_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }

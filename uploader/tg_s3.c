@@ -70,6 +70,9 @@ struct s3_call {
 	struct tg_buf *answer; /* 2xx body, when no sink */
 	struct tg_buf errbody; /* non-2xx body */
 	uint64_t delivered;    /* bytes handed to the sink */
+	uint64_t skip;         /* bytes of a 200 answer to drop: the sink had them already */
+	char range[48];        /* "bytes=N-" when a cut GET goes on where it stopped */
+	char if_match[128];    /* ...and only from the same version of the object */
 	int sink_stopped, answer_too_big;
 	uint64_t content_length;
 	int have_length;
@@ -608,12 +611,22 @@ static size_t on_body_h(char *p, size_t size, size_t nmemb, void *ctx)
 		return n;
 	}
 	if (call->sink != NULL) {
+		if (status == 200 && call->skip > 0) {
+			/* a server that ignored our Range: drop what the sink has seen */
+			size_t drop = call->skip < n ? (size_t)call->skip : n;
+
+			call->skip -= drop;
+			p += drop;
+			n -= drop;
+			if (n == 0)
+				return size * nmemb;
+		}
 		if (call->sink(call->sink_ctx, p, n) != 0) {
 			call->sink_stopped = 1;
 			return 0;
 		}
 		call->delivered += n;
-		return n;
+		return size * nmemb;
 	}
 	if (call->answer != NULL && tg_buf_append(call->answer, p, n) != TG_OK) {
 		call->answer_too_big = 1;
@@ -722,6 +735,7 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	if (call->answer != NULL)
 		tg_buf_reset(call->answer);
 	call->pos = 0;
+	call->skip = call->delivered;
 	call->have_length = 0;
 	call->checksum[0] = '\0';
 	call->answer_too_big = 0;
@@ -877,6 +891,27 @@ out:
 	return r;
 }
 
+/*
+ * A GET cut after the sink got some bytes goes on from there: Range for the
+ * rest, If-Match with the first answer's ETag so that a replaced object is
+ * refused (412) rather than spliced.
+ */
+static int resume_get(struct s3_call *call)
+{
+	if (call->sink == NULL || strcmp(call->method, "GET") != 0)
+		return TG_ERR_INVALID;
+	if (call->if_match[0] == '\0') {
+		if (call->res->etag[0] == '\0' || call->nhdr + 2 > MAX_EXTRA_HEADERS)
+			return TG_ERR_INVALID;
+		snprintf(call->if_match, sizeof call->if_match, "%s", call->res->etag);
+		call->hdr[call->nhdr++] = (struct tg_sigv4_header){"if-match", call->if_match};
+		call->hdr[call->nhdr++] = (struct tg_sigv4_header){"range", call->range};
+	}
+	snprintf(call->range, sizeof call->range, "bytes=%llu-",
+	         (unsigned long long)call->delivered);
+	return TG_OK;
+}
+
 /* Send with retries: exponential backoff with full jitter, a bounded number of attempts. */
 static int send_call(struct tg_s3 *s3, struct s3_call *call)
 {
@@ -886,9 +921,10 @@ static int send_call(struct tg_s3 *s3, struct s3_call *call)
 	tg_buf_init(&call->errbody, TG_S3_MAX_ERROR_BODY);
 	for (attempt = 1;; attempt++) {
 		r = send_once(s3, call, force);
-		if (r == TG_OK || !call->res->retryable || attempt >= s3->attempts ||
-		    call->delivered > 0)
+		if (r == TG_OK || !call->res->retryable || attempt >= s3->attempts)
 			break;
+		if (call->delivered > 0 && resume_get(call) != TG_OK)
+			break; /* the sink has bytes and we cannot ask for just the rest */
 		force = expired_token(call->res->code);
 		{
 			uint64_t ceil_ms = (uint64_t)s3->base_ms << (attempt < 20 ? attempt : 20);

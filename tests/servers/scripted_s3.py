@@ -6,6 +6,7 @@ holding an <Error>, a wrong checksum in an answer, endless 503s).
 usage: scripted_s3.py PORTFILE LOGFILE SCRIPT.json
 SCRIPT is a JSON list of answers used in order, one per request:
   {"status": 503, "headers": {"Name": "value"}, "body": "<Error>...</Error>"}
+("length": N announces N bytes, sends the body, and closes the connection.)
 Once the list is used up every request gets 200, an ETag and no body.
 Each request is appended to LOGFILE as one JSON line: method, path, the
 access key id from its Authorization header, its headers, the SHA-256 of
@@ -52,10 +53,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in ans.get("headers", {}).items():
             self.send_header(k, v)
         if self.command != "HEAD":
-            self.send_header("Content-Length", str(len(data)))
+            # "length" larger than the body, then a closed connection: a cut answer
+            self.send_header("Content-Length", str(ans.get("length", len(data))))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+        if ans.get("length", len(data)) != len(data):
+            self.close_connection = True
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
