@@ -286,6 +286,19 @@ START_TEST(test_order)
 		ck_assert_ptr_null(p);
 		tg_config_free(cfg);
 	}
+	/* instance metadata that cannot be reached may come back: TG_ERR_NET, not "none" */
+	{
+		const char *kv[] = {"s3", "imds_endpoint", "http://127.0.0.1:9", NULL};
+
+		unsetenv("AWS_PROFILE");
+		setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+		cfg = config(kv);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+		ck_assert_int_eq(tg_aws_creds_get(p, 0, &(struct tg_aws_creds){0}, err, sizeof err),
+		                 TG_ERR_NET);
+		tg_aws_creds_provider_free(p);
+		tg_config_free(cfg);
+	}
 	/* imds_endpoint may only be link-local or loopback */
 	{
 		const char *kv[] = {"s3", "imds_endpoint", "http://10.1.2.3", NULL};

@@ -641,7 +641,8 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 		seterr(err, errlen,
 		       "no AWS credentials: none in [s3] or the environment, %s, and %s", why,
 		       ierr);
-		return r == TG_ERR_CONFIG ? r : TG_ERR_NOT_FOUND;
+		/* no role is final; an unreachable or confused metadata service may come back */
+		return r == TG_ERR_CONFIG || r == TG_ERR_NOT_FOUND ? r : TG_ERR_NET;
 	}
 	seterr(
 	    err, errlen,

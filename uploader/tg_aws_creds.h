@@ -33,7 +33,9 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
 /*
  * Current credentials into out: cached ones while they are fresh, else the
  * first source that has some. force: forget the cache (after ExpiredToken).
- * TG_ERR_NOT_FOUND when no source has credentials; err says which were tried.
+ * TG_ERR_NOT_FOUND when no source has credentials (err says which were
+ * tried), TG_ERR_NET when instance metadata could not be asked (may pass),
+ * TG_ERR_CONFIG, TG_ERR_PARSE or TG_ERR_PERM for a bad setting or file.
  */
 int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out,
                      char *err, size_t errlen);

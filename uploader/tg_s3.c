@@ -494,6 +494,11 @@ int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t
 		r = TG_ERR_CONFIG;
 		goto fail;
 	}
+	if (*ca != '\0' && access(ca, R_OK) != 0) {
+		seterr(err, errlen, "[s3] ca_file %.200s: %s", ca, strerror(errno));
+		r = TG_ERR_CONFIG;
+		goto fail;
+	}
 	if ((*kms != '\0' && (s3->kms_key_id = strdup(kms)) == NULL) ||
 	    (*sc != '\0' && (s3->storage_class = strdup(sc)) == NULL) ||
 	    (*ca != '\0' && (s3->ca_file = strdup(ca)) == NULL)) {
@@ -747,8 +752,8 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 		snprintf(res->code, sizeof res->code, "NoCredentials");
 		res_msg(res, "%s", cerr);
 		/* instance metadata may answer on the next try; a bad config will not */
-		res->retryable = r == TG_ERR_NET || r == TG_ERR_HTTP;
-		r = res->retryable ? TG_ERR_RETRY : r;
+		res->retryable = r == TG_ERR_NET;
+		r = res->retryable ? TG_ERR_RETRY : r == TG_ERR_NOT_FOUND ? TG_ERR_CONFIG : r;
 		goto out;
 	}
 	if ((r = tg_s3_addr_path(&s3->addr, s3->bucket, call->key, &path)) != TG_OK)

@@ -69,8 +69,10 @@ int tg_s3_head(struct tg_s3 *s3, const char *key, uint64_t *size, struct tg_s3_r
  * off, try again later); TG_ERR_AUTH (403), TG_ERR_NOT_FOUND (404: NoSuchKey,
  * NoSuchBucket), TG_ERR_HTTP (another status), TG_ERR_NET (TLS or another
  * transport error that retrying does not fix), TG_ERR_CONFIG (no credentials
- * source), TG_ERR_INVALID (bad key or options), TG_ERR_INTERRUPTED (a sink
- * stopped a GET). Each call already retried up to its attempt limit.
+ * anywhere; res->code "NoCredentials"), TG_ERR_PERM or TG_ERR_PARSE (an unsafe
+ * or malformed credentials file), TG_ERR_INVALID (bad key or options),
+ * TG_ERR_INTERRUPTED (a sink stopped a GET). Each call already retried up to
+ * its attempt limit.
  */
 
 /* Retries inside one call: at most attempts tries, waits drawn from
