@@ -60,7 +60,9 @@ meta_of() {
 [ "$(meta_of "sessions/alice/s 1+x.trec" x-amz-meta-sealed)" = yes ] || tg_fail "metadata sealed not stored"
 [ "$(meta_of "sessions/alice/s 1+x.trec" content-type)" = application/x-tollgate-recording ] ||
 	tg_fail "content type not stored"
-ok "PUT with metadata and content type"
+expect 0 s3 put "sessions/empty-meta" "$tmp/small" --meta note= --meta user=dave
+[ "$(meta_of sessions/empty-meta x-amz-meta-user)" = dave ] || tg_fail "metadata with an empty value"
+ok "PUT with metadata and content type (an empty metadata value too)"
 expect 0 s3 head "sessions/alice/s 1+x.trec"
 grep -q '^size 3000$' "$tmp/out" || tg_fail "head: $(cat "$tmp/out")"
 ok "HEAD gives the size"

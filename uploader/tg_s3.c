@@ -680,10 +680,14 @@ static int slist_add(struct curl_slist **l, const char *name, const char *value)
 	struct curl_slist *t;
 
 	tg_buf_init(&b, 16384);
-	if (tg_buf_printf(&b, "%s: %s", name, value) != TG_OK)
+	/* "Name:" would make libcurl drop the header; "Name;" sends it empty, as signed */
+	if ((*value == '\0' ? tg_buf_printf(&b, "%s;", name)
+	                    : tg_buf_printf(&b, "%s: %s", name, value)) != TG_OK) {
+		tg_buf_free_secret(&b);
 		return TG_ERR_LIMIT;
+	}
 	t = curl_slist_append(*l, tg_buf_str(&b));
-	tg_buf_free(&b);
+	tg_buf_free_secret(&b); /* may hold the session token */
 	if (t == NULL)
 		return TG_ERR_NOMEM;
 	*l = t;
