@@ -25,6 +25,8 @@ static int put_part(char *out, size_t len, size_t *pos, const char *s, int raw)
 {
 	size_t i;
 
+	if ((s == NULL || *s == '\0') && raw)
+		return TG_OK; /* an empty prefix is no folder */
 	if (s == NULL || *s == '\0')
 		s = "_";
 	/* a value may not walk out of its folder */

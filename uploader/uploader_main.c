@@ -42,23 +42,6 @@ static void on_signal(int sig)
 		got_stop = 1;
 }
 
-uint64_t up_now_us(void)
-{
-	return tg_now_us();
-}
-
-uint64_t up_backoff_us(unsigned attempts, unsigned cap_s)
-{
-	uint64_t cap = (uint64_t)cap_s * 1000000u, ceiling = 1000000u;
-
-	/* full jitter (AWS architecture blog, "Exponential Backoff And Jitter") */
-	while (attempts-- > 1 && ceiling < cap)
-		ceiling *= 2;
-	if (ceiling > cap)
-		ceiling = cap;
-	return ((uint64_t)randombytes_random() << 32 | randombytes_random()) % ceiling + 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: tollgate-uploader [-c FILE] [--once] [--foreground] [-v]\n"
@@ -373,15 +356,13 @@ static int run(struct up_ctx *c)
 			if (up_notify_step(c, &w) > 0)
 				continue;
 			if (w != UINT64_MAX && c->once) {
-				/* one pass still waits for the rate limit, not for outages or grace periods */
+				/* one pass still waits for the rate limit and for recordings being read,
+				 * not for outages or grace periods */
 				uint64_t t = up_now_us();
 
-				if (w > t && w - t <= 2000000u && c->q[UP_Q_NOTIFY].n > 0 &&
-				    c->q[UP_Q_NOTIFY].items[0].attempts == 0) {
-					usleep((useconds_t)(w - t));
-					continue;
-				}
-				w = UINT64_MAX;
+				if (!(w <= t + 2000000u && c->q[UP_Q_NOTIFY].n > 0 &&
+				      c->q[UP_Q_NOTIFY].items[0].attempts == 0))
+					w = UINT64_MAX;
 			}
 			if (w < wake)
 				wake = w;
@@ -389,14 +370,17 @@ static int run(struct up_ctx *c)
 		}
 		check_stuck(c);
 		up_status_write(c, 0);
-		if (c->once && up_jobs_running(c->jobs) == 0) {
-			/* the pass is over when nothing new can start */
-			if (c->q[UP_Q_EVENTS].n == 0 && next_due(c, UP_Q_SESSIONS) == UINT64_MAX &&
-			    next_due(c, UP_Q_S3) == UINT64_MAX && wake == UINT64_MAX)
+		if (c->once && up_jobs_running(c->jobs) == 0 && c->q[UP_Q_EVENTS].n == 0 &&
+		    next_due(c, UP_Q_SESSIONS) > up_now_us() && next_due(c, UP_Q_S3) > up_now_us() &&
+		    wake == UINT64_MAX) {
+			/* the pass is over when nothing new can start; the jobs' own alerts still go out */
+			uint64_t before = queued(c);
+
+			if (rescan(c) != TG_OK)
+				return EXIT_USAGE;
+			if (queued(c) <= before && c->q[UP_Q_EVENTS].n == 0)
 				break;
-			if (c->q[UP_Q_EVENTS].n == 0 && next_due(c, UP_Q_SESSIONS) > up_now_us() &&
-			    next_due(c, UP_Q_S3) > up_now_us())
-				break;
+			continue;
 		}
 		if ((due = next_due(c, UP_Q_SESSIONS)) < wake)
 			wake = due;

@@ -1,0 +1,227 @@
+/* Unit tests for tollgate-uploader's key layout, Slack messages and backoff. */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_error.h"
+#include "tg_test.h"
+#include "uploader.h"
+
+/* 2026-11-29T01:09:21Z */
+#define T_US 1795914561000000ULL
+
+START_TEST(key_default_layout)
+{
+	struct tg_config *cfg;
+	struct up_key_vars v = {0};
+	char key[1100];
+
+	ck_assert_int_eq(tg_config_new(&cfg), TG_OK);
+	v.host = "web-1";
+	v.user = "alice";
+	v.session_id = "0123abcd";
+	v.ext = ".tgr";
+	v.time_us = T_US;
+	ck_assert_int_eq(up_key_session(cfg, &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "tollgate/dt=2026-11-29/host=web-1/alice/0123abcd.tgr");
+	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "tollgate/index/dt=2026-11-29/host=web-1/0123abcd.json");
+	ck_assert_int_eq(up_key_event(cfg, "web-1", T_US, "000123-ab.json", key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "tollgate/events/dt=2026-11-29/host=web-1/000123-ab.json");
+	tg_config_free(cfg);
+}
+END_TEST
+
+START_TEST(key_values_cannot_escape_their_folder)
+{
+	struct up_key_vars v = {0};
+	char key[1100];
+
+	v.prefix = "p";
+	v.host = "..";
+	v.user = "../../etc/x y";
+	v.session_id = "";
+	v.time_us = T_US;
+	ck_assert_int_eq(up_key_expand("{prefix}/{host}/{user}/{session_id}{ext}", &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "p/_/.._.._etc_x_y/_");
+	/* an empty prefix leaves no empty folder */
+	v.prefix = "";
+	v.host = "h";
+	ck_assert_int_eq(up_key_expand("{prefix}/{host}", &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "h");
+	ck_assert_int_eq(up_key_expand("{nope}", &v, key, sizeof(key)), TG_ERR_INVALID);
+	ck_assert_int_eq(up_key_expand("{prefix", &v, key, sizeof(key)), TG_ERR_INVALID);
+	v.host = "hh";
+	ck_assert_int_eq(up_key_expand("{host}", &v, key, 2), TG_ERR_LIMIT);
+}
+END_TEST
+
+START_TEST(escape_slack_text)
+{
+	char *e = slack_escape("a <!channel> & b > c\x01");
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e, "a &lt;!channel&gt; &amp; b &gt; c ");
+	free(e);
+	e = slack_escape("bad \xff utf8");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_null(strchr(e, '\xff'));
+	free(e);
+}
+END_TEST
+
+static json_t *event(const char *type, const char *user)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "type", type, "user", user, "host", "web-1",
+			 "client_addr", "192.0.2.1", "client_port", 5000, "session_id", "abcd", "duration_us",
+			 (json_int_t)3725000000LL);
+}
+
+/* Slack's documented limits, as tests/servers/slack_receiver.py checks them. */
+static void assert_slack_limits(const json_t *p)
+{
+	const json_t *blocks = json_object_get(p, "blocks"), *b;
+	size_t i, k;
+
+	ck_assert(json_is_string(json_object_get(p, "text")));
+	ck_assert(json_string_length(json_object_get(p, "text")) <= 3000);
+	ck_assert(json_is_array(blocks));
+	ck_assert_uint_le(json_array_size(blocks), 50);
+	json_array_foreach(blocks, i, b)
+	{
+		const char *type = json_string_value(json_object_get(b, "type"));
+
+		if (strcmp(type, "header") == 0) {
+			ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "text"), "type")),
+					 "plain_text");
+			ck_assert_uint_le(json_string_length(json_object_get(json_object_get(b, "text"), "text")), 150);
+		} else {
+			const json_t *fields = json_object_get(b, "fields"), *f;
+
+			ck_assert_str_eq(type, "section");
+			ck_assert_uint_le(json_array_size(fields), 10);
+			json_array_foreach(fields, k, f)
+			ck_assert_uint_le(json_string_length(json_object_get(f, "text")), 2000);
+		}
+	}
+}
+
+START_TEST(message_logout_names_location_and_hash)
+{
+	json_t *ev = event("logout", "alice");
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:i}", "bucket", "audit", "s3_key", "tollgate/x/a.tgr",
+				"final_hash", "00ff", "bytes_out", 10, "file_bytes", 99);
+	json_t *p = slack_message_for_event(ev, rec);
+	const char *text;
+
+	ck_assert_ptr_nonnull(p);
+	assert_slack_limits(p);
+	text = json_string_value(json_object_get(p, "text"));
+	ck_assert_ptr_nonnull(strstr(text, "s3://audit/tollgate/x/a.tgr"));
+	ck_assert_ptr_nonnull(strstr(text, "00ff"));
+	ck_assert_ptr_nonnull(strstr(text, "1h 02m 05s"));
+	json_decref(p);
+	p = slack_message_for_event(ev, NULL);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(p, "text")), "no recording"));
+	json_decref(p);
+	json_decref(rec);
+	json_decref(ev);
+}
+END_TEST
+
+START_TEST(message_limits_hold_for_huge_values)
+{
+	char *big = malloc(100000);
+	json_t *ev, *p, *t;
+
+	memset(big, '<', 99999);
+	big[99999] = '\0';
+	ev = event("login", big);
+	json_object_set_new(ev, "reason", json_string(big));
+	p = slack_message_for_event(ev, NULL);
+	ck_assert_ptr_nonnull(p);
+	assert_slack_limits(p);
+	ck_assert_ptr_null(strchr(json_string_value(json_object_get(p, "text")), '<'));
+	t = slack_text_only(p);
+	ck_assert_ptr_null(json_object_get(t, "blocks"));
+	ck_assert(json_is_string(json_object_get(t, "text")));
+	json_decref(t);
+	json_decref(p);
+	json_decref(ev);
+	free(big);
+}
+END_TEST
+
+START_TEST(message_types)
+{
+	static const char *announced[] = {"login",		"logout",	    "mfa_failure", "mfa_replay",
+					  "recording_failure", "recording_escape", "alert"};
+	size_t i;
+	json_t *ev, *p;
+
+	for (i = 0; i < sizeof(announced) / sizeof(announced[0]); i++) {
+		ev = event(announced[i], "bob");
+		p = slack_message_for_event(ev, NULL);
+		ck_assert_msg(p != NULL, "%s is not announced", announced[i]);
+		assert_slack_limits(p);
+		json_decref(p);
+		json_decref(ev);
+	}
+	ev = event("something_new", "bob");
+	ck_assert_ptr_null(slack_message_for_event(ev, NULL));
+	json_decref(ev);
+}
+END_TEST
+
+START_TEST(backoff_full_jitter_within_bounds)
+{
+	unsigned a;
+	int i;
+
+	for (a = 1; a < 40; a++) {
+		for (i = 0; i < 50; i++) {
+			uint64_t d = up_backoff_us(a, 300);
+			uint64_t ceiling = a >= 10 ? 300000000u : (1000000ULL << (a - 1));
+
+			if (ceiling > 300000000u)
+				ceiling = 300000000u;
+			ck_assert_uint_ge(d, 1);
+			ck_assert_uint_le(d, ceiling);
+		}
+	}
+}
+END_TEST
+
+START_TEST(slack_url_must_be_tls_or_loopback)
+{
+	struct slack *s = NULL;
+
+	ck_assert_int_eq(slack_new(&s, "http://hooks.slack.com/services/x", NULL, 1000), TG_ERR_CONFIG);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(slack_new(&s, "https://hooks.slack.com/services/x", NULL, 1000), TG_OK);
+	ck_assert_uint_ge(slack_next_allowed_us(s), 0);
+	slack_free(s);
+	ck_assert_int_eq(slack_new(&s, "http://127.0.0.1:9/x", NULL, 1000), TG_OK);
+	slack_free(s);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("uploader");
+	TCase *tc = tcase_create("core");
+
+	if (sodium_init() < 0)
+		return EXIT_FAILURE;
+	tcase_add_test(tc, key_default_layout);
+	tcase_add_test(tc, key_values_cannot_escape_their_folder);
+	tcase_add_test(tc, escape_slack_text);
+	tcase_add_test(tc, message_logout_names_location_and_hash);
+	tcase_add_test(tc, message_limits_hold_for_huge_values);
+	tcase_add_test(tc, message_types);
+	tcase_add_test(tc, backoff_full_jitter_within_bounds);
+	tcase_add_test(tc, slack_url_must_be_tls_or_loopback);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}

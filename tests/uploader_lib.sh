@@ -1,0 +1,159 @@
+# Helpers for the tollgate-uploader tests (sourced after tests/lib.sh).
+# Each test gets its own temp folder $T with a real S3 server (tests/s3server.sh),
+# a Slack webhook receiver (tests/servers/slack_receiver.py), a spool and a
+# config; up_cleanup (from the EXIT trap) ends what was started, by pid.
+
+UPLOADER=$TG_TOP_BUILDDIR/uploader/tollgate-uploader
+RECGEN=$TG_TOP_BUILDDIR/tests/uploader-recgen
+S3SERVER=$TG_TOP_SRCDIR/tests/s3server.sh
+RECEIVER=$TG_TOP_SRCDIR/tests/servers/slack_receiver.py
+UP_PID=
+SLACK_PID=
+
+up_cleanup() {
+	[ -n "$UP_PID" ] && tg_stop_pid "$UP_PID"
+	[ -n "$SLACK_PID" ] && tg_stop_pid "$SLACK_PID"
+	[ -n "${T:-}" ] && [ -d "$T" ] && "$S3SERVER" stop "$T/s3" >/dev/null 2>&1
+	[ -n "${T:-}" ] && [ -d "$T" ] && rm -rf "$T"
+}
+
+# up_setup [EXTRA_CONF_LINES]: S3 server, Slack receiver, spool, key pair, config.
+up_setup() {
+	tg_need_cmd python3
+	[ -x "$UPLOADER" ] || tg_fail "$UPLOADER is not built"
+	T=$(tg_mktemp_dir)
+	trap up_cleanup EXIT
+	s3env=$("$S3SERVER" start "$T/s3") || {
+		rc=$?
+		[ $rc -eq 77 ] && tg_skip "no S3 test server: cd tests/servers && npm ci"
+		tg_fail "the S3 test server did not start"
+	}
+	eval "$s3env"
+	mkdir -p "$T/slack" "$T/spool/sessions" "$T/spool/events" "$T/keys"
+	python3 "$RECEIVER" "$T/slack" >"$T/slack/log" 2>&1 &
+	SLACK_PID=$!
+	i=0
+	while [ ! -s "$T/slack/port" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && tg_fail "the Slack receiver did not start"
+		sleep 0.1
+	done
+	SLACK_URL="http://127.0.0.1:$(cat "$T/slack/port")/services/T0/B0/secret"
+	"$RECGEN" keygen "$T/keys" || tg_fail "keygen"
+	{
+		cat "$TG_S3_CONF"
+		printf '[general]\nspool_dir = %s\nhostname = testhost\n' "$T/spool"
+		printf '[recorder]\npublic_key = %s\n' "$T/keys/signing.pub"
+		printf '[slack]\nwebhook_url = %s\nmin_interval_ms = 100\n' "$SLACK_URL"
+		printf '[uploader]\nbackoff_max = 1\nrescan_interval = 2\n'
+		[ $# -gt 0 ] && printf '%s\n' "$@"
+	} >"$T/tollgate.conf"
+	chmod 600 "$T/tollgate.conf"
+	echo 100 >"$T/slack/min_interval_ms"
+	S3DATA=$T/s3/data/$TG_S3_BUCKET
+}
+
+# A sealed recording in the spool: up_rec NAME [user=..] [pam=..] [bytes=..]
+up_rec() {
+	name=$1
+	shift
+	"$RECGEN" rec "$T/keys/signing.key" "$T/spool/sessions/.$name.tmp" "$@" || tg_fail "recgen"
+	mv "$T/spool/sessions/.$name.tmp" "$T/spool/sessions/$name"
+	mkdir -p "$T/orig"
+	cp "$T/spool/sessions/$name" "$T/orig/$name"
+}
+
+# An event in the spool as the PAM module writes it: up_event SEQ TYPE JSON-FIELDS
+# (SEQ orders the events; the file name is a 20-digit time as tg_event_write makes).
+up_event() {
+	seq=$1 type=$2 fields=$3
+	us=$(( $(date +%s) * 1000000 + seq ))
+	name=$(printf '%020d-%016x.json' "$us" "$seq")
+	printf '{"v":1,"type":"%s","time":"2026-01-01T00:00:00.000000Z","time_us":%s,"host":"testhost",%s}' \
+		"$type" "$us" "$fields" >"$T/spool/events/.tmp.$name"
+	mv "$T/spool/events/.tmp.$name" "$T/spool/events/$name"
+	mkdir -p "$T/orig-events"
+	cp "$T/spool/events/$name" "$T/orig-events/$name"
+}
+
+# Start the daemon in the foreground, in the background of this shell.
+up_start() {
+	"$UPLOADER" -c "$T/tollgate.conf" --foreground "$@" >>"$T/uploader.log" 2>&1 &
+	UP_PID=$!
+}
+
+# Files still waiting anywhere in the spool (recordings, events, outboxes).
+up_spool_left() {
+	find "$T/spool/sessions" "$T/spool/events" "$T/spool/outbox" -type f ! -name '.*' 2>/dev/null | wc -l
+}
+
+# Wait (at most $1 seconds) until the spool is empty.
+up_wait_empty() {
+	limit=$1 i=0
+	while [ "$(up_spool_left)" -ne 0 ]; do
+		i=$((i + 1))
+		if [ $i -gt $((limit * 5)) ]; then
+			echo "spool still holds:" >&2
+			find "$T/spool" -type f >&2
+			tail -20 "$T/uploader.log" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# Wait (at most $2 seconds) until the receiver accepted $1 messages.
+up_wait_messages() {
+	want=$1 limit=$2 i=0
+	while [ "$(up_messages | wc -l)" -lt "$want" ]; do
+		i=$((i + 1))
+		[ $i -gt $((limit * 5)) ] && return 1
+		sleep 0.2
+	done
+}
+
+up_messages() { cat "$T/slack/messages.jsonl" 2>/dev/null; }
+
+# S3 objects (as the server stored them) whose key starts with $1, one path each.
+up_s3_objects() {
+	[ -d "$S3DATA/$1" ] || return 0
+	find "$S3DATA/$1" -type f -name '*._S3rver_object'
+}
+
+# Every original recording and event is in S3 byte-identical, and every object
+# under the prefixes is one of them, once.
+up_check_s3() {
+	python3 - "$T" "$S3DATA" <<'EOF' || tg_fail "S3 content differs from what was spooled"
+import hashlib, os, sys, collections
+t, data = sys.argv[1], sys.argv[2]
+def digest(p):
+    with open(p, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+want = collections.Counter()
+for sub in ("orig", "orig-events"):
+    d = os.path.join(t, sub)
+    if os.path.isdir(d):
+        for n in os.listdir(d):
+            want[digest(os.path.join(d, n))] += 1
+have = collections.Counter()
+keys = {}
+for root, _, files in os.walk(os.path.join(data, "tollgate")):
+    if "/index" in root:
+        continue
+    for n in files:
+        if n.endswith("._S3rver_object"):
+            p = os.path.join(root, n)
+            h = digest(p)
+            have[h] += 1
+            keys[h] = p
+ok = True
+for h, n in want.items():
+    if have[h] != n:
+        print("missing or duplicated (%d of %d): %s" % (have[h], n, h)); ok = False
+# the uploader's own alert events are extra objects; nothing else may be
+for h, n in have.items():
+    if h not in want and "/events/" not in keys[h]:
+        print("unexpected object:", keys[h]); ok = False
+sys.exit(0 if ok else 1)
+EOF
+}
