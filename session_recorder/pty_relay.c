@@ -73,6 +73,12 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 		if (relay_got_chld) {
 			relay_got_chld = 0;
 			reap(child, res);
+			if (res->reaped && x->echo_fd >= 0) {
+				/* no more input goes in; without our copy of the slave the master
+				 * reads EIO as soon as the shell's last holder is gone */
+				close(x->echo_fd);
+				x->echo_fd = -1;
+			}
 		}
 		if (relay_got_winch) {
 			relay_got_winch = 0;

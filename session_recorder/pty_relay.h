@@ -18,6 +18,7 @@ struct relay_result {
 	const char *reason; /* "exit", "hangup", "signal", "recording_failure", "error" */
 };
 
+/* x->echo_fd (the slave) is closed once the shell has exited; master is closed at the end. */
 int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *waitmask,
                   struct relay_result *res);
 

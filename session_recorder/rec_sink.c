@@ -118,6 +118,7 @@ int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, si
 	if (n == 0)
 		return TG_OK;
 	if (s->count_only[stream]) {
+		s->dropped[stream] += n;
 		s->dropped_pending[stream] += n;
 		return TG_OK;
 	}
@@ -133,6 +134,7 @@ int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, si
 		mark(s, now);
 	}
 	if (ok < n) {
+		s->dropped[stream] += n - ok;
 		s->dropped_pending[stream] += n - ok;
 		if (size_capped && !s->capped) {
 			s->capped = 1;

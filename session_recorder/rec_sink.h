@@ -40,8 +40,9 @@ struct rec_sink {
 	int count_only[4]; /* by stream type (OUT, ERR, IN) */
 	uint64_t bytes[4]; /* passed on, by stream */
 	uint64_t stored[4];
-	uint64_t dropped_pending[4];
-	int error; /* first error, TG_OK while fine */
+	uint64_t dropped[4];         /* not stored (caps, count-only); bytes = stored + dropped */
+	uint64_t dropped_pending[4]; /* of those, not yet in a DROPPED record */
+	int error;                   /* first error, TG_OK while fine */
 };
 
 /* A sink over an open writer. */

@@ -556,7 +556,8 @@ int main(int argc, char **argv)
 			tg_warn("cannot put the terminal in raw mode: %s", strerror(errno));
 		pty_relay_run(&x, master, child, &waitmask, &res);
 		term_raw_restore();
-		close(slave);
+		if (x.echo_fd >= 0)
+			close(x.echo_fd);
 	} else {
 		pipe_relay_run(&x, fds, child, &waitmask, &res);
 	}

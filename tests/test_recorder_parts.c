@@ -1,0 +1,387 @@
+/* Unit tests of tollgate-record's parts: session_mode, session_info, child_env, rec_sink,
+ * rec_spool. */
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "child_env.h"
+#include "rec_sink.h"
+#include "rec_spool.h"
+#include "session_info.h"
+#include "session_mode.h"
+#include "tg_buf.h"
+#include "tg_error.h"
+#include "tg_rec.h"
+#include "tg_spool.h"
+#include "tg_test.h"
+
+#define SFTP "/usr/lib/openssh/sftp-server"
+
+static struct session_mode parse(int argc, char **argv, const char *orig, int tty)
+{
+	struct session_mode m;
+
+	ck_assert_int_eq(session_mode_parse(&m, argc, argv, orig, tty, SFTP), TG_OK);
+	return m;
+}
+
+START_TEST(mode_entries)
+{
+	char *fc[] = {"/usr/libexec/tollgate/tollgate-record", NULL};
+	char *login[] = {"-tollgate-record", NULL};
+	char *cmd[] = {"tollgate-record", "-c", "ls -l", NULL};
+	char *self[] = {"tollgate-record", "-c", "/usr/libexec/tollgate/tollgate-record", NULL};
+	char *bad[] = {"tollgate-record", "--evil", NULL};
+	struct session_mode m;
+
+	m = parse(1, fc, NULL, 1);
+	ck_assert(m.entry == SESSION_ENTRY_FORCECOMMAND && m.kind == SESSION_INTERACTIVE &&
+	          m.command == NULL);
+	session_mode_free(&m);
+	m = parse(1, fc, "uptime", 0);
+	ck_assert(m.kind == SESSION_COMMAND && strcmp(m.command, "uptime") == 0);
+	session_mode_free(&m);
+	m = parse(1, fc, "", 0); /* empty command: a shell on pipes */
+	ck_assert(m.kind == SESSION_COMMAND && m.command == NULL);
+	session_mode_free(&m);
+	m = parse(1, login, "ignored: not ForceCommand", 1);
+	ck_assert(m.entry == SESSION_ENTRY_LOGIN_SHELL && m.command == NULL &&
+	          m.kind == SESSION_INTERACTIVE);
+	session_mode_free(&m);
+	m = parse(3, cmd, NULL, 0);
+	ck_assert(m.entry == SESSION_ENTRY_LOGIN_SHELL && strcmp(m.command, "ls -l") == 0);
+	session_mode_free(&m);
+	/* ForceCommand through a recorder login shell: one recording, of the client's command */
+	m = parse(3, self, "id", 0);
+	ck_assert(m.entry == SESSION_ENTRY_FORCECOMMAND && strcmp(m.command, "id") == 0);
+	session_mode_free(&m);
+	ck_assert_int_eq(session_mode_parse(&m, 2, bad, NULL, 0, SFTP), TG_ERR_INVALID);
+}
+END_TEST
+
+static void transfer(const char *cmd, const char *kind, const char *dir)
+{
+	char *fc[] = {"tollgate-record", NULL};
+	struct session_mode m = parse(1, fc, cmd, 0);
+
+	if (kind == NULL) {
+		ck_assert_msg(m.kind == SESSION_COMMAND && m.transfer == NULL,
+		              "%s is not a transfer", cmd);
+	} else {
+		ck_assert_msg(m.kind == SESSION_TRANSFER, "%s is a transfer", cmd);
+		ck_assert_str_eq(m.transfer, kind);
+		ck_assert_str_eq(m.direction, dir);
+	}
+	session_mode_free(&m);
+}
+
+START_TEST(mode_transfers)
+{
+	char *fc[] = {"tollgate-record", NULL};
+	struct session_mode m;
+
+	transfer("scp -t /tmp", "scp", "upload");
+	transfer("scp -p -t -- /tmp/x", "scp", "upload");
+	transfer("scp -pf /etc/motd", "scp", "download");
+	transfer("/usr/bin/scp -r -f dir", "scp", "download");
+	transfer("scp", NULL, NULL);
+	transfer("rsync --server -vlogDtpre.iLsfxCIvu . /dst", "rsync", "upload");
+	transfer("rsync --server --sender -vlogDtpre.iLsfxCIvu . /src", "rsync", "download");
+	transfer("git-upload-pack '/srv/repo.git'", "git-upload-pack", "download");
+	transfer("git-receive-pack 'repo.git'", "git-receive-pack", "upload");
+	transfer("git upload-archive repo", "git-upload-archive", "download");
+	transfer("/usr/lib/openssh/sftp-server", "sftp", "both");
+	transfer("/usr/libexec/openssh/sftp-server -l INFO", "sftp", "both");
+	transfer("ls -t", NULL, NULL);
+	transfer("rsync -av a b", NULL, NULL);
+	m = parse(1, fc, "internal-sftp -l VERBOSE", 0);
+	ck_assert(m.kind == SESSION_TRANSFER && strcmp(m.transfer, "sftp") == 0);
+	ck_assert_str_eq(m.command, SFTP " -l VERBOSE");
+	ck_assert_str_eq(m.original, "internal-sftp -l VERBOSE");
+	session_mode_free(&m);
+	m = parse(1, fc, "internal-sftpx", 0);
+	ck_assert_str_eq(m.command, "internal-sftpx");
+	session_mode_free(&m);
+	/* with a terminal it is interactive, whatever the command */
+	m = parse(1, fc, "scp -t /tmp", 1);
+	ck_assert(m.kind == SESSION_INTERACTIVE && m.transfer == NULL);
+	session_mode_free(&m);
+}
+END_TEST
+
+START_TEST(info_parsers)
+{
+	char addr[64], id[33];
+	unsigned port = 0;
+
+	ck_assert(
+	    session_parse_ssh_conn("203.0.113.5 51234 10.0.0.1 22", addr, sizeof(addr), &port));
+	ck_assert_str_eq(addr, "203.0.113.5");
+	ck_assert_uint_eq(port, 51234);
+	ck_assert(session_parse_ssh_conn("2001:db8::1 22 ::1 22", addr, sizeof(addr), &port));
+	ck_assert_str_eq(addr, "2001:db8::1");
+	ck_assert(session_parse_ssh_conn("198.51.100.1 1 22", addr, sizeof(addr),
+	                                 &port)); /* SSH_CLIENT */
+	ck_assert(!session_parse_ssh_conn("evil\n 22 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("1.2.3.4 0 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("1.2.3.4 65536 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("1.2.3.4 +22 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("999.2.3.4 22 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn(NULL, addr, sizeof(addr), &port));
+	ck_assert(session_valid_pam_id("0123456789ABCDEF0123456789abcdef", id));
+	ck_assert_str_eq(id, "0123456789abcdef0123456789abcdef");
+	ck_assert(!session_valid_pam_id("0123456789abcdef0123456789abcde", id));
+	ck_assert(!session_valid_pam_id("0123456789abcdef0123456789abcdeg", id));
+	ck_assert(!session_valid_pam_id("0123456789abcdef0123456789abcdef0", id));
+	ck_assert(session_valid_term("xterm-256color"));
+	ck_assert(!session_valid_term("xterm\x1b[2J"));
+	ck_assert(!session_valid_term(""));
+}
+END_TEST
+
+static int env_has(const struct child_env *e, const char *kv)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		if (strcmp(e->v[i], kv) == 0)
+			return 1;
+	return 0;
+}
+
+static int env_has_name(const struct child_env *e, const char *name)
+{
+	size_t n = strlen(name);
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], name, n) == 0 && e->v[i][n] == '=')
+			return 1;
+	return 0;
+}
+
+START_TEST(env_allow_list)
+{
+	char *in[] = {"LD_PRELOAD=/tmp/x.so",
+	              "LD_LIBRARY_PATH=/tmp",
+	              "BASH_ENV=/tmp/rc",
+	              "IFS=x",
+	              "HOME=/evil",
+	              "PATH=/evil",
+	              "SHELL=/evil",
+	              "TERM=xterm",
+	              "LC_ALL=C",
+	              "LC_EVIL-1=x",
+	              "LANG=en_US.UTF-8",
+	              "SSH_CONNECTION=1.2.3.4 5 6.7.8.9 22",
+	              "SSH_TTY=/dev/pts/9",
+	              "TOLLGATE_SESSION_ID=forged",
+	              "TERM=second",
+	              "GCONV_PATH=/tmp",
+	              "noequals",
+	              NULL};
+	struct child_env e = CHILD_ENV_VOID;
+	struct session_info si;
+
+	memset(&si, 0, sizeof(si));
+	snprintf(si.user, sizeof(si.user), "alice");
+	snprintf(si.home, sizeof(si.home), "/home/alice");
+	si.uid = 1000;
+	snprintf(si.pam_session_id, sizeof(si.pam_session_id), "%s",
+	         "0123456789abcdef0123456789abcdef");
+	ck_assert_int_eq(child_env_build(&e, in, &si, "/bin/bash", "feedface", "/dev/pts/3"),
+	                 TG_OK);
+	ck_assert(!env_has_name(&e, "LD_PRELOAD") && !env_has_name(&e, "LD_LIBRARY_PATH"));
+	ck_assert(!env_has_name(&e, "BASH_ENV") && !env_has_name(&e, "IFS") &&
+	          !env_has_name(&e, "GCONV_PATH"));
+	ck_assert(!env_has_name(&e, "LC_EVIL-1"));
+	ck_assert(env_has(&e, "HOME=/home/alice") && env_has(&e, "USER=alice") &&
+	          env_has(&e, "LOGNAME=alice"));
+	ck_assert(env_has(&e, "SHELL=/bin/bash") &&
+	          env_has(&e, "PATH=/usr/local/bin:/usr/bin:/bin"));
+	ck_assert(env_has(&e, "TERM=xterm") && !env_has(&e, "TERM=second"));
+	ck_assert(env_has(&e, "LC_ALL=C") && env_has(&e, "LANG=en_US.UTF-8"));
+	ck_assert(env_has(&e, "SSH_TTY=/dev/pts/3") && !env_has(&e, "SSH_TTY=/dev/pts/9"));
+	ck_assert(env_has(&e, "TOLLGATE_SESSION_ID=0123456789abcdef0123456789abcdef"));
+	ck_assert(env_has(&e, "TOLLGATE_RECORDING=feedface"));
+	ck_assert_ptr_null(e.v[e.n]);
+	child_env_free(&e);
+}
+END_TEST
+
+/* A writer on a temp file with a fresh host key. */
+struct fixture {
+	char *dir;
+	char path[512];
+	int fd;
+	unsigned char pk[32], sk[64];
+	struct tg_rec_writer *w;
+};
+
+static void fixture_open(struct fixture *f)
+{
+	struct tg_rec_meta m;
+
+	memset(&m, 0, sizeof(m));
+	f->dir = tg_test_tmpdir();
+	snprintf(f->path, sizeof(f->path), "%s/r.tgr", f->dir);
+	ck_assert_int_ge(f->fd = open(f->path, O_RDWR | O_CREAT | O_EXCL, 0600), 0);
+	ck_assert_int_eq(tg_key_generate(f->pk, f->sk), TG_OK);
+	randombytes_buf(m.session_id, sizeof(m.session_id));
+	m.user = "alice";
+	m.mode = "command";
+	m.start_us = 1;
+	ck_assert_int_eq(tg_rec_writer_open(&f->w, f->fd, &m, f->sk), TG_OK);
+}
+
+static void fixture_verify(struct fixture *f, struct tg_rec_verdict *v)
+{
+	struct tg_rec_source src = {tg_rec_fd_read, NULL};
+	int fd = open(f->path, O_RDONLY);
+
+	src.ctx = &fd;
+	ck_assert_int_eq(tg_rec_verify(&src, f->pk, v), TG_OK);
+	close(fd);
+}
+
+static void fixture_close(struct fixture *f)
+{
+	tg_rec_writer_free(f->w);
+	close(f->fd);
+	tg_test_rmtree(f->dir);
+	free(f->dir);
+}
+
+START_TEST(sink_size_cap)
+{
+	static unsigned char chunk[65536];
+	struct tg_rec_verdict v;
+	struct fixture f;
+	struct rec_sink s;
+	struct stat st;
+	int i;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 1024 * 1024, 0, 5);
+	randombytes_buf(chunk, sizeof(chunk));
+	for (i = 0; i < 100; i++) /* 6.4 MiB against a 1 MiB cap */
+		ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, chunk, sizeof(chunk)), TG_OK);
+	ck_assert(s.capped);
+	ck_assert_uint_eq(s.bytes[TG_REC_OUT], 100 * sizeof(chunk));
+	ck_assert_uint_eq(s.stored[TG_REC_OUT] + s.dropped[TG_REC_OUT], s.bytes[TG_REC_OUT]);
+	ck_assert_int_eq(rec_sink_seal(&s, "{\"reason\":\"exit\"}"), TG_OK);
+	ck_assert_uint_eq(s.dropped_pending[TG_REC_OUT], 0);
+	ck_assert_int_eq(fstat(f.fd, &st), 0);
+	ck_assert_int_le(st.st_size, 1024 * 1024);
+	fixture_verify(&f, &v);
+	ck_assert_int_eq(v.status, TG_OK);
+	ck_assert(v.sealed);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(sink_count_only_and_hidden)
+{
+	struct tg_rec_verdict v;
+	struct fixture f;
+	struct rec_sink s;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 0, 0, 5);
+	s.count_only[TG_REC_IN] = 1;
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_IN, "upload", 6), TG_OK);
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, "ok", 2), TG_OK);
+	ck_assert_int_eq(rec_sink_hidden(&s, 9), TG_OK);
+	ck_assert_uint_eq(s.stored[TG_REC_IN], 0);
+	ck_assert_uint_eq(s.bytes[TG_REC_IN], 15);
+	ck_assert_uint_eq(s.dropped_pending[TG_REC_IN], 6);
+	ck_assert_uint_eq(s.stored[TG_REC_OUT], 2);
+	ck_assert_int_eq(rec_sink_tick(&s), TG_OK);
+	ck_assert_int_ge(rec_sink_timeout_ms(&s), 0);
+	ck_assert_int_eq(rec_sink_seal(&s, "{}"), TG_OK);
+	fixture_verify(&f, &v);
+	ck_assert_int_eq(v.status, TG_OK);
+	/* no bytes of the counted stream are in the file */
+	{
+		struct tg_buf b = TG_BUF_VOID;
+
+		tg_buf_init(&b, 1 << 20);
+		ck_assert_int_eq(tg_read_file(f.path, 1 << 20, &b), TG_OK);
+		ck_assert_ptr_null(memmem(b.data, b.len, "upload", 6));
+		tg_buf_free(&b);
+	}
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(sink_rate_cap)
+{
+	static unsigned char chunk[4096];
+	struct fixture f;
+	struct rec_sink s;
+	int i;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 0, 10000, 5);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, chunk, sizeof(chunk)), TG_OK);
+	/* one second's burst at most, plus what the clock let in while the loop ran */
+	ck_assert_uint_le(s.stored[TG_REC_OUT], 10000 + rec_sink_now(&s) * 10000 / 1000000 + 1);
+	ck_assert_uint_eq(s.stored[TG_REC_OUT] + s.dropped[TG_REC_OUT], sizeof(chunk) * 100);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(spool_recover)
+{
+	char *dir = tg_test_tmpdir(), p[1024];
+	struct rec_spool a = REC_SPOOL_VOID, b = REC_SPOOL_VOID, c = REC_SPOOL_VOID;
+	unsigned moved = 9;
+	struct stat st;
+
+	ck_assert_int_eq(rec_spool_create(&a, dir, "aaaa"), TG_OK);
+	ck_assert_int_eq(write(a.fd, "x", 1), 1);
+	ck_assert_int_eq(rec_spool_create(&b, dir, "bbbb"), TG_OK);
+	ck_assert_int_eq(write(b.fd, "y", 1), 1);
+	ck_assert_int_eq(rec_spool_create(&c, dir, "aaaa"), TG_ERR_SYSTEM); /* O_EXCL */
+	/* both locked: nothing moves */
+	ck_assert_int_eq(rec_spool_recover(dir, &moved), TG_OK);
+	ck_assert_uint_eq(moved, 0);
+	/* a dies (its lock goes with it), b finishes */
+	rec_spool_close(&a);
+	ck_assert_int_eq(rec_spool_finish(&b), TG_OK);
+	ck_assert_int_eq(rec_spool_recover(dir, &moved), TG_OK);
+	ck_assert_uint_eq(moved, 1);
+	snprintf(p, sizeof(p), "%s/sessions/aaaa.tgr", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/sessions/bbbb.tgr", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("recorder parts");
+	TCase *tc = tcase_create("core");
+
+	if (sodium_init() < 0)
+		return 99;
+	tcase_add_test(tc, mode_entries);
+	tcase_add_test(tc, mode_transfers);
+	tcase_add_test(tc, info_parsers);
+	tcase_add_test(tc, env_allow_list);
+	tcase_add_test(tc, sink_size_cap);
+	tcase_add_test(tc, sink_count_only_and_hidden);
+	tcase_add_test(tc, sink_rate_cap);
+	tcase_add_test(tc, spool_recover);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
