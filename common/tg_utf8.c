@@ -2,7 +2,8 @@
 
 #include "tg_error.h"
 
-int tg_utf8_seq(const unsigned char *p, size_t len)
+/* need: the character's length from its first byte (0: not a first byte); returns how many bytes fit. */
+static size_t valid_prefix(const unsigned char *p, size_t len, size_t *need_out)
 {
 	unsigned char c = p[0];
 	size_t need, i;
@@ -16,8 +17,10 @@ int tg_utf8_seq(const unsigned char *p, size_t len)
 		need = 3;
 	else if (c >= 0xf0 && c <= 0xf4)
 		need = 4;
-	else
+	else {
+		*need_out = 0;
 		return 0;
+	}
 	/* the second byte's range rules out overlongs, surrogates and > U+10FFFF */
 	if (c == 0xe0)
 		lo = 0xa0;
@@ -27,13 +30,30 @@ int tg_utf8_seq(const unsigned char *p, size_t len)
 		lo = 0x90;
 	else if (c == 0xf4)
 		hi = 0x8f;
-	for (i = 1; i < need; i++) {
-		if (i >= len)
-			return -1;
+	*need_out = need;
+	for (i = 1; i < need && i < len; i++)
 		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
-			return 0;
-	}
-	return (int)need;
+			break;
+	return i;
+}
+
+int tg_utf8_seq(const unsigned char *p, size_t len)
+{
+	size_t need = 1, ok;
+
+	if (p[0] < 0x80)
+		return 1;
+	ok = valid_prefix(p, len, &need);
+	if (need == 0 || (ok < need && ok < len))
+		return 0;
+	return ok == need ? (int)need : -1;
+}
+
+size_t tg_utf8_invalid_len(const unsigned char *p, size_t len)
+{
+	size_t need = 0, ok = valid_prefix(p, len, &need);
+
+	return need == 0 || ok == 0 ? 1 : ok;
 }
 
 int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced)
@@ -55,7 +75,7 @@ int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *repl
 		if ((r = tg_buf_puts(out, TG_UTF8_REPLACEMENT)) != TG_OK)
 			return r;
 		bad++;
-		i++;
+		i += tg_utf8_invalid_len(c + i, len - i);
 	}
 	if ((r = tg_buf_append(out, c + i - run, run)) != TG_OK)
 		return r;

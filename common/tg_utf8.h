@@ -15,7 +15,13 @@
  * start but len ends before the character does.
  */
 int tg_utf8_seq(const unsigned char *p, size_t len);
-/* Append p to out with every invalid byte replaced by U+FFFD; *replaced counts them (may be NULL). */
+/*
+ * Where tg_utf8_seq() says 0: how many bytes make one invalid sequence (the
+ * "maximal subpart" of Unicode ch. 3 / WHATWG, as Python's errors="replace"):
+ * a character cut short counts once, a stray byte once.
+ */
+size_t tg_utf8_invalid_len(const unsigned char *p, size_t len);
+/* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be NULL). */
 int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced);
 
 #endif

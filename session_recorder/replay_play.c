@@ -72,6 +72,8 @@ struct play {
 	double speed;
 	int paused;
 	int keys_fd;
+	unsigned char kbuf[32]; /* keys read but not handled yet */
+	size_t klen, kpos;
 	int quit;
 	int werr;
 };
@@ -161,25 +163,45 @@ static int seek(struct play *p, uint64_t target)
 	return fast_forward(p, target);
 }
 
-enum key { K_NONE, K_PAUSE, K_STEP, K_FASTER, K_SLOWER, K_FWD, K_BACK, K_FWD_BIG, K_BACK_BIG, K_QUIT };
+enum key { K_NONE, K_EOF, K_PAUSE, K_STEP, K_FASTER, K_SLOWER, K_FWD, K_BACK, K_FWD_BIG, K_BACK_BIG, K_QUIT };
 
+/* The next key typed: reads when nothing is pending; several keys may come in one read. */
 static enum key read_key(struct play *p)
 {
-	unsigned char b[16];
-	ssize_t n = read(p->keys_fd, b, sizeof(b));
+	unsigned char c;
+	ssize_t n;
 
-	if (n <= 0)
-		return K_NONE;
-	if (n >= 3 && b[0] == 0x1b && (b[1] == '[' || b[1] == 'O')) {
-		switch (b[2]) {
-		case 'C': return K_FWD;
-		case 'D': return K_BACK;
-		case 'A': return K_FWD_BIG;
-		case 'B': return K_BACK_BIG;
-		default: return K_NONE;
-		}
+	if (p->klen == 0) {
+		n = read(p->keys_fd, p->kbuf, sizeof(p->kbuf));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return K_EOF;
+		if (n < 0)
+			return K_NONE;
+		p->klen = (size_t)n;
+		p->kpos = 0;
 	}
-	switch (b[0]) {
+	c = p->kbuf[p->kpos];
+	if (c == 0x1b) {
+		/* ESC [ X or ESC O X: arrows; anything else with ESC is dropped */
+		if (p->klen - p->kpos >= 3 && (p->kbuf[p->kpos + 1] == '[' || p->kbuf[p->kpos + 1] == 'O')) {
+			c = p->kbuf[p->kpos + 2];
+			p->kpos += 3;
+			if (p->kpos == p->klen)
+				p->klen = 0;
+			switch (c) {
+			case 'C': return K_FWD;
+			case 'D': return K_BACK;
+			case 'A': return K_FWD_BIG;
+			case 'B': return K_BACK_BIG;
+			default: return K_NONE;
+			}
+		}
+		p->klen = 0;
+		return K_NONE;
+	}
+	if (++p->kpos == p->klen)
+		p->klen = 0;
+	switch (c) {
 	case ' ': return K_PAUSE;
 	case '.': return K_STEP;
 	case '+':
@@ -225,16 +247,18 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 				return TG_ERR_SYSTEM;
 			continue;
 		}
-		n = poll(&pfd, 1, timeout);
-		if (n < 0 && errno != EINTR)
-			return TG_ERR_SYSTEM;
-		if (n <= 0)
-			continue;
-		if ((pfd.revents & (POLLHUP | POLLERR)) && !(pfd.revents & POLLIN)) {
+		if (p->klen == 0) {
+			n = poll(&pfd, 1, timeout);
+			if (n < 0 && errno != EINTR)
+				return TG_ERR_SYSTEM;
+			if (n <= 0)
+				continue;
+		}
+		k = read_key(p);
+		if (k == K_EOF) {
 			p->keys_fd = -1; /* the keyboard went away: play on without it */
 			continue;
 		}
-		k = read_key(p);
 		t = now_us();
 		if (!p->paused) {
 			waited += (uint64_t)((double)(t - start) * p->speed);
@@ -273,6 +297,7 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 			p->quit = 1;
 			return 0;
 		case K_NONE:
+		case K_EOF:
 			break;
 		}
 	}

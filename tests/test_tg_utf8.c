@@ -29,8 +29,15 @@ START_TEST(sanitize)
 
 	tg_buf_init(&b, 100);
 	ck_assert_int_eq(tg_utf8_sanitize(&b, "ok\xff\xc3\xa9!\xe2\x82", 8, &bad), TG_OK);
-	ck_assert_str_eq(tg_buf_str(&b), "ok\xef\xbf\xbd\xc3\xa9!\xef\xbf\xbd\xef\xbf\xbd");
-	ck_assert_uint_eq(bad, 3);
+	/* a stray byte, then a character cut short: one U+FFFD each */
+	ck_assert_str_eq(tg_buf_str(&b), "ok\xef\xbf\xbd\xc3\xa9!\xef\xbf\xbd");
+	ck_assert_uint_eq(bad, 2);
+	tg_buf_reset(&b);
+	ck_assert_int_eq(tg_utf8_sanitize(&b, "\xe2\x82x\xf0\x9f\x98y\xed\xa0\x80", 10, &bad), TG_OK);
+	ck_assert_str_eq(tg_buf_str(&b), "\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_uint_eq(bad, 5);
+	ck_assert_uint_eq(tg_utf8_invalid_len((const unsigned char *)"\xe2\x82x", 3), 2);
+	ck_assert_uint_eq(tg_utf8_invalid_len((const unsigned char *)"\xed\xa0", 2), 1);
 	tg_buf_free(&b);
 	tg_buf_init(&b, 4);
 	ck_assert_int_eq(tg_utf8_sanitize(&b, "\xff\xff", 2, NULL), TG_ERR_LIMIT);
