@@ -1,0 +1,188 @@
+#!/bin/sh
+# tollgate-replay end to end on recordings made with the writer API
+# (tests/tg-rec-gen): exit codes of verify for intact, tampered, truncated,
+# unsealed and wrong-key recordings; info; cat (with the unsealed gate);
+# search offsets against known output; list; export played by asciinema.
+. "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+set -u
+
+R="$TG_TOP_BUILDDIR/session_recorder/tollgate-replay"
+G="$TG_TOP_BUILDDIR/tests/tg-rec-gen"
+DATA="$TG_TOP_SRCDIR/tests/data"
+[ -x "$R" ] && [ -x "$G" ] || tg_fail "build tollgate-replay and tests/tg-rec-gen first"
+T=$(tg_mktemp_dir)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 99
+mkdir k other
+"$G" keygen k || tg_fail keygen
+"$G" keygen other || tg_fail keygen
+cat >conf <<CONF
+[recorder]
+public_key = $T/k/signing.pub
+CONF
+chmod 600 conf
+SID=00112233445566778899aabbccddeeff
+"$G" script k/signing.key good.tgr session=$SID <"$DATA/replay-session.txt" || tg_fail "make good.tgr"
+# unsealed: the recorder died after a checkpoint (no seal; a tail after it)
+sed -n '2,/^checkpoint 3300000/p' "$DATA/replay-session.txt" >crash.txt
+printf 'out 4000000 after the last checkpoint\r\n\nflush\ncrash\n' >>crash.txt
+"$G" script k/signing.key unsealed.tgr session=$SID <crash.txt || tg_fail "make unsealed.tgr"
+size=$(stat -c %s good.tgr)
+
+expect() { # expect CODE COMMAND...: run, check the exit status
+	want=$1; shift
+	"$@" >out.txt 2>err.txt
+	got=$?
+	[ "$got" -eq "$want" ] || { cat out.txt err.txt; tg_fail "$* exited $got, expected $want"; }
+}
+
+# --- verify: exit codes
+expect 0 "$R" -c conf verify good.tgr
+grep -q "sealed and intact" out.txt || tg_fail "verify good: $(cat out.txt)"
+expect 0 "$R" -c conf --key k/signing.pub verify good.tgr
+expect 1 "$R" -c conf --key other/signing.pub verify good.tgr
+grep -q "signed by another key" out.txt || tg_fail "wrong key: $(cat out.txt)"
+expect 0 "$R" --no-key -c conf verify good.tgr
+grep -q "host key NOT checked" out.txt || tg_fail "--no-key not said: $(cat out.txt)"
+# one byte changed in the middle of the output
+cp good.tgr tampered.tgr
+off=$(grep -abo 'hunter2' good.tgr | head -1 | cut -d: -f1)
+printf 'X' | dd of=tampered.tgr bs=1 seek=$((off + 5)) conv=notrunc 2>/dev/null
+expect 1 "$R" -c conf verify tampered.tgr
+grep -q "TAMPERED.*at record [0-9]*, byte [0-9]*, session time 0:00:03.300" out.txt ||
+	tg_fail "tampered: where? $(cat out.txt)"
+# truncated: cut in the middle of the last records
+head -c $((size - 200)) good.tgr >truncated.tgr
+expect 2 "$R" -c conf verify truncated.tgr
+grep -q "UNSEALED: intact up to session time 0:00:03.300" out.txt || tg_fail "truncated: $(cat out.txt)"
+grep -q "cannot be verified" out.txt || tg_fail "truncated: no unverified count"
+expect 2 "$R" -c conf verify unsealed.tgr
+# appended junk after the seal
+cp good.tgr appended.tgr
+printf 'x' >>appended.tgr
+expect 1 "$R" -c conf verify appended.tgr
+# not a recording at all, and hostile bytes: an error, never a crash
+head -c 5000 /dev/urandom >random.tgr
+expect 1 "$R" -c conf verify random.tgr
+printf 'TGREC\000\001\n\020\000\377\377\377\377\377\377\377\377\377\377\001' >hostile.tgr
+expect 1 "$R" -c conf verify hostile.tgr
+: >empty.tgr
+expect 2 "$R" -c conf verify empty.tgr
+# several files: the worst wins (3, then 1, then 2)
+expect 2 "$R" -c conf verify good.tgr unsealed.tgr
+expect 1 "$R" -c conf verify good.tgr unsealed.tgr tampered.tgr
+expect 3 "$R" -c conf verify good.tgr missing.tgr tampered.tgr
+# usage errors
+expect 3 "$R" -c conf verify
+expect 3 "$R" -c conf frobnicate good.tgr
+expect 3 "$R" -c conf --speed 0 play good.tgr
+expect 3 "$R" -c conf --key /nonexistent verify good.tgr
+expect 3 "$R" -c /nonexistent/tollgate.conf verify good.tgr
+expect 0 "$R" --help
+grep -q "Exit status" out.txt || tg_fail "--help"
+
+# --- info: header, end, input, transfer metadata, verification
+expect 0 "$R" -c conf info good.tgr
+for want in "session: *$SID" "user: *alice (uid 1000)" "client: *203.0.113.5 port 51234" \
+	"duration: *1:02:03.600" "exit status: *0" "transfer: .*scp -t /tmp.*upload" \
+	"hidden input: *9 bytes" "bytes stored: *out [0-9]*, err 0, in 3" "resizes: *1 (last 132x43)" \
+	"notes: .*transfer" "verification: .*sealed and intact" "final hash: *[0-9a-f]\{64\}"; do
+	grep -q "$want" out.txt || { cat out.txt; tg_fail "info lacks /$want/"; }
+done
+expect 0 "$R" -c conf info --json good.tgr
+python3 - out.txt "$SID" <<'PY' || tg_fail "info --json"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["header"]["session_id"] == sys.argv[2]
+assert j["end"]["transfer"]["direction"] == "upload"
+assert j["verification"]["status"] == "sealed" and j["verification"]["exit"] == 0
+assert j["stored"]["in"] == 3 and j["hidden_input"]["bytes"] == 9 and j["resizes"] == 1
+assert j["notes"][0]["note"]["event"] == "transfer"
+PY
+expect 1 "$R" -c conf info --json tampered.tgr
+grep -q '"status": "tampered"' out.txt || tg_fail "info tampered"
+expect 2 "$R" -c conf info unsealed.tgr
+
+# --- cat: output bytes exactly; input; the gate
+expect 0 "$R" -c conf cat good.tgr
+printf 'the pass\033[1mword\033[0m is hunter2 caf\303\251\r\n' >want.txt
+grep -qaF "$(cat want.txt)" out.txt || tg_fail "cat lost bytes"
+grep -qaF "$(printf 'secret\377\376.txt')" out.txt || tg_fail "cat: invalid UTF-8 not kept byte for byte"
+expect 0 "$R" -c conf cat --input good.tgr
+grep -q '^ls.\[9 bytes typed with echo off, not recorded\]$' out.txt || tg_fail "cat --input: $(cat out.txt)"
+expect 1 "$R" -c conf cat tampered.tgr
+[ ! -s out.txt ] || tg_fail "cat showed a tampered recording"
+expect 1 "$R" -c conf --force cat tampered.tgr
+grep -q "hunteX2" out.txt || tg_fail "cat --force"
+expect 2 "$R" -c conf cat unsealed.tgr
+grep -q "hunter2" out.txt || tg_fail "unsealed: verified part missing"
+if grep -q "after the last checkpoint" out.txt; then tg_fail "unsealed: unverified tail shown"; fi
+expect 2 "$R" -c conf --force cat unsealed.tgr
+grep -q "after the last checkpoint" out.txt || tg_fail "unsealed --force: tail missing"
+
+# --- search: matches on text without escapes, with session id and time
+expect 0 "$R" -c conf search 'password' good.tgr
+[ "$(cat out.txt)" = "$SID 0:00:03.100 good.tgr: the password is hunter2 café" ] ||
+	tg_fail "search: $(cat out.txt)"
+expect 2 "$R" -c conf search -- '[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]' good.tgr unsealed.tgr
+[ "$(wc -l <out.txt)" -eq 3 ] || tg_fail "search count: $(cat out.txt)"
+grep -q "^$SID 1:02:03.456 good.tgr: late line: PASSWORD reset$" out.txt || tg_fail "search time: $(cat out.txt)"
+expect 0 "$R" -c conf search 'progress 100%' good.tgr
+grep -q "0:01:02.000 good.tgr: progress 100%$" out.txt || tg_fail "search: carriage return: $(cat out.txt)"
+expect 0 "$R" -c conf search --input '^ls$' good.tgr
+grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
+expect 0 "$R" -c conf search 'alice@web-1' good.tgr
+if grep -q '01;32m' out.txt; then tg_fail "search: escapes not stripped"; fi
+expect 1 "$R" -c conf search 'hunteX2' tampered.tgr
+grep -q "hunteX2" out.txt || tg_fail "search tampered: the match is still printed"
+grep -q "not all verified" err.txt || tg_fail "search tampered: no warning"
+expect 3 "$R" -c conf search '(' good.tgr
+# the time printed is one play --from takes
+expect 0 "$R" -c conf play --speed 64 --from 1:02:03.456 good.tgr
+grep -q "late line" out.txt || tg_fail "play --from a search time: $(od -c out.txt | head)"
+if grep -q "the pass" out.txt; then :; else tg_fail "play --from: the past is rendered first"; fi
+
+# --- play without a terminal: the same bytes as cat, within --from/--to
+expect 0 "$R" -c conf play --idle-limit 0.001 --speed 64 good.tgr
+"$R" -c conf cat good.tgr >cat.txt
+cmp -s out.txt cat.txt || tg_fail "play (no tty) differs from cat"
+expect 0 "$R" -c conf play --idle-limit 0.001 --to 2.5 good.tgr
+grep -q "ls" out.txt || tg_fail "play --to"
+if grep -q "hunter2" out.txt; then tg_fail "play --to went past 2.5 s"; fi
+expect 1 "$R" -c conf play tampered.tgr
+
+# --- list: one line a session
+mkdir -p spool/sessions
+cp good.tgr spool/sessions/a.tgr
+cp unsealed.tgr spool/sessions/b.tgr
+cp tampered.tgr spool/sessions/c.tgr
+: >spool/sessions/.tmp.x
+echo x >spool/sessions/ignored.json
+expect 1 "$R" -c conf list spool
+[ "$(grep -c "alice" out.txt)" -eq 3 ] || tg_fail "list: $(cat out.txt)"
+grep -q "1:02:03.600 .*sealed .*a.tgr" out.txt || tg_fail "list a: $(cat out.txt)"
+grep -q "UNSEALED .*b.tgr" out.txt || tg_fail "list b"
+grep -q "TAMPERED .*c.tgr" out.txt || tg_fail "list c"
+expect 3 "$R" -c conf list /nonexistent
+
+# --- export: asciicast v2 that Debian's asciinema plays
+expect 0 "$R" -c conf export --format asciicast good.tgr
+cp out.txt good.cast
+head -1 good.cast | grep -q '"version":2,"width":80,"height":24' || tg_fail "export header"
+grep -q '"r", "132x43"' good.cast || tg_fail "export: no resize event"
+grep -q '"i", "ls\\r"' good.cast || tg_fail "export: no input event"
+expect 3 "$R" -c conf export good.tgr
+if command -v asciinema >/dev/null 2>&1; then
+	# asciinema cat wants /dev/tty; play writes the output to stdout without one
+	timeout 60 asciinema play -i 0.001 good.cast </dev/null >played.txt 2>err.txt ||
+		tg_fail "asciinema play: $(cat err.txt)"
+	python3 - cat.txt played.txt <<'PY' || tg_fail "asciinema play output differs from cat (after U+FFFD)"
+import sys
+want = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+got = open(sys.argv[2], "rb").read().decode("utf-8")
+sys.exit(0 if want == got else 1)
+PY
+else
+	echo "asciinema not installed: export not played"
+fi
+exit 0
