@@ -265,7 +265,7 @@ static int check_code(struct attempt *a)
 		return 0;
 	}
 	if ((r = tgp_state_lock(state_dir, a->user, &lock)) != TG_OK ||
-	    (r = tgp_state_read(state_dir, a->user, st)) != TG_OK) {
+	    (r = tgp_state_read(&lock, st)) != TG_OK) {
 		a->reason = "bad_state";
 		pam_syslog(a->pamh, LOG_ERR,
 		           "user=%s: the state under %s is unusable, failing closed: %s",
@@ -279,7 +279,7 @@ static int check_code(struct attempt *a)
 	else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
 		tgp_limit_fail(st, a->addr, now, &lim);
 	if (strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0 &&
-	    (r = tgp_state_write(state_dir, a->user, st)) != TG_OK) {
+	    (r = tgp_state_write(&lock, st)) != TG_OK) {
 		/* an unrecorded success would let the same code in again: deny */
 		pam_syslog(a->pamh, LOG_ERR,
 		           "user=%s: cannot record the outcome under %s, failing closed: %s",

@@ -18,10 +18,7 @@ struct tgp_opts {
 	int try_first_pass;    /* take the code from PAM_AUTHTOK when one is set */
 	int forward_pass;      /* ask for password and code in one prompt, pass the password on */
 };
-#define TGP_OPTS_VOID                                                                              \
-	{                                                                                          \
-		NULL, 0, 0, 0                                                                      \
-	}
+#define TGP_OPTS_VOID {NULL, 0, 0, 0}
 
 /*
  * Parse argv: "config=FILE" (read first, wherever it is in argv; the default

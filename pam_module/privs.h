@@ -15,10 +15,7 @@ struct tgp_privs {
 	uid_t old_uid;
 	gid_t old_gid;
 };
-#define TGP_PRIVS_VOID                                                                             \
-	{                                                                                          \
-		0, 0, 0                                                                            \
-	}
+#define TGP_PRIVS_VOID {0, 0, 0}
 
 /* Become uid/gid for file access when running as root; a no-op otherwise. */
 int tgp_privs_drop(struct tgp_privs *p, uid_t uid, gid_t gid) __attribute__((warn_unused_result));

@@ -42,20 +42,23 @@ static int ensure_dirs(const char *state_dir, char *dir, size_t len)
 int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
-	struct timespec pause = {0, 5 * 1000 * 1000};
+	struct timespec pause = {0, 2 * 1000 * 1000};
 	struct stat st;
 	int waited = 0, r;
 
 	l->fd = -1;
+	l->seq = 0;
+	l->slot = 1;
 	if (!tgp_user_name_ok(user))
 		return TG_ERR_INVALID;
 	if ((r = ensure_dirs(state_dir, dir, sizeof(dir))) != TG_OK)
 		return r;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.lock", dir, user) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
 		return TG_ERR_LIMIT;
-	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return TG_ERR_SYSTEM;
-	if (fstat(l->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600)) < 0)
+		return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
+	if (fstat(l->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) || st.st_nlink != 1) {
 		tgp_state_unlock(l);
 		return TG_ERR_PERM;
 	}
@@ -66,7 +69,7 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 			return TG_ERR_RETRY;
 		}
 		nanosleep(&pause, NULL);
-		waited += 5;
+		waited += 2;
 	}
 	return TG_OK;
 }
@@ -201,67 +204,139 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 	return first ? TG_ERR_FORMAT : TG_OK;
 }
 
-static int state_file(const char *state_dir, const char *user, char *dir, size_t dirlen, char *path,
-                      size_t pathlen)
+static void put64(unsigned char *p, uint64_t v)
 {
-	if (!tgp_user_name_ok(user))
-		return TG_ERR_INVALID;
-	if (state_dir_path(state_dir, dir, dirlen) != TG_OK ||
-	    (size_t)snprintf(path, pathlen, "%s/%s", dir, user) >= pathlen)
-		return TG_ERR_LIMIT;
-	return TG_OK;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-int tgp_state_read(const char *state_dir, const char *user, struct tgp_state *st)
+static uint64_t get64(const unsigned char *p)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
-	struct tg_buf text = TG_BUF_VOID;
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Checksum of a slot: its header without the checksum, then the text. */
+static void slot_hash(const unsigned char *head, const unsigned char *text, size_t len, unsigned char out[16])
+{
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, 16);
+	crypto_generichash_update(&h, head, 16);
+	crypto_generichash_update(&h, text, len);
+	crypto_generichash_final(&h, out, 16);
+}
+
+/* Read one slot; its text (NUL-terminated) into text. 1 valid, 0 not. */
+static int read_slot(int fd, int slot, unsigned char *buf, uint64_t *seq, size_t *len)
+{
+	unsigned char sum[16];
+	ssize_t n;
+	uint32_t l;
+
+	n = pread(fd, buf, TGP_STATE_SLOT, (off_t)slot * TGP_STATE_SLOT);
+	if (n < TGP_STATE_HEAD || memcmp(buf, "TGST", 4) != 0)
+		return 0;
+	l = (uint32_t)buf[12] | (uint32_t)buf[13] << 8 | (uint32_t)buf[14] << 16 | (uint32_t)buf[15] << 24;
+	if (l > TGP_STATE_MAX || (size_t)n < TGP_STATE_HEAD + (size_t)l)
+		return 0;
+	slot_hash(buf, buf + TGP_STATE_HEAD, l, sum);
+	if (sodium_memcmp(sum, buf + 16, 16) != 0)
+		return 0;
+	*seq = get64(buf + 4);
+	*len = l;
+	return 1;
+}
+
+int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
+{
+	unsigned char *buf[2] = {NULL, NULL};
+	uint64_t seq[2] = {0, 0};
+	size_t len[2] = {0, 0};
+	int ok[2], best, r = TG_ERR_NOMEM;
 	struct stat sb;
-	int fd, r;
 
 	memset(st, 0, sizeof(*st));
-	if ((r = state_file(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
-		return r;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
-		return errno == ENOENT ? TG_OK : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return TG_ERR_PERM;
+	if (l->fd < 0)
+		return TG_ERR_INVALID;
+	if (fstat(l->fd, &sb) != 0)
+		return TG_ERR_SYSTEM;
+	if (sb.st_size == 0) {
+		l->seq = 0;
+		l->slot = 1; /* the first write goes to slot 0 */
+		return TG_OK;
 	}
-	tg_buf_init(&text, TGP_STATE_MAX);
-	r = tg_read_fd(fd, TGP_STATE_MAX, &text);
-	close(fd);
-	if (r == TG_OK)
-		r = tgp_state_parse((const char *)tg_buf_str(&text), text.len, st);
-	tg_buf_free(&text);
+	if ((buf[0] = malloc(TGP_STATE_SLOT + 1)) == NULL || (buf[1] = malloc(TGP_STATE_SLOT + 1)) == NULL)
+		goto out;
+	ok[0] = read_slot(l->fd, 0, buf[0], &seq[0], &len[0]);
+	ok[1] = read_slot(l->fd, 1, buf[1], &seq[1], &len[1]);
+	if (!ok[0] && !ok[1]) {
+		r = TG_ERR_FORMAT;
+		goto out;
+	}
+	best = ok[0] && ok[1] ? (seq[1] > seq[0]) : ok[1];
+	if ((r = tgp_state_parse((const char *)buf[best] + TGP_STATE_HEAD, len[best], st)) != TG_OK)
+		goto out;
+	l->seq = seq[best];
+	l->slot = best;
+out:
+	free(buf[0]);
+	free(buf[1]);
 	return r;
 }
 
-int tgp_state_write(const char *state_dir, const char *user, const struct tgp_state *st)
+int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
-	char *text;
+	unsigned char *buf;
 	size_t len;
-	int r;
+	int slot = 1 - l->slot, r;
+	ssize_t n;
 
-	if ((r = state_file(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
-		return r;
-	if ((text = malloc(TGP_STATE_MAX)) == NULL)
+	if (l->fd < 0)
+		return TG_ERR_INVALID;
+	if ((buf = malloc(TGP_STATE_SLOT)) == NULL)
 		return TG_ERR_NOMEM;
-	if ((r = tgp_state_format(st, text, TGP_STATE_MAX, &len)) == TG_OK)
-		r = tg_spool_write(dir, user, text, len, 0600);
-	free(text);
+	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD, TGP_STATE_MAX, &len)) != TG_OK)
+		goto out;
+	memcpy(buf, "TGST", 4);
+	put64(buf + 4, l->seq + 1);
+	buf[12] = (unsigned char)len;
+	buf[13] = (unsigned char)(len >> 8);
+	buf[14] = (unsigned char)(len >> 16);
+	buf[15] = (unsigned char)(len >> 24);
+	slot_hash(buf, buf + TGP_STATE_HEAD, len, buf + 16);
+	n = pwrite(l->fd, buf, TGP_STATE_HEAD + len, (off_t)slot * TGP_STATE_SLOT);
+	if (n < 0 || (size_t)n != TGP_STATE_HEAD + len) {
+		r = n < 0 ? TG_ERR_SYSTEM : TG_ERR_IO;
+		goto out;
+	}
+	if (fdatasync(l->fd) != 0) {
+		r = TG_ERR_SYSTEM;
+		goto out;
+	}
+	l->seq++;
+	l->slot = slot;
+	r = TG_OK;
+out:
+	free(buf);
 	return r;
 }
 
 int tgp_state_remove(const char *state_dir, const char *user)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
-	int r;
 
-	if ((r = state_file(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
-		return r;
+	if (!tgp_user_name_ok(user))
+		return TG_ERR_INVALID;
+	if (state_dir_path(state_dir, dir, sizeof(dir)) != TG_OK ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
+		return TG_ERR_LIMIT;
 	if (unlink(path) != 0)
 		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
 	return tg_fsync_dir(dir);

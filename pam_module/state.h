@@ -4,10 +4,18 @@
  * guard), the used scratch codes, and failure counts per user and per client
  * address (the rate limiter).
  *
- * One lock per user (flock on <state_dir>/state/<user>.lock, a file that is
- * never renamed) is held from before the code is checked until after the
- * outcome is recorded, so that of N logins presenting the same code at once
- * exactly one succeeds. The state file itself is replaced atomically.
+ * One lock per user (flock on <state_dir>/state/<user>, the state file itself)
+ * is held from before the code is checked until after the outcome is
+ * recorded, so that of N logins presenting the same code at once exactly one
+ * succeeds.
+ *
+ * The file is never renamed (that would split the lock) but updated in place,
+ * crash-safe: it has two slots of TGP_STATE_SLOT bytes, each "TGST", a 64-bit
+ * sequence number, the text length and a BLAKE2b-128 of all three and the
+ * text. A write goes to the older slot and is fdatasync'd; a read takes the
+ * valid slot with the higher number. A write torn by a crash leaves the other
+ * slot, one login older, so a crash never turns into a corrupt file that
+ * would lock everybody out. An empty file is an empty state.
  */
 #ifndef TGP_STATE_H
 #define TGP_STATE_H
@@ -22,7 +30,9 @@
 #define TGP_STATE_ADDRS 64 /* client addresses remembered per user */
 #define TGP_STATE_USED 64  /* used scratch codes remembered */
 #define TGP_ADDR_MAX 64
-#define TGP_STATE_MAX (32 * 1024)
+#define TGP_STATE_SLOT (16 * 1024)
+#define TGP_STATE_HEAD 32
+#define TGP_STATE_MAX (TGP_STATE_SLOT - TGP_STATE_HEAD) /* bytes of text */
 #define TGP_LOCK_WAIT_MS 10000 /* give up (deny) after this long */
 
 struct tgp_counter {
@@ -51,26 +61,28 @@ struct tgp_limits {
 	unsigned lockout;           /* seconds */
 };
 
+/* An open, locked state file. */
 struct tgp_lock {
 	int fd;
+	uint64_t seq; /* sequence number of the newest valid slot (0: none) */
+	int slot;     /* which slot holds it */
 };
-#define TGP_LOCK_VOID                                                                              \
-	{                                                                                          \
-		-1                                                                                 \
-	}
+#define TGP_LOCK_VOID {-1, 0, 1}
 
-/* Take user's lock (waits up to TGP_LOCK_WAIT_MS); makes the folders when missing. */
+/*
+ * Open (create) user's state file and lock it, waiting up to
+ * TGP_LOCK_WAIT_MS; makes the folders when missing. TG_ERR_PERM when the file
+ * or a folder is not root's own (or is a symlink), TG_ERR_RETRY on timeout.
+ */
 int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
     __attribute__((warn_unused_result));
 /* Release; safe on TGP_LOCK_VOID and twice. */
 void tgp_state_unlock(struct tgp_lock *l);
 
-/* Read user's state; a missing file is an empty state. TG_ERR_FORMAT, TG_ERR_PERM: fail closed. */
-int tgp_state_read(const char *state_dir, const char *user, struct tgp_state *st)
-    __attribute__((warn_unused_result));
-/* Replace user's state atomically (hold the lock). */
-int tgp_state_write(const char *state_dir, const char *user, const struct tgp_state *st)
-    __attribute__((warn_unused_result));
+/* Read the locked state; an empty file is an empty state. TG_ERR_FORMAT: fail closed. */
+int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn_unused_result));
+/* Write the state into the older slot, durably (fdatasync). */
+int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st) __attribute__((warn_unused_result));
 /* Remove user's state (tollgate-enroll --reset-failures / --remove). */
 int tgp_state_remove(const char *state_dir, const char *user);
 

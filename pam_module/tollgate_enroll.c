@@ -306,11 +306,11 @@ int main(int argc, char **argv)
 
 		/* under the login lock, keeping the replay guard and used scratch codes */
 		if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
-		    (r = tgp_state_read(state_dir, user, &st)) == TG_OK) {
+		    (r = tgp_state_read(&lock, &st)) == TG_OK) {
 			memset(&st.user, 0, sizeof(st.user));
 			memset(st.addrs, 0, sizeof(st.addrs));
 			st.naddrs = 0;
-			r = tgp_state_write(state_dir, user, &st);
+			r = tgp_state_write(&lock, &st);
 		}
 		tgp_state_unlock(&lock);
 		if (r == TG_OK)

@@ -137,23 +137,78 @@ START_TEST(files_and_lock)
 {
 	struct tgp_state st, back;
 	struct tgp_lock l = TGP_LOCK_VOID;
-	char p[4096];
+	char p[4096], q[4096];
 
-	ck_assert_int_eq(tgp_state_read(dir, "alice", &st), TG_OK); /* none yet: empty */
-	ck_assert_uint_eq(st.last_step, 0);
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &st), TG_OK); /* a new, empty file: an empty state */
+	ck_assert_uint_eq(st.last_step, 0);
 	st.last_step = 42;
-	ck_assert_int_eq(tgp_state_write(dir, "alice", &st), TG_OK);
+	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK);
+	st.last_step = 43;
+	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK);
 	tgp_state_unlock(&l);
 	tgp_state_unlock(&l);
-	ck_assert_int_eq(tgp_state_read(dir, "alice", &back), TG_OK);
-	ck_assert_uint_eq(back.last_step, 42);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 43);
+	tgp_state_unlock(&l);
 	snprintf(p, sizeof(p), "%s/state/alice", dir);
-	ck_assert_int_eq(chmod(p, 0666), 0);
-	ck_assert_int_eq(tgp_state_read(dir, "alice", &back), TG_ERR_PERM);
+	ck_assert_int_eq(chmod(p, 0644), 0);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_ERR_PERM);
+	ck_assert_int_eq(chmod(p, 0600), 0);
+	/* a symlink or a second hard link in place of the file */
+	snprintf(q, sizeof(q), "%s/state/bob", dir);
+	ck_assert_int_eq(symlink(p, q), 0);
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_ERR_PERM);
+	ck_assert_int_eq(unlink(q), 0);
+	ck_assert_int_eq(link(p, q), 0);
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_ERR_PERM);
+	ck_assert_int_eq(unlink(q), 0);
 	ck_assert_int_eq(tgp_state_lock(dir, "../x", &l), TG_ERR_INVALID);
 	ck_assert_int_eq(tgp_state_remove(dir, "alice"), TG_OK);
 	ck_assert_int_eq(tgp_state_remove(dir, "alice"), TG_ERR_NOT_FOUND);
+}
+END_TEST
+
+/* A write torn by a crash leaves the other slot: one login older, never a locked-out user. */
+START_TEST(torn_write_falls_back)
+{
+	struct tgp_state st, back;
+	struct tgp_lock l = TGP_LOCK_VOID;
+	char p[4096];
+	int fd;
+
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	st.last_step = 100;
+	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK); /* slot 0 */
+	st.last_step = 101;
+	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK); /* slot 1 */
+	tgp_state_unlock(&l);
+	snprintf(p, sizeof(p), "%s/state/alice", dir);
+	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
+	ck_assert_int_eq(pwrite(fd, "XX", 2, TGP_STATE_SLOT + TGP_STATE_HEAD + 3), 2);
+	close(fd);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 100);
+	/* the next write replaces the broken slot, and wins */
+	st.last_step = 102;
+	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK);
+	tgp_state_unlock(&l);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 102);
+	tgp_state_unlock(&l);
+	/* both slots broken: corrupt, fail closed */
+	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
+	ck_assert_int_eq(pwrite(fd, "XXXX", 4, 0), 4);
+	ck_assert_int_eq(pwrite(fd, "XXXX", 4, TGP_STATE_SLOT), 4);
+	close(fd);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_ERR_FORMAT);
+	tgp_state_unlock(&l);
 }
 END_TEST
 
@@ -170,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, address_table_is_bounded);
 	tcase_add_test(tc, addresses_cleaned);
 	tcase_add_test(tc, files_and_lock);
+	tcase_add_test(tc, torn_write_falls_back);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

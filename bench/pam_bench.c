@@ -1,0 +1,126 @@
+/*
+ * pam_bench: time one pam_authenticate of pam_tollgate.so and of
+ * pam_google_authenticator.so, on the same secret, interleaved in one run.
+ *   pam_bench N CONFDIR USER BASE32 TG_STATE_FILE GA_FILE GA_FILE_COPY
+ * Service "tg" and "ga" in CONFDIR. Before each call (not timed) the replay
+ * state of both is put back (tollgate's state file emptied, the GA file
+ * restored from its copy), so that every call starts from the same state and
+ * a good code stays good. libpam's fail delay is replaced by a no-op
+ * (PAM_FAIL_DELAY item) for both modules: it would otherwise sleep seconds.
+ * Prints "module case microseconds" lines.
+ */
+#include <fcntl.h>
+#include <liboath/oath.h>
+#include <security/pam_appl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *answer;
+
+static int conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct pam_response *r = calloc((size_t)num, sizeof(*r));
+	int i;
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < num; i++)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+			r[i].resp = strdup(answer);
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void no_delay(int retval, unsigned usec_delay, void *appdata)
+{
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY), out;
+
+	if (in < 0 || (out = open(to, O_WRONLY | O_TRUNC)) < 0) {
+		perror("restore");
+		exit(2);
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			exit(2);
+	close(in);
+	close(out);
+}
+
+/* Put both modules' replay state back: tollgate's state file emptied (a user with no history), the
+ * GA file restored. */
+static void reset(const char *tg_state, const char *ga, const char *ga_copy)
+{
+	if (truncate(tg_state, 0) != 0 && access(tg_state, F_OK) == 0) {
+		perror("truncate");
+		exit(2);
+	}
+	copy_file(ga_copy, ga);
+}
+
+static double once(const char *confdir, const char *service, const char *user, const char *code,
+                   int expect)
+{
+	struct pam_conv pc = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	struct timespec a, b;
+	int rc;
+
+	answer = code;
+	if (pam_start_confdir(service, user, &pc, confdir, &pamh) != PAM_SUCCESS)
+		exit(2);
+	pam_set_item(pamh, PAM_RHOST, "192.0.2.50");
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = pam_authenticate(pamh, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	pam_end(pamh, rc);
+	if ((rc == PAM_SUCCESS) != expect) {
+		fprintf(stderr, "%s: unexpected result %d for a %s code\n", service, rc,
+		        expect ? "good" : "bad");
+		exit(1);
+	}
+	return (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+}
+
+int main(int argc, char **argv)
+{
+	char *key = NULL, good[16], bad[16];
+	size_t keylen = 0;
+	int n, i, s;
+
+	if (argc != 8)
+		return 2;
+	n = atoi(argv[1]);
+	if (oath_init() != OATH_OK ||
+	    oath_base32_decode(argv[4], strlen(argv[4]), &key, &keylen) != OATH_OK)
+		return 2;
+	for (i = 0; i < n; i++) {
+		static const char *svc[2] = {"tg", "ga"};
+
+		if (oath_totp_generate(key, keylen, time(NULL), 30, 0, 6, good) != OATH_OK)
+			return 2;
+		snprintf(bad, sizeof(bad), "%06d", (atoi(good) + 1) % 1000000);
+		for (s = 0; s < 2; s++) {
+			/* PAM_BENCH_ONLY=tg or ga: one module alone (for profiling) */
+			if (getenv("PAM_BENCH_ONLY") != NULL &&
+			    strcmp(getenv("PAM_BENCH_ONLY"), svc[s]) != 0)
+				continue;
+			reset(argv[5], argv[6], argv[7]);
+			printf("%s good %.1f\n", svc[s], once(argv[2], svc[s], argv[3], good, 1));
+			reset(argv[5], argv[6], argv[7]);
+			printf("%s bad %.1f\n", svc[s], once(argv[2], svc[s], argv[3], bad, 0));
+		}
+	}
+	free(key);
+	return 0;
+}
