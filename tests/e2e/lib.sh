@@ -548,6 +548,63 @@ e2e_scenario_files() {
 	e2e_same "$f/allbytes.bin" "$E2E_HOME/up-scp-legacy.bin" "server copy up-scp-legacy.bin"
 }
 
+# ~/.bashrc escapes in ForceCommand mode. sshd runs "$SHELL -c tollgate-record",
+# and Debian's bash reads ~/.bashrc on the way.
+e2e_bashrc() {
+	cat >"$E2E_HOME/.bashrc"
+	chown "$E2E_USER:" "$E2E_HOME/.bashrc"
+}
+
+# The ForceCommand run under another program (script(1) and its own pty):
+# the recorder runs, and must flag itself (recording_escape). Shares the
+# master connection, so it is a session of the main login.
+e2e_scenario_escape_wrapped() {
+	e2e_log "~/.bashrc runs the ForceCommand under script(1)"
+	e2e_bashrc <<'EOF2'
+if [ -z "$TG_WRAPPED" ] && [ -n "$BASH_EXECUTION_STRING" ]; then
+	export TG_WRAPPED=1
+	exec script -qfec "$BASH_EXECUTION_STRING" /dev/null
+fi
+EOF2
+	cat >"$E2E_DIR/client/wrapped.steps" <<'EOF2'
+sendline echo "WRAPPED-$((8*8))"
+expect WRAPPED-64
+sendline exit 0
+eof
+EOF2
+	e2e_pty "$E2E_DIR/client/wrapped.steps" tg-e2e >"$E2E_DIR/client/wrapped.out" 2>&1 ||
+		e2e_fail "wrapped session failed: $(tail -c 2000 "$E2E_DIR/client/wrapped.out")"
+	rm -f "$E2E_HOME/.bashrc"
+	E2E_ESCAPE_WRAPPED=1
+}
+
+# ~/.bashrc replaces the shell before the recorder runs: nothing records the
+# session, so only its login without a recording can give it away. Its own
+# login (a login that also has recorded sessions would hide it), with the
+# code of the next time step (the current one was used).
+e2e_scenario_escape_exec() {
+	e2e_log "~/.bashrc holding 'exec bash', in a login of its own"
+	e2e_bashrc <<'EOF2'
+if [ -z "$TG_ESCAPED" ]; then
+	export TG_ESCAPED=1
+	exec bash
+fi
+EOF2
+	cat >"$E2E_DIR/client/escape.steps" <<'EOF2'
+sendline echo "ESCAPED-$((5*5))"
+expect ESCAPED-25
+sendline exit 0
+eof
+EOF2
+	if e2e_have mfa; then e2e_set_code "$(e2e_code 1)"; fi
+	python3 "$E2E_HERE/pty_drive.py" "$E2E_DIR/client/escape.steps" "$E2E_TIMEOUT" -- \
+		ssh -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -o ControlPath=none -tt tg-e2e \
+		>"$E2E_DIR/client/escape.out" 2>&1 ||
+		e2e_fail "escape session failed: $(tail -c 2000 "$E2E_DIR/client/escape.out")"
+	rm -f "$E2E_HOME/.bashrc"
+	E2E_ESCAPE_EXEC=1
+}
+
 e2e_scenario_main() {
 	e2e_scenario_login
 	e2e_scenario_interactive
@@ -560,6 +617,33 @@ e2e_scenario_main() {
 # ---------------------------------------------------------------- results
 
 e2e_replay() { "$E2E_REPLAY" -c "$E2E_CONF" "$@"; }
+
+# The wrapped session was recorded, and flagged: a note in the recording and
+# a recording_escape event. It is then set aside from the other checks.
+e2e_check_escape_wrapped() {
+	e2e_log "the wrapped session: recorded and flagged"
+	n=$(jq -s '[.[] | select(any(.notes[]?; .note.event == "recording_escape"))] | length' "$r")
+	[ "$n" -eq 1 ] || e2e_fail "expected 1 recording flagged as an escape, found $n"
+	esc=$(jq -r 'select(any(.notes[]?; .note.event == "recording_escape")) | .file' "$r")
+	e2e_replay verify "$esc" >/dev/null 2>&1 || e2e_fail "the wrapped session's recording does not verify"
+	e2e_replay cat "$esc" | grep -q 'WRAPPED-64' || e2e_fail "the wrapped session's recording lacks its output"
+	rid=$(basename "$esc" .tgr)
+	e2e_event_has recording_escape '.recording_id == $r and (.reason | length) > 0' --arg r "$rid" ||
+		e2e_fail "no recording_escape event for recording $rid: $(e2e_events recording_escape)"
+	jq -c 'select(any(.notes[]?; .note.event == "recording_escape") | not)' "$r" >"$r.rest"
+	mv "$r.rest" "$r"
+	rm -f "$esc"
+}
+
+# The 'exec bash' login: its session ran (the client saw it) and nothing
+# recorded it; the uploader must then report a login with no recording.
+e2e_check_escape_exec() {
+	e2e_log "the 'exec bash' login: not recorded"
+	grep -q 'ESCAPED-25' "$E2E_DIR/client/escape.out" || e2e_fail "the escaped session did not run"
+	if jq -e -s --arg s "$E2E_ESCAPE_SESSION_ID" 'any(.[]; .header.pam_session_id == $s)' "$r" >/dev/null; then
+		e2e_fail "the 'exec bash' session was recorded after all: the test's premise (bash reads ~/.bashrc under sshd) is wrong here"
+	fi
+}
 
 # info --json of every recording in the spool, one a line, into recordings.jsonl.
 e2e_recordings_info() {
@@ -589,6 +673,8 @@ e2e_check_recordings() {
 	e2e_log "recordings in the spool"
 	e2e_recordings_info
 	r="$E2E_DIR/recordings.jsonl"
+	if [ -n "${E2E_ESCAPE_WRAPPED:-}" ]; then e2e_check_escape_wrapped; fi
+	if [ -n "${E2E_ESCAPE_EXEC:-}" ]; then e2e_check_escape_exec; fi
 	n=$(wc -l <"$r")
 	[ "$n" -eq 10 ] || e2e_fail "expected 10 recordings (1 interactive, 2 commands, 7 transfers), found $n: $(jq -c '[.header.mode, .header.command]' "$r")"
 	for f in "$E2E_DIR"/spool/sessions/*; do
@@ -683,9 +769,12 @@ e2e_upload() {
 		[ -f "$f" ] && cp -p "$f" "$E2E_DIR/saved/"
 	done
 	e2e_log "tollgate-uploader --once"
-	setpriv --reuid="$E2E_AUDIT" --regid="$E2E_AUDIT" --init-groups \
-		"$E2E_UPLOADER" -c "$E2E_CONF" --once --foreground >>"$E2E_DIR/uploader.log" 2>&1 ||
-		e2e_fail "tollgate-uploader --once left work behind (exit $?)"
+	# bounded: a pass that does not end is a failure, not a hang
+	st=0
+	timeout -k 5 $((E2E_TIMEOUT * 2)) setpriv --reuid="$E2E_AUDIT" --regid="$E2E_AUDIT" --init-groups \
+		"$E2E_UPLOADER" -c "$E2E_CONF" --once --foreground >>"$E2E_DIR/uploader.log" 2>&1 || st=$?
+	[ "$st" -ne 124 ] && [ "$st" -ne 137 ] || e2e_fail "tollgate-uploader --once did not end within $((E2E_TIMEOUT * 2)) s"
+	[ "$st" -eq 0 ] || e2e_fail "tollgate-uploader --once left work behind (exit $st)"
 }
 
 e2e_s3() { python3 "$E2E_HERE/s3_dump.py" "$@"; }
@@ -756,8 +845,10 @@ e2e_event_has() {
 # code in any event. Sets E2E_SESSION_ID.
 e2e_check_events() {
 	e2e_log "events in the spool"
-	[ "$(e2e_events login | wc -l)" -eq 1 ] || e2e_fail "expected one login event: $(e2e_events login)"
-	E2E_SESSION_ID=$(e2e_events login | jq -r .session_id)
+	logins=$((1 + ${E2E_ESCAPE_EXEC:-0}))
+	[ "$(e2e_events login | wc -l)" -eq "$logins" ] || e2e_fail "expected $logins login events: $(e2e_events login)"
+	E2E_SESSION_ID=$(e2e_events login | head -n 1 | jq -r .session_id)
+	E2E_ESCAPE_SESSION_ID=$(e2e_events login | sed -n 2p | jq -r .session_id)
 	printf '%s' "$E2E_SESSION_ID" | grep -Eq '^[0-9a-f]{32}$' || e2e_fail "login: bad session_id $E2E_SESSION_ID"
 	e2e_event_has login '.mfa_method == "totp" and .client_addr == "127.0.0.1" and .service == $p' \
 		--arg p "$E2E_SERVICE" || e2e_fail "login event: $(e2e_events login)"
