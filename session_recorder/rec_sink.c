@@ -200,15 +200,20 @@ static uint64_t idle_interval(const struct rec_sink *s)
 
 static int checkpoint(struct rec_sink *s, uint64_t now)
 {
-	int st, r;
+	int st, r, idle = s->unsigned_records == 0;
+	uint64_t off;
 
 	for (st = TG_REC_OUT; st <= TG_REC_IN; st++)
 		if ((r = write_dropped(s, (enum tg_rec_type)st, now)) != TG_OK)
 			return r;
 	if ((r = tg_rec_checkpoint(s->w, now)) != TG_OK)
 		return fail(s, r);
-	if (s->spool != NULL && (r = rec_spool_sync(s->spool)) != TG_OK)
-		return fail(s, r);
+	off = tg_rec_writer_offset(s->w);
+	if (s->spool != NULL && (idle || off - s->synced_offset <= REC_SINK_SYNC_MAX)) {
+		if ((r = rec_spool_sync(s->spool)) != TG_OK)
+			return fail(s, r);
+		s->synced_offset = off;
+	}
 	s->last_cp_us = s->last_flush_us = now;
 	s->flushed_offset = tg_rec_writer_offset(s->w);
 	s->unsigned_records = 0;

@@ -11,6 +11,11 @@
  *   covers, an idle heartbeat every checkpoint_interval (12 times that once
  *   the size cap is reached, so the file grows by about 130 bytes a minute).
  * - buffered records are written out at least every 100 ms.
+ * - a checkpoint is followed by fdatasync when it is an idle heartbeat or at
+ *   most 1 MiB was written since the last one (interactive sessions: every
+ *   checkpoint); under bulk output the kernel's writeback takes the data and
+ *   the next idle heartbeat or the seal syncs it, so a relay of 100 MB/s never
+ *   stalls on the disk. kill -9 needs no sync: the page cache outlives us.
  * The first write error is kept: later calls do nothing and return it.
  */
 #ifndef REC_SINK_H
@@ -23,6 +28,8 @@
 #include "tg_rec.h"
 
 #define REC_SINK_FLUSH_US 100000ULL
+#define REC_SINK_SYNC_MAX                                                                          \
+	(1024 * 1024ULL) /* fdatasync a checkpoint when at most this much is unsynced */
 #define REC_SINK_IDLE_FACTOR_CAPPED 12
 
 struct rec_sink {
@@ -33,7 +40,7 @@ struct rec_sink {
 	uint64_t rate;  /* bytes/s, 0: none */
 	uint64_t tokens, tokens_us;
 	uint64_t cp_interval_us;
-	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset;
+	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset, synced_offset;
 	int unsigned_records; /* records written since the last checkpoint */
 	int capped;           /* the size cap was reached */
 	int rate_noted;
