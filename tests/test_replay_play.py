@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""tollgate-replay play under a real pseudo-terminal: keys (pause, step,
+exact backward and forward seeks, q), the terminal restored on q and on
+SIGTERM, and the refusal / --force banner for a tampered recording.
+No timing is asserted: the events that must not appear are hours away."""
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+top_build = os.environ.get("TG_TOP_BUILDDIR", ".")
+REPLAY = os.path.join(top_build, "session_recorder", "tollgate-replay")
+GEN = os.path.join(top_build, "tests", "tg-rec-gen")
+RESTORE = b"\x1b[?1006l"
+HOUR = 3600 * 1000000
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+class Play:
+    def __init__(self, args, cwd):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.chdir(cwd)
+            os.execv(REPLAY, [REPLAY, "-c", "conf", "--key", "k/signing.pub"] + args)
+        self.buf = b""
+
+    def expect(self, pat, timeout=20):
+        end = time.time() + timeout
+        while pat not in self.buf:
+            left = end - time.time()
+            if left <= 0:
+                fail("did not see %r in %r" % (pat, self.buf))
+            r, _, _ = select.select([self.fd], [], [], min(left, 0.2))
+            if r:
+                try:
+                    data = os.read(self.fd, 4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    fail("output ended before %r: %r" % (pat, self.buf))
+                self.buf += data
+
+    def settle(self, seconds=0.5):
+        """Read whatever comes within seconds (to check nothing more came)."""
+        end = time.time() + seconds
+        while time.time() < end:
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:
+                try:
+                    data = os.read(self.fd, 4096)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self.buf += data
+
+    def send(self, b):
+        os.write(self.fd, b)
+
+    def lflag(self):
+        return termios.tcgetattr(self.fd)[3]
+
+    def wait(self, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            self.settle(0.1)
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.settle(0.2)
+                return st
+        os.kill(self.pid, signal.SIGKILL)
+        fail("play did not end: %r" % self.buf)
+
+    def close(self):
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def raw_mode_reached(p):
+    """Wait until play put the terminal in its key mode (no echo, no line editing)."""
+    end = time.time() + 20
+    while time.time() < end:
+        if not (p.lflag() & (termios.ECHO | termios.ICANON)):
+            return
+        time.sleep(0.02)
+    fail("terminal never left canonical mode")
+
+
+def main():
+    if not (os.access(REPLAY, os.X_OK) and os.access(GEN, os.X_OK)):
+        fail("build tollgate-replay and tests/tg-rec-gen first")
+    tmp = tempfile.mkdtemp(prefix="tg-test.")
+    try:
+        run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+
+
+def gen(tmp, name, script):
+    with open(os.path.join(tmp, name + ".txt"), "w") as f:
+        f.write(script)
+    with open(os.path.join(tmp, name + ".txt")) as f:
+        subprocess.run([GEN, "script", "k/signing.key", name], cwd=tmp, stdin=f, check=True)
+
+
+def run(tmp):
+    os.mkdir(os.path.join(tmp, "k"))
+    subprocess.run([GEN, "keygen", os.path.join(tmp, "k")], check=True)
+    with open(os.path.join(tmp, "conf"), "w") as f:
+        f.write("")
+    os.chmod(os.path.join(tmp, "conf"), 0o600)
+    gen(tmp, "seek.tgr", "out 0 A\nout 10000000 B\nout %d C\nseal %d {}\n" % (HOUR, HOUR + 1))
+    gen(tmp, "step.tgr", "out 0 A\nout %d B\nout %d C\nseal %d {}\n" % (HOUR, 2 * HOUR, 2 * HOUR + 1))
+
+    # exact seeks: from 12 s, back 5 s shows only A again (B is at 10 s), forward 5 s shows B
+    p = Play(["play", "--from", "12", "seek.tgr"], tmp)
+    p.expect(b"AB")
+    raw_mode_reached(p)
+    p.send(b"\x1b[D")
+    p.expect(b"AB\x1bcA")
+    p.settle()
+    if not p.buf.endswith(b"AB\x1bcA"):
+        fail("backward seek rendered more than the past: %r" % p.buf)
+    p.send(b"\x1b[C")
+    p.expect(b"AB\x1bcAB")
+    p.send(b"q")
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+        fail("q: status %r" % st)
+    if RESTORE not in p.buf:
+        fail("q: terminal modes not reset: %r" % p.buf)
+    if not p.lflag() & termios.ECHO:
+        fail("q: echo not restored")
+    p.close()
+
+    # pause, then step one event at a time (the next ones are hours away)
+    p = Play(["play", "step.tgr"], tmp)
+    p.expect(b"A")
+    raw_mode_reached(p)
+    p.send(b" ")
+    p.send(b".")
+    p.expect(b"AB")
+    p.send(b".")
+    p.expect(b"ABC")
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+        fail("step: status %r" % st)
+    p.close()
+
+    # several keys in one read, up/down arrows: a minute each way
+    p = Play(["play", "--from", "30", "seek.tgr"], tmp)
+    p.expect(b"AB")
+    raw_mode_reached(p)
+    p.send(b"\x1b[B\x1b[Aq")
+    st = p.wait()
+    if b"AB\x1bcAB" not in p.buf or not os.WIFEXITED(st):
+        fail("down/up/q in one read: %r %r" % (p.buf, st))
+    p.close()
+
+    # SIGTERM: the terminal comes back, then play dies of the signal
+    p = Play(["play", "seek.tgr"], tmp)
+    p.expect(b"A")
+    raw_mode_reached(p)
+    os.kill(p.pid, signal.SIGTERM)
+    st = p.wait()
+    if not os.WIFSIGNALED(st) or os.WTERMSIG(st) != signal.SIGTERM:
+        fail("SIGTERM: status %r" % st)
+    if RESTORE not in p.buf or not p.lflag() & termios.ECHO:
+        fail("SIGTERM: terminal not restored: %r" % p.buf)
+    p.close()
+
+    # tampered: refused; with --force, played under a banner
+    gen(tmp, "t.tgr", "out 0 ALPHA\nout 10000000 BRAVO\nout %d C\nseal %d {}\n" % (HOUR, HOUR + 1))
+    data = bytearray(open(os.path.join(tmp, "t.tgr"), "rb").read())
+    i = data.index(b"BRAVO")
+    data[i + 1] = ord("X")
+    open(os.path.join(tmp, "bad.tgr"), "wb").write(bytes(data))
+    p = Play(["play", "bad.tgr"], tmp)
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 1 or b"refused" not in p.buf:
+        fail("tampered: %r %r" % (st, p.buf))
+    p.close()
+    p = Play(["play", "--force", "--from", "11", "bad.tgr"], tmp)
+    p.expect(b"NOT VERIFIED")
+    p.expect(b"ALPHABXAVO")
+    p.send(b"q")
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 1:
+        fail("tampered --force: status %r" % st)
+    p.close()
+
+
+if __name__ == "__main__":
+    main()
