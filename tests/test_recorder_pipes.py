@@ -5,6 +5,7 @@ through the real clients, byte for byte, recorded as metadata (or in full);
 on_failure deny and allow."""
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -205,6 +206,21 @@ def test_failure_mid_session():
         env.cleanup()
 
 
+def test_term_closes_pipes():
+    env = Env(shell="/bin/sh")
+    try:
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="echo up; cat"))
+        check(p.stdout.readline() == b"up\n", "the command runs")
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=30)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "SIGTERM: pipes closed, the recording sealed")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_failure_mid_session])
+          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_failure_mid_session,
+          test_term_closes_pipes])

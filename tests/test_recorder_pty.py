@@ -139,6 +139,36 @@ def test_clean_environment():
         env.cleanup()
 
 
+def test_hangup_seals():
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, environ=env.environ())
+        s.sync()
+        s.send(b"echo before-hangup\n")
+        s.read_until(b"before-hangup\r\n")
+        os.kill(s.pid, signal.SIGHUP)  # what the kernel sends when sshd's pty goes away
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "SIGHUP: the shell is hung up, the recording sealed")
+        check(b"before-hangup" in rec.data("out"), "output before the hangup is there")
+    finally:
+        env.cleanup()
+
+
+def test_idle_heartbeats():
+    env = Env(shell="/bin/sh", checkpoint_interval=1)
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", "sleep 3.5; echo woke"])
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        cps = [r for r in rec.of("checkpoint") if not r["final"]]
+        check(len(cps) >= 4, "idle heartbeats: %d checkpoints in 3.5 s of silence" % len(cps))
+        check(rec.sealed_ok(), "sealed and intact")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
-          test_echo_off_input_never_stored, test_login_shell_entry, test_clean_environment])
+          test_echo_off_input_never_stored, test_login_shell_entry, test_clean_environment, test_hangup_seals,
+          test_idle_heartbeats])
