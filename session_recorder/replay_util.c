@@ -104,9 +104,10 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
 	}
 	replay_fmt_time(ft, sizeof(ft), v->fail_time_us);
 	fprintf(f,
-		"%s: TAMPERED (%s): at record %" PRIu64 ", byte %" PRIu64 ", session time %s: %s; intact up to "
-		"byte %" PRIu64 " (session time %s)\n",
-		name, tg_strerror(v->status), v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t);
+		"%s: %s: at record %" PRIu64 ", byte %" PRIu64 ", session time %s: %s; intact up to byte %" PRIu64
+		" (session time %s)\n",
+		name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED", v->fail_index,
+		v->fail_offset, ft, v->reason, v->verified_bytes, t);
 }
 
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status)
@@ -115,6 +116,10 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 	struct tg_rec_verdict v;
 	int r, r2;
 
+	if (strcmp(name, "-") == 0) {
+		tg_error("standard input cannot be verified first and then shown: give a file");
+		return REPLAY_EXIT_USAGE;
+	}
 	if (replay_src_open(&s, o, name) != TG_OK)
 		return REPLAY_EXIT_USAGE;
 	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, &v);
