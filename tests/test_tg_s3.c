@@ -703,6 +703,7 @@ START_TEST(test_complete_200_error)
 	snprintf(script, sizeof script, "[%s, %s, %s, %s]", init, part, part, err);
 	scripted_start(&t, script, static_keys);
 	tg_s3_set_retry(t.s3, 1, 0, 0);
+	tg_s3_set_parallel(t.s3, 1); /* the order of the requests is checked below */
 	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
 	snprintf(path, sizeof path, "%s/big", t.dir);
 	f = fopen(path, "w");

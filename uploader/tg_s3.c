@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,10 @@
 
 struct tg_s3 {
 	CURL *curl; /* one handle: its connection cache keeps connections alive */
+	/* parts go up in parallel, one handle each (the caller's thread uses curl) */
+	CURL *pool[TG_S3_MAX_PARALLEL - 1];
+	unsigned parallel;
+	pthread_mutex_t creds_lock; /* the credentials cache is shared by the part workers */
 	struct tg_aws_creds_provider *creds;
 	struct tg_s3_addr addr;
 	char bucket[64];
@@ -78,6 +83,7 @@ struct s3_call {
 	int have_length;
 	char checksum[64]; /* x-amz-checksum-sha256 of the answer */
 	struct tg_s3_result *res;
+	CURL *curl; /* the handle that sends it */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -464,6 +470,10 @@ int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t
 		return TG_ERR_CRYPTO;
 	if ((s3 = calloc(1, sizeof *s3)) == NULL)
 		return TG_ERR_NOMEM;
+	if (pthread_mutex_init(&s3->creds_lock, NULL) != 0) {
+		free(s3);
+		return TG_ERR_SYSTEM;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		free(s3);
 		return TG_ERR_NET;
@@ -507,6 +517,9 @@ int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t
 	}
 	s3->threshold = tg_config_uint(cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD);
 	s3->part_size = tg_config_uint(cfg, TG_CONF_UPLOADER_PART_SIZE);
+	s3->parallel = (unsigned)tg_config_uint(cfg, TG_CONF_UPLOADER_PART_CONCURRENCY);
+	if (s3->parallel < 1 || s3->parallel > TG_S3_MAX_PARALLEL)
+		s3->parallel = 1;
 	s3->attempts = DEFAULT_ATTEMPTS;
 	s3->base_ms = DEFAULT_BASE_MS;
 	s3->cap_ms = DEFAULT_CAP_MS;
@@ -529,6 +542,10 @@ void tg_s3_free(struct tg_s3 *s3)
 		return;
 	if (s3->curl != NULL)
 		curl_easy_cleanup(s3->curl);
+	for (size_t i = 0; i < sizeof s3->pool / sizeof s3->pool[0]; i++)
+		if (s3->pool[i] != NULL)
+			curl_easy_cleanup(s3->pool[i]);
+	pthread_mutex_destroy(&s3->creds_lock);
 	tg_aws_creds_provider_free(s3->creds);
 	free(s3->ca_file);
 	free(s3->kms_key_id);
@@ -542,6 +559,11 @@ void tg_s3_set_retry(struct tg_s3 *s3, unsigned attempts, unsigned base_ms, unsi
 	s3->attempts = attempts ? attempts : 1;
 	s3->base_ms = base_ms;
 	s3->cap_ms = cap_ms;
+}
+
+void tg_s3_set_parallel(struct tg_s3 *s3, unsigned parts)
+{
+	s3->parallel = parts < 1 ? 1 : parts > TG_S3_MAX_PARALLEL ? TG_S3_MAX_PARALLEL : parts;
 }
 
 void tg_s3_set_multipart(struct tg_s3 *s3, uint64_t threshold, uint64_t part_size)
@@ -732,7 +754,7 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	struct tg_sigv4_scope scope;
 	struct tg_buf path = TG_BUF_VOID, url = TG_BUF_VOID, auth = TG_BUF_VOID;
 	struct curl_slist *sl = NULL;
-	struct body_ctx bc = {call, s3->curl};
+	struct body_ctx bc = {call, call->curl};
 	char date[TG_SIGV4_AMZ_DATE_LEN + 1], cerr[512] = "";
 	size_t nh = 0, i;
 	CURLcode cc;
@@ -752,7 +774,10 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	tg_buf_init(&url, 16384);
 	tg_buf_init(&auth, 4096);
 
-	if ((r = tg_aws_creds_get(s3->creds, force_creds, &creds, cerr, sizeof cerr)) != TG_OK) {
+	pthread_mutex_lock(&s3->creds_lock);
+	r = tg_aws_creds_get(s3->creds, force_creds, &creds, cerr, sizeof cerr);
+	pthread_mutex_unlock(&s3->creds_lock);
+	if (r != TG_OK) {
 		snprintf(res->code, sizeof res->code, "NoCredentials");
 		res_msg(res, "%s", cerr);
 		/* instance metadata may answer on the next try; a bad config will not */
@@ -807,44 +832,44 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 		}
 	}
 
-	curl_easy_reset(s3->curl);
-	curl_easy_setopt(s3->curl, CURLOPT_URL, tg_buf_str(&url));
-	curl_easy_setopt(s3->curl, CURLOPT_PROTOCOLS_STR, s3->addr.scheme);
-	curl_easy_setopt(s3->curl, CURLOPT_HTTPHEADER, sl);
-	curl_easy_setopt(s3->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(s3->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(s3->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(s3->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_reset(call->curl);
+	curl_easy_setopt(call->curl, CURLOPT_URL, tg_buf_str(&url));
+	curl_easy_setopt(call->curl, CURLOPT_PROTOCOLS_STR, s3->addr.scheme);
+	curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, sl);
+	curl_easy_setopt(call->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(call->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(call->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(call->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s3->ca_file != NULL)
-		curl_easy_setopt(s3->curl, CURLOPT_CAINFO, s3->ca_file);
-	curl_easy_setopt(s3->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+		curl_easy_setopt(call->curl, CURLOPT_CAINFO, s3->ca_file);
+	curl_easy_setopt(call->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	/* a stalled transfer (under 1 byte/s for 60 s) is a timeout; a slow big one is not */
-	curl_easy_setopt(s3->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(s3->curl, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(s3->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(s3->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(s3->curl, CURLOPT_HEADERDATA, call);
-	curl_easy_setopt(s3->curl, CURLOPT_WRITEFUNCTION, on_body_h);
-	curl_easy_setopt(s3->curl, CURLOPT_WRITEDATA, &bc);
+	curl_easy_setopt(call->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(call->curl, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(call->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(call->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(call->curl, CURLOPT_HEADERDATA, call);
+	curl_easy_setopt(call->curl, CURLOPT_WRITEFUNCTION, on_body_h);
+	curl_easy_setopt(call->curl, CURLOPT_WRITEDATA, &bc);
 	if (strcmp(call->method, "HEAD") == 0) {
-		curl_easy_setopt(s3->curl, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(call->curl, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(call->method, "PUT") == 0) {
-		curl_easy_setopt(s3->curl, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(s3->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->len);
+		curl_easy_setopt(call->curl, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(call->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->len);
 	} else if (strcmp(call->method, "POST") == 0) {
-		curl_easy_setopt(s3->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(s3->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len);
+		curl_easy_setopt(call->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(call->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len);
 	} else if (strcmp(call->method, "GET") != 0) {
-		curl_easy_setopt(s3->curl, CURLOPT_CUSTOMREQUEST, call->method);
+		curl_easy_setopt(call->curl, CURLOPT_CUSTOMREQUEST, call->method);
 	}
 	if (strcmp(call->method, "PUT") == 0 || strcmp(call->method, "POST") == 0) {
-		curl_easy_setopt(s3->curl, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(s3->curl, CURLOPT_READDATA, call);
-		curl_easy_setopt(s3->curl, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(s3->curl, CURLOPT_SEEKDATA, call);
+		curl_easy_setopt(call->curl, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(call->curl, CURLOPT_READDATA, call);
+		curl_easy_setopt(call->curl, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(call->curl, CURLOPT_SEEKDATA, call);
 	}
-	cc = curl_easy_perform(s3->curl);
-	curl_easy_getinfo(s3->curl, CURLINFO_RESPONSE_CODE, &status);
+	cc = curl_easy_perform(call->curl);
+	curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &status);
 	res->http_status = status;
 	if (cc != CURLE_OK) {
 		if (call->sink_stopped) {
@@ -927,6 +952,8 @@ static int send_call(struct tg_s3 *s3, struct s3_call *call)
 	unsigned attempt;
 	int force = 0, r;
 
+	if (call->curl == NULL)
+		call->curl = s3->curl;
 	tg_buf_init(&call->errbody, TG_S3_MAX_ERROR_BODY);
 	for (attempt = 1;; attempt++) {
 		r = send_once(s3, call, force);
@@ -963,6 +990,7 @@ static void call_init(struct s3_call *call, const char *method, const char *key,
 	call->fd = -1;
 	call->payload_hash = TG_SIGV4_EMPTY_SHA256;
 	call->res = res;
+	call->curl = NULL; /* send_call: the client's own handle */
 }
 
 static int add_header(struct s3_call *call, const char *name, const char *value)
@@ -1401,8 +1429,9 @@ out:
 	return r;
 }
 
-static int mpu_part(struct tg_s3 *s3, const char *key, int fd, const struct tg_s3_mpu_state *st,
-                    unsigned n, struct tg_s3_part *part, struct tg_s3_result *res)
+static int mpu_part(struct tg_s3 *s3, CURL *curl, const char *key, int fd,
+                    const struct tg_s3_mpu_state *st, unsigned n, struct tg_s3_part *part,
+                    struct tg_s3_result *res)
 {
 	struct tg_buf q = TG_BUF_VOID;
 	unsigned char h[32];
@@ -1427,6 +1456,7 @@ static int mpu_part(struct tg_s3 *s3, const char *key, int fd, const struct tg_s
 	call.off = off;
 	call.len = len;
 	call.payload_hash = d.hex;
+	call.curl = curl;
 	if ((r = add_header(&call, "x-amz-checksum-sha256", d.b64)) != TG_OK)
 		goto out;
 	if ((r = send_call(s3, &call)) != TG_OK)
@@ -1527,6 +1557,132 @@ out:
 	return r;
 }
 
+/* The parts still missing, sent by up to s3->parallel workers that share one state. */
+struct mpu_run {
+	struct tg_s3 *s3;
+	const char *key;
+	int fd;
+	struct tg_s3_mpu_state *st;
+	const struct tg_s3_put_opts *opts;
+	pthread_mutex_t lock; /* guards everything below, st->parts, the state file, progress */
+	unsigned next;
+	uint64_t done;
+	int failed;
+	int rc;
+	struct tg_s3_result res; /* the first failure */
+};
+
+struct mpu_worker {
+	struct mpu_run *run;
+	CURL *curl;
+};
+
+static uint64_t part_len(const struct tg_s3_mpu_state *st, unsigned i)
+{
+	uint64_t off = (uint64_t)i * st->part_size;
+
+	return st->size - off < st->part_size ? st->size - off : st->part_size;
+}
+
+static void *mpu_worker_main(void *arg)
+{
+	struct mpu_worker *w = arg;
+	struct mpu_run *run = w->run;
+	struct tg_s3_mpu_state *st = run->st;
+	const char *resume = run->opts ? run->opts->resume_path : NULL;
+
+	for (;;) {
+		struct tg_s3_part part;
+		struct tg_s3_result res;
+		unsigned i;
+		int r;
+
+		pthread_mutex_lock(&run->lock);
+		while (run->next < st->nparts && st->parts[run->next].etag[0] != '\0')
+			run->next++;
+		if (run->failed || run->next >= st->nparts) {
+			pthread_mutex_unlock(&run->lock);
+			break;
+		}
+		i = run->next++;
+		pthread_mutex_unlock(&run->lock);
+
+		memset(&part, 0, sizeof part);
+		r = mpu_part(run->s3, w->curl, run->key, run->fd, st, i + 1, &part, &res);
+
+		pthread_mutex_lock(&run->lock);
+		if (r == TG_OK) {
+			st->parts[i] = part;
+			if (resume != NULL && (r = state_save(resume, st)) != TG_OK) {
+				res_clear(&res);
+				res_msg(&res, "writing the resume state %s: %s", resume,
+				        tg_strerror(r));
+			}
+		}
+		if (r != TG_OK) {
+			if (!run->failed) {
+				run->failed = 1;
+				run->rc = r;
+				run->res = res;
+			}
+			pthread_mutex_unlock(&run->lock);
+			break;
+		}
+		run->done += part_len(st, i);
+		/* under the lock: the callback never runs in two threads at once */
+		if (run->opts != NULL && run->opts->progress != NULL)
+			run->opts->progress(run->opts->progress_ctx, run->done, st->size);
+		pthread_mutex_unlock(&run->lock);
+	}
+	return NULL;
+}
+
+static int mpu_parts(struct tg_s3 *s3, const char *key, int fd, struct tg_s3_mpu_state *st,
+                     const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
+{
+	struct mpu_run run;
+	struct mpu_worker w[TG_S3_MAX_PARALLEL];
+	pthread_t tids[TG_S3_MAX_PARALLEL];
+	unsigned i, missing = 0, nthreads = 0, want;
+
+	memset(&run, 0, sizeof run);
+	run.s3 = s3;
+	run.key = key;
+	run.fd = fd;
+	run.st = st;
+	run.opts = opts;
+	for (i = 0; i < st->nparts; i++) {
+		if (st->parts[i].etag[0] != '\0')
+			run.done += part_len(st, i);
+		else
+			missing++;
+	}
+	if (pthread_mutex_init(&run.lock, NULL) != 0)
+		return TG_ERR_SYSTEM;
+	want = missing < s3->parallel ? missing : s3->parallel;
+	/* the calling thread is worker 0; the others get a handle of their own */
+	for (i = 1; i < want; i++) {
+		if (s3->pool[i - 1] == NULL && (s3->pool[i - 1] = curl_easy_init()) == NULL)
+			break;
+		w[i].run = &run;
+		w[i].curl = s3->pool[i - 1];
+		if (pthread_create(&tids[nthreads], NULL, mpu_worker_main, &w[i]) != 0)
+			break; /* fewer workers, same result */
+		nthreads++;
+	}
+	w[0].run = &run;
+	w[0].curl = s3->curl;
+	mpu_worker_main(&w[0]);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&run.lock);
+	if (run.failed) {
+		*res = run.res;
+		return run.rc;
+	}
+	return TG_OK;
+}
+
 static uint64_t choose_part_size(uint64_t size, uint64_t want)
 {
 	uint64_t mib = 1024 * 1024, need = (size + TG_S3_MAX_PARTS - 1) / TG_S3_MAX_PARTS;
@@ -1575,8 +1731,6 @@ static int put_multipart(struct tg_s3 *s3, const char *key, int fd, const struct
 	const char *resume = opts ? opts->resume_path : NULL;
 	struct tg_s3_mpu_state st;
 	struct tg_s3_result ares;
-	uint64_t done;
-	unsigned i;
 	int r, restarts = 0;
 
 again:
@@ -1599,33 +1753,15 @@ again:
 			goto out;
 		}
 	}
-	for (i = 0, done = 0; i < st.nparts; i++) {
-		uint64_t plen = st.size - (uint64_t)i * st.part_size < st.part_size
-		                    ? st.size - (uint64_t)i * st.part_size
-		                    : st.part_size;
-
-		if (st.parts[i].etag[0] != '\0') {
-			done += plen;
-			continue;
-		}
-		r = mpu_part(s3, key, fd, &st, i + 1, &st.parts[i], res);
-		if (r != TG_OK && strcmp(res->code, "NoSuchUpload") == 0 && restarts++ == 0) {
-			/* the upload id is gone (aborted, or expired by a lifecycle rule): start
-			 * over */
-			tg_s3_state_free(&st);
-			state_remove(resume);
-			goto again;
-		}
-		if (r != TG_OK)
-			goto out;
-		if (resume != NULL && (r = state_save(resume, &st)) != TG_OK) {
-			res_msg(res, "writing the resume state %s: %s", resume, tg_strerror(r));
-			goto out;
-		}
-		done += plen;
-		if (opts != NULL && opts->progress != NULL)
-			opts->progress(opts->progress_ctx, done, st.size);
+	r = mpu_parts(s3, key, fd, &st, opts, res);
+	if (r != TG_OK && strcmp(res->code, "NoSuchUpload") == 0 && restarts++ == 0) {
+		/* the upload id is gone (aborted, or expired by a lifecycle rule): start over */
+		tg_s3_state_free(&st);
+		state_remove(resume);
+		goto again;
 	}
+	if (r != TG_OK)
+		goto out;
 	r = mpu_complete(s3, key, &st, res);
 	if (r != TG_OK && strcmp(res->code, "NoSuchUpload") == 0 && restarts++ == 0) {
 		tg_s3_state_free(&st);

@@ -78,6 +78,11 @@ int tg_s3_head(struct tg_s3 *s3, const char *key, uint64_t *size, struct tg_s3_r
 /* Retries inside one call: at most attempts tries, waits drawn from
  * [0, min(cap_ms, base_ms * 2^n)] (full jitter). Default 4, 200 ms, 5 s. */
 void tg_s3_set_retry(struct tg_s3 *s3, unsigned attempts, unsigned base_ms, unsigned cap_ms);
+/* Parts of one multipart upload sent at once, 1 to TG_S3_MAX_PARALLEL
+ * ([uploader] part_concurrency). Parts go up from worker threads, each with
+ * its own connection; progress is still called from one thread at a time. */
+#define TG_S3_MAX_PARALLEL 16
+void tg_s3_set_parallel(struct tg_s3 *s3, unsigned parts);
 /* Override [uploader] multipart_threshold and part_size (parts are at least 5 MiB). */
 void tg_s3_set_multipart(struct tg_s3 *s3, uint64_t threshold, uint64_t part_size);
 /* AbortMultipartUpload; an upload that is already gone counts as success. */
