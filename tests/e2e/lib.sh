@@ -188,13 +188,27 @@ e2e_start_s3() {
 	esac
 }
 
-# The Slack receiver is the uploader part's (tests/servers/); until it lands
-# there is none and the Slack assertions are skipped.
+# The uploader part's Slack receiver (tests/servers/slack_receiver.py): it
+# enforces Slack's payload rules and keeps each accepted message, one JSON
+# line each, in slack/messages.jsonl.
 e2e_start_slack() {
-	E2E_SLACK_LOG="$E2E_DIR/slack.jsonl"
-	if [ -x "$TG_TOP_SRCDIR/tests/slackserver.sh" ]; then
-		:
+	rx="$TG_TOP_SRCDIR/tests/servers/slack_receiver.py"
+	if [ ! -f "$rx" ]; then
+		e2e_skip_part "no Slack receiver ($rx): Slack not configured"
+		return 0
 	fi
+	mkdir -p "$E2E_DIR/slack"
+	echo 100 >"$E2E_DIR/slack/min_interval_ms"
+	python3 "$rx" "$E2E_DIR/slack" >"$E2E_DIR/slack.log" 2>&1 &
+	E2E_SLACK_PID=$!
+	i=0
+	while [ ! -s "$E2E_DIR/slack/port" ]; do
+		kill -0 "$E2E_SLACK_PID" 2>/dev/null || e2e_fail "the Slack receiver exited: $(cat "$E2E_DIR/slack.log")"
+		i=$((i + 1))
+		[ "$i" -le $((E2E_TIMEOUT * 10)) ] || e2e_fail "the Slack receiver did not start"
+		sleep 0.1
+	done
+	E2E_SLACK_URL="http://127.0.0.1:$(cat "$E2E_DIR/slack/port")/services/T0/B0/secret"
 }
 
 # The audit user as the package makes it: it owns the spool and the signing
@@ -262,7 +276,7 @@ e2e_write_config() {
 		if [ -n "$E2E_SLACK_URL" ]; then
 			echo "[slack]"
 			echo "webhook_url = $E2E_SLACK_URL"
-			echo "min_interval_ms = 0"
+			echo "min_interval_ms = 100"
 		fi
 	} >"$E2E_CONF"
 	chown "root:$E2E_AUDIT" "$E2E_CONF"
@@ -778,6 +792,52 @@ e2e_upload() {
 }
 
 e2e_s3() { python3 "$E2E_HERE/s3_dump.py" "$@"; }
+
+# Every Slack message as one line of text (header, sections, fields).
+e2e_slack_texts() {
+	[ -f "$E2E_DIR/slack/messages.jsonl" ] || return 0
+	jq -r '[.blocks[]? | .. | strings] | join(" | ") | gsub("\n"; " ")' "$E2E_DIR/slack/messages.jsonl"
+}
+
+# Slack got the login and logout of the main login, the wrong code, the
+# replayed code, and (when those scenarios ran) the recording escape and the
+# login with no recording; never a secret or the code.
+e2e_check_slack() {
+	e2e_log "Slack messages"
+	e2e_slack_texts >"$E2E_DIR/slack.txt"
+	at="$E2E_USER@e2e-$E2E_ID"
+	if e2e_have mfa; then
+		for want in "SSH login: $at" "SSH logout: $at" "MFA failure: $at" "Replayed MFA code: $at"; do
+			grep -qF "$want" "$E2E_DIR/slack.txt" || e2e_fail "Slack did not get '$want': $(cat "$E2E_DIR/slack.txt")"
+		done
+		grep -F "SSH login: $at" "$E2E_DIR/slack.txt" | grep -qF "$E2E_SESSION_ID" ||
+			e2e_fail "the login message does not name the session $E2E_SESSION_ID"
+		if grep -qF -e "$E2E_SECRET_B32" -e "$E2E_USED_CODE" "$E2E_DIR/slack.txt"; then
+			e2e_fail "a Slack message holds the secret or the code"
+		fi
+	fi
+	if [ -n "${E2E_ESCAPE_WRAPPED:-}" ]; then
+		grep -qF "Recording escape attempt: $at" "$E2E_DIR/slack.txt" || e2e_fail "Slack did not get the recording escape"
+	fi
+	if [ -n "${E2E_ESCAPE_EXEC:-}" ] && e2e_have mfa; then
+		grep -F "no_recording" "$E2E_DIR/slack.txt" | grep -qF "$E2E_ESCAPE_SESSION_ID" ||
+			e2e_fail "Slack did not get the 'login with no recording' alert for $E2E_ESCAPE_SESSION_ID"
+	fi
+	e2e_log "$(wc -l <"$E2E_DIR/slack.txt") Slack messages, as expected"
+}
+
+# The uploader's own alerts (its log; Slack is checked on its own): the
+# 'exec bash' login ended with no recording.
+e2e_check_alerts() {
+	if [ -n "${E2E_ESCAPE_EXEC:-}" ] && e2e_have mfa; then
+		e2e_log "the uploader reports the login with no recording"
+		grep -q "alert no_recording: .*$E2E_ESCAPE_SESSION_ID" "$E2E_DIR/uploader.log" ||
+			e2e_fail "no 'no_recording' alert for the 'exec bash' login $E2E_ESCAPE_SESSION_ID"
+		if grep -q "alert no_recording: .*$E2E_SESSION_ID" "$E2E_DIR/uploader.log"; then
+			e2e_fail "a recorded login was reported as having no recording"
+		fi
+	fi
+}
 e2e_s3_list() { e2e_s3 list; }
 
 # After e2e_upload: the spool is empty; every recording is in S3, byte for
@@ -876,10 +936,11 @@ e2e_check_results() {
 	if e2e_have uploader && e2e_have s3; then
 		e2e_upload
 		e2e_check_s3
+		e2e_check_alerts
 		if e2e_have slack; then
 			e2e_check_slack
 		else
-			e2e_skip_part "no Slack receiver (tests/servers/) yet: no Slack assertions"
+			e2e_skip_part "no Slack receiver: no Slack assertions"
 		fi
 	else
 		e2e_skip_part "tollgate-uploader not built or no S3 server: no S3 or Slack assertions"
