@@ -168,8 +168,16 @@ static int load_secret(struct attempt *a)
 	int r;
 
 	a->window = admin_window;
-	if (!a->have_pw || !tgp_user_name_ok(a->user))
+	if (!a->have_pw)
 		return 0;
+	if (!tgp_user_name_ok(a->user)) {
+		/* no state can be kept for it: never "not enrolled", which nullok would let in */
+		a->reason = "bad_state";
+		pam_syslog(a->pamh, LOG_ERR,
+		           "user=%s: a name the state folder cannot hold, failing closed",
+		           a->user_log);
+		return -1;
+	}
 	if (*tmpl == '\0') {
 		r = tgp_store_read(state_dir, a->user, a->secret);
 	} else {
@@ -182,6 +190,10 @@ static int load_secret(struct attempt *a)
 		if (r == TG_OK && a->ga.has_window && a->ga.window < admin_window)
 			a->window = a->ga.window;
 	}
+	if (a->opts.debug)
+		pam_syslog(a->pamh, LOG_DEBUG, "user=%s: secret from %s: %s; window %u",
+		           a->user_log, a->is_ga ? a->ga_path : "the store",
+		           r == TG_OK ? "found" : tg_strerror(r), a->window);
 	if (r == TG_ERR_NOT_FOUND)
 		return 0;
 	if (r != TG_OK) {

@@ -15,8 +15,9 @@ int tgp_privs_drop(struct tgp_privs *p, uid_t uid, gid_t gid)
 	p->old_uid = (uid_t)setfsuid(uid);
 	p->switched = 1;
 	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
-		if (tgp_privs_restore(p) != TG_OK)
-			return TG_ERR_PERM;
+		int r = tgp_privs_restore(p);
+
+		(void)r; /* failing either way */
 		return TG_ERR_PERM;
 	}
 	return TG_OK;
