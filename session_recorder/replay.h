@@ -68,6 +68,15 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);
  */
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status);
 
+/*
+ * Read name's records that start before limit, calling fn for each (fn < 0
+ * stops); *v (may be NULL) gets the verdict. Logs and returns an error when
+ * the source cannot be read or has no header.
+ */
+int replay_each_record(const struct replay_opts *o, const char *name, uint64_t limit,
+		       int (*fn)(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec),
+		       void *ctx, struct tg_rec_verdict *v);
+
 int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_info(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv);

@@ -1,7 +1,6 @@
 /* tollgate-replay: cat, search and export (asciicast v2). */
 #include <inttypes.h>
 #include <jansson.h>
-#include <regex.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +12,7 @@
 #include "tg_log.h"
 #include "tg_utf8.h"
 
-/* Read name's records that start before limit, calling fn for each; fn < 0 stops. */
-static int each_record(const struct replay_opts *o, const char *name, uint64_t limit,
+int replay_each_record(const struct replay_opts *o, const char *name, uint64_t limit,
 		       int (*fn)(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec), void *ctx,
 		       struct tg_rec_verdict *v)
 {
@@ -91,7 +89,7 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	}
 	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
 		return code;
-	if (each_record(o, argv[0], limit, cat_rec, &c, NULL) != TG_OK)
+	if (replay_each_record(o, argv[0], limit, cat_rec, &c, NULL) != TG_OK)
 		return REPLAY_EXIT_USAGE;
 	if (fflush(stdout) != 0 || c.werr) {
 		tg_error("stdout: write failed");
@@ -101,145 +99,6 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		tg_warn("%s: %" PRIu64 " bytes of %s were passed on but not stored (size or rate cap)", argv[0],
 			c.dropped, c.input ? "input" : "output");
 	return replay_exit_for(status);
-}
-
-/* --- search --- */
-
-#define LINE_CAP 16384
-#define SHOW_CAP 400
-
-struct search_ctx {
-	regex_t re;
-	const char *name;
-	int input;
-	struct replay_strip strip;
-	char line[LINE_CAP + 1];
-	uint64_t times[LINE_CAP];
-	size_t len, col;
-	uint64_t matches;
-	int werr;
-};
-
-static void search_line(struct search_ctx *c, const struct tg_rec_header *h)
-{
-	regmatch_t m;
-	size_t start = 0;
-	char t[32];
-	int flags = 0;
-
-	c->line[c->len] = '\0';
-	while (start <= c->len && regexec(&c->re, c->line + start, 1, &m, flags) == 0) {
-		size_t so = start + (size_t)m.rm_so, eo = start + (size_t)m.rm_eo;
-
-		replay_fmt_time(t, sizeof(t), c->times[so < c->len ? so : (c->len ? c->len - 1 : 0)]);
-		if (printf("%s %s %s: %.*s\n", h->session_id, t, c->name, (int)(c->len > SHOW_CAP ? SHOW_CAP : c->len),
-			   c->line) < 0)
-			c->werr = 1;
-		c->matches++;
-		start = eo > so ? eo : so + 1;
-		flags = REG_NOTBOL;
-	}
-	c->len = c->col = 0;
-}
-
-/* Put one text byte in the line as a terminal would: \r returns, \b steps back, text overwrites. */
-static void search_byte(struct search_ctx *c, const struct tg_rec_header *h, unsigned char b, uint64_t t)
-{
-	if (b == '\n' || (c->input && b == '\r')) {
-		search_line(c, h);
-		return;
-	}
-	if (b == '\r') {
-		c->col = 0;
-		return;
-	}
-	if (b == '\b') {
-		if (c->col > 0)
-			c->col--;
-		return;
-	}
-	if (b == '\t')
-		b = ' ';
-	if (c->col >= LINE_CAP) /* a very long line: search it in pieces */
-		search_line(c, h);
-	c->line[c->col] = (char)b;
-	c->times[c->col] = t;
-	c->col++;
-	if (c->col > c->len)
-		c->len = c->col;
-}
-
-static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
-{
-	struct search_ctx *c = ctx;
-	size_t i;
-	int k;
-
-	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
-		return 0;
-	for (i = 0; i < rec->len; i++) {
-		if (c->input) {
-			if (rec->data[i] != 0 && rec->data[i] != 0x1b)
-				search_byte(c, h, rec->data[i], rec->time_us);
-			continue;
-		}
-		if ((k = replay_strip_byte(&c->strip, rec->data[i])) >= 0)
-			search_byte(c, h, (unsigned char)k, rec->time_us);
-	}
-	return c->werr ? -1 : 0;
-}
-
-/* Flush the last line at the end of a recording. */
-static int search_end(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
-{
-	struct search_ctx *c = ctx;
-
-	if (rec->type == TG_REC_END || (rec->type == TG_REC_CHECKPOINT && rec->final))
-		if (c->len > 0)
-			search_line(c, h);
-	return search_rec(ctx, h, rec);
-}
-
-int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
-{
-	struct search_ctx *c = calloc(1, sizeof(*c));
-	struct tg_rec_verdict v;
-	char err[256];
-	int i, e, code = REPLAY_EXIT_OK;
-
-	if (c == NULL)
-		return REPLAY_EXIT_USAGE;
-	if ((e = regcomp(&c->re, argv[0], REG_EXTENDED)) != 0) {
-		regerror(e, &c->re, err, sizeof(err));
-		tg_error("search: %s: %s", argv[0], err);
-		free(c);
-		return REPLAY_EXIT_USAGE;
-	}
-	c->input = o->input;
-	for (i = 1; i < argc; i++) {
-		int fc;
-
-		c->name = argv[i];
-		c->len = c->col = 0;
-		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
-		memset(&v, 0, sizeof(v));
-		if (each_record(o, argv[i], UINT64_MAX, search_end, c, &v) != TG_OK) {
-			code = REPLAY_EXIT_USAGE;
-			continue;
-		}
-		fc = replay_exit_for(v.status);
-		if (fc != REPLAY_EXIT_OK) {
-			replay_describe(stderr, argv[i], &v);
-			tg_warn("%s: matches from this recording are not all verified", argv[i]);
-		}
-		if (fc == REPLAY_EXIT_TAMPERED || (fc == REPLAY_EXIT_UNSEALED && code == REPLAY_EXIT_OK))
-			code = code == REPLAY_EXIT_USAGE ? code : fc;
-	}
-	regfree(&c->re);
-	if (fflush(stdout) != 0 || c->werr)
-		code = REPLAY_EXIT_USAGE;
-	free(c);
-	return code;
 }
 
 /* --- export --- */
@@ -437,7 +296,7 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	code = REPLAY_EXIT_USAGE;
 	if (export_header(o, argv[0], status) != TG_OK)
 		goto out;
-	if (each_record(o, argv[0], limit, export_rec, &c, NULL) != TG_OK || c.werr)
+	if (replay_each_record(o, argv[0], limit, export_rec, &c, NULL) != TG_OK || c.werr)
 		goto out;
 	if (fflush(stdout) != 0)
 		goto out;

@@ -1,0 +1,274 @@
+/*
+ * tollgate-replay search: match a regex against the text a person saw.
+ * Output goes through an escape-sequence stripper into lines laid out as a
+ * terminal would (\r returns, \b steps back, text overwrites), each cell
+ * remembering the session time it was written at. Finished lines collect in
+ * a block that is searched in one regexec() call (REG_NEWLINE), or with
+ * memmem() when the pattern is a plain string: per-line calls cost more
+ * than the matching itself.
+ */
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+#include "tg_error.h"
+#include "tg_log.h"
+
+#define LINE_CAP 16384           /* a longer line is searched in pieces */
+#define BLOCK_FLUSH (256 * 1024) /* search the block once it holds this much */
+#define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
+#define TIMES_CAP 65536          /* distinct record times in one block */
+#define SHOW_CAP 400             /* bytes of a line printed */
+
+struct search_ctx {
+	regex_t re;
+	int literal;        /* the pattern has no special characters: memmem */
+	const char *pat;
+	size_t patlen;
+	const char *name;
+	const char *session_id;
+	int input;
+	struct replay_strip strip;
+	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
+	char text[BLOCK_CAP + 1];
+	uint16_t cell[BLOCK_CAP]; /* each byte's index in times[] */
+	uint64_t times[TIMES_CAP];
+	size_t ntimes;
+	size_t cur, len, col;
+	uint64_t matches;
+	int werr;
+};
+
+/* The start of the line holding pos (lines end with '\n'). */
+static size_t line_start(const struct search_ctx *c, size_t pos)
+{
+	while (pos > 0 && c->text[pos - 1] != '\n')
+		pos--;
+	return pos;
+}
+
+static void report(struct search_ctx *c, size_t so)
+{
+	size_t ls = line_start(c, so), le = ls;
+	char t[32];
+
+	while (le < c->cur && c->text[le] != '\n')
+		le++;
+	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]]);
+	if (printf("%s %s %s: %.*s\n", c->session_id, t, c->name, (int)(le - ls > SHOW_CAP ? SHOW_CAP : le - ls),
+		   c->text + ls) < 0)
+		c->werr = 1;
+	c->matches++;
+}
+
+/* Search the finished lines, then keep only the line in progress. */
+static void flush_block(struct search_ctx *c)
+{
+	size_t pos = 0, k, first;
+	regmatch_t m;
+	char saved;
+
+	if (c->cur > 0) {
+		saved = c->text[c->cur];
+		c->text[c->cur] = '\0';
+		while (pos < c->cur) {
+			size_t so, eo;
+
+			if (c->literal) {
+				const char *f = memmem(c->text + pos, c->cur - pos, c->pat, c->patlen);
+
+				if (f == NULL)
+					break;
+				so = (size_t)(f - c->text);
+				eo = so + c->patlen;
+			} else {
+				int flags = pos > 0 && c->text[pos - 1] != '\n' ? REG_NOTBOL : 0;
+
+				if (regexec(&c->re, c->text + pos, 1, &m, flags) != 0)
+					break;
+				so = pos + (size_t)m.rm_so;
+				eo = pos + (size_t)m.rm_eo;
+			}
+			if (so >= c->cur)
+				break;
+			if (so == eo && c->text[so] == '\n') {
+				pos = so + 1; /* an empty match at a line's end: that line had its turn */
+				continue;
+			}
+			report(c, so);
+			pos = eo > so ? eo : so + 1;
+		}
+		c->text[c->cur] = saved;
+	}
+	/* move the line in progress to the front, with the times it uses */
+	first = c->ntimes;
+	for (k = 0; k < c->len; k++)
+		if (c->cell[c->cur + k] < first)
+			first = c->cell[c->cur + k];
+	if (c->len == 0 || first == c->ntimes)
+		first = c->ntimes > 0 ? c->ntimes - 1 : 0;
+	memmove(c->times, c->times + first, (c->ntimes - first) * sizeof(c->times[0]));
+	c->ntimes -= first;
+	memmove(c->text, c->text + c->cur, c->len);
+	for (k = 0; k < c->len; k++)
+		c->cell[k] = (uint16_t)(c->cell[c->cur + k] - first);
+	c->cur = 0;
+}
+
+static void end_line(struct search_ctx *c)
+{
+	c->text[c->cur + c->len] = '\n';
+	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
+	c->cur += c->len + 1;
+	c->len = c->col = 0;
+	if (c->cur >= BLOCK_FLUSH || c->ntimes >= TIMES_CAP - 2)
+		flush_block(c);
+}
+
+/* Note the session time of the record whose bytes come next. */
+static void set_time(struct search_ctx *c, uint64_t t)
+{
+	if (c->ntimes > 0 && c->times[c->ntimes - 1] == t)
+		return;
+	if (c->ntimes >= TIMES_CAP - 1) {
+		/* a line written by tens of thousands of records: search it in pieces */
+		if (c->len > 0)
+			end_line(c);
+		flush_block(c);
+	}
+	c->times[c->ntimes++] = t;
+}
+
+/* One text byte, placed as a terminal would place it. */
+static inline void put_byte(struct search_ctx *c, unsigned char b)
+{
+	if (b >= 0x20 && b != 0x7f) {
+		if (c->col >= LINE_CAP)
+			end_line(c);
+		c->text[c->cur + c->col] = (char)b;
+		c->cell[c->cur + c->col] = (uint16_t)(c->ntimes - 1);
+		if (++c->col > c->len)
+			c->len = c->col;
+		return;
+	}
+	switch (b) {
+	case '\n': end_line(c); break;
+	case '\r':
+		if (c->input)
+			end_line(c); /* Enter */
+		else
+			c->col = 0;
+		break;
+	case '\b':
+		if (c->col > 0)
+			c->col--;
+		break;
+	case '\t': put_byte(c, ' '); break;
+	default: break;
+	}
+}
+
+static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
+{
+	struct search_ctx *c = ctx;
+	const unsigned char *p = rec->data;
+	size_t i;
+	int k;
+
+	c->session_id = h->session_id;
+	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
+		return 0;
+	set_time(c, rec->time_us);
+	for (i = 0; i < rec->len; i++) {
+		/* a run of plain text outside any escape sequence: the common case, copied whole */
+		if (c->strip.state == 0 && p[i] >= 0x20 && p[i] != 0x7f) {
+			size_t run = 1, room, n;
+			uint16_t idx = (uint16_t)(c->ntimes - 1);
+
+			while (i + run < rec->len && p[i + run] >= 0x20 && p[i + run] != 0x7f)
+				run++;
+			while (run > 0) {
+				if (c->col >= LINE_CAP)
+					end_line(c);
+				room = LINE_CAP - c->col;
+				n = run < room ? run : room;
+				memcpy(c->text + c->cur + c->col, p + i, n);
+				for (size_t j = 0; j < n; j++)
+					c->cell[c->cur + c->col + j] = idx;
+				c->col += n;
+				if (c->col > c->len)
+					c->len = c->col;
+				i += n;
+				run -= n;
+			}
+			i--; /* the for loop steps over the last byte copied */
+			continue;
+		}
+		if (c->input) {
+			if (p[i] != 0x1b)
+				put_byte(c, p[i]);
+			continue;
+		}
+		if ((k = replay_strip_byte(&c->strip, p[i])) >= 0)
+			put_byte(c, (unsigned char)k);
+	}
+	return c->werr ? -1 : 0;
+}
+
+/* Whether a POSIX ERE has no special characters at all. */
+static int is_literal(const char *p)
+{
+	return p[0] != '\0' && strpbrk(p, ".[]()*+?{}|^$\\") == NULL;
+}
+
+int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
+{
+	struct search_ctx *c = calloc(1, sizeof(*c));
+	struct tg_rec_verdict v;
+	char err[256];
+	int i, e, code = REPLAY_EXIT_OK;
+
+	if (c == NULL)
+		return REPLAY_EXIT_USAGE;
+	if ((e = regcomp(&c->re, argv[0], REG_EXTENDED | REG_NEWLINE)) != 0) {
+		regerror(e, &c->re, err, sizeof(err));
+		tg_error("search: %s: %s", argv[0], err);
+		free(c);
+		return REPLAY_EXIT_USAGE;
+	}
+	c->literal = is_literal(argv[0]);
+	c->pat = argv[0];
+	c->patlen = strlen(argv[0]);
+	c->input = o->input;
+	for (i = 1; i < argc; i++) {
+		int fc;
+
+		c->name = argv[i];
+		c->cur = c->len = c->col = c->ntimes = 0;
+		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
+		memset(&v, 0, sizeof(v));
+		e = replay_each_record(o, argv[i], UINT64_MAX, search_rec, c, &v);
+		if (c->len > 0)
+			end_line(c);
+		flush_block(c);
+		if (e != TG_OK) {
+			code = REPLAY_EXIT_USAGE;
+			continue;
+		}
+		fc = replay_exit_for(v.status);
+		if (fc != REPLAY_EXIT_OK) {
+			replay_describe(stderr, argv[i], &v);
+			tg_warn("%s: matches from this recording are not all verified", argv[i]);
+		}
+		if (code != REPLAY_EXIT_USAGE && (fc == REPLAY_EXIT_TAMPERED || code == REPLAY_EXIT_OK))
+			code = fc;
+	}
+	regfree(&c->re);
+	if (fflush(stdout) != 0 || c->werr)
+		code = REPLAY_EXIT_USAGE;
+	free(c);
+	return code;
+}
