@@ -619,6 +619,30 @@ EOF2
 	E2E_ESCAPE_EXEC=1
 }
 
+# Login-shell mode: the recorder is the shell, so ~/.bashrc (and its
+# 'exec bash') runs inside the recording. Shares the master connection.
+e2e_scenario_bashrc_in_login_shell() {
+	e2e_log "login shell: ~/.bashrc holding 'exec bash' runs under the recorder"
+	e2e_bashrc <<'EOF2'
+echo "BASHRC-$((10+1))"
+if [ -z "$TG_ESCAPED" ]; then
+	export TG_ESCAPED=1
+	exec bash
+fi
+EOF2
+	cat >"$E2E_DIR/client/loginshell.steps" <<'EOF2'
+expect BASHRC-11
+sendline echo "INNER-$((7*6))-$TG_ESCAPED"
+expect INNER-42-1
+sendline exit 0
+eof
+EOF2
+	e2e_pty "$E2E_DIR/client/loginshell.steps" tg-e2e >"$E2E_DIR/client/loginshell.out" 2>&1 ||
+		e2e_fail "login-shell session failed: $(tail -c 2000 "$E2E_DIR/client/loginshell.out")"
+	rm -f "$E2E_HOME/.bashrc"
+	E2E_BASHRC_LOGIN_SHELL=1
+}
+
 e2e_scenario_main() {
 	e2e_scenario_login
 	e2e_scenario_interactive
@@ -646,7 +670,24 @@ e2e_check_escape_wrapped() {
 		e2e_fail "no recording_escape event for recording $rid: $(e2e_events recording_escape)"
 	jq -c 'select(any(.notes[]?; .note.event == "recording_escape") | not)' "$r" >"$r.rest"
 	mv "$r.rest" "$r"
-	rm -f "$esc"
+}
+
+# Login-shell mode: the session whose ~/.bashrc ran 'exec bash' is recorded,
+# with what it printed before and after the exec, and not flagged.
+e2e_check_bashrc_in_login_shell() {
+	e2e_log "the 'exec bash' session in login-shell mode: recorded"
+	for f in $(jq -r 'select(.header.mode == "interactive") | .file' "$r"); do
+		if e2e_replay cat "$f" | grep -q 'INNER-42-1'; then
+			jq -e -s --arg f "$f" 'any(.[]; .file == $f and any(.notes[]?; .note.event == "start" and .note.entry == "login_shell"))' \
+				"$r" >/dev/null || e2e_fail "the session was not started as a login shell: $(jq -c --arg f "$f" 'select(.file == $f) | .notes' "$r")"
+			[ "$(e2e_replay cat "$f" | grep -c 'BASHRC-11')" -eq 2 ] ||
+				e2e_fail "the recording does not hold both runs of ~/.bashrc"
+			jq -c --arg f "$f" 'select(.file != $f)' "$r" >"$r.rest"
+			mv "$r.rest" "$r"
+			return 0
+		fi
+	done
+	e2e_fail "no recording holds the session run after ~/.bashrc's 'exec bash'"
 }
 
 # The 'exec bash' login: its session ran (the client saw it) and nothing
@@ -689,6 +730,7 @@ e2e_check_recordings() {
 	r="$E2E_DIR/recordings.jsonl"
 	if [ -n "${E2E_ESCAPE_WRAPPED:-}" ]; then e2e_check_escape_wrapped; fi
 	if [ -n "${E2E_ESCAPE_EXEC:-}" ]; then e2e_check_escape_exec; fi
+	if [ -n "${E2E_BASHRC_LOGIN_SHELL:-}" ]; then e2e_check_bashrc_in_login_shell; fi
 	n=$(wc -l <"$r")
 	[ "$n" -eq 10 ] || e2e_fail "expected 10 recordings (1 interactive, 2 commands, 7 transfers), found $n: $(jq -c '[.header.mode, .header.command]' "$r")"
 	for f in "$E2E_DIR"/spool/sessions/*; do

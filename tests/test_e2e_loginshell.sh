@@ -1,0 +1,20 @@
+#!/bin/sh
+# End to end, login-shell mode: tollgate-record is the test user's shell (no
+# ForceCommand). The same login, session, command and file copies as in
+# ForceCommand mode, all recorded; then a ~/.bashrc holding 'exec bash' does
+# not escape: the shell it starts runs inside the recording.
+set -eu
+. "${TG_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/e2e/lib.sh"
+
+e2e_init loginshell
+e2e_have record || tg_skip "tollgate-record is not built: nothing to test in login-shell mode"
+e2e_setup loginshell
+e2e_scenario_login
+e2e_scenario_interactive
+e2e_scenario_command
+e2e_scenario_files
+e2e_scenario_bashrc_in_login_shell
+e2e_log "logout"
+e2e_logout
+e2e_check_results
+echo "PASS: e2e loginshell"
