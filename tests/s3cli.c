@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int i = 1, r, rc = 1;
 
+	signal(SIGPIPE, SIG_IGN); /* as tg_s3.h asks */
 	memset(&res, 0, sizeof res);
 	memset(&opts, 0, sizeof opts);
 	if (tg_config_new(&cfg) != TG_OK)

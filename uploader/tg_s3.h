@@ -1,7 +1,10 @@
 /*
  * S3 client: SigV4 signed by hand (libsodium SHA-256/HMAC), libcurl only
  * sends. Used by tollgate-uploader (writes) and tollgate-replay (reads).
- * Never linked into the PAM module.
+ * Never linked into the PAM module. A program using it ignores SIGPIPE (a
+ * TLS peer that resets the connection must not end it) and keeps one client
+ * for its lifetime: connections and cached credentials are reused. Not for
+ * use from two threads at once (it starts its own workers for multipart).
  */
 #ifndef TG_S3_H
 #define TG_S3_H
