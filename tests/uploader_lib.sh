@@ -13,6 +13,7 @@ SLACK_PID=
 up_cleanup() {
 	[ -n "$UP_PID" ] && tg_stop_pid "$UP_PID"
 	[ -n "$SLACK_PID" ] && tg_stop_pid "$SLACK_PID"
+	[ -n "${PROXY_PID:-}" ] && tg_stop_pid "$PROXY_PID"
 	[ -n "${T:-}" ] && [ -d "$T" ] && "$S3SERVER" stop "$T/s3" >/dev/null 2>&1
 	[ -n "${T:-}" ] && [ -d "$T" ] && rm -rf "$T"
 }
@@ -156,4 +157,26 @@ for h, n in have.items():
         print("unexpected object:", keys[h]); ok = False
 sys.exit(0 if ok else 1)
 EOF
+}
+
+# Put the fault proxy (tests/servers/fault_proxy.py) between the uploader and
+# S3: RATE of the connections lose their answer after the server acted on it.
+PROXY_PID=
+up_fault_proxy() {
+	python3 "$TG_TOP_SRCDIR/tests/servers/fault_proxy.py" "$T/proxy.port" "${TG_S3_ENDPOINT##*:}" "$1" \
+		>"$T/proxy.log" 2>&1 &
+	PROXY_PID=$!
+	i=0
+	while [ ! -s "$T/proxy.port" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && tg_fail "the fault proxy did not start"
+		sleep 0.1
+	done
+	sed -i "s|^endpoint = .*|endpoint = http://127.0.0.1:$(cat "$T/proxy.port")|" "$T/tollgate.conf"
+}
+
+# The headers of the accepted Slack messages, one a line, in arrival order.
+up_message_heads() {
+	up_messages | python3 -c 'import json,sys
+for l in sys.stdin: print(json.loads(l)["blocks"][0]["text"]["text"])'
 }

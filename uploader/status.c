@@ -29,6 +29,31 @@ static json_t *dest_json(const struct up_dest *d)
 			 (json_int_t)d->sent, "paused_until_us", (json_int_t)d->paused_until_us);
 }
 
+static void dest_load(struct up_dest *d, const json_t *j)
+{
+	const char *err = json_string_value(json_object_get(j, "last_error"));
+
+	if (!json_is_object(j))
+		return;
+	snprintf(d->last_error, sizeof(d->last_error), "%s", err != NULL ? err : "");
+	d->last_error_us = (uint64_t)json_integer_value(json_object_get(j, "last_error_us"));
+	d->last_ok_us = (uint64_t)json_integer_value(json_object_get(j, "last_ok_us"));
+	d->sent = (uint64_t)json_integer_value(json_object_get(j, "sent"));
+}
+
+void up_status_load(struct up_ctx *c)
+{
+	char path[PATH_MAX];
+	json_t *st;
+
+	snprintf(path, sizeof(path), "%s/status.json", c->state_dir);
+	if ((st = json_load_file(path, 0, NULL)) == NULL)
+		return;
+	dest_load(&c->s3, json_object_get(st, "s3"));
+	dest_load(&c->slack_dest, json_object_get(st, "slack"));
+	json_decref(st);
+}
+
 void up_status_write(struct up_ctx *c, int force)
 {
 	uint64_t now = up_now_us(), backlog;

@@ -204,6 +204,8 @@ json_t *slack_text_only(const json_t *payload);
 char *slack_escape(const char *s);
 
 /* --- status.c --- */
+/* Carry the counters and last errors of the previous run over. */
+void up_status_load(struct up_ctx *c);
 /* Write state/status.json (at most once a second unless force). */
 void up_status_write(struct up_ctx *c, int force);
 /* `tollgate-uploader status`: print queues, oldest item, last errors. */

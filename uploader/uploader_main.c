@@ -289,6 +289,7 @@ static int setup(struct up_ctx *c)
 		tg_error("cannot prepare the spool %s: %s (%s)", c->spool, tg_strerror(r), strerror(errno));
 		return r;
 	}
+	up_status_load(c);
 	if (*url != '\0') {
 		r = slack_new(&c->slack, url, tg_config_str(c->cfg, TG_CONF_SLACK_CA_FILE),
 			      (unsigned)tg_config_uint(c->cfg, TG_CONF_SLACK_MIN_INTERVAL_MS));
@@ -382,15 +383,18 @@ static int run(struct up_ctx *c)
 				break;
 			continue;
 		}
-		if ((due = next_due(c, UP_Q_SESSIONS)) < wake)
-			wake = due;
-		if ((due = next_due(c, UP_Q_S3)) < wake)
-			wake = due;
+		/* with every worker busy, a due item waits for a job's end (its pipe wakes us) */
+		if (up_jobs_running(c->jobs) < up_jobs_max(c->jobs)) {
+			if ((due = next_due(c, UP_Q_SESSIONS)) < wake)
+				wake = due;
+			if ((due = next_due(c, UP_Q_S3)) < wake)
+				wake = due;
+		}
 		if (rescan_at < wake)
 			wake = rescan_at;
 		now = up_now_us();
-		if (up_jobs_running(c->jobs) >= up_jobs_max(c->jobs) && wake > now + 1000000u)
-			wake = now + 1000000u; /* a finished job wakes us through its pipe anyway */
+		if (wake > now + 1000000u && up_jobs_running(c->jobs) > 0)
+			wake = now + 1000000u; /* a job that died without a word is noticed within a second */
 		wake = wake > now ? wake - now : 0;
 		ts.tv_sec = (time_t)(wake / 1000000u);
 		ts.tv_nsec = (long)(wake % 1000000u) * 1000;
