@@ -45,7 +45,8 @@ static int save(const char *path, const char *text, size_t len, mode_t mode)
 
 int tg_key_save_secret(const char *path, const unsigned char sk[64])
 {
-	char line[sizeof(SECRET_PREFIX) + sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) + 2];
+	char line[sizeof(SECRET_PREFIX) +
+	          sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) + 2];
 	size_t n;
 	int r;
 
@@ -60,8 +61,9 @@ int tg_key_save_secret(const char *path, const unsigned char sk[64])
 
 int tg_key_save_public(const char *path, const unsigned char pk[32])
 {
-	char line[sizeof(PUBLIC_PREFIX) + sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL) +
-		  TG_REC_KEY_ID_LEN + 4];
+	char line[sizeof(PUBLIC_PREFIX) +
+	          sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL) +
+	          TG_REC_KEY_ID_LEN + 4];
 	char id[TG_REC_KEY_ID_LEN + 1];
 	size_t n;
 
@@ -83,7 +85,8 @@ static int read_key_file(const char *path, int secret, char *text, size_t cap, s
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (secret ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return errno == ENOENT ? TG_ERR_NOT_FOUND : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
+		return errno == ENOENT ? TG_ERR_NOT_FOUND
+		                       : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
 	if (fstat(fd, &st) != 0)
 		goto out;
 	if (!S_ISREG(st.st_mode) || (secret && (st.st_mode & 077) != 0)) {
@@ -118,7 +121,7 @@ out:
 
 /* Decode the base64 field that starts text after prefix, up to a space or newline. */
 static int decode_field(const char *text, const char *prefix, unsigned char *out, size_t outlen,
-			const char **end)
+                        const char **end)
 {
 	size_t plen = strlen(prefix), bin = 0;
 	const char *b64 = text + plen, *e;
@@ -127,7 +130,7 @@ static int decode_field(const char *text, const char *prefix, unsigned char *out
 		return TG_ERR_FORMAT;
 	e = b64 + strcspn(b64, " \n");
 	if (sodium_base642bin(out, outlen, b64, (size_t)(e - b64), NULL, &bin, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bin != outlen)
 		return TG_ERR_FORMAT;
 	*end = e;

@@ -31,9 +31,9 @@ struct tg_rec_writer {
 	unsigned char sid[TG_REC_SESSION_ID_LEN];
 	unsigned char session_sk[crypto_sign_SECRETKEYBYTES];
 	unsigned char chain[TG_REC_HASH_LEN]; /* H(count) */
-	uint64_t count;   /* records written */
-	uint64_t offset;  /* bytes written, buffered ones included */
-	uint64_t time_us; /* session time of the last record */
+	uint64_t count;                       /* records written */
+	uint64_t offset;                      /* bytes written, buffered ones included */
+	uint64_t time_us;                     /* session time of the last record */
 	size_t blen;
 	unsigned char buf[TG_REC_WRITE_BUF];
 };
@@ -100,7 +100,7 @@ void tg_rec_chain_start(unsigned char h[TG_REC_HASH_LEN])
 }
 
 size_t tg_rec_session_cert_msg(unsigned char *m, const unsigned char sid[TG_REC_SESSION_ID_LEN],
-			       const unsigned char session_pk[32], uint64_t start_us)
+                               const unsigned char session_pk[32], uint64_t start_us)
 {
 	size_t n = strlen(CERT_CONTEXT);
 
@@ -114,7 +114,7 @@ size_t tg_rec_session_cert_msg(unsigned char *m, const unsigned char sid[TG_REC_
 }
 
 size_t tg_rec_checkpoint_msg(unsigned char *m, const unsigned char sid[TG_REC_SESSION_ID_LEN],
-			     const unsigned char *signed_part)
+                             const unsigned char *signed_part)
 {
 	size_t n = strlen(CHECKPOINT_CONTEXT);
 
@@ -128,16 +128,26 @@ size_t tg_rec_checkpoint_msg(unsigned char *m, const unsigned char sid[TG_REC_SE
 const char *tg_rec_type_name(enum tg_rec_type type)
 {
 	switch (type) {
-	case TG_REC_OUT: return "out";
-	case TG_REC_ERR: return "err";
-	case TG_REC_IN: return "in";
-	case TG_REC_IN_HIDDEN: return "in-hidden";
-	case TG_REC_RESIZE: return "resize";
-	case TG_REC_DROPPED: return "dropped";
-	case TG_REC_NOTE: return "note";
-	case TG_REC_HEADER: return "header";
-	case TG_REC_END: return "end";
-	case TG_REC_CHECKPOINT: return "checkpoint";
+	case TG_REC_OUT:
+		return "out";
+	case TG_REC_ERR:
+		return "err";
+	case TG_REC_IN:
+		return "in";
+	case TG_REC_IN_HIDDEN:
+		return "in-hidden";
+	case TG_REC_RESIZE:
+		return "resize";
+	case TG_REC_DROPPED:
+		return "dropped";
+	case TG_REC_NOTE:
+		return "note";
+	case TG_REC_HEADER:
+		return "header";
+	case TG_REC_END:
+		return "end";
+	case TG_REC_CHECKPOINT:
+		return "checkpoint";
 	}
 	return "?";
 }
@@ -159,8 +169,8 @@ int tg_rec_flush(struct tg_rec_writer *w)
 }
 
 /* Frame, chain and buffer one record; records bigger than the buffer go straight out. */
-static int append(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_us, const void *payload,
-		  size_t len)
+static int append(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_us,
+                  const void *payload, size_t len)
 {
 	crypto_generichash_state st;
 	unsigned char hdr[TG_REC_RECHDR_MAX];
@@ -194,7 +204,7 @@ static int append(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_
 			memcpy(w->buf + w->blen + hl, payload, len);
 		w->blen += total;
 	} else if ((r = tg_write_all(w->fd, hdr, hl)) != TG_OK ||
-		   (r = tg_write_all(w->fd, payload, len)) != TG_OK) {
+	           (r = tg_write_all(w->fd, payload, len)) != TG_OK) {
 		w->error = r;
 		return r;
 	}
@@ -234,7 +244,8 @@ static void iso_time(char *out, size_t n, uint64_t us)
 	struct tm tm;
 	char date[32];
 
-	if (gmtime_r(&s, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+	if (gmtime_r(&s, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 		snprintf(date, sizeof(date), "1970-01-01T00:00:00");
 	snprintf(out, n, "%s.%06uZ", date, (unsigned)(us % 1000000));
 }
@@ -264,10 +275,11 @@ static int set_new(json_t *o, const char *k, json_t *v)
 
 /* The HEADER's JSON text (caller frees). */
 static int header_json(const struct tg_rec_meta *meta, const unsigned char host_pk[32],
-		       const unsigned char session_pk[32], const unsigned char sig[64], char **out)
+                       const unsigned char session_pk[32], const unsigned char sig[64], char **out)
 {
 	char sid[2 * TG_REC_SESSION_ID_LEN + 1], when[48], kid[TG_REC_KEY_ID_LEN + 1];
-	char spk[65], ssig[129], b64[sodium_base64_ENCODED_LEN(4096, sodium_base64_VARIANT_ORIGINAL)];
+	char spk[65], ssig[129],
+	    b64[sodium_base64_ENCODED_LEN(4096, sodium_base64_VARIANT_ORIGINAL)];
 	json_t *o = json_object();
 	int r = TG_ERR_NOMEM, altered = 0;
 
@@ -289,9 +301,10 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 	    (r = set_new(o, "sshd_pid", json_integer(meta->sshd_pid))) != TG_OK ||
 	    (r = set_new(o, "start_us", json_integer((json_int_t)meta->start_us))) != TG_OK ||
 	    (r = set_new(o, "start", json_string(when))) != TG_OK ||
-	    (r = set_new(o, "mode", jstr(meta->mode ? meta->mode : "interactive", NULL))) != TG_OK ||
-	    (r = set_new(o, "command", meta->command ? jstr(meta->command, &altered) : json_null())) !=
-		    TG_OK)
+	    (r = set_new(o, "mode", jstr(meta->mode ? meta->mode : "interactive", NULL))) !=
+	        TG_OK ||
+	    (r = set_new(o, "command",
+	                 meta->command ? jstr(meta->command, &altered) : json_null())) != TG_OK)
 		goto out;
 	/* a command that is not UTF-8 is kept exactly, beside its readable form */
 	if (altered) {
@@ -302,7 +315,7 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 			goto out;
 		}
 		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)meta->command, n,
-				  sodium_base64_VARIANT_ORIGINAL);
+		                  sodium_base64_VARIANT_ORIGINAL);
 		if ((r = set_new(o, "command_b64", json_string(b64))) != TG_OK)
 			goto out;
 	}
@@ -310,7 +323,8 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 	    (r = set_new(o, "cols", json_integer(meta->cols))) != TG_OK ||
 	    (r = set_new(o, "rows", json_integer(meta->rows))) != TG_OK ||
 	    (r = set_new(o, "pam_session_id", jstr(meta->pam_session_id, NULL))) != TG_OK ||
-	    (r = set_new(o, "recorder", json_string("tollgate-record " PACKAGE_VERSION))) != TG_OK ||
+	    (r = set_new(o, "recorder", json_string("tollgate-record " PACKAGE_VERSION))) !=
+	        TG_OK ||
 	    (r = set_new(o, "host_key_id", json_string(kid))) != TG_OK ||
 	    (r = set_new(o, "session_key", json_string(spk))) != TG_OK ||
 	    (r = set_new(o, "session_key_sig", json_string(ssig))) != TG_OK)
@@ -326,7 +340,7 @@ out:
 }
 
 int tg_rec_writer_open(struct tg_rec_writer **out, int fd, const struct tg_rec_meta *meta,
-		       const unsigned char host_sk[64])
+                       const unsigned char host_sk[64])
 {
 	struct tg_rec_writer *w = NULL;
 	unsigned char host_pk[32], session_pk[32], m[TG_REC_SESSION_CERT_MSG_MAX], sig[64];
@@ -376,8 +390,8 @@ out:
 	return r;
 }
 
-int tg_rec_write_data(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_us, const void *data,
-		      size_t len)
+int tg_rec_write_data(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_us,
+                      const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	size_t n;
@@ -420,7 +434,8 @@ int tg_rec_write_hidden(struct tg_rec_writer *w, uint64_t time_us, uint32_t coun
 	return append(w, TG_REC_IN_HIDDEN, time_us, p, sizeof(p));
 }
 
-int tg_rec_write_dropped(struct tg_rec_writer *w, uint64_t time_us, enum tg_rec_type stream, uint64_t count)
+int tg_rec_write_dropped(struct tg_rec_writer *w, uint64_t time_us, enum tg_rec_type stream,
+                         uint64_t count)
 {
 	unsigned char p[9];
 

@@ -76,13 +76,14 @@ struct tg_rec_writer;
  * are session times in microseconds (monotonic, non-decreasing).
  */
 int tg_rec_writer_open(struct tg_rec_writer **out, int fd, const struct tg_rec_meta *meta,
-		       const unsigned char host_sk[64]);
+                       const unsigned char host_sk[64]);
 /* Append one data record (OUT, ERR or IN); len may exceed the payload cap (it is split). */
-int tg_rec_write_data(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_us, const void *data,
-		      size_t len);
+int tg_rec_write_data(struct tg_rec_writer *w, enum tg_rec_type type, uint64_t time_us,
+                      const void *data, size_t len);
 int tg_rec_write_resize(struct tg_rec_writer *w, uint64_t time_us, unsigned cols, unsigned rows);
 int tg_rec_write_hidden(struct tg_rec_writer *w, uint64_t time_us, uint32_t count);
-int tg_rec_write_dropped(struct tg_rec_writer *w, uint64_t time_us, enum tg_rec_type stream, uint64_t count);
+int tg_rec_write_dropped(struct tg_rec_writer *w, uint64_t time_us, enum tg_rec_type stream,
+                         uint64_t count);
 /* A NOTE record: json is one JSON object's text. */
 int tg_rec_write_note(struct tg_rec_writer *w, uint64_t time_us, const char *json);
 /* Write a signed checkpoint covering everything so far, then flush. */
@@ -111,12 +112,12 @@ struct tg_rec_summary {
 	char pam_session_id[128];
 	char key_id[TG_REC_KEY_ID_LEN + 1];
 	uint64_t start_us;
-	uint64_t duration_us;  /* from END, or the last verified time */
+	uint64_t duration_us; /* from END, or the last verified time */
 	int has_exit_status;
 	int exit_status;
 	uint64_t bytes_out, bytes_err, bytes_in;
-	int status;            /* TG_OK sealed+intact, TG_ERR_UNSEALED, or the tamper error */
-	uint64_t verified_bytes;  /* file bytes covered by the last good checkpoint */
+	int status;              /* TG_OK sealed+intact, TG_ERR_UNSEALED, or the tamper error */
+	uint64_t verified_bytes; /* file bytes covered by the last good checkpoint */
 	uint64_t verified_time_us;
 	uint64_t file_bytes;
 	char final_hash[2 * TG_REC_HASH_LEN + 1]; /* hex; empty unless sealed */
@@ -166,17 +167,17 @@ struct tg_rec_header {
  */
 struct tg_rec_record {
 	enum tg_rec_type type;
-	uint64_t index;   /* record number; the HEADER is 1 */
-	uint64_t offset;  /* byte offset of the record in the file */
-	uint64_t time_us; /* session time */
+	uint64_t index;            /* record number; the HEADER is 1 */
+	uint64_t offset;           /* byte offset of the record in the file */
+	uint64_t time_us;          /* session time */
 	const unsigned char *data; /* payload */
 	size_t len;
 	/* decoded payload fields, by type */
-	unsigned cols, rows;          /* RESIZE */
-	uint32_t hidden;              /* IN_HIDDEN: bytes typed with echo off */
-	enum tg_rec_type stream;      /* DROPPED: TG_REC_OUT, _ERR or _IN */
-	uint64_t dropped;             /* DROPPED: bytes not stored */
-	int final;                    /* CHECKPOINT: the seal */
+	unsigned cols, rows;     /* RESIZE */
+	uint32_t hidden;         /* IN_HIDDEN: bytes typed with echo off */
+	enum tg_rec_type stream; /* DROPPED: TG_REC_OUT, _ERR or _IN */
+	uint64_t dropped;        /* DROPPED: bytes not stored */
+	int final;               /* CHECKPOINT: the seal */
 };
 
 /* What verification found, so far or at the end. */
@@ -184,18 +185,18 @@ struct tg_rec_verdict {
 	/* TG_OK sealed and intact; TG_ERR_UNSEALED; or what was wrong:
 	 * TG_ERR_BAD_SIGNATURE, _CHAIN, _FORMAT, _WRONG_KEY, _VERSION */
 	int status;
-	int key_checked;             /* the session key's certificate was checked against a host key */
+	int key_checked; /* the session key's certificate was checked against a host key */
 	int sealed;
-	int truncated;               /* the input ends inside a record or the header */
-	uint64_t records;            /* records read, the HEADER included */
-	uint64_t bytes;              /* bytes read */
-	uint64_t time_us;            /* session time of the last record read */
-	uint64_t verified_index;     /* last good checkpoint's record number (0: none) */
-	uint64_t verified_bytes;     /* file bytes covered by it (up to and including it) */
+	int truncated;           /* the input ends inside a record or the header */
+	uint64_t records;        /* records read, the HEADER included */
+	uint64_t bytes;          /* bytes read */
+	uint64_t time_us;        /* session time of the last record read */
+	uint64_t verified_index; /* last good checkpoint's record number (0: none) */
+	uint64_t verified_bytes; /* file bytes covered by it (up to and including it) */
 	uint64_t verified_time_us;
 	uint64_t fail_index, fail_offset, fail_time_us; /* where a failure was found */
-	char reason[192];            /* "" when status is TG_OK */
-	unsigned char final_hash[TG_REC_HASH_LEN]; /* valid when sealed */
+	char reason[192];                               /* "" when status is TG_OK */
+	unsigned char final_hash[TG_REC_HASH_LEN];      /* valid when sealed */
 };
 
 struct tg_rec_reader;
@@ -208,7 +209,7 @@ struct tg_rec_reader;
  * in the header), TG_ERR_FORMAT, TG_ERR_VERSION, or the source's error.
  */
 int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
-		       const unsigned char *host_pk);
+                       const unsigned char *host_pk);
 const struct tg_rec_header *tg_rec_reader_header(const struct tg_rec_reader *r);
 /* The HEADER's JSON text as recorded (NUL-terminated). */
 const char *tg_rec_reader_header_json(const struct tg_rec_reader *r);
@@ -219,7 +220,8 @@ const char *tg_rec_reader_header_json(const struct tg_rec_reader *r);
  * after the seal, or the source's error). Chain and signature failures are
  * not fatal: they go into the verdict and reading goes on (replay --force).
  */
-int tg_rec_reader_next(struct tg_rec_reader *r, struct tg_rec_record *rec) __attribute__((warn_unused_result));
+int tg_rec_reader_next(struct tg_rec_reader *r, struct tg_rec_record *rec)
+    __attribute__((warn_unused_result));
 /* The verdict so far (final once next() returned 0 or an error). */
 void tg_rec_reader_verdict(const struct tg_rec_reader *r, struct tg_rec_verdict *v);
 /* Release; safe on NULL. */
@@ -230,8 +232,8 @@ void tg_rec_reader_free(struct tg_rec_reader *r);
  * when *v holds a verdict (including "ends inside the header": unsealed,
  * nothing verified), or the source's error / TG_ERR_NOMEM.
  */
-int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk, struct tg_rec_verdict *v)
-	__attribute__((warn_unused_result));
+int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
+                  struct tg_rec_verdict *v) __attribute__((warn_unused_result));
 
 /* A short name for a record type ("out", "resize", ...), "?" when unknown. */
 const char *tg_rec_type_name(enum tg_rec_type type);
@@ -245,6 +247,6 @@ const char *tg_rec_type_name(enum tg_rec_type type);
 int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s);
 /* The same over any source (an S3 object stream). */
 int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char *host_pk,
-			    struct tg_rec_summary *s);
+                            struct tg_rec_summary *s);
 
 #endif

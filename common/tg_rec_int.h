@@ -26,10 +26,10 @@ uint64_t tg_rec_get_u64(const unsigned char *p);
 void tg_rec_chain_start(unsigned char h[TG_REC_HASH_LEN]);
 /* The message the host key signs to certify a session key (79 bytes). */
 size_t tg_rec_session_cert_msg(unsigned char *m, const unsigned char sid[TG_REC_SESSION_ID_LEN],
-			       const unsigned char session_pk[32], uint64_t start_us);
+                               const unsigned char session_pk[32], uint64_t start_us);
 /* The message a checkpoint's signature covers, from the first 57 payload bytes (95 bytes). */
 size_t tg_rec_checkpoint_msg(unsigned char *m, const unsigned char sid[TG_REC_SESSION_ID_LEN],
-			     const unsigned char *signed_part);
+                             const unsigned char *signed_part);
 
 #define TG_REC_SESSION_CERT_MSG_MAX 96
 #define TG_REC_CHECKPOINT_MSG_MAX 112

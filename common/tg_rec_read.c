@@ -32,7 +32,7 @@ struct tg_rec_reader {
 	unsigned char *buf;
 	size_t pos, end; /* unread bytes are buf[pos..end) */
 	int eof;
-	uint64_t buf_off; /* file offset of buf[0] */
+	uint64_t buf_off;                     /* file offset of buf[0] */
 	unsigned char chain[TG_REC_HASH_LEN]; /* H(count) */
 	uint64_t count;
 	uint64_t time_us;
@@ -81,8 +81,8 @@ static int fill(struct tg_rec_reader *r, size_t n)
 
 /* Record the first failure with where it was found; later ones add nothing. */
 static void __attribute__((format(printf, 6, 7)))
-fail(struct tg_rec_reader *r, int code, uint64_t index, uint64_t offset, uint64_t time_us, const char *fmt,
-     ...)
+fail(struct tg_rec_reader *r, int code, uint64_t index, uint64_t offset, uint64_t time_us,
+     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -128,7 +128,8 @@ static int get_hex(json_t *o, const char *k, unsigned char *dst, size_t len)
 	char hex[2 * 64 + 1];
 	size_t bin = 0;
 
-	if (2 * len >= sizeof(hex) || get_str(o, k, hex, sizeof(hex)) != TG_OK || strlen(hex) != 2 * len)
+	if (2 * len >= sizeof(hex) || get_str(o, k, hex, sizeof(hex)) != TG_OK ||
+	    strlen(hex) != 2 * len)
 		return TG_ERR_FORMAT;
 	if (sodium_hex2bin(dst, len, hex, 2 * len, NULL, &bin, NULL) != 0 || bin != len)
 		return TG_ERR_FORMAT;
@@ -155,7 +156,8 @@ static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t 
 	}
 	if (get_hex(o, "session_id", h->session_id_raw, TG_REC_SESSION_ID_LEN) != TG_OK)
 		goto out;
-	sodium_bin2hex(h->session_id, sizeof(h->session_id), h->session_id_raw, TG_REC_SESSION_ID_LEN);
+	sodium_bin2hex(h->session_id, sizeof(h->session_id), h->session_id_raw,
+	               TG_REC_SESSION_ID_LEN);
 	if (get_str(o, "user", h->user, sizeof(h->user)) != TG_OK ||
 	    get_str(o, "client_addr", h->client_addr, sizeof(h->client_addr)) != TG_OK ||
 	    get_str(o, "host", h->host, sizeof(h->host)) != TG_OK ||
@@ -221,7 +223,8 @@ static void check_cert(struct tg_rec_reader *r, json_t *o)
 		fail(r, TG_ERR_FORMAT, 1, TG_REC_MAGIC_LEN, 0, "header: bad session_key_sig");
 		return;
 	}
-	mlen = tg_rec_session_cert_msg(m, r->hdr.session_id_raw, r->hdr.session_pk, r->hdr.start_us);
+	mlen =
+	    tg_rec_session_cert_msg(m, r->hdr.session_id_raw, r->hdr.session_pk, r->hdr.start_us);
 	if (crypto_sign_verify_detached(sig, m, mlen, r->host_pk) == 0)
 		return;
 	if (strcmp(kid, r->hdr.key_id) != 0)
@@ -249,7 +252,7 @@ static void chain_add(struct tg_rec_reader *r, const unsigned char *p, size_t le
  * before it when *at_eof); <0: malformed.
  */
 static int frame(struct tg_rec_reader *r, size_t maxlen, unsigned *type, uint64_t *dt, size_t *hl,
-		 size_t *plen, int *at_eof)
+                 size_t *plen, int *at_eof)
 {
 	const unsigned char *p;
 	uint64_t len;
@@ -288,7 +291,7 @@ static int frame(struct tg_rec_reader *r, size_t maxlen, unsigned *type, uint64_
 }
 
 int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
-		       const unsigned char *host_pk)
+                       const unsigned char *host_pk)
 {
 	struct tg_rec_reader *r = NULL;
 	unsigned type = 0;
@@ -394,7 +397,8 @@ static int check_payload(struct tg_rec_reader *r, struct tg_rec_record *rec, con
 	case TG_REC_IN_HIDDEN:
 		if (rec->len != 4)
 			break;
-		rec->hidden = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		rec->hidden = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		              (uint32_t)p[3] << 24;
 		return TG_OK;
 	case TG_REC_RESIZE:
 		if (rec->len != 4)
@@ -446,7 +450,8 @@ static void check_checkpoint(struct tg_rec_reader *r, const struct tg_rec_record
 	if (r->failed)
 		return;
 	mlen = tg_rec_checkpoint_msg(m, r->hdr.session_id_raw, p);
-	if (crypto_sign_verify_detached(p + TG_REC_CP_SIGNED_LEN, m, mlen, r->hdr.session_pk) != 0) {
+	if (crypto_sign_verify_detached(p + TG_REC_CP_SIGNED_LEN, m, mlen, r->hdr.session_pk) !=
+	    0) {
 		fail(r, TG_ERR_BAD_SIGNATURE, rec->index, rec->offset, rec->time_us,
 		     "checkpoint signature does not verify");
 		return;
@@ -454,9 +459,11 @@ static void check_checkpoint(struct tg_rec_reader *r, const struct tg_rec_record
 	if (tg_rec_get_u64(p) != rec->index || tg_rec_get_u64(p + 8) != rec->offset ||
 	    tg_rec_get_u64(p + 16) != rec->time_us) {
 		fail(r, TG_ERR_CHAIN, rec->index, rec->offset, rec->time_us,
-		     "checkpoint signed for record %llu at byte %llu, time %llu us: records were removed, "
+		     "checkpoint signed for record %llu at byte %llu, time %llu us: records were "
+		     "removed, "
 		     "inserted or moved",
-		     (unsigned long long)tg_rec_get_u64(p), (unsigned long long)tg_rec_get_u64(p + 8),
+		     (unsigned long long)tg_rec_get_u64(p),
+		     (unsigned long long)tg_rec_get_u64(p + 8),
 		     (unsigned long long)tg_rec_get_u64(p + 16));
 		return;
 	}
@@ -467,7 +474,8 @@ static void check_checkpoint(struct tg_rec_reader *r, const struct tg_rec_record
 		return;
 	}
 	if (rec->final && r->prev_type != TG_REC_END) {
-		fail(r, TG_ERR_FORMAT, rec->index, rec->offset, rec->time_us, "seal without an END record");
+		fail(r, TG_ERR_FORMAT, rec->index, rec->offset, rec->time_us,
+		     "seal without an END record");
 		return;
 	}
 	r->v.verified_index = rec->index;
@@ -509,8 +517,8 @@ int tg_rec_reader_next(struct tg_rec_reader *r, struct tg_rec_record *rec)
 			r->v.truncated = 1;
 			if (!r->failed && !r->v.sealed)
 				snprintf(r->v.reason, sizeof(r->v.reason),
-					 "the input ends inside record %llu at byte %llu",
-					 (unsigned long long)idx, (unsigned long long)off);
+				         "the input ends inside record %llu at byte %llu",
+				         (unsigned long long)idx, (unsigned long long)off);
 		}
 		return 0;
 	}
@@ -553,8 +561,8 @@ int tg_rec_reader_next(struct tg_rec_reader *r, struct tg_rec_record *rec)
 	r->v.time_us = t;
 	return 1;
 malformed:
-	fail(r, TG_ERR_FORMAT, idx, off, r->time_us, "record %llu at byte %llu: %s", (unsigned long long)idx,
-	     (unsigned long long)off, why);
+	fail(r, TG_ERR_FORMAT, idx, off, r->time_us, "record %llu at byte %llu: %s",
+	     (unsigned long long)idx, (unsigned long long)off, why);
 	r->fatal = TG_ERR_FORMAT;
 	r->v.bytes = r->buf_off + r->end;
 	return TG_ERR_FORMAT;
@@ -580,7 +588,8 @@ void tg_rec_reader_free(struct tg_rec_reader *r)
 	free(r);
 }
 
-int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk, struct tg_rec_verdict *v)
+int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
+                  struct tg_rec_verdict *v)
 {
 	struct tg_rec_reader *r = NULL;
 	struct tg_rec_record rec;
@@ -592,15 +601,16 @@ int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
 		v->status = TG_ERR_UNSEALED;
 		v->truncated = 1;
 		v->key_checked = host_pk != NULL;
-		snprintf(v->reason, sizeof(v->reason), "the input ends inside the header: nothing verified");
+		snprintf(v->reason, sizeof(v->reason),
+		         "the input ends inside the header: nothing verified");
 		return TG_OK;
 	}
 	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION) {
 		v->status = e;
 		v->key_checked = host_pk != NULL;
 		snprintf(v->reason, sizeof(v->reason), "%s",
-			 e == TG_ERR_VERSION ? "unsupported format version"
-					     : "not a recording, or its header is malformed");
+		         e == TG_ERR_VERSION ? "unsupported format version"
+		                             : "not a recording, or its header is malformed");
 		return TG_OK;
 	}
 	if (e != TG_OK)
@@ -627,7 +637,8 @@ static void summarize_end(struct tg_rec_summary *s, const unsigned char *p, size
 	if (json_is_integer(j) && json_integer_value(j) >= 0)
 		s->duration_us = (uint64_t)json_integer_value(j);
 	j = json_object_get(o, "exit_status");
-	if (json_is_integer(j) && json_integer_value(j) >= INT32_MIN && json_integer_value(j) <= INT32_MAX) {
+	if (json_is_integer(j) && json_integer_value(j) >= INT32_MIN &&
+	    json_integer_value(j) <= INT32_MAX) {
 		s->has_exit_status = 1;
 		s->exit_status = (int)json_integer_value(j);
 	}
@@ -647,7 +658,7 @@ static void summarize_end(struct tg_rec_summary *s, const unsigned char *p, size
 }
 
 int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char *host_pk,
-			    struct tg_rec_summary *s)
+                            struct tg_rec_summary *s)
 {
 	struct tg_rec_reader *r = NULL;
 	const struct tg_rec_header *h;

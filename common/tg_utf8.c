@@ -2,7 +2,8 @@
 
 #include "tg_error.h"
 
-/* need: the character's length from its first byte (0: not a first byte); returns how many bytes fit. */
+/* need: the character's length from its first byte (0: not a first byte); returns how many bytes
+ * fit. */
 static size_t valid_prefix(const unsigned char *p, size_t len, size_t *need_out)
 {
 	unsigned char c = p[0];

@@ -21,7 +21,8 @@ int tg_utf8_seq(const unsigned char *p, size_t len);
  * a character cut short counts once, a stray byte once.
  */
 size_t tg_utf8_invalid_len(const unsigned char *p, size_t len);
-/* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be NULL). */
+/* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be
+ * NULL). */
 int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced);
 
 #endif

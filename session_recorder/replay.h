@@ -9,10 +9,10 @@
 #include "tg_rec.h"
 
 /* Exit codes (the same for every subcommand). */
-#define REPLAY_EXIT_OK 0        /* sealed and intact (and the command did its job) */
-#define REPLAY_EXIT_TAMPERED 1  /* tampered, reordered, spliced, signed by another key */
-#define REPLAY_EXIT_UNSEALED 2  /* intact up to a checkpoint, no seal */
-#define REPLAY_EXIT_USAGE 3     /* usage or I/O error */
+#define REPLAY_EXIT_OK 0       /* sealed and intact (and the command did its job) */
+#define REPLAY_EXIT_TAMPERED 1 /* tampered, reordered, spliced, signed by another key */
+#define REPLAY_EXIT_UNSEALED 2 /* intact up to a checkpoint, no seal */
+#define REPLAY_EXIT_USAGE 3    /* usage or I/O error */
 
 struct replay_opts {
 	struct tg_config *cfg;
@@ -22,8 +22,8 @@ struct replay_opts {
 	int have_pk;
 	int force;
 	int json;
-	int input;     /* cat/search: the typed input instead of the output */
-	int raw;       /* export: keep exact bytes beside replaced ones */
+	int input; /* cat/search: the typed input instead of the output */
+	int raw;   /* export: keep exact bytes beside replaced ones */
 	const char *format;
 	double speed;
 	uint64_t idle_limit_us; /* 0: none */
@@ -47,7 +47,7 @@ int replay_src_close(struct replay_src *s);
 int replay_is_s3(const char *name);
 /* List s3://bucket/prefix: cb per key; returns TG_OK or an error (logged). */
 int replay_s3_list(const struct replay_opts *o, const char *url,
-		   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
+                   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
 
 /* Verdict to exit code. */
 int replay_exit_for(int status);
@@ -74,8 +74,9 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
  * the source cannot be read or has no header.
  */
 int replay_each_record(const struct replay_opts *o, const char *name, uint64_t limit,
-		       int (*fn)(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec),
-		       void *ctx, struct tg_rec_verdict *v);
+                       int (*fn)(void *ctx, const struct tg_rec_header *h,
+                                 const struct tg_rec_record *rec),
+                       void *ctx, struct tg_rec_verdict *v);
 
 int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_info(const struct replay_opts *o, int argc, char **argv);
@@ -89,7 +90,10 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv);
 struct replay_strip {
 	int state;
 };
-#define REPLAY_STRIP_VOID {0}
+#define REPLAY_STRIP_VOID                                                                          \
+	{                                                                                          \
+		0                                                                                  \
+	}
 /* Feed one byte: returns the byte to keep as text, or -1 when it is part of a control sequence. */
 int replay_strip_byte(struct replay_strip *st, unsigned char c);
 

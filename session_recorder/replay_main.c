@@ -11,44 +11,44 @@
 #include "tg_log.h"
 
 static const char usage_text[] =
-	"Usage: tollgate-replay [OPTIONS] COMMAND [ARGS]\n"
-	"Verify, inspect, replay, search and export Tollgate session recordings.\n"
-	"A FILE is a path or s3://bucket/key (read with the [s3] settings of the config).\n"
-	"\n"
-	"Commands:\n"
-	"  verify FILE...            check signatures, chain and seal\n"
-	"  info [--json] FILE        header, end record, notes, transfers, verification\n"
-	"  play FILE                 replay in the terminal with the original timing\n"
-	"  cat [--input] FILE        the output (or typed input) without timing\n"
-	"  search REGEX FILE...      matches in the text with escape sequences removed,\n"
-	"                            with session id and a time for play --from\n"
-	"  export --format asciicast [--raw] FILE   asciicast v2 on stdout\n"
-	"  list SPOOLDIR|s3://bucket/prefix          one line a session\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE         tollgate.conf (default " TG_CONFIG_DEFAULT_PATH ");\n"
-	"                            may be owned by you\n"
-	"  -k, --key PUBFILE         host public key (default: [recorder] public_key)\n"
-	"      --no-key              do not check the session key against a host key\n"
-	"  -f, --force               show a recording that failed verification (under a\n"
-	"                            warning), or the unverified tail of an unsealed one\n"
-	"      --json                info: JSON output\n"
-	"      --input               cat, search: the typed input instead of the output\n"
-	"      --format asciicast    export format\n"
-	"      --raw                 export: also keep exact bytes where UTF-8 was invalid\n"
-	"  -s, --speed X             play: speed factor (default 1)\n"
-	"  -i, --idle-limit SECONDS  play: longest pause\n"
-	"      --from TIME           play: start at TIME ([[H:]M:]S[.fff], session time)\n"
-	"      --to TIME             play: stop at TIME\n"
-	"  -h, --help                this text\n"
-	"  -V, --version             the version\n"
-	"\n"
-	"Keys while playing: space pause/resume, . one step (paused), + / - speed,\n"
-	"right/left arrows seek 5 s forward/back, up/down 60 s, q quit.\n"
-	"\n"
-	"Exit status: 0 sealed and intact; 1 tampered, reordered, spliced or signed by\n"
-	"another key; 2 intact but not sealed; 3 usage or I/O error. With several\n"
-	"files, the worst: 3, then 1, then 2.\n";
+    "Usage: tollgate-replay [OPTIONS] COMMAND [ARGS]\n"
+    "Verify, inspect, replay, search and export Tollgate session recordings.\n"
+    "A FILE is a path or s3://bucket/key (read with the [s3] settings of the config).\n"
+    "\n"
+    "Commands:\n"
+    "  verify FILE...            check signatures, chain and seal\n"
+    "  info [--json] FILE        header, end record, notes, transfers, verification\n"
+    "  play FILE                 replay in the terminal with the original timing\n"
+    "  cat [--input] FILE        the output (or typed input) without timing\n"
+    "  search REGEX FILE...      matches in the text with escape sequences removed,\n"
+    "                            with session id and a time for play --from\n"
+    "  export --format asciicast [--raw] FILE   asciicast v2 on stdout\n"
+    "  list SPOOLDIR|s3://bucket/prefix          one line a session\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE         tollgate.conf (default " TG_CONFIG_DEFAULT_PATH ");\n"
+    "                            may be owned by you\n"
+    "  -k, --key PUBFILE         host public key (default: [recorder] public_key)\n"
+    "      --no-key              do not check the session key against a host key\n"
+    "  -f, --force               show a recording that failed verification (under a\n"
+    "                            warning), or the unverified tail of an unsealed one\n"
+    "      --json                info: JSON output\n"
+    "      --input               cat, search: the typed input instead of the output\n"
+    "      --format asciicast    export format\n"
+    "      --raw                 export: also keep exact bytes where UTF-8 was invalid\n"
+    "  -s, --speed X             play: speed factor (default 1)\n"
+    "  -i, --idle-limit SECONDS  play: longest pause\n"
+    "      --from TIME           play: start at TIME ([[H:]M:]S[.fff], session time)\n"
+    "      --to TIME             play: stop at TIME\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             the version\n"
+    "\n"
+    "Keys while playing: space pause/resume, . one step (paused), + / - speed,\n"
+    "right/left arrows seek 5 s forward/back, up/down 60 s, q quit.\n"
+    "\n"
+    "Exit status: 0 sealed and intact; 1 tampered, reordered, spliced or signed by\n"
+    "another key; 2 intact but not sealed; 3 usage or I/O error. With several\n"
+    "files, the worst: 3, then 1, then 2.\n";
 
 static int usage(FILE *f, int code)
 {
@@ -59,14 +59,21 @@ static int usage(FILE *f, int code)
 enum { OPT_NO_KEY = 256, OPT_JSON, OPT_INPUT, OPT_FORMAT, OPT_RAW, OPT_FROM, OPT_TO };
 
 static const struct option longopts[] = {
-	{"config", required_argument, NULL, 'c'},  {"key", required_argument, NULL, 'k'},
-	{"no-key", no_argument, NULL, OPT_NO_KEY}, {"force", no_argument, NULL, 'f'},
-	{"json", no_argument, NULL, OPT_JSON},     {"input", no_argument, NULL, OPT_INPUT},
-	{"format", required_argument, NULL, OPT_FORMAT}, {"raw", no_argument, NULL, OPT_RAW},
-	{"speed", required_argument, NULL, 's'},   {"idle-limit", required_argument, NULL, 'i'},
-	{"from", required_argument, NULL, OPT_FROM}, {"to", required_argument, NULL, OPT_TO},
-	{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"key", required_argument, NULL, 'k'},
+    {"no-key", no_argument, NULL, OPT_NO_KEY},
+    {"force", no_argument, NULL, 'f'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"input", no_argument, NULL, OPT_INPUT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"speed", required_argument, NULL, 's'},
+    {"idle-limit", required_argument, NULL, 'i'},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct {
@@ -75,10 +82,10 @@ static const struct {
 	int min_args;
 	int needs_key;
 } commands[] = {
-	{"verify", replay_cmd_verify, 1, 1}, {"info", replay_cmd_info, 1, 1},
-	{"play", replay_cmd_play, 1, 1},     {"cat", replay_cmd_cat, 1, 1},
-	{"search", replay_cmd_search, 2, 1}, {"export", replay_cmd_export, 1, 1},
-	{"list", replay_cmd_list, 1, 1},
+    {"verify", replay_cmd_verify, 1, 1}, {"info", replay_cmd_info, 1, 1},
+    {"play", replay_cmd_play, 1, 1},     {"cat", replay_cmd_cat, 1, 1},
+    {"search", replay_cmd_search, 2, 1}, {"export", replay_cmd_export, 1, 1},
+    {"list", replay_cmd_list, 1, 1},
 };
 
 static int parse_double(const char *s, double min, double max, double *v)
@@ -98,14 +105,30 @@ static int apply_opt(int c, struct replay_opts *o, const char **config_path)
 	double d;
 
 	switch (c) {
-	case 'c': *config_path = optarg; break;
-	case 'k': o->key_path = optarg; break;
-	case OPT_NO_KEY: o->no_key = 1; break;
-	case 'f': o->force = 1; break;
-	case OPT_JSON: o->json = 1; break;
-	case OPT_INPUT: o->input = 1; break;
-	case OPT_FORMAT: o->format = optarg; break;
-	case OPT_RAW: o->raw = 1; break;
+	case 'c':
+		*config_path = optarg;
+		break;
+	case 'k':
+		o->key_path = optarg;
+		break;
+	case OPT_NO_KEY:
+		o->no_key = 1;
+		break;
+	case 'f':
+		o->force = 1;
+		break;
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case OPT_INPUT:
+		o->input = 1;
+		break;
+	case OPT_FORMAT:
+		o->format = optarg;
+		break;
+	case OPT_RAW:
+		o->raw = 1;
+		break;
 	case 's':
 		if (parse_double(optarg, 1.0 / 64, 64, &o->speed) != 0) {
 			tg_error("--speed: a number from 1/64 to 64");
@@ -122,7 +145,8 @@ static int apply_opt(int c, struct replay_opts *o, const char **config_path)
 	case OPT_FROM:
 	case OPT_TO:
 		if (replay_parse_time(optarg, c == OPT_FROM ? &o->from_us : &o->to_us) != 0) {
-			tg_error("%s: a time like 83.5, 1:23.5 or 0:01:23.5", c == OPT_FROM ? "--from" : "--to");
+			tg_error("%s: a time like 83.5, 1:23.5 or 0:01:23.5",
+			         c == OPT_FROM ? "--from" : "--to");
 			return REPLAY_EXIT_USAGE;
 		}
 		if (c == OPT_FROM)
@@ -130,9 +154,13 @@ static int apply_opt(int c, struct replay_opts *o, const char **config_path)
 		else
 			o->has_to = 1;
 		break;
-	case 'h': return usage(stdout, 0);
-	case 'V': puts("tollgate-replay " PACKAGE_VERSION); return 0;
-	default: return usage(stderr, REPLAY_EXIT_USAGE);
+	case 'h':
+		return usage(stdout, 0);
+	case 'V':
+		puts("tollgate-replay " PACKAGE_VERSION);
+		return 0;
+	default:
+		return usage(stderr, REPLAY_EXIT_USAGE);
 	}
 	return -1;
 }
@@ -194,18 +222,21 @@ int main(int argc, char **argv)
 	}
 	/* investigators run this with their own config: it may be theirs */
 	r = tg_config_load(o.cfg, config_path ? config_path : TG_CONFIG_DEFAULT_PATH,
-			   TG_CONFIG_OWNER_SELF | (config_path ? 0 : TG_CONFIG_MISSING_OK), err, sizeof(err));
+	                   TG_CONFIG_OWNER_SELF | (config_path ? 0 : TG_CONFIG_MISSING_OK), err,
+	                   sizeof(err));
 	if (r != TG_OK) {
 		tg_error("%s", err);
 		goto out;
 	}
 	if (commands[i].needs_key && !o.no_key) {
-		const char *kp = o.key_path ? o.key_path : tg_config_str(o.cfg, TG_CONF_RECORDER_PUBLIC_KEY);
+		const char *kp =
+		    o.key_path ? o.key_path : tg_config_str(o.cfg, TG_CONF_RECORDER_PUBLIC_KEY);
 
 		if ((r = tg_key_load_public(kp, o.host_pk)) != TG_OK) {
-			tg_error("host public key %s: %s (use --key PUBFILE, or --no-key to check integrity "
-				 "without authenticity)",
-				 kp, tg_strerror(r));
+			tg_error("host public key %s: %s (use --key PUBFILE, or --no-key to check "
+			         "integrity "
+			         "without authenticity)",
+			         kp, tg_strerror(r));
 			goto out;
 		}
 		o.have_pk = 1;

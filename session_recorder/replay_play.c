@@ -22,10 +22,12 @@
 
 #define SEEK_SMALL_US 5000000ULL
 #define SEEK_BIG_US 60000000ULL
-#define RESTORE_SEQ "\033[0m\033[?25h\033[?1049l\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l"
+#define RESTORE_SEQ                                                                                \
+	"\033[0m\033[?25h\033[?1049l\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?"          \
+	"1003l\033[?1006l"
 
 static struct termios saved_tio;
-static int tio_fd = -1;     /* the terminal we changed, -1 when none */
+static int tio_fd = -1; /* the terminal we changed, -1 when none */
 static int out_is_tty;
 static volatile sig_atomic_t got_signal;
 
@@ -48,7 +50,8 @@ static void term_restore(void)
 	if (tio_fd >= 0)
 		tcsetattr(tio_fd, TCSAFLUSH, &saved_tio);
 	if (out_is_tty) {
-		ssize_t k = write(STDOUT_FILENO, RESTORE_SEQ "\r\n", sizeof(RESTORE_SEQ "\r\n") - 1);
+		ssize_t k =
+		    write(STDOUT_FILENO, RESTORE_SEQ "\r\n", sizeof(RESTORE_SEQ "\r\n") - 1);
 
 		(void)k;
 	}
@@ -68,7 +71,7 @@ struct play {
 	struct tg_rec_reader *r;
 	struct tg_rec_record next;
 	int have_next;
-	uint64_t cur_us;  /* the session time shown so far */
+	uint64_t cur_us; /* the session time shown so far */
 	double speed;
 	int paused;
 	int keys_fd;
@@ -127,7 +130,8 @@ static int reopen(struct play *p)
 	if (replay_src_open(&p->src, p->o, p->name) != TG_OK)
 		return TG_ERR_IO;
 	p->src_open = 1;
-	if ((e = tg_rec_reader_open(&p->r, &p->src.src, p->o->have_pk ? p->o->host_pk : NULL)) != TG_OK)
+	if ((e = tg_rec_reader_open(&p->r, &p->src.src, p->o->have_pk ? p->o->host_pk : NULL)) !=
+	    TG_OK)
 		return e;
 	p->cur_us = 0;
 	return advance(p);
@@ -163,7 +167,19 @@ static int seek(struct play *p, uint64_t target)
 	return fast_forward(p, target);
 }
 
-enum key { K_NONE, K_EOF, K_PAUSE, K_STEP, K_FASTER, K_SLOWER, K_FWD, K_BACK, K_FWD_BIG, K_BACK_BIG, K_QUIT };
+enum key {
+	K_NONE,
+	K_EOF,
+	K_PAUSE,
+	K_STEP,
+	K_FASTER,
+	K_SLOWER,
+	K_FWD,
+	K_BACK,
+	K_FWD_BIG,
+	K_BACK_BIG,
+	K_QUIT
+};
 
 /* The next key typed: reads when nothing is pending; several keys may come in one read. */
 static enum key read_key(struct play *p)
@@ -183,17 +199,23 @@ static enum key read_key(struct play *p)
 	c = p->kbuf[p->kpos];
 	if (c == 0x1b) {
 		/* ESC [ X or ESC O X: arrows; anything else with ESC is dropped */
-		if (p->klen - p->kpos >= 3 && (p->kbuf[p->kpos + 1] == '[' || p->kbuf[p->kpos + 1] == 'O')) {
+		if (p->klen - p->kpos >= 3 &&
+		    (p->kbuf[p->kpos + 1] == '[' || p->kbuf[p->kpos + 1] == 'O')) {
 			c = p->kbuf[p->kpos + 2];
 			p->kpos += 3;
 			if (p->kpos == p->klen)
 				p->klen = 0;
 			switch (c) {
-			case 'C': return K_FWD;
-			case 'D': return K_BACK;
-			case 'A': return K_FWD_BIG;
-			case 'B': return K_BACK_BIG;
-			default: return K_NONE;
+			case 'C':
+				return K_FWD;
+			case 'D':
+				return K_BACK;
+			case 'A':
+				return K_FWD_BIG;
+			case 'B':
+				return K_BACK_BIG;
+			default:
+				return K_NONE;
 			}
 		}
 		p->klen = 0;
@@ -202,15 +224,21 @@ static enum key read_key(struct play *p)
 	if (++p->kpos == p->klen)
 		p->klen = 0;
 	switch (c) {
-	case ' ': return K_PAUSE;
-	case '.': return K_STEP;
+	case ' ':
+		return K_PAUSE;
+	case '.':
+		return K_STEP;
 	case '+':
-	case '=': return K_FASTER;
+	case '=':
+		return K_FASTER;
 	case '-':
-	case '_': return K_SLOWER;
+	case '_':
+		return K_SLOWER;
 	case 'q':
-	case 'Q': return K_QUIT;
-	default: return K_NONE;
+	case 'Q':
+		return K_QUIT;
+	default:
+		return K_NONE;
 	}
 }
 
@@ -330,8 +358,11 @@ static int play_loop(struct play *p)
 
 static void banner(const char *name, int status)
 {
-	fprintf(stdout, "\033[0m\033[7m *** tollgate-replay: %s is %s: NOT VERIFIED, shown because of --force *** \033[0m\r\n",
-		name, status == TG_ERR_UNSEALED ? "not sealed" : "TAMPERED or signed by another key");
+	fprintf(stdout,
+	        "\033[0m\033[7m *** tollgate-replay: %s is %s: NOT VERIFIED, shown because of "
+	        "--force *** \033[0m\r\n",
+	        name,
+	        status == TG_ERR_UNSEALED ? "not sealed" : "TAMPERED or signed by another key");
 	fflush(stdout);
 }
 
@@ -358,7 +389,8 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	p.keys_fd = -1;
 
 	out_is_tty = isatty(STDOUT_FILENO);
-	if (isatty(STDIN_FILENO) && strcmp(argv[0], "-") != 0 && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
+	if (isatty(STDIN_FILENO) && strcmp(argv[0], "-") != 0 &&
+	    tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
 		tio_fd = STDIN_FILENO;
 		p.keys_fd = STDIN_FILENO;
 	}

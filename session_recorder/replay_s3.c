@@ -48,7 +48,8 @@ static int parse_url(const char *url, char *bucket, size_t blen, const char **re
 }
 
 /* A client for the URL's bucket with the config's [s3] settings. */
-static int client_for(const struct replay_opts *o, const char *url, struct tg_s3 **out, const char **rest)
+static int client_for(const struct replay_opts *o, const char *url, struct tg_s3 **out,
+                      const char **rest)
 {
 	char bucket[256], err[512];
 	int r;
@@ -92,7 +93,8 @@ static void *get_thread(void *arg)
 	return NULL;
 }
 
-/* Read from the pipe; at its end, the GET's outcome decides: a cut transfer is an error, not a short file. */
+/* Read from the pipe; at its end, the GET's outcome decides: a cut transfer is an error, not a
+ * short file. */
 static ssize_t s3_read(void *ctx, void *buf, size_t n)
 {
 	struct s3_stream *st = ctx;
@@ -105,7 +107,8 @@ static ssize_t s3_read(void *ctx, void *buf, size_t n)
 		st->joined = 1;
 	}
 	if (st->result != TG_OK) {
-		tg_error("%s: S3 GET: HTTP %ld %s %s", st->url, st->res.http_status, st->res.code, st->res.message);
+		tg_error("%s: S3 GET: HTTP %ld %s %s", st->url, st->res.http_status, st->res.code,
+		         st->res.message);
 		return st->result < 0 ? st->result : TG_ERR_NET;
 	}
 	return 0;
@@ -195,7 +198,7 @@ static int list_cb(void *ctx, const char *key, uint64_t size, const char *last_m
 }
 
 int replay_s3_list(const struct replay_opts *o, const char *url,
-		   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx)
+                   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx)
 {
 	struct tg_s3 *s3 = NULL;
 	struct tg_s3_result res;
@@ -210,7 +213,8 @@ int replay_s3_list(const struct replay_opts *o, const char *url,
 	l.bucket = bucket;
 	r = tg_s3_list(s3, prefix, list_cb, &l, &res);
 	if (r != TG_OK && !l.failed)
-		tg_error("%s: S3 list: HTTP %ld %s %s", url, res.http_status, res.code, res.message);
+		tg_error("%s: S3 list: HTTP %ld %s %s", url, res.http_status, res.code,
+		         res.message);
 	if (l.failed) {
 		tg_error("out of memory");
 		r = TG_ERR_NOMEM;

@@ -20,12 +20,12 @@
 #define LINE_CAP 16384           /* a longer line is searched in pieces */
 #define BLOCK_FLUSH (256 * 1024) /* search the block once it holds this much */
 #define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
-#define TIMES_CAP 65536          /* distinct record times in one block */
-#define SHOW_CAP 400             /* bytes of a line printed */
+#define TIMES_CAP 65536 /* distinct record times in one block */
+#define SHOW_CAP 400    /* bytes of a line printed */
 
 struct search_ctx {
 	regex_t re;
-	int literal;        /* the pattern has no special characters: memmem */
+	int literal; /* the pattern has no special characters: memmem */
 	const char *pat;
 	size_t patlen;
 	const char *name;
@@ -58,8 +58,8 @@ static void report(struct search_ctx *c, size_t so)
 	while (le < c->cur && c->text[le] != '\n')
 		le++;
 	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]]);
-	if (printf("%s %s %s: %.*s\n", c->session_id, t, c->name, (int)(le - ls > SHOW_CAP ? SHOW_CAP : le - ls),
-		   c->text + ls) < 0)
+	if (printf("%s %s %s: %.*s\n", c->session_id, t, c->name,
+	           (int)(le - ls > SHOW_CAP ? SHOW_CAP : le - ls), c->text + ls) < 0)
 		c->werr = 1;
 	c->matches++;
 }
@@ -78,7 +78,8 @@ static void flush_block(struct search_ctx *c)
 			size_t so, eo;
 
 			if (c->literal) {
-				const char *f = memmem(c->text + pos, c->cur - pos, c->pat, c->patlen);
+				const char *f =
+				    memmem(c->text + pos, c->cur - pos, c->pat, c->patlen);
 
 				if (f == NULL)
 					break;
@@ -95,7 +96,9 @@ static void flush_block(struct search_ctx *c)
 			if (so >= c->cur)
 				break;
 			if (so == eo && c->text[so] == '\n') {
-				pos = so + 1; /* an empty match at a line's end: that line had its turn */
+				pos =
+				    so +
+				    1; /* an empty match at a line's end: that line had its turn */
 				continue;
 			}
 			report(c, so);
@@ -155,7 +158,9 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 		return;
 	}
 	switch (b) {
-	case '\n': end_line(c); break;
+	case '\n':
+		end_line(c);
+		break;
 	case '\r':
 		if (c->input)
 			end_line(c); /* Enter */
@@ -166,8 +171,11 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 		if (c->col > 0)
 			c->col--;
 		break;
-	case '\t': put_byte(c, ' '); break;
-	default: break;
+	case '\t':
+		put_byte(c, ' ');
+		break;
+	default:
+		break;
 	}
 }
 
@@ -263,7 +271,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			replay_describe(stderr, argv[i], &v);
 			tg_warn("%s: matches from this recording are not all verified", argv[i]);
 		}
-		if (code != REPLAY_EXIT_USAGE && (fc == REPLAY_EXIT_TAMPERED || code == REPLAY_EXIT_OK))
+		if (code != REPLAY_EXIT_USAGE &&
+		    (fc == REPLAY_EXIT_TAMPERED || code == REPLAY_EXIT_OK))
 			code = fc;
 	}
 	regfree(&c->re);

@@ -13,8 +13,9 @@
 #include "tg_utf8.h"
 
 int replay_each_record(const struct replay_opts *o, const char *name, uint64_t limit,
-		       int (*fn)(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec), void *ctx,
-		       struct tg_rec_verdict *v)
+                       int (*fn)(void *ctx, const struct tg_rec_header *h,
+                                 const struct tg_rec_record *rec),
+                       void *ctx, struct tg_rec_verdict *v)
 {
 	struct replay_src s;
 	struct tg_rec_reader *r = NULL;
@@ -61,7 +62,8 @@ struct cat_ctx {
 static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
 {
 	struct cat_ctx *c = ctx;
-	int want = c->input ? rec->type == TG_REC_IN : rec->type == TG_REC_OUT || rec->type == TG_REC_ERR;
+	int want =
+	    c->input ? rec->type == TG_REC_IN : rec->type == TG_REC_OUT || rec->type == TG_REC_ERR;
 
 	(void)h;
 	if (want && fwrite(rec->data, 1, rec->len, stdout) != rec->len) {
@@ -96,8 +98,9 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		return REPLAY_EXIT_USAGE;
 	}
 	if (c.dropped > 0)
-		tg_warn("%s: %" PRIu64 " bytes of %s were passed on but not stored (size or rate cap)", argv[0],
-			c.dropped, c.input ? "input" : "output");
+		tg_warn("%s: %" PRIu64
+		        " bytes of %s were passed on but not stored (size or rate cap)",
+		        argv[0], c.dropped, c.input ? "input" : "output");
 	return replay_exit_for(status);
 }
 
@@ -117,14 +120,17 @@ static void emit(struct export_ctx *c, uint64_t t, const char *code, const char 
 	json_t *j = json_stringn(s, n);
 	char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 
-	if (d == NULL || printf("[%" PRIu64 ".%06u, \"%s\", %s]\n", t / 1000000, (unsigned)(t % 1000000), code, d) < 0)
+	if (d == NULL || printf("[%" PRIu64 ".%06u, \"%s\", %s]\n", t / 1000000,
+	                        (unsigned)(t % 1000000), code, d) < 0)
 		c->werr = 1;
 	free(d);
 	json_decref(j);
 }
 
-/* Append p to c->text as UTF-8: a character split across records is joined, bad bytes become U+FFFD. */
-static int export_utf8(struct export_ctx *c, int k, const unsigned char *p, size_t n, int final, size_t *bad)
+/* Append p to c->text as UTF-8: a character split across records is joined, bad bytes become
+ * U+FFFD. */
+static int export_utf8(struct export_ctx *c, int k, const unsigned char *p, size_t n, int final,
+                       size_t *bad)
 {
 	unsigned char tmp[8];
 	size_t i = 0, t;
@@ -206,19 +212,23 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			return -1;
 		}
 		if (c->text.len > 0)
-			emit(c, rec->time_us, k ? "i" : "o", (const char *)c->text.data, c->text.len);
+			emit(c, rec->time_us, k ? "i" : "o", (const char *)c->text.data,
+			     c->text.len);
 		if (bad > 0) {
 			c->replaced += bad;
 			if (c->raw) {
 				tg_buf_reset(&c->bytes);
-				if (tg_buf_reserve(&c->bytes, sodium_base64_ENCODED_LEN(rec->len,
-											sodium_base64_VARIANT_ORIGINAL)) != TG_OK) {
+				if (tg_buf_reserve(&c->bytes,
+				                   sodium_base64_ENCODED_LEN(
+				                       rec->len, sodium_base64_VARIANT_ORIGINAL)) !=
+				    TG_OK) {
 					c->werr = 1;
 					return -1;
 				}
-				sodium_bin2base64((char *)c->bytes.data, c->bytes.alloc, rec->data, rec->len,
-						  sodium_base64_VARIANT_ORIGINAL);
-				emit(c, rec->time_us, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
+				sodium_bin2base64((char *)c->bytes.data, c->bytes.alloc, rec->data,
+				                  rec->len, sodium_base64_VARIANT_ORIGINAL);
+				emit(c, rec->time_us, "b", (const char *)c->bytes.data,
+				     strlen((char *)c->bytes.data));
 			}
 		}
 		break;
@@ -238,7 +248,8 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 				emit(c, rec->time_us, k ? "i" : "o", TG_UTF8_REPLACEMENT, 3);
 			}
 		break;
-	default: break;
+	default:
+		break;
 	}
 	return c->werr ? -1 : 0;
 }
@@ -258,13 +269,14 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 		goto out;
 	h = tg_rec_reader_header(r);
 	snprintf(title, sizeof(title), "%s@%s %s", h->user, h->host, h->session_id);
-	j = json_pack("{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:s}}", "version", 2, "width", h->cols ? h->cols : 80,
-		      "height", h->rows ? h->rows : 24, "timestamp", (json_int_t)(h->start_us / 1000000), "title",
-		      title, "env", "TERM", h->term, "tollgate", "header",
-		      json_loads(tg_rec_reader_header_json(r), 0, NULL), "verification",
-		      replay_status_word(status), "invalid_utf8", o->raw ? "U+FFFD, exact bytes in \"b\" events"
-										: "U+FFFD");
-	if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 || putchar('\n') == EOF)
+	j = json_pack("{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:s}}", "version", 2, "width",
+	              h->cols ? h->cols : 80, "height", h->rows ? h->rows : 24, "timestamp",
+	              (json_int_t)(h->start_us / 1000000), "title", title, "env", "TERM", h->term,
+	              "tollgate", "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
+	              "verification", replay_status_word(status), "invalid_utf8",
+	              o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+	if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
+	    putchar('\n') == EOF)
 		e = TG_ERR_IO;
 out:
 	json_decref(j);
@@ -301,8 +313,10 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	if (fflush(stdout) != 0)
 		goto out;
 	if (c.replaced > 0)
-		tg_warn("%s: %" PRIu64 " bytes that are not UTF-8 were replaced with U+FFFD%s", argv[0], c.replaced,
-			o->raw ? " (exact bytes kept in \"b\" events)" : " (--raw keeps the exact bytes)");
+		tg_warn("%s: %" PRIu64 " bytes that are not UTF-8 were replaced with U+FFFD%s",
+		        argv[0], c.replaced,
+		        o->raw ? " (exact bytes kept in \"b\" events)"
+		               : " (--raw keeps the exact bytes)");
 	code = replay_exit_for(status);
 out:
 	tg_buf_free(&c.text);

@@ -21,8 +21,8 @@ void replay_fmt_time(char *out, size_t n, uint64_t us)
 {
 	uint64_t s = us / 1000000;
 
-	snprintf(out, n, "%" PRIu64 ":%02u:%02u.%03u", s / 3600, (unsigned)(s / 60 % 60), (unsigned)(s % 60),
-		 (unsigned)(us % 1000000 / 1000));
+	snprintf(out, n, "%" PRIu64 ":%02u:%02u.%03u", s / 3600, (unsigned)(s / 60 % 60),
+	         (unsigned)(s % 60), (unsigned)(us % 1000000 / 1000));
 }
 
 int replay_parse_time(const char *s, uint64_t *us)
@@ -77,10 +77,14 @@ int replay_parse_time(const char *s, uint64_t *us)
 const char *replay_status_word(int status)
 {
 	switch (status) {
-	case TG_OK: return "sealed";
-	case TG_ERR_UNSEALED: return "UNSEALED";
-	case TG_ERR_WRONG_KEY: return "WRONG-KEY";
-	default: return "TAMPERED";
+	case TG_OK:
+		return "sealed";
+	case TG_ERR_UNSEALED:
+		return "UNSEALED";
+	case TG_ERR_WRONG_KEY:
+		return "WRONG-KEY";
+	default:
+		return "TAMPERED";
 	}
 }
 
@@ -90,24 +94,27 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
 
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);
 	if (v->status == TG_OK) {
-		fprintf(f, "%s: sealed and intact: %" PRIu64 " records, %" PRIu64 " bytes, session time %s%s\n", name,
-			v->records, v->bytes, t, v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		fprintf(f,
+		        "%s: sealed and intact: %" PRIu64 " records, %" PRIu64
+		        " bytes, session time %s%s\n",
+		        name, v->records, v->bytes, t,
+		        v->key_checked ? "" : " (host key NOT checked: --no-key)");
 		return;
 	}
 	if (v->status == TG_ERR_UNSEALED) {
 		fprintf(f,
-			"%s: UNSEALED: intact up to session time %s, byte %" PRIu64 "; %" PRIu64
-			" bytes after that cannot be verified (%s)%s\n",
-			name, t, v->verified_bytes, v->bytes - v->verified_bytes, v->reason,
-			v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		        "%s: UNSEALED: intact up to session time %s, byte %" PRIu64 "; %" PRIu64
+		        " bytes after that cannot be verified (%s)%s\n",
+		        name, t, v->verified_bytes, v->bytes - v->verified_bytes, v->reason,
+		        v->key_checked ? "" : " (host key NOT checked: --no-key)");
 		return;
 	}
 	replay_fmt_time(ft, sizeof(ft), v->fail_time_us);
 	fprintf(f,
-		"%s: %s: at record %" PRIu64 ", byte %" PRIu64 ", session time %s: %s; intact up to byte %" PRIu64
-		" (session time %s)\n",
-		name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED", v->fail_index,
-		v->fail_offset, ft, v->reason, v->verified_bytes, t);
+	        "%s: %s: at record %" PRIu64 ", byte %" PRIu64
+	        ", session time %s: %s; intact up to byte %" PRIu64 " (session time %s)\n",
+	        name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED",
+	        v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t);
 }
 
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status)
@@ -134,7 +141,9 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 	if (v.status == TG_OK) {
 		*limit = UINT64_MAX;
 		if (!v.key_checked)
-			tg_warn("%s: host key not checked (--no-key): intact, but not known to be genuine", name);
+			tg_warn("%s: host key not checked (--no-key): intact, but not known to be "
+			        "genuine",
+			        name);
 		return REPLAY_EXIT_OK;
 	}
 	replay_describe(stderr, name, &v);
@@ -144,8 +153,9 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 		return REPLAY_EXIT_OK;
 	}
 	if (v.status == TG_ERR_UNSEALED) {
-		tg_warn("%s: showing the verified part only (up to byte %" PRIu64 "); --force shows the rest",
-			name, v.verified_bytes);
+		tg_warn("%s: showing the verified part only (up to byte %" PRIu64
+		        "); --force shows the rest",
+		        name, v.verified_bytes);
 		*limit = v.verified_bytes;
 		return REPLAY_EXIT_OK;
 	}

@@ -70,23 +70,25 @@ struct info {
 static json_t *verdict_json(const struct tg_rec_verdict *v)
 {
 	char hex[2 * TG_REC_HASH_LEN + 1];
-	const char *st = v->status == TG_OK ? "sealed"
-			 : v->status == TG_ERR_UNSEALED ? "unsealed"
-			 : v->status == TG_ERR_WRONG_KEY ? "wrong-key"
-							 : "tampered";
+	const char *st = v->status == TG_OK              ? "sealed"
+	                 : v->status == TG_ERR_UNSEALED  ? "unsealed"
+	                 : v->status == TG_ERR_WRONG_KEY ? "wrong-key"
+	                                                 : "tampered";
 
 	sodium_bin2hex(hex, sizeof(hex), v->final_hash, TG_REC_HASH_LEN);
-	return json_pack("{s:s,s:s,s:i,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:o}", "status", st, "error",
-			 v->status == TG_OK ? "" : tg_strerror(v->status), "exit", replay_exit_for(v->status),
-			 "key_checked", v->key_checked, "truncated", v->truncated, "records", (json_int_t)v->records,
-			 "bytes", (json_int_t)v->bytes, "verified_bytes", (json_int_t)v->verified_bytes,
-			 "unverified_bytes", (json_int_t)(v->bytes - v->verified_bytes), "verified_time_us",
-			 (json_int_t)v->verified_time_us, "time_us", (json_int_t)v->time_us, "failure",
-			 v->status == TG_OK || v->status == TG_ERR_UNSEALED
-				 ? json_null()
-				 : json_pack("{s:I,s:I,s:I}", "record", (json_int_t)v->fail_index, "offset",
-					     (json_int_t)v->fail_offset, "time_us", (json_int_t)v->fail_time_us),
-			 "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
+	return json_pack(
+	    "{s:s,s:s,s:i,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:o}", "status", st, "error",
+	    v->status == TG_OK ? "" : tg_strerror(v->status), "exit", replay_exit_for(v->status),
+	    "key_checked", v->key_checked, "truncated", v->truncated, "records",
+	    (json_int_t)v->records, "bytes", (json_int_t)v->bytes, "verified_bytes",
+	    (json_int_t)v->verified_bytes, "unverified_bytes",
+	    (json_int_t)(v->bytes - v->verified_bytes), "verified_time_us",
+	    (json_int_t)v->verified_time_us, "time_us", (json_int_t)v->time_us, "failure",
+	    v->status == TG_OK || v->status == TG_ERR_UNSEALED
+	        ? json_null()
+	        : json_pack("{s:I,s:I,s:I}", "record", (json_int_t)v->fail_index, "offset",
+	                    (json_int_t)v->fail_offset, "time_us", (json_int_t)v->fail_time_us),
+	    "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
 }
 
 static void print_kv(const char *k, const char *v)
@@ -116,7 +118,8 @@ static const char *jtext(json_t *o, const char *k, char *buf, size_t n)
 	return buf;
 }
 
-static void info_text(const char *name, const struct tg_rec_header *h, const char *hjson, struct info *in)
+static void info_text(const char *name, const struct tg_rec_header *h, const char *hjson,
+                      struct info *in)
 {
 	char buf[1024], t[32], b2[2 * TG_REC_HASH_LEN + 1];
 	json_t *hj = json_loads(hjson, 0, NULL), *tr;
@@ -139,7 +142,9 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	if (in->end != NULL) {
 		json_t *d = json_object_get(in->end, "duration_us");
 
-		replay_fmt_time(t, sizeof(t), json_is_integer(d) ? (uint64_t)json_integer_value(d) : in->v.time_us);
+		replay_fmt_time(t, sizeof(t),
+		                json_is_integer(d) ? (uint64_t)json_integer_value(d)
+		                                   : in->v.time_us);
 		print_kv("duration:", t);
 		print_kv("exit status:", jtext(in->end, "exit_status", buf, sizeof(buf)));
 		print_kv("signal:", jtext(in->end, "signal", buf, sizeof(buf)));
@@ -157,30 +162,36 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		snprintf(buf, sizeof(buf), "%s so far (no END record)", t);
 		print_kv("duration:", buf);
 	}
-	snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64, in->stored[TG_REC_OUT],
-		 in->stored[TG_REC_ERR], in->stored[TG_REC_IN]);
+	snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64,
+	         in->stored[TG_REC_OUT], in->stored[TG_REC_ERR], in->stored[TG_REC_IN]);
 	print_kv("bytes stored:", buf);
 	if (in->dropped[1] + in->dropped[2] + in->dropped[3] > 0) {
-		snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64 " (passed on, not stored)",
-			 in->dropped[1], in->dropped[2], in->dropped[3]);
+		snprintf(buf, sizeof(buf),
+		         "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64 " (passed on, not stored)",
+		         in->dropped[1], in->dropped[2], in->dropped[3]);
 		print_kv("bytes dropped:", buf);
 	}
 	if (in->stored[TG_REC_IN] > 0)
 		print_kv("input:", "recorded (tollgate-replay cat --input)");
 	if (in->hidden_times > 0) {
-		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes typed with echo off, in %" PRIu64 " records (not stored)",
-			 in->hidden_bytes, in->hidden_times);
+		snprintf(buf, sizeof(buf),
+		         "%" PRIu64 " bytes typed with echo off, in %" PRIu64
+		         " records (not stored)",
+		         in->hidden_bytes, in->hidden_times);
 		print_kv("hidden input:", buf);
 	}
 	if (in->resizes > 0) {
-		snprintf(buf, sizeof(buf), "%" PRIu64 " (last %ux%u)", in->resizes, in->last_cols, in->last_rows);
+		snprintf(buf, sizeof(buf), "%" PRIu64 " (last %ux%u)", in->resizes, in->last_cols,
+		         in->last_rows);
 		print_kv("resizes:", buf);
 	}
 	for (i = 0; i < json_array_size(in->notes); i++) {
 		json_t *n = json_array_get(in->notes, i);
-		char *d = json_dumps(json_object_get(n, "note"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *d =
+		    json_dumps(json_object_get(n, "note"), JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		replay_fmt_time(t, sizeof(t), (uint64_t)json_integer_value(json_object_get(n, "time_us")));
+		replay_fmt_time(t, sizeof(t),
+		                (uint64_t)json_integer_value(json_object_get(n, "time_us")));
 		snprintf(buf, sizeof(buf), "%s %s", t, d ? d : "?");
 		print_kv(i == 0 ? "notes:" : "", buf);
 		free(d);
@@ -190,8 +201,9 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		print_kv("", buf);
 	}
 	snprintf(buf, sizeof(buf), "%s (%s)", h->key_id,
-		 in->v.key_checked ? (in->v.status == TG_ERR_WRONG_KEY ? "NOT the given host key" : "the given host key")
-				   : "host key not checked");
+	         in->v.key_checked ? (in->v.status == TG_ERR_WRONG_KEY ? "NOT the given host key"
+	                                                               : "the given host key")
+	                           : "host key not checked");
 	print_kv("host key id:", buf);
 	print_kv("recorder:", h->recorder);
 	if (h->pam_session_id[0] != '\0')
@@ -224,8 +236,8 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL);
 	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION || e == TG_ERR_TRUNCATED) {
 		tg_error("%s: %s", argv[0],
-			 e == TG_ERR_TRUNCATED ? "ends inside the header: nothing verified"
-						: "not a recording, or its header is malformed");
+		         e == TG_ERR_TRUNCATED ? "ends inside the header: nothing verified"
+		                               : "not a recording, or its header is malformed");
 		code = e == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
 		goto out;
 	}
@@ -237,8 +249,12 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		switch (rec.type) {
 		case TG_REC_OUT:
 		case TG_REC_ERR:
-		case TG_REC_IN: in.stored[rec.type] += rec.len; break;
-		case TG_REC_DROPPED: in.dropped[rec.stream] += rec.dropped; break;
+		case TG_REC_IN:
+			in.stored[rec.type] += rec.len;
+			break;
+		case TG_REC_DROPPED:
+			in.dropped[rec.stream] += rec.dropped;
+			break;
 		case TG_REC_IN_HIDDEN:
 			in.hidden_bytes += rec.hidden;
 			in.hidden_times++;
@@ -251,8 +267,10 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		case TG_REC_NOTE:
 			if (json_array_size(in.notes) < INFO_MAX_NOTES)
 				json_array_append_new(in.notes,
-						      json_pack("{s:I,s:o}", "time_us", (json_int_t)rec.time_us, "note",
-								json_loadb((const char *)rec.data, rec.len, 0, NULL)));
+				                      json_pack("{s:I,s:o}", "time_us",
+				                                (json_int_t)rec.time_us, "note",
+				                                json_loadb((const char *)rec.data,
+				                                           rec.len, 0, NULL)));
 			else
 				in.notes_dropped++;
 			break;
@@ -260,7 +278,8 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 			json_decref(in.end);
 			in.end = json_loadb((const char *)rec.data, rec.len, 0, NULL);
 			break;
-		default: break;
+		default:
+			break;
 		}
 	}
 	if (e < 0 && e != TG_ERR_FORMAT) {
@@ -269,15 +288,16 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	}
 	tg_rec_reader_verdict(r, &in.v);
 	if (o->json) {
-		json_t *j = json_pack("{s:s,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",
-				      argv[0], "header", json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
-				      in.end ? in.end : json_null(), "notes", json_incref(in.notes), "stored", "out",
-				      (json_int_t)in.stored[TG_REC_OUT], "err", (json_int_t)in.stored[TG_REC_ERR], "in",
-				      (json_int_t)in.stored[TG_REC_IN], "dropped", "out", (json_int_t)in.dropped[1],
-				      "err", (json_int_t)in.dropped[2], "in", (json_int_t)in.dropped[3],
-				      "hidden_input", "bytes", (json_int_t)in.hidden_bytes, "records",
-				      (json_int_t)in.hidden_times, "resizes", (json_int_t)in.resizes, "verification",
-				      verdict_json(&in.v));
+		json_t *j = json_pack(
+		    "{s:s,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",
+		    argv[0], "header", json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
+		    in.end ? in.end : json_null(), "notes", json_incref(in.notes), "stored", "out",
+		    (json_int_t)in.stored[TG_REC_OUT], "err", (json_int_t)in.stored[TG_REC_ERR],
+		    "in", (json_int_t)in.stored[TG_REC_IN], "dropped", "out",
+		    (json_int_t)in.dropped[1], "err", (json_int_t)in.dropped[2], "in",
+		    (json_int_t)in.dropped[3], "hidden_input", "bytes", (json_int_t)in.hidden_bytes,
+		    "records", (json_int_t)in.hidden_times, "resizes", (json_int_t)in.resizes,
+		    "verification", verdict_json(&in.v));
 
 		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
 			json_decref(j);
@@ -417,28 +437,30 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		if (r == TG_OK)
 			a.items[i].code = replay_exit_for(a.items[i].s.status);
 		else if (r == TG_ERR_FORMAT || r == TG_ERR_VERSION || r == TG_ERR_TRUNCATED) {
-			a.items[i].code = r == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
+			a.items[i].code =
+			    r == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
 			a.items[i].s.status = r == TG_ERR_TRUNCATED ? TG_ERR_UNSEALED : r;
 		} else
 			tg_error("%s: %s", a.items[i].name, tg_strerror(r));
 	}
 	qsort(a.items, a.n, sizeof(a.items[0]), by_start);
-	printf("%-20s %-12s %-12s %-16s %12s %-9s %-32s %s\n", "START", "DURATION", "USER", "HOST", "SIZE", "STATUS",
-	       "SESSION", "FILE");
+	printf("%-20s %-12s %-12s %-16s %12s %-9s %-32s %s\n", "START", "DURATION", "USER", "HOST",
+	       "SIZE", "STATUS", "SESSION", "FILE");
 	for (i = 0; i < a.n; i++) {
 		struct list_item *it = &a.items[i];
 
 		code = worse(code, it->code);
 		if (it->code == REPLAY_EXIT_USAGE) {
-			printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n", "?", "?", "?", "?", it->size,
-			       "ERROR", "?", it->name);
+			printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n", "?", "?",
+			       "?", "?", it->size, "ERROR", "?", it->name);
 			continue;
 		}
 		fmt_start(start, sizeof(start), it->s.start_us);
 		replay_fmt_time(dur, sizeof(dur), it->s.duration_us);
-		printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n", it->s.start_us ? start : "?", dur,
-		       it->s.user[0] ? it->s.user : "?", it->s.host[0] ? it->s.host : "?", it->size,
-		       replay_status_word(it->s.status), it->s.session_id[0] ? it->s.session_id : "?", it->name);
+		printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n",
+		       it->s.start_us ? start : "?", dur, it->s.user[0] ? it->s.user : "?",
+		       it->s.host[0] ? it->s.host : "?", it->size, replay_status_word(it->s.status),
+		       it->s.session_id[0] ? it->s.session_id : "?", it->name);
 	}
 out:
 	for (i = 0; i < a.n; i++)

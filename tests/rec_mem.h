@@ -84,8 +84,8 @@ static inline unsigned char *fd_slurp(int fd, size_t *len)
 }
 
 /* Verify a byte array; returns the verdict's status (or the call's error). */
-static inline int verify_mem(const unsigned char *p, size_t len, const unsigned char *pk, size_t chunk,
-			     struct tg_rec_verdict *v)
+static inline int verify_mem(const unsigned char *p, size_t len, const unsigned char *pk,
+                             size_t chunk, struct tg_rec_verdict *v)
 {
 	struct mem_src m = {p, len, 0, chunk};
 	struct tg_rec_source src = {mem_read, &m};

@@ -34,16 +34,16 @@ static const struct {
 	const char *data;
 	size_t len;
 } script[] = {
-	{TG_REC_OUT, 0, "$ ", 2},
-	{TG_REC_IN, 500000, "ls\r", 3},
-	{TG_REC_OUT, 600000, "caf\xc3", 4},
-	{TG_REC_OUT, 600001, "\xa9 \xff\xfe!", 5},
-	{TG_REC_ERR, 700000, "\xe2\x82", 2},
-	{TG_REC_ERR, 700002, "\xac\r\n", 3},
-	{TG_REC_RESIZE, 800000, NULL, 0},
-	{TG_REC_NOTE, 900000, "{\"event\":\"x\"}", 13},
-	{TG_REC_OUT, 1000000, (const char *)all_bytes, 256},
-	{TG_REC_OUT, 2500000, "end \xf0\x9f", 6},
+    {TG_REC_OUT, 0, "$ ", 2},
+    {TG_REC_IN, 500000, "ls\r", 3},
+    {TG_REC_OUT, 600000, "caf\xc3", 4},
+    {TG_REC_OUT, 600001, "\xa9 \xff\xfe!", 5},
+    {TG_REC_ERR, 700000, "\xe2\x82", 2},
+    {TG_REC_ERR, 700002, "\xac\r\n", 3},
+    {TG_REC_RESIZE, 800000, NULL, 0},
+    {TG_REC_NOTE, 900000, "{\"event\":\"x\"}", 13},
+    {TG_REC_OUT, 1000000, (const char *)all_bytes, 256},
+    {TG_REC_OUT, 2500000, "end \xf0\x9f", 6},
 };
 
 static void setup(void)
@@ -87,8 +87,9 @@ static void setup(void)
 		else if (script[i].type == TG_REC_NOTE)
 			ck_assert_int_eq(tg_rec_write_note(w, script[i].t, script[i].data), TG_OK);
 		else
-			ck_assert_int_eq(tg_rec_write_data(w, script[i].type, script[i].t, script[i].data, script[i].len),
-					 TG_OK);
+			ck_assert_int_eq(tg_rec_write_data(w, script[i].type, script[i].t,
+			                                   script[i].data, script[i].len),
+			                 TG_OK);
 	}
 	ck_assert_int_eq(tg_rec_seal(w, 3000000, "{\"exit_status\":0}"), TG_OK);
 	tg_rec_writer_free(w);
@@ -116,8 +117,8 @@ static size_t export(int raw, json_t **hdr, struct ev *ev, size_t max)
 	FILE *p;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "'%s' -c '%s' --key '%s' export --format asciicast %s '%s'", cmd_path, conf_path, pub_path,
-		 raw ? "--raw" : "", rec_path);
+	snprintf(cmd, sizeof(cmd), "'%s' -c '%s' --key '%s' export --format asciicast %s '%s'",
+	         cmd_path, conf_path, pub_path, raw ? "--raw" : "", rec_path);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
@@ -131,7 +132,8 @@ static size_t export(int raw, json_t **hdr, struct ev *ev, size_t max)
 		ck_assert(json_is_real(json_array_get(e, 0)));
 		ev[n].t = json_real_value(json_array_get(e, 0));
 		ck_assert(json_is_string(json_array_get(e, 1)));
-		snprintf(ev[n].code, sizeof(ev[n].code), "%s", json_string_value(json_array_get(e, 1)));
+		snprintf(ev[n].code, sizeof(ev[n].code), "%s",
+		         json_string_value(json_array_get(e, 1)));
 		d = json_array_get(e, 2);
 		ck_assert(json_is_string(d));
 		ck_assert_uint_le(json_string_length(d), sizeof(ev[n].data));
@@ -159,9 +161,12 @@ START_TEST(header_and_events)
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "width")), 100);
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "height")), 30);
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "timestamp")), 1764380000);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "env"), "TERM")), "screen");
-	ck_assert_str_eq(jstr(json_object_get(json_object_get(json_object_get(h, "tollgate"), "header"), "session_id")),
-			 "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "env"), "TERM")),
+	                 "screen");
+	ck_assert_str_eq(
+	    jstr(json_object_get(json_object_get(json_object_get(h, "tollgate"), "header"),
+	                         "session_id")),
+	    "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
 	json_decref(h);
 
 	/* the output text is the UTF-8 repair of the whole output stream, in order */
@@ -170,7 +175,8 @@ START_TEST(header_and_events)
 	tg_buf_init(&raw_out, 1 << 20);
 	for (i = 0; i < sizeof(script) / sizeof(script[0]); i++)
 		if (script[i].type == TG_REC_OUT || script[i].type == TG_REC_ERR)
-			ck_assert_int_eq(tg_buf_append(&raw_out, script[i].data, script[i].len), TG_OK);
+			ck_assert_int_eq(tg_buf_append(&raw_out, script[i].data, script[i].len),
+			                 TG_OK);
 	ck_assert_int_eq(tg_utf8_sanitize(&want, raw_out.data, raw_out.len, &bad), TG_OK);
 	ck_assert_uint_gt(bad, 100);
 	for (i = 0; i < n; i++) {
@@ -201,7 +207,8 @@ START_TEST(header_and_events)
 	ck_assert_ptr_nonnull(memmem(got.data, got.len, "caf\xc3\xa9", 5));
 	ck_assert_ptr_nonnull(memmem(got.data, got.len, "\xe2\x82\xac\r\n", 5));
 	for (i = 0; i < n; i++)
-		if (strcmp(ev[i].code, "o") == 0 && memmem(ev[i].data, ev[i].len, "\xe2\x82\xac", 3) != NULL)
+		if (strcmp(ev[i].code, "o") == 0 &&
+		    memmem(ev[i].data, ev[i].len, "\xe2\x82\xac", 3) != NULL)
 			ck_assert(fabs(ev[i].t - 0.700002) < 1e-7);
 	/* a character cut off by the end of the recording is one U+FFFD at the end */
 	ck_assert_mem_eq(got.data + got.len - 7, "end " TG_UTF8_REPLACEMENT, 7);
@@ -219,7 +226,7 @@ START_TEST(raw_bytes_kept)
 
 	n = export(1, &h, ev, 64);
 	ck_assert_str_eq(jstr(json_object_get(json_object_get(h, "tollgate"), "invalid_utf8")),
-			 "U+FFFD, exact bytes in \"b\" events");
+	                 "U+FFFD, exact bytes in \"b\" events");
 	json_decref(h);
 	for (i = 0; i < n; i++) {
 		unsigned char bin[400];
@@ -228,13 +235,14 @@ START_TEST(raw_bytes_kept)
 		if (strcmp(ev[i].code, "b") != 0)
 			continue;
 		nb++;
-		ck_assert_int_eq(sodium_base642bin(bin, sizeof(bin), (const char *)ev[i].data, ev[i].len, NULL, &blen,
-						   NULL, sodium_base64_VARIANT_ORIGINAL),
-				 0);
+		ck_assert_int_eq(sodium_base642bin(bin, sizeof(bin), (const char *)ev[i].data,
+		                                   ev[i].len, NULL, &blen, NULL,
+		                                   sodium_base64_VARIANT_ORIGINAL),
+		                 0);
 		/* the exact bytes of the record at that time */
 		for (k = 0; k < sizeof(script) / sizeof(script[0]); k++)
-			if (fabs((double)script[k].t / 1e6 - ev[i].t) < 1e-7 && script[k].data != NULL &&
-			    script[k].type != TG_REC_NOTE)
+			if (fabs((double)script[k].t / 1e6 - ev[i].t) < 1e-7 &&
+			    script[k].data != NULL && script[k].type != TG_REC_NOTE)
 				break;
 		ck_assert_uint_lt(k, sizeof(script) / sizeof(script[0]));
 		ck_assert_uint_eq(blen, script[k].len);

@@ -19,7 +19,8 @@ static void setup(void)
 	ck_assert_int_eq(tg_key_generate(other_pk, other_sk), TG_OK);
 }
 
-#define END_JSON "{\"exit_status\":3,\"duration_us\":5000000,\"bytes\":{\"out\":11,\"err\":2,\"in\":1}}"
+#define END_JSON                                                                                   \
+	"{\"exit_status\":3,\"duration_us\":5000000,\"bytes\":{\"out\":11,\"err\":2,\"in\":1}}"
 
 /*
  * A small recording: header, checkpoint, data of every kind, a checkpoint in
@@ -86,7 +87,8 @@ START_TEST(roundtrip_small)
 		ck_assert_uint_eq(h->cols, 80);
 		ck_assert_uint_eq(h->rows, 24);
 		ck_assert_uint_eq(h->start_us, 1764380000000000ULL);
-		ck_assert_ptr_nonnull(strstr(tg_rec_reader_header_json(r), "\"start\":\"2025-11-29T01:33:20.000000Z\""));
+		ck_assert_ptr_nonnull(strstr(tg_rec_reader_header_json(r),
+		                             "\"start\":\"2025-11-29T01:33:20.000000Z\""));
 		while ((e = tg_rec_reader_next(r, &rec)) > 0) {
 			ck_assert_int_lt(n, 32);
 			types[n++] = rec.type;
@@ -147,7 +149,8 @@ START_TEST(roundtrip_small)
 		ck_assert_uint_eq(s.file_bytes, len);
 		sodium_bin2hex(hex, sizeof(hex), final, 32);
 		ck_assert_str_eq(s.final_hash, hex);
-		ck_assert_int_eq(tg_rec_summarize("/nonexistent/x.tgr", host_pk, &s), TG_ERR_NOT_FOUND);
+		ck_assert_int_eq(tg_rec_summarize("/nonexistent/x.tgr", host_pk, &s),
+		                 TG_ERR_NOT_FOUND);
 	}
 	free(p);
 }
@@ -286,7 +289,8 @@ START_TEST(cut_everywhere)
 		ck_assert_int_eq(verify_mem(p, L, host_pk, 3, &v), TG_ERR_UNSEALED);
 		if (v.verified_bytes != want)
 			ck_abort_msg("cut at %zu: verified %llu bytes, expected %llu", L,
-				     (unsigned long long)v.verified_bytes, (unsigned long long)want);
+			             (unsigned long long)v.verified_bytes,
+			             (unsigned long long)want);
 		ck_assert_int_eq(v.sealed, 0);
 		ck_assert_uint_le(v.verified_bytes, L);
 		/* a cut between records is not inside one */
@@ -302,8 +306,8 @@ START_TEST(cut_everywhere)
 END_TEST
 
 /* Split a recording into its records' [offset, end) ranges. */
-static size_t records_of(const unsigned char *p, size_t len, uint64_t *off, uint64_t *end, int *type,
-			 size_t max)
+static size_t records_of(const unsigned char *p, size_t len, uint64_t *off, uint64_t *end,
+                         int *type, size_t max)
 {
 	struct mem_src m = {p, len, 0, 0};
 	struct tg_rec_source src = {mem_read, &m};
@@ -453,10 +457,10 @@ static int open_bytes(const void *p, size_t len)
 
 START_TEST(hostile_inputs)
 {
-	static const unsigned char overlong[] = {0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-						 0x80, 0x80, 0x00, 0x00};
-	static const unsigned char tenth_big[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-						  0x02, 0x00};
+	static const unsigned char overlong[] = {0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	                                         0x80, 0x80, 0x80, 0x80, 0x00, 0x00};
+	static const unsigned char tenth_big[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                          0xff, 0xff, 0xff, 0xff, 0x02, 0x00};
 	static const unsigned char nonmin[] = {0x01, 0x80, 0x00, 0x00};
 	static const unsigned char huge[] = {0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x10};
 	static const unsigned char unknown[] = {0x08, 0x00, 0x00};
@@ -465,18 +469,26 @@ START_TEST(hostile_inputs)
 	static const unsigned char bad_note[] = {0x07, 0x00, 0x02, '[', ']'};
 	static const unsigned char bad_drop[] = {0x06, 0x00, 0x09, 9, 0, 0, 0, 0, 0, 0, 0, 0};
 	static const unsigned char bad_cp[] = {0x20, 0x00, 0x01, 0};
-	static const unsigned char end_then_data[] = {0x11, 0x00, 0x02, '{', '}', 0x01, 0x00, 0x01, 'x'};
-	static const unsigned char time_overflow[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-						      0xff, 0x01, 0x00};
+	static const unsigned char end_then_data[] = {0x11, 0x00, 0x02, '{', '}',
+	                                              0x01, 0x00, 0x01, 'x'};
+	static const unsigned char time_overflow[] = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                              0xff, 0xff, 0xff, 0xff, 0x01, 0x00};
 	const struct {
 		const unsigned char *p;
 		size_t n;
 	} tails[] = {
-		{overlong, sizeof(overlong)},   {tenth_big, sizeof(tenth_big)}, {nonmin, sizeof(nonmin)},
-		{huge, sizeof(huge)},           {unknown, sizeof(unknown)},     {header2, sizeof(header2)},
-		{bad_resize, sizeof(bad_resize)}, {bad_note, sizeof(bad_note)}, {bad_drop, sizeof(bad_drop)},
-		{bad_cp, sizeof(bad_cp)},       {end_then_data, sizeof(end_then_data)},
-		{time_overflow, sizeof(time_overflow)},
+	    {overlong, sizeof(overlong)},
+	    {tenth_big, sizeof(tenth_big)},
+	    {nonmin, sizeof(nonmin)},
+	    {huge, sizeof(huge)},
+	    {unknown, sizeof(unknown)},
+	    {header2, sizeof(header2)},
+	    {bad_resize, sizeof(bad_resize)},
+	    {bad_note, sizeof(bad_note)},
+	    {bad_drop, sizeof(bad_drop)},
+	    {bad_cp, sizeof(bad_cp)},
+	    {end_then_data, sizeof(end_then_data)},
+	    {time_overflow, sizeof(time_overflow)},
 	};
 	struct tg_rec_verdict v;
 	unsigned char *p, junk[4096];
@@ -503,17 +515,31 @@ START_TEST(hostile_inputs)
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x02[]", 13), TG_ERR_FORMAT);
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x01\x00\x02{}", 13), TG_ERR_FORMAT);
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x05\x02{}", 13), TG_ERR_FORMAT);
-	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x81\x80\x04", 13), TG_ERR_FORMAT); /* > 64 KiB */
+	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x81\x80\x04", 13),
+	                 TG_ERR_FORMAT); /* > 64 KiB */
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x10{}", 13), TG_ERR_TRUNCATED);
 	/* fields out of bounds or of the wrong type */
 	{
 		static const char *bad[][2] = {
-			{"uid", "-1"}, {"uid", "\"0\""}, {"uid", "4294967296"}, {"client_port", "65536"},
-			{"cols", "1e3"}, {"rows", "null"}, {"session_id", "\"00\""},
-			{"session_id", "\"zz112233445566778899aabbccddeeff\""}, {"mode", "\"root\""},
-			{"version", "2"}, {"version", "\"1\""}, {"host_key_id", "\"00112233\""},
-			{"session_key", "\"00\""}, {"command", "7"}, {"term", "[]"}, {"start_us", "-5"},
-			{"user", NULL}, {"client_addr", NULL}, {"user", "NUL"},
+		    {"uid", "-1"},
+		    {"uid", "\"0\""},
+		    {"uid", "4294967296"},
+		    {"client_port", "65536"},
+		    {"cols", "1e3"},
+		    {"rows", "null"},
+		    {"session_id", "\"00\""},
+		    {"session_id", "\"zz112233445566778899aabbccddeeff\""},
+		    {"mode", "\"root\""},
+		    {"version", "2"},
+		    {"version", "\"1\""},
+		    {"host_key_id", "\"00112233\""},
+		    {"session_key", "\"00\""},
+		    {"command", "7"},
+		    {"term", "[]"},
+		    {"start_us", "-5"},
+		    {"user", NULL},
+		    {"client_addr", NULL},
+		    {"user", "NUL"},
 		};
 		char longs[400];
 
@@ -523,14 +549,15 @@ START_TEST(hostile_inputs)
 		longs[301] = '\0';
 		for (j = 0; j <= sizeof(bad) / sizeof(bad[0]); j++) {
 			unsigned char rec[1024];
-			json_t *o = json_pack("{s:i,s:s,s:s,s:i,s:s,s:i,s:s,s:i,s:I,s:s,s:n,s:s,s:i,s:i,s:s,s:s,s:s,s:s}",
-					      "version", 1, "session_id", "00112233445566778899aabbccddeeff",
-					      "user", "a", "uid", 1, "client_addr", "x", "client_port", 1,
-					      "host", "h", "sshd_pid", 1, "start_us", (json_int_t)1, "mode",
-					      "command", "command", "term", "t", "cols", 1, "rows", 1,
-					      "pam_session_id", "", "recorder", "r", "host_key_id",
-					      "0011223344556677", "session_key",
-					      "0000000000000000000000000000000000000000000000000000000000000000");
+			json_t *o = json_pack(
+			    "{s:i,s:s,s:s,s:i,s:s,s:i,s:s,s:i,s:I,s:s,s:n,s:s,s:i,s:i,s:s,s:s,s:s,"
+			    "s:s}",
+			    "version", 1, "session_id", "00112233445566778899aabbccddeeff", "user",
+			    "a", "uid", 1, "client_addr", "x", "client_port", 1, "host", "h",
+			    "sshd_pid", 1, "start_us", (json_int_t)1, "mode", "command", "command",
+			    "term", "t", "cols", 1, "rows", 1, "pam_session_id", "", "recorder",
+			    "r", "host_key_id", "0011223344556677", "session_key",
+			    "0000000000000000000000000000000000000000000000000000000000000000");
 			char *txt;
 
 			ck_assert_ptr_nonnull(o);
@@ -538,11 +565,15 @@ START_TEST(hostile_inputs)
 				if (bad[j][1] == NULL)
 					json_object_del(o, bad[j][0]);
 				else if (strcmp(bad[j][1], "NUL") == 0)
-					ck_assert_int_eq(json_object_set_new(o, bad[j][0], json_stringn("a\0b", 3)), 0);
+					ck_assert_int_eq(json_object_set_new(
+					                     o, bad[j][0], json_stringn("a\0b", 3)),
+					                 0);
 				else
-					ck_assert_int_eq(json_object_set_new(o, bad[j][0],
-									     json_loads(bad[j][1], JSON_DECODE_ANY, NULL)),
-							 0);
+					ck_assert_int_eq(
+					    json_object_set_new(
+					        o, bad[j][0],
+					        json_loads(bad[j][1], JSON_DECODE_ANY, NULL)),
+					    0);
 			}
 			txt = json_dumps(o, JSON_COMPACT);
 			n = (int)strlen(txt);
@@ -552,7 +583,8 @@ START_TEST(hostile_inputs)
 			rec[11] = (unsigned char)(n >> 7);
 			memcpy(rec + 12, txt, (size_t)n);
 			if (j == sizeof(bad) / sizeof(bad[0]))
-				ck_assert_int_eq(open_bytes(rec, 12 + (size_t)n), TG_OK); /* the base is fine */
+				ck_assert_int_eq(open_bytes(rec, 12 + (size_t)n),
+				                 TG_OK); /* the base is fine */
 			else if (open_bytes(rec, 12 + (size_t)n) == TG_OK)
 				ck_abort_msg("header with %s = %s accepted", bad[j][0], bad[j][1]);
 			free(txt);
@@ -561,14 +593,15 @@ START_TEST(hostile_inputs)
 		/* a 300-byte user name does not fit the 256-byte field */
 		snprintf(hdr, sizeof(hdr), "%s", longs);
 		{
-			json_t *o = json_pack("{s:i,s:s,s:s,s:i,s:s,s:i,s:s,s:i,s:I,s:s,s:n,s:s,s:i,s:i,s:s,s:s,s:s,s:s}",
-					      "version", 1, "session_id", "00112233445566778899aabbccddeeff",
-					      "user", hdr + 1, "uid", 1, "client_addr", "x", "client_port", 1,
-					      "host", "h", "sshd_pid", 1, "start_us", (json_int_t)1, "mode",
-					      "command", "command", "term", "t", "cols", 1, "rows", 1,
-					      "pam_session_id", "", "recorder", "r", "host_key_id",
-					      "0011223344556677", "session_key",
-					      "0000000000000000000000000000000000000000000000000000000000000000");
+			json_t *o = json_pack(
+			    "{s:i,s:s,s:s,s:i,s:s,s:i,s:s,s:i,s:I,s:s,s:n,s:s,s:i,s:i,s:s,s:s,s:s,"
+			    "s:s}",
+			    "version", 1, "session_id", "00112233445566778899aabbccddeeff", "user",
+			    hdr + 1, "uid", 1, "client_addr", "x", "client_port", 1, "host", "h",
+			    "sshd_pid", 1, "start_us", (json_int_t)1, "mode", "command", "command",
+			    "term", "t", "cols", 1, "rows", 1, "pam_session_id", "", "recorder",
+			    "r", "host_key_id", "0011223344556677", "session_key",
+			    "0000000000000000000000000000000000000000000000000000000000000000");
 			char *txt = json_dumps(o, JSON_COMPACT);
 			unsigned char rec[1024];
 
@@ -599,7 +632,8 @@ START_TEST(hostile_inputs)
 		for (k = 0; k < 1 + randombytes_uniform(8); k++)
 			q[randombytes_uniform((uint32_t)len)] = (unsigned char)randombytes_random();
 		if (memcmp(p, q, len) != 0)
-			ck_assert_int_ne(verify_mem(q, len, host_pk, 1 + randombytes_uniform(64), &v), TG_OK);
+			ck_assert_int_ne(
+			    verify_mem(q, len, host_pk, 1 + randombytes_uniform(64), &v), TG_OK);
 		free(q);
 	}
 	free(p);

@@ -12,10 +12,11 @@ START_TEST(sequences)
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xe2\x82", 2), -1);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf0\x9f", 2), -1);
-	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc0\x80", 2), 0);     /* overlong NUL */
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc0\x80", 2), 0); /* overlong NUL */
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xe0\x80\x80", 3), 0); /* overlong */
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3), 0); /* surrogate */
-	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4), 0); /* > U+10FFFF */
+	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4),
+	                 0); /* > U+10FFFF */
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\x80", 1), 0);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xff", 1), 0);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc3(", 2), 0);
@@ -33,8 +34,10 @@ START_TEST(sanitize)
 	ck_assert_str_eq(tg_buf_str(&b), "ok\xef\xbf\xbd\xc3\xa9!\xef\xbf\xbd");
 	ck_assert_uint_eq(bad, 2);
 	tg_buf_reset(&b);
-	ck_assert_int_eq(tg_utf8_sanitize(&b, "\xe2\x82x\xf0\x9f\x98y\xed\xa0\x80", 10, &bad), TG_OK);
-	ck_assert_str_eq(tg_buf_str(&b), "\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_int_eq(tg_utf8_sanitize(&b, "\xe2\x82x\xf0\x9f\x98y\xed\xa0\x80", 10, &bad),
+	                 TG_OK);
+	ck_assert_str_eq(tg_buf_str(&b),
+	                 "\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	ck_assert_uint_eq(bad, 5);
 	ck_assert_uint_eq(tg_utf8_invalid_len((const unsigned char *)"\xe2\x82x", 3), 2);
 	ck_assert_uint_eq(tg_utf8_invalid_len((const unsigned char *)"\xed\xa0", 2), 1);

@@ -45,10 +45,22 @@ static size_t unescape(char *s)
 		}
 		i++;
 		switch (*i) {
-		case 'n': *o++ = '\n'; i++; break;
-		case 'r': *o++ = '\r'; i++; break;
-		case 't': *o++ = '\t'; i++; break;
-		case 'e': *o++ = '\033'; i++; break;
+		case 'n':
+			*o++ = '\n';
+			i++;
+			break;
+		case 'r':
+			*o++ = '\r';
+			i++;
+			break;
+		case 't':
+			*o++ = '\t';
+			i++;
+			break;
+		case 'e':
+			*o++ = '\033';
+			i++;
+			break;
 		case 'x': {
 			char h[3] = {0};
 
@@ -58,7 +70,9 @@ static size_t unescape(char *s)
 			i += 1 + strlen(h);
 			break;
 		}
-		default: *o++ = *i++; break;
+		default:
+			*o++ = *i++;
+			break;
 		}
 	}
 	return (size_t)(o - s);
@@ -109,14 +123,16 @@ static void set_meta(struct tg_rec_meta *m, int argc, char **argv)
 		else if (strcmp(argv[i], "start_us") == 0)
 			m->start_us = strtoull(v, NULL, 10);
 		else if (strcmp(argv[i], "session") == 0) {
-			if (sodium_hex2bin(m->session_id, sizeof(m->session_id), v, strlen(v), NULL, NULL, NULL) != 0)
+			if (sodium_hex2bin(m->session_id, sizeof(m->session_id), v, strlen(v), NULL,
+			                   NULL, NULL) != 0)
 				die("session", TG_ERR_INVALID);
 		} else
 			die(argv[i], TG_ERR_INVALID);
 	}
 }
 
-static struct tg_rec_writer *start(const char *keyfile, const char *out, int argc, char **argv, int *fdp)
+static struct tg_rec_writer *start(const char *keyfile, const char *out, int argc, char **argv,
+                                   int *fdp)
 {
 	unsigned char sk[64];
 	struct tg_rec_meta m;
@@ -153,14 +169,15 @@ static int script(struct tg_rec_writer *w)
 			r = tg_rec_flush(w);
 		} else if (sscanf(line, "%31s %llu %n", word, &t, &n) >= 2 && n > 0) {
 			rest = line + n;
-			if (strcmp(word, "out") == 0 || strcmp(word, "err") == 0 || strcmp(word, "in") == 0) {
+			if (strcmp(word, "out") == 0 || strcmp(word, "err") == 0 ||
+			    strcmp(word, "in") == 0) {
 				size_t len = unescape(rest);
 
 				r = tg_rec_write_data(w,
-						      word[0] == 'o' ? TG_REC_OUT
-						      : word[0] == 'e' ? TG_REC_ERR
-								       : TG_REC_IN,
-						      t, rest, len);
+				                      word[0] == 'o'   ? TG_REC_OUT
+				                      : word[0] == 'e' ? TG_REC_ERR
+				                                       : TG_REC_IN,
+				                      t, rest, len);
 			} else if (strcmp(word, "hidden") == 0) {
 				r = tg_rec_write_hidden(w, t, (uint32_t)strtoul(rest, NULL, 10));
 			} else if (strcmp(word, "resize") == 0) {
@@ -176,7 +193,10 @@ static int script(struct tg_rec_writer *w)
 				if (sscanf(rest, "%7s %llu", s, &c) != 2)
 					die(line, TG_ERR_PARSE);
 				r = tg_rec_write_dropped(w, t,
-							 s[0] == 'o' ? TG_REC_OUT : s[0] == 'e' ? TG_REC_ERR : TG_REC_IN, c);
+				                         s[0] == 'o'   ? TG_REC_OUT
+				                         : s[0] == 'e' ? TG_REC_ERR
+				                                       : TG_REC_IN,
+				                         c);
 			} else if (strcmp(word, "note") == 0) {
 				r = tg_rec_write_note(w, t, rest);
 			} else if (strcmp(word, "checkpoint") == 0) {
@@ -197,8 +217,9 @@ static int script(struct tg_rec_writer *w)
 
 static int bulk(struct tg_rec_writer *w, unsigned long long bytes)
 {
-	static const char words[] = "drwxr-xr-x 2 alice alice 4096 Nov 29 01:09 \033[01;34mconfig\033[0m\r\n"
-				    "-rw-r--r-- 1 alice alice  220 Nov 29 01:09 .bash_logout  error: none\r\n";
+	static const char words[] =
+	    "drwxr-xr-x 2 alice alice 4096 Nov 29 01:09 \033[01;34mconfig\033[0m\r\n"
+	    "-rw-r--r-- 1 alice alice  220 Nov 29 01:09 .bash_logout  error: none\r\n";
 	char chunk[4096];
 	unsigned long long done = 0, t = 0, next_cp = 5000000;
 	size_t i, n;
@@ -249,7 +270,7 @@ int main(int argc, char **argv)
 		r = bulk(w, strtoull(argv[4], NULL, 10));
 	} else {
 		fprintf(stderr, "usage: tg-rec-gen keygen DIR | script SECKEY OUT [META...] | "
-				"bulk SECKEY OUT BYTES [META...]\n");
+		                "bulk SECKEY OUT BYTES [META...]\n");
 		return 3;
 	}
 	if (r != TG_OK)
