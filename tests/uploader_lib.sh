@@ -59,9 +59,9 @@ up_rec() {
 	name=$1
 	shift
 	"$RECGEN" rec "$T/keys/signing.key" "$T/spool/sessions/.$name.tmp" "$@" || tg_fail "recgen"
-	mv "$T/spool/sessions/.$name.tmp" "$T/spool/sessions/$name"
 	mkdir -p "$T/orig"
-	cp "$T/spool/sessions/$name" "$T/orig/$name"
+	cp "$T/spool/sessions/.$name.tmp" "$T/orig/$name"
+	mv "$T/spool/sessions/.$name.tmp" "$T/spool/sessions/$name"
 }
 
 # An event in the spool as the PAM module writes it: up_event SEQ TYPE JSON-FIELDS
@@ -72,9 +72,9 @@ up_event() {
 	name=$(printf '%020d-%016x.json' "$us" "$seq")
 	printf '{"v":1,"type":"%s","time":"2026-01-01T00:00:00.000000Z","time_us":%s,"host":"testhost",%s}' \
 		"$type" "$us" "$fields" >"$T/spool/events/.tmp.$name"
-	mv "$T/spool/events/.tmp.$name" "$T/spool/events/$name"
 	mkdir -p "$T/orig-events"
-	cp "$T/spool/events/$name" "$T/orig-events/$name"
+	cp "$T/spool/events/.tmp.$name" "$T/orig-events/$name"
+	mv "$T/spool/events/.tmp.$name" "$T/spool/events/$name"
 }
 
 # Start the daemon in the foreground, in the background of this shell.

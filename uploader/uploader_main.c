@@ -120,11 +120,20 @@ static int start_jobs(struct up_ctx *c, enum up_queue q, up_job_fn fn)
 
 	if (c->s3.paused_until_us > now)
 		return 0;
+	uint64_t big = tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD);
+	unsigned big_busy = 0, big_max = up_jobs_max(c->jobs) > 1 ? up_jobs_max(c->jobs) - 1 : 1;
+
+	for (i = 0; i < qs->n; i++)
+		big_busy += qs->items[i].busy && qs->items[i].size >= big;
 	for (i = 0; i < qs->n && up_jobs_running(c->jobs) < up_jobs_max(c->jobs); i++) {
 		struct up_item *it = &qs->items[i];
 
 		if (it->busy || it->next_try_us > now || (c->once && it->attempts > 0))
 			continue;
+		/* large recordings never take every worker: small ones (and events) keep moving */
+		if (it->size >= big && big_busy >= big_max)
+			continue;
+		big_busy += it->size >= big;
 		if (up_jobs_start(c, q, it->name, fn) != TG_OK) {
 			tg_error("cannot start an upload job: %s", strerror(errno));
 			break;

@@ -1,0 +1,95 @@
+#!/bin/sh
+# Slack outages and refusals, and S3 errors retrying cannot fix:
+#  1. a wrong bucket (NoSuchBucket): --once keeps every file, says so in its
+#     exit status, and the s3_error alert reaches Slack;
+#  2. Slack down (500), then rate limiting (429 Retry-After), then up: every
+#     message arrives afterwards, in order, once; S3 got the events meanwhile;
+#  3. the webhook gone (410): messages are kept, the daemon does not spin,
+#     the slack_error alert reaches S3; when Slack is back they arrive.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup
+
+# 1. NoSuchBucket
+sed "s|^bucket = .*|bucket = no-such-bucket|" "$T/tollgate.conf" >"$T/wrong.conf"
+chmod 600 "$T/wrong.conf"
+up_rec keep.tgr user=alice bytes=100
+rc=0
+"$UPLOADER" -c "$T/wrong.conf" --once >"$T/wrong.log" 2>&1 || rc=$?
+cat "$T/wrong.log"
+[ $rc -eq 1 ] || tg_fail "--once with a wrong bucket: exit $rc, wanted 1 (something left)"
+[ -f "$T/spool/sessions/keep.tgr" ] || tg_fail "the recording left the spool without S3"
+grep -q 'alert s3_error' "$T/wrong.log" || tg_fail "no s3_error alert"
+up_wait_messages 1 10 || tg_fail "the s3_error alert did not reach Slack"
+up_message_heads | grep -q 's3_error' || tg_fail "the Slack message is not the s3_error alert"
+"$UPLOADER" -c "$T/wrong.conf" status >"$T/status" && tg_fail "status says nothing waits"
+grep -q 'NoSuchBucket' "$T/status" || tg_fail "status does not show the last S3 error"
+rm -f "$T/slack/messages.jsonl"
+
+# 2. Slack down, then 429, then up
+echo down >"$T/slack/mode"
+up_start
+n=1
+while [ $n -le 12 ]; do
+	up_event $n login "\"user\":\"u$(printf %02d $n)\",\"client_addr\":\"192.0.2.1\",\"client_port\":22,\"service\":\"sshd\",\"session_id\":\"\",\"mfa_method\":\"totp\""
+	n=$((n + 1))
+done
+i=0
+while [ -n "$(find "$T/spool/outbox/s3" "$T/spool/events" "$T/spool/sessions" -type f)" ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && tg_fail "S3 did not get the events while Slack was down"
+	sleep 0.2
+done
+[ "$(find "$T/spool/outbox/notify" -type f | wc -l)" -eq 12 ] || tg_fail "the Slack queue does not hold all 12 messages"
+i=0
+until grep -q '"down"' "$T/slack/stats.json" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the daemon did not try Slack"
+	sleep 0.2
+done
+echo 1 >"$T/slack/retry_after"
+echo 429 >"$T/slack/mode"
+i=0
+until grep -q '"429"' "$T/slack/stats.json" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the daemon did not try Slack again"
+	sleep 0.2
+done
+echo ok >"$T/slack/mode"
+up_wait_messages 12 60 || tg_fail "not every message arrived after the outage"
+up_message_heads >"$T/got"
+n=1
+: >"$T/want"
+while [ $n -le 12 ]; do
+	echo "SSH login: u$(printf %02d $n)@testhost" >>"$T/want"
+	n=$((n + 1))
+done
+diff -u "$T/want" "$T/got" || tg_fail "messages lost, repeated or out of order after the outage"
+
+# 3. the webhook is gone (410)
+echo gone >"$T/slack/mode"
+up_event 100 mfa_failure '"user":"late1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+up_event 101 mfa_failure '"user":"late2","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+i=0
+until grep -q '"410"' "$T/slack/stats.json" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the daemon did not post to the gone webhook"
+	sleep 0.2
+done
+sleep 3
+gone=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("410", 0))' "$T/slack/stats.json")
+echo "410 answers in about 3 s: $gone"
+# backoff_max is 1 s here: a spinning daemon would post hundreds of times
+[ "$gone" -le 10 ] || tg_fail "the daemon spins on a gone webhook ($gone posts)"
+[ "$(find "$T/spool/outbox/notify" -type f | wc -l)" -ge 2 ] || tg_fail "messages were dropped on 410"
+grep -q 'alert slack_error' "$T/uploader.log" || tg_fail "no slack_error alert in the log"
+echo ok >"$T/slack/mode"
+up_wait_messages 14 30 || tg_fail "the kept messages did not arrive once the webhook was back"
+up_wait_empty 30 || tg_fail "the spool did not drain"
+tg_stop_pid "$UP_PID"
+UP_PID=
+grep -rlq '"alert":"slack_error"' "$S3DATA/tollgate/events" || tg_fail "the slack_error alert is not in S3"
+up_check_s3
+echo PASS
