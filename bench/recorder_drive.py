@@ -168,6 +168,63 @@ def run(argv, env, latency=False):
     return got, wall, sum(seen.values()) / 1e9, peak, lat, status
 
 
+def run_latency_all(tools, env):
+    """Every tool's session open at once; keystroke i goes to each tool in turn (order rotated),
+    so that a burst of load on this shared machine hits all of them alike.
+    Returns {tool: (cpu_s, peak_kib, [latencies us])}."""
+    sess = {}
+    for name, (argv, _) in tools.items():
+        pid, fd = spawn(argv, env)
+        buf = b""
+        end = time.time() + 20
+        try:
+            while b"READY" not in buf and time.time() < end:
+                r, _, _ = select.select([fd], [], [], 1)
+                if r:
+                    buf += os.read(fd, 65536)
+        except OSError:
+            pass
+        if b"READY" not in buf:
+            log("keystroke-echo %-10s FAILED to start: %r" % (name, buf[-200:]))
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(fd)
+            continue
+        sess[name] = {"pid": pid, "fd": fd, "lat": [], "seen": {}, "peak": 0}
+    time.sleep(0.5)  # let every echoing program set its terminal raw
+    names = list(sess)
+    for i in range(KEYSTROKES):
+        k = i % len(names) if names else 0
+        for name in names[k:] + names[:k]:
+            t = sess[name]
+            b = b"abcdefghijklmnopqrstuvwxyz"[i % 26:i % 26 + 1]
+            s0 = time.perf_counter_ns()
+            os.write(t["fd"], b)
+            echo = b""
+            while b not in echo:
+                echo += os.read(t["fd"], 65536)
+            t["lat"].append((time.perf_counter_ns() - s0) / 1000.0)
+            if i % 200 == 0:
+                t["peak"] = max(t["peak"], vmhwm(t["pid"]) or 0)
+    out = {}
+    for name, t in sess.items():
+        t["peak"] = max(t["peak"], vmhwm(t["pid"]) or 0)
+        while True:
+            tool_cpu(t["pid"], t["seen"])
+            r, _, _ = select.select([t["fd"]], [], [], 0.01)
+            if r:
+                try:
+                    if not os.read(t["fd"], 65536):
+                        break
+                except OSError:
+                    break
+        tool_cpu(t["pid"], t["seen"])
+        os.wait4(t["pid"], 0)
+        os.close(t["fd"])
+        out[name] = (sum(t["seen"].values()) / 1e9, t["peak"], t["lat"])
+    return out
+
+
 def median(v):
     v = sorted(v)
     n = len(v)
@@ -241,6 +298,16 @@ def bench(work):
     for rnd in range(ROUNDS):
         for case, cmd in cases.items():
             ts = tools(cmd)
+            if case == "keystroke-echo":
+                for name, (cpu, peak, lat) in run_latency_all(ts, env).items():
+                    m = results.setdefault((case, name), {})
+                    m.setdefault("p50_us", []).append(pct(lat, 50))
+                    m.setdefault("p99_us", []).append(pct(lat, 99))
+                    m.setdefault("cpu_s", []).append(cpu)
+                    m.setdefault("rss_kib", []).append(peak)
+                    log("round %d %-15s %-10s cpu=%6.3fs rss=%6d KiB p50=%.1fus p99=%.1fus" % (
+                        rnd + 1, case, name, cpu, peak, pct(lat, 50), pct(lat, 99)))
+                continue
             names = list(ts)
             names = names[rnd % len(names):] + names[:rnd % len(names)]  # interleaved, order rotated
             for name in names:

@@ -76,6 +76,17 @@ out:
 	return r;
 }
 
+void rec_spool_discard(struct rec_spool *rs)
+{
+	char path[PATH_MAX + 100];
+
+	if (rs->fd < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", rs->active, rs->name);
+	unlink(path);
+	rec_spool_close(rs);
+}
+
 void rec_spool_close(struct rec_spool *rs)
 {
 	if (rs->fd >= 0)

@@ -40,6 +40,8 @@ int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *si
 int rec_spool_sync(const struct rec_spool *rs);
 /* fsync, move into sessions/, close (which drops the lock). */
 int rec_spool_finish(struct rec_spool *rs);
+/* Remove the file (nothing usable was written) and close. */
+void rec_spool_discard(struct rec_spool *rs);
 /* Close without moving (the file stays in active/ for recovery). */
 void rec_spool_close(struct rec_spool *rs);
 /* Move every orphaned file from active/ to sessions/; *moved counts them. */

@@ -488,8 +488,9 @@ int main(int argc, char **argv)
 		event(&rc, "recording_failure", why);
 		tg_rec_writer_free(rc.w);
 		rc.w = NULL;
+		/* no session will be in it: a file with a header only is of no use to anyone */
 		if (rc.spool.fd >= 0)
-			rec_spool_finish(&rc.spool); /* whatever was written is handed over */
+			rec_spool_discard(&rc.spool);
 		if (rc.deny) {
 			fprintf(stderr,
 			        "tollgate-record: this session cannot be recorded (%s); access "
@@ -498,7 +499,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(stderr, "tollgate-record: warning: this session is NOT recorded.\n");
-		if (child_env_build(&rc.env, environ, &rc.si, cs.shell, rc.sid_hex, NULL) != TG_OK)
+		if (child_env_build(&rc.env, environ, &rc.si, cs.shell, rc.sid_hex,
+		                    rc.si.tty ? ttyname(STDIN_FILENO) : NULL) != TG_OK)
 			return 1;
 		cs.envp = rc.env.v;
 		return child_exec_direct(&cs);

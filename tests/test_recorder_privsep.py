@@ -48,6 +48,18 @@ def test_installed_build_ignores_env_config():
           "the installed build names its compiled-in config and ignores the environment")
 
 
+def useradd(args):
+    """useradd, retried while another test holds the passwd lock (make -j2 check)."""
+    for _ in range(100):
+        r = subprocess.run(["useradd"] + args, stderr=subprocess.PIPE)
+        if r.returncode == 0:
+            return
+        if b"lock" not in r.stderr:
+            break
+        time.sleep(0.2)
+    raise RuntimeError("useradd %s: %s" % (args[-1], r.stderr.decode(errors="replace")))
+
+
 class Users:
     def __init__(self):
         if os.geteuid() != 0:
@@ -56,10 +68,9 @@ class Users:
             skip("useradd or setpriv is not installed")
         for u in (AUD, USR):
             subprocess.run(["userdel", u], stderr=subprocess.DEVNULL)
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", AUD], check=True)
-        subprocess.run(["useradd", "--user-group", "--no-create-home", "--home-dir", "/tmp", "--shell", "/bin/sh",
-                        USR], check=True)
+        useradd(["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                 "/usr/sbin/nologin", AUD])
+        useradd(["--user-group", "--no-create-home", "--home-dir", "/tmp", "--shell", "/bin/sh", USR])
         self.aud = pwd.getpwnam(AUD)
         self.usr = pwd.getpwnam(USR)
 
@@ -73,7 +84,7 @@ class Users:
                         os.kill(int(pid), signal.SIGKILL)
                     except OSError:
                         pass
-                if subprocess.run(["userdel", u], stderr=subprocess.DEVNULL).returncode in (0, 6):
+                if subprocess.run(["userdel", u], stderr=subprocess.DEVNULL).returncode in (0, 6):  # 6: no such user
                     break
                 time.sleep(0.1)
 
