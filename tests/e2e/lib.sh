@@ -507,12 +507,13 @@ e2e_scenario_login() {
 # printed ($((6*7)) against 42), so the check sees the shell's real output.
 e2e_scenario_interactive() {
 	cat >"$E2E_DIR/client/interactive.steps" <<'EOF2'
+expect \$ 
 sendline echo "TG-OUT-$((6*7))"
 expect TG-OUT-42
 resize 100 30
 sendline for i in $(seq 50); do [ "$(stty size)" = "30 100" ] && break; sleep 0.1; done; echo "SIZE-$(stty size | tr ' ' x)"
 expect SIZE-30x100
-sendline printf 'tg-%s-\n' alpha beta | tr a-z A-Z
+sendline printf 'tg-%s-\\n' alpha beta | tr a-z A-Z
 expect TG-BETA-
 sendline exit 0
 eof
