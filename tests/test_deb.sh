@@ -70,7 +70,7 @@ fi
 
 dpkg-deb -e "$deb" "$tmp/control"
 grep -q 'adduser --system --group' "$tmp/control/postinst" || tg_fail "postinst does not make the audit user"
-grep -q 'dpkg-statoverride --update --add "$AUDIT" root 4755' "$tmp/control/postinst" ||
+grep -q 'dpkg-statoverride --update --add "$AUDIT" "$AUDIT" 6755' "$tmp/control/postinst" ||
 	tg_fail "postinst does not make the recorder setuid"
 grep -q '/var/spool/tollgate/sessions' "$tmp/control/postinst" || tg_fail "postinst does not make the spool"
 sh -n "$tmp/control/postinst" && sh -n "$tmp/control/postrm" || tg_fail "maintainer script syntax"
