@@ -17,10 +17,12 @@ tg_need_cmd dpkg-buildpackage dpkg-deb dh
 tmp=$(tg_mktemp_dir)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/src"
-# the source tree without build products, git metadata or test servers' modules
-(cd "$TG_TOP_SRCDIR" && tar -cf - --exclude=.git --exclude=node_modules --exclude='*.o' --exclude='*.lo' \
-	--exclude='*.la' --exclude=.libs --exclude=.deps --exclude=autom4te.cache --exclude='tollgate-*.tar.gz' \
-	--exclude='tollgate-[0-9]*' .) | tar -xf - -C "$tmp/src"
+# the source tree without build products (build folders inside it, as
+# tollgate-dev's _build/ and distcheck's _build/sub), git metadata or the test
+# servers' modules
+(cd "$TG_TOP_SRCDIR" && tar -cf - --exclude=./.git --exclude=node_modules --exclude='./_build*' \
+	--exclude='*.o' --exclude='*.lo' --exclude='*.la' --exclude=.libs --exclude=.deps \
+	--exclude=autom4te.cache --exclude='./tollgate-[0-9]*' .) | tar -xf - -C "$tmp/src"
 chmod -R u+w "$tmp/src"
 
 echo "building the package (log: $tmp/build.log)"
