@@ -43,8 +43,8 @@ struct attempt {
 	struct tgp_ga ga;
 	int is_ga;
 	char ga_path[PATH_MAX];
-	struct tg_buf ga_text; /* the file as read, for the write-back */
-	char *response;        /* sodium_malloc'd copy of the answer, NUL-terminated */
+	struct tg_buf ga_text;           /* the file as read, for the write-back */
+	char response[RESPONSE_MAX + 1]; /* the answer, NUL-terminated; wiped at the end */
 	size_t response_len;
 	unsigned window;
 	const char *reason;  /* why it failed, for syslog and the event */
@@ -291,7 +291,7 @@ static int check_code(struct attempt *a)
 	else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
 		tgp_limit_fail(st, a->addr, now, &lim);
 	if (strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0 &&
-	    (r = tgp_state_write(&lock, st)) != TG_OK) {
+	    (r = tgp_state_write(&lock, st, ok)) != TG_OK) {
 		/* an unrecorded success would let the same code in again: deny */
 		pam_syslog(a->pamh, LOG_ERR,
 		           "user=%s: cannot record the outcome under %s, failing closed: %s",
@@ -336,7 +336,7 @@ static int succeed(struct attempt *a)
 	 * does not */
 	snprintf(env, sizeof(env), TGP_ENV_METHOD "=%s", a->method);
 	(void)pam_putenv(a->pamh, env);
-	if ((a->opts.forward_pass || a->opts.try_first_pass) && a->response != NULL) {
+	if (a->opts.forward_pass || a->opts.try_first_pass) {
 		a->response[a->password_len] = '\0';
 		if (a->password_len > 0)
 			rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->response);
@@ -349,8 +349,7 @@ static void attempt_free(struct attempt *a)
 {
 	tgp_opts_free(&a->opts);
 	tgp_secret_free(a->secret);
-	if (a->response != NULL)
-		sodium_free(a->response);
+	sodium_memzero(a->response, sizeof(a->response));
 	free(a->pwbuf);
 	tg_buf_free_secret(&a->ga_text);
 }
@@ -378,9 +377,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	tgp_log_safe(a.user, a.user_log, sizeof(a.user_log));
 	tgp_addr_clean(tgp_rhost(pamh), a.addr);
-	if ((a.secret = tgp_secret_new()) == NULL ||
-	    (a.response = sodium_malloc(RESPONSE_MAX + 1)) == NULL ||
-	    (a.pwbuf = malloc(PWBUF)) == NULL) {
+	if ((a.secret = tgp_secret_new()) == NULL || (a.pwbuf = malloc(PWBUF)) == NULL) {
 		pam_syslog(pamh, LOG_CRIT, "out of memory: denied");
 		goto out;
 	}

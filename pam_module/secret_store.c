@@ -270,7 +270,7 @@ int tgp_store_open(const unsigned char key[32], const char *user, const unsigned
                    size_t inlen, struct tgp_secret *s)
 {
 	size_t head = MAGIC_LEN + crypto_secretbox_NONCEBYTES, textlen;
-	char *text;
+	char text[TEXT_MAX]; /* a fixed array, wiped: cheaper than guarded pages at every login */
 	int r;
 
 	if (inlen < head + crypto_secretbox_MACBYTES || memcmp(in, MAGIC, MAGIC_LEN) != 0)
@@ -278,8 +278,6 @@ int tgp_store_open(const unsigned char key[32], const char *user, const unsigned
 	textlen = inlen - head - crypto_secretbox_MACBYTES;
 	if (textlen >= TEXT_MAX)
 		return TG_ERR_FORMAT;
-	if ((text = sodium_malloc(TEXT_MAX)) == NULL)
-		return TG_ERR_NOMEM;
 	if (crypto_secretbox_open_easy((unsigned char *)text, in + head, inlen - head,
 	                               in + MAGIC_LEN, key) != 0) {
 		r = TG_ERR_CRYPTO; /* wrong key or tampered with */
@@ -294,7 +292,7 @@ int tgp_store_open(const unsigned char key[32], const char *user, const unsigned
 	if (r != TG_OK)
 		sodium_memzero(s, sizeof(*s));
 out:
-	sodium_free(text);
+	sodium_memzero(text, sizeof(text));
 	return r;
 }
 

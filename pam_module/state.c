@@ -55,7 +55,8 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 		return r;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
 		return TG_ERR_LIMIT;
-	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600)) < 0)
+	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+	                  0600)) < 0)
 		return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
 	if (fstat(l->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & (S_IRWXG | S_IRWXO)) || st.st_nlink != 1) {
@@ -223,7 +224,8 @@ static uint64_t get64(const unsigned char *p)
 }
 
 /* Checksum of a slot: its header without the checksum, then the text. */
-static void slot_hash(const unsigned char *head, const unsigned char *text, size_t len, unsigned char out[16])
+static void slot_hash(const unsigned char *head, const unsigned char *text, size_t len,
+                      unsigned char out[16])
 {
 	crypto_generichash_state h;
 
@@ -243,7 +245,8 @@ static int read_slot(int fd, int slot, unsigned char *buf, uint64_t *seq, size_t
 	n = pread(fd, buf, TGP_STATE_SLOT, (off_t)slot * TGP_STATE_SLOT);
 	if (n < TGP_STATE_HEAD || memcmp(buf, "TGST", 4) != 0)
 		return 0;
-	l = (uint32_t)buf[12] | (uint32_t)buf[13] << 8 | (uint32_t)buf[14] << 16 | (uint32_t)buf[15] << 24;
+	l = (uint32_t)buf[12] | (uint32_t)buf[13] << 8 | (uint32_t)buf[14] << 16 |
+	    (uint32_t)buf[15] << 24;
 	if (l > TGP_STATE_MAX || (size_t)n < TGP_STATE_HEAD + (size_t)l)
 		return 0;
 	slot_hash(buf, buf + TGP_STATE_HEAD, l, sum);
@@ -272,7 +275,8 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 		l->slot = 1; /* the first write goes to slot 0 */
 		return TG_OK;
 	}
-	if ((buf[0] = malloc(TGP_STATE_SLOT + 1)) == NULL || (buf[1] = malloc(TGP_STATE_SLOT + 1)) == NULL)
+	if ((buf[0] = malloc(TGP_STATE_SLOT + 1)) == NULL ||
+	    (buf[1] = malloc(TGP_STATE_SLOT + 1)) == NULL)
 		goto out;
 	ok[0] = read_slot(l->fd, 0, buf[0], &seq[0], &len[0]);
 	ok[1] = read_slot(l->fd, 1, buf[1], &seq[1], &len[1]);
@@ -291,7 +295,7 @@ out:
 	return r;
 }
 
-int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st)
+int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 {
 	unsigned char *buf;
 	size_t len;
@@ -316,7 +320,7 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st)
 		r = n < 0 ? TG_ERR_SYSTEM : TG_ERR_IO;
 		goto out;
 	}
-	if (fdatasync(l->fd) != 0) {
+	if (durable && fdatasync(l->fd) != 0) {
 		r = TG_ERR_SYSTEM;
 		goto out;
 	}

@@ -81,8 +81,13 @@ void tgp_state_unlock(struct tgp_lock *l);
 
 /* Read the locked state; an empty file is an empty state. TG_ERR_FORMAT: fail closed. */
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn_unused_result));
-/* Write the state into the older slot, durably (fdatasync). */
-int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st) __attribute__((warn_unused_result));
+/*
+ * Write the state into the older slot. durable: fdatasync before returning
+ * (a success: the replay guard and used scratch codes must survive a crash);
+ * otherwise (failure counts only) the kernel writes it back in its own time.
+ */
+int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
+    __attribute__((warn_unused_result));
 /* Remove user's state (tollgate-enroll --reset-failures / --remove). */
 int tgp_state_remove(const char *state_dir, const char *user);
 

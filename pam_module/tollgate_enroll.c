@@ -310,7 +310,7 @@ int main(int argc, char **argv)
 			memset(&st.user, 0, sizeof(st.user));
 			memset(st.addrs, 0, sizeof(st.addrs));
 			st.naddrs = 0;
-			r = tgp_state_write(&lock, &st);
+			r = tgp_state_write(&lock, &st, 1);
 		}
 		tgp_state_unlock(&lock);
 		if (r == TG_OK)

@@ -143,9 +143,9 @@ START_TEST(files_and_lock)
 	ck_assert_int_eq(tgp_state_read(&l, &st), TG_OK); /* a new, empty file: an empty state */
 	ck_assert_uint_eq(st.last_step, 0);
 	st.last_step = 42;
-	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK);
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
 	st.last_step = 43;
-	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK);
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
 	tgp_state_unlock(&l);
 	tgp_state_unlock(&l);
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
@@ -182,9 +182,9 @@ START_TEST(torn_write_falls_back)
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
 	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
 	st.last_step = 100;
-	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK); /* slot 0 */
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 0 */
 	st.last_step = 101;
-	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK); /* slot 1 */
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 1 */
 	tgp_state_unlock(&l);
 	snprintf(p, sizeof(p), "%s/state/alice", dir);
 	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
@@ -195,7 +195,7 @@ START_TEST(torn_write_falls_back)
 	ck_assert_uint_eq(back.last_step, 100);
 	/* the next write replaces the broken slot, and wins */
 	st.last_step = 102;
-	ck_assert_int_eq(tgp_state_write(&l, &st), TG_OK);
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
 	tgp_state_unlock(&l);
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
 	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
