@@ -224,7 +224,10 @@ int main(int argc, char **argv)
 	r = tg_config_load(o.cfg, config_path ? config_path : TG_CONFIG_DEFAULT_PATH,
 	                   TG_CONFIG_OWNER_SELF | (config_path ? 0 : TG_CONFIG_MISSING_OK), err,
 	                   sizeof(err));
-	if (r != TG_OK) {
+	if (r != TG_OK && config_path == NULL && (r == TG_ERR_SYSTEM || r == TG_ERR_PERM)) {
+		/* the host's config is often the audit group's only: investigators pass --key (and -c) */
+		tg_warn("%s (ignored: using defaults; -c FILE to name a config)", err);
+	} else if (r != TG_OK) {
 		tg_error("%s", err);
 		goto out;
 	}

@@ -1,0 +1,105 @@
+/* tollgate-replay's helpers: times as search prints and play --from reads them, exit codes, the escape stripper. */
+#include "tg_test.h"
+
+#include "replay.h"
+#include "tg_error.h"
+
+START_TEST(times)
+{
+	static const struct {
+		const char *s;
+		uint64_t us;
+	} ok[] = {
+		{"0", 0},
+		{"83", 83000000},
+		{"83.5", 83500000},
+		{"1:23.5", 83500000},
+		{"0:01:23.500", 83500000},
+		{"1:02:03.456789", 3723456789ULL},
+		{"1:02:03.4567891", 3723456789ULL}, /* past microseconds: dropped */
+		{"100:00:00", 360000000000ULL},
+	};
+	static const char *bad[] = {"", ":", "1:", ":1", "1.", ".5", "1:60", "1:60:00", "a", "1e3", "-1", "1:2:3:4", " 1"};
+	char buf[32];
+	uint64_t us;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		us = 1;
+		if (replay_parse_time(ok[i].s, &us) != 0 || us != ok[i].us)
+			ck_abort_msg("%s: got %llu", ok[i].s, (unsigned long long)us);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (replay_parse_time(bad[i], &us) == 0)
+			ck_abort_msg("'%s' accepted", bad[i]);
+	replay_fmt_time(buf, sizeof(buf), 3723456789ULL);
+	ck_assert_str_eq(buf, "1:02:03.456");
+	replay_fmt_time(buf, sizeof(buf), 0);
+	ck_assert_str_eq(buf, "0:00:00.000");
+	/* what search prints, play --from reads back (to the millisecond) */
+	ck_assert_int_eq(replay_parse_time("1:02:03.456", &us), 0);
+	ck_assert_uint_eq(us, 3723456000ULL);
+}
+END_TEST
+
+START_TEST(exit_codes)
+{
+	ck_assert_int_eq(replay_exit_for(TG_OK), REPLAY_EXIT_OK);
+	ck_assert_int_eq(replay_exit_for(TG_ERR_UNSEALED), REPLAY_EXIT_UNSEALED);
+	ck_assert_int_eq(replay_exit_for(TG_ERR_CHAIN), REPLAY_EXIT_TAMPERED);
+	ck_assert_int_eq(replay_exit_for(TG_ERR_BAD_SIGNATURE), REPLAY_EXIT_TAMPERED);
+	ck_assert_int_eq(replay_exit_for(TG_ERR_WRONG_KEY), REPLAY_EXIT_TAMPERED);
+	ck_assert_int_eq(replay_exit_for(TG_ERR_FORMAT), REPLAY_EXIT_TAMPERED);
+}
+END_TEST
+
+static void strip(const char *in, char *out, size_t cap)
+{
+	struct replay_strip st = REPLAY_STRIP_VOID;
+	size_t n = 0;
+	int k;
+
+	for (; *in != '\0'; in++)
+		if ((k = replay_strip_byte(&st, (unsigned char)*in)) >= 0 && n + 1 < cap)
+			out[n++] = (char)k;
+	out[n] = '\0';
+}
+
+START_TEST(escapes)
+{
+	char out[256];
+
+	strip("\033[01;32mgreen\033[0m plain", out, sizeof(out));
+	ck_assert_str_eq(out, "green plain");
+	strip("\033]0;title\007after", out, sizeof(out)); /* OSC ended by BEL */
+	ck_assert_str_eq(out, "after");
+	strip("\033]8;;http://x\033\\link\033]8;;\033\\", out, sizeof(out)); /* OSC ended by ST */
+	ck_assert_str_eq(out, "link");
+	strip("\033(Bascii\0337\0338", out, sizeof(out)); /* charset, save/restore cursor */
+	ck_assert_str_eq(out, "ascii");
+	strip("\033P1$r0m\033\\dcs gone", out, sizeof(out));
+	ck_assert_str_eq(out, "dcs gone");
+	strip("a\033[?1049hb\033[2Jc\033[10;20Hd", out, sizeof(out));
+	ck_assert_str_eq(out, "abcd");
+	strip("bell\007 nul-free\x01\x7f", out, sizeof(out));
+	ck_assert_str_eq(out, "bell nul-free");
+	strip("tab\tnl\ncr\rbs\b", out, sizeof(out)); /* kept for the line builder */
+	ck_assert_str_eq(out, "tab\tnl\ncr\rbs\b");
+	strip("caf\xc3\xa9", out, sizeof(out)); /* UTF-8 is text */
+	ck_assert_str_eq(out, "caf\xc3\xa9");
+	strip("\033[1;2\030x", out, sizeof(out)); /* CAN aborts a sequence */
+	ck_assert_str_eq(out, "x");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("replay_util");
+	TCase *tc = tcase_create("util");
+
+	tcase_add_test(tc, times);
+	tcase_add_test(tc, exit_codes);
+	tcase_add_test(tc, escapes);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
