@@ -107,7 +107,7 @@ int up_events_fanout(struct up_ctx *c)
 	return moved;
 }
 
-void up_event_ship(struct up_ctx *c, const char *name, struct up_result *res)
+void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struct up_result *res)
 {
 	struct tg_buf text = TG_BUF_VOID;
 	char path[PATH_MAX], key[1100], err[256];
@@ -140,11 +140,12 @@ void up_event_ship(struct up_ctx *c, const char *name, struct up_result *res)
 		snprintf(res->message, sizeof(res->message), "%s: bad [s3] prefix", name);
 		goto out;
 	}
-	if ((r = tg_s3_new(&s3, c->cfg, err, sizeof(err))) != TG_OK) {
+	if (*s3p == NULL && (r = tg_s3_new(s3p, c->cfg, err, sizeof(err))) != TG_OK) {
 		res->rc = TG_ERR_CONFIG;
 		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
 		goto out;
 	}
+	s3 = *s3p;
 	opts.content_type = "application/json";
 	if ((r = tg_s3_put_buffer(s3, key, text.data, text.len, &opts, &sr)) != TG_OK) {
 		res->rc = r;
@@ -165,7 +166,6 @@ void up_event_ship(struct up_ctx *c, const char *name, struct up_result *res)
 	res->bytes = text.len;
 	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);
 out:
-	tg_s3_free(s3);
 	json_decref(ev);
 	tg_buf_free(&text);
 }

@@ -1,9 +1,11 @@
 /*
  * Uploads run in child processes, at most [uploader] workers at once, so a
  * 1 GiB recording neither holds back the small ones nor the Slack queue.
- * A child does one file from start to end (upload, confirm, remove) and
- * writes one fixed-size result record to a pipe shared by all children
- * (smaller than PIPE_BUF, so writes never interleave). A child dies with its
+ * A child takes a batch of files (one large one, or up to UP_JOB_BATCH small
+ * ones over one S3 connection), does each from start to end (upload,
+ * confirm, remove) and writes one fixed-size result record per file to a
+ * pipe shared by all children (smaller than PIPE_BUF, so writes never
+ * interleave). A child dies with its
  * parent (PR_SET_PDEATHSIG), so a kill -9 of the daemon never leaves an
  * orphan racing a restarted uploader on the same file.
  */
@@ -21,19 +23,21 @@
 
 #include "tg_error.h"
 #include "tg_log.h"
+#include "tg_s3.h"
 
 struct job_msg {
 	pid_t pid;
+	unsigned index; /* which file of the job */
 	struct up_result res;
 };
 
 struct job {
 	pid_t pid;
 	enum up_queue q;
-	char name[UP_NAME_MAX];
-	int have_result;
+	size_t n;
+	char name[UP_JOB_BATCH][UP_NAME_MAX];
+	unsigned char reported[UP_JOB_BATCH];
 	int exited;
-	struct up_result res;
 };
 
 struct up_jobs {
@@ -96,13 +100,15 @@ int up_jobs_fd(const struct up_jobs *j)
 	return up_jobs_running(j) > 0 ? j->pipe_rd : -1;
 }
 
-int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *name, up_job_fn fn)
+int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n, up_job_fn fn)
 {
 	struct up_jobs *j = c->jobs;
 	pid_t parent = getpid(), pid;
 	struct job *slot = NULL;
 	unsigned i;
 
+	if (n == 0 || n > UP_JOB_BATCH)
+		return TG_ERR_INVALID;
 	for (i = 0; i < j->max && slot == NULL; i++)
 		if (j->slot[i].pid == 0)
 			slot = &j->slot[i];
@@ -111,8 +117,10 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *name, up_job_fn
 	if ((pid = fork()) < 0)
 		return TG_ERR_SYSTEM;
 	if (pid == 0) {
+		struct tg_s3 *s3 = NULL;
 		struct job_msg msg;
 		sigset_t none;
+		size_t k;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -122,42 +130,52 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *name, up_job_fn
 		signal(SIGCHLD, SIG_DFL);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(1);
-		memset(&msg, 0, sizeof(msg));
-		msg.pid = getpid();
-		fn(c, name, &msg.res);
-		if (write(j->pipe_wr, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
-			_exit(1);
+		for (k = 0; k < n; k++) {
+			memset(&msg, 0, sizeof(msg));
+			msg.pid = getpid();
+			msg.index = (unsigned)k;
+			fn(c, &s3, names[k], &msg.res);
+			if (write(j->pipe_wr, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+				_exit(1);
+		}
+		tg_s3_free(s3);
 		_exit(0);
 	}
 	memset(slot, 0, sizeof(*slot));
 	slot->pid = pid;
 	slot->q = q;
-	snprintf(slot->name, sizeof(slot->name), "%s", name);
+	slot->n = n;
+	for (i = 0; i < n; i++)
+		snprintf(slot->name[i], sizeof(slot->name[i]), "%s", names[i]);
 	return TG_OK;
 }
 
-static void read_results(struct up_jobs *j)
+typedef void (*done_fn)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res);
+
+static void read_results(struct up_ctx *c, done_fn done)
 {
+	struct up_jobs *j = c->jobs;
 	struct job_msg msg;
 	unsigned i;
 
 	while (read(j->pipe_rd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
 		for (i = 0; i < j->max; i++) {
-			if (j->slot[i].pid == msg.pid) {
-				j->slot[i].res = msg.res;
-				j->slot[i].have_result = 1;
-			}
+			struct job *jb = &j->slot[i];
+
+			if (jb->pid != msg.pid || msg.index >= jb->n || jb->reported[msg.index])
+				continue;
+			jb->reported[msg.index] = 1;
+			done(c, jb->q, jb->name[msg.index], &msg.res);
 		}
 	}
 }
 
-void up_jobs_reap(struct up_ctx *c,
-		  void (*done)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res))
+void up_jobs_reap(struct up_ctx *c, done_fn done)
 {
 	struct up_jobs *j = c->jobs;
 	unsigned i;
 
-	read_results(j);
+	read_results(c, done);
 	for (i = 0; i < j->max; i++) {
 		int status;
 
@@ -166,21 +184,22 @@ void up_jobs_reap(struct up_ctx *c,
 			j->slot[i].exited = 1;
 	}
 	/* a child writes before it exits: what an exited child said is in the pipe by now */
-	read_results(j);
+	read_results(c, done);
 	for (i = 0; i < j->max; i++) {
-		struct job done_job;
+		struct job *jb = &j->slot[i];
+		struct up_result res;
+		size_t k;
 
-		if (j->slot[i].pid == 0 || !j->slot[i].exited)
+		if (jb->pid == 0 || !jb->exited)
 			continue;
-		done_job = j->slot[i];
-		j->slot[i].pid = 0;
-		if (!done_job.have_result) {
-			memset(&done_job.res, 0, sizeof(done_job.res));
-			done_job.res.rc = TG_ERR_SYSTEM;
-			done_job.res.retryable = 1;
-			snprintf(done_job.res.message, sizeof(done_job.res.message), "the upload worker died");
-		}
-		done(c, done_job.q, done_job.name, &done_job.res);
+		jb->pid = 0;
+		memset(&res, 0, sizeof(res));
+		res.rc = TG_ERR_SYSTEM;
+		res.retryable = 1;
+		snprintf(res.message, sizeof(res.message), "the upload worker died");
+		for (k = 0; k < jb->n; k++)
+			if (!jb->reported[k])
+				done(c, jb->q, jb->name[k], &res);
 	}
 }
 

@@ -70,7 +70,7 @@ static void part_progress(void *ctx, uint64_t done, uint64_t total)
 	up_progress_draw(done, total, ctx);
 }
 
-void up_session_ship(struct up_ctx *c, const char *name, struct up_result *res)
+void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struct up_result *res)
 {
 	char path[PATH_MAX], resume[PATH_MAX], statepath[PATH_MAX], key[1100], ikey[1100], err[256];
 	char m_user[128], m_host[128], m_sealed[8], m_status[64];
@@ -145,12 +145,13 @@ void up_session_ship(struct up_ctx *c, const char *name, struct up_result *res)
 			goto out;
 		}
 	}
-	if ((r = tg_s3_new(&s3, cfg, err, sizeof(err))) != TG_OK) {
+	if (*s3p == NULL && (r = tg_s3_new(s3p, cfg, err, sizeof(err))) != TG_OK) {
 		res->rc = TG_ERR_CONFIG;
 		res->retryable = r == TG_ERR_NOMEM || r == TG_ERR_NET || r == TG_ERR_RETRY;
 		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
 		goto out;
 	}
+	s3 = *s3p;
 	{
 		char m_sid[80], m_psid[136], m_hash[2 * TG_REC_HASH_LEN + 1];
 		struct tg_s3_meta meta[] = {
@@ -212,7 +213,6 @@ void up_session_ship(struct up_ctx *c, const char *name, struct up_result *res)
 	res->bytes = (uint64_t)st.st_size;
 	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);
 out:
-	tg_s3_free(s3);
 	json_decref(index);
 	free(line);
 	free(stem);

@@ -197,6 +197,29 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 	return TG_OK;
 }
 
+void up_spool_clean_tmp(struct up_ctx *c)
+{
+	const char *dirs[] = {c->q[UP_Q_S3].dir, c->q[UP_Q_NOTIFY].dir, c->state_dir, NULL, NULL};
+	char multipart[PATH_MAX], sessions[PATH_MAX];
+	size_t k;
+
+	snprintf(multipart, sizeof(multipart), "%s/multipart", c->state_dir);
+	snprintf(sessions, sizeof(sessions), "%s/sessions", c->state_dir);
+	dirs[3] = multipart;
+	dirs[4] = sessions;
+	for (k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+		struct dirent *de;
+		DIR *d;
+
+		if ((d = opendir(dirs[k])) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, TG_SPOOL_TMP_PREFIX, strlen(TG_SPOOL_TMP_PREFIX)) == 0)
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+}
+
 static uint64_t dir_bytes(const char *dir, int depth)
 {
 	uint64_t total = 0;

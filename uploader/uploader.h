@@ -91,6 +91,8 @@ struct up_ctx {
 /* --- spool_scan.c --- */
 /* Make the spool's folders we write to (the uploader's own ones only). */
 int up_spool_prepare(struct up_ctx *c);
+/* Remove temp files a killed uploader left in its own folders (outboxes, state/); the lock is held. */
+void up_spool_clean_tmp(struct up_ctx *c);
 /* Watch sessions/ and events/ (and the outboxes) with inotify; fd in c->inotify_fd. */
 int up_watch_start(struct up_ctx *c);
 /* Drain inotify events; 1 when something changed. */
@@ -120,14 +122,18 @@ struct up_result {
 	char message[UP_ERR_MAX];
 	uint64_t bytes;
 };
-typedef void (*up_job_fn)(struct up_ctx *c, const char *name, struct up_result *res);
+struct tg_s3;
+/* Ship one file; *s3 is the job's client, made on first use and kept for the
+ * job's next files (one connection for a batch of small files). */
+typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
+#define UP_JOB_BATCH 32 /* files one job takes at most */
 int up_jobs_new(struct up_jobs **out, unsigned max);
 void up_jobs_free(struct up_jobs *j);
 unsigned up_jobs_running(const struct up_jobs *j);
 unsigned up_jobs_max(const struct up_jobs *j);
-/* Start fn(name) in a child process for queue q. */
-int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *name, up_job_fn fn);
-/* Collect finished jobs (without blocking): calls done() for each. */
+/* Start fn() on names[0..n-1] (n <= UP_JOB_BATCH), one after the other, in a child process. */
+int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n, up_job_fn fn);
+/* Collect results (without blocking): calls done() once for each file of each job. */
 void up_jobs_reap(struct up_ctx *c,
 		  void (*done)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res));
 /* The fd to poll for job completions (-1 when none runs). */
@@ -136,7 +142,7 @@ int up_jobs_fd(const struct up_jobs *j);
 void up_jobs_stop(struct up_jobs *j);
 
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */
-void up_session_ship(struct up_ctx *c, const char *name, struct up_result *res);
+void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
 /* The per-session record written before upload: state/sessions/<pam_session_id>.json. */
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out, size_t len);
 
@@ -144,7 +150,7 @@ int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, ch
 /* Copy each events/ file into the outboxes, then drop it from events/. */
 int up_events_fanout(struct up_ctx *c);
 /* One outbox/s3 event to S3 (runs in a job). */
-void up_event_ship(struct up_ctx *c, const char *name, struct up_result *res);
+void up_event_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
 /*
  * Work the head of outbox/notify: join logouts to recordings, post to Slack,
  * raise 'login with no recording'. Returns 1 when it made progress, 0 when the

@@ -114,33 +114,62 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const 
 static int start_jobs(struct up_ctx *c, enum up_queue q, up_job_fn fn)
 {
 	struct up_queue_state *qs = &c->q[q];
-	uint64_t now = up_now_us();
+	uint64_t now = up_now_us(), big = tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD);
+	unsigned big_busy = 0, big_max = up_jobs_max(c->jobs) > 1 ? up_jobs_max(c->jobs) - 1 : 1;
+	size_t i, due = 0, per_job;
 	int started = 0;
-	size_t i;
 
 	if (c->s3.paused_until_us > now)
 		return 0;
-	uint64_t big = tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD);
-	unsigned big_busy = 0, big_max = up_jobs_max(c->jobs) > 1 ? up_jobs_max(c->jobs) - 1 : 1;
-
-	for (i = 0; i < qs->n; i++)
-		big_busy += qs->items[i].busy && qs->items[i].size >= big;
-	for (i = 0; i < qs->n && up_jobs_running(c->jobs) < up_jobs_max(c->jobs); i++) {
+	for (i = 0; i < qs->n; i++) {
 		struct up_item *it = &qs->items[i];
 
-		if (it->busy || it->next_try_us > now || (c->once && it->attempts > 0))
-			continue;
-		/* large recordings never take every worker: small ones (and events) keep moving */
-		if (it->size >= big && big_busy >= big_max)
-			continue;
-		big_busy += it->size >= big;
-		if (up_jobs_start(c, q, it->name, fn) != TG_OK) {
+		big_busy += it->busy && it->size >= big;
+		due += !it->busy && it->next_try_us <= now && !(c->once && it->attempts > 0);
+	}
+	/* spread the due files over the free workers, at most UP_JOB_BATCH per job */
+	{
+		size_t free_slots = up_jobs_max(c->jobs) - up_jobs_running(c->jobs);
+
+		if (free_slots == 0 || due == 0)
+			return 0;
+		per_job = (due + free_slots - 1) / free_slots;
+		if (per_job > UP_JOB_BATCH)
+			per_job = UP_JOB_BATCH;
+	}
+	for (i = 0; i < qs->n && up_jobs_running(c->jobs) < up_jobs_max(c->jobs);) {
+		const char *names[UP_JOB_BATCH];
+		size_t idx[UP_JOB_BATCH], n = 0, k;
+
+		for (; i < qs->n && n < per_job; i++) {
+			struct up_item *it = &qs->items[i];
+
+			if (it->busy || it->next_try_us > now || (c->once && it->attempts > 0))
+				continue;
+			if (it->size >= big) {
+				/* a large recording is a job of its own, and never takes every worker:
+				 * small ones (and events) keep moving */
+				if (big_busy >= big_max || n > 0)
+					continue;
+				big_busy++;
+				names[n] = it->name;
+				idx[n++] = i++;
+				break;
+			}
+			names[n] = it->name;
+			idx[n++] = i;
+		}
+		if (n == 0)
+			break;
+		if (up_jobs_start(c, q, names, n, fn) != TG_OK) {
 			tg_error("cannot start an upload job: %s", strerror(errno));
 			break;
 		}
 		/* a fork copies qs: mark busy only now, in the parent */
-		it->busy = 1;
-		it->attempts++;
+		for (k = 0; k < n; k++) {
+			qs->items[idx[k]].busy = 1;
+			qs->items[idx[k]].attempts++;
+		}
 		started++;
 	}
 	return started;
@@ -532,6 +561,7 @@ int main(int argc, char **argv)
 		r = EXIT_USAGE;
 		goto out;
 	}
+	up_spool_clean_tmp(&ctx);
 	if (!foreground && daemonize() != 0) {
 		tg_error("cannot become a daemon: %s", strerror(errno));
 		r = EXIT_USAGE;
@@ -553,6 +583,9 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, NULL);
+	if (geteuid() == 0)
+		tg_notice("running as root: the spool and S3 need no root, run it as %s (the unit does)",
+			  TG_AUDIT_USER);
 	tg_info("started: spool %s, bucket %s, Slack %s, %u workers", ctx.spool, ctx.bucket,
 		ctx.slack ? "on" : "off", up_jobs_max(ctx.jobs));
 	r = run(&ctx);
