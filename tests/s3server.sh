@@ -20,9 +20,12 @@
 #              TG_S3_CONF      DIR/s3.conf, an [s3] section for tollgate.conf
 #            The same lines are kept in DIR/s3server.env (mode 600).
 #            Optional environment: TG_S3_BUCKET (default tollgate-test),
-#            TG_S3_FAULT_RATE (0..1: that share of requests is answered
-#            500 / 503 SlowDown or reset), TG_S3_FAULT_SEED (reproducible
-#            faults), TG_S3_LIST_MAX_KEYS (small ListObjectsV2 pages).
+#            TG_S3_TLS=1 (serve https with a certificate for 127.0.0.1
+#            from a fresh test CA; TG_S3_CA_FILE is then exported too, and
+#            s3.conf has ca_file), TG_S3_FAULT_RATE (0..1: that share of
+#            requests is answered 500 / 503 SlowDown or reset),
+#            TG_S3_FAULT_SEED (reproducible faults), TG_S3_LIST_MAX_KEYS
+#            (small ListObjectsV2 pages).
 # stop DIR   ends the server started for DIR (by its pid; SIGKILL after 10 s).
 #            Safe when nothing runs. DIR itself is left for the caller.
 # status DIR exit 0 when the server for DIR runs.
@@ -61,6 +64,22 @@ running() {
 
 randhex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
+# A throw-away CA and a server certificate for 127.0.0.1 / localhost, in $1.
+make_certs() {
+	(
+		cd "$1" && umask 077 &&
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+				-keyout ca.key -out ca.pem -days 2 -subj "/CN=Tollgate test CA" &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+				-keyout server.key -out server.csr -subj "/CN=127.0.0.1" &&
+			printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+				"extendedKeyUsage=serverAuth" >server.ext &&
+			openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+				-out server.pem -days 2 -extfile server.ext &&
+			chmod 644 ca.pem
+	) >"$1/certs.log" 2>&1
+}
+
 start() {
 	dir=$1
 	command -v node >/dev/null 2>&1 || skip "node is not installed (apt-get install nodejs npm)"
@@ -74,11 +93,21 @@ start() {
 	ak="AKIA$(randhex 8 | tr a-f A-F)"
 	sk=$(randhex 20)
 	bucket=${TG_S3_BUCKET:-tollgate-test}
+	scheme=http
+	tls_key='' tls_cert='' ca_line='' ca_export=''
+	if [ "${TG_S3_TLS:-0}" = 1 ]; then
+		command -v openssl >/dev/null 2>&1 || skip "openssl is not installed"
+		make_certs "$dir" || die "could not make test certificates (see $dir/certs.log)"
+		scheme=https
+		tls_key=$dir/server.key tls_cert=$dir/server.pem
+		ca_line="ca_file = $dir/ca.pem"
+		ca_export="export TG_S3_CA_FILE='$dir/ca.pem'"
+	fi
 	# --openssl-legacy-provider: s3rver makes ListObjectsV2 continuation
 	# tokens with DES, which OpenSSL 3 only has in its legacy provider
 	S3_ACCESS_KEY=$ak S3_SECRET_KEY=$sk S3_BUCKET=$bucket \
 		S3_FAULT_RATE=${TG_S3_FAULT_RATE:-0} S3_FAULT_SEED=${TG_S3_FAULT_SEED:-0} \
-		S3_LIST_MAX_KEYS=${TG_S3_LIST_MAX_KEYS:-0} \
+		S3_LIST_MAX_KEYS=${TG_S3_LIST_MAX_KEYS:-0} S3_TLS_KEY=$tls_key S3_TLS_CERT=$tls_cert \
 		NODE_PATH=$modules \
 		node --openssl-legacy-provider "$here/servers/s3-server.js" "$dir" "$dir/s3server.port" \
 		</dev/null >"$dir/s3server.log" 2>&1 &
@@ -104,20 +133,22 @@ start() {
 [s3]
 bucket = $bucket
 region = us-east-1
-endpoint = http://127.0.0.1:$port
+endpoint = $scheme://127.0.0.1:$port
 path_style = yes
+$ca_line
 access_key_id = $ak
 secret_access_key = $sk
 use_imds = no
 CONF
 	cat >"$dir/s3server.env" <<ENV
-export TG_S3_ENDPOINT='http://127.0.0.1:$port'
+export TG_S3_ENDPOINT='$scheme://127.0.0.1:$port'
 export TG_S3_ACCESS_KEY='$ak'
 export TG_S3_SECRET_KEY='$sk'
 export TG_S3_BUCKET='$bucket'
 export TG_S3_REGION='us-east-1'
 export TG_S3_PID='$pid'
 export TG_S3_CONF='$dir/s3.conf'
+$ca_export
 ENV
 	cat "$dir/s3server.env"
 }

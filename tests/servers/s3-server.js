@@ -5,7 +5,8 @@
 //
 //   node s3-server.js DIR PORTFILE
 // Environment: S3_ACCESS_KEY, S3_SECRET_KEY (the only accepted key pair),
-// S3_BUCKET (created at start), S3_FAULT_RATE (0..1, default 0: that share of
+// S3_BUCKET (created at start), S3_TLS_KEY and S3_TLS_CERT (serve https),
+// S3_FAULT_RATE (0..1, default 0: that share of
 // requests is answered 500/503 SlowDown or has its connection reset),
 // S3_DEBUG (log requests to stderr), S3_FAULT_SEED (integer: reproducible faults), S3_LIST_MAX_KEYS
 // (caps ListObjectsV2 pages, so that a few objects exercise pagination).
@@ -70,7 +71,11 @@ if (listMaxKeys > 0) {
 AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
 AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
 
+const tls = process.env.S3_TLS_KEY && process.env.S3_TLS_CERT
+  ? { key: fs.readFileSync(process.env.S3_TLS_KEY), cert: fs.readFileSync(process.env.S3_TLS_CERT) }
+  : {};
 const server = new S3rver({
+  ...tls,
   address: '127.0.0.1',
   port: 0,
   silent: !process.env.S3_DEBUG,
