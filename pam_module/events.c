@@ -59,7 +59,7 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 {
 	const char *spool = tg_config_str(o->cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	const char *host = tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME);
-	char hostbuf[256], dir[PATH_MAX];
+	char hostbuf[256];
 	json_t *ev = json_object();
 	int r = TG_ERR_NOMEM;
 
@@ -79,10 +79,8 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 		goto out;
 	if (fields != NULL && json_object_update(ev, fields) != 0)
 		goto out;
-	/* the spool normally exists (the uploader's install makes it); never fail for its absence
-	 */
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/" TG_EVENT_SUBDIR, spool) < sizeof(dir))
-		(void)tg_mkdir_p(dir, 0750);
+	/* the spool is made by the package, owned by the audit user: never made here
+	 * (root-owned folders would keep the uploader from removing what it sent) */
 	r = tg_event_write(spool, type, ev, NULL, 0);
 out:
 	if (r != TG_OK)

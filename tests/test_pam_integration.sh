@@ -33,7 +33,7 @@ spool_dir = $T/spool
 state_dir = $T/state
 fail_delay_ms = 0
 CONF
-mkdir -p "$T/pam.d"
+mkdir -p "$T/pam.d" "$T/spool/events"
 printf 'auth required %s config=%s/tollgate.conf\nsession required %s config=%s/tollgate.conf\n' \
 	"$MOD" "$T" "$MOD" "$T" > "$T/pam.d/tg"
 

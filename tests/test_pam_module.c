@@ -19,6 +19,7 @@
 #include "secret_store.h"
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_spool.h"
 #include "totp.h"
 
 static char *dir;
@@ -240,6 +241,8 @@ static void setup(void)
 	dir = tg_test_tmpdir();
 	snprintf(p, sizeof(p), "%s/pam.d", dir);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/spool/events", dir);
+	ck_assert_int_eq(tg_mkdir_p(p, 0750), TG_OK);
 	snprintf(p, sizeof(p), "%s/tollgate.conf", dir);
 	ck_assert_ptr_nonnull(f = fopen(p, "w"));
 	fprintf(
