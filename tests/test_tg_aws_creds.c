@@ -276,6 +276,21 @@ START_TEST(test_order)
 		tg_aws_creds_provider_free(p);
 		tg_config_free(cfg);
 	}
+	/* "~/" in credentials_file is the running user's home (from passwd, not $HOME) */
+	{
+		const char *kv[] = {"s3", "use_imds",         "no",
+		                    "s3", "credentials_file", "~/.nonexistent-tg/credentials",
+		                    NULL};
+
+		cfg = config(kv);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+		ck_assert_int_eq(tg_aws_creds_get(p, 0, &(struct tg_aws_creds){0}, err, sizeof err),
+		                 TG_ERR_NOT_FOUND);
+		ck_assert_ptr_nonnull(strstr(err, "/.nonexistent-tg/credentials"));
+		ck_assert_ptr_null(strstr(err, "~"));
+		tg_aws_creds_provider_free(p);
+		tg_config_free(cfg);
+	}
 	/* only half of a static key pair in the config is an error, not a silent fallback */
 	{
 		const char *kv[] = {"s3", "access_key_id", "AKIAHALF", NULL};

@@ -586,20 +586,20 @@ static int fresh(const struct tg_aws_creds *c)
 static int credentials_path(const struct tg_aws_creds_provider *p, char *out, size_t outlen)
 {
 	const char *env = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	const char *path = p->credentials_file ? p->credentials_file : env && *env ? env : NULL;
 	struct passwd pw, *res = NULL;
 	char pwbuf[4096];
 	int n;
 
-	if (p->credentials_file != NULL)
-		n = snprintf(out, outlen, "%s", p->credentials_file);
-	else if (env != NULL && *env != '\0')
-		n = snprintf(out, outlen, "%s", env);
-	else if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL &&
-	         pw.pw_dir != NULL)
-		/* the running user's home from passwd, not $HOME: systemd units have none */
-		n = snprintf(out, outlen, "%s/.aws/credentials", pw.pw_dir);
-	else
+	if (path != NULL && strncmp(path, "~/", 2) != 0) {
+		n = snprintf(out, outlen, "%s", path);
+		return n < 0 || (size_t)n >= outlen ? TG_ERR_LIMIT : TG_OK;
+	}
+	/* the running user's home from passwd, not $HOME: systemd units have none */
+	if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &res) != 0 || res == NULL ||
+	    pw.pw_dir == NULL)
 		return TG_ERR_NOT_FOUND;
+	n = snprintf(out, outlen, "%s/%s", pw.pw_dir, path ? path + 2 : ".aws/credentials");
 	return n < 0 || (size_t)n >= outlen ? TG_ERR_LIMIT : TG_OK;
 }
 
