@@ -6,10 +6,14 @@
 # AbortMultipartUpload and NoSuchUpload.
 #
 # Usage:
-#   eval "$(tests/s3server.sh start DIR)" || exit $?   # 77: skipped, see stderr
+#   out=$(tests/s3server.sh start DIR) || exit $?   # 77: skipped, see stderr
+#   eval "$out"
 #   ... use $TG_S3_ENDPOINT $TG_S3_ACCESS_KEY $TG_S3_SECRET_KEY $TG_S3_BUCKET
 #       $TG_S3_REGION $TG_S3_CONF (a tollgate.conf fragment: the [s3] section)
 #   tests/s3server.sh stop DIR
+# (call stop from an EXIT trap, and turn INT TERM HUP PIPE into an exit, e.g.
+#  trap cleanup EXIT; trap 'exit 130' INT TERM HUP PIPE, so no server outlives
+#  an interrupted test)
 #
 # start DIR  makes DIR if needed (the objects live in DIR/data), starts the
 #            server on a free 127.0.0.1 port with a fresh random key pair and

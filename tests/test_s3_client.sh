@@ -19,6 +19,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# an interrupted run (Ctrl-C, a closed pipe) must not leave servers behind
+trap 'exit 130' INT TERM HUP PIPE
 
 set +e
 out=$(TG_S3_LIST_MAX_KEYS=3 "$server" start "$tmp/s3")
