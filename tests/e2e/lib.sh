@@ -37,6 +37,17 @@ e2e_fail() {
 }
 e2e_randhex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
+# useradd/userdel give up at once when another one holds /etc/passwd.lock
+# (tests run in parallel): try again, a bounded number of times.
+e2e_retry() {
+	n=0
+	until "$@"; do
+		n=$((n + 1))
+		[ "$n" -lt 20 ] || return 1
+		sleep 0.5
+	done
+}
+
 # Where the build put program $1 (top folder or a part's folder); empty if
 # it has not been built.
 e2e_prog() {
@@ -131,12 +142,12 @@ e2e_cleanup() {
 	if [ -n "$E2E_USER_MADE" ]; then
 		# sessions of our own user that outlive the closed connection
 		for pid in $(ps -o pid= -u "$E2E_USER" 2>/dev/null); do tg_stop_pid "$pid"; done
-		userdel -r "$E2E_USER" >/dev/null 2>&1 || userdel -f -r "$E2E_USER" >/dev/null 2>&1 ||
+		e2e_retry userdel -r "$E2E_USER" >/dev/null 2>&1 || userdel -f -r "$E2E_USER" >/dev/null 2>&1 ||
 			echo "e2e: could not remove user $E2E_USER" >&2
 	fi
 	if [ -n "$E2E_AUDIT_MADE" ]; then
 		for pid in $(ps -o pid= -u "$E2E_AUDIT" 2>/dev/null); do tg_stop_pid "$pid"; done
-		userdel "$E2E_AUDIT" >/dev/null 2>&1 || echo "e2e: could not remove user $E2E_AUDIT" >&2
+		e2e_retry userdel "$E2E_AUDIT" >/dev/null 2>&1 || echo "e2e: could not remove user $E2E_AUDIT" >&2
 	fi
 	rm -f "$E2E_PAMFILE"
 	if [ -n "$E2E_KEEP" ]; then
@@ -216,7 +227,7 @@ e2e_start_slack() {
 # The events folder is setgid to its group so that events the PAM module
 # writes as root (mode 0640) are readable by the uploader.
 e2e_make_audit_user() {
-	useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+	e2e_retry useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 		--comment "tollgate e2e audit" "$E2E_AUDIT" || e2e_fail "useradd $E2E_AUDIT"
 	E2E_AUDIT_MADE=1
 	chown "$E2E_AUDIT:$E2E_AUDIT" "$E2E_DIR/spool" "$E2E_DIR/spool/sessions" "$E2E_DIR/spool/events"
@@ -240,7 +251,7 @@ e2e_make_user() {
 	home="$E2E_DIR/home/$E2E_USER"
 	shell=/bin/bash
 	if [ "$E2E_MODE" = loginshell ]; then shell=$E2E_RECORD; fi
-	useradd -m -d "$home" -s "$shell" -c "tollgate e2e test" "$E2E_USER" || e2e_fail "useradd $E2E_USER"
+	e2e_retry useradd -m -d "$home" -s "$shell" -c "tollgate e2e test" "$E2E_USER" || e2e_fail "useradd $E2E_USER"
 	E2E_USER_MADE=1
 	E2E_HOME=$home
 	chmod 0750 "$home"
