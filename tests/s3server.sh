@@ -29,7 +29,9 @@
 #            s3.conf has ca_file), TG_S3_FAULT_RATE (0..1: that share of
 #            requests is answered 500 / 503 SlowDown or reset),
 #            TG_S3_FAULT_SEED (reproducible faults), TG_S3_LIST_MAX_KEYS
-#            (small ListObjectsV2 pages).
+#            (small ListObjectsV2 pages), TG_S3_LIFETIME (seconds after which
+#            the server ends by itself, a safety net for a test that died
+#            without stopping it; default 7200, 0: never).
 # stop DIR   ends the server started for DIR (by its pid; SIGKILL after 10 s).
 #            Safe when nothing runs. DIR itself is left for the caller.
 # status DIR exit 0 when the server for DIR runs.
@@ -112,6 +114,7 @@ start() {
 	S3_ACCESS_KEY=$ak S3_SECRET_KEY=$sk S3_BUCKET=$bucket \
 		S3_FAULT_RATE=${TG_S3_FAULT_RATE:-0} S3_FAULT_SEED=${TG_S3_FAULT_SEED:-0} \
 		S3_LIST_MAX_KEYS=${TG_S3_LIST_MAX_KEYS:-0} S3_TLS_KEY=$tls_key S3_TLS_CERT=$tls_cert \
+		S3_LIFETIME=${TG_S3_LIFETIME:-7200} \
 		NODE_PATH=$modules \
 		node --openssl-legacy-provider "$here/servers/s3-server.js" "$dir" "$dir/s3server.port" \
 		</dev/null >"$dir/s3server.log" 2>&1 &

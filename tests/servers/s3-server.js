@@ -9,7 +9,8 @@
 // S3_FAULT_RATE (0..1, default 0: that share of
 // requests is answered 500/503 SlowDown or has its connection reset),
 // S3_DEBUG (log requests to stderr), S3_FAULT_SEED (integer: reproducible faults), S3_LIST_MAX_KEYS
-// (caps ListObjectsV2 pages, so that a few objects exercise pagination).
+// (caps ListObjectsV2 pages, so that a few objects exercise pagination),
+// S3_LIFETIME (seconds before the server ends by itself; default 7200, 0: never).
 //
 // On top of s3rver, which checks SigV4 signatures of signed requests:
 //  - unsigned (anonymous) requests are refused (403 AccessDenied);
@@ -181,6 +182,10 @@ server.run().then(({ port }) => {
   console.error('s3-server: ' + err.message);
   process.exit(1);
 });
+
+// A safety net: a server whose test died without stopping it ends by itself.
+const lifetime = Number(process.env.S3_LIFETIME || 7200);
+if (lifetime > 0) setTimeout(() => process.exit(0), lifetime * 1000).unref();
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => server.close(() => process.exit(0)));
