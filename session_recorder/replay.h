@@ -67,6 +67,13 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);
  * *status gets the verdict's status.
  */
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status);
+/*
+ * After showing what replay_gate() allowed: the showing pass verified again
+ * as it read (a file can change between two reads). REPLAY_EXIT_OK, or
+ * REPLAY_EXIT_TAMPERED (said on stderr) when that pass found tampering the
+ * first did not (never with --force).
+ */
+int replay_recheck(const struct replay_opts *o, const char *name, int gate_status, const struct tg_rec_verdict *v);
 
 /*
  * Read name's records that start before limit, calling fn for each (fn < 0

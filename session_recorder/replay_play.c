@@ -370,6 +370,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 	struct sigaction sa, old[4];
+	struct tg_rec_verdict v;
 	struct play p;
 	uint64_t limit = 0;
 	int status = TG_OK, code, e;
@@ -424,6 +425,14 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	if (status != TG_OK && o->force)
 		banner(argv[0], status);
 	code = replay_exit_for(status);
+	tg_rec_reader_verdict(p.r, &v);
+	if (v.status != TG_OK && v.status != TG_ERR_UNSEALED && !o->force && code != REPLAY_EXIT_TAMPERED) {
+		fflush(stdout);
+		term_restore();
+		tio_fd = -1;
+		out_is_tty = 0;
+		code = replay_recheck(o, argv[0], status, &v);
+	}
 out:
 	tg_rec_reader_free(p.r);
 	if (p.src_open)

@@ -82,6 +82,7 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 {
 	struct cat_ctx c = {o->input, 0, 0, 0};
+	struct tg_rec_verdict v;
 	uint64_t limit = 0;
 	int status = TG_OK, code;
 
@@ -91,12 +92,14 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	}
 	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
 		return code;
-	if (replay_each_record(o, argv[0], limit, cat_rec, &c, NULL) != TG_OK)
+	if (replay_each_record(o, argv[0], limit, cat_rec, &c, &v) != TG_OK)
 		return REPLAY_EXIT_USAGE;
 	if (fflush(stdout) != 0 || c.werr) {
 		tg_error("stdout: write failed");
 		return REPLAY_EXIT_USAGE;
 	}
+	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK)
+		return REPLAY_EXIT_TAMPERED;
 	if (c.dropped > 0)
 		tg_warn("%s: %" PRIu64
 		        " bytes of %s were passed on but not stored (size or rate cap)",
@@ -288,6 +291,7 @@ out:
 int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 {
 	struct export_ctx c;
+	struct tg_rec_verdict v;
 	uint64_t limit = 0;
 	int status = TG_OK, code;
 
@@ -308,10 +312,14 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	code = REPLAY_EXIT_USAGE;
 	if (export_header(o, argv[0], status) != TG_OK)
 		goto out;
-	if (replay_each_record(o, argv[0], limit, export_rec, &c, NULL) != TG_OK || c.werr)
+	if (replay_each_record(o, argv[0], limit, export_rec, &c, &v) != TG_OK || c.werr)
 		goto out;
 	if (fflush(stdout) != 0)
 		goto out;
+	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK) {
+		code = REPLAY_EXIT_TAMPERED;
+		goto out;
+	}
 	if (c.replaced > 0)
 		tg_warn("%s: %" PRIu64 " bytes that are not UTF-8 were replaced with U+FFFD%s",
 		        argv[0], c.replaced,

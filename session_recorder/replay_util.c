@@ -162,3 +162,13 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 	tg_error("%s: refused: it failed verification (--force to look at it anyway)", name);
 	return replay_exit_for(v.status);
 }
+
+int replay_recheck(const struct replay_opts *o, const char *name, int gate_status, const struct tg_rec_verdict *v)
+{
+	if (o->force || v->status == TG_OK || v->status == TG_ERR_UNSEALED ||
+	    replay_exit_for(gate_status) == REPLAY_EXIT_TAMPERED)
+		return REPLAY_EXIT_OK;
+	tg_error("%s: the recording changed while it was being shown: what was shown is not verified", name);
+	replay_describe(stderr, name, v);
+	return REPLAY_EXIT_TAMPERED;
+}
