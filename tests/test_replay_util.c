@@ -53,6 +53,26 @@ START_TEST(exit_codes)
 }
 END_TEST
 
+/* The showing pass found what the verifying pass did not: the file changed in between. */
+START_TEST(recheck)
+{
+	struct replay_opts o;
+	struct tg_rec_verdict v;
+
+	memset(&o, 0, sizeof(o));
+	memset(&v, 0, sizeof(v));
+	v.status = TG_OK;
+	ck_assert_int_eq(replay_recheck(&o, "x", TG_OK, &v), REPLAY_EXIT_OK);
+	v.status = TG_ERR_UNSEALED; /* stopped at the verified part, or q */
+	ck_assert_int_eq(replay_recheck(&o, "x", TG_OK, &v), REPLAY_EXIT_OK);
+	v.status = TG_ERR_CHAIN;
+	ck_assert_int_eq(replay_recheck(&o, "x", TG_OK, &v), REPLAY_EXIT_TAMPERED);
+	ck_assert_int_eq(replay_recheck(&o, "x", TG_ERR_UNSEALED, &v), REPLAY_EXIT_TAMPERED);
+	o.force = 1;
+	ck_assert_int_eq(replay_recheck(&o, "x", TG_OK, &v), REPLAY_EXIT_OK);
+}
+END_TEST
+
 static void strip(const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
@@ -100,6 +120,7 @@ int main(void)
 	tcase_add_test(tc, times);
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, escapes);
+	tcase_add_test(tc, recheck);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
