@@ -27,7 +27,8 @@ START_TEST(key_default_layout)
 	ck_assert_str_eq(key, "tollgate/dt=2026-11-29/host=web-1/alice/0123abcd.tgr");
 	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
 	ck_assert_str_eq(key, "tollgate/index/dt=2026-11-29/host=web-1/0123abcd.json");
-	ck_assert_int_eq(up_key_event(cfg, "web-1", T_US, "000123-ab.json", key, sizeof(key)), TG_OK);
+	ck_assert_int_eq(up_key_event(cfg, "web-1", T_US, "000123-ab.json", key, sizeof(key)),
+	                 TG_OK);
 	ck_assert_str_eq(key, "tollgate/events/dt=2026-11-29/host=web-1/000123-ab.json");
 	tg_config_free(cfg);
 }
@@ -43,7 +44,8 @@ START_TEST(key_values_cannot_escape_their_folder)
 	v.user = "../../etc/x y";
 	v.session_id = "";
 	v.time_us = T_US;
-	ck_assert_int_eq(up_key_expand("{prefix}/{host}/{user}/{session_id}{ext}", &v, key, sizeof(key)), TG_OK);
+	ck_assert_int_eq(
+	    up_key_expand("{prefix}/{host}/{user}/{session_id}{ext}", &v, key, sizeof(key)), TG_OK);
 	ck_assert_str_eq(key, "p/_/.._.._etc_x_y/_");
 	/* an empty prefix leaves no empty folder */
 	v.prefix = "";
@@ -73,9 +75,9 @@ END_TEST
 
 static json_t *event(const char *type, const char *user)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "type", type, "user", user, "host", "web-1",
-			 "client_addr", "192.0.2.1", "client_port", 5000, "session_id", "abcd", "duration_us",
-			 (json_int_t)3725000000LL);
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "type", type, "user", user, "host",
+	                 "web-1", "client_addr", "192.0.2.1", "client_port", 5000, "session_id",
+	                 "abcd", "duration_us", (json_int_t)3725000000LL);
 }
 
 /* Slack's documented limits, as tests/servers/slack_receiver.py checks them. */
@@ -93,16 +95,19 @@ static void assert_slack_limits(const json_t *p)
 		const char *type = json_string_value(json_object_get(b, "type"));
 
 		if (strcmp(type, "header") == 0) {
-			ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "text"), "type")),
-					 "plain_text");
-			ck_assert_uint_le(json_string_length(json_object_get(json_object_get(b, "text"), "text")), 150);
+			ck_assert_str_eq(
+			    json_string_value(json_object_get(json_object_get(b, "text"), "type")),
+			    "plain_text");
+			ck_assert_uint_le(
+			    json_string_length(json_object_get(json_object_get(b, "text"), "text")),
+			    150);
 		} else {
 			const json_t *fields = json_object_get(b, "fields"), *f;
 
 			ck_assert_str_eq(type, "section");
 			ck_assert_uint_le(json_array_size(fields), 10);
 			json_array_foreach(fields, k, f)
-			ck_assert_uint_le(json_string_length(json_object_get(f, "text")), 2000);
+			    ck_assert_uint_le(json_string_length(json_object_get(f, "text")), 2000);
 		}
 	}
 }
@@ -110,8 +115,9 @@ static void assert_slack_limits(const json_t *p)
 START_TEST(message_logout_names_location_and_hash)
 {
 	json_t *ev = event("logout", "alice");
-	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:i}", "bucket", "audit", "s3_key", "tollgate/x/a.tgr",
-				"final_hash", "00ff", "bytes_out", 10, "file_bytes", 99);
+	json_t *rec =
+	    json_pack("{s:s, s:s, s:s, s:i, s:i}", "bucket", "audit", "s3_key", "tollgate/x/a.tgr",
+	              "final_hash", "00ff", "bytes_out", 10, "file_bytes", 99);
 	json_t *p = slack_message_for_event(ev, rec);
 	const char *text;
 
@@ -123,7 +129,8 @@ START_TEST(message_logout_names_location_and_hash)
 	ck_assert_ptr_nonnull(strstr(text, "1h 02m 05s"));
 	json_decref(p);
 	p = slack_message_for_event(ev, NULL);
-	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(p, "text")), "no recording"));
+	ck_assert_ptr_nonnull(
+	    strstr(json_string_value(json_object_get(p, "text")), "no recording"));
 	json_decref(p);
 	json_decref(rec);
 	json_decref(ev);
@@ -155,8 +162,9 @@ END_TEST
 
 START_TEST(message_types)
 {
-	static const char *announced[] = {"login",		"logout",	    "mfa_failure", "mfa_replay",
-					  "recording_failure", "recording_escape", "alert"};
+	static const char *announced[] = {
+	    "login", "logout", "mfa_failure", "mfa_replay", "recording_failure", "recording_escape",
+	    "alert"};
 	size_t i;
 	json_t *ev, *p;
 
@@ -197,7 +205,8 @@ START_TEST(slack_url_must_be_tls_or_loopback)
 {
 	struct slack *s = NULL;
 
-	ck_assert_int_eq(slack_new(&s, "http://hooks.slack.com/services/x", NULL, 1000), TG_ERR_CONFIG);
+	ck_assert_int_eq(slack_new(&s, "http://hooks.slack.com/services/x", NULL, 1000),
+	                 TG_ERR_CONFIG);
 	ck_assert_ptr_null(s);
 	ck_assert_int_eq(slack_new(&s, "https://hooks.slack.com/services/x", NULL, 1000), TG_OK);
 	ck_assert_uint_ge(slack_next_allowed_us(s), 0);

@@ -103,10 +103,12 @@ static int rec(int argc, char **argv)
 		char end[256];
 
 		snprintf(end, sizeof(end),
-			 "{\"end_us\":%llu,\"duration_us\":%llu,\"exit_status\":0,\"signal\":null,\"reason\":\"exit\","
-			 "\"bytes\":{\"out\":%llu,\"err\":0,\"in\":0},\"stored\":{\"out\":%llu,\"err\":0,\"in\":0},"
-			 "\"transfer\":null}",
-			 (unsigned long long)(m.start_us + t), (unsigned long long)t, bytes, bytes);
+		         "{\"end_us\":%llu,\"duration_us\":%llu,\"exit_status\":0,\"signal\":null,"
+		         "\"reason\":\"exit\","
+		         "\"bytes\":{\"out\":%llu,\"err\":0,\"in\":0},\"stored\":{\"out\":%llu,"
+		         "\"err\":0,\"in\":0},"
+		         "\"transfer\":null}",
+		         (unsigned long long)(m.start_us + t), (unsigned long long)t, bytes, bytes);
 		if ((r = tg_rec_seal(w, t + 1, end)) != TG_OK)
 			die("seal", r);
 	} else if ((r = tg_rec_checkpoint(w, t)) != TG_OK) {
@@ -127,7 +129,8 @@ int main(int argc, char **argv)
 		return keygen(argv[2]);
 	if (argc >= 4 && strcmp(argv[1], "rec") == 0)
 		return rec(argc, argv);
-	fprintf(stderr, "usage: uploader-recgen keygen DIR | rec SECKEY OUT [user=U] [host=H] [pam=SID] "
-			"[bytes=N] [unsealed]\n");
+	fprintf(stderr,
+	        "usage: uploader-recgen keygen DIR | rec SECKEY OUT [user=U] [host=H] [pam=SID] "
+	        "[bytes=N] [unsealed]\n");
 	return 2;
 }

@@ -37,8 +37,8 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	tg_warn("alert %s: %s", what, msg);
-	ev = json_pack("{s:s, s:o, s:o, s:b}", "alert", what, "message", up_json_string(msg), "host",
-		       up_json_string(c->host), "notify", slack_too);
+	ev = json_pack("{s:s, s:o, s:o, s:b}", "alert", what, "message", up_json_string(msg),
+	               "host", up_json_string(c->host), "notify", slack_too);
 	if (ev == NULL)
 		return;
 	if ((r = tg_event_write(c->spool, "alert", ev, NULL, 0)) != TG_OK)
@@ -72,8 +72,9 @@ int up_events_fanout(struct up_ctx *c)
 			tg_buf_free(&text);
 			if (!qs->items[0].stuck_alerted) {
 				qs->items[0].stuck_alerted = 1;
-				up_alert(c, "bad_event", 1, "event %s is larger than %d bytes: left in the spool", name,
-					 TG_EVENT_MAX_BYTES);
+				up_alert(c, "bad_event", 1,
+				         "event %s is larger than %d bytes: left in the spool",
+				         name, TG_EVENT_MAX_BYTES);
 			}
 			return moved;
 		}
@@ -83,10 +84,12 @@ int up_events_fanout(struct up_ctx *c)
 			return r;
 		}
 		ev = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
-		if (ev == NULL || !json_is_object(ev) || !json_is_string(json_object_get(ev, "type"))) {
+		if (ev == NULL || !json_is_object(ev) ||
+		    !json_is_string(json_object_get(ev, "type"))) {
 			/* S3 still gets the bytes: an event is never dropped */
 			notify = 0;
-			tg_warn("event %s is not a valid event (%s): sent to S3 only", name, jerr.text);
+			tg_warn("event %s is not a valid event (%s): sent to S3 only", name,
+			        jerr.text);
 		} else if (json_is_false(json_object_get(ev, "notify"))) {
 			notify = 0;
 		}
@@ -129,7 +132,8 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 		goto out;
 	}
 	if ((ev = json_loadb((const char *)text.data, text.len, 0, NULL)) != NULL) {
-		if (json_is_string(json_object_get(ev, "host")) && *json_string_value(json_object_get(ev, "host")))
+		if (json_is_string(json_object_get(ev, "host")) &&
+		    *json_string_value(json_object_get(ev, "host")))
 			host = json_string_value(json_object_get(ev, "host"));
 		when = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
 	}
@@ -152,14 +156,15 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 		res->retryable = sr.retryable;
 		res->http_status = sr.http_status;
 		snprintf(res->code, sizeof(res->code), "%s", sr.code);
-		snprintf(res->message, sizeof(res->message), "%s: %s %s %s", key, tg_strerror(r), sr.code,
-			 sr.message);
+		snprintf(res->message, sizeof(res->message), "%s: %s %s %s", key, tg_strerror(r),
+		         sr.code, sr.message);
 		goto out;
 	}
 	if ((r = tg_spool_remove(c->q[UP_Q_S3].dir, name)) != TG_OK) {
 		res->rc = r;
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "remove %s: %s", name, strerror(errno));
+		snprintf(res->message, sizeof(res->message), "remove %s: %s", name,
+		         strerror(errno));
 		goto out;
 	}
 	res->rc = TG_OK;
@@ -202,14 +207,17 @@ static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
 	if (sr->http_status == 429)
 		return; /* Slack said when: slack_next_allowed_us() waits for it */
 	if (!sr->retryable) {
-		/* a person must fix the webhook: keep every message, try again only after backoff_max */
-		d->paused_until_us = up_now_us() + tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX) * 1000000u;
+		/* a person must fix the webhook: keep every message, try again only after
+		 * backoff_max */
+		d->paused_until_us =
+		    up_now_us() + tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX) * 1000000u;
 		snprintf(cls, sizeof(cls), "http-%ld", sr->http_status);
 		if (strcmp(cls, d->alerted) != 0) {
 			snprintf(d->alerted, sizeof(d->alerted), "%s", cls);
 			up_alert(c, "slack_error", 0,
-				 "the Slack webhook refused a message: %s; messages are kept and retried every %llu s",
-				 sr->message, tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+			         "the Slack webhook refused a message: %s; messages are kept and "
+			         "retried every %llu s",
+			         sr->message, tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
 		}
 	}
 }
@@ -236,14 +244,16 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
 		if (r != TG_ERR_NOT_FOUND)
-			tg_warn("notify: %s cannot be read (%s): dropped from the Slack queue (S3 has it)", name,
-				tg_strerror(r));
+			tg_warn("notify: %s cannot be read (%s): dropped from the Slack queue (S3 "
+			        "has it)",
+			        name, tg_strerror(r));
 		goto done;
 	}
 	if (strcmp(json_string_value(json_object_get(ev, "type")), "logout") == 0) {
 		const char *sid = json_string_value(json_object_get(ev, "session_id"));
 		uint64_t at = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
-		uint64_t grace = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
+		uint64_t grace =
+		    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
 
 		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL) {
 			if (now < at + grace || recordings_unread(c)) {
@@ -252,10 +262,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				goto out;
 			}
 			up_alert(c, "no_recording", 1,
-				 "login of %s from %s (session %s) ended with no recording within %llu s of its logout",
-				 json_string_value(json_object_get(ev, "user")) ?: "?",
-				 json_string_value(json_object_get(ev, "client_addr")) ?: "?", sid,
-				 tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
+			         "login of %s from %s (session %s) ended with no recording within "
+			         "%llu s of its logout",
+			         json_string_value(json_object_get(ev, "user")) ?: "?",
+			         json_string_value(json_object_get(ev, "client_addr")) ?: "?", sid,
+			         tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
 		}
 	}
 	if (c->slack == NULL || (payload = slack_message_for_event(ev, rec)) == NULL)
@@ -276,7 +287,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	if (r != TG_OK && sr.http_status == 400) {
 		/* Slack did not like the blocks: the plain text says the same */
 		free(text);
-		if ((plain = slack_text_only(payload)) == NULL || (text = json_dumps(plain, JSON_COMPACT)) == NULL) {
+		if ((plain = slack_text_only(payload)) == NULL ||
+		    (text = json_dumps(plain, JSON_COMPACT)) == NULL) {
 			text = NULL;
 			r = TG_ERR_NOMEM;
 			goto out;
@@ -285,11 +297,14 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		if (r != TG_OK && sr.http_status == 400) {
 			char dir[PATH_MAX];
 
-			/* a message Slack will never take: keep it for a person, go on with the next */
+			/* a message Slack will never take: keep it for a person, go on with the
+			 * next */
 			snprintf(dir, sizeof(dir), "%s/slack-rejected", c->state_dir);
-			up_alert(c, "slack_rejected", 0, "Slack refused event %s twice (%s): kept in %s", name,
-				 sr.body, dir);
-			if (tg_mkdir_p(dir, 0750) == TG_OK && tg_spool_move(qs->dir, name, dir, name) == TG_OK) {
+			up_alert(c, "slack_rejected", 0,
+			         "Slack refused event %s twice (%s): kept in %s", name, sr.body,
+			         dir);
+			if (tg_mkdir_p(dir, 0750) == TG_OK &&
+			    tg_spool_move(qs->dir, name, dir, name) == TG_OK) {
 				up_queue_drop(qs, name);
 				progress = 1;
 			}
@@ -301,7 +316,9 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		if (sr.retryable && sr.http_status != 429) {
 			head->attempts++;
 			head->next_try_us =
-				now + up_backoff_us(head->attempts, tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+			    now +
+			    up_backoff_us(head->attempts,
+			                  tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
 		}
 		*wake_us = now + 1000;
 		goto out;

@@ -54,7 +54,8 @@ int up_jobs_new(struct up_jobs **out, unsigned max)
 	int fds[2];
 
 	*out = NULL;
-	if ((j = calloc(1, sizeof(*j))) == NULL || (j->slot = calloc(max, sizeof(*j->slot))) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->slot = calloc(max, sizeof(*j->slot))) == NULL) {
 		free(j);
 		return TG_ERR_NOMEM;
 	}
@@ -100,7 +101,8 @@ int up_jobs_fd(const struct up_jobs *j)
 	return up_jobs_running(j) > 0 ? j->pipe_rd : -1;
 }
 
-int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n, up_job_fn fn)
+int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n,
+                  up_job_fn fn)
 {
 	struct up_jobs *j = c->jobs;
 	pid_t parent = getpid(), pid;
@@ -150,7 +152,8 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, s
 	return TG_OK;
 }
 
-typedef void (*done_fn)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res);
+typedef void (*done_fn)(struct up_ctx *c, enum up_queue q, const char *name,
+                        const struct up_result *res);
 
 static void read_results(struct up_ctx *c, done_fn done)
 {

@@ -17,8 +17,8 @@
 /* Characters kept as they are in a key part; everything else becomes '_'. */
 static int key_char_ok(unsigned char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-	       ch == '_' || ch == '.' || ch == '@' || ch == '+';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '_' || ch == '.' || ch == '@' || ch == '+';
 }
 
 static int put_part(char *out, size_t len, size_t *pos, const char *s, int raw)
@@ -110,7 +110,8 @@ int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size
 		else if (strcmp(var, "session_id") == 0)
 			r = put_part(out, len, &pos, v->session_id, 0);
 		else if (strcmp(var, "ext") == 0)
-			r = v->ext != NULL && *v->ext != '\0' ? put_part(out, len, &pos, v->ext, 0) : TG_OK;
+			r = v->ext != NULL && *v->ext != '\0' ? put_part(out, len, &pos, v->ext, 0)
+			                                      : TG_OK;
 		else if (strcmp(var, "kind") == 0)
 			r = put_part(out, len, &pos, v->kind, 0);
 		else
@@ -135,8 +136,8 @@ int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, cha
 	return up_key_expand(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), &vv, out, len);
 }
 
-int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name, char *out,
-		 size_t len)
+int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name,
+                 char *out, size_t len)
 {
 	struct up_key_vars v = {0};
 
@@ -156,7 +157,8 @@ int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char 
 
 	vv.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
 	vv.kind = "index";
-	if ((r = up_key_expand(tg_config_str(cfg, TG_CONF_S3_INDEX_PREFIX), &vv, base, sizeof(base))) != TG_OK)
+	if ((r = up_key_expand(tg_config_str(cfg, TG_CONF_S3_INDEX_PREFIX), &vv, base,
+	                       sizeof(base))) != TG_OK)
 		return r;
 	vv.prefix = base;
 	vv.ext = ".json";
@@ -184,7 +186,8 @@ json_t *up_json_string(const char *s)
 	return j;
 }
 
-json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key, uint64_t file_bytes)
+json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key,
+                      uint64_t file_bytes)
 {
 	char start[40];
 	json_t *o;

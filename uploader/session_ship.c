@@ -31,8 +31,8 @@ int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, ch
 	for (i = 0; pam_session_id[i] != '\0'; i++) {
 		char ch = pam_session_id[i];
 
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
-		      ch == '_'))
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
 			return TG_ERR_INVALID;
 	}
 	if ((size_t)snprintf(out, len, "%s/sessions/%s.json", c->state_dir, pam_session_id) >= len)
@@ -46,18 +46,21 @@ static void meta_value(const char *in, char *out, size_t len)
 	size_t i;
 
 	for (i = 0; in[i] != '\0' && i + 1 < len; i++)
-		out[i] = ((unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f) ? in[i] : '_';
+		out[i] =
+		    ((unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f) ? in[i] : '_';
 	out[i] = '\0';
 }
 
-static void fill_result(struct up_result *res, int rc, const struct tg_s3_result *sr, const char *what)
+static void fill_result(struct up_result *res, int rc, const struct tg_s3_result *sr,
+                        const char *what)
 {
 	res->rc = rc;
 	res->retryable = sr->retryable;
 	res->http_status = sr->http_status;
 	snprintf(res->code, sizeof(res->code), "%s", sr->code);
 	snprintf(res->message, sizeof(res->message), "%s: %s%s%s%s", what, tg_strerror(rc),
-		 sr->http_status ? " (HTTP " : "", sr->http_status ? sr->code : "", sr->http_status ? ")" : "");
+	         sr->http_status ? " (HTTP " : "", sr->http_status ? sr->code : "",
+	         sr->http_status ? ")" : "");
 	if (sr->message[0] != '\0') {
 		size_t n = strlen(res->message);
 
@@ -122,7 +125,8 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	    (r = up_key_index(cfg, &v, ikey, sizeof(ikey))) != TG_OK) {
 		res->rc = r;
 		res->retryable = 0;
-		snprintf(res->message, sizeof(res->message), "%s: bad [s3] key_template or index_prefix", name);
+		snprintf(res->message, sizeof(res->message),
+		         "%s: bad [s3] key_template or index_prefix", name);
 		goto out;
 	}
 	if ((index = up_index_json(&s, c->bucket, key, (uint64_t)st.st_size)) == NULL ||
@@ -141,7 +145,8 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		if ((r = tg_spool_write(dir, slash + 1, line, strlen(line), 0640)) != TG_OK) {
 			res->rc = r;
 			res->retryable = 1;
-			snprintf(res->message, sizeof(res->message), "write %s: %s", statepath, tg_strerror(r));
+			snprintf(res->message, sizeof(res->message), "write %s: %s", statepath,
+			         tg_strerror(r));
 			goto out;
 		}
 	}
@@ -155,9 +160,9 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	{
 		char m_sid[80], m_psid[136], m_hash[2 * TG_REC_HASH_LEN + 1];
 		struct tg_s3_meta meta[] = {
-			{"user", m_user},         {"host", m_host},     {"session-id", m_sid},
-			{"pam-session-id", m_psid}, {"final-hash", m_hash}, {"sealed", m_sealed},
-			{"status", m_status},
+		    {"user", m_user},           {"host", m_host},       {"session-id", m_sid},
+		    {"pam-session-id", m_psid}, {"final-hash", m_hash}, {"sealed", m_sealed},
+		    {"status", m_status},
 		};
 		struct tg_s3_put_opts opts = {0};
 
@@ -170,13 +175,15 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		meta_value(tg_strerror(s.status), m_status, sizeof(m_status));
 		snprintf(resume, sizeof(resume), "%s/multipart/%s.json", c->state_dir, name);
 		opts.content_type = "application/vnd.tollgate.recording";
-		/* an empty header value would not be sent at all (libcurl drops "Name:"): leave those out */
+		/* an empty header value would not be sent at all (libcurl drops "Name:"): leave
+		 * those out */
 		for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
 			if (meta[i].value[0] != '\0')
 				meta[opts.nmeta++] = meta[i];
 		opts.meta = meta;
 		opts.resume_path = resume;
-		if (c->progress && (uint64_t)st.st_size >= tg_config_uint(cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD)) {
+		if (c->progress && (uint64_t)st.st_size >=
+		                       tg_config_uint(cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD)) {
 			opts.progress = part_progress;
 			opts.progress_ctx = (void *)name;
 		}
@@ -199,16 +206,19 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		}
 	}
 	/* S3 has both: now, and only now, the spool lets go */
-	if ((r = tg_spool_remove(c->q[UP_Q_SESSIONS].dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND) {
+	if ((r = tg_spool_remove(c->q[UP_Q_SESSIONS].dir, name)) != TG_OK &&
+	    r != TG_ERR_NOT_FOUND) {
 		res->rc = r;
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "remove %s: %s", name, strerror(errno));
+		snprintf(res->message, sizeof(res->message), "remove %s: %s", name,
+		         strerror(errno));
 		goto out;
 	}
 	unlink(resume);
 	if (s.status != TG_OK && s.status != TG_ERR_UNSEALED)
-		up_alert(c, "recording_damaged", 1, "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s",
-			 name, s.user, tg_strerror(s.status), c->bucket, key);
+		up_alert(c, "recording_damaged", 1,
+		         "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
+		         s.user, tg_strerror(s.status), c->bucket, key);
 	res->rc = TG_OK;
 	res->bytes = (uint64_t)st.st_size;
 	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);

@@ -50,7 +50,8 @@ int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TG_ERR_NOMEM;
 	s->min_interval_ms = min_interval_ms;
-	if ((s->url = strdup(url)) == NULL || (ca_file != NULL && *ca_file != '\0' && (s->ca_file = strdup(ca_file)) == NULL) ||
+	if ((s->url = strdup(url)) == NULL ||
+	    (ca_file != NULL && *ca_file != '\0' && (s->ca_file = strdup(ca_file)) == NULL) ||
 	    (s->curl = curl_easy_init()) == NULL) {
 		slack_free(s);
 		return TG_ERR_NOMEM;
@@ -148,7 +149,7 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 	if (cc != CURLE_OK) {
 		/* errbuf names at most the host, never the URL's secret path */
 		snprintf(res->message, sizeof(res->message), "webhook: %s",
-			 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
 		res->retryable = 1;
 		r = TG_ERR_NET;
 		goto out;
@@ -166,7 +167,8 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 			res->retry_after_s = 3600;
 		s->not_before_us = s->last_post_us + (uint64_t)res->retry_after_s * 1000000u;
 	}
-	/* 400 (bad payload), 403 (revoked), 404 (no such hook), 410 (channel archived): a person must act */
+	/* 400 (bad payload), 403 (revoked), 404 (no such hook), 410 (channel archived): a person
+	 * must act */
 	res->retryable = !(status == 400 || status == 403 || status == 404 || status == 410);
 	snprintf(res->message, sizeof(res->message), "webhook answered %ld %s", status, res->body);
 	r = res->retryable ? TG_ERR_RETRY : TG_ERR_HTTP;
@@ -262,8 +264,8 @@ static int msg_header(struct msg *m, const char *title)
 	/* plain_text needs no escaping; count bytes, a safe bound for characters */
 	snprintf(t, sizeof(t), "%s", title);
 	cut_utf8(t, SLACK_HEADER_MAX);
-	blk = json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "header", "text", "type", "plain_text", "text",
-			up_json_string(t), "emoji", 1);
+	blk = json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "header", "text", "type", "plain_text",
+	                "text", up_json_string(t), "emoji", 1);
 	if (blk == NULL || json_array_append_new(m->blocks, blk) != 0)
 		return TG_ERR_NOMEM;
 	return TG_OK;
@@ -337,7 +339,8 @@ out:
 
 json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 {
-	const char *type = str_of(ev, "type"), *user = str_of(ev, "user"), *host = str_of(ev, "host");
+	const char *type = str_of(ev, "type"), *user = str_of(ev, "user"),
+	           *host = str_of(ev, "host");
 	struct msg m = {NULL, NULL, TG_BUF_VOID};
 	char title[512], tmp[128];
 	json_t *payload = NULL;
@@ -354,7 +357,8 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	else if (strcmp(type, "mfa_failure") == 0)
 		snprintf(title, sizeof(title), "MFA failure: %s@%s", user, host);
 	else if (strcmp(type, "mfa_replay") == 0)
-		snprintf(title, sizeof(title), "Replayed MFA code: %s@%s (possible man in the middle)", user, host);
+		snprintf(title, sizeof(title),
+		         "Replayed MFA code: %s@%s (possible man in the middle)", user, host);
 	else if (strcmp(type, "mfa_skipped") == 0)
 		snprintf(title, sizeof(title), "MFA skipped: %s@%s", user, host);
 	else if (strcmp(type, "recording_failure") == 0)
@@ -362,7 +366,8 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	else if (strcmp(type, "recording_escape") == 0)
 		snprintf(title, sizeof(title), "Recording escape attempt: %s@%s", user, host);
 	else if (strcmp(type, "alert") == 0)
-		snprintf(title, sizeof(title), "Tollgate alert on %s: %s", host, str_of(ev, "alert"));
+		snprintf(title, sizeof(title), "Tollgate alert on %s: %s", host,
+		         str_of(ev, "alert"));
 	else
 		goto out; /* not announced */
 	if (msg_header(&m, title) != TG_OK)
@@ -376,7 +381,7 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	if (*str_of(ev, "client_addr") != '\0') {
 		if (int_of(ev, "client_port") > 0)
 			snprintf(tmp, sizeof(tmp), "%s port %lld", str_of(ev, "client_addr"),
-				 (long long)int_of(ev, "client_port"));
+			         (long long)int_of(ev, "client_port"));
 		else
 			snprintf(tmp, sizeof(tmp), "%s", str_of(ev, "client_addr"));
 		msg_field(&m, "From", tmp);
@@ -389,15 +394,18 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 		if (rec != NULL && json_is_string(json_object_get(rec, "s3_key"))) {
 			char loc[1400];
 
-			snprintf(loc, sizeof(loc), "s3://%s/%s", str_of(rec, "bucket"), str_of(rec, "s3_key"));
+			snprintf(loc, sizeof(loc), "s3://%s/%s", str_of(rec, "bucket"),
+			         str_of(rec, "s3_key"));
 			snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the file)",
-				 (long long)(int_of(rec, "bytes_out") + int_of(rec, "bytes_err") + int_of(rec, "bytes_in")),
-				 (long long)int_of(rec, "file_bytes"));
+			         (long long)(int_of(rec, "bytes_out") + int_of(rec, "bytes_err") +
+			                     int_of(rec, "bytes_in")),
+			         (long long)int_of(rec, "file_bytes"));
 			msg_field(&m, "Bytes", tmp);
 			msg_field(&m, "Recording", loc);
 			msg_field(&m, "Final chain hash",
-				  *str_of(rec, "final_hash") != '\0' ? str_of(rec, "final_hash")
-								       : "none: the recording is not sealed");
+			          *str_of(rec, "final_hash") != '\0'
+			              ? str_of(rec, "final_hash")
+			              : "none: the recording is not sealed");
 		} else {
 			msg_field(&m, "Recording", "NONE FOUND: login with no recording");
 		}

@@ -21,10 +21,10 @@
 #include "tg_spool.h"
 
 static const char *const queue_subdir[UP_Q_COUNT] = {
-	[UP_Q_SESSIONS] = "sessions",
-	[UP_Q_EVENTS] = TG_EVENT_SUBDIR,
-	[UP_Q_S3] = "outbox/s3",
-	[UP_Q_NOTIFY] = "outbox/notify",
+    [UP_Q_SESSIONS] = "sessions",
+    [UP_Q_EVENTS] = TG_EVENT_SUBDIR,
+    [UP_Q_S3] = "outbox/s3",
+    [UP_Q_NOTIFY] = "outbox/notify",
 };
 
 int up_spool_prepare(struct up_ctx *c)
@@ -33,16 +33,18 @@ int up_spool_prepare(struct up_ctx *c)
 	int q, r;
 
 	for (q = 0; q < UP_Q_COUNT; q++) {
-		if ((size_t)snprintf(c->q[q].dir, sizeof(c->q[q].dir), "%s/%s", c->spool, queue_subdir[q]) >=
-		    sizeof(c->q[q].dir))
+		if ((size_t)snprintf(c->q[q].dir, sizeof(c->q[q].dir), "%s/%s", c->spool,
+		                     queue_subdir[q]) >= sizeof(c->q[q].dir))
 			return TG_ERR_LIMIT;
-		/* sessions/ and events/ belong to the recorder and the PAM module: only the outboxes are ours */
+		/* sessions/ and events/ belong to the recorder and the PAM module: only the
+		 * outboxes are ours */
 		if (q == UP_Q_S3 || q == UP_Q_NOTIFY) {
 			if ((r = tg_mkdir_p(c->q[q].dir, 0750)) != TG_OK)
 				return r;
 		}
 	}
-	if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", c->spool) >= sizeof(c->state_dir))
+	if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", c->spool) >=
+	    sizeof(c->state_dir))
 		return TG_ERR_LIMIT;
 	snprintf(path, sizeof(path), "%s/sessions", c->state_dir);
 	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
@@ -59,10 +61,11 @@ int up_watch_start(struct up_ctx *c)
 		return TG_ERR_SYSTEM;
 	for (q = 0; q < UP_Q_COUNT; q++) {
 		/* a recording or event is complete when it is renamed or closed into place */
-		if (inotify_add_watch(c->inotify_fd, c->q[q].dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) < 0 &&
+		if (inotify_add_watch(c->inotify_fd, c->q[q].dir,
+		                      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) < 0 &&
 		    errno != ENOENT)
-			tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)", c->q[q].dir,
-				strerror(errno));
+			tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)",
+			        c->q[q].dir, strerror(errno));
 	}
 	return TG_OK;
 }
@@ -139,7 +142,8 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		struct up_item *it;
 
 		/* in-progress recordings and temp files start with '.' */
-		if (de->d_name[0] == '.' || tg_spool_is_hidden(de->d_name) || strlen(de->d_name) >= UP_NAME_MAX)
+		if (de->d_name[0] == '.' || tg_spool_is_hidden(de->d_name) ||
+		    strlen(de->d_name) >= UP_NAME_MAX)
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 			continue;
@@ -163,8 +167,8 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		memset(&fresh[nfresh], 0, sizeof(fresh[nfresh]));
 		snprintf(fresh[nfresh].name, UP_NAME_MAX, "%s", de->d_name);
 		fresh[nfresh].size = (uint64_t)st.st_size;
-		fresh[nfresh].first_seen_us = (uint64_t)st.st_mtim.tv_sec * 1000000u +
-					      (uint64_t)st.st_mtim.tv_nsec / 1000u;
+		fresh[nfresh].first_seen_us =
+		    (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
 		fresh[nfresh].present = 1;
 		nfresh++;
 	}
@@ -172,7 +176,8 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 	/* drop what left (a busy item stays until its job reports) */
 	for (i = 0; i < qs->n;) {
 		if (!qs->items[i].present && !qs->items[i].busy) {
-			memmove(&qs->items[i], &qs->items[i + 1], (qs->n - i - 1) * sizeof(qs->items[0]));
+			memmove(&qs->items[i], &qs->items[i + 1],
+			        (qs->n - i - 1) * sizeof(qs->items[0]));
 			qs->n--;
 		} else {
 			i++;
@@ -214,7 +219,8 @@ void up_spool_clean_tmp(struct up_ctx *c)
 		if ((d = opendir(dirs[k])) == NULL)
 			continue;
 		while ((de = readdir(d)) != NULL)
-			if (strncmp(de->d_name, TG_SPOOL_TMP_PREFIX, strlen(TG_SPOOL_TMP_PREFIX)) == 0)
+			if (strncmp(de->d_name, TG_SPOOL_TMP_PREFIX, strlen(TG_SPOOL_TMP_PREFIX)) ==
+			    0)
 				unlinkat(dirfd(d), de->d_name, 0);
 		closedir(d);
 	}

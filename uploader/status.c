@@ -24,9 +24,10 @@
 
 static json_t *dest_json(const struct up_dest *d)
 {
-	return json_pack("{s:o, s:I, s:I, s:I, s:I}", "last_error", up_json_string(d->last_error), "last_error_us",
-			 (json_int_t)d->last_error_us, "last_ok_us", (json_int_t)d->last_ok_us, "sent",
-			 (json_int_t)d->sent, "paused_until_us", (json_int_t)d->paused_until_us);
+	return json_pack("{s:o, s:I, s:I, s:I, s:I}", "last_error", up_json_string(d->last_error),
+	                 "last_error_us", (json_int_t)d->last_error_us, "last_ok_us",
+	                 (json_int_t)d->last_ok_us, "sent", (json_int_t)d->sent, "paused_until_us",
+	                 (json_int_t)d->paused_until_us);
 }
 
 static void dest_load(struct up_dest *d, const json_t *j)
@@ -60,7 +61,8 @@ void up_status_write(struct up_ctx *c, int force)
 	json_t *st;
 	char *text;
 
-	backlog = c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
+	backlog =
+	    c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
 	/* the peak of the current backlog; it starts over once the spool is empty */
 	if (backlog == 0)
 		c->backlog_peak = 0;
@@ -69,10 +71,10 @@ void up_status_write(struct up_ctx *c, int force)
 	if (!force && now < c->last_status_us + 1000000u)
 		return;
 	c->last_status_us = now;
-	st = json_pack("{s:i, s:I, s:o, s:o, s:I, s:I, s:I}", "pid", (int)getpid(), "updated_us", (json_int_t)now,
-		       "s3", dest_json(&c->s3), "slack", dest_json(&c->slack_dest), "spool_bytes",
-		       (json_int_t)c->spool_bytes, "backlog_peak", (json_int_t)c->backlog_peak, "backlog",
-		       (json_int_t)backlog);
+	st = json_pack("{s:i, s:I, s:o, s:o, s:I, s:I, s:I}", "pid", (int)getpid(), "updated_us",
+	               (json_int_t)now, "s3", dest_json(&c->s3), "slack", dest_json(&c->slack_dest),
+	               "spool_bytes", (json_int_t)c->spool_bytes, "backlog_peak",
+	               (json_int_t)c->backlog_peak, "backlog", (json_int_t)backlog);
 	if (st == NULL)
 		return;
 	json_object_set_new(st, "slack_configured", json_boolean(c->slack != NULL));
@@ -110,7 +112,7 @@ void up_progress_draw(uint64_t done, uint64_t total, const char *what)
 		bar[i] = i < fill ? '#' : '.';
 	bar[40] = '\0';
 	fprintf(stderr, "\r[%s] %3u%% %llu/%llu %.40s\033[K", bar, (unsigned)(done * 100 / total),
-		(unsigned long long)done, (unsigned long long)total, what);
+	        (unsigned long long)done, (unsigned long long)total, what);
 	fflush(stderr);
 	bar_drawn = 1;
 }
@@ -140,7 +142,8 @@ static void scan_dir(const char *dir, struct qinfo *qi)
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
-		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		qi->count++;
@@ -162,7 +165,8 @@ static void print_when(const char *label, json_int_t us)
 		return;
 	}
 	tg_time_format((uint64_t)us, when, sizeof(when));
-	printf("  %-14s %s (%llds ago)\n", label, when, (long long)((up_now_us() - (uint64_t)us) / 1000000u));
+	printf("  %-14s %s (%llds ago)\n", label, when,
+	       (long long)((up_now_us() - (uint64_t)us) / 1000000u));
 }
 
 static void print_dest(const char *name, const json_t *d, int configured)
@@ -182,8 +186,10 @@ static void print_dest(const char *name, const json_t *d, int configured)
 	}
 	if ((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) > up_now_us())
 		printf("  %-14s paused for %llds after an error retrying cannot fix\n", "",
-		       (long long)(((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) - up_now_us()) /
-				   1000000u));
+		       (long long)(((uint64_t)json_integer_value(
+		                        json_object_get(d, "paused_until_us")) -
+		                    up_now_us()) /
+		                   1000000u));
 }
 
 /* Is a daemon holding the spool's lock? */
@@ -206,10 +212,10 @@ int up_status_main(struct tg_config *cfg, int tty)
 	static const struct {
 		const char *label, *sub;
 	} queues[] = {
-		{"recordings", "sessions"},
-		{"new events", "events"},
-		{"events for S3", "outbox/s3"},
-		{"events for Slack", "outbox/notify"},
+	    {"recordings", "sessions"},
+	    {"new events", "events"},
+	    {"events for S3", "outbox/s3"},
+	    {"events for Slack", "outbox/notify"},
 	};
 	const char *spool = tg_config_str(cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
@@ -218,7 +224,8 @@ int up_status_main(struct tg_config *cfg, int tty)
 	size_t i;
 
 	snprintf(state_dir, sizeof(state_dir), "%s/state", spool);
-	printf("spool %s: daemon %s\n", spool, daemon_running(state_dir) ? "running" : "not running");
+	printf("spool %s: daemon %s\n", spool,
+	       daemon_running(state_dir) ? "running" : "not running");
 	printf("%-18s %8s %12s  %s\n", "queue", "items", "bytes", "oldest waiting");
 	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
 		struct qinfo qi;
@@ -228,14 +235,17 @@ int up_status_main(struct tg_config *cfg, int tty)
 		total += qi.count;
 		if (qi.count > 0)
 			printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
-			       (unsigned long long)qi.bytes, qi.oldest, (long long)(time(NULL) - qi.oldest_mtime));
+			       (unsigned long long)qi.bytes, qi.oldest,
+			       (long long)(time(NULL) - qi.oldest_mtime));
 		else
-			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count, (unsigned long long)qi.bytes);
+			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count,
+			       (unsigned long long)qi.bytes);
 	}
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
 	st = json_load_file(path, 0, NULL);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0');
-	print_dest("Slack", json_object_get(st, "slack"), *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0');
+	print_dest("Slack", json_object_get(st, "slack"),
+	           *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0');
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 

@@ -5,10 +5,10 @@
  *   sessions/NAME.tgr     sealed recordings (names starting with '.' are in progress)
  *   events/NAME.json      events from the PAM module, the recorder and the uploader's own alerts
  *   outbox/s3/NAME.json   an event waiting for S3
- *   outbox/notify/NAME.json  an event waiting for Slack (and the login/recording join), in name order
- *   state/                lock, status.json, multipart resume files, sessions/ (per-session summaries)
- * An event is copied into both outboxes before it leaves events/, and is gone
- * from the spool once both copies are: after S3 stored it AND Slack answered ok.
+ *   outbox/notify/NAME.json  an event waiting for Slack (and the login/recording join), in name
+ * order state/                lock, status.json, multipart resume files, sessions/ (per-session
+ * summaries) An event is copied into both outboxes before it leaves events/, and is gone from the
+ * spool once both copies are: after S3 stored it AND Slack answered ok.
  */
 #ifndef TG_UPLOADER_H
 #define TG_UPLOADER_H
@@ -91,7 +91,8 @@ struct up_ctx {
 /* --- spool_scan.c --- */
 /* Make the spool's folders we write to (the uploader's own ones only). */
 int up_spool_prepare(struct up_ctx *c);
-/* Remove temp files a killed uploader left in its own folders (outboxes, state/); the lock is held. */
+/* Remove temp files a killed uploader left in its own folders (outboxes, state/); the lock is held.
+ */
 void up_spool_clean_tmp(struct up_ctx *c);
 /* Watch sessions/ and events/ (and the outboxes) with inotify; fd in c->inotify_fd. */
 int up_watch_start(struct up_ctx *c);
@@ -125,17 +126,19 @@ struct up_result {
 struct tg_s3;
 /* Ship one file; *s3 is the job's client, made on first use and kept for the
  * job's next files (one connection for a batch of small files). */
-typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
+typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name,
+                          struct up_result *res);
 #define UP_JOB_BATCH 32 /* files one job takes at most */
 int up_jobs_new(struct up_jobs **out, unsigned max);
 void up_jobs_free(struct up_jobs *j);
 unsigned up_jobs_running(const struct up_jobs *j);
 unsigned up_jobs_max(const struct up_jobs *j);
 /* Start fn() on names[0..n-1] (n <= UP_JOB_BATCH), one after the other, in a child process. */
-int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n, up_job_fn fn);
+int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n,
+                  up_job_fn fn);
 /* Collect results (without blocking): calls done() once for each file of each job. */
-void up_jobs_reap(struct up_ctx *c,
-		  void (*done)(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res));
+void up_jobs_reap(struct up_ctx *c, void (*done)(struct up_ctx *c, enum up_queue q,
+                                                 const char *name, const struct up_result *res));
 /* The fd to poll for job completions (-1 when none runs). */
 int up_jobs_fd(const struct up_jobs *j);
 /* Kill and reap every job (shutdown). */
@@ -144,7 +147,8 @@ void up_jobs_stop(struct up_jobs *j);
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */
 void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
 /* The per-session record written before upload: state/sessions/<pam_session_id>.json. */
-int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out, size_t len);
+int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out,
+                          size_t len);
 
 /* --- event_ship.c --- */
 /* Copy each events/ file into the outboxes, then drop it from events/. */
@@ -161,7 +165,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us);
 /* --- alerts (event_ship.c): written as events, so they reach S3 and Slack durably --- */
 /* Raise an alert: syslog now, and an 'alert' event (to S3 and, unless slack_too is 0, Slack). */
 void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* --- key_layout.c --- */
 struct up_key_vars {
@@ -178,21 +182,22 @@ int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size
 /* The S3 key of a recording, from the [s3] key_template. */
 int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
 /* The S3 key of an event: {prefix}/events/dt=DATE/host=HOST/NAME. */
-int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name, char *out,
-		 size_t len);
+int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name,
+                 char *out, size_t len);
 /* The index object's key: {index_prefix}/dt=DATE/host=HOST/SESSION.json. */
 int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
 /* A JSON string even for bytes that are not UTF-8 (they become '?'). */
 json_t *up_json_string(const char *s);
 /* One line of JSON describing a shipped session (Athena's JSON SerDe reads one object per line). */
-json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key, uint64_t file_bytes);
+json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key,
+                      uint64_t file_bytes);
 
 /* --- slack.c --- */
 struct slack_result {
-	long http_status;  /* 0: no answer */
-	int retryable;     /* 5xx, 429, transport errors */
+	long http_status;       /* 0: no answer */
+	int retryable;          /* 5xx, 429, transport errors */
 	unsigned retry_after_s; /* from a 429 */
-	char body[128];    /* Slack's answer ("ok", "invalid_blocks", ...) */
+	char body[128];         /* Slack's answer ("ok", "invalid_blocks", ...) */
 	char message[UP_ERR_MAX];
 };
 /* A webhook client; url is a secret and never logged. */
@@ -202,7 +207,8 @@ void slack_free(struct slack *s);
 uint64_t slack_next_allowed_us(const struct slack *s);
 /* POST one payload; TG_OK only for 200 "ok". */
 int slack_post(struct slack *s, const char *payload, struct slack_result *res);
-/* Build a Block Kit payload (with a text fallback) for an event, or NULL when the type is not announced. */
+/* Build a Block Kit payload (with a text fallback) for an event, or NULL when the type is not
+ * announced. */
 json_t *slack_message_for_event(const json_t *ev, const json_t *recording);
 /* Same payload without blocks (the fallback after a 400). */
 json_t *slack_text_only(const json_t *payload);

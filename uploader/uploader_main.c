@@ -28,8 +28,8 @@
 #include "tg_s3.h"
 #include "tg_spool.h"
 
-#define EXIT_LEFT 1   /* --once: something is still waiting */
-#define EXIT_USAGE 2  /* bad options or configuration */
+#define EXIT_LEFT 1  /* --once: something is still waiting */
+#define EXIT_USAGE 2 /* bad options or configuration */
 #define STATE_KEEP_DAYS 7
 
 static volatile sig_atomic_t got_stop, got_hup;
@@ -44,19 +44,21 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: tollgate-uploader [-c FILE] [--once] [--foreground] [-v]\n"
-		   "       tollgate-uploader [-c FILE] status\n"
-		   "Ship recordings and events from the spool to S3 and announce events on Slack.\n"
-		   "A file leaves the spool only after S3 (and, for events, Slack) confirmed it.\n\n"
-		   "  -c, --config FILE  configuration (default " TG_CONFIG_DEFAULT_PATH ")\n"
-		   "      --once         one pass over the spool, then exit: 0 when nothing is\n"
-		   "                     left, 1 when something waits, 2 on a usage or config error\n"
-		   "  -f, --foreground   stay in the foreground and log to stderr (else: daemon, syslog)\n"
-		   "  -v, --verbose      log debug messages too\n"
-		   "  -h, --help         this text\n"
-		   "      --version      the version\n\n"
-		   "status: queue lengths, the oldest waiting item and the last error per destination.\n"
-		   "See tollgate-uploader(8) and doc/uploader.md.\n");
+	fprintf(
+	    f,
+	    "Usage: tollgate-uploader [-c FILE] [--once] [--foreground] [-v]\n"
+	    "       tollgate-uploader [-c FILE] status\n"
+	    "Ship recordings and events from the spool to S3 and announce events on Slack.\n"
+	    "A file leaves the spool only after S3 (and, for events, Slack) confirmed it.\n\n"
+	    "  -c, --config FILE  configuration (default " TG_CONFIG_DEFAULT_PATH ")\n"
+	    "      --once         one pass over the spool, then exit: 0 when nothing is\n"
+	    "                     left, 1 when something waits, 2 on a usage or config error\n"
+	    "  -f, --foreground   stay in the foreground and log to stderr (else: daemon, syslog)\n"
+	    "  -v, --verbose      log debug messages too\n"
+	    "  -h, --help         this text\n"
+	    "      --version      the version\n\n"
+	    "status: queue lengths, the oldest waiting item and the last error per destination.\n"
+	    "See tollgate-uploader(8) and doc/uploader.md.\n");
 }
 
 static unsigned backoff_max(const struct up_ctx *c)
@@ -67,7 +69,8 @@ static unsigned backoff_max(const struct up_ctx *c)
 static uint64_t done_count, done_total;
 
 /* A job ended: account for it, and decide when to try again. */
-static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const struct up_result *res)
+static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
+                     const struct up_result *res)
 {
 	struct up_item *it = up_queue_find(&c->q[q], name);
 	struct up_dest *d = &c->s3;
@@ -76,7 +79,8 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const 
 	if (it != NULL)
 		it->busy = 0;
 	if (res->rc == TG_OK) {
-		tg_info("shipped %s (%llu bytes) to %s", name, (unsigned long long)res->bytes, res->message);
+		tg_info("shipped %s (%llu bytes) to %s", name, (unsigned long long)res->bytes,
+		        res->message);
 		d->sent++;
 		d->last_ok_us = now;
 		d->alerted[0] = '\0';
@@ -95,7 +99,8 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const 
 		it->next_try_us = now + up_backoff_us(it->attempts, backoff_max(c));
 		return;
 	}
-	/* retrying cannot fix it (403, NoSuchBucket, bad config): keep the file, pause S3, alert once */
+	/* retrying cannot fix it (403, NoSuchBucket, bad config): keep the file, pause S3, alert
+	 * once */
 	d->paused_until_us = now + (uint64_t)backoff_max(c) * 1000000u;
 	it->next_try_us = d->paused_until_us;
 	{
@@ -105,8 +110,9 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const 
 		if (strcmp(cls, d->alerted) != 0) {
 			snprintf(d->alerted, sizeof(d->alerted), "%s", cls);
 			up_alert(c, "s3_error", 1,
-				 "S3 refused %s: %s. Files stay in the spool; the uploader tries again every %u s",
-				 name, res->message, backoff_max(c));
+			         "S3 refused %s: %s. Files stay in the spool; the uploader tries "
+			         "again every %u s",
+			         name, res->message, backoff_max(c));
 		}
 	}
 }
@@ -114,7 +120,8 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name, const 
 static int start_jobs(struct up_ctx *c, enum up_queue q, up_job_fn fn)
 {
 	struct up_queue_state *qs = &c->q[q];
-	uint64_t now = up_now_us(), big = tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD);
+	uint64_t now = up_now_us(),
+	         big = tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD);
 	unsigned big_busy = 0, big_max = up_jobs_max(c->jobs) > 1 ? up_jobs_max(c->jobs) - 1 : 1;
 	size_t i, due = 0, per_job;
 	int started = 0;
@@ -147,8 +154,8 @@ static int start_jobs(struct up_ctx *c, enum up_queue q, up_job_fn fn)
 			if (it->busy || it->next_try_us > now || (c->once && it->attempts > 0))
 				continue;
 			if (it->size >= big) {
-				/* a large recording is a job of its own, and never takes every worker:
-				 * small ones (and events) keep moving */
+				/* a large recording is a job of its own, and never takes every
+				 * worker: small ones (and events) keep moving */
 				if (big_busy >= big_max || n > 0)
 					continue;
 				big_busy++;
@@ -182,7 +189,8 @@ static uint64_t next_due(const struct up_ctx *c, enum up_queue q)
 	size_t i;
 
 	for (i = 0; i < qs->n; i++)
-		if (!qs->items[i].busy && qs->items[i].next_try_us < due && !(c->once && qs->items[i].attempts > 0))
+		if (!qs->items[i].busy && qs->items[i].next_try_us < due &&
+		    !(c->once && qs->items[i].attempts > 0))
 			due = qs->items[i].next_try_us;
 	if (due != UINT64_MAX && c->s3.paused_until_us > due)
 		due = c->s3.paused_until_us;
@@ -191,7 +199,8 @@ static uint64_t next_due(const struct up_ctx *c, enum up_queue q)
 
 static void check_stuck(struct up_ctx *c)
 {
-	uint64_t now = up_now_us(), limit = tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER) * 1000000u;
+	uint64_t now = up_now_us(),
+	         limit = tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER) * 1000000u;
 	static const enum up_queue qs[] = {UP_Q_SESSIONS, UP_Q_S3, UP_Q_NOTIFY};
 	size_t k, i;
 
@@ -216,11 +225,14 @@ static void check_stuck(struct up_ctx *c)
 			continue;
 		/* one alert for a batch: a long outage must not become a thousand messages */
 		up_alert(c, "upload_stuck", qs[k] != UP_Q_NOTIFY,
-			 "%u item(s) in %s waiting longer than %llu s; oldest %s (%llu s); last error: %s", fresh,
-			 q->dir + strlen(c->spool) + 1, tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER), oldest,
-			 (unsigned long long)((now - oldest_us) / 1000000u),
-			 qs[k] == UP_Q_NOTIFY ? (c->slack_dest.last_error[0] ? c->slack_dest.last_error : "none")
-					      : (c->s3.last_error[0] ? c->s3.last_error : "none"));
+		         "%u item(s) in %s waiting longer than %llu s; oldest %s (%llu s); last "
+		         "error: %s",
+		         fresh, q->dir + strlen(c->spool) + 1,
+		         tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER), oldest,
+		         (unsigned long long)((now - oldest_us) / 1000000u),
+		         qs[k] == UP_Q_NOTIFY
+		             ? (c->slack_dest.last_error[0] ? c->slack_dest.last_error : "none")
+		             : (c->s3.last_error[0] ? c->s3.last_error : "none"));
 	}
 }
 
@@ -234,10 +246,11 @@ static void check_spool_size(struct up_ctx *c)
 	level = c->spool_bytes >= max ? 2 : c->spool_bytes >= max / 100 * pct ? 1 : 0;
 	if (level > c->spool_alert_level)
 		up_alert(c, level == 2 ? "spool_full" : "spool_filling", 1,
-			 "the spool holds %llu MiB, %llu%% of spool_max_bytes (%llu MiB)%s",
-			 (unsigned long long)(c->spool_bytes >> 20),
-			 (unsigned long long)(c->spool_bytes * 100 / (max ? max : 1)), (unsigned long long)(max >> 20),
-			 level == 2 ? ": new recordings may be refused" : "");
+		         "the spool holds %llu MiB, %llu%% of spool_max_bytes (%llu MiB)%s",
+		         (unsigned long long)(c->spool_bytes >> 20),
+		         (unsigned long long)(c->spool_bytes * 100 / (max ? max : 1)),
+		         (unsigned long long)(max >> 20),
+		         level == 2 ? ": new recordings may be refused" : "");
 	c->spool_alert_level = level;
 }
 
@@ -255,7 +268,8 @@ static void prune_state(struct up_ctx *c)
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
-		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
 		if (S_ISREG(st.st_mode) && st.st_mtime < limit)
 			unlinkat(dirfd(d), de->d_name, 0);
@@ -312,30 +326,35 @@ static int setup(struct up_ctx *c)
 	int r;
 
 	c->inotify_fd = -1;
-	snprintf(c->spool, sizeof(c->spool), "%s", tg_config_str(c->cfg, TG_CONF_GENERAL_SPOOL_DIR));
+	snprintf(c->spool, sizeof(c->spool), "%s",
+	         tg_config_str(c->cfg, TG_CONF_GENERAL_SPOOL_DIR));
 	snprintf(c->bucket, sizeof(c->bucket), "%s", tg_config_str(c->cfg, TG_CONF_S3_BUCKET));
 	if (*hn != '\0')
 		snprintf(c->host, sizeof(c->host), "%s", hn);
 	else if (gethostname(c->host, sizeof(c->host) - 1) != 0)
 		snprintf(c->host, sizeof(c->host), "unknown");
-	if (tg_key_load_public(tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY), c->host_pk) == TG_OK)
+	if (tg_key_load_public(tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY), c->host_pk) ==
+	    TG_OK)
 		c->have_host_pk = 1;
 	else
-		tg_info("no host public key at %s: recordings are checked, but not against the host key",
-			tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY));
+		tg_info("no host public key at %s: recordings are checked, but not against the "
+		        "host key",
+		        tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY));
 	if ((r = up_spool_prepare(c)) != TG_OK) {
-		tg_error("cannot prepare the spool %s: %s (%s)", c->spool, tg_strerror(r), strerror(errno));
+		tg_error("cannot prepare the spool %s: %s (%s)", c->spool, tg_strerror(r),
+		         strerror(errno));
 		return r;
 	}
 	up_status_load(c);
 	if (*url != '\0') {
 		r = slack_new(&c->slack, url, tg_config_str(c->cfg, TG_CONF_SLACK_CA_FILE),
-			      (unsigned)tg_config_uint(c->cfg, TG_CONF_SLACK_MIN_INTERVAL_MS));
+		              (unsigned)tg_config_uint(c->cfg, TG_CONF_SLACK_MIN_INTERVAL_MS));
 		if (r != TG_OK) {
 			/* the URL is a secret: say what is wrong without it */
-			tg_error("[slack] webhook_url is not usable (%s): it must be https:// (or http:// to "
-				 "loopback)",
-				 tg_strerror(r));
+			tg_error("[slack] webhook_url is not usable (%s): it must be https:// (or "
+			         "http:// to "
+			         "loopback)",
+			         tg_strerror(r));
 			return TG_ERR_CONFIG;
 		}
 	}
@@ -343,7 +362,8 @@ static int setup(struct up_ctx *c)
 		/* keep running: files stay, the alert goes to Slack and syslog */
 		tg_error("the [s3] configuration is not usable: %s", err);
 		c->config_alerted = 1;
-		up_alert(c, "s3_config", 1, "the [s3] configuration is not usable: %s; nothing is uploaded", err);
+		up_alert(c, "s3_config", 1,
+		         "the [s3] configuration is not usable: %s; nothing is uploaded", err);
 	}
 	tg_s3_free(probe);
 	return up_jobs_new(&c->jobs, (unsigned)tg_config_uint(c->cfg, TG_CONF_UPLOADER_WORKERS));
@@ -359,7 +379,7 @@ static int run(struct up_ctx *c)
 	sigemptyset(&none);
 	if (up_watch_start(c) != TG_OK)
 		tg_warn("inotify is not available (%s): rescanning every %llu s", strerror(errno),
-			tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL));
+		        tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL));
 	while (!got_stop) {
 		uint64_t now = up_now_us(), wake = UINT64_MAX, due;
 		struct pollfd pfd[2];
@@ -379,7 +399,8 @@ static int run(struct up_ctx *c)
 				size_at = now + 5000000u;
 			}
 			if (c->progress && done_total == 0)
-				done_total = c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n;
+				done_total =
+				    c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n;
 			dirty = 0;
 		}
 		if (c->q[UP_Q_EVENTS].n > 0 && up_events_fanout(c) > 0) {
@@ -395,8 +416,8 @@ static int run(struct up_ctx *c)
 			if (up_notify_step(c, &w) > 0)
 				continue;
 			if (w != UINT64_MAX && c->once) {
-				/* one pass still waits for the rate limit and for recordings being read,
-				 * not for outages or grace periods */
+				/* one pass still waits for the rate limit and for recordings being
+				 * read, not for outages or grace periods */
 				uint64_t t = up_now_us();
 
 				if (!(w <= t + 2000000u && c->q[UP_Q_NOTIFY].n > 0 &&
@@ -410,9 +431,10 @@ static int run(struct up_ctx *c)
 		check_stuck(c);
 		up_status_write(c, 0);
 		if (c->once && up_jobs_running(c->jobs) == 0 && c->q[UP_Q_EVENTS].n == 0 &&
-		    next_due(c, UP_Q_SESSIONS) > up_now_us() && next_due(c, UP_Q_S3) > up_now_us() &&
-		    wake == UINT64_MAX) {
-			/* the pass is over when nothing new can start; the jobs' own alerts still go out */
+		    next_due(c, UP_Q_SESSIONS) > up_now_us() &&
+		    next_due(c, UP_Q_S3) > up_now_us() && wake == UINT64_MAX) {
+			/* the pass is over when nothing new can start; the jobs' own alerts still
+			 * go out */
 			uint64_t before = queued(c);
 
 			if (rescan(c) != TG_OK)
@@ -432,7 +454,8 @@ static int run(struct up_ctx *c)
 			wake = rescan_at;
 		now = up_now_us();
 		if (wake > now + 1000000u && up_jobs_running(c->jobs) > 0)
-			wake = now + 1000000u; /* a job that died without a word is noticed within a second */
+			wake = now + 1000000u; /* a job that died without a word is noticed within a
+			                          second */
 		wake = wake > now ? wake - now : 0;
 		ts.tv_sec = (time_t)(wake / 1000000u);
 		ts.tv_nsec = (long)(wake % 1000000u) * 1000;
@@ -483,10 +506,13 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
-		{"foreground", no_argument, NULL, 'f'},   {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = TG_CONFIG_DEFAULT_PATH;
 	struct up_ctx ctx;
@@ -530,11 +556,13 @@ int main(int argc, char **argv)
 	}
 	if (ctx.once || status)
 		foreground = 1;
-	/* under systemd (JOURNAL_STREAM) syslog keeps the priorities that plain stderr would lose */
+	/* under systemd (JOURNAL_STREAM) syslog keeps the priorities that plain stderr would lose
+	 */
 	tg_log_init("tollgate-uploader",
-		    foreground && (status || ctx.once || getenv("JOURNAL_STREAM") == NULL) ? TG_LOG_STDERR
-										   : TG_LOG_SYSLOG,
-		    LOG_DAEMON);
+	            foreground && (status || ctx.once || getenv("JOURNAL_STREAM") == NULL)
+	                ? TG_LOG_STDERR
+	                : TG_LOG_SYSLOG,
+	            LOG_DAEMON);
 	if (verbose)
 		tg_log_set_level(LOG_DEBUG);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -542,7 +570,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((r = tg_config_new(&ctx.cfg)) != TG_OK ||
-	    (r = tg_config_load(ctx.cfg, config, TG_CONFIG_OWNER_SELF, err, sizeof(err))) != TG_OK) {
+	    (r = tg_config_load(ctx.cfg, config, TG_CONFIG_OWNER_SELF, err, sizeof(err))) !=
+	        TG_OK) {
 		tg_error("%s", r == TG_ERR_NOMEM ? tg_strerror(r) : err);
 		tg_config_free(ctx.cfg);
 		return EXIT_USAGE;
@@ -584,10 +613,11 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	if (geteuid() == 0)
-		tg_notice("running as root: the spool and S3 need no root, run it as %s (the unit does)",
-			  TG_AUDIT_USER);
+		tg_notice(
+		    "running as root: the spool and S3 need no root, run it as %s (the unit does)",
+		    TG_AUDIT_USER);
 	tg_info("started: spool %s, bucket %s, Slack %s, %u workers", ctx.spool, ctx.bucket,
-		ctx.slack ? "on" : "off", up_jobs_max(ctx.jobs));
+	        ctx.slack ? "on" : "off", up_jobs_max(ctx.jobs));
 	r = run(&ctx);
 	tg_info("stopped (%s)", r == EXIT_SUCCESS ? "nothing left" : "items wait in the spool");
 	close(lockfd);
