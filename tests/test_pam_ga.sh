@@ -13,10 +13,12 @@ ENROLL=$B/pam_module/tollgate-enroll
 DRIVER=$B/tests/pam_driver
 T=$(tg_mktemp_dir)
 U=tgga$$
-cleanup() { userdel "$U" > /dev/null 2>&1; rm -rf "$T"; }
+# useradd and userdel fail while a parallel test holds /etc/passwd.lock: retry, bounded
+retry() { i=0; until "$@" > /dev/null 2>&1; do i=$((i + 1)); [ $i -lt 50 ] || return 1; sleep 0.2; done; }
+cleanup() { id "$U" > /dev/null 2>&1 && retry userdel "$U"; rm -rf "$T"; }
 trap cleanup EXIT
 chmod 0711 "$T"
-useradd -M -d "$T/home" -s /usr/sbin/nologin "$U" || tg_fail "useradd"
+retry useradd -M -d "$T/home" -s /usr/sbin/nologin "$U" || tg_fail "useradd"
 mkdir -m 0700 "$T/home" && chown "$U:" "$T/home"
 GA=$T/home/.google_authenticator
 
