@@ -1,7 +1,8 @@
 #!/bin/sh
 # Slack outages and refusals, and S3 errors retrying cannot fix:
 #  1. a wrong bucket (NoSuchBucket): --once keeps every file, says so in its
-#     exit status, and the s3_error alert reaches Slack;
+#     exit status, and the s3_error alert reaches Slack (with upload_stuck
+#     and spool_filling, for a recording an hour old and a tiny spool cap);
 #  2. Slack down (500), then rate limiting (429 Retry-After), then up: every
 #     message arrives afterwards, in order, once; S3 got the events meanwhile;
 #  3. the webhook gone (410): messages are kept, the daemon does not spin,
@@ -14,16 +15,24 @@ up_setup
 
 # 1. NoSuchBucket
 sed "s|^bucket = .*|bucket = no-such-bucket|" "$T/tollgate.conf" >"$T/wrong.conf"
+# and: the recording has waited an hour (upload_stuck), the spool is past 1% of 1 MiB (spool_filling)
+printf 'stuck_after = 10\nspool_max_bytes = 1M\nspool_alert_percent = 1\n' >>"$T/wrong.conf"
 chmod 600 "$T/wrong.conf"
-up_rec keep.tgr user=alice bytes=100
+up_rec keep.tgr user=alice bytes=30000
+touch -d '1 hour ago' "$T/spool/sessions/keep.tgr"
 rc=0
 "$UPLOADER" -c "$T/wrong.conf" --once >"$T/wrong.log" 2>&1 || rc=$?
 cat "$T/wrong.log"
 [ $rc -eq 1 ] || tg_fail "--once with a wrong bucket: exit $rc, wanted 1 (something left)"
 [ -f "$T/spool/sessions/keep.tgr" ] || tg_fail "the recording left the spool without S3"
 grep -q 'alert s3_error' "$T/wrong.log" || tg_fail "no s3_error alert"
-up_wait_messages 1 10 || tg_fail "the s3_error alert did not reach Slack"
-up_message_heads | grep -q 's3_error' || tg_fail "the Slack message is not the s3_error alert"
+up_wait_messages 3 10 || tg_fail "the alerts did not reach Slack"
+up_message_heads >"$T/heads"
+cat "$T/heads"
+for a in s3_error upload_stuck spool_filling; do
+	grep -q "Tollgate alert on testhost: $a" "$T/heads" || tg_fail "no $a alert on Slack"
+done
+touch "$T/spool/sessions/keep.tgr"
 "$UPLOADER" -c "$T/wrong.conf" status >"$T/status" && tg_fail "status says nothing waits"
 grep -q 'NoSuchBucket' "$T/status" || tg_fail "status does not show the last S3 error"
 rm -f "$T/slack/messages.jsonl"
