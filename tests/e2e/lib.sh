@@ -7,13 +7,14 @@
 #   . tests/e2e/lib.sh
 #   e2e_init NAME              root check, temp folder, cleanup trap
 #   e2e_setup MODE             MODE: forcecommand | loginshell; starts it all
-#   e2e_login                  one MFA login that later runs share (ControlMaster)
-#   e2e_ssh ARGS...            ssh through the shared connection
+#   e2e_scenario_login         wrong code, MFA login (ControlMaster), replayed code
+#   e2e_scenario_interactive, e2e_scenario_command, e2e_scenario_files
 #   e2e_logout                 ends the shared connection (the PAM session closes)
-#   e2e_upload                 tollgate-uploader --once
+#   e2e_check_results          events, recordings, uploader, S3, Slack, replay
 # Nothing outside the temp folder is touched but: /run/sshd (created if
-# missing), /etc/pam.d/sshd-tollgate-test-<random> and the user
-# tgt<random>, all removed by the trap; processes are ended by their pid.
+# missing), /etc/pam.d/sshd-tollgate-test-<random>, the test user
+# tgt<random> and the audit user tga<random>, all removed by the trap;
+# processes are ended by their pid.
 #
 # A part that has not been built (yet) is not faked: e2e_have says so and the
 # test prints "SKIP-PART: ..." for each assertion it leaves out.
@@ -103,7 +104,6 @@ e2e_init() {
 	chmod 0755 "$E2E_DIR"
 	E2E_SSHD_PID=
 	E2E_MASTER_PID=
-	E2E_UPLOADER_PID=
 	E2E_SLACK_PID=
 	E2E_USER_MADE=
 	E2E_AUDIT="tga$E2E_ID"
@@ -132,10 +132,9 @@ e2e_cleanup() {
 	trap - EXIT INT TERM HUP
 	set +e
 	if [ -n "$E2E_MASTER_PID" ]; then
-		ssh -F "$E2E_DIR/ssh_config" -O exit tg-e2e >/dev/null 2>&1
+		ssh -F "$E2E_DIR/client/ssh_config" -O exit tg-e2e >/dev/null 2>&1
 		tg_stop_pid "$E2E_MASTER_PID"
 	fi
-	tg_stop_pid "$E2E_UPLOADER_PID"
 	tg_stop_pid "$E2E_SSHD_PID"
 	tg_stop_pid "$E2E_SLACK_PID"
 	[ -n "$E2E_S3_DIR" ] && "$TG_TOP_SRCDIR/tests/s3server.sh" stop "$E2E_S3_DIR" >/dev/null 2>&1
