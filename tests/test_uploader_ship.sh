@@ -77,4 +77,15 @@ EOF
 cat "$T/status"
 grep -q '^recordings  *0 ' "$T/status" || tg_fail "status: recordings"
 grep -q 'last error *none' "$T/status" || tg_fail "status: last error"
+# an event too large to be one is kept and alerted on; the events behind it go on
+big=$(printf '%020d-%016x.json' "$(( $(date +%s) * 1000000 + 50 ))" 50)
+python3 -c 'import sys; sys.stdout.write("{\"type\":\"login\",\"pad\":\"" + "x" * 70000 + "\"}")' \
+	>"$T/spool/events/$big"
+up_event 51 mfa_failure '"user":"after","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+rc=0
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || tg_fail "--once with a stuck event: exit $rc, wanted 1"
+[ -f "$T/spool/events/$big" ] || tg_fail "the oversized event left the spool"
+up_message_heads | grep -q 'MFA failure: after@testhost' || tg_fail "the event behind the oversized one did not go out"
+up_message_heads | grep -q 'Tollgate alert on testhost: bad_event' || tg_fail "no bad_event alert"
 echo "PASS"

@@ -51,14 +51,17 @@ int up_events_fanout(struct up_ctx *c)
 	struct up_queue_state *qs = &c->q[UP_Q_EVENTS];
 	int moved = 0;
 
-	while (qs->n > 0) {
+	size_t i = 0;
+
+	while (i < qs->n) {
 		char name[UP_NAME_MAX], path[PATH_MAX];
 		struct tg_buf text = TG_BUF_VOID;
 		json_t *ev = NULL;
 		json_error_t jerr;
 		int r, notify = 1;
 
-		snprintf(name, sizeof(name), "%s", qs->items[0].name);
+		memset(&jerr, 0, sizeof(jerr));
+		snprintf(name, sizeof(name), "%s", qs->items[i].name);
 		snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
 		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
 		r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text);
@@ -67,21 +70,18 @@ int up_events_fanout(struct up_ctx *c)
 			tg_buf_free(&text);
 			continue;
 		}
-		if (r == TG_ERR_LIMIT) {
-			/* too large to be ours; keep it for a person and say so once */
-			tg_buf_free(&text);
-			if (!qs->items[0].stuck_alerted) {
-				qs->items[0].stuck_alerted = 1;
-				up_alert(c, "bad_event", 1,
-				         "event %s is larger than %d bytes: left in the spool",
-				         name, TG_EVENT_MAX_BYTES);
-			}
-			return moved;
-		}
 		if (r != TG_OK) {
-			tg_error_r(r, "read %s", path);
+			/* too large, or unreadable (owner, mode): keep it for a person, say so once,
+			 * and let the events behind it go on */
 			tg_buf_free(&text);
-			return r;
+			if (!qs->items[i].stuck_alerted) {
+				qs->items[i].stuck_alerted = 1;
+				up_alert(c, "bad_event", 1, "event %s cannot be read (%s%s%s): left in the spool",
+				         name, tg_strerror(r), r == TG_ERR_SYSTEM ? ": " : "",
+				         r == TG_ERR_SYSTEM ? strerror(errno) : "");
+			}
+			i++;
+			continue;
 		}
 		ev = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
 		if (ev == NULL || !json_is_object(ev) ||
@@ -89,7 +89,7 @@ int up_events_fanout(struct up_ctx *c)
 			/* S3 still gets the bytes: an event is never dropped */
 			notify = 0;
 			tg_warn("event %s is not a valid event (%s): sent to S3 only", name,
-			        jerr.text);
+			        ev == NULL ? jerr.text : "no type");
 		} else if (json_is_false(json_object_get(ev, "notify"))) {
 			notify = 0;
 		}

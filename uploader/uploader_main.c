@@ -294,6 +294,16 @@ static uint64_t queued(const struct up_ctx *c)
 	return c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
 }
 
+/* Events fan-out can still move (an unreadable one waits for a person, alerted). */
+static size_t events_pending(const struct up_ctx *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->q[UP_Q_EVENTS].n; i++)
+		n += !c->q[UP_Q_EVENTS].items[i].stuck_alerted;
+	return n;
+}
+
 static int lock_spool(struct up_ctx *c)
 {
 	char path[PATH_MAX];
@@ -430,7 +440,7 @@ static int run(struct up_ctx *c)
 		}
 		check_stuck(c);
 		up_status_write(c, 0);
-		if (c->once && up_jobs_running(c->jobs) == 0 && c->q[UP_Q_EVENTS].n == 0 &&
+		if (c->once && up_jobs_running(c->jobs) == 0 && events_pending(c) == 0 &&
 		    next_due(c, UP_Q_SESSIONS) > up_now_us() &&
 		    next_due(c, UP_Q_S3) > up_now_us() && wake == UINT64_MAX) {
 			/* the pass is over when nothing new can start; the jobs' own alerts still
@@ -439,7 +449,7 @@ static int run(struct up_ctx *c)
 
 			if (rescan(c) != TG_OK)
 				return EXIT_USAGE;
-			if (queued(c) <= before && c->q[UP_Q_EVENTS].n == 0)
+			if (queued(c) <= before && events_pending(c) == 0)
 				break;
 			continue;
 		}
