@@ -160,8 +160,9 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 		         sr.code, sr.message);
 		goto out;
 	}
-	if ((r = tg_spool_remove(c->q[UP_Q_S3].dir, name)) != TG_OK) {
-		res->rc = r;
+	/* as for recordings: a removal lost in a crash only repeats the same PUT */
+	if (unlink(path) != 0 && errno != ENOENT) {
+		res->rc = r = TG_ERR_SYSTEM;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "remove %s: %s", name,
 		         strerror(errno));

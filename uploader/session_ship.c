@@ -205,10 +205,13 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 			goto out;
 		}
 	}
-	/* S3 has both: now, and only now, the spool lets go */
-	if ((r = tg_spool_remove(c->q[UP_Q_SESSIONS].dir, name)) != TG_OK &&
-	    r != TG_ERR_NOT_FOUND) {
-		res->rc = r;
+	/*
+	 * S3 has both: now, and only now, the spool lets go. No fsync of the
+	 * folder: should a crash bring the file back, it goes up again to the
+	 * same key with the same bytes, and S3 still holds it once.
+	 */
+	if (unlink(path) != 0 && errno != ENOENT) {
+		res->rc = r = TG_ERR_SYSTEM;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "remove %s: %s", name,
 		         strerror(errno));
