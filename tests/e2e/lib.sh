@@ -918,16 +918,29 @@ e2e_check_s3() {
 		"e2e/dt=$day/host=e2e-$E2E_ID/$E2E_USER/"*) ;;
 		*) e2e_fail "recording key $key does not follow the key template" ;;
 		esac
-		printf '%s' "$obj" | jq -e --arg u "$E2E_USER" --arg h "e2e-$E2E_ID" \
+		# the metadata says what the recording itself says
+		hash=$(e2e_replay info --json "$f" | jq -r .verification.final_hash)
+		printf '%s' "$obj" | jq -e --arg u "$E2E_USER" --arg h "e2e-$E2E_ID" --arg id "${name%.tgr}" \
+			--arg fh "$hash" --arg p "${E2E_SESSION_ID:-}" \
 			'.metadata.user == $u and .metadata.host == $h and .metadata.sealed == "yes"
-			 and (.metadata["final-hash"] | test("^[0-9a-f]{64}$"))
-			 and (.metadata["session-id"] | length) > 0' >/dev/null ||
-			e2e_fail "recording $key: metadata $(printf '%s' "$obj" | jq -c .metadata)"
+			 and .metadata["final-hash"] == $fh and .metadata["session-id"] == $id
+			 and ($p == "" or .metadata["pam-session-id"] == $p)
+			 and .content_type == "application/vnd.tollgate.recording"' >/dev/null ||
+			e2e_fail "recording $key: metadata $(printf '%s' "$obj" | jq -c .metadata), final hash $hash"
 		e2e_s3 get "$key" "$E2E_DIR/s3-copy" || e2e_fail "cannot download $key"
 		[ "$name" = "${E2E_INTERACTIVE_REC:-}" ] && E2E_S3_INTERACTIVE_KEY=$key
 		e2e_same "$f" "$E2E_DIR/s3-copy" "recording $key in S3"
 	done
-	e2e_log "$n recordings in S3, byte-identical, with their metadata"
+	# one index object per session (for Athena), agreeing with the recording
+	e2e_s3 cat "e2e/index/" >"$E2E_DIR/s3.index" || e2e_fail "cannot read the index objects"
+	[ "$(wc -l <"$E2E_DIR/s3.index")" -eq "$n" ] || e2e_fail "expected $n index objects: $(cat "$E2E_DIR/s3.index")"
+	for f in "$E2E_DIR"/saved/*; do
+		name=$(basename "$f" .tgr)
+		jq -e -s --arg id "$name" --arg u "$E2E_USER" \
+			'any(.[]; .session_id == $id and .user == $u and .sealed == true and (.final_hash | length) == 64)' \
+			"$E2E_DIR/s3.index" >/dev/null || e2e_fail "no index object for $name: $(cat "$E2E_DIR/s3.index")"
+	done
+	e2e_log "$n recordings in S3, byte-identical, with their metadata and index objects"
 	if e2e_have mfa; then
 		e2e_s3 cat "e2e/events/" >"$E2E_DIR/s3.events" || e2e_fail "cannot read the events from S3"
 		for t in login logout mfa_failure mfa_replay; do
