@@ -49,6 +49,32 @@ e2e_retry() {
 	done
 }
 
+# e2e_stop PID WORD: end a process this harness started, by pid: TERM, then
+# KILL after 5 s; each signal only while the pid still is that process (its
+# command line holds WORD), never a reused pid (pid_max may be small).
+e2e_is() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qF -- "$2"; }
+e2e_stop() {
+	[ -n "$1" ] || return 0
+	e2e_is "$1" "$2" || return 0
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while e2e_is "$1" "$2" && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	if e2e_is "$1" "$2"; then kill -9 "$1" 2>/dev/null; fi
+	return 0
+}
+# e2e_stop_user_procs USER: the processes left by the test's own users
+# (sessions that outlived the connection), each only while still theirs.
+e2e_stop_user_procs() {
+	for pid in $(ps -o pid= -u "$1" 2>/dev/null); do
+		[ "$(ps -o user= -p "$pid" 2>/dev/null)" = "$1" ] && kill "$pid" 2>/dev/null
+	done
+	sleep 0.5
+	for pid in $(ps -o pid= -u "$1" 2>/dev/null); do
+		[ "$(ps -o user= -p "$pid" 2>/dev/null)" = "$1" ] && kill -9 "$pid" 2>/dev/null
+	done
+	return 0
+}
+
 # Where the build put program $1 (top folder or a part's folder); empty if
 # it has not been built.
 e2e_prog() {
@@ -133,19 +159,19 @@ e2e_cleanup() {
 	set +e
 	if [ -n "$E2E_MASTER_PID" ]; then
 		ssh -F "$E2E_DIR/client/ssh_config" -O exit tg-e2e >/dev/null 2>&1
-		tg_stop_pid "$E2E_MASTER_PID"
+		e2e_stop "$E2E_MASTER_PID" "$E2E_DIR/client/ssh_config"
 	fi
-	tg_stop_pid "$E2E_SSHD_PID"
-	tg_stop_pid "$E2E_SLACK_PID"
+	e2e_stop "$E2E_SSHD_PID" "$E2E_DIR/sshd/sshd_config"
+	e2e_stop "$E2E_SLACK_PID" "$E2E_DIR/slack"
 	[ -n "$E2E_S3_DIR" ] && "$TG_TOP_SRCDIR/tests/s3server.sh" stop "$E2E_S3_DIR" >/dev/null 2>&1
 	if [ -n "$E2E_USER_MADE" ]; then
 		# sessions of our own user that outlive the closed connection
-		for pid in $(ps -o pid= -u "$E2E_USER" 2>/dev/null); do tg_stop_pid "$pid"; done
+		e2e_stop_user_procs "$E2E_USER"
 		e2e_retry userdel -r "$E2E_USER" >/dev/null 2>&1 || userdel -f -r "$E2E_USER" >/dev/null 2>&1 ||
 			echo "e2e: could not remove user $E2E_USER" >&2
 	fi
 	if [ -n "$E2E_AUDIT_MADE" ]; then
-		for pid in $(ps -o pid= -u "$E2E_AUDIT" 2>/dev/null); do tg_stop_pid "$pid"; done
+		e2e_stop_user_procs "$E2E_AUDIT"
 		e2e_retry userdel "$E2E_AUDIT" >/dev/null 2>&1 || echo "e2e: could not remove user $E2E_AUDIT" >&2
 	fi
 	rm -f "$E2E_PAMFILE"
@@ -448,7 +474,7 @@ e2e_sftp() { sftp -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -q "$@"; }
 e2e_rsync() { rsync -e "ssh -F $E2E_DIR/client/ssh_config -o ControlMaster=no" "$@"; }
 e2e_logout() {
 	ssh -F "$E2E_DIR/client/ssh_config" -O exit tg-e2e >/dev/null 2>&1 || true
-	tg_stop_pid "$E2E_MASTER_PID"
+	e2e_stop "$E2E_MASTER_PID" "$E2E_DIR/client/ssh_config"
 	E2E_MASTER_PID=
 }
 
