@@ -62,6 +62,34 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
+static volatile sig_atomic_t got_cont;
+
+/* ^Z: give the shell its terminal back and stop; on fg take it again (all async-signal-safe). */
+static void on_tstp(int sig)
+{
+	int saved = errno;
+	struct sigaction sa;
+	sigset_t set;
+
+	term_restore();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTSTP, &sa, NULL);
+	/* the handler runs with SIGTSTP blocked: unblock it, or raise() only queues it */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGTSTP);
+	/* continued */
+	sa.sa_handler = on_tstp;
+	sigaction(SIGTSTP, &sa, NULL);
+	term_raw();
+	got_cont = 1;
+	(void)sig;
+	errno = saved;
+}
+
 struct play {
 	const struct replay_opts *o;
 	const char *name;
@@ -155,15 +183,22 @@ static int fast_forward(struct play *p, uint64_t target)
 }
 
 /* Seek to target: forwards by rendering on, backwards by resetting and rendering from the start. */
-static int seek(struct play *p, uint64_t target)
+/* Reset the terminal and render from the start up to target. */
+static int redraw(struct play *p, uint64_t target)
 {
 	int e;
 
-	if (target < p->cur_us) {
-		put(p, "\033c", 2); /* full reset: the screen is rebuilt exactly from the start */
-		if ((e = reopen(p)) != TG_OK)
-			return e;
-	}
+	put(p, "\033c", 2);
+	if ((e = reopen(p)) != TG_OK)
+		return e;
+	return fast_forward(p, target);
+}
+
+static int seek(struct play *p, uint64_t target)
+{
+	/* backwards: a full reset, and the screen is rebuilt exactly from the start */
+	if (target < p->cur_us)
+		return redraw(p, target);
 	return fast_forward(p, target);
 }
 
@@ -260,6 +295,15 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 
 		if (got_signal)
 			return TG_ERR_INTERRUPTED;
+		if (got_cont) {
+			/* back from ^Z: the screen may hold anything; draw it again as it was */
+			got_cont = 0;
+			pos = p->cur_us + (waited < delay_us ? waited : delay_us);
+			if ((e = redraw(p, pos)) != TG_OK)
+				return e;
+			fflush(stdout);
+			return 0;
+		}
 		if (!p->paused) {
 			waited += (uint64_t)((double)(t - start) * p->speed);
 			if (waited >= delay_us)
@@ -369,11 +413,11 @@ static void banner(const char *name, int status)
 int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-	struct sigaction sa, old[4];
+	struct sigaction sa, old[4], old_tstp;
 	struct tg_rec_verdict v;
 	struct play p;
 	uint64_t limit = 0;
-	int status = TG_OK, code, e;
+	int status = TG_OK, code, e, had_tty = 0;
 	size_t i;
 
 	if (argc != 1) {
@@ -393,6 +437,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	if (isatty(STDIN_FILENO) && strcmp(argv[0], "-") != 0 &&
 	    tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
 		tio_fd = STDIN_FILENO;
+		had_tty = 1;
 		p.keys_fd = STDIN_FILENO;
 	}
 	/* a signal only sets a flag: the loop ends, restores the terminal, then dies of it */
@@ -403,6 +448,10 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 		sigaction(sigs[i], &sa, &old[i]);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(term_restore);
+	if (tio_fd >= 0) {
+		sa.sa_handler = on_tstp;
+		sigaction(SIGTSTP, &sa, &old_tstp);
+	}
 	term_raw();
 
 	if (status != TG_OK && o->force)
@@ -426,7 +475,8 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 		banner(argv[0], status);
 	code = replay_exit_for(status);
 	tg_rec_reader_verdict(p.r, &v);
-	if (v.status != TG_OK && v.status != TG_ERR_UNSEALED && !o->force && code != REPLAY_EXIT_TAMPERED) {
+	if (v.status != TG_OK && v.status != TG_ERR_UNSEALED && !o->force &&
+	    code != REPLAY_EXIT_TAMPERED) {
 		fflush(stdout);
 		term_restore();
 		tio_fd = -1;
@@ -443,6 +493,8 @@ out:
 	out_is_tty = 0;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &old[i], NULL);
+	if (had_tty)
+		sigaction(SIGTSTP, &old_tstp, NULL);
 	if (got_signal) {
 		signal(got_signal, SIG_DFL);
 		raise(got_signal);

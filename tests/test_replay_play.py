@@ -170,6 +170,23 @@ def run(tmp):
         fail("down/up/q in one read: %r %r" % (p.buf, st))
     p.close()
 
+    # ^Z (SIGTSTP): the terminal is given back (modes reset), and on resuming
+    # the screen is drawn again from the start. (Under this test's pty the
+    # process group is orphaned, so the kernel does not really stop it.)
+    p = Play(["play", "--from", "12", "seek.tgr"], tmp)
+    p.expect(b"AB")
+    raw_mode_reached(p)
+    os.kill(p.pid, signal.SIGTSTP)
+    p.expect(RESTORE)
+    os.kill(p.pid, signal.SIGCONT)  # (a SIGCONT sent with it would discard the SIGTSTP)
+    p.expect(b"\x1bcAB")
+    raw_mode_reached(p)
+    p.send(b"q")
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+        fail("after ^Z: status %r" % st)
+    p.close()
+
     # SIGTERM: the terminal comes back, then play dies of the signal
     p = Play(["play", "seek.tgr"], tmp)
     p.expect(b"A")
