@@ -453,16 +453,22 @@ static int run(struct up_ctx *c)
 				break;
 			continue;
 		}
-		/* with every worker busy, a due item waits for a job's end (its pipe wakes us) */
-		if (up_jobs_running(c->jobs) < up_jobs_max(c->jobs)) {
-			if ((due = next_due(c, UP_Q_SESSIONS)) < wake)
-				wake = due;
-			if ((due = next_due(c, UP_Q_S3)) < wake)
-				wake = due;
-		}
+		/*
+		 * A due item start_jobs() left waiting (every worker busy, or the large
+		 * ones' share taken) waits for a job's end, which wakes us through its
+		 * pipe: it must not make the wait zero.
+		 */
+		now = up_now_us();
+		if ((due = next_due(c, UP_Q_SESSIONS)) <= now)
+			due = now + 1000000u;
+		if (due < wake)
+			wake = due;
+		if ((due = next_due(c, UP_Q_S3)) <= now)
+			due = now + 1000000u;
+		if (due < wake)
+			wake = due;
 		if (rescan_at < wake)
 			wake = rescan_at;
-		now = up_now_us();
 		if (wake > now + 1000000u && up_jobs_running(c->jobs) > 0)
 			wake = now + 1000000u; /* a job that died without a word is noticed within a
 			                          second */
