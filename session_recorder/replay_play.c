@@ -171,6 +171,8 @@ static int fast_forward(struct play *p, uint64_t target)
 	int e;
 
 	while (p->have_next && p->next.time_us < target) {
+		if (got_signal)
+			return TG_ERR_INTERRUPTED; /* a long render must not hold up ^C */
 		put(p, p->next.data, p->next.len);
 		p->cur_us = p->next.time_us;
 		if ((e = advance(p)) != TG_OK)
