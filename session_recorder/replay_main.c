@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 	/* ... and after it, anywhere among its arguments ("--" ends them) */
 	sub_argc = argc - optind;
 	sub_argv = argv + optind;
-	optind = 1;
+	optind = 0; /* glibc: start afresh (the first scan stopped at the command, in REQUIRE_ORDER) */
 	while ((c = getopt_long(sub_argc, sub_argv, "c:k:fs:i:hV", longopts, NULL)) != -1)
 		if ((r = apply_opt(c, &o, &config_path)) >= 0)
 			return r;

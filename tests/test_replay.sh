@@ -40,6 +40,9 @@ expect() { # expect CODE COMMAND...: run, check the exit status
 expect 0 "$R" -c conf verify good.tgr
 grep -q "sealed and intact" out.txt || tg_fail "verify good: $(cat out.txt)"
 expect 0 "$R" -c conf --key k/signing.pub verify good.tgr
+# options may also follow the command and its arguments
+expect 0 "$R" verify good.tgr -c conf --key k/signing.pub
+expect 1 "$R" verify -c conf good.tgr --key other/signing.pub
 expect 1 "$R" -c conf --key other/signing.pub verify good.tgr
 grep -q "SIGNED BY ANOTHER KEY: at record 1, .*signed by host key" out.txt || tg_fail "wrong key: $(cat out.txt)"
 expect 0 "$R" --no-key -c conf verify good.tgr
