@@ -79,8 +79,9 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 	if (it != NULL)
 		it->busy = 0;
 	if (res->rc == TG_OK) {
-		tg_info("shipped %s (%llu bytes) to %s", name, (unsigned long long)res->bytes,
-		        res->message);
+		/* with a progress bar the bar says it; the log keeps it at debug level */
+		tg_log(c->progress ? LOG_DEBUG : LOG_INFO, "shipped %s (%llu bytes) to %s", name,
+		       (unsigned long long)res->bytes, res->message);
 		d->sent++;
 		d->last_ok_us = now;
 		d->alerted[0] = '\0';
