@@ -36,5 +36,8 @@ tg_stop_pid() {
 	kill "$pid" 2>/dev/null || return 0
 	i=0
 	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -9 "$pid" 2>/dev/null || true
+	# only a process that outlived TERM gets KILL: once it is gone its pid
+	# may already belong to someone else
+	if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+	wait "$pid" 2>/dev/null || true
 }
