@@ -198,7 +198,8 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		memcpy(&qs->items[qs->n], fresh, nfresh * sizeof(*fresh));
 	qs->n += nfresh;
 	free(fresh);
-	qsort(qs->items, qs->n, sizeof(qs->items[0]), name_cmp);
+	if (qs->n > 1)
+		qsort(qs->items, qs->n, sizeof(qs->items[0]), name_cmp);
 	return TG_OK;
 }
 
