@@ -28,18 +28,6 @@ struct tg_config {
 	unsigned long long num[TG_CONF_COUNT]; /* parsed BOOL/UINT */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int parse_bool(const char *s, unsigned long long *out)
 {
 	static const char *yes[] = {"yes", "true", "on", "1"};
@@ -105,7 +93,7 @@ static int check_value(enum tg_conf_id id, const char *value, unsigned long long
 
 	*num = 0;
 	if (strlen(value) > TG_CONFIG_MAX_VALUE) {
-		set_err(err, errlen, "value of %s.%s is longer than %d bytes", k->section, k->key,
+		tg_errf(err, errlen, "value of %s.%s is longer than %d bytes", k->section, k->key,
 			TG_CONFIG_MAX_VALUE);
 		return TG_ERR_LIMIT;
 	}
@@ -114,24 +102,24 @@ static int check_value(enum tg_conf_id id, const char *value, unsigned long long
 		return TG_OK;
 	case TG_CONF_BOOL:
 		if (parse_bool(value, num) != TG_OK) {
-			set_err(err, errlen, "%s.%s must be yes or no, not \"%s\"", k->section, k->key, value);
+			tg_errf(err, errlen, "%s.%s must be yes or no, not \"%s\"", k->section, k->key, value);
 			return TG_ERR_PARSE;
 		}
 		return TG_OK;
 	case TG_CONF_UINT:
 		if (parse_uint(value, num) != TG_OK) {
-			set_err(err, errlen, "%s.%s must be a whole number, not \"%s\"", k->section, k->key, value);
+			tg_errf(err, errlen, "%s.%s must be a whole number, not \"%s\"", k->section, k->key, value);
 			return TG_ERR_PARSE;
 		}
 		if (*num < k->min || *num > k->max) {
-			set_err(err, errlen, "%s.%s must be between %llu and %llu, not %s", k->section, k->key,
+			tg_errf(err, errlen, "%s.%s must be between %llu and %llu, not %s", k->section, k->key,
 				k->min, k->max, value);
 			return TG_ERR_PARSE;
 		}
 		return TG_OK;
 	case TG_CONF_ENUM:
 		if (!in_choices(k->choices, value)) {
-			set_err(err, errlen, "%s.%s must be one of %s, not \"%s\"", k->section, k->key, k->choices,
+			tg_errf(err, errlen, "%s.%s must be one of %s, not \"%s\"", k->section, k->key, k->choices,
 				value);
 			return TG_ERR_PARSE;
 		}
@@ -237,7 +225,7 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 	memset(&scratch, 0, sizeof(scratch));
 	memset(seen, 0, sizeof(seen));
 	if (memchr(text, '\0', len) != NULL) {
-		set_err(err, errlen, "%s: contains a NUL byte", name);
+		tg_errf(err, errlen, "%s: contains a NUL byte", name);
 		goto out;
 	}
 	while (p < end) {
@@ -245,7 +233,7 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		if (n > TG_CONFIG_MAX_LINE) {
-			set_err(err, errlen, "%s:%zu: line longer than %d bytes", name, lineno, TG_CONFIG_MAX_LINE);
+			tg_errf(err, errlen, "%s:%zu: line longer than %d bytes", name, lineno, TG_CONFIG_MAX_LINE);
 			r = TG_ERR_LIMIT;
 			goto out;
 		}
@@ -259,20 +247,20 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 		if (*s == '[') {
 			char *close = strchr(s, ']');
 			if (close == NULL || *trim(close + 1) != '\0') {
-				set_err(err, errlen, "%s:%zu: malformed section header", name, lineno);
+				tg_errf(err, errlen, "%s:%zu: malformed section header", name, lineno);
 				goto out;
 			}
 			*close = '\0';
 			s = trim(s + 1);
 			if (!valid_name(s) || strlen(s) >= sizeof(section)) {
-				set_err(err, errlen, "%s:%zu: bad section name \"%s\"", name, lineno, s);
+				tg_errf(err, errlen, "%s:%zu: bad section name \"%s\"", name, lineno, s);
 				goto out;
 			}
 			snprintf(section, sizeof(section), "%s", s);
 			continue;
 		}
 		if ((eq = strchr(s, '=')) == NULL) {
-			set_err(err, errlen, "%s:%zu: expected \"key = value\"", name, lineno);
+			tg_errf(err, errlen, "%s:%zu: expected \"key = value\"", name, lineno);
 			goto out;
 		}
 		*eq = '\0';
@@ -287,21 +275,21 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 		}
 		val = trim(val);
 		if (section[0] == '\0') {
-			set_err(err, errlen, "%s:%zu: key \"%s\" outside any [section]", name, lineno, key);
+			tg_errf(err, errlen, "%s:%zu: key \"%s\" outside any [section]", name, lineno, key);
 			goto out;
 		}
 		if (!valid_name(key) || tg_config_lookup(section, key, &id) != TG_OK) {
-			set_err(err, errlen, "%s:%zu: unknown key \"%s\" in [%s]", name, lineno, key, section);
+			tg_errf(err, errlen, "%s:%zu: unknown key \"%s\" in [%s]", name, lineno, key, section);
 			goto out;
 		}
 		if (seen[id]) {
-			set_err(err, errlen, "%s:%zu: duplicate key \"%s\" in [%s]", name, lineno, key, section);
+			tg_errf(err, errlen, "%s:%zu: duplicate key \"%s\" in [%s]", name, lineno, key, section);
 			goto out;
 		}
 		seen[id] = 1;
 		char why[256];
 		if ((r = check_value(id, val, &scratch.num[id], why, sizeof(why))) != TG_OK) {
-			set_err(err, errlen, "%s:%zu: %s", name, lineno, why);
+			tg_errf(err, errlen, "%s:%zu: %s", name, lineno, why);
 			goto out;
 		}
 		r = TG_ERR_PARSE;
@@ -336,35 +324,35 @@ int tg_config_load(struct tg_config *cfg, const char *path, unsigned flags, char
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		if (errno == ENOENT && (flags & TG_CONFIG_MISSING_OK))
 			return TG_OK;
-		set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		tg_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
 	}
 	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		tg_errf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		r = TG_ERR_SYSTEM;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: refused: not a regular file", path);
+		tg_errf(err, errlen, "%s: refused: not a regular file", path);
 		r = TG_ERR_PERM;
 		goto out;
 	}
 	if (!(flags & TG_CONFIG_NO_OWNER_CHECK)) {
 		if (st.st_uid != 0 && !((flags & TG_CONFIG_OWNER_SELF) && st.st_uid == getuid())) {
-			set_err(err, errlen, "%s: refused: owned by uid %lu, not by root", path,
+			tg_errf(err, errlen, "%s: refused: owned by uid %lu, not by root", path,
 				(unsigned long)st.st_uid);
 			r = TG_ERR_PERM;
 			goto out;
 		}
 		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-			set_err(err, errlen, "%s: refused: writable by %s (chmod go-w)", path,
+			tg_errf(err, errlen, "%s: refused: writable by %s (chmod go-w)", path,
 				(st.st_mode & S_IWOTH) ? "others" : "group");
 			r = TG_ERR_PERM;
 			goto out;
 		}
 	}
 	if ((r = tg_read_fd(fd, TG_CONFIG_MAX_FILE, &text)) != TG_OK) {
-		set_err(err, errlen, "%s: cannot read: %s", path,
+		tg_errf(err, errlen, "%s: cannot read: %s", path,
 			r == TG_ERR_SYSTEM ? strerror(errno) : tg_strerror(r));
 		goto out;
 	}

@@ -1,5 +1,8 @@
 #include "tg_error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *tg_strerror(int code)
 {
 	switch (code) {
@@ -31,4 +34,15 @@ const char *tg_strerror(int code)
 	case TG_ERR_WRONG_KEY: return "signed by another key";
 	}
 	return "unknown error";
+}
+
+void tg_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -33,4 +33,8 @@
 /* Return a static, human-readable description of a TG_ERR_* code. */
 const char *tg_strerror(int code);
 
+#include <stddef.h>
+/* Write a printf-formatted explanation into err (errlen bytes); no-op when err is NULL. */
+void tg_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -31,19 +31,6 @@ struct tg_aws_creds_provider {
 	int use_imds;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void tg_aws_creds_clear(struct tg_aws_creds *c)
 {
 	sodium_memzero(c, sizeof *c);
@@ -81,7 +68,7 @@ static int fill(struct tg_aws_creds *out, const char *id, const char *secret, co
 	     (r = set_field(out->session_token, sizeof out->session_token, token, strlen(token),
 	                    0)) != TG_OK)) {
 		tg_aws_creds_clear(out);
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "%s: a credential is empty, too long or holds invalid characters", source);
 		return TG_ERR_PARSE;
 	}
@@ -99,7 +86,7 @@ int tg_aws_creds_from_env(struct tg_aws_creds *out, char *err, size_t errlen)
 	if ((id == NULL || *id == '\0') && (secret == NULL || *secret == '\0'))
 		return TG_ERR_NOT_FOUND;
 	if (id == NULL || *id == '\0' || secret == NULL || *secret == '\0') {
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set "
 		       "together");
 		return TG_ERR_CONFIG;
@@ -134,7 +121,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 
 	tg_aws_creds_clear(out);
 	if (memchr(text, '\0', len) != NULL) {
-		seterr(err, errlen, "credentials file: holds a NUL byte");
+		tg_errf(err, errlen, "credentials file: holds a NUL byte");
 		return TG_ERR_PARSE;
 	}
 	while (pos < len) {
@@ -146,7 +133,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 		pos += ll + (eol != NULL);
 		lineno++;
 		if (ll > CREDS_MAX_LINE) {
-			seterr(err, errlen, "credentials file: line %zu is too long", lineno);
+			tg_errf(err, errlen, "credentials file: line %zu is too long", lineno);
 			return TG_ERR_PARSE;
 		}
 		/* an indented line continues the previous key (nested settings): not ours */
@@ -161,7 +148,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			const char *name;
 
 			if (s[sl - 1] != ']') {
-				seterr(err, errlen,
+				tg_errf(err, errlen,
 				       "credentials file: line %zu: a section header lacks its ']'",
 				       lineno);
 				return TG_ERR_PARSE;
@@ -173,7 +160,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			continue;
 		}
 		if ((eq = memchr(s, '=', sl)) == NULL) {
-			seterr(err, errlen, "credentials file: line %zu: expected 'key = value'",
+			tg_errf(err, errlen, "credentials file: line %zu: expected 'key = value'",
 			       lineno);
 			return TG_ERR_PARSE;
 		}
@@ -198,7 +185,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 	if (!seen || (val[0] == NULL && val[1] == NULL))
 		return TG_ERR_NOT_FOUND;
 	if (val[0] == NULL || val[1] == NULL || vlen[0] == 0 || vlen[1] == 0) {
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "credentials file: profile [%s] needs both aws_access_key_id and "
 		       "aws_secret_access_key",
 		       profile);
@@ -212,7 +199,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 	     (r = set_field(out->session_token, sizeof out->session_token, val[2], vlen[2], 0)) !=
 	         TG_OK)) {
 		tg_aws_creds_clear(out);
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "credentials file: profile [%s]: a value is too long or holds invalid "
 		       "characters",
 		       profile);
@@ -235,21 +222,21 @@ int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
 		if (errno == ENOENT)
 			return TG_ERR_NOT_FOUND;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		tg_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
 	}
 	if (fstat(fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		tg_errf(err, errlen, "%s: %s", path, strerror(errno));
 		r = TG_ERR_SYSTEM;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		seterr(err, errlen, "%s: not a regular file, or writable by group or others", path);
+		tg_errf(err, errlen, "%s: not a regular file, or writable by group or others", path);
 		r = TG_ERR_PERM;
 		goto out;
 	}
 	if (st.st_size > TG_AWS_CREDS_MAX_FILE) {
-		seterr(err, errlen, "%s: larger than %d bytes", path, TG_AWS_CREDS_MAX_FILE);
+		tg_errf(err, errlen, "%s: larger than %d bytes", path, TG_AWS_CREDS_MAX_FILE);
 		r = TG_ERR_LIMIT;
 		goto out;
 	}
@@ -263,7 +250,7 @@ int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			tg_errf(err, errlen, "%s: %s", path, strerror(errno));
 			r = TG_ERR_SYSTEM;
 			goto out;
 		}
@@ -271,7 +258,7 @@ int tg_aws_creds_from_file(const char *path, const char *profile, struct tg_aws_
 			break;
 		got += (size_t)n;
 		if (got > TG_AWS_CREDS_MAX_FILE) {
-			seterr(err, errlen, "%s: larger than %d bytes", path,
+			tg_errf(err, errlen, "%s: larger than %d bytes", path,
 			       TG_AWS_CREDS_MAX_FILE);
 			r = TG_ERR_LIMIT;
 			goto out;
@@ -382,10 +369,10 @@ static int imds_call(CURL *c, const char *method, const char *url, const char *h
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK) {
-		seterr(err, errlen, "instance metadata %s: %s", url, curl_easy_strerror(cc));
+		tg_errf(err, errlen, "instance metadata %s: %s", url, curl_easy_strerror(cc));
 		r = TG_ERR_NET;
 	} else if (status != 200) {
-		seterr(err, errlen, "instance metadata %s: HTTP %ld", url, status);
+		tg_errf(err, errlen, "instance metadata %s: HTTP %ld", url, status);
 		r = status == 404 ? TG_ERR_NOT_FOUND : TG_ERR_HTTP;
 	}
 	curl_slist_free_all(hs);
@@ -414,7 +401,7 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	tg_buf_init(&url, 2048);
 	tg_buf_init(&hdr, 4096);
 	if (endpoint == NULL || !imds_endpoint_ok(endpoint) || strlen(endpoint) > 1024) {
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "imds_endpoint '%s': must be http:// to 169.254.169.254, [fd00:ec2::254] or "
 		       "loopback",
 		       endpoint ? endpoint : "");
@@ -429,7 +416,7 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	                   errlen)) != TG_OK)
 		goto out;
 	if (ans.len == 0 || ans.len > 1024 || strpbrk(tg_buf_str(&ans), "\r\n") != NULL) {
-		seterr(err, errlen, "instance metadata: a malformed session token");
+		tg_errf(err, errlen, "instance metadata: a malformed session token");
 		r = TG_ERR_PARSE;
 		goto out;
 	}
@@ -442,7 +429,7 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	if ((r = imds_call(c, "GET", tg_buf_str(&url), tg_buf_str(&hdr), &ans, err, errlen)) !=
 	    TG_OK) {
 		if (r == TG_ERR_NOT_FOUND)
-			seterr(err, errlen,
+			tg_errf(err, errlen,
 			       "instance metadata: no IAM role is attached to this instance");
 		goto out;
 	}
@@ -451,7 +438,7 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 	if (rl == 0 || rl >= sizeof role ||
 	    strspn(tg_buf_str(&ans),
 	           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-") != rl) {
-		seterr(err, errlen, "instance metadata: a malformed role name");
+		tg_errf(err, errlen, "instance metadata: a malformed role name");
 		r = TG_ERR_PARSE;
 		goto out;
 	}
@@ -466,7 +453,7 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 		goto out;
 	if ((doc = json_loadb((const char *)ans.data, ans.len, 0, &jerr)) == NULL ||
 	    !json_is_object(doc)) {
-		seterr(err, errlen, "instance metadata: the credentials are not a JSON object");
+		tg_errf(err, errlen, "instance metadata: the credentials are not a JSON object");
 		r = TG_ERR_PARSE;
 		goto out;
 	}
@@ -479,14 +466,14 @@ int tg_aws_creds_from_imds(const char *endpoint, struct tg_aws_creds *out, char 
 		time_t t;
 
 		if (code == NULL || strcmp(code, "Success") != 0) {
-			seterr(err, errlen, "instance metadata: credentials Code is '%.40s'",
+			tg_errf(err, errlen, "instance metadata: credentials Code is '%.40s'",
 			       code ? code : "");
 			r = TG_ERR_AUTH;
 			goto out;
 		}
 		if (id == NULL || secret == NULL || token == NULL || exp == NULL ||
 		    tg_aws_parse_iso8601(exp, &t) != TG_OK) {
-			seterr(err, errlen,
+			tg_errf(err, errlen,
 			       "instance metadata: credentials lack a field or a valid Expiration");
 			r = TG_ERR_PARSE;
 			goto out;
@@ -528,7 +515,7 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
 	memset(p, 0, sizeof *p);
 	if (*id != '\0' || *secret != '\0') {
 		if (*id == '\0' || *secret == '\0') {
-			seterr(err, errlen,
+			tg_errf(err, errlen,
 			       "[s3] access_key_id and secret_access_key must be set together");
 			r = TG_ERR_CONFIG;
 			goto fail;
@@ -544,7 +531,7 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
 		goto fail;
 	}
 	if (p->use_imds && !imds_endpoint_ok(p->imds_endpoint)) {
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "[s3] imds_endpoint must be http:// to 169.254.169.254, [fd00:ec2::254] or "
 		       "loopback");
 		r = TG_ERR_CONFIG;
@@ -638,13 +625,13 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 		r = tg_aws_creds_from_imds(p->imds_endpoint, &p->cached, ierr, sizeof ierr);
 		if (r == TG_OK)
 			goto done;
-		seterr(err, errlen,
+		tg_errf(err, errlen,
 		       "no AWS credentials: none in [s3] or the environment, %s, and %s", why,
 		       ierr);
 		/* no role is final; an unreachable or confused metadata service may come back */
 		return r == TG_ERR_CONFIG || r == TG_ERR_NOT_FOUND ? r : TG_ERR_NET;
 	}
-	seterr(
+	tg_errf(
 	    err, errlen,
 	    "no AWS credentials: none in [s3] or the environment, %s, instance metadata not asked",
 	    why);

@@ -86,19 +86,6 @@ struct s3_call {
 	CURL *curl; /* the handle that sends it */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void res_clear(struct tg_s3_result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -149,12 +136,12 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 
 	memset(a, 0, sizeof *a);
 	if (!bucket_ok(bucket)) {
-		seterr(err, errlen, "[s3] bucket '%.80s' is not a valid bucket name", bucket);
+		tg_errf(err, errlen, "[s3] bucket '%.80s' is not a valid bucket name", bucket);
 		return TG_ERR_CONFIG;
 	}
 	if (*region == '\0' || strlen(region) > 40 ||
 	    strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region)) {
-		seterr(err, errlen, "[s3] region '%.80s' is not a valid region", region);
+		tg_errf(err, errlen, "[s3] region '%.80s' is not a valid region", region);
 		return TG_ERR_CONFIG;
 	}
 	if (*endpoint == '\0') {
@@ -176,19 +163,19 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		snprintf(a->scheme, sizeof a->scheme, "http");
 		host = endpoint + 7;
 	} else {
-		seterr(err, errlen, "[s3] endpoint '%.200s' must start with https://", endpoint);
+		tg_errf(err, errlen, "[s3] endpoint '%.200s' must start with https://", endpoint);
 		return TG_ERR_CONFIG;
 	}
 	pend = host + strcspn(host, "/?#");
 	if (*pend == '?' || *pend == '#' || memchr(host, '@', (size_t)(pend - host)) != NULL) {
-		seterr(err, errlen, "[s3] endpoint '%.200s': no user, query or fragment allowed",
+		tg_errf(err, errlen, "[s3] endpoint '%.200s': no user, query or fragment allowed",
 		       endpoint);
 		return TG_ERR_CONFIG;
 	}
 	if (*host == '[') {
 		hend = memchr(host, ']', (size_t)(pend - host));
 		if (hend == NULL) {
-			seterr(err, errlen, "[s3] endpoint '%.200s': unclosed '['", endpoint);
+			tg_errf(err, errlen, "[s3] endpoint '%.200s': unclosed '['", endpoint);
 			return TG_ERR_CONFIG;
 		}
 		hend++;
@@ -199,17 +186,17 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 	}
 	hl = (size_t)(hend - host);
 	if (hl == 0) {
-		seterr(err, errlen, "[s3] endpoint '%.200s' has no host", endpoint);
+		tg_errf(err, errlen, "[s3] endpoint '%.200s' has no host", endpoint);
 		return TG_ERR_CONFIG;
 	}
 	for (p = host; p < pend; p++) {
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
-			seterr(err, errlen, "[s3] endpoint has a space or control character");
+			tg_errf(err, errlen, "[s3] endpoint has a space or control character");
 			return TG_ERR_CONFIG;
 		}
 	}
 	if (strcmp(a->scheme, "http") == 0 && !is_loopback_host(host, hl)) {
-		seterr(
+		tg_errf(
 		    err, errlen,
 		    "[s3] endpoint '%.200s': plain http:// is allowed only to a loopback address "
 		    "(127.0.0.0/8, ::1, localhost); use https://",
@@ -222,12 +209,12 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 	else
 		n = snprintf(a->host, sizeof a->host, "%s.%.*s", bucket, (int)(pend - host), host);
 	if (n < 0 || (size_t)n >= sizeof a->host) {
-		seterr(err, errlen, "[s3] endpoint host is too long");
+		tg_errf(err, errlen, "[s3] endpoint host is too long");
 		return TG_ERR_CONFIG;
 	}
 	n = snprintf(a->base, sizeof a->base, "%s", pend);
 	if (n < 0 || (size_t)n >= sizeof a->base) {
-		seterr(err, errlen, "[s3] endpoint path is too long");
+		tg_errf(err, errlen, "[s3] endpoint path is too long");
 		return TG_ERR_CONFIG;
 	}
 	while (a->base[0] != '\0' && a->base[strlen(a->base) - 1] == '/')
@@ -490,22 +477,22 @@ int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t
 		snprintf(s3->lock_mode, sizeof s3->lock_mode, "%s", lock);
 	s3->lock_days = (unsigned)tg_config_uint(cfg, TG_CONF_S3_OBJECT_LOCK_DAYS);
 	if (s3->lock_mode[0] != '\0' && s3->lock_days == 0) {
-		seterr(err, errlen, "[s3] object_lock_mode = %s needs object_lock_days > 0", lock);
+		tg_errf(err, errlen, "[s3] object_lock_mode = %s needs object_lock_days > 0", lock);
 		r = TG_ERR_CONFIG;
 		goto fail;
 	}
 	if (*kms != '\0' && strcmp(s3->sse, "aws:kms") != 0) {
-		seterr(err, errlen, "[s3] kms_key_id is set but sse is not aws:kms");
+		tg_errf(err, errlen, "[s3] kms_key_id is set but sse is not aws:kms");
 		r = TG_ERR_CONFIG;
 		goto fail;
 	}
 	if (!value_ok(kms, 2048) || !value_ok(sc, 64) || strchr(sc, ' ') != NULL) {
-		seterr(err, errlen, "[s3] kms_key_id or storage_class holds invalid characters");
+		tg_errf(err, errlen, "[s3] kms_key_id or storage_class holds invalid characters");
 		r = TG_ERR_CONFIG;
 		goto fail;
 	}
 	if (*ca != '\0' && access(ca, R_OK) != 0) {
-		seterr(err, errlen, "[s3] ca_file %.200s: %s", ca, strerror(errno));
+		tg_errf(err, errlen, "[s3] ca_file %.200s: %s", ca, strerror(errno));
 		r = TG_ERR_CONFIG;
 		goto fail;
 	}
