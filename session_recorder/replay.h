@@ -43,6 +43,8 @@ struct replay_src {
 int replay_src_open(struct replay_src *s, const struct replay_opts *o, const char *name);
 /* Close; returns the transfer's error if the stream failed (S3), else TG_OK. */
 int replay_src_close(struct replay_src *s);
+/* Open name, verify all of it into *v, close it; TG_OK or why it could not be read. */
+int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_rec_verdict *v);
 /* True when name is an s3:// URL. */
 int replay_is_s3(const char *name);
 /* List s3://bucket/prefix: cb per key; returns TG_OK or an error (logged). */

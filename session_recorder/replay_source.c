@@ -58,3 +58,15 @@ int replay_src_close(struct replay_src *s)
 	s->fd = -1;
 	return r;
 }
+
+int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_rec_verdict *v)
+{
+	struct replay_src s;
+	int r, r2;
+
+	if ((r = replay_src_open(&s, o, name)) != TG_OK)
+		return r;
+	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, v);
+	r2 = replay_src_close(&s);
+	return r != TG_OK ? r : r2;
+}

@@ -119,21 +119,14 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
 
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status)
 {
-	struct replay_src s;
 	struct tg_rec_verdict v;
-	int r, r2;
+	int r;
 
 	if (strcmp(name, "-") == 0) {
 		tg_error("standard input cannot be verified first and then shown: give a file");
 		return REPLAY_EXIT_USAGE;
 	}
-	if (replay_src_open(&s, o, name) != TG_OK)
-		return REPLAY_EXIT_USAGE;
-	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, &v);
-	r2 = replay_src_close(&s);
-	if (r == TG_OK)
-		r = r2;
-	if (r != TG_OK) {
+	if ((r = replay_verify_name(o, name, &v)) != TG_OK) {
 		tg_error("%s: %s", name, tg_strerror(r));
 		return REPLAY_EXIT_USAGE;
 	}

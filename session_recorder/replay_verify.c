@@ -28,17 +28,10 @@ static int worse(int a, int b)
 /* Verify one source; prints the verdict line; returns the exit code. */
 static int verify_one(const struct replay_opts *o, const char *name)
 {
-	struct replay_src s;
 	struct tg_rec_verdict v;
-	int r, r2;
+	int r;
 
-	if (replay_src_open(&s, o, name) != TG_OK)
-		return REPLAY_EXIT_USAGE;
-	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, &v);
-	r2 = replay_src_close(&s);
-	if (r == TG_OK)
-		r = r2;
-	if (r != TG_OK) {
+	if ((r = replay_verify_name(o, name, &v)) != TG_OK) {
 		printf("%s: error: %s\n", name, tg_strerror(r));
 		return REPLAY_EXIT_USAGE;
 	}
