@@ -1,12 +1,15 @@
 #include "tg_event.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tg_buf.h"
 #include "tg_error.h"
@@ -45,6 +48,31 @@ void tg_hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/*
+ * The writer is often root (the PAM module) and the reader the audit user:
+ * give the file the events folder's group, so a folder owned by the audit
+ * group works whether or not it is set-group-id.
+ */
+static int write_event_file(const char *dir, const char *fname, const char *text)
+{
+	struct tg_atomic a = TG_ATOMIC_VOID;
+	struct stat st;
+	int r;
+
+	if ((r = tg_atomic_open(&a, dir, fname, 0640)) != TG_OK)
+		return r;
+	if (fstat(a.dirfd, &st) == 0 && st.st_gid != getegid() && fchown(a.fd, (uid_t)-1, st.st_gid) != 0 &&
+	    errno != EPERM) {
+		tg_atomic_abort(&a);
+		return TG_ERR_SYSTEM;
+	}
+	if ((r = tg_atomic_write(&a, text, strlen(text))) != TG_OK) {
+		tg_atomic_abort(&a);
+		return r;
+	}
+	return tg_atomic_commit(&a);
+}
+
 int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *name, size_t namelen)
 {
 	char dir[PATH_MAX], fname[TG_EVENT_NAME_MAX], when[40], rnd_hex[17];
@@ -72,7 +100,7 @@ int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *na
 		r = TG_ERR_LIMIT;
 		goto out;
 	}
-	if ((r = tg_spool_write(dir, fname, text, strlen(text), 0640)) != TG_OK)
+	if ((r = write_event_file(dir, fname, text)) != TG_OK)
 		goto out;
 	if (name != NULL)
 		snprintf(name, namelen, "%s", fname);

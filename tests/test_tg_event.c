@@ -46,6 +46,29 @@ START_TEST(write_and_read_back)
 }
 END_TEST
 
+/* A root writer (the PAM module) leaves the file readable by the folder's group (the audit user). */
+START_TEST(file_takes_the_folder_group)
+{
+	char name[TG_EVENT_NAME_MAX], path[4096], evdir[4096];
+	json_t *ev = json_object();
+	struct stat st;
+
+	if (geteuid() != 0) {
+		json_decref(ev);
+		return; /* only root can hand a file to another group */
+	}
+	snprintf(evdir, sizeof(evdir), "%s/events", dir);
+	ck_assert_int_eq(chown(evdir, 0, 65534), 0);
+	ck_assert_int_eq(chmod(evdir, 0750), 0); /* not set-group-id */
+	ck_assert_int_eq(tg_event_write(dir, "login", ev, name, sizeof(name)), TG_OK);
+	snprintf(path, sizeof(path), "%s/%s", evdir, name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_gid, 65534);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	json_decref(ev);
+}
+END_TEST
+
 START_TEST(names_sort_by_time)
 {
 	char a[TG_EVENT_NAME_MAX], b[TG_EVENT_NAME_MAX];
@@ -101,6 +124,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, write_and_read_back);
 	tcase_add_test(tc, names_sort_by_time);
+	tcase_add_test(tc, file_takes_the_folder_group);
 	tcase_add_test(tc, read_rejects_bad_files);
 	tcase_add_test(tc, time_and_hex_format);
 	suite_add_tcase(s, tc);
