@@ -67,7 +67,8 @@ assert sys.argv[2] in logout["text"], "final hash not in the logout text"
 assert "s3://tollgate-test/tollgate/dt=" in logout["text"] and "1m 05s" in logout["text"], logout["text"]
 bob = msgs[[i for i, h in enumerate(heads) if h.startswith("SSH logout: bob")][0]]
 assert "no recording" in bob["text"], bob["text"]
-assert any("no_recording" in h for h in heads), "no 'login with no recording' alert"
+n = sum("no_recording" in h for h in heads)
+assert n == 1, "%d 'login with no recording' alerts for one login, want exactly 1" % n
 for m in msgs:
     assert "<!channel>" not in json.dumps(m), "unescaped mention"
 EOF

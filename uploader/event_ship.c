@@ -262,12 +262,15 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				*wake_us = now < at + grace ? at + grace : now + 1000000u;
 				goto out;
 			}
-			up_alert(c, "no_recording", 1,
-			         "login of %s from %s (session %s) ended with no recording within "
-			         "%llu s of its logout",
-			         json_string_value(json_object_get(ev, "user")) ?: "?",
-			         json_string_value(json_object_get(ev, "client_addr")) ?: "?", sid,
-			         tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
+			/* raised once: the message may wait below for Slack's rate limit */
+			if (!head->no_recording_alerted)
+				up_alert(c, "no_recording", 1,
+				         "login of %s from %s (session %s) ended with no recording "
+				         "within %llu s of its logout",
+				         json_string_value(json_object_get(ev, "user")) ?: "?",
+				         json_string_value(json_object_get(ev, "client_addr")) ?: "?",
+				         sid, tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
+			head->no_recording_alerted = 1;
 		}
 	}
 	if (c->slack == NULL || (payload = slack_message_for_event(ev, rec)) == NULL)

@@ -43,6 +43,7 @@ struct up_item {
 	unsigned attempts;
 	int busy;          /* a worker has it */
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
+	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int present;       /* seen by the latest scan */
 };
 
