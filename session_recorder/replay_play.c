@@ -330,7 +330,9 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 		}
 		k = read_key(p);
 		if (k == K_EOF) {
-			p->keys_fd = -1; /* the keyboard went away: play on without it */
+			/* the keyboard went away: nobody is left to unpause, so play on without it */
+			p->keys_fd = -1;
+			p->paused = 0;
 			continue;
 		}
 		t = now_us();

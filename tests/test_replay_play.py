@@ -26,12 +26,16 @@ def fail(msg):
     sys.exit(1)
 
 
+STARTED = []  # every play started, ended by main() whatever happens
+
+
 class Play:
     def __init__(self, args, cwd):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.chdir(cwd)
             os.execv(REPLAY, [REPLAY, "-c", "conf", "--key", "k/signing.pub"] + args)
+        STARTED.append(self.pid)
         self.buf = b""
 
     def expect(self, pat, timeout=20):
@@ -105,6 +109,13 @@ def main():
     try:
         run(tmp)
     finally:
+        for pid in STARTED:  # a failed check must not leave a player behind
+            try:
+                if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS")
 
@@ -198,6 +209,29 @@ def run(tmp):
     if RESTORE not in p.buf or not p.lflag() & termios.ECHO:
         fail("SIGTERM: terminal not restored: %r" % p.buf)
     p.close()
+
+    # paused, then the keyboard goes away without a hangup signal (a terminal
+    # that is not play's controlling one): play must go on to the end, not spin
+    gen(tmp, "short.tgr", "out 0 A\nout 1000000 B\nseal 1500000 {}\n")
+    master, slave = pty.openpty()
+    q = subprocess.Popen([REPLAY, "-c", "conf", "--key", "k/signing.pub", "play", "short.tgr"],
+                         cwd=tmp, stdin=slave, stdout=slave, stderr=slave)
+    STARTED.append(q.pid)
+    os.close(slave)
+    seen = b""
+    end = time.time() + 20
+    while b"A" not in seen and time.time() < end:
+        if select.select([master], [], [], 0.2)[0]:
+            seen += os.read(master, 4096)
+    if b"A" not in seen:
+        fail("keyboard gone: play showed nothing: %r" % seen)
+    os.write(master, b" ")  # pause
+    time.sleep(0.3)
+    os.close(master)
+    try:
+        q.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        fail("keyboard gone while paused: play did not end")
 
     # tampered: refused; with --force, played under a banner
     gen(tmp, "t.tgr", "out 0 ALPHA\nout 10000000 BRAVO\nout %d C\nseal %d {}\n" % (HOUR, HOUR + 1))
