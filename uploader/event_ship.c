@@ -152,12 +152,7 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 	s3 = *s3p;
 	opts.content_type = "application/json";
 	if ((r = tg_s3_put_buffer(s3, key, text.data, text.len, &opts, &sr)) != TG_OK) {
-		res->rc = r;
-		res->retryable = sr.retryable;
-		res->http_status = sr.http_status;
-		snprintf(res->code, sizeof(res->code), "%s", sr.code);
-		snprintf(res->message, sizeof(res->message), "%s: %s %s %s", key, tg_strerror(r),
-		         sr.code, sr.message);
+		up_result_from_s3(res, r, &sr, key);
 		goto out;
 	}
 	/* as for recordings: a removal lost in a crash only repeats the same PUT */

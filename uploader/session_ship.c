@@ -51,8 +51,7 @@ static void meta_value(const char *in, char *out, size_t len)
 	out[i] = '\0';
 }
 
-static void fill_result(struct up_result *res, int rc, const struct tg_s3_result *sr,
-                        const char *what)
+void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result *sr, const char *what)
 {
 	res->rc = rc;
 	res->retryable = sr->retryable;
@@ -188,7 +187,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 			opts.progress_ctx = (void *)name;
 		}
 		if ((r = tg_s3_put_file(s3, key, path, &opts, &sr)) != TG_OK) {
-			fill_result(res, r, &sr, key);
+			up_result_from_s3(res, r, &sr, key);
 			goto out;
 		}
 	}
@@ -201,7 +200,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		r = tg_s3_put_buffer(s3, ikey, line, n + 1, &iopts, &sr);
 		line[n] = '\0';
 		if (r != TG_OK) {
-			fill_result(res, r, &sr, ikey);
+			up_result_from_s3(res, r, &sr, ikey);
 			goto out;
 		}
 	}

@@ -125,6 +125,7 @@ struct up_result {
 	uint64_t bytes;
 };
 struct tg_s3;
+struct tg_s3_result;
 /* Ship one file; *s3 is the job's client, made on first use and kept for the
  * job's next files (one connection for a batch of small files). */
 typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name,
@@ -146,6 +147,8 @@ int up_jobs_fd(const struct up_jobs *j);
 void up_jobs_stop(struct up_jobs *j);
 
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */
+/* Fill res from a failed S3 call rc/sr about what (a key): code, retryable, message. */
+void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result *sr, const char *what);
 void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
 /* The per-session record written before upload: state/sessions/<pam_session_id>.json. */
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out,
