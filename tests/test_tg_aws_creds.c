@@ -338,47 +338,20 @@ struct imds {
 
 static int imds_start(struct imds *m, const char *extra1, const char *extra2)
 {
-	const char *top = getenv("TG_TOP_SRCDIR");
-	char script[4096], portfile[4200], buf[32];
-	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-	int i, fd;
-	ssize_t n;
+	char portfile[4200];
+	int port;
 
-	snprintf(script, sizeof script, "%s/tests/servers/imds_server.py", top ? top : ".");
-	if (access(script, R_OK) != 0)
-		return -1;
 	m->dir = tg_test_tmpdir();
 	snprintf(portfile, sizeof portfile, "%s/port", m->dir);
-	m->pid = fork();
-	ck_assert_int_ge(m->pid, 0);
-	if (m->pid == 0) {
-		execlp(py, py, script, portfile, extra1, extra2, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 300; i++) { /* up to 30 s for python to start on a loaded machine */
-		if ((fd = open(portfile, O_RDONLY)) >= 0) {
-			n = read(fd, buf, sizeof buf - 1);
-			close(fd);
-			if (n > 0) {
-				buf[n] = '\0';
-				snprintf(m->endpoint, sizeof m->endpoint, "http://127.0.0.1:%d",
-				         atoi(buf));
-				return 0;
-			}
-		}
-		if (waitpid(m->pid, NULL, WNOHANG) == m->pid)
-			return -1;
-		usleep(100000);
-	}
-	return -1;
+	if ((port = tg_test_pyserver_start("imds_server.py", portfile, &m->pid, extra1, extra2, NULL)) < 0)
+		return -1;
+	snprintf(m->endpoint, sizeof m->endpoint, "http://127.0.0.1:%d", port);
+	return 0;
 }
 
 static void imds_stop(struct imds *m)
 {
-	if (m->pid > 0) {
-		kill(m->pid, SIGTERM);
-		waitpid(m->pid, NULL, 0);
-	}
+	tg_test_pyserver_stop(&m->pid);
 	tg_test_rmtree(m->dir);
 	free(m->dir);
 }

@@ -451,47 +451,23 @@ struct pysrv {
 	char port[16];
 };
 
-/* Start tests/servers/NAME with PORTFILE first, then up to three more arguments. */
+/* Start tests/servers/NAME (its port file in dir), then up to three more arguments. */
 static int pysrv_start(struct pysrv *s, const char *dir, const char *name, const char *a1,
                        const char *a2, const char *a3)
 {
-	const char *top = getenv("TG_TOP_SRCDIR");
-	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-	char script[4096], portfile[4200];
-	int i;
+	char portfile[4200];
+	int port;
 
-	snprintf(script, sizeof script, "%s/tests/servers/%s", top ? top : ".", name);
 	snprintf(portfile, sizeof portfile, "%s/%s.port", dir, name);
-	s->pid = fork();
-	ck_assert_int_ge(s->pid, 0);
-	if (s->pid == 0) {
-		execlp(py, py, script, portfile, a1, a2, a3, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 300; i++) {
-		FILE *f = fopen(portfile, "r");
-
-		if (f != NULL) {
-			int ok = fscanf(f, "%15s", s->port) == 1;
-
-			fclose(f);
-			if (ok)
-				return 0;
-		}
-		if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-			return -1;
-		usleep(100000);
-	}
-	return -1;
+	if ((port = tg_test_pyserver_start(name, portfile, &s->pid, a1, a2, a3)) < 0)
+		return -1;
+	snprintf(s->port, sizeof s->port, "%d", port);
+	return 0;
 }
 
 static void pysrv_stop(struct pysrv *s)
 {
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-	}
+	tg_test_pyserver_stop(&s->pid);
 }
 
 struct scripted {

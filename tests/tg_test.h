@@ -3,9 +3,12 @@
 #define TG_TEST_H
 
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A fresh temporary folder under $TMPDIR (or /tmp); the caller removes it. */
@@ -35,6 +38,58 @@ static inline void tg_test_rmtree(const char *dir)
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
 	free(cmd);
+}
+
+/*
+ * Start the python3 test server tests/servers/NAME with PORTFILE as its first
+ * argument, then a1..a3 (a NULL ends them), and wait up to 30 s (python on a
+ * loaded machine) until it has written its port there (the servers rename it
+ * into place). Returns the port with *pid set, or -1 when it did not start.
+ */
+static inline int tg_test_pyserver_start(const char *name, const char *portfile, pid_t *pid, const char *a1,
+					 const char *a2, const char *a3)
+{
+	const char *top = getenv("TG_TOP_SRCDIR");
+	const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+	char script[4096];
+	int i, port;
+
+	snprintf(script, sizeof(script), "%s/tests/servers/%s", top ? top : ".", name);
+	if (access(script, R_OK) != 0)
+		return -1;
+	*pid = fork();
+	ck_assert_int_ge(*pid, 0);
+	if (*pid == 0) {
+		execlp(py, py, script, portfile, a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 300; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f != NULL) {
+			int ok = fscanf(f, "%d", &port) == 1 && port > 0;
+
+			fclose(f);
+			if (ok)
+				return port;
+		}
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
+			return -1;
+		}
+		usleep(100000);
+	}
+	return -1;
+}
+
+/* End a server started by tg_test_pyserver_start(); safe when it is not running. */
+static inline void tg_test_pyserver_stop(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
 }
 
 /* Run one suite; exit status for the automake harness. */
