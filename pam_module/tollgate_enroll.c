@@ -60,6 +60,15 @@ static void uri_escape(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* TG_ERR_EXISTS (and say so) when user has a secret and --force was not given. */
+static int refuse_if_enrolled(const char *state_dir, const char *user, int force)
+{
+	if (!tgp_store_exists(state_dir, user) || force)
+		return TG_OK;
+	fprintf(stderr, "tollgate-enroll: %s is already enrolled (--force replaces the secret)\n", user);
+	return TG_ERR_EXISTS;
+}
+
 static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 {
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
@@ -72,13 +81,8 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 
 	if (s == NULL)
 		goto out;
-	if (tgp_store_exists(state_dir, user) && !force) {
-		fprintf(stderr,
-		        "tollgate-enroll: %s is already enrolled (--force replaces the secret)\n",
-		        user);
-		r = TG_ERR_EXISTS;
+	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK)
 		goto out;
-	}
 	if ((r = tgp_alg_parse(tg_config_str(o->cfg, TG_CONF_PAM_ALGORITHM), &s->totp.alg)) !=
 	    TG_OK)
 		goto out;
@@ -159,13 +163,8 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 		r = TG_ERR_NOT_FOUND;
 		goto out;
 	}
-	if (tgp_store_exists(state_dir, user) && !force) {
-		fprintf(stderr,
-		        "tollgate-enroll: %s is already enrolled (--force replaces the secret)\n",
-		        user);
-		r = TG_ERR_EXISTS;
+	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK)
 		goto out;
-	}
 	/* the same checks as at login: the user's own file, 0600 or stricter, read as the user */
 	if ((r = tgp_ga_read(file, pw, &text)) != TG_OK ||
 	    (r = tgp_ga_parse(tg_buf_str(&text), text.len, plain, &ga)) != TG_OK) {
