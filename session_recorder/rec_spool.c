@@ -24,23 +24,30 @@ static int paths(struct rec_spool *rs, const char *spool_dir)
 	return TG_OK;
 }
 
+static void tmp_name(char *dst, size_t len, const char *name)
+{
+	snprintf(dst, len, REC_SPOOL_TMP_PREFIX "%s" REC_SPOOL_TMP_SUFFIX, name);
+}
+
 int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *sid_hex)
 {
-	char path[PATH_MAX + 100];
+	char path[PATH_MAX + 200], tmp[128];
 	int r;
 
 	rs->fd = -1;
+	rs->published = 0;
 	if ((r = paths(rs, spool_dir)) != TG_OK)
 		return r;
 	if ((r = tg_mkdir_p(rs->active, 0700)) != TG_OK ||
 	    (r = tg_mkdir_p(rs->sessions, 0700)) != TG_OK)
 		return r;
 	snprintf(rs->name, sizeof(rs->name), "%s" TG_REC_EXT, sid_hex);
-	snprintf(path, sizeof(path), "%s/%s", rs->active, rs->name);
+	tmp_name(tmp, sizeof(tmp), rs->name);
+	snprintf(path, sizeof(path), "%s/%s", rs->active, tmp);
 	rs->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (rs->fd < 0)
 		return TG_ERR_SYSTEM;
-	/* locked before the first byte: recovery never takes a file with content it may not own */
+	/* locked before the first byte, and the lock goes with the inode through every rename */
 	if (flock(rs->fd, LOCK_EX | LOCK_NB) != 0) {
 		r = TG_ERR_SYSTEM;
 		close(rs->fd);
@@ -48,7 +55,30 @@ int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *si
 		unlink(path);
 		return r;
 	}
-	return tg_fsync_dir(rs->active);
+	return TG_OK;
+}
+
+int rec_spool_publish(struct rec_spool *rs)
+{
+	char tmp[128];
+	int dfd, r = TG_ERR_SYSTEM;
+
+	if (rs->fd < 0 || rs->published)
+		return TG_ERR_INVALID;
+	if (fdatasync(rs->fd) != 0)
+		return TG_ERR_SYSTEM;
+	if ((dfd = open(rs->active, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	tmp_name(tmp, sizeof(tmp), rs->name);
+	/* never replaces a file of that name; a file system without RENAME_NOREPLACE gets rename */
+	if ((renameat2(dfd, tmp, dfd, rs->name, RENAME_NOREPLACE) == 0 ||
+	     (errno == EINVAL && renameat(dfd, tmp, dfd, rs->name) == 0)) &&
+	    fsync(dfd) == 0) {
+		rs->published = 1;
+		r = TG_OK;
+	}
+	close(dfd);
+	return r;
 }
 
 int rec_spool_sync(const struct rec_spool *rs)
@@ -62,7 +92,7 @@ int rec_spool_finish(struct rec_spool *rs)
 {
 	int r;
 
-	if (rs->fd < 0)
+	if (rs->fd < 0 || !rs->published)
 		return TG_ERR_INVALID;
 	if (fsync(rs->fd) != 0) {
 		r = TG_ERR_SYSTEM;
@@ -78,11 +108,12 @@ out:
 
 void rec_spool_discard(struct rec_spool *rs)
 {
-	char path[PATH_MAX + 100];
+	char path[PATH_MAX + 200], tmp[128];
 
 	if (rs->fd < 0)
 		return;
-	snprintf(path, sizeof(path), "%s/%s", rs->active, rs->name);
+	tmp_name(tmp, sizeof(tmp), rs->name);
+	snprintf(path, sizeof(path), "%s/%s", rs->active, rs->published ? rs->name : tmp);
 	unlink(path);
 	rec_spool_close(rs);
 }
@@ -94,33 +125,66 @@ void rec_spool_close(struct rec_spool *rs)
 	rs->fd = -1;
 }
 
-/* One entry of active/: move it if nobody holds its lock. 1 moved, 0 left, <0 error. */
-static int recover_one(struct rec_spool *rs, int dfd, const char *name)
+#define LEAVE_IT -2
+
+/* Open and lock an entry of active/ that nobody holds: the fd, LEAVE_IT (locked, gone, not a
+ * regular file) or TG_ERR_SYSTEM. */
+static int take_unlocked(int dfd, const char *name, struct stat *st)
 {
-	struct stat st, st2;
-	int fd, r = 0;
+	struct stat st2;
+	int fd;
 
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : TG_ERR_SYSTEM;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flock(fd, LOCK_EX | LOCK_NB) != 0)
-		goto out; /* a live recorder holds it */
-	/* the name may have been moved away (sealed) between open and lock */
-	if (fstatat(dfd, name, &st2, AT_SYMLINK_NOFOLLOW) != 0 || st2.st_ino != st.st_ino ||
-	    st2.st_dev != st.st_dev)
-		goto out;
-	if (st.st_size == 0) {
-		/* created, never written, owner gone */
-		if (time(NULL) - st.st_mtime > REC_SPOOL_STALE_EMPTY_SECONDS &&
-		    unlinkat(dfd, name, 0) == 0)
-			fsync(dfd);
-		goto out;
-	}
+		return errno == ENOENT ? LEAVE_IT : TG_ERR_SYSTEM;
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || flock(fd, LOCK_EX | LOCK_NB) != 0)
+		goto no; /* a live recorder holds it */
+	/* the name may have been renamed away (published, sealed) between open and lock */
+	if (fstatat(dfd, name, &st2, AT_SYMLINK_NOFOLLOW) != 0 || st2.st_ino != st->st_ino ||
+	    st2.st_dev != st->st_dev)
+		goto no;
+	return fd;
+no:
+	close(fd);
+	return LEAVE_IT;
+}
+
+/* A recording of a recorder that died: move it to sessions/. 1 moved, 0 left, <0 error. */
+static int recover_one(struct rec_spool *rs, int dfd, const char *name)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if ((fd = take_unlocked(dfd, name, &st)) < 0)
+		return fd == LEAVE_IT ? 0 : fd;
 	if ((r = tg_spool_move(rs->active, name, rs->sessions, name)) == TG_OK)
 		r = 1;
-out:
 	close(fd);
 	return r;
+}
+
+/*
+ * A file that was never published: its recorder died before the session began,
+ * so it holds a header at most. Removed once it is old enough that no recorder
+ * can be between creating it and locking it.
+ */
+static void remove_stale_tmp(int dfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = take_unlocked(dfd, name, &st)) < 0)
+		return;
+	if (time(NULL) - st.st_mtime > REC_SPOOL_STALE_TMP_SECONDS && unlinkat(dfd, name, 0) == 0)
+		fsync(dfd);
+	close(fd);
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
 int rec_spool_recover(const char *spool_dir, unsigned *moved)
@@ -128,7 +192,6 @@ int rec_spool_recover(const char *spool_dir, unsigned *moved)
 	struct rec_spool rs = REC_SPOOL_VOID;
 	struct dirent *de;
 	DIR *d;
-	size_t n;
 	int r, one;
 
 	*moved = 0;
@@ -139,9 +202,12 @@ int rec_spool_recover(const char *spool_dir, unsigned *moved)
 	if ((r = tg_mkdir_p(rs.sessions, 0700)) != TG_OK)
 		goto out;
 	while ((de = readdir(d)) != NULL) {
-		n = strlen(de->d_name);
-		if (de->d_name[0] == '.' || n <= strlen(TG_REC_EXT) ||
-		    strcmp(de->d_name + n - strlen(TG_REC_EXT), TG_REC_EXT) != 0)
+		if (strncmp(de->d_name, REC_SPOOL_TMP_PREFIX, strlen(REC_SPOOL_TMP_PREFIX)) == 0) {
+			if (has_suffix(de->d_name, TG_REC_EXT REC_SPOOL_TMP_SUFFIX))
+				remove_stale_tmp(dirfd(d), de->d_name);
+			continue;
+		}
+		if (!has_suffix(de->d_name, TG_REC_EXT))
 			continue;
 		one = recover_one(&rs, dirfd(d), de->d_name);
 		if (one > 0)

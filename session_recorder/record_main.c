@@ -170,8 +170,9 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		         tg_strerror(r), strerror(errno));
 		goto out;
 	}
-	if ((r = rec_spool_sync(&rc->spool)) != TG_OK)
-		snprintf(why, whylen, "sync: %s", strerror(errno));
+	if ((r = rec_spool_publish(&rc->spool)) != TG_OK)
+		snprintf(why, whylen, "publish %s/%s: %s", rc->spool.active, rc->spool.name,
+		         strerror(errno));
 out:
 	sodium_free(host_sk);
 	return r;

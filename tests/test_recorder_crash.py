@@ -5,6 +5,7 @@ over to sessions/ by the next recorder start or by --recover, while the file of
 a live recorder is left alone."""
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (RECORDER, TG_ERR_UNSEALED, Env, PtySession, Recording, check, main,  # noqa: E402
                           run_pipes)
 
-PRODUCER = "i=0; while :; do i=$((i+1)); echo line $i; done"
+PRODUCER = "echo started; i=0; while :; do i=$((i+1)); echo line $i; done"
 
 
 def children(pid):
@@ -36,34 +37,55 @@ def kill_tree(pid):
             pass
 
 
+def kill_pipes(env, delay):
+    """A recorder through pipes, killed after delay s; True if its session had begun."""
+    p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
+    time.sleep(delay)
+    kill_tree(p.pid)
+    p.wait()
+    r, _, _ = select.select([p.stdout], [], [], 5.0)
+    first = os.read(p.stdout.fileno(), 8) if r else b""
+    p.stdout.close()
+    return first.startswith(b"started")
+
+
+def kill_pty(env, delay):
+    """A recorder on a pty, read as a client would, killed after delay s; True if its session had begun."""
+    s = PtySession(env, argv=[RECORDER, "-c", PRODUCER])
+    began = False
+    end = time.time() + delay
+    while time.time() < end:
+        try:
+            s.read_until(b"\x00never", timeout=min(0.1, max(0.01, end - time.time())))
+        except Exception:
+            pass
+        began = began or b"started" in s.out
+        s.out = s.out[-4096:]
+    kill_tree(s.pid)
+    s.wait()
+    return began or b"started" in s.out
+
+
 def test_kill9_loop():
     env = Env(shell="/bin/sh")
     rnd = random.Random(os.getpid())
     try:
-        n = 10
+        n, begun = 12, 0
         for i in range(n):
-            delay = rnd.uniform(0.0, 2.5)
-            if i % 2 == 0:
-                p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
-                time.sleep(delay)
-                kill_tree(p.pid)
-                p.wait()
-            else:
-                s = PtySession(env, argv=[RECORDER, "-c", PRODUCER])
-                end = time.time() + delay
-                while time.time() < end:  # keep reading, as a client would
-                    try:
-                        s.out = s.out[-4096:]
-                        s.read_until(b"\x00never", timeout=min(0.1, max(0.01, end - time.time())))
-                    except Exception:
-                        pass
-                kill_tree(s.pid)
-                s.wait()
+            # the first ones die during start-up (config, key, header), the rest in the session
+            delay = rnd.uniform(0.0, 0.01) if i < 4 else rnd.uniform(0.0, 2.5)
+            before = len(env.active() + env.sessions())
+            began = (kill_pipes if i % 2 == 0 else kill_pty)(env, delay)
+            grew = len(env.active() + env.sessions()) - before
+            begun += began
+            check(grew == 1 if began else grew in (0, 1),
+                  "recorder %d killed after %.3f s (session %s): %d recording(s) more" %
+                  (i, delay, "begun" if began else "not begun", grew))
+        check(begun >= n - 4, "%d of the %d sessions had begun" % (begun, n))
         # each start hands over the files of those killed before it: they are in sessions/ by now
         files = env.active() + env.sessions()
-        check(len(files) == n, "%d killed recorders left %d files" % (n, len(files)))
-        check(len(env.active()) == 1, "all but the last were handed over by the next recorder's start")
+        check(len(env.active()) <= 1, "all but the last were handed over by the next recorder's start")
         for path in files:
             rec = Recording(env.pub, path, data=False)
             v = rec.verdict
@@ -71,9 +93,13 @@ def test_kill9_loop():
                   "%s: unsealed, intact up to byte %d of %d (%.2f s)" % (os.path.basename(path), v["verified_bytes"],
                                                                        os.path.getsize(path),
                                                                        v["verified_time_us"] / 1e6))
+        last = len(env.active())
         r = subprocess.run([RECORDER, "--recover"], env=env.environ(), stdout=subprocess.PIPE, timeout=60)
-        check(r.returncode == 0 and b"1 recording(s)" in r.stdout, "--recover hands the last one over")
-        check(not env.active() and len(env.sessions()) == n, "active/ is empty, sessions/ holds them")
+        check(r.returncode == 0 and b"%d recording(s)" % last in r.stdout, "--recover hands the last one over")
+        check(not env.active() and len(env.sessions()) == len(files), "active/ is empty, sessions/ holds them")
+        # a recorder killed before its header was durable leaves at most a dot-file, never a *.tgr
+        stray = [n for n in os.listdir(os.path.join(env.spool, "active")) if not n.endswith(".tgr.new")]
+        check(not stray, "nothing else in active/ (%s)" % stray)
     finally:
         env.cleanup()
 

@@ -1,5 +1,6 @@
 /* Unit tests of tollgate-record's parts: session_mode, session_info, child_env, rec_sink,
  * rec_spool. */
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -337,31 +338,66 @@ START_TEST(sink_rate_cap)
 }
 END_TEST
 
+static int spool_has(const char *dir, const char *sub, const char *name)
+{
+	char p[1024];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", dir, sub, name);
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600;
+}
+
 START_TEST(spool_recover)
 {
 	char *dir = tg_test_tmpdir(), p[1024];
-	struct rec_spool a = REC_SPOOL_VOID, b = REC_SPOOL_VOID, c = REC_SPOOL_VOID;
+	struct rec_spool a = REC_SPOOL_VOID, b = REC_SPOOL_VOID, c = REC_SPOOL_VOID,
+	                 d = REC_SPOOL_VOID, e = REC_SPOOL_VOID;
+	struct timespec old[2] = {{0, UTIME_OMIT}, {0, 0}};
 	unsigned moved = 9;
-	struct stat st;
 
 	ck_assert_int_eq(rec_spool_create(&a, dir, "aaaa"), TG_OK);
 	ck_assert_int_eq(write(a.fd, "x", 1), 1);
+	ck_assert_int_eq(rec_spool_create(&c, dir, "aaaa"), TG_ERR_SYSTEM); /* O_EXCL */
+	/* until published, the file has only its dot-name */
+	ck_assert(spool_has(dir, "active", ".aaaa.tgr.new"));
+	ck_assert(!spool_has(dir, "active", "aaaa.tgr"));
+	ck_assert_int_eq(rec_spool_finish(&a), TG_ERR_INVALID);
+	ck_assert_int_eq(rec_spool_publish(&a), TG_OK);
+	ck_assert(spool_has(dir, "active", "aaaa.tgr"));
+	ck_assert(!spool_has(dir, "active", ".aaaa.tgr.new"));
+	ck_assert_int_eq(rec_spool_publish(&a), TG_ERR_INVALID);
+	/* a second recorder with the same id may not publish over the first */
+	ck_assert_int_eq(rec_spool_create(&c, dir, "aaaa"), TG_OK);
+	ck_assert_int_eq(rec_spool_publish(&c), TG_ERR_SYSTEM);
+	ck_assert_int_eq(errno, EEXIST);
+	rec_spool_discard(&c);
+	ck_assert(!spool_has(dir, "active", ".aaaa.tgr.new"));
+
 	ck_assert_int_eq(rec_spool_create(&b, dir, "bbbb"), TG_OK);
 	ck_assert_int_eq(write(b.fd, "y", 1), 1);
-	ck_assert_int_eq(rec_spool_create(&c, dir, "aaaa"), TG_ERR_SYSTEM); /* O_EXCL */
-	/* both locked: nothing moves */
+	ck_assert_int_eq(rec_spool_publish(&b), TG_OK);
+	/* d dies before it publishes (young), e long ago */
+	ck_assert_int_eq(rec_spool_create(&d, dir, "dddd"), TG_OK);
+	rec_spool_close(&d);
+	ck_assert_int_eq(rec_spool_create(&e, dir, "eeee"), TG_OK);
+	ck_assert_int_eq(futimens(e.fd, old), 0);
+	rec_spool_close(&e);
+	/* a and b locked: nothing moves */
 	ck_assert_int_eq(rec_spool_recover(dir, &moved), TG_OK);
 	ck_assert_uint_eq(moved, 0);
+	ck_assert(spool_has(dir, "active", "aaaa.tgr") && spool_has(dir, "active", "bbbb.tgr"));
+	ck_assert(spool_has(dir, "active", ".dddd.tgr.new"));  /* may still be between open and lock */
+	ck_assert(!spool_has(dir, "active", ".eeee.tgr.new")); /* stale: removed */
 	/* a dies (its lock goes with it), b finishes */
 	rec_spool_close(&a);
 	ck_assert_int_eq(rec_spool_finish(&b), TG_OK);
 	ck_assert_int_eq(rec_spool_recover(dir, &moved), TG_OK);
 	ck_assert_uint_eq(moved, 1);
-	snprintf(p, sizeof(p), "%s/sessions/aaaa.tgr", dir);
-	ck_assert_int_eq(stat(p, &st), 0);
-	snprintf(p, sizeof(p), "%s/sessions/bbbb.tgr", dir);
-	ck_assert_int_eq(stat(p, &st), 0);
-	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert(spool_has(dir, "sessions", "aaaa.tgr"));
+	ck_assert(spool_has(dir, "sessions", "bbbb.tgr"));
+	ck_assert(spool_has(dir, "active", ".dddd.tgr.new"));
+	snprintf(p, sizeof(p), "%s/sessions/.dddd.tgr.new", dir);
+	ck_assert_int_ne(access(p, F_OK), 0); /* never handed over */
 	tg_test_rmtree(dir);
 	free(dir);
 }
