@@ -160,10 +160,13 @@ EOF
 }
 
 # Put the fault proxy (tests/servers/fault_proxy.py) between the uploader and
-# S3: RATE of the connections lose their answer after the server acted on it.
+# S3: up_fault_proxy RATE: RATE of the connections lose their answer after the
+# server acted on it; up_fault_proxy RATE requests: RATE of the requests fail
+# (500, 503, reset before or after the server acted; counts in $T/proxy.port.json).
 PROXY_PID=
 up_fault_proxy() {
 	python3 "$TG_TOP_SRCDIR/tests/servers/fault_proxy.py" "$T/proxy.port" "${TG_S3_ENDPOINT##*:}" "$1" \
+		- "${2:-connections}" \
 		>"$T/proxy.log" 2>&1 &
 	PROXY_PID=$!
 	i=0
