@@ -112,24 +112,31 @@ out:
 int tg_event_read(const char *path, json_t **out)
 {
 	struct tg_buf text = TG_BUF_VOID;
-	json_error_t jerr;
-	json_t *ev = NULL;
 	int r;
 
 	*out = NULL;
 	tg_buf_init(&text, TG_EVENT_MAX_BYTES);
 	if ((r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text)) != TG_OK)
 		goto out;
-	ev = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
-	if (ev == NULL || !json_is_object(ev) || !json_is_string(json_object_get(ev, "type"))) {
-		r = TG_ERR_PARSE;
-		goto out;
-	}
-	*out = ev; /* transferred */
-	ev = NULL;
-	r = TG_OK;
+	r = tg_event_parse((const char *)text.data, text.len, out);
 out:
-	json_decref(ev);
 	tg_buf_free(&text);
 	return r;
+}
+
+int tg_event_parse(const char *text, size_t len, json_t **out)
+{
+	json_error_t jerr;
+	json_t *ev;
+
+	*out = NULL;
+	if (len > TG_EVENT_MAX_BYTES)
+		return TG_ERR_LIMIT;
+	ev = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (ev == NULL || !json_is_object(ev) || !json_is_string(json_object_get(ev, "type"))) {
+		json_decref(ev);
+		return TG_ERR_PARSE;
+	}
+	*out = ev; /* transferred */
+	return TG_OK;
 }

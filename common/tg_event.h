@@ -25,6 +25,8 @@
 int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *name, size_t namelen);
 /* Read and parse one event file (size-capped, must be a JSON object with a string "type"). */
 int tg_event_read(const char *path, json_t **out);
+/* The same checks over text already read (len bytes, need not be NUL-terminated). */
+int tg_event_parse(const char *text, size_t len, json_t **out);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);
 /* Format Unix microseconds as 2026-11-29T01:09:21.123456Z into buf (>= 32 bytes). */
