@@ -363,8 +363,10 @@ int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, cha
 	out[0] = '\0';
 	if ((r = tg_s3_xml_block(xml, len, &p, tag, &start, &end)) != TG_OK)
 		return r;
-	if ((r = xml_decode(xml + start, end - start, out, outlen)) != TG_OK)
+	if ((r = xml_decode(xml + start, end - start, out, outlen)) != TG_OK) {
+		out[0] = '\0'; /* callers that ignore the error still get a string */
 		return r;
+	}
 	*pos = p;
 	return TG_OK;
 }
@@ -1237,7 +1239,8 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 		return TG_ERR_FORMAT;
 	while (pos < len) {
 		const char *line = text + pos, *eol = memchr(line, '\n', len - pos);
-		char buf[1400], a[1300], b[200], c[64];
+		/* a key of MAX_KEY bytes may take three times as many encoded */
+		char buf[3 * sizeof st->key + 16], a[3 * sizeof st->key], b[200], c[64];
 		unsigned long long u1, u2, u4, u5;
 		long long s1, s2;
 		unsigned n;
