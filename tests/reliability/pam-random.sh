@@ -59,6 +59,11 @@ flood() {
 		"$T/pam.d" tg "$ME" >"$T/flood.out" 2>&1
 }
 
+# the driver's idea of the valid code is oathtool's (else the variants of it would be mere noise)
+at=1000000000
+[ "$("$STRESS" random -T $at -k "$secret" x x x)" = "$(oathtool --totp -N @$at -b "$secret")" ] ||
+	tg_fail "pam_stress and oathtool disagree on the code at $at"
+
 # 1. the flood
 echo "flood: $N random responses for $ME, seed $SEED"
 flood "$N"

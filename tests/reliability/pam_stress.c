@@ -3,7 +3,7 @@
  * private service folder (pam_start_confdir), for tests/reliability/pam-*.sh.
  *
  *   pam_stress random [-n N] [-S SEED] [-R EVERY -D STATEFILE] [-x EXCLUDE]
- *                     [-E EVENTS] [-P MODULE]
+ *                     [-E EVENTS] [-P MODULE] [-T TIME]
  *                     -k SECRET_B32 [-a ALG] [-d DIGITS] [-t STEP] [-w WINDOW]
  *                     CONFDIR SERVICE USER
  *     N authentications, one after the other, each answered with a random
@@ -21,6 +21,8 @@
  *     -P MODULE keeps the module loaded across the attempts (libpam would
  *     dlopen and dlclose it for each): much faster under valgrind, and a leak
  *     in the module still has its symbols when valgrind reports it.
+ *     -T TIME only prints the code taken as the valid one at TIME (Unix
+ *     seconds), so that a script can check it against oathtool.
  *
  *   pam_stress race [-n N] [-r] CONFDIR SERVICE USER CODE
  *     N processes each start a PAM handle, then wait together on a pipe and
@@ -118,11 +120,12 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pam_stress random [-n N] [-S SEED] [-R EVERY -D STATEFILE] "
-	                "[-x EXCLUDE] [-E EVENTS] [-P MODULE] -k SECRET_B32 [-a ALG] [-d DIGITS] "
-	                "[-t STEP] [-w WINDOW] "
-	                "CONFDIR SERVICE USER\n"
-	                "       pam_stress race [-n N] [-r] CONFDIR SERVICE USER CODE\n");
+	fprintf(stderr,
+	        "usage: pam_stress random [-n N] [-S SEED] [-R EVERY -D STATEFILE] "
+	        "[-x EXCLUDE] [-E EVENTS] [-P MODULE] [-T TIME] -k SECRET_B32 [-a ALG] [-d DIGITS] "
+	        "[-t STEP] [-w WINDOW] "
+	        "CONFDIR SERVICE USER\n"
+	        "       pam_stress race [-n N] [-r] CONFDIR SERVICE USER CODE\n");
 }
 
 /* ---------- random ---------- */
@@ -155,9 +158,8 @@ struct valid {
 	unsigned nexcluded;
 };
 
-static int refresh_codes(struct valid *v)
+static int refresh_codes(struct valid *v, time_t now)
 {
-	time_t now = time(NULL);
 	long k, w = (long)v->window + 1;
 
 	if (now == v->cached_at)
@@ -499,6 +501,7 @@ static int cmd_random(int argc, char **argv)
 	const char *statefile = NULL, *exclude = NULL, *secret = NULL, *alg = "sha1", *evdir = NULL;
 	const char *preload = NULL;
 	void *module = NULL;
+	time_t check_at = 0;
 	struct tally ev;
 	struct conv_data cd = {ANSWER_TEXT, NULL, 0};
 	struct pam_conv pc = {conv, &cd};
@@ -515,7 +518,7 @@ static int cmd_random(int argc, char **argv)
 	v.step = 30;
 	v.window = 1;
 	v.cached_at = (time_t)-1;
-	while ((c = getopt(argc, argv, "n:S:R:D:x:E:P:k:a:d:t:w:")) != -1) {
+	while ((c = getopt(argc, argv, "n:S:R:D:x:E:P:T:k:a:d:t:w:")) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtoul(optarg, NULL, 10);
@@ -537,6 +540,9 @@ static int cmd_random(int argc, char **argv)
 			break;
 		case 'P':
 			preload = optarg;
+			break;
+		case 'T':
+			check_at = (time_t)strtoll(optarg, NULL, 10);
 			break;
 		case 'k':
 			secret = optarg;
@@ -574,6 +580,15 @@ static int cmd_random(int argc, char **argv)
 		fprintf(stderr, "cannot decode the secret\n");
 		return 2;
 	}
+	if (check_at > 0) {
+		/* the code this program takes for the valid one at check_at, to compare with
+		 * oathtool */
+		if (refresh_codes(&v, check_at) != 0)
+			return 2;
+		printf("%s\n", v.codes[v.window + 1]);
+		free(v.key);
+		return 0;
+	}
 	if (exclude != NULL && read_lines(exclude, &v.excluded, &v.nexcluded) != 0)
 		return 2;
 	if ((buf = malloc(MAX_RESPONSE + 64)) == NULL)
@@ -599,7 +614,7 @@ static int cmd_random(int argc, char **argv)
 			if (evdir != NULL && tally_events(evdir, &ev) != 0)
 				return 2;
 		}
-		if (refresh_codes(&v) != 0)
+		if (refresh_codes(&v, time(NULL)) != 0)
 			return 2;
 		for (;;) {
 			make_response(&v, k, buf);
