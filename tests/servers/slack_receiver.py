@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A local Slack incoming-webhook receiver for the uploader's tests.
 
-    slack_receiver.py DIR [HOOK_PATH]
+    slack_receiver.py DIR [HOOK_PATH [PORT]]
 
-Listens on a free 127.0.0.1 port (written to DIR/port), accepts POSTs to
+Listens on a free 127.0.0.1 port, or on PORT (a receiver started again after
+a test stopped it, to make its webhook refuse connections for a while), writes
+the port to DIR/port, accepts POSTs to
 HOOK_PATH (default /services/T0/B0/secret) and enforces Slack's documented
 payload rules (api.slack.com/messaging/webhooks, /reference/block-kit):
   - Content-Type application/json, a JSON object body (else 400 invalid_payload)
@@ -19,9 +21,13 @@ and answered 200 "ok". Other paths answer 404 no_service.
 
 Control, read afresh on every request (tests write these files):
   DIR/mode         "ok" (default), "down" (500), "429" (429 with Retry-After
-                   from DIR/retry_after, default 2), "gone" (410 channel_is_archived)
+                   from DIR/retry_after, default 2), "gone" (410 channel_is_archived),
+                   "hang" (no answer: the request is held until the mode changes
+                   or DIR/hang_s seconds, default 60, passed, then the connection
+                   is closed; the message is never accepted)
   DIR/fault_rate   0..1: that share of requests is answered 500, 503 or reset
-Counts of every answer go to DIR/stats.json.
+Counts of every answer go to DIR/stats.json (a receiver started again on the
+same DIR goes on counting from there).
 """
 import json
 import os
@@ -115,6 +121,15 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n > 0 else b""
+        if self.path == HOOK and control("mode", "ok") == "hang":
+            with lock:
+                count("hang")
+            end = time.monotonic() + float(control("hang_s", "60"))
+            while control("mode", "ok") == "hang" and time.monotonic() < end:
+                time.sleep(0.1)
+            # never answered, never accepted: the client must send it again
+            self.close_connection = True
+            return
         with lock:
             self.handle_post(body)
 
@@ -181,7 +196,12 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    try:
+        with open(os.path.join(DIR, "stats.json")) as f:
+            stats.update(json.load(f))
+    except (OSError, ValueError):
+        pass
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[3]) if len(sys.argv) > 3 else 0), Handler)
     port = server.server_address[1]
     tmp = os.path.join(DIR, ".port.tmp")
     with open(tmp, "w") as f:
