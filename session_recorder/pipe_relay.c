@@ -1,6 +1,7 @@
 #include "pipe_relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -44,7 +45,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sig
 	struct pollfd pfd[6];
 	struct pollfd *rp[3], *wp[3];
 	struct timespec ts;
-	int i, n, np, r, timeout;
+	int i, n, np, r, timeout, fl_out, fl_err;
 
 	res->reaped = 0;
 	res->status = 0;
@@ -54,6 +55,9 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sig
 	relay_chan_init(&chans[2], fds[2], STDERR_FILENO, TG_REC_ERR, 0);
 	for (i = 0; i < 3; i++)
 		relay_nonblock(fds[i]);
+	/* a client that stops reading must not stall the recorder in write(): checkpoints go on */
+	fl_out = relay_nonblock(STDOUT_FILENO);
+	fl_err = relay_nonblock(STDERR_FILENO);
 	for (;;) {
 		if (relay_got_chld) {
 			relay_got_chld = 0;
@@ -127,6 +131,11 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sig
 	close_input(in);
 	close_output(&chans[1]);
 	close_output(&chans[2]);
+	/* in reverse order: stdout and stderr may share one open file */
+	if (fl_err >= 0)
+		fcntl(STDERR_FILENO, F_SETFL, fl_err);
+	if (fl_out >= 0)
+		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
 	if (!res->reaped)
 		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);
 	return TG_OK;

@@ -1,6 +1,7 @@
 #include "pty_relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +59,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 	struct winsize ws = {0, 0, 0, 0};
 	struct pollfd pfd[3];
 	struct timespec ts;
-	int timeout, n, r, sig;
+	int timeout, n, r, sig, fl_out;
 
 	res->reaped = 0;
 	res->status = 0;
@@ -68,6 +69,8 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 	relay_chan_init(in, STDIN_FILENO, master, TG_REC_IN, 0);
 	relay_chan_init(out, master, STDOUT_FILENO, TG_REC_OUT, 0);
 	relay_nonblock(master);
+	/* a client that stops reading must not stall the recorder in write(): checkpoints go on */
+	fl_out = relay_nonblock(STDOUT_FILENO);
 	ioctl(master, TIOCGWINSZ, &ws);
 	for (;;) {
 		if (relay_got_chld) {
@@ -158,6 +161,8 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			x->sink = NULL;
 		}
 	}
+	if (fl_out >= 0)
+		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
 	hang_up(&master, child, res);
 	return TG_OK;
 }

@@ -121,5 +121,30 @@ def test_live_file_left_alone_and_next_start_recovers():
         env.cleanup()
 
 
+def test_stalled_client_still_checkpointed():
+    """A client that stops reading (flow control) does not stall the recorder in write():
+    what was passed on is checkpointed on time, so a kill -9 then loses none of it."""
+    env = Env(shell="/bin/sh")
+    try:
+        p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
+        s = PtySession(env, argv=[RECORDER, "-c", PRODUCER])
+        time.sleep(2.5)  # nobody reads: the pipe and the terminal to the client fill up
+        verdicts = [Recording(env.pub, a, data=False).verdict for a in env.active()]
+        kill_tree(p.pid)
+        p.wait()
+        p.stdout.close()
+        kill_tree(s.pid)
+        s.wait()
+        check(len(verdicts) == 2, "two live recordings")
+        for v in verdicts:
+            check(v["verified_time_us"] > 0 and v["verified_bytes"] > 4096,
+                  "stalled client: checkpointed up to byte %d (%.2f s)" % (v["verified_bytes"],
+                                                                        v["verified_time_us"] / 1e6))
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_kill9_loop, test_live_file_left_alone_and_next_start_recovers])
+    main([test_kill9_loop, test_live_file_left_alone_and_next_start_recovers,
+          test_stalled_client_still_checkpointed])
