@@ -101,7 +101,7 @@ def main():
         rel.figure("%d kill -9 of the recorder at random instants (%d during start-up; half on a pty, half "
                    "through pipes): %d sessions had begun, %d recordings in the spool (%d from recorders killed "
                    "after the header was durable but before the session's output), all %d verify up to a "
-                   "checkpoint (unsealed, host key checked; verified share of each file's bytes: min %.0f%%, "
+                   "checkpoint (unsealed, host key checked; verified share of each file's bytes: min %.1f%%, "
                    "median %.0f%%), 0 missing, all handed over to sessions/; %.0f s."
                    % (kills, startup, begun, len(seen), extra, len(seen), 100 * min(fr), 100 * statistics.median(fr),
                       time.time() - t0))
