@@ -2,8 +2,8 @@
 # Slack outage: the webhook answers 500, then 429 with Retry-After, then
 # refuses connections, then leaves requests unanswered, while logins, logouts
 # (with their recordings) and MFA failures keep coming; then it is back. Every
-# message must arrive afterwards, once and in order, and S3 must have had the
-# events all along.
+# message must arrive afterwards, once and in order; the time to drain and how
+# long S3 waited for the events meanwhile are reported.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
