@@ -247,7 +247,9 @@ int tgp_ga_rewrite(const char *text, size_t len, int drop_line, uint64_t reuse_s
 			r = tg_buf_printf(out, "\" DISALLOW_REUSE %" PRIu64 "\n", reuse_step);
 			reuse_done = 1;
 		} else {
-			if ((r = tg_buf_append(out, p, (size_t)(nl - p))) == TG_OK)
+			/* a last line without its newline stays so: a final "\r" the parser
+			 * took as the end of the file would otherwise become a blank line */
+			if ((r = tg_buf_append(out, p, (size_t)(nl - p))) == TG_OK && nl != end)
 				r = tg_buf_puts(out, "\n");
 		}
 		if (nl == end)
