@@ -196,7 +196,7 @@ p_failed=$1 p_req=$2 p_pct=$3 p500=$4 p503=$5 preset=$6 plost=$7
 wall=$((drained - run0))
 
 rel_figure "$rec_ok of $rec_n recordings ($((SESSIONS / BIG_EVERY)) of them multipart) and $ev_ok of $ev_n login/logout events" \
-	"byte-identical in S3 after $round kill -9 ($busy of them with uploads under way) while $p_failed of $p_req S3 requests failed on purpose ($p_pct%:" \
+	"byte-identical in S3 after $round kill -9 ($busy of them with the spool not yet drained) while $p_failed of $p_req S3 requests failed on purpose ($p_pct%:" \
 	"$p500 answered 500, $p503 answered 503 SlowDown, $preset reset before and $plost after S3 acted);" \
 	"$((rec_lost + ev_lost)) lost, $((rec_dup + ev_dup)) duplicated, $idx_ok of $SESSIONS index lines;" \
 	"the spool drained $wall s after the first start."
