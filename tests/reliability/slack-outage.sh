@@ -31,9 +31,10 @@ sleep_until_ms() {
 	return 0
 }
 
-# Event n, in a cycle of three: a login of s<n>, an MFA failure, the logout of
-# the session before (its recording first, as the recorder seals it before
-# sshd closes the PAM session). Expected Slack headers go to $T/want.
+# Event n, in a cycle of three for session k: the login of u<k>, an MFA
+# failure of m<k>, the logout of u<k> (its recording first, as the recorder
+# seals it before sshd closes the PAM session). Expected Slack headers go to
+# $T/want.
 n=0
 : >"$T/want"
 : >"$T/created"
