@@ -98,12 +98,14 @@ def main():
         check(not stray, "nothing else in active/ (%s)" % stray)
         check(begun >= kills // 2, "most sessions had begun (%d of %d)" % (begun, kills))
         fr = [vb / sz for vb, sz in seen.values()]
+        low = min(seen.values(), key=lambda x: x[0] / x[1])
         rel.figure("%d kill -9 of the recorder at random instants (%d during start-up; half on a pty, half "
-                   "through pipes): %d sessions had begun, %d recordings in the spool (%d from recorders killed "
-                   "after the header was durable but before the session's output), all %d verify up to a "
-                   "checkpoint (unsealed, host key checked; verified share of each file's bytes: min %.1f%%, "
-                   "median %.0f%%), 0 missing, all handed over to sessions/; %.0f s."
-                   % (kills, startup, begun, len(seen), extra, len(seen), 100 * min(fr), 100 * statistics.median(fr),
+                   "through pipes, their output read as a client would): %d sessions had begun, %d recordings in "
+                   "the spool (%d from recorders killed after the header was durable but before the session's "
+                   "output), all %d verify up to a checkpoint (unsealed, host key checked; median %.0f%% of a "
+                   "file's bytes verified, the least %d of %d bytes), 0 missing, all handed over to sessions/; "
+                   "%.0f s."
+                   % (kills, startup, begun, len(seen), extra, len(seen), 100 * statistics.median(fr), low[0], low[1],
                       time.time() - t0))
     except Failed as e:
         print("FAIL: %s" % e)
