@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-# The spool on a full filesystem (a 4 MiB tmpfs, filled while a session writes
-# output): with on_failure = deny the session is ended with the documented
-# message and a new one is refused; with allow the session goes on unrecorded
-# and a new one runs with a warning; every recording left verifies (sealed, or
-# unsealed up to a checkpoint, never corrupt); once space is freed, recording works.
+# The spool on a full 4 MiB tmpfs, filled while a session writes output: with
+# on_failure = deny the session is ended with the documented message and a new
+# one is refused; with allow it goes on unrecorded and a new one runs with a
+# warning; every recording left verifies (sealed, or unsealed up to a checkpoint,
+# never corrupt); once space is freed, recording works again. Full scale: the
+# session through pipes and on a pty; quick: through pipes.
 
 import errno
 import os
@@ -15,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ["TG_TOP_SRCDIR"], "tests"))
 sys.path.insert(0, os.path.join(os.environ["TG_TOP_SRCDIR"], "tests", "reliability"))
-from recorder_lib import (RECORDER, TG_ERR_UNSEALED, Env, Failed, Recording, check, run_pipes,  # noqa: E402
-                          skip)
+from recorder_lib import (RECORDER, TG_ERR_UNSEALED, Env, Failed, PtySession, Recording, check,  # noqa: E402
+                          run_pipes, skip)
 import rel  # noqa: E402
 
 FAILED_MSG = b"tollgate-record: the session recording failed; the session is ended."
@@ -43,44 +44,63 @@ def fill(path):
     return n
 
 
-def session_filled(env, secs_after):
-    """A session writing output through pipes; the spool is filled once its recording has grown.
-    Returns (rc, bytes before the fill, bytes after it, stderr, seconds from fill to end, filler size)."""
+def session_filled(env, secs_after, via):
+    """A session writing output through pipes or on a pty; the spool is filled once its recording has grown.
+    Returns (exit status, bytes before the fill, bytes after it, the client's last output (pipes: stdout),
+    the failure message's text (pipes: stderr; pty: the terminal), seconds from the fill to the message
+    (None without one), seconds from the fill to the end)."""
     cmd = ("i=0; while [ $i -lt %d ]; do i=$((i+1)); head -c 6000 /dev/urandom | od -An -tx1; sleep 0.05; done; "
            "echo FLOOD''END" % int((2.5 + secs_after) / 0.06))
-    p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env.environ(SSH_ORIGINAL_COMMAND=cmd))
+    if via == "pipes":
+        p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND=cmd))
+        pid, fds = p.pid, {p.stdout.fileno(): "out", p.stderr.fileno(): "err"}
+    else:
+        s = PtySession(env, argv=[RECORDER, "-c", cmd])
+        pid, fds = s.pid, {s.fd: "out"}
+    status = None
     try:
-        fds = {p.stdout.fileno(): "out", p.stderr.fileno(): "err"}
         got = {"out": b"", "err": b""}
         n = 0
-        before, filled_at, filler = None, None, 0
+        before, filled_at, msg_at = None, None, None
         start = time.time()
         while fds:
             if time.time() - start > 120:
                 raise Failed("the session did not end")
             r, _, _ = select.select(list(fds), [], [], 0.1)
             for fd in r:
-                d = os.read(fd, 1 << 16)
+                try:
+                    d = os.read(fd, 1 << 16)
+                except OSError:  # a pty whose other side is all closed
+                    d = b""
                 if not d:
                     del fds[fd]
                 else:
                     got[fds[fd]] = (got[fds[fd]] + d)[-4096:]
                     n += len(d) if fds[fd] == "out" else 0
+            if msg_at is None and FAILED_MSG in got["out"] + got["err"]:
+                msg_at = time.time()
             if filled_at is None and time.time() - start > 2.0:
                 files = env.active()
                 check(len(files) == 1 and os.path.getsize(files[0]) > 10000,
-                      "the session's recording is growing in active/ (%d bytes)" % os.path.getsize(files[0]))
+                      "%s: the session's recording is growing in active/ (%d bytes)"
+                      % (via, os.path.getsize(files[0])))
                 before = n
                 filler = fill(os.path.join(env.spool, "filler"))
                 filled_at = time.time()
                 print("spool filled (%d bytes of filler) after %d bytes of output" % (filler, before))
-        rc = p.wait()
+        status = os.waitpid(pid, 0)[1]
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    return rc, before, n - before, got["out"], got["err"], time.time() - filled_at, filler
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        if via == "pty":
+            os.close(s.fd)
+        else:
+            p.stdout.close()
+            p.stderr.close()
+    return (status, before, n - before, got["out"], got["out"] + got["err"],
+            None if msg_at is None else msg_at - filled_at, time.time() - filled_at)
 
 
 def verify_all(env, what):
@@ -116,22 +136,23 @@ def clear(env):
         os.unlink(f)
 
 
-def run_policy(env, policy):
-    """One on_failure policy on the full spool; returns the figure sentence."""
+def run_policy(env, policy, via):
+    """One on_failure policy on the full spool; returns the figure's words."""
     env.write_conf(shell="/bin/sh", on_failure=policy)
     clear(env)
-    print("== on_failure = %s" % policy)
-    rc, before, after, out_tail, err, secs, filler = session_filled(env, 3.0)
+    print("== on_failure = %s, the session %s" % (policy, via))
+    st, before, after, out_tail, msgs, msg_secs, secs = session_filled(env, 3.0, via)
     evs = failure_events(env)
     if policy == "deny":
-        check(rc != 0 and FAILED_MSG in err, "deny: the session was ended with the message (exit %d, stderr %r)"
-              % (rc, err[-200:]))
-        check(secs < 5.0, "deny: it ended %.1f s after the spool filled" % secs)
+        check(st != 0 and msg_secs is not None, "deny: the session was ended with the message (wait status %#x, "
+              "%r)" % (st, msgs[-200:]))
+        check(msg_secs < 2.0 and secs < 5.0, "deny: the message came %.1f s after the spool filled, the recorder "
+              "ended %.1f s after it" % (msg_secs, secs))
         check(b"FLOODEND" not in out_tail, "deny: the command did not run to its end")
     else:
-        check(rc == 0 and b"FLOODEND" in out_tail, "allow: the session ran to its end (exit %d)" % rc)
+        check(st == 0 and b"FLOODEND" in out_tail, "allow: the session ran to its end (wait status %#x)" % st)
         check(after > 100000, "allow: %d bytes of output passed on after the spool filled" % after)
-        check(FAILED_MSG not in err, "allow: no 'session ended' message")
+        check(msg_secs is None, "allow: no 'session ended' message")
     sealed, unsealed = verify_all(env, policy + ", the session that hit the full disk")
     check(len(env.sessions()) == 1 and unsealed == 1, "%s: its recording was handed over unsealed" % policy)
     ev_mid = len(evs)
@@ -156,17 +177,26 @@ def run_policy(env, policy):
     check(len(env.sessions()) == 2 and sealed == 1 and unsealed == 1, "%s: and is recorded, sealed" % policy)
     print("%s: recording_failure events in the spool: %d during the session, %d after the new one" %
           (policy, ev_mid, len(evs2)))
+    return dict(msg=msg_secs, end=secs, after=after, events=len(evs2))
+
+
+def sentence(policy, runs):
+    vias = " and ".join({"pipes": "through pipes", "pty": "on a pty"}[v] for v in runs)
     if policy == "deny":
-        return ("on_failure = deny: the session was ended %.1f s after the spool filled, with \"the session "
-                "recording failed; the session is ended.\"; its recording was handed over unsealed and verifies "
-                "up to its last checkpoint; a new session on the full disk was refused (\"this session cannot be "
-                "recorded (...); access denied.\"); %d recording_failure event(s) could be written to the full "
-                "spool; after freeing space the next session was recorded and sealed" % (secs, len(evs2)))
-    return ("on_failure = allow: the session went on unrecorded (%d more bytes passed on after the spool filled, "
-            "exit 0); its recording was handed over unsealed and verifies up to its last checkpoint; a new "
-            "session on the full disk ran with \"warning: this session is NOT recorded.\"; %d recording_failure "
-            "event(s) could be written to the full spool; after freeing space the next session was recorded and "
-            "sealed" % (after, len(evs2)))
+        return ("on_failure = deny (session %s): the user got \"the session recording failed; the session is "
+                "ended.\" %s s after the spool filled and the recorder ended %s s after it (it gives the shell "
+                "up to 2 s to end); the recording was handed over unsealed and verifies up to its last checkpoint; a "
+                "new session on the full disk was refused (\"this session cannot be recorded (... No space left on "
+                "device); access denied.\"); %d recording_failure event(s) fit on the full spool; once space was "
+                "freed the next session was recorded and sealed"
+                % (vias, "/".join("%.1f" % r["msg"] for r in runs.values()),
+                   "/".join("%.1f" % r["end"] for r in runs.values()), sum(r["events"] for r in runs.values())))
+    return ("on_failure = allow (session %s): the session went on unrecorded to its normal end (%s bytes passed on "
+            "after the spool filled); its recording was handed over unsealed and verifies up to its last "
+            "checkpoint; a new session on the full disk ran with \"warning: this session is NOT recorded.\"; %d "
+            "recording_failure event(s) fit on the full spool; once space was freed the next session was recorded "
+            "and sealed" % (vias, "/".join("%d" % r["after"] for r in runs.values()),
+                            sum(r["events"] for r in runs.values())))
 
 
 def main():
@@ -185,7 +215,9 @@ def main():
         if r.returncode != 0:
             skip("cannot mount a tmpfs: %s" % r.stderr.decode().strip())
         mounted = True
-        figures = [run_policy(env, policy) for policy in ("deny", "allow")]
+        vias = rel.scale(["pipes"], ["pipes", "pty"])
+        figures = [sentence(policy, {via: run_policy(env, policy, via) for via in vias})
+                   for policy in ("deny", "allow")]
         for i, f in enumerate(figures):
             rel.figure("Spool on a full 4 MiB tmpfs, filled while a session writes output, %s%s." %
                        (f, "; %.0f s in all" % (time.time() - t0) if i == len(figures) - 1 else ""))
