@@ -6,7 +6,10 @@
 #  2. Slack down (500), then rate limiting (429 Retry-After), then up: every
 #     message arrives afterwards, in order, once; S3 got the events meanwhile;
 #  3. the webhook gone (410): messages are kept, the daemon does not spin,
-#     the slack_error alert reaches S3; when Slack is back they arrive.
+#     the slack_error alert reaches S3; when Slack is back they arrive;
+#  4. a webhook that takes a post and never answers holds back neither S3 nor
+#     the recordings (the post waits in the background); the message arrives
+#     once Slack answers again.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -96,6 +99,32 @@ echo "410 answers in about 3 s: $gone"
 grep -q 'alert slack_error' "$T/uploader.log" || tg_fail "no slack_error alert in the log"
 echo ok >"$T/slack/mode"
 up_wait_messages 14 30 || tg_fail "the kept messages did not arrive once the webhook was back"
+
+# 4. a webhook that never answers (the daemon's timeout is 30 s)
+echo 25 >"$T/slack/hang_s"
+echo hang >"$T/slack/mode"
+up_event 200 mfa_failure '"user":"hung1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+i=0
+until grep -q '"hang"' "$T/slack/stats.json" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the daemon did not post to the silent webhook"
+	sleep 0.2
+done
+up_event 201 mfa_failure '"user":"hung2","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+late=$name
+up_rec hung.tgr user=hung bytes=5000
+i=0
+until [ -n "$(find "$S3DATA/tollgate/events" -name "$late._S3rver_object")" ] && [ "$(find "$T/spool/sessions" -type f | wc -l)" -eq 0 ]; do
+	i=$((i + 1))
+	[ $i -gt 25 ] && tg_fail "S3 waited for a silent Slack webhook"
+	sleep 0.2
+done
+echo "S3 got an event and a recording within $((i / 5)) s while a Slack post hung"
+echo ok >"$T/slack/mode"
+up_wait_messages 16 60 || tg_fail "the messages did not arrive once the webhook answered again"
+up_message_heads | tail -2 >"$T/got"
+printf 'MFA failure: hung1@testhost\nMFA failure: hung2@testhost\n' >"$T/want"
+diff -u "$T/want" "$T/got" || tg_fail "messages lost, repeated or out of order after the silent webhook"
 up_wait_empty 30 || tg_fail "the spool did not drain"
 tg_stop_pid "$UP_PID"
 UP_PID=

@@ -218,6 +218,39 @@ static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
 	}
 }
 
+/* When to look at a Slack post under way again: soon for a quick answer, at
+ * most every 50 ms for one that takes its time (the loop sleeps meanwhile). */
+static uint64_t poll_at(const struct up_ctx *c, uint64_t now)
+{
+	uint64_t d = now > c->notify_started_us ? (now - c->notify_started_us) / 4 : 0;
+
+	return now + (d < 1000u ? 1000u : d > 50000u ? 50000u : d);
+}
+
+/*
+ * Post text for the outbox/notify item name: with --once at once, else
+ * started here and finished by slack_post_poll() in the next steps, so that
+ * a slow or silent webhook (up to its 30 s timeout) holds back neither the
+ * fan-out nor the S3 jobs. 1: *r and *sr hold the answer; 0: under way.
+ */
+static int post(struct up_ctx *c, const char *name, const char *text, struct slack_result *sr,
+                int *r)
+{
+	if (c->once) {
+		*r = slack_post(c->slack, text, sr);
+		return 1;
+	}
+	if ((*r = slack_post_start(c->slack, text)) != TG_OK) {
+		memset(sr, 0, sizeof(*sr));
+		snprintf(sr->message, sizeof(sr->message), "webhook: %s", tg_strerror(*r));
+		sr->retryable = 1;
+		return 1;
+	}
+	snprintf(c->notify_inflight, sizeof(c->notify_inflight), "%s", name);
+	c->notify_started_us = up_now_us();
+	return 0;
+}
+
 int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_NOTIFY];
@@ -227,15 +260,30 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	char *text = NULL;
 	uint64_t now = up_now_us();
 	struct up_item *head;
-	int r, progress = 0;
+	int r, pr = TG_OK, progress = 0, answered = 0; /* pr: Slack's answer */
 
-	if (qs->n == 0)
-		return 0;
-	head = &qs->items[0];
-	snprintf(name, sizeof(name), "%s", head->name);
-	if (head->next_try_us > now) {
-		*wake_us = head->next_try_us;
-		return 0;
+	memset(&sr, 0, sizeof(sr));
+	if (c->slack != NULL && slack_post_busy(c->slack)) {
+		pr = slack_post_poll(c->slack, &sr, &answered);
+		if (!answered) {
+			*wake_us = poll_at(c, now);
+			return 0;
+		}
+		/* the answer is for the item the post was started for, whatever the head is now */
+		if ((head = up_queue_find(qs, c->notify_inflight)) == NULL) {
+			c->notify_plain = 0;
+			return 1;
+		}
+		snprintf(name, sizeof(name), "%s", c->notify_inflight);
+	} else {
+		if (qs->n == 0)
+			return 0;
+		head = &qs->items[0];
+		snprintf(name, sizeof(name), "%s", head->name);
+		if (head->next_try_us > now) {
+			*wake_us = head->next_try_us;
+			return 0;
+		}
 	}
 	snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
@@ -251,7 +299,9 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		uint64_t grace =
 		    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
 
-		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL) {
+		/* (an answer from Slack is past this point already) */
+		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL &&
+		    !answered) {
 			if (now < at + grace || recordings_unread(c)) {
 				/* the recorder seals at the session's end: give it (and us) time */
 				*wake_us = now < at + grace ? at + grace : now + 1000000u;
@@ -270,20 +320,26 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	}
 	if (c->slack == NULL || (payload = slack_message_for_event(ev, rec)) == NULL)
 		goto done; /* no Slack, or a type that is not announced */
-	if (c->slack_dest.paused_until_us > now) {
-		*wake_us = c->slack_dest.paused_until_us;
-		goto out;
+	if (!answered) {
+		if (c->slack_dest.paused_until_us > now) {
+			*wake_us = c->slack_dest.paused_until_us;
+			goto out;
+		}
+		if (slack_next_allowed_us(c->slack) > now) {
+			*wake_us = slack_next_allowed_us(c->slack);
+			goto out;
+		}
+		if ((text = json_dumps(payload, JSON_COMPACT)) == NULL) {
+			r = TG_ERR_NOMEM;
+			goto out;
+		}
+		c->notify_plain = 0;
+		if (!post(c, name, text, &sr, &pr)) {
+			*wake_us = poll_at(c, now);
+			goto out;
+		}
 	}
-	if (slack_next_allowed_us(c->slack) > now) {
-		*wake_us = slack_next_allowed_us(c->slack);
-		goto out;
-	}
-	if ((text = json_dumps(payload, JSON_COMPACT)) == NULL) {
-		r = TG_ERR_NOMEM;
-		goto out;
-	}
-	r = slack_post(c->slack, text, &sr);
-	if (r != TG_OK && sr.http_status == 400) {
+	if (pr != TG_OK && sr.http_status == 400 && !c->notify_plain) {
 		/* Slack did not like the blocks: the plain text says the same */
 		free(text);
 		if ((plain = slack_text_only(payload)) == NULL ||
@@ -292,8 +348,17 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			r = TG_ERR_NOMEM;
 			goto out;
 		}
-		r = slack_post(c->slack, text, &sr);
-		if (r != TG_OK && sr.http_status == 400) {
+		c->notify_plain = 1;
+		if (!post(c, name, text, &sr, &pr)) {
+			*wake_us = poll_at(c, now);
+			goto out;
+		}
+	}
+	{
+		int was_plain = c->notify_plain;
+
+		c->notify_plain = 0;
+		if (pr != TG_OK && sr.http_status == 400 && was_plain) {
 			char dir[PATH_MAX];
 
 			/* a message Slack will never take: keep it for a person, go on with the
@@ -310,7 +375,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			goto out;
 		}
 	}
-	if (r != TG_OK) {
+	if (pr != TG_OK) {
 		slack_failed(c, &sr);
 		if (sr.retryable && sr.http_status != 429) {
 			head->attempts++;

@@ -29,11 +29,18 @@
 
 struct slack {
 	CURL *curl;
+	CURLM *multi; /* a post runs in it while the daemon's loop goes on */
 	char *url;
 	char *ca_file;
 	unsigned min_interval_ms;
 	uint64_t last_post_us;
 	uint64_t not_before_us; /* Retry-After */
+	/* the post under way (slack_post_start() .. slack_post_poll()) */
+	int busy;
+	struct curl_slist *hdrs;
+	struct tg_buf body;
+	char errbuf[CURL_ERROR_SIZE];
+	unsigned retry_after;
 };
 
 int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms)
@@ -52,7 +59,7 @@ int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned
 	s->min_interval_ms = min_interval_ms;
 	if ((s->url = strdup(url)) == NULL ||
 	    (ca_file != NULL && *ca_file != '\0' && (s->ca_file = strdup(ca_file)) == NULL) ||
-	    (s->curl = curl_easy_init()) == NULL) {
+	    (s->curl = curl_easy_init()) == NULL || (s->multi = curl_multi_init()) == NULL) {
 		slack_free(s);
 		return TG_ERR_NOMEM;
 	}
@@ -64,6 +71,9 @@ void slack_free(struct slack *s)
 {
 	if (s == NULL)
 		return;
+	slack_post_cancel(s);
+	if (s->multi != NULL)
+		curl_multi_cleanup(s->multi);
 	if (s->curl != NULL)
 		curl_easy_cleanup(s->curl);
 	if (s->url != NULL) {
@@ -107,24 +117,26 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-int slack_post(struct slack *s, const char *payload, struct slack_result *res)
+int slack_post_start(struct slack *s, const char *payload)
 {
-	struct curl_slist *hdrs = NULL;
-	struct tg_buf body = TG_BUF_VOID;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	unsigned retry_after = 0;
-	CURLcode cc;
-	long status = 0;
-	int r;
-
-	memset(res, 0, sizeof(*res));
-	tg_buf_init(&body, sizeof(res->body) - 1);
+	if (s->busy)
+		return TG_ERR_INVALID;
 	curl_easy_reset(s->curl);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json; charset=utf-8");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (hdrs == NULL) {
-		r = TG_ERR_NOMEM;
-		goto out;
+	tg_buf_init(&s->body, sizeof(((struct slack_result *)NULL)->body) - 1);
+	s->errbuf[0] = '\0';
+	s->retry_after = 0;
+	s->hdrs = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+	if (s->hdrs == NULL)
+		return TG_ERR_NOMEM;
+	{
+		struct curl_slist *h = curl_slist_append(s->hdrs, "Expect:");
+
+		if (h == NULL) {
+			curl_slist_free_all(s->hdrs);
+			s->hdrs = NULL;
+			return TG_ERR_NOMEM;
+		}
+		s->hdrs = h;
 	}
 	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -136,33 +148,88 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s->ca_file != NULL)
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->ca_file);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, payload);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	curl_easy_setopt(s->curl, CURLOPT_COPYPOSTFIELDS, payload);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &s->body);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, &retry_after);
-	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
-	cc = curl_easy_perform(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, &s->retry_after);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
+	if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK) {
+		curl_slist_free_all(s->hdrs);
+		s->hdrs = NULL;
+		tg_buf_free(&s->body);
+		return TG_ERR_NOMEM;
+	}
+	s->busy = 1;
+	{
+		int running;
+
+		curl_multi_perform(s->multi, &running); /* the request goes out now */
+	}
+	return TG_OK;
+}
+
+int slack_post_busy(const struct slack *s)
+{
+	return s->busy;
+}
+
+void slack_post_wait(struct slack *s, int ms)
+{
+	if (s->busy)
+		curl_multi_poll(s->multi, NULL, 0, ms, NULL);
+}
+
+void slack_post_cancel(struct slack *s)
+{
+	if (!s->busy)
+		return;
+	curl_multi_remove_handle(s->multi, s->curl);
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	tg_buf_free(&s->body);
+	s->busy = 0;
+}
+
+int slack_post_poll(struct slack *s, struct slack_result *res, int *done)
+{
+	CURLcode cc = CURLE_OK;
+	CURLMsg *m;
+	int running = 0, left, r;
+	long status = 0;
+
+	memset(res, 0, sizeof(*res));
+	*done = 0;
+	if (!s->busy)
+		return TG_ERR_INVALID;
+	curl_multi_perform(s->multi, &running);
+	while ((m = curl_multi_info_read(s->multi, &left)) != NULL)
+		if (m->msg == CURLMSG_DONE && m->easy_handle == s->curl) {
+			cc = m->data.result;
+			*done = 1;
+		}
+	if (!*done)
+		return TG_OK; /* still under way */
 	s->last_post_us = up_now_us();
 	if (cc != CURLE_OK) {
 		/* errbuf names at most the host, never the URL's secret path */
 		snprintf(res->message, sizeof(res->message), "webhook: %s",
-		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+		         s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(cc));
 		res->retryable = 1;
 		r = TG_ERR_NET;
 		goto out;
 	}
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	res->http_status = status;
-	snprintf(res->body, sizeof(res->body), "%s", tg_buf_str(&body));
+	snprintf(res->body, sizeof(res->body), "%s", tg_buf_str(&s->body));
 	if (status == 200 && strcmp(res->body, "ok") == 0) {
 		r = TG_OK;
 		goto out;
 	}
 	if (status == 429) {
-		res->retry_after_s = retry_after > 0 ? retry_after : 1;
+		res->retry_after_s = s->retry_after > 0 ? s->retry_after : 1;
 		if (res->retry_after_s > 3600)
 			res->retry_after_s = 3600;
 		s->not_before_us = s->last_post_us + (uint64_t)res->retry_after_s * 1000000u;
@@ -173,9 +240,25 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 	snprintf(res->message, sizeof(res->message), "webhook answered %ld %s", status, res->body);
 	r = res->retryable ? TG_ERR_RETRY : TG_ERR_HTTP;
 out:
-	curl_slist_free_all(hdrs);
-	tg_buf_free(&body);
+	slack_post_cancel(s);
 	return r;
+}
+
+int slack_post(struct slack *s, const char *payload, struct slack_result *res)
+{
+	int r, done = 0;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = slack_post_start(s, payload)) != TG_OK) {
+		snprintf(res->message, sizeof(res->message), "webhook: %s", tg_strerror(r));
+		return r;
+	}
+	for (;;) {
+		r = slack_post_poll(s, res, &done);
+		if (done || r != TG_OK)
+			return r;
+		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+	}
 }
 
 char *slack_escape(const char *s)

@@ -78,6 +78,9 @@ struct up_ctx {
 	struct up_queue_state q[UP_Q_COUNT];
 	struct up_dest s3, slack_dest;
 	struct slack *slack; /* NULL: no webhook configured */
+	char notify_inflight[UP_NAME_MAX]; /* the outbox/notify item of the post under way */
+	int notify_plain;                  /* that post is the plain-text retry after a 400 */
+	uint64_t notify_started_us;        /* when it started */
 	struct up_jobs *jobs;
 	int inotify_fd;
 	int once;
@@ -211,6 +214,14 @@ void slack_free(struct slack *s);
 uint64_t slack_next_allowed_us(const struct slack *s);
 /* POST one payload; TG_OK only for 200 "ok". */
 int slack_post(struct slack *s, const char *payload, struct slack_result *res);
+/* The same in steps, so that the daemon's loop goes on while Slack takes its time:
+ * start one post, then poll it (without blocking) until *done; cancel drops it. */
+int slack_post_start(struct slack *s, const char *payload);
+int slack_post_poll(struct slack *s, struct slack_result *res, int *done);
+int slack_post_busy(const struct slack *s);
+/* Sleep until the post under way may have news, at most ms milliseconds. */
+void slack_post_wait(struct slack *s, int ms);
+void slack_post_cancel(struct slack *s);
 /* Build a Block Kit payload (with a text fallback) for an event, or NULL when the type is not
  * announced. */
 json_t *slack_message_for_event(const json_t *ev, const json_t *recording);

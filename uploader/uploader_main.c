@@ -487,6 +487,14 @@ static int run(struct up_ctx *c)
 		if (ppoll(pfd, (nfds_t)npfd, &ts, &none) > 0 && up_watch_drain(c))
 			dirty = 1;
 	}
+	/* a Slack post under way is seen to its end (at most its timeout): stopped in
+	 * the middle, its message could be posted again by the next uploader */
+	while (c->slack != NULL && slack_post_busy(c->slack)) {
+		uint64_t w = UINT64_MAX;
+
+		if (up_notify_step(c, &w) == 0 && slack_post_busy(c->slack))
+			slack_post_wait(c->slack, 50);
+	}
 	up_jobs_stop(c->jobs);
 	/* what the jobs said before they were stopped */
 	up_jobs_reap(c, job_done);
