@@ -119,6 +119,9 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ctx)
 
 int slack_post_start(struct slack *s, const char *payload)
 {
+	struct curl_slist *h;
+	int running;
+
 	if (s->busy)
 		return TG_ERR_INVALID;
 	curl_easy_reset(s->curl);
@@ -128,16 +131,12 @@ int slack_post_start(struct slack *s, const char *payload)
 	s->hdrs = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
 	if (s->hdrs == NULL)
 		return TG_ERR_NOMEM;
-	{
-		struct curl_slist *h = curl_slist_append(s->hdrs, "Expect:");
-
-		if (h == NULL) {
-			curl_slist_free_all(s->hdrs);
-			s->hdrs = NULL;
-			return TG_ERR_NOMEM;
-		}
-		s->hdrs = h;
+	if ((h = curl_slist_append(s->hdrs, "Expect:")) == NULL) {
+		curl_slist_free_all(s->hdrs);
+		s->hdrs = NULL;
+		return TG_ERR_NOMEM;
 	}
+	s->hdrs = h;
 	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -163,11 +162,7 @@ int slack_post_start(struct slack *s, const char *payload)
 		return TG_ERR_NOMEM;
 	}
 	s->busy = 1;
-	{
-		int running;
-
-		curl_multi_perform(s->multi, &running); /* the request goes out now */
-	}
+	curl_multi_perform(s->multi, &running); /* the request goes out now */
 	return TG_OK;
 }
 
