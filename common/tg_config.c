@@ -70,7 +70,7 @@ static int parse_uint(const char *s, unsigned long long *out)
 	return TG_OK;
 }
 
-static int in_choices(const char *choices, const char *s)
+int tg_config_choice_ok(const char *choices, const char *s)
 {
 	size_t n = strlen(s);
 	const char *p = choices, *bar;
@@ -118,7 +118,7 @@ static int check_value(enum tg_conf_id id, const char *value, unsigned long long
 		}
 		return TG_OK;
 	case TG_CONF_ENUM:
-		if (!in_choices(k->choices, value)) {
+		if (!tg_config_choice_ok(k->choices, value)) {
 			tg_errf(err, errlen, "%s.%s must be one of %s, not \"%s\"", k->section, k->key, k->choices,
 				value);
 			return TG_ERR_PARSE;

@@ -58,6 +58,8 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 int tg_config_set(struct tg_config *cfg, enum tg_conf_id id, const char *value, char *err, size_t errlen);
 /* Find a key id by section and name; TG_ERR_NOT_FOUND when unknown. */
 int tg_config_lookup(const char *section, const char *key, enum tg_conf_id *id);
+/* 1 when s is one of the '|'-separated choices of an ENUM key ("a|b|c"). */
+int tg_config_choice_ok(const char *choices, const char *s);
 
 const char *tg_config_str(const struct tg_config *cfg, enum tg_conf_id id);
 int tg_config_bool(const struct tg_config *cfg, enum tg_conf_id id);

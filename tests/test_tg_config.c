@@ -136,6 +136,19 @@ START_TEST(load_checks_owner_and_mode)
 }
 END_TEST
 
+START_TEST(choices_match_whole_words)
+{
+	ck_assert(tg_config_choice_ok("deny|allow", "deny"));
+	ck_assert(tg_config_choice_ok("deny|allow", "allow"));
+	ck_assert(tg_config_choice_ok("x", "x"));
+	ck_assert(!tg_config_choice_ok("deny|allow", "den"));
+	ck_assert(!tg_config_choice_ok("deny|allow", "allowx"));
+	ck_assert(!tg_config_choice_ok("deny|allow", "deny|allow"));
+	ck_assert(!tg_config_choice_ok("deny|allow", ""));
+	ck_assert(tg_config_choice_ok("a||b", "")); /* an empty choice is a choice */
+}
+END_TEST
+
 START_TEST(set_overrides_and_lookup)
 {
 	enum tg_conf_id id;
@@ -162,6 +175,7 @@ int main(void)
 	tcase_add_test(tc, values_and_lines_are_capped);
 	tcase_add_test(tc, load_checks_owner_and_mode);
 	tcase_add_test(tc, set_overrides_and_lookup);
+	tcase_add_test(tc, choices_match_whole_words);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

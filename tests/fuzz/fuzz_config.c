@@ -9,22 +9,6 @@
 #include "tg_config.h"
 #include "tg_error.h"
 
-static int in_choices(const char *choices, const char *s)
-{
-	size_t n = strlen(s);
-	const char *p = choices, *bar;
-
-	for (;;) {
-		bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-		if (len == n && strncmp(p, s, n) == 0)
-			return 1;
-		if (bar == NULL)
-			return 0;
-		p = bar + 1;
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tg_config *cfg = NULL;
@@ -51,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(n <= 1);
 			break;
 		case TG_CONF_ENUM:
-			FUZZ_CHECK(in_choices(k->choices, v));
+			FUZZ_CHECK(tg_config_choice_ok(k->choices, v));
 			break;
 		case TG_CONF_STRING:
 			break;
