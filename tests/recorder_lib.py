@@ -213,6 +213,16 @@ class PtySession:
         os.close(self.fd)
         return self.status
 
+    def kill(self):
+        """End a session a failure left running: the recorder by its pid, its shell by the hang-up."""
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                os.close(self.fd)
+            except OSError:
+                pass
+
 
 def run_pipes(env, command, stdin=b"", environ=None, timeout=120, argv=None):
     """The recorder through pipes, as sshd runs "ssh host command": (rc, stdout, stderr)."""

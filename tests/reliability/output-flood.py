@@ -7,7 +7,6 @@
 
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -63,23 +62,12 @@ def flood_pipes(env, secs):
     return got, peak
 
 
-def stop(s):
-    """End a PtySession left running by a failure: the recorder by its pid, its shell by the hang-up."""
-    if s.status is None:
-        try:
-            os.kill(s.pid, signal.SIGKILL)
-            os.waitpid(s.pid, 0)
-            os.close(s.fd)
-        except OSError:
-            pass
-
-
 def flood_pty(env, secs):
     s = PtySession(env, argv=[RECORDER, "-c", "timeout %d cat /dev/urandom; echo; echo FLOOD''DONE" % secs])
     try:
         return flood_pty_read(s, secs)
     finally:
-        stop(s)
+        s.kill()
 
 
 def flood_pty_read(s, secs):

@@ -6,7 +6,6 @@
 # the file cut at every length, each verified in memory by the format library's
 # verifier (helper: tests/reliability/rec-tamper). Quick scale: a 32 KiB recording.
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,13 +24,7 @@ def record(env, out_bytes):
     try:
         return session(env, s, out_bytes)
     finally:
-        if s.status is None:  # a failure left it running: the recorder by its pid, its shell by the hang-up
-            try:
-                os.kill(s.pid, signal.SIGKILL)
-                os.waitpid(s.pid, 0)
-                os.close(s.fd)
-            except OSError:
-                pass
+        s.kill()
 
 
 def session(env, s, out_bytes):
