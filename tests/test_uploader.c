@@ -30,6 +30,10 @@ START_TEST(key_default_layout)
 	ck_assert_int_eq(up_key_event(cfg, "web-1", T_US, "000123-ab.json", key, sizeof(key)),
 	                 TG_OK);
 	ck_assert_str_eq(key, "tollgate/events/dt=2026-11-29/host=web-1/000123-ab.json");
+	/* an empty index_prefix: no index object */
+	ck_assert_int_eq(tg_config_set(cfg, TG_CONF_S3_INDEX_PREFIX, "", NULL, 0), TG_OK);
+	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "");
 	tg_config_free(cfg);
 }
 END_TEST

@@ -89,4 +89,17 @@ rc=0
 [ -f "$T/spool/events/$big" ] || tg_fail "the oversized event left the spool"
 up_message_heads | grep -q 'MFA failure: after@testhost' || tg_fail "the event behind the oversized one did not go out"
 up_message_heads | grep -q 'Tollgate alert on testhost: bad_event' || tg_fail "no bad_event alert"
+rm -f "$T/spool/events/$big"
+
+# [s3] index_prefix empty: the recording goes up, no index object does
+before=$(up_s3_objects . | wc -l)
+grep -q '^index_prefix' "$T/tollgate.conf" && tg_fail "the test config sets index_prefix already"
+sed -i 's/^\[s3\]$/[s3]\nindex_prefix =/' "$T/tollgate.conf"
+grep -q '^index_prefix =$' "$T/tollgate.conf" || tg_fail "no [s3] section to turn the index off in"
+up_rec noindex.tgr user=carol bytes=3000
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with index_prefix empty"
+[ ! -e "$T/spool/sessions/noindex.tgr" ] || tg_fail "the recording was not shipped without an index"
+[ -n "$(up_s3_objects tollgate | while read -r o; do cmp -s "$o" "$T/orig/noindex.tgr" && echo "$o"; done)" ] ||
+	tg_fail "noindex.tgr is not in S3"
+[ "$(up_s3_objects . | wc -l)" -eq $((before + 1)) ] || tg_fail "more than the recording was written with index_prefix empty"
 echo "PASS"

@@ -155,6 +155,12 @@ int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char 
 	char base[1100];
 	int r;
 
+	if (*tg_config_str(cfg, TG_CONF_S3_INDEX_PREFIX) == '\0') {
+		/* no index wanted */
+		if (len > 0)
+			out[0] = '\0';
+		return TG_OK;
+	}
 	vv.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
 	vv.kind = "index";
 	if ((r = up_key_expand(tg_config_str(cfg, TG_CONF_S3_INDEX_PREFIX), &vv, base,

@@ -191,7 +191,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 			goto out;
 		}
 	}
-	{
+	if (ikey[0] != '\0') { /* empty: [s3] index_prefix is off */
 		struct tg_s3_put_opts iopts = {0};
 		size_t n = strlen(line);
 
