@@ -57,10 +57,8 @@ int up_events_fanout(struct up_ctx *c)
 		char name[UP_NAME_MAX], path[PATH_MAX];
 		struct tg_buf text = TG_BUF_VOID;
 		json_t *ev = NULL;
-		json_error_t jerr;
 		int r, notify = 1;
 
-		memset(&jerr, 0, sizeof(jerr));
 		snprintf(name, sizeof(name), "%s", qs->items[i].name);
 		snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
 		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
@@ -83,13 +81,11 @@ int up_events_fanout(struct up_ctx *c)
 			i++;
 			continue;
 		}
-		ev = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
-		if (ev == NULL || !json_is_object(ev) ||
-		    !json_is_string(json_object_get(ev, "type"))) {
+		if (tg_event_parse((const char *)text.data, text.len, &ev) != TG_OK) {
 			/* S3 still gets the bytes: an event is never dropped */
 			notify = 0;
-			tg_warn("event %s is not a valid event (%s): sent to S3 only", name,
-			        ev == NULL ? jerr.text : "no type");
+			tg_warn("event %s is not a JSON object with a string \"type\": sent to S3 only",
+			        name);
 		} else if (json_is_false(json_object_get(ev, "notify"))) {
 			notify = 0;
 		}
