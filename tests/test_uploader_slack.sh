@@ -14,6 +14,16 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
+# Wait (up to 20 s) until the receiver has answered a post with ANSWER, else fail with WHAT.
+slack_answered() { # ANSWER WHAT
+	i=0
+	until grep -q "\"$1\"" "$T/slack/stats.json" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && tg_fail "$2"
+		sleep 0.2
+	done
+}
+
 up_setup
 
 # 1. NoSuchBucket
@@ -55,20 +65,10 @@ while [ -n "$(find "$T/spool/outbox/s3" "$T/spool/events" "$T/spool/sessions" -t
 	sleep 0.2
 done
 [ "$(find "$T/spool/outbox/notify" -type f | wc -l)" -eq 12 ] || tg_fail "the Slack queue does not hold all 12 messages"
-i=0
-until grep -q '"down"' "$T/slack/stats.json" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the daemon did not try Slack"
-	sleep 0.2
-done
+slack_answered down "the daemon did not try Slack"
 echo 1 >"$T/slack/retry_after"
 echo 429 >"$T/slack/mode"
-i=0
-until grep -q '"429"' "$T/slack/stats.json" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the daemon did not try Slack again"
-	sleep 0.2
-done
+slack_answered 429 "the daemon did not try Slack again"
 echo ok >"$T/slack/mode"
 up_wait_messages 12 60 || tg_fail "not every message arrived after the outage"
 up_message_heads >"$T/got"
@@ -84,12 +84,7 @@ diff -u "$T/want" "$T/got" || tg_fail "messages lost, repeated or out of order a
 echo gone >"$T/slack/mode"
 up_event 100 mfa_failure '"user":"late1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 up_event 101 mfa_failure '"user":"late2","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
-i=0
-until grep -q '"410"' "$T/slack/stats.json" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the daemon did not post to the gone webhook"
-	sleep 0.2
-done
+slack_answered 410 "the daemon did not post to the gone webhook"
 sleep 3
 gone=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("410", 0))' "$T/slack/stats.json")
 echo "410 answers in about 3 s: $gone"
@@ -104,12 +99,7 @@ up_wait_messages 14 30 || tg_fail "the kept messages did not arrive once the web
 echo 25 >"$T/slack/hang_s"
 echo hang >"$T/slack/mode"
 up_event 200 mfa_failure '"user":"hung1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
-i=0
-until grep -q '"hang"' "$T/slack/stats.json" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the daemon did not post to the silent webhook"
-	sleep 0.2
-done
+slack_answered hang "the daemon did not post to the silent webhook"
 up_event 201 mfa_failure '"user":"hung2","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 late=$name
 up_rec hung.tgr user=hung bytes=5000

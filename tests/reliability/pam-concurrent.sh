@@ -29,20 +29,7 @@ ME=$(id -un)
 
 # the limiter is raised out of the way: 15 refusals a round from one address
 # would otherwise lock it (a refusal for that reason is not what is measured)
-cat >"$T/tollgate.conf" <<CONF
-[general]
-spool_dir = $T/spool
-[pam]
-state_dir = $T/state
-fail_delay_ms = 0
-step = 1
-window = $WINDOW
-max_failures = 1000
-max_failures_user = 100000
-CONF
-mkdir -p "$T/pam.d" "$T/spool/events"
-printf 'auth required %s config=%s/tollgate.conf\n' "$MOD" "$T" >"$T/pam.d/tg"
-"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr >"$T/enroll" || tg_fail "tollgate-enroll"
+rel_pam_setup "$T" "step = 1" "window = $WINDOW"
 grep -q '1 s step' "$T/enroll" || tg_fail "not enrolled with a 1 s step: $(head -1 "$T/enroll")"
 secret=$(sed -n 's/^Secret (base32): //p' "$T/enroll")
 [ -n "$secret" ] || tg_fail "no secret from tollgate-enroll"

@@ -33,18 +33,7 @@ trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 ME=$(id -un)
 
-cat >"$T/tollgate.conf" <<CONF
-[general]
-spool_dir = $T/spool
-[pam]
-state_dir = $T/state
-fail_delay_ms = 0
-max_failures = 1000
-max_failures_user = 100000
-CONF
-mkdir -p "$T/pam.d" "$T/spool/events"
-printf 'auth required %s config=%s/tollgate.conf\n' "$MOD" "$T" >"$T/pam.d/tg"
-"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr >"$T/enroll" || tg_fail "tollgate-enroll"
+rel_pam_setup "$T"
 secret=$(sed -n 's/^Secret (base32): //p' "$T/enroll")
 grep -E '^  [1-9][0-9]{7}$' "$T/enroll" | tr -d ' ' >"$T/scratch"
 if [ -z "$secret" ] || [ "$(wc -l <"$T/scratch")" -ne 10 ]; then tg_fail "no secret or scratch codes from tollgate-enroll"; fi
