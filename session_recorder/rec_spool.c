@@ -71,11 +71,11 @@ int rec_spool_publish(struct rec_spool *rs)
 		return TG_ERR_SYSTEM;
 	tmp_name(tmp, sizeof(tmp), rs->name);
 	/* never replaces a file of that name; a file system without RENAME_NOREPLACE gets rename */
-	if ((renameat2(dfd, tmp, dfd, rs->name, RENAME_NOREPLACE) == 0 ||
-	     (errno == EINVAL && renameat(dfd, tmp, dfd, rs->name) == 0)) &&
-	    fsync(dfd) == 0) {
-		rs->published = 1;
-		r = TG_OK;
+	if (renameat2(dfd, tmp, dfd, rs->name, RENAME_NOREPLACE) == 0 ||
+	    (errno == EINVAL && renameat(dfd, tmp, dfd, rs->name) == 0)) {
+		rs->published = 1; /* the name is its own now, whatever the fsync says */
+		if (fsync(dfd) == 0)
+			r = TG_OK;
 	}
 	close(dfd);
 	return r;
