@@ -29,6 +29,17 @@ tg_wait_port() {
 	return 1
 }
 
+# Wait (at most 10 s) until file $1 is not empty, as a server we started
+# writes its port there; fail with $2 if it is not.
+tg_wait_file() {
+	i=0
+	while [ ! -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && tg_fail "$2"
+		sleep 0.1
+	done
+}
+
 # End a process we started, by pid: TERM, then KILL after 5 s.
 tg_stop_pid() {
 	pid=$1

@@ -33,12 +33,7 @@ up_setup() {
 	mkdir -p "$T/slack" "$T/spool/sessions" "$T/spool/events" "$T/keys"
 	python3 "$RECEIVER" "$T/slack" >"$T/slack/log" 2>&1 &
 	SLACK_PID=$!
-	i=0
-	while [ ! -s "$T/slack/port" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && tg_fail "the Slack receiver did not start"
-		sleep 0.1
-	done
+	tg_wait_file "$T/slack/port" "the Slack receiver did not start"
 	SLACK_URL="http://127.0.0.1:$(cat "$T/slack/port")/services/T0/B0/secret"
 	"$RECGEN" keygen "$T/keys" || tg_fail "keygen"
 	{
@@ -169,12 +164,7 @@ up_fault_proxy() {
 		- "${2:-connections}" \
 		>"$T/proxy.log" 2>&1 &
 	PROXY_PID=$!
-	i=0
-	while [ ! -s "$T/proxy.port" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && tg_fail "the fault proxy did not start"
-		sleep 0.1
-	done
+	tg_wait_file "$T/proxy.port" "the fault proxy did not start"
 	sed -i "s|^endpoint = .*|endpoint = http://127.0.0.1:$(cat "$T/proxy.port")|" "$T/tollgate.conf"
 }
 

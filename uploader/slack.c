@@ -252,7 +252,7 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 		r = slack_post_poll(s, res, &done);
 		if (done || r != TG_OK)
 			return r;
-		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+		slack_post_wait(s, 1000);
 	}
 }
 
