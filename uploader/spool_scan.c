@@ -61,26 +61,119 @@ int up_watch_start(struct up_ctx *c)
 		return TG_ERR_SYSTEM;
 	for (q = 0; q < UP_Q_COUNT; q++) {
 		/* a recording or event is complete when it is renamed or closed into place */
-		if (inotify_add_watch(c->inotify_fd, c->q[q].dir,
-		                      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) < 0 &&
-		    errno != ENOENT)
+		c->q[q].wd = inotify_add_watch(c->inotify_fd, c->q[q].dir,
+		                               IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
+		if (c->q[q].wd < 0 && errno != ENOENT)
 			tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)",
 			        c->q[q].dir, strerror(errno));
 	}
 	return TG_OK;
 }
 
+/* Same filter as up_queue_scan(): the names a queue holds. */
+static int queue_name_ok(const char *name)
+{
+	return name[0] != '.' && !tg_spool_is_hidden(name) && strlen(name) < UP_NAME_MAX;
+}
+
+static int queue_reserve(struct up_queue_state *qs, size_t more)
+{
+	struct up_item *p;
+	size_t na;
+
+	if (qs->n + more <= qs->alloc)
+		return TG_OK;
+	na = qs->n + more + 64;
+	if ((p = realloc(qs->items, na * sizeof(*p))) == NULL)
+		return TG_ERR_NOMEM;
+	qs->items = p;
+	qs->alloc = na;
+	return TG_OK;
+}
+
+/* One file inotify named: added in name order, or its size refreshed. */
+static int queue_note(struct up_queue_state *qs, const char *name)
+{
+	struct up_item *it;
+	struct stat st;
+	size_t lo = 0, hi = qs->n;
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", qs->dir, name) >= sizeof(path))
+		return TG_ERR_LIMIT;
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return TG_OK; /* gone again, or not ours: the delete event or the rescan sees to it */
+	if ((it = up_queue_find(qs, name)) != NULL) {
+		it->size = (uint64_t)st.st_size;
+		return TG_OK;
+	}
+	if (queue_reserve(qs, 1) != TG_OK)
+		return TG_ERR_NOMEM;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(qs->items[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&qs->items[lo + 1], &qs->items[lo], (qs->n - lo) * sizeof(qs->items[0]));
+	it = &qs->items[lo];
+	memset(it, 0, sizeof(*it));
+	snprintf(it->name, UP_NAME_MAX, "%s", name);
+	it->size = (uint64_t)st.st_size;
+	it->first_seen_us =
+	    (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
+	it->present = 1;
+	qs->n++;
+	return TG_OK;
+}
+
+/*
+ * Apply what inotify reports, file by file: a spool of N files drained one by
+ * one would otherwise cost N full listings of N files each. Only a lost event
+ * (queue overflow, a watched folder gone) asks for a full rescan.
+ */
 int up_watch_drain(struct up_ctx *c)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	int changed = 0;
+	int rescan = 0;
 	ssize_t n;
 
 	if (c->inotify_fd < 0)
 		return 0;
-	while ((n = read(c->inotify_fd, buf, sizeof(buf))) > 0)
-		changed = 1;
-	return changed;
+	while ((n = read(c->inotify_fd, buf, sizeof(buf))) > 0) {
+		ssize_t off = 0;
+
+		while (off + (ssize_t)sizeof(struct inotify_event) <= n) {
+			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+			struct up_queue_state *qs = NULL;
+			int q;
+
+			off += (ssize_t)sizeof(*ev) + (ssize_t)ev->len;
+			if (off > n || (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT)) != 0) {
+				rescan = 1;
+				continue;
+			}
+			for (q = 0; q < UP_Q_COUNT; q++)
+				if (c->q[q].wd >= 0 && c->q[q].wd == ev->wd)
+					qs = &c->q[q];
+			/* a name is NUL-padded inside len; len 0 is an event on the folder itself */
+			if (qs == NULL || ev->len == 0 || memchr(ev->name, '\0', ev->len) == NULL ||
+			    !queue_name_ok(ev->name))
+				continue;
+			if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+				struct up_item *it = up_queue_find(qs, ev->name);
+
+				/* a busy item stays until its job reports */
+				if (it != NULL && !it->busy)
+					up_queue_drop(qs, ev->name);
+			} else if (queue_note(qs, ev->name) != TG_OK) {
+				rescan = 1;
+			}
+		}
+	}
+	return rescan;
 }
 
 struct up_item *up_queue_find(struct up_queue_state *qs, const char *name)
@@ -142,8 +235,7 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		struct up_item *it;
 
 		/* in-progress recordings and temp files start with '.' */
-		if (de->d_name[0] == '.' || tg_spool_is_hidden(de->d_name) ||
-		    strlen(de->d_name) >= UP_NAME_MAX)
+		if (!queue_name_ok(de->d_name))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 			continue;
@@ -183,16 +275,9 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 			i++;
 		}
 	}
-	if (qs->n + nfresh > qs->alloc) {
-		size_t na = qs->n + nfresh + 64;
-		struct up_item *p = realloc(qs->items, na * sizeof(*p));
-
-		if (p == NULL) {
-			free(fresh);
-			return TG_ERR_NOMEM;
-		}
-		qs->items = p;
-		qs->alloc = na;
+	if (queue_reserve(qs, nfresh) != TG_OK) {
+		free(fresh);
+		return TG_ERR_NOMEM;
 	}
 	if (nfresh > 0)
 		memcpy(&qs->items[qs->n], fresh, nfresh * sizeof(*fresh));

@@ -71,6 +71,7 @@ void up_status_write(struct up_ctx *c, int force)
 	if (!force && now < c->last_status_us + 1000000u)
 		return;
 	c->last_status_us = now;
+	c->status_backlog = backlog;
 	st = json_pack("{s:i, s:I, s:o, s:o, s:I, s:I, s:I}", "pid", (int)getpid(), "updated_us",
 	               (json_int_t)now, "s3", dest_json(&c->s3), "slack", dest_json(&c->slack_dest),
 	               "spool_bytes", (json_int_t)c->spool_bytes, "backlog_peak",

@@ -51,6 +51,7 @@ struct up_queue_state {
 	char dir[PATH_MAX];
 	struct up_item *items; /* sorted by name */
 	size_t n, alloc;
+	int wd; /* its inotify watch; -1: none */
 };
 
 /* What the last attempt at a destination gave, for status and alerts. */
@@ -90,6 +91,7 @@ struct up_ctx {
 	int spool_alert_level; /* 0 below, 1 past the alert share, 2 at the cap */
 	int config_alerted;
 	uint64_t last_status_us;
+	uint64_t status_backlog; /* the backlog status.json shows */
 };
 
 /* --- spool_scan.c --- */
@@ -100,7 +102,7 @@ int up_spool_prepare(struct up_ctx *c);
 void up_spool_clean_tmp(struct up_ctx *c);
 /* Watch sessions/ and events/ (and the outboxes) with inotify; fd in c->inotify_fd. */
 int up_watch_start(struct up_ctx *c);
-/* Drain inotify events; 1 when something changed. */
+/* Apply inotify's events to the queues; 1 when events were lost and a full rescan is due. */
 int up_watch_drain(struct up_ctx *c);
 /* Re-list one queue's folder: new files are added, vanished ones dropped. */
 int up_queue_scan(struct up_ctx *c, enum up_queue q);

@@ -414,7 +414,8 @@ static int run(struct up_ctx *c)
 				    c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n;
 			dirty = 0;
 		}
-		if (c->q[UP_Q_EVENTS].n > 0 && up_events_fanout(c) > 0) {
+		/* the outbox files the fan-out wrote: inotify reports them, or else list them */
+		if (c->q[UP_Q_EVENTS].n > 0 && up_events_fanout(c) > 0 && c->inotify_fd < 0) {
 			up_queue_scan(c, UP_Q_S3);
 			up_queue_scan(c, UP_Q_NOTIFY);
 		}
@@ -470,6 +471,10 @@ static int run(struct up_ctx *c)
 			wake = due;
 		if (rescan_at < wake)
 			wake = rescan_at;
+		/* status.json is rewritten at most once a second: a change it missed is
+		 * written then, not at the next rescan */
+		if (queued(c) != c->status_backlog && c->last_status_us + 1000000u < wake)
+			wake = c->last_status_us + 1000000u;
 		if (wake > now + 1000000u && up_jobs_running(c->jobs) > 0)
 			wake = now + 1000000u; /* a job that died without a word is noticed within a
 			                          second */
