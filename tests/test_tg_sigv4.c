@@ -7,9 +7,12 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tg_error.h"
+#include "tg_sha256.h"
 #include "tg_sigv4.h"
 #include "tg_test.h"
 
@@ -503,6 +506,50 @@ START_TEST(test_query_canonical)
 }
 END_TEST
 
+/* The body digest (OpenSSL) against FIPS 180-2's vectors and libsodium's SHA-256. */
+START_TEST(test_body_sha256)
+{
+	static const size_t lens[] = {0, 1, 55, 56, 63, 64, 65, 262143, 262144, 262145, 786449};
+	unsigned char a[32], b[32], *data;
+	size_t big = 1u << 20, i;
+	char hex[TG_SIGV4_HEX_LEN + 1], *dir, path[4096];
+	int fd;
+
+	ck_assert_int_eq(tg_sha256_mem("abc", 3, a), TG_OK);
+	tg_sigv4_hex(a, 32, hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	ck_assert_int_eq(tg_sha256_mem(NULL, 0, a), TG_OK);
+	tg_sigv4_hex(a, 32, hex);
+	ck_assert_str_eq(hex, TG_SIGV4_EMPTY_SHA256);
+
+	data = malloc(big);
+	ck_assert_ptr_nonnull(data);
+	randombytes_buf(data, big);
+	dir = tg_test_tmpdir();
+	snprintf(path, sizeof path, "%s/body", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, big), (ssize_t)big);
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		size_t off = i * 4099;
+
+		crypto_hash_sha256(b, data + off, lens[i]);
+		ck_assert_int_eq(tg_sha256_mem(data + off, lens[i], a), TG_OK);
+		ck_assert_mem_eq(a, b, 32);
+		memset(a, 0, sizeof a);
+		ck_assert_int_eq(tg_sha256_fd(fd, (off_t)off, lens[i], a), TG_OK);
+		ck_assert_mem_eq(a, b, 32);
+	}
+	/* a range past the end of the file is an error, not a short digest */
+	ck_assert_int_eq(tg_sha256_fd(fd, (off_t)(big - 10), 11, a), TG_ERR_TRUNCATED);
+	close(fd);
+	ck_assert_int_eq(tg_sha256_fd(fd, 0, 1, a), TG_ERR_SYSTEM);
+	free(data);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tg_sigv4");
@@ -516,6 +563,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_botocore_cross_check);
 	tcase_add_test(tc, test_refuses_bad_input);
 	tcase_add_test(tc, test_query_canonical);
+	tcase_add_test(tc, test_body_sha256);
 	suite_add_tcase(s, tc);
 	return s;
 }

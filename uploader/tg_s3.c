@@ -23,13 +23,13 @@
 #include "tg_aws_creds.h"
 #include "tg_error.h"
 #include "tg_s3_int.h"
+#include "tg_sha256.h"
 #include "tg_sigv4.h"
 #include "tg_spool.h"
 
 #define MAX_EXTRA_HEADERS 40
 #define MAX_META 16
 #define MAX_KEY 1024 /* S3's own limit on a key, in bytes */
-#define HASH_CHUNK (256 * 1024)
 #define DEFAULT_ATTEMPTS 4
 #define DEFAULT_BASE_MS 200
 #define DEFAULT_CAP_MS 5000
@@ -1057,35 +1057,6 @@ static int add_object_headers(struct tg_s3 *s3, struct s3_call *call,
 	return r;
 }
 
-/* SHA-256 of len bytes of fd from off (pread, constant memory). */
-static int hash_fd(int fd, off_t off, uint64_t len, unsigned char out[32])
-{
-	crypto_hash_sha256_state st;
-	unsigned char *buf;
-	uint64_t done = 0;
-	ssize_t n;
-
-	if ((buf = malloc(HASH_CHUNK)) == NULL)
-		return TG_ERR_NOMEM;
-	crypto_hash_sha256_init(&st);
-	while (done < len) {
-		size_t want = len - done < HASH_CHUNK ? (size_t)(len - done) : HASH_CHUNK;
-
-		n = pread(fd, buf, want, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return n == 0 ? TG_ERR_TRUNCATED : TG_ERR_SYSTEM;
-		}
-		crypto_hash_sha256_update(&st, buf, (size_t)n);
-		done += (uint64_t)n;
-	}
-	crypto_hash_sha256_final(&st, out);
-	free(buf);
-	return TG_OK;
-}
-
 struct digest {
 	char hex[TG_SIGV4_HEX_LEN + 1];
 	char b64[48];
@@ -1145,7 +1116,10 @@ int tg_s3_put_buffer(struct tg_s3 *s3, const char *key, const void *data, size_t
 		res_msg(res, "invalid key or buffer");
 		return TG_ERR_INVALID;
 	}
-	crypto_hash_sha256(h, data, len);
+	if ((r = tg_sha256_mem(data, len, h)) != TG_OK) {
+		res_msg(res, "cannot hash the body");
+		return r;
+	}
 	digest_set(&d, h);
 	r = put_object(s3, key, len ? data : "", -1, len, &d, opts, res);
 	if (r == TG_OK && opts != NULL && opts->progress != NULL)
@@ -1433,7 +1407,7 @@ static int mpu_part(struct tg_s3 *s3, CURL *curl, const char *key, int fd,
 	int r;
 
 	tg_buf_init(&q, 4096);
-	if ((r = hash_fd(fd, off, len, h)) != TG_OK) {
+	if ((r = tg_sha256_fd(fd, off, len, h)) != TG_OK) {
 		res_msg(res, "reading part %u of the file: %s", n, tg_strerror(r));
 		goto out;
 	}
@@ -1796,7 +1770,7 @@ int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
 		r = put_multipart(s3, key, fd, &sb, opts, res);
 		goto out;
 	}
-	if ((r = hash_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
+	if ((r = tg_sha256_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
 		res_msg(res, "%s: reading failed", path);
 		goto out;
 	}
