@@ -224,6 +224,12 @@ int tg_mkdir_p(const char *dir, mode_t mode)
 
 	if (len == 0 || len >= sizeof(tmp))
 		return TG_ERR_INVALID;
+	/* the usual case, every folder there already: one system call, not one per level
+	 * (the PAM module calls this on each login) */
+	if (mkdir(dir, mode) == 0 || errno == EEXIST)
+		return TG_OK;
+	if (errno != ENOENT)
+		return TG_ERR_SYSTEM;
 	memcpy(tmp, dir, len + 1);
 	for (p = tmp + 1; *p; p++) {
 		if (*p != '/')
