@@ -61,8 +61,9 @@ int up_watch_start(struct up_ctx *c)
 		return TG_ERR_SYSTEM;
 	for (q = 0; q < UP_Q_COUNT; q++) {
 		/* a recording or event is complete when it is renamed or closed into place */
-		c->q[q].wd = inotify_add_watch(c->inotify_fd, c->q[q].dir,
-		                               IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
+		c->q[q].wd =
+		    inotify_add_watch(c->inotify_fd, c->q[q].dir,
+		                      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
 		if (c->q[q].wd < 0 && errno != ENOENT)
 			tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)",
 			        c->q[q].dir, strerror(errno));
@@ -102,7 +103,7 @@ static int queue_note(struct up_queue_state *qs, const char *name)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", qs->dir, name) >= sizeof(path))
 		return TG_ERR_LIMIT;
 	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-		return TG_OK; /* gone again, or not ours: the delete event or the rescan sees to it */
+		return TG_OK; /* gone again, or not ours: its delete event or a rescan */
 	if ((it = up_queue_find(qs, name)) != NULL) {
 		it->size = (uint64_t)st.st_size;
 		return TG_OK;
@@ -151,14 +152,15 @@ int up_watch_drain(struct up_ctx *c)
 			int q;
 
 			off += (ssize_t)sizeof(*ev) + (ssize_t)ev->len;
-			if (off > n || (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT)) != 0) {
+			if (off > n ||
+			    (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT)) != 0) {
 				rescan = 1;
 				continue;
 			}
 			for (q = 0; q < UP_Q_COUNT; q++)
 				if (c->q[q].wd >= 0 && c->q[q].wd == ev->wd)
 					qs = &c->q[q];
-			/* a name is NUL-padded inside len; len 0 is an event on the folder itself */
+			/* a name is NUL-padded in len; len 0: an event on the folder itself */
 			if (qs == NULL || ev->len == 0 || memchr(ev->name, '\0', ev->len) == NULL ||
 			    !queue_name_ok(ev->name))
 				continue;
