@@ -248,5 +248,18 @@ int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_r
 /* The same over any source (an S3 object stream). */
 int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char *host_pk,
                             struct tg_rec_summary *s);
+/*
+ * A guess, in the time of two small reads, at what tg_rec_summarize() will
+ * say of a sealed recording: the header (and the session key's certificate)
+ * from the start of the file, and a seal signed by the session key as its
+ * last record, which gives the final hash. TG_OK fills the header fields,
+ * status (TG_OK), final_hash and file_bytes; duration and byte counts stay 0.
+ * TG_ERR_UNSEALED when the file does not end in such a seal, or an error as
+ * tg_rec_summarize(). It checks nothing in between: it lets the uploader start
+ * sending a large recording while the full verification runs, and only the
+ * full verification's verdict may be trusted.
+ */
+int tg_rec_summarize_quick(const char *path, const unsigned char *host_pk,
+                           struct tg_rec_summary *s);
 
 #endif

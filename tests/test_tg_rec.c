@@ -737,6 +737,102 @@ START_TEST(crash_after_open)
 }
 END_TEST
 
+/* Write bytes to a file in dir; returns its path (static buffer). */
+static const char *bytes_file(const char *dir, const unsigned char *p, size_t len)
+{
+	static char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/rec.tgr", dir);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/* The quick guess agrees with the full pass on sealed recordings, guesses only
+ * from a real seal, and misses what lies between header and seal (by design:
+ * the full pass decides). */
+START_TEST(quick_summary)
+{
+	struct tg_rec_summary q, full;
+	unsigned char *p, final[32];
+	char hex[65], *dir = tg_test_tmpdir();
+	const char *path;
+	size_t len, cut, mid;
+	int variant;
+
+	for (variant = 0; variant < 2; variant++) {
+		if (variant == 0) {
+			/* the seal 5 s after the last record: a 4-byte time delta */
+			p = small_recording(9, &len, final);
+		} else {
+			/* the seal at the same time as the record before: a 1-byte delta */
+			struct tg_rec_writer *w = NULL;
+			struct tg_rec_meta meta;
+			int fd = mem_fd();
+
+			test_meta(&meta, 10);
+			ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_OK);
+			ck_assert_int_eq(tg_rec_write_data(w, TG_REC_OUT, 0, "x", 1), TG_OK);
+			ck_assert_int_eq(tg_rec_seal(w, 0, "{}"), TG_OK);
+			tg_rec_chain_hash(w, final);
+			tg_rec_writer_free(w);
+			p = fd_slurp(fd, &len);
+			close(fd);
+		}
+		path = bytes_file(dir, p, len);
+		ck_assert_int_eq(tg_rec_summarize_quick(path, host_pk, &q), TG_OK);
+		ck_assert_int_eq(tg_rec_summarize(path, host_pk, &full), TG_OK);
+		ck_assert_int_eq(full.status, TG_OK);
+		ck_assert_int_eq(q.status, TG_OK);
+		sodium_bin2hex(hex, sizeof hex, final, 32);
+		ck_assert_str_eq(q.final_hash, hex);
+		ck_assert_str_eq(q.final_hash, full.final_hash);
+		ck_assert_str_eq(q.session_id, full.session_id);
+		ck_assert_str_eq(q.user, full.user);
+		ck_assert_str_eq(q.host, full.host);
+		ck_assert_str_eq(q.pam_session_id, full.pam_session_id);
+		ck_assert_uint_eq(q.start_us, full.start_us);
+		ck_assert_uint_eq(q.file_bytes, len);
+		/* also without a host key; a wrong one makes no guess */
+		ck_assert_int_eq(tg_rec_summarize_quick(path, NULL, &q), TG_OK);
+		ck_assert_int_eq(tg_rec_summarize_quick(path, other_pk, &q), TG_ERR_UNSEALED);
+
+		/* cut anywhere: never a guess of "sealed" */
+		for (cut = 0; cut < len; cut++) {
+			path = bytes_file(dir, p, cut);
+			if (tg_rec_summarize_quick(path, host_pk, &q) == TG_OK)
+				ck_abort_msg("a recording cut at %zu of %zu bytes guessed sealed",
+				             cut, len);
+		}
+		/* any change inside the seal record spoils the guess */
+		for (cut = len - 124; cut < len; cut++) {
+			p[cut] ^= 0x01;
+			path = bytes_file(dir, p, len);
+			if (tg_rec_summarize_quick(path, host_pk, &q) == TG_OK &&
+			    strcmp(q.final_hash, hex) == 0)
+				ck_abort_msg("a change at byte %zu of the seal went unnoticed",
+				             cut);
+			p[cut] ^= 0x01;
+		}
+		/* a change between header and seal: the guess stands, the full pass refuses */
+		mid = len - 140;
+		p[mid] ^= 0x20;
+		path = bytes_file(dir, p, len);
+		ck_assert_int_eq(tg_rec_summarize_quick(path, host_pk, &q), TG_OK);
+		ck_assert_int_eq(tg_rec_summarize(path, host_pk, &full), TG_OK);
+		ck_assert_int_ne(full.status, TG_OK);
+		free(p);
+	}
+	ck_assert_int_eq(tg_rec_summarize_quick("/nonexistent/x.tgr", host_pk, &q),
+	                 TG_ERR_NOT_FOUND);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tg_rec");
@@ -755,6 +851,7 @@ int main(void)
 	tcase_add_test(tc, source_errors);
 	tcase_add_test(tc, writer_contract);
 	tcase_add_test(tc, crash_after_open);
+	tcase_add_test(tc, quick_summary);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
