@@ -144,6 +144,18 @@ grep -q '^parts 5$' "$tmp/out" || tg_fail "restart: $(cat "$tmp/out")"
 [ ! -d "$data/._S3rver_uploads/$old" ] || tg_fail "orphan upload $old was not aborted"
 ok "a changed file restarts cleanly and the orphaned upload is aborted"
 
+# other object headers than the upload was created with: it is not resumed (it
+# would be completed with the old ones), but aborted and started over
+expect 137 s3 put "sessions/remeta" "$tmp/big" $mp --resume "$state" --meta sealed=yes --die-after-parts 1
+old=$(sed -n 's/^upload_id //p' "$state")
+grep -q '^headers [0-9a-f]\{64\}$' "$state" || tg_fail "no headers line: $(cat "$state")"
+expect 0 s3 put "sessions/remeta" "$tmp/big" $mp --resume "$state" --meta sealed=no
+grep -q '^parts 5$' "$tmp/out" || tg_fail "other headers, resumed: $(cat "$tmp/out")"
+[ ! -d "$data/._S3rver_uploads/$old" ] || tg_fail "the upload with the old headers was not aborted"
+grep -q '"x-amz-meta-sealed": "no"' "$data/sessions/remeta._S3rver_metadata.json" ||
+	tg_fail "metadata: $(cat "$data/sessions/remeta._S3rver_metadata.json")"
+ok "a resume with other object headers starts over and aborts the old upload"
+
 # the upload id is gone on the server: start over without failing
 expect 137 s3 put "sessions/gone" "$tmp/big" $mp --resume "$state" --die-after-parts 1
 old=$(sed -n 's/^upload_id //p' "$state")

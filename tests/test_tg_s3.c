@@ -238,6 +238,16 @@ START_TEST(test_state_roundtrip)
 	ck_assert_str_eq(back.parts[0].checksum, st.parts[0].checksum);
 	ck_assert_str_eq(back.parts[1].etag, "");
 	ck_assert_str_eq(back.parts[2].etag, "\"abc\"");
+	ck_assert_str_eq(back.headers, "");
+	tg_s3_state_free(&back);
+	/* with the headers' fingerprint */
+	memset(st.headers, 'a', 64);
+	st.headers[63] = '7';
+	st.headers[64] = '\0';
+	b.len = 0;
+	ck_assert_int_eq(tg_s3_state_format(&st, &b), TG_OK);
+	ck_assert_int_eq(tg_s3_state_parse((const char *)b.data, b.len, &back), TG_OK);
+	ck_assert_str_eq(back.headers, st.headers);
 	tg_s3_state_free(&back);
 	tg_s3_state_free(&st);
 	tg_buf_free(&b);
@@ -271,6 +281,16 @@ START_TEST(test_state_corrupt)
 	snprintf(buf, sizeof buf, "%spart 1 \"e\" c extra\nend\n", head);
 	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
 	snprintf(buf, sizeof buf, "%send\njunk\n", head);
+	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
+	/* the headers' fingerprint: 64 lower-case hex digits, once */
+	snprintf(buf, sizeof buf, "%sheaders %064d\nend\n", head, 0);
+	ck_assert_int_eq(parse_str(buf, &st), TG_OK);
+	tg_s3_state_free(&st);
+	snprintf(buf, sizeof buf, "%sheaders %063d\nend\n", head, 0);
+	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
+	snprintf(buf, sizeof buf, "%sheaders %063dA\nend\n", head, 0);
+	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
+	snprintf(buf, sizeof buf, "%sheaders %064d\nheaders %064d\nend\n", head, 0, 0);
 	ck_assert_int_eq(parse_str(buf, &st), TG_ERR_FORMAT);
 	ck_assert_int_eq(
 	    parse_str("tollgate-s3-multipart 1\nkey k\nfile 10485760 1 2 3\npart_size 5242880\n"

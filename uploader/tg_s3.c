@@ -1147,6 +1147,9 @@ int tg_s3_state_format(const struct tg_s3_mpu_state *st, struct tg_buf *out)
 	         (unsigned long long)st->ino, (unsigned long long)st->part_size, st->upload_id,
 	         st->nparts)) != TG_OK)
 		return r;
+	if (st->headers[0] != '\0' &&
+	    (r = tg_buf_printf(out, "headers %s\n", st->headers)) != TG_OK)
+		return r;
 	for (i = 0; i < st->nparts; i++) {
 		if (st->parts[i].etag[0] == '\0')
 			continue;
@@ -1270,6 +1273,17 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 				goto bad;
 			}
 			seen |= 16;
+		} else if (strncmp(buf, "headers ", 8) == 0 && !(seen & 32)) {
+			size_t k, hl = strlen(buf + 8);
+
+			if (hl != sizeof st->headers - 1)
+				goto bad;
+			for (k = 0; k < hl; k++)
+				if (!isxdigit((unsigned char)buf[8 + k]) ||
+				    isupper((unsigned char)buf[8 + k]))
+					goto bad;
+			memcpy(st->headers, buf + 8, hl + 1);
+			seen |= 32;
 		} else if (strncmp(buf, "part ", 5) == 0 && (seen & 16)) {
 			if (sscanf(buf, "part %u %199s %63s%n", &n, b, c, &used) != 3 ||
 			    buf[used] != '\0')
@@ -1288,7 +1302,7 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 			goto bad;
 		}
 	}
-	if (!have_end || seen != 31)
+	if (!have_end || (seen & 31) != 31)
 		goto bad;
 	return TG_OK;
 bad:
@@ -1657,8 +1671,35 @@ static uint64_t choose_part_size(uint64_t size, uint64_t want)
 }
 
 /* A state loaded from resume_path that matches this upload, or none. */
+/*
+ * What an upload's object headers were: a resumed upload is completed with
+ * the headers it was created with, so it may only be resumed by a caller who
+ * asks for the same ones (the uploader's metadata carries a verdict).
+ */
+static void headers_fingerprint(const struct tg_s3_put_opts *opts, char out[65])
+{
+	crypto_hash_sha256_state h;
+	unsigned char d[32];
+	size_t i;
+
+	crypto_hash_sha256_init(&h);
+	if (opts != NULL) {
+		const char *ct = opts->content_type ? opts->content_type : "";
+
+		crypto_hash_sha256_update(&h, (const unsigned char *)ct, strlen(ct) + 1);
+		for (i = 0; i < opts->nmeta; i++) {
+			crypto_hash_sha256_update(&h, (const unsigned char *)opts->meta[i].name,
+			                          strlen(opts->meta[i].name) + 1);
+			crypto_hash_sha256_update(&h, (const unsigned char *)opts->meta[i].value,
+			                          strlen(opts->meta[i].value) + 1);
+		}
+	}
+	crypto_hash_sha256_final(&h, d);
+	tg_sigv4_hex(d, sizeof d, out);
+}
+
 static int state_load(struct tg_s3 *s3, const char *path, const char *key, const struct stat *sb,
-                      struct tg_s3_mpu_state *st, struct tg_s3_result *res)
+                      const char *headers, struct tg_s3_mpu_state *st, struct tg_s3_result *res)
 {
 	struct tg_buf b = TG_BUF_VOID;
 	struct tg_s3_result ares;
@@ -1678,8 +1719,9 @@ static int state_load(struct tg_s3 *s3, const char *path, const char *key, const
 	}
 	if (strcmp(st->key, key) != 0 || st->size != (uint64_t)sb->st_size ||
 	    st->mtime_sec != sb->st_mtim.tv_sec || st->mtime_nsec != sb->st_mtim.tv_nsec ||
-	    st->ino != (uint64_t)sb->st_ino) {
-		/* another file or another version of it: the old upload is an orphan */
+	    st->ino != (uint64_t)sb->st_ino || strcmp(st->headers, headers) != 0) {
+		/* another file, another version of it, or other headers: the old upload is an
+		 * orphan */
 		tg_s3_abort_multipart(s3, st->key, st->upload_id, &ares);
 		(void)res;
 		tg_s3_state_free(st);
@@ -1695,12 +1737,15 @@ static int put_multipart(struct tg_s3 *s3, const char *key, int fd, const struct
 	const char *resume = opts ? opts->resume_path : NULL;
 	struct tg_s3_mpu_state st;
 	struct tg_s3_result ares;
+	char headers[65];
 	int r, restarts = 0;
 
+	headers_fingerprint(opts, headers);
 again:
 	memset(&st, 0, sizeof st);
-	if (resume == NULL || state_load(s3, resume, key, sb, &st, res) != TG_OK) {
+	if (resume == NULL || state_load(s3, resume, key, sb, headers, &st, res) != TG_OK) {
 		snprintf(st.key, sizeof st.key, "%s", key);
+		memcpy(st.headers, headers, sizeof st.headers);
 		st.size = (uint64_t)sb->st_size;
 		st.mtime_sec = sb->st_mtim.tv_sec;
 		st.mtime_nsec = sb->st_mtim.tv_nsec;
@@ -1726,6 +1771,14 @@ again:
 	}
 	if (r != TG_OK)
 		goto out;
+	if (opts != NULL && opts->before_complete != NULL &&
+	    (r = opts->before_complete(opts->before_complete_ctx, res)) != TG_OK) {
+		/* withdrawn: neither completed later by a resume nor left to be billed */
+		tg_s3_abort_multipart(s3, key, st.upload_id, &ares);
+		state_remove(resume);
+		st.upload_id[0] = '\0';
+		goto out;
+	}
 	r = mpu_complete(s3, key, &st, res);
 	if (r != TG_OK && strcmp(res->code, "NoSuchUpload") == 0 && restarts++ == 0) {
 		tg_s3_state_free(&st);

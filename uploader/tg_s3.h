@@ -44,6 +44,14 @@ struct tg_s3_put_opts {
 	/* Called after each part (done, total bytes) for progress bars; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/*
+	 * Multipart only: called once every part is in, before the upload is
+	 * completed (again after a restart). Anything but TG_OK withdraws the
+	 * upload: it is aborted, its resume state removed, and put_file returns
+	 * that code (res says why). May be NULL.
+	 */
+	int (*before_complete)(void *ctx, struct tg_s3_result *res);
+	void *before_complete_ctx;
 };
 
 /* Make a client from the [s3] section; err says what is wrong with it. */

@@ -67,6 +67,9 @@ struct tg_s3_mpu_state {
 	uint64_t ino;
 	uint64_t part_size;
 	char upload_id[1024];
+	/* hex SHA-256 of the object headers the upload was created with (content type,
+	 * metadata); empty in a state written before it was kept */
+	char headers[65];
 	unsigned nparts;
 	struct tg_s3_part *parts; /* nparts entries, index 0 is part 1 */
 };
