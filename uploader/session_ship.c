@@ -10,6 +10,7 @@
 #include "uploader.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,54 +73,118 @@ static void part_progress(void *ctx, uint64_t done, uint64_t total)
 	up_progress_draw(done, total, ctx);
 }
 
-void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struct up_result *res)
+/*
+ * A large recording is sent while it is verified: a guess from its header and
+ * its seal (tg_rec_summarize_quick) names the object and its metadata, the
+ * full verification runs in a thread beside the upload, and the upload is
+ * completed only if the two agree. When they do not (a recording changed
+ * between header and seal), the upload is aborted and sent again with the
+ * full verification's verdict, so S3 never holds a recording whose metadata
+ * says more than the verification found.
+ */
+struct verify_job {
+	pthread_t th;
+	const char *path;
+	const unsigned char *pk;
+	const struct tg_rec_summary *guess;
+	struct tg_rec_summary full;
+	int rc; /* tg_rec_summarize()'s */
+	int joined;
+	int agrees;
+};
+
+static void *verify_run(void *arg)
 {
-	char path[PATH_MAX], resume[PATH_MAX], statepath[PATH_MAX], key[1100], ikey[1100], err[256];
+	struct verify_job *j = arg;
+
+	j->rc = tg_rec_summarize(j->path, j->pk, &j->full);
+	return NULL;
+}
+
+static void verify_join(struct verify_job *j)
+{
+	const struct tg_rec_summary *g = j->guess, *f = &j->full;
+
+	if (j->joined)
+		return;
+	pthread_join(j->th, NULL);
+	j->joined = 1;
+	j->agrees = j->rc == TG_OK && f->status == g->status &&
+	            strcmp(f->final_hash, g->final_hash) == 0 && strcmp(f->user, g->user) == 0 &&
+	            strcmp(f->host, g->host) == 0 && strcmp(f->session_id, g->session_id) == 0 &&
+	            strcmp(f->pam_session_id, g->pam_session_id) == 0 && f->start_us == g->start_us;
+}
+
+static int verify_before_complete(void *ctx, struct tg_s3_result *res)
+{
+	struct verify_job *j = ctx;
+
+	verify_join(j);
+	if (j->agrees)
+		return TG_OK;
+	snprintf(res->code, sizeof(res->code), "Withdrawn");
+	snprintf(res->message, sizeof(res->message),
+	         "the full verification disagrees with the seal");
+	res->retryable = 1;
+	return TG_ERR_INTERRUPTED;
+}
+
+/* The join record for the logout message: state/sessions/<pam_session_id>.json. */
+static int write_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *line,
+                             struct up_result *res)
+{
+	char statepath[PATH_MAX], dir[PATH_MAX], *slash;
+	int r;
+
+	if (up_session_state_path(c, s->pam_session_id, statepath, sizeof(statepath)) != TG_OK)
+		return TG_OK; /* no PAM session to join */
+	snprintf(dir, sizeof(dir), "%s", statepath);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	if ((r = tg_spool_write(dir, slash + 1, line, strlen(line), 0640)) != TG_OK) {
+		res->rc = r;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "write %s: %s", statepath,
+		         tg_strerror(r));
+	}
+	return r;
+}
+
+/* The index line (and join record) of a summary: one JSON object. */
+static char *index_line(const struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
+                        uint64_t size)
+{
+	json_t *index = up_index_json(s, c->bucket, key, size);
+	char *line = index != NULL ? json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(index);
+	return line;
+}
+
+/*
+ * Ship one recording with summary s (or, with job, with the guess in s while
+ * job verifies). TG_ERR_INTERRUPTED in res->rc with *redo set: the guess was
+ * wrong, ship again with job->full.
+ */
+static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const char *path,
+                 const struct stat *st, const char *stem, const char *ext, struct tg_rec_summary *s,
+                 struct verify_job *job, int *redo, struct up_result *res)
+{
+	char resume[PATH_MAX], key[1100], ikey[1100], err[256];
 	char m_user[128], m_host[128], m_sealed[8], m_status[64];
 	const struct tg_config *cfg = c->cfg;
 	struct tg_s3_result sr;
-	struct tg_rec_summary s;
 	struct up_key_vars v = {0};
 	struct tg_s3 *s3 = NULL;
-	struct stat st;
-	const char *ext;
-	char *line = NULL, *stem = NULL;
-	json_t *index = NULL;
+	char *line = NULL;
 	int r;
 
 	memset(&sr, 0, sizeof(sr));
-	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
-	if (stat(path, &st) != 0) {
-		/* another run already shipped it */
-		res->rc = errno == ENOENT ? TG_OK : TG_ERR_SYSTEM;
-		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "stat %s: %s", name, strerror(errno));
-		return;
-	}
-	ext = strrchr(name, '.');
-	if (ext == NULL || ext == name)
-		ext = "";
-	if ((stem = strndup(name, strlen(name) - strlen(ext))) == NULL) {
-		res->rc = TG_ERR_NOMEM;
-		res->retryable = 1;
-		return;
-	}
-	memset(&s, 0, sizeof(s));
-	r = tg_rec_summarize(path, c->have_host_pk ? c->host_pk : NULL, &s);
-	if (r != TG_OK) {
-		/* not a recording we can read: ship the bytes anyway, nothing is dropped */
-		memset(&s, 0, sizeof(s));
-		snprintf(s.session_id, sizeof(s.session_id), "%.32s", stem);
-		snprintf(s.user, sizeof(s.user), "_unknown");
-		snprintf(s.host, sizeof(s.host), "%s", c->host);
-		s.start_us = (uint64_t)st.st_mtim.tv_sec * 1000000u;
-		s.status = r;
-	}
-	v.host = s.host[0] != '\0' ? s.host : c->host;
-	v.user = s.user;
+	v.host = s->host[0] != '\0' ? s->host : c->host;
+	v.user = s->user;
 	v.session_id = stem;
 	v.ext = ext;
-	v.time_us = s.start_us;
+	v.time_us = s->start_us;
 	if ((r = up_key_session(cfg, &v, key, sizeof(key))) != TG_OK ||
 	    (r = up_key_index(cfg, &v, ikey, sizeof(ikey))) != TG_OK) {
 		res->rc = r;
@@ -128,26 +193,16 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		         "%s: bad [s3] key_template or index_prefix", name);
 		goto out;
 	}
-	if ((index = up_index_json(&s, c->bucket, key, (uint64_t)st.st_size)) == NULL ||
-	    (line = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
-		res->rc = TG_ERR_NOMEM;
-		res->retryable = 1;
-		goto out;
-	}
-	/* the join record for the logout message, kept before anything can fail on the network */
-	if (up_session_state_path(c, s.pam_session_id, statepath, sizeof(statepath)) == TG_OK) {
-		char dir[PATH_MAX], *slash;
-
-		snprintf(dir, sizeof(dir), "%s", statepath);
-		slash = strrchr(dir, '/');
-		*slash = '\0';
-		if ((r = tg_spool_write(dir, slash + 1, line, strlen(line), 0640)) != TG_OK) {
-			res->rc = r;
+	/* the join record for the logout message, kept before anything can fail on the
+	 * network (while a guess is checked: as soon as the check is over) */
+	if (job == NULL) {
+		if ((line = index_line(c, s, key, (uint64_t)st->st_size)) == NULL) {
+			res->rc = TG_ERR_NOMEM;
 			res->retryable = 1;
-			snprintf(res->message, sizeof(res->message), "write %s: %s", statepath,
-			         tg_strerror(r));
 			goto out;
 		}
+		if (write_join_record(c, s, line, res) != TG_OK)
+			goto out;
 	}
 	if (*s3p == NULL && (r = tg_s3_new(s3p, cfg, err, sizeof(err))) != TG_OK) {
 		res->rc = TG_ERR_CONFIG;
@@ -165,13 +220,13 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		};
 		struct tg_s3_put_opts opts = {0};
 
-		meta_value(s.user, m_user, sizeof(m_user));
-		meta_value(s.host, m_host, sizeof(m_host));
-		meta_value(s.session_id, m_sid, sizeof(m_sid));
-		meta_value(s.pam_session_id, m_psid, sizeof(m_psid));
-		meta_value(s.final_hash, m_hash, sizeof(m_hash));
-		snprintf(m_sealed, sizeof(m_sealed), "%s", s.status == TG_OK ? "yes" : "no");
-		meta_value(tg_strerror(s.status), m_status, sizeof(m_status));
+		meta_value(s->user, m_user, sizeof(m_user));
+		meta_value(s->host, m_host, sizeof(m_host));
+		meta_value(s->session_id, m_sid, sizeof(m_sid));
+		meta_value(s->pam_session_id, m_psid, sizeof(m_psid));
+		meta_value(s->final_hash, m_hash, sizeof(m_hash));
+		snprintf(m_sealed, sizeof(m_sealed), "%s", s->status == TG_OK ? "yes" : "no");
+		meta_value(tg_strerror(s->status), m_status, sizeof(m_status));
 		snprintf(resume, sizeof(resume), "%s/multipart/%s.json", c->state_dir, name);
 		opts.content_type = "application/vnd.tollgate.recording";
 		/* an empty header value would not be sent at all (libcurl drops "Name:"): leave
@@ -181,12 +236,37 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 				meta[opts.nmeta++] = meta[i];
 		opts.meta = meta;
 		opts.resume_path = resume;
-		if (c->progress && (uint64_t)st.st_size >=
+		if (c->progress && (uint64_t)st->st_size >=
 		                       tg_config_uint(cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD)) {
 			opts.progress = part_progress;
 			opts.progress_ctx = (void *)name;
 		}
-		if ((r = tg_s3_put_file(s3, key, path, &opts, &sr)) != TG_OK) {
+		if (job != NULL) {
+			opts.before_complete = verify_before_complete;
+			opts.before_complete_ctx = job;
+		}
+		r = tg_s3_put_file(s3, key, path, &opts, &sr);
+		if (job != NULL) {
+			verify_join(job);
+			if (!job->agrees) {
+				*redo = 1;
+				res->rc = TG_ERR_INTERRUPTED;
+				res->retryable = 1;
+				snprintf(res->message, sizeof(res->message), "%s: %s", name,
+				         "the full verification disagrees with the seal");
+				goto out;
+			}
+			/* the guess held: from here on, the full pass's summary */
+			*s = job->full;
+			if ((line = index_line(c, s, key, (uint64_t)st->st_size)) == NULL) {
+				res->rc = TG_ERR_NOMEM;
+				res->retryable = 1;
+				goto out;
+			}
+			if (write_join_record(c, s, line, res) != TG_OK)
+				goto out;
+		}
+		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, key);
 			goto out;
 		}
@@ -217,15 +297,83 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		goto out;
 	}
 	unlink(resume);
-	if (s.status != TG_OK && s.status != TG_ERR_UNSEALED)
+	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
 		up_alert(c, "recording_damaged", 1,
 		         "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
-		         s.user, tg_strerror(s.status), c->bucket, key);
+		         s->user, tg_strerror(s->status), c->bucket, key);
 	res->rc = TG_OK;
-	res->bytes = (uint64_t)st.st_size;
+	res->bytes = (uint64_t)st->st_size;
 	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);
 out:
-	json_decref(index);
 	free(line);
+}
+
+/* What a recording that cannot be read at all is shipped as: its bytes, nothing dropped. */
+static void unreadable_summary(struct up_ctx *c, const char *stem, const struct stat *st, int r,
+                               struct tg_rec_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->session_id, sizeof(s->session_id), "%.32s", stem);
+	snprintf(s->user, sizeof(s->user), "_unknown");
+	snprintf(s->host, sizeof(s->host), "%s", c->host);
+	s->start_us = (uint64_t)st->st_mtim.tv_sec * 1000000u;
+	s->status = r;
+}
+
+void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struct up_result *res)
+{
+	const unsigned char *pk = c->have_host_pk ? c->host_pk : NULL;
+	struct tg_rec_summary s, guess;
+	struct verify_job job;
+	char path[PATH_MAX];
+	struct stat st;
+	const char *ext;
+	char *stem = NULL;
+	int r, redo = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
+	if (stat(path, &st) != 0) {
+		/* another run already shipped it */
+		res->rc = errno == ENOENT ? TG_OK : TG_ERR_SYSTEM;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "stat %s: %s", name, strerror(errno));
+		return;
+	}
+	ext = strrchr(name, '.');
+	if (ext == NULL || ext == name)
+		ext = "";
+	if ((stem = strndup(name, strlen(name) - strlen(ext))) == NULL) {
+		res->rc = TG_ERR_NOMEM;
+		res->retryable = 1;
+		return;
+	}
+	memset(&job, 0, sizeof(job));
+	if ((uint64_t)st.st_size >= tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD) &&
+	    tg_rec_summarize_quick(path, pk, &guess) == TG_OK) {
+		job.path = path;
+		job.pk = pk;
+		job.guess = &guess;
+		if (pthread_create(&job.th, NULL, verify_run, &job) == 0) {
+			s = guess;
+			ship(c, s3p, name, path, &st, stem, ext, &s, &job, &redo, res);
+			verify_join(&job);
+			if (!redo)
+				goto out;
+			tg_warn(
+			    "%s: the full verification disagrees with its seal (%s): sending it "
+			    "again with that verdict",
+			    name,
+			    job.rc == TG_OK ? tg_strerror(job.full.status) : tg_strerror(job.rc));
+			memset(res, 0, sizeof(*res));
+		}
+	}
+	if (job.joined)
+		r = job.rc, s = job.full;
+	else
+		r = tg_rec_summarize(path, pk, &s);
+	if (r != TG_OK)
+		unreadable_summary(c, stem, &st, r, &s);
+	ship(c, s3p, name, path, &st, stem, ext, &s, NULL, &redo, res);
+out:
 	free(stem);
 }

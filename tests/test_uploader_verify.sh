@@ -1,0 +1,73 @@
+#!/bin/sh
+# A large recording goes up while it is verified (the metadata comes from its
+# header and seal, the full verification runs beside the upload): the object's
+# metadata must still be the full verification's verdict. A recording changed
+# between header and seal (seal intact) must end up in S3 byte-identical, once,
+# marked not sealed, the speculative upload aborted and never completed; a
+# sealed one carries the same final hash as tollgate-replay finds; an unsealed
+# one goes the plain way. No upload or resume state may be left behind.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+S3_DEBUG=1
+export S3_DEBUG
+up_setup "multipart_threshold = 5M" "part_size = 5M"
+up_rec good.tgr user=gina bytes=9000000
+up_rec bad.tgr user=hank bytes=9000000
+up_rec open.tgr user=ivan bytes=7000000 unsealed
+# one bit in the middle of bad.tgr (and of the copy S3 is compared with)
+python3 - "$T/spool/sessions/bad.tgr" "$T/orig/bad.tgr" <<'PY' || tg_fail "flip"
+import os, sys
+for p in sys.argv[1:]:
+    with open(p, "r+b") as f:
+        f.seek(os.path.getsize(p) // 2)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x04]))
+PY
+"$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" verify -k "$T/keys/signing.pub" \
+	"$T/spool/sessions/bad.tgr" >/dev/null 2>&1 && tg_fail "the damaged recording verifies"
+want=$("$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" info --json -k "$T/keys/signing.pub" "$T/spool/sessions/good.tgr" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["verification"]["final_hash"])') ||
+	tg_fail "tollgate-replay info"
+
+rc=0
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 || rc=$?
+cat "$T/uploader.log"
+[ $rc -eq 0 ] || tg_fail "--once said something is left (exit $rc)"
+[ "$(up_spool_left)" -eq 0 ] || tg_fail "the spool is not empty"
+up_check_s3
+grep -q 'bad.tgr: the full verification disagrees with its seal' "$T/uploader.log" ||
+	tg_fail "the wrong guess for bad.tgr was not noticed"
+grep -q 'good.tgr: the full verification disagrees' "$T/uploader.log" &&
+	tg_fail "good.tgr was sent twice"
+python3 - "$S3DATA" "$want" <<'PY' || tg_fail "object metadata"
+import glob, json, os, sys
+data, want = sys.argv[1], sys.argv[2]
+meta = {}
+for p in glob.glob(os.path.join(data, "tollgate", "dt=*", "**", "*._S3rver_metadata.json"), recursive=True):
+    m = json.load(open(p))
+    meta[m["x-amz-meta-user"]] = m
+print({u: (m.get("x-amz-meta-sealed"), m.get("x-amz-meta-status")) for u, m in meta.items()})
+assert set(meta) == {"gina", "hank", "ivan"}, meta.keys()
+g, h, i = meta["gina"], meta["hank"], meta["ivan"]
+assert g["x-amz-meta-sealed"] == "yes" and g["x-amz-meta-status"] == "success", g
+assert g["x-amz-meta-final-hash"] == want, (g, want)
+assert h["x-amz-meta-sealed"] == "no" and h["x-amz-meta-status"] != "success", h
+assert "x-amz-meta-final-hash" not in h, h
+assert i["x-amz-meta-sealed"] == "no" and "x-amz-meta-final-hash" not in i, i
+PY
+# the speculative upload of bad.tgr was never completed: S3 stored each object
+# once (the server's request log, S3_DEBUG), so at no moment did it hold
+# bad.tgr with the guessed metadata
+for u in gina/good.tgr hank/bad.tgr ivan/open.tgr; do
+	n=$(grep -c "Stored object \".*/$u\"" "$T/s3/s3server.log")
+	[ "$n" -eq 1 ] || tg_fail "$u was stored $n times"
+done
+# and aborted, not left to be billed
+[ -d "$S3DATA/._S3rver_uploads" ] || tg_fail "no uploads folder on the server"
+left=$(find "$S3DATA/._S3rver_uploads" -mindepth 1 -maxdepth 1 | wc -l)
+[ "$left" -eq 0 ] || tg_fail "$left multipart upload(s) left on the server"
+[ -z "$(find "$T/spool/state/multipart" -type f)" ] || tg_fail "resume state left behind"
+echo PASS
