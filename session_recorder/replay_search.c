@@ -29,7 +29,8 @@ struct search_ctx {
 	const char *pat;
 	size_t patlen;
 	const char *name;
-	const char *session_id;
+	/* a copy: the last lines are printed after the reader (and its header) is gone */
+	char session_id[2 * TG_REC_SESSION_ID_LEN + 1];
 	int input;
 	struct replay_strip strip;
 	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
@@ -186,7 +187,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	size_t i;
 	int k;
 
-	c->session_id = h->session_id;
+	snprintf(c->session_id, sizeof(c->session_id), "%s", h->session_id);
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
 	set_time(c, rec->time_us);
