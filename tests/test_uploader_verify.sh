@@ -5,7 +5,8 @@
 # between header and seal (seal intact) must end up in S3 byte-identical, once,
 # marked not sealed, the speculative upload aborted and never completed; a
 # sealed one carries the same final hash as tollgate-replay finds; an unsealed
-# one goes the plain way. No upload or resume state may be left behind.
+# one goes the plain way. With S3 down, the join record for the logout
+# message is still written. No upload or resume state may be left behind.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -13,7 +14,8 @@ set -u
 S3_DEBUG=1
 export S3_DEBUG
 up_setup "multipart_threshold = 5M" "part_size = 5M"
-up_rec good.tgr user=gina bytes=9000000
+SID=0123456789abcdef0123456789abcdef
+up_rec good.tgr user=gina pam=$SID bytes=9000000
 up_rec bad.tgr user=hank bytes=9000000
 up_rec open.tgr user=ivan bytes=7000000 unsealed
 # one bit in the middle of bad.tgr (and of the copy S3 is compared with)
@@ -31,6 +33,19 @@ PY
 want=$("$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" info --json -k "$T/keys/signing.pub" "$T/spool/sessions/good.tgr" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["verification"]["final_hash"])') ||
 	tg_fail "tollgate-replay info"
+
+# S3 unreachable: nothing goes up, but the join record a logout message needs
+# (place and final hash) is written once the verification is over
+sed 's|^endpoint = .*|endpoint = http://127.0.0.1:9|' "$T/tollgate.conf" >"$T/down.conf"
+chmod 600 "$T/down.conf"
+grep -q '^endpoint = http://127.0.0.1:9$' "$T/down.conf" || tg_fail "could not point S3 at a closed port"
+"$UPLOADER" -c "$T/down.conf" --once >"$T/down.log" 2>&1 && tg_fail "--once with S3 down said nothing is left"
+[ -f "$T/spool/sessions/good.tgr" ] || tg_fail "good.tgr left the spool while S3 was down"
+python3 - "$T/spool/state/sessions/$SID.json" "$want" <<'PY' || tg_fail "join record while S3 is down"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["final_hash"] == sys.argv[2] and o["sealed"] is True and o["user"] == "gina", o
+PY
 
 rc=0
 "$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 || rc=$?

@@ -161,6 +161,46 @@ static char *index_line(const struct up_ctx *c, const struct tg_rec_summary *s, 
 	return line;
 }
 
+/* The index line of s, kept as the join record; NULL (res says why) when either fails. */
+static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
+                              uint64_t size, struct up_result *res)
+{
+	char *line = index_line(c, s, key, size);
+
+	if (line == NULL) {
+		res->rc = TG_ERR_NOMEM;
+		res->retryable = 1;
+		return NULL;
+	}
+	if (write_join_record(c, s, line, res) != TG_OK) {
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+/*
+ * With a guess: wait for the full verification. When it agrees, its summary
+ * replaces the guess and its join record is kept; when it does not, *redo.
+ */
+static int settle(struct up_ctx *c, struct verify_job *job, struct tg_rec_summary *s,
+                  const char *key, uint64_t size, char **line, int *redo, struct up_result *res)
+{
+	verify_join(job);
+	if (!job->agrees) {
+		*redo = 1;
+		res->rc = TG_ERR_INTERRUPTED;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message),
+		         "the full verification disagrees with the seal");
+		return TG_ERR_INTERRUPTED;
+	}
+	*s = job->full;
+	if ((*line = keep_join_record(c, s, key, size, res)) == NULL)
+		return res->rc;
+	return TG_OK;
+}
+
 /*
  * Ship one recording with summary s (or, with job, with the guess in s while
  * job verifies). TG_ERR_INTERRUPTED in res->rc with *redo set: the guess was
@@ -195,19 +235,14 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	}
 	/* the join record for the logout message, kept before anything can fail on the
 	 * network (while a guess is checked: as soon as the check is over) */
-	if (job == NULL) {
-		if ((line = index_line(c, s, key, (uint64_t)st->st_size)) == NULL) {
-			res->rc = TG_ERR_NOMEM;
-			res->retryable = 1;
-			goto out;
-		}
-		if (write_join_record(c, s, line, res) != TG_OK)
-			goto out;
-	}
+	if (job == NULL && (line = keep_join_record(c, s, key, (uint64_t)st->st_size, res)) == NULL)
+		goto out;
 	if (*s3p == NULL && (r = tg_s3_new(s3p, cfg, err, sizeof(err))) != TG_OK) {
 		res->rc = TG_ERR_CONFIG;
 		res->retryable = r == TG_ERR_NOMEM || r == TG_ERR_NET || r == TG_ERR_RETRY;
 		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
+		if (job != NULL) /* the join record all the same */
+			settle(c, job, s, key, (uint64_t)st->st_size, &line, redo, res);
 		goto out;
 	}
 	s3 = *s3p;
@@ -246,26 +281,9 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 			opts.before_complete_ctx = job;
 		}
 		r = tg_s3_put_file(s3, key, path, &opts, &sr);
-		if (job != NULL) {
-			verify_join(job);
-			if (!job->agrees) {
-				*redo = 1;
-				res->rc = TG_ERR_INTERRUPTED;
-				res->retryable = 1;
-				snprintf(res->message, sizeof(res->message), "%s: %s", name,
-				         "the full verification disagrees with the seal");
-				goto out;
-			}
-			/* the guess held: from here on, the full pass's summary */
-			*s = job->full;
-			if ((line = index_line(c, s, key, (uint64_t)st->st_size)) == NULL) {
-				res->rc = TG_ERR_NOMEM;
-				res->retryable = 1;
-				goto out;
-			}
-			if (write_join_record(c, s, line, res) != TG_OK)
-				goto out;
-		}
+		if (job != NULL &&
+		    settle(c, job, s, key, (uint64_t)st->st_size, &line, redo, res) != TG_OK)
+			goto out;
 		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, key);
 			goto out;
