@@ -21,11 +21,7 @@ while [ $i -lt 30 ]; do
 done
 up_rec m1.tgr user=big1 bytes=11000000
 up_rec m2.tgr user=big2 bytes=7000000
-n=1
-while [ $n -le 20 ]; do
-	up_event $n mfa_failure "\"user\":\"u$(printf %02d $n)\",\"client_addr\":\"192.0.2.1\",\"service\":\"sshd\",\"reason\":\"bad_code\""
-	n=$((n + 1))
-done
+up_mfa_failures u 1 20
 
 up_start
 up_wait_empty 150 || tg_fail "the spool did not drain under faults"

@@ -16,11 +16,7 @@ while [ $i -lt 40 ]; do
 	up_rec "s$i.tgr" user=user$i bytes=$((i * 500 + 10))
 	i=$((i + 1))
 done
-n=1
-while [ $n -le 15 ]; do
-	up_event $n mfa_failure "\"user\":\"u$(printf %02d $n)\",\"client_addr\":\"192.0.2.1\",\"service\":\"sshd\",\"reason\":\"bad_code\""
-	n=$((n + 1))
-done
+up_mfa_failures u 1 15
 
 round=0
 while [ $round -lt 8 ] && [ "$(up_spool_left)" -ne 0 ]; do

@@ -22,11 +22,7 @@ while [ $i -lt 40 ]; do
 	up_rec "s$i.tgr" user=user$((i % 5)) bytes=$((i * 300 + 10))
 	i=$((i + 1))
 done
-n=1
-while [ $n -le 10 ]; do
-	up_event $n mfa_failure "\"user\":\"w$(printf %02d $n)\",\"client_addr\":\"192.0.2.7\",\"service\":\"sshd\",\"reason\":\"bad_code\""
-	n=$((n + 1))
-done
+up_mfa_failures w 1 10
 up_wait_empty 30 || tg_fail "files that arrived while the daemon ran were not all shipped"
 up_wait_messages 10 30 || tg_fail "not every Slack message arrived"
 up_check_s3

@@ -72,6 +72,16 @@ up_event() {
 	mv "$T/spool/events/.tmp.$name" "$T/spool/events/$name"
 }
 
+# mfa_failure events FIRST..LAST for users PREFIX01, PREFIX02, ...:
+# up_mfa_failures PREFIX FIRST LAST (Slack announces them as "MFA failure: <user>@testhost")
+up_mfa_failures() {
+	up_prefix=$1 up_n=$2
+	while [ "$up_n" -le "$3" ]; do
+		up_event "$up_n" mfa_failure "\"user\":\"$up_prefix$(printf %02d "$up_n")\",\"client_addr\":\"192.0.2.1\",\"service\":\"sshd\",\"reason\":\"bad_code\""
+		up_n=$((up_n + 1))
+	done
+}
+
 # Start the daemon in the foreground, in the background of this shell.
 up_start() {
 	"$UPLOADER" -c "$T/tollgate.conf" --foreground "$@" >>"$T/uploader.log" 2>&1 &
