@@ -441,18 +441,24 @@ static int check_payload(struct tg_rec_reader *r, struct tg_rec_record *rec, con
 	return TG_ERR_FORMAT;
 }
 
+/* Whether a checkpoint payload p carries the session key's signature over its fields. */
+static int checkpoint_signed(const struct tg_rec_reader *r, const unsigned char *p)
+{
+	unsigned char m[TG_REC_CHECKPOINT_MSG_MAX];
+	size_t mlen = tg_rec_checkpoint_msg(m, r->hdr.session_id_raw, p);
+
+	return crypto_sign_verify_detached(p + TG_REC_CP_SIGNED_LEN, m, mlen, r->hdr.session_pk) ==
+	       0;
+}
+
 /* Verify a checkpoint against what was read; chain is H(index-1). */
 static void check_checkpoint(struct tg_rec_reader *r, const struct tg_rec_record *rec, size_t total)
 {
 	const unsigned char *p = rec->data;
-	unsigned char m[TG_REC_CHECKPOINT_MSG_MAX];
-	size_t mlen;
 
 	if (r->failed)
 		return;
-	mlen = tg_rec_checkpoint_msg(m, r->hdr.session_id_raw, p);
-	if (crypto_sign_verify_detached(p + TG_REC_CP_SIGNED_LEN, m, mlen, r->hdr.session_pk) !=
-	    0) {
+	if (!checkpoint_signed(r, p)) {
 		fail(r, TG_ERR_BAD_SIGNATURE, rec->index, rec->offset, rec->time_us,
 		     "checkpoint signature does not verify");
 		return;
@@ -728,15 +734,14 @@ int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_r
 	return e;
 }
 
-/* A seal is the last record: type, dt (1 to 10 bytes), length 121, payload. */
-#define SEAL_PAYLOAD 121
-#define SEAL_MAX (1 + TG_REC_VARINT_MAX + 1 + SEAL_PAYLOAD)
+/* A seal is the last record: type, dt (1 to 10 bytes), length (1 byte), payload. */
+#define SEAL_MAX (1 + TG_REC_VARINT_MAX + 1 + TG_REC_CHECKPOINT_LEN)
 
 int tg_rec_summarize_quick(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s)
 {
 	struct tg_rec_source src = {tg_rec_fd_read, NULL};
 	struct tg_rec_reader *r = NULL;
-	unsigned char tail[SEAL_MAX], m[TG_REC_CHECKPOINT_MSG_MAX], h[TG_REC_HASH_LEN];
+	unsigned char tail[SEAL_MAX];
 	struct stat sb;
 	size_t tl, k;
 	ssize_t n;
@@ -767,28 +772,28 @@ int tg_rec_summarize_quick(const char *path, const unsigned char *host_pk, struc
 	}
 	if ((size_t)n != tl)
 		goto out;
-	for (k = 1; k <= TG_REC_VARINT_MAX && 2 + k + SEAL_PAYLOAD <= tl; k++) {
-		const unsigned char *p = tail + tl - (2 + k + SEAL_PAYLOAD), *pl = p + 2 + k;
-		uint64_t dt, len, off = (uint64_t)sb.st_size - (2 + k + SEAL_PAYLOAD);
-		size_t mlen;
+	for (k = 1; k <= TG_REC_VARINT_MAX; k++) {
+		size_t rl = 2 + k + TG_REC_CHECKPOINT_LEN; /* the seal record's length */
+		const unsigned char *p, *pl;
+		uint64_t dt, len;
 
+		if (rl > tl)
+			break;
+		p = tail + tl - rl;
+		pl = p + 2 + k;
 		if (p[0] != TG_REC_CHECKPOINT || tg_rec_varint_get(p + 1, k, &dt) != (int)k ||
-		    tg_rec_varint_get(p + 1 + k, 1, &len) != 1 || len != SEAL_PAYLOAD ||
-		    tg_rec_get_u64(pl + 8) != off || pl[24] != TG_REC_CP_FINAL)
-			continue;
-		mlen = tg_rec_checkpoint_msg(m, r->hdr.session_id_raw, pl);
-		if (crypto_sign_verify_detached(pl + TG_REC_CP_SIGNED_LEN, m, mlen,
-		                                r->hdr.session_pk) != 0)
+		    tg_rec_varint_get(p + 1 + k, 1, &len) != 1 || len != TG_REC_CHECKPOINT_LEN ||
+		    tg_rec_get_u64(pl + 8) != (uint64_t)sb.st_size - rl ||
+		    pl[24] != TG_REC_CP_FINAL || !checkpoint_signed(r, pl))
 			continue;
 		/* the final hash: the seal's own record hashed onto the chain it signs */
 		memcpy(r->chain, pl + 25, TG_REC_HASH_LEN);
-		chain_add(r, p, 2 + k + SEAL_PAYLOAD);
-		memcpy(h, r->chain, sizeof(h));
+		chain_add(r, p, rl);
 		summary_header(s, &r->hdr);
 		s->status = TG_OK;
 		s->file_bytes = s->verified_bytes = (uint64_t)sb.st_size;
 		s->verified_time_us = tg_rec_get_u64(pl + 16);
-		sodium_bin2hex(s->final_hash, sizeof(s->final_hash), h, TG_REC_HASH_LEN);
+		sodium_bin2hex(s->final_hash, sizeof(s->final_hash), r->chain, TG_REC_HASH_LEN);
 		e = TG_OK;
 		break;
 	}
