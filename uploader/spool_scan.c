@@ -71,10 +71,37 @@ int up_watch_start(struct up_ctx *c)
 	return TG_OK;
 }
 
-/* Same filter as up_queue_scan(): the names a queue holds. */
+/* The names a queue holds (in-progress recordings and temp files start with '.'). */
 static int queue_name_ok(const char *name)
 {
-	return name[0] != '.' && !tg_spool_is_hidden(name) && strlen(name) < UP_NAME_MAX;
+	return !tg_spool_is_hidden(name) && strlen(name) < UP_NAME_MAX;
+}
+
+/* A new item for a file seen in a queue's folder. */
+static void item_init(struct up_item *it, const char *name, const struct stat *st)
+{
+	memset(it, 0, sizeof(*it));
+	snprintf(it->name, UP_NAME_MAX, "%s", name);
+	it->size = (uint64_t)st->st_size;
+	it->first_seen_us =
+	    (uint64_t)st->st_mtim.tv_sec * 1000000u + (uint64_t)st->st_mtim.tv_nsec / 1000u;
+	it->present = 1;
+}
+
+/* Where name is, or would go, in the sorted queue: the first item not below it. */
+static size_t queue_pos(const struct up_queue_state *qs, const char *name)
+{
+	size_t lo = 0, hi = qs->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(qs->items[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static int queue_reserve(struct up_queue_state *qs, size_t more)
@@ -95,37 +122,23 @@ static int queue_reserve(struct up_queue_state *qs, size_t more)
 /* One file inotify named: added in name order, or its size refreshed. */
 static int queue_note(struct up_queue_state *qs, const char *name)
 {
-	struct up_item *it;
 	struct stat st;
-	size_t lo = 0, hi = qs->n;
 	char path[PATH_MAX];
+	size_t i;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", qs->dir, name) >= sizeof(path))
 		return TG_ERR_LIMIT;
 	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 		return TG_OK; /* gone again, or not ours: its delete event or a rescan */
-	if ((it = up_queue_find(qs, name)) != NULL) {
-		it->size = (uint64_t)st.st_size;
+	i = queue_pos(qs, name);
+	if (i < qs->n && strcmp(qs->items[i].name, name) == 0) {
+		qs->items[i].size = (uint64_t)st.st_size;
 		return TG_OK;
 	}
 	if (queue_reserve(qs, 1) != TG_OK)
 		return TG_ERR_NOMEM;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (strcmp(qs->items[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(&qs->items[lo + 1], &qs->items[lo], (qs->n - lo) * sizeof(qs->items[0]));
-	it = &qs->items[lo];
-	memset(it, 0, sizeof(*it));
-	snprintf(it->name, UP_NAME_MAX, "%s", name);
-	it->size = (uint64_t)st.st_size;
-	it->first_seen_us =
-	    (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
-	it->present = 1;
+	memmove(&qs->items[i + 1], &qs->items[i], (qs->n - i) * sizeof(qs->items[0]));
+	item_init(&qs->items[i], name, &st);
 	qs->n++;
 	return TG_OK;
 }
@@ -180,20 +193,9 @@ int up_watch_drain(struct up_ctx *c)
 
 struct up_item *up_queue_find(struct up_queue_state *qs, const char *name)
 {
-	size_t lo = 0, hi = qs->n;
+	size_t i = queue_pos(qs, name);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int cmp = strcmp(qs->items[mid].name, name);
-
-		if (cmp == 0)
-			return &qs->items[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return i < qs->n && strcmp(qs->items[i].name, name) == 0 ? &qs->items[i] : NULL;
 }
 
 void up_queue_drop(struct up_queue_state *qs, const char *name)
@@ -258,13 +260,7 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 			fresh = p;
 			afresh = na;
 		}
-		memset(&fresh[nfresh], 0, sizeof(fresh[nfresh]));
-		snprintf(fresh[nfresh].name, UP_NAME_MAX, "%s", de->d_name);
-		fresh[nfresh].size = (uint64_t)st.st_size;
-		fresh[nfresh].first_seen_us =
-		    (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
-		fresh[nfresh].present = 1;
-		nfresh++;
+		item_init(&fresh[nfresh++], de->d_name, &st);
 	}
 	closedir(d);
 	/* drop what left (a busy item stays until its job reports) */
