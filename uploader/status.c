@@ -55,14 +55,18 @@ void up_status_load(struct up_ctx *c)
 	json_decref(st);
 }
 
+uint64_t up_backlog(const struct up_ctx *c)
+{
+	return c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
+}
+
 void up_status_write(struct up_ctx *c, int force)
 {
 	uint64_t now = up_now_us(), backlog;
 	json_t *st;
 	char *text;
 
-	backlog =
-	    c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
+	backlog = up_backlog(c);
 	/* the peak of the current backlog; it starts over once the spool is empty */
 	if (backlog == 0)
 		c->backlog_peak = 0;

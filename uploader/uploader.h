@@ -233,6 +233,8 @@ json_t *slack_text_only(const json_t *payload);
 char *slack_escape(const char *s);
 
 /* --- status.c --- */
+/* Items waiting in all queues (the backlog status.json shows). */
+uint64_t up_backlog(const struct up_ctx *c);
 /* Carry the counters and last errors of the previous run over. */
 void up_status_load(struct up_ctx *c);
 /* Write state/status.json (at most once a second unless force). */

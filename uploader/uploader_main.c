@@ -290,11 +290,6 @@ static int rescan(struct up_ctx *c)
 	return TG_OK;
 }
 
-static uint64_t queued(const struct up_ctx *c)
-{
-	return c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n + c->q[UP_Q_NOTIFY].n;
-}
-
 /* Events fan-out can still move (an unreadable one waits for a person, alerted). */
 static size_t events_pending(const struct up_ctx *c)
 {
@@ -447,11 +442,11 @@ static int run(struct up_ctx *c)
 		    next_due(c, UP_Q_S3) > up_now_us() && wake == UINT64_MAX) {
 			/* the pass is over when nothing new can start; the jobs' own alerts still
 			 * go out */
-			uint64_t before = queued(c);
+			uint64_t before = up_backlog(c);
 
 			if (rescan(c) != TG_OK)
 				return EXIT_USAGE;
-			if (queued(c) <= before && events_pending(c) == 0)
+			if (up_backlog(c) <= before && events_pending(c) == 0)
 				break;
 			continue;
 		}
@@ -473,7 +468,7 @@ static int run(struct up_ctx *c)
 			wake = rescan_at;
 		/* status.json is rewritten at most once a second: a change it missed is
 		 * written then, not at the next rescan */
-		if (queued(c) != c->status_backlog && c->last_status_us + 1000000u < wake)
+		if (up_backlog(c) != c->status_backlog && c->last_status_us + 1000000u < wake)
 			wake = c->last_status_us + 1000000u;
 		if (wake > now + 1000000u && up_jobs_running(c->jobs) > 0)
 			wake = now + 1000000u; /* a job that died without a word is noticed within a
@@ -507,7 +502,7 @@ static int run(struct up_ctx *c)
 	if (c->progress)
 		up_progress_end();
 	rescan(c);
-	return queued(c) == 0 ? EXIT_SUCCESS : EXIT_LEFT;
+	return up_backlog(c) == 0 ? EXIT_SUCCESS : EXIT_LEFT;
 }
 
 static int daemonize(void)
