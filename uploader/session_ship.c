@@ -129,15 +129,27 @@ static int verify_before_complete(void *ctx, struct tg_s3_result *res)
 	return TG_ERR_INTERRUPTED;
 }
 
-/* The join record for the logout message: state/sessions/<pam_session_id>.json. */
-static int write_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *line,
-                             struct up_result *res)
+/*
+ * The session's index line, kept as the join record the logout message reads
+ * (state/sessions/<pam_session_id>.json, when there is a PAM session). The
+ * line, or NULL when either fails (res says why).
+ */
+static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
+                              uint64_t size, struct up_result *res)
 {
-	char statepath[PATH_MAX], dir[PATH_MAX], *slash;
+	char statepath[PATH_MAX], dir[PATH_MAX], *slash, *line = NULL;
+	json_t *index = up_index_json(s, c->bucket, key, size);
 	int r;
 
+	if (index == NULL || (line = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		json_decref(index);
+		res->rc = TG_ERR_NOMEM;
+		res->retryable = 1;
+		return NULL;
+	}
+	json_decref(index);
 	if (up_session_state_path(c, s->pam_session_id, statepath, sizeof(statepath)) != TG_OK)
-		return TG_OK; /* no PAM session to join */
+		return line; /* no PAM session to join */
 	snprintf(dir, sizeof(dir), "%s", statepath);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
@@ -146,33 +158,6 @@ static int write_join_record(struct up_ctx *c, const struct tg_rec_summary *s, c
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "write %s: %s", statepath,
 		         tg_strerror(r));
-	}
-	return r;
-}
-
-/* The index line (and join record) of a summary: one JSON object. */
-static char *index_line(const struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
-                        uint64_t size)
-{
-	json_t *index = up_index_json(s, c->bucket, key, size);
-	char *line = index != NULL ? json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-	json_decref(index);
-	return line;
-}
-
-/* The index line of s, kept as the join record; NULL (res says why) when either fails. */
-static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
-                              uint64_t size, struct up_result *res)
-{
-	char *line = index_line(c, s, key, size);
-
-	if (line == NULL) {
-		res->rc = TG_ERR_NOMEM;
-		res->retryable = 1;
-		return NULL;
-	}
-	if (write_join_record(c, s, line, res) != TG_OK) {
 		free(line);
 		return NULL;
 	}
@@ -181,14 +166,14 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 
 /*
  * With a guess: wait for the full verification. When it agrees, its summary
- * replaces the guess and its join record is kept; when it does not, *redo.
+ * replaces the guess and its join record is kept; when it does not, the
+ * caller ships again with the full summary.
  */
 static int settle(struct up_ctx *c, struct verify_job *job, struct tg_rec_summary *s,
-                  const char *key, uint64_t size, char **line, int *redo, struct up_result *res)
+                  const char *key, uint64_t size, char **line, struct up_result *res)
 {
 	verify_join(job);
 	if (!job->agrees) {
-		*redo = 1;
 		res->rc = TG_ERR_INTERRUPTED;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message),
@@ -203,12 +188,12 @@ static int settle(struct up_ctx *c, struct verify_job *job, struct tg_rec_summar
 
 /*
  * Ship one recording with summary s (or, with job, with the guess in s while
- * job verifies). TG_ERR_INTERRUPTED in res->rc with *redo set: the guess was
- * wrong, ship again with job->full.
+ * job verifies). When job->agrees is 0 afterwards the guess was wrong: ship
+ * again with job->full.
  */
 static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const char *path,
                  const struct stat *st, const char *stem, const char *ext, struct tg_rec_summary *s,
-                 struct verify_job *job, int *redo, struct up_result *res)
+                 struct verify_job *job, struct up_result *res)
 {
 	char resume[PATH_MAX], key[1100], ikey[1100], err[256];
 	char m_user[128], m_host[128], m_sealed[8], m_status[64];
@@ -242,7 +227,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		res->retryable = r == TG_ERR_NOMEM || r == TG_ERR_NET || r == TG_ERR_RETRY;
 		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
 		if (job != NULL) /* the join record all the same */
-			settle(c, job, s, key, (uint64_t)st->st_size, &line, redo, res);
+			settle(c, job, s, key, (uint64_t)st->st_size, &line, res);
 		goto out;
 	}
 	s3 = *s3p;
@@ -282,7 +267,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		}
 		r = tg_s3_put_file(s3, key, path, &opts, &sr);
 		if (job != NULL &&
-		    settle(c, job, s, key, (uint64_t)st->st_size, &line, redo, res) != TG_OK)
+		    settle(c, job, s, key, (uint64_t)st->st_size, &line, res) != TG_OK)
 			goto out;
 		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, key);
@@ -347,7 +332,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	struct stat st;
 	const char *ext;
 	char *stem = NULL;
-	int r, redo = 0;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
 	if (stat(path, &st) != 0) {
@@ -373,9 +358,9 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		job.guess = &guess;
 		if (pthread_create(&job.th, NULL, verify_run, &job) == 0) {
 			s = guess;
-			ship(c, s3p, name, path, &st, stem, ext, &s, &job, &redo, res);
+			ship(c, s3p, name, path, &st, stem, ext, &s, &job, res);
 			verify_join(&job);
-			if (!redo)
+			if (job.agrees)
 				goto out;
 			tg_warn(
 			    "%s: the full verification disagrees with its seal (%s): sending it "
@@ -391,7 +376,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		r = tg_rec_summarize(path, pk, &s);
 	if (r != TG_OK)
 		unreadable_summary(c, stem, &st, r, &s);
-	ship(c, s3p, name, path, &st, stem, ext, &s, NULL, &redo, res);
+	ship(c, s3p, name, path, &st, stem, ext, &s, NULL, res);
 out:
 	free(stem);
 }
