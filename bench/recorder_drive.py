@@ -31,6 +31,9 @@ BUILD = os.environ["TG_TOP_BUILDDIR"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 KEYSTROKES = int(os.environ.get("BENCH_KEYSTROKES", "2000"))
+# BENCH_TOOLS / BENCH_CASES: comma lists to run a subset (for profiling); the relay always runs
+ONLY_TOOLS = set(filter(None, os.environ.get("BENCH_TOOLS", "").split(",")))
+ONLY_CASES = set(filter(None, os.environ.get("BENCH_CASES", "").split(",")))
 RELAY = os.path.join(BUILD, "bench", "pty-relay-bare")
 CPUWRAP = os.path.join(BUILD, "bench", "bench-cpu-wrap")
 RECORDER = os.path.join(BUILD, "session_recorder", "tollgate-record-testing")
@@ -263,6 +266,7 @@ def bench(work):
         "base64-random": ["base64", data_c],
         "keystroke-echo": ["sh", "-c", "echo REA''DY; stty raw -echo; exec dd bs=1 count=%d 2>/dev/null" % KEYSTROKES],
     }
+    cases = {k: v for k, v in cases.items() if not ONLY_CASES or k in ONLY_CASES}
     # tollgate: its own config, spool and key
     spool = os.path.join(work, "spool")
     conf = os.path.join(work, "tollgate.conf")
@@ -289,6 +293,7 @@ def bench(work):
             "ttyrec": (["ttyrec", "-e", s, logs + "/ttyrec"], [logs + "/ttyrec"]),
             "tollgate": ([RECORDER, "-c", s], [spool + "/sessions/*.tgr"]),
         }
+        t = {k: v for k, v in t.items() if k == "relay" or not ONLY_TOOLS or k in ONLY_TOOLS}
         return {k: v for k, v in t.items() if k in ("relay", "tollgate") or shutil.which(v[0][0])}
 
     env = dict(os.environ, TERM="xterm-256color", SHELL="/bin/sh", TOLLGATE_RECORD_TEST_CONFIG=conf,
