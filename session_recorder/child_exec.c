@@ -43,6 +43,12 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 	}
 	close_from_3();
 	relay_signals_child_reset();
+	if (cs->exec_path != NULL) {
+		execve(cs->exec_path, cs->argv, cs->envp);
+		dprintf(STDERR_FILENO, "tollgate-record: cannot run %s: %s\n", cs->exec_path,
+		        strerror(errno));
+		_exit(127);
+	}
 	if (cs->command == NULL) {
 		snprintf(argv0, sizeof(argv0), "-%s", base);
 		argv[0] = argv0;

@@ -14,6 +14,8 @@ struct child_spec {
 	const struct privsep *ps;
 	const char *shell;   /* [recorder] shell */
 	const char *command; /* run with -c; NULL: a login shell ("-bash") */
+	const char *exec_path; /* set: run this program with argv, no shell (transfers) */
+	char *const *argv;
 	char **envp;
 };
 

@@ -480,6 +480,8 @@ int main(int argc, char **argv)
 	cs.ps = &rc.ps;
 	cs.shell = tg_config_str(rc.cfg, TG_CONF_RECORDER_SHELL);
 	cs.command = rc.mode.command;
+	cs.exec_path = rc.mode.exec_path;
+	cs.argv = rc.mode.argv;
 	cs.envp = NULL;
 
 	record_ok = open_recording(&rc, why, sizeof(why)) == TG_OK;

@@ -1,12 +1,18 @@
 #include "session_mode.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tg_error.h"
 
 #define MAX_WORDS 64
+#define MAX_TRANSFER_WORDS 4096
+
+/* Where a transfer program named without a path is looked for. */
+static const char *const program_dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
 
 const char *session_kind_name(enum session_kind k)
 {
@@ -65,16 +71,127 @@ static int has_word(char **w, int n, const char *word)
 	return 0;
 }
 
-/* Recognise a file transfer from the command's words. */
+/*
+ * The words of cmd as sh would split them, when cmd is a plain command line:
+ * unquoted characters are letters, digits, blanks and -_./,:=@+%^ ; quoting is
+ * '...', "..." (without $ ` \ ! inside) and a backslash before one character.
+ * Anything else a shell acts on (; | & < > ( ) $ ` * ? [ ] { } ~ # newline, a
+ * byte outside ASCII) makes it not plain: NULL. Otherwise a NULL-terminated
+ * array in one block (free() it); *count gets the number of words.
+ */
+static char **plain_words(const char *cmd, int *count)
+{
+	size_t len = strlen(cmd);
+	const char *p = cmd, *e;
+	char **w, *o;
+	int n = 0, in_word = 0;
+
+	/* the words are never longer than cmd: quotes go, each separator becomes a NUL */
+	if ((w = calloc(1, (MAX_TRANSFER_WORDS + 1) * sizeof(char *) + len + 1)) == NULL)
+		return NULL;
+	o = (char *)(w + MAX_TRANSFER_WORDS + 1);
+	for (;;) {
+		if (*p == '\0' || *p == ' ' || *p == '\t') {
+			if (in_word)
+				*o++ = '\0';
+			in_word = 0;
+			if (*p++ == '\0')
+				break;
+			continue;
+		}
+		if (!in_word) {
+			if (n == MAX_TRANSFER_WORDS)
+				goto not_plain;
+			w[n++] = o;
+			in_word = 1;
+		}
+		if (*p == '\'') {
+			if ((e = strchr(p + 1, '\'')) == NULL)
+				goto not_plain;
+			memcpy(o, p + 1, (size_t)(e - p - 1));
+			o += e - p - 1;
+			p = e + 1;
+		} else if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\0' || strchr("$`\\!", *p) != NULL)
+					goto not_plain;
+				*o++ = *p;
+			}
+			p++;
+		} else if (*p == '\\') {
+			if (p[1] == '\0' || p[1] == '\n')
+				goto not_plain;
+			*o++ = p[1];
+			p += 2;
+		} else if ((isascii((unsigned char)*p) && isalnum((unsigned char)*p)) ||
+		           strchr("-_./,:=@+%^", *p) != NULL) {
+			*o++ = *p++;
+		} else {
+			goto not_plain;
+		}
+	}
+	*count = n;
+	return w;
+not_plain:
+	free(w);
+	return NULL;
+}
+
+/* Owned by root and writable by nobody else: a regular executable (file) or a directory. */
+static int root_only(const char *path, int file)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return 0;
+	return file ? S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) != 0 : S_ISDIR(st.st_mode);
+}
+
+/*
+ * The file a transfer runs: a name without '/' is looked for in program_dirs
+ * (never the user's PATH), a path must be absolute; the file and its folder
+ * must be root's alone, so a user's own "scp" is never taken for a transfer.
+ */
+static char *resolve_program(const char *prog)
+{
+	char path[4096], *slash;
+	size_t i;
+
+	if (strchr(prog, '/') != NULL) {
+		if (prog[0] != '/' || strlen(prog) >= sizeof(path))
+			return NULL;
+		snprintf(path, sizeof(path), "%s", prog);
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		if (!root_only(path[0] != '\0' ? path : "/", 0) || !root_only(prog, 1))
+			return NULL;
+		return strdup(prog);
+	}
+	for (i = 0; i < sizeof(program_dirs) / sizeof(program_dirs[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", program_dirs[i], prog) >=
+		    (int)sizeof(path))
+			return NULL;
+		if (root_only(program_dirs[i], 0) && root_only(path, 1))
+			return strdup(path);
+	}
+	return NULL;
+}
+
+/*
+ * Recognise a file transfer from the command's words. Only a plain command
+ * line (plain_words) of a program that resolve_program finds is one; it is
+ * then run directly, without a shell (m->argv, m->exec_path), so neither shell
+ * syntax nor the shell's start-up files (bash reads ~/.bashrc for sshd's
+ * commands) can run anything else inside a session recorded as metadata.
+ */
 static void detect_transfer(struct session_mode *m, const char *cmd, const char *sftp_server)
 {
-	char *copy, *w[MAX_WORDS];
+	char **w;
 	const char *b;
-	int n;
+	int n = 0;
 
-	if ((copy = strdup(cmd)) == NULL)
+	if ((w = plain_words(cmd, &n)) == NULL)
 		return;
-	n = split_words(copy, w);
 	if (n == 0)
 		goto out;
 	b = base_name(w[0]);
@@ -101,8 +218,16 @@ static void detect_transfer(struct session_mode *m, const char *cmd, const char 
 		m->transfer = "git-receive-pack";
 		m->direction = "upload";
 	}
+	if (m->transfer != NULL && (m->exec_path = resolve_program(w[0])) == NULL) {
+		m->transfer = m->direction = NULL;
+		goto out;
+	}
+	if (m->transfer != NULL) {
+		m->argv = w; /* transferred */
+		w = NULL;
+	}
 out:
-	free(copy);
+	free(w);
 }
 
 /* internal-sftp [args] becomes "<sftp_server> [args]": sshd would have run it in-process. */
@@ -178,5 +303,8 @@ void session_mode_free(struct session_mode *m)
 {
 	free(m->command);
 	free(m->original);
-	m->command = m->original = NULL;
+	free(m->argv);
+	free(m->exec_path);
+	m->command = m->original = m->exec_path = NULL;
+	m->argv = NULL;
 }

@@ -11,6 +11,9 @@
  *   command: no terminal: the command through pipes, stdout and stderr apart;
  *   transfer: sftp, scp -t/-f, rsync --server, git-*-pack: pipes, byte for
  *     byte, recorded as metadata unless [recorder] transfer_content = full.
+ *     Only a plain command line (no shell syntax beyond quoting) of a program
+ *     owned by root is a transfer, and it runs without a shell (argv,
+ *     exec_path); anything else is a command, recorded in full.
  */
 #ifndef SESSION_MODE_H
 #define SESSION_MODE_H
@@ -33,10 +36,13 @@ struct session_mode {
 	char *original;        /* the command as the client gave it (NULL: none) */
 	const char *transfer;  /* "sftp", "scp", "rsync", "git-upload-pack", ...; NULL */
 	const char *direction; /* "upload", "download" or "both"; NULL */
+	char **argv;           /* a transfer: its words, NULL-terminated; else NULL */
+	char *exec_path;       /* a transfer: the program's resolved path; else NULL */
 };
 #define SESSION_MODE_VOID                                                                          \
 	{                                                                                          \
-		SESSION_ENTRY_FORCECOMMAND, SESSION_INTERACTIVE, NULL, NULL, NULL, NULL            \
+		SESSION_ENTRY_FORCECOMMAND, SESSION_INTERACTIVE, NULL, NULL, NULL, NULL, NULL,     \
+		    NULL                                                                           \
 	}
 
 /*

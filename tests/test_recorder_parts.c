@@ -97,9 +97,38 @@ START_TEST(mode_transfers)
 	transfer("git-receive-pack 'repo.git'", "git-receive-pack", "upload");
 	transfer("git upload-archive repo", "git-upload-archive", "download");
 	transfer("/usr/lib/openssh/sftp-server", "sftp", "both");
-	transfer("/usr/libexec/openssh/sftp-server -l INFO", "sftp", "both");
+	transfer("/usr/lib/openssh/sftp-server -l INFO", "sftp", "both");
 	transfer("ls -t", NULL, NULL);
 	transfer("rsync -av a b", NULL, NULL);
+	/* shell syntax around a transfer makes it a command, recorded in full */
+	transfer("scp -t /x; cat /etc/shadow", NULL, NULL);
+	transfer("scp -t /x && sh -i", NULL, NULL);
+	transfer("rsync --server . /d | sh", NULL, NULL);
+	transfer("scp -t $HOME", NULL, NULL);
+	transfer("scp -t `id`", NULL, NULL);
+	transfer("scp -t \"$(id)\"", NULL, NULL);
+	transfer("scp -t /x\nid", NULL, NULL);
+	transfer("scp -t /x > /y", NULL, NULL);
+	transfer("scp -t /x*", NULL, NULL);
+	transfer("scp -t 'unterminated", NULL, NULL);
+	/* a program that is not root's alone, or not found, is no transfer */
+	transfer("./scp -t /x", NULL, NULL);
+	transfer("bin/scp -t /x", NULL, NULL);
+	transfer("/nonexistent/scp -t /x", NULL, NULL);
+	transfer("/usr/libexec/openssh-missing/sftp-server", NULL, NULL);
+	/* quoting is undone into the words the program gets; it runs without a shell */
+	m = parse(1, fc, "scp -p -t -- '/tmp/a b' \"c d\" e\\ f", 0);
+	ck_assert(m.kind == SESSION_TRANSFER && m.exec_path != NULL && m.argv != NULL);
+	ck_assert_str_eq(m.exec_path + strlen(m.exec_path) - 4, "/scp");
+	ck_assert_str_eq(m.argv[0], "scp");
+	ck_assert_str_eq(m.argv[4], "/tmp/a b");
+	ck_assert_str_eq(m.argv[5], "c d");
+	ck_assert_str_eq(m.argv[6], "e f");
+	ck_assert_ptr_null(m.argv[7]);
+	session_mode_free(&m);
+	m = parse(1, fc, "ls -l", 0); /* a command goes through the shell */
+	ck_assert(m.exec_path == NULL && m.argv == NULL);
+	session_mode_free(&m);
 	m = parse(1, fc, "internal-sftp -l VERBOSE", 0);
 	ck_assert(m.kind == SESSION_TRANSFER && strcmp(m.transfer, "sftp") == 0);
 	ck_assert_str_eq(m.command, SFTP " -l VERBOSE");
@@ -112,6 +141,28 @@ START_TEST(mode_transfers)
 	m = parse(1, fc, "scp -t /tmp", 1);
 	ck_assert(m.kind == SESSION_INTERACTIVE && m.transfer == NULL);
 	session_mode_free(&m);
+}
+END_TEST
+
+/* A transfer program in a folder others may write to is not trusted, even when it is root's. */
+START_TEST(mode_transfer_untrusted_folder)
+{
+	char dir[] = "/tmp/tg-scp.XXXXXX", path[64], cmd[96];
+	char *fc[] = {"tollgate-record", NULL};
+	struct session_mode m;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/scp", dir);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0755), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s -t /x", path);
+	m = parse(1, fc, cmd, 0);
+	ck_assert(m.kind == SESSION_COMMAND && m.transfer == NULL && m.exec_path == NULL);
+	session_mode_free(&m);
+	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -412,6 +463,7 @@ int main(void)
 		return 99;
 	tcase_add_test(tc, mode_entries);
 	tcase_add_test(tc, mode_transfers);
+	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);
 	tcase_add_test(tc, sink_size_cap);

@@ -234,7 +234,44 @@ def test_term_closes_pipes():
         env.cleanup()
 
 
+def test_transfer_disguise_recorded():
+    """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
+    a real transfer runs without the configured shell, so no start-up file of it runs."""
+    if not have("scp"):
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        rc, out, err = run_pipes(env, "scp -t /nonexistent-dir/x 2>/dev/null; echo SECRET-OUTPUT")
+        check(b"SECRET-OUTPUT" in out, "the disguised command runs")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["mode"] == "command", "recorded as a command, not a transfer")
+        check(b"SECRET-OUTPUT" in rec.data("out"), "its output is stored")
+    finally:
+        env.cleanup()
+    marker = None
+    env = Env(shell="/bin/sh")
+    try:
+        # a "shell" that leaves a marker: a transfer must not go through it
+        marker = os.path.join(env.dir, "shell-ran")
+        shell = os.path.join(env.dir, "marking-shell")
+        with open(shell, "w") as f:
+            f.write("#!/bin/sh\ntouch '%s'\nexec /bin/sh \"$@\"\n" % marker)
+        os.chmod(shell, 0o755)
+        env2 = Env(shell=shell)
+        try:
+            rc, out, err = run_pipes(env2, "scp -f /nonexistent-file")
+            rec = Recording(env2.pub, env2.only_session(), data=False)
+            check(rec.header["mode"] == "transfer", "scp -f is a transfer")
+            check(not os.path.exists(marker), "the transfer ran without the shell")
+            rc, out, err = run_pipes(env2, "echo via-shell")
+            check(out == b"via-shell\n" and os.path.exists(marker), "a command still runs through the shell")
+        finally:
+            env2.cleanup()
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_failure_mid_session,
-          test_term_closes_pipes])
+          test_term_closes_pipes, test_transfer_disguise_recorded])
