@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "tg_error.h"
@@ -15,6 +16,7 @@ void term_raw_restore(void)
 	int fd = saved_fd;
 
 	if (fd >= 0) {
+		ioctl(fd, TIOCNXCL);
 		tcsetattr(fd, TCSADRAIN, &saved_tio);
 		saved_fd = -1;
 	}
@@ -54,5 +56,9 @@ int term_raw_enter(int fd, struct termios *saved)
 		saved_fd = -1;
 		return TG_ERR_SYSTEM;
 	}
+	/* sshd gave the user this terminal's slave (owner, mode 0620): without this, any of the
+	 * user's processes could open it and write to the client, or read keystrokes, past the
+	 * recorder. Now only a process with CAP_SYS_ADMIN can open it again. */
+	ioctl(fd, TIOCEXCL);
 	return TG_OK;
 }

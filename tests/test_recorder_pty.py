@@ -102,6 +102,48 @@ def test_echo_off_input_never_stored():
         env.cleanup()
 
 
+TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
+
+
+def test_outer_terminal_exclusive():
+    """The terminal sshd gave cannot be opened again by the user's processes while recorded:
+    output written to it would reach the client unrecorded."""
+    import fcntl
+    import struct
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env)
+        s.sync()
+        outer = os.readlink("/proc/%d/fd/0" % s.pid)
+        fd = os.open(outer, os.O_RDWR | os.O_NOCTTY)  # the test may: root, or the opener before
+        try:
+            excl = struct.unpack("i", fcntl.ioctl(fd, TIOCGEXCL, struct.pack("i", 0)))[0]
+        finally:
+            os.close(fd)
+        check(excl == 1, "the outer terminal %s is exclusive (TIOCEXCL) during the session" % outer)
+        if os.geteuid() == 0:
+            # as the session's user would: owner of the pty, without CAP_SYS_ADMIN
+            os.chown(outer, 65534, -1)
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setgroups([])
+                    os.setgid(65534)
+                    os.setuid(65534)
+                    os.open(outer, os.O_WRONLY | os.O_NOCTTY)
+                    os._exit(0)
+                except OSError as e:
+                    os._exit(3 if e.errno == 16 else 4)  # 16: EBUSY
+            _, st = os.waitpid(pid, 0)
+            check(os.WEXITSTATUS(st) == 3, "its owner cannot open it (EBUSY), status %d" % os.WEXITSTATUS(st))
+        else:
+            print("(skipped the open-as-owner check: needs root to change uid)")
+        s.send(b"exit\n")
+        s.wait()
+    finally:
+        env.cleanup()
+
+
 def test_login_shell_entry():
     env = Env(shell="/bin/sh")
     try:
@@ -170,5 +212,5 @@ def test_idle_heartbeats():
 
 if __name__ == "__main__":
     main([test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
-          test_echo_off_input_never_stored, test_login_shell_entry, test_clean_environment, test_hangup_seals,
+          test_echo_off_input_never_stored, test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_idle_heartbeats])
