@@ -26,14 +26,13 @@
 #include "tg_error.h"
 
 #define RESPONSE_MAX 1024 /* longer answers are refused unread (password + code fits easily) */
-#define PWBUF 16384
 #define FORWARD_PROMPT "Password & verification code: "
 
 /* One authentication attempt. */
 struct attempt {
 	pam_handle_t *pamh;
 	struct tgp_opts opts;
-	const char *user;
+	const char *user; /* the account's name (pw_name) once found, else as typed */
 	char user_log[80];
 	char addr[TGP_ADDR_MAX];
 	struct passwd pw;
@@ -81,7 +80,7 @@ static void skipped_event(struct attempt *a, const char *reason)
 static int in_group(struct attempt *a, const char *group)
 {
 	struct group gr, *grp = NULL;
-	char buf[PWBUF];
+	char buf[TGP_PWBUF];
 	gid_t groups[256];
 	int n = 256, i;
 
@@ -377,12 +376,19 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	tgp_log_safe(a.user, a.user_log, sizeof(a.user_log));
 	tgp_addr_clean(tgp_rhost(pamh), a.addr);
-	if ((a.secret = tgp_secret_new()) == NULL || (a.pwbuf = malloc(PWBUF)) == NULL) {
+	if ((a.secret = tgp_secret_new()) == NULL || (a.pwbuf = malloc(TGP_PWBUF)) == NULL) {
 		pam_syslog(pamh, LOG_CRIT, "out of memory: denied");
 		goto out;
 	}
 	a.response[0] = '\0';
-	a.have_pw = getpwnam_r(a.user, &a.pw, a.pwbuf, PWBUF, &pwp) == 0 && pwp != NULL;
+	a.have_pw = getpwnam_r(a.user, &a.pw, a.pwbuf, TGP_PWBUF, &pwp) == 0 && pwp != NULL;
+	if (a.have_pw) {
+		/* the account's own name keys the secret, state, lock and events: a
+		 * case-insensitive NSS (SSSD) finds alice for ALICE too, and "ALICE"
+		 * must be neither "not enrolled" nor a second replay guard and limiter */
+		a.user = a.pw.pw_name;
+		tgp_log_safe(a.user, a.user_log, sizeof(a.user_log));
+	}
 
 	exempt = tg_config_str(a.opts.cfg, TG_CONF_PAM_EXEMPT_GROUP);
 	if (a.have_pw && *exempt != '\0' && in_group(&a, exempt)) {

@@ -1,6 +1,8 @@
 #include <limits.h>
+#include <pwd.h>
 #include <security/pam_ext.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -33,6 +35,21 @@ void tgp_log_safe(const char *s, char *out, size_t n)
 	for (i = 0; s[i] != '\0' && i + 1 < n; i++)
 		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
 	out[i] = '\0';
+}
+
+const char *tgp_account_name(const char *user, char *out, size_t n)
+{
+	struct passwd pw, *pwp = NULL;
+	char *buf = malloc(TGP_PWBUF);
+	const char *name = user;
+
+	if (buf != NULL && getpwnam_r(user, &pw, buf, TGP_PWBUF, &pwp) == 0 && pwp != NULL &&
+	    strlen(pw.pw_name) < n) {
+		memcpy(out, pw.pw_name, strlen(pw.pw_name) + 1);
+		name = out;
+	}
+	free(buf);
+	return name;
 }
 
 static const char *item_str(pam_handle_t *pamh, int item)

@@ -17,11 +17,22 @@
 #define TGP_ENV_SESSION_ID "TOLLGATE_SESSION_ID"
 #define TGP_ENV_METHOD "TOLLGATE_MFA_METHOD"
 
+/* Room for one getpwnam_r answer. */
+#define TGP_PWBUF 16384
+
 /* Parse options; on error log why (LOG_ERR) and return non-zero. */
 int tgp_module_opts(pam_handle_t *pamh, int argc, const char **argv, struct tgp_opts *o);
 
 /* Copy s into out (size n) with anything but printable ASCII replaced by '?'; "(none)" for NULL. */
 void tgp_log_safe(const char *s, char *out, size_t n);
+
+/*
+ * The account's own name (pw_name) for user as typed, copied into out (n
+ * bytes), which is returned; user itself when there is no such account or its
+ * name does not fit. A case-insensitive NSS (SSSD) finds alice for "ALICE":
+ * everything kept or recorded about an account uses this name.
+ */
+const char *tgp_account_name(const char *user, char *out, size_t n);
 
 /* PAM_RHOST, or "" */
 const char *tgp_rhost(pam_handle_t *pamh);

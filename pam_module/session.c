@@ -72,6 +72,7 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	unsigned char raw[SESSION_ID_BYTES];
 	char id[2 * SESSION_ID_BYTES + 1], env[sizeof(TGP_ENV_SESSION_ID) + sizeof(id) + 1];
 	const char *user = NULL;
+	char account[256];
 	uint64_t *start = NULL;
 	json_t *f = NULL;
 	int rc = PAM_SESSION_ERR;
@@ -82,6 +83,7 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_ERR, "open_session: no user name");
 		goto out;
 	}
+	user = tgp_account_name(user, account, sizeof(account));
 	if (sodium_init() < 0)
 		goto out;
 	randombytes_buf(raw, sizeof(raw));
@@ -110,6 +112,7 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 {
 	struct tgp_opts o = TGP_OPTS_VOID;
 	const char *user = NULL;
+	char account[256];
 	const void *start = NULL;
 	json_t *f = NULL;
 	int rc = PAM_SESSION_ERR;
@@ -120,6 +123,7 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 		pam_syslog(pamh, LOG_ERR, "close_session: no user name");
 		goto out;
 	}
+	user = tgp_account_name(user, account, sizeof(account));
 	if ((f = session_fields(pamh, pam_getenv(pamh, TGP_ENV_SESSION_ID))) == NULL)
 		goto out;
 	if (pam_get_data(pamh, TGP_DATA_START, &start) == PAM_SUCCESS && start != NULL) {

@@ -225,6 +225,8 @@ int main(int argc, char **argv)
 	const char *args[4];
 	char config_arg[PATH_MAX + 8], alg_arg[64], digits_arg[64], err[512];
 	const char *user = NULL, *import = NULL, *state_dir;
+	char account[256];
+	struct passwd *pw;
 	enum action action = ENROLL;
 	int nargs = 0, c, force = 0, qr = 1, r;
 
@@ -272,6 +274,12 @@ int main(int argc, char **argv)
 	if (optind != argc || user == NULL) {
 		usage(stderr);
 		return 2;
+	}
+	/* the account's own name, as the module keys it: a case-insensitive NSS
+	 * (SSSD) finds alice for ALICE, and her secret must be found at login */
+	if ((pw = getpwnam(user)) != NULL) {
+		snprintf(account, sizeof(account), "%s", pw->pw_name);
+		user = account;
 	}
 	if (!tgp_user_name_ok(user)) {
 		fprintf(stderr, "tollgate-enroll: not a user name this store accepts: %s\n", user);

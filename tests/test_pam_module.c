@@ -6,7 +6,9 @@
  */
 #include "tg_test.h"
 
+#include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -26,6 +28,23 @@ static char *dir;
 static char module[4096];
 static char user[256];
 static struct tgp_secret *secret;
+
+/*
+ * A case-insensitive name service, as SSSD with case_sensitive = false: the
+ * test user's name typed in another case finds the test user's account,
+ * whose pw_name is the canonical spelling. This program exports it
+ * (-export-dynamic), so the module that libpam loads calls it.
+ */
+int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n, struct passwd **res)
+{
+	static int (*real)(const char *, struct passwd *, char *, size_t, struct passwd **);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "getpwnam_r");
+	if (user[0] != '\0' && strcasecmp(name, user) == 0)
+		name = user;
+	return real(name, pw, buf, n, res);
+}
 
 enum answer_kind { ANSWER_TEXT, ANSWER_NULL, ANSWER_FAIL, ANSWER_HUGE, ANSWER_NUL_INSIDE };
 
@@ -192,10 +211,10 @@ static void code_at(time_t when, char *out)
 	ck_assert_int_eq(tgp_totp_generate(&secret->totp, when, out, 16), TG_OK);
 }
 
-/* Count event files of a type. */
-static int events(const char *type)
+/* Count event files whose text holds needle. */
+static int events_with(const char *needle)
 {
-	char p[4200], needle[64];
+	char p[4200];
 	struct dirent *e;
 	DIR *d;
 	int n = 0;
@@ -203,7 +222,6 @@ static int events(const char *type)
 	snprintf(p, sizeof(p), "%s/spool/events", dir);
 	if ((d = opendir(p)) == NULL)
 		return 0;
-	snprintf(needle, sizeof(needle), "\"type\":\"%s\"", type);
 	while ((e = readdir(d)) != NULL) {
 		char f[4500], buf[4096];
 		ssize_t n2;
@@ -223,6 +241,15 @@ static int events(const char *type)
 	}
 	closedir(d);
 	return n;
+}
+
+/* Count event files of a type. */
+static int events(const char *type)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "\"type\":\"%s\"", type);
+	return events_with(needle);
 }
 
 static void setup(void)
@@ -368,6 +395,41 @@ START_TEST(not_enrolled_prompted_and_denied)
 	ck_assert_int_eq(events("mfa_skipped"), 1);
 	/* but not a user that does not exist */
 	ck_assert_int_eq(auth_full("tg-no-such-user-xyz", &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+}
+END_TEST
+
+/* The name in another case (case-insensitive NSS) is the same account: one secret, state, events.
+ */
+START_TEST(other_case_is_the_same_account)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char typed[256], code[16], needle[300], p[4500];
+	size_t i;
+
+	for (i = 0; user[i] != '\0'; i++)
+		typed[i] = (char)toupper((unsigned char)user[i]);
+	typed[i] = '\0';
+	if (strcmp(typed, user) == 0)
+		return; /* no letter to change the case of */
+	service("nullok");
+	code_at(time(NULL), code);
+	/* enrolled, so asked, and a wrong code refused: never "not enrolled" let in by nullok */
+	c.text = strcmp(code, "000000") == 0 ? "111111" : "000000";
+	ck_assert_int_eq(auth_full(typed, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_int_eq(events("mfa_skipped"), 0);
+	/* the right code gets in once: both spellings share the replay guard */
+	c.text = code;
+	ck_assert_int_eq(auth_full(typed, &c, NULL, NULL, NULL, 0), PAM_SUCCESS);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_replay"), 1);
+	/* the events and the state name the account, never the spelling typed */
+	snprintf(needle, sizeof(needle), "\"user\":\"%s\"", typed);
+	ck_assert_int_eq(events_with(needle), 0);
+	snprintf(needle, sizeof(needle), "\"user\":\"%s\"", user);
+	ck_assert_int_eq(events_with(needle), 3);
+	snprintf(p, sizeof(p), "%s/state/state/%s", dir, typed);
+	ck_assert_int_ne(access(p, F_OK), 0);
 }
 END_TEST
 
@@ -693,6 +755,7 @@ int main(void)
 	tcase_add_test(tc, good_code_after_nul_is_its_code);
 	tcase_add_test(tc, scratch_codes_single_use);
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
+	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
