@@ -8,12 +8,14 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pty.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -191,6 +193,32 @@ static int on_failure(void *arg, int err)
 	return rc->deny;
 }
 
+/*
+ * The account's shell in the password database is this very program: a
+ * login-shell start ("-name", or "name -c cmd") is then sshd's, su's or
+ * login's doing. Otherwise such a start is someone running the recorder by
+ * hand, for example "tollgate-record -c true; exec bash" in a ~/.bashrc to
+ * leave a recording behind for the PAM session, and gets the escape check.
+ * The test build may name the account's shell (TOLLGATE_RECORD_TEST_ACCOUNT_SHELL).
+ */
+static int account_shell_is_self(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	struct stat a, b;
+	const char *shell;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return 0;
+	shell = pw.pw_shell;
+#ifdef TG_RECORDER_TESTING
+	if (getenv("TOLLGATE_RECORD_TEST_ACCOUNT_SHELL") != NULL)
+		shell = getenv("TOLLGATE_RECORD_TEST_ACCOUNT_SHELL");
+#endif
+	return shell != NULL && stat(shell, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static void note_start(struct recorder *rc)
 {
 	json_t *o = json_object();
@@ -217,8 +245,8 @@ static void note_start(struct recorder *rc)
 		rec_sink_note(&rc->sink, s);
 	free(s);
 	json_decref(o);
-	/* ForceCommand mode only: a login shell is also started by su and login */
-	if (rc->mode.entry == SESSION_ENTRY_FORCECOMMAND &&
+	/* not for a real login shell: su and login start one too, and sshd cannot be bypassed */
+	if ((rc->mode.entry == SESSION_ENTRY_FORCECOMMAND || !account_shell_is_self(rc->si.uid)) &&
 	    escape_check(getppid(), reason, sizeof(reason))) {
 		tg_warn("recording %s of %s: possible escape: %s", rc->sid_hex, rc->si.user,
 		        reason);

@@ -148,13 +148,28 @@ def test_login_shell_entry():
     env = Env(shell="/bin/sh")
     try:
         # sshd runs a login shell as "-name"; a command as "name -c cmd"
-        s = PtySession(env, argv=[RECORDER, "-c", "echo via-login-shell; exit 3"])
+        # the account's shell is the recorder, as in a login-shell deployment
+        s = PtySession(env, argv=[RECORDER, "-c", "echo via-login-shell; exit 3"],
+                       environ=env.environ(TOLLGATE_RECORD_TEST_ACCOUNT_SHELL=RECORDER))
         st = s.wait()
         check(b"via-login-shell" in s.out and os.WEXITSTATUS(st) == 3, "login shell -c runs the command")
         rec = Recording(env.pub, env.only_session())
         check(rec.header["command"] == "echo via-login-shell; exit 3", "the -c command is in the header")
         check(rec.notes("start")[0]["entry"] == "login_shell", "entry noted as login_shell")
         check(not rec.notes("recording_escape"), "no escape alert for a login shell")
+    finally:
+        env.cleanup()
+    # the account's shell is another one: "tollgate-record -c true; exec bash" from a
+    # ~/.bashrc must not leave a clean recording for the PAM session behind
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", "true"],
+                       environ=env.environ(TOLLGATE_RECORD_TEST_ACCOUNT_SHELL="/bin/sh"))
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        esc = rec.notes("recording_escape")
+        check(esc and "not by sshd" in esc[0]["reason"], "an escape alert when the account's shell is not us")
+        check(any(e["type"] == "recording_escape" for e in env.events()), "and a recording_escape event")
     finally:
         env.cleanup()
 
