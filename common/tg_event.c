@@ -53,13 +53,16 @@ void tg_hex(const unsigned char *p, size_t n, char *out)
  * give the file the events folder's group, so a folder owned by the audit
  * group works whether or not it is set-group-id.
  */
-static int write_event_file(const char *dir, const char *fname, const char *text)
+static int write_event_file(const char *spool_dir, const char *fname, const char *text)
 {
 	struct tg_atomic a = TG_ATOMIC_VOID;
 	struct stat st;
-	int r;
+	int dirfd, r;
 
-	if ((r = tg_atomic_open(&a, dir, fname, 0640)) != TG_OK)
+	/* events/ is the audit user's: a symlink put there would send root's file anywhere */
+	if ((r = tg_open_subdir_nofollow(spool_dir, TG_EVENT_SUBDIR, &dirfd)) != TG_OK)
+		return r;
+	if ((r = tg_atomic_openat(&a, dirfd, fname, 0640)) != TG_OK)
 		return r;
 	if (fstat(a.dirfd, &st) == 0 && st.st_gid != getegid() && fchown(a.fd, (uid_t)-1, st.st_gid) != 0 &&
 	    errno != EPERM) {
@@ -75,7 +78,7 @@ static int write_event_file(const char *dir, const char *fname, const char *text
 
 int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *name, size_t namelen)
 {
-	char dir[PATH_MAX], fname[TG_EVENT_NAME_MAX], when[40], rnd_hex[17];
+	char fname[TG_EVENT_NAME_MAX], when[40], rnd_hex[17];
 	unsigned char rnd[8];
 	uint64_t now = tg_now_us();
 	char *text = NULL;
@@ -83,8 +86,6 @@ int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *na
 
 	if (type == NULL || ev == NULL || !json_is_object(ev))
 		return TG_ERR_INVALID;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/" TG_EVENT_SUBDIR, spool_dir) >= sizeof(dir))
-		return TG_ERR_LIMIT;
 	tg_time_format(now, when, sizeof(when));
 	if (json_object_set_new(ev, "v", json_integer(TG_EVENT_VERSION)) != 0 ||
 	    json_object_set_new(ev, "type", json_string(type)) != 0 ||
@@ -100,7 +101,7 @@ int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *na
 		r = TG_ERR_LIMIT;
 		goto out;
 	}
-	if ((r = write_event_file(dir, fname, text)) != TG_OK)
+	if ((r = write_event_file(spool_dir, fname, text)) != TG_OK)
 		goto out;
 	if (name != NULL)
 		snprintf(name, namelen, "%s", fname);

@@ -20,7 +20,8 @@
  * Add "v", "type", "time" (RFC 3339, UTC, microseconds) and "time_us" to ev
  * and write it to <spool_dir>/events/<time_us, 20 digits>-<16 hex>.json with
  * mode 0640, so that name order is time order. ev is borrowed. name (may be
- * NULL) receives the file name.
+ * NULL) receives the file name. A symlink at spool_dir or at events/ is
+ * refused (TG_ERR_PERM, errno ELOOP): root writes here, the audit user owns it.
  */
 int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *name, size_t namelen);
 /* Read and parse one event file (size-capped, must be a JSON object with a string "type"). */

@@ -33,20 +33,41 @@ int tg_write_all(int fd, const void *p, size_t len)
 	return TG_OK;
 }
 
+static int atomic_name_ok(const char *name)
+{
+	return name != NULL && *name != '\0' && strchr(name, '/') == NULL &&
+	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       strlen(name) < sizeof(((struct tg_atomic *)0)->name);
+}
+
 int tg_atomic_open(struct tg_atomic *a, const char *dir, const char *name, mode_t mode)
 {
-	int r = TG_ERR_SYSTEM, i;
+	int dirfd;
 
 	a->fd = a->dirfd = -1;
 	a->tmp[0] = '\0';
-	if (name == NULL || *name == '\0' || strchr(name, '/') != NULL ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) >= sizeof(a->name)) {
+	if (!atomic_name_ok(name)) {
 		errno = EINVAL;
 		return TG_ERR_INVALID;
 	}
-	snprintf(a->name, sizeof(a->name), "%s", name);
-	if ((a->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	return tg_atomic_openat(a, dirfd, name, mode);
+}
+
+int tg_atomic_openat(struct tg_atomic *a, int dirfd, const char *name, mode_t mode)
+{
+	int r = TG_ERR_SYSTEM, i;
+
+	a->fd = -1;
+	a->dirfd = dirfd;
+	a->tmp[0] = '\0';
+	if (!atomic_name_ok(name)) {
+		errno = EINVAL;
+		r = TG_ERR_INVALID;
 		goto out;
+	}
+	snprintf(a->name, sizeof(a->name), "%s", name);
 	for (i = 0; i < 16; i++) {
 		snprintf(a->tmp, sizeof(a->tmp), TG_SPOOL_TMP_PREFIX "%08x%08x", randombytes_random(),
 			 randombytes_random());
@@ -54,8 +75,10 @@ int tg_atomic_open(struct tg_atomic *a, const char *dir, const char *name, mode_
 		if (a->fd >= 0 || errno != EEXIST)
 			break;
 	}
-	if (a->fd < 0)
+	if (a->fd < 0) {
+		a->tmp[0] = '\0'; /* not ours: nothing to remove */
 		goto out;
+	}
 	/* the umask must not widen or narrow what the caller asked for */
 	if (fchmod(a->fd, mode) != 0)
 		goto out;
@@ -63,6 +86,50 @@ int tg_atomic_open(struct tg_atomic *a, const char *dir, const char *name, mode_
 out:
 	if (r != TG_OK)
 		tg_atomic_abort(a);
+	return r;
+}
+
+/* One folder level without following a symlink there: TG_ERR_PERM (errno ELOOP) when it is one. */
+static int open_dir_nofollow(int at, const char *path, int *fd_out)
+{
+	struct stat st;
+	int fd, err;
+
+	if ((fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		*fd_out = fd;
+		return TG_OK;
+	}
+	err = errno;
+	/* O_DIRECTORY makes a symlink ENOTDIR: tell it from a plain file */
+	if (err == ELOOP || (err == ENOTDIR && fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	                     S_ISLNK(st.st_mode))) {
+		errno = ELOOP;
+		return TG_ERR_PERM;
+	}
+	errno = err;
+	return err == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+}
+
+int tg_open_subdir_nofollow(const char *dir, const char *sub, int *fd_out)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+	int dirfd = -1, r;
+
+	*fd_out = -1;
+	/* a trailing slash would make the kernel follow a symlink despite O_NOFOLLOW */
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (len == 0)
+		return TG_ERR_INVALID;
+	if (len >= sizeof(path))
+		return TG_ERR_LIMIT;
+	memcpy(path, dir, len);
+	path[len] = '\0';
+	if ((r = open_dir_nofollow(AT_FDCWD, path, &dirfd)) != TG_OK)
+		return r;
+	r = open_dir_nofollow(dirfd, sub, fd_out);
+	close(dirfd);
 	return r;
 }
 

@@ -24,6 +24,16 @@ struct tg_atomic {
 
 /* Open a temp file in dir that tg_atomic_commit() will rename to name. */
 int tg_atomic_open(struct tg_atomic *a, const char *dir, const char *name, mode_t mode);
+/* The same in a folder already open: dirfd is taken over (closed by commit or abort, and on
+ * failure). */
+int tg_atomic_openat(struct tg_atomic *a, int dirfd, const char *name, mode_t mode);
+/*
+ * Open dir/sub, a folder, into *fd_out without following a symlink at dir or at
+ * sub: TG_ERR_PERM (errno ELOOP) when either is one, TG_ERR_NOT_FOUND. For a
+ * privileged writer into a folder another user owns (root's events in the
+ * audit user's spool). Links above dir are followed: they are the admin's.
+ */
+int tg_open_subdir_nofollow(const char *dir, const char *sub, int *fd_out);
 /* Write all of len bytes to the temp file (retrying short writes, EINTR). */
 int tg_atomic_write(struct tg_atomic *a, const void *p, size_t len);
 /* fsync the file, rename it to its name, fsync the folder; closes a. */

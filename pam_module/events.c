@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
@@ -78,7 +79,7 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 	const char *host = tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME);
 	char hostbuf[256];
 	json_t *ev = json_object();
-	int r = TG_ERR_NOMEM;
+	int r = TG_ERR_NOMEM, err = 0;
 
 	if (ev == NULL)
 		goto out;
@@ -99,9 +100,14 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 	/* the spool is made by the package, owned by the audit user: never made here
 	 * (root-owned folders would keep the uploader from removing what it sent) */
 	r = tg_event_write(spool, type, ev, NULL, 0);
+	err = errno;
 out:
-	if (r != TG_OK)
-		pam_syslog(pamh, LOG_ERR, "cannot write a %s event to %s: %s", type, spool,
+	errno = err;
+	if (r == TG_ERR_SYSTEM || r == TG_ERR_PERM) /* ELOOP: a symlink where a folder should be */
+		pam_syslog(pamh, LOG_ERR, "cannot write a %s event to %s/events: %s: %m", type,
+		           spool, tg_strerror(r));
+	else if (r != TG_OK)
+		pam_syslog(pamh, LOG_ERR, "cannot write a %s event to %s/events: %s", type, spool,
 		           tg_strerror(r));
 	json_decref(ev);
 	return r;

@@ -696,6 +696,29 @@ START_TEST(session_event_fields)
 }
 END_TEST
 
+/* events/ swapped for a symlink by its owner, the audit user: root writes nothing through it. */
+START_TEST(symlinked_events_folder_not_followed)
+{
+	char evdir[4200], target[4200], code[16];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(evdir, sizeof(evdir), "%s/spool/events", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	ck_assert_int_eq(mkdir(target, 0755), 0);
+	ck_assert_int_eq(rmdir(evdir), 0);
+	ck_assert_int_eq(symlink(target, evdir), 0);
+	/* the failure's event is not written; the outcomes are what they were */
+	ck_assert_int_eq(auth_text("x"), PAM_AUTH_ERR);
+	code_at(time(NULL), code);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	ck_assert_ptr_nonnull(d = opendir(target));
+	while ((e = readdir(d)) != NULL)
+		ck_assert_msg(e->d_name[0] == '.', "%s written through the symlink", e->d_name);
+	closedir(d);
+}
+END_TEST
+
 /* 16 processes present the same valid code at the same instant: exactly one gets in. */
 START_TEST(sixteen_at_once_one_succeeds)
 {
@@ -765,6 +788,7 @@ int main(void)
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_event_fields);
+	tcase_add_test(tc, symlinked_events_folder_not_followed);
 	tcase_add_test(tc, sixteen_at_once_one_succeeds);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);

@@ -1,6 +1,7 @@
 #include "tg_test.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "tg_error.h"
@@ -104,6 +105,57 @@ START_TEST(read_rejects_bad_files)
 }
 END_TEST
 
+/* Files in a folder, "." and ".." aside. */
+static int files_in(const char *path)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * events/ belongs to the audit user, who could swap it for a symlink and have
+ * root (the PAM module) write its files anywhere: a symlink is refused, at
+ * events/ and at the spool folder itself, and nothing lands at its target.
+ */
+START_TEST(symlinked_folders_refused)
+{
+	char evdir[4096], target[4096], link[4096], withslash[4200];
+	json_t *ev = json_object();
+
+	snprintf(evdir, sizeof(evdir), "%s/events", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	ck_assert_int_eq(mkdir(target, 0750), 0);
+	ck_assert_int_eq(rmdir(evdir), 0);
+	ck_assert_int_eq(symlink(target, evdir), 0);
+	errno = 0;
+	ck_assert_int_eq(tg_event_write(dir, "login", ev, NULL, 0), TG_ERR_PERM);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(files_in(target), 0);
+	/* the spool folder a symlink (to a folder with a real events/ in it) */
+	ck_assert_int_eq(unlink(evdir), 0);
+	ck_assert_int_eq(rename(target, evdir), 0);
+	snprintf(link, sizeof(link), "%s/spool-link", dir);
+	ck_assert_int_eq(symlink(dir, link), 0);
+	ck_assert_int_eq(tg_event_write(link, "login", ev, NULL, 0), TG_ERR_PERM);
+	snprintf(withslash, sizeof(withslash), "%s/", link);
+	ck_assert_int_eq(tg_event_write(withslash, "login", ev, NULL, 0), TG_ERR_PERM);
+	ck_assert_int_eq(files_in(evdir), 0);
+	/* the real folders still work, with or without a trailing slash */
+	ck_assert_int_eq(tg_event_write(dir, "login", ev, NULL, 0), TG_OK);
+	snprintf(withslash, sizeof(withslash), "%s/", dir);
+	ck_assert_int_eq(tg_event_write(withslash, "login", ev, NULL, 0), TG_OK);
+	ck_assert_int_eq(files_in(evdir), 2);
+	json_decref(ev);
+}
+END_TEST
+
 START_TEST(time_and_hex_format)
 {
 	char buf[40], hex[9];
@@ -126,6 +178,7 @@ int main(void)
 	tcase_add_test(tc, names_sort_by_time);
 	tcase_add_test(tc, file_takes_the_folder_group);
 	tcase_add_test(tc, read_rejects_bad_files);
+	tcase_add_test(tc, symlinked_folders_refused);
 	tcase_add_test(tc, time_and_hex_format);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
