@@ -279,13 +279,28 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 {
 	char sid[2 * TG_REC_SESSION_ID_LEN + 1], when[48], kid[TG_REC_KEY_ID_LEN + 1];
 	char spk[65], ssig[129],
-	    b64[sodium_base64_ENCODED_LEN(4096, sodium_base64_VARIANT_ORIGINAL)];
+	    b64[sodium_base64_ENCODED_LEN(TG_REC_HEADER_COMMAND_MAX,
+	                                  sodium_base64_VARIANT_ORIGINAL)];
 	json_t *o = json_object();
 	int r = TG_ERR_NOMEM, altered = 0;
+	size_t clen = meta->command != NULL ? strlen(meta->command) : 0;
+	char *command = NULL;
 
 	*out = NULL;
 	if (o == NULL)
 		goto out;
+	/* a long command is cut (at a character boundary) here and kept whole in a NOTE */
+	if (meta->command != NULL) {
+		size_t n = clen;
+
+		if (n > TG_REC_HEADER_COMMAND_MAX) {
+			n = TG_REC_HEADER_COMMAND_MAX;
+			while (n > 0 && ((unsigned char)meta->command[n] & 0xc0) == 0x80)
+				n--;
+		}
+		if ((command = strndup(meta->command, n)) == NULL)
+			goto out;
+	}
 	sodium_bin2hex(sid, sizeof(sid), meta->session_id, TG_REC_SESSION_ID_LEN);
 	iso_time(when, sizeof(when), meta->start_us);
 	tg_key_id(host_pk, kid);
@@ -303,22 +318,18 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 	    (r = set_new(o, "start", json_string(when))) != TG_OK ||
 	    (r = set_new(o, "mode", jstr(meta->mode ? meta->mode : "interactive", NULL))) !=
 	        TG_OK ||
-	    (r = set_new(o, "command",
-	                 meta->command ? jstr(meta->command, &altered) : json_null())) != TG_OK)
+	    (r = set_new(o, "command", command ? jstr(command, &altered) : json_null())) != TG_OK)
 		goto out;
 	/* a command that is not UTF-8 is kept exactly, beside its readable form */
 	if (altered) {
-		size_t n = strlen(meta->command);
-
-		if (n > 4096) {
-			r = TG_ERR_LIMIT;
-			goto out;
-		}
-		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)meta->command, n,
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)command, strlen(command),
 		                  sodium_base64_VARIANT_ORIGINAL);
 		if ((r = set_new(o, "command_b64", json_string(b64))) != TG_OK)
 			goto out;
 	}
+	if (command != NULL && strlen(command) < clen &&
+	    (r = set_new(o, "command_length", json_integer((json_int_t)clen))) != TG_OK)
+		goto out;
 	if ((r = set_new(o, "term", jstr(meta->term, NULL))) != TG_OK ||
 	    (r = set_new(o, "cols", json_integer(meta->cols))) != TG_OK ||
 	    (r = set_new(o, "rows", json_integer(meta->rows))) != TG_OK ||
@@ -335,7 +346,32 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 	}
 	r = TG_OK;
 out:
+	free(command);
 	json_decref(o);
+	return r;
+}
+
+/* A command too long for the header, whole (up to TG_REC_COMMAND_NOTE_MAX bytes), in a NOTE. */
+static int write_command_note(struct tg_rec_writer *w, const char *command)
+{
+	size_t clen = strlen(command),
+	       n = clen > TG_REC_COMMAND_NOTE_MAX ? TG_REC_COMMAND_NOTE_MAX : clen;
+	size_t blen = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(blen), *text = NULL;
+	json_t *o = NULL;
+	int r = TG_ERR_NOMEM;
+
+	if (b64 == NULL)
+		return r;
+	sodium_bin2base64(b64, blen, (const unsigned char *)command, n,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	if ((o = json_pack("{s:s, s:I, s:s, s:b}", "event", "command", "length", (json_int_t)clen,
+	                   "command_b64", b64, "truncated", n < clen)) != NULL &&
+	    (text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL)
+		r = tg_rec_write_note(w, 0, text);
+	free(text);
+	json_decref(o);
+	free(b64);
 	return r;
 }
 
@@ -381,6 +417,9 @@ int tg_rec_writer_open(struct tg_rec_writer **out, int fd, const struct tg_rec_m
 		goto out;
 	/* a recorder killed right now still leaves a header that verifies */
 	if ((r = write_checkpoint(w, 0, 0)) != TG_OK)
+		goto out;
+	if (meta->command != NULL && strlen(meta->command) > TG_REC_HEADER_COMMAND_MAX &&
+	    (r = write_command_note(w, meta->command)) != TG_OK)
 		goto out;
 	*out = w; /* transferred */
 	w = NULL;

@@ -20,6 +20,9 @@
 #define TG_REC_EXT ".tgr"
 #define TG_REC_CHECKPOINT_LEN 121 /* index, offset, time_us, flags, chain, sig */
 #define TG_REC_WRITE_BUF (256 * 1024)
+/* The header keeps this much of the command; a longer one is whole in a NOTE after it. */
+#define TG_REC_HEADER_COMMAND_MAX 4096
+#define TG_REC_COMMAND_NOTE_MAX (512 * 1024)
 
 enum tg_rec_type {
 	TG_REC_OUT = 0x01,

@@ -203,6 +203,28 @@ def test_on_failure_deny_and_allow():
         env.cleanup()
 
 
+def test_long_command_recorded():
+    """A command too long for the header (and not UTF-8) is still recorded, whole in a NOTE:
+    it used to fail the recording, which with on_failure = allow ran it unrecorded."""
+    env = Env(shell="/bin/sh")
+    try:
+        env.write_conf(on_failure="allow")
+        cmd = ":" + " " * 5000 + "\udcff; echo RAN"  # \udcff: the byte 0xff in the environment
+        rc, out, err = run_pipes(env, cmd)
+        check(rc == 0 and out == b"RAN\n" and b"NOT recorded" not in err, "the command runs, recorded")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and b"RAN" in rec.data("out"), "sealed, with its output")
+        n = rec.notes("command")
+        check(n and n[0]["length"] == len(os.fsencode(cmd)) and not n[0]["truncated"], "a command NOTE with its length")
+        import base64
+        check(base64.b64decode(n[0]["command_b64"]) == os.fsencode(cmd), "the NOTE holds the exact command")
+        check(rec.header["command_length"] == len(os.fsencode(cmd)) and len(rec.header["command"]) <= 4096,
+              "the header holds the start and the length")
+        check(not [e for e in env.events() if e["type"] == "recording_failure"], "no recording_failure")
+    finally:
+        env.cleanup()
+
+
 def test_failure_mid_session():
     env = Env(shell="/bin/sh", max_session_bytes="1G")
     try:
@@ -273,5 +295,5 @@ def test_transfer_disguise_recorded():
 
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_failure_mid_session,
+          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_long_command_recorded, test_failure_mid_session,
           test_term_closes_pipes, test_transfer_disguise_recorded])

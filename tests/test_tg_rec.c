@@ -224,6 +224,93 @@ START_TEST(roundtrip_bytes)
 }
 END_TEST
 
+/* A command longer than the header keeps: cut there (on a character boundary), whole in a NOTE.
+ * A long command used to make the recording fail to open, which with on_failure = allow ran the
+ * session unrecorded. */
+START_TEST(long_command)
+{
+	static const size_t lens[] = {TG_REC_HEADER_COMMAND_MAX, TG_REC_HEADER_COMMAND_MAX + 1,
+	                              100000};
+	struct tg_rec_writer *w = NULL;
+	struct tg_rec_meta meta;
+	struct mem_src m;
+	struct tg_rec_source src = {mem_read, &m};
+	struct tg_rec_reader *r = NULL;
+	struct tg_rec_record rec;
+	struct tg_rec_verdict v;
+	unsigned char *p, *dec;
+	size_t len, i, k, dlen, notes;
+	char *cmd;
+	int fd, e;
+
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		cmd = malloc(lens[k] + 1);
+		dec = malloc(lens[k] + 1);
+		ck_assert_ptr_nonnull(cmd);
+		ck_assert_ptr_nonnull(dec);
+		/* "x", then "é" (2 bytes) on odd offsets, so the cut falls inside a character, and
+		 * a byte that is not UTF-8 at the end */
+		cmd[0] = 'x';
+		for (i = 1; i + 1 < lens[k]; i += 2)
+			memcpy(cmd + i, "\xc3\xa9", 2);
+		cmd[lens[k] - 1] = '\xff';
+		cmd[lens[k]] = '\0';
+		fd = mem_fd();
+		test_meta(&meta, 7);
+		meta.command = cmd;
+		meta.mode = "command";
+		ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_OK);
+		ck_assert_int_eq(tg_rec_seal(w, 40, "{}"), TG_OK);
+		tg_rec_writer_free(w);
+		p = fd_slurp(fd, &len);
+		close(fd);
+		m = (struct mem_src){p, len, 0, 4096};
+		ck_assert_int_eq(tg_rec_reader_open(&r, &src, host_pk), TG_OK);
+		ck_assert_uint_le(strlen(tg_rec_reader_header(r)->command),
+		                  3 * TG_REC_HEADER_COMMAND_MAX);
+		ck_assert_int_eq(strstr(tg_rec_reader_header_json(r), "\"command_length\"") != NULL,
+		                 lens[k] > TG_REC_HEADER_COMMAND_MAX);
+		/* cut between characters: no U+FFFD (at + 1 the last byte, not UTF-8, ends the cut)
+		 */
+		if (lens[k] > TG_REC_HEADER_COMMAND_MAX + 1)
+			ck_assert_ptr_null(
+			    strstr(tg_rec_reader_header(r)->command, "\xef\xbf\xbd"));
+		notes = 0;
+		while ((e = tg_rec_reader_next(r, &rec)) > 0) {
+			json_t *o;
+
+			if (rec.type != TG_REC_NOTE)
+				continue;
+			o = json_loadb((const char *)rec.data, rec.len, 0, NULL);
+			ck_assert_ptr_nonnull(o);
+			ck_assert_str_eq(json_string_value(json_object_get(o, "event")), "command");
+			ck_assert_int_eq(json_integer_value(json_object_get(o, "length")),
+			                 (json_int_t)lens[k]);
+			ck_assert(json_is_false(json_object_get(o, "truncated")));
+			ck_assert_int_eq(
+			    sodium_base642bin(
+			        dec, lens[k] + 1,
+			        json_string_value(json_object_get(o, "command_b64")),
+			        strlen(json_string_value(json_object_get(o, "command_b64"))), NULL,
+			        &dlen, NULL, sodium_base64_VARIANT_ORIGINAL),
+			    0);
+			ck_assert_uint_eq(dlen, lens[k]);
+			ck_assert_int_eq(memcmp(dec, cmd, dlen), 0);
+			json_decref(o);
+			notes++;
+		}
+		ck_assert_int_eq(e, 0);
+		ck_assert_uint_eq(notes, lens[k] > TG_REC_HEADER_COMMAND_MAX ? 1 : 0);
+		tg_rec_reader_verdict(r, &v);
+		ck_assert_int_eq(v.status, TG_OK);
+		tg_rec_reader_free(r);
+		free(p);
+		free(cmd);
+		free(dec);
+	}
+}
+END_TEST
+
 START_TEST(flip_every_byte)
 {
 	unsigned char *p;
@@ -842,6 +929,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, roundtrip_small);
 	tcase_add_test(tc, roundtrip_bytes);
+	tcase_add_test(tc, long_command);
 	tcase_add_test(tc, flip_every_byte);
 	tcase_add_test(tc, cut_everywhere);
 	tcase_add_test(tc, reorder_detected);
