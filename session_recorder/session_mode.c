@@ -71,6 +71,17 @@ static int has_word(char **w, int n, const char *word)
 	return 0;
 }
 
+/* A word after the first starts with prefix. */
+static int has_prefix(char **w, int n, const char *prefix)
+{
+	int i;
+
+	for (i = 1; i < n; i++)
+		if (strncmp(w[i], prefix, strlen(prefix)) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The words of cmd as sh would split them, when cmd is a plain command line:
  * unquoted characters are letters, digits, blanks and -_./,:=@+%^ ; quoting is
@@ -202,7 +213,9 @@ static void detect_transfer(struct session_mode *m, const char *cmd, const char 
 	} else if (strcmp(b, "scp") == 0 && (scp_flag(w, n, 't') || scp_flag(w, n, 'f'))) {
 		m->transfer = "scp";
 		m->direction = scp_flag(w, n, 't') ? "upload" : "download";
-	} else if (strcmp(b, "rsync") == 0 && has_word(w, n, "--server")) {
+	} else if (strcmp(b, "rsync") == 0 && has_word(w, n, "--server") &&
+	           !has_prefix(w, n, "--daemon") && !has_prefix(w, n, "--config")) {
+		/* not daemon mode: its config ("pre-xfer exec") runs commands */
 		m->transfer = "rsync";
 		m->direction = has_word(w, n, "--sender") ? "download" : "upload";
 	} else if (strcmp(b, "git-upload-pack") == 0 ||

@@ -100,6 +100,8 @@ START_TEST(mode_transfers)
 	transfer("/usr/lib/openssh/sftp-server -l INFO", "sftp", "both");
 	transfer("ls -t", NULL, NULL);
 	transfer("rsync -av a b", NULL, NULL);
+	transfer("rsync --server --daemon .", NULL, NULL); /* rsyncd.conf can run commands */
+	transfer("rsync --server --daemon --config=/home/u/r.conf .", NULL, NULL);
 	/* shell syntax around a transfer makes it a command, recorded in full */
 	transfer("scp -t /x; cat /etc/shadow", NULL, NULL);
 	transfer("scp -t /x && sh -i", NULL, NULL);
