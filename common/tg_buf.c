@@ -30,8 +30,16 @@ int tg_buf_reserve(struct tg_buf *b, size_t n)
 		nalloc = nalloc > SIZE_MAX / 2 ? need : nalloc * 2;
 	if (nalloc > b->max + 1)
 		nalloc = b->max + 1;
-	if ((p = realloc(b->data, nalloc)) == NULL)
+	/* not realloc: it may give the old block back as it is, and a tg_buf may hold a
+	 * secret (a google-authenticator file); the copy costs little at doubling sizes */
+	if ((p = malloc(nalloc)) == NULL)
 		return TG_ERR_NOMEM;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len);
+		sodium_memzero(b->data, b->alloc);
+		free(b->data);
+	}
+	p[b->len] = '\0';
 	b->data = p;
 	b->alloc = nalloc;
 	return TG_OK;

@@ -22,7 +22,8 @@ int tg_buf_puts(struct tg_buf *b, const char *s);
 /* Append printf-formatted text. */
 int tg_buf_printf(struct tg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tg_buf_vprintf(struct tg_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Ensure room for n more bytes without changing len. */
+/* Ensure room for n more bytes without changing len. A block outgrown is wiped before it is
+ * freed. */
 int tg_buf_reserve(struct tg_buf *b, size_t n);
 /* Drop the first n bytes (n <= len). */
 void tg_buf_consume(struct tg_buf *b, size_t n);

@@ -1,7 +1,59 @@
 #include "tg_test.h"
 
+#include <dlfcn.h>
+
 #include "tg_buf.h"
 #include "tg_error.h"
+
+/*
+ * The block a growing tg_buf is about to let go of, and whether it was still
+ * holding data when it went: free() and realloc() below (this program's
+ * own, called by tg_buf.c linked into it) look at it before the real ones
+ * run. Once a block is back with the allocator nothing portable can read it,
+ * so this checks what tg_buf hands over, not the allocator's memory. Under
+ * valgrind, which replaces free and realloc wherever they are, only the
+ * contents are checked.
+ */
+/* volatile: the compiler takes free() and malloc() for the C library's, which touch none of
+ * these */
+static const unsigned char *volatile watched;
+static volatile size_t watched_len;
+static volatile int released_unwiped, calls;
+
+static void look_at(void *p)
+{
+	size_t i;
+
+	calls++;
+	if (p == NULL || p != watched)
+		return;
+	for (i = 0; i < watched_len; i++)
+		if (watched[i] != 0) {
+			released_unwiped++;
+			break;
+		}
+	watched = NULL;
+}
+
+void free(void *p)
+{
+	static void (*real)(void *);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "free");
+	look_at(p);
+	real(p);
+}
+
+void *realloc(void *p, size_t n)
+{
+	static void *(*real)(void *, size_t);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "realloc");
+	look_at(p); /* realloc may move the data and free the old block as it is */
+	return real(p, n);
+}
 
 START_TEST(append_within_cap)
 {
@@ -70,6 +122,49 @@ START_TEST(grows_large)
 }
 END_TEST
 
+/*
+ * A secret read into a tg_buf (a google-authenticator file) must not be left
+ * in a block given back unwiped when the buffer grows; and growing keeps
+ * the contents, at every size up to the cap.
+ */
+START_TEST(growth_keeps_contents_and_wipes_the_old_block)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	static unsigned char want[70000];
+	size_t i, n, step;
+	int before = calls, watching;
+	void *volatile probe = malloc(1); /* volatile: the pair is not optimised away */
+
+	free(probe);
+	watching = calls > before;
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (unsigned char)(1 + i % 251); /* never 0: a wiped byte shows */
+	for (step = 1; step <= 4099; step += 349) {
+		tg_buf_init(&b, sizeof(want));
+		for (n = 0; n < sizeof(want); n += step) {
+			size_t len = n + step <= sizeof(want) ? step : sizeof(want) - n;
+			int grows = watching && b.len + len + 1 > b.alloc && b.data != NULL;
+			const unsigned char *old = b.data;
+
+			if (grows) {
+				watched = b.data;
+				watched_len = b.len;
+			}
+			ck_assert_int_eq(tg_buf_append(&b, want + n, len), TG_OK);
+			ck_assert_int_eq(released_unwiped, 0);
+			if (grows && b.data != old)
+				ck_assert_ptr_null(watched); /* the old block was given back */
+			watched = NULL;
+			ck_assert_uint_eq(b.len, n + len);
+			ck_assert_uint_eq(b.data[b.len], 0);
+			ck_assert(memcmp(b.data, want, b.len) == 0);
+		}
+		ck_assert_int_eq(tg_buf_append(&b, "x", 1), TG_ERR_LIMIT);
+		tg_buf_free_secret(&b);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tg_buf");
@@ -79,6 +174,7 @@ int main(void)
 	tcase_add_test(tc, append_past_cap_leaves_buffer_unchanged);
 	tcase_add_test(tc, consume_and_reset);
 	tcase_add_test(tc, grows_large);
+	tcase_add_test(tc, growth_keeps_contents_and_wipes_the_old_block);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
