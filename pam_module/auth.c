@@ -195,6 +195,15 @@ static int load_secret(struct attempt *a)
 		           r == TG_OK ? "found" : tg_strerror(r), a->window);
 	if (r == TG_ERR_NOT_FOUND)
 		return 0;
+	if (r == TG_ERR_CONFIG && !a->is_ga) {
+		a->reason = "bad_state";
+		pam_syslog(
+		    a->pamh, LOG_ERR,
+		    "user=%s: the secret store under %s is incomplete (the folder, totp/ "
+		    "or store.key is missing: not mounted? state_dir wrong?), failing closed",
+		    a->user_log, state_dir);
+		return -1;
+	}
 	if (r != TG_OK) {
 		a->reason = "bad_state";
 		pam_syslog(a->pamh, LOG_ERR, "user=%s: the %s is unusable, failing closed: %s",

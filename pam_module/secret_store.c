@@ -318,10 +318,11 @@ int tgp_store_read(const char *state_dir, const char *user, struct tgp_secret *s
 		return TG_ERR_CRYPTO;
 	if ((r = store_path(state_dir, user, dir, sizeof(dir), path, sizeof(path))) != TG_OK)
 		return r;
-	if ((r = tgp_check_private_dir(state_dir)) != TG_OK)
-		return r == TG_ERR_NOT_FOUND ? TG_ERR_NOT_FOUND : r;
-	if ((r = tgp_check_private_dir(dir)) != TG_OK)
-		return r;
+	/* only the user's own file may be missing: no store at all (a volume not mounted, a
+	 * typo in state_dir) must not read as "nobody enrolled", which nullok lets in */
+	if ((r = tgp_check_private_dir(state_dir)) != TG_OK ||
+	    (r = tgp_check_private_dir(dir)) != TG_OK)
+		return r == TG_ERR_NOT_FOUND ? TG_ERR_CONFIG : r;
 	if ((r = open_private(path, &fd)) != TG_OK)
 		return r;
 	tg_buf_init(&file, TGP_STORE_MAX);

@@ -42,8 +42,9 @@ int tgp_user_name_ok(const char *user);
  */
 int tgp_check_private_dir(const char *path);
 
-/* Read user's enrollment. TG_ERR_NOT_FOUND: not enrolled. TG_ERR_PERM, TG_ERR_FORMAT,
- * TG_ERR_CRYPTO: fail closed. */
+/* Read user's enrollment. TG_ERR_NOT_FOUND: not enrolled (the user's file is missing).
+ * TG_ERR_CONFIG (state_dir or totp/ missing), TG_ERR_PERM, TG_ERR_FORMAT, TG_ERR_CRYPTO: fail
+ * closed. */
 int tgp_store_read(const char *state_dir, const char *user, struct tgp_secret *s)
     __attribute__((warn_unused_result));
 /* Write (replace) user's enrollment atomically; makes the key and folders when missing. */

@@ -75,5 +75,6 @@ grep -q 'adduser --system --group' "$tmp/control/postinst" || tg_fail "postinst 
 grep -q 'dpkg-statoverride --update --add "$AUDIT" "$AUDIT" 6755' "$tmp/control/postinst" ||
 	tg_fail "postinst does not make the recorder setuid"
 grep -q '/var/spool/tollgate/sessions' "$tmp/control/postinst" || tg_fail "postinst does not make the spool"
+grep -q '/var/lib/tollgate/totp' "$tmp/control/postinst" || tg_fail "postinst does not make the secret store's totp/"
 sh -n "$tmp/control/postinst" && sh -n "$tmp/control/postrm" || tg_fail "maintainer script syntax"
 echo "PASS: the .deb builds and holds the $checked programs built here, the man page and the maintainer scripts"

@@ -433,6 +433,36 @@ START_TEST(other_case_is_the_same_account)
 }
 END_TEST
 
+/*
+ * A missing state_dir or totp/ (a volume not mounted, a typo in state_dir)
+ * fails closed, nullok or not; only a missing file of the user's is "not
+ * enrolled".
+ */
+START_TEST(missing_store_folder_fails_closed)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+	char p[4200], args[4400];
+
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_remove(p, user), TG_OK);
+	snprintf(args, sizeof(args), "nullok state_dir=%s/no-such-state", dir);
+	service(args);
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 0); /* refused before any question, as any bad state */
+	ck_assert_int_eq(events("mfa_skipped"), 0);
+	ck_assert_int_eq(events("mfa_failure"), 1);
+	service("nullok");
+	snprintf(p, sizeof(p), "%s/state/totp", dir);
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_skipped"), 0);
+	/* the folder there and empty: nobody is enrolled, nullok lets the user in */
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+}
+END_TEST
+
 START_TEST(nullok_does_not_skip_enrolled)
 {
 	service("nullok");
@@ -779,6 +809,7 @@ int main(void)
 	tcase_add_test(tc, scratch_codes_single_use);
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
 	tcase_add_test(tc, other_case_is_the_same_account);
+	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
