@@ -46,11 +46,15 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
 	json_decref(ev);
 }
 
-int up_events_fanout(struct up_ctx *c)
+/* Reads of a Slack queue head that fail for a reason other than its content, before it is
+ * dropped so that the messages behind it go on. */
+#define NOTIFY_READ_TRIES 10
+
+int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_EVENTS];
+	uint64_t now = up_now_us();
 	int moved = 0;
-
 	size_t i = 0;
 
 	while (i < qs->n) {
@@ -59,6 +63,12 @@ int up_events_fanout(struct up_ctx *c)
 		json_t *ev = NULL;
 		int r, notify = 1;
 
+		if (qs->items[i].next_try_us > now) {
+			if (qs->items[i].next_try_us < *wake_us)
+				*wake_us = qs->items[i].next_try_us;
+			i++;
+			continue;
+		}
 		snprintf(name, sizeof(name), "%s", qs->items[i].name);
 		snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
 		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
@@ -97,8 +107,27 @@ int up_events_fanout(struct up_ctx *c)
 			r = tg_spool_remove(qs->dir, name);
 		tg_buf_free(&text);
 		if (r != TG_OK) {
+			/* a full or failing disk: try again later, not at once (each try wakes the
+			 * watch), and let the events behind it go on */
+			struct up_item *it = &qs->items[i];
+
 			tg_error_r(r, "move event %s into the outboxes", name);
-			return r;
+			it->attempts++;
+			it->next_try_us =
+			    now +
+			    up_backoff_us(it->attempts, (unsigned)tg_config_uint(
+			                                    c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+			if (it->next_try_us < *wake_us)
+				*wake_us = it->next_try_us;
+			if (!it->stuck_alerted) {
+				it->stuck_alerted = 1;
+				up_alert(
+				    c, "event_stuck", 1,
+				    "event %s cannot be moved into the outboxes (%s): retrying",
+				    name, tg_strerror(r));
+			}
+			i++;
+			continue;
 		}
 		up_queue_drop(qs, name);
 		moved++;
@@ -283,10 +312,24 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	}
 	snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
-		if (r != TG_ERR_NOT_FOUND)
-			tg_warn("notify: %s cannot be read (%s): dropped from the Slack queue (S3 "
-			        "has it)",
-			        name, tg_strerror(r));
+		if (r == TG_ERR_NOT_FOUND || (answered && pr == TG_OK))
+			goto done; /* gone, or Slack has it already */
+		if (r != TG_ERR_PARSE && r != TG_ERR_LIMIT && head->attempts < NOTIFY_READ_TRIES) {
+			/* a passing failure (EIO, EMFILE, memory): the message is not given up at
+			 * once, nor held forever at the head of the queue */
+			tg_warn("notify: %s cannot be read now (%s): trying again", name,
+			        tg_strerror(r));
+			head->attempts++;
+			head->next_try_us =
+			    now +
+			    up_backoff_us(head->attempts,
+			                  tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+			*wake_us = head->next_try_us;
+			goto out;
+		}
+		tg_warn("notify: %s cannot be read (%s): dropped from the Slack queue (S3 gets "
+		        "its own copy)",
+		        name, tg_strerror(r));
 		goto done;
 	}
 	if (strcmp(json_string_value(json_object_get(ev, "type")), "logout") == 0) {

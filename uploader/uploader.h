@@ -160,8 +160,10 @@ int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, ch
                           size_t len);
 
 /* --- event_ship.c --- */
-/* Copy each events/ file into the outboxes, then drop it from events/. */
-int up_events_fanout(struct up_ctx *c);
+/* Copy each events/ file into the outboxes, then drop it from events/; one that fails
+ * (a full or failing disk) is tried again after a backoff, *wake_us lowered to when.
+ * Returns how many moved. */
+int up_events_fanout(struct up_ctx *c, uint64_t *wake_us);
 /* One outbox/s3 event to S3 (runs in a job). */
 void up_event_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct up_result *res);
 /*

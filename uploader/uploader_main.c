@@ -387,7 +387,7 @@ static int run(struct up_ctx *c)
 		tg_warn("inotify is not available (%s): rescanning every %llu s", strerror(errno),
 		        tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL));
 	while (!got_stop) {
-		uint64_t now = up_now_us(), wake = UINT64_MAX, due;
+		uint64_t now = up_now_us(), wake = UINT64_MAX, due, fanout_wake = UINT64_MAX;
 		struct pollfd pfd[2];
 		struct timespec ts;
 		int npfd = 0, steps;
@@ -400,17 +400,20 @@ static int run(struct up_ctx *c)
 				prune_state(c);
 				rescan_at = now + rescan_every;
 			}
-			if (now >= size_at) {
-				check_spool_size(c);
-				size_at = now + 5000000u;
-			}
 			if (c->progress && done_total == 0)
 				done_total =
 				    c->q[UP_Q_SESSIONS].n + c->q[UP_Q_EVENTS].n + c->q[UP_Q_S3].n;
 			dirty = 0;
 		}
+		/* every 5 s, not only at rescans: inotify makes those rare, and the alert must
+		 * come well before the cap */
+		if (now >= size_at) {
+			check_spool_size(c);
+			size_at = now + 5000000u;
+		}
 		/* the outbox files the fan-out wrote: inotify reports them, or else list them */
-		if (c->q[UP_Q_EVENTS].n > 0 && up_events_fanout(c) > 0 && c->inotify_fd < 0) {
+		if (c->q[UP_Q_EVENTS].n > 0 && up_events_fanout(c, &fanout_wake) > 0 &&
+		    c->inotify_fd < 0) {
 			up_queue_scan(c, UP_Q_S3);
 			up_queue_scan(c, UP_Q_NOTIFY);
 		}
@@ -466,6 +469,10 @@ static int run(struct up_ctx *c)
 			wake = due;
 		if (rescan_at < wake)
 			wake = rescan_at;
+		if (fanout_wake < wake)
+			wake = fanout_wake; /* an event whose fan-out failed, tried again then */
+		if (size_at < wake)
+			wake = size_at;
 		/* status.json is rewritten at most once a second: a change it missed is
 		 * written then, not at the next rescan */
 		if (up_backlog(c) != c->status_backlog && c->last_status_us + 1000000u < wake)

@@ -1,0 +1,73 @@
+#!/bin/sh
+# The running daemon when the spool's disk fails under it:
+# - an event whose copy into the outboxes fails (here: a folder in the way of
+#   its outbox/notify file, as a full or failing disk would) is tried again
+#   after a backoff, not in a tight loop; it raises one alert; the events
+#   behind it go on; it is delivered once the way is clear; and the daemon
+#   still ends on SIGTERM (a loop busy on its own inotify events never let
+#   the signal in);
+# - the spool's size is measured every few seconds even when inotify makes
+#   rescans rare, so the spool_filling alert comes in time.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup "spool_max_bytes = 4M" "spool_alert_percent = 50"
+sed -i 's/^rescan_interval = .*/rescan_interval = 3600/' "$T/tollgate.conf"
+grep -q '^rescan_interval = 3600$' "$T/tollgate.conf" || tg_fail "could not set rescan_interval"
+
+up_start
+tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+
+# event 1 cannot be copied into outbox/notify: a folder holds its name
+us=$(( $(date +%s) * 1000000 + 1 ))
+blocked=$(printf '%020d-%016x.json' "$us" 1)
+mkdir -p "$T/spool/outbox/notify/$blocked"
+up_event 1 mfa_failure '"user":"blocked01","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+[ -f "$T/spool/events/$blocked" ] || tg_fail "the test's event name is not $blocked"
+up_event 2 mfa_failure '"user":"behind02","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+i=0
+until up_messages | grep -q behind02; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the event behind the failing one was not delivered: $(tail -5 "$T/uploader.log")"
+	sleep 0.2
+done
+first=$(grep -c "move event $blocked into the outboxes" "$T/uploader.log")
+[ "$first" -ge 1 ] || tg_fail "the fan-out never failed: the test did not test anything"
+sleep 3
+tries=$(( $(grep -c "move event $blocked into the outboxes" "$T/uploader.log") - first ))
+echo "failed fan-out tries in 3 s: $tries (backoff_max = 1 s; without a backoff: hundreds a second)"
+[ "$tries" -le 30 ] || tg_fail "the failing fan-out was retried $tries times in 3 s: no backoff"
+[ "$(grep -c 'alert event_stuck' "$T/uploader.log")" -eq 1 ] || tg_fail "expected one event_stuck alert"
+[ -f "$T/spool/events/$blocked" ] || tg_fail "the event that could not be copied left events/"
+
+# the way is clear: delivered within the backoff (backoff_max = 1 s)
+rmdir "$T/spool/outbox/notify/$blocked"
+i=0
+until up_messages | grep -q blocked01; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the event was not delivered once it could be copied: $(tail -5 "$T/uploader.log")"
+	sleep 0.2
+done
+
+# the size check runs every few seconds, not only at rescans (an hour away here)
+head -c 2500000 /dev/zero >"$T/spool/ballast.bin"
+i=0
+until grep -q 'alert spool_filling' "$T/uploader.log"; do
+	i=$((i + 1))
+	[ $i -gt 75 ] && tg_fail "no spool_filling alert within 15 s of the spool passing 50%"
+	sleep 0.2
+done
+rm -f "$T/spool/ballast.bin"
+
+# SIGTERM ends it (within a few seconds, well before tg_stop_pid would use KILL)
+kill "$UP_PID"
+i=0
+while kill -0 "$UP_PID" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && tg_fail "the daemon did not end on SIGTERM"
+	sleep 0.1
+done
+wait "$UP_PID" 2>/dev/null
+UP_PID=
+echo PASS
