@@ -59,7 +59,16 @@ int up_jobs_new(struct up_jobs **out, unsigned max)
 		free(j);
 		return TG_ERR_NOMEM;
 	}
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+	/* the read end only is non-blocking: a worker whose result finds the pipe full (a
+	 * parent busy posting to Slack) waits, rather than die mid-batch */
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		free(j->slot);
+		free(j);
+		return TG_ERR_SYSTEM;
+	}
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+		close(fds[0]);
+		close(fds[1]);
 		free(j->slot);
 		free(j);
 		return TG_ERR_SYSTEM;

@@ -1586,6 +1586,8 @@ static void *mpu_worker_main(void *arg)
 		pthread_mutex_unlock(&run->lock);
 
 		memset(&part, 0, sizeof part);
+		/* mpu_part fills only the message when it fails before a request (read, hash) */
+		res_clear(&res);
 		r = mpu_part(run->s3, w->curl, run->key, run->fd, st, i + 1, &part, &res);
 
 		pthread_mutex_lock(&run->lock);
