@@ -12,6 +12,7 @@
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 int tgp_module_opts(pam_handle_t *pamh, int argc, const char **argv, struct tgp_opts *o)
 {
@@ -72,6 +73,22 @@ const char *tgp_service(pam_handle_t *pamh)
 	return item_str(pamh, PAM_SERVICE);
 }
 
+/* A JSON string of s (NULL: null) with invalid UTF-8 replaced by U+FFFD; NULL when out of
+ * memory. json_string() refuses such text, and the whole event would be lost. */
+static json_t *safe_string(const char *s)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	json_t *j = NULL;
+
+	if (s == NULL)
+		return json_null();
+	tg_buf_init(&b, 3 * strlen(s) + 1);
+	if (tg_utf8_sanitize(&b, s, strlen(s), NULL) == TG_OK)
+		j = json_stringn(tg_buf_str(&b), b.len);
+	tg_buf_free(&b);
+	return j;
+}
+
 int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, const char *user,
               json_t *fields)
 {
@@ -89,11 +106,11 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 		hostbuf[sizeof(hostbuf) - 1] = '\0';
 		host = hostbuf;
 	}
-	/* json_string refuses invalid UTF-8: such a name is stored as null */
-	if (json_object_set_new(ev, "host", json_string(host)) != 0 ||
-	    json_object_set_new(ev, "user", user != NULL ? json_string(user) : json_null()) != 0 ||
-	    json_object_set_new(ev, "client_addr", json_string(tgp_rhost(pamh))) != 0 ||
-	    json_object_set_new(ev, "service", json_string(tgp_service(pamh))) != 0)
+	/* any of these may come from outside (the user name from the client) */
+	if (json_object_set_new(ev, "host", safe_string(host)) != 0 ||
+	    json_object_set_new(ev, "user", safe_string(user)) != 0 ||
+	    json_object_set_new(ev, "client_addr", safe_string(tgp_rhost(pamh))) != 0 ||
+	    json_object_set_new(ev, "service", safe_string(tgp_service(pamh))) != 0)
 		goto out;
 	if (fields != NULL && json_object_update(ev, fields) != 0)
 		goto out;

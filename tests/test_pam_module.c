@@ -463,6 +463,17 @@ START_TEST(missing_store_folder_fails_closed)
 }
 END_TEST
 
+/* A user name that is not UTF-8 still makes its event, the bad bytes replaced by U+FFFD. */
+START_TEST(non_utf8_user_name_still_recorded)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+
+	ck_assert_int_eq(auth_full("tg-\xff\xc3-x", &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_failure"), 1);
+	ck_assert_int_eq(events_with("\"user\":\"tg-\xef\xbf\xbd\xef\xbf\xbd-x\""), 1);
+}
+END_TEST
+
 START_TEST(nullok_does_not_skip_enrolled)
 {
 	service("nullok");
@@ -810,6 +821,7 @@ int main(void)
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
+	tcase_add_test(tc, non_utf8_user_name_still_recorded);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
