@@ -42,6 +42,23 @@ static void on_signal(int sig)
 		got_stop = 1;
 }
 
+/*
+ * The signals are blocked but inside ppoll, and ppoll runs a handler only when it
+ * returns EINTR: a loop that always finds a descriptor ready would never see
+ * SIGTERM. Take what is pending from sigpending() as well.
+ */
+static void take_pending_signals(void)
+{
+	sigset_t p;
+
+	if (sigpending(&p) != 0)
+		return;
+	if (sigismember(&p, SIGTERM) || sigismember(&p, SIGINT))
+		got_stop = 1;
+	if (sigismember(&p, SIGHUP))
+		got_hup = 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -491,8 +508,11 @@ static int run(struct up_ctx *c)
 			pfd[npfd].fd = up_jobs_fd(c->jobs);
 			pfd[npfd++].events = POLLIN;
 		}
-		if (ppoll(pfd, (nfds_t)npfd, &ts, &none) > 0 && up_watch_drain(c))
-			dirty = 1;
+		if (ppoll(pfd, (nfds_t)npfd, &ts, &none) > 0) {
+			take_pending_signals();
+			if (up_watch_drain(c))
+				dirty = 1;
+		}
 	}
 	/* a Slack post under way is seen to its end (at most its timeout): stopped in
 	 * the middle, its message could be posted again by the next uploader */
