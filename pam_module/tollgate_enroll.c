@@ -222,7 +222,8 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct tgp_opts o = TGP_OPTS_VOID;
-	const char *args[4];
+	/* one slot per option, so that an option given again replaces (the last one counts) */
+	const char *config = NULL, *alg = NULL, *digits = NULL, *args[3];
 	char config_arg[PATH_MAX + 8], alg_arg[64], digits_arg[64], err[512];
 	const char *user = NULL, *import = NULL, *state_dir;
 	char account[256];
@@ -234,18 +235,18 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			snprintf(config_arg, sizeof(config_arg), "config=%s", optarg);
-			args[nargs++] = config_arg;
+			config = config_arg;
 			break;
 		case 'u':
 			user = optarg;
 			break;
 		case 'a':
 			snprintf(alg_arg, sizeof(alg_arg), "algorithm=%s", optarg);
-			args[nargs++] = alg_arg;
+			alg = alg_arg;
 			break;
 		case 'd':
 			snprintf(digits_arg, sizeof(digits_arg), "digits=%s", optarg);
-			args[nargs++] = digits_arg;
+			digits = digits_arg;
 			break;
 		case 'i':
 			import = optarg;
@@ -290,6 +291,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	umask(077);
+	if (config != NULL)
+		args[nargs++] = config;
+	if (alg != NULL)
+		args[nargs++] = alg;
+	if (digits != NULL)
+		args[nargs++] = digits;
 	if ((r = tgp_opts_load(&o, nargs, args, err, sizeof(err))) != TG_OK) {
 		fprintf(stderr, "tollgate-enroll: %s\n", err);
 		return 2;

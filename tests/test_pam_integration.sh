@@ -75,6 +75,14 @@ code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 "$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz > /dev/null 2>&1 && tg_fail "enrolled a user that does not exist"
 echo "ok: --force needed, rate limit, --reset-failures, --remove"
 
+# options given again: the last one counts (they once filled a fixed array past its end)
+many=$(for i in $(seq 400); do printf -- '-a sha1 -d 6 -c %s ' "$T/tollgate.conf"; done)
+# shellcheck disable=SC2086
+"$ENROLL" $many -a sha256 -d 8 --user "$ME" --no-qr > "$T/out" || tg_fail "enroll with repeated options"
+grep -q "algorithm=SHA256&digits=8&" "$T/out" || tg_fail "repeated options: the last one did not win"
+"$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > /dev/null || tg_fail "--remove"
+echo "ok: repeated options, the last one wins"
+
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
 s=$(secret_of "$T/out")
