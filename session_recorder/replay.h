@@ -45,6 +45,13 @@ int replay_src_open(struct replay_src *s, const struct replay_opts *o, const cha
 int replay_src_close(struct replay_src *s);
 /* Open name, verify all of it into *v, close it; TG_OK or why it could not be read. */
 int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_rec_verdict *v);
+/*
+ * Hold name open (a local regular file), or copy the S3 object once into an
+ * unlinked private file: later replay_src_open() calls of name read those
+ * bytes. Logs and returns a TG_ERR_* code on failure (a FIFO or device: not
+ * a regular file).
+ */
+int replay_pin(const struct replay_opts *o, const char *name);
 /* True when name is an s3:// URL. */
 int replay_is_s3(const char *name);
 /* List s3://bucket/prefix: cb per key; returns TG_OK or an error (logged). */
@@ -57,6 +64,15 @@ int replay_exit_for(int status);
 void replay_fmt_time(char *out, size_t n, uint64_t us);
 /* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */
 int replay_parse_time(const char *s, uint64_t *us);
+/*
+ * s made safe to print on a terminal (malloc'd; NULL when out of memory): a
+ * control character (C0 but tab, DEL, C1 in UTF-8 or as a lone byte) or a byte that
+ * cannot start or continue UTF-8 becomes \xNN (\u00NN for C1 in UTF-8).
+ * Everything a recording or an S3 listing says goes through it before the
+ * investigator's terminal sees it; the recorded stream itself (cat, play) is
+ * shown as it was.
+ */
+char *replay_safe(const char *s);
 /* One line describing a verdict (for stderr and listings). */
 const char *replay_status_word(int status);
 void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);
@@ -71,9 +87,10 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status);
 /*
  * After showing what replay_gate() allowed: the showing pass verified again
- * as it read (a file can change between two reads). REPLAY_EXIT_OK, or
- * REPLAY_EXIT_TAMPERED (said on stderr) when that pass found tampering the
- * first did not (never with --force).
+ * as it read (it reads the bytes replay_gate() pinned, so this is a second
+ * line of defence). REPLAY_EXIT_OK, or REPLAY_EXIT_TAMPERED (said on stderr)
+ * when that pass found tampering the first did not, or a seal other than the
+ * one verified first (never with --force).
  */
 int replay_recheck(const struct replay_opts *o, const char *name, int gate_status, const struct tg_rec_verdict *v);
 

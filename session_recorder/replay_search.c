@@ -58,10 +58,20 @@ static void report(struct search_ctx *c, size_t so)
 
 	while (le < c->cur && c->text[le] != '\n')
 		le++;
+	char line[SHOW_CAP + 1], *safe_line, *safe_name;
+	size_t n = le - ls > SHOW_CAP ? SHOW_CAP : le - ls;
+
 	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]]);
-	if (printf("%s %s %s: %.*s\n", c->session_id, t, c->name,
-	           (int)(le - ls > SHOW_CAP ? SHOW_CAP : le - ls), c->text + ls) < 0)
+	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
+	memcpy(line, c->text + ls, n);
+	line[n] = '\0';
+	safe_line = replay_safe(line);
+	safe_name = replay_safe(c->name);
+	if (printf("%s %s %s: %s\n", c->session_id, t, safe_name ? safe_name : "?",
+	           safe_line ? safe_line : "?") < 0)
 		c->werr = 1;
+	free(safe_line);
+	free(safe_name);
 	c->matches++;
 }
 
@@ -253,27 +263,31 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	c->patlen = strlen(argv[0]);
 	c->input = o->input;
 	for (i = 1; i < argc; i++) {
-		int fc;
+		uint64_t limit = 0;
+		int fc, status = TG_OK;
 
 		c->name = argv[i];
 		c->cur = c->len = c->col = c->ntimes = 0;
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 		memset(&v, 0, sizeof(v));
-		e = replay_each_record(o, argv[i], UINT64_MAX, search_rec, c, &v);
-		if (c->len > 0)
-			end_line(c);
-		flush_block(c);
-		if (e != TG_OK) {
-			code = REPLAY_EXIT_USAGE;
-			continue;
-		}
-		fc = replay_exit_for(v.status);
-		if (fc != REPLAY_EXIT_OK) {
-			replay_describe(stderr, argv[i], &v);
-			tg_warn("%s: matches from this recording are not all verified", argv[i]);
+		/* as cat: verified first, then searched up to what verified (all with --force) */
+		fc = replay_gate(o, argv[i], &limit, &status);
+		if (fc == REPLAY_EXIT_OK) {
+			e = replay_each_record(o, argv[i], limit, search_rec, c, &v);
+			if (c->len > 0)
+				end_line(c);
+			flush_block(c);
+			if (e != TG_OK)
+				fc = REPLAY_EXIT_USAGE;
+			else if ((fc = replay_recheck(o, argv[i], status, &v)) == REPLAY_EXIT_OK)
+				fc = replay_exit_for(status);
+			if (fc != REPLAY_EXIT_OK && fc != REPLAY_EXIT_USAGE && o->force)
+				tg_warn("%s: matches from this recording are not all verified",
+				        argv[i]);
 		}
 		if (code != REPLAY_EXIT_USAGE &&
-		    (fc == REPLAY_EXIT_TAMPERED || code == REPLAY_EXIT_OK))
+		    (fc == REPLAY_EXIT_USAGE || fc == REPLAY_EXIT_TAMPERED ||
+		     code == REPLAY_EXIT_OK))
 			code = fc;
 	}
 	regfree(&c->re);

@@ -8,6 +8,46 @@
 #include "tg_error.h"
 #include "tg_log.h"
 
+char *replay_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0;
+	unsigned cont = 0; /* continuation bytes the last lead byte still wants */
+	char *out = malloc(4 * n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (; *p != '\0'; p++) {
+		unsigned c = *p;
+		int esc = 0;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			esc = 1;
+		} else if (c < 0x80) {
+			cont = 0;
+		} else if (c <= 0xbf) {
+			esc = cont == 0; /* a lone byte: an 8-bit terminal reads 0x80..0x9f as C1 */
+			if (cont > 0)
+				cont--;
+		} else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			o += (size_t)sprintf(out + o, "\\u%04x", p[1]); /* C1 as UTF-8 */
+			p++;
+			cont = 0;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xf4) {
+			cont = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+		} else {
+			esc = 1;
+		}
+		if (esc)
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int replay_exit_for(int status)
 {
 	if (status == TG_OK)
@@ -88,9 +128,10 @@ const char *replay_status_word(int status)
 	}
 }
 
-void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
+void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *v)
 {
-	char t[32], ft[32];
+	char t[32], ft[32], *safe = replay_safe(name_in);
+	const char *name = safe != NULL ? safe : "?";
 
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);
 	if (v->status == TG_OK) {
@@ -99,6 +140,7 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
 		        " bytes, session time %s%s\n",
 		        name, v->records, v->bytes, t,
 		        v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		free(safe);
 		return;
 	}
 	if (v->status == TG_ERR_UNSEALED) {
@@ -107,6 +149,7 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
 		        " bytes after that cannot be verified (%s)%s\n",
 		        name, t, v->verified_bytes, v->bytes - v->verified_bytes, v->reason,
 		        v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		free(safe);
 		return;
 	}
 	replay_fmt_time(ft, sizeof(ft), v->fail_time_us);
@@ -115,7 +158,11 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v)
 	        ", session time %s: %s; intact up to byte %" PRIu64 " (session time %s)\n",
 	        name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED",
 	        v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t);
+	free(safe);
 }
+
+/* What replay_gate() found, for replay_recheck() (one recording is shown per run). */
+static struct tg_rec_verdict gate_verdict;
 
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status)
 {
@@ -126,10 +173,14 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 		tg_error("standard input cannot be verified first and then shown: give a file");
 		return REPLAY_EXIT_USAGE;
 	}
+	/* the showing reads must get the bytes this one verifies */
+	if (replay_pin(o, name) != TG_OK)
+		return REPLAY_EXIT_USAGE;
 	if ((r = replay_verify_name(o, name, &v)) != TG_OK) {
 		tg_error("%s: %s", name, tg_strerror(r));
 		return REPLAY_EXIT_USAGE;
 	}
+	gate_verdict = v;
 	*status = v.status;
 	if (v.status == TG_OK) {
 		*limit = UINT64_MAX;
@@ -158,8 +209,13 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 
 int replay_recheck(const struct replay_opts *o, const char *name, int gate_status, const struct tg_rec_verdict *v)
 {
-	if (o->force || v->status == TG_OK || v->status == TG_ERR_UNSEALED ||
-	    replay_exit_for(gate_status) == REPLAY_EXIT_TAMPERED)
+	if (o->force || replay_exit_for(gate_status) == REPLAY_EXIT_TAMPERED)
+		return REPLAY_EXIT_OK;
+	/* a showing pass that ran to a seal must have found the very seal verified first */
+	if (v->status == TG_ERR_UNSEALED ||
+	    (v->status == TG_OK &&
+	     (gate_verdict.status != TG_OK ||
+	      memcmp(v->final_hash, gate_verdict.final_hash, sizeof(v->final_hash)) == 0)))
 		return REPLAY_EXIT_OK;
 	tg_error("%s: the recording changed while it was being shown: what was shown is not verified", name);
 	replay_describe(stderr, name, v);

@@ -84,9 +84,13 @@ static json_t *verdict_json(const struct tg_rec_verdict *v)
 	    "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
 }
 
+/* A value from the recording may hold terminal controls: printed made safe. */
 static void print_kv(const char *k, const char *v)
 {
-	printf("%-15s %s\n", k, v);
+	char *safe = replay_safe(v);
+
+	printf("%-15s %s\n", k, safe != NULL ? safe : "?");
+	free(safe);
 }
 
 /* JSON member as text for the plain listing. */
@@ -433,27 +437,38 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 			a.items[i].code =
 			    r == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
 			a.items[i].s.status = r == TG_ERR_TRUNCATED ? TG_ERR_UNSEALED : r;
-		} else
-			tg_error("%s: %s", a.items[i].name, tg_strerror(r));
+		} else {
+			char *safe = replay_safe(a.items[i].name);
+
+			tg_error("%s: %s", safe != NULL ? safe : "?", tg_strerror(r));
+			free(safe);
+		}
 	}
 	qsort(a.items, a.n, sizeof(a.items[0]), by_start);
 	printf("%-20s %-12s %-12s %-16s %12s %-9s %-32s %s\n", "START", "DURATION", "USER", "HOST",
 	       "SIZE", "STATUS", "SESSION", "FILE");
 	for (i = 0; i < a.n; i++) {
 		struct list_item *it = &a.items[i];
+		/* S3 keys, user and host names come from whoever wrote them: made safe */
+		char *fname = replay_safe(it->name), *user = replay_safe(it->s.user),
+		     *host = replay_safe(it->s.host);
 
 		code = worse(code, it->code);
 		if (it->code == REPLAY_EXIT_USAGE) {
 			printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n", "?", "?",
-			       "?", "?", it->size, "ERROR", "?", it->name);
-			continue;
+			       "?", "?", it->size, "ERROR", "?", fname ? fname : "?");
+		} else {
+			fmt_start(start, sizeof(start), it->s.start_us);
+			replay_fmt_time(dur, sizeof(dur), it->s.duration_us);
+			printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n",
+			       it->s.start_us ? start : "?", dur, user && *user ? user : "?",
+			       host && *host ? host : "?", it->size,
+			       replay_status_word(it->s.status),
+			       it->s.session_id[0] ? it->s.session_id : "?", fname ? fname : "?");
 		}
-		fmt_start(start, sizeof(start), it->s.start_us);
-		replay_fmt_time(dur, sizeof(dur), it->s.duration_us);
-		printf("%-20s %-12s %-12s %-16s %12" PRIu64 " %-9s %-32s %s\n",
-		       it->s.start_us ? start : "?", dur, it->s.user[0] ? it->s.user : "?",
-		       it->s.host[0] ? it->s.host : "?", it->size, replay_status_word(it->s.status),
-		       it->s.session_id[0] ? it->s.session_id : "?", it->name);
+		free(fname);
+		free(user);
+		free(host);
 	}
 out:
 	for (i = 0; i < a.n; i++)

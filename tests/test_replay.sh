@@ -136,9 +136,38 @@ expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
 expect 0 "$R" -c conf search 'alice@web-1' good.tgr
 if grep -q '01;32m' out.txt; then tg_fail "search: escapes not stripped"; fi
+# a tampered recording is refused, as cat refuses it; --force shows it, under a warning
 expect 1 "$R" -c conf search 'hunteX2' tampered.tgr
-grep -q "hunteX2" out.txt || tg_fail "search tampered: the match is still printed"
-grep -q "not all verified" err.txt || tg_fail "search tampered: no warning"
+if grep -q "hunteX2" out.txt; then tg_fail "search tampered: a forged match was printed"; fi
+grep -q "refused" err.txt || tg_fail "search tampered: not refused: $(cat err.txt)"
+expect 1 "$R" -c conf --force search 'hunteX2' tampered.tgr
+grep -q "hunteX2" out.txt || tg_fail "search tampered --force: the match is not printed"
+grep -q "not all verified" err.txt || tg_fail "search tampered --force: no warning"
+# an unsealed one is searched up to its last checkpoint only
+expect 2 "$R" -c conf search 'after the last checkpoint' unsealed.tgr
+[ ! -s out.txt ] || tg_fail "search unsealed: the unverified tail was searched: $(cat out.txt)"
+
+# --- what a recording says never reaches the terminal as controls
+"$G" script k/signing.key esc.tgr "command=ls $(printf '\033')]0;PWNED$(printf '\007')$(printf '\033')[2J" \
+	"user=eve$(printf '\033')[31m" <"$DATA/replay-session.txt" || tg_fail "make esc.tgr"
+expect 0 "$R" -c conf info esc.tgr
+if grep -q "$(printf '\033')" out.txt; then tg_fail "info printed an escape: $(od -c out.txt | head)"; fi
+grep -q 'ls \\x1b\]0;PWNED\\x07\\x1b\[2J' out.txt || tg_fail "info: command not shown escaped: $(cat out.txt)"
+mkdir escdir && cp esc.tgr escdir/ || tg_fail "escdir"
+expect 0 "$R" -c conf list escdir
+if grep -q "$(printf '\033')" out.txt; then tg_fail "list printed an escape: $(od -c out.txt | head)"; fi
+grep -q 'eve\\x1b\[31m' out.txt || tg_fail "list: user not shown escaped: $(cat out.txt)"
+
+# --- what is shown is what was verified: a FIFO cannot be read twice the same
+mkfifo swap.fifo
+( cat good.tgr >swap.fifo; cat tampered.tgr >swap.fifo ) 2>/dev/null &
+swap=$!
+expect 3 "$R" -c conf cat swap.fifo
+grep -q "not a regular file" err.txt || tg_fail "cat of a FIFO: $(cat err.txt)"
+kill "$swap" 2>/dev/null
+exec 3<>swap.fifo; exec 3>&- # unblock the writer, if it is still waiting
+wait "$swap" 2>/dev/null
+rm -f swap.fifo
 expect 3 "$R" -c conf search '(' good.tgr
 # the time printed is one play --from takes
 expect 0 "$R" -c conf play --speed 64 --from 1:02:03.456 good.tgr

@@ -12,7 +12,8 @@ S3CLI="$TG_TOP_BUILDDIR/tests/s3cli"
 [ -x "$S3CLI" ] || tg_skip "tests/s3cli is not built"
 T=$(tg_mktemp_dir)
 trap '"$TG_TOP_SRCDIR/tests/s3server.sh" stop "$T/s3" >/dev/null 2>&1; rm -rf "$T"' EXIT
-env_out=$("$TG_TOP_SRCDIR/tests/s3server.sh" start "$T/s3")
+# S3_DEBUG: the server logs each request (to count GETs)
+env_out=$(S3_DEBUG=1 "$TG_TOP_SRCDIR/tests/s3server.sh" start "$T/s3")
 case $? in
 0) eval "$env_out" ;;
 77) tg_skip "no S3 test server (tests/servers: npm ci)" ;;
@@ -47,9 +48,14 @@ expect 1 "$R" -c conf verify "s3://$B/rec/bad.tgr"
 expect 1 "$R" -c conf --key other/signing.pub verify "s3://$B/rec/good.tgr"
 expect 3 "$R" -c conf verify "s3://$B/rec/missing.tgr"
 expect 3 "$R" -c conf verify "s3://$B/"
+# GETs of good.tgr answered with a body (PUTs answer 0b)
+gets() { grep "rec/good.tgr 200 " "$T/s3/s3server.log" | grep -vc ' 0b$'; }
+before=$(gets)
 expect 0 "$R" -c conf cat "s3://$B/rec/good.tgr"
 "$R" -c conf cat good.tgr >local.txt
 cmp -s out.txt local.txt || tg_fail "cat from S3 differs from the local file's"
+# verified and shown from one GET: a second one could be served another object
+[ $(($(gets) - before)) -eq 1 ] || tg_fail "cat made $(($(gets) - before)) GETs of the object, not 1"
 expect 0 "$R" -c conf search 'password' "s3://$B/rec/good.tgr"
 grep -q "0:00:03.100 s3://$B/rec/good.tgr: the password" out.txt || tg_fail "search s3: $(cat out.txt)"
 expect 0 "$R" -c conf info --json "s3://$B/rec/good.tgr"
