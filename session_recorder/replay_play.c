@@ -310,13 +310,17 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 			waited += (uint64_t)((double)(t - start) * p->speed);
 			if (waited >= delay_us)
 				return 1;
-			timeout = (int)((double)(delay_us - waited) / p->speed / 1000.0) + 1;
+			double ms = (double)(delay_us - waited) / p->speed / 1000.0;
+
+			/* a crafted pause of weeks must not overflow an int (and spin): wake each
+			 * second at most, and count again */
+			timeout = ms >= 1000.0 ? 1000 : (int)ms + 1;
 		} else {
 			timeout = -1;
 		}
 		start = t;
 		if (p->keys_fd < 0) {
-			n = poll(NULL, 0, timeout < 0 ? 0 : timeout);
+			n = poll(NULL, 0, timeout < 0 ? 1000 : timeout);
 			if (n < 0 && errno != EINTR)
 				return TG_ERR_SYSTEM;
 			continue;
