@@ -52,6 +52,8 @@ int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 struct info {
 	struct tg_rec_verdict v;
 	json_t *end;
+	uint64_t end_offset;
+	int end_unverified; /* an END past the verified part: left out */
 	json_t *notes;
 	size_t notes_dropped;
 	uint64_t stored[4];
@@ -156,7 +158,10 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		}
 	} else {
 		replay_fmt_time(t, sizeof(t), in->v.time_us);
-		snprintf(buf, sizeof(buf), "%s so far (no END record)", t);
+		snprintf(buf, sizeof(buf), "%s so far (%s)", t,
+		         in->end_unverified
+		             ? "its END record lies past the verified part: not shown"
+		             : "no END record");
 		print_kv("duration:", buf);
 	}
 	snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64,
@@ -189,7 +194,9 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 
 		replay_fmt_time(t, sizeof(t),
 		                (uint64_t)json_integer_value(json_object_get(n, "time_us")));
-		snprintf(buf, sizeof(buf), "%s %s", t, d ? d : "?");
+		snprintf(buf, sizeof(buf), "%s%s %s",
+		         json_is_false(json_object_get(n, "verified")) ? "UNVERIFIED " : "", t,
+		         d ? d : "?");
 		print_kv(i == 0 ? "notes:" : "", buf);
 		free(d);
 	}
@@ -264,8 +271,9 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		case TG_REC_NOTE:
 			if (json_array_size(in.notes) < INFO_MAX_NOTES)
 				json_array_append_new(in.notes,
-				                      json_pack("{s:I,s:o}", "time_us",
-				                                (json_int_t)rec.time_us, "note",
+				                      json_pack("{s:I,s:I,s:o}", "time_us",
+				                                (json_int_t)rec.time_us, "offset",
+				                                (json_int_t)rec.offset, "note",
 				                                json_loadb((const char *)rec.data,
 				                                           rec.len, 0, NULL)));
 			else
@@ -274,6 +282,7 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		case TG_REC_END:
 			json_decref(in.end);
 			in.end = json_loadb((const char *)rec.data, rec.len, 0, NULL);
+			in.end_offset = rec.offset;
 			break;
 		default:
 			break;
@@ -284,6 +293,25 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		goto out;
 	}
 	tg_rec_reader_verdict(r, &in.v);
+	/* what lies past the verified part is not a fact: an END there is not shown as the
+	 * session's end, and notes there are marked */
+	if (in.v.status != TG_OK) {
+		size_t i;
+
+		for (i = 0; i < json_array_size(in.notes); i++) {
+			json_t *n = json_array_get(in.notes, i);
+
+			json_object_set_new(
+			    n, "verified",
+			    json_boolean((uint64_t)json_integer_value(
+			                     json_object_get(n, "offset")) < in.v.verified_bytes));
+		}
+		if (in.end != NULL && in.end_offset >= in.v.verified_bytes) {
+			json_decref(in.end);
+			in.end = NULL;
+			in.end_unverified = 1;
+		}
+	}
 	if (o->json) {
 		json_t *j = json_pack(
 		    "{s:s,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",

@@ -105,6 +105,11 @@ PY
 expect 1 "$R" -c conf info --json tampered.tgr
 grep -q '"status": "tampered"' out.txt || tg_fail "info tampered"
 expect 2 "$R" -c conf info unsealed.tgr
+# the final checkpoint cut off: the END record before it is not verified, so not a fact
+head -c $(($(stat -c %s good.tgr) - 100)) good.tgr >cutend.tgr
+expect 2 "$R" -c conf info cutend.tgr
+if grep -q "^exit status:" out.txt; then tg_fail "info shows an unverified END as the session's end"; fi
+grep -q "END record lies past the verified part" out.txt || tg_fail "info cutend: $(cat out.txt)"
 
 # --- cat: output bytes exactly; input; the gate
 expect 0 "$R" -c conf cat good.tgr
