@@ -10,6 +10,15 @@ uint64_t up_now_us(void)
 	return tg_now_us();
 }
 
+uint64_t up_retry_later(const struct up_ctx *c, struct up_item *it, uint64_t now)
+{
+	it->attempts++;
+	it->next_try_us =
+	    now + up_backoff_us(it->attempts,
+	                        (unsigned)tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
+	return it->next_try_us;
+}
+
 uint64_t up_backoff_us(unsigned attempts, unsigned cap_s)
 {
 	uint64_t cap = (uint64_t)cap_s * 1000000u, ceiling = 1000000u;

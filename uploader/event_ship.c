@@ -112,12 +112,7 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			struct up_item *it = &qs->items[i];
 
 			tg_error_r(r, "move event %s into the outboxes", name);
-			it->attempts++;
-			it->next_try_us =
-			    now +
-			    up_backoff_us(it->attempts, (unsigned)tg_config_uint(
-			                                    c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
-			if (it->next_try_us < *wake_us)
+			if (up_retry_later(c, it, now) < *wake_us)
 				*wake_us = it->next_try_us;
 			if (!it->stuck_alerted) {
 				it->stuck_alerted = 1;
@@ -319,12 +314,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * once, nor held forever at the head of the queue */
 			tg_warn("notify: %s cannot be read now (%s): trying again", name,
 			        tg_strerror(r));
-			head->attempts++;
-			head->next_try_us =
-			    now +
-			    up_backoff_us(head->attempts,
-			                  tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
-			*wake_us = head->next_try_us;
+			*wake_us = up_retry_later(c, head, now);
 			goto out;
 		}
 		tg_warn("notify: %s cannot be read (%s): dropped from the Slack queue (S3 gets "
@@ -416,13 +406,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	}
 	if (pr != TG_OK) {
 		slack_failed(c, &sr);
-		if (sr.retryable && sr.http_status != 429) {
-			head->attempts++;
-			head->next_try_us =
-			    now +
-			    up_backoff_us(head->attempts,
-			                  tg_config_uint(c->cfg, TG_CONF_UPLOADER_BACKOFF_MAX));
-		}
+		if (sr.retryable && sr.http_status != 429)
+			up_retry_later(c, head, now);
 		*wake_us = now + 1000;
 		goto out;
 	}

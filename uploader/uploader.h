@@ -117,6 +117,9 @@ void up_queues_free(struct up_ctx *c);
 /* --- retry policy (uploader_main.c) --- */
 /* Exponential backoff with full jitter: a random wait in [0, min(cap, 2^attempts)) seconds. */
 uint64_t up_backoff_us(unsigned attempts, unsigned cap_s);
+/* One more failed try of it: its next try after a backoff ([uploader] backoff_max); returns when.
+ */
+uint64_t up_retry_later(const struct up_ctx *c, struct up_item *it, uint64_t now);
 uint64_t up_now_us(void);
 
 /* --- jobs: uploads run in child processes, at most [uploader] workers at once --- */
