@@ -11,8 +11,8 @@
  * own, called by tg_buf.c linked into it) look at it before the real ones
  * run. Once a block is back with the allocator nothing portable can read it,
  * so this checks what tg_buf hands over, not the allocator's memory. Under
- * valgrind, which replaces free and realloc wherever they are, only the
- * contents are checked.
+ * valgrind, which replaces free and realloc wherever they are, and under
+ * AddressSanitizer, only the contents are checked.
  */
 /* volatile: the compiler takes free() and malloc() for the C library's, which touch none of
  * these */
@@ -20,6 +20,17 @@ static const unsigned char *volatile watched;
 static volatile size_t watched_len;
 static volatile int released_unwiped, calls;
 
+/* AddressSanitizer has its own free and realloc, and our dlsym() of the next ones would recurse
+ * into them: with it, as under valgrind, only the contents are checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_INTERPOSE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_INTERPOSE 1
+#endif
+#endif
+
+#ifndef NO_INTERPOSE
 static void look_at(void *p)
 {
 	size_t i;
@@ -54,6 +65,7 @@ void *realloc(void *p, size_t n)
 	look_at(p); /* realloc may move the data and free the old block as it is */
 	return real(p, n);
 }
+#endif
 
 START_TEST(append_within_cap)
 {
