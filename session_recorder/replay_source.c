@@ -103,7 +103,8 @@ int replay_pin(const struct replay_opts *o, const char *name)
 	if (pinned.name != NULL && strcmp(name, pinned.name) == 0)
 		return TG_OK;
 	if (!replay_is_s3(name)) {
-		if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		/* O_NONBLOCK: a FIFO without a writer must be refused, not waited on */
+		if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
 			tg_error("%s: %s", name, strerror(errno));
 			return TG_ERR_SYSTEM;
 		}

@@ -173,6 +173,9 @@ kill "$swap" 2>/dev/null
 exec 3<>swap.fifo; exec 3>&- # unblock the writer, if it is still waiting
 wait "$swap" 2>/dev/null
 rm -f swap.fifo
+mkfifo lonely.fifo # and one with no writer is refused, not waited on
+expect 3 timeout 20 "$R" -c conf cat lonely.fifo
+rm -f lonely.fifo
 expect 3 "$R" -c conf search '(' good.tgr
 # the time printed is one play --from takes
 expect 0 "$R" -c conf play --speed 64 --from 1:02:03.456 good.tgr
