@@ -69,6 +69,13 @@ static int has(const struct child_env *e, const char *name, size_t len)
 	return 0;
 }
 
+int child_env_for_transfer(struct child_env *e, const char *transfer)
+{
+	if (transfer == NULL || strncmp(transfer, "git", 3) != 0)
+		return TG_OK;
+	return add(e, "GIT_CONFIG_GLOBAL", "/dev/null");
+}
+
 int child_env_build(struct child_env *e, char **environ_in, const struct session_info *si,
                     const char *shell, const char *recording_id, const char *tty_name)
 {

@@ -29,6 +29,13 @@ struct child_env {
  */
 int child_env_build(struct child_env *e, char **environ_in, const struct session_info *si,
                     const char *shell, const char *recording_id, const char *tty_name);
+/*
+ * What a transfer program must not take from the user: git reads the user's
+ * ~/.gitconfig, whose uploadpack.packObjectsHook runs any command in the place
+ * of pack-objects, and its output would go out as the "transfer", recorded as
+ * metadata only. For a git transfer: GIT_CONFIG_GLOBAL=/dev/null.
+ */
+int child_env_for_transfer(struct child_env *e, const char *transfer);
 /* 1 when the variable name is one the allow-list passes on unchanged. */
 int child_env_allowed(const char *name, size_t len);
 void child_env_free(struct child_env *e);

@@ -323,7 +323,8 @@ static pid_t start_pipes(struct recorder *rc, const struct child_spec *cs_in, in
 	ours[1] = p[1][0];
 	theirs[2] = p[2][1];
 	ours[2] = p[2][0];
-	if (child_env_build(&rc->env, environ, &rc->si, cs.shell, rc->sid_hex, NULL) != TG_OK)
+	if (child_env_build(&rc->env, environ, &rc->si, cs.shell, rc->sid_hex, NULL) != TG_OK ||
+	    child_env_for_transfer(&rc->env, rc->mode.transfer) != TG_OK)
 		goto out;
 	cs.envp = rc->env.v;
 	pid = child_spawn_pipes(&cs, theirs, ours);

@@ -264,6 +264,14 @@ START_TEST(env_allow_list)
 	ck_assert(env_has(&e, "TOLLGATE_SESSION_ID=0123456789abcdef0123456789abcdef"));
 	ck_assert(env_has(&e, "TOLLGATE_RECORDING=feedface"));
 	ck_assert_ptr_null(e.v[e.n]);
+	/* a git transfer never reads the user's ~/.gitconfig (packObjectsHook runs commands) */
+	ck_assert_int_eq(child_env_for_transfer(&e, "scp"), TG_OK);
+	ck_assert(!env_has_name(&e, "GIT_CONFIG_GLOBAL"));
+	ck_assert_int_eq(child_env_for_transfer(&e, NULL), TG_OK);
+	ck_assert(!env_has_name(&e, "GIT_CONFIG_GLOBAL"));
+	ck_assert_int_eq(child_env_for_transfer(&e, "git-upload-pack"), TG_OK);
+	ck_assert(env_has(&e, "GIT_CONFIG_GLOBAL=/dev/null"));
+	ck_assert_ptr_null(e.v[e.n]);
 	child_env_free(&e);
 }
 END_TEST
