@@ -47,8 +47,10 @@ int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *si
 	rs->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (rs->fd < 0)
 		return TG_ERR_SYSTEM;
-	/* locked before the first byte, and the lock goes with the inode through every rename */
-	if (flock(rs->fd, LOCK_EX | LOCK_NB) != 0) {
+	/* locked before the first byte, and the lock goes with the inode through every rename.
+	 * Waiting: the file is ours (O_EXCL), and a recovery pass that tried it holds it for
+	 * microseconds. */
+	if (flock(rs->fd, LOCK_EX) != 0) {
 		r = TG_ERR_SYSTEM;
 		close(rs->fd);
 		rs->fd = -1;
@@ -173,6 +175,11 @@ static void remove_stale_tmp(int dfd, const char *name)
 	struct stat st;
 	int fd;
 
+	/* a young one is left untouched: not even tried, since a recorder between creating and
+	 * locking it would find it locked by us */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    time(NULL) - st.st_mtime <= REC_SPOOL_STALE_TMP_SECONDS)
+		return;
 	if ((fd = take_unlocked(dfd, name, &st)) < 0)
 		return;
 	if (time(NULL) - st.st_mtime > REC_SPOOL_STALE_TMP_SECONDS && unlinkat(dfd, name, 0) == 0)

@@ -2,12 +2,14 @@
  * rec_spool. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child_env.h"
@@ -464,6 +466,40 @@ START_TEST(spool_recover)
 }
 END_TEST
 
+/* Another recorder's recovery pass must never make a recorder's create fail: recovery used to
+ * try the lock of a dot-file a new recorder had created but not yet locked. */
+START_TEST(spool_create_beside_recovery)
+{
+	char *dir = tg_test_tmpdir(), sid[16];
+	struct rec_spool rs = REC_SPOOL_VOID;
+	unsigned moved;
+	pid_t pid;
+	int i, st, failed = 0;
+
+	ck_assert_int_eq(rec_spool_create(&rs, dir, "0000"), TG_OK); /* makes the folders */
+	rec_spool_discard(&rs);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (;;)
+			rec_spool_recover(dir, &moved);
+	}
+	for (i = 0; i < 4000; i++) {
+		snprintf(sid, sizeof(sid), "%08x", i);
+		if (rec_spool_create(&rs, dir, sid) != TG_OK) {
+			failed++;
+			continue;
+		}
+		rec_spool_discard(&rs);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	ck_assert_int_eq(failed, 0);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("recorder parts");
@@ -480,6 +516,7 @@ int main(void)
 	tcase_add_test(tc, sink_count_only_and_hidden);
 	tcase_add_test(tc, sink_rate_cap);
 	tcase_add_test(tc, spool_recover);
+	tcase_add_test(tc, spool_create_beside_recovery);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
