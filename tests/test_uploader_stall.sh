@@ -7,7 +7,10 @@
 #   still ends on SIGTERM (a loop busy on its own inotify events never let
 #   the signal in);
 # - the spool's size is measured every few seconds even when inotify makes
-#   rescans rare, so the spool_filling alert comes in time.
+#   rescans rare, so the spool_filling alert comes in time;
+# - a recording left in active/ by a recorder that was killed (its lock gone)
+#   is handed over and shipped by the uploader itself, with no recorder
+#   starting again (no one logs in), and one a live recorder holds is not.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -16,8 +19,33 @@ up_setup "spool_max_bytes = 4M" "spool_alert_percent = 50"
 sed -i 's/^rescan_interval = .*/rescan_interval = 3600/' "$T/tollgate.conf"
 grep -q '^rescan_interval = 3600$' "$T/tollgate.conf" || tg_fail "could not set rescan_interval"
 
+# a killed recorder's file in active/ (unlocked), and a live one's (locked by flock here)
+mkdir -p "$T/spool/active"
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/orphan.tgr" user=killed bytes=3000 unsealed ||
+	tg_fail "recgen"
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/live.tgr" user=alive bytes=3000 unsealed ||
+	tg_fail "recgen"
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1])
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").write("locked")
+time.sleep(600)' "$T/spool/active/live.tgr" "$T/live.ready" &
+LIVE_PID=$!
+trap '[ -n "${LIVE_PID:-}" ] && tg_stop_pid "$LIVE_PID"; up_cleanup' EXIT
+tg_wait_file "$T/live.ready" "the stand-in recorder did not take its lock"
+
 up_start
 tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+i=0
+until grep -q "shipped orphan.tgr .*/killed/orphan.tgr" "$T/uploader.log"; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && tg_fail "the orphan in active/ was not shipped: $(tail -5 "$T/uploader.log")"
+	sleep 0.2
+done
+[ ! -e "$T/spool/active/orphan.tgr" ] || tg_fail "the orphan is still in active/"
+[ -e "$T/spool/active/live.tgr" ] || tg_fail "a recording a live recorder holds left active/"
+tg_stop_pid "$LIVE_PID"
+LIVE_PID=
 
 # event 1 cannot be copied into outbox/notify: a folder holds its name
 us=$(( $(date +%s) * 1000000 + 1 ))

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rec_spool.h"
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_log.h"
@@ -335,6 +336,20 @@ static uint64_t dir_bytes(const char *dir, int depth)
 	}
 	closedir(d);
 	return total;
+}
+
+void up_recover_orphans(struct up_ctx *c)
+{
+	unsigned moved = 0;
+	int r = rec_spool_recover(c->spool, &moved);
+
+	if (r != TG_OK)
+		tg_error_r(r, "recovering recordings left in %s/" REC_SPOOL_ACTIVE, c->spool);
+	if (moved > 0)
+		tg_log(LOG_NOTICE,
+		       "handed over %u recording(s) whose recorder ended without sealing them "
+		       "(they ship unsealed, verified up to their last checkpoint)",
+		       moved);
 }
 
 uint64_t up_spool_bytes(const struct up_ctx *c)

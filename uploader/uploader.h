@@ -112,6 +112,10 @@ struct up_item *up_queue_find(struct up_queue_state *qs, const char *name);
 void up_queue_drop(struct up_queue_state *qs, const char *name);
 /* Total bytes under the spool (recordings, events, outboxes). */
 uint64_t up_spool_bytes(const struct up_ctx *c);
+/* Move recordings whose recorder died (their lock gone) from active/ into sessions/, as each
+ * recorder does at its start: run at every periodic rescan, so the last crashed session of a
+ * host leaves it even if no one logs in again. */
+void up_recover_orphans(struct up_ctx *c);
 void up_queues_free(struct up_ctx *c);
 
 /* --- retry policy (uploader_main.c) --- */

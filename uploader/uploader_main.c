@@ -411,6 +411,8 @@ static int run(struct up_ctx *c)
 
 		if (dirty || got_hup || now >= rescan_at) {
 			got_hup = 0;
+			if (now >= rescan_at)
+				up_recover_orphans(c);
 			if (rescan(c) != TG_OK)
 				return EXIT_USAGE;
 			if (now >= rescan_at) {
