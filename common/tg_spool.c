@@ -1,5 +1,6 @@
 #include "tg_spool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -314,4 +315,36 @@ int tg_mkdir_p(const char *dir, mode_t mode)
 int tg_spool_is_hidden(const char *name)
 {
 	return name[0] == '.';
+}
+
+static uint64_t dir_bytes(const char *dir, int depth)
+{
+	uint64_t total = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (depth > 3 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char path[PATH_MAX];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			total += dir_bytes(path, depth + 1);
+		else if (S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512u;
+	}
+	closedir(d);
+	return total;
+}
+
+uint64_t tg_spool_bytes(const char *dir)
+{
+	return dir_bytes(dir, 0);
 }

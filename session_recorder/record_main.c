@@ -147,6 +147,16 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		         tg_config_str(rc->cfg, TG_CONF_RECORDER_SIGNING_KEY), tg_strerror(r));
 		goto out;
 	}
+	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then) */
+	if (tg_spool_bytes(rc->spool_dir) >=
+	    tg_config_uint(rc->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES)) {
+		r = TG_ERR_LIMIT;
+		snprintf(why, whylen,
+		         "the spool %s is full: it holds spool_max_bytes (%llu MiB) or more",
+		         rc->spool_dir,
+		         tg_config_uint(rc->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES) >> 20);
+		goto out;
+	}
 	if ((r = rec_spool_create(&rc->spool, rc->spool_dir, rc->sid_hex)) != TG_OK) {
 		snprintf(why, whylen, "spool %s: %s (%s)", rc->spool_dir, tg_strerror(r),
 		         strerror(errno));

@@ -203,6 +203,27 @@ def test_on_failure_deny_and_allow():
         env.cleanup()
 
 
+def test_spool_full_refused():
+    """[uploader] spool_max_bytes: past it a new session gets no recording, and on_failure decides."""
+    env = Env(shell="/bin/sh")
+    try:
+        with open(env.conf, "a") as f:
+            f.write("[uploader]\nspool_max_bytes = 1M\n")
+        os.makedirs(env.spool, exist_ok=True)
+        with open(os.path.join(env.spool, "ballast"), "wb") as f:
+            f.write(os.urandom(2 * 1024 * 1024))
+        rc, out, err = run_pipes(env, "echo should-not-run")
+        check(rc != 0 and b"should-not-run" not in out and b"denied" in err, "deny: a full spool, no session")
+        ev = [e for e in env.events() if e["type"] == "recording_failure"]
+        check(len(ev) == 1 and "full" in ev[0]["reason"], "a recording_failure event says the spool is full")
+        check(not env.sessions(), "no recording was made")
+        os.unlink(os.path.join(env.spool, "ballast"))
+        rc, out, err = run_pipes(env, "echo runs")
+        check(rc == 0 and out == b"runs\n" and len(env.sessions()) == 1, "with room again, recorded")
+    finally:
+        env.cleanup()
+
+
 def test_long_command_recorded():
     """A command too long for the header (and not UTF-8) is still recorded, whole in a NOTE:
     it used to fail the recording, which with on_failure = allow ran it unrecorded."""
@@ -295,5 +316,5 @@ def test_transfer_disguise_recorded():
 
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_long_command_recorded, test_failure_mid_session,
+          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_term_closes_pipes, test_transfer_disguise_recorded])

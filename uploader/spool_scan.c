@@ -311,33 +311,6 @@ void up_spool_clean_tmp(struct up_ctx *c)
 	}
 }
 
-static uint64_t dir_bytes(const char *dir, int depth)
-{
-	uint64_t total = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (depth > 3 || (d = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		char path[PATH_MAX];
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
-			continue;
-		if (lstat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			total += dir_bytes(path, depth + 1);
-		else if (S_ISREG(st.st_mode))
-			total += (uint64_t)st.st_blocks * 512u;
-	}
-	closedir(d);
-	return total;
-}
-
 void up_recover_orphans(struct up_ctx *c)
 {
 	unsigned moved = 0;
@@ -354,7 +327,7 @@ void up_recover_orphans(struct up_ctx *c)
 
 uint64_t up_spool_bytes(const struct up_ctx *c)
 {
-	return dir_bytes(c->spool, 0);
+	return tg_spool_bytes(c->spool);
 }
 
 void up_queues_free(struct up_ctx *c)
