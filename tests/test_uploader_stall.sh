@@ -10,7 +10,8 @@
 #   rescans rare, so the spool_filling alert comes in time;
 # - a recording left in active/ by a recorder that was killed (its lock gone)
 #   is handed over and shipped by the uploader itself, with no recorder
-#   starting again (no one logs in), and one a live recorder holds is not.
+#   starting again (no one logs in), and one a live recorder holds is not;
+# - a world-readable config that holds secrets raises an alert at start.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -34,8 +35,12 @@ LIVE_PID=$!
 trap '[ -n "${LIVE_PID:-}" ] && tg_stop_pid "$LIVE_PID"; up_cleanup' EXIT
 tg_wait_file "$T/live.ready" "the stand-in recorder did not take its lock"
 
+# and a config that holds the webhook URL, left readable by every user: said at start
+chmod 0644 "$T/tollgate.conf"
 up_start
 tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+grep -q "alert config_readable" "$T/uploader.log" ||
+	tg_fail "no config_readable alert for a world-readable config with secrets"
 i=0
 until grep -q "shipped orphan.tgr .*/killed/orphan.tgr" "$T/uploader.log"; do
 	i=$((i + 1))

@@ -59,6 +59,23 @@ static void take_pending_signals(void)
 		got_hup = 1;
 }
 
+/* A config that holds a secret (the webhook URL, static S3 keys) must not be readable by every
+ * user, the recorded ones included: said once at start, in the log and as an alert. */
+static void check_config_secrets(struct up_ctx *c)
+{
+	struct stat st;
+
+	if (stat(c->config_path, &st) != 0 || (st.st_mode & S_IROTH) == 0)
+		return;
+	if (*tg_config_str(c->cfg, TG_CONF_SLACK_WEBHOOK_URL) == '\0' &&
+	    *tg_config_str(c->cfg, TG_CONF_S3_SECRET_ACCESS_KEY) == '\0')
+		return;
+	up_alert(c, "config_readable", 1,
+	         "%s holds secrets (the Slack webhook URL or S3 keys) and every user can read it "
+	         "(mode %04o): chmod 0640 it, group %s",
+	         c->config_path, (unsigned)(st.st_mode & 07777), TG_AUDIT_USER);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -672,6 +689,7 @@ int main(int argc, char **argv)
 		    TG_AUDIT_USER);
 	tg_info("started: spool %s, bucket %s, Slack %s, %u workers", ctx.spool, ctx.bucket,
 	        ctx.slack ? "on" : "off", up_jobs_max(ctx.jobs));
+	check_config_secrets(&ctx);
 	r = run(&ctx);
 	tg_info("stopped (%s)", r == EXIT_SUCCESS ? "nothing left" : "items wait in the spool");
 	close(lockfd);
