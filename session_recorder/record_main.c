@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pty.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -211,21 +210,16 @@ static int on_failure(void *arg, int err)
  * leave a recording behind for the PAM session, and gets the escape check.
  * The test build may name the account's shell (TOLLGATE_RECORD_TEST_ACCOUNT_SHELL).
  */
-static int account_shell_is_self(uid_t uid)
+static int account_shell_is_self(const struct session_info *si)
 {
-	struct passwd pw, *res = NULL;
+	const char *shell = si->shell;
 	struct stat a, b;
-	const char *shell;
-	char buf[4096];
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return 0;
-	shell = pw.pw_shell;
 #ifdef TG_RECORDER_TESTING
 	if (getenv("TOLLGATE_RECORD_TEST_ACCOUNT_SHELL") != NULL)
 		shell = getenv("TOLLGATE_RECORD_TEST_ACCOUNT_SHELL");
 #endif
-	return shell != NULL && stat(shell, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
+	return *shell != '\0' && stat(shell, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -256,7 +250,7 @@ static void note_start(struct recorder *rc)
 	free(s);
 	json_decref(o);
 	/* not for a real login shell: su and login start one too, and sshd cannot be bypassed */
-	if ((rc->mode.entry == SESSION_ENTRY_FORCECOMMAND || !account_shell_is_self(rc->si.uid)) &&
+	if ((rc->mode.entry == SESSION_ENTRY_FORCECOMMAND || !account_shell_is_self(&rc->si)) &&
 	    escape_check(getppid(), reason, sizeof(reason))) {
 		tg_warn("recording %s of %s: possible escape: %s", rc->sid_hex, rc->si.user,
 		        reason);

@@ -74,6 +74,8 @@ int session_info_gather(struct session_info *si, uid_t uid, const char *hostname
 		return TG_ERR_LIMIT;
 	snprintf(si->user, sizeof(si->user), "%s", pw->pw_name);
 	snprintf(si->home, sizeof(si->home), "%s", pw->pw_dir);
+	if (pw->pw_shell != NULL && strlen(pw->pw_shell) < sizeof(si->shell))
+		snprintf(si->shell, sizeof(si->shell), "%s", pw->pw_shell);
 	si->uid = uid;
 	si->gid = pw->pw_gid;
 	if (hostname_cfg != NULL && *hostname_cfg != '\0')

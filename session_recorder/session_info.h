@@ -17,6 +17,7 @@ struct session_info {
 	uid_t uid;
 	gid_t gid;
 	char home[1024];
+	char shell[1024]; /* the account's shell (pw_shell); "" when too long */
 	char host[256];
 	char client_addr[64]; /* "" when unknown */
 	unsigned client_port;
