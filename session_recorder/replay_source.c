@@ -44,17 +44,10 @@ int replay_src_open(struct replay_src *s, const struct replay_opts *o, const cha
 
 		/* a description of its own: its own offset, from the start */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", pinned.fd);
-		if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			tg_error("%s: reopen: %s", name, strerror(errno));
-			return TG_ERR_SYSTEM;
-		}
-		s->src.read = tg_rec_fd_read;
-		s->src.ctx = &s->fd;
-		return TG_OK;
-	}
-	if (replay_is_s3(name))
+		s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	} else if (replay_is_s3(name)) {
 		return replay_s3_open(s, o, name);
-	if (strcmp(name, "-") == 0) {
+	} else if (strcmp(name, "-") == 0) {
 		s->fd = dup(STDIN_FILENO);
 	} else {
 		s->fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
