@@ -41,12 +41,8 @@ up_start
 tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
 grep -q "alert config_readable" "$T/uploader.log" ||
 	tg_fail "no config_readable alert for a world-readable config with secrets"
-i=0
-until grep -q "shipped orphan.tgr .*/killed/orphan.tgr" "$T/uploader.log"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the orphan in active/ was not shipped: $(tail -5 "$T/uploader.log")"
-	sleep 0.2
-done
+up_wait_until 20 "the orphan in active/ was not shipped" \
+	grep -q "shipped orphan.tgr .*/killed/orphan.tgr" "$T/uploader.log"
 [ ! -e "$T/spool/active/orphan.tgr" ] || tg_fail "the orphan is still in active/"
 [ -e "$T/spool/active/live.tgr" ] || tg_fail "a recording a live recorder holds left active/"
 tg_stop_pid "$LIVE_PID"
@@ -59,12 +55,7 @@ mkdir -p "$T/spool/outbox/notify/$blocked"
 up_event 1 mfa_failure '"user":"blocked01","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 [ -f "$T/spool/events/$blocked" ] || tg_fail "the test's event name is not $blocked"
 up_event 2 mfa_failure '"user":"behind02","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
-i=0
-until up_messages | grep -q behind02; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the event behind the failing one was not delivered: $(tail -5 "$T/uploader.log")"
-	sleep 0.2
-done
+up_wait_until 20 "the event behind the failing one was not delivered" up_message_has behind02
 first=$(grep -c "move event $blocked into the outboxes" "$T/uploader.log")
 [ "$first" -ge 1 ] || tg_fail "the fan-out never failed: the test did not test anything"
 sleep 3
@@ -76,21 +67,12 @@ echo "failed fan-out tries in 3 s: $tries (backoff_max = 1 s; without a backoff:
 
 # the way is clear: delivered within the backoff (backoff_max = 1 s)
 rmdir "$T/spool/outbox/notify/$blocked"
-i=0
-until up_messages | grep -q blocked01; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && tg_fail "the event was not delivered once it could be copied: $(tail -5 "$T/uploader.log")"
-	sleep 0.2
-done
+up_wait_until 20 "the event was not delivered once it could be copied" up_message_has blocked01
 
 # the size check runs every few seconds, not only at rescans (an hour away here)
 head -c 2500000 /dev/zero >"$T/spool/ballast.bin"
-i=0
-until grep -q 'alert spool_filling' "$T/uploader.log"; do
-	i=$((i + 1))
-	[ $i -gt 75 ] && tg_fail "no spool_filling alert within 15 s of the spool passing 50%"
-	sleep 0.2
-done
+up_wait_until 15 "no spool_filling alert within 15 s of the spool passing 50%" \
+	grep -q 'alert spool_filling' "$T/uploader.log"
 rm -f "$T/spool/ballast.bin"
 
 # SIGTERM ends it (within a few seconds, well before tg_stop_pid would use KILL)

@@ -108,6 +108,21 @@ up_wait_empty() {
 	done
 }
 
+# Wait (at most $1 seconds) until the command $3... succeeds; else fail with
+# $2 and the end of the daemon's log.
+up_wait_until() {
+	up_limit=$1 up_msg=$2 up_i=0
+	shift 2
+	until "$@"; do
+		up_i=$((up_i + 1))
+		[ $up_i -gt $((up_limit * 5)) ] && tg_fail "$up_msg: $(tail -5 "$T/uploader.log")"
+		sleep 0.2
+	done
+}
+
+# A message accepted by the receiver holds $1.
+up_message_has() { up_messages | grep -q "$1"; }
+
 # Wait (at most $2 seconds) until the receiver accepted $1 messages.
 up_wait_messages() {
 	want=$1 limit=$2 i=0
