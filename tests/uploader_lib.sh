@@ -102,6 +102,8 @@ up_wait_empty() {
 			echo "spool still holds:" >&2
 			find "$T/spool" -type f >&2
 			tail -20 "$T/uploader.log" >&2
+			"$S3SERVER" status "$T/s3" || echo "the S3 test server is not running" >&2
+			tail -20 "$T/s3/s3server.log" >&2
 			return 1
 		fi
 		sleep 0.2

@@ -20,7 +20,15 @@
 //  - UploadPart and CompleteMultipartUpload of an unknown upload id answer
 //    404 NoSuchUpload, and AbortMultipartUpload (DELETE ?uploadId=) works;
 //  - XML answers are escaped once, as S3 does: s3rver escapes text twice
-//    (he.escape, then its XML builder), so a key "a&b" would list as "a&amp;b".
+//    (he.escape, then its XML builder), so a key "a&b" would list as "a&amp;b";
+//  - CompleteMultipartUpload checks that every listed part was uploaded with
+//    the ETag given (InvalidPart), where s3rver would stream a missing part
+//    file and die of the unhandled ENOENT;
+//  - the requests of one multipart upload are ordered as S3 orders them:
+//    parts and listings run side by side, a Complete or an Abort runs alone.
+//    A client killed after sending a Complete leaves it running here; the
+//    client's successor then sends its own Complete of the same upload, and
+//    s3rver, unserialised, would remove the upload's folder under it.
 'use strict';
 
 const crypto = require('crypto');
@@ -96,6 +104,57 @@ function uploadDir(b, uploadId) {
   return path.join(store.getResourcePath(b, undefined, 'uploads'), uploadId);
 }
 
+// One reader-writer lock per upload id, granted in arrival order.
+const uploadLocks = new Map();
+
+function grant(id, l) {
+  while (l.queue.length > 0) {
+    const w = l.queue[0];
+    if (l.writer || (w.exclusive && l.readers > 0)) break;
+    l.queue.shift();
+    if (w.exclusive) l.writer = true;
+    else l.readers++;
+    w.resolve();
+  }
+  if (!l.writer && l.readers === 0 && l.queue.length === 0) uploadLocks.delete(id);
+}
+
+function lockUpload(id, exclusive) {
+  let l = uploadLocks.get(id);
+  if (!l) {
+    l = { readers: 0, writer: false, queue: [] };
+    uploadLocks.set(id, l);
+  }
+  return new Promise((resolve) => {
+    l.queue.push({ exclusive, resolve });
+    grant(id, l);
+  }).then(() => () => {
+    if (exclusive) l.writer = false;
+    else l.readers--;
+    grant(id, l);
+  });
+}
+
+// S3 refuses a Complete naming a part it does not have, or with another ETag.
+const putObjectMultipart = store.putObjectMultipart.bind(store);
+store.putObjectMultipart = async (b, uploadId, parts) => {
+  const d = uploadDir(b, String(uploadId));
+  for (const part of parts) {
+    let md5 = null;
+    if (d && Number.isInteger(part.number) && part.number >= 1 && part.number <= 10000) {
+      md5 = await fs.promises.readFile(path.join(d, `${part.number}.md5`), 'utf8')
+        .catch(() => null);
+    }
+    if (md5 === null || md5 !== part.etag) {
+      throw new S3Error('InvalidPart',
+        'One or more of the specified parts could not be found. The part may not have been ' +
+        "uploaded, or the specified entity tag may not match the part's entity tag.",
+        { UploadId: String(uploadId), PartNumber: String(part.number), ETag: String(part.etag) });
+    }
+  }
+  return putObjectMultipart(b, uploadId, parts);
+};
+
 // Hash the body as it streams by; refuse it at its end when it does not match.
 function verifyingBody(ctx) {
   const contentSha = ctx.get('x-amz-content-sha256');
@@ -146,9 +205,12 @@ server.middleware.unshift(async (ctx, next) => {
 
   const { bucket: b, key } = splitPath(ctx);
   const uploadId = ctx.query.uploadId;
+  let unlock = null;
   if (uploadId !== undefined && key) {
     const d = uploadDir(b, String(uploadId));
+    if (d) unlock = await lockUpload(d, ctx.method === 'POST' || ctx.method === 'DELETE');
     if (!d || !fs.existsSync(d)) {
+      if (unlock) unlock();
       // answered before the signature check: the ids are random, and s3rver
       // would otherwise create the folder of any id it is sent
       throw new S3Error('NoSuchUpload',
@@ -171,6 +233,8 @@ server.middleware.unshift(async (ctx, next) => {
     await fs.promises.rm(uploadDir(b, String(uploadId)), { recursive: true, force: true });
     ctx.status = 204;
     ctx.body = null;
+  } finally {
+    if (unlock) unlock();
   }
 });
 
@@ -186,6 +250,17 @@ server.run().then(({ port }) => {
 // A safety net: a server whose test died without stopping it ends by itself.
 const lifetime = Number(process.env.S3_LIFETIME || 7200);
 if (lifetime > 0) setTimeout(() => process.exit(0), lifetime * 1000).unref();
+
+// S3 does not go away when one request goes wrong inside it: an error that
+// escapes s3rver (a stray stream 'error', a rejected promise nobody awaits) is
+// logged, and the server keeps serving; the client sees that request fail or
+// time out, as it would a 500. A test that then fails prints this log.
+process.on('uncaughtException', (err) => {
+  console.error('s3-server: internal error, still serving: ' + (err && err.stack || err));
+});
+process.on('unhandledRejection', (err) => {
+  console.error('s3-server: internal error, still serving: ' + (err && err.stack || err));
+});
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => server.close(() => process.exit(0)));
