@@ -165,6 +165,22 @@ expect 0 s3 get "sessions/gone" "$tmp/big.back"
 cmp "$tmp/big" "$tmp/big.back" || tg_fail "restarted upload differs"
 ok "an upload id that no longer exists (NoSuchUpload) restarts cleanly"
 
+# the state names a part S3 has not got as named (InvalidPart on Complete):
+# start over instead of sending the same Complete for ever
+expect 137 s3 put "sessions/badpart" "$tmp/big" $mp --resume "$state" --die-after-parts 2
+old=$(sed -n 's/^upload_id //p' "$state")
+sed '0,/^part /s/^\(part [0-9]* \)[^ ]*/\1"00000000000000000000000000000000"/' "$state" >"$state.new"
+mv "$state.new" "$state"
+grep -q '^part [0-9]* "0\{32\}" ' "$state" || tg_fail "state not edited: $(cat "$state")"
+expect 0 s3 put "sessions/badpart" "$tmp/big" $mp --resume "$state"
+# the 3 parts still missing, then all 5 again
+grep -q '^parts 8$' "$tmp/out" || tg_fail "InvalidPart restart: $(cat "$tmp/out")"
+[ ! -d "$data/._S3rver_uploads/$old" ] || tg_fail "the upload with the bad part was not aborted"
+expect 0 s3 get "sessions/badpart" "$tmp/big.back"
+cmp "$tmp/big" "$tmp/big.back" || tg_fail "restarted upload differs"
+[ ! -e "$state" ] || tg_fail "the state file outlived the upload"
+ok "a part S3 has not got as the state says (InvalidPart) restarts cleanly"
+
 # a torn or hostile state file is not trusted
 printf 'tollgate-s3-multipart 1\nkey sessions/torn\nfile 1' >"$state"
 expect 0 s3 put "sessions/torn" "$tmp/big" $mp --resume "$state"

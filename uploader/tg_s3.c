@@ -1782,6 +1782,14 @@ again:
 		goto out;
 	}
 	r = mpu_complete(s3, key, &st, res);
+	if (r != TG_OK && strcmp(res->code, "InvalidPart") == 0 && restarts++ == 0) {
+		/* S3 has not got a part as the resume state recorded it: sending the state
+		 * again would fail again, forever; an upload started afresh does not */
+		tg_s3_abort_multipart(s3, key, st.upload_id, &ares);
+		tg_s3_state_free(&st);
+		state_remove(resume);
+		goto again;
+	}
 	if (r != TG_OK && strcmp(res->code, "NoSuchUpload") == 0 && restarts++ == 0) {
 		tg_s3_state_free(&st);
 		state_remove(resume);
