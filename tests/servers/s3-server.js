@@ -119,14 +119,28 @@ function grant(id, l) {
   if (!l.writer && l.readers === 0 && l.queue.length === 0) uploadLocks.delete(id);
 }
 
+// A request stuck mid-body holds its lock until node's requestTimeout ends it;
+// a waiter gives up before that and is answered 503 SlowDown, which clients retry.
+const LOCK_WAIT_MS = 20000;
+
 function lockUpload(id, exclusive) {
   let l = uploadLocks.get(id);
   if (!l) {
     l = { readers: 0, writer: false, queue: [] };
     uploadLocks.set(id, l);
   }
-  return new Promise((resolve) => {
-    l.queue.push({ exclusive, resolve });
+  return new Promise((resolve, reject) => {
+    const w = { exclusive, resolve: null };
+    const timer = setTimeout(() => {
+      l.queue.splice(l.queue.indexOf(w), 1);
+      grant(id, l);
+      reject(new S3Error('SlowDown', 'Please reduce your request rate.'));
+    }, LOCK_WAIT_MS);
+    w.resolve = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    l.queue.push(w);
     grant(id, l);
   }).then(() => () => {
     if (exclusive) l.writer = false;
