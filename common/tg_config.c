@@ -141,6 +141,16 @@ int tg_config_lookup(const char *section, const char *key, enum tg_conf_id *id)
 	return TG_ERR_NOT_FOUND;
 }
 
+static int section_known(const char *section)
+{
+	int i;
+
+	for (i = 0; i < TG_CONF_COUNT; i++)
+		if (strcmp(tg_conf_keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
 int tg_config_new(struct tg_config **out)
 {
 	struct tg_config *cfg;
@@ -254,6 +264,12 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 			s = trim(s + 1);
 			if (!valid_name(s) || strlen(s) >= sizeof(section)) {
 				tg_errf(err, errlen, "%s:%zu: bad section name \"%s\"", name, lineno, s);
+				goto out;
+			}
+			/* even with no keys under it: [uploder] is a typo the admin must hear of */
+			if (!section_known(s)) {
+				tg_errf(err, errlen, "%s:%zu: unknown section [%s]", name, lineno,
+				        s);
 				goto out;
 			}
 			snprintf(section, sizeof(section), "%s", s);

@@ -73,6 +73,10 @@ START_TEST(errors_name_file_and_line)
 	ck_assert_int_eq(parse("digits = 6\n"), TG_ERR_PARSE);
 	ck_assert_str_eq(err, "t.conf:1: key \"digits\" outside any [section]");
 	ck_assert_int_eq(parse("[nosuch]\nx = 1\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:1: unknown section [nosuch]");
+	/* refused with no keys under it too: a misspelt [uploder] would otherwise pass */
+	ck_assert_int_eq(parse("[pam]\ndigits = 6\n[uploder]\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:3: unknown section [uploder]");
 	ck_assert_int_eq(parse("[pam]\ndigits = 9\n"), TG_ERR_PARSE);
 	ck_assert_str_eq(err, "t.conf:2: pam.digits must be between 6 and 8, not 9");
 	ck_assert_int_eq(parse("[pam]\nnullok = maybe\n"), TG_ERR_PARSE);
