@@ -30,9 +30,10 @@ enum action { ENROLL, IMPORT, RESET, REMOVE };
 static void usage(FILE *f)
 {
 	fputs("usage: tollgate-enroll [-c FILE] --user NAME [--algorithm sha1|sha256|sha512] "
-	      "[--digits 6|8]\n"
+	      "[--digits 6-8]\n"
 	      "                       [--force] [--no-qr]\n"
-	      "       tollgate-enroll [-c FILE] --user NAME --import-google-authenticator FILE\n"
+	      "       tollgate-enroll [-c FILE] --user NAME --import-google-authenticator FILE "
+	      "[--force]\n"
 	      "       tollgate-enroll [-c FILE] --user NAME --reset-failures\n"
 	      "       tollgate-enroll [-c FILE] --user NAME --remove\n",
 	      f);
@@ -105,7 +106,10 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 	}
 	while (b32len > 0 && b32[b32len - 1] == '=') /* authenticator apps want no padding */
 		b32[--b32len] = '\0';
-	if (gethostname(host, sizeof(host)) != 0)
+	/* the name the events and recordings carry, so the app's entry matches them */
+	if (*tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME) != '\0')
+		snprintf(host, sizeof(host), "%s", tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME));
+	else if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "host");
 	host[sizeof(host) - 1] = '\0';
 	{

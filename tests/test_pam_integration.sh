@@ -53,6 +53,14 @@ for alg in sha1 sha256 sha512; do
 		echo "ok: $alg, $digits digits"
 	done
 done
+grep -q "otpauth://totp/Tollgate:$ME%40$(hostname)?" "$T/out" || tg_fail "the app label is not user@host: $(grep otpauth "$T/out")"
+# the label carries [general] hostname when it is set, as events do
+sed -e 's/^\[general\]$/[general]\nhostname = bastion-7.example/' -e "s|^state_dir = .*|state_dir = $T/state-named|" \
+	"$T/tollgate.conf" > "$T/named.conf"
+"$ENROLL" -c "$T/named.conf" --user "$ME" --force > "$T/named.out" || tg_fail "enroll with [general] hostname"
+grep -q "otpauth://totp/Tollgate:$ME%40bastion-7.example?" "$T/named.out" ||
+	tg_fail "the app label ignores [general] hostname: $(grep otpauth "$T/named.out")"
+echo "ok: the app label is user@host, with [general] hostname when set"
 grep -q "$(printf '\342\226\210')" "$T/out" || tg_fail "no QR code drawn"
 [ "$(grep -cE '^  [1-9][0-9]{7}$' "$T/out")" -eq 10 ] || tg_fail "not 10 scratch codes"
 scratch=$(grep -E '^  [1-9][0-9]{7}$' "$T/out" | head -1 | tr -d ' ')
