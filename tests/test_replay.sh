@@ -165,7 +165,8 @@ grep -q 'eve\\x1b\[31m' out.txt || tg_fail "list: user not shown escaped: $(cat 
 
 # --- what is shown is what was verified: a FIFO cannot be read twice the same
 mkfifo swap.fifo
-( cat good.tgr >swap.fifo; cat tampered.tgr >swap.fifo ) 2>/dev/null &
+# (timeout: a writer still waiting to open the FIFO after the test is done with it ends)
+( timeout 20 sh -c 'cat good.tgr >swap.fifo'; timeout 20 sh -c 'cat tampered.tgr >swap.fifo' ) 2>/dev/null &
 swap=$!
 expect 3 "$R" -c conf cat swap.fifo
 grep -q "not a regular file" err.txt || tg_fail "cat of a FIFO: $(cat err.txt)"

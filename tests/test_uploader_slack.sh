@@ -106,7 +106,7 @@ up_rec hung.tgr user=hung bytes=5000
 i=0
 until [ -n "$(find "$S3DATA/tollgate/events" -name "$late._S3rver_object")" ] && [ "$(find "$T/spool/sessions" -type f | wc -l)" -eq 0 ]; do
 	i=$((i + 1))
-	[ $i -gt 25 ] && tg_fail "S3 waited for a silent Slack webhook"
+	[ $i -gt 75 ] && tg_fail "S3 waited for a silent Slack webhook" # the hang lasts 25 s
 	sleep 0.2
 done
 echo "S3 got an event and a recording within $((i / 5)) s while a Slack post hung"

@@ -49,10 +49,12 @@ tg_stop_pid "$LIVE_PID"
 LIVE_PID=
 
 # event 1 cannot be copied into outbox/notify: a folder holds its name
-us=$(( $(date +%s) * 1000000 + 1 ))
-blocked=$(printf '%020d-%016x.json' "$us" 1)
+# (one time for both: two `date` calls can straddle a second)
+UP_EVENT_SEC=$(date +%s)
+blocked=$(printf '%020d-%016x.json' "$((UP_EVENT_SEC * 1000000 + 1))" 1)
 mkdir -p "$T/spool/outbox/notify/$blocked"
 up_event 1 mfa_failure '"user":"blocked01","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+unset UP_EVENT_SEC
 [ -f "$T/spool/events/$blocked" ] || tg_fail "the test's event name is not $blocked"
 up_event 2 mfa_failure '"user":"behind02","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 up_wait_until 20 "the event behind the failing one was not delivered" up_message_has behind02

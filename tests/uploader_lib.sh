@@ -60,10 +60,11 @@ up_rec() {
 }
 
 # An event in the spool as the PAM module writes it: up_event SEQ TYPE JSON-FIELDS
-# (SEQ orders the events; the file name is a 20-digit time as tg_event_write makes).
+# (SEQ orders the events; the file name is a 20-digit time as tg_event_write makes:
+# now, or $UP_EVENT_SEC seconds since the epoch when set, so a test can know it).
 up_event() {
 	seq=$1 type=$2 fields=$3
-	us=$(( $(date +%s) * 1000000 + seq ))
+	us=$(( ${UP_EVENT_SEC:-$(date +%s)} * 1000000 + seq ))
 	name=$(printf '%020d-%016x.json' "$us" "$seq")
 	printf '{"v":1,"type":"%s","time":"2026-01-01T00:00:00.000000Z","time_us":%s,"host":"testhost",%s}' \
 		"$type" "$us" "$fields" >"$T/spool/events/.tmp.$name"
