@@ -26,6 +26,8 @@ Control, read afresh on every request (tests write these files):
                    or DIR/hang_s seconds, default 60, passed, then the connection
                    is closed; the message is never accepted)
   DIR/fault_rate   0..1: that share of requests is answered 500, 503 or reset
+                   (the first post under a rate always is, so that a test with
+                   few posts cannot pass without a fault by chance)
 Counts of every answer go to DIR/stats.json (a receiver started again on the
 same DIR goes on counting from there).
 """
@@ -43,6 +45,7 @@ HOOK = sys.argv[2] if len(sys.argv) > 2 else "/services/T0/B0/secret"
 lock = threading.Lock()
 stats = {}
 last_ok = [0.0]
+faulted = [False]
 
 
 def control(name, default):
@@ -138,7 +141,8 @@ class Handler(BaseHTTPRequestHandler):
             count("404")
             return self.answer(404, "no_service")
         rate = float(control("fault_rate", "0"))
-        if rate > 0 and random.random() < rate:
+        if rate > 0 and (not faulted[0] or random.random() < rate):
+            faulted[0] = True
             kind = random.choice(("500", "503", "reset"))
             count("fault_" + kind)
             if kind == "reset":
