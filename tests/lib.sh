@@ -12,9 +12,9 @@ tg_need_cmd() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || tg_skip "$c
 # A fresh temp folder, removed by tg_cleanup (call it from your EXIT trap).
 tg_mktemp_dir() { mktemp -d "${TMPDIR:-/tmp}/tg-test.XXXXXX"; }
 
-# A free TCP port on 127.0.0.1 (asked of the kernel, then released).
+# A free TCP port on 127.0.0.1, below the ephemeral range (tests/servers/free_port.py).
 tg_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	python3 "$TG_TOP_SRCDIR/tests/servers/free_port.py"
 }
 
 # Wait (at most $2 seconds, default 20) until 127.0.0.1:$1 accepts connections.

@@ -3,7 +3,7 @@
 
     slack_receiver.py DIR [HOOK_PATH [PORT]]
 
-Listens on a free 127.0.0.1 port, or on PORT (a receiver started again after
+Listens on a free 127.0.0.1 port below the ephemeral range (free_port.py), or on PORT (a receiver started again after
 a test stopped it, to make its webhook refuse connections for a while), writes
 the port to DIR/port, accepts POSTs to
 HOOK_PATH (default /services/T0/B0/secret) and enforces Slack's documented
@@ -39,6 +39,8 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from free_port import free_port
 
 DIR = sys.argv[1]
 HOOK = sys.argv[2] if len(sys.argv) > 2 else "/services/T0/B0/secret"
@@ -205,7 +207,9 @@ def main():
             stats.update(json.load(f))
     except (OSError, ValueError):
         pass
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[3]) if len(sys.argv) > 3 else 0), Handler)
+    # a port below the ephemeral range: a test may stop this receiver and start
+    # it again on the same port, which no client connection can take meanwhile
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[3]) if len(sys.argv) > 3 else free_port()), Handler)
     port = server.server_address[1]
     tmp = os.path.join(DIR, ".port.tmp")
     with open(tmp, "w") as f:
