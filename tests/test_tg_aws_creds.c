@@ -276,6 +276,20 @@ START_TEST(test_order)
 		tg_aws_creds_provider_free(p);
 		tg_config_free(cfg);
 	}
+	/* an empty [s3] profile is no profile: $AWS_PROFILE, else default, as if unset */
+	{
+		const char *kv[] = {"s3", "use_imds",         "no", "s3", "profile", "",
+		                    "s3", "credentials_file", path, NULL};
+
+		cfg = config(kv);
+		ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+		setenv("AWS_PROFILE", "ops", 1);
+		ck_assert_str_eq(get_key(p, 0, &rc), "AKIAFILEOPS");
+		unsetenv("AWS_PROFILE");
+		ck_assert_str_eq(get_key(p, 1, &rc), "AKIAFILEDEF");
+		tg_aws_creds_provider_free(p);
+		tg_config_free(cfg);
+	}
 	/* "~/" in credentials_file is the running user's home (from passwd, not $HOME) */
 	{
 		const char *kv[] = {"s3", "use_imds",         "no",

@@ -541,8 +541,8 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
 		r = TG_ERR_NOMEM;
 		goto fail;
 	}
-	if (*tg_config_str(cfg, TG_CONF_S3_PROFILE) !=
-	        '\0' && /* empty: $AWS_PROFILE, else default */
+	/* empty: $AWS_PROFILE, else default (decided at each lookup) */
+	if (*tg_config_str(cfg, TG_CONF_S3_PROFILE) != '\0' &&
 	    (p->profile = strdup(tg_config_str(cfg, TG_CONF_S3_PROFILE))) == NULL) {
 		r = TG_ERR_NOMEM;
 		goto fail;
