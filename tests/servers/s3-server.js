@@ -269,12 +269,11 @@ if (lifetime > 0) setTimeout(() => process.exit(0), lifetime * 1000).unref();
 // escapes s3rver (a stray stream 'error', a rejected promise nobody awaits) is
 // logged, and the server keeps serving; the client sees that request fail or
 // time out, as it would a 500. A test that then fails prints this log.
-process.on('uncaughtException', (err) => {
+function keepServing(err) {
   console.error('s3-server: internal error, still serving: ' + (err && err.stack || err));
-});
-process.on('unhandledRejection', (err) => {
-  console.error('s3-server: internal error, still serving: ' + (err && err.stack || err));
-});
+}
+process.on('uncaughtException', keepServing);
+process.on('unhandledRejection', keepServing);
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => server.close(() => process.exit(0)));
