@@ -62,12 +62,13 @@ int main(int argc, char **argv)
 	unsigned char pk[32], *sk = NULL;
 	char err[512], id[TG_REC_KEY_ID_LEN + 1];
 	struct passwd *pw = NULL;
-	int c, force = 0, status = 1, r;
+	int c, force = 0, status = 1, config_given = 0, r;
 
 	while ((c = getopt_long(argc, argv, "c:fo:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
+			config_given = 1;
 			break;
 		case 'f':
 			force = 1;
@@ -94,10 +95,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tollgate-keygen: libsodium failed to start\n");
 		return 1;
 	}
+	/* only the default file may be missing: a mistyped -c must not fall back to
+	 * the default key paths and write the host's real key pair */
 	if (tg_config_new(&cfg) != TG_OK ||
 	    tg_config_load(cfg, config,
-	                   TG_CONFIG_MISSING_OK | (getuid() != 0 ? TG_CONFIG_OWNER_SELF : 0), err,
-	                   sizeof(err)) != TG_OK) {
+	                   (config_given ? 0 : TG_CONFIG_MISSING_OK) |
+	                       (getuid() != 0 ? TG_CONFIG_OWNER_SELF : 0),
+	                   err, sizeof(err)) != TG_OK) {
 		fprintf(stderr, "tollgate-keygen: %s\n", err);
 		goto out;
 	}

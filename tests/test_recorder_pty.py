@@ -5,10 +5,11 @@ exit status and a deadly signal come back, input typed with echo off is never
 stored, and the header binds who, from where, which session."""
 import os
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, Env, PtySession, Recording, check, main)  # noqa: E402
+from recorder_lib import (KEYGEN, RECORDER, Env, PtySession, Recording, check, main)  # noqa: E402
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
 
@@ -227,7 +228,25 @@ def test_idle_heartbeats():
         env.cleanup()
 
 
+def test_keygen_missing_config():
+    # a mistyped -c must not fall back to the default paths and write the host's
+    # real key pair; run as nobody when root, so that a regression cannot write /etc
+    env = Env()
+    try:
+        missing = os.path.join(env.dir, "no-such.conf")
+        argv = [KEYGEN, "-c", missing, "--owner", "nobody"]
+        if os.geteuid() == 0:
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = r.stderr.decode(errors="replace")
+        check(r.returncode != 0 and missing in err and "No such file" in err,
+              "keygen -c with a missing file is refused, naming it: rc %d, %r" % (r.returncode, err))
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
+    main([test_keygen_missing_config,
+          test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
           test_echo_off_input_never_stored, test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_idle_heartbeats])
