@@ -3,11 +3,12 @@
 
     slack_receiver.py DIR [HOOK_PATH [PORT]]
 
-Listens on a free 127.0.0.1 port below the ephemeral range (free_port.py), or on PORT (a receiver started again after
-a test stopped it, to make its webhook refuse connections for a while), writes
-the port to DIR/port, accepts POSTs to
-HOOK_PATH (default /services/T0/B0/secret) and enforces Slack's documented
-payload rules (api.slack.com/messaging/webhooks, /reference/block-kit):
+Listens on a free 127.0.0.1 port below the ephemeral range (free_port.py),
+or on PORT (a receiver started again after a test stopped it, to make its
+webhook refuse connections for a while), writes the port to DIR/port,
+accepts POSTs to HOOK_PATH (default /services/T0/B0/secret) and enforces
+Slack's documented payload rules (api.slack.com/messaging/webhooks,
+/reference/block-kit):
   - Content-Type application/json, a JSON object body (else 400 invalid_payload)
   - `text` (non-empty string) or `blocks` (non-empty array) (else 400 no_text)
   - at most 50 blocks; header: plain_text of at most 150 characters; section:
