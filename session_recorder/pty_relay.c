@@ -59,7 +59,8 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 	struct winsize ws = {0, 0, 0, 0};
 	struct pollfd pfd[3];
 	struct timespec ts;
-	int timeout, n, r, sig, fl_out;
+	int timeout, n, r, sig, fl_out, burst = 0;
+	size_t got = 0;
 
 	res->reaped = 0;
 	res->status = 0;
@@ -123,7 +124,19 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			ts.tv_sec = timeout / 1000;
 			ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
 		}
-		n = ppoll(pfd, 3, timeout >= 0 ? &ts : NULL, waitmask);
+		if (got >= RELAY_BURST_MIN && burst < RELAY_BURST_MAX && out->len == 0 &&
+		    in->len == 0 && pfd[2].fd >= 0) {
+			/* output streams in: read on without a poll, a few rounds, then look at the
+			 * rest */
+			pfd[0].revents = pfd[1].revents = 0;
+			pfd[2].revents = POLLIN;
+			n = 1;
+			burst++;
+		} else {
+			n = ppoll(pfd, 3, timeout >= 0 ? &ts : NULL, waitmask);
+			burst = 0;
+		}
+		got = 0;
 		if (n < 0 && errno != EINTR) {
 			res->reason = "error";
 			break;
@@ -133,6 +146,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 		if (n > 0) {
 			if (pfd[2].revents != 0 && out->len == 0) {
 				r = relay_chan_read(x, out);
+				got = out->len;
 				if (r == 0 || r < -1) {
 					/* every slave closed: nothing more can come */
 					if (!res->reaped)

@@ -18,6 +18,9 @@
 #include "rec_sink.h"
 
 #define RELAY_BUF (64 * 1024)
+/* a read this big means output streams in: read on without a poll, at most this many times */
+#define RELAY_BURST_MIN 2048
+#define RELAY_BURST_MAX 4
 #define RELAY_DRAIN_MS 100 /* after the shell ended: output quiet this long ends the session */
 #define RELAY_HANGUP_WAIT_MS 2000 /* after a hangup: how long the shell gets to end */
 
