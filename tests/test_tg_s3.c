@@ -86,6 +86,26 @@ START_TEST(test_addr_endpoint)
 	ck_assert_int_eq(
 	    tg_s3_addr_init(&a, "http://localhost:9000", "us-east-1", "bkt", 1, err, sizeof err),
 	    TG_OK);
+	/* an IP address or localhost cannot take BUCKET. in front: path style without asking */
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "https://10.0.0.5:9000", "us-east-1", "bkt", 0, err, sizeof err),
+	    TG_OK);
+	ck_assert_str_eq(a.host, "10.0.0.5:9000");
+	p = path_of(&a, "bkt", "k");
+	ck_assert_str_eq(p, "/bkt/k");
+	free(p);
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "http://[::1]:9000", "us-east-1", "bkt", 0, err, sizeof err),
+	    TG_OK);
+	ck_assert_str_eq(a.host, "[::1]:9000");
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "http://LocalHost", "us-east-1", "bkt", 0, err, sizeof err), TG_OK);
+	ck_assert_str_eq(a.host, "LocalHost");
+	/* a name that only starts like an address is a name */
+	ck_assert_int_eq(
+	    tg_s3_addr_init(&a, "https://10.0.0.5.nip.io", "us-east-1", "bkt", 0, err, sizeof err),
+	    TG_OK);
+	ck_assert_str_eq(a.host, "bkt.10.0.0.5.nip.io");
 	/* plain http anywhere but loopback is refused, with a message that says so */
 	ck_assert_int_eq(tg_s3_addr_init(&a, "http://minio.internal:9000", "us-east-1", "bkt", 1,
 	                                 err, sizeof err),

@@ -5,6 +5,7 @@
  */
 #include "tg_s3.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -119,6 +120,24 @@ static int is_loopback_host(const char *h, size_t n)
 	return 1;
 }
 
+/* An IP address or localhost: no name BUCKET.host can reach it, so virtual-hosted style
+ * cannot work (botocore takes path style for these too). */
+static int is_ip_or_localhost(const char *h, size_t n)
+{
+	struct in_addr a4;
+	char v4[INET_ADDRSTRLEN];
+
+	if (n > 0 && h[0] == '[')
+		return 1;
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return 1;
+	if (n >= sizeof v4)
+		return 0;
+	memcpy(v4, h, n);
+	v4[n] = '\0';
+	return inet_pton(AF_INET, v4, &a4) == 1;
+}
+
 static int bucket_ok(const char *b)
 {
 	size_t n = strlen(b);
@@ -203,8 +222,8 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		    endpoint);
 		return TG_ERR_CONFIG;
 	}
-	a->path_style = path_style;
-	if (path_style)
+	a->path_style = path_style || is_ip_or_localhost(host, hl);
+	if (a->path_style)
 		n = snprintf(a->host, sizeof a->host, "%.*s", (int)(pend - host), host);
 	else
 		n = snprintf(a->host, sizeof a->host, "%s.%.*s", bucket, (int)(pend - host), host);
