@@ -45,6 +45,8 @@ struct attempt {
 	struct tg_buf ga_text;           /* the file as read, for the write-back */
 	char response[RESPONSE_MAX + 1]; /* the answer, NUL-terminated; wiped at the end */
 	size_t response_len;
+	int from_authtok; /* the response is PAM_AUTHTOK (try_first_pass), not our prompt's answer
+	                   */
 	unsigned window;
 	const char *reason;  /* why it failed, for syslog and the event */
 	const char *method;  /* how it succeeded */
@@ -104,7 +106,11 @@ static int ask(struct attempt *a, const char *prompt)
 	rc = pam_prompt(a->pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
 	if (rc != PAM_SUCCESS) {
 		a->reason = "conversation_failed";
-		resp = NULL; /* pam_prompt leaves it NULL on failure */
+		/* Linux-PAM hands back what a failing conversation answered: it may be a code */
+		if (resp != NULL) {
+			sodium_memzero(resp, strlen(resp));
+			free(resp);
+		}
 		return -1;
 	}
 	if (resp == NULL) {
@@ -139,6 +145,7 @@ static int get_code(struct attempt *a)
 			memcpy(a->response, tok, n);
 			a->response[n] = '\0';
 			a->response_len = n;
+			a->from_authtok = 1;
 			return 0;
 		}
 	}
@@ -147,10 +154,11 @@ static int get_code(struct attempt *a)
 	return ask(a, tg_config_str(a->opts.cfg, TG_CONF_PAM_PROMPT));
 }
 
-/* The code is the whole answer, or with forward_pass / try_first_pass its tail. */
+/* The code is the whole answer; or its tail, after a password, with forward_pass or when
+ * try_first_pass took PAM_AUTHTOK. An answer to our own prompt is the code alone. */
 static int tail(const struct attempt *a, size_t n, const char **code)
 {
-	int split = a->opts.forward_pass || a->opts.try_first_pass;
+	int split = a->opts.forward_pass || a->from_authtok;
 
 	if ((!split && a->response_len != n) || a->response_len < n)
 		return 0;
@@ -344,7 +352,7 @@ static int succeed(struct attempt *a)
 	 * does not */
 	snprintf(env, sizeof(env), TGP_ENV_METHOD "=%s", a->method);
 	(void)pam_putenv(a->pamh, env);
-	if (a->opts.forward_pass || a->opts.try_first_pass) {
+	if (a->opts.forward_pass || a->from_authtok) {
 		a->response[a->password_len] = '\0';
 		if (a->password_len > 0)
 			rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->response);
