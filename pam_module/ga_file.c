@@ -215,7 +215,8 @@ int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 		r = TG_ERR_SYSTEM;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != pw->pw_uid || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+	/* 0600 or stricter: no bit for group or others, no execute, no set-id or sticky bit */
+	if (!S_ISREG(st.st_mode) || st.st_uid != pw->pw_uid || (st.st_mode & 07777 & ~0600) != 0) {
 		r = TG_ERR_PERM;
 		goto out;
 	}

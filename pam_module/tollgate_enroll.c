@@ -156,7 +156,6 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	struct tg_buf text = TG_BUF_VOID;
 	struct tgp_ga ga;
 	struct passwd *pw = getpwnam(user);
-	const char *p, *e;
 	int r = TG_ERR_NOMEM;
 
 	tg_buf_init(&text, TGP_GA_MAX);
@@ -175,24 +174,11 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 		fprintf(stderr, "tollgate-enroll: %s: refused: %s\n", file, tg_strerror(r));
 		goto out;
 	}
-	/* re-hash the scratch codes under a fresh salt: the store never keeps them in clear */
+	/* the scratch codes as tgp_ga_parse hashed them, under the salt derived from the key:
+	 * the hashes of codes already used, in root's state, keep matching, so a used code
+	 * still in the file (a failed write-back, a restored copy) stays used after the import */
 	s->totp = plain->totp;
-	randombytes_buf(s->scratch.salt, sizeof(s->scratch.salt));
-	for (p = tg_buf_str(&text); *p != '\0'; p = *e ? e + 1 : e) {
-		e = strchr(p, '\n');
-		if (e == NULL)
-			e = p + strlen(p);
-		if (e - p == TGP_SCRATCH_DIGITS && tgp_all_digits(p, TGP_SCRATCH_DIGITS)) {
-			char code[TGP_SCRATCH_DIGITS + 1];
-
-			memcpy(code, p, TGP_SCRATCH_DIGITS);
-			code[TGP_SCRATCH_DIGITS] = '\0';
-			r = tgp_scratch_add(&s->scratch, code);
-			sodium_memzero(code, sizeof(code));
-			if (r != TG_OK)
-				goto out;
-		}
-	}
+	s->scratch = plain->scratch;
 	if ((r = tgp_store_write(state_dir, user, s)) != TG_OK) {
 		fprintf(stderr, "tollgate-enroll: cannot write the secret store under %s: %s\n",
 		        state_dir, tg_strerror(r));

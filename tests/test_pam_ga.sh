@@ -67,6 +67,10 @@ write_ga "$S" 0640
 auth "$(code 30)" && tg_fail "group-readable file accepted"
 write_ga "$S" 0604
 auth "$(code 30)" && tg_fail "world-readable file accepted"
+write_ga "$S" 0700
+auth "$(code 30)" && tg_fail "executable file accepted (0600 or stricter only)"
+write_ga "$S" 4600
+auth "$(code 30)" && tg_fail "set-uid file accepted"
 write_ga "$S"
 chown root: "$GA"
 auth "$(code 30)" && tg_fail "file owned by root accepted"
@@ -102,8 +106,12 @@ SVC=byname auth "$(code)" || tg_fail "\${USER} path"
 echo "ok: \${USER} expansion"
 
 # import into the store; the remaining scratch code moves with it
+# 11223344 used in GA mode, then the file restored with it: the import keeps it used
+write_ga "$S"
+auth 11223344 || tg_fail "scratch code refused"
 write_ga "$S"
 "$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" > /dev/null || tg_fail "import"
+SVC=store auth 11223344 && tg_fail "a scratch code used before the import accepted after it"
 rm -f "$T/state/state/$U"
 SVC=store auth "$(code)" || tg_fail "imported secret refused"
 SVC=store auth 55667788 || tg_fail "imported scratch code refused"
