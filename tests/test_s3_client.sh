@@ -65,7 +65,10 @@ meta_of() {
 	tg_fail "content type not stored"
 expect 0 s3 put "sessions/empty-meta" "$tmp/small" --meta note= --meta user=dave
 [ "$(meta_of sessions/empty-meta x-amz-meta-user)" = dave ] || tg_fail "metadata with an empty value"
-ok "PUT with metadata and content type (an empty metadata value too)"
+# blanks only: libcurl would drop "Name:   ", which is signed, and S3 would refuse the signature
+expect 0 s3 put "sessions/blank-meta" "$tmp/small" --meta "note=   " --meta user=erin
+[ "$(meta_of sessions/blank-meta x-amz-meta-user)" = erin ] || tg_fail "metadata with a blank value"
+ok "PUT with metadata and content type (an empty and a blank metadata value too)"
 expect 0 s3 head "sessions/alice/s 1+x.trec"
 grep -q '^size 3000$' "$tmp/out" || tg_fail "head: $(cat "$tmp/out")"
 ok "HEAD gives the size"

@@ -710,9 +710,11 @@ static int slist_add(struct curl_slist **l, const char *name, const char *value)
 	struct curl_slist *t;
 
 	tg_buf_init(&b, 16384);
-	/* "Name:" would make libcurl drop the header; "Name;" sends it empty, as signed */
-	if ((*value == '\0' ? tg_buf_printf(&b, "%s;", name)
-	                    : tg_buf_printf(&b, "%s: %s", name, value)) != TG_OK) {
+	/* "Name:" (or "Name:" and blanks) would make libcurl drop the header; "Name;" sends it
+	 * empty, as signed (SigV4 trims the blanks off a value) */
+	if ((value[strspn(value, " \t")] == '\0'
+	         ? tg_buf_printf(&b, "%s;", name)
+	         : tg_buf_printf(&b, "%s: %s", name, value)) != TG_OK) {
 		tg_buf_free_secret(&b);
 		return TG_ERR_LIMIT;
 	}
