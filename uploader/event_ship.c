@@ -201,6 +201,9 @@ static json_t *find_recording(struct up_ctx *c, const char *session_id)
 	return json_load_file(path, 0, NULL);
 }
 
+/* After recording_grace, how long a logout still waits for recordings not read yet, at least */
+#define UP_UNREAD_WAIT_MIN_US (60 * 1000000ULL)
+
 /* Some recording in the spool has not been looked at yet: it may be this session's. */
 static int recordings_unread(const struct up_ctx *c)
 {
@@ -331,8 +334,15 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		/* (an answer from Slack is past this point already) */
 		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL &&
 		    !answered) {
-			if (now < at + grace || recordings_unread(c)) {
-				/* the recorder seals at the session's end: give it (and us) time */
+			/* the recorder seals at the session's end: give it (and us) time; a
+			 * recording not read yet may be this one, but only for one more grace
+			 * period (a minute at least), so that a long first upload does not hold
+			 * every message behind this one */
+			uint64_t unread_wait =
+			    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;
+
+			if (now < at + grace ||
+			    (now < at + grace + unread_wait && recordings_unread(c))) {
 				*wake_us = now < at + grace ? at + grace : now + 1000000u;
 				goto out;
 			}
