@@ -95,7 +95,33 @@ grep -q 'alert slack_error' "$T/uploader.log" || tg_fail "no slack_error alert i
 echo ok >"$T/slack/mode"
 up_wait_messages 14 30 || tg_fail "the kept messages did not arrive once the webhook was back"
 
+# 3b. a message Slack refuses for good, which cannot be put aside (slack-rejected is a
+# file): one alert, retried with backoff, then put aside once it can be; the next goes on
+: >"$T/spool/state/slack-rejected"
+echo REFUSEDUSER >"$T/slack/refuse_marker"
+up_event 150 mfa_failure '"user":"REFUSEDUSER","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+up_event 151 mfa_failure '"user":"after1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+slack_answered 400_marked "the daemon did not post the refused message"
+sleep 4
+alerts=$(grep -c 'alert slack_rejected' "$T/uploader.log")
+echo "slack_rejected alerts in about 4 s while the message cannot be put aside: $alerts"
+[ "$alerts" -eq 1 ] || tg_fail "$alerts slack_rejected alerts for one message, want 1"
+rm -f "$T/spool/state/slack-rejected"
+i=0
+until up_message_heads | grep -q 'after1@testhost'; do
+	i=$((i + 1))
+	[ $i -gt 150 ] && tg_fail "the queue did not go on once the refused message could be put aside"
+	sleep 0.2
+done
+[ -n "$(find "$T/spool/state/slack-rejected" -type f -name "$(basename "$(ls "$T/orig-events" | grep -- '-0000000000000096.json$')")")" ] ||
+	tg_fail "the refused message is not in state/slack-rejected"
+up_message_heads | grep -q REFUSEDUSER && tg_fail "the refused message was counted as posted"
+echo "" >"$T/slack/refuse_marker"
+echo "ok: a refused message that cannot be put aside: one alert, backoff, then put aside"
+
 # 4. a webhook that never answers (the daemon's timeout is 30 s)
+up_wait_empty 30 || tg_fail "the spool did not drain"
+before4=$(up_messages | wc -l)
 echo 25 >"$T/slack/hang_s"
 echo hang >"$T/slack/mode"
 up_event 200 mfa_failure '"user":"hung1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
@@ -111,7 +137,7 @@ until [ -n "$(find "$S3DATA/tollgate/events" -name "$late._S3rver_object")" ] &&
 done
 echo "S3 got an event and a recording within $((i / 5)) s while a Slack post hung"
 echo ok >"$T/slack/mode"
-up_wait_messages 16 60 || tg_fail "the messages did not arrive once the webhook answered again"
+up_wait_messages $((before4 + 2)) 60 || tg_fail "the messages did not arrive once the webhook answered again"
 up_message_heads | tail -2 >"$T/got"
 printf 'MFA failure: hung1@testhost\nMFA failure: hung2@testhost\n' >"$T/want"
 diff -u "$T/want" "$T/got" || tg_fail "messages lost, repeated or out of order after the silent webhook"

@@ -403,13 +403,20 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			/* a message Slack will never take: keep it for a person, go on with the
 			 * next */
 			snprintf(dir, sizeof(dir), "%s/slack-rejected", c->state_dir);
-			up_alert(c, "slack_rejected", 0,
-			         "Slack refused event %s twice (%s): kept in %s", name, sr.body,
-			         dir);
+			if (!head->rejected_alerted)
+				up_alert(c, "slack_rejected", 0,
+				         "Slack refused event %s twice (%s): kept in %s", name,
+				         sr.body, dir);
+			head->rejected_alerted = 1;
 			if (tg_mkdir_p(dir, 0750) == TG_OK &&
 			    tg_spool_move(qs->dir, name, dir, name) == TG_OK) {
 				up_queue_drop(qs, name);
 				progress = 1;
+			} else {
+				/* it stays at the head: not again at once, and not alerted again */
+				tg_warn("notify: cannot move %s into %s; will try again", name,
+				        dir);
+				*wake_us = up_retry_later(c, head, now);
 			}
 			goto out;
 		}

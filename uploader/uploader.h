@@ -44,6 +44,7 @@ struct up_item {
 	int busy;          /* a worker has it */
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
+	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
 	int present;       /* seen by the latest scan */
 };
 

@@ -167,6 +167,11 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "gone":
             count("410")
             return self.answer(410, "channel_is_archived")
+        marker = control("refuse_marker", "")
+        if marker and marker.encode() in body:
+            # a message Slack will never take (the test names it by a string in it)
+            count("400_marked")
+            return self.answer(400, "invalid_blocks")
         ctype = self.headers.get("Content-Type", "")
         if not ctype.split(";")[0].strip() == "application/json":
             count("400")
