@@ -91,6 +91,17 @@ up_message_heads | grep -q 'MFA failure: after@testhost' || tg_fail "the event b
 up_message_heads | grep -q 'Tollgate alert on testhost: bad_event' || tg_fail "no bad_event alert"
 rm -f "$T/spool/events/$big"
 
+# a logout kept for over a week (Slack gone for that long) still finds its recording: the
+# join record is not pruned by age while an older event waits
+[ -f "$T/spool/state/sessions/$SID_A.json" ] || tg_fail "no join record for a.tgr"
+touch -d '8 days ago' "$T/spool/state/sessions/$SID_A.json"
+UP_EVENT_SEC=$(( $(date +%s) - 8 * 86400 )) up_event 60 logout '"user":"alice","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'$SID_A'","mfa_method":"totp","duration_us":2000000'
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with a week-old logout"
+up_messages | tail -1 >"$T/late-logout"
+grep -q 'SSH logout: alice@testhost' "$T/late-logout" || tg_fail "the week-old logout was not posted: $(cat "$T/late-logout")"
+grep -q "$hash" "$T/late-logout" || tg_fail "the week-old logout lost its recording: $(cat "$T/late-logout")"
+grep -q 'no recording' "$T/late-logout" && tg_fail "the week-old logout says no recording"
+
 # [s3] index_prefix empty: the recording goes up, no index object does
 before=$(up_s3_objects . | wc -l)
 grep -q '^index_prefix' "$T/tollgate.conf" && tg_fail "the test config sets index_prefix already"

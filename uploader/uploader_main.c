@@ -289,13 +289,32 @@ static void check_spool_size(struct up_ctx *c)
 	c->spool_alert_level = level;
 }
 
-/* Drop join records of sessions long gone. */
+/* Drop join records of sessions long gone: older than STATE_KEEP_DAYS, and older than the
+ * oldest event still waiting by a day (a logout kept through a long Slack outage still finds
+ * its recording: its join record was written when the recording was read, which is after the
+ * session ended). */
 static void prune_state(struct up_ctx *c)
 {
+	static const int waiting[] = {UP_Q_EVENTS, UP_Q_NOTIFY};
 	char dir[PATH_MAX];
 	time_t limit = time(NULL) - STATE_KEEP_DAYS * 86400;
 	struct dirent *de;
+	size_t i;
 	DIR *d;
+
+	for (i = 0; i < sizeof(waiting) / sizeof(waiting[0]); i++) {
+		const struct up_queue_state *qs = &c->q[waiting[i]];
+		unsigned long long us;
+		char *end;
+
+		if (qs->n == 0) /* sorted by name, which starts with the event's time in us */
+			continue;
+		us = strtoull(qs->items[0].name, &end, 10);
+		if (end == qs->items[0].name || *end != '-')
+			us = 0; /* not an event name: keep everything while it waits */
+		if ((time_t)(us / 1000000) - 86400 < limit)
+			limit = (time_t)(us / 1000000) - 86400;
+	}
 
 	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
 	if ((d = opendir(dir)) == NULL)
