@@ -119,6 +119,37 @@ up_message_heads | grep -q REFUSEDUSER && tg_fail "the refused message was count
 echo "" >"$T/slack/refuse_marker"
 echo "ok: a refused message that cannot be put aside: one alert, backoff, then put aside"
 
+# 3c. an event that cannot be removed from events/ (an append-only folder, which even root
+# cannot unlink in) is copied into the outboxes once: Slack gets it once, not at every retry
+if chattr +a "$T/spool/events" 2>/dev/null; then
+	mkdir -p "$T/stage"
+	ev=$(printf '%020d-%016x.json' "$(( $(date +%s) * 1000000 + 170 ))" 170)
+	printf '{"v":1,"type":"mfa_failure","time":"2026-01-01T00:00:00.000000Z","time_us":%s,"host":"testhost","user":"STICKY","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
+		"$(( $(date +%s) * 1000000 + 170 ))" >"$T/stage/$ev"
+	ln "$T/stage/$ev" "$T/spool/events/$ev" # appears whole; creating is allowed
+	i=0
+	until up_message_heads | grep -q 'STICKY@testhost'; do
+		i=$((i + 1))
+		[ $i -gt 150 ] && { chattr -a "$T/spool/events"; tg_fail "the unremovable event was not posted"; }
+		sleep 0.2
+	done
+	sleep 4 # backoff_max is 1 s: retries of the removal happen meanwhile
+	posts=$(up_message_heads | grep -c 'STICKY@testhost')
+	chattr -a "$T/spool/events"
+	echo "posts of an event whose removal failed for about 4 s: $posts"
+	[ "$posts" -eq 1 ] || tg_fail "an event whose removal failed was posted $posts times"
+	i=0
+	while [ -e "$T/spool/events/$ev" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && tg_fail "the event did not leave events/ once it could"
+		sleep 0.2
+	done
+	rm -rf "$T/stage"
+	echo "ok: an event whose removal fails is copied out once"
+else
+	echo "SKIP: 3c: this file system has no append-only attribute (chattr +a), which the case needs"
+fi
+
 # 4. a webhook that never answers (the daemon's timeout is 30 s)
 up_wait_empty 30 || tg_fail "the spool did not drain"
 before4=$(up_messages | wc -l)

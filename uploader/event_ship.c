@@ -100,9 +100,17 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			notify = 0;
 		}
 		json_decref(ev);
-		r = tg_spool_write(c->q[UP_Q_S3].dir, name, text.data, text.len, 0640);
-		if (r == TG_OK && notify)
-			r = tg_spool_write(c->q[UP_Q_NOTIFY].dir, name, text.data, text.len, 0640);
+		r = TG_OK;
+		/* copied on an earlier try whose removal failed: the outboxes have it (and may
+		 * have sent it already), so only the removal is tried again */
+		if (!qs->items[i].copied) {
+			r = tg_spool_write(c->q[UP_Q_S3].dir, name, text.data, text.len, 0640);
+			if (r == TG_OK && notify)
+				r = tg_spool_write(c->q[UP_Q_NOTIFY].dir, name, text.data, text.len,
+				                   0640);
+			if (r == TG_OK)
+				qs->items[i].copied = 1;
+		}
 		if (r == TG_OK)
 			r = tg_spool_remove(qs->dir, name);
 		tg_buf_free(&text);

@@ -45,6 +45,7 @@ struct up_item {
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
+	int copied;               /* events/: copied into both outboxes, only the removal failed */
 	int present;       /* seen by the latest scan */
 };
 
