@@ -257,6 +257,28 @@ static int read_slot(int fd, int slot, unsigned char *buf, uint64_t *seq, size_t
 	return 1;
 }
 
+/*
+ * Both slots invalid, but only because the file's very first write was cut by a crash:
+ * slot 1 never written (the file ends within slot 0), and slot 0 starts as that write
+ * would (its header with sequence 1, or zeros: written but never flushed). Anything else
+ * is corruption.
+ */
+static int first_write_cut(int fd, const struct stat *sb)
+{
+	static const unsigned char zeros[TGP_STATE_HEAD];
+	unsigned char head[TGP_STATE_HEAD];
+	ssize_t n;
+
+	if (sb->st_size > TGP_STATE_SLOT)
+		return 0;
+	n = pread(fd, head, sizeof(head), 0);
+	if (n <= 0)
+		return 0;
+	if (memcmp(head, zeros, (size_t)n) == 0)
+		return 1;
+	return n >= 12 && memcmp(head, "TGST", 4) == 0 && get64(head + 4) == 1;
+}
+
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 {
 	unsigned char *buf[2] = {NULL, NULL};
@@ -281,7 +303,15 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 	ok[0] = read_slot(l->fd, 0, buf[0], &seq[0], &len[0]);
 	ok[1] = read_slot(l->fd, 1, buf[1], &seq[1], &len[1]);
 	if (!ok[0] && !ok[1]) {
-		r = TG_ERR_FORMAT;
+		if (!first_write_cut(l->fd, &sb)) {
+			r = TG_ERR_FORMAT; /* corrupt: fail closed */
+			goto out;
+		}
+		/* nothing was ever durable here: a success is synced before the module
+		 * answers, so no login rests on what the crash took */
+		l->seq = 0;
+		l->slot = 1;
+		r = TG_OK;
 		goto out;
 	}
 	best = ok[0] && ok[1] ? (seq[1] > seq[0]) : ok[1];

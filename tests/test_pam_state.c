@@ -212,6 +212,53 @@ START_TEST(torn_write_falls_back)
 }
 END_TEST
 
+/* The very first write cut by a crash: slot 1 never written, slot 0 broken. Nothing was
+ * ever durable there, so it reads as a new state, not as a corrupt one (no lockout). */
+START_TEST(torn_first_write_is_a_new_state)
+{
+	struct tgp_state st, back;
+	struct tgp_lock l = TGP_LOCK_VOID;
+	char p[4096];
+	int fd;
+
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	st.last_step = 100;
+	ck_assert_int_eq(tgp_state_write(&l, &st, 0), TG_OK); /* slot 0 only */
+	tgp_state_unlock(&l);
+	snprintf(p, sizeof(p), "%s/state/bob", dir);
+	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
+	ck_assert_int_eq(pwrite(fd, "XX", 2, TGP_STATE_HEAD + 3), 2);
+	close(fd);
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 0);
+	st.last_step = 101;
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
+	tgp_state_unlock(&l);
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 101);
+	tgp_state_unlock(&l);
+	/* zeros where the first write should be (written, never flushed): the same */
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(ftruncate(fd, 300), 0);
+	close(fd);
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 0);
+	tgp_state_unlock(&l);
+	/* but other bytes there are not what a cut write leaves: corrupt, fail closed */
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(write(fd, "junk\n", 5), 5);
+	close(fd);
+	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_ERR_FORMAT);
+	tgp_state_unlock(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pam state");
@@ -219,6 +266,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, torn_first_write_is_a_new_state);
 	tcase_add_test(tc, limit_per_address_and_user);
 	tcase_add_test(tc, refused_attempts_do_not_extend);
 	tcase_add_test(tc, old_failures_forgotten_and_success_clears);
