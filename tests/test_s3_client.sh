@@ -147,6 +147,16 @@ grep -q '^parts 5$' "$tmp/out" || tg_fail "restart: $(cat "$tmp/out")"
 [ ! -d "$data/._S3rver_uploads/$old" ] || tg_fail "orphan upload $old was not aborted"
 ok "a changed file restarts cleanly and the orphaned upload is aborted"
 
+# the threshold raised since: the file goes up in one PUT, and the upload its resume state
+# names is aborted, not left to be billed
+expect 137 s3 put "sessions/now-single" "$tmp/big" $mp --resume "$state" --die-after-parts 1
+old=$(sed -n 's/^upload_id //p' "$state")
+[ -d "$data/._S3rver_uploads/$old" ] || tg_fail "no upload $old in flight"
+expect 0 s3 put "sessions/now-single" "$tmp/big" --threshold 1073741824 --resume "$state"
+[ ! -d "$data/._S3rver_uploads/$old" ] || tg_fail "orphan upload $old was not aborted after a single PUT"
+[ ! -e "$state" ] || tg_fail "the resume state outlived the upload"
+ok "a file that now goes up in one PUT aborts the multipart upload its resume state names"
+
 # other object headers than the upload was created with: it is not resumed (it
 # would be completed with the old ones), but aborted and started over
 expect 137 s3 put "sessions/remeta" "$tmp/big" $mp --resume "$state" --meta sealed=yes --die-after-parts 1

@@ -1828,6 +1828,25 @@ out:
 	return r;
 }
 
+/* A resume state left by an earlier multipart attempt at a file that now goes up in one PUT
+ * (the threshold was raised): its upload is an orphan, aborted; then the state goes. */
+static void drop_resume(struct tg_s3 *s3, const char *path)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	struct tg_s3_mpu_state st;
+	struct tg_s3_result ares;
+
+	tg_buf_init(&b, TG_S3_MAX_STATE);
+	memset(&st, 0, sizeof st);
+	if (tg_read_file(path, TG_S3_MAX_STATE, &b) == TG_OK &&
+	    tg_s3_state_parse((const char *)b.data, b.len, &st) == TG_OK) {
+		tg_s3_abort_multipart(s3, st.key, st.upload_id, &ares);
+		tg_s3_state_free(&st);
+	}
+	tg_buf_free(&b);
+	state_remove(path);
+}
+
 int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
                    const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
 {
@@ -1861,6 +1880,9 @@ int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
 	digest_set(&d, h);
 	r = put_object(s3, key, sb.st_size == 0 ? "" : NULL, fd, (uint64_t)sb.st_size, &d, opts,
 	               res);
+	if (r == TG_OK && opts != NULL && opts->resume_path != NULL &&
+	    access(opts->resume_path, F_OK) == 0)
+		drop_resume(s3, opts->resume_path);
 	if (r == TG_OK && opts != NULL && opts->progress != NULL)
 		opts->progress(opts->progress_ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
 out:
