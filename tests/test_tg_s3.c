@@ -785,6 +785,32 @@ START_TEST(test_expired_token_refresh)
 }
 END_TEST
 
+/* ExpiredToken for keys from the config: nothing can renew them, so it is not retried (it would
+ * only hide the fault) but reported as an error that retrying cannot fix. */
+START_TEST(test_expired_static_token_not_retried)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	json_t *log;
+
+	scripted_start(&t,
+	               "[{\"status\": 400, \"body\": \"<Error><Code>ExpiredToken</Code>"
+	               "<Message>The provided token has expired.</Message></Error>\"},"
+	               " {\"status\": 400, \"body\": \"<Error><Code>ExpiredToken</Code>"
+	               "<Message>The provided token has expired.</Message></Error>\"}]",
+	               static_keys);
+	tg_s3_set_retry(t.s3, 3, 0, 0);
+	ck_assert_int_ne(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_OK);
+	ck_assert_str_eq(res.code, "ExpiredToken");
+	ck_assert_int_eq(res.retryable, 0);
+	ck_assert_ptr_nonnull(strstr(res.message, "nothing here can renew it"));
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 1);
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
 /* A GET cut after some bytes went to the sink is not repeated (the sink would see them twice). */
 START_TEST(test_sink_stops)
 {
@@ -908,6 +934,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_answer_checksum_mismatch);
 	tcase_add_test(tc, test_complete_200_error);
 	tcase_add_test(tc, test_expired_token_refresh);
+	tcase_add_test(tc, test_expired_static_token_not_retried);
 	tcase_add_test(tc, test_sink_stops);
 	tcase_add_test(tc, test_get_resumes_with_range);
 	tcase_add_test(tc, test_get_resume_range_ignored);

@@ -925,6 +925,15 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 			res_msg(res, "HTTP %ld", status);
 	}
 	res->retryable = tg_s3_retryable(status, res->code, 0);
+	if (expired_token(res->code) &&
+	    (strcmp(creds.source, "config") == 0 || strcmp(creds.source, "env") == 0)) {
+		/* nothing refreshes a token from the config or the environment: retrying would
+		 * only hide it (a credentials file may be rewritten, instance metadata renews) */
+		res->retryable = 0;
+		res_msg(res,
+		        "the session token from the %s has expired, and nothing here can renew it",
+		        strcmp(creds.source, "env") == 0 ? "environment" : "[s3] config");
+	}
 	r = result_error(res);
 out:
 	tg_aws_creds_clear(&creds);
