@@ -176,12 +176,14 @@ START_TEST(message_types)
 		ev = event(announced[i], "bob");
 		p = slack_message_for_event(ev, NULL);
 		ck_assert_msg(p != NULL, "%s is not announced", announced[i]);
+		ck_assert(slack_announces(ev));
 		assert_slack_limits(p);
 		json_decref(p);
 		json_decref(ev);
 	}
 	ev = event("something_new", "bob");
 	ck_assert_ptr_null(slack_message_for_event(ev, NULL));
+	ck_assert(!slack_announces(ev));
 	json_decref(ev);
 }
 END_TEST

@@ -365,8 +365,13 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			head->no_recording_alerted = 1;
 		}
 	}
-	if (c->slack == NULL || (payload = slack_message_for_event(ev, rec)) == NULL)
+	if (c->slack == NULL || !slack_announces(ev))
 		goto done; /* no Slack, or a type that is not announced */
+	if ((payload = slack_message_for_event(ev, rec)) == NULL) {
+		r = TG_ERR_NOMEM; /* out of memory: the message stays, for the next pass */
+		*wake_us = now + 1000000u;
+		goto out;
+	}
 	if (!answered) {
 		if (c->slack_dest.paused_until_us > now) {
 			*wake_us = c->slack_dest.paused_until_us;

@@ -415,6 +415,41 @@ out:
 	return payload;
 }
 
+/* The message's title for an event, or 0 when its type is not announced. */
+static int title_for(const json_t *ev, char *title, size_t n)
+{
+	const char *type = str_of(ev, "type"), *user = str_of(ev, "user"),
+	           *host = str_of(ev, "host");
+
+	if (strcmp(type, "login") == 0)
+		snprintf(title, n, "SSH login: %s@%s", user, host);
+	else if (strcmp(type, "logout") == 0)
+		snprintf(title, n, "SSH logout: %s@%s", user, host);
+	else if (strcmp(type, "mfa_failure") == 0)
+		snprintf(title, n, "MFA failure: %s@%s", user, host);
+	else if (strcmp(type, "mfa_replay") == 0)
+		snprintf(title, n, "Replayed MFA code: %s@%s (possible man in the middle)", user,
+		         host);
+	else if (strcmp(type, "mfa_skipped") == 0)
+		snprintf(title, n, "MFA skipped: %s@%s", user, host);
+	else if (strcmp(type, "recording_failure") == 0)
+		snprintf(title, n, "Recording failure: %s@%s", user, host);
+	else if (strcmp(type, "recording_escape") == 0)
+		snprintf(title, n, "Recording escape attempt: %s@%s", user, host);
+	else if (strcmp(type, "alert") == 0)
+		snprintf(title, n, "Tollgate alert on %s: %s", host, str_of(ev, "alert"));
+	else
+		return 0; /* not announced */
+	return 1;
+}
+
+int slack_announces(const json_t *ev)
+{
+	char title[512];
+
+	return title_for(ev, title, sizeof(title));
+}
+
 json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 {
 	const char *type = str_of(ev, "type"), *user = str_of(ev, "user"),
@@ -428,25 +463,7 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	m.fields = json_array();
 	if (m.blocks == NULL || m.fields == NULL)
 		goto out;
-	if (strcmp(type, "login") == 0)
-		snprintf(title, sizeof(title), "SSH login: %s@%s", user, host);
-	else if (strcmp(type, "logout") == 0)
-		snprintf(title, sizeof(title), "SSH logout: %s@%s", user, host);
-	else if (strcmp(type, "mfa_failure") == 0)
-		snprintf(title, sizeof(title), "MFA failure: %s@%s", user, host);
-	else if (strcmp(type, "mfa_replay") == 0)
-		snprintf(title, sizeof(title),
-		         "Replayed MFA code: %s@%s (possible man in the middle)", user, host);
-	else if (strcmp(type, "mfa_skipped") == 0)
-		snprintf(title, sizeof(title), "MFA skipped: %s@%s", user, host);
-	else if (strcmp(type, "recording_failure") == 0)
-		snprintf(title, sizeof(title), "Recording failure: %s@%s", user, host);
-	else if (strcmp(type, "recording_escape") == 0)
-		snprintf(title, sizeof(title), "Recording escape attempt: %s@%s", user, host);
-	else if (strcmp(type, "alert") == 0)
-		snprintf(title, sizeof(title), "Tollgate alert on %s: %s", host,
-		         str_of(ev, "alert"));
-	else
+	if (!title_for(ev, title, sizeof(title)))
 		goto out; /* not announced */
 	if (msg_header(&m, title) != TG_OK)
 		goto out;

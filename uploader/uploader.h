@@ -235,8 +235,10 @@ int slack_post_busy(const struct slack *s);
 /* Sleep until the post under way may have news, at most ms milliseconds. */
 void slack_post_wait(struct slack *s, int ms);
 void slack_post_cancel(struct slack *s);
+/* Whether an event's type is announced on Slack. */
+int slack_announces(const json_t *ev);
 /* Build a Block Kit payload (with a text fallback) for an event, or NULL when the type is not
- * announced. */
+ * announced (or memory ran out). */
 json_t *slack_message_for_event(const json_t *ev, const json_t *recording);
 /* Same payload without blocks (the fallback after a 400). */
 json_t *slack_text_only(const json_t *payload);
