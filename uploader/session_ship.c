@@ -374,6 +374,15 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		r = job.rc, s = job.full;
 	else
 		r = tg_rec_summarize(path, pk, &s);
+	if (r == TG_ERR_SYSTEM || r == TG_ERR_NOMEM) {
+		/* the system failed us (EIO, EMFILE, no memory), not the file: try again later
+		 * rather than ship it filed as damaged under _unknown */
+		res->rc = r;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "reading %s: %s", name,
+		         r == TG_ERR_SYSTEM ? strerror(errno) : tg_strerror(r));
+		goto out;
+	}
 	if (r != TG_OK)
 		unreadable_summary(c, stem, &st, r, &s);
 	ship(c, s3p, name, path, &st, stem, ext, &s, NULL, res);
