@@ -90,11 +90,13 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 		}
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;
-			if (sig == SIGHUP) {
+			/* the kernel passes only SIGINT, SIGQUIT (and SIGTSTP) through TIOCSIG;
+			 * SIGHUP and SIGTERM end the session: the master closes, which hangs up the
+			 * shell's terminal (SIGHUP to its session) */
+			if (sig == SIGHUP || sig == SIGTERM || ioctl(master, TIOCSIG, sig) != 0) {
 				res->reason = "hangup";
 				break;
 			}
-			ioctl(master, TIOCSIG, sig);
 		}
 		if (x->failed_end) {
 			(void)!write(STDOUT_FILENO, failure_msg, sizeof(failure_msg) - 1);

@@ -470,6 +470,15 @@ int main(int argc, char **argv)
 	pid_t child;
 
 	rc.spool = (struct rec_spool)REC_SPOOL_VOID;
+	/* stdin, stdout and stderr open, before any file is: otherwise the recording could become
+	 * fd 1 and get the session's output written into it (glibc fills them only for set-id
+	 * runs) */
+	for (r = 0; r <= 2; r++)
+		if (fcntl(r, F_GETFD) < 0 && open("/dev/null", r == 0 ? O_RDONLY : O_WRONLY) != r) {
+			fprintf(stderr, "tollgate-record: fd %d is closed and cannot be opened\n",
+			        r);
+			return 1;
+		}
 	if (privsep_init(&rc.ps) != TG_OK) {
 		fprintf(stderr, "tollgate-record: cannot set up: %s\n", strerror(errno));
 		return 1;

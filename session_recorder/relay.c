@@ -136,7 +136,9 @@ int relay_chan_read(struct relay_ctx *x, struct relay_chan *c)
 			return -1;
 		if (errno == EIO) /* a pty master whose slave side is all closed */
 			return 0;
-		return TG_ERR_SYSTEM;
+		/* EBADF (a write-only stdin), ...: an end, not "nothing now" (TG_ERR_SYSTEM is -1
+		 * too), or poll would report the fd ready for ever and the loop spin */
+		return TG_ERR_IO;
 	}
 	if (n == 0)
 		return 0;

@@ -53,7 +53,8 @@ void relay_signals_child_reset(void);
 
 void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type stream,
                      int close_to_on_eof);
-/* Read once into the empty buffer and record it. 1 data, 0 EOF, -1 nothing now, <0 TG_ERR_*. */
+/* Read once into the empty buffer and record it. 1 data, 0 EOF, -1 nothing now, TG_ERR_IO (below
+ * -1) a read error, which ends the channel like EOF. */
 int relay_chan_read(struct relay_ctx *x, struct relay_chan *c);
 /* Write the buffer out. 0 drained, 1 some left (wait for POLLOUT), <0 the peer is gone. */
 int relay_chan_write(struct relay_chan *c);

@@ -314,7 +314,41 @@ def test_transfer_disguise_recorded():
         env.cleanup()
 
 
+def test_closed_or_unreadable_std_fds():
+    # stdout closed: the recording must not become fd 1 and take the command's output
+    env = Env(shell="/bin/sh")
+    try:
+        p = subprocess.run([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, close_fds=True, timeout=60,
+                           env=env.environ(SSH_ORIGINAL_COMMAND="echo INJECTED; exit 5"),
+                           preexec_fn=lambda: os.close(1))
+        check(p.returncode == 5, "with stdout closed: exit status 5 passed through (rc %d, %r)"
+              % (p.returncode, p.stderr))
+        rec = Recording(env.pub, env.only_session())
+        # output written into the file itself would break its chain
+        check(rec.sealed_ok(), "with stdout closed: the recording verifies, nothing written into it")
+        check(rec.data("out") == b"INJECTED\n", "the output is recorded as output: %r" % rec.data("out"))
+    finally:
+        env.cleanup()
+    # stdin open for writing only (what glibc puts on a closed fd 0 of a set-id program): every
+    # read fails; that is an end of input, not a loop that spins for ever
+    env = Env(shell="/bin/sh")
+    try:
+        def wronly_stdin():
+            fd = os.open("/dev/null", os.O_WRONLY)
+            os.dup2(fd, 0)
+            os.close(fd)
+        p = subprocess.run([RECORDER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                           env=env.environ(SSH_ORIGINAL_COMMAND="echo hi; exit 3"),
+                           preexec_fn=wronly_stdin)
+        check(p.returncode == 3 and p.stdout == b"hi\n",
+              "with an unreadable stdin: the command runs and ends (rc %d, %r)" % (p.returncode, p.stdout))
+        check(Recording(env.pub, env.only_session()).sealed_ok(), "with an unreadable stdin: sealed")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
-          test_term_closes_pipes, test_transfer_disguise_recorded])
+          test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds])

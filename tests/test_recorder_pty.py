@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, Env, PtySession, Recording, check, main)  # noqa: E402
@@ -213,6 +214,24 @@ def test_hangup_seals():
         env.cleanup()
 
 
+def test_term_ends_session():
+    # SIGTERM cannot go through TIOCSIG (the kernel passes only SIGINT, SIGQUIT, SIGTSTP): it
+    # hangs the shell up, as SIGHUP does, instead of being dropped
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", "echo started; sleep 60; echo slept-through"])
+        s.read_until(b"started\r\n")
+        t0 = time.time()
+        os.kill(s.pid, signal.SIGTERM)
+        s.wait(timeout=20)
+        check(time.time() - t0 < 10, "SIGTERM ended the session at once (%.1f s)" % (time.time() - t0))
+        check(b"slept-through" not in s.out, "the shell did not run on")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "SIGTERM: hung up, the recording sealed")
+    finally:
+        env.cleanup()
+
+
 def test_idle_heartbeats():
     env = Env(shell="/bin/sh", checkpoint_interval=1)
     try:
@@ -249,4 +268,4 @@ if __name__ == "__main__":
     main([test_keygen_missing_config,
           test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
           test_echo_off_input_never_stored, test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
-          test_idle_heartbeats])
+          test_term_ends_session, test_idle_heartbeats])
