@@ -602,13 +602,16 @@ int main(int argc, char **argv)
 		if (term_raw_enter(STDIN_FILENO, &saved) != TG_OK)
 			tg_warn("cannot put the terminal in raw mode: %s", strerror(errno));
 		pty_relay_run(&x, master, child, &waitmask, &res);
+		/* sealed and handed over first: restoring the terminal waits (TCSADRAIN) for a
+		 * client that may not be reading */
+		finish_recording(&rc, &res);
 		term_raw_restore();
 		if (x.echo_fd >= 0)
 			close(x.echo_fd);
 	} else {
 		pipe_relay_run(&x, fds, child, &waitmask, &res);
+		finish_recording(&rc, &res);
 	}
-	finish_recording(&rc, &res);
 	child_env_free(&rc.env);
 	session_mode_free(&rc.mode);
 	tg_config_free(rc.cfg);
