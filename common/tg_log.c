@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "tg_utf8.h"
 
 static const char *log_ident = "tollgate";
 static int log_targets = TG_LOG_STDERR;
@@ -35,11 +38,23 @@ void tg_log(int priority, const char *fmt, ...)
 		va_end(ap);
 	}
 	if (log_targets & TG_LOG_STDERR) {
-		fprintf(stderr, "%s: ", log_ident);
+		/* messages carry file names, object keys and servers' words: nothing in them may
+		 * reach a terminal as a control sequence */
+		char msg[4096], *safe;
+		size_t i;
+
 		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
-		fputc('\n', stderr);
+		if ((safe = tg_text_safe(msg)) != NULL) {
+			fprintf(stderr, "%s: %s\n", log_ident, safe);
+			free(safe);
+		} else {
+			for (i = 0; msg[i] != '\0'; i++)
+				if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
+					msg[i] = '?';
+			fprintf(stderr, "%s: %s\n", log_ident, msg);
+		}
 	}
 	errno = saved;
 }

@@ -1,5 +1,9 @@
 #include "tg_utf8.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "tg_error.h"
 
 /* need: the character's length from its first byte (0: not a first byte); returns how many bytes
@@ -83,4 +87,44 @@ int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *repl
 	if (replaced != NULL)
 		*replaced = bad;
 	return TG_OK;
+}
+
+char *tg_text_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0;
+	unsigned cont = 0; /* continuation bytes the last lead byte still wants */
+	char *out = malloc(4 * n + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (; *p != '\0'; p++) {
+		unsigned c = *p;
+		int esc = 0;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			esc = 1;
+		} else if (c < 0x80) {
+			cont = 0;
+		} else if (c <= 0xbf) {
+			esc = cont == 0; /* a lone byte: an 8-bit terminal reads 0x80..0x9f as C1 */
+			if (cont > 0)
+				cont--;
+		} else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			o += (size_t)sprintf(out + o, "\\u%04x", p[1]); /* C1 as UTF-8 */
+			p++;
+			cont = 0;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xf4) {
+			cont = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+		} else {
+			esc = 1;
+		}
+		if (esc)
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
 }

@@ -24,5 +24,11 @@ size_t tg_utf8_invalid_len(const unsigned char *p, size_t len);
 /* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be
  * NULL). */
 int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced);
+/*
+ * A copy of s safe to print on a terminal (malloc'd; NULL when out of memory): control
+ * characters but tab, DEL, C1 controls (as UTF-8, and lone 0x80..0x9f bytes, which an 8-bit
+ * terminal takes as C1) and invalid bytes become \xNN or \uNNNN; valid UTF-8 text is kept.
+ */
+char *tg_text_safe(const char *s);
 
 #endif

@@ -2,7 +2,13 @@
 
 #include "tg_buf.h"
 #include "tg_error.h"
+#include "tg_log.h"
 #include "tg_utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 START_TEST(sequences)
 {
@@ -20,6 +26,35 @@ START_TEST(sequences)
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\x80", 1), 0);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xff", 1), 0);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc3(", 2), 0);
+}
+END_TEST
+
+/* What tg_log writes to stderr (a terminal, often) carries no control sequence from its
+ * arguments: a key or a server's message with ESC in it is shown escaped. */
+START_TEST(log_stderr_is_terminal_safe)
+{
+	char path[] = "/tmp/tg-log-XXXXXX", got[512];
+	int fd = mkstemp(path), saved = dup(2);
+	FILE *f;
+	size_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(saved, 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	tg_log_init("t", TG_LOG_STDERR, 0);
+	tg_log(LOG_ERR, "key %s: %s", "a\x1b]0;owned\x07" "b", "\xc2\x9b" "31m");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	fclose(f);
+	close(fd);
+	unlink(path);
+	ck_assert_str_eq(got, "t: key a\\x1b]0;owned\\x07b: \\u009b31m\n");
+	ck_assert_ptr_null(strchr(got, '\x1b'));
 }
 END_TEST
 
@@ -55,6 +90,7 @@ int main(void)
 
 	tcase_add_test(tc, sequences);
 	tcase_add_test(tc, sanitize);
+	tcase_add_test(tc, log_stderr_is_terminal_safe);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
