@@ -177,12 +177,18 @@ int replay_recheck(const struct replay_opts *o, const char *name, int gate_statu
 {
 	if (o->force || replay_exit_for(gate_status) == REPLAY_EXIT_TAMPERED)
 		return REPLAY_EXIT_OK;
-	/* a showing pass that ran to a seal must have found the very seal verified first */
-	if (v->status == TG_ERR_UNSEALED ||
-	    (v->status == TG_OK &&
-	     (gate_verdict.status != TG_OK ||
-	      memcmp(v->final_hash, gate_verdict.final_hash, sizeof(v->final_hash)) == 0)))
+	/* A sealed recording is shown whole: the showing pass must end in the very seal the gate
+	 * verified (a file rewritten in between could add a forged tail). An unsealed one is
+	 * shown up to its last verified checkpoint: the showing pass must verify at least that
+	 * far (it may have grown, or been sealed, meanwhile). */
+	if (gate_verdict.status == TG_OK) {
+		if (v->status == TG_OK &&
+		    memcmp(v->final_hash, gate_verdict.final_hash, sizeof(v->final_hash)) == 0)
+			return REPLAY_EXIT_OK;
+	} else if ((v->status == TG_OK || v->status == TG_ERR_UNSEALED) &&
+	           v->verified_bytes >= gate_verdict.verified_bytes) {
 		return REPLAY_EXIT_OK;
+	}
 	tg_error("%s: the recording changed while it was being shown: what was shown is not verified", name);
 	replay_describe(stderr, name, v);
 	return REPLAY_EXIT_TAMPERED;
