@@ -210,7 +210,7 @@ static json_t *find_recording(struct up_ctx *c, const char *session_id)
 }
 
 /* After recording_grace, how long a logout still waits for recordings not read yet, at least */
-#define UP_UNREAD_WAIT_MIN_US (60 * 1000000ULL)
+#define UP_UNREAD_WAIT_MIN_US (10 * 1000000ULL)
 
 /* Some recording in the spool has not been looked at yet: it may be this session's. */
 static int recordings_unread(const struct up_ctx *c)
@@ -344,7 +344,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		    !answered) {
 			/* the recorder seals at the session's end: give it (and us) time; a
 			 * recording not read yet may be this one, but only for one more grace
-			 * period (a minute at least), so that a long first upload does not hold
+			 * period (10 s at least), so that a long first upload does not hold
 			 * every message behind this one */
 			uint64_t unread_wait =
 			    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;

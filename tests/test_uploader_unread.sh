@@ -1,0 +1,48 @@
+#!/bin/sh
+# A logout whose recording is not found waits for recordings the uploader has
+# not read yet (one of them may be its own), but not for ever: with S3 hanging
+# on the first upload of an unrelated recording, the logout's "no recording"
+# alert and the messages queued behind it reach Slack once recording_grace
+# (0 here) and the further wait for unread recordings (10 s at least) are over,
+# not after the upload gives up.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup "recording_grace = 0"
+# an S3 endpoint that takes connections and never answers
+python3 -c 'import socket, sys, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+def drain(c):
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()' "$T/hole.port" &
+PROXY_PID=$! # stopped by up_cleanup
+tg_wait_file "$T/hole.port" "the silent S3 stand-in did not start"
+sed -i "s#^endpoint = .*#endpoint = http://127.0.0.1:$(cat "$T/hole.port")#" "$T/tollgate.conf"
+grep -q "^endpoint = http://127.0.0.1:$(cat "$T/hole.port")\$" "$T/tollgate.conf" || tg_fail "could not point [s3] at the stand-in"
+
+up_rec other.tgr user=bob pam=fedcba9876543210fedcba9876543210 bytes=3000
+up_event 1 logout '"user":"alice","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"0123456789abcdef0123456789abcdef","mfa_method":"totp","duration_us":5000000'
+up_event 2 login '"user":"carol","client_addr":"192.0.2.8","client_port":50001,"tty":"ssh","service":"sshd","pid":2,"session_id":"","mfa_method":"totp"'
+up_start
+# the hanging upload holds its worker for a minute or more (no answer, 1 B/s for 60 s)
+i=0
+until up_message_heads | grep -q 'SSH login: carol@testhost'; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && tg_fail "the messages behind the logout waited for the hanging upload (40 s)"
+	sleep 0.2
+done
+echo "the queue went on after $((i / 5)) s"
+up_message_heads | grep -q 'no_recording' || tg_fail "no no_recording alert"
+up_message_heads | grep -q 'SSH logout: alice@testhost' || tg_fail "the logout was not posted"
+echo PASS
