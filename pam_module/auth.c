@@ -45,8 +45,7 @@ struct attempt {
 	struct tg_buf ga_text;           /* the file as read, for the write-back */
 	char response[RESPONSE_MAX + 1]; /* the answer, NUL-terminated; wiped at the end */
 	size_t response_len;
-	int from_authtok; /* the response is PAM_AUTHTOK (try_first_pass), not our prompt's answer
-	                   */
+	int from_authtok; /* the response came from PAM_AUTHTOK (try_first_pass) */
 	unsigned window;
 	const char *reason;  /* why it failed, for syslog and the event */
 	const char *method;  /* how it succeeded */

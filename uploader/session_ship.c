@@ -380,7 +380,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		res->rc = r;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "reading %s: %s", name,
-		         r == TG_ERR_SYSTEM ? strerror(errno) : tg_strerror(r));
+		         r == TG_ERR_SYSTEM && !job.joined ? strerror(errno) : tg_strerror(r));
 		goto out;
 	}
 	if (r != TG_OK)
