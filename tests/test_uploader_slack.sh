@@ -107,12 +107,7 @@ alerts=$(grep -c 'alert slack_rejected' "$T/uploader.log")
 echo "slack_rejected alerts in about 4 s while the message cannot be put aside: $alerts"
 [ "$alerts" -eq 1 ] || tg_fail "$alerts slack_rejected alerts for one message, want 1"
 rm -f "$T/spool/state/slack-rejected"
-i=0
-until up_message_heads | grep -q 'after1@testhost'; do
-	i=$((i + 1))
-	[ $i -gt 150 ] && tg_fail "the queue did not go on once the refused message could be put aside"
-	sleep 0.2
-done
+up_wait_head 'after1@testhost' 30 || tg_fail "the queue did not go on once the refused message could be put aside"
 [ -n "$(find "$T/spool/state/slack-rejected" -type f -name "$(basename "$(ls "$T/orig-events" | grep -- '-0000000000000096.json$')")")" ] ||
 	tg_fail "the refused message is not in state/slack-rejected"
 up_message_heads | grep -q REFUSEDUSER && tg_fail "the refused message was counted as posted"
@@ -127,12 +122,7 @@ if chattr +a "$T/spool/events" 2>/dev/null; then
 	printf '{"v":1,"type":"mfa_failure","time":"2026-01-01T00:00:00.000000Z","time_us":%s,"host":"testhost","user":"STICKY","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
 		"$(( $(date +%s) * 1000000 + 170 ))" >"$T/stage/$ev"
 	ln "$T/stage/$ev" "$T/spool/events/$ev" # appears whole; creating is allowed
-	i=0
-	until up_message_heads | grep -q 'STICKY@testhost'; do
-		i=$((i + 1))
-		[ $i -gt 150 ] && { chattr -a "$T/spool/events"; tg_fail "the unremovable event was not posted"; }
-		sleep 0.2
-	done
+	up_wait_head 'STICKY@testhost' 30 || { chattr -a "$T/spool/events"; tg_fail "the unremovable event was not posted"; }
 	sleep 4 # backoff_max is 1 s: retries of the removal happen meanwhile
 	posts=$(up_message_heads | grep -c 'STICKY@testhost')
 	chattr -a "$T/spool/events"

@@ -36,13 +36,9 @@ up_event 1 logout '"user":"alice","client_addr":"192.0.2.7","client_port":50000,
 up_event 2 login '"user":"carol","client_addr":"192.0.2.8","client_port":50001,"tty":"ssh","service":"sshd","pid":2,"session_id":"","mfa_method":"totp"'
 up_start
 # the hanging upload holds its worker for a minute or more (no answer, 1 B/s for 60 s)
-i=0
-until up_message_heads | grep -q 'SSH login: carol@testhost'; do
-	i=$((i + 1))
-	[ $i -gt 200 ] && tg_fail "the messages behind the logout waited for the hanging upload (40 s)"
-	sleep 0.2
-done
-echo "the queue went on after $((i / 5)) s"
+up_wait_head 'SSH login: carol@testhost' 40 ||
+	tg_fail "the messages behind the logout waited for the hanging upload (40 s)"
+echo "the queue went on after $UP_WAITED s"
 up_message_heads | grep -q 'no_recording' || tg_fail "no no_recording alert"
 up_message_heads | grep -q 'SSH logout: alice@testhost' || tg_fail "the logout was not posted"
 echo PASS
