@@ -5,6 +5,7 @@
  *   s3cli -c CONF [-o section.key=value]... [-r ATTEMPTS] COMMAND ARGS
  *     put KEY FILE [--meta name=value]... [--type CT] [--resume STATE]
  *         [--threshold BYTES] [--part-size BYTES] [--die-after-parts N]
+ *         [--save-every-part-max N]
  *     get KEY OUT          head KEY          list [PREFIX]
  *     abort KEY UPLOAD_ID
  *
@@ -155,6 +156,11 @@ int main(int argc, char **argv)
 				threshold = strtoull(argv[i + 1], NULL, 10);
 			} else if (strcmp(argv[i], "--part-size") == 0) {
 				part_size = strtoull(argv[i + 1], NULL, 10);
+			} else if (strcmp(argv[i], "--save-every-part-max") == 0) {
+				/* and otherwise not again within the hour: which parts a resume
+				 * sends again shows when the state was written */
+				tg_s3_set_resume_saves(s3, (unsigned)strtoul(argv[i + 1], NULL, 10),
+				                       3600ULL * 1000000);
 			} else if (strcmp(argv[i], "--die-after-parts") == 0) {
 				prog.die_after = (unsigned)strtoul(argv[i + 1], NULL, 10);
 			} else {

@@ -137,6 +137,16 @@ expect 0 s3 get "sessions/resumed" "$tmp/big.back"
 cmp "$tmp/big" "$tmp/big.back" || tg_fail "resumed upload differs"
 ok "kill -9 mid-upload, then resume: only the missing parts are sent, the object is identical"
 
+# an upload of many parts writes its state at most once a second, not after every part: a
+# resume sends again the parts finished since (here: the state is written for the first part
+# only, as if the others all came within one interval)
+expect 137 s3 put "sessions/sparse" "$tmp/big" $mp --resume "$state" --save-every-part-max 2 --die-after-parts 4
+expect 0 s3 put "sessions/sparse" "$tmp/big" $mp --resume "$state" --save-every-part-max 2
+grep -q '^parts 4$' "$tmp/out" || tg_fail "sparse state: $(cat "$tmp/out")"
+expect 0 s3 get "sessions/sparse" "$tmp/big.back"
+cmp "$tmp/big" "$tmp/big.back" || tg_fail "the upload resumed from a sparse state differs"
+ok "a state written less often than every part: the resume sends the rest again, the object is identical"
+
 # the file changed since: the old upload is an orphan, aborted, and the upload starts over
 expect 137 s3 put "sessions/changed" "$tmp/big" $mp --resume "$state" --die-after-parts 1
 old=$(sed -n 's/^upload_id //p' "$state")

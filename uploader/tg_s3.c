@@ -34,6 +34,11 @@
 #define DEFAULT_ATTEMPTS 4
 #define DEFAULT_BASE_MS 200
 #define DEFAULT_CAP_MS 5000
+/* The resume state is rewritten whole, with two fsyncs: after every part while it is small,
+ * at most once a second for uploads of many parts (10,000 parts would write about 5 GB of
+ * state otherwise). Parts finished since the last write are sent again after a crash. */
+#define MPU_SAVE_EVERY_PART_MAX 1000
+#define MPU_SAVE_INTERVAL_US 1000000ULL
 
 struct tg_s3 {
 	CURL *curl; /* one handle: its connection cache keeps connections alive */
@@ -53,6 +58,8 @@ struct tg_s3 {
 	char *storage_class;
 	uint64_t threshold, part_size;
 	unsigned attempts, base_ms, cap_ms;
+	unsigned save_every_max;   /* resume state after every part up to this many parts */
+	uint64_t save_interval_us; /* beyond: at most this often */
 };
 
 /* One request, its body and what its answer fills in. */
@@ -531,6 +538,8 @@ int tg_s3_new(struct tg_s3 **out, const struct tg_config *cfg, char *err, size_t
 	s3->attempts = DEFAULT_ATTEMPTS;
 	s3->base_ms = DEFAULT_BASE_MS;
 	s3->cap_ms = DEFAULT_CAP_MS;
+	s3->save_every_max = MPU_SAVE_EVERY_PART_MAX;
+	s3->save_interval_us = MPU_SAVE_INTERVAL_US;
 	if ((r = tg_aws_creds_provider_new(&s3->creds, cfg, err, errlen)) != TG_OK)
 		goto fail;
 	if ((s3->curl = curl_easy_init()) == NULL) {
@@ -572,6 +581,12 @@ void tg_s3_set_retry(struct tg_s3 *s3, unsigned attempts, unsigned base_ms, unsi
 void tg_s3_set_parallel(struct tg_s3 *s3, unsigned parts)
 {
 	s3->parallel = parts < 1 ? 1 : parts > TG_S3_MAX_PARALLEL ? TG_S3_MAX_PARALLEL : parts;
+}
+
+void tg_s3_set_resume_saves(struct tg_s3 *s3, unsigned every_part_max, uint64_t interval_us)
+{
+	s3->save_every_max = every_part_max;
+	s3->save_interval_us = interval_us;
 }
 
 void tg_s3_set_multipart(struct tg_s3 *s3, uint64_t threshold, uint64_t part_size)
@@ -1575,10 +1590,19 @@ struct mpu_run {
 	pthread_mutex_t lock; /* guards everything below, st->parts, the state file, progress */
 	unsigned next;
 	uint64_t done;
+	uint64_t saved_us; /* when the resume state was last written (CLOCK_MONOTONIC) */
 	int failed;
 	int rc;
 	struct tg_s3_result res; /* the first failure */
 };
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 struct mpu_worker {
 	struct mpu_run *run;
@@ -1622,11 +1646,17 @@ static void *mpu_worker_main(void *arg)
 
 		pthread_mutex_lock(&run->lock);
 		if (r == TG_OK) {
+			uint64_t now = mono_us();
+
 			st->parts[i] = part;
-			if (resume != NULL && (r = state_save(resume, st)) != TG_OK) {
-				res_clear(&res);
-				res_msg(&res, "writing the resume state %s: %s", resume,
-				        tg_strerror(r));
+			if (resume != NULL && (st->nparts <= run->s3->save_every_max ||
+			                       now - run->saved_us >= run->s3->save_interval_us)) {
+				if ((r = state_save(resume, st)) != TG_OK) {
+					res_clear(&res);
+					res_msg(&res, "writing the resume state %s: %s", resume,
+					        tg_strerror(r));
+				}
+				run->saved_us = now;
 			}
 		}
 		if (r != TG_OK) {

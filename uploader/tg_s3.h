@@ -94,6 +94,9 @@ void tg_s3_set_retry(struct tg_s3 *s3, unsigned attempts, unsigned base_ms, unsi
  * its own connection; progress is still called from one thread at a time. */
 #define TG_S3_MAX_PARALLEL 16
 void tg_s3_set_parallel(struct tg_s3 *s3, unsigned parts);
+/* How often a multipart upload's resume state is written: after every part for uploads of at
+ * most every_part_max parts (default 1,000), else at most once per interval_us (default 1 s). */
+void tg_s3_set_resume_saves(struct tg_s3 *s3, unsigned every_part_max, uint64_t interval_us);
 /* Override [uploader] multipart_threshold and part_size (parts are at least 5 MiB). */
 void tg_s3_set_multipart(struct tg_s3 *s3, uint64_t threshold, uint64_t part_size);
 /* AbortMultipartUpload; an upload that is already gone counts as success. */
