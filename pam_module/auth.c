@@ -202,6 +202,15 @@ static int load_secret(struct attempt *a)
 		           r == TG_OK ? "found" : tg_strerror(r), a->window);
 	if (r == TG_ERR_NOT_FOUND)
 		return 0;
+	if (r == TG_ERR_CONFIG && a->is_ga) {
+		a->reason = "bad_state";
+		pam_syslog(
+		    a->pamh, LOG_ERR,
+		    "user=%s: the folder of the google-authenticator file %s is missing (home "
+		    "not mounted?), failing closed",
+		    a->user_log, a->ga_path);
+		return -1;
+	}
 	if (r == TG_ERR_CONFIG && !a->is_ga) {
 		a->reason = "bad_state";
 		pam_syslog(

@@ -198,6 +198,24 @@ out:
 	return r;
 }
 
+/* The folder that holds path is there (as the caller's fs ids see it). */
+static int parent_exists(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	size_t n;
+
+	if (slash == NULL)
+		return 1; /* relative to the cwd, which is there */
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 {
 	struct tgp_privs privs = TGP_PRIVS_VOID;
@@ -209,6 +227,11 @@ int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
 		r = errno == ENOENT ? TG_ERR_NOT_FOUND
 		                    : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
+		/* no file is "not enrolled" only where its folder is there: a home not mounted
+		 * (autofs, an encrypted home before login) must not read as "not enrolled",
+		 * which nullok lets in */
+		if (r == TG_ERR_NOT_FOUND && !parent_exists(path))
+			r = TG_ERR_CONFIG;
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {

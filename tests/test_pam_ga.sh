@@ -105,6 +105,17 @@ rm -f "$T/state/state/$U" # a fresh replay guard: the steps within the window ar
 SVC=byname auth "$(code)" || tg_fail "\${USER} path"
 echo "ok: \${USER} expansion"
 
+# nullok: no file in an existing folder is "not enrolled" (let in); no folder at all (a home
+# not mounted) fails closed
+mkdir -m 0755 "$T/homes"
+printf 'auth required %s config=%s/tollgate.conf nullok secret=%s/homes/${USER}/.google_authenticator\n' \
+	"$MOD" "$T" "$T" > "$T/pam.d/nullok"
+SVC=nullok auth 123456 && tg_fail "nullok let a user in whose home folder is missing"
+mkdir -m 0755 "$T/homes/$U" && chown "$U:" "$T/homes/$U"
+SVC=nullok auth 123456 || tg_fail "nullok refused a user with no file in an existing home"
+rm -rf "$T/homes"
+echo "ok: nullok: a missing file is 'not enrolled', a missing home fails closed"
+
 # import into the store; the remaining scratch code moves with it
 # 11223344 used in GA mode, then the file restored with it: the import keeps it used
 write_ga "$S"

@@ -161,6 +161,9 @@ START_TEST(file_checks)
 	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_LIMIT);
 	snprintf(p, sizeof(p), "%s/missing", dir);
 	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_NOT_FOUND);
+	/* no folder either (a home not mounted): not "not enrolled", which nullok would let in */
+	snprintf(p, sizeof(p), "%s/no-such-home/.google_authenticator", dir);
+	ck_assert_int_eq(tgp_ga_read(p, &me, &text), TG_ERR_CONFIG);
 	tg_buf_free(&text);
 }
 END_TEST
