@@ -1,8 +1,12 @@
 #include "rec_sink.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tg_error.h"
 
@@ -41,6 +45,100 @@ static int fail(struct rec_sink *s, int r)
 	if (r != TG_OK && s->error == TG_OK)
 		s->error = r;
 	return r;
+}
+
+/*
+ * Checkpoint syncs run on a thread of their own: fdatasync can block for seconds on a busy
+ * disk, and the relay must not (keystrokes, output and window-size changes would wait with
+ * it). A request while one runs is folded into one more sync after it. kill -9 needs no sync
+ * (the page cache has every write); the sync is for power loss, and the end of the session
+ * still syncs in line before the hand-over.
+ */
+struct rec_bgsync {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd;
+	int want, stop, err; /* err: errno of a failed sync, 0 */
+};
+
+static void *bgsync_run(void *arg)
+{
+	struct rec_bgsync *b = arg;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		while (!b->want && !b->stop)
+			pthread_cond_wait(&b->cv, &b->mu);
+		if (!b->want)
+			break;
+		b->want = 0;
+		pthread_mutex_unlock(&b->mu);
+		if (fdatasync(b->fd) != 0) {
+			int e = errno;
+
+			pthread_mutex_lock(&b->mu);
+			if (b->err == 0)
+				b->err = e;
+		} else {
+			pthread_mutex_lock(&b->mu);
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/* Ask for a sync of the recording; TG_ERR_SYSTEM (errno set) when an earlier one failed. */
+static int bgsync_request(struct rec_sink *s)
+{
+	struct rec_bgsync *b = s->bg;
+	int err;
+
+	if (b == NULL) {
+		if ((b = calloc(1, sizeof(*b))) == NULL)
+			return rec_spool_sync(s->spool); /* no thread: in line, as before */
+		b->fd = s->spool->fd;
+		pthread_mutex_init(&b->mu, NULL);
+		pthread_cond_init(&b->cv, NULL);
+		if (pthread_create(&b->th, NULL, bgsync_run, b) != 0) {
+			pthread_cond_destroy(&b->cv);
+			pthread_mutex_destroy(&b->mu);
+			free(b);
+			return rec_spool_sync(s->spool);
+		}
+		s->bg = b;
+	}
+	pthread_mutex_lock(&b->mu);
+	err = b->err;
+	b->want = 1;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	if (err != 0) {
+		errno = err;
+		return TG_ERR_SYSTEM;
+	}
+	return TG_OK;
+}
+
+void rec_sink_sync_stop(struct rec_sink *s)
+{
+	struct rec_bgsync *b = s->bg;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->mu);
+	b->stop = 1;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	pthread_join(b->th, NULL); /* a sync asked for before the stop still runs */
+	if (b->err != 0) {
+		errno = b->err;
+		fail(s, TG_ERR_SYSTEM);
+	}
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+	s->bg = NULL;
 }
 
 static void mark(struct rec_sink *s, uint64_t now)
@@ -210,7 +308,7 @@ static int checkpoint(struct rec_sink *s, uint64_t now)
 		return fail(s, r);
 	off = tg_rec_writer_offset(s->w);
 	if (s->spool != NULL && (idle || off - s->synced_offset <= REC_SINK_SYNC_MAX)) {
-		if ((r = rec_spool_sync(s->spool)) != TG_OK)
+		if ((r = bgsync_request(s)) != TG_OK)
 			return fail(s, r);
 		s->synced_offset = off;
 	}

@@ -27,6 +27,8 @@
 #include "rec_spool.h"
 #include "tg_rec.h"
 
+struct rec_bgsync;
+
 #define REC_SINK_FLUSH_US 100000ULL
 #define REC_SINK_SYNC_MAX                                                                          \
 	(1024 * 1024ULL) /* fdatasync a checkpoint when at most this much is unsynced */
@@ -50,6 +52,7 @@ struct rec_sink {
 	uint64_t dropped[4];         /* not stored (caps, count-only); bytes = stored + dropped */
 	uint64_t dropped_pending[4]; /* of those, not yet in a DROPPED record */
 	int error;                   /* first error, TG_OK while fine */
+	struct rec_bgsync *bg;       /* checkpoint syncs off the relay's thread; NULL: none yet */
 };
 
 /* A sink over an open writer. */
@@ -69,5 +72,8 @@ int rec_sink_tick(struct rec_sink *s);
 int rec_sink_timeout_ms(const struct rec_sink *s);
 /* Write pending DROPPED counts, END (end_json) and the seal. */
 int rec_sink_seal(struct rec_sink *s, const char *end_json);
+/* Wait for the checkpoint sync in progress and end its thread (before the file is sealed,
+ * moved or closed); an error it met becomes the sink's. */
+void rec_sink_sync_stop(struct rec_sink *s);
 
 #endif

@@ -397,6 +397,7 @@ static void finish_recording(struct recorder *rc, const struct relay_result *res
 	char *ej = end_json(rc, res);
 	int r;
 
+	rec_sink_sync_stop(&rc->sink); /* the checkpoint sync in flight ends before the seal */
 	if (rc->sink.error == TG_OK) {
 		if (ej == NULL || (r = rec_sink_seal(&rc->sink, ej)) != TG_OK)
 			tg_error("recording %s: cannot seal: %s", rc->sid_hex,

@@ -349,6 +349,48 @@ START_TEST(sink_size_cap)
 }
 END_TEST
 
+/* Checkpoint syncs run on a thread of their own, so that the relay never waits for the disk;
+ * the session's end waits for the one in flight, and a failed one is the sink's error. */
+START_TEST(sink_checkpoint_sync_in_background)
+{
+	struct rec_spool sp = REC_SPOOL_VOID, bad = REC_SPOOL_VOID;
+	struct tg_rec_verdict v;
+	struct fixture f;
+	struct rec_sink s;
+	int p[2];
+
+	fixture_open(&f);
+	sp.fd = f.fd;
+	rec_sink_init(&s, f.w, &sp, 0, 0, 0); /* interval 0: every tick checkpoints */
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, "hello", 5), TG_OK);
+	ck_assert_int_eq(rec_sink_tick(&s), TG_OK);
+	ck_assert_ptr_nonnull(s.bg);
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, "again", 5), TG_OK);
+	ck_assert_int_eq(rec_sink_tick(&s), TG_OK);
+	rec_sink_sync_stop(&s);
+	ck_assert_ptr_null(s.bg);
+	ck_assert_int_eq(s.error, TG_OK);
+	rec_sink_sync_stop(&s); /* twice: nothing */
+	ck_assert_int_eq(rec_sink_seal(&s, "{\"reason\":\"exit\"}"), TG_OK);
+	fixture_verify(&f, &v);
+	ck_assert_int_eq(v.status, TG_OK);
+	fixture_close(&f);
+
+	/* a sync that fails (a pipe cannot be synced): reported, not lost */
+	fixture_open(&f);
+	ck_assert_int_eq(pipe(p), 0);
+	bad.fd = p[1];
+	rec_sink_init(&s, f.w, &bad, 0, 0, 0);
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, "hello", 5), TG_OK);
+	ck_assert_int_eq(rec_sink_tick(&s), TG_OK); /* asked for; it fails on the thread */
+	rec_sink_sync_stop(&s);
+	ck_assert_int_eq(s.error, TG_ERR_SYSTEM);
+	close(p[0]);
+	close(p[1]);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(sink_count_only_and_hidden)
 {
 	struct tg_rec_verdict v;
@@ -513,6 +555,7 @@ int main(void)
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);
 	tcase_add_test(tc, sink_size_cap);
+	tcase_add_test(tc, sink_checkpoint_sync_in_background);
 	tcase_add_test(tc, sink_count_only_and_hidden);
 	tcase_add_test(tc, sink_rate_cap);
 	tcase_add_test(tc, spool_recover);
