@@ -547,7 +547,7 @@ expect \$
 sendline echo "TG-OUT-$((6*7))"
 expect TG-OUT-42
 resize 100 30
-sendline for i in $(seq 50); do [ "$(stty size)" = "30 100" ] && break; sleep 0.1; done; echo "SIZE-$(stty size | tr ' ' x)"
+sendline for i in $(seq 150); do [ "$(stty size)" = "30 100" ] && break; sleep 0.1; done; echo "SIZE-$(stty size | tr ' ' x)"
 expect SIZE-30x100
 sendline printf 'tg-%s-\\n' alpha beta | tr a-z A-Z
 expect TG-BETA-
