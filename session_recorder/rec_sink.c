@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,8 @@ static void *bgsync_run(void *arg)
 static int bgsync_request(struct rec_sink *s)
 {
 	struct rec_bgsync *b = s->bg;
-	int err;
+	sigset_t all, old;
+	int err, rc;
 
 	if (b == NULL) {
 		if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -100,7 +102,12 @@ static int bgsync_request(struct rec_sink *s)
 		b->fd = s->spool->fd;
 		pthread_mutex_init(&b->mu, NULL);
 		pthread_cond_init(&b->cv, NULL);
-		if (pthread_create(&b->th, NULL, bgsync_run, b) != 0) {
+		/* every signal stays the relay's: its ppoll is what they must interrupt */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&b->th, NULL, bgsync_run, b);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
 			pthread_cond_destroy(&b->cv);
 			pthread_mutex_destroy(&b->mu);
 			free(b);
