@@ -107,7 +107,8 @@ alerts=$(grep -c 'alert slack_rejected' "$T/uploader.log")
 echo "slack_rejected alerts in about 4 s while the message cannot be put aside: $alerts"
 [ "$alerts" -eq 1 ] || tg_fail "$alerts slack_rejected alerts for one message, want 1"
 rm -f "$T/spool/state/slack-rejected"
-up_wait_head 'after1@testhost' 30 || tg_fail "the queue did not go on once the refused message could be put aside"
+up_wait_until 30 "the queue did not go on once the refused message could be put aside" \
+	up_message_has 'after1@testhost'
 [ -n "$(find "$T/spool/state/slack-rejected" -type f -name "$(basename "$(ls "$T/orig-events" | grep -- '-0000000000000096.json$')")")" ] ||
 	tg_fail "the refused message is not in state/slack-rejected"
 up_message_heads | grep -q REFUSEDUSER && tg_fail "the refused message was counted as posted"
@@ -117,23 +118,19 @@ echo "ok: a refused message that cannot be put aside: one alert, backoff, then p
 # 3c. an event that cannot be removed from events/ (an append-only folder, which even root
 # cannot unlink in) is copied into the outboxes once: Slack gets it once, not at every retry
 if chattr +a "$T/spool/events" 2>/dev/null; then
+	trap 'chattr -a "$T/spool/events" 2>/dev/null; up_cleanup' EXIT # rm -rf cannot otherwise
 	mkdir -p "$T/stage"
 	ev=$(printf '%020d-%016x.json' "$(( $(date +%s) * 1000000 + 170 ))" 170)
 	printf '{"v":1,"type":"mfa_failure","time":"2026-01-01T00:00:00.000000Z","time_us":%s,"host":"testhost","user":"STICKY","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
 		"$(( $(date +%s) * 1000000 + 170 ))" >"$T/stage/$ev"
 	ln "$T/stage/$ev" "$T/spool/events/$ev" # appears whole; creating is allowed
-	up_wait_head 'STICKY@testhost' 30 || { chattr -a "$T/spool/events"; tg_fail "the unremovable event was not posted"; }
+	up_wait_until 30 "the unremovable event was not posted" up_message_has 'STICKY@testhost'
 	sleep 4 # backoff_max is 1 s: retries of the removal happen meanwhile
 	posts=$(up_message_heads | grep -c 'STICKY@testhost')
 	chattr -a "$T/spool/events"
 	echo "posts of an event whose removal failed for about 4 s: $posts"
 	[ "$posts" -eq 1 ] || tg_fail "an event whose removal failed was posted $posts times"
-	i=0
-	while [ -e "$T/spool/events/$ev" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && tg_fail "the event did not leave events/ once it could"
-		sleep 0.2
-	done
+	up_wait_until 20 "the event did not leave events/ once it could" test ! -e "$T/spool/events/$ev"
 	rm -rf "$T/stage"
 	echo "ok: an event whose removal fails is copied out once"
 else

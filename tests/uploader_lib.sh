@@ -136,18 +136,6 @@ up_wait_messages() {
 	done
 }
 
-# up_wait_head PATTERN SECONDS: until the head of a Slack message matches PATTERN (grep);
-# 1 after SECONDS. UP_WAITED says how long it took, in whole seconds.
-up_wait_head() {
-	i=0 UP_WAITED=0
-	until up_message_heads | grep -q -- "$1"; do
-		i=$((i + 1))
-		[ $i -gt $(($2 * 5)) ] && return 1
-		sleep 0.2
-	done
-	UP_WAITED=$((i / 5))
-}
-
 up_messages() { cat "$T/slack/messages.jsonl" 2>/dev/null; }
 
 # S3 objects (as the server stored them) whose key starts with $1, one path each.
