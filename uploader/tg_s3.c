@@ -1760,24 +1760,32 @@ static void headers_fingerprint(const struct tg_s3_put_opts *opts, char out[65])
 	tg_sigv4_hex(d, sizeof d, out);
 }
 
-static int state_load(struct tg_s3 *s3, const char *path, const char *key, const struct stat *sb,
-                      const char *headers, struct tg_s3_mpu_state *st, struct tg_s3_result *res)
+/* The resume state at path into st: TG_ERR_NOT_FOUND when there is none or it cannot be read,
+ * the parser's error when it is not well-formed. */
+static int state_read(const char *path, struct tg_s3_mpu_state *st)
 {
 	struct tg_buf b = TG_BUF_VOID;
-	struct tg_s3_result ares;
 	int r;
 
 	tg_buf_init(&b, TG_S3_MAX_STATE);
-	r = tg_read_file(path, TG_S3_MAX_STATE, &b);
-	if (r != TG_OK) {
-		tg_buf_free(&b);
-		return TG_ERR_NOT_FOUND; /* none, or unreadable: start over */
-	}
-	r = tg_s3_state_parse((const char *)b.data, b.len, st);
+	if (tg_read_file(path, TG_S3_MAX_STATE, &b) != TG_OK)
+		r = TG_ERR_NOT_FOUND;
+	else
+		r = tg_s3_state_parse((const char *)b.data, b.len, st);
 	tg_buf_free(&b);
-	if (r != TG_OK) {
-		state_remove(path);
-		return TG_ERR_NOT_FOUND;
+	return r;
+}
+
+static int state_load(struct tg_s3 *s3, const char *path, const char *key, const struct stat *sb,
+                      const char *headers, struct tg_s3_mpu_state *st, struct tg_s3_result *res)
+{
+	struct tg_s3_result ares;
+	int r;
+
+	if ((r = state_read(path, st)) != TG_OK) {
+		if (r != TG_ERR_NOT_FOUND)
+			state_remove(path); /* torn or edited */
+		return TG_ERR_NOT_FOUND;    /* none, or unusable: start over */
 	}
 	if (strcmp(st->key, key) != 0 || st->size != (uint64_t)sb->st_size ||
 	    st->mtime_sec != sb->st_mtim.tv_sec || st->mtime_nsec != sb->st_mtim.tv_nsec ||
@@ -1871,18 +1879,14 @@ out:
  * (the threshold was raised): its upload is an orphan, aborted; then the state goes. */
 static void drop_resume(struct tg_s3 *s3, const char *path)
 {
-	struct tg_buf b = TG_BUF_VOID;
 	struct tg_s3_mpu_state st;
 	struct tg_s3_result ares;
 
-	tg_buf_init(&b, TG_S3_MAX_STATE);
 	memset(&st, 0, sizeof st);
-	if (tg_read_file(path, TG_S3_MAX_STATE, &b) == TG_OK &&
-	    tg_s3_state_parse((const char *)b.data, b.len, &st) == TG_OK) {
+	if (state_read(path, &st) == TG_OK) {
 		tg_s3_abort_multipart(s3, st.key, st.upload_id, &ares);
 		tg_s3_state_free(&st);
 	}
-	tg_buf_free(&b);
 	state_remove(path);
 }
 
