@@ -23,6 +23,14 @@ uint64_t tg_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t tg_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void tg_time_format(uint64_t us, char *buf, size_t len)
 {
 	time_t secs = (time_t)(us / 1000000u);

@@ -30,6 +30,8 @@ int tg_event_read(const char *path, json_t **out);
 int tg_event_parse(const char *text, size_t len, json_t **out);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);
+/* CLOCK_MONOTONIC in microseconds, for intervals. */
+uint64_t tg_mono_us(void);
 /* Format Unix microseconds as 2026-11-29T01:09:21.123456Z into buf (>= 32 bytes). */
 void tg_time_format(uint64_t us, char *buf, size_t len);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

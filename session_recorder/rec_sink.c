@@ -6,21 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tg_error.h"
+#include "tg_event.h"
 
 /* Room kept under the cap for what must still be written after it: DROPPED, NOTE, END, seal. */
 #define CAP_RESERVE (64 * 1024ULL)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool *spool,
                    uint64_t cap, uint64_t rate, unsigned cp_interval_s)
@@ -28,7 +20,7 @@ void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool
 	memset(s, 0, sizeof(*s));
 	s->w = w;
 	s->spool = spool;
-	s->t0_ns = mono_ns();
+	s->t0_us = tg_mono_us();
 	s->cap = cap;
 	s->rate = rate;
 	s->tokens = rate;
@@ -38,7 +30,7 @@ void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool
 
 uint64_t rec_sink_now(const struct rec_sink *s)
 {
-	return (mono_ns() - s->t0_ns) / 1000;
+	return tg_mono_us() - s->t0_us;
 }
 
 static int fail(struct rec_sink *s, int r)

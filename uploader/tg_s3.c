@@ -23,6 +23,7 @@
 
 #include "tg_aws_creds.h"
 #include "tg_error.h"
+#include "tg_event.h"
 #include "tg_s3_int.h"
 #include "tg_sha256.h"
 #include "tg_sigv4.h"
@@ -1596,14 +1597,6 @@ struct mpu_run {
 	struct tg_s3_result res; /* the first failure */
 };
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 struct mpu_worker {
 	struct mpu_run *run;
 	CURL *curl;
@@ -1646,7 +1639,7 @@ static void *mpu_worker_main(void *arg)
 
 		pthread_mutex_lock(&run->lock);
 		if (r == TG_OK) {
-			uint64_t now = mono_us();
+			uint64_t now = tg_mono_us();
 
 			st->parts[i] = part;
 			if (resume != NULL && (st->nparts <= run->s3->save_every_max ||
