@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tg_utf8.h"
@@ -40,21 +39,13 @@ void tg_log(int priority, const char *fmt, ...)
 	if (log_targets & TG_LOG_STDERR) {
 		/* messages carry file names, object keys and servers' words: nothing in them may
 		 * reach a terminal as a control sequence */
-		char msg[4096], *safe;
-		size_t i;
+		char msg[4096], safe[4 * sizeof(msg)];
 
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
-		if ((safe = tg_text_safe(msg)) != NULL) {
-			fprintf(stderr, "%s: %s\n", log_ident, safe);
-			free(safe);
-		} else {
-			for (i = 0; msg[i] != '\0'; i++)
-				if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
-					msg[i] = '?';
-			fprintf(stderr, "%s: %s\n", log_ident, msg);
-		}
+		tg_text_safe_to(safe, msg);
+		fprintf(stderr, "%s: %s\n", log_ident, safe);
 	}
 	errno = saved;
 }

@@ -89,15 +89,12 @@ int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *repl
 	return TG_OK;
 }
 
-char *tg_text_safe(const char *s)
+void tg_text_safe_to(char *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0;
+	size_t o = 0;
 	unsigned cont = 0; /* continuation bytes the last lead byte still wants */
-	char *out = malloc(4 * n + 1);
 
-	if (out == NULL)
-		return NULL;
 	for (; *p != '\0'; p++) {
 		unsigned c = *p;
 		int esc = 0;
@@ -126,5 +123,13 @@ char *tg_text_safe(const char *s)
 			out[o++] = (char)c;
 	}
 	out[o] = '\0';
+}
+
+char *tg_text_safe(const char *s)
+{
+	char *out = malloc(4 * strlen(s) + 1);
+
+	if (out != NULL)
+		tg_text_safe_to(out, s);
 	return out;
 }

@@ -64,15 +64,6 @@ int replay_exit_for(int status);
 void replay_fmt_time(char *out, size_t n, uint64_t us);
 /* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */
 int replay_parse_time(const char *s, uint64_t *us);
-/*
- * s made safe to print on a terminal (malloc'd; NULL when out of memory): a
- * control character (C0 but tab, DEL, C1 in UTF-8 or as a lone byte) or a byte that
- * cannot start or continue UTF-8 becomes \xNN (\u00NN for C1 in UTF-8).
- * Everything a recording or an S3 listing says goes through it before the
- * investigator's terminal sees it; the recorded stream itself (cat, play) is
- * shown as it was.
- */
-char *replay_safe(const char *s);
 /* One line describing a verdict (for stderr and listings). */
 const char *replay_status_word(int status);
 void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);

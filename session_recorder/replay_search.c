@@ -16,6 +16,7 @@
 #include "replay.h"
 #include "tg_error.h"
 #include "tg_log.h"
+#include "tg_utf8.h"
 
 #define LINE_CAP 16384           /* a longer line is searched in pieces */
 #define BLOCK_FLUSH (256 * 1024) /* search the block once it holds this much */
@@ -65,8 +66,8 @@ static void report(struct search_ctx *c, size_t so)
 	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
 	memcpy(line, c->text + ls, n);
 	line[n] = '\0';
-	safe_line = replay_safe(line);
-	safe_name = replay_safe(c->name);
+	safe_line = tg_text_safe(line);
+	safe_name = tg_text_safe(c->name);
 	if (printf("%s %s %s: %s\n", c->session_id, t, safe_name ? safe_name : "?",
 	           safe_line ? safe_line : "?") < 0)
 		c->werr = 1;

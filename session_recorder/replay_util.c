@@ -9,11 +9,6 @@
 #include "tg_log.h"
 #include "tg_utf8.h"
 
-char *replay_safe(const char *s)
-{
-	return tg_text_safe(s);
-}
-
 int replay_exit_for(int status)
 {
 	if (status == TG_OK)
@@ -96,7 +91,7 @@ const char *replay_status_word(int status)
 
 void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *v)
 {
-	char t[32], ft[32], *safe = replay_safe(name_in);
+	char t[32], ft[32], *safe = tg_text_safe(name_in);
 	const char *name = safe != NULL ? safe : "?";
 
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);

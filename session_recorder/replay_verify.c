@@ -14,6 +14,7 @@
 #include "tg_error.h"
 #include "tg_log.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 #define INFO_MAX_NOTES 1000
 
@@ -89,7 +90,7 @@ static json_t *verdict_json(const struct tg_rec_verdict *v)
 /* A value from the recording may hold terminal controls: printed made safe. */
 static void print_kv(const char *k, const char *v)
 {
-	char *safe = replay_safe(v);
+	char *safe = tg_text_safe(v);
 
 	printf("%-15s %s\n", k, safe != NULL ? safe : "?");
 	free(safe);
@@ -466,7 +467,7 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 			    r == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
 			a.items[i].s.status = r == TG_ERR_TRUNCATED ? TG_ERR_UNSEALED : r;
 		} else {
-			char *safe = replay_safe(a.items[i].name);
+			char *safe = tg_text_safe(a.items[i].name);
 
 			tg_error("%s: %s", safe != NULL ? safe : "?", tg_strerror(r));
 			free(safe);
@@ -478,8 +479,8 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 	for (i = 0; i < a.n; i++) {
 		struct list_item *it = &a.items[i];
 		/* S3 keys, user and host names come from whoever wrote them: made safe */
-		char *fname = replay_safe(it->name), *user = replay_safe(it->s.user),
-		     *host = replay_safe(it->s.host);
+		char *fname = tg_text_safe(it->name), *user = tg_text_safe(it->s.user),
+		     *host = tg_text_safe(it->s.host);
 
 		code = worse(code, it->code);
 		if (it->code == REPLAY_EXIT_USAGE) {

@@ -3,6 +3,7 @@
 
 #include "replay.h"
 #include "tg_error.h"
+#include "tg_utf8.h"
 
 START_TEST(times)
 {
@@ -82,7 +83,7 @@ END_TEST
 
 static void safe_is(const char *in, const char *want)
 {
-	char *got = replay_safe(in);
+	char *got = tg_text_safe(in);
 
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(got, want);
