@@ -188,6 +188,17 @@ START_TEST(message_types)
 }
 END_TEST
 
+/* An event file's time from its name, as tg_event_write makes it; 0 for other names. */
+START_TEST(event_name_time)
+{
+	ck_assert_uint_eq(up_event_name_us("00000001764000000123456-000000000000002a.json"),
+	                  1764000000123456ULL);
+	ck_assert_uint_eq(up_event_name_us("notes.json"), 0);
+	ck_assert_uint_eq(up_event_name_us("1764000000123456.json"), 0);
+	ck_assert_uint_eq(up_event_name_us(""), 0);
+}
+END_TEST
+
 START_TEST(backoff_full_jitter_within_bounds)
 {
 	unsigned a;
@@ -236,6 +247,7 @@ int main(void)
 	tcase_add_test(tc, message_limits_hold_for_huge_values);
 	tcase_add_test(tc, message_types);
 	tcase_add_test(tc, backoff_full_jitter_within_bounds);
+	tcase_add_test(tc, event_name_time);
 	tcase_add_test(tc, slack_url_must_be_tls_or_loopback);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);

@@ -50,6 +50,14 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
  * dropped so that the messages behind it go on. */
 #define NOTIFY_READ_TRIES 10
 
+uint64_t up_event_name_us(const char *name)
+{
+	char *end;
+	unsigned long long us = strtoull(name, &end, 10);
+
+	return end != name && *end == '-' ? (uint64_t)us : 0;
+}
+
 int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_EVENTS];
@@ -166,7 +174,7 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 		when = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
 	}
 	if (when == 0)
-		when = strtoull(name, NULL, 10); /* the name starts with the time */
+		when = up_event_name_us(name);
 	if ((r = up_key_event(c->cfg, host, when, name, key, sizeof(key))) != TG_OK) {
 		res->rc = r;
 		snprintf(res->message, sizeof(res->message), "%s: bad [s3] prefix", name);

@@ -169,6 +169,9 @@ int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, ch
                           size_t len);
 
 /* --- event_ship.c --- */
+/* The time (Unix microseconds) an event file's name starts with (tg_event_write names them
+ * "<20-digit time>-<16 hex>.json"); 0 for a name not made so. */
+uint64_t up_event_name_us(const char *name);
 /* Copy each events/ file into the outboxes, then drop it from events/; one that fails
  * (a full or failing disk) is tried again after a backoff, *wake_us lowered to when.
  * Returns how many moved. */

@@ -304,14 +304,11 @@ static void prune_state(struct up_ctx *c)
 
 	for (i = 0; i < sizeof(waiting) / sizeof(waiting[0]); i++) {
 		const struct up_queue_state *qs = &c->q[waiting[i]];
-		unsigned long long us;
-		char *end;
+		uint64_t us;
 
-		if (qs->n == 0) /* sorted by name, which starts with the event's time in us */
+		if (qs->n == 0) /* sorted by name, which starts with the event's time */
 			continue;
-		us = strtoull(qs->items[0].name, &end, 10);
-		if (end == qs->items[0].name || *end != '-')
-			us = 0; /* not an event name: keep everything while it waits */
+		us = up_event_name_us(qs->items[0].name); /* 0 (keep all) for a stray name */
 		if ((time_t)(us / 1000000) - 86400 < limit)
 			limit = (time_t)(us / 1000000) - 86400;
 	}
