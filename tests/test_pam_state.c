@@ -170,13 +170,35 @@ START_TEST(files_and_lock)
 }
 END_TEST
 
+/* Read user's state afresh (lock, read, unlock): the read's result, the state in *back. */
+static int reread(const char *user, struct tgp_state *back)
+{
+	struct tgp_lock l = TGP_LOCK_VOID;
+	int r;
+
+	ck_assert_int_eq(tgp_state_lock(dir, user, &l), TG_OK);
+	r = tgp_state_read(&l, back);
+	tgp_state_unlock(&l);
+	return r;
+}
+
+/* Overwrite n bytes of user's state file at off, as a crash or a disk might. */
+static void damage(const char *user, off_t off, const char *bytes, size_t n)
+{
+	char p[4096];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/state/%s", dir, user);
+	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
+	ck_assert_int_eq(pwrite(fd, bytes, n, off), (ssize_t)n);
+	close(fd);
+}
+
 /* A write torn by a crash leaves the other slot: one login older, never a locked-out user. */
 START_TEST(torn_write_falls_back)
 {
 	struct tgp_state st, back;
 	struct tgp_lock l = TGP_LOCK_VOID;
-	char p[4096];
-	int fd;
 
 	memset(&st, 0, sizeof(st));
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
@@ -186,10 +208,7 @@ START_TEST(torn_write_falls_back)
 	st.last_step = 101;
 	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 1 */
 	tgp_state_unlock(&l);
-	snprintf(p, sizeof(p), "%s/state/alice", dir);
-	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
-	ck_assert_int_eq(pwrite(fd, "XX", 2, TGP_STATE_SLOT + TGP_STATE_HEAD + 3), 2);
-	close(fd);
+	damage("alice", TGP_STATE_SLOT + TGP_STATE_HEAD + 3, "XX", 2);
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
 	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
 	ck_assert_uint_eq(back.last_step, 100);
@@ -197,18 +216,12 @@ START_TEST(torn_write_falls_back)
 	st.last_step = 102;
 	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
 	tgp_state_unlock(&l);
-	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
-	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_int_eq(reread("alice", &back), TG_OK);
 	ck_assert_uint_eq(back.last_step, 102);
-	tgp_state_unlock(&l);
 	/* both slots broken: corrupt, fail closed */
-	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
-	ck_assert_int_eq(pwrite(fd, "XXXX", 4, 0), 4);
-	ck_assert_int_eq(pwrite(fd, "XXXX", 4, TGP_STATE_SLOT), 4);
-	close(fd);
-	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
-	ck_assert_int_eq(tgp_state_read(&l, &back), TG_ERR_FORMAT);
-	tgp_state_unlock(&l);
+	damage("alice", 0, "XXXX", 4);
+	damage("alice", TGP_STATE_SLOT, "XXXX", 4);
+	ck_assert_int_eq(reread("alice", &back), TG_ERR_FORMAT);
 }
 END_TEST
 
@@ -227,35 +240,27 @@ START_TEST(torn_first_write_is_a_new_state)
 	st.last_step = 100;
 	ck_assert_int_eq(tgp_state_write(&l, &st, 0), TG_OK); /* slot 0 only */
 	tgp_state_unlock(&l);
-	snprintf(p, sizeof(p), "%s/state/bob", dir);
-	ck_assert_int_ge(fd = open(p, O_WRONLY), 0);
-	ck_assert_int_eq(pwrite(fd, "XX", 2, TGP_STATE_HEAD + 3), 2);
-	close(fd);
+	damage("bob", TGP_STATE_HEAD + 3, "XX", 2);
 	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
 	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
 	ck_assert_uint_eq(back.last_step, 0);
 	st.last_step = 101;
 	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
 	tgp_state_unlock(&l);
-	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
-	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_int_eq(reread("bob", &back), TG_OK);
 	ck_assert_uint_eq(back.last_step, 101);
-	tgp_state_unlock(&l);
 	/* zeros where the first write should be (written, never flushed): the same */
+	snprintf(p, sizeof(p), "%s/state/bob", dir);
 	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
 	ck_assert_int_eq(ftruncate(fd, 300), 0);
 	close(fd);
-	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
-	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_int_eq(reread("bob", &back), TG_OK);
 	ck_assert_uint_eq(back.last_step, 0);
-	tgp_state_unlock(&l);
 	/* but other bytes there are not what a cut write leaves: corrupt, fail closed */
 	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
 	ck_assert_int_eq(write(fd, "junk\n", 5), 5);
 	close(fd);
-	ck_assert_int_eq(tgp_state_lock(dir, "bob", &l), TG_OK);
-	ck_assert_int_eq(tgp_state_read(&l, &back), TG_ERR_FORMAT);
-	tgp_state_unlock(&l);
+	ck_assert_int_eq(reread("bob", &back), TG_ERR_FORMAT);
 }
 END_TEST
 
