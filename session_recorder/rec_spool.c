@@ -159,11 +159,7 @@ static int recover_one(struct rec_spool *rs, int dfd, const char *name)
 
 	if ((fd = take_unlocked(dfd, name, &st)) < 0)
 		return fd == LEAVE_IT ? 0 : fd;
-	/* its recorder died before it could sync: the bytes first, then the name (a power
-	 * loss must not leave an empty file in sessions/ that the uploader ships) */
-	if (fdatasync(fd) != 0)
-		r = TG_ERR_SYSTEM;
-	else if ((r = tg_spool_move(rs->active, name, rs->sessions, name)) == TG_OK)
+	if ((r = tg_spool_move(rs->active, name, rs->sessions, name)) == TG_OK)
 		r = 1;
 	close(fd);
 	return r;
