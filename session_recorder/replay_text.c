@@ -185,8 +185,12 @@ static int export_utf8(struct export_ctx *c, int k, const unsigned char *p, size
 		(void)before;
 		*bad += nb;
 	}
-	memcpy(c->carry[k], p + t, n - t);
-	c->ncarry[k] = n - t;
+	/* a record that only continued the held character (one split across three or more
+	 * records) leaves it held */
+	if (t < n) {
+		memcpy(c->carry[k], p + t, n - t);
+		c->ncarry[k] = n - t;
+	}
 	if (final && c->ncarry[k] > 0) {
 		if ((r = tg_buf_puts(&c->text, TG_UTF8_REPLACEMENT)) != TG_OK)
 			return r;

@@ -43,6 +43,9 @@ static const struct {
     {TG_REC_RESIZE, 800000, NULL, 0},
     {TG_REC_NOTE, 900000, "{\"event\":\"x\"}", 13},
     {TG_REC_OUT, 1000000, (const char *)all_bytes, 256},
+    {TG_REC_OUT, 1500000, "\xf0", 1},
+    {TG_REC_OUT, 1500001, "\x9f", 1},
+    {TG_REC_OUT, 1500002, "\x98\x80", 2},
     {TG_REC_OUT, 2500000, "end \xf0\x9f", 6},
 };
 
@@ -206,6 +209,8 @@ START_TEST(header_and_events)
 	/* the split é and € come whole, in the event of the record that completed them */
 	ck_assert_ptr_nonnull(memmem(got.data, got.len, "caf\xc3\xa9", 5));
 	ck_assert_ptr_nonnull(memmem(got.data, got.len, "\xe2\x82\xac\r\n", 5));
+	/* and one split across three records */
+	ck_assert_ptr_nonnull(memmem(got.data, got.len, "\xf0\x9f\x98\x80", 4));
 	for (i = 0; i < n; i++)
 		if (strcmp(ev[i].code, "o") == 0 &&
 		    memmem(ev[i].data, ev[i].len, "\xe2\x82\xac", 3) != NULL)
