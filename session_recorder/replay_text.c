@@ -115,6 +115,7 @@ struct export_ctx {
 	size_t ncarry[3];
 	struct tg_buf text, bytes;
 	uint64_t replaced;
+	uint64_t last_us; /* the time of the last record exported */
 	int werr;
 };
 
@@ -200,6 +201,19 @@ static int export_utf8(struct export_ctx *c, int k, const unsigned char *p, size
 	return TG_OK;
 }
 
+/* A character still incomplete where the export ends never will be: one U+FFFD each. */
+static void export_flush(struct export_ctx *c, uint64_t t)
+{
+	int k;
+
+	for (k = 0; k < 2; k++)
+		if (c->ncarry[k] > 0) {
+			c->ncarry[k] = 0;
+			c->replaced++;
+			emit(c, t, k ? "i" : "o", TG_UTF8_REPLACEMENT, 3);
+		}
+}
+
 static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
 {
 	struct export_ctx *c = ctx;
@@ -208,6 +222,7 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	int k;
 
 	(void)h;
+	c->last_us = rec->time_us;
 	switch (rec->type) {
 	case TG_REC_OUT:
 	case TG_REC_ERR:
@@ -247,13 +262,7 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 		emit(c, rec->time_us, "m", (const char *)rec->data, rec->len);
 		break;
 	case TG_REC_END:
-		/* a character still incomplete at the end never will be */
-		for (k = 0; k < 2; k++)
-			if (c->ncarry[k] > 0) {
-				c->ncarry[k] = 0;
-				c->replaced++;
-				emit(c, rec->time_us, k ? "i" : "o", TG_UTF8_REPLACEMENT, 3);
-			}
+		export_flush(c, rec->time_us);
 		break;
 	default:
 		break;
@@ -317,6 +326,10 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	if (export_header(o, argv[0], status) != TG_OK)
 		goto out;
 	if (replay_each_record(o, argv[0], limit, export_rec, &c, &v) != TG_OK || c.werr)
+		goto out;
+	/* no END read (unsealed, or cut at the verified part): what is held ends here */
+	export_flush(&c, c.last_us);
+	if (c.werr)
 		goto out;
 	if (fflush(stdout) != 0)
 		goto out;

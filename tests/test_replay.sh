@@ -213,6 +213,17 @@ head -1 good.cast | grep -q '"version":2,"width":80,"height":24' || tg_fail "exp
 grep -q '"r", "132x43"' good.cast || tg_fail "export: no resize event"
 grep -q '"i", "ls\\r"' good.cast || tg_fail "export: no input event"
 expect 3 "$R" -c conf export good.tgr
+# a character cut off by the end of what is exported (no END: unsealed) is one
+# U+FFFD, counted, not dropped
+printf 'out 1000 caf\\xc3\ncheckpoint 2000\ncrash\n' >cutchar.txt
+"$G" script k/signing.key cutchar.tgr <cutchar.txt || tg_fail "make cutchar.tgr"
+expect 2 "$R" -c conf export --format asciicast cutchar.tgr
+python3 - out.txt <<'PY' || tg_fail "export unsealed: cut character dropped: $(cat out.txt)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlines()[1:]]
+sys.exit(0 if "".join(e[2] for e in ev if e[1] == "o") == "caf\ufffd" else 1)
+PY
+grep -q "1 bytes that are not UTF-8" err.txt || tg_fail "export unsealed: not counted: $(cat err.txt)"
 if command -v asciinema >/dev/null 2>&1; then
 	# asciinema cat wants /dev/tty; play writes the output to stdout without one
 	timeout 60 asciinema play -i 0.001 good.cast </dev/null >played.txt 2>err.txt ||
