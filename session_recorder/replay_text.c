@@ -201,6 +201,28 @@ static int export_utf8(struct export_ctx *c, int k, const unsigned char *p, size
 	return TG_OK;
 }
 
+/*
+ * --raw: a "b" event with the exact bytes the event before it stands for: the start of a
+ * character held from the record before (held), then the record's bytes but those held now
+ * for the next one. Each "b" put in place of its event gives back the exact stream.
+ */
+static void emit_raw(struct export_ctx *c, uint64_t t, const unsigned char *held, size_t nheld,
+                     const unsigned char *p, size_t n)
+{
+	tg_buf_reset(&c->text);
+	tg_buf_reset(&c->bytes);
+	if (tg_buf_append(&c->text, held, nheld) != TG_OK ||
+	    tg_buf_append(&c->text, p, n) != TG_OK ||
+	    tg_buf_reserve(&c->bytes, sodium_base64_ENCODED_LEN(
+	                                  c->text.len, sodium_base64_VARIANT_ORIGINAL)) != TG_OK) {
+		c->werr = 1;
+		return;
+	}
+	sodium_bin2base64((char *)c->bytes.data, c->bytes.alloc, c->text.data, c->text.len,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	emit(c, t, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
+}
+
 /* A character still incomplete where the export ends never will be: one U+FFFD each. */
 static void export_flush(struct export_ctx *c, uint64_t t)
 {
@@ -208,17 +230,20 @@ static void export_flush(struct export_ctx *c, uint64_t t)
 
 	for (k = 0; k < 2; k++)
 		if (c->ncarry[k] > 0) {
-			c->ncarry[k] = 0;
 			c->replaced++;
 			emit(c, t, k ? "i" : "o", TG_UTF8_REPLACEMENT, 3);
+			if (c->raw)
+				emit_raw(c, t, c->carry[k], c->ncarry[k], NULL, 0);
+			c->ncarry[k] = 0;
 		}
 }
 
 static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
 {
 	struct export_ctx *c = ctx;
+	unsigned char held[4];
 	char sz[32];
-	size_t bad = 0;
+	size_t bad = 0, nheld;
 	int k;
 
 	(void)h;
@@ -228,6 +253,8 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	case TG_REC_ERR:
 	case TG_REC_IN:
 		k = rec->type == TG_REC_IN ? 1 : 0;
+		nheld = c->ncarry[k];
+		memcpy(held, c->carry[k], nheld);
 		tg_buf_reset(&c->text);
 		if (export_utf8(c, k, rec->data, rec->len, 0, &bad) != TG_OK) {
 			c->werr = 1;
@@ -238,20 +265,10 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			     c->text.len);
 		if (bad > 0) {
 			c->replaced += bad;
-			if (c->raw) {
-				tg_buf_reset(&c->bytes);
-				if (tg_buf_reserve(&c->bytes,
-				                   sodium_base64_ENCODED_LEN(
-				                       rec->len, sodium_base64_VARIANT_ORIGINAL)) !=
-				    TG_OK) {
-					c->werr = 1;
-					return -1;
-				}
-				sodium_bin2base64((char *)c->bytes.data, c->bytes.alloc, rec->data,
-				                  rec->len, sodium_base64_VARIANT_ORIGINAL);
-				emit(c, rec->time_us, "b", (const char *)c->bytes.data,
-				     strlen((char *)c->bytes.data));
-			}
+			/* with bad bytes, what is held now came from this record alone */
+			if (c->raw)
+				emit_raw(c, rec->time_us, held, nheld, rec->data,
+				         rec->len - c->ncarry[k]);
 		}
 		break;
 	case TG_REC_RESIZE:
