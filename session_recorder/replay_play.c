@@ -99,6 +99,7 @@ struct play {
 	struct tg_rec_reader *r;
 	struct tg_rec_record next;
 	int have_next;
+	int ended;       /* the reader reached the end, or the gate's limit */
 	uint64_t cur_us; /* the session time shown so far */
 	double speed;
 	int paused;
@@ -126,6 +127,7 @@ static int advance(struct play *p)
 		e = tg_rec_reader_next(p->r, &p->next);
 		if (e <= 0 || p->next.offset >= p->limit) {
 			p->have_next = 0;
+			p->ended = 1;
 			return e < 0 && e != TG_ERR_FORMAT ? e : TG_OK;
 		}
 		if (p->next.type == TG_REC_OUT || p->next.type == TG_REC_ERR)
@@ -162,7 +164,24 @@ static int reopen(struct play *p)
 	    TG_OK)
 		return e;
 	p->cur_us = 0;
+	p->ended = 0;
 	return advance(p);
+}
+
+/* Read on, showing nothing, to where the gate's limit or the input ends: q, --to and a
+ * backward seek's new pass stop short of it, and the verdict must cover all of it. */
+static int read_rest(struct play *p)
+{
+	struct tg_rec_record rec;
+	int e;
+
+	if (p->ended)
+		return TG_OK;
+	while ((e = tg_rec_reader_next(p->r, &rec)) > 0)
+		if (rec.offset >= p->limit)
+			break;
+	p->ended = 1;
+	return e < 0 && e != TG_ERR_FORMAT ? e : TG_OK;
 }
 
 /* Show everything before target at once, then stand at target. */
@@ -482,14 +501,21 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	if (status != TG_OK && o->force)
 		banner(argv[0], status);
 	code = replay_exit_for(status);
-	tg_rec_reader_verdict(p.r, &v);
-	if (v.status != TG_OK && v.status != TG_ERR_UNSEALED && !o->force &&
-	    code != REPLAY_EXIT_TAMPERED) {
+	/* what was shown must be what the gate verified (the file may have been rewritten in
+	 * place meanwhile): a sealed one must end in the same seal */
+	if (!o->force && code != REPLAY_EXIT_TAMPERED) {
 		fflush(stdout);
 		term_restore();
 		tio_fd = -1;
 		out_is_tty = 0;
-		code = replay_recheck(o, argv[0], status, &v);
+		if ((e = read_rest(&p)) != TG_OK) {
+			tg_error("%s: %s", argv[0], tg_strerror(e));
+			code = REPLAY_EXIT_USAGE;
+			goto out;
+		}
+		tg_rec_reader_verdict(p.r, &v);
+		if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK)
+			code = REPLAY_EXIT_TAMPERED;
 	}
 out:
 	tg_rec_reader_free(p.r);

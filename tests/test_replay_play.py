@@ -253,6 +253,28 @@ def run(tmp):
         fail("tampered --force: status %r" % st)
     p.close()
 
+    # the file rewritten in place while it plays (same inode: the copy play holds
+    # open): the gate verified it sealed, so what is shown must end in that seal.
+    # Here everything past a checkpoint gives way to an unsigned record; play
+    # reads ahead about 2 MiB, so the rewrite lies 3 MiB past the pause.
+    fill = "".join("out %d %s\\r\\n\n" % (2000000 + i, "x" * 4000) for i in range(800))
+    gen(tmp, "swap.tgr", "out 0 ALPHA\nout 2000000 BRAVO\n" + fill +
+        "checkpoint 2001000\nout 2002000 GENUINE\nseal 2003000 {}\n")
+    path = os.path.join(tmp, "swap.tgr")
+    data = open(path, "rb").read()
+    cut = data.index(b"GENUINE") - 4  # type, dt (2 bytes: 1000), length: the record's start
+    forged = b"\x01\x00\x06FORGED"
+    p = Play(["play", "swap.tgr"], tmp)
+    p.expect(b"ALPHA")
+    with open(path, "r+b") as f:
+        f.seek(cut)
+        f.write(forged)
+        f.truncate()
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 1 or b"changed while" not in p.buf:
+        fail("rewritten while playing: status %r, %r" % (st, p.buf[-400:]))
+    p.close()
+
 
 if __name__ == "__main__":
     main()
