@@ -13,10 +13,13 @@
 #include "uploader.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "tg_buf.h"
 #include "tg_error.h"
@@ -101,18 +104,40 @@ static size_t body_cb(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* Retry-After's delay in seconds: delay-seconds or an HTTP-date (RFC 9110, 10.2.3), huge values
+ * saturated (the caller caps them); 0 when it is neither. */
+static unsigned retry_after_parse(const char *v)
+{
+	unsigned long long n;
+	time_t when, now;
+	char *end;
+
+	v += strspn(v, " \t");
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (end[strspn(end, " \t")] != '\0')
+			return 0;
+		return errno == ERANGE || n > UINT_MAX ? UINT_MAX : (unsigned)n;
+	}
+	if ((when = curl_getdate(v, NULL)) == (time_t)-1 || when <= (now = time(NULL)))
+		return 0;
+	return (unsigned long long)(when - now) > UINT_MAX ? UINT_MAX : (unsigned)(when - now);
+}
+
 static size_t header_cb(char *p, size_t size, size_t n, void *ctx)
 {
 	unsigned *retry_after = ctx;
 	size_t len = size * n;
 
 	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
-		char tmp[32];
+		char tmp[64];
 		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
 
 		memcpy(tmp, p + 12, k);
 		tmp[k] = '\0';
-		*retry_after = (unsigned)strtoul(tmp, NULL, 10);
+		tmp[strcspn(tmp, "\r\n")] = '\0';
+		*retry_after = retry_after_parse(tmp);
 	}
 	return len;
 }

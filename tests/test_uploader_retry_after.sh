@@ -1,0 +1,45 @@
+#!/bin/sh
+# Slack's 429 Retry-After, in both forms HTTP allows (RFC 9110, 10.2.3), and huge:
+#  1. an HTTP-date 8 s ahead: the daemon waits until then, not a second;
+#  2. delay-seconds of 2^32 + 1: it waits the hour it is capped to, not the
+#     1 s left after an overflow.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+answers_429() {
+	python3 -c 'import json,sys
+try: print(json.load(open(sys.argv[1])).get("429", 0))
+except (OSError, ValueError): print(0)' "$T/slack/stats.json"
+}
+
+up_setup
+
+# 1. an HTTP-date
+echo 429 >"$T/slack/mode"
+LC_ALL=C date -u -d '+8 seconds' '+%a, %d %b %Y %H:%M:%S GMT' >"$T/slack/retry_after"
+up_start
+up_event 1 mfa_failure '"user":"dated","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+up_wait_until 20 "the daemon did not post" test "$(answers_429)" -ge 1
+sleep 4
+n=$(answers_429)
+echo "429 answers in 4 s after Retry-After: $(cat "$T/slack/retry_after"): $n"
+[ "$n" -eq 1 ] || tg_fail "Retry-After as an HTTP-date not honoured: $n posts within 4 s"
+echo ok >"$T/slack/mode"
+up_wait_until 30 "the message did not arrive after the Retry-After date" up_message_has 'dated@testhost'
+tg_stop_pid "$UP_PID"
+UP_PID=
+
+# 2. delay-seconds past 32 bits
+before=$(answers_429)
+echo 429 >"$T/slack/mode"
+echo 4294967297 >"$T/slack/retry_after"
+up_start
+up_event 2 mfa_failure '"user":"huge","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+up_wait_until 20 "the daemon did not post" test "$(answers_429)" -gt "$before"
+sleep 4
+n=$(($(answers_429) - before))
+echo "429 answers in 4 s after Retry-After: 4294967297: $n"
+[ "$n" -eq 1 ] || tg_fail "a huge Retry-After wrapped around: $n posts within 4 s"
+[ -n "$(find "$T/spool/outbox/notify" -type f)" ] || tg_fail "the rate-limited message left the Slack queue"
+echo PASS
