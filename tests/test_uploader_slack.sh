@@ -7,6 +7,7 @@
 #     message arrives afterwards, in order, once; S3 got the events meanwhile;
 #  3. the webhook gone (410): messages are kept, the daemon does not spin,
 #     the slack_error alert reaches S3; when Slack is back they arrive;
+#  3b-3d. a message refused for good; an event or a posted message whose removal fails;
 #  4. a webhook that takes a post and never answers holds back neither S3 nor
 #     the recordings (the post waits in the background); the message arrives
 #     once Slack answers again.
@@ -135,6 +136,29 @@ if chattr +a "$T/spool/events" 2>/dev/null; then
 	echo "ok: an event whose removal fails is copied out once"
 else
 	echo "SKIP: 3c: this file system has no append-only attribute (chattr +a), which the case needs"
+fi
+
+# 3d. a message Slack took that cannot be removed from outbox/notify (append-only) is not
+# posted again at every retry of the removal
+if chattr +a "$T/spool/outbox/notify" 2>/dev/null; then
+	chattr -a "$T/spool/outbox/notify"
+	trap 'chattr -a "$T/spool/outbox/notify" 2>/dev/null; up_cleanup' EXIT
+	echo down >"$T/slack/mode"
+	up_event 180 mfa_failure '"user":"POSTEDONCE","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+	up_wait_until 20 "the event did not reach outbox/notify" test -e "$T/spool/outbox/notify/$name"
+	chattr +a "$T/spool/outbox/notify" # the copy is in; from now on it cannot be removed
+	echo ok >"$T/slack/mode"
+	up_wait_until 30 "the message was not posted" up_message_has 'POSTEDONCE@testhost'
+	sleep 4 # backoff_max is 1 s, rescan_interval 2 s: the daemon wakes often meanwhile
+	posts=$(up_message_heads | grep -c 'POSTEDONCE@testhost')
+	chattr -a "$T/spool/outbox/notify"
+	echo "posts of a message whose removal failed for about 4 s: $posts"
+	[ "$posts" -eq 1 ] || tg_fail "a message whose removal failed was posted $posts times"
+	up_wait_until 20 "the message did not leave outbox/notify once it could" \
+		test ! -e "$T/spool/outbox/notify/$name"
+	echo "ok: a posted message whose removal fails is posted once"
+else
+	echo "SKIP: 3d: this file system has no append-only attribute (chattr +a), which the case needs"
 fi
 
 # 4. a webhook that never answers (the daemon's timeout is 30 s)

@@ -325,6 +325,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		}
 	}
 	snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
+	if (head->posted)
+		goto done; /* not posted again: only the removal is tried again */
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
 		if (r == TG_ERR_NOT_FOUND || (answered && pr == TG_OK))
 			goto done; /* gone, or Slack has it already */
@@ -454,7 +456,10 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	c->slack_dest.alerted[0] = '\0';
 done:
 	if ((r = tg_spool_remove(qs->dir, name)) != TG_OK) {
+		/* a full or failing disk: try again later, and never post it again meanwhile */
 		tg_error_r(r, "remove %s", path);
+		head->posted = 1;
+		*wake_us = up_retry_later(c, head, now);
 		goto out;
 	}
 	up_queue_drop(qs, name);

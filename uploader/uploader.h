@@ -46,6 +46,7 @@ struct up_item {
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
 	int copied;               /* events/: copied into both outboxes, only the removal failed */
+	int posted;               /* outbox/notify: Slack has it, only the removal failed */
 	int present;       /* seen by the latest scan */
 };
 
