@@ -230,6 +230,21 @@ START_TEST(slack_url_must_be_tls_or_loopback)
 	slack_free(s);
 	ck_assert_int_eq(slack_new(&s, "http://127.0.0.1:9/x", NULL, 1000), TG_OK);
 	slack_free(s);
+	ck_assert_int_eq(slack_new(&s, "http://localhost/x", NULL, 1000), TG_OK);
+	slack_free(s);
+	ck_assert_int_eq(slack_new(&s, "http://[::1]:8080/x", NULL, 1000), TG_OK);
+	slack_free(s);
+	/* names that merely start like loopback, or loopback as a user name, are elsewhere */
+	ck_assert_int_eq(slack_new(&s, "http://127.0.0.1.example.com/x", NULL, 1000),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(slack_new(&s, "http://localhost.example.com/x", NULL, 1000),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(slack_new(&s, "http://127.0.0.1@hooks.example.com/x", NULL, 1000),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(slack_new(&s, "http://localhost:80@hooks.example.com/x", NULL, 1000),
+	                 TG_ERR_CONFIG);
+	ck_assert_int_eq(slack_new(&s, "http://[::1]x.example.com/x", NULL, 1000), TG_ERR_CONFIG);
+	ck_assert_ptr_null(s);
 }
 END_TEST
 

@@ -46,6 +46,27 @@ struct slack {
 	unsigned retry_after;
 };
 
+/* A plain http:// URL whose host is this machine: 127.0.0.1, localhost or [::1], with no user
+ * part ("http://127.0.0.1@host/" goes to host) and at most a port after it. */
+static int http_to_loopback(const char *url)
+{
+	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::1]"};
+	const char *h = url + 7;
+	size_t i, n;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		n = strlen(hosts[i]);
+		if (strncasecmp(h, hosts[i], n) != 0)
+			continue;
+		if (h[n] == ':')
+			n += 1 + strspn(h + n + 1, "0123456789");
+		return h[n] == '\0' || h[n] == '/' || h[n] == '?' || h[n] == '#';
+	}
+	return 0;
+}
+
 int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms)
 {
 	struct slack *s;
@@ -54,8 +75,7 @@ int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned
 	if (url == NULL || *url == '\0')
 		return TG_ERR_INVALID;
 	/* TLS always, except to this machine (tests, a local relay) */
-	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://127.0.0.1", 16) != 0 &&
-	    strncmp(url, "http://localhost", 16) != 0 && strncmp(url, "http://[::1]", 12) != 0)
+	if (strncmp(url, "https://", 8) != 0 && !http_to_loopback(url))
 		return TG_ERR_CONFIG;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TG_ERR_NOMEM;
