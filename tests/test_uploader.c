@@ -3,6 +3,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tg_error.h"
 #include "tg_test.h"
@@ -248,6 +250,51 @@ START_TEST(slack_url_must_be_tls_or_loopback)
 }
 END_TEST
 
+/*
+ * A Slack message whose post failed many times (Slack down for a while) and whose file then
+ * cannot be read for a moment (EMFILE, EIO; here a symlink, which the spool refuses) is tried
+ * again, not dropped at once: failed posts are not failed reads.
+ */
+START_TEST(notify_read_failure_after_failed_posts_is_retried)
+{
+	static const char name[] = "00000001764000000000001-0000000000000001.json";
+	char *dir = tg_test_tmpdir(), path[PATH_MAX];
+	struct up_ctx c;
+	struct up_queue_state *qs = &c.q[UP_Q_NOTIFY];
+	uint64_t wake = UINT64_MAX;
+	struct stat st;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tg_config_new(&c.cfg), TG_OK);
+	snprintf(c.spool, sizeof(c.spool), "%s", dir);
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s/state", dir);
+	snprintf(qs->dir, sizeof(qs->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(symlink("/dev/null", path), 0);
+	qs->items = calloc(1, sizeof(*qs->items));
+	ck_assert_ptr_nonnull(qs->items);
+	qs->n = qs->alloc = 1;
+	snprintf(qs->items[0].name, sizeof(qs->items[0].name), "%s", name);
+	qs->items[0].attempts = 12; /* twelve failed posts */
+	ck_assert_int_eq(up_notify_step(&c, &wake), 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_uint_eq(qs->n, 1);
+	ck_assert_uint_ne(wake, UINT64_MAX);
+	/* a file that stays unreadable is given up after a bounded number of reads */
+	for (i = 0; i < 100 && qs->n > 0; i++) {
+		qs->items[0].next_try_us = 0;
+		up_notify_step(&c, &wake);
+	}
+	ck_assert_uint_eq(qs->n, 0);
+	ck_assert_int_ne(lstat(path, &st), 0);
+	up_queues_free(&c);
+	tg_config_free(c.cfg);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uploader");
@@ -264,6 +311,7 @@ int main(void)
 	tcase_add_test(tc, backoff_full_jitter_within_bounds);
 	tcase_add_test(tc, event_name_time);
 	tcase_add_test(tc, slack_url_must_be_tls_or_loopback);
+	tcase_add_test(tc, notify_read_failure_after_failed_posts_is_retried);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

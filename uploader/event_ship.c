@@ -330,9 +330,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
 		if (r == TG_ERR_NOT_FOUND || (answered && pr == TG_OK))
 			goto done; /* gone, or Slack has it already */
-		if (r != TG_ERR_PARSE && r != TG_ERR_LIMIT && head->attempts < NOTIFY_READ_TRIES) {
+		if (r != TG_ERR_PARSE && r != TG_ERR_LIMIT &&
+		    ++head->read_failures < NOTIFY_READ_TRIES) {
 			/* a passing failure (EIO, EMFILE, memory): the message is not given up at
-			 * once, nor held forever at the head of the queue */
+			 * once, nor held forever at the head of the queue; posts that failed
+			 * while Slack was down are no reason to give up sooner */
 			tg_warn("notify: %s cannot be read now (%s): trying again", name,
 			        tg_strerror(r));
 			*wake_us = up_retry_later(c, head, now);

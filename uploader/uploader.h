@@ -41,6 +41,7 @@ struct up_item {
 	uint64_t first_seen_us; /* file mtime, or when first seen */
 	uint64_t next_try_us;   /* 0: now */
 	unsigned attempts;
+	unsigned read_failures; /* outbox/notify: reads that failed (not posts) */
 	int busy;          /* a worker has it */
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
