@@ -61,6 +61,21 @@ static void uri_escape(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* Take action a; -1 when another action was given already (last-one-wins would turn a
+ * mistyped "--reset-failures --remove" into a removal). */
+static int set_action(enum action *action, enum action a)
+{
+	if (*action != ENROLL && *action != a) {
+		fputs(
+		    "tollgate-enroll: --import-google-authenticator, --reset-failures and --remove "
+		    "exclude each other\n",
+		    stderr);
+		return -1;
+	}
+	*action = a;
+	return 0;
+}
+
 /* TG_ERR_EXISTS (and say so) when user has a secret and --force was not given. */
 static int refuse_if_enrolled(const char *state_dir, const char *user, int force)
 {
@@ -240,13 +255,16 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			import = optarg;
-			action = IMPORT;
+			if (set_action(&action, IMPORT) != 0)
+				return 2;
 			break;
 		case 'R':
-			action = RESET;
+			if (set_action(&action, RESET) != 0)
+				return 2;
 			break;
 		case 'X':
-			action = REMOVE;
+			if (set_action(&action, REMOVE) != 0)
+				return 2;
 			break;
 		case 'f':
 			force = 1;

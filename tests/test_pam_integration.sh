@@ -91,8 +91,15 @@ many=$(for i in $(seq 400); do printf -- '-a sha1 -d 6 -c %s ' "$T/tollgate.conf
 # shellcheck disable=SC2086
 "$ENROLL" $many -a sha256 -d 8 --user "$ME" --no-qr > "$T/out" || tg_fail "enroll with repeated options"
 grep -q "algorithm=SHA256&digits=8&" "$T/out" || tg_fail "repeated options: the last one did not win"
+# two different actions are a usage error and do nothing: the last one must not win
+for acts in "--reset-failures --remove" "--remove --reset-failures" "--remove --import-google-authenticator $T/out"; do
+	# shellcheck disable=SC2086
+	"$ENROLL" -c "$T/tollgate.conf" --user "$ME" $acts > /dev/null 2>&1
+	[ $? -eq 2 ] || tg_fail "$acts: not a usage error"
+	[ -e "$T/state/totp/$ME" ] || tg_fail "$acts: the enrollment was removed"
+done
 "$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > /dev/null || tg_fail "--remove"
-echo "ok: repeated options, the last one wins"
+echo "ok: repeated options, the last one wins; two actions refused"
 
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
