@@ -129,6 +129,16 @@ static int ask(struct attempt *a, const char *prompt)
 	return n <= RESPONSE_MAX ? 0 : -1;
 }
 
+/* Ask with our own prompt: the answer is the code alone, or password and code with
+ * forward_pass. */
+static int ask_code(struct attempt *a)
+{
+	a->from_authtok = 0;
+	if (a->opts.forward_pass)
+		return ask(a, FORWARD_PROMPT);
+	return ask(a, tg_config_str(a->opts.cfg, TG_CONF_PAM_PROMPT));
+}
+
 /* Put the code (and any password before it) into a->response. */
 static int get_code(struct attempt *a)
 {
@@ -148,9 +158,7 @@ static int get_code(struct attempt *a)
 			return 0;
 		}
 	}
-	if (a->opts.forward_pass)
-		return ask(a, FORWARD_PROMPT);
-	return ask(a, tg_config_str(a->opts.cfg, TG_CONF_PAM_PROMPT));
+	return ask_code(a);
 }
 
 /* The code is the whole answer; or its tail, after a password, with forward_pass or when
@@ -296,6 +304,8 @@ static int check_code(struct attempt *a)
 	time_t now;
 	int ok = 0, r;
 
+	a->reason =
+	    "internal"; /* not a previous check's: it decides whether this one is recorded */
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		a->reason = "bad_state";
 		return 0;
@@ -383,7 +393,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct attempt a;
 	struct passwd *pwp = NULL;
 	const char *exempt;
-	int enrolled, rc = PAM_AUTH_ERR;
+	int enrolled, ok, rc = PAM_AUTH_ERR;
 
 	memset(&a, 0, sizeof(a));
 	a.pamh = pamh;
@@ -434,9 +444,11 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			rc = succeed(&a);
 			goto out;
 		}
-		/* asked like everyone else, so that enrolled users cannot be told from others */
+		/* asked like everyone else, so that enrolled users cannot be told from others
+		 * (whose password merely ending in digits is asked about again, below) */
 		a.secret->totp.digits = (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_DIGITS);
-		(void)get_code(&a);
+		if (get_code(&a) == 0 && a.from_authtok)
+			(void)ask_code(&a);
 		a.reason = a.have_pw ? "not_enrolled" : "unknown_user";
 		failure_event(&a);
 		log_result(&a, 0, NULL);
@@ -447,7 +459,20 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		log_result(&a, 0, NULL);
 		goto out;
 	}
-	if (!check_code(&a)) {
+	ok = check_code(&a);
+	/* try_first_pass: the digits at the end of a password need not be a code (a password
+	 * may end in digits): ask, as google-authenticator does. Both checks count; a limited
+	 * user is asked too and refused unread, as anyone is. */
+	if (!ok && a.from_authtok &&
+	    (strcmp(a.reason, "bad_code") == 0 || strcmp(a.reason, "rate_limited") == 0)) {
+		if (ask_code(&a) != 0) {
+			failure_event(&a);
+			log_result(&a, 0, NULL);
+			goto out;
+		}
+		ok = check_code(&a);
+	}
+	if (!ok) {
 		if (strcmp(a.reason, "replay") == 0) {
 			pam_syslog(pamh, LOG_ALERT,
 			           "user=%s rhost=%s: a code for an already used time step: "

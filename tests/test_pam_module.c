@@ -63,6 +63,9 @@ struct conv_state {
 	char last_prompt[128];
 };
 
+/* When set, the answer to every prompt after a conversation's first (ANSWER_TEXT). */
+static const char *then_answer;
+
 static int conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
 	struct conv_state *c = data;
@@ -83,7 +86,8 @@ static int conv(int num, const struct pam_message **msg, struct pam_response **r
 		switch (c->kind) {
 		case ANSWER_TEXT:
 		case ANSWER_FAIL_FILLED:
-			r[i].resp = strdup(c->text);
+			r[i].resp =
+			    strdup(c->prompts > 1 && then_answer != NULL ? then_answer : c->text);
 			break;
 		case ANSWER_NULL:
 			r[i].resp = NULL;
@@ -275,6 +279,7 @@ static void setup(void)
 	snprintf(module, sizeof(module), "%s/pam_module/.libs/pam_tollgate.so", top);
 	ck_assert_int_eq(access(module, R_OK), 0);
 	dir = tg_test_tmpdir();
+	then_answer = NULL;
 	snprintf(p, sizeof(p), "%s/pam.d", dir);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 	snprintf(p, sizeof(p), "%s/spool/events", dir);
@@ -641,6 +646,32 @@ START_TEST(forward_pass_and_try_first_pass)
 }
 END_TEST
 
+/* A password that merely ends in digits is not a code: try_first_pass asks, and the code
+ * typed then gets in (google-authenticator does the same). */
+START_TEST(try_first_pass_password_ending_in_digits_then_asks)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char code[16], wrong[16], password[64], p[4200];
+
+	service_first("try_first_pass", "auth optional pam_unix.so nodelay\n");
+	code_at(time(NULL), code);
+	snprintf(wrong, sizeof(wrong), "%06d", (atoi(code) + 500000) % 1000000);
+	snprintf(password, sizeof(password), "hunter%s", wrong);
+	c.text = password;
+	then_answer = code;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 2);
+	ck_assert_str_eq(c.last_prompt, "Verification code: ");
+	ck_assert_int_eq(events("mfa_failure"), 0);
+	/* a user who is not enrolled is asked the same way, and denied */
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_remove(p, user), TG_OK);
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 2);
+}
+END_TEST
+
 START_TEST(try_first_pass_own_prompt_takes_the_code_alone)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
@@ -864,6 +895,7 @@ int main(void)
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
 	tcase_add_test(tc, user_ceiling_across_addresses);
 	tcase_add_test(tc, forward_pass_and_try_first_pass);
+	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
