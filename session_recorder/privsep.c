@@ -18,7 +18,7 @@ int privsep_init(struct privsep *ps)
 	ps->audit_gid = getegid();
 	ps->setuid_mode = ps->user_uid != ps->audit_uid || ps->user_gid != ps->audit_gid ||
 	                  getauxval(AT_SECURE) != 0;
-	umask(077);
+	ps->umask_saved = umask(077);
 	/* no core file and no ptrace attach may expose the signing key */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return TG_ERR_SYSTEM;
@@ -97,5 +97,7 @@ int privsep_drop_child(const struct privsep *ps)
 	}
 	if (setrlimit(RLIMIT_CORE, &ps->core_saved) != 0)
 		return TG_ERR_SYSTEM;
+	/* 077 is for the recorder's files: the shell creates the user's with the user's umask */
+	umask(ps->umask_saved);
 	return TG_OK;
 }

@@ -28,6 +28,7 @@ struct privsep {
 	uid_t audit_uid; /* effective uid at start: owner of the setuid binary */
 	gid_t audit_gid; /* effective gid at start: the audit group when setgid */
 	int setuid_mode; /* started setuid (user_uid != audit_uid or AT_SECURE) */
+	mode_t umask_saved; /* the user's umask, for the child */
 	struct rlimit core_saved;
 };
 
@@ -42,7 +43,7 @@ int privsep_as_audit(const struct privsep *ps);
 /* Recorder side: real, effective and saved uid (and gid) the audit user's; checked. */
 int privsep_drop_recorder(const struct privsep *ps);
 /* Child side, before exec: real, effective and saved gid and uid the user's; the
- * user's core size limit back. Checked; on failure the child must _exit. */
+ * user's core size limit and umask back. Checked; on failure the child must _exit. */
 int privsep_drop_child(const struct privsep *ps);
 
 #endif

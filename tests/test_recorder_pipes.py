@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 
@@ -75,6 +76,19 @@ def test_command_stdin_and_no_tty():
         check(out == b"not a tty\n" + data, "no terminal is allocated; stdin reaches the command intact")
         rec = Recording(env.pub, env.only_session())
         check(not rec.of("in") and rec.end()["bytes"]["in"] == len(data), "stdin counted, not stored by default")
+    finally:
+        env.cleanup()
+
+
+def test_user_umask_kept():
+    env = Env(shell="/bin/sh")
+    try:
+        for mask in (0o022, 0o027):
+            p = subprocess.run([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=60,
+                               env=env.environ(SSH_ORIGINAL_COMMAND="umask"), preexec_fn=lambda: os.umask(mask))
+            check(p.stdout == b"%04o\n" % mask, "the command runs with the user's umask %04o (%r)" % (mask, p.stdout))
+        for path in env.sessions():
+            check(stat.S_IMODE(os.stat(path).st_mode) == 0o600, "the recording stays 0600")
     finally:
         env.cleanup()
 
@@ -349,6 +363,6 @@ def test_closed_or_unreadable_std_fds():
 
 
 if __name__ == "__main__":
-    main([test_command_streams, test_command_stdin_and_no_tty, test_scp_upload_metadata, test_scp_download_full,
+    main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds])
