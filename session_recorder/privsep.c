@@ -1,6 +1,7 @@
 #include "privsep.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -8,9 +9,13 @@
 
 #include "tg_error.h"
 
+static const int privsep_raised[PRIVSEP_RAISED] = {RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CPU,
+                                                   RLIMIT_AS, RLIMIT_DATA};
+
 int privsep_init(struct privsep *ps)
 {
-	struct rlimit zero = {0, 0};
+	struct rlimit zero = {0, 0}, raised;
+	int i;
 
 	ps->user_uid = getuid();
 	ps->user_gid = getgid();
@@ -26,6 +31,19 @@ int privsep_init(struct privsep *ps)
 		return TG_ERR_SYSTEM;
 	zero.rlim_max = ps->core_saved.rlim_max;
 	if (setrlimit(RLIMIT_CORE, &zero) != 0)
+		return TG_ERR_SYSTEM;
+	/* the user sets the limits we start with: "ulimit -f 8" must not cut the recording short */
+	for (i = 0; i < PRIVSEP_RAISED; i++) {
+		if (getrlimit(privsep_raised[i], &ps->limits_saved[i]) != 0)
+			return TG_ERR_SYSTEM;
+		raised = ps->limits_saved[i];
+		raised.rlim_cur = raised.rlim_max;
+		if (setrlimit(privsep_raised[i], &raised) != 0)
+			return TG_ERR_SYSTEM;
+	}
+	/* a hard file size limit the user lowered is a write error (a recording failure), not death
+	 */
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
 		return TG_ERR_SYSTEM;
 	return TG_OK;
 }
@@ -79,6 +97,8 @@ int privsep_drop_recorder(const struct privsep *ps)
 
 int privsep_drop_child(const struct privsep *ps)
 {
+	int i;
+
 	/* groups first: after the uid drop there is no right left to change them */
 	if (setresgid(ps->user_gid, ps->user_gid, ps->user_gid) != 0 || !gids_are(ps->user_gid))
 		return TG_ERR_PERM;
@@ -97,6 +117,9 @@ int privsep_drop_child(const struct privsep *ps)
 	}
 	if (setrlimit(RLIMIT_CORE, &ps->core_saved) != 0)
 		return TG_ERR_SYSTEM;
+	for (i = 0; i < PRIVSEP_RAISED; i++)
+		if (setrlimit(privsep_raised[i], &ps->limits_saved[i]) != 0)
+			return TG_ERR_SYSTEM;
 	/* 077 is for the recorder's files: the shell creates the user's with the user's umask */
 	umask(ps->umask_saved);
 	return TG_OK;

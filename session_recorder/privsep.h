@@ -22,6 +22,11 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* Resource limits the user could lower to make the recorder fail (a file size limit cuts the
+ * recording, a CPU limit kills it): soft raised to hard for the recorder, the user's for the
+ * child. */
+#define PRIVSEP_RAISED 5
+
 struct privsep {
 	uid_t user_uid;  /* real uid at start: the login user */
 	gid_t user_gid;  /* real gid at start */
@@ -30,10 +35,12 @@ struct privsep {
 	int setuid_mode; /* started setuid (user_uid != audit_uid or AT_SECURE) */
 	mode_t umask_saved; /* the user's umask, for the child */
 	struct rlimit core_saved;
+	struct rlimit limits_saved[PRIVSEP_RAISED]; /* the user's, of those raised */
 };
 
 /*
- * Capture the ids, make the process non-dumpable, core size 0, umask 077.
+ * Capture the ids, make the process non-dumpable, core size 0, umask 077, the
+ * soft limits the user could lower at their hard limits.
  * Call first thing in main().
  */
 int privsep_init(struct privsep *ps);
@@ -43,7 +50,7 @@ int privsep_as_audit(const struct privsep *ps);
 /* Recorder side: real, effective and saved uid (and gid) the audit user's; checked. */
 int privsep_drop_recorder(const struct privsep *ps);
 /* Child side, before exec: real, effective and saved gid and uid the user's; the
- * user's core size limit and umask back. Checked; on failure the child must _exit. */
+ * user's resource limits and umask back. Checked; on failure the child must _exit. */
 int privsep_drop_child(const struct privsep *ps);
 
 #endif

@@ -3,6 +3,7 @@
 recording past the cap; what is not stored is counted (DROPPED records and the
 END totals), and the recording stays sealed and verifiable."""
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -69,5 +70,25 @@ def test_rate_cap():
         env.cleanup()
 
 
+def test_user_rlimits():
+    """Soft limits the user set before starting the recorder bind the shell, not the recorder."""
+    env = Env(shell="/bin/sh")
+
+    def lower():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        resource.setrlimit(resource.RLIMIT_CPU, (1, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+
+    try:
+        p = subprocess.run([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=120, preexec_fn=lower,
+                           env=env.environ(SSH_ORIGINAL_COMMAND="head -c 300000 /dev/zero | od -v; sleep 0.3; "
+                                           "ulimit -f; ulimit -t"))
+        check(p.returncode == 0 and p.stdout.endswith(b"\n128\n1\n"), "the command runs with the user's limits")
+        rec = Recording(env.pub, env.only_session(), data=False)
+        check(rec.sealed_ok(), "a file size limit of the user's does not cut the recording (%s)" % rec.verdict)
+        check(rec.end()["stored"]["out"] == len(p.stdout), "all the output is stored")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap])
+    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_user_rlimits])
