@@ -160,6 +160,16 @@ static int write_dropped(struct rec_sink *s, enum tg_rec_type stream, uint64_t n
 	return TG_OK;
 }
 
+/*
+ * No room under the size cap for one more record of len payload bytes. Asked for the records
+ * that carry no data too: a client sends window changes, and types with echo off, as fast as
+ * it likes, and each would be a record.
+ */
+static int over_cap(const struct rec_sink *s, size_t len)
+{
+	return s->cap > 0 && tg_rec_writer_offset(s->w) + 32 + len + CAP_RESERVE > s->cap;
+}
+
 /* How many of n bytes the size cap and the rate cap let through now. */
 static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_capped)
 {
@@ -253,6 +263,14 @@ int rec_sink_hidden(struct rec_sink *s, size_t n)
 	s->bytes[TG_REC_IN] += n;
 	if (s->error != TG_OK)
 		return s->error;
+	if (over_cap(s, 4)) { /* counted, in a DROPPED record, like capped data */
+		s->dropped[TG_REC_IN] += n;
+		s->dropped_pending[TG_REC_IN] += n;
+		if (s->capped)
+			return TG_OK;
+		s->capped = 1;
+		return note_cap(s, now, "max_session_bytes");
+	}
 	while (n > 0) {
 		uint32_t c = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 
@@ -271,6 +289,8 @@ int rec_sink_resize(struct rec_sink *s, unsigned cols, unsigned rows)
 
 	if (s->error != TG_OK)
 		return s->error;
+	if (over_cap(s, 4))
+		return TG_OK; /* no output is stored any more: its window size does not matter */
 	if ((r = tg_rec_write_resize(s->w, now, cols, rows)) != TG_OK)
 		return fail(s, r);
 	mark(s, now);

@@ -3,7 +3,8 @@
  * are applied here, the format is written by common/tg_rec.c.
  *
  * - max_session_bytes caps the file: data is stored while the file stays
- *   under cap - reserve; past it only counts are kept (DROPPED records).
+ *   under cap - reserve; past it only counts are kept (DROPPED records), and no
+ *   RESIZE or IN_HIDDEN record is written either.
  * - max_rate (bytes/s, 1 s burst) caps stored data the same way.
  * - a stream may be "counted only" (transfers with transfer_content =
  *   metadata): its bytes are passed on and counted, never stored.

@@ -349,6 +349,34 @@ START_TEST(sink_size_cap)
 }
 END_TEST
 
+/* Window changes and echo-off input are records too, as many as the client sends: the cap
+ * holds for them as for output. */
+START_TEST(sink_size_cap_control_records)
+{
+	struct tg_rec_verdict v;
+	struct fixture f;
+	struct rec_sink s;
+	struct stat st;
+	int i;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 1024 * 1024, 0, 5);
+	for (i = 0; i < 300000; i++) /* some 2 MiB of records against a 1 MiB cap */
+		ck_assert_int_eq(
+		    i % 2 ? rec_sink_hidden(&s, 1) : rec_sink_resize(&s, 80 + i % 4, 24), TG_OK);
+	ck_assert(s.capped);
+	ck_assert_uint_eq(s.bytes[TG_REC_IN], 150000);
+	ck_assert_uint_gt(s.dropped[TG_REC_IN], 0);
+	ck_assert_int_eq(rec_sink_seal(&s, "{\"reason\":\"exit\"}"), TG_OK);
+	ck_assert_int_eq(fstat(f.fd, &st), 0);
+	ck_assert_int_le(st.st_size, 1024 * 1024);
+	fixture_verify(&f, &v);
+	ck_assert_int_eq(v.status, TG_OK);
+	ck_assert(v.sealed);
+	fixture_close(&f);
+}
+END_TEST
+
 /* Checkpoint syncs run on a thread of their own, so that the relay never waits for the disk;
  * the session's end waits for the one in flight, and a failed one is the sink's error. */
 START_TEST(sink_checkpoint_sync_in_background)
@@ -555,6 +583,7 @@ int main(void)
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);
 	tcase_add_test(tc, sink_size_cap);
+	tcase_add_test(tc, sink_size_cap_control_records);
 	tcase_add_test(tc, sink_checkpoint_sync_in_background);
 	tcase_add_test(tc, sink_count_only_and_hidden);
 	tcase_add_test(tc, sink_rate_cap);
