@@ -297,6 +297,10 @@ static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int 
 		return -1;
 	fcntl(master, F_SETFD, FD_CLOEXEC);
 	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	/* raw and exclusive before the fork: a shell started first could open the outer
+	 * terminal (the user's, mode 0620) and keep it, past the recorder, for the session */
+	if (term_raw_enter(STDIN_FILENO, &tio) != TG_OK)
+		tg_warn("cannot put the terminal in raw mode: %s", strerror(errno));
 	if (child_env_build(&rc->env, environ, &rc->si, cs.shell, rc->sid_hex, name) != TG_OK)
 		goto out;
 	cs.envp = rc->env.v;
@@ -597,11 +601,7 @@ int main(int argc, char **argv)
 		tg_notice("handed over %u recording(s) left by crashed recorders", moved);
 
 	if (rc.mode.kind == SESSION_INTERACTIVE) {
-		struct termios saved;
-
 		x.echo_fd = slave;
-		if (term_raw_enter(STDIN_FILENO, &saved) != TG_OK)
-			tg_warn("cannot put the terminal in raw mode: %s", strerror(errno));
 		pty_relay_run(&x, master, child, &waitmask, &res);
 		/* sealed and handed over first: restoring the terminal waits (TCSADRAIN) for a
 		 * client that may not be reading */

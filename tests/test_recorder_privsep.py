@@ -17,8 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, PtySession, Recording, check, main,  # noqa: E402
-                          skip)
+from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
+                          main, skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -181,6 +181,41 @@ def test_privsep_pty():
         users.remove()
 
 
+def test_outer_terminal_exclusive_before_shell():
+    """The terminal sshd gave is made exclusive before the user's shell starts: a shell that
+    opens it at once (here while the recorder hands over orphaned recordings) must not get it."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        a, u = users.aud, users.usr
+        active = os.path.join(env.spool, "active")
+        os.makedirs(active)
+        os.chown(active, a.pw_uid, a.pw_gid)
+        os.chmod(active, 0o700)
+        for i in range(3000):
+            path = os.path.join(active, "%032x.tgr" % i)
+            with open(path, "wb") as f:
+                f.write(b"x")
+            os.chown(path, a.pw_uid, a.pw_gid)
+        # as sshd leaves it: the terminal belongs to the user
+        inner = "if (: >$o) 2>/dev/null; then echo OPE''NED; else echo BU''SY; fi; sleep 0.5"
+        wrapper = 'o=$(tty); chown %d "$o"; exec %s "%s"' % (
+            u.pw_uid, " ".join(as_user(users, [binary, "-c"])), inner)
+        s = PtySession(env, argv=["sh", "-c", wrapper], environ=env.environ())
+        try:
+            s.read_until(b"BUSY", timeout=60)
+        except Exception:
+            raise Failed("the shell could open the outer terminal: %r" % s.out[-300:])
+        finally:
+            s.wait()
+        check(b"OPENED" not in s.out, "the user's shell cannot open the outer terminal, even at once")
+        check(len(env.sessions()) == 3001, "the orphaned recordings were handed over")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 def test_keygen_owner():
     users = Users()
     env = Env()
@@ -207,4 +242,5 @@ def test_keygen_owner():
 
 
 if __name__ == "__main__":
-    main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_keygen_owner])
+    main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
+          test_keygen_owner])
