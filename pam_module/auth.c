@@ -240,6 +240,20 @@ static int load_secret(struct attempt *a)
 }
 
 /*
+ * Whether the code for step (of size seconds) is one the replay guard refuses. The guard holds
+ * in time: a code whose time slice does not start after the last accepted one's end. With an
+ * unchanged step size that is "step <= last_step"; after the enrollment's step size changed,
+ * the step numbers of the two sizes cannot be compared (60-second steps are numbered half as
+ * high as 30-second ones), and every code would be refused as a replay for decades.
+ */
+static int replayed(const struct tgp_state *st, uint64_t step, unsigned size)
+{
+	if (st->step_size == 0 || st->step_size == size)
+		return step <= st->last_step;
+	return step * size < (st->last_step + 1) * st->step_size;
+}
+
+/*
  * The decision, under the user's lock: rate limit, then the TOTP code with the
  * replay guard, then a scratch code. Returns 1 success, 0 denied (a->reason).
  */
@@ -256,12 +270,13 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 	if (tail(a, a->secret->totp.digits, &code)) {
 		r = tgp_totp_verify(&a->secret->totp, now, a->window, code, a->secret->totp.digits,
 		                    &step);
-		if (r == TG_OK && step <= st->last_step) {
+		if (r == TG_OK && replayed(st, step, a->secret->totp.step)) {
 			a->reason = "replay";
 			return 0;
 		}
 		if (r == TG_OK) {
 			st->last_step = step;
+			st->step_size = a->secret->totp.step;
 			a->method = "totp";
 			a->password_len = a->response_len - a->secret->totp.digits;
 			if (a->is_ga && a->ga.disallow_reuse)

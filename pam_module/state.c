@@ -117,6 +117,8 @@ int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_
 
 	pos +=
 	    (size_t)snprintf(out, outlen, STATE_MAGIC "\nlast_step %" PRIu64 "\n", st->last_step);
+	if (st->step_size != 0 && pos < outlen)
+		pos += (size_t)snprintf(out + pos, outlen - pos, "step_size %u\n", st->step_size);
 	for (i = 0; i < st->nused && i < TGP_STATE_USED && pos < outlen; i++) {
 		sodium_bin2hex(hex, sizeof(hex), st->used[i], 16);
 		pos += (size_t)snprintf(out + pos, outlen - pos, "used %s\n", hex);
@@ -173,6 +175,15 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			st->last_step = strtoull(line + 10, &e, 10);
 			if (errno != 0 || *e != '\0' || line[10] < '0' || line[10] > '9')
 				return TG_ERR_FORMAT;
+		} else if (strncmp(line, "step_size ", 10) == 0) {
+			char *e;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(line + 10, &e, 10);
+			if (errno != 0 || *e != '\0' || line[10] < '1' || line[10] > '9' || v > 300)
+				return TG_ERR_FORMAT;
+			st->step_size = (unsigned)v;
 		} else if (strncmp(line, "used ", 5) == 0) {
 			size_t got = 0;
 

@@ -1,7 +1,7 @@
 /*
  * What changes at each login, kept apart from the secret, in root-owned
- * files under <state_dir>/state/: the last accepted time step (the replay
- * guard), the used scratch codes, and failure counts per user and per client
+ * files under <state_dir>/state/: the last accepted time step and its length
+ * (the replay guard), the used scratch codes, and failure counts per user and per client
  * address (the rate limiter).
  *
  * One lock per user (flock on <state_dir>/state/<user>, the state file itself)
@@ -48,6 +48,7 @@ struct tgp_addr_state {
 
 struct tgp_state {
 	uint64_t last_step;                     /* highest time step accepted; 0: none */
+	unsigned step_size; /* its length in seconds; 0: not known (a file written before) */
 	unsigned char used[TGP_STATE_USED][16]; /* prefixes of used scratch-code hashes */
 	unsigned nused;
 	struct tgp_counter user;

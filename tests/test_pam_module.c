@@ -331,6 +331,37 @@ START_TEST(good_code_then_replay)
 }
 END_TEST
 
+/* The admin changes the enrollment's step size: codes of new time slices still work, and the
+ * slice already used stays used (the replay guard holds in time, not in step numbers). */
+START_TEST(step_size_change_keeps_the_guard_in_time)
+{
+	char code[16], p[4200];
+	time_t now = time(NULL);
+
+	snprintf(p, sizeof(p), "%s/state", dir);
+	code_at(now, code);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	secret->totp.step = 60;
+	ck_assert_int_eq(tgp_store_write(p, user, secret), TG_OK);
+	/* the 60 s slice holding now began before the accepted 30 s slice ended */
+	code_at(now, code);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_replay"), 1);
+	/* the next 60 s slice starts after it: not a replay (step numbers would say so: they
+	 * are half as high) */
+	code_at(now + 60, code);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_replay"), 2);
+	/* and back to 30 s: the slices before the accepted 60 s one's end stay used */
+	secret->totp.step = 30;
+	ck_assert_int_eq(tgp_store_write(p, user, secret), TG_OK);
+	code_at(time(NULL), code);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_replay"), 3);
+}
+END_TEST
+
 START_TEST(bad_inputs_denied)
 {
 	struct conv_state c = {ANSWER_TEXT, "", 0, ""};
@@ -882,6 +913,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, good_code_then_replay);
+	tcase_add_test(tc, step_size_change_keeps_the_guard_in_time);
 	tcase_add_test(tc, bad_inputs_denied);
 	tcase_add_test(tc, good_code_after_nul_is_its_code);
 	tcase_add_test(tc, scratch_codes_single_use);

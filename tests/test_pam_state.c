@@ -31,6 +31,7 @@ START_TEST(round_trip)
 	memset(&st, 0, sizeof(st));
 	memset(h, 7, sizeof(h));
 	st.last_step = 59863858;
+	st.step_size = 30;
 	tgp_state_scratch_use(&st, h);
 	tgp_limit_fail(&st, "192.0.2.1", 1000, &lim);
 	tgp_limit_fail(&st, "2001:db8::1", 1001, &lim);
@@ -45,6 +46,16 @@ START_TEST(round_trip)
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nbogus 1\n", 25, &back), TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nlast_step x\n", 29, &back),
 	                 TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nstep_size 0\n", 29, &back),
+	                 TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nstep_size 301\n", 31, &back),
+	                 TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nstep_size 3x\n", 30, &back),
+	                 TG_ERR_FORMAT);
+	/* a file written before the step size was kept: its size is not known */
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nlast_step 7\n", 29, &back), TG_OK);
+	ck_assert_int_eq(back.last_step, 7);
+	ck_assert_uint_eq(back.step_size, 0);
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 2\n", 17, &back), TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\n\0", 18, &back), TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_state_parse("", 0, &back), TG_ERR_FORMAT);
