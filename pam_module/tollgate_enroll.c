@@ -344,13 +344,18 @@ int main(int argc, char **argv)
 	}
 	case REMOVE:
 		r = tgp_store_remove(state_dir, user);
-		if (r == TG_OK || r == TG_ERR_NOT_FOUND) {
+		if (r == TG_ERR_NOT_FOUND) {
+			/* the state may be a google-authenticator file user's: their replay guard
+			 * and failure counts stay */
+			fprintf(
+			    stderr,
+			    "tollgate-enroll: %s is not enrolled in the store; any state (replay "
+			    "guard, failure counts) is kept\n",
+			    user);
+		} else if (r == TG_OK) {
 			int r2 = tgp_state_remove(state_dir, user);
 
-			if (r == TG_ERR_NOT_FOUND)
-				fprintf(stderr, "tollgate-enroll: %s was not enrolled\n", user);
-			else
-				printf("Removed the enrollment of %s.\n", user);
+			printf("Removed the enrollment of %s.\n", user);
 			if (r2 != TG_OK && r2 != TG_ERR_NOT_FOUND)
 				r = r2;
 		} else {

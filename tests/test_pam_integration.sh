@@ -98,8 +98,16 @@ for acts in "--reset-failures --remove" "--remove --reset-failures" "--remove --
 	[ $? -eq 2 ] || tg_fail "$acts: not a usage error"
 	[ -e "$T/state/totp/$ME" ] || tg_fail "$acts: the enrollment was removed"
 done
+"$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null # a failure: state to keep
+cp -p "$T/state/state/$ME" "$T/state-kept"
 "$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > /dev/null || tg_fail "--remove"
-echo "ok: repeated options, the last one wins; two actions refused"
+# a user with state but nothing in the store (a google-authenticator file user): --remove
+# says so and keeps the replay guard and the counts
+cp -p "$T/state-kept" "$T/state/state/$ME"
+"$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > /dev/null 2>&1 && tg_fail "--remove of a user not in the store succeeded"
+cmp -s "$T/state-kept" "$T/state/state/$ME" || tg_fail "--remove of a user not in the store dropped the state"
+rm -f "$T/state/state/$ME" "$T/state-kept"
+echo "ok: repeated options, the last one wins; two actions refused; --remove keeps others' state"
 
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
