@@ -103,6 +103,15 @@ START_TEST(test_file_profiles)
 	          &c),
 	    TG_OK);
 	ck_assert_str_eq(c.access_key_id, "A2");
+	/* a comment after a section header, as botocore reads it; other text is an error */
+	ck_assert_int_eq(parse("[p] # ours\naws_access_key_id=A\naws_secret_access_key=s\n"
+	                       "[q];x\naws_access_key_id=B\naws_secret_access_key=t\n",
+	                       "q", &c),
+	                 TG_OK);
+	ck_assert_str_eq(c.access_key_id, "B");
+	ck_assert_int_eq(
+	    parse("[p] words\naws_access_key_id=A\naws_secret_access_key=s\n", "p", &c),
+	    TG_ERR_PARSE);
 }
 END_TEST
 

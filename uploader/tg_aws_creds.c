@@ -144,16 +144,24 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 		if (sl == 0 || s[0] == '#' || s[0] == ';')
 			continue;
 		if (s[0] == '[') {
-			size_t nl;
-			const char *name;
+			const char *name, *after = NULL, *close = memchr(s, ']', sl);
+			size_t nl, rest = 0;
 
-			if (s[sl - 1] != ']') {
-				tg_errf(err, errlen,
-				       "credentials file: line %zu: a section header lacks its ']'",
-				       lineno);
+			/* a comment may follow the header ("[default] # ours"), as botocore reads
+			 * it */
+			if (close != NULL) {
+				rest = sl - (size_t)(close + 1 - s);
+				after = trim((char *)close + 1, &rest);
+			}
+			if (close == NULL || (rest > 0 && *after != '#' && *after != ';')) {
+				tg_errf(
+				    err, errlen,
+				    "credentials file: line %zu: a section header lacks its ']' "
+				    "(or has more than a comment after it)",
+				    lineno);
 				return TG_ERR_PARSE;
 			}
-			nl = sl - 2;
+			nl = (size_t)(close - s) - 1;
 			name = trim((char *)s + 1, &nl);
 			in_profile = nl == plen && memcmp(name, profile, plen) == 0;
 			seen |= in_profile;
