@@ -35,7 +35,19 @@ static void usage(FILE *f)
 	      "       tollgate-enroll [-c FILE] --user NAME --import-google-authenticator FILE "
 	      "[--force]\n"
 	      "       tollgate-enroll [-c FILE] --user NAME --reset-failures\n"
-	      "       tollgate-enroll [-c FILE] --user NAME --remove\n",
+	      "       tollgate-enroll [-c FILE] --user NAME --remove\n"
+	      "  -c, --config FILE    configuration (default " TG_CONFIG_DEFAULT_PATH ")\n"
+	      "  -u, --user NAME      the user\n"
+	      "  -a, --algorithm ALG  HMAC of a new secret (default: [pam] algorithm)\n"
+	      "  -d, --digits N       code length of a new secret (default: [pam] digits)\n"
+	      "  -i, --import-google-authenticator FILE\n"
+	      "                       move the user's google-authenticator file into the store\n"
+	      "      --reset-failures clear the user's failure counts\n"
+	      "      --remove         remove the user's enrollment and state\n"
+	      "  -f, --force          replace an existing enrollment\n"
+	      "      --no-qr          do not draw the QR code\n"
+	      "  -h, --help           this text\n"
+	      "Exit status: 0 done, 1 failed, 2 usage or configuration error.\n",
 	      f);
 }
 

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Every option a program accepts (its getopt_long table and short-option
+# string in the source) is named both in its --help and in its man page.
+. "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+set -u
+
+S=$TG_TOP_SRCDIR
+B=$TG_TOP_BUILDDIR
+T=$(tg_mktemp_dir)
+trap 'rm -rf "$T"' EXIT
+bad=0
+
+# check PROGRAM SOURCE MANPAGE: the long options of the first "struct option"
+# table in SOURCE and the letters of its getopt_long short-option string
+check() {
+	prog=$1 src=$2 page=$3 name=$(basename "$1")
+	[ -x "$B/$prog" ] || tg_fail "build $prog first"
+	"$B/$prog" --help >"$T/help" 2>&1 || tg_fail "$name --help exited $?"
+	# the man page as text: \- is a dash, font escapes go
+	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$S/$page" >"$T/man"
+	longs=$(sed -n '/struct option/,/{NULL/p' "$S/$src" | grep -o '{"[a-z-]*"' | tr -d '{"')
+	shorts=$(grep -o 'getopt_long([^"]*"[^"]*"' "$S/$src" | head -n 1 | sed 's/.*"\(.*\)"/\1/' |
+		tr -d ':+' | sed 's/./& /g')
+	[ -n "$longs" ] || tg_fail "no options found in $src"
+	for o in $longs; do
+		grep -q -e "--$o\\b" "$T/help" || { echo "FAIL: $name --help does not name --$o"; bad=1; }
+		grep -q -e "--$o\\b" "$T/man" || { echo "FAIL: $page does not name --$o"; bad=1; }
+	done
+	for o in $shorts; do
+		grep -q -e "-$o\\b" "$T/help" || { echo "FAIL: $name --help does not name -$o"; bad=1; }
+		grep -q -e "-$o\\b" "$T/man" || { echo "FAIL: $page does not name -$o"; bad=1; }
+	done
+}
+
+check pam_module/tollgate-enroll pam_module/tollgate_enroll.c man/tollgate-enroll.8
+check session_recorder/tollgate-keygen session_recorder/keygen_main.c man/tollgate-keygen.8
+check session_recorder/tollgate-replay session_recorder/replay_main.c man/tollgate-replay.1
+check uploader/tollgate-uploader uploader/uploader_main.c man/tollgate-uploader.8
+
+# tollgate-record parses its few arguments by hand
+"$B/session_recorder/tollgate-record" --help >"$T/help" 2>&1 || tg_fail "tollgate-record --help exited $?"
+sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$S/man/tollgate-record.8" >"$T/man"
+for o in -c --recover --help --version; do
+	grep -q -e "$o\\b" "$T/help" || { echo "FAIL: tollgate-record --help does not name $o"; bad=1; }
+	grep -q -e "$o\\b" "$T/man" || { echo "FAIL: man/tollgate-record.8 does not name $o"; bad=1; }
+done
+
+[ $bad -eq 0 ] || exit 1
+echo "PASS: every option is in --help and in the man page"
