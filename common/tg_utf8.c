@@ -93,34 +93,32 @@ void tg_text_safe_to(char *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
-	unsigned cont = 0; /* continuation bytes the last lead byte still wants */
+	int n;
 
-	for (; *p != '\0'; p++) {
+	while (*p != '\0') {
 		unsigned c = *p;
-		int esc = 0;
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			esc = 1;
+			n = 0;
 		} else if (c < 0x80) {
-			cont = 0;
-		} else if (c <= 0xbf) {
-			esc = cont == 0; /* a lone byte: an 8-bit terminal reads 0x80..0x9f as C1 */
-			if (cont > 0)
-				cont--;
-		} else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			o += (size_t)sprintf(out + o, "\\u%04x", p[1]); /* C1 as UTF-8 */
-			p++;
-			cont = 0;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xf4) {
-			cont = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+			n = 1;
 		} else {
-			esc = 1;
+			/* a lead byte keeps its bytes only when they make one valid character: a
+			 * continuation byte after a bad lead (\xe0\x9b) is C1 to an 8-bit terminal;
+			 * the NUL ends s, so a character it cuts short is invalid */
+			n = tg_utf8_seq(p, strnlen((const char *)p, 4));
 		}
-		if (esc)
+		if (n <= 0) {
 			o += (size_t)sprintf(out + o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
+			p++;
+		} else if (n == 2 && c == 0xc2 && p[1] <= 0x9f) {
+			o += (size_t)sprintf(out + o, "\\u%04x", p[1]); /* C1 as UTF-8 */
+			p += 2;
+		} else {
+			memcpy(out + o, p, (size_t)n);
+			o += (size_t)n;
+			p += n;
+		}
 	}
 	out[o] = '\0';
 }

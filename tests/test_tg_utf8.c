@@ -58,6 +58,31 @@ START_TEST(log_stderr_is_terminal_safe)
 }
 END_TEST
 
+static void safe_is(const char *in, const char *want)
+{
+	char *got = tg_text_safe(in);
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+/* Bytes that do not make a valid character are escaped one by one, whatever lead byte came
+ * before them: to an 8-bit terminal the \x9b of "\xe0\x9b" is CSI. */
+START_TEST(text_safe_escapes_invalid_sequences)
+{
+	safe_is("\xe0\x9b[2J", "\\xe0\\x9b[2J");             /* overlong lead, then C1 */
+	safe_is("\xc3\x01\x9b[2J", "\\xc3\\x01\\x9b[2J");    /* a control between */
+	safe_is("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* surrogate */
+	safe_is("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* past U+10FFFF */
+	safe_is("caf\xc3", "caf\\xc3");                      /* cut short by the end */
+	safe_is("\xc3\xc3\xa9", "\\xc3\xc3\xa9");
+	safe_is("\xc2\x9b"
+	        "2J \xc2\xa0 \xf0\x9f\x98\x80",
+	        "\\u009b2J \xc2\xa0 \xf0\x9f\x98\x80");
+}
+END_TEST
+
 START_TEST(sanitize)
 {
 	struct tg_buf b = TG_BUF_VOID;
@@ -90,6 +115,7 @@ int main(void)
 
 	tcase_add_test(tc, sequences);
 	tcase_add_test(tc, sanitize);
+	tcase_add_test(tc, text_safe_escapes_invalid_sequences);
 	tcase_add_test(tc, log_stderr_is_terminal_safe);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
