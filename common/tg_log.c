@@ -26,26 +26,22 @@ void tg_log_set_level(int priority)
 
 void tg_log(int priority, const char *fmt, ...)
 {
+	/* messages carry file names, object keys, servers' words and, in the recorder, what the
+	 * recorded user chose (its parent's process name): nothing in them may reach a terminal
+	 * as a control sequence, or syslog as a line break that forges a line of its own */
+	char msg[4096], safe[4 * sizeof(msg)];
 	va_list ap;
 	int saved = errno;
 
 	if (priority > log_level)
 		return;
-	if (log_targets & TG_LOG_SYSLOG) {
-		va_start(ap, fmt);
-		vsyslog(priority, fmt, ap);
-		va_end(ap);
-	}
-	if (log_targets & TG_LOG_STDERR) {
-		/* messages carry file names, object keys and servers' words: nothing in them may
-		 * reach a terminal as a control sequence */
-		char msg[4096], safe[4 * sizeof(msg)];
-
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		tg_text_safe_to(safe, msg);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tg_text_safe_to(safe, msg);
+	if (log_targets & TG_LOG_SYSLOG)
+		syslog(priority, "%s", safe);
+	if (log_targets & TG_LOG_STDERR)
 		fprintf(stderr, "%s: %s\n", log_ident, safe);
-	}
 	errno = saved;
 }

@@ -29,7 +29,7 @@ int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *repl
  * characters but tab, DEL, C1 controls (as UTF-8, and lone 0x80..0x9f bytes, which an 8-bit
  * terminal takes as C1) and invalid bytes become \xNN or \uNNNN; valid UTF-8 text is kept.
  * tollgate-replay passes all a recording or an S3 listing says through it (the recorded
- * stream itself, cat and play, is shown as it was), and tg_log every line it writes to stderr.
+ * stream itself, cat and play, is shown as it was), and tg_log every line it writes.
  */
 char *tg_text_safe(const char *s);
 /* The same into out, which holds at least 4 * strlen(s) + 1 bytes. */

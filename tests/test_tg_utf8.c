@@ -5,10 +5,50 @@
 #include "tg_log.h"
 #include "tg_utf8.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* What tg_log hands to syslog, caught here instead of the system log (with _FORTIFY_SOURCE
+ * the library calls the _chk variants; the plain ones can be replaced only without it). */
+static char syslog_got[512];
+
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
+void __syslog_chk(int pri, int flag, const char *fmt, ...);
+
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+{
+	(void)pri;
+	(void)flag;
+	vsnprintf(syslog_got, sizeof(syslog_got), fmt, ap);
+}
+
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	__vsyslog_chk(pri, flag, fmt, ap);
+	va_end(ap);
+}
+
+#if !defined(__USE_FORTIFY_LEVEL) || __USE_FORTIFY_LEVEL == 0
+void vsyslog(int pri, const char *fmt, va_list ap)
+{
+	__vsyslog_chk(pri, 0, fmt, ap);
+}
+
+void syslog(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	__vsyslog_chk(pri, 0, fmt, ap);
+	va_end(ap);
+}
+#endif
 
 START_TEST(sequences)
 {
@@ -55,6 +95,20 @@ START_TEST(log_stderr_is_terminal_safe)
 	unlink(path);
 	ck_assert_str_eq(got, "t: key a\\x1b]0;owned\\x07b: \\u009b31m\n");
 	ck_assert_ptr_null(strchr(got, '\x1b'));
+}
+END_TEST
+
+/* The recorder logs to syslog what the recorded user can choose (its parent's process name):
+ * no line break to forge a log line with, no control sequence for whoever reads the log. */
+START_TEST(log_syslog_is_terminal_safe)
+{
+	tg_log_init("t", TG_LOG_SYSLOG, LOG_USER);
+	tg_log(LOG_WARNING, "possible escape: started by '%s'",
+	       "sh\nsshd[1]: Accepted publickey for root\x1b[2J");
+	closelog();
+	tg_log_init("t", TG_LOG_STDERR, 0);
+	ck_assert_str_eq(syslog_got, "possible escape: started by 'sh\\x0asshd[1]: Accepted "
+	                             "publickey for root\\x1b[2J'");
 }
 END_TEST
 
@@ -117,6 +171,7 @@ int main(void)
 	tcase_add_test(tc, sanitize);
 	tcase_add_test(tc, text_safe_escapes_invalid_sequences);
 	tcase_add_test(tc, log_stderr_is_terminal_safe);
+	tcase_add_test(tc, log_syslog_is_terminal_safe);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
