@@ -32,18 +32,36 @@ void tg_key_id(const unsigned char pk[32], char id[TG_REC_KEY_ID_LEN + 1])
 }
 
 /* Write text to path through a temp file in path's folder. */
-static int save(const char *path, const char *text, size_t len, mode_t mode)
+/* Replace path with text atomically; the temp file gets its owner (-1: unchanged) before the
+ * rename, so the file is never in place with the wrong one. */
+static int save(const char *path, const char *text, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	char d[PATH_MAX], b[PATH_MAX];
+	struct tg_atomic a = TG_ATOMIC_VOID;
+	int r;
 
 	if (path == NULL || strlen(path) >= sizeof(d))
 		return TG_ERR_INVALID;
 	snprintf(d, sizeof(d), "%s", path);
 	snprintf(b, sizeof(b), "%s", path);
-	return tg_spool_write(dirname(d), basename(b), text, len, mode);
+	if ((r = tg_atomic_open(&a, dirname(d), basename(b), mode)) != TG_OK)
+		return r;
+	r = tg_atomic_write(&a, text, len);
+	if (r == TG_OK && (uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(a.fd, uid, gid) != 0)
+		r = TG_ERR_PERM;
+	if (r != TG_OK) {
+		tg_atomic_abort(&a);
+		return r;
+	}
+	return tg_atomic_commit(&a);
 }
 
 int tg_key_save_secret(const char *path, const unsigned char sk[64])
+{
+	return tg_key_save_secret_owned(path, sk, (uid_t)-1, (gid_t)-1);
+}
+
+int tg_key_save_secret_owned(const char *path, const unsigned char sk[64], uid_t uid, gid_t gid)
 {
 	char line[sizeof(SECRET_PREFIX) +
 	          sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) + 2];
@@ -54,7 +72,7 @@ int tg_key_save_secret(const char *path, const unsigned char sk[64])
 	sodium_bin2base64(line + n, sizeof(line) - n, sk, 64, sodium_base64_VARIANT_ORIGINAL);
 	n = strlen(line);
 	line[n++] = '\n';
-	r = save(path, line, n, 0400);
+	r = save(path, line, n, 0400, uid, gid);
 	sodium_memzero(line, sizeof(line));
 	return r;
 }
@@ -72,7 +90,7 @@ int tg_key_save_public(const char *path, const unsigned char pk[32])
 	tg_key_id(pk, id);
 	n = strlen(line);
 	n += (size_t)snprintf(line + n, sizeof(line) - n, " %s\n", id);
-	return save(path, line, n, 0444);
+	return save(path, line, n, 0444, (uid_t)-1, (gid_t)-1);
 }
 
 /* Read a small key file into text (NUL-terminated); secret: owner-only mode and no symlink. */

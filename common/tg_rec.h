@@ -60,6 +60,9 @@ struct tg_rec_meta {
 int tg_key_generate(unsigned char pk[32], unsigned char sk[64]);
 /* Write the secret key file atomically with mode 0400. */
 int tg_key_save_secret(const char *path, const unsigned char sk[64]);
+/* The same, owned by uid:gid from the start (set before the rename; -1 keeps ours):
+ * TG_ERR_PERM when they cannot be set, and nothing is replaced. */
+int tg_key_save_secret_owned(const char *path, const unsigned char sk[64], uid_t uid, gid_t gid);
 /* Write the public key file atomically with mode 0444. */
 int tg_key_save_public(const char *path, const unsigned char pk[32]);
 /* Read a secret key file (regular, not a symlink, not readable by others). */

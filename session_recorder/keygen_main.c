@@ -135,15 +135,12 @@ int main(int argc, char **argv)
 	}
 	if ((r = make_parent(sk_path)) != TG_OK || (r = make_parent(pk_path)) != TG_OK ||
 	    (r = tg_key_generate(pk, sk)) != TG_OK ||
-	    (r = tg_key_save_secret(sk_path, sk)) != TG_OK) {
+	    /* owned by the audit user before it is in place: a crash, or a chown that fails,
+	     * must not leave a key the recorder cannot read where the old one was */
+	    (r = tg_key_save_secret_owned(sk_path, sk, pw != NULL ? pw->pw_uid : (uid_t)-1,
+	                                  pw != NULL ? pw->pw_gid : (gid_t)-1)) != TG_OK) {
 		fprintf(stderr, "tollgate-keygen: %s: %s (%s)\n", sk_path, tg_strerror(r),
 		        strerror(errno));
-		goto out;
-	}
-	if (pw != NULL && chown(sk_path, pw->pw_uid, pw->pw_gid) != 0) {
-		fprintf(stderr, "tollgate-keygen: chown %s to %s: %s\n", sk_path, owner,
-		        strerror(errno));
-		unlink(sk_path);
 		goto out;
 	}
 	if ((r = tg_key_save_public(pk_path, pk)) != TG_OK) {

@@ -1,5 +1,6 @@
 #include "tg_test.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -120,6 +121,43 @@ START_TEST(secret_file_checks)
 }
 END_TEST
 
+/* The secret key file has its owner before it is in place; when it cannot be given, nothing is
+ * replaced (tollgate-keygen --force used to replace the key, then delete it). */
+START_TEST(secret_owned_from_the_start)
+{
+	unsigned char pk[32], sk[64], old[64], sk2[64];
+	char sec[4096];
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(sec, sizeof(sec), "%s/signing.key", dir);
+	ck_assert_int_eq(tg_key_generate(pk, old), TG_OK);
+	ck_assert_int_eq(tg_key_save_secret(sec, old), TG_OK);
+	ck_assert_int_eq(tg_key_generate(pk, sk), TG_OK);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(tg_key_save_secret_owned(sec, sk, 65534, 65534), TG_OK);
+		ck_assert_int_eq(stat(sec, &st), 0);
+		ck_assert_uint_eq(st.st_uid, 65534);
+		ck_assert_uint_eq(st.st_gid, 65534);
+		ck_assert_uint_eq(st.st_mode & 0777, 0400);
+		ck_assert_int_eq(tg_key_load_secret(sec, sk2), TG_OK);
+		ck_assert_mem_eq(sk, sk2, 64);
+	} else {
+		/* a user cannot give a file away: refused, the old key kept */
+		ck_assert_int_eq(tg_key_save_secret_owned(sec, sk, 0, 0), TG_ERR_PERM);
+		ck_assert_int_eq(tg_key_load_secret(sec, sk2), TG_OK);
+		ck_assert_mem_eq(old, sk2, 64);
+	}
+	/* no temp file left either way */
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((e = readdir(d)) != NULL)
+		ck_assert(e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 ||
+		          strcmp(e->d_name, "..") == 0);
+	closedir(d);
+}
+END_TEST
+
 START_TEST(public_file_checks)
 {
 	unsigned char pk[32], sk[64], pk2[32];
@@ -160,6 +198,7 @@ int main(void)
 	tcase_add_test(tc, save_and_load);
 	tcase_add_test(tc, secret_file_checks);
 	tcase_add_test(tc, public_file_checks);
+	tcase_add_test(tc, secret_owned_from_the_start);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
