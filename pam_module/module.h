@@ -14,6 +14,7 @@
 /* pam_set_data names and PAM environment variables. */
 #define TGP_DATA_METHOD "tollgate_mfa_method"
 #define TGP_DATA_START "tollgate_session_start_us"
+#define TGP_DATA_SESSION_ID "tollgate_session_id"
 #define TGP_ENV_SESSION_ID "TOLLGATE_SESSION_ID"
 #define TGP_ENV_METHOD "TOLLGATE_MFA_METHOD"
 

@@ -72,7 +72,7 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	unsigned char raw[SESSION_ID_BYTES];
 	char id[2 * SESSION_ID_BYTES + 1], env[sizeof(TGP_ENV_SESSION_ID) + sizeof(id) + 1];
 	const char *user = NULL;
-	char account[256];
+	char account[256], *saved = NULL;
 	uint64_t *start = NULL;
 	json_t *f = NULL;
 	int rc = PAM_SESSION_ERR;
@@ -91,6 +91,14 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	snprintf(env, sizeof(env), TGP_ENV_SESSION_ID "=%s", id);
 	if (pam_putenv(pamh, env) != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_ERR, "open_session: cannot set " TGP_ENV_SESSION_ID);
+		goto out;
+	}
+	/* the logout's id is kept where only this module reaches it: the PAM environment is
+	 * open to every module after this one (pam_env reads ~/.pam_environment) */
+	if ((saved = strdup(id)) == NULL ||
+	    pam_set_data(pamh, TGP_DATA_SESSION_ID, saved, free_data) != PAM_SUCCESS) {
+		free(saved);
+		pam_syslog(pamh, LOG_ERR, "open_session: cannot keep the session id");
 		goto out;
 	}
 	if ((start = malloc(sizeof(*start))) != NULL) {
@@ -113,7 +121,7 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 	struct tgp_opts o = TGP_OPTS_VOID;
 	const char *user = NULL;
 	char account[256];
-	const void *start = NULL;
+	const void *start = NULL, *id = NULL;
 	json_t *f = NULL;
 	int rc = PAM_SESSION_ERR;
 
@@ -124,7 +132,11 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 		goto out;
 	}
 	user = tgp_account_name(user, account, sizeof(account));
-	if ((f = session_fields(pamh, pam_getenv(pamh, TGP_ENV_SESSION_ID))) == NULL)
+	/* the id open_session made, not TOLLGATE_SESSION_ID: another module may have changed
+	 * that to another session's id, whose recording would then stand for this one */
+	if (pam_get_data(pamh, TGP_DATA_SESSION_ID, &id) != PAM_SUCCESS)
+		id = NULL;
+	if ((f = session_fields(pamh, id)) == NULL)
 		goto out;
 	if (pam_get_data(pamh, TGP_DATA_START, &start) == PAM_SUCCESS && start != NULL) {
 		uint64_t now = tg_now_us(), s = *(const uint64_t *)start;

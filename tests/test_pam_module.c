@@ -749,7 +749,7 @@ START_TEST(session_events_and_id)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char code[16], confdir[4200];
+	char code[16], confdir[4200], needle[64];
 	const char *id;
 	size_t i;
 
@@ -765,10 +765,17 @@ START_TEST(session_events_and_id)
 	ck_assert_uint_eq(strlen(id), 32);
 	for (i = 0; i < 32; i++)
 		ck_assert(strchr("0123456789abcdef", id[i]) != NULL);
+	snprintf(needle, sizeof(needle), "\"session_id\":\"%s\"", id);
+	/* a module after ours (pam_env with user_readenv=1 reads ~/.pam_environment) may set
+	 * the variable to another session's id: the logout stays this session's */
+	ck_assert_int_eq(pam_putenv(pamh, "TOLLGATE_SESSION_ID=0123456789abcdef0123456789abcdef"),
+	                 PAM_SUCCESS);
 	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
 	pam_end(pamh, PAM_SUCCESS);
 	ck_assert_int_eq(events("login"), 1);
 	ck_assert_int_eq(events("logout"), 1);
+	ck_assert_int_eq(events_with(needle), 2);
+	ck_assert_int_eq(events_with("0123456789abcdef0123456789abcdef"), 0);
 }
 END_TEST
 
