@@ -58,7 +58,7 @@ static int proc_argv(pid_t pid, char *buf, size_t len, char *w[4])
 	return p < buf + n ? 5 : k;
 }
 
-int escape_check(pid_t parent, char *reason, size_t len)
+int escape_check(pid_t parent, int shell_ok, char *reason, size_t len)
 {
 	char comm[64], gcomm[64], argv[4096], *w[4];
 	const char *b;
@@ -70,8 +70,9 @@ int escape_check(pid_t parent, char *reason, size_t len)
 	}
 	if (is_sshd(comm))
 		return 0;
-	if (escape_proc_stat(gp, gcomm, sizeof(gcomm), &gp) == TG_OK && is_sshd(gcomm) &&
-	    proc_argv(parent, argv, sizeof(argv), w) == 3 && strcmp(w[1], "-c") == 0) {
+	if (shell_ok && escape_proc_stat(gp, gcomm, sizeof(gcomm), &gp) == TG_OK &&
+	    is_sshd(gcomm) && proc_argv(parent, argv, sizeof(argv), w) == 3 &&
+	    strcmp(w[1], "-c") == 0) {
 		b = strrchr(w[2], '/');
 		b = b != NULL ? b + 1 : w[2];
 		if (strcmp(b, "tollgate-record") == 0)

@@ -17,8 +17,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* 1 when the process tree above pid looks wrong; reason then says why. */
-int escape_check(pid_t parent, char *reason, size_t len);
+/* 1 when the process tree above pid looks wrong; reason then says why. shell_ok: the
+ * "<shell> -c <this program>" parent is fine (a ForceCommand start; a login-shell start
+ * under such a shell is one made from ~/.bashrc). */
+int escape_check(pid_t parent, int shell_ok, char *reason, size_t len);
 /* The comm (name) and parent pid of a process from /proc/<pid>/stat. */
 int escape_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid);
 

@@ -4,6 +4,7 @@ is recorded and verifies, window-size changes are passed on and recorded, the
 exit status and a deadly signal come back, input typed with echo off is never
 stored, and the header binds who, from where, which session."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,6 +172,28 @@ def test_login_shell_entry():
         rec = Recording(env.pub, env.only_session())
         esc = rec.notes("recording_escape")
         check(esc and "not by sshd" in esc[0]["reason"], "an escape alert when the account's shell is not us")
+        check(any(e["type"] == "recording_escape" for e in env.events()), "and a recording_escape event")
+    finally:
+        env.cleanup()
+    # the same from ~/.bashrc as sshd really runs it: the parent is then "<shell> -c
+    # tollgate-record" under sshd, which is fine only for the ForceCommand start itself
+    env = Env(shell="/bin/sh")
+    try:
+        sshd = os.path.join(env.dir, "sshd")  # a process named sshd, as the real one is
+        shutil.copy("/bin/sh", sshd)
+        tr = os.path.join(env.dir, "tollgate-record")
+        os.symlink(RECORDER, tr)
+        rc = os.path.join(env.dir, "bashrc")
+        with open(rc, "w") as f:
+            f.write("'%s' -c true </dev/null; exit 0\n" % tr)
+        e = env.environ(TOLLGATE_RECORD_TEST_ACCOUNT_SHELL="/bin/sh", BASH_ENV=rc)
+        p = subprocess.run([sshd, "-c", "bash -c '%s'; :" % tr], env=e, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        check(p.returncode == 0, "the ~/.bashrc ran the recorder")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["command"] == "true", "the recording is that of 'tollgate-record -c true'")
+        esc = rec.notes("recording_escape")
+        check(esc and "not by sshd" in esc[0]["reason"], "an escape alert for a login-shell start from ~/.bashrc")
         check(any(e["type"] == "recording_escape" for e in env.events()), "and a recording_escape event")
     finally:
         env.cleanup()
