@@ -78,7 +78,7 @@ static void skipped_event(struct attempt *a, const char *reason)
 	json_decref(f);
 }
 
-static int in_group(struct attempt *a, const char *group)
+int tgp_in_group(const struct passwd *pw, const char *group)
 {
 	struct group gr, *grp = NULL;
 	char buf[TGP_PWBUF];
@@ -87,7 +87,7 @@ static int in_group(struct attempt *a, const char *group)
 
 	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
 		return 0;
-	if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, groups, &n) < 0)
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
 		return 0; /* more than 256 groups: not treated as a member (fail closed) */
 	for (i = 0; i < n; i++)
 		if (groups[i] == grp->gr_gid)
@@ -277,6 +277,8 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 		if (r == TG_OK) {
 			st->last_step = step;
 			st->step_size = a->secret->totp.step;
+			st->last_success = (int64_t)now;
+			snprintf(st->last_method, sizeof(st->last_method), "totp");
 			a->method = "totp";
 			a->password_len = a->response_len - a->secret->totp.digits;
 			if (a->is_ga && a->ga.disallow_reuse)
@@ -295,6 +297,8 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 			return 0;
 		}
 		tgp_state_scratch_use(st, a->secret->scratch.hash[idx]);
+		st->last_success = (int64_t)now;
+		snprintf(st->last_method, sizeof(st->last_method), "scratch");
 		a->method = "scratch";
 		a->password_len = a->response_len - TGP_SCRATCH_DIGITS;
 		if (a->is_ga)
@@ -441,7 +445,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 
 	exempt = tg_config_str(a.opts.cfg, TG_CONF_PAM_EXEMPT_GROUP);
-	if (a.have_pw && *exempt != '\0' && in_group(&a, exempt)) {
+	if (a.have_pw && *exempt != '\0' && tgp_in_group(&a.pw, exempt)) {
 		a.method = "exempt";
 		skipped_event(&a, "exempt_group");
 		rc = succeed(&a);

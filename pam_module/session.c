@@ -3,6 +3,7 @@
  * small JSON file in the spool (no network: the uploader sends them). The
  * login makes the session id the recorder picks up from TOLLGATE_SESSION_ID.
  */
+#include <pwd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <sodium.h>
@@ -11,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "module.h"
+#include "state.h"
 #include "tg_error.h"
 #include "tg_event.h"
 
@@ -24,18 +27,47 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
-static const char *mfa_method(pam_handle_t *pamh)
+/*
+ * The MFA method of this login, for its login and logout events. When the auth part ran in this
+ * process (su, login) it left the method in PAM data. sshd runs keyboard-interactive auth in
+ * another process, so the method comes as TOLLGATE_MFA_METHOD in the PAM environment; but the
+ * user can set that too (Debian's pam_env.so user_readenv=1 reads ~/.pam_environment), so it is
+ * believed only where root's own data agrees: exempt when the user is in exempt_group; totp or
+ * scratch as root's state has it, when a code was accepted in the last LOGIN_WINDOW seconds;
+ * nullok when nullok is on and no code was. Kept in PAM data for the logout.
+ */
+#define LOGIN_WINDOW 600 /* s from auth to session (sshd's LoginGraceTime: 120 by default) */
+
+static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, const char *user)
 {
 	const void *m = NULL;
-	const char *env;
+	const char *env = pam_getenv(pamh, TGP_ENV_METHOD), *exempt, *method = "none";
+	struct tgp_state *st = NULL;
+	struct passwd pw, *pwp = NULL;
+	char *buf = NULL;
+	time_t now = time(NULL);
 
 	if (pam_get_data(pamh, TGP_DATA_METHOD, &m) == PAM_SUCCESS && m != NULL)
 		return m;
-	if ((env = pam_getenv(pamh, TGP_ENV_METHOD)) != NULL &&
-	    (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0 ||
-	     strcmp(env, "nullok") == 0 || strcmp(env, "exempt") == 0))
-		return env;
-	return "none";
+	exempt = tg_config_str(o->cfg, TG_CONF_PAM_EXEMPT_GROUP);
+	if (env != NULL && strcmp(env, "exempt") == 0 && *exempt != '\0' &&
+	    (buf = malloc(TGP_PWBUF)) != NULL && getpwnam_r(user, &pw, buf, TGP_PWBUF, &pwp) == 0 &&
+	    pwp != NULL && tgp_in_group(pwp, exempt)) {
+		method = "exempt";
+	} else if ((st = calloc(1, sizeof(*st))) != NULL &&
+	           tgp_state_peek(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), user, st) ==
+	               TG_OK &&
+	           st->last_success <= (int64_t)now &&
+	           (int64_t)now - st->last_success <= LOGIN_WINDOW) {
+		method = strcmp(st->last_method, "scratch") == 0 ? "scratch" : "totp";
+	} else if (env != NULL && strcmp(env, "nullok") == 0 &&
+	           tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK)) {
+		method = "nullok";
+	}
+	free(st);
+	free(buf);
+	(void)pam_set_data(pamh, TGP_DATA_METHOD, (void *)method, NULL);
+	return method;
 }
 
 /* The client's port, from SSH_CONNECTION ("addr port addr port") when sshd set it; -1 otherwise. */
@@ -52,7 +84,8 @@ static long client_port(pam_handle_t *pamh)
 	return port;
 }
 
-static json_t *session_fields(pam_handle_t *pamh, const char *session_id)
+static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, const char *user,
+                              const char *session_id)
 {
 	const void *tty = NULL;
 	long port = client_port(pamh);
@@ -63,7 +96,7 @@ static json_t *session_fields(pam_handle_t *pamh, const char *session_id)
 	                 port >= 0 ? json_integer(port) : json_null(), "tty",
 	                 tty != NULL ? json_string(tty) : json_null(), "pid", (json_int_t)getpid(),
 	                 "session_id", session_id != NULL ? json_string(session_id) : json_null(),
-	                 "mfa_method", mfa_method(pamh));
+	                 "mfa_method", mfa_method(pamh, o, user));
 }
 
 int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -106,7 +139,7 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		if (pam_set_data(pamh, TGP_DATA_START, start, free_data) != PAM_SUCCESS)
 			free(start);
 	}
-	if ((f = session_fields(pamh, id)) == NULL ||
+	if ((f = session_fields(pamh, &o, user, id)) == NULL ||
 	    tgp_event(pamh, &o, "login", user, f) != TG_OK)
 		goto out;
 	rc = PAM_SUCCESS;
@@ -136,7 +169,7 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 	 * that to another session's id, whose recording would then stand for this one */
 	if (pam_get_data(pamh, TGP_DATA_SESSION_ID, &id) != PAM_SUCCESS)
 		id = NULL;
-	if ((f = session_fields(pamh, id)) == NULL)
+	if ((f = session_fields(pamh, &o, user, id)) == NULL)
 		goto out;
 	if (pam_get_data(pamh, TGP_DATA_START, &start) == PAM_SUCCESS && start != NULL) {
 		uint64_t now = tg_now_us(), s = *(const uint64_t *)start;

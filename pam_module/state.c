@@ -75,6 +75,34 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 	return TG_OK;
 }
 
+int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct tgp_lock l = TGP_LOCK_VOID;
+	struct stat sb;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (!tgp_user_name_ok(user))
+		return TG_ERR_INVALID;
+	if ((r = state_dir_path(state_dir, dir, sizeof(dir))) != TG_OK ||
+	    (r = tgp_check_private_dir(state_dir)) != TG_OK ||
+	    (r = tgp_check_private_dir(dir)) != TG_OK)
+		return r;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
+		return TG_ERR_LIMIT;
+	if ((l.fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
+		return errno == ENOENT ? TG_ERR_NOT_FOUND
+		                       : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
+	if (fstat(l.fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IRWXG | S_IRWXO)) || sb.st_nlink != 1)
+		r = TG_ERR_PERM;
+	else
+		r = tgp_state_read(&l, st);
+	tgp_state_unlock(&l);
+	return r;
+}
+
 void tgp_state_unlock(struct tgp_lock *l)
 {
 	if (l->fd >= 0)
@@ -119,6 +147,9 @@ int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_
 	    (size_t)snprintf(out, outlen, STATE_MAGIC "\nlast_step %" PRIu64 "\n", st->last_step);
 	if (st->step_size != 0 && pos < outlen)
 		pos += (size_t)snprintf(out + pos, outlen - pos, "step_size %u\n", st->step_size);
+	if (st->last_success != 0 && pos < outlen)
+		pos += (size_t)snprintf(out + pos, outlen - pos, "success %" PRId64 " %s\n",
+		                        st->last_success, st->last_method);
 	for (i = 0; i < st->nused && i < TGP_STATE_USED && pos < outlen; i++) {
 		sodium_bin2hex(hex, sizeof(hex), st->used[i], 16);
 		pos += (size_t)snprintf(out + pos, outlen - pos, "used %s\n", hex);
@@ -184,6 +215,15 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			if (errno != 0 || *e != '\0' || line[10] < '1' || line[10] > '9' || v > 300)
 				return TG_ERR_FORMAT;
 			st->step_size = (unsigned)v;
+		} else if (strncmp(line, "success ", 8) == 0) {
+			char tail;
+
+			if (sscanf(line + 8, "%" SCNd64 " %7s%c", &st->last_success,
+			           st->last_method, &tail) != 2 ||
+			    st->last_success <= 0 ||
+			    (strcmp(st->last_method, "totp") != 0 &&
+			     strcmp(st->last_method, "scratch") != 0))
+				return TG_ERR_FORMAT;
 		} else if (strncmp(line, "used ", 5) == 0) {
 			size_t got = 0;
 

@@ -49,6 +49,8 @@ struct tgp_addr_state {
 struct tgp_state {
 	uint64_t last_step;                     /* highest time step accepted; 0: none */
 	unsigned step_size; /* its length in seconds; 0: not known (a file written before) */
+	int64_t last_success; /* when a code was last accepted (Unix seconds); 0: never */
+	char last_method[8];  /* with what: "totp" or "scratch" */
 	unsigned char used[TGP_STATE_USED][16]; /* prefixes of used scratch-code hashes */
 	unsigned nused;
 	struct tgp_counter user;
@@ -79,6 +81,14 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
     __attribute__((warn_unused_result));
 /* Release; safe on TGP_LOCK_VOID and twice. */
 void tgp_state_unlock(struct tgp_lock *l);
+/*
+ * Read user's state without locking it, and without making the file or its
+ * folders (session open: most users have none): TG_ERR_NOT_FOUND when there
+ * is none. Safe beside a writer: a slot being written fails its checksum and
+ * the other is read.
+ */
+int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st)
+    __attribute__((warn_unused_result));
 
 /* Read the locked state; an empty file is an empty state. TG_ERR_FORMAT: fail closed. */
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn_unused_result));

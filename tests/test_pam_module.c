@@ -779,6 +779,43 @@ START_TEST(session_events_and_id)
 }
 END_TEST
 
+/* A session opened in a process where no auth ran (sshd), TOLLGATE_MFA_METHOD as the user set
+ * it: the events' mfa_method. */
+static void session_with_method_env(const char *method)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200], env[64];
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	snprintf(env, sizeof(env), "TOLLGATE_MFA_METHOD=%s", method);
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	ck_assert_int_eq(pam_putenv(pamh, env), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+}
+
+/* The user can set TOLLGATE_MFA_METHOD (pam_env.so user_readenv=1 reads ~/.pam_environment):
+ * it is believed only where root's own state agrees. */
+START_TEST(session_method_believed_only_where_root_agrees)
+{
+	char code[16];
+
+	session_with_method_env("totp");   /* no code was accepted */
+	session_with_method_env("exempt"); /* no exempt_group */
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"exempt\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 4);
+	/* a code accepted in another process just before: that is the method */
+	code_at(time(NULL), code);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	session_with_method_env("none");
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+}
+END_TEST
+
 START_TEST(session_event_fields)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
@@ -938,6 +975,7 @@ int main(void)
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
+	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
 	tcase_add_test(tc, session_event_fields);
 	tcase_add_test(tc, symlinked_events_folder_not_followed);
 	tcase_add_test(tc, sixteen_at_once_one_succeeds);

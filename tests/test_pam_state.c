@@ -32,6 +32,8 @@ START_TEST(round_trip)
 	memset(h, 7, sizeof(h));
 	st.last_step = 59863858;
 	st.step_size = 30;
+	st.last_success = 1796000000;
+	snprintf(st.last_method, sizeof(st.last_method), "scratch");
 	tgp_state_scratch_use(&st, h);
 	tgp_limit_fail(&st, "192.0.2.1", 1000, &lim);
 	tgp_limit_fail(&st, "2001:db8::1", 1001, &lim);
@@ -51,6 +53,10 @@ START_TEST(round_trip)
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nstep_size 301\n", 31, &back),
 	                 TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nstep_size 3x\n", 30, &back),
+	                 TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nsuccess 5 sms\n", 31, &back),
+	                 TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nsuccess 0 totp\n", 32, &back),
 	                 TG_ERR_FORMAT);
 	/* a file written before the step size was kept: its size is not known */
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\nlast_step 7\n", 29, &back), TG_OK);
