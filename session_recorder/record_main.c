@@ -566,6 +566,7 @@ int main(int argc, char **argv)
 	memset(&x, 0, sizeof(x));
 	x.sink = &rc.sink;
 	x.echo_fd = -1;
+	input_guard_init(&x.guard);
 	x.on_failure = on_failure;
 	x.arg = &rc;
 	x.record_input = tg_config_bool(rc.cfg, TG_CONF_RECORDER_RECORD_INPUT);

@@ -91,19 +91,28 @@ int relay_nonblock(int fd)
 	return fl;
 }
 
-/* Typed input: stored when record_input is on and the terminal echoes, counted otherwise. */
+/* Typed input: stored when record_input is on, but for what input_guard takes for a secret:
+ * an IN_HIDDEN count stands for that; counted only otherwise. */
 static int record_input(struct relay_ctx *x, const unsigned char *p, size_t n)
 {
 	struct termios t;
+	size_t hidden;
+	int r, known;
 
 	if (!x->record_input) {
 		x->sink->bytes[TG_REC_IN] += n;
 		return TG_OK;
 	}
-	/* the pty's termios at the moment of input: a password prompt turns ECHO off */
-	if (x->echo_fd >= 0 && (tcgetattr(x->echo_fd, &t) != 0 || !(t.c_lflag & ECHO)))
-		return rec_sink_hidden(x->sink, n);
-	return rec_sink_data(x->sink, TG_REC_IN, p, n);
+	if (x->echo_fd < 0) /* pipes: stdin is data, not typing */
+		return rec_sink_data(x->sink, TG_REC_IN, p, n);
+	/* the slave's modes at the moment of input (on Linux the master has its own) */
+	known = tcgetattr(x->echo_fd, &t) == 0;
+	hidden = input_guard_hidden(&x->guard, known, known ? t.c_lflag : 0, p, n);
+	if (hidden > 0 && (r = rec_sink_hidden(x->sink, hidden)) != TG_OK)
+		return r;
+	if (hidden < n)
+		return rec_sink_data(x->sink, TG_REC_IN, p + hidden, n - hidden);
+	return TG_OK;
 }
 
 static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
@@ -112,10 +121,13 @@ static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 
 	if (x->sink == NULL)
 		return;
-	if (c->stream == TG_REC_IN)
+	if (c->stream == TG_REC_IN) {
 		r = record_input(x, c->buf, n);
-	else
+	} else {
+		if (c->stream == TG_REC_OUT && x->record_input && x->echo_fd >= 0)
+			input_guard_output(&x->guard, c->buf, n); /* for prompts; a bounded copy */
 		r = rec_sink_data(x->sink, c->stream, c->buf, n);
+	}
 	if (r == TG_OK || x->sink->error == TG_OK)
 		return;
 	/* the recording broke: end the session (deny) or go on unrecorded (allow) */

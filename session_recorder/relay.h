@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "input_guard.h"
 #include "rec_sink.h"
 
 #define RELAY_BUF (64 * 1024)
@@ -36,7 +37,8 @@ struct relay_chan {
 struct relay_ctx {
 	struct rec_sink *sink; /* NULL: not recording (on_failure = allow after a failure) */
 	int record_input;
-	int echo_fd; /* pty master whose ECHO flag decides IN vs IN_HIDDEN; -1: none */
+	int echo_fd; /* pty slave whose modes decide IN vs IN_HIDDEN; -1: none (pipes) */
+	struct input_guard guard; /* the last line of output, with record_input and echo_fd */
 	/* Called once when the sink fails; returns 1 to end the session (deny), 0 to go on. */
 	int (*on_failure)(void *arg, int err);
 	void *arg;

@@ -1,5 +1,5 @@
 /* Unit tests of tollgate-record's parts: session_mode, session_info, child_env, rec_sink,
- * rec_spool. */
+ * rec_spool, input_guard. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "child_env.h"
+#include "input_guard.h"
 #include "rec_sink.h"
 #include "rec_spool.h"
 #include "session_info.h"
@@ -570,6 +571,107 @@ START_TEST(spool_create_beside_recovery)
 }
 END_TEST
 
+static struct input_guard guard_after(const char *out)
+{
+	struct input_guard g;
+
+	input_guard_init(&g);
+	input_guard_output(&g, (const unsigned char *)out, strlen(out));
+	return g;
+}
+
+START_TEST(guard_prompts)
+{
+	static const char *const secret[] = {
+	    "[sudo] password for alice: ",
+	    "\033[1mEnter encryption key: \033[0m",
+	    "Passphrase: ****",
+	    "Enter PIN for 'PIV Card': ",
+	    "\033]0;title\007Verification code: ",
+	    "Passwort: ",
+	    "OTP> ",
+	    "done.\r\nAPI Token: ",
+	    "the secret\033[5;10H",
+	};
+	static const char *const not_secret[] = {
+	    "alice@host:~$ ",
+	    "Password: ok\r\nalice@host:~$ ",
+	    "ping -c1 host\r\n64 bytes\n",
+	    "spinning tokens/ mapping ",
+	    "\033]0;password\007$ ", /* only in the window title */
+	    "",
+	};
+	struct input_guard g;
+	size_t i;
+
+	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		g = guard_after(secret[i]);
+		ck_assert_msg(input_guard_is_prompt(&g), "a secret prompt: %s", secret[i]);
+	}
+	for (i = 0; i < sizeof(not_secret) / sizeof(not_secret[0]); i++) {
+		g = guard_after(not_secret[i]);
+		ck_assert_msg(!input_guard_is_prompt(&g), "no secret prompt: %s", not_secret[i]);
+	}
+}
+END_TEST
+
+START_TEST(guard_tail_bounded)
+{
+	unsigned char big[3 * INPUT_GUARD_TAIL];
+	struct input_guard g;
+	size_t i;
+
+	/* a prompt pushed out of the window by a long line is no longer seen */
+	g = guard_after("Password: ");
+	memset(big, 'x', sizeof(big));
+	input_guard_output(&g, big, INPUT_GUARD_TAIL - 1);
+	ck_assert_uint_eq(g.len, INPUT_GUARD_TAIL);
+	ck_assert(!input_guard_is_prompt(&g));
+	/* of a large read only the last INPUT_GUARD_TAIL bytes are looked at */
+	memcpy(big + sizeof(big) - 9, " PIN: ", 6);
+	big[10] = '\n';
+	input_guard_output(&g, big, sizeof(big) - 3);
+	ck_assert_uint_eq(g.len, INPUT_GUARD_TAIL);
+	ck_assert(input_guard_is_prompt(&g));
+	/* a line end in them starts the line anew */
+	big[sizeof(big) - 10] = '\r';
+	input_guard_output(&g, big, sizeof(big) - 3);
+	ck_assert_uint_eq(g.len, 6);
+	ck_assert(input_guard_is_prompt(&g));
+	/* a byte at a time, the line grows to the window and slides */
+	input_guard_init(&g);
+	for (i = 0; i < 2 * INPUT_GUARD_TAIL; i++)
+		input_guard_output(&g, (const unsigned char *)(i % 2 ? "a" : "\r"), 1);
+	ck_assert_uint_eq(g.len, 1);
+	for (i = 0; i < 2 * INPUT_GUARD_TAIL; i++)
+		input_guard_output(&g, (const unsigned char *)"b", 1);
+	ck_assert_uint_eq(g.len, INPUT_GUARD_TAIL);
+}
+END_TEST
+
+START_TEST(guard_hidden_by_modes)
+{
+	const unsigned char typed[] = "hunter2\rls\r";
+	const size_t n = sizeof(typed) - 1;
+	struct input_guard g;
+
+	g = guard_after("$ ");
+	ck_assert_uint_eq(input_guard_hidden(&g, 0, ECHO, typed, n), n);          /* unknown */
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, ECHO | ICANON, typed, n), 0); /* cooked */
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, ICANON, typed, n), n);        /* getpass */
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed, n), 0);             /* readline */
+	g = guard_after("Passphrase: ");
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, ECHO | ICANON, typed, n), 0);
+	ck_assert_uint_eq(g.len, strlen("Passphrase: "));
+	/* raw mode at a secret prompt: hidden up to and with the first Enter, then stored */
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed, 3), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed + 3, n - 3), strlen("ter2\r"));
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed + 8, n - 8), 0);
+	g = guard_after("PIN: ");
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\n34\r", 6), 3);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("recorder parts");
@@ -589,6 +691,9 @@ int main(void)
 	tcase_add_test(tc, sink_rate_cap);
 	tcase_add_test(tc, spool_recover);
 	tcase_add_test(tc, spool_create_beside_recovery);
+	tcase_add_test(tc, guard_prompts);
+	tcase_add_test(tc, guard_tail_bounded);
+	tcase_add_test(tc, guard_hidden_by_modes);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

@@ -1,0 +1,148 @@
+#include "input_guard.h"
+
+#include <string.h>
+
+/* Words of a secret prompt, lower case. Anywhere in the line: "passw" takes password, passwd
+ * and the German Passwort. */
+static const char *const secret_anywhere[] = {
+    "passw",    "passphrase", "pass phrase",       "passcode",
+    "kennwort", "secret",     "verification code", "mot de passe",
+};
+/* Only as whole words: as parts of words they are everywhere (ping, spinner, tokens/, keyboard).
+ * "key" takes vim's "Enter encryption key" and its "Enter same key again". */
+static const char *const secret_words[] = {"pin", "otp", "token", "key"};
+
+void input_guard_init(struct input_guard *g)
+{
+	g->len = 0;
+}
+
+void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
+{
+	size_t start = n > INPUT_GUARD_TAIL ? n - INPUT_GUARD_TAIL : 0, i, drop;
+
+	/* only the last INPUT_GUARD_TAIL bytes can end up in the tail: look no further back */
+	for (i = n; i > start; i--) {
+		if (p[i - 1] == '\n' || p[i - 1] == '\r') {
+			g->len = 0;
+			start = i;
+			break;
+		}
+	}
+	p += start;
+	n -= start;
+	if (g->len + n > INPUT_GUARD_TAIL) {
+		drop = g->len + n - INPUT_GUARD_TAIL;
+		if (drop >= g->len) {
+			p += drop - g->len;
+			n -= drop - g->len;
+			g->len = 0;
+		} else {
+			memmove(g->tail, g->tail + drop, g->len - drop);
+			g->len -= drop;
+		}
+	}
+	memcpy(g->tail + g->len, p, n);
+	g->len += n;
+}
+
+/* The tail's text, lower case (ASCII), control sequences and characters left out (ECMA-48: CSI,
+ * OSC/DCS/APC/PM/SOS strings, other ESC sequences). Returns its length. */
+static size_t text_of(const struct input_guard *g, char *text)
+{
+	enum { TEXT, ESC, CSI, STRING, STRING_ESC } st = TEXT;
+	size_t i, n = 0;
+	unsigned char c;
+
+	for (i = 0; i < g->len; i++) {
+		c = g->tail[i];
+		switch (st) {
+		case TEXT:
+			if (c == 0x1b)
+				st = ESC;
+			else if (c >= 'A' && c <= 'Z')
+				text[n++] = (char)(c - 'A' + 'a');
+			else if (c >= 0x20 && c != 0x7f)
+				text[n++] = (char)c;
+			break;
+		case ESC:
+			if (c == '[')
+				st = CSI;
+			else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_')
+				st = STRING;
+			else if (c < 0x20 || c > 0x2f) /* intermediates (ESC ( B) go on */
+				st = c == 0x1b ? ESC : TEXT;
+			break;
+		case CSI:
+			if (c >= 0x40 && c <= 0x7e)
+				st = TEXT;
+			else if (c == 0x1b)
+				st = ESC;
+			break;
+		case STRING:
+			if (c == 0x07)
+				st = TEXT;
+			else if (c == 0x1b)
+				st = STRING_ESC;
+			break;
+		case STRING_ESC:
+			st = c == '\\' ? TEXT : c == 0x1b ? STRING_ESC : STRING;
+			break;
+		}
+	}
+	return n;
+}
+
+static int is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int has_word(const char *text, size_t n, const char *w)
+{
+	size_t wl = strlen(w), i;
+
+	for (i = 0; i + wl <= n; i++)
+		if (memcmp(text + i, w, wl) == 0 && (i == 0 || !is_alnum(text[i - 1])) &&
+		    (i + wl == n || !is_alnum(text[i + wl])))
+			return 1;
+	return 0;
+}
+
+int input_guard_is_prompt(const struct input_guard *g)
+{
+	char text[INPUT_GUARD_TAIL];
+	size_t n = text_of(g, text), i;
+
+	for (i = 0; i < sizeof(secret_anywhere) / sizeof(secret_anywhere[0]); i++)
+		if (memmem(text, n, secret_anywhere[i], strlen(secret_anywhere[i])) != NULL)
+			return 1;
+	for (i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++)
+		if (has_word(text, n, secret_words[i]))
+			return 1;
+	return 0;
+}
+
+size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, const unsigned char *p,
+                          size_t n)
+{
+	const unsigned char *cr, *lf;
+
+	if (!known)
+		return n; /* in doubt */
+	if (lflag & ECHO)
+		return 0;
+	if (lflag & ICANON)
+		return n; /* getpass(): a password, whatever the prompt said */
+	if (!input_guard_is_prompt(g))
+		return 0; /* a line editor or full-screen program, echoing by itself */
+	cr = memchr(p, '\r', n);
+	lf = memchr(p, '\n', n);
+	if (cr == NULL || (lf != NULL && lf < cr))
+		cr = lf;
+	if (cr == NULL)
+		return n;
+	/* answered: what comes after the Enter is judged by what the program prints next */
+	g->len = 0;
+	return (size_t)(cr - p) + 1;
+}

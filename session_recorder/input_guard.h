@@ -1,0 +1,45 @@
+/*
+ * Which typed bytes may be stored (record_input = yes) and which are a secret
+ * that only an IN_HIDDEN count stands for.
+ *
+ * Judged by the shell's terminal modes when the bytes arrive:
+ * - ECHO on: stored; what is typed is on the screen anyway.
+ * - ECHO off, ICANON on: hidden. This is how getpass() and readpassphrase()
+ *   read (sudo, su, ssh, passwd, python's getpass, bash's read -s).
+ * - ECHO off, ICANON off: line editors (readline, zle) and full-screen
+ *   programs, which echo by themselves: stored, unless the last line of
+ *   output looks like a secret prompt (input_guard_is_prompt), as a raw-mode
+ *   prompt such as vim's :X or pinentry-curses is. Then the bytes are hidden
+ *   up to and including the Enter (CR or LF) that answers it.
+ * - modes unknown: hidden.
+ *
+ * The last line is the output since the last CR or LF, its last
+ * INPUT_GUARD_TAIL bytes; it is kept on every output read (a copy of at most
+ * that many bytes) and looked at, escape sequences skipped, only when input
+ * arrives with ECHO and ICANON off.
+ */
+#ifndef INPUT_GUARD_H
+#define INPUT_GUARD_H
+
+#include <stddef.h>
+#include <termios.h>
+
+#define INPUT_GUARD_TAIL 1024 /* pinentry-curses draws its prompt 300 bytes before the end */
+
+struct input_guard {
+	size_t len; /* bytes in tail */
+	unsigned char tail[INPUT_GUARD_TAIL];
+};
+
+/* An empty last line (an all-zero struct is one too). */
+void input_guard_init(struct input_guard *g);
+/* Note n bytes of the shell's output. */
+void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n);
+/* 1 when the last line of output, control sequences skipped, names a secret. */
+int input_guard_is_prompt(const struct input_guard *g);
+/* Of n bytes typed at p while the terminal's local modes were lflag (known 0: tcgetattr
+ * failed), how many from the start must be hidden; the rest may be stored. */
+size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, const unsigned char *p,
+                          size_t n);
+
+#endif
