@@ -160,9 +160,10 @@ class PtySession:
         self.out = b""
         self.status = None
 
-    def read_until(self, needle, timeout=20.0):
+    def read_until(self, needle, timeout=20.0, since=0):
+        """Read until needle is in the output from offset since on."""
         end = time.time() + timeout
-        while needle not in self.out:
+        while needle not in self.out[since:]:
             left = end - time.time()
             if left <= 0:
                 raise Failed("timed out waiting for %r; got %r" % (needle, self.out[-400:]))

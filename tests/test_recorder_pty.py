@@ -105,6 +105,161 @@ def test_echo_off_input_never_stored():
         env.cleanup()
 
 
+def bash_ready(s):
+    """Wait until bash reads the next line in readline: it shows its prompt after putting the
+    terminal in its own mode, while input sent earlier arrives with the terminal still cooked."""
+    if not getattr(s, "ps1", False):
+        s.send(b"PS1='rl-''ready> '\n")
+        s.ps1 = True
+    s.sync()
+    s.read_until(b"rl-ready> ", since=s.out.rindex(b"SYNC%d\r\n" % s.n))
+
+
+def test_bash_typing_recorded():
+    """bash's readline turns ECHO and ICANON off and echoes by itself: what is typed at its
+    prompt is input to store, not a password."""
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        s.send(b"echo hello-''typed\n")
+        s.read_until(b"hello-typed\r\n")
+        s.send(b"exit\n")
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed and intact")
+        check(b"echo hello-''typed" in rec.data("in"), "a command typed at bash's prompt is in IN")
+        check(not rec.of("in-hidden"), "nothing typed at bash's prompt is hidden")
+    finally:
+        env.cleanup()
+
+
+def check_secret_hidden(env, secret, hidden_expected):
+    path = env.only_session()
+    rec = Recording(env.pub, path)
+    check(rec.sealed_ok(), "sealed and intact")
+    with open(path, "rb") as f:
+        raw = f.read()
+    check(secret not in raw, "the secret is nowhere in the file")
+    hidden = sum(r["hidden"] for r in rec.of("in-hidden"))
+    check(hidden == hidden_expected, "IN_HIDDEN counts %d bytes (%d expected)" % (hidden, hidden_expected))
+    return rec
+
+
+def test_canonical_echo_off_hidden():
+    """getpass() reads with ECHO off in canonical mode: hidden whatever the prompt says."""
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        # getpass turns echo off (TCSAFLUSH) before it writes the prompt; the prompt names no secret
+        s.send(b"python3 -c 'import getpass; x = getpass.getpass(\"Q\" + \"> \"); print(\"len=%d\" % len(x))'\n")
+        s.read_until(b"Q> ")
+        s.send(b"canon-s3cret-42\n")
+        s.read_until(b"len=15")
+        bash_ready(s)
+        s.send(b"echo after-''getpass\n")
+        s.read_until(b"after-getpass\r\n")
+        s.send(b"exit\n")
+        s.wait()
+        rec = check_secret_hidden(env, b"canon-s3cret", len(b"canon-s3cret-42\n"))
+        check(b"echo after-''getpass" in rec.data("in"), "the next command is stored again")
+    finally:
+        env.cleanup()
+
+
+RAW_PROMPT = r"""
+import os, sys, termios, tty
+old = termios.tcgetattr(0)
+tty.setraw(0)  # ECHO and ICANON off, as pinentry-curses or vim's :X have it
+def line():
+    b = b""
+    while True:
+        c = os.read(0, 1)
+        if c in (b"\r", b"\n"):
+            return b
+        b += c
+try:
+    os.write(1, b"Enter Passphrase: ")
+    secret = line()
+    os.write(1, b"*")  # no new line: the prompt is still the last line
+    after = line()
+finally:
+    termios.tcsetattr(0, termios.TCSADRAIN, old)
+print("\ngot %d,%d" % (len(secret), len(after)))
+"""
+
+
+def test_raw_mode_secret_prompt_hidden():
+    """A prompt read in raw mode: hidden up to the Enter because the last line of output names a
+    passphrase; raw input after the Enter is stored again."""
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        prog = os.path.join(env.dir, "rawprompt.py")
+        with open(prog, "w") as f:
+            f.write(RAW_PROMPT)
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        s.send(b"python3 %s\n" % prog.encode())
+        s.read_until(b"Enter Passphrase: ")
+        s.send(b"raw-s3cret-77\r")
+        s.read_until(b"Passphrase: *")
+        s.send(b"raw-after-enter\r")
+        s.read_until(b"got 13,15")
+        s.send(b"exit\n")
+        s.wait()
+        rec = check_secret_hidden(env, b"raw-s3cret", len(b"raw-s3cret-77\r"))
+        check(b"raw-after-enter\r" in rec.data("in"), "raw input after the Enter is stored")
+    finally:
+        env.cleanup()
+
+
+def test_full_screen_secret_prompts():
+    """vim's :X and pinentry-curses ask in raw mode, amid screen drawing: hidden up to the Enter."""
+    import shutil
+    found = [p for p in ("vim", "pinentry-curses") if shutil.which(p)]
+    if not found:
+        print("(skipped: neither vim nor pinentry-curses is installed)")
+        return
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        s = PtySession(env, environ=env.environ())
+        expected = 0
+        if "vim" in found:
+            bash_ready(s)
+            s.send(b"vim -u NONE -i NONE -N %s/crypted.txt\n" % env.dir.encode())
+            s.read_until(b"crypted.txt")
+            s.send(b":X\r")
+            s.read_until(b"Enter encryption key: ")
+            s.send(b"vim-s3cret\r")
+            s.read_until(b"Enter same key again: ")
+            s.send(b"vim-s3cret\r")
+            expected += 2 * len(b"vim-s3cret\r")
+            pos = len(s.out)
+            s.send(b":q!\r")
+            s.read_until(b"rl-ready> ", since=pos)  # vim flushes input that comes before it is gone
+        if "pinentry-curses" in found:
+            bash_ready(s)
+            pe_out = os.path.join(env.dir, "pinentry.out")
+            s.send(b"printf 'GETPIN\\nBYE\\n' | pinentry-curses --ttyname /dev/tty --ttytype xterm"
+                   b" --lc-ctype C.UTF-8 >%s\n" % pe_out.encode())
+            s.read_until(b"<Cancel>")
+            pos = len(s.out)
+            s.send(b"pe-s3cret\r")
+            s.read_until(b"rl-ready> ", since=pos)
+            expected += len(b"pe-s3cret\r")
+        bash_ready(s)
+        s.send(b"exit\n")
+        s.wait()
+        if "pinentry-curses" in found:
+            with open(pe_out, "rb") as f:
+                check(b"D pe-s3cret" in f.read(), "pinentry-curses got the secret")
+        rec = check_secret_hidden(env, b"s3cret", expected)
+        check(b":X\r" in rec.data("in"), "the commands around the prompts are stored")
+    finally:
+        env.cleanup()
+
+
 TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
 
 
@@ -290,5 +445,8 @@ def test_keygen_missing_config():
 if __name__ == "__main__":
     main([test_keygen_missing_config,
           test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
-          test_echo_off_input_never_stored, test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
+          test_echo_off_input_never_stored, test_bash_typing_recorded,
+          test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden,
+          test_full_screen_secret_prompts,
+          test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_idle_heartbeats])
