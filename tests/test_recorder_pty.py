@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """tollgate-record interactive: under a real pseudo-terminal, the shell's output
 is recorded and verifies, window-size changes are passed on and recorded, the
-exit status and a deadly signal come back, input typed with echo off is never
-stored, and the header binds who, from where, which session."""
+exit status and a deadly signal come back, what is typed at bash's prompt is
+stored while input at password prompts never is, and the header binds who,
+from where, which session."""
 import os
 import shutil
 import signal
