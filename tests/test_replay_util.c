@@ -81,34 +81,6 @@ START_TEST(recheck)
 }
 END_TEST
 
-static void safe_is(const char *in, const char *want)
-{
-	char *got = tg_text_safe(in);
-
-	ck_assert_ptr_nonnull(got);
-	ck_assert_str_eq(got, want);
-	free(got);
-}
-
-/* What a recording says reaches the investigator's terminal without its controls. */
-START_TEST(safe_text)
-{
-	safe_is("plain text\tand tab", "plain text\tand tab");
-	safe_is("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
-	        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");
-	safe_is("ls \x1b]0;PWNED\x07\x1b[2J", "ls \\x1b]0;PWNED\\x07\\x1b[2J");
-	safe_is("a\rb\nc\x7f", "a\\x0db\\x0ac\\x7f");
-	safe_is("csi \xc2\x9b"
-	        "2J",
-	        "csi \\u009b2J"); /* C1 written as UTF-8 */
-	safe_is("csi \x9b"
-	        "2J",
-	        "csi \\x9b2J");                   /* C1 as a lone byte */
-	safe_is("\xc0\xff", "\\xc0\\xff");        /* bytes that never appear in UTF-8 */
-	safe_is("\xc3\xa9\xa9", "\xc3\xa9\\xa9"); /* one continuation too many */
-}
-END_TEST
-
 static void strip(const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
@@ -156,7 +128,6 @@ int main(void)
 	tcase_add_test(tc, times);
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, escapes);
-	tcase_add_test(tc, safe_text);
 	tcase_add_test(tc, recheck);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);

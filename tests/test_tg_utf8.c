@@ -121,6 +121,25 @@ static void safe_is(const char *in, const char *want)
 	free(got);
 }
 
+/* What a recording says reaches the investigator's terminal without its controls. */
+START_TEST(safe_text)
+{
+	safe_is("plain text\tand tab", "plain text\tand tab");
+	safe_is("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+	        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");
+	safe_is("ls \x1b]0;PWNED\x07\x1b[2J", "ls \\x1b]0;PWNED\\x07\\x1b[2J");
+	safe_is("a\rb\nc\x7f", "a\\x0db\\x0ac\\x7f");
+	safe_is("csi \xc2\x9b"
+	        "2J",
+	        "csi \\u009b2J"); /* C1 written as UTF-8 */
+	safe_is("csi \x9b"
+	        "2J",
+	        "csi \\x9b2J");                   /* C1 as a lone byte */
+	safe_is("\xc0\xff", "\\xc0\\xff");        /* bytes that never appear in UTF-8 */
+	safe_is("\xc3\xa9\xa9", "\xc3\xa9\\xa9"); /* one continuation too many */
+}
+END_TEST
+
 /* Bytes that do not make a valid character are escaped one by one, whatever lead byte came
  * before them: to an 8-bit terminal the \x9b of "\xe0\x9b" is CSI. */
 START_TEST(text_safe_escapes_invalid_sequences)
@@ -169,6 +188,7 @@ int main(void)
 
 	tcase_add_test(tc, sequences);
 	tcase_add_test(tc, sanitize);
+	tcase_add_test(tc, safe_text);
 	tcase_add_test(tc, text_safe_escapes_invalid_sequences);
 	tcase_add_test(tc, log_stderr_is_terminal_safe);
 	tcase_add_test(tc, log_syslog_is_terminal_safe);
