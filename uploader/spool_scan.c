@@ -54,21 +54,34 @@ int up_spool_prepare(struct up_ctx *c)
 	return tg_mkdir_p(path, 0750);
 }
 
+/* Watch a queue's folder, unless it is watched already or (still) missing. */
+static void queue_watch(struct up_ctx *c, enum up_queue q)
+{
+	if (c->inotify_fd < 0 || c->q[q].wd >= 0)
+		return;
+	/* a recording or event is complete when it is renamed or closed into place */
+	c->q[q].wd = inotify_add_watch(c->inotify_fd, c->q[q].dir,
+	                               IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
+	if (c->q[q].wd < 0 && errno != ENOENT)
+		tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)",
+		        c->q[q].dir, strerror(errno));
+}
+
 int up_watch_start(struct up_ctx *c)
 {
 	int q;
 
+	for (q = 0; q < UP_Q_COUNT; q++)
+		c->q[q].wd = -1;
+	c->spool_wd = -1;
 	if ((c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
 		return TG_ERR_SYSTEM;
-	for (q = 0; q < UP_Q_COUNT; q++) {
-		/* a recording or event is complete when it is renamed or closed into place */
-		c->q[q].wd =
-		    inotify_add_watch(c->inotify_fd, c->q[q].dir,
-		                      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
-		if (c->q[q].wd < 0 && errno != ENOENT)
-			tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)",
-			        c->q[q].dir, strerror(errno));
-	}
+	/* a queue's folder removed and made again (or made after the start) is watched again:
+	 * its making asks for a rescan, which adds the watch */
+	c->spool_wd =
+	    inotify_add_watch(c->inotify_fd, c->spool, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+	for (q = 0; q < UP_Q_COUNT; q++)
+		queue_watch(c, q);
 	return TG_OK;
 }
 
@@ -168,7 +181,18 @@ int up_watch_drain(struct up_ctx *c)
 			off += (ssize_t)sizeof(*ev) + (ssize_t)ev->len;
 			if (off > n ||
 			    (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT)) != 0) {
+				/* a folder gone: its watch is gone too */
+				for (q = 0; off <= n && (ev->mask & IN_IGNORED) && q < UP_Q_COUNT;
+				     q++)
+					if (c->q[q].wd == ev->wd)
+						c->q[q].wd = -1;
 				rescan = 1;
+				continue;
+			}
+			if (c->spool_wd >= 0 && ev->wd == c->spool_wd) {
+				/* a folder made in the spool: maybe a queue's */
+				if (ev->mask & IN_ISDIR)
+					rescan = 1;
 				continue;
 			}
 			for (q = 0; q < UP_Q_COUNT; q++)
@@ -225,6 +249,7 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 	DIR *d;
 	int dfd;
 
+	queue_watch(c, q); /* before the listing: nothing arrives unseen in between */
 	if ((d = opendir(qs->dir)) == NULL) {
 		if (errno == ENOENT) {
 			qs->n = 0;

@@ -88,6 +88,7 @@ struct up_ctx {
 	uint64_t notify_started_us;        /* when it started */
 	struct up_jobs *jobs;
 	int inotify_fd;
+	int spool_wd; /* the watch on the spool itself (a queue's folder made again) */
 	int once;
 	int progress; /* draw a progress bar on stderr */
 	uint64_t backlog_peak;
