@@ -275,10 +275,16 @@ static void check_spool_size(struct up_ctx *c)
 {
 	uint64_t max = tg_config_uint(c->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES);
 	uint64_t pct = tg_config_uint(c->cfg, TG_CONF_UPLOADER_SPOOL_ALERT_PERCENT);
+	uint64_t alert_at = max / 100 * pct, left_at;
 	int level;
 
 	c->spool_bytes = up_spool_bytes(c);
-	level = c->spool_bytes >= max ? 2 : c->spool_bytes >= max / 100 * pct ? 1 : 0;
+	level = c->spool_bytes >= max ? 2 : c->spool_bytes >= alert_at ? 1 : 0;
+	/* a level is left only 10% below its threshold: a spool hovering at it, as files
+	 * come and go, raises its alert once, not at every crossing */
+	left_at = c->spool_alert_level == 2 ? max : alert_at;
+	if (level < c->spool_alert_level && c->spool_bytes >= left_at - left_at / 10)
+		level = c->spool_alert_level;
 	if (level > c->spool_alert_level)
 		up_alert(c, level == 2 ? "spool_full" : "spool_filling", 1,
 		         "the spool holds %llu MiB, %llu%% of spool_max_bytes (%llu MiB)%s",

@@ -1,0 +1,31 @@
+#!/bin/sh
+# A spool whose size hovers at spool_alert_percent (files come and go by a few
+# kilobytes) raises 'spool_filling' once, not at each crossing: the alert goes
+# to Slack, and a host at its threshold would otherwise post it every few
+# seconds.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup "spool_max_bytes = 1M" "spool_alert_percent = 50"
+# in-progress files (hidden) count toward the spool's size and are not shipped:
+# 480 kB, below 50% of 1 MiB (524,250 bytes), and 60 kB more that come and go
+head -c 480000 /dev/zero >"$T/spool/sessions/.base"
+up_start
+tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+sleep 6
+n_alerts() { grep -c 'alert spool_filling' "$T/uploader.log"; }
+[ "$(n_alerts)" -eq 0 ] || tg_fail "spool_filling raised below the threshold: $(cat "$T/uploader.log")"
+i=0
+while [ $i -lt 3 ]; do
+	head -c 60000 /dev/zero >"$T/spool/sessions/.grow"
+	up_wait_until 15 "spool_filling was not raised" sh -c "grep -q 'alert spool_filling' '$T/uploader.log'"
+	sleep 6
+	rm -f "$T/spool/sessions/.grow"
+	sleep 6
+	i=$((i + 1))
+done
+[ "$(n_alerts)" -eq 1 ] || tg_fail "spool_filling raised $(n_alerts) times for a spool hovering at the threshold"
+tg_stop_pid "$UP_PID"
+UP_PID=
+echo PASS
