@@ -7,7 +7,7 @@
 
 uint64_t up_now_us(void)
 {
-	return tg_now_us();
+	return tg_mono_us();
 }
 
 uint64_t up_retry_later(const struct up_ctx *c, struct up_item *it, uint64_t now)

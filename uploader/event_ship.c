@@ -238,7 +238,7 @@ static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
 	char cls[96];
 
 	snprintf(d->last_error, sizeof(d->last_error), "%s", sr->message);
-	d->last_error_us = up_now_us();
+	d->last_error_us = tg_now_us();
 	if (sr->http_status == 429)
 		return; /* Slack said when: slack_next_allowed_us() waits for it */
 	if (!sr->retryable) {
@@ -348,6 +348,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	if (strcmp(json_string_value(json_object_get(ev, "type")), "logout") == 0) {
 		const char *sid = json_string_value(json_object_get(ev, "session_id"));
 		uint64_t at = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
+		uint64_t wall = tg_now_us(); /* at is wall time */
 		uint64_t grace =
 		    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
 
@@ -361,9 +362,10 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			uint64_t unread_wait =
 			    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;
 
-			if (now < at + grace ||
-			    (now < at + grace + unread_wait && recordings_unread(c))) {
-				*wake_us = now < at + grace ? at + grace : now + 1000000u;
+			if (wall < at + grace ||
+			    (wall < at + grace + unread_wait && recordings_unread(c))) {
+				*wake_us =
+				    wall < at + grace ? now + (at + grace - wall) : now + 1000000u;
 				goto out;
 			}
 			/* raised once: the message may wait below for Slack's rate limit */
@@ -454,7 +456,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		goto out;
 	}
 	c->slack_dest.sent++;
-	c->slack_dest.last_ok_us = up_now_us();
+	c->slack_dest.last_ok_us = tg_now_us();
 	c->slack_dest.alerted[0] = '\0';
 done:
 	if ((r = tg_spool_remove(qs->dir, name)) != TG_OK) {

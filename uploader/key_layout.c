@@ -224,6 +224,6 @@ json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const 
 	json_object_set_new(o, "bucket", up_json_string(bucket));
 	json_object_set_new(o, "s3_key", up_json_string(key));
 	json_object_set_new(o, "file_bytes", json_integer((json_int_t)file_bytes));
-	json_object_set_new(o, "uploaded_us", json_integer((json_int_t)up_now_us()));
+	json_object_set_new(o, "uploaded_us", json_integer((json_int_t)tg_now_us()));
 	return o;
 }

@@ -22,12 +22,15 @@
 #include "tg_log.h"
 #include "tg_spool.h"
 
-static json_t *dest_json(const struct up_dest *d)
+static json_t *dest_json(const struct up_dest *d, uint64_t now)
 {
+	/* status.json has wall times; the pause is on up_now_us()'s clock */
+	uint64_t paused = d->paused_until_us > now ? tg_now_us() + (d->paused_until_us - now) : 0;
+
 	return json_pack("{s:o, s:I, s:I, s:I, s:I}", "last_error", up_json_string(d->last_error),
 	                 "last_error_us", (json_int_t)d->last_error_us, "last_ok_us",
 	                 (json_int_t)d->last_ok_us, "sent", (json_int_t)d->sent, "paused_until_us",
-	                 (json_int_t)d->paused_until_us);
+	                 (json_int_t)paused);
 }
 
 static void dest_load(struct up_dest *d, const json_t *j)
@@ -77,9 +80,9 @@ void up_status_write(struct up_ctx *c, int force)
 	c->last_status_us = now;
 	c->status_backlog = backlog;
 	st = json_pack("{s:i, s:I, s:o, s:o, s:I, s:I, s:I}", "pid", (int)getpid(), "updated_us",
-	               (json_int_t)now, "s3", dest_json(&c->s3), "slack", dest_json(&c->slack_dest),
-	               "spool_bytes", (json_int_t)c->spool_bytes, "backlog_peak",
-	               (json_int_t)c->backlog_peak, "backlog", (json_int_t)backlog);
+	               (json_int_t)tg_now_us(), "s3", dest_json(&c->s3, now), "slack",
+	               dest_json(&c->slack_dest, now), "spool_bytes", (json_int_t)c->spool_bytes,
+	               "backlog_peak", (json_int_t)c->backlog_peak, "backlog", (json_int_t)backlog);
 	if (st == NULL)
 		return;
 	json_object_set_new(st, "slack_configured", json_boolean(c->slack != NULL));
@@ -171,7 +174,7 @@ static void print_when(const char *label, json_int_t us)
 	}
 	tg_time_format((uint64_t)us, when, sizeof(when));
 	printf("  %-14s %s (%llds ago)\n", label, when,
-	       (long long)((up_now_us() - (uint64_t)us) / 1000000u));
+	       (long long)((tg_now_us() - (uint64_t)us) / 1000000u));
 }
 
 static void print_dest(const char *name, const json_t *d, int configured)
@@ -189,11 +192,11 @@ static void print_dest(const char *name, const json_t *d, int configured)
 	} else {
 		printf("  %-14s none\n", "last error");
 	}
-	if ((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) > up_now_us())
+	if ((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) > tg_now_us())
 		printf("  %-14s paused for %llds after an error retrying cannot fix\n", "",
 		       (long long)(((uint64_t)json_integer_value(
 		                        json_object_get(d, "paused_until_us")) -
-		                    up_now_us()) /
+		                    tg_now_us()) /
 		                   1000000u));
 }
 

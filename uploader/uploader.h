@@ -38,7 +38,7 @@ enum up_queue {
 struct up_item {
 	char name[UP_NAME_MAX];
 	uint64_t size;
-	uint64_t first_seen_us; /* file mtime, or when first seen */
+	uint64_t first_seen_us; /* file mtime, or when first seen (wall time) */
 	uint64_t next_try_us;   /* 0: now */
 	unsigned attempts;
 	unsigned read_failures; /* outbox/notify: reads that failed (not posts) */
@@ -61,8 +61,8 @@ struct up_queue_state {
 /* What the last attempt at a destination gave, for status and alerts. */
 struct up_dest {
 	char last_error[UP_ERR_MAX];
-	uint64_t last_error_us;
-	uint64_t last_ok_us;
+	uint64_t last_error_us;   /* wall time */
+	uint64_t last_ok_us;      /* wall time */
 	uint64_t sent;            /* items confirmed since start */
 	uint64_t paused_until_us; /* a non-retryable error pauses the whole destination */
 	char alerted[96];         /* the error class last alerted on (no repeats) */
@@ -129,6 +129,9 @@ uint64_t up_backoff_us(unsigned attempts, unsigned cap_s);
 /* One more failed try of it: its next try after a backoff ([uploader] backoff_max); returns when.
  */
 uint64_t up_retry_later(const struct up_ctx *c, struct up_item *it, uint64_t now);
+/* The clock of every wait (next_try_us, paused_until_us, ...): monotonic, so that a wall
+ * clock set back does not hold them up. What is shown, or compared with a file's or an
+ * event's time (first_seen_us, last_ok_us, ...), is wall time: tg_now_us(). */
 uint64_t up_now_us(void);
 
 /* --- jobs: uploads run in child processes, at most [uploader] workers at once --- */

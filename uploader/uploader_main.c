@@ -108,7 +108,7 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 {
 	struct up_item *it = up_queue_find(&c->q[q], name);
 	struct up_dest *d = &c->s3;
-	uint64_t now = up_now_us();
+	uint64_t now = up_now_us(), wall = tg_now_us();
 
 	if (it != NULL)
 		it->busy = 0;
@@ -117,7 +117,7 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		tg_log(c->progress ? LOG_DEBUG : LOG_INFO, "shipped %s (%llu bytes) to %s", name,
 		       (unsigned long long)res->bytes, res->message);
 		d->sent++;
-		d->last_ok_us = now;
+		d->last_ok_us = wall;
 		d->alerted[0] = '\0';
 		up_queue_drop(&c->q[q], name);
 		done_count++;
@@ -126,7 +126,7 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		return;
 	}
 	snprintf(d->last_error, sizeof(d->last_error), "%s", res->message);
-	d->last_error_us = now;
+	d->last_error_us = wall;
 	if (it == NULL)
 		return;
 	if (res->retryable) {
@@ -234,8 +234,8 @@ static uint64_t next_due(const struct up_ctx *c, enum up_queue q)
 
 static void check_stuck(struct up_ctx *c)
 {
-	uint64_t now = up_now_us(),
-	         limit = tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER) * 1000000u;
+	uint64_t now = tg_now_us(), /* first_seen_us is a file's time */
+	    limit = tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER) * 1000000u;
 	static const enum up_queue qs[] = {UP_Q_SESSIONS, UP_Q_S3, UP_Q_NOTIFY};
 	size_t k, i;
 
