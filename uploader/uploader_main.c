@@ -334,16 +334,28 @@ static void prune_state(struct up_ctx *c)
 	closedir(d);
 }
 
+/* List every queue's folder. One that cannot be listed holds back only its own files: the
+ * others go on, and it is alerted once (until a rescan lists every folder again). */
 static int rescan(struct up_ctx *c)
 {
-	int q, r;
+	int q, r, err, failed = TG_OK;
 
-	for (q = 0; q < UP_Q_COUNT; q++)
-		if ((r = up_queue_scan(c, q)) != TG_OK) {
-			tg_error_r(r, "scan %s", c->q[q].dir);
-			return r;
-		}
-	return TG_OK;
+	for (q = 0; q < UP_Q_COUNT; q++) {
+		if ((r = up_queue_scan(c, q)) == TG_OK)
+			continue;
+		failed = r;
+		err = errno;
+		tg_error("scan %s: %s (%s)", c->q[q].dir, tg_strerror(r), strerror(err));
+		if (!c->scan_alerted)
+			up_alert(
+			    c, "spool_unreadable", 1,
+			    "%s cannot be listed (%s): its files stay in the spool until it can",
+			    c->q[q].dir, strerror(err));
+		c->scan_alerted = 1;
+	}
+	if (failed == TG_OK)
+		c->scan_alerted = 0;
+	return failed;
 }
 
 /* Events fan-out can still move (an unreadable one waits for a person, alerted). */
@@ -452,7 +464,8 @@ static int run(struct up_ctx *c)
 			got_hup = 0;
 			if (now >= rescan_at)
 				up_recover_orphans(c);
-			if (rescan(c) != TG_OK)
+			/* the daemon goes on with the folders it can list; one pass says it */
+			if (rescan(c) != TG_OK && c->once)
 				return EXIT_USAGE;
 			if (now >= rescan_at) {
 				prune_state(c);
