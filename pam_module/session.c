@@ -33,7 +33,9 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
  * another process, so the method comes as TOLLGATE_MFA_METHOD in the PAM environment; but the
  * user can set that too (Debian's pam_env.so user_readenv=1 reads ~/.pam_environment), so it is
  * believed only where root's own data agrees: exempt when the user is in exempt_group; totp or
- * scratch as root's state has it, when a code was accepted in the last LOGIN_WINDOW seconds;
+ * scratch as root's state has it, when it says one of them and a code was accepted in the last
+ * LOGIN_WINDOW seconds (with no such claim, no auth step of ours ran for this login: a
+ * publickey-only login, or su with no auth line, is "none" even just after another login's code);
  * nullok when nullok is on and no code was. Kept in PAM data for the logout.
  */
 #define LOGIN_WINDOW 600 /* s from auth to session (sshd's LoginGraceTime: 120 by default) */
@@ -54,7 +56,8 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	    (buf = malloc(TGP_PWBUF)) != NULL && getpwnam_r(user, &pw, buf, TGP_PWBUF, &pwp) == 0 &&
 	    pwp != NULL && tgp_in_group(pwp, exempt)) {
 		method = "exempt";
-	} else if ((st = calloc(1, sizeof(*st))) != NULL &&
+	} else if (env != NULL && (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0) &&
+	           (st = calloc(1, sizeof(*st))) != NULL &&
 	           tgp_state_peek(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), user, st) ==
 	               TG_OK &&
 	           st->last_success <= (int64_t)now &&

@@ -811,8 +811,13 @@ START_TEST(session_method_believed_only_where_root_agrees)
 	/* a code accepted in another process just before: that is the method */
 	code_at(time(NULL), code);
 	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	session_with_method_env("totp");
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+	/* a login whose auth did not run this module (publickey only, su with no auth line) did
+	 * not pass MFA, however recently another login of the user did */
 	session_with_method_env("none");
 	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 6);
 }
 END_TEST
 
