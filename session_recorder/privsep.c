@@ -32,14 +32,15 @@ int privsep_init(struct privsep *ps)
 	zero.rlim_max = ps->core_saved.rlim_max;
 	if (setrlimit(RLIMIT_CORE, &zero) != 0)
 		return TG_ERR_SYSTEM;
-	/* the user sets the limits we start with: "ulimit -f 8" must not cut the recording short */
+	/* the user sets the limits we start with: "ulimit -f 8" must not cut the recording short.
+	 * Raising one may fail (a NOFILE hard limit above fs.nr_open): the recorder then starts
+	 * with the user's, as it did before, rather than not at all */
 	for (i = 0; i < PRIVSEP_RAISED; i++) {
 		if (getrlimit(privsep_raised[i], &ps->limits_saved[i]) != 0)
 			return TG_ERR_SYSTEM;
 		raised = ps->limits_saved[i];
 		raised.rlim_cur = raised.rlim_max;
-		if (setrlimit(privsep_raised[i], &raised) != 0)
-			return TG_ERR_SYSTEM;
+		(void)setrlimit(privsep_raised[i], &raised);
 	}
 	/* a hard file size limit the user lowered is a write error (a recording failure), not death
 	 */
