@@ -9,11 +9,7 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 up_setup "workers = 4"
-sed -i 's/^rescan_interval = .*/rescan_interval = 3600/' "$T/tollgate.conf"
-grep -q '^rescan_interval = 3600$' "$T/tollgate.conf" || tg_fail "could not set rescan_interval"
-
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_inotify_only
 # a first file, then a burst while the first uploads run
 up_rec first.tgr user=alice bytes=500
 up_wait_empty 20 || tg_fail "a recording that arrived while the daemon ran was not uploaded"

@@ -89,6 +89,15 @@ up_start() {
 	UP_PID=$!
 }
 
+# Start the daemon with the periodic rescan an hour away, so that only inotify can find
+# new files, and wait until it runs.
+up_start_inotify_only() {
+	sed -i 's/^rescan_interval = .*/rescan_interval = 3600/' "$T/tollgate.conf"
+	grep -q '^rescan_interval = 3600$' "$T/tollgate.conf" || tg_fail "could not set rescan_interval"
+	up_start
+	tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+}
+
 # Files still waiting anywhere in the spool (recordings, events, outboxes).
 up_spool_left() {
 	find "$T/spool/sessions" "$T/spool/events" "$T/spool/outbox" -type f ! -name '.*' 2>/dev/null | wc -l
