@@ -160,30 +160,28 @@ static int write_dropped(struct rec_sink *s, enum tg_rec_type stream, uint64_t n
 	return TG_OK;
 }
 
-/*
- * No room under the size cap for one more record of len payload bytes. Asked for the records
- * that carry no data too: a client sends window changes, and types with echo off, as fast as
- * it likes, and each would be a record.
- */
-static int over_cap(const struct rec_sink *s, size_t len)
+/* Payload bytes one more record may carry under the size cap (UINT64_MAX: no cap). Asked for
+ * the records that carry no data too: a client sends window changes, and types with echo off,
+ * as fast as it likes, and each would be a record. */
+static uint64_t cap_room(const struct rec_sink *s)
 {
-	return s->cap > 0 && tg_rec_writer_offset(s->w) + 32 + len + CAP_RESERVE > s->cap;
+	uint64_t off = tg_rec_writer_offset(s->w) + 32; /* 32: a record's framing */
+
+	if (s->cap == 0)
+		return UINT64_MAX;
+	return s->cap > CAP_RESERVE + off ? s->cap - CAP_RESERVE - off : 0;
 }
 
 /* How many of n bytes the size cap and the rate cap let through now. */
 static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_capped)
 {
-	uint64_t off, room, add;
+	uint64_t room = cap_room(s), add;
 	size_t ok = n;
 
 	*size_capped = 0;
-	if (s->cap > 0) {
-		off = tg_rec_writer_offset(s->w) + 32; /* 32: a record's framing */
-		room = s->cap > CAP_RESERVE + off ? s->cap - CAP_RESERVE - off : 0;
-		if (room < ok) {
-			ok = (size_t)room;
-			*size_capped = 1;
-		}
+	if (room < ok) {
+		ok = (size_t)room;
+		*size_capped = 1;
 	}
 	if (s->rate > 0) {
 		if (now > s->tokens_us) {
@@ -208,6 +206,24 @@ static int note_cap(struct rec_sink *s, uint64_t now, const char *what)
 	if ((r = tg_rec_write_note(s->w, now, json)) != TG_OK)
 		return fail(s, r);
 	mark(s, now);
+	return TG_OK;
+}
+
+/* n bytes of stream a cap kept out: counted for the next DROPPED record, and the cap noted the
+ * first time it bites. */
+static int drop(struct rec_sink *s, enum tg_rec_type stream, size_t n, uint64_t now,
+                int size_capped)
+{
+	s->dropped[stream] += n;
+	s->dropped_pending[stream] += n;
+	if (size_capped && !s->capped) {
+		s->capped = 1;
+		return note_cap(s, now, "max_session_bytes");
+	}
+	if (!size_capped && !s->rate_noted) {
+		s->rate_noted = 1;
+		return note_cap(s, now, "max_rate");
+	}
 	return TG_OK;
 }
 
@@ -240,18 +256,8 @@ int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, si
 		s->stored[stream] += ok;
 		mark(s, now);
 	}
-	if (ok < n) {
-		s->dropped[stream] += n - ok;
-		s->dropped_pending[stream] += n - ok;
-		if (size_capped && !s->capped) {
-			s->capped = 1;
-			return note_cap(s, now, "max_session_bytes");
-		}
-		if (!size_capped && !s->rate_noted) {
-			s->rate_noted = 1;
-			return note_cap(s, now, "max_rate");
-		}
-	}
+	if (ok < n)
+		return drop(s, stream, n - ok, now, size_capped);
 	return TG_OK;
 }
 
@@ -263,14 +269,8 @@ int rec_sink_hidden(struct rec_sink *s, size_t n)
 	s->bytes[TG_REC_IN] += n;
 	if (s->error != TG_OK)
 		return s->error;
-	if (over_cap(s, 4)) { /* counted, in a DROPPED record, like capped data */
-		s->dropped[TG_REC_IN] += n;
-		s->dropped_pending[TG_REC_IN] += n;
-		if (s->capped)
-			return TG_OK;
-		s->capped = 1;
-		return note_cap(s, now, "max_session_bytes");
-	}
+	if (cap_room(s) < 4) /* counted, in a DROPPED record, like capped data */
+		return drop(s, TG_REC_IN, n, now, 1);
 	while (n > 0) {
 		uint32_t c = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 
@@ -289,7 +289,7 @@ int rec_sink_resize(struct rec_sink *s, unsigned cols, unsigned rows)
 
 	if (s->error != TG_OK)
 		return s->error;
-	if (over_cap(s, 4))
+	if (cap_room(s) < 4)
 		return TG_OK; /* no output is stored any more: its window size does not matter */
 	if ((r = tg_rec_write_resize(s->w, now, cols, rows)) != TG_OK)
 		return fail(s, r);
