@@ -172,16 +172,11 @@ static int reopen(struct play *p)
  * backward seek's new pass stop short of it, and the verdict must cover all of it. */
 static int read_rest(struct play *p)
 {
-	struct tg_rec_record rec;
-	int e;
+	int e = TG_OK;
 
-	if (p->ended)
-		return TG_OK;
-	while ((e = tg_rec_reader_next(p->r, &rec)) > 0)
-		if (rec.offset >= p->limit)
-			break;
-	p->ended = 1;
-	return e < 0 && e != TG_ERR_FORMAT ? e : TG_OK;
+	while (!p->ended && (e = advance(p)) == TG_OK)
+		;
+	return e;
 }
 
 /* Show everything before target at once, then stand at target. */
