@@ -31,7 +31,6 @@ void tg_key_id(const unsigned char pk[32], char id[TG_REC_KEY_ID_LEN + 1])
 	sodium_bin2hex(id, TG_REC_KEY_ID_LEN + 1, h, TG_REC_KEY_ID_LEN / 2);
 }
 
-/* Write text to path through a temp file in path's folder. */
 /* Replace path with text atomically; the temp file gets its owner (-1: unchanged) before the
  * rename, so the file is never in place with the wrong one. */
 static int save(const char *path, const char *text, size_t len, mode_t mode, uid_t uid, gid_t gid)

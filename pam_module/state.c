@@ -39,11 +39,20 @@ static int ensure_dirs(const char *state_dir, char *dir, size_t len)
 	return TG_OK;
 }
 
+/* An open state file is root's own: regular, owned by us, no bits for group or others, one
+ * link (not a hard link to someone's file). */
+static int state_fd_ok(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	       (st.st_mode & (S_IRWXG | S_IRWXO)) == 0 && st.st_nlink == 1;
+}
+
 int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct timespec pause = {0, 2 * 1000 * 1000};
-	struct stat st;
 	int waited = 0, r;
 
 	l->fd = -1;
@@ -58,8 +67,7 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
 	                  0600)) < 0)
 		return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
-	if (fstat(l->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) || st.st_nlink != 1) {
+	if (!state_fd_ok(l->fd)) {
 		tgp_state_unlock(l);
 		return TG_ERR_PERM;
 	}
@@ -79,7 +87,6 @@ int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct tgp_lock l = TGP_LOCK_VOID;
-	struct stat sb;
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -94,11 +101,7 @@ int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st
 	if ((l.fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
 		return errno == ENOENT ? TG_ERR_NOT_FOUND
 		                       : (errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM);
-	if (fstat(l.fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-	    (sb.st_mode & (S_IRWXG | S_IRWXO)) || sb.st_nlink != 1)
-		r = TG_ERR_PERM;
-	else
-		r = tgp_state_read(&l, st);
+	r = state_fd_ok(l.fd) ? tgp_state_read(&l, st) : TG_ERR_PERM;
 	tgp_state_unlock(&l);
 	return r;
 }
