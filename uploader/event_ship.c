@@ -111,13 +111,13 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 		r = TG_OK;
 		/* copied on an earlier try whose removal failed: the outboxes have it (and may
 		 * have sent it already), so only the removal is tried again */
-		if (!qs->items[i].copied) {
+		if (!qs->items[i].handed_on) {
 			r = tg_spool_write(c->q[UP_Q_S3].dir, name, text.data, text.len, 0640);
 			if (r == TG_OK && notify)
 				r = tg_spool_write(c->q[UP_Q_NOTIFY].dir, name, text.data, text.len,
 				                   0640);
 			if (r == TG_OK)
-				qs->items[i].copied = 1;
+				qs->items[i].handed_on = 1;
 		}
 		if (r == TG_OK)
 			r = tg_spool_remove(qs->dir, name);
@@ -325,7 +325,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		}
 	}
 	snprintf(path, sizeof(path), "%s/%s", qs->dir, name);
-	if (head->posted)
+	if (head->handed_on)
 		goto done; /* not posted again: only the removal is tried again */
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
 		if (r == TG_ERR_NOT_FOUND || (answered && pr == TG_OK))
@@ -462,7 +462,7 @@ done:
 	if ((r = tg_spool_remove(qs->dir, name)) != TG_OK) {
 		/* a full or failing disk: try again later, and never post it again meanwhile */
 		tg_error_r(r, "remove %s", path);
-		head->posted = 1;
+		head->handed_on = 1;
 		*wake_us = up_retry_later(c, head, now);
 		goto out;
 	}

@@ -46,8 +46,8 @@ struct up_item {
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
-	int copied;               /* events/: copied into both outboxes, only the removal failed */
-	int posted;               /* outbox/notify: Slack has it, only the removal failed */
+	int handed_on;     /* its work is done (events/: copied into both outboxes; outbox/notify:
+	                    * Slack has it) and only its removal failed: that alone is tried again */
 	int present;       /* seen by the latest scan */
 };
 
