@@ -322,13 +322,26 @@ static void fixture_close(struct fixture *f)
 	free(f->dir);
 }
 
+/* Seal a sink capped at 1 MiB: the file stays within the cap, verifies and is sealed. */
+static void seal_within_mib(struct fixture *f, struct rec_sink *s)
+{
+	struct tg_rec_verdict v;
+	struct stat st;
+
+	ck_assert_int_eq(rec_sink_seal(s, "{\"reason\":\"exit\"}"), TG_OK);
+	ck_assert_int_eq(fstat(f->fd, &st), 0);
+	ck_assert_int_le(st.st_size, 1024 * 1024);
+	fixture_verify(f, &v);
+	ck_assert_int_eq(v.status, TG_OK);
+	ck_assert(v.sealed);
+	fixture_close(f);
+}
+
 START_TEST(sink_size_cap)
 {
 	static unsigned char chunk[65536];
-	struct tg_rec_verdict v;
 	struct fixture f;
 	struct rec_sink s;
-	struct stat st;
 	int i;
 
 	fixture_open(&f);
@@ -339,14 +352,8 @@ START_TEST(sink_size_cap)
 	ck_assert(s.capped);
 	ck_assert_uint_eq(s.bytes[TG_REC_OUT], 100 * sizeof(chunk));
 	ck_assert_uint_eq(s.stored[TG_REC_OUT] + s.dropped[TG_REC_OUT], s.bytes[TG_REC_OUT]);
-	ck_assert_int_eq(rec_sink_seal(&s, "{\"reason\":\"exit\"}"), TG_OK);
+	seal_within_mib(&f, &s);
 	ck_assert_uint_eq(s.dropped_pending[TG_REC_OUT], 0);
-	ck_assert_int_eq(fstat(f.fd, &st), 0);
-	ck_assert_int_le(st.st_size, 1024 * 1024);
-	fixture_verify(&f, &v);
-	ck_assert_int_eq(v.status, TG_OK);
-	ck_assert(v.sealed);
-	fixture_close(&f);
 }
 END_TEST
 
@@ -354,10 +361,8 @@ END_TEST
  * holds for them as for output. */
 START_TEST(sink_size_cap_control_records)
 {
-	struct tg_rec_verdict v;
 	struct fixture f;
 	struct rec_sink s;
-	struct stat st;
 	int i;
 
 	fixture_open(&f);
@@ -368,13 +373,7 @@ START_TEST(sink_size_cap_control_records)
 	ck_assert(s.capped);
 	ck_assert_uint_eq(s.bytes[TG_REC_IN], 150000);
 	ck_assert_uint_gt(s.dropped[TG_REC_IN], 0);
-	ck_assert_int_eq(rec_sink_seal(&s, "{\"reason\":\"exit\"}"), TG_OK);
-	ck_assert_int_eq(fstat(f.fd, &st), 0);
-	ck_assert_int_le(st.st_size, 1024 * 1024);
-	fixture_verify(&f, &v);
-	ck_assert_int_eq(v.status, TG_OK);
-	ck_assert(v.sealed);
-	fixture_close(&f);
+	seal_within_mib(&f, &s);
 }
 END_TEST
 
