@@ -156,6 +156,19 @@ int relay_chan_read(struct relay_ctx *x, struct relay_chan *c)
 		return 0;
 	c->len = (size_t)n;
 	c->off = 0;
+	if (c->stream != TG_REC_IN && c->to >= 0) {
+		/* Output goes on to the client before it is recorded, so the hash and the copy
+		 * run while the client is already drawing it (a key's echo, a screen of text):
+		 * the relay's one core is the pipeline's narrow stage. It loses nothing that
+		 * recording first would keep: the record lands in the writer's buffer either
+		 * way, and a failing recording ends the session before the next read. An error
+		 * here recurs in relay_chan_write, where the caller sees it. Input stays
+		 * recorded first: the guard must see the terminal's modes as they were. */
+		ssize_t w = write(c->to, c->buf, c->len);
+
+		if (w > 0)
+			c->off = (size_t)w;
+	}
 	record(x, c, (size_t)n);
 	return 1;
 }
