@@ -12,7 +12,9 @@
  */
 #include "uploader.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,9 @@
 #include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_event.h"
+#include "rec_spool.h"
 #include "tg_log.h"
+#include "tg_rec.h"
 #include "tg_s3.h"
 #include "tg_spool.h"
 
@@ -56,6 +60,158 @@ uint64_t up_event_name_us(const char *name)
 	unsigned long long us = strtoull(name, &end, 10);
 
 	return end != name && *end == '-' ? (uint64_t)us : 0;
+}
+
+/*
+ * Logins waiting for their recording. A login that reaches the fan-out leaves a marker,
+ * state/open/<session id>.json (the event itself), and its logout removes it. A marker
+ * older than recording_grace whose session has no recording, neither read (state/sessions/)
+ * nor being written (a header in the recorder's active/ naming it), raises no_recording
+ * then: not at a logout that comes days later (a ~/.bashrc escape, or ssh -N holding a
+ * tunnel, runs as long as the user likes) or never (sshd killed, the host down). The markers
+ * are in state/, so a restart keeps them; a failure to write one is logged, and the logout
+ * still checks.
+ */
+static int open_marker_name(const struct up_ctx *c, const json_t *ev, char *name, size_t len)
+{
+	const char *sid = json_string_value(json_object_get(ev, "session_id"));
+	char path[PATH_MAX];
+
+	/* a session id that names a state file is one that names a marker */
+	if (up_session_state_path(c, sid, path, sizeof(path)) != TG_OK)
+		return 0;
+	snprintf(name, len, "%s.json", sid);
+	return 1;
+}
+
+static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_buf *text)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	char dir[PATH_MAX], name[80];
+	int r;
+
+	if (type == NULL || !open_marker_name(c, ev, name, sizeof(name)))
+		return;
+	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
+	if (strcmp(type, "login") == 0) {
+		if ((r = tg_spool_write(dir, name, text->data, text->len, 0640)) != TG_OK)
+			tg_error_r(r, "cannot keep login %s for the recording check", name);
+		c->open_check_us = 0;
+	} else if (strcmp(type, "logout") == 0) {
+		/* the logout's own check takes over */
+		if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
+			tg_error_r(r, "cannot remove login marker %s", name);
+	}
+}
+
+/* A recorder is writing a recording for PAM session sid now (its header names it). */
+static int recording_in_progress(const struct up_ctx *c, const char *sid)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" REC_SPOOL_ACTIVE, c->spool);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		struct tg_rec_reader *rd = NULL;
+		struct tg_rec_source src;
+		int fd;
+
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		src.read = tg_rec_fd_read;
+		src.ctx = &fd;
+		if (tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL) == TG_OK &&
+		    strcmp(tg_rec_reader_header(rd)->pam_session_id, sid) == 0)
+			found = 1;
+		tg_rec_reader_free(rd);
+		close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+static int recordings_unread(const struct up_ctx *c);
+
+/* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
+void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
+{
+	uint64_t grace = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
+	uint64_t wall = tg_now_us(), now = up_now_us(), next = UINT64_MAX;
+	char dir[PATH_MAX], path[PATH_MAX + 80];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
+	if ((d = opendir(dir)) == NULL) {
+		c->open_check_us = now + 60000000u;
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *sid, *user, *addr;
+		char name[80];
+		uint64_t at, due;
+		json_t *ev = NULL;
+		struct tg_buf text = TG_BUF_VOID;
+		int r;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
+		if (tg_read_file(path, TG_EVENT_MAX_BYTES, &text) != TG_OK ||
+		    tg_event_parse((const char *)text.data, text.len, &ev) != TG_OK ||
+		    !open_marker_name(c, ev, name, sizeof(name)) || strcmp(name, de->d_name) != 0) {
+			tg_warn("login marker %s is not one this uploader wrote: removed", path);
+			unlink(path);
+			goto next;
+		}
+		sid = json_string_value(json_object_get(ev, "session_id"));
+		user = json_string_value(json_object_get(ev, "user"));
+		addr = json_string_value(json_object_get(ev, "client_addr"));
+		at = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
+		due = at + grace;
+		if (wall < due) {
+			if (due - wall < next)
+				next = due - wall;
+			goto next;
+		}
+		if (up_session_state_path(c, sid, path, sizeof(path)) == TG_OK &&
+		    access(path, F_OK) == 0)
+			; /* read already */
+		else if (recording_in_progress(c, sid))
+			;
+		else if (recordings_unread(c)) {
+			/* a recording not read yet may be this one: nothing waits on this check,
+			 * so it waits for every first reading (after a long outage, many) */
+			if (1000000u < next)
+				next = 1000000u;
+			goto next;
+		} else {
+			up_alert(
+			    c, "no_recording", 1,
+			    "login of %s from %s (session %s) has no recording %llu s after it: "
+			    "a session that escaped the recorder, or one with no shell (ssh -N)",
+			    user ?: "?", addr ?: "?", sid,
+			    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
+		}
+		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)
+			tg_error_r(r, "cannot remove login marker %s", de->d_name);
+	next:
+		json_decref(ev);
+		tg_buf_free(&text);
+	}
+	closedir(d);
+	c->open_check_us = next == UINT64_MAX ? UINT64_MAX : now + next;
+	if (c->open_check_us < *wake_us)
+		*wake_us = c->open_check_us;
 }
 
 int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
@@ -104,8 +260,10 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			notify = 0;
 			tg_warn("event %s is not a JSON object with a string \"type\": sent to S3 only",
 			        name);
-		} else if (json_is_false(json_object_get(ev, "notify"))) {
-			notify = 0;
+		} else {
+			if (json_is_false(json_object_get(ev, "notify")))
+				notify = 0;
+			open_login_note(c, ev, &text);
 		}
 		json_decref(ev);
 		r = TG_OK;

@@ -50,6 +50,9 @@ int up_spool_prepare(struct up_ctx *c)
 	snprintf(path, sizeof(path), "%s/sessions", c->state_dir);
 	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
 		return r;
+	snprintf(path, sizeof(path), "%s/" UP_OPEN_DIR, c->state_dir);
+	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
+		return r;
 	snprintf(path, sizeof(path), "%s/multipart", c->state_dir);
 	return tg_mkdir_p(path, 0750);
 }
@@ -314,14 +317,17 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 
 void up_spool_clean_tmp(struct up_ctx *c)
 {
-	const char *dirs[] = {c->q[UP_Q_S3].dir, c->q[UP_Q_NOTIFY].dir, c->state_dir, NULL, NULL};
-	char multipart[PATH_MAX], sessions[PATH_MAX];
+	const char *dirs[] = {
+	    c->q[UP_Q_S3].dir, c->q[UP_Q_NOTIFY].dir, c->state_dir, NULL, NULL, NULL};
+	char multipart[PATH_MAX], sessions[PATH_MAX], open_logins[PATH_MAX];
 	size_t k;
 
 	snprintf(multipart, sizeof(multipart), "%s/multipart", c->state_dir);
 	snprintf(sessions, sizeof(sessions), "%s/sessions", c->state_dir);
+	snprintf(open_logins, sizeof(open_logins), "%s/" UP_OPEN_DIR, c->state_dir);
 	dirs[3] = multipart;
 	dirs[4] = sessions;
+	dirs[5] = open_logins;
 	for (k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
 		struct dirent *de;
 		DIR *d;

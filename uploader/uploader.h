@@ -98,7 +98,11 @@ struct up_ctx {
 	int scan_alerted; /* a queue's folder could not be listed, and it was alerted */
 	uint64_t last_status_us;
 	uint64_t status_backlog; /* the backlog status.json shows */
+	uint64_t open_check_us;  /* up_now_us() of the next look at state/open/ (0: at once) */
 };
+
+/* Logins waiting for their recording: state/open/<session id>.json (event_ship.c). */
+#define UP_OPEN_DIR "open"
 
 /* --- spool_scan.c --- */
 /* Make the spool's folders we write to (the uploader's own ones only). */
@@ -191,6 +195,9 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, struct
  * head must wait (until *wake_us), <0 on error.
  */
 int up_notify_step(struct up_ctx *c, uint64_t *wake_us);
+/* Logins with no recording recording_grace after them: no_recording (see event_ship.c).
+ * Due at c->open_check_us; *wake_us lowered to the next. */
+void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us);
 
 /* --- alerts (event_ship.c): written as events, so they reach S3 and Slack durably --- */
 /* Raise an alert: syslog now, and an 'alert' event (to S3 and, unless slack_too is 0, Slack). */

@@ -488,6 +488,11 @@ static int run(struct up_ctx *c)
 			up_queue_scan(c, UP_Q_S3);
 			up_queue_scan(c, UP_Q_NOTIFY);
 		}
+		if (now >= c->open_check_us) {
+			uint64_t w = UINT64_MAX;
+
+			up_open_logins_check(c, &w);
+		}
 		up_jobs_reap(c, job_done);
 		start_jobs(c, UP_Q_SESSIONS, up_session_ship);
 		start_jobs(c, UP_Q_S3, up_event_ship);
@@ -544,6 +549,8 @@ static int run(struct up_ctx *c)
 			wake = fanout_wake; /* an event whose fan-out failed, tried again then */
 		if (size_at < wake)
 			wake = size_at;
+		if (!c->once && c->open_check_us < wake)
+			wake = c->open_check_us; /* a login due for its recording check */
 		/* status.json is rewritten at most once a second: a change it missed is
 		 * written then, not at the next rescan */
 		if (up_backlog(c) != c->status_backlog && c->last_status_us + 1000000u < wake)

@@ -1,0 +1,58 @@
+#!/bin/sh
+# A login with no recording is alerted on recording_grace after the login, not
+# only at its logout, which may come days later (a ~/.bashrc escape, ssh -N) or
+# never (sshd killed, the host down); a login whose recording is being written
+# (its header in active/), or was read, is not; the marker that waits for the
+# check outlives a restart of the uploader.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+tg_need_cmd flock
+
+up_setup "recording_grace = 300"
+
+SID_A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa # no recording, no logout: alerted
+SID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb # a recording still being written
+SID_C=cccccccccccccccccccccccccccccccc # a finished recording
+SID_D=dddddddddddddddddddddddddddddddd # no recording, with a logout: the logout's alert only
+login() { # SEQ USER SID
+	up_event "$1" login '"user":"'"$2"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$3"'","mfa_method":"totp"'
+}
+
+# the recording of B is in the recorder's active/, locked as a live recorder holds it
+mkdir -p "$T/spool/active"
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.b.tgr.new" user=bob pam=$SID_B bytes=2000 || tg_fail "recgen"
+flock -x "$T/spool/active/.b.tgr.new" sleep 120 &
+LOCK_PID=$!
+trap 'tg_stop_pid "$LOCK_PID"; up_cleanup' EXIT
+up_rec c.tgr user=carol pam=$SID_C bytes=3000
+login 1 alice $SID_A
+login 2 bob $SID_B
+login 3 carol $SID_C
+login 4 dave $SID_D
+up_event 5 logout '"user":"dave","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'$SID_D'","mfa_method":"totp","duration_us":1000'
+
+# 1. grace not over: the markers of the logins without a logout wait in state/open/
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1
+for s in $SID_A $SID_B $SID_C; do
+	[ -f "$T/spool/state/open/$s.json" ] || tg_fail "no marker for $s after the first pass"
+done
+[ ! -e "$T/spool/state/open/$SID_D.json" ] || tg_fail "the logout left its login's marker"
+grep -q "has no recording" "$T/uploader.log" && tg_fail "alerted before recording_grace"
+
+# 2. a new uploader, grace over (1 s): only A is alerted, once; every marker goes
+sed -i 's/^recording_grace = .*/recording_grace = 1/' "$T/tollgate.conf"
+sleep 1.2
+up_start
+up_wait_until 20 "no alert for the login with no recording" grep -q "session $SID_A) has no recording" "$T/uploader.log"
+up_wait_until 20 "markers left" sh -c '[ -z "$(ls "$1")" ]' - "$T/spool/state/open"
+up_wait_until 20 "the alert did not reach Slack" up_message_has "$SID_A) has no recording"
+sleep 1.5 # a second look would alert again by now
+tg_stop_pid "$UP_PID"
+UP_PID=
+cat "$T/uploader.log"
+n=$(grep -c "has no recording" "$T/uploader.log")
+[ "$n" -eq 1 ] || tg_fail "$n 'has no recording' alerts, want 1 (for $SID_A)"
+up_message_has "$SID_D) ended with no recording" || tg_fail "the logout of D was not alerted on"
+[ "$(up_messages | grep -c 'has no recording')" -eq 1 ] || tg_fail "Slack got the alert more than once"
+echo "ok: a login with no recording is alerted on after recording_grace"
