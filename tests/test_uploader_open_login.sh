@@ -39,6 +39,8 @@ for s in $SID_A $SID_B $SID_C; do
 done
 [ ! -e "$T/spool/state/open/$SID_D.json" ] || tg_fail "the logout left its login's marker"
 grep -q "has no recording" "$T/uploader.log" && tg_fail "alerted before recording_grace"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" || true
+grep -Eq '^logins to check +3 ' "$T/status" || tg_fail "status does not count the logins to check: $(cat "$T/status")"
 
 # 2. a new uploader, grace over (1 s): only A is alerted, once; every marker goes
 sed -i 's/^recording_grace = .*/recording_grace = 1/' "$T/tollgate.conf"

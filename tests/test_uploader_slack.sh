@@ -49,6 +49,8 @@ done
 touch "$T/spool/sessions/keep.tgr"
 "$UPLOADER" -c "$T/wrong.conf" status >"$T/status" && tg_fail "status says nothing waits"
 grep -q 'NoSuchBucket' "$T/status" || tg_fail "status does not show the last S3 error"
+# the pause was the stopped daemon's: a new one tries at once
+grep -q 'paused' "$T/status" && tg_fail "status shows the pause of a daemon that is not running"
 rm -f "$T/slack/messages.jsonl"
 
 # 2. Slack down, then 429, then up

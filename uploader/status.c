@@ -177,7 +177,8 @@ static void print_when(const char *label, json_int_t us)
 	       (long long)((tg_now_us() - (uint64_t)us) / 1000000u));
 }
 
-static void print_dest(const char *name, const json_t *d, int configured)
+/* running: a daemon holds the spool; a pause is its own, and ends with it */
+static void print_dest(const char *name, const json_t *d, int configured, int running)
 {
 	const char *err = json_string_value(json_object_get(d, "last_error"));
 
@@ -192,7 +193,8 @@ static void print_dest(const char *name, const json_t *d, int configured)
 	} else {
 		printf("  %-14s none\n", "last error");
 	}
-	if ((uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) > tg_now_us())
+	if (running &&
+	    (uint64_t)json_integer_value(json_object_get(d, "paused_until_us")) > tg_now_us())
 		printf("  %-14s paused for %llds after an error retrying cannot fix\n", "",
 		       (long long)(((uint64_t)json_integer_value(
 		                        json_object_get(d, "paused_until_us")) -
@@ -228,12 +230,14 @@ int up_status_main(struct tg_config *cfg, int tty)
 	const char *spool = tg_config_str(cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
 	unsigned long total = 0;
+	struct qinfo open_logins;
 	json_t *st;
 	size_t i;
+	int running;
 
 	snprintf(state_dir, sizeof(state_dir), "%s/state", spool);
-	printf("spool %s: daemon %s\n", spool,
-	       daemon_running(state_dir) ? "running" : "not running");
+	running = daemon_running(state_dir);
+	printf("spool %s: daemon %s\n", spool, running ? "running" : "not running");
 	printf("%-18s %8s %12s  %s\n", "queue", "items", "bytes", "oldest waiting");
 	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
 		struct qinfo qi;
@@ -249,11 +253,17 @@ int up_status_main(struct tg_config *cfg, int tty)
 			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count,
 			       (unsigned long long)qi.bytes);
 	}
+	/* not a backlog (nothing to ship): logins whose recording is not checked yet */
+	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, state_dir);
+	scan_dir(dir, &open_logins);
+	printf("%-18s %8lu  (waiting for their recording check)\n", "logins to check",
+	       open_logins.count);
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
 	st = json_load_file(path, 0, NULL);
-	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0');
+	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
+	           running);
 	print_dest("Slack", json_object_get(st, "slack"),
-	           *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0');
+	           *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0', running);
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 

@@ -91,7 +91,8 @@ static void usage(FILE *f)
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -h, --help         this text\n"
 	    "      --version      the version\n\n"
-	    "status: queue lengths, the oldest waiting item and the last error per destination.\n"
+	    "status: queue lengths, the oldest waiting item, logins waiting for their recording "
+	    "check, and the last error per destination.\n"
 	    "See tollgate-uploader(8) and doc/uploader.md.\n");
 }
 
