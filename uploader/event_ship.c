@@ -104,18 +104,25 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 	}
 }
 
-/* A recorder is writing a recording for PAM session sid now (its header names it). */
-static int recording_in_progress(const struct up_ctx *c, const char *sid)
+/* The PAM session ids of the recordings being written now (each header in active/ names
+ * one): read once per check, however many logins are due, and only when one is. */
+struct active_ids {
+	char (*id)[sizeof(((struct tg_rec_header *)0)->pam_session_id)];
+	size_t n, alloc;
+	int loaded;
+};
+
+static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 {
 	char dir[PATH_MAX];
 	struct dirent *de;
-	int found = 0;
 	DIR *d;
 
+	a->loaded = 1;
 	snprintf(dir, sizeof(dir), "%s/" REC_SPOOL_ACTIVE, c->spool);
 	if ((d = opendir(dir)) == NULL)
-		return 0;
-	while (!found && (de = readdir(d)) != NULL) {
+		return;
+	while ((de = readdir(d)) != NULL) {
 		struct tg_rec_reader *rd = NULL;
 		struct tg_rec_source src;
 		int fd;
@@ -129,13 +136,38 @@ static int recording_in_progress(const struct up_ctx *c, const char *sid)
 		src.read = tg_rec_fd_read;
 		src.ctx = &fd;
 		if (tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL) == TG_OK &&
-		    strcmp(tg_rec_reader_header(rd)->pam_session_id, sid) == 0)
-			found = 1;
+		    tg_rec_reader_header(rd)->pam_session_id[0] != '\0') {
+			if (a->n == a->alloc) {
+				size_t k = a->alloc ? a->alloc * 2 : 16;
+				void *p = reallocarray(a->id, k, sizeof(*a->id));
+
+				if (p != NULL) {
+					a->id = p;
+					a->alloc = k;
+				}
+			}
+			/* out of memory: the ids not kept are alerted on, not missed */
+			if (a->n < a->alloc)
+				snprintf(a->id[a->n++], sizeof(*a->id), "%s",
+				         tg_rec_reader_header(rd)->pam_session_id);
+		}
 		tg_rec_reader_free(rd);
 		close(fd);
 	}
 	closedir(d);
-	return found;
+}
+
+/* A recorder is writing a recording for PAM session sid now. */
+static int recording_in_progress(const struct up_ctx *c, struct active_ids *a, const char *sid)
+{
+	size_t i;
+
+	if (!a->loaded)
+		active_ids_load(c, a);
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->id[i], sid) == 0)
+			return 1;
+	return 0;
 }
 
 static int recordings_unread(const struct up_ctx *c);
@@ -146,6 +178,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	uint64_t grace = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
 	uint64_t wall = tg_now_us(), now = up_now_us(), next = UINT64_MAX;
 	char dir[PATH_MAX], path[PATH_MAX + 80];
+	struct active_ids active = {NULL, 0, 0, 0};
 	struct dirent *de;
 	DIR *d;
 
@@ -186,7 +219,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		if (up_session_state_path(c, sid, path, sizeof(path)) == TG_OK &&
 		    access(path, F_OK) == 0)
 			; /* read already */
-		else if (recording_in_progress(c, sid))
+		else if (recording_in_progress(c, &active, sid))
 			;
 		else if (recordings_unread(c)) {
 			/* a recording not read yet may be this one: nothing waits on this check,
@@ -209,6 +242,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		tg_buf_free(&text);
 	}
 	closedir(d);
+	free(active.id);
 	c->open_check_us = next == UINT64_MAX ? UINT64_MAX : now + next;
 	if (c->open_check_us < *wake_us)
 		*wake_us = c->open_check_us;
