@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -74,6 +75,35 @@ static void check_config_secrets(struct up_ctx *c)
 	         "%s holds secrets (the Slack webhook URL or S3 keys) and every user can read it "
 	         "(mode %04o): chmod 0640 it, group %s",
 	         c->config_path, (unsigned)(st.st_mode & 07777), TG_AUDIT_USER);
+}
+
+/*
+ * Run as root on the audit user's spool, the uploader would make outbox/ and state/ (the
+ * lock, status.json, the join records) as root's, and the daemon, which runs as the audit
+ * user, could then not even open its lock: it would stop at every start until someone gave
+ * them back. So a root run on a spool that belongs to another user is refused before it
+ * makes anything there; a spool of root's own (a test, a host that chose it) is served.
+ */
+static int refused_root_on_foreign_spool(const char *spool)
+{
+	struct stat st;
+	const struct passwd *pw;
+
+	if (geteuid() != 0 || stat(spool, &st) != 0 || st.st_uid == 0)
+		return 0;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		tg_error(
+		    "running as root, but the spool %s belongs to %s: run tollgate-uploader as "
+		    "%s, as the unit does (by hand: runuser -u %s -- tollgate-uploader --once); "
+		    "files made there as root would keep the daemon out",
+		    spool, pw->pw_name, pw->pw_name, pw->pw_name);
+	else
+		tg_error(
+		    "running as root, but the spool %s belongs to uid %lu: run "
+		    "tollgate-uploader as that user, as the unit does; files made there as root "
+		    "would keep the daemon out",
+		    spool, (unsigned long)st.st_uid);
+	return 1;
 }
 
 static void usage(FILE *f)
@@ -695,6 +725,11 @@ int main(int argc, char **argv)
 		r = up_status_main(ctx.cfg, isatty(STDOUT_FILENO));
 		tg_config_free(ctx.cfg);
 		return r;
+	}
+	if (refused_root_on_foreign_spool(tg_config_str(ctx.cfg, TG_CONF_GENERAL_SPOOL_DIR))) {
+		tg_config_free(ctx.cfg);
+		curl_global_cleanup();
+		return EXIT_USAGE;
 	}
 	if (setup(&ctx) != TG_OK) {
 		r = EXIT_USAGE;
