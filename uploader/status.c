@@ -139,14 +139,15 @@ struct qinfo {
 	time_t oldest_mtime;
 };
 
-static void scan_dir(const char *dir, struct qinfo *qi)
+/* 0, or -1 with errno when the folder cannot be listed */
+static int scan_dir(const char *dir, struct qinfo *qi)
 {
 	struct dirent *de;
 	DIR *d;
 
 	memset(qi, 0, sizeof(*qi));
 	if ((d = opendir(dir)) == NULL)
-		return;
+		return -1;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
@@ -162,6 +163,7 @@ static void scan_dir(const char *dir, struct qinfo *qi)
 		}
 	}
 	closedir(d);
+	return 0;
 }
 
 static void print_when(const char *label, json_int_t us)
@@ -219,18 +221,26 @@ static int daemon_running(const char *state_dir)
 
 int up_status_main(struct tg_config *cfg, int tty)
 {
+	/*
+	 * sessions/ and events/ are made at install time, never by the uploader: one that
+	 * cannot be listed (a spool_dir typo, a spool not mounted, a user who may not read
+	 * it) must not pass for an empty queue. The outboxes appear at the daemon's first
+	 * start.
+	 */
 	static const struct {
 		const char *label, *sub;
+		int must_exist;
 	} queues[] = {
-	    {"recordings", "sessions"},
-	    {"new events", "events"},
-	    {"events for S3", "outbox/s3"},
-	    {"events for Slack", "outbox/notify"},
+	    {"recordings", "sessions", 1},
+	    {"new events", "events", 1},
+	    {"events for S3", "outbox/s3", 0},
+	    {"events for Slack", "outbox/notify", 0},
 	};
 	const char *spool = tg_config_str(cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
 	unsigned long total = 0;
 	struct qinfo open_logins;
+	int unreadable = 0;
 	json_t *st;
 	size_t i;
 	int running;
@@ -243,7 +253,12 @@ int up_status_main(struct tg_config *cfg, int tty)
 		struct qinfo qi;
 
 		snprintf(dir, sizeof(dir), "%s/%s", spool, queues[i].sub);
-		scan_dir(dir, &qi);
+		if (scan_dir(dir, &qi) != 0 && (queues[i].must_exist || errno != ENOENT)) {
+			printf("%-18s %8s %12s  cannot be listed: %s\n", queues[i].label, "?", "?",
+			       strerror(errno));
+			unreadable = 1;
+			continue;
+		}
 		total += qi.count;
 		if (qi.count > 0)
 			printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
@@ -255,7 +270,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 	}
 	/* not a backlog (nothing to ship): logins whose recording is not checked yet */
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, state_dir);
-	scan_dir(dir, &open_logins);
+	(void)scan_dir(dir, &open_logins); /* missing before the first start: none */
 	printf("%-18s %8lu  (waiting for their recording check)\n", "logins to check",
 	       open_logins.count);
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
@@ -274,5 +289,11 @@ int up_status_main(struct tg_config *cfg, int tty)
 		}
 	}
 	json_decref(st);
+	if (unreadable) {
+		tg_error(
+		    "cannot tell what waits in the spool %s: a queue's folder cannot be listed",
+		    spool);
+		return 2;
+	}
 	return total == 0 ? EXIT_SUCCESS : 1;
 }
