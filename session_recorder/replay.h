@@ -57,6 +57,26 @@ int replay_is_s3(const char *name);
 /* List s3://bucket/prefix: cb per key; returns TG_OK or an error (logged). */
 int replay_s3_list(const struct replay_opts *o, const char *url,
                    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
+/* Each recording (a name ending in TG_REC_EXT) in a folder (a spool root: its sessions/) or
+ * under s3://bucket/prefix: cb per name, in listing order; TG_OK or an error (logged). A
+ * nonzero cb stops it with TG_ERR_NOMEM. */
+int replay_list_where(const struct replay_opts *o, const char *where,
+                      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
+
+/* Recording names, as FILE arguments expand to. */
+struct replay_names {
+	char **v;
+	size_t n, cap;
+};
+#define REPLAY_NAMES_VOID                                                                          \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
+/* A folder, or an s3:// URL that ends in '/', stands for each recording in it (sorted by
+ * name; none is an error); any other FILE for itself. TG_OK, or an error (logged). */
+int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
+                        struct replay_names *out);
+void replay_names_free(struct replay_names *n);
 
 /* Verdict to exit code. */
 int replay_exit_for(int status);

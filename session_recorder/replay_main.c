@@ -13,7 +13,9 @@
 static const char usage_text[] =
     "Usage: tollgate-replay [OPTIONS] COMMAND [ARGS]\n"
     "Verify, inspect, replay, search and export Tollgate session recordings.\n"
-    "A FILE is a path or s3://bucket/key (read with the [s3] settings of the config).\n"
+    "A FILE is a path or s3://bucket/key (read with the [s3] settings of the config);\n"
+    "for verify and search, a folder or an s3://bucket/prefix/ ending in / stands for\n"
+    "every recording in it.\n"
     "\n"
     "Commands:\n"
     "  verify FILE...            check signatures, chain and seal\n"

@@ -247,9 +247,11 @@ static int is_literal(const char *p)
 int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 {
 	struct search_ctx *c = calloc(1, sizeof(*c));
+	struct replay_names n = REPLAY_NAMES_VOID;
 	struct tg_rec_verdict v;
 	char err[256];
-	int i, e, code = REPLAY_EXIT_OK;
+	int e, code = REPLAY_EXIT_OK;
+	size_t i;
 
 	if (c == NULL)
 		return REPLAY_EXIT_USAGE;
@@ -263,28 +265,33 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	c->pat = argv[0];
 	c->patlen = strlen(argv[0]);
 	c->input = o->input;
-	for (i = 1; i < argc; i++) {
+	if (replay_names_expand(o, argc - 1, argv + 1, &n) != TG_OK) {
+		code = REPLAY_EXIT_USAGE;
+		replay_names_free(&n); /* nothing searched */
+	}
+	for (i = 0; i < n.n; i++) {
+		const char *name = n.v[i];
 		uint64_t limit = 0;
 		int fc, status = TG_OK;
 
-		c->name = argv[i];
+		c->name = name;
 		c->cur = c->len = c->col = c->ntimes = 0;
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */
-		fc = replay_gate(o, argv[i], &limit, &status);
+		fc = replay_gate(o, name, &limit, &status);
 		if (fc == REPLAY_EXIT_OK) {
-			e = replay_each_record(o, argv[i], limit, search_rec, c, &v);
+			e = replay_each_record(o, name, limit, search_rec, c, &v);
 			if (c->len > 0)
 				end_line(c);
 			flush_block(c);
 			if (e != TG_OK)
 				fc = REPLAY_EXIT_USAGE;
-			else if ((fc = replay_recheck(o, argv[i], status, &v)) == REPLAY_EXIT_OK)
+			else if ((fc = replay_recheck(o, name, status, &v)) == REPLAY_EXIT_OK)
 				fc = replay_exit_for(status);
 			if (fc != REPLAY_EXIT_OK && fc != REPLAY_EXIT_USAGE && o->force)
 				tg_warn("%s: matches from this recording are not all verified",
-				        argv[i]);
+				        name);
 		}
 		if (code != REPLAY_EXIT_USAGE &&
 		    (fc == REPLAY_EXIT_USAGE || fc == REPLAY_EXIT_TAMPERED ||
@@ -292,6 +299,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			code = fc;
 	}
 	regfree(&c->re);
+	replay_names_free(&n);
 	if (fflush(stdout) != 0 || c->werr)
 		code = REPLAY_EXIT_USAGE;
 	free(c);

@@ -1,4 +1,5 @@
 /* tollgate-replay: open a recording from a path or an s3:// URL. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,7 +11,9 @@
 #include "replay.h"
 #include "tg_error.h"
 #include "tg_log.h"
+#include "tg_rec.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 /*
  * The recording replay_pin() holds open: every later open of that name
@@ -163,4 +166,136 @@ int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_
 	r = tg_rec_verify(&s.src, o->have_pk ? o->host_pk : NULL, v);
 	r2 = replay_src_close(&s);
 	return r != TG_OK ? r : r2;
+}
+
+static int is_recording_name(const char *name)
+{
+	size_t len = strlen(name), ext = strlen(TG_REC_EXT);
+
+	return len > ext && strcmp(name + len - ext, TG_REC_EXT) == 0;
+}
+
+struct where_ctx {
+	int (*cb)(void *ctx, const char *name, uint64_t size);
+	void *ctx;
+};
+
+static int where_filter(void *ctx, const char *name, uint64_t size)
+{
+	struct where_ctx *w = ctx;
+
+	return is_recording_name(name) ? w->cb(w->ctx, name, size) : 0;
+}
+
+int replay_list_where(const struct replay_opts *o, const char *where,
+                      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx)
+{
+	struct where_ctx w = {cb, ctx};
+	char dir[4096], path[8192];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int r = TG_OK;
+
+	if (replay_is_s3(where))
+		return replay_s3_list(o, where, where_filter, &w);
+	/* a spool root holds its recordings in sessions/ */
+	snprintf(dir, sizeof(dir), "%s/sessions", where);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		snprintf(dir, sizeof(dir), "%s", where);
+	if ((d = opendir(dir)) == NULL) {
+		tg_error("%s: %s", dir, strerror(errno));
+		return TG_ERR_SYSTEM;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (tg_spool_is_hidden(e->d_name) || !is_recording_name(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (cb(ctx, path, (uint64_t)st.st_size) != 0) {
+			tg_error("out of memory");
+			r = TG_ERR_NOMEM;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int names_add(void *ctx, const char *name, uint64_t size)
+{
+	struct replay_names *n = ctx;
+
+	(void)size;
+	if (n->n == n->cap) {
+		size_t k = n->cap ? n->cap * 2 : 16;
+		char **p = reallocarray(n->v, k, sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		n->v = p;
+		n->cap = k;
+	}
+	if ((n->v[n->n] = strdup(name)) == NULL)
+		return -1;
+	n->n++;
+	return 0;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* A FILE argument that names many recordings: a folder, or an S3 prefix ending in '/'. */
+static int is_collection(const char *arg)
+{
+	struct stat st;
+	size_t len = strlen(arg);
+
+	if (replay_is_s3(arg))
+		return len > 0 && arg[len - 1] == '/';
+	return stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
+                        struct replay_names *out)
+{
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		size_t first = out->n;
+
+		if (!is_collection(argv[i])) {
+			if (names_add(out, argv[i], 0) != 0)
+				goto nomem;
+			continue;
+		}
+		if ((r = replay_list_where(o, argv[i], names_add, out)) != TG_OK)
+			return r;
+		if (out->n == first) {
+			char *safe = tg_text_safe(argv[i]);
+
+			tg_error("%s: no recordings (*" TG_REC_EXT ") there", safe ? safe : "?");
+			free(safe);
+			return TG_ERR_NOT_FOUND;
+		}
+		qsort(out->v + first, out->n - first, sizeof(*out->v), by_name);
+	}
+	return TG_OK;
+nomem:
+	tg_error("out of memory");
+	return TG_ERR_NOMEM;
+}
+
+void replay_names_free(struct replay_names *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	n->v = NULL;
+	n->n = n->cap = 0;
 }

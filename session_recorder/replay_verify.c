@@ -42,10 +42,17 @@ static int verify_one(const struct replay_opts *o, const char *name)
 
 int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 {
-	int i, code = REPLAY_EXIT_OK;
+	struct replay_names n = REPLAY_NAMES_VOID;
+	int code = REPLAY_EXIT_OK;
+	size_t i;
 
-	for (i = 0; i < argc; i++)
-		code = worse(code, verify_one(o, argv[i]));
+	if (replay_names_expand(o, argc, argv, &n) != TG_OK) {
+		replay_names_free(&n);
+		return REPLAY_EXIT_USAGE;
+	}
+	for (i = 0; i < n.n; i++)
+		code = worse(code, verify_one(o, n.v[i]));
+	replay_names_free(&n);
 	fflush(stdout);
 	return code;
 }
@@ -368,10 +375,7 @@ struct list_acc {
 static int list_add(void *ctx, const char *name, uint64_t size)
 {
 	struct list_acc *a = ctx;
-	size_t len = strlen(name);
 
-	if (len < strlen(TG_REC_EXT) || strcmp(name + len - strlen(TG_REC_EXT), TG_REC_EXT) != 0)
-		return 0;
 	if (a->n == a->cap) {
 		size_t nc = a->cap ? a->cap * 2 : 64;
 		struct list_item *p = realloc(a->items, nc * sizeof(*p));
@@ -410,8 +414,7 @@ static void fmt_start(char *out, size_t n, uint64_t us)
 int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 {
 	struct list_acc a = {NULL, 0, 0};
-	char dir[4096], path[8192], start[32], dur[32];
-	struct stat st;
+	char start[32], dur[32];
 	size_t i;
 	int code = REPLAY_EXIT_OK, r;
 
@@ -419,37 +422,9 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		tg_error("list: one SPOOLDIR or s3://bucket/prefix");
 		return REPLAY_EXIT_USAGE;
 	}
-	if (replay_is_s3(argv[0])) {
-		if (replay_s3_list(o, argv[0], list_add, &a) != TG_OK) {
-			code = REPLAY_EXIT_USAGE;
-			goto out;
-		}
-	} else {
-		DIR *d;
-		struct dirent *e;
-
-		/* a spool root holds its recordings in sessions/ */
-		snprintf(dir, sizeof(dir), "%s/sessions", argv[0]);
-		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-			snprintf(dir, sizeof(dir), "%s", argv[0]);
-		if ((d = opendir(dir)) == NULL) {
-			tg_error("%s: %s", dir, strerror(errno));
-			return REPLAY_EXIT_USAGE;
-		}
-		while ((e = readdir(d)) != NULL) {
-			if (tg_spool_is_hidden(e->d_name))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-				continue;
-			if (list_add(&a, path, (uint64_t)st.st_size) != 0) {
-				closedir(d);
-				tg_error("out of memory");
-				code = REPLAY_EXIT_USAGE;
-				goto out;
-			}
-		}
-		closedir(d);
+	if (replay_list_where(o, argv[0], list_add, &a) != TG_OK) {
+		code = REPLAY_EXIT_USAGE;
+		goto out;
 	}
 	for (i = 0; i < a.n; i++) {
 		struct replay_src s;

@@ -205,6 +205,15 @@ grep -q "1:02:03.600 .*sealed .*a.tgr" out.txt || tg_fail "list a: $(cat out.txt
 grep -q "UNSEALED .*b.tgr" out.txt || tg_fail "list b"
 grep -q "TAMPERED .*c.tgr" out.txt || tg_fail "list c"
 expect 3 "$R" -c conf list /nonexistent
+# a folder stands for its recordings (a spool root: those in sessions/), in name order
+expect 1 "$R" -c conf verify spool
+[ "$(sed -n 's|^spool/sessions/\([a-z]\)\.tgr: .*|\1|p' out.txt | tr -d '\n')" = abc ] ||
+	tg_fail "verify of a spool: $(cat out.txt)"
+expect 1 "$R" -c conf search hunter2 spool/sessions
+grep -q "spool/sessions/a.tgr" out.txt || tg_fail "search of a folder: $(cat out.txt)"
+mkdir empty
+expect 3 "$R" -c conf verify good.tgr empty
+grep -q "no recordings" err.txt || tg_fail "verify of an empty folder: $(cat err.txt)"
 
 # --- export: asciicast v2 that Debian's asciinema plays
 expect 0 "$R" -c conf export --format asciicast good.tgr

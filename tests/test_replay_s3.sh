@@ -47,7 +47,16 @@ expect 2 "$R" -c conf verify "s3://$B/rec/cut.tgr"
 expect 1 "$R" -c conf verify "s3://$B/rec/bad.tgr"
 expect 1 "$R" -c conf --key other/signing.pub verify "s3://$B/rec/good.tgr"
 expect 3 "$R" -c conf verify "s3://$B/rec/missing.tgr"
-expect 3 "$R" -c conf verify "s3://$B/"
+# a prefix ending in / stands for every recording under it: each verified, in
+# name order, the worst verdict the exit status; a prefix with none is an error
+expect 1 "$R" -c conf verify "s3://$B/rec/"
+[ "$(grep -c "^s3://$B/rec/" out.txt)" -eq 4 ] || tg_fail "verify of a prefix: $(cat out.txt)"
+[ "$(sed -n 's|^s3://[^/]*/rec/\([a-z]*\)\.tgr:.*|\1|p' out.txt | tr '\n' ' ')" = "bad big cut good " ] ||
+	tg_fail "verify of a prefix: not each once, in name order: $(cat out.txt)"
+grep -q "^s3://$B/rec/good.tgr: sealed and intact" out.txt || tg_fail "verify of a prefix: $(cat out.txt)"
+expect 3 "$R" -c conf verify "s3://$B/nothing-here/"
+grep -q "no recordings" err.txt || tg_fail "verify of an empty prefix: $(cat err.txt)"
+expect 3 "$R" -c conf verify "s3://$B"
 # GETs of good.tgr answered with a body (PUTs answer 0b)
 gets() { grep "rec/good.tgr 200 " "$T/s3/s3server.log" | grep -vc ' 0b$'; }
 before=$(gets)
@@ -62,6 +71,9 @@ while [ $(($(gets) - before)) -lt 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1
 [ $(($(gets) - before)) -eq 1 ] || tg_fail "cat made $(($(gets) - before)) GETs of the object, not 1"
 expect 0 "$R" -c conf search 'password' "s3://$B/rec/good.tgr"
 grep -q "0:00:03.100 s3://$B/rec/good.tgr: the password" out.txt || tg_fail "search s3: $(cat out.txt)"
+# over a prefix: the match in good.tgr is found; bad.tgr (tampered) makes it exit 1
+expect 1 "$R" -c conf search 'password' "s3://$B/rec/"
+grep -q "0:00:03.100 s3://$B/rec/good.tgr: the password" out.txt || tg_fail "search of a prefix: $(cat out.txt)"
 expect 0 "$R" -c conf info --json "s3://$B/rec/good.tgr"
 grep -q '"status": "sealed"' out.txt || tg_fail "info s3"
 expect 1 "$R" -c conf list "s3://$B/rec/"
