@@ -103,6 +103,28 @@ static void print_kv(const char *k, const char *v)
 	free(safe);
 }
 
+/*
+ * The header's terminal as "TERM COLSxROWS", or "-" as for the other absent fields: the
+ * recorder writes an empty term (and a 0x0 size) for a session without a pty.
+ */
+static const char *terminal_text(const struct tg_rec_header *h, char *buf, size_t n)
+{
+	if (h->term[0] == '\0' && h->cols == 0 && h->rows == 0)
+		return "-";
+	snprintf(buf, n, "%s %ux%u", h->term[0] != '\0' ? h->term : "-", h->cols, h->rows);
+	return buf;
+}
+
+/* The client as "ADDR port PORT", or "-" when SSH_CONNECTION gave none (the recorder leaves
+ * the address empty and the port 0). */
+static const char *client_text(const struct tg_rec_header *h, char *buf, size_t n)
+{
+	if (h->client_addr[0] == '\0')
+		return "-";
+	snprintf(buf, n, "%s port %u", h->client_addr, h->client_port);
+	return buf;
+}
+
 /* JSON member as text for the plain listing. */
 static const char *jtext(json_t *o, const char *k, char *buf, size_t n)
 {
@@ -136,13 +158,11 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	print_kv("session:", h->session_id);
 	snprintf(buf, sizeof(buf), "%s (uid %lu)", h->user, h->uid);
 	print_kv("user:", buf);
-	snprintf(buf, sizeof(buf), "%s port %u", h->client_addr, h->client_port);
-	print_kv("client:", buf);
+	print_kv("client:", client_text(h, buf, sizeof(buf)));
 	print_kv("host:", h->host);
 	print_kv("mode:", h->mode);
 	print_kv("command:", h->command ? h->command : "-");
-	snprintf(buf, sizeof(buf), "%s %ux%u", h->term, h->cols, h->rows);
-	print_kv("terminal:", buf);
+	print_kv("terminal:", terminal_text(h, buf, sizeof(buf)));
 	print_kv("start:", jtext(hj, "start", buf, sizeof(buf)));
 	snprintf(buf, sizeof(buf), "%" PRIu64, h->start_us);
 	print_kv("start_us:", buf);

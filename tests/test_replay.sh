@@ -87,6 +87,7 @@ grep -q "Exit status" out.txt || tg_fail "--help"
 # --- info: header, end, input, transfer metadata, verification
 expect 0 "$R" -c conf info good.tgr
 for want in "session: *$SID" "user: *alice (uid 1000)" "client: *203.0.113.5 port 51234" \
+	"terminal: *xterm-256color 80x24" \
 	"duration: *1:02:03.600" "exit status: *0" "transfer: .*scp -t /tmp.*upload" \
 	"hidden input: *9 bytes" "bytes stored: *out [0-9]*, err 0, in 3" "resizes: *1 (last 132x43)" \
 	"notes: .*transfer" "verification: .*sealed and intact" "final hash: *[0-9a-f]\{64\}"; do
@@ -102,6 +103,14 @@ assert j["verification"]["status"] == "sealed" and j["verification"]["exit"] == 
 assert j["stored"]["in"] == 3 and j["hidden_input"]["bytes"] == 9 and j["resizes"] == 1
 assert j["notes"][0]["note"]["event"] == "transfer"
 PY
+# a command without a pty (and with no SSH_CONNECTION): absent fields are "-", as command is
+printf 'out 1000 hello\\n\nseal 2000 {"reason":"exit"}\n' >cmd.txt
+"$G" script k/signing.key cmd.tgr mode=command command=ls term= cols=0 rows=0 addr= port=0 \
+	<cmd.txt || tg_fail "make cmd.tgr"
+expect 0 "$R" -c conf info cmd.tgr
+for want in "terminal: *-$" "client: *-$" "command: *ls$"; do
+	grep -q "^$want" out.txt || { cat out.txt; tg_fail "info of a command lacks /$want/"; }
+done
 expect 1 "$R" -c conf info --json tampered.tgr
 grep -q '"status": "tampered"' out.txt || tg_fail "info tampered"
 expect 2 "$R" -c conf info unsealed.tgr
