@@ -47,6 +47,7 @@ static void usage(FILE *f)
 	      "  -f, --force          replace an existing enrollment\n"
 	      "      --no-qr          do not draw the QR code\n"
 	      "  -h, --help           this text\n"
+	      "  -V, --version        the version\n"
 	      "Exit status: 0 done, 1 failed, 2 usage or configuration error.\n",
 	      f);
 }
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
 	    {"force", no_argument, NULL, 'f'},
 	    {"no-qr", no_argument, NULL, 'Q'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct tgp_opts o = TGP_OPTS_VOID;
@@ -248,7 +250,7 @@ int main(int argc, char **argv)
 	enum action action = ENROLL;
 	int nargs = 0, c, force = 0, qr = 1, r;
 
-	while ((c = getopt_long(argc, argv, "c:u:a:d:i:hf", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:u:a:d:i:hVf", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			snprintf(config_arg, sizeof(config_arg), "config=%s", optarg);
@@ -286,6 +288,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tollgate-enroll " PACKAGE_VERSION "\n");
 			return 0;
 		default:
 			usage(stderr);

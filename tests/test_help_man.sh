@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every option a program accepts (its getopt_long table and short-option
-# string in the source) is named both in its --help and in its man page.
+# string in the source) is named both in its --help and in its man page;
+# every program prints its version.
 . "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 set -u
 
@@ -32,6 +33,19 @@ check() {
 	done
 }
 
+# version PROGRAM OPTION...: each OPTION prints "NAME VERSION" on stdout and exits 0, so
+# that an admin can tell which build a host runs, whichever tool they ask
+version() {
+	prog=$1 name=$(basename "$1")
+	shift
+	for o in "$@"; do
+		out=$("$B/$prog" "$o" 2>&1) || { echo "FAIL: $name $o exited $?"; bad=1; continue; }
+		[ "$out" = "$name $want_version" ] || { echo "FAIL: $name $o printed: $out"; bad=1; }
+	done
+}
+want_version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$B/config.h")
+[ -n "$want_version" ] || tg_fail "no PACKAGE_VERSION in $B/config.h"
+
 check pam_module/tollgate-enroll pam_module/tollgate_enroll.c man/tollgate-enroll.8
 check session_recorder/tollgate-keygen session_recorder/keygen_main.c man/tollgate-keygen.8
 check session_recorder/tollgate-replay session_recorder/replay_main.c man/tollgate-replay.1
@@ -45,5 +59,12 @@ for o in -c --recover --help --version; do
 	grep -q -e "$o\\b" "$T/man" || { echo "FAIL: man/tollgate-record.8 does not name $o"; bad=1; }
 done
 
+# the getopt tools take -V as well (the uploader's -v is --verbose: it has --version only)
+version pam_module/tollgate-enroll --version -V
+version session_recorder/tollgate-keygen --version -V
+version session_recorder/tollgate-replay --version -V
+version uploader/tollgate-uploader --version
+version session_recorder/tollgate-record --version
+
 [ $bad -eq 0 ] || exit 1
-echo "PASS: every option is in --help and in the man page"
+echo "PASS: every option is in --help and in the man page; every program prints its version"
