@@ -78,6 +78,14 @@ int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
                         struct replay_names *out);
 void replay_names_free(struct replay_names *n);
 
+/* The formats export writes (--format, which export needs), for its errors and --help. */
+#define REPLAY_EXPORT_FORMATS "asciicast"
+/*
+ * Check --format (NULL: not given) before anything is read: REPLAY_EXIT_OK, or
+ * REPLAY_EXIT_USAGE after saying why and which formats there are.
+ */
+int replay_check_format(const char *format, int required);
+
 /* Verdict to exit code. */
 int replay_exit_for(int status);
 /* "1:02:03.456" for microseconds. */

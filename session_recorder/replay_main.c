@@ -36,7 +36,7 @@ static const char usage_text[] =
     "                            warning), or the unverified tail of an unsealed one\n"
     "      --json                info: JSON output\n"
     "      --input               cat, search: the typed input instead of the output\n"
-    "      --format asciicast    export format\n"
+    "      --format FORMAT       export (required): the format, one of " REPLAY_EXPORT_FORMATS "\n"
     "      --raw                 export: also keep exact bytes where UTF-8 was invalid\n"
     "  -s, --speed X             play: speed factor (default 1)\n"
     "  -i, --idle-limit SECONDS  play: longest pause\n"
@@ -210,10 +210,10 @@ int main(int argc, char **argv)
 		tg_error("--to must be after --from");
 		return REPLAY_EXIT_USAGE;
 	}
-	if (o.format != NULL && strcmp(o.format, "asciicast") != 0) {
-		tg_error("--format: only asciicast is known");
-		return REPLAY_EXIT_USAGE;
-	}
+	/* a usage error, said before a config or key is read that might fail first */
+	if ((r = replay_check_format(o.format, commands[i].fn == replay_cmd_export)) !=
+	    REPLAY_EXIT_OK)
+		return r;
 	if (sodium_init() < 0) {
 		tg_error("libsodium failed to start");
 		return REPLAY_EXIT_USAGE;

@@ -109,6 +109,23 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 
 /* --- export --- */
 
+int replay_check_format(const char *format, int required)
+{
+	if (format == NULL && !required)
+		return REPLAY_EXIT_OK;
+	if (format == NULL) {
+		tg_error("export: --format is required (export formats: %s)",
+		         REPLAY_EXPORT_FORMATS);
+		return REPLAY_EXIT_USAGE;
+	}
+	if (strcmp(format, "asciicast") != 0) {
+		tg_error("--format %s: not an export format (export formats: %s)", format,
+		         REPLAY_EXPORT_FORMATS);
+		return REPLAY_EXIT_USAGE;
+	}
+	return REPLAY_EXIT_OK;
+}
+
 struct export_ctx {
 	int raw;
 	unsigned char carry[3][4]; /* an incomplete UTF-8 character held per stream (o, i) */
@@ -329,10 +346,8 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		tg_error("export: one FILE");
 		return REPLAY_EXIT_USAGE;
 	}
-	if (o->format == NULL) {
-		tg_error("export: --format asciicast");
-		return REPLAY_EXIT_USAGE;
-	}
+	if ((code = replay_check_format(o->format, 1)) != REPLAY_EXIT_OK)
+		return code;
 	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
 		return code;
 	memset(&c, 0, sizeof(c));

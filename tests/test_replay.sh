@@ -230,7 +230,15 @@ cp out.txt good.cast
 head -1 good.cast | grep -q '"version":2,"width":80,"height":24' || tg_fail "export header"
 grep -q '"r", "132x43"' good.cast || tg_fail "export: no resize event"
 grep -q '"i", "ls\\r"' good.cast || tg_fail "export: no input event"
+# without --format: a usage error that says so and names the formats, before any key is read
 expect 3 "$R" -c conf export good.tgr
+grep -q -e "export: --format is required (export formats: asciicast)" err.txt ||
+	tg_fail "export without --format: $(cat err.txt)"
+expect 3 "$R" -c conf --key /nonexistent export good.tgr
+grep -q -e "--format is required" err.txt || tg_fail "export without --format, no key: $(cat err.txt)"
+expect 3 "$R" -c conf export --format mp4 good.tgr
+grep -q -e "--format mp4: not an export format (export formats: asciicast)" err.txt ||
+	tg_fail "export --format mp4: $(cat err.txt)"
 # a character cut off by the end of what is exported (no END: unsealed) is one
 # U+FFFD, counted, not dropped
 printf 'out 1000 caf\\xc3\ncheckpoint 2000\ncrash\n' >cutchar.txt
