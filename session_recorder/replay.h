@@ -123,6 +123,21 @@ int replay_each_record(const struct replay_opts *o, const char *name, uint64_t l
                                  const struct tg_rec_record *rec),
                        void *ctx, struct tg_rec_verdict *v);
 
+/*
+ * What a pass over a recording saw of the typed input, for cat --input and search --input:
+ * with record_input = no (the default) the recorder only counts it, and an empty result
+ * must not read as "nothing was typed".
+ */
+struct replay_input_seen {
+	uint64_t records; /* IN, IN_HIDDEN and input DROPPED records */
+	int have_end;     /* an END record was read */
+	int have_count;   /* ... that counts the input (bytes.in) */
+	uint64_t counted; /* its count */
+};
+void replay_input_see(struct replay_input_seen *s, const struct tg_rec_record *rec);
+/* After the pass: when name held no typed input at all, say so (and the count) on stderr. */
+void replay_input_absent(const char *name, const struct replay_input_seen *s);
+
 int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_info(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv);

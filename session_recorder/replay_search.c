@@ -33,6 +33,7 @@ struct search_ctx {
 	/* a copy: the last lines are printed after the reader (and its header) is gone */
 	char session_id[2 * TG_REC_SESSION_ID_LEN + 1];
 	int input;
+	struct replay_input_seen seen; /* --input: of the recording being searched */
 	struct replay_strip strip;
 	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
 	char text[BLOCK_CAP + 1];
@@ -199,6 +200,8 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	int k;
 
 	snprintf(c->session_id, sizeof(c->session_id), "%s", h->session_id);
+	if (c->input)
+		replay_input_see(&c->seen, rec);
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
 	set_time(c, rec->time_us);
@@ -277,6 +280,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		c->name = name;
 		c->cur = c->len = c->col = c->ntimes = 0;
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
+		memset(&c->seen, 0, sizeof(c->seen));
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */
 		fc = replay_gate(o, name, &limit, &status);
@@ -285,6 +289,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			if (c->len > 0)
 				end_line(c);
 			flush_block(c);
+			if (e == TG_OK && c->input)
+				replay_input_absent(name, &c->seen);
 			if (e != TG_OK)
 				fc = REPLAY_EXIT_USAGE;
 			else if ((fc = replay_recheck(o, name, status, &v)) == REPLAY_EXIT_OK)

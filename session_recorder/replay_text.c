@@ -51,11 +51,57 @@ out:
 	return e;
 }
 
+/* --- typed input --- */
+
+/* END's count of typed bytes ("bytes": {"in": N}); -1 when it has none. */
+static int end_input_count(const struct tg_rec_record *rec, uint64_t *n)
+{
+	json_t *j = json_loadb((const char *)rec->data, rec->len, 0, NULL);
+	json_t *in = json_object_get(json_object_get(j, "bytes"), "in");
+	int r = -1;
+
+	if (json_is_integer(in) && json_integer_value(in) >= 0) {
+		*n = (uint64_t)json_integer_value(in);
+		r = 0;
+	}
+	json_decref(j);
+	return r;
+}
+
+void replay_input_see(struct replay_input_seen *s, const struct tg_rec_record *rec)
+{
+	if (rec->type == TG_REC_IN || rec->type == TG_REC_IN_HIDDEN ||
+	    (rec->type == TG_REC_DROPPED && rec->stream == TG_REC_IN))
+		s->records++;
+	if (rec->type == TG_REC_END) {
+		s->have_end = 1;
+		s->have_count = end_input_count(rec, &s->counted) == 0;
+	}
+}
+
+void replay_input_absent(const char *name, const struct replay_input_seen *s)
+{
+	if (s->records > 0)
+		return;
+	if (s->have_count && s->counted == 0)
+		tg_warn("%s: holds no typed input: its END record counts none typed", name);
+	else if (s->have_count)
+		tg_warn("%s: holds no typed input: its END record counts %" PRIu64
+		        " bytes typed, none stored (input is stored only with record_input = yes)",
+		        name, s->counted);
+	else
+		tg_warn("%s: holds no typed input, and %s to count it (input is stored only with "
+		        "record_input = yes)",
+		        name,
+		        s->have_end ? "its END record has no count" : "no END record was read");
+}
+
 /* --- cat --- */
 
 struct cat_ctx {
 	int input;
 	uint64_t dropped, hidden;
+	struct replay_input_seen seen;
 	int werr;
 };
 
@@ -66,6 +112,8 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 	    c->input ? rec->type == TG_REC_IN : rec->type == TG_REC_OUT || rec->type == TG_REC_ERR;
 
 	(void)h;
+	if (c->input)
+		replay_input_see(&c->seen, rec);
 	if (want && fwrite(rec->data, 1, rec->len, stdout) != rec->len) {
 		c->werr = 1;
 		return -1;
@@ -81,7 +129,7 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 {
-	struct cat_ctx c = {o->input, 0, 0, 0};
+	struct cat_ctx c = {o->input, 0, 0, {0, 0, 0, 0}, 0};
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
 	int status = TG_OK, code;
@@ -104,6 +152,8 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		tg_warn("%s: %" PRIu64
 		        " bytes of %s were passed on but not stored (size or rate cap)",
 		        argv[0], c.dropped, c.input ? "input" : "output");
+	if (c.input)
+		replay_input_absent(argv[0], &c.seen);
 	return replay_exit_for(status);
 }
 

@@ -26,6 +26,7 @@ BUILD = os.environ.get("TG_TOP_BUILDDIR") or os.path.join(os.path.dirname(__file
 RECORDER = os.path.join(BUILD, "session_recorder", "tollgate-record-testing")
 RECORDER_INSTALLED = os.path.join(BUILD, "session_recorder", "tollgate-record")
 KEYGEN = os.path.join(BUILD, "session_recorder", "tollgate-keygen")
+REPLAY = os.path.join(BUILD, "session_recorder", "tollgate-replay")
 DUMP = os.path.join(BUILD, "tests", "tg-rec-dump")
 
 TG_OK = 0

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (KEYGEN, RECORDER, Env, PtySession, Recording, check, main)  # noqa: E402
+from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, PtySession, Recording, check, main)  # noqa: E402
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
 
@@ -48,6 +48,12 @@ def test_shell_output_resize_exit():
         check(end["exit_status"] == 7 and end["reason"] == "exit", "END holds the exit status")
         check(end["bytes"]["out"] == len(out) and end["stored"]["out"] == len(out), "END byte counts match")
         check(not rec.of("in") and not rec.of("in-hidden"), "input not recorded by default")
+        # so replay's cat --input shows nothing: it must say why, with the recorder's count
+        r = subprocess.run([REPLAY, "-c", env.conf, "cat", "--input", env.only_session()],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        said = b"holds no typed input: its END record counts %d bytes typed" % end["bytes"]["in"]
+        check(r.returncode == 0 and r.stdout == b"" and end["bytes"]["in"] > 0 and said in r.stderr,
+              "cat --input says the typed input was only counted: %r" % r.stderr)
         check(rec.of("checkpoint")[0]["index"] == 2, "a checkpoint right after the header")
     finally:
         env.cleanup()

@@ -127,6 +127,28 @@ grep -qaF "$(cat want.txt)" out.txt || tg_fail "cat lost bytes"
 grep -qaF "$(printf 'secret\377\376.txt')" out.txt || tg_fail "cat: invalid UTF-8 not kept byte for byte"
 expect 0 "$R" -c conf cat --input good.tgr
 grep -q '^ls.\[9 bytes typed with echo off, not recorded\]$' out.txt || tg_fail "cat --input: $(cat out.txt)"
+if grep -q "holds no typed input" err.txt; then tg_fail "cat --input: input said missing"; fi
+# record_input = no: the recorder only counts input (END "bytes"), so cat --input has
+# nothing to print: it says so and how much was typed, and exits with the verdict, as a
+# search without matches does
+printf 'out 0 $ \nout 1000 ls\\r\\n\ncheckpoint 1200\n' >noin.txt
+cp noin.txt noin-cut.txt
+printf 'seal 2000 {"reason":"exit","bytes":{"out":8,"err":0,"in":3},"stored":{"out":8,"err":0,"in":0}}\n' >>noin.txt
+printf 'crash\n' >>noin-cut.txt
+"$G" script k/signing.key noin.tgr <noin.txt || tg_fail "make noin.tgr"
+"$G" script k/signing.key noin-cut.tgr <noin-cut.txt || tg_fail "make noin-cut.tgr"
+expect 0 "$R" -c conf cat --input noin.tgr
+[ ! -s out.txt ] || tg_fail "cat --input without input: $(cat out.txt)"
+grep -q "noin.tgr: holds no typed input: its END record counts 3 bytes typed, none stored" err.txt ||
+	tg_fail "cat --input without input: not said: $(cat err.txt)"
+expect 0 "$R" -c conf search --input 'ls' noin.tgr
+grep -q "noin.tgr: holds no typed input: its END record counts 3 bytes typed" err.txt ||
+	tg_fail "search --input without input: not said: $(cat err.txt)"
+expect 2 "$R" -c conf cat --input noin-cut.tgr
+grep -q "noin-cut.tgr: holds no typed input, and no END record was read to count it" err.txt ||
+	tg_fail "cat --input, unsealed, without input: $(cat err.txt)"
+expect 0 "$R" -c conf cat noin.tgr
+if grep -q "typed input" err.txt; then tg_fail "cat (output) spoke of input: $(cat err.txt)"; fi
 expect 1 "$R" -c conf cat tampered.tgr
 [ ! -s out.txt ] || tg_fail "cat showed a tampered recording"
 expect 1 "$R" -c conf --force cat tampered.tgr
