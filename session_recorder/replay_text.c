@@ -100,6 +100,7 @@ void replay_input_absent(const char *name, const struct replay_input_seen *s)
 
 struct cat_ctx {
 	int input;
+	int transfer; /* a transfer: what was not stored is its content, by transfer_content */
 	uint64_t dropped, hidden;
 	struct replay_input_seen seen;
 	int werr;
@@ -111,7 +112,7 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 	int want =
 	    c->input ? rec->type == TG_REC_IN : rec->type == TG_REC_OUT || rec->type == TG_REC_ERR;
 
-	(void)h;
+	c->transfer = strcmp(h->mode, "transfer") == 0;
 	if (c->input)
 		replay_input_see(&c->seen, rec);
 	if (want && fwrite(rec->data, 1, rec->len, stdout) != rec->len) {
@@ -129,7 +130,7 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 {
-	struct cat_ctx c = {o->input, 0, 0, {0, 0, 0, 0}, 0};
+	struct cat_ctx c = {o->input, 0, 0, 0, {0, 0, 0, 0}, 0};
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
 	int status = TG_OK, code;
@@ -149,9 +150,11 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK)
 		return REPLAY_EXIT_TAMPERED;
 	if (c.dropped > 0)
-		tg_warn("%s: %" PRIu64
-		        " bytes of %s were passed on but not stored (size or rate cap)",
-		        argv[0], c.dropped, c.input ? "input" : "output");
+		tg_warn("%s: %" PRIu64 " bytes of %s were passed on but not stored (%s)", argv[0],
+		        c.dropped, c.input ? "input" : "output",
+		        c.transfer
+		            ? "a file transfer, recorded as metadata: transfer_content = metadata"
+		            : "size or rate cap");
 	if (c.input)
 		replay_input_absent(argv[0], &c.seen);
 	return replay_exit_for(status);

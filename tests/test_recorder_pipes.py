@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, Env, Recording, check, main, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, main, run_pipes)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -119,6 +119,11 @@ def test_scp_upload_metadata():
         check(sum(r["dropped"] for r in rec.of("dropped")) == t["bytes_in"] + t["bytes_out"],
               "DROPPED records account for every byte not stored")
         check(os.path.getsize(path) < 16384, "the recording is small (%d bytes)" % os.path.getsize(path))
+        # replay says why the bytes are missing: the transfer setting, not a cap
+        r = subprocess.run([REPLAY, "-c", env.conf, "cat", "--input", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        check(r.returncode == 0 and b"transfer_content = metadata" in r.stderr and b"cap" not in r.stderr,
+              "cat --input of a metadata transfer names transfer_content: %r" % r.stderr)
     finally:
         env.cleanup()
 
