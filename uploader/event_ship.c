@@ -112,6 +112,26 @@ struct active_ids {
 	int loaded;
 };
 
+/* How far into a recording its header can reach: the magic, the framing, the payload. */
+#define HEADER_SPAN (TG_REC_MAGIC_LEN + 32 + TG_REC_MAX_HEADER)
+
+struct header_src {
+	int fd;
+	size_t left;
+};
+
+/* A read that ends where the header must have ended: the reader asks for its whole buffer
+ * (2 MiB), and a live recording may be a GiB. */
+static ssize_t header_read(void *ctx, void *buf, size_t n)
+{
+	struct header_src *h = ctx;
+	ssize_t k = tg_rec_fd_read(&h->fd, buf, n < h->left ? n : h->left);
+
+	if (k > 0)
+		h->left -= (size_t)k;
+	return k;
+}
+
 static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 {
 	char dir[PATH_MAX];
@@ -124,7 +144,8 @@ static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		struct tg_rec_reader *rd = NULL;
-		struct tg_rec_source src;
+		struct header_src h = {-1, HEADER_SPAN};
+		struct tg_rec_source src = {header_read, &h};
 		int fd;
 
 		if (de->d_name[0] == '.' &&
@@ -133,8 +154,7 @@ static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		src.read = tg_rec_fd_read;
-		src.ctx = &fd;
+		h.fd = fd;
 		if (tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL) == TG_OK &&
 		    tg_rec_reader_header(rd)->pam_session_id[0] != '\0') {
 			if (a->n == a->alloc) {
