@@ -192,6 +192,21 @@ static int recording_in_progress(const struct up_ctx *c, struct active_ids *a, c
 
 static int recordings_unread(const struct up_ctx *c);
 
+/*
+ * recordings_unread() over sessions/ as it is now. A session that ended a moment ago handed its
+ * recording over from active/ after the daemon last listed sessions/ (inotify reports it only
+ * at the next wait; without inotify the next rescan may be a minute away): the queue does not
+ * hold it yet, and its login would be alerted on. Listed once a look, after active/ was read,
+ * so that a recording on its way from one folder to the other is seen in one of them.
+ */
+static int recordings_unread_listed(struct up_ctx *c, int *listed)
+{
+	if (!*listed)
+		up_queue_scan(c, UP_Q_SESSIONS);
+	*listed = 1;
+	return recordings_unread(c);
+}
+
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
 void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 {
@@ -200,6 +215,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	char dir[PATH_MAX], path[PATH_MAX + 80];
 	struct active_ids active = {NULL, 0, 0, 0};
 	struct dirent *de;
+	int listed = 0;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
@@ -241,7 +257,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			; /* read already */
 		else if (recording_in_progress(c, &active, sid))
 			;
-		else if (recordings_unread(c)) {
+		else if (recordings_unread_listed(c, &listed)) {
 			/* a recording not read yet may be this one: nothing waits on this check,
 			 * so it waits for every first reading (after a long outage, many) */
 			if (1000000u < next)
