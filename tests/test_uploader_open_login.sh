@@ -42,7 +42,8 @@ grep -q "has no recording" "$T/uploader.log" && tg_fail "alerted before recordin
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" || true
 grep -Eq '^logins to check +3 ' "$T/status" || tg_fail "status does not count the logins to check: $(cat "$T/status")"
 
-# 2. a new uploader, grace over (1 s): only A is alerted, once; every marker goes
+# 2. a new uploader, grace over (1 s; a login waits 10 s at least): only A is alerted,
+# once; every marker goes
 sed -i 's/^recording_grace = .*/recording_grace = 1/' "$T/tollgate.conf"
 sleep 1.2
 up_start

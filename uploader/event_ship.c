@@ -207,6 +207,12 @@ static int recordings_unread_listed(struct up_ctx *c, int *listed)
 	return recordings_unread(c);
 }
 
+/* How long a login waits for its recording, at least: sshd writes the login event when it
+ * opens the PAM session, and only then starts the shell and the recorder, while the uploader
+ * fans the login out within milliseconds (recording_grace = 0 is a fine value for a logout,
+ * whose recording is sealed before it). */
+#define UP_LOGIN_WAIT_MIN_US (10 * 1000000ULL)
+
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
 void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 {
@@ -218,6 +224,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	int listed = 0;
 	DIR *d;
 
+	if (grace < UP_LOGIN_WAIT_MIN_US)
+		grace = UP_LOGIN_WAIT_MIN_US;
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
 	if ((d = opendir(dir)) == NULL) {
 		c->open_check_us = now + 60000000u;
@@ -268,8 +276,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    c, "no_recording", 1,
 			    "login of %s from %s (session %s) has no recording %llu s after it: "
 			    "a session that escaped the recorder, or one with no shell (ssh -N)",
-			    user ?: "?", addr ?: "?", sid,
-			    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
+			    user ?: "?", addr ?: "?", sid, (unsigned long long)(grace / 1000000u));
 		}
 		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 			tg_error_r(r, "cannot remove login marker %s", de->d_name);
