@@ -84,6 +84,32 @@ static int open_marker_name(const struct up_ctx *c, const json_t *ev, char *name
 	return 1;
 }
 
+/* How long a login waits for its recording, at least: sshd writes the login event when it
+ * opens the PAM session, and only then starts the shell and the recorder, while the uploader
+ * fans the login out within milliseconds (recording_grace = 0 is a fine value for a logout,
+ * whose recording is sealed before it). */
+#define UP_LOGIN_WAIT_MIN_US (10 * 1000000ULL)
+
+/* How long a login waits for its recording: recording_grace, UP_LOGIN_WAIT_MIN_US at least. */
+static uint64_t login_wait_us(const struct up_ctx *c)
+{
+	uint64_t grace = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
+
+	return grace > UP_LOGIN_WAIT_MIN_US ? grace : UP_LOGIN_WAIT_MIN_US;
+}
+
+/* A look at the logins when this one is due (up_now_us() time), not at once: each look reads
+ * every marker, and with thousands open a look at each login was most of the daemon's CPU. */
+static void open_login_due(struct up_ctx *c, const json_t *ev)
+{
+	uint64_t due = (uint64_t)json_integer_value(json_object_get(ev, "time_us")) +
+	               login_wait_us(c),
+	         wall = tg_now_us(), at = up_now_us() + (due > wall ? due - wall : 0);
+
+	if (at < c->open_check_us)
+		c->open_check_us = at;
+}
+
 static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_buf *text)
 {
 	const char *type = json_string_value(json_object_get(ev, "type"));
@@ -96,7 +122,7 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 	if (strcmp(type, "login") == 0) {
 		if ((r = tg_spool_write(dir, name, text->data, text->len, 0640)) != TG_OK)
 			tg_error_r(r, "cannot keep login %s for the recording check", name);
-		c->open_check_us = 0;
+		open_login_due(c, ev);
 	} else if (strcmp(type, "logout") == 0) {
 		/* the logout's own check takes over */
 		if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
@@ -207,25 +233,16 @@ static int recordings_unread_listed(struct up_ctx *c, int *listed)
 	return recordings_unread(c);
 }
 
-/* How long a login waits for its recording, at least: sshd writes the login event when it
- * opens the PAM session, and only then starts the shell and the recorder, while the uploader
- * fans the login out within milliseconds (recording_grace = 0 is a fine value for a logout,
- * whose recording is sealed before it). */
-#define UP_LOGIN_WAIT_MIN_US (10 * 1000000ULL)
-
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
 void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 {
-	uint64_t grace = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
-	uint64_t wall = tg_now_us(), now = up_now_us(), next = UINT64_MAX;
+	uint64_t grace = login_wait_us(c), wall = tg_now_us(), now = up_now_us(), next = UINT64_MAX;
 	char dir[PATH_MAX], path[PATH_MAX + 80];
 	struct active_ids active = {NULL, 0, 0, 0};
 	struct dirent *de;
 	int listed = 0;
 	DIR *d;
 
-	if (grace < UP_LOGIN_WAIT_MIN_US)
-		grace = UP_LOGIN_WAIT_MIN_US;
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
 	if ((d = opendir(dir)) == NULL) {
 		c->open_check_us = now + 60000000u;
@@ -286,6 +303,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	}
 	closedir(d);
 	free(active.id);
+	if (next < 1000000u)
+		next = 1000000u; /* a look a second at most: logins come in bursts */
 	c->open_check_us = next == UINT64_MAX ? UINT64_MAX : now + next;
 	if (c->open_check_us < *wake_us)
 		*wake_us = c->open_check_us;
