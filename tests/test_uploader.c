@@ -1,10 +1,12 @@
 /* Unit tests for tollgate-uploader's key layout, Slack messages and backoff. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -381,6 +383,36 @@ START_TEST(open_login_sees_a_recording_handed_over_since_the_last_listing)
 }
 END_TEST
 
+/* A marker the daemon cannot read for now (no file descriptor left) is the only trace of its
+ * login: it stays, for a look a few seconds later, instead of being taken for garbage. */
+START_TEST(open_login_marker_kept_when_it_cannot_be_read_now)
+{
+	static const char sid[] = "fedcba9876543210fedcba9876543210";
+	uint64_t wake = UINT64_MAX;
+	struct rlimit old, tight;
+	struct up_ctx c;
+	char *dir = open_login_spool(&c);
+	int fd;
+
+	open_login_marker(&c, sid, 3600);
+	/* one descriptor left: opendir of state/open/ takes it, the marker's open gets EMFILE */
+	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+	close(fd);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)fd + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	up_open_logins_check(&c, &wake);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_int_eq(open_login_files(dir, "state/open"), 1);
+	ck_assert_uint_le(c.open_check_us, up_now_us() + 5000000u);
+	up_queues_free(&c);
+	tg_config_free(c.cfg);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uploader");
@@ -399,6 +431,7 @@ int main(void)
 	tcase_add_test(tc, slack_url_must_be_tls_or_loopback);
 	tcase_add_test(tc, notify_read_failure_after_failed_posts_is_retried);
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
+	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

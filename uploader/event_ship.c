@@ -218,6 +218,17 @@ static int recording_in_progress(const struct up_ctx *c, struct active_ids *a, c
 
 static int recordings_unread(const struct up_ctx *c);
 
+/* A marker that could not be read now: a look again this much later. */
+#define OPEN_RETRY_US (5 * 1000000ULL)
+
+/* A read error that says nothing about the file (no fd or memory left, a disk error). */
+static int read_failed_for_now(int r)
+{
+	return r == TG_ERR_NOMEM ||
+	       (r == TG_ERR_SYSTEM && (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+	                               errno == EIO || errno == EAGAIN || errno == EINTR));
+}
+
 /*
  * recordings_unread() over sessions/ as it is now. A session that ended a moment ago handed its
  * recording over from active/ after the daemon last listed sessions/ (inotify reports it only
@@ -260,8 +271,16 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
-		if (tg_read_file(path, TG_EVENT_MAX_BYTES, &text) != TG_OK ||
-		    tg_event_parse((const char *)text.data, text.len, &ev) != TG_OK ||
+		if ((r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text)) == TG_ERR_NOT_FOUND)
+			goto next;
+		if (read_failed_for_now(r)) {
+			/* the marker is the only trace of that login: kept, and read again */
+			tg_error_r(r, "cannot read login marker %s now", path);
+			if (OPEN_RETRY_US < next)
+				next = OPEN_RETRY_US;
+			goto next;
+		}
+		if (r != TG_OK || tg_event_parse((const char *)text.data, text.len, &ev) != TG_OK ||
 		    !open_marker_name(c, ev, name, sizeof(name)) || strcmp(name, de->d_name) != 0) {
 			tg_warn("login marker %s is not one this uploader wrote: removed", path);
 			unlink(path);
