@@ -161,7 +161,8 @@ int relay_chan_read(struct relay_ctx *x, struct relay_chan *c)
 		 * run while the client is already drawing it (a key's echo, a screen of text):
 		 * the relay's one core is the pipeline's narrow stage. It loses nothing that
 		 * recording first would keep: the record lands in the writer's buffer either
-		 * way, and a failing recording ends the session before the next read. An error
+		 * way, and a failing recording ends the session in the same round of the relay
+		 * loop (the other direction may still be read once, as before). An error
 		 * here recurs in relay_chan_write, where the caller sees it. Input stays
 		 * recorded first: the guard must see the terminal's modes as they were. */
 		ssize_t w = write(c->to, c->buf, c->len);
