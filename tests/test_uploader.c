@@ -256,6 +256,15 @@ START_TEST(slack_url_must_be_tls_or_loopback)
 }
 END_TEST
 
+/* The end of a test over a spool of its own: c's queues and config, and the folder. */
+static void spool_ctx_free(struct up_ctx *c, char *dir)
+{
+	up_queues_free(c);
+	tg_config_free(c->cfg);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+
 /*
  * A Slack message whose post failed many times (Slack down for a while) and whose file then
  * cannot be read for a moment (EMFILE, EIO; here a symlink, which the spool refuses) is tried
@@ -294,10 +303,7 @@ START_TEST(notify_read_failure_after_failed_posts_is_retried)
 	}
 	ck_assert_uint_eq(qs->n, 0);
 	ck_assert_int_ne(lstat(path, &st), 0);
-	up_queues_free(&c);
-	tg_config_free(c.cfg);
-	tg_test_rmtree(dir);
-	free(dir);
+	spool_ctx_free(&c, dir);
 }
 END_TEST
 
@@ -376,10 +382,7 @@ START_TEST(open_login_sees_a_recording_handed_over_since_the_last_listing)
 	ck_assert_int_eq(open_login_files(dir, "events"), 0);
 	ck_assert_int_eq(open_login_files(dir, "state/open"), 1);
 	ck_assert_uint_le(c.open_check_us, up_now_us() + 1000000u);
-	up_queues_free(&c);
-	tg_config_free(c.cfg);
-	tg_test_rmtree(dir);
-	free(dir);
+	spool_ctx_free(&c, dir);
 }
 END_TEST
 
@@ -406,10 +409,7 @@ START_TEST(open_login_marker_kept_when_it_cannot_be_read_now)
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
 	ck_assert_int_eq(open_login_files(dir, "state/open"), 1);
 	ck_assert_uint_le(c.open_check_us, up_now_us() + 5000000u);
-	up_queues_free(&c);
-	tg_config_free(c.cfg);
-	tg_test_rmtree(dir);
-	free(dir);
+	spool_ctx_free(&c, dir);
 }
 END_TEST
 
