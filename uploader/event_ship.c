@@ -264,14 +264,12 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		char name[80];
 		uint64_t at, due;
 		json_t *ev = NULL;
-		struct tg_buf text = TG_BUF_VOID;
 		int r;
 
-		if (de->d_name[0] == '.')
+		if (tg_spool_is_hidden(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
-		if ((r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text)) == TG_ERR_NOT_FOUND)
+		if ((r = tg_event_read(path, &ev)) == TG_ERR_NOT_FOUND)
 			goto next;
 		if (read_failed_for_now(r)) {
 			/* the marker is the only trace of that login: kept, and read again */
@@ -280,8 +278,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 				next = OPEN_RETRY_US;
 			goto next;
 		}
-		if (r != TG_OK || tg_event_parse((const char *)text.data, text.len, &ev) != TG_OK ||
-		    !open_marker_name(c, ev, name, sizeof(name)) || strcmp(name, de->d_name) != 0) {
+		if (r != TG_OK || !open_marker_name(c, ev, name, sizeof(name)) ||
+		    strcmp(name, de->d_name) != 0) {
 			tg_warn("login marker %s is not one this uploader wrote: removed", path);
 			unlink(path);
 			goto next;
@@ -318,7 +316,6 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			tg_error_r(r, "cannot remove login marker %s", de->d_name);
 	next:
 		json_decref(ev);
-		tg_buf_free(&text);
 	}
 	closedir(d);
 	free(active.id);
