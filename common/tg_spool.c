@@ -317,6 +317,13 @@ int tg_spool_is_hidden(const char *name)
 	return name[0] == '.';
 }
 
+int tg_spool_has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return n > m && strcmp(name + n - m, suffix) == 0;
+}
+
 static uint64_t dir_bytes(const char *dir, int depth)
 {
 	uint64_t total = 0;

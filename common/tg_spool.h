@@ -62,5 +62,7 @@ int tg_read_fd(int fd, size_t max, struct tg_buf *out);
 int tg_mkdir_p(const char *dir, mode_t mode);
 /* True when a folder entry name is a spool temp file or "." / "..". */
 int tg_spool_is_hidden(const char *name);
+/* True when name ends in suffix and has something before it. */
+int tg_spool_has_suffix(const char *name, const char *suffix);
 
 #endif

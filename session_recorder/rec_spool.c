@@ -187,13 +187,6 @@ static void remove_stale_tmp(int dfd, const char *name)
 	close(fd);
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
 int rec_spool_recover(const char *spool_dir, unsigned *moved)
 {
 	struct rec_spool rs = REC_SPOOL_VOID;
@@ -210,11 +203,11 @@ int rec_spool_recover(const char *spool_dir, unsigned *moved)
 		goto out;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, REC_SPOOL_TMP_PREFIX, strlen(REC_SPOOL_TMP_PREFIX)) == 0) {
-			if (has_suffix(de->d_name, TG_REC_EXT REC_SPOOL_TMP_SUFFIX))
+			if (tg_spool_has_suffix(de->d_name, TG_REC_EXT REC_SPOOL_TMP_SUFFIX))
 				remove_stale_tmp(dirfd(d), de->d_name);
 			continue;
 		}
-		if (!has_suffix(de->d_name, TG_REC_EXT))
+		if (!tg_spool_has_suffix(de->d_name, TG_REC_EXT))
 			continue;
 		one = recover_one(&rs, dirfd(d), de->d_name);
 		if (one > 0)

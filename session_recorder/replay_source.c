@@ -168,13 +168,6 @@ int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_
 	return r != TG_OK ? r : r2;
 }
 
-static int is_recording_name(const char *name)
-{
-	size_t len = strlen(name), ext = strlen(TG_REC_EXT);
-
-	return len > ext && strcmp(name + len - ext, TG_REC_EXT) == 0;
-}
-
 struct where_ctx {
 	int (*cb)(void *ctx, const char *name, uint64_t size);
 	void *ctx;
@@ -184,7 +177,7 @@ static int where_filter(void *ctx, const char *name, uint64_t size)
 {
 	struct where_ctx *w = ctx;
 
-	return is_recording_name(name) ? w->cb(w->ctx, name, size) : 0;
+	return tg_spool_has_suffix(name, TG_REC_EXT) ? w->cb(w->ctx, name, size) : 0;
 }
 
 int replay_list_where(const struct replay_opts *o, const char *where,
@@ -208,7 +201,7 @@ int replay_list_where(const struct replay_opts *o, const char *where,
 		return TG_ERR_SYSTEM;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (tg_spool_is_hidden(e->d_name) || !is_recording_name(e->d_name))
+		if (tg_spool_is_hidden(e->d_name) || !tg_spool_has_suffix(e->d_name, TG_REC_EXT))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
