@@ -28,6 +28,9 @@ static const char *const queue_subdir[UP_Q_COUNT] = {
     [UP_Q_NOTIFY] = "outbox/notify",
 };
 
+/* The uploader's folders under state/: made at the start, cleaned of temp files after a kill. */
+static const char *const state_subdir[] = {"sessions", UP_OPEN_DIR, "multipart"};
+
 int up_spool_prepare(struct up_ctx *c)
 {
 	char path[PATH_MAX];
@@ -47,14 +50,12 @@ int up_spool_prepare(struct up_ctx *c)
 	if ((size_t)snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", c->spool) >=
 	    sizeof(c->state_dir))
 		return TG_ERR_LIMIT;
-	snprintf(path, sizeof(path), "%s/sessions", c->state_dir);
-	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
-		return r;
-	snprintf(path, sizeof(path), "%s/" UP_OPEN_DIR, c->state_dir);
-	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
-		return r;
-	snprintf(path, sizeof(path), "%s/multipart", c->state_dir);
-	return tg_mkdir_p(path, 0750);
+	for (q = 0; q < (int)(sizeof(state_subdir) / sizeof(state_subdir[0])); q++) {
+		snprintf(path, sizeof(path), "%s/%s", c->state_dir, state_subdir[q]);
+		if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
+			return r;
+	}
+	return TG_OK;
 }
 
 /* Watch a queue's folder, unless it is watched already or (still) missing. */
@@ -317,17 +318,15 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 
 void up_spool_clean_tmp(struct up_ctx *c)
 {
-	const char *dirs[] = {
-	    c->q[UP_Q_S3].dir, c->q[UP_Q_NOTIFY].dir, c->state_dir, NULL, NULL, NULL};
-	char multipart[PATH_MAX], sessions[PATH_MAX], open_logins[PATH_MAX];
+	enum { N_STATE = sizeof(state_subdir) / sizeof(state_subdir[0]) };
+	const char *dirs[3 + N_STATE] = {c->q[UP_Q_S3].dir, c->q[UP_Q_NOTIFY].dir, c->state_dir};
+	char sub[N_STATE][PATH_MAX];
 	size_t k;
 
-	snprintf(multipart, sizeof(multipart), "%s/multipart", c->state_dir);
-	snprintf(sessions, sizeof(sessions), "%s/sessions", c->state_dir);
-	snprintf(open_logins, sizeof(open_logins), "%s/" UP_OPEN_DIR, c->state_dir);
-	dirs[3] = multipart;
-	dirs[4] = sessions;
-	dirs[5] = open_logins;
+	for (k = 0; k < N_STATE; k++) {
+		snprintf(sub[k], sizeof(sub[k]), "%s/%s", c->state_dir, state_subdir[k]);
+		dirs[3 + k] = sub[k];
+	}
 	for (k = 0; k < sizeof(dirs) / sizeof(dirs[0]); k++) {
 		struct dirent *de;
 		DIR *d;
