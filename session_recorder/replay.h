@@ -86,6 +86,17 @@ void replay_names_free(struct replay_names *n);
  */
 int replay_check_format(const char *format, int required);
 
+/*
+ * json_dumps(j, flags) made safe for a terminal: JSON escapes the C0 controls itself, but
+ * lets DEL and the C1 controls (U+0080..U+009F; U+009B is CSI to a UTF-8 xterm) through
+ * raw; here they are \u00XX escapes too, which any JSON reader reads back the same.
+ * malloc'd; NULL when j cannot be dumped or memory runs out.
+ */
+struct json_t;
+char *replay_json_dumps(const struct json_t *j, size_t flags);
+/* The same, written to f with a newline; 0, or -1 when it could not be made or written. */
+int replay_json_print(FILE *f, const struct json_t *j, size_t flags);
+
 /* Verdict to exit code. */
 int replay_exit_for(int status);
 /* "1:02:03.456" for microseconds. */

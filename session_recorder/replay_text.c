@@ -192,7 +192,7 @@ struct export_ctx {
 static void emit(struct export_ctx *c, uint64_t t, const char *code, const char *s, size_t n)
 {
 	json_t *j = json_stringn(s, n);
-	char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	char *d = j ? replay_json_dumps(j, JSON_ENCODE_ANY) : NULL;
 
 	if (d == NULL || printf("[%" PRIu64 ".%06u, \"%s\", %s]\n", t / 1000000,
 	                        (unsigned)(t % 1000000), code, d) < 0)
@@ -378,8 +378,7 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 	              "tollgate", "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
 	              "verification", replay_status_word(status), "invalid_utf8",
 	              o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
-	if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
-	    putchar('\n') == EOF)
+	if (j == NULL || replay_json_print(stdout, j, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
 		e = TG_ERR_IO;
 out:
 	json_decref(j);

@@ -1,5 +1,6 @@
 /* tollgate-replay: times, verdict wording, and the verify-before-show gate. */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,44 @@ int replay_parse_time(const char *s, uint64_t *us)
 		*us = ((h * 3600 + m * 60 + sec) * 1000000) + frac;
 	}
 	return 0;
+}
+
+char *replay_json_dumps(const json_t *j, size_t flags)
+{
+	char *d = json_dumps(j, flags), *out;
+	size_t i, o = 0, n;
+
+	if (d == NULL)
+		return NULL;
+	n = strlen(d);
+	/* the dump is valid UTF-8 whose structure is printable ASCII: a DEL or a C1 character
+	 * can only be inside a string, where its escape means the same */
+	if ((out = malloc(6 * n + 1)) != NULL) {
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)d[i], c2 = (unsigned char)d[i + 1];
+
+			if (c == 0x7f) {
+				o += (size_t)sprintf(out + o, "\\u007f");
+			} else if (c == 0xc2 && c2 >= 0x80 && c2 <= 0x9f) {
+				o += (size_t)sprintf(out + o, "\\u%04x", c2);
+				i++;
+			} else {
+				out[o++] = (char)c;
+			}
+		}
+		out[o] = '\0';
+	}
+	free(d);
+	return out;
+}
+
+int replay_json_print(FILE *f, const json_t *j, size_t flags)
+{
+	char *d = replay_json_dumps(j, flags);
+	int r = d != NULL && fputs(d, f) >= 0 && putc('\n', f) != EOF ? 0 : -1;
+
+	free(d);
+	return r;
 }
 
 const char *replay_status_word(int status)

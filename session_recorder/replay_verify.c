@@ -352,12 +352,12 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		    "records", (json_int_t)in.hidden_times, "resizes", (json_int_t)in.resizes,
 		    "verification", verdict_json(&in.v));
 
-		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+		if (j == NULL ||
+		    replay_json_print(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
 			json_decref(j);
 			tg_error("%s: could not make the JSON", argv[0]);
 			goto out;
 		}
-		putchar('\n');
 		json_decref(j);
 	} else {
 		info_text(argv[0], tg_rec_reader_header(r), tg_rec_reader_header_json(r), &in);

@@ -193,6 +193,28 @@ mkdir escdir && cp esc.tgr escdir/ || tg_fail "escdir"
 expect 0 "$R" -c conf list escdir
 if grep -q "$(printf '\033')" out.txt; then tg_fail "list printed an escape: $(od -c out.txt | head)"; fi
 grep -q 'eve\\x1b\[31m' out.txt || tg_fail "list: user not shown escaped: $(cat out.txt)"
+# JSON escapes C0 controls itself, but lets C1 controls (U+009B is CSI to a UTF-8 xterm) and
+# DEL through raw: info --json and export must not print them raw either
+printf 'out 1000 csi \\xc2\\x9b2J del \\x7f\\r\\n\nnote 1500 {"command":"\\u009b2J\\u007f"}\nseal 2000 {}\n' >c1.txt
+"$G" script k/signing.key c1.tgr "command=ls $(printf '\302\233')2J$(printf '\177')" <c1.txt ||
+	tg_fail "make c1.tgr"
+no_c1() { # no_c1 WHAT: out.txt holds no raw C1 control or DEL, and is JSON lines with $2 in them
+	python3 - out.txt "$2" <<'PY' || tg_fail "$1 printed a raw C1 control or DEL: $(od -c out.txt | head -20)"
+import json, re, sys
+raw = open(sys.argv[1], "rb").read()
+assert not re.search(rb"\xc2[\x80-\x9f]|\x7f", raw)
+text = raw.decode("utf-8")
+try:
+    docs = [json.loads(text)]
+except ValueError:
+    docs = [json.loads(l) for l in text.splitlines()]
+assert sys.argv[2].encode("ascii").decode("unicode_escape") in json.dumps(docs, ensure_ascii=False)
+PY
+}
+expect 0 "$R" -c conf info --json c1.tgr
+no_c1 "info --json" "ls \u009b2J\u007f"
+expect 0 "$R" -c conf export --format asciicast c1.tgr
+no_c1 "export" "csi \u009b2J del \u007f"
 
 # --- what is shown is what was verified: a FIFO cannot be read twice the same
 mkfifo swap.fifo
