@@ -19,6 +19,7 @@
 #include "replay.h"
 #include "tg_error.h"
 #include "tg_log.h"
+#include "tg_utf8.h"
 
 #define SEEK_SMALL_US 5000000ULL
 #define SEEK_BIG_US 60000000ULL
@@ -422,14 +423,18 @@ static int play_loop(struct play *p)
 	return p->werr ? TG_ERR_IO : TG_OK;
 }
 
-static void banner(const char *name, int status)
+static void banner(const char *name_in, int status)
 {
+	char *safe = tg_text_safe(name_in);
+	const char *name = safe != NULL ? safe : "?";
+
 	fprintf(stdout,
 	        "\033[0m\033[7m *** tollgate-replay: %s is %s: NOT VERIFIED, shown because of "
 	        "--force *** \033[0m\r\n",
 	        name,
 	        status == TG_ERR_UNSEALED ? "not sealed" : "TAMPERED or signed by another key");
 	fflush(stdout);
+	free(safe);
 }
 
 int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)

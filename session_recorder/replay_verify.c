@@ -33,7 +33,10 @@ static int verify_one(const struct replay_opts *o, const char *name)
 	int r;
 
 	if ((r = replay_verify_name(o, name, &v)) != TG_OK) {
-		printf("%s: error: %s\n", name, tg_strerror(r));
+		char *safe = tg_text_safe(name); /* an S3 key or a file name: anyone's */
+
+		printf("%s: error: %s\n", safe != NULL ? safe : "?", tg_strerror(r));
+		free(safe);
 		return REPLAY_EXIT_USAGE;
 	}
 	replay_describe(stdout, name, &v);

@@ -193,6 +193,15 @@ mkdir escdir && cp esc.tgr escdir/ || tg_fail "escdir"
 expect 0 "$R" -c conf list escdir
 if grep -q "$(printf '\033')" out.txt; then tg_fail "list printed an escape: $(od -c out.txt | head)"; fi
 grep -q 'eve\\x1b\[31m' out.txt || tg_fail "list: user not shown escaped: $(cat out.txt)"
+# a file name is shown escaped too: in verify's error line and in play's --force banner
+evil="x$(printf '\033')]0;PWNED$(printf '\007')"
+expect 3 "$R" -c conf verify "$evil.tgr"
+if grep -q "$(printf '\033')]0;PWNED" out.txt; then tg_fail "verify printed a file name raw: $(od -c out.txt)"; fi
+grep -q '^x\\x1b\]0;PWNED\\x07\.tgr: error: ' out.txt || tg_fail "verify error line: $(cat out.txt)"
+cp tampered.tgr "$evil.tgr"
+expect 1 "$R" -c conf --force play --speed 64 --idle-limit 0.001 "$evil.tgr"
+if grep -q "$(printf '\033')]0;PWNED" out.txt; then tg_fail "play printed a file name raw: $(od -c out.txt | head)"; fi
+grep -q 'tollgate-replay: x\\x1b\]0;PWNED\\x07\.tgr is TAMPERED' out.txt || tg_fail "play banner: $(cat out.txt)"
 # JSON escapes C0 controls itself, but lets C1 controls (U+009B is CSI to a UTF-8 xterm) and
 # DEL through raw: info --json and export must not print them raw either
 printf 'out 1000 csi \\xc2\\x9b2J del \\x7f\\r\\n\nnote 1500 {"command":"\\u009b2J\\u007f"}\nseal 2000 {}\n' >c1.txt
