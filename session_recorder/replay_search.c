@@ -22,7 +22,7 @@
 #define BLOCK_FLUSH (256 * 1024) /* search the block once it holds this much */
 #define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
 #define TIMES_CAP 65536 /* distinct record times in one block */
-#define SHOW_CAP 400    /* bytes of a line printed */
+#define SHOW_CAP 400    /* bytes of a line printed, around the match */
 
 struct search_ctx {
 	regex_t re;
@@ -53,24 +53,52 @@ static size_t line_start(const struct search_ctx *c, size_t pos)
 	return pos;
 }
 
+/* Whether b continues a UTF-8 character (a window edge must not split one). */
+static int is_cont(char b)
+{
+	return ((unsigned char)b & 0xc0) == 0x80;
+}
+
+/*
+ * The part of the line [ls, le) to show for the match at so: all of it, or, when it is
+ * longer than SHOW_CAP, SHOW_CAP bytes from a little before the match, on character bounds.
+ */
+static void show_window(const struct search_ctx *c, size_t so, size_t ls, size_t le, size_t *ws,
+                        size_t *we)
+{
+	*ws = ls;
+	*we = le;
+	if (le - ls <= SHOW_CAP)
+		return;
+	if (so - ls > SHOW_CAP / 4)
+		*ws = so - SHOW_CAP / 4;
+	if (le - *ws < SHOW_CAP)
+		*ws = le - SHOW_CAP;
+	*we = *ws + SHOW_CAP;
+	while (*ws < so && is_cont(c->text[*ws]))
+		(*ws)++;
+	while (*we<le && * we> so && is_cont(c->text[*we]))
+		(*we)--;
+}
+
 static void report(struct search_ctx *c, size_t so)
 {
-	size_t ls = line_start(c, so), le = ls;
+	size_t ls = line_start(c, so), le = ls, ws, we;
 	char t[32];
 
 	while (le < c->cur && c->text[le] != '\n')
 		le++;
 	char line[SHOW_CAP + 1], *safe_line, *safe_name;
-	size_t n = le - ls > SHOW_CAP ? SHOW_CAP : le - ls;
 
+	show_window(c, so, ls, le, &ws, &we);
 	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]]);
 	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
-	memcpy(line, c->text + ls, n);
-	line[n] = '\0';
+	memcpy(line, c->text + ws, we - ws);
+	line[we - ws] = '\0';
 	safe_line = tg_text_safe(line);
 	safe_name = tg_text_safe(c->name);
-	if (printf("%s %s %s: %s\n", c->session_id, t, safe_name ? safe_name : "?",
-	           safe_line ? safe_line : "?") < 0)
+	if (printf("%s %s %s: %s%s%s\n", c->session_id, t, safe_name ? safe_name : "?",
+	           ws > ls ? "..." : "", safe_line ? safe_line : "?", we < le ? "..." : "") < 0)
 		c->werr = 1;
 	free(safe_line);
 	free(safe_name);

@@ -172,6 +172,13 @@ expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
 expect 0 "$R" -c conf search 'alice@web-1' good.tgr
 if grep -q '01;32m' out.txt; then tg_fail "search: escapes not stripped"; fi
+# a long line is cut where it is shown, but around the match: the match is in what is shown
+python3 -c "print('out 1000 ' + 'A' * 1000 + ' BEGIN RSA PRIVATE KEY ' + 'B' * 1000 + '\\\\r\\\\n'); print('seal 2000 {}')" >long.txt
+"$G" script k/signing.key long.tgr session=$SID <long.txt || tg_fail "make long.tgr"
+expect 0 "$R" -c conf search 'BEGIN RSA' long.tgr
+grep -q "^$SID 0:00:00.001 long.tgr: \.\.\.A*A BEGIN RSA PRIVATE KEY BB*\.\.\.$" out.txt ||
+	tg_fail "search of a long line: the match is not shown: $(cut -c1-200 out.txt)"
+[ "$(wc -c <out.txt)" -lt 600 ] || tg_fail "search of a long line: all of it shown"
 # a tampered recording is refused, as cat refuses it; --force shows it, under a warning
 expect 1 "$R" -c conf search 'hunteX2' tampered.tgr
 if grep -q "hunteX2" out.txt; then tg_fail "search tampered: a forged match was printed"; fi
