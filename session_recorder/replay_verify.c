@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "replay.h"
+#include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_log.h"
 #include "tg_spool.h"
@@ -95,6 +96,19 @@ static json_t *verdict_json(const struct tg_rec_verdict *v)
 	        : json_pack("{s:I,s:I,s:I}", "record", (json_int_t)v->fail_index, "offset",
 	                    (json_int_t)v->fail_offset, "time_us", (json_int_t)v->fail_time_us),
 	    "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
+}
+
+/* A file name as a JSON string: a name need not be UTF-8, a JSON string must (U+FFFD). */
+static json_t *name_json(const char *name)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	json_t *j = NULL;
+
+	tg_buf_init(&b, 3 * strlen(name) + 1);
+	if (tg_utf8_sanitize(&b, name, strlen(name), NULL) == TG_OK)
+		j = json_stringn(tg_buf_str(&b), b.len);
+	tg_buf_free(&b);
+	return j;
 }
 
 /* A value from the recording may hold terminal controls: printed made safe. */
@@ -345,15 +359,15 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	}
 	if (o->json) {
 		json_t *j = json_pack(
-		    "{s:s,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",
-		    argv[0], "header", json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
-		    in.end ? in.end : json_null(), "notes", json_incref(in.notes), "stored", "out",
-		    (json_int_t)in.stored[TG_REC_OUT], "err", (json_int_t)in.stored[TG_REC_ERR],
-		    "in", (json_int_t)in.stored[TG_REC_IN], "dropped", "out",
-		    (json_int_t)in.dropped[1], "err", (json_int_t)in.dropped[2], "in",
-		    (json_int_t)in.dropped[3], "hidden_input", "bytes", (json_int_t)in.hidden_bytes,
-		    "records", (json_int_t)in.hidden_times, "resizes", (json_int_t)in.resizes,
-		    "verification", verdict_json(&in.v));
+		    "{s:o,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",
+		    name_json(argv[0]), "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
+		    "end", in.end ? in.end : json_null(), "notes", json_incref(in.notes), "stored",
+		    "out", (json_int_t)in.stored[TG_REC_OUT], "err",
+		    (json_int_t)in.stored[TG_REC_ERR], "in", (json_int_t)in.stored[TG_REC_IN],
+		    "dropped", "out", (json_int_t)in.dropped[1], "err", (json_int_t)in.dropped[2],
+		    "in", (json_int_t)in.dropped[3], "hidden_input", "bytes",
+		    (json_int_t)in.hidden_bytes, "records", (json_int_t)in.hidden_times, "resizes",
+		    (json_int_t)in.resizes, "verification", verdict_json(&in.v));
 
 		if (j == NULL ||
 		    replay_json_print(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {

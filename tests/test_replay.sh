@@ -103,6 +103,14 @@ assert j["verification"]["status"] == "sealed" and j["verification"]["exit"] == 
 assert j["stored"]["in"] == 3 and j["hidden_input"]["bytes"] == 9 and j["resizes"] == 1
 assert j["notes"][0]["note"]["event"] == "transfer"
 PY
+# a file name need not be UTF-8 (Latin-1 from a Windows share), and JSON must be: U+FFFD
+cp good.tgr "$(printf 'caf\351.tgr')"
+expect 0 "$R" -c conf info --json "$(printf 'caf\351.tgr')"
+python3 - out.txt <<'PY' || tg_fail "info --json of a file whose name is not UTF-8: $(cat out.txt err.txt)"
+import json, sys
+j = json.load(open(sys.argv[1], encoding="utf-8"))
+assert j["file"] == "caf\ufffd.tgr" and j["verification"]["status"] == "sealed"
+PY
 # a command without a pty (and with no SSH_CONNECTION): absent fields are "-", as command is
 printf 'out 1000 hello\\n\nseal 2000 {"reason":"exit"}\n' >cmd.txt
 "$G" script k/signing.key cmd.tgr mode=command command=ls term= cols=0 rows=0 addr= port=0 \
