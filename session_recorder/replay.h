@@ -73,7 +73,9 @@ struct replay_names {
 		NULL, 0, 0                                                                         \
 	}
 /* A folder, or an s3:// URL that ends in '/', stands for each recording in it (sorted by
- * name; none is an error); any other FILE for itself. TG_OK, or an error (logged). */
+ * name; none is an error); any other FILE for itself. TG_OK, or an error (logged): out of
+ * memory stops it; a folder that cannot be listed or holds none is left out, the others
+ * are expanded, and the first such error returned. */
 int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
                         struct replay_names *out);
 void replay_names_free(struct replay_names *n);

@@ -296,9 +296,11 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	c->pat = argv[0];
 	c->patlen = strlen(argv[0]);
 	c->input = o->input;
-	if (replay_names_expand(o, argc - 1, argv + 1, &n) != TG_OK) {
+	/* an empty folder is an error, but the other recordings are searched all the same */
+	if ((e = replay_names_expand(o, argc - 1, argv + 1, &n)) != TG_OK) {
 		code = REPLAY_EXIT_USAGE;
-		replay_names_free(&n); /* nothing searched */
+		if (e == TG_ERR_NOMEM)
+			replay_names_free(&n); /* nothing searched */
 	}
 	for (i = 0; i < n.n; i++) {
 		const char *name = n.v[i];

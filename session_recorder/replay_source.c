@@ -255,7 +255,7 @@ static int is_collection(const char *arg)
 int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
                         struct replay_names *out)
 {
-	int i, r;
+	int i, r, err = TG_OK;
 
 	for (i = 0; i < argc; i++) {
 		size_t first = out->n;
@@ -265,18 +265,25 @@ int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
 				goto nomem;
 			continue;
 		}
-		if ((r = replay_list_where(o, argv[i], names_add, out)) != TG_OK)
+		/* a folder that cannot be listed, or holds nothing, is an error, as a missing file
+		 * is: said, and the other arguments still expanded */
+		if ((r = replay_list_where(o, argv[i], names_add, out)) == TG_ERR_NOMEM)
 			return r;
+		if (r != TG_OK) {
+			err = err != TG_OK ? err : r;
+			continue;
+		}
 		if (out->n == first) {
 			char *safe = tg_text_safe(argv[i]);
 
 			tg_error("%s: no recordings (*" TG_REC_EXT ") there", safe ? safe : "?");
 			free(safe);
-			return TG_ERR_NOT_FOUND;
+			err = err != TG_OK ? err : TG_ERR_NOT_FOUND;
+			continue;
 		}
 		qsort(out->v + first, out->n - first, sizeof(*out->v), by_name);
 	}
-	return TG_OK;
+	return err;
 nomem:
 	tg_error("out of memory");
 	return TG_ERR_NOMEM;

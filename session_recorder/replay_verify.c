@@ -47,13 +47,16 @@ static int verify_one(const struct replay_opts *o, const char *name)
 int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 {
 	struct replay_names n = REPLAY_NAMES_VOID;
-	int code = REPLAY_EXIT_OK;
+	int code = REPLAY_EXIT_OK, e;
 	size_t i;
 
-	if (replay_names_expand(o, argc, argv, &n) != TG_OK) {
+	/* an empty folder is an error, but does not keep the other recordings from a verdict */
+	if ((e = replay_names_expand(o, argc, argv, &n)) == TG_ERR_NOMEM) {
 		replay_names_free(&n);
 		return REPLAY_EXIT_USAGE;
 	}
+	if (e != TG_OK)
+		code = REPLAY_EXIT_USAGE;
 	for (i = 0; i < n.n; i++)
 		code = worse(code, verify_one(o, n.v[i]));
 	replay_names_free(&n);

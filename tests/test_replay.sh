@@ -291,6 +291,14 @@ grep -q "spool/sessions/a.tgr" out.txt || tg_fail "search of a folder: $(cat out
 mkdir empty
 expect 3 "$R" -c conf verify good.tgr empty
 grep -q "no recordings" err.txt || tg_fail "verify of an empty folder: $(cat err.txt)"
+# ... which does not keep the others from being checked, as a missing file does not
+grep -q "^good.tgr: sealed and intact" out.txt || tg_fail "verify with an empty folder skipped the rest: $(cat out.txt)"
+expect 3 "$R" -c conf verify empty spool/sessions
+[ "$(grep -c "^spool/sessions/[abc].tgr: " out.txt)" -eq 3 ] ||
+	tg_fail "verify after an empty folder skipped the rest: $(cat out.txt)"
+expect 3 "$R" -c conf search hunter2 empty good.tgr
+grep -q "good.tgr: the password is hunter2" out.txt ||
+	tg_fail "search with an empty folder skipped the rest: $(cat out.txt)"
 
 # --- export: asciicast v2 that Debian's asciinema plays
 expect 0 "$R" -c conf export --format asciicast good.tgr
