@@ -222,7 +222,7 @@ int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 	struct stat st;
 	int fd = -1, r, r2;
 
-	if ((r = tgp_privs_drop(&privs, pw->pw_uid, pw->pw_gid)) != TG_OK)
+	if ((r = tgp_privs_drop(&privs, pw)) != TG_OK)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
 		r = errno == ENOENT ? TG_ERR_NOT_FOUND
@@ -298,7 +298,7 @@ int tgp_ga_write(const char *path, const struct passwd *pw, const struct tg_buf 
 	dir[slash - path] = '\0';
 	if (dir[0] == '\0')
 		snprintf(dir, sizeof(dir), "/");
-	if ((r = tgp_privs_drop(&privs, pw->pw_uid, pw->pw_gid)) != TG_OK)
+	if ((r = tgp_privs_drop(&privs, pw)) != TG_OK)
 		return r;
 	/* the file must still be the user's regular file */
 	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != pw->pw_uid) {

@@ -2,6 +2,7 @@
 #include "tg_test.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <sys/fsuid.h>
@@ -198,6 +199,47 @@ START_TEST(owner_checked_as_the_user)
 }
 END_TEST
 
+/*
+ * Read with the user's groups, not sshd's: a file of the user's in a folder that only a
+ * supplementary group of root's may enter is out of the user's reach, so it is refused.
+ */
+START_TEST(roots_groups_do_not_reach)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	struct passwd *nobody = getpwnam("nobody");
+	char sub[4096], p[4200];
+	gid_t g = 54321, after[8];
+	int fd;
+
+	if (geteuid() != 0 || nobody == NULL) {
+		fprintf(stderr, "SKIP roots_groups_do_not_reach: needs root and user nobody\n");
+		return;
+	}
+	ck_assert_uint_ne(nobody->pw_gid, g);
+	ck_assert_int_eq(setgroups(1, &g), 0);
+	tg_buf_init(&text, TGP_GA_MAX);
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	snprintf(sub, sizeof(sub), "%s/g", dir);
+	ck_assert_int_eq(mkdir(sub, 0710), 0);
+	ck_assert_int_eq(chown(sub, 0, g), 0);
+	snprintf(p, sizeof(p), "%s/.google_authenticator", sub);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(write(fd, GOOD, strlen(GOOD)), (ssize_t)strlen(GOOD));
+	close(fd);
+	ck_assert_int_eq(chown(p, nobody->pw_uid, nobody->pw_gid), 0);
+	ck_assert_int_eq(tgp_ga_read(p, nobody, &text), TG_ERR_SYSTEM);
+	ck_assert_uint_eq(text.len, 0);
+	/* the write-back is done as the user too */
+	ck_assert_int_eq(tg_buf_puts(&text, B32 "\n"), TG_OK);
+	ck_assert_int_ne(tgp_ga_write(p, nobody, &text), TG_OK);
+	/* root's ids and groups are back */
+	ck_assert_uint_eq(setfsuid(-1), 0);
+	ck_assert_int_eq(getgroups(8, after), 1);
+	ck_assert_uint_eq(after[0], g);
+	tg_buf_free(&text);
+}
+END_TEST
+
 START_TEST(write_back_keeps_owner_and_mode)
 {
 	struct tg_buf text = TG_BUF_VOID;
@@ -228,6 +270,7 @@ int main(void)
 	tcase_add_test(tc, rewrite);
 	tcase_add_test(tc, file_checks);
 	tcase_add_test(tc, owner_checked_as_the_user);
+	tcase_add_test(tc, roots_groups_do_not_reach);
 	tcase_add_test(tc, write_back_keeps_owner_and_mode);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
