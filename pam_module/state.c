@@ -1,9 +1,11 @@
 #include "state.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,12 +115,61 @@ void tgp_state_unlock(struct tgp_lock *l)
 	l->fd = -1;
 }
 
+/*
+ * One spelling per client, so that failures from one client add up however PAM_RHOST spells
+ * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets and
+ * no %zone), an IPv4-mapped one as the IPv4 address, a name in lower case without its final
+ * dot. Into out (size n); anything else is copied as it is.
+ */
+static void addr_canonical(const char *addr, char *out, size_t n)
+{
+	char tmp[256];
+	unsigned char bin[16];
+	size_t len = strlen(addr), i;
+	char *pct;
+
+	snprintf(out, n, "%s", addr);
+	if (len + 1 > sizeof(tmp))
+		return;
+	memcpy(tmp, addr, len + 1);
+	if (strchr(tmp, ':') != NULL) {
+		char *v6 = tmp;
+
+		if (v6[0] == '[' && len >= 2 && v6[len - 1] == ']') {
+			v6[len - 1] = '\0';
+			v6++;
+		}
+		if ((pct = strchr(v6, '%')) != NULL)
+			*pct = '\0';
+		if (inet_pton(AF_INET6, v6, bin) == 1) {
+			if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bin))
+				(void)inet_ntop(AF_INET, bin + 12, out, (socklen_t)n);
+			else
+				(void)inet_ntop(AF_INET6, bin, out, (socklen_t)n);
+		}
+		return;
+	}
+	if (inet_pton(AF_INET, tmp, bin) == 1) {
+		(void)inet_ntop(AF_INET, bin, out, (socklen_t)n);
+		return;
+	}
+	/* a host name (UseDNS): DNS names are the same in any case */
+	for (i = 0; i < len; i++)
+		if (tmp[i] >= 'A' && tmp[i] <= 'Z')
+			tmp[i] = (char)(tmp[i] - 'A' + 'a');
+	if (len > 1 && tmp[len - 1] == '.')
+		tmp[len - 1] = '\0';
+	snprintf(out, n, "%s", tmp);
+}
+
 void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX])
 {
+	char canon[256];
 	size_t i, n = 0;
 
-	for (i = 0; addr != NULL && addr[i] != '\0' && n < TGP_ADDR_MAX - 1; i++) {
-		char c = addr[i];
+	addr_canonical(addr != NULL ? addr : "", canon, sizeof(canon));
+	for (i = 0; canon[i] != '\0' && n < TGP_ADDR_MAX - 1; i++) {
+		char c = canon[i];
 
 		out[n++] =
 		    ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

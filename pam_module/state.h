@@ -107,7 +107,11 @@ int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_
 int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
     __attribute__((warn_unused_result));
 
-/* Make addr (PAM_RHOST, may be NULL) safe to store: [A-Za-z0-9.:_%-], capped, "-" when empty. */
+/*
+ * Make addr (PAM_RHOST, may be NULL) the client's one key: an IP address in its canonical
+ * form (IPv4-mapped IPv6 as IPv4, no zone), a name in lower case; then safe to store:
+ * [A-Za-z0-9.:_%-], capped, "-" when empty.
+ */
 void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX]);
 
 /* TG_ERR_RATE_LIMITED when user or (user, addr) is locked out at now. Changes nothing. */

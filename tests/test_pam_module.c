@@ -626,6 +626,36 @@ START_TEST(rate_limit_and_refusals_do_not_extend)
 }
 END_TEST
 
+/* PAM_RHOST spelt another way is the same client: its failures add up. */
+START_TEST(address_spellings_share_one_limit)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	const char *spellings[] = {"2001:db8::7", "2001:DB8::7", "2001:db8:0:0:0:0:0:7%eth0"};
+	char code[16];
+	int i;
+
+	service("max_failures=3 max_failures_user=100 lockout=3600");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(auth_full(user, &c, spellings[i], NULL, NULL, 0), PAM_AUTH_ERR);
+	/* the good code, refused from that client however it is spelt; taken from another */
+	c.text = code;
+	ck_assert_int_eq(auth_full(user, &c, "2001:0db8::0007", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "192.0.2.9", NULL, NULL, 0), PAM_SUCCESS);
+	/* an IPv4 client seen through an IPv4-mapped IPv6 socket is that IPv4 client */
+	c.text = "00000000";
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(auth_full(user, &c, i % 2 ? "::ffff:198.51.100.4" : "198.51.100.4",
+		                           NULL, NULL, 0),
+		                 PAM_AUTH_ERR);
+	c.text = "12345678"; /* a good scratch code */
+	ck_assert_int_eq(auth_full(user, &c, "::FFFF:198.51.100.4", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "192.0.2.10", NULL, NULL, 0), PAM_SUCCESS);
+}
+END_TEST
+
 START_TEST(user_ceiling_across_addresses)
 {
 	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
@@ -974,6 +1004,7 @@ int main(void)
 	tcase_add_test(tc, exempt_group_skips);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
+	tcase_add_test(tc, address_spellings_share_one_limit);
 	tcase_add_test(tc, user_ceiling_across_addresses);
 	tcase_add_test(tc, forward_pass_and_try_first_pass);
 	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);

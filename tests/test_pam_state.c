@@ -143,8 +143,23 @@ START_TEST(addresses_cleaned)
 
 	tgp_addr_clean(NULL, out);
 	ck_assert_str_eq(out, "-");
+	/* one address, one key: the spellings of an address are not addresses of their own */
 	tgp_addr_clean("2001:db8::1%eth0", out);
-	ck_assert_str_eq(out, "2001:db8::1%eth0");
+	ck_assert_str_eq(out, "2001:db8::1");
+	tgp_addr_clean("2001:DB8:0:0:0:0:0:1", out);
+	ck_assert_str_eq(out, "2001:db8::1");
+	tgp_addr_clean("[2001:0db8::0001]", out);
+	ck_assert_str_eq(out, "2001:db8::1");
+	tgp_addr_clean("::ffff:192.0.2.7", out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_clean("::FFFF:C000:0207", out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_clean("192.0.2.7", out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_clean("Client.EXAMPLE.org.", out);
+	ck_assert_str_eq(out, "client.example.org");
+	tgp_addr_clean("2001:db8::zz", out); /* not an address: a name, cleaned */
+	ck_assert_str_eq(out, "2001:db8::zz");
 	tgp_addr_clean("evil host\nx", out);
 	ck_assert_str_eq(out, "evil_host_x");
 }
