@@ -81,18 +81,31 @@ static void skipped_event(struct attempt *a, const char *reason)
 int tgp_in_group(const struct passwd *pw, const char *group)
 {
 	struct group gr, *grp = NULL;
-	char buf[TGP_PWBUF];
+	char *buf = NULL, *more;
+	size_t len = TGP_PWBUF;
 	gid_t groups[256];
-	int n = 256, i;
+	int n = 256, i, r, member = 0;
 
-	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
-		return 0;
+	/* a group's entry lists its members: a directory group with thousands of them does not
+	 * fit TGP_PWBUF (ERANGE), and its members are members all the same */
+	for (;;) {
+		if ((more = realloc(buf, len)) == NULL)
+			goto out;
+		buf = more;
+		if ((r = getgrnam_r(group, &gr, buf, len, &grp)) != ERANGE || len >= TGP_GRBUF_MAX)
+			break;
+		len *= 2;
+	}
+	if (r != 0 || grp == NULL)
+		goto out;
 	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		return 0; /* more than 256 groups: not treated as a member (fail closed) */
+		goto out; /* more than 256 groups: not treated as a member (fail closed) */
 	for (i = 0; i < n; i++)
 		if (groups[i] == grp->gr_gid)
-			return 1;
-	return 0;
+			member = 1;
+out:
+	free(buf);
+	return member;
 }
 
 /* Ask one question with echo off; the answer goes into a->response. */

@@ -21,6 +21,8 @@
 
 /* Room for one getpwnam_r answer. */
 #define TGP_PWBUF 16384
+/* The most room given to one getgrnam_r answer (a group lists its members). */
+#define TGP_GRBUF_MAX (4 * 1024 * 1024)
 
 /* Parse options; on error log why (LOG_ERR) and return non-zero. */
 int tgp_module_opts(pam_handle_t *pamh, int argc, const char **argv, struct tgp_opts *o);

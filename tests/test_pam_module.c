@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -44,6 +45,28 @@ int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n, struct 
 	if (user[0] != '\0' && strcasecmp(name, user) == 0)
 		name = user;
 	return real(name, pw, buf, n, res);
+}
+
+/*
+ * A group whose entry does not fit a small buffer, as a directory group with thousands of
+ * members: the name service answers ERANGE below 64 KiB, as glibc's does for such an entry.
+ * Its gid is the test user's primary group.
+ */
+#define BIG_GROUP "tg-big-group"
+
+int getgrnam_r(const char *name, struct group *gr, char *buf, size_t n, struct group **res)
+{
+	static int (*real)(const char *, struct group *, char *, size_t, struct group **);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "getgrnam_r");
+	if (strcmp(name, BIG_GROUP) == 0) {
+		*res = NULL;
+		if (n < 65536)
+			return ERANGE;
+		return getgrgid_r(getegid(), gr, buf, n, res);
+	}
+	return real(name, gr, buf, n, res);
 }
 
 /* ANSWER_FAIL_FILLED: answers, then fails (Linux-PAM passes such an answer on) */
@@ -550,6 +573,18 @@ START_TEST(exempt_group_skips)
 }
 END_TEST
 
+/* A member of a big group (its entry over 16 KiB) is a member all the same. */
+START_TEST(exempt_group_with_many_members)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000x", 0, ""};
+
+	service("exempt_group=" BIG_GROUP);
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 0);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+}
+END_TEST
+
 START_TEST(broken_config_and_state_fail_closed)
 {
 	char p[4200], code[16];
@@ -1002,6 +1037,7 @@ int main(void)
 	tcase_add_test(tc, non_utf8_user_name_still_recorded);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
+	tcase_add_test(tc, exempt_group_with_many_members);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
 	tcase_add_test(tc, address_spellings_share_one_limit);
