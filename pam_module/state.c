@@ -51,6 +51,15 @@ static int state_fd_ok(int fd)
 	       (st.st_mode & (S_IRWXG | S_IRWXO)) == 0 && st.st_nlink == 1;
 }
 
+/* The locked file is still the one under path: not removed (tgp_state_remove) meanwhile. */
+static int still_named(int fd, const char *path)
+{
+	struct stat held, named;
+
+	return fstat(fd, &held) == 0 && lstat(path, &named) == 0 && held.st_dev == named.st_dev &&
+	       held.st_ino == named.st_ino;
+}
+
 int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
@@ -66,23 +75,40 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 		return r;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
 		return TG_ERR_LIMIT;
-	if ((l->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-	                  0600)) < 0)
-		return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
-	if (!state_fd_ok(l->fd)) {
-		tgp_state_unlock(l);
-		return TG_ERR_PERM;
-	}
-	/* poll rather than block: a stuck holder must not hang sshd forever */
-	while (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= TGP_LOCK_WAIT_MS) {
+	for (;;) {
+		if ((l->fd = open(path,
+		                  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		                  0600)) < 0)
+			return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
+		if (!state_fd_ok(l->fd)) {
+			/* opened just as it was removed (no link left): open the name again */
+			int gone = !still_named(l->fd, path);
+
 			tgp_state_unlock(l);
-			return TG_ERR_RETRY;
+			if (!gone || waited >= TGP_LOCK_WAIT_MS)
+				return TG_ERR_PERM;
+			waited += 2;
+			continue;
 		}
-		nanosleep(&pause, NULL);
+		/* poll rather than block: a stuck holder must not hang sshd forever */
+		while (flock(l->fd, LOCK_EX | LOCK_NB) != 0) {
+			if ((errno != EWOULDBLOCK && errno != EINTR) ||
+			    waited >= TGP_LOCK_WAIT_MS) {
+				tgp_state_unlock(l);
+				return TG_ERR_RETRY;
+			}
+			nanosleep(&pause, NULL);
+			waited += 2;
+		}
+		/* the file was removed while we waited (tollgate-enroll, under this lock): a
+		 * lock on it no longer keeps out the logins that open the name now */
+		if (still_named(l->fd, path))
+			return TG_OK;
+		tgp_state_unlock(l);
+		if (waited >= TGP_LOCK_WAIT_MS)
+			return TG_ERR_RETRY;
 		waited += 2;
 	}
-	return TG_OK;
 }
 
 int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st)
@@ -470,15 +496,28 @@ out:
 int tgp_state_remove(const char *state_dir, const char *user)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
+	struct tgp_lock l = TGP_LOCK_VOID;
+	struct stat sb;
+	int r;
 
 	if (!tgp_user_name_ok(user))
 		return TG_ERR_INVALID;
 	if (state_dir_path(state_dir, dir, sizeof(dir)) != TG_OK ||
 	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
 		return TG_ERR_LIMIT;
-	if (unlink(path) != 0)
+	if (lstat(path, &sb) != 0)
 		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
-	return tg_fsync_dir(dir);
+	/* under the lock: a login that holds it finishes first (its outcome is recorded, not
+	 * lost with a file unlinked under it), and the logins that wait for it find the name
+	 * gone when they get it, and lock the new file (tgp_state_lock) */
+	if ((r = tgp_state_lock(state_dir, user, &l)) != TG_OK)
+		return r;
+	if (unlink(path) != 0)
+		r = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+	else
+		r = tg_fsync_dir(dir);
+	tgp_state_unlock(&l);
+	return r;
 }
 
 static struct tgp_addr_state *find_addr(const struct tgp_state *st, const char *addr)

@@ -99,7 +99,11 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn
  */
 int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
     __attribute__((warn_unused_result));
-/* Remove user's state (tollgate-enroll --reset-failures / --remove). */
+/*
+ * Remove user's state (tollgate-enroll --remove, a new enrollment), under its lock: after a
+ * login that holds it; the logins waiting for it then lock the file made anew (tgp_state_lock
+ * takes a lock only on the file still under the name).
+ */
 int tgp_state_remove(const char *state_dir, const char *user);
 
 /* Text form (exposed for the unit tests). */

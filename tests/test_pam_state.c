@@ -1,7 +1,9 @@
 /* pam_module/state.c: the state file, the rate limiter and the used scratch codes. */
 #include "tg_test.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "state.h"
@@ -202,6 +204,112 @@ START_TEST(files_and_lock)
 }
 END_TEST
 
+/*
+ * Until process pid has alice's state file open on a descriptor other than skip (1), or has
+ * ended (0, reaped into *status).
+ */
+static int wait_until_open(pid_t pid, int skip, int *status)
+{
+	char fds[64], link[PATH_MAX + 64], target[PATH_MAX], want[PATH_MAX];
+	struct timespec pause = {0, 1000 * 1000};
+	int fd;
+
+	snprintf(want, sizeof(want), "%s/state/alice", dir);
+	snprintf(fds, sizeof(fds), "/proc/%d/fd", (int)pid);
+	for (;;) {
+		for (fd = 0; fd < 64; fd++) {
+			ssize_t n;
+
+			if (fd == skip)
+				continue;
+			snprintf(link, sizeof(link), "%s/%d", fds, fd);
+			if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+				continue;
+			target[n] = '\0';
+			if (strcmp(target, want) == 0)
+				return 1;
+		}
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* In a forked child: the lock's descriptor (and so the lock) is the parent's alone, and its
+ * number stays taken, so that the child's own opening of the file is told from it. */
+static void lose_inherited_lock(int fd)
+{
+	int null = open("/dev/null", O_RDONLY);
+
+	if (null < 0 || dup2(null, fd) < 0)
+		_exit(2);
+	close(null);
+}
+
+/*
+ * A state removed (tollgate-enroll --remove, a new enrollment) while a login holds its
+ * lock: the removal waits for that login, and a login that waited for the lock on the
+ * removed file does not go on with it (it would hold a lock no new login sees, and two
+ * logins could take one code), but locks the file now under the name.
+ */
+START_TEST(removal_keeps_one_lock)
+{
+	struct tgp_lock l = TGP_LOCK_VOID;
+	struct tgp_state st;
+	char p[4096];
+	struct stat sb;
+	int status = 0, fds[2];
+	pid_t pid;
+
+	snprintf(p, sizeof(p), "%s/state/alice", dir);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &st), TG_OK);
+	/* the removal, while a login holds the lock */
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		lose_inherited_lock(l.fd);
+		_exit(tgp_state_remove(dir, "alice") == TG_OK ? 0 : 1);
+	}
+	/* it waits for the lock: the file is there while the login goes on */
+	ck_assert_int_eq(wait_until_open(pid, l.fd, &status), 1);
+	ck_assert_int_eq(lstat(p, &sb), 0);
+	tgp_state_unlock(&l);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_ne(lstat(p, &sb), 0);
+
+	/* a login waiting on the file when it is removed under the lock */
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		struct tgp_lock m = TGP_LOCK_VOID;
+		struct stat held, named;
+		char ok = 'n';
+
+		close(fds[0]);
+		lose_inherited_lock(l.fd);
+		if (tgp_state_lock(dir, "alice", &m) == TG_OK && fstat(m.fd, &held) == 0 &&
+		    lstat(p, &named) == 0 && held.st_ino == named.st_ino && held.st_nlink == 1)
+			ok = 'y';
+		ck_assert_int_eq(write(fds[1], &ok, 1), 1);
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(wait_until_open(pid, l.fd, &status), 1);
+	ck_assert_int_eq(unlink(p), 0); /* what the removal does, holding the lock */
+	tgp_state_unlock(&l);
+	{
+		char ok = 0;
+
+		ck_assert_int_eq(read(fds[0], &ok, 1), 1);
+		ck_assert_int_eq(ok, 'y');
+	}
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+END_TEST
+
 /* Read user's state afresh (lock, read, unlock): the read's result, the state in *back. */
 static int reread(const char *user, struct tgp_state *back)
 {
@@ -310,6 +418,7 @@ int main(void)
 	tcase_add_test(tc, address_table_is_bounded);
 	tcase_add_test(tc, addresses_cleaned);
 	tcase_add_test(tc, files_and_lock);
+	tcase_add_test(tc, removal_keeps_one_lock);
 	tcase_add_test(tc, torn_write_falls_back);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
