@@ -345,9 +345,15 @@ static int check_code(struct attempt *a)
 	if ((r = tgp_state_lock(state_dir, a->user, &lock)) != TG_OK ||
 	    (r = tgp_state_read(&lock, st)) != TG_OK) {
 		a->reason = "bad_state";
-		pam_syslog(a->pamh, LOG_ERR,
-		           "user=%s: the state under %s is unusable, failing closed: %s",
-		           a->user_log, state_dir, tg_strerror(r));
+		if (r == TG_ERR_CONFIG)
+			pam_syslog(a->pamh, LOG_ERR,
+			           "user=%s: state_dir %s is missing (not mounted? state_dir "
+			           "wrong?), failing closed",
+			           a->user_log, state_dir);
+		else
+			pam_syslog(a->pamh, LOG_ERR,
+			           "user=%s: the state under %s is unusable, failing closed: %s",
+			           a->user_log, state_dir, tg_strerror(r));
 		goto out;
 	}
 	now = time(NULL); /* read under the lock: the holder before us has recorded its step */

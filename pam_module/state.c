@@ -34,9 +34,12 @@ static int ensure_dirs(const char *state_dir, char *dir, size_t len)
 
 	if ((r = state_dir_path(state_dir, dir, len)) != TG_OK)
 		return r;
-	if ((r = tg_mkdir_p(state_dir, 0700)) != TG_OK ||
-	    (r = tgp_check_private_dir(state_dir)) != TG_OK ||
-	    (r = tg_mkdir_p(dir, 0700)) != TG_OK || (r = tgp_check_private_dir(dir)) != TG_OK)
+	/* state_dir itself is made by the package or tollgate-enroll, never here: missing, it is
+	 * a volume not mounted or a typo, and a state made anew there would have forgotten the
+	 * replay guard, the used scratch codes and the failure counts */
+	if ((r = tgp_check_private_dir(state_dir)) != TG_OK)
+		return r == TG_ERR_NOT_FOUND ? TG_ERR_CONFIG : r;
+	if ((r = tg_mkdir_p(dir, 0700)) != TG_OK || (r = tgp_check_private_dir(dir)) != TG_OK)
 		return r;
 	return TG_OK;
 }

@@ -32,6 +32,7 @@ max_failures = 1000
 max_failures_user = 1000
 CONF
 mkdir -p "$T/pam.d"
+mkdir -m 0700 "$T/state" # made by the package: the module never makes state_dir
 printf 'auth required %s config=%s/tollgate.conf secret=~/.google_authenticator\n' "$MOD" "$T" > "$T/pam.d/ga"
 printf 'auth required %s config=%s/tollgate.conf secret=%s/byname/${USER}\n' "$MOD" "$T" "$T" > "$T/pam.d/byname"
 printf 'auth required %s config=%s/tollgate.conf\n' "$MOD" "$T" > "$T/pam.d/store"

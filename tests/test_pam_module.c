@@ -618,6 +618,45 @@ START_TEST(broken_config_and_state_fail_closed)
 }
 END_TEST
 
+/*
+ * A google-authenticator file with state_dir missing (a volume not mounted, a typo): the
+ * replay guard, the used scratch codes and the limiter live there, so the login is denied,
+ * as with the store; the folder is not made (on the file system below the mount point, with
+ * an empty state).
+ */
+START_TEST(ga_file_with_missing_state_dir_fails_closed)
+{
+	struct tgp_totp t = {0};
+	char p[4200], args[8600], code[16];
+	struct stat st;
+	int fd;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP ga_file_with_missing_state_dir_fails_closed: needs root\n");
+		return; /* the file must be the user's own: root's, as the test user is root */
+	}
+	t.alg = TGP_ALG_SHA1;
+	t.digits = 6;
+	t.step = 30;
+	t.keylen = 20;
+	memcpy(t.key, "12345678901234567890", 20);
+	snprintf(p, sizeof(p), "%s/ga", dir);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
+	ck_assert_int_eq(write(fd, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n", 33), 33);
+	close(fd);
+	snprintf(args, sizeof(args), "secret=%s/ga state_dir=%s/not-mounted/tollgate", dir, dir);
+	service(args);
+	ck_assert_int_eq(tgp_totp_generate(&t, time(NULL), code, sizeof(code)), TG_OK);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	snprintf(p, sizeof(p), "%s/not-mounted", dir);
+	ck_assert_int_ne(stat(p, &st), 0);
+	/* with the folder there, the same code is taken */
+	snprintf(p, sizeof(p), "%s/not-mounted/tollgate", dir);
+	ck_assert_int_eq(tg_mkdir_p(p, 0700), TG_OK);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+}
+END_TEST
+
 /* The whole state file (the limiter's records), to see that a refusal changes nothing. */
 static size_t state_bytes(char *out, size_t n)
 {
@@ -1034,6 +1073,7 @@ int main(void)
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
+	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
 	tcase_add_test(tc, non_utf8_user_name_still_recorded);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
