@@ -381,6 +381,13 @@ int main(int argc, char **argv)
 		}
 		break;
 	}
+	/* an admin who forgot sudo otherwise reads only "system error" or "unsafe ownership" */
+	if (r != TG_OK && geteuid() != 0)
+		fprintf(
+		    stderr,
+		    "tollgate-enroll: it runs as uid %u, not root: the secret store, its key and "
+		    "the state under %s are root's, so run it as root\n",
+		    (unsigned)geteuid(), state_dir);
 	tgp_opts_free(&o);
 	return r == TG_OK ? 0 : 1;
 }

@@ -125,6 +125,26 @@ id=$(sed -n 's/^TOLLGATE_SESSION_ID=//p' "$T/sess")
 [ "$(grep -l "\"session_id\":\"$id\"" "$T"/spool/events/*.json | wc -l)" -eq 2 ] || tg_fail "no login and logout events with the id"
 echo "ok: session id and events"
 
+# 5b. run without root (an admin who forgot sudo): the error says so. As root, as nobody.
+P=$(mktemp -d "${TMPDIR:-/tmp}/tg-test.XXXXXX")
+trap 'rm -rf "$T" "$P"' EXIT
+chmod 755 "$P"
+mkdir -m 700 "$P/state"
+printf '[pam]\nstate_dir = %s/state\n' "$P" > "$P/tollgate.conf"
+chmod 644 "$P/tollgate.conf"
+if [ "$(id -u)" -eq 0 ]; then
+	if setpriv --reuid=nobody --regid=nogroup --clear-groups "$ENROLL" -c "$P/tollgate.conf" --user nobody --no-qr \
+		> /dev/null 2> "$P/err"; then tg_fail "enrolled as nobody into root's store"; fi
+else
+	chmod 500 "$P/state"
+	if "$ENROLL" -c "$P/tollgate.conf" --user "$ME" --no-qr > /dev/null 2> "$P/err"; then
+		tg_fail "enrolled into a store it cannot write"
+	fi
+fi
+grep -q "not root: the secret store, its key and the state under $P/state are root's, so run it as root" "$P/err" ||
+	{ cat "$P/err"; tg_fail "no hint to run enroll as root"; }
+echo "ok: enroll without root says to run it as root"
+
 # 6. pamtester through libpam_wrapper (its own copy of libpam reads our service folder)
 if ldd "$MOD" | grep -q libasan; then
 	echo "SKIP part: pamtester cannot load a sanitizer-built module"
