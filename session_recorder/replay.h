@@ -159,15 +159,25 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_list(const struct replay_opts *o, int argc, char **argv);
 int replay_cmd_play(const struct replay_opts *o, int argc, char **argv);
 
-/* Terminal escape sequences stripped from output, for search (replay_strip.c). */
+/*
+ * Terminal escape sequences stripped from output, for search (replay_strip.c). With input
+ * set, from typed input: SS2/SS3 (ESC N x, ESC O x, keys in application mode) take their
+ * key byte with them, and DEL, ^H and ^U are kept for the caller to apply as erasures.
+ */
 struct replay_strip {
 	int state;
+	int input;
+	unsigned param; /* a CSI's first parameter so far (input: the bracketed paste marks) */
 };
 #define REPLAY_STRIP_VOID                                                                          \
 	{                                                                                          \
-		0                                                                                  \
+		0, 0, 0                                                                            \
 	}
-/* Feed one byte: returns the byte to keep as text, or -1 when it is part of a control sequence. */
+/* input: the last byte of a sequence a key sent, which may have moved the cursor (not the
+ * bracketed paste marks ESC [ 200 ~ and ESC [ 201 ~) */
+#define REPLAY_STRIP_KEY (-2)
+/* Feed one byte: returns the byte to keep as text, -1 when it is part of a control sequence,
+ * or (input only) REPLAY_STRIP_KEY. */
 int replay_strip_byte(struct replay_strip *st, unsigned char c);
 
 #endif

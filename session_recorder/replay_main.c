@@ -36,6 +36,7 @@ static const char usage_text[] =
     "                            warning), or the unverified tail of an unsealed one\n"
     "      --json                info: JSON output\n"
     "      --input               cat, search: the typed input instead of the output\n"
+    "                            (search: keys' escapes removed, Backspace and ^U applied)\n"
     "      --format FORMAT       export (required): the format, one of " REPLAY_EXPORT_FORMATS "\n"
     "      --raw                 export: also keep exact bytes where UTF-8 was invalid\n"
     "  -s, --speed X             play: speed factor (default 1)\n"

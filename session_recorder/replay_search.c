@@ -5,7 +5,9 @@
  * remembering the session time it was written at. Finished lines collect in
  * a block that is searched in one regexec() call (REG_NEWLINE), or with
  * memmem() when the pattern is a plain string: per-line calls cost more
- * than the matching itself.
+ * than the matching itself. Typed input (--input) goes through the same
+ * stripper, keys' sequences dropped whole, into a line for each Enter, with
+ * Backspace and ^U applied where it is plain what they erased.
  */
 #include <inttypes.h>
 #include <regex.h>
@@ -41,6 +43,7 @@ struct search_ctx {
 	uint64_t times[TIMES_CAP];
 	size_t ntimes;
 	size_t cur, len, col;
+	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
 	uint64_t matches;
 	int werr;
 };
@@ -168,6 +171,7 @@ static void end_line(struct search_ctx *c)
 	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
 	c->cur += c->len + 1;
 	c->len = c->col = 0;
+	c->moved = 0;
 	if (c->cur >= BLOCK_FLUSH || c->ntimes >= TIMES_CAP - 2)
 		flush_block(c);
 }
@@ -184,6 +188,28 @@ static void set_time(struct search_ctx *c, uint64_t t)
 		flush_block(c);
 	}
 	c->times[c->ntimes++] = t;
+}
+
+/*
+ * --input: Backspace (DEL, ^H) erases the character before the cursor, a UTF-8 one whole
+ * (else the byte), ^U (all) the line. Only at the end of the line, where typing puts the
+ * cursor: once a key may have moved it, what an erase took is unknown, and it is not
+ * applied (what was typed stays searchable).
+ */
+static void erase(struct search_ctx *c, int all)
+{
+	const unsigned char *t = (const unsigned char *)c->text + c->cur;
+	size_t n = 1, k;
+
+	if (c->moved || c->col == 0)
+		return;
+	if (all)
+		n = c->col;
+	for (k = 2; !all && k <= 4 && k <= c->col; k++)
+		if (tg_utf8_seq(t + c->col - k, k) == (int)k)
+			n = k;
+	c->col -= n;
+	c->len = c->col;
 }
 
 /* One text byte, placed as a terminal would place it. */
@@ -209,8 +235,14 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 			c->col = 0;
 		break;
 	case '\b':
-		if (c->col > 0)
+	case 0x7f:
+		if (c->input)
+			erase(c, 0);
+		else if (c->col > 0)
 			c->col--;
+		break;
+	case 0x15: /* ^U (only input: output's is stripped) */
+		erase(c, 1);
 		break;
 	case '\t':
 		put_byte(c, ' ');
@@ -258,13 +290,10 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			i--; /* the for loop steps over the last byte copied */
 			continue;
 		}
-		if (c->input) {
-			if (p[i] != 0x1b)
-				put_byte(c, p[i]);
-			continue;
-		}
 		if ((k = replay_strip_byte(&c->strip, p[i])) >= 0)
 			put_byte(c, (unsigned char)k);
+		else if (k == REPLAY_STRIP_KEY && c->len > 0)
+			c->moved = 1;
 	}
 	return c->werr ? -1 : 0;
 }
@@ -310,6 +339,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		c->name = name;
 		c->cur = c->len = c->col = c->ntimes = 0;
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
+		c->strip.input = c->input;
+		c->moved = 0;
 		memset(&c->seen, 0, sizeof(c->seen));
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */

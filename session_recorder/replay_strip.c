@@ -3,11 +3,20 @@
  * search matches what a person saw (ECMA-48: CSI, OSC, DCS/SOS/PM/APC
  * strings, two- and three-byte ESC sequences, C0 controls but tab and
  * newline, C1 controls in their 8-bit form are left alone: they are also
- * UTF-8 continuation bytes).
+ * UTF-8 continuation bytes). Typed input (search --input) goes through it
+ * too: there the keys' sequences go whole (SS3 ESC O A is the Up arrow in
+ * application mode) and the erasing controls are kept.
  */
 #include "replay.h"
 
-enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC };
+enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC, S_SS };
+
+/* The end of a sequence: in input, a key's (which may move the cursor) unless it is a
+ * bracketed paste mark. */
+static int seq_end(const struct replay_strip *st, int paste_mark)
+{
+	return st->input && !paste_mark ? REPLAY_STRIP_KEY : -1;
+}
 
 int replay_strip_byte(struct replay_strip *st, unsigned char c)
 {
@@ -19,30 +28,50 @@ int replay_strip_byte(struct replay_strip *st, unsigned char c)
 		}
 		if (c == '\n' || c == '\t' || c == '\b' || c == '\r')
 			return c; /* the caller makes lines of these */
+		if (st->input && (c == 0x7f || c == 0x15))
+			return c; /* DEL (Backspace), ^U: the caller erases */
 		if (c < 0x20 || c == 0x7f)
 			return -1;
 		return c;
 	case S_ESC:
 		if (c == '[') {
 			st->state = S_CSI;
+			st->param = 0;
+		} else if (st->input && (c == 'N' || c == 'O')) {
+			st->state = S_SS; /* SS2, SS3: a key's byte follows */
 		} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_') {
 			st->state = S_STRING;
 		} else if (c >= 0x20 && c <= 0x2f) {
 			st->state = S_ESC_INTER; /* e.g. ESC ( B */
 		} else if (c == 0x1b) {
 			st->state = S_ESC;
+		} else if (st->input && c < 0x20) {
+			st->state = S_TEXT; /* ESC (vi mode), then Enter: the Enter counts */
+			return replay_strip_byte(st, c);
 		} else {
-			st->state = S_TEXT; /* ESC 7, ESC =, ESC c, ... */
+			st->state = S_TEXT; /* ESC 7, ESC =, ESC c, ... (typed: Alt+key) */
+			return seq_end(st, 0);
 		}
 		return -1;
 	case S_ESC_INTER:
-		if (c < 0x20 || c > 0x2f)
+		if (c < 0x20 || c > 0x2f) {
 			st->state = S_TEXT;
+			return seq_end(st, 0);
+		}
 		return -1;
+	case S_SS:
+		st->state = S_TEXT;
+		return seq_end(st, 0);
 	case S_CSI:
-		if (c >= 0x40 && c <= 0x7e)
+		if (c >= 0x40 && c <= 0x7e) {
 			st->state = S_TEXT;
-		else if (c == 0x1b)
+			return seq_end(st, c == '~' && (st->param == 200 || st->param == 201));
+		}
+		if (c >= '0' && c <= '9' && st->param < 1000)
+			st->param = st->param * 10 + (unsigned)(c - '0');
+		else if (c < 0x40)
+			st->param = 1000; /* another parameter, or an intermediate */
+		if (c == 0x1b)
 			st->state = S_ESC;
 		else if (c == 0x18 || c == 0x1a)
 			st->state = S_TEXT; /* CAN, SUB abort it */

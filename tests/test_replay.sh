@@ -178,6 +178,29 @@ expect 0 "$R" -c conf search 'progress 100%' good.tgr
 grep -q "0:01:02.000 good.tgr: progress 100%$" out.txt || tg_fail "search: carriage return: $(cat out.txt)"
 expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
+# typed input is searched as the line meant: escape sequences (Up arrow, SS3 keys, Alt+key)
+# dropped whole, Backspace (DEL, ^H) erasing a character, a UTF-8 one whole, ^U the line;
+# after the cursor was moved on a line, an erase is not applied: nothing typed is hidden
+cat >typed.txt <<'SCRIPT'
+in 1000000 \e[Als -la\r
+in 2000000 rm -rf /tmpx\x7f\r
+in 3000000 \eOAuptime\r
+in 4000000 cat caf\xc3\xa9\x08e\r
+in 5000000 oops\x15whoami\r
+in 6000000 \e[1;5Cid\ex -u\r
+in 7000000 echo ab\e[D\x7f\r
+in 8000000 \e[200~pasted\e[201~\x7f\r
+seal 9000000 {}
+SCRIPT
+"$G" script k/signing.key typed.tgr session=$SID <typed.txt || tg_fail "make typed.tgr"
+for typed in "1.000:^ls -la\$" "2.000:^rm -rf /tmp\$" "3.000:^uptime\$" "4.000:^cat cafe\$" \
+	"5.000:^whoami\$" "6.000:^id -u\$" "7.000:^echo ab\$" "8.000:^paste\$"; do
+	expect 0 "$R" -c conf search --input "${typed#*:}" typed.tgr
+	[ "$(cat out.txt)" = "$SID 0:00:0${typed%%:*} typed.tgr: $(echo "${typed#*:}" | tr -d '^$')" ] ||
+		tg_fail "search --input '${typed#*:}': $(cat out.txt)"
+done
+expect 0 "$R" -c conf search --input 'tmpx|\[|O|oops|é|1;5C|x -u|~|pasted' typed.tgr
+[ ! -s out.txt ] || tg_fail "search --input found what was erased or a key's sequence: $(cat out.txt)"
 expect 0 "$R" -c conf search 'alice@web-1' good.tgr
 if grep -q '01;32m' out.txt; then tg_fail "search: escapes not stripped"; fi
 # a long line is cut where it is shown, but around the match: the match is in what is shown

@@ -81,16 +81,25 @@ START_TEST(recheck)
 }
 END_TEST
 
-static void strip(const char *in, char *out, size_t cap)
+/* Output (input 0) or typed input stripped; with input, '#' marks where a key's sequence ended. */
+static void strip_as(int input, const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
 	size_t n = 0;
 	int k;
 
+	st.input = input;
 	for (; *in != '\0'; in++)
 		if ((k = replay_strip_byte(&st, (unsigned char)*in)) >= 0 && n + 1 < cap)
 			out[n++] = (char)k;
+		else if (k == REPLAY_STRIP_KEY && n + 1 < cap)
+			out[n++] = '#';
 	out[n] = '\0';
+}
+
+static void strip(const char *in, char *out, size_t cap)
+{
+	strip_as(0, in, out, cap);
 }
 
 START_TEST(escapes)
@@ -117,6 +126,27 @@ START_TEST(escapes)
 	ck_assert_str_eq(out, "caf\xc3\xa9");
 	strip("\033[1;2\030x", out, sizeof(out)); /* CAN aborts a sequence */
 	ck_assert_str_eq(out, "x");
+	strip("\033OAx\x15\x7f", out, sizeof(out)); /* output: SS3 shifts one character */
+	ck_assert_str_eq(out, "Ax");
+}
+END_TEST
+
+/* Typed input: keys' sequences go whole, the erasing controls stay for search to apply. */
+START_TEST(input_keys)
+{
+	char out[256];
+
+	strip_as(1, "\033[Als\033OBx\033Ny", out, sizeof(out)); /* CSI, SS3, SS2 keys */
+	ck_assert_str_eq(out, "#ls#x#");
+	strip_as(1, "a\033[1;5Cb\033[3~c\033bd\033\033[De", out, sizeof(out)); /* Alt+b, Alt+Left */
+	ck_assert_str_eq(out, "a#b#c#d#e");
+	strip_as(1, "\033[200~paste\033[201~\033[2000~", out,
+	         sizeof(out)); /* paste marks: no key */
+	ck_assert_str_eq(out, "paste#");
+	strip_as(1, "x\x7fy\by\x15z\r", out, sizeof(out));
+	ck_assert_str_eq(out, "x\x7fy\by\x15z\r");
+	strip_as(1, "vi\033\rk", out, sizeof(out)); /* ESC then Enter: the Enter counts */
+	ck_assert_str_eq(out, "vi\rk");
 }
 END_TEST
 
@@ -128,6 +158,7 @@ int main(void)
 	tcase_add_test(tc, times);
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, escapes);
+	tcase_add_test(tc, input_keys);
 	tcase_add_test(tc, recheck);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
