@@ -59,13 +59,20 @@ int replay_s3_list(const struct replay_opts *o, const char *url,
                    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
 /* Each recording (a name ending in TG_REC_EXT) in a folder (a spool root: its sessions/) or
  * under s3://bucket/prefix: cb per name, in listing order; TG_OK or an error (logged). A
- * nonzero cb stops it with TG_ERR_NOMEM. */
+ * nonzero cb stops it with TG_ERR_NOMEM. bad is NULL, or for an entry in a folder named so
+ * that is not a regular file (a broken symbolic link, a FIFO, a folder), what it is: such an
+ * entry is not opened (a FIFO would block), and cannot be read as a recording. */
 int replay_list_where(const struct replay_opts *o, const char *where,
-                      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx);
+                      int (*cb)(void *ctx, const char *name, uint64_t size, const char *bad),
+                      void *ctx);
 
-/* Recording names, as FILE arguments expand to. */
+/* Recording names, as FILE arguments expand to; bad: see replay_list_where() (NULL: none). */
+struct replay_name {
+	char *name;
+	char *bad;
+};
 struct replay_names {
-	char **v;
+	struct replay_name *v;
 	size_t n, cap;
 };
 #define REPLAY_NAMES_VOID                                                                          \
@@ -73,7 +80,8 @@ struct replay_names {
 		NULL, 0, 0                                                                         \
 	}
 /* A folder, or an s3:// URL that ends in '/', stands for each recording in it (sorted by
- * name; none is an error); any other FILE for itself. TG_OK, or an error (logged): out of
+ * name; none is an error; an entry that is not a regular file is kept with its bad, for the
+ * caller to report as an error); any other FILE for itself. TG_OK, or an error (logged): out of
  * memory stops it; a folder that cannot be listed or holds none is left out, the others
  * are expanded, and the first such error returned. */
 int replay_names_expand(const struct replay_opts *o, int argc, char **argv,

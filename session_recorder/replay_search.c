@@ -332,7 +332,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			replay_names_free(&n); /* nothing searched */
 	}
 	for (i = 0; i < n.n; i++) {
-		const char *name = n.v[i];
+		const char *name = n.v[i].name;
 		uint64_t limit = 0;
 		int fc, status = TG_OK;
 
@@ -344,7 +344,12 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		memset(&c->seen, 0, sizeof(c->seen));
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */
-		fc = replay_gate(o, name, &limit, &status);
+		if (n.v[i].bad != NULL) { /* a *.tgr in a folder that is not a regular file */
+			tg_error("%s: %s", name, n.v[i].bad);
+			fc = REPLAY_EXIT_USAGE;
+		} else {
+			fc = replay_gate(o, name, &limit, &status);
+		}
 		if (fc == REPLAY_EXIT_OK) {
 			e = replay_each_record(o, name, limit, search_rec, c, &v);
 			if (c->len > 0)

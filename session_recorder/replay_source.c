@@ -169,7 +169,7 @@ int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_
 }
 
 struct where_ctx {
-	int (*cb)(void *ctx, const char *name, uint64_t size);
+	int (*cb)(void *ctx, const char *name, uint64_t size, const char *bad);
 	void *ctx;
 };
 
@@ -177,14 +177,37 @@ static int where_filter(void *ctx, const char *name, uint64_t size)
 {
 	struct where_ctx *w = ctx;
 
-	return tg_spool_has_suffix(name, TG_REC_EXT) ? w->cb(w->ctx, name, size) : 0;
+	return tg_spool_has_suffix(name, TG_REC_EXT) ? w->cb(w->ctx, name, size, NULL) : 0;
+}
+
+/* What the entry at path is, when it is not a regular file (NULL when it is one). */
+static const char *not_regular(const char *path, struct stat *st)
+{
+	if (stat(path, st) != 0) {
+		if (errno == ENOENT && lstat(path, st) == 0 && S_ISLNK(st->st_mode))
+			return "a broken symbolic link, not a recording";
+		return strerror(errno);
+	}
+	if (S_ISREG(st->st_mode))
+		return NULL;
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO, not a regular file: not opened";
+	if (S_ISDIR(st->st_mode))
+		return "a folder, not a recording";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket, not a regular file";
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return "a device, not a regular file: not opened";
+	return "not a regular file";
 }
 
 int replay_list_where(const struct replay_opts *o, const char *where,
-                      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx)
+                      int (*cb)(void *ctx, const char *name, uint64_t size, const char *bad),
+                      void *ctx)
 {
 	struct where_ctx w = {cb, ctx};
 	char dir[4096], path[8192];
+	const char *bad;
 	struct dirent *e;
 	struct stat st;
 	DIR *d;
@@ -204,9 +227,9 @@ int replay_list_where(const struct replay_opts *o, const char *where,
 		if (tg_spool_is_hidden(e->d_name) || !tg_spool_has_suffix(e->d_name, TG_REC_EXT))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		if (cb(ctx, path, (uint64_t)st.st_size) != 0) {
+		/* named as a recording, but not one: said, never skipped in silence */
+		bad = not_regular(path, &st);
+		if (cb(ctx, path, bad == NULL ? (uint64_t)st.st_size : 0, bad) != 0) {
 			tg_error("out of memory");
 			r = TG_ERR_NOMEM;
 			break;
@@ -216,29 +239,36 @@ int replay_list_where(const struct replay_opts *o, const char *where,
 	return r;
 }
 
-static int names_add(void *ctx, const char *name, uint64_t size)
+static int names_add(void *ctx, const char *name, uint64_t size, const char *bad)
 {
 	struct replay_names *n = ctx;
+	struct replay_name *v;
 
 	(void)size;
 	if (n->n == n->cap) {
 		size_t k = n->cap ? n->cap * 2 : 16;
-		char **p = reallocarray(n->v, k, sizeof(*p));
+		struct replay_name *p = reallocarray(n->v, k, sizeof(*p));
 
 		if (p == NULL)
 			return -1;
 		n->v = p;
 		n->cap = k;
 	}
-	if ((n->v[n->n] = strdup(name)) == NULL)
+	v = &n->v[n->n];
+	v->name = strdup(name);
+	v->bad = bad != NULL ? strdup(bad) : NULL;
+	if (v->name == NULL || (bad != NULL && v->bad == NULL)) {
+		free(v->name);
+		free(v->bad);
 		return -1;
+	}
 	n->n++;
 	return 0;
 }
 
 static int by_name(const void *x, const void *y)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	return strcmp(((const struct replay_name *)x)->name, ((const struct replay_name *)y)->name);
 }
 
 /* A FILE argument that names many recordings: a folder, or an S3 prefix ending in '/'. */
@@ -261,7 +291,7 @@ int replay_names_expand(const struct replay_opts *o, int argc, char **argv,
 		size_t first = out->n;
 
 		if (!is_collection(argv[i])) {
-			if (names_add(out, argv[i], 0) != 0)
+			if (names_add(out, argv[i], 0, NULL) != 0)
 				goto nomem;
 			continue;
 		}
@@ -293,8 +323,10 @@ void replay_names_free(struct replay_names *n)
 {
 	size_t i;
 
-	for (i = 0; i < n->n; i++)
-		free(n->v[i]);
+	for (i = 0; i < n->n; i++) {
+		free(n->v[i].name);
+		free(n->v[i].bad);
+	}
 	free(n->v);
 	n->v = NULL;
 	n->n = n->cap = 0;

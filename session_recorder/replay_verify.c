@@ -57,8 +57,17 @@ int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 	}
 	if (e != TG_OK)
 		code = REPLAY_EXIT_USAGE;
-	for (i = 0; i < n.n; i++)
-		code = worse(code, verify_one(o, n.v[i]));
+	for (i = 0; i < n.n; i++) {
+		if (n.v[i].bad != NULL) { /* a *.tgr in a folder that is not a regular file */
+			char *safe = tg_text_safe(n.v[i].name);
+
+			printf("%s: error: %s\n", safe != NULL ? safe : "?", n.v[i].bad);
+			free(safe);
+			code = worse(code, REPLAY_EXIT_USAGE);
+			continue;
+		}
+		code = worse(code, verify_one(o, n.v[i].name));
+	}
 	replay_names_free(&n);
 	fflush(stdout);
 	return code;
@@ -402,6 +411,7 @@ out_nosrc:
 
 struct list_item {
 	char *name;
+	char *bad; /* see replay_list_where() */
 	uint64_t size;
 	struct tg_rec_summary s;
 	int code;
@@ -412,7 +422,7 @@ struct list_acc {
 	size_t n, cap;
 };
 
-static int list_add(void *ctx, const char *name, uint64_t size)
+static int list_add(void *ctx, const char *name, uint64_t size, const char *bad)
 {
 	struct list_acc *a = ctx;
 
@@ -429,6 +439,10 @@ static int list_add(void *ctx, const char *name, uint64_t size)
 	if ((a->items[a->n].name = strdup(name)) == NULL)
 		return -1;
 	a->items[a->n].size = size;
+	if (bad != NULL && (a->items[a->n].bad = strdup(bad)) == NULL) {
+		free(a->items[a->n].name);
+		return -1;
+	}
 	a->n++;
 	return 0;
 }
@@ -470,6 +484,10 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		struct replay_src s;
 
 		a.items[i].code = REPLAY_EXIT_USAGE;
+		if (a.items[i].bad != NULL) { /* an ERROR line, and said why */
+			tg_error("%s: %s", a.items[i].name, a.items[i].bad);
+			continue;
+		}
 		if (replay_src_open(&s, o, a.items[i].name) != TG_OK)
 			continue;
 		r = tg_rec_summarize_source(&s.src, o->have_pk ? o->host_pk : NULL, &a.items[i].s);
@@ -515,8 +533,10 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		free(host);
 	}
 out:
-	for (i = 0; i < a.n; i++)
+	for (i = 0; i < a.n; i++) {
 		free(a.items[i].name);
+		free(a.items[i].bad);
+	}
 	free(a.items);
 	if (fflush(stdout) != 0)
 		code = REPLAY_EXIT_USAGE;

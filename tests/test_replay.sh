@@ -322,6 +322,31 @@ expect 3 "$R" -c conf verify empty spool/sessions
 expect 3 "$R" -c conf search hunter2 empty good.tgr
 grep -q "good.tgr: the password is hunter2" out.txt ||
 	tg_fail "search with an empty folder skipped the rest: $(cat out.txt)"
+# a *.tgr in a folder that is not a regular file (a broken symbolic link, a FIFO, a folder)
+# is named, escaped, as an error (exit status 3, the others still checked), never skipped in
+# silence; a FIFO is not opened (timeout: it would block)
+mkdir odd && cp good.tgr odd/a.tgr || tg_fail "odd"
+ln -s gone.tgr odd/b.tgr
+mkfifo odd/c.tgr
+mkdir odd/d.tgr
+ln -s gone.tgr "odd/e$(printf '\033')[2J.tgr"
+odd_said() { # odd_said FILE PREFIX: FILE names each odd entry, after PREFIX, with what it is
+	for w in "b.tgr: $2.*broken symbolic link" "c.tgr: $2.*FIFO" "d.tgr: $2.*folder" \
+		'e\\x1b\[2J\.tgr: '"$2"'.*broken symbolic link'; do
+		grep -q "odd/$w" "$1" || { cat out.txt err.txt; tg_fail "$3: odd/$w not said"; }
+	done
+	if grep -q "$(printf '\033')" "$1"; then tg_fail "$3: a name printed raw"; fi
+}
+expect 3 timeout 20 "$R" -c conf verify odd
+grep -q "^odd/a.tgr: sealed and intact" out.txt || tg_fail "verify odd: $(cat out.txt)"
+odd_said out.txt "error: " "verify"
+expect 3 timeout 20 "$R" -c conf search hunter2 odd
+grep -q "odd/a.tgr: the password is hunter2" out.txt || tg_fail "search odd: $(cat out.txt)"
+odd_said err.txt "" "search"
+expect 3 timeout 20 "$R" -c conf list odd
+grep -q "alice .*sealed .*odd/a.tgr$" out.txt || tg_fail "list odd: $(cat out.txt)"
+[ "$(grep -c "ERROR .*odd/[bcde]" out.txt)" -eq 4 ] || tg_fail "list odd: no ERROR lines: $(cat out.txt)"
+odd_said err.txt "" "list"
 
 # --- export: asciicast v2 that Debian's asciinema plays
 expect 0 "$R" -c conf export --format asciicast good.tgr
