@@ -118,7 +118,7 @@ struct tg_rec_summary {
 	char pam_session_id[128];
 	char key_id[TG_REC_KEY_ID_LEN + 1];
 	uint64_t start_us;
-	uint64_t duration_us; /* from END, or the last verified time */
+	uint64_t duration_us; /* from a verified END, or the last verified time */
 	int has_exit_status;
 	int exit_status;
 	uint64_t bytes_out, bytes_err, bytes_in;

@@ -633,10 +633,10 @@ out:
 	return e;
 }
 
-/* Take duration, exit status and byte totals from END's JSON when they are there. */
-static void summarize_end(struct tg_rec_summary *s, const unsigned char *p, size_t len)
+/* Take duration, exit status and byte totals from END's JSON o when they are there. */
+static void summarize_end(struct tg_rec_summary *s, json_t *o)
 {
-	json_t *o = json_loadb((const char *)p, len, 0, NULL), *j, *b;
+	json_t *j, *b;
 
 	if (o == NULL)
 		return;
@@ -661,7 +661,6 @@ static void summarize_end(struct tg_rec_summary *s, const unsigned char *p, size
 		if (json_is_integer(j) && json_integer_value(j) >= 0)
 			s->bytes_in = (uint64_t)json_integer_value(j);
 	}
-	json_decref(o);
 }
 
 /* The summary's fields that come from the header. */
@@ -685,6 +684,8 @@ int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char
 	struct tg_rec_reader *r = NULL;
 	struct tg_rec_record rec;
 	struct tg_rec_verdict v;
+	json_t *end = NULL;
+	uint64_t end_offset = 0, end_time = 0;
 	int e, have_end = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -700,8 +701,10 @@ int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char
 			s->bytes_in += rec.len;
 		else if (rec.type == TG_REC_END) {
 			have_end = 1;
-			s->duration_us = rec.time_us;
-			summarize_end(s, rec.data, rec.len);
+			end_offset = rec.offset;
+			end_time = rec.time_us;
+			json_decref(end);
+			end = json_loadb((const char *)rec.data, rec.len, 0, NULL);
 		}
 	}
 	if (e < 0 && e != TG_ERR_FORMAT)
@@ -711,12 +714,19 @@ int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char
 	s->verified_bytes = v.verified_bytes;
 	s->verified_time_us = v.verified_time_us;
 	s->file_bytes = v.bytes;
-	if (!have_end)
+	/* an END past the verified part (no seal after it, or a forged one) is not a fact: the
+	 * session lasted as long as what verified, as info says */
+	if (have_end && end_offset < v.verified_bytes) {
+		s->duration_us = end_time;
+		summarize_end(s, end);
+	} else {
 		s->duration_us = v.verified_time_us;
+	}
 	if (v.status == TG_OK)
 		sodium_bin2hex(s->final_hash, sizeof(s->final_hash), v.final_hash, TG_REC_HASH_LEN);
 	e = TG_OK;
 out:
+	json_decref(end);
 	tg_rec_reader_free(r);
 	return e;
 }

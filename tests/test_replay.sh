@@ -127,6 +127,14 @@ head -c $(($(stat -c %s good.tgr) - 100)) good.tgr >cutend.tgr
 expect 2 "$R" -c conf info cutend.tgr
 if grep -q "^exit status:" out.txt; then tg_fail "info shows an unverified END as the session's end"; fi
 grep -q "END record lies past the verified part" out.txt || tg_fail "info cutend: $(cat out.txt)"
+# ... nor for list: its DURATION is how far the recording verified, not the END's claim
+mkdir cutdir && cp cutend.tgr cutdir/ || tg_fail "cutdir"
+expect 2 "$R" -c conf verify cutend.tgr
+upto=$(sed -n 's/.*UNSEALED: intact up to session time \([0-9:.]*\),.*/\1/p' out.txt)
+[ -n "$upto" ] && [ "$upto" != 1:02:03.600 ] || tg_fail "verify cutend: $(cat out.txt)"
+expect 2 "$R" -c conf list cutdir
+grep -q "^[^ ]* *$upto  *alice .* UNSEALED .*cutdir/cutend.tgr$" out.txt ||
+	tg_fail "list cutend: duration not the verified time $upto: $(cat out.txt)"
 
 # --- cat: output bytes exactly; input; the gate
 expect 0 "$R" -c conf cat good.tgr

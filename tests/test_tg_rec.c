@@ -152,6 +152,22 @@ START_TEST(roundtrip_small)
 		ck_assert_int_eq(tg_rec_summarize("/nonexistent/x.tgr", host_pk, &s),
 		                 TG_ERR_NOT_FOUND);
 	}
+	/* the seal cut off: the END before it is not verified, so not what the summary says */
+	{
+		struct tg_rec_summary s;
+		char path[] = "/tmp/tg-test.rec.XXXXXX";
+		int fd = mkstemp(path);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, p, len - 10), (ssize_t)(len - 10));
+		close(fd);
+		ck_assert_int_eq(tg_rec_summarize(path, host_pk, &s), TG_OK);
+		unlink(path);
+		ck_assert_int_eq(s.status, TG_ERR_UNSEALED);
+		ck_assert_uint_eq(s.verified_time_us, 3500);
+		ck_assert_uint_eq(s.duration_us, 3500);
+		ck_assert_int_eq(s.has_exit_status, 0);
+	}
 	free(p);
 }
 END_TEST
