@@ -6,8 +6,11 @@
  * plain_text at most 150 characters, a section's text at most 3000 and each
  * of its (at most 10) fields at most 2000; one message a second per webhook;
  * 429 with Retry-After when over it; the answer to a good post is 200 "ok".
- * Every value goes through jansson (JSON escaping) and slack_escape() (&, <,
- * > have meaning in Slack text: "<!channel>" in a user name must not ping).
+ * Every value goes through jansson (JSON escaping). Slack parses mrkdwn: &, <, > make links and
+ * mentions ("<!channel>" in a user name would ping), *, _, ~ and ` format, and nothing escapes
+ * the latter. So a value is shown in a plain_text field, which Slack does not parse (with emoji
+ * codes off, and not entity-escaped: "&amp;" would show as such), next to its label in mrkdwn;
+ * only the fallback `text`, mrkdwn, holds values, with &, <, > escaped (slack_escape()).
  * The webhook URL is a secret: it is never logged, not even by libcurl.
  */
 #include "uploader.h"
@@ -26,7 +29,7 @@
 #include "tg_utf8.h"
 
 #define SLACK_HEADER_MAX 150
-#define SLACK_FIELD_MAX 2000
+#define SLACK_FIELDS_MAX 10 /* fields in a section */
 #define SLACK_VALUE_MAX 600 /* our own cap per value: a message stays readable */
 #define SLACK_TEXT_MAX 3000
 
@@ -301,7 +304,9 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 	}
 }
 
-char *slack_escape(const char *s)
+/* s as valid UTF-8 with control characters but \n as spaces and, when entities, &, <, > as
+ * Slack's entities (mrkdwn); NULL without memory. */
+static char *slack_clean(const char *s, int entities)
 {
 	struct tg_buf b = TG_BUF_VOID;
 	struct tg_buf clean = TG_BUF_VOID;
@@ -317,11 +322,11 @@ char *slack_escape(const char *s)
 	for (p = tg_buf_str(&clean); *p != '\0'; p++) {
 		int r;
 
-		if (*p == '&')
+		if (entities && *p == '&')
 			r = tg_buf_puts(&b, "&amp;");
-		else if (*p == '<')
+		else if (entities && *p == '<')
 			r = tg_buf_puts(&b, "&lt;");
-		else if (*p == '>')
+		else if (entities && *p == '>')
 			r = tg_buf_puts(&b, "&gt;");
 		else if ((unsigned char)*p < 0x20 && *p != '\n')
 			r = tg_buf_puts(&b, " ");
@@ -341,8 +346,14 @@ fail:
 	return NULL;
 }
 
-/* Cut s to at most max bytes on a character boundary, marking the cut. */
-static void cut_utf8(char *s, size_t max)
+char *slack_escape(const char *s)
+{
+	return slack_clean(s, 1);
+}
+
+/* Cut s to at most max bytes on a character boundary, marking the cut; when entities (mrkdwn),
+ * not inside an entity. */
+static void cut_utf8(char *s, size_t max, int entities)
 {
 	size_t n = strlen(s);
 
@@ -352,7 +363,7 @@ static void cut_utf8(char *s, size_t max)
 	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
 	/* do not leave half an &amp; behind */
-	for (size_t k = n; k > 0 && k + 6 > n; k--)
+	for (size_t k = n; entities && k > 0 && k + 6 > n; k--)
 		if (s[k - 1] == '&') {
 			n = k - 1;
 			break;
@@ -384,36 +395,48 @@ static int msg_header(struct msg *m, const char *title)
 	char t[SLACK_HEADER_MAX * 4 + 1];
 	json_t *blk;
 
-	/* plain_text needs no escaping; count bytes, a safe bound for characters */
+	/* plain_text needs no escaping; count bytes, a safe bound for characters; the title holds
+	 * a user name: ":skull:" in it stays text */
 	snprintf(t, sizeof(t), "%s", title);
-	cut_utf8(t, SLACK_HEADER_MAX);
+	cut_utf8(t, SLACK_HEADER_MAX, 0);
 	blk = json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "header", "text", "type", "plain_text",
-	                "text", up_json_string(t), "emoji", 1);
+	                "text", up_json_string(t), "emoji", 0);
 	if (blk == NULL || json_array_append_new(m->blocks, blk) != 0)
 		return TG_ERR_NOMEM;
 	return TG_OK;
 }
 
-/* One labelled value: a field of the section and a part of the fallback text. */
+/* One labelled value: two fields, the label (mrkdwn, bold) and the value (plain_text: Slack
+ * parses nothing in it), and a part of the fallback text (mrkdwn, escaped). */
 static int msg_field(struct msg *m, const char *label, const char *value)
 {
-	char *esc;
-	char buf[SLACK_VALUE_MAX * 6 + 64];
-	json_t *f;
+	char *esc, *plain;
+	char lab[64];
+	json_t *f, *v;
 
 	if (value == NULL || *value == '\0')
 		return TG_OK;
-	if (json_array_size(m->fields) >= 10)
-		return TG_OK;
-	if ((esc = slack_escape(value)) == NULL)
+	esc = slack_escape(value);
+	plain = slack_clean(value, 0);
+	if (esc == NULL || plain == NULL) {
+		free(esc);
+		free(plain);
 		return TG_ERR_NOMEM;
-	cut_utf8(esc, SLACK_VALUE_MAX);
-	snprintf(buf, sizeof(buf), "*%s*\n%s", label, esc);
-	cut_utf8(buf, SLACK_FIELD_MAX);
+	}
+	cut_utf8(esc, SLACK_VALUE_MAX, 1);
+	cut_utf8(plain, SLACK_VALUE_MAX, 0);
 	tg_buf_printf(&m->text, "\n%s: %s", label, esc);
 	free(esc);
-	f = json_pack("{s:s, s:o}", "type", "mrkdwn", "text", up_json_string(buf));
-	if (f == NULL || json_array_append_new(m->fields, f) != 0)
+	snprintf(lab, sizeof(lab), "*%s*", label);
+	f = json_pack("{s:s, s:s}", "type", "mrkdwn", "text", lab);
+	v = json_pack("{s:s, s:o, s:b}", "type", "plain_text", "text", up_json_string(plain),
+	              "emoji", 0);
+	free(plain);
+	if (f == NULL || v == NULL || json_array_append_new(m->fields, f) != 0) {
+		json_decref(v);
+		return TG_ERR_NOMEM;
+	}
+	if (json_array_append_new(m->fields, v) != 0)
 		return TG_ERR_NOMEM;
 	return TG_OK;
 }
@@ -439,8 +462,18 @@ static json_t *msg_finish(struct msg *m, const char *title)
 	tg_buf_init(&full, 64 * 1024);
 	if (text_title == NULL)
 		goto out;
-	if (json_array_size(m->fields) > 0) {
-		sec = json_pack("{s:s, s:O}", "type", "section", "fields", m->fields);
+	/* label and value side by side, at most 10 fields (5 values) a section */
+	for (size_t i = 0; i < json_array_size(m->fields); i += SLACK_FIELDS_MAX) {
+		json_t *part = json_array();
+
+		for (size_t k = i; part != NULL && k < i + SLACK_FIELDS_MAX; k++)
+			if (k < json_array_size(m->fields) &&
+			    json_array_append(part, json_array_get(m->fields, k)) != 0) {
+				json_decref(part);
+				part = NULL;
+			}
+		sec = part != NULL ? json_pack("{s:s, s:o}", "type", "section", "fields", part)
+		                   : NULL;
 		if (sec == NULL || json_array_append_new(m->blocks, sec) != 0)
 			goto out;
 	}
@@ -450,7 +483,7 @@ static json_t *msg_finish(struct msg *m, const char *title)
 
 		if (t == NULL)
 			goto out;
-		cut_utf8(t, SLACK_TEXT_MAX);
+		cut_utf8(t, SLACK_TEXT_MAX, 1);
 		payload = json_pack("{s:o, s:O}", "text", up_json_string(t), "blocks", m->blocks);
 		free(t);
 	}

@@ -17,6 +17,14 @@ Slack's documented payload rules (api.slack.com/messaging/webhooks,
     (else 400 invalid_blocks)
   - one message a second per webhook: faster ones get 429 with Retry-After: 1
     (the rate window can be changed with DIR/min_interval_ms)
+  - Slack's escaping rules (api.slack.com/reference/surfaces/formatting#escaping):
+    the uploader sends no links or mentions, so a `<` or `>` in the top-level
+    `text` or a mrkdwn text object, or an `&` that does not start `&amp;`,
+    `&lt;` or `&gt;` there, is a value that went in unescaped (a `<!channel>`
+    that would ping): 400 invalid_blocks, counted as 400_unescaped; plain_text
+    is not parsed, so `&amp;`, `&lt;` or `&gt;` in it shows as such (escaped
+    twice): 400 invalid_blocks, counted as 400_double_escaped. Real Slack
+    takes both; this receiver refuses them so that a test sees them.
 Accepted messages are appended, one JSON line each, to DIR/messages.jsonl,
 and answered 200 "ok". Other paths answer 404 no_service.
 
@@ -35,6 +43,7 @@ same DIR goes on counting from there).
 import json
 import os
 import random
+import re
 import socket
 import sys
 import threading
@@ -71,6 +80,32 @@ def count(what):
 def text_len_ok(obj, limit):
     return (isinstance(obj, dict) and obj.get("type") in ("plain_text", "mrkdwn")
             and isinstance(obj.get("text"), str) and 0 < len(obj["text"]) <= limit)
+
+
+ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
+ENTITIES = re.compile(r"&(amp|lt|gt);")
+
+
+def text_objects(blocks):
+    """Every text object in blocks (already checked by check_blocks)."""
+    for b in blocks:
+        if isinstance(b.get("text"), dict):
+            yield b["text"]
+        for x in b.get("fields", []) + b.get("elements", []):
+            yield x
+
+
+def escaping_fault(msg):
+    """400_unescaped or 400_double_escaped when msg breaks Slack's escaping rules, else None."""
+    mrkdwn = [msg["text"]] if isinstance(msg.get("text"), str) else []
+    plain = []
+    for t in text_objects(msg.get("blocks") or []):
+        (mrkdwn if t["type"] == "mrkdwn" else plain).append(t["text"])
+    if any("<" in t or ">" in t or ENTITY.search(t) for t in mrkdwn):
+        return "400_unescaped"
+    if any(ENTITIES.search(t) for t in plain):
+        return "400_double_escaped"
+    return None
 
 
 def check_blocks(blocks):
@@ -194,6 +229,10 @@ class Handler(BaseHTTPRequestHandler):
         if text is not None and (not isinstance(text, str) or len(text) > 40000):
             count("400")
             return self.answer(400, "invalid_payload")
+        fault = escaping_fault(msg)
+        if fault:
+            count(fault)
+            return self.answer(400, "invalid_blocks")
         # Slack's documented limit: one message a second per webhook
         now = time.monotonic()
         gap = float(control("min_interval_ms", "1000")) / 1000.0
