@@ -59,11 +59,11 @@ for o in -c --recover --help --version; do
 	grep -q -e "$o\\b" "$T/man" || { echo "FAIL: man/tollgate-record.8 does not name $o"; bad=1; }
 done
 
-# the getopt tools take -V as well (the uploader's -v is --verbose: it has --version only)
+# the getopt tools take -V as well (the uploader's -v is --verbose, -V the version)
 version pam_module/tollgate-enroll --version -V
 version session_recorder/tollgate-keygen --version -V
 version session_recorder/tollgate-replay --version -V
-version uploader/tollgate-uploader --version
+version uploader/tollgate-uploader --version -V
 version session_recorder/tollgate-record --version
 
 [ $bad -eq 0 ] || exit 1

@@ -120,7 +120,7 @@ static void usage(FILE *f)
 	    "  -f, --foreground   stay in the foreground and log to stderr (else: daemon, syslog)\n"
 	    "  -v, --verbose      log debug messages too\n"
 	    "  -h, --help         this text\n"
-	    "      --version      the version\n\n"
+	    "  -V, --version      the version\n\n"
 	    "status: queue lengths, the oldest waiting item, logins waiting for their recording "
 	    "check, and the last error per destination.\n"
 	    "See tollgate-uploader(8) and doc/uploader.md.\n");
@@ -666,7 +666,7 @@ int main(int argc, char **argv)
 	int opt, foreground = 0, verbose = 0, r, lockfd, status = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
-	while ((opt = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fvhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
