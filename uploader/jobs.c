@@ -38,6 +38,7 @@ struct job {
 	char name[UP_JOB_BATCH][UP_NAME_MAX];
 	unsigned char reported[UP_JOB_BATCH];
 	int exited;
+	int stopped; /* ended by up_jobs_stop(): its unreported files just stay in the spool */
 };
 
 struct up_jobs {
@@ -205,6 +206,8 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 		if (jb->pid == 0 || !jb->exited)
 			continue;
 		jb->pid = 0;
+		if (jb->stopped)
+			continue;
 		memset(&res, 0, sizeof(res));
 		res.rc = TG_ERR_SYSTEM;
 		res.retryable = 1;
@@ -215,19 +218,20 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 	}
 }
 
+/* The slots stay taken until up_jobs_reap(): what a job wrote before it ended (files it
+ * finished while the daemon stopped) is still read and accounted for. */
 void up_jobs_stop(struct up_jobs *j)
 {
 	unsigned i;
 
 	for (i = 0; i < j->max; i++) {
-		if (j->slot[i].pid == 0)
+		if (j->slot[i].pid == 0 || j->slot[i].exited)
 			continue;
-		if (!j->slot[i].exited) {
-			/* the file stays in the spool; a multipart upload resumes next time */
-			kill(j->slot[i].pid, SIGTERM);
-			while (waitpid(j->slot[i].pid, NULL, 0) < 0 && errno == EINTR)
-				;
-		}
-		j->slot[i].pid = 0;
+		/* the file stays in the spool; a multipart upload resumes next time */
+		kill(j->slot[i].pid, SIGTERM);
+		while (waitpid(j->slot[i].pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		j->slot[i].exited = 1;
+		j->slot[i].stopped = 1;
 	}
 }

@@ -168,7 +168,8 @@ void up_jobs_reap(struct up_ctx *c, void (*done)(struct up_ctx *c, enum up_queue
                                                  const char *name, const struct up_result *res));
 /* The fd to poll for job completions (-1 when none runs). */
 int up_jobs_fd(const struct up_jobs *j);
-/* Kill and reap every job (shutdown). */
+/* Kill and wait for every job (shutdown); up_jobs_reap() then reads what they wrote (done()
+ * only for the files they finished: the others stay in the spool) and frees their slots. */
 void up_jobs_stop(struct up_jobs *j);
 
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */
