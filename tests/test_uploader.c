@@ -78,6 +78,11 @@ START_TEST(escape_slack_text)
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e, "a &lt;!channel&gt; &amp; b &gt; c ");
 	free(e);
+	/* a line break would forge a line of the message */
+	e = slack_escape("eve\nFrom: x\r\t\x7f");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e, "eve From: x   ");
+	free(e);
 	e = slack_escape("bad \xff utf8");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(strchr(e, '\xff'));

@@ -7,7 +7,9 @@
 # receiver (which refuses a `<`, `>` or bare `&` in mrkdwn, and an entity in
 # plain_text): every value must show exactly as it is, in a plain_text field
 # with emoji codes off; the fallback `text` (mrkdwn) has it with &, <, >
-# escaped; the only mrkdwn fields are the fixed labels.
+# escaped; the only mrkdwn fields are the fixed labels. A line break in a value
+# (a user name "eve\nFrom: 10.0.0.1") would forge a line of the message, in the
+# header and the fallback text: control characters show as spaces.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -18,8 +20,9 @@ HOSTV='<!here>.evil.example'
 FILEV='spool/*a*_b_ `c` <!subteam^S1|ops> & d.tgr'
 up_event 1 mfa_failure "\"user\":\"$NASTY\",\"client_addr\":\"$HOSTV\",\"service\":\"sshd\",\"reason\":\"bad_code\""
 up_event 2 alert "\"alert\":\"no_recording\",\"message\":\"$FILEV\""
+up_event 3 mfa_failure '"user":"eve\nFrom: 10.0.0.1\r\tx","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 up_start
-up_wait_messages 2 30 || tg_fail "the messages did not arrive: $(cat "$T/slack/stats.json")"
+up_wait_messages 3 30 || tg_fail "the messages did not arrive: $(cat "$T/slack/stats.json")"
 up_wait_empty 30 || tg_fail "the spool did not drain"
 cat "$T/slack/stats.json"
 echo
@@ -39,12 +42,18 @@ refused = {k: v for k, v in stats.items() if k.startswith("400")}
 if refused:
     fail("the receiver refused messages: %s" % refused)
 want = {"MFA failure: %s@testhost" % nasty: {"User": nasty, "From": hostv},
-        "Tollgate alert on testhost: no_recording": {"What": filev}}
+        "Tollgate alert on testhost: no_recording": {"What": filev},
+        "MFA failure: eve From: 10.0.0.1  x@testhost": {"User": "eve From: 10.0.0.1  x",
+                                                         "From": "192.0.2.1"}}
 for m in msgs:
     if "blocks" not in m:
         fail("a message went without blocks: %r" % m["text"])
         continue
     head = m["blocks"][0]["text"]
+    if any(c in head["text"] for c in "\n\r\t"):
+        fail("a control character in the header: %r" % head["text"])
+    if any(l.startswith("From: 10.0.0.1") for l in m["text"].split("\n")):
+        fail("a line of the fallback text is forged: %r" % m["text"])
     if head["text"] not in want:
         fail("a message with an unexpected header: %r" % head["text"])
         continue

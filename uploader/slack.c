@@ -304,8 +304,9 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 	}
 }
 
-/* s as valid UTF-8 with control characters but \n as spaces and, when entities, &, <, > as
- * Slack's entities (mrkdwn); NULL without memory. */
+/* s as valid UTF-8 with control characters as spaces (a line break in a user name would forge a
+ * line of the message) and, when entities, &, <, > as Slack's entities (mrkdwn); NULL without
+ * memory. */
 static char *slack_clean(const char *s, int entities)
 {
 	struct tg_buf b = TG_BUF_VOID;
@@ -328,7 +329,7 @@ static char *slack_clean(const char *s, int entities)
 			r = tg_buf_puts(&b, "&lt;");
 		else if (entities && *p == '>')
 			r = tg_buf_puts(&b, "&gt;");
-		else if ((unsigned char)*p < 0x20 && *p != '\n')
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			r = tg_buf_puts(&b, " ");
 		else
 			r = tg_buf_append(&b, p, 1);
@@ -392,15 +393,17 @@ struct msg {
 
 static int msg_header(struct msg *m, const char *title)
 {
-	char t[SLACK_HEADER_MAX * 4 + 1];
+	char *t = slack_clean(title, 0);
 	json_t *blk;
 
+	if (t == NULL)
+		return TG_ERR_NOMEM;
 	/* plain_text needs no escaping; count bytes, a safe bound for characters; the title holds
 	 * a user name: ":skull:" in it stays text */
-	snprintf(t, sizeof(t), "%s", title);
 	cut_utf8(t, SLACK_HEADER_MAX, 0);
 	blk = json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "header", "text", "type", "plain_text",
 	                "text", up_json_string(t), "emoji", 0);
+	free(t);
 	if (blk == NULL || json_array_append_new(m->blocks, blk) != 0)
 		return TG_ERR_NOMEM;
 	return TG_OK;
