@@ -154,6 +154,52 @@ START_TEST(message_logout_names_location_and_hash)
 }
 END_TEST
 
+/* The plain_text value shown after the label field named label, or NULL. */
+static const char *field_value(const json_t *p, const char *label)
+{
+	const json_t *blocks = json_object_get(p, "blocks"), *b;
+	char want[64];
+	size_t i, k;
+
+	snprintf(want, sizeof(want), "*%s*", label);
+	json_array_foreach(blocks, i, b)
+	{
+		const json_t *fields = json_object_get(b, "fields");
+
+		for (k = 0; k + 1 < json_array_size(fields); k++)
+			if (strcmp(json_string_value(
+			               json_object_get(json_array_get(fields, k), "text")),
+			           want) == 0)
+				return json_string_value(
+				    json_object_get(json_array_get(fields, k + 1), "text"));
+	}
+	return NULL;
+}
+
+/* A client's host name (reverse-resolved) may be 253 characters: it is shown whole, not cut
+ * without a mark where it may still look like a trusted name. */
+START_TEST(message_shows_a_long_client_host_whole)
+{
+	char host[254];
+	json_t *ev = event("login", "alice"), *p;
+	const char *from;
+
+	memset(host, 'a', sizeof(host) - 1);
+	memcpy(host, "bastion.example.com.", 20);
+	memcpy(host + sizeof(host) - 10, ".evil.net", 10);
+	json_object_set_new(ev, "client_addr", json_string(host));
+	p = slack_message_for_event(ev, NULL);
+	ck_assert_ptr_nonnull(p);
+	assert_slack_limits(p);
+	from = field_value(p, "From");
+	ck_assert_ptr_nonnull(from);
+	ck_assert_ptr_nonnull(strstr(from, ".evil.net port 5000"));
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(p, "text")), ".evil.net"));
+	json_decref(p);
+	json_decref(ev);
+}
+END_TEST
+
 START_TEST(message_limits_hold_for_huge_values)
 {
 	char *big = malloc(100000);
@@ -429,6 +475,7 @@ int main(void)
 	tcase_add_test(tc, key_values_cannot_escape_their_folder);
 	tcase_add_test(tc, escape_slack_text);
 	tcase_add_test(tc, message_logout_names_location_and_hash);
+	tcase_add_test(tc, message_shows_a_long_client_host_whole);
 	tcase_add_test(tc, message_limits_hold_for_huge_values);
 	tcase_add_test(tc, message_types);
 	tcase_add_test(tc, backoff_full_jitter_within_bounds);

@@ -555,12 +555,16 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	msg_field(&m, "User", user);
 	msg_field(&m, "Host", host);
 	if (*str_of(ev, "client_addr") != '\0') {
+		/* a host name (253 characters) whole: longer than a value may be, so that
+		 * msg_field() marks a cut */
+		char from[SLACK_VALUE_MAX + 64];
+
 		if (int_of(ev, "client_port") > 0)
-			snprintf(tmp, sizeof(tmp), "%s port %lld", str_of(ev, "client_addr"),
+			snprintf(from, sizeof(from), "%s port %lld", str_of(ev, "client_addr"),
 			         (long long)int_of(ev, "client_port"));
 		else
-			snprintf(tmp, sizeof(tmp), "%s", str_of(ev, "client_addr"));
-		msg_field(&m, "From", tmp);
+			snprintf(from, sizeof(from), "%s", str_of(ev, "client_addr"));
+		msg_field(&m, "From", from);
 	}
 	msg_field(&m, "MFA", str_of(ev, "mfa_method"));
 	msg_field(&m, "Reason", str_of(ev, "reason"));
