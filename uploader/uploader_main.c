@@ -263,6 +263,23 @@ static uint64_t next_due(const struct up_ctx *c, enum up_queue q)
 	return due;
 }
 
+/* An event of the outboxes that is one of the uploader's own alerts. Such an alert waits like
+ * any event, but is no news: counted, it raised upload_stuck, whose own event was stuck in
+ * turn, one more alert every stuck_after for each alert raised, for as long as S3 was down. */
+static int own_alert(const struct up_queue_state *q, const char *name)
+{
+	char path[PATH_MAX];
+	json_t *ev = NULL;
+	int yes;
+
+	snprintf(path, sizeof(path), "%s/%s", q->dir, name);
+	if (tg_event_read(path, &ev) != TG_OK)
+		return 0;
+	yes = strcmp(json_string_value(json_object_get(ev, "type")) ?: "", "alert") == 0;
+	json_decref(ev);
+	return yes;
+}
+
 static void check_stuck(struct up_ctx *c)
 {
 	uint64_t now = tg_now_us(), /* first_seen_us is a file's time */
@@ -282,6 +299,8 @@ static void check_stuck(struct up_ctx *c)
 			if (it->stuck_alerted || now < it->first_seen_us + limit)
 				continue;
 			it->stuck_alerted = 1;
+			if (qs[k] != UP_Q_SESSIONS && own_alert(q, it->name))
+				continue;
 			if (fresh++ == 0 || it->first_seen_us < oldest_us) {
 				oldest = it->name;
 				oldest_us = it->first_seen_us;
