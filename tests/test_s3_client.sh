@@ -83,6 +83,12 @@ expect 3 s3 head "sessions/none"
 expect 3 s3 get "sessions/none" "$tmp/none"
 ok "HEAD and GET of a missing key: not found"
 
+# dot segments in a key: signed as sent (libcurl must not squash them after signing)
+expect 0 s3 put "sessions/./dots/../dotted" "$tmp/small"
+expect 0 s3 get "sessions/./dots/../dotted" "$tmp/dots.back"
+cmp "$tmp/small" "$tmp/dots.back" || tg_fail "GET of a key with dot segments differs"
+ok "a key with . and .. segments is accepted by a verifying server"
+
 # SSE-KMS pair, Object Lock, storage class: all signed, all accepted by a verifying server
 expect 0 s3 -o s3.sse=aws:kms -o "s3.kms_key_id=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab" \
 	-o s3.object_lock_mode=COMPLIANCE -o s3.object_lock_days=30 -o s3.storage_class=STANDARD_IA \

@@ -635,6 +635,31 @@ START_TEST(test_wire_headers)
 }
 END_TEST
 
+/* A key with "." or ".." segments is an S3 key like any other: the path goes on the wire as it
+ * was signed, not with its dot segments removed (libcurl's URL normalisation) */
+START_TEST(test_dot_segments_as_is)
+{
+	static const char *const keys[][2] = {{"a/./b", "/scripted/a/./b"},
+	                                      {"a/../b", "/scripted/a/../b"},
+	                                      {"./x/.", "/scripted/./x/."},
+	                                      {"../../up", "/scripted/../../up"}};
+	struct scripted t;
+	struct tg_s3_result res;
+	json_t *log;
+	size_t i;
+
+	scripted_start(&t, "[]", static_keys);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		ck_assert_int_eq(tg_s3_put_buffer(t.s3, keys[i][0], "x", 1, NULL, &res), TG_OK);
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), sizeof keys / sizeof keys[0]);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		ck_assert_str_eq(req_str(log, i, "path"), keys[i][1]);
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
 START_TEST(test_403_not_retried)
 {
 	struct scripted t;
@@ -929,6 +954,7 @@ static Suite *suite(void)
 	tc = tcase_create("scripted");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_wire_headers);
+	tcase_add_test(tc, test_dot_segments_as_is);
 	tcase_add_test(tc, test_403_not_retried);
 	tcase_add_test(tc, test_503_bounded);
 	tcase_add_test(tc, test_answer_checksum_mismatch);

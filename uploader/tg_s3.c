@@ -864,6 +864,8 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, sl);
 	curl_easy_setopt(call->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(call->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	/* the path as signed: libcurl would otherwise drop "./" and "x/../" from a key */
+	curl_easy_setopt(call->curl, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(call->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(call->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s3->ca_file != NULL)
