@@ -936,6 +936,53 @@ START_TEST(test_get_resume_object_changed)
 }
 END_TEST
 
+struct listed {
+	char keys[8][64];
+	size_t n;
+};
+
+static int list_collect(void *ctx, const char *key, uint64_t size, const char *lm)
+{
+	struct listed *l = ctx;
+
+	(void)size;
+	(void)lm;
+	ck_assert_uint_lt(l->n, 8);
+	snprintf(l->keys[l->n++], sizeof l->keys[0], "%s", key);
+	return 0;
+}
+
+/* ListObjectsV2 with encoding-type=url: AWS encodes a space as '+' and a '+' as %2B (as
+ * measured on s3.ap-northeast-2; botocore decodes with unquote_plus) */
+START_TEST(test_list_url_encoded_keys)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct listed l;
+
+	memset(&l, 0, sizeof l);
+	scripted_start(&t,
+	               "[{\"status\": 200, \"body\": \"<ListBucketResult><Name>scripted</Name>"
+	               "<Prefix></Prefix><KeyCount>5</KeyCount><MaxKeys>1000</MaxKeys>"
+	               "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+	               "<Contents><Key>a+b.txt</Key><Size>1</Size></Contents>"
+	               "<Contents><Key>a%2Bb.txt</Key><Size>1</Size></Contents>"
+	               "<Contents><Key>100%25.csv</Key><Size>1</Size></Contents>"
+	               "<Contents><Key>run+books/x+y%20z.txt</Key><Size>1</Size></Contents>"
+	               "<Contents><Key>%ED%95%9C/k</Key><Size>1</Size></Contents>"
+	               "</ListBucketResult>\"}]",
+	               static_keys);
+	ck_assert_int_eq(tg_s3_list(t.s3, "", list_collect, &l, &res), TG_OK);
+	ck_assert_uint_eq(l.n, 5);
+	ck_assert_str_eq(l.keys[0], "a b.txt");
+	ck_assert_str_eq(l.keys[1], "a+b.txt");
+	ck_assert_str_eq(l.keys[2], "100%.csv");
+	ck_assert_str_eq(l.keys[3], "run books/x y z.txt");
+	ck_assert_str_eq(l.keys[4], "\xed\x95\x9c/k");
+	scripted_stop(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tg_s3");
@@ -965,6 +1012,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_get_resumes_with_range);
 	tcase_add_test(tc, test_get_resume_range_ignored);
 	tcase_add_test(tc, test_get_resume_object_changed);
+	tcase_add_test(tc, test_list_url_encoded_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

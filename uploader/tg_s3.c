@@ -1228,7 +1228,9 @@ static int token_ok(const char *s, size_t n, size_t max)
 	return 1;
 }
 
-static int pct_decode(const char *s, size_t n, char *out, size_t outlen)
+/* Percent-decode s[0..n); plus_space: a '+' is a space (form encoding, as ListObjectsV2 with
+ * encoding-type=url answers: "a b" as "a+b", "a+b" as "a%2Bb"). */
+static int pct_decode(const char *s, size_t n, int plus_space, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
@@ -1245,6 +1247,8 @@ static int pct_decode(const char *s, size_t n, char *out, size_t outlen)
 				return TG_ERR_FORMAT;
 			out[o++] = (char)v;
 			i += 2;
+		} else if (s[i] == '+' && plus_space) {
+			out[o++] = ' ';
 		} else {
 			out[o++] = s[i];
 		}
@@ -1284,7 +1288,7 @@ int tg_s3_state_parse(const char *text, size_t len, struct tg_s3_mpu_state *st)
 				goto bad;
 		} else if (strncmp(buf, "key ", 4) == 0 && !(seen & 1)) {
 			if (!token_ok(buf + 4, strlen(buf + 4), sizeof a) ||
-			    pct_decode(buf + 4, strlen(buf + 4), st->key, sizeof st->key) !=
+			    pct_decode(buf + 4, strlen(buf + 4), 0, st->key, sizeof st->key) !=
 			        TG_OK ||
 			    st->key[0] == '\0')
 				goto bad;
@@ -1990,7 +1994,7 @@ static int list_page(const char *xml, size_t len, int url_encoded,
 		if (*end != '\0' || errno != 0 || size[0] == '\0')
 			return TG_ERR_FORMAT;
 		if (url_encoded) {
-			if (pct_decode(key, strlen(key), dec, sizeof dec) != TG_OK)
+			if (pct_decode(key, strlen(key), 1, dec, sizeof dec) != TG_OK)
 				return TG_ERR_FORMAT;
 		} else {
 			if (strlen(key) >= sizeof dec)
