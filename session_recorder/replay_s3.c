@@ -27,7 +27,7 @@ struct s3_stream {
 	pthread_t th;
 	int joined;
 	int rfd, wfd;
-	char key[1024];
+	char key[1024 + 1]; /* S3 keys are at most 1024 bytes */
 	int result;
 	struct tg_s3_result res;
 	const char *url;

@@ -80,6 +80,16 @@ expect 1 "$R" -c conf list "s3://$B/rec/"
 [ "$(grep -c "s3://$B/rec/" out.txt)" -eq 4 ] || tg_fail "list: $(cat out.txt)"
 grep -q "UNSEALED .*cut.tgr" out.txt && grep -q "TAMPERED .*bad.tgr" out.txt &&
 	grep -q "sealed .*big.tgr" out.txt || tg_fail "list statuses: $(cat out.txt)"
+# a key of 1024 bytes, the most S3 (and the uploader's key template) allows, is readable
+seg=$(printf '%0200d' 0)
+long="deep/$seg/$seg/$seg/$seg/$seg/"
+long="$long$(printf '%0*d' $((1024 - ${#long} - 4)) 0).tgr"
+[ ${#long} -eq 1024 ] || tg_fail "long key is ${#long} bytes"
+"$S3CLI" -c conf put "$long" good.tgr >/dev/null || tg_fail "put of a 1024-byte key"
+expect 0 "$R" -c conf verify "s3://$B/$long"
+grep -q "sealed and intact" out.txt || tg_fail "verify of a 1024-byte key: $(cat out.txt)"
+expect 0 "$R" -c conf verify "s3://$B/deep/"
+grep -q "sealed and intact" out.txt || tg_fail "verify of a prefix with a 1024-byte key: $(cat out.txt)"
 # the big object streams: memory stays far below its size
 if [ -x /usr/bin/time ]; then
 	/usr/bin/time -f '%M' -o rss.txt "$R" -c conf verify "s3://$B/rec/big.tgr" >out.txt 2>&1 ||
