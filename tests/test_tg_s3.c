@@ -201,6 +201,8 @@ START_TEST(test_retryable)
 	ck_assert(!tg_s3_retryable(404, "NoSuchKey", 0));
 	ck_assert(!tg_s3_retryable(400, "InvalidRequest", 0));
 	ck_assert(!tg_s3_retryable(501, "NotImplemented", 0));
+	/* the request is signed with the clock of the moment: a retry is just as skewed */
+	ck_assert(!tg_s3_retryable(403, "RequestTimeTooSkewed", 0));
 }
 END_TEST
 
@@ -682,6 +684,31 @@ START_TEST(test_403_not_retried)
 }
 END_TEST
 
+/* A clock off by more than S3 allows: every retry would be signed with the same clock, so it is
+ * not retried but reported at once (the uploader keeps the file and alerts s3_error). */
+START_TEST(test_clock_skew_not_retried)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	json_t *log;
+	const char *skewed =
+	    "{\"status\": 403, \"body\": \"<Error><Code>RequestTimeTooSkewed</Code><Message>The "
+	    "difference between the request time and the current time is too large.</Message>"
+	    "<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds></Error>\"}";
+	char script[1024];
+
+	snprintf(script, sizeof script, "[%s, %s, %s]", skewed, skewed, skewed);
+	scripted_start(&t, script, static_keys);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_AUTH);
+	ck_assert_int_eq(res.retryable, 0);
+	ck_assert_str_eq(res.code, "RequestTimeTooSkewed");
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 1);
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
 START_TEST(test_503_bounded)
 {
 	struct scripted t;
@@ -1003,6 +1030,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_wire_headers);
 	tcase_add_test(tc, test_dot_segments_as_is);
 	tcase_add_test(tc, test_403_not_retried);
+	tcase_add_test(tc, test_clock_skew_not_retried);
 	tcase_add_test(tc, test_503_bounded);
 	tcase_add_test(tc, test_answer_checksum_mismatch);
 	tcase_add_test(tc, test_complete_200_error);

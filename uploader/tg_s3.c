@@ -409,7 +409,6 @@ int tg_s3_retryable(long http_status, const char *code, int transport_error)
 	                                          "ExpiredToken",
 	                                          "ExpiredTokenException",
 	                                          "TokenRefreshRequired",
-	                                          "RequestTimeTooSkewed",
 	                                          "Throttling",
 	                                          "ThrottlingException",
 	                                          "OperationAborted",
