@@ -112,6 +112,16 @@ START_TEST(test_file_profiles)
 	ck_assert_int_eq(
 	    parse("[p] words\naws_access_key_id=A\naws_secret_access_key=s\n", "p", &c),
 	    TG_ERR_PARSE);
+	/* keys indented under their section header are keys, as botocore (configparser) reads
+	 * them: only a line indented deeper than the key before it continues that key */
+	ck_assert_int_eq(parse("[p]\n  aws_access_key_id = AKIAINDENT\n"
+	                       "  s3 =\n      max_concurrent_requests = 20\n"
+	                       "\taws_secret_access_key = indented/secret\n"
+	                       "[q]\n    aws_access_key_id = AKIAQ\n",
+	                       "p", &c),
+	                 TG_OK);
+	ck_assert_str_eq(c.access_key_id, "AKIAINDENT");
+	ck_assert_str_eq(c.secret_access_key, "indented/secret");
 }
 END_TEST
 

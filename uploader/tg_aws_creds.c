@@ -116,8 +116,9 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 	size_t vlen[3] = {0, 0, 0};
 	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key",
 	                                     "aws_session_token"};
-	size_t pos = 0, lineno = 0, plen = strlen(profile);
-	int in_profile = 0, seen = 0, r, i;
+	size_t pos = 0, lineno = 0, plen = strlen(profile), indent = 0;
+	/* have_key: a key line came since the section header, indented by indent */
+	int in_profile = 0, seen = 0, have_key = 0, r, i;
 
 	tg_aws_creds_clear(out);
 	if (memchr(text, '\0', len) != NULL) {
@@ -136,13 +137,16 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			tg_errf(err, errlen, "credentials file: line %zu is too long", lineno);
 			return TG_ERR_PARSE;
 		}
-		/* an indented line continues the previous key (nested settings): not ours */
-		if (ll > 0 && (line[0] == ' ' || line[0] == '\t'))
-			continue;
 		sl = ll;
 		s = trim((char *)line, &sl);
 		if (sl == 0 || s[0] == '#' || s[0] == ';')
 			continue;
+		/* a line indented deeper than the key before it continues that key (nested
+		 * settings): not ours; any other line starts a key or a section, indented or
+		 * not, as configparser reads it */
+		if (have_key && (size_t)(s - line) > indent)
+			continue;
+		indent = (size_t)(s - line);
 		if (s[0] == '[') {
 			const char *name, *after = NULL, *close = memchr(s, ']', sl);
 			size_t nl, rest = 0;
@@ -165,6 +169,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			name = trim((char *)s + 1, &nl);
 			in_profile = nl == plen && memcmp(name, profile, plen) == 0;
 			seen |= in_profile;
+			have_key = 0;
 			continue;
 		}
 		if ((eq = memchr(s, '=', sl)) == NULL) {
@@ -172,6 +177,7 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			       lineno);
 			return TG_ERR_PARSE;
 		}
+		have_key = 1;
 		if (!in_profile)
 			continue;
 		{
