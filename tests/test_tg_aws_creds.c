@@ -485,6 +485,16 @@ START_TEST(test_imds_refresh)
 	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
 	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000001");
 	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000002");
+	/* instance metadata out of reach during that early renewal: the credentials, which
+	 * have not expired yet, are used meanwhile; after ExpiredToken (forced) they are not */
+	tg_test_pyserver_stop(&m.pid);
+	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000002");
+	ck_assert_int_eq(rc, TG_OK);
+	ck_assert_str_eq(get_key(p, 0, &rc), "ASIATEST000002");
+	get_key(p, 1, &rc);
+	ck_assert_int_eq(rc, TG_ERR_NET);
+	get_key(p, 0, &rc);
+	ck_assert_int_eq(rc, TG_ERR_NET);
 	tg_aws_creds_provider_free(p);
 	tg_config_free(cfg);
 	imds_stop(&m);

@@ -610,13 +610,20 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 {
 	char path[4096], why[512] = "";
 	const char *profile, *envp;
-	int r;
+	/* credentials renewed early, before they expire: usable meanwhile if the renewal fails
+	 * for a reason that passes (not after ExpiredToken: S3 has said they are not) */
+	struct tg_aws_creds old;
+	int have_old, r;
 
 	tg_aws_creds_clear(out);
+	tg_aws_creds_clear(&old);
 	if (p->have_cached && !force && fresh(&p->cached)) {
 		*out = p->cached;
 		return TG_OK;
 	}
+	have_old = p->have_cached && !force && time(NULL) < p->cached.expiration;
+	if (have_old)
+		old = p->cached;
 	p->have_cached = 0;
 	tg_aws_creds_clear(&p->cached);
 	if (p->config.access_key_id[0] != '\0') {
@@ -640,6 +647,12 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 		r = tg_aws_creds_from_imds(p->imds_endpoint, &p->cached, ierr, sizeof ierr);
 		if (r == TG_OK)
 			goto done;
+		if (have_old && r != TG_ERR_CONFIG && r != TG_ERR_NOT_FOUND) {
+			p->cached = old;
+			r = TG_OK;
+			goto done;
+		}
+		tg_aws_creds_clear(&old);
 		tg_errf(err, errlen,
 		       "no AWS credentials: none in [s3] or the environment, %s, and %s", why,
 		       ierr);
@@ -652,6 +665,7 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 	    why);
 	return TG_ERR_NOT_FOUND;
 done:
+	tg_aws_creds_clear(&old);
 	if (r != TG_OK) {
 		tg_aws_creds_clear(&p->cached);
 		return r;
