@@ -280,6 +280,13 @@ START_TEST(test_order)
 	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
 	                 TG_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err, "no profile [nosuch]"));
+	/* no file at all: the message names the file as missing, not a profile in it */
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
+	                 TG_ERR_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err, "no file /nonexistent/credentials"));
+	ck_assert_ptr_null(strstr(err, "no profile"));
+	setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
 	tg_aws_creds_provider_free(p);
 	tg_config_free(cfg);
 

@@ -639,7 +639,10 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 		r = tg_aws_creds_from_file(path, profile, &p->cached, err, errlen);
 		if (r != TG_ERR_NOT_FOUND)
 			goto done;
-		snprintf(why, sizeof why, "no profile [%s] in %s", profile, path);
+		if (access(path, F_OK) != 0 && errno == ENOENT)
+			snprintf(why, sizeof why, "no file %s", path);
+		else
+			snprintf(why, sizeof why, "no profile [%s] in %s", profile, path);
 	}
 	if (p->use_imds) {
 		char ierr[256] = "";
