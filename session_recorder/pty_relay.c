@@ -143,8 +143,12 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			res->reason = "error";
 			break;
 		}
-		if (n == 0 && res->reaped)
-			break; /* the shell is gone and its terminal is quiet */
+		if (n == 0 && res->reaped && out->len == 0)
+			/* the shell is gone, its terminal quiet, and the client has taken it all: a
+			 * client that is slow to read (a slow link) is not quiet, and ending then
+			 * would cut off the shell's last output for the client and the recording
+			 * alike */
+			break;
 		if (n > 0) {
 			if (pfd[2].revents != 0 && out->len == 0) {
 				r = relay_chan_read(x, out);

@@ -4,15 +4,18 @@ is recorded and verifies, window-size changes are passed on and recorded, the
 exit status and a deadly signal come back, what is typed at bash's prompt is
 stored while input at password prompts never is, and the header binds who,
 from where, which session."""
+import fcntl
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, PtySession, Recording, check, main)  # noqa: E402
+from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check, main)  # noqa: E402
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
 
@@ -449,6 +452,59 @@ def test_keygen_missing_config():
         env.cleanup()
 
 
+def test_slow_client_gets_the_last_output():
+    # The shell prints, then exits while the client is not reading (a slow link): what it
+    # printed must still reach the client and the recording, not be cut off by the 100 ms
+    # "terminal quiet" end that is meant for background jobs holding the terminal.
+    env = Env(shell="/bin/sh")
+    n = 20000
+    master, slave = os.openpty()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(master)
+            os.setsid()
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+            for fd in (0, 1, 2):
+                os.dup2(slave, fd)
+            argv = [RECORDER, "-c", "head -c %d /dev/zero | tr '\\0' x; echo; echo END-MARK" % n]
+            os.execve(argv[0], argv, env.environ())
+        finally:
+            os._exit(127)
+    # the test keeps its own copy of the slave: what the recorder wrote stays readable after it left
+    out = b""
+    st = None
+    try:
+        time.sleep(2)  # not read while the shell prints and exits
+        end = time.time() + 30
+        while st is None and time.time() < end:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                out += os.read(master, 65536)
+            p, status = os.waitpid(pid, os.WNOHANG)
+            if p == pid:
+                st = status
+        if st is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise Failed("the recorder did not end")
+        while b"END-MARK" not in out and select.select([master], [], [], 1)[0]:
+            out += os.read(master, 65536)
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "the recorder ended with the shell")
+        check(out.count(b"x") == n and b"END-MARK" in out,
+              "the client got all of the output (%d of %d bytes)" % (out.count(b"x"), n))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed and intact")
+        data = rec.data("out")
+        check(data.count(b"x") == n and b"END-MARK" in data,
+              "the recording holds all of the output (%d of %d bytes)" % (data.count(b"x"), n))
+        check(rec.end()["reason"] == "exit", "END: the shell exited")
+    finally:
+        os.close(master)
+        os.close(slave)
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_keygen_missing_config,
           test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
@@ -456,4 +512,4 @@ if __name__ == "__main__":
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden,
           test_full_screen_secret_prompts,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
-          test_term_ends_session, test_idle_heartbeats])
+          test_term_ends_session, test_idle_heartbeats, test_slow_client_gets_the_last_output])
