@@ -58,6 +58,16 @@ static int proc_argv(pid_t pid, char *buf, size_t len, char *w[4])
 	return p < buf + n ? 5 : k;
 }
 
+/* The parent's name is the user's choice (a copy of a shell named so): printable ASCII only in
+ * the reason, which goes into JSON (a NOTE, an event) and syslog. Bytes that are not UTF-8 would
+ * make those JSON strings fail to build, and the alert vanish. */
+static void printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 int escape_check(pid_t parent, int shell_ok, char *reason, size_t len)
 {
 	char comm[64], gcomm[64], argv[4096], *w[4];
@@ -78,6 +88,7 @@ int escape_check(pid_t parent, int shell_ok, char *reason, size_t len)
 		if (strcmp(b, "tollgate-record") == 0)
 			return 0;
 	}
+	printable(comm);
 	snprintf(reason, len, "started by '%s' (pid %ld), not by sshd", comm, (long)parent);
 	return 1;
 }

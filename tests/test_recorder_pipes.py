@@ -367,7 +367,30 @@ def test_closed_or_unreadable_std_fds():
         env.cleanup()
 
 
+def test_escape_alert_survives_odd_parent_name():
+    """The escape alert names the parent process; a name that is not UTF-8 (a copy of a shell
+    named so by the user) must not make the alert vanish from the recording and the event."""
+    env = Env(shell="/bin/sh")
+    try:
+        odd = os.path.join(env.dir.encode(), b"\xff\xfe-sh")
+        shutil.copy("/bin/sh", odd)
+        os.chmod(odd, 0o755)
+        # "; true": the shell forks the recorder instead of exec'ing it, so it is the parent
+        rc, out, err = run_pipes(env, None, environ=env.environ(SSH_ORIGINAL_COMMAND="echo hi"),
+                                 argv=[odd, b"-c", RECORDER.encode() + b"; true"])
+        check(rc == 0 and out == b"hi\n", "the command ran (rc %d, %r, %r)" % (rc, out, err))
+        rec = Recording(env.pub, env.only_session())
+        esc = rec.notes("recording_escape")
+        check(esc and "not by sshd" in esc[0]["reason"],
+              "the escape alert is in the recording: %r" % (esc,))
+        ev = [e for e in env.events() if e["type"] == "recording_escape"]
+        check(ev and "not by sshd" in ev[0].get("reason", ""), "and in the event, with its reason: %r" % (ev,))
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
-          test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds])
+          test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
+          test_escape_alert_survives_odd_parent_name])
