@@ -15,6 +15,8 @@ static const char *const secret_words[] = {"pin", "otp", "token", "key"};
 void input_guard_init(struct input_guard *g)
 {
 	g->len = 0;
+	g->unscanned = 0;
+	g->pending = 0;
 }
 
 void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
@@ -24,7 +26,7 @@ void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 	/* only the last INPUT_GUARD_TAIL bytes can end up in the tail: look no further back */
 	for (i = n; i > start; i--) {
 		if (p[i - 1] == '\n' || p[i - 1] == '\r') {
-			g->len = 0;
+			g->len = g->unscanned = 0;
 			start = i;
 			break;
 		}
@@ -32,6 +34,15 @@ void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 	p += start;
 	n -= start;
 	if (g->len + n > INPUT_GUARD_TAIL) {
+		/* Bytes leave the line without a new line: a full-screen program draws on (the
+		 * clock of tmux's status line while sudo waits inside). A secret prompt among them
+		 * must still hide what is typed for it, so the line is looked at before they go:
+		 * at most once per half a window of new output (what leaves was in the window for
+		 * more than that), not on every small write. */
+		if (!g->pending && g->len > 0 && g->unscanned + n >= INPUT_GUARD_TAIL / 2) {
+			g->pending = input_guard_is_prompt(g);
+			g->unscanned = 0;
+		}
 		drop = g->len + n - INPUT_GUARD_TAIL;
 		if (drop >= g->len) {
 			p += drop - g->len;
@@ -44,6 +55,7 @@ void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 	}
 	memcpy(g->tail + g->len, p, n);
 	g->len += n;
+	g->unscanned += n;
 }
 
 /* The tail's text, lower case (ASCII), control sequences and characters left out (ECMA-48: CSI,
@@ -130,11 +142,13 @@ size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, cons
 
 	if (!known)
 		return n; /* in doubt */
+	if (lflag & (ECHO | ICANON))
+		g->pending = 0; /* not a raw-mode prompt's answer, whatever was drawn before */
 	if (lflag & ECHO)
 		return 0;
 	if (lflag & ICANON)
 		return n; /* getpass(): a password, whatever the prompt said */
-	if (!input_guard_is_prompt(g))
+	if (!g->pending && !input_guard_is_prompt(g))
 		return 0; /* a line editor or full-screen program, echoing by itself */
 	cr = memchr(p, '\r', n);
 	lf = memchr(p, '\n', n);
@@ -143,6 +157,7 @@ size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, cons
 	if (cr == NULL)
 		return n;
 	/* answered: what comes after the Enter is judged by what the program prints next */
-	g->len = 0;
+	g->len = g->unscanned = 0;
+	g->pending = 0;
 	return (size_t)(cr - p) + 1;
 }

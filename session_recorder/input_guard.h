@@ -16,7 +16,11 @@
  * The last line is the output since the last CR or LF, its last
  * INPUT_GUARD_TAIL bytes; it is kept on every output read (a copy of at most
  * that many bytes) and looked at, escape sequences skipped, only when input
- * arrives with ECHO and ICANON off.
+ * arrives with ECHO and ICANON off. One more time: before output pushes bytes
+ * out of it without a new line (a full-screen program drawing on: the clock
+ * of tmux's status line, inside which sudo asks for a password), at most once
+ * per half a window of such output; a secret prompt so pushed out still hides
+ * what is typed in raw mode, up to the Enter.
  */
 #ifndef INPUT_GUARD_H
 #define INPUT_GUARD_H
@@ -27,7 +31,9 @@
 #define INPUT_GUARD_TAIL 1024 /* pinentry-curses draws its prompt 300 bytes before the end */
 
 struct input_guard {
-	size_t len; /* bytes in tail */
+	size_t len;       /* bytes in tail */
+	size_t unscanned; /* bytes added to tail since it was last looked at for a prompt */
+	int pending;      /* a secret prompt left the tail by overflow; no Enter answered it yet */
 	unsigned char tail[INPUT_GUARD_TAIL];
 };
 

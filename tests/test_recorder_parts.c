@@ -671,6 +671,38 @@ START_TEST(guard_hidden_by_modes)
 }
 END_TEST
 
+START_TEST(guard_prompt_drawn_away)
+{
+	unsigned char draw[50];
+	struct input_guard g;
+	int i;
+
+	/* a raw-mode prompt pushed out of the window by drawing without a new line (tmux redraws
+	 * its status line's clock while sudo waits): still hidden, up to the Enter */
+	memset(draw, 'x', sizeof(draw));
+	g = guard_after("Enter PIN: ");
+	for (i = 0; i < 80; i++)
+		input_guard_output(&g, draw, 1 + i % sizeof(draw));
+	ck_assert(!input_guard_is_prompt(&g));
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\r34", 5), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"56", 2), 0);
+	/* a byte at a time too */
+	g = guard_after("Enter PIN: ");
+	for (i = 0; i < 2 * INPUT_GUARD_TAIL; i++)
+		input_guard_output(&g, draw, 1);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"7", 1), 1);
+	/* a key typed with echo on ends it: the prompt is not waiting any more */
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, ECHO | ICANON, (const unsigned char *)"a", 1),
+	                  0);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"b", 1), 0);
+	/* what is drawn away without naming a secret changes nothing */
+	g = guard_after("alice@host:~$ ");
+	for (i = 0; i < 40; i++)
+		input_guard_output(&g, draw, sizeof(draw));
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ls", 2), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("recorder parts");
@@ -693,6 +725,7 @@ int main(void)
 	tcase_add_test(tc, guard_prompts);
 	tcase_add_test(tc, guard_tail_bounded);
 	tcase_add_test(tc, guard_hidden_by_modes);
+	tcase_add_test(tc, guard_prompt_drawn_away);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

@@ -224,6 +224,55 @@ def test_raw_mode_secret_prompt_hidden():
         env.cleanup()
 
 
+DRAWN_AWAY_PROMPT = r"""
+import os, sys, termios, tty
+old = termios.tcgetattr(0)
+tty.setraw(0)
+try:
+    os.write(1, b"Enter PIN: ")
+    # a status line redrawn elsewhere on the screen (tmux's or screen's clock, another pane):
+    # more than the guard's window of output, none of it a new line
+    for sec in range(60):
+        os.write(1, b"\x1b7\x1b[24;1H\x1b[30m\x1b[42m[0] 0:sh*   host 12:00:%02d\x1b(B\x1b[m\x1b8" % sec)
+    os.write(1, b"\x1b[?25h")  # the test waits for this
+    b = b""
+    while True:
+        c = os.read(0, 1)
+        if c in (b"\r", b"\n"):
+            break
+        b += c
+finally:
+    termios.tcsetattr(0, termios.TCSADRAIN, old)
+print("\ngot %d" % len(b))
+"""
+
+
+def test_raw_prompt_drawn_away_still_hidden():
+    """A secret prompt pushed out of the guard's window by screen drawing that has no new line in
+    it (the clock of tmux's status line, inside which sudo asks for a password) still hides what
+    is typed for it, up to the Enter."""
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        prog = os.path.join(env.dir, "drawn.py")
+        with open(prog, "w") as f:
+            f.write(DRAWN_AWAY_PROMPT)
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        s.send(b"python3 %s\n" % prog.encode())
+        s.read_until(b"\x1b[?25h")
+        s.send(b"drawn-s3cret-5\r")
+        s.read_until(b"got 14")
+        bash_ready(s)
+        s.send(b"echo after-''drawn\n")
+        s.read_until(b"after-drawn\r\n")
+        s.send(b"exit\n")
+        s.wait()
+        rec = check_secret_hidden(env, b"drawn-s3cret", len(b"drawn-s3cret-5\r"))
+        check(b"echo after-''drawn" in rec.data("in"), "the next command is stored again")
+    finally:
+        env.cleanup()
+
+
 def test_full_screen_secret_prompts():
     """vim's :X and pinentry-curses ask in raw mode, amid screen drawing: hidden up to the Enter."""
     import shutil
@@ -509,7 +558,7 @@ if __name__ == "__main__":
     main([test_keygen_missing_config,
           test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
-          test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden,
+          test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_idle_heartbeats, test_slow_client_gets_the_last_output])
