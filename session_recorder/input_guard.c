@@ -19,13 +19,18 @@ void input_guard_init(struct input_guard *g)
 	g->pending = 0;
 }
 
-void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
+int input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 {
 	size_t start = n > INPUT_GUARD_TAIL ? n - INPUT_GUARD_TAIL : 0, i, drop;
+	int ended = 0;
 
 	/* only the last INPUT_GUARD_TAIL bytes can end up in the tail: look no further back */
 	for (i = n; i > start; i--) {
 		if (p[i - 1] == '\n' || p[i - 1] == '\r') {
+			/* the line ends: was it a secret prompt? (the caller asks the terminal
+			 * whether it still waits: a line end drawn elsewhere, another pane's output
+			 * in tmux) */
+			ended = !g->pending && g->len > 0 && input_guard_is_prompt(g);
 			g->len = g->unscanned = 0;
 			start = i;
 			break;
@@ -56,6 +61,12 @@ void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 	memcpy(g->tail + g->len, p, n);
 	g->len += n;
 	g->unscanned += n;
+	return ended;
+}
+
+void input_guard_hold(struct input_guard *g)
+{
+	g->pending = 1;
 }
 
 /* The tail's text, lower case (ASCII), control sequences and characters left out (ECMA-48: CSI,

@@ -16,11 +16,13 @@
  * The last line is the output since the last CR or LF, its last
  * INPUT_GUARD_TAIL bytes; it is kept on every output read (a copy of at most
  * that many bytes) and looked at, escape sequences skipped, only when input
- * arrives with ECHO and ICANON off. One more time: before output pushes bytes
- * out of it without a new line (a full-screen program drawing on: the clock
- * of tmux's status line, inside which sudo asks for a password), at most once
- * per half a window of such output; a secret prompt so pushed out still hides
- * what is typed in raw mode, up to the Enter.
+ * arrives with ECHO and ICANON off. And before it goes: before output pushes
+ * bytes out of it without a new line (a full-screen program drawing on: the
+ * clock of tmux's status line, inside which sudo asks for a password), at most
+ * once per half a window of such output, and when a line end ends it while
+ * the terminal is in raw mode with echo off (another tmux pane's output); a
+ * secret prompt so pushed out still hides what is typed in raw mode, up to the
+ * Enter.
  */
 #ifndef INPUT_GUARD_H
 #define INPUT_GUARD_H
@@ -39,8 +41,12 @@ struct input_guard {
 
 /* An empty last line (an all-zero struct is one too). */
 void input_guard_init(struct input_guard *g);
-/* Note n bytes of the shell's output. */
-void input_guard_output(struct input_guard *g, const unsigned char *p, size_t n);
+/* Note n bytes of the shell's output. Returns 1 when a line end in them ended a line that
+ * named a secret: if the terminal is in raw mode with echo off, the prompt may still be waiting
+ * (the line end was drawn elsewhere on the screen), and input_guard_hold() keeps it. */
+int input_guard_output(struct input_guard *g, const unsigned char *p, size_t n);
+/* Hide raw-mode input up to the next Enter, as at a secret prompt. */
+void input_guard_hold(struct input_guard *g);
 /* 1 when the last line of output, control sequences skipped, names a secret. */
 int input_guard_is_prompt(const struct input_guard *g);
 /* Of n bytes typed at p while the terminal's local modes were lflag (known 0: tcgetattr

@@ -117,6 +117,7 @@ static int record_input(struct relay_ctx *x, const unsigned char *p, size_t n)
 
 static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 {
+	struct termios t;
 	int r;
 
 	if (x->sink == NULL)
@@ -124,8 +125,13 @@ static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 	if (c->stream == TG_REC_IN) {
 		r = record_input(x, c->buf, n);
 	} else {
-		if (c->stream == TG_REC_OUT && x->record_input && x->echo_fd >= 0)
-			input_guard_output(&x->guard, c->buf, n); /* for prompts; a bounded copy */
+		/* for prompts; a bounded copy. A secret prompt's line ended while the terminal is
+		 * raw with echo off: the line end was drawn elsewhere (tmux), the prompt waits on
+		 */
+		if (c->stream == TG_REC_OUT && x->record_input && x->echo_fd >= 0 &&
+		    input_guard_output(&x->guard, c->buf, n) &&
+		    (tcgetattr(x->echo_fd, &t) != 0 || (t.c_lflag & (ECHO | ICANON)) == 0))
+			input_guard_hold(&x->guard);
 		r = rec_sink_data(x->sink, c->stream, c->buf, n);
 	}
 	if (r == TG_OK || x->sink->error == TG_OK)

@@ -695,6 +695,17 @@ START_TEST(guard_prompt_drawn_away)
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, ECHO | ICANON, (const unsigned char *)"a", 1),
 	                  0);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"b", 1), 0);
+	/* a line end after a secret prompt is reported, for the caller to ask the terminal whether
+	 * the prompt still waits (raw, echo off: the line end was drawn in another tmux pane) */
+	g = guard_after("Enter PIN: ");
+	ck_assert_int_eq(input_guard_output(&g, (const unsigned char *)"\033[24;1H\nline\r\n", 15),
+	                 1);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ab", 2), 0);
+	input_guard_hold(&g);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ab\rc", 4), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"d", 1), 0);
+	g = guard_after("$ ls /etc");
+	ck_assert_int_eq(input_guard_output(&g, (const unsigned char *)"\r\npasswd\r\n", 12), 0);
 	/* what is drawn away without naming a secret changes nothing */
 	g = guard_after("alice@host:~$ ");
 	for (i = 0; i < 40; i++)

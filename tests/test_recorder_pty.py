@@ -225,15 +225,24 @@ def test_raw_mode_secret_prompt_hidden():
 
 
 DRAWN_AWAY_PROMPT = r"""
-import os, sys, termios, tty
+import os, sys, termios, time, tty
 old = termios.tcgetattr(0)
 tty.setraw(0)
 try:
     os.write(1, b"Enter PIN: ")
-    # a status line redrawn elsewhere on the screen (tmux's or screen's clock, another pane):
-    # more than the guard's window of output, none of it a new line
-    for sec in range(60):
-        os.write(1, b"\x1b7\x1b[24;1H\x1b[30m\x1b[42m[0] 0:sh*   host 12:00:%02d\x1b(B\x1b[m\x1b8" % sec)
+    for _ in range(3000):  # until the test saw the prompt (at most 30 s)
+        if os.path.exists(sys.argv[2]):
+            break
+        time.sleep(0.01)
+    if sys.argv[1] == "clock":
+        # a status line's clock redrawn elsewhere on the screen (tmux, screen): more than the
+        # guard's window of output, none of it a new line
+        for sec in range(60):
+            os.write(1, b"\x1b7\x1b[24;1H\x1b[30m\x1b[42m[0] 0:sh*   host 12:00:%02d\x1b(B\x1b[m\x1b8" % sec)
+    else:
+        # a pane below scrolls (tail -f in a tmux split): its lines end in line ends
+        for i in range(5):
+            os.write(1, b"\x1b[14;24r\x1b[24;1H\n\x1b[Aline%d\r\n\x1b[K\x1b[1;24r\x1b[1;12H" % i)
     os.write(1, b"\x1b[?25h")  # the test waits for this
     b = b""
     while True:
@@ -248,28 +257,36 @@ print("\ngot %d" % len(b))
 
 
 def test_raw_prompt_drawn_away_still_hidden():
-    """A secret prompt pushed out of the guard's window by screen drawing that has no new line in
-    it (the clock of tmux's status line, inside which sudo asks for a password) still hides what
-    is typed for it, up to the Enter."""
+    """A secret prompt pushed out of the guard's window by screen drawing (the clock of tmux's
+    status line, or another pane's lines, while sudo asks for a password inside tmux) still hides
+    what is typed for it, up to the Enter."""
     env = Env(shell="/bin/bash", record_input="yes")
+    s = None
     try:
         prog = os.path.join(env.dir, "drawn.py")
         with open(prog, "w") as f:
             f.write(DRAWN_AWAY_PROMPT)
         s = PtySession(env, environ=env.environ())
-        bash_ready(s)
-        s.send(b"python3 %s\n" % prog.encode())
-        s.read_until(b"\x1b[?25h")
-        s.send(b"drawn-s3cret-5\r")
-        s.read_until(b"got 14")
-        bash_ready(s)
-        s.send(b"echo after-''drawn\n")
-        s.read_until(b"after-drawn\r\n")
+        for how in ("clock", "pane"):
+            bash_ready(s)
+            pos = len(s.out)
+            go = os.path.join(env.dir, how)
+            s.send(b"python3 %s %s %s\n" % (prog.encode(), how.encode(), go.encode()))
+            s.read_until(b"Enter PIN: ", since=pos)
+            open(go, "w").close()
+            s.read_until(b"\x1b[?25h", since=pos)
+            s.send(b"drawn-s3cret-5\r")
+            s.read_until(b"got 14", since=pos)
+            bash_ready(s)
+            s.send(b"echo after-''drawn\n")
+            s.read_until(b"after-drawn\r\n", since=pos)
         s.send(b"exit\n")
         s.wait()
-        rec = check_secret_hidden(env, b"drawn-s3cret", len(b"drawn-s3cret-5\r"))
-        check(b"echo after-''drawn" in rec.data("in"), "the next command is stored again")
+        rec = check_secret_hidden(env, b"drawn-s3cret", 2 * len(b"drawn-s3cret-5\r"))
+        check(rec.data("in").count(b"echo after-''drawn") == 2, "the next command is stored again")
     finally:
+        if s is not None:
+            s.kill()
         env.cleanup()
 
 
