@@ -121,9 +121,13 @@ function grant(id, l) {
 
 // A request stuck mid-body holds its lock until node's requestTimeout ends it;
 // a waiter gives up before that and is answered 503 SlowDown, which clients retry.
+// A waiter whose client went away (killed while it waited) leaves the queue at
+// once: granted later, its body would never come (the request's 'error' came
+// before anyone listened), and it would hold the lock for good, so that every
+// Complete after it got SlowDown for ever.
 const LOCK_WAIT_MS = 20000;
 
-function lockUpload(id, exclusive) {
+function lockUpload(id, exclusive, req) {
   let l = uploadLocks.get(id);
   if (!l) {
     l = { readers: 0, writer: false, queue: [] };
@@ -131,16 +135,27 @@ function lockUpload(id, exclusive) {
   }
   return new Promise((resolve, reject) => {
     const w = { exclusive, resolve: null };
-    const timer = setTimeout(() => {
+    const giveUp = (err) => {
+      clearTimeout(timer);
+      req.off('close', gone);
       l.queue.splice(l.queue.indexOf(w), 1);
       grant(id, l);
-      reject(new S3Error('SlowDown', 'Please reduce your request rate.'));
-    }, LOCK_WAIT_MS);
+      reject(err);
+    };
+    const gone = () => giveUp(new Error('the client went away while it waited'));
+    const timer = setTimeout(
+      () => giveUp(new S3Error('SlowDown', 'Please reduce your request rate.')), LOCK_WAIT_MS);
     w.resolve = () => {
       clearTimeout(timer);
+      req.off('close', gone);
       resolve();
     };
     l.queue.push(w);
+    if (req.destroyed) {
+      gone();
+      return;
+    }
+    req.once('close', gone);
     grant(id, l);
   }).then(() => () => {
     if (exclusive) l.writer = false;
@@ -222,7 +237,7 @@ server.middleware.unshift(async (ctx, next) => {
   let unlock = null;
   if (uploadId !== undefined && key) {
     const d = uploadDir(b, String(uploadId));
-    if (d) unlock = await lockUpload(d, ctx.method === 'POST' || ctx.method === 'DELETE');
+    if (d) unlock = await lockUpload(d, ctx.method === 'POST' || ctx.method === 'DELETE', ctx.req);
     if (!d || !fs.existsSync(d)) {
       if (unlock) unlock();
       // answered before the signature check: the ids are random, and s3rver
