@@ -19,25 +19,56 @@ void input_guard_init(struct input_guard *g)
 	g->pending = 0;
 }
 
+/* Whether the tail followed by p[0..n) names a secret anywhere, looked at in windows of the
+ * tail's size, each one half new: a word cut at the end of one is whole in the next. The tail
+ * is left holding the last window. */
+static int names_secret(struct input_guard *g, const unsigned char *p, size_t n)
+{
+	size_t k;
+
+	for (;;) {
+		k = INPUT_GUARD_TAIL - g->len < n ? INPUT_GUARD_TAIL - g->len : n;
+		memcpy(g->tail + g->len, p, k);
+		g->len += k;
+		p += k;
+		n -= k;
+		if (input_guard_is_prompt(g))
+			return 1;
+		if (n == 0)
+			return 0;
+		memmove(g->tail, g->tail + INPUT_GUARD_TAIL / 2,
+		        INPUT_GUARD_TAIL - INPUT_GUARD_TAIL / 2);
+		g->len = INPUT_GUARD_TAIL - INPUT_GUARD_TAIL / 2;
+	}
+}
+
 int input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 {
-	size_t start = n > INPUT_GUARD_TAIL ? n - INPUT_GUARD_TAIL : 0, i, drop;
+	size_t i = n, drop;
 	int ended = 0;
 
-	/* only the last INPUT_GUARD_TAIL bytes can end up in the tail: look no further back */
-	for (i = n; i > start; i--) {
-		if (p[i - 1] == '\n' || p[i - 1] == '\r') {
-			/* the line ends: was it a secret prompt? (the caller asks the terminal
-			 * whether it still waits: a line end drawn elsewhere, another pane's output
-			 * in tmux) */
-			ended = !g->pending && g->len > 0 && input_guard_is_prompt(g);
-			g->len = g->unscanned = 0;
-			start = i;
-			break;
-		}
+	while (i > 0 && p[i - 1] != '\n' && p[i - 1] != '\r')
+		i--;
+	if (i > 0) {
+		/* Lines end: was one of them a secret prompt? Every one, not only the last: one
+		 * write can hold the prompt and then the lines of another pane (tmux draws both
+		 * at once). The caller asks the terminal whether a prompt still waits (the line
+		 * ends drawn elsewhere) or the lines were a program's output. At most two looks
+		 * at each byte, and none while a prompt is held already. */
+		ended = !g->pending && names_secret(g, p, i);
+		g->len = g->unscanned = 0;
+		p += i;
+		n -= i;
 	}
-	p += start;
-	n -= start;
+	if (n > INPUT_GUARD_TAIL) {
+		/* the last line is longer than the window: what leaves it in this read is looked
+		 * at first, as below, and so is the half window after it */
+		if (!g->pending)
+			g->pending = names_secret(g, p, n - INPUT_GUARD_TAIL / 2);
+		g->len = g->unscanned = 0;
+		p += n - INPUT_GUARD_TAIL;
+		n = INPUT_GUARD_TAIL;
+	}
 	if (g->len + n > INPUT_GUARD_TAIL) {
 		/* Bytes leave the line without a new line: a full-screen program draws on (the
 		 * clock of tmux's status line while sudo waits inside). A secret prompt among them
@@ -83,6 +114,9 @@ static size_t text_of(const struct input_guard *g, char *text)
 		case TEXT:
 			if (c == 0x1b)
 				st = ESC;
+			else if (c == '\n' || c == '\r')
+				text[n++] =
+				    '\n'; /* lines looked at together: no word goes across */
 			else if (c >= 'A' && c <= 'Z')
 				text[n++] = (char)(c - 'A' + 'a');
 			else if (c >= 0x20 && c != 0x7f)

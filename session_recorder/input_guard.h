@@ -22,7 +22,9 @@
  * once per half a window of such output, and when a line end ends it while
  * the terminal is in raw mode with echo off (another tmux pane's output); a
  * secret prompt so pushed out still hides what is typed in raw mode, up to the
- * Enter.
+ * Enter. Every line an output read ends is looked at, not only the last (tmux
+ * draws a prompt and another pane's lines in one write), in windows of
+ * INPUT_GUARD_TAIL bytes, each half new.
  */
 #ifndef INPUT_GUARD_H
 #define INPUT_GUARD_H
@@ -42,7 +44,7 @@ struct input_guard {
 /* An empty last line (an all-zero struct is one too). */
 void input_guard_init(struct input_guard *g);
 /* Note n bytes of the shell's output. Returns 1 when a line end in them ended a line that
- * named a secret: if the terminal is in raw mode with echo off, the prompt may still be waiting
+ * named a secret (any of the lines they end): if the terminal is in raw mode with echo off, the prompt may still be waiting
  * (the line end was drawn elsewhere on the screen), and input_guard_hold() keeps it. */
 int input_guard_output(struct input_guard *g, const unsigned char *p, size_t n);
 /* Hide raw-mode input up to the next Enter, as at a secret prompt. */

@@ -673,8 +673,9 @@ END_TEST
 
 START_TEST(guard_prompt_drawn_away)
 {
-	unsigned char draw[50];
+	unsigned char draw[50], many[4 * INPUT_GUARD_TAIL];
 	struct input_guard g;
+	size_t j;
 	int i;
 
 	/* a raw-mode prompt pushed out of the window by drawing without a new line (tmux redraws
@@ -705,7 +706,36 @@ START_TEST(guard_prompt_drawn_away)
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ab\rc", 4), 3);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"d", 1), 0);
 	g = guard_after("$ ls /etc");
-	ck_assert_int_eq(input_guard_output(&g, (const unsigned char *)"\r\npasswd\r\n", 12), 0);
+	ck_assert_int_eq(input_guard_output(&g, (const unsigned char *)"\r\nhosts\r\n", 9), 0);
+	/* every line a read ends is looked at, not only the last: one write holds the prompt and
+	 * then another pane's lines (a line naming a secret in a command's output is reported too;
+	 * the terminal, cooked then, tells the caller that no prompt waits) */
+	g = guard_after("$ ");
+	ck_assert_int_eq(input_guard_output(&g, (const unsigned char *)"\r\npasswd\r\n", 10), 1);
+	g = guard_after("$ ");
+	ck_assert_int_eq(
+	    input_guard_output(&g, (const unsigned char *)"Enter PIN: \033[24;1H\nline\r\nl2\r\n",
+	                       29),
+	    1);
+	ck_assert(!input_guard_is_prompt(&g));
+	/* a read of many lines, the prompt amid them: looked at in windows, none missed */
+	for (i = 0; i < 3 * INPUT_GUARD_TAIL; i += 97) {
+		for (j = 0; j < sizeof(many); j++)
+			many[j] = j % 20 == 19 ? '\n' : 'x';
+		memcpy(many + i,
+		       "\r\n[sudo] password for al: ", strlen("\r\n[sudo] password for al: "));
+		g = guard_after("$ ");
+		ck_assert_msg(input_guard_output(&g, many, sizeof(many)) == 1, "prompt at %d", i);
+	}
+	/* a prompt followed, in the same read, by more than the window without a line end: it
+	 * leaves the window unseen unless looked at, and is then held as when drawn away */
+	memset(many, 'x', sizeof(many));
+	memcpy(many + 100, "Enter PIN: ", 11);
+	g = guard_after("$ ");
+	ck_assert_int_eq(input_guard_output(&g, many, sizeof(many)), 0);
+	ck_assert(!input_guard_is_prompt(&g));
+	ck_assert_uint_eq(g.len, INPUT_GUARD_TAIL);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\r34", 5), 3);
 	/* what is drawn away without naming a secret changes nothing */
 	g = guard_after("alice@host:~$ ");
 	for (i = 0; i < 40; i++)
