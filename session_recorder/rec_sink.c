@@ -172,10 +172,23 @@ static uint64_t cap_room(const struct rec_sink *s)
 	return s->cap > CAP_RESERVE + off ? s->cap - CAP_RESERVE - off : 0;
 }
 
+/* The rate cap's bytes for now (1 s burst at most). */
+static void refill(struct rec_sink *s, uint64_t now)
+{
+	uint64_t add;
+
+	if (s->rate == 0 || now <= s->tokens_us)
+		return;
+	add = (now - s->tokens_us) * s->rate / 1000000ULL;
+	s->tokens = s->tokens + add > s->rate ? s->rate : s->tokens + add;
+	if (add > 0)
+		s->tokens_us = now;
+}
+
 /* How many of n bytes the size cap and the rate cap let through now. */
 static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_capped)
 {
-	uint64_t room = cap_room(s), add;
+	uint64_t room = cap_room(s);
 	size_t ok = n;
 
 	*size_capped = 0;
@@ -184,17 +197,19 @@ static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_ca
 		*size_capped = 1;
 	}
 	if (s->rate > 0) {
-		if (now > s->tokens_us) {
-			add = (now - s->tokens_us) * s->rate / 1000000ULL;
-			s->tokens = s->tokens + add > s->rate ? s->rate : s->tokens + add;
-			if (add > 0)
-				s->tokens_us = now;
-		}
+		refill(s, now);
 		if (s->tokens < ok)
 			ok = (size_t)s->tokens;
 		s->tokens -= ok;
 	}
 	return ok;
+}
+
+/* What a RESIZE or IN_HIDDEN record counts against the rate cap: at least its size in the file
+ * (a cap under that lets one through per second). */
+static uint64_t control_cost(const struct rec_sink *s)
+{
+	return s->rate < REC_SINK_CONTROL_COST ? s->rate : REC_SINK_CONTROL_COST;
 }
 
 static int note_cap(struct rec_sink *s, uint64_t now, const char *what)
@@ -227,6 +242,70 @@ static int drop(struct rec_sink *s, enum tg_rec_type stream, size_t n, uint64_t 
 	return TG_OK;
 }
 
+/* Whether the rate cap lets a record without data through now (force: it goes anyway), its
+ * cost taken. */
+static int afford(struct rec_sink *s, uint64_t now, int force)
+{
+	uint64_t cost = control_cost(s);
+
+	if (s->rate == 0)
+		return 1;
+	refill(s, now);
+	if (s->tokens < cost && !force)
+		return 0;
+	s->tokens = s->tokens < cost ? 0 : s->tokens - cost;
+	return 1;
+}
+
+/* Write the hidden-input count and the window size that wait for the rate cap, as far as it
+ * lets them through now (force: at the end, all). Past the size cap they are only counted. */
+static int write_waiting(struct rec_sink *s, uint64_t now, int force)
+{
+	uint64_t n;
+	uint32_t c;
+	int r;
+
+	if (s->hidden_pending > 0) {
+		n = s->hidden_pending;
+		/* past the size cap: counted, in a DROPPED record, like capped data */
+		if (cap_room(s) < 4) {
+			s->hidden_pending = 0;
+			if ((r = drop(s, TG_REC_IN, (size_t)n, now, 1)) != TG_OK)
+				return r;
+		} else if (afford(s, now, force)) {
+			s->hidden_pending = 0;
+			for (; n > 0; n -= c) {
+				c = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+				if ((r = tg_rec_write_hidden(s->w, now, c)) != TG_OK)
+					return fail(s, r);
+				mark(s, now);
+			}
+		} else if (!s->rate_noted) {
+			s->rate_noted = 1;
+			if ((r = note_cap(s, now, "max_rate")) != TG_OK)
+				return r;
+		}
+	}
+	if (s->resize_pending) {
+		/* past the size cap no output is stored: its window size does not matter */
+		if (cap_room(s) < 4) {
+			s->resize_pending = 0;
+			s->resizes_dropped++;
+		} else if (afford(s, now, force)) {
+			s->resize_pending = 0;
+			if ((r = tg_rec_write_resize(s->w, now, s->resize_cols, s->resize_rows)) !=
+			    TG_OK)
+				return fail(s, r);
+			mark(s, now);
+		} else if (!s->rate_noted) {
+			s->rate_noted = 1;
+			if ((r = note_cap(s, now, "max_rate")) != TG_OK)
+				return r;
+		}
+	}
+	return TG_OK;
+}
+
 int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, size_t n)
 {
 	uint64_t now;
@@ -246,6 +325,15 @@ int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, si
 		return TG_OK;
 	}
 	now = rec_sink_now(s);
+	if (stream == TG_REC_IN ? s->hidden_pending > 0 : s->resize_pending) {
+		/* what the rate cap holds back goes first: output is never stored as drawn at a
+		 * window size the recording does not have, nor typed input before the count of
+		 * the hidden input typed before it */
+		if ((r = write_waiting(s, now, 0)) != TG_OK)
+			return r;
+		if (stream == TG_REC_IN ? s->hidden_pending > 0 : s->resize_pending)
+			return drop(s, stream, n, now, 0);
+	}
 	ok = allowance(s, n, now, &size_capped);
 	if (ok > 0) {
 		/* bytes dropped before these go first, so replay shows the gap where it was */
@@ -261,40 +349,32 @@ int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, si
 	return TG_OK;
 }
 
+/* Records without data count against the rate cap too: a client sends window changes, and types
+ * at a password prompt, as fast as it likes. Past the cap they wait, coalesced: one IN_HIDDEN
+ * record for the hidden input typed meanwhile, the last window size for the changes (the others
+ * counted in resizes_dropped), written when the rate lets them through and always before the
+ * data that follows them. */
 int rec_sink_hidden(struct rec_sink *s, size_t n)
 {
-	uint64_t now = rec_sink_now(s);
-	int r;
-
 	s->bytes[TG_REC_IN] += n;
 	if (s->error != TG_OK)
 		return s->error;
-	if (cap_room(s) < 4) /* counted, in a DROPPED record, like capped data */
-		return drop(s, TG_REC_IN, n, now, 1);
-	while (n > 0) {
-		uint32_t c = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-
-		if ((r = tg_rec_write_hidden(s->w, now, c)) != TG_OK)
-			return fail(s, r);
-		mark(s, now);
-		n -= c;
-	}
-	return TG_OK;
+	s->hidden_pending += n;
+	return write_waiting(s, rec_sink_now(s), 0);
 }
 
 int rec_sink_resize(struct rec_sink *s, unsigned cols, unsigned rows)
 {
-	uint64_t now = rec_sink_now(s);
-	int r;
-
 	if (s->error != TG_OK)
 		return s->error;
-	if (cap_room(s) < 4)
-		return TG_OK; /* no output is stored any more: its window size does not matter */
-	if ((r = tg_rec_write_resize(s->w, now, cols, rows)) != TG_OK)
-		return fail(s, r);
-	mark(s, now);
-	return TG_OK;
+	if (cols > 65535 || rows > 65535)
+		return fail(s, TG_ERR_INVALID);
+	if (s->resize_pending)
+		s->resizes_dropped++; /* this one takes its place */
+	s->resize_pending = 1;
+	s->resize_cols = cols;
+	s->resize_rows = rows;
+	return write_waiting(s, rec_sink_now(s), 0);
 }
 
 int rec_sink_note(struct rec_sink *s, const char *json)
@@ -357,6 +437,8 @@ int rec_sink_tick(struct rec_sink *s)
 	if (s->error != TG_OK)
 		return s->error;
 	now = rec_sink_now(s);
+	if ((s->hidden_pending > 0 || s->resize_pending) && (r = write_waiting(s, now, 0)) != TG_OK)
+		return r;
 	if (busy(s)) {
 		if (now - s->last_cp_us >= s->cp_interval_us)
 			return checkpoint(s, now);
@@ -388,6 +470,15 @@ int rec_sink_timeout_ms(const struct rec_sink *s)
 		if (t < due)
 			due = t;
 	}
+	if ((s->hidden_pending > 0 || s->resize_pending) && s->rate > 0) {
+		/* when the rate cap lets what waits through */
+		t = control_cost(s);
+		t = s->tokens >= t
+		        ? now
+		        : s->tokens_us + ((t - s->tokens) * 1000000ULL + s->rate - 1) / s->rate;
+		if (t < due)
+			due = t;
+	}
 	if (due <= now)
 		return 0;
 	t = (due - now + 999) / 1000;
@@ -401,6 +492,8 @@ int rec_sink_seal(struct rec_sink *s, const char *end_json)
 
 	if (s->error != TG_OK)
 		return s->error;
+	if ((r = write_waiting(s, now, 1)) != TG_OK)
+		return r;
 	for (st = TG_REC_OUT; st <= TG_REC_IN; st++)
 		if ((r = write_dropped(s, (enum tg_rec_type)st, now)) != TG_OK)
 			return r;

@@ -5,7 +5,12 @@
  * - max_session_bytes caps the file: data is stored while the file stays
  *   under cap - reserve; past it only counts are kept (DROPPED records), and no
  *   RESIZE or IN_HIDDEN record is written either.
- * - max_rate (bytes/s, 1 s burst) caps stored data the same way.
+ * - max_rate (bytes/s, 1 s burst) caps stored data the same way, and records
+ *   without data too (RESIZE, IN_HIDDEN: REC_SINK_CONTROL_COST each): past it
+ *   they wait, coalesced (the last window size, the sum of the hidden counts),
+ *   and are written when the rate lets them through, before any data that
+ *   follows them (data is counted, not stored, while they cannot be), and at
+ *   the seal. Window changes never written are counted in resizes_dropped.
  * - a stream may be "counted only" (transfers with transfer_content =
  *   metadata): its bytes are passed on and counted, never stored.
  * - a signed checkpoint at most checkpoint_interval after the first record it
@@ -34,6 +39,7 @@ struct rec_bgsync;
 #define REC_SINK_SYNC_MAX                                                                          \
 	(1024 * 1024ULL) /* fdatasync a checkpoint when at most this much is unsynced */
 #define REC_SINK_IDLE_FACTOR_CAPPED 12
+#define REC_SINK_CONTROL_COST 16 /* a RESIZE or IN_HIDDEN record, at least its size in the file */
 
 struct rec_sink {
 	struct tg_rec_writer *w;
@@ -52,6 +58,10 @@ struct rec_sink {
 	uint64_t stored[4];
 	uint64_t dropped[4];         /* not stored (caps, count-only); bytes = stored + dropped */
 	uint64_t dropped_pending[4]; /* of those, not yet in a DROPPED record */
+	uint64_t hidden_pending;     /* IN bytes typed hidden, their IN_HIDDEN not yet written */
+	int resize_pending;          /* a window size waits to be written: */
+	unsigned resize_cols, resize_rows;
+	uint64_t resizes_dropped; /* window changes never written (a later one took their place) */
 	int error;                   /* first error, TG_OK while fine */
 	struct rec_bgsync *bg;       /* checkpoint syncs off the relay's thread; NULL: none yet */
 };

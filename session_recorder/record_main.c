@@ -370,16 +370,17 @@ static char *end_json(struct recorder *rc, const struct relay_result *res)
 		              "exit_status",
 		              have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null());
 	}
-	o = json_pack(
-	    "{s:I, s:I, s:o, s:o, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:o}", "end_us",
-	    (json_int_t)now, "duration_us", (json_int_t)dur, "exit_status",
-	    have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null(), "signal",
-	    res->reaped && WIFSIGNALED(res->status) ? json_integer(WTERMSIG(res->status))
-	                                            : json_null(),
-	    "reason", res->reason, "bytes", "out", (json_int_t)s->bytes[TG_REC_OUT], "err",
-	    (json_int_t)s->bytes[TG_REC_ERR], "in", (json_int_t)s->bytes[TG_REC_IN], "stored",
-	    "out", (json_int_t)s->stored[TG_REC_OUT], "err", (json_int_t)s->stored[TG_REC_ERR],
-	    "in", (json_int_t)s->stored[TG_REC_IN], "transfer", t == NULL ? json_null() : t);
+	o = json_pack("{s:I, s:I, s:o, s:o, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:o}",
+	              "end_us", (json_int_t)now, "duration_us", (json_int_t)dur, "exit_status",
+	              have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null(), "signal",
+	              res->reaped && WIFSIGNALED(res->status) ? json_integer(WTERMSIG(res->status))
+	                                                      : json_null(),
+	              "reason", res->reason, "bytes", "out", (json_int_t)s->bytes[TG_REC_OUT],
+	              "err", (json_int_t)s->bytes[TG_REC_ERR], "in",
+	              (json_int_t)s->bytes[TG_REC_IN], "stored", "out",
+	              (json_int_t)s->stored[TG_REC_OUT], "err", (json_int_t)s->stored[TG_REC_ERR],
+	              "in", (json_int_t)s->stored[TG_REC_IN], "resizes_dropped",
+	              (json_int_t)s->resizes_dropped, "transfer", t == NULL ? json_null() : t);
 	if (o == NULL)
 		return NULL;
 	if (rc->mode.kind == SESSION_TRANSFER && t != NULL && !json_is_null(t)) {

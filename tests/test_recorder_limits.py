@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, Env, PtySession, Recording, check, main, run_pipes)  # noqa: E402
+from recorder_lib import (REPLAY, RECORDER, Env, Failed, PtySession, Recording, check, main, run_pipes)  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -70,6 +70,59 @@ def test_rate_cap():
         env.cleanup()
 
 
+def test_resize_storm_rate_cap():
+    """Window-size changes count against max_rate as output does: a client that sends them as fast
+    as it can (SIGWINCH via TIOCSWINSZ on the outer terminal) does not grow the recording past the
+    rate. Past it they are coalesced: the last size is recorded before the output that follows."""
+    rate = 2048
+    env = Env(shell="/bin/sh", max_rate=str(rate))
+    s = None
+    try:
+        s = PtySession(env)
+        s.sync()
+        t0 = time.time()
+        for i in range(200000):
+            s.resize(60 + i % 40, 20 + i % 7)
+        s.resize(97, 31)
+        # output at once (the rate cap holds it, and the last size), and after a pause that
+        # lets the rate through again
+        s.send(b"stty size; sleep 1.5; stty size; echo DO''NE\n")
+        s.read_until(b"DONE\r\n", timeout=60)
+        s.send(b"exit\n")
+        s.wait()
+        dur = time.time() - t0
+        path = env.only_session()
+        size = os.path.getsize(path)
+        rec = Recording(env.pub, path)
+        check(rec.sealed_ok(), "sealed and intact")
+        r = subprocess.run([REPLAY, "-c", env.conf, "verify", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        check(r.returncode == 0, "tollgate-replay verify passes: %r" % r.stdout[-300:])
+        resizes = rec.of("resize")
+        # a RESIZE record is at most 11 bytes and counts as 16 (one more may be written at the
+        # end); what else is in the file (header, checkpoints every 5 s, END, the seal, a few
+        # lines of output) is some KiB
+        check(len(resizes) * 16 <= rate * (dur + 1) + 16,
+              "window changes follow max_rate (%d in %.1f s)" % (len(resizes), dur))
+        check(size <= rate * (dur + 1) + 16384, "the recording stays bounded (%d bytes in %.1f s)" % (size, dur))
+        # the size in force when "stty size" printed is the last one recorded before its output
+        last = None
+        for rr in rec.records:
+            if rr["type"] == "resize":
+                last = (rr["cols"], rr["rows"])
+            elif rr["type"] == "out" and b"31 97" in bytes.fromhex(rr.get("hex", "")):
+                break
+        else:
+            raise Failed("the output of stty size is not stored")
+        check(last == (97, 31), "the last window size precedes the output that follows it (%r)" % (last,))
+        check(any(n.get("cap") == "max_rate" for n in rec.notes("cap")), "a NOTE marks the rate cap")
+        check(rec.end().get("resizes_dropped", 0) > 0, "END counts the window changes not recorded")
+    finally:
+        if s is not None:
+            s.kill()
+        env.cleanup()
+
+
 def test_user_rlimits():
     """Soft limits the user set before starting the recorder bind the shell, not the recorder."""
     env = Env(shell="/bin/sh")
@@ -91,4 +144,4 @@ def test_user_rlimits():
 
 
 if __name__ == "__main__":
-    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_user_rlimits])
+    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_resize_storm_rate_cap, test_user_rlimits])

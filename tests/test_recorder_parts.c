@@ -471,6 +471,72 @@ START_TEST(sink_rate_cap)
 }
 END_TEST
 
+/* Window changes and hidden-input markers count against the rate cap too: past it they wait,
+ * coalesced, and go before the data that follows them. */
+START_TEST(sink_rate_cap_control_records)
+{
+	struct tg_rec_source src = {tg_rec_fd_read, NULL};
+	struct tg_rec_reader *rd;
+	struct tg_rec_record rec;
+	unsigned cols = 0, rows = 0;
+	uint64_t start, hidden = 0, dropped_in = 0;
+	struct fixture f;
+	struct rec_sink s;
+	int i, fd, e, seen = 0;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 0, 1000, 5);
+	start = tg_rec_writer_offset(f.w);
+	for (i = 0; i < 100000; i++)
+		ck_assert_int_eq(
+		    i % 2 ? rec_sink_hidden(&s, 1) : rec_sink_resize(&s, 80 + i % 4, 24), TG_OK);
+	/* one second's burst at most, plus what the clock let in while the loop ran, and the
+	 * NOTE that marks the cap */
+	ck_assert_uint_le(tg_rec_writer_offset(f.w) - start,
+	                  1000 + rec_sink_now(&s) * 1000 / 1000000 + 64);
+	ck_assert_uint_gt(s.resizes_dropped, 0);
+	ck_assert_uint_eq(s.bytes[TG_REC_IN], 50000);
+	/* output while the last size waits is counted, not stored */
+	ck_assert_int_eq(rec_sink_resize(&s, 132, 50), TG_OK);
+	s.tokens = 0;
+	s.tokens_us = rec_sink_now(&s) + 1000000; /* no refill for a while */
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, "early", 5), TG_OK);
+	ck_assert_uint_eq(s.stored[TG_REC_OUT], 0);
+	ck_assert_uint_eq(s.dropped[TG_REC_OUT], 5);
+	/* when the rate lets it through, the size goes first */
+	s.tokens = s.rate;
+	ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, "hello", 5), TG_OK);
+	ck_assert_uint_eq(s.stored[TG_REC_OUT], 5);
+	ck_assert_int_eq(rec_sink_seal(&s, "{\"reason\":\"exit\"}"), TG_OK);
+	/* read back: the size before "hello" is the last one; the hidden input is all counted */
+	ck_assert_int_ge(fd = open(f.path, O_RDONLY), 0);
+	src.ctx = &fd;
+	ck_assert_int_eq(tg_rec_reader_open(&rd, &src, f.pk), TG_OK);
+	while ((e = tg_rec_reader_next(rd, &rec)) > 0) {
+		if (rec.type == TG_REC_RESIZE) {
+			cols = rec.cols;
+			rows = rec.rows;
+		} else if (rec.type == TG_REC_OUT) {
+			ck_assert(rec.len == 5 && memcmp(rec.data, "hello", 5) == 0);
+			ck_assert_uint_eq(cols, 132);
+			ck_assert_uint_eq(rows, 50);
+			seen = 1;
+		} else if (rec.type == TG_REC_IN_HIDDEN) {
+			hidden += rec.hidden;
+		} else if (rec.type == TG_REC_DROPPED && rec.stream == TG_REC_IN) {
+			dropped_in += rec.dropped;
+		}
+	}
+	ck_assert_int_eq(e, 0);
+	ck_assert_int_eq(seen, 1);
+	ck_assert_uint_eq(hidden + dropped_in, 50000);
+	ck_assert_uint_eq(dropped_in, 0);
+	tg_rec_reader_free(rd);
+	close(fd);
+	fixture_close(&f);
+}
+END_TEST
+
 static int spool_has(const char *dir, const char *sub, const char *name)
 {
 	char p[1024];
@@ -761,6 +827,7 @@ int main(void)
 	tcase_add_test(tc, sink_checkpoint_sync_in_background);
 	tcase_add_test(tc, sink_count_only_and_hidden);
 	tcase_add_test(tc, sink_rate_cap);
+	tcase_add_test(tc, sink_rate_cap_control_records);
 	tcase_add_test(tc, spool_recover);
 	tcase_add_test(tc, spool_create_beside_recovery);
 	tcase_add_test(tc, guard_prompts);
