@@ -181,7 +181,11 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 {
 	char buf[1024], t[32], b2[2 * TG_REC_HASH_LEN + 1];
 	json_t *hj = json_loads(hjson, 0, NULL), *tr;
+	/* window changes past max_rate or the size cap, counted in END (a verified one only) */
+	json_int_t rdropped =
+	    in->end != NULL ? json_integer_value(json_object_get(in->end, "resizes_dropped")) : 0;
 	size_t i;
+	int len;
 
 	print_kv("file:", name);
 	print_kv("session:", h->session_id);
@@ -239,9 +243,16 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		         in->hidden_bytes, in->hidden_times);
 		print_kv("hidden input:", buf);
 	}
-	if (in->resizes > 0) {
-		snprintf(buf, sizeof(buf), "%" PRIu64 " (last %ux%u)", in->resizes, in->last_cols,
-		         in->last_rows);
+	if (in->resizes > 0 || rdropped > 0) {
+		len = snprintf(buf, sizeof(buf), "%" PRIu64, in->resizes);
+		if (in->resizes > 0 && len > 0 && (size_t)len < sizeof(buf))
+			len += snprintf(buf + len, sizeof(buf) - (size_t)len, " (last %ux%u)",
+			                in->last_cols, in->last_rows);
+		if (rdropped > 0 && len > 0 && (size_t)len < sizeof(buf))
+			snprintf(buf + len, sizeof(buf) - (size_t)len,
+			         ", %" JSON_INTEGER_FORMAT
+			         " more not recorded (max_rate or max_session_bytes)",
+			         rdropped);
 		print_kv("resizes:", buf);
 	}
 	for (i = 0; i < json_array_size(in->notes); i++) {

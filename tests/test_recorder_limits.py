@@ -116,7 +116,13 @@ def test_resize_storm_rate_cap():
             raise Failed("the output of stty size is not stored")
         check(last == (97, 31), "the last window size precedes the output that follows it (%r)" % (last,))
         check(any(n.get("cap") == "max_rate" for n in rec.notes("cap")), "a NOTE marks the rate cap")
-        check(rec.end().get("resizes_dropped", 0) > 0, "END counts the window changes not recorded")
+        dropped = rec.end().get("resizes_dropped", 0)
+        check(dropped > 0, "END counts the window changes not recorded")
+        r = subprocess.run([REPLAY, "-c", env.conf, "info", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        want = ("%d (last 97x31), %d more not recorded (max_rate or max_session_bytes)"
+                % (len(resizes), dropped)).encode()
+        check(want in r.stdout, "info shows the window changes not recorded: %r" % r.stdout[-600:])
     finally:
         if s is not None:
             s.kill()
