@@ -224,6 +224,15 @@ static int note_cap(struct rec_sink *s, uint64_t now, const char *what)
 	return TG_OK;
 }
 
+/* The rate cap held something back: noted the first time. */
+static int note_rate(struct rec_sink *s, uint64_t now)
+{
+	if (s->rate_noted)
+		return TG_OK;
+	s->rate_noted = 1;
+	return note_cap(s, now, "max_rate");
+}
+
 /* n bytes of stream a cap kept out: counted for the next DROPPED record, and the cap noted the
  * first time it bites. */
 static int drop(struct rec_sink *s, enum tg_rec_type stream, size_t n, uint64_t now,
@@ -235,11 +244,7 @@ static int drop(struct rec_sink *s, enum tg_rec_type stream, size_t n, uint64_t 
 		s->capped = 1;
 		return note_cap(s, now, "max_session_bytes");
 	}
-	if (!size_capped && !s->rate_noted) {
-		s->rate_noted = 1;
-		return note_cap(s, now, "max_rate");
-	}
-	return TG_OK;
+	return size_capped ? TG_OK : note_rate(s, now);
 }
 
 /* Whether the rate cap lets a record without data through now (force: it goes anyway), its
@@ -280,10 +285,8 @@ static int write_waiting(struct rec_sink *s, uint64_t now, int force)
 					return fail(s, r);
 				mark(s, now);
 			}
-		} else if (!s->rate_noted) {
-			s->rate_noted = 1;
-			if ((r = note_cap(s, now, "max_rate")) != TG_OK)
-				return r;
+		} else if ((r = note_rate(s, now)) != TG_OK) {
+			return r;
 		}
 	}
 	if (s->resize_pending) {
@@ -297,10 +300,8 @@ static int write_waiting(struct rec_sink *s, uint64_t now, int force)
 			    TG_OK)
 				return fail(s, r);
 			mark(s, now);
-		} else if (!s->rate_noted) {
-			s->rate_noted = 1;
-			if ((r = note_cap(s, now, "max_rate")) != TG_OK)
-				return r;
+		} else if ((r = note_rate(s, now)) != TG_OK) {
+			return r;
 		}
 	}
 	return TG_OK;
