@@ -77,4 +77,16 @@ grep -q 'dpkg-statoverride --update --add "$AUDIT" "$AUDIT" 6755' "$tmp/control/
 grep -q '/var/spool/tollgate/sessions' "$tmp/control/postinst" || tg_fail "postinst does not make the spool"
 grep -q '/var/lib/tollgate/totp' "$tmp/control/postinst" || tg_fail "postinst does not make the secret store's totp/"
 sh -n "$tmp/control/postinst" && sh -n "$tmp/control/postrm" || tg_fail "maintainer script syntax"
+
+# An upgrade must leave a running uploader running. What stops the unit on
+# upgrade (dh_installsystemd puts that in the preinst) must be matched by a
+# restart in the postinst; deb-systemd-invoke restarts only a unit that is
+# enabled or running, so a first install still starts nothing.
+if grep -qs "deb-systemd-invoke stop 'tollgate-uploader.service'" "$tmp/control/preinst"; then
+	grep -q '_dh_action=restart' "$tmp/control/postinst" ||
+		tg_fail "an upgrade stops tollgate-uploader.service (preinst) and nothing starts it again (postinst)"
+fi
+# and a removal stops it (the binary goes away under it otherwise)
+grep -qs "deb-systemd-invoke stop 'tollgate-uploader.service'" "$tmp/control/prerm" ||
+	tg_fail "removing the package leaves tollgate-uploader.service running (no stop in the prerm)"
 echo "PASS: the .deb builds and holds the $checked programs built here, the man page and the maintainer scripts"
