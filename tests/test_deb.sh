@@ -89,4 +89,9 @@ fi
 # and a removal stops it (the binary goes away under it otherwise)
 grep -qs "deb-systemd-invoke stop 'tollgate-uploader.service'" "$tmp/control/prerm" ||
 	tg_fail "removing the package leaves tollgate-uploader.service running (no stop in the prerm)"
+
+# the files the package description sends the admin to are in the package
+for f in $(dpkg-deb -f "$deb" Description | grep -o '/usr/share/doc/tollgate/[^ :,]*' | sed 's/\.$//'); do
+	has "$f"
+done
 echo "PASS: the .deb builds and holds the $checked programs built here, the man page and the maintainer scripts"
