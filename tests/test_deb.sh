@@ -94,4 +94,100 @@ grep -qs "deb-systemd-invoke stop 'tollgate-uploader.service'" "$tmp/control/pre
 for f in $(dpkg-deb -f "$deb" Description | grep -o '/usr/share/doc/tollgate/[^ :,]*' | sed 's/\.$//'); do
 	has "$f"
 done
+# The maintainer scripts, run for real (as root) in a private mount namespace
+# where /etc, /var and /usr/libexec are empty tmpfs: the system's own files are
+# never seen or touched. adduser, dpkg-statoverride and the systemd helpers are
+# stand-ins (adduser writes that /etc/passwd, dpkg-statoverride keeps its list
+# in a file and applies it); tollgate-keygen is the packaged one. The life
+# cycle: first install, an admin's own statoverride, upgrade (configure
+# again), remove, purge.
+sandbox_ok=
+case $tmp in /etc/* | /var/* | /usr/libexec/*) ;; *) sandbox_ok=1 ;; esac
+if [ "$(id -u)" != 0 ] || [ -z "$sandbox_ok" ] || ! command -v unshare >/dev/null 2>&1 ||
+	! unshare --mount --propagation private true 2>/dev/null; then
+	echo "SKIP-PART: maintainer scripts not run (needs root, unshare --mount and a TMPDIR outside /etc and /var)"
+else
+	dpkg-deb -x "$deb" "$tmp/root"
+	mkdir "$tmp/stubs"
+	for c in deb-systemd-helper deb-systemd-invoke systemctl; do
+		printf '#!/bin/sh\necho "%s $*" >>%s/calls\n' "$c" "$tmp" >"$tmp/stubs/$c"
+	done
+	cat >"$tmp/stubs/adduser" <<'STUB'
+#!/bin/sh
+for name; do :; done
+echo "$name:x:990:990:audit:/nonexistent:/usr/sbin/nologin" >>/etc/passwd
+echo "$name:x:990:" >>/etc/group
+STUB
+	cat >"$tmp/stubs/dpkg-statoverride" <<STUB
+#!/bin/sh
+db=$tmp/statoverride
+touch "\$db"
+case "\$1" in
+--list) grep " \$2\\\$" "\$db" ;;
+--update) [ "\$2" = --add ] || exit 2
+	grep -q " \$6\\\$" "\$db" && exit 2
+	echo "\$3 \$4 \$5 \$6" >>"\$db" && chown "\$3:\$4" "\$6" && chmod "\$5" "\$6" ;;
+--remove) grep -q " \$2\\\$" "\$db" || exit 2
+	grep -v " \$2\\\$" "\$db" >"\$db.new"; mv "\$db.new" "\$db" ;;
+*) exit 2 ;;
+esac
+STUB
+	chmod +x "$tmp/stubs"/*
+	cat >"$tmp/sandbox.sh" <<'SANDBOX'
+set -eu
+tmp=$1 ctl=$1/control
+mount -t tmpfs tg-etc /etc && mount -t tmpfs tg-var /var && mount -t tmpfs tg-libexec /usr/libexec
+printf 'root:x:0:0:root:/root:/bin/sh\n' >/etc/passwd
+printf 'root:x:0:\n' >/etc/group
+mkdir -p /usr/libexec/tollgate
+cp "$tmp/root/usr/libexec/tollgate/tollgate-record" /usr/libexec/tollgate/
+export PATH="$tmp/stubs:$tmp/root/usr/sbin:$tmp/root/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+mode() { stat -c '%U:%G %a' "$1"; }
+want() { [ "$(mode "$1")" = "$2" ] || fail "$3: $1 is $(mode "$1"), not $2"; }
+rec=/usr/libexec/tollgate/tollgate-record
+# a script the build did not make is skipped, as dpkg does
+run() { s=$1; shift; [ ! -e "$ctl/$s" ] || sh "$ctl/$s" "$@" || fail "$s $* failed"; }
+
+run preinst install
+run postinst configure
+getent passwd tollgate >/dev/null || fail "postinst did not make the audit user"
+for d in /var/spool/tollgate /var/spool/tollgate/sessions /var/spool/tollgate/events; do
+	want "$d" "tollgate:tollgate 2750" "first install"
+done
+want /var/lib/tollgate "root:root 700" "first install"
+want /var/lib/tollgate/totp "root:root 700" "first install"
+want /etc/tollgate "root:tollgate 750" "first install"
+want /etc/tollgate/signing.key "tollgate:tollgate 400" "first install"
+want "$rec" "tollgate:tollgate 6755" "first install"
+key=$(sha256sum /etc/tollgate/signing.key)
+
+# the admin's own override (no setgid, say) must survive an upgrade
+dpkg-statoverride --remove "$rec"
+dpkg-statoverride --update --add root tollgate 4750 "$rec"
+run prerm upgrade 0.1.0
+run preinst upgrade 0.1.0
+run postrm upgrade 0.1.0
+run postinst configure 0.1.0
+[ "$(dpkg-statoverride --list "$rec")" = "root tollgate 4750 $rec" ] ||
+	fail "upgrade: the admin's statoverride became: $(dpkg-statoverride --list "$rec")"
+[ "$(sha256sum /etc/tollgate/signing.key)" = "$key" ] || fail "upgrade: the signing key changed"
+
+run prerm remove
+run postrm remove
+dpkg-statoverride --list "$rec" >/dev/null && fail "remove left the statoverride of $rec"
+[ -e /etc/tollgate/signing.key ] || fail "remove (not purge) took the signing key"
+rm -f "$rec"
+run postrm purge
+[ ! -e /var/lib/tollgate ] || fail "purge left /var/lib/tollgate (TOTP secrets)"
+[ -d /var/spool/tollgate ] || fail "purge removed the spool (recordings not yet uploaded)"
+for f in /etc/tollgate/signing.key /etc/tollgate/signing.pub; do
+	[ ! -e "$f" ] || fail "purge left $f, which the postinst made"
+done
+echo "maintainer scripts: install, upgrade with an admin's statoverride, remove, purge: ok"
+SANDBOX
+	unshare --mount --propagation private sh "$tmp/sandbox.sh" "$tmp" ||
+		tg_fail "the maintainer scripts in a sandbox (see above)"
+fi
+
 echo "PASS: the .deb builds and holds the $checked programs built here, the man page and the maintainer scripts"
