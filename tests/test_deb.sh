@@ -165,10 +165,18 @@ key=$(sha256sum /etc/tollgate/signing.key)
 # the admin's own override (no setgid, say) must survive an upgrade
 dpkg-statoverride --remove "$rec"
 dpkg-statoverride --update --add root tollgate 4750 "$rec"
+# and so must a spool mode of the admin's, and a key pair kept elsewhere (the
+# upgrade makes no new one, and says nothing failed)
+chmod 2770 /var/spool/tollgate/events
+mkdir /etc/tollgate/k && mv /etc/tollgate/signing.key /etc/tollgate/signing.pub /etc/tollgate/k/
 run prerm upgrade 0.1.0
 run preinst upgrade 0.1.0
 run postrm upgrade 0.1.0
-run postinst configure 0.1.0
+run postinst configure 0.1.0 2>"$tmp/upgrade.err"
+want /var/spool/tollgate/events "tollgate:tollgate 2770" "upgrade (the admin's mode)"
+[ ! -e /etc/tollgate/signing.key ] || fail "upgrade made a new key pair beside the admin's"
+! grep -q keygen "$tmp/upgrade.err" || fail "upgrade: $(cat "$tmp/upgrade.err")"
+mv /etc/tollgate/k/signing.key /etc/tollgate/k/signing.pub /etc/tollgate/ && rmdir /etc/tollgate/k
 [ "$(dpkg-statoverride --list "$rec")" = "root tollgate 4750 $rec" ] ||
 	fail "upgrade: the admin's statoverride became: $(dpkg-statoverride --list "$rec")"
 [ "$(sha256sum /etc/tollgate/signing.key)" = "$key" ] || fail "upgrade: the signing key changed"
