@@ -1,7 +1,8 @@
 #!/bin/sh
 # End to end, login-shell mode: tollgate-record is the test user's shell (no
 # ForceCommand). The same login, session, command and file copies as in
-# ForceCommand mode, all recorded; then a ~/.bashrc holding 'exec bash' does
+# ForceCommand mode (with git, scp -O -r, a 50 MB file, failing transfers and
+# transfer_content = full), all recorded; then a ~/.bashrc holding 'exec bash' does
 # not escape: the shell it starts runs inside the recording.
 set -eu
 . "${TG_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/e2e/lib.sh"
@@ -13,6 +14,8 @@ e2e_scenario_login
 e2e_scenario_interactive
 e2e_scenario_command
 e2e_scenario_files
+e2e_scenario_transfers
+e2e_scenario_transfer_full
 e2e_scenario_bashrc_in_login_shell
 e2e_log "logout"
 e2e_logout
