@@ -80,7 +80,8 @@ static void show_window(const struct search_ctx *c, size_t so, size_t ls, size_t
 	*we = *ws + SHOW_CAP;
 	while (*ws < so && is_cont(c->text[*ws]))
 		(*ws)++;
-	while (*we<le && * we> so && is_cont(c->text[*we]))
+	/* step back to the start of a character cut at the end (never before the match) */
+	while (*we > so && *we < le && is_cont(c->text[*we]))
 		(*we)--;
 }
 
