@@ -466,12 +466,11 @@ static json_t *msg_finish(struct msg *m, const char *title)
 	if (text_title == NULL)
 		goto out;
 	/* label and value side by side, at most 10 fields (5 values) a section */
-	for (size_t i = 0; i < json_array_size(m->fields); i += SLACK_FIELDS_MAX) {
+	for (size_t i = 0, nf = json_array_size(m->fields); i < nf; i += SLACK_FIELDS_MAX) {
 		json_t *part = json_array();
 
-		for (size_t k = i; part != NULL && k < i + SLACK_FIELDS_MAX; k++)
-			if (k < json_array_size(m->fields) &&
-			    json_array_append(part, json_array_get(m->fields, k)) != 0) {
+		for (size_t k = i; part != NULL && k < nf && k < i + SLACK_FIELDS_MAX; k++)
+			if (json_array_append(part, json_array_get(m->fields, k)) != 0) {
 				json_decref(part);
 				part = NULL;
 			}
