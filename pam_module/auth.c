@@ -38,7 +38,7 @@ struct attempt {
 	struct passwd pw;
 	char *pwbuf;
 	int have_pw;
-	struct tgp_secret *secret; /* sodium_malloc'd */
+	struct tgp_secret *secret; /* tgp_secret_new: locked, wiped on release */
 	struct tgp_ga ga;
 	int is_ga;
 	char ga_path[PATH_MAX];

@@ -22,13 +22,13 @@
 #define TGP_STORE_SUBDIR "totp"
 #define TGP_STORE_MAX 8192
 
-/* One user's enrollment; lives in sodium_malloc'd memory (tgp_secret_new). */
+/* One user's enrollment; lives in locked pages of its own (tgp_secret_new). */
 struct tgp_secret {
 	struct tgp_totp totp;
 	struct tgp_scratch scratch;
 };
 
-/* Guarded, zeroed allocation; NULL on failure. */
+/* Zeroed, page-aligned and locked (out of swap and core dumps); NULL on failure. */
 struct tgp_secret *tgp_secret_new(void);
 /* Wipe and release; safe on NULL. */
 void tgp_secret_free(struct tgp_secret *s);

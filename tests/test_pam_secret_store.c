@@ -3,7 +3,10 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "secret_store.h"
 #include "tg_error.h"
@@ -41,6 +44,47 @@ static void path(char *out, size_t n, const char *tail)
 {
 	snprintf(out, n, "%s/%s", dir, tail);
 }
+
+/* Locked kB of this process (VmLck in /proc/self/status). */
+static long locked_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* A secret's pages are its own and locked while it lives: two secrets, freed one by one,
+ * unlock one page each (freeing one must not unlock the other's). */
+START_TEST(secrets_locked_apart)
+{
+	struct tgp_secret *a, *b;
+	struct rlimit rl;
+	long before, page_kb = sysconf(_SC_PAGESIZE) / 1024;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1024 * 1024 && geteuid() != 0) {
+		fprintf(stderr,
+		        "secrets_locked_apart: skipped, RLIMIT_MEMLOCK too small to lock\n");
+		return;
+	}
+	before = locked_kb();
+	ck_assert_ptr_nonnull(a = tgp_secret_new());
+	ck_assert_ptr_nonnull(b = tgp_secret_new());
+	ck_assert_uint_eq((uintptr_t)a % (uintptr_t)sysconf(_SC_PAGESIZE), 0);
+	ck_assert_int_ge(locked_kb(), before + 2 * page_kb);
+	tgp_secret_free(a);
+	ck_assert_int_ge(locked_kb(), before + page_kb);
+	tgp_secret_free(b);
+	ck_assert_int_eq(locked_kb(), before);
+}
+END_TEST
 
 START_TEST(seal_open_round_trip)
 {
@@ -165,6 +209,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, secrets_locked_apart);
 	tcase_add_test(tc, seal_open_round_trip);
 	tcase_add_test(tc, write_read_remove);
 	tcase_add_test(tc, unsafe_files_refused);
