@@ -68,16 +68,24 @@ START_TEST(secrets_locked_apart)
 	struct rlimit rl;
 	long before, page_kb = sysconf(_SC_PAGESIZE) / 1024;
 
-	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1024 * 1024 && geteuid() != 0) {
-		fprintf(stderr,
-		        "secrets_locked_apart: skipped, RLIMIT_MEMLOCK too small to lock\n");
-		return;
-	}
 	before = locked_kb();
 	ck_assert_ptr_nonnull(a = tgp_secret_new());
 	ck_assert_ptr_nonnull(b = tgp_secret_new());
 	ck_assert_uint_eq((uintptr_t)a % (uintptr_t)sysconf(_SC_PAGESIZE), 0);
+	ck_assert_uint_eq((uintptr_t)b % (uintptr_t)sysconf(_SC_PAGESIZE), 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+#ifdef __SANITIZE_ADDRESS__
+	if (1) { /* AddressSanitizer turns mlock into a no-op */
+#else
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1024 * 1024 && geteuid() != 0) {
+#endif
+		fprintf(stderr,
+		        "secrets_locked_apart: locking not checked (AddressSanitizer build, "
+		        "or RLIMIT_MEMLOCK too small for a non-root user)\n");
+		tgp_secret_free(a);
+		tgp_secret_free(b);
+		return;
+	}
 	ck_assert_int_ge(locked_kb(), before + 2 * page_kb);
 	tgp_secret_free(a);
 	ck_assert_int_ge(locked_kb(), before + page_kb);
