@@ -34,7 +34,8 @@ struct attempt {
 	struct tgp_opts opts;
 	const char *user; /* the account's name (pw_name) once found, else as typed */
 	char user_log[80];
-	char addr[TGP_ADDR_MAX];
+	char addr[TGP_ADDR_MAX];      /* the client, as logged */
+	char limit_key[TGP_ADDR_MAX]; /* the client as the limiter counts it: IPv6 per network */
 	struct passwd pw;
 	char *pwbuf;
 	int have_pw;
@@ -276,7 +277,7 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 	uint64_t step = 0;
 	int idx, r;
 
-	if (tgp_limit_check(st, a->addr, now) != TG_OK) {
+	if (tgp_limit_check(st, a->limit_key, now) != TG_OK) {
 		a->reason = "rate_limited"; /* refused unread: nothing is counted or extended */
 		return 0;
 	}
@@ -359,9 +360,9 @@ static int check_code(struct attempt *a)
 	now = time(NULL); /* read under the lock: the holder before us has recorded its step */
 	ok = decide(a, st, now);
 	if (ok)
-		tgp_limit_success(st, a->addr);
+		tgp_limit_success(st, a->limit_key);
 	else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
-		tgp_limit_fail(st, a->addr, now, &lim);
+		tgp_limit_fail(st, a->limit_key, now, &lim);
 	if (strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0 &&
 	    (r = tgp_state_write(&lock, st, ok)) != TG_OK) {
 		/* an unrecorded success would let the same code in again: deny */
@@ -449,6 +450,8 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	tgp_log_safe(a.user, a.user_log, sizeof(a.user_log));
 	tgp_addr_clean(tgp_rhost(pamh), a.addr);
+	tgp_addr_limit_key(a.addr, (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_IPV6_PREFIX),
+	                   a.limit_key);
 	if ((a.secret = tgp_secret_new()) == NULL || (a.pwbuf = malloc(TGP_PWBUF)) == NULL) {
 		pam_syslog(pamh, LOG_CRIT, "out of memory: denied");
 		goto out;

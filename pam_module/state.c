@@ -211,6 +211,26 @@ void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX])
 	out[n] = '\0';
 }
 
+void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX])
+{
+	unsigned char bin[16];
+	char net[INET6_ADDRSTRLEN];
+	unsigned i;
+
+	snprintf(out, TGP_ADDR_MAX, "%s", clean);
+	/* tgp_addr_clean left IPv6 in its canonical form and IPv4-mapped as IPv4 */
+	if (v6_prefix >= 128 || strchr(clean, ':') == NULL || inet_pton(AF_INET6, clean, bin) != 1)
+		return;
+	for (i = 0; i < 16; i++) {
+		if (i * 8 >= v6_prefix)
+			bin[i] = 0;
+		else if (i * 8 + 8 > v6_prefix)
+			bin[i] &= (unsigned char)(0xff00u >> (v6_prefix - i * 8));
+	}
+	if (inet_ntop(AF_INET6, bin, net, sizeof(net)) != NULL)
+		snprintf(out, TGP_ADDR_MAX, "%s/%u", net, v6_prefix);
+}
+
 static void counter_text(char *out, size_t len, size_t *pos, const char *head,
                          const struct tgp_counter *c)
 {
@@ -566,13 +586,16 @@ void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
 		if (st->naddrs < TGP_STATE_ADDRS) {
 			a = &st->addrs[st->naddrs++];
 		} else {
-			/* full: reuse the entry least worth keeping (not locked, oldest) */
+			/* full: reuse the entry least worth keeping: not locked out (the oldest),
+			 * else the lockout that ends first; never a locked one while another is
+			 * not, or rotating addresses would set a locked-out client free */
 			for (i = 1; i < st->naddrs; i++) {
 				const struct tgp_counter *c = &st->addrs[i].c,
 				                         *v = &st->addrs[victim].c;
 				int cl = c->locked_until > now, vl = v->locked_until > now;
 
-				if ((vl && !cl) || (vl == cl && c->first < v->first))
+				if ((vl && !cl) || (!vl && !cl && c->first < v->first) ||
+				    (vl && cl && c->locked_until < v->locked_until))
 					victim = i;
 			}
 			a = &st->addrs[victim];

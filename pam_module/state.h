@@ -118,10 +118,22 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
  * [A-Za-z0-9.:_%-], capped, "-" when empty.
  */
 void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX]);
+/*
+ * The rate limiter's key for a client (clean: from tgp_addr_clean): an IPv6 address stands
+ * for its network of v6_prefix bits ("2001:db8:1:2::/64"), since one holder gets a whole /64
+ * (or more); v6_prefix 128, IPv4 addresses and names are keyed as they are.
+ */
+void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX]);
 
-/* TG_ERR_RATE_LIMITED when user or (user, addr) is locked out at now. Changes nothing. */
+/* TG_ERR_RATE_LIMITED when user or (user, addr) is locked out at now (addr: a key from
+ * tgp_addr_limit_key, here and below). Changes nothing. */
 int tgp_limit_check(const struct tgp_state *st, const char *addr, time_t now);
-/* Count one failure of (user, addr); may start a lockout. */
+/*
+ * Count one failure of (user, addr); may start a lockout. A new address takes a free entry;
+ * with all TGP_STATE_ADDRS taken, the one least worth keeping: one not locked out before one
+ * that is (the oldest first), and of the locked ones, the one whose lockout ends first. So
+ * a client rotating addresses cannot push out the entry of one that is locked out.
+ */
 void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
                     const struct tgp_limits *lim);
 /* A success clears the counts of user and (user, addr). */

@@ -730,6 +730,59 @@ START_TEST(address_spellings_share_one_limit)
 }
 END_TEST
 
+/* Every address of one IPv6 /64 is one client: a holder of a /64 gets one budget, not 2^64. */
+START_TEST(ipv6_limited_per_network)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	const char *net[] = {"2001:db8:1:2::a", "2001:db8:1:2:ffff:ffff:ffff:ffff",
+	                     "[2001:db8:1:2::c]"};
+	char code[16];
+	int i;
+
+	service("max_failures=3 max_failures_user=100 lockout=3600");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(auth_full(user, &c, net[i], NULL, NULL, 0), PAM_AUTH_ERR);
+	/* the good code, refused from anywhere in that /64; taken from the next one */
+	c.text = code;
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:1:2:1234::1", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:1:3::a", NULL, NULL, 0), PAM_SUCCESS);
+	/* only the limiter's key is the network: the events name each client's own address */
+	ck_assert_int_eq(events_with("\"client_addr\":\"2001:db8:1:2::a\""), 1);
+	ck_assert_int_eq(events_with("\"client_addr\":\"2001:db8:1:2:1234::1\""), 1);
+	ck_assert_int_eq(events_with("/64"), 0);
+}
+END_TEST
+
+/* ipv6_prefix: wider networks for providers that hand out /48s, 128 for per address. */
+START_TEST(ipv6_prefix_option)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char code[16];
+	int i;
+
+	service("max_failures=2 max_failures_user=100 lockout=3600 ipv6_prefix=48");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:1:2::1", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:1:3::1", NULL, NULL, 0), PAM_AUTH_ERR);
+	c.text = code;
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:1:ffff::1", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:2::1", NULL, NULL, 0), PAM_SUCCESS);
+	service("max_failures=2 max_failures_user=100 lockout=3600 ipv6_prefix=128");
+	c.text = "00000000";
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(
+		    auth_full(user, &c, i ? "2001:db8:5::2" : "2001:db8:5::1", NULL, NULL, 0),
+		    PAM_AUTH_ERR);
+	c.text = "12345678"; /* a good scratch code */
+	ck_assert_int_eq(auth_full(user, &c, "2001:db8:5::3", NULL, NULL, 0), PAM_SUCCESS);
+}
+END_TEST
+
 START_TEST(user_ceiling_across_addresses)
 {
 	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
@@ -1082,6 +1135,8 @@ int main(void)
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
 	tcase_add_test(tc, address_spellings_share_one_limit);
 	tcase_add_test(tc, user_ceiling_across_addresses);
+	tcase_add_test(tc, ipv6_limited_per_network);
+	tcase_add_test(tc, ipv6_prefix_option);
 	tcase_add_test(tc, forward_pass_and_try_first_pass);
 	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);

@@ -39,6 +39,7 @@ START_TEST(round_trip)
 	tgp_state_scratch_use(&st, h);
 	tgp_limit_fail(&st, "192.0.2.1", 1000, &lim);
 	tgp_limit_fail(&st, "2001:db8::1", 1001, &lim);
+	tgp_limit_fail(&st, "2001:db8:1:2::/64", 1002, &lim);
 	ck_assert_int_eq(tgp_state_format(&st, text, sizeof(text), &len), TG_OK);
 	ck_assert_int_eq(tgp_state_parse(text, len, &back), TG_OK);
 	ck_assert(memcmp(&st, &back, sizeof(st)) == 0);
@@ -136,6 +137,89 @@ START_TEST(address_table_is_bounded)
 		tgp_limit_fail(&st, addr, 1000 + i, &(struct tgp_limits){3, 100000, 300});
 	}
 	ck_assert_uint_eq(st.naddrs, TGP_STATE_ADDRS);
+}
+END_TEST
+
+/* An attacker rotating addresses cannot push a locked-out client out of the full table. */
+START_TEST(eviction_keeps_locked_entries)
+{
+	const struct tgp_limits many = {3, 100000, 300};
+	struct tgp_state st;
+	char addr[32];
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 3; i++)
+		tgp_limit_fail(&st, "locked", 1000 + i,
+		               &many); /* the oldest entry, locked to 1302 */
+	for (i = 0; i < 3 * TGP_STATE_ADDRS; i++) {
+		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 256, i % 256);
+		tgp_limit_fail(&st, addr, 1010 + i / 10, &many);
+		ck_assert_int_eq(tgp_limit_check(&st, "locked", 1010 + i / 10),
+		                 TG_ERR_RATE_LIMITED);
+	}
+	ck_assert_uint_eq(st.naddrs, TGP_STATE_ADDRS);
+	ck_assert_int_eq(tgp_limit_check(&st, "locked", 1301), TG_ERR_RATE_LIMITED);
+}
+END_TEST
+
+/* Every entry locked out: the lockout that ends first goes, not the oldest first failure. */
+START_TEST(eviction_all_locked_drops_the_one_ending_first)
+{
+	const struct tgp_limits many = {3, 100000, 300};
+	struct tgp_state st;
+	char addr[32];
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	/* "long": first failure at 1000, locked at 1290 until 1590 */
+	tgp_limit_fail(&st, "long", 1000, &many);
+	tgp_limit_fail(&st, "long", 1100, &many);
+	tgp_limit_fail(&st, "long", 1290, &many);
+	/* the others fail later and are locked until 1303 .. 1365 */
+	for (i = 1; i < TGP_STATE_ADDRS; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		tgp_limit_fail(&st, addr, 1001 + i, &many);
+		tgp_limit_fail(&st, addr, 1001 + i, &many);
+		tgp_limit_fail(&st, addr, 1001 + i, &many);
+	}
+	ck_assert_uint_eq(st.naddrs, TGP_STATE_ADDRS);
+	tgp_limit_fail(&st, "new", 1300, &many); /* all locked: 192.0.2.1 (to 1302) goes */
+	ck_assert_int_eq(tgp_limit_check(&st, "long", 1300), TG_ERR_RATE_LIMITED);
+	ck_assert_int_eq(tgp_limit_check(&st, "192.0.2.1", 1300), TG_OK);
+	ck_assert_int_eq(tgp_limit_check(&st, "192.0.2.2", 1300), TG_ERR_RATE_LIMITED);
+}
+END_TEST
+
+/* One holder gets a whole IPv6 network: the limiter counts it as one client. */
+START_TEST(ipv6_limit_key_is_the_network)
+{
+	char out[TGP_ADDR_MAX];
+
+	tgp_addr_limit_key("2001:db8:1:2:3:4:5:6", 64, out);
+	ck_assert_str_eq(out, "2001:db8:1:2::/64");
+	tgp_addr_limit_key("2001:db8:1:2::", 64, out);
+	ck_assert_str_eq(out, "2001:db8:1:2::/64");
+	tgp_addr_limit_key("2001:db8:abcd:12ff::1", 56, out);
+	ck_assert_str_eq(out, "2001:db8:abcd:1200::/56");
+	tgp_addr_limit_key("2001:db8:ffff::1", 33, out);
+	ck_assert_str_eq(out, "2001:db8:8000::/33");
+	tgp_addr_limit_key("fe80::1", 64, out);
+	ck_assert_str_eq(out, "fe80::/64");
+	tgp_addr_limit_key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 127, out);
+	ck_assert_str_eq(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127");
+	/* 128: per address, as the address alone */
+	tgp_addr_limit_key("2001:db8::1", 128, out);
+	ck_assert_str_eq(out, "2001:db8::1");
+	/* IPv4 (IPv4-mapped is cleaned to it), names and the rest: as they are */
+	tgp_addr_limit_key("192.0.2.7", 64, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("client.example.org", 64, out);
+	ck_assert_str_eq(out, "client.example.org");
+	tgp_addr_limit_key("2001:db8::zz", 64, out);
+	ck_assert_str_eq(out, "2001:db8::zz");
+	tgp_addr_limit_key("-", 64, out);
+	ck_assert_str_eq(out, "-");
 }
 END_TEST
 
@@ -416,6 +500,9 @@ int main(void)
 	tcase_add_test(tc, refused_attempts_do_not_extend);
 	tcase_add_test(tc, old_failures_forgotten_and_success_clears);
 	tcase_add_test(tc, address_table_is_bounded);
+	tcase_add_test(tc, eviction_keeps_locked_entries);
+	tcase_add_test(tc, eviction_all_locked_drops_the_one_ending_first);
+	tcase_add_test(tc, ipv6_limit_key_is_the_network);
 	tcase_add_test(tc, addresses_cleaned);
 	tcase_add_test(tc, files_and_lock);
 	tcase_add_test(tc, removal_keeps_one_lock);
