@@ -26,8 +26,37 @@ static const char *const allowed[] = {
     "XDG_RUNTIME_DIR",
     "XDG_SESSION_TYPE",
     "XDG_SESSION_CLASS",
+    "GIT_PROTOCOL", /* value checked: git_protocol_ok */
     NULL,
 };
+
+#define GIT_PROTOCOL_MAX 256
+
+/*
+ * GIT_PROTOCOL, as git's ssh client sends it (SendEnv) for git-upload-pack and
+ * git-receive-pack to read: "version=2", in general key[=value] pairs joined by ':'. Without
+ * it a clone falls back to protocol v0. Only that form passes, short: a long or odd value is
+ * nothing git sends.
+ */
+static int git_protocol_ok(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (i >= GIT_PROTOCOL_MAX ||
+		    !((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || strchr("=:._,+-", v[i]) != NULL))
+			return 0;
+	return i > 0;
+}
+
+/* Values with a form of their own; the others are bounded by CHILD_ENV_VALUE_MAX alone. */
+static int value_ok(const char *name, size_t len, const char *value)
+{
+	if (len == strlen("GIT_PROTOCOL") && strncmp(name, "GIT_PROTOCOL", len) == 0)
+		return git_protocol_ok(value);
+	return 1;
+}
 
 int child_env_allowed(const char *name, size_t len)
 {
@@ -102,7 +131,7 @@ int child_env_build(struct child_env *e, char **environ_in, const struct session
 		len = (size_t)(eq - *p);
 		if (len == 0 || len >= sizeof(name) || strlen(eq + 1) > CHILD_ENV_VALUE_MAX)
 			continue;
-		if (!child_env_allowed(*p, len) || has(e, *p, len))
+		if (!child_env_allowed(*p, len) || !value_ok(*p, len, eq + 1) || has(e, *p, len))
 			continue;
 		memcpy(name, *p, len);
 		name[len] = '\0';

@@ -1,6 +1,7 @@
 /*
  * The environment the user's shell gets: a fixed allow-list taken over from
- * ours (terminal, locale, time zone, what sshd sets) plus HOME, USER, LOGNAME,
+ * ours (terminal, locale, time zone, what sshd sets, git's GIT_PROTOCOL in its
+ * short form) plus HOME, USER, LOGNAME,
  * SHELL and PATH set from the password database and the config. Nothing else
  * passes: the recorder may be setuid, so LD_*, IFS, BASH_ENV and the like
  * from the caller must never reach a process started from here.
@@ -36,7 +37,8 @@ int child_env_build(struct child_env *e, char **environ_in, const struct session
  * metadata only. For a git transfer: GIT_CONFIG_GLOBAL=/dev/null.
  */
 int child_env_for_transfer(struct child_env *e, const char *transfer);
-/* 1 when the variable name is one the allow-list passes on unchanged. */
+/* 1 when the variable name is one the allow-list passes on unchanged (GIT_PROTOCOL: when its
+ * value has git's form, checked by child_env_build). */
 int child_env_allowed(const char *name, size_t len);
 void child_env_free(struct child_env *e);
 

@@ -279,6 +279,50 @@ START_TEST(env_allow_list)
 }
 END_TEST
 
+/* git's GIT_PROTOCOL (protocol v2) passes, when it has the short form git sends. */
+START_TEST(env_git_protocol)
+{
+	static char longer[300];
+	const char *good[] = {"GIT_PROTOCOL=version=2",
+	                      "GIT_PROTOCOL=version=2:object-format=sha256"};
+	const char *bad[] = {
+	    "GIT_PROTOCOL=",          "GIT_PROTOCOL=version=2\n",  "GIT_PROTOCOL=version=2\x1b[2J",
+	    "GIT_PROTOCOL=version 2", "GIT_PROTOCOL=version=2;id", longer};
+	struct child_env e = CHILD_ENV_VOID;
+	struct session_info si;
+	char *in[2] = {NULL, NULL};
+	size_t i;
+
+	memset(&si, 0, sizeof(si));
+	snprintf(si.user, sizeof(si.user), "alice");
+	snprintf(si.home, sizeof(si.home), "/home/alice");
+	si.uid = 1000;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		in[0] = (char *)good[i];
+		ck_assert_int_eq(child_env_build(&e, in, &si, "/bin/bash", "feedface", NULL),
+		                 TG_OK);
+		ck_assert_msg(env_has(&e, good[i]), "%s", good[i]);
+		child_env_free(&e);
+	}
+	/* 257 bytes of value: no git sends that */
+	snprintf(longer, sizeof(longer), "GIT_PROTOCOL=version=2");
+	memset(longer + strlen(longer), 'x', 257 - strlen("version=2"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		in[0] = (char *)bad[i];
+		ck_assert_int_eq(child_env_build(&e, in, &si, "/bin/bash", "feedface", NULL),
+		                 TG_OK);
+		ck_assert_msg(!env_has_name(&e, "GIT_PROTOCOL"), "%s", bad[i]);
+		child_env_free(&e);
+	}
+	/* 256 bytes: passes */
+	longer[strlen("GIT_PROTOCOL=") + 256] = '\0';
+	in[0] = longer;
+	ck_assert_int_eq(child_env_build(&e, in, &si, "/bin/bash", "feedface", NULL), TG_OK);
+	ck_assert(env_has(&e, longer));
+	child_env_free(&e);
+}
+END_TEST
+
 /* A writer on a temp file with a fresh host key. */
 struct fixture {
 	char *dir;
@@ -822,6 +866,7 @@ int main(void)
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);
+	tcase_add_test(tc, env_git_protocol);
 	tcase_add_test(tc, sink_size_cap);
 	tcase_add_test(tc, sink_size_cap_control_records);
 	tcase_add_test(tc, sink_checkpoint_sync_in_background);

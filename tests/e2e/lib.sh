@@ -393,6 +393,7 @@ MaxAuthTries 6
 LoginGraceTime 60
 LogLevel VERBOSE
 Subsystem sftp ${E2E_SFTP_SUBSYSTEM:-/usr/lib/openssh/sftp-server}
+AcceptEnv GIT_PROTOCOL
 EOF
 	if e2e_have record; then
 		# only the recorder's test build reads this; sshd sets it for every session
@@ -447,6 +448,9 @@ Host tg-e2e
 	ServerAliveCountMax 6
 	ConnectTimeout $E2E_TIMEOUT
 	LogLevel ERROR
+	# git adds -o SendEnv=GIT_PROTOCOL, but a shared connection sends what the
+	# master's SendEnv allows
+	SendEnv GIT_PROTOCOL
 EOF
 	export SSH_ASKPASS="$c/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:e2e-unused
 }
@@ -688,6 +692,13 @@ e2e_scenario_transfers() {
 		e2e_git clone -q tg-e2e:repo.git "$f/clone" || e2e_fail "git clone"
 		e2e_same "$f/src/r.bin" "$f/clone/r.bin" "git clone"
 		e2e_same "$f/src/all.bin" "$f/clone/all.bin" "git clone"
+		# the client asks for protocol v2 in GIT_PROTOCOL (ssh SendEnv, sshd AcceptEnv);
+		# git-upload-pack answers "version 2" only if the recorder passed it on
+		GIT_TRACE_PACKET="$f/v2.trace" e2e_git -c protocol.version=2 clone -q tg-e2e:repo.git "$f/clone-v2" ||
+			e2e_fail "git clone (protocol v2)"
+		e2e_same "$f/src/r.bin" "$f/clone-v2/r.bin" "git clone (protocol v2)"
+		grep -Eq '(clone|git)< version 2$' "$f/v2.trace" ||
+			e2e_fail "git clone asked for protocol v2, the server answered in v0: $(grep -m 3 '< ' "$f/v2.trace")"
 		st=0
 		e2e_git clone -q tg-e2e:missing.git "$f/clone2" 2>/dev/null || st=$?
 		[ "$st" -eq 128 ] || e2e_fail "git clone of a missing repository: exit status $st, not 128"
