@@ -12,7 +12,7 @@ UPLOADER=$TG_TOP_BUILDDIR/uploader/tollgate-uploader
 [ -x "$UPLOADER" ] || tg_fail "$UPLOADER is not built"
 T=$(tg_mktemp_dir)
 trap 'rm -rf "$T"' EXIT
-printf '[general]\nspool_dir = %s/spool\n[s3]\nbucket = b\n' "$T" >"$T/tollgate.conf"
+printf '[general]\nspool_dir = %s/spool\n[s3]\nbucket = acme-ssh-audit\n' "$T" >"$T/tollgate.conf"
 chmod 600 "$T/tollgate.conf"
 
 st=0
@@ -35,4 +35,19 @@ rm -rf "$T/spool/events"
 st=0
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || st=$?
 [ "$st" -eq 2 ] || tg_fail "status with events/ not a folder: exit $st, not 2: $(cat "$T/out")"
+
+# an [s3] section the uploader cannot use (deploy.md checks the file with
+# status before turning anything on): said, and exit 2, not "S3:" and exit 0
+rm -f "$T/spool/events"
+mkdir "$T/spool/events"
+printf '[general]\nspool_dir = %s/spool\n[s3]\nbucket = acme-ssh-audit\nkms_key_id = arn:aws:kms:eu-west-1:111122223333:key/k\n' "$T" >"$T/bad.conf"
+chmod 600 "$T/bad.conf"
+st=0
+"$UPLOADER" -c "$T/bad.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 2 ] || tg_fail "status with an unusable [s3]: exit $st, not 2: $(cat "$T/out" "$T/err")"
+grep -q '^S3: not usable: .*kms_key_id is set but sse is not aws:kms' "$T/out" ||
+	tg_fail "status does not say why S3 is not usable: $(cat "$T/out")"
+# a usable one still says nothing more, exit 0
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status on a good [s3]: exit $?: $(cat "$T/out" "$T/err")"
+grep -q '^S3:$' "$T/out" || tg_fail "status on a good [s3]: $(cat "$T/out")"
 echo PASS

@@ -20,6 +20,7 @@
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_log.h"
+#include "tg_s3.h"
 #include "tg_spool.h"
 
 static json_t *dest_json(const struct up_dest *d, uint64_t now)
@@ -180,11 +181,16 @@ static void print_when(const char *label, json_int_t us)
 }
 
 /* running: a daemon holds the spool; a pause is its own, and ends with it */
-static void print_dest(const char *name, const json_t *d, int configured, int running)
+/* unusable: why the daemon could not use the configured destination, or NULL */
+static void print_dest(const char *name, const json_t *d, int configured, const char *unusable,
+                       int running)
 {
 	const char *err = json_string_value(json_object_get(d, "last_error"));
 
-	printf("%s:%s\n", name, configured ? "" : " not configured");
+	if (unusable != NULL)
+		printf("%s: not usable: %s\n", name, unusable);
+	else
+		printf("%s:%s\n", name, configured ? "" : " not configured");
 	if (!configured || d == NULL)
 		return;
 	printf("  %-14s %lld\n", "sent", (long long)json_integer_value(json_object_get(d, "sent")));
@@ -240,7 +246,9 @@ int up_status_main(struct tg_config *cfg, int tty)
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
 	unsigned long total = 0;
 	struct qinfo open_logins;
-	int unreadable = 0;
+	struct tg_s3 *probe = NULL;
+	char s3_err[512] = "";
+	int unreadable = 0, s3_unusable = 0;
 	json_t *st;
 	size_t i;
 	int running;
@@ -275,10 +283,16 @@ int up_status_main(struct tg_config *cfg, int tty)
 	       open_logins.count);
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
 	st = json_load_file(path, 0, NULL);
+	/* the daemon's own check at its start, made offline: a file that parses may
+	 * still hold an [s3] section nothing can be uploaded with */
+	if (*tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0' &&
+	    tg_s3_new(&probe, cfg, s3_err, sizeof(s3_err)) != TG_OK)
+		s3_unusable = 1;
+	tg_s3_free(probe);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
-	           running);
+	           s3_unusable ? s3_err : NULL, running);
 	print_dest("Slack", json_object_get(st, "slack"),
-	           *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0', running);
+	           *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0', NULL, running);
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 
@@ -293,6 +307,10 @@ int up_status_main(struct tg_config *cfg, int tty)
 		tg_error(
 		    "cannot tell what waits in the spool %s: a queue's folder cannot be listed",
 		    spool);
+		return 2;
+	}
+	if (s3_unusable) {
+		tg_error("the [s3] configuration is not usable: %s", s3_err);
 		return 2;
 	}
 	return total == 0 ? EXIT_SUCCESS : 1;

@@ -122,7 +122,7 @@ static void usage(FILE *f)
 	    "  -h, --help         this text\n"
 	    "  -V, --version      the version\n\n"
 	    "status: queue lengths, the oldest waiting item, logins waiting for their recording "
-	    "check, and the last error per destination.\n"
+	    "check, and the last error per destination (or why [s3] is not usable: exit 2).\n"
 	    "See tollgate-uploader(8) and doc/uploader.md.\n");
 }
 
