@@ -276,12 +276,21 @@ START_TEST(test_order)
 	ck_assert_str_eq(get_key(p, 1, &rc), "AKIAFILEDEF");
 	setenv("AWS_PROFILE", "ops", 1);
 	ck_assert_str_eq(get_key(p, 1, &rc), "AKIAFILEOPS");
+	/* a profile named in $AWS_PROFILE that the file lacks is a config error, as the AWS
+	 * CLI's "could not be found" */
 	setenv("AWS_PROFILE", "nosuch", 1);
 	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
-	                 TG_ERR_NOT_FOUND);
-	ck_assert_ptr_nonnull(strstr(err, "no profile [nosuch]"));
-	/* no file at all: the message names the file as missing, not a profile in it */
+	                 TG_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "profile [nosuch]"));
+	ck_assert_ptr_nonnull(strstr(err, path));
+	/* no file at all: the message names the file as missing */
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "profile [nosuch]"));
+	ck_assert_ptr_nonnull(strstr(err, "no file /nonexistent/credentials"));
+	/* the implicit default missing: the next source (here none) */
+	unsetenv("AWS_PROFILE");
 	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
 	                 TG_ERR_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(err, "no file /nonexistent/credentials"));
@@ -508,6 +517,78 @@ START_TEST(test_imds_refresh)
 }
 END_TEST
 
+/* A profile named explicitly ([s3] profile or $AWS_PROFILE) that the credentials file lacks
+ * is an error, never a silent switch to the instance role; the implicit default missing
+ * goes on to instance metadata, as the AWS order says. */
+START_TEST(test_named_profile_missing)
+{
+	struct imds m = {0, NULL, ""};
+	struct tg_aws_creds_provider *p;
+	struct tg_aws_creds c;
+	struct tg_config *cfg;
+	char *dir = tg_test_tmpdir(), path[4096], err[512];
+	const char *file = "[default]\naws_access_key_id=AKIAFILEDEF\naws_secret_access_key=s1\n"
+	                   "[ops]\nregion = eu-west-1\n";
+	int rc;
+
+	clear_env();
+	snprintf(path, sizeof path, "%s/credentials", dir);
+	write_file(path, file, strlen(file), 0600);
+	ck_assert_int_eq(imds_start(&m, NULL, NULL), 0);
+	{
+		const char *kv[] = {"s3", "imds_endpoint",    m.endpoint, "s3", "profile", "opz",
+		                    "s3", "credentials_file", path,       NULL};
+
+		cfg = config(kv);
+	}
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	rc = tg_aws_creds_get(p, 0, &c, err, sizeof err);
+	ck_assert_str_ne(c.access_key_id, "ASIATEST000001"); /* not the instance role */
+	ck_assert_int_eq(rc, TG_ERR_CONFIG);
+	ck_assert_int_eq(tg_aws_creds_get(p, 1, &(struct tg_aws_creds){0}, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_msg(strstr(err, "profile [opz]") != NULL && strstr(err, path) != NULL, "%s", err);
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+	/* a named profile without keys is no source either */
+	{
+		const char *kv[] = {"s3", "imds_endpoint",    m.endpoint, "s3", "profile", "ops",
+		                    "s3", "credentials_file", path,       NULL};
+
+		cfg = config(kv);
+	}
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	ck_assert_int_eq(tg_aws_creds_get(p, 0, &(struct tg_aws_creds){0}, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_msg(strstr(err, "profile [ops]") != NULL, "%s", err);
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+	/* $AWS_PROFILE, with the file missing */
+	{
+		const char *kv[] = {"s3", "imds_endpoint", m.endpoint, NULL};
+
+		cfg = config(kv);
+	}
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+	setenv("AWS_PROFILE", "audit", 1);
+	ck_assert_int_eq(tg_aws_creds_provider_new(&p, cfg, err, sizeof err), TG_OK);
+	ck_assert_int_eq(tg_aws_creds_get(p, 0, &(struct tg_aws_creds){0}, err, sizeof err),
+	                 TG_ERR_CONFIG);
+	ck_assert_msg(strstr(err, "profile [audit]") != NULL &&
+	                  strstr(err, "/nonexistent/credentials") != NULL,
+	              "%s", err);
+	/* the implicit default, missing with the file: instance metadata */
+	unsetenv("AWS_PROFILE");
+	ck_assert_str_eq(get_key(p, 1, &rc), "ASIATEST000001");
+	tg_aws_creds_provider_free(p);
+	tg_config_free(cfg);
+	clear_env();
+	imds_stop(&m);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tg_aws_creds");
@@ -522,6 +603,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_imds);
 	tcase_add_test(tc, test_imds_no_role_and_bad_json);
 	tcase_add_test(tc, test_imds_refresh);
+	tcase_add_test(tc, test_named_profile_missing);
 	suite_add_tcase(s, tc);
 	return s;
 }

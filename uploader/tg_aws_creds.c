@@ -196,8 +196,14 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			}
 		}
 	}
-	if (!seen || (val[0] == NULL && val[1] == NULL))
+	if (!seen) {
+		tg_errf(err, errlen, "no profile [%s]", profile);
 		return TG_ERR_NOT_FOUND;
+	}
+	if (val[0] == NULL && val[1] == NULL) {
+		tg_errf(err, errlen, "profile [%s] has no aws_access_key_id", profile);
+		return TG_ERR_NOT_FOUND;
+	}
 	if (val[0] == NULL || val[1] == NULL || vlen[0] == 0 || vlen[1] == 0) {
 		tg_errf(err, errlen,
 		       "credentials file: profile [%s] needs both aws_access_key_id and "
@@ -610,6 +616,7 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 {
 	char path[4096], why[512] = "";
 	const char *profile, *envp;
+	int named;
 	/* credentials renewed early, before they expire: usable meanwhile if the renewal fails
 	 * for a reason that passes (not after ExpiredToken: S3 has said they are not) */
 	struct tg_aws_creds old;
@@ -634,15 +641,32 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 	if (r != TG_ERR_NOT_FOUND)
 		goto done;
 	envp = getenv("AWS_PROFILE");
-	profile = p->profile ? p->profile : envp && *envp ? envp : "default";
+	named = p->profile != NULL || (envp != NULL && *envp != '\0');
+	profile = p->profile ? p->profile : named ? envp : "default";
 	if ((r = credentials_path(p, path, sizeof path)) == TG_OK) {
-		r = tg_aws_creds_from_file(path, profile, &p->cached, err, errlen);
-		if (r != TG_ERR_NOT_FOUND)
+		char ferr[512] = "";
+
+		r = tg_aws_creds_from_file(path, profile, &p->cached, ferr, sizeof ferr);
+		if (r != TG_ERR_NOT_FOUND) {
+			if (r != TG_OK)
+				tg_errf(err, errlen, "%s", ferr);
 			goto done;
+		}
 		if (access(path, F_OK) != 0 && errno == ENOENT)
 			snprintf(why, sizeof why, "no file %s", path);
-		else
-			snprintf(why, sizeof why, "no profile [%s] in %s", profile, path);
+		else /* ferr: no such profile, or one without keys */
+			snprintf(why, sizeof why, "%s in %s", ferr[0] ? ferr : "no profile", path);
+	} else {
+		snprintf(why, sizeof why, "no credentials file (no home directory)");
+	}
+	/* A profile someone named must be the one used: falling through to the instance role
+	 * would upload with other rights than asked for, silently (the AWS CLI and SDKs stop
+	 * with "The config profile could not be found"). Only the implicit default goes on. */
+	if (named) {
+		tg_aws_creds_clear(&old);
+		tg_errf(err, errlen, "AWS profile [%s] (%s) has no credentials: %s", profile,
+		        p->profile ? "[s3] profile" : "$AWS_PROFILE", why);
+		return TG_ERR_CONFIG;
 	}
 	if (p->use_imds) {
 		char ierr[256] = "";

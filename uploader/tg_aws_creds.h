@@ -36,6 +36,9 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
  * TG_ERR_NOT_FOUND when no source has credentials (err says which were
  * tried), TG_ERR_NET when instance metadata could not be asked (may pass),
  * TG_ERR_CONFIG, TG_ERR_PARSE or TG_ERR_PERM for a bad setting or file.
+ * A profile named in [s3] profile or $AWS_PROFILE that gives no keys (no
+ * file, no such section, no keys in it) is TG_ERR_CONFIG: only the implicit
+ * "default" goes on to instance metadata.
  */
 int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out,
                      char *err, size_t errlen);
@@ -48,8 +51,8 @@ void tg_aws_creds_clear(struct tg_aws_creds *c);
 /* The sources, one by one (for tests and for tollgate-uploader status). */
 /* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; TG_ERR_NOT_FOUND when unset. */
 int tg_aws_creds_from_env(struct tg_aws_creds *out, char *err, size_t errlen);
-/* One [profile] of a shared credentials file's text; TG_ERR_NOT_FOUND when the profile has no keys.
- */
+/* One [profile] of a shared credentials file's text; TG_ERR_NOT_FOUND when the profile is
+ * missing or has no keys (err says which). */
 int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
                             struct tg_aws_creds *out, char *err, size_t errlen);
 /* Read path (regular, not a symlink, not writable by group or others, at most
