@@ -432,7 +432,9 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_S3].dir, name);
 	tg_buf_init(&text, TG_EVENT_MAX_BYTES + 1);
 	if ((r = tg_read_file(path, TG_EVENT_MAX_BYTES, &text)) != TG_OK) {
-		res->rc = r == TG_ERR_NOT_FOUND ? TG_OK : r;
+		/* gone: someone else removed it; S3 never had it, so it is not "sent" */
+		res->rc = r;
+		res->vanished = r == TG_ERR_NOT_FOUND;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "read %s: %s", name, tg_strerror(r));
 		goto out;
@@ -580,7 +582,18 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		}
 		/* the answer is for the item the post was started for, whatever the head is now */
 		if ((head = up_queue_find(qs, c->notify_inflight)) == NULL) {
+			/* its file was removed meanwhile (the watch left the count to us) */
 			c->notify_plain = 0;
+			if (pr == TG_OK) {
+				c->slack_dest.sent++;
+				c->slack_dest.last_ok_us = tg_now_us();
+			} else {
+				c->slack_dest.lost++;
+				tg_warn(
+				    "%s/%s was removed by someone else while it was posted, and "
+				    "Slack did not take it: not sent, counted as lost",
+				    qs->dir, c->notify_inflight);
+			}
 			return 1;
 		}
 		snprintf(name, sizeof(name), "%s", c->notify_inflight);
@@ -598,8 +611,12 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	if (head->handed_on)
 		goto done; /* not posted again: only the removal is tried again */
 	if ((r = tg_event_read(path, &ev)) != TG_OK) {
-		if (r == TG_ERR_NOT_FOUND || (answered && pr == TG_OK))
-			goto done; /* gone, or Slack has it already */
+		if (answered && pr == TG_OK)
+			goto sent; /* Slack has it already */
+		if (r == TG_ERR_NOT_FOUND) {
+			up_queue_lost(c, UP_Q_NOTIFY, name);
+			goto done;
+		}
 		if (r != TG_ERR_PARSE && r != TG_ERR_LIMIT &&
 		    ++head->read_failures < NOTIFY_READ_TRIES) {
 			/* a passing failure (EIO, EMFILE, memory): the message is not given up at
@@ -725,6 +742,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		*wake_us = now + 1000;
 		goto out;
 	}
+sent:
 	c->slack_dest.sent++;
 	c->slack_dest.last_ok_us = tg_now_us();
 	c->slack_dest.alerted[0] = '\0';

@@ -209,9 +209,12 @@ int up_watch_drain(struct up_ctx *c)
 			if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
 				struct up_item *it = up_queue_find(qs, ev->name);
 
-				/* a busy item stays until its job reports */
-				if (it != NULL && !it->busy)
+				/* a busy item stays until its job reports; our own removals
+				 * dropped theirs already: what is left went by another hand */
+				if (it != NULL && !it->busy) {
+					up_queue_lost(c, (enum up_queue)(qs - c->q), ev->name);
 					up_queue_drop(qs, ev->name);
+				}
 			} else if (queue_note(qs, ev->name) != TG_OK) {
 				rescan = 1;
 			}
@@ -225,6 +228,22 @@ struct up_item *up_queue_find(struct up_queue_state *qs, const char *name)
 	size_t i = queue_pos(qs, name);
 
 	return i < qs->n && strcmp(qs->items[i].name, name) == 0 ? &qs->items[i] : NULL;
+}
+
+void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name)
+{
+	struct up_dest *d = q == UP_Q_S3 ? &c->s3 : q == UP_Q_NOTIFY ? &c->slack_dest : NULL;
+
+	if (d == NULL)
+		return;
+	/* the post under way decides for itself: Slack may have it */
+	if (q == UP_Q_NOTIFY && c->slack != NULL && slack_post_busy(c->slack) &&
+	    strcmp(name, c->notify_inflight) == 0)
+		return;
+	d->lost++;
+	tg_warn("%s/%s was removed by someone else before it was sent to %s: not sent, counted "
+	        "as lost",
+	        c->q[q].dir, name, q == UP_Q_S3 ? "S3" : "Slack");
 }
 
 void up_queue_drop(struct up_queue_state *qs, const char *name)
@@ -256,6 +275,10 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 	queue_watch(c, q); /* before the listing: nothing arrives unseen in between */
 	if ((d = opendir(qs->dir)) == NULL) {
 		if (errno == ENOENT) {
+			/* the folder went, and its files with it */
+			for (i = 0; i < qs->n; i++)
+				if (!qs->items[i].busy)
+					up_queue_lost(c, q, qs->items[i].name);
 			qs->n = 0;
 			return TG_OK;
 		}
@@ -296,6 +319,7 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 	/* drop what left (a busy item stays until its job reports) */
 	for (i = 0; i < qs->n;) {
 		if (!qs->items[i].present && !qs->items[i].busy) {
+			up_queue_lost(c, q, qs->items[i].name);
 			memmove(&qs->items[i], &qs->items[i + 1],
 			        (qs->n - i - 1) * sizeof(qs->items[0]));
 			qs->n--;

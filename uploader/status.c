@@ -28,10 +28,11 @@ static json_t *dest_json(const struct up_dest *d, uint64_t now)
 	/* status.json has wall times; the pause is on up_now_us()'s clock */
 	uint64_t paused = d->paused_until_us > now ? tg_now_us() + (d->paused_until_us - now) : 0;
 
-	return json_pack("{s:o, s:I, s:I, s:I, s:I}", "last_error", up_json_string(d->last_error),
-	                 "last_error_us", (json_int_t)d->last_error_us, "last_ok_us",
-	                 (json_int_t)d->last_ok_us, "sent", (json_int_t)d->sent, "paused_until_us",
-	                 (json_int_t)paused);
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I}", "last_error",
+	                 up_json_string(d->last_error), "last_error_us",
+	                 (json_int_t)d->last_error_us, "last_ok_us", (json_int_t)d->last_ok_us,
+	                 "sent", (json_int_t)d->sent, "lost", (json_int_t)d->lost,
+	                 "paused_until_us", (json_int_t)paused);
 }
 
 static void dest_load(struct up_dest *d, const json_t *j)
@@ -44,6 +45,7 @@ static void dest_load(struct up_dest *d, const json_t *j)
 	d->last_error_us = (uint64_t)json_integer_value(json_object_get(j, "last_error_us"));
 	d->last_ok_us = (uint64_t)json_integer_value(json_object_get(j, "last_ok_us"));
 	d->sent = (uint64_t)json_integer_value(json_object_get(j, "sent"));
+	d->lost = (uint64_t)json_integer_value(json_object_get(j, "lost"));
 }
 
 void up_status_load(struct up_ctx *c)
@@ -194,6 +196,9 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 	if (!configured || d == NULL)
 		return;
 	printf("  %-14s %lld\n", "sent", (long long)json_integer_value(json_object_get(d, "sent")));
+	/* apart from sent: files someone else removed from the outbox before they went */
+	printf("  %-14s %lld (removed by someone else before they were sent)\n", "lost",
+	       (long long)json_integer_value(json_object_get(d, "lost")));
 	print_when("last success", json_integer_value(json_object_get(d, "last_ok_us")));
 	if (err != NULL && *err != '\0') {
 		printf("  %-14s %s\n", "last error", err);

@@ -64,6 +64,7 @@ struct up_dest {
 	uint64_t last_error_us;   /* wall time */
 	uint64_t last_ok_us;      /* wall time */
 	uint64_t sent;            /* items confirmed since start */
+	uint64_t lost;            /* outbox items removed by someone else before they were sent */
 	uint64_t paused_until_us; /* a non-retryable error pauses the whole destination */
 	char alerted[96];         /* the error class last alerted on (no repeats) */
 };
@@ -120,6 +121,9 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q);
 struct up_item *up_queue_find(struct up_queue_state *qs, const char *name);
 /* Forget an item (it left the spool). */
 void up_queue_drop(struct up_queue_state *qs, const char *name);
+/* An outbox item (q UP_Q_S3 or UP_Q_NOTIFY) was removed by someone else before it was sent:
+ * log it and count it lost for its destination, never sent. Other queues: nothing. */
+void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name);
 /* Total bytes under the spool (recordings, events, outboxes). */
 uint64_t up_spool_bytes(const struct up_ctx *c);
 /* Move recordings whose recorder died (their lock gone) from active/ into sessions/, as each
@@ -148,6 +152,7 @@ struct up_result {
 	char code[64];
 	char message[UP_ERR_MAX];
 	uint64_t bytes;
+	int vanished; /* the file was gone when the job came to it: removed by someone else */
 };
 struct tg_s3;
 struct tg_s3_result;
