@@ -307,6 +307,60 @@ START_TEST(slack_url_must_be_tls_or_loopback)
 }
 END_TEST
 
+/* Slack's Retry-After kept in state/slack-not-before: honoured after a restart, bounded to the
+ * hour a live one is capped to, and garbage ignored. */
+static uint64_t wait_after_saved(const char *dir, const char *text)
+{
+	char path[4200];
+	struct slack *s = NULL;
+	uint64_t next, now;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/slack-not-before", dir);
+	unlink(path);
+	if (text != NULL) {
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fputs(text, f);
+		fclose(f);
+	}
+	ck_assert_int_eq(slack_new(&s, "http://127.0.0.1:9/x", NULL, 0), TG_OK);
+	slack_keep_state(s, dir);
+	next = slack_next_allowed_us(s);
+	now = up_now_us();
+	slack_free(s);
+	return next > now ? next - now : 0;
+}
+
+START_TEST(slack_retry_after_survives_a_restart)
+{
+	char *dir = tg_test_tmpdir(), text[64];
+	uint64_t w;
+
+	ck_assert_uint_eq(wait_after_saved(dir, NULL), 0);
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)(tg_now_us() + 30000000u));
+	w = wait_after_saved(dir, text);
+	ck_assert_uint_gt(w, 25000000u);
+	ck_assert_uint_le(w, 30000000u);
+	/* ten days ahead (a wall clock set back since, or a forged file): the hour cap */
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)(tg_now_us() + 864000000000ull));
+	w = wait_after_saved(dir, text);
+	ck_assert_uint_gt(w, 3590000000ull);
+	ck_assert_uint_le(w, 3600000000ull);
+	/* passed, or not a time */
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)(tg_now_us() - 1000000u));
+	ck_assert_uint_eq(wait_after_saved(dir, text), 0);
+	ck_assert_uint_eq(wait_after_saved(dir, ""), 0);
+	ck_assert_uint_eq(wait_after_saved(dir, "-5\n"), 0);
+	ck_assert_uint_eq(wait_after_saved(dir, "99999999999999999999999999999999\n"), 0);
+	snprintf(text, sizeof(text), "%llux\n", (unsigned long long)(tg_now_us() + 30000000u));
+	ck_assert_uint_eq(wait_after_saved(dir, text), 0);
+	snprintf(text, sizeof(text), "%llu\n\n", (unsigned long long)(tg_now_us() + 30000000u));
+	ck_assert_uint_eq(wait_after_saved(dir, text), 0);
+	tg_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* The end of a test over a spool of its own: c's queues and config, and the folder. */
 static void spool_ctx_free(struct up_ctx *c, char *dir)
 {
@@ -481,6 +535,7 @@ int main(void)
 	tcase_add_test(tc, backoff_full_jitter_within_bounds);
 	tcase_add_test(tc, event_name_time);
 	tcase_add_test(tc, slack_url_must_be_tls_or_loopback);
+	tcase_add_test(tc, slack_retry_after_survives_a_restart);
 	tcase_add_test(tc, notify_read_failure_after_failed_posts_is_retried);
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);

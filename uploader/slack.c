@@ -26,12 +26,17 @@
 
 #include "tg_buf.h"
 #include "tg_error.h"
+#include "tg_event.h"
+#include "tg_log.h"
+#include "tg_spool.h"
 #include "tg_utf8.h"
 
 #define SLACK_HEADER_MAX 150
 #define SLACK_FIELDS_MAX 10 /* fields in a section */
 #define SLACK_VALUE_MAX 600 /* our own cap per value: a message stays readable */
 #define SLACK_TEXT_MAX 3000
+#define SLACK_STATE_FILE "slack-not-before"
+#define SLACK_STATE_MAX 32 /* 20 digits and a newline, with room */
 
 struct slack {
 	CURL *curl;
@@ -41,6 +46,7 @@ struct slack {
 	unsigned min_interval_ms;
 	uint64_t last_post_us;
 	uint64_t not_before_us; /* Retry-After */
+	char *state_dir;        /* where Retry-After is kept across restarts; NULL: nowhere */
 	/* the post under way (slack_post_start() .. slack_post_poll()) */
 	int busy;
 	struct curl_slist *hdrs;
@@ -107,7 +113,83 @@ void slack_free(struct slack *s)
 		free(s->url);
 	}
 	free(s->ca_file);
+	free(s->state_dir);
 	free(s);
+}
+
+/* A saved not-before time: decimal digits, one optional newline; 0 when it is not that. */
+static uint64_t saved_time_parse(const struct tg_buf *b)
+{
+	size_t n = b->len, i;
+	uint64_t v = 0;
+
+	if (n > 0 && b->data[n - 1] == '\n')
+		n--;
+	if (n == 0 || n > 19) /* 19 digits always fit in 64 bits */
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (b->data[i] < '0' || b->data[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(b->data[i] - '0');
+	}
+	return v;
+}
+
+void slack_keep_state(struct slack *s, const char *dir)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	char path[PATH_MAX];
+	uint64_t at, wall = tg_now_us(), wait;
+	int r;
+
+	free(s->state_dir);
+	if ((s->state_dir = strdup(dir)) == NULL) {
+		tg_warn("Slack's Retry-After is not kept across restarts: out of memory");
+		return;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", dir, SLACK_STATE_FILE) >= (int)sizeof(path))
+		return;
+	tg_buf_init(&text, SLACK_STATE_MAX);
+	if ((r = tg_read_file(path, SLACK_STATE_MAX, &text)) != TG_OK) {
+		if (r != TG_ERR_NOT_FOUND)
+			tg_warn("%s cannot be read (%s): no saved Retry-After", path,
+			        tg_strerror(r));
+		goto out;
+	}
+	if ((at = saved_time_parse(&text)) == 0) {
+		tg_warn("%s does not hold a time: ignored", path);
+		goto out;
+	}
+	if (at <= wall)
+		goto out;
+	wait = at - wall;
+	if (wait > (uint64_t)SLACK_RETRY_AFTER_MAX_S * 1000000u)
+		wait = (uint64_t)SLACK_RETRY_AFTER_MAX_S * 1000000u;
+	s->not_before_us = up_now_us() + wait;
+	tg_info("Slack asked to wait before a restart: posting again in %llu s",
+	        (unsigned long long)(wait + 999999u) / 1000000u);
+out:
+	tg_buf_free(&text);
+}
+
+/* Save the not-before time of a 429 (s->not_before_us) as wall time, durably: a restart
+ * must not post before it. A failure costs only that, so it is logged and passed over. */
+static void save_not_before(const struct slack *s)
+{
+	uint64_t now = up_now_us(), wall = tg_now_us();
+	char text[SLACK_STATE_MAX];
+	int n, r;
+
+	if (s->state_dir == NULL || s->not_before_us <= now)
+		return;
+	n = snprintf(text, sizeof(text), "%llu\n",
+	             (unsigned long long)(wall + (s->not_before_us - now)));
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return;
+	if ((r = tg_spool_write(s->state_dir, SLACK_STATE_FILE, text, (size_t)n, 0640)) != TG_OK)
+		tg_warn("cannot save Slack's Retry-After in %s/%s (%s): a restart may post "
+		        "before it",
+		        s->state_dir, SLACK_STATE_FILE, tg_strerror(r));
 }
 
 uint64_t slack_next_allowed_us(const struct slack *s)
@@ -273,9 +355,10 @@ int slack_post_poll(struct slack *s, struct slack_result *res, int *done)
 	}
 	if (status == 429) {
 		res->retry_after_s = s->retry_after > 0 ? s->retry_after : 1;
-		if (res->retry_after_s > 3600)
-			res->retry_after_s = 3600;
+		if (res->retry_after_s > SLACK_RETRY_AFTER_MAX_S)
+			res->retry_after_s = SLACK_RETRY_AFTER_MAX_S;
 		s->not_before_us = s->last_post_us + (uint64_t)res->retry_after_s * 1000000u;
+		save_not_before(s);
 	}
 	/* 400 (bad payload), 403 (revoked), 404 (no such hook), 410 (channel archived): a person
 	 * must act */

@@ -246,6 +246,14 @@ struct slack_result {
 /* A webhook client; url is a secret and never logged. */
 int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms);
 void slack_free(struct slack *s);
+/*
+ * Keep Slack's Retry-After across restarts in dir/slack-not-before (wall-clock Unix
+ * microseconds, written durably at each 429) and honour the one saved there now: at most
+ * SLACK_RETRY_AFTER_MAX_S ahead (a forged file or a wall clock set back cannot stall Slack
+ * longer than a live 429 can); a passed or malformed time is ignored.
+ */
+#define SLACK_RETRY_AFTER_MAX_S 3600
+void slack_keep_state(struct slack *s, const char *dir);
 /* When the next message may be sent (min_interval_ms and any Retry-After). */
 uint64_t slack_next_allowed_us(const struct slack *s);
 /* POST one payload; TG_OK only for 200 "ok". */

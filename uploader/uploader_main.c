@@ -490,6 +490,7 @@ static int setup(struct up_ctx *c)
 			         tg_strerror(r));
 			return TG_ERR_CONFIG;
 		}
+		slack_keep_state(c->slack, c->state_dir);
 	}
 	if ((r = tg_s3_new(&probe, c->cfg, err, sizeof(err))) != TG_OK) {
 		/* keep running: files stay, the alert goes to Slack and syslog */
