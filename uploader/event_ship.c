@@ -682,30 +682,29 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			*wake_us = slack_next_allowed_us(c->slack);
 			goto out;
 		}
-		if ((text = json_dumps(payload, JSON_COMPACT)) == NULL) {
+		/* after Slack refused the blocks, the plain text says the same */
+		if (head->text_only && (plain = slack_text_only(payload)) == NULL) {
+			r = TG_ERR_NOMEM;
+			*wake_us = now + 1000000u;
+			goto out;
+		}
+		if ((text = json_dumps(plain != NULL ? plain : payload, JSON_COMPACT)) == NULL) {
 			r = TG_ERR_NOMEM;
 			goto out;
 		}
-		c->notify_plain = 0;
+		c->notify_plain = head->text_only;
 		if (!post(c, name, text, &sr, &pr)) {
 			*wake_us = poll_at(c, now);
 			goto out;
 		}
 	}
 	if (pr != TG_OK && sr.http_status == 400 && !c->notify_plain) {
-		/* Slack did not like the blocks: the plain text says the same */
-		free(text);
-		if ((plain = slack_text_only(payload)) == NULL ||
-		    (text = json_dumps(plain, JSON_COMPACT)) == NULL) {
-			text = NULL;
-			r = TG_ERR_NOMEM;
-			goto out;
-		}
-		c->notify_plain = 1;
-		if (!post(c, name, text, &sr, &pr)) {
-			*wake_us = poll_at(c, now);
-			goto out;
-		}
+		/* Slack did not like the blocks: the plain text next, as a post like any other
+		 * (the rate limit, a Retry-After, a pause), not right behind the refused one */
+		head->text_only = 1;
+		c->notify_plain = 0;
+		*wake_us = slack_next_allowed_us(c->slack);
+		goto out;
 	}
 	{
 		int was_plain = c->notify_plain;

@@ -46,6 +46,7 @@ struct up_item {
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
+	int text_only;            /* Slack refused its blocks (400): posted next as plain text */
 	int handed_on;     /* its work is done (events/: copied into both outboxes; outbox/notify:
 	                    * Slack has it) and only its removal failed: that alone is tried again */
 	int present;       /* seen by the latest scan */

@@ -34,9 +34,13 @@ Control, read afresh on every request (tests write these files):
                    "hang" (no answer: the request is held until the mode changes
                    or DIR/hang_s seconds, default 60, passed, then the connection
                    is closed; the message is never accepted)
+  DIR/refuse_blocks_marker  a message holding this string is answered 400
+                   invalid_blocks while it has blocks (its text-only retry is taken)
   DIR/fault_rate   0..1: that share of requests is answered 500, 503 or reset
                    (the first post under a rate always is, so that a test with
                    few posts cannot pass without a fault by chance)
+Every POST to the hook is noted in DIR/requests.log as it arrives: its
+time.monotonic() and "blocks" or "text", one a line.
 Counts of every answer go to DIR/stats.json (a receiver started again on the
 same DIR goes on counting from there).
 """
@@ -162,6 +166,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n > 0 else b""
+        if self.path == HOOK:
+            with lock, open(os.path.join(DIR, "requests.log"), "a") as f:
+                f.write("%.6f %s\n" % (time.monotonic(), "blocks" if b'"blocks"' in body else "text"))
         if self.path == HOOK and control("mode", "ok") == "hang":
             with lock:
                 count("hang")
@@ -206,6 +213,10 @@ class Handler(BaseHTTPRequestHandler):
         if marker and marker.encode() in body:
             # a message Slack will never take (the test names it by a string in it)
             count("400_marked")
+            return self.answer(400, "invalid_blocks")
+        marker = control("refuse_blocks_marker", "")
+        if marker and marker.encode() in body and b'"blocks"' in body:
+            count("400_blocks_marked")
             return self.answer(400, "invalid_blocks")
         ctype = self.headers.get("Content-Type", "")
         if not ctype.split(";")[0].strip() == "application/json":
