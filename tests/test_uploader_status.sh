@@ -47,6 +47,15 @@ st=0
 [ "$st" -eq 2 ] || tg_fail "status with an unusable [s3]: exit $st, not 2: $(cat "$T/out" "$T/err")"
 grep -q '^S3: not usable: .*kms_key_id is set but sse is not aws:kms' "$T/out" ||
 	tg_fail "status does not say why S3 is not usable: $(cat "$T/out")"
+# a webhook URL the daemon refuses at its start (not https://): said without the
+# URL (a secret), exit 2
+printf '[general]\nspool_dir = %s/spool\n[slack]\nwebhook_url = http://hooks.example.com/services/T0/B0/SECRETPART\n' "$T" >"$T/bad.conf"
+st=0
+"$UPLOADER" -c "$T/bad.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 2 ] || tg_fail "status with an unusable webhook URL: exit $st, not 2: $(cat "$T/out" "$T/err")"
+grep -q '^Slack: not usable: .*https://' "$T/out" ||
+	tg_fail "status does not say why Slack is not usable: $(cat "$T/out")"
+! grep -q SECRETPART "$T/out" "$T/err" || tg_fail "status printed the webhook URL"
 # a usable one still says nothing more, exit 0
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status on a good [s3]: exit $?: $(cat "$T/out" "$T/err")"
 grep -q '^S3:$' "$T/out" || tg_fail "status on a good [s3]: $(cat "$T/out")"

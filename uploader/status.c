@@ -252,8 +252,10 @@ int up_status_main(struct tg_config *cfg, int tty)
 	unsigned long total = 0;
 	struct qinfo open_logins;
 	struct tg_s3 *probe = NULL;
+	struct slack *slack_probe = NULL;
+	const char *url = tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL);
 	char s3_err[512] = "";
-	int unreadable = 0, s3_unusable = 0;
+	int unreadable = 0, s3_unusable = 0, slack_unusable = 0;
 	json_t *st;
 	size_t i;
 	int running;
@@ -296,8 +298,12 @@ int up_status_main(struct tg_config *cfg, int tty)
 	tg_s3_free(probe);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
 	           s3_unusable ? s3_err : NULL, running);
-	print_dest("Slack", json_object_get(st, "slack"),
-	           *tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL) != '\0', NULL, running);
+	/* and the daemon's check of the webhook URL (which is a secret: never printed) */
+	if (*url != '\0' && slack_new(&slack_probe, url, NULL, 0) != TG_OK)
+		slack_unusable = 1;
+	slack_free(slack_probe);
+	print_dest("Slack", json_object_get(st, "slack"), *url != '\0',
+	           slack_unusable ? "[slack] webhook_url: " SLACK_URL_RULE : NULL, running);
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 
@@ -314,9 +320,11 @@ int up_status_main(struct tg_config *cfg, int tty)
 		    spool);
 		return 2;
 	}
-	if (s3_unusable) {
+	if (s3_unusable)
 		tg_error("the [s3] configuration is not usable: %s", s3_err);
+	if (slack_unusable)
+		tg_error("[slack] webhook_url is not usable: " SLACK_URL_RULE);
+	if (s3_unusable || slack_unusable)
 		return 2;
-	}
 	return total == 0 ? EXIT_SUCCESS : 1;
 }

@@ -244,6 +244,8 @@ struct slack_result {
 	char body[128];         /* Slack's answer ("ok", "invalid_blocks", ...) */
 	char message[UP_ERR_MAX];
 };
+/* What slack_new asks of the URL, for messages. */
+#define SLACK_URL_RULE "it must be https:// (or http:// to loopback)"
 /* A webhook client; url is a secret and never logged. */
 int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms);
 void slack_free(struct slack *s);

@@ -122,7 +122,8 @@ static void usage(FILE *f)
 	    "  -h, --help         this text\n"
 	    "  -V, --version      the version\n\n"
 	    "status: queue lengths, the oldest waiting item, logins waiting for their recording "
-	    "check, and the last error per destination (or why [s3] is not usable: exit 2).\n"
+	    "check, and the last error per destination (or why [s3] or [slack] is not usable: exit "
+	    "2).\n"
 	    "See tollgate-uploader(8) and doc/uploader.md.\n");
 }
 
@@ -484,9 +485,7 @@ static int setup(struct up_ctx *c)
 		              (unsigned)tg_config_uint(c->cfg, TG_CONF_SLACK_MIN_INTERVAL_MS));
 		if (r != TG_OK) {
 			/* the URL is a secret: say what is wrong without it */
-			tg_error("[slack] webhook_url is not usable (%s): it must be https:// (or "
-			         "http:// to "
-			         "loopback)",
+			tg_error("[slack] webhook_url is not usable (%s): " SLACK_URL_RULE,
 			         tg_strerror(r));
 			return TG_ERR_CONFIG;
 		}
