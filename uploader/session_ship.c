@@ -271,6 +271,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 			goto out;
 		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, key);
+			res->vanished = r == TG_ERR_NOT_FOUND; /* gone since it was verified */
 			goto out;
 		}
 	}
@@ -292,12 +293,23 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	 * folder: should a crash bring the file back, it goes up again to the
 	 * same key with the same bytes, and S3 still holds it once.
 	 */
-	if (unlink(path) != 0 && errno != ENOENT) {
-		res->rc = r = TG_ERR_SYSTEM;
-		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "remove %s: %s", name,
-		         strerror(errno));
-		goto out;
+	if (unlink(path) != 0) {
+		if (errno != ENOENT) {
+			res->rc = r = TG_ERR_SYSTEM;
+			res->retryable = 1;
+			snprintf(res->message, sizeof(res->message), "remove %s: %s", name,
+			         strerror(errno));
+			goto out;
+		}
+		/* not by us (only this job ships it): S3 has what was verified, but someone
+		 * tried to make it go, which an auditor must hear of */
+		tg_warn("%s/%s (session %s, user %s) was removed by someone else while it was "
+		        "uploaded: S3 has it as s3://%s/%s",
+		        c->q[UP_Q_SESSIONS].dir, name, s->session_id, s->user, c->bucket, key);
+		up_alert(c, "recording_removed", 1,
+		         "recording %s (session %s, user %s) was removed from the spool by someone "
+		         "else while it was uploaded; S3 has it as s3://%s/%s",
+		         name, s->session_id, s->user, c->bucket, key);
 	}
 	unlink(resume);
 	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
@@ -336,8 +348,10 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 
 	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
 	if (stat(path, &st) != 0) {
-		/* another run already shipped it */
-		res->rc = errno == ENOENT ? TG_OK : TG_ERR_SYSTEM;
+		/* gone: not by an uploader (one per spool, and a job reports what it removed),
+		 * so by someone else, and S3 never had it */
+		res->rc = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+		res->vanished = errno == ENOENT;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "stat %s: %s", name, strerror(errno));
 		return;
@@ -381,6 +395,14 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "reading %s: %s", name,
 		         r == TG_ERR_SYSTEM && !job.joined ? strerror(errno) : tg_strerror(r));
+		goto out;
+	}
+	if (r == TG_ERR_NOT_FOUND) {
+		res->rc = r;
+		res->vanished = 1;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "reading %s: %s", name,
+		         tg_strerror(r));
 		goto out;
 	}
 	if (r != TG_OK)

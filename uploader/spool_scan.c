@@ -232,10 +232,29 @@ struct up_item *up_queue_find(struct up_queue_state *qs, const char *name)
 
 void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name)
 {
-	struct up_dest *d = q == UP_Q_S3 ? &c->s3 : q == UP_Q_NOTIFY ? &c->slack_dest : NULL;
+	struct up_dest *d = q == UP_Q_S3 || q == UP_Q_SESSIONS ? &c->s3
+	                    : q == UP_Q_NOTIFY                 ? &c->slack_dest
+	                                                       : NULL;
 
 	if (d == NULL)
 		return;
+	if (q == UP_Q_SESSIONS) {
+		/* a recording is named after its session: the name is all that is left */
+		int stem = (int)strcspn(name, ".");
+
+		d->lost++;
+		tg_warn(
+		    "%s/%s (session %.*s) was removed by someone else before it was sent to S3: "
+		    "not sent, counted as lost",
+		    c->q[q].dir, name, stem, name);
+		/* evidence gone before it left the host (a cleanup script, or someone hiding a
+		 * session): the host's own log may be the next thing to go */
+		up_alert(c, "recording_removed", 1,
+		         "recording %s (session %.*s) was removed from the spool by someone else "
+		         "before it reached S3: it is lost",
+		         name, stem, name);
+		return;
+	}
 	/* the post under way decides for itself: Slack may have it */
 	if (q == UP_Q_NOTIFY && c->slack != NULL && slack_post_busy(c->slack) &&
 	    strcmp(name, c->notify_inflight) == 0)

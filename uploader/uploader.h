@@ -122,8 +122,9 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q);
 struct up_item *up_queue_find(struct up_queue_state *qs, const char *name);
 /* Forget an item (it left the spool). */
 void up_queue_drop(struct up_queue_state *qs, const char *name);
-/* An outbox item (q UP_Q_S3 or UP_Q_NOTIFY) was removed by someone else before it was sent:
- * log it and count it lost for its destination, never sent. Other queues: nothing. */
+/* An outbox item (q UP_Q_S3 or UP_Q_NOTIFY) or a recording (UP_Q_SESSIONS) was removed by
+ * someone else before it was sent: log it and count it lost for its destination, never sent;
+ * a recording also raises recording_removed. Other queues: nothing. */
 void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name);
 /* Total bytes under the spool (recordings, events, outboxes). */
 uint64_t up_spool_bytes(const struct up_ctx *c);

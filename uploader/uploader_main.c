@@ -146,10 +146,7 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		it->busy = 0;
 	if (res->vanished) {
 		/* removed by someone else before the job read it: S3 never had it */
-		tg_warn("%s/%s was removed by someone else before it was sent to S3: not sent, "
-		        "counted as lost",
-		        c->q[q].dir, name);
-		d->lost++;
+		up_queue_lost(c, q, name);
 		up_queue_drop(&c->q[q], name);
 		return;
 	}

@@ -1,0 +1,79 @@
+#!/bin/sh
+# A recording removed from sessions/ by someone else (an admin's cleanup, an
+# intruder with root hiding a session) is never counted as uploaded: what S3
+# never got is counted lost for S3, and every removal is logged naming the
+# file and the session and raised as the alert recording_removed (S3, Slack).
+#  1. a job takes a batch of two; while S3 is frozen on the first, both are
+#     removed: the first still reaches S3 (the job has it open) and counts as
+#     sent, the second counted as sent too though S3 never had it.
+#  2. a recording waiting for a free worker is removed: it left no trace.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+s3n() { # s3n sent|lost
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["s3"].get(sys.argv[2], 0))' "$T/spool/state/status.json" "$1"
+}
+has_worker() { [ -n "$(ps -o pid= --ppid "$UP_PID" 2>/dev/null)" ]; }
+# S3's "sent" counts events too (the alerts): each recording and event S3 holds, once
+s3_count() { echo $(( $(up_s3_objects tollgate | grep -c '\.tgr\._S3rver_object$') + $(up_s3_objects tollgate/events | wc -l) )); }
+outbox_empty() { [ -z "$(find "$T/spool/events" "$T/spool/outbox/s3" -type f ! -name '.*' 2>/dev/null)" ]; }
+no_recs() { [ -z "$(find "$T/spool/sessions" -maxdepth 1 -type f ! -name '.*')" ]; }
+s3_has() { up_s3_objects tollgate | grep -q "/$1._S3rver_object$"; }
+
+up_setup 'workers = 1'
+trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
+A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+C=cccccccccccccccccccccccccccccccc D=dddddddddddddddddddddddddddddddd
+
+# 1. one job, two recordings, both removed while S3 holds the first's PUT
+up_rec $A.tgr user=alice
+up_rec $B.tgr user=bob
+kill -STOP "$TG_S3_PID"
+up_start
+up_wait_until 20 "no upload worker started" has_worker
+sleep 1 # the job verified the first and waits for S3
+rm "$T/spool/sessions/$A.tgr" "$T/spool/sessions/$B.tgr"
+kill -CONT "$TG_S3_PID"
+up_wait_until 30 "the job did not finish" grep -q "$B.tgr" "$T/uploader.log"
+up_wait_until 30 "the alerts did not reach S3" outbox_empty
+sleep 1.5 # status.json is rewritten at most once a second
+echo "S3 sent $(s3n sent), lost $(s3n lost)"
+s3_has $A.tgr || tg_fail "the first recording, open when it was removed, did not reach S3"
+s3_has $B.tgr && tg_fail "S3 holds the second recording"
+[ "$(s3n sent)" -eq "$(s3_count)" ] || tg_fail "S3 counts $(s3n sent) sent; it holds $(s3_count) items"
+[ "$(s3n lost)" -eq 1 ] || tg_fail "S3 counts $(s3n lost) lost, not 1"
+grep -q "sessions/$B.tgr (session $B) was removed by someone else before it was sent to S3" \
+	"$T/uploader.log" || tg_fail "no log line for the lost recording: $(tail -5 "$T/uploader.log")"
+grep -q "sessions/$A.tgr (session [0-9a-f]*, user alice) was removed by someone else while it was uploaded" \
+	"$T/uploader.log" || tg_fail "no log line for the recording removed during its upload"
+[ "$(grep -c 'alert recording_removed' "$T/uploader.log")" -eq 2 ] ||
+	tg_fail "not one recording_removed alert per removed recording"
+
+# 2. a recording waiting for the only worker, removed before its turn
+kill -STOP "$TG_S3_PID"
+up_rec $C.tgr user=carol
+up_wait_until 20 "no upload worker started" has_worker
+sleep 1 # the job has C and waits for S3
+up_rec $D.tgr user=dave
+sleep 1 # the watch saw D arrive; it waits for the worker
+rm "$T/spool/sessions/$D.tgr"
+up_wait_until 10 "no log line for the recording removed while it waited" \
+	grep -q "sessions/$D.tgr (session $D) was removed by someone else before it was sent" "$T/uploader.log"
+kill -CONT "$TG_S3_PID"
+up_wait_until 30 "C did not reach S3" no_recs
+up_wait_until 30 "the alerts did not reach Slack" eval \
+	'[ "$(up_messages | grep -c recording_removed)" -ge 3 ]'
+sleep 1.5
+echo "S3 sent $(s3n sent), lost $(s3n lost)"
+[ "$(s3n lost)" -eq 2 ] || tg_fail "S3 counts $(s3n lost) lost, not 2"
+up_wait_until 30 "the alerts did not reach S3" outbox_empty
+sleep 1.5
+[ "$(s3n sent)" -eq "$(s3_count)" ] || tg_fail "S3 counts $(s3n sent) sent; it holds $(s3_count) items"
+s3_has $D.tgr && tg_fail "S3 holds D"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" 2>&1
+cat "$T/status"
+sed -n '/^S3:/,/^Slack:/p' "$T/status" | grep -q '^  lost  *2 ' ||
+	tg_fail "status does not show S3's 2 lost"
+echo PASS
