@@ -251,6 +251,8 @@ const char *tg_rec_type_name(enum tg_rec_type type);
  * error when the file could not be read at all or has no valid header.
  */
 int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s);
+/* The same over an open file, read from its start with pread (its offset is left alone). */
+int tg_rec_summarize_fd(int fd, const unsigned char *host_pk, struct tg_rec_summary *s);
 /* The same over any source (an S3 object stream). */
 int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char *host_pk,
                             struct tg_rec_summary *s);
@@ -267,5 +269,7 @@ int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char
  */
 int tg_rec_summarize_quick(const char *path, const unsigned char *host_pk,
                            struct tg_rec_summary *s);
+/* The same over an open file (pread only). */
+int tg_rec_summarize_quick_fd(int fd, const unsigned char *host_pk, struct tg_rec_summary *s);
 
 #endif

@@ -731,15 +731,41 @@ out:
 	return e;
 }
 
+/* Reads at an offset of its own: the fd's may be another thread's (an upload of the same file). */
+struct pread_ctx {
+	int fd;
+	off_t off;
+};
+
+static ssize_t pread_read(void *ctx, void *buf, size_t n)
+{
+	struct pread_ctx *p = ctx;
+	ssize_t k;
+
+	do
+		k = pread(p->fd, buf, n, p->off);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return TG_ERR_SYSTEM;
+	p->off += k;
+	return k;
+}
+
+int tg_rec_summarize_fd(int fd, const unsigned char *host_pk, struct tg_rec_summary *s)
+{
+	struct pread_ctx pc = {fd, 0};
+	struct tg_rec_source src = {pread_read, &pc};
+
+	return tg_rec_summarize_source(&src, host_pk, s);
+}
+
 int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s)
 {
-	struct tg_rec_source src = {tg_rec_fd_read, NULL};
 	int fd, e;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
-	src.ctx = &fd;
-	e = tg_rec_summarize_source(&src, host_pk, s);
+	e = tg_rec_summarize_fd(fd, host_pk, s);
 	close(fd);
 	return e;
 }
@@ -749,22 +775,32 @@ int tg_rec_summarize(const char *path, const unsigned char *host_pk, struct tg_r
 
 int tg_rec_summarize_quick(const char *path, const unsigned char *host_pk, struct tg_rec_summary *s)
 {
-	struct tg_rec_source src = {tg_rec_fd_read, NULL};
-	struct tg_rec_reader *r = NULL;
-	unsigned char tail[SEAL_MAX];
-	struct stat sb;
-	size_t tl, k;
-	ssize_t n;
 	int fd, e;
 
 	memset(s, 0, sizeof(*s));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
+	e = tg_rec_summarize_quick_fd(fd, host_pk, s);
+	close(fd);
+	return e;
+}
+
+int tg_rec_summarize_quick_fd(int fd, const unsigned char *host_pk, struct tg_rec_summary *s)
+{
+	struct pread_ctx pc = {fd, 0};
+	struct tg_rec_source src = {pread_read, &pc};
+	struct tg_rec_reader *r = NULL;
+	unsigned char tail[SEAL_MAX];
+	struct stat sb;
+	size_t tl, k;
+	ssize_t n;
+	int e;
+
+	memset(s, 0, sizeof(*s));
 	if (fstat(fd, &sb) != 0) {
 		e = TG_ERR_SYSTEM;
 		goto out;
 	}
-	src.ctx = &fd;
 	if ((e = tg_rec_reader_open(&r, &src, host_pk)) != TG_OK)
 		goto out;
 	e = TG_ERR_UNSEALED;
@@ -809,6 +845,5 @@ int tg_rec_summarize_quick(const char *path, const unsigned char *host_pk, struc
 	}
 out:
 	tg_rec_reader_free(r);
-	close(fd);
 	return e;
 }

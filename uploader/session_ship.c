@@ -10,6 +10,7 @@
 #include "uploader.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ static void part_progress(void *ctx, uint64_t done, uint64_t total)
  */
 struct verify_job {
 	pthread_t th;
-	const char *path;
+	int fd; /* the upload's: pread only, so the two never move each other's offset */
 	const unsigned char *pk;
 	const struct tg_rec_summary *guess;
 	struct tg_rec_summary full;
@@ -97,7 +98,7 @@ static void *verify_run(void *arg)
 {
 	struct verify_job *j = arg;
 
-	j->rc = tg_rec_summarize(j->path, j->pk, &j->full);
+	j->rc = tg_rec_summarize_fd(j->fd, j->pk, &j->full);
 	return NULL;
 }
 
@@ -191,7 +192,7 @@ static int settle(struct up_ctx *c, struct verify_job *job, struct tg_rec_summar
  * job verifies). When job->agrees is 0 afterwards the guess was wrong: ship
  * again with job->full.
  */
-static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const char *path,
+static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const char *path, int fd,
                  const struct stat *st, const char *stem, const char *ext, struct tg_rec_summary *s,
                  struct verify_job *job, struct up_result *res)
 {
@@ -265,13 +266,14 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 			opts.before_complete = verify_before_complete;
 			opts.before_complete_ctx = job;
 		}
-		r = tg_s3_put_file(s3, key, path, &opts, &sr);
+		/* the file verified, from the same open file: a file renamed over the name
+		 * since is not what goes up */
+		r = tg_s3_put_fd(s3, key, fd, path, &opts, &sr);
 		if (job != NULL &&
 		    settle(c, job, s, key, (uint64_t)st->st_size, &line, res) != TG_OK)
 			goto out;
 		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, key);
-			res->vanished = r == TG_ERR_NOT_FOUND; /* gone since it was verified */
 			goto out;
 		}
 	}
@@ -293,6 +295,26 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	 * folder: should a crash bring the file back, it goes up again to the
 	 * same key with the same bytes, and S3 still holds it once.
 	 */
+	{
+		struct stat now;
+
+		/* what the name holds now is not ours to remove if it is another file (renamed
+		 * over it since): that one ships on its own turn */
+		if (lstat(path, &now) == 0 &&
+		    (now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
+			tg_warn("%s/%s (session %s, user %s) was replaced by someone else while it "
+			        "was uploaded: S3 has the verified file as s3://%s/%s; the new one "
+			        "is left to ship on its own",
+			        c->q[UP_Q_SESSIONS].dir, name, s->session_id, s->user, c->bucket,
+			        key);
+			up_alert(c, "recording_removed", 1,
+			         "recording %s (session %s, user %s) was replaced in the spool by "
+			         "someone else while it was uploaded; S3 has the verified file as "
+			         "s3://%s/%s",
+			         name, s->session_id, s->user, c->bucket, key);
+			goto removed;
+		}
+	}
 	if (unlink(path) != 0) {
 		if (errno != ENOENT) {
 			res->rc = r = TG_ERR_SYSTEM;
@@ -311,6 +333,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		         "else while it was uploaded; S3 has it as s3://%s/%s",
 		         name, s->session_id, s->user, c->bucket, key);
 	}
+removed:
 	unlink(resume);
 	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
 		up_alert(c, "recording_damaged", 1,
@@ -344,16 +367,25 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	struct stat st;
 	const char *ext;
 	char *stem = NULL;
-	int r;
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
-	if (stat(path, &st) != 0) {
+	/* opened once: what is verified and what is uploaded are the same file, whatever is
+	 * renamed over the name meanwhile */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
 		/* gone: not by an uploader (one per spool, and a job reports what it removed),
 		 * so by someone else, and S3 never had it */
 		res->rc = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
 		res->vanished = errno == ENOENT;
 		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "open %s: %s", name, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) != 0) {
+		res->rc = TG_ERR_SYSTEM;
+		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "stat %s: %s", name, strerror(errno));
+		close(fd);
 		return;
 	}
 	ext = strrchr(name, '.');
@@ -362,17 +394,17 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	if ((stem = strndup(name, strlen(name) - strlen(ext))) == NULL) {
 		res->rc = TG_ERR_NOMEM;
 		res->retryable = 1;
-		return;
+		goto out;
 	}
 	memset(&job, 0, sizeof(job));
 	if ((uint64_t)st.st_size >= tg_config_uint(c->cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD) &&
-	    tg_rec_summarize_quick(path, pk, &guess) == TG_OK) {
-		job.path = path;
+	    tg_rec_summarize_quick_fd(fd, pk, &guess) == TG_OK) {
+		job.fd = fd;
 		job.pk = pk;
 		job.guess = &guess;
 		if (pthread_create(&job.th, NULL, verify_run, &job) == 0) {
 			s = guess;
-			ship(c, s3p, name, path, &st, stem, ext, &s, &job, res);
+			ship(c, s3p, name, path, fd, &st, stem, ext, &s, &job, res);
 			verify_join(&job);
 			if (job.agrees)
 				goto out;
@@ -387,7 +419,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	if (job.joined)
 		r = job.rc, s = job.full;
 	else
-		r = tg_rec_summarize(path, pk, &s);
+		r = tg_rec_summarize_fd(fd, pk, &s);
 	if (r == TG_ERR_SYSTEM || r == TG_ERR_NOMEM) {
 		/* the system failed us (EIO, EMFILE, no memory), not the file: try again later
 		 * rather than ship it filed as damaged under _unknown */
@@ -397,17 +429,10 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		         r == TG_ERR_SYSTEM && !job.joined ? strerror(errno) : tg_strerror(r));
 		goto out;
 	}
-	if (r == TG_ERR_NOT_FOUND) {
-		res->rc = r;
-		res->vanished = 1;
-		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "reading %s: %s", name,
-		         tg_strerror(r));
-		goto out;
-	}
 	if (r != TG_OK)
 		unreadable_summary(c, stem, &st, r, &s);
-	ship(c, s3p, name, path, &st, stem, ext, &s, NULL, res);
+	ship(c, s3p, name, path, fd, &st, stem, ext, &s, NULL, res);
 out:
+	close(fd);
 	free(stem);
 }

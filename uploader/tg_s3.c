@@ -1891,9 +1891,6 @@ static void drop_resume(struct tg_s3 *s3, const char *path)
 int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
                    const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
 {
-	struct stat sb;
-	unsigned char h[32];
-	struct digest d;
 	int fd, r;
 
 	res_clear(res);
@@ -1905,8 +1902,26 @@ int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
 		res_msg(res, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
 	}
+	r = tg_s3_put_fd(s3, key, fd, path, opts, res);
+	close(fd);
+	return r;
+}
+
+int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
+                 const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
+{
+	struct stat sb;
+	unsigned char h[32];
+	struct digest d;
+	int r;
+
+	res_clear(res);
+	if (!key_ok(key)) {
+		res_msg(res, "invalid object key");
+		return TG_ERR_INVALID;
+	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		res_msg(res, "%s: not a regular file", path);
+		res_msg(res, "%s: not a regular file", what);
 		r = TG_ERR_INVALID;
 		goto out;
 	}
@@ -1915,7 +1930,7 @@ int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
 		goto out;
 	}
 	if ((r = tg_sha256_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
-		res_msg(res, "%s: reading failed", path);
+		res_msg(res, "%s: reading failed", what);
 		goto out;
 	}
 	digest_set(&d, h);
@@ -1927,7 +1942,6 @@ int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path,
 	if (r == TG_OK && opts != NULL && opts->progress != NULL)
 		opts->progress(opts->progress_ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
 out:
-	close(fd);
 	return r;
 }
 

@@ -61,6 +61,10 @@ void tg_s3_free(struct tg_s3 *s3);
 /* Upload a file (PUT, or multipart at or above multipart_threshold), streamed. */
 int tg_s3_put_file(struct tg_s3 *s3, const char *key, const char *path, const struct tg_s3_put_opts *opts,
 		   struct tg_s3_result *res);
+/* The same from an open file (read with pread only, from offset 0 to its size at the call;
+ * what names it in messages): what was checked through fd is what goes up. */
+int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
+                 const struct tg_s3_put_opts *opts, struct tg_s3_result *res);
 /* Upload a small buffer with one PUT. */
 int tg_s3_put_buffer(struct tg_s3 *s3, const char *key, const void *data, size_t len,
 		     const struct tg_s3_put_opts *opts, struct tg_s3_result *res);
