@@ -211,6 +211,7 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 		memset(&res, 0, sizeof(res));
 		res.rc = TG_ERR_SYSTEM;
 		res.retryable = 1;
+		res.worker_died = 1;
 		snprintf(res.message, sizeof(res.message), "the upload worker died");
 		for (k = 0; k < jb->n; k++)
 			if (!jb->reported[k])

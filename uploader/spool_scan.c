@@ -232,12 +232,25 @@ struct up_item *up_queue_find(struct up_queue_state *qs, const char *name)
 
 void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name)
 {
+	struct up_item *it;
 	struct up_dest *d = q == UP_Q_S3 || q == UP_Q_SESSIONS ? &c->s3
 	                    : q == UP_Q_NOTIFY                 ? &c->slack_dest
 	                                                       : NULL;
 
 	if (d == NULL)
 		return;
+	if ((it = up_queue_find(&c->q[q], name)) != NULL && it->worker_died) {
+		/* A worker removes a file only after S3 confirmed it, and the one that had this
+		 * file died without a report: most likely after that removal. Sent, then, not
+		 * lost, and no tampering alert; said, in case someone else removed it. */
+		tg_warn("%s/%s was gone after its upload worker died; a worker removes a file "
+		        "only once S3 has it, so it is counted as sent (if someone else removed "
+		        "it, S3 does not have it)",
+		        c->q[q].dir, name);
+		d->sent++;
+		d->last_ok_us = tg_now_us();
+		return;
+	}
 	if (q == UP_Q_SESSIONS) {
 		/* a recording is named after its session: the name is all that is left */
 		int stem = (int)strcspn(name, ".");

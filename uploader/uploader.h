@@ -50,6 +50,7 @@ struct up_item {
 	int handed_on;     /* its work is done (events/: copied into both outboxes; outbox/notify:
 	                    * Slack has it) and only its removal failed: that alone is tried again */
 	int present;       /* seen by the latest scan */
+	int worker_died;   /* a worker that had it died: it may have shipped and removed it */
 };
 
 struct up_queue_state {
@@ -124,7 +125,8 @@ struct up_item *up_queue_find(struct up_queue_state *qs, const char *name);
 void up_queue_drop(struct up_queue_state *qs, const char *name);
 /* An outbox item (q UP_Q_S3 or UP_Q_NOTIFY) or a recording (UP_Q_SESSIONS) was removed by
  * someone else before it was sent: log it and count it lost for its destination, never sent;
- * a recording also raises recording_removed. Other queues: nothing. */
+ * a recording also raises recording_removed. Other queues: nothing. An item whose worker
+ * died is counted sent instead (a worker removes only what S3 has), with a warning. */
 void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name);
 /* Total bytes under the spool (recordings, events, outboxes). */
 uint64_t up_spool_bytes(const struct up_ctx *c);
@@ -155,6 +157,7 @@ struct up_result {
 	char message[UP_ERR_MAX];
 	uint64_t bytes;
 	int vanished; /* the file was gone when the job came to it: removed by someone else */
+	int worker_died; /* the worker ended without a word on this file */
 };
 struct tg_s3;
 struct tg_s3_result;

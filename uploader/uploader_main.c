@@ -142,8 +142,10 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 	struct up_dest *d = &c->s3;
 	uint64_t now = up_now_us(), wall = tg_now_us();
 
-	if (it != NULL)
+	if (it != NULL) {
 		it->busy = 0;
+		it->worker_died |= res->worker_died;
+	}
 	if (res->vanished) {
 		/* removed by someone else before the job read it: S3 never had it */
 		up_queue_lost(c, q, name);
