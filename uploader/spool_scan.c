@@ -331,6 +331,10 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		if ((it = up_queue_find(qs, de->d_name)) != NULL) {
 			it->present = 1;
 			it->size = (uint64_t)st.st_size;
+			/* still here after its worker died (no job has it now): that worker did
+			 * not remove it, so a removal from now on is someone else's */
+			if (!it->busy)
+				it->worker_died = 0;
 			continue;
 		}
 		if (nfresh == afresh) {

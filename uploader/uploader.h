@@ -50,7 +50,8 @@ struct up_item {
 	int handed_on;     /* its work is done (events/: copied into both outboxes; outbox/notify:
 	                    * Slack has it) and only its removal failed: that alone is tried again */
 	int present;       /* seen by the latest scan */
-	int worker_died;   /* a worker that had it died: it may have shipped and removed it */
+	int worker_died;   /* a worker that had it died, and the file was not seen since: that
+	                    * worker may have shipped and removed it */
 };
 
 struct up_queue_state {

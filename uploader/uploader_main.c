@@ -144,7 +144,10 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 
 	if (it != NULL) {
 		it->busy = 0;
-		it->worker_died |= res->worker_died;
+		/* a job that found the file shows that an earlier worker which died had not
+		 * removed it: only a death since then may explain the file going */
+		if (!res->vanished)
+			it->worker_died = res->worker_died;
 	}
 	if (res->vanished) {
 		/* removed by someone else before the job read it: S3 never had it */
