@@ -1,0 +1,45 @@
+#!/bin/sh
+# A Slack message whose file the daemon removed itself, but whose removal it
+# could not make durable (the folder's fsync failed: EIO), is tried again
+# (handed_on: only the removal). The watch then reports the daemon's own
+# unlink: that is not a file "removed by someone else", and a message Slack
+# took (counted sent) must not be counted lost too.
+# strace fails the daemon's first fsync(2) of outbox/notify with EIO: the one
+# after the message's removal (the message is put straight into the outbox,
+# and no alert is raised before it).
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+tg_need_cmd strace
+dest() { # dest s3|slack sent|lost
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))[sys.argv[2]].get(sys.argv[3], 0))' \
+		"$T/spool/state/status.json" "$1" "$2"
+}
+no_files() { [ -z "$(find "$1" -type f)" ]; }
+
+up_setup
+mkdir -p "$T/spool/outbox/s3" "$T/spool/outbox/notify"
+us=$(( $(date +%s) * 1000000 + 1 ))
+name=$(printf '%020d-%016x.json' "$us" 1)
+printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"u1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
+	"$us" >"$T/spool/outbox/notify/$name"
+strace -f -qq -o "$T/strace.log" -P "$T/spool/outbox/notify" -e trace=fsync \
+	-e inject=fsync:error=EIO:when=1 \
+	"$UPLOADER" -c "$T/tollgate.conf" --foreground >>"$T/uploader.log" 2>&1 &
+STRACE_PID=$!
+trap 'tg_stop_pid "$STRACE_PID"; up_cleanup' EXIT
+up_wait_until 30 "the message did not reach Slack" up_message_has 'u1@testhost'
+up_wait_until 30 "the message's file was not removed" no_files "$T/spool/outbox/notify"
+sleep 3 # the removal is tried again (backoff_max 1), the watch reports the unlink, status.json
+cat "$T/strace.log" "$T/uploader.log"
+grep -q 'INJECTED' "$T/strace.log" || tg_fail "no fsync failed: the test proves nothing"
+grep -q "remove .*$name" "$T/uploader.log" ||
+	tg_fail "the daemon did not see its removal fail: the test proves nothing"
+grep -q "removed by someone else" "$T/uploader.log" &&
+	tg_fail "the daemon's own removal was taken for someone else's"
+echo "Slack sent $(dest slack sent), lost $(dest slack lost)"
+[ "$(dest slack sent)" -eq 1 ] || tg_fail "Slack counts $(dest slack sent) sent, not 1"
+[ "$(dest slack lost)" -eq 0 ] || tg_fail "Slack counts $(dest slack lost) lost, not 0"
+echo PASS
