@@ -239,7 +239,12 @@ void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name)
 
 	if (d == NULL)
 		return;
-	if ((it = up_queue_find(&c->q[q], name)) != NULL && it->worker_died) {
+	it = up_queue_find(&c->q[q], name);
+	/* its work was done and accounted for, and we removed it ourselves: only making that
+	 * removal durable failed (the folder's fsync), and this is our own unlink reported */
+	if (it != NULL && it->handed_on)
+		return;
+	if (it != NULL && it->worker_died) {
 		/* A worker removes a file only after S3 confirmed it, and the one that had this
 		 * file died without a report: most likely after that removal. Sent, then, not
 		 * lost, and no tampering alert; said, in case someone else removed it. */

@@ -127,7 +127,8 @@ void up_queue_drop(struct up_queue_state *qs, const char *name);
 /* An outbox item (q UP_Q_S3 or UP_Q_NOTIFY) or a recording (UP_Q_SESSIONS) was removed by
  * someone else before it was sent: log it and count it lost for its destination, never sent;
  * a recording also raises recording_removed. Other queues: nothing. An item whose worker
- * died is counted sent instead (a worker removes only what S3 has), with a warning. */
+ * died is counted sent instead (a worker removes only what S3 has), with a warning; one
+ * handed on (done, and removed by us; only the removal's fsync failed) is not counted. */
 void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name);
 /* Total bytes under the spool (recordings, events, outboxes). */
 uint64_t up_spool_bytes(const struct up_ctx *c);
