@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tg_buf.h"
@@ -562,6 +563,17 @@ static int post(struct up_ctx *c, const char *name, const char *text, struct sla
 	return 0;
 }
 
+/* The rename of from (a path) to dir/name took place: from is gone and dir/name is there. */
+static int moved_away(const char *from, const char *dir, const char *name)
+{
+	char to[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(to, sizeof(to), "%s/%s", dir, name) >= sizeof(to))
+		return 0;
+	return lstat(from, &st) != 0 && errno == ENOENT && lstat(to, &st) == 0;
+}
+
 int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_NOTIFY];
@@ -721,8 +733,16 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				         "Slack refused event %s twice (%s): kept in %s", name,
 				         sr.body, dir);
 			head->rejected_alerted = 1;
-			if (tg_mkdir_p(dir, 0750) == TG_OK &&
-			    tg_spool_move(qs->dir, name, dir, name) == TG_OK) {
+			if ((r = tg_mkdir_p(dir, 0750)) == TG_OK &&
+			    (r = tg_spool_move(qs->dir, name, dir, name)) != TG_OK &&
+			    moved_away(path, dir, name)) {
+				/* renamed, only the folder's sync after it failed: the file is
+				 * in slack-rejected, and its going from here is our own doing,
+				 * not someone else's removal */
+				tg_error_r(r, "sync after moving %s into %s", name, dir);
+				r = TG_OK;
+			}
+			if (r == TG_OK) {
 				up_queue_drop(qs, name);
 				progress = 1;
 			} else {
