@@ -465,6 +465,7 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 		goto out;
 	}
 	/* as for recordings: a removal lost in a crash only repeats the same PUT */
+	up_job_removing();
 	if (unlink(path) != 0 && errno != ENOENT) {
 		res->rc = r = TG_ERR_SYSTEM;
 		res->retryable = 1;

@@ -37,6 +37,7 @@ struct job {
 	size_t n;
 	char name[UP_JOB_BATCH][UP_NAME_MAX];
 	unsigned char reported[UP_JOB_BATCH];
+	unsigned char removing[UP_JOB_BATCH]; /* the child said it removes the file (S3 has it) */
 	int exited;
 	int stopped; /* ended by up_jobs_stop(): its unreported files just stay in the spool */
 };
@@ -48,6 +49,25 @@ struct up_jobs {
 };
 
 _Static_assert(sizeof(struct job_msg) < PIPE_BUF, "a job result must be written atomically");
+
+/* In a child: the pipe to the daemon and the file it works on; -1 in the daemon. */
+static int child_pipe = -1;
+static unsigned child_index;
+
+void up_job_removing(void)
+{
+	struct job_msg msg;
+
+	if (child_pipe < 0)
+		return;
+	memset(&msg, 0, sizeof(msg));
+	msg.pid = getpid();
+	msg.index = child_index;
+	msg.res.removing = 1;
+	/* not said (a full pipe cannot be: the daemon reads it): a death right after the removal
+	 * reads as someone else's, a false alarm rather than a removal let pass */
+	(void)!write(child_pipe, &msg, sizeof(msg));
+}
 
 int up_jobs_new(struct up_jobs **out, unsigned max)
 {
@@ -142,7 +162,9 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, s
 		signal(SIGCHLD, SIG_DFL);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(1);
+		child_pipe = j->pipe_wr;
 		for (k = 0; k < n; k++) {
+			child_index = (unsigned)k;
 			memset(&msg, 0, sizeof(msg));
 			msg.pid = getpid();
 			msg.index = (unsigned)k;
@@ -177,6 +199,10 @@ static void read_results(struct up_ctx *c, done_fn done)
 
 			if (jb->pid != msg.pid || msg.index >= jb->n || jb->reported[msg.index])
 				continue;
+			if (msg.res.removing) { /* a notice, not the report */
+				jb->removing[msg.index] = 1;
+				continue;
+			}
 			jb->reported[msg.index] = 1;
 			done(c, jb->q, jb->name[msg.index], &msg.res);
 		}
@@ -211,11 +237,13 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 		memset(&res, 0, sizeof(res));
 		res.rc = TG_ERR_SYSTEM;
 		res.retryable = 1;
-		res.worker_died = 1;
 		snprintf(res.message, sizeof(res.message), "the upload worker died");
-		for (k = 0; k < jb->n; k++)
+		for (k = 0; k < jb->n; k++) {
+			/* only a file it said it removes (S3 had it) may be gone by its hand */
+			res.worker_died = jb->removing[k];
 			if (!jb->reported[k])
 				done(c, jb->q, jb->name[k], &res);
+		}
 	}
 }
 

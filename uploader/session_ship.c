@@ -315,6 +315,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 			goto removed;
 		}
 	}
+	up_job_removing();
 	if (unlink(path) != 0) {
 		if (errno != ENOENT) {
 			res->rc = r = TG_ERR_SYSTEM;

@@ -245,12 +245,10 @@ void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name)
 	if (it != NULL && it->handed_on)
 		return;
 	if (it != NULL && it->worker_died) {
-		/* A worker removes a file only after S3 confirmed it, and the one that had this
-		 * file died without a report: most likely after that removal. Sent, then, not
-		 * lost, and no tampering alert; said, in case someone else removed it. */
-		tg_warn("%s/%s was gone after its upload worker died; a worker removes a file "
-		        "only once S3 has it, so it is counted as sent (if someone else removed "
-		        "it, S3 does not have it)",
+		/* The worker that had it said it removes it, S3 having confirmed it, and died
+		 * before its report: S3 has it, whoever removed it. Sent, not lost; no alert. */
+		tg_warn("%s/%s was gone after its upload worker died; that worker had said it "
+		        "removes it, S3 having confirmed it: counted as sent",
 		        c->q[q].dir, name);
 		d->sent++;
 		d->last_ok_us = tg_now_us();

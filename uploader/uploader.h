@@ -50,8 +50,8 @@ struct up_item {
 	int handed_on;     /* its work is done (events/: copied into both outboxes; outbox/notify:
 	                    * Slack has it) and only its removal failed: that alone is tried again */
 	int present;       /* seen by the latest scan */
-	int worker_died;   /* a worker that had it died, and the file was not seen since: that
-	                    * worker may have shipped and removed it */
+	int worker_died;   /* a worker that had it died after it said it removes it (S3 has it),
+	                    * and the file was not seen since */
 };
 
 struct up_queue_state {
@@ -159,7 +159,9 @@ struct up_result {
 	char message[UP_ERR_MAX];
 	uint64_t bytes;
 	int vanished; /* the file was gone when the job came to it: removed by someone else */
-	int worker_died; /* the worker ended without a word on this file */
+	int worker_died; /* the worker ended without a report on this file, after it said it
+	                  * removes it (up_job_removing) */
+	int removing;    /* (between a worker and the daemon) a notice, not a report */
 };
 struct tg_s3;
 struct tg_s3_result;
@@ -168,6 +170,10 @@ struct tg_s3_result;
 typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name,
                           struct up_result *res);
 #define UP_JOB_BATCH 32 /* files one job takes at most */
+/* In a job: tell the daemon the file is removed now, S3 having confirmed it, so that should
+ * the worker die before its report, the file's going is known to be its own. No-op outside
+ * a job. */
+void up_job_removing(void);
 int up_jobs_new(struct up_jobs **out, unsigned max);
 void up_jobs_free(struct up_jobs *j);
 unsigned up_jobs_running(const struct up_jobs *j);

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Killing an upload worker must not excuse the removal of its files: an
+# intruder with root who kills the worker, then removes the recording it was
+# uploading (S3 never confirmed it), gets it counted lost and recording_removed
+# raised, not "sent" on the dead worker's account. Only a worker that had said
+# it removes a file (after S3 confirmed it) excuses that file's going
+# (tests/test_uploader_worker_died.sh).
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+s3n() { # s3n sent|lost
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["s3"].get(sys.argv[2], 0))' "$T/spool/state/status.json" "$1"
+}
+workers() { ps -o pid= --ppid "$UP_PID" 2>/dev/null | tr -d ' '; }
+has_worker() { [ -n "$(workers)" ]; }
+
+up_setup 'workers = 1'
+trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
+A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+up_rec $A.tgr user=alice
+up_rec $B.tgr user=bob
+kill -STOP "$TG_S3_PID"
+up_start
+up_wait_until 20 "no upload worker started" has_worker
+sleep 1 # the worker verified the first recording and waits for S3
+for w in $(workers); do kill -KILL "$w"; done
+rm "$T/spool/sessions/$A.tgr" "$T/spool/sessions/$B.tgr"
+kill -CONT "$TG_S3_PID"
+up_wait_until 30 "the removals were not noticed" \
+	sh -c "[ \$(grep -c 'sessions/[ab]*.tgr.*\(was removed by someone else\|was gone after its upload worker died\)' '$T/uploader.log') -ge 2 ]"
+sleep 1.5 # status.json is rewritten at most once a second
+cat "$T/uploader.log"
+grep -q "was gone after its upload worker died" "$T/uploader.log" &&
+	tg_fail "a removal after the worker was killed was put down to the dead worker"
+for x in $A $B; do
+	grep -q "sessions/$x.tgr (session $x) was removed by someone else before it was sent to S3" \
+		"$T/uploader.log" || tg_fail "no log line for the lost recording $x"
+done
+grep -q "alert recording_removed" "$T/uploader.log" || tg_fail "no recording_removed alert"
+[ "$(s3n lost)" -eq 2 ] || tg_fail "S3 counts $(s3n lost) lost, not 2"
+echo PASS
