@@ -11,12 +11,6 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-tg_need_cmd strace
-dest() { # dest s3|slack sent|lost
-	python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))[sys.argv[2]].get(sys.argv[3], 0))' \
-		"$T/spool/state/status.json" "$1" "$2"
-}
 no_files() { [ -z "$(find "$1" -type f)" ]; }
 
 up_setup
@@ -25,11 +19,8 @@ us=$(( $(date +%s) * 1000000 + 1 ))
 name=$(printf '%020d-%016x.json' "$us" 1)
 printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"u1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
 	"$us" >"$T/spool/outbox/notify/$name"
-strace -f -qq -o "$T/strace.log" -P "$T/spool/outbox/notify" -e trace=fsync \
-	-e inject=fsync:error=EIO:when=1 \
-	"$UPLOADER" -c "$T/tollgate.conf" --foreground >>"$T/uploader.log" 2>&1 &
-STRACE_PID=$!
-trap 'tg_stop_pid "$STRACE_PID"; up_cleanup' EXIT
+up_start_traced -o "$T/strace.log" -P "$T/spool/outbox/notify" -e trace=fsync \
+	-e inject=fsync:error=EIO:when=1
 up_wait_until 30 "the message did not reach Slack" up_message_has 'u1@testhost'
 up_wait_until 30 "the message's file was not removed" no_files "$T/spool/outbox/notify"
 sleep 3 # the removal is tried again (backoff_max 1), the watch reports the unlink, status.json
@@ -39,7 +30,7 @@ grep -q "remove .*$name" "$T/uploader.log" ||
 	tg_fail "the daemon did not see its removal fail: the test proves nothing"
 grep -q "removed by someone else" "$T/uploader.log" &&
 	tg_fail "the daemon's own removal was taken for someone else's"
-echo "Slack sent $(dest slack sent), lost $(dest slack lost)"
-[ "$(dest slack sent)" -eq 1 ] || tg_fail "Slack counts $(dest slack sent) sent, not 1"
-[ "$(dest slack lost)" -eq 0 ] || tg_fail "Slack counts $(dest slack lost) lost, not 0"
+echo "Slack sent $(up_count slack sent), lost $(up_count slack lost)"
+[ "$(up_count slack sent)" -eq 1 ] || tg_fail "Slack counts $(up_count slack sent) sent, not 1"
+[ "$(up_count slack lost)" -eq 0 ] || tg_fail "Slack counts $(up_count slack lost) lost, not 0"
 echo PASS

@@ -9,8 +9,6 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-has_worker() { [ -n "$(ps -o pid= --ppid "$UP_PID" 2>/dev/null)" ]; }
-no_recs() { [ -z "$(find "$T/spool/sessions" -maxdepth 1 -type f ! -name '.*')" ]; }
 s3_obj() { up_s3_objects tollgate | grep "/$1/bad.tgr._S3rver_object$"; }
 
 up_setup 'workers = 1' "multipart_threshold = 5M" "part_size = 5M"
@@ -31,11 +29,11 @@ cp "$T/spool/sessions/.forged.tmp" "$T/forged"
 trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
 kill -STOP "$TG_S3_PID"
 up_start
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 sleep 1 # the job verified bad.tgr and waits for S3 to start its upload
 mv "$T/spool/sessions/.forged.tmp" "$T/spool/sessions/bad.tgr"
 kill -CONT "$TG_S3_PID"
-up_wait_until 60 "the recordings did not all leave the spool" no_recs
+up_wait_until 60 "the recordings did not all leave the spool" up_no_recs
 cat "$T/uploader.log"
 grep -q 'bad.tgr: the full verification disagrees with its seal' "$T/uploader.log" ||
 	tg_fail "the wrong guess was not noticed (no second upload: the test proves nothing)"

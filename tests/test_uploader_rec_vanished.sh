@@ -11,15 +11,9 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-s3n() { # s3n sent|lost
-	python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))["s3"].get(sys.argv[2], 0))' "$T/spool/state/status.json" "$1"
-}
-has_worker() { [ -n "$(ps -o pid= --ppid "$UP_PID" 2>/dev/null)" ]; }
 # S3's "sent" counts events too (the alerts): each recording and event S3 holds, once
 s3_count() { echo $(( $(up_s3_objects tollgate | grep -c '\.tgr\._S3rver_object$') + $(up_s3_objects tollgate/events | wc -l) )); }
 outbox_empty() { [ -z "$(find "$T/spool/events" "$T/spool/outbox/s3" -type f ! -name '.*' 2>/dev/null)" ]; }
-no_recs() { [ -z "$(find "$T/spool/sessions" -maxdepth 1 -type f ! -name '.*')" ]; }
 s3_has() { up_s3_objects tollgate | grep -q "/$1._S3rver_object$"; }
 
 up_setup 'workers = 1'
@@ -32,18 +26,19 @@ up_rec $A.tgr user=alice
 up_rec $B.tgr user=bob
 kill -STOP "$TG_S3_PID"
 up_start
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 sleep 1 # the job verified the first and waits for S3
 rm "$T/spool/sessions/$A.tgr" "$T/spool/sessions/$B.tgr"
 kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the job did not finish" grep -q "$B.tgr" "$T/uploader.log"
 up_wait_until 30 "the alerts did not reach S3" outbox_empty
 sleep 1.5 # status.json is rewritten at most once a second
-echo "S3 sent $(s3n sent), lost $(s3n lost)"
+echo "S3 sent $(up_count s3 sent), lost $(up_count s3 lost)"
 s3_has $A.tgr || tg_fail "the first recording, open when it was removed, did not reach S3"
 s3_has $B.tgr && tg_fail "S3 holds the second recording"
-[ "$(s3n sent)" -eq "$(s3_count)" ] || tg_fail "S3 counts $(s3n sent) sent; it holds $(s3_count) items"
-[ "$(s3n lost)" -eq 1 ] || tg_fail "S3 counts $(s3n lost) lost, not 1"
+[ "$(up_count s3 sent)" -eq "$(s3_count)" ] || tg_fail "S3 counts $(up_count s3 sent) sent; it holds $(s3_count) items"
+up_settle_count s3 lost 1
+[ "$(up_count s3 lost)" -eq 1 ] || tg_fail "S3 counts $(up_count s3 lost) lost, not 1"
 grep -q "sessions/$B.tgr (session $B) was removed by someone else before it was sent to S3" \
 	"$T/uploader.log" || tg_fail "no log line for the lost recording: $(tail -5 "$T/uploader.log")"
 grep -q "sessions/$A.tgr (session [0-9a-f]*, user alice) was removed by someone else while it was uploaded" \
@@ -54,7 +49,7 @@ grep -q "sessions/$A.tgr (session [0-9a-f]*, user alice) was removed by someone 
 # 2. a recording waiting for the only worker, removed before its turn
 kill -STOP "$TG_S3_PID"
 up_rec $C.tgr user=carol
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 sleep 1 # the job has C and waits for S3
 up_rec $D.tgr user=dave
 sleep 1 # the watch saw D arrive; it waits for the worker
@@ -62,15 +57,16 @@ rm "$T/spool/sessions/$D.tgr"
 up_wait_until 10 "no log line for the recording removed while it waited" \
 	grep -q "sessions/$D.tgr (session $D) was removed by someone else before it was sent" "$T/uploader.log"
 kill -CONT "$TG_S3_PID"
-up_wait_until 30 "C did not reach S3" no_recs
+up_wait_until 30 "C did not reach S3" up_no_recs
 up_wait_until 30 "the alerts did not reach Slack" eval \
 	'[ "$(up_messages | grep -c recording_removed)" -ge 3 ]'
 sleep 1.5
-echo "S3 sent $(s3n sent), lost $(s3n lost)"
-[ "$(s3n lost)" -eq 2 ] || tg_fail "S3 counts $(s3n lost) lost, not 2"
+echo "S3 sent $(up_count s3 sent), lost $(up_count s3 lost)"
+up_settle_count s3 lost 2
+[ "$(up_count s3 lost)" -eq 2 ] || tg_fail "S3 counts $(up_count s3 lost) lost, not 2"
 up_wait_until 30 "the alerts did not reach S3" outbox_empty
 sleep 1.5
-[ "$(s3n sent)" -eq "$(s3_count)" ] || tg_fail "S3 counts $(s3n sent) sent; it holds $(s3_count) items"
+[ "$(up_count s3 sent)" -eq "$(s3_count)" ] || tg_fail "S3 counts $(up_count s3 sent) sent; it holds $(s3_count) items"
 s3_has $D.tgr && tg_fail "S3 holds D"
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" 2>&1
 cat "$T/status"

@@ -9,12 +9,6 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-tg_need_cmd strace
-dest() { # dest s3|slack sent|lost
-	python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))[sys.argv[2]].get(sys.argv[3], 0))' \
-		"$T/spool/state/status.json" "$1" "$2"
-}
 rejected() { [ -n "$(find "$T/spool/state/slack-rejected" -type f -name "$name")" ]; }
 
 up_setup
@@ -24,17 +18,14 @@ us=$(( $(date +%s) * 1000000 + 1 ))
 name=$(printf '%020d-%016x.json' "$us" 1)
 printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"NEVERTAKEN","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
 	"$us" >"$T/spool/outbox/notify/$name"
-strace -f -qq -o "$T/strace.log" -P "$T/spool/state/slack-rejected" -e trace=fsync \
-	-e inject=fsync:error=EIO:when=1 \
-	"$UPLOADER" -c "$T/tollgate.conf" --foreground >>"$T/uploader.log" 2>&1 &
-STRACE_PID=$!
-trap 'tg_stop_pid "$STRACE_PID"; up_cleanup' EXIT
+up_start_traced -o "$T/strace.log" -P "$T/spool/state/slack-rejected" -e trace=fsync \
+	-e inject=fsync:error=EIO:when=1
 up_wait_until 30 "the refused message was not put aside" rejected
 sleep 3 # the watch reports the rename, a rescan, status.json
 cat "$T/strace.log" "$T/uploader.log"
 grep -q 'INJECTED' "$T/strace.log" || tg_fail "no fsync failed: the test proves nothing"
 grep -q "removed by someone else" "$T/uploader.log" &&
 	tg_fail "the daemon's own move into slack-rejected was taken for someone else's removal"
-echo "Slack sent $(dest slack sent), lost $(dest slack lost)"
-[ "$(dest slack lost)" -eq 0 ] || tg_fail "Slack counts $(dest slack lost) lost, not 0"
+echo "Slack sent $(up_count slack sent), lost $(up_count slack lost)"
+[ "$(up_count slack lost)" -eq 0 ] || tg_fail "Slack counts $(up_count slack lost) lost, not 0"
 echo PASS

@@ -16,7 +16,6 @@ s3_sent() {
 		"$T/spool/state/status.json"
 }
 # the daemon has a child (an upload worker)
-has_worker() { [ -n "$(ps -o pid= --ppid "$UP_PID" 2>/dev/null)" ]; }
 # folder $1 holds no file
 no_files() { [ -z "$(find "$1" -type f)" ]; }
 
@@ -33,7 +32,7 @@ sleep 1.5 # status.json is rewritten at most once a second
 before=$(s3_sent)
 kill -STOP "$TG_S3_PID"
 up_rec a.tgr user=alice bytes=3000
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 kill -TERM "$UP_PID"
 kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the worker did not upload the recording" no_files "$T/spool/sessions"

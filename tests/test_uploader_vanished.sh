@@ -9,12 +9,6 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-dest() { # dest s3|slack sent|lost
-	python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))[sys.argv[2]].get(sys.argv[3], 0))' \
-		"$T/spool/state/status.json" "$1" "$2"
-}
-has_worker() { [ -n "$(ps -o pid= --ppid "$UP_PID" 2>/dev/null)" ]; }
 no_files() { [ -z "$(find "$1" -type f)" ]; }
 # an event file written straight into an outbox, as the fan-out leaves it
 outbox_event() {
@@ -33,15 +27,16 @@ mkdir -p "$T/spool/outbox/s3" "$T/spool/outbox/notify"
 for i in 1 2 3 4 5; do outbox_event s3 "$i" >>"$T/names"; done
 kill -STOP "$TG_S3_PID"
 up_start
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 sleep 1 # the job has read the first event and waits for S3
 sed -n '2,5p' "$T/names" | while read -r n; do rm "$T/spool/outbox/s3/$n"; done
 kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the first event did not reach S3" no_files "$T/spool/outbox/s3"
 sleep 1.5 # status.json is rewritten at most once a second
-echo "S3 sent $(dest s3 sent), lost $(dest s3 lost)"
-[ "$(dest s3 sent)" -eq 1 ] || tg_fail "S3 counts $(dest s3 sent) sent; one event reached it"
-[ "$(dest s3 lost)" -eq 4 ] || tg_fail "S3 counts $(dest s3 lost) lost, not 4"
+echo "S3 sent $(up_count s3 sent), lost $(up_count s3 lost)"
+[ "$(up_count s3 sent)" -eq 1 ] || tg_fail "S3 counts $(up_count s3 sent) sent; one event reached it"
+up_settle_count s3 lost 4
+[ "$(up_count s3 lost)" -eq 4 ] || tg_fail "S3 counts $(up_count s3 lost) lost, not 4"
 [ "$(up_s3_objects tollgate/events | wc -l)" -eq 1 ] || tg_fail "S3 holds other than one event"
 grep -q "outbox/s3/$(sed -n 2p "$T/names").*removed by someone else" "$T/uploader.log" ||
 	tg_fail "no log line for a removed event: $(tail -5 "$T/uploader.log")"
@@ -54,9 +49,10 @@ rm "$T/spool/outbox/notify/$n"
 up_wait_until 10 "no log line for the removed Slack message" \
 	grep -q "outbox/notify/$n.*removed by someone else" "$T/uploader.log"
 sleep 1.5
-echo "Slack sent $(dest slack sent), lost $(dest slack lost)"
-[ "$(dest slack sent)" -eq 0 ] || tg_fail "Slack counts $(dest slack sent) sent"
-[ "$(dest slack lost)" -eq 1 ] || tg_fail "Slack counts $(dest slack lost) lost, not 1"
+echo "Slack sent $(up_count slack sent), lost $(up_count slack lost)"
+[ "$(up_count slack sent)" -eq 0 ] || tg_fail "Slack counts $(up_count slack sent) sent"
+up_settle_count slack lost 1
+[ "$(up_count slack lost)" -eq 1 ] || tg_fail "Slack counts $(up_count slack lost) lost, not 1"
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" 2>&1
 cat "$T/status"
 sed -n '/^S3:/,/^Slack:/p' "$T/status" | grep -q '^  lost  *4 ' ||

@@ -9,12 +9,6 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-s3n() { # s3n sent|lost
-	python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))["s3"].get(sys.argv[2], 0))' "$T/spool/state/status.json" "$1"
-}
-workers() { ps -o pid= --ppid "$UP_PID" 2>/dev/null | tr -d ' '; }
-has_worker() { [ -n "$(workers)" ]; }
 died() { grep -q "the upload worker died" "$T/uploader.log"; }
 retry_failed() { grep "upload of $A.tgr failed, will retry" "$T/uploader.log" | grep -vq "worker died"; }
 
@@ -24,9 +18,9 @@ A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 up_rec $A.tgr user=alice
 kill -STOP "$TG_S3_PID"
 up_start
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 sleep 1 # the worker verified the recording and waits for S3
-for w in $(workers); do kill -KILL "$w"; done
+for w in $(up_workers); do kill -KILL "$w"; done
 up_wait_until 20 "the worker's death was not noticed" died
 # S3 gone: the retry opens the recording (so the dead worker had not removed it) and fails
 kill -KILL "$TG_S3_PID"
@@ -42,6 +36,7 @@ grep -q "$A.tgr was gone after its upload worker died" "$T/uploader.log" &&
 grep -q "sessions/$A.tgr (session $A) was removed by someone else before it was sent to S3" \
 	"$T/uploader.log" || tg_fail "no log line for the lost recording"
 grep -q "alert recording_removed" "$T/uploader.log" || tg_fail "no recording_removed alert"
-[ "$(s3n lost)" -eq 1 ] || tg_fail "S3 counts $(s3n lost) lost, not 1"
-[ "$(s3n sent)" -eq 0 ] || tg_fail "S3 counts $(s3n sent) sent, not 0"
+up_settle_count s3 lost 1
+[ "$(up_count s3 lost)" -eq 1 ] || tg_fail "S3 counts $(up_count s3 lost) lost, not 1"
+[ "$(up_count s3 sent)" -eq 0 ] || tg_fail "S3 counts $(up_count s3 sent) sent, not 0"
 echo PASS

@@ -9,13 +9,6 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-s3n() { # s3n sent|lost
-	python3 -c 'import json,sys
-print(json.load(open(sys.argv[1]))["s3"].get(sys.argv[2], 0))' "$T/spool/state/status.json" "$1"
-}
-workers() { ps -o pid= --ppid "$UP_PID" 2>/dev/null | tr -d ' '; }
-has_worker() { [ -n "$(workers)" ]; }
-
 up_setup 'workers = 1'
 trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
 A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
@@ -23,9 +16,9 @@ up_rec $A.tgr user=alice
 up_rec $B.tgr user=bob
 kill -STOP "$TG_S3_PID"
 up_start
-up_wait_until 20 "no upload worker started" has_worker
+up_wait_until 20 "no upload worker started" up_has_worker
 sleep 1 # the worker verified the first recording and waits for S3
-for w in $(workers); do kill -KILL "$w"; done
+for w in $(up_workers); do kill -KILL "$w"; done
 rm "$T/spool/sessions/$A.tgr" "$T/spool/sessions/$B.tgr"
 kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the removals were not noticed" \
@@ -39,5 +32,6 @@ for x in $A $B; do
 		"$T/uploader.log" || tg_fail "no log line for the lost recording $x"
 done
 grep -q "alert recording_removed" "$T/uploader.log" || tg_fail "no recording_removed alert"
-[ "$(s3n lost)" -eq 2 ] || tg_fail "S3 counts $(s3n lost) lost, not 2"
+up_settle_count s3 lost 2
+[ "$(up_count s3 lost)" -eq 2 ] || tg_fail "S3 counts $(up_count s3 lost) lost, not 2"
 echo PASS

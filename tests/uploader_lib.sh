@@ -12,6 +12,8 @@ SLACK_PID=
 
 up_cleanup() {
 	[ -n "$UP_PID" ] && tg_stop_pid "$UP_PID"
+	# after the daemon: a stopped strace detaches and would leave it running
+	[ -n "${STRACE_PID:-}" ] && tg_stop_pid "$STRACE_PID"
 	[ -n "$SLACK_PID" ] && tg_stop_pid "$SLACK_PID"
 	[ -n "${PROXY_PID:-}" ] && tg_stop_pid "$PROXY_PID"
 	[ -n "${T:-}" ] && [ -d "$T" ] && "$S3SERVER" stop "$T/s3" >/dev/null 2>&1
@@ -83,11 +85,43 @@ up_mfa_failures() {
 	done
 }
 
+# A destination's count in state/status.json: up_count s3|slack sent|lost
+up_count() {
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))[sys.argv[2]].get(sys.argv[3], 0))' \
+		"$T/spool/state/status.json" "$1" "$2"
+}
+# Wait (at most 10 s) until a count in status.json is N: up_settle_count s3|slack sent|lost N.
+# The daemon rewrites the file at most once a second, later on a loaded machine; the caller
+# then checks the count and says what it is.
+up_settle_count() {
+	up_i=0
+	while [ "$(up_count "$1" "$2")" != "$3" ] && [ $up_i -lt 50 ]; do
+		sleep 0.2
+		up_i=$((up_i + 1))
+	done
+}
+# The daemon's upload workers (its child processes), and whether one runs.
+up_workers() { ps -o pid= --ppid "$UP_PID" 2>/dev/null | tr -d ' '; }
+up_has_worker() { [ -n "$(up_workers)" ]; }
+# No recording left in sessions/.
+up_no_recs() { [ -z "$(find "$T/spool/sessions" -maxdepth 1 -type f ! -name '.*')" ]; }
+
 # Start the daemon in the foreground, in the background of this shell.
 up_start() {
 	"$UPLOADER" -c "$T/tollgate.conf" --foreground "$@" >>"$T/uploader.log" 2>&1 &
 	UP_PID=$!
 }
+
+# Start the daemon under strace (the arguments: strace's options, such as -e inject=...)
+# and wait until it runs; up_cleanup stops the daemon, then strace.
+up_start_traced() {
+	tg_need_cmd strace
+	strace -f -qq "$@" "$UPLOADER" -c "$T/tollgate.conf" --foreground >>"$T/uploader.log" 2>&1 &
+	STRACE_PID=$!
+	up_wait_until 20 "strace did not start the uploader" up_traced_pid
+}
+up_traced_pid() { UP_PID=$(ps -o pid= --ppid "$STRACE_PID" | tr -d ' '); [ -n "$UP_PID" ]; }
 
 # Start the daemon with the periodic rescan an hour away, so that only inotify can find
 # new files, and wait until it runs.
