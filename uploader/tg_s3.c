@@ -1922,16 +1922,13 @@ int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		res_msg(res, "%s: not a regular file", what);
-		r = TG_ERR_INVALID;
-		goto out;
+		return TG_ERR_INVALID;
 	}
-	if ((uint64_t)sb.st_size >= s3->threshold) {
-		r = put_multipart(s3, key, fd, &sb, opts, res);
-		goto out;
-	}
+	if ((uint64_t)sb.st_size >= s3->threshold)
+		return put_multipart(s3, key, fd, &sb, opts, res);
 	if ((r = tg_sha256_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
 		res_msg(res, "%s: reading failed", what);
-		goto out;
+		return r;
 	}
 	digest_set(&d, h);
 	r = put_object(s3, key, sb.st_size == 0 ? "" : NULL, fd, (uint64_t)sb.st_size, &d, opts,
@@ -1941,7 +1938,6 @@ int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
 		drop_resume(s3, opts->resume_path);
 	if (r == TG_OK && opts != NULL && opts->progress != NULL)
 		opts->progress(opts->progress_ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
-out:
 	return r;
 }
 
