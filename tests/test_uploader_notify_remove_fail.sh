@@ -15,10 +15,7 @@ no_files() { [ -z "$(find "$1" -type f)" ]; }
 
 up_setup
 mkdir -p "$T/spool/outbox/s3" "$T/spool/outbox/notify"
-us=$(( $(date +%s) * 1000000 + 1 ))
-name=$(printf '%020d-%016x.json' "$us" 1)
-printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"u1","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
-	"$us" >"$T/spool/outbox/notify/$name"
+name=$(up_outbox_event notify 1)
 up_start_traced -o "$T/strace.log" -P "$T/spool/outbox/notify" -e trace=fsync \
 	-e inject=fsync:error=EIO:when=1
 up_wait_until 30 "the message did not reach Slack" up_message_has 'u1@testhost'

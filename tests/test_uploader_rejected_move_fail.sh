@@ -14,10 +14,7 @@ rejected() { [ -n "$(find "$T/spool/state/slack-rejected" -type f -name "$name")
 up_setup
 mkdir -p "$T/spool/outbox/s3" "$T/spool/outbox/notify" "$T/spool/state/slack-rejected"
 echo NEVERTAKEN >"$T/slack/refuse_marker"
-us=$(( $(date +%s) * 1000000 + 1 ))
-name=$(printf '%020d-%016x.json' "$us" 1)
-printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"NEVERTAKEN","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
-	"$us" >"$T/spool/outbox/notify/$name"
+name=$(up_outbox_event notify 1 NEVERTAKEN)
 up_start_traced -o "$T/strace.log" -P "$T/spool/state/slack-rejected" -e trace=fsync \
 	-e inject=fsync:error=EIO:when=1
 up_wait_until 30 "the refused message was not put aside" rejected

@@ -20,7 +20,6 @@ s3_sent() {
 no_files() { [ -z "$(find "$1" -type f)" ]; }
 
 up_setup
-trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
 up_start
 tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
 echo 60 >"$T/slack/hang_s"

@@ -10,25 +10,13 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 no_files() { [ -z "$(find "$1" -type f)" ]; }
-# an event file written straight into an outbox, as the fan-out leaves it
-outbox_event() {
-	us=$(( $(date +%s) * 1000000 + $2 ))
-	name=$(printf '%020d-%016x.json' "$us" "$2")
-	printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"u%s","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
-		"$us" "$2" >"$T/spool/outbox/$1/$name"
-	echo "$name"
-}
 
 up_setup 'workers = 1'
-trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
 
 # 1. S3
 mkdir -p "$T/spool/outbox/s3" "$T/spool/outbox/notify"
-for i in 1 2 3 4 5; do outbox_event s3 "$i" >>"$T/names"; done
-kill -STOP "$TG_S3_PID"
-up_start
-up_wait_until 20 "no upload worker started" up_has_worker
-sleep 1 # the job has read the first event and waits for S3
+for i in 1 2 3 4 5; do up_outbox_event s3 "$i" >>"$T/names"; done
+up_start_stalled # the job has read the first event and waits for S3
 sed -n '2,5p' "$T/names" | while read -r n; do rm "$T/spool/outbox/s3/$n"; done
 kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the first event did not reach S3" no_files "$T/spool/outbox/s3"
@@ -43,7 +31,7 @@ grep -q "outbox/s3/$(sed -n 2p "$T/names").*removed by someone else" "$T/uploade
 
 # 2. Slack: answers 500, the message waits in its backoff, and is removed meanwhile
 echo down >"$T/slack/mode"
-n=$(outbox_event notify 9)
+n=$(up_outbox_event notify 9)
 up_wait_until 20 "the daemon did not post to Slack" grep -q '"down"' "$T/slack/stats.json"
 rm "$T/spool/outbox/notify/$n"
 up_wait_until 10 "no log line for the removed Slack message" \

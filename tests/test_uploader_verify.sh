@@ -19,15 +19,7 @@ up_rec good.tgr user=gina pam=$SID bytes=9000000
 up_rec bad.tgr user=hank bytes=9000000
 up_rec open.tgr user=ivan bytes=7000000 unsealed
 # one bit in the middle of bad.tgr (and of the copy S3 is compared with)
-python3 - "$T/spool/sessions/bad.tgr" "$T/orig/bad.tgr" <<'PY' || tg_fail "flip"
-import os, sys
-for p in sys.argv[1:]:
-    with open(p, "r+b") as f:
-        f.seek(os.path.getsize(p) // 2)
-        b = f.read(1)
-        f.seek(-1, 1)
-        f.write(bytes([b[0] ^ 0x04]))
-PY
+up_flip_middle "$T/spool/sessions/bad.tgr" "$T/orig/bad.tgr"
 "$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" verify -k "$T/keys/signing.pub" \
 	"$T/spool/sessions/bad.tgr" >/dev/null 2>&1 && tg_fail "the damaged recording verifies"
 want=$("$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" info --json -k "$T/keys/signing.pub" "$T/spool/sessions/good.tgr" |

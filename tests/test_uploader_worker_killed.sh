@@ -10,14 +10,10 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 up_setup 'workers = 1'
-trap 'kill -CONT "$TG_S3_PID" 2>/dev/null; up_cleanup' EXIT
 A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 up_rec $A.tgr user=alice
 up_rec $B.tgr user=bob
-kill -STOP "$TG_S3_PID"
-up_start
-up_wait_until 20 "no upload worker started" up_has_worker
-sleep 1 # the worker verified the first recording and waits for S3
+up_start_stalled # the worker verified the first recording and waits for S3
 for w in $(up_workers); do kill -KILL "$w"; done
 rm "$T/spool/sessions/$A.tgr" "$T/spool/sessions/$B.tgr"
 kill -CONT "$TG_S3_PID"

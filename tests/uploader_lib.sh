@@ -16,6 +16,8 @@ up_cleanup() {
 	[ -n "${STRACE_PID:-}" ] && tg_stop_pid "$STRACE_PID"
 	[ -n "$SLACK_PID" ] && tg_stop_pid "$SLACK_PID"
 	[ -n "${PROXY_PID:-}" ] && tg_stop_pid "$PROXY_PID"
+	# a test may have stopped the S3 server (up_start_stalled): let it go on to its end
+	[ -n "${TG_S3_PID:-}" ] && kill -CONT "$TG_S3_PID" 2>/dev/null
 	[ -n "${T:-}" ] && [ -d "$T" ] && "$S3SERVER" stop "$T/s3" >/dev/null 2>&1
 	[ -n "${T:-}" ] && [ -d "$T" ] && rm -rf "$T"
 }
@@ -111,6 +113,41 @@ up_no_recs() { [ -z "$(find "$T/spool/sessions" -maxdepth 1 -type f ! -name '.*'
 up_start() {
 	"$UPLOADER" -c "$T/tollgate.conf" --foreground "$@" >>"$T/uploader.log" 2>&1 &
 	UP_PID=$!
+}
+
+# Start the daemon with the S3 server stopped (SIGSTOP), wait until a worker has begun, and
+# give it a second to reach its first request, which then waits for S3 (kill -CONT
+# "$TG_S3_PID" lets it go on; up_cleanup does it too).
+up_start_stalled() {
+	kill -STOP "$TG_S3_PID"
+	up_start
+	up_wait_until 20 "no upload worker started" up_has_worker
+	sleep 1
+}
+
+# Write an event straight into outbox/Q (s3 or notify), as the fan-out leaves it, and print
+# its name: up_outbox_event Q SEQ [USER] (an mfa_failure of USER, default uSEQ)
+up_outbox_event() {
+	up_us=$(( $(date +%s) * 1000000 + $2 ))
+	up_name=$(printf '%020d-%016x.json' "$up_us" "$2")
+	mkdir -p "$T/spool/outbox/$1"
+	printf '{"v":1,"type":"mfa_failure","time_us":%s,"host":"testhost","user":"%s","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"}' \
+		"$up_us" "${3:-u$2}" >"$T/spool/outbox/$1/$up_name"
+	echo "$up_name"
+}
+
+# Flip one bit in the middle of each file: a recording whose seal still looks fine and whose
+# full verification disagrees.
+up_flip_middle() {
+	python3 - "$@" <<'PY' || tg_fail "flip"
+import os, sys
+for p in sys.argv[1:]:
+    with open(p, "r+b") as f:
+        f.seek(os.path.getsize(p) // 2)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x04]))
+PY
 }
 
 # Start the daemon under strace (the arguments: strace's options, such as -e inject=...)
