@@ -335,7 +335,7 @@ static int check_code(struct attempt *a)
 	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tgp_state *st = NULL;
 	time_t now;
-	int ok = 0, r;
+	int ok = 0, clock_fixed, r;
 
 	a->reason =
 	    "internal"; /* not a previous check's: it decides whether this one is recorded */
@@ -358,12 +358,15 @@ static int check_code(struct attempt *a)
 		goto out;
 	}
 	now = time(NULL); /* read under the lock: the holder before us has recorded its step */
+	/* recorded even when the attempt is refused unread: otherwise the clamp would slide
+	 * with each attempt, and the lockout never end */
+	clock_fixed = tgp_limit_clock(st, now, lim.lockout);
 	ok = decide(a, st, now);
 	if (ok)
 		tgp_limit_success(st, a->limit_key);
 	else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
 		tgp_limit_fail(st, a->limit_key, now, &lim);
-	if (strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0 &&
+	if ((clock_fixed || strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0) &&
 	    (r = tgp_state_write(&lock, st, ok)) != TG_OK) {
 		/* an unrecorded success would let the same code in again: deny */
 		pam_syslog(a->pamh, LOG_ERR,

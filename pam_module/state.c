@@ -607,6 +607,31 @@ void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
 	count(&st->user, now, lim->max_failures_user, lim->lockout);
 }
 
+static int counter_clock(struct tgp_counter *c, time_t now, unsigned lockout)
+{
+	int changed = 0;
+
+	if (c->locked_until > (int64_t)now + (int64_t)lockout) {
+		c->locked_until = (int64_t)now + (int64_t)lockout;
+		changed = 1;
+	}
+	if (c->first > (int64_t)now) {
+		c->first = (int64_t)now;
+		changed = 1;
+	}
+	return changed;
+}
+
+int tgp_limit_clock(struct tgp_state *st, time_t now, unsigned lockout)
+{
+	int changed = counter_clock(&st->user, now, lockout);
+	unsigned i;
+
+	for (i = 0; i < st->naddrs && i < TGP_STATE_ADDRS; i++)
+		changed |= counter_clock(&st->addrs[i].c, now, lockout);
+	return changed;
+}
+
 void tgp_limit_success(struct tgp_state *st, const char *addr)
 {
 	struct tgp_addr_state *a = find_addr(st, addr);

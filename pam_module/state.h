@@ -136,6 +136,12 @@ int tgp_limit_check(const struct tgp_state *st, const char *addr, time_t now);
  */
 void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
                     const struct tgp_limits *lim);
+/*
+ * A clock set back (NTP stepping a clock that ran ahead) must not stretch a lockout until it
+ * catches up: no lockout ends later than lockout seconds from now, and no failure window
+ * starts after now. Returns 1 when it changed st (then it should be written back).
+ */
+int tgp_limit_clock(struct tgp_state *st, time_t now, unsigned lockout);
 /* A success clears the counts of user and (user, addr). */
 void tgp_limit_success(struct tgp_state *st, const char *addr);
 

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "secret_store.h"
+#include "state.h"
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_spool.h"
@@ -700,6 +701,34 @@ START_TEST(rate_limit_and_refusals_do_not_extend)
 }
 END_TEST
 
+/*
+ * The clock ran ahead (a lockout recorded at the wrong time) and was set back: the lockout
+ * must not last until the clock catches up (here 30 days), only one lockout period from now.
+ */
+START_TEST(clock_set_back_does_not_stretch_a_lockout)
+{
+	struct tgp_lock lock = TGP_LOCK_VOID;
+	struct tgp_state st;
+	char p[4200], code[16];
+	time_t now = time(NULL);
+
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_state_lock(p, user, &lock), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&lock, &st), TG_OK);
+	st.user.locked_until = (int64_t)now + 30 * 86400;
+	st.user.first = (int64_t)now + 30 * 86400 - 10;
+	ck_assert_int_eq(tgp_state_write(&lock, &st, 1), TG_OK);
+	tgp_state_unlock(&lock);
+	service("lockout=2");
+	code_at(time(NULL), code);
+	/* still locked now (at most one lockout period) */
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	sleep(3);
+	code_at(time(NULL), code);
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+}
+END_TEST
+
 /* PAM_RHOST spelt another way is the same client: its failures add up. */
 START_TEST(address_spellings_share_one_limit)
 {
@@ -1133,6 +1162,7 @@ int main(void)
 	tcase_add_test(tc, exempt_group_with_many_members);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
+	tcase_add_test(tc, clock_set_back_does_not_stretch_a_lockout);
 	tcase_add_test(tc, address_spellings_share_one_limit);
 	tcase_add_test(tc, user_ceiling_across_addresses);
 	tcase_add_test(tc, ipv6_limited_per_network);
