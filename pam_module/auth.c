@@ -242,6 +242,15 @@ static int load_secret(struct attempt *a)
 		    a->user_log, state_dir);
 		return -1;
 	}
+	if (r != TG_OK && a->is_ga && a->ga.hotp) {
+		a->reason = "bad_state";
+		pam_syslog(
+		    a->pamh, LOG_ERR,
+		    "user=%s: the google-authenticator file %s is counter-based (HOTP_COUNTER): "
+		    "only time-based (TOTP) files are supported, failing closed",
+		    a->user_log, a->ga_path);
+		return -1;
+	}
 	if (r != TG_OK) {
 		a->reason = "bad_state";
 		pam_syslog(a->pamh, LOG_ERR, "user=%s: the %s is unusable, failing closed: %s",

@@ -115,7 +115,7 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 	const char *p = text, *end = text + len, *nl;
 	unsigned lineno = 0, v;
 	size_t n;
-	int r = TG_ERR_FORMAT, hotp = 0;
+	int r = TG_ERR_FORMAT;
 
 	sodium_memzero(s, sizeof(*s));
 	memset(ga, 0, sizeof(*ga));
@@ -157,7 +157,7 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 			} else if (strcmp(opt, "TOTP_AUTH") == 0) {
 				/* the default: nothing to do */
 			} else if (strncmp(opt, "HOTP_COUNTER", 12) == 0) {
-				hotp = 1;
+				ga->hotp = 1;
 			} else if (strncmp(opt, "RATE_LIMIT", 10) == 0 &&
 			           (opt[10] == ' ' || opt[10] == '\0')) {
 				unsigned count, secs;
@@ -186,7 +186,7 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 		if (nl == end)
 			break;
 	}
-	if (hotp) {
+	if (ga->hotp) {
 		r = TG_ERR_FORMAT; /* counter-based codes are not TOTP: refuse rather than guess */
 		goto out;
 	}

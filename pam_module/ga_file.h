@@ -27,13 +27,17 @@ struct tgp_ga {
 	int has_window;  /* WINDOW_SIZE given */
 	unsigned window; /* steps either side, from WINDOW_SIZE (n - 1) / 2 */
 	int disallow_reuse;
+	int hotp; /* HOTP_COUNTER: a counter-based file, refused (set even when parsing fails) */
 	int scratch_line[TGP_SCRATCH_MAX]; /* line number (0-based) of each scratch code */
 };
 
 /* Expand ~, ${USER} and ${HOME} in tmpl for pw into out. */
 int tgp_ga_path(const char *tmpl, const struct passwd *pw, char *out, size_t outlen);
 
-/* Parse text (len bytes) into s (TOTP parameters, hashed scratch codes) and ga. */
+/*
+ * Parse text (len bytes) into s (TOTP parameters, hashed scratch codes) and ga. A HOTP file is
+ * TG_ERR_FORMAT with ga->hotp set, so that callers can say why.
+ */
 int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_ga *ga)
     __attribute__((warn_unused_result));
 

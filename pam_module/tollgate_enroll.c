@@ -182,7 +182,7 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
 	struct tgp_secret *s = tgp_secret_new(), *plain = tgp_secret_new();
 	struct tg_buf text = TG_BUF_VOID;
-	struct tgp_ga ga;
+	struct tgp_ga ga = {0};
 	struct passwd *pw = getpwnam(user);
 	int r = TG_ERR_NOMEM;
 
@@ -199,7 +199,14 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	/* the same checks as at login: the user's own file, 0600 or stricter, read as the user */
 	if ((r = tgp_ga_read(file, pw, &text)) != TG_OK ||
 	    (r = tgp_ga_parse(tg_buf_str(&text), text.len, plain, &ga)) != TG_OK) {
-		fprintf(stderr, "tollgate-enroll: %s: refused: %s\n", file, tg_strerror(r));
+		if (ga.hotp)
+			fprintf(
+			    stderr,
+			    "tollgate-enroll: %s: refused: a counter-based (HOTP_COUNTER) file; "
+			    "only time-based (TOTP) files can be imported\n",
+			    file);
+		else
+			fprintf(stderr, "tollgate-enroll: %s: refused: %s\n", file, tg_strerror(r));
 		goto out;
 	}
 	/* the scratch codes as tgp_ga_parse hashed them, under the salt derived from the key:

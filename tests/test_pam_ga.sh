@@ -88,6 +88,9 @@ auth "$(code 30)" && tg_fail "8-byte secret accepted"
 write_ga "$S"
 sed -i 's/^" TOTP_AUTH$/" HOTP_COUNTER 1/' "$GA"
 auth "$(code 30)" && tg_fail "HOTP file accepted"
+out=$("$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" 2>&1) &&
+	tg_fail "HOTP file imported"
+case $out in *HOTP*) ;; *) tg_fail "HOTP file refused without saying why: $out" ;; esac
 echo "ok: owner, mode, symlink, size, short secret, HOTP refused"
 
 # read with the user's rights: a file the user cannot reach is refused even though root could read it

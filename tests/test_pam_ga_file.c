@@ -85,6 +85,9 @@ START_TEST(bad_files_refused)
 	ck_assert_int_eq(parse("", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ1GEZDGNBVGY3TQOJQ\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" HOTP_COUNTER 1\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(ga.hotp, 1); /* said so, not "corrupt" */
+	ck_assert_int_eq(parse(B32 "\n\" TOTP_AUTH\n", s, &ga), TG_OK);
+	ck_assert_int_eq(ga.hotp, 0);
 	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 0\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" STEP_SIZE 900\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT x\n", s, &ga), TG_ERR_FORMAT);
