@@ -51,7 +51,7 @@ struct attempt {
 	const char *reason;  /* why it failed, for syslog and the event */
 	const char *method;  /* how it succeeded */
 	size_t password_len; /* forward_pass: the password is response[0..password_len) */
-	int ga_drop_line;
+	char ga_scratch[TGP_SCRATCH_DIGITS + 1]; /* the scratch code used, to drop from the file */
 	uint64_t ga_reuse_step;
 };
 
@@ -325,11 +325,62 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 		a->method = "scratch";
 		a->password_len = a->response_len - TGP_SCRATCH_DIGITS;
 		if (a->is_ga)
-			a->ga_drop_line = a->ga.scratch_line[idx];
+			memcpy(a->ga_scratch, code, TGP_SCRATCH_DIGITS);
 		return 1;
 	}
 	a->reason = "bad_code";
 	return 0;
+}
+
+/*
+ * Give the GA file back what google-authenticator keeps in it; root's state already holds the
+ * truth. Called under the user's lock, on the file as it is now, not as it was read before the
+ * lock: logins at once with different scratch codes would otherwise each write back the
+ * codes the others removed. A file that holds another secret by now (the user ran
+ * google-authenticator again) is left alone.
+ */
+static void ga_write_back(struct attempt *a)
+{
+	struct tg_buf fresh = TG_BUF_VOID, out = TG_BUF_VOID;
+	struct tgp_secret *s = NULL;
+	struct tgp_ga ga;
+	int drop = -1, idx, r = TG_OK;
+
+	if (!a->is_ga || (a->ga_scratch[0] == '\0' && a->ga_reuse_step == 0))
+		return;
+	tg_buf_init(&fresh, TGP_GA_MAX);
+	tg_buf_init(&out, TGP_GA_MAX + 64);
+	if ((s = tgp_secret_new()) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = tgp_ga_read(a->ga_path, &a->pw, &fresh)) != TG_OK ||
+	    (r = tgp_ga_parse(tg_buf_str(&fresh), fresh.len, s, &ga)) != TG_OK)
+		goto out;
+	if (s->totp.keylen != a->secret->totp.keylen ||
+	    sodium_memcmp(s->totp.key, a->secret->totp.key, s->totp.keylen) != 0) {
+		pam_syslog(a->pamh, LOG_NOTICE,
+		           "user=%s: %s holds another secret by now; not updated", a->user_log,
+		           a->ga_path);
+		goto out;
+	}
+	if (a->ga_scratch[0] != '\0' &&
+	    (idx = tgp_scratch_match(&s->scratch, a->ga_scratch, TGP_SCRATCH_DIGITS)) >= 0)
+		drop = ga.scratch_line[idx];
+	if (drop < 0 && (a->ga_reuse_step == 0 || !ga.disallow_reuse))
+		goto out; /* nothing left to change */
+	if ((r = tgp_ga_rewrite(tg_buf_str(&fresh), fresh.len, drop, a->ga_reuse_step, &out)) ==
+	    TG_OK)
+		r = tgp_ga_write(a->ga_path, &a->pw, &out);
+out:
+	if (r != TG_OK)
+		pam_syslog(
+		    a->pamh, LOG_WARNING,
+		    "user=%s: cannot update %s (%s); the replay guard in root's state still holds",
+		    a->user_log, a->ga_path, tg_strerror(r));
+	tgp_secret_free(s);
+	tg_buf_free_secret(&fresh);
+	tg_buf_free_secret(&out);
 }
 
 /* Lock, read, decide, record, unlock. 1 success, 0 denied. */
@@ -384,31 +435,12 @@ static int check_code(struct attempt *a)
 		a->reason = "bad_state";
 		ok = 0;
 	}
+	if (ok)
+		ga_write_back(a);
 out:
 	tgp_state_unlock(&lock);
 	free(st);
 	return ok;
-}
-
-/* Give the GA file back what google-authenticator keeps in it; root's state already holds the
- * truth. */
-static void ga_write_back(struct attempt *a)
-{
-	struct tg_buf out = TG_BUF_VOID;
-	int r;
-
-	if (!a->is_ga || (a->ga_drop_line < 0 && a->ga_reuse_step == 0))
-		return;
-	tg_buf_init(&out, TGP_GA_MAX + 64);
-	if ((r = tgp_ga_rewrite(tg_buf_str(&a->ga_text), a->ga_text.len, a->ga_drop_line,
-	                        a->ga_reuse_step, &out)) == TG_OK)
-		r = tgp_ga_write(a->ga_path, &a->pw, &out);
-	if (r != TG_OK)
-		pam_syslog(
-		    a->pamh, LOG_WARNING,
-		    "user=%s: cannot update %s (%s); the replay guard in root's state still holds",
-		    a->user_log, a->ga_path, tg_strerror(r));
-	tg_buf_free_secret(&out);
 }
 
 static int succeed(struct attempt *a)
@@ -435,6 +467,7 @@ static void attempt_free(struct attempt *a)
 	tgp_opts_free(&a->opts);
 	tgp_secret_free(a->secret);
 	sodium_memzero(a->response, sizeof(a->response));
+	sodium_memzero(a->ga_scratch, sizeof(a->ga_scratch));
 	free(a->pwbuf);
 	tg_buf_free_secret(&a->ga_text);
 }
@@ -448,7 +481,6 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.pamh = pamh;
-	a.ga_drop_line = -1;
 	a.reason = "internal";
 	tg_buf_init(&a.ga_text, TGP_GA_MAX);
 	if (tgp_module_opts(pamh, argc, argv, &a.opts) != TG_OK)
@@ -537,7 +569,6 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		log_result(&a, 0, NULL);
 		goto out;
 	}
-	ga_write_back(&a);
 	rc = succeed(&a);
 out:
 	attempt_free(&a);

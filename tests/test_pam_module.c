@@ -658,6 +658,59 @@ START_TEST(ga_file_with_missing_state_dir_fails_closed)
 }
 END_TEST
 
+/*
+ * Logins with different scratch codes of one google-authenticator file at once: each code is
+ * removed from the file. A write-back of the file as read before the lock would put back the
+ * codes the others removed (lost updates).
+ */
+START_TEST(ga_scratch_codes_at_once_all_removed)
+{
+	enum { N = 8 };
+	char p[4200], args[4400], text[4096], codes[N][9];
+	size_t pos;
+	int fd, i, ok = 0;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP ga_scratch_codes_at_once_all_removed: needs root\n");
+		return; /* the file must be the user's own: root's, as the test user is root */
+	}
+	pos = (size_t)snprintf(text, sizeof(text),
+	                       "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n\" TOTP_AUTH\n");
+	for (i = 0; i < N; i++) {
+		snprintf(codes[i], sizeof(codes[i]), "%08d", 31415920 + i);
+		pos += (size_t)snprintf(text + pos, sizeof(text) - pos, "%s\n", codes[i]);
+	}
+	snprintf(p, sizeof(p), "%s/ga", dir);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
+	ck_assert_int_eq(write(fd, text, pos), (ssize_t)pos);
+	close(fd);
+	snprintf(args, sizeof(args), "secret=%s", p);
+	service(args);
+	for (i = 0; i < N; i++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			_exit(auth_text(codes[i]) == PAM_SUCCESS ? 0 : 1);
+	}
+	for (i = 0; i < N; i++) {
+		int st;
+
+		ck_assert_int_gt(wait(&st), 0);
+		ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	ck_assert_int_eq(ok, N);
+	ck_assert_int_ge(fd = open(p, O_RDONLY), 0);
+	ck_assert_int_gt(pos = (size_t)read(fd, text, sizeof(text) - 1), 0);
+	close(fd);
+	text[pos] = '\0';
+	for (i = 0; i < N; i++)
+		ck_assert_msg(strstr(text, codes[i]) == NULL,
+		              "used scratch code %s back in the file", codes[i]);
+	ck_assert_ptr_nonnull(strstr(text, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n\" TOTP_AUTH\n"));
+}
+END_TEST
+
 /* The whole state file (the limiter's records), to see that a refusal changes nothing. */
 static size_t state_bytes(char *out, size_t n)
 {
@@ -1156,6 +1209,7 @@ int main(void)
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
+	tcase_add_test(tc, ga_scratch_codes_at_once_all_removed);
 	tcase_add_test(tc, non_utf8_user_name_still_recorded);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
