@@ -138,26 +138,36 @@ static int read_key(const char *state_dir, unsigned char key[32])
 
 static int make_key(const char *state_dir, unsigned char key[32])
 {
-	char path[PATH_MAX];
-	int r;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd, r;
 
 	r = read_key(state_dir, key);
 	if (r != TG_ERR_CONFIG)
 		return r;
 	if ((size_t)snprintf(path, sizeof(path), "%s/" TGP_STORE_KEY_FILE, state_dir) >=
-	    sizeof(path))
+	        sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp.store.key.XXXXXX", state_dir) >=
+	        sizeof(tmp))
 		return TG_ERR_LIMIT;
 	crypto_secretbox_keygen(key);
-	/* link-free creation: never replace a key that appeared meanwhile */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == EEXIST ? read_key(state_dir, key) : TG_ERR_SYSTEM;
-	r = tg_write_all(fd, key, crypto_secretbox_KEYBYTES);
+	/* written whole under a name of its own, then linked into place: the key file never
+	 * exists empty or cut (parallel first enrollments read it as soon as it is there, and
+	 * a crash must not leave one), and link() never replaces a key that appeared
+	 * meanwhile */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	r = fchmod(fd, 0600) == 0 ? tg_write_all(fd, key, crypto_secretbox_KEYBYTES)
+	                          : TG_ERR_SYSTEM;
 	if (r == TG_OK && fsync(fd) != 0)
 		r = TG_ERR_SYSTEM;
 	close(fd);
+	if (r == TG_OK && link(tmp, path) != 0)
+		r = errno == EEXIST ? TG_ERR_EXISTS : TG_ERR_SYSTEM;
+	unlink(tmp);
+	if (r == TG_ERR_EXISTS)
+		return read_key(state_dir, key); /* another one made it first: use theirs */
 	if (r != TG_OK) {
-		unlink(path);
+		sodium_memzero(key, crypto_secretbox_KEYBYTES);
 		return r;
 	}
 	return tg_fsync_dir(state_dir);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "secret_store.h"
@@ -155,6 +156,48 @@ START_TEST(write_read_remove)
 }
 END_TEST
 
+/*
+ * First enrollments on a fresh host, in parallel (configuration management with forks): every
+ * one succeeds and opens. The first one's key file exists, empty, between its open and its
+ * write; the others must not read it as a corrupt key.
+ */
+START_TEST(parallel_first_enrollments)
+{
+	enum { N = 12 };
+	char state[4096], name[32];
+	int round, i;
+
+	for (round = 0; round < 5; round++) {
+		int failed = 0;
+
+		snprintf(name, sizeof(name), "lib%d", round);
+		path(state, sizeof(state), name);
+		for (i = 0; i < N; i++) {
+			pid_t pid = fork();
+
+			ck_assert_int_ge(pid, 0);
+			if (pid == 0) {
+				struct tgp_secret *s = sample(), *back = tgp_secret_new();
+				char user[32];
+
+				snprintf(user, sizeof(user), "user%d", i);
+				_exit(tgp_store_write(state, user, s) == TG_OK &&
+				              tgp_store_read(state, user, back) == TG_OK
+				          ? 0
+				          : 1);
+			}
+		}
+		for (i = 0; i < N; i++) {
+			int st;
+
+			ck_assert_int_gt(wait(&st), 0);
+			failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		}
+		ck_assert_int_eq(failed, 0);
+	}
+}
+END_TEST
+
 START_TEST(unsafe_files_refused)
 {
 	struct tgp_secret *s = sample(), *back = tgp_secret_new();
@@ -221,6 +264,7 @@ int main(void)
 	tcase_add_test(tc, seal_open_round_trip);
 	tcase_add_test(tc, write_read_remove);
 	tcase_add_test(tc, unsafe_files_refused);
+	tcase_add_test(tc, parallel_first_enrollments);
 	tcase_add_test(tc, user_names);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
