@@ -350,6 +350,21 @@ int main(int argc, char **argv)
 		struct tgp_lock lock = TGP_LOCK_VOID;
 		struct tgp_state st;
 
+		/* no state: nothing to clear, and no file is made for it; for a name that is no
+		 * account either (a typo) that is an error, not "cleared" */
+		if ((r = tgp_state_peek(state_dir, user, &st)) == TG_ERR_NOT_FOUND) {
+			if (getpwnam(user) == NULL) {
+				fprintf(stderr,
+				        "tollgate-enroll: no such user and no state: %s; nothing "
+				        "cleared\n",
+				        user);
+				r = TG_ERR_NOT_FOUND;
+			} else {
+				printf("No failures recorded for %s.\n", user);
+				r = TG_OK;
+			}
+			break;
+		}
 		/* under the login lock, keeping the replay guard and used scratch codes */
 		if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
 		    (r = tgp_state_read(&lock, &st)) == TG_OK) {

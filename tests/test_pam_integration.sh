@@ -84,6 +84,11 @@ code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 [ -e "$T/state/totp/$ME" ] && tg_fail "--remove left the secret"
 "$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "a removed user got in"
 "$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz > /dev/null 2>&1 && tg_fail "enrolled a user that does not exist"
+# a mistyped name is not "cleared": no state to clear and no such user is an error, and no
+# state file is made for it
+"$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz --reset-failures > /dev/null 2>&1 &&
+	tg_fail "--reset-failures of a user that does not exist and has no state succeeded"
+[ -e "$T/state/state/tg-no-such-user-xyz" ] && tg_fail "--reset-failures made a state file for a mistyped name"
 echo "ok: --force needed, rate limit, --reset-failures, --remove"
 
 # options given again: the last one counts (they once filled a fixed array past its end)
