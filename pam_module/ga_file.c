@@ -143,7 +143,7 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 
 			if (strncmp(opt, "WINDOW_SIZE", 11) == 0 &&
 			    (opt[11] == ' ' || opt[11] == '\0')) {
-				if (parse_uint(opt + 11, 1, 21, &v) != TG_OK)
+				if (parse_uint(opt + 11, 1, 100, &v) != TG_OK)
 					goto out;
 				ga->has_window = 1;
 				ga->window = (v - 1) / 2;

@@ -25,7 +25,7 @@
 
 struct tgp_ga {
 	int has_window;  /* WINDOW_SIZE given */
-	unsigned window; /* steps either side, from WINDOW_SIZE (n - 1) / 2 */
+	unsigned window; /* steps either side, from WINDOW_SIZE n (1..100) as (n - 1) / 2 */
 	int disallow_reuse;
 	int hotp; /* HOTP_COUNTER: a counter-based file, refused (set even when parsing fails) */
 	int scratch_line[TGP_SCRATCH_MAX]; /* line number (0-based) of each scratch code */

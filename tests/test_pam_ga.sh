@@ -92,6 +92,14 @@ out=$("$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator 
 	tg_fail "HOTP file imported"
 case $out in *HOTP*) ;; *) tg_fail "HOTP file refused without saying why: $out" ;; esac
 echo "ok: owner, mode, symlink, size, short secret, HOTP refused"
+# WINDOW_SIZE as google-authenticator's module takes it (1..100): wider than the admin's
+# window, so the admin's holds, but the file is good
+write_ga "$S"
+sed -i 's/^" WINDOW_SIZE 3$/" WINDOW_SIZE 30/' "$GA"
+auth "$(code 30)" || tg_fail "a file with WINDOW_SIZE 30 refused"
+auth "$(code 90)" && tg_fail "WINDOW_SIZE 30 widened the admin's window"
+rm -f "$T/state/state/$U" # a fresh replay guard for the steps used below
+echo "ok: WINDOW_SIZE up to 100"
 
 # read with the user's rights: a file the user cannot reach is refused even though root could read it
 write_ga "$S"

@@ -89,6 +89,11 @@ START_TEST(bad_files_refused)
 	ck_assert_int_eq(parse(B32 "\n\" TOTP_AUTH\n", s, &ga), TG_OK);
 	ck_assert_int_eq(ga.hotp, 0);
 	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 0\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 101\n", s, &ga), TG_ERR_FORMAT);
+	/* google-authenticator's module takes 1..100: such a file must not lock its user out
+	 * (the window it asks for is wider than the admin's, so the admin's holds) */
+	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 30\n", s, &ga), TG_OK);
+	ck_assert_int_eq(ga.window, 14);
 	ck_assert_int_eq(parse(B32 "\n\" STEP_SIZE 900\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT x\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n1234567\n", s, &ga), TG_ERR_FORMAT);
