@@ -9,7 +9,8 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 tg_need_cmd flock
 
-up_setup "recording_grace = 300"
+# alert_window = 0: each alert is its own Slack message (bursts: test_uploader_alert_burst.sh)
+up_setup "recording_grace = 300" "alert_window = 0"
 
 SID_A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa # no recording, no logout: alerted
 SID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb # a recording still being written

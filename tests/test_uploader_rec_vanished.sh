@@ -16,7 +16,8 @@ s3_count() { echo $(( $(up_s3_objects tollgate | grep -c '\.tgr\._S3rver_object$
 outbox_empty() { [ -z "$(find "$T/spool/events" "$T/spool/outbox/s3" -type f ! -name '.*' 2>/dev/null)" ]; }
 s3_has() { up_s3_objects tollgate | grep -q "/$1._S3rver_object$"; }
 
-up_setup 'workers = 1'
+# alert_window = 0: each alert is its own Slack message (bursts: test_uploader_alert_burst.sh)
+up_setup 'workers = 1' 'alert_window = 0'
 A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 C=cccccccccccccccccccccccccccccccc D=dddddddddddddddddddddddddddddddd
 

@@ -338,7 +338,7 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 		char name[UP_NAME_MAX], path[PATH_MAX];
 		struct tg_buf text = TG_BUF_VOID;
 		json_t *ev = NULL;
-		int r, notify = 1;
+		int r, burst, notify = 1;
 
 		if (qs->items[i].next_try_us > now) {
 			if (qs->items[i].next_try_us < *wake_us)
@@ -378,12 +378,20 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 				notify = 0;
 			open_login_note(c, ev, &text);
 		}
-		json_decref(ev);
 		r = TG_OK;
 		/* copied on an earlier try whose removal failed: the outboxes have it (and may
 		 * have sent it already), so only the removal is tried again */
 		if (!qs->items[i].handed_on) {
 			r = tg_spool_write(c->q[UP_Q_S3].dir, name, text.data, text.len, 0640);
+			/* a burst of one alert kind: counted into one Slack summary (the S3 copy
+			 * is the evidence, written first) */
+			if (r == TG_OK && notify &&
+			    (burst = up_alert_burst_take(c, ev, name)) != 0) {
+				if (burst > 0)
+					notify = 0;
+				else
+					r = burst;
+			}
 			if (r == TG_OK && notify)
 				r = tg_spool_write(c->q[UP_Q_NOTIFY].dir, name, text.data, text.len,
 				                   0640);
@@ -392,6 +400,7 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 		}
 		if (r == TG_OK)
 			r = tg_spool_remove(qs->dir, name);
+		json_decref(ev);
 		tg_buf_free(&text);
 		if (r != TG_OK) {
 			/* a full or failing disk: try again later, not at once (each try wakes the

@@ -103,6 +103,7 @@ struct up_ctx {
 	uint64_t last_status_us;
 	uint64_t status_backlog; /* the backlog status.json shows */
 	uint64_t open_check_us;  /* up_now_us() of the next look at state/open/ (0: at once) */
+	uint64_t burst_check_us; /* up_now_us() of the next look at state/alerts/ (0: at once) */
 };
 
 /* Logins waiting for their recording: state/open/<session id>.json (event_ship.c). */
@@ -222,6 +223,21 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us);
 /* Raise an alert: syslog now, and an 'alert' event (to S3 and, unless slack_too is 0, Slack). */
 void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* --- alert_burst.c: one Slack message per alert kind and [uploader] alert_window --- */
+/* Windows and pending counts, one file per alert kind: state/alerts/<kind>.json. */
+#define UP_ALERTS_DIR "alerts"
+/*
+ * In the fan-out, for event ev (file name) bound for Slack, after its S3 copy: 1 when it is
+ * an alert counted into its kind's open window (it does not go to Slack; the window's summary
+ * counts it), 0 when it goes to Slack (an alert then opens its kind's window), a TG_ERR_*
+ * code when its count could not be saved (try again later).
+ */
+int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name);
+/* Write the summary of each window that ended with a count (all: of each with a count, for
+ * --once) into events/, and open the next window; due at c->burst_check_us, *wake_us lowered
+ * to the next. Returns how many summaries were written. */
+int up_alert_bursts_release(struct up_ctx *c, int all, uint64_t *wake_us);
 
 /* --- key_layout.c --- */
 struct up_key_vars {

@@ -554,6 +554,12 @@ static int run(struct up_ctx *c)
 
 			up_open_logins_check(c, &w);
 		}
+		if (now >= c->burst_check_us) {
+			uint64_t w = UINT64_MAX;
+
+			if (up_alert_bursts_release(c, 0, &w) > 0 && c->inotify_fd < 0)
+				up_queue_scan(c, UP_Q_EVENTS);
+		}
 		up_jobs_reap(c, job_done);
 		start_jobs(c, UP_Q_SESSIONS, up_session_ship);
 		start_jobs(c, UP_Q_S3, up_event_ship);
@@ -582,8 +588,13 @@ static int run(struct up_ctx *c)
 		    next_due(c, UP_Q_S3) > up_now_us() && wake == UINT64_MAX) {
 			/* the pass is over when nothing new can start; the jobs' own alerts still
 			 * go out */
-			uint64_t before = up_backlog(c);
+			uint64_t before = up_backlog(c), w = UINT64_MAX;
 
+			/* the windows' counts go out now, not at the next run */
+			if (up_alert_bursts_release(c, 1, &w) > 0) {
+				up_queue_scan(c, UP_Q_EVENTS);
+				continue;
+			}
 			if (rescan(c) != TG_OK)
 				return EXIT_USAGE;
 			if (up_backlog(c) <= before && events_pending(c) == 0)
@@ -612,6 +623,8 @@ static int run(struct up_ctx *c)
 			wake = size_at;
 		if (!c->once && c->open_check_us < wake)
 			wake = c->open_check_us; /* a login due for its recording check */
+		if (!c->once && c->burst_check_us < wake)
+			wake = c->burst_check_us; /* an alert window's end */
 		/* status.json is rewritten at most once a second: a change it missed is
 		 * written then, not at the next rescan */
 		if (up_backlog(c) != c->status_backlog && c->last_status_us + 1000000u < wake)
