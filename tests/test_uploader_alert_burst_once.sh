@@ -1,0 +1,30 @@
+#!/bin/sh
+# --once sends the summary of an alert burst before it exits: six alerts of one
+# kind waiting in the spool give Slack the first and one summary counting the
+# other five, each alert is its own event in S3, and no count is left waiting
+# in state/alerts/ for a run that may never come.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup 'alert_window = 3600'
+i=1
+while [ $i -le 6 ]; do
+	up_event $i alert "\"alert\":\"bad_event\",\"message\":\"test alert $i\",\"notify\":true"
+	i=$((i + 1))
+done
+rc=0
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/once.log" 2>&1 || rc=$?
+cat "$T/once.log"
+[ $rc -eq 0 ] || tg_fail "--once exited $rc"
+up_wait_messages 2 10 || tg_fail "Slack did not get two messages"
+up_message_heads
+[ "$(up_messages | grep -c bad_event)" -eq 2 ] ||
+	tg_fail "Slack got $(up_messages | grep -c bad_event) bad_event messages, not the first and one summary"
+up_message_has 'test alert 1' || tg_fail "the first alert was not posted"
+up_message_has '5 more bad_event alerts since' || tg_fail "no summary counting the other five"
+singles=$(up_s3_objects tollgate/events | xargs -r cat | grep -o '"message": *"test alert [0-9]' | sort -u | wc -l)
+[ "$singles" -eq 6 ] || tg_fail "S3 holds $singles of the 6 alerts"
+[ -z "$(find "$T/spool/state/alerts" -type f -name '*.json' -exec grep -l '"count": *[1-9]' {} +)" ] ||
+	tg_fail "a count is still waiting: $(cat "$T/spool/state/alerts/"*)"
+echo PASS
