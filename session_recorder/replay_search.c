@@ -7,7 +7,9 @@
  * memmem() when the pattern is a plain string: per-line calls cost more
  * than the matching itself. Typed input (--input) goes through the same
  * stripper, keys' sequences dropped whole, into a line for each Enter, with
- * Backspace and ^U applied where it is plain what they erased.
+ * Backspace and ^U applied where it is plain what they erased. A command's
+ * stdout and stderr are two streams, each with its own line in progress (and
+ * its own escape state): the one not being written waits aside.
  */
 #include <inttypes.h>
 #include <regex.h>
@@ -25,6 +27,14 @@
 #define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
 #define TIMES_CAP 65536 /* distinct record times in one block */
 #define SHOW_CAP 400    /* bytes of a line printed, around the match */
+
+/* The line in progress of the stream not being written (stdout or stderr), with its times. */
+struct search_aside {
+	char text[LINE_CAP];
+	uint64_t t[LINE_CAP];
+	size_t len, col;
+	struct replay_strip strip;
+};
 
 struct search_ctx {
 	regex_t re;
@@ -44,6 +54,8 @@ struct search_ctx {
 	size_t ntimes;
 	size_t cur, len, col;
 	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
+	int stream; /* 0 stdout (and input), 1 stderr: whose line is [cur, cur + len) */
+	struct search_aside aside[2]; /* each stream's line while the other one writes */
 	uint64_t matches;
 	int werr;
 };
@@ -253,6 +265,51 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 	}
 }
 
+/* Put the line in progress aside and take up the one of stream k (0 stdout, 1 stderr). */
+static void switch_stream(struct search_ctx *c, int k)
+{
+	struct search_aside *out = &c->aside[c->stream], *in = &c->aside[k];
+	size_t j;
+
+	if (k == c->stream)
+		return;
+	for (j = 0; j < c->len; j++) {
+		out->text[j] = c->text[c->cur + j];
+		out->t[j] = c->times[c->cell[c->cur + j]];
+	}
+	out->len = c->len;
+	out->col = c->col;
+	out->strip = c->strip;
+	c->stream = k;
+	c->len = c->col = 0;
+	/* room for a time per byte, and the record's own */
+	if (c->ntimes + in->len + 2 >= TIMES_CAP)
+		flush_block(c);
+	for (j = 0; j < in->len; j++) {
+		if (c->ntimes == 0 || c->times[c->ntimes - 1] != in->t[j])
+			c->times[c->ntimes++] = in->t[j];
+		c->text[c->cur + j] = in->text[j];
+		c->cell[c->cur + j] = (uint16_t)(c->ntimes - 1);
+	}
+	c->len = in->len;
+	c->col = in->col;
+	c->strip = in->strip;
+	in->len = in->col = 0;
+}
+
+/* The end of a recording: each stream's last line, unfinished, is a line. */
+static void finish_lines(struct search_ctx *c)
+{
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		switch_stream(c, k);
+		if (c->len > 0)
+			end_line(c);
+	}
+	flush_block(c);
+}
+
 static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
 {
 	struct search_ctx *c = ctx;
@@ -265,6 +322,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 		replay_input_see(&c->seen, rec);
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
+	switch_stream(c, rec->type == TG_REC_ERR);
 	set_time(c, rec->time_us);
 	for (i = 0; i < rec->len; i++) {
 		/* a run of plain text outside any escape sequence: the common case, copied whole */
@@ -342,6 +400,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 		c->strip.input = c->input;
 		c->moved = 0;
+		c->stream = 0;
+		c->aside[0].len = c->aside[0].col = c->aside[1].len = c->aside[1].col = 0;
 		memset(&c->seen, 0, sizeof(c->seen));
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */
@@ -353,9 +413,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		}
 		if (fc == REPLAY_EXIT_OK) {
 			e = replay_each_record(o, name, limit, search_rec, c, &v);
-			if (c->len > 0)
-				end_line(c);
-			flush_block(c);
+			finish_lines(c);
 			if (e == TG_OK && c->input)
 				replay_input_absent(name, &c->seen);
 			if (e != TG_OK)

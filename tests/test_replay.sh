@@ -218,6 +218,19 @@ expect 0 "$R" -c conf search 'BEGIN RSA' long.tgr
 grep -q "^$SID 0:00:00.001 long.tgr: \.\.\.A*A BEGIN RSA PRIVATE KEY BB*\.\.\.$" out.txt ||
 	tg_fail "search of a long line: the match is not shown: $(cut -c1-200 out.txt)"
 [ "$(wc -c <out.txt)" -lt 600 ] || tg_fail "search of a long line: all of it shown"
+# a command's stdout and stderr are two streams, each with its own lines: a stderr line
+# written while a stdout line is half done neither splits that line nor joins it
+printf 'out 1000 downloading par\nerr 2000 warning: \\e[1mslow\nout 3000 \\e[0mtial file\\n\nerr 4000 \\x20link\\n\nseal 5000 {}\n' >streams.txt
+"$G" script k/signing.key streams.tgr session=$SID mode=command command=fetch term= cols=0 rows=0 \
+	<streams.txt || tg_fail "make streams.tgr"
+expect 0 "$R" -c conf search 'partial file' streams.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 streams.tgr: downloading partial file" ] ||
+	tg_fail "search: a stdout line split by stderr output: $(cat out.txt)"
+expect 0 "$R" -c conf search 'warning' streams.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.002 streams.tgr: warning: slow link" ] ||
+	tg_fail "search: a stderr line: $(cat out.txt)"
+expect 0 "$R" -c conf search 'parwarning|slowtial' streams.tgr
+[ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cat out.txt)"
 # a tampered recording is refused, as cat refuses it; --force shows it, under a warning
 expect 1 "$R" -c conf search 'hunteX2' tampered.tgr
 if grep -q "hunteX2" out.txt; then tg_fail "search tampered: a forged match was printed"; fi
