@@ -27,6 +27,7 @@
 #define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
 #define TIMES_CAP 65536 /* distinct record times in one block */
 #define SHOW_CAP 400    /* bytes of a line printed, around the match */
+#define NOT_UTF8 '\x1a' /* SUB: a byte that is not UTF-8, as the regex sees it */
 
 /* The line in progress of the stream not being written (stdout or stderr), with its times. */
 struct search_aside {
@@ -39,6 +40,7 @@ struct search_aside {
 struct search_ctx {
 	regex_t re;
 	int literal; /* the pattern has no special characters: memmem */
+	int utf8;    /* the locale's regexec() reads UTF-8: it sees the block as match[] */
 	const char *pat;
 	size_t patlen;
 	const char *name;
@@ -49,6 +51,7 @@ struct search_ctx {
 	struct replay_strip strip;
 	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
 	char text[BLOCK_CAP + 1];
+	char match[BLOCK_CAP + 1]; /* text with each byte that is not UTF-8 as NOT_UTF8 */
 	uint16_t cell[BLOCK_CAP]; /* each byte's index in times[] */
 	uint64_t times[TIMES_CAP];
 	size_t ntimes;
@@ -121,16 +124,46 @@ static void report(struct search_ctx *c, size_t so)
 	c->matches++;
 }
 
+/*
+ * What regexec() reads of the finished lines: in a UTF-8 locale it matches no character at a
+ * byte that is not UTF-8 ('.' stops there), so each such byte is one NOT_UTF8 control
+ * (never in the text: the stripper drops controls), at the same offset.
+ */
+static const char *match_text(struct search_ctx *c)
+{
+	const unsigned char *t = (const unsigned char *)c->text;
+	size_t i = 0;
+	int n;
+
+	if (!c->utf8)
+		return c->text;
+	while (i < c->cur) {
+		if (t[i] < 0x80) {
+			c->match[i] = (char)t[i];
+			i++;
+		} else if ((n = tg_utf8_seq(t + i, c->cur - i)) > 0) {
+			memcpy(c->match + i, t + i, (size_t)n);
+			i += (size_t)n;
+		} else {
+			c->match[i++] = NOT_UTF8;
+		}
+	}
+	c->match[c->cur] = '\0';
+	return c->match;
+}
+
 /* Search the finished lines, then keep only the line in progress. */
 static void flush_block(struct search_ctx *c)
 {
 	size_t pos = 0, k, first;
 	regmatch_t m;
+	const char *mt;
 	char saved;
 
 	if (c->cur > 0) {
 		saved = c->text[c->cur];
 		c->text[c->cur] = '\0';
+		mt = c->literal ? c->text : match_text(c);
 		while (pos < c->cur) {
 			size_t so, eo;
 
@@ -145,7 +178,7 @@ static void flush_block(struct search_ctx *c)
 			} else {
 				int flags = pos > 0 && c->text[pos - 1] != '\n' ? REG_NOTBOL : 0;
 
-				if (regexec(&c->re, c->text + pos, 1, &m, flags) != 0)
+				if (regexec(&c->re, mt + pos, 1, &m, flags) != 0)
 					break;
 				so = pos + (size_t)m.rm_so;
 				eo = pos + (size_t)m.rm_eo;
@@ -381,6 +414,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		return REPLAY_EXIT_USAGE;
 	}
 	c->literal = is_literal(argv[0]);
+	c->utf8 = MB_CUR_MAX > 1;
 	c->pat = argv[0];
 	c->patlen = strlen(argv[0]);
 	c->input = o->input;

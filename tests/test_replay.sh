@@ -231,6 +231,15 @@ expect 0 "$R" -c conf search 'warning' streams.tgr
 	tg_fail "search: a stderr line: $(cat out.txt)"
 expect 0 "$R" -c conf search 'parwarning|slowtial' streams.tgr
 [ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cat out.txt)"
+# bytes that are not UTF-8 (a Latin-1 file name) are characters to a regex in a UTF-8
+# locale as in any other: '.' matches them, and '.*' reaches past them
+for loc in C.UTF-8 C; do
+	expect 0 env LC_ALL=$loc "$R" -c conf search 'secret.+\.txt$' good.tgr
+	[ "$(cat out.txt)" = "$SID 0:00:01.200 good.tgr: config  notes.txt  secret\\xff\\xfe.txt" ] ||
+		tg_fail "search ($loc): a line with bytes that are not UTF-8: $(cat out.txt)"
+done
+expect 0 env LC_ALL=C.UTF-8 "$R" -c conf search 'secret[^.]{2}\.txt' good.tgr
+grep -q "secret" out.txt || tg_fail "search: [^.] does not match a byte that is not UTF-8"
 # a tampered recording is refused, as cat refuses it; --force shows it, under a warning
 expect 1 "$R" -c conf search 'hunteX2' tampered.tgr
 if grep -q "hunteX2" out.txt; then tg_fail "search tampered: a forged match was printed"; fi
