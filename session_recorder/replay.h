@@ -125,6 +125,8 @@ void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);
  * *status gets the verdict's status.
  */
 int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, int *status);
+/* The verdict replay_gate() found (of the last recording it let through). */
+const struct tg_rec_verdict *replay_gate_verdict(void);
 /*
  * After showing what replay_gate() allowed: the showing pass verified again
  * as it read (it reads the bytes replay_gate() pinned, so this is a second

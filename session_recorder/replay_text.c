@@ -186,6 +186,10 @@ struct export_ctx {
 	struct tg_buf text, bytes;
 	uint64_t replaced;
 	uint64_t last_us; /* the time of the last record exported */
+	/* --force past the verified part: where it ends, and the "m" event said there */
+	uint64_t verified_bytes;
+	const char *unverified_note;
+	int marked;
 	int werr;
 };
 
@@ -318,6 +322,10 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 
 	(void)h;
 	c->last_us = rec->time_us;
+	if (c->unverified_note != NULL && !c->marked && rec->offset >= c->verified_bytes) {
+		emit(c, rec->time_us, "m", c->unverified_note, strlen(c->unverified_note));
+		c->marked = 1;
+	}
 	switch (rec->type) {
 	case TG_REC_OUT:
 	case TG_REC_ERR:
@@ -362,8 +370,9 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 	struct replay_src s;
 	struct tg_rec_reader *r = NULL;
 	const struct tg_rec_header *h;
+	const struct tg_rec_verdict *v = replay_gate_verdict();
 	json_t *j = NULL;
-	char title[600];
+	char title[600], t[32];
 	int e;
 
 	if (replay_src_open(&s, o, name) != TG_OK)
@@ -378,6 +387,16 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 	              "tollgate", "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
 	              "verification", replay_status_word(status), "invalid_utf8",
 	              o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+	/* not all verified: up to where it is, in the file itself */
+	replay_fmt_time(t, sizeof(t), v->verified_time_us);
+	if (j != NULL && status != TG_OK &&
+	    json_object_set_new(json_object_get(j, "tollgate"), "verified",
+	                        json_pack("{s:I,s:I,s:s}", "bytes", (json_int_t)v->verified_bytes,
+	                                  "time_us", (json_int_t)v->verified_time_us, "time", t)) !=
+	        0) {
+		json_decref(j);
+		j = NULL;
+	}
 	if (j == NULL || replay_json_print(stdout, j, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
 		e = TG_ERR_IO;
 out:
@@ -393,6 +412,7 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
 	int status = TG_OK, code;
+	char note[160], t[32];
 
 	if (argc != 1) {
 		tg_error("export: one FILE");
@@ -404,6 +424,15 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		return code;
 	memset(&c, 0, sizeof(c));
 	c.raw = o->raw;
+	if (status != TG_OK) { /* --force: shown past the verified part, marked where it starts */
+		c.verified_bytes = replay_gate_verdict()->verified_bytes;
+		replay_fmt_time(t, sizeof(t), replay_gate_verdict()->verified_time_us);
+		snprintf(note, sizeof(note),
+		         "NOT VERIFIED from here: %s, intact up to byte %" PRIu64
+		         " (session time %s)",
+		         replay_status_word(status), c.verified_bytes, t);
+		c.unverified_note = note;
+	}
 	tg_buf_init(&c.text, 4 * TG_REC_MAX_PAYLOAD);
 	tg_buf_init(&c.bytes, 2 * TG_REC_MAX_PAYLOAD);
 	code = REPLAY_EXIT_USAGE;

@@ -207,6 +207,11 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 	return replay_exit_for(v.status);
 }
 
+const struct tg_rec_verdict *replay_gate_verdict(void)
+{
+	return &gate_verdict;
+}
+
 int replay_recheck(const struct replay_opts *o, const char *name, int gate_status, const struct tg_rec_verdict *v)
 {
 	if (o->force || replay_exit_for(gate_status) == REPLAY_EXIT_TAMPERED)

@@ -404,6 +404,29 @@ ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlin
 sys.exit(0 if "".join(e[2] for e in ev if e[1] == "o") == "caf\ufffd" else 1)
 PY
 grep -q "1 bytes that are not UTF-8" err.txt || tg_fail "export unsealed: not counted: $(cat err.txt)"
+# --force: what is exported past the verified part is marked so in the file itself (an "m"
+# event where it starts, and the header says up to where it verified), for the file goes
+# where the warning on stderr does not
+for f in unsealed tampered; do
+	"$R" -c conf --force export --format asciicast $f.tgr >out.txt 2>err.txt
+	python3 - out.txt $f <<'PY' || tg_fail "export --force $f: the unverified part is not marked: $(cat out.txt)"
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+h = json.loads(lines[0])["tollgate"]
+ev = [json.loads(l) for l in lines[1:]]
+marks = [i for i, e in enumerate(ev) if e[1] == "m" and e[2].startswith("NOT VERIFIED")]
+assert len(marks) == 1, marks
+assert h["verified"]["bytes"] > 0
+assert h["verified"]["time"] == {"tampered": "0:00:01.600", "unsealed": "0:00:03.300"}[sys.argv[2]]
+before = "".join(e[2] for e in ev[:marks[0]] if e[1] == "o")
+after = "".join(e[2] for e in ev[marks[0]:] if e[1] == "o")
+assert "alice@web-1" in before
+assert ("after the last checkpoint" if sys.argv[2] == "unsealed" else "hunteX2") in after
+assert "hunteX2" not in before
+PY
+done
+"$R" -c conf export --format asciicast good.tgr >out.txt
+if grep -q "NOT VERIFIED" out.txt; then tg_fail "export of a sealed recording marked unverified"; fi
 if command -v asciinema >/dev/null 2>&1; then
 	# asciinema cat wants /dev/tty; play writes the output to stdout without one
 	timeout 60 asciinema play -i 0.001 good.cast </dev/null >played.txt 2>err.txt ||
