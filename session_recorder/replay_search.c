@@ -27,6 +27,8 @@
 #define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
 #define TIMES_CAP 65536 /* distinct record times in one block */
 #define SHOW_CAP 400    /* bytes of a line printed, around the match */
+/* in times[]: the record lies past the verified part (--force); session times are < 2^63 */
+#define UNVERIFIED_BIT (1ULL << 63)
 #define NOT_UTF8 '\x1a' /* SUB: a byte that is not UTF-8, as the regex sees it */
 
 /* The line in progress of the stream not being written (stdout or stderr), with its times. */
@@ -47,13 +49,14 @@ struct search_ctx {
 	/* a copy: the last lines are printed after the reader (and its header) is gone */
 	char session_id[2 * TG_REC_SESSION_ID_LEN + 1];
 	int input;
+	uint64_t verified_bytes;       /* --force: a record from here on is not verified */
 	struct replay_input_seen seen; /* --input: of the recording being searched */
 	struct replay_strip strip;
 	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
 	char text[BLOCK_CAP + 1];
 	char match[BLOCK_CAP + 1]; /* text with each byte that is not UTF-8 as NOT_UTF8 */
 	uint16_t cell[BLOCK_CAP]; /* each byte's index in times[] */
-	uint64_t times[TIMES_CAP];
+	uint64_t times[TIMES_CAP]; /* session times, with UNVERIFIED_BIT */
 	size_t ntimes;
 	size_t cur, len, col;
 	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
@@ -100,24 +103,29 @@ static void show_window(const struct search_ctx *c, size_t so, size_t ls, size_t
 		(*we)--;
 }
 
-static void report(struct search_ctx *c, size_t so)
+/* Print the match [so, eo): a match with a byte from past the verified part says so. */
+static void report(struct search_ctx *c, size_t so, size_t eo)
 {
-	size_t ls = line_start(c, so), le = ls, ws, we;
+	size_t ls = line_start(c, so), le = ls, ws, we, k;
 	char t[32];
 
 	while (le < c->cur && c->text[le] != '\n')
 		le++;
 	char line[SHOW_CAP + 1], *safe_line, *safe_name;
+	int unverified = 0;
 
+	for (k = so; k < eo || k == so; k++)
+		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
 	show_window(c, so, ls, le, &ws, &we);
-	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]]);
+	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]] & ~UNVERIFIED_BIT);
 	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
 	memcpy(line, c->text + ws, we - ws);
 	line[we - ws] = '\0';
 	safe_line = tg_text_safe(line);
 	safe_name = tg_text_safe(c->name);
-	if (printf("%s %s %s: %s%s%s\n", c->session_id, t, safe_name ? safe_name : "?",
-	           ws > ls ? "..." : "", safe_line ? safe_line : "?", we < le ? "..." : "") < 0)
+	if (printf("%s %s%s %s: %s%s%s\n", c->session_id, unverified ? "UNVERIFIED " : "", t,
+	           safe_name ? safe_name : "?", ws > ls ? "..." : "", safe_line ? safe_line : "?",
+	           we < le ? "..." : "") < 0)
 		c->werr = 1;
 	free(safe_line);
 	free(safe_name);
@@ -191,7 +199,7 @@ static void flush_block(struct search_ctx *c)
 				    1; /* an empty match at a line's end: that line had its turn */
 				continue;
 			}
-			report(c, so);
+			report(c, so, eo);
 			pos = eo > so ? eo : so + 1;
 		}
 		c->text[c->cur] = saved;
@@ -356,7 +364,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
 	switch_stream(c, rec->type == TG_REC_ERR);
-	set_time(c, rec->time_us);
+	set_time(c, rec->time_us | (rec->offset >= c->verified_bytes ? UNVERIFIED_BIT : 0));
 	for (i = 0; i < rec->len; i++) {
 		/* a run of plain text outside any escape sequence: the common case, copied whole */
 		if (c->strip.state == 0 && p[i] >= 0x20 && p[i] != 0x7f) {
@@ -444,6 +452,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			fc = REPLAY_EXIT_USAGE;
 		} else {
 			fc = replay_gate(o, name, &limit, &status);
+			c->verified_bytes =
+			    status == TG_OK ? UINT64_MAX : replay_gate_verdict()->verified_bytes;
 		}
 		if (fc == REPLAY_EXIT_OK) {
 			e = replay_each_record(o, name, limit, search_rec, c, &v);

@@ -247,6 +247,14 @@ grep -q "refused" err.txt || tg_fail "search tampered: not refused: $(cat err.tx
 expect 1 "$R" -c conf --force search 'hunteX2' tampered.tgr
 grep -q "hunteX2" out.txt || tg_fail "search tampered --force: the match is not printed"
 grep -q "not all verified" err.txt || tg_fail "search tampered --force: no warning"
+# ... and each match from past the verified part says so on its line, as info marks notes
+grep -q "^$SID UNVERIFIED 0:00:03.100 tampered.tgr: the password is hunteX2" out.txt ||
+	tg_fail "search tampered --force: the forged match is not marked: $(cat out.txt)"
+expect 2 "$R" -c conf --force search 'after the last checkpoint|cat notes' unsealed.tgr
+grep -q "^$SID 0:00:03.000 unsealed.tgr: alice@web-1\$ cat notes.txt$" out.txt ||
+	tg_fail "search unsealed --force: a verified match: $(cat out.txt)"
+grep -q "^$SID UNVERIFIED 0:00:04.000 unsealed.tgr: after the last checkpoint$" out.txt ||
+	tg_fail "search unsealed --force: the unverified match is not marked: $(cat out.txt)"
 # an unsealed one is searched up to its last checkpoint only
 expect 2 "$R" -c conf search 'after the last checkpoint' unsealed.tgr
 [ ! -s out.txt ] || tg_fail "search unsealed: the unverified tail was searched: $(cat out.txt)"
