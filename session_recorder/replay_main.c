@@ -140,7 +140,7 @@ static int apply_opt(int c, struct replay_opts *o, const char **config_path)
 		break;
 	case 'i':
 		if (parse_double(optarg, 0.001, 86400.0 * 365, &d) != 0) {
-			tg_error("--idle-limit: seconds, more than 0");
+			tg_error("--idle-limit: seconds, from 0.001 to 31536000 (a year)");
 			return REPLAY_EXIT_USAGE;
 		}
 		o->idle_limit_us = (uint64_t)(d * 1e6);

@@ -79,6 +79,9 @@ expect 3 "$R" -c conf verify good.tgr missing.tgr tampered.tgr
 expect 3 "$R" -c conf verify
 expect 3 "$R" -c conf frobnicate good.tgr
 expect 3 "$R" -c conf --speed 0 play good.tgr
+# the message names the range it enforces: 0.0005 is "more than 0", and still refused
+expect 3 "$R" -c conf --idle-limit 0.0005 play good.tgr
+grep -q -e "--idle-limit: seconds, from 0.001 to 31536000" err.txt || tg_fail "--idle-limit 0.0005: $(cat err.txt)"
 expect 3 "$R" -c conf --key /nonexistent verify good.tgr
 expect 3 "$R" -c /nonexistent/tollgate.conf verify good.tgr
 expect 0 "$R" --help
