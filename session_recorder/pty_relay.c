@@ -99,7 +99,12 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			}
 		}
 		if (x->failed_end) {
-			(void)!write(STDOUT_FILENO, failure_msg, sizeof(failure_msg) - 1);
+			/* stdout is non-blocking: a client slow to read (the very output that
+			 * filled the disk) must still get the shell's last output and then the
+			 * reason the session ends, not an EAGAIN that drops it */
+			relay_chan_flush(out, RELAY_HANGUP_WAIT_MS);
+			relay_write_wait(STDOUT_FILENO, failure_msg, sizeof(failure_msg) - 1,
+			                 RELAY_HANGUP_WAIT_MS);
 			res->reason = "recording_failure";
 			break;
 		}

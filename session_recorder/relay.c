@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -202,6 +203,47 @@ int relay_chan_write(struct relay_chan *c)
 	}
 	c->len = c->off = 0;
 	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms)
+{
+	const unsigned char *b = p;
+	int64_t end = now_ms() + timeout_ms, left;
+	struct pollfd pfd;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, b, n);
+		if (w > 0) {
+			b += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0 || errno != EAGAIN || (left = end - now_ms()) <= 0)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+void relay_chan_flush(struct relay_chan *c, int timeout_ms)
+{
+	if (c->to >= 0 && c->len > c->off)
+		relay_write_wait(c->to, c->buf + c->off, c->len - c->off, timeout_ms);
+	c->len = c->off = 0;
 }
 
 void relay_chan_close(struct relay_chan *c)

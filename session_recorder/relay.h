@@ -62,6 +62,12 @@ int relay_chan_read(struct relay_ctx *x, struct relay_chan *c);
 int relay_chan_write(struct relay_chan *c);
 /* Close both ends. */
 void relay_chan_close(struct relay_chan *c);
+/* Write what the buffer still holds to its non-blocking `to`, waiting for it at most timeout_ms,
+ * then empty it: the session's last output before a message that ends it. */
+void relay_chan_flush(struct relay_chan *c, int timeout_ms);
+/* Write n bytes to a non-blocking fd, waiting for it at most timeout_ms in all: a message the
+ * user must see is not lost to a client slow to read (EAGAIN). 0 all written, -1 not. */
+int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms);
 /* Set O_NONBLOCK on fd; returns the old flags (or -1). */
 int relay_nonblock(int fd);
 /* Wait for the child with a timeout (ms); 1 reaped (*status set), 0 not yet. */

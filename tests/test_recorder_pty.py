@@ -576,6 +576,28 @@ def test_slow_client_gets_the_last_output():
         env.cleanup()
 
 
+def test_failure_message_reaches_slow_client():
+    """A recording failure (deny) ends the session with a message; a client slow to read (the
+    output that fills the disk keeps its terminal full) must still get it, not lose it to EAGAIN."""
+    env = Env(shell="/bin/sh", max_session_bytes="1G")
+    try:
+        for i in range(3):
+            # dash's ulimit -f counts 512-byte blocks: the recording fails near 512 KiB
+            s = PtySession(env, argv=["sh", "-c", 'ulimit -f 1024; exec "$0" -c "$1"', RECORDER,
+                                      "head -c 3000000 /dev/zero | tr '\\0' a; echo finished"])
+            try:
+                while len(s.out) < 500000:
+                    s.read_until(b"a", since=len(s.out))
+                time.sleep(1.5)  # the client stops reading while the recording fails
+                s.wait()
+            finally:
+                s.kill()
+            check(b"finished" not in s.out and s.out.endswith(b"the session is ended.\r\n"),
+                  "round %d: the slow client is told why the session ended" % i)
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_keygen_missing_config,
           test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
@@ -583,4 +605,5 @@ if __name__ == "__main__":
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
-          test_term_ends_session, test_idle_heartbeats, test_slow_client_gets_the_last_output])
+          test_term_ends_session, test_idle_heartbeats, test_slow_client_gets_the_last_output,
+          test_failure_message_reaches_slow_client])
