@@ -20,10 +20,16 @@ static void pass_winsize(struct relay_ctx *x, int master, struct winsize *last)
 
 	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0)
 		return;
-	if (ws.ws_col == last->ws_col && ws.ws_row == last->ws_row)
+	if (ws.ws_col == last->ws_col && ws.ws_row == last->ws_row &&
+	    ws.ws_xpixel == last->ws_xpixel && ws.ws_ypixel == last->ws_ypixel)
 		return;
-	/* the kernel sends SIGWINCH to the shell's foreground job */
+	/* the kernel sends SIGWINCH to the shell's foreground job; the size in pixels goes on
+	 * too (image protocols draw by it), though only columns and rows are recorded */
 	ioctl(master, TIOCSWINSZ, &ws);
+	if (ws.ws_col == last->ws_col && ws.ws_row == last->ws_row) {
+		*last = ws;
+		return;
+	}
 	*last = ws;
 	if (x->sink != NULL && rec_sink_resize(x->sink, ws.ws_col, ws.ws_row) != TG_OK &&
 	    x->sink->error != TG_OK) {

@@ -190,8 +190,8 @@ class PtySession:
     def send(self, data):
         os.write(self.fd, data)
 
-    def resize(self, cols, rows):
-        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    def resize(self, cols, rows, xpixel=0, ypixel=0):
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, xpixel, ypixel))
 
     def wait(self, timeout=30.0):
         end = time.time() + timeout

@@ -62,6 +62,28 @@ def test_shell_output_resize_exit():
         env.cleanup()
 
 
+def test_resize_in_pixels_passed_on():
+    """A change of the window's size in pixels alone reaches the shell's terminal (image
+    protocols such as sixel draw by it); the recording keeps columns and rows only."""
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, cols=80, rows=24)
+        s.sync()
+        s.resize(80, 24, 800, 480)
+        os.kill(s.pid, signal.SIGWINCH)
+        s.send(b"sleep 0.2; python3 -c 'import fcntl, struct, termios; "
+               b"r, c, x, y = struct.unpack(\"HHHH\", fcntl.ioctl(0, termios.TIOCGWINSZ, bytes(8))); "
+               b"print(\"px\", x, y, \"cells\", c, r)'\n")
+        s.read_until(b"px 800 480 cells 80 24")
+        s.send(b"exit\n")
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed and intact")
+        check(not rec.of("resize"), "a change in pixels alone records no resize")
+    finally:
+        env.cleanup()
+
+
 def test_bad_pam_id_ignored():
     env = Env(shell="/bin/sh")
     try:
@@ -600,7 +622,8 @@ def test_failure_message_reaches_slow_client():
 
 if __name__ == "__main__":
     main([test_keygen_missing_config,
-          test_shell_output_resize_exit, test_bad_pam_id_ignored, test_signal_death_passed,
+          test_shell_output_resize_exit, test_resize_in_pixels_passed_on, test_bad_pam_id_ignored,
+          test_signal_death_passed,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts,
