@@ -73,6 +73,14 @@ int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 	return code;
 }
 
+/* What a run of records holds: bytes stored and dropped, hidden input, window changes. */
+struct info_tally {
+	uint64_t stored[4];  /* by TG_REC_OUT, _ERR, _IN */
+	uint64_t dropped[4]; /* likewise */
+	uint64_t hidden_bytes, hidden_times, resizes;
+	unsigned last_cols, last_rows;
+};
+
 struct info {
 	struct tg_rec_verdict v;
 	json_t *end;
@@ -80,11 +88,53 @@ struct info {
 	int end_unverified; /* an END past the verified part: left out */
 	json_t *notes;
 	size_t notes_dropped;
-	uint64_t stored[4];
-	uint64_t dropped[4];
-	uint64_t hidden_bytes, hidden_times, resizes;
-	unsigned last_cols, last_rows;
+	/* a record is counted in tail until a checkpoint verifies it, then moved to ok: the
+	 * figures info shows are the verified part's, the tail's are said apart */
+	struct info_tally ok, tail;
 };
+
+/* Add what the records of b hold to a (b's last window size is the later one). */
+static void tally_add(struct info_tally *a, const struct info_tally *b)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		a->stored[i] += b->stored[i];
+		a->dropped[i] += b->dropped[i];
+	}
+	a->hidden_bytes += b->hidden_bytes;
+	a->hidden_times += b->hidden_times;
+	if (b->resizes > 0) {
+		a->last_cols = b->last_cols;
+		a->last_rows = b->last_rows;
+	}
+	a->resizes += b->resizes;
+}
+
+/* Whether t counts anything. */
+static int tally_any(const struct info_tally *t)
+{
+	return t->stored[1] + t->stored[2] + t->stored[3] + t->dropped[1] + t->dropped[2] +
+	           t->dropped[3] + t->hidden_times + t->resizes >
+	       0;
+}
+
+/* A tally as the JSON members "stored", "dropped", "hidden_input" and "resizes" of o. */
+static int tally_json(json_t *o, const struct info_tally *t)
+{
+	return json_object_set_new(o, "stored",
+	                           json_pack("{s:I,s:I,s:I}", "out", (json_int_t)t->stored[1],
+	                                     "err", (json_int_t)t->stored[2], "in",
+	                                     (json_int_t)t->stored[3])) |
+	       json_object_set_new(o, "dropped",
+	                           json_pack("{s:I,s:I,s:I}", "out", (json_int_t)t->dropped[1],
+	                                     "err", (json_int_t)t->dropped[2], "in",
+	                                     (json_int_t)t->dropped[3])) |
+	       json_object_set_new(o, "hidden_input",
+	                           json_pack("{s:I,s:I}", "bytes", (json_int_t)t->hidden_bytes,
+	                                     "records", (json_int_t)t->hidden_times)) |
+	       json_object_set_new(o, "resizes", json_integer((json_int_t)t->resizes));
+}
 
 static json_t *verdict_json(const struct tg_rec_verdict *v)
 {
@@ -176,6 +226,29 @@ static const char *jtext(json_t *o, const char *k, char *buf, size_t n)
 	return buf;
 }
 
+/*
+ * The figures of the records past the verified part, on a line of their own and said to be
+ * unverified: what they claim is not a fact, and is not in the totals above it.
+ */
+static void print_unverified_tally(const struct info_tally *t, uint64_t from)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+	         "UNVERIFIED after byte %" PRIu64 " (not counted above): stored out %" PRIu64
+	         ", err %" PRIu64 ", in %" PRIu64 "; dropped out %" PRIu64 ", err %" PRIu64
+	         ", in %" PRIu64 "; hidden input %" PRIu64 " bytes in %" PRIu64
+	         " records; resizes %" PRIu64,
+	         from, t->stored[1], t->stored[2], t->stored[3], t->dropped[1], t->dropped[2],
+	         t->dropped[3], t->hidden_bytes, t->hidden_times, t->resizes);
+	if (t->resizes > 0) {
+		size_t len = strlen(buf);
+
+		snprintf(buf + len, sizeof(buf) - len, " (last %ux%u)", t->last_cols, t->last_rows);
+	}
+	print_kv("unverified:", buf);
+}
+
 static void info_text(const char *name, const struct tg_rec_header *h, const char *hjson,
                       struct info *in)
 {
@@ -218,7 +291,8 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 			free(txt);
 		}
 	} else {
-		replay_fmt_time(t, sizeof(t), in->v.time_us);
+		/* as far as it verified, as list says it: a later record's time is a claim */
+		replay_fmt_time(t, sizeof(t), in->v.verified_time_us);
 		snprintf(buf, sizeof(buf), "%s so far (%s)", t,
 		         in->end_unverified
 		             ? "its END record lies past the verified part: not shown"
@@ -226,28 +300,28 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		print_kv("duration:", buf);
 	}
 	snprintf(buf, sizeof(buf), "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64,
-	         in->stored[TG_REC_OUT], in->stored[TG_REC_ERR], in->stored[TG_REC_IN]);
+	         in->ok.stored[TG_REC_OUT], in->ok.stored[TG_REC_ERR], in->ok.stored[TG_REC_IN]);
 	print_kv("bytes stored:", buf);
-	if (in->dropped[1] + in->dropped[2] + in->dropped[3] > 0) {
+	if (in->ok.dropped[1] + in->ok.dropped[2] + in->ok.dropped[3] > 0) {
 		snprintf(buf, sizeof(buf),
 		         "out %" PRIu64 ", err %" PRIu64 ", in %" PRIu64 " (passed on, not stored)",
-		         in->dropped[1], in->dropped[2], in->dropped[3]);
+		         in->ok.dropped[1], in->ok.dropped[2], in->ok.dropped[3]);
 		print_kv("bytes dropped:", buf);
 	}
-	if (in->stored[TG_REC_IN] > 0)
+	if (in->ok.stored[TG_REC_IN] > 0)
 		print_kv("input:", "recorded (tollgate-replay cat --input)");
-	if (in->hidden_times > 0) {
+	if (in->ok.hidden_times > 0) {
 		snprintf(buf, sizeof(buf),
 		         "%" PRIu64 " bytes typed with echo off, in %" PRIu64
 		         " records (not stored)",
-		         in->hidden_bytes, in->hidden_times);
+		         in->ok.hidden_bytes, in->ok.hidden_times);
 		print_kv("hidden input:", buf);
 	}
-	if (in->resizes > 0 || rdropped > 0) {
-		len = snprintf(buf, sizeof(buf), "%" PRIu64, in->resizes);
-		if (in->resizes > 0 && len > 0 && (size_t)len < sizeof(buf))
+	if (in->ok.resizes > 0 || rdropped > 0) {
+		len = snprintf(buf, sizeof(buf), "%" PRIu64, in->ok.resizes);
+		if (in->ok.resizes > 0 && len > 0 && (size_t)len < sizeof(buf))
 			len += snprintf(buf + len, sizeof(buf) - (size_t)len, " (last %ux%u)",
-			                in->last_cols, in->last_rows);
+			                in->ok.last_cols, in->ok.last_rows);
 		if (rdropped > 0 && len > 0 && (size_t)len < sizeof(buf))
 			snprintf(buf + len, sizeof(buf) - (size_t)len,
 			         ", %" JSON_INTEGER_FORMAT
@@ -255,6 +329,8 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 			         rdropped);
 		print_kv("resizes:", buf);
 	}
+	if (tally_any(&in->tail))
+		print_unverified_tally(&in->tail, in->v.verified_bytes);
 	for (i = 0; i < json_array_size(in->notes); i++) {
 		json_t *n = json_array_get(in->notes, i);
 		char *d =
@@ -322,19 +398,27 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		case TG_REC_OUT:
 		case TG_REC_ERR:
 		case TG_REC_IN:
-			in.stored[rec.type] += rec.len;
+			in.tail.stored[rec.type] += rec.len;
 			break;
 		case TG_REC_DROPPED:
-			in.dropped[rec.stream] += rec.dropped;
+			in.tail.dropped[rec.stream] += rec.dropped;
 			break;
 		case TG_REC_IN_HIDDEN:
-			in.hidden_bytes += rec.hidden;
-			in.hidden_times++;
+			in.tail.hidden_bytes += rec.hidden;
+			in.tail.hidden_times++;
 			break;
 		case TG_REC_RESIZE:
-			in.resizes++;
-			in.last_cols = rec.cols;
-			in.last_rows = rec.rows;
+			in.tail.resizes++;
+			in.tail.last_cols = rec.cols;
+			in.tail.last_rows = rec.rows;
+			break;
+		case TG_REC_CHECKPOINT:
+			/* it verified what came since the one before: counted as verified */
+			tg_rec_reader_verdict(r, &in.v);
+			if (in.v.verified_index == rec.index) {
+				tally_add(&in.ok, &in.tail);
+				memset(&in.tail, 0, sizeof(in.tail));
+			}
 			break;
 		case TG_REC_NOTE:
 			if (json_array_size(in.notes) < INFO_MAX_NOTES)
@@ -381,18 +465,20 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		}
 	}
 	if (o->json) {
-		json_t *j = json_pack(
-		    "{s:o,s:o,s:O,s:o,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:I,s:o}", "file",
-		    name_json(argv[0]), "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
-		    "end", in.end ? in.end : json_null(), "notes", json_incref(in.notes), "stored",
-		    "out", (json_int_t)in.stored[TG_REC_OUT], "err",
-		    (json_int_t)in.stored[TG_REC_ERR], "in", (json_int_t)in.stored[TG_REC_IN],
-		    "dropped", "out", (json_int_t)in.dropped[1], "err", (json_int_t)in.dropped[2],
-		    "in", (json_int_t)in.dropped[3], "hidden_input", "bytes",
-		    (json_int_t)in.hidden_bytes, "records", (json_int_t)in.hidden_times, "resizes",
-		    (json_int_t)in.resizes, "verification", verdict_json(&in.v));
+		json_t *j =
+		    json_pack("{s:o,s:o,s:O,s:o}", "file", name_json(argv[0]), "header",
+		              json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
+		              in.end ? in.end : json_null(), "notes", json_incref(in.notes));
+		json_t *u = in.v.status == TG_OK
+		                ? json_null()
+		                : json_pack("{s:I}", "from_byte", (json_int_t)in.v.verified_bytes);
+		int bad = j == NULL || u == NULL || tally_json(j, &in.ok) != 0 ||
+		          (!json_is_null(u) && tally_json(u, &in.tail) != 0);
 
-		if (j == NULL ||
+		/* the verified part's figures above, the tail's apart (null when sealed) */
+		bad = json_object_set_new(j, "unverified", u) != 0 || bad;
+		bad = json_object_set_new(j, "verification", verdict_json(&in.v)) != 0 || bad;
+		if (bad ||
 		    replay_json_print(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
 			json_decref(j);
 			tg_error("%s: could not make the JSON", argv[0]);

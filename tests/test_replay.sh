@@ -130,6 +130,33 @@ head -c $(($(stat -c %s good.tgr) - 100)) good.tgr >cutend.tgr
 expect 2 "$R" -c conf info cutend.tgr
 if grep -q "^exit status:" out.txt; then tg_fail "info shows an unverified END as the session's end"; fi
 grep -q "END record lies past the verified part" out.txt || tg_fail "info cutend: $(cat out.txt)"
+# the totals count what verified; the tail after the last checkpoint is said apart, labelled
+printf '%s\n' 'out 1000 hello\r\n' 'resize 1100 100 30' 'hidden 1200 4' 'dropped 1300 out 50' \
+	'checkpoint 2000' 'out 3000 tail output\r\n' 'in 3100 ls\r' 'err 3200 oops\n' \
+	'resize 3300 200 50' 'hidden 3400 6' 'dropped 3500 err 70' 'flush' 'crash' >tail.txt
+"$G" script k/signing.key tail.tgr session=$SID <tail.txt || tg_fail "make tail.tgr"
+expect 2 "$R" -c conf info tail.tgr
+for want in "^duration: *0:00:00.002 so far" "^bytes stored: *out 7, err 0, in 0$" "^bytes dropped: *out 50, err 0, in 0 " \
+	"^hidden input: *4 bytes typed with echo off, in 1 records" "^resizes: *1 (last 100x30)$" \
+	"^unverified: *UNVERIFIED after byte [0-9]* (not counted above): stored out 13, err 5, in 3; dropped out 0, err 70, in 0; hidden input 6 bytes in 1 records; resizes 1 (last 200x50)$"; do
+	grep -q "$want" out.txt || { cat out.txt; tg_fail "info of an unsealed tail lacks /$want/"; }
+done
+if grep -q "^input:" out.txt; then tg_fail "info: typed input only past the verified part shown as recorded"; fi
+expect 2 "$R" -c conf info --json tail.tgr
+python3 - out.txt <<'PY' || tg_fail "info --json of an unsealed tail: $(cat out.txt)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["stored"] == {"out": 7, "err": 0, "in": 0}, j["stored"]
+assert j["dropped"] == {"out": 50, "err": 0, "in": 0} and j["resizes"] == 1
+assert j["hidden_input"] == {"bytes": 4, "records": 1}
+u = j["unverified"]
+assert u["from_byte"] == j["verification"]["verified_bytes"]
+assert u["stored"] == {"out": 13, "err": 5, "in": 3} and u["dropped"] == {"out": 0, "err": 70, "in": 0}
+assert u["hidden_input"] == {"bytes": 6, "records": 1} and u["resizes"] == 1
+PY
+expect 0 "$R" -c conf info --json good.tgr
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["unverified"] is None' out.txt ||
+	tg_fail "info --json of a sealed recording: an unverified tail"
 # ... nor for list: its DURATION is how far the recording verified, not the END's claim
 mkdir cutdir && cp cutend.tgr cutdir/ || tg_fail "cutdir"
 expect 2 "$R" -c conf verify cutend.tgr
