@@ -450,9 +450,10 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		code = REPLAY_EXIT_TAMPERED;
 		goto out;
 	}
+	/* sequences, not bytes: one to three bytes make one U+FFFD ("maximal subpart") */
 	if (c.replaced > 0)
-		tg_warn("%s: %" PRIu64 " bytes that are not UTF-8 were replaced with U+FFFD%s",
-		        argv[0], c.replaced,
+		tg_warn("%s: %" PRIu64 " invalid UTF-8 sequence%s replaced with one U+FFFD%s",
+		        argv[0], c.replaced, c.replaced == 1 ? "," : "s, each",
 		        o->raw ? " (exact bytes kept in \"b\" events)"
 		               : " (--raw keeps the exact bytes)");
 	code = replay_exit_for(status);

@@ -441,7 +441,16 @@ import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8").read().splitlines()[1:]]
 sys.exit(0 if "".join(e[2] for e in ev if e[1] == "o") == "caf\ufffd" else 1)
 PY
-grep -q "1 bytes that are not UTF-8" err.txt || tg_fail "export unsealed: not counted: $(cat err.txt)"
+grep -q "cutchar.tgr: 1 invalid UTF-8 sequence, replaced with one U+FFFD" err.txt ||
+	tg_fail "export unsealed: not counted: $(cat err.txt)"
+# the count is of invalid sequences (one per U+FFFD), not of bytes: a 3-byte character cut
+# after 2 bytes is one, and the message says so
+printf 'out 1000 a\\xe2\\x82b \\xff\\xfe\\r\\n\nseal 2000 {"reason":"exit"}\n' >seqs.txt
+"$G" script k/signing.key seqs.tgr <seqs.txt || tg_fail "make seqs.tgr"
+expect 0 "$R" -c conf export --format asciicast seqs.tgr
+grep -q "seqs.tgr: 3 invalid UTF-8 sequences, each replaced with one U+FFFD (--raw keeps the exact bytes)$" err.txt ||
+	tg_fail "export: the count of invalid sequences is not said as such: $(cat err.txt)"
+[ "$(grep -o "$(printf '\357\277\275')" out.txt | wc -l)" -eq 3 ] || tg_fail "export seqs: not 3 U+FFFD: $(cat out.txt)"
 # --force: what is exported past the verified part is marked so in the file itself (an "m"
 # event where it starts, and the header says up to where it verified), for the file goes
 # where the warning on stderr does not
