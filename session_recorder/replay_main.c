@@ -84,12 +84,34 @@ static const struct {
 	int (*fn)(const struct replay_opts *, int, char **);
 	int min_args;
 	int needs_key;
+	const char *args;     /* the min_args required arguments, one word each */
+	const char *synopsis; /* as in usage_text */
 } commands[] = {
-    {"verify", replay_cmd_verify, 1, 1}, {"info", replay_cmd_info, 1, 1},
-    {"play", replay_cmd_play, 1, 1},     {"cat", replay_cmd_cat, 1, 1},
-    {"search", replay_cmd_search, 2, 1}, {"export", replay_cmd_export, 1, 1},
-    {"list", replay_cmd_list, 1, 1},
+    {"verify", replay_cmd_verify, 1, 1, "FILE...", "verify FILE..."},
+    {"info", replay_cmd_info, 1, 1, "FILE", "info [--json] FILE"},
+    {"play", replay_cmd_play, 1, 1, "FILE", "play FILE"},
+    {"cat", replay_cmd_cat, 1, 1, "FILE", "cat [--input] FILE"},
+    {"search", replay_cmd_search, 2, 1, "REGEX FILE...", "search REGEX FILE..."},
+    {"export", replay_cmd_export, 1, 1, "FILE", "export --format asciicast [--raw] FILE"},
+    {"list", replay_cmd_list, 1, 1, "SPOOLDIR|s3://bucket/prefix",
+     "list SPOOLDIR|s3://bucket/prefix"},
 };
+
+/*
+ * A command given fewer than its required arguments (argc of them): one line naming those
+ * missing, not the whole usage, which would bury it. Returns the usage exit code.
+ */
+static int missing_args(size_t i, int argc)
+{
+	const char *missing = commands[i].args;
+	int n;
+
+	for (n = 0; n < argc && strchr(missing, ' ') != NULL; n++)
+		missing = strchr(missing, ' ') + 1;
+	tg_error("%s: missing %s (usage: %s; see tollgate-replay --help)", commands[i].name,
+	         missing, commands[i].synopsis);
+	return REPLAY_EXIT_USAGE;
+}
 
 static int parse_double(const char *s, double min, double max, double *v)
 {
@@ -184,8 +206,10 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+c:k:fs:i:hV", longopts, NULL)) != -1)
 		if ((r = apply_opt(c, &o, &config_path)) >= 0)
 			return r;
-	if (optind >= argc)
-		return usage(stderr, REPLAY_EXIT_USAGE);
+	if (optind >= argc) {
+		tg_error("missing COMMAND (see tollgate-replay --help)");
+		return REPLAY_EXIT_USAGE;
+	}
 	cmd = argv[optind];
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
@@ -203,10 +227,8 @@ int main(int argc, char **argv)
 			return r;
 	sub_argc -= optind;
 	sub_argv += optind;
-	if (sub_argc < commands[i].min_args) {
-		tg_error("%s: missing arguments", cmd);
-		return usage(stderr, REPLAY_EXIT_USAGE);
-	}
+	if (sub_argc < commands[i].min_args)
+		return missing_args(i, sub_argc);
 	if (o.has_from && o.has_to && o.to_us <= o.from_us) {
 		tg_error("--to must be after --from");
 		return REPLAY_EXIT_USAGE;

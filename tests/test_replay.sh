@@ -76,7 +76,23 @@ expect 2 "$R" -c conf verify good.tgr unsealed.tgr
 expect 1 "$R" -c conf verify good.tgr unsealed.tgr tampered.tgr
 expect 3 "$R" -c conf verify good.tgr missing.tgr tampered.tgr
 # usage errors
+# a missing argument is one line that names it and points at --help, not the whole usage
+one_line() { # one_line WANT: err.txt is one line, matching WANT
+	[ "$(wc -l <err.txt)" -eq 1 ] && grep -q -e "$1" err.txt ||
+		tg_fail "not one line /$1/: $(cat err.txt)"
+}
 expect 3 "$R" -c conf verify
+one_line "^tollgate-replay: verify: missing FILE\.\.\. (usage: verify FILE\.\.\.; see tollgate-replay --help)$"
+expect 3 "$R" -c conf search x
+one_line "^tollgate-replay: search: missing FILE\.\.\. (usage: search REGEX FILE\.\.\.; see tollgate-replay --help)$"
+expect 3 "$R" -c conf search
+one_line "search: missing REGEX FILE\.\.\. (usage: search REGEX FILE\.\.\.; "
+expect 3 "$R" -c conf info --json
+one_line "info: missing FILE (usage: info \[--json\] FILE; see tollgate-replay --help)$"
+expect 3 "$R" -c conf list
+one_line "list: missing SPOOLDIR|s3://bucket/prefix (usage: list SPOOLDIR|s3://bucket/prefix; "
+expect 3 "$R" -c conf
+one_line "^tollgate-replay: missing COMMAND (see tollgate-replay --help)$"
 expect 3 "$R" -c conf frobnicate good.tgr
 expect 3 "$R" -c conf --speed 0 play good.tgr
 # the message names the range it enforces: 0.0005 is "more than 0", and still refused
