@@ -224,42 +224,33 @@ static int load_secret(struct attempt *a)
 		           r == TG_OK ? "found" : tg_strerror(r), a->window);
 	if (r == TG_ERR_NOT_FOUND)
 		return 0;
-	if (r == TG_ERR_CONFIG && a->is_ga) {
-		a->reason = "bad_state";
+	if (r == TG_OK)
+		return 1;
+	a->reason = "bad_state";
+	if (r == TG_ERR_CONFIG && a->is_ga)
 		pam_syslog(
 		    a->pamh, LOG_ERR,
 		    "user=%s: the folder of the google-authenticator file %s is missing (home "
 		    "not mounted?), failing closed",
 		    a->user_log, a->ga_path);
-		return -1;
-	}
-	if (r == TG_ERR_CONFIG && !a->is_ga) {
-		a->reason = "bad_state";
+	else if (r == TG_ERR_CONFIG)
 		pam_syslog(
 		    a->pamh, LOG_ERR,
 		    "user=%s: the secret store under %s is incomplete (the folder, totp/ "
 		    "or store.key is missing: not mounted? state_dir wrong?), failing closed",
 		    a->user_log, state_dir);
-		return -1;
-	}
-	if (r != TG_OK && a->is_ga && a->ga.hotp) {
-		a->reason = "bad_state";
+	else if (a->is_ga && a->ga.hotp)
 		pam_syslog(
 		    a->pamh, LOG_ERR,
-		    "user=%s: the google-authenticator file %s is counter-based (HOTP_COUNTER): "
-		    "only time-based (TOTP) files are supported, failing closed",
+		    "user=%s: the google-authenticator file %s is counter-based "
+		    "(HOTP_COUNTER): only time-based (TOTP) files are supported, failing closed",
 		    a->user_log, a->ga_path);
-		return -1;
-	}
-	if (r != TG_OK) {
-		a->reason = "bad_state";
+	else
 		pam_syslog(a->pamh, LOG_ERR, "user=%s: the %s is unusable, failing closed: %s",
 		           a->user_log,
 		           a->is_ga ? "google-authenticator file" : "secret store entry",
 		           tg_strerror(r));
-		return -1;
-	}
-	return 1;
+	return -1;
 }
 
 /*
