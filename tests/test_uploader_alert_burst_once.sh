@@ -2,7 +2,10 @@
 # --once sends the summary of an alert burst before it exits: six alerts of one
 # kind waiting in the spool give Slack the first and one summary counting the
 # other five, each alert is its own event in S3, and no count is left waiting
-# in state/alerts/ for a run that may never come.
+# in state/alerts/ for a run that may never come. And an alert counted just
+# before a kill -9 took the daemon (its event still in events/), whose window
+# ended before the restart, is counted in that window's summary only, not again
+# in the next window.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -27,4 +30,18 @@ singles=$(up_s3_objects tollgate/events | xargs -r cat | grep -o '"message": *"t
 [ "$singles" -eq 6 ] || tg_fail "S3 holds $singles of the 6 alerts"
 [ -z "$(find "$T/spool/state/alerts" -type f -name '*.json' -exec grep -l '"count": *[1-9]' {} +)" ] ||
 	tg_fail "a count is still waiting: $(cat "$T/spool/state/alerts/"*)"
+
+# an alert counted before a kill -9, still in events/, its window over by the restart
+us=$(( $(date +%s) * 1000000 + 7 ))
+name=$(printf '%020d-%016x.json' "$us" 7)
+up_event 7 alert '"alert":"recording_damaged","message":"counted before the crash","notify":true'
+printf '{"alert":"recording_damaged","until_us":%s,"since_us":%s,"first_key":"tollgate/events/x","examples":["counted before the crash"],"count":1,"last_us":%s,"last":"%s"}' \
+	$((us - 1000000)) "$us" "$us" "$name" >"$T/spool/state/alerts/recording_damaged.json"
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/once2.log" 2>&1 || tg_fail "the second --once failed"
+cat "$T/once2.log"
+sleep 1
+up_messages | grep recording_damaged | sed 's/^/  /' | cut -c1-200
+[ "$(up_messages | grep -c recording_damaged)" -eq 1 ] ||
+	tg_fail "the alert counted before the crash reached Slack $(up_messages | grep -c recording_damaged) times, not once (in its window's summary)"
+up_message_has '1 more recording_damaged alert since' || tg_fail "no summary of the window the alert was counted in"
 echo PASS

@@ -119,8 +119,12 @@ static int window_over(const struct up_ctx *c, const json_t *st, uint64_t now)
 	return until <= now || until > now + window_us(c);
 }
 
-/* Open kind's next window at now, with nothing counted. */
-static int window_open(struct up_ctx *c, const char *kind, uint64_t now)
+/*
+ * Open kind's next window at now, with nothing counted. last: the event last counted into the
+ * window before (or NULL), kept so that the same event fanned out again after a crash is not
+ * counted into this one too.
+ */
+static int window_open(struct up_ctx *c, const char *kind, uint64_t now, const char *last)
 {
 	json_t *st =
 	    json_pack("{s:s, s:I}", "alert", kind, "until_us", (json_int_t)(now + window_us(c)));
@@ -129,6 +133,10 @@ static int window_open(struct up_ctx *c, const char *kind, uint64_t now)
 
 	if (st == NULL)
 		return TG_ERR_NOMEM;
+	if (last != NULL && json_object_set_new(st, "last", up_json_string(last)) != 0) {
+		json_decref(st);
+		return TG_ERR_NOMEM;
+	}
 	r = window_save(c, kind, st);
 	json_decref(st);
 	if (r == TG_OK && at < c->burst_check_us)
@@ -195,13 +203,16 @@ out:
  */
 static int window_release(struct up_ctx *c, const char *kind, const json_t *st)
 {
-	char dir[PATH_MAX], from[80], to[TG_EVENT_NAME_MAX];
+	char dir[PATH_MAX], from[80], to[TG_EVENT_NAME_MAX], last[UP_NAME_MAX] = "";
 	uint64_t now = tg_now_us();
 	json_t *ev = NULL;
 	int r;
 
 	alerts_dir(c, dir, sizeof(dir));
 	snprintf(from, sizeof(from), "%s.json", kind);
+	/* the window's last event: the next window must not count it again (a crash after it
+	 * was counted, before it left events/, and the window ended before the restart) */
+	snprintf(last, sizeof(last), "%s", json_string_value(json_object_get(st, "last")) ?: "");
 	if (!is_summary(st)) {
 		if ((ev = summary_event(c, kind, st, now)) == NULL)
 			return TG_ERR_NOMEM;
@@ -220,7 +231,7 @@ static int window_release(struct up_ctx *c, const char *kind, const json_t *st)
 	tg_warn("alert summary %s: %llu more %s alerts counted for Slack into event %s", kind,
 	        (unsigned long long)uint_of(st, "coalesced"), kind, to);
 	/* the summary is the window's message: the kind's next alerts are counted into the next */
-	if (window_open(c, kind, tg_now_us()) != TG_OK)
+	if (window_open(c, kind, tg_now_us(), last[0] != '\0' ? last : NULL) != TG_OK)
 		tg_warn("the next %s alert goes to Slack on its own", kind);
 out:
 	json_decref(ev);
@@ -265,7 +276,7 @@ int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 	}
 	if (st == NULL) {
 		/* the first of its kind for a while: to Slack, and the window opens */
-		if (window_open(c, kind, now) != TG_OK)
+		if (window_open(c, kind, now, NULL) != TG_OK)
 			tg_warn("alert %s: its window could not be opened; the next one goes to "
 			        "Slack on its own too",
 			        kind);
