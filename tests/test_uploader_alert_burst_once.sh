@@ -5,7 +5,9 @@
 # in state/alerts/ for a run that may never come. And an alert counted just
 # before a kill -9 took the daemon (its event still in events/), whose window
 # ended before the restart, is counted in that window's summary only, not again
-# in the next window.
+# in the next window. A window that ends further ahead than alert_window (the
+# wall clock was set back) does not hold its summary back: the daemon sends it
+# at once.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -44,4 +46,12 @@ up_messages | grep recording_damaged | sed 's/^/  /' | cut -c1-200
 [ "$(up_messages | grep -c recording_damaged)" -eq 1 ] ||
 	tg_fail "the alert counted before the crash reached Slack $(up_messages | grep -c recording_damaged) times, not once (in its window's summary)"
 up_message_has '1 more recording_damaged alert since' || tg_fail "no summary of the window the alert was counted in"
+
+# a window ending ten days ahead (written before the clock was set back): due now
+now=$(( $(date +%s) * 1000000 ))
+printf '{"alert":"spool_filling","until_us":%s,"since_us":%s,"first_key":"tollgate/events/y","examples":["before the clock went back"],"count":2,"last_us":%s,"last":"y.json"}' \
+	$((now + 864000000000)) "$now" "$now" >"$T/spool/state/alerts/spool_filling.json"
+up_start
+up_wait_until 20 "the summary of a window ten days ahead was held back" \
+	up_message_has '2 more spool_filling alerts since'
 echo PASS
