@@ -113,6 +113,54 @@ static int missing_args(size_t i, int argc)
 	return REPLAY_EXIT_USAGE;
 }
 
+/*
+ * What getopt_long() (quiet: opterr 0, ':' first in the short options) returned c, '?' or
+ * ':', for: one line that names the option as written and points at --help; the whole usage
+ * after it would bury it. argv is the vector it scanned. Returns the usage exit code.
+ */
+static int bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1], *eq;
+	char names[128] = "";
+	size_t len, i, n = 0;
+	int known = 0;
+
+	/* a letter: ':' when its value is missing, '?' when unknown */
+	if (c == ':' && strncmp(arg, "--", 2) != 0) {
+		tg_error("option '-%c' needs a value (see tollgate-replay --help)", optopt);
+		return REPLAY_EXIT_USAGE;
+	}
+	for (i = 0; longopts[i].name != NULL; i++)
+		known |= longopts[i].val == optopt;
+	if (c == '?' && optopt > 0 && optopt < 256 && !known) { /* every letter has a long name */
+		tg_error("unknown option '-%c' (see tollgate-replay --help)", optopt);
+		return REPLAY_EXIT_USAGE;
+	}
+	/* a long option, --name[=value]: the scan has stepped past it */
+	eq = strchr(arg, '=');
+	len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+	if (c == ':') {
+		tg_error("option '%.*s' needs a value (see tollgate-replay --help)", (int)len, arg);
+		return REPLAY_EXIT_USAGE;
+	}
+	if (optopt != 0) { /* one it knows, given a value: --name=value */
+		tg_error("option '%.*s' takes no value (see tollgate-replay --help)", (int)len,
+		         arg);
+		return REPLAY_EXIT_USAGE;
+	}
+	for (i = 0; longopts[i].name != NULL; i++)
+		if (len > 2 && strncmp(longopts[i].name, arg + 2, len - 2) == 0) {
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s--%s",
+			         n++ > 0 ? ", " : "", longopts[i].name);
+		}
+	if (n > 1)
+		tg_error("option '%.*s' is ambiguous (%s; see tollgate-replay --help)", (int)len,
+		         arg, names);
+	else
+		tg_error("unknown option '%.*s' (see tollgate-replay --help)", (int)len, arg);
+	return REPLAY_EXIT_USAGE;
+}
+
 static int parse_double(const char *s, double min, double max, double *v)
 {
 	char *end;
@@ -185,7 +233,7 @@ static int apply_opt(int c, struct replay_opts *o, const char **config_path)
 		puts("tollgate-replay " PACKAGE_VERSION);
 		return 0;
 	default:
-		return usage(stderr, REPLAY_EXIT_USAGE);
+		return REPLAY_EXIT_USAGE; /* said by bad_option() */
 	}
 	return -1;
 }
@@ -202,9 +250,12 @@ int main(int argc, char **argv)
 	tg_log_init("tollgate-replay", TG_LOG_STDERR, 0);
 	memset(&o, 0, sizeof(o));
 	o.speed = 1.0;
+	opterr = 0; /* bad_option() says it, on one line (':' first: a missing value apart) */
 	/* options before the command ... */
-	while ((c = getopt_long(argc, argv, "+c:k:fs:i:hV", longopts, NULL)) != -1)
-		if ((r = apply_opt(c, &o, &config_path)) >= 0)
+	while ((c = getopt_long(argc, argv, "+:c:k:fs:i:hV", longopts, NULL)) != -1)
+		if (c == '?' || c == ':')
+			return bad_option(c, argv);
+		else if ((r = apply_opt(c, &o, &config_path)) >= 0)
 			return r;
 	if (optind >= argc) {
 		tg_error("missing COMMAND (see tollgate-replay --help)");
@@ -215,15 +266,23 @@ int main(int argc, char **argv)
 		if (strcmp(cmd, commands[i].name) == 0)
 			break;
 	if (i == sizeof(commands) / sizeof(commands[0])) {
-		tg_error("unknown command '%s'", cmd);
-		return usage(stderr, REPLAY_EXIT_USAGE);
+		char names[128] = "";
+
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			         i > 0 ? ", " : "", commands[i].name);
+		tg_error("unknown command '%s' (commands: %s; see tollgate-replay --help)", cmd,
+		         names);
+		return REPLAY_EXIT_USAGE;
 	}
 	/* ... and after it, anywhere among its arguments ("--" ends them) */
 	sub_argc = argc - optind;
 	sub_argv = argv + optind;
 	optind = 0; /* glibc: start afresh (the first scan stopped at the command, in REQUIRE_ORDER) */
-	while ((c = getopt_long(sub_argc, sub_argv, "c:k:fs:i:hV", longopts, NULL)) != -1)
-		if ((r = apply_opt(c, &o, &config_path)) >= 0)
+	while ((c = getopt_long(sub_argc, sub_argv, ":c:k:fs:i:hV", longopts, NULL)) != -1)
+		if (c == '?' || c == ':')
+			return bad_option(c, sub_argv);
+		else if ((r = apply_opt(c, &o, &config_path)) >= 0)
 			return r;
 	sub_argc -= optind;
 	sub_argv += optind;

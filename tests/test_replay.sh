@@ -93,7 +93,26 @@ expect 3 "$R" -c conf list
 one_line "list: missing SPOOLDIR|s3://bucket/prefix (usage: list SPOOLDIR|s3://bucket/prefix; "
 expect 3 "$R" -c conf
 one_line "^tollgate-replay: missing COMMAND (see tollgate-replay --help)$"
+# an unknown command or a bad option: one line that names it and points at --help, not the
+# whole usage after it
 expect 3 "$R" -c conf frobnicate good.tgr
+one_line "^tollgate-replay: unknown command 'frobnicate' (commands: verify, info, play, cat, search, export, list; see tollgate-replay --help)$"
+expect 3 "$R" -c conf verify --bogus good.tgr
+one_line "^tollgate-replay: unknown option '--bogus' (see tollgate-replay --help)$"
+expect 3 "$R" --bogus=1 -c conf verify good.tgr
+one_line "^tollgate-replay: unknown option '--bogus' (see tollgate-replay --help)$"
+expect 3 "$R" -c conf verify -x good.tgr
+one_line "^tollgate-replay: unknown option '-x' (see tollgate-replay --help)$"
+expect 3 "$R" -c conf --no-key -xf verify good.tgr
+one_line "^tollgate-replay: unknown option '-x' (see tollgate-replay --help)$"
+expect 3 "$R" -c conf info --json=yes good.tgr
+one_line "^tollgate-replay: option '--json' takes no value (see tollgate-replay --help)$"
+expect 3 "$R" -c conf play good.tgr --speed
+one_line "^tollgate-replay: option '--speed' needs a value (see tollgate-replay --help)$"
+expect 3 "$R" -c conf play good.tgr -s
+one_line "^tollgate-replay: option '-s' needs a value (see tollgate-replay --help)$"
+expect 3 "$R" -c conf cat --i good.tgr
+one_line "^tollgate-replay: option '--i' is ambiguous (--input, --idle-limit; see tollgate-replay --help)$"
 expect 3 "$R" -c conf --speed 0 play good.tgr
 # the message names the range it enforces: 0.0005 is "more than 0", and still refused
 expect 3 "$R" -c conf --idle-limit 0.0005 play good.tgr
