@@ -10,22 +10,17 @@
 #include "tg_error.h"
 #include "tg_log.h"
 
-static const char usage_text[] =
+/* --help is usage_head, a line for each of commands[] (see usage()), then usage_tail */
+static const char usage_head[] =
     "Usage: tollgate-replay [OPTIONS] COMMAND [ARGS]\n"
     "Verify, inspect, replay, search and export Tollgate session recordings.\n"
     "A FILE is a path or s3://bucket/key (read with the [s3] settings of the config);\n"
     "for verify and search, a folder or an s3://bucket/prefix/ ending in / stands for\n"
     "every recording in it.\n"
     "\n"
-    "Commands:\n"
-    "  verify FILE...            check signatures, chain and seal\n"
-    "  info [--json] FILE        header, end record, notes, transfers, verification\n"
-    "  play FILE                 replay in the terminal with the original timing\n"
-    "  cat [--input] FILE        the output (or typed input) without timing\n"
-    "  search REGEX FILE...      matches in the text with escape sequences removed,\n"
-    "                            with session id and a time for play --from\n"
-    "  export --format asciicast [--raw] FILE   asciicast v2 on stdout\n"
-    "  list SPOOLDIR|s3://bucket/prefix          one line a session\n"
+    "Commands:\n";
+
+static const char usage_tail[] =
     "\n"
     "Options:\n"
     "  -c, --config FILE         tollgate.conf (default " TG_CONFIG_DEFAULT_PATH ");\n"
@@ -53,12 +48,6 @@ static const char usage_text[] =
     "another key; 2 intact but not sealed; 3 usage or I/O error. With several\n"
     "files, the worst: 3, then 1, then 2.\n";
 
-static int usage(FILE *f, int code)
-{
-	fputs(usage_text, f);
-	return code;
-}
-
 enum { OPT_NO_KEY = 256, OPT_JSON, OPT_INPUT, OPT_FORMAT, OPT_RAW, OPT_FROM, OPT_TO };
 
 static const struct option longopts[] = {
@@ -85,17 +74,55 @@ static const struct {
 	int min_args;
 	int needs_key;
 	const char *args;     /* the min_args required arguments, one word each */
-	const char *synopsis; /* as in usage_text */
+	const char *synopsis; /* in --help, and said of a missing argument; as in the man page */
+	const char *summary;  /* in --help after the synopsis; '\n' between its lines */
 } commands[] = {
-    {"verify", replay_cmd_verify, 1, 1, "FILE...", "verify FILE..."},
-    {"info", replay_cmd_info, 1, 1, "FILE", "info [--json] FILE"},
-    {"play", replay_cmd_play, 1, 1, "FILE", "play FILE"},
-    {"cat", replay_cmd_cat, 1, 1, "FILE", "cat [--input] FILE"},
-    {"search", replay_cmd_search, 2, 1, "REGEX FILE...", "search REGEX FILE..."},
-    {"export", replay_cmd_export, 1, 1, "FILE", "export --format asciicast [--raw] FILE"},
+    {"verify", replay_cmd_verify, 1, 1, "FILE...", "verify FILE...",
+     "check signatures, chain and seal"},
+    {"info", replay_cmd_info, 1, 1, "FILE", "info [--json] FILE",
+     "header, end record, notes, transfers, verification"},
+    {"play", replay_cmd_play, 1, 1, "FILE",
+     "play [--speed X] [--idle-limit SECONDS] [--from TIME] [--to TIME] FILE",
+     "replay in the terminal with the original timing"},
+    {"cat", replay_cmd_cat, 1, 1, "FILE", "cat [--input] FILE",
+     "the output (or typed input) without timing"},
+    {"search", replay_cmd_search, 2, 1, "REGEX FILE...", "search [--input] REGEX FILE...",
+     "matches in the text with escape sequences removed,\n"
+     "with session id and a time for play --from"},
+    {"export", replay_cmd_export, 1, 1, "FILE", "export --format asciicast [--raw] FILE",
+     "asciicast v2 on stdout"},
     {"list", replay_cmd_list, 1, 1, "SPOOLDIR|s3://bucket/prefix",
-     "list SPOOLDIR|s3://bucket/prefix"},
+     "list SPOOLDIR|s3://bucket/prefix", "one line a session"},
 };
+
+/* The column of --help where a command's summary starts (on the next line after a long
+ * synopsis), and the options' descriptions. */
+#define USAGE_COLUMN 28
+
+/* --help, made from commands[] so that its synopses are the ones a missing argument says. */
+static int usage(FILE *f, int code)
+{
+	const char *s, *nl;
+	size_t i;
+	int w;
+
+	fputs(usage_head, f);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		w = fprintf(f, "  %s", commands[i].synopsis);
+		if (w > USAGE_COLUMN - 2) {
+			fputc('\n', f);
+			w = 0;
+		}
+		for (s = commands[i].summary;; s = nl + 1, w = 0) {
+			nl = strchrnul(s, '\n');
+			fprintf(f, "%*s%.*s\n", USAGE_COLUMN - w, "", (int)(nl - s), s);
+			if (*nl == '\0')
+				break;
+		}
+	}
+	fputs(usage_tail, f);
+	return code;
+}
 
 /*
  * A command given fewer than its required arguments (argc of them): one line naming those

@@ -59,6 +59,32 @@ for o in -c --recover --help --version; do
 	grep -q -e "$o\\b" "$T/man" || { echo "FAIL: man/tollgate-record.8 does not name $o"; bad=1; }
 done
 
+# tollgate-replay: each command's synopsis is the same in the man page's SYNOPSIS (case
+# aside: the page sets arguments in italics), in --help, and in the one line a missing
+# argument prints, so that none of the three drifts from the others
+R="$B/session_recorder/tollgate-replay"
+"$R" --help >"$T/help" 2>&1 || tg_fail "tollgate-replay --help exited $?"
+sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$S/man/tollgate-replay.1" |
+	awk '/^\.SH SYNOPSIS/ { on = 1; next } /^\.SH/ { on = 0 } on' |
+	awk '/^\.br/ { print b; b = ""; next } { sub(/^\.[A-Z]+ /, ""); b = b " " $0 } END { print b }' |
+	sed -e 's/^ *tollgate-replay \[ options \] //' -e 's/\[ /[/g' -e 's/ \]/]/g' -e 's/ \.\.\./.../g' \
+		-e 's/ | /|/g' >"$T/synopsis"
+[ "$(wc -l <"$T/synopsis")" -ge 7 ] || tg_fail "man/tollgate-replay.1: SYNOPSIS not read: $(cat "$T/synopsis")"
+while read -r cmd rest; do
+	man_syn="$cmd $rest"
+	help_syn=$(sed -n '/^Commands:/,/^$/p' "$T/help" | grep "^  $cmd " | sed 's/^  //; s/   *.*//')
+	"$R" "$cmd" >/dev/null 2>"$T/err"
+	usage_syn=$(sed -n 's/.*(usage: \(.*\); see tollgate-replay --help)$/\1/p' "$T/err")
+	if [ "$(echo "$help_syn" | tr A-Z a-z)" != "$(echo "$man_syn" | tr A-Z a-z)" ]; then
+		echo "FAIL: tollgate-replay --help has '$help_syn', the man page '$man_syn'"
+		bad=1
+	fi
+	if [ "$usage_syn" != "$help_syn" ]; then
+		echo "FAIL: tollgate-replay $cmd: missing arguments say '$usage_syn', --help '$help_syn'"
+		bad=1
+	fi
+done <"$T/synopsis"
+
 # the getopt tools take -V as well (the uploader's -v is --verbose, -V the version)
 version pam_module/tollgate-enroll --version -V
 version session_recorder/tollgate-keygen --version -V

@@ -84,9 +84,9 @@ one_line() { # one_line WANT: err.txt is one line, matching WANT
 expect 3 "$R" -c conf verify
 one_line "^tollgate-replay: verify: missing FILE\.\.\. (usage: verify FILE\.\.\.; see tollgate-replay --help)$"
 expect 3 "$R" -c conf search x
-one_line "^tollgate-replay: search: missing FILE\.\.\. (usage: search REGEX FILE\.\.\.; see tollgate-replay --help)$"
+one_line "^tollgate-replay: search: missing FILE\.\.\. (usage: search \[--input\] REGEX FILE\.\.\.; see tollgate-replay --help)$"
 expect 3 "$R" -c conf search
-one_line "search: missing REGEX FILE\.\.\. (usage: search REGEX FILE\.\.\.; "
+one_line "search: missing REGEX FILE\.\.\. (usage: search \[--input\] REGEX FILE\.\.\.; "
 expect 3 "$R" -c conf info --json
 one_line "info: missing FILE (usage: info \[--json\] FILE; see tollgate-replay --help)$"
 expect 3 "$R" -c conf list
