@@ -22,13 +22,14 @@ static const char usage_head[] =
 
 static const char usage_tail[] =
     "\n"
-    "Options:\n"
+    "Options (-c, -k, --no-key go with any command; the others with those named):\n"
     "  -c, --config FILE         tollgate.conf (default " TG_CONFIG_DEFAULT_PATH ");\n"
     "                            may be owned by you\n"
     "  -k, --key PUBFILE         host public key (default: [recorder] public_key)\n"
     "      --no-key              do not check the session key against a host key\n"
-    "  -f, --force               show a recording that failed verification (under a\n"
-    "                            warning), or the unverified tail of an unsealed one\n"
+    "  -f, --force               play, cat, search, export: show a recording that\n"
+    "                            failed verification (under a warning), or the\n"
+    "                            unverified tail of an unsealed one\n"
     "      --json                info: JSON output\n"
     "      --input               cat, search: the typed input instead of the output\n"
     "                            (search: keys' escapes removed, Backspace and ^U applied)\n"
@@ -68,30 +69,45 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/*
+ * The options that mean something to some commands only, as the commands' code reads
+ * struct replay_opts; -c, -h and -V are every command's. Another command refuses them.
+ */
+enum {
+	TAKES_KEY = 1 << 0,    /* -k, --no-key: have_pk (all read a recording) */
+	TAKES_FORCE = 1 << 1,  /* -f: replay_gate(), replay_recheck() */
+	TAKES_JSON = 1 << 2,   /* info */
+	TAKES_INPUT = 1 << 3,  /* cat, search */
+	TAKES_FORMAT = 1 << 4, /* export */
+	TAKES_RAW = 1 << 5,    /* export */
+	TAKES_PLAY = 1 << 6,   /* -s, -i, --from, --to */
+};
+
 static const struct {
 	const char *name;
 	int (*fn)(const struct replay_opts *, int, char **);
 	int min_args;
-	int needs_key;
+	unsigned takes;       /* TAKES_*; with TAKES_KEY, a host key is read before fn */
 	const char *args;     /* the min_args required arguments, one word each */
 	const char *synopsis; /* in --help, and said of a missing argument; as in the man page */
 	const char *summary;  /* in --help after the synopsis; '\n' between its lines */
 } commands[] = {
-    {"verify", replay_cmd_verify, 1, 1, "FILE...", "verify FILE...",
+    {"verify", replay_cmd_verify, 1, TAKES_KEY, "FILE...", "verify FILE...",
      "check signatures, chain and seal"},
-    {"info", replay_cmd_info, 1, 1, "FILE", "info [--json] FILE",
+    {"info", replay_cmd_info, 1, TAKES_KEY | TAKES_JSON, "FILE", "info [--json] FILE",
      "header, end record, notes, transfers, verification"},
-    {"play", replay_cmd_play, 1, 1, "FILE",
-     "play [--speed X] [--idle-limit SECONDS] [--from TIME] [--to TIME] FILE",
+    {"play", replay_cmd_play, 1, TAKES_KEY | TAKES_FORCE | TAKES_PLAY, "FILE",
+     "play [--force] [--speed X] [--idle-limit SEC] [--from TIME] [--to TIME] FILE",
      "replay in the terminal with the original timing"},
-    {"cat", replay_cmd_cat, 1, 1, "FILE", "cat [--input] FILE",
-     "the output (or typed input) without timing"},
-    {"search", replay_cmd_search, 2, 1, "REGEX FILE...", "search [--input] REGEX FILE...",
+    {"cat", replay_cmd_cat, 1, TAKES_KEY | TAKES_FORCE | TAKES_INPUT, "FILE",
+     "cat [--force] [--input] FILE", "the output (or typed input) without timing"},
+    {"search", replay_cmd_search, 2, TAKES_KEY | TAKES_FORCE | TAKES_INPUT, "REGEX FILE...",
+     "search [--force] [--input] REGEX FILE...",
      "matches in the text with escape sequences removed,\n"
      "with session id and a time for play --from"},
-    {"export", replay_cmd_export, 1, 1, "FILE", "export --format asciicast [--raw] FILE",
-     "asciicast v2 on stdout"},
-    {"list", replay_cmd_list, 1, 1, "SPOOLDIR|s3://bucket/prefix",
+    {"export", replay_cmd_export, 1, TAKES_KEY | TAKES_FORCE | TAKES_FORMAT | TAKES_RAW, "FILE",
+     "export [--force] --format asciicast [--raw] FILE", "asciicast v2 on stdout"},
+    {"list", replay_cmd_list, 1, TAKES_KEY, "SPOOLDIR|s3://bucket/prefix",
      "list SPOOLDIR|s3://bucket/prefix", "one line a session"},
 };
 
@@ -188,6 +204,67 @@ static int bad_option(int c, char **argv)
 	return REPLAY_EXIT_USAGE;
 }
 
+/* The TAKES_* bit of option c (a getopt_long() value); 0 for those every command takes. */
+static unsigned takes_bit(int c)
+{
+	switch (c) {
+	case 'k':
+	case OPT_NO_KEY:
+		return TAKES_KEY;
+	case 'f':
+		return TAKES_FORCE;
+	case OPT_JSON:
+		return TAKES_JSON;
+	case OPT_INPUT:
+		return TAKES_INPUT;
+	case OPT_FORMAT:
+		return TAKES_FORMAT;
+	case OPT_RAW:
+		return TAKES_RAW;
+	case 's':
+	case 'i':
+	case OPT_FROM:
+	case OPT_TO:
+		return TAKES_PLAY;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Option c, written as longopts[li] (li -1: its letter), given to command cmd: -1 when cmd
+ * takes it, else the usage exit code after one line that names the commands that do. One
+ * that would have no effect is refused, not ignored: an investigator who typed it expects one.
+ */
+static int refuse_opt(int c, int li, size_t cmd)
+{
+	unsigned bit = takes_bit(c);
+	char users[128] = "";
+	size_t i, n = 0, last = 0;
+
+	if (bit == 0 || (commands[cmd].takes & bit) != 0)
+		return -1;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].takes & bit)
+			last = i;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const char *sep = n == 0 ? "" : i == last ? " and " : ", ";
+
+		if ((commands[i].takes & bit) == 0)
+			continue;
+		snprintf(users + strlen(users), sizeof(users) - strlen(users), "%s%s", sep,
+		         commands[i].name);
+		n++;
+	}
+	if (li >= 0)
+		tg_error("%s: --%s applies to %s only (see tollgate-replay --help)",
+		         commands[cmd].name, longopts[li].name, users);
+	else
+		tg_error("%s: -%c applies to %s only (see tollgate-replay --help)",
+		         commands[cmd].name, c, users);
+	return REPLAY_EXIT_USAGE;
+}
+
 static int parse_double(const char *s, double min, double max, double *v)
 {
 	char *end;
@@ -265,30 +342,60 @@ static int apply_opt(int c, struct replay_opts *o, const char **config_path)
 	return -1;
 }
 
+#define NO_COMMAND ((size_t)-1)
+
+/*
+ * Scan argv's options afresh (getopt_long() from optind 0): with before set, those up to the
+ * first argument that is not an option (the command); else all, among its arguments. With cmd
+ * NO_COMMAND, before it is known, only a bad option, --help and --version act; else each is
+ * checked against cmd (refuse_opt()) before its value is read, and applied. Returns -1 to go
+ * on (optind: after the options), or an exit code.
+ */
+static int scan_opts(int argc, char **argv, int before, size_t cmd, struct replay_opts *o,
+                     const char **config_path)
+{
+	int c, r, li;
+
+	optind = 0; /* glibc: start afresh, whatever the last scan left */
+	for (;;) {
+		li = -1;
+		c = getopt_long(argc, argv, before ? "+:c:k:fs:i:hV" : ":c:k:fs:i:hV", longopts,
+		                &li);
+		if (c == -1)
+			return -1;
+		if (c == '?' || c == ':')
+			return bad_option(c, argv);
+		if (cmd == NO_COMMAND && c != 'h' && c != 'V')
+			continue;
+		if (cmd != NO_COMMAND && (r = refuse_opt(c, li, cmd)) >= 0)
+			return r;
+		if ((r = apply_opt(c, o, config_path)) >= 0)
+			return r;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct replay_opts o;
 	const char *config_path = NULL, *cmd;
 	char err[512], **sub_argv;
 	size_t i;
-	int c, r, code = REPLAY_EXIT_USAGE, sub_argc;
+	int r, code = REPLAY_EXIT_USAGE, sub_argc, cmd_at;
 
 	setlocale(LC_CTYPE, "");
 	tg_log_init("tollgate-replay", TG_LOG_STDERR, 0);
 	memset(&o, 0, sizeof(o));
 	o.speed = 1.0;
 	opterr = 0; /* bad_option() says it, on one line (':' first: a missing value apart) */
-	/* options before the command ... */
-	while ((c = getopt_long(argc, argv, "+:c:k:fs:i:hV", longopts, NULL)) != -1)
-		if (c == '?' || c == ':')
-			return bad_option(c, argv);
-		else if ((r = apply_opt(c, &o, &config_path)) >= 0)
-			return r;
+	/* options before the command: where it is (each is checked once it is known) ... */
+	if ((r = scan_opts(argc, argv, 1, NO_COMMAND, &o, &config_path)) >= 0)
+		return r;
 	if (optind >= argc) {
 		tg_error("missing COMMAND (see tollgate-replay --help)");
 		return REPLAY_EXIT_USAGE;
 	}
-	cmd = argv[optind];
+	cmd_at = optind;
+	cmd = argv[cmd_at];
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			break;
@@ -302,15 +409,14 @@ int main(int argc, char **argv)
 		         names);
 		return REPLAY_EXIT_USAGE;
 	}
-	/* ... and after it, anywhere among its arguments ("--" ends them) */
-	sub_argc = argc - optind;
-	sub_argv = argv + optind;
-	optind = 0; /* glibc: start afresh (the first scan stopped at the command, in REQUIRE_ORDER) */
-	while ((c = getopt_long(sub_argc, sub_argv, ":c:k:fs:i:hV", longopts, NULL)) != -1)
-		if (c == '?' || c == ':')
-			return bad_option(c, sub_argv);
-		else if ((r = apply_opt(c, &o, &config_path)) >= 0)
-			return r;
+	/* ... those again, for this command, and those after it, anywhere among its arguments
+	 * ("--" ends them) */
+	if ((r = scan_opts(cmd_at, argv, 1, i, &o, &config_path)) >= 0)
+		return r;
+	sub_argc = argc - cmd_at;
+	sub_argv = argv + cmd_at;
+	if ((r = scan_opts(sub_argc, sub_argv, 0, i, &o, &config_path)) >= 0)
+		return r;
 	sub_argc -= optind;
 	sub_argv += optind;
 	if (sub_argc < commands[i].min_args)
@@ -342,7 +448,7 @@ int main(int argc, char **argv)
 		tg_error("%s", err);
 		goto out;
 	}
-	if (commands[i].needs_key && !o.no_key) {
+	if ((commands[i].takes & TAKES_KEY) && !o.no_key) {
 		const char *kp =
 		    o.key_path ? o.key_path : tg_config_str(o.cfg, TG_CONF_RECORDER_PUBLIC_KEY);
 

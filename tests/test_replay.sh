@@ -84,9 +84,9 @@ one_line() { # one_line WANT: err.txt is one line, matching WANT
 expect 3 "$R" -c conf verify
 one_line "^tollgate-replay: verify: missing FILE\.\.\. (usage: verify FILE\.\.\.; see tollgate-replay --help)$"
 expect 3 "$R" -c conf search x
-one_line "^tollgate-replay: search: missing FILE\.\.\. (usage: search \[--input\] REGEX FILE\.\.\.; see tollgate-replay --help)$"
+one_line "^tollgate-replay: search: missing FILE\.\.\. (usage: search \[--force\] \[--input\] REGEX FILE\.\.\.; see tollgate-replay --help)$"
 expect 3 "$R" -c conf search
-one_line "search: missing REGEX FILE\.\.\. (usage: search \[--input\] REGEX FILE\.\.\.; "
+one_line "search: missing REGEX FILE\.\.\. (usage: search \[--force\] \[--input\] REGEX FILE\.\.\.; "
 expect 3 "$R" -c conf info --json
 one_line "info: missing FILE (usage: info \[--json\] FILE; see tollgate-replay --help)$"
 expect 3 "$R" -c conf list
@@ -121,6 +121,55 @@ expect 3 "$R" -c conf --key /nonexistent verify good.tgr
 expect 3 "$R" -c /nonexistent/tollgate.conf verify good.tgr
 expect 0 "$R" --help
 grep -q "Exit status" out.txt || tg_fail "--help"
+
+# --- which command takes which option: those its line of the man page's SYNOPSIS lists, and
+# -c, -k and --no-key, which every command takes (its [options]); any other has no meaning
+# for it and is refused, on one line that says which commands it applies to
+mkdir onlygood && cp good.tgr onlygood/
+sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$TG_TOP_SRCDIR/man/tollgate-replay.1" |
+	awk '/^\.SH SYNOPSIS/ { on = 1; next } /^\.SH/ { on = 0 } on' |
+	awk '/^\.br/ { print b; b = ""; next } { sub(/^\.[A-Z]+ /, ""); b = b " " $0 } END { print b }' |
+	sed 's/^ *tollgate-replay \[ options \] //' >synopsis
+longs=$(sed -n '/struct option/,/{NULL/p' "$TG_TOP_SRCDIR/session_recorder/replay_main.c" |
+	grep -o '{"[a-z-]*"' | tr -d '{"')
+[ "$(wc -l <synopsis)" -ge 7 ] && [ -n "$longs" ] || tg_fail "no SYNOPSIS or options: $(cat synopsis)"
+while read -r cmd rest; do
+	case $cmd in # arguments that make each command succeed on good.tgr
+	play) args="--idle-limit 0.001 good.tgr" ;;
+	search) args="x good.tgr" ;;
+	export) args="--format asciicast good.tgr" ;;
+	list) args="onlygood" ;;
+	*) args="good.tgr" ;;
+	esac
+	for o in $longs; do
+		case $o in
+		help | version) continue ;;
+		config) v=conf ;; key) v=k/signing.pub ;; speed) v=64 ;; idle-limit) v=0.001 ;;
+		from) v=1 ;; to) v=2 ;; format) v=asciicast ;; *) v= ;;
+		esac
+		# shellcheck disable=SC2086 # $v and $args are words
+		case " config key no-key $(echo "$rest" | grep -o -e '--[a-z-]*' | tr '\n' ' ')" in
+		*" $o "* | *" --$o "*)
+			expect 0 "$R" -c conf "$cmd" "--$o" $v $args ;;
+		*)
+			expect 3 "$R" -c conf "$cmd" "--$o" $v $args
+			one_line "^tollgate-replay: $cmd: --$o applies to [a-z, ]* only (see tollgate-replay --help)$" ;;
+		esac
+	done
+done <synopsis
+# as written, before the command or after it, and before its value is looked at
+expect 3 "$R" -c conf cat --json good.tgr
+one_line "^tollgate-replay: cat: --json applies to info only (see tollgate-replay --help)$"
+expect 3 "$R" -c conf --no-key -f info good.tgr
+one_line "^tollgate-replay: info: -f applies to play, cat, search and export only (see tollgate-replay --help)$"
+expect 3 "$R" -c conf --input list onlygood
+one_line "^tollgate-replay: list: --input applies to cat and search only (see tollgate-replay --help)$"
+expect 3 "$R" -c conf verify -s 0 good.tgr
+one_line "^tollgate-replay: verify: -s applies to play only (see tollgate-replay --help)$"
+expect 3 "$R" -c conf --speed 0 search x good.tgr
+one_line "^tollgate-replay: search: --speed applies to play only (see tollgate-replay --help)$"
+expect 3 "$R" -c conf verify --ra good.tgr
+one_line "^tollgate-replay: verify: --raw applies to export only (see tollgate-replay --help)$"
 
 # --- info: header, end, input, transfer metadata, verification
 expect 0 "$R" -c conf info good.tgr
