@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -136,6 +137,7 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 {
 	unsigned char *host_sk;
 	struct tg_rec_meta meta;
+	struct rlimit fsize = {0, 0};
 	int r;
 
 	if ((host_sk = sodium_malloc(64)) == NULL)
@@ -144,6 +146,22 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 	                            host_sk)) != TG_OK) {
 		snprintf(why, whylen, "signing key %s: %s",
 		         tg_config_str(rc->cfg, TG_CONF_RECORDER_SIGNING_KEY), tg_strerror(r));
+		goto out;
+	}
+	/* privsep_init raised the soft file size limit, not a hard one the user lowered (ulimit
+	 * -Hf in a start-up file, prlimit): under the size cap it would cut the recording off in
+	 * the middle of the session, and what the shell did before the recorder saw the write
+	 * fail would be lost. Refused now, as a recording failure (on_failure says what then). */
+	if (getrlimit(RLIMIT_FSIZE, &fsize) != 0 ||
+	    (fsize.rlim_cur != RLIM_INFINITY &&
+	     (unsigned long long)fsize.rlim_cur <
+	         tg_config_uint(rc->cfg, TG_CONF_RECORDER_MAX_SESSION_BYTES))) {
+		r = TG_ERR_LIMIT;
+		snprintf(why, whylen,
+		         "the file size limit (ulimit -f) is %llu bytes, under max_session_bytes "
+		         "(%llu)",
+		         (unsigned long long)fsize.rlim_cur,
+		         tg_config_uint(rc->cfg, TG_CONF_RECORDER_MAX_SESSION_BYTES));
 		goto out;
 	}
 	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then) */

@@ -5,6 +5,7 @@ through the real clients, byte for byte, recorded as metadata (or in full);
 on_failure deny and allow."""
 import hashlib
 import os
+import resource
 import shutil
 import signal
 import stat
@@ -268,11 +269,20 @@ def test_long_command_recorded():
 def test_failure_mid_session():
     env = Env(shell="/bin/sh", max_session_bytes="1G")
     try:
-        # a file size limit makes the recording's writes fail part way (EFBIG): deny ends the session
-        e = env.environ(SSH_ORIGINAL_COMMAND="head -c 50000000 /dev/zero; echo finished")
-        p = subprocess.run(["sh", "-c", 'ulimit -f 1024; exec "$0"', RECORDER], env=e, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=120)
-        check(b"finished" not in p.stdout and b"recording failed" in p.stderr, "deny: the session is ended")
+        # a file size limit put on the running recorder makes the recording's writes fail part way
+        # (EFBIG; one under max_session_bytes at the start is refused): deny ends the session
+        e = env.environ(SSH_ORIGINAL_COMMAND="echo go; sleep 1; head -c 50000000 /dev/zero; echo finished")
+        p = subprocess.Popen([RECORDER], env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"go\n", "the command runs")
+            resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(b"finished" not in out and b"recording failed" in err, "deny: the session is ended")
         ev = [x for x in env.events() if x["type"] == "recording_failure"]
         check(len(ev) == 1 and "write failed" in ev[0]["reason"], "a recording_failure event says why")
         rec = Recording(env.pub, env.only_session(), data=False)

@@ -102,7 +102,8 @@ def setup(env, users):
     os.chown(env.key, a.pw_uid, a.pw_gid)
     os.chown(env.conf, 0, a.pw_gid)
     os.chmod(env.conf, 0o640)
-    os.makedirs(env.spool)
+    if not os.path.isdir(env.spool):
+        os.makedirs(env.spool)
     os.chown(env.spool, a.pw_uid, a.pw_gid)
     os.chmod(env.spool, 0o700)
     return binary
@@ -241,6 +242,35 @@ def test_keygen_owner():
         users.remove()
 
 
+def test_fsize_limit_below_cap_refused():
+    """A hard file size limit the user set (ulimit -Hf in a start-up file, prlimit) stays in force
+    in the setuid recorder. Below max_session_bytes it would cut the recording short in the middle
+    of the session, and what the shell did in the moments before the recorder noticed would be
+    lost: the session is refused at once instead (on_failure = deny)."""
+    users = Users()
+    env = Env(shell="/bin/sh", max_session_bytes="1048576")
+    try:
+        binary = setup(env, users)
+        e = env.environ(SSH_ORIGINAL_COMMAND="echo RAN")
+        p = subprocess.run(["prlimit", "--fsize=500000:500000", "--"] + as_user(users, [binary]),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                           timeout=60)
+        check(p.returncode == 1 and b"RAN" not in p.stdout, "a file size limit under max_session_bytes: refused")
+        check(b"file size limit" in p.stderr and b"access denied" in p.stderr,
+              "the user is told why (%r)" % p.stderr)
+        check(any(ev.get("reason", "").find("file size limit") >= 0 for ev in env.events()),
+              "a recording_failure event names the limit")
+        check(env.sessions() == [] and env.active() == [], "no recording is left behind")
+        p = subprocess.run(["prlimit", "--fsize=2000000:2000000", "--"] + as_user(users, [binary]),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                           timeout=60)
+        check(p.returncode == 0 and p.stdout == b"RAN\n", "a limit above max_session_bytes: recorded")
+        check(Recording(env.pub, env.only_session()).sealed_ok(), "sealed")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
-          test_keygen_owner])
+          test_keygen_owner, test_fsize_limit_below_cap_refused])

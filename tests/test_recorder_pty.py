@@ -6,6 +6,7 @@ stored while input at password prompts never is, and the header binds who,
 from where, which session."""
 import fcntl
 import os
+import resource
 import select
 import shutil
 import signal
@@ -604,10 +605,13 @@ def test_failure_message_reaches_slow_client():
     env = Env(shell="/bin/sh", max_session_bytes="1G")
     try:
         for i in range(3):
-            # dash's ulimit -f counts 512-byte blocks: the recording fails near 512 KiB
-            s = PtySession(env, argv=["sh", "-c", 'ulimit -f 1024; exec "$0" -c "$1"', RECORDER,
-                                      "head -c 3000000 /dev/zero | tr '\\0' a; echo finished"])
+            # a file size limit put on the running recorder (one under max_session_bytes at the
+            # start is refused): the recording fails at 512 KiB
+            s = PtySession(env, argv=[RECORDER, "-c",
+                                      "echo g''o; sleep 1; head -c 3000000 /dev/zero | tr '\\0' a; echo finished"])
             try:
+                s.read_until(b"go")
+                resource.prlimit(s.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
                 while len(s.out) < 500000:
                     s.read_until(b"a", since=len(s.out))
                 time.sleep(1.5)  # the client stops reading while the recording fails
