@@ -62,7 +62,8 @@ struct recorder {
 	unsigned char sid[TG_REC_SESSION_ID_LEN];
 	char sid_hex[2 * TG_REC_SESSION_ID_LEN + 1];
 	const char *spool_dir;
-	int deny; /* on_failure = deny */
+	int deny;             /* on_failure = deny */
+	int failure_reported; /* on_failure ran: the recording's failure is logged */
 	uint64_t start_us;
 };
 
@@ -217,8 +218,12 @@ static int on_failure(void *arg, int err)
 	         strerror(errno));
 	tg_error("recording %s of %s: %s", rc->sid_hex, rc->si.user, reason);
 	event(rc, "recording_failure", reason);
+	rc->failure_reported = 1;
 	return rc->deny;
 }
+
+static const char late_failure_msg[] =
+    "tollgate-record: the session recording failed; its end is not recorded.";
 
 /*
  * The account's shell in the password database is this very program: a
@@ -430,6 +435,17 @@ static void finish_recording(struct recorder *rc, const struct relay_result *res
 			         tg_strerror(rc->sink.error));
 	}
 	free(ej);
+	/* a write error the relay never saw: the shell ended within REC_SINK_FLUSH_US of output
+	 * still in the writer's buffer, and only the last flush (or sync) found it. The same
+	 * failure as one found mid-session: logged, an event, and the user told; the shell's
+	 * status stays its own (it has ended either way) */
+	if (rc->sink.error != TG_OK && !rc->failure_reported) {
+		on_failure(rc, rc->sink.error);
+		relay_write_wait(STDERR_FILENO, late_failure_msg, sizeof(late_failure_msg) - 1,
+		                 RELAY_HANGUP_WAIT_MS);
+		relay_write_wait(STDERR_FILENO, rc->si.tty ? "\r\n" : "\n", rc->si.tty ? 2 : 1,
+		                 RELAY_HANGUP_WAIT_MS);
+	}
 	if ((r = rec_spool_finish(&rc->spool)) != TG_OK) {
 		tg_error("recording %s: cannot move it into %s: %s (%s)", rc->sid_hex,
 		         rc->spool.sessions, tg_strerror(r), strerror(errno));

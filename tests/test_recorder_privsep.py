@@ -271,6 +271,50 @@ def test_fsize_limit_below_cap_refused():
         users.remove()
 
 
+def test_failure_found_at_seal_reported():
+    """A write that fails only when the recorder seals (the shell's last output was still in the
+    writer's buffer when it exited, within the 100 ms before the next flush) is a recording failure
+    like one the relay saw: the user is told and the reason is logged (and an event written when
+    the spool has room for one), instead of a silent normal end over a truncated recording."""
+    users = Users()
+    env = Env(shell="/bin/sh", checkpoint_interval="60")
+    mounted = False
+    try:
+        os.makedirs(env.spool)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tgtest", env.spool],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            skip("cannot mount a tmpfs for the spool")
+        mounted = True
+        binary = setup(env, users)
+        s = PtySession(env, argv=as_user(users, [binary]), environ=env.environ())
+        try:
+            s.sync()
+            filler = os.path.join(env.spool, "filler")
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                while os.write(fd, b"x" * 4096) > 0:
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            s.send(b"seq 1 3000; echo AFTER''FULL; exit 7\n")
+            st = s.wait()
+        finally:
+            s.kill()
+        check(b"AFTERFULL" in s.out, "the shell ran its last command")
+        check(b"the session recording failed" in s.out,
+              "the user is told the recording failed (%r)" % s.out[-300:])
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7, "the shell's exit status is passed on (%r)" % st)
+        rec = Recording(env.pub, env.only_session(), data=False)
+        check(not rec.verdict["sealed"], "the recording is handed over unsealed")
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", env.spool])
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
-          test_keygen_owner, test_fsize_limit_below_cap_refused])
+          test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_found_at_seal_reported])
