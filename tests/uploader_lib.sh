@@ -15,6 +15,19 @@ up_cleanup() {
 	# after the daemon: a stopped strace detaches and would leave it running
 	[ -n "${STRACE_PID:-}" ] && tg_stop_pid "$STRACE_PID"
 	[ -n "$SLACK_PID" ] && tg_stop_pid "$SLACK_PID"
+	# any uploader process of this test's config still running (a worker whose parent died
+	# under strace, a daemon a test started and lost track of) is this test's own: say so,
+	# and end it, so that no test leaves a process behind
+	if [ -n "${T:-}" ] && command -v pgrep >/dev/null; then
+		left=$(pgrep -f -- "-c $T/tollgate.conf" || true)
+		if [ -n "$left" ]; then
+			echo "up_cleanup: still running after the test, ended now:" >&2
+			# shellcheck disable=SC2086
+			ps -o pid,ppid,stat,etime,cmd -p "$(echo $left | tr ' ' ,)" >&2 || true
+			# shellcheck disable=SC2086
+			kill -9 $left 2>/dev/null || true
+		fi
+	fi
 	[ -n "${PROXY_PID:-}" ] && tg_stop_pid "$PROXY_PID"
 	# a test may have stopped the S3 server (up_start_stalled): let it go on to its end
 	[ -n "${TG_S3_PID:-}" ] && kill -CONT "$TG_S3_PID" 2>/dev/null
