@@ -302,10 +302,20 @@ def test_failure_found_at_seal_reported():
             st = s.wait()
         finally:
             s.kill()
-        check(b"AFTERFULL" in s.out, "the shell ran its last command")
+        # Which path finds the full disk depends on timing: when the shell's output and exit
+        # fit in the 100 ms between two flushes (a quiet machine), only the seal finds it; on
+        # a loaded one a flush in between finds it first and ends the session. Either way
+        # the user is told, never a silent normal end over a cut recording.
         check(b"the session recording failed" in s.out,
               "the user is told the recording failed (%r)" % s.out[-300:])
-        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7, "the shell's exit status is passed on (%r)" % st)
+        if b"its end is not recorded" in s.out:
+            print("(found by the seal)")
+            check(b"AFTERFULL" in s.out, "the shell ran its last command")
+            check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7,
+                  "the shell's exit status is passed on (%r)" % st)
+        else:
+            print("(found by a flush during the session: this machine was slow)")
+            check(b"the session is ended" in s.out, "the session was ended as recording failed")
         rec = Recording(env.pub, env.only_session(), data=False)
         check(not rec.verdict["sealed"], "the recording is handed over unsealed")
     finally:
