@@ -70,12 +70,20 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sig
 			break;
 		}
 		if (x->failed_end) {
-			/* stdout and stderr are non-blocking: a slow client must still get what
-			 * was read and the reason the session ends, not an EAGAIN that drops it */
-			relay_chan_flush(&chans[1], RELAY_HANGUP_WAIT_MS);
-			relay_chan_flush(&chans[2], RELAY_HANGUP_WAIT_MS);
+			/* the command's pipes closed first (its stdin sees EOF, its next write
+			 * SIGPIPE), then stdout and stderr, still non-blocking: a slow client must
+			 * still get what was read and the reason the session ends, not an EAGAIN
+			 * that drops it */
+			close_input(in);
+			for (i = 1; i < 3; i++) {
+				if (chans[i].from >= 0)
+					close(chans[i].from);
+				chans[i].from = -1;
+			}
+			relay_chan_flush(&chans[1], RELAY_MESSAGE_WAIT_MS);
+			relay_chan_flush(&chans[2], RELAY_MESSAGE_WAIT_MS);
 			relay_write_wait(STDERR_FILENO, failure_msg, sizeof(failure_msg) - 1,
-			                 RELAY_HANGUP_WAIT_MS);
+			                 RELAY_MESSAGE_WAIT_MS);
 			res->reason = "recording_failure";
 			break;
 		}

@@ -105,12 +105,6 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			}
 		}
 		if (x->failed_end) {
-			/* stdout is non-blocking: a client slow to read (the very output that
-			 * filled the disk) must still get the shell's last output and then the
-			 * reason the session ends, not an EAGAIN that drops it */
-			relay_chan_flush(out, RELAY_HANGUP_WAIT_MS);
-			relay_write_wait(STDOUT_FILENO, failure_msg, sizeof(failure_msg) - 1,
-			                 RELAY_HANGUP_WAIT_MS);
 			res->reason = "recording_failure";
 			break;
 		}
@@ -192,8 +186,17 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			x->sink = NULL;
 		}
 	}
+	hang_up(&master, child, res);
+	if (x->failed_end) {
+		/* the shell hung up first, so nothing runs on unrecorded meanwhile; then stdout,
+		 * still non-blocking: a client slow to read (the very output that filled the
+		 * disk) must still get the shell's last output and the reason the session
+		 * ended, not an EAGAIN that drops them */
+		relay_chan_flush(out, RELAY_MESSAGE_WAIT_MS);
+		relay_write_wait(STDOUT_FILENO, failure_msg, sizeof(failure_msg) - 1,
+		                 RELAY_MESSAGE_WAIT_MS);
+	}
 	if (fl_out >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
-	hang_up(&master, child, res);
 	return TG_OK;
 }

@@ -426,7 +426,7 @@ static char *end_json(struct recorder *rc, const struct relay_result *res)
 static void finish_recording(struct recorder *rc, const struct relay_result *res)
 {
 	char *ej = end_json(rc, res);
-	int r;
+	int r, late;
 
 	rec_sink_sync_stop(&rc->sink); /* the checkpoint sync in flight ends before the seal */
 	if (rc->sink.error == TG_OK) {
@@ -439,17 +439,24 @@ static void finish_recording(struct recorder *rc, const struct relay_result *res
 	 * still in the writer's buffer, and only the last flush (or sync) found it. The same
 	 * failure as one found mid-session: logged, an event, and the user told; the shell's
 	 * status stays its own (it has ended either way) */
-	if (rc->sink.error != TG_OK && !rc->failure_reported) {
+	if ((late = rc->sink.error != TG_OK && !rc->failure_reported))
 		on_failure(rc, rc->sink.error);
-		relay_write_wait(STDERR_FILENO, late_failure_msg, sizeof(late_failure_msg) - 1,
-		                 RELAY_HANGUP_WAIT_MS);
-		relay_write_wait(STDERR_FILENO, rc->si.tty ? "\r\n" : "\n", rc->si.tty ? 2 : 1,
-		                 RELAY_HANGUP_WAIT_MS);
-	}
 	if ((r = rec_spool_finish(&rc->spool)) != TG_OK) {
 		tg_error("recording %s: cannot move it into %s: %s (%s)", rc->sid_hex,
 		         rc->spool.sessions, tg_strerror(r), strerror(errno));
 		event(rc, "recording_failure", "cannot move the recording into sessions/");
+	}
+	if (late) {
+		/* after the hand-over, and non-blocking: a client that does not read must not
+		 * hold the recording back from the uploader */
+		int fl = relay_nonblock(STDERR_FILENO);
+
+		relay_write_wait(STDERR_FILENO, late_failure_msg, sizeof(late_failure_msg) - 1,
+		                 RELAY_MESSAGE_WAIT_MS);
+		relay_write_wait(STDERR_FILENO, rc->si.tty ? "\r\n" : "\n", rc->si.tty ? 2 : 1,
+		                 RELAY_MESSAGE_WAIT_MS);
+		if (fl >= 0)
+			fcntl(STDERR_FILENO, F_SETFL, fl);
 	}
 	tg_rec_writer_free(rc->w);
 	rc->w = NULL;

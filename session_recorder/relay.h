@@ -24,6 +24,9 @@
 #define RELAY_BURST_MAX 4
 #define RELAY_DRAIN_MS 100 /* after the shell ended: output quiet this long ends the session */
 #define RELAY_HANGUP_WAIT_MS 2000 /* after a hangup: how long the shell gets to end */
+/* after a recording failure, the shell hung up: how long a slow client gets to take its last
+ * output and the message that says why the session ended */
+#define RELAY_MESSAGE_WAIT_MS 5000
 
 struct relay_chan {
 	int from, to; /* -1 when closed */
