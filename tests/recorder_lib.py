@@ -207,6 +207,16 @@ class PtySession:
             pid, st = os.waitpid(self.pid, os.WNOHANG)
             if pid == self.pid:
                 self.status = st
+                # what it wrote just before it ended may still be in the pty: take it all
+                while True:
+                    try:
+                        r, _, _ = select.select([self.fd], [], [], 0.1)
+                        d = os.read(self.fd, 65536) if r else b""
+                    except OSError:
+                        d = b""
+                    if not d:
+                        break
+                    self.out += d
                 break
             if time.time() > end:
                 os.kill(self.pid, signal.SIGKILL)
