@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tg_error.h"
+#include "tg_event.h"
 
 volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
 
@@ -205,18 +206,10 @@ int relay_chan_write(struct relay_chan *c)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms)
 {
 	const unsigned char *b = p;
-	int64_t end = now_ms() + timeout_ms, left;
+	int64_t end = (int64_t)(tg_mono_us() / 1000) + timeout_ms, left;
 	struct pollfd pfd;
 	ssize_t w;
 
@@ -229,7 +222,7 @@ int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms)
 		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w == 0 || errno != EAGAIN || (left = end - now_ms()) <= 0)
+		if (w == 0 || errno != EAGAIN || (left = end - (int64_t)(tg_mono_us() / 1000)) <= 0)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;

@@ -18,6 +18,7 @@
 
 #include "replay.h"
 #include "tg_error.h"
+#include "tg_event.h"
 #include "tg_log.h"
 #include "tg_utf8.h"
 
@@ -110,14 +111,6 @@ struct play {
 	int quit;
 	int werr;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* The next OUT/ERR record that may be shown; have_next = 0 at the end. */
 static int advance(struct play *p)
@@ -301,14 +294,14 @@ static enum key read_key(struct play *p)
  */
 static int wait_for_next(struct play *p, uint64_t delay_us)
 {
-	uint64_t start = now_us(), waited = 0; /* session time gone by while waiting */
+	uint64_t start = tg_mono_us(), waited = 0; /* session time gone by while waiting */
 	struct pollfd pfd = {p->keys_fd, POLLIN, 0};
 	uint64_t pos, step;
 	enum key k;
 	int timeout, n, e;
 
 	for (;;) {
-		uint64_t t = now_us();
+		uint64_t t = tg_mono_us();
 
 		if (got_signal)
 			return TG_ERR_INTERRUPTED;
@@ -354,7 +347,7 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 			p->paused = 0;
 			continue;
 		}
-		t = now_us();
+		t = tg_mono_us();
 		if (!p->paused) {
 			waited += (uint64_t)((double)(t - start) * p->speed);
 			start = t;
