@@ -302,16 +302,13 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		 * over it since): that one ships on its own turn */
 		if (lstat(path, &now) == 0 &&
 		    (now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
-			tg_warn("%s/%s (session %s, user %s) was replaced by someone else while it "
-			        "was uploaded: S3 has the verified file as s3://%s/%s; the new one "
-			        "is left to ship on its own",
-			        c->q[UP_Q_SESSIONS].dir, name, s->session_id, s->user, c->bucket,
-			        key);
-			up_alert(c, "recording_removed", 1,
-			         "recording %s (session %s, user %s) was replaced in the spool by "
-			         "someone else while it was uploaded; S3 has the verified file as "
-			         "s3://%s/%s",
-			         name, s->session_id, s->user, c->bucket, key);
+			/* up_alert() logs it too: one line, not a warning beside it */
+			up_alert(
+			    c, "recording_removed", 1,
+			    "%s/%s (session %s, user %s) was replaced by someone else while it "
+			    "was uploaded: S3 has the verified file as s3://%s/%s; the new one "
+			    "is left to ship on its own",
+			    c->q[UP_Q_SESSIONS].dir, name, s->session_id, s->user, c->bucket, key);
 			goto removed;
 		}
 	}
@@ -326,13 +323,10 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		}
 		/* not by us (only this job ships it): S3 has what was verified, but someone
 		 * tried to make it go, which an auditor must hear of */
-		tg_warn("%s/%s (session %s, user %s) was removed by someone else while it was "
-		        "uploaded: S3 has it as s3://%s/%s",
-		        c->q[UP_Q_SESSIONS].dir, name, s->session_id, s->user, c->bucket, key);
 		up_alert(c, "recording_removed", 1,
-		         "recording %s (session %s, user %s) was removed from the spool by someone "
-		         "else while it was uploaded; S3 has it as s3://%s/%s",
-		         name, s->session_id, s->user, c->bucket, key);
+		         "%s/%s (session %s, user %s) was removed by someone else while it was "
+		         "uploaded: S3 has it as s3://%s/%s",
+		         c->q[UP_Q_SESSIONS].dir, name, s->session_id, s->user, c->bucket, key);
 	}
 removed:
 	unlink(resume);

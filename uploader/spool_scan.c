@@ -259,16 +259,13 @@ void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name)
 		int stem = (int)strcspn(name, ".");
 
 		d->lost++;
-		tg_warn(
-		    "%s/%s (session %.*s) was removed by someone else before it was sent to S3: "
-		    "not sent, counted as lost",
-		    c->q[q].dir, name, stem, name);
 		/* evidence gone before it left the host (a cleanup script, or someone hiding a
-		 * session): the host's own log may be the next thing to go */
+		 * session): the host's own log may be the next thing to go. up_alert() logs it
+		 * too: one line, not a warning beside it */
 		up_alert(c, "recording_removed", 1,
-		         "recording %s (session %.*s) was removed from the spool by someone else "
-		         "before it reached S3: it is lost",
-		         name, stem, name);
+		         "%s/%s (session %.*s) was removed by someone else before it was sent to "
+		         "S3: not sent, counted as lost",
+		         c->q[q].dir, name, stem, name);
 		return;
 	}
 	/* the post under way decides for itself: Slack may have it */
