@@ -10,20 +10,19 @@
 #include "relay.h"
 #include "tg_error.h"
 
-/* Close every descriptor from 3 up. */
-static void close_from_3(void)
+void child_close_from(int lowfd)
 {
 	long max;
 	int fd;
 
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0U) == 0)
 		return;
 #endif
 	max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (fd = 3; fd < max; fd++)
+	for (fd = lowfd; fd < max; fd++)
 		close(fd);
 }
 
@@ -41,7 +40,7 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 		        strerror(errno));
 		_exit(126);
 	}
-	close_from_3();
+	child_close_from(3);
 	relay_signals_child_reset();
 	if (cs->exec_path != NULL) {
 		execve(cs->exec_path, cs->argv, cs->envp);

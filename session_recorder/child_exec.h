@@ -25,6 +25,8 @@ pid_t child_spawn_pty(const struct child_spec *cs, int master, int slave);
  * of pipe i (0 stdin, 1 stdout, 2 stderr); our ends stay with the caller. */
 pid_t child_spawn_pipes(const struct child_spec *cs, const int child_fds[3],
                         const int parent_fds[3]);
+/* Close every descriptor from lowfd up (in a child). */
+void child_close_from(int lowfd);
 /* Replace this process with the shell (on_failure = allow, no recording): drops ids first. */
 int child_exec_direct(const struct child_spec *cs);
 

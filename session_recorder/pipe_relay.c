@@ -37,8 +37,8 @@ static void close_output(struct relay_chan *c)
 	c->len = c->off = 0;
 }
 
-int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sigset_t *waitmask,
-                   struct relay_result *res)
+int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pipe_hangup *hangup,
+                   const sigset_t *waitmask, struct relay_result *res)
 {
 	static struct relay_chan chans[3];
 	struct relay_chan *in = &chans[0], *c;
@@ -70,16 +70,17 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sig
 			break;
 		}
 		if (x->failed_end) {
-			/* the command's pipes closed first (its stdin sees EOF, its next write
-			 * SIGPIPE), then stdout and stderr, still non-blocking: a slow client must
-			 * still get what was read and the reason the session ends, not an EAGAIN
-			 * that drops it */
+			/* the command ends first (its pipes closed, then its process group hung up,
+			 * as a terminal's would be), so nothing runs on unrecorded meanwhile; then
+			 * stdout and stderr, still non-blocking: a slow client must still get what
+			 * was read and the reason the session ends, not an EAGAIN that drops it */
 			close_input(in);
 			for (i = 1; i < 3; i++) {
 				if (chans[i].from >= 0)
 					close(chans[i].from);
 				chans[i].from = -1;
 			}
+			pipe_hangup_end(hangup, child, res);
 			relay_chan_flush(&chans[1], RELAY_MESSAGE_WAIT_MS);
 			relay_chan_flush(&chans[2], RELAY_MESSAGE_WAIT_MS);
 			relay_write_wait(STDERR_FILENO, failure_msg, sizeof(failure_msg) - 1,

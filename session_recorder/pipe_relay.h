@@ -10,11 +10,13 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "pipe_hangup.h"
 #include "pty_relay.h"
 #include "relay.h"
 
-/* fds: our ends of the command's stdin (write), stdout and stderr (read); taken over. */
-int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, const sigset_t *waitmask,
-                   struct relay_result *res);
+/* fds: our ends of the command's stdin (write), stdout and stderr (read); taken over. A
+ * recording failure that ends the session (deny) ends the command through hangup. */
+int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pipe_hangup *hangup,
+                   const sigset_t *waitmask, struct relay_result *res);
 
 #endif

@@ -59,6 +59,7 @@ struct recorder {
 	struct tg_rec_writer *w;
 	struct rec_sink sink;
 	struct child_env env;
+	struct pipe_hangup hangup; /* command sessions: ends the command when the recording fails */
 	unsigned char sid[TG_REC_SESSION_ID_LEN];
 	char sid_hex[2 * TG_REC_SESSION_ID_LEN + 1];
 	const char *spool_dir;
@@ -362,6 +363,9 @@ static pid_t start_pipes(struct recorder *rc, const struct child_spec *cs_in, in
 		goto out;
 	cs.envp = rc->env.v;
 	pid = child_spawn_pipes(&cs, theirs, ours);
+	if (pid > 0)
+		pipe_hangup_target(&rc->hangup,
+		                   pid); /* a helper gone early: only the pipes close */
 out:
 	for (i = 0; i < 3; i++) {
 		if (pid >= 0) {
@@ -520,6 +524,7 @@ int main(int argc, char **argv)
 	pid_t child;
 
 	rc.spool = (struct rec_spool)REC_SPOOL_VOID;
+	rc.hangup.pid = rc.hangup.fd = -1;
 	/* stdin, stdout and stderr open, before any file is: otherwise the recording could become
 	 * fd 1 and get the session's output written into it (glibc fills them only for set-id
 	 * runs) */
@@ -576,6 +581,14 @@ int main(int argc, char **argv)
 	cs.argv = rc.mode.argv;
 	cs.envp = NULL;
 
+	/* forked before the recording's keys exist; it goes away by itself on every path that
+	 * starts no command */
+	if (rc.mode.kind != SESSION_INTERACTIVE && pipe_hangup_start(&rc.hangup, &rc.ps) != TG_OK) {
+		fprintf(stderr, "tollgate-record: cannot set up: %s; session refused\n",
+		        strerror(errno));
+		tg_error("session of %s refused: fork: %s", rc.si.user, strerror(errno));
+		return 1;
+	}
 	record_ok = open_recording(&rc, why, sizeof(why)) == TG_OK;
 	if (!record_ok) {
 		tg_error("session of %s not recorded: %s (on_failure = %s)", rc.si.user, why,
@@ -656,7 +669,8 @@ int main(int argc, char **argv)
 		if (x.echo_fd >= 0)
 			close(x.echo_fd);
 	} else {
-		pipe_relay_run(&x, fds, child, &waitmask, &res);
+		pipe_relay_run(&x, fds, child, &rc.hangup, &waitmask, &res);
+		pipe_hangup_release(&rc.hangup);
 		finish_recording(&rc, &res);
 	}
 	child_env_free(&rc.env);

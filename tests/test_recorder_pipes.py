@@ -292,6 +292,69 @@ def test_failure_mid_session():
         env.cleanup()
 
 
+def gone(pid, wait_s=10.0):
+    """pid has ended (a zombie counts: only its parent's wait is left), waiting up to wait_s."""
+    import time
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+
+
+def test_failure_ends_quiet_command():
+    """Deny ends the command itself, not only its pipes: a command that writes nothing more
+    (and one that ignores SIGHUP, and what it started) must not run on unrecorded."""
+    env = Env(shell="/bin/sh", max_session_bytes="1G")
+    try:
+        me, bg = os.path.join(env.dir, "me.pid"), os.path.join(env.dir, "bg.pid")
+        cmd = ("sleep 300 & echo $! > %s; echo $$ > %s; trap '' HUP; echo go; sleep 1; "
+               "head -c 50000000 /dev/zero; sleep 300" % (bg, me))
+        p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"go\n", "the command runs")
+            resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        pids = [int(open(f).read()) for f in (me, bg)]
+        try:
+            check(b"recording failed" in err, "deny: the session is ended")
+            check(gone(pids[0]), "the command's shell, which ignores SIGHUP, is ended (SIGKILL)")
+            check(gone(pids[1]), "what it started in the background is ended (SIGHUP)")
+        finally:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    finally:
+        env.cleanup()
+
+
+def test_normal_end_leaves_background():
+    """A command that ends on its own is not hung up: what it left running goes on, as with sshd."""
+    env = Env(shell="/bin/sh")
+    try:
+        rc, out, err = run_pipes(env, "sleep 300 >/dev/null 2>&1 </dev/null & echo $!")
+        pid = int(out)
+        try:
+            check(rc == 0 and not gone(pid, 1.0), "the background process outlives the session")
+        finally:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        env.cleanup()
+
+
 def test_term_closes_pipes():
     env = Env(shell="/bin/sh")
     try:
@@ -402,5 +465,6 @@ def test_escape_alert_survives_odd_parent_name():
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
+          test_failure_ends_quiet_command, test_normal_end_leaves_background,
           test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name])

@@ -130,8 +130,19 @@ def test_privsep():
             check(ru == [a.pw_uid] * 4, "recorder: real, effective, saved, fs uid = audit user (%s)" % ru)
             check(rg == [a.pw_gid] * 4, "recorder: all gids = audit group (%s)" % rg)
             kids = children(p.pid)
-            check(len(kids) == 1, "one child: the shell")
-            su, sg = ids(kids[0])
+            shells = [k for k in kids if open("/proc/%d/cmdline" % k, "rb").read().startswith(b"sh\0-c\0")]
+            helpers = [k for k in kids if k not in shells]
+            check(len(shells) == 1 and len(helpers) == 1, "two children: the shell and the hangup helper")
+            hu, hg = ids(helpers[0])
+            check(hu == [u.pw_uid] * 4 and hg == [u.pw_gid] * 4, "helper: all ids the user's (%s %s)" % (hu, hg))
+            fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % helpers[0]))
+            nulls = [os.readlink("/proc/%d/fd/%d" % (helpers[0], f)) for f in (0, 1, 2)]
+            check(fds == [0, 1, 2, 3] and nulls == ["/dev/null"] * 3,
+                  "helper: /dev/null and its pipe, no other descriptor (%s %s)" % (fds, nulls))
+            r = subprocess.run(as_user(users, ["cat", "/proc/%d/environ" % helpers[0]]), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            check(r.returncode != 0, "the user cannot read the helper's memory (not dumpable)")
+            su, sg = ids(shells[0])
             check(su == [u.pw_uid] * 4, "shell: all uids = the user (%s)" % su)
             check(sg == [u.pw_gid] * 4, "shell: all gids = the user's (%s)" % sg)
             k = subprocess.run(as_user(users, ["kill", "-TERM", str(p.pid)]), stderr=subprocess.PIPE)
@@ -271,6 +282,54 @@ def test_fsize_limit_below_cap_refused():
         users.remove()
 
 
+def test_failure_ends_command():
+    """The setuid recorder may not signal the user's processes: when the recording fails (deny)
+    the hangup helper, with the user's ids, ends the command and what it started."""
+    users = Users()
+    env = Env(shell="/bin/sh", max_session_bytes="1G")
+    mounted = False
+    try:
+        # a small file system for the spool (root may not prlimit() another user's process
+        # here: no CAP_SYS_RESOURCE), filled by the command's output
+        os.makedirs(env.spool)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tgtest", env.spool],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            skip("cannot mount a tmpfs for the spool")
+        mounted = True
+        binary = setup(env, users)
+        cmd = "sleep 300 & echo $!; trap '' HUP; echo $$; head -c 50000000 /dev/zero; sleep 300"
+        p = subprocess.Popen(as_user(users, [binary]), env=env.environ(SSH_ORIGINAL_COMMAND=cmd),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        pids = []
+        try:
+            pids = [int(p.stdout.readline()), int(p.stdout.readline())]
+            rec = [k for k in children(p.pid) if ids(k)[0][0] != pwd.getpwnam(USR).pw_uid]
+            check(not rec, "the recorder's only children are the user's")
+            out, err = p.communicate(timeout=120)
+            check(b"recording failed" in err, "deny: the session is ended (%r)" % err[-200:])
+            end = time.monotonic() + 10
+            alive = pids
+            while alive and time.monotonic() < end:
+                alive = [x for x in pids if os.path.exists("/proc/%d" % x) and
+                         open("/proc/%d/stat" % x).read().rsplit(")", 1)[1].split()[0] != "Z"]
+                time.sleep(0.05)
+            check(not alive, "the command and its background process are ended (%s)" % alive)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            for x in pids:
+                try:
+                    os.kill(x, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", env.spool])
+        env.cleanup()
+        users.remove()
+
+
 def test_failure_found_at_seal_reported():
     """A write that fails only when the recorder seals (the shell's last output was still in the
     writer's buffer when it exited, within the 100 ms before the next flush) is a recording failure
@@ -327,4 +386,5 @@ def test_failure_found_at_seal_reported():
 
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
-          test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_found_at_seal_reported])
+          test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
+          test_failure_found_at_seal_reported])

@@ -1,0 +1,157 @@
+#include "pipe_hangup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child_exec.h"
+#include "tg_error.h"
+
+#define TICK_MS 10
+
+static void tick(void)
+{
+	struct timespec ts = {0, TICK_MS * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Read exactly n bytes; 0 when the pipe ended (or failed) first. */
+static int read_full(int fd, void *p, size_t n)
+{
+	unsigned char *b = p;
+	ssize_t r;
+
+	while (n > 0) {
+		r = read(fd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 1;
+}
+
+/* The command's process group, or the command alone while it has not made its own group yet
+ * (setsid() in the child: a failure right after the start can come first). */
+static int signal_group(pid_t pgid, int sig)
+{
+	if (kill(-pgid, sig) == 0)
+		return 0;
+	return kill(pgid, sig);
+}
+
+/* The helper: the user's ids, its pipe on 3, nothing else. Never returns. */
+static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
+{
+	struct rlimit zero = {0, 0};
+	pid_t pgid;
+	char cmd = 'E';
+	int fd, waited;
+
+	if (dup2(rd, 3) != 3 || privsep_drop_child(ps) != TG_OK)
+		_exit(1);
+	/* the drop may have made it dumpable again (fs.suid_dumpable): the recorder's memory,
+	 * the config among it, is not for the user to read */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		_exit(1);
+	zero.rlim_max = ps->core_saved.rlim_max;
+	setrlimit(RLIMIT_CORE, &zero);
+	child_close_from(4);
+	/* not sshd's pipes: the client's channel must close when the recorder is done */
+	if ((fd = open("/dev/null", O_RDWR)) < 0)
+		_exit(1);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 3)
+		close(fd);
+	relay_signals_child_reset();
+	if (!read_full(3, &pgid, sizeof(pgid)) || pgid <= 1)
+		_exit(0); /* no command was started */
+	/* "R": released; "E", or the recorder gone without a word: end the command */
+	if (read_full(3, &cmd, 1) && cmd == 'R')
+		_exit(0);
+	signal_group(pgid, SIGHUP);
+	signal_group(pgid, SIGCONT); /* a stopped process acts on SIGHUP only once it runs */
+	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS; waited += TICK_MS) {
+		if (signal_group(pgid, 0) != 0)
+			_exit(0); /* all gone (the recorder reaps its child meanwhile) */
+		tick();
+	}
+	signal_group(pgid, SIGKILL);
+	_exit(0);
+}
+
+int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps)
+{
+	int p[2];
+
+	h->pid = -1;
+	h->fd = -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return TG_ERR_SYSTEM;
+	h->pid = fork();
+	if (h->pid == 0) {
+		close(p[1]);
+		helper(p[0], ps);
+	}
+	close(p[0]);
+	if (h->pid < 0) {
+		close(p[1]);
+		return TG_ERR_SYSTEM;
+	}
+	h->fd = p[1];
+	return TG_OK;
+}
+
+int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid)
+{
+	if (h->fd < 0)
+		return TG_ERR_INVALID;
+	return write(h->fd, &pgid, sizeof(pgid)) == (ssize_t)sizeof(pgid) ? TG_OK : TG_ERR_IO;
+}
+
+void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *res)
+{
+	int waited, st;
+
+	if (h->pid <= 0)
+		return;
+	if (h->fd >= 0) {
+		(void)!write(h->fd, "E", 1);
+		close(h->fd);
+		h->fd = -1;
+	}
+	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS + 1000; waited += TICK_MS) {
+		if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
+			res->reaped = 1;
+		if (waitpid(h->pid, &st, WNOHANG) != 0)
+			break; /* done (or not ours to wait for any more) */
+		tick();
+	}
+	h->pid = -1;
+}
+
+void pipe_hangup_release(struct pipe_hangup *h)
+{
+	int st;
+
+	if (h->fd >= 0) {
+		(void)!write(h->fd, "R", 1);
+		close(h->fd);
+		h->fd = -1;
+	}
+	/* it ends at once; should the user have stopped it (it is theirs), the recorder does
+	 * not wait on it: a zombie for the moment the recorder has left */
+	if (h->pid > 0)
+		waitpid(h->pid, &st, WNOHANG);
+	h->pid = -1;
+}
