@@ -244,6 +244,21 @@ def run_pipes(env, command, stdin=b"", environ=None, timeout=120, argv=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def gone(pid, wait_s=10.0):
+    """pid has ended (a zombie counts: only its parent's wait is left), waiting up to wait_s."""
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+
+
 def main(tests):
     """Run test functions in order; FAIL on the first failure."""
     if not os.path.exists(RECORDER):

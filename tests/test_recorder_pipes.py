@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, main, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, gone, main, run_pipes)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -266,22 +266,27 @@ def test_long_command_recorded():
         env.cleanup()
 
 
+def fail_part_way(env, cmd):
+    """Run cmd (it prints "go" first) and, once it runs, put a file size limit on the recorder:
+    its writes fail part way (EFBIG; one under max_session_bytes at the start is refused).
+    Returns (stdout, stderr)."""
+    p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        check(p.stdout.readline() == b"go\n", "the command runs")
+        resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+        return p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_failure_mid_session():
     env = Env(shell="/bin/sh", max_session_bytes="1G")
     try:
-        # a file size limit put on the running recorder makes the recording's writes fail part way
-        # (EFBIG; one under max_session_bytes at the start is refused): deny ends the session
-        e = env.environ(SSH_ORIGINAL_COMMAND="echo go; sleep 1; head -c 50000000 /dev/zero; echo finished")
-        p = subprocess.Popen([RECORDER], env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        try:
-            check(p.stdout.readline() == b"go\n", "the command runs")
-            resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
-            out, err = p.communicate(timeout=120)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        # deny ends the session
+        out, err = fail_part_way(env, "echo go; sleep 1; head -c 50000000 /dev/zero; echo finished")
         check(b"finished" not in out and b"recording failed" in err, "deny: the session is ended")
         ev = [x for x in env.events() if x["type"] == "recording_failure"]
         check(len(ev) == 1 and "write failed" in ev[0]["reason"], "a recording_failure event says why")
@@ -292,22 +297,6 @@ def test_failure_mid_session():
         env.cleanup()
 
 
-def gone(pid, wait_s=10.0):
-    """pid has ended (a zombie counts: only its parent's wait is left), waiting up to wait_s."""
-    import time
-    end = time.monotonic() + wait_s
-    while True:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-
-
 def test_failure_ends_quiet_command():
     """Deny ends the command itself, not only its pipes: a command that writes nothing more
     (and one that ignores SIGHUP, and what it started) must not run on unrecorded."""
@@ -316,16 +305,7 @@ def test_failure_ends_quiet_command():
         me, bg = os.path.join(env.dir, "me.pid"), os.path.join(env.dir, "bg.pid")
         cmd = ("sleep 300 & echo $! > %s; echo $$ > %s; trap '' HUP; echo go; sleep 1; "
                "head -c 50000000 /dev/zero; sleep 300" % (bg, me))
-        p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            check(p.stdout.readline() == b"go\n", "the command runs")
-            resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
-            out, err = p.communicate(timeout=120)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        out, err = fail_part_way(env, cmd)
         pids = [int(open(f).read()) for f in (me, bg)]
         try:
             check(b"recording failed" in err, "deny: the session is ended")

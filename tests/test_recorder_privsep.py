@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
-                          main, skip)
+                          gone, main, skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -282,6 +282,15 @@ def test_fsize_limit_below_cap_refused():
         users.remove()
 
 
+def mount_small_spool(env):
+    """A 2 MiB tmpfs as the spool (the caller unmounts it); skips the test when mount fails."""
+    os.makedirs(env.spool)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tgtest", env.spool],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        skip("cannot mount a tmpfs for the spool")
+    return True
+
+
 def test_failure_ends_command():
     """The setuid recorder may not signal the user's processes: when the recording fails (deny)
     the hangup helper, with the user's ids, ends the command and what it started."""
@@ -291,11 +300,7 @@ def test_failure_ends_command():
     try:
         # a small file system for the spool (root may not prlimit() another user's process
         # here: no CAP_SYS_RESOURCE), filled by the command's output
-        os.makedirs(env.spool)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tgtest", env.spool],
-                          stderr=subprocess.DEVNULL).returncode != 0:
-            skip("cannot mount a tmpfs for the spool")
-        mounted = True
+        mounted = mount_small_spool(env)
         binary = setup(env, users)
         cmd = "sleep 300 & echo $!; trap '' HUP; echo $$; head -c 50000000 /dev/zero; sleep 300"
         p = subprocess.Popen(as_user(users, [binary]), env=env.environ(SSH_ORIGINAL_COMMAND=cmd),
@@ -307,13 +312,7 @@ def test_failure_ends_command():
             check(not rec, "the recorder's only children are the user's")
             out, err = p.communicate(timeout=120)
             check(b"recording failed" in err, "deny: the session is ended (%r)" % err[-200:])
-            end = time.monotonic() + 10
-            alive = pids
-            while alive and time.monotonic() < end:
-                alive = [x for x in pids if os.path.exists("/proc/%d" % x) and
-                         open("/proc/%d/stat" % x).read().rsplit(")", 1)[1].split()[0] != "Z"]
-                time.sleep(0.05)
-            check(not alive, "the command and its background process are ended (%s)" % alive)
+            check(gone(pids[0]) and gone(pids[1]), "the command and its background process are ended")
         finally:
             if p.poll() is None:
                 p.kill()
@@ -339,11 +338,7 @@ def test_failure_found_at_seal_reported():
     env = Env(shell="/bin/sh", checkpoint_interval="60")
     mounted = False
     try:
-        os.makedirs(env.spool)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tgtest", env.spool],
-                          stderr=subprocess.DEVNULL).returncode != 0:
-            skip("cannot mount a tmpfs for the spool")
-        mounted = True
+        mounted = mount_small_spool(env)
         binary = setup(env, users)
         s = PtySession(env, argv=as_user(users, [binary]), environ=env.environ())
         try:
