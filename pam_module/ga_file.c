@@ -65,27 +65,35 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	return TG_OK;
 }
 
-/* Line one: base32 (upper or lower case, no spaces) into the key. */
+/*
+ * Line one: base32 (upper or lower case) into the key. Spaces, tabs and dashes are skipped, as
+ * google-authenticator's module skips them: a secret kept in groups of four for reading (as
+ * apps show it, and some tools write it) or with a trailing blank works there, and must not
+ * lock its user out here.
+ */
 static int parse_secret(const char *line, size_t n, struct tgp_secret *s)
 {
 	char b32[160];
 	char *key = NULL;
-	size_t i, keylen = 0;
+	size_t i, len = 0, keylen = 0;
 	int r = TG_ERR_FORMAT;
 
-	if (n == 0 || n >= sizeof(b32))
-		return TG_ERR_FORMAT;
 	for (i = 0; i < n; i++) {
 		char c = line[i];
 
+		if (c == ' ' || c == '\t' || c == '-')
+			continue;
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 'a' + 'A');
-		if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7') || c == '='))
+		if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7') || c == '=') ||
+		    len + 1 >= sizeof(b32))
 			goto out;
-		b32[i] = c;
+		b32[len++] = c;
 	}
-	b32[n] = '\0';
-	if (oath_init() != OATH_OK || oath_base32_decode(b32, n, &key, &keylen) != OATH_OK) {
+	if (len == 0)
+		goto out;
+	b32[len] = '\0';
+	if (oath_init() != OATH_OK || oath_base32_decode(b32, len, &key, &keylen) != OATH_OK) {
 		key = NULL;
 		goto out;
 	}
@@ -111,7 +119,7 @@ out:
 
 int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_ga *ga)
 {
-	char line[128];
+	char line[256]; /* a 64-byte secret in groups of four with spaces fits */
 	const char *p = text, *end = text + len, *nl;
 	unsigned lineno = 0, v;
 	size_t n;

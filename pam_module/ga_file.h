@@ -1,7 +1,7 @@
 /*
  * google-authenticator's ~/.google_authenticator file, so that teams move
  * over without enrolling again:
- *   line 1      base32 secret (decoded: 10..64 bytes)
+ *   line 1      base32 secret (decoded: 10..64 bytes; spaces, tabs, dashes skipped)
  *   " OPTION    RATE_LIMIT n m [t...], WINDOW_SIZE n, DISALLOW_REUSE [t...],
  *               TOTP_AUTH, STEP_SIZE n (HOTP_COUNTER is refused: TOTP only)
  *   12345678    scratch codes, 8 digits, one a line

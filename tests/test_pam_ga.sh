@@ -64,6 +64,13 @@ write_ga "$S"
 auth 11223344 && tg_fail "restored scratch code accepted"
 echo "ok: used scratch codes remembered in root's state"
 
+# the secret in groups of four, in lower case, with a trailing blank, as some tools write it:
+# google-authenticator's module takes it, so must we
+write_ga "$(echo "$S" | tr A-Z a-z | sed 's/..../& /g')"
+rm -f "$T/state/state/$U"
+auth "$(code)" || tg_fail "a secret written in groups refused"
+echo "ok: a secret in groups"
+
 write_ga "$S" 0640
 auth "$(code 30)" && tg_fail "group-readable file accepted"
 write_ga "$S" 0604

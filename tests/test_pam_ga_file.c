@@ -69,6 +69,25 @@ START_TEST(parse_good_file)
 	/* lower case, no final newline, CRLF */
 	ck_assert_int_eq(parse("gezdgnbvgy3tqojqgezdgnbvgy3tqojq", s, &ga), TG_OK);
 	ck_assert_int_eq(parse(B32 "\r\n\" TOTP_AUTH\r\n", s, &ga), TG_OK);
+	/* the secret in groups, with a trailing blank: google-authenticator's module skips
+	 * spaces, tabs and dashes, and so do we; the key is the same */
+	ck_assert_int_eq(parse("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ \n", s, &ga), TG_OK);
+	ck_assert_uint_eq(s->totp.keylen, 20);
+	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
+	ck_assert_int_eq(parse("gezd-gnbv-gy3t-qojq\tgezd-gnbv-gy3t-qojq\n", s, &ga), TG_OK);
+	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
+	/* a 64-byte secret in groups of four (128 characters); 65 bytes are too many */
+	ck_assert_int_eq(
+	    parse("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV "
+	          "GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNA\n",
+	          s, &ga),
+	    TG_OK);
+	ck_assert_uint_eq(s->totp.keylen, 64);
+	ck_assert_int_eq(
+	    parse("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV "
+	          "GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV\n",
+	          s, &ga),
+	    TG_ERR_FORMAT);
 	tgp_secret_free(s);
 }
 END_TEST
@@ -83,6 +102,7 @@ START_TEST(bad_files_refused)
 	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse("GEZDGNBV\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse("", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse("   \n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ1GEZDGNBVGY3TQOJQ\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" HOTP_COUNTER 1\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(ga.hotp, 1); /* said so, not "corrupt" */
