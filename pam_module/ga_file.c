@@ -119,7 +119,9 @@ out:
 
 int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_ga *ga)
 {
-	char line[256]; /* a 64-byte secret in groups of four with spaces fits */
+	/* a 64-byte secret in groups of four; RATE_LIMIT and DISALLOW_REUSE lines, which hold
+	 * up to 101 timestamps in google-authenticator's module (100 attempts, WINDOW_SIZE 100) */
+	char line[2048];
 	const char *p = text, *end = text + len, *nl;
 	unsigned lineno = 0, v;
 	size_t n;
@@ -136,7 +138,10 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		n = (size_t)(nl - p);
-		if (n > 0 && p[n - 1] == '\r')
+		/* google-authenticator's module takes a line ending in CRLF or in blanks (its
+		 * scratch codes, its options), and blank lines anywhere: an edited file must not
+		 * lock its user out */
+		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
 		if (n >= sizeof(line))
 			goto out;
@@ -186,8 +191,8 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 			ga->scratch_line[s->scratch.n] = (int)lineno;
 			if (tgp_scratch_add(&s->scratch, line) != TG_OK)
 				goto out;
-		} else if (n == 0 && nl == end) {
-			/* the final newline */
+		} else if (n == 0) {
+			/* a blank line, or the final newline */
 		} else {
 			goto out;
 		}

@@ -71,6 +71,17 @@ rm -f "$T/state/state/$U"
 auth "$(code)" || tg_fail "a secret written in groups refused"
 echo "ok: a secret in groups"
 
+# a file edited by hand: blank lines, a scratch code with a trailing blank, CRLF; the used code's
+# own line is dropped
+printf '%s\r\n\r\n" TOTP_AUTH \r\n11223344 \r\n55667788\r\n\r\n' "$S" > "$GA"
+chown "$U:" "$GA" && chmod 0600 "$GA"
+rm -f "$T/state/state/$U"
+auth "$(code)" || tg_fail "a file with blank lines refused"
+auth 55667788 || tg_fail "a scratch code after one with a trailing blank refused"
+grep -q 55667788 "$GA" && tg_fail "used scratch code left in the file"
+grep -q 11223344 "$GA" || tg_fail "the wrong line dropped from the file"
+echo "ok: blank lines, trailing blanks"
+
 write_ga "$S" 0640
 auth "$(code 30)" && tg_fail "group-readable file accepted"
 write_ga "$S" 0604

@@ -76,6 +76,32 @@ START_TEST(parse_good_file)
 	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
 	ck_assert_int_eq(parse("gezd-gnbv-gy3t-qojq\tgezd-gnbv-gy3t-qojq\n", s, &ga), TG_OK);
 	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
+	/* what an edit leaves and google-authenticator's module takes: blank lines, lines ending
+	 * in blanks (the scratch code's line number is still its own, for the write-back) */
+	ck_assert_int_eq(parse(B32 "\n\n\" TOTP_AUTH \n\t\n11111111 \r\n22222222\t\n\n\n", s, &ga),
+	                 TG_OK);
+	ck_assert_uint_eq(s->scratch.n, 2);
+	ck_assert_int_eq(ga.scratch_line[0], 4);
+	ck_assert_int_eq(tgp_scratch_match(&s->scratch, "11111111", 8), 0);
+	ck_assert_int_eq(tgp_scratch_match(&s->scratch, "22222222", 8), 1);
+	/* RATE_LIMIT and DISALLOW_REUSE lines as long as google-authenticator's module writes them
+	 * (RATE_LIMIT 100 30 holds up to 100 timestamps) */
+	{
+		char text[4096];
+		size_t n = (size_t)snprintf(text, sizeof(text), "%s\n\" RATE_LIMIT 100 30", B32);
+		int i;
+
+		for (i = 0; i < 100; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, " %d", 1700000000 + i);
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		                      "\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE");
+		for (i = 0; i < 17; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, " %d", 56666666 + i);
+		snprintf(text + n, sizeof(text) - n, "\n\" TOTP_AUTH\n11111111\n");
+		ck_assert_int_eq(parse(text, s, &ga), TG_OK);
+		ck_assert(ga.disallow_reuse);
+		ck_assert_uint_eq(s->scratch.n, 1);
+	}
 	/* a 64-byte secret in groups of four (128 characters); 65 bytes are too many */
 	ck_assert_int_eq(
 	    parse("GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ GEZD GNBV "
