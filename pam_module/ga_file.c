@@ -153,6 +153,12 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 			r = TG_ERR_FORMAT;
 		} else if (line[0] == '"' && line[1] == ' ') {
 			const char *opt = line + 2;
+			size_t i;
+
+			/* google-authenticator's module takes a tab wherever a blank may be */
+			for (i = 2; i < n; i++)
+				if (line[i] == '\t')
+					line[i] = ' ';
 
 			if (strncmp(opt, "WINDOW_SIZE", 11) == 0 &&
 			    (opt[11] == ' ' || opt[11] == '\0')) {
@@ -176,11 +182,13 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 				unsigned count, secs;
 				char *e;
 
-				/* checked for form; the root-owned limiter does the limiting */
+				/* checked for form, with the bounds of google-authenticator's
+				 * module (its tool writes 15..600 seconds, the module
+				 * takes 1..3600); the root-owned limiter does the limiting */
 				errno = 0;
 				count = (unsigned)strtoul(opt + 10, &e, 10);
 				if (errno != 0 || count < 1 || count > 100 ||
-				    parse_uint(e, 15, 600, &secs) != TG_OK)
+				    parse_uint(e, 1, 3600, &secs) != TG_OK)
 					goto out;
 			} else {
 				/* an option google-authenticator knows and we need not act on */

@@ -82,6 +82,14 @@ grep -q 55667788 "$GA" && tg_fail "used scratch code left in the file"
 grep -q 11223344 "$GA" || tg_fail "the wrong line dropped from the file"
 echo "ok: blank lines, trailing blanks"
 
+# RATE_LIMIT as google-authenticator's module takes it (up to 3600 s), STEP_SIZE after a tab
+printf '%s\n" RATE_LIMIT 3 3600 1700000000\n" STEP_SIZE\t60\n" TOTP_AUTH\n' "$S" > "$GA"
+chown "$U:" "$GA" && chmod 0600 "$GA"
+rm -f "$T/state/state/$U"
+auth "$(oathtool --totp -b "$S" --time-step-size=60s)" || tg_fail "RATE_LIMIT 3 3600, STEP_SIZE<tab>60 refused"
+rm -f "$T/state/state/$U"
+echo "ok: RATE_LIMIT up to 3600 s, tabs"
+
 write_ga "$S" 0640
 auth "$(code 30)" && tg_fail "group-readable file accepted"
 write_ga "$S" 0604

@@ -142,6 +142,19 @@ START_TEST(bad_files_refused)
 	ck_assert_int_eq(ga.window, 14);
 	ck_assert_int_eq(parse(B32 "\n\" STEP_SIZE 900\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT x\n", s, &ga), TG_ERR_FORMAT);
+	/* RATE_LIMIT as google-authenticator's module takes it: 1..100 attempts in 1..3600 s */
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 3600 1700000000\n", s, &ga), TG_OK);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 100 1\n", s, &ga), TG_OK);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 3601\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 0\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 101 30\n", s, &ga), TG_ERR_FORMAT);
+	/* a tab where a blank may be, as that module takes it */
+	ck_assert_int_eq(
+	    parse(B32 "\n\" STEP_SIZE\t60\n\" WINDOW_SIZE\t3\n\" RATE_LIMIT\t3\t30\n", s, &ga),
+	    TG_OK);
+	ck_assert_uint_eq(s->totp.step, 60);
+	ck_assert(ga.has_window);
+	ck_assert_uint_eq(ga.window, 1);
 	ck_assert_int_eq(parse(B32 "\n1234567\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\nhello\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_ga_parse(B32 "\n\0\n", 34, s, &ga), TG_ERR_FORMAT);
