@@ -187,13 +187,28 @@ static int tail(const struct attempt *a, size_t n, const char **code)
 	return 1;
 }
 
+/*
+ * ": " and err's text into buf after a TG_ERR_SYSTEM, else "": "system error" alone does not
+ * tell the admin a read-only or full file system from a permission problem. err is errno as
+ * the failure left it.
+ */
+static const char *sys_cause(int r, int err, char *buf, size_t n)
+{
+	if (r != TG_ERR_SYSTEM || err == 0)
+		return "";
+	errno = err;
+	snprintf(buf, n, ": %m");
+	return buf;
+}
+
 /* Which secret applies: 1 enrolled, 0 not enrolled, -1 broken (a->reason set). */
 static int load_secret(struct attempt *a)
 {
 	const char *tmpl = tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET);
 	const char *state_dir = tg_config_str(a->opts.cfg, TG_CONF_PAM_STATE_DIR);
 	unsigned admin_window = (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_WINDOW);
-	int r;
+	char cause[128];
+	int r, err;
 
 	a->window = admin_window;
 	if (!a->have_pw)
@@ -218,6 +233,7 @@ static int load_secret(struct attempt *a)
 		if (r == TG_OK && a->ga.has_window && a->ga.window < admin_window)
 			a->window = a->ga.window;
 	}
+	err = errno;
 	if (a->opts.debug)
 		pam_syslog(a->pamh, LOG_DEBUG, "user=%s: secret from %s: %s; window %u",
 		           a->user_log, a->is_ga ? a->ga_path : "the store",
@@ -246,10 +262,10 @@ static int load_secret(struct attempt *a)
 		    "(HOTP_COUNTER): only time-based (TOTP) files are supported, failing closed",
 		    a->user_log, a->ga_path);
 	else
-		pam_syslog(a->pamh, LOG_ERR, "user=%s: the %s is unusable, failing closed: %s",
+		pam_syslog(a->pamh, LOG_ERR, "user=%s: the %s is unusable, failing closed: %s%s",
 		           a->user_log,
 		           a->is_ga ? "google-authenticator file" : "secret store entry",
-		           tg_strerror(r));
+		           tg_strerror(r), sys_cause(r, err, cause, sizeof(cause)));
 	return -1;
 }
 
@@ -385,8 +401,9 @@ static int check_code(struct attempt *a)
 	};
 	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tgp_state *st = NULL;
+	char cause[128];
 	time_t now;
-	int ok = 0, clock_fixed, r;
+	int ok = 0, clock_fixed, r, err;
 
 	a->reason =
 	    "internal"; /* not a previous check's: it decides whether this one is recorded */
@@ -396,6 +413,7 @@ static int check_code(struct attempt *a)
 	}
 	if ((r = tgp_state_lock(state_dir, a->user, &lock)) != TG_OK ||
 	    (r = tgp_state_read(&lock, st)) != TG_OK) {
+		err = errno;
 		a->reason = "bad_state";
 		if (r == TG_ERR_CONFIG)
 			pam_syslog(a->pamh, LOG_ERR,
@@ -404,8 +422,9 @@ static int check_code(struct attempt *a)
 			           a->user_log, state_dir);
 		else
 			pam_syslog(a->pamh, LOG_ERR,
-			           "user=%s: the state under %s is unusable, failing closed: %s",
-			           a->user_log, state_dir, tg_strerror(r));
+			           "user=%s: the state under %s is unusable, failing closed: %s%s",
+			           a->user_log, state_dir, tg_strerror(r),
+			           sys_cause(r, err, cause, sizeof(cause)));
 		goto out;
 	}
 	now = time(NULL); /* read under the lock: the holder before us has recorded its step */
@@ -419,10 +438,12 @@ static int check_code(struct attempt *a)
 		tgp_limit_fail(st, a->limit_key, now, &lim);
 	if ((clock_fixed || strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0) &&
 	    (r = tgp_state_write(&lock, st, ok)) != TG_OK) {
+		err = errno;
 		/* an unrecorded success would let the same code in again: deny */
 		pam_syslog(a->pamh, LOG_ERR,
-		           "user=%s: cannot record the outcome under %s, failing closed: %s",
-		           a->user_log, state_dir, tg_strerror(r));
+		           "user=%s: cannot record the outcome under %s, failing closed: %s%s",
+		           a->user_log, state_dir, tg_strerror(r),
+		           sys_cause(r, err, cause, sizeof(cause)));
 		a->reason = "bad_state";
 		ok = 0;
 	}

@@ -164,5 +164,21 @@ else
 	echo "$code" | pt authenticate > "$T/pt" 2>&1 && tg_fail "pamtester: replay accepted"
 	echo "abc" | pt authenticate > "$T/pt" 2>&1 && tg_fail "pamtester: non-digits accepted"
 	echo "ok: pamtester with libpam_wrapper"
+	# a state_dir on a read-only file system fails closed, and the log line (libpam_wrapper
+	# prints pam_syslog's lines) says why, not just "system error"
+	if [ "$(id -u)" -ne 0 ] || ! mount --bind "$T/state" "$T/state" 2> /dev/null; then
+		echo "SKIP part: read-only state_dir (needs root and bind mounts)"
+	else
+		trap 'umount "$T/state" 2> /dev/null; rm -rf "$T" "$P"' EXIT
+		mount -o remount,ro,bind "$T/state" || { umount "$T/state"; tg_fail "remount read-only"; }
+		code=$(oathtool --totp -b "$s" -N "now + 30 seconds")
+		echo "$code" | PAM_WRAPPER_DEBUGLEVEL=1 pt authenticate > "$T/pt" 2>&1
+		rc=$?
+		umount "$T/state"
+		[ $rc -ne 0 ] || tg_fail "a login with a read-only state_dir accepted"
+		grep -q "state under $T/state is unusable, failing closed: system error: Read-only file system" "$T/pt" ||
+			{ cat "$T/pt"; tg_fail "the log does not say the state_dir is read-only"; }
+		echo "ok: read-only state_dir fails closed, says why"
+	fi
 fi
 echo "PASS"
