@@ -474,6 +474,30 @@ static int succeed(struct attempt *a)
 	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 
+/*
+ * MFA skipped (exempt_group, nullok): let in. With forward_pass the module after us takes the
+ * password from us (use_first_pass), so it is asked all the same, with the prompt everyone
+ * gets (a skipped user is not told apart from others), and the whole answer handed on;
+ * otherwise that module finds no password and refuses the very users let through here.
+ */
+static int skip(struct attempt *a, const char *method, const char *reason)
+{
+	const void *tok = NULL;
+
+	a->method = method;
+	if (a->opts.forward_pass &&
+	    (pam_get_item(a->pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || tok == NULL)) {
+		if (ask(a, FORWARD_PROMPT) != 0) {
+			failure_event(a);
+			log_result(a, 0, NULL);
+			return PAM_AUTH_ERR;
+		}
+		a->password_len = a->response_len;
+	}
+	skipped_event(a, reason);
+	return succeed(a);
+}
+
 static void attempt_free(struct attempt *a)
 {
 	tgp_opts_free(&a->opts);
@@ -524,9 +548,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 	exempt = tg_config_str(a.opts.cfg, TG_CONF_PAM_EXEMPT_GROUP);
 	if (a.have_pw && *exempt != '\0' && tgp_in_group(&a.pw, exempt)) {
-		a.method = "exempt";
-		skipped_event(&a, "exempt_group");
-		rc = succeed(&a);
+		rc = skip(&a, "exempt", "exempt_group");
 		goto out;
 	}
 	if ((enrolled = load_secret(&a)) < 0) {
@@ -536,9 +558,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	if (enrolled == 0) {
 		if (a.have_pw && tg_config_bool(a.opts.cfg, TG_CONF_PAM_NULLOK)) {
-			a.method = "nullok";
-			skipped_event(&a, "nullok");
-			rc = succeed(&a);
+			rc = skip(&a, "nullok", "nullok");
 			goto out;
 		}
 		/* asked like everyone else, so that enrolled users cannot be told from others

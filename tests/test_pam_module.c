@@ -916,6 +916,43 @@ START_TEST(forward_pass_and_try_first_pass)
 }
 END_TEST
 
+/*
+ * forward_pass and a user who skips MFA (exempt_group, nullok): the module after us takes the
+ * password from us (use_first_pass), so it is asked for with the prompt everyone gets, and
+ * handed on whole; it used to be neither asked nor handed on, and the next module refused
+ * the very users let through.
+ */
+START_TEST(forward_pass_for_users_who_skip_mfa)
+{
+	struct group *g = getgrgid(getegid());
+	struct conv_state c = {ANSWER_TEXT, "hunter2", 0, ""};
+	char args[512], tok[64], p[4200];
+
+	ck_assert_ptr_nonnull(g);
+	snprintf(args, sizeof(args), "forward_pass exempt_group=%s", g->gr_name);
+	service_passing_on(args);
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_str_eq(c.last_prompt, "Password & verification code: ");
+	passed_on(tok, sizeof(tok));
+	ck_assert_str_eq(tok, "hunter2");
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+	/* nullok, a user not enrolled */
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_remove(p, user), TG_OK);
+	service_passing_on("forward_pass nullok");
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_str_eq(c.last_prompt, "Password & verification code: ");
+	passed_on(tok, sizeof(tok));
+	ck_assert_str_eq(tok, "hunter2");
+	/* a failing conversation lets nobody in */
+	c.kind = ANSWER_FAIL_FILLED;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+}
+END_TEST
+
 /* A password that merely ends in digits is not a code: try_first_pass asks, and the code
  * typed then gets in (google-authenticator does the same). */
 START_TEST(try_first_pass_password_ending_in_digits_then_asks)
@@ -1222,6 +1259,7 @@ int main(void)
 	tcase_add_test(tc, ipv6_limited_per_network);
 	tcase_add_test(tc, ipv6_prefix_option);
 	tcase_add_test(tc, forward_pass_and_try_first_pass);
+	tcase_add_test(tc, forward_pass_for_users_who_skip_mfa);
 	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);
 	tcase_add_test(tc, prompt_and_digits_options);
