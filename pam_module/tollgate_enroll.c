@@ -164,7 +164,18 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 	       "offline:\n");
 	for (i = 0; i < TGP_SCRATCH_NEW; i++)
 		printf("  %s\n", codes[i]);
-	fflush(stdout);
+	/* the secret and the codes exist only in this output: lost (a full disk, a closed
+	 * file), the user is enrolled with a secret nobody has, and a script must not read
+	 * "done" */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr,
+		        "tollgate-enroll: cannot write the secret and scratch codes to standard "
+		        "output: %m; %s is enrolled with a secret nobody has seen: run again with "
+		        "--force\n",
+		        user);
+		r = TG_ERR_IO;
+		goto out;
+	}
 	r = TG_OK;
 out:
 	if (b32 != NULL) {

@@ -91,6 +91,17 @@ code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 [ -e "$T/state/state/tg-no-such-user-xyz" ] && tg_fail "--reset-failures made a state file for a mistyped name"
 echo "ok: --force needed, rate limit, --reset-failures, --remove"
 
+# the secret and scratch codes exist only in the output: when it cannot be written (a full
+# disk), the run is a failure and says what to do, not "done"
+if [ -w /dev/full ]; then
+	"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr > /dev/full 2> "$T/err" &&
+		tg_fail "enroll reported success with its output lost"
+	grep -q "cannot write the secret and scratch codes to standard output: No space left on device; $ME is enrolled with a secret nobody has seen: run again with --force" "$T/err" ||
+		{ cat "$T/err"; tg_fail "a lost output not explained"; }
+	"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
+	echo "ok: enroll fails when its output is lost"
+fi
+
 # options given again: the last one counts (they once filled a fixed array past its end)
 many=$(for i in $(seq 400); do printf -- '-a sha1 -d 6 -c %s ' "$T/tollgate.conf"; done)
 # shellcheck disable=SC2086
