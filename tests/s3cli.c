@@ -157,10 +157,11 @@ int main(int argc, char **argv)
 			} else if (strcmp(argv[i], "--part-size") == 0) {
 				part_size = strtoull(argv[i + 1], NULL, 10);
 			} else if (strcmp(argv[i], "--save-every-part-max") == 0) {
-				/* and otherwise not again within the hour: which parts a resume
-				 * sends again shows when the state was written */
+				/* and otherwise not again within a century (longer than any
+				 * machine has been up): which parts a resume sends again shows
+				 * when the state was written */
 				tg_s3_set_resume_saves(s3, (unsigned)strtoul(argv[i + 1], NULL, 10),
-				                       3600ULL * 1000000);
+				                       100ULL * 365 * 86400 * 1000000);
 			} else if (strcmp(argv[i], "--die-after-parts") == 0) {
 				prog.die_after = (unsigned)strtoul(argv[i + 1], NULL, 10);
 			} else {

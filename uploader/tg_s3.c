@@ -1597,6 +1597,7 @@ struct mpu_run {
 	unsigned next;
 	uint64_t done;
 	uint64_t saved_us; /* when the resume state was last written (CLOCK_MONOTONIC) */
+	int saved;         /* it was, in this run */
 	int failed;
 	int rc;
 	struct tg_s3_result res; /* the first failure */
@@ -1647,14 +1648,18 @@ static void *mpu_worker_main(void *arg)
 			uint64_t now = tg_mono_us();
 
 			st->parts[i] = part;
-			if (resume != NULL && (st->nparts <= run->s3->save_every_max ||
-			                       now - run->saved_us >= run->s3->save_interval_us)) {
+			/* the first part always: a clock that started less than an interval ago
+			 * (a machine just booted) must not keep it unsaved */
+			if (resume != NULL &&
+			    (!run->saved || st->nparts <= run->s3->save_every_max ||
+			     now - run->saved_us >= run->s3->save_interval_us)) {
 				if ((r = state_save(resume, st)) != TG_OK) {
 					res_clear(&res);
 					res_msg(&res, "writing the resume state %s: %s", resume,
 					        tg_strerror(r));
 				}
 				run->saved_us = now;
+				run->saved = 1;
 			}
 		}
 		if (r != TG_OK) {
