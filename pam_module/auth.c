@@ -300,7 +300,11 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 	if (tail(a, a->secret->totp.digits, &code)) {
 		r = tgp_totp_verify(&a->secret->totp, now, a->window, code, a->secret->totp.digits,
 		                    &step);
-		if (r == TG_OK && replayed(st, step, a->secret->totp.step)) {
+		/* a step google-authenticator's module took (the file's DISALLOW_REUSE list) is
+		 * as used as one root's state holds: the switch between the two modules does not
+		 * let a code in twice */
+		if (r == TG_OK && (replayed(st, step, a->secret->totp.step) ||
+		                   (a->is_ga && tgp_ga_step_used(&a->ga, step)))) {
 			a->reason = "replay";
 			return 0;
 		}

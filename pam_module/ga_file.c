@@ -117,6 +117,41 @@ out:
 	return r;
 }
 
+/*
+ * DISALLOW_REUSE's list of used time steps, as google-authenticator's module reads it: numbers
+ * separated by blanks, and anything else a malformed file (it fails closed on one too).
+ */
+static int parse_used(const char *p, struct tgp_ga *ga)
+{
+	unsigned long long v;
+	char *end;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return TG_OK;
+		if (*p < '0' || *p > '9' || ga->nused >= TGP_GA_USED_MAX)
+			return TG_ERR_FORMAT;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno != 0 || (*end != ' ' && *end != '\0'))
+			return TG_ERR_FORMAT;
+		ga->used[ga->nused++] = (uint64_t)v;
+		p = end;
+	}
+}
+
+int tgp_ga_step_used(const struct tgp_ga *ga, uint64_t step)
+{
+	unsigned i;
+
+	for (i = 0; i < ga->nused; i++)
+		if (ga->used[i] == step)
+			return 1;
+	return 0;
+}
+
 int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_ga *ga)
 {
 	/* a 64-byte secret in groups of four; RATE_LIMIT and DISALLOW_REUSE lines, which hold
@@ -173,6 +208,8 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 			} else if (strncmp(opt, "DISALLOW_REUSE", 14) == 0 &&
 			           (opt[14] == ' ' || opt[14] == '\0')) {
 				ga->disallow_reuse = 1;
+				if (parse_used(opt + 14, ga) != TG_OK)
+					goto out;
 			} else if (strcmp(opt, "TOTP_AUTH") == 0) {
 				/* the default: nothing to do */
 			} else if (strncmp(opt, "HOTP_COUNTER", 12) == 0) {

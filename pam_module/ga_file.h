@@ -23,10 +23,18 @@
 
 #define TGP_GA_MAX (64 * 1024)
 
+/* time steps a DISALLOW_REUSE line lists at most (google-authenticator keeps those within its
+ * window, WINDOW_SIZE <= 100); a longer list is a malformed file */
+#define TGP_GA_USED_MAX 128
+
 struct tgp_ga {
 	int has_window;  /* WINDOW_SIZE given */
 	unsigned window; /* steps either side, from WINDOW_SIZE n (1..100) as (n - 1) / 2 */
 	int disallow_reuse;
+	/* the steps DISALLOW_REUSE lists: used under google-authenticator's module, before root's
+	 * replay guard knew of them (a migration), so refused here too */
+	uint64_t used[TGP_GA_USED_MAX];
+	unsigned nused;
 	int hotp; /* HOTP_COUNTER: a counter-based file, refused (set even when parsing fails) */
 	int scratch_line[TGP_SCRATCH_MAX]; /* line number (0-based) of each scratch code */
 };
@@ -40,6 +48,9 @@ int tgp_ga_path(const char *tmpl, const struct passwd *pw, char *out, size_t out
  */
 int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_ga *ga)
     __attribute__((warn_unused_result));
+
+/* Whether step is one ga's DISALLOW_REUSE line lists. */
+int tgp_ga_step_used(const struct tgp_ga *ga, uint64_t step);
 
 /* Read path as pw's user with every check above into text (a secret buffer). */
 int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)

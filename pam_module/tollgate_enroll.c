@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ga_file.h"
@@ -188,6 +189,40 @@ out:
 	return r;
 }
 
+/*
+ * The time steps google-authenticator's module took (its DISALLOW_REUSE list) into root's
+ * replay guard, so that a code used just before the switch is not let in once more after it.
+ * A listed step past the current one (a file edited by hand) is not taken: it would refuse
+ * every code until then.
+ */
+static int seed_replay_guard(const char *state_dir, const char *user, const struct tgp_ga *ga,
+                             unsigned step_size)
+{
+	struct tgp_lock lock = TGP_LOCK_VOID;
+	struct tgp_state st;
+	uint64_t now_step = (uint64_t)time(NULL) / step_size, latest = 0;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < ga->nused; i++)
+		if (ga->used[i] <= now_step && ga->used[i] > latest)
+			latest = ga->used[i];
+	if (latest == 0)
+		return TG_OK;
+	if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
+	    (r = tgp_state_read(&lock, &st)) == TG_OK) {
+		/* compared in time: the state may count steps of another size */
+		if (st.step_size == 0 ||
+		    (latest + 1) * step_size > (st.last_step + 1) * st.step_size) {
+			st.last_step = latest;
+			st.step_size = step_size;
+			r = tgp_state_write(&lock, &st, 1);
+		}
+	}
+	tgp_state_unlock(&lock);
+	return r;
+}
+
 static int import_ga(struct tgp_opts *o, const char *user, const char *file, int force)
 {
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
@@ -225,6 +260,11 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	 * still in the file (a failed write-back, a restored copy) stays used after the import */
 	s->totp = plain->totp;
 	s->scratch = plain->scratch;
+	if ((r = seed_replay_guard(state_dir, user, &ga, s->totp.step)) != TG_OK) {
+		fprintf(stderr, "tollgate-enroll: cannot write the replay guard under %s: %s\n",
+		        state_dir, tg_strerror(r));
+		goto out;
+	}
 	if ((r = tgp_store_write(state_dir, user, s)) != TG_OK) {
 		fprintf(stderr, "tollgate-enroll: cannot write the secret store under %s: %s\n",
 		        state_dir, tg_strerror(r));

@@ -168,4 +168,22 @@ chmod 0644 "$GA"
 "$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null 2>&1 &&
 	tg_fail "imported a world-readable file"
 echo "ok: --import-google-authenticator"
+
+# a step google-authenticator's module took (its DISALLOW_REUSE list) is refused here too, and
+# an import carries it into root's replay guard: switching modules lets no code in twice
+st=$(($(date +%s) / 30))
+c=$(oathtool --totp -b "$S" -N "@$((st * 30))")
+c1=$(oathtool --totp -b "$S" -N "@$(((st + 1) * 30))")
+printf '%s\n" DISALLOW_REUSE %s %s\n" TOTP_AUTH\n' "$S" $((st - 1)) "$st" > "$GA"
+chown "$U:" "$GA" && chmod 0600 "$GA"
+rm -f "$T/state/state/$U"
+auth "$c" && tg_fail "a code google-authenticator's module took accepted"
+auth "$c1" || tg_fail "the next step's code refused"
+printf '%s\n" DISALLOW_REUSE %s\n" TOTP_AUTH\n' "$S" "$st" > "$GA"
+rm -f "$T/state/state/$U"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null ||
+	tg_fail "import with DISALLOW_REUSE"
+SVC=store auth "$c" && tg_fail "after the import, a code google-authenticator's module took accepted"
+SVC=store auth "$c1" || tg_fail "after the import, the next step's code refused"
+echo "ok: DISALLOW_REUSE steps refused, and carried over by the import"
 echo PASS

@@ -155,6 +155,29 @@ START_TEST(bad_files_refused)
 	ck_assert_uint_eq(s->totp.step, 60);
 	ck_assert(ga.has_window);
 	ck_assert_uint_eq(ga.window, 1);
+	/* DISALLOW_REUSE's list, as google-authenticator's module reads it (a malformed one fails
+	 * closed there too) */
+	ck_assert_int_eq(parse(B32 "\n\" DISALLOW_REUSE 56666666 56666667\t56666668 \n", s, &ga),
+	                 TG_OK);
+	ck_assert(ga.disallow_reuse);
+	ck_assert_uint_eq(ga.nused, 3);
+	ck_assert(tgp_ga_step_used(&ga, 56666667) && tgp_ga_step_used(&ga, 56666668));
+	ck_assert(!tgp_ga_step_used(&ga, 56666669) && !tgp_ga_step_used(&ga, 0));
+	ck_assert_int_eq(parse(B32 "\n\" DISALLOW_REUSE\n", s, &ga), TG_OK);
+	ck_assert(ga.disallow_reuse && ga.nused == 0);
+	ck_assert_int_eq(parse(B32 "\n\" DISALLOW_REUSE 12x\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" DISALLOW_REUSE 99999999999999999999999\n", s, &ga),
+	                 TG_ERR_FORMAT);
+	{
+		char many[TGP_GA_USED_MAX * 10 + 64];
+		size_t n = (size_t)snprintf(many, sizeof(many), "%s\n\" DISALLOW_REUSE", B32);
+		unsigned i;
+
+		for (i = 0; i <= TGP_GA_USED_MAX; i++)
+			n += (size_t)snprintf(many + n, sizeof(many) - n, " %u", 1000 + i);
+		snprintf(many + n, sizeof(many) - n, "\n");
+		ck_assert_int_eq(parse(many, s, &ga), TG_ERR_FORMAT); /* one past the cap */
+	}
 	ck_assert_int_eq(parse(B32 "\n1234567\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\nhello\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_ga_parse(B32 "\n\0\n", 34, s, &ga), TG_ERR_FORMAT);
