@@ -122,6 +122,16 @@ START_TEST(test_file_profiles)
 	                 TG_OK);
 	ck_assert_str_eq(c.access_key_id, "AKIAINDENT");
 	ck_assert_str_eq(c.secret_access_key, "indented/secret");
+	/* ':' separates a key from its value as '=' does (configparser: the first of the two
+	 * on the line), so the AWS CLI reads this file */
+	ck_assert_int_eq(parse("[p]\naws_access_key_id: AKIACOLON\n"
+	                       "aws_secret_access_key :colon/secret=\n"
+	                       "aws_session_token=tok:en==\n",
+	                       "p", &c),
+	                 TG_OK);
+	ck_assert_str_eq(c.access_key_id, "AKIACOLON");
+	ck_assert_str_eq(c.secret_access_key, "colon/secret=");
+	ck_assert_str_eq(c.session_token, "tok:en==");
 }
 END_TEST
 

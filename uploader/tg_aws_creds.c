@@ -172,7 +172,16 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			have_key = 0;
 			continue;
 		}
-		if ((eq = memchr(s, '=', sl)) == NULL) {
+		/* '=' or ':', whichever comes first, as configparser (and so the AWS CLI)
+		 * splits "key: value" too; a value may hold the other one (a token's '=') */
+		eq = memchr(s, '=', sl);
+		{
+			const char *colon = memchr(s, ':', eq != NULL ? (size_t)(eq - s) : sl);
+
+			if (colon != NULL)
+				eq = colon;
+		}
+		if (eq == NULL) {
 			tg_errf(err, errlen, "credentials file: line %zu: expected 'key = value'",
 			       lineno);
 			return TG_ERR_PARSE;
