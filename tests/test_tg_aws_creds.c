@@ -455,6 +455,17 @@ START_TEST(test_imds)
 	ck_assert_int_eq(
 	    tg_aws_creds_from_imds("https://169.254.169.254.example.com", &c, err, sizeof err),
 	    TG_ERR_CONFIG);
+	/* what looks like a loopback host and port is a user and password: curl goes to the
+	 * host after the '@' */
+	ck_assert_int_eq(
+	    tg_aws_creds_from_imds("http://127.0.0.1:80@192.0.2.1", &c, err, sizeof err),
+	    TG_ERR_CONFIG);
+	ck_assert_int_eq(
+	    tg_aws_creds_from_imds("http://localhost:x@192.0.2.1", &c, err, sizeof err),
+	    TG_ERR_CONFIG);
+	ck_assert_int_eq(
+	    tg_aws_creds_from_imds("http://169.254.169.254:@192.0.2.1/", &c, err, sizeof err),
+	    TG_ERR_CONFIG);
 	imds_stop(&m);
 }
 END_TEST

@@ -348,7 +348,11 @@ static int imds_endpoint_ok(const char *ep)
 
 			if (ok[i][n - 1] == '.') /* 127.x.y.z */
 				rest += strspn(rest, "0123456789.");
-			if (*rest == '\0' || *rest == ':' || *rest == '/')
+			/* at most a port: "http://127.0.0.1:80@host" is a user and password, and
+			 * curl would ask host */
+			if (*rest == ':')
+				rest += 1 + strspn(rest + 1, "0123456789");
+			if (*rest == '\0' || *rest == '/')
 				return 1;
 		}
 	}
