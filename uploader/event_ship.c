@@ -338,7 +338,7 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 		char name[UP_NAME_MAX], path[PATH_MAX];
 		struct tg_buf text = TG_BUF_VOID;
 		json_t *ev = NULL;
-		int r, burst, notify = 1;
+		int r, burst, notify = 1, own_alert = 0;
 
 		if (qs->items[i].next_try_us > now) {
 			if (qs->items[i].next_try_us < *wake_us)
@@ -376,6 +376,9 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 		} else {
 			if (json_is_false(json_object_get(ev, "notify")))
 				notify = 0;
+			/* only the uploader writes alerts */
+			own_alert = strcmp(json_string_value(json_object_get(ev, "type")) ?: "",
+			                   "alert") == 0;
 			open_login_note(c, ev, &text);
 		}
 		r = TG_OK;
@@ -410,7 +413,9 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			tg_error_r(r, "move event %s into the outboxes", name);
 			if (up_retry_later(c, it, now) < *wake_us)
 				*wake_us = it->next_try_us;
-			if (!it->stuck_alerted) {
+			/* not for an alert of ours: its event_stuck would be an event stuck in
+			 * turn, and raise the next, without end while the outbox refuses */
+			if (!it->stuck_alerted && !own_alert) {
 				it->stuck_alerted = 1;
 				up_alert(
 				    c, "event_stuck", 1,
