@@ -312,6 +312,18 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 				if (!qs->items[i].busy)
 					up_queue_lost(c, q, qs->items[i].name);
 			qs->n = 0;
+			/* an outbox is ours, made at the start: without it every event would
+			 * wait in events/ until a restart */
+			if (q == UP_Q_S3 || q == UP_Q_NOTIFY) {
+				int r = tg_mkdir_p(qs->dir, 0750);
+
+				if (r != TG_OK)
+					tg_error_r(r, "cannot make %s again", qs->dir);
+				else
+					tg_warn("%s was removed while the uploader ran: made again",
+					        qs->dir);
+				queue_watch(c, q);
+			}
 			return TG_OK;
 		}
 		return TG_ERR_SYSTEM;
