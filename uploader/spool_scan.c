@@ -58,6 +58,24 @@ int up_spool_prepare(struct up_ctx *c)
 	return TG_OK;
 }
 
+void up_spool_remake_state(struct up_ctx *c)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(state_subdir) / sizeof(state_subdir[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->state_dir, state_subdir[i]);
+		if (stat(path, &st) == 0 || errno != ENOENT)
+			continue;
+		if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
+			tg_error_r(r, "cannot make %s again", path);
+		else
+			tg_warn("%s was removed while the uploader ran: made again", path);
+	}
+}
+
 /* Watch a queue's folder, unless it is watched already or (still) missing. */
 static void queue_watch(struct up_ctx *c, enum up_queue q)
 {

@@ -112,6 +112,9 @@ struct up_ctx {
 /* --- spool_scan.c --- */
 /* Make the spool's folders we write to (the uploader's own ones only). */
 int up_spool_prepare(struct up_ctx *c);
+/* Make again the folders under state/ that someone removed while the daemon ran: without
+ * state/sessions, no recording of a PAM session could leave until a restart. */
+void up_spool_remake_state(struct up_ctx *c);
 /* Remove temp files a killed uploader left in its own folders (outboxes, state/); the lock is held.
  */
 void up_spool_clean_tmp(struct up_ctx *c);

@@ -523,8 +523,10 @@ static int run(struct up_ctx *c)
 
 		if (dirty || got_hup || now >= rescan_at) {
 			got_hup = 0;
-			if (now >= rescan_at)
+			if (now >= rescan_at) {
+				up_spool_remake_state(c);
 				up_recover_orphans(c);
+			}
 			/* the daemon goes on with the folders it can list; one pass says it */
 			if (rescan(c) != TG_OK && c->once)
 				return EXIT_USAGE;
