@@ -53,6 +53,19 @@ START_TEST(test_addr_aws)
 	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "audit-logs", 1, err, sizeof err),
 	                 TG_OK);
 	ck_assert_str_eq(a.host, "s3.us-east-1.amazonaws.com");
+	/* an old us-east-1 name with capitals or '_' is no DNS name (a host name is matched
+	 * lower-cased, so 'Audit_Logs.s3...' would name another bucket): path-style, as
+	 * botocore sends it */
+	ck_assert_int_eq(tg_s3_addr_init(&a, "", "us-east-1", "Audit_Logs", 0, err, sizeof err),
+	                 TG_OK);
+	ck_assert_str_eq(a.host, "s3.us-east-1.amazonaws.com");
+	p = path_of(&a, "Audit_Logs", "k");
+	ck_assert_str_eq(p, "/Audit_Logs/k");
+	free(p);
+	ck_assert_int_eq(tg_s3_addr_init(&a, "https://s3.example.net", "us-east-1", "audit_logs", 0,
+	                                 err, sizeof err),
+	                 TG_OK);
+	ck_assert_str_eq(a.host, "s3.example.net");
 }
 END_TEST
 

@@ -154,6 +154,17 @@ static int bucket_ok(const char *b)
 	       strspn(b, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
 }
 
+/* A name that can be the first label of a virtual-hosted host name. Not a dotted one (the
+ * wildcard certificate would not match), nor an old one with capitals or '_' (host names
+ * are matched lower-cased: "Audit_Logs.s3..." is another bucket's, or none) */
+static int bucket_dns_label(const char *b)
+{
+	size_t n = strlen(b);
+
+	return strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789-") == n && b[0] != '-' &&
+	       b[n - 1] != '-';
+}
+
 int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *region,
                     const char *bucket, int path_style, char *err, size_t errlen)
 {
@@ -175,7 +186,7 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		/* AWS: virtual-hosted style, unless the name has a dot (the wildcard certificate
 		 * would not match) */
 		snprintf(a->scheme, sizeof a->scheme, "https");
-		a->path_style = path_style || strchr(bucket, '.') != NULL;
+		a->path_style = path_style || !bucket_dns_label(bucket);
 		if (a->path_style)
 			n = snprintf(a->host, sizeof a->host, "s3.%s.amazonaws.com", region);
 		else
@@ -230,7 +241,7 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		    endpoint);
 		return TG_ERR_CONFIG;
 	}
-	a->path_style = path_style || is_ip_or_localhost(host, hl);
+	a->path_style = path_style || is_ip_or_localhost(host, hl) || !bucket_dns_label(bucket);
 	if (a->path_style)
 		n = snprintf(a->host, sizeof a->host, "%.*s", (int)(pend - host), host);
 	else
