@@ -131,6 +131,9 @@ int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, cha
 {
 	struct up_key_vars vv = *v;
 
+	/* without it one key names many sessions: each upload would overwrite the last */
+	if (strstr(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), "{session_id}") == NULL)
+		return TG_ERR_INVALID;
 	vv.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
 	vv.kind = "sessions";
 	return up_key_expand(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), &vv, out, len);
@@ -169,6 +172,40 @@ int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char 
 	vv.prefix = base;
 	vv.ext = ".json";
 	return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}{ext}", &vv, out, len);
+}
+
+int up_key_check(const struct tg_config *cfg, char *err, size_t errlen)
+{
+	struct up_key_vars v = {0};
+	char key[1100];
+
+	if (strstr(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), "{session_id}") == NULL) {
+		tg_errf(err, errlen,
+		        "[s3] key_template has no {session_id}: the sessions would overwrite each "
+		        "other's recording in the bucket");
+		return TG_ERR_CONFIG;
+	}
+	/* a session as the recorder names them: what fails here fails for every one */
+	v.host = "host";
+	v.user = "user";
+	v.session_id = "0123456789abcdef";
+	v.ext = ".tgr";
+	v.time_us = 1;
+	if (up_key_session(cfg, &v, key, sizeof(key)) != TG_OK) {
+		tg_errf(
+		    err, errlen,
+		    "[s3] key_template does not expand (an unknown {name}, a control character, "
+		    "or a key over 1024 bytes)");
+		return TG_ERR_CONFIG;
+	}
+	if (up_key_index(cfg, &v, key, sizeof(key)) != TG_OK) {
+		tg_errf(
+		    err, errlen,
+		    "[s3] index_prefix does not expand (an unknown {name}, a control character, "
+		    "or a key over 1024 bytes)");
+		return TG_ERR_CONFIG;
+	}
+	return TG_OK;
 }
 
 json_t *up_json_string(const char *s)

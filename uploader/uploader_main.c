@@ -493,7 +493,8 @@ static int setup(struct up_ctx *c)
 		}
 		slack_keep_state(c->slack, c->state_dir);
 	}
-	if ((r = tg_s3_new(&probe, c->cfg, err, sizeof(err))) != TG_OK) {
+	if ((r = tg_s3_new(&probe, c->cfg, err, sizeof(err))) != TG_OK ||
+	    (r = up_key_check(c->cfg, err, sizeof(err))) != TG_OK) {
 		/* keep running: files stay, the alert goes to Slack and syslog */
 		tg_error("the [s3] configuration is not usable: %s", err);
 		c->config_alerted = 1;
