@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,7 +50,7 @@ static int signal_group(pid_t pgid, int sig)
 	return kill(pgid, sig);
 }
 
-/* The helper: the user's ids, its pipe on 3, nothing else. Never returns. */
+/* The helper: the user's ids, its socket on 3, nothing else. Never returns. */
 static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 {
 	struct rlimit zero = {0, 0};
@@ -81,6 +83,9 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 		_exit(0);
 	signal_group(pgid, SIGHUP);
 	signal_group(pgid, SIGCONT); /* a stopped process acts on SIGHUP only once it runs */
+	/* the group has its hangup: the recorder may reap the command now. From here on the group's
+	 * id is free again at most TICK_MS before the probe that lets the helper go */
+	(void)!send(3, "H", 1, MSG_NOSIGNAL);
 	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS; waited += TICK_MS) {
 		if (signal_group(pgid, 0) != 0)
 			_exit(0); /* all gone (the recorder reaps its child meanwhile) */
@@ -96,7 +101,8 @@ int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps)
 
 	h->pid = -1;
 	h->fd = -1;
-	if (pipe2(p, O_CLOEXEC) != 0)
+	/* both ways: the helper says when the group has its hangup (pipe_hangup_end) */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return TG_ERR_SYSTEM;
 	h->pid = fork();
 	if (h->pid == 0) {
@@ -116,17 +122,27 @@ int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid)
 {
 	if (h->fd < 0)
 		return TG_ERR_INVALID;
-	return write(h->fd, &pgid, sizeof(pgid)) == (ssize_t)sizeof(pgid) ? TG_OK : TG_ERR_IO;
+	return send(h->fd, &pgid, sizeof(pgid), MSG_NOSIGNAL) == (ssize_t)sizeof(pgid) ? TG_OK
+	                                                                               : TG_ERR_IO;
 }
 
 void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *res)
 {
+	struct pollfd pfd;
+	char ack;
 	int waited, st;
 
 	if (h->pid <= 0)
 		return;
 	if (h->fd >= 0) {
-		(void)!write(h->fd, "E", 1);
+		/* the command is not reaped before the helper has signalled its group (its "H", or
+		 * its end): until then the zombie holds the group's id, which could otherwise go to
+		 * a new process of the user's, another session's, and have that hung up instead */
+		pfd.fd = h->fd;
+		pfd.events = POLLIN;
+		if (send(h->fd, "E", 1, MSG_NOSIGNAL) == 1 &&
+		    poll(&pfd, 1, RELAY_HANGUP_WAIT_MS) > 0)
+			(void)!read(h->fd, &ack, 1);
 		close(h->fd);
 		h->fd = -1;
 	}
@@ -145,7 +161,7 @@ void pipe_hangup_release(struct pipe_hangup *h)
 	int st;
 
 	if (h->fd >= 0) {
-		(void)!write(h->fd, "R", 1);
+		(void)!send(h->fd, "R", 1, MSG_NOSIGNAL);
 		close(h->fd);
 		h->fd = -1;
 	}

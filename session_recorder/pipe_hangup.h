@@ -6,7 +6,7 @@
  * (pipes, no terminal) has nothing the kernel would hang up, and the
  * recorder, once it runs as the audit user, may not kill() the user's
  * processes. So before that drop the recorder forks this helper, which keeps
- * the user's ids and nothing else (no descriptors but its pipe, not
+ * the user's ids and nothing else (no descriptors but its socket, not
  * dumpable) and waits: told the command's process group and then "end", it
  * sends the group SIGHUP and SIGCONT, gives it RELAY_HANGUP_WAIT_MS, then
  * SIGKILL. "Release" lets it go without a signal (the command ended on its
@@ -24,17 +24,18 @@
 
 struct pipe_hangup {
 	pid_t pid; /* the helper; -1: none */
-	int fd;    /* write end of its pipe; -1: closed */
+	int fd;    /* our end of its socket; -1: closed */
 };
 
 /* Fork the helper (before privsep_drop_recorder). TG_OK, or an error with h->pid -1. */
 int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps);
 /* Name the process group to end: the command's (a session leader: its pid). */
 int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid);
-/* End the group and wait for the helper to be done (at most RELAY_HANGUP_WAIT_MS and a
- * second), reaping the child into res meanwhile. */
+/* End the group and wait for the helper to be done (at most twice RELAY_HANGUP_WAIT_MS and
+ * a second), reaping the child into res meanwhile, only once the group was signalled: until
+ * then the child's zombie must hold its pid, the group's id. */
 void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *res);
-/* Let the helper go without a signal. */
+/* Let the helper go without a signal (again: nothing); the child may be reaped after it. */
 void pipe_hangup_release(struct pipe_hangup *h);
 
 #endif

@@ -12,10 +12,16 @@
 static const char failure_msg[] =
     "tollgate-record: the session recording failed; the session is ended.\n";
 
-static void reap(pid_t child, struct relay_result *res)
+/* Whether the command has ended, without reaping it: its zombie keeps its pid, the id of its
+ * process group, from going to another process (one of the user's, which the hangup helper
+ * could signal) until the helper has been released or has hung the group up. */
+static int child_ended(pid_t child)
 {
-	if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
-		res->reaped = 1;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == child;
 }
 
 /* Stop feeding the command's stdin (it sees EOF). */
@@ -45,7 +51,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	struct pollfd pfd[6];
 	struct pollfd *rp[3], *wp[3];
 	struct timespec ts;
-	int i, n, np, r, timeout, fl_out, fl_err;
+	int i, n, np, r, timeout, fl_out, fl_err, ended = 0;
 
 	res->reaped = 0;
 	res->status = 0;
@@ -61,7 +67,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	for (;;) {
 		if (relay_got_chld) {
 			relay_got_chld = 0;
-			reap(child, res);
+			ended = ended || child_ended(child);
 		}
 		relay_got_winch = 0;
 		if (relay_got_term != 0) {
@@ -88,9 +94,9 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 			res->reason = "recording_failure";
 			break;
 		}
-		if (res->reaped && in->to >= 0)
+		if (ended && in->to >= 0)
 			close_input(in);
-		if (res->reaped && chans[1].from < 0 && chans[2].from < 0)
+		if (ended && chans[1].from < 0 && chans[2].from < 0)
 			break;
 		np = 0;
 		for (i = 0; i < 3; i++) {
@@ -150,6 +156,9 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		fcntl(STDERR_FILENO, F_SETFL, fl_err);
 	if (fl_out >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
+	/* no hangup now (pipe_hangup_end has run if one was due): only then may the command's
+	 * pid go */
+	pipe_hangup_release(hangup);
 	if (!res->reaped)
 		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);
 	return TG_OK;

@@ -15,7 +15,8 @@
 #include "relay.h"
 
 /* fds: our ends of the command's stdin (write), stdout and stderr (read); taken over. A
- * recording failure that ends the session (deny) ends the command through hangup. */
+ * recording failure that ends the session (deny) ends the command through hangup, which is
+ * done with on return (released otherwise); the command is reaped only after that. */
 int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pipe_hangup *hangup,
                    const sigset_t *waitmask, struct relay_result *res);
 

@@ -670,7 +670,6 @@ int main(int argc, char **argv)
 			close(x.echo_fd);
 	} else {
 		pipe_relay_run(&x, fds, child, &rc.hangup, &waitmask, &res);
-		pipe_hangup_release(&rc.hangup);
 		finish_recording(&rc, &res);
 	}
 	child_env_free(&rc.env);

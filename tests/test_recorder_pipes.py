@@ -321,6 +321,65 @@ def test_failure_ends_quiet_command():
         env.cleanup()
 
 
+def take_pid(pid, tries=50):
+    """A process (sleep, in a session and process group of its own) with this very pid, made
+    through ns_last_pid; None when the pid stays taken (or ns_last_pid cannot be written)."""
+    for _ in range(tries):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        except OSError:
+            return None
+        p = subprocess.Popen(["sleep", "300"], start_new_session=True)
+        if p.pid == pid:
+            return p
+        p.kill()
+        p.wait()
+    return None
+
+
+def test_failure_spares_reused_pid():
+    """The hangup after a failure reaches the command's process group and nothing else. The
+    command's shell ended while a process it started in another group still writes; its pid,
+    the group's id, must not be free for a new process (here one in a group of its own, as
+    another session of the user would be) that the helper would then hang up and kill."""
+    env = Env(shell="/bin/sh", max_session_bytes="1G")
+    victim, bg = None, None
+    try:
+        fifo, bgf = os.path.join(env.dir, "go"), os.path.join(env.dir, "bg.pid")
+        os.mkfifo(fifo)
+        cmd = ("setsid sh -c 'echo $$ > %s; read x < %s; head -c 50000000 /dev/zero; exec sleep 300' & "
+               "echo $$" % (bgf, fifo))
+        p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            leader = int(p.stdout.readline())
+            check(gone(leader), "the command's shell ends")
+            victim = take_pid(leader)
+            resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+            with open(fifo, "w") as f:
+                f.write("go\n")
+            out, err = p.communicate(timeout=120)
+            bg = int(open(bgf).read())
+            check(b"recording failed" in err, "deny: the session is ended")
+            check(victim is None or not gone(victim.pid, 3.0),
+                  "the process that got the command's pid (%d) is not hung up" % leader)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    finally:
+        for x in (victim.pid if victim else None, bg):
+            if x is not None:
+                try:
+                    os.kill(x, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if victim is not None:
+            victim.wait()
+        env.cleanup()
+
+
 def test_normal_end_leaves_background():
     """A command that ends on its own is not hung up: what it left running goes on, as with sshd."""
     env = Env(shell="/bin/sh")
@@ -445,6 +504,6 @@ def test_escape_alert_survives_odd_parent_name():
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
-          test_failure_ends_quiet_command, test_normal_end_leaves_background,
+          test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name])
