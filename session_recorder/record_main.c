@@ -324,6 +324,12 @@ static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int 
 		return -1;
 	fcntl(master, F_SETFD, FD_CLOEXEC);
 	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	/* the header has the size session_info_gather saw; one that changed since (a window
+	 * manager tiling the new terminal) came before the SIGWINCH handler, and the relay only
+	 * compares with the new terminal's, which has it: recorded here, or a replay draws the
+	 * session in the old size. A failure shows in the relay's first record. */
+	if (ws.ws_col != rc->si.cols || ws.ws_row != rc->si.rows)
+		(void)rec_sink_resize(&rc->sink, ws.ws_col, ws.ws_row);
 	/* raw and exclusive before the fork: a shell started first could open the outer
 	 * terminal (the user's, mode 0620) and keep it, past the recorder, for the session */
 	if (term_raw_enter(STDIN_FILENO, &tio) != TG_OK)

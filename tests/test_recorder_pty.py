@@ -85,6 +85,57 @@ def test_resize_in_pixels_passed_on():
         env.cleanup()
 
 
+def test_resize_before_relay_recorded():
+    """A resize after the header took the window's size and before the relay catches SIGWINCH
+    (a window manager tiling the new terminal at once) reaches the shell's terminal, and so must
+    reach the recording: without it the replay draws the session in the wrong size. strace holds
+    the recorder in that gap (the signing key's open) while the window changes."""
+    if shutil.which("strace") is None:
+        print("(skipped: strace not installed)")
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=["strace", "-f", "-o", "/dev/null", "-e", "trace=openat", "-P", env.key,
+                                  "-e", "inject=openat:delay_enter=3000000", RECORDER], cols=80, rows=24)
+
+        def in_key_open(pid):
+            try:
+                f = open("/proc/%d/syscall" % pid).read().split()
+                if f[0] != "257":
+                    return False
+                with open("/proc/%d/mem" % pid, "rb") as m:
+                    m.seek(int(f[2], 16))
+                    return m.read(len(env.key) + 1) == env.key.encode() + b"\0"
+            except (OSError, IndexError, ValueError):
+                return False
+
+        rec_pid, end = None, time.monotonic() + 60
+        while rec_pid is None and time.monotonic() < end:
+            kids = open("/proc/%d/task/%d/children" % (s.pid, s.pid)).read().split()
+            if kids and in_key_open(int(kids[0])):
+                rec_pid = int(kids[0])
+            time.sleep(0.01)
+        check(rec_pid is not None, "the recorder opens its signing key")
+        s.resize(132, 50)
+        if not in_key_open(rec_pid):
+            print("(skipped: the resize came too late for the gap)")
+            s.send(b"exit\n")
+            s.wait()
+            return
+        s.sync()
+        s.send(b"stty size; exit\n")
+        s.read_until(b"50 132")
+        s.wait()
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed and intact")
+        check(rec.header["cols"] == 80 and rec.header["rows"] == 24, "the header has the size at the start")
+        rs = rec.of("resize")
+        check(rs and rs[0]["cols"] == 132 and rs[0]["rows"] == 50,
+              "the new size, which the shell's terminal got, is recorded (%s)" % rs)
+    finally:
+        env.cleanup()
+
+
 def test_bad_pam_id_ignored():
     env = Env(shell="/bin/sh")
     try:
@@ -626,7 +677,8 @@ def test_failure_message_reaches_slow_client():
 
 if __name__ == "__main__":
     main([test_keygen_missing_config,
-          test_shell_output_resize_exit, test_resize_in_pixels_passed_on, test_bad_pam_id_ignored,
+          test_shell_output_resize_exit, test_resize_in_pixels_passed_on, test_resize_before_relay_recorded,
+          test_bad_pam_id_ignored,
           test_signal_death_passed,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
