@@ -7,11 +7,12 @@
  * recorder, once it runs as the audit user, may not kill() the user's
  * processes. So before that drop the recorder forks this helper, which keeps
  * the user's ids and nothing else (no descriptors but its socket, not
- * dumpable) and waits: told the command's process group and then "end", it
- * sends the group SIGHUP and SIGCONT, gives it RELAY_HANGUP_WAIT_MS, then
- * SIGKILL. "Release" lets it go without a signal (the command ended on its
- * own). A recorder that dies without a word (kill -9) ends the command too,
- * as a closed pty master does a terminal session.
+ * dumpable) and waits: told the command's process group and then "end" (a
+ * recording failure, or SIGHUP or SIGTERM to the recorder), it sends the
+ * group SIGHUP and SIGCONT, gives it RELAY_HANGUP_WAIT_MS, then SIGKILL.
+ * "Release" lets it go without a signal (the command ended on its own). A
+ * recorder that dies without a word (kill -9) ends the command too, as a
+ * closed pty master does a terminal session.
  */
 #ifndef PIPE_HANGUP_H
 #define PIPE_HANGUP_H

@@ -51,7 +51,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	struct pollfd pfd[6];
 	struct pollfd *rp[3], *wp[3];
 	struct timespec ts;
-	int i, n, np, r, timeout, fl_out, fl_err, ended = 0;
+	int i, n, np, r, timeout, fl_out, fl_err, ended = 0, sig = 0;
 
 	res->reaped = 0;
 	res->status = 0;
@@ -70,7 +70,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 			ended = ended || child_ended(child);
 		}
 		relay_got_winch = 0;
-		if (relay_got_term != 0) {
+		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;
 			res->reason = "hangup";
 			break;
@@ -156,8 +156,13 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		fcntl(STDERR_FILENO, F_SETFL, fl_err);
 	if (fl_out >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
-	/* no hangup now (pipe_hangup_end has run if one was due): only then may the command's
-	 * pid go */
+	/* SIGHUP and SIGTERM end the command, as closing the pty master hangs up a terminal
+	 * session's shell: closed pipes alone leave one that writes nothing more running on,
+	 * unrecorded, after the seal (SIGINT and SIGQUIT, which a terminal passes to the
+	 * foreground job, only close them). Otherwise no hangup now (after a failure
+	 * pipe_hangup_end has run); only then may the command's pid go. */
+	if (sig == SIGHUP || sig == SIGTERM)
+		pipe_hangup_end(hangup, child, res);
 	pipe_hangup_release(hangup);
 	if (!res->reaped)
 		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);

@@ -408,6 +408,38 @@ def test_term_closes_pipes():
         env.cleanup()
 
 
+def test_term_ends_quiet_command():
+    """SIGTERM (an admin ending the session) or SIGHUP ends the command, as closing the pty
+    master hangs up a terminal session's shell: closing its pipes alone left a command that
+    writes nothing more (and ignores SIGHUP) running, unrecorded, after the seal."""
+    env = Env(shell="/bin/sh")
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=env.environ(SSH_ORIGINAL_COMMAND="trap '' HUP; sleep 300 & echo $!; echo $$; wait"))
+            pids = []
+            try:
+                pids = [int(p.stdout.readline()), int(p.stdout.readline())]
+                p.send_signal(sig)
+                p.communicate(timeout=60)
+                check(gone(pids[0]) and gone(pids[1]),
+                      "%s: the command and what it started are ended" % signal.Signals(sig).name)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                for x in pids:
+                    try:
+                        os.kill(x, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        rec = [Recording(env.pub, f) for f in env.sessions()]
+        check(len(rec) == 2 and all(r.sealed_ok() and r.end()["reason"] == "hangup" for r in rec),
+              "both recordings sealed, reason hangup")
+    finally:
+        env.cleanup()
+
+
 def test_transfer_disguise_recorded():
     """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
     a real transfer runs without the configured shell, so no start-up file of it runs."""
@@ -505,5 +537,5 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name])
