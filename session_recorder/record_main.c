@@ -525,7 +525,7 @@ int main(int argc, char **argv)
 	struct child_spec cs;
 	sigset_t waitmask;
 	char err[512], why[512];
-	int fds[3], master = -1, slave = -1, r, record_ok;
+	int fds[3], master = -1, slave = -1, r, record_ok, su_shell;
 	unsigned moved;
 	pid_t child;
 
@@ -571,11 +571,20 @@ int main(int argc, char **argv)
 		        (unsigned long)rc.ps.user_uid, tg_strerror(r));
 		return 1;
 	}
-	if (session_mode_parse(&rc.mode, argc, argv, getenv("SSH_ORIGINAL_COMMAND"), rc.si.tty,
+	/* "name" alone while the account's shell is this program: su without "-" starting a
+	 * non-login shell (sshd's ForceCommand comes as "-c tollgate-record"). An interactive
+	 * shell, as su's user asked for: the SSH_ORIGINAL_COMMAND in its environment is that of
+	 * the session su ran in, and a start su made is no escape, as that of "su -" is not */
+	su_shell =
+	    argc == 1 && argv[0] != NULL && argv[0][0] != '-' && account_shell_is_self(&rc.si);
+	if (session_mode_parse(&rc.mode, argc, argv,
+	                       su_shell ? NULL : getenv("SSH_ORIGINAL_COMMAND"), rc.si.tty,
 	                       tg_config_str(rc.cfg, TG_CONF_RECORDER_SFTP_SERVER)) != TG_OK) {
 		usage(stderr);
 		return 2;
 	}
+	if (su_shell)
+		rc.mode.entry = SESSION_ENTRY_LOGIN_SHELL;
 	randombytes_buf(rc.sid, sizeof(rc.sid));
 	sodium_bin2hex(rc.sid_hex, sizeof(rc.sid_hex), rc.sid, sizeof(rc.sid));
 	rc.start_us = tg_now_us();

@@ -472,6 +472,24 @@ def test_login_shell_entry():
         check(not rec.notes("recording_escape"), "no escape alert for a login shell")
     finally:
         env.cleanup()
+    # "su user" (without -) starts the account's shell as "name" alone, in the environment of
+    # the session it ran in: an interactive shell for the user, not that session's
+    # SSH_ORIGINAL_COMMAND again (su asking for the password over and over), and no escape
+    # alert (su - is not one either)
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=[RECORDER], environ=env.environ(TOLLGATE_RECORD_TEST_ACCOUNT_SHELL=RECORDER,
+                                                                SSH_ORIGINAL_COMMAND="echo outer-command"))
+        s.sync()
+        s.send(b"exit 4\n")
+        st = s.wait()
+        check(b"outer-command" not in s.out and os.WEXITSTATUS(st) == 4, "an interactive shell (%r)" % s.out[-200:])
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["command"] is None, "no command in the header")
+        check(rec.notes("start")[0]["entry"] == "login_shell", "entry noted as login_shell")
+        check(not rec.notes("recording_escape") and not env.events(), "no escape alert for su's shell")
+    finally:
+        env.cleanup()
     # the account's shell is another one: "tollgate-record -c true; exec bash" from a
     # ~/.bashrc must not leave a clean recording for the PAM session behind
     env = Env(shell="/bin/sh")
