@@ -171,3 +171,17 @@ void pipe_hangup_release(struct pipe_hangup *h)
 		waitpid(h->pid, &st, WNOHANG);
 	h->pid = -1;
 }
+
+void pipe_hangup_stop(struct pipe_hangup *h)
+{
+	pid_t pid = h->pid;
+	int waited, st;
+
+	pipe_hangup_release(h);
+	/* gone at once (no command was named); a helper the user stopped is not waited for long */
+	for (waited = 0; pid > 0 && waited < RELAY_HANGUP_WAIT_MS; waited += TICK_MS) {
+		if (waitpid(pid, &st, WNOHANG) != 0)
+			break;
+		tick();
+	}
+}

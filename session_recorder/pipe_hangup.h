@@ -38,5 +38,8 @@ int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid);
 void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *res);
 /* Let the helper go without a signal (again: nothing); the child may be reaped after it. */
 void pipe_hangup_release(struct pipe_hangup *h);
+/* Let it go and wait for its end (at most RELAY_HANGUP_WAIT_MS): before this process execs
+ * a command itself, whose child it would otherwise be, a zombie nobody waits for. */
+void pipe_hangup_stop(struct pipe_hangup *h);
 
 #endif

@@ -622,6 +622,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(stderr, "tollgate-record: warning: this session is NOT recorded.\n");
+		/* the shell takes this process over: the helper must not be left to it */
+		pipe_hangup_stop(&rc.hangup);
 		if (child_env_build(&rc.env, environ, &rc.si, cs.shell, rc.sid_hex,
 		                    rc.si.tty ? ttyname(STDIN_FILENO) : NULL) != TG_OK)
 			return 1;

@@ -219,6 +219,11 @@ def test_on_failure_deny_and_allow():
         check(rc == 6 and out == b"runs-anyway\n" and b"NOT recorded" in err, "allow: the session goes on, warned")
         ev = [e for e in env.events() if e["type"] == "recording_failure"]
         check(len(ev) == 2 and ev[1]["on_failure"] == "allow", "allow: a recording_failure event")
+        # the command replaces the recorder: the hangup helper, forked before the failure, must
+        # not be left to it as a child nobody waits for (sftp-server never would: a zombie).
+        # sh runs a lone command in its own place: ps lists the children it took over
+        rc, out, err = run_pipes(env, "ps -o comm --ppid $$")
+        check(out.startswith(b"COMMAND") and b"tollgate" not in out, "allow: no helper left to the command (%r)" % out)
     finally:
         env.cleanup()
 
