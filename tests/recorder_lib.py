@@ -259,6 +259,17 @@ def gone(pid, wait_s=10.0):
         time.sleep(0.05)
 
 
+def kill_quietly(*pids):
+    """SIGKILL each pid (None skipped) that is still there: what a test started, at its end."""
+    for pid in pids:
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def main(tests):
     """Run test functions in order; FAIL on the first failure."""
     if not os.path.exists(RECORDER):

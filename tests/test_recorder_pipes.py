@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, gone, main, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, gone, kill_quietly, main, run_pipes)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -317,11 +317,7 @@ def test_failure_ends_quiet_command():
             check(gone(pids[0]), "the command's shell, which ignores SIGHUP, is ended (SIGKILL)")
             check(gone(pids[1]), "what it started in the background is ended (SIGHUP)")
         finally:
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_quietly(*pids)
     finally:
         env.cleanup()
 
@@ -374,12 +370,7 @@ def test_failure_spares_reused_pid():
                 p.kill()
                 p.wait()
     finally:
-        for x in (victim.pid if victim else None, bg):
-            if x is not None:
-                try:
-                    os.kill(x, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        kill_quietly(victim.pid if victim else None, bg)
         if victim is not None:
             victim.wait()
         env.cleanup()
@@ -433,11 +424,7 @@ def test_term_ends_quiet_command():
                 if p.poll() is None:
                     p.kill()
                     p.wait()
-                for x in pids:
-                    try:
-                        os.kill(x, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                kill_quietly(*pids)
         rec = [Recording(env.pub, f) for f in env.sessions()]
         check(len(rec) == 2 and all(r.sealed_ok() and r.end()["reason"] == "hangup" for r in rec),
               "both recordings sealed, reason hangup")

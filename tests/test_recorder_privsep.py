@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
-                          gone, main, skip)
+                          gone, kill_quietly, main, skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -317,11 +317,7 @@ def test_failure_ends_command():
             if p.poll() is None:
                 p.kill()
                 p.wait()
-            for x in pids:
-                try:
-                    os.kill(x, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_quietly(*pids)
     finally:
         if mounted:
             subprocess.run(["umount", "-l", env.spool])

@@ -12,8 +12,7 @@ up_setup
 # not a folder where recordings should be (as root, a mode 000 folder is still read)
 rmdir "$T/spool/sessions"
 : >"$T/spool/sessions"
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 up_mfa_failures a 1 3
 up_wait_messages 3 20 || tg_fail "with sessions/ unreadable, the events did not reach Slack: $(tail -5 "$T/uploader.log")"
 sleep 5 # two more rescans (rescan_interval = 2)

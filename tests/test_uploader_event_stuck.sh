@@ -11,8 +11,7 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 up_setup
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 # stopped meanwhile: a rescan would make the outbox again between the two steps
 kill -STOP "$UP_PID"
 rmdir "$T/spool/outbox/s3" || tg_fail "rmdir outbox/s3"

@@ -23,8 +23,7 @@ for i in range(n):
                 '"tty":"ssh","service":"sshd","pid":1,"session_id":"%s","mfa_method":"totp"}'
                 % (now, i, sid))
 PY
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 sleep 1
 rchar() { sed -n 's/^rchar: //p' "/proc/$UP_PID/io"; }
 before=$(rchar)

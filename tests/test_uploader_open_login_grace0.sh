@@ -10,8 +10,7 @@ set -u
 
 up_setup "recording_grace = 0"
 SID=0123456789abcdef0123456789abcdef
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 up_event 1 login '"user":"alice","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'$SID'","mfa_method":"totp"'
 up_wait_until 10 "the login was not fanned out" sh -c '[ -z "$(ls "$1")" ]' - "$T/spool/events"
 sleep 1

@@ -10,8 +10,7 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 up_setup
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 up_mfa_failures a 1 1
 up_wait_messages 1 20 || tg_fail "the first event did not reach Slack"
 # gone at once (the daemon may make them again while rm -rf works in them)

@@ -11,8 +11,7 @@ up_setup "spool_max_bytes = 1M" "spool_alert_percent = 50"
 # in-progress files (hidden) count toward the spool's size and are not shipped:
 # 480 kB, below 50% of 1 MiB (524,250 bytes), and 60 kB more that come and go
 head -c 480000 /dev/zero >"$T/spool/sessions/.base"
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 sleep 6
 n_alerts() { grep -c 'alert spool_filling' "$T/uploader.log"; }
 [ "$(n_alerts)" -eq 0 ] || tg_fail "spool_filling raised below the threshold: $(cat "$T/uploader.log")"

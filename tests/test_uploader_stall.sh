@@ -37,8 +37,7 @@ tg_wait_file "$T/live.ready" "the stand-in recorder did not take its lock"
 
 # and a config that holds the webhook URL, left readable by every user: said at start
 chmod 0644 "$T/tollgate.conf"
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 grep -q "alert config_readable" "$T/uploader.log" ||
 	tg_fail "no config_readable alert for a world-readable config with secrets"
 up_wait_until 20 "the orphan in active/ was not shipped" \

@@ -9,8 +9,7 @@ set -u
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 up_setup
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 up_rec first.tgr user=alice bytes=500 pam=s-1
 up_wait_empty 20 || tg_fail "the first recording was not uploaded"
 for d in sessions open multipart alerts; do

@@ -20,8 +20,7 @@ s3_sent() {
 no_files() { [ -z "$(find "$1" -type f)" ]; }
 
 up_setup
-up_start
-tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+up_start_ready
 echo 60 >"$T/slack/hang_s"
 echo hang >"$T/slack/mode"
 up_event 1 mfa_failure '"user":"held","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'

@@ -128,6 +128,12 @@ up_start() {
 	UP_PID=$!
 }
 
+# Start the daemon and wait until it has written its first status (it is set up and running).
+up_start_ready() {
+	up_start "$@"
+	tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
+}
+
 # Start the daemon with the S3 server stopped (SIGSTOP), wait until a worker has begun, and
 # give it a second to reach its first request, which then waits for S3 (kill -CONT
 # "$TG_S3_PID" lets it go on; up_cleanup does it too).
