@@ -175,13 +175,10 @@ void pipe_hangup_release(struct pipe_hangup *h)
 void pipe_hangup_stop(struct pipe_hangup *h)
 {
 	pid_t pid = h->pid;
-	int waited, st;
+	int st;
 
 	pipe_hangup_release(h);
 	/* gone at once (no command was named); a helper the user stopped is not waited for long */
-	for (waited = 0; pid > 0 && waited < RELAY_HANGUP_WAIT_MS; waited += TICK_MS) {
-		if (waitpid(pid, &st, WNOHANG) != 0)
-			break;
-		tick();
-	}
+	if (pid > 0)
+		relay_wait_child(pid, &st, RELAY_HANGUP_WAIT_MS);
 }

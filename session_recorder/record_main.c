@@ -369,9 +369,9 @@ static pid_t start_pipes(struct recorder *rc, const struct child_spec *cs_in, in
 		goto out;
 	cs.envp = rc->env.v;
 	pid = child_spawn_pipes(&cs, theirs, ours);
+	/* a helper gone early: only the pipes close on a failure */
 	if (pid > 0)
-		pipe_hangup_target(&rc->hangup,
-		                   pid); /* a helper gone early: only the pipes close */
+		pipe_hangup_target(&rc->hangup, pid);
 out:
 	for (i = 0; i < 3; i++) {
 		if (pid >= 0) {
