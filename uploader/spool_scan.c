@@ -76,17 +76,30 @@ void up_spool_remake_state(struct up_ctx *c)
 	}
 }
 
-/* Watch a queue's folder, unless it is watched already or (still) missing. */
+/*
+ * Watch the folder at a queue's path, unless it is (still) missing. A folder
+ * renamed away takes its watch along (`mv events events.old`, or its parent
+ * outbox/ renamed: no event on the folder itself says so): the one at the path
+ * now gets a watch of its own, and the old one is dropped.
+ */
 static void queue_watch(struct up_ctx *c, enum up_queue q)
 {
-	if (c->inotify_fd < 0 || c->q[q].wd >= 0)
+	int wd, err;
+
+	if (c->inotify_fd < 0)
 		return;
-	/* a recording or event is complete when it is renamed or closed into place */
-	c->q[q].wd = inotify_add_watch(c->inotify_fd, c->q[q].dir,
-	                               IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
-	if (c->q[q].wd < 0 && errno != ENOENT)
+	/* a recording or event is complete when it is renamed or closed into place; the
+	 * same folder gives back the same watch */
+	wd = inotify_add_watch(c->inotify_fd, c->q[q].dir,
+	                       IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM |
+	                           IN_MOVE_SELF);
+	err = errno;
+	if (c->q[q].wd >= 0 && c->q[q].wd != wd)
+		inotify_rm_watch(c->inotify_fd, c->q[q].wd);
+	c->q[q].wd = wd;
+	if (wd < 0 && err != ENOENT)
 		tg_warn("cannot watch %s: %s (the periodic rescan still finds its files)",
-		        c->q[q].dir, strerror(errno));
+		        c->q[q].dir, strerror(err));
 }
 
 int up_watch_start(struct up_ctx *c)
@@ -201,9 +214,10 @@ int up_watch_drain(struct up_ctx *c)
 			int q;
 
 			off += (ssize_t)sizeof(*ev) + (ssize_t)ev->len;
-			if (off > n ||
-			    (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT)) != 0) {
-				/* a folder gone: its watch is gone too */
+			if (off > n || (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT |
+			                            IN_MOVE_SELF)) != 0) {
+				/* a folder gone: its watch is gone too; one renamed away: the
+				 * rescan watches the folder at its path instead */
 				for (q = 0; off <= n && (ev->mask & IN_IGNORED) && q < UP_Q_COUNT;
 				     q++)
 					if (c->q[q].wd == ev->wd)
