@@ -59,4 +59,13 @@ grep -q '^Slack: not usable: .*https://' "$T/out" ||
 # a usable one still says nothing more, exit 0
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status on a good [s3]: exit $?: $(cat "$T/out" "$T/err")"
 grep -q '^S3:$' "$T/out" || tg_fail "status on a good [s3]: $(cat "$T/out")"
+# the last error is text from S3's (or Slack's) answer: its control characters
+# reach the admin's terminal escaped (\x1b, \u009b), not as escape sequences
+mkdir -p "$T/spool/state"
+printf '{"s3":{"last_error":"Access Denied\\u001b]0;owned\\u0007\\u001b[2J\\u009b1m\\\\ ok","last_error_us":1,"sent":0,"lost":0}}' >"$T/spool/state/status.json"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status with a last error: exit $?: $(cat "$T/out" "$T/err")"
+! LC_ALL=C grep -q "$(printf '[\033\007\302]')" "$T/out" || tg_fail "status printed the last error's control characters: $(od -c "$T/out" | head -20)"
+grep -qF 'last error     Access Denied\x1b]0;owned\x07\x1b[2J\u009b1m\ ok' "$T/out" ||
+	tg_fail "status does not show the last error escaped: $(cat -v "$T/out")"
+rm -f "$T/spool/state/status.json"
 echo PASS

@@ -22,6 +22,7 @@
 #include "tg_log.h"
 #include "tg_s3.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 static json_t *dest_json(const struct up_dest *d, uint64_t now)
 {
@@ -201,7 +202,12 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 	       (long long)json_integer_value(json_object_get(d, "lost")));
 	print_when("last success", json_integer_value(json_object_get(d, "last_ok_us")));
 	if (err != NULL && *err != '\0') {
-		printf("  %-14s %s\n", "last error", err);
+		/* S3's or Slack's own words: their control characters must not reach the
+		 * terminal as escape sequences */
+		char *safe = tg_text_safe(err);
+
+		printf("  %-14s %s\n", "last error", safe != NULL ? safe : "?");
+		free(safe);
 		print_when("  at", json_integer_value(json_object_get(d, "last_error_us")));
 	} else {
 		printf("  %-14s none\n", "last error");
