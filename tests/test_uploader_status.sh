@@ -68,4 +68,23 @@ printf '{"s3":{"last_error":"Access Denied\\u001b]0;owned\\u0007\\u001b[2J\\u009
 grep -qF 'last error     Access Denied\x1b]0;owned\x07\x1b[2J\u009b1m\ ok' "$T/out" ||
 	tg_fail "status does not show the last error escaped: $(cat -v "$T/out")"
 rm -f "$T/spool/state/status.json"
+# a status.json cut short (a crash mid-write on a filesystem that keeps no
+# data for a rename) or emptied: status says it cannot be read, and why, not
+# an S3 line with nothing under it
+printf '{"s3":{"last_error":"x","sent":3' >"$T/spool/state/status.json"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status with a truncated status.json: exit $?: $(cat "$T/out" "$T/err")"
+grep -q "^  status unknown: cannot read $T/spool/state/status.json: .*end of" "$T/out" ||
+	tg_fail "status does not say status.json cannot be read: $(cat "$T/out")"
+: >"$T/spool/state/status.json"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status with an empty status.json: exit $?: $(cat "$T/out" "$T/err")"
+grep -q "^  status unknown: cannot read $T/spool/state/status.json: " "$T/out" ||
+	tg_fail "status does not say an empty status.json cannot be read: $(cat "$T/out")"
+printf '[1]' >"$T/spool/state/status.json"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status with a status.json not an object: exit $?: $(cat "$T/out" "$T/err")"
+grep -q "^  status unknown: cannot read $T/spool/state/status.json: not a JSON object" "$T/out" ||
+	tg_fail "status does not say status.json is not an object: $(cat "$T/out")"
+# none yet (no daemon ever ran): nothing to say
+rm -f "$T/spool/state/status.json"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status without status.json: exit $?: $(cat "$T/out" "$T/err")"
+! grep -q "status unknown" "$T/out" || tg_fail "status without status.json: $(cat "$T/out")"
 echo PASS

@@ -49,6 +49,34 @@ static void dest_load(struct up_dest *d, const json_t *j)
 	d->lost = (uint64_t)json_integer_value(json_object_get(j, "lost"));
 }
 
+/*
+ * status.json as the daemon wrote it, or NULL: why is empty when there is
+ * none (no daemon ran yet), else says why it cannot be read or parsed.
+ */
+static json_t *status_read(const char *path, char *why, size_t whylen)
+{
+	json_error_t jerr;
+	json_t *st;
+	FILE *f;
+
+	why[0] = '\0';
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno != ENOENT)
+			snprintf(why, whylen, "%s", strerror(errno));
+		return NULL;
+	}
+	st = json_loadf(f, 0, &jerr);
+	fclose(f);
+	if (st == NULL) {
+		snprintf(why, whylen, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+	} else if (!json_is_object(st)) {
+		snprintf(why, whylen, "not a JSON object");
+		json_decref(st);
+		st = NULL;
+	}
+	return st;
+}
+
 void up_status_load(struct up_ctx *c)
 {
 	char path[PATH_MAX];
@@ -185,8 +213,9 @@ static void print_when(const char *label, json_int_t us)
 
 /* running: a daemon holds the spool; a pause is its own, and ends with it */
 /* unusable: why the daemon could not use the configured destination, or NULL */
+/* unread: why status.json, read from path, could not be read ("": it could, or there is none) */
 static void print_dest(const char *name, const json_t *d, int configured, const char *unusable,
-                       int running)
+                       int running, const char *path, const char *unread)
 {
 	const char *err = json_string_value(json_object_get(d, "last_error"));
 
@@ -194,6 +223,13 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 		printf("%s: not usable: %s\n", name, unusable);
 	else
 		printf("%s:%s\n", name, configured ? "" : " not configured");
+	if (configured && *unread != '\0') {
+		/* jansson quotes the text it stopped at */
+		char *safe = tg_text_safe(unread);
+
+		printf("  status unknown: cannot read %s: %s\n", path, safe != NULL ? safe : "?");
+		free(safe);
+	}
 	if (!configured || d == NULL)
 		return;
 	printf("  %-14s %lld\n", "sent", (long long)json_integer_value(json_object_get(d, "sent")));
@@ -260,7 +296,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 	struct tg_s3 *probe = NULL;
 	struct slack *slack_probe = NULL;
 	const char *url = tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL);
-	char s3_err[512] = "";
+	char s3_err[512] = "", unread[256];
 	int unreadable = 0, s3_unusable = 0, slack_unusable = 0;
 	json_t *st;
 	size_t i;
@@ -295,7 +331,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 	printf("%-18s %8lu  (waiting for their recording check)\n", "logins to check",
 	       open_logins.count);
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
-	st = json_load_file(path, 0, NULL);
+	st = status_read(path, unread, sizeof(unread));
 	/* the daemon's own check at its start, made offline: a file that parses may
 	 * still hold an [s3] section nothing can be uploaded with */
 	if (*tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0' &&
@@ -304,13 +340,14 @@ int up_status_main(struct tg_config *cfg, int tty)
 		s3_unusable = 1;
 	tg_s3_free(probe);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
-	           s3_unusable ? s3_err : NULL, running);
+	           s3_unusable ? s3_err : NULL, running, path, unread);
 	/* and the daemon's check of the webhook URL (which is a secret: never printed) */
 	if (*url != '\0' && slack_new(&slack_probe, url, NULL, 0) != TG_OK)
 		slack_unusable = 1;
 	slack_free(slack_probe);
 	print_dest("Slack", json_object_get(st, "slack"), *url != '\0',
-	           slack_unusable ? "[slack] webhook_url: " SLACK_URL_RULE : NULL, running);
+	           slack_unusable ? "[slack] webhook_url: " SLACK_URL_RULE : NULL, running, path,
+	           unread);
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 
