@@ -87,4 +87,12 @@ grep -q "^  status unknown: cannot read $T/spool/state/status.json: not a JSON o
 rm -f "$T/spool/state/status.json"
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status without status.json: exit $?: $(cat "$T/out" "$T/err")"
 ! grep -q "status unknown" "$T/out" || tg_fail "status without status.json: $(cat "$T/out")"
+# a file name is whatever its writer chose: the oldest item's name reaches
+# the terminal escaped too
+: >"$T/spool/sessions/$(printf 'evil\033]0;owned\007.tgr')"
+st=0
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 1 ] || tg_fail "status with a recording waiting: exit $st, not 1: $(cat "$T/out" "$T/err")"
+! LC_ALL=C grep -q "$(printf '[\033\007]')" "$T/out" || tg_fail "status printed a file name's control characters: $(cat -v "$T/out")"
+grep -qF 'evil\x1b]0;owned\x07.tgr' "$T/out" || tg_fail "status does not show the file name escaped: $(cat -v "$T/out")"
 echo PASS

@@ -317,13 +317,18 @@ int up_status_main(struct tg_config *cfg, int tty)
 			continue;
 		}
 		total += qi.count;
-		if (qi.count > 0)
+		if (qi.count > 0) {
+			/* a name is whatever its writer chose: no escape sequences from it */
+			char safe[4 * sizeof(qi.oldest)];
+
+			tg_text_safe_to(safe, qi.oldest);
 			printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
-			       (unsigned long long)qi.bytes, qi.oldest,
+			       (unsigned long long)qi.bytes, safe,
 			       (long long)(time(NULL) - qi.oldest_mtime));
-		else
+		} else {
 			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count,
 			       (unsigned long long)qi.bytes);
+		}
 	}
 	/* not a backlog (nothing to ship): logins whose recording is not checked yet */
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, state_dir);
