@@ -79,12 +79,18 @@ static json_t *status_read(const char *path, char *why, size_t whylen)
 
 void up_status_load(struct up_ctx *c)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[256];
 	json_t *st;
 
 	snprintf(path, sizeof(path), "%s/status.json", c->state_dir);
-	if ((st = json_load_file(path, 0, NULL)) == NULL)
+	if ((st = status_read(path, why, sizeof(why))) == NULL) {
+		/* none: a first start; else the counts a restart keeps are gone, say so */
+		if (*why != '\0')
+			tg_warn(
+			    "%s cannot be read (%s): the sent and lost counts start again from 0",
+			    path, why);
 		return;
+	}
 	dest_load(&c->s3, json_object_get(st, "s3"));
 	dest_load(&c->slack_dest, json_object_get(st, "slack"));
 	json_decref(st);
