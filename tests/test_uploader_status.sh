@@ -95,4 +95,14 @@ st=0
 [ "$st" -eq 1 ] || tg_fail "status with a recording waiting: exit $st, not 1: $(cat "$T/out" "$T/err")"
 ! LC_ALL=C grep -q "$(printf '[\033\007]')" "$T/out" || tg_fail "status printed a file name's control characters: $(cat -v "$T/out")"
 grep -qF 'evil\x1b]0;owned\x07.tgr' "$T/out" || tg_fail "status does not show the file name escaped: $(cat -v "$T/out")"
+# times after the wall clock was set back (an NTP step): the last success
+# and error are later than now; not shown as 18446744073709s ago
+rm -f "$T/spool/sessions/"*
+future=$(( ($(date +%s) + 600) * 1000000 ))
+printf '{"s3":{"last_error":"x","last_error_us":%s,"last_ok_us":%s,"sent":1,"lost":0}}' "$future" "$future" >"$T/spool/state/status.json"
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status with times ahead: exit $?: $(cat "$T/out" "$T/err")"
+! grep -q '[0-9]\{8,\}s ago' "$T/out" || tg_fail "status with times ahead of the clock: $(cat "$T/out")"
+grep -q '^  last success .* (in [0-9]*s: later than this host.s clock)$' "$T/out" ||
+	tg_fail "status does not say the last success is ahead of the clock: $(cat "$T/out")"
+rm -f "$T/spool/state/status.json"
 echo PASS

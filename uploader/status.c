@@ -207,14 +207,21 @@ static int scan_dir(const char *dir, struct qinfo *qi)
 static void print_when(const char *label, json_int_t us)
 {
 	char when[40];
+	uint64_t now;
 
 	if (us <= 0) {
 		printf("  %-14s never\n", label);
 		return;
 	}
 	tg_time_format((uint64_t)us, when, sizeof(when));
-	printf("  %-14s %s (%llds ago)\n", label, when,
-	       (long long)((tg_now_us() - (uint64_t)us) / 1000000u));
+	now = tg_now_us();
+	/* the wall clock set back since (an NTP step): no wrapped count of seconds */
+	if ((uint64_t)us > now)
+		printf("  %-14s %s (in %llus: later than this host's clock)\n", label, when,
+		       (unsigned long long)(((uint64_t)us - now) / 1000000u));
+	else
+		printf("  %-14s %s (%llus ago)\n", label, when,
+		       (unsigned long long)((now - (uint64_t)us) / 1000000u));
 }
 
 /* running: a daemon holds the spool; a pause is its own, and ends with it */
