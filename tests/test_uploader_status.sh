@@ -105,4 +105,14 @@ printf '{"s3":{"last_error":"x","last_error_us":%s,"last_ok_us":%s,"sent":1,"los
 grep -q '^  last success .* (in [0-9]*s: later than this host.s clock)$' "$T/out" ||
 	tg_fail "status does not say the last success is ahead of the clock: $(cat "$T/out")"
 rm -f "$T/spool/state/status.json"
+# no [s3] bucket at all: the daemon uploads nothing (every event and recording
+# waits, s3_config alert), so status must not pass it as "not configured",
+# exit 0
+printf '[general]\nspool_dir = %s/spool\n' "$T" >"$T/nobucket.conf"
+chmod 600 "$T/nobucket.conf"
+st=0
+"$UPLOADER" -c "$T/nobucket.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 2 ] || tg_fail "status without a bucket: exit $st, not 2: $(cat "$T/out" "$T/err")"
+grep -q '^S3: not usable: \[s3\] bucket is not set' "$T/out" ||
+	tg_fail "status does not say no bucket is set: $(cat "$T/out")"
 echo PASS

@@ -351,10 +351,10 @@ int up_status_main(struct tg_config *cfg, int tty)
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
 	st = status_read(path, unread, sizeof(unread));
 	/* the daemon's own check at its start, made offline: a file that parses may
-	 * still hold an [s3] section nothing can be uploaded with */
-	if (*tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0' &&
-	    (tg_s3_new(&probe, cfg, s3_err, sizeof(s3_err)) != TG_OK ||
-	     up_key_check(cfg, s3_err, sizeof(s3_err)) != TG_OK))
+	 * still hold an [s3] section nothing can be uploaded with, or none (S3 is not
+	 * optional: without a bucket every recording and event waits) */
+	if (tg_s3_new(&probe, cfg, s3_err, sizeof(s3_err)) != TG_OK ||
+	    up_key_check(cfg, s3_err, sizeof(s3_err)) != TG_OK)
 		s3_unusable = 1;
 	tg_s3_free(probe);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',

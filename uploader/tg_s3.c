@@ -173,6 +173,10 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 	int n;
 
 	memset(a, 0, sizeof *a);
+	if (*bucket == '\0') {
+		tg_errf(err, errlen, "[s3] bucket is not set: nothing can be uploaded");
+		return TG_ERR_CONFIG;
+	}
 	if (!bucket_ok(bucket)) {
 		tg_errf(err, errlen, "[s3] bucket '%.80s' is not a valid bucket name", bucket);
 		return TG_ERR_CONFIG;
