@@ -25,6 +25,7 @@
 #include "secret_store.h"
 #include "state.h"
 #include "tg_error.h"
+#include "tg_spool.h"
 
 enum action { ENROLL, IMPORT, RESET, REMOVE };
 
@@ -260,7 +261,10 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	 * still in the file (a failed write-back, a restored copy) stays used after the import */
 	s->totp = plain->totp;
 	s->scratch = plain->scratch;
-	if ((r = seed_replay_guard(state_dir, user, &ga, s->totp.step)) != TG_OK) {
+	/* the replay guard goes in before the secret, so state_dir is made here, as an enrollment
+	 * makes it: the state would not make it (a missing state_dir is one not mounted) */
+	if ((r = tg_mkdir_p(state_dir, 0700)) != TG_OK ||
+	    (r = seed_replay_guard(state_dir, user, &ga, s->totp.step)) != TG_OK) {
 		fprintf(stderr, "tollgate-enroll: cannot write the replay guard under %s: %s\n",
 		        state_dir, tg_strerror(r));
 		goto out;

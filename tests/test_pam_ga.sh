@@ -186,4 +186,17 @@ rm -f "$T/state/state/$U"
 SVC=store auth "$c" && tg_fail "after the import, a code google-authenticator's module took accepted"
 SVC=store auth "$c1" || tg_fail "after the import, the next step's code refused"
 echo "ok: DISALLOW_REUSE steps refused, and carried over by the import"
+
+# an import makes state_dir as an enrollment does, DISALLOW_REUSE or not (the replay guard went
+# in first, and failed with "configuration error" on a machine where no state_dir was made yet)
+sed "s|^state_dir = .*|state_dir = $T/fresh/state|" "$T/tollgate.conf" > "$T/fresh.conf"
+printf '%s\n" DISALLOW_REUSE %s\n" TOTP_AUTH\n' "$S" "$st" > "$GA"
+chown "$U:" "$GA" && chmod 0600 "$GA"
+"$ENROLL" -c "$T/fresh.conf" --user "$U" --import-google-authenticator "$GA" > /dev/null ||
+	tg_fail "import with DISALLOW_REUSE into a state_dir not made yet"
+[ "$(stat -c '%U %a' "$T/fresh/state")" = "root 700" ] || tg_fail "state_dir made as $(stat -c '%U %a' "$T/fresh/state")"
+printf 'auth required %s config=%s/fresh.conf\n' "$MOD" "$T" > "$T/pam.d/fresh"
+SVC=fresh auth "$c" && tg_fail "after an import into a new state_dir, a code google-authenticator's module took accepted"
+SVC=fresh auth "$c1" || tg_fail "after an import into a new state_dir, the next step's code refused"
+echo "ok: an import makes state_dir"
 echo PASS
