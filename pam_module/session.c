@@ -137,8 +137,10 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_ERR, "open_session: cannot keep the session id");
 		goto out;
 	}
+	/* the monotonic clock: an NTP step during the session must not stretch its duration or
+	 * zero it */
 	if ((start = malloc(sizeof(*start))) != NULL) {
-		*start = tg_now_us();
+		*start = tg_mono_us();
 		if (pam_set_data(pamh, TGP_DATA_START, start, free_data) != PAM_SUCCESS)
 			free(start);
 	}
@@ -175,7 +177,7 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 	if ((f = session_fields(pamh, &o, user, id)) == NULL)
 		goto out;
 	if (pam_get_data(pamh, TGP_DATA_START, &start) == PAM_SUCCESS && start != NULL) {
-		uint64_t now = tg_now_us(), s = *(const uint64_t *)start;
+		uint64_t now = tg_mono_us(), s = *(const uint64_t *)start;
 
 		json_object_set_new(f, "duration_us",
 		                    json_integer((json_int_t)(now > s ? now - s : 0)));

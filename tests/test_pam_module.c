@@ -70,6 +70,28 @@ int getgrnam_r(const char *name, struct group *gr, char *buf, size_t n, struct g
 	return real(name, gr, buf, n, res);
 }
 
+/*
+ * The wall clock as the module sees it, moved by clock_shift_us (an NTP step during a
+ * session); exported like getpwnam_r. The test's own clocks are left alone.
+ */
+static int64_t clock_shift_us;
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	static int (*real)(clockid_t, struct timespec *);
+	int64_t ns;
+	int r;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "clock_gettime");
+	if ((r = real(id, ts)) != 0 || id != CLOCK_REALTIME || clock_shift_us == 0)
+		return r;
+	ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + clock_shift_us * 1000;
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+	return 0;
+}
+
 /* ANSWER_FAIL_FILLED: answers, then fails (Linux-PAM passes such an answer on) */
 enum answer_kind {
 	ANSWER_TEXT,
@@ -1160,6 +1182,55 @@ START_TEST(session_event_fields)
 }
 END_TEST
 
+/* The wall clock stepped (NTP) while the session was open: its duration is the time it lasted. */
+START_TEST(session_duration_ignores_a_clock_step)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	const int64_t steps[] = {3600 * 1000000LL, -3600 * 1000000LL};
+	char confdir[4200], p[4500];
+	struct dirent *e;
+	json_t *ev;
+	DIR *d;
+	size_t i;
+	int seen = 0;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+		clock_shift_us = 0;
+		ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+		usleep(20 * 1000);
+		clock_shift_us = steps[i];
+		ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+		clock_shift_us = 0;
+		pam_end(pamh, PAM_SUCCESS);
+	}
+	snprintf(p, sizeof(p), "%s/spool/events", dir);
+	ck_assert_ptr_nonnull(d = opendir(p));
+	while ((e = readdir(d)) != NULL) {
+		char f[4800];
+		json_int_t us;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
+		ck_assert_int_eq(tg_event_read(f, &ev), TG_OK);
+		if (strcmp(json_string_value(json_object_get(ev, "type")), "logout") == 0) {
+			us = json_integer_value(json_object_get(ev, "duration_us"));
+			ck_assert_msg(us >= 20 * 1000 && us < 10 * 1000000,
+			              "a 20 ms session lasted %lld us by the logout event",
+			              (long long)us);
+			seen++;
+		}
+		json_decref(ev);
+	}
+	closedir(d);
+	ck_assert_int_eq(seen, 2);
+}
+END_TEST
+
 /* events/ swapped for a symlink by its owner, the audit user: root writes nothing through it. */
 START_TEST(symlinked_events_folder_not_followed)
 {
@@ -1266,6 +1337,7 @@ int main(void)
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
 	tcase_add_test(tc, session_event_fields);
+	tcase_add_test(tc, session_duration_ignores_a_clock_step);
 	tcase_add_test(tc, symlinked_events_folder_not_followed);
 	tcase_add_test(tc, sixteen_at_once_one_succeeds);
 	suite_add_tcase(s, tc);
