@@ -3,6 +3,7 @@
  * small JSON file in the spool (no network: the uploader sends them). The
  * login makes the session id the recorder picks up from TOLLGATE_SESSION_ID.
  */
+#include <limits.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -15,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ga_file.h"
 #include "module.h"
+#include "secret_store.h"
 #include "state.h"
 #include "tg_error.h"
 #include "tg_event.h"
@@ -36,9 +39,38 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
  * scratch as root's state has it, when it says one of them and a code was accepted in the last
  * LOGIN_WINDOW seconds (with no such claim, no auth step of ours ran for this login: a
  * publickey-only login, or su with no auth line, is "none" even just after another login's code);
- * nullok when nullok is on and no code was. Kept in PAM data for the logout.
+ * nullok when nullok is on and the user has no secret, as the auth step would find (nullok never
+ * lets in anyone else: an enrolled user's claim would pass a login without MFA for a rollout's).
+ * Kept in PAM data for the logout.
  */
 #define LOGIN_WINDOW 600 /* s from auth to session (sshd's LoginGraceTime: 120 by default) */
+
+/*
+ * Whether pw's user has no secret: no entry in a store that is there or, with secret=, no
+ * google-authenticator file in a folder that is there. Anything else (an error, a missing store
+ * or home) is not "no secret", as it is not for the auth step.
+ */
+static int no_secret(const struct tgp_opts *o, const struct passwd *pw)
+{
+	const char *tmpl = tg_config_str(o->cfg, TG_CONF_PAM_SECRET);
+	struct tg_buf text = TG_BUF_VOID;
+	struct tgp_secret *s;
+	char path[PATH_MAX];
+	int r;
+
+	if (*tmpl == '\0') {
+		if ((s = tgp_secret_new()) == NULL)
+			return 0;
+		r = tgp_store_read(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), pw->pw_name, s);
+		tgp_secret_free(s);
+		return r == TG_ERR_NOT_FOUND;
+	}
+	tg_buf_init(&text, TGP_GA_MAX);
+	if ((r = tgp_ga_path(tmpl, pw, path, sizeof(path))) == TG_OK)
+		r = tgp_ga_read(path, pw, &text);
+	tg_buf_free_secret(&text);
+	return r == TG_ERR_NOT_FOUND;
+}
 
 static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, const char *user)
 {
@@ -64,7 +96,10 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	           (int64_t)now - st->last_success <= LOGIN_WINDOW) {
 		method = strcmp(st->last_method, "scratch") == 0 ? "scratch" : "totp";
 	} else if (env != NULL && strcmp(env, "nullok") == 0 &&
-	           tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK)) {
+	           tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK) &&
+	           (buf != NULL || (buf = malloc(TGP_PWBUF)) != NULL) &&
+	           getpwnam_r(user, &pw, buf, TGP_PWBUF, &pwp) == 0 && pwp != NULL &&
+	           no_secret(o, pwp)) {
 		method = "nullok";
 	}
 	free(st);

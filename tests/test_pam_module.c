@@ -1119,6 +1119,23 @@ START_TEST(session_method_believed_only_where_root_agrees)
 }
 END_TEST
 
+/* nullok only ever lets in a user with no secret: an enrolled user's claim of it (their own
+ * ~/.pam_environment) is not believed, or a login without MFA would pass for a rollout's. */
+START_TEST(session_nullok_believed_only_for_users_with_no_secret)
+{
+	char p[4200];
+
+	service("nullok");
+	session_with_method_env("nullok"); /* enrolled (setup) */
+	ck_assert_int_eq(events_with("\"mfa_method\":\"nullok\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 2);
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_store_remove(p, user), TG_OK);
+	session_with_method_env("nullok");
+	ck_assert_int_eq(events_with("\"mfa_method\":\"nullok\""), 2);
+}
+END_TEST
+
 START_TEST(session_event_fields)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
@@ -1336,6 +1353,7 @@ int main(void)
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
+	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
 	tcase_add_test(tc, session_event_fields);
 	tcase_add_test(tc, session_duration_ignores_a_clock_step);
 	tcase_add_test(tc, symlinked_events_folder_not_followed);
