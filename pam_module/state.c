@@ -237,7 +237,7 @@ static void counter_text(char *out, size_t len, size_t *pos, const char *head,
 	if (*pos < len)
 		*pos += (size_t)snprintf(out + *pos, len - *pos,
 		                         "%s %" PRIu32 " %" PRId64 " %" PRId64 "\n", head,
-		                         c->failures, c->first, c->locked_until);
+		                         c->failures, c->last, c->locked_until);
 }
 
 int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_t *len)
@@ -272,7 +272,7 @@ static int parse_counter(const char *s, struct tgp_counter *c)
 {
 	char tail;
 
-	if (sscanf(s, "%" SCNu32 " %" SCNd64 " %" SCNd64 "%c", &c->failures, &c->first,
+	if (sscanf(s, "%" SCNu32 " %" SCNd64 " %" SCNd64 "%c", &c->failures, &c->last,
 	           &c->locked_until, &tail) != 3)
 		return TG_ERR_FORMAT;
 	return TG_OK;
@@ -564,12 +564,12 @@ int tgp_limit_check(const struct tgp_state *st, const char *addr, time_t now)
 
 static void count(struct tgp_counter *c, time_t now, unsigned max, unsigned lockout)
 {
-	/* failures older than one lockout period are forgotten: typos spread over weeks never add
-	 * up */
-	if (c->failures == 0 || now - c->first > (time_t)lockout) {
+	/* failures are forgotten once a lockout period passes without one: typos spread over weeks
+	 * never add up. Not a window from the first failure: max - 1 failures just before its end
+	 * and max - 1 more just after it would be twice the limit within seconds. */
+	if (c->failures == 0 || now - c->last > (time_t)lockout)
 		c->failures = 0;
-		c->first = now;
-	}
+	c->last = now;
 	if (++c->failures >= max) {
 		c->locked_until = now + (time_t)lockout;
 		c->failures = 0;
@@ -586,15 +586,16 @@ void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
 		if (st->naddrs < TGP_STATE_ADDRS) {
 			a = &st->addrs[st->naddrs++];
 		} else {
-			/* full: reuse the entry least worth keeping: not locked out (the oldest),
-			 * else the lockout that ends first; never a locked one while another is
-			 * not, or rotating addresses would set a locked-out client free */
+			/* full: reuse the entry least worth keeping: not locked out (the one whose
+			 * last failure is oldest), else the lockout that ends first; never a locked
+			 * one while another is not, or rotating addresses would set a locked-out
+			 * client free */
 			for (i = 1; i < st->naddrs; i++) {
 				const struct tgp_counter *c = &st->addrs[i].c,
 				                         *v = &st->addrs[victim].c;
 				int cl = c->locked_until > now, vl = v->locked_until > now;
 
-				if ((vl && !cl) || (!vl && !cl && c->first < v->first) ||
+				if ((vl && !cl) || (!vl && !cl && c->last < v->last) ||
 				    (vl && cl && c->locked_until < v->locked_until))
 					victim = i;
 			}
@@ -615,8 +616,8 @@ static int counter_clock(struct tgp_counter *c, time_t now, unsigned lockout)
 		c->locked_until = (int64_t)now + (int64_t)lockout;
 		changed = 1;
 	}
-	if (c->first > (int64_t)now) {
-		c->first = (int64_t)now;
+	if (c->last > (int64_t)now) {
+		c->last = (int64_t)now;
 		changed = 1;
 	}
 	return changed;

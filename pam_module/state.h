@@ -36,8 +36,8 @@
 #define TGP_LOCK_WAIT_MS 10000 /* give up (deny) after this long */
 
 struct tgp_counter {
-	uint32_t failures;    /* since first */
-	int64_t first;        /* time of the first counted failure */
+	uint32_t failures;    /* counted since a lockout period without one */
+	int64_t last;         /* time of the last counted failure */
 	int64_t locked_until; /* refused until then */
 };
 
@@ -129,17 +129,19 @@ void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR
  * tgp_addr_limit_key, here and below). Changes nothing. */
 int tgp_limit_check(const struct tgp_state *st, const char *addr, time_t now);
 /*
- * Count one failure of (user, addr); may start a lockout. A new address takes a free entry;
- * with all TGP_STATE_ADDRS taken, the one least worth keeping: one not locked out before one
- * that is (the oldest first), and of the locked ones, the one whose lockout ends first. So
- * a client rotating addresses cannot push out the entry of one that is locked out.
+ * Count one failure of (user, addr); may start a lockout. Each count is forgotten once a
+ * lockout period passes without a failure, so no lockout period holds more failures than the
+ * limit. A new address takes a free entry; with all TGP_STATE_ADDRS taken, the one least worth
+ * keeping: one not locked out before one that is (the one whose last failure is oldest),
+ * and of the locked ones, the one whose lockout ends first. So a client rotating addresses
+ * cannot push out the entry of one that is locked out.
  */
 void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
                     const struct tgp_limits *lim);
 /*
  * A clock set back (NTP stepping a clock that ran ahead) must not stretch a lockout until it
- * catches up: no lockout ends later than lockout seconds from now, and no failure window
- * starts after now. Returns 1 when it changed st (then it should be written back).
+ * catches up: no lockout ends later than lockout seconds from now, and no failure is later
+ * than now. Returns 1 when it changed st (then it should be written back).
  */
 int tgp_limit_clock(struct tgp_state *st, time_t now, unsigned lockout);
 /* A success clears the counts of user and (user, addr). */

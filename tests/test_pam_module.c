@@ -791,7 +791,7 @@ START_TEST(clock_set_back_does_not_stretch_a_lockout)
 	ck_assert_int_eq(tgp_state_lock(p, user, &lock), TG_OK);
 	ck_assert_int_eq(tgp_state_read(&lock, &st), TG_OK);
 	st.user.locked_until = (int64_t)now + 30 * 86400;
-	st.user.first = (int64_t)now + 30 * 86400 - 10;
+	st.user.last = (int64_t)now + 30 * 86400 - 10;
 	ck_assert_int_eq(tgp_state_write(&lock, &st, 1), TG_OK);
 	tgp_state_unlock(&lock);
 	service("lockout=2");

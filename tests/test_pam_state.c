@@ -125,6 +125,40 @@ START_TEST(old_failures_forgotten_and_success_clears)
 }
 END_TEST
 
+/*
+ * A limit holds over any lockout period, not over windows from a first failure: failures just
+ * before such a window's end and just after it are never more than the limit together.
+ */
+START_TEST(no_window_edge_doubles_the_limit)
+{
+	const struct tgp_limits user_only = {100, 5, 300};
+	struct tgp_state st;
+	char addr[32];
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	tgp_limit_fail(&st, "a", 1000, &lim);
+	tgp_limit_fail(&st, "a", 1299, &lim);
+	tgp_limit_fail(&st, "a", 1301, &lim); /* the third within 300 s */
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1302), TG_ERR_RATE_LIMITED);
+
+	memset(&st, 0, sizeof(st));
+	tgp_limit_fail(&st, "10.0.0.1", 1000, &user_only);
+	for (i = 2; i <= 4; i++) {
+		snprintf(addr, sizeof(addr), "10.0.0.%d", i);
+		tgp_limit_fail(&st, addr, 1299, &user_only);
+	}
+	tgp_limit_fail(&st, "10.0.0.5", 1301, &user_only); /* the fifth within 300 s */
+	ck_assert_int_eq(tgp_limit_check(&st, "10.0.0.6", 1302), TG_ERR_RATE_LIMITED);
+	/* forgotten after a lockout period without a failure */
+	memset(&st, 0, sizeof(st));
+	tgp_limit_fail(&st, "a", 1000, &lim);
+	tgp_limit_fail(&st, "a", 1299, &lim);
+	tgp_limit_fail(&st, "a", 1600, &lim);
+	ck_assert_int_eq(tgp_limit_check(&st, "a", 1601), TG_OK);
+}
+END_TEST
+
 START_TEST(address_table_is_bounded)
 {
 	struct tgp_state st;
@@ -499,6 +533,7 @@ int main(void)
 	tcase_add_test(tc, limit_per_address_and_user);
 	tcase_add_test(tc, refused_attempts_do_not_extend);
 	tcase_add_test(tc, old_failures_forgotten_and_success_clears);
+	tcase_add_test(tc, no_window_edge_doubles_the_limit);
 	tcase_add_test(tc, address_table_is_bounded);
 	tcase_add_test(tc, eviction_keeps_locked_entries);
 	tcase_add_test(tc, eviction_all_locked_drops_the_one_ending_first);
