@@ -244,8 +244,22 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK)
 		goto out;
 	/* the same checks as at login: the user's own file, 0600 or stricter, read as the user */
-	if ((r = tgp_ga_read(file, pw, &text)) != TG_OK ||
-	    (r = tgp_ga_parse(tg_buf_str(&text), text.len, plain, &ga)) != TG_OK) {
+	if ((r = tgp_ga_read(file, pw, &text)) != TG_OK) {
+		/* read with the user's rights: a copy only root reaches is refused for that, and
+		 * "system error" alone does not say so */
+		if (r == TG_ERR_SYSTEM)
+			fprintf(
+			    stderr,
+			    "tollgate-enroll: %s: refused: cannot read it with %s's rights: %m\n",
+			    file, user);
+		else if (r == TG_ERR_CONFIG)
+			fprintf(stderr, "tollgate-enroll: %s: refused: no such file or folder\n",
+			        file);
+		else
+			fprintf(stderr, "tollgate-enroll: %s: refused: %s\n", file, tg_strerror(r));
+		goto out;
+	}
+	if ((r = tgp_ga_parse(tg_buf_str(&text), text.len, plain, &ga)) != TG_OK) {
 		if (ga.hotp)
 			fprintf(
 			    stderr,

@@ -169,6 +169,19 @@ chmod 0644 "$GA"
 	tg_fail "imported a world-readable file"
 echo "ok: --import-google-authenticator"
 
+# a file the import cannot read says why: it is read with the user's rights, so a copy in a
+# folder only root reaches is refused for that, and a missing folder is not a "configuration error"
+mkdir -m 0700 "$T/rootonly"
+cp -p "$GA" "$T/rootonly/ga" && chmod 0600 "$T/rootonly/ga"
+out=$("$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$T/rootonly/ga" --force 2>&1) &&
+	tg_fail "imported a file the user cannot reach"
+case $out in *"with $U's rights: Permission denied"*) ;; *) tg_fail "an unreadable file refused without saying why: $out" ;; esac
+out=$("$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$T/no-such-folder/ga" --force 2>&1) &&
+	tg_fail "imported a file from a folder that does not exist"
+case $out in *"no such file or folder"*) ;; *) tg_fail "a missing folder refused without saying so: $out" ;; esac
+rm -rf "$T/rootonly"
+echo "ok: an import that cannot read the file says why"
+
 # a step google-authenticator's module took (its DISALLOW_REUSE list) is refused here too, and
 # an import carries it into root's replay guard: switching modules lets no code in twice
 st=$(($(date +%s) / 30))
