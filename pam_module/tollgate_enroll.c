@@ -212,9 +212,11 @@ static int seed_replay_guard(const char *state_dir, const char *user, const stru
 		return TG_OK;
 	if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
 	    (r = tgp_state_read(&lock, &st)) == TG_OK) {
-		/* compared in time: the state may count steps of another size */
-		if (st.step_size == 0 ||
-		    (latest + 1) * step_size > (st.last_step + 1) * st.step_size) {
+		/* compared in time: the state may count steps of another size; one written
+		 * without its size counts in this one, as the login reads it (never lowered) */
+		if (st.step_size == 0
+		        ? latest > st.last_step
+		        : (latest + 1) * step_size > (st.last_step + 1) * st.step_size) {
 			st.last_step = latest;
 			st.step_size = step_size;
 			r = tgp_state_write(&lock, &st, 1);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <liboath/oath.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
 #include <sodium.h>
@@ -1199,6 +1200,51 @@ START_TEST(session_event_fields)
 }
 END_TEST
 
+/*
+ * A replay guard written by a version that kept no step size counts in the enrollment's step
+ * size, as at login: importing a google-authenticator file whose DISALLOW_REUSE lists an older
+ * step must not lower it, or the code of the step taken last would get in again.
+ */
+START_TEST(import_does_not_lower_an_older_replay_guard)
+{
+	struct tgp_lock lock = TGP_LOCK_VOID;
+	struct tgp_state st;
+	uint64_t now_step = (uint64_t)time(NULL) / 30;
+	char p[4200], ga[4300], cmd[9000], code[16], *b32 = NULL;
+	size_t b32len = 0;
+	FILE *f;
+
+	if (geteuid() != 0)
+		return; /* tollgate-enroll writes root's store */
+	snprintf(p, sizeof(p), "%s/state", dir);
+	ck_assert_int_eq(tgp_state_lock(p, user, &lock), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&lock, &st), TG_OK);
+	st.last_step = now_step;
+	st.step_size = 0; /* as such a version wrote it */
+	ck_assert_int_eq(tgp_state_write(&lock, &st, 1), TG_OK);
+	tgp_state_unlock(&lock);
+	ck_assert_int_eq(oath_init(), OATH_OK);
+	ck_assert_int_eq(
+	    oath_base32_encode((const char *)secret->totp.key, secret->totp.keylen, &b32, &b32len),
+	    OATH_OK);
+	snprintf(ga, sizeof(ga), "%s/ga", dir);
+	ck_assert_ptr_nonnull(f = fopen(ga, "w"));
+	fprintf(f, "%s\n\" DISALLOW_REUSE %llu\n\" TOTP_AUTH\n", b32,
+	        (unsigned long long)(now_step - 3));
+	fclose(f);
+	free(b32);
+	ck_assert_int_eq(chmod(ga, 0600), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "%s/pam_module/tollgate-enroll -c %s/tollgate.conf --user %s "
+	         "--import-google-authenticator %s --force > /dev/null",
+	         getenv("TG_TOP_BUILDDIR"), dir, user, ga);
+	ck_assert_int_eq(system(cmd), 0);
+	code_at((time_t)(now_step * 30), code);
+	ck_assert_int_eq(auth_text(code), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_replay"), 1);
+}
+END_TEST
+
 /* The wall clock stepped (NTP) while the session was open: its duration is the time it lasted. */
 START_TEST(session_duration_ignores_a_clock_step)
 {
@@ -1355,6 +1401,7 @@ int main(void)
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
 	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
 	tcase_add_test(tc, session_event_fields);
+	tcase_add_test(tc, import_does_not_lower_an_older_replay_guard);
 	tcase_add_test(tc, session_duration_ignores_a_clock_step);
 	tcase_add_test(tc, symlinked_events_folder_not_followed);
 	tcase_add_test(tc, sixteen_at_once_one_succeeds);
