@@ -84,8 +84,8 @@ int tgp_in_group(const struct passwd *pw, const char *group)
 	struct group gr, *grp = NULL;
 	char *buf = NULL, *more;
 	size_t len = TGP_PWBUF;
-	gid_t groups[256];
-	int n = 256, i, r, member = 0;
+	gid_t *groups = NULL, *more_groups;
+	int want = 256, n, i, r, member = 0;
 
 	/* a group's entry lists its members: a directory group with thousands of them does not
 	 * fit TGP_PWBUF (ERANGE), and its members are members all the same */
@@ -99,12 +99,23 @@ int tgp_in_group(const struct passwd *pw, const char *group)
 	}
 	if (r != 0 || grp == NULL)
 		goto out;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		goto out; /* more than 256 groups: not treated as a member (fail closed) */
+	/* a directory user may be in hundreds of groups: getgrouplist says how many */
+	for (;;) {
+		if ((more_groups = realloc(groups, sizeof(*groups) * (size_t)want)) == NULL)
+			goto out;
+		groups = more_groups;
+		n = want;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0)
+			break;
+		if (n <= want || n > NGROUPS_MAX)
+			goto out; /* not treated as a member (fail closed) */
+		want = n;
+	}
 	for (i = 0; i < n; i++)
 		if (groups[i] == grp->gr_gid)
 			member = 1;
 out:
+	free(groups);
 	free(buf);
 	return member;
 }

@@ -51,7 +51,7 @@ const char *tgp_service(pam_handle_t *pamh);
 int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, const char *user,
               json_t *fields);
 
-/* Is the user a member of group (primary or supplementary)? More than 256 groups: no. */
+/* Is the user a member of group (primary or supplementary)? */
 int tgp_in_group(const struct passwd *pw, const char *group);
 int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv);
 int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv);

@@ -93,6 +93,33 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	return 0;
 }
 
+/*
+ * A user in more groups than a small buffer holds, as directory users often are: with
+ * many_groups set, the test user is in 300, the primary group last.
+ */
+static int many_groups;
+
+int getgrouplist(const char *name, gid_t group, gid_t *groups, int *ngroups)
+{
+	static int (*real)(const char *, gid_t, gid_t *, int *);
+	const int n = 300;
+	int i;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "getgrouplist");
+	if (!many_groups || strcmp(name, user) != 0)
+		return real(name, group, groups, ngroups);
+	if (*ngroups < n) {
+		*ngroups = n;
+		return -1;
+	}
+	for (i = 0; i < n - 1; i++)
+		groups[i] = (gid_t)(100000 + i);
+	groups[n - 1] = group;
+	*ngroups = n;
+	return n;
+}
+
 /* ANSWER_FAIL_FILLED: answers, then fails (Linux-PAM passes such an answer on) */
 enum answer_kind {
 	ANSWER_TEXT,
@@ -604,6 +631,24 @@ START_TEST(exempt_group_with_many_members)
 
 	service("exempt_group=" BIG_GROUP);
 	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 0);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+}
+END_TEST
+
+/* A member of exempt_group who is in hundreds of groups is a member all the same. */
+START_TEST(exempt_group_member_of_many_groups)
+{
+	struct group *g = getgrgid(getegid());
+	struct conv_state c = {ANSWER_TEXT, "000000x", 0, ""};
+	char args[512];
+
+	ck_assert_ptr_nonnull(g);
+	snprintf(args, sizeof(args), "exempt_group=%s", g->gr_name);
+	service(args);
+	many_groups = 1;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	many_groups = 0;
 	ck_assert_int_eq(c.prompts, 0);
 	ck_assert_int_eq(events("mfa_skipped"), 1);
 }
@@ -1385,6 +1430,7 @@ int main(void)
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
 	tcase_add_test(tc, exempt_group_with_many_members);
+	tcase_add_test(tc, exempt_group_member_of_many_groups);
 	tcase_add_test(tc, broken_config_and_state_fail_closed);
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
 	tcase_add_test(tc, clock_set_back_does_not_stretch_a_lockout);
