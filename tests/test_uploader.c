@@ -71,6 +71,21 @@ START_TEST(key_values_cannot_escape_their_folder)
 }
 END_TEST
 
+START_TEST(json_string_keeps_valid_utf8_beside_broken)
+{
+	/* "caf\u00e9 d\u00e9j\u00e0" cut inside its last character */
+	json_t *j = up_json_string("caf\xc3\xa9 d\xc3\xa9j\xc3");
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(j), "caf\xc3\xa9 d\xc3\xa9j\xef\xbf\xbd");
+	json_decref(j);
+	j = up_json_string("a\xff\xfe b");
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(j), "a\xef\xbf\xbd\xef\xbf\xbd b");
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(escape_slack_text)
 {
 	char *e = slack_escape("a <!channel> & b > c\x01");
@@ -527,6 +542,7 @@ int main(void)
 		return EXIT_FAILURE;
 	tcase_add_test(tc, key_default_layout);
 	tcase_add_test(tc, key_values_cannot_escape_their_folder);
+	tcase_add_test(tc, json_string_keeps_valid_utf8_beside_broken);
 	tcase_add_test(tc, escape_slack_text);
 	tcase_add_test(tc, message_logout_names_location_and_hash);
 	tcase_add_test(tc, message_shows_a_long_client_host_whole);

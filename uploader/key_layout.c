@@ -13,6 +13,7 @@
 
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_utf8.h"
 
 /* Characters kept as they are in a key part; everything else becomes '_'. */
 static int key_char_ok(unsigned char ch)
@@ -210,22 +211,19 @@ int up_key_check(const struct tg_config *cfg, char *err, size_t errlen)
 
 json_t *up_json_string(const char *s)
 {
+	struct tg_buf b = TG_BUF_VOID;
 	json_t *j;
-	char *copy;
-	size_t i;
 
 	if (s == NULL)
 		return json_null();
 	if ((j = json_string(s)) != NULL)
 		return j;
-	/* not UTF-8 (for example a value cut in the middle of a character) */
-	if ((copy = strdup(s)) == NULL)
-		return NULL;
-	for (i = 0; copy[i] != '\0'; i++)
-		if ((unsigned char)copy[i] >= 0x80)
-			copy[i] = '?';
-	j = json_string(copy);
-	free(copy);
+	/* not UTF-8 (for example S3's message cut in the middle of a character): only the
+	 * broken sequences go, the valid characters beside them stay */
+	tg_buf_init(&b, 3 * strlen(s) + 1);
+	if (tg_utf8_sanitize(&b, s, strlen(s), NULL) == TG_OK)
+		j = json_stringn((const char *)b.data, b.len);
+	tg_buf_free(&b);
 	return j;
 }
 

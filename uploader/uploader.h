@@ -264,7 +264,7 @@ int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us
                  char *out, size_t len);
 /* The index object's key: {index_prefix}/dt=DATE/host=HOST/SESSION.json. */
 int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
-/* A JSON string even for bytes that are not UTF-8 (they become '?'). */
+/* A JSON string even for bytes that are not UTF-8 (each invalid sequence becomes U+FFFD). */
 json_t *up_json_string(const char *s);
 /* One line of JSON describing a shipped session (Athena's JSON SerDe reads one object per line). */
 json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key,
