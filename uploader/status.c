@@ -270,17 +270,29 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 		                   1000000u));
 }
 
-/* Is a daemon holding the spool's lock? */
-static int daemon_running(const char *state_dir)
+/* Is a daemon holding the spool's lock? 1 yes, 0 no, -1 cannot tell (why in err). */
+static int daemon_running(const char *state_dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int fd, running = 0;
 
 	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return 0;
-	if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
-		running = 1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		/* none: no daemon ever ran on this spool. Any other failure (a user who may not
+		 * open it) says nothing about a daemon, which must not pass for "not running" */
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			running = 1;
+		} else {
+			snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+			running = -1;
+		}
+	}
 	close(fd);
 	return running;
 }
@@ -309,15 +321,18 @@ int up_status_main(struct tg_config *cfg, int tty)
 	struct tg_s3 *probe = NULL;
 	struct slack *slack_probe = NULL;
 	const char *url = tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL);
-	char s3_err[512] = "", unread[256];
+	char s3_err[512] = "", unread[256], lock_err[PATH_MAX + 64];
 	int unreadable = 0, s3_unusable = 0, slack_unusable = 0;
 	json_t *st;
 	size_t i;
 	int running;
 
 	snprintf(state_dir, sizeof(state_dir), "%s/state", spool);
-	running = daemon_running(state_dir);
-	printf("spool %s: daemon %s\n", spool, running ? "running" : "not running");
+	running = daemon_running(state_dir, lock_err, sizeof(lock_err));
+	if (running < 0)
+		printf("spool %s: daemon unknown: %s\n", spool, lock_err);
+	else
+		printf("spool %s: daemon %s\n", spool, running ? "running" : "not running");
 	printf("%-18s %8s %12s  %s\n", "queue", "items", "bytes", "oldest waiting");
 	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
 		struct qinfo qi;
@@ -345,9 +360,12 @@ int up_status_main(struct tg_config *cfg, int tty)
 	}
 	/* not a backlog (nothing to ship): logins whose recording is not checked yet */
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, state_dir);
-	(void)scan_dir(dir, &open_logins); /* missing before the first start: none */
-	printf("%-18s %8lu  (waiting for their recording check)\n", "logins to check",
-	       open_logins.count);
+	if (scan_dir(dir, &open_logins) != 0 && errno != ENOENT) /* missing: none yet */
+		printf("%-18s %8s  cannot be listed: %s\n", "logins to check", "?",
+		       strerror(errno));
+	else
+		printf("%-18s %8lu  (waiting for their recording check)\n", "logins to check",
+		       open_logins.count);
 	snprintf(path, sizeof(path), "%s/status.json", state_dir);
 	st = status_read(path, unread, sizeof(unread));
 	/* the daemon's own check at its start, made offline: a file that parses may
@@ -358,14 +376,14 @@ int up_status_main(struct tg_config *cfg, int tty)
 		s3_unusable = 1;
 	tg_s3_free(probe);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
-	           s3_unusable ? s3_err : NULL, running, path, unread);
+	           s3_unusable ? s3_err : NULL, running > 0, path, unread);
 	/* and the daemon's check of the webhook URL (which is a secret: never printed) */
 	if (*url != '\0' && slack_new(&slack_probe, url, NULL, 0) != TG_OK)
 		slack_unusable = 1;
 	slack_free(slack_probe);
 	print_dest("Slack", json_object_get(st, "slack"), *url != '\0',
-	           slack_unusable ? "[slack] webhook_url: " SLACK_URL_RULE : NULL, running, path,
-	           unread);
+	           slack_unusable ? "[slack] webhook_url: " SLACK_URL_RULE : NULL, running > 0,
+	           path, unread);
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 
