@@ -86,6 +86,41 @@ START_TEST(json_string_keeps_valid_utf8_beside_broken)
 }
 END_TEST
 
+START_TEST(key_distinct_names_get_distinct_keys)
+{
+	static const char *const names[] = {"a b", "a_b", "a\tb", "a_20b", "a_5fb",
+	                                    "",    "_",   ".",    "..",    "_2e"};
+	struct up_key_vars v = {0};
+	char keys[sizeof(names) / sizeof(names[0])][64];
+	size_t i, k;
+
+	v.host = "h";
+	v.user = "u";
+	v.ext = ".tgr";
+	v.time_us = T_US;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		v.session_id = names[i];
+		ck_assert_int_eq(
+		    up_key_expand("{user}/{session_id}{ext}", &v, keys[i], sizeof(keys[i])), TG_OK);
+		ck_assert_ptr_null(strstr(keys[i], "/../"));
+		for (k = 0; k < i; k++)
+			ck_assert_str_ne(keys[i], keys[k]);
+	}
+	/* a recording as the recorder names it keeps its key */
+	v.session_id = "0123456789abcdef0123456789abcdef";
+	ck_assert_int_eq(up_key_expand("{user}/{session_id}{ext}", &v, keys[0], sizeof(keys[0])),
+	                 TG_OK);
+	ck_assert_str_eq(keys[0], "u/0123456789abcdef0123456789abcdef.tgr");
+	/* nor can the extension make two names one */
+	v.session_id = "a";
+	v.ext = ".t r";
+	ck_assert_int_eq(up_key_expand("{session_id}{ext}", &v, keys[0], sizeof(keys[0])), TG_OK);
+	v.ext = ".t_r";
+	ck_assert_int_eq(up_key_expand("{session_id}{ext}", &v, keys[1], sizeof(keys[1])), TG_OK);
+	ck_assert_str_ne(keys[0], keys[1]);
+}
+END_TEST
+
 START_TEST(escape_slack_text)
 {
 	char *e = slack_escape("a <!channel> & b > c\x01");
@@ -543,6 +578,7 @@ int main(void)
 	tcase_add_test(tc, key_default_layout);
 	tcase_add_test(tc, key_values_cannot_escape_their_folder);
 	tcase_add_test(tc, json_string_keeps_valid_utf8_beside_broken);
+	tcase_add_test(tc, key_distinct_names_get_distinct_keys);
 	tcase_add_test(tc, escape_slack_text);
 	tcase_add_test(tc, message_logout_names_location_and_hash);
 	tcase_add_test(tc, message_shows_a_long_client_host_whole);

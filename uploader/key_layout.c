@@ -22,25 +22,46 @@ static int key_char_ok(unsigned char ch)
 	       ch == '-' || ch == '_' || ch == '.' || ch == '@' || ch == '+';
 }
 
-static int put_part(char *out, size_t len, size_t *pos, const char *s, int raw)
+/* How a value goes into a key. */
+enum part_mode {
+	PART_RAW,  /* as it is (the configured prefix) */
+	PART_SAFE, /* other characters become '_' (a user or host name: a folder to read) */
+	PART_NAME, /* the file's own name (the object's last part): '_' and other characters
+	            * become _XX, so that two names never share a key, and another file's upload
+	            * never overwrites one in the bucket; a name of key characters but '_' (a
+	            * recording or an event as they are named) stays as it is */
+};
+
+static int put_part(char *out, size_t len, size_t *pos, const char *s, enum part_mode mode)
 {
+	int dots;
 	size_t i;
 
-	if ((s == NULL || *s == '\0') && raw)
-		return TG_OK; /* an empty prefix is no folder */
-	if (s == NULL || *s == '\0')
-		s = "_";
+	if (s == NULL || *s == '\0') {
+		if (mode == PART_RAW)
+			return TG_OK; /* an empty prefix is no folder */
+		/* nor an empty value: "_" (a name "_" is _5f) */
+		return put_part(out, len, pos, "_", PART_SAFE);
+	}
 	/* a value may not walk out of its folder */
-	if (!raw && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+	dots = strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
+	if (mode == PART_SAFE && dots)
 		s = "_";
 	for (i = 0; s[i] != '\0'; i++) {
-		char ch = s[i];
+		unsigned char ch = (unsigned char)s[i];
 
-		if (!raw && !key_char_ok((unsigned char)ch))
+		if (mode == PART_NAME && (!key_char_ok(ch) || ch == '_' || dots)) {
+			if (*pos + 3 >= len)
+				return TG_ERR_LIMIT;
+			snprintf(out + *pos, 4, "_%02x", ch);
+			*pos += 3;
+			continue;
+		}
+		if (mode == PART_SAFE && !key_char_ok(ch))
 			ch = '_';
 		if (*pos + 1 >= len)
 			return TG_ERR_LIMIT;
-		out[(*pos)++] = ch;
+		out[(*pos)++] = (char)ch;
 	}
 	out[*pos] = '\0';
 	return TG_OK;
@@ -101,20 +122,21 @@ int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size
 		memcpy(var, p + 1, n);
 		var[n] = '\0';
 		if (strcmp(var, "prefix") == 0)
-			r = put_part(out, len, &pos, v->prefix != NULL ? v->prefix : "", 1);
+			r = put_part(out, len, &pos, v->prefix != NULL ? v->prefix : "", PART_RAW);
 		else if (strcmp(var, "date") == 0)
-			r = put_part(out, len, &pos, date, 0);
+			r = put_part(out, len, &pos, date, PART_SAFE);
 		else if (strcmp(var, "host") == 0)
-			r = put_part(out, len, &pos, v->host, 0);
+			r = put_part(out, len, &pos, v->host, PART_SAFE);
 		else if (strcmp(var, "user") == 0)
-			r = put_part(out, len, &pos, v->user, 0);
+			r = put_part(out, len, &pos, v->user, PART_SAFE);
 		else if (strcmp(var, "session_id") == 0)
-			r = put_part(out, len, &pos, v->session_id, 0);
+			r = put_part(out, len, &pos, v->session_id, PART_NAME);
 		else if (strcmp(var, "ext") == 0)
-			r = v->ext != NULL && *v->ext != '\0' ? put_part(out, len, &pos, v->ext, 0)
-			                                      : TG_OK;
+			r = v->ext != NULL && *v->ext != '\0'
+			        ? put_part(out, len, &pos, v->ext, PART_NAME)
+			        : TG_OK;
 		else if (strcmp(var, "kind") == 0)
-			r = put_part(out, len, &pos, v->kind, 0);
+			r = put_part(out, len, &pos, v->kind, PART_SAFE);
 		else
 			return TG_ERR_INVALID;
 		if (r != TG_OK)
