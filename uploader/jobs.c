@@ -232,16 +232,17 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 		if (jb->pid == 0 || !jb->exited)
 			continue;
 		jb->pid = 0;
-		if (jb->stopped)
-			continue;
 		memset(&res, 0, sizeof(res));
 		res.rc = TG_ERR_SYSTEM;
 		res.retryable = 1;
+		res.stopped = jb->stopped;
 		snprintf(res.message, sizeof(res.message), "the upload worker died");
 		for (k = 0; k < jb->n; k++) {
 			/* only a file it said it removes (S3 had it) may be gone by its hand */
 			res.worker_died = jb->removing[k];
-			if (!jb->reported[k])
+			/* stopped by us: its other files just stay in the spool, but one it said it
+			 * removes must still be accounted for (S3 has it), or it counts nowhere */
+			if (!jb->reported[k] && (!jb->stopped || jb->removing[k]))
 				done(c, jb->q, jb->name[k], &res);
 		}
 	}

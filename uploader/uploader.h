@@ -166,6 +166,7 @@ struct up_result {
 	int worker_died; /* the worker ended without a report on this file, after it said it
 	                  * removes it (up_job_removing) */
 	int removing;    /* (between a worker and the daemon) a notice, not a report */
+	int stopped;     /* with worker_died: the worker was stopped with the daemon, no error */
 };
 struct tg_s3;
 struct tg_s3_result;
@@ -191,7 +192,8 @@ void up_jobs_reap(struct up_ctx *c, void (*done)(struct up_ctx *c, enum up_queue
 /* The fd to poll for job completions (-1 when none runs). */
 int up_jobs_fd(const struct up_jobs *j);
 /* Kill and wait for every job (shutdown); up_jobs_reap() then reads what they wrote (done()
- * only for the files they finished: the others stay in the spool) and frees their slots. */
+ * only for the files they finished, and with stopped and worker_died for those they said they
+ * remove: the others stay in the spool) and frees their slots. */
 void up_jobs_stop(struct up_jobs *j);
 
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */

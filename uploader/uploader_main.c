@@ -149,6 +149,8 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		if (!res->vanished)
 			it->worker_died = res->worker_died;
 	}
+	if (res->stopped)
+		return; /* no error: the stop's rescan finds whether it removed the file */
 	if (res->vanished) {
 		/* removed by someone else before the job read it: S3 never had it */
 		up_queue_lost(c, q, name);
@@ -663,10 +665,11 @@ static int run(struct up_ctx *c)
 	up_jobs_stop(c->jobs);
 	/* what the jobs said before they were stopped */
 	up_jobs_reap(c, job_done);
+	/* before the last status: a file a stopped worker removed (S3 had it) counts as sent */
+	rescan(c);
 	up_status_write(c, 1);
 	if (c->progress)
 		up_progress_end();
-	rescan(c);
 	return up_backlog(c) == 0 ? EXIT_SUCCESS : EXIT_LEFT;
 }
 
