@@ -36,7 +36,7 @@ kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the worker did not upload the recording" no_files "$T/spool/sessions"
 kill -0 "$UP_PID" 2>/dev/null || tg_fail "the daemon did not wait for the Slack post"
 echo ok >"$T/slack/mode" # the held post ends without an answer; the daemon exits
-wait "$UP_PID" # a post ends within its 30 s timeout at the latest
+wait "$UP_PID" # the stop waits for a post 5 s at most
 UP_PID=
 after=$(s3_sent)
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" 2>&1

@@ -32,6 +32,10 @@
 #define EXIT_LEFT 1  /* --once: something is still waiting */
 #define EXIT_USAGE 2 /* bad options or configuration */
 #define STATE_KEEP_DAYS 7
+/* How long a stop waits for a Slack post under way: well inside the unit's TimeoutStopSec
+ * (30 s, the post's own timeout), so that systemd never kills the daemon before it wrote
+ * its last status and took its jobs' results */
+#define STOP_SLACK_WAIT_US 5000000u
 
 static volatile sig_atomic_t got_stop, got_hup;
 
@@ -510,7 +514,7 @@ static int setup(struct up_ctx *c)
 static int run(struct up_ctx *c)
 {
 	uint64_t rescan_every = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL) * 1000000u;
-	uint64_t rescan_at = 0, size_at = 0;
+	uint64_t rescan_at = 0, size_at = 0, stop_at;
 	sigset_t none;
 	int dirty = 1;
 
@@ -654,11 +658,23 @@ static int run(struct up_ctx *c)
 				dirty = 1;
 		}
 	}
-	/* a Slack post under way is seen to its end (at most its timeout): stopped in
-	 * the middle, its message could be posted again by the next uploader */
+	/* a Slack post under way is seen to its end, for a few seconds: stopped in the
+	 * middle, its message could be posted again by the next uploader. A webhook that
+	 * does not answer by then may never: the message stays queued, posted again at the
+	 * next start (at least once, as after a kill -9) */
+	stop_at = up_now_us() + STOP_SLACK_WAIT_US;
 	while (c->slack != NULL && slack_post_busy(c->slack)) {
 		uint64_t w = UINT64_MAX;
 
+		if (up_now_us() >= stop_at) {
+			tg_warn(
+			    "stopping: Slack has not answered the post of %s in %u s: it is left "
+			    "in the Slack queue and posted again at the next start (it may show "
+			    "twice)",
+			    c->notify_inflight, STOP_SLACK_WAIT_US / 1000000u);
+			slack_post_cancel(c->slack);
+			break;
+		}
 		if (up_notify_step(c, &w) == 0 && slack_post_busy(c->slack))
 			slack_post_wait(c->slack, 50);
 	}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# At a stop the daemon saw a Slack post under way to its end: a webhook that
+# does not answer held it for the post's whole 30 s timeout, as long as the
+# unit's TimeoutStopSec, so systemd could SIGKILL it first: the last
+# status.json write and the jobs' results lost. It now waits for the post a
+# few seconds at most, and leaves the message queued for the next start
+# (Slack messages are at least once: it may show twice, never not at all).
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+gone() { ! kill -0 "$UP_PID" 2>/dev/null; }
+
+up_setup
+up_start_ready
+echo 60 >"$T/slack/hang_s"
+echo hang >"$T/slack/mode"
+up_event 1 mfa_failure '"user":"held","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+up_wait_until 20 "the daemon did not post to Slack" grep -q '"hang"' "$T/slack/stats.json"
+t0=$(date +%s)
+kill -TERM "$UP_PID"
+up_wait_until 20 "the daemon did not stop within 20 s of SIGTERM while Slack held its post" gone
+wait "$UP_PID"
+UP_PID=
+t1=$(date +%s)
+cat "$T/uploader.log"
+echo "stopped in $((t1 - t0)) s"
+[ $((t1 - t0)) -le 10 ] || tg_fail "the stop took $((t1 - t0)) s, not well inside TimeoutStopSec=30"
+[ "$(find "$T/spool/outbox/notify" -type f | wc -l)" -eq 1 ] ||
+	tg_fail "the message Slack did not answer is not left in outbox/notify"
+grep -q "left in the Slack queue" "$T/uploader.log" || tg_fail "the stop does not say the message waits"
+# the next start posts it
+echo ok >"$T/slack/mode"
+up_start_ready
+up_wait_messages 1 20 || tg_fail "the held message was not posted after the restart"
+up_message_has held || tg_fail "the posted message is not the held one"
+up_wait_empty 20 || tg_fail "the spool did not empty"
+echo PASS
