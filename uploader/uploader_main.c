@@ -314,6 +314,10 @@ static void check_stuck(struct up_ctx *c)
 		for (i = 0; i < q->n; i++) {
 			struct up_item *it = &q->items[i];
 
+			/* an mtime ahead of the clock (written before the wall clock was set back):
+			 * the wait counts from now, not from when the clock catches up */
+			if (it->first_seen_us > now)
+				it->first_seen_us = now;
 			if (it->stuck_alerted || now < it->first_seen_us + limit)
 				continue;
 			it->stuck_alerted = 1;
