@@ -105,6 +105,16 @@ printf '{"s3":{"last_error":"x","last_error_us":%s,"last_ok_us":%s,"sent":1,"los
 grep -q '^  last success .* (in [0-9]*s: later than this host.s clock)$' "$T/out" ||
 	tg_fail "status does not say the last success is ahead of the clock: $(cat "$T/out")"
 rm -f "$T/spool/state/status.json"
+# a recording written before the clock was set back: its age is not negative
+: >"$T/spool/sessions/ahead.tgr"
+touch -d "@$(($(date +%s) + 600))" "$T/spool/sessions/ahead.tgr"
+st=0
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 1 ] || tg_fail "status with a recording ahead of the clock: exit $st, not 1: $(cat "$T/out" "$T/err")"
+! grep -q '(-[0-9]*s)' "$T/out" || tg_fail "status shows a negative age: $(cat "$T/out")"
+grep -q '^recordings .* ahead.tgr (in [0-9]*s: later than this host.s clock)$' "$T/out" ||
+	tg_fail "status does not say the oldest recording is ahead of the clock: $(cat "$T/out")"
+rm -f "$T/spool/sessions/ahead.tgr"
 # no [s3] bucket at all: the daemon uploads nothing (every event and recording
 # waits, s3_config alert), so status must not pass it as "not configured",
 # exit 0

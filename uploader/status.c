@@ -348,11 +348,19 @@ int up_status_main(struct tg_config *cfg, int tty)
 		if (qi.count > 0) {
 			/* a name is whatever its writer chose: no escape sequences from it */
 			char safe[4 * sizeof(qi.oldest)];
+			time_t now = time(NULL);
 
 			tg_text_safe_to(safe, qi.oldest);
-			printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
-			       (unsigned long long)qi.bytes, safe,
-			       (long long)(time(NULL) - qi.oldest_mtime));
+			/* written before the wall clock was set back: no negative age */
+			if (qi.oldest_mtime > now)
+				printf("%-18s %8lu %12llu  %s (in %llds: later than this host's "
+				       "clock)\n",
+				       queues[i].label, qi.count, (unsigned long long)qi.bytes,
+				       safe, (long long)(qi.oldest_mtime - now));
+			else
+				printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
+				       (unsigned long long)qi.bytes, safe,
+				       (long long)(now - qi.oldest_mtime));
 		} else {
 			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count,
 			       (unsigned long long)qi.bytes);
