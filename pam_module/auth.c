@@ -5,6 +5,7 @@
  * Everything that goes wrong denies (fail closed) and says why in syslog;
  * no code or secret is ever logged.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -523,11 +524,38 @@ static void attempt_free(struct attempt *a)
 	tg_buf_free_secret(&a->ga_text);
 }
 
+/*
+ * The client as the limiter counts it (clean: PAM_RHOST as tgp_addr_clean left it). With
+ * UseDNS yes PAM_RHOST is a name from the client's own reverse DNS, one it can change between
+ * attempts and have each counted apart; sshd also puts SSH_CONNECTION ("addr port laddr lport")
+ * in the PAM environment before any module runs, its first field the numeric address. That
+ * address, then; PAM_RHOST where there is none (su, sudo: and the PAM environment, not the
+ * process's, which the user who runs su sets).
+ */
+static void limiter_addr(pam_handle_t *pamh, const char *clean, char out[TGP_ADDR_MAX])
+{
+	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
+	unsigned char bin[16];
+	char first[INET6_ADDRSTRLEN];
+	size_t n;
+
+	if (c != NULL && (n = strcspn(c, " ")) > 0 && n < sizeof(first)) {
+		memcpy(first, c, n);
+		first[n] = '\0';
+		if (inet_pton(AF_INET, first, bin) == 1 || inet_pton(AF_INET6, first, bin) == 1) {
+			tgp_addr_clean(first, out);
+			return;
+		}
+	}
+	snprintf(out, TGP_ADDR_MAX, "%s", clean);
+}
+
 int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct attempt a;
 	struct passwd *pwp = NULL;
 	const char *exempt;
+	char key_addr[TGP_ADDR_MAX];
 	int enrolled, ok, rc = PAM_AUTH_ERR;
 
 	memset(&a, 0, sizeof(a));
@@ -545,7 +573,8 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	tgp_log_safe(a.user, a.user_log, sizeof(a.user_log));
 	tgp_addr_clean(tgp_rhost(pamh), a.addr);
-	tgp_addr_limit_key(a.addr, (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_IPV6_PREFIX),
+	limiter_addr(pamh, a.addr, key_addr);
+	tgp_addr_limit_key(key_addr, (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_IPV6_PREFIX),
 	                   a.limit_key);
 	if ((a.secret = tgp_secret_new()) == NULL || (a.pwbuf = malloc(TGP_PWBUF)) == NULL) {
 		pam_syslog(pamh, LOG_CRIT, "out of memory: denied");

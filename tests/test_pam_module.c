@@ -256,6 +256,9 @@ static void service_passing_on(const char *args)
 	service_with(args, extra);
 }
 
+/* SSH_CONNECTION in the PAM environment of the next logins, as sshd puts it there; NULL: none */
+static const char *ssh_connection;
+
 static int auth_full(const char *who, struct conv_state *c, const char *rhost, const char *authtok,
                      char *authtok_out, size_t outlen)
 {
@@ -268,6 +271,12 @@ static int auth_full(const char *who, struct conv_state *c, const char *rhost, c
 	ck_assert_int_eq(pam_start_confdir("svc", who, &pc, confdir, &pamh), PAM_SUCCESS);
 	pam_set_item(pamh, PAM_RHOST, rhost != NULL ? rhost : "192.0.2.7");
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (ssh_connection != NULL) {
+		char env[256];
+
+		snprintf(env, sizeof(env), "SSH_CONNECTION=%s", ssh_connection);
+		ck_assert_int_eq(pam_putenv(pamh, env), PAM_SUCCESS);
+	}
 	if (authtok != NULL)
 		pam_set_item(pamh, PAM_AUTHTOK, authtok);
 	rc = pam_authenticate(pamh, 0);
@@ -880,6 +889,42 @@ START_TEST(address_spellings_share_one_limit)
 }
 END_TEST
 
+/* With UseDNS yes, PAM_RHOST is a name from the client's reverse DNS, which it can change between
+ * attempts: the limiter counts sshd's numeric address from SSH_CONNECTION instead. */
+START_TEST(host_names_do_not_spread_the_limit)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char code[16], name[64];
+	int i;
+
+	service("max_failures=3 max_failures_user=100 lockout=3600");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	ssh_connection = "198.51.100.20 50022 192.0.2.1 22";
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "host%d.attacker.example", i);
+		ck_assert_int_eq(auth_full(user, &c, name, NULL, NULL, 0), PAM_AUTH_ERR);
+	}
+	/* the good code, refused from that address under yet another name */
+	c.text = code;
+	ck_assert_int_eq(auth_full(user, &c, "host9.attacker.example", NULL, NULL, 0),
+	                 PAM_AUTH_ERR);
+	/* another address is another client, whatever its name */
+	ssh_connection = "198.51.100.21 50022 192.0.2.1 22";
+	ck_assert_int_eq(auth_full(user, &c, "host0.attacker.example", NULL, NULL, 0), PAM_SUCCESS);
+	/* no numeric address there (not sshd): PAM_RHOST, as before */
+	ssh_connection = "not-an-address 1 2 3";
+	c.text = "00000000";
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(auth_full(user, &c, "192.0.2.50", NULL, NULL, 0), PAM_AUTH_ERR);
+	c.text = "12345678"; /* a good scratch code */
+	ck_assert_int_eq(auth_full(user, &c, "192.0.2.50", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "192.0.2.51", NULL, NULL, 0), PAM_SUCCESS);
+	ssh_connection = NULL;
+}
+END_TEST
+
 /* Every address of one IPv6 /64 is one client: a holder of a /64 gets one budget, not 2^64. */
 START_TEST(ipv6_limited_per_network)
 {
@@ -1435,6 +1480,7 @@ int main(void)
 	tcase_add_test(tc, rate_limit_and_refusals_do_not_extend);
 	tcase_add_test(tc, clock_set_back_does_not_stretch_a_lockout);
 	tcase_add_test(tc, address_spellings_share_one_limit);
+	tcase_add_test(tc, host_names_do_not_spread_the_limit);
 	tcase_add_test(tc, user_ceiling_across_addresses);
 	tcase_add_test(tc, ipv6_limited_per_network);
 	tcase_add_test(tc, ipv6_prefix_option);
