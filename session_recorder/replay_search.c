@@ -374,8 +374,11 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			while (i + run < rec->len && p[i + run] >= 0x20 && p[i + run] != 0x7f)
 				run++;
 			while (run > 0) {
-				if (c->col >= LINE_CAP)
+				if (c->col >= LINE_CAP) {
 					end_line(c);
+					/* a flush moves the times down */
+					idx = (uint16_t)(c->ntimes - 1);
+				}
 				room = LINE_CAP - c->col;
 				n = run < room ? run : room;
 				memcpy(c->text + c->cur + c->col, p + i, n);

@@ -332,6 +332,16 @@ expect 0 "$R" -c conf search 'BEGIN RSA' long.tgr
 grep -q "^$SID 0:00:00.001 long.tgr: \.\.\.A*A BEGIN RSA PRIVATE KEY BB*\.\.\.$" out.txt ||
 	tg_fail "search of a long line: the match is not shown: $(cut -c1-200 out.txt)"
 [ "$(wc -c <out.txt)" -lt 600 ] || tg_fail "search of a long line: all of it shown"
+# a line past the search block's size (256 KiB), written by records of its own time: the
+# time of what follows a flush inside a record is still that record's, not a later one's
+python3 -c "print('out 1000000 hello\\\\n')
+for i in range(4): print('out 5000000 ' + 'x' * 60000)
+print('out 5000000 ' + 'x' * 59000 + 'NEEDLE')
+print('out 9000000 \\\\n'); print('seal 9000000 {}')" >flushed.txt
+"$G" script k/signing.key flushed.tgr session=$SID <flushed.txt || tg_fail "make flushed.tgr"
+expect 0 "$R" -c conf search 'NEEDLE' flushed.tgr
+grep -q "^$SID 0:00:05.000 flushed.tgr: " out.txt ||
+	tg_fail "search: a match after a block flush inside a record has another time: $(cut -c1-80 out.txt)"
 # a command's stdout and stderr are two streams, each with its own lines: a stderr line
 # written while a stdout line is half done neither splits that line nor joins it
 printf 'out 1000 downloading par\nerr 2000 warning: \\e[1mslow\nout 3000 \\e[0mtial file\\n\nerr 4000 \\x20link\\n\nseal 5000 {}\n' >streams.txt
