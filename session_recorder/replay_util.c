@@ -191,6 +191,12 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 		return REPLAY_EXIT_OK;
 	}
 	replay_describe(stderr, name, &v);
+	if (v.records == 0) {
+		/* its header is cut short or malformed: nothing can be shown, not even with
+		 * --force; the exit status is the verdict's, as verify's */
+		tg_warn("%s: nothing to show: its header could not be read", name);
+		return replay_exit_for(v.status);
+	}
 	if (o->force) {
 		tg_warn("%s: --force: showing content that is NOT verified", name);
 		*limit = UINT64_MAX;

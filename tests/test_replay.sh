@@ -71,6 +71,20 @@ printf 'TGREC\000\001\n\020\000\377\377\377\377\377\377\377\377\377\377\001' >ho
 expect 1 "$R" -c conf verify hostile.tgr
 : >empty.tgr
 expect 2 "$R" -c conf verify empty.tgr
+# ... and the commands that show a recording give the verdict verify gives, not an I/O
+# error: one cut inside its header is unsealed with nothing verified (nothing to show), one
+# whose header is malformed tampered (nothing to show, even with --force)
+head -c 100 good.tgr >headcut.tgr
+for f in empty.tgr headcut.tgr; do
+	expect 2 "$R" -c conf cat "$f"
+	[ ! -s out.txt ] || tg_fail "cat $f: $(cat out.txt)"
+	expect 2 "$R" -c conf --force cat "$f"
+	expect 2 "$R" -c conf play "$f"
+	expect 2 "$R" -c conf export --format asciicast "$f"
+	expect 2 "$R" -c conf search 'x' good.tgr "$f"
+done
+expect 1 "$R" -c conf --force cat random.tgr
+expect 1 "$R" -c conf --force search 'x' hostile.tgr
 # several files: the worst wins (3, then 1, then 2)
 expect 2 "$R" -c conf verify good.tgr unsealed.tgr
 expect 1 "$R" -c conf verify good.tgr unsealed.tgr tampered.tgr
