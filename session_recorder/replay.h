@@ -186,8 +186,12 @@ struct replay_strip {
 /* input: the last byte of a sequence a key sent, which may have moved the cursor (not the
  * bracketed paste marks ESC [ 200 ~ and ESC [ 201 ~) */
 #define REPLAY_STRIP_KEY (-2)
-/* Feed one byte: returns the byte to keep as text, -1 when it is part of a control sequence,
- * or (input only) REPLAY_STRIP_KEY. */
-int replay_strip_byte(struct replay_strip *st, unsigned char c);
+/*
+ * Feed one byte: out gets what is kept, in order: bytes to keep as text and (input only)
+ * REPLAY_STRIP_KEY; returns how many, 0 when the byte is part of a control sequence. A 0xc2
+ * is held until the byte after it shows whether the two are a C1 control (U+009B is CSI to a
+ * UTF-8 terminal), so one byte may give two.
+ */
+int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2]);
 
 #endif

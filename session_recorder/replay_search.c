@@ -351,12 +351,19 @@ static void finish_lines(struct search_ctx *c)
 	flush_block(c);
 }
 
+/* Whether b is text to the stripper whatever follows it (not a control, nor the lead byte of
+ * a C1 control in UTF-8): a run of these is copied whole. */
+static int is_plain(unsigned char b)
+{
+	return b >= 0x20 && b != 0x7f && b != 0xc2;
+}
+
 static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
 {
 	struct search_ctx *c = ctx;
 	const unsigned char *p = rec->data;
 	size_t i;
-	int k;
+	int k, nk, kept[2];
 
 	snprintf(c->session_id, sizeof(c->session_id), "%s", h->session_id);
 	if (c->input)
@@ -367,11 +374,11 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	set_time(c, rec->time_us | (rec->offset >= c->verified_bytes ? UNVERIFIED_BIT : 0));
 	for (i = 0; i < rec->len; i++) {
 		/* a run of plain text outside any escape sequence: the common case, copied whole */
-		if (c->strip.state == 0 && p[i] >= 0x20 && p[i] != 0x7f) {
+		if (c->strip.state == 0 && is_plain(p[i])) {
 			size_t run = 1, room, n;
 			uint16_t idx = (uint16_t)(c->ntimes - 1);
 
-			while (i + run < rec->len && p[i + run] >= 0x20 && p[i + run] != 0x7f)
+			while (i + run < rec->len && is_plain(p[i + run]))
 				run++;
 			while (run > 0) {
 				if (c->col >= LINE_CAP) {
@@ -393,10 +400,12 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			i--; /* the for loop steps over the last byte copied */
 			continue;
 		}
-		if ((k = replay_strip_byte(&c->strip, p[i])) >= 0)
-			put_byte(c, (unsigned char)k);
-		else if (k == REPLAY_STRIP_KEY && c->len > 0)
-			c->moved = 1;
+		nk = replay_strip_byte(&c->strip, p[i], kept);
+		for (k = 0; k < nk; k++)
+			if (kept[k] >= 0)
+				put_byte(c, (unsigned char)kept[k]);
+			else if (kept[k] == REPLAY_STRIP_KEY && c->len > 0)
+				c->moved = 1;
 	}
 	return c->werr ? -1 : 0;
 }

@@ -2,14 +2,19 @@
  * tollgate-replay: strip terminal control sequences from output so that
  * search matches what a person saw (ECMA-48: CSI, OSC, DCS/SOS/PM/APC
  * strings, two- and three-byte ESC sequences, C0 controls but tab and
- * newline, C1 controls in their 8-bit form are left alone: they are also
- * UTF-8 continuation bytes). Typed input (search --input) goes through it
- * too: there the keys' sequences go whole (SS3 ESC O A is the Up arrow in
- * application mode) and the erasing controls are kept.
+ * newline). A C1 control written as UTF-8 (U+0080..U+009F) is one to a UTF-8
+ * terminal (U+009B is CSI): it goes as its ESC form does. In their 8-bit form
+ * C1 controls are left alone: they are also UTF-8 continuation bytes. Typed
+ * input (search --input) goes through it too: there the keys' sequences go
+ * whole (SS3 ESC O A is the Up arrow in application mode) and the erasing
+ * controls are kept.
  */
 #include "replay.h"
 
-enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC, S_SS };
+enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC, S_SS, S_C2, S_STRING_C2 };
+
+/* The lead byte of a C1 control in UTF-8: U+0080..U+009F are 0xc2 0x80..0x9f. */
+#define C1_LEAD 0xc2
 
 /* The end of a sequence: in input, a key's (which may move the cursor) unless it is a
  * bracketed paste mark. */
@@ -18,12 +23,18 @@ static int seq_end(const struct replay_strip *st, int paste_mark)
 	return st->input && !paste_mark ? REPLAY_STRIP_KEY : -1;
 }
 
-int replay_strip_byte(struct replay_strip *st, unsigned char c)
+/* One byte: the byte to keep as text, -1 when it is part of a control sequence (or held),
+ * or (input only) REPLAY_STRIP_KEY. */
+static int strip_one(struct replay_strip *st, unsigned char c)
 {
 	switch (st->state) {
 	case S_TEXT:
 		if (c == 0x1b) {
 			st->state = S_ESC;
+			return -1;
+		}
+		if (c == C1_LEAD) {
+			st->state = S_C2; /* held: replay_strip_byte() says what it was */
 			return -1;
 		}
 		if (c == '\n' || c == '\t' || c == '\b' || c == '\r')
@@ -47,7 +58,7 @@ int replay_strip_byte(struct replay_strip *st, unsigned char c)
 			st->state = S_ESC;
 		} else if (st->input && c < 0x20) {
 			st->state = S_TEXT; /* ESC (vi mode), then Enter: the Enter counts */
-			return replay_strip_byte(st, c);
+			return strip_one(st, c);
 		} else {
 			st->state = S_TEXT; /* ESC 7, ESC =, ESC c, ... (typed: Alt+key) */
 			return seq_end(st, 0);
@@ -81,11 +92,37 @@ int replay_strip_byte(struct replay_strip *st, unsigned char c)
 			st->state = S_TEXT; /* BEL ends an OSC (xterm) */
 		else if (c == 0x1b)
 			st->state = S_STRING_ESC;
+		else if (c == C1_LEAD)
+			st->state = S_STRING_C2;
 		return -1;
 	case S_STRING_ESC:
 		st->state = c == 0x1b ? S_STRING_ESC : (c == '\\' ? S_TEXT : S_STRING);
 		return -1;
+	case S_STRING_C2: /* ST (U+009C) ends the string */
+		st->state = c == 0x9c      ? S_TEXT
+		            : c == 0x1b    ? S_STRING_ESC
+		            : c == C1_LEAD ? S_STRING_C2
+		                           : S_STRING;
+		return -1;
+	case S_C2: /* a C1 control (replay_strip_byte() saw to it): as ESC and its 7-bit form */
+		st->state = S_ESC;
+		return strip_one(st, (unsigned char)(c - 0x40));
 	}
 	st->state = S_TEXT;
 	return -1;
+}
+
+int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2])
+{
+	int n = 0, k;
+
+	if (st->state == S_C2 && (c < 0x80 || c > 0x9f)) {
+		/* not a C1 control: the byte held is text (a character, or a byte that is not
+		 * UTF-8), and c comes after it */
+		out[n++] = C1_LEAD;
+		st->state = S_TEXT;
+	}
+	if ((k = strip_one(st, c)) != -1)
+		out[n++] = k;
+	return n;
 }

@@ -369,6 +369,14 @@ expect 0 "$R" -c conf search 'warning' streams.tgr
 	tg_fail "search: a stderr line: $(cat out.txt)"
 expect 0 "$R" -c conf search 'parwarning|slowtial' streams.tgr
 [ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cat out.txt)"
+# a C1 control written as UTF-8 is one to a UTF-8 terminal (U+009B is CSI, U+009D OSC,
+# U+009C ST): its sequence is removed as its ESC form is, and hides no text from a search;
+# the other characters of U+0080..U+00FF (the copyright sign) are text
+printf 'out 1000 pass\\xc2\\x9b1mword\\xc2\\x9b0m is \\xc2\\x9d0;t\\xc2\\x9cset \\xc2\\xa9\\xc2\\xc2\\x9b2K 2026\\r\\n\nseal 2000 {}\n' >c1csi.txt
+"$G" script k/signing.key c1csi.tgr session=$SID <c1csi.txt || tg_fail "make c1csi.tgr"
+expect 0 "$R" -c conf search 'password is set' c1csi.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 c1csi.tgr: password is set $(printf '\302\251')\\xc2 2026" ] ||
+	tg_fail "search: a UTF-8 C1 control sequence left in the text: $(cat out.txt)"
 # bytes that are not UTF-8 (a Latin-1 file name) are characters to a regex in a UTF-8
 # locale as in any other: '.' matches them, and '.*' reaches past them
 for loc in C.UTF-8 C; do

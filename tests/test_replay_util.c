@@ -86,14 +86,14 @@ static void strip_as(int input, const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
 	size_t n = 0;
-	int k;
+	int k, j, kept[2];
 
 	st.input = input;
-	for (; *in != '\0'; in++)
-		if ((k = replay_strip_byte(&st, (unsigned char)*in)) >= 0 && n + 1 < cap)
-			out[n++] = (char)k;
-		else if (k == REPLAY_STRIP_KEY && n + 1 < cap)
-			out[n++] = '#';
+	for (; *in != '\0'; in++) {
+		k = replay_strip_byte(&st, (unsigned char)*in, kept);
+		for (j = 0; j < k && n + 1 < cap; j++)
+			out[n++] = kept[j] == REPLAY_STRIP_KEY ? '#' : (char)kept[j];
+	}
 	out[n] = '\0';
 }
 
@@ -128,6 +128,18 @@ START_TEST(escapes)
 	ck_assert_str_eq(out, "x");
 	strip("\033OAx\x15\x7f", out, sizeof(out)); /* output: SS3 shifts one character */
 	ck_assert_str_eq(out, "Ax");
+	/* C1 controls as UTF-8 are controls to a UTF-8 terminal: CSI, OSC ended by ST, NEL */
+	strip("a\xc2\x9b"
+	      "1;31mb\xc2\x9d"
+	      "0;t\xc2\x9c"
+	      "c\xc2\x85"
+	      "d",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "abcd");
+	strip("\xc2\xa9 \xc2\xc2\x9bK.", out, sizeof(out)); /* U+00A9 is text, a lone 0xc2 too */
+	ck_assert_str_eq(out, "\xc2\xa9 \xc2.");
+	strip("x\x9by", out, sizeof(out)); /* 8-bit C1: a UTF-8 continuation byte, left */
+	ck_assert_str_eq(out, "x\x9by");
 }
 END_TEST
 
