@@ -422,7 +422,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	struct replay_names n = REPLAY_NAMES_VOID;
 	struct tg_rec_verdict v;
 	char err[256];
-	int e, code = REPLAY_EXIT_OK;
+	int e, k, code = REPLAY_EXIT_OK;
 	size_t i;
 
 	if (c == NULL)
@@ -455,7 +455,10 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		c->strip.input = c->input;
 		c->moved = 0;
 		c->stream = 0;
-		c->aside[0].len = c->aside[0].col = c->aside[1].len = c->aside[1].col = 0;
+		for (k = 0; k < 2; k++) { /* and the escape state of the stream not written */
+			c->aside[k].len = c->aside[k].col = 0;
+			c->aside[k].strip = c->strip;
+		}
 		memset(&c->seen, 0, sizeof(c->seen));
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */

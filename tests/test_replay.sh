@@ -377,6 +377,14 @@ printf 'out 1000 pass\\xc2\\x9b1mword\\xc2\\x9b0m is \\xc2\\x9d0;t\\xc2\\x9cset 
 expect 0 "$R" -c conf search 'password is set' c1csi.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 c1csi.tgr: password is set $(printf '\302\251')\\xc2 2026" ] ||
 	tg_fail "search: a UTF-8 C1 control sequence left in the text: $(cat out.txt)"
+# each recording is searched afresh: one whose stderr ends inside an escape sequence (an OSC
+# string never ended) does not swallow the next one's stderr
+printf 'out 1000 a\\n\nerr 2000 \\e]0;cut\nseal 3000 {}\n' >cutosc.txt
+"$G" script k/signing.key cutosc.tgr session=$SID mode=command command=x <cutosc.txt ||
+	tg_fail "make cutosc.tgr"
+expect 0 "$R" -c conf search 'warning' cutosc.tgr streams.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.002 streams.tgr: warning: slow link" ] ||
+	tg_fail "search: the recording before hid a stderr line: $(cat out.txt)"
 # bytes that are not UTF-8 (a Latin-1 file name) are characters to a regex in a UTF-8
 # locale as in any other: '.' matches them, and '.*' reaches past them
 for loc in C.UTF-8 C; do
