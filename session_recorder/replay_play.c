@@ -348,10 +348,9 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 			continue;
 		}
 		t = tg_mono_us();
-		if (!p->paused) {
+		if (!p->paused)
 			waited += (uint64_t)((double)(t - start) * p->speed);
-			start = t;
-		}
+		start = t; /* paused until now: that time is not waited */
 		pos = p->cur_us + (waited < delay_us ? waited : delay_us);
 		switch (k) {
 		case K_PAUSE:

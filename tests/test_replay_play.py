@@ -171,6 +171,24 @@ def run(tmp):
         fail("step: status %r" % st)
     p.close()
 
+    # time stands still while paused: a pause longer than what was left of the wait (the
+    # idle limit's 2 s) does not count as waited, so on resuming B is not due at once
+    # (space space: resume, then pause again before B is due)
+    p = Play(["play", "--idle-limit", "2", "step.tgr"], tmp)
+    p.expect(b"A")
+    raw_mode_reached(p)
+    p.send(b" ")
+    time.sleep(3)
+    p.send(b"  ")
+    p.settle(1)
+    if b"B" in p.buf:
+        fail("the time paused counted as waited: %r" % p.buf)
+    p.send(b"q")
+    st = p.wait()
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+        fail("pause: status %r" % st)
+    p.close()
+
     # several keys in one read, up/down arrows: a minute each way
     p = Play(["play", "--from", "30", "seek.tgr"], tmp)
     p.expect(b"AB")
