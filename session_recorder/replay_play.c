@@ -24,6 +24,9 @@
 
 #define SEEK_SMALL_US 5000000ULL
 #define SEEK_BIG_US 60000000ULL
+/* At most this much session time a wait overran by is taken off the next (a stall, such as
+ * a suspended laptop, must not make play rush through what follows) */
+#define LATE_MAX_US 250000ULL
 #define RESTORE_SEQ                                                                                \
 	"\033[0m\033[?25h\033[?1049l\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?"          \
 	"1003l\033[?1006l"
@@ -103,6 +106,7 @@ struct play {
 	int have_next;
 	int ended;       /* the reader reached the end, or the gate's limit */
 	uint64_t cur_us; /* the session time shown so far */
+	uint64_t late_us; /* how much the last wait overran its delay: poll() sleeps whole ms */
 	double speed;
 	int paused;
 	int keys_fd;
@@ -294,12 +298,15 @@ static enum key read_key(struct play *p)
  */
 static int wait_for_next(struct play *p, uint64_t delay_us)
 {
-	uint64_t start = tg_mono_us(), waited = 0; /* session time gone by while waiting */
+	/* session time gone by while waiting: the last wait's overrun is gone by already, else
+	 * records closer together than a millisecond would each take one */
+	uint64_t start = tg_mono_us(), waited = p->late_us;
 	struct pollfd pfd = {p->keys_fd, POLLIN, 0};
 	uint64_t pos, step;
 	enum key k;
 	int timeout, n, e;
 
+	p->late_us = 0;
 	for (;;) {
 		uint64_t t = tg_mono_us();
 
@@ -316,8 +323,11 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 		}
 		if (!p->paused) {
 			waited += (uint64_t)((double)(t - start) * p->speed);
-			if (waited >= delay_us)
+			if (waited >= delay_us) {
+				p->late_us = waited - delay_us < LATE_MAX_US ? waited - delay_us
+				                                             : LATE_MAX_US;
 				return 1;
+			}
 			double ms = (double)(delay_us - waited) / p->speed / 1000.0;
 
 			/* a crafted pause of weeks must not overflow an int (and spin): wake each

@@ -483,6 +483,18 @@ expect 0 "$R" -c conf play --idle-limit 0.001 --to 2.5 good.tgr
 grep -q "ls" out.txt || tg_fail "play --to"
 if grep -q "hunter2" out.txt; then tg_fail "play --to went past 2.5 s"; fi
 expect 1 "$R" -c conf play tampered.tgr
+# with its timing: output that came fast plays as fast, not at a millisecond a record (the
+# granularity of a poll timeout): 5000 records 10 us apart are 50 ms, not over 5 s
+python3 -c "
+for i in range(5000): print('out %d line %d\\\\r\\\\n' % (i * 10, i))
+print('seal 50000 {}')" >burst.txt
+"$G" script k/signing.key burst.tgr session=$SID <burst.txt || tg_fail "make burst.tgr"
+start=$(date +%s%N)
+expect 0 "$R" -c conf play burst.tgr
+took=$((($(date +%s%N) - start) / 1000000))
+[ "$took" -lt 2500 ] || tg_fail "play of 50 ms of output took $took ms"
+"$R" -c conf cat burst.tgr >burst-cat.txt
+cmp -s out.txt burst-cat.txt || tg_fail "play of a burst differs from cat"
 
 # --- list: one line a session
 mkdir -p spool/sessions
