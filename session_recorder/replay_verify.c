@@ -69,7 +69,11 @@ int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 		code = worse(code, verify_one(o, n.v[i].name));
 	}
 	replay_names_free(&n);
-	fflush(stdout);
+	/* the verdicts are the output: one that could not be written is no verdict */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tg_error("stdout: write failed");
+		code = REPLAY_EXIT_USAGE;
+	}
 	return code;
 }
 

@@ -85,6 +85,13 @@ for f in empty.tgr headcut.tgr; do
 done
 expect 1 "$R" -c conf --force cat random.tgr
 expect 1 "$R" -c conf --force search 'x' hostile.tgr
+# a verdict that could not be written is no verdict: an I/O error, as info's and list's
+if [ -w /dev/full ]; then
+	"$R" -c conf verify good.tgr >/dev/full 2>err.txt
+	got=$?
+	[ "$got" -eq 3 ] || tg_fail "verify to a full disk exited $got, expected 3"
+	grep -q "stdout" err.txt || tg_fail "verify to a full disk: not said: $(cat err.txt)"
+fi
 # several files: the worst wins (3, then 1, then 2)
 expect 2 "$R" -c conf verify good.tgr unsealed.tgr
 expect 1 "$R" -c conf verify good.tgr unsealed.tgr tampered.tgr
