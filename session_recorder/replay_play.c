@@ -145,6 +145,14 @@ static void put(struct play *p, const void *d, size_t n)
 		p->werr = 1;
 }
 
+/* Show what was put: output that cannot be written (a full disk, a reader gone: SIGPIPE is
+ * ignored) ends play, which must not go on for the session's length into nothing. */
+static void flush(struct play *p)
+{
+	if (fflush(stdout) != 0)
+		p->werr = 1;
+}
+
 /* (Re)open the recording at its start. */
 static int reopen(struct play *p)
 {
@@ -192,7 +200,7 @@ static int fast_forward(struct play *p, uint64_t target)
 	}
 	if (target > p->cur_us)
 		p->cur_us = target;
-	fflush(stdout);
+	flush(p);
 	return TG_OK;
 }
 
@@ -318,7 +326,7 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 			pos = p->cur_us + (waited < delay_us ? waited : delay_us);
 			if ((e = redraw(p, pos)) != TG_OK)
 				return e;
-			fflush(stdout);
+			flush(p);
 			return 0;
 		}
 		if (!p->paused) {
@@ -381,14 +389,14 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 			step = k == K_FWD ? SEEK_SMALL_US : SEEK_BIG_US;
 			if ((e = seek(p, pos + step)) != TG_OK)
 				return e;
-			fflush(stdout);
+			flush(p);
 			return 0;
 		case K_BACK:
 		case K_BACK_BIG:
 			step = k == K_BACK ? SEEK_SMALL_US : SEEK_BIG_US;
 			if ((e = seek(p, pos > step ? pos - step : 0)) != TG_OK)
 				return e;
-			fflush(stdout);
+			flush(p);
 			return 0;
 		case K_QUIT:
 			p->quit = 1;
@@ -417,7 +425,7 @@ static int play_loop(struct play *p)
 		if (e == 0)
 			continue;
 		put(p, p->next.data, p->next.len);
-		fflush(stdout);
+		flush(p);
 		p->cur_us = p->next.time_us;
 		if ((e = advance(p)) != TG_OK)
 			return e;
@@ -497,7 +505,10 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 		term_restore();
 		tio_fd = -1;
 		out_is_tty = 0;
-		tg_error("%s: %s", argv[0], tg_strerror(e));
+		if (p.werr)
+			tg_error("stdout: write failed");
+		else
+			tg_error("%s: %s", argv[0], tg_strerror(e));
 		goto out;
 	}
 	if (status != TG_OK && o->force)

@@ -502,6 +502,16 @@ took=$((($(date +%s%N) - start) / 1000000))
 [ "$took" -lt 2500 ] || tg_fail "play of 50 ms of output took $took ms"
 "$R" -c conf cat burst.tgr >burst-cat.txt
 cmp -s out.txt burst-cat.txt || tg_fail "play of a burst differs from cat"
+# output that cannot be written stops play at once with an I/O error, not an hour later
+# with 0 (a closed pipe as a full disk: SIGPIPE is ignored while the terminal is changed)
+if [ -w /dev/full ]; then
+	printf 'out 0 first\\r\\n\nout 3600000000 an hour later\\r\\n\nseal 3600000000 {}\n' >hour.txt
+	"$G" script k/signing.key hour.tgr session=$SID <hour.txt || tg_fail "make hour.tgr"
+	timeout 20 "$R" -c conf play hour.tgr >/dev/full 2>err.txt
+	got=$?
+	[ "$got" -eq 3 ] || tg_fail "play to a full disk exited $got, expected 3"
+	grep -q "stdout" err.txt || tg_fail "play to a full disk: not said: $(cat err.txt)"
+fi
 
 # --- list: one line a session
 mkdir -p spool/sessions
