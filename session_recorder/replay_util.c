@@ -155,9 +155,10 @@ void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *
 	replay_fmt_time(ft, sizeof(ft), v->fail_time_us);
 	fprintf(f,
 	        "%s: %s: at record %" PRIu64 ", byte %" PRIu64
-	        ", session time %s: %s; intact up to byte %" PRIu64 " (session time %s)\n",
+	        ", session time %s: %s; intact up to byte %" PRIu64 " (session time %s)%s\n",
 	        name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED",
-	        v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t);
+	        v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t,
+	        v->key_checked ? "" : " (host key NOT checked: --no-key)");
 	free(safe);
 }
 

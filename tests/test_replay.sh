@@ -52,6 +52,10 @@ cp good.tgr tampered.tgr
 off=$(grep -abo 'hunter2' good.tgr | head -1 | cut -d: -f1)
 printf 'X' | dd of=tampered.tgr bs=1 seek=$((off + 5)) conv=notrunc 2>/dev/null
 expect 1 "$R" -c conf verify tampered.tgr
+# --no-key is said on every result, a tampered one's too
+expect 1 "$R" -c conf --no-key verify tampered.tgr
+grep -q "TAMPERED: .*(host key NOT checked: --no-key)$" out.txt ||
+	tg_fail "--no-key not said on a tampered result: $(cat out.txt)"
 grep -q "TAMPERED: at record [0-9]*, byte [0-9]*, session time 0:00:03.300: hash chain broken" out.txt ||
 	tg_fail "tampered: where? $(cat out.txt)"
 # truncated: cut in the middle of the last records
