@@ -92,6 +92,9 @@ struct info {
 	int end_unverified; /* an END past the verified part: left out */
 	json_t *notes;
 	size_t notes_dropped;
+	/* a command too long for the header: whole, from its "command" note (NULL: none) */
+	char *command;
+	uint64_t command_offset;
 	/* a record is counted in tail until a checkpoint verifies it, then moved to ok: the
 	 * figures info shows are the verified part's, the tail's are said apart */
 	struct info_tally ok, tail;
@@ -175,6 +178,30 @@ static json_t *name_json(const char *name)
 		j = json_stringn(tg_buf_str(&b), b.len);
 	tg_buf_free(&b);
 	return j;
+}
+
+/* The command a "command" note carries, decoded (NUL-terminated); NULL when note is not one,
+ * or what it carries is not a command. */
+static char *command_note(json_t *note)
+{
+	json_t *ev = json_object_get(note, "event"), *b = json_object_get(note, "command_b64");
+	size_t n, len = 0;
+	char *out;
+
+	if (!json_is_string(ev) || strcmp(json_string_value(ev), "command") != 0 ||
+	    !json_is_string(b))
+		return NULL;
+	n = json_string_length(b);
+	if ((out = malloc(n / 4 * 3 + 3)) == NULL)
+		return NULL;
+	if (sodium_base642bin((unsigned char *)out, n / 4 * 3 + 2, json_string_value(b), n, NULL,
+	                      &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    memchr(out, '\0', len) != NULL) {
+		free(out);
+		return NULL;
+	}
+	out[len] = '\0';
+	return out;
 }
 
 /* A value from the recording may hold terminal controls: printed made safe. */
@@ -261,6 +288,7 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	/* window changes past max_rate or the size cap, counted in END (a verified one only) */
 	json_int_t rdropped =
 	    in->end != NULL ? json_integer_value(json_object_get(in->end, "resizes_dropped")) : 0;
+	json_int_t clen;
 	size_t i;
 	int len;
 
@@ -271,7 +299,25 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	print_kv("client:", client_text(h, buf, sizeof(buf)));
 	print_kv("host:", h->host);
 	print_kv("mode:", h->mode);
-	print_kv("command:", h->command ? h->command : "-");
+	clen = json_integer_value(json_object_get(hj, "command_length"));
+	if (h->command != NULL && clen > (json_int_t)strlen(h->command)) {
+		/* the header holds the first 4 KiB: what follows must not go unseen. The whole
+		 * command is in a note; one past the verified part is a claim, said apart. */
+		int whole = in->command != NULL &&
+		            (in->v.status == TG_OK || in->command_offset < in->v.verified_bytes);
+
+		print_kv("command:", whole ? in->command : h->command);
+		snprintf(buf, sizeof(buf), "%zu of %" JSON_INTEGER_FORMAT " bytes%s",
+		         strlen(whole ? in->command : h->command), clen,
+		         whole || in->command == NULL
+		             ? ""
+		             : "; the rest is in a note past the verified part (UNVERIFIED)");
+		print_kv("command shown:", buf);
+		if (!whole && in->command != NULL)
+			print_kv("UNVERIFIED:", in->command);
+	} else {
+		print_kv("command:", h->command ? h->command : "-");
+	}
 	print_kv("terminal:", terminal_text(h, buf, sizeof(buf)));
 	print_kv("start:", jtext(hj, "start", buf, sizeof(buf)));
 	snprintf(buf, sizeof(buf), "%" PRIu64, h->start_us);
@@ -375,6 +421,7 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	struct tg_rec_reader *r = NULL;
 	struct tg_rec_record rec;
 	struct info in;
+	json_t *note;
 	int e, e2, code = REPLAY_EXIT_USAGE;
 
 	if (argc != 1) {
@@ -425,15 +472,18 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 			}
 			break;
 		case TG_REC_NOTE:
+			note = json_loadb((const char *)rec.data, rec.len, 0, NULL);
+			if (in.command == NULL && (in.command = command_note(note)) != NULL)
+				in.command_offset = rec.offset;
 			if (json_array_size(in.notes) < INFO_MAX_NOTES)
-				json_array_append_new(in.notes,
-				                      json_pack("{s:I,s:I,s:o}", "time_us",
-				                                (json_int_t)rec.time_us, "offset",
-				                                (json_int_t)rec.offset, "note",
-				                                json_loadb((const char *)rec.data,
-				                                           rec.len, 0, NULL)));
-			else
+				json_array_append_new(
+				    in.notes,
+				    json_pack("{s:I,s:I,s:o}", "time_us", (json_int_t)rec.time_us,
+				              "offset", (json_int_t)rec.offset, "note", note));
+			else {
+				json_decref(note);
 				in.notes_dropped++;
+			}
 			break;
 		case TG_REC_END:
 			json_decref(in.end);
@@ -503,6 +553,7 @@ out:
 out_nosrc:
 	json_decref(in.end);
 	json_decref(in.notes);
+	free(in.command);
 	if (fflush(stdout) != 0)
 		code = REPLAY_EXIT_USAGE;
 	return code;

