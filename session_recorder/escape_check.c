@@ -37,27 +37,6 @@ static int is_sshd(const char *comm)
 	return strcmp(comm, "sshd") == 0 || strcmp(comm, "sshd-session") == 0;
 }
 
-/* The argv of pid, NUL-separated, into buf; returns the count of words (max 4), -1 on error. */
-static int proc_argv(pid_t pid, char *buf, size_t len, char *w[4])
-{
-	char path[64];
-	ssize_t n;
-	int fd, k = 0;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	for (p = buf; p < buf + n && k < 4; p += strlen(p) + 1)
-		w[k++] = p;
-	return p < buf + n ? 5 : k;
-}
-
 /* The parent's name is the user's choice (a copy of a shell named so): printable ASCII only in
  * the reason, which goes into JSON (a NOTE, an event) and syslog. Bytes that are not UTF-8 would
  * make those JSON strings fail to build, and the alert vanish. */
@@ -68,26 +47,21 @@ static void printable(char *s)
 			*s = '?';
 }
 
-int escape_check(pid_t parent, int shell_ok, char *reason, size_t len)
+int escape_check(pid_t parent, char *reason, size_t len)
 {
-	char comm[64], gcomm[64], argv[4096], *w[4];
-	const char *b;
+	char comm[64];
 	pid_t gp;
 
 	if (escape_proc_stat(parent, comm, sizeof(comm), &gp) != TG_OK) {
 		snprintf(reason, len, "cannot read the parent process %ld", (long)parent);
 		return 1;
 	}
+	/* not "<shell> -c tollgate-record" under sshd either: ~/.bashrc runs inside that very
+	 * shell, and a recorder started from there (with no argument, as sshd starts it) has
+	 * that parent too, leaves a clean recording for the PAM session, and the shell goes on
+	 * unrecorded. Shells exec their -c command ("ForceCommand exec ..." makes every one) */
 	if (is_sshd(comm))
 		return 0;
-	if (shell_ok && escape_proc_stat(gp, gcomm, sizeof(gcomm), &gp) == TG_OK &&
-	    is_sshd(gcomm) && proc_argv(parent, argv, sizeof(argv), w) == 3 &&
-	    strcmp(w[1], "-c") == 0) {
-		b = strrchr(w[2], '/');
-		b = b != NULL ? b + 1 : w[2];
-		if (strcmp(b, "tollgate-record") == 0)
-			return 0;
-	}
 	printable(comm);
 	snprintf(reason, len, "started by '%s' (pid %ld), not by sshd", comm, (long)parent);
 	return 1;

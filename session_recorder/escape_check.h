@@ -4,12 +4,12 @@
  * With ForceCommand, sshd runs "$SHELL -c tollgate-record"; the shell reads
  * ~/.bashrc first (Debian's bash does for sshd), so a user may start another
  * program there and reach the recorder, if at all, from it. The recorder
- * looks at its parent: sshd (or sshd-session) is fine, so is a shell whose
- * own parent is sshd and whose command line is exactly "<shell> -c <this
- * program>" (a shell that did not exec its last command). Anything else is
- * reported. A process can rename itself, so a clean result proves nothing;
- * the PAM session id in the header (and the uploader's check for logins
- * without a recording) is what catches a recorder that never ran.
+ * looks at its parent: sshd (or sshd-session) is fine; anything else, a
+ * "<shell> -c <this program>" that did not exec its command included (a
+ * ~/.bashrc runs in that shell), is reported. A process can rename itself,
+ * so a clean result proves nothing; the PAM session id in the header (and
+ * the uploader's check for logins without a recording) is what catches a
+ * recorder that never ran.
  */
 #ifndef ESCAPE_CHECK_H
 #define ESCAPE_CHECK_H
@@ -17,10 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* 1 when the process tree above pid looks wrong; reason then says why. shell_ok: the
- * "<shell> -c <this program>" parent is fine (a ForceCommand start; a login-shell start
- * under such a shell is one made from ~/.bashrc). */
-int escape_check(pid_t parent, int shell_ok, char *reason, size_t len);
+/* 1 when the parent pid is not sshd; reason then says why. */
+int escape_check(pid_t parent, char *reason, size_t len);
 /* The comm (name) and parent pid of a process from /proc/<pid>/stat. */
 int escape_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid);
 

@@ -275,10 +275,9 @@ static void note_start(struct recorder *rc)
 	json_decref(o);
 	/* not for a real login shell: su and login start one too, and sshd cannot be bypassed;
 	 * a login-shell start that is not one comes from the user (~/.bashrc under the
-	 * ForceCommand's "<shell> -c tollgate-record"), so only sshd will do as its parent */
+	 * ForceCommand's "<shell> -c tollgate-record"), and only sshd will do as its parent */
 	if ((rc->mode.entry == SESSION_ENTRY_FORCECOMMAND || !account_shell_is_self(&rc->si)) &&
-	    escape_check(getppid(), rc->mode.entry == SESSION_ENTRY_FORCECOMMAND, reason,
-	                 sizeof(reason))) {
+	    escape_check(getppid(), reason, sizeof(reason))) {
 		tg_warn("recording %s of %s: possible escape: %s", rc->sid_hex, rc->si.user,
 		        reason);
 		event(rc, "recording_escape", reason);

@@ -257,7 +257,8 @@ static char *map_internal_sftp(const char *cmd, const char *sftp_server)
 	return out;
 }
 
-/* A -c command that is this program itself: ForceCommand through a recorder login shell. */
+/* A -c command that is this program itself ("exec" before it or not): ForceCommand through a
+ * recorder login shell. */
 static int is_self(const char *cmd)
 {
 	char *copy, *w[MAX_WORDS];
@@ -266,7 +267,9 @@ static int is_self(const char *cmd)
 	if ((copy = strdup(cmd)) == NULL)
 		return 0;
 	n = split_words(copy, w);
-	self = n == 1 && strcmp(base_name(w[0]), "tollgate-record") == 0;
+	self = (n == 1 && strcmp(base_name(w[0]), "tollgate-record") == 0) ||
+	       (n == 2 && strcmp(w[0], "exec") == 0 &&
+	        strcmp(base_name(w[1]), "tollgate-record") == 0);
 	free(copy);
 	return self;
 }

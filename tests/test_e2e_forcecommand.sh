@@ -5,10 +5,11 @@
 # recorder maps to sftp-server) and rsync, a 50 MB file, trees with scp -O -r,
 # pushes and clones with git, lets transfers fail (exit status passed on and
 # recorded), keeps a transfer's bytes (transfer_content = full), logs out;
-# then the recording verifies and replays, the uploader put it in S3 and told Slack. Two
+# then the recording verifies and replays, the uploader put it in S3 and told Slack. Three
 # ~/.bashrc escapes: one that wraps the recorder (it flags itself), one that
 # replaces the shell before the recorder runs (the uploader reports a login
-# with no recording).
+# with no recording), one that runs the recorder itself and then replaces the
+# shell (the recorder flags itself).
 set -eu
 . "${TG_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/e2e/lib.sh"
 
@@ -31,6 +32,7 @@ e2e_log "logout"
 e2e_logout
 if e2e_have record; then
 	e2e_scenario_escape_exec
+	e2e_scenario_escape_rerun
 else
 	e2e_skip_part "tollgate-record not built: no ~/.bashrc escape scenarios"
 fi

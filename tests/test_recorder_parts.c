@@ -40,6 +40,8 @@ START_TEST(mode_entries)
 	char *login[] = {"-tollgate-record", NULL};
 	char *cmd[] = {"tollgate-record", "-c", "ls -l", NULL};
 	char *self[] = {"tollgate-record", "-c", "/usr/libexec/tollgate/tollgate-record", NULL};
+	char *self_exec[] = {"tollgate-record", "-c", "exec /usr/libexec/tollgate/tollgate-record",
+	                     NULL};
 	char *bad[] = {"tollgate-record", "--evil", NULL};
 	struct session_mode m;
 
@@ -62,6 +64,10 @@ START_TEST(mode_entries)
 	session_mode_free(&m);
 	/* ForceCommand through a recorder login shell: one recording, of the client's command */
 	m = parse(3, self, "id", 0);
+	ck_assert(m.entry == SESSION_ENTRY_FORCECOMMAND && strcmp(m.command, "id") == 0);
+	session_mode_free(&m);
+	/* the same with "ForceCommand exec ..." (deploy.md) */
+	m = parse(3, self_exec, "id", 0);
 	ck_assert(m.entry == SESSION_ENTRY_FORCECOMMAND && strcmp(m.command, "id") == 0);
 	session_mode_free(&m);
 	ck_assert_int_eq(session_mode_parse(&m, 2, bad, NULL, 0, SFTP), TG_ERR_INVALID);

@@ -525,9 +525,38 @@ def test_escape_alert_survives_odd_parent_name():
         env.cleanup()
 
 
+def test_escape_from_startup_file_forcecommand_start():
+    """sshd runs the ForceCommand as "<shell> -c .../tollgate-record", and bash reads ~/.bashrc
+    first, inside that very shell. A ~/.bashrc that runs the recorder there, with no argument
+    as sshd would, leaves a clean recording for the PAM session and then goes on unrecorded
+    ('exec bash'): the recorder's parent is then that shell under sshd, which must not pass."""
+    env = Env(shell="/bin/sh")
+    try:
+        sshd = os.path.join(env.dir, "sshd")  # a process named sshd, as the real one is
+        shutil.copy("/bin/sh", sshd)
+        tr = os.path.join(env.dir, "tollgate-record")
+        os.symlink(RECORDER, tr)
+        rc = os.path.join(env.dir, "bashrc")
+        with open(rc, "w") as f:
+            f.write("SSH_ORIGINAL_COMMAND=true '%s' </dev/null; echo went-on; exit 0\n" % tr)
+        p = subprocess.run([sshd, "-c", "bash -c '%s'; :" % tr], env=env.environ(BASH_ENV=rc),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        check(p.returncode == 0 and p.stdout == b"went-on\n",
+              "the ~/.bashrc ran the recorder, then went on (rc %d, %r, %r)" % (p.returncode, p.stdout, p.stderr))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["command"] == "true", "the recording is that of the ~/.bashrc's run")
+        esc = rec.notes("recording_escape")
+        check(esc and "not by sshd" in esc[0]["reason"], "an escape alert in the recording: %r" % (esc,))
+        check(any(e["type"] == "recording_escape" for e in env.events()), "and a recording_escape event")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
-          test_escape_alert_survives_odd_parent_name])
+          test_escape_alert_survives_odd_parent_name,
+          test_escape_from_startup_file_forcecommand_start])

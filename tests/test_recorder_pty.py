@@ -504,7 +504,7 @@ def test_login_shell_entry():
     finally:
         env.cleanup()
     # the same from ~/.bashrc as sshd really runs it: the parent is then "<shell> -c
-    # tollgate-record" under sshd, which is fine only for the ForceCommand start itself
+    # tollgate-record" under sshd, which is no sshd
     env = Env(shell="/bin/sh")
     try:
         sshd = os.path.join(env.dir, "sshd")  # a process named sshd, as the real one is

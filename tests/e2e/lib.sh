@@ -399,7 +399,7 @@ EOF
 		# only the recorder's test build reads this; sshd sets it for every session
 		echo "SetEnv TOLLGATE_RECORD_TEST_CONFIG=$E2E_CONF" >>"$d/sshd_config"
 		if [ "$E2E_MODE" = forcecommand ]; then
-			echo "ForceCommand $E2E_RECORD" >>"$d/sshd_config"
+			echo "ForceCommand exec $E2E_RECORD" >>"$d/sshd_config"
 		fi
 	fi
 	# sshd takes its PAM service name from argv[0]: run /usr/sbin/sshd itself
@@ -821,6 +821,37 @@ EOF2
 	E2E_ESCAPE_EXEC=1
 }
 
+# ~/.bashrc runs the recorder itself, with no argument as sshd starts it, and then
+# replaces the shell: a recording for the login, then an unrecorded shell. The
+# recorder's parent is then the "<shell> -c" sshd started, not sshd: it must flag
+# itself. Its own login (after e2e_scenario_escape_exec), with a scratch code (the
+# codes of this time step and the next one are used).
+e2e_scenario_escape_rerun() {
+	e2e_log "~/.bashrc running the recorder itself, then 'exec bash', in a login of its own"
+	e2e_bashrc <<EOF2
+if [ -z "\$TG_RERUN" ]; then
+	export TG_RERUN=1
+	SSH_ORIGINAL_COMMAND=true $E2E_RECORD </dev/null
+	exec bash
+fi
+EOF2
+	cat >"$E2E_DIR/client/rerun.steps" <<'EOF2'
+sendline echo "RERUN-$((4*4))"
+expect RERUN-16
+sendline exit 0
+eof
+EOF2
+	if e2e_have mfa; then
+		e2e_set_code "$(sed -n 's/^  *\([0-9]\{8\}\)$/\1/p' "$E2E_DIR/state/enroll.out" | head -n 1)"
+	fi
+	python3 "$E2E_HERE/pty_drive.py" "$E2E_DIR/client/rerun.steps" "$E2E_TIMEOUT" -- \
+		ssh -F "$E2E_DIR/client/ssh_config" -o ControlMaster=no -o ControlPath=none -tt tg-e2e \
+		>"$E2E_DIR/client/rerun.out" 2>&1 ||
+		e2e_fail "rerun session failed: $(tail -c 2000 "$E2E_DIR/client/rerun.out")"
+	rm -f "$E2E_HOME/.bashrc"
+	E2E_ESCAPE_RERUN=1
+}
+
 # Login-shell mode: the recorder is the shell, so ~/.bashrc (and its
 # 'exec bash') runs inside the recording. Shares the master connection.
 e2e_scenario_bashrc_in_login_shell() {
@@ -892,6 +923,22 @@ e2e_check_bashrc_in_login_shell() {
 	e2e_fail "no recording holds the session run after ~/.bashrc's 'exec bash'"
 }
 
+# The login whose ~/.bashrc ran the recorder, then 'exec bash': the recording it
+# left is flagged (a note and a recording_escape event), and set aside.
+e2e_check_escape_rerun() {
+	e2e_log "the login whose ~/.bashrc ran the recorder itself: flagged"
+	grep -q 'RERUN-16' "$E2E_DIR/client/rerun.out" || e2e_fail "the rerun session did not run"
+	f=$(jq -r --arg s "$E2E_RERUN_SESSION_ID" 'select(.header.pam_session_id == $s) | .file' "$r")
+	[ -n "$f" ] || e2e_fail "no recording of the ~/.bashrc's own run of the recorder"
+	jq -e -s --arg s "$E2E_RERUN_SESSION_ID" 'all(.[] | select(.header.pam_session_id == $s);
+		any(.notes[]?; .note.event == "recording_escape"))' "$r" >/dev/null ||
+		e2e_fail "the recorder run from ~/.bashrc was not flagged: $(jq -c --arg s "$E2E_RERUN_SESSION_ID" 'select(.header.pam_session_id == $s) | .notes' "$r")"
+	e2e_event_has recording_escape '.session_id == $s' --arg s "$E2E_RERUN_SESSION_ID" ||
+		e2e_fail "no recording_escape event for the login $E2E_RERUN_SESSION_ID: $(e2e_events recording_escape)"
+	jq -c --arg s "$E2E_RERUN_SESSION_ID" 'select(.header.pam_session_id != $s)' "$r" >"$r.rest"
+	mv "$r.rest" "$r"
+}
+
 # The 'exec bash' login: its session ran (the client saw it) and nothing
 # recorded it; the uploader must then report a login with no recording.
 e2e_check_escape_exec() {
@@ -936,6 +983,7 @@ e2e_check_recordings() {
 			"$r" >"$r.rest"
 		mv "$r.rest" "$r"
 	fi
+	if [ -n "${E2E_ESCAPE_RERUN:-}" ]; then e2e_check_escape_rerun; fi
 	if [ -n "${E2E_ESCAPE_WRAPPED:-}" ]; then e2e_check_escape_wrapped; fi
 	if [ -n "${E2E_ESCAPE_EXEC:-}" ]; then e2e_check_escape_exec; fi
 	if [ -n "${E2E_BASHRC_LOGIN_SHELL:-}" ]; then e2e_check_bashrc_in_login_shell; fi
@@ -1118,10 +1166,11 @@ e2e_check_s3() {
 		# the metadata says what the recording itself says
 		hash=$(e2e_replay info --json "$f" | jq -r .verification.final_hash)
 		printf '%s' "$obj" | jq -e --arg u "$E2E_USER" --arg h "e2e-$E2E_ID" --arg id "${name%.tgr}" \
-			--arg fh "$hash" --arg p "${E2E_SESSION_ID:-}" \
+			--arg fh "$hash" --arg p "${E2E_SESSION_ID:-}" --arg q "${E2E_RERUN_SESSION_ID:-}" \
 			'.metadata.user == $u and .metadata.host == $h and .metadata.sealed == "yes"
 			 and .metadata["final-hash"] == $fh and .metadata["session-id"] == $id
-			 and ($p == "" or .metadata["pam-session-id"] == $p)
+			 and ($p == "" or .metadata["pam-session-id"] == $p
+			      or ($q != "" and .metadata["pam-session-id"] == $q))
 			 and .content_type == "application/vnd.tollgate.recording"' >/dev/null ||
 			e2e_fail "recording $key: metadata $(printf '%s' "$obj" | jq -c .metadata), final hash $hash"
 		e2e_s3 get "$key" "$E2E_DIR/s3-copy" || e2e_fail "cannot download $key"
@@ -1168,10 +1217,11 @@ e2e_event_has() {
 # code in any event. Sets E2E_SESSION_ID.
 e2e_check_events() {
 	e2e_log "events in the spool"
-	logins=$((1 + ${E2E_ESCAPE_EXEC:-0}))
+	logins=$((1 + ${E2E_ESCAPE_EXEC:-0} + ${E2E_ESCAPE_RERUN:-0}))
 	[ "$(e2e_events login | wc -l)" -eq "$logins" ] || e2e_fail "expected $logins login events: $(e2e_events login)"
 	E2E_SESSION_ID=$(e2e_events login | head -n 1 | jq -r .session_id)
 	E2E_ESCAPE_SESSION_ID=$(e2e_events login | sed -n 2p | jq -r .session_id)
+	E2E_RERUN_SESSION_ID=$(e2e_events login | sed -n 3p | jq -r .session_id)
 	printf '%s' "$E2E_SESSION_ID" | grep -Eq '^[0-9a-f]{32}$' || e2e_fail "login: bad session_id $E2E_SESSION_ID"
 	e2e_event_has login '.mfa_method == "totp" and .client_addr == "127.0.0.1" and .service == $p' \
 		--arg p "$E2E_SERVICE" || e2e_fail "login event: $(e2e_events login)"
