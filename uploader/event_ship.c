@@ -217,6 +217,17 @@ static int recording_in_progress(const struct up_ctx *c, struct active_ids *a, c
 	return 0;
 }
 
+/* A recorder is still writing a recording of PAM session sid: at a logout, a command of the
+ * session that outlived its connection (the client killed, its network gone). */
+static int recording_live(const struct up_ctx *c, const char *sid)
+{
+	struct active_ids a = {NULL, 0, 0, 0};
+	int live = recording_in_progress(c, &a, sid);
+
+	free(a.id);
+	return live;
+}
+
 static int recordings_unread(const struct up_ctx *c);
 
 /* A marker that could not be read now: a look again this much later. */
@@ -682,15 +693,26 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				    wall < at + grace ? now + (at + grace - wall) : now + 1000000u;
 				goto out;
 			}
-			/* raised once: the message may wait below for Slack's rate limit */
-			if (!head->no_recording_alerted)
-				up_alert(c, "no_recording", 1,
-				         "login of %s from %s (session %s) ended with no recording "
-				         "within %llu s of its logout",
-				         json_string_value(json_object_get(ev, "user")) ?: "?",
-				         json_string_value(json_object_get(ev, "client_addr")) ?: "?",
-				         sid, tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE));
-			head->no_recording_alerted = 1;
+			/* sshd closed the PAM session and the recorder goes on (a command that
+			 * outlived its connection): the message says so, and there is nothing to
+			 * alert on, the recording comes when the command ends */
+			if (recording_live(c, sid)) {
+				rec = json_pack("{s:b}", "being_written", 1);
+			} else {
+				/* raised once: the message may wait below for Slack's rate limit */
+				if (!head->no_recording_alerted)
+					up_alert(
+					    c, "no_recording", 1,
+					    "login of %s from %s (session %s) ended with no "
+					    "recording within %llu s of its logout",
+					    json_string_value(json_object_get(ev, "user")) ?: "?",
+					    json_string_value(json_object_get(ev, "client_addr"))
+					        ?: "?",
+					    sid,
+					    tg_config_uint(c->cfg,
+					                   TG_CONF_UPLOADER_RECORDING_GRACE));
+				head->no_recording_alerted = 1;
+			}
 		}
 	}
 	if (c->slack == NULL || !slack_announces(ev))

@@ -668,6 +668,10 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 			          *str_of(rec, "final_hash") != '\0'
 			              ? str_of(rec, "final_hash")
 			              : "none: the recording is not sealed");
+		} else if (rec != NULL && json_is_true(json_object_get(rec, "being_written"))) {
+			msg_field(&m, "Recording",
+			          "still being written: a command of the session outlived its "
+			          "connection");
 		} else {
 			msg_field(&m, "Recording", "NONE FOUND: login with no recording");
 		}

@@ -1,0 +1,44 @@
+#!/bin/sh
+# A logout whose session's recording is still being written (a command that
+# outlived its connection: "ssh host long-command" with the client killed or
+# its network gone, sshd closes the PAM session and the recorder goes on) is
+# no login without a recording: no no_recording alert, and its Slack logout
+# says the recording is still being written, not "NONE FOUND".
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+tg_need_cmd flock
+
+up_setup "recording_grace = 1" "alert_window = 0"
+
+SID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb # logged out, its recording still being written
+SID_D=dddddddddddddddddddddddddddddddd # logged out, no recording at all: alerted
+fields() { # USER SID
+	echo '"user":"'"$1"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$2"'","mfa_method":"totp"'
+}
+
+# B's recording is in the recorder's active/, locked as a live recorder holds it
+mkdir -p "$T/spool/active"
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.b.tgr.new" user=bob pam=$SID_B bytes=2000 || tg_fail "recgen"
+flock -x "$T/spool/active/.b.tgr.new" sleep 120 &
+LOCK_PID=$!
+trap 'tg_stop_pid "$LOCK_PID"; up_cleanup' EXIT
+up_event 1 login "$(fields bob $SID_B)"
+up_event 2 logout "$(fields bob $SID_B),\"duration_us\":1000"
+up_event 3 login "$(fields dave $SID_D)"
+up_event 4 logout "$(fields dave $SID_D),\"duration_us\":1000"
+
+up_start
+up_wait_until 30 "no alert for the logout with no recording" grep -q "session $SID_D) ended with no recording" "$T/uploader.log"
+up_wait_until 30 "the logout of B did not reach Slack" up_message_has "SSH logout: bob@"
+tg_stop_pid "$UP_PID"
+UP_PID=
+cat "$T/uploader.log"
+if grep -q "session $SID_B) ended with no recording" "$T/uploader.log"; then
+	tg_fail "a logout whose recording is being written was alerted on as having none"
+fi
+up_messages | grep 'SSH logout: bob@' | grep -q 'NONE FOUND' &&
+	tg_fail "the Slack logout of B says NONE FOUND: $(up_messages | grep 'SSH logout: bob@')"
+up_messages | grep 'SSH logout: bob@' | grep -q 'still being written' ||
+	tg_fail "the Slack logout of B does not say its recording is still being written"
+echo "ok: a logout whose recording is still being written is no login without a recording"
