@@ -226,6 +226,34 @@ static const char *field_value(const json_t *p, const char *label)
 	return NULL;
 }
 
+/* A recording failure says what became of the session: with on_failure = allow it ran (or
+ * went on) unrecorded, with deny it was refused (or ended); the reason alone does not tell. */
+START_TEST(message_recording_failure_says_what_became_of_the_session)
+{
+	json_t *ev = event("recording_failure", "alice"), *p;
+	const char *v;
+
+	json_object_set_new(ev, "reason", json_string("the spool /var/spool/tollgate is full"));
+	json_object_set_new(ev, "on_failure", json_string("allow"));
+	p = slack_message_for_event(ev, NULL);
+	ck_assert_ptr_nonnull(p);
+	assert_slack_limits(p);
+	v = field_value(p, "Outcome");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_nonnull(strstr(v, "UNRECORDED"));
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(p, "text")), "UNRECORDED"));
+	json_decref(p);
+	json_object_set_new(ev, "on_failure", json_string("deny"));
+	p = slack_message_for_event(ev, NULL);
+	v = field_value(p, "Outcome");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_null(strstr(v, "UNRECORDED"));
+	ck_assert_ptr_nonnull(strstr(v, "refused"));
+	json_decref(p);
+	json_decref(ev);
+}
+END_TEST
+
 /* A client's host name (reverse-resolved) may be 253 characters: it is shown whole, not cut
  * without a mark where it may still look like a trusted name. */
 START_TEST(message_shows_a_long_client_host_whole)
@@ -582,6 +610,7 @@ int main(void)
 	tcase_add_test(tc, escape_slack_text);
 	tcase_add_test(tc, message_logout_names_location_and_hash);
 	tcase_add_test(tc, message_shows_a_long_client_host_whole);
+	tcase_add_test(tc, message_recording_failure_says_what_became_of_the_session);
 	tcase_add_test(tc, message_limits_hold_for_huge_values);
 	tcase_add_test(tc, message_types);
 	tcase_add_test(tc, backoff_full_jitter_within_bounds);

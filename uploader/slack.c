@@ -650,6 +650,13 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	}
 	msg_field(&m, "MFA", str_of(ev, "mfa_method"));
 	msg_field(&m, "Reason", str_of(ev, "reason"));
+	/* the reason says what broke, not whether the session went on without a recording */
+	if (strcmp(type, "recording_failure") == 0 && *str_of(ev, "on_failure") != '\0')
+		msg_field(
+		    &m, "Outcome",
+		    strcmp(str_of(ev, "on_failure"), "allow") == 0
+		        ? "the session ran on UNRECORDED (on_failure = allow)"
+		        : "the session was refused, or ended at the failure (on_failure = deny)");
 	if (strcmp(type, "logout") == 0) {
 		human_duration(int_of(ev, "duration_us"), tmp, sizeof(tmp));
 		msg_field(&m, "Duration", tmp);
