@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child_env.h"
@@ -521,6 +522,33 @@ START_TEST(sink_rate_cap)
 }
 END_TEST
 
+/* Output that streams in past the cap is stored at max_rate, not below it: a refill that rounds
+ * down must not lose the part of a byte's time it did not count (reads 1.5 ms apart at 1000 B/s
+ * each let 1.5 bytes in, not one). */
+START_TEST(sink_rate_cap_keeps_the_rate)
+{
+	static const unsigned char chunk[10];
+	struct timespec gap = {0, 1500 * 1000};
+	struct fixture f;
+	struct rec_sink s;
+	uint64_t t0, last = 0;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 0, 1000, 5);
+	s.tokens = 0; /* the burst spent */
+	s.tokens_us = t0 = rec_sink_now(&s);
+	while (last - t0 < 600000) {
+		nanosleep(&gap, NULL);
+		last = rec_sink_now(&s);
+		ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, chunk, sizeof(chunk)), TG_OK);
+	}
+	/* what the clock let in up to the last read, give or take the last byte's rounding */
+	ck_assert_uint_ge(s.stored[TG_REC_OUT] + 2, (last - t0) * 1000 / 1000000);
+	ck_assert_uint_le(s.stored[TG_REC_OUT], (rec_sink_now(&s) - t0) * 1000 / 1000000 + 1);
+	fixture_close(&f);
+}
+END_TEST
+
 /* Window changes and hidden-input markers count against the rate cap too: past it they wait,
  * coalesced, and go before the data that follows them. */
 START_TEST(sink_rate_cap_control_records)
@@ -878,6 +906,7 @@ int main(void)
 	tcase_add_test(tc, sink_checkpoint_sync_in_background);
 	tcase_add_test(tc, sink_count_only_and_hidden);
 	tcase_add_test(tc, sink_rate_cap);
+	tcase_add_test(tc, sink_rate_cap_keeps_the_rate);
 	tcase_add_test(tc, sink_rate_cap_control_records);
 	tcase_add_test(tc, spool_recover);
 	tcase_add_test(tc, spool_create_beside_recovery);
