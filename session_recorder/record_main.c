@@ -38,6 +38,7 @@
 #include "tg_log.h"
 #include "tg_rec.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 /*
  * The config path is compiled in. The installed program has no way to
@@ -247,6 +248,20 @@ static int account_shell_is_self(const struct session_info *si)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* A JSON string of a command the client chose: bytes that are not UTF-8 become U+FFFD, as in
+ * the header (json_string() would give NULL, and the field be left out without a word). */
+static json_t *json_command(const char *cmd)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	json_t *j = NULL;
+
+	tg_buf_init(&b, 3 * strlen(cmd) + 1);
+	if (tg_utf8_sanitize(&b, cmd, strlen(cmd), NULL) == TG_OK)
+		j = json_stringn((const char *)b.data, b.len);
+	tg_buf_free(&b);
+	return j;
+}
+
 static void note_start(struct recorder *rc)
 {
 	json_t *o = json_object();
@@ -268,7 +283,7 @@ static void note_start(struct recorder *rc)
 	}
 	if (rc->mode.command != NULL && rc->mode.original != NULL &&
 	    strcmp(rc->mode.command, rc->mode.original) != 0)
-		json_object_set_new(o, "ran", json_string(rc->mode.command));
+		json_object_set_new(o, "ran", json_command(rc->mode.command));
 	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
 		rec_sink_note(&rc->sink, s);
 	free(s);

@@ -173,6 +173,22 @@ def test_sftp_internal_mapped():
         env.cleanup()
 
 
+def test_mapped_command_not_utf8_noted():
+    """internal-sftp is mapped to the sftp server; the start NOTE says what ran. A command with
+    bytes that are not UTF-8 after it must still have that said (U+FFFD for the bad bytes, as in
+    the header), not lose the "ran" field without a word."""
+    env = Env(shell="/bin/sh", sftp_server="/bin/echo")
+    try:
+        rc, out, err = run_pipes(env, "internal-sftp \udcff x")  # \udcff: the byte 0xff
+        check(rc == 0 and out == b"\xff x\n", "the mapped command runs (%r %r)" % (out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed")
+        n = rec.notes("start")
+        check(n and n[0].get("ran") == "/bin/echo \ufffd x", "the start NOTE says what ran (%s)" % n)
+    finally:
+        env.cleanup()
+
+
 def test_rsync_and_git():
     if not have("rsync", "git"):
         return
@@ -555,7 +571,7 @@ def test_escape_from_startup_file_forcecommand_start():
 
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
+          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
