@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <net/if.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,6 +13,28 @@
 
 #include "tg_error.h"
 
+/*
+ * An IPv6 address with the zone sshd gives a link-local client ("fe80::1%eth0": getnameinfo
+ * adds the interface, or its index): the address valid, the zone a name of IF_NAMESIZE - 1
+ * letters, digits and "._-" at most.
+ */
+static int valid_zoned_ipv6(char *a, unsigned char *sa)
+{
+	char *zone = strchr(a, '%');
+	size_t i, n;
+	int ok;
+
+	if (zone == NULL || (n = strlen(zone + 1)) == 0 || n >= IF_NAMESIZE)
+		return 0;
+	for (i = 1; i <= n; i++)
+		if (!isalnum((unsigned char)zone[i]) && strchr("._-", zone[i]) == NULL)
+			return 0;
+	*zone = '\0';
+	ok = inet_pton(AF_INET6, a, sa) == 1;
+	*zone = '%';
+	return ok;
+}
+
 int session_parse_ssh_conn(const char *s, char *addr, size_t addrlen, unsigned *port)
 {
 	unsigned char sa[sizeof(struct in6_addr)];
@@ -20,7 +43,8 @@ int session_parse_ssh_conn(const char *s, char *addr, size_t addrlen, unsigned *
 
 	if (s == NULL || sscanf(s, "%63s %7s", a, p) != 2)
 		return 0;
-	if (inet_pton(AF_INET, a, sa) != 1 && inet_pton(AF_INET6, a, sa) != 1)
+	if (inet_pton(AF_INET, a, sa) != 1 && inet_pton(AF_INET6, a, sa) != 1 &&
+	    !valid_zoned_ipv6(a, sa))
 		return 0;
 	errno = 0;
 	v = strtoul(p, &end, 10);

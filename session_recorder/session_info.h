@@ -31,7 +31,8 @@ struct session_info {
 /* Fill si for the user with uid (from the password database, not $USER). */
 int session_info_gather(struct session_info *si, uid_t uid, const char *hostname_cfg);
 
-/* Parse "addr port ..." (SSH_CONNECTION or SSH_CLIENT): 1 when valid. */
+/* Parse "addr port ..." (SSH_CONNECTION or SSH_CLIENT): 1 when valid. An IPv6 link-local addr
+ * keeps its zone ("fe80::1%eth0"). */
 int session_parse_ssh_conn(const char *s, char *addr, size_t addrlen, unsigned *port);
 /* Exactly 32 hex digits: 1, and the lower-case copy in out (33 bytes). */
 int session_valid_pam_id(const char *s, char *out);

@@ -191,6 +191,21 @@ START_TEST(info_parsers)
 	ck_assert_str_eq(addr, "2001:db8::1");
 	ck_assert(session_parse_ssh_conn("198.51.100.1 1 22", addr, sizeof(addr),
 	                                 &port)); /* SSH_CLIENT */
+	/* a link-local client: sshd gives the zone (getnameinfo), and the address is no less the
+	 * client's for it */
+	port = 0;
+	ck_assert(session_parse_ssh_conn("fe80::fcd3:1281:d208:aa3d%eth0 51647 fe80::1%eth0 22",
+	                                 addr, sizeof(addr), &port));
+	ck_assert_str_eq(addr, "fe80::fcd3:1281:d208:aa3d%eth0");
+	ck_assert_uint_eq(port, 51647);
+	ck_assert(session_parse_ssh_conn("fe80::1%2 22 fe80::2%2 22", addr, sizeof(addr), &port));
+	ck_assert_str_eq(addr, "fe80::1%2");
+	ck_assert(!session_parse_ssh_conn("1.2.3.4%eth0 22 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("fe80::1% 22 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("fe80::1%e\x1b[2J 22 x 22", addr, sizeof(addr), &port));
+	ck_assert(!session_parse_ssh_conn("fe80::1%eth0%1 22 x 22", addr, sizeof(addr), &port));
+	ck_assert(
+	    !session_parse_ssh_conn("fe80::1%a234567890123456 22 x 22", addr, sizeof(addr), &port));
 	ck_assert(!session_parse_ssh_conn("evil\n 22 x 22", addr, sizeof(addr), &port));
 	ck_assert(!session_parse_ssh_conn("1.2.3.4 0 x 22", addr, sizeof(addr), &port));
 	ck_assert(!session_parse_ssh_conn("1.2.3.4 65536 x 22", addr, sizeof(addr), &port));
