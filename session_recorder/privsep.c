@@ -49,18 +49,25 @@ int privsep_init(struct privsep *ps)
 	return TG_OK;
 }
 
+/* The gid too: what looks at the user's processes (/proc under hidepid=) compares both. */
 int privsep_as_user(const struct privsep *ps)
 {
 	if (!ps->setuid_mode)
 		return TG_OK;
-	return seteuid(ps->user_uid) == 0 ? TG_OK : TG_ERR_SYSTEM;
+	if (setegid(ps->user_gid) != 0)
+		return TG_ERR_SYSTEM;
+	if (seteuid(ps->user_uid) != 0) {
+		(void)!setegid(ps->audit_gid);
+		return TG_ERR_SYSTEM;
+	}
+	return TG_OK;
 }
 
 int privsep_as_audit(const struct privsep *ps)
 {
 	if (!ps->setuid_mode)
 		return TG_OK;
-	return seteuid(ps->audit_uid) == 0 ? TG_OK : TG_ERR_SYSTEM;
+	return seteuid(ps->audit_uid) == 0 && setegid(ps->audit_gid) == 0 ? TG_OK : TG_ERR_SYSTEM;
 }
 
 /* All three uids are want. */

@@ -44,7 +44,8 @@ struct privsep {
  * Call first thing in main().
  */
 int privsep_init(struct privsep *ps);
-/* Switch the effective (and file system) uid to the user and back; for openpty(). */
+/* Switch the effective (and file system) uid and gid to the user's and back: for openpty(), and
+ * to look at the user's processes in /proc. */
 int privsep_as_user(const struct privsep *ps);
 int privsep_as_audit(const struct privsep *ps);
 /* Recorder side: real, effective and saved uid (and gid) the audit user's; checked. */

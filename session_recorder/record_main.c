@@ -262,6 +262,24 @@ static json_t *json_command(const char *cmd)
 	return j;
 }
 
+/*
+ * escape_check on the parent, looked at as the user: sshd's session process, the parent, runs
+ * as the user, and under a /proc mounted with hidepid= the audit user sees none of the user's
+ * processes (every start would read as an escape). Before privsep_drop_recorder only.
+ */
+static int parent_escape(struct recorder *rc, char *reason, size_t len)
+{
+	int as_user = privsep_as_user(&rc->ps) == TG_OK, esc;
+
+	esc = escape_check(getppid(), reason, len);
+	if (as_user && privsep_as_audit(&rc->ps) != TG_OK) {
+		fprintf(stderr, "tollgate-record: cannot switch back to the audit user: %s\n",
+		        strerror(errno));
+		_exit(1); /* no cleanup as a half-privileged process */
+	}
+	return esc;
+}
+
 static void note_start(struct recorder *rc)
 {
 	json_t *o = json_object();
@@ -292,7 +310,7 @@ static void note_start(struct recorder *rc)
 	 * a login-shell start that is not one comes from the user (~/.bashrc under the
 	 * ForceCommand's "<shell> -c tollgate-record"), and only sshd will do as its parent */
 	if ((rc->mode.entry == SESSION_ENTRY_FORCECOMMAND || !account_shell_is_self(&rc->si)) &&
-	    escape_check(getppid(), reason, sizeof(reason))) {
+	    parent_escape(rc, reason, sizeof(reason))) {
 		tg_warn("recording %s of %s: possible escape: %s", rc->sid_hex, rc->si.user,
 		        reason);
 		event(rc, "recording_escape", reason);

@@ -375,7 +375,46 @@ def test_failure_found_at_seal_reported():
         users.remove()
 
 
+def test_escape_check_under_hidepid():
+    """A /proc mounted hidepid=2 (a common hardening) shows the audit user none of the user's
+    processes: the parent check must look as the user, or every session started by sshd (whose
+    session process runs as the user) raises a false recording_escape alert. Here a copy of sh
+    named sshd, run by the user, is the recorder's parent, in a mount namespace of the test's own."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        if subprocess.run(["unshare", "-m", "sh", "-c", "mount -t proc -o hidepid=2 proc /proc"],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            print("(skipped: cannot mount a hidepid /proc in a mount namespace)")
+            return
+        sshd = os.path.join(env.dir, "sshd")
+        shutil.copy("/bin/sh", sshd)
+        os.chmod(sshd, 0o755)
+        inner = "mount -t proc -o hidepid=2 proc /proc && exec " + " ".join(
+            as_user(users, [sshd, "-c", "'%s; true'" % binary]))
+        p = subprocess.run(["unshare", "-m", "sh", "-c", inner], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND="echo hidden-proc"), timeout=60)
+        check(p.returncode == 0 and p.stdout == b"hidden-proc\n", "the command runs (%r %r)" % (p.stdout, p.stderr))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed")
+        check(not rec.notes("recording_escape"), "no escape alert for a start by sshd (%s)" % rec.notes("recording_escape"))
+        check(not [e for e in env.events() if e["type"] == "recording_escape"], "no recording_escape event")
+        # a start by anything else is still one, and named
+        inner = "mount -t proc -o hidepid=2 proc /proc && exec " + " ".join(
+            as_user(users, ["/bin/sh", "-c", "'%s; true'" % binary]))
+        p = subprocess.run(["unshare", "-m", "sh", "-c", inner], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND="true"), timeout=60)
+        n = [Recording(env.pub, path).notes("recording_escape") for path in env.sessions()]
+        check(p.returncode == 0 and sorted(len(x) for x in n) == [0, 1], "one more recording, with an escape alert")
+        reason = [x for x in n if x][0][0]["reason"]
+        check(reason.startswith("started by 'sh'"), "the alert names the parent (%s)" % reason)
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
-          test_failure_found_at_seal_reported])
+          test_failure_found_at_seal_reported, test_escape_check_under_hidepid])
