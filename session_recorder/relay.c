@@ -24,7 +24,10 @@ static void on_signal(int sig)
 		relay_got_winch = 1;
 		break;
 	default:
-		relay_got_term = sig;
+		/* a hangup is not undone by a SIGINT or SIGQUIT that comes with it (the handlers
+		 * block each other: this test and the store are one step) */
+		if (relay_got_term != SIGHUP && relay_got_term != SIGTERM)
+			relay_got_term = sig;
 		break;
 	}
 }
@@ -46,7 +49,7 @@ int relay_signals_init(sigset_t *waitmask)
 		sigdelset(waitmask, caught[i]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
+	sa.sa_mask = block;
 	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
 		if (sigaction(caught[i], &sa, NULL) != 0)
 			return TG_ERR_SYSTEM;

@@ -48,6 +48,7 @@ struct relay_ctx {
 	int failed_end; /* the session is ended because recording failed */
 };
 
+/* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, but a SIGHUP or SIGTERM stays */
 extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
 
 /* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT; ignore SIGPIPE and

@@ -15,6 +15,7 @@
 
 #include "child_env.h"
 #include "input_guard.h"
+#include "relay.h"
 #include "rec_sink.h"
 #include "rec_spool.h"
 #include "session_info.h"
@@ -903,6 +904,36 @@ START_TEST(guard_prompt_drawn_away)
 }
 END_TEST
 
+START_TEST(signals_hangup_wins)
+{
+	sigset_t waitmask, one;
+	int first, second;
+
+	/* a SIGINT (or SIGQUIT) on the heels of a SIGHUP or SIGTERM, either order, before the
+	 * relay loop looks: the session still ends as hung up, not as interrupted */
+	for (first = 0; first < 2; first++) {
+		ck_assert_int_eq(relay_signals_init(&waitmask), TG_OK);
+		relay_got_term = 0;
+		for (second = 0; second < 2; second++) {
+			int sig = (first + second) % 2 == 0 ? SIGHUP : SIGINT;
+
+			raise(sig);
+			sigemptyset(&one);
+			sigaddset(&one, sig);
+			sigprocmask(SIG_UNBLOCK, &one, NULL);
+			sigprocmask(SIG_BLOCK, &one, NULL);
+		}
+		ck_assert_int_eq(relay_got_term, SIGHUP);
+	}
+	relay_got_term = 0;
+	raise(SIGTERM);
+	raise(SIGQUIT);
+	ck_assert_int_eq(relay_signals_init(&waitmask), TG_OK);
+	sigprocmask(SIG_SETMASK, &waitmask, NULL);
+	ck_assert_int_eq(relay_got_term, SIGTERM);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("recorder parts");
@@ -929,6 +960,7 @@ int main(void)
 	tcase_add_test(tc, guard_tail_bounded);
 	tcase_add_test(tc, guard_hidden_by_modes);
 	tcase_add_test(tc, guard_prompt_drawn_away);
+	tcase_add_test(tc, signals_hangup_wins);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
