@@ -55,7 +55,7 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 {
 	struct rlimit zero = {0, 0};
 	pid_t pgid;
-	char cmd = 'E';
+	char cmd;
 	int fd, waited;
 
 	if (dup2(rd, 3) != 3 || privsep_drop_child(ps) != TG_OK)
@@ -76,11 +76,25 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	if (fd > 3)
 		close(fd);
 	relay_signals_child_reset();
+	/* in the recorder's process group: a Ctrl-C at the terminal that a command session runs
+	 * on (su alice -c cmd), or a signal an admin sends the group, reaches it too. It is
+	 * there to pass those on (or to end the command when they end the recorder), not to
+	 * die of them; the recorder's end it learns from its socket */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	if (!read_full(3, &pgid, sizeof(pgid)) || pgid <= 1)
 		_exit(0); /* no command was started */
-	/* "R": released; "E", or the recorder gone without a word: end the command */
-	if (read_full(3, &cmd, 1) && cmd == 'R')
-		_exit(0);
+	/* "I", "Q": the recorder's SIGINT, SIGQUIT, passed on as a terminal passes them to its
+	 * foreground job; "R": released; "E", or the recorder gone without a word: end the
+	 * command */
+	while (read_full(3, &cmd, 1) && cmd != 'E') {
+		if (cmd == 'R')
+			_exit(0);
+		if (cmd == 'I' || cmd == 'Q')
+			signal_group(pgid, cmd == 'I' ? SIGINT : SIGQUIT);
+	}
 	signal_group(pgid, SIGHUP);
 	signal_group(pgid, SIGCONT); /* a stopped process acts on SIGHUP only once it runs */
 	/* the group has its hangup: the recorder may reap the command now. From here on the group's
@@ -124,6 +138,15 @@ int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid)
 		return TG_ERR_INVALID;
 	return send(h->fd, &pgid, sizeof(pgid), MSG_NOSIGNAL) == (ssize_t)sizeof(pgid) ? TG_OK
 	                                                                               : TG_ERR_IO;
+}
+
+int pipe_hangup_signal(struct pipe_hangup *h, int sig)
+{
+	char cmd = sig == SIGINT ? 'I' : 'Q';
+
+	if (h->fd < 0 || (sig != SIGINT && sig != SIGQUIT))
+		return TG_ERR_INVALID;
+	return send(h->fd, &cmd, 1, MSG_NOSIGNAL) == 1 ? TG_OK : TG_ERR_IO;
 }
 
 void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *res)

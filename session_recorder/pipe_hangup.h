@@ -12,7 +12,11 @@
  * group SIGHUP and SIGCONT, gives it RELAY_HANGUP_WAIT_MS, then SIGKILL.
  * "Release" lets it go without a signal (the command ended on its own). A
  * recorder that dies without a word (kill -9) ends the command too, as a
- * closed pty master does a terminal session.
+ * closed pty master does a terminal session. SIGINT and SIGQUIT to the
+ * recorder (a Ctrl-C at the terminal of "su alice -c cmd") it sends the
+ * group, as a terminal sends them its foreground job; it ignores those
+ * signals, and SIGHUP and SIGTERM, itself: they come to the recorder's
+ * process group, its own.
  */
 #ifndef PIPE_HANGUP_H
 #define PIPE_HANGUP_H
@@ -32,6 +36,8 @@ struct pipe_hangup {
 int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps);
 /* Name the process group to end: the command's (a session leader: its pid). */
 int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid);
+/* Send the group SIGINT or SIGQUIT. TG_OK, or an error when the helper cannot be told. */
+int pipe_hangup_signal(struct pipe_hangup *h, int sig);
 /* End the group and wait for the helper to be done (at most twice RELAY_HANGUP_WAIT_MS and
  * a second), reaping the child into res meanwhile, only once the group was signalled: until
  * then the child's zombie must hold its pid, the group's id. */

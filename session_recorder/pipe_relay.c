@@ -72,8 +72,17 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		relay_got_winch = 0;
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;
-			res->reason = "hangup";
-			break;
+			/* SIGINT and SIGQUIT go to the command's process group, as a terminal's do
+			 * to its foreground job: the command, in a session of its own, is out of
+			 * the reach of the terminal that "su alice -c cmd" runs on. It may end or
+			 * go on; the relay goes on either way. A helper that cannot be told (the
+			 * user killed it): the pipes close, as for a hangup */
+			if ((sig != SIGINT && sig != SIGQUIT) ||
+			    pipe_hangup_signal(hangup, sig) != TG_OK) {
+				res->reason = "hangup";
+				break;
+			}
+			sig = 0;
 		}
 		if (x->failed_end) {
 			/* the command ends first (its pipes closed, then its process group hung up,
@@ -158,9 +167,9 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
 	/* SIGHUP and SIGTERM end the command, as closing the pty master hangs up a terminal
 	 * session's shell: closed pipes alone leave one that writes nothing more running on,
-	 * unrecorded, after the seal (SIGINT and SIGQUIT, which a terminal passes to the
-	 * foreground job, only close them). Otherwise no hangup now (after a failure
-	 * pipe_hangup_end has run); only then may the command's pid go. */
+	 * unrecorded, after the seal (SIGINT and SIGQUIT the helper could not pass on only
+	 * close them). Otherwise no hangup now (after a failure pipe_hangup_end has run); only
+	 * then may the command's pid go. */
 	if (sig == SIGHUP || sig == SIGTERM)
 		pipe_hangup_end(hangup, child, res);
 	pipe_hangup_release(hangup);

@@ -5,8 +5,8 @@
  *
  * Signals are blocked outside ppoll() and set flags; the loops act on them.
  * The recorder runs as the audit user and cannot kill() the user's shell: it
- * passes signals on through the kernel (TIOCSIG on the pty) or by closing
- * the pipes, and the shell's end through its exit status.
+ * passes signals on through the kernel (TIOCSIG on the pty) or through the
+ * hangup helper (pipe_hangup.h), and the shell's end through its exit status.
  */
 #ifndef RELAY_H
 #define RELAY_H

@@ -448,6 +448,60 @@ def test_term_ends_quiet_command():
         env.cleanup()
 
 
+def test_ctrl_c_reaches_command():
+    """Ctrl-C at the terminal a command session runs on (su alice -c cmd > file, alice's login
+    shell the recorder) reaches the command's process group, as a terminal's would. The command
+    runs in a session of its own, so the terminal's SIGINT reached only the recorder and the
+    hangup helper in its group: the recorder closed the pipes and left a quiet command running
+    on, unrecorded, after the seal, and the helper died of it. The recorder now records on to
+    the command's end and passes its status on."""
+    env = Env(shell="/bin/sh")
+    try:
+        # the command catches both and goes on; a SIGTERM to the recorder still hangs it up:
+        # the helper outlived the Ctrl-C that its process group got too
+        cmd = "trap 'echo caught' INT QUIT; echo $$; while :; do read x; done"
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
+        pid = None
+        try:
+            pid = int(p.stdout.readline())
+            for sig in (signal.SIGINT, signal.SIGQUIT):
+                os.killpg(p.pid, sig)
+                check(p.stdout.readline() == b"caught\n",
+                      "%s: the command gets it and runs on" % signal.Signals(sig).name)
+            p.send_signal(signal.SIGTERM)
+            p.communicate(timeout=60)
+            check(gone(pid), "SIGTERM after them: the command is hung up")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            kill_quietly(pid)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.data("out").endswith(b"caught\ncaught\n") and rec.end()["reason"] == "hangup",
+              "what it wrote after the Ctrl-C recorded, then sealed as hung up")
+        # one that dies of it: the recorder dies of the same signal, the recording says so
+        os.unlink(env.only_session())
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="echo $$; exec sleep 37"), start_new_session=True)
+        pid = None
+        try:
+            pid = int(p.stdout.readline())
+            os.killpg(p.pid, signal.SIGINT)
+            p.communicate(timeout=60)
+            check(gone(pid, 1.0), "SIGINT: the command is ended")
+            check(p.returncode == -signal.SIGINT, "the recorder dies of it too (rc %d)" % p.returncode)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            kill_quietly(pid)
+        end = Recording(env.pub, env.only_session()).end()
+        check(end["reason"] == "exit" and end["signal"] == signal.SIGINT, "sealed with its signal: %r" % end)
+    finally:
+        env.cleanup()
+
+
 def test_transfer_disguise_recorded():
     """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
     a real transfer runs without the configured shell, so no start-up file of it runs."""
@@ -573,6 +627,6 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start])

@@ -325,6 +325,36 @@ def test_failure_ends_command():
         users.remove()
 
 
+def test_ctrl_c_ends_command():
+    """The setuid recorder may not signal the user's processes: a Ctrl-C at the terminal of a
+    command session (su user -c cmd) reaches the command through the hangup helper, which
+    has the user's ids and outlives the Ctrl-C that its process group gets too."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        p = subprocess.Popen(as_user(users, [binary]), env=env.environ(SSH_ORIGINAL_COMMAND="echo $$; exec sleep 37"),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        pid = None
+        try:
+            pid = int(p.stdout.readline())
+            os.killpg(p.pid, signal.SIGINT)
+            p.communicate(timeout=60)
+            check(gone(pid, 1.0), "SIGINT: the command is ended")
+            check(p.returncode == -signal.SIGINT, "the recorder dies of the same signal (rc %d)" % p.returncode)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            kill_quietly(pid)
+        end = Recording(env.pub, env.only_session()).end()
+        check(end["reason"] == "exit" and end["signal"] == signal.SIGINT, "sealed with its signal: %r" % end)
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 def test_failure_found_at_seal_reported():
     """A write that fails only when the recorder seals (the shell's last output was still in the
     writer's buffer when it exited, within the 100 ms before the next flush) is a recording failure
@@ -417,4 +447,4 @@ def test_escape_check_under_hidepid():
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
-          test_failure_found_at_seal_reported, test_escape_check_under_hidepid])
+          test_ctrl_c_ends_command, test_failure_found_at_seal_reported, test_escape_check_under_hidepid])
