@@ -13,6 +13,12 @@
 
 /* Room kept under the cap for what must still be written after it: DROPPED, NOTE, END, seal. */
 #define CAP_RESERVE (64 * 1024ULL)
+/* Of that, what the end alone keeps: the idle heartbeats of a capped session may take the rest
+ * (some 3.5 hours of them at 12 checkpoint intervals of 5 s), not more */
+#define CAP_END_RESERVE (CAP_RESERVE / 2)
+/* An idle heartbeat's most: a DROPPED record for each stream, then the checkpoint (32: a
+ * record's framing, as in cap_room) */
+#define HEARTBEAT_MAX (3 * (32 + 9) + 32 + TG_REC_CHECKPOINT_LEN)
 
 void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool *spool,
                    uint64_t cap, uint64_t rate, unsigned cp_interval_s)
@@ -409,6 +415,15 @@ static uint64_t idle_interval(const struct rec_sink *s)
 	return s->capped ? s->cp_interval_us * REC_SINK_IDLE_FACTOR_CAPPED : s->cp_interval_us;
 }
 
+/* Whether an idle heartbeat may be written: past the size cap only while it leaves
+ * CAP_END_RESERVE for the end, or a session left running for days would grow the file past the
+ * cap by one a minute. After that the drop counts wait for the seal; what is in the file is
+ * signed already (a heartbeat comes only when nothing waits for a signature). */
+static int heartbeat_fits(const struct rec_sink *s)
+{
+	return !s->capped || tg_rec_writer_offset(s->w) + HEARTBEAT_MAX + CAP_END_RESERVE <= s->cap;
+}
+
 static int checkpoint(struct rec_sink *s, uint64_t now)
 {
 	int st, r, idle = s->unsigned_records == 0;
@@ -456,7 +471,7 @@ int rec_sink_tick(struct rec_sink *s)
 	if (busy(s)) {
 		if (now - s->last_cp_us >= s->cp_interval_us)
 			return checkpoint(s, now);
-	} else if (now - s->last_cp_us >= idle_interval(s)) {
+	} else if (now - s->last_cp_us >= idle_interval(s) && heartbeat_fits(s)) {
 		return checkpoint(s, now);
 	}
 	if (tg_rec_writer_offset(s->w) != s->flushed_offset &&
@@ -477,8 +492,10 @@ int rec_sink_timeout_ms(const struct rec_sink *s)
 		return -1;
 	if (busy(s))
 		due = s->last_cp_us + s->cp_interval_us;
-	else
+	else if (heartbeat_fits(s))
 		due = s->last_cp_us + idle_interval(s);
+	else
+		due = now + 60000 * 1000ULL; /* no heartbeat any more: the most we wait */
 	if (tg_rec_writer_offset(s->w) != s->flushed_offset) {
 		t = s->last_flush_us + REC_SINK_FLUSH_US;
 		if (t < due)

@@ -15,7 +15,8 @@
  *   metadata): its bytes are passed on and counted, never stored.
  * - a signed checkpoint at most checkpoint_interval after the first record it
  *   covers, an idle heartbeat every checkpoint_interval (12 times that once
- *   the size cap is reached, so the file grows by about 130 bytes a minute).
+ *   the size cap is reached, about 140 bytes a minute, and none once they
+ *   have used half of the cap's reserve: the rest is the end's).
  * - buffered records are written out at least every 100 ms.
  * - a checkpoint is followed by fdatasync when it is an idle heartbeat or at
  *   most 1 MiB was written since the last one (interactive sessions: every

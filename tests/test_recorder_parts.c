@@ -424,6 +424,45 @@ START_TEST(sink_size_cap)
 }
 END_TEST
 
+/* A capped session left running for days: its heartbeats (a checkpoint, with the drop counts,
+ * every 12 checkpoint intervals) do not grow the file past the cap either. A simulated clock:
+ * the sink's start moved back a second at a time. */
+START_TEST(sink_size_cap_long_session)
+{
+	static unsigned char chunk[65536];
+	struct fixture f;
+	struct rec_sink s;
+	uint64_t at_cap = 0;
+	int i;
+
+	fixture_open(&f);
+	rec_sink_init(&s, f.w, NULL, 1024 * 1024, 0, 5);
+	randombytes_buf(chunk, sizeof(chunk));
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, chunk, sizeof(chunk)), TG_OK);
+	ck_assert(s.capped);
+	/* a week, a little output on both streams every minute */
+	for (i = 0; i < 7 * 24 * 3600; i++) {
+		s.t0_us -= 1000000;
+		if (i % 60 == 0) {
+			ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, chunk, 10), TG_OK);
+			ck_assert_int_eq(rec_sink_data(&s, TG_REC_ERR, chunk, 10), TG_OK);
+		}
+		ck_assert_int_eq(rec_sink_tick(&s), TG_OK);
+		/* nothing due right after a tick: the relay does not spin */
+		ck_assert_int_gt(rec_sink_timeout_ms(&s), 0);
+		if (i == 0)
+			at_cap = tg_rec_writer_offset(s.w);
+		if (i == 3600) /* the heartbeats go on past the cap for a while */
+			ck_assert_uint_gt(tg_rec_writer_offset(s.w),
+			                  at_cap + 30 * TG_REC_CHECKPOINT_LEN);
+	}
+	ck_assert_uint_eq(s.stored[TG_REC_ERR] + s.dropped[TG_REC_ERR], s.bytes[TG_REC_ERR]);
+	seal_within_mib(&f, &s);
+	ck_assert_uint_eq(s.dropped_pending[TG_REC_ERR], 0);
+}
+END_TEST
+
 /* Window changes and echo-off input are records too, as many as the client sends: the cap
  * holds for them as for output. */
 START_TEST(sink_size_cap_control_records)
@@ -949,6 +988,7 @@ int main(void)
 	tcase_add_test(tc, env_git_protocol);
 	tcase_add_test(tc, sink_size_cap);
 	tcase_add_test(tc, sink_size_cap_control_records);
+	tcase_add_test(tc, sink_size_cap_long_session);
 	tcase_add_test(tc, sink_checkpoint_sync_in_background);
 	tcase_add_test(tc, sink_count_only_and_hidden);
 	tcase_add_test(tc, sink_rate_cap);
