@@ -60,6 +60,19 @@ int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *si
 	return TG_OK;
 }
 
+const char *rec_spool_missing(const struct rec_spool *rs, const char *spool_dir)
+{
+	struct stat st;
+
+	if (lstat(spool_dir, &st) != 0 && errno == ENOENT)
+		return spool_dir;
+	if (rs->active[0] != '\0' && lstat(rs->active, &st) != 0 && errno == ENOENT)
+		return rs->active;
+	if (rs->sessions[0] != '\0' && lstat(rs->sessions, &st) != 0 && errno == ENOENT)
+		return rs->sessions;
+	return NULL;
+}
+
 int rec_spool_publish(struct rec_spool *rs)
 {
 	char tmp[128];

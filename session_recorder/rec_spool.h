@@ -44,6 +44,9 @@ struct rec_spool {
 
 /* Create and lock active/.<sid_hex>.tgr.new (mode 0600); makes the folders (0700) if missing. */
 int rec_spool_create(struct rec_spool *rs, const char *spool_dir, const char *sid_hex);
+/* After rec_spool_create() failed: the first of spool_dir, its active/ and its sessions/ that
+ * does not exist, or NULL when all three do. */
+const char *rec_spool_missing(const struct rec_spool *rs, const char *spool_dir);
 /* fdatasync the header, rename the file to active/<sid_hex>.tgr (never over another) and fsync
  * the folder: from here on a crash leaves a recording that recovery hands over. */
 int rec_spool_publish(struct rec_spool *rs);

@@ -178,8 +178,19 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		goto out;
 	}
 	if ((r = rec_spool_create(&rc->spool, rc->spool_dir, rc->sid_hex)) != TG_OK) {
-		snprintf(why, whylen, "spool %s: %s (%s)", rc->spool_dir, tg_strerror(r),
-		         strerror(errno));
+		int e = errno;
+		const char *missing =
+		    r == TG_ERR_SYSTEM ? rec_spool_missing(&rc->spool, rc->spool_dir) : NULL;
+
+		/* the audit user may not make what root's install should have: say the folder
+		 * is missing, not just what mkdir() said */
+		if (missing != NULL)
+			snprintf(why, whylen,
+			         "the spool folder %s is missing and could not be made: %s",
+			         missing, strerror(e));
+		else
+			snprintf(why, whylen, "spool %s: %s (%s)", rc->spool_dir, tg_strerror(r),
+			         strerror(e));
 		goto out;
 	}
 	memset(&meta, 0, sizeof(meta));

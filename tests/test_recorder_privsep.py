@@ -444,7 +444,26 @@ def test_escape_check_under_hidepid():
         users.remove()
 
 
+def test_spool_missing_said():
+    """A spool folder that is missing (removed, never installed) cannot be made by the audit
+    user: the user and the log are told the folder is missing and why it could not be made,
+    not a bare "system error (Permission denied)"."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        shutil.rmtree(env.spool)
+        p = subprocess.run(as_user(users, [binary]), env=env.environ(SSH_ORIGINAL_COMMAND="echo should-not-run"),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check(p.returncode != 0 and b"should-not-run" not in p.stdout, "deny: no spool, no session")
+        want = ("the spool folder %s is missing and could not be made: Permission denied" % env.spool).encode()
+        check(want in p.stderr, "the user is told the spool folder is missing (%r)" % p.stderr[-300:])
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
-          test_ctrl_c_ends_command, test_failure_found_at_seal_reported, test_escape_check_under_hidepid])
+          test_ctrl_c_ends_command, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said])
