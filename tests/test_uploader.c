@@ -226,6 +226,44 @@ static const char *field_value(const json_t *p, const char *label)
 	return NULL;
 }
 
+/* The channels of a multiplexed connection share one PAM session: the logout names each of
+ * their recordings (the first 5, then how many more), within Slack's limits however many and
+ * however long their keys. */
+START_TEST(message_logout_names_every_recording)
+{
+	json_t *ev = event("logout", "alice"), *list = json_array(), *rec, *p;
+	char key[1000], hash[16];
+	const char *text;
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		memset(key, 'k', sizeof(key) - 1);
+		key[sizeof(key) - 1] = '\0';
+		snprintf(key, 16, "ch%02d/", i);
+		key[5] = 'k';
+		snprintf(hash, sizeof(hash), "hash%02d", i);
+		ck_assert_int_eq(
+		    json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i}", "bucket", "audit",
+		                                          "s3_key", key, "final_hash", hash,
+		                                          "bytes_out", 1)),
+		    0);
+	}
+	rec = json_pack("{s:i, s:o, s:i}", "v", 2, "recordings", list, "more", 3);
+	p = slack_message_for_event(ev, rec);
+	ck_assert_ptr_nonnull(p);
+	assert_slack_limits(p);
+	text = json_string_value(json_object_get(p, "text"));
+	ck_assert_ptr_nonnull(strstr(text, "hash00"));
+	ck_assert_ptr_null(strstr(text, "hash05"));
+	ck_assert_str_eq(field_value(p, "Recordings"), "35, one per channel of the connection");
+	ck_assert_str_eq(field_value(p, "Final chain hash 5"), "hash04");
+	ck_assert_ptr_nonnull(strstr(field_value(p, "More recordings"), "and 30 more"));
+	json_decref(p);
+	json_decref(rec);
+	json_decref(ev);
+}
+END_TEST
+
 /* A recording failure says what became of the session: with on_failure = allow it ran (or
  * went on) unrecorded, with deny it was refused (or ended); the reason alone does not tell. */
 START_TEST(message_recording_failure_says_what_became_of_the_session)
@@ -609,6 +647,7 @@ int main(void)
 	tcase_add_test(tc, key_distinct_names_get_distinct_keys);
 	tcase_add_test(tc, escape_slack_text);
 	tcase_add_test(tc, message_logout_names_location_and_hash);
+	tcase_add_test(tc, message_logout_names_every_recording);
 	tcase_add_test(tc, message_shows_a_long_client_host_whole);
 	tcase_add_test(tc, message_recording_failure_says_what_became_of_the_session);
 	tcase_add_test(tc, message_limits_hold_for_huge_values);

@@ -35,7 +35,7 @@ grep -q '^endpoint = http://127.0.0.1:9$' "$T/down.conf" || tg_fail "could not p
 [ -f "$T/spool/sessions/good.tgr" ] || tg_fail "good.tgr left the spool while S3 was down"
 python3 - "$T/spool/state/sessions/$SID.json" "$want" <<'PY' || tg_fail "join record while S3 is down"
 import json, sys
-o = json.load(open(sys.argv[1]))
+o = json.load(open(sys.argv[1]))["recordings"][0]
 assert o["final_hash"] == sys.argv[2] and o["sealed"] is True and o["user"] == "gina", o
 PY
 

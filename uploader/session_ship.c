@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,9 +132,110 @@ static int verify_before_complete(void *ctx, struct tg_s3_result *res)
 }
 
 /*
- * The session's index line, kept as the join record the logout message reads
- * (state/sessions/<pam_session_id>.json, when there is a PAM session). The
- * line, or NULL when either fails (res says why).
+ * The join record of a PAM session lists each of its recordings: several channels of one
+ * multiplexed connection (ssh -o ControlMaster) share the PAM session, and each has its own
+ * recording, which the logout message must all name. Format 2 is
+ *   {"v":2,"recordings":[<index line>, ...],"more":<n>}
+ * sorted by start time, UP_JOIN_MAX listed at most, "more" counting those past it. A
+ * format-1 record (before multiplexing was seen) is one index line: read as a list of one.
+ */
+#define UP_JOIN_MAX 32
+
+/* The recordings listed in a join record, format 1 or 2 (a new reference), or NULL. */
+json_t *up_join_recordings(const json_t *rec)
+{
+	const json_t *list = json_object_get(rec, "recordings");
+
+	if (json_is_array(list))
+		return json_incref((json_t *)list);
+	if (json_is_string(json_object_get(rec, "s3_key")))
+		return json_pack("[O]", rec);
+	return NULL;
+}
+
+/* The join record old (NULL: none yet) with index added: one recording shipped again (a retry,
+ * a wrong guess) replaces its own entry. A new reference, or NULL when memory ran out. */
+static json_t *join_add(const json_t *old, const json_t *index)
+{
+	const json_t *key = json_object_get(index, "s3_key");
+	json_int_t start = json_integer_value(json_object_get(index, "start_us"));
+	json_int_t more = json_integer_value(json_object_get(old, "more"));
+	json_t *list = up_join_recordings(old), *rec = NULL, *e;
+	size_t i, at;
+
+	if (list == NULL && (list = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < json_array_size(list); i++) {
+		e = json_array_get(list, i);
+		if (key != NULL && json_equal(json_object_get(e, "s3_key"), key)) {
+			json_array_remove(list, i);
+			break;
+		}
+	}
+	for (at = 0; at < json_array_size(list); at++)
+		if (json_integer_value(json_object_get(json_array_get(list, at), "start_us")) >
+		    start)
+			break;
+	if (json_array_insert(list, at, (json_t *)index) != 0)
+		goto out;
+	if (json_array_size(list) > UP_JOIN_MAX) {
+		json_array_remove(list, json_array_size(list) - 1);
+		more++;
+	}
+	rec = json_pack("{s:i, s:O, s:I}", "v", 2, "recordings", list, "more", more);
+out:
+	json_decref(list);
+	return rec;
+}
+
+/*
+ * Add index to the join record at dir/name. Jobs shipping recordings of one session run at
+ * once: the read, the merge and the write are one step under a lock on the folder.
+ */
+static int join_record_add(const char *dir, const char *name, const json_t *index)
+{
+	char path[PATH_MAX], *text = NULL;
+	json_t *old = NULL, *rec = NULL;
+	json_error_t jerr;
+	FILE *f;
+	int dfd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	if (flock(dfd, LOCK_EX) != 0) {
+		r = TG_ERR_SYSTEM;
+		goto out;
+	}
+	if ((f = fopen(path, "re")) == NULL && errno != ENOENT) {
+		r = TG_ERR_SYSTEM; /* EIO, EMFILE: not a reason to forget what it lists */
+		goto out;
+	}
+	if (f != NULL) {
+		if ((old = json_loadf(f, 0, &jerr)) == NULL)
+			/* not ours to understand: better the recordings from here on than none */
+			tg_warn("join record %s cannot be read (%s): started again", path,
+			        jerr.text);
+		fclose(f);
+	}
+	if ((rec = join_add(old, index)) == NULL ||
+	    (text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = TG_ERR_NOMEM;
+		goto out;
+	}
+	r = tg_spool_write(dir, name, text, strlen(text), 0640);
+out:
+	free(text);
+	json_decref(rec);
+	json_decref(old);
+	close(dfd); /* and the lock with it */
+	return r;
+}
+
+/*
+ * The recording's index line, and its entry in the join record the logout message reads
+ * (state/sessions/<pam_session_id>.json, when there is a PAM session). The line, or NULL
+ * when either fails (res says why).
  */
 static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
                               uint64_t size, struct up_result *res)
@@ -148,13 +250,16 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 		res->retryable = 1;
 		return NULL;
 	}
-	json_decref(index);
-	if (up_session_state_path(c, s->pam_session_id, statepath, sizeof(statepath)) != TG_OK)
+	if (up_session_state_path(c, s->pam_session_id, statepath, sizeof(statepath)) != TG_OK) {
+		json_decref(index);
 		return line; /* no PAM session to join */
+	}
 	snprintf(dir, sizeof(dir), "%s", statepath);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	if ((r = tg_spool_write(dir, slash + 1, line, strlen(line), 0640)) != TG_OK) {
+	r = join_record_add(dir, slash + 1, index);
+	json_decref(index);
+	if (r != TG_OK) {
 		res->rc = r;
 		res->retryable = 1;
 		snprintf(res->message, sizeof(res->message), "write %s: %s", statepath,

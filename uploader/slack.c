@@ -606,6 +606,63 @@ static int title_for(const json_t *ev, char *title, size_t n)
 	return 1;
 }
 
+/* How many recordings of one session a logout message names; the rest are counted. */
+#define SLACK_RECORDINGS_SHOWN 5
+
+/* A logout's recordings (recs, from its join record rec, one or more): for each of the first
+ * SLACK_RECORDINGS_SHOWN its S3 location and final chain hash, the bytes of all of them. */
+static void logout_recordings(struct msg *m, const json_t *rec, const json_t *recs)
+{
+	long long recorded = 0, file = 0, more = (long long)int_of(rec, "more");
+	size_t i, n = json_array_size(recs);
+	const json_t *r;
+	char tmp[128];
+
+	json_array_foreach(recs, i, r)
+	{
+		recorded += (long long)(int_of(r, "bytes_out") + int_of(r, "bytes_err") +
+		                        int_of(r, "bytes_in"));
+		file += (long long)int_of(r, "file_bytes");
+	}
+	if (n + (size_t)more == 1)
+		snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the file)", recorded, file);
+	else
+		snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the files)%s", recorded, file,
+		         more > 0 ? ", in those listed" : "");
+	msg_field(m, "Bytes", tmp);
+	if (n + (size_t)more > 1) {
+		/* channels of one multiplexed connection (ControlMaster) share its PAM session */
+		snprintf(tmp, sizeof(tmp), "%lld, one per channel of the connection",
+		         (long long)n + more);
+		msg_field(m, "Recordings", tmp);
+	}
+	json_array_foreach(recs, i, r)
+	{
+		char loc[1400], lab_rec[32], lab_hash[48];
+
+		if (i == SLACK_RECORDINGS_SHOWN)
+			break;
+		if (n + (size_t)more == 1) {
+			snprintf(lab_rec, sizeof(lab_rec), "Recording");
+			snprintf(lab_hash, sizeof(lab_hash), "Final chain hash");
+		} else {
+			snprintf(lab_rec, sizeof(lab_rec), "Recording %zu", i + 1);
+			snprintf(lab_hash, sizeof(lab_hash), "Final chain hash %zu", i + 1);
+		}
+		snprintf(loc, sizeof(loc), "s3://%s/%s", str_of(r, "bucket"), str_of(r, "s3_key"));
+		msg_field(m, lab_rec, loc);
+		msg_field(m, lab_hash,
+		          *str_of(r, "final_hash") != '\0' ? str_of(r, "final_hash")
+		                                           : "none: the recording is not sealed");
+	}
+	if (n > SLACK_RECORDINGS_SHOWN || more > 0) {
+		snprintf(tmp, sizeof(tmp), "and %lld more, in S3 with the same pam-session-id",
+		         (long long)(n > SLACK_RECORDINGS_SHOWN ? n - SLACK_RECORDINGS_SHOWN : 0) +
+		             more);
+		msg_field(m, "More recordings", tmp);
+	}
+}
+
 int slack_announces(const json_t *ev)
 {
 	char title[512];
@@ -619,7 +676,7 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	           *host = str_of(ev, "host");
 	struct msg m = {NULL, NULL, TG_BUF_VOID};
 	char title[512], tmp[128];
-	json_t *payload = NULL;
+	json_t *payload = NULL, *recs = up_join_recordings(rec);
 
 	tg_buf_init(&m.text, 64 * 1024);
 	m.blocks = json_array();
@@ -660,21 +717,8 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	if (strcmp(type, "logout") == 0) {
 		human_duration(int_of(ev, "duration_us"), tmp, sizeof(tmp));
 		msg_field(&m, "Duration", tmp);
-		if (rec != NULL && json_is_string(json_object_get(rec, "s3_key"))) {
-			char loc[1400];
-
-			snprintf(loc, sizeof(loc), "s3://%s/%s", str_of(rec, "bucket"),
-			         str_of(rec, "s3_key"));
-			snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the file)",
-			         (long long)(int_of(rec, "bytes_out") + int_of(rec, "bytes_err") +
-			                     int_of(rec, "bytes_in")),
-			         (long long)int_of(rec, "file_bytes"));
-			msg_field(&m, "Bytes", tmp);
-			msg_field(&m, "Recording", loc);
-			msg_field(&m, "Final chain hash",
-			          *str_of(rec, "final_hash") != '\0'
-			              ? str_of(rec, "final_hash")
-			              : "none: the recording is not sealed");
+		if (recs != NULL && json_array_size(recs) > 0) {
+			logout_recordings(&m, rec, recs);
 		} else if (rec != NULL && json_is_true(json_object_get(rec, "being_written"))) {
 			msg_field(&m, "Recording",
 			          "still being written: a command of the session outlived its "
@@ -688,6 +732,7 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 	msg_field(&m, "Time", str_of(ev, "time"));
 	payload = msg_finish(&m, title);
 out:
+	json_decref(recs);
 	json_decref(m.blocks);
 	json_decref(m.fields);
 	tg_buf_free(&m.text);

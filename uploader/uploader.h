@@ -203,6 +203,9 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, stru
 /* The per-session record written before upload: state/sessions/<pam_session_id>.json. */
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out,
                           size_t len);
+/* The recordings a join record lists (an array of index lines, a new reference), for a record
+ * written by this version or one before it; NULL when it lists none. */
+json_t *up_join_recordings(const json_t *rec);
 
 /* --- event_ship.c --- */
 /* The time (Unix microseconds) an event file's name starts with (tg_event_write names them
