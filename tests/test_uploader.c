@@ -264,6 +264,29 @@ START_TEST(message_logout_names_every_recording)
 }
 END_TEST
 
+/* A recording that does not verify (changed on the host) has no final hash either, but it is
+ * not one a crash left unsealed: the logout must not pass it off as that. */
+START_TEST(message_logout_says_a_recording_does_not_verify)
+{
+	json_t *ev = event("logout", "alice"), *rec, *p;
+
+	rec = json_pack("{s:s, s:s, s:s, s:b, s:s}", "bucket", "audit", "s3_key", "x/a.tgr",
+	                "final_hash", "", "sealed", 0, "status", "bad signature");
+	p = slack_message_for_event(ev, rec);
+	ck_assert_str_eq(field_value(p, "Final chain hash"),
+	                 "none: the recording DOES NOT VERIFY (bad signature)");
+	json_decref(p);
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s, s:s, s:b, s:s}", "bucket", "audit", "s3_key", "x/a.tgr",
+	                "final_hash", "", "sealed", 0, "status", "not sealed");
+	p = slack_message_for_event(ev, rec);
+	ck_assert_str_eq(field_value(p, "Final chain hash"), "none: the recording is not sealed");
+	json_decref(p);
+	json_decref(rec);
+	json_decref(ev);
+}
+END_TEST
+
 /* A recording failure says what became of the session: with on_failure = allow it ran (or
  * went on) unrecorded, with deny it was refused (or ended); the reason alone does not tell. */
 START_TEST(message_recording_failure_says_what_became_of_the_session)
@@ -648,6 +671,7 @@ int main(void)
 	tcase_add_test(tc, escape_slack_text);
 	tcase_add_test(tc, message_logout_names_location_and_hash);
 	tcase_add_test(tc, message_logout_names_every_recording);
+	tcase_add_test(tc, message_logout_says_a_recording_does_not_verify);
 	tcase_add_test(tc, message_shows_a_long_client_host_whole);
 	tcase_add_test(tc, message_recording_failure_says_what_became_of_the_session);
 	tcase_add_test(tc, message_limits_hold_for_huge_values);

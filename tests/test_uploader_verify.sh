@@ -16,8 +16,8 @@ export S3_DEBUG
 up_setup "multipart_threshold = 5M" "part_size = 5M"
 SID=0123456789abcdef0123456789abcdef
 up_rec good.tgr user=gina pam=$SID bytes=9000000
-up_rec bad.tgr user=hank bytes=9000000
-up_rec open.tgr user=ivan bytes=7000000 unsealed
+up_rec bad.tgr user=hank pam=11111111111111111111111111111111 bytes=9000000
+up_rec open.tgr user=ivan pam=22222222222222222222222222222222 bytes=7000000 unsealed
 # one bit in the middle of bad.tgr (and of the copy S3 is compared with)
 up_flip_middle "$T/spool/sessions/bad.tgr" "$T/orig/bad.tgr"
 "$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" verify -k "$T/keys/signing.pub" \
@@ -77,4 +77,13 @@ done
 left=$(find "$S3DATA/._S3rver_uploads" -mindepth 1 -maxdepth 1 | wc -l)
 [ "$left" -eq 0 ] || tg_fail "$left multipart upload(s) left on the server"
 [ -z "$(find "$T/spool/state/multipart" -type f)" ] || tg_fail "resume state left behind"
+
+# their logouts on Slack: the changed recording is not passed off as one a crash left unsealed
+up_event 1 logout '"user":"hank","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"11111111111111111111111111111111","mfa_method":"totp","duration_us":1000000'
+up_event 2 logout '"user":"ivan","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"22222222222222222222222222222222","mfa_method":"totp","duration_us":1000000'
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with the logouts"
+up_messages | grep 'SSH logout: hank' | grep -q 'Final chain hash: none: the recording DOES NOT VERIFY' ||
+	tg_fail "the logout of the changed recording does not say it does not verify: $(up_messages | grep 'SSH logout: hank')"
+up_messages | grep 'SSH logout: ivan' | grep -q 'Final chain hash: none: the recording is not sealed' ||
+	tg_fail "the logout of the unsealed recording: $(up_messages | grep 'SSH logout: ivan')"
 echo PASS

@@ -606,6 +606,21 @@ static int title_for(const json_t *ev, char *title, size_t n)
 	return 1;
 }
 
+/* What a logout says of a recording's final chain hash: the hash, or why there is none. A
+ * recording that does not verify (changed on the host) is not passed off as one a crash left
+ * unsealed (the index line's status says which). */
+static const char *final_hash_text(const json_t *r, char *buf, size_t len)
+{
+	const char *status = str_of(r, "status");
+
+	if (*str_of(r, "final_hash") != '\0')
+		return str_of(r, "final_hash");
+	if (*status == '\0' || strcmp(status, tg_strerror(TG_ERR_UNSEALED)) == 0)
+		return "none: the recording is not sealed";
+	snprintf(buf, len, "none: the recording DOES NOT VERIFY (%.100s)", status);
+	return buf;
+}
+
 /* How many recordings of one session a logout message names; the rest are counted. */
 #define SLACK_RECORDINGS_SHOWN 5
 
@@ -638,7 +653,7 @@ static void logout_recordings(struct msg *m, const json_t *rec, const json_t *re
 	}
 	json_array_foreach(recs, i, r)
 	{
-		char loc[1400], lab_rec[32], lab_hash[48];
+		char loc[1400], lab_rec[32], lab_hash[48], hash[160];
 
 		if (i == SLACK_RECORDINGS_SHOWN)
 			break;
@@ -651,9 +666,7 @@ static void logout_recordings(struct msg *m, const json_t *rec, const json_t *re
 		}
 		snprintf(loc, sizeof(loc), "s3://%s/%s", str_of(r, "bucket"), str_of(r, "s3_key"));
 		msg_field(m, lab_rec, loc);
-		msg_field(m, lab_hash,
-		          *str_of(r, "final_hash") != '\0' ? str_of(r, "final_hash")
-		                                           : "none: the recording is not sealed");
+		msg_field(m, lab_hash, final_hash_text(r, hash, sizeof(hash)));
 	}
 	if (n > SLACK_RECORDINGS_SHOWN || more > 0) {
 		snprintf(tmp, sizeof(tmp), "and %lld more, in S3 with the same pam-session-id",
