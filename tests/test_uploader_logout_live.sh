@@ -3,7 +3,9 @@
 # outlived its connection: "ssh host long-command" with the client killed or
 # its network gone, sshd closes the PAM session and the recorder goes on) is
 # no login without a recording: no no_recording alert, and its Slack logout
-# says the recording is still being written, not "NONE FOUND".
+# says the recording is still being written, not "NONE FOUND". Nor when
+# another channel of the same (multiplexed) connection was recorded and read
+# already: the logout names that recording and says one is still being written.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -13,6 +15,7 @@ up_setup "recording_grace = 1" "alert_window = 0"
 
 SID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb # logged out, its recording still being written
 SID_D=dddddddddddddddddddddddddddddddd # logged out, no recording at all: alerted
+SID_C=cccccccccccccccccccccccccccccccc # two channels: one recording read, one being written
 fields() { # USER SID
 	echo '"user":"'"$1"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$2"'","mfa_method":"totp"'
 }
@@ -22,15 +25,22 @@ mkdir -p "$T/spool/active"
 "$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.b.tgr.new" user=bob pam=$SID_B bytes=2000 || tg_fail "recgen"
 flock -x "$T/spool/active/.b.tgr.new" sleep 120 &
 LOCK_PID=$!
-trap 'tg_stop_pid "$LOCK_PID"; up_cleanup' EXIT
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.c2.tgr.new" user=carol pam=$SID_C bytes=2000 || tg_fail "recgen"
+flock -x "$T/spool/active/.c2.tgr.new" sleep 120 &
+LOCK2_PID=$!
+trap 'tg_stop_pid "$LOCK_PID"; tg_stop_pid "$LOCK2_PID"; up_cleanup' EXIT
+up_rec c1.tgr user=carol pam=$SID_C bytes=1000
 up_event 1 login "$(fields bob $SID_B)"
 up_event 2 logout "$(fields bob $SID_B),\"duration_us\":1000"
 up_event 3 login "$(fields dave $SID_D)"
 up_event 4 logout "$(fields dave $SID_D),\"duration_us\":1000"
+up_event 5 login "$(fields carol $SID_C)"
+up_event 6 logout "$(fields carol $SID_C),\"duration_us\":1000"
 
 up_start
 up_wait_until 30 "no alert for the logout with no recording" grep -q "session $SID_D) ended with no recording" "$T/uploader.log"
 up_wait_until 30 "the logout of B did not reach Slack" up_message_has "SSH logout: bob@"
+up_wait_until 30 "the logout of C did not reach Slack" up_message_has "SSH logout: carol@"
 tg_stop_pid "$UP_PID"
 UP_PID=
 cat "$T/uploader.log"
@@ -42,3 +52,8 @@ up_messages | grep 'SSH logout: bob@' | grep -q 'NONE FOUND' &&
 up_messages | grep 'SSH logout: bob@' | grep -q 'still being written' ||
 	tg_fail "the Slack logout of B does not say its recording is still being written"
 echo "ok: a logout whose recording is still being written is no login without a recording"
+up_messages | grep 'SSH logout: carol@' | grep -q 'c1.tgr' ||
+	tg_fail "the Slack logout of C does not name its recording read: $(up_messages | grep 'SSH logout: carol@')"
+up_messages | grep 'SSH logout: carol@' | grep -q 'still being written' ||
+	tg_fail "the Slack logout of C does not say another recording is still being written: $(up_messages | grep 'SSH logout: carol@')"
+echo "ok: a logout with one channel read and one still recording says both"

@@ -713,6 +713,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 					                   TG_CONF_UPLOADER_RECORDING_GRACE));
 				head->no_recording_alerted = 1;
 			}
+		} else if (rec != NULL && !answered && recording_live(c, sid)) {
+			/* a channel of the same multiplexed connection recorded and read, and
+			 * another one's command outlived the connection: said too, its hash
+			 * comes with no logout of its own */
+			json_object_set_new(rec, "being_written", json_true());
 		}
 	}
 	if (c->slack == NULL || !slack_announces(ev))

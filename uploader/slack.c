@@ -732,6 +732,11 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 		msg_field(&m, "Duration", tmp);
 		if (recs != NULL && json_array_size(recs) > 0) {
 			logout_recordings(&m, rec, recs);
+			if (json_is_true(json_object_get(rec, "being_written")))
+				msg_field(&m, "Still recording",
+				          "another recording of the session is still being "
+				          "written: a command of the session outlived its "
+				          "connection");
 		} else if (rec != NULL && json_is_true(json_object_get(rec, "being_written"))) {
 			msg_field(&m, "Recording",
 			          "still being written: a command of the session outlived its "
