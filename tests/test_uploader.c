@@ -315,6 +315,33 @@ START_TEST(message_recording_failure_says_what_became_of_the_session)
 }
 END_TEST
 
+/* The channels of a multiplexed connection share one session id, each with its own recording:
+ * the recorder's events name theirs (recording_id), and so must their messages, or an escape
+ * attempt cannot be told from the other channels' recordings. */
+START_TEST(message_recorder_events_name_their_recording)
+{
+	static const char *const types[] = {"recording_escape", "recording_failure"};
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		json_t *ev = event(types[i], "alice"), *p;
+		const char *v;
+
+		json_object_set_new(ev, "recording_id",
+		                    json_string("00112233445566778899aabbccddeeff"));
+		json_object_set_new(ev, "reason", json_string("bashrc"));
+		p = slack_message_for_event(ev, NULL);
+		ck_assert_ptr_nonnull(p);
+		assert_slack_limits(p);
+		v = field_value(p, "Recording id");
+		ck_assert_ptr_nonnull(v);
+		ck_assert_str_eq(v, "00112233445566778899aabbccddeeff");
+		json_decref(p);
+		json_decref(ev);
+	}
+}
+END_TEST
+
 /* A client's host name (reverse-resolved) may be 253 characters: it is shown whole, not cut
  * without a mark where it may still look like a trusted name. */
 START_TEST(message_shows_a_long_client_host_whole)
@@ -674,6 +701,7 @@ int main(void)
 	tcase_add_test(tc, message_logout_says_a_recording_does_not_verify);
 	tcase_add_test(tc, message_shows_a_long_client_host_whole);
 	tcase_add_test(tc, message_recording_failure_says_what_became_of_the_session);
+	tcase_add_test(tc, message_recorder_events_name_their_recording);
 	tcase_add_test(tc, message_limits_hold_for_huge_values);
 	tcase_add_test(tc, message_types);
 	tcase_add_test(tc, backoff_full_jitter_within_bounds);

@@ -746,6 +746,9 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 		}
 	}
 	msg_field(&m, "Session", str_of(ev, "session_id"));
+	/* the recorder's events: which recording, of the several a multiplexed connection's
+	 * channels make under one session id (its name in the spool, its S3 key) */
+	msg_field(&m, "Recording id", str_of(ev, "recording_id"));
 	msg_field(&m, "Service", str_of(ev, "service"));
 	msg_field(&m, "Time", str_of(ev, "time"));
 	payload = msg_finish(&m, title);
