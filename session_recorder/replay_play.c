@@ -361,6 +361,8 @@ static int wait_for_next(struct play *p, uint64_t delay_us)
 		k = read_key(p);
 		if (k == K_EOF) {
 			/* the keyboard went away: nobody is left to unpause, so play on without it */
+			if (p->paused) /* paused until now: that time is not waited */
+				start = tg_mono_us();
 			p->keys_fd = -1;
 			p->paused = 0;
 			continue;

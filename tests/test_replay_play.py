@@ -251,6 +251,40 @@ def run(tmp):
     except subprocess.TimeoutExpired:
         fail("keyboard gone while paused: play did not end")
 
+    # the keyboard goes away while paused: the time paused is not counted as waited
+    # either (B is due 24 s after A, 3 s at x8; paused 4 s, 32 s counted, would show
+    # it at once). Output goes to a pipe, which closing the keyboard leaves open.
+    master, slave = pty.openpty()
+    q = subprocess.Popen([REPLAY, "-c", "conf", "--key", "k/signing.pub", "play", "--speed",
+                          "8", "--idle-limit", "24", "step.tgr"],
+                         cwd=tmp, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    STARTED.append(q.pid)
+    os.close(slave)
+    seen = b""
+    end = time.time() + 20
+    while b"A" not in seen and time.time() < end:
+        if select.select([q.stdout], [], [], 0.2)[0]:
+            seen += os.read(q.stdout.fileno(), 4096)
+    if b"A" not in seen:
+        fail("keyboard gone: play showed nothing: %r" % seen)
+    end = time.time() + 20
+    while termios.tcgetattr(master)[3] & (termios.ECHO | termios.ICANON):
+        if time.time() > end:
+            fail("terminal never left canonical mode")
+        time.sleep(0.02)
+    os.write(master, b" ")  # pause
+    time.sleep(4)
+    os.close(master)
+    end = time.time() + 1.5
+    while time.time() < end:
+        if select.select([q.stdout], [], [], 0.05)[0]:
+            seen += os.read(q.stdout.fileno(), 4096)
+    if b"B" in seen:
+        fail("keyboard gone while paused: the time paused counted as waited: %r" % seen)
+    q.kill()
+    q.wait()
+    q.stdout.close()
+
     # tampered: refused; with --force, played under a banner
     gen(tmp, "t.tgr", "out 0 ALPHA\nout 10000000 BRAVO\nout %d C\nseal %d {}\n" % (HOUR, HOUR + 1))
     data = bytearray(open(os.path.join(tmp, "t.tgr"), "rb").read())
