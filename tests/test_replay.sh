@@ -647,6 +647,19 @@ assert ("after the last checkpoint" if sys.argv[2] == "unsealed" else "hunteX2")
 assert "hunteX2" not in before
 PY
 done
+# the header's verification word is one the man page lists, whatever the verdict (signed
+# by another host key included)
+exported_words=
+for args in "good.tgr" "unsealed.tgr" "tampered.tgr" "--key other/signing.pub good.tgr"; do
+	# shellcheck disable=SC2086 # args holds several words
+	"$R" -c conf --force export --format asciicast $args >out.txt 2>err.txt
+	w=$(head -1 out.txt | python3 -c 'import json, sys; print(json.load(sys.stdin)["tollgate"]["verification"])') ||
+		tg_fail "export --force $args: no header: $(cat out.txt err.txt)"
+	exported_words="$exported_words $w"
+	sed -n '/^\.BI "export/,/^\.TP/p' "$TG_TOP_SRCDIR/man/tollgate-replay.1" | grep -q "\"$w\"" ||
+		tg_fail "export --force $args: verification \"$w\" is not in the man page"
+done
+[ "$exported_words" = " sealed UNSEALED TAMPERED WRONG-KEY" ] || tg_fail "export verification words:$exported_words"
 "$R" -c conf export --format asciicast good.tgr >out.txt
 if grep -q "NOT VERIFIED" out.txt; then tg_fail "export of a sealed recording marked unverified"; fi
 if command -v asciinema >/dev/null 2>&1; then
