@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #define TG_REC_MAGIC "TGREC\x00\x01\n"
+#define TG_REC_VERSION 1 /* the format version written, and the newest one read */
 #define TG_REC_MAGIC_LEN 8
 #define TG_REC_MAX_PAYLOAD (1024 * 1024)
 #define TG_REC_MAX_HEADER (64 * 1024)
@@ -123,6 +124,7 @@ struct tg_rec_summary {
 	int exit_status;
 	uint64_t bytes_out, bytes_err, bytes_in;
 	int status;              /* TG_OK sealed+intact, TG_ERR_UNSEALED, or the tamper error */
+	unsigned version;        /* when TG_ERR_VERSION was returned: the recording's version */
 	uint64_t verified_bytes; /* file bytes covered by the last good checkpoint */
 	uint64_t verified_time_us;
 	uint64_t file_bytes;
@@ -202,6 +204,7 @@ struct tg_rec_verdict {
 	uint64_t verified_time_us;
 	uint64_t fail_index, fail_offset, fail_time_us; /* where a failure was found */
 	char reason[192];                               /* "" when status is TG_OK */
+	unsigned version; /* TG_ERR_VERSION: the format version the recording has */
 	unsigned char final_hash[TG_REC_HASH_LEN];      /* valid when sealed */
 };
 
@@ -216,6 +219,12 @@ struct tg_rec_reader;
  */
 int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
                        const unsigned char *host_pk);
+/*
+ * The same; on TG_ERR_VERSION, *version is the format version the recording
+ * has (its magic's, or its header's "version"), newer than TG_REC_VERSION.
+ */
+int tg_rec_reader_open_version(struct tg_rec_reader **out, const struct tg_rec_source *src,
+                               const unsigned char *host_pk, unsigned *version);
 const struct tg_rec_header *tg_rec_reader_header(const struct tg_rec_reader *r);
 /* The HEADER's JSON text as recorded (NUL-terminated). */
 const char *tg_rec_reader_header_json(const struct tg_rec_reader *r);

@@ -42,6 +42,7 @@ struct tg_rec_reader {
 	int fatal; /* once set, next() returns it */
 	int done;
 	int failed;
+	unsigned version; /* a format version not read (TG_ERR_VERSION) */
 	struct tg_rec_verdict v;
 };
 
@@ -151,7 +152,8 @@ static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t 
 		goto out;
 	if (get_int(o, "version", 0, INT32_MAX, &n) != TG_OK)
 		goto out;
-	if (n != 1) {
+	if (n != TG_REC_VERSION) {
+		r->version = (unsigned)n; /* 0..INT32_MAX */
 		e = TG_ERR_VERSION;
 		goto out;
 	}
@@ -294,6 +296,14 @@ static int frame(struct tg_rec_reader *r, size_t maxlen, unsigned *type, uint64_
 int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
                        const unsigned char *host_pk)
 {
+	unsigned version;
+
+	return tg_rec_reader_open_version(out, src, host_pk, &version);
+}
+
+int tg_rec_reader_open_version(struct tg_rec_reader **out, const struct tg_rec_source *src,
+                               const unsigned char *host_pk, unsigned *version)
+{
 	struct tg_rec_reader *r = NULL;
 	unsigned type = 0;
 	uint64_t dt = 0;
@@ -303,6 +313,7 @@ int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *s
 	int e, at_eof;
 
 	*out = NULL;
+	*version = 0;
 	if (src == NULL || src->read == NULL)
 		return TG_ERR_INVALID;
 	if (posix_memalign(&mem, 64, sizeof(*r)) != 0)
@@ -330,7 +341,8 @@ int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *s
 		e = TG_ERR_FORMAT;
 		goto out;
 	}
-	if (r->buf[6] != TG_REC_MAGIC[6]) {
+	if (r->buf[6] != TG_REC_VERSION) {
+		r->version = r->buf[6];
 		e = TG_ERR_VERSION;
 		goto out;
 	}
@@ -368,6 +380,8 @@ int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *s
 	r = NULL;
 	e = TG_OK;
 out:
+	if (e == TG_ERR_VERSION)
+		*version = r->version;
 	json_decref(o);
 	tg_rec_reader_free(r);
 	return e;
@@ -603,7 +617,7 @@ int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
 	int e;
 
 	memset(v, 0, sizeof(*v));
-	e = tg_rec_reader_open(&r, src, host_pk);
+	e = tg_rec_reader_open_version(&r, src, host_pk, &v->version);
 	if (e == TG_ERR_TRUNCATED) {
 		v->status = TG_ERR_UNSEALED;
 		v->truncated = 1;
@@ -615,9 +629,13 @@ int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
 	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION) {
 		v->status = e;
 		v->key_checked = host_pk != NULL;
-		snprintf(v->reason, sizeof(v->reason), "%s",
-		         e == TG_ERR_VERSION ? "unsupported format version"
-		                             : "not a recording, or its header is malformed");
+		if (e == TG_ERR_VERSION)
+			snprintf(v->reason, sizeof(v->reason),
+			         "unsupported format version %u (this reader reads up to %d)",
+			         v->version, TG_REC_VERSION);
+		else
+			snprintf(v->reason, sizeof(v->reason),
+			         "not a recording, or its header is malformed");
 		return TG_OK;
 	}
 	if (e != TG_OK)
@@ -689,7 +707,7 @@ int tg_rec_summarize_source(const struct tg_rec_source *src, const unsigned char
 	int e, have_end = 0;
 
 	memset(s, 0, sizeof(*s));
-	if ((e = tg_rec_reader_open(&r, src, host_pk)) != TG_OK)
+	if ((e = tg_rec_reader_open_version(&r, src, host_pk, &s->version)) != TG_OK)
 		return e;
 	summary_header(s, tg_rec_reader_header(r));
 	while ((e = tg_rec_reader_next(r, &rec)) > 0) {

@@ -113,6 +113,11 @@ int replay_exit_for(int status);
 void replay_fmt_time(char *out, size_t n, uint64_t us);
 /* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */
 int replay_parse_time(const char *s, uint64_t *us);
+/*
+ * What a recording of another format version (TG_ERR_VERSION) is said to be: not
+ * tampered, not read (a static buffer).
+ */
+const char *replay_version_str(unsigned version);
 /* One line describing a verdict (for stderr and listings). */
 const char *replay_status_word(int status);
 void replay_describe(FILE *f, const char *name, const struct tg_rec_verdict *v);

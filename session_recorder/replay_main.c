@@ -46,8 +46,9 @@ static const char usage_tail[] =
     "right/left arrows seek 5 s forward/back, up/down 60 s, q quit.\n"
     "\n"
     "Exit status: 0 sealed and intact; 1 tampered, reordered, spliced or signed by\n"
-    "another key; 2 intact but not sealed; 3 usage or I/O error. With several\n"
-    "files, the worst: 3, then 1, then 2.\n";
+    "another key; 2 intact but not sealed; 3 usage or I/O error, or a format\n"
+    "version this tollgate-replay does not read (not verified, not known to be\n"
+    "tampered). With several files, the worst: 3, then 1, then 2.\n";
 
 enum { OPT_NO_KEY = 256, OPT_JSON, OPT_INPUT, OPT_FORMAT, OPT_RAW, OPT_FROM, OPT_TO };
 

@@ -16,6 +16,8 @@ int replay_exit_for(int status)
 		return REPLAY_EXIT_OK;
 	if (status == TG_ERR_UNSEALED)
 		return REPLAY_EXIT_UNSEALED;
+	if (status == TG_ERR_VERSION) /* not known to be tampered: not read at all */
+		return REPLAY_EXIT_USAGE;
 	return REPLAY_EXIT_TAMPERED;
 }
 
@@ -128,6 +130,17 @@ const char *replay_status_word(int status)
 	}
 }
 
+const char *replay_version_str(unsigned version)
+{
+	static char s[160];
+
+	snprintf(s, sizeof(s),
+	         "unsupported format version %u (this tollgate-replay reads up to %d): not "
+	         "verified",
+	         version, TG_REC_VERSION);
+	return s;
+}
+
 void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *v)
 {
 	char t[32], ft[32], *safe = tg_text_safe(name_in);
@@ -149,6 +162,11 @@ void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *
 		        " bytes after that cannot be verified (%s)%s\n",
 		        name, t, v->verified_bytes, v->bytes - v->verified_bytes, v->reason,
 		        v->key_checked ? "" : " (host key NOT checked: --no-key)");
+		free(safe);
+		return;
+	}
+	if (v->status == TG_ERR_VERSION) {
+		fprintf(f, "%s: error: %s\n", name, replay_version_str(v->version));
 		free(safe);
 		return;
 	}
@@ -192,6 +210,8 @@ int replay_gate(const struct replay_opts *o, const char *name, uint64_t *limit, 
 		return REPLAY_EXIT_OK;
 	}
 	replay_describe(stderr, name, &v);
+	if (v.status == TG_ERR_VERSION)
+		return REPLAY_EXIT_USAGE;
 	if (v.records == 0) {
 		/* its header is cut short or malformed: nothing can be shown, not even with
 		 * --force; the exit status is the verdict's, as verify's */

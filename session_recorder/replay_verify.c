@@ -422,6 +422,7 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	struct tg_rec_record rec;
 	struct info in;
 	json_t *note;
+	unsigned version;
 	int e, e2, code = REPLAY_EXIT_USAGE;
 
 	if (argc != 1) {
@@ -432,8 +433,12 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	in.notes = json_array();
 	if (replay_src_open(&s, o, argv[0]) != TG_OK)
 		goto out_nosrc;
-	e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL);
-	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION || e == TG_ERR_TRUNCATED) {
+	e = tg_rec_reader_open_version(&r, &s.src, o->have_pk ? o->host_pk : NULL, &version);
+	if (e == TG_ERR_VERSION) {
+		tg_error("%s: %s", argv[0], replay_version_str(version));
+		goto out;
+	}
+	if (e == TG_ERR_FORMAT || e == TG_ERR_TRUNCATED) {
 		tg_error("%s: %s", argv[0],
 		         e == TG_ERR_TRUNCATED ? "ends inside the header: nothing verified"
 		                               : "not a recording, or its header is malformed");
@@ -647,7 +652,13 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 			r = TG_ERR_IO;
 		if (r == TG_OK)
 			a.items[i].code = replay_exit_for(a.items[i].s.status);
-		else if (r == TG_ERR_FORMAT || r == TG_ERR_VERSION || r == TG_ERR_TRUNCATED) {
+		else if (r == TG_ERR_VERSION) { /* an ERROR line: not known to be tampered */
+			char *safe = tg_text_safe(a.items[i].name);
+
+			tg_error("%s: %s", safe != NULL ? safe : "?",
+			         replay_version_str(a.items[i].s.version));
+			free(safe);
+		} else if (r == TG_ERR_FORMAT || r == TG_ERR_TRUNCATED) {
 			a.items[i].code =
 			    r == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
 			a.items[i].s.status = r == TG_ERR_TRUNCATED ? TG_ERR_UNSEALED : r;

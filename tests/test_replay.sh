@@ -89,6 +89,24 @@ for f in empty.tgr headcut.tgr; do
 done
 expect 1 "$R" -c conf --force cat random.tgr
 expect 1 "$R" -c conf --force search 'x' hostile.tgr
+# a recording in a newer format version is not read, and not called tampered either: it
+# says which version it is, and every command exits 3 (an error, not a verdict)
+cp good.tgr newer.tgr
+printf '\002' | dd of=newer.tgr bs=1 seek=6 conv=notrunc 2>/dev/null
+expect 3 "$R" -c conf verify newer.tgr
+[ "$(cat out.txt)" = "newer.tgr: error: unsupported format version 2 (this tollgate-replay reads up to 1): not verified" ] ||
+	tg_fail "verify newer: $(cat out.txt)"
+for cmd in info "info --json" cat "search x" "export --format asciicast" play; do
+	# shellcheck disable=SC2086 # cmd holds several words
+	expect 3 "$R" -c conf $cmd newer.tgr
+	grep -q "newer.tgr: .*unsupported format version 2 (this tollgate-replay reads up to 1)" err.txt ||
+		tg_fail "$cmd newer: $(cat err.txt)"
+	if grep -q TAMPERED out.txt err.txt; then tg_fail "$cmd newer: called tampered"; fi
+done
+mkdir newer && cp newer.tgr good.tgr newer/
+expect 3 "$R" -c conf list newer
+grep -q " ERROR .*newer/newer.tgr$" out.txt || tg_fail "list newer: $(cat out.txt)"
+grep -q "newer.tgr: unsupported format version 2" err.txt || tg_fail "list newer: $(cat err.txt)"
 # a verdict that could not be written is no verdict: an I/O error, as info's and list's
 if [ -w /dev/full ]; then
 	"$R" -c conf verify good.tgr >/dev/full 2>err.txt
