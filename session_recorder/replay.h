@@ -144,7 +144,8 @@ int replay_recheck(const struct replay_opts *o, const char *name, int gate_statu
 /*
  * Read name's records that start before limit, calling fn for each (fn < 0
  * stops); *v (may be NULL) gets the verdict. Logs and returns an error when
- * the source cannot be read or has no header.
+ * the source cannot be read or has no header; returns TG_ERR_IO without
+ * logging when fn stopped it (fn's caller knows why: stdout, say).
  */
 int replay_each_record(const struct replay_opts *o, const char *name, uint64_t limit,
                        int (*fn)(void *ctx, const struct tg_rec_header *h,

@@ -490,8 +490,10 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	}
 	regfree(&c->re);
 	replay_names_free(&n);
-	if (fflush(stdout) != 0 || c->werr)
+	if (fflush(stdout) != 0 || c->werr) {
+		tg_error("stdout: write failed");
 		code = REPLAY_EXIT_USAGE;
+	}
 	free(c);
 	return code;
 }

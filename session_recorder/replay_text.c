@@ -20,7 +20,7 @@ int replay_each_record(const struct replay_opts *o, const char *name, uint64_t l
 	struct replay_src s;
 	struct tg_rec_reader *r = NULL;
 	struct tg_rec_record rec;
-	int e, e2;
+	int e, e2, stopped = 0;
 
 	if (replay_src_open(&s, o, name) != TG_OK)
 		return TG_ERR_IO;
@@ -32,10 +32,14 @@ int replay_each_record(const struct replay_opts *o, const char *name, uint64_t l
 	while ((e = tg_rec_reader_next(r, &rec)) > 0) {
 		if (rec.offset >= limit)
 			break;
-		if ((e = fn(ctx, tg_rec_reader_header(r), &rec)) < 0)
+		if ((e = fn(ctx, tg_rec_reader_header(r), &rec)) < 0) {
+			stopped = 1;
 			break;
+		}
 	}
-	if (e == 0 || e == TG_ERR_FORMAT || e == 1)
+	if (stopped)
+		e = TG_ERR_IO; /* fn's failure (writing stdout): the caller says it */
+	else if (e == 0 || e == TG_ERR_FORMAT || e == 1)
 		e = TG_OK;
 	else
 		tg_error("%s: %s", name, tg_strerror(e));
@@ -133,7 +137,7 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	struct cat_ctx c = {o->input, 0, 0, 0, {0, 0, 0, 0}, 0};
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
-	int status = TG_OK, code;
+	int status = TG_OK, code, e;
 
 	if (argc != 1) {
 		tg_error("cat: one FILE");
@@ -141,12 +145,13 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	}
 	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
 		return code;
-	if (replay_each_record(o, argv[0], limit, cat_rec, &c, &v) != TG_OK)
-		return REPLAY_EXIT_USAGE;
+	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
 	if (fflush(stdout) != 0 || c.werr) {
 		tg_error("stdout: write failed");
 		return REPLAY_EXIT_USAGE;
 	}
+	if (e != TG_OK)
+		return REPLAY_EXIT_USAGE;
 	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK)
 		return REPLAY_EXIT_TAMPERED;
 	if (c.dropped > 0)
@@ -377,8 +382,10 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 
 	if (replay_src_open(&s, o, name) != TG_OK)
 		return TG_ERR_IO;
-	if ((e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL)) != TG_OK)
+	if ((e = tg_rec_reader_open(&r, &s.src, o->have_pk ? o->host_pk : NULL)) != TG_OK) {
+		tg_error("%s: %s", name, tg_strerror(e));
 		goto out;
+	}
 	h = tg_rec_reader_header(r);
 	snprintf(title, sizeof(title), "%s@%s %s", h->user, h->host, h->session_id);
 	j = json_pack("{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:s}}", "version", 2, "width",
@@ -397,8 +404,12 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 		json_decref(j);
 		j = NULL;
 	}
-	if (j == NULL || replay_json_print(stdout, j, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
-		e = TG_ERR_IO;
+	if (j == NULL) {
+		tg_error("%s: %s", name, tg_strerror(TG_ERR_NOMEM));
+		e = TG_ERR_NOMEM;
+	} else if (replay_json_print(stdout, j, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) {
+		e = TG_ERR_IO; /* the caller says it: stdout */
+	}
 out:
 	json_decref(j);
 	tg_rec_reader_free(r);
@@ -411,7 +422,7 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	struct export_ctx c;
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
-	int status = TG_OK, code;
+	int status = TG_OK, code, e;
 	char note[160], t[32];
 
 	if (argc != 1) {
@@ -436,16 +447,21 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	tg_buf_init(&c.text, 4 * TG_REC_MAX_PAYLOAD);
 	tg_buf_init(&c.bytes, 2 * TG_REC_MAX_PAYLOAD);
 	code = REPLAY_EXIT_USAGE;
-	if (export_header(o, argv[0], status) != TG_OK)
+	if ((e = export_header(o, argv[0], status)) == TG_OK) {
+		e = replay_each_record(o, argv[0], limit, export_rec, &c, &v);
+		/* no END read (unsealed, or cut at the verified part): what is held ends here */
+		if (e == TG_OK && !c.werr)
+			export_flush(&c, c.last_us);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tg_error("stdout: write failed");
 		goto out;
-	if (replay_each_record(o, argv[0], limit, export_rec, &c, &v) != TG_OK || c.werr)
+	}
+	if (e != TG_OK || c.werr) {
+		if (e == TG_OK) /* not a write: its buffers */
+			tg_error("%s: %s", argv[0], tg_strerror(TG_ERR_NOMEM));
 		goto out;
-	/* no END read (unsealed, or cut at the verified part): what is held ends here */
-	export_flush(&c, c.last_us);
-	if (c.werr)
-		goto out;
-	if (fflush(stdout) != 0)
-		goto out;
+	}
 	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK) {
 		code = REPLAY_EXIT_TAMPERED;
 		goto out;

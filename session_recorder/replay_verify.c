@@ -540,7 +540,8 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		if (bad ||
 		    replay_json_print(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
 			json_decref(j);
-			tg_error("%s: could not make the JSON", argv[0]);
+			if (!ferror(stdout)) /* else said below: stdout */
+				tg_error("%s: could not make the JSON", argv[0]);
 			goto out;
 		}
 		json_decref(j);
@@ -559,8 +560,10 @@ out_nosrc:
 	json_decref(in.end);
 	json_decref(in.notes);
 	free(in.command);
-	if (fflush(stdout) != 0)
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tg_error("stdout: write failed");
 		code = REPLAY_EXIT_USAGE;
+	}
 	return code;
 }
 
@@ -701,7 +704,9 @@ out:
 		free(a.items[i].bad);
 	}
 	free(a.items);
-	if (fflush(stdout) != 0)
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		tg_error("stdout: write failed");
 		code = REPLAY_EXIT_USAGE;
+	}
 	return code;
 }

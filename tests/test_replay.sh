@@ -113,6 +113,27 @@ if [ -w /dev/full ]; then
 	got=$?
 	[ "$got" -eq 3 ] || tg_fail "verify to a full disk exited $got, expected 3"
 	grep -q "stdout" err.txt || tg_fail "verify to a full disk: not said: $(cat err.txt)"
+	# every command says so, naming stdout, not the recording (whose read went well), with
+	# output that fails at the end (flushed) or midway (more than a stdio buffer)
+	awk 'BEGIN { for (i = 0; i < 100; i++) printf "out %d %01000d\\r\\n\n", i * 1000, i
+		print "seal 200000 {}" }' >big.txt
+	"$G" script k/signing.key big.tgr <big.txt || tg_fail "make big.tgr"
+	mkdir full && cp good.tgr full/
+	for f in good.tgr big.tgr; do
+		for cmd in cat "export --format asciicast" "export --raw --format asciicast" "search ." \
+			info "info --json" "list full"; do
+			[ "$cmd" = "list full" ] && [ "$f" = big.tgr ] && continue
+			# shellcheck disable=SC2086 # cmd holds several words
+			"$R" -c conf $cmd $( [ "$cmd" = "list full" ] || echo "$f") >/dev/full 2>err.txt
+			got=$?
+			[ "$got" -eq 3 ] || tg_fail "$cmd $f to a full disk exited $got, expected 3"
+			grep -q "^tollgate-replay: stdout: write failed$" err.txt ||
+				tg_fail "$cmd $f to a full disk: not said: $(cat err.txt)"
+			if grep -q "$f: system error\|could not make" err.txt; then
+				tg_fail "$cmd $f to a full disk: blames $f: $(cat err.txt)"
+			fi
+		done
+	done
 fi
 # several files: the worst wins (3, then 1, then 2)
 expect 2 "$R" -c conf verify good.tgr unsealed.tgr
