@@ -199,5 +199,7 @@ struct replay_strip {
  * UTF-8 terminal), so one byte may give two.
  */
 int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2]);
+/* The end of the stream: the 0xc2 held, which no byte follows (text), or -1; starts afresh. */
+int replay_strip_end(struct replay_strip *st);
 
 #endif

@@ -341,10 +341,12 @@ static void switch_stream(struct search_ctx *c, int k)
 /* The end of a recording: each stream's last line, unfinished, is a line. */
 static void finish_lines(struct search_ctx *c)
 {
-	int k;
+	int k, held;
 
 	for (k = 0; k < 2; k++) {
 		switch_stream(c, k);
+		if ((held = replay_strip_end(&c->strip)) >= 0)
+			put_byte(c, (unsigned char)held);
 		if (c->len > 0)
 			end_line(c);
 	}

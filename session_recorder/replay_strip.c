@@ -126,3 +126,11 @@ int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2])
 		out[n++] = k;
 	return n;
 }
+
+int replay_strip_end(struct replay_strip *st)
+{
+	int held = st->state == S_C2 ? C1_LEAD : -1;
+
+	st->state = S_TEXT;
+	return held;
+}

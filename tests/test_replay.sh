@@ -445,6 +445,17 @@ printf 'out 1000 pass\\xc2\\x9b1mword\\xc2\\x9b0m is \\xc2\\x9d0;t\\xc2\\x9cset 
 expect 0 "$R" -c conf search 'password is set' c1csi.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 c1csi.tgr: password is set $(printf '\302\251')\\xc2 2026" ] ||
 	tg_fail "search: a UTF-8 C1 control sequence left in the text: $(cat out.txt)"
+# a 0xc2 is held to see whether a C1 control follows: one that ends a stream (the recording
+# ends after it) is not UTF-8, text all the same, on either stream
+printf 'out 1000 total: 5\xc2
+err 2000 cost: 7\xc2
+seal 3000 {}
+' >c2end.txt
+"$G" script k/signing.key c2end.tgr session=$SID <c2end.txt || tg_fail "make c2end.tgr"
+expect 0 "$R" -c conf search '[0-9].$' c2end.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 c2end.tgr: total: 5\xc2
+$SID 0:00:00.002 c2end.tgr: cost: 7\xc2" ] ||
+	tg_fail "search: a 0xc2 that ends a stream is dropped: $(cat out.txt)"
 # each recording is searched afresh: one whose stderr ends inside an escape sequence (an OSC
 # string never ended) does not swallow the next one's stderr
 printf 'out 1000 a\\n\nerr 2000 \\e]0;cut\nseal 3000 {}\n' >cutosc.txt

@@ -94,6 +94,8 @@ static void strip_as(int input, const char *in, char *out, size_t cap)
 		for (j = 0; j < k && n + 1 < cap; j++)
 			out[n++] = kept[j] == REPLAY_STRIP_KEY ? '#' : (char)kept[j];
 	}
+	if ((k = replay_strip_end(&st)) >= 0 && n + 1 < cap) /* the end of the stream */
+		out[n++] = (char)k;
 	out[n] = '\0';
 }
 
@@ -138,6 +140,8 @@ START_TEST(escapes)
 	ck_assert_str_eq(out, "abcd");
 	strip("\xc2\xa9 \xc2\xc2\x9bK.", out, sizeof(out)); /* U+00A9 is text, a lone 0xc2 too */
 	ck_assert_str_eq(out, "\xc2\xa9 \xc2.");
+	strip("5\xc2", out, sizeof(out)); /* a lone 0xc2 that ends the stream: text too */
+	ck_assert_str_eq(out, "5\xc2");
 	strip("x\x9by", out, sizeof(out)); /* 8-bit C1: a UTF-8 continuation byte, left */
 	ck_assert_str_eq(out, "x\x9by");
 }
