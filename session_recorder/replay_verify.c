@@ -18,6 +18,7 @@
 #include "tg_utf8.h"
 
 #define INFO_MAX_NOTES 1000
+#define INFO_NOTE_SHOW 800 /* bytes of a note's JSON on its line of info (--json: whole) */
 
 /* Worst of two exit codes: usage/I/O, then tampered, then unsealed, then OK. */
 static int worse(int a, int b)
@@ -385,12 +386,22 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		json_t *n = json_array_get(in->notes, i);
 		char *d =
 		    json_dumps(json_object_get(n, "note"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+		size_t dl = d != NULL ? strlen(d) : 0, show = dl;
 
+		/* cut on a character's start, and said: what follows may matter */
+		if (dl > INFO_NOTE_SHOW)
+			for (show = INFO_NOTE_SHOW;
+			     show > 0 && ((unsigned char)d[show] & 0xc0) == 0x80; show--)
+				;
 		replay_fmt_time(t, sizeof(t),
 		                (uint64_t)json_integer_value(json_object_get(n, "time_us")));
-		snprintf(buf, sizeof(buf), "%s%s %s",
-		         json_is_false(json_object_get(n, "verified")) ? "UNVERIFIED " : "", t,
-		         d ? d : "?");
+		len = snprintf(buf, sizeof(buf), "%s%s %.*s",
+		               json_is_false(json_object_get(n, "verified")) ? "UNVERIFIED " : "",
+		               t, d ? (int)show : 1, d ? d : "?");
+		if (show < dl && len > 0 && (size_t)len < sizeof(buf))
+			snprintf(buf + len, sizeof(buf) - (size_t)len,
+			         "... (cut: %zu of %zu bytes shown; info --json has it whole)",
+			         show, dl);
 		print_kv(i == 0 ? "notes:" : "", buf);
 		free(d);
 	}

