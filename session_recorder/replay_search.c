@@ -22,9 +22,12 @@
 #include "tg_log.h"
 #include "tg_utf8.h"
 
-#define LINE_CAP 16384           /* a longer line is searched in pieces */
+#define LINE_CAP 16384 /* a longer line is searched in pieces */
+/* each piece after the first starts with the last bytes of the one before: a match up to
+ * this long across the cut is found whole */
+#define LINE_OVERLAP 4096
 #define BLOCK_FLUSH (256 * 1024) /* search the block once it holds this much */
-#define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + 2)
+#define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + LINE_OVERLAP + 2)
 #define TIMES_CAP 65536 /* distinct record times in one block */
 #define SHOW_CAP 400    /* bytes of a line printed, around the match */
 /* in times[]: the record lies past the verified part (--force); session times are < 2^63 */
@@ -35,7 +38,7 @@
 struct search_aside {
 	char text[LINE_CAP];
 	uint64_t t[LINE_CAP];
-	size_t len, col;
+	size_t len, col, cont;
 	struct replay_strip strip;
 };
 
@@ -59,6 +62,10 @@ struct search_ctx {
 	uint64_t times[TIMES_CAP]; /* session times, with UNVERIFIED_BIT */
 	size_t ntimes;
 	size_t cur, len, col;
+	/* the line in progress continues a piece of its line: its first cont bytes were in that
+	 * piece (and were searched there); such a line starts the block. head_cont: the same of
+	 * the block's first finished line. */
+	size_t cont, head_cont;
 	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
 	int stream; /* 0 stdout (and input), 1 stderr: whose line is [cur, cur + len) */
 	struct search_aside aside[2]; /* each stream's line while the other one writes */
@@ -193,6 +200,10 @@ static void flush_block(struct search_ctx *c)
 			}
 			if (so >= c->cur)
 				break;
+			if (so < c->head_cont && eo <= c->head_cont) {
+				pos = eo > so ? eo : so + 1; /* found in the piece before */
+				continue;
+			}
 			if (so == eo && c->text[so] == '\n') {
 				pos =
 				    so +
@@ -203,6 +214,7 @@ static void flush_block(struct search_ctx *c)
 			pos = eo > so ? eo : so + 1;
 		}
 		c->text[c->cur] = saved;
+		c->head_cont = 0;
 	}
 	/* move the line in progress to the front, with the times it uses */
 	first = c->ntimes;
@@ -223,11 +235,38 @@ static void end_line(struct search_ctx *c)
 {
 	c->text[c->cur + c->len] = '\n';
 	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
+	if (c->cont > 0) /* it starts the block */
+		c->head_cont = c->cont;
+	c->cont = 0;
 	c->cur += c->len + 1;
 	c->len = c->col = 0;
 	c->moved = 0;
 	if (c->cur >= BLOCK_FLUSH || c->ntimes >= TIMES_CAP - 2)
 		flush_block(c);
+}
+
+/*
+ * The line in progress is too long for one piece: search it as far as it goes, and go on
+ * with a piece that starts with its last LINE_OVERLAP bytes (a match that spans the cut is
+ * found there; one found in the piece before is not reported again).
+ */
+static void split_line(struct search_ctx *c)
+{
+	size_t keep = c->len < LINE_OVERLAP ? c->len : LINE_OVERLAP;
+	size_t from = c->cur + c->len - keep, to = c->cur + c->len + 1;
+	int moved = c->moved;
+
+	c->text[c->cur + c->len] = '\n';
+	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
+	if (c->cont > 0)
+		c->head_cont = c->cont;
+	memcpy(c->text + to, c->text + from, keep);
+	memcpy(c->cell + to, c->cell + from, keep * sizeof(c->cell[0]));
+	c->cur = to;
+	c->len = c->col = keep;
+	flush_block(c); /* now the new piece starts the block */
+	c->cont = keep;
+	c->moved = moved;
 }
 
 /* Note the session time of the record whose bytes come next. */
@@ -238,8 +277,11 @@ static void set_time(struct search_ctx *c, uint64_t t)
 	if (c->ntimes >= TIMES_CAP - 1) {
 		/* a line written by tens of thousands of records: search it in pieces */
 		if (c->len > 0)
-			end_line(c);
-		flush_block(c);
+			split_line(c);
+		if (c->ntimes >= TIMES_CAP - 1) { /* the overlap's alone: go on without it */
+			c->len = c->col = c->cont = 0;
+			flush_block(c);
+		}
 	}
 	c->times[c->ntimes++] = t;
 }
@@ -264,6 +306,8 @@ static void erase(struct search_ctx *c, int all)
 			n = k;
 	c->col -= n;
 	c->len = c->col;
+	if (c->cont > c->len)
+		c->cont = c->len;
 }
 
 /* One text byte, placed as a terminal would place it. */
@@ -271,7 +315,9 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 {
 	if (b >= 0x20 && b != 0x7f) {
 		if (c->col >= LINE_CAP)
-			end_line(c);
+			split_line(c);
+		if (c->col < c->cont) /* overwritten: not what the piece before searched */
+			c->cont = c->col;
 		c->text[c->cur + c->col] = (char)b;
 		c->cell[c->cur + c->col] = (uint16_t)(c->ntimes - 1);
 		if (++c->col > c->len)
@@ -320,11 +366,13 @@ static void switch_stream(struct search_ctx *c, int k)
 	}
 	out->len = c->len;
 	out->col = c->col;
+	out->cont = c->cont;
 	out->strip = c->strip;
 	c->stream = k;
-	c->len = c->col = 0;
-	/* room for a time per byte, and the record's own */
-	if (c->ntimes + in->len + 2 >= TIMES_CAP)
+	c->len = c->col = c->cont = 0;
+	/* room for a time per byte, and the record's own; a piece of a long line starts the
+	 * block */
+	if (c->ntimes + in->len + 2 >= TIMES_CAP || (in->cont > 0 && c->cur > 0))
 		flush_block(c);
 	for (j = 0; j < in->len; j++) {
 		if (c->ntimes == 0 || c->times[c->ntimes - 1] != in->t[j])
@@ -334,8 +382,9 @@ static void switch_stream(struct search_ctx *c, int k)
 	}
 	c->len = in->len;
 	c->col = in->col;
+	c->cont = in->cont;
 	c->strip = in->strip;
-	in->len = in->col = 0;
+	in->len = in->col = in->cont = 0;
 }
 
 /* The end of a recording: each stream's last line, unfinished, is a line. */
@@ -384,10 +433,12 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 				run++;
 			while (run > 0) {
 				if (c->col >= LINE_CAP) {
-					end_line(c);
+					split_line(c);
 					/* a flush moves the times down */
 					idx = (uint16_t)(c->ntimes - 1);
 				}
+				if (c->col < c->cont)
+					c->cont = c->col;
 				room = LINE_CAP - c->col;
 				n = run < room ? run : room;
 				memcpy(c->text + c->cur + c->col, p + i, n);
@@ -452,13 +503,13 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		int fc, status = TG_OK;
 
 		c->name = name;
-		c->cur = c->len = c->col = c->ntimes = 0;
+		c->cur = c->len = c->col = c->ntimes = c->cont = c->head_cont = 0;
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 		c->strip.input = c->input;
 		c->moved = 0;
 		c->stream = 0;
 		for (k = 0; k < 2; k++) { /* and the escape state of the stream not written */
-			c->aside[k].len = c->aside[k].col = 0;
+			c->aside[k].len = c->aside[k].col = c->aside[k].cont = 0;
 			c->aside[k].strip = c->strip;
 		}
 		memset(&c->seen, 0, sizeof(c->seen));

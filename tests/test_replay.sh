@@ -465,6 +465,28 @@ expect 0 "$R" -c conf search '[0-9].$' c2end.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 c2end.tgr: total: 5\xc2
 $SID 0:00:00.002 c2end.tgr: cost: 7\xc2" ] ||
 	tg_fail "search: a 0xc2 that ends a stream is dropped: $(cat out.txt)"
+# a line longer than a search piece (16 KiB of text, or written by more than ~65000
+# records) is searched in pieces that overlap: a match across the cut is found, once
+python3 - <<'PY' >longline.txt
+print("out 1000 " + "." * 16380 + "NEEDLE IN A HAYSTACK" + "." * 16400 + "\\r\\n")
+for i in range(70000):
+    print("out %d %s" % (2000 + i, "NEEDLE.IN.A.HAYSTACK"[i - 65525] if 65525 <= i < 65545 else "x"))
+print("seal 100000 {}")
+PY
+"$G" script k/signing.key longline.tgr session=$SID <longline.txt || tg_fail "make longline.tgr"
+expect 0 "$R" -c conf search 'NEEDLE.IN.A.HAYSTACK' longline.tgr
+[ "$(cut -d" " -f1,2 out.txt)" = "$SID 0:00:00.001
+$SID 0:00:00.067" ] || tg_fail "search: a match across a piece of a long line: $(cut -c1-80 out.txt)"
+# ... and a match in the part two pieces share is reported once
+python3 - <<'PY' >overlap.txt
+print("out 1000 " + "." * 15000 + "NEEDLE" + "." * 5000 + "NEEDLE" + "." * 20000 + "NEEDLE\\r\\n")
+print("seal 5000 {}")
+PY
+"$G" script k/signing.key overlap.tgr session=$SID <overlap.txt || tg_fail "make overlap.tgr"
+for re in NEEDLE 'NEE.LE'; do
+	expect 0 "$R" -c conf search "$re" overlap.tgr
+	[ "$(wc -l <out.txt)" -eq 3 ] || tg_fail "search $re: not 3 matches: $(cut -c1-80 out.txt)"
+done
 # each recording is searched afresh: one whose stderr ends inside an escape sequence (an OSC
 # string never ended) does not swallow the next one's stderr
 printf 'out 1000 a\\n\nerr 2000 \\e]0;cut\nseal 3000 {}\n' >cutosc.txt
