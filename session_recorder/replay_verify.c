@@ -535,10 +535,11 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		}
 	}
 	if (o->json) {
-		json_t *j =
-		    json_pack("{s:o,s:o,s:O,s:o}", "file", name_json(argv[0]), "header",
-		              json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
-		              in.end ? in.end : json_null(), "notes", json_incref(in.notes));
+		/* notes past INFO_MAX_NOTES are left out: said, as the text does */
+		json_t *j = json_pack("{s:o,s:o,s:O,s:o,s:I}", "file", name_json(argv[0]), "header",
+		                      json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
+		                      in.end ? in.end : json_null(), "notes", json_incref(in.notes),
+		                      "notes_dropped", (json_int_t)in.notes_dropped);
 		json_t *u = in.v.status == TG_OK
 		                ? json_null()
 		                : json_pack("{s:I}", "from_byte", (json_int_t)in.v.verified_bytes);

@@ -281,6 +281,17 @@ grep -q '^notes: *0:00:00.002 {"event":"sudo","argv":"b*\.\.\. (cut: 800 of 2029
 	tg_fail "info: a long note cut without a word: $(grep -a '^notes' out.txt | tail -c 100)"
 expect 0 "$R" -c conf info --json longnote.tgr
 grep -q 'bEND"$' out.txt || tg_fail "info --json: a long note not whole"
+# notes past the first 1000 are left out of info, and it says how many, in JSON too
+python3 - <<'PY' | "$G" script k/signing.key manynotes.tgr || tg_fail "make manynotes.tgr"
+for i in range(1003):
+    print('note %d {"event":"n%d"}' % (1000 + i, i))
+print("seal 5000 {}")
+PY
+expect 0 "$R" -c conf info manynotes.tgr
+grep -q '^ *\.\.\. and 3 more$' out.txt || tg_fail "info: notes left out not counted: $(tail -5 out.txt)"
+expect 0 "$R" -c conf info --json manynotes.tgr
+python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert len(j["notes"]) == 1000 and j["notes_dropped"] == 3, j.get("notes_dropped")' out.txt ||
+	tg_fail "info --json: notes left out not counted"
 # a file name need not be UTF-8 (Latin-1 from a Windows share), and JSON must be: U+FFFD
 cp good.tgr "$(printf 'caf\351.tgr')"
 expect 0 "$R" -c conf info --json "$(printf 'caf\351.tgr')"
