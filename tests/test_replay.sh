@@ -752,6 +752,15 @@ for args in "good.tgr" "unsealed.tgr" "tampered.tgr" "--key other/signing.pub go
 		tg_fail "export --force $args: verification \"$w\" is not in the man page"
 done
 [ "$exported_words" = " sealed UNSEALED TAMPERED WRONG-KEY" ] || tg_fail "export verification words:$exported_words"
+# the file goes where the warning on stderr does not: it says whether the host key was
+# checked (--no-key), as every result does
+for nk in "" --no-key; do
+	"$R" -c conf $nk export --format asciicast good.tgr >out.txt 2>err.txt ||
+		tg_fail "export $nk: $(cat err.txt)"
+	python3 -c 'import json, sys; t = json.loads(open(sys.argv[1]).readline())["tollgate"]
+assert t["key_checked"] is (sys.argv[2] == ""), t.get("key_checked")' out.txt "$nk" ||
+		tg_fail "export $nk: the header does not say whether the host key was checked"
+done
 "$R" -c conf export --format asciicast good.tgr >out.txt
 if grep -q "NOT VERIFIED" out.txt; then tg_fail "export of a sealed recording marked unverified"; fi
 if command -v asciinema >/dev/null 2>&1; then
