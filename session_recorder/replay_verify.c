@@ -685,6 +685,9 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		}
 	}
 	qsort(a.items, a.n, sizeof(a.items[0]), by_start);
+	if (o->no_key) /* said on every result: once here, for the whole listing */
+		tg_warn("host key NOT checked (--no-key): a recording listed as sealed is intact, "
+		        "but not known to be genuine");
 	printf("%-20s %-12s %-12s %-16s %12s %-9s %-32s %s\n", "START", "DURATION", "USER", "HOST",
 	       "SIZE", "STATUS", "SESSION", "FILE");
 	for (i = 0; i < a.n; i++) {

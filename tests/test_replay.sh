@@ -639,6 +639,11 @@ expect 1 "$R" -c conf list spool
 grep -q "1:02:03.600 .*sealed .*a.tgr" out.txt || tg_fail "list a: $(cat out.txt)"
 grep -q "UNSEALED .*b.tgr" out.txt || tg_fail "list b"
 grep -q "TAMPERED .*c.tgr" out.txt || tg_fail "list c"
+[ ! -s err.txt ] || tg_fail "list: $(cat err.txt)"
+# --no-key is said on every result: a listing's "sealed" is then intact, not known genuine
+expect 1 "$R" -c conf --no-key list spool
+grep -q "1:02:03.600 .*sealed .*a.tgr" out.txt || tg_fail "list --no-key: $(cat out.txt)"
+grep -q "host key NOT checked (--no-key)" err.txt || tg_fail "list --no-key not said: $(cat err.txt)"
 expect 3 "$R" -c conf list /nonexistent
 # a folder stands for its recordings (a spool root: those in sessions/), in name order
 expect 1 "$R" -c conf verify spool
