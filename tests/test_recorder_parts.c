@@ -586,12 +586,12 @@ START_TEST(sink_rate_cap_keeps_the_rate)
 	struct timespec gap = {0, 1500 * 1000};
 	struct fixture f;
 	struct rec_sink s;
-	uint64_t t0, last = 0;
+	uint64_t t0, last;
 
 	fixture_open(&f);
 	rec_sink_init(&s, f.w, NULL, 0, 1000, 5);
 	s.tokens = 0; /* the burst spent */
-	s.tokens_us = t0 = rec_sink_now(&s);
+	s.tokens_us = t0 = last = rec_sink_now(&s);
 	while (last - t0 < 600000) {
 		nanosleep(&gap, NULL);
 		last = rec_sink_now(&s);
