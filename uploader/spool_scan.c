@@ -58,21 +58,27 @@ int up_spool_prepare(struct up_ctx *c)
 	return TG_OK;
 }
 
+/* A folder of ours, made at the start, removed while we ran: made again, and said so. */
+static void remake_dir(const char *path)
+{
+	int r;
+
+	if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
+		tg_error_r(r, "cannot make %s again", path);
+	else
+		tg_warn("%s was removed while the uploader ran: made again", path);
+}
+
 void up_spool_remake_state(struct up_ctx *c)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	size_t i;
-	int r;
 
 	for (i = 0; i < sizeof(state_subdir) / sizeof(state_subdir[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", c->state_dir, state_subdir[i]);
-		if (stat(path, &st) == 0 || errno != ENOENT)
-			continue;
-		if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
-			tg_error_r(r, "cannot make %s again", path);
-		else
-			tg_warn("%s was removed while the uploader ran: made again", path);
+		if (stat(path, &st) != 0 && errno == ENOENT)
+			remake_dir(path);
 	}
 }
 
@@ -347,13 +353,7 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 			/* an outbox is ours, made at the start: without it every event would
 			 * wait in events/ until a restart */
 			if (q == UP_Q_S3 || q == UP_Q_NOTIFY) {
-				int r = tg_mkdir_p(qs->dir, 0750);
-
-				if (r != TG_OK)
-					tg_error_r(r, "cannot make %s again", qs->dir);
-				else
-					tg_warn("%s was removed while the uploader ran: made again",
-					        qs->dir);
+				remake_dir(qs->dir);
 				queue_watch(c, q);
 			}
 			return TG_OK;
