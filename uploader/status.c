@@ -204,24 +204,29 @@ static int scan_dir(const char *dir, struct qinfo *qi)
 	return 0;
 }
 
+/* "(Ns<ago>)" for a time then_us before now_us; a later one (written before the wall clock was
+ * set back, an NTP step) gets no negative or wrapped count of seconds. */
+static void age_text(char *out, size_t len, int64_t then_us, int64_t now_us, const char *ago)
+{
+	if (then_us > now_us)
+		snprintf(out, len, "(in %llus: later than this host's clock)",
+		         (unsigned long long)((then_us - now_us) / 1000000));
+	else
+		snprintf(out, len, "(%llus%s)", (unsigned long long)((now_us - then_us) / 1000000),
+		         ago);
+}
+
 static void print_when(const char *label, json_int_t us)
 {
-	char when[40];
-	uint64_t now;
+	char when[40], age[80];
 
 	if (us <= 0) {
 		printf("  %-14s never\n", label);
 		return;
 	}
 	tg_time_format((uint64_t)us, when, sizeof(when));
-	now = tg_now_us();
-	/* the wall clock set back since (an NTP step): no wrapped count of seconds */
-	if ((uint64_t)us > now)
-		printf("  %-14s %s (in %llus: later than this host's clock)\n", label, when,
-		       (unsigned long long)(((uint64_t)us - now) / 1000000u));
-	else
-		printf("  %-14s %s (%llus ago)\n", label, when,
-		       (unsigned long long)((now - (uint64_t)us) / 1000000u));
+	age_text(age, sizeof(age), us, (int64_t)tg_now_us(), " ago");
+	printf("  %-14s %s %s\n", label, when, age);
 }
 
 /* running: a daemon holds the spool; a pause is its own, and ends with it */
@@ -347,20 +352,13 @@ int up_status_main(struct tg_config *cfg, int tty)
 		total += qi.count;
 		if (qi.count > 0) {
 			/* a name is whatever its writer chose: no escape sequences from it */
-			char safe[4 * sizeof(qi.oldest)];
-			time_t now = time(NULL);
+			char safe[4 * sizeof(qi.oldest)], age[80];
 
 			tg_text_safe_to(safe, qi.oldest);
-			/* written before the wall clock was set back: no negative age */
-			if (qi.oldest_mtime > now)
-				printf("%-18s %8lu %12llu  %s (in %llds: later than this host's "
-				       "clock)\n",
-				       queues[i].label, qi.count, (unsigned long long)qi.bytes,
-				       safe, (long long)(qi.oldest_mtime - now));
-			else
-				printf("%-18s %8lu %12llu  %s (%llds)\n", queues[i].label, qi.count,
-				       (unsigned long long)qi.bytes, safe,
-				       (long long)(now - qi.oldest_mtime));
+			age_text(age, sizeof(age), (int64_t)qi.oldest_mtime * 1000000,
+			         (int64_t)time(NULL) * 1000000, "");
+			printf("%-18s %8lu %12llu  %s %s\n", queues[i].label, qi.count,
+			       (unsigned long long)qi.bytes, safe, age);
 		} else {
 			printf("%-18s %8lu %12llu  -\n", queues[i].label, qi.count,
 			       (unsigned long long)qi.bytes);
