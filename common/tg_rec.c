@@ -253,16 +253,9 @@ static void iso_time(char *out, size_t n, uint64_t us)
 /* A JSON string from C text that may not be UTF-8 (invalid bytes become U+FFFD). */
 static json_t *jstr(const char *s, int *altered)
 {
-	struct tg_buf b = TG_BUF_VOID;
 	size_t bad = 0;
-	json_t *j = NULL;
+	json_t *j = tg_utf8_json(s != NULL ? s : "", &bad);
 
-	if (s == NULL)
-		s = "";
-	tg_buf_init(&b, 3 * strlen(s) + 1);
-	if (tg_utf8_sanitize(&b, s, strlen(s), &bad) == TG_OK)
-		j = json_stringn((const char *)b.data, b.len);
-	tg_buf_free(&b);
 	if (altered != NULL)
 		*altered = bad > 0;
 	return j;

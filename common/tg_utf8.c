@@ -131,3 +131,15 @@ char *tg_text_safe(const char *s)
 		tg_text_safe_to(out, s);
 	return out;
 }
+
+json_t *tg_utf8_json(const char *s, size_t *replaced)
+{
+	struct tg_buf b = TG_BUF_VOID;
+	json_t *j = NULL;
+
+	tg_buf_init(&b, 3 * strlen(s) + 1);
+	if (tg_utf8_sanitize(&b, s, strlen(s), replaced) == TG_OK)
+		j = json_stringn((const char *)b.data, b.len);
+	tg_buf_free(&b);
+	return j;
+}

@@ -2,6 +2,7 @@
 #ifndef TG_UTF8_H
 #define TG_UTF8_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "tg_buf.h"
@@ -24,6 +25,10 @@ size_t tg_utf8_invalid_len(const unsigned char *p, size_t len);
 /* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be
  * NULL). */
 int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced);
+/* A JSON string of s, text that need not be UTF-8 (a name, a command, a value cut inside a
+ * character): each invalid sequence becomes U+FFFD, where json_string() would refuse the whole
+ * text; *replaced counts them (may be NULL). NULL when out of memory. */
+json_t *tg_utf8_json(const char *s, size_t *replaced);
 /*
  * A copy of s safe to print on a terminal (malloc'd; NULL when out of memory): control
  * characters but tab, DEL, C1 controls (as UTF-8, and lone 0x80..0x9f bytes, which an 8-bit

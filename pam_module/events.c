@@ -77,16 +77,7 @@ const char *tgp_service(pam_handle_t *pamh)
  * memory. json_string() refuses such text, and the whole event would be lost. */
 static json_t *safe_string(const char *s)
 {
-	struct tg_buf b = TG_BUF_VOID;
-	json_t *j = NULL;
-
-	if (s == NULL)
-		return json_null();
-	tg_buf_init(&b, 3 * strlen(s) + 1);
-	if (tg_utf8_sanitize(&b, s, strlen(s), NULL) == TG_OK)
-		j = json_stringn(tg_buf_str(&b), b.len);
-	tg_buf_free(&b);
-	return j;
+	return s == NULL ? json_null() : tg_utf8_json(s, NULL);
 }
 
 int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, const char *user,

@@ -259,20 +259,6 @@ static int account_shell_is_self(const struct session_info *si)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* A JSON string of a command the client chose: bytes that are not UTF-8 become U+FFFD, as in
- * the header (json_string() would give NULL, and the field be left out without a word). */
-static json_t *json_command(const char *cmd)
-{
-	struct tg_buf b = TG_BUF_VOID;
-	json_t *j = NULL;
-
-	tg_buf_init(&b, 3 * strlen(cmd) + 1);
-	if (tg_utf8_sanitize(&b, cmd, strlen(cmd), NULL) == TG_OK)
-		j = json_stringn((const char *)b.data, b.len);
-	tg_buf_free(&b);
-	return j;
-}
-
 /*
  * escape_check on the parent, looked at as the user: sshd's session process, the parent, runs
  * as the user, and under a /proc mounted with hidepid= the audit user sees none of the user's
@@ -312,7 +298,9 @@ static void note_start(struct recorder *rc)
 	}
 	if (rc->mode.command != NULL && rc->mode.original != NULL &&
 	    strcmp(rc->mode.command, rc->mode.original) != 0)
-		json_object_set_new(o, "ran", json_command(rc->mode.command));
+		/* the client's command need not be UTF-8: U+FFFD, as in the header (json_string()
+		 * would give NULL, and the field be left out without a word) */
+		json_object_set_new(o, "ran", tg_utf8_json(rc->mode.command, NULL));
 	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
 		rec_sink_note(&rc->sink, s);
 	free(s);

@@ -168,19 +168,6 @@ static json_t *verdict_json(const struct tg_rec_verdict *v)
 	    "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
 }
 
-/* A file name as a JSON string: a name need not be UTF-8, a JSON string must (U+FFFD). */
-static json_t *name_json(const char *name)
-{
-	struct tg_buf b = TG_BUF_VOID;
-	json_t *j = NULL;
-
-	tg_buf_init(&b, 3 * strlen(name) + 1);
-	if (tg_utf8_sanitize(&b, name, strlen(name), NULL) == TG_OK)
-		j = json_stringn(tg_buf_str(&b), b.len);
-	tg_buf_free(&b);
-	return j;
-}
-
 /* The command a "command" note carries, decoded (NUL-terminated); NULL when note is not one,
  * or what it carries is not a command. */
 static char *command_note(json_t *note)
@@ -536,10 +523,11 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	}
 	if (o->json) {
 		/* notes past INFO_MAX_NOTES are left out: said, as the text does */
-		json_t *j = json_pack("{s:o,s:o,s:O,s:o,s:I}", "file", name_json(argv[0]), "header",
-		                      json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
-		                      in.end ? in.end : json_null(), "notes", json_incref(in.notes),
-		                      "notes_dropped", (json_int_t)in.notes_dropped);
+		json_t *j =
+		    json_pack("{s:o,s:o,s:O,s:o,s:I}", "file", tg_utf8_json(argv[0], NULL),
+		              "header", json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
+		              in.end ? in.end : json_null(), "notes", json_incref(in.notes),
+		              "notes_dropped", (json_int_t)in.notes_dropped);
 		json_t *u = in.v.status == TG_OK
 		                ? json_null()
 		                : json_pack("{s:I}", "from_byte", (json_int_t)in.v.verified_bytes);

@@ -233,20 +233,9 @@ int up_key_check(const struct tg_config *cfg, char *err, size_t errlen)
 
 json_t *up_json_string(const char *s)
 {
-	struct tg_buf b = TG_BUF_VOID;
-	json_t *j;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
 	/* not UTF-8 (for example S3's message cut in the middle of a character): only the
 	 * broken sequences go, the valid characters beside them stay */
-	tg_buf_init(&b, 3 * strlen(s) + 1);
-	if (tg_utf8_sanitize(&b, s, strlen(s), NULL) == TG_OK)
-		j = json_stringn((const char *)b.data, b.len);
-	tg_buf_free(&b);
-	return j;
+	return s == NULL ? json_null() : tg_utf8_json(s, NULL);
 }
 
 json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const char *key,
