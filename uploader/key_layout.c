@@ -13,6 +13,7 @@
 
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_s3.h"
 #include "tg_utf8.h"
 
 /* Characters kept as they are in a key part; everything else becomes '_'. */
@@ -197,7 +198,7 @@ int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char 
 	return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}{ext}", &vv, out, len);
 }
 
-int up_key_check(const struct tg_config *cfg, char *err, size_t errlen)
+static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 {
 	struct up_key_vars v = {0};
 	char key[1100];
@@ -229,6 +230,17 @@ int up_key_check(const struct tg_config *cfg, char *err, size_t errlen)
 		return TG_ERR_CONFIG;
 	}
 	return TG_OK;
+}
+
+int up_s3_check(const struct tg_config *cfg, char *err, size_t errlen)
+{
+	struct tg_s3 *probe = NULL;
+	int r;
+
+	if ((r = tg_s3_new(&probe, cfg, err, errlen)) == TG_OK)
+		r = key_check(cfg, err, errlen);
+	tg_s3_free(probe);
+	return r;
 }
 
 json_t *up_json_string(const char *s)

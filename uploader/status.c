@@ -323,7 +323,6 @@ int up_status_main(struct tg_config *cfg, int tty)
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
 	unsigned long total = 0;
 	struct qinfo open_logins;
-	struct tg_s3 *probe = NULL;
 	struct slack *slack_probe = NULL;
 	const char *url = tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL);
 	char s3_err[512] = "", unread[256], lock_err[PATH_MAX + 64];
@@ -377,10 +376,8 @@ int up_status_main(struct tg_config *cfg, int tty)
 	/* the daemon's own check at its start, made offline: a file that parses may
 	 * still hold an [s3] section nothing can be uploaded with, or none (S3 is not
 	 * optional: without a bucket every recording and event waits) */
-	if (tg_s3_new(&probe, cfg, s3_err, sizeof(s3_err)) != TG_OK ||
-	    up_key_check(cfg, s3_err, sizeof(s3_err)) != TG_OK)
+	if (up_s3_check(cfg, s3_err, sizeof(s3_err)) != TG_OK)
 		s3_unusable = 1;
-	tg_s3_free(probe);
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
 	           s3_unusable ? s3_err : NULL, running > 0, path, unread);
 	/* and the daemon's check of the webhook URL (which is a secret: never printed) */

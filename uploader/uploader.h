@@ -261,9 +261,10 @@ struct up_key_vars {
 int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size_t len);
 /* The S3 key of a recording, from the [s3] key_template. */
 int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
-/* Whether key_template and index_prefix give each session its own keys (TG_ERR_CONFIG and err
- * when not): checked at the start, as the [s3] section is. */
-int up_key_check(const struct tg_config *cfg, char *err, size_t errlen);
+/* Whether the [s3] section can be uploaded with (the S3 client takes it; key_template and
+ * index_prefix give each session its own keys): an error and err when not. The daemon's check
+ * at its start, made offline, which status makes too. */
+int up_s3_check(const struct tg_config *cfg, char *err, size_t errlen);
 /* The S3 key of an event: {prefix}/events/dt=DATE/host=HOST/NAME. */
 int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name,
                  char *out, size_t len);

@@ -467,7 +467,6 @@ static int setup(struct up_ctx *c)
 {
 	const char *url = tg_config_str(c->cfg, TG_CONF_SLACK_WEBHOOK_URL);
 	const char *hn = tg_config_str(c->cfg, TG_CONF_GENERAL_HOSTNAME);
-	struct tg_s3 *probe = NULL;
 	char err[256];
 	int r;
 
@@ -503,15 +502,13 @@ static int setup(struct up_ctx *c)
 		}
 		slack_keep_state(c->slack, c->state_dir);
 	}
-	if ((r = tg_s3_new(&probe, c->cfg, err, sizeof(err))) != TG_OK ||
-	    (r = up_key_check(c->cfg, err, sizeof(err))) != TG_OK) {
+	if ((r = up_s3_check(c->cfg, err, sizeof(err))) != TG_OK) {
 		/* keep running: files stay, the alert goes to Slack and syslog */
 		tg_error("the [s3] configuration is not usable: %s", err);
 		c->config_alerted = 1;
 		up_alert(c, "s3_config", 1,
 		         "the [s3] configuration is not usable: %s; nothing is uploaded", err);
 	}
-	tg_s3_free(probe);
 	return up_jobs_new(&c->jobs, (unsigned)tg_config_uint(c->cfg, TG_CONF_UPLOADER_WORKERS));
 }
 
