@@ -109,6 +109,10 @@ int replay_json_print(FILE *f, const struct json_t *j, size_t flags);
 
 /* Verdict to exit code. */
 int replay_exit_for(int status);
+/* Whether all output reached stdout (flushed, the stream without error, and werr 0: no write the
+ * caller saw fail); when not, says "stdout: write failed". A command's output is its result:
+ * one that could not be written exits REPLAY_EXIT_USAGE. */
+int replay_stdout_ok(int werr);
 /* "1:02:03.456" for microseconds. */
 void replay_fmt_time(char *out, size_t n, uint64_t us);
 /* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */

@@ -543,10 +543,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	}
 	regfree(&c->re);
 	replay_names_free(&n);
-	if (fflush(stdout) != 0 || c->werr) {
-		tg_error("stdout: write failed");
+	if (!replay_stdout_ok(c->werr))
 		code = REPLAY_EXIT_USAGE;
-	}
 	free(c);
 	return code;
 }

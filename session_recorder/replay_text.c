@@ -146,10 +146,8 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
 		return code;
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
-	if (fflush(stdout) != 0 || c.werr) {
-		tg_error("stdout: write failed");
+	if (!replay_stdout_ok(c.werr))
 		return REPLAY_EXIT_USAGE;
-	}
 	if (e != TG_OK)
 		return REPLAY_EXIT_USAGE;
 	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK)
@@ -453,10 +451,8 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		if (e == TG_OK && !c.werr)
 			export_flush(&c, c.last_us);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		tg_error("stdout: write failed");
+	if (!replay_stdout_ok(0))
 		goto out;
-	}
 	if (e != TG_OK || c.werr) {
 		if (e == TG_OK) /* not a write: its buffers */
 			tg_error("%s: %s", argv[0], tg_strerror(TG_ERR_NOMEM));

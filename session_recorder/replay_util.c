@@ -130,6 +130,14 @@ const char *replay_status_word(int status)
 	}
 }
 
+int replay_stdout_ok(int werr)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout) && !werr)
+		return 1;
+	tg_error("stdout: write failed");
+	return 0;
+}
+
 const char *replay_version_str(unsigned version)
 {
 	static char s[160];

@@ -71,10 +71,8 @@ int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 	}
 	replay_names_free(&n);
 	/* the verdicts are the output: one that could not be written is no verdict */
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		tg_error("stdout: write failed");
+	if (!replay_stdout_ok(0))
 		code = REPLAY_EXIT_USAGE;
-	}
 	return code;
 }
 
@@ -560,10 +558,8 @@ out_nosrc:
 	json_decref(in.end);
 	json_decref(in.notes);
 	free(in.command);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		tg_error("stdout: write failed");
+	if (!replay_stdout_ok(0))
 		code = REPLAY_EXIT_USAGE;
-	}
 	return code;
 }
 
@@ -707,9 +703,7 @@ out:
 		free(a.items[i].bad);
 	}
 	free(a.items);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		tg_error("stdout: write failed");
+	if (!replay_stdout_ok(0))
 		code = REPLAY_EXIT_USAGE;
-	}
 	return code;
 }
