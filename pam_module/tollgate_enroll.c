@@ -91,6 +91,32 @@ static int set_action(enum action *action, enum action a)
 	return 0;
 }
 
+/*
+ * The first option given that action does not take, or NULL. The action would ignore it, and
+ * an option an admin typed is meant: "--remove --digits 8" is a mistake, not a removal.
+ */
+static const char *stray_option(enum action action, int alg, int digits, int force, int no_qr)
+{
+	if (action == ENROLL)
+		return NULL;
+	if (alg)
+		return "--algorithm";
+	if (digits)
+		return "--digits";
+	if (no_qr)
+		return "--no-qr";
+	if (force && action != IMPORT)
+		return "--force";
+	return NULL;
+}
+
+static const char *action_name(enum action action)
+{
+	return action == IMPORT  ? "--import-google-authenticator"
+	       : action == RESET ? "--reset-failures"
+	                         : "--remove";
+}
+
 /* TG_ERR_EXISTS (and say so) when user has a secret and --force was not given. */
 static int refuse_if_enrolled(const char *state_dir, const char *user, int force)
 {
@@ -322,7 +348,7 @@ int main(int argc, char **argv)
 	/* one slot per option, so that an option given again replaces (the last one counts) */
 	const char *config = NULL, *alg = NULL, *digits = NULL, *args[3];
 	char config_arg[PATH_MAX + 8], alg_arg[64], digits_arg[64], err[512];
-	const char *user = NULL, *import = NULL, *state_dir;
+	const char *user = NULL, *import = NULL, *state_dir, *stray;
 	char account[256];
 	struct passwd *pw;
 	enum action action = ENROLL;
@@ -377,6 +403,12 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || user == NULL) {
 		usage(stderr);
+		return 2;
+	}
+	if ((stray = stray_option(action, alg != NULL, digits != NULL, force, !qr)) != NULL) {
+		fprintf(stderr,
+		        "tollgate-enroll: %s does not apply to %s (see tollgate-enroll --help)\n",
+		        stray, action_name(action));
 		return 2;
 	}
 	/* the account's own name, as the module keys it: a case-insensitive NSS

@@ -114,6 +114,21 @@ for acts in "--reset-failures --remove" "--remove --reset-failures" "--remove --
 	[ $? -eq 2 ] || tg_fail "$acts: not a usage error"
 	[ -e "$T/state/totp/$ME" ] || tg_fail "$acts: the enrollment was removed"
 done
+# an option the action does not take is a usage error too, said, and nothing is done: an
+# admin's --digits 8 with --remove (meant for the enrollment that follows) is not a removal
+for acts in "--remove --digits 8" "--reset-failures --algorithm sha256" "--remove --force" \
+	"--reset-failures --no-qr" "--import-google-authenticator $T/out --digits 8" \
+	"--algorithm sha512 --import-google-authenticator $T/out" "--no-qr --import-google-authenticator $T/out"; do
+	cp -p "$T/state/totp/$ME" "$T/totp-kept"
+	# shellcheck disable=SC2086
+	"$ENROLL" -c "$T/tollgate.conf" --user "$ME" $acts > "$T/o" 2> "$T/err"
+	[ $? -eq 2 ] || tg_fail "$acts: not a usage error"
+	grep -q "^tollgate-enroll: --[a-z-]* does not apply to --[a-z-]*" "$T/err" ||
+		{ cat "$T/err"; tg_fail "$acts: the stray option is not named"; }
+	[ -s "$T/o" ] && tg_fail "$acts: said something on stdout"
+	cmp -s "$T/totp-kept" "$T/state/totp/$ME" || tg_fail "$acts: the enrollment was changed"
+done
+rm -f "$T/totp-kept"
 "$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null # a failure: state to keep
 cp -p "$T/state/state/$ME" "$T/state-kept"
 "$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > /dev/null || tg_fail "--remove"
@@ -123,7 +138,7 @@ cp -p "$T/state-kept" "$T/state/state/$ME"
 "$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > /dev/null 2>&1 && tg_fail "--remove of a user not in the store succeeded"
 cmp -s "$T/state-kept" "$T/state/state/$ME" || tg_fail "--remove of a user not in the store dropped the state"
 rm -f "$T/state/state/$ME" "$T/state-kept"
-echo "ok: repeated options, the last one wins; two actions refused; --remove keeps others' state"
+echo "ok: repeated options, the last one wins; two actions, stray options refused; --remove keeps others' state"
 
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
