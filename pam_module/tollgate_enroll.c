@@ -76,6 +76,15 @@ static void uri_escape(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* 1 when all that was printed on stdout got there; else says so, and 0. */
+static int stdout_ok(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 1;
+	fprintf(stderr, "tollgate-enroll: cannot write to standard output: %m\n");
+	return 0;
+}
+
 /* Take action a; -1 when another action was given already (last-one-wins would turn a
  * mistyped "--reset-failures --remove" into a removal). */
 static int set_action(enum action *action, enum action a)
@@ -392,10 +401,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return stdout_ok() ? 0 : 1;
 		case 'V':
 			printf("tollgate-enroll " PACKAGE_VERSION "\n");
-			return 0;
+			return stdout_ok() ? 0 : 1;
 		default:
 			usage(stderr);
 			return 2;
@@ -513,6 +522,10 @@ int main(int argc, char **argv)
 		    "tollgate-enroll: it runs as uid %u, not root: the secret store, its key and "
 		    "the state under %s are root's, so run it as root\n",
 		    (unsigned)geteuid(), state_dir);
+	/* done, but a script that reads "cleared" or "removed" must learn it was not said (an
+	 * enrollment's lost output is said by enroll(), with what to do) */
+	if (r == TG_OK && !stdout_ok())
+		r = TG_ERR_IO;
 	tgp_opts_free(&o);
 	return r == TG_OK ? 0 : 1;
 }

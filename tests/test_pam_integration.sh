@@ -99,6 +99,19 @@ if [ -w /dev/full ]; then
 	grep -q "cannot write the secret and scratch codes to standard output: No space left on device; $ME is enrolled with a secret nobody has seen: run again with --force" "$T/err" ||
 		{ cat "$T/err"; tg_fail "a lost output not explained"; }
 	"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
+	# nor is anything else it prints on stdout lost in silence: a script (or man-page tooling)
+	# reading --help or --version, an admin's "cleared" or "removed", is told
+	"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr > /dev/null || tg_fail "enroll"
+	for what in "--help" "--version" "-c $T/tollgate.conf --user $ME --reset-failures" \
+		"-c $T/tollgate.conf --user $ME --remove"; do
+		# shellcheck disable=SC2086
+		"$ENROLL" $what > /dev/full 2> "$T/err"
+		rc=$?
+		[ $rc -eq 1 ] || tg_fail "$what: exit $rc with its output lost"
+		grep -q "^tollgate-enroll: cannot write to standard output: No space left on device" "$T/err" ||
+			{ cat "$T/err"; tg_fail "$what: a lost output not said"; }
+	done
+	[ -e "$T/state/totp/$ME" ] && tg_fail "--remove did not remove when its output was lost"
 	echo "ok: enroll fails when its output is lost"
 fi
 
