@@ -211,6 +211,8 @@ void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX])
 	out[n] = '\0';
 }
 
+static const unsigned char nat64_prefix[12] = {0x00, 0x64, 0xff, 0x9b};
+
 void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX])
 {
 	unsigned char bin[16];
@@ -219,7 +221,15 @@ void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR
 
 	snprintf(out, TGP_ADDR_MAX, "%s", clean);
 	/* tgp_addr_clean left IPv6 in its canonical form and IPv4-mapped as IPv4 */
-	if (v6_prefix >= 128 || strchr(clean, ':') == NULL || inet_pton(AF_INET6, clean, bin) != 1)
+	if (strchr(clean, ':') == NULL || inet_pton(AF_INET6, clean, bin) != 1)
+		return;
+	/* NAT64's well-known prefix (RFC 6052) holds every IPv4 client of a translator: each is
+	 * its IPv4 address, not one /64 for all of them (nor a second count beside its own) */
+	if (memcmp(bin, nat64_prefix, sizeof(nat64_prefix)) == 0) {
+		(void)inet_ntop(AF_INET, bin + 12, out, TGP_ADDR_MAX);
+		return;
+	}
+	if (v6_prefix >= 128)
 		return;
 	for (i = 0; i < 16; i++) {
 		if (i * 8 >= v6_prefix)

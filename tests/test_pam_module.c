@@ -889,6 +889,31 @@ START_TEST(address_spellings_share_one_limit)
 }
 END_TEST
 
+/*
+ * An IPv4 client seen through NAT64 (64:ff9b::/96, the well-known prefix, RFC 6052) is that
+ * IPv4 client: its failures add up with its own address's, and other IPv4 clients behind the
+ * same translator (one /64) keep their own count.
+ */
+START_TEST(nat64_clients_are_their_ipv4_address)
+{
+	struct conv_state c = {ANSWER_TEXT, "00000000", 0, ""};
+	int i;
+
+	service("max_failures=3 max_failures_user=100 lockout=3600");
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(auth_full(user, &c,
+		                           i % 2 ? "198.51.100.4" : "64:ff9b::198.51.100.4", NULL,
+		                           NULL, 0),
+		                 PAM_AUTH_ERR);
+	c.text = "12345678"; /* a good scratch code */
+	ck_assert_int_eq(auth_full(user, &c, "64:FF9B::C633:6404", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "198.51.100.4", NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth_full(user, &c, "64:ff9b::198.51.100.5", NULL, NULL, 0), PAM_SUCCESS);
+	/* the events name the client as it came */
+	ck_assert_int_eq(events_with("\"client_addr\":\"64:ff9b::198.51.100.4\""), 2);
+}
+END_TEST
+
 /* With UseDNS yes, PAM_RHOST is a name from the client's reverse DNS, which it can change between
  * attempts: the limiter counts sshd's numeric address from SSH_CONNECTION instead. */
 START_TEST(host_names_do_not_spread_the_limit)
@@ -1481,6 +1506,7 @@ int main(void)
 	tcase_add_test(tc, clock_set_back_does_not_stretch_a_lockout);
 	tcase_add_test(tc, address_spellings_share_one_limit);
 	tcase_add_test(tc, host_names_do_not_spread_the_limit);
+	tcase_add_test(tc, nat64_clients_are_their_ipv4_address);
 	tcase_add_test(tc, user_ceiling_across_addresses);
 	tcase_add_test(tc, ipv6_limited_per_network);
 	tcase_add_test(tc, ipv6_prefix_option);

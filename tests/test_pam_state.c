@@ -245,6 +245,15 @@ START_TEST(ipv6_limit_key_is_the_network)
 	/* 128: per address, as the address alone */
 	tgp_addr_limit_key("2001:db8::1", 128, out);
 	ck_assert_str_eq(out, "2001:db8::1");
+	/* NAT64's well-known prefix: the IPv4 client it stands for, whatever the prefix */
+	tgp_addr_limit_key("64:ff9b::c000:207", 64, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("64:ff9b::c000:208", 48, out);
+	ck_assert_str_eq(out, "192.0.2.8");
+	tgp_addr_limit_key("64:ff9b::c000:207", 128, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("64:ff9b::1:c000:207", 64, out); /* not in the /96 */
+	ck_assert_str_eq(out, "64:ff9b::/64");
 	/* IPv4 (IPv4-mapped is cleaned to it), names and the rest: as they are */
 	tgp_addr_limit_key("192.0.2.7", 64, out);
 	ck_assert_str_eq(out, "192.0.2.7");
