@@ -163,7 +163,14 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 		        state_dir, tg_strerror(r));
 		goto out;
 	}
-	(void)tgp_state_remove(state_dir, user); /* a new secret starts with no failures */
+	/* a new secret starts with no failures; one that keeps them (a state a login refuses
+	 * too, a lock held on) is said, or the admin reads a clean start that is not one */
+	if ((r = tgp_state_remove(state_dir, user)) != TG_OK && r != TG_ERR_NOT_FOUND)
+		fprintf(stderr,
+		        "tollgate-enroll: warning: %s is enrolled, but the old state "
+		        "%s/" TGP_STATE_SUBDIR
+		        "/%s stays (%s): its failure counts and lockout still hold\n",
+		        user, state_dir, user, tg_strerror(r));
 	if (oath_init() != OATH_OK || oath_base32_encode((const char *)s->totp.key, s->totp.keylen,
 	                                                 &b32, &b32len) != OATH_OK) {
 		r = TG_ERR_CRYPTO;
@@ -507,8 +514,14 @@ int main(int argc, char **argv)
 			int r2 = tgp_state_remove(state_dir, user);
 
 			printf("Removed the enrollment of %s.\n", user);
-			if (r2 != TG_OK && r2 != TG_ERR_NOT_FOUND)
+			if (r2 != TG_OK && r2 != TG_ERR_NOT_FOUND) {
+				fprintf(
+				    stderr,
+				    "tollgate-enroll: removed the enrollment of %s, but not its "
+				    "state %s/" TGP_STATE_SUBDIR "/%s: %s\n",
+				    user, state_dir, user, tg_strerror(r2));
 				r = r2;
+			}
 		} else {
 			fprintf(stderr, "tollgate-enroll: cannot remove %s: %s\n", user,
 			        tg_strerror(r));

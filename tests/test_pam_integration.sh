@@ -153,6 +153,22 @@ cmp -s "$T/state-kept" "$T/state/state/$ME" || tg_fail "--remove of a user not i
 rm -f "$T/state/state/$ME" "$T/state-kept"
 echo "ok: repeated options, the last one wins; two actions, stray options refused; --remove keeps others' state"
 
+# a state --remove cannot remove (not root's alone: a login refuses it too) is a failure that
+# says why, not a "Removed" and a silent exit 1
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr > /dev/null || tg_fail enroll
+"$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null # a failure: a state
+chmod 0644 "$T/state/state/$ME"
+"$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > "$T/o" 2> "$T/err" && tg_fail "--remove with a state it cannot remove succeeded"
+grep -q "^tollgate-enroll: removed the enrollment of $ME, but not its state $T/state/state/$ME: unsafe" "$T/err" ||
+	{ cat "$T/o" "$T/err"; tg_fail "--remove: a state left behind not said"; }
+# a new enrollment drops the old state (failure counts, lockout) too: one it cannot drop is said
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr > /dev/null 2> "$T/err" || tg_fail "enroll"
+grep -q "^tollgate-enroll: warning: $ME is enrolled, but the old state $T/state/state/$ME stays (unsafe" "$T/err" ||
+	{ cat "$T/err"; tg_fail "enroll: an old state left behind not said"; }
+rm -f "$T/state/state/$ME"
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
+echo "ok: --remove and a new enrollment say so when the state stays"
+
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
 s=$(secret_of "$T/out")
