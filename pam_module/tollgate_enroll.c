@@ -461,6 +461,15 @@ int main(int argc, char **argv)
 			break;
 		}
 		r = enroll(&o, user, force, qr);
+		/* the module then reads google-authenticator files, and this secret at no login
+		 * (with nullok the user gets in without a code): "Enrolled" alone says otherwise */
+		if (r == TG_OK && *tg_config_str(o.cfg, TG_CONF_PAM_SECRET) != '\0')
+			fprintf(
+			    stderr,
+			    "tollgate-enroll: warning: [pam] secret is set in %s: pam_tollgate.so "
+			    "reads %s, not this enrollment, until it is emptied\n",
+			    config != NULL ? config + 7 : TG_CONFIG_DEFAULT_PATH,
+			    tg_config_str(o.cfg, TG_CONF_PAM_SECRET));
 		break;
 	case IMPORT:
 		r = import_ga(&o, user, import, force);

@@ -64,6 +64,16 @@ sed -e 's/^\[general\]$/[general]\nhostname = bastion-7.example/' -e "s|^state_d
 grep -q "otpauth://totp/Tollgate:$ME%40bastion-7.example?" "$T/named.out" ||
 	tg_fail "the app label ignores [general] hostname: $(grep otpauth "$T/named.out")"
 echo "ok: the app label is user@host, with [general] hostname when set"
+# with [pam] secret set, the module reads google-authenticator files, not the store: an
+# enrollment it will not use (nullok lets the user in without a code) is not a plain "Enrolled"
+sed -e "s|^state_dir = .*|state_dir = $T/state-ga\nsecret = ~/.google_authenticator|" \
+	"$T/tollgate.conf" > "$T/ga.conf"
+"$ENROLL" -c "$T/ga.conf" --user "$ME" --no-qr > /dev/null 2> "$T/err" || tg_fail "enroll with [pam] secret set"
+grep -q "^tollgate-enroll: warning: \[pam\] secret is set in $T/ga.conf: pam_tollgate.so reads ~/.google_authenticator, not this enrollment, until it is emptied" "$T/err" ||
+	{ cat "$T/err"; tg_fail "an enrollment the module does not read not said"; }
+"$ENROLL" -c "$T/named.conf" --user "$ME" --force --no-qr > /dev/null 2> "$T/err" || tg_fail "enroll"
+[ -s "$T/err" ] && { cat "$T/err"; tg_fail "a warning without [pam] secret"; }
+echo "ok: an enrollment under [pam] secret= warns"
 grep -q "$(printf '\342\226\210')" "$T/out" || tg_fail "no QR code drawn"
 [ "$(grep -cE '^  [1-9][0-9]{7}$' "$T/out")" -eq 10 ] || tg_fail "not 10 scratch codes"
 scratch=$(grep -E '^  [1-9][0-9]{7}$' "$T/out" | head -1 | tr -d ' ')
