@@ -453,6 +453,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	state_dir = tg_config_str(o.cfg, TG_CONF_PAM_STATE_DIR);
+	/* no state_dir is not "no failures" nor "not enrolled": the login fails closed on it
+	 * (enroll and import make it, as the package does) */
+	if ((action == RESET || action == REMOVE) &&
+	    tgp_check_private_dir(state_dir) == TG_ERR_NOT_FOUND) {
+		fprintf(stderr,
+		        "tollgate-enroll: state_dir %s does not exist (not mounted? the wrong "
+		        "configuration?); nothing done\n",
+		        state_dir);
+		tgp_opts_free(&o);
+		return 1;
+	}
 	switch (action) {
 	case ENROLL:
 		if (getpwnam(user) == NULL) {

@@ -99,6 +99,15 @@ code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 "$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz --reset-failures > /dev/null 2>&1 &&
 	tg_fail "--reset-failures of a user that does not exist and has no state succeeded"
 [ -e "$T/state/state/tg-no-such-user-xyz" ] && tg_fail "--reset-failures made a state file for a mistyped name"
+# nor is a state_dir that is not there (a volume not mounted, the wrong -c): the user's
+# lockout is not "no failures", and their enrollment is not "not enrolled"
+sed "s|^state_dir = .*|state_dir = $T/no-such-dir/state|" "$T/tollgate.conf" > "$T/typo.conf"
+for act in --reset-failures --remove; do
+	"$ENROLL" -c "$T/typo.conf" --user "$ME" $act > "$T/o" 2> "$T/err" && tg_fail "$act with a missing state_dir succeeded"
+	grep -q "^tollgate-enroll: state_dir $T/no-such-dir/state does not exist (not mounted? the wrong configuration?); nothing done" "$T/err" ||
+		{ cat "$T/o" "$T/err"; tg_fail "$act: a missing state_dir not said"; }
+done
+[ -e "$T/no-such-dir" ] && tg_fail "a missing state_dir was made"
 echo "ok: --force needed, rate limit, --reset-failures, --remove"
 
 # the secret and scratch codes exist only in the output: when it cannot be written (a full
