@@ -108,15 +108,17 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	return method;
 }
 
-/* The client's port, from SSH_CONNECTION ("addr port addr port") when sshd set it; -1 otherwise. */
+/*
+ * The client's port, from SSH_CONNECTION ("addr port addr port") when sshd set it; -1 otherwise.
+ * The PAM environment only: the process's is the caller's (the user who runs su), and a port
+ * from there would be one the user chose.
+ */
 static long client_port(pam_handle_t *pamh)
 {
 	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
 	char addr[128];
 	long port;
 
-	if (c == NULL)
-		c = getenv("SSH_CONNECTION");
 	if (c == NULL || sscanf(c, "%127s %ld", addr, &port) != 2 || port < 0 || port > 65535)
 		return -1;
 	return port;

@@ -1316,6 +1316,29 @@ START_TEST(session_event_fields)
 END_TEST
 
 /*
+ * Outside sshd (su, sudo with a session line) SSH_CONNECTION is only in the process's
+ * environment, which the user who runs su sets: the event's client port is not taken from it.
+ */
+START_TEST(session_port_not_from_the_process_environment)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200];
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	ck_assert_int_eq(setenv("SSH_CONNECTION", "203.0.113.66 4242 192.0.2.1 22", 1), 0);
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	unsetenv("SSH_CONNECTION");
+	ck_assert_int_eq(events_with("\"client_port\":4242"), 0);
+	ck_assert_int_eq(events_with("\"client_port\":null"), 2);
+}
+END_TEST
+
+/*
  * A replay guard written by a version that kept no step size counts in the enrollment's step
  * size, as at login: importing a google-authenticator file whose DISALLOW_REUSE lists an older
  * step must not lower it, or the code of the step taken last would get in again.
@@ -1519,6 +1542,7 @@ int main(void)
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
 	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
 	tcase_add_test(tc, session_event_fields);
+	tcase_add_test(tc, session_port_not_from_the_process_environment);
 	tcase_add_test(tc, import_does_not_lower_an_older_replay_guard);
 	tcase_add_test(tc, session_duration_ignores_a_clock_step);
 	tcase_add_test(tc, symlinked_events_folder_not_followed);
