@@ -229,6 +229,12 @@ void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR
 		(void)inet_ntop(AF_INET, bin + 12, out, TGP_ADDR_MAX);
 		return;
 	}
+	/* 6to4 (2002::/16, RFC 3056): the holder of one IPv4 address holds the /48 after it, 65536
+	 * /64s, each a fresh count; it is that IPv4 address */
+	if (bin[0] == 0x20 && bin[1] == 0x02) {
+		(void)inet_ntop(AF_INET, bin + 2, out, TGP_ADDR_MAX);
+		return;
+	}
 	if (v6_prefix >= 128)
 		return;
 	for (i = 0; i < 16; i++) {

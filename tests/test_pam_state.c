@@ -254,6 +254,13 @@ START_TEST(ipv6_limit_key_is_the_network)
 	ck_assert_str_eq(out, "192.0.2.7");
 	tgp_addr_limit_key("64:ff9b::1:c000:207", 64, out); /* not in the /96 */
 	ck_assert_str_eq(out, "64:ff9b::/64");
+	/* 6to4: the holder of an IPv4 address holds the /48 after 2002: (65536 /64s) */
+	tgp_addr_limit_key("2002:c000:207:1::1", 64, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("2002:c000:207:ffff:1:2:3:4", 128, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("2002:c000:208::1", 48, out);
+	ck_assert_str_eq(out, "192.0.2.8");
 	/* IPv4 (IPv4-mapped is cleaned to it), names and the rest: as they are */
 	tgp_addr_limit_key("192.0.2.7", 64, out);
 	ck_assert_str_eq(out, "192.0.2.7");
