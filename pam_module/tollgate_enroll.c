@@ -235,8 +235,10 @@ out:
 /*
  * The time steps google-authenticator's module took (its DISALLOW_REUSE list) into root's
  * replay guard, so that a code used just before the switch is not let in once more after it.
- * A listed step past the current one (a file edited by hand) is not taken: it would refuse
- * every code until then.
+ * That includes a step ahead of the current one by up to the widest window a login takes (a
+ * device clock a little ahead; the pam.d line may widen [pam] window, unseen here), whose code
+ * would still get in; a step further ahead (a file edited by hand) is not taken: it would
+ * refuse every code until then.
  */
 static int seed_replay_guard(const char *state_dir, const char *user, const struct tgp_ga *ga,
                              unsigned step_size)
@@ -248,7 +250,7 @@ static int seed_replay_guard(const char *state_dir, const char *user, const stru
 	int r;
 
 	for (i = 0; i < ga->nused; i++)
-		if (ga->used[i] <= now_step && ga->used[i] > latest)
+		if (ga->used[i] <= now_step + TGP_WINDOW_MAX && ga->used[i] > latest)
 			latest = ga->used[i];
 	if (latest == 0)
 		return TG_OK;

@@ -198,6 +198,21 @@ rm -f "$T/state/state/$U"
 	tg_fail "import with DISALLOW_REUSE"
 SVC=store auth "$c" && tg_fail "after the import, a code google-authenticator's module took accepted"
 SVC=store auth "$c1" || tg_fail "after the import, the next step's code refused"
+# a step ahead of the clock, within the window (google-authenticator's module took the code of a
+# phone running a little ahead), is carried over too: that code is still good here for a while;
+# one far ahead (a file edited by hand) is not, or every code would be refused until then
+now_st=$(($(date +%s) / 30))
+ahead=$(oathtool --totp -b "$S" -N "@$(((now_st + 1) * 30))")
+printf '%s\n" DISALLOW_REUSE %s\n" TOTP_AUTH\n' "$S" $((now_st + 1)) > "$GA"
+rm -f "$T/state/state/$U"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null ||
+	tg_fail "import with a DISALLOW_REUSE step ahead of the clock"
+SVC=store auth "$ahead" && tg_fail "after the import, a code google-authenticator's module took a step ahead accepted"
+printf '%s\n" DISALLOW_REUSE %s\n" TOTP_AUTH\n' "$S" $((now_st + 500)) > "$GA"
+rm -f "$T/state/state/$U"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null ||
+	tg_fail "import with a DISALLOW_REUSE step far ahead"
+SVC=store auth "$(code)" || tg_fail "after importing a step far ahead, the current code refused"
 echo "ok: DISALLOW_REUSE steps refused, and carried over by the import"
 
 # an import makes state_dir as an enrollment does, DISALLOW_REUSE or not (the replay guard went
