@@ -210,6 +210,10 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 				ga->disallow_reuse = 1;
 				if (parse_used(opt + 14, ga) != TG_OK)
 					goto out;
+			} else if (strncmp(opt, "TIME_SKEW", 9) == 0 &&
+			           (opt[9] == ' ' || opt[9] == '\0')) {
+				/* as google-authenticator's module reads it (strtol, no checks) */
+				ga->skew = (int)strtol(opt + 9, NULL, 10);
 			} else if (strcmp(opt, "TOTP_AUTH") == 0) {
 				/* the default: nothing to do */
 			} else if (strncmp(opt, "HOTP_COUNTER", 12) == 0) {

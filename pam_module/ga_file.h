@@ -3,7 +3,8 @@
  * over without enrolling again:
  *   line 1      base32 secret (decoded: 10..64 bytes; spaces, tabs, dashes skipped)
  *   " OPTION    RATE_LIMIT n m [t...], WINDOW_SIZE n, DISALLOW_REUSE [t...],
- *               TOTP_AUTH, STEP_SIZE n (HOTP_COUNTER is refused: TOTP only)
+ *               TOTP_AUTH, STEP_SIZE n, TIME_SKEW n (read, not applied; HOTP_COUNTER is
+ *               refused: TOTP only)
  *   12345678    scratch codes, 8 digits, one a line
  * The file is read with the user's privileges, and must be a regular file
  * (opened O_NOFOLLOW) owned by the user, mode 0600 or stricter, at most 64 KiB.
@@ -36,6 +37,9 @@ struct tgp_ga {
 	uint64_t used[TGP_GA_USED_MAX];
 	unsigned nused;
 	int hotp; /* HOTP_COUNTER: a counter-based file, refused (set even when parsing fails) */
+	/* TIME_SKEW: the steps google-authenticator's module moves every code by, learnt from a
+	 * device whose clock is off; not applied here (the replay guard counts real time) */
+	int skew;
 	int scratch_line[TGP_SCRATCH_MAX]; /* line number (0-based) of each scratch code */
 };
 

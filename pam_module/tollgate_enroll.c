@@ -334,6 +334,14 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 		        state_dir, tg_strerror(r));
 		goto out;
 	}
+	if (ga.skew != 0)
+		fprintf(
+		    stderr,
+		    "tollgate-enroll: warning: %s has TIME_SKEW %d: google-authenticator's module "
+		    "moved %s's codes by %d steps (%lld s) for a device clock that is off; the "
+		    "store does not: set that device's clock right, or its codes will be "
+		    "refused\n",
+		    file, ga.skew, user, ga.skew, (long long)ga.skew * (long long)s->totp.step);
 	printf("Imported %s for %s (%u scratch codes). Set secret= back to empty (the default) to "
 	       "use the store;\n"
 	       "the old file can then be removed.\n",

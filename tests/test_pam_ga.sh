@@ -215,6 +215,20 @@ rm -f "$T/state/state/$U"
 SVC=store auth "$(code)" || tg_fail "after importing a step far ahead, the current code refused"
 echo "ok: DISALLOW_REUSE steps refused, and carried over by the import"
 
+# google-authenticator's module learns a device's clock error (TIME_SKEW, in steps) and moves
+# every code by it; the store keeps no such correction: the import says that device's codes
+# will be refused, not just "Imported"
+printf '%s\n" TIME_SKEW 6\n" TOTP_AUTH\n' "$S" > "$GA"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null 2> "$T/err" ||
+	tg_fail "import with TIME_SKEW"
+grep -q "^tollgate-enroll: warning: $GA has TIME_SKEW 6: google-authenticator's module moved $U's codes by 6 steps (180 s) for a device clock that is off; the store does not: set that device's clock right, or its codes will be refused" "$T/err" ||
+	{ cat "$T/err"; tg_fail "an import dropping TIME_SKEW did not say so"; }
+printf '%s\n" TOTP_AUTH\n' "$S" > "$GA"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" --force > /dev/null 2> "$T/err" ||
+	tg_fail "import"
+[ -s "$T/err" ] && { cat "$T/err"; tg_fail "an import without TIME_SKEW warned"; }
+echo "ok: an import says when it drops google-authenticator's TIME_SKEW"
+
 # an import makes state_dir as an enrollment does, DISALLOW_REUSE or not (the replay guard went
 # in first, and failed with "configuration error" on a machine where no state_dir was made yet)
 sed "s|^state_dir = .*|state_dir = $T/fresh/state|" "$T/tollgate.conf" > "$T/fresh.conf"

@@ -66,6 +66,16 @@ START_TEST(parse_good_file)
 	ck_assert_uint_eq(s->scratch.n, 2);
 	ck_assert_int_eq(ga.scratch_line[0], 6);
 	ck_assert_int_eq(tgp_scratch_match(&s->scratch, "22222222", 8), 1);
+	ck_assert_int_eq(ga.skew, 0);
+	/* the clock correction google-authenticator's module learnt for the user's device: not
+	 * applied, but known, so that an import can say why that device's codes will fail */
+	ck_assert_int_eq(parse(B32 "\n\" RESETTING_TIME_SKEW 1700000000+5\n\" TIME_SKEW -4\n"
+	                           "\" TOTP_AUTH\n",
+	                       s, &ga),
+	                 TG_OK);
+	ck_assert_int_eq(ga.skew, -4);
+	ck_assert_int_eq(parse(B32 "\n\" TIME_SKEW\t3 \n", s, &ga), TG_OK);
+	ck_assert_int_eq(ga.skew, 3);
 	/* lower case, no final newline, CRLF */
 	ck_assert_int_eq(parse("gezdgnbvgy3tqojqgezdgnbvgy3tqojq", s, &ga), TG_OK);
 	ck_assert_int_eq(parse(B32 "\r\n\" TOTP_AUTH\r\n", s, &ga), TG_OK);
