@@ -525,6 +525,14 @@ int main(int argc, char **argv)
 		tgp_state_unlock(&lock);
 		if (r == TG_OK)
 			printf("Failure counts of %s cleared.\n", user);
+		else if (r == TG_ERR_FORMAT)
+			/* not "remove the file": used scratch codes would be good again */
+			fprintf(
+			    stderr,
+			    "tollgate-enroll: the state %s/" TGP_STATE_SUBDIR "/%s is corrupt and "
+			    "every login of %s fails closed on it; enroll %s again (--force) to "
+			    "start afresh with a new secret\n",
+			    state_dir, user, user, user);
 		else
 			fprintf(stderr, "tollgate-enroll: cannot clear the failures of %s: %s\n",
 			        user, tg_strerror(r));

@@ -185,8 +185,20 @@ grep -q "^tollgate-enroll: removed the enrollment of $ME, but not its state $T/s
 grep -q "^tollgate-enroll: warning: $ME is enrolled, but the old state $T/state/state/$ME stays (unsafe" "$T/err" ||
 	{ cat "$T/err"; tg_fail "enroll: an old state left behind not said"; }
 rm -f "$T/state/state/$ME"
+# a corrupt state (both slots) fails every login closed, and --reset-failures cannot read it:
+# it says what does start it afresh (a new enrollment: removing the file by hand would make
+# used scratch codes good again), and that works
+head -c 40000 /dev/urandom > "$T/state/state/$ME" && chmod 0600 "$T/state/state/$ME"
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --reset-failures > /dev/null 2> "$T/err" &&
+	tg_fail "--reset-failures of a corrupt state succeeded"
+grep -q "^tollgate-enroll: the state $T/state/state/$ME is corrupt and every login of $ME fails closed on it; enroll $ME again (--force) to start afresh" "$T/err" ||
+	{ cat "$T/err"; tg_fail "--reset-failures: a corrupt state not explained"; }
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --force --no-qr > "$T/out" 2> "$T/err" || tg_fail "enroll --force over a corrupt state"
+[ -s "$T/err" ] && { cat "$T/err"; tg_fail "enroll --force did not drop the corrupt state"; }
+"$DRIVER" "$T/pam.d" tg "$ME" "$(oathtool --totp -b "$(secret_of "$T/out")")" > /dev/null ||
+	tg_fail "no login after enrolling again over a corrupt state"
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
-echo "ok: --remove and a new enrollment say so when the state stays"
+echo "ok: --remove and a new enrollment say so when the state stays; a corrupt state is explained"
 
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
