@@ -6,6 +6,7 @@
  * The secret and the scratch codes are shown once, on stdout, and kept only
  * sealed (secret) or hashed (scratch codes).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <liboath/oath.h>
@@ -135,6 +136,36 @@ static int refuse_if_enrolled(const char *state_dir, const char *user, int force
 	return TG_ERR_EXISTS;
 }
 
+/*
+ * TG_ERR_CONFIG (and say so) when store.key is missing while totp/ holds enrollments of others:
+ * they are sealed with the lost key, which the store would replace by a new one, leaving them
+ * unreadable for good (and putting the old key back would then lose this enrollment).
+ */
+static int refuse_if_key_lost(const char *state_dir, const char *user)
+{
+	char key[PATH_MAX], dir[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	unsigned others = 0;
+	DIR *d;
+
+	snprintf(key, sizeof(key), "%s/" TGP_STORE_KEY_FILE, state_dir);
+	snprintf(dir, sizeof(dir), "%s/" TGP_STORE_SUBDIR, state_dir);
+	if (lstat(key, &st) == 0 || errno != ENOENT || (d = opendir(dir)) == NULL)
+		return TG_OK;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && strcmp(e->d_name, user) != 0) /* not temp files */
+			others++;
+	closedir(d);
+	if (others == 0)
+		return TG_OK;
+	fprintf(stderr,
+	        "tollgate-enroll: %s is missing, but %s holds %u enrollment%s sealed with it: put "
+	        "it back (a new key would leave them unreadable); nothing done\n",
+	        key, dir, others, others == 1 ? "" : "s");
+	return TG_ERR_CONFIG;
+}
+
 static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 {
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
@@ -147,7 +178,8 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 
 	if (s == NULL)
 		goto out;
-	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK)
+	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK ||
+	    (r = refuse_if_key_lost(state_dir, user)) != TG_OK)
 		goto out;
 	if ((r = tgp_alg_parse(tg_config_str(o->cfg, TG_CONF_PAM_ALGORITHM), &s->totp.alg)) !=
 	    TG_OK)
@@ -287,7 +319,8 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 		r = TG_ERR_NOT_FOUND;
 		goto out;
 	}
-	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK)
+	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK ||
+	    (r = refuse_if_key_lost(state_dir, user)) != TG_OK)
 		goto out;
 	/* the same checks as at login: the user's own file, 0600 or stricter, read as the user */
 	if ((r = tgp_ga_read(file, pw, &text)) != TG_OK) {

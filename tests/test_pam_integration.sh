@@ -74,6 +74,23 @@ grep -q "^tollgate-enroll: warning: \[pam\] secret is set in $T/ga.conf: pam_tol
 "$ENROLL" -c "$T/named.conf" --user "$ME" --force --no-qr > /dev/null 2> "$T/err" || tg_fail "enroll"
 [ -s "$T/err" ] && { cat "$T/err"; tg_fail "a warning without [pam] secret"; }
 echo "ok: an enrollment under [pam] secret= warns"
+# store.key gone (a restore that missed it) while totp/ holds enrollments sealed with it: a new
+# key would leave them unreadable for good (and putting the old key back would then lose the
+# new one), so an enrollment of someone else is refused and no key is made
+sed "s|^state_dir = .*|state_dir = $T/state-key|" "$T/tollgate.conf" > "$T/key.conf"
+"$ENROLL" -c "$T/key.conf" --user "$ME" --no-qr > /dev/null || tg_fail "enroll"
+other=nobody
+[ "$ME" = nobody ] && other=root
+mv "$T/state-key/store.key" "$T/store.key.lost"
+"$ENROLL" -c "$T/key.conf" --user "$other" --no-qr > "$T/o" 2> "$T/err" && tg_fail "enrolled with store.key lost"
+grep -q "^tollgate-enroll: $T/state-key/store.key is missing, but $T/state-key/totp holds 1 enrollment sealed with it: put it back (a new key would leave them unreadable); nothing done" "$T/err" ||
+	{ cat "$T/o" "$T/err"; tg_fail "a lost store.key not said"; }
+[ -e "$T/state-key/store.key" ] && tg_fail "a new store.key was made over enrollments sealed with the lost one"
+[ -e "$T/state-key/totp/$other" ] && tg_fail "an enrollment was written with store.key lost"
+# the user's own enrollment alone is no one else's: replaced with --force, under a new key
+"$ENROLL" -c "$T/key.conf" --user "$ME" --force --no-qr > /dev/null || tg_fail "enroll the only user again with store.key lost"
+rm -rf "$T/state-key" "$T/store.key.lost"
+echo "ok: no new store.key over enrollments sealed with a lost one"
 grep -q "$(printf '\342\226\210')" "$T/out" || tg_fail "no QR code drawn"
 [ "$(grep -cE '^  [1-9][0-9]{7}$' "$T/out")" -eq 10 ] || tg_fail "not 10 scratch codes"
 scratch=$(grep -E '^  [1-9][0-9]{7}$' "$T/out" | head -1 | tr -d ' ')
