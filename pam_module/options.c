@@ -6,6 +6,9 @@
 
 #include "tg_error.h"
 
+/* The arguments that are flags: no tollgate.conf key, no value. */
+static const char *const flag_args[] = {"debug", "try_first_pass", "forward_pass"};
+
 static int flag(struct tgp_opts *o, const char *arg)
 {
 	if (strcmp(arg, "debug") == 0)
@@ -23,7 +26,7 @@ static int set_arg(struct tgp_opts *o, const char *arg, char *err, size_t errlen
 {
 	char name[64];
 	const char *eq = strchr(arg, '='), *value;
-	size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+	size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg), i;
 	enum tg_conf_id id;
 
 	if (n == 0 || n >= sizeof(name)) {
@@ -32,6 +35,13 @@ static int set_arg(struct tgp_opts *o, const char *arg, char *err, size_t errlen
 	}
 	memcpy(name, arg, n);
 	name[n] = '\0';
+	for (i = 0; i < sizeof(flag_args) / sizeof(flag_args[0]); i++)
+		if (strcmp(name, flag_args[i]) == 0) {
+			/* debug=yes: "unknown argument" would send the admin looking for a typo */
+			snprintf(err, errlen, "argument \"%s\" takes no value (write %s alone)",
+			         name, name);
+			return TG_ERR_CONFIG;
+		}
 	if (tg_config_lookup("pam", name, &id) != TG_OK &&
 	    tg_config_lookup("general", name, &id) != TG_OK) {
 		snprintf(err, errlen, "unknown argument \"%s\"", name);

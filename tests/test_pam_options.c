@@ -72,6 +72,20 @@ START_TEST(errors_fail)
 	ck_assert_int_ne(tgp_opts_load(&o, 1, unknown, err, sizeof(err)), TG_OK);
 	ck_assert_ptr_nonnull(strstr(err, "no_such_option"));
 	ck_assert_ptr_null(o.cfg);
+	/* a flag given a value is not an "unknown argument": the admin's debug=yes is known */
+	{
+		const char *flags[] = {"debug=yes", "try_first_pass=1", "forward_pass="};
+		char want[128];
+		int i;
+
+		for (i = 0; i < 3; i++) {
+			ck_assert_int_ne(tgp_opts_load(&o, 1, &flags[i], err, sizeof(err)), TG_OK);
+			snprintf(want, sizeof(want), "argument \"%.*s\" takes no value",
+			         (int)strcspn(flags[i], "="), flags[i]);
+			ck_assert_msg(strstr(err, want) != NULL, "%s: %s", flags[i], err);
+			ck_assert_ptr_null(o.cfg);
+		}
+	}
 	ck_assert_int_ne(tgp_opts_load(&o, 1, range, err, sizeof(err)), TG_OK);
 	ck_assert_int_ne(tgp_opts_load(&o, 1, noval, err, sizeof(err)), TG_OK);
 	ck_assert_int_ne(tgp_opts_load(&o, 1, missing, err, sizeof(err)), TG_OK);
