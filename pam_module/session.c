@@ -102,6 +102,34 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	           no_secret(o, pwp)) {
 		method = "nullok";
 	}
+	/* a claim not believed: the session line may lack the auth line's arguments (an
+	 * exempt_group, nullok or state_dir given there only), and "none" alone would leave an
+	 * event wrong without a word; or the user set the variable */
+	if (env != NULL && strcmp(env, "none") != 0 && strcmp(method, "none") == 0) {
+		char claim[16], who[80], why[PATH_MAX + 64];
+
+		if (strcmp(env, "exempt") == 0)
+			snprintf(why, sizeof(why), "%s",
+			         *exempt == '\0' ? "no exempt_group here" : "not in exempt_group");
+		else if (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0)
+			snprintf(why, sizeof(why),
+			         "no code accepted within %d s in the state under %s", LOGIN_WINDOW,
+			         tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR));
+		else if (strcmp(env, "nullok") == 0)
+			snprintf(why, sizeof(why), "%s",
+			         tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK)
+			             ? "the user has a secret"
+			             : "no nullok here");
+		else
+			snprintf(why, sizeof(why), "not a method this module reports");
+		tgp_log_safe(env, claim, sizeof(claim));
+		tgp_log_safe(user, who, sizeof(who));
+		pam_syslog(pamh, LOG_WARNING,
+		           "user=%s: the MFA method %s that " TGP_ENV_METHOD " gives is not "
+		           "confirmed by this session line's arguments and root's data (%s): "
+		           "recorded as none",
+		           who, claim, why);
+	}
 	free(st);
 	free(buf);
 	(void)pam_set_data(pamh, TGP_DATA_METHOD, (void *)method, NULL);

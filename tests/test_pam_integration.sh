@@ -267,6 +267,18 @@ else
 	echo "$code" | pt authenticate > "$T/pt" 2>&1 && tg_fail "pamtester: replay accepted"
 	echo "abc" | pt authenticate > "$T/pt" 2>&1 && tg_fail "pamtester: non-digits accepted"
 	echo "ok: pamtester with libpam_wrapper"
+	# sshd runs the auth step in another process: the session gets the method from the PAM
+	# environment (pam_env plays that part here) and checks it against its own arguments. One
+	# it cannot confirm (exempt_group on the auth line only, as a pam.d line naturally carries
+	# it) is recorded as "none", and the log says why instead of leaving the event wrong in silence
+	printf 'TOLLGATE_MFA_METHOD DEFAULT=exempt\n' > "$T/env.conf"
+	printf 'session required pam_env.so readenv=0 conffile=%s/env.conf\nsession required %s config=%s/tollgate.conf\n' \
+		"$T" "$MOD" "$T" > "$T/pw/tgsess"
+	LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pw" PAM_WRAPPER_DEBUGLEVEL=1 \
+		pamtester tgsess "$ME" open_session close_session > "$T/pt" 2>&1 || { cat "$T/pt"; tg_fail "pamtester: session"; }
+	grep -q "user=$ME: the MFA method exempt that TOLLGATE_MFA_METHOD gives is not confirmed by this session line's arguments and root's data (no exempt_group here): recorded as none" "$T/pt" ||
+		{ cat "$T/pt"; tg_fail "an unconfirmed MFA method recorded as none without a word"; }
+	echo "ok: an MFA method the session cannot confirm is said"
 	# a state_dir on a read-only file system fails closed, and the log line (libpam_wrapper
 	# prints pam_syslog's lines) says why, not just "system error"
 	if [ "$(id -u)" -ne 0 ] || ! mount --bind "$T/state" "$T/state" 2> /dev/null; then
