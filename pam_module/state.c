@@ -235,6 +235,14 @@ void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR
 		(void)inet_ntop(AF_INET, bin + 2, out, TGP_ADDR_MAX);
 		return;
 	}
+	/* Teredo (2001:0::/32, RFC 4380): the /64 is the Teredo server's, shared by all of its
+	 * clients; each is its own public IPv4 address, the last 32 bits inverted */
+	if (bin[0] == 0x20 && bin[1] == 0x01 && bin[2] == 0 && bin[3] == 0) {
+		for (i = 12; i < 16; i++)
+			bin[i] = (unsigned char)~bin[i];
+		(void)inet_ntop(AF_INET, bin + 12, out, TGP_ADDR_MAX);
+		return;
+	}
 	if (v6_prefix >= 128)
 		return;
 	for (i = 0; i < 16; i++) {

@@ -261,6 +261,14 @@ START_TEST(ipv6_limit_key_is_the_network)
 	ck_assert_str_eq(out, "192.0.2.7");
 	tgp_addr_limit_key("2002:c000:208::1", 48, out);
 	ck_assert_str_eq(out, "192.0.2.8");
+	/* Teredo (RFC 4380): the /64 is the Teredo server's, shared by all its clients; each is
+	 * its own public IPv4 address, the last 32 bits inverted */
+	tgp_addr_limit_key("2001:0:4136:e378:8000:63bf:3fff:fdf8", 64, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("2001:0:4136:e378:8000:63bf:3fff:fdf7", 64, out);
+	ck_assert_str_eq(out, "192.0.2.8");
+	tgp_addr_limit_key("2001:1::1", 64, out); /* not Teredo: 2001:0::/32 only */
+	ck_assert_str_eq(out, "2001:1::/64");
 	/* IPv4 (IPv4-mapped is cleaned to it), names and the rest: as they are */
 	tgp_addr_limit_key("192.0.2.7", 64, out);
 	ck_assert_str_eq(out, "192.0.2.7");
