@@ -642,7 +642,19 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			(void)tgp_event(pamh, &a.opts, "mfa_replay", a.user, NULL);
 		}
 		failure_event(&a);
-		log_result(&a, 0, NULL);
+		/* google-authenticator's module moves codes by the file's TIME_SKEW, this one does
+		 * not: "bad_code" alone would not tell why a device stopped working */
+		if (a.is_ga && a.ga.skew != 0 && strcmp(a.reason, "bad_code") == 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why),
+			         "the file's TIME_SKEW %d (google-authenticator's correction for a "
+			         "device clock that is off) is not applied",
+			         a.ga.skew);
+			log_result(&a, 0, why);
+		} else {
+			log_result(&a, 0, NULL);
+		}
 		goto out;
 	}
 	rc = succeed(&a);

@@ -228,6 +228,21 @@ printf '%s\n" TOTP_AUTH\n' "$S" > "$GA"
 	tg_fail "import"
 [ -s "$T/err" ] && { cat "$T/err"; tg_fail "an import without TIME_SKEW warned"; }
 echo "ok: an import says when it drops google-authenticator's TIME_SKEW"
+# with secret= the module reads such a file itself: a code refused there says in the log that the
+# file's correction is not applied (libpam_wrapper prints pam_syslog's lines), not just bad_code
+if ldd "$MOD" | grep -q libasan || ! command -v pamtester > /dev/null ||
+	! ldconfig -p | grep -q libpam_wrapper; then
+	echo "SKIP part: pamtester, libpam_wrapper or a build without sanitizers needed"
+else
+	printf '%s\n" TIME_SKEW 6\n" TOTP_AUTH\n' "$S" > "$GA"
+	chown "$U:" "$GA" && chmod 0600 "$GA"
+	bad=$(code | tr 0-9 1-90)
+	echo "$bad" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+		PAM_WRAPPER_DEBUGLEVEL=1 pamtester ga "$U" authenticate > "$T/pt" 2>&1 && tg_fail "a bad code accepted"
+	grep -q "reason=bad_code: the file's TIME_SKEW 6 (google-authenticator's correction for a device clock that is off) is not applied" "$T/pt" ||
+		{ cat "$T/pt"; tg_fail "a code refused with TIME_SKEW in the file: the log does not say it is not applied"; }
+	echo "ok: a refused code says the file's TIME_SKEW is not applied"
+fi
 
 # an import makes state_dir as an enrollment does, DISALLOW_REUSE or not (the replay guard went
 # in first, and failed with "configuration error" on a machine where no state_dir was made yet)
