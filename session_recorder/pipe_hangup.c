@@ -84,16 +84,21 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN); /* a stopped helper could neither stop the command nor end it */
 	if (!read_full(3, &pgid, sizeof(pgid)) || pgid <= 1)
 		_exit(0); /* no command was started */
 	/* "I", "Q": the recorder's SIGINT, SIGQUIT, passed on as a terminal passes them to its
-	 * foreground job; "R": released; "E", or the recorder gone without a word: end the
-	 * command */
+	 * foreground job; "Z", "C": the recorder stops for a SIGTSTP, and goes on; "R": released;
+	 * "E", or the recorder gone without a word: end the command */
 	while (read_full(3, &cmd, 1) && cmd != 'E') {
 		if (cmd == 'R')
 			_exit(0);
 		if (cmd == 'I' || cmd == 'Q')
 			signal_group(pgid, cmd == 'I' ? SIGINT : SIGQUIT);
+		/* SIGSTOP, not SIGTSTP: the command's group, alone in a session of its own, is
+		 * orphaned, and the kernel drops a SIGTSTP to it unless it is caught */
+		if (cmd == 'Z' || cmd == 'C')
+			signal_group(pgid, cmd == 'Z' ? SIGSTOP : SIGCONT);
 	}
 	signal_group(pgid, SIGHUP);
 	signal_group(pgid, SIGCONT); /* a stopped process acts on SIGHUP only once it runs */
@@ -142,9 +147,25 @@ int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid)
 
 int pipe_hangup_signal(struct pipe_hangup *h, int sig)
 {
-	char cmd = sig == SIGINT ? 'I' : 'Q';
+	char cmd;
 
-	if (h->fd < 0 || (sig != SIGINT && sig != SIGQUIT))
+	switch (sig) {
+	case SIGINT:
+		cmd = 'I';
+		break;
+	case SIGQUIT:
+		cmd = 'Q';
+		break;
+	case SIGTSTP:
+		cmd = 'Z';
+		break;
+	case SIGCONT:
+		cmd = 'C';
+		break;
+	default:
+		return TG_ERR_INVALID;
+	}
+	if (h->fd < 0)
 		return TG_ERR_INVALID;
 	return send(h->fd, &cmd, 1, MSG_NOSIGNAL) == 1 ? TG_OK : TG_ERR_IO;
 }

@@ -14,9 +14,11 @@
  * recorder that dies without a word (kill -9) ends the command too, as a
  * closed pty master does a terminal session. SIGINT and SIGQUIT to the
  * recorder (a Ctrl-C at the terminal of "su alice -c cmd") it sends the
- * group, as a terminal sends them its foreground job; it ignores those
- * signals, and SIGHUP and SIGTERM, itself: they come to the recorder's
- * process group, its own.
+ * group, as a terminal sends them its foreground job; a Ctrl-Z that reaches
+ * the recorder (su alice --session-command cmd) stops the group (SIGSTOP)
+ * while the recorder is stopped, and SIGCONT continues it.
+ * It ignores those signals, and SIGHUP and SIGTERM, itself: they come to the
+ * recorder's process group, its own.
  */
 #ifndef PIPE_HANGUP_H
 #define PIPE_HANGUP_H
@@ -36,7 +38,8 @@ struct pipe_hangup {
 int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps);
 /* Name the process group to end: the command's (a session leader: its pid). */
 int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid);
-/* Send the group SIGINT or SIGQUIT. TG_OK, or an error when the helper cannot be told. */
+/* Send the group SIGINT or SIGQUIT; stop it (SIGTSTP: SIGSTOP is sent) or continue it
+ * (SIGCONT). TG_OK, or an error when the helper cannot be told. */
 int pipe_hangup_signal(struct pipe_hangup *h, int sig);
 /* End the group and wait for the helper to be done (at most twice RELAY_HANGUP_WAIT_MS and
  * a second), reaping the child into res meanwhile, only once the group was signalled: until

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,35 @@ static int child_ended(pid_t child)
 	memset(&si, 0, sizeof(si));
 	return waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 	       si.si_pid == child;
+}
+
+/*
+ * SIGTSTP (a Ctrl-Z at the terminal that "su alice --session-command cmd" runs on): the job
+ * stops, as at a terminal, the command (in a session of its own, out of that terminal's reach)
+ * through the helper, then this process, which its parent (su, the shell) sees stopped; when it
+ * goes on (fg), so does the command. The recorder leading a session of its own ("ssh host cmd",
+ * "su -c") has no job control: its group is orphaned, where the kernel drops a SIGTSTP, and so
+ * does this. A helper that cannot be told: the recorder does not stop either, or the command
+ * would run on while the job shows as stopped.
+ */
+static void job_stop(struct pipe_hangup *hangup)
+{
+	struct sigaction dfl, old;
+	sigset_t set;
+
+	if (getsid(0) == getpid() || pipe_hangup_signal(hangup, SIGTSTP) != TG_OK)
+		return;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigaction(SIGTSTP, &dfl, &old);
+	raise(SIGTSTP); /* blocked here: it stops this process once unblocked */
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigaction(SIGTSTP, &old, NULL);
+	(void)pipe_hangup_signal(hangup, SIGCONT);
 }
 
 /* Stop feeding the command's stdin (it sees EOF). */
@@ -70,6 +100,10 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 			ended = ended || child_ended(child);
 		}
 		relay_got_winch = 0;
+		if (relay_got_term == SIGTSTP) {
+			relay_got_term = 0;
+			job_stop(hangup);
+		}
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;
 			/* SIGINT and SIGQUIT go to the command's process group, as a terminal's do

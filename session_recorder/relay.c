@@ -24,15 +24,15 @@ static void on_signal(int sig)
 		relay_got_winch = 1;
 		break;
 	default:
-		/* a hangup is not undone by a SIGINT or SIGQUIT that comes with it (the handlers
-		 * block each other: this test and the store are one step) */
+		/* a hangup is not undone by a SIGINT, SIGQUIT or SIGTSTP that comes with it (the
+		 * handlers block each other: this test and the store are one step) */
 		if (relay_got_term != SIGHUP && relay_got_term != SIGTERM)
 			relay_got_term = sig;
 		break;
 	}
 }
 
-static const int caught[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
+static const int caught[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP};
 
 int relay_signals_init(sigset_t *waitmask)
 {

@@ -48,11 +48,12 @@ struct relay_ctx {
 	int failed_end; /* the session is ended because recording failed */
 };
 
-/* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, but a SIGHUP or SIGTERM stays */
+/* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP or SIGTERM
+ * stays */
 extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
 
-/* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT; ignore SIGPIPE and
- * SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
+/* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP; ignore SIGPIPE
+ * and SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
 int relay_signals_init(sigset_t *waitmask);
 /* In a child before exec: default dispositions, nothing blocked. */
 void relay_signals_child_reset(void);

@@ -11,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, gone, kill_quietly, main, run_pipes)  # noqa: E402
@@ -502,6 +503,81 @@ def test_ctrl_c_reaches_command():
         env.cleanup()
 
 
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def wait_state(pid, stopped, wait_s=10.0):
+    """pid is stopped (or, with stopped false, runs again), waiting up to wait_s."""
+    end = time.monotonic() + wait_s
+    while (proc_state(pid) == "T") != stopped:
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_ctrl_z_stops_command():
+    """Ctrl-Z at the terminal a command session runs on (su alice --session-command cmd > file,
+    alice's login shell the recorder) stops the whole job, the command too, as a terminal's stops its foreground job;
+    fg goes on with both. The command runs in a session of its own: the terminal's SIGTSTP
+    stopped only the recorder (and its helper), and the command ran on while the shell said
+    the job was stopped."""
+    env = Env(shell="/bin/sh")
+    try:
+        # the recorder in a process group of its own in this session, as a job of the shell
+        # su runs in: the terminal's SIGTSTP goes to that group
+        cmd = "echo $$; while read x; do echo got $x; done; exit 3"
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND=cmd), process_group=0)
+        pid = None
+        try:
+            pid = int(p.stdout.readline())
+            os.killpg(p.pid, signal.SIGTSTP)
+            check(wait_state(p.pid, True), "Ctrl-Z: the recorder stops, the job shows as stopped")
+            check(wait_state(pid, True), "and the command is stopped with it")
+            os.killpg(p.pid, signal.SIGCONT)
+            check(wait_state(p.pid, False) and wait_state(pid, False), "fg: both go on")
+            p.stdin.write(b"hello\n")
+            p.stdin.flush()
+            check(p.stdout.readline() == b"got hello\n", "the command still reads and writes")
+            p.stdin.close()
+            p.wait(timeout=60)
+            check(p.returncode == 3, "its exit status is passed on (rc %d)" % p.returncode)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            kill_quietly(pid)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "exit" and rec.data("out").endswith(b"got hello\n"),
+              "recorded to the end and sealed")
+        # "ssh host cmd": the recorder leads a session of its own, where the kernel drops a
+        # SIGTSTP (an orphaned process group); the command must not be left stopped either
+        os.unlink(env.only_session())
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
+        pid = None
+        try:
+            pid = int(p.stdout.readline())
+            os.killpg(p.pid, signal.SIGTSTP)
+            p.stdin.write(b"again\n")
+            p.stdin.flush()
+            check(p.stdout.readline() == b"got again\n" and proc_state(p.pid) != "T",
+                  "no job control without a terminal: the session goes on")
+            p.stdin.close()
+            p.wait(timeout=60)
+            check(p.returncode == 3, "its exit status is passed on (rc %d)" % p.returncode)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            kill_quietly(pid)
+    finally:
+        env.cleanup()
+
+
 def test_transfer_disguise_recorded():
     """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
     a real transfer runs without the configured shell, so no start-up file of it runs."""
@@ -627,6 +703,6 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start])

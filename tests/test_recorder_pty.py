@@ -583,6 +583,29 @@ def test_term_ends_session():
         env.cleanup()
 
 
+def test_tstp_reaches_foreground_job():
+    """SIGTSTP to the recorder goes to the shell's foreground job through TIOCSIG, as SIGINT and
+    SIGQUIT do (a command session stops its command the same way): the job stops, the shell
+    takes over, the session goes on."""
+    env = Env(shell="/bin/bash")
+    try:
+        s = PtySession(env, environ=env.environ())
+        s.sync()
+        s.send(b"sh -c 'echo RE\"\"ADY; exec sleep 300'\n")
+        s.read_until(b"READY\r\n")
+        os.kill(s.pid, signal.SIGTSTP)
+        s.read_until(b"Stopped")
+        s.send(b"kill -9 %1\n")
+        s.read_until(b"Killed")
+        s.send(b"exit 0\n")
+        st = s.wait()
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "the job stopped, the shell went on and ended")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "exit", "sealed")
+    finally:
+        env.cleanup()
+
+
 def test_idle_heartbeats():
     env = Env(shell="/bin/sh", checkpoint_interval=1)
     try:
@@ -702,5 +725,5 @@ if __name__ == "__main__":
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
-          test_term_ends_session, test_idle_heartbeats, test_slow_client_gets_the_last_output,
+          test_term_ends_session, test_tstp_reaches_foreground_job, test_idle_heartbeats, test_slow_client_gets_the_last_output,
           test_failure_message_reaches_slow_client])
