@@ -15,6 +15,10 @@
 #include "tg_error.h"
 
 #define TICK_MS 10
+/* after the SIGKILL: how long the group gets to be gone before the helper says who is left */
+#define KILL_WAIT_MS 500
+/* the helper's exit status when what is left of the group is another user's */
+#define HELPER_EXIT_OUT_OF_REACH 2
 
 static void tick(void)
 {
@@ -42,11 +46,14 @@ static int read_full(int fd, void *p, size_t n)
 }
 
 /* The command's process group, or the command alone while it has not made its own group yet
- * (setsid() in the child: a failure right after the start can come first). */
+ * (setsid() in the child: a failure right after the start can come first). -1 with errno EPERM:
+ * the group is there, but all of it another user's. */
 static int signal_group(pid_t pgid, int sig)
 {
 	if (kill(-pgid, sig) == 0)
 		return 0;
+	if (errno != ESRCH)
+		return -1;
 	return kill(pgid, sig);
 }
 
@@ -105,13 +112,19 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	/* the group has its hangup: the recorder may reap the command now. From here on the group's
 	 * id is free again at most TICK_MS before the probe that lets the helper go */
 	(void)!send(3, "H", 1, MSG_NOSIGNAL);
-	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS; waited += TICK_MS) {
-		if (signal_group(pgid, 0) != 0)
-			_exit(0); /* all gone (the recorder reaps its child meanwhile) */
+	/* until all are gone (the recorder reaps its child meanwhile) */
+	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS && signal_group(pgid, 0) == 0;
+	     waited += TICK_MS)
 		tick();
+	if (waited >= RELAY_HANGUP_WAIT_MS) {
+		signal_group(pgid, SIGKILL);
+		for (waited = 0; waited < KILL_WAIT_MS && signal_group(pgid, 0) == 0;
+		     waited += TICK_MS)
+			tick();
 	}
-	signal_group(pgid, SIGKILL);
-	_exit(0);
+	/* a process that made itself another user (a setuid program that became root) is out of
+	 * reach: it runs on, and the recorder says so */
+	_exit(signal_group(pgid, 0) != 0 && errno == EPERM ? HELPER_EXIT_OUT_OF_REACH : 0);
 }
 
 int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps)
@@ -120,6 +133,7 @@ int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps)
 
 	h->pid = -1;
 	h->fd = -1;
+	h->out_of_reach = 0;
 	/* both ways: the helper says when the group has its hangup (pipe_hangup_end) */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return TG_ERR_SYSTEM;
@@ -175,6 +189,7 @@ void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *re
 	struct pollfd pfd;
 	char ack;
 	int waited, st;
+	pid_t r;
 
 	if (h->pid <= 0)
 		return;
@@ -193,8 +208,11 @@ void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *re
 	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS + 1000; waited += TICK_MS) {
 		if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
 			res->reaped = 1;
-		if (waitpid(h->pid, &st, WNOHANG) != 0)
+		if ((r = waitpid(h->pid, &st, WNOHANG)) != 0) {
+			h->out_of_reach = r == h->pid && WIFEXITED(st) &&
+			                  WEXITSTATUS(st) == HELPER_EXIT_OUT_OF_REACH;
 			break; /* done (or not ours to wait for any more) */
+		}
 		tick();
 	}
 	h->pid = -1;

@@ -19,6 +19,10 @@
  * while the recorder is stopped, and SIGCONT continues it.
  * It ignores those signals, and SIGHUP and SIGTERM, itself: they come to the
  * recorder's process group, its own.
+ *
+ * What the command's group holds of another user's (a setuid program that
+ * made itself root for good) is out of the helper's reach: it runs on after
+ * the hangup, and pipe_hangup_end says so.
  */
 #ifndef PIPE_HANGUP_H
 #define PIPE_HANGUP_H
@@ -30,8 +34,10 @@
 #include "relay.h"
 
 struct pipe_hangup {
-	pid_t pid; /* the helper; -1: none */
-	int fd;    /* our end of its socket; -1: closed */
+	pid_t pid;        /* the helper; -1: none */
+	int fd;           /* our end of its socket; -1: closed */
+	int out_of_reach; /* after pipe_hangup_end: processes of the group it may not signal
+	                   * (another user's: a setuid program) ran on */
 };
 
 /* Fork the helper (before privsep_drop_recorder). TG_OK, or an error with h->pid -1. */

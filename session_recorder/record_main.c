@@ -322,6 +322,18 @@ static void note_start(struct recorder *rc)
 	}
 }
 
+/* The command's hangup left processes running that the helper may not signal (another user's:
+ * a setuid program that made itself root); the recording must not read as a clean end. */
+#define OUT_OF_REACH                                                                               \
+	"processes of the command that run as another user (a setuid program) could not be hung "  \
+	"up and run on"
+static void note_out_of_reach(struct recorder *rc)
+{
+	tg_warn("recording %s of %s: " OUT_OF_REACH, rc->sid_hex, rc->si.user);
+	rec_sink_note(&rc->sink,
+	              "{\"event\":\"hangup_incomplete\",\"reason\":\"" OUT_OF_REACH "\"}");
+}
+
 /*
  * The shell on a new pty. The slave stays open here too (*slave_out): on
  * Linux the master has termios of its own, and only the slave's tells whether
@@ -718,6 +730,8 @@ int main(int argc, char **argv)
 			close(x.echo_fd);
 	} else {
 		pipe_relay_run(&x, fds, child, &rc.hangup, &waitmask, &res);
+		if (rc.hangup.out_of_reach)
+			note_out_of_reach(&rc);
 		finish_recording(&rc, &res);
 	}
 	child_env_free(&rc.env);

@@ -445,6 +445,7 @@ def test_term_ends_quiet_command():
         rec = [Recording(env.pub, f) for f in env.sessions()]
         check(len(rec) == 2 and all(r.sealed_ok() and r.end()["reason"] == "hangup" for r in rec),
               "both recordings sealed, reason hangup")
+        check(not any(r.notes("hangup_incomplete") for r in rec), "the hangup reached all of the command")
     finally:
         env.cleanup()
 

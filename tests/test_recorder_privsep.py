@@ -355,6 +355,46 @@ def test_ctrl_c_ends_command():
         users.remove()
 
 
+def test_hangup_of_root_processes_said():
+    """A command that becomes root (a setuid program that makes itself root for good) is out of
+    the hangup helper's reach, which has the user's ids: a SIGHUP still ends the session and
+    seals the recording, and the recording says that processes of the command's group ran
+    on, where it used to read as a clean hangup."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        rootpy = os.path.join(env.dir, "rootpy")  # python keeps a setuid root it is started with
+        shutil.copy("/usr/bin/python3", rootpy)
+        os.chown(rootpy, 0, users.usr.pw_gid)  # for the test user alone
+        os.chmod(rootpy, 0o4750)
+        root = "%s -c 'import os, time; os.setresuid(0, 0, 0); print(os.getpid(), flush=True); time.sleep(300)'" % rootpy
+        # the whole group root's (the command never ends: no status, 255), and one with the
+        # user's shell beside it (it ignores SIGHUP: killed, and the recorder dies of it)
+        for cmd, rc in (("exec " + root, 255), ("trap '' HUP; " + root + " & wait", -signal.SIGKILL)):
+            p = subprocess.Popen(as_user(users, [binary]), env=env.environ(SSH_ORIGINAL_COMMAND=cmd),
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            pid = None
+            try:
+                pid = int(p.stdout.readline())
+                p.send_signal(signal.SIGHUP)
+                p.communicate(timeout=60)
+                check(not gone(pid, 0.5), "the root process runs on (the helper may not signal it)")
+                check(p.returncode == rc, "the recorder ends (rc %d)" % p.returncode)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                kill_quietly(pid)
+            rec = Recording(env.pub, env.only_session())
+            check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "sealed as hung up")
+            check(len(rec.notes("hangup_incomplete")) == 1, "a note says what ran on: %r" % rec.notes())
+            os.unlink(env.only_session())
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 def test_failure_found_at_seal_reported():
     """A write that fails only when the recorder seals (the shell's last output was still in the
     writer's buffer when it exited, within the 100 ms before the next flush) is a recording failure
@@ -466,4 +506,4 @@ def test_spool_missing_said():
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
-          test_ctrl_c_ends_command, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said])
+          test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said])
