@@ -40,13 +40,18 @@ static int exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* Make the folder that will hold path, if missing (0755: the public key is for everyone). */
+/* Make the folder that will hold path, if missing (0755: the public key is for everyone, and
+ * the audit user must reach its secret key). */
 static int make_parent(const char *path)
 {
 	char d[4096];
+	mode_t old = umask(022); /* root's umask (077 on a hardened host) would make them 0700 */
+	int r;
 
 	snprintf(d, sizeof(d), "%s", path);
-	return tg_mkdir_p(dirname(d), 0755);
+	r = tg_mkdir_p(dirname(d), 0755);
+	umask(old);
+	return r;
 }
 
 int main(int argc, char **argv)

@@ -248,6 +248,18 @@ def test_keygen_owner():
             check(f.read().split()[1] != pub[1], "--force makes a new key")
         r = subprocess.run([KEYGEN, "-c", env.conf, "--force", "--owner", "no-such-user-tg"], stderr=subprocess.PIPE)
         check(r.returncode != 0 and b"does not exist" in r.stderr, "a missing audit user is an error")
+        # folders keygen makes are 0755 whatever root's umask (077 on hardened hosts): else the
+        # audit user cannot reach its own key, and every session fails to be recorded
+        key, pub = os.path.join(env.dir, "new", "keys", "s.key"), os.path.join(env.dir, "new", "pub", "s.pub")
+        env.write_conf(signing_key=key, public_key=pub)
+        subprocess.run([KEYGEN, "-c", env.conf, "--owner", AUD], stdout=subprocess.PIPE, check=True,
+                       preexec_fn=lambda: os.umask(0o077))
+        modes = [stat.S_IMODE(os.stat(os.path.dirname(d)).st_mode) for d in (key, os.path.dirname(key), pub)]
+        check(modes == [0o755] * 3, "folders made with umask 077 are 0755: %s" % [oct(m) for m in modes])
+        a = users.aud
+        r = subprocess.run(["setpriv", "--reuid=%d" % a.pw_uid, "--regid=%d" % a.pw_gid, "--clear-groups", "--",
+                            "cat", key], stdout=subprocess.DEVNULL)
+        check(r.returncode == 0, "the audit user can read its key")
     finally:
         env.cleanup()
         users.remove()
