@@ -47,16 +47,35 @@ static int split_words(char *s, char **w)
 	return n;
 }
 
-/* An scp option word ("-t", "-pt", "-r") holds letter c. */
+/* scp's options that take an argument (OpenSSH's getopt string "...D:F:J:M:P:S:c:i:l:o:X:") */
+static const char scp_with_arg[] = "DFJMPSciloX";
+
+/*
+ * scp's options, read as its getopt reads them (every word up to "--"), hold the flag c ("-t",
+ * "-pt"). Only a real -t or -f makes scp a server that starts nothing: the rest of a word after
+ * a letter that takes an argument, or the next word, is that argument ("-S/home/u/x.t",
+ * "-o -t"), and scp with no -t or -f is a client, which runs the program of -S, or what an
+ * ssh_config of -F or an -o ProxyCommand names.
+ */
 static int scp_flag(char **w, int n, char c)
 {
+	const char *p;
 	int i;
 
 	for (i = 1; i < n; i++) {
 		if (strcmp(w[i], "--") == 0)
 			break;
-		if (w[i][0] == '-' && w[i][1] != '-' && strchr(w[i] + 1, c) != NULL)
-			return 1;
+		if (w[i][0] != '-' || w[i][1] == '-')
+			continue;
+		for (p = w[i] + 1; *p != '\0'; p++) {
+			if (*p == c)
+				return 1;
+			if (strchr(scp_with_arg, *p) != NULL) {
+				if (p[1] == '\0')
+					i++; /* the next word is the argument */
+				break;
+			}
+		}
 	}
 	return 0;
 }

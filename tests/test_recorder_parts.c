@@ -124,6 +124,15 @@ START_TEST(mode_transfers)
 	transfer("scp -t /x > /y", NULL, NULL);
 	transfer("scp -t /x*", NULL, NULL);
 	transfer("scp -t 'unterminated", NULL, NULL);
+	/* a t or f in an option's argument is no -t or -f: scp then runs as a client and starts
+	 * the program of -S (or the ssh_config of -F, or -o ProxyCommand) */
+	transfer("scp -S/home/u/evil.t a:b c", NULL, NULL);
+	transfer("scp -F/home/u/conf a:b c", NULL, NULL);
+	transfer("scp -o -t -S /home/u/evil a:b c", NULL, NULL);
+	transfer("scp -i -f -o ProxyCommand=/home/u/x a:b c", NULL, NULL);
+	transfer("scp -S /home/u/evil -- -t a:b c", NULL, NULL);
+	transfer("scp -l 100 -P 22 -vt /x", "scp", "upload");
+	transfer("scp -o x -pf /x", "scp", "download");
 	/* a program that is not root's alone, or not found, is no transfer */
 	transfer("./scp -t /x", NULL, NULL);
 	transfer("bin/scp -t /x", NULL, NULL);

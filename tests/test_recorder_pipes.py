@@ -591,6 +591,17 @@ def test_transfer_disguise_recorded():
         rec = Recording(env.pub, env.only_session())
         check(rec.header["mode"] == "command", "recorded as a command, not a transfer")
         check(b"SECRET-OUTPUT" in rec.data("out"), "its output is stored")
+        # a t in the argument of -S is no -t: scp runs as a client, and starts that program
+        prog = os.path.join(env.dir, "prog.t")
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\necho SECRET-OUTPUT >&2\n")
+        os.chmod(prog, 0o755)
+        os.unlink(env.only_session())
+        rc, out, err = run_pipes(env, "scp -S%s host:file %s" % (prog, os.path.join(env.dir, "copy")))
+        check(b"SECRET-OUTPUT" in err, "the program named with -S runs")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["mode"] == "command" and b"SECRET-OUTPUT" in rec.data("err"),
+              "recorded as a command, its output stored")
     finally:
         env.cleanup()
     marker = None
