@@ -80,16 +80,6 @@ static int scp_flag(char **w, int n, char c)
 	return 0;
 }
 
-static int has_word(char **w, int n, const char *word)
-{
-	int i;
-
-	for (i = 1; i < n; i++)
-		if (strcmp(w[i], word) == 0)
-			return 1;
-	return 0;
-}
-
 /* A word after the first starts with prefix. */
 static int has_prefix(char **w, int n, const char *prefix)
 {
@@ -232,11 +222,13 @@ static void detect_transfer(struct session_mode *m, const char *cmd, const char 
 	} else if (strcmp(b, "scp") == 0 && (scp_flag(w, n, 't') || scp_flag(w, n, 'f'))) {
 		m->transfer = "scp";
 		m->direction = scp_flag(w, n, 't') ? "upload" : "download";
-	} else if (strcmp(b, "rsync") == 0 && has_word(w, n, "--server") &&
+	} else if (strcmp(b, "rsync") == 0 && n > 1 && strcmp(w[1], "--server") == 0 &&
 	           !has_prefix(w, n, "--daemon") && !has_prefix(w, n, "--config")) {
-		/* not daemon mode: its config ("pre-xfer exec") runs commands */
+		/* "--server" first, where the client puts it: further on it may be an option's
+		 * argument ("--log-file --server"), and rsync a client that runs the program of -e.
+		 * Not daemon mode: its config ("pre-xfer exec") runs commands */
 		m->transfer = "rsync";
-		m->direction = has_word(w, n, "--sender") ? "download" : "upload";
+		m->direction = n > 2 && strcmp(w[2], "--sender") == 0 ? "download" : "upload";
 	} else if (strcmp(b, "git-upload-pack") == 0 ||
 	           (strcmp(b, "git") == 0 && n > 1 && strcmp(w[1], "upload-pack") == 0)) {
 		m->transfer = "git-upload-pack";

@@ -113,6 +113,12 @@ START_TEST(mode_transfers)
 	transfer("rsync -av a b", NULL, NULL);
 	transfer("rsync --server --daemon .", NULL, NULL); /* rsyncd.conf can run commands */
 	transfer("rsync --server --daemon --config=/home/u/r.conf .", NULL, NULL);
+	/* "--server" as an option's argument is no server: rsync is then a client, and runs the
+	 * program of -e as its remote shell. The client always puts it first */
+	transfer("rsync -e /home/u/prog --log-file --server a host:b", NULL, NULL);
+	transfer("rsync --rsh=/home/u/prog --temp-dir --server host:a b", NULL, NULL);
+	transfer("rsync -av --server . /d", NULL, NULL);
+	transfer("rsync --server --log-file --sender -vlogDtpre.iLsfxCIvu . /d", "rsync", "upload");
 	/* shell syntax around a transfer makes it a command, recorded in full */
 	transfer("scp -t /x; cat /etc/shadow", NULL, NULL);
 	transfer("scp -t /x && sh -i", NULL, NULL);

@@ -602,6 +602,14 @@ def test_transfer_disguise_recorded():
         rec = Recording(env.pub, env.only_session())
         check(rec.header["mode"] == "command" and b"SECRET-OUTPUT" in rec.data("err"),
               "recorded as a command, its output stored")
+        if have("rsync"):
+            # the same with "--server" as the argument of an rsync option: a client, running -e
+            os.unlink(env.only_session())
+            rc, out, err = run_pipes(env, "rsync -e %s --rsync-path --server a host:%s" % (prog, env.dir))
+            check(b"SECRET-OUTPUT" in err, "the program named with -e runs")
+            rec = Recording(env.pub, env.only_session())
+            check(rec.header["mode"] == "command" and b"SECRET-OUTPUT" in rec.data("err"),
+                  "recorded as a command, its output stored")
     finally:
         env.cleanup()
     marker = None
