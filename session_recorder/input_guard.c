@@ -2,11 +2,44 @@
 
 #include <string.h>
 
-/* Words of a secret prompt, lower case. Anywhere in the line: "passw" takes password, passwd
- * and the German Passwort. */
+/* Words of a secret prompt, lower case (ASCII; other letters as they are, in UTF-8). Anywhere in
+ * the line: "passw" takes password, passwd and the German Passwort. The others are the words of
+ * prompts in other languages, as gpg-agent gives pinentry its own (translated) prompt: a
+ * translated prompt that names no secret in English still asks for one. */
 static const char *const secret_anywhere[] = {
-    "passw",    "passphrase", "pass phrase",       "passcode",
-    "kennwort", "secret",     "verification code", "mot de passe",
+    "passw",
+    "passphrase",
+    "pass phrase",
+    "passcode",
+    "kennwort",
+    "secret",
+    "verification code",
+    "mot de passe",
+    /* fr: secrète; es, ca: contraseña, contrasenya; pt: senha; it, ro, tr: parola, parolası;
+     * nl: wachtwoord; nb: passord, passordfrase; da: adgangskode, adgangsfrase; sv: lösenord,
+     * lösenfras; fi: salasana; cs, sk: heslo; pl: hasło; hu: jelszó */
+    "secr\xc3\xa8t",
+    "contrase",
+    "senha",
+    "parola",
+    "wachtwoord",
+    "passord",
+    "adgangs",
+    "l\xc3\xb6sen",
+    "salasana",
+    "heslo",
+    "has\xc5\x82o",
+    "jelsz\xc3\xb3",
+    /* ru, uk, bg: пароль, парола, in either case (only ASCII is lowered); uk: пінкод */
+    "\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb",
+    "\xd1\x96\xd0\xbd\xd0\xba\xd0\xbe\xd0\xb4",
+    /* ja: パスワード, パスフレーズ; zh_CN: 密码; zh_TW: 密碼, 密語; ko: 비밀번호 */
+    "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89",
+    "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\x95\xe3\x83\xac\xe3\x83\xbc\xe3\x82\xba",
+    "\xe5\xaf\x86\xe7\xa0\x81",
+    "\xe5\xaf\x86\xe7\xa2\xbc",
+    "\xe5\xaf\x86\xe8\xaa\x9e",
+    "\xeb\xb9\x84\xeb\xb0\x80\xeb\xb2\x88\xed\x98\xb8",
 };
 /* Only as whole words: as parts of words they are everywhere (ping, spinner, tokens/, keyboard).
  * "key" takes vim's "Enter encryption key" and its "Enter same key again". */

@@ -814,12 +814,37 @@ START_TEST(guard_prompts)
 	    "\033]0;password\007$ ", /* only in the window title */
 	    "",
 	};
+	/* gpg-agent gives pinentry its prompt in the user's language */
+	static const char *const translated[] = {
+	    "Frase contrase\xc3\xb1"
+	    "a:",                      /* es */
+	    "Phrase secr\xc3\xa8te :", /* fr */
+	    "\xd0\xa4\xd1\x80\xd0\xb0\xd0\xb7\xd0\xb0-"
+	    "\xd0\xbf\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c:", /* ru */
+	    "\xd0\x9f\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c:", /* uk, a capital */
+	    "Heslo:",                                            /* cs */
+	    "Has\xc5\x82o:",                                     /* pl */
+	    "L\xc3\xb6senfras:",                                 /* sv */
+	    "Anahtar Parolas\xc4\xb1:",                          /* tr */
+	    "Passordfrase:",                                     /* nb */
+	    "Adgangsfrase:",                                     /* da */
+	    "Senha:",                                            /* pt */
+	    "Wachtwoord:",                                       /* nl */
+	    "Salasana:",                                         /* fi */
+	    "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\x95\xe3\x83\xac\xe3\x83\xbc\xe3\x82\xba:", /* ja */
+	    "\xe5\xaf\x86\xe7\xa0\x81\xef\xbc\x9a",                                      /* zh_CN */
+	    "\xe5\xaf\x86\xe8\xaa\x9e:",                                                 /* zh_TW */
+	};
 	struct input_guard g;
 	size_t i;
 
 	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
 		g = guard_after(secret[i]);
 		ck_assert_msg(input_guard_is_prompt(&g), "a secret prompt: %s", secret[i]);
+	}
+	for (i = 0; i < sizeof(translated) / sizeof(translated[0]); i++) {
+		g = guard_after(translated[i]);
+		ck_assert_msg(input_guard_is_prompt(&g), "a secret prompt: %s", translated[i]);
 	}
 	for (i = 0; i < sizeof(not_secret) / sizeof(not_secret[0]); i++) {
 		g = guard_after(not_secret[i]);

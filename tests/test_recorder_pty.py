@@ -415,6 +415,38 @@ def test_full_screen_secret_prompts():
         env.cleanup()
 
 
+def test_translated_pinentry_hidden():
+    """gpg-agent gives pinentry its prompt and text in the user's language: a French one names
+    no secret in English ("Phrase secrète :"), and what was typed at it was stored."""
+    import shutil
+    if not shutil.which("pinentry-curses"):
+        print("(skipped: pinentry-curses is not installed)")
+        return
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        pe_out = os.path.join(env.dir, "pinentry.out")
+        script = os.path.join(env.dir, "pinentry.in")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("SETDESC Veuillez entrer la phrase secrète pour déverrouiller la clef secrète OpenPGP :\n"
+                    "SETPROMPT Phrase secrète :\nSETOK _OK\nSETCANCEL _Annuler\nGETPIN\nBYE\n")
+        s.send(b"pinentry-curses --ttyname /dev/tty --ttytype xterm --lc-ctype C.UTF-8 <%s >%s\n"
+               % (script.encode(), pe_out.encode()))
+        s.read_until(b"Annuler>")
+        pos = len(s.out)
+        s.send(b"fr-s3cret\r")
+        s.read_until(b"rl-ready> ", since=pos)
+        bash_ready(s)
+        s.send(b"exit\n")
+        s.wait()
+        with open(pe_out, "rb") as f:
+            check(b"D fr-s3cret" in f.read(), "pinentry-curses got the secret")
+        check_secret_hidden(env, b"s3cret", len(b"fr-s3cret\r"))
+    finally:
+        env.cleanup()
+
+
 TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
 
 
@@ -723,7 +755,7 @@ if __name__ == "__main__":
           test_signal_death_passed,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
-          test_full_screen_secret_prompts,
+          test_full_screen_secret_prompts, test_translated_pinentry_hidden,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_tstp_reaches_foreground_job, test_idle_heartbeats, test_slow_client_gets_the_last_output,
           test_failure_message_reaches_slow_client])
