@@ -112,6 +112,15 @@ int main(int argc, char **argv)
 	}
 	sk_path = tg_config_str(cfg, TG_CONF_RECORDER_SIGNING_KEY);
 	pk_path = tg_config_str(cfg, TG_CONF_RECORDER_PUBLIC_KEY);
+	/* the public key would take the secret key's place: no key to sign with, and every
+	 * session refused */
+	if (strcmp(sk_path, pk_path) == 0) {
+		fprintf(stderr,
+		        "tollgate-keygen: [recorder] signing_key and public_key name the same file "
+		        "(%s)\n",
+		        sk_path);
+		goto out;
+	}
 	if (!force && (exists(sk_path) || exists(pk_path))) {
 		fprintf(stderr,
 		        "tollgate-keygen: %s or %s exists; refusing to replace it (--force "

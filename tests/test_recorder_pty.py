@@ -670,6 +670,22 @@ def test_keygen_missing_config():
         env.cleanup()
 
 
+def test_keygen_same_path_refused():
+    # signing_key and public_key naming one file: the public key took the secret key's place,
+    # keygen said it wrote both, and every session then failed on the signing key
+    env = Env()
+    try:
+        both = os.path.join(env.dir, "keys", "host.key")
+        env.write_conf(signing_key=both, public_key=both)
+        r = subprocess.run([KEYGEN, "-c", env.conf, "--force"] + (["--owner", "root"] if os.geteuid() == 0 else []),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = r.stderr.decode(errors="replace")
+        check(r.returncode == 1 and "same file" in err, "refused: rc %d, %r" % (r.returncode, err))
+        check(not os.path.exists(both), "nothing is written")
+    finally:
+        env.cleanup()
+
+
 def test_slow_client_gets_the_last_output():
     # The shell prints, then exits while the client is not reading (a slow link): what it
     # printed must still reach the client and the recording, not be cut off by the 100 ms
@@ -749,7 +765,7 @@ def test_failure_message_reaches_slow_client():
 
 
 if __name__ == "__main__":
-    main([test_keygen_missing_config,
+    main([test_keygen_missing_config, test_keygen_same_path_refused,
           test_shell_output_resize_exit, test_resize_in_pixels_passed_on, test_resize_before_relay_recorded,
           test_bad_pam_id_ignored,
           test_signal_death_passed,
