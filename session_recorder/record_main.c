@@ -277,6 +277,14 @@ static int parent_escape(struct recorder *rc, char *reason, size_t len)
 	return esc;
 }
 
+/* [recorder] record_shell_input applies: the session's program reads its commands from stdin. */
+static int stores_shell_input(const struct recorder *rc)
+{
+	return !tg_config_bool(rc->cfg, TG_CONF_RECORDER_RECORD_INPUT) &&
+	       tg_config_bool(rc->cfg, TG_CONF_RECORDER_RECORD_SHELL_INPUT) &&
+	       session_mode_shell_reads_stdin(&rc->mode);
+}
+
 static void note_start(struct recorder *rc)
 {
 	json_t *o = json_object();
@@ -296,6 +304,9 @@ static void note_start(struct recorder *rc)
 		    o, "transfer_content",
 		    json_string(tg_config_str(rc->cfg, TG_CONF_RECORDER_TRANSFER_CONTENT)));
 	}
+	if (stores_shell_input(rc))
+		/* why this recording holds input although record_input is off */
+		json_object_set_new(o, "input", json_string("shell_commands"));
 	if (rc->mode.command != NULL && rc->mode.original != NULL &&
 	    strcmp(rc->mode.command, rc->mode.original) != 0)
 		/* the client's command need not be UTF-8: U+FFFD, as in the header (json_string()
@@ -684,7 +695,9 @@ int main(int argc, char **argv)
 	input_guard_init(&x.guard);
 	x.on_failure = on_failure;
 	x.arg = &rc;
-	x.record_input = tg_config_bool(rc.cfg, TG_CONF_RECORDER_RECORD_INPUT);
+	/* a shell with no terminal: its stdin is the commands it runs */
+	x.record_input =
+	    tg_config_bool(rc.cfg, TG_CONF_RECORDER_RECORD_INPUT) || stores_shell_input(&rc);
 	if (rc.mode.kind == SESSION_TRANSFER) {
 		int full =
 		    strcmp(tg_config_str(rc.cfg, TG_CONF_RECORDER_TRANSFER_CONTENT), "full") == 0;

@@ -91,11 +91,13 @@ void replay_input_absent(const char *name, const struct replay_input_seen *s)
 		tg_warn("%s: holds no typed input: its END record counts none typed", name);
 	else if (s->have_count)
 		tg_warn("%s: holds no typed input: its END record counts %" PRIu64
-		        " bytes typed, none stored (input is stored only with record_input = yes)",
+		        " bytes typed, none stored (input is stored only with record_input = yes, "
+		        "and a "
+		        "shell's commands with no terminal)",
 		        name, s->counted);
 	else
 		tg_warn("%s: holds no typed input, and %s to count it (input is stored only with "
-		        "record_input = yes)",
+		        "record_input = yes, and a shell's commands with no terminal)",
 		        name,
 		        s->have_end ? "its END record has no count" : "no END record was read");
 }

@@ -47,6 +47,38 @@ static int split_words(char *s, char **w)
 	return n;
 }
 
+static const char *const shells[] = {"sh",   "bash", "dash", "zsh", "ksh", "ksh93",
+                                     "mksh", "ash",  "fish", "csh", "tcsh"};
+
+int session_mode_shell_reads_stdin(const struct session_mode *m)
+{
+	char *copy, *w[MAX_WORDS];
+	int n, i, reads = 0;
+	size_t k;
+
+	if (m->kind != SESSION_COMMAND)
+		return 0;
+	if (m->command == NULL)
+		return 1;
+	/* shell syntax (a redirection, a pipe, quoting): the words are not the program's own */
+	if (strpbrk(m->command, "\\\"'`$;&|<>()*?[]{}~#=") != NULL ||
+	    (copy = strdup(m->command)) == NULL)
+		return 0;
+	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS) {
+		for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++)
+			if (strcmp(base_name(w[0]), shells[k]) == 0)
+				reads = 1;
+		/* options only: "-s", "-i", "-x", "+x", "--login"; a "-c" (also "-ec") or a word
+		 * that is not an option (a script, an option's argument) is not stdin's program */
+		for (i = 1; reads && i < n; i++)
+			if ((w[i][0] != '-' && w[i][0] != '+') ||
+			    (w[i][0] == '-' && w[i][1] != '-' && strchr(w[i], 'c') != NULL))
+				reads = 0;
+	}
+	free(copy);
+	return reads;
+}
+
 /* scp's options that take an argument (OpenSSH's getopt string "...D:F:J:M:P:S:c:i:l:o:X:") */
 static const char scp_with_arg[] = "DFJMPSciloX";
 

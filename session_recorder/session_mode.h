@@ -52,6 +52,13 @@ struct session_mode {
  */
 int session_mode_parse(struct session_mode *m, int argc, char **argv, const char *orig_env, int tty,
                        const char *sftp_server);
+/*
+ * A command session whose program reads the commands it runs from stdin: no command at all (the
+ * shell with no terminal: "ssh -T host", "ssh host < script"), or a shell named alone, with
+ * options only ("bash", "sh -s", "bash --norc -i"), not "-c" nor a script. Other interpreters
+ * ("python3 -") are not told apart.
+ */
+int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */
 const char *session_kind_name(enum session_kind k);
 void session_mode_free(struct session_mode *m);

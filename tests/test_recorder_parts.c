@@ -172,6 +172,37 @@ START_TEST(mode_transfers)
 }
 END_TEST
 
+/* Whether the session's program reads the commands it runs from stdin (record_shell_input). */
+static int reads_stdin(const char *cmd, int tty)
+{
+	char *fc[] = {"tollgate-record", NULL};
+	struct session_mode m = parse(1, fc, cmd, tty);
+	int r = session_mode_shell_reads_stdin(&m);
+
+	session_mode_free(&m);
+	return r;
+}
+
+START_TEST(mode_shell_reads_stdin)
+{
+	ck_assert(reads_stdin(NULL, 0));  /* ssh -T host, ssh host < script */
+	ck_assert(!reads_stdin(NULL, 1)); /* a terminal: typing is input */
+	ck_assert(reads_stdin("bash", 0));
+	ck_assert(reads_stdin("/bin/sh -s", 0));
+	ck_assert(reads_stdin("bash --norc -i -x +o", 0));
+	ck_assert(reads_stdin("sh -", 0));
+	ck_assert(!reads_stdin("bash -c true", 0));
+	ck_assert(!reads_stdin("sh -ec true", 0));
+	ck_assert(!reads_stdin("bash script.sh", 0));
+	ck_assert(!reads_stdin("bash -o posix", 0)); /* an option's argument: not told apart */
+	ck_assert(!reads_stdin("bash < x", 0));
+	ck_assert(!reads_stdin("sh -s; rm x", 0));
+	ck_assert(!reads_stdin("cat", 0));
+	ck_assert(!reads_stdin("bashful", 0));
+	ck_assert(!reads_stdin("scp -t /tmp", 0)); /* a transfer */
+}
+END_TEST
+
 /* A transfer program in a folder others may write to is not trusted, even when it is root's. */
 START_TEST(mode_transfer_untrusted_folder)
 {
@@ -1022,6 +1053,7 @@ int main(void)
 		return 99;
 	tcase_add_test(tc, mode_entries);
 	tcase_add_test(tc, mode_transfers);
+	tcase_add_test(tc, mode_shell_reads_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);

@@ -82,6 +82,36 @@ def test_command_stdin_and_no_tty():
         env.cleanup()
 
 
+def test_shell_commands_on_stdin_stored():
+    """A shell with no terminal ("ssh -T host", "ssh host < script", "ssh host sh -s") runs what
+    comes on stdin: that is stored, or the commands would leave no trace but their output."""
+    env = Env(shell="/bin/sh")
+    try:
+        script = b"echo one\nprintf two >&2\ntouch %s/ran\n" % env.dir.encode()
+        e = env.environ()
+        e.pop("SSH_ORIGINAL_COMMAND", None)
+        rc, out, err = run_pipes(env, None, stdin=script, environ=e)
+        check(rc == 0 and out == b"one\n" and err == b"two", "the shell ran its stdin (%r %r)" % (out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.data("in") == script, "the commands on stdin are stored as IN (%r)" % rec.data("in"))
+        check(rec.notes("start")[0].get("input") == "shell_commands", "the start NOTE says why input is stored")
+        os.unlink(env.only_session())
+        for cmd, stored in (("sh -s", True), ("/bin/sh", True), ("sh -s -x", True), ("sh -ec cat", False),
+                            ("cat", False), ("sh script", False), ("sh -c 'cat'", False), ("sh </dev/stdin", False)):
+            rc, out, err = run_pipes(env, cmd, stdin=b"echo x\n")
+            rec = Recording(env.pub, env.only_session())
+            check(bool(rec.of("in")) == stored, "%r: stdin %s" % (cmd, "stored" if stored else "only counted"))
+            os.unlink(env.only_session())
+        env.write_conf(shell="/bin/sh", record_shell_input="no")
+        rc, out, err = run_pipes(env, None, stdin=script, environ=e)
+        rec = Recording(env.pub, env.only_session())
+        check(out == b"one\n" and not rec.of("in") and rec.end()["bytes"]["in"] == len(script),
+              "record_shell_input = no: counted only")
+        check("input" not in rec.notes("start")[0], "and the start NOTE does not say it is stored")
+    finally:
+        env.cleanup()
+
+
 def test_user_umask_kept():
     env = Env(shell="/bin/sh")
     try:
@@ -720,7 +750,7 @@ def test_escape_from_startup_file_forcecommand_start():
 
 
 if __name__ == "__main__":
-    main([test_command_streams, test_command_stdin_and_no_tty, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
+    main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
