@@ -54,6 +54,8 @@ struct attempt {
 	size_t password_len; /* forward_pass: the password is response[0..password_len) */
 	char ga_scratch[TGP_SCRATCH_DIGITS + 1]; /* the scratch code used, to drop from the file */
 	uint64_t ga_reuse_step;
+	unsigned char token[TGP_TOKEN_BYTES]; /* for this login's session line; wiped at the end */
+	int has_token;
 };
 
 static void log_result(struct attempt *a, int ok, const char *detail)
@@ -417,6 +419,7 @@ static int check_code(struct attempt *a)
 	};
 	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tgp_state *st = NULL;
+	unsigned char hash[16];
 	char cause[128];
 	time_t now;
 	int ok = 0, clock_fixed, r, err;
@@ -448,9 +451,14 @@ static int check_code(struct attempt *a)
 	 * with each attempt, and the lockout never end */
 	clock_fixed = tgp_limit_clock(st, now, lim.lockout);
 	ok = decide(a, st, now);
-	if (ok)
+	if (ok) {
 		tgp_limit_success(st, a->limit_key);
-	else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
+		/* the session line's proof that this login passed, kept with the success */
+		randombytes_buf(a->token, sizeof(a->token));
+		tgp_token_hash(a->token, tgp_service(a->pamh), hash);
+		tgp_state_token_add(st, hash, now, a->method);
+		a->has_token = 1;
+	} else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
 		tgp_limit_fail(st, a->limit_key, now, &lim);
 	if ((clock_fixed || strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0) &&
 	    (r = tgp_state_write(&lock, st, ok)) != TG_OK) {
@@ -462,6 +470,7 @@ static int check_code(struct attempt *a)
 		           sys_cause(r, err, cause, sizeof(cause)));
 		a->reason = "bad_state";
 		ok = 0;
+		a->has_token = 0;
 	}
 	if (ok)
 		ga_write_back(a);
@@ -478,9 +487,19 @@ static int succeed(struct attempt *a)
 
 	(void)pam_set_data(a->pamh, TGP_DATA_METHOD, (void *)a->method, NULL);
 	/* sshd runs kbd-interactive auth in a child: the PAM environment survives the hop, data
-	 * does not */
+	 * does not. The user can add to it too (pam_env.so user_readenv=1), so the method comes
+	 * with the token whose hash root's state keeps; the session line takes it out again. */
 	snprintf(env, sizeof(env), TGP_ENV_METHOD "=%s", a->method);
 	(void)pam_putenv(a->pamh, env);
+	if (a->has_token) {
+		char hex[2 * TGP_TOKEN_BYTES + 1];
+
+		sodium_bin2hex(hex, sizeof(hex), a->token, sizeof(a->token));
+		snprintf(env, sizeof(env), TGP_ENV_TOKEN "=%s", hex);
+		(void)pam_putenv(a->pamh, env);
+		sodium_memzero(hex, sizeof(hex));
+		sodium_memzero(env, sizeof(env));
+	}
 	if (a->opts.forward_pass || a->from_authtok) {
 		a->response[a->password_len] = '\0';
 		if (a->password_len > 0)
@@ -520,6 +539,7 @@ static void attempt_free(struct attempt *a)
 	tgp_secret_free(a->secret);
 	sodium_memzero(a->response, sizeof(a->response));
 	sodium_memzero(a->ga_scratch, sizeof(a->ga_scratch));
+	sodium_memzero(a->token, sizeof(a->token));
 	free(a->pwbuf);
 	tg_buf_free_secret(&a->ga_text);
 }

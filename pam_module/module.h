@@ -18,6 +18,7 @@
 #define TGP_DATA_SESSION_ID "tollgate_session_id"
 #define TGP_ENV_SESSION_ID "TOLLGATE_SESSION_ID"
 #define TGP_ENV_METHOD "TOLLGATE_MFA_METHOD"
+#define TGP_ENV_TOKEN "TOLLGATE_MFA_TOKEN"
 
 /* Room for one getpwnam_r answer. */
 #define TGP_PWBUF 16384

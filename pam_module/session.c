@@ -36,14 +36,14 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
  * another process, so the method comes as TOLLGATE_MFA_METHOD in the PAM environment; but the
  * user can set that too (Debian's pam_env.so user_readenv=1 reads ~/.pam_environment), so it is
  * believed only where root's own data agrees: exempt when the user is in exempt_group; totp or
- * scratch as root's state has it, when it says one of them and a code was accepted in the last
- * LOGIN_WINDOW seconds (with no such claim, no auth step of ours ran for this login: a
- * publickey-only login, or su with no auth line, is "none" even just after another login's code);
- * nullok when nullok is on and the user has no secret, as the auth step would find (nullok never
- * lets in anyone else: an enrolled user's claim would pass a login without MFA for a rollout's).
+ * scratch when the auth step's token (TOLLGATE_MFA_TOKEN, taken out of the PAM environment by
+ * open_session before the session sees it) is one root's state keeps for this service, issued
+ * in the last TGP_TOKEN_TTL seconds (a recent code of another login vouches for nothing: a
+ * publickey-only login, or su with no auth line, is "none" even just after one); nullok when
+ * nullok is on and the user has no secret, as the auth step would find (nullok never lets in
+ * anyone else: an enrolled user's claim would pass a login without MFA for a rollout's).
  * Kept in PAM data for the logout.
  */
-#define LOGIN_WINDOW 600 /* s from auth to session (sshd's LoginGraceTime: 120 by default) */
 
 /*
  * Whether pw's user has no secret: no entry in a store that is there or, with secret=, no
@@ -72,14 +72,37 @@ static int no_secret(const struct tgp_opts *o, const struct passwd *pw)
 	return r == TG_ERR_NOT_FOUND;
 }
 
-static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, const char *user)
+/*
+ * The method ("totp", "scratch") of the token (hex, may be NULL) that this login's auth step
+ * handed over, as root's state keeps it for this service; NULL when it keeps none such.
+ */
+static const char *token_method(pam_handle_t *pamh, const struct tgp_opts *o, const char *user,
+                                const char *token)
+{
+	unsigned char raw[TGP_TOKEN_BYTES], hash[16];
+	struct tgp_state *st = NULL;
+	const char *method = NULL;
+	size_t got = 0;
+
+	if (token != NULL &&
+	    sodium_hex2bin(raw, sizeof(raw), token, strlen(token), NULL, &got, NULL) == 0 &&
+	    got == sizeof(raw) && (st = calloc(1, sizeof(*st))) != NULL &&
+	    tgp_state_peek(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), user, st) == TG_OK) {
+		tgp_token_hash(raw, tgp_service(pamh), hash);
+		method = tgp_state_token_find(st, hash, time(NULL));
+	}
+	sodium_memzero(raw, sizeof(raw));
+	free(st);
+	return method;
+}
+
+static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, const char *user,
+                              const char *token)
 {
 	const void *m = NULL;
-	const char *env = pam_getenv(pamh, TGP_ENV_METHOD), *exempt, *method = "none";
-	struct tgp_state *st = NULL;
+	const char *env = pam_getenv(pamh, TGP_ENV_METHOD), *exempt, *method = "none", *t;
 	struct passwd pw, *pwp = NULL;
 	char *buf = NULL;
-	time_t now = time(NULL);
 
 	if (pam_get_data(pamh, TGP_DATA_METHOD, &m) == PAM_SUCCESS && m != NULL)
 		return m;
@@ -89,12 +112,8 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	    pwp != NULL && tgp_in_group(pwp, exempt)) {
 		method = "exempt";
 	} else if (env != NULL && (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0) &&
-	           (st = calloc(1, sizeof(*st))) != NULL &&
-	           tgp_state_peek(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), user, st) ==
-	               TG_OK &&
-	           st->last_success <= (int64_t)now &&
-	           (int64_t)now - st->last_success <= LOGIN_WINDOW) {
-		method = strcmp(st->last_method, "scratch") == 0 ? "scratch" : "totp";
+	           (t = token_method(pamh, o, user, token)) != NULL) {
+		method = t;
 	} else if (env != NULL && strcmp(env, "nullok") == 0 &&
 	           tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK) &&
 	           (buf != NULL || (buf = malloc(TGP_PWBUF)) != NULL) &&
@@ -113,8 +132,10 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 			         *exempt == '\0' ? "no exempt_group here" : "not in exempt_group");
 		else if (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0)
 			snprintf(why, sizeof(why),
-			         "no code accepted within %d s in the state under %s", LOGIN_WINDOW,
-			         tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR));
+			         "%s " TGP_ENV_TOKEN " that the state under %s keeps for this "
+			         "service from the last %d s",
+			         token == NULL ? "no" : "not a",
+			         tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), TGP_TOKEN_TTL);
 		else if (strcmp(env, "nullok") == 0)
 			snprintf(why, sizeof(why), "%s",
 			         tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK)
@@ -130,7 +151,6 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 		           "recorded as none",
 		           who, claim, why);
 	}
-	free(st);
 	free(buf);
 	(void)pam_set_data(pamh, TGP_DATA_METHOD, (void *)method, NULL);
 	return method;
@@ -152,8 +172,9 @@ static long client_port(pam_handle_t *pamh)
 	return port;
 }
 
+/* token: the one open_session took out of the PAM environment, or NULL */
 static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, const char *user,
-                              const char *session_id)
+                              const char *session_id, const char *token)
 {
 	const void *tty = NULL;
 	long port = client_port(pamh);
@@ -164,7 +185,7 @@ static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	                 port >= 0 ? json_integer(port) : json_null(), "tty",
 	                 tty != NULL ? json_string(tty) : json_null(), "pid", (json_int_t)getpid(),
 	                 "session_id", session_id != NULL ? json_string(session_id) : json_null(),
-	                 "mfa_method", mfa_method(pamh, o, user));
+	                 "mfa_method", mfa_method(pamh, o, user, token));
 }
 
 int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -173,13 +194,22 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	unsigned char raw[SESSION_ID_BYTES];
 	char id[2 * SESSION_ID_BYTES + 1], env[sizeof(TGP_ENV_SESSION_ID) + sizeof(id) + 1];
 	const char *user = NULL;
-	char account[256], *saved = NULL;
+	char account[256], *saved = NULL, token[2 * TGP_TOKEN_BYTES + 1];
+	const char *t = pam_getenv(pamh, TGP_ENV_TOKEN);
 	uint64_t *start = NULL;
 	json_t *f = NULL;
-	int rc = PAM_SESSION_ERR;
+	int have_token = 0, rc = PAM_SESSION_ERR;
 
+	/* the auth step's token is for this line alone: out of the PAM environment before
+	 * anything else, so that the user's session (sshd hands it the PAM environment) never
+	 * gets it, however this call ends */
+	if (t != NULL) {
+		have_token = strlen(t) < sizeof(token);
+		snprintf(token, sizeof(token), "%s", have_token ? t : "");
+		(void)pam_putenv(pamh, TGP_ENV_TOKEN);
+	}
 	if (tgp_module_opts(pamh, argc, argv, &o) != TG_OK)
-		return PAM_SESSION_ERR;
+		goto out;
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL) {
 		pam_syslog(pamh, LOG_ERR, "open_session: no user name");
 		goto out;
@@ -209,11 +239,12 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		if (pam_set_data(pamh, TGP_DATA_START, start, free_data) != PAM_SUCCESS)
 			free(start);
 	}
-	if ((f = session_fields(pamh, &o, user, id)) == NULL ||
+	if ((f = session_fields(pamh, &o, user, id, have_token ? token : NULL)) == NULL ||
 	    tgp_event(pamh, &o, "login", user, f) != TG_OK)
 		goto out;
 	rc = PAM_SUCCESS;
 out:
+	sodium_memzero(token, sizeof(token));
 	json_decref(f);
 	tgp_opts_free(&o);
 	return rc;
@@ -239,7 +270,7 @@ int tgp_session_close(pam_handle_t *pamh, int flags, int argc, const char **argv
 	 * that to another session's id, whose recording would then stand for this one */
 	if (pam_get_data(pamh, TGP_DATA_SESSION_ID, &id) != PAM_SUCCESS)
 		id = NULL;
-	if ((f = session_fields(pamh, &o, user, id)) == NULL)
+	if ((f = session_fields(pamh, &o, user, id, NULL)) == NULL)
 		goto out;
 	if (pam_get_data(pamh, TGP_DATA_START, &start) == PAM_SUCCESS && start != NULL) {
 		uint64_t now = tg_mono_us(), s = *(const uint64_t *)start;

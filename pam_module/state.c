@@ -286,6 +286,11 @@ int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_
 		snprintf(head, sizeof(head), "addr %s", st->addrs[i].addr);
 		counter_text(out, outlen, &pos, head, &st->addrs[i].c);
 	}
+	for (i = 0; i < st->ntokens && i < TGP_STATE_TOKENS && pos < outlen; i++) {
+		sodium_bin2hex(hex, sizeof(hex), st->tokens[i].hash, 16);
+		pos += (size_t)snprintf(out + pos, outlen - pos, "token %s %" PRId64 " %s\n", hex,
+		                        st->tokens[i].issued, st->tokens[i].method);
+	}
 	if (pos >= outlen)
 		return TG_ERR_LIMIT;
 	*len = pos;
@@ -376,6 +381,19 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			if (parse_counter(sp + 1, &a->c) != TG_OK)
 				return TG_ERR_FORMAT;
 			st->naddrs++;
+		} else if (strncmp(line, "token ", 6) == 0) {
+			struct tgp_token *t = &st->tokens[st->ntokens];
+			char hex[33], tail;
+			size_t got = 0;
+
+			if (st->ntokens >= TGP_STATE_TOKENS ||
+			    sscanf(line + 6, "%32s %" SCNd64 " %7s%c", hex, &t->issued, t->method,
+			           &tail) != 3 ||
+			    sodium_hex2bin(t->hash, 16, hex, strlen(hex), NULL, &got, NULL) != 0 ||
+			    got != 16 || t->issued <= 0 ||
+			    (strcmp(t->method, "totp") != 0 && strcmp(t->method, "scratch") != 0))
+				return TG_ERR_FORMAT;
+			st->ntokens++;
 		} else {
 			return TG_ERR_FORMAT;
 		}
@@ -686,4 +704,53 @@ void tgp_state_scratch_use(struct tgp_state *st, const unsigned char hash[TGP_SC
 		st->nused--;
 	}
 	memcpy(st->used[st->nused++], hash, 16);
+}
+
+void tgp_token_hash(const unsigned char token[TGP_TOKEN_BYTES], const char *service,
+                    unsigned char out[16])
+{
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, 16);
+	crypto_generichash_update(&h, token, TGP_TOKEN_BYTES);
+	crypto_generichash_update(&h, (const unsigned char *)service, strlen(service));
+	crypto_generichash_final(&h, out, 16);
+}
+
+static int token_live(const struct tgp_token *t, time_t now)
+{
+	return t->issued <= (int64_t)now && (int64_t)now - t->issued <= TGP_TOKEN_TTL;
+}
+
+void tgp_state_token_add(struct tgp_state *st, const unsigned char hash[16], time_t now,
+                         const char *method)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < st->ntokens && i < TGP_STATE_TOKENS; i++)
+		if (token_live(&st->tokens[i], now))
+			st->tokens[n++] = st->tokens[i];
+	if (n == TGP_STATE_TOKENS) {
+		memmove(&st->tokens[0], &st->tokens[1], sizeof(st->tokens[0]) * (n - 1));
+		n--;
+	}
+	memset(&st->tokens[n], 0, sizeof(st->tokens[0]) * (TGP_STATE_TOKENS - n));
+	memcpy(st->tokens[n].hash, hash, 16);
+	st->tokens[n].issued = (int64_t)now;
+	snprintf(st->tokens[n].method, sizeof(st->tokens[n].method), "%s",
+	         strcmp(method, "scratch") == 0 ? "scratch" : "totp");
+	st->ntokens = n + 1;
+}
+
+const char *tgp_state_token_find(const struct tgp_state *st, const unsigned char hash[16],
+                                 time_t now)
+{
+	const char *method = NULL;
+	unsigned i;
+
+	for (i = 0; i < st->ntokens && i < TGP_STATE_TOKENS; i++)
+		if (sodium_memcmp(st->tokens[i].hash, hash, 16) == 0 &&
+		    token_live(&st->tokens[i], now))
+			method = strcmp(st->tokens[i].method, "scratch") == 0 ? "scratch" : "totp";
+	return method;
 }

@@ -34,6 +34,9 @@
 #define TGP_STATE_HEAD 32
 #define TGP_STATE_MAX (TGP_STATE_SLOT - TGP_STATE_HEAD) /* bytes of text */
 #define TGP_LOCK_WAIT_MS 10000 /* give up (deny) after this long */
+#define TGP_STATE_TOKENS 8     /* MFA tokens remembered for the session lines to come */
+#define TGP_TOKEN_BYTES 16
+#define TGP_TOKEN_TTL 600 /* s from auth to session (sshd's LoginGraceTime: 120 by default) */
 
 struct tgp_counter {
 	uint32_t failures;    /* counted since a lockout period without one */
@@ -46,6 +49,13 @@ struct tgp_addr_state {
 	struct tgp_counter c;
 };
 
+/* An auth step's word to its own login's session line: the hash of the token it handed over. */
+struct tgp_token {
+	unsigned char hash[16]; /* tgp_token_hash */
+	int64_t issued;         /* Unix seconds */
+	char method[8];         /* "totp" or "scratch" */
+};
+
 struct tgp_state {
 	uint64_t last_step;                     /* highest time step accepted; 0: none */
 	unsigned step_size; /* its length in seconds; 0: not known (a file written before) */
@@ -56,6 +66,8 @@ struct tgp_state {
 	struct tgp_counter user;
 	struct tgp_addr_state addrs[TGP_STATE_ADDRS];
 	unsigned naddrs;
+	struct tgp_token tokens[TGP_STATE_TOKENS]; /* oldest first */
+	unsigned ntokens;
 };
 
 struct tgp_limits {
@@ -152,5 +164,23 @@ void tgp_limit_success(struct tgp_state *st, const char *addr);
 /* Has the scratch code with this hash been used? Record that it has. */
 int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH]);
 void tgp_state_scratch_use(struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH]);
+
+/*
+ * MFA tokens. sshd runs keyboard-interactive auth in a child process: only the PAM
+ * environment reaches the session line, and the user can add to that (pam_env.so
+ * user_readenv=1). So a successful auth step hands over a random token there, and keeps in
+ * root's state only the hash of it with the service's name; the session line believes a
+ * method only when the token it got hashes to one kept, issued within TGP_TOKEN_TTL.
+ */
+void tgp_token_hash(const unsigned char token[TGP_TOKEN_BYTES], const char *service,
+                    unsigned char out[16]);
+/* Keep a token's hash (the oldest one goes when all TGP_STATE_TOKENS are taken; expired
+ * ones go first). */
+void tgp_state_token_add(struct tgp_state *st, const unsigned char hash[16], time_t now,
+                         const char *method);
+/* The method ("totp" or "scratch", static) of the token with this hash issued within
+ * TGP_TOKEN_TTL before now; NULL when there is none. Constant time in the hash. */
+const char *tgp_state_token_find(const struct tgp_state *st, const unsigned char hash[16],
+                                 time_t now);
 
 #endif

@@ -1211,8 +1211,52 @@ static void session_with_method_env(const char *method)
 	pam_end(pamh, PAM_SUCCESS);
 }
 
+/*
+ * sshd: the auth step in a process of its own (keyboard-interactive runs pam_authenticate in
+ * a child), whose PAM environment the session's process imports, then extra (may be NULL) put
+ * on top, as pam_env.so user_readenv=1 does from ~/.pam_environment. The session opens under
+ * service svc_session (a file like "svc"). 1 when TOLLGATE_MFA_TOKEN was still in the PAM
+ * environment after open_session (the user's session would get it).
+ */
+static int session_after_auth_elsewhere(const char *code, const char *svc_session,
+                                        const char *extra)
+{
+	struct conv_state c = {ANSWER_TEXT, code, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200], from[4300], to[4300], cmd[8800], **env;
+	int i, left;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	snprintf(from, sizeof(from), "%s/svc", confdir);
+	snprintf(to, sizeof(to), "%s/%s", confdir, svc_session);
+	if (strcmp(svc_session, "svc") != 0) {
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	ck_assert_ptr_nonnull(env = pam_getenvlist(pamh));
+	pam_end(pamh, PAM_SUCCESS); /* its PAM data (pam_set_data) dies with it */
+	pamh = NULL;
+	ck_assert_int_eq(pam_start_confdir(svc_session, user, &pc, confdir, &pamh), PAM_SUCCESS);
+	for (i = 0; env[i] != NULL; i++) {
+		ck_assert_int_eq(pam_putenv(pamh, env[i]), PAM_SUCCESS);
+		free(env[i]);
+	}
+	free(env);
+	if (extra != NULL)
+		ck_assert_int_eq(pam_putenv(pamh, extra), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	left = pam_getenv(pamh, "TOLLGATE_MFA_TOKEN") != NULL;
+	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	return left;
+}
+
 /* The user can set TOLLGATE_MFA_METHOD (pam_env.so user_readenv=1 reads ~/.pam_environment):
- * it is believed only where root's own state agrees. */
+ * the session believes only what its own login's auth step handed it. */
 START_TEST(session_method_believed_only_where_root_agrees)
 {
 	char code[16];
@@ -1222,16 +1266,35 @@ START_TEST(session_method_believed_only_where_root_agrees)
 	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 0);
 	ck_assert_int_eq(events_with("\"mfa_method\":\"exempt\""), 0);
 	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 4);
-	/* a code accepted in another process just before: that is the method */
+	/* a code accepted just before, for another login: a login that ran no MFA step
+	 * (publickey only) claiming it is not believed */
 	code_at(time(NULL), code);
 	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
 	session_with_method_env("totp");
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 6);
+	/* the code of this login's own auth step, run in another process (sshd): believed, and
+	 * what it handed over does not reach the user's session */
+	code_at(time(NULL) + 30, code);
+	ck_assert_int_eq(session_after_auth_elsewhere(code, "svc", NULL), 0);
 	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+	/* nor can another service's auth step (sudo with no session line hands its PAM
+	 * environment to the command) vouch for a login here */
+	ck_assert_int_eq(session_after_auth_elsewhere("87654321", "svc-other", NULL), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"scratch\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 8);
+	/* the user's ~/.pam_environment over it: not believed either */
+	ck_assert_int_eq(
+	    session_after_auth_elsewhere("12345678", "svc",
+	                                 "TOLLGATE_MFA_TOKEN=0123456789abcdef0123456789abcdef"),
+	    0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"scratch\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 10);
 	/* a login whose auth did not run this module (publickey only, su with no auth line) did
 	 * not pass MFA, however recently another login of the user did */
 	session_with_method_env("none");
 	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
-	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 6);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 12);
 }
 END_TEST
 

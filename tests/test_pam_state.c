@@ -546,6 +546,48 @@ START_TEST(torn_first_write_is_a_new_state)
 }
 END_TEST
 
+/* The auth steps' tokens: found by hash within TGP_TOKEN_TTL only, the oldest dropped when
+ * full, bound to the service, kept through the text form. */
+START_TEST(tokens_bounded_and_expire)
+{
+	struct tgp_state st, back;
+	unsigned char tok[TGP_TOKEN_BYTES], h[16], first[16], other[16];
+	char text[TGP_STATE_MAX];
+	size_t len;
+	unsigned i;
+
+	memset(&st, 0, sizeof(st));
+	memset(tok, 1, sizeof(tok));
+	tgp_token_hash(tok, "sshd", first);
+	tgp_token_hash(tok, "sudo", other);
+	ck_assert(memcmp(first, other, 16) != 0);
+	tgp_state_token_add(&st, first, 1000, "scratch");
+	ck_assert_str_eq(tgp_state_token_find(&st, first, 1000 + TGP_TOKEN_TTL), "scratch");
+	ck_assert_ptr_null(tgp_state_token_find(&st, first, 1000 + TGP_TOKEN_TTL + 1));
+	ck_assert_ptr_null(tgp_state_token_find(&st, first, 999)); /* not yet issued */
+	ck_assert_ptr_null(tgp_state_token_find(&st, other, 1000));
+	for (i = 0; i < TGP_STATE_TOKENS; i++) {
+		tok[0] = (unsigned char)(2 + i);
+		tgp_token_hash(tok, "sshd", h);
+		tgp_state_token_add(&st, h, 1001 + i, "totp");
+	}
+	ck_assert_uint_eq(st.ntokens, TGP_STATE_TOKENS);
+	ck_assert_ptr_null(tgp_state_token_find(&st, first, 1010)); /* the oldest went */
+	ck_assert_str_eq(tgp_state_token_find(&st, h, 1010), "totp");
+	ck_assert_int_eq(tgp_state_format(&st, text, sizeof(text), &len), TG_OK);
+	ck_assert_int_eq(tgp_state_parse(text, len, &back), TG_OK);
+	ck_assert(memcmp(&st, &back, sizeof(st)) == 0);
+	/* expired ones go before any live one */
+	tok[0] = 99;
+	tgp_token_hash(tok, "sshd", first);
+	tgp_state_token_add(&st, first, 1004 + TGP_TOKEN_TTL + 1, "totp");
+	ck_assert_uint_eq(st.ntokens, TGP_STATE_TOKENS - 4 + 1);
+	ck_assert_str_eq(tgp_state_token_find(&st, first, 1004 + TGP_TOKEN_TTL + 1), "totp");
+	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\ntoken 00 5 totp\n", 33, &back),
+	                 TG_ERR_FORMAT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pam state");
@@ -566,6 +608,7 @@ int main(void)
 	tcase_add_test(tc, files_and_lock);
 	tcase_add_test(tc, removal_keeps_one_lock);
 	tcase_add_test(tc, torn_write_falls_back);
+	tcase_add_test(tc, tokens_bounded_and_expire);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
