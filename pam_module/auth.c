@@ -5,7 +5,6 @@
  * Everything that goes wrong denies (fail closed) and says why in syslog;
  * no code or secret is ever logged.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -554,20 +553,12 @@ static void attempt_free(struct attempt *a)
  */
 static void limiter_addr(pam_handle_t *pamh, const char *clean, char out[TGP_ADDR_MAX])
 {
-	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
-	unsigned char bin[16];
-	char first[INET6_ADDRSTRLEN];
-	size_t n;
+	char first[TGP_NUMERIC_MAX];
 
-	if (c != NULL && (n = strcspn(c, " ")) > 0 && n < sizeof(first)) {
-		memcpy(first, c, n);
-		first[n] = '\0';
-		if (inet_pton(AF_INET, first, bin) == 1 || inet_pton(AF_INET6, first, bin) == 1) {
-			tgp_addr_clean(first, out);
-			return;
-		}
-	}
-	snprintf(out, TGP_ADDR_MAX, "%s", clean);
+	if (tgp_ssh_addr(pamh, first) != NULL)
+		tgp_addr_clean(first, out);
+	else
+		snprintf(out, TGP_ADDR_MAX, "%s", clean);
 }
 
 int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)

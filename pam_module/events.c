@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -73,6 +74,21 @@ const char *tgp_service(pam_handle_t *pamh)
 	return item_str(pamh, PAM_SERVICE);
 }
 
+const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX])
+{
+	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
+	unsigned char bin[16];
+	size_t n;
+
+	if (c == NULL || (n = strcspn(c, " ")) == 0 || n >= TGP_NUMERIC_MAX)
+		return NULL;
+	memcpy(out, c, n);
+	out[n] = '\0';
+	if (inet_pton(AF_INET, out, bin) != 1 && inet_pton(AF_INET6, out, bin) != 1)
+		return NULL;
+	return out;
+}
+
 /* A JSON string of s (NULL: null) with invalid UTF-8 replaced by U+FFFD; NULL when out of
  * memory. json_string() refuses such text, and the whole event would be lost. */
 static json_t *safe_string(const char *s)
@@ -85,7 +101,8 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 {
 	const char *spool = tg_config_str(o->cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	const char *host = tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME);
-	char hostbuf[256];
+	const char *rhost = tgp_rhost(pamh), *addr, *name = NULL;
+	char hostbuf[256], addrbuf[TGP_NUMERIC_MAX];
 	json_t *ev = json_object();
 	int r = TG_ERR_NOMEM, err = 0;
 
@@ -97,10 +114,17 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 		hostbuf[sizeof(hostbuf) - 1] = '\0';
 		host = hostbuf;
 	}
+	/* the client is sshd's numeric address: with UseDNS yes PAM_RHOST is a name from the
+	 * client's own reverse DNS, which it chooses; that name goes beside it */
+	if ((addr = tgp_ssh_addr(pamh, addrbuf)) == NULL)
+		addr = rhost;
+	else if (*rhost != '\0' && strcmp(rhost, addr) != 0)
+		name = rhost;
 	/* any of these may come from outside (the user name from the client) */
 	if (json_object_set_new(ev, "host", safe_string(host)) != 0 ||
 	    json_object_set_new(ev, "user", safe_string(user)) != 0 ||
-	    json_object_set_new(ev, "client_addr", safe_string(tgp_rhost(pamh))) != 0 ||
+	    json_object_set_new(ev, "client_addr", safe_string(addr)) != 0 ||
+	    json_object_set_new(ev, "client_name", safe_string(name)) != 0 ||
 	    json_object_set_new(ev, "service", safe_string(tgp_service(pamh))) != 0)
 		goto out;
 	if (fields != NULL && json_object_update(ev, fields) != 0)

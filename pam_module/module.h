@@ -44,6 +44,16 @@ const char *tgp_rhost(pam_handle_t *pamh);
 /* PAM_SERVICE, or "" */
 const char *tgp_service(pam_handle_t *pamh);
 
+/* Room for a numeric address (INET6_ADDRSTRLEN). */
+#define TGP_NUMERIC_MAX 46
+/*
+ * sshd's numeric client address, copied into out: the first field of the SSH_CONNECTION that
+ * sshd puts in the PAM environment ("addr port laddr lport") before any module runs, when it
+ * is an IP address; NULL otherwise (su, sudo: and only the PAM environment is read, never the
+ * process's, which the user who runs su sets).
+ */
+const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX]);
+
 /*
  * Write one event of type with host, user, client_addr and service set, plus
  * fields (borrowed, may be NULL). Errors are logged and returned; they never

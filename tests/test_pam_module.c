@@ -938,6 +938,10 @@ START_TEST(host_names_do_not_spread_the_limit)
 	/* another address is another client, whatever its name */
 	ssh_connection = "198.51.100.21 50022 192.0.2.1 22";
 	ck_assert_int_eq(auth_full(user, &c, "host0.attacker.example", NULL, NULL, 0), PAM_SUCCESS);
+	/* the events name the client by that address too, the name the client chose beside it */
+	ck_assert_int_eq(events_with("\"client_addr\":\"198.51.100.20\""), 4);
+	ck_assert_int_eq(events_with("\"client_addr\":\"host"), 0);
+	ck_assert_int_eq(events_with("\"client_name\":\"host9.attacker.example\""), 1);
 	/* no numeric address there (not sshd): PAM_RHOST, as before */
 	ssh_connection = "not-an-address 1 2 3";
 	c.text = "00000000";
@@ -946,6 +950,7 @@ START_TEST(host_names_do_not_spread_the_limit)
 	c.text = "12345678"; /* a good scratch code */
 	ck_assert_int_eq(auth_full(user, &c, "192.0.2.50", NULL, NULL, 0), PAM_AUTH_ERR);
 	ck_assert_int_eq(auth_full(user, &c, "192.0.2.51", NULL, NULL, 0), PAM_SUCCESS);
+	ck_assert_int_eq(events_with("\"client_addr\":\"192.0.2.50\",\"client_name\":null"), 4);
 	ssh_connection = NULL;
 }
 END_TEST
