@@ -89,9 +89,7 @@ const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX])
 	return out;
 }
 
-/* A JSON string of s (NULL: null) with invalid UTF-8 replaced by U+FFFD; NULL when out of
- * memory. json_string() refuses such text, and the whole event would be lost. */
-static json_t *safe_string(const char *s)
+json_t *tgp_json_text(const char *s)
 {
 	return s == NULL ? json_null() : tg_utf8_json(s, NULL);
 }
@@ -121,11 +119,11 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 	else if (*rhost != '\0' && strcmp(rhost, addr) != 0)
 		name = rhost;
 	/* any of these may come from outside (the user name from the client) */
-	if (json_object_set_new(ev, "host", safe_string(host)) != 0 ||
-	    json_object_set_new(ev, "user", safe_string(user)) != 0 ||
-	    json_object_set_new(ev, "client_addr", safe_string(addr)) != 0 ||
-	    json_object_set_new(ev, "client_name", safe_string(name)) != 0 ||
-	    json_object_set_new(ev, "service", safe_string(tgp_service(pamh))) != 0)
+	if (json_object_set_new(ev, "host", tgp_json_text(host)) != 0 ||
+	    json_object_set_new(ev, "user", tgp_json_text(user)) != 0 ||
+	    json_object_set_new(ev, "client_addr", tgp_json_text(addr)) != 0 ||
+	    json_object_set_new(ev, "client_name", tgp_json_text(name)) != 0 ||
+	    json_object_set_new(ev, "service", tgp_json_text(tgp_service(pamh))) != 0)
 		goto out;
 	if (fields != NULL && json_object_update(ev, fields) != 0)
 		goto out;

@@ -54,6 +54,11 @@ const char *tgp_service(pam_handle_t *pamh);
  */
 const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX]);
 
+/* A JSON string of s (NULL: null) with invalid UTF-8 replaced by U+FFFD; NULL when out of
+ * memory. For anything from outside: json_string() refuses such text, and the whole event
+ * would be lost. */
+json_t *tgp_json_text(const char *s);
+
 /*
  * Write one event of type with host, user, client_addr and service set, plus
  * fields (borrowed, may be NULL). Errors are logged and returned; they never

@@ -182,10 +182,10 @@ static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
 		tty = NULL;
 	return json_pack("{s:o, s:o, s:I, s:o, s:s}", "client_port",
-	                 port >= 0 ? json_integer(port) : json_null(), "tty",
-	                 tty != NULL ? json_string(tty) : json_null(), "pid", (json_int_t)getpid(),
-	                 "session_id", session_id != NULL ? json_string(session_id) : json_null(),
-	                 "mfa_method", mfa_method(pamh, o, user, token));
+	                 port >= 0 ? json_integer(port) : json_null(), "tty", tgp_json_text(tty),
+	                 "pid", (json_int_t)getpid(), "session_id",
+	                 session_id != NULL ? json_string(session_id) : json_null(), "mfa_method",
+	                 mfa_method(pamh, o, user, token));
 }
 
 int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)

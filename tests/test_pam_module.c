@@ -609,6 +609,26 @@ START_TEST(non_utf8_user_name_still_recorded)
 }
 END_TEST
 
+/* Nor is a session's event lost to a tty name that is not UTF-8 (PAM_TTY is the caller's). */
+START_TEST(non_utf8_tty_still_recorded)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200];
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_TTY, "/dev/tty\xff\xc3x");
+	pam_open_session(pamh, 0);
+	pam_close_session(pamh, 0);
+	pam_end(pamh, PAM_SUCCESS);
+	ck_assert_int_eq(events("login"), 1);
+	ck_assert_int_eq(events("logout"), 1);
+	ck_assert_int_eq(events_with("\"tty\":\"/dev/tty\xef\xbf\xbd\xef\xbf\xbdx\""), 2);
+}
+END_TEST
+
 START_TEST(nullok_does_not_skip_enrolled)
 {
 	service("nullok");
@@ -1588,6 +1608,7 @@ int main(void)
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
 	tcase_add_test(tc, ga_scratch_codes_at_once_all_removed);
 	tcase_add_test(tc, non_utf8_user_name_still_recorded);
+	tcase_add_test(tc, non_utf8_tty_still_recorded);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
 	tcase_add_test(tc, exempt_group_skips);
 	tcase_add_test(tc, exempt_group_with_many_members);
