@@ -281,15 +281,38 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 		}
 		*eq = '\0';
 		key = trim(s);
-		val = eq + 1;
-		/* a '#' after whitespace starts a comment; "#" inside a value (a URL fragment) stays */
-		for (hash = val; (hash = strchr(hash, '#')) != NULL; hash++) {
-			if (hash == val || hash[-1] == ' ' || hash[-1] == '\t') {
-				*hash = '\0';
-				break;
+		val = trim(eq + 1);
+		if (*val == '"') {
+			/* in double quotes: kept as it is, blanks and '#' too (prompt = "Code: ");
+			 * no escapes, so such a value cannot hold '"' itself */
+			char *close = strchr(val + 1, '"'), *rest;
+
+			if (close == NULL) {
+				tg_errf(err, errlen,
+				        "%s:%zu: the value of \"%s\" has no closing quote", name,
+				        lineno, key);
+				goto out;
 			}
+			*close = '\0';
+			rest = trim(close + 1);
+			if (*rest != '\0' && *rest != '#') {
+				tg_errf(err, errlen,
+				        "%s:%zu: text after the closing quote of \"%s\"", name,
+				        lineno, key);
+				goto out;
+			}
+			val++;
+		} else {
+			/* a '#' after whitespace starts a comment; "#" inside a value (a URL
+			 * fragment) stays */
+			for (hash = val; (hash = strchr(hash, '#')) != NULL; hash++) {
+				if (hash == val || hash[-1] == ' ' || hash[-1] == '\t') {
+					*hash = '\0';
+					break;
+				}
+			}
+			val = trim(val);
 		}
-		val = trim(val);
 		if (section[0] == '\0') {
 			tg_errf(err, errlen, "%s:%zu: key \"%s\" outside any [section]", name, lineno, key);
 			goto out;

@@ -1166,6 +1166,7 @@ START_TEST(prompt_and_digits_options)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	char code[16], p[4200];
+	FILE *f;
 
 	secret->totp.digits = 8;
 	secret->totp.alg = TGP_ALG_SHA512;
@@ -1180,6 +1181,16 @@ START_TEST(prompt_and_digits_options)
 	ck_assert_str_eq(c.last_prompt, "OTP:");
 	code_at(time(NULL) + 30, code);
 	ck_assert_int_eq(auth_text(code + 2), PAM_AUTH_ERR); /* 6 of the 8 digits */
+	/* from tollgate.conf, in quotes: the blank at its end is kept */
+	snprintf(p, sizeof(p), "%s/tollgate.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "a")); /* its last section is [pam] */
+	fprintf(f, "prompt = \"Code: \"\n");
+	fclose(f);
+	service("");
+	c.prompts = 0;
+	c.text = "00000000";
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_str_eq(c.last_prompt, "Code: ");
 }
 END_TEST
 

@@ -60,6 +60,29 @@ START_TEST(parses_sections_comments_and_types)
 }
 END_TEST
 
+/* Blanks around a value are dropped; a value in double quotes keeps them (prompt = "Code: "). */
+START_TEST(quoted_values_keep_their_blanks)
+{
+	ck_assert_int_eq(parse("[pam]\nprompt = \"Code: \"\n"), TG_OK);
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_PAM_PROMPT), "Code: ");
+	/* a '#' inside the quotes is the value's; a comment may follow them */
+	ck_assert_int_eq(parse("[pam]\nprompt = \" Code # 1: \"  # the prompt\n"), TG_OK);
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_PAM_PROMPT), " Code # 1: ");
+	ck_assert_int_eq(parse("[general]\nhostname = \"\"\n"), TG_OK);
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_GENERAL_HOSTNAME), "");
+	/* unquoted, as before: blanks dropped, quotes inside kept */
+	ck_assert_int_eq(parse("[pam]\nprompt = Code:  \n"), TG_OK);
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_PAM_PROMPT), "Code:");
+	ck_assert_int_eq(parse("[pam]\nprompt = say \"hi\"\n"), TG_OK);
+	ck_assert_str_eq(tg_config_str(cfg, TG_CONF_PAM_PROMPT), "say \"hi\"");
+	/* a quote left open, or text after the closing one, is a mistake to hear of */
+	ck_assert_int_eq(parse("[pam]\nprompt = \"Code: \n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:2: the value of \"prompt\" has no closing quote");
+	ck_assert_int_eq(parse("[pam]\nprompt = \"Code\": x\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:2: text after the closing quote of \"prompt\"");
+}
+END_TEST
+
 START_TEST(errors_name_file_and_line)
 {
 	ck_assert_int_eq(parse("[pam]\ndigits = 6\nbogus = 1\n"), TG_ERR_PARSE);
@@ -175,6 +198,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, defaults_are_valid);
 	tcase_add_test(tc, parses_sections_comments_and_types);
+	tcase_add_test(tc, quoted_values_keep_their_blanks);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, values_and_lines_are_capped);
 	tcase_add_test(tc, load_checks_owner_and_mode);
