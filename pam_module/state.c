@@ -212,6 +212,8 @@ void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX])
 }
 
 static const unsigned char nat64_prefix[12] = {0x00, 0x64, 0xff, 0x9b};
+static const unsigned char nat64_local_prefix[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
+static const unsigned char siit_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
 
 void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX])
 {
@@ -226,6 +228,15 @@ void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR
 	/* NAT64's well-known prefix (RFC 6052) holds every IPv4 client of a translator: each is
 	 * its IPv4 address, not one /64 for all of them (nor a second count beside its own) */
 	if (memcmp(bin, nat64_prefix, sizeof(nat64_prefix)) == 0) {
+		(void)inet_ntop(AF_INET, bin + 12, out, TGP_ADDR_MAX);
+		return;
+	}
+	/* so are those of its local-use prefix 64:ff9b:1::/48 (RFC 8215), as the translators
+	 * use it: a /96 of the operator's in it, the IPv4 address in the last 32 bits (the
+	 * prefix length is not in the address; where it is shorter, clients share keys: more
+	 * limited, never less), and SIIT's IPv4-translated ::ffff:0:0:0/96 (RFC 7915) */
+	if (memcmp(bin, nat64_local_prefix, sizeof(nat64_local_prefix)) == 0 ||
+	    memcmp(bin, siit_prefix, sizeof(siit_prefix)) == 0) {
 		(void)inet_ntop(AF_INET, bin + 12, out, TGP_ADDR_MAX);
 		return;
 	}

@@ -134,8 +134,8 @@ void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX]);
  * The rate limiter's key for a client (clean: from tgp_addr_clean): an IPv6 address stands
  * for its network of v6_prefix bits ("2001:db8:1:2::/64"), since one holder gets a whole /64
  * (or more); v6_prefix 128, IPv4 addresses and names are keyed as they are, and an address
- * of NAT64's 64:ff9b::/96, 6to4's 2002::/16 or Teredo's 2001:0::/32 as the IPv4 address it
- * carries.
+ * of NAT64's 64:ff9b::/96 or local-use 64:ff9b:1::/48 (a /96 in it), SIIT's ::ffff:0:0:0/96,
+ * 6to4's 2002::/16 or Teredo's 2001:0::/32 as the IPv4 address it carries.
  */
 void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX]);
 

@@ -254,6 +254,20 @@ START_TEST(ipv6_limit_key_is_the_network)
 	ck_assert_str_eq(out, "192.0.2.7");
 	tgp_addr_limit_key("64:ff9b::1:c000:207", 64, out); /* not in the /96 */
 	ck_assert_str_eq(out, "64:ff9b::/64");
+	/* and its local-use prefix 64:ff9b:1::/48 (RFC 8215), a /96 of the operator's in it */
+	tgp_addr_limit_key("64:ff9b:1::c000:207", 64, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("64:ff9b:1:abcd:1::c000:208", 56, out);
+	ck_assert_str_eq(out, "192.0.2.8");
+	tgp_addr_limit_key("64:ff9b:2::c000:207", 64, out); /* not in the /48 */
+	ck_assert_str_eq(out, "64:ff9b:2::/64");
+	/* SIIT's IPv4-translated addresses (::ffff:0:0:0/96, RFC 7915): the IPv4 client too */
+	tgp_addr_limit_key("::ffff:0:192.0.2.7", 64, out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_limit_key("::ffff:0:192.0.2.9", 128, out);
+	ck_assert_str_eq(out, "192.0.2.9");
+	tgp_addr_limit_key("::ffff:1:c000:207", 64, out); /* not in the /96 */
+	ck_assert_str_eq(out, "::/64");
 	/* 6to4: the holder of an IPv4 address holds the /48 after 2002: (65536 /64s) */
 	tgp_addr_limit_key("2002:c000:207:1::1", 64, out);
 	ck_assert_str_eq(out, "192.0.2.7");
