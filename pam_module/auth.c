@@ -569,6 +569,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	char key_addr[TGP_ADDR_MAX];
 	int enrolled, ok, rc = PAM_AUTH_ERR;
 
+	tgp_connection_keep(pamh); /* as sshd gave it, before any later module changes it */
 	memset(&a, 0, sizeof(a));
 	a.pamh = pamh;
 	a.reason = "internal";

@@ -74,9 +74,39 @@ const char *tgp_service(pam_handle_t *pamh)
 	return item_str(pamh, PAM_SERVICE);
 }
 
+static void free_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+void tgp_connection_keep(pam_handle_t *pamh)
+{
+	const void *kept = NULL;
+	const char *c;
+	char *copy;
+
+	if (pam_get_data(pamh, TGP_DATA_CONNECTION, &kept) == PAM_SUCCESS && kept != NULL)
+		return;
+	c = pam_getenv(pamh, "SSH_CONNECTION");
+	/* "" for none: a value set later is not sshd's either */
+	if ((copy = strdup(c != NULL ? c : "")) != NULL &&
+	    pam_set_data(pamh, TGP_DATA_CONNECTION, copy, free_data) != PAM_SUCCESS)
+		free(copy);
+}
+
+const char *tgp_connection(pam_handle_t *pamh)
+{
+	const void *kept = NULL;
+
+	if (pam_get_data(pamh, TGP_DATA_CONNECTION, &kept) != PAM_SUCCESS || kept == NULL ||
+	    *(const char *)kept == '\0')
+		return NULL;
+	return kept;
+}
+
 const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX])
 {
-	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
+	const char *c = tgp_connection(pamh);
 	unsigned char bin[16];
 	size_t n;
 

@@ -16,6 +16,7 @@
 #define TGP_DATA_METHOD "tollgate_mfa_method"
 #define TGP_DATA_START "tollgate_session_start_us"
 #define TGP_DATA_SESSION_ID "tollgate_session_id"
+#define TGP_DATA_CONNECTION "tollgate_ssh_connection"
 #define TGP_ENV_SESSION_ID "TOLLGATE_SESSION_ID"
 #define TGP_ENV_METHOD "TOLLGATE_MFA_METHOD"
 #define TGP_ENV_TOKEN "TOLLGATE_MFA_TOKEN"
@@ -44,14 +45,22 @@ const char *tgp_rhost(pam_handle_t *pamh);
 /* PAM_SERVICE, or "" */
 const char *tgp_service(pam_handle_t *pamh);
 
+/*
+ * sshd puts SSH_CONNECTION ("addr port laddr lport") into the PAM environment before any module
+ * runs; modules of the session stack before ours (pam_env.so user_readenv=1 reads
+ * ~/.pam_environment) may change it. tgp_connection_keep() keeps it as it is now, once per
+ * handle (later calls change nothing): the auth step calls it first thing, and setcred, which
+ * sshd runs in the process that opens the session, before the session stack.
+ * tgp_connection() gives what was kept (NULL: nothing kept, or no SSH_CONNECTION then; su,
+ * sudo: and never the process's environment, which the user who runs su sets).
+ */
+void tgp_connection_keep(pam_handle_t *pamh);
+const char *tgp_connection(pam_handle_t *pamh);
+
 /* Room for a numeric address (INET6_ADDRSTRLEN). */
 #define TGP_NUMERIC_MAX 46
-/*
- * sshd's numeric client address, copied into out: the first field of the SSH_CONNECTION that
- * sshd puts in the PAM environment ("addr port laddr lport") before any module runs, when it
- * is an IP address; NULL otherwise (su, sudo: and only the PAM environment is read, never the
- * process's, which the user who runs su sets).
- */
+/* sshd's numeric client address, copied into out: the first field of the kept SSH_CONNECTION
+ * when it is an IP address; NULL otherwise. */
 const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX]);
 
 /* A JSON string of s (NULL: null) with invalid UTF-8 replaced by U+FFFD; NULL when out of

@@ -12,8 +12,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	return tgp_authenticate(pamh, flags, argc, argv);
 }
 
+/* sshd runs auth in a child of its own, and setcred in the process that opens the session,
+ * before the session stack: SSH_CONNECTION is kept there for the events. */
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	tgp_connection_keep(pamh);
 	return PAM_SUCCESS;
 }
 

@@ -157,13 +157,12 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 }
 
 /*
- * The client's port, from SSH_CONNECTION ("addr port addr port") when sshd set it; -1 otherwise.
- * The PAM environment only: the process's is the caller's (the user who runs su), and a port
- * from there would be one the user chose.
+ * The client's port, from SSH_CONNECTION ("addr port addr port") as sshd set it (kept before
+ * the session stack ran: pam_env.so may have changed it since); -1 otherwise.
  */
 static long client_port(pam_handle_t *pamh)
 {
-	const char *c = pam_getenv(pamh, "SSH_CONNECTION");
+	const char *c = tgp_connection(pamh);
 	char addr[128];
 	long port;
 

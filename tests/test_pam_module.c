@@ -1272,6 +1272,10 @@ static int session_after_auth_elsewhere(const char *code, const char *svc_sessio
 	}
 	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (ssh_connection != NULL) {
+		snprintf(cmd, sizeof(cmd), "SSH_CONNECTION=%s", ssh_connection);
+		ck_assert_int_eq(pam_putenv(pamh, cmd), PAM_SUCCESS);
+	}
 	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
 	ck_assert_ptr_nonnull(env = pam_getenvlist(pamh));
 	pam_end(pamh, PAM_SUCCESS); /* its PAM data (pam_set_data) dies with it */
@@ -1282,6 +1286,8 @@ static int session_after_auth_elsewhere(const char *code, const char *svc_sessio
 		free(env[i]);
 	}
 	free(env);
+	/* sshd establishes credentials before it opens the session */
+	ck_assert_int_eq(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
 	if (extra != NULL)
 		ck_assert_int_eq(pam_putenv(pamh, extra), PAM_SUCCESS);
 	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
@@ -1331,6 +1337,29 @@ START_TEST(session_method_believed_only_where_root_agrees)
 	session_with_method_env("none");
 	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
 	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 12);
+}
+END_TEST
+
+/*
+ * sshd puts SSH_CONNECTION into the PAM environment before any module runs; pam_env.so with
+ * user_readenv=1, before our session line, lets the user change it: the events name the client
+ * and port sshd gave, not the user's.
+ */
+START_TEST(session_client_as_sshd_gave_it)
+{
+	char code[16];
+
+	ssh_connection = "198.51.100.20 50022 192.0.2.1 22";
+	code_at(time(NULL), code);
+	ck_assert_int_eq(session_after_auth_elsewhere(
+	                     code, "svc", "SSH_CONNECTION=203.0.113.66 4242 192.0.2.1 22"),
+	                 0);
+	ssh_connection = NULL;
+	ck_assert_int_eq(events("login"), 1);
+	ck_assert_int_eq(events_with("\"client_addr\":\"198.51.100.20\""), 2);
+	ck_assert_int_eq(events_with("\"client_port\":50022"), 2);
+	ck_assert_int_eq(events_with("203.0.113.66"), 0);
+	ck_assert_int_eq(events_with("\"client_port\":4242"), 0);
 }
 END_TEST
 
@@ -1641,6 +1670,7 @@ int main(void)
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
 	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
+	tcase_add_test(tc, session_client_as_sshd_gave_it);
 	tcase_add_test(tc, session_event_fields);
 	tcase_add_test(tc, session_port_not_from_the_process_environment);
 	tcase_add_test(tc, import_does_not_lower_an_older_replay_guard);
