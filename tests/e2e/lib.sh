@@ -1223,7 +1223,9 @@ e2e_check_events() {
 	E2E_ESCAPE_SESSION_ID=$(e2e_events login | sed -n 2p | jq -r .session_id)
 	E2E_RERUN_SESSION_ID=$(e2e_events login | sed -n 3p | jq -r .session_id)
 	printf '%s' "$E2E_SESSION_ID" | grep -Eq '^[0-9a-f]{32}$' || e2e_fail "login: bad session_id $E2E_SESSION_ID"
-	e2e_event_has login '.mfa_method == "totp" and .client_addr == "127.0.0.1" and .service == $p' \
+	# the address and port as sshd gave them (kept by the module before pam_env could change them)
+	e2e_event_has login '.mfa_method == "totp" and .client_addr == "127.0.0.1" and
+		(.client_port | type) == "number" and .client_port > 0 and .service == $p' \
 		--arg p "$E2E_SERVICE" || e2e_fail "login event: $(e2e_events login)"
 	e2e_event_has logout '.session_id == $s and .duration_us > 0' --arg s "$E2E_SESSION_ID" ||
 		e2e_fail "no logout event for session $E2E_SESSION_ID: $(e2e_events logout)"
