@@ -39,6 +39,7 @@ struct search_aside {
 	char text[LINE_CAP];
 	uint64_t t[LINE_CAP];
 	size_t len, col, cont;
+	int piece;
 	struct replay_strip strip;
 };
 
@@ -66,6 +67,13 @@ struct search_ctx {
 	 * piece (and were searched there); such a line starts the block. head_cont: the same of
 	 * the block's first finished line. */
 	size_t cont, head_cont;
+	/* the block's last finished line is a piece cut before its line's end: '$' does not
+	 * match at the cut */
+	int cut;
+	/* the line in progress is a piece of its line after the first (it does not start at the
+	 * line's start, whatever is overwritten of it); such a line starts the block.
+	 * head_piece: the same of the block's first finished line: '^' does not match there */
+	int piece, head_piece;
 	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
 	int stream; /* 0 stdout (and input), 1 stderr: whose line is [cur, cur + len) */
 	struct search_aside aside[2]; /* each stream's line while the other one writes */
@@ -110,20 +118,22 @@ static void show_window(const struct search_ctx *c, size_t so, size_t ls, size_t
 		(*we)--;
 }
 
-/* Print the match [so, eo): a match with a byte from past the verified part says so. */
-static void report(struct search_ctx *c, size_t so, size_t eo)
+/* Print the match [so, eo) of the text searched, [0, end): a match with a byte from past the
+ * verified part says so. */
+static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 {
 	size_t ls = line_start(c, so), le = ls, ws, we, k;
 	char t[32];
 
-	while (le < c->cur && c->text[le] != '\n')
+	while (le < end && c->text[le] != '\n')
 		le++;
 	char line[SHOW_CAP + 1], *safe_line, *safe_name;
-	int unverified = 0;
+	int unverified = 0, from_start;
 
 	for (k = so; k < eo || k == so; k++)
 		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
 	show_window(c, so, ls, le, &ws, &we);
+	from_start = ws == ls && !(ls == 0 && c->head_piece);
 	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]] & ~UNVERIFIED_BIT);
 	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
 	memcpy(line, c->text + ws, we - ws);
@@ -131,8 +141,8 @@ static void report(struct search_ctx *c, size_t so, size_t eo)
 	safe_line = tg_text_safe(line);
 	safe_name = tg_text_safe(c->name);
 	if (printf("%s %s%s %s: %s%s%s\n", c->session_id, unverified ? "UNVERIFIED " : "", t,
-	           safe_name ? safe_name : "?", ws > ls ? "..." : "", safe_line ? safe_line : "?",
-	           we < le ? "..." : "") < 0)
+	           safe_name ? safe_name : "?", from_start ? "" : "...",
+	           safe_line ? safe_line : "?", we < le ? "..." : "") < 0)
 		c->werr = 1;
 	free(safe_line);
 	free(safe_name);
@@ -176,29 +186,37 @@ static void flush_block(struct search_ctx *c)
 	char saved;
 
 	if (c->cur > 0) {
-		saved = c->text[c->cur];
-		c->text[c->cur] = '\0';
+		/* a cut piece is searched without the '\n' that ends it in the block */
+		size_t end = c->cut ? c->cur - 1 : c->cur;
+
+		saved = c->text[end];
+		c->text[end] = '\0';
 		mt = c->literal ? c->text : match_text(c);
-		while (pos < c->cur) {
+		while (pos < end) {
 			size_t so, eo;
 
 			if (c->literal) {
-				const char *f =
-				    memmem(c->text + pos, c->cur - pos, c->pat, c->patlen);
+				const char *f = memmem(c->text + pos, end - pos, c->pat, c->patlen);
 
 				if (f == NULL)
 					break;
 				so = (size_t)(f - c->text);
 				eo = so + c->patlen;
 			} else {
-				int flags = pos > 0 && c->text[pos - 1] != '\n' ? REG_NOTBOL : 0;
+				int flags = (pos > 0 && c->text[pos - 1] != '\n') ||
+				                    (pos == 0 && c->head_piece)
+				                ? REG_NOTBOL
+				                : 0;
+
+				if (c->cut)
+					flags |= REG_NOTEOL;
 
 				if (regexec(&c->re, mt + pos, 1, &m, flags) != 0)
 					break;
 				so = pos + (size_t)m.rm_so;
 				eo = pos + (size_t)m.rm_eo;
 			}
-			if (so >= c->cur)
+			if (so >= end)
 				break;
 			if (so < c->head_cont && eo <= c->head_cont) {
 				pos = eo > so ? eo : so + 1; /* found in the piece before */
@@ -210,11 +228,13 @@ static void flush_block(struct search_ctx *c)
 				    1; /* an empty match at a line's end: that line had its turn */
 				continue;
 			}
-			report(c, so, eo);
+			report(c, so, eo, end);
 			pos = eo > so ? eo : so + 1;
 		}
-		c->text[c->cur] = saved;
+		c->text[end] = saved;
 		c->head_cont = 0;
+		c->head_piece = 0;
+		c->cut = 0;
 	}
 	/* move the line in progress to the front, with the times it uses */
 	first = c->ntimes;
@@ -237,7 +257,10 @@ static void end_line(struct search_ctx *c)
 	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
 	if (c->cont > 0) /* it starts the block */
 		c->head_cont = c->cont;
+	if (c->piece)
+		c->head_piece = 1;
 	c->cont = 0;
+	c->piece = 0;
 	c->cur += c->len + 1;
 	c->len = c->col = 0;
 	c->moved = 0;
@@ -260,12 +283,16 @@ static void split_line(struct search_ctx *c)
 	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
 	if (c->cont > 0)
 		c->head_cont = c->cont;
+	if (c->piece)
+		c->head_piece = 1;
 	memcpy(c->text + to, c->text + from, keep);
 	memcpy(c->cell + to, c->cell + from, keep * sizeof(c->cell[0]));
 	c->cur = to;
 	c->len = c->col = keep;
+	c->cut = 1;
 	flush_block(c); /* now the new piece starts the block */
 	c->cont = keep;
+	c->piece = 1;
 	c->moved = moved;
 }
 
@@ -367,12 +394,14 @@ static void switch_stream(struct search_ctx *c, int k)
 	out->len = c->len;
 	out->col = c->col;
 	out->cont = c->cont;
+	out->piece = c->piece;
 	out->strip = c->strip;
 	c->stream = k;
 	c->len = c->col = c->cont = 0;
+	c->piece = 0;
 	/* room for a time per byte, and the record's own; a piece of a long line starts the
 	 * block */
-	if (c->ntimes + in->len + 2 >= TIMES_CAP || (in->cont > 0 && c->cur > 0))
+	if (c->ntimes + in->len + 2 >= TIMES_CAP || (in->piece && c->cur > 0))
 		flush_block(c);
 	for (j = 0; j < in->len; j++) {
 		if (c->ntimes == 0 || c->times[c->ntimes - 1] != in->t[j])
@@ -383,8 +412,10 @@ static void switch_stream(struct search_ctx *c, int k)
 	c->len = in->len;
 	c->col = in->col;
 	c->cont = in->cont;
+	c->piece = in->piece;
 	c->strip = in->strip;
 	in->len = in->col = in->cont = 0;
+	in->piece = 0;
 }
 
 /* The end of a recording: each stream's last line, unfinished, is a line. */
@@ -504,12 +535,14 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 
 		c->name = name;
 		c->cur = c->len = c->col = c->ntimes = c->cont = c->head_cont = 0;
+		c->piece = c->head_piece = 0;
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 		c->strip.input = c->input;
 		c->moved = 0;
 		c->stream = 0;
 		for (k = 0; k < 2; k++) { /* and the escape state of the stream not written */
 			c->aside[k].len = c->aside[k].col = c->aside[k].cont = 0;
+			c->aside[k].piece = 0;
 			c->aside[k].strip = c->strip;
 		}
 		memset(&c->seen, 0, sizeof(c->seen));

@@ -498,6 +498,23 @@ for re in NEEDLE 'NEE.LE'; do
 	expect 0 "$R" -c conf search "$re" overlap.tgr
 	[ "$(wc -l <out.txt)" -eq 3 ] || tg_fail "search $re: not 3 matches: $(cut -c1-80 out.txt)"
 done
+# ... and a piece after the first is not the line's start, nor a cut its end: '^' and '$'
+# match there only where the line starts and ends, and what is shown of it starts with ...
+python3 - <<'PY' >anchors.txt
+print("out 1000 x" + "A" * 20000 + "B\\r\\n")
+print("out 2000 " + "C" * 20000 + "D\\r\\n")
+print("seal 5000 {}")
+PY
+"$G" script k/signing.key anchors.tgr session=$SID <anchors.txt || tg_fail "make anchors.tgr"
+for re in '^A+B' '^A' 'C$' '^D'; do
+	expect 0 "$R" -c conf search "$re" anchors.tgr
+	[ ! -s out.txt ] || tg_fail "search $re: matched at a piece's cut: $(cut -c1-80 out.txt)"
+done
+expect 0 "$R" -c conf search 'A+B' anchors.tgr
+grep -q "^$SID 0:00:00.001 anchors.tgr: \.\.\.AA*\.\.\.$" out.txt ||
+	tg_fail "search A+B: a piece shown as the line's start: $(cut -c1-80 out.txt)"
+expect 0 "$R" -c conf search '^xA|D$' anchors.tgr
+[ "$(wc -l <out.txt)" -eq 2 ] || tg_fail "search '^xA|D\$': $(cut -c1-80 out.txt)"
 # each recording is searched afresh: one whose stderr ends inside an escape sequence (an OSC
 # string never ended) does not swallow the next one's stderr
 printf 'out 1000 a\\n\nerr 2000 \\e]0;cut\nseal 3000 {}\n' >cutosc.txt
