@@ -636,6 +636,14 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		code = REPLAY_EXIT_USAGE;
 		goto out;
 	}
+	if (a.n == 0) { /* as verify and search say of it: an empty listing is no answer */
+		char *safe = tg_text_safe(argv[0]);
+
+		tg_error("%s: no recordings (*" TG_REC_EXT ") there", safe != NULL ? safe : "?");
+		free(safe);
+		code = REPLAY_EXIT_USAGE;
+		goto out;
+	}
 	for (i = 0; i < a.n; i++) {
 		struct replay_src s;
 

@@ -679,6 +679,14 @@ expect 3 "$R" -c conf verify empty spool/sessions
 expect 3 "$R" -c conf search hunter2 empty good.tgr
 grep -q "good.tgr: the password is hunter2" out.txt ||
 	tg_fail "search with an empty folder skipped the rest: $(cat out.txt)"
+# list says the same of a folder with no recordings (an empty spool's sessions/ too): an
+# empty listing must not pass for "no sessions" when the place named is the wrong one
+mkdir -p emptyspool/sessions notrec && echo x >notrec/a.json
+for d in empty emptyspool notrec; do
+	expect 3 "$R" -c conf list "$d"
+	grep -q "^tollgate-replay: $d.*: no recordings (\*\.tgr) there$" err.txt ||
+		tg_fail "list of $d: $(cat out.txt err.txt)"
+done
 # a *.tgr in a folder that is not a regular file (a broken symbolic link, a FIFO, a folder)
 # is named, escaped, as an error (exit status 3, the others still checked), never skipped in
 # silence; a FIFO is not opened (timeout: it would block)

@@ -57,6 +57,8 @@ grep -q "^s3://$B/rec/good.tgr: sealed and intact" out.txt || tg_fail "verify of
 expect 3 "$R" -c conf verify "s3://$B/nothing-here/"
 grep -q "no recordings" err.txt || tg_fail "verify of an empty prefix: $(cat err.txt)"
 expect 3 "$R" -c conf verify "s3://$B"
+expect 3 "$R" -c conf list "s3://$B/nothing-here/"
+grep -q "s3://$B/nothing-here/: no recordings" err.txt || tg_fail "list of an empty prefix: $(cat out.txt err.txt)"
 # GETs of good.tgr answered with a body (PUTs answer 0b)
 gets() { grep "rec/good.tgr 200 " "$T/s3/s3server.log" | grep -vc ' 0b$'; }
 before=$(gets)
