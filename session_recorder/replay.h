@@ -205,5 +205,7 @@ struct replay_strip {
 int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2]);
 /* The end of the stream: the 0xc2 held, which no byte follows (text), or -1; starts afresh. */
 int replay_strip_end(struct replay_strip *st);
+/* Whether a 0xc2 is held: the last byte fed, it comes out with the byte after it. */
+int replay_strip_holds(const struct replay_strip *st);
 
 #endif

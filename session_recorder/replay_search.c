@@ -40,6 +40,7 @@ struct search_aside {
 	uint64_t t[LINE_CAP];
 	size_t len, col, cont;
 	int piece;
+	uint64_t held_t;
 	struct replay_strip strip;
 };
 
@@ -56,6 +57,8 @@ struct search_ctx {
 	uint64_t verified_bytes;       /* --force: a record from here on is not verified */
 	struct replay_input_seen seen; /* --input: of the recording being searched */
 	struct replay_strip strip;
+	/* the time (in times[] form) of the record that ended with the 0xc2 strip holds */
+	uint64_t held_t;
 	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
 	char text[BLOCK_CAP + 1];
 	char match[BLOCK_CAP + 1]; /* text with each byte that is not UTF-8 as NOT_UTF8 */
@@ -396,6 +399,7 @@ static void switch_stream(struct search_ctx *c, int k)
 	out->cont = c->cont;
 	out->piece = c->piece;
 	out->strip = c->strip;
+	out->held_t = c->held_t;
 	c->stream = k;
 	c->len = c->col = c->cont = 0;
 	c->piece = 0;
@@ -414,19 +418,33 @@ static void switch_stream(struct search_ctx *c, int k)
 	c->cont = in->cont;
 	c->piece = in->piece;
 	c->strip = in->strip;
+	c->held_t = in->held_t;
 	in->len = in->col = in->cont = 0;
 	in->piece = 0;
+}
+
+/*
+ * The 0xc2 the stripper holds from a record before is text when next (the byte that follows
+ * it, -1 for none) does not make it a C1 control: it goes in at the time of the record that
+ * wrote it, not the one of next's record.
+ */
+static void put_held(struct search_ctx *c, int next)
+{
+	if (!replay_strip_holds(&c->strip) || (next >= 0x80 && next <= 0x9f))
+		return;
+	set_time(c, c->held_t);
+	put_byte(c, (unsigned char)replay_strip_end(&c->strip));
 }
 
 /* The end of a recording: each stream's last line, unfinished, is a line. */
 static void finish_lines(struct search_ctx *c)
 {
-	int k, held;
+	int k;
 
 	for (k = 0; k < 2; k++) {
 		switch_stream(c, k);
-		if ((held = replay_strip_end(&c->strip)) >= 0)
-			put_byte(c, (unsigned char)held);
+		put_held(c, -1);
+		(void)replay_strip_end(&c->strip); /* starts afresh */
 		if (c->len > 0)
 			end_line(c);
 	}
@@ -444,6 +462,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 {
 	struct search_ctx *c = ctx;
 	const unsigned char *p = rec->data;
+	uint64_t t = rec->time_us | (rec->offset >= c->verified_bytes ? UNVERIFIED_BIT : 0);
 	size_t i;
 	int k, nk, kept[2];
 
@@ -453,7 +472,9 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
 	switch_stream(c, rec->type == TG_REC_ERR);
-	set_time(c, rec->time_us | (rec->offset >= c->verified_bytes ? UNVERIFIED_BIT : 0));
+	if (rec->len > 0)
+		put_held(c, p[0]);
+	set_time(c, t);
 	for (i = 0; i < rec->len; i++) {
 		/* a run of plain text outside any escape sequence: the common case, copied whole */
 		if (c->strip.state == 0 && is_plain(p[i])) {
@@ -491,6 +512,8 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			else if (kept[k] == REPLAY_STRIP_KEY && c->len > 0)
 				c->moved = 1;
 	}
+	if (rec->len > 0 && replay_strip_holds(&c->strip))
+		c->held_t = t; /* its last byte: what it is shows in a later record */
 	return c->werr ? -1 : 0;
 }
 

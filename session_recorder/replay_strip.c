@@ -127,6 +127,11 @@ int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2])
 	return n;
 }
 
+int replay_strip_holds(const struct replay_strip *st)
+{
+	return st->state == S_C2;
+}
+
 int replay_strip_end(struct replay_strip *st)
 {
 	int held = st->state == S_C2 ? C1_LEAD : -1;

@@ -476,6 +476,22 @@ expect 0 "$R" -c conf search '[0-9].$' c2end.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 c2end.tgr: total: 5\xc2
 $SID 0:00:00.002 c2end.tgr: cost: 7\xc2" ] ||
 	tg_fail "search: a 0xc2 that ends a stream is dropped: $(cat out.txt)"
+# ... and one that ends a record is shown at that record's time, not at the time of the
+# record whose first byte shows it is text (later, maybe past the verified part, or on the
+# other stream)
+printf '%s\n' 'out 1000 abc\xc2' 'err 2000000 warn\n' 'out 3000000 \r\n' 'out 4000000 n=\xc2' \
+	'checkpoint 4500000' 'err 5000000 late\n' 'out 6000000 \r\n' 'flush' 'crash' >c2rec.txt
+"$G" script k/signing.key c2rec.tgr session=$SID mode=command command=x term= cols=0 rows=0 \
+	<c2rec.txt || tg_fail "make c2rec.tgr"
+for force in "" --force; do
+	expect 2 "$R" -c conf $force search '[^a-z]$' c2rec.tgr
+	[ "$(cat out.txt)" = "$SID 0:00:00.001 c2rec.tgr: abc\xc2
+$SID 0:00:04.000 c2rec.tgr: n=\xc2" ] || tg_fail "search $force: a 0xc2 that ends a record: $(cat out.txt)"
+	# ... and a match that ends in it is as verified as it is
+	expect 2 "$R" -c conf $force search '=.$' c2rec.tgr
+	[ "$(cat out.txt)" = "$SID 0:00:04.000 c2rec.tgr: n=\xc2" ] ||
+		tg_fail "search $force: a match that ends in a 0xc2: $(cat out.txt)"
+done
 # a line longer than a search piece (16 KiB of text, or written by more than ~65000
 # records) is searched in pieces that overlap: a match across the cut is found, once
 python3 - <<'PY' >longline.txt
