@@ -184,6 +184,7 @@ static const char *match_text(struct search_ctx *c)
 static void flush_block(struct search_ctx *c)
 {
 	size_t pos = 0, k, first;
+	size_t said = SIZE_MAX; /* where the last match reported starts */
 	regmatch_t m;
 	const char *mt;
 	char saved;
@@ -221,18 +222,29 @@ static void flush_block(struct search_ctx *c)
 			}
 			if (so >= end)
 				break;
-			if (so < c->head_cont && eo <= c->head_cont) {
-				pos = eo > so ? eo : so + 1; /* found in the piece before */
+			if (so == eo) {
+				/* an empty match ('$', '^$', 'x*'): its line matches, said once (of
+				 * a piece after the first, only at the line's end: the pieces
+				 * before had the rest), and the next one is on the next line */
+				size_t ls = line_start(c, so), le = so;
+
+				while (le < end && c->text[le] != '\n')
+					le++;
+				if ((said == SIZE_MAX || said < ls) &&
+				    !(ls == 0 && c->head_piece && so < le)) {
+					report(c, so, eo, end);
+					said = so;
+				}
+				pos = le + 1;
 				continue;
 			}
-			if (so == eo && c->text[so] == '\n') {
-				pos =
-				    so +
-				    1; /* an empty match at a line's end: that line had its turn */
+			if (so < c->head_cont && eo <= c->head_cont) {
+				pos = eo; /* found in the piece before */
 				continue;
 			}
 			report(c, so, eo, end);
-			pos = eo > so ? eo : so + 1;
+			said = so;
+			pos = eo;
 		}
 		c->text[end] = saved;
 		c->head_cont = 0;

@@ -400,6 +400,15 @@ expect 2 "$R" -c conf search -- '[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]' good.tgr unse
 grep -q "^$SID 1:02:03.456 good.tgr: late line: PASSWORD reset$" out.txt || tg_fail "search time: $(cat out.txt)"
 expect 0 "$R" -c conf search 'progress 100%' good.tgr
 grep -q "0:01:02.000 good.tgr: progress 100%$" out.txt || tg_fail "search: carriage return: $(cat out.txt)"
+# a pattern that matches the empty string ('$', '^$', 'x*') matches each line once, as grep
+# has it: not at every character of it, and not nowhere ('$' at each line's end)
+printf 'out 1000 aab\\r\\n\\r\\nbaa\\r\\n\nseal 2000 {}\n' >empty-re.txt
+"$G" script k/signing.key empty-re.tgr session=$SID <empty-re.txt || tg_fail "make empty-re.tgr"
+for re in '$:aab  baa' '^$:' 'a*:aab  baa' 'x*|a+:aab  baa'; do
+	expect 0 "$R" -c conf search "${re%%:*}" empty-re.tgr
+	[ "$(sed "s/^$SID 0:00:00.001 empty-re.tgr: //" out.txt | tr '\n' ' ')" = "${re#*:} " ] ||
+		tg_fail "search '${re%%:*}': $(cat out.txt)"
+done
 expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
 # typed input is searched as the line meant: escape sequences (Up arrow, SS3 keys, Alt+key)
