@@ -328,6 +328,72 @@ static void set_time(struct search_ctx *c, uint64_t t)
 	c->times[c->ntimes++] = t;
 }
 
+/* The bytes of the character before the cursor (col > 0): a UTF-8 one whole, else the byte.
+ * A terminal cell holds a character, not a byte. */
+static size_t char_before(const struct search_ctx *c)
+{
+	const unsigned char *t = (const unsigned char *)c->text + c->cur;
+	size_t n = 1, k;
+
+	for (k = 2; k <= 4 && k <= c->col; k++)
+		if (tg_utf8_seq(t + c->col - k, k) == (int)k)
+			n = k;
+	return n;
+}
+
+/*
+ * A character starts at col, over the one there: that one goes whole (the rest of the line
+ * moves back), and the room of one byte is left for the new one's first byte; the bytes that
+ * follow it make room for themselves (cont_room()). As a terminal puts a character in place
+ * of another, whatever their bytes.
+ */
+static void overwrite(struct search_ctx *c)
+{
+	char *t = c->text + c->cur;
+	uint16_t *cell = c->cell + c->cur;
+	int n = tg_utf8_seq((const unsigned char *)t + c->col, c->len - c->col);
+	size_t old = n > 0 ? (size_t)n : 1, tail = c->len - c->col - old;
+
+	if (old == 1)
+		return;
+	memmove(t + c->col + 1, t + c->col + old, tail);
+	memmove(cell + c->col + 1, cell + c->col + old, tail * sizeof(cell[0]));
+	c->len -= old - 1;
+}
+
+/*
+ * A continuation byte b at col, over text: when it goes on with the character started just
+ * before it, room is made for it (the rest of the line moves on); else it is a character of
+ * its own (a stray byte: one cell) and goes over the one there.
+ */
+static void cont_room(struct search_ctx *c, unsigned char b)
+{
+	char *t = c->text + c->cur;
+	uint16_t *cell = c->cell + c->cur;
+	unsigned char seq[4];
+	size_t k;
+	int n;
+
+	for (k = 1; k <= 3 && k <= c->col && is_cont(t[c->col - k]); k++)
+		;
+	if (k > 3 || k > c->col || (unsigned char)t[c->col - k] < 0xc0) {
+		overwrite(c);
+		return;
+	}
+	memcpy(seq, t + c->col - k, k);
+	seq[k] = b;
+	n = tg_utf8_seq(seq, k + 1);
+	if (n != -1 && n != (int)k + 1) {
+		overwrite(c);
+		return;
+	}
+	if (c->len >= LINE_CAP) /* the line's last byte goes: a line holds LINE_CAP */
+		c->len = LINE_CAP - 1;
+	memmove(t + c->col + 1, t + c->col, c->len - c->col);
+	memmove(cell + c->col + 1, cell + c->col, (c->len - c->col) * sizeof(cell[0]));
+	c->len++;
+}
+
 /*
  * --input: Backspace (DEL, ^H) erases the character before the cursor, a UTF-8 one whole
  * (else the byte), ^U (all) the line. Only at the end of the line, where typing puts the
@@ -336,16 +402,11 @@ static void set_time(struct search_ctx *c, uint64_t t)
  */
 static void erase(struct search_ctx *c, int all)
 {
-	const unsigned char *t = (const unsigned char *)c->text + c->cur;
-	size_t n = 1, k;
+	size_t n;
 
 	if (c->moved || c->col == 0)
 		return;
-	if (all)
-		n = c->col;
-	for (k = 2; !all && k <= 4 && k <= c->col; k++)
-		if (tg_utf8_seq(t + c->col - k, k) == (int)k)
-			n = k;
+	n = all ? c->col : char_before(c);
 	c->col -= n;
 	c->len = c->col;
 	if (c->cont > c->len)
@@ -360,6 +421,10 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 			split_line(c);
 		if (c->col < c->cont) /* overwritten: not what the piece before searched */
 			c->cont = c->col;
+		if (c->col < c->len && is_cont((char)b))
+			cont_room(c, b);
+		else if (c->col < c->len)
+			overwrite(c);
 		c->text[c->cur + c->col] = (char)b;
 		c->cell[c->cur + c->col] = (uint16_t)(c->ntimes - 1);
 		if (++c->col > c->len)
@@ -381,7 +446,7 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 		if (c->input)
 			erase(c, 0);
 		else if (c->col > 0)
-			c->col--;
+			c->col -= char_before(c); /* a cell back: a character */
 		break;
 	case 0x15: /* ^U (only input: output's is stripped) */
 		erase(c, 1);
@@ -488,8 +553,9 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 		put_held(c, p[0]);
 	set_time(c, t);
 	for (i = 0; i < rec->len; i++) {
-		/* a run of plain text outside any escape sequence: the common case, copied whole */
-		if (c->strip.state == 0 && is_plain(p[i])) {
+		/* a run of plain text outside any escape sequence, at the end of the line: the
+		 * common case, copied whole (over text: put_byte() replaces characters whole) */
+		if (c->strip.state == 0 && c->col == c->len && is_plain(p[i])) {
 			size_t run = 1, room, n;
 			uint16_t idx = (uint16_t)(c->ntimes - 1);
 

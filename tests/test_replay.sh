@@ -409,6 +409,24 @@ for re in '$:aab  baa' '^$:' 'a*:aab  baa' 'x*|a+:aab  baa'; do
 	[ "$(sed "s/^$SID 0:00:00.001 empty-re.tgr: //" out.txt | tr '\n' ' ')" = "${re#*:} " ] ||
 		tg_fail "search '${re%%:*}': $(cat out.txt)"
 done
+# a terminal cell holds a character, not a byte: a backspace steps back over a UTF-8
+# character whole, and a character written over another replaces it whole (a spinner, a
+# shell's erase of a typed e-acute, a shorter text after a carriage return)
+printf '%s\n' 'out 1000 Loading \xe2\xa0\x8b' 'out 2000 \x08\xe2\xa0\x99' 'out 3000 \x08 done\r\n' \
+	'out 4000 $ caf\xc3\xa9' 'out 5000 \x08 \x08' 'out 6000 e\r\n' 'out 7000 r\xc3\xa9sum\xc3\xa9\rresume!\r\n' \
+	'out 8000 abc\rd\xc3\xa9\r\n' 'out 8500 abcdef\r\xff\r\n' \
+	'out 8600 abcdef\r\xe2x\r\n' 'out 8700 \xe2\x82\xac\xe2\x82\xac\r\xc3\xa9\r\n' 'seal 9000 {}' >cells.txt
+"$G" script k/signing.key cells.tgr session=$SID <cells.txt || tg_fail "make cells.tgr"
+expect 0 "$R" -c conf search '.' cells.tgr
+[ "$(cut -d' ' -f2- out.txt | uniq)" = "0:00:00.001 cells.tgr: Loading  done
+0:00:00.003 cells.tgr: Loading  done
+0:00:00.004 cells.tgr: \$ cafe
+0:00:00.006 cells.tgr: \$ cafe
+0:00:00.007 cells.tgr: resume!
+0:00:00.008 cells.tgr: d$(printf '\303\251')c
+0:00:00.008 cells.tgr: \\xffbcdef
+0:00:00.008 cells.tgr: \\xe2xcdef
+0:00:00.008 cells.tgr: $(printf '\303\251\342\202\254')" ] || tg_fail "search: characters overwritten by bytes: $(cat out.txt)"
 expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
 # typed input is searched as the line meant: escape sequences (Up arrow, SS3 keys, Alt+key)
