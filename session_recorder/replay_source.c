@@ -104,6 +104,13 @@ int replay_pin(const struct replay_opts *o, const char *name)
 			tg_error("%s: %s", name, strerror(errno));
 			return TG_ERR_SYSTEM;
 		}
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			tg_error("%s: is a folder, not a recording (verify, search and list take "
+			         "a folder)",
+			         name);
+			close(fd);
+			return TG_ERR_INVALID;
+		}
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 			tg_error("%s: not a regular file: it could not be read again as it was "
 			         "verified (copy it to a file first)",

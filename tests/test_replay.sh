@@ -647,6 +647,13 @@ kill "$swap" 2>/dev/null
 exec 3<>swap.fifo; exec 3>&- # unblock the writer, if it is still waiting
 wait "$swap" 2>/dev/null
 rm -f swap.fifo
+# a folder is said to be one, not a file that could not be read again
+mkdir afolder
+for cmd in cat play "export --format asciicast"; do
+	# shellcheck disable=SC2086 # cmd holds several words
+	expect 3 "$R" -c conf $cmd afolder
+	one_line "^tollgate-replay: afolder: is a folder, not a recording (verify, search and list take a folder)$"
+done
 mkfifo lonely.fifo # and one with no writer is refused, not waited on
 expect 3 timeout 20 "$R" -c conf cat lonely.fifo
 rm -f lonely.fifo
