@@ -56,6 +56,10 @@ struct search_ctx {
 	int input;
 	uint64_t verified_bytes;       /* --force: a record from here on is not verified */
 	struct replay_input_seen seen; /* --input: of the recording being searched */
+	/* of the recording being searched: bytes of the stream(s) searched passed on, not stored
+	 * (no match there is no answer: said, as cat says it) */
+	uint64_t dropped;
+	int transfer;
 	struct replay_strip strip;
 	/* the time (in times[] form) of the record that ended with the 0xc2 strip holds */
 	uint64_t held_t;
@@ -546,6 +550,9 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	snprintf(c->session_id, sizeof(c->session_id), "%s", h->session_id);
 	if (c->input)
 		replay_input_see(&c->seen, rec);
+	c->transfer = strcmp(h->mode, "transfer") == 0;
+	if (rec->type == TG_REC_DROPPED && (rec->stream == TG_REC_IN) == (c->input != 0))
+		c->dropped += rec->dropped;
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
 	switch_stream(c, rec->type == TG_REC_ERR);
@@ -647,6 +654,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			c->aside[k].strip = c->strip;
 		}
 		memset(&c->seen, 0, sizeof(c->seen));
+		c->dropped = 0;
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */
 		if (n.v[i].bad != NULL) { /* a *.tgr in a folder that is not a regular file */
@@ -662,6 +670,14 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			finish_lines(c);
 			if (e == TG_OK && c->input)
 				replay_input_absent(name, &c->seen);
+			if (e == TG_OK && c->dropped > 0)
+				tg_warn("%s: %" PRIu64
+				        " bytes of %s were passed on but not stored, "
+				        "and not searched (%s)",
+				        name, c->dropped, c->input ? "input" : "output",
+				        c->transfer ? "a file transfer, recorded as metadata: "
+				                      "transfer_content = metadata"
+				                    : "size or rate cap");
 			if (e != TG_OK)
 				fc = REPLAY_EXIT_USAGE;
 			else if ((fc = replay_recheck(o, name, status, &v)) == REPLAY_EXIT_OK)

@@ -340,6 +340,16 @@ assert u["from_byte"] == j["verification"]["verified_bytes"]
 assert u["stored"] == {"out": 13, "err": 5, "in": 3} and u["dropped"] == {"out": 0, "err": 70, "in": 0}
 assert u["hidden_input"] == {"bytes": 6, "records": 1} and u["resizes"] == 1
 PY
+# output passed on but not stored (a size or rate cap) cannot be searched: no match there is
+# no answer, and search says so as cat does (of the part it searched)
+expect 2 "$R" -c conf search 'nothing' tail.tgr
+grep -q "^tollgate-replay: tail.tgr: 50 bytes of output were passed on but not stored, and not searched (size or rate cap)$" err.txt ||
+	tg_fail "search: output not stored not said: $(cat err.txt)"
+expect 2 "$R" -c conf --force search 'nothing' tail.tgr
+grep -q "tail.tgr: 120 bytes of output were passed on but not stored, and not searched" err.txt ||
+	tg_fail "search --force: output not stored not said: $(cat err.txt)"
+expect 0 "$R" -c conf search 'nothing' good.tgr
+if grep -q "not stored" err.txt; then tg_fail "search: said of a recording with all its output"; fi
 expect 0 "$R" -c conf info --json good.tgr
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["unverified"] is None' out.txt ||
 	tg_fail "info --json of a sealed recording: an unverified tail"
