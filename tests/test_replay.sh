@@ -583,6 +583,18 @@ for loc in C.UTF-8 C; do
 	[ "$(cat out.txt)" = "$SID 0:00:01.200 good.tgr: config  notes.txt  secret\\xff\\xfe.txt" ] ||
 		tg_fail "search ($loc): a line with bytes that are not UTF-8: $(cat out.txt)"
 done
+# ... and a character of the text is one character to it in any locale too: a script run
+# with LANG=C finds what a search at a UTF-8 prompt finds
+for loc in C.UTF-8 C POSIX; do
+	expect 0 env LC_ALL=$loc "$R" -c conf search 'hunter2 .{4}$' good.tgr
+	[ "$(cat out.txt)" = "$SID 0:00:03.100 good.tgr: the password is hunter2 café" ] ||
+		tg_fail "search ($loc): a UTF-8 character is not one to the regex: $(cat out.txt)"
+done
+# (a pattern that is not UTF-8, raw bytes typed at a C locale, still matches those bytes)
+printf 'out 1000 caf\\xe9 latin\\r\\n\nseal 2000 {}\n' >latin.txt
+"$G" script k/signing.key latin.tgr session=$SID <latin.txt || tg_fail "make latin.tgr"
+expect 0 env LC_ALL=C "$R" -c conf search "$(printf 'caf\351.*')" latin.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 latin.tgr: caf\\xe9 latin" ] || tg_fail "search (C) of raw bytes: $(cat out.txt)"
 expect 0 env LC_ALL=C.UTF-8 "$R" -c conf search 'secret[^.]{2}\.txt' good.tgr
 grep -q "secret" out.txt || tg_fail "search: [^.] does not match a byte that is not UTF-8"
 # a tampered recording is refused, as cat refuses it; --force shows it, under a warning
