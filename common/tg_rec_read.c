@@ -609,18 +609,40 @@ void tg_rec_reader_free(struct tg_rec_reader *r)
 	free(r);
 }
 
+/* A source that counts the bytes it gives: a header cut short is all of the input. */
+struct counted_source {
+	struct tg_rec_source src;
+	uint64_t n;
+};
+
+static ssize_t counted_read(void *ctx, void *buf, size_t n)
+{
+	struct counted_source *c = ctx;
+	ssize_t k = c->src.read(c->src.ctx, buf, n);
+
+	if (k > 0)
+		c->n += (uint64_t)k;
+	return k;
+}
+
 int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
                   struct tg_rec_verdict *v)
 {
 	struct tg_rec_reader *r = NULL;
 	struct tg_rec_record rec;
+	struct counted_source cs = {{NULL, NULL}, 0};
+	struct tg_rec_source csrc = {counted_read, &cs};
 	int e;
 
 	memset(v, 0, sizeof(*v));
-	e = tg_rec_reader_open_version(&r, src, host_pk, &v->version);
+	if (src == NULL || src->read == NULL)
+		return TG_ERR_INVALID;
+	cs.src = *src;
+	e = tg_rec_reader_open_version(&r, &csrc, host_pk, &v->version);
 	if (e == TG_ERR_TRUNCATED) {
 		v->status = TG_ERR_UNSEALED;
 		v->truncated = 1;
+		v->bytes = cs.n; /* read to its end: none of it verified */
 		v->key_checked = host_pk != NULL;
 		snprintf(v->reason, sizeof(v->reason),
 		         "the input ends inside the header: nothing verified");

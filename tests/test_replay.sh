@@ -79,6 +79,10 @@ expect 2 "$R" -c conf verify empty.tgr
 # error: one cut inside its header is unsealed with nothing verified (nothing to show), one
 # whose header is malformed tampered (nothing to show, even with --force)
 head -c 100 good.tgr >headcut.tgr
+# ... whose bytes, all unverifiable, are counted as such
+expect 2 "$R" -c conf verify headcut.tgr
+grep -q "^headcut.tgr: UNSEALED: .*, byte 0; 100 bytes after that cannot be verified (the input ends inside the header: nothing verified)$" out.txt ||
+	tg_fail "verify headcut.tgr: $(cat out.txt)"
 for f in empty.tgr headcut.tgr; do
 	expect 2 "$R" -c conf cat "$f"
 	[ ! -s out.txt ] || tg_fail "cat $f: $(cat out.txt)"
