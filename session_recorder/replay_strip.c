@@ -23,6 +23,12 @@ static int seq_end(const struct replay_strip *st, int paste_mark)
 	return st->input && !paste_mark ? REPLAY_STRIP_KEY : -1;
 }
 
+/* The controls the caller makes lines of. */
+static int is_layout(unsigned char c)
+{
+	return c == '\n' || c == '\t' || c == '\b' || c == '\r';
+}
+
 /* One byte: the byte to keep as text, -1 when it is part of a control sequence (or held),
  * or (input only) REPLAY_STRIP_KEY. */
 static int strip_one(struct replay_strip *st, unsigned char c)
@@ -37,7 +43,7 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->state = S_C2; /* held: replay_strip_byte() says what it was */
 			return -1;
 		}
-		if (c == '\n' || c == '\t' || c == '\b' || c == '\r')
+		if (is_layout(c))
 			return c; /* the caller makes lines of these */
 		if (st->input && (c == 0x7f || c == 0x15))
 			return c; /* DEL (Backspace), ^U: the caller erases */
@@ -59,12 +65,16 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 		} else if (st->input && c < 0x20) {
 			st->state = S_TEXT; /* ESC (vi mode), then Enter: the Enter counts */
 			return strip_one(st, c);
+		} else if (is_layout(c)) {
+			return c; /* a terminal does it inside the sequence, which goes on */
 		} else {
 			st->state = S_TEXT; /* ESC 7, ESC =, ESC c, ... (typed: Alt+key) */
 			return seq_end(st, 0);
 		}
 		return -1;
 	case S_ESC_INTER:
+		if (is_layout(c))
+			return c; /* done, and the sequence goes on */
 		if (c < 0x20 || c > 0x2f) {
 			st->state = S_TEXT;
 			return seq_end(st, 0);
@@ -74,6 +84,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 		st->state = S_TEXT;
 		return seq_end(st, 0);
 	case S_CSI:
+		if (is_layout(c))
+			return c; /* done, and the sequence goes on */
 		if (c >= 0x40 && c <= 0x7e) {
 			st->state = S_TEXT;
 			return seq_end(st, c == '~' && (st->param == 200 || st->param == 201));

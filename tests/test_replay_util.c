@@ -126,6 +126,10 @@ START_TEST(escapes)
 	ck_assert_str_eq(out, "tab\tnl\ncr\rbs\b");
 	strip("caf\xc3\xa9", out, sizeof(out)); /* UTF-8 is text */
 	ck_assert_str_eq(out, "caf\xc3\xa9");
+	/* a newline, return, backspace or tab inside a sequence is done there, as a terminal
+	 * does it, and the sequence goes on: no line is joined to the next */
+	strip("a\033[1\n;31mb\033\n[0mc\033(\rBd\033\b", out, sizeof(out));
+	ck_assert_str_eq(out, "a\nb\nc\rd\b");
 	strip("\033[1;2\030x", out, sizeof(out)); /* CAN aborts a sequence */
 	ck_assert_str_eq(out, "x");
 	strip("\033OAx\x15\x7f", out, sizeof(out)); /* output: SS3 shifts one character */
