@@ -166,16 +166,14 @@ static json_t *verdict_json(const struct tg_rec_verdict *v)
 	    "reason", v->reason, "final_hash", v->status == TG_OK ? json_string(hex) : json_null());
 }
 
-/* The command a "command" note carries, decoded (NUL-terminated); NULL when note is not one,
- * or what it carries is not a command. */
-static char *command_note(json_t *note)
+/* A command's exact bytes from its base64 string b, decoded (NUL-terminated); NULL when b is
+ * not one, or what it carries is not a command (a NUL in it). */
+static char *command_b64(json_t *b)
 {
-	json_t *ev = json_object_get(note, "event"), *b = json_object_get(note, "command_b64");
 	size_t n, len = 0;
 	char *out;
 
-	if (!json_is_string(ev) || strcmp(json_string_value(ev), "command") != 0 ||
-	    !json_is_string(b))
+	if (!json_is_string(b))
 		return NULL;
 	n = json_string_length(b);
 	if ((out = malloc(n / 4 * 3 + 3)) == NULL)
@@ -188,6 +186,17 @@ static char *command_note(json_t *note)
 	}
 	out[len] = '\0';
 	return out;
+}
+
+/* The command a "command" note carries, decoded (NUL-terminated); NULL when note is not one,
+ * or what it carries is not a command. */
+static char *command_note(json_t *note)
+{
+	json_t *ev = json_object_get(note, "event");
+
+	if (!json_is_string(ev) || strcmp(json_string_value(ev), "command") != 0)
+		return NULL;
+	return command_b64(json_object_get(note, "command_b64"));
 }
 
 /* A value from the recording may hold terminal controls: printed made safe. */
@@ -302,7 +311,13 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		if (!whole && in->command != NULL)
 			print_kv("UNVERIFIED:", in->command);
 	} else {
-		print_kv("command:", h->command ? h->command : "-");
+		/* a command that is not UTF-8 has U+FFFD in "command": its bytes are in
+		 * "command_b64", and what was run is those (shown escaped) */
+		char *exact =
+		    h->command != NULL ? command_b64(json_object_get(hj, "command_b64")) : NULL;
+
+		print_kv("command:", exact != NULL ? exact : h->command ? h->command : "-");
+		free(exact);
 	}
 	print_kv("terminal:", terminal_text(h, buf, sizeof(buf)));
 	print_kv("start:", jtext(hj, "start", buf, sizeof(buf)));

@@ -312,6 +312,13 @@ expect 0 "$R" -c conf info cmd.tgr
 for want in "terminal: *-$" "client: *-$" "command: *ls$"; do
 	grep -q "^$want" out.txt || { cat out.txt; tg_fail "info of a command lacks /$want/"; }
 done
+# a command that is not UTF-8 is shown as it was run, its bytes escaped (the header's "command"
+# has U+FFFD for them, its "command_b64" the bytes), not as U+FFFD, which hides which bytes
+"$G" script k/signing.key cmdb.tgr mode=command "command=rm -rf /tmp/caf$(printf '\351') /x$(printf '\377\376')y" \
+	term= cols=0 rows=0 <cmd.txt || tg_fail "make cmdb.tgr"
+expect 0 "$R" -c conf info cmdb.tgr
+grep -q '^command: *rm -rf /tmp/caf\\xe9 /x\\xff\\xfey$' out.txt ||
+	tg_fail "info: a command that is not UTF-8: $(grep -a '^command' out.txt)"
 expect 1 "$R" -c conf info --json tampered.tgr
 grep -q '"status": "tampered"' out.txt || tg_fail "info tampered"
 expect 2 "$R" -c conf info unsealed.tgr
