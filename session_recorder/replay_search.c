@@ -136,12 +136,13 @@ static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 	while (le < end && c->text[le] != '\n')
 		le++;
 	char line[SHOW_CAP + 1], *safe_line, *safe_name;
-	int unverified = 0, from_start;
+	int unverified = 0, from_start, to_end;
 
 	for (k = so; k < eo || k == so; k++)
 		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
 	show_window(c, so, ls, le, &ws, &we);
 	from_start = ws == ls && !(ls == 0 && c->head_piece);
+	to_end = we == le && !(le == end && c->cut); /* a cut piece: its line goes on */
 	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]] & ~UNVERIFIED_BIT);
 	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
 	memcpy(line, c->text + ws, we - ws);
@@ -150,7 +151,7 @@ static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 	safe_name = tg_text_safe(c->name);
 	if (printf("%s %s%s %s: %s%s%s\n", c->session_id, unverified ? "UNVERIFIED " : "", t,
 	           safe_name ? safe_name : "?", from_start ? "" : "...",
-	           safe_line ? safe_line : "?", we < le ? "..." : "") < 0)
+	           safe_line ? safe_line : "?", to_end ? "" : "...") < 0)
 		c->werr = 1;
 	free(safe_line);
 	free(safe_name);

@@ -577,6 +577,12 @@ done
 expect 0 "$R" -c conf search 'A+B' anchors.tgr
 grep -q "^$SID 0:00:00.001 anchors.tgr: \.\.\.AA*\.\.\.$" out.txt ||
 	tg_fail "search A+B: a piece shown as the line's start: $(cut -c1-80 out.txt)"
+# ... and one shown up to the end of a piece cut before its line's end says so too
+python3 -c "print('out 1000 ' + 'x' * 16300 + 'NEEDLE' + 'y' * 5000 + '\\\\r\\\\n'); print('seal 2000 {}')" >cutshow.txt
+"$G" script k/signing.key cutshow.tgr session=$SID <cutshow.txt || tg_fail "make cutshow.tgr"
+expect 0 "$R" -c conf search 'NEEDLE' cutshow.tgr
+grep -q "^$SID 0:00:00.001 cutshow.tgr: \.\.\.x*NEEDLEy*\.\.\.$" out.txt ||
+	tg_fail "search: a match shown to a piece's cut: $(cut -c1-60 out.txt)...$(tail -c 20 out.txt)"
 expect 0 "$R" -c conf search '^xA|D$' anchors.tgr
 [ "$(wc -l <out.txt)" -eq 2 ] || tg_fail "search '^xA|D\$': $(cut -c1-80 out.txt)"
 # each recording is searched afresh: one whose stderr ends inside an escape sequence (an OSC
