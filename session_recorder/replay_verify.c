@@ -426,6 +426,37 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	json_decref(hj);
 }
 
+/*
+ * info --json of name: what in holds, and the header r read (NULL: none could be read, JSON
+ * null). 0, or -1 when the JSON could not be made (said) or written (said by the caller).
+ */
+static int info_json(const char *name, struct tg_rec_reader *r, struct info *in)
+{
+	/* notes past INFO_MAX_NOTES are left out: said, as the text does */
+	json_t *j =
+	    json_pack("{s:o,s:o,s:O,s:o,s:I}", "file", tg_utf8_json(name, NULL), "header",
+	              r != NULL ? json_loads(tg_rec_reader_header_json(r), 0, NULL) : json_null(),
+	              "end", in->end ? in->end : json_null(), "notes", json_incref(in->notes),
+	              "notes_dropped", (json_int_t)in->notes_dropped);
+	json_t *u = in->v.status == TG_OK
+	                ? json_null()
+	                : json_pack("{s:I}", "from_byte", (json_int_t)in->v.verified_bytes);
+	int bad = j == NULL || u == NULL || tally_json(j, &in->ok) != 0 ||
+	          (!json_is_null(u) && tally_json(u, &in->tail) != 0);
+
+	/* the verified part's figures above, the tail's apart (null when sealed) */
+	bad = json_object_set_new(j, "unverified", u) != 0 || bad;
+	bad = json_object_set_new(j, "verification", verdict_json(&in->v)) != 0 || bad;
+	if (bad || replay_json_print(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+		json_decref(j);
+		if (!ferror(stdout)) /* else said by the caller: stdout */
+			tg_error("%s: could not make the JSON", name);
+		return -1;
+	}
+	json_decref(j);
+	return 0;
+}
+
 int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 {
 	struct replay_src s;
@@ -454,6 +485,17 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		         e == TG_ERR_TRUNCATED ? "ends inside the header: nothing verified"
 		                               : "not a recording, or its header is malformed");
 		code = e == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
+		/* --json: the verdict a script reads, of this recording as of any (verify's) */
+		if (o->json) {
+			if ((e = replay_verify_name(o, argv[0], &in.v)) != TG_OK) {
+				tg_error("%s: %s", argv[0], tg_strerror(e));
+				code = REPLAY_EXIT_USAGE;
+			} else {
+				code = info_json(argv[0], NULL, &in) != 0
+				           ? REPLAY_EXIT_USAGE
+				           : replay_exit_for(in.v.status);
+			}
+		}
 		goto out;
 	}
 	if (e != TG_OK) {
@@ -535,29 +577,8 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		}
 	}
 	if (o->json) {
-		/* notes past INFO_MAX_NOTES are left out: said, as the text does */
-		json_t *j =
-		    json_pack("{s:o,s:o,s:O,s:o,s:I}", "file", tg_utf8_json(argv[0], NULL),
-		              "header", json_loads(tg_rec_reader_header_json(r), 0, NULL), "end",
-		              in.end ? in.end : json_null(), "notes", json_incref(in.notes),
-		              "notes_dropped", (json_int_t)in.notes_dropped);
-		json_t *u = in.v.status == TG_OK
-		                ? json_null()
-		                : json_pack("{s:I}", "from_byte", (json_int_t)in.v.verified_bytes);
-		int bad = j == NULL || u == NULL || tally_json(j, &in.ok) != 0 ||
-		          (!json_is_null(u) && tally_json(u, &in.tail) != 0);
-
-		/* the verified part's figures above, the tail's apart (null when sealed) */
-		bad = json_object_set_new(j, "unverified", u) != 0 || bad;
-		bad = json_object_set_new(j, "verification", verdict_json(&in.v)) != 0 || bad;
-		if (bad ||
-		    replay_json_print(stdout, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-			json_decref(j);
-			if (!ferror(stdout)) /* else said below: stdout */
-				tg_error("%s: could not make the JSON", argv[0]);
+		if (info_json(argv[0], r, &in) != 0)
 			goto out;
-		}
-		json_decref(j);
 	} else {
 		info_text(argv[0], tg_rec_reader_header(r), tg_rec_reader_header_json(r), &in);
 	}

@@ -91,6 +91,16 @@ for f in empty.tgr headcut.tgr; do
 	expect 2 "$R" -c conf export --format asciicast "$f"
 	expect 2 "$R" -c conf search 'x' good.tgr "$f"
 done
+# info --json gives a script the verdict of such a recording too, as JSON, with no header
+for f in headcut.tgr:unsealed:2 random.tgr:tampered:1; do
+	expect "${f##*:}" "$R" -c conf info --json "${f%%:*}"
+	python3 - out.txt "$(echo "$f" | cut -d: -f2)" "${f##*:}" <<'PY' || tg_fail "info --json ${f%%:*}: $(cat out.txt err.txt)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["header"] is None and j["verification"]["status"] == sys.argv[2]
+assert j["verification"]["exit"] == int(sys.argv[3]) and j["verification"]["verified_bytes"] == 0
+PY
+done
 expect 1 "$R" -c conf --force cat random.tgr
 expect 1 "$R" -c conf --force search 'x' hostile.tgr
 # a recording in a newer format version is not read, and not called tampered either: it
