@@ -152,11 +152,10 @@ static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t 
 		goto out;
 	if (get_int(o, "version", 0, INT32_MAX, &n) != TG_OK)
 		goto out;
-	if (n != TG_REC_VERSION) {
-		r->version = (unsigned)n; /* 0..INT32_MAX */
-		e = TG_ERR_VERSION;
+	/* the magic said this version already: a header that says another is not one a writer
+	 * made (an edit to pass a tampered file off as a newer format) */
+	if (n != TG_REC_VERSION)
 		goto out;
-	}
 	if (get_hex(o, "session_id", h->session_id_raw, TG_REC_SESSION_ID_LEN) != TG_OK)
 		goto out;
 	sodium_bin2hex(h->session_id, sizeof(h->session_id), h->session_id_raw,
@@ -341,9 +340,11 @@ int tg_rec_reader_open_version(struct tg_rec_reader **out, const struct tg_rec_s
 		e = TG_ERR_FORMAT;
 		goto out;
 	}
+	/* a newer format is not read, and not called tampered; an older one than the first there
+	 * is (0) is no format at all */
 	if (r->buf[6] != TG_REC_VERSION) {
 		r->version = r->buf[6];
-		e = TG_ERR_VERSION;
+		e = r->buf[6] > TG_REC_VERSION ? TG_ERR_VERSION : TG_ERR_FORMAT;
 		goto out;
 	}
 	r->pos = TG_REC_MAGIC_LEN;

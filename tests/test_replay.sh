@@ -117,6 +117,11 @@ for cmd in info "info --json" cat "search x" "export --format asciicast" play; d
 		tg_fail "$cmd newer: $(cat err.txt)"
 	if grep -q TAMPERED out.txt err.txt; then tg_fail "$cmd newer: called tampered"; fi
 done
+# but a version before the first there is (0) is no format: that file was changed
+cp good.tgr older.tgr
+printf '\000' | dd of=older.tgr bs=1 seek=6 conv=notrunc 2>/dev/null
+expect 1 "$R" -c conf verify older.tgr
+grep -q "^older.tgr: TAMPERED" out.txt || tg_fail "verify older: $(cat out.txt)"
 mkdir newer && cp newer.tgr good.tgr newer/
 expect 3 "$R" -c conf list newer
 grep -q " ERROR .*newer/newer.tgr$" out.txt || tg_fail "list newer: $(cat out.txt)"

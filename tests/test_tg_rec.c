@@ -618,6 +618,10 @@ START_TEST(hostile_inputs)
 	ck_assert_int_eq(open_bytes("TGREC", 5), TG_ERR_TRUNCATED);
 	ck_assert_int_eq(open_bytes("GIF89a..........", 16), TG_ERR_FORMAT);
 	ck_assert_int_eq(open_bytes("TGREC\x00\x02\n", 8), TG_ERR_VERSION);
+	/* no version before the first: malformed, not "unsupported" (a tampered file must not
+	 * pass for a newer format); nor a header whose version is not the magic's */
+	ck_assert_int_eq(open_bytes("TGREC\x00\x00\n", 8), TG_ERR_FORMAT);
+	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x0d{\"version\":2}", 24), TG_ERR_FORMAT);
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC, 8), TG_ERR_TRUNCATED);
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x04{bad", 15), TG_ERR_FORMAT);
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x02[]", 13), TG_ERR_FORMAT);
