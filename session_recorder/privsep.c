@@ -5,6 +5,7 @@
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "tg_error.h"
@@ -14,6 +15,7 @@ static const int privsep_raised[PRIVSEP_RAISED] = {RLIMIT_FSIZE, RLIMIT_NOFILE, 
 
 int privsep_init(struct privsep *ps)
 {
+	static const struct itimerval off;
 	struct rlimit zero = {0, 0}, raised;
 	int i;
 
@@ -42,6 +44,12 @@ int privsep_init(struct privsep *ps)
 		raised.rlim_cur = raised.rlim_max;
 		(void)setrlimit(privsep_raised[i], &raised);
 	}
+	/* interval timers survive execve and fire whatever the ids: an alarm the user set before
+	 * starting the recorder (setitimer, then exec) would kill it, its signals being SIGALRM,
+	 * SIGVTALRM and SIGPROF, at the moment of the user's choosing */
+	if (setitimer(ITIMER_REAL, &off, NULL) != 0 || setitimer(ITIMER_VIRTUAL, &off, NULL) != 0 ||
+	    setitimer(ITIMER_PROF, &off, NULL) != 0)
+		return TG_ERR_SYSTEM;
 	/* a hard file size limit the user lowered is a write error (a recording failure), not death
 	 */
 	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)

@@ -515,7 +515,31 @@ def test_spool_missing_said():
         users.remove()
 
 
+def test_user_timer_cannot_kill_recorder():
+    """Interval timers survive execve and their signals need no right to send: a user who arms
+    one (setitimer, then exec of the recorder: a ~/.bashrc under ForceCommand can exec such a
+    wrapper, and sshd is still the parent) must not get the recorder killed by SIGALRM, SIGVTALRM
+    or SIGPROF at a moment of their choosing, mid-session, with the recording left unsealed."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        arm = ("import os, signal, sys; signal.setitimer(signal.ITIMER_REAL, 1.0); "
+               "signal.setitimer(signal.ITIMER_VIRTUAL, 0.001); signal.setitimer(signal.ITIMER_PROF, 0.001); "
+               "os.execv(sys.argv[1], sys.argv[1:])")
+        e = env.environ(SSH_ORIGINAL_COMMAND="sleep 2; echo done")
+        p = subprocess.run(as_user(users, [sys.executable, "-c", arm, binary]), env=e, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check(p.returncode == 0 and p.stdout == b"done\n",
+              "a timer the user armed does not end the session (status %d, %r)" % (p.returncode, p.stderr[-200:]))
+        check(Recording(env.pub, env.only_session()).sealed_ok(), "the recording is sealed")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
-          test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said])
+          test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
+          test_user_timer_cannot_kill_recorder])
