@@ -11,7 +11,7 @@
 #include "tg_error.h"
 
 static const int privsep_raised[PRIVSEP_RAISED] = {RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CPU,
-                                                   RLIMIT_AS, RLIMIT_DATA};
+                                                   RLIMIT_AS,    RLIMIT_DATA,   RLIMIT_STACK};
 
 int privsep_init(struct privsep *ps)
 {

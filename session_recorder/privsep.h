@@ -23,9 +23,12 @@
 #include <sys/types.h>
 
 /* Resource limits the user could lower to make the recorder fail (a file size limit cuts the
- * recording, a CPU limit kills it): soft raised to hard for the recorder, the user's for the
- * child. */
-#define PRIVSEP_RAISED 5
+ * recording, a CPU or stack limit kills it): soft raised to hard for the recorder, the user's
+ * for the child. */
+#define PRIVSEP_RAISED 6
+/* The least hard stack limit the recorder runs under: below it, the recorder dies of SIGSEGV
+ * part way through the session (some 32 KiB do), so it is refused at the start instead. */
+#define PRIVSEP_STACK_MIN (256 * 1024)
 
 struct privsep {
 	uid_t user_uid;  /* real uid at start: the login user */

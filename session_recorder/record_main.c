@@ -140,7 +140,7 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 {
 	unsigned char *host_sk;
 	struct tg_rec_meta meta;
-	struct rlimit fsize = {0, 0};
+	struct rlimit fsize = {0, 0}, stack = {0, 0};
 	int r;
 
 	if ((host_sk = sodium_malloc(64)) == NULL)
@@ -165,6 +165,18 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		         "(%llu)",
 		         (unsigned long long)fsize.rlim_cur,
 		         tg_config_uint(rc->cfg, TG_CONF_RECORDER_MAX_SESSION_BYTES));
+		goto out;
+	}
+	/* likewise a hard stack limit the user lowered (ulimit -Hs): the recorder would die of
+	 * SIGSEGV part way through, the recording unsealed */
+	if (getrlimit(RLIMIT_STACK, &stack) != 0 ||
+	    (stack.rlim_cur != RLIM_INFINITY && stack.rlim_cur < PRIVSEP_STACK_MIN)) {
+		r = TG_ERR_LIMIT;
+		snprintf(
+		    why, whylen,
+		    "the stack size limit (ulimit -s) is %llu bytes, under the %u the recorder "
+		    "needs",
+		    (unsigned long long)stack.rlim_cur, (unsigned)PRIVSEP_STACK_MIN);
 		goto out;
 	}
 	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then) */

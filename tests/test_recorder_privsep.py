@@ -294,6 +294,34 @@ def test_fsize_limit_below_cap_refused():
         users.remove()
 
 
+def test_stack_limit():
+    """A soft stack limit the user lowered (ulimit -s in a start-up file) is raised to the hard
+    one, as the file size and CPU limits are: at some 24 KiB the recorder died of SIGSEGV after
+    its header, the session's end never recorded. A hard one under what the recorder needs is
+    refused at the start (on_failure = deny), not a crash part way through."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        e = env.environ(SSH_ORIGINAL_COMMAND="echo RAN; sleep 0.5; echo END")
+        p = subprocess.run(["prlimit", "--stack=24576:unlimited", "--"] + as_user(users, [binary]),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                           timeout=60)
+        check(p.returncode == 0 and p.stdout == b"RAN\nEND\n",
+              "a low soft stack limit: the session runs (status %d)" % p.returncode)
+        check(Recording(env.pub, env.only_session()).sealed_ok(), "sealed")
+        os.unlink(env.only_session())
+        p = subprocess.run(["prlimit", "--stack=65536:65536", "--"] + as_user(users, [binary]),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                           timeout=60)
+        check(p.returncode == 1 and b"RAN" not in p.stdout, "a hard stack limit too low: refused")
+        check(b"stack size limit" in p.stderr and b"access denied" in p.stderr, "the user is told why (%r)" % p.stderr)
+        check(env.sessions() == [] and env.active() == [], "no recording is left behind")
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 def mount_small_spool(env):
     """A 2 MiB tmpfs as the spool (the caller unmounts it); skips the test when mount fails."""
     os.makedirs(env.spool)
@@ -540,6 +568,6 @@ def test_user_timer_cannot_kill_recorder():
 
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
-          test_keygen_owner, test_fsize_limit_below_cap_refused, test_failure_ends_command,
+          test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder])
