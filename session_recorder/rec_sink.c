@@ -10,6 +10,7 @@
 
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_spool.h"
 
 /* Room kept under the cap for what must still be written after it: DROPPED, NOTE, END, seal. */
 #define CAP_RESERVE (64 * 1024ULL)
@@ -32,6 +33,13 @@ void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool
 	s->tokens = rate;
 	s->cp_interval_us = (uint64_t)cp_interval_s * 1000000ULL;
 	s->flushed_offset = tg_rec_writer_offset(w);
+}
+
+void rec_sink_spool_cap(struct rec_sink *s, const char *spool_dir, uint64_t spool_max)
+{
+	s->spool_dir = spool_dir;
+	s->spool_max = spool_max;
+	s->spool_checked = tg_rec_writer_offset(s->w);
 }
 
 uint64_t rec_sink_now(const struct rec_sink *s)
@@ -166,16 +174,42 @@ static int write_dropped(struct rec_sink *s, enum tg_rec_type stream, uint64_t n
 	return TG_OK;
 }
 
-/* Payload bytes one more record may carry under the size cap (UINT64_MAX: no cap). Asked for
- * the records that carry no data too: a client sends window changes, and types with echo off,
- * as fast as it likes, and each would be a record. */
+/* Payload bytes one more record may carry under the size cap (UINT64_MAX: no cap; 0 once the
+ * spool was found full). Asked for the records that carry no data too: a client sends window
+ * changes, and types with echo off, as fast as it likes, and each would be a record. */
 static uint64_t cap_room(const struct rec_sink *s)
 {
 	uint64_t off = tg_rec_writer_offset(s->w) + 32; /* 32: a record's framing */
 
+	if (s->spool_full)
+		return 0;
 	if (s->cap == 0)
 		return UINT64_MAX;
 	return s->cap > CAP_RESERVE + off ? s->cap - CAP_RESERVE - off : 0;
+}
+
+/*
+ * Look whether the spool holds spool_max_bytes (s->spool_full, which stays). The cap is checked at
+ * each session's start; without a look during the session, sessions running at once (a user's, each
+ * under max_session_bytes) would fill the disk past it. Looked at each time the file grew by a
+ * sixteenth of the cap: the spool may go past the cap by that much for each session that writes at
+ * once.
+ */
+static void spool_look(struct rec_sink *s)
+{
+	uint64_t off = tg_rec_writer_offset(s->w), step;
+
+	if (s->spool_full || s->spool_dir == NULL || s->spool_max == 0)
+		return;
+	step = s->spool_max / 16;
+	if (step < REC_SINK_SPOOL_STEP_MIN)
+		step = REC_SINK_SPOOL_STEP_MIN;
+	if (step > REC_SINK_SPOOL_STEP_MAX)
+		step = REC_SINK_SPOOL_STEP_MAX;
+	if (off < s->spool_checked + step)
+		return;
+	s->spool_checked = off;
+	s->spool_full = tg_spool_bytes(s->spool_dir) >= s->spool_max;
 }
 
 /* The rate cap's bytes for now (1 s burst at most). The clock moves on only by the time of the
@@ -207,8 +241,11 @@ static void refill(struct rec_sink *s, uint64_t now)
 /* How many of n bytes the size cap and the rate cap let through now. */
 static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_capped)
 {
-	uint64_t room = cap_room(s);
+	uint64_t room;
 	size_t ok = n;
+
+	spool_look(s);
+	room = cap_room(s);
 
 	*size_capped = 0;
 	if (room < ok) {
@@ -261,7 +298,7 @@ static int drop(struct rec_sink *s, enum tg_rec_type stream, size_t n, uint64_t 
 	s->dropped_pending[stream] += n;
 	if (size_capped && !s->capped) {
 		s->capped = 1;
-		return note_cap(s, now, "max_session_bytes");
+		return note_cap(s, now, s->spool_full ? "spool_max_bytes" : "max_session_bytes");
 	}
 	return size_capped ? TG_OK : note_rate(s, now);
 }

@@ -5,6 +5,8 @@
  * - max_session_bytes caps the file: data is stored while the file stays
  *   under cap - reserve; past it only counts are kept (DROPPED records), and no
  *   RESIZE or IN_HIDDEN record is written either.
+ * - spool_max_bytes (rec_sink_spool_cap) caps it too, for all recordings together: once a look
+ *   finds the spool holding it, data is only counted, as past max_session_bytes.
  * - max_rate (bytes/s, 1 s burst) caps stored data the same way, and records
  *   without data too (RESIZE, IN_HIDDEN: REC_SINK_CONTROL_COST each): past it
  *   they wait, coalesced (the last window size, the sum of the hidden counts),
@@ -40,6 +42,8 @@ struct rec_bgsync;
 #define REC_SINK_SYNC_MAX                                                                          \
 	(1024 * 1024ULL) /* fdatasync a checkpoint when at most this much is unsynced */
 #define REC_SINK_IDLE_FACTOR_CAPPED 12
+#define REC_SINK_SPOOL_STEP_MIN (64 * 1024ULL) /* rec_sink_spool_cap: how often it looks */
+#define REC_SINK_SPOOL_STEP_MAX (16 * 1024 * 1024ULL)
 #define REC_SINK_CONTROL_COST 16 /* a RESIZE or IN_HIDDEN record, at least its size in the file */
 
 struct rec_sink {
@@ -63,6 +67,9 @@ struct rec_sink {
 	int resize_pending;          /* a window size waits to be written: */
 	unsigned resize_cols, resize_rows;
 	uint64_t resizes_dropped; /* window changes never written (a later one took their place) */
+	const char *spool_dir;    /* [uploader] spool_max_bytes applies to it (NULL: none) */
+	uint64_t spool_max, spool_checked; /* the cap; the file's offset at the last look */
+	int spool_full;                    /* the spool held spool_max at a look */
 	int error;                   /* first error, TG_OK while fine */
 	struct rec_bgsync *bg;       /* checkpoint syncs off the relay's thread; NULL: none yet */
 };
@@ -70,6 +77,10 @@ struct rec_sink {
 /* A sink over an open writer. */
 void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool *spool,
                    uint64_t cap, uint64_t rate, unsigned cp_interval_s);
+/* The spool's size cap, spool_max_bytes, as a cap on this recording too: the spool is looked at
+ * each time the file grew by a sixteenth of the cap (at least 64 KiB, at most 16 MiB); once it
+ * holds the cap, data is counted, not stored, as past max_session_bytes. */
+void rec_sink_spool_cap(struct rec_sink *s, const char *spool_dir, uint64_t spool_max);
 /* Session time now, in microseconds since rec_sink_init. */
 uint64_t rec_sink_now(const struct rec_sink *s);
 /* Count n bytes of stream and store what the caps allow. */

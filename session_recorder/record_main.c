@@ -701,6 +701,8 @@ int main(int argc, char **argv)
 	              tg_config_uint(rc.cfg, TG_CONF_RECORDER_MAX_SESSION_BYTES),
 	              tg_config_uint(rc.cfg, TG_CONF_RECORDER_MAX_RATE),
 	              (unsigned)tg_config_uint(rc.cfg, TG_CONF_RECORDER_CHECKPOINT_INTERVAL));
+	rec_sink_spool_cap(&rc.sink, rc.spool_dir,
+	                   tg_config_uint(rc.cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES));
 	memset(&x, 0, sizeof(x));
 	x.sink = &rc.sink;
 	x.echo_fd = -1;

@@ -149,5 +149,33 @@ def test_user_rlimits():
         env.cleanup()
 
 
+def test_spool_cap_sessions_at_once():
+    """spool_max_bytes is a cap during sessions too, not only at their start: sessions that run at
+    once, each under max_session_bytes (a user starts them side by side, or runs the recorder in
+    a loop), must not fill the disk far past it. Three floods of 30 MB with a 2 MiB spool cap:
+    once the spool holds the cap, each stores no more, notes why, and is still sealed."""
+    env = Env(shell="/bin/sh", max_session_bytes="64M")
+    try:
+        with open(env.conf, "a") as f:
+            f.write("[uploader]\nspool_max_bytes = 2M\n")
+        procs = [subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  env=env.environ(SSH_ORIGINAL_COMMAND="head -c 30000000 /dev/urandom"))
+                 for _ in range(3)]
+        for p in procs:
+            p.wait(timeout=120)
+        paths = env.sessions()
+        check(len(paths) == 3 and all(p.returncode == 0 for p in procs), "three sessions recorded")
+        total = sum(os.path.getsize(p) for p in paths)
+        check(total < 8 * MIB, "the spool stays near spool_max_bytes (%d bytes, not 90 MB)" % total)
+        recs = [Recording(env.pub, p, data=False) for p in paths]
+        check(all(r.sealed_ok() and accounted(r, "out") for r in recs), "sealed; stored + DROPPED = passed on")
+        check(all(r.end()["bytes"]["out"] == 30000000 for r in recs), "END counts every byte passed on")
+        check(any(n.get("cap") == "spool_max_bytes" for r in recs for n in r.notes("cap")),
+              "a NOTE says the spool cap held the output back")
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
-    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_resize_storm_rate_cap, test_user_rlimits])
+    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_resize_storm_rate_cap, test_user_rlimits,
+          test_spool_cap_sessions_at_once])
