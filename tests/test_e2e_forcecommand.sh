@@ -27,6 +27,7 @@ if e2e_have record; then
 fi
 if e2e_have record; then
 	e2e_scenario_escape_wrapped
+	e2e_scenario_user_rc
 fi
 e2e_log "logout"
 e2e_logout

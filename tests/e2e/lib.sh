@@ -11,6 +11,7 @@
 #   e2e_scenario_interactive, e2e_scenario_command, e2e_scenario_files
 #   e2e_scenario_transfers     50 MB, scp -O -r, git, failing transfers
 #   e2e_scenario_transfer_full transfer_content = full keeps the bytes
+#   e2e_scenario_user_rc       sshd does not run ~/.ssh/rc (PermitUserRC no)
 #   e2e_logout                 ends the shared connection (the PAM session closes)
 #   e2e_check_results          events, recordings, uploader, S3, Slack, replay
 # E2E_SFTP_SUBSYSTEM (before e2e_setup): sshd's Subsystem sftp command.
@@ -385,6 +386,7 @@ PermitRootLogin no
 AllowUsers $E2E_USER
 DisableForwarding yes
 PermitUserEnvironment no
+PermitUserRC no
 PermitTunnel no
 UseDNS no
 PrintMotd no
@@ -874,6 +876,40 @@ EOF2
 		e2e_fail "login-shell session failed: $(tail -c 2000 "$E2E_DIR/client/loginshell.out")"
 	rm -f "$E2E_HOME/.bashrc"
 	E2E_BASHRC_LOGIN_SHELL=1
+}
+
+# ~/.ssh/rc: sshd runs it before each session's shell or command, as
+# "<login shell> -c '/bin/sh ~/.ssh/rc'" (in login-shell mode a recording of
+# its own, of the rc's output only), with the session's terminal already the
+# user's: what it, or a process it leaves behind, writes to that terminal
+# reaches the client past the recorder, which makes the terminal exclusive
+# only later. PermitUserRC no keeps sshd from running it (in ForceCommand
+# mode sshd ignores it anyway). Shares the master connection; its recording
+# is set aside.
+e2e_scenario_user_rc() {
+	e2e_log "~/.ssh/rc is not run before the session"
+	cat >"$E2E_HOME/.ssh/rc" <<'EOF2'
+echo ran >"$HOME/rc.ran"
+for t in /dev/pts/*; do [ -O "$t" ] && printf 'RC-UNRECORDED-%s\r\n' "$((3 * 4))" >"$t"; done
+EOF2
+	chown "$E2E_USER:" "$E2E_HOME/.ssh/rc"
+	cat >"$E2E_DIR/client/rc.steps" <<'EOF2'
+expect \$ 
+sendline echo "AFTER-RC-$((9*9))"
+expect AFTER-RC-81
+sendline exit 0
+eof
+EOF2
+	e2e_aside_mark
+	e2e_pty "$E2E_DIR/client/rc.steps" tg-e2e >"$E2E_DIR/client/rc.out" 2>&1 ||
+		e2e_fail "~/.ssh/rc session failed: $(tail -c 2000 "$E2E_DIR/client/rc.out")"
+	rm -f "$E2E_HOME/.ssh/rc"
+	e2e_aside_take
+	! grep -q 'RC-UNRECORDED-12' "$E2E_DIR/client/rc.out" ||
+		e2e_fail "~/.ssh/rc wrote to the client's terminal past the recorder"
+	[ ! -e "$E2E_HOME/rc.ran" ] || e2e_fail "sshd ran ~/.ssh/rc before the session"
+	e2e_aside_has '.header.mode == "interactive" and .header.command == null and .end.exit_status == 0' \
+		"the session after ~/.ssh/rc"
 }
 
 e2e_scenario_main() {
