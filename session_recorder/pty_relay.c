@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tg_error.h"
+#include "tg_event.h"
 
 static const char failure_msg[] =
     "\r\ntollgate-record: the session recording failed; the session is ended.\r\n";
@@ -66,6 +67,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 	struct pollfd pfd[3];
 	struct timespec ts;
 	int timeout, n, r, sig, fl_out, burst = 0;
+	uint64_t drain_end_us = 0;
 	size_t got = 0;
 
 	res->reaped = 0;
@@ -125,8 +127,17 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 		if (pfd[2].events != 0)
 			pfd[2].fd = master;
 		timeout = x->sink != NULL ? rec_sink_timeout_ms(x->sink) : -1;
-		if (res->reaped)
+		if (res->reaped) {
+			uint64_t now = tg_mono_us();
+
+			/* a client slow to take the shell's last output gets it all; a job left
+			 * writing to the terminal does not hold the session open for ever */
+			if (drain_end_us == 0 || out->len > 0)
+				drain_end_us = now + RELAY_DRAIN_MAX_MS * 1000u;
+			else if (now >= drain_end_us)
+				break;
 			timeout = RELAY_DRAIN_MS; /* quiet this long after the end: done */
+		}
 		if (timeout >= 0) {
 			ts.tv_sec = timeout / 1000;
 			ts.tv_nsec = (long)(timeout % 1000) * 1000000L;

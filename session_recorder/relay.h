@@ -23,6 +23,10 @@
 #define RELAY_BURST_MIN 2048
 #define RELAY_BURST_MAX 4
 #define RELAY_DRAIN_MS 100 /* after the shell ended: output quiet this long ends the session */
+/* after the shell ended: a job that keeps writing to its terminal, never quiet, is waited for
+ * this long (sshd ends such a session with the shell), counted from the last time the client
+ * was slow to take what was read */
+#define RELAY_DRAIN_MAX_MS 1000
 #define RELAY_HANGUP_WAIT_MS 2000 /* after a hangup: how long the shell gets to end */
 /* after a recording failure, the shell hung up: how long a slow client gets to take its last
  * output and the message that says why the session ended */

@@ -686,6 +686,28 @@ def test_keygen_same_path_refused():
         env.cleanup()
 
 
+def test_background_writer_does_not_hold_the_end():
+    # The shell exits and leaves a job that keeps writing to the terminal faster than the
+    # 100 ms "terminal quiet" end (a loop, a "tail -f" left running): sshd ends such a
+    # session with the shell; the recorder must not wait for the job, which may never end.
+    # An interactive bash (job control): the job has a process group of its own, which the
+    # kernel does not hang up when the shell ends.
+    env = Env(shell="/bin/bash")
+    try:
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        s.send(b"(while echo tick; do sleep 0.02; done) &\n")
+        s.read_until(b"tick")
+        s.send(b"exit 3\n")
+        st = s.wait()
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 3, "the session ended with the shell's status")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "exit" and rec.end()["exit_status"] == 3,
+              "sealed, END: the shell exited with 3 (%r)" % rec.end())
+    finally:
+        env.cleanup()
+
+
 def test_slow_client_gets_the_last_output():
     # The shell prints, then exits while the client is not reading (a slow link): what it
     # printed must still reach the client and the recording, not be cut off by the 100 ms
@@ -773,5 +795,6 @@ if __name__ == "__main__":
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts, test_translated_pinentry_hidden,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
-          test_term_ends_session, test_tstp_reaches_foreground_job, test_idle_heartbeats, test_slow_client_gets_the_last_output,
+          test_term_ends_session, test_tstp_reaches_foreground_job, test_idle_heartbeats,
+          test_background_writer_does_not_hold_the_end, test_slow_client_gets_the_last_output,
           test_failure_message_reaches_slow_client])
