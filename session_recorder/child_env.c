@@ -50,12 +50,21 @@ static int git_protocol_ok(const char *v)
 	return i > 0;
 }
 
-/* Values with a form of their own; the others are bounded by CHILD_ENV_VALUE_MAX alone. */
+static int is_name(const char *name, size_t len, const char *want)
+{
+	return len == strlen(want) && strncmp(name, want, len) == 0;
+}
+
+/* Values with a form of their own; the others are bounded by CHILD_ENV_VALUE_MAX alone but
+ * SSH_ORIGINAL_COMMAND: a forced command of the key (rrsync, borg serve, gitolite) reads the
+ * client's command from it, which may be longer (an rsync or git command line). */
 static int value_ok(const char *name, size_t len, const char *value)
 {
-	if (len == strlen("GIT_PROTOCOL") && strncmp(name, "GIT_PROTOCOL", len) == 0)
+	if (is_name(name, len, "GIT_PROTOCOL"))
 		return git_protocol_ok(value);
-	return 1;
+	if (is_name(name, len, "SSH_ORIGINAL_COMMAND"))
+		return strlen(value) <= CHILD_ENV_COMMAND_MAX;
+	return strlen(value) <= CHILD_ENV_VALUE_MAX;
 }
 
 int child_env_allowed(const char *name, size_t len)
@@ -129,7 +138,7 @@ int child_env_build(struct child_env *e, char **environ_in, const struct session
 		if ((eq = strchr(*p, '=')) == NULL)
 			continue;
 		len = (size_t)(eq - *p);
-		if (len == 0 || len >= sizeof(name) || strlen(eq + 1) > CHILD_ENV_VALUE_MAX)
+		if (len == 0 || len >= sizeof(name))
 			continue;
 		if (!child_env_allowed(*p, len) || !value_ok(*p, len, eq + 1) || has(e, *p, len))
 			continue;

@@ -13,6 +13,9 @@
 
 #define CHILD_ENV_MAX 128        /* entries */
 #define CHILD_ENV_VALUE_MAX 4096 /* bytes in one value */
+/* SSH_ORIGINAL_COMMAND: whole, up to what execve takes in one string (MAX_ARG_STRLEN), as
+ * sshd passes it */
+#define CHILD_ENV_COMMAND_MAX (128 * 1024)
 
 struct child_env {
 	char *v[CHILD_ENV_MAX + 1]; /* NULL-terminated, for execve */

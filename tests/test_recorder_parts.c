@@ -392,6 +392,38 @@ START_TEST(env_git_protocol)
 }
 END_TEST
 
+/* SSH_ORIGINAL_COMMAND passes whole, as sshd gave it: a forced command of the key (rrsync,
+ * borg serve, gitolite) reads the client's command from it, and a long rsync or git command
+ * line is past the 4 KiB other values are held to. */
+START_TEST(env_original_command_whole)
+{
+	size_t big = 100 * 1024;
+	char *cmd = malloc(strlen("SSH_ORIGINAL_COMMAND=") + big + 1);
+	char *term = malloc(strlen("TERM=") + CHILD_ENV_VALUE_MAX + 2);
+	char *in[3] = {cmd, term, NULL};
+	struct child_env e = CHILD_ENV_VOID;
+	struct session_info si;
+
+	ck_assert(cmd != NULL && term != NULL);
+	strcpy(cmd, "SSH_ORIGINAL_COMMAND=");
+	memset(cmd + strlen(cmd), 'r', big);
+	cmd[strlen("SSH_ORIGINAL_COMMAND=") + big] = '\0';
+	strcpy(term, "TERM=");
+	memset(term + strlen(term), 'x', CHILD_ENV_VALUE_MAX + 1);
+	term[strlen("TERM=") + CHILD_ENV_VALUE_MAX + 1] = '\0';
+	memset(&si, 0, sizeof(si));
+	snprintf(si.user, sizeof(si.user), "alice");
+	snprintf(si.home, sizeof(si.home), "/home/alice");
+	si.uid = 1000;
+	ck_assert_int_eq(child_env_build(&e, in, &si, "/bin/bash", "feedface", NULL), TG_OK);
+	ck_assert(env_has(&e, cmd));
+	ck_assert(!env_has_name(&e, "TERM")); /* the others stay bounded */
+	child_env_free(&e);
+	free(cmd);
+	free(term);
+}
+END_TEST
+
 /* A writer on a temp file with a fresh host key. */
 struct fixture {
 	char *dir;
@@ -1058,6 +1090,7 @@ int main(void)
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);
 	tcase_add_test(tc, env_git_protocol);
+	tcase_add_test(tc, env_original_command_whole);
 	tcase_add_test(tc, sink_size_cap);
 	tcase_add_test(tc, sink_size_cap_control_records);
 	tcase_add_test(tc, sink_size_cap_long_session);
