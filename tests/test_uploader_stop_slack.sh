@@ -35,4 +35,22 @@ up_start_ready
 up_wait_messages 1 20 || tg_fail "the held message was not posted after the restart"
 up_message_has held || tg_fail "the posted message is not the held one"
 up_wait_empty 20 || tg_fail "the spool did not empty"
+
+# --once waited for such a post the whole 30 s timeout (a cron job or a person at a
+# terminal held for it); it waits as long as a stop does, and leaves the message queued
+tg_stop_pid "$UP_PID"
+UP_PID=
+echo hang >"$T/slack/mode"
+up_event 2 mfa_failure '"user":"once","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+rc=0
+timeout 25 "$UPLOADER" -c "$T/tollgate.conf" --once >"$T/once.log" 2>&1 || rc=$?
+cat "$T/once.log"
+[ $rc -ne 124 ] || tg_fail "--once still waited for a Slack post that does not answer after 25 s"
+[ $rc -eq 1 ] || tg_fail "--once with a message left for Slack exited $rc, not 1"
+[ "$(find "$T/spool/outbox/notify" -type f | wc -l)" -eq 1 ] ||
+	tg_fail "--once did not leave the message Slack did not answer in outbox/notify"
+grep -q "left in the Slack queue" "$T/once.log" || tg_fail "--once does not say the message waits"
+echo ok >"$T/slack/mode"
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/once.log" 2>&1 || tg_fail "the next --once did not post it"
+up_message_has once || tg_fail "the message held by --once was not posted by the next run"
 echo PASS

@@ -575,7 +575,12 @@ static int post(struct up_ctx *c, const char *name, const char *text, struct sla
                 int *r)
 {
 	if (c->once) {
-		*r = slack_post(c->slack, text, sr);
+		/* nothing else goes on meanwhile: a webhook that does not answer holds the pass
+		 * no longer than it holds a stop, and the message stays queued */
+		if ((*r = slack_post(c->slack, text, SLACK_WAIT_MAX_US, sr)) == TG_ERR_INTERRUPTED)
+			tg_warn("Slack has not answered the post of %s in %u s: it is left in the "
+			        "Slack queue and posted again at the next run (it may show twice)",
+			        name, SLACK_WAIT_MAX_US / 1000000u);
 		return 1;
 	}
 	if ((*r = slack_post_start(c->slack, text)) != TG_OK) {

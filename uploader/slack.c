@@ -370,8 +370,9 @@ out:
 	return r;
 }
 
-int slack_post(struct slack *s, const char *payload, struct slack_result *res)
+int slack_post(struct slack *s, const char *payload, uint64_t max_us, struct slack_result *res)
 {
+	uint64_t end = up_now_us() + max_us, now;
 	int r, done = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -383,8 +384,16 @@ int slack_post(struct slack *s, const char *payload, struct slack_result *res)
 		r = slack_post_poll(s, res, &done);
 		if (done || r != TG_OK)
 			return r;
-		slack_post_wait(s, 1000);
+		if ((now = up_now_us()) >= end)
+			break;
+		slack_post_wait(s, end - now < 1000000u ? (int)((end - now + 999u) / 1000u) : 1000);
 	}
+	slack_post_cancel(s);
+	s->last_post_us = up_now_us();
+	snprintf(res->message, sizeof(res->message), "webhook: no answer in %llu s",
+	         (unsigned long long)(max_us / 1000000u));
+	res->retryable = 1;
+	return TG_ERR_INTERRUPTED;
 }
 
 /* s as valid UTF-8 with control characters as spaces (a line break in a user name would forge a

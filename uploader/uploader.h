@@ -299,8 +299,13 @@ void slack_free(struct slack *s);
 void slack_keep_state(struct slack *s, const char *dir);
 /* When the next message may be sent (min_interval_ms and any Retry-After). */
 uint64_t slack_next_allowed_us(const struct slack *s);
-/* POST one payload; TG_OK only for 200 "ok". */
-int slack_post(struct slack *s, const char *payload, struct slack_result *res);
+/* How long a post is waited for when nothing else can go on meanwhile (a stop, --once), well
+ * short of the post's own 30 s timeout: the message stays queued and is posted again later
+ * (it may show twice). */
+#define SLACK_WAIT_MAX_US 5000000u
+/* POST one payload and wait for the answer, max_us at most; TG_OK only for 200 "ok". No answer
+ * by then: the post is dropped, TG_ERR_INTERRUPTED, res->retryable. */
+int slack_post(struct slack *s, const char *payload, uint64_t max_us, struct slack_result *res);
 /* The same in steps, so that the daemon's loop goes on while Slack takes its time:
  * start one post, then poll it (without blocking) until *done; cancel drops it. */
 int slack_post_start(struct slack *s, const char *payload);

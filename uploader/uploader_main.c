@@ -32,10 +32,6 @@
 #define EXIT_LEFT 1  /* --once: something is still waiting */
 #define EXIT_USAGE 2 /* bad options or configuration */
 #define STATE_KEEP_DAYS 7
-/* How long a stop waits for a Slack post under way: well inside the unit's TimeoutStopSec
- * (30 s, the post's own timeout), so that systemd never kills the daemon before it wrote
- * its last status and took its jobs' results */
-#define STOP_SLACK_WAIT_US 5000000u
 
 static volatile sig_atomic_t got_stop, got_hup;
 
@@ -662,8 +658,10 @@ static int run(struct up_ctx *c)
 	/* a Slack post under way is seen to its end, for a few seconds: stopped in the
 	 * middle, its message could be posted again by the next uploader. A webhook that
 	 * does not answer by then may never: the message stays queued, posted again at the
-	 * next start (at least once, as after a kill -9) */
-	stop_at = up_now_us() + STOP_SLACK_WAIT_US;
+	 * next start (at least once, as after a kill -9). Well inside the unit's
+	 * TimeoutStopSec (30 s, the post's own timeout), so that systemd never kills the
+	 * daemon before it wrote its last status and took its jobs' results */
+	stop_at = up_now_us() + SLACK_WAIT_MAX_US;
 	while (c->slack != NULL && slack_post_busy(c->slack)) {
 		uint64_t w = UINT64_MAX;
 
@@ -672,7 +670,7 @@ static int run(struct up_ctx *c)
 			    "stopping: Slack has not answered the post of %s in %u s: it is left "
 			    "in the Slack queue and posted again at the next start (it may show "
 			    "twice)",
-			    c->notify_inflight, STOP_SLACK_WAIT_US / 1000000u);
+			    c->notify_inflight, SLACK_WAIT_MAX_US / 1000000u);
 			slack_post_cancel(c->slack);
 			break;
 		}
