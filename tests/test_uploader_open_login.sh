@@ -16,6 +16,8 @@ SID_A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa # no recording, no logout: alerted
 SID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb # a recording still being written
 SID_C=cccccccccccccccccccccccccccccccc # a finished recording
 SID_D=dddddddddddddddddddddddddddddddd # no recording, with a logout: the logout's alert only
+SID_E=eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee # refused by the recorder (on_failure = deny): no alert
+SID_F=ffffffffffffffffffffffffffffffff # the same, with a logout: no alert either
 login() { # SEQ USER SID
 	up_event "$1" login '"user":"'"$2"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$3"'","mfa_method":"totp"'
 }
@@ -32,16 +34,25 @@ login 2 bob $SID_B
 login 3 carol $SID_C
 login 4 dave $SID_D
 up_event 5 logout '"user":"dave","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'$SID_D'","mfa_method":"totp","duration_us":1000'
+refused() { # SEQ USER SID: the recorder could not open a recording and refused the session
+	up_event "$1" recording_failure '"user":"'"$2"'","session_id":"'"$3"'","recording_id":"0123456789abcdef0123456789abcdef","client_addr":"192.0.2.7","reason":"the spool is full","on_failure":"deny"'
+}
+login 6 erin $SID_E
+refused 7 erin $SID_E
+login 8 frank $SID_F
+refused 9 frank $SID_F
+up_event 10 logout '"user":"frank","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'$SID_F'","mfa_method":"totp","duration_us":1000'
 
 # 1. grace not over: the markers of the logins without a logout wait in state/open/
 "$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1
-for s in $SID_A $SID_B $SID_C; do
+for s in $SID_A $SID_B $SID_C $SID_E; do
 	[ -f "$T/spool/state/open/$s.json" ] || tg_fail "no marker for $s after the first pass"
 done
 [ ! -e "$T/spool/state/open/$SID_D.json" ] || tg_fail "the logout left its login's marker"
+[ ! -e "$T/spool/state/open/$SID_F.json" ] || tg_fail "the logout of F left its login's marker"
 grep -q "has no recording" "$T/uploader.log" && tg_fail "alerted before recording_grace"
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" || true
-grep -Eq '^logins to check +3 ' "$T/status" || tg_fail "status does not count the logins to check: $(cat "$T/status")"
+grep -Eq '^logins to check +4 ' "$T/status" || tg_fail "status does not count the logins to check: $(cat "$T/status")"
 
 # 2. a new uploader, grace over (1 s; a login waits 10 s at least): only A is alerted,
 # once; every marker goes
@@ -58,5 +69,10 @@ cat "$T/uploader.log"
 n=$(grep -c "has no recording" "$T/uploader.log")
 [ "$n" -eq 1 ] || tg_fail "$n 'has no recording' alerts, want 1 (for $SID_A)"
 up_message_has "$SID_D) ended with no recording" || tg_fail "the logout of D was not alerted on"
+grep -q "session $SID_F) ended with no recording" "$T/uploader.log" &&
+	tg_fail "the logout of a session the recorder refused raised no_recording"
+up_wait_until 20 "the logout of F was not posted" up_message_has "SSH logout: frank@"
+up_messages | grep "SSH logout: frank@" | grep -q "refused" ||
+	tg_fail "the logout of F does not say the recorder refused the session"
 [ "$(up_messages | grep -c 'has no recording')" -eq 1 ] || tg_fail "Slack got the alert more than once"
-echo "ok: a login with no recording is alerted on after recording_grace"
+echo "ok: a login with no recording is alerted on after recording_grace, one the recorder refused is not"

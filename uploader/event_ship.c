@@ -128,6 +128,17 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 		/* the logout's own check takes over */
 		if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 			tg_error_r(r, "cannot remove login marker %s", name);
+	} else if (strcmp(type, "recording_failure") == 0 &&
+	           strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") ==
+	               0) {
+		/* the recorder refused the session (or ended it at the failure, its recording
+		 * cut there): no shell ran unrecorded, and this event says so; noted in the join
+		 * record, so that neither the login's check nor the logout calls it a session
+		 * with no recording. A failure to note it costs a false no_recording, no more */
+		const char *sid = json_string_value(json_object_get(ev, "session_id"));
+
+		if ((r = up_join_record_add(c, sid, NULL)) != TG_OK)
+			tg_error_r(r, "cannot note that the recorder refused session %s", sid);
 	}
 }
 

@@ -154,35 +154,42 @@ json_t *up_join_recordings(const json_t *rec)
 }
 
 /* The join record old (NULL: none yet) with index added: one recording shipped again (a retry,
- * a wrong guess) replaces its own entry. A new reference, or NULL when memory ran out. */
+ * a wrong guess) replaces its own entry. index NULL adds none and notes "refused": true instead
+ * (the recorder refused a channel of the session), which the record keeps from then on. A new
+ * reference, or NULL when memory ran out. */
 static json_t *join_add(const json_t *old, const json_t *index)
 {
 	const json_t *key = json_object_get(index, "s3_key");
 	json_int_t start = json_integer_value(json_object_get(index, "start_us"));
 	json_int_t more = json_integer_value(json_object_get(old, "more"));
+	int refused = index == NULL || json_is_true(json_object_get(old, "refused"));
 	json_t *list = up_join_recordings(old), *rec = NULL, *e;
 	size_t i, at;
 
 	if (list == NULL && (list = json_array()) == NULL)
 		return NULL;
-	for (i = 0; i < json_array_size(list); i++) {
+	for (i = 0; index != NULL && i < json_array_size(list); i++) {
 		e = json_array_get(list, i);
 		if (key != NULL && json_equal(json_object_get(e, "s3_key"), key)) {
 			json_array_remove(list, i);
 			break;
 		}
 	}
-	for (at = 0; at < json_array_size(list); at++)
+	for (at = 0; index != NULL && at < json_array_size(list); at++)
 		if (json_integer_value(json_object_get(json_array_get(list, at), "start_us")) >
 		    start)
 			break;
-	if (json_array_insert(list, at, (json_t *)index) != 0)
+	if (index != NULL && json_array_insert(list, at, (json_t *)index) != 0)
 		goto out;
 	if (json_array_size(list) > UP_JOIN_MAX) {
 		json_array_remove(list, json_array_size(list) - 1);
 		more++;
 	}
 	rec = json_pack("{s:i, s:O, s:I}", "v", 2, "recordings", list, "more", more);
+	if (rec != NULL && refused && json_object_set_new(rec, "refused", json_true()) != 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
 out:
 	json_decref(list);
 	return rec;
@@ -232,6 +239,18 @@ out:
 	return r;
 }
 
+int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index)
+{
+	char dir[PATH_MAX], *slash;
+	int r;
+
+	if ((r = up_session_state_path(c, pam_session_id, dir, sizeof(dir))) != TG_OK)
+		return r;
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	return join_record_add(dir, slash + 1, index);
+}
+
 /*
  * The recording's index line, and its entry in the join record the logout message reads
  * (state/sessions/<pam_session_id>.json, when there is a PAM session). The line, or NULL
@@ -240,7 +259,7 @@ out:
 static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
                               uint64_t size, struct up_result *res)
 {
-	char statepath[PATH_MAX], dir[PATH_MAX], *slash, *line = NULL;
+	char statepath[PATH_MAX], *line = NULL;
 	json_t *index = up_index_json(s, c->bucket, key, size);
 	int r;
 
@@ -254,10 +273,7 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 		json_decref(index);
 		return line; /* no PAM session to join */
 	}
-	snprintf(dir, sizeof(dir), "%s", statepath);
-	slash = strrchr(dir, '/');
-	*slash = '\0';
-	r = join_record_add(dir, slash + 1, index);
+	r = up_join_record_add(c, s->pam_session_id, index);
 	json_decref(index);
 	if (r != TG_OK) {
 		res->rc = r;

@@ -750,6 +750,10 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 			msg_field(&m, "Recording",
 			          "still being written: a command of the session outlived its "
 			          "connection");
+		} else if (json_is_true(json_object_get(rec, "refused"))) {
+			msg_field(&m, "Recording",
+			          "none: the recorder refused the session (on_failure = deny; "
+			          "see its recording failure message)");
 		} else {
 			msg_field(&m, "Recording", "NONE FOUND: login with no recording");
 		}

@@ -203,6 +203,9 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, stru
 /* The per-session record written before upload: state/sessions/<pam_session_id>.json. */
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out,
                           size_t len);
+/* Add a recording's index line to the join record of PAM session pam_session_id (with index
+ * NULL: note that the recorder refused a channel of the session), under the folder's lock. */
+int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index);
 /* The recordings a join record lists (an array of index lines, a new reference), for a record
  * written by this version or one before it; NULL when it lists none. */
 json_t *up_join_recordings(const json_t *rec);
