@@ -78,6 +78,17 @@ left=$(find "$S3DATA/._S3rver_uploads" -mindepth 1 -maxdepth 1 | wc -l)
 [ "$left" -eq 0 ] || tg_fail "$left multipart upload(s) left on the server"
 [ -z "$(find "$T/spool/state/multipart" -type f)" ] || tg_fail "resume state left behind"
 
+# a recording whose header cannot be read (its magic damaged) is shipped as it is, and its
+# session's logout names it, not "no recording"
+up_rec dmg.tgr user=jill pam=33333333333333333333333333333333 bytes=3000
+python3 - "$T/spool/sessions/dmg.tgr" <<'PY' || tg_fail "damage the header"
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.write(b"X")
+PY
+"$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" info -k "$T/keys/signing.pub" \
+	"$T/spool/sessions/dmg.tgr" >/dev/null 2>&1 && tg_fail "the damaged header can be read"
+up_event 3 logout '"user":"jill","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"33333333333333333333333333333333","mfa_method":"totp","duration_us":1000000'
 # their logouts on Slack: the changed recording is not passed off as one a crash left unsealed
 up_event 1 logout '"user":"hank","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"11111111111111111111111111111111","mfa_method":"totp","duration_us":1000000'
 up_event 2 logout '"user":"ivan","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"22222222222222222222222222222222","mfa_method":"totp","duration_us":1000000'
@@ -86,4 +97,8 @@ up_messages | grep 'SSH logout: hank' | grep -q 'Final chain hash: none: the rec
 	tg_fail "the logout of the changed recording does not say it does not verify: $(up_messages | grep 'SSH logout: hank')"
 up_messages | grep 'SSH logout: ivan' | grep -q 'Final chain hash: none: the recording is not sealed' ||
 	tg_fail "the logout of the unsealed recording: $(up_messages | grep 'SSH logout: ivan')"
+grep -q "session 33333333333333333333333333333333) ended with no recording" "$T/uploader.log" &&
+	tg_fail "the logout of the recording with a damaged header raised no_recording"
+up_messages | grep 'SSH logout: jill' | grep -q 'Final chain hash: none: the recording DOES NOT VERIFY' ||
+	tg_fail "the logout of the recording with a damaged header: $(up_messages | grep 'SSH logout: jill')"
 echo PASS

@@ -462,9 +462,43 @@ out:
 	free(line);
 }
 
+/*
+ * The PAM session id a damaged header still names: "pam_session_id":"<id>" in the bytes the
+ * header spans, the id made only of the characters a session id has. Found, the recording
+ * joins its session: the logout names it as one that does not verify, rather than calling the
+ * session unrecorded (a false no_recording beside the recording_damaged alert). What it claims
+ * is not verified, as no part of a damaged header is; the status says so.
+ */
+static void salvage_pam_session_id(int fd, char *out, size_t len)
+{
+	static const char tag[] = "\"pam_session_id\":\"";
+	char *buf, *p, *end;
+	ssize_t n;
+	size_t k;
+
+	if ((buf = malloc(TG_REC_MAGIC_LEN + 32 + TG_REC_MAX_HEADER)) == NULL)
+		return;
+	do
+		n = pread(fd, buf, TG_REC_MAGIC_LEN + 32 + TG_REC_MAX_HEADER, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && (p = memmem(buf, (size_t)n, tag, sizeof(tag) - 1)) != NULL) {
+		p += sizeof(tag) - 1;
+		end = buf + n;
+		for (k = 0; p + k < end && k + 1 < len && p[k] != '"'; k++)
+			if (!((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'z') ||
+			      (p[k] >= 'A' && p[k] <= 'Z') || p[k] == '-' || p[k] == '_'))
+				break;
+		if (k > 0 && p + k < end && p[k] == '"') {
+			memcpy(out, p, k);
+			out[k] = '\0';
+		}
+	}
+	free(buf);
+}
+
 /* What a recording that cannot be read at all is shipped as: its bytes, nothing dropped. */
-static void unreadable_summary(struct up_ctx *c, const char *stem, const struct stat *st, int r,
-                               struct tg_rec_summary *s)
+static void unreadable_summary(struct up_ctx *c, int fd, const char *stem, const struct stat *st,
+                               int r, struct tg_rec_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->session_id, sizeof(s->session_id), "%.32s", stem);
@@ -472,6 +506,7 @@ static void unreadable_summary(struct up_ctx *c, const char *stem, const struct 
 	snprintf(s->host, sizeof(s->host), "%s", c->host);
 	s->start_us = (uint64_t)st->st_mtim.tv_sec * 1000000u;
 	s->status = r;
+	salvage_pam_session_id(fd, s->pam_session_id, sizeof(s->pam_session_id));
 }
 
 void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struct up_result *res)
@@ -546,7 +581,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		goto out;
 	}
 	if (r != TG_OK)
-		unreadable_summary(c, stem, &st, r, &s);
+		unreadable_summary(c, fd, stem, &st, r, &s);
 	ship(c, s3p, name, path, fd, &st, stem, ext, &s, NULL, res);
 out:
 	close(fd);
