@@ -72,4 +72,17 @@ up_event 4 logout '"user":"bob","client_addr":"192.0.2.8","client_port":50001,"t
 up_messages | tail -1 >"$T/late-logout"
 grep -q "tollgate/old/one.tgr" "$T/late-logout" || tg_fail "the old record's recording was dropped: $(cat "$T/late-logout")"
 grep -q "Recordings: 2" "$T/late-logout" || tg_fail "the late recording was not added: $(cat "$T/late-logout")"
+
+# a logout waits for every channel's recording in the spool, not only the first one read:
+# one channel read already, another (larger: its reading takes a while) handed over just
+# before the logout and read in the same pass
+MUX=1234123412341234abcdabcdabcdabcd
+up_rec mux1.tgr user=carol pam=$MUX bytes=100
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with the first channel"
+up_rec mux2.tgr user=carol pam=$MUX bytes=40000000
+up_event 5 logout '"user":"carol","client_addr":"192.0.2.9","client_port":50002,"tty":"ssh","service":"sshd","pid":3,"session_id":"'$MUX'","mfa_method":"totp","duration_us":1000000'
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with the second channel and the logout"
+up_messages | grep 'SSH logout: carol@' >"$T/mux-logout"
+grep -q "Recordings: 2" "$T/mux-logout" && grep -q "mux2.tgr" "$T/mux-logout" ||
+	tg_fail "the logout was posted before the second channel's recording was read: $(cat "$T/mux-logout")"
 echo "PASS"

@@ -170,6 +170,27 @@ static ssize_t header_read(void *ctx, void *buf, size_t n)
 	return k;
 }
 
+/* The PAM session id (pam_sid, "" when none) and the recording id (rec_id) the header of the
+ * recording dirfd/name names; TG_OK, or an error when it cannot be read. */
+static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char *pam_sid,
+                      size_t pam_len, char *rec_id, size_t rec_len)
+{
+	struct tg_rec_reader *rd = NULL;
+	struct header_src h = {-1, HEADER_SPAN};
+	struct tg_rec_source src = {header_read, &h};
+	int r;
+
+	if ((h.fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	if ((r = tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL)) == TG_OK) {
+		snprintf(pam_sid, pam_len, "%s", tg_rec_reader_header(rd)->pam_session_id);
+		snprintf(rec_id, rec_len, "%s", tg_rec_reader_header(rd)->session_id);
+	}
+	tg_rec_reader_free(rd);
+	close(h.fd);
+	return r;
+}
+
 static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 {
 	char dir[PATH_MAX];
@@ -181,36 +202,27 @@ static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		struct tg_rec_reader *rd = NULL;
-		struct header_src h = {-1, HEADER_SPAN};
-		struct tg_rec_source src = {header_read, &h};
-		int fd;
+		char sid[sizeof(*a->id)], rec_id[2 * TG_REC_SESSION_ID_LEN + 1];
 
 		if (de->d_name[0] == '.' &&
 		    (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
 			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
+		if (header_ids(c, dirfd(d), de->d_name, sid, sizeof(sid), rec_id, sizeof(rec_id)) !=
+		        TG_OK ||
+		    sid[0] == '\0')
 			continue;
-		h.fd = fd;
-		if (tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL) == TG_OK &&
-		    tg_rec_reader_header(rd)->pam_session_id[0] != '\0') {
-			if (a->n == a->alloc) {
-				size_t k = a->alloc ? a->alloc * 2 : 16;
-				void *p = reallocarray(a->id, k, sizeof(*a->id));
+		if (a->n == a->alloc) {
+			size_t k = a->alloc ? a->alloc * 2 : 16;
+			void *p = reallocarray(a->id, k, sizeof(*a->id));
 
-				if (p != NULL) {
-					a->id = p;
-					a->alloc = k;
-				}
+			if (p != NULL) {
+				a->id = p;
+				a->alloc = k;
 			}
-			/* out of memory: the ids not kept are alerted on, not missed */
-			if (a->n < a->alloc)
-				snprintf(a->id[a->n++], sizeof(*a->id), "%s",
-				         tg_rec_reader_header(rd)->pam_session_id);
 		}
-		tg_rec_reader_free(rd);
-		close(fd);
+		/* out of memory: the ids not kept are alerted on, not missed */
+		if (a->n < a->alloc)
+			snprintf(a->id[a->n++], sizeof(*a->id), "%s", sid);
 	}
 	closedir(d);
 }
@@ -542,6 +554,55 @@ static int recordings_unread(const struct up_ctx *c)
 	return 0;
 }
 
+/*
+ * A recording of PAM session sid is in sessions/, on its first reading or not read yet, and not
+ * in the session's join record rec: a channel of a multiplexed connection that ended with the
+ * others, whose recording the logout must name too. Each header is read once (kept in its item).
+ */
+static int recording_unread_of(struct up_ctx *c, const char *sid, const json_t *rec)
+{
+	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
+	json_t *list = NULL, *e;
+	int dfd = -1, found = 0, r;
+	size_t i, k;
+
+	for (i = 0; i < qs->n && !found; i++) {
+		struct up_item *it = &qs->items[i];
+
+		if (!(it->attempts == 0 || (it->busy && it->attempts == 1)))
+			continue;
+		if (!it->header_read) {
+			if (dfd < 0 &&
+			    (dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+				break;
+			r = header_ids(c, dfd, it->name, it->header_pam_sid,
+			               sizeof(it->header_pam_sid), it->header_rec_id,
+			               sizeof(it->header_rec_id));
+			if (r != TG_OK)
+				it->header_pam_sid[0] = '\0';
+			/* a header that cannot be read now (no fd left, EIO) is read again at the
+			 * next look */
+			if (r == TG_OK || !read_failed_for_now(r))
+				it->header_read = 1;
+		}
+		if (strcmp(it->header_pam_sid, sid) != 0)
+			continue;
+		if (list == NULL && (list = up_join_recordings(rec)) == NULL)
+			list = json_array();
+		found = 1;
+		json_array_foreach(list, k, e)
+		{
+			if (strcmp(json_string_value(json_object_get(e, "session_id")) ?: "",
+			           it->header_rec_id) == 0)
+				found = 0; /* read already: a large one that is still going up */
+		}
+	}
+	if (dfd >= 0)
+		close(dfd);
+	json_decref(list);
+	return found;
+}
+
 static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
 {
 	struct up_dest *d = &c->slack_dest;
@@ -692,6 +753,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		uint64_t wall = tg_now_us(); /* at is wall time */
 		uint64_t grace =
 		    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
+		uint64_t unread_wait =
+		    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;
 
 		/* (an answer from Slack is past this point already) */
 		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL &&
@@ -700,9 +763,6 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * recording not read yet may be this one, but only for one more grace
 			 * period (10 s at least), so that a long first upload does not hold
 			 * every message behind this one */
-			uint64_t unread_wait =
-			    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;
-
 			if (wall < at + grace ||
 			    (wall < at + grace + unread_wait && recordings_unread(c))) {
 				*wake_us =
@@ -729,6 +789,13 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 					                   TG_CONF_UPLOADER_RECORDING_GRACE));
 				head->no_recording_alerted = 1;
 			}
+		} else if (rec != NULL && !answered && wall < at + grace + unread_wait &&
+		           recording_unread_of(c, sid, rec)) {
+			/* another channel of the connection ended with it, and its recording is not
+			 * read yet: the message names them all, so it waits for it (as long as a
+			 * logout with none read waits for a first reading) */
+			*wake_us = now + 200000u;
+			goto out;
 		} else if (rec != NULL && !answered && recording_live(c, sid)) {
 			/* a channel of the same multiplexed connection recorded and read, and
 			 * another one's command outlived the connection: said too, its hash

@@ -52,6 +52,11 @@ struct up_item {
 	int present;       /* seen by the latest scan */
 	int worker_died;   /* a worker that had it died after it said it removes it (S3 has it),
 	                    * and the file was not seen since */
+	/* sessions/: what its header names, read once by the daemon when a logout asks
+	 * (event_ship.c); "" when it cannot be read */
+	int header_read;
+	char header_pam_sid[65]; /* the PAM session (a join record's name: 64 at most) */
+	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
 };
 
 struct up_queue_state {
