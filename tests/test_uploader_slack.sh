@@ -10,7 +10,8 @@
 #  3b-3d. a message refused for good; an event or a posted message whose removal fails;
 #  4. a webhook that takes a post and never answers holds back neither S3 nor
 #     the recordings (the post waits in the background); the message arrives
-#     once Slack answers again.
+#     once Slack answers again;
+#  5. --once with a gone webhook ends, the message kept.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -190,4 +191,17 @@ tg_stop_pid "$UP_PID"
 UP_PID=
 grep -rlq '"alert":"slack_error"' "$S3DATA/tollgate/events" || tg_fail "the slack_error alert is not in S3"
 up_check_s3
+
+# 5. --once and a gone webhook: the message is tried once and kept, and the pass ends (with
+# backoff_max 1 s, the pause after the 410 ended within the pass, which posted again and
+# again, never ending)
+echo gone >"$T/slack/mode"
+up_event 300 mfa_failure '"user":"onceGone","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+rc=0
+timeout 20 "$UPLOADER" -c "$T/tollgate.conf" --once >"$T/once.log" 2>&1 || rc=$?
+cat "$T/once.log"
+[ $rc -ne 124 ] || tg_fail "--once did not end with a gone webhook"
+[ $rc -eq 1 ] || tg_fail "--once with a message kept for a gone webhook exited $rc, not 1"
+[ -n "$(find "$T/spool/outbox/notify" -type f)" ] || tg_fail "--once dropped the message on 410"
+echo ok >"$T/slack/mode"
 echo PASS

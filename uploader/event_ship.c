@@ -883,6 +883,9 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		slack_failed(c, &sr);
 		if (sr.retryable && sr.http_status != 429)
 			up_retry_later(c, head, now);
+		else if (!sr.retryable)
+			head->attempts++; /* tried: --once is over with it (a pause as short as
+			                   * backoff_max = 1 s would end within the pass) */
 		*wake_us = now + 1000;
 		goto out;
 	}
