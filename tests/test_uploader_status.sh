@@ -56,6 +56,15 @@ st=0
 grep -q '^Slack: not usable: .*https://' "$T/out" ||
 	tg_fail "status does not say why Slack is not usable: $(cat "$T/out")"
 ! grep -q SECRETPART "$T/out" "$T/err" || tg_fail "status printed the webhook URL"
+# a [slack] ca_file that cannot be read: no post can go out (every one fails its TLS set-up and
+# waits), so status must not pass it as usable
+printf '[general]\nspool_dir = %s/spool\n[s3]\nbucket = acme-ssh-audit\n[slack]\nwebhook_url = https://hooks.example.com/services/T0/B0/SECRETPART\nca_file = %s/no-such-ca.pem\n' "$T" "$T" >"$T/bad.conf"
+st=0
+"$UPLOADER" -c "$T/bad.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 2 ] || tg_fail "status with an unreadable [slack] ca_file: exit $st, not 2: $(cat "$T/out" "$T/err")"
+grep -q "^Slack: not usable: \[slack\] ca_file $T/no-such-ca.pem: No such file or directory" "$T/out" ||
+	tg_fail "status does not say the Slack CA file cannot be read: $(cat "$T/out")"
+! grep -q SECRETPART "$T/out" "$T/err" || tg_fail "status printed the webhook URL"
 # a usable one still says nothing more, exit 0
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status on a good [s3]: exit $?: $(cat "$T/out" "$T/err")"
 grep -q '^S3:$' "$T/out" || tg_fail "status on a good [s3]: $(cat "$T/out")"

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tg_buf.h"
 #include "tg_error.h"
@@ -96,6 +97,27 @@ int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned
 		return TG_ERR_NOMEM;
 	}
 	*out = s; /* transferred */
+	return TG_OK;
+}
+
+int slack_check(const char *url, const char *ca_file, char *err, size_t errlen)
+{
+	struct slack *probe = NULL;
+	int r;
+
+	if ((r = slack_new(&probe, url, NULL, 0)) != TG_OK) {
+		/* the URL is a secret: what is wrong, without it */
+		snprintf(err, errlen, "[slack] webhook_url: %s",
+		         r == TG_ERR_CONFIG ? SLACK_URL_RULE : tg_strerror(r));
+		return r;
+	}
+	slack_free(probe);
+	/* every post would fail setting up TLS, and wait: said before any is tried */
+	if (strncmp(url, "https://", 8) == 0 && ca_file != NULL && *ca_file != '\0' &&
+	    access(ca_file, R_OK) != 0) {
+		snprintf(err, errlen, "[slack] ca_file %.200s: %s", ca_file, strerror(errno));
+		return TG_ERR_CONFIG;
+	}
 	return TG_OK;
 }
 

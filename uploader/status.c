@@ -323,9 +323,8 @@ int up_status_main(struct tg_config *cfg, int tty)
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
 	unsigned long total = 0;
 	struct qinfo open_logins;
-	struct slack *slack_probe = NULL;
 	const char *url = tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL);
-	char s3_err[512] = "", unread[256], lock_err[PATH_MAX + 64];
+	char s3_err[512] = "", slack_err[512] = "", unread[256], lock_err[PATH_MAX + 64];
 	int unreadable = 0, s3_unusable = 0, slack_unusable = 0;
 	json_t *st;
 	size_t i;
@@ -380,13 +379,12 @@ int up_status_main(struct tg_config *cfg, int tty)
 		s3_unusable = 1;
 	print_dest("S3", json_object_get(st, "s3"), *tg_config_str(cfg, TG_CONF_S3_BUCKET) != '\0',
 	           s3_unusable ? s3_err : NULL, running > 0, path, unread);
-	/* and the daemon's check of the webhook URL (which is a secret: never printed) */
-	if (*url != '\0' && slack_new(&slack_probe, url, NULL, 0) != TG_OK)
+	/* and the daemon's check of [slack] (the webhook URL is a secret: never printed) */
+	if (*url != '\0' && slack_check(url, tg_config_str(cfg, TG_CONF_SLACK_CA_FILE), slack_err,
+	                                sizeof(slack_err)) != TG_OK)
 		slack_unusable = 1;
-	slack_free(slack_probe);
 	print_dest("Slack", json_object_get(st, "slack"), *url != '\0',
-	           slack_unusable ? "[slack] webhook_url: " SLACK_URL_RULE : NULL, running > 0,
-	           path, unread);
+	           slack_unusable ? slack_err : NULL, running > 0, path, unread);
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 
@@ -406,7 +404,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 	if (s3_unusable)
 		tg_error("the [s3] configuration is not usable: %s", s3_err);
 	if (slack_unusable)
-		tg_error("[slack] webhook_url is not usable: " SLACK_URL_RULE);
+		tg_error("the [slack] configuration is not usable: %s", slack_err);
 	if (s3_unusable || slack_unusable)
 		return 2;
 	return total == 0 ? EXIT_SUCCESS : 1;

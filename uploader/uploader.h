@@ -296,6 +296,9 @@ struct slack_result {
 #define SLACK_URL_RULE "it must be https:// (or http:// to loopback)"
 /* A webhook client; url is a secret and never logged. */
 int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned min_interval_ms);
+/* Whether the [slack] section can be posted with (url's rule, a readable ca_file): TG_OK, or an
+ * error and err, without the URL. The daemon's check at its start, which status makes too. */
+int slack_check(const char *url, const char *ca_file, char *err, size_t errlen);
 void slack_free(struct slack *s);
 /*
  * Keep Slack's Retry-After across restarts in dir/slack-not-before (wall-clock Unix

@@ -497,6 +497,15 @@ static int setup(struct up_ctx *c)
 			return TG_ERR_CONFIG;
 		}
 		slack_keep_state(c->slack, c->state_dir);
+		/* keep running: S3 goes on, the messages wait; the alert reaches S3 and syslog */
+		if (slack_check(url, tg_config_str(c->cfg, TG_CONF_SLACK_CA_FILE), err,
+		                sizeof(err)) != TG_OK) {
+			tg_error("the [slack] configuration is not usable: %s", err);
+			up_alert(c, "slack_error", 0,
+			         "the [slack] configuration is not usable: %s; no message can be "
+			         "posted, they are kept",
+			         err);
+		}
 	}
 	if ((r = up_s3_check(c->cfg, err, sizeof(err))) != TG_OK) {
 		/* keep running: files stay, the alert goes to Slack and syslog */
