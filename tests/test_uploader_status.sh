@@ -24,6 +24,22 @@ grep -q "cannot tell what waits in the spool $T/spool" "$T/err" || tg_fail "stat
 # a spool as the install makes it (no outboxes yet): empty, exit 0
 mkdir -p "$T/spool/sessions" "$T/spool/events"
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status on an empty spool: exit $?: $(cat "$T/out" "$T/err")"
+# a recording whose recorder died (in active/, its lock gone) waits for the daemon to hand it
+# over: something waits, exit 1 (a rollback that stopped the uploader on exit 0 would leave it
+# on the host); one a live recorder holds is a session under way, not waiting
+tg_need_cmd flock
+mkdir -p "$T/spool/active"
+printf 'x' >"$T/spool/active/0123456789abcdef0123456789abcdef.tgr"
+st=0
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 1 ] || tg_fail "status with a recording left by a dead recorder: exit $st, not 1: $(cat "$T/out")"
+grep -q '^left in active/ *1 .*0123456789abcdef0123456789abcdef.tgr' "$T/out" ||
+	tg_fail "status does not show the recording left by a dead recorder: $(cat "$T/out")"
+flock -x "$T/spool/active/0123456789abcdef0123456789abcdef.tgr" \
+	"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" ||
+	tg_fail "status with a recording being written: exit $?: $(cat "$T/out")"
+grep -q '^left in active/ *0 ' "$T/out" || tg_fail "status counts a live recording: $(cat "$T/out")"
+rm -rf "$T/spool/active"
 # something waiting: exit 1
 : >"$T/spool/events/00000000000000000001-0000000000000001.json"
 st=0

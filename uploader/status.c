@@ -17,9 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rec_spool.h"
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_log.h"
+#include "tg_rec.h"
 #include "tg_s3.h"
 #include "tg_spool.h"
 #include "tg_utf8.h"
@@ -204,6 +206,46 @@ static int scan_dir(const char *dir, struct qinfo *qi)
 	return 0;
 }
 
+/*
+ * The recordings in active/ whose recorder died (crash, kill -9, power loss: the lock it holds
+ * for its lifetime is gone): they wait for the daemon, which hands them over at its next
+ * rescan, and without a daemon never leave. 0, or -1 with errno when active/ cannot be listed.
+ */
+static int scan_orphans(const char *dir, struct qinfo *qi)
+{
+	struct dirent *de;
+	DIR *d;
+
+	memset(qi, 0, sizeof(*qi));
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		int fd, dead;
+
+		/* a dot-file has no whole header yet: not a recording (recovery removes it) */
+		if (de->d_name[0] == '.' || !tg_spool_has_suffix(de->d_name, TG_REC_EXT))
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* shared and at once: a live recorder's exclusive lock refuses it */
+		dead =
+		    fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_SH | LOCK_NB) == 0;
+		close(fd);
+		if (!dead)
+			continue;
+		qi->count++;
+		qi->bytes += (uint64_t)st.st_size;
+		if (qi->oldest[0] == '\0' || st.st_mtime < qi->oldest_mtime) {
+			qi->oldest_mtime = st.st_mtime;
+			snprintf(qi->oldest, sizeof(qi->oldest), "%s", de->d_name);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
 /* "(Ns<ago>)" for a time then_us before now_us; a later one (written before the wall clock was
  * set back, an NTP step) gets no negative or wrapped count of seconds. */
 static void age_text(char *out, size_t len, int64_t then_us, int64_t now_us, const char *ago)
@@ -313,11 +355,13 @@ int up_status_main(struct tg_config *cfg, int tty)
 	static const struct {
 		const char *label, *sub;
 		int must_exist;
+		int orphans; /* only the recordings whose recorder died */
 	} queues[] = {
-	    {"recordings", "sessions", 1},
-	    {"new events", "events", 1},
-	    {"events for S3", "outbox/s3", 0},
-	    {"events for Slack", "outbox/notify", 0},
+	    {"recordings", "sessions", 1, 0},
+	    {"left in active/", REC_SPOOL_ACTIVE, 0, 1},
+	    {"new events", "events", 1, 0},
+	    {"events for S3", "outbox/s3", 0, 0},
+	    {"events for Slack", "outbox/notify", 0, 0},
 	};
 	const char *spool = tg_config_str(cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	char dir[PATH_MAX], state_dir[PATH_MAX], path[PATH_MAX];
@@ -339,9 +383,11 @@ int up_status_main(struct tg_config *cfg, int tty)
 	printf("%-18s %8s %12s  %s\n", "queue", "items", "bytes", "oldest waiting");
 	for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
 		struct qinfo qi;
+		int r;
 
 		snprintf(dir, sizeof(dir), "%s/%s", spool, queues[i].sub);
-		if (scan_dir(dir, &qi) != 0 && (queues[i].must_exist || errno != ENOENT)) {
+		r = queues[i].orphans ? scan_orphans(dir, &qi) : scan_dir(dir, &qi);
+		if (r != 0 && (queues[i].must_exist || errno != ENOENT)) {
 			printf("%-18s %8s %12s  cannot be listed: %s\n", queues[i].label, "?", "?",
 			       strerror(errno));
 			unreadable = 1;
