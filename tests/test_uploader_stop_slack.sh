@@ -5,6 +5,7 @@
 # status.json write and the jobs' results lost. It now waits for the post a
 # few seconds at most, and leaves the message queued for the next start
 # (Slack messages are at least once: it may show twice, never not at all).
+# Nor does a stop wait for the fan-out of a large backlog of events.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -53,4 +54,30 @@ grep -q "left in the Slack queue" "$T/once.log" || tg_fail "--once does not say 
 echo ok >"$T/slack/mode"
 "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/once.log" 2>&1 || tg_fail "the next --once did not post it"
 up_message_has once || tg_fail "the message held by --once was not posted by the next run"
+
+# A backlog of events (an uploader down for a while, an MFA brute force) was fanned out in one
+# go: tens of thousands of files, three durable writes each, during which the daemon neither
+# took a signal nor did anything else (here 20,000 took 40 s: past TimeoutStopSec, so systemd
+# would SIGKILL it). The fan-out now goes in slices, and a stop ends it where it is.
+python3 - "$T/spool/events" <<'PY' || tg_fail "write the backlog"
+import os, sys, time
+base = int(time.time()) * 1000000
+for i in range(20000):
+    name = "%020d-%016x.json" % (base + 100 + i, 100 + i)
+    with open(os.path.join(sys.argv[1], ".tmp." + name), "w") as f:
+        f.write('{"v":1,"type":"mfa_failure","time":"2026-01-01T00:00:00.000000Z","time_us":%d,'
+                '"host":"testhost","user":"b%d","client_addr":"192.0.2.1","service":"sshd",'
+                '"reason":"bad_code"}' % (base + 100 + i, i))
+    os.rename(os.path.join(sys.argv[1], ".tmp." + name), os.path.join(sys.argv[1], name))
+PY
+up_start
+fanning() { [ -n "$(find "$T/spool/outbox/s3" -type f -name '*.json' | head -1)" ]; }
+up_wait_until 20 "the fan-out of the backlog did not begin" fanning
+kill -TERM "$UP_PID"
+up_wait_until 60 "the daemon did not stop" gone
+wait "$UP_PID"
+UP_PID=
+left=$(find "$T/spool/events" -type f -name '*.json' | wc -l)
+echo "events still in events/ after the stop: $left of 20000"
+[ "$left" -gt 0 ] || tg_fail "the stop waited for the fan-out of the whole backlog"
 echo PASS

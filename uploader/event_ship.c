@@ -361,6 +361,10 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		*wake_us = c->open_check_us;
 }
 
+/* How long one call of the fan-out goes on: a backlog of many thousands (three durable
+ * writes each) goes in slices, between which the loop takes signals and does its other work. */
+#define FANOUT_SLICE_US 100000u
+
 int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_EVENTS];
@@ -374,6 +378,10 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 		json_t *ev = NULL;
 		int r, burst, notify = 1, own_alert = 0;
 
+		if (moved > 0 && up_now_us() - now >= FANOUT_SLICE_US) {
+			*wake_us = now; /* the rest at once, after the loop's other work */
+			break;
+		}
 		if (qs->items[i].next_try_us > now) {
 			if (qs->items[i].next_try_us < *wake_us)
 				*wake_us = qs->items[i].next_try_us;

@@ -436,6 +436,18 @@ static size_t events_pending(const struct up_ctx *c)
 	return n;
 }
 
+/* Events the fan-out goes on with now (not one waiting for its retry after a failed copy). */
+static int events_due(const struct up_ctx *c, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->q[UP_Q_EVENTS].n; i++)
+		if (!c->q[UP_Q_EVENTS].items[i].stuck_alerted &&
+		    c->q[UP_Q_EVENTS].items[i].next_try_us <= now)
+			return 1;
+	return 0;
+}
+
 static int lock_spool(struct up_ctx *c)
 {
 	char path[PATH_MAX];
@@ -564,7 +576,9 @@ static int run(struct up_ctx *c)
 			up_queue_scan(c, UP_Q_S3);
 			up_queue_scan(c, UP_Q_NOTIFY);
 		}
-		if (now >= c->open_check_us) {
+		/* not between two slices of a fan-out: the logout, or the recorder's refusal, of a
+		 * due login may be in the next one */
+		if (now >= c->open_check_us && !events_due(c, now)) {
 			uint64_t w = UINT64_MAX;
 
 			up_open_logins_check(c, &w);
