@@ -28,6 +28,7 @@ while True:
     threading.Thread(target=drain, args=(c,), daemon=True).start()' "$T/hole.port" &
 PROXY_PID=$! # stopped by up_cleanup
 tg_wait_file "$T/hole.port" "the silent S3 stand-in did not start"
+cp "$T/tollgate.conf" "$T/real.conf" # the real S3 server, for the last part
 sed -i "s#^endpoint = .*#endpoint = http://127.0.0.1:$(cat "$T/hole.port")#" "$T/tollgate.conf"
 grep -q "^endpoint = http://127.0.0.1:$(cat "$T/hole.port")\$" "$T/tollgate.conf" || tg_fail "could not point [s3] at the stand-in"
 
@@ -44,4 +45,23 @@ up_message_heads | grep -q 'SSH logout: alice@testhost' || tg_fail "the logout w
 # the alert is an event of its own, raised when the logout went on: it queues behind the login
 alert_posted() { up_message_heads | grep -q 'no_recording'; }
 up_wait_until 15 "no no_recording alert" alert_posted
+tg_stop_pid "$UP_PID"
+UP_PID=
+
+# An uploader that was down for an hour (a reboot, an upgrade, a stop) finds a session's
+# recording and its logout both waiting. The wait for recordings on their first reading was
+# counted from the logout's own time, an hour ago: over before this uploader read anything,
+# so the logout raised no_recording and said "NONE FOUND" beside its recording, read a moment
+# later. It counts from when this uploader took the logout up.
+SID=00112233445566778899aabbccddeeff
+up_rec back.tgr user=dora pam=$SID bytes=40000000 # its first reading takes a while
+UP_EVENT_SEC=$(($(date +%s) - 3600))
+up_event 10 login '"user":"dora","client_addr":"192.0.2.9","client_port":50002,"tty":"ssh","service":"sshd","pid":3,"session_id":"'$SID'","mfa_method":"totp"'
+up_event 11 logout '"user":"dora","client_addr":"192.0.2.9","client_port":50002,"tty":"ssh","service":"sshd","pid":3,"session_id":"'$SID'","mfa_method":"totp","duration_us":5000000'
+unset UP_EVENT_SEC
+"$UPLOADER" -c "$T/real.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once after the outage: $(tail -5 "$T/uploader.log")"
+grep -q "session $SID) ended with no recording" "$T/uploader.log" &&
+	tg_fail "the logout of a session whose recording waited with it raised no_recording"
+up_messages | grep 'SSH logout: dora@' | grep -q 'back.tgr' ||
+	tg_fail "the logout does not name its recording: $(up_messages | grep 'SSH logout: dora@')"
 echo PASS

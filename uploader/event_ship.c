@@ -611,6 +611,18 @@ static int recording_unread_of(struct up_ctx *c, const char *sid, const json_t *
 	return found;
 }
 
+/*
+ * The logout at the head may still wait for recordings on their first reading: unread_wait at
+ * most, counted from its first such wait (now, up_now_us()), not from the logout's time. After
+ * an outage the logouts of the backlog are hours old, and their recordings are read only now.
+ */
+static int unread_wait_left(struct up_item *head, uint64_t now, uint64_t unread_wait)
+{
+	if (head->unread_wait_from_us == 0)
+		head->unread_wait_from_us = now;
+	return now < head->unread_wait_from_us + unread_wait;
+}
+
 static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
 {
 	struct up_dest *d = &c->slack_dest;
@@ -772,7 +784,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * period (10 s at least), so that a long first upload does not hold
 			 * every message behind this one */
 			if (wall < at + grace ||
-			    (wall < at + grace + unread_wait && recordings_unread(c))) {
+			    (recordings_unread(c) && unread_wait_left(head, now, unread_wait))) {
 				*wake_us =
 				    wall < at + grace ? now + (at + grace - wall) : now + 1000000u;
 				goto out;
@@ -797,8 +809,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 					                   TG_CONF_UPLOADER_RECORDING_GRACE));
 				head->no_recording_alerted = 1;
 			}
-		} else if (rec != NULL && !answered && wall < at + grace + unread_wait &&
-		           recording_unread_of(c, sid, rec)) {
+		} else if (rec != NULL && !answered && recording_unread_of(c, sid, rec) &&
+		           unread_wait_left(head, now, unread_wait)) {
 			/* another channel of the connection ended with it, and its recording is not
 			 * read yet: the message names them all, so it waits for it (as long as a
 			 * logout with none read waits for a first reading) */
