@@ -113,4 +113,19 @@ up_rec noindex.tgr user=carol bytes=3000
 [ -n "$(up_s3_objects tollgate | while read -r o; do cmp -s "$o" "$T/orig/noindex.tgr" && echo "$o"; done)" ] ||
 	tg_fail "noindex.tgr is not in S3"
 [ "$(up_s3_objects . | wc -l)" -eq $((before + 1)) ] || tg_fail "more than the recording was written with index_prefix empty"
+
+# --once by hand (as the man page shows) while the daemon works on the spool: said at once,
+# exit 2; it waited 30 s in silence first (the wait for a killed daemon's workers to die)
+up_start
+daemon_holds_spool() { "$UPLOADER" -c "$T/tollgate.conf" status 2>/dev/null | grep -q '^spool .*: daemon running$'; }
+up_wait_until 20 "the daemon did not take the spool" daemon_holds_spool
+rc=0
+timeout 20 "$UPLOADER" -c "$T/tollgate.conf" --once >"$T/once-busy.log" 2>&1 || rc=$?
+cat "$T/once-busy.log"
+[ $rc -ne 124 ] || tg_fail "--once waited 20 s and more for the running daemon's lock"
+[ $rc -eq 2 ] || tg_fail "--once beside a running daemon exited $rc, not 2"
+grep -q "another tollgate-uploader works on $T/spool" "$T/once-busy.log" ||
+	tg_fail "--once beside a running daemon does not say why it stops"
+tg_stop_pid "$UP_PID"
+UP_PID=
 echo "PASS"

@@ -451,15 +451,17 @@ static int events_due(const struct up_ctx *c, uint64_t now)
 static int lock_spool(struct up_ctx *c)
 {
 	char path[PATH_MAX];
-	int fd, i;
+	/* a killed uploader's jobs die with it (PR_SET_PDEATHSIG): wait for them a little. The
+	 * daemon longer (restarted at once after a kill -9, a worker may still be in a write);
+	 * --once, run by a person or a timer, mostly finds the daemon at work, and says so */
+	int fd, i, tries = c->once ? 20 : 300;
 
 	snprintf(path, sizeof(path), "%s/lock", c->state_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0) {
 		tg_error("cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* a killed uploader's jobs die with it (PR_SET_PDEATHSIG): wait for them a little */
-	for (i = 0; i < 300; i++) {
+	for (i = 0; i < tries; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd; /* held until exit; jobs inherit it */
 		if (errno != EWOULDBLOCK)
