@@ -859,6 +859,10 @@ int main(int argc, char **argv)
 	check_config_secrets(&ctx);
 	r = run(&ctx);
 	tg_info("stopped (%s)", r == EXIT_SUCCESS ? "nothing left" : "items wait in the spool");
+	/* what waits is the next start's: a daemon's stop is a normal end, which systemd would
+	 * otherwise count as the unit's failure; only --once says 1 */
+	if (!ctx.once && r == EXIT_LEFT)
+		r = EXIT_SUCCESS;
 	close(lockfd);
 out:
 	up_jobs_free(ctx.jobs);
