@@ -85,4 +85,20 @@ up_event 5 logout '"user":"carol","client_addr":"192.0.2.9","client_port":50002,
 up_messages | grep 'SSH logout: carol@' >"$T/mux-logout"
 grep -q "Recordings: 2" "$T/mux-logout" && grep -q "mux2.tgr" "$T/mux-logout" ||
 	tg_fail "the logout was posted before the second channel's recording was read: $(cat "$T/mux-logout")"
+# the uploader was down while a multiplexed connection ran (stopped, or far
+# behind after an outage): its recordings, its login and its logout wait in
+# the spool together, and the logout must still name every channel, not only
+# those read before the message's turn came
+DOWN=0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d
+i=1
+while [ $i -le 12 ]; do
+	up_rec "down$i.tgr" user=dave pam=$DOWN bytes=100
+	i=$((i + 1))
+done
+up_event 7 login '"user":"dave","client_addr":"192.0.2.9","client_port":50002,"tty":"ssh","service":"sshd","pid":3,"session_id":"'$DOWN'","mfa_method":"totp"'
+up_event 8 logout '"user":"dave","client_addr":"192.0.2.9","client_port":50002,"tty":"ssh","service":"sshd","pid":3,"session_id":"'$DOWN'","mfa_method":"totp","duration_us":1000000'
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with recordings and events together"
+up_messages | grep 'SSH logout: dave@testhost' >"$T/down-logout"
+grep -q "Recordings: 12" "$T/down-logout" ||
+	tg_fail "the logout did not wait for the recordings of its session: $(grep -o 'Recordings: [0-9]*' "$T/down-logout")"
 echo "PASS"
