@@ -16,7 +16,8 @@
  * recorder (a Ctrl-C at the terminal of "su alice -c cmd") it sends the
  * group, as a terminal sends them its foreground job; a Ctrl-Z that reaches
  * the recorder (su alice --session-command cmd) stops the group (SIGSTOP)
- * while the recorder is stopped, and SIGCONT continues it.
+ * while the recorder is stopped, and SIGCONT continues it; so does a read of the terminal by
+ * the recorder as a background job (SIGTTIN, which comes to the whole group).
  * It ignores those signals, and SIGHUP and SIGTERM, itself: they come to the
  * recorder's process group, its own.
  *

@@ -33,24 +33,28 @@ static int child_ended(pid_t child)
  * "su -c") has no job control: its group is orphaned, where the kernel drops a SIGTSTP, and so
  * does this. A helper that cannot be told: the recorder does not stop either, or the command
  * would run on while the job shows as stopped.
+ * SIGTTIN (the job, put in the background with bg, read the terminal) stops it the same way, as
+ * it stops any background job that reads the terminal; with a helper that cannot be told this
+ * process stops alone, as it did before: going on, it would read into the same signal again.
  */
-static void job_stop(struct pipe_hangup *hangup)
+static void job_stop(struct pipe_hangup *hangup, int sig)
 {
 	struct sigaction dfl, old;
-	sigset_t set;
+	sigset_t set, mask;
 
-	if (getsid(0) == getpid() || pipe_hangup_signal(hangup, SIGTSTP) != TG_OK)
+	if (getsid(0) == getpid() ||
+	    (pipe_hangup_signal(hangup, SIGTSTP) != TG_OK && sig == SIGTSTP))
 		return;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
 	sigemptyset(&set);
-	sigaddset(&set, SIGTSTP);
-	sigaction(SIGTSTP, &dfl, &old);
-	raise(SIGTSTP); /* blocked here: it stops this process once unblocked */
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	sigaction(SIGTSTP, &old, NULL);
+	sigaddset(&set, sig);
+	sigaction(sig, &dfl, &old);
+	raise(sig); /* SIGTSTP is blocked here: it stops this process once unblocked */
+	sigprocmask(SIG_UNBLOCK, &set, &mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sigaction(sig, &old, NULL);
 	(void)pipe_hangup_signal(hangup, SIGCONT);
 }
 
@@ -94,6 +98,8 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	/* a client that stops reading must not stall the recorder in write(): checkpoints go on */
 	fl_out = relay_nonblock(STDOUT_FILENO);
 	fl_err = relay_nonblock(STDERR_FILENO);
+	/* a background job's read of the terminal stops the command too (job_stop) */
+	(void)relay_signals_catch_ttin();
 	for (;;) {
 		if (relay_got_chld) {
 			relay_got_chld = 0;
@@ -102,7 +108,11 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		relay_got_winch = 0;
 		if (relay_got_term == SIGTSTP) {
 			relay_got_term = 0;
-			job_stop(hangup);
+			job_stop(hangup, SIGTSTP);
+		}
+		if (relay_got_ttin) {
+			relay_got_ttin = 0;
+			job_stop(hangup, SIGTTIN);
 		}
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;

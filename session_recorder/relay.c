@@ -12,7 +12,7 @@
 #include "tg_error.h"
 #include "tg_event.h"
 
-volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
+volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_ttin;
 
 static void on_signal(int sig)
 {
@@ -22,6 +22,9 @@ static void on_signal(int sig)
 		break;
 	case SIGWINCH:
 		relay_got_winch = 1;
+		break;
+	case SIGTTIN:
+		relay_got_ttin = 1;
 		break;
 	default:
 		/* a hangup is not undone by a SIGINT, SIGQUIT or SIGTSTP that comes with it (the
@@ -58,6 +61,21 @@ int relay_signals_init(sigset_t *waitmask)
 	if (sigaction(SIGPIPE, &sa, NULL) != 0 || sigaction(SIGXFSZ, &sa, NULL) != 0)
 		return TG_ERR_SYSTEM;
 	return TG_OK;
+}
+
+int relay_signals_catch_ttin(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	/* not blocked, and no SA_RESTART: the signal comes inside read(), which it must end
+	 * (EINTR) rather than restart into the same signal again */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+		sigaddset(&sa.sa_mask, caught[i]);
+	return sigaction(SIGTTIN, &sa, NULL) == 0 ? TG_OK : TG_ERR_SYSTEM;
 }
 
 void relay_signals_child_reset(void)

@@ -54,11 +54,16 @@ struct relay_ctx {
 
 /* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP or SIGTERM
  * stays */
-extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term;
+/* relay_got_ttin: a read of the terminal from a background job (relay_signals_catch_ttin) */
+extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_ttin;
 
 /* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP; ignore SIGPIPE
  * and SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
 int relay_signals_init(sigset_t *waitmask);
+/* Catch SIGTTIN too, unblocked: a read of the terminal while this process is a background job
+ * then fails with EINTR and sets relay_got_ttin, instead of stopping this process group alone
+ * (the pipe relay stops the command with it). Where it is not called, SIGTTIN stops as ever. */
+int relay_signals_catch_ttin(void);
 /* In a child before exec: default dispositions, nothing blocked. */
 void relay_signals_child_reset(void);
 

@@ -5,6 +5,7 @@ through the real clients, byte for byte, recorded as metadata (or in full);
 on_failure deny and allow."""
 import hashlib
 import os
+import pty
 import resource
 import shutil
 import signal
@@ -14,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, Recording, check, gone, kill_quietly, main, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, gone, kill_quietly, main, run_pipes)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -609,6 +610,74 @@ def test_ctrl_z_stops_command():
         env.cleanup()
 
 
+# A job-control shell on a terminal: runs the recorder as a job, stops it (Ctrl-Z), resumes it
+# in the background (bg), waits for it to stop on the terminal's input, then brings it to the
+# foreground (fg) and ends it with ^D. What it saw goes to its stdout, the terminal.
+BG_SHELL = r"""
+import os, signal, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from test_recorder_pipes import proc_state, wait_state
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+p = subprocess.Popen(sys.argv[2:3], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, process_group=0)
+os.tcsetpgrp(0, p.pid)
+pid = int(p.stdout.readline())
+os.killpg(p.pid, signal.SIGTSTP)
+wait_state(p.pid, True)
+os.tcsetpgrp(0, os.getpgrp())
+os.killpg(p.pid, signal.SIGCONT)
+wait_state(p.pid, False)
+wait_state(pid, False)
+print("BG", flush=True)
+ok = wait_state(p.pid, True)
+time.sleep(0.5)
+print("STOPPED %d %s" % (ok, proc_state(pid)), flush=True)
+os.tcsetpgrp(0, p.pid)
+os.killpg(p.pid, signal.SIGCONT)
+print("FG " + p.stdout.readline().decode().strip(), flush=True)
+print("RC %d" % p.wait(), flush=True)
+"""
+
+
+def test_bg_job_stops_on_terminal_read():
+    """A command session stopped with Ctrl-Z and resumed with bg (su alice --session-command
+    cmd, alice's login shell the recorder) stops again, the command with it, when it would read
+    the terminal, as any background job does. The terminal's SIGTTIN stopped the recorder (and
+    its helper) alone: the command ran on while the shell said the job was stopped."""
+    env = Env(shell="/bin/sh")
+    try:
+        cmd = "echo $$; while read x; do echo got $x; done; exit 3"
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(sys.executable, [sys.executable, "-c", BG_SHELL, os.path.dirname(os.path.abspath(__file__)),
+                                           RECORDER], env.environ(SSH_ORIGINAL_COMMAND=cmd))
+            finally:
+                os._exit(127)
+        s = PtySession.__new__(PtySession)
+        s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+        try:
+            s.read_until(b"BG\r\n")
+            s.send(b"hello\n")
+            s.read_until(b"STOPPED")
+            s.read_until(b"\r\n", since=s.out.index(b"STOPPED"))
+            check(b"STOPPED 1 T" in s.out, "the job read the terminal in the background: stopped, command too (%r)"
+                  % s.out[s.out.index(b"STOPPED"):])
+            s.read_until(b"FG")
+            s.read_until(b"\r\n", since=s.out.index(b"FG"))
+            check(b"FG got hello" in s.out, "fg: it reads the input it stopped on, and passes it on")
+            s.send(b"\x04")
+            s.read_until(b"RC 3")
+            check(True, "^D ends it with the command's status")
+            s.wait()
+        finally:
+            s.kill()
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "exit" and rec.data("out").endswith(b"got hello\n"),
+              "recorded to the end and sealed")
+    finally:
+        env.cleanup()
+
+
 def test_transfer_disguise_recorded():
     """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
     a real transfer runs without the configured shell, so no start-up file of it runs."""
@@ -753,6 +822,7 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read,
+          test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start])
