@@ -47,8 +47,124 @@ static int split_words(char *s, char **w)
 	return n;
 }
 
-static const char *const shells[] = {"sh",   "bash", "dash", "zsh", "ksh", "ksh93",
-                                     "mksh", "ash",  "fish", "csh", "tcsh"};
+static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "ksh",
+                                     "ksh93", "mksh", "lksh",  "ash",  "hush", "yash",
+                                     "posh",  "fish", "csh",   "tcsh"};
+
+/* Programs that run the next word as a program with the same stdin, and their options: flags,
+ * and those that take an argument (in the same word or the next). */
+static const struct {
+	const char *name, *flags, *with_arg;
+} wrappers[] = {
+    {"exec", "cl", "a"}, /* bash's; dash's takes none */
+    {"env", "i0v", "uC"},
+    {"command", "p", ""},
+    {"busybox", "", ""}, /* its applet: "busybox sh" */
+};
+
+/* NAME=value: an assignment before a command, or env's. */
+static int is_assignment(const char *w)
+{
+	const char *p = w;
+
+	if (!isalpha((unsigned char)*p) && *p != '_')
+		return 0;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	return *p == '=';
+}
+
+/* The options of wrappers[k] from w[i] on: the index of the word after them, -1 for an option
+ * not known here (env -S, command -v: the next word may not be run at all). */
+static int skip_wrapper_options(size_t k, char **w, int i, int n)
+{
+	const char *p;
+
+	for (; i < n && w[i][0] == '-'; i++) {
+		if (strcmp(w[i], "--") == 0)
+			return i + 1;
+		if (strcmp(w[i], "-") == 0 && strcmp(wrappers[k].name, "env") == 0)
+			continue; /* env's -i */
+		if (w[i][1] == '-') {
+			/* env's: "--unset NAME", "--chdir DIR", "--name=value", flags */
+			if (strcmp(wrappers[k].name, "env") != 0 ||
+			    strncmp(w[i], "--split-string", strlen("--split-string")) == 0)
+				return -1;
+			if ((strcmp(w[i], "--unset") == 0 || strcmp(w[i], "--chdir") == 0) &&
+			    ++i >= n)
+				return -1;
+			continue;
+		}
+		for (p = w[i] + 1; *p != '\0'; p++) {
+			if (strchr(wrappers[k].with_arg, *p) != NULL) {
+				if (p[1] == '\0')
+					i++; /* the next word is the argument */
+				break;
+			}
+			if (strchr(wrappers[k].flags, *p) == NULL)
+				return -1;
+		}
+	}
+	return i;
+}
+
+/* The index of the program's word past assignments and wrappers; -1 when it cannot be told. */
+static int program_word(char **w, int n)
+{
+	size_t k;
+	int i = 0;
+
+	while (i < n) {
+		if (is_assignment(w[i])) {
+			i++;
+			continue;
+		}
+		for (k = 0; k < sizeof(wrappers) / sizeof(wrappers[0]); k++)
+			if (strcmp(base_name(w[i]), wrappers[k].name) == 0)
+				break;
+		if (k == sizeof(wrappers) / sizeof(wrappers[0]))
+			return i;
+		if ((i = skip_wrapper_options(k, w, i + 1, n)) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+/*
+ * A shell's words after its name leave it reading its commands from stdin: options only ("-l",
+ * "--login", "-o posix", "--rcfile FILE"), or with -s the shell's own arguments after them
+ * ("sh -s a b"); not -c, not a script ("bash x.sh", "bash -- x.sh"), not --version or --help.
+ */
+static int shell_args_read_stdin(char **w, int n)
+{
+	const char *p;
+	int i, dash_s = 0;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(w[i], "--") == 0 || strcmp(w[i], "-") == 0) {
+			i++;
+			break;
+		}
+		if (w[i][0] != '-' && w[i][0] != '+')
+			break;
+		if (w[i][1] == '-') {
+			if (strcmp(w[i], "--version") == 0 || strcmp(w[i], "--help") == 0)
+				return 0;
+			if (strcmp(w[i], "--rcfile") == 0 || strcmp(w[i], "--init-file") == 0)
+				i++; /* the file */
+			continue;
+		}
+		for (p = w[i] + 1; *p != '\0'; p++) {
+			if (*p == 'c' && w[i][0] == '-')
+				return 0;
+			if (*p == 's' && w[i][0] == '-')
+				dash_s = 1;
+			if (*p == 'o' || *p == 'O')
+				i++; /* the option's name, the next word ("-eo pipefail") */
+		}
+	}
+	return i >= n || dash_s;
+}
 
 int session_mode_shell_reads_stdin(const struct session_mode *m)
 {
@@ -61,19 +177,13 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 	if (m->command == NULL)
 		return 1;
 	/* shell syntax (a redirection, a pipe, quoting): the words are not the program's own */
-	if (strpbrk(m->command, "\\\"'`$;&|<>()*?[]{}~#=") != NULL ||
+	if (strpbrk(m->command, "\\\"'`$;&|<>()*?[]{}~#") != NULL ||
 	    (copy = strdup(m->command)) == NULL)
 		return 0;
-	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS) {
+	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, n)) >= 0) {
 		for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++)
-			if (strcmp(base_name(w[0]), shells[k]) == 0)
-				reads = 1;
-		/* options only: "-s", "-i", "-x", "+x", "--login"; a "-c" (also "-ec") or a word
-		 * that is not an option (a script, an option's argument) is not stdin's program */
-		for (i = 1; reads && i < n; i++)
-			if ((w[i][0] != '-' && w[i][0] != '+') ||
-			    (w[i][0] == '-' && w[i][1] != '-' && strchr(w[i], 'c') != NULL))
-				reads = 0;
+			if (strcmp(base_name(w[i]), shells[k]) == 0)
+				reads = shell_args_read_stdin(w + i + 1, n - i - 1);
 	}
 	free(copy);
 	return reads;

@@ -194,7 +194,40 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(!reads_stdin("bash -c true", 0));
 	ck_assert(!reads_stdin("sh -ec true", 0));
 	ck_assert(!reads_stdin("bash script.sh", 0));
-	ck_assert(!reads_stdin("bash -o posix", 0)); /* an option's argument: not told apart */
+	/* options with an argument, and -s with the shell's own arguments, still read stdin */
+	ck_assert(reads_stdin("bash -o posix", 0));
+	ck_assert(reads_stdin("bash -eo pipefail", 0));
+	ck_assert(reads_stdin("bash +O extglob -l", 0));
+	ck_assert(reads_stdin("bash --rcfile /etc/x.rc", 0));
+	ck_assert(reads_stdin("sh -s a b", 0));
+	ck_assert(reads_stdin("bash -l", 0));
+	ck_assert(reads_stdin("bash --login", 0));
+	ck_assert(reads_stdin("sh -i", 0));
+	ck_assert(reads_stdin("bash -", 0));
+	ck_assert(!reads_stdin("bash -- script.sh", 0));
+	ck_assert(!reads_stdin("bash --rcfile x.rc script.sh", 0));
+	ck_assert(!reads_stdin("bash script.sh -s", 0));
+	ck_assert(!reads_stdin("bash --version", 0)); /* reads nothing: its input is not for it */
+	ck_assert(!reads_stdin("bash --help", 0));
+	/* run through a wrapper that keeps its stdin, or after assignments */
+	ck_assert(reads_stdin("env bash", 0));
+	ck_assert(reads_stdin("/usr/bin/env -i PATH=/bin bash -l", 0));
+	ck_assert(reads_stdin("env -u HOME -- sh -s", 0));
+	ck_assert(reads_stdin("exec bash", 0));
+	ck_assert(reads_stdin("exec -a login -l bash", 0));
+	ck_assert(reads_stdin("command bash", 0));
+	ck_assert(reads_stdin("busybox sh", 0));
+	ck_assert(reads_stdin("busybox ash -s", 0));
+	ck_assert(reads_stdin("LC_ALL=C bash", 0));
+	ck_assert(reads_stdin("rbash", 0));
+	ck_assert(!reads_stdin("env", 0));
+	ck_assert(!reads_stdin("exec bash x.sh", 0));
+	ck_assert(!reads_stdin("env bash -c true", 0));
+	ck_assert(!reads_stdin("command -v bash", 0)); /* prints where bash is, runs nothing */
+	ck_assert(!reads_stdin("env -S bash", 0));
+	ck_assert(!reads_stdin("busybox cat", 0));
+	ck_assert(!reads_stdin("FOO=bar", 0));
+	ck_assert(!reads_stdin("env cat", 0));
 	ck_assert(!reads_stdin("bash < x", 0));
 	ck_assert(!reads_stdin("sh -s; rm x", 0));
 	ck_assert(!reads_stdin("cat", 0));

@@ -98,7 +98,12 @@ def test_shell_commands_on_stdin_stored():
         check(rec.notes("start")[0].get("input") == "shell_commands", "the start NOTE says why input is stored")
         os.unlink(env.only_session())
         for cmd, stored in (("sh -s", True), ("/bin/sh", True), ("sh -s -x", True), ("sh -ec cat", False),
-                            ("cat", False), ("sh script", False), ("sh -c 'cat'", False), ("sh </dev/stdin", False)):
+                            ("cat", False), ("sh script", False), ("sh -c 'cat'", False), ("sh </dev/stdin", False),
+                            # through env or exec, an option with an argument, -s with arguments: stdin is
+                            # still the commands (they went unstored); --version reads none (it was stored)
+                            ("bash -l", True), ("env bash", True), ("exec sh", True), ("LC_ALL=C sh", True),
+                            ("sh -s a b", True), ("bash -o posix", True), ("bash --version", False),
+                            ("command -v sh", False)):
             rc, out, err = run_pipes(env, cmd, stdin=b"echo x\n")
             rec = Recording(env.pub, env.only_session())
             check(bool(rec.of("in")) == stored, "%r: stdin %s" % (cmd, "stored" if stored else "only counted"))
