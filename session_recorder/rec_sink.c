@@ -471,6 +471,10 @@ static int checkpoint(struct rec_sink *s, uint64_t now)
 			return r;
 	if ((r = tg_rec_checkpoint(s->w, now)) != TG_OK)
 		return fail(s, r);
+	/* a file removed from the spool takes writes as ever, and all of it is lost at the end:
+	 * a recording failure now, when on_failure can still end the session */
+	if (s->spool != NULL && s->spool->published && (r = rec_spool_check(s->spool)) != TG_OK)
+		return fail(s, r);
 	off = tg_rec_writer_offset(s->w);
 	if (s->spool != NULL && (idle || off - s->synced_offset <= REC_SINK_SYNC_MAX)) {
 		if ((r = bgsync_request(s)) != TG_OK)

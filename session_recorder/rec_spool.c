@@ -103,6 +103,23 @@ int rec_spool_sync(const struct rec_spool *rs)
 	return fdatasync(rs->fd) == 0 ? TG_OK : TG_ERR_SYSTEM;
 }
 
+int rec_spool_check(const struct rec_spool *rs)
+{
+	char path[PATH_MAX + 200];
+	struct stat ours, named;
+
+	if (rs->fd < 0 || !rs->published)
+		return TG_ERR_INVALID;
+	snprintf(path, sizeof(path), "%s/%s", rs->active, rs->name);
+	if (fstat(rs->fd, &ours) != 0 || lstat(path, &named) != 0)
+		return TG_ERR_SYSTEM;
+	if (ours.st_dev != named.st_dev || ours.st_ino != named.st_ino) {
+		errno = ENOENT; /* another file has its name: ours is gone all the same */
+		return TG_ERR_SYSTEM;
+	}
+	return TG_OK;
+}
+
 int rec_spool_finish(struct rec_spool *rs)
 {
 	int r;

@@ -52,6 +52,10 @@ const char *rec_spool_missing(const struct rec_spool *rs, const char *spool_dir)
 int rec_spool_publish(struct rec_spool *rs);
 /* fsync the file after a checkpoint (durability of the verified prefix). */
 int rec_spool_sync(const struct rec_spool *rs);
+/* The file is still active/<name> (after rec_spool_publish): TG_OK, or TG_ERR_SYSTEM (errno
+ * ENOENT when the name is gone or another file's) when it was removed, with its folder or alone,
+ * or replaced: what is written to it then is lost at the end, when it cannot be moved. */
+int rec_spool_check(const struct rec_spool *rs);
 /* fsync, move into sessions/, close (which drops the lock). Only after rec_spool_publish. */
 int rec_spool_finish(struct rec_spool *rs);
 /* Remove the file (nothing usable was written) and close. */

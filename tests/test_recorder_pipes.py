@@ -355,6 +355,52 @@ def test_failure_mid_session():
         env.cleanup()
 
 
+def test_recording_removed_mid_session():
+    """A recording removed from the spool mid-session (alone, or with the spool folder) is a
+    recording failure at the next checkpoint: the file took the writes as ever, so deny let the
+    session run to its end, and all of it was lost when the file could not be handed over."""
+    env = Env(shell="/bin/sh", max_session_bytes="1G")
+    try:
+        for remove in ("file", "folder"):
+            p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND="echo go; sleep 5; echo finished"),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                check(p.stdout.readline() == b"go\n", "the command runs")
+                if remove == "file":
+                    for f in env.active():
+                        os.unlink(f)
+                else:
+                    shutil.rmtree(env.spool)
+                out, err = p.communicate(timeout=60)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            check(b"finished" not in out and b"recording failed" in err,
+                  "%s removed: deny ends the session (%r %r)" % (remove, out, err))
+            ev = [x for x in env.events() if x["type"] == "recording_failure"]
+            check(ev and "write failed" in ev[0]["reason"], "a recording_failure event says why: %r" % ev)
+            shutil.rmtree(os.path.join(env.spool, "events"))
+        env.write_conf(shell="/bin/sh", on_failure="allow")
+        p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND="echo go; sleep 3; echo finished"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"go\n", "the command runs")
+            for f in env.active():
+                os.unlink(f)
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(out == b"finished\n" and p.returncode == 0, "allow: the session goes on")
+        ev = [x for x in env.events() if x["type"] == "recording_failure"]
+        check(ev and ev[0]["on_failure"] == "allow" and "write failed" in ev[0]["reason"],
+              "and the failure is reported while it runs, not only at the end: %r" % ev)
+    finally:
+        env.cleanup()
+
+
 def test_failure_ends_quiet_command():
     """Deny ends the command itself, not only its pipes: a command that writes nothing more
     (and one that ignores SIGHUP, and what it started) must not run on unrecorded."""
@@ -825,7 +871,7 @@ def test_escape_from_startup_file_forcecommand_start():
 
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session,
+          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
