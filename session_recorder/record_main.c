@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -593,7 +594,7 @@ int main(int argc, char **argv)
 	char err[512], why[512];
 	int fds[3], master = -1, slave = -1, r, record_ok, su_shell;
 	unsigned moved;
-	pid_t child;
+	pid_t child, parent = getppid();
 
 	rc.spool = (struct rec_spool)REC_SPOOL_VOID;
 	rc.hangup.pid = rc.hangup.fd = -1;
@@ -747,6 +748,12 @@ int main(int argc, char **argv)
 		tg_notice("handed over %u recording(s) left by crashed recorders", moved);
 
 	if (rc.mode.kind == SESSION_INTERACTIVE) {
+		/* the parent gone (kill -9 of the su that started this login shell): the terminal
+		 * is its shell's again, and this one, in the background, would hold it raw and
+		 * exclusive with a shell no one sees, until it read a key first. A hangup, as
+		 * when sshd goes. After the drop: a change of ids clears the setting */
+		if (prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) != 0 || getppid() != parent)
+			raise(SIGHUP);
 		x.echo_fd = slave;
 		pty_relay_run(&x, master, child, &waitmask, &res);
 		/* sealed and handed over first: restoring the terminal waits (TCSADRAIN) for a

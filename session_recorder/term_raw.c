@@ -17,6 +17,10 @@ void term_raw_restore(void)
 
 	if (fd >= 0) {
 		ioctl(fd, TIOCNXCL);
+		/* from the background too (the parent that ran this in the foreground is gone):
+		 * SIGTTOU would stop this process there, or, in an orphaned group, the kernel
+		 * refuse the change */
+		signal(SIGTTOU, SIG_IGN);
 		tcsetattr(fd, TCSADRAIN, &saved_tio);
 		saved_fd = -1;
 	}

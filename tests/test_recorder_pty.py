@@ -10,15 +10,18 @@ import resource
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check, main)  # noqa: E402
+from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check, gone,  # noqa: E402
+                          kill_quietly, main)
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
+TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
 
 
 def test_shell_output_resize_exit():
@@ -615,6 +618,56 @@ def test_term_ends_session():
         env.cleanup()
 
 
+def children_of(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def test_parent_killed_hangs_up():
+    """The recorder's parent killed (kill -9 of the su that started it as alice's login shell):
+    the terminal goes back to the shell su ran in, and the session ends as at a hangup. The
+    recorder ran on in the background, its terminal exclusive (TIOCEXCL: no program of the
+    user's could open /dev/tty) and its shell unseen, until it happened to read a key before
+    that shell did."""
+    env = Env(shell="/bin/sh")
+    pid, fd = os.forkpty()
+    if pid == 0:
+        try:
+            os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], env.environ(PS1="PROMPT$ "))
+        finally:
+            os._exit(127)
+    s = PtySession.__new__(PtySession)
+    s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+    rec = inner = None
+    try:
+        s.read_until(b"PROMPT$ ")
+        s.send(b"sh -c '%s -c \"echo IN''NER; exec sleep 300\"; :'\n" % RECORDER.encode())
+        s.read_until(b"INNER")
+        tty = os.readlink("/proc/%d/fd/0" % pid)
+        parent = children_of(pid)[0]
+        rec = children_of(parent)[0]
+        inner = children_of(rec)[0]
+        os.kill(parent, signal.SIGKILL)
+        check(gone(rec) and gone(inner), "the recorder and its shell end")
+        t = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+        try:
+            excl = struct.unpack("i", fcntl.ioctl(t, TIOCGEXCL, b"\0" * 4))[0]
+        finally:
+            os.close(t)
+        check(excl == 0, "the terminal is not left exclusive")
+        s.send(b"echo D''ONE\n")
+        s.read_until(b"DONE")
+    finally:
+        kill_quietly(pid, rec, inner)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    try:
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "sealed as hung up")
+    finally:
+        env.cleanup()
+
+
 def test_tstp_reaches_foreground_job():
     """SIGTSTP to the recorder goes to the shell's foreground job through TIOCSIG, as SIGINT and
     SIGQUIT do (a command session stops its command the same way): the job stops, the shell
@@ -795,6 +848,6 @@ if __name__ == "__main__":
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts, test_translated_pinentry_hidden,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
-          test_term_ends_session, test_tstp_reaches_foreground_job, test_idle_heartbeats,
+          test_term_ends_session, test_parent_killed_hangs_up, test_tstp_reaches_foreground_job, test_idle_heartbeats,
           test_background_writer_does_not_hold_the_end, test_slow_client_gets_the_last_output,
           test_failure_message_reaches_slow_client])
