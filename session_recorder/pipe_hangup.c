@@ -91,10 +91,11 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	/* a stopped helper could neither stop the command nor end it; SIGTTIN comes to the whole
-	 * group when the recorder, a background job, reads the terminal */
+	/* a stopped helper could neither stop the command nor end it; SIGTTIN (SIGTTOU) comes to
+	 * the whole group when the recorder, a background job, reads (writes) the terminal */
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 	if (!read_full(3, &pgid, sizeof(pgid)) || pgid <= 1)
 		_exit(0); /* no command was started */
 	/* "I", "Q": the recorder's SIGINT, SIGQUIT, passed on as a terminal passes them to its

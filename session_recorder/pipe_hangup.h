@@ -17,7 +17,8 @@
  * group, as a terminal sends them its foreground job; a Ctrl-Z that reaches
  * the recorder (su alice --session-command cmd) stops the group (SIGSTOP)
  * while the recorder is stopped, and SIGCONT continues it; so does a read of the terminal by
- * the recorder as a background job (SIGTTIN, which comes to the whole group).
+ * the recorder as a background job (SIGTTIN, which comes to the whole group), or a write with
+ * stty tostop (SIGTTOU).
  * It ignores those signals, and SIGHUP and SIGTERM, itself: they come to the
  * recorder's process group, its own.
  *

@@ -33,9 +33,10 @@ static int child_ended(pid_t child)
  * "su -c") has no job control: its group is orphaned, where the kernel drops a SIGTSTP, and so
  * does this. A helper that cannot be told: the recorder does not stop either, or the command
  * would run on while the job shows as stopped.
- * SIGTTIN (the job, put in the background with bg, read the terminal) stops it the same way, as
- * it stops any background job that reads the terminal; with a helper that cannot be told this
- * process stops alone, as it did before: going on, it would read into the same signal again.
+ * SIGTTIN and SIGTTOU (the job, put in the background with bg, read the terminal, or wrote to it
+ * with stty tostop) stop it the same way, as they stop any background job; with a helper that
+ * cannot be told this process stops alone, as it did before: going on, it would read or write
+ * into the same signal again.
  */
 static void job_stop(struct pipe_hangup *hangup, int sig)
 {
@@ -85,7 +86,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	struct pollfd pfd[6];
 	struct pollfd *rp[3], *wp[3];
 	struct timespec ts;
-	int i, n, np, r, timeout, fl_out, fl_err, ended = 0, sig = 0;
+	int i, n, np, r, timeout, fl_out, fl_err, ended = 0, sig = 0, stop;
 
 	res->reaped = 0;
 	res->status = 0;
@@ -98,8 +99,9 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	/* a client that stops reading must not stall the recorder in write(): checkpoints go on */
 	fl_out = relay_nonblock(STDOUT_FILENO);
 	fl_err = relay_nonblock(STDERR_FILENO);
-	/* a background job's read of the terminal stops the command too (job_stop) */
-	(void)relay_signals_catch_ttin();
+	/* a background job's read of the terminal, or write with tostop, stops the command too
+	 * (job_stop) */
+	(void)relay_signals_catch_tty_stop();
 	for (;;) {
 		if (relay_got_chld) {
 			relay_got_chld = 0;
@@ -110,9 +112,9 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 			relay_got_term = 0;
 			job_stop(hangup, SIGTSTP);
 		}
-		if (relay_got_ttin) {
-			relay_got_ttin = 0;
-			job_stop(hangup, SIGTTIN);
+		if ((stop = relay_got_tty_stop) != 0) {
+			relay_got_tty_stop = 0;
+			job_stop(hangup, stop);
 		}
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;

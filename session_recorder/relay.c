@@ -12,7 +12,7 @@
 #include "tg_error.h"
 #include "tg_event.h"
 
-volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_ttin;
+volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_tty_stop;
 
 static void on_signal(int sig)
 {
@@ -24,7 +24,8 @@ static void on_signal(int sig)
 		relay_got_winch = 1;
 		break;
 	case SIGTTIN:
-		relay_got_ttin = 1;
+	case SIGTTOU:
+		relay_got_tty_stop = sig;
 		break;
 	default:
 		/* a hangup is not undone by a SIGINT, SIGQUIT or SIGTSTP that comes with it (the
@@ -63,19 +64,21 @@ int relay_signals_init(sigset_t *waitmask)
 	return TG_OK;
 }
 
-int relay_signals_catch_ttin(void)
+int relay_signals_catch_tty_stop(void)
 {
 	struct sigaction sa;
 	size_t i;
 
-	/* not blocked, and no SA_RESTART: the signal comes inside read(), which it must end
-	 * (EINTR) rather than restart into the same signal again */
+	/* not blocked, and no SA_RESTART: the signal comes inside read() or write(), which it
+	 * must end (EINTR) rather than restart into the same signal again */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
 		sigaddset(&sa.sa_mask, caught[i]);
-	return sigaction(SIGTTIN, &sa, NULL) == 0 ? TG_OK : TG_ERR_SYSTEM;
+	return sigaction(SIGTTIN, &sa, NULL) == 0 && sigaction(SIGTTOU, &sa, NULL) == 0
+	           ? TG_OK
+	           : TG_ERR_SYSTEM;
 }
 
 void relay_signals_child_reset(void)
@@ -214,9 +217,9 @@ int relay_chan_write(struct relay_chan *c)
 		}
 		n = write(c->to, c->buf + c->off, c->len - c->off);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
+			/* EINTR: only the signal of a background job's write (SIGTTOU), which the
+			 * loop acts on; written again at once, it would come again */
+			if (errno == EAGAIN || errno == EINTR)
 				return 1;
 			c->len = c->off = 0;
 			return TG_ERR_IO;
@@ -241,9 +244,9 @@ int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms)
 			n -= (size_t)w;
 			continue;
 		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w == 0 || errno != EAGAIN || (left = end - (int64_t)(tg_mono_us() / 1000)) <= 0)
+		/* EINTR: as EAGAIN, within the time (SIGTTOU would come again at once) */
+		if (w == 0 || (errno != EAGAIN && errno != EINTR) ||
+		    (left = end - (int64_t)(tg_mono_us() / 1000)) <= 0)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;

@@ -54,16 +54,18 @@ struct relay_ctx {
 
 /* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP or SIGTERM
  * stays */
-/* relay_got_ttin: a read of the terminal from a background job (relay_signals_catch_ttin) */
-extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_ttin;
+/* relay_got_tty_stop: SIGTTIN or SIGTTOU, a background job's read or write of the terminal
+ * (relay_signals_catch_tty_stop) */
+extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_tty_stop;
 
 /* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP; ignore SIGPIPE
  * and SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
 int relay_signals_init(sigset_t *waitmask);
-/* Catch SIGTTIN too, unblocked: a read of the terminal while this process is a background job
- * then fails with EINTR and sets relay_got_ttin, instead of stopping this process group alone
- * (the pipe relay stops the command with it). Where it is not called, SIGTTIN stops as ever. */
-int relay_signals_catch_ttin(void);
+/* Catch SIGTTIN and SIGTTOU too, unblocked: a read of the terminal while this process is a
+ * background job (or a write, with stty tostop) then fails with EINTR and sets
+ * relay_got_tty_stop, instead of stopping this process group alone (the pipe relay stops the
+ * command with it). Where it is not called, they stop as ever. */
+int relay_signals_catch_tty_stop(void);
 /* In a child before exec: default dispositions, nothing blocked. */
 void relay_signals_child_reset(void);
 
@@ -72,7 +74,8 @@ void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type st
 /* Read once into the empty buffer and record it. 1 data, 0 EOF, -1 nothing now, TG_ERR_IO (below
  * -1) a read error, which ends the channel like EOF. */
 int relay_chan_read(struct relay_ctx *x, struct relay_chan *c);
-/* Write the buffer out. 0 drained, 1 some left (wait for POLLOUT), <0 the peer is gone. */
+/* Write the buffer out. 0 drained, 1 some left (wait for POLLOUT; also after EINTR), <0 the peer
+ * is gone. */
 int relay_chan_write(struct relay_chan *c);
 /* Close both ends. */
 void relay_chan_close(struct relay_chan *c);

@@ -729,6 +729,78 @@ def test_bg_job_stops_on_terminal_read():
         env.cleanup()
 
 
+# The same shell with "stty tostop": the recorder writes the command's stderr to the terminal
+# (su alice --session-command cmd > file); in the background, that stops the job (SIGTTOU). The
+# command's pid comes in a file.
+BG_WRITE_SHELL = r"""
+import os, signal, subprocess, sys, termios, time
+sys.path.insert(0, sys.argv[1])
+from test_recorder_pipes import proc_state, wait_state
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+p = subprocess.Popen(sys.argv[2:3], stdout=subprocess.DEVNULL, process_group=0,
+                     preexec_fn=lambda: signal.signal(signal.SIGTTOU, signal.SIG_DFL))
+os.tcsetpgrp(0, p.pid)
+while not os.path.exists(sys.argv[3] + ".done"):
+    time.sleep(0.05)
+pid = int(open(sys.argv[3]).read())
+os.killpg(p.pid, signal.SIGTSTP)
+wait_state(p.pid, True)
+os.tcsetpgrp(0, os.getpgrp())
+t = termios.tcgetattr(0)
+t[3] |= termios.TOSTOP
+termios.tcsetattr(0, termios.TCSANOW, t)
+os.killpg(p.pid, signal.SIGCONT)
+ok = wait_state(p.pid, True)
+time.sleep(1)
+print("STOPPED %d %s" % (ok, proc_state(pid)), flush=True)
+os.tcsetpgrp(0, p.pid)
+os.killpg(p.pid, signal.SIGCONT)
+time.sleep(1)
+os.kill(p.pid, signal.SIGTERM)
+print("RC %d" % p.wait(), flush=True)
+"""
+
+
+def test_bg_job_stops_on_terminal_write():
+    """With stty tostop, a command session resumed with bg stops, the command with it, when the
+    recorder writes the command's stderr to the terminal, as any background job does. The
+    terminal's SIGTTOU stopped the recorder and its helper alone, and the command ran on."""
+    env = Env(shell="/bin/sh")
+    try:
+        pidf = os.path.join(env.dir, "cmd.pid")
+        # one process that forks nothing (a shell's loop would be seen in vfork, state D)
+        cmd = ("echo $$ > %s; touch %s.done; exec perl -e '$| = 1; "
+               "while (1) { print STDERR \"tick\\n\"; select(undef, undef, undef, 0.2) }'" % (pidf, pidf))
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(sys.executable, [sys.executable, "-c", BG_WRITE_SHELL,
+                                           os.path.dirname(os.path.abspath(__file__)), RECORDER, pidf],
+                          env.environ(SSH_ORIGINAL_COMMAND=cmd))
+            finally:
+                os._exit(127)
+        s = PtySession.__new__(PtySession)
+        s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+        cmd_pid = None
+        try:
+            s.read_until(b"STOPPED")
+            s.read_until(b"\r\n", since=s.out.index(b"STOPPED"))
+            cmd_pid = int(open(pidf).read())
+            check(b"STOPPED 1 T" in s.out, "the job wrote to the terminal in the background: stopped, command too (%r)"
+                  % s.out[s.out.index(b"STOPPED"):])
+            at = len(s.out)
+            s.read_until(b"RC")
+            check(b"tick" in s.out[at:], "fg: it goes on writing")
+            s.wait()
+        finally:
+            s.kill()
+            kill_quietly(cmd_pid)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "recorded to the end and sealed")
+    finally:
+        env.cleanup()
+
+
 def test_transfer_disguise_recorded():
     """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
     a real transfer runs without the configured shell, so no start-up file of it runs."""
@@ -873,7 +945,7 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start])
