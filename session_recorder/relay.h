@@ -53,7 +53,10 @@ struct relay_ctx {
 };
 
 /* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP or SIGTERM
- * stays */
+ * stays. One flag loses none of them: they are unblocked only inside ppoll(), and each handler
+ * blocks the others, so a wake-up takes one signal (ppoll's mask is back when it returns) and
+ * those pending with it wait for the next ppoll, lowest number first. Keep it so: a handler
+ * that left the others unblocked, or a wait that unblocked them, would lose all but the last. */
 /* relay_got_tty_stop: SIGTTIN or SIGTTOU, a background job's read or write of the terminal
  * (relay_signals_catch_tty_stop) */
 extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_tty_stop;

@@ -7,6 +7,7 @@ import hashlib
 import os
 import pty
 import resource
+import select
 import shutil
 import signal
 import stat
@@ -586,6 +587,59 @@ def test_ctrl_c_reaches_command():
         env.cleanup()
 
 
+def test_signals_together_all_passed():
+    """Signals that reach the recorder together, pending at one wake-up of the relay (it was
+    stopped, or busy), are each passed on: the relay's one flag takes one per ppoll, the rest
+    stay pending for the next. SIGQUIT then SIGINT to a command session; the same to a terminal
+    session's foreground job, through TIOCSIG."""
+    env = Env(shell="/bin/sh")
+    try:
+        cmd = "trap 'echo INT' INT; trap 'echo QUIT' QUIT; echo ready; while :; do sleep 1; done"
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
+        try:
+            check(p.stdout.readline() == b"ready\n", "the command runs")
+            os.kill(p.pid, signal.SIGSTOP)
+            os.kill(p.pid, signal.SIGQUIT)
+            os.kill(p.pid, signal.SIGINT)
+            os.kill(p.pid, signal.SIGCONT)
+            got, end = b"", time.monotonic() + 10
+            while got.count(b"\n") < 2 and select.select([p.stdout], [], [], max(0, end - time.monotonic()))[0]:
+                d = os.read(p.stdout.fileno(), 100)
+                if not d:
+                    break
+                got += d
+            check(sorted(got.splitlines()) == [b"INT", b"QUIT"], "command session: both reach the command (%r)" % got)
+            p.send_signal(signal.SIGTERM)
+            p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        os.unlink(env.only_session())
+        prog = ("import os, signal, time\n"
+                "for s in (signal.SIGINT, signal.SIGQUIT):\n"
+                "    signal.signal(s, lambda n, f: os.write(1, b'GOT%d\\n' % n))\n"
+                "os.write(1, b'READY\\n')\n"
+                "while True: time.sleep(1)\n")
+        s = PtySession(env, argv=[RECORDER, "-c", "exec python3 -c \"%s\"" % prog])
+        try:
+            s.read_until(b"READY")
+            os.kill(s.pid, signal.SIGSTOP)
+            os.kill(s.pid, signal.SIGQUIT)
+            os.kill(s.pid, signal.SIGINT)
+            os.kill(s.pid, signal.SIGCONT)
+            s.read_until(b"GOT%d" % signal.SIGINT)
+            s.read_until(b"GOT%d" % signal.SIGQUIT)
+            check(True, "terminal session: both reach the foreground job")
+            os.kill(s.pid, signal.SIGHUP)
+            s.wait()
+        finally:
+            s.kill()
+    finally:
+        env.cleanup()
+
+
 def proc_state(pid):
     with open("/proc/%d/stat" % pid) as f:
         return f.read().rsplit(")", 1)[1].split()[0]
@@ -945,7 +999,7 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start])
