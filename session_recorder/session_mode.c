@@ -52,15 +52,34 @@ static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "
                                      "posh",  "fish", "csh",   "tcsh"};
 
 /* Programs that run the next word as a program with the same stdin, and their options: flags,
- * and those that take an argument (in the same word or the next). */
+ * those that take an argument (in the same word or the next), and those that run a shell, which
+ * reads stdin when no word follows ("sudo -s", "sudo -i"). */
 static const struct {
-	const char *name, *flags, *with_arg;
+	const char *name, *flags, *with_arg, *shell;
 } wrappers[] = {
-    {"exec", "cl", "a"}, /* bash's; dash's takes none */
-    {"env", "i0v", "uC"},
-    {"command", "p", ""},
-    {"busybox", "", ""}, /* its applet: "busybox sh" */
+    {"exec", "cl", "a", ""}, /* bash's; dash's takes none */
+    {"env", "i0v", "uC", ""},
+    {"command", "p", "", ""},
+    {"busybox", "", "", ""}, /* its applet: "busybox sh" */
+    {"sudo", "AEHknPS", "ugCDhprtTU", "si"},
 };
+
+/* sudo's long options that take an argument ("--user root" or "--user=root"), and its flags */
+static const char *const sudo_long_arg[] = {
+    "--user", "--group", "--chdir",      "--prompt",          "--host",
+    "--role", "--type",  "--close-from", "--command-timeout", "--other-user"};
+static const char *const sudo_long_flag[] = {"--preserve-env", "--non-interactive", "--stdin",
+                                             "--set-home", "--askpass"};
+
+static int in_list(const char *w, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(w, list[i]) == 0)
+			return 1;
+	return 0;
+}
 
 /* NAME=value: an assignment before a command, or env's. */
 static int is_assignment(const char *w)
@@ -75,9 +94,11 @@ static int is_assignment(const char *w)
 }
 
 /* The options of wrappers[k] from w[i] on: the index of the word after them, -1 for an option
- * not known here (env -S, command -v: the next word may not be run at all). */
-static int skip_wrapper_options(size_t k, char **w, int i, int n)
+ * not known here (env -S, command -v, sudo -e: the next word may not be run at all). *shell: an
+ * option that makes it run a shell was given. */
+static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell)
 {
+	int sudo = strcmp(wrappers[k].name, "sudo") == 0;
 	const char *p;
 
 	for (; i < n && w[i][0] == '-'; i++) {
@@ -85,6 +106,20 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n)
 			return i + 1;
 		if (strcmp(w[i], "-") == 0 && strcmp(wrappers[k].name, "env") == 0)
 			continue; /* env's -i */
+		if (w[i][1] == '-' && sudo) {
+			if (strcmp(w[i], "--login") == 0 || strcmp(w[i], "--shell") == 0) {
+				*shell = 1;
+			} else if (in_list(w[i], sudo_long_arg,
+			                   sizeof(sudo_long_arg) / sizeof(sudo_long_arg[0]))) {
+				if (++i >= n) /* the next word is the argument */
+					return -1;
+			} else if (strchr(w[i], '=') == NULL &&
+			           !in_list(w[i], sudo_long_flag,
+			                    sizeof(sudo_long_flag) / sizeof(sudo_long_flag[0]))) {
+				return -1;
+			}
+			continue;
+		}
 		if (w[i][1] == '-') {
 			/* env's: "--unset NAME", "--chdir DIR", "--name=value", flags */
 			if (strcmp(wrappers[k].name, "env") != 0 ||
@@ -101,18 +136,21 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n)
 					i++; /* the next word is the argument */
 				break;
 			}
-			if (strchr(wrappers[k].flags, *p) == NULL)
+			if (strchr(wrappers[k].shell, *p) != NULL)
+				*shell = 1;
+			else if (strchr(wrappers[k].flags, *p) == NULL)
 				return -1;
 		}
 	}
 	return i;
 }
 
-/* The index of the program's word past assignments and wrappers; -1 when it cannot be told. */
+/* The index of the program's word past assignments and wrappers; n when the last wrapper runs a
+ * shell with no command ("sudo -s"); -1 when it cannot be told. */
 static int program_word(char **w, int n)
 {
 	size_t k;
-	int i = 0;
+	int i = 0, shell = 0;
 
 	while (i < n) {
 		if (is_assignment(w[i])) {
@@ -124,10 +162,11 @@ static int program_word(char **w, int n)
 				break;
 		if (k == sizeof(wrappers) / sizeof(wrappers[0]))
 			return i;
-		if ((i = skip_wrapper_options(k, w, i + 1, n)) < 0)
+		shell = 0;
+		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell)) < 0)
 			return -1;
 	}
-	return -1;
+	return shell ? n : -1;
 }
 
 /*
@@ -181,7 +220,8 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 	    (copy = strdup(m->command)) == NULL)
 		return 0;
 	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, n)) >= 0) {
-		for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++)
+		reads = i == n; /* "sudo -s": a shell, given nothing to run */
+		for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
 			if (strcmp(base_name(w[i]), shells[k]) == 0)
 				reads = shell_args_read_stdin(w + i + 1, n - i - 1);
 	}

@@ -56,8 +56,9 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * A command session whose program reads the commands it runs from stdin: no command at all (the
  * shell with no terminal: "ssh -T host", "ssh host < script"), or a shell with options only
  * ("bash -l", "sh -i", "bash -o posix") or -s and its arguments ("sh -s a b"), after assignments
- * and through env, exec, command or busybox ("env bash", "exec bash", "busybox sh"); not "-c",
- * a script, --version or --help. Other interpreters ("python3 -") are not told apart.
+ * and through env, exec, command, busybox or sudo ("env bash", "exec bash", "busybox sh",
+ * "sudo bash", and "sudo -s" alone); not "-c", a script, --version or --help. Other interpreters
+ * ("python3 -") are not told apart.
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */

@@ -228,6 +228,24 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(!reads_stdin("busybox cat", 0));
 	ck_assert(!reads_stdin("FOO=bar", 0));
 	ck_assert(!reads_stdin("env cat", 0));
+	/* sudo: a shell it runs reads stdin as well, as root */
+	ck_assert(reads_stdin("sudo bash", 0));
+	ck_assert(reads_stdin("sudo -u root -H sh -s", 0));
+	ck_assert(reads_stdin("sudo --user=root --preserve-env bash", 0));
+	ck_assert(reads_stdin("sudo --user root bash -l", 0));
+	ck_assert(reads_stdin("sudo -s", 0));
+	ck_assert(reads_stdin("sudo -i", 0));
+	ck_assert(reads_stdin("sudo --login", 0));
+	ck_assert(reads_stdin("sudo -nS -s", 0));
+	ck_assert(reads_stdin("sudo -i bash", 0));
+	ck_assert(!reads_stdin("sudo", 0));
+	ck_assert(!reads_stdin("sudo -u root", 0));
+	ck_assert(!reads_stdin("sudo cat", 0));
+	ck_assert(!reads_stdin("sudo -s id", 0));
+	ck_assert(!reads_stdin("sudo -e /etc/hosts", 0)); /* sudoedit */
+	ck_assert(!reads_stdin("sudo -l", 0));
+	ck_assert(!reads_stdin("sudo --list bash", 0));
+	ck_assert(!reads_stdin("sudo bash -c id", 0));
 	ck_assert(!reads_stdin("bash < x", 0));
 	ck_assert(!reads_stdin("sh -s; rm x", 0));
 	ck_assert(!reads_stdin("cat", 0));
