@@ -196,11 +196,16 @@ struct replay_strip {
 /* input: the last byte of a sequence a key sent, which may have moved the cursor (not the
  * bracketed paste marks ESC [ 200 ~ and ESC [ 201 ~) */
 #define REPLAY_STRIP_KEY (-2)
+/* output: erase in line (CSI K, CSI 0 K; CSI 1 K; CSI 2 K), for the caller to apply: from the
+ * cursor to the end of the line, from its start to the cursor (its cell too), all of it */
+#define REPLAY_STRIP_ERASE_END (-3)
+#define REPLAY_STRIP_ERASE_START (-4)
+#define REPLAY_STRIP_ERASE_LINE (-5)
 /*
- * Feed one byte: out gets what is kept, in order: bytes to keep as text and (input only)
- * REPLAY_STRIP_KEY; returns how many, 0 when the byte is part of a control sequence. A 0xc2
- * is held until the byte after it shows whether the two are a C1 control (U+009B is CSI to a
- * UTF-8 terminal), so one byte may give two.
+ * Feed one byte: out gets what is kept, in order: bytes to keep as text, (input only)
+ * REPLAY_STRIP_KEY and (output only) REPLAY_STRIP_ERASE_*; returns how many, 0 when the byte is
+ * part of a control sequence. A 0xc2 is held until the byte after it shows whether the two are a C1
+ * control (U+009B is CSI to a UTF-8 terminal), so one byte may give two.
  */
 int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2]);
 /* The end of the stream: the 0xc2 held, which no byte follows (text), or -1; starts afresh. */

@@ -34,6 +34,9 @@
 /* in times[]: the record lies past the verified part (--force); session times are < 2^63 */
 #define UNVERIFIED_BIT (1ULL << 63)
 #define NOT_UTF8 '\x1a' /* SUB: a byte that is not UTF-8, as the regex sees it */
+/* a cell erased (CSI K) in the line in progress (never text: the stripper drops DEL): a space
+ * once the line is done, but none at its end, where a terminal shows nothing */
+#define BLANK '\x7f'
 
 /* The line in progress of the stream not being written (stdout or stderr), with its times. */
 struct search_aside {
@@ -83,6 +86,9 @@ struct search_ctx {
 	 * head_piece: the same of the block's first finished line: '^' does not match there */
 	int piece, head_piece;
 	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
+	/* the first blank_upto bytes of the line in progress are BLANK, a cell each (0 when not
+	 * known): an erase counts the cells before the cursor from there, not from the start */
+	size_t blank_upto;
 	int stream; /* 0 stdout (and input), 1 stderr: whose line is [cur, cur + len) */
 	struct search_aside aside[2]; /* each stream's line while the other one writes */
 	uint64_t matches;
@@ -272,8 +278,21 @@ static void flush_block(struct search_ctx *c)
 	c->cur = 0;
 }
 
+/* The line in progress is done, to its end or to a cut: its erased cells are spaces, and at its
+ * end (atend) nothing. */
+static void fill_blanks(struct search_ctx *c, int atend)
+{
+	char *t = c->text + c->cur, *b;
+
+	while (atend && c->len > 0 && t[c->len - 1] == BLANK)
+		c->len--;
+	while ((b = memchr(t, BLANK, c->len)) != NULL)
+		*b = ' ';
+}
+
 static void end_line(struct search_ctx *c)
 {
+	fill_blanks(c, 1);
 	c->text[c->cur + c->len] = '\n';
 	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
 	if (c->cont > 0) /* it starts the block */
@@ -283,7 +302,7 @@ static void end_line(struct search_ctx *c)
 	c->cont = 0;
 	c->piece = 0;
 	c->cur += c->len + 1;
-	c->len = c->col = 0;
+	c->len = c->col = c->blank_upto = 0;
 	c->moved = 0;
 	if (c->cur >= BLOCK_FLUSH || c->ntimes >= TIMES_CAP - 2)
 		flush_block(c);
@@ -300,6 +319,8 @@ static void split_line(struct search_ctx *c)
 	size_t from = c->cur + c->len - keep, to = c->cur + c->len + 1;
 	int moved = c->moved;
 
+	fill_blanks(c, 0);
+	c->blank_upto = 0;
 	c->text[c->cur + c->len] = '\n';
 	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
 	if (c->cont > 0)
@@ -327,7 +348,7 @@ static void set_time(struct search_ctx *c, uint64_t t)
 		if (c->len > 0)
 			split_line(c);
 		if (c->ntimes >= TIMES_CAP - 1) { /* the overlap's alone: go on without it */
-			c->len = c->col = c->cont = 0;
+			c->len = c->col = c->cont = c->blank_upto = 0;
 			flush_block(c);
 		}
 	}
@@ -415,8 +436,64 @@ static void erase(struct search_ctx *c, int all)
 	n = all ? c->col : char_before(c);
 	c->col -= n;
 	c->len = c->col;
+	if (c->blank_upto > c->len)
+		c->blank_upto = c->len;
 	if (c->cont > c->len)
 		c->cont = c->len;
+}
+
+/*
+ * Erase in line (CSI K), as a terminal does it, the cursor staying where it is: from the cursor
+ * to the end (REPLAY_STRIP_ERASE_END), from the start to the cursor, its cell too
+ * (REPLAY_STRIP_ERASE_START), or all of it (REPLAY_STRIP_ERASE_LINE). Each cell erased before
+ * the cursor is one BLANK byte, whatever character it held.
+ */
+static void erase_in_line(struct search_ctx *c, int how)
+{
+	char *t = c->text + c->cur;
+	uint16_t *cell = c->cell + c->cur;
+	size_t cells = 0, blanks, upto = c->col, tail, k;
+	int n;
+
+	if (how == REPLAY_STRIP_ERASE_END) {
+		/* cut short past the verified part (--force): what is left is no verified line,
+		 * and a match that reaches its end says so */
+		if (c->col > 0 && c->col < c->len && (c->times[c->ntimes - 1] & UNVERIFIED_BIT))
+			cell[c->col - 1] = (uint16_t)(c->ntimes - 1);
+		c->len = c->col;
+		if (c->cont > c->len)
+			c->cont = c->len;
+		if (c->blank_upto > c->len)
+			c->blank_upto = c->len;
+		return;
+	}
+	/* counted from the blanks the line starts with: erased again and again, it costs what
+	 * was written since, not the whole line each time */
+	k = c->blank_upto < c->col ? c->blank_upto : c->col;
+	for (cells = k; k < c->col; cells++) {
+		n = (unsigned char)t[k] < 0x80
+		        ? 1
+		        : tg_utf8_seq((const unsigned char *)t + k, c->col - k);
+		k += n > 0 ? (size_t)n : 1;
+	}
+	blanks = cells;
+	if (how == REPLAY_STRIP_ERASE_START && c->col < c->len) { /* the cell under the cursor */
+		n = tg_utf8_seq((const unsigned char *)t + c->col, c->len - c->col);
+		upto += n > 0 ? (size_t)n : 1;
+		blanks++;
+	}
+	tail = how == REPLAY_STRIP_ERASE_START ? c->len - upto : 0;
+	memmove(t + blanks, t + upto, tail);
+	memmove(cell + blanks, cell + upto, tail * sizeof(cell[0]));
+	/* those blank already stay so */
+	for (k = c->blank_upto < blanks ? c->blank_upto : blanks; k < blanks; k++) {
+		t[k] = BLANK;
+		cell[k] = (uint16_t)(c->ntimes - 1);
+	}
+	c->len = blanks + tail;
+	c->col = cells;
+	c->cont = 0; /* from the start, not what the piece before searched */
+	c->blank_upto = blanks;
 }
 
 /* One text byte, placed as a terminal would place it. */
@@ -427,6 +504,8 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 			split_line(c);
 		if (c->col < c->cont) /* overwritten: not what the piece before searched */
 			c->cont = c->col;
+		if (c->col < c->blank_upto)
+			c->blank_upto = c->col;
 		if (c->col < c->len && is_cont((char)b))
 			cont_room(c, b);
 		else if (c->col < c->len)
@@ -484,7 +563,7 @@ static void switch_stream(struct search_ctx *c, int k)
 	out->strip = c->strip;
 	out->held_t = c->held_t;
 	c->stream = k;
-	c->len = c->col = c->cont = 0;
+	c->len = c->col = c->cont = c->blank_upto = 0;
 	c->piece = 0;
 	/* room for a time per byte, and the record's own; a piece of a long line starts the
 	 * block */
@@ -598,6 +677,8 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 				put_byte(c, (unsigned char)kept[k]);
 			else if (kept[k] == REPLAY_STRIP_KEY && c->len > 0)
 				c->moved = 1;
+			else if (kept[k] != REPLAY_STRIP_KEY)
+				erase_in_line(c, kept[k]);
 	}
 	if (rec->len > 0 && replay_strip_holds(&c->strip))
 		c->held_t = t; /* its last byte: what it is shows in a later record */
@@ -669,6 +750,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 		c->strip.input = c->input;
 		c->moved = 0;
+		c->blank_upto = 0;
 		c->stream = 0;
 		for (k = 0; k < 2; k++) { /* and the escape state of the stream not written */
 			c->aside[k].len = c->aside[k].col = c->aside[k].cont = 0;

@@ -2,8 +2,9 @@
  * tollgate-replay: strip terminal control sequences from output so that
  * search matches what a person saw (ECMA-48: CSI, OSC, DCS/SOS/PM/APC
  * strings, two- and three-byte ESC sequences, C0 controls but tab and
- * newline). A C1 control written as UTF-8 (U+0080..U+009F) is one to a UTF-8
- * terminal (U+009B is CSI): it goes as its ESC form does. In their 8-bit form
+ * newline; erase in line, CSI K, is said for the caller to apply, as the
+ * line controls are kept). A C1 control written as UTF-8 (U+0080..U+009F)
+ * is one to a UTF-8 terminal (U+009B is CSI): it goes as its ESC form does. In their 8-bit form
  * C1 controls are left alone: they are also UTF-8 continuation bytes. Typed
  * input (search --input) goes through it too: there the keys' sequences go
  * whole (SS3 ESC O A is the Up arrow in application mode) and the erasing
@@ -30,7 +31,7 @@ static int is_layout(unsigned char c)
 }
 
 /* One byte: the byte to keep as text, -1 when it is part of a control sequence (or held),
- * or (input only) REPLAY_STRIP_KEY. */
+ * (input only) REPLAY_STRIP_KEY, or (output only) a REPLAY_STRIP_ERASE_*. */
 static int strip_one(struct replay_strip *st, unsigned char c)
 {
 	switch (st->state) {
@@ -88,6 +89,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			return c; /* done, and the sequence goes on */
 		if (c >= 0x40 && c <= 0x7e) {
 			st->state = S_TEXT;
+			if (!st->input && c == 'K' && st->param <= 2) /* EL: the caller erases */
+				return REPLAY_STRIP_ERASE_END - (int)st->param;
 			return seq_end(st, c == '~' && (st->param == 200 || st->param == 201));
 		}
 		if (c >= '0' && c <= '9' && st->param < 1000)

@@ -523,11 +523,43 @@ expect 0 "$R" -c conf search 'parwarning|slowtial' streams.tgr
 # a C1 control written as UTF-8 is one to a UTF-8 terminal (U+009B is CSI, U+009D OSC,
 # U+009C ST): its sequence is removed as its ESC form is, and hides no text from a search;
 # the other characters of U+0080..U+00FF (the copyright sign) are text
-printf 'out 1000 pass\\xc2\\x9b1mword\\xc2\\x9b0m is \\xc2\\x9d0;t\\xc2\\x9cset \\xc2\\xa9\\xc2\\xc2\\x9b2K 2026\\r\\n\nseal 2000 {}\n' >c1csi.txt
+printf 'out 1000 pass\\xc2\\x9b1mword\\xc2\\x9b0m is \\xc2\\x9d0;t\\xc2\\x9cset \\xc2\\xa9\\xc2\\xc2\\x9bK 2026\\r\\n\nseal 2000 {}\n' >c1csi.txt
 "$G" script k/signing.key c1csi.tgr session=$SID <c1csi.txt || tg_fail "make c1csi.tgr"
 expect 0 "$R" -c conf search 'password is set' c1csi.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 c1csi.tgr: password is set $(printf '\302\251')\\xc2 2026" ] ||
 	tg_fail "search: a UTF-8 C1 control sequence left in the text: $(cat out.txt)"
+# erase in line (CSI K: to the end, 0 or none; from the start to the cursor, 1; all of it,
+# 2; as ESC [ and as U+009B) is applied as a terminal applies it: what it erased is not on
+# the screen, a blank it leaves before text is a space, and one at the line's end nothing
+printf '%s\n' 'out 1000 progress 10%\r\e[Kdone\r\n' 'out 2000 abcdef\r\e[0Kxy\r\n' \
+	'out 3000 abcdef\x08\x08\x08\e[1Kz\r\n' 'out 4000 abcdef\e[2K\rdone\r\n' \
+	'out 5000 old\xc2\x9b2K\rnew\r\n' 'out 6000 caf\xc3\xa9s\x08\x08\e[1K!\r\n' 'seal 7000 {}' >erase.txt
+"$G" script k/signing.key erase.tgr session=$SID <erase.txt || tg_fail "make erase.tgr"
+expect 0 "$R" -c conf search '.' erase.tgr
+[ "$(cut -d' ' -f2- out.txt | uniq)" = "0:00:00.001 erase.tgr: done
+0:00:00.002 erase.tgr: xy
+0:00:00.003 erase.tgr:    zef
+0:00:00.004 erase.tgr: done
+0:00:00.005 erase.tgr: new
+0:00:00.006 erase.tgr:    !s" ] || tg_fail "search: erase in line not applied: $(cat out.txt)"
+expect 0 "$R" -c conf search '^done$' erase.tgr
+[ "$(wc -l <out.txt)" -eq 2 ] || tg_fail "search '^done\$' after an erase in line: $(cat out.txt)"
+# ... and a line an erase past the verified part cut short is no verified line (--force): its
+# matches say UNVERIFIED, as those with text from there do
+printf '%s\n' 'out 1000 rm -rf /tmp/x' 'checkpoint 2000' 'out 3000 \x08\x08\x08\x08\x08\e[K' 'out 4000 \r\n' 'flush' \
+	'crash' >erase-unv.txt
+"$G" script k/signing.key erase-unv.tgr session=$SID <erase-unv.txt || tg_fail "make erase-unv.tgr"
+expect 2 "$R" -c conf --force search 'rm -rf /$' erase-unv.tgr
+[ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: rm -rf /" ] ||
+	tg_fail "search --force: a line an unverified erase cut short is shown as verified: $(cat out.txt)"
+# ... in time that grows with the output, not with the line erased again and again (a line of
+# 16 KiB erased after each byte: well under a second, where counting the line each time took
+# half a minute)
+python3 -c "print('out 1000 ' + 'x' * 16000)
+for i in range(96): print('out 2000 ' + 'x\\\\e[2K' * 10000)
+print('seal 3000 {}')" >erase-long.txt
+"$G" script k/signing.key erase-long.tgr session=$SID <erase-long.txt || tg_fail "make erase-long.tgr"
+expect 0 timeout 10 "$R" -c conf search 'zz' erase-long.tgr
 # a 0xc2 is held to see whether a C1 control follows: one that ends a stream (the recording
 # ends after it) is not UTF-8, text all the same, on either stream
 printf 'out 1000 total: 5\xc2

@@ -81,7 +81,8 @@ START_TEST(recheck)
 }
 END_TEST
 
-/* Output (input 0) or typed input stripped; with input, '#' marks where a key's sequence ended. */
+/* Output (input 0) or typed input stripped; with input, '#' marks where a key's sequence ended;
+ * in output, '>', '<' and '=' an erase in line to its end, from its start and all of it. */
 static void strip_as(int input, const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
@@ -92,7 +93,11 @@ static void strip_as(int input, const char *in, char *out, size_t cap)
 	for (; *in != '\0'; in++) {
 		k = replay_strip_byte(&st, (unsigned char)*in, kept);
 		for (j = 0; j < k && n + 1 < cap; j++)
-			out[n++] = kept[j] == REPLAY_STRIP_KEY ? '#' : (char)kept[j];
+			out[n++] = kept[j] == REPLAY_STRIP_KEY           ? '#'
+			           : kept[j] == REPLAY_STRIP_ERASE_END   ? '>'
+			           : kept[j] == REPLAY_STRIP_ERASE_START ? '<'
+			           : kept[j] == REPLAY_STRIP_ERASE_LINE  ? '='
+			                                                 : (char)kept[j];
 	}
 	if ((k = replay_strip_end(&st)) >= 0 && n + 1 < cap) /* the end of the stream */
 		out[n++] = (char)k;
@@ -143,7 +148,14 @@ START_TEST(escapes)
 	      out, sizeof(out));
 	ck_assert_str_eq(out, "abcd");
 	strip("\xc2\xa9 \xc2\xc2\x9bK.", out, sizeof(out)); /* U+00A9 is text, a lone 0xc2 too */
-	ck_assert_str_eq(out, "\xc2\xa9 \xc2.");
+	ck_assert_str_eq(out, "\xc2\xa9 \xc2>.");
+	/* erase in line is said, for search to apply; another CSI ending in K is not it */
+	strip("a\033[Kb\033[0Kc\033[1Kd\033[2Ke\xc2\x9b"
+	      "2Kf\033[3Kg\033[?1Kh\033[1;2Ki",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "a>b>c<d=e=fghi");
+	strip_as(1, "a\033[Kb", out, sizeof(out)); /* typed: a key's */
+	ck_assert_str_eq(out, "a#b");
 	strip("5\xc2", out, sizeof(out)); /* a lone 0xc2 that ends the stream: text too */
 	ck_assert_str_eq(out, "5\xc2");
 	strip("x\x9by", out, sizeof(out)); /* 8-bit C1: a UTF-8 continuation byte, left */
