@@ -292,16 +292,44 @@ static int frame(struct tg_rec_reader *r, size_t maxlen, unsigned *type, uint64_
 	return 1;
 }
 
+/*
+ * Where a recording whose header cannot be read is malformed, into bad (may be NULL): record 1,
+ * the HEADER, after the magic; index 0 before any record (the magic). Returns TG_ERR_FORMAT.
+ */
+static int header_fail(struct tg_rec_verdict *bad, uint64_t index, uint64_t offset, const char *why)
+{
+	if (bad == NULL)
+		return TG_ERR_FORMAT;
+	bad->fail_index = index;
+	bad->fail_offset = offset;
+	if (index == 0)
+		snprintf(bad->reason, sizeof(bad->reason), "not a recording: %s", why);
+	else
+		snprintf(bad->reason, sizeof(bad->reason), "record %llu at byte %llu: %s",
+		         (unsigned long long)index, (unsigned long long)offset, why);
+	return TG_ERR_FORMAT;
+}
+
+static int open_reader(struct tg_rec_reader **out, const struct tg_rec_source *src,
+                       const unsigned char *host_pk, unsigned *version, struct tg_rec_verdict *bad);
+
 int tg_rec_reader_open(struct tg_rec_reader **out, const struct tg_rec_source *src,
                        const unsigned char *host_pk)
 {
 	unsigned version;
 
-	return tg_rec_reader_open_version(out, src, host_pk, &version);
+	return open_reader(out, src, host_pk, &version, NULL);
 }
 
 int tg_rec_reader_open_version(struct tg_rec_reader **out, const struct tg_rec_source *src,
                                const unsigned char *host_pk, unsigned *version)
+{
+	return open_reader(out, src, host_pk, version, NULL);
+}
+
+/* tg_rec_reader_open_version(); on TG_ERR_FORMAT, bad (may be NULL) says where and why. */
+static int open_reader(struct tg_rec_reader **out, const struct tg_rec_source *src,
+                       const unsigned char *host_pk, unsigned *version, struct tg_rec_verdict *bad)
 {
 	struct tg_rec_reader *r = NULL;
 	unsigned type = 0;
@@ -333,24 +361,29 @@ int tg_rec_reader_open_version(struct tg_rec_reader **out, const struct tg_rec_s
 	if ((e = fill(r, TG_REC_MAGIC_LEN)) != TG_OK)
 		goto out;
 	if (r->end < TG_REC_MAGIC_LEN) {
-		e = memcmp(r->buf, TG_REC_MAGIC, r->end) == 0 ? TG_ERR_TRUNCATED : TG_ERR_FORMAT;
+		e = memcmp(r->buf, TG_REC_MAGIC, r->end) == 0
+		        ? TG_ERR_TRUNCATED
+		        : header_fail(bad, 0, 0, "no recording magic");
 		goto out;
 	}
 	if (memcmp(r->buf, TG_REC_MAGIC, 6) != 0 || r->buf[7] != '\n') {
-		e = TG_ERR_FORMAT;
+		e = header_fail(bad, 0, 0, "no recording magic");
 		goto out;
 	}
 	/* a newer format is not read, and not called tampered; an older one than the first there
 	 * is (0) is no format at all */
 	if (r->buf[6] != TG_REC_VERSION) {
 		r->version = r->buf[6];
-		e = r->buf[6] > TG_REC_VERSION ? TG_ERR_VERSION : TG_ERR_FORMAT;
+		e = r->buf[6] > TG_REC_VERSION ? TG_ERR_VERSION
+		                               : header_fail(bad, 0, 6, "format version 0");
 		goto out;
 	}
 	r->pos = TG_REC_MAGIC_LEN;
 	if ((e = frame(r, TG_REC_MAX_HEADER, &type, &dt, &hl, &plen, &at_eof)) < 0) {
 		if (e == TG_ERR_LIMIT)
-			e = TG_ERR_FORMAT;
+			e = header_fail(bad, 1, TG_REC_MAGIC_LEN, "HEADER longer than 64 KiB");
+		else if (e == TG_ERR_FORMAT)
+			e = header_fail(bad, 1, TG_REC_MAGIC_LEN, "malformed varint");
 		goto out;
 	}
 	if (e == 0) {
@@ -358,11 +391,14 @@ int tg_rec_reader_open_version(struct tg_rec_reader **out, const struct tg_rec_s
 		goto out;
 	}
 	if (type != TG_REC_HEADER || dt != 0 || plen > TG_REC_MAX_HEADER) {
-		e = TG_ERR_FORMAT;
+		e = header_fail(bad, 1, TG_REC_MAGIC_LEN,
+		                type != TG_REC_HEADER ? "not a HEADER" : "a HEADER after time 0");
 		goto out;
 	}
-	if ((e = parse_header(r, r->buf + r->pos + hl, plen)) != TG_OK)
+	if ((e = parse_header(r, r->buf + r->pos + hl, plen)) != TG_OK) {
+		e = header_fail(bad, 1, TG_REC_MAGIC_LEN, "malformed HEADER");
 		goto out;
+	}
 	if ((r->header_json = malloc(plen + 1)) == NULL) {
 		e = TG_ERR_NOMEM;
 		goto out;
@@ -639,7 +675,7 @@ int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
 	if (src == NULL || src->read == NULL)
 		return TG_ERR_INVALID;
 	cs.src = *src;
-	e = tg_rec_reader_open_version(&r, &csrc, host_pk, &v->version);
+	e = open_reader(&r, &csrc, host_pk, &v->version, v);
 	if (e == TG_ERR_TRUNCATED) {
 		v->status = TG_ERR_UNSEALED;
 		v->truncated = 1;
@@ -652,13 +688,10 @@ int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
 	if (e == TG_ERR_FORMAT || e == TG_ERR_VERSION) {
 		v->status = e;
 		v->key_checked = host_pk != NULL;
-		if (e == TG_ERR_VERSION)
+		if (e == TG_ERR_VERSION) /* else open_reader() said where and why */
 			snprintf(v->reason, sizeof(v->reason),
 			         "unsupported format version %u (this reader reads up to %d)",
 			         v->version, TG_REC_VERSION);
-		else
-			snprintf(v->reason, sizeof(v->reason),
-			         "not a recording, or its header is malformed");
 		return TG_OK;
 	}
 	if (e != TG_OK)

@@ -151,7 +151,7 @@ const char *replay_version_str(unsigned version)
 
 void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *v)
 {
-	char t[32], ft[32], *safe = tg_text_safe(name_in);
+	char t[32], ft[32], at[48] = "", *safe = tg_text_safe(name_in);
 	const char *name = safe != NULL ? safe : "?";
 
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);
@@ -179,11 +179,14 @@ void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *
 		return;
 	}
 	replay_fmt_time(ft, sizeof(ft), v->fail_time_us);
+	/* records count from 1: index 0 is before the first (a file without the magic) */
+	if (v->fail_index > 0)
+		snprintf(at, sizeof(at), "record %" PRIu64 ", ", v->fail_index);
 	fprintf(f,
-	        "%s: %s: at record %" PRIu64 ", byte %" PRIu64
-	        ", session time %s: %s; intact up to byte %" PRIu64 " (session time %s)%s\n",
-	        name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED",
-	        v->fail_index, v->fail_offset, ft, v->reason, v->verified_bytes, t,
+	        "%s: %s: at %sbyte %" PRIu64 ", session time %s: %s; intact up to byte %" PRIu64
+	        " (session time %s)%s\n",
+	        name, v->status == TG_ERR_WRONG_KEY ? "SIGNED BY ANOTHER KEY" : "TAMPERED", at,
+	        v->fail_offset, ft, v->reason, v->verified_bytes, t,
 	        v->key_checked ? "" : " (host key NOT checked: --no-key)");
 	free(safe);
 }

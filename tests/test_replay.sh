@@ -73,6 +73,13 @@ head -c 5000 /dev/urandom >random.tgr
 expect 1 "$R" -c conf verify random.tgr
 printf 'TGREC\000\001\n\020\000\377\377\377\377\377\377\377\377\377\377\001' >hostile.tgr
 expect 1 "$R" -c conf verify hostile.tgr
+# ... which say where: a malformed header is record 1 (records count from 1), at byte 8 after
+# the magic; a file without the magic has no record to name
+grep -q "^hostile.tgr: TAMPERED: at record 1, byte 8, session time 0:00:00.000: record 1 at byte 8: " out.txt ||
+	tg_fail "verify hostile: where? $(cat out.txt)"
+expect 1 "$R" -c conf verify random.tgr
+grep -q "^random.tgr: TAMPERED: at byte 0, session time 0:00:00.000: not a recording" out.txt ||
+	tg_fail "verify random: where? $(cat out.txt)"
 : >empty.tgr
 expect 2 "$R" -c conf verify empty.tgr
 # ... and the commands that show a recording give the verdict verify gives, not an I/O

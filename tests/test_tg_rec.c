@@ -630,6 +630,23 @@ START_TEST(hostile_inputs)
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x81\x80\x04", 13),
 	                 TG_ERR_FORMAT); /* > 64 KiB */
 	ck_assert_int_eq(open_bytes(TG_REC_MAGIC "\x10\x00\x10{}", 13), TG_ERR_TRUNCATED);
+	/* a verdict says where: a malformed header is record 1 (records count from 1), after the
+	 * magic; a file without the magic has no record to name */
+	ck_assert_int_eq(
+	    verify_mem((const unsigned char *)TG_REC_MAGIC "\x10\x00\x02[]", 13, host_pk, 0, &v),
+	    TG_ERR_FORMAT);
+	ck_assert_uint_eq(v.fail_index, 1);
+	ck_assert_uint_eq(v.fail_offset, TG_REC_MAGIC_LEN);
+	ck_assert_ptr_nonnull(strstr(v.reason, "record 1 at byte 8: "));
+	ck_assert_int_eq(
+	    verify_mem((const unsigned char *)TG_REC_MAGIC "\x01\x00\x02{}", 13, host_pk, 0, &v),
+	    TG_ERR_FORMAT);
+	ck_assert_uint_eq(v.fail_index, 1);
+	ck_assert_uint_eq(v.fail_offset, TG_REC_MAGIC_LEN);
+	ck_assert_int_eq(verify_mem((const unsigned char *)"GIF89a..........", 16, host_pk, 0, &v),
+	                 TG_ERR_FORMAT);
+	ck_assert_uint_eq(v.fail_index, 0);
+	ck_assert_uint_eq(v.fail_offset, 0);
 	/* fields out of bounds or of the wrong type */
 	{
 		static const char *bad[][2] = {
