@@ -137,6 +137,9 @@ struct tg_rec_summary {
  * Where a reader's bytes come from: a local file, a pipe, an S3 object stream.
  * read() returns the count of bytes put in buf (1..n), 0 at the end of the
  * input, or a negative TG_ERR_* code. The reader never seeks: one pass.
+ * A source's error is the reader's error, never a verdict: one that would
+ * read as one (TG_ERR_FORMAT, _LIMIT, _TRUNCATED, _VERSION, ...) is
+ * TG_ERR_IO, the others are passed on as they are.
  */
 struct tg_rec_source {
 	ssize_t (*read)(void *ctx, void *buf, size_t n);

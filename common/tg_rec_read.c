@@ -57,6 +57,29 @@ ssize_t tg_rec_fd_read(void *ctx, void *buf, size_t n)
 	return k < 0 ? TG_ERR_SYSTEM : k;
 }
 
+/*
+ * A source's error is about the transfer, never about the recording: one of the codes the
+ * reader gives a verdict's meaning (malformed, too long, cut short, another version, ...), or
+ * one that is no code at all, is an I/O error; the others (TG_ERR_NET, TG_ERR_SYSTEM, ...) say
+ * more and are kept.
+ */
+static int source_error(ssize_t k)
+{
+	switch (k) {
+	case TG_ERR_LIMIT:
+	case TG_ERR_FORMAT:
+	case TG_ERR_BAD_SIGNATURE:
+	case TG_ERR_CHAIN:
+	case TG_ERR_TRUNCATED:
+	case TG_ERR_UNSEALED:
+	case TG_ERR_VERSION:
+	case TG_ERR_WRONG_KEY:
+		return TG_ERR_IO;
+	default:
+		return k < TG_ERR_LAST ? TG_ERR_IO : (int)k;
+	}
+}
+
 /* Make at least n unread bytes available, fewer only at the end of the input. */
 static int fill(struct tg_rec_reader *r, size_t n)
 {
@@ -71,7 +94,7 @@ static int fill(struct tg_rec_reader *r, size_t n)
 		}
 		k = r->src.read(r->src.ctx, r->buf + r->end, READ_BUF - r->end);
 		if (k < 0)
-			return (int)k;
+			return source_error(k);
 		if ((size_t)k > READ_BUF - r->end)
 			return TG_ERR_IO; /* a source that claims more than it was given */
 		if (k == 0)

@@ -779,17 +779,50 @@ static ssize_t failing_read(void *ctx, void *buf, size_t n)
 	return n < 4 ? (ssize_t)n : 4;
 }
 
+/* A source that gives the first len bytes of p, then fails with err. */
+struct cut_src {
+	struct mem_src m;
+	int err;
+};
+
+static ssize_t cut_read(void *ctx, void *buf, size_t n)
+{
+	struct cut_src *c = ctx;
+
+	return c->m.pos < c->m.len ? mem_read(&c->m, buf, n) : c->err;
+}
+
 START_TEST(source_errors)
 {
+	static const int codes[] = {TG_ERR_FORMAT,  TG_ERR_LIMIT,    TG_ERR_TRUNCATED,
+	                            TG_ERR_VERSION, TG_ERR_UNSEALED, TG_ERR_CHAIN,
+	                            -1000};
 	int left = 1;
 	struct tg_rec_source src = {failing_read, &left};
 	struct tg_rec_verdict v;
 	struct tg_rec_reader *r = NULL;
+	struct cut_src c;
+	struct tg_rec_source csrc = {cut_read, &c};
+	unsigned char *p;
+	size_t len, i, at;
 
 	ck_assert_int_eq(tg_rec_verify(&src, host_pk, &v), TG_ERR_NET);
 	left = 0;
 	ck_assert_int_eq(tg_rec_reader_open(&r, &src, NULL), TG_ERR_NET);
 	ck_assert_ptr_null(r);
+	/* what the source says is about the transfer, never about the recording: a code the
+	 * reader gives a verdict's meaning (malformed, cut short, too long) is an I/O error, in
+	 * the header as after it, never a TAMPERED or UNSEALED verdict */
+	p = small_recording(3, &len, NULL);
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		for (at = 4; at < len; at += len / 2) {
+			c = (struct cut_src){{p, at, 0, 7}, codes[i]};
+			if (tg_rec_verify(&csrc, host_pk, &v) != TG_ERR_IO)
+				ck_abort_msg("source error %d at byte %zu: a verdict, %d (%s)",
+				             codes[i], at, v.status, v.reason);
+		}
+	}
+	free(p);
 }
 END_TEST
 
