@@ -18,6 +18,9 @@
 #include "tg_utf8.h"
 
 #define INFO_MAX_NOTES 1000
+/* bytes of notes held to be shown: as parsed JSON, a note of 1 MiB (the largest record) may
+ * take tens of MiB; the first notes up to this much are shown, the rest counted */
+#define INFO_NOTES_BYTES (1024 * 1024)
 #define INFO_NOTE_SHOW 800 /* bytes of a note's JSON on its line of info (--json: whole) */
 
 /* Worst of two exit codes: usage/I/O, then tampered, then unsealed, then OK. */
@@ -90,6 +93,7 @@ struct info {
 	uint64_t end_offset;
 	int end_unverified; /* an END past the verified part: left out */
 	json_t *notes;
+	size_t notes_bytes; /* of the notes held */
 	size_t notes_dropped;
 	/* a command too long for the header: whole, from its "command" note (NULL: none) */
 	char *command;
@@ -432,7 +436,7 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
  */
 static int info_json(const char *name, struct tg_rec_reader *r, struct info *in)
 {
-	/* notes past INFO_MAX_NOTES are left out: said, as the text does */
+	/* notes past INFO_MAX_NOTES or INFO_NOTES_BYTES are left out: said, as the text does */
 	json_t *j =
 	    json_pack("{s:o,s:o,s:O,s:o,s:I}", "file", tg_utf8_json(name, NULL), "header",
 	              r != NULL ? json_loads(tg_rec_reader_header_json(r), 0, NULL) : json_null(),
@@ -533,12 +537,14 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 			note = json_loadb((const char *)rec.data, rec.len, 0, NULL);
 			if (in.command == NULL && (in.command = command_note(note)) != NULL)
 				in.command_offset = rec.offset;
-			if (json_array_size(in.notes) < INFO_MAX_NOTES)
+			if (in.notes_dropped == 0 && json_array_size(in.notes) < INFO_MAX_NOTES &&
+			    in.notes_bytes + rec.len <= INFO_NOTES_BYTES) {
+				in.notes_bytes += rec.len;
 				json_array_append_new(
 				    in.notes,
 				    json_pack("{s:I,s:I,s:o}", "time_us", (json_int_t)rec.time_us,
 				              "offset", (json_int_t)rec.offset, "note", note));
-			else {
+			} else {
 				json_decref(note);
 				in.notes_dropped++;
 			}

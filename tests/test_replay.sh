@@ -318,6 +318,19 @@ grep -q '^ *\.\.\. and 3 more$' out.txt || tg_fail "info: notes left out not cou
 expect 0 "$R" -c conf info --json manynotes.tgr
 python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert len(j["notes"]) == 1000 and j["notes_dropped"] == 3, j.get("notes_dropped")' out.txt ||
 	tg_fail "info --json: notes left out not counted"
+# ... and past 1 MiB of them, whatever their number: info holds the notes it shows in memory,
+# and a hostile recording of a thousand 1 MiB notes must not take gigabytes (it is not sealed
+# and intact, but info shows any recording)
+python3 - <<'PY' | "$G" script k/signing.key bignotes.tgr || tg_fail "make bignotes.tgr"
+for i in range(20):
+    print('note %d {"event":"n%d","pad":"%s"}' % (1000 + i, i, "x" * 59970))
+print("seal 5000 {}")
+PY
+expect 0 "$R" -c conf info --json bignotes.tgr
+python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert len(j["notes"]) == 17 and j["notes_dropped"] == 3, (len(j["notes"]), j["notes_dropped"])' out.txt ||
+	tg_fail "info --json: notes kept past 1 MiB"
+expect 0 "$R" -c conf info bignotes.tgr
+grep -q '^ *\.\.\. and 3 more$' out.txt || tg_fail "info: notes past 1 MiB not counted: $(tail -5 out.txt | cut -c1-100)"
 # a file name need not be UTF-8 (Latin-1 from a Windows share), and JSON must be: U+FFFD
 cp good.tgr "$(printf 'caf\351.tgr')"
 expect 0 "$R" -c conf info --json "$(printf 'caf\351.tgr')"
