@@ -187,7 +187,9 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv);
 struct replay_strip {
 	int state;
 	int input;
-	unsigned param; /* a CSI's first parameter so far (input: the bracketed paste marks) */
+	/* a CSI's first parameter so far (input: the bracketed paste marks), 1000 or more when
+	 * there is another or a private one: after REPLAY_STRIP_LEFT and the like, their count */
+	unsigned param;
 };
 #define REPLAY_STRIP_VOID                                                                          \
 	{                                                                                          \
@@ -201,11 +203,16 @@ struct replay_strip {
 #define REPLAY_STRIP_ERASE_END (-3)
 #define REPLAY_STRIP_ERASE_START (-4)
 #define REPLAY_STRIP_ERASE_LINE (-5)
+/* output: the cursor moved on its line, for the caller to apply, by n in param (below 1000; 1
+ * when 0 or none): to column n (CSI n G, CSI n `), n columns back (CSI n D), forward (CSI n C) */
+#define REPLAY_STRIP_COLUMN (-6)
+#define REPLAY_STRIP_LEFT (-7)
+#define REPLAY_STRIP_RIGHT (-8)
 /*
  * Feed one byte: out gets what is kept, in order: bytes to keep as text, (input only)
- * REPLAY_STRIP_KEY and (output only) REPLAY_STRIP_ERASE_*; returns how many, 0 when the byte is
- * part of a control sequence. A 0xc2 is held until the byte after it shows whether the two are a C1
- * control (U+009B is CSI to a UTF-8 terminal), so one byte may give two.
+ * REPLAY_STRIP_KEY and (output only) the REPLAY_STRIP_ERASE_* and cursor moves; returns how many, 0
+ * when the byte is part of a control sequence. A 0xc2 is held until the byte after it shows whether
+ * the two are a C1 control (U+009B is CSI to a UTF-8 terminal), so one byte may give two.
  */
 int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2]);
 /* The end of the stream: the 0xc2 held, which no byte follows (text), or -1; starts afresh. */

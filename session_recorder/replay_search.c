@@ -355,15 +355,17 @@ static void set_time(struct search_ctx *c, uint64_t t)
 	c->times[c->ntimes++] = t;
 }
 
-/* The bytes of the character before the cursor (col > 0): a UTF-8 one whole, else the byte.
- * A terminal cell holds a character, not a byte. */
-static size_t char_before(const struct search_ctx *c)
+/* The bytes of the character before byte pos (> 0) of the line in progress: a UTF-8 one whole,
+ * else the byte. A terminal cell holds a character, not a byte. */
+static size_t char_before(const struct search_ctx *c, size_t pos)
 {
 	const unsigned char *t = (const unsigned char *)c->text + c->cur;
 	size_t n = 1, k;
 
-	for (k = 2; k <= 4 && k <= c->col; k++)
-		if (tg_utf8_seq(t + c->col - k, k) == (int)k)
+	if (t[pos - 1] < 0x80) /* ends no longer character */
+		return 1;
+	for (k = 2; k <= 4 && k <= pos; k++)
+		if (tg_utf8_seq(t + pos - k, k) == (int)k)
 			n = k;
 	return n;
 }
@@ -433,13 +435,28 @@ static void erase(struct search_ctx *c, int all)
 
 	if (c->moved || c->col == 0)
 		return;
-	n = all ? c->col : char_before(c);
+	n = all ? c->col : char_before(c, c->col);
 	c->col -= n;
 	c->len = c->col;
 	if (c->blank_upto > c->len)
 		c->blank_upto = c->len;
 	if (c->cont > c->len)
 		c->cont = c->len;
+}
+
+/* The cells (characters) of the line in progress before byte offset end: counted from the blanks
+ * it starts with (a line erased again and again costs no more than once). */
+static size_t cells_before(const struct search_ctx *c, size_t end)
+{
+	const unsigned char *t = (const unsigned char *)c->text + c->cur;
+	size_t k = c->blank_upto < end ? c->blank_upto : end, cells = k;
+	int n;
+
+	for (; k < end; cells++) {
+		n = t[k] < 0x80 ? 1 : tg_utf8_seq(t + k, end - k);
+		k += n > 0 ? (size_t)n : 1;
+	}
+	return cells;
 }
 
 /*
@@ -467,16 +484,7 @@ static void erase_in_line(struct search_ctx *c, int how)
 			c->blank_upto = c->len;
 		return;
 	}
-	/* counted from the blanks the line starts with: erased again and again, it costs what
-	 * was written since, not the whole line each time */
-	k = c->blank_upto < c->col ? c->blank_upto : c->col;
-	for (cells = k; k < c->col; cells++) {
-		n = (unsigned char)t[k] < 0x80
-		        ? 1
-		        : tg_utf8_seq((const unsigned char *)t + k, c->col - k);
-		k += n > 0 ? (size_t)n : 1;
-	}
-	blanks = cells;
+	blanks = cells = cells_before(c, c->col);
 	if (how == REPLAY_STRIP_ERASE_START && c->col < c->len) { /* the cell under the cursor */
 		n = tg_utf8_seq((const unsigned char *)t + c->col, c->len - c->col);
 		upto += n > 0 ? (size_t)n : 1;
@@ -494,6 +502,48 @@ static void erase_in_line(struct search_ctx *c, int how)
 	c->col = cells;
 	c->cont = 0; /* from the start, not what the piece before searched */
 	c->blank_upto = blanks;
+}
+
+/* Move the cursor n cells (characters) forward on its line, past its end over BLANKs as a
+ * terminal leaves blank cells there (up to LINE_CAP): no more work than n, whatever the line. */
+static void move_right(struct search_ctx *c, size_t n)
+{
+	const unsigned char *t = (const unsigned char *)c->text + c->cur;
+	int s;
+
+	for (; n > 0 && c->col < c->len; n--) {
+		s = t[c->col] < 0x80 ? 1 : tg_utf8_seq(t + c->col, c->len - c->col);
+		c->col += s > 0 ? (size_t)s : 1;
+	}
+	if (n > 0 && c->blank_upto == c->len) /* the blanks it starts with go on */
+		c->blank_upto = c->len + (n < LINE_CAP - c->len ? n : LINE_CAP - c->len);
+	for (; n > 0 && c->col < LINE_CAP; n--) {
+		c->text[c->cur + c->col] = BLANK;
+		c->cell[c->cur + c->col] = (uint16_t)(c->ntimes - 1);
+		c->len = ++c->col;
+	}
+}
+
+/* A control of the line from the stripper (REPLAY_STRIP_ERASE_*, REPLAY_STRIP_COLUMN, ...),
+ * applied as a terminal does; n: a cursor move's count. */
+static void line_control(struct search_ctx *c, int what, unsigned n)
+{
+	switch (what) {
+	case REPLAY_STRIP_COLUMN:
+		c->col = 0;
+		move_right(c, n - 1);
+		break;
+	case REPLAY_STRIP_LEFT:
+		for (; n > 0 && c->col > 0; n--)
+			c->col -= char_before(c, c->col);
+		break;
+	case REPLAY_STRIP_RIGHT:
+		move_right(c, n);
+		break;
+	default:
+		erase_in_line(c, what);
+		break;
+	}
 }
 
 /* One text byte, placed as a terminal would place it. */
@@ -531,7 +581,7 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 		if (c->input)
 			erase(c, 0);
 		else if (c->col > 0)
-			c->col -= char_before(c); /* a cell back: a character */
+			c->col -= char_before(c, c->col); /* a cell back: a character */
 		break;
 	case 0x15: /* ^U (only input: output's is stripped) */
 		erase(c, 1);
@@ -678,7 +728,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			else if (kept[k] == REPLAY_STRIP_KEY && c->len > 0)
 				c->moved = 1;
 			else if (kept[k] != REPLAY_STRIP_KEY)
-				erase_in_line(c, kept[k]);
+				line_control(c, kept[k], c->strip.param);
 	}
 	if (rec->len > 0 && replay_strip_holds(&c->strip))
 		c->held_t = t; /* its last byte: what it is shows in a later record */

@@ -2,13 +2,12 @@
  * tollgate-replay: strip terminal control sequences from output so that
  * search matches what a person saw (ECMA-48: CSI, OSC, DCS/SOS/PM/APC
  * strings, two- and three-byte ESC sequences, C0 controls but tab and
- * newline; erase in line, CSI K, is said for the caller to apply, as the
- * line controls are kept). A C1 control written as UTF-8 (U+0080..U+009F)
- * is one to a UTF-8 terminal (U+009B is CSI): it goes as its ESC form does. In their 8-bit form
- * C1 controls are left alone: they are also UTF-8 continuation bytes. Typed
- * input (search --input) goes through it too: there the keys' sequences go
- * whole (SS3 ESC O A is the Up arrow in application mode) and the erasing
- * controls are kept.
+ * newline; erase in line, CSI K, and the cursor's moves on its line are
+ * said for the caller to apply, as the line controls are kept). A C1 control written as UTF-8
+ * (U+0080..U+009F) is one to a UTF-8 terminal (U+009B is CSI): it goes as its ESC form does. In
+ * their 8-bit form C1 controls are left alone: they are also UTF-8 continuation bytes. Typed input
+ * (search --input) goes through it too: there the keys' sequences go whole (SS3 ESC O A is the Up
+ * arrow in application mode) and the erasing controls are kept.
  */
 #include "replay.h"
 
@@ -22,6 +21,28 @@ enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC, S_SS, S_C2, S_
 static int seq_end(const struct replay_strip *st, int paste_mark)
 {
 	return st->input && !paste_mark ? REPLAY_STRIP_KEY : -1;
+}
+
+/* The end c of a CSI in output: what it does to the line, for the caller, or -1 (removed). */
+static int line_control(struct replay_strip *st, unsigned char c)
+{
+	if (c == 'K' && st->param <= 2) /* EL: the caller erases */
+		return REPLAY_STRIP_ERASE_END - (int)st->param;
+	if (st->param >= 1000)
+		return -1;
+	if (st->param == 0)
+		st->param = 1;
+	switch (c) {
+	case 'G':
+	case '`':
+		return REPLAY_STRIP_COLUMN;
+	case 'D':
+		return REPLAY_STRIP_LEFT;
+	case 'C':
+		return REPLAY_STRIP_RIGHT;
+	default:
+		return -1;
+	}
 }
 
 /* The controls the caller makes lines of. */
@@ -89,8 +110,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			return c; /* done, and the sequence goes on */
 		if (c >= 0x40 && c <= 0x7e) {
 			st->state = S_TEXT;
-			if (!st->input && c == 'K' && st->param <= 2) /* EL: the caller erases */
-				return REPLAY_STRIP_ERASE_END - (int)st->param;
+			if (!st->input)
+				return line_control(st, c);
 			return seq_end(st, c == '~' && (st->param == 200 || st->param == 201));
 		}
 		if (c >= '0' && c <= '9' && st->param < 1000)

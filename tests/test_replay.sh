@@ -580,6 +580,28 @@ for i in range(96): print('out 2000 ' + 'x\\\\e[2K' * 10000)
 print('seal 3000 {}')" >erase-long.txt
 "$G" script k/signing.key erase-long.tgr session=$SID <erase-long.txt || tg_fail "make erase-long.tgr"
 expect 0 timeout 10 "$R" -c conf search 'zz' erase-long.tgr
+# and so are the moves of the cursor on its line (CSI n G or CSI n `, to column n; CSI n D,
+# n columns back; CSI n C, n forward): npm's progress line, CSI 1 G, its text and CSI 0 K,
+# is what it last showed, and a column moved past the line's end is a blank
+printf '%s\n' 'out 1000 npm \e[1G\e[0Kdone\r\n' 'out 2000 abc\e[2Dx\r\n' 'out 3000 ab\e[3Cx\r\n' \
+	'out 4000 abcdef\e[3Gx\xc2\x9bGy\r\n' 'out 5000 x\e[5`y\r\n' 'out 6000 caf\xc3\xa9\e[Dx\e[99D!\r\n' \
+	'out 7000 ab\e[1;2Gc\e[?1Dd\r\n' 'seal 8000 {}' >cursor.txt
+"$G" script k/signing.key cursor.tgr session=$SID <cursor.txt || tg_fail "make cursor.tgr"
+expect 0 "$R" -c conf search '.' cursor.tgr
+[ "$(cut -d' ' -f2- out.txt | uniq)" = "0:00:00.001 cursor.tgr: done
+0:00:00.002 cursor.tgr: axc
+0:00:00.003 cursor.tgr: ab   x
+0:00:00.004 cursor.tgr: ybxdef
+0:00:00.005 cursor.tgr: x   y
+0:00:00.006 cursor.tgr: !afx
+0:00:00.007 cursor.tgr: abcd" ] || tg_fail "search: cursor moves on the line not applied: $(cat out.txt)"
+# ... in time that grows with the output, not with the line: a move costs its count of
+# columns, not a count of the line's from its start
+python3 -c "print('out 1000 ' + 'x' * 16000)
+for i in range(160): print('out 2000 ' + '\\\\e[D\\\\e[C' * 6000)
+print('seal 3000 {}')" >cursor-long.txt
+"$G" script k/signing.key cursor-long.tgr session=$SID <cursor-long.txt || tg_fail "make cursor-long.tgr"
+expect 0 timeout 10 "$R" -c conf search 'zz' cursor-long.tgr
 # a 0xc2 is held to see whether a C1 control follows: one that ends a stream (the recording
 # ends after it) is not UTF-8, text all the same, on either stream
 printf 'out 1000 total: 5\xc2

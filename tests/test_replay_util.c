@@ -82,7 +82,8 @@ START_TEST(recheck)
 END_TEST
 
 /* Output (input 0) or typed input stripped; with input, '#' marks where a key's sequence ended;
- * in output, '>', '<' and '=' an erase in line to its end, from its start and all of it. */
+ * in output, '>', '<' and '=' an erase in line to its end, from its start and all of it, '|',
+ * '{' and '}' the cursor moved to a column, back and forward. */
 static void strip_as(int input, const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
@@ -97,6 +98,9 @@ static void strip_as(int input, const char *in, char *out, size_t cap)
 			           : kept[j] == REPLAY_STRIP_ERASE_END   ? '>'
 			           : kept[j] == REPLAY_STRIP_ERASE_START ? '<'
 			           : kept[j] == REPLAY_STRIP_ERASE_LINE  ? '='
+			           : kept[j] == REPLAY_STRIP_COLUMN      ? '|'
+			           : kept[j] == REPLAY_STRIP_LEFT        ? '{'
+			           : kept[j] == REPLAY_STRIP_RIGHT       ? '}'
 			                                                 : (char)kept[j];
 	}
 	if ((k = replay_strip_end(&st)) >= 0 && n + 1 < cap) /* the end of the stream */
@@ -156,6 +160,22 @@ START_TEST(escapes)
 	ck_assert_str_eq(out, "a>b>c<d=e=fghi");
 	strip_as(1, "a\033[Kb", out, sizeof(out)); /* typed: a key's */
 	ck_assert_str_eq(out, "a#b");
+	/* the cursor's moves on its line too (the count in param), not those with another
+	 * parameter or a private one */
+	strip("a\033[5Gb\033[Dc\033[2Cd\033[3`e\xc2\x9b"
+	      "7Gf\033[1;2Gg\033[?5Dh",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "a|b{c}d|e|fgh");
+	{
+		struct replay_strip st = REPLAY_STRIP_VOID;
+		int kept[2];
+		const char *in = "\033[12D";
+
+		while (*in != '\0' && replay_strip_byte(&st, (unsigned char)*in, kept) == 0)
+			in++;
+		ck_assert_int_eq(kept[0], REPLAY_STRIP_LEFT);
+		ck_assert_uint_eq(st.param, 12);
+	}
 	strip("5\xc2", out, sizeof(out)); /* a lone 0xc2 that ends the stream: text too */
 	ck_assert_str_eq(out, "5\xc2");
 	strip("x\x9by", out, sizeof(out)); /* 8-bit C1: a UTF-8 continuation byte, left */
