@@ -104,6 +104,7 @@ struct play {
 	struct tg_rec_reader *r;
 	struct tg_rec_record next;
 	int have_next;
+	int status;      /* the gate's verdict: not TG_OK with --force, under a banner */
 	int ended;       /* the reader reached the end, or the gate's limit */
 	uint64_t cur_us; /* the session time shown so far */
 	uint64_t late_us; /* how much the last wait overran its delay: poll() sleeps whole ms */
@@ -204,6 +205,20 @@ static int fast_forward(struct play *p, uint64_t target)
 	return TG_OK;
 }
 
+static void banner(const char *name_in, int status)
+{
+	char *safe = tg_text_safe(name_in);
+	const char *name = safe != NULL ? safe : "?";
+
+	fprintf(stdout,
+	        "\033[0m\033[7m *** tollgate-replay: %s is %s: NOT VERIFIED, shown because of "
+	        "--force *** \033[0m\r\n",
+	        name,
+	        status == TG_ERR_UNSEALED ? "not sealed" : "TAMPERED or signed by another key");
+	fflush(stdout);
+	free(safe);
+}
+
 /* Seek to target: forwards by rendering on, backwards by resetting and rendering from the start. */
 /* Reset the terminal and render from the start up to target. */
 static int redraw(struct play *p, uint64_t target)
@@ -211,6 +226,11 @@ static int redraw(struct play *p, uint64_t target)
 	int e;
 
 	put(p, "\033c", 2);
+	/* the reset took the banner away: what is drawn again is no more verified than before */
+	if (p->status != TG_OK && p->o->force) {
+		flush(p);
+		banner(p->name, p->status);
+	}
 	if ((e = reopen(p)) != TG_OK)
 		return e;
 	return fast_forward(p, target);
@@ -435,20 +455,6 @@ static int play_loop(struct play *p)
 	return p->werr ? TG_ERR_IO : TG_OK;
 }
 
-static void banner(const char *name_in, int status)
-{
-	char *safe = tg_text_safe(name_in);
-	const char *name = safe != NULL ? safe : "?";
-
-	fprintf(stdout,
-	        "\033[0m\033[7m *** tollgate-replay: %s is %s: NOT VERIFIED, shown because of "
-	        "--force *** \033[0m\r\n",
-	        name,
-	        status == TG_ERR_UNSEALED ? "not sealed" : "TAMPERED or signed by another key");
-	fflush(stdout);
-	free(safe);
-}
-
 int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -469,6 +475,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	p.o = o;
 	p.name = argv[0];
 	p.limit = limit;
+	p.status = status;
 	p.speed = o->speed;
 	p.keys_fd = -1;
 

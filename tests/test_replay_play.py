@@ -299,6 +299,15 @@ def run(tmp):
     p = Play(["play", "--force", "--from", "11", "bad.tgr"], tmp)
     p.expect(b"NOT VERIFIED")
     p.expect(b"ALPHABXAVO")
+    raw_mode_reached(p)
+    # a backward seek resets the terminal, the banner with it: it is shown again, before
+    # what is drawn again
+    p.send(b"\x1b[D")
+    p.expect(b"\x1bc")
+    p.settle()
+    after = p.buf.split(b"\x1bc")[-1]
+    if b"NOT VERIFIED" not in after or after.index(b"NOT VERIFIED") > after.find(b"ALPHA"):
+        fail("tampered --force: the banner is gone after a backward seek: %r" % after)
     p.send(b"q")
     st = p.wait()
     if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 1:
