@@ -179,61 +179,44 @@ struct qinfo {
 	time_t oldest_mtime;
 };
 
-/* 0, or -1 with errno when the folder cannot be listed */
-static int scan_dir(const char *dir, struct qinfo *qi)
+/*
+ * Whether the file name in folder d counts (*st filled): a regular file not starting with '.';
+ * with orphans, a recording in active/ whose recorder died (crash, kill -9, power loss: the lock
+ * it holds for its lifetime is gone), which waits for the daemon to hand it over at its next
+ * rescan, and without a daemon never leaves.
+ */
+static int counts(DIR *d, const char *name, int orphans, struct stat *st)
 {
-	struct dirent *de;
-	DIR *d;
+	int fd, dead;
 
-	memset(qi, 0, sizeof(*qi));
-	if ((d = opendir(dir)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		qi->count++;
-		qi->bytes += (uint64_t)st.st_size;
-		if (qi->oldest[0] == '\0' || st.st_mtime < qi->oldest_mtime) {
-			qi->oldest_mtime = st.st_mtime;
-			snprintf(qi->oldest, sizeof(qi->oldest), "%s", de->d_name);
-		}
-	}
-	closedir(d);
-	return 0;
+	/* a dot-file is work in progress (a recording with no whole header yet) */
+	if (name[0] == '.')
+		return 0;
+	if (!orphans)
+		return fstatat(dirfd(d), name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       S_ISREG(st->st_mode);
+	if (!tg_spool_has_suffix(name, TG_REC_EXT) ||
+	    (fd = openat(dirfd(d), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return 0;
+	/* shared and at once: a live recorder's exclusive lock refuses it */
+	dead = fstat(fd, st) == 0 && S_ISREG(st->st_mode) && flock(fd, LOCK_SH | LOCK_NB) == 0;
+	close(fd);
+	return dead;
 }
 
-/*
- * The recordings in active/ whose recorder died (crash, kill -9, power loss: the lock it holds
- * for its lifetime is gone): they wait for the daemon, which hands them over at its next
- * rescan, and without a daemon never leave. 0, or -1 with errno when active/ cannot be listed.
- */
-static int scan_orphans(const char *dir, struct qinfo *qi)
+/* The files of dir that count (above): how many, their bytes, the oldest. 0, or -1 with errno
+ * when the folder cannot be listed. */
+static int scan_dir(const char *dir, int orphans, struct qinfo *qi)
 {
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
 
 	memset(qi, 0, sizeof(*qi));
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		int fd, dead;
-
-		/* a dot-file has no whole header yet: not a recording (recovery removes it) */
-		if (de->d_name[0] == '.' || !tg_spool_has_suffix(de->d_name, TG_REC_EXT))
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		/* shared and at once: a live recorder's exclusive lock refuses it */
-		dead =
-		    fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_SH | LOCK_NB) == 0;
-		close(fd);
-		if (!dead)
+		if (!counts(d, de->d_name, orphans, &st))
 			continue;
 		qi->count++;
 		qi->bytes += (uint64_t)st.st_size;
@@ -386,7 +369,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 		int r;
 
 		snprintf(dir, sizeof(dir), "%s/%s", spool, queues[i].sub);
-		r = queues[i].orphans ? scan_orphans(dir, &qi) : scan_dir(dir, &qi);
+		r = scan_dir(dir, queues[i].orphans, &qi);
 		if (r != 0 && (queues[i].must_exist || errno != ENOENT)) {
 			printf("%-18s %8s %12s  cannot be listed: %s\n", queues[i].label, "?", "?",
 			       strerror(errno));
@@ -410,7 +393,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 	}
 	/* not a backlog (nothing to ship): logins whose recording is not checked yet */
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, state_dir);
-	if (scan_dir(dir, &open_logins) != 0 && errno != ENOENT) /* missing: none yet */
+	if (scan_dir(dir, 0, &open_logins) != 0 && errno != ENOENT) /* missing: none yet */
 		printf("%-18s %8s  cannot be listed: %s\n", "logins to check", "?",
 		       strerror(errno));
 	else
