@@ -74,8 +74,10 @@ const char *tgp_service(pam_handle_t *pamh)
 	return item_str(pamh, PAM_SERVICE);
 }
 
-static void free_data(pam_handle_t *pamh, void *data, int error_status)
+void tgp_free_data(pam_handle_t *pamh, void *data, int error_status)
 {
+	(void)pamh;
+	(void)error_status;
 	free(data);
 }
 
@@ -90,7 +92,7 @@ void tgp_connection_keep(pam_handle_t *pamh)
 	c = pam_getenv(pamh, "SSH_CONNECTION");
 	/* "" for none: a value set later is not sshd's either */
 	if ((copy = strdup(c != NULL ? c : "")) != NULL &&
-	    pam_set_data(pamh, TGP_DATA_CONNECTION, copy, free_data) != PAM_SUCCESS)
+	    pam_set_data(pamh, TGP_DATA_CONNECTION, copy, tgp_free_data) != PAM_SUCCESS)
 		free(copy);
 }
 

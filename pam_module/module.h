@@ -55,6 +55,8 @@ const char *tgp_service(pam_handle_t *pamh);
  * sudo: and never the process's environment, which the user who runs su sets).
  */
 void tgp_connection_keep(pam_handle_t *pamh);
+/* pam_set_data's cleanup for a malloc'd block. */
+void tgp_free_data(pam_handle_t *pamh, void *data, int error_status);
 const char *tgp_connection(pam_handle_t *pamh);
 
 /* Room for a numeric address (INET6_ADDRSTRLEN). */

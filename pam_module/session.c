@@ -25,11 +25,6 @@
 
 #define SESSION_ID_BYTES 16
 
-static void free_data(pam_handle_t *pamh, void *data, int error_status)
-{
-	free(data);
-}
-
 /*
  * The MFA method of this login, for its login and logout events. When the auth part ran in this
  * process (su, login) it left the method in PAM data. sshd runs keyboard-interactive auth in
@@ -226,7 +221,7 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	/* the logout's id is kept where only this module reaches it: the PAM environment is
 	 * open to every module after this one (pam_env reads ~/.pam_environment) */
 	if ((saved = strdup(id)) == NULL ||
-	    pam_set_data(pamh, TGP_DATA_SESSION_ID, saved, free_data) != PAM_SUCCESS) {
+	    pam_set_data(pamh, TGP_DATA_SESSION_ID, saved, tgp_free_data) != PAM_SUCCESS) {
 		free(saved);
 		pam_syslog(pamh, LOG_ERR, "open_session: cannot keep the session id");
 		goto out;
@@ -235,7 +230,7 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	 * zero it */
 	if ((start = malloc(sizeof(*start))) != NULL) {
 		*start = tg_mono_us();
-		if (pam_set_data(pamh, TGP_DATA_START, start, free_data) != PAM_SUCCESS)
+		if (pam_set_data(pamh, TGP_DATA_START, start, tgp_free_data) != PAM_SUCCESS)
 			free(start);
 	}
 	if ((f = session_fields(pamh, &o, user, id, have_token ? token : NULL)) == NULL ||
