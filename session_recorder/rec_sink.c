@@ -1,6 +1,7 @@
 #include "rec_sink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,18 +61,27 @@ static int fail(struct rec_sink *s, int r)
  * it). A request while one runs is folded into one more sync after it. kill -9 needs no sync
  * (the page cache has every write); the sync is for power loss, and the end of the session
  * still syncs in line before the hand-over.
+ *
+ * The same thread starts write-back (sync_file_range, no wait) each time the file has grown by
+ * REC_SINK_WRITEBACK_STEP: the page cache would otherwise hold a large session's output until
+ * that sync at the end, and the session's end (the user's logout) would wait for all of it.
  */
 struct rec_bgsync {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int fd;
-	int want, stop, err; /* err: errno of a failed sync, 0 */
+	int want, stop, err; /* want: BG_SYNC | BG_WRITEBACK; err: errno of a failed sync, 0 */
 };
+
+#define BG_SYNC 1
+#define BG_WRITEBACK 2
 
 static void *bgsync_run(void *arg)
 {
 	struct rec_bgsync *b = arg;
+
+	int want;
 
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
@@ -79,9 +89,14 @@ static void *bgsync_run(void *arg)
 			pthread_cond_wait(&b->cv, &b->mu);
 		if (!b->want)
 			break;
+		want = b->want;
 		b->want = 0;
 		pthread_mutex_unlock(&b->mu);
-		if (fdatasync(b->fd) != 0) {
+		if (!(want & BG_SYNC)) {
+			/* an error shows in the next sync */
+			sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+			pthread_mutex_lock(&b->mu);
+		} else if (fdatasync(b->fd) != 0) {
 			int e = errno;
 
 			pthread_mutex_lock(&b->mu);
@@ -95,8 +110,9 @@ static void *bgsync_run(void *arg)
 	return NULL;
 }
 
-/* Ask for a sync of the recording; TG_ERR_SYSTEM (errno set) when an earlier one failed. */
-static int bgsync_request(struct rec_sink *s)
+/* Ask for a sync of the recording, or what (BG_WRITEBACK); TG_ERR_SYSTEM (errno set) when an
+ * earlier sync failed. */
+static int bgsync_ask(struct rec_sink *s, int what)
 {
 	struct rec_bgsync *b = s->bg;
 	sigset_t all, old;
@@ -104,7 +120,8 @@ static int bgsync_request(struct rec_sink *s)
 
 	if (b == NULL) {
 		if ((b = calloc(1, sizeof(*b))) == NULL)
-			return rec_spool_sync(s->spool); /* no thread: in line, as before */
+			/* no thread: a sync in line, as before; write-back is left to the kernel */
+			return what == BG_SYNC ? rec_spool_sync(s->spool) : TG_OK;
 		b->fd = s->spool->fd;
 		pthread_mutex_init(&b->mu, NULL);
 		pthread_cond_init(&b->cv, NULL);
@@ -117,13 +134,13 @@ static int bgsync_request(struct rec_sink *s)
 			pthread_cond_destroy(&b->cv);
 			pthread_mutex_destroy(&b->mu);
 			free(b);
-			return rec_spool_sync(s->spool);
+			return what == BG_SYNC ? rec_spool_sync(s->spool) : TG_OK;
 		}
 		s->bg = b;
 	}
 	pthread_mutex_lock(&b->mu);
 	err = b->err;
-	b->want = 1;
+	b->want |= what;
 	pthread_cond_signal(&b->cv);
 	pthread_mutex_unlock(&b->mu);
 	if (err != 0) {
@@ -477,7 +494,7 @@ static int checkpoint(struct rec_sink *s, uint64_t now)
 		return fail(s, r);
 	off = tg_rec_writer_offset(s->w);
 	if (s->spool != NULL && (idle || off - s->synced_offset <= REC_SINK_SYNC_MAX)) {
-		if ((r = bgsync_request(s)) != TG_OK)
+		if ((r = bgsync_ask(s, BG_SYNC)) != TG_OK)
 			return fail(s, r);
 		s->synced_offset = off;
 	}
@@ -521,6 +538,12 @@ int rec_sink_tick(struct rec_sink *s)
 			return fail(s, r);
 		s->last_flush_us = now;
 		s->flushed_offset = tg_rec_writer_offset(s->w);
+	}
+	if (s->spool != NULL &&
+	    tg_rec_writer_offset(s->w) - s->writeback_offset >= REC_SINK_WRITEBACK_STEP) {
+		s->writeback_offset = tg_rec_writer_offset(s->w);
+		if ((r = bgsync_ask(s, BG_WRITEBACK)) != TG_OK)
+			return fail(s, r);
 	}
 	return TG_OK;
 }

@@ -41,6 +41,8 @@ struct rec_bgsync;
 #define REC_SINK_FLUSH_US 100000ULL
 #define REC_SINK_SYNC_MAX                                                                          \
 	(1024 * 1024ULL) /* fdatasync a checkpoint when at most this much is unsynced */
+/* start write-back (no wait) each time the file grew by this much */
+#define REC_SINK_WRITEBACK_STEP (8 * 1024 * 1024ULL)
 #define REC_SINK_IDLE_FACTOR_CAPPED 12
 #define REC_SINK_SPOOL_STEP_MIN (64 * 1024ULL) /* rec_sink_spool_cap: how often it looks */
 #define REC_SINK_SPOOL_STEP_MAX (16 * 1024 * 1024ULL)
@@ -55,6 +57,7 @@ struct rec_sink {
 	uint64_t tokens, tokens_us;
 	uint64_t cp_interval_us;
 	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset, synced_offset;
+	uint64_t writeback_offset; /* the file's offset when write-back was last started */
 	int unsigned_records; /* records written since the last checkpoint */
 	int capped;           /* the size cap was reached */
 	int rate_noted;

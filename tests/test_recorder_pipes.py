@@ -995,6 +995,27 @@ def test_escape_from_startup_file_forcecommand_start():
         env.cleanup()
 
 
+def test_large_output_written_back_early():
+    """A large session's recording goes to the disk while it runs (writeback started every
+    8 MiB), so its end, the user's logout, waits for a tail and not for all of it."""
+    if shutil.which("strace") is None:
+        print("(skipped: strace not installed)")
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        trace = os.path.join(env.dir, "trace")
+        size = 40 * 1024 * 1024
+        rc, out, err = run_pipes(env, "head -c %d /dev/zero" % size,
+                                 argv=["strace", "-f", "-qq", "-o", trace, "-e", "trace=sync_file_range", RECORDER])
+        check(rc == 0 and len(out) == size, "40 MiB passed on (%d, %d bytes)" % (rc, len(out)))
+        check(Recording(env.pub, env.only_session()).sealed_ok(), "sealed and intact")
+        with open(trace) as f:
+            calls = [line for line in f if "sync_file_range(" in line and "SYNC_FILE_RANGE_WRITE" in line]
+        check(len(calls) >= 2, "writeback started during the session (%d times)" % len(calls))
+    finally:
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
@@ -1002,4 +1023,4 @@ if __name__ == "__main__":
           test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
-          test_escape_from_startup_file_forcecommand_start])
+          test_escape_from_startup_file_forcecommand_start, test_large_output_written_back_early])
