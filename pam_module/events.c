@@ -1,6 +1,8 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <stdio.h>
@@ -106,19 +108,40 @@ const char *tgp_connection(pam_handle_t *pamh)
 	return kept;
 }
 
+/* A zone as the recorder takes it (session_info.c), so that a login's client_addr is its
+ * recording's: an interface name (or index) of 1 to IF_NAMESIZE - 1 letters, digits and "._-". */
+static int zone_ok(const char *z)
+{
+	size_t i;
+
+	for (i = 0; z[i] != '\0'; i++)
+		if (!isalnum((unsigned char)z[i]) && strchr("._-", z[i]) == NULL)
+			return 0;
+	return i > 0 && i < IF_NAMESIZE;
+}
+
 const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX])
 {
 	const char *c = tgp_connection(pamh);
 	unsigned char bin[16];
+	char *pct;
 	size_t n;
+	int ok;
 
 	if (c == NULL || (n = strcspn(c, " ")) == 0 || n >= TGP_NUMERIC_MAX)
 		return NULL;
 	memcpy(out, c, n);
 	out[n] = '\0';
-	if (inet_pton(AF_INET, out, bin) != 1 && inet_pton(AF_INET6, out, bin) != 1)
-		return NULL;
-	return out;
+	/* a link-local client comes with its zone (getnameinfo's fe80::1%eth0): still sshd's
+	 * numeric address, and the zone says which link */
+	if ((pct = strchr(out, '%')) != NULL) {
+		*pct = '\0';
+		ok = inet_pton(AF_INET6, out, bin) == 1 && zone_ok(pct + 1);
+		*pct = '%';
+	} else {
+		ok = inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1;
+	}
+	return ok ? out : NULL;
 }
 
 json_t *tgp_json_text(const char *s)

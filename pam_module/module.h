@@ -59,10 +59,11 @@ void tgp_connection_keep(pam_handle_t *pamh);
 void tgp_free_data(pam_handle_t *pamh, void *data, int error_status);
 const char *tgp_connection(pam_handle_t *pamh);
 
-/* Room for a numeric address (INET6_ADDRSTRLEN). */
-#define TGP_NUMERIC_MAX 46
+/* Room for a numeric address with a zone (INET6_ADDRSTRLEN + IF_NAMESIZE: "fe80::1%eth0"). */
+#define TGP_NUMERIC_MAX (46 + 16)
 /* sshd's numeric client address, copied into out: the first field of the kept SSH_CONNECTION
- * when it is an IP address; NULL otherwise. */
+ * when it is an IP address, or an IPv6 address with a zone (getnameinfo gives a link-local
+ * client as fe80::1%eth0); NULL otherwise. */
 const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX]);
 
 /* A JSON string of s (NULL: null) with invalid UTF-8 replaced by U+FFFD; NULL when out of

@@ -146,9 +146,9 @@ void tgp_state_unlock(struct tgp_lock *l)
 
 /*
  * One spelling per client, so that failures from one client add up however PAM_RHOST spells
- * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets and
- * no %zone), an IPv4-mapped one as the IPv4 address, a name in lower case without its final
- * dot. Into out (size n); anything else is copied as it is.
+ * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets, and
+ * no %zone but on a link-local address), an IPv4-mapped one as the IPv4 address, a name in lower
+ * case without its final dot. Into out (size n); anything else is copied as it is.
  */
 static void addr_canonical(const char *addr, char *out, size_t n)
 {
@@ -169,12 +169,17 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 			v6++;
 		}
 		if ((pct = strchr(v6, '%')) != NULL)
-			*pct = '\0';
+			*pct++ = '\0';
 		if (inet_pton(AF_INET6, v6, bin) == 1) {
-			if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bin))
+			if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bin)) {
 				(void)inet_ntop(AF_INET, bin + 12, out, (socklen_t)n);
-			else
-				(void)inet_ntop(AF_INET6, bin, out, (socklen_t)n);
+			} else if (inet_ntop(AF_INET6, bin, out, (socklen_t)n) != NULL &&
+			           pct != NULL && *pct != '\0' &&
+			           IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)bin)) {
+				/* every link has its fe80::/64: the zone says which one */
+				len = strlen(out);
+				snprintf(out + len, n - len, "%%%s", pct);
+			}
 		}
 		return;
 	}
@@ -218,10 +223,22 @@ static const unsigned char siit_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX])
 {
 	unsigned char bin[16];
-	char net[INET6_ADDRSTRLEN];
+	char net[INET6_ADDRSTRLEN], addr[TGP_ADDR_MAX], net6[TGP_ADDR_MAX];
+	const char *pct;
 	unsigned i;
 
 	snprintf(out, TGP_ADDR_MAX, "%s", clean);
+	/* a link-local address with its zone: the network on that link (fe80::/64%eth0) */
+	if ((pct = strchr(clean, '%')) != NULL && (size_t)(pct - clean) < sizeof(addr)) {
+		memcpy(addr, clean, (size_t)(pct - clean));
+		addr[pct - clean] = '\0';
+		if (inet_pton(AF_INET6, addr, bin) == 1 &&
+		    IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)bin)) {
+			tgp_addr_limit_key(addr, v6_prefix, net6);
+			snprintf(out, TGP_ADDR_MAX, "%s%s", net6, pct);
+		}
+		return;
+	}
 	/* tgp_addr_clean left IPv6 in its canonical form and IPv4-mapped as IPv4 */
 	if (strchr(clean, ':') == NULL || inet_pton(AF_INET6, clean, bin) != 1)
 		return;

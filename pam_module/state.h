@@ -126,7 +126,8 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 
 /*
  * Make addr (PAM_RHOST, may be NULL) the client's one key: an IP address in its canonical
- * form (IPv4-mapped IPv6 as IPv4, no zone), a name in lower case; then safe to store:
+ * form (IPv4-mapped IPv6 as IPv4, no zone but on a link-local address: fe80::1%eth0), a name
+ * in lower case; then safe to store:
  * [A-Za-z0-9.:_%-], capped, "-" when empty.
  */
 void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX]);
@@ -135,7 +136,8 @@ void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX]);
  * for its network of v6_prefix bits ("2001:db8:1:2::/64"), since one holder gets a whole /64
  * (or more); v6_prefix 128, IPv4 addresses and names are keyed as they are, and an address
  * of NAT64's 64:ff9b::/96 or local-use 64:ff9b:1::/48 (a /96 in it), SIIT's ::ffff:0:0:0/96,
- * 6to4's 2002::/16 or Teredo's 2001:0::/32 as the IPv4 address it carries.
+ * 6to4's 2002::/16 or Teredo's 2001:0::/32 as the IPv4 address it carries; a link-local
+ * address with its zone as its network on that link ("fe80::/64%eth0").
  */
 void tgp_addr_limit_key(const char *clean, unsigned v6_prefix, char out[TGP_ADDR_MAX]);
 

@@ -975,6 +975,77 @@ START_TEST(host_names_do_not_spread_the_limit)
 }
 END_TEST
 
+/*
+ * A link-local client: sshd writes its address with the zone (fe80::1%eth0, as getnameinfo gives
+ * it). It is still sshd's numeric address: the limiter counts it, not the names PAM_RHOST gives
+ * with UseDNS yes, and the events name it, zone and all; the same address on another link is
+ * another client.
+ */
+START_TEST(link_local_clients_by_sshd_address)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char code[16], name[64];
+	int i;
+
+	service("max_failures=3 max_failures_user=100 lockout=3600");
+	code_at(time(NULL), code);
+	if (strcmp(code, "000000") == 0)
+		c.text = "111111";
+	ssh_connection = "fe80::1%eth0 50022 fe80::2%eth0 22";
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "host%d.attacker.example", i);
+		ck_assert_int_eq(auth_full(user, &c, name, NULL, NULL, 0), PAM_AUTH_ERR);
+	}
+	c.text = code;
+	ck_assert_int_eq(auth_full(user, &c, "host9.attacker.example", NULL, NULL, 0),
+	                 PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"client_addr\":\"fe80::1%eth0\""), 4);
+	ck_assert_int_eq(events_with("\"client_name\":\"host9.attacker.example\""), 1);
+	/* the same address on another link is another client */
+	ssh_connection = "fe80::1%eth1 50022 fe80::2%eth1 22";
+	ck_assert_int_eq(auth_full(user, &c, "host0.attacker.example", NULL, NULL, 0), PAM_SUCCESS);
+	/* sshd may also give it without the zone */
+	ssh_connection = "fe80::3 50022 fe80::2 22";
+	c.text = "00000000";
+	ck_assert_int_eq(auth_full(user, &c, "host1.attacker.example", NULL, NULL, 0),
+	                 PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"client_addr\":\"fe80::3\",\"client_name\":\"host1."), 1);
+	/* a zone no interface name spells is not sshd's: PAM_RHOST, as for no address at all */
+	ssh_connection = "fe80::1%a/b 50022 fe80::2 22";
+	ck_assert_int_eq(auth_full(user, &c, "host2.attacker.example", NULL, NULL, 0),
+	                 PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"client_addr\":\"host2.attacker.example\""), 1);
+	ssh_connection = NULL;
+}
+END_TEST
+
+/* The login and logout events of a link-local client name sshd's address, with its zone. */
+START_TEST(link_local_session_events)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char code[16], confdir[4200];
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_RHOST, "laptop.example");
+	ck_assert_int_eq(pam_putenv(pamh, "SSH_CONNECTION=fe80::1:2%ens3 50022 fe80::9%ens3 22"),
+	                 PAM_SUCCESS);
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	ck_assert_int_eq(events_with("\"client_addr\":\"fe80::1:2%ens3\",\"client_name\":"
+	                             "\"laptop.example\""),
+	                 2);
+	ck_assert_int_eq(events_with("\"client_port\":50022"), 2);
+	ck_assert_int_eq(events_with("\"type\":\"logout\""), 1);
+}
+END_TEST
+
 /* Every address of one IPv6 /64 is one client: a holder of a /64 gets one budget, not 2^64. */
 START_TEST(ipv6_limited_per_network)
 {
@@ -1658,6 +1729,8 @@ int main(void)
 	tcase_add_test(tc, clock_set_back_does_not_stretch_a_lockout);
 	tcase_add_test(tc, address_spellings_share_one_limit);
 	tcase_add_test(tc, host_names_do_not_spread_the_limit);
+	tcase_add_test(tc, link_local_clients_by_sshd_address);
+	tcase_add_test(tc, link_local_session_events);
 	tcase_add_test(tc, nat64_clients_are_their_ipv4_address);
 	tcase_add_test(tc, user_ceiling_across_addresses);
 	tcase_add_test(tc, ipv6_limited_per_network);

@@ -240,6 +240,15 @@ START_TEST(ipv6_limit_key_is_the_network)
 	ck_assert_str_eq(out, "2001:db8:8000::/33");
 	tgp_addr_limit_key("fe80::1", 64, out);
 	ck_assert_str_eq(out, "fe80::/64");
+	/* a link-local address with its zone: the network on that link, another link apart */
+	tgp_addr_limit_key("fe80::1:2:3:4%eth0", 64, out);
+	ck_assert_str_eq(out, "fe80::/64%eth0");
+	tgp_addr_limit_key("fe80::1:2:3:4%eth0", 128, out);
+	ck_assert_str_eq(out, "fe80::1:2:3:4%eth0");
+	tgp_addr_limit_key("fe80::1:2:3:4%3", 64, out);
+	ck_assert_str_eq(out, "fe80::/64%3");
+	tgp_addr_limit_key("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff%eth0", 128, out);
+	ck_assert_str_eq(out, "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff%eth0");
 	tgp_addr_limit_key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 127, out);
 	ck_assert_str_eq(out, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127");
 	/* 128: per address, as the address alone */
@@ -304,6 +313,13 @@ START_TEST(addresses_cleaned)
 	/* one address, one key: the spellings of an address are not addresses of their own */
 	tgp_addr_clean("2001:db8::1%eth0", out);
 	ck_assert_str_eq(out, "2001:db8::1");
+	/* a link-local address keeps its zone: fe80::/64 is on every link, one link's is its own */
+	tgp_addr_clean("FE80:0::1%eth0", out);
+	ck_assert_str_eq(out, "fe80::1%eth0");
+	tgp_addr_clean("[fe80::1%eth0]", out);
+	ck_assert_str_eq(out, "fe80::1%eth0");
+	tgp_addr_clean("fe80::1%", out);
+	ck_assert_str_eq(out, "fe80::1");
 	tgp_addr_clean("2001:DB8:0:0:0:0:0:1", out);
 	ck_assert_str_eq(out, "2001:db8::1");
 	tgp_addr_clean("[2001:0db8::0001]", out);
