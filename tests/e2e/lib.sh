@@ -1265,6 +1265,12 @@ e2e_check_events() {
 		--arg p "$E2E_SERVICE" || e2e_fail "login event: $(e2e_events login)"
 	e2e_event_has logout '.session_id == $s and .duration_us > 0' --arg s "$E2E_SESSION_ID" ||
 		e2e_fail "no logout event for session $E2E_SESSION_ID: $(e2e_events logout)"
+	# OpenSSH opens the PAM session before any channel asks for a pty, and leaves PAM_TTY
+	# at its placeholder "ssh" through the close, pty sessions included (doc/events.md)
+	e2e_event_has login '.session_id == $s and .tty == "ssh"' --arg s "$E2E_SESSION_ID" ||
+		e2e_fail "login event: tty is not sshd's \"ssh\": $(e2e_events login)"
+	e2e_event_has logout '.session_id == $s and .tty == "ssh"' --arg s "$E2E_SESSION_ID" ||
+		e2e_fail "logout event: tty is not sshd's \"ssh\": $(e2e_events logout)"
 	e2e_event_has mfa_failure '.reason == "bad_code"' ||
 		e2e_fail "no mfa_failure (bad_code) event: $(e2e_events mfa_failure)"
 	e2e_event_has mfa_replay 'true' || e2e_fail "no mfa_replay event for the replayed code"
