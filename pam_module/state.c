@@ -19,6 +19,16 @@
 #include "tg_error.h"
 #include "tg_spool.h"
 
+/*
+ * The state's text: this line, then one line per fact, each starting with its keyword. A reader
+ * that finds a keyword it does not know fails closed (TG_ERR_FORMAT): after a downgrade the
+ * line may hold what keeps a code from being used twice (a step size, a used scratch code),
+ * and a state read without it would let that code in. A later version adds what an older one
+ * may safely drop (it only ever makes the older module refuse or report less, never let more
+ * in) as "opt KEYWORD ...": those lines are skipped, and lost at the next write. A line that
+ * must not be dropped is a new keyword; a change that older readers must not even try is a
+ * new magic ("tollgate-state 2"), which they refuse.
+ */
 #define STATE_MAGIC "tollgate-state 1"
 
 static int state_dir_path(const char *state_dir, char *dir, size_t len)
@@ -422,6 +432,9 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			    (strcmp(t->method, "totp") != 0 && strcmp(t->method, "scratch") != 0))
 				return TG_ERR_FORMAT;
 			st->ntokens++;
+		} else if (strncmp(line, "opt ", 4) == 0 && line[4] > ' ') {
+			/* a later version's line that it marks as safe to lose: skipped here, and
+			 * not written back. No such line exists yet; see STATE_MAGIC */
 		} else {
 			return TG_ERR_FORMAT;
 		}

@@ -66,6 +66,26 @@ START_TEST(round_trip)
 	ck_assert_int_eq(back.last_step, 7);
 	ck_assert_uint_eq(back.step_size, 0);
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 2\n", 17, &back), TG_ERR_FORMAT);
+	{
+		/* what a later version marks safe to lose ("opt ") is skipped, not corrupt: a
+		 * downgrade keeps its users; anything else it adds still fails closed */
+		static const char later[] = "tollgate-state 1\nlast_step 9\nopt hint 1 x\n"
+		                            "opt token abcd 5 push\nused "
+		                            "07070707070707070707070707070707\n";
+		const char *bad[] = {"tollgate-state 1\nopt\n", "tollgate-state 1\nopt \n",
+		                     "tollgate-state 1\nopt  x\n", "tollgate-state 1\noptx 1\n",
+		                     "tollgate-state 1\nlast_step 9 opt\n"};
+		unsigned i;
+
+		ck_assert_int_eq(tgp_state_parse(later, strlen(later), &back), TG_OK);
+		ck_assert_int_eq(back.last_step, 9);
+		ck_assert_uint_eq(back.nused, 1);
+		ck_assert_uint_eq(back.ntokens, 0);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ck_assert_msg(tgp_state_parse(bad[i], strlen(bad[i]), &back) ==
+			                  TG_ERR_FORMAT,
+			              "%s", bad[i]);
+	}
 	ck_assert_int_eq(tgp_state_parse("tollgate-state 1\n\0", 18, &back), TG_ERR_FORMAT);
 	ck_assert_int_eq(tgp_state_parse("", 0, &back), TG_ERR_FORMAT);
 }
