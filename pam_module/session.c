@@ -153,17 +153,25 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 
 /*
  * The client's port, from SSH_CONNECTION ("addr port addr port") as sshd set it (kept before
- * the session stack ran: pam_env.so may have changed it since); -1 otherwise.
+ * the session stack ran: pam_env.so may have changed it since): 1 to 65535 in digits alone, and
+ * only beside an address of sshd's (tgp_ssh_addr), the one the event names; -1 otherwise.
  */
 static long client_port(pam_handle_t *pamh)
 {
-	const char *c = tgp_connection(pamh);
-	char addr[128];
-	long port;
+	const char *c = tgp_connection(pamh), *p;
+	char addr[TGP_NUMERIC_MAX];
+	long port = 0;
+	size_t n;
 
-	if (c == NULL || sscanf(c, "%127s %ld", addr, &port) != 2 || port < 0 || port > 65535)
+	if (c == NULL || tgp_ssh_addr(pamh, addr) == NULL)
 		return -1;
-	return port;
+	p = c + strcspn(c, " ");
+	if (*p++ != ' ' || (n = strspn(p, "0123456789")) == 0 || n > 5 ||
+	    (p[n] != ' ' && p[n] != '\0'))
+		return -1;
+	while (n-- > 0)
+		port = port * 10 + (*p++ - '0');
+	return port >= 1 && port <= 65535 ? port : -1;
 }
 
 /* token: the one open_session took out of the PAM environment, or NULL */

@@ -1515,6 +1515,42 @@ START_TEST(session_event_fields)
 END_TEST
 
 /*
+ * The client's port is sshd's only beside sshd's address: where SSH_CONNECTION's first field is
+ * no address (the event names PAM_RHOST instead), or its second is no port, the port is null,
+ * not a number read out of whatever stands there.
+ */
+START_TEST(session_port_only_beside_sshd_address)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	char confdir[4200], env[400], longaddr[200];
+	const char *conn[] = {"not-an-address 4242 192.0.2.1 22", "192.0.2.9 4243x 192.0.2.1 22",
+	                      "192.0.2.9 70000 192.0.2.1 22",     "192.0.2.9 -4244 192.0.2.1 22",
+	                      "192.0.2.9 +4245 192.0.2.1 22",     longaddr};
+	unsigned i;
+
+	memset(longaddr, 'a', 127);
+	snprintf(longaddr + 127, sizeof(longaddr) - 127, "4246 5 192.0.2.1 22");
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	for (i = 0; i < sizeof(conn) / sizeof(conn[0]); i++) {
+		pam_handle_t *pamh = NULL;
+
+		ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+		pam_set_item(pamh, PAM_RHOST, "rhost.example");
+		snprintf(env, sizeof(env), "SSH_CONNECTION=%s", conn[i]);
+		ck_assert_int_eq(pam_putenv(pamh, env), PAM_SUCCESS);
+		ck_assert_int_eq(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+		ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+		ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+		pam_end(pamh, PAM_SUCCESS);
+	}
+	ck_assert_int_eq(events_with("\"client_port\":4"), 0);
+	ck_assert_int_eq(events_with("\"client_port\":null"), 2 * (int)i);
+	ck_assert_int_eq(events_with("\"client_addr\":\"rhost.example\""), 4);
+}
+END_TEST
+
+/*
  * Outside sshd (su, sudo with a session line) SSH_CONNECTION is only in the process's
  * environment, which the user who runs su sets: the event's client port is not taken from it.
  */
@@ -1745,6 +1781,7 @@ int main(void)
 	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
 	tcase_add_test(tc, session_client_as_sshd_gave_it);
 	tcase_add_test(tc, session_event_fields);
+	tcase_add_test(tc, session_port_only_beside_sshd_address);
 	tcase_add_test(tc, session_port_not_from_the_process_environment);
 	tcase_add_test(tc, import_does_not_lower_an_older_replay_guard);
 	tcase_add_test(tc, session_duration_ignores_a_clock_step);
