@@ -155,7 +155,7 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 	const char *spool = tg_config_str(o->cfg, TG_CONF_GENERAL_SPOOL_DIR);
 	const char *host = tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME);
 	const char *rhost = tgp_rhost(pamh), *addr, *name = NULL;
-	char hostbuf[256], addrbuf[TGP_NUMERIC_MAX];
+	char hostbuf[256], addrbuf[TGP_NUMERIC_MAX], *cut = NULL;
 	json_t *ev = json_object();
 	int r = TG_ERR_NOMEM, err = 0;
 
@@ -173,6 +173,14 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 		addr = rhost;
 	else if (*rhost != '\0' && strcmp(rhost, addr) != 0)
 		name = rhost;
+	/* the client's user name is as long as it likes (sshd takes 256 KiB packets): past the
+	 * event's size cap the whole event would be lost, a failure unreported. Cut, and said */
+	if (user != NULL && strnlen(user, TGP_EVENT_USER_MAX + 1) > TGP_EVENT_USER_MAX) {
+		if ((cut = strndup(user, TGP_EVENT_USER_MAX)) == NULL ||
+		    json_object_set_new(ev, "user_truncated", json_true()) != 0)
+			goto out;
+		user = cut;
+	}
 	/* any of these may come from outside (the user name from the client) */
 	if (json_object_set_new(ev, "host", tgp_json_text(host)) != 0 ||
 	    json_object_set_new(ev, "user", tgp_json_text(user)) != 0 ||
@@ -195,5 +203,6 @@ out:
 		pam_syslog(pamh, LOG_ERR, "cannot write a %s event to %s/events: %s", type, spool,
 		           tg_strerror(r));
 	json_decref(ev);
+	free(cut);
 	return r;
 }

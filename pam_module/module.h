@@ -71,9 +71,12 @@ const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX]);
  * would be lost. */
 json_t *tgp_json_text(const char *s);
 
+/* The most bytes of a user name an event holds (Linux's LOGIN_NAME_MAX is 256). */
+#define TGP_EVENT_USER_MAX 1024
 /*
  * Write one event of type with host, user, client_addr and service set, plus
- * fields (borrowed, may be NULL). Errors are logged and returned; they never
+ * fields (borrowed, may be NULL). A user name longer than TGP_EVENT_USER_MAX is cut there,
+ * with "user_truncated": true. Errors are logged and returned; they never
  * change the outcome of an authentication.
  */
 int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, const char *user,

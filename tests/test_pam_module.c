@@ -533,6 +533,27 @@ START_TEST(not_enrolled_prompted_and_denied)
 }
 END_TEST
 
+/*
+ * The name is the client's to choose, of any length sshd takes (its packets hold 256 KiB): a
+ * failure under a name past the event's size cap is still an event, the name cut, and says so.
+ */
+START_TEST(long_user_name_still_an_event)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+	size_t n = 100 * 1024;
+	char *name = malloc(n + 1), want[1100];
+
+	ck_assert_ptr_nonnull(name);
+	memset(name, 'x', n);
+	name[n] = '\0';
+	ck_assert_int_eq(auth_full(name, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(events("mfa_failure"), 1);
+	snprintf(want, sizeof(want), "\"user\":\"%.1024s\",\"user_truncated\":true", name);
+	ck_assert_int_eq(events_with(want), 1);
+	free(name);
+}
+END_TEST
+
 /* The name in another case (case-insensitive NSS) is the same account: one secret, state, events.
  */
 START_TEST(other_case_is_the_same_account)
@@ -1750,6 +1771,7 @@ int main(void)
 	tcase_add_test(tc, good_code_after_nul_is_its_code);
 	tcase_add_test(tc, scratch_codes_single_use);
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
+	tcase_add_test(tc, long_user_name_still_an_event);
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
