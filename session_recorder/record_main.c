@@ -733,9 +733,20 @@ int main(int argc, char **argv)
 		child = start_pipes(&rc, &cs, fds);
 	/* from here on the user cannot signal, trace or otherwise touch this process */
 	if (privsep_drop_recorder(&rc.ps) != TG_OK) {
+		int e = errno;
+
+		/* no cleanup as a half-privileged process but the terminal's (two ioctls, also
+		 * safe in a signal handler): _exit skips the atexit handler, and the user's
+		 * terminal would stay raw, and exclusive, so that no program could open /dev/tty.
+		 * First, so the message reads right. The shell is hung up as this process goes
+		 * (the pty master closes; a command's helper ends it), its recording is left in
+		 * active/ for the next recorder to hand over, unsealed. */
+		term_raw_restore();
 		fprintf(stderr, "tollgate-record: cannot switch to the audit user: %s\n",
-		        strerror(errno));
-		_exit(1); /* no cleanup as a half-privileged process */
+		        strerror(e));
+		tg_error("session of %s ended: cannot switch to the audit user: %s", rc.si.user,
+		         strerror(e));
+		_exit(1);
 	}
 	if (child < 0) {
 		snprintf(why, sizeof(why), "cannot start the shell: %s", strerror(errno));

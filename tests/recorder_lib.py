@@ -31,6 +31,7 @@ DUMP = os.path.join(BUILD, "tests", "tg-rec-dump")
 
 TG_OK = 0
 TG_ERR_UNSEALED = -13
+TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
 
 
 def skip(why):
@@ -234,6 +235,97 @@ class PtySession:
                 os.close(self.fd)
             except OSError:
                 pass
+
+
+def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0):
+    """argv (argv[0] a path) on a new pty whose slave the test keeps open: its modes and TIOCEXCL can be read after
+    the program ended (not its controlling terminal: a session leader's end would hang it up).
+    (status, output, (master, slave) fds, the slave's modes before the start): the caller closes
+    the fds (the master first would hang the slave up)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    before = termios.tcgetattr(slave)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(master)
+            os.setsid()
+            for i in range(3):
+                os.dup2(slave, i)
+            if child_setup is not None and not child_setup():
+                os._exit(99)
+            os.execve(argv[0], argv, environ)
+        finally:
+            os._exit(127)
+    out, st, end = b"", None, time.time() + timeout
+    try:
+        while st is None:
+            if time.time() > end:
+                raise Failed("%s did not end; got %r" % (argv[0], out[-400:]))
+            r, _, _ = select.select([master], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    pass
+            p, s = os.waitpid(pid, os.WNOHANG)
+            if p == pid:
+                st = s
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                d = os.read(master, 65536)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+    finally:
+        if st is None:
+            kill_quietly(pid)
+            os.waitpid(pid, 0)
+            os.close(master)
+            os.close(slave)
+    return st, out, (master, slave), before
+
+
+def check_terminal_restored(slave, before, what):
+    now = termios.tcgetattr(slave)
+    excl = struct.unpack("i", fcntl.ioctl(slave, TIOCGEXCL, b"\0" * 4))[0]
+    check(now[3] & termios.ICANON and now[3] & termios.ECHO and now[:6] == before[:6],
+          "%s: the terminal's modes are back as they were" % what)
+    check(excl == 0, "%s: the terminal is not left exclusive (TIOCEXCL)" % what)
+
+
+def deny_setresuid():
+    """In a child before exec: every setresuid() from here on fails with EPERM (a seccomp filter,
+    as a container's or a systemd unit's SystemCallFilter would set), so the recorder's own drop
+    to the audit user fails (and its shell's: only the recorder's way out is looked at). False
+    where the filter cannot be set (not x86_64)."""
+    import ctypes
+    import platform
+    if platform.machine() != "x86_64":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    prog = [(ld, 0, 0, 4),                # seccomp_data.arch
+            (jeq, 0, 3, 0xc000003e),      # AUDIT_ARCH_X86_64, else allow
+            (ld, 0, 0, 0),                # seccomp_data.nr
+            (jeq, 0, 1, 117),             # __NR_setresuid, else allow
+            (ret, 0, 0, 0x00050000 | errno.EPERM),  # SECCOMP_RET_ERRNO
+            (ret, 0, 0, 0x7fff0000)]      # SECCOMP_RET_ALLOW
+    arr = (SockFilter * len(prog))(*[SockFilter(*i) for i in prog])
+    fprog = SockFprog(len(prog), arr)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        return False
+    return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 
 
 def run_pipes(env, command, stdin=b"", environ=None, timeout=120, argv=None):

@@ -17,8 +17,9 @@ import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check, gone,  # noqa: E402
-                          kill_quietly, main)
+from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check,  # noqa: E402
+                          check_terminal_restored, deny_setresuid, gone, kill_quietly, main,
+                          run_on_own_pty, skip)
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
 TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
@@ -839,6 +840,31 @@ def test_failure_message_reaches_slow_client():
         env.cleanup()
 
 
+def test_failed_drop_restores_terminal():
+    """The recorder cannot become the audit user for good (its setresuid() refused: a seccomp
+    filter here) after it made the terminal raw and exclusive: it must not leave it so (the
+    user's terminal would stay raw, and no program could open /dev/tty again), and say why."""
+    env = Env(shell="/bin/sh")
+    fds = ()
+    try:
+        st, out, fds, before = run_on_own_pty([RECORDER, "-c", "echo never"], env.environ(),
+                                              child_setup=deny_setresuid)
+        if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 99:
+            skip("cannot set a seccomp filter here")
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 1, "refused with status 1 (%r)" % st)
+        check(b"cannot switch to the audit user" in out, "it says why (%r)" % out[-300:])
+        check(b"never" not in out, "the shell did not run")
+        check_terminal_restored(fds[1], before, "failed drop")
+        check(len(env.active()) == 1 and not env.sessions(), "the recording is left in active/")
+        subprocess.run([RECORDER, "--recover"], env=env.environ(), check=True, stdout=subprocess.DEVNULL)
+        rec = Recording(env.pub, env.only_session())
+        check(not rec.verdict["sealed"], "recovery hands it over, unsealed")
+    finally:
+        for fd in fds:
+            os.close(fd)
+        env.cleanup()
+
+
 if __name__ == "__main__":
     main([test_keygen_missing_config, test_keygen_same_path_refused,
           test_shell_output_resize_exit, test_resize_in_pixels_passed_on, test_resize_before_relay_recorded,
@@ -850,4 +876,4 @@ if __name__ == "__main__":
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_parent_killed_hangs_up, test_tstp_reaches_foreground_job, test_idle_heartbeats,
           test_background_writer_does_not_hold_the_end, test_slow_client_gets_the_last_output,
-          test_failure_message_reaches_slow_client])
+          test_failure_message_reaches_slow_client, test_failed_drop_restores_terminal])
