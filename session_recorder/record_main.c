@@ -592,7 +592,7 @@ int main(int argc, char **argv)
 	struct child_spec cs;
 	sigset_t waitmask;
 	char err[512], why[512];
-	int fds[3], master = -1, slave = -1, r, record_ok, su_shell;
+	int fds[3], master = -1, slave = -1, r, record_ok, su_shell, start_errno;
 	unsigned moved;
 	pid_t child, parent = getppid();
 
@@ -731,6 +731,7 @@ int main(int argc, char **argv)
 		child = start_pty(&rc, &cs, &master, &slave);
 	else
 		child = start_pipes(&rc, &cs, fds);
+	start_errno = errno;
 	/* from here on the user cannot signal, trace or otherwise touch this process */
 	if (privsep_drop_recorder(&rc.ps) != TG_OK) {
 		int e = errno;
@@ -749,10 +750,14 @@ int main(int argc, char **argv)
 		_exit(1);
 	}
 	if (child < 0) {
-		snprintf(why, sizeof(why), "cannot start the shell: %s", strerror(errno));
-		fprintf(stderr, "tollgate-record: %s\n", why);
+		snprintf(why, sizeof(why), "cannot start the shell: %s", strerror(start_errno));
+		tg_error("session of %s ended: %s", rc.si.user, why);
 		res.reason = "error";
 		finish_recording(&rc, &res);
+		/* the terminal first: in raw mode the message's line end would come out without a
+		 * carriage return, and the next prompt start under its end */
+		term_raw_restore();
+		fprintf(stderr, "tollgate-record: %s\n", why);
 		return 1;
 	}
 	if (rec_spool_recover(rc.spool_dir, &moved) == TG_OK && moved > 0)

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
-                          gone, kill_quietly, main, skip)
+                          check_terminal_restored, gone, kill_quietly, main, run_on_own_pty, skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -566,8 +566,37 @@ def test_user_timer_cannot_kill_recorder():
         users.remove()
 
 
+def test_shell_fork_failure_said():
+    """The shell cannot be started (fork fails: the user is at the process limit, ulimit -u)
+    after the terminal was made raw: the user is told why on a terminal put back first (in raw
+    mode the message's line end came out without a carriage return, and the next prompt began
+    under its end), the log says it too, and the recording is sealed with the reason "error"."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    fds = ()
+    try:
+        binary = setup(env, users)
+        # the limit on the user's processes the recorder starts under (set by the user: prlimit
+        # after the change to the user, for setpriv's own exec would fail under it)
+        argv = [shutil.which("setpriv")] + as_user(users, ["prlimit", "--nproc=1:1", "--", binary, "-c",
+                                                            "echo never"])[1:]
+        st, out, fds, before = run_on_own_pty(argv, env.environ())
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 1, "refused with status 1 (%r, %r)" % (st, out[-300:]))
+        check(b"never" not in out, "no shell ran")
+        check(out.endswith(b"tollgate-record: cannot start the shell: Resource temporarily unavailable\r\n"),
+              "the user is told why, on a terminal put back first (%r)" % out[-300:])
+        check_terminal_restored(fds[1], before, "shell not started")
+        end = Recording(env.pub, env.only_session()).end()
+        check(end is not None and end["reason"] == "error", "the recording is sealed, the reason error")
+    finally:
+        for fd in fds:
+            os.close(fd)
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
-          test_user_timer_cannot_kill_recorder])
+          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said])
