@@ -59,6 +59,19 @@ static void job_stop(struct pipe_hangup *hangup, int sig)
 	(void)pipe_hangup_signal(hangup, SIGCONT);
 }
 
+/*
+ * The command is ended, or let go: what is left to write (its last output read, why the session
+ * ended, a failure found at the seal) goes out from the background too, as the restore of a
+ * terminal's modes does (term_raw_restore). With SIGTTOU caught (job_stop's), a background
+ * write with stty tostop failed with EINTR again and again until the wait for a slow client ran
+ * out (5 s of CPU each), and the reason never came; a stop here would only hold the recording
+ * back from the hand-over, with no command left to stop with it.
+ */
+static void tty_stop_off(void)
+{
+	signal(SIGTTOU, SIG_IGN);
+}
+
 /* Stop feeding the command's stdin (it sees EOF). */
 static void close_input(struct relay_chan *in)
 {
@@ -142,6 +155,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 				chans[i].from = -1;
 			}
 			pipe_hangup_end(hangup, child, res);
+			tty_stop_off();
 			relay_chan_flush(&chans[1], RELAY_MESSAGE_WAIT_MS);
 			relay_chan_flush(&chans[2], RELAY_MESSAGE_WAIT_MS);
 			relay_write_wait(STDERR_FILENO, failure_msg, sizeof(failure_msg) - 1,
@@ -219,6 +233,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	if (sig == SIGHUP || sig == SIGTERM)
 		pipe_hangup_end(hangup, child, res);
 	pipe_hangup_release(hangup);
+	tty_stop_off();
 	if (!res->reaped)
 		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);
 	return TG_OK;

@@ -855,6 +855,82 @@ def test_bg_job_stops_on_terminal_write():
         env.cleanup()
 
 
+# The same shell: the job, stopped and resumed in the background with "stty tostop", has its
+# recording fail (a file size limit put on the running recorder). The command's stdout goes to a
+# file; the recorder's stderr, the terminal, gets only the reason. The command's pid comes in a
+# file, and it starts its output once the go file is there.
+BG_FAIL_SHELL = r"""
+import os, resource, signal, subprocess, sys, termios, time
+sys.path.insert(0, sys.argv[1])
+from test_recorder_pipes import proc_state, wait_state
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+p = subprocess.Popen(sys.argv[2:3], stdout=subprocess.DEVNULL, process_group=0,
+                     preexec_fn=lambda: signal.signal(signal.SIGTTOU, signal.SIG_DFL))
+os.tcsetpgrp(0, p.pid)
+while not os.path.exists(sys.argv[3] + ".done"):
+    time.sleep(0.05)
+os.killpg(p.pid, signal.SIGTSTP)
+wait_state(p.pid, True)
+os.tcsetpgrp(0, os.getpgrp())
+t = termios.tcgetattr(0)
+t[3] |= termios.TOSTOP
+termios.tcsetattr(0, termios.TCSANOW, t)
+resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+os.killpg(p.pid, signal.SIGCONT)
+t0 = time.monotonic()
+open(sys.argv[3] + ".go", "w").close()
+stopped = 0
+while p.poll() is None and time.monotonic() - t0 < 60:
+    if proc_state(p.pid) == "T":
+        stopped += 1
+        os.tcsetpgrp(0, p.pid)
+        os.killpg(p.pid, signal.SIGCONT)
+    time.sleep(0.05)
+print("RC %s %.1f STOPS %d" % (p.poll(), time.monotonic() - t0, stopped), flush=True)
+"""
+
+
+def test_bg_failure_message_not_lost():
+    """A recording failure (deny) of a command session that runs in the background with stty
+    tostop (su alice --session-command cmd > file, then Ctrl-Z, bg): the command is ended and the
+    user told why, at once. The recorder caught SIGTTOU for the job's stop and wrote the
+    message into it again and again, for 5 s, at full CPU, and the message never came."""
+    env = Env(shell="/bin/sh", max_session_bytes="1G")
+    try:
+        pidf = os.path.join(env.dir, "cmd.pid")
+        cmd = ("echo $$ > %s; touch %s.done; while [ ! -e %s.go ]; do sleep 0.05; done; "
+               "head -c 3000000 /dev/zero; sleep 30" % (pidf, pidf, pidf))
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(sys.executable, [sys.executable, "-c", BG_FAIL_SHELL,
+                                           os.path.dirname(os.path.abspath(__file__)), RECORDER, pidf],
+                          env.environ(SSH_ORIGINAL_COMMAND=cmd))
+            finally:
+                os._exit(127)
+        s = PtySession.__new__(PtySession)
+        s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+        cmd_pid = None
+        try:
+            s.read_until(b"STOPS", timeout=90)
+            s.read_until(b"\r\n", since=s.out.index(b"RC "))
+            cmd_pid = int(open(pidf).read())
+            res = s.out[s.out.index(b"RC "):].split()
+            check(res[1] == b"-1", "the session ended as its hung-up command did, SIGHUP (%r)" % s.out[-300:])
+            check(b"the session recording failed; the session is ended." in s.out,
+                  "the user is told why (%r)" % s.out[-300:])
+            check(float(res[2]) < 4.5, "at once (%s s)" % res[2].decode())
+            check(gone(cmd_pid), "the command was ended")
+            s.wait()
+        finally:
+            s.kill()
+            kill_quietly(cmd_pid)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.end() is None, "the recording is handed over unsealed")
+    finally:
+        env.cleanup()
+
+
 def test_transfer_disguise_recorded():
     """A command dressed as a transfer ("scp -t x; cat secret") is a command, recorded in full;
     a real transfer runs without the configured shell, so no start-up file of it runs."""
@@ -1020,7 +1096,7 @@ if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start, test_large_output_written_back_early])
