@@ -138,7 +138,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 			 * user killed it): the pipes close, as for a hangup */
 			if ((sig != SIGINT && sig != SIGQUIT) ||
 			    pipe_hangup_signal(hangup, sig) != TG_OK) {
-				res->reason = "hangup";
+				res->reason = relay_end_reason(sig);
 				break;
 			}
 			sig = 0;
@@ -225,12 +225,12 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		fcntl(STDERR_FILENO, F_SETFL, fl_err);
 	if (fl_out >= 0)
 		fcntl(STDOUT_FILENO, F_SETFL, fl_out);
-	/* SIGHUP and SIGTERM end the command, as closing the pty master hangs up a terminal
-	 * session's shell: closed pipes alone leave one that writes nothing more running on,
-	 * unrecorded, after the seal (SIGINT and SIGQUIT the helper could not pass on only
+	/* SIGHUP, SIGTERM and SIGXCPU end the command, as closing the pty master hangs up a
+	 * terminal session's shell: closed pipes alone leave one that writes nothing more running
+	 * on, unrecorded, after the seal (SIGINT and SIGQUIT the helper could not pass on only
 	 * close them). Otherwise no hangup now (after a failure pipe_hangup_end has run); only
 	 * then may the command's pid go. */
-	if (sig == SIGHUP || sig == SIGTERM)
+	if (relay_ends_session(sig))
 		pipe_hangup_end(hangup, child, res);
 	pipe_hangup_release(hangup);
 	tty_stop_off();

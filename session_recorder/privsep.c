@@ -42,6 +42,13 @@ int privsep_init(struct privsep *ps)
 			return TG_ERR_SYSTEM;
 		raised = ps->limits_saved[i];
 		raised.rlim_cur = raised.rlim_max;
+		/* at a hard CPU limit the kernel sends SIGKILL, which nothing catches: the terminal
+		 * would stay raw, the recording unsealed. A second of CPU under it comes SIGXCPU,
+		 * which the relay takes for the session's end (the kernel moves the soft limit up
+		 * to the hard one as it sends it) */
+		if (privsep_raised[i] == RLIMIT_CPU && raised.rlim_max != RLIM_INFINITY &&
+		    raised.rlim_max >= 2)
+			raised.rlim_cur = raised.rlim_max - 1;
 		(void)setrlimit(privsep_raised[i], &raised);
 	}
 	/* interval timers survive execve and fire whatever the ids: an alarm the user set before

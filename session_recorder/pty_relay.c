@@ -99,10 +99,10 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;
 			/* the kernel passes only SIGINT, SIGQUIT (and SIGTSTP) through TIOCSIG;
-			 * SIGHUP and SIGTERM end the session: the master closes, which hangs up the
-			 * shell's terminal (SIGHUP to its session) */
-			if (sig == SIGHUP || sig == SIGTERM || ioctl(master, TIOCSIG, sig) != 0) {
-				res->reason = "hangup";
+			 * SIGHUP, SIGTERM and SIGXCPU end the session: the master closes, which
+			 * hangs up the shell's terminal (SIGHUP to its session) */
+			if (relay_ends_session(sig) || ioctl(master, TIOCSIG, sig) != 0) {
+				res->reason = relay_end_reason(sig);
 				break;
 			}
 		}

@@ -251,6 +251,19 @@ static int on_failure(void *arg, int err)
 static const char late_failure_msg[] =
     "tollgate-record: the session recording failed; its end is not recorded.";
 
+/* The relay ended the session for SIGXCPU: the recorder's hard CPU time limit is a second away
+ * (privsep_init). Said once the terminal is back to normal. */
+static void say_cpu_limit(const struct recorder *rc, const struct relay_result *res)
+{
+	if (strcmp(res->reason, "cpu_limit") != 0)
+		return;
+	tg_warn("recording %s of %s: the recorder's CPU time limit (ulimit -t) is reached; "
+	        "the session is ended",
+	        rc->sid_hex, rc->si.user);
+	fprintf(stderr, "tollgate-record: the recorder's CPU time limit (ulimit -t) is reached; "
+	                "the session is ended.\n");
+}
+
 /*
  * The account's shell in the password database is this very program: a
  * login-shell start ("-name", or "name -c cmd") is then sshd's, su's or
@@ -784,6 +797,7 @@ int main(int argc, char **argv)
 			note_out_of_reach(&rc);
 		finish_recording(&rc, &res);
 	}
+	say_cpu_limit(&rc, &res);
 	child_env_free(&rc.env);
 	session_mode_free(&rc.mode);
 	tg_config_free(rc.cfg);

@@ -30,13 +30,23 @@ static void on_signal(int sig)
 	default:
 		/* a hangup is not undone by a SIGINT, SIGQUIT or SIGTSTP that comes with it (the
 		 * handlers block each other: this test and the store are one step) */
-		if (relay_got_term != SIGHUP && relay_got_term != SIGTERM)
+		if (!relay_ends_session(relay_got_term))
 			relay_got_term = sig;
 		break;
 	}
 }
 
-static const int caught[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP};
+static const int caught[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, SIGXCPU};
+
+int relay_ends_session(int sig)
+{
+	return sig == SIGHUP || sig == SIGTERM || sig == SIGXCPU;
+}
+
+const char *relay_end_reason(int sig)
+{
+	return sig == SIGXCPU ? "cpu_limit" : "hangup";
+}
 
 int relay_signals_init(sigset_t *waitmask)
 {

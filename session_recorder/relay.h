@@ -52,18 +52,24 @@ struct relay_ctx {
 	int failed_end; /* the session is ended because recording failed */
 };
 
-/* relay_got_term: the last of SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP or SIGTERM
- * stays. One flag loses none of them: they are unblocked only inside ppoll(), and each handler
- * blocks the others, so a wake-up takes one signal (ppoll's mask is back when it returns) and
- * those pending with it wait for the next ppoll, lowest number first. Keep it so: a handler
- * that left the others unblocked, or a wait that unblocked them, would lose all but the last. */
+/* relay_got_term: the last of SIGHUP, SIGTERM, SIGXCPU, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP,
+ * SIGTERM or SIGXCPU stays. One flag loses none of them: they are unblocked only inside ppoll(),
+ * and each handler blocks the others, so a wake-up takes one signal (ppoll's mask is back when it
+ * returns) and those pending with it wait for the next ppoll, lowest number first. Keep it so: a
+ * handler that left the others unblocked, or a wait that unblocked them, would lose all but the
+ * last. */
 /* relay_got_tty_stop: SIGTTIN or SIGTTOU, a background job's read or write of the terminal
  * (relay_signals_catch_tty_stop) */
 extern volatile sig_atomic_t relay_got_chld, relay_got_winch, relay_got_term, relay_got_tty_stop;
 
-/* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP; ignore SIGPIPE
- * and SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
+/* Block and catch SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTSTP, SIGXCPU; ignore
+ * SIGPIPE and SIGXFSZ. *waitmask is the mask to use inside ppoll(). */
 int relay_signals_init(sigset_t *waitmask);
+/* sig ends the session, as a hangup does: SIGHUP, SIGTERM (an admin), SIGXCPU (the recorder's
+ * CPU time limit, a second before the kernel's SIGKILL: privsep_init). */
+int relay_ends_session(int sig);
+/* The END record's reason for such a signal: "hangup", or "cpu_limit" for SIGXCPU. */
+const char *relay_end_reason(int sig);
 /* Catch SIGTTIN and SIGTTOU too, unblocked: a read of the terminal while this process is a
  * background job (or a write, with stty tostop) then fails with EINTR and sets
  * relay_got_tty_stop, instead of stopping this process group alone (the pipe relay stops the

@@ -237,9 +237,10 @@ class PtySession:
                 pass
 
 
-def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0):
+def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0, after_start=None):
     """argv (argv[0] a path) on a new pty whose slave the test keeps open: its modes and TIOCEXCL can be read after
     the program ended (not its controlling terminal: a session leader's end would hang it up).
+    after_start(pid, read_until) acts on the running program; read_until(needle) waits for its output.
     (status, output, (master, slave) fds, the slave's modes before the start): the caller closes
     the fds (the master first would hang the slave up)."""
     master, slave = os.openpty()
@@ -258,7 +259,21 @@ def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0):
         finally:
             os._exit(127)
     out, st, end = b"", None, time.time() + timeout
+
+    def read_until(needle):
+        nonlocal out
+        while needle not in out:
+            if time.time() > end:
+                raise Failed("timed out waiting for %r; got %r" % (needle, out[-400:]))
+            if select.select([master], [], [], 0.1)[0]:
+                d = os.read(master, 65536)
+                if not d:
+                    raise Failed("EOF waiting for %r" % needle)
+                out += d
+
     try:
+        if after_start is not None:
+            after_start(pid, read_until)
         while st is None:
             if time.time() > end:
                 raise Failed("%s did not end; got %r" % (argv[0], out[-400:]))

@@ -4,12 +4,15 @@ recording past the cap; what is not stored is counted (DROPPED records and the
 END totals), and the recording stays sealed and verifiable."""
 import os
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (REPLAY, RECORDER, Env, Failed, PtySession, Recording, check, main, run_pipes)  # noqa: E402
+from recorder_lib import (REPLAY, RECORDER, Env, Failed, PtySession, Recording, check,  # noqa: E402
+                          check_terminal_restored, main, run_on_own_pty, run_pipes)
 
 MIB = 1024 * 1024
 
@@ -149,6 +152,51 @@ def test_user_rlimits():
         env.cleanup()
 
 
+def test_cpu_limit_ends_session_cleanly():
+    """A hard CPU time limit (ulimit -Ht, limits.conf "cpu") stays in force in the recorder. At
+    it the kernel sends SIGKILL, which nothing catches: the terminal stayed raw and exclusive,
+    the recording unsealed, a command's helper left to end the command. A second before it the
+    recorder now gets SIGXCPU and ends the session as at a hangup: the shell hung up, the
+    recording sealed (reason cpu_limit), the terminal restored, the user told why."""
+    env = Env(shell="/bin/sh", max_session_bytes="1M")
+    fds = ()
+    zero = open("/dev/zero", "rb")
+    try:
+        # terminal: SIGXCPU as the kernel sends it (a pty the test reads is too slow a way to use
+        # up the recorder's CPU time)
+        def xcpu(pid, read_until):
+            read_until(b"READY")
+            os.kill(pid, signal.SIGXCPU)
+
+        st, out, fds, before = run_on_own_pty([RECORDER, "-c", "echo RE''ADY; exec sleep 60"], env.environ(),
+                                              after_start=xcpu)
+        tail = out[-300:]
+        check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGHUP,
+              "terminal: the session ends as its hung-up shell did (%r, %r)" % (st, tail))
+        check_terminal_restored(fds[1], before, "SIGXCPU")
+        check(b"CPU time limit" in tail, "the user is told why (%r)" % tail)
+        rec = Recording(env.pub, env.only_session(), data=False)
+        check(rec.sealed_ok() and rec.end()["reason"] == "cpu_limit", "sealed, the reason cpu_limit")
+        os.unlink(env.only_session())
+        # command: the real limit, 2 s of CPU. The recorder's work is the most here (stdin from
+        # /dev/zero, input only counted, into the command's pipe); the command's (cat, with the
+        # same limit) is less: the recorder's time runs out first
+        p = subprocess.run([shutil.which("prlimit"), "--cpu=2:2", "--", RECORDER], stdin=zero,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                           env=env.environ(SSH_ORIGINAL_COMMAND="exec cat >/dev/null"))
+        # the command ends at the EOF of its stdin, or of the helper's SIGHUP
+        check(p.returncode in (0, -signal.SIGHUP), "command: ended with its command, not killed (%d, %r)" %
+              (p.returncode, p.stderr[-300:]))
+        check(b"CPU time limit" in p.stderr, "the user is told why (%r)" % p.stderr[-300:])
+        rec = Recording(env.pub, env.only_session(), data=False)
+        check(rec.sealed_ok() and rec.end()["reason"] == "cpu_limit", "command: sealed, the reason cpu_limit")
+    finally:
+        zero.close()
+        for fd in fds:
+            os.close(fd)
+        env.cleanup()
+
+
 def test_spool_cap_sessions_at_once():
     """spool_max_bytes is a cap during sessions too, not only at their start: sessions that run at
     once, each under max_session_bytes (a user starts them side by side, or runs the recorder in
@@ -178,4 +226,4 @@ def test_spool_cap_sessions_at_once():
 
 if __name__ == "__main__":
     main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_resize_storm_rate_cap, test_user_rlimits,
-          test_spool_cap_sessions_at_once])
+          test_spool_cap_sessions_at_once, test_cpu_limit_ends_session_cleanly])
