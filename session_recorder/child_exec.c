@@ -26,6 +26,23 @@ void child_close_from(int lowfd)
 		close(fd);
 }
 
+/* In the child: wait for the recorder's word (struct child_spec's go); _exit(126) without it. */
+static void wait_for_go(const struct child_spec *cs)
+{
+	ssize_t n;
+	char c;
+
+	if (cs->go[0] < 0)
+		return;
+	close(cs->go[1]); /* else the recorder's end would never be all closed */
+	do
+		n = read(cs->go[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(126);
+	close(cs->go[0]);
+}
+
 /* In the child: ids, descriptors, signals, exec. Never returns. */
 static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 {
@@ -35,6 +52,7 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 	int r;
 
 	base = base != NULL ? base + 1 : cs->shell;
+	wait_for_go(cs);
 	if ((r = privsep_drop_child(cs->ps)) != TG_OK) {
 		dprintf(STDERR_FILENO, "tollgate-record: cannot drop privileges: %s\n",
 		        strerror(errno));

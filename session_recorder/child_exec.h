@@ -17,6 +17,11 @@ struct child_spec {
 	const char *exec_path; /* set: run this program with argv, no shell (transfers) */
 	char *const *argv;
 	char **envp;
+	/* A pipe ({-1, -1}: none). The child waits for a byte on go[0] before it does anything
+	 * as the user; the recorder writes it once it is the audit user for good
+	 * (privsep_drop_recorder), and a recorder that cannot be leaves without it: the child
+	 * then sees EOF and exits 126, and nothing of the user's runs unrecorded meanwhile. */
+	int go[2];
 };
 
 /* The shell on the pty slave as its controlling terminal. Returns the pid, or -1. */

@@ -675,6 +675,7 @@ int main(int argc, char **argv)
 	cs.exec_path = rc.mode.exec_path;
 	cs.argv = rc.mode.argv;
 	cs.envp = NULL;
+	cs.go[0] = cs.go[1] = -1;
 
 	/* forked before the recording's keys exist; it goes away by itself on every path that
 	 * starts no command */
@@ -740,7 +741,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (rc.mode.kind == SESSION_INTERACTIVE)
+	/* the shell waits for the drop below: it must not run while this process is not yet the
+	 * audit user for good, nor at all when it cannot be */
+	if (pipe2(cs.go, O_CLOEXEC) != 0)
+		child = -1;
+	else if (rc.mode.kind == SESSION_INTERACTIVE)
 		child = start_pty(&rc, &cs, &master, &slave);
 	else
 		child = start_pipes(&rc, &cs, fds);
@@ -752,15 +757,20 @@ int main(int argc, char **argv)
 		/* no cleanup as a half-privileged process but the terminal's (two ioctls, also
 		 * safe in a signal handler): _exit skips the atexit handler, and the user's
 		 * terminal would stay raw, and exclusive, so that no program could open /dev/tty.
-		 * First, so the message reads right. The shell is hung up as this process goes
-		 * (the pty master closes; a command's helper ends it), its recording is left in
-		 * active/ for the next recorder to hand over, unsealed. */
+		 * First, so the message reads right. The recording is left in active/ for the
+		 * next recorder to hand over, unsealed. */
 		term_raw_restore();
 		fprintf(stderr, "tollgate-record: cannot switch to the audit user: %s\n",
 		        strerror(e));
 		tg_error("session of %s ended: cannot switch to the audit user: %s", rc.si.user,
 		         strerror(e));
-		_exit(1);
+		_exit(1); /* the shell sees its go pipe closed: it has run nothing */
+	}
+	if (child >= 0)
+		(void)!write(cs.go[1], "g", 1);
+	if (cs.go[0] >= 0) {
+		close(cs.go[0]);
+		close(cs.go[1]);
 	}
 	if (child < 0) {
 		snprintf(why, sizeof(why), "cannot start the shell: %s", strerror(start_errno));

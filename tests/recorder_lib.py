@@ -311,11 +311,13 @@ def check_terminal_restored(slave, before, what):
     check(excl == 0, "%s: the terminal is not left exclusive (TIOCEXCL)" % what)
 
 
-def deny_setresuid():
+def deny_setresuid(to_uid=None):
     """In a child before exec: every setresuid() from here on fails with EPERM (a seccomp filter,
     as a container's or a systemd unit's SystemCallFilter would set), so the recorder's own drop
-    to the audit user fails (and its shell's: only the recorder's way out is looked at). False
-    where the filter cannot be set (not x86_64)."""
+    to the audit user fails (and its shell's: only the recorder's way out is looked at). With
+    to_uid, only a setresuid() whose real uid is to_uid fails, and, as root, the filter comes
+    without no_new_privs, so that a setuid program still changes ids when run. False where the
+    filter cannot be set (not x86_64)."""
     import ctypes
     import platform
     if platform.machine() != "x86_64":
@@ -330,15 +332,24 @@ def deny_setresuid():
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
 
     ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
-    prog = [(ld, 0, 0, 4),                # seccomp_data.arch
-            (jeq, 0, 3, 0xc000003e),      # AUDIT_ARCH_X86_64, else allow
-            (ld, 0, 0, 0),                # seccomp_data.nr
-            (jeq, 0, 1, 117),             # __NR_setresuid, else allow
-            (ret, 0, 0, 0x00050000 | errno.EPERM),  # SECCOMP_RET_ERRNO
-            (ret, 0, 0, 0x7fff0000)]      # SECCOMP_RET_ALLOW
+    deny, allow = (ret, 0, 0, 0x00050000 | errno.EPERM), (ret, 0, 0, 0x7fff0000)  # SECCOMP_RET_*
+    if to_uid is None:
+        prog = [(ld, 0, 0, 4),                # seccomp_data.arch
+                (jeq, 0, 3, 0xc000003e),      # AUDIT_ARCH_X86_64, else allow
+                (ld, 0, 0, 0),                # seccomp_data.nr
+                (jeq, 0, 1, 117),             # __NR_setresuid, else allow
+                deny, allow]
+    else:
+        prog = [(ld, 0, 0, 4),
+                (jeq, 0, 5, 0xc000003e),
+                (ld, 0, 0, 0),
+                (jeq, 0, 3, 117),
+                (ld, 0, 0, 16),               # the low half of seccomp_data.args[0]: the real uid
+                (jeq, 0, 1, to_uid),
+                deny, allow]
     arr = (SockFilter * len(prog))(*[SockFilter(*i) for i in prog])
     fprog = SockFprog(len(prog), arr)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+    if (to_uid is None or os.geteuid() != 0) and libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
         return False
     return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 

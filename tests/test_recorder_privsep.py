@@ -18,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
-                          check_terminal_restored, gone, kill_quietly, main, run_on_own_pty, skip)
+                          check_terminal_restored, deny_setresuid, gone, kill_quietly, main, run_on_own_pty,
+                          skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -595,8 +596,75 @@ def test_shell_fork_failure_said():
         users.remove()
 
 
+def test_failed_drop_runs_no_shell():
+    """The recorder cannot become the audit user for good (its setresuid() to the audit user
+    refused: a seccomp filter here), while the shell's drop to the user works: the shell, and
+    the start-up files of a login shell, must not run at all, not even while the recorder says
+    why and leaves: nothing it does is recorded. (The recorder's stderr is a full pipe here, so
+    that it takes its time.)"""
+    import fcntl
+    users = Users()
+    env = Env(shell="/bin/sh")
+    r = w = master = slave = pid = None
+    try:
+        binary = setup(env, users)
+        box = os.path.join(env.dir, "box")
+        os.mkdir(box)
+        os.chmod(box, 0o777)
+        marker = os.path.join(box, "ran")
+        master, slave = os.openpty()
+        r, w = os.pipe()
+        fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+        try:
+            while True:
+                os.write(w, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        fcntl.fcntl(w, fcntl.F_SETFL, 0)
+        argv = [shutil.which("setpriv")] + as_user(users, [binary, "-c", "touch %s" % marker])[1:]
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                os.dup2(slave, 0)
+                os.dup2(slave, 1)
+                os.dup2(w, 2)
+                if not deny_setresuid(users.aud.pw_uid):
+                    os._exit(99)
+                os.execve(argv[0], argv, env.environ())
+            finally:
+                os._exit(127)
+        os.close(w)
+        w = None
+        end = time.monotonic() + 3
+        while time.monotonic() < end and not os.path.exists(marker):
+            time.sleep(0.05)
+        check(not os.path.exists(marker), "no shell ran while the recorder was leaving")
+        err = b""
+        while True:
+            d = os.read(r, 65536)
+            if not d:
+                break
+            err += d
+        _, st = os.waitpid(pid, 0)
+        pid = None
+        if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 99:
+            skip("cannot set a seccomp filter here")
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 1 and b"cannot switch to the audit user" in err,
+              "the recorder says why and ends (%r, %r)" % (st, err[-200:]))
+        time.sleep(0.5)
+        check(not os.path.exists(marker), "no shell ran after it either")
+    finally:
+        kill_quietly(pid)
+        for fd in (r, w, master, slave):
+            if fd is not None:
+                os.close(fd)
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
-          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said])
+          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell])
