@@ -9,7 +9,7 @@
  * stripper, keys' sequences dropped whole, into a line for each Enter, with
  * Backspace and ^U applied where it is plain what they erased. A command's
  * stdout and stderr are two streams, each with its own line in progress (and
- * its own escape state): the one not being written waits aside.
+ * its own escape state), where it stays while the other one writes.
  */
 #include <inttypes.h>
 #include <locale.h>
@@ -29,7 +29,7 @@
 #define LINE_OVERLAP 4096
 #define BLOCK_FLUSH (256 * 1024) /* search the block once it holds this much */
 #define BLOCK_CAP (BLOCK_FLUSH + LINE_CAP + LINE_OVERLAP + 2)
-#define TIMES_CAP 65536 /* distinct record times in one block */
+#define TIMES_CAP 65536 /* distinct record times in one block (a line has LINE_CAP at most) */
 #define SHOW_CAP 400    /* bytes of a line printed, around the match */
 /* in times[]: the record lies past the verified part (--force); session times are < 2^63 */
 #define UNVERIFIED_BIT (1ULL << 63)
@@ -38,14 +38,26 @@
  * once the line is done, but none at its end, where a terminal shows nothing */
 #define BLANK '\x7f'
 
-/* The line in progress of the stream not being written (stdout or stderr), with its times. */
-struct search_aside {
+/* A stream's line in progress, as a terminal lays it out, each byte with the session time (in
+ * times[] form) of the record that wrote it. A command's stdout and stderr have one each, and
+ * a turn of the other stream costs nothing: neither line moves. */
+struct search_line {
 	char text[LINE_CAP];
 	uint64_t t[LINE_CAP];
-	size_t len, col, cont;
+	size_t len, col;
+	/* the line continues a piece of its line: its first cont bytes were in that piece (and
+	 * were searched there) */
+	size_t cont;
+	/* a piece of its line after the first (it does not start at the line's start, whatever
+	 * is overwritten of it) */
 	int piece;
+	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
+	/* the first blank_upto bytes are BLANK, a cell each (0 when not known): an erase counts
+	 * the cells before the cursor from there, not from the start */
+	size_t blank_upto;
+	struct replay_strip strip; /* each stream has its own escape state */
+	/* the time of the record that ended with the 0xc2 strip holds */
 	uint64_t held_t;
-	struct replay_strip strip;
 };
 
 struct search_ctx {
@@ -64,33 +76,23 @@ struct search_ctx {
 	 * (no match there is no answer: said, as cat says it) */
 	uint64_t dropped;
 	int transfer;
-	struct replay_strip strip;
-	/* the time (in times[] form) of the record that ended with the 0xc2 strip holds */
-	uint64_t held_t;
-	/* the block: finished lines [0, cur), the line being written [cur, cur + len) */
+	uint64_t now; /* the time (in times[] form) of the record whose bytes are being read */
+	struct search_line line[2]; /* stdout (and input), stderr */
+	struct search_line *ln;     /* the one being written */
+	/* the block: finished lines [0, cur) */
 	char text[BLOCK_CAP + 1];
 	char match[BLOCK_CAP + 1]; /* text with each byte that is not UTF-8 as NOT_UTF8 */
-	uint16_t cell[BLOCK_CAP]; /* each byte's index in times[] */
+	uint16_t cell[BLOCK_CAP];  /* each byte's index in times[] */
 	uint64_t times[TIMES_CAP]; /* session times, with UNVERIFIED_BIT */
 	size_t ntimes;
-	size_t cur, len, col;
-	/* the line in progress continues a piece of its line: its first cont bytes were in that
-	 * piece (and were searched there); such a line starts the block. head_cont: the same of
-	 * the block's first finished line. */
-	size_t cont, head_cont;
-	/* the block's last finished line is a piece cut before its line's end: '$' does not
-	 * match at the cut */
+	size_t cur;
+	/* the block's first line continues a piece of its line (its first head_cont bytes were
+	 * searched there), and is a piece after the first: '^' does not match at its start */
+	size_t head_cont;
+	int head_piece;
+	/* the block's last line is a piece cut before its line's end: '$' does not match at the
+	 * cut */
 	int cut;
-	/* the line in progress is a piece of its line after the first (it does not start at the
-	 * line's start, whatever is overwritten of it); such a line starts the block.
-	 * head_piece: the same of the block's first finished line: '^' does not match there */
-	int piece, head_piece;
-	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
-	/* the first blank_upto bytes of the line in progress are BLANK, a cell each (0 when not
-	 * known): an erase counts the cells before the cursor from there, not from the start */
-	size_t blank_upto;
-	int stream; /* 0 stdout (and input), 1 stderr: whose line is [cur, cur + len) */
-	struct search_aside aside[2]; /* each stream's line while the other one writes */
 	uint64_t matches;
 	int werr;
 };
@@ -195,7 +197,7 @@ static const char *match_text(struct search_ctx *c)
 /* Search the finished lines, then keep only the line in progress. */
 static void flush_block(struct search_ctx *c)
 {
-	size_t pos = 0, k, first;
+	size_t pos = 0;
 	size_t said = SIZE_MAX; /* where the last match reported starts */
 	regmatch_t m;
 	const char *mt;
@@ -263,49 +265,65 @@ static void flush_block(struct search_ctx *c)
 		c->head_piece = 0;
 		c->cut = 0;
 	}
-	/* move the line in progress to the front, with the times it uses */
-	first = c->ntimes;
-	for (k = 0; k < c->len; k++)
-		if (c->cell[c->cur + k] < first)
-			first = c->cell[c->cur + k];
-	if (c->len == 0 || first == c->ntimes)
-		first = c->ntimes > 0 ? c->ntimes - 1 : 0;
-	memmove(c->times, c->times + first, (c->ntimes - first) * sizeof(c->times[0]));
-	c->ntimes -= first;
-	memmove(c->text, c->text + c->cur, c->len);
-	for (k = 0; k < c->len; k++)
-		c->cell[k] = (uint16_t)(c->cell[c->cur + k] - first);
 	c->cur = 0;
+	c->ntimes = 0;
 }
 
-/* The line in progress is done, to its end or to a cut: its erased cells are spaces, and at its
- * end (atend) nothing. */
-static void fill_blanks(struct search_ctx *c, int atend)
+/* The line's erased cells are spaces, and at its end (atend) nothing: it is done, to its end or
+ * to a cut. */
+static void fill_blanks(struct search_line *ln, int atend)
 {
-	char *t = c->text + c->cur, *b;
+	char *b;
 
-	while (atend && c->len > 0 && t[c->len - 1] == BLANK)
-		c->len--;
-	while ((b = memchr(t, BLANK, c->len)) != NULL)
+	while (atend && ln->len > 0 && ln->text[ln->len - 1] == BLANK)
+		ln->len--;
+	while ((b = memchr(ln->text, BLANK, ln->len)) != NULL)
 		*b = ' ';
+}
+
+/*
+ * Put the line ln into the block as a finished line (cut: a piece cut before its line's end,
+ * searched at once). A piece of a long line starts the block: '^' and what the piece before
+ * searched are known there.
+ */
+static void append_line(struct search_ctx *c, const struct search_line *ln, int cut)
+{
+	size_t j;
+
+	if ((ln->piece || ln->cont > 0) && c->cur > 0)
+		flush_block(c);
+	if (c->cur + ln->len + 1 > BLOCK_CAP || c->ntimes + ln->len + 1 > TIMES_CAP)
+		flush_block(c);
+	if (c->cur == 0) {
+		c->head_cont = ln->cont;
+		c->head_piece = ln->piece;
+	}
+	memcpy(c->text + c->cur, ln->text, ln->len);
+	for (j = 0; j < ln->len; j++) {
+		if (c->ntimes == 0 || c->times[c->ntimes - 1] != ln->t[j])
+			c->times[c->ntimes++] = ln->t[j];
+		c->cell[c->cur + j] = (uint16_t)(c->ntimes - 1);
+	}
+	/* the line's end: at the time of the record that ended it */
+	if (c->ntimes == 0 || c->times[c->ntimes - 1] != c->now)
+		c->times[c->ntimes++] = c->now;
+	c->text[c->cur + ln->len] = '\n';
+	c->cell[c->cur + ln->len] = (uint16_t)(c->ntimes - 1);
+	c->cur += ln->len + 1;
+	c->cut = cut;
+	if (cut || c->cur >= BLOCK_FLUSH)
+		flush_block(c);
 }
 
 static void end_line(struct search_ctx *c)
 {
-	fill_blanks(c, 1);
-	c->text[c->cur + c->len] = '\n';
-	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
-	if (c->cont > 0) /* it starts the block */
-		c->head_cont = c->cont;
-	if (c->piece)
-		c->head_piece = 1;
-	c->cont = 0;
-	c->piece = 0;
-	c->cur += c->len + 1;
-	c->len = c->col = c->blank_upto = 0;
-	c->moved = 0;
-	if (c->cur >= BLOCK_FLUSH || c->ntimes >= TIMES_CAP - 2)
-		flush_block(c);
+	struct search_line *ln = c->ln;
+
+	fill_blanks(ln, 1);
+	append_line(c, ln, 0);
+	ln->len = ln->col = ln->blank_upto = ln->cont = 0;
+	ln->piece = 0;
+	ln->moved = 0;
 }
 
 /*
@@ -315,51 +333,23 @@ static void end_line(struct search_ctx *c)
  */
 static void split_line(struct search_ctx *c)
 {
-	size_t keep = c->len < LINE_OVERLAP ? c->len : LINE_OVERLAP;
-	size_t from = c->cur + c->len - keep, to = c->cur + c->len + 1;
-	int moved = c->moved;
+	struct search_line *ln = c->ln;
+	size_t keep = ln->len < LINE_OVERLAP ? ln->len : LINE_OVERLAP;
 
-	fill_blanks(c, 0);
-	c->blank_upto = 0;
-	c->text[c->cur + c->len] = '\n';
-	c->cell[c->cur + c->len] = (uint16_t)(c->ntimes - 1);
-	if (c->cont > 0)
-		c->head_cont = c->cont;
-	if (c->piece)
-		c->head_piece = 1;
-	memcpy(c->text + to, c->text + from, keep);
-	memcpy(c->cell + to, c->cell + from, keep * sizeof(c->cell[0]));
-	c->cur = to;
-	c->len = c->col = keep;
-	c->cut = 1;
-	flush_block(c); /* now the new piece starts the block */
-	c->cont = keep;
-	c->piece = 1;
-	c->moved = moved;
+	fill_blanks(ln, 0);
+	ln->blank_upto = 0;
+	append_line(c, ln, 1);
+	memmove(ln->text, ln->text + ln->len - keep, keep);
+	memmove(ln->t, ln->t + ln->len - keep, keep * sizeof(ln->t[0]));
+	ln->len = ln->col = ln->cont = keep;
+	ln->piece = 1;
 }
 
-/* Note the session time of the record whose bytes come next. */
-static void set_time(struct search_ctx *c, uint64_t t)
+/* The bytes of the character before byte pos (> 0) of the line: a UTF-8 one whole, else the
+ * byte. A terminal cell holds a character, not a byte. */
+static size_t char_before(const struct search_line *ln, size_t pos)
 {
-	if (c->ntimes > 0 && c->times[c->ntimes - 1] == t)
-		return;
-	if (c->ntimes >= TIMES_CAP - 1) {
-		/* a line written by tens of thousands of records: search it in pieces */
-		if (c->len > 0)
-			split_line(c);
-		if (c->ntimes >= TIMES_CAP - 1) { /* the overlap's alone: go on without it */
-			c->len = c->col = c->cont = c->blank_upto = 0;
-			flush_block(c);
-		}
-	}
-	c->times[c->ntimes++] = t;
-}
-
-/* The bytes of the character before byte pos (> 0) of the line in progress: a UTF-8 one whole,
- * else the byte. A terminal cell holds a character, not a byte. */
-static size_t char_before(const struct search_ctx *c, size_t pos)
-{
-	const unsigned char *t = (const unsigned char *)c->text + c->cur;
+	const unsigned char *t = (const unsigned char *)ln->text;
 	size_t n = 1, k;
 
 	if (t[pos - 1] < 0x80) /* ends no longer character */
@@ -376,18 +366,16 @@ static size_t char_before(const struct search_ctx *c, size_t pos)
  * follow it make room for themselves (cont_room()). As a terminal puts a character in place
  * of another, whatever their bytes.
  */
-static void overwrite(struct search_ctx *c)
+static void overwrite(struct search_line *ln)
 {
-	char *t = c->text + c->cur;
-	uint16_t *cell = c->cell + c->cur;
-	int n = tg_utf8_seq((const unsigned char *)t + c->col, c->len - c->col);
-	size_t old = n > 0 ? (size_t)n : 1, tail = c->len - c->col - old;
+	int n = tg_utf8_seq((const unsigned char *)ln->text + ln->col, ln->len - ln->col);
+	size_t old = n > 0 ? (size_t)n : 1, tail = ln->len - ln->col - old;
 
 	if (old == 1)
 		return;
-	memmove(t + c->col + 1, t + c->col + old, tail);
-	memmove(cell + c->col + 1, cell + c->col + old, tail * sizeof(cell[0]));
-	c->len -= old - 1;
+	memmove(ln->text + ln->col + 1, ln->text + ln->col + old, tail);
+	memmove(ln->t + ln->col + 1, ln->t + ln->col + old, tail * sizeof(ln->t[0]));
+	ln->len -= old - 1;
 }
 
 /*
@@ -395,32 +383,31 @@ static void overwrite(struct search_ctx *c)
  * before it, room is made for it (the rest of the line moves on); else it is a character of
  * its own (a stray byte: one cell) and goes over the one there.
  */
-static void cont_room(struct search_ctx *c, unsigned char b)
+static void cont_room(struct search_line *ln, unsigned char b)
 {
-	char *t = c->text + c->cur;
-	uint16_t *cell = c->cell + c->cur;
+	char *t = ln->text;
 	unsigned char seq[4];
 	size_t k;
 	int n;
 
-	for (k = 1; k <= 3 && k <= c->col && is_cont(t[c->col - k]); k++)
+	for (k = 1; k <= 3 && k <= ln->col && is_cont(t[ln->col - k]); k++)
 		;
-	if (k > 3 || k > c->col || (unsigned char)t[c->col - k] < 0xc0) {
-		overwrite(c);
+	if (k > 3 || k > ln->col || (unsigned char)t[ln->col - k] < 0xc0) {
+		overwrite(ln);
 		return;
 	}
-	memcpy(seq, t + c->col - k, k);
+	memcpy(seq, t + ln->col - k, k);
 	seq[k] = b;
 	n = tg_utf8_seq(seq, k + 1);
 	if (n != -1 && n != (int)k + 1) {
-		overwrite(c);
+		overwrite(ln);
 		return;
 	}
-	if (c->len >= LINE_CAP) /* the line's last byte goes: a line holds LINE_CAP */
-		c->len = LINE_CAP - 1;
-	memmove(t + c->col + 1, t + c->col, c->len - c->col);
-	memmove(cell + c->col + 1, cell + c->col, (c->len - c->col) * sizeof(cell[0]));
-	c->len++;
+	if (ln->len >= LINE_CAP) /* the line's last byte goes: a line holds LINE_CAP */
+		ln->len = LINE_CAP - 1;
+	memmove(t + ln->col + 1, t + ln->col, ln->len - ln->col);
+	memmove(ln->t + ln->col + 1, ln->t + ln->col, (ln->len - ln->col) * sizeof(ln->t[0]));
+	ln->len++;
 }
 
 /*
@@ -429,27 +416,27 @@ static void cont_room(struct search_ctx *c, unsigned char b)
  * cursor: once a key may have moved it, what an erase took is unknown, and it is not
  * applied (what was typed stays searchable).
  */
-static void erase(struct search_ctx *c, int all)
+static void erase(struct search_line *ln, int all)
 {
 	size_t n;
 
-	if (c->moved || c->col == 0)
+	if (ln->moved || ln->col == 0)
 		return;
-	n = all ? c->col : char_before(c, c->col);
-	c->col -= n;
-	c->len = c->col;
-	if (c->blank_upto > c->len)
-		c->blank_upto = c->len;
-	if (c->cont > c->len)
-		c->cont = c->len;
+	n = all ? ln->col : char_before(ln, ln->col);
+	ln->col -= n;
+	ln->len = ln->col;
+	if (ln->blank_upto > ln->len)
+		ln->blank_upto = ln->len;
+	if (ln->cont > ln->len)
+		ln->cont = ln->len;
 }
 
-/* The cells (characters) of the line in progress before byte offset end: counted from the blanks
- * it starts with (a line erased again and again costs no more than once). */
-static size_t cells_before(const struct search_ctx *c, size_t end)
+/* The cells (characters) of the line before byte offset end: counted from the blanks it starts
+ * with (a line erased again and again costs no more than once). */
+static size_t cells_before(const struct search_line *ln, size_t end)
 {
-	const unsigned char *t = (const unsigned char *)c->text + c->cur;
-	size_t k = c->blank_upto < end ? c->blank_upto : end, cells = k;
+	const unsigned char *t = (const unsigned char *)ln->text;
+	size_t k = ln->blank_upto < end ? ln->blank_upto : end, cells = k;
 	int n;
 
 	for (; k < end; cells++) {
@@ -467,60 +454,61 @@ static size_t cells_before(const struct search_ctx *c, size_t end)
  */
 static void erase_in_line(struct search_ctx *c, int how)
 {
-	char *t = c->text + c->cur;
-	uint16_t *cell = c->cell + c->cur;
-	size_t cells = 0, blanks, upto = c->col, tail, k;
+	struct search_line *ln = c->ln;
+	char *t = ln->text;
+	size_t cells = 0, blanks, upto = ln->col, tail, k;
 	int n;
 
 	if (how == REPLAY_STRIP_ERASE_END) {
 		/* cut short past the verified part (--force): what is left is no verified line,
 		 * and a match that reaches its end says so */
-		if (c->col > 0 && c->col < c->len && (c->times[c->ntimes - 1] & UNVERIFIED_BIT))
-			cell[c->col - 1] = (uint16_t)(c->ntimes - 1);
-		c->len = c->col;
-		if (c->cont > c->len)
-			c->cont = c->len;
-		if (c->blank_upto > c->len)
-			c->blank_upto = c->len;
+		if (ln->col > 0 && ln->col < ln->len && (c->now & UNVERIFIED_BIT))
+			ln->t[ln->col - 1] = c->now;
+		ln->len = ln->col;
+		if (ln->cont > ln->len)
+			ln->cont = ln->len;
+		if (ln->blank_upto > ln->len)
+			ln->blank_upto = ln->len;
 		return;
 	}
-	blanks = cells = cells_before(c, c->col);
-	if (how == REPLAY_STRIP_ERASE_START && c->col < c->len) { /* the cell under the cursor */
-		n = tg_utf8_seq((const unsigned char *)t + c->col, c->len - c->col);
+	blanks = cells = cells_before(ln, ln->col);
+	if (how == REPLAY_STRIP_ERASE_START && ln->col < ln->len) { /* the cell under the cursor */
+		n = tg_utf8_seq((const unsigned char *)t + ln->col, ln->len - ln->col);
 		upto += n > 0 ? (size_t)n : 1;
 		blanks++;
 	}
-	tail = how == REPLAY_STRIP_ERASE_START ? c->len - upto : 0;
+	tail = how == REPLAY_STRIP_ERASE_START ? ln->len - upto : 0;
 	memmove(t + blanks, t + upto, tail);
-	memmove(cell + blanks, cell + upto, tail * sizeof(cell[0]));
+	memmove(ln->t + blanks, ln->t + upto, tail * sizeof(ln->t[0]));
 	/* those blank already stay so */
-	for (k = c->blank_upto < blanks ? c->blank_upto : blanks; k < blanks; k++) {
+	for (k = ln->blank_upto < blanks ? ln->blank_upto : blanks; k < blanks; k++) {
 		t[k] = BLANK;
-		cell[k] = (uint16_t)(c->ntimes - 1);
+		ln->t[k] = c->now;
 	}
-	c->len = blanks + tail;
-	c->col = cells;
-	c->cont = 0; /* from the start, not what the piece before searched */
-	c->blank_upto = blanks;
+	ln->len = blanks + tail;
+	ln->col = cells;
+	ln->cont = 0; /* from the start, not what the piece before searched */
+	ln->blank_upto = blanks;
 }
 
 /* Move the cursor n cells (characters) forward on its line, past its end over BLANKs as a
  * terminal leaves blank cells there (up to LINE_CAP): no more work than n, whatever the line. */
 static void move_right(struct search_ctx *c, size_t n)
 {
-	const unsigned char *t = (const unsigned char *)c->text + c->cur;
+	struct search_line *ln = c->ln;
+	const unsigned char *t = (const unsigned char *)ln->text;
 	int s;
 
-	for (; n > 0 && c->col < c->len; n--) {
-		s = t[c->col] < 0x80 ? 1 : tg_utf8_seq(t + c->col, c->len - c->col);
-		c->col += s > 0 ? (size_t)s : 1;
+	for (; n > 0 && ln->col < ln->len; n--) {
+		s = t[ln->col] < 0x80 ? 1 : tg_utf8_seq(t + ln->col, ln->len - ln->col);
+		ln->col += s > 0 ? (size_t)s : 1;
 	}
-	if (n > 0 && c->blank_upto == c->len) /* the blanks it starts with go on */
-		c->blank_upto = c->len + (n < LINE_CAP - c->len ? n : LINE_CAP - c->len);
-	for (; n > 0 && c->col < LINE_CAP; n--) {
-		c->text[c->cur + c->col] = BLANK;
-		c->cell[c->cur + c->col] = (uint16_t)(c->ntimes - 1);
-		c->len = ++c->col;
+	if (n > 0 && ln->blank_upto == ln->len) /* the blanks it starts with go on */
+		ln->blank_upto = ln->len + (n < LINE_CAP - ln->len ? n : LINE_CAP - ln->len);
+	for (; n > 0 && ln->col < LINE_CAP; n--) {
+		ln->text[ln->col] = BLANK;
+		ln->t[ln->col] = c->now;
+		ln->len = ++ln->col;
 	}
 }
 
@@ -528,14 +516,16 @@ static void move_right(struct search_ctx *c, size_t n)
  * applied as a terminal does; n: a cursor move's count. */
 static void line_control(struct search_ctx *c, int what, unsigned n)
 {
+	struct search_line *ln = c->ln;
+
 	switch (what) {
 	case REPLAY_STRIP_COLUMN:
-		c->col = 0;
+		ln->col = 0;
 		move_right(c, n - 1);
 		break;
 	case REPLAY_STRIP_LEFT:
-		for (; n > 0 && c->col > 0; n--)
-			c->col -= char_before(c, c->col);
+		for (; n > 0 && ln->col > 0; n--)
+			ln->col -= char_before(ln, ln->col);
 		break;
 	case REPLAY_STRIP_RIGHT:
 		move_right(c, n);
@@ -549,21 +539,23 @@ static void line_control(struct search_ctx *c, int what, unsigned n)
 /* One text byte, placed as a terminal would place it. */
 static inline void put_byte(struct search_ctx *c, unsigned char b)
 {
+	struct search_line *ln = c->ln;
+
 	if (b >= 0x20 && b != 0x7f) {
-		if (c->col >= LINE_CAP)
+		if (ln->col >= LINE_CAP)
 			split_line(c);
-		if (c->col < c->cont) /* overwritten: not what the piece before searched */
-			c->cont = c->col;
-		if (c->col < c->blank_upto)
-			c->blank_upto = c->col;
-		if (c->col < c->len && is_cont((char)b))
-			cont_room(c, b);
-		else if (c->col < c->len)
-			overwrite(c);
-		c->text[c->cur + c->col] = (char)b;
-		c->cell[c->cur + c->col] = (uint16_t)(c->ntimes - 1);
-		if (++c->col > c->len)
-			c->len = c->col;
+		if (ln->col < ln->cont) /* overwritten: not what the piece before searched */
+			ln->cont = ln->col;
+		if (ln->col < ln->blank_upto)
+			ln->blank_upto = ln->col;
+		if (ln->col < ln->len && is_cont((char)b))
+			cont_room(ln, b);
+		else if (ln->col < ln->len)
+			overwrite(ln);
+		ln->text[ln->col] = (char)b;
+		ln->t[ln->col] = c->now;
+		if (++ln->col > ln->len)
+			ln->len = ln->col;
 		return;
 	}
 	switch (b) {
@@ -574,17 +566,17 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 		if (c->input)
 			end_line(c); /* Enter */
 		else
-			c->col = 0;
+			ln->col = 0;
 		break;
 	case '\b':
 	case 0x7f:
 		if (c->input)
-			erase(c, 0);
-		else if (c->col > 0)
-			c->col -= char_before(c, c->col); /* a cell back: a character */
+			erase(ln, 0);
+		else if (ln->col > 0)
+			ln->col -= char_before(ln, ln->col); /* a cell back: a character */
 		break;
 	case 0x15: /* ^U (only input: output's is stripped) */
-		erase(c, 1);
+		erase(ln, 1);
 		break;
 	case '\t':
 		put_byte(c, ' ');
@@ -594,45 +586,10 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 	}
 }
 
-/* Put the line in progress aside and take up the one of stream k (0 stdout, 1 stderr). */
+/* The stream whose line is written from here: 0 stdout (and input), 1 stderr. */
 static void switch_stream(struct search_ctx *c, int k)
 {
-	struct search_aside *out = &c->aside[c->stream], *in = &c->aside[k];
-	size_t j;
-
-	if (k == c->stream)
-		return;
-	for (j = 0; j < c->len; j++) {
-		out->text[j] = c->text[c->cur + j];
-		out->t[j] = c->times[c->cell[c->cur + j]];
-	}
-	out->len = c->len;
-	out->col = c->col;
-	out->cont = c->cont;
-	out->piece = c->piece;
-	out->strip = c->strip;
-	out->held_t = c->held_t;
-	c->stream = k;
-	c->len = c->col = c->cont = c->blank_upto = 0;
-	c->piece = 0;
-	/* room for a time per byte, and the record's own; a piece of a long line starts the
-	 * block */
-	if (c->ntimes + in->len + 2 >= TIMES_CAP || (in->piece && c->cur > 0))
-		flush_block(c);
-	for (j = 0; j < in->len; j++) {
-		if (c->ntimes == 0 || c->times[c->ntimes - 1] != in->t[j])
-			c->times[c->ntimes++] = in->t[j];
-		c->text[c->cur + j] = in->text[j];
-		c->cell[c->cur + j] = (uint16_t)(c->ntimes - 1);
-	}
-	c->len = in->len;
-	c->col = in->col;
-	c->cont = in->cont;
-	c->piece = in->piece;
-	c->strip = in->strip;
-	c->held_t = in->held_t;
-	in->len = in->col = in->cont = 0;
-	in->piece = 0;
+	c->ln = &c->line[k];
 }
 
 /*
@@ -642,10 +599,10 @@ static void switch_stream(struct search_ctx *c, int k)
  */
 static void put_held(struct search_ctx *c, int next)
 {
-	if (!replay_strip_holds(&c->strip) || (next >= 0x80 && next <= 0x9f))
+	if (!replay_strip_holds(&c->ln->strip) || (next >= 0x80 && next <= 0x9f))
 		return;
-	set_time(c, c->held_t);
-	put_byte(c, (unsigned char)replay_strip_end(&c->strip));
+	c->now = c->ln->held_t;
+	put_byte(c, (unsigned char)replay_strip_end(&c->ln->strip));
 }
 
 /* The end of a recording: each stream's last line, unfinished, is a line. */
@@ -656,8 +613,8 @@ static void finish_lines(struct search_ctx *c)
 	for (k = 0; k < 2; k++) {
 		switch_stream(c, k);
 		put_held(c, -1);
-		(void)replay_strip_end(&c->strip); /* starts afresh */
-		if (c->len > 0)
+		(void)replay_strip_end(&c->ln->strip); /* starts afresh */
+		if (c->ln->len > 0)
 			end_line(c);
 	}
 	flush_block(c);
@@ -673,6 +630,7 @@ static int is_plain(unsigned char b)
 static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
 {
 	struct search_ctx *c = ctx;
+	struct search_line *ln;
 	const unsigned char *p = rec->data;
 	uint64_t t = rec->time_us | (rec->offset >= c->verified_bytes ? UNVERIFIED_BIT : 0);
 	size_t i;
@@ -687,51 +645,48 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
 		return 0;
 	switch_stream(c, rec->type == TG_REC_ERR);
+	ln = c->ln;
 	if (rec->len > 0)
 		put_held(c, p[0]);
-	set_time(c, t);
+	c->now = t;
 	for (i = 0; i < rec->len; i++) {
 		/* a run of plain text outside any escape sequence, at the end of the line: the
 		 * common case, copied whole (over text: put_byte() replaces characters whole) */
-		if (c->strip.state == 0 && c->col == c->len && is_plain(p[i])) {
-			size_t run = 1, room, n;
-			uint16_t idx = (uint16_t)(c->ntimes - 1);
+		if (ln->strip.state == 0 && ln->col == ln->len && is_plain(p[i])) {
+			size_t run = 1, room, n, j;
 
 			while (i + run < rec->len && is_plain(p[i + run]))
 				run++;
 			while (run > 0) {
-				if (c->col >= LINE_CAP) {
+				if (ln->col >= LINE_CAP)
 					split_line(c);
-					/* a flush moves the times down */
-					idx = (uint16_t)(c->ntimes - 1);
-				}
-				if (c->col < c->cont)
-					c->cont = c->col;
-				room = LINE_CAP - c->col;
+				if (ln->col < ln->cont)
+					ln->cont = ln->col;
+				room = LINE_CAP - ln->col;
 				n = run < room ? run : room;
-				memcpy(c->text + c->cur + c->col, p + i, n);
-				for (size_t j = 0; j < n; j++)
-					c->cell[c->cur + c->col + j] = idx;
-				c->col += n;
-				if (c->col > c->len)
-					c->len = c->col;
+				memcpy(ln->text + ln->col, p + i, n);
+				for (j = 0; j < n; j++)
+					ln->t[ln->col + j] = t;
+				ln->col += n;
+				if (ln->col > ln->len)
+					ln->len = ln->col;
 				i += n;
 				run -= n;
 			}
 			i--; /* the for loop steps over the last byte copied */
 			continue;
 		}
-		nk = replay_strip_byte(&c->strip, p[i], kept);
+		nk = replay_strip_byte(&ln->strip, p[i], kept);
 		for (k = 0; k < nk; k++)
 			if (kept[k] >= 0)
 				put_byte(c, (unsigned char)kept[k]);
-			else if (kept[k] == REPLAY_STRIP_KEY && c->len > 0)
-				c->moved = 1;
+			else if (kept[k] == REPLAY_STRIP_KEY && ln->len > 0)
+				ln->moved = 1;
 			else if (kept[k] != REPLAY_STRIP_KEY)
-				line_control(c, kept[k], c->strip.param);
+				line_control(c, kept[k], ln->strip.param);
 	}
-	if (rec->len > 0 && replay_strip_holds(&c->strip))
-		c->held_t = t; /* its last byte: what it is shows in a later record */
+	if (rec->len > 0 && replay_strip_holds(&ln->strip))
+		ln->held_t = t; /* its last byte: what it is shows in a later record */
 	return c->werr ? -1 : 0;
 }
 
@@ -795,18 +750,18 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		int fc, status = TG_OK;
 
 		c->name = name;
-		c->cur = c->len = c->col = c->ntimes = c->cont = c->head_cont = 0;
-		c->piece = c->head_piece = 0;
-		c->strip = (struct replay_strip)REPLAY_STRIP_VOID;
-		c->strip.input = c->input;
-		c->moved = 0;
-		c->blank_upto = 0;
-		c->stream = 0;
-		for (k = 0; k < 2; k++) { /* and the escape state of the stream not written */
-			c->aside[k].len = c->aside[k].col = c->aside[k].cont = 0;
-			c->aside[k].piece = 0;
-			c->aside[k].strip = c->strip;
+		c->cur = c->ntimes = c->head_cont = 0;
+		c->head_piece = c->cut = 0;
+		for (k = 0; k < 2; k++) { /* each stream's line, and its escape state, afresh */
+			struct search_line *ln = &c->line[k];
+
+			ln->len = ln->col = ln->cont = ln->blank_upto = 0;
+			ln->piece = ln->moved = 0;
+			ln->held_t = 0;
+			ln->strip = (struct replay_strip)REPLAY_STRIP_VOID;
+			ln->strip.input = c->input;
 		}
+		c->ln = &c->line[0];
 		memset(&c->seen, 0, sizeof(c->seen));
 		c->dropped = 0;
 		memset(&v, 0, sizeof(v));

@@ -540,6 +540,20 @@ expect 0 "$R" -c conf search 'warning' streams.tgr
 	tg_fail "search: a stderr line: $(cat out.txt)"
 expect 0 "$R" -c conf search 'parwarning|slowtial' streams.tgr
 [ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cat out.txt)"
+# ... in time that grows with the output, not with the lines in progress: a command writing its
+# stdout and stderr in turns on one long line each (3 MB in 6-byte records: well under a
+# second, where putting a stream's line aside at each turn took about 4 s per MB)
+python3 -c "import sys
+for i in range(250000): sys.stdout.write('out %d o%04d\\nerr %d e%04d\\n' % (1000 + 2 * i, i % 10000, 1001 + 2 * i, i % 10000))
+print('out 9000000 o\\\\n'); print('err 9000000 e\\\\n'); print('seal 9000000 {}')" >alternate.txt
+"$G" script k/signing.key alternate.tgr session=$SID mode=command command=x term= cols=0 rows=0 \
+	<alternate.txt || tg_fail "make alternate.tgr"
+expect 0 timeout 5 "$R" -c conf search 'e2499o|o2499e' alternate.tgr
+[ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cut -c1-80 out.txt)"
+expect 0 timeout 5 "$R" -c conf search '^e0000e0001e' alternate.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 alternate.tgr: $(printf 'e%04d' $(seq 0 79))..." ] ||
+	tg_fail "search: a stderr line written in turns with stdout: $(cut -c1-80 out.txt)"
+rm -f alternate.txt alternate.tgr
 # a C1 control written as UTF-8 is one to a UTF-8 terminal (U+009B is CSI, U+009D OSC,
 # U+009C ST): its sequence is removed as its ESC form is, and hides no text from a search;
 # the other characters of U+0080..U+00FF (the copyright sign) are text
@@ -629,7 +643,7 @@ $SID 0:00:04.000 c2rec.tgr: n=\xc2" ] || tg_fail "search $force: a 0xc2 that end
 	[ "$(cat out.txt)" = "$SID 0:00:04.000 c2rec.tgr: n=\xc2" ] ||
 		tg_fail "search $force: a match that ends in a 0xc2: $(cat out.txt)"
 done
-# a line longer than a search piece (16 KiB of text, or written by more than ~65000
+# a line longer than a search piece (16 KiB of text; the second one here written by 70000
 # records) is searched in pieces that overlap: a match across the cut is found, once
 python3 - <<'PY' >longline.txt
 print("out 1000 " + "." * 16380 + "NEEDLE IN A HAYSTACK" + "." * 16400 + "\\r\\n")
