@@ -104,8 +104,9 @@ static const struct {
      "cat [--force] [--input] FILE", "the output (or typed input) without timing"},
     {"search", replay_cmd_search, 2, TAKES_KEY | TAKES_FORCE | TAKES_INPUT, "REGEX FILE...",
      "search [--force] [--input] REGEX FILE...",
-     "matches in the text with escape sequences removed,\n"
-     "with session id and a time for play --from"},
+     "matches in the text with escape sequences removed\n"
+     "(what was erased or written over too), with\n"
+     "session id and a time for play --from"},
     {"export", replay_cmd_export, 1, TAKES_KEY | TAKES_FORCE | TAKES_FORMAT | TAKES_RAW, "FILE",
      "export [--force] --format asciicast [--raw] FILE", "asciicast v2 on stdout"},
     {"list", replay_cmd_list, 1, TAKES_KEY, "SPOOLDIR|s3://bucket/prefix",

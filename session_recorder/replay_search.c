@@ -10,6 +10,11 @@
  * Backspace and ^U applied where it is plain what they erased. A command's
  * stdout and stderr are two streams, each with its own line in progress (and
  * its own escape state), where it stays while the other one writes.
+ * Text erased or written over before its line ended was on the screen too:
+ * before a character written since goes, the line as it is (around what
+ * changed) is taken, and searched as a line of its own once the next version
+ * is known, each byte marked when the next version still has it there (a
+ * match of those alone is that version's, and said once, there).
  */
 #include <inttypes.h>
 #include <locale.h>
@@ -37,6 +42,20 @@
 /* a cell erased (CSI K) in the line in progress (never text: the stripper drops DEL): a space
  * once the line is done, but none at its end, where a terminal shows nothing */
 #define BLANK '\x7f'
+/* a version of a line taken before text on it went (erased or written over) is searched
+ * around what changed since the version before, this far either side */
+#define SNAP_AROUND 512
+/* snap[], of each byte of the block: of a version of a line before text on it went (not the
+ * line as it ended), whether the byte is the same in the next version (or was searched in the
+ * piece before): a match of such bytes alone is found in the next version; and of the '\n'
+ * that ends such a version, whether it starts after its line's start and ends before its
+ * end (it is searched around what changed), and whether the next version is longer or
+ * shorter (a match that ends at its end is no longer there) */
+#define SNAP_LINE 1
+#define SNAP_KEPT 2
+#define SNAP_NOTBOL 4
+#define SNAP_NOTEOL 8
+#define SNAP_ENDCHG 16
 
 /* A stream's line in progress, as a terminal lays it out, each byte with the session time (in
  * times[] form) of the record that wrote it. A command's stdout and stderr have one each, and
@@ -58,11 +77,25 @@ struct search_line {
 	struct replay_strip strip; /* each stream has its own escape state */
 	/* the time of the record that ended with the 0xc2 strip holds */
 	uint64_t held_t;
+	/* output: the bytes [dlo, dhi) were written since the last version of the line was
+	 * taken (none when dlo >= dhi) */
+	size_t dlo, dhi;
+	/* output: the line as it was before text on it last went, bytes [off, off + len) of it
+	 * (the part around what had changed), to be searched once the next version is known */
+	struct {
+		char text[LINE_CAP];
+		uint64_t t[LINE_CAP];
+		size_t off, len;
+		size_t line_len; /* the line's length then */
+		size_t cont;     /* its first cont bytes were searched in the piece before */
+		int have, notbol;
+	} prev;
 };
 
 struct search_ctx {
 	regex_t re;
 	int literal; /* the pattern has no special characters: memmem */
+	int has_eol; /* the pattern has a '$' (a line's end matters to it) */
 	int utf8;    /* the locale's regexec() reads UTF-8: it sees the block as match[] */
 	const char *pat;
 	size_t patlen;
@@ -83,6 +116,7 @@ struct search_ctx {
 	char text[BLOCK_CAP + 1];
 	char match[BLOCK_CAP + 1]; /* text with each byte that is not UTF-8 as NOT_UTF8 */
 	uint16_t cell[BLOCK_CAP];  /* each byte's index in times[] */
+	unsigned char snap[BLOCK_CAP + 1]; /* SNAP_*: 0 for a line as it ended */
 	uint64_t times[TIMES_CAP]; /* session times, with UNVERIFIED_BIT */
 	size_t ntimes;
 	size_t cur;
@@ -149,8 +183,12 @@ static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 	for (k = so; k < eo || k == so; k++)
 		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
 	show_window(c, so, ls, le, &ws, &we);
-	from_start = ws == ls && !(ls == 0 && c->head_piece);
-	to_end = we == le && !(le == end && c->cut); /* a cut piece: its line goes on */
+	/* a cut piece, or the part of a version of a line searched around what changed: its
+	 * line goes on */
+	from_start = ws == ls && !(ls == 0 && c->head_piece) &&
+	             !(le < c->cur && (c->snap[le] & SNAP_NOTBOL));
+	to_end =
+	    we == le && !(le == end && c->cut) && !(le < c->cur && (c->snap[le] & SNAP_NOTEOL));
 	replay_fmt_time(t, sizeof(t), c->times[c->cell[so]] & ~UNVERIFIED_BIT);
 	/* the escapes are stripped already; what is left (C1 bytes, an S3 key) made safe too */
 	memcpy(line, c->text + ws, we - ws);
@@ -194,7 +232,59 @@ static const char *match_text(struct search_ctx *c)
 	return c->match;
 }
 
-/* Search the finished lines, then keep only the line in progress. */
+/* Whether the match [so, eo) of a version of a line (its '\n' at le) holds text that went
+ * before the next version: else the next version has the match, and says it. */
+static int went(const struct search_ctx *c, size_t so, size_t eo, size_t le)
+{
+	size_t k;
+
+	if (eo == le && c->has_eol && (c->snap[le] & SNAP_ENDCHG))
+		return 1;
+	for (k = so; k < eo; k++)
+		if (!(c->snap[k] & SNAP_KEPT))
+			return 1;
+	return 0;
+}
+
+/*
+ * The block's search found [so, eo) in a version of a line taken before text on it went:
+ * reported when it holds text that went. A version that is the part of its line around what
+ * changed is searched alone, where its ends are not its line's ('^', '$'). A match of the empty
+ * string is its line's, said of the line as it ended. mt: what regexec() reads of the block.
+ * Returns where the block's search goes on.
+ */
+static size_t search_prev(struct search_ctx *c, char *mt, size_t so, size_t eo, size_t end)
+{
+	size_t ls = line_start(c, so), le = so, p;
+	regmatch_t m;
+	int flags;
+
+	while (le < end && c->text[le] != '\n')
+		le++;
+	if (c->literal || !(c->snap[le] & (SNAP_NOTBOL | SNAP_NOTEOL))) {
+		if (so == eo)
+			return le + 1;
+		if (went(c, so, eo, le))
+			report(c, so, eo, end);
+		return eo;
+	}
+	mt[le] = '\0';
+	for (p = ls; p < le; p = eo) {
+		flags = p > ls || (c->snap[le] & SNAP_NOTBOL) ? REG_NOTBOL : 0;
+		if (c->snap[le] & SNAP_NOTEOL)
+			flags |= REG_NOTEOL;
+		if (regexec(&c->re, mt + p, 1, &m, flags) != 0 || m.rm_so == m.rm_eo)
+			break;
+		so = p + (size_t)m.rm_so;
+		eo = p + (size_t)m.rm_eo;
+		if (went(c, so, eo, le))
+			report(c, so, eo, end);
+	}
+	mt[le] = '\n';
+	return le + 1;
+}
+
+/* Search the finished lines. */
 static void flush_block(struct search_ctx *c)
 {
 	size_t pos = 0;
@@ -236,6 +326,11 @@ static void flush_block(struct search_ctx *c)
 			}
 			if (so >= end)
 				break;
+			if (c->snap[so] & SNAP_LINE) {
+				pos =
+				    search_prev(c, mt == c->text ? c->text : c->match, so, eo, end);
+				continue;
+			}
 			if (so == eo) {
 				/* an empty match ('$', '^$', 'x*'): its line matches, said once (of
 				 * a piece after the first, only at the line's end: the pieces
@@ -288,7 +383,7 @@ static void fill_blanks(struct search_line *ln, int atend)
  */
 static void append_line(struct search_ctx *c, const struct search_line *ln, int cut)
 {
-	size_t j;
+	size_t j, k;
 
 	if ((ln->piece || ln->cont > 0) && c->cur > 0)
 		flush_block(c);
@@ -299,10 +394,17 @@ static void append_line(struct search_ctx *c, const struct search_line *ln, int 
 		c->head_piece = ln->piece;
 	}
 	memcpy(c->text + c->cur, ln->text, ln->len);
-	for (j = 0; j < ln->len; j++) {
-		if (c->ntimes == 0 || c->times[c->ntimes - 1] != ln->t[j])
-			c->times[c->ntimes++] = ln->t[j];
-		c->cell[c->cur + j] = (uint16_t)(c->ntimes - 1);
+	memset(c->snap + c->cur, 0, ln->len + 1);
+	/* a time a run of bytes (most lines are written by a record or two) */
+	for (j = 0; j < ln->len; j = k) {
+		uint64_t t = ln->t[j];
+		uint16_t idx;
+
+		if (c->ntimes == 0 || c->times[c->ntimes - 1] != t)
+			c->times[c->ntimes++] = t;
+		idx = (uint16_t)(c->ntimes - 1);
+		for (k = j; k < ln->len && ln->t[k] == t; k++)
+			c->cell[c->cur + k] = idx;
 	}
 	/* the line's end: at the time of the record that ended it */
 	if (c->ntimes == 0 || c->times[c->ntimes - 1] != c->now)
@@ -315,10 +417,118 @@ static void append_line(struct search_ctx *c, const struct search_line *ln, int 
 		flush_block(c);
 }
 
+/* The bytes of the character at p (n bytes left): a UTF-8 one whole, else one. */
+static inline size_t char_at(const char *p, size_t n)
+{
+	int k = (unsigned char)p[0] < 0x80 ? 1 : tg_utf8_seq((const unsigned char *)p, n);
+
+	return k > 0 ? (size_t)k : 1;
+}
+
+/*
+ * Output: the version of ln taken before text on it went (erased, or written over) into the
+ * block, now that the next version, ln as it is, is known: each character the same in the
+ * same cell there (or searched in the piece before) is SNAP_KEPT, a match of those alone is
+ * the next version's. Its blanks are spaces, and at its line's end nothing, as a line's.
+ */
+static void put_prev(struct search_ctx *c, struct search_line *ln)
+{
+	size_t n = ln->prev.len, j, k, cl, sl, q = ln->prev.off;
+	int noteol = ln->prev.off + n < ln->prev.line_len;
+	unsigned char kept;
+	char b;
+
+	if (!ln->prev.have)
+		return;
+	ln->prev.have = 0;
+	while (!noteol && n > 0 && ln->prev.text[n - 1] == BLANK)
+		n--;
+	if (c->cur + n + 1 > BLOCK_CAP || c->ntimes + n + 1 > TIMES_CAP)
+		flush_block(c);
+	/* cell by cell from where it starts in both (a character may have more or fewer bytes
+	 * than the one in its place now) */
+	for (j = 0; j < n; j += sl, q += cl) {
+		sl = char_at(ln->prev.text + j, n - j);
+		cl = q < ln->len ? char_at(ln->text + q, ln->len - q) : 1;
+		kept = ln->prev.off + j < ln->prev.cont ||
+		               (q < ln->len && cl == sl && ln->prev.text[j] == ln->text[q] &&
+		                (sl == 1 || memcmp(ln->prev.text + j, ln->text + q, sl) == 0))
+		           ? SNAP_KEPT
+		           : 0;
+		for (k = j; k < j + sl; k++) {
+			b = ln->prev.text[k];
+			c->text[c->cur + k] = b == BLANK ? ' ' : b;
+			c->snap[c->cur + k] = SNAP_LINE | kept;
+			if (c->ntimes == 0 || c->times[c->ntimes - 1] != ln->prev.t[k])
+				c->times[c->ntimes++] = ln->prev.t[k];
+			c->cell[c->cur + k] = (uint16_t)(c->ntimes - 1);
+		}
+	}
+	if (c->ntimes == 0 || c->times[c->ntimes - 1] != c->now)
+		c->times[c->ntimes++] = c->now;
+	c->text[c->cur + n] = '\n';
+	c->cell[c->cur + n] = (uint16_t)(c->ntimes - 1);
+	c->snap[c->cur + n] = (unsigned char)(SNAP_LINE | (ln->prev.notbol ? SNAP_NOTBOL : 0) |
+	                                      (noteol ? SNAP_NOTEOL : 0) |
+	                                      (ln->len != ln->prev.line_len ? SNAP_ENDCHG : 0));
+	c->cur += n + 1;
+	if (c->cur >= BLOCK_FLUSH)
+		flush_block(c);
+}
+
+/*
+ * Output: text on the line in progress is about to go (erased, or written over): take the line
+ * as it is, to be searched as it was shown (the version taken before goes into the block, the
+ * line as it is now its next version). Of a long line, the part around what was written since
+ * the version before: what lies further was in that one.
+ */
+static void take_prev(struct search_ctx *c)
+{
+	struct search_line *ln = c->ln;
+	size_t from, to;
+
+	put_prev(c, ln);
+	to = ln->dhi + SNAP_AROUND < ln->len ? ln->dhi + SNAP_AROUND : ln->len;
+	from = ln->dlo > SNAP_AROUND ? ln->dlo - SNAP_AROUND : 0;
+	if (from > 0 && from < ln->blank_upto) /* a cut in the blanks it starts with: none */
+		from = ln->blank_upto;
+	if (from > to)
+		from = to;
+	while (from > 0 && from < to && is_cont(ln->text[from])) /* on character bounds */
+		from++;
+	while (to < ln->len && to > from && is_cont(ln->text[to]))
+		to--;
+	memcpy(ln->prev.text, ln->text + from, to - from);
+	memcpy(ln->prev.t, ln->t + from, (to - from) * sizeof(ln->t[0]));
+	ln->prev.off = from;
+	ln->prev.len = to - from;
+	ln->prev.line_len = ln->len;
+	ln->prev.cont = ln->cont;
+	ln->prev.notbol = from > 0 || ln->piece;
+	ln->prev.have = 1;
+	ln->dlo = ln->dhi = 0;
+}
+
+/* Bytes [from, to) of the line in progress were written. */
+static inline void written(struct search_line *ln, size_t from, size_t to)
+{
+	if (ln->dlo >= ln->dhi) {
+		ln->dlo = from;
+		ln->dhi = to;
+		return;
+	}
+	if (from < ln->dlo)
+		ln->dlo = from;
+	if (to > ln->dhi)
+		ln->dhi = to;
+}
+
 static void end_line(struct search_ctx *c)
 {
 	struct search_line *ln = c->ln;
 
+	put_prev(c, ln);
+	ln->dlo = ln->dhi = 0;
 	fill_blanks(ln, 1);
 	append_line(c, ln, 0);
 	ln->len = ln->col = ln->blank_upto = ln->cont = 0;
@@ -336,6 +546,8 @@ static void split_line(struct search_ctx *c)
 	struct search_line *ln = c->ln;
 	size_t keep = ln->len < LINE_OVERLAP ? ln->len : LINE_OVERLAP;
 
+	put_prev(c, ln);
+	ln->dlo = ln->dhi = 0; /* what it keeps was searched in this piece */
 	fill_blanks(ln, 0);
 	ln->blank_upto = 0;
 	append_line(c, ln, 1);
@@ -459,6 +671,9 @@ static void erase_in_line(struct search_ctx *c, int how)
 	size_t cells = 0, blanks, upto = ln->col, tail, k;
 	int n;
 
+	/* text written since the version before goes, or shown with it */
+	if (ln->dlo < ln->dhi && (how == REPLAY_STRIP_ERASE_END ? ln->col < ln->len : ln->len > 0))
+		take_prev(c);
 	if (how == REPLAY_STRIP_ERASE_END) {
 		/* cut short past the verified part (--force): what is left is no verified line,
 		 * and a match that reaches its end says so */
@@ -548,12 +763,19 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 			ln->cont = ln->col;
 		if (ln->col < ln->blank_upto)
 			ln->blank_upto = ln->col;
+		/* written over: a character written since the version before goes (a UTF-8 one
+		 * may, whatever its first byte) */
+		if (!c->input && ln->col >= ln->dlo && ln->col < ln->dhi && ln->col < ln->len &&
+		    !is_cont((char)b) && ln->text[ln->col] != BLANK &&
+		    (ln->text[ln->col] != (char)b || (unsigned char)ln->text[ln->col] >= 0xc0))
+			take_prev(c);
 		if (ln->col < ln->len && is_cont((char)b))
 			cont_room(ln, b);
 		else if (ln->col < ln->len)
 			overwrite(ln);
 		ln->text[ln->col] = (char)b;
 		ln->t[ln->col] = c->now;
+		written(ln, ln->col, ln->col + 1);
 		if (++ln->col > ln->len)
 			ln->len = ln->col;
 		return;
@@ -616,6 +838,8 @@ static void finish_lines(struct search_ctx *c)
 		(void)replay_strip_end(&c->ln->strip); /* starts afresh */
 		if (c->ln->len > 0)
 			end_line(c);
+		else
+			put_prev(c, c->ln); /* what went at the end: next to nothing */
 	}
 	flush_block(c);
 }
@@ -667,6 +891,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 				memcpy(ln->text + ln->col, p + i, n);
 				for (j = 0; j < n; j++)
 					ln->t[ln->col + j] = t;
+				written(ln, ln->col, ln->col + n);
 				ln->col += n;
 				if (ln->col > ln->len)
 					ln->len = ln->col;
@@ -734,6 +959,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		return REPLAY_EXIT_USAGE;
 	}
 	c->literal = is_literal(argv[0]);
+	c->has_eol = strchr(argv[0], '$') != NULL;
 	c->utf8 = MB_CUR_MAX > 1;
 	c->pat = argv[0];
 	c->patlen = strlen(argv[0]);
@@ -758,6 +984,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 			ln->len = ln->col = ln->cont = ln->blank_upto = 0;
 			ln->piece = ln->moved = 0;
 			ln->held_t = 0;
+			ln->dlo = ln->dhi = 0;
+			ln->prev.have = 0;
 			ln->strip = (struct replay_strip)REPLAY_STRIP_VOID;
 			ln->strip.input = c->input;
 		}

@@ -467,22 +467,33 @@ for re in '$:aab  baa' '^$:' 'a*:aab  baa' 'x*|a+:aab  baa'; do
 done
 # a terminal cell holds a character, not a byte: a backspace steps back over a UTF-8
 # character whole, and a character written over another replaces it whole (a spinner, a
-# shell's erase of a typed e-acute, a shorter text after a carriage return)
+# shell's erase of a typed e-acute, a shorter text after a carriage return); what was
+# written over is found in the line as it was before (as a character that went: one
+# character in place of another with more or fewer bytes is not a change of those after it)
 printf '%s\n' 'out 1000 Loading \xe2\xa0\x8b' 'out 2000 \x08\xe2\xa0\x99' 'out 3000 \x08 done\r\n' \
 	'out 4000 $ caf\xc3\xa9' 'out 5000 \x08 \x08' 'out 6000 e\r\n' 'out 7000 r\xc3\xa9sum\xc3\xa9\rresume!\r\n' \
 	'out 8000 abc\rd\xc3\xa9\r\n' 'out 8500 abcdef\r\xff\r\n' \
 	'out 8600 abcdef\r\xe2x\r\n' 'out 8700 \xe2\x82\xac\xe2\x82\xac\r\xc3\xa9\r\n' 'seal 9000 {}' >cells.txt
 "$G" script k/signing.key cells.tgr session=$SID <cells.txt || tg_fail "make cells.tgr"
 expect 0 "$R" -c conf search '.' cells.tgr
-[ "$(cut -d' ' -f2- out.txt | uniq)" = "0:00:00.001 cells.tgr: Loading  done
-0:00:00.003 cells.tgr: Loading  done
-0:00:00.004 cells.tgr: \$ cafe
-0:00:00.006 cells.tgr: \$ cafe
-0:00:00.007 cells.tgr: resume!
-0:00:00.008 cells.tgr: d$(printf '\303\251')c
-0:00:00.008 cells.tgr: \\xffbcdef
-0:00:00.008 cells.tgr: \\xe2xcdef
-0:00:00.008 cells.tgr: $(printf '\303\251\342\202\254')" ] || tg_fail "search: characters overwritten by bytes: $(cat out.txt)"
+[ "$(cut -d' ' -f2- out.txt | uniq -c | sed 's/^ *//')" = "1 0:00:00.001 cells.tgr: Loading $(printf '\342\240\213')
+1 0:00:00.002 cells.tgr: Loading $(printf '\342\240\231')
+8 0:00:00.001 cells.tgr: Loading  done
+5 0:00:00.003 cells.tgr: Loading  done
+1 0:00:00.004 cells.tgr: \$ caf$(printf '\303\251')
+1 0:00:00.005 cells.tgr: \$ caf 
+5 0:00:00.004 cells.tgr: \$ cafe
+1 0:00:00.006 cells.tgr: \$ cafe
+2 0:00:00.007 cells.tgr: r$(printf '\303\251')sum$(printf '\303\251')
+7 0:00:00.007 cells.tgr: resume!
+2 0:00:00.008 cells.tgr: abc
+3 0:00:00.008 cells.tgr: d$(printf '\303\251')c
+1 0:00:00.008 cells.tgr: abcdef
+6 0:00:00.008 cells.tgr: \\xffbcdef
+2 0:00:00.008 cells.tgr: abcdef
+6 0:00:00.008 cells.tgr: \\xe2xcdef
+1 0:00:00.008 cells.tgr: $(printf '\342\202\254\342\202\254')
+2 0:00:00.008 cells.tgr: $(printf '\303\251\342\202\254')" ] || tg_fail "search: characters overwritten by bytes: $(cat out.txt)"
 expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
 # typed input is searched as the line meant: escape sequences (Up arrow, SS3 keys, Alt+key)
@@ -564,20 +575,47 @@ expect 0 "$R" -c conf search 'password is set' c1csi.tgr
 	tg_fail "search: a UTF-8 C1 control sequence left in the text: $(cat out.txt)"
 # erase in line (CSI K: to the end, 0 or none; from the start to the cursor, 1; all of it,
 # 2; as ESC [ and as U+009B) is applied as a terminal applies it: what it erased is not on
-# the screen, a blank it leaves before text is a space, and one at the line's end nothing
+# the screen, a blank it leaves before text is a space, and one at the line's end nothing;
+# what it erased is found in the line as it was before, each character that went once
 printf '%s\n' 'out 1000 progress 10%\r\e[Kdone\r\n' 'out 2000 abcdef\r\e[0Kxy\r\n' \
 	'out 3000 abcdef\x08\x08\x08\e[1Kz\r\n' 'out 4000 abcdef\e[2K\rdone\r\n' \
 	'out 5000 old\xc2\x9b2K\rnew\r\n' 'out 6000 caf\xc3\xa9s\x08\x08\e[1K!\r\n' 'seal 7000 {}' >erase.txt
 "$G" script k/signing.key erase.tgr session=$SID <erase.txt || tg_fail "make erase.tgr"
 expect 0 "$R" -c conf search '.' erase.tgr
-[ "$(cut -d' ' -f2- out.txt | uniq)" = "0:00:00.001 erase.tgr: done
-0:00:00.002 erase.tgr: xy
-0:00:00.003 erase.tgr:    zef
-0:00:00.004 erase.tgr: done
-0:00:00.005 erase.tgr: new
-0:00:00.006 erase.tgr:    !s" ] || tg_fail "search: erase in line not applied: $(cat out.txt)"
+[ "$(cut -d' ' -f2- out.txt | uniq -c | sed 's/^ *//')" = "12 0:00:00.001 erase.tgr: progress 10%
+4 0:00:00.001 erase.tgr: done
+6 0:00:00.002 erase.tgr: abcdef
+2 0:00:00.002 erase.tgr: xy
+4 0:00:00.003 erase.tgr: abcdef
+6 0:00:00.003 erase.tgr:    zef
+6 0:00:00.004 erase.tgr: abcdef
+4 0:00:00.004 erase.tgr: done
+3 0:00:00.005 erase.tgr: old
+3 0:00:00.005 erase.tgr: new
+4 0:00:00.006 erase.tgr: caf$(printf '\303\251')s
+5 0:00:00.006 erase.tgr:    !s" ] || tg_fail "search: erase in line not applied: $(cat out.txt)"
 expect 0 "$R" -c conf search '^done$' erase.tgr
 [ "$(wc -l <out.txt)" -eq 2 ] || tg_fail "search '^done\$' after an erase in line: $(cat out.txt)"
+# text shown and then erased or written over before its line ended (a token wiped with a
+# carriage return and CSI K, a password echoed and wiped with backspaces and spaces, a
+# progress line drawn again) is found as cat and play show it, at the time it was shown, and
+# what is still there in the line as it ended is said once, of that line
+printf '%s\n' 'out 1000 secret-token\r\e[K' 'out 2000 done\r\n' 'out 3000 Password: h' 'out 3100 unter2' \
+	'out 4000 \x08\x08\x08\x08\x08\x08\x08       \x08\x08\x08\x08\x08\x08\x08' 'out 5000 ok\r\n' \
+	'out 6000 progress 10%\r' 'out 7000 progress 20%\r' 'out 8000 progress 100%\r\n' 'out 9000 tail\e[2K' \
+	'seal 9500 {}' >wiped.txt
+"$G" script k/signing.key wiped.tgr session=$SID <wiped.txt || tg_fail "make wiped.tgr"
+for re in 'secret-token~0.001 wiped.tgr: secret-token' 'hunter2~0.003 wiped.tgr: Password: hunter2' \
+	'tail~0.009 wiped.tgr: tail' 'Password: ok~0.003 wiped.tgr: Password: ok     ' \
+	'^done$~0.002 wiped.tgr: done' 'progress~0.008 wiped.tgr: progress 100%'; do
+	expect 0 "$R" -c conf search "${re%%~*}" wiped.tgr
+	[ "$(cat out.txt)" = "$SID 0:00:0${re#*~}" ] || tg_fail "search '${re%%~*}' of text that went: $(cat out.txt)"
+done
+expect 0 "$R" -c conf search 'progress [0-9]+%' wiped.tgr
+[ "$(cut -d' ' -f2- out.txt)" = "0:00:00.007 wiped.tgr: progress 10%
+0:00:00.008 wiped.tgr: progress 20%
+0:00:00.008 wiped.tgr: progress 100%" ] || tg_fail "search of a line drawn again: $(cat out.txt)"
+rm -f wiped.txt wiped.tgr
 # ... and a line an erase past the verified part cut short is no verified line (--force): its
 # matches say UNVERIFIED, as those with text from there do
 printf '%s\n' 'out 1000 rm -rf /tmp/x' 'checkpoint 2000' 'out 3000 \x08\x08\x08\x08\x08\e[K' 'out 4000 \r\n' 'flush' \
@@ -602,13 +640,17 @@ printf '%s\n' 'out 1000 npm \e[1G\e[0Kdone\r\n' 'out 2000 abc\e[2Dx\r\n' 'out 30
 	'out 7000 ab\e[1;2Gc\e[?1Dd\r\n' 'seal 8000 {}' >cursor.txt
 "$G" script k/signing.key cursor.tgr session=$SID <cursor.txt || tg_fail "make cursor.tgr"
 expect 0 "$R" -c conf search '.' cursor.tgr
-[ "$(cut -d' ' -f2- out.txt | uniq)" = "0:00:00.001 cursor.tgr: done
-0:00:00.002 cursor.tgr: axc
-0:00:00.003 cursor.tgr: ab   x
-0:00:00.004 cursor.tgr: ybxdef
-0:00:00.005 cursor.tgr: x   y
-0:00:00.006 cursor.tgr: !afx
-0:00:00.007 cursor.tgr: abcd" ] || tg_fail "search: cursor moves on the line not applied: $(cat out.txt)"
+[ "$(cut -d' ' -f2- out.txt | uniq -c | sed 's/^ *//')" = "4 0:00:00.001 cursor.tgr: npm 
+4 0:00:00.001 cursor.tgr: done
+1 0:00:00.002 cursor.tgr: abc
+3 0:00:00.002 cursor.tgr: axc
+6 0:00:00.003 cursor.tgr: ab   x
+2 0:00:00.004 cursor.tgr: abcdef
+6 0:00:00.004 cursor.tgr: ybxdef
+5 0:00:00.005 cursor.tgr: x   y
+2 0:00:00.006 cursor.tgr: caf$(printf '\303\251')
+4 0:00:00.006 cursor.tgr: !afx
+4 0:00:00.007 cursor.tgr: abcd" ] || tg_fail "search: cursor moves on the line not applied: $(cat out.txt)"
 # ... in time that grows with the output, not with the line: a move costs its count of
 # columns, not a count of the line's from its start
 python3 -c "print('out 1000 ' + 'x' * 16000)
