@@ -368,12 +368,14 @@ static void flush_block(struct search_ctx *c)
  * to a cut. */
 static void fill_blanks(struct search_line *ln, int atend)
 {
-	char *b;
+	char *b = ln->text, *end;
 
 	while (atend && ln->len > 0 && ln->text[ln->len - 1] == BLANK)
 		ln->len--;
-	while ((b = memchr(ln->text, BLANK, ln->len)) != NULL)
-		*b = ' ';
+	end = ln->text + ln->len;
+	/* on from the last one: a line of blanks is one pass, not one for each */
+	while ((b = memchr(b, BLANK, (size_t)(end - b))) != NULL)
+		*b++ = ' ';
 }
 
 /*

@@ -658,6 +658,14 @@ for i in range(160): print('out 2000 ' + '\\\\e[D\\\\e[C' * 6000)
 print('seal 3000 {}')" >cursor-long.txt
 "$G" script k/signing.key cursor-long.tgr session=$SID <cursor-long.txt || tg_fail "make cursor-long.tgr"
 expect 0 timeout 10 "$R" -c conf search 'zz' cursor-long.tgr
+# ... and a line's blanks are made spaces in one pass: 5000 lines of 15984 columns moved
+# over and an x (under a second, where starting each blank's search again from the line's
+# start took 5 s)
+python3 -c "for i in range(50): print('out %d ' % (1000 + i) + ('\\\\e[999C' * 16 + 'x\\\\r\\\\n') * 100)
+print('seal 9000 {}')" >blank-lines.txt
+"$G" script k/signing.key blank-lines.tgr session=$SID <blank-lines.txt || tg_fail "make blank-lines.tgr"
+expect 0 timeout 5 "$R" -c conf search 'zz' blank-lines.tgr
+rm -f blank-lines.txt blank-lines.tgr
 # a 0xc2 is held to see whether a C1 control follows: one that ends a stream (the recording
 # ends after it) is not UTF-8, text all the same, on either stream
 printf 'out 1000 total: 5\xc2
