@@ -127,6 +127,8 @@ struct search_ctx {
 	/* the block's last line is a piece cut before its line's end: '$' does not match at the
 	 * cut */
 	int cut;
+	/* the line of the block line_of() found last (none: line_ls > line_le) */
+	size_t line_ls, line_le;
 	uint64_t matches;
 	int werr;
 };
@@ -137,6 +139,21 @@ static size_t line_start(const struct search_ctx *c, size_t pos)
 	while (pos > 0 && c->text[pos - 1] != '\n')
 		pos--;
 	return pos;
+}
+
+/* The line of the block holding pos, [*ls, *le) (*le: its '\n', or end): the one found last is
+ * kept, so that the many matches of a long line cost no walk of it each. */
+static void line_of(struct search_ctx *c, size_t pos, size_t end, size_t *ls, size_t *le)
+{
+	const char *nl;
+
+	if (!(c->line_ls <= pos && pos <= c->line_le && c->line_le <= end)) {
+		nl = memchr(c->text + pos, '\n', end - pos);
+		c->line_ls = line_start(c, pos);
+		c->line_le = nl != NULL ? (size_t)(nl - c->text) : end;
+	}
+	*ls = c->line_ls;
+	*le = c->line_le;
 }
 
 /* Whether b continues a UTF-8 character (a window edge must not split one). */
@@ -172,11 +189,10 @@ static void show_window(const struct search_ctx *c, size_t so, size_t ls, size_t
  * verified part says so. */
 static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 {
-	size_t ls = line_start(c, so), le = ls, ws, we, k;
+	size_t ls, le, ws, we, k;
 	char t[32];
 
-	while (le < end && c->text[le] != '\n')
-		le++;
+	line_of(c, so, end, &ls, &le);
 	char line[SHOW_CAP + 1], *safe_line, *safe_name;
 	int unverified = 0, from_start, to_end;
 
@@ -255,12 +271,11 @@ static int went(const struct search_ctx *c, size_t so, size_t eo, size_t le)
  */
 static size_t search_prev(struct search_ctx *c, char *mt, size_t so, size_t eo, size_t end)
 {
-	size_t ls = line_start(c, so), le = so, p;
+	size_t ls, le, p;
 	regmatch_t m;
 	int flags;
 
-	while (le < end && c->text[le] != '\n')
-		le++;
+	line_of(c, so, end, &ls, &le);
 	if (c->literal || !(c->snap[le] & (SNAP_NOTBOL | SNAP_NOTEOL))) {
 		if (so == eo)
 			return le + 1;
@@ -299,6 +314,8 @@ static void flush_block(struct search_ctx *c)
 
 		saved = c->text[end];
 		c->text[end] = '\0';
+		c->line_ls = 1; /* none found yet in this block */
+		c->line_le = 0;
 		mt = c->literal ? c->text : match_text(c);
 		while (pos < end) {
 			size_t so, eo;
@@ -335,10 +352,9 @@ static void flush_block(struct search_ctx *c)
 				/* an empty match ('$', '^$', 'x*'): its line matches, said once (of
 				 * a piece after the first, only at the line's end: the pieces
 				 * before had the rest), and the next one is on the next line */
-				size_t ls = line_start(c, so), le = so;
+				size_t ls, le;
 
-				while (le < end && c->text[le] != '\n')
-					le++;
+				line_of(c, so, end, &ls, &le);
 				if ((said == SIZE_MAX || said < ls) &&
 				    !(ls == 0 && c->head_piece && so < le)) {
 					report(c, so, eo, end);
