@@ -187,10 +187,15 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv);
 struct replay_strip {
 	int state;
 	int input;
-	/* a CSI's first parameter so far (input: the bracketed paste marks), 1000 or more when
-	 * there is another or a private one: after REPLAY_STRIP_LEFT and the like, their count */
+	/* a CSI's first parameter so far (input: the bracketed paste marks), at most
+	 * REPLAY_STRIP_PARAM_MAX, REPLAY_STRIP_PARAM_OTHER when there is another or a private
+	 * one: after REPLAY_STRIP_LEFT and the like, their count */
 	unsigned param;
 };
+/* a larger count is this one: no line is that long (a terminal stops the cursor at its
+ * line's end, or start, whatever the count) */
+#define REPLAY_STRIP_PARAM_MAX 99999u
+#define REPLAY_STRIP_PARAM_OTHER (~0u)
 #define REPLAY_STRIP_VOID                                                                          \
 	{                                                                                          \
 		0, 0, 0                                                                            \
@@ -203,8 +208,9 @@ struct replay_strip {
 #define REPLAY_STRIP_ERASE_END (-3)
 #define REPLAY_STRIP_ERASE_START (-4)
 #define REPLAY_STRIP_ERASE_LINE (-5)
-/* output: the cursor moved on its line, for the caller to apply, by n in param (below 1000; 1
- * when 0 or none): to column n (CSI n G, CSI n `), n columns back (CSI n D), forward (CSI n C) */
+/* output: the cursor moved on its line, for the caller to apply, by n in param (1 to
+ * REPLAY_STRIP_PARAM_MAX; 1 when 0 or none): to column n (CSI n G, CSI n `), n columns
+ * back (CSI n D), forward (CSI n C) */
 #define REPLAY_STRIP_COLUMN (-6)
 #define REPLAY_STRIP_LEFT (-7)
 #define REPLAY_STRIP_RIGHT (-8)

@@ -28,7 +28,7 @@ static int line_control(struct replay_strip *st, unsigned char c)
 {
 	if (c == 'K' && st->param <= 2) /* EL: the caller erases */
 		return REPLAY_STRIP_ERASE_END - (int)st->param;
-	if (st->param >= 1000)
+	if (st->param == REPLAY_STRIP_PARAM_OTHER)
 		return -1;
 	if (st->param == 0)
 		st->param = 1;
@@ -114,10 +114,14 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 				return line_control(st, c);
 			return seq_end(st, c == '~' && (st->param == 200 || st->param == 201));
 		}
-		if (c >= '0' && c <= '9' && st->param < 1000)
+		if (c >= '0' && c <= '9' && st->param != REPLAY_STRIP_PARAM_OTHER) {
 			st->param = st->param * 10 + (unsigned)(c - '0');
-		else if (c < 0x40)
-			st->param = 1000; /* another parameter, or an intermediate */
+			if (st->param > REPLAY_STRIP_PARAM_MAX) /* CSI 1000 D: as far as it goes */
+				st->param = REPLAY_STRIP_PARAM_MAX;
+		} else if (c < 0x40) {
+			st->param =
+			    REPLAY_STRIP_PARAM_OTHER; /* another parameter, or an intermediate */
+		}
 		if (c == 0x1b)
 			st->state = S_ESC;
 		else if (c == 0x18 || c == 0x1a)

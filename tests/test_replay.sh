@@ -651,6 +651,17 @@ expect 0 "$R" -c conf search '.' cursor.tgr
 2 0:00:00.006 cursor.tgr: caf$(printf '\303\251')
 4 0:00:00.006 cursor.tgr: !afx
 4 0:00:00.007 cursor.tgr: abcd" ] || tg_fail "search: cursor moves on the line not applied: $(cat out.txt)"
+# ... whatever the count: CSI 1000 D, "all the way left", is how some progress lines go back
+# to their start (a count past the line's start or end goes as far as it can)
+printf '%s\n' 'out 1000 0%\e[1000D50%\e[1000D100%\r\n' 'out 2000 a\e[5000Cb\e[123456789Dc\r\n' \
+	'seal 3000 {}' >farmove.txt
+"$G" script k/signing.key farmove.tgr session=$SID <farmove.txt || tg_fail "make farmove.tgr"
+expect 0 "$R" -c conf search '^100%$' farmove.tgr
+[ "$(cut -d' ' -f2- out.txt)" = "0:00:00.001 farmove.tgr: 100%" ] ||
+	tg_fail "search: a cursor move by 1000 columns: $(cat out.txt)"
+expect 0 "$R" -c conf search '^c {5000}b$' farmove.tgr
+[ "$(wc -l <out.txt)" -eq 1 ] || tg_fail "search: a cursor move by more columns: $(cut -c1-80 out.txt)"
+rm -f farmove.txt farmove.tgr
 # ... in time that grows with the output, not with the line: a move costs its count of
 # columns, not a count of the line's from its start
 python3 -c "print('out 1000 ' + 'x' * 16000)
