@@ -3,6 +3,7 @@
  * small JSON file in the spool (no network: the uploader sends them). The
  * login makes the session id the recorder picks up from TOLLGATE_SESSION_ID.
  */
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
@@ -33,11 +34,12 @@
  * believed only where root's own data agrees: exempt when the user is in exempt_group; totp or
  * scratch when the auth step's token (TOLLGATE_MFA_TOKEN, taken out of the PAM environment by
  * open_session before the session sees it) is one root's state keeps for this service, issued
- * in the last TGP_TOKEN_TTL seconds (a recent code of another login vouches for nothing: a
- * publickey-only login, or su with no auth line, is "none" even just after one); nullok when
- * nullok is on and the user has no secret, as the auth step would find (nullok never lets in
- * anyone else: an enrolled user's claim would pass a login without MFA for a rollout's).
- * Kept in PAM data for the logout.
+ * in the last TGP_TOKEN_TTL seconds, and not taken yet: believing a token takes it out of the
+ * state, so one that reached the user (a stack without this line) is not good again (a recent
+ * code of another login vouches for nothing: a publickey-only login, or su with no auth line,
+ * is "none" even just after one); nullok when nullok is on and the user has no secret, as the
+ * auth step would find (nullok never lets in anyone else: an enrolled user's claim would pass
+ * a login without MFA for a rollout's). Kept in PAM data for the logout.
  */
 
 /*
@@ -67,26 +69,67 @@ static int no_secret(const struct tgp_opts *o, const struct passwd *pw)
 	return r == TG_ERR_NOT_FOUND;
 }
 
+/* Why the state could not take a token out (what failed, r with the errno err), into fail. */
+static void state_failure(char *fail, size_t n, const char *state_dir, const char *what, int r,
+                          int err)
+{
+	size_t len;
+
+	snprintf(fail, n, "the state under %s %s: %s", state_dir, what, tg_strerror(r));
+	if (r == TG_ERR_SYSTEM && err != 0 && (len = strlen(fail)) < n) {
+		errno = err;
+		snprintf(fail + len, n - len, ": %m");
+	}
+}
+
 /*
  * The method ("totp", "scratch") of the token (hex, may be NULL) that this login's auth step
- * handed over, as root's state keeps it for this service; NULL when it keeps none such.
+ * handed over, as root's state keeps it for this service; NULL when it keeps none such. The
+ * token is taken out of the state as it is believed: one session open per token. NULL too
+ * when the state cannot take it out (fail, of size n, then says why; "" otherwise): a claim
+ * that could be made again is not believed.
  */
 static const char *token_method(pam_handle_t *pamh, const struct tgp_opts *o, const char *user,
-                                const char *token)
+                                const char *token, char *fail, size_t n)
 {
+	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), *method = NULL;
 	unsigned char raw[TGP_TOKEN_BYTES], hash[16];
+	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tgp_state *st = NULL;
-	const char *method = NULL;
 	size_t got = 0;
+	int r, err;
 
-	if (token != NULL &&
-	    sodium_hex2bin(raw, sizeof(raw), token, strlen(token), NULL, &got, NULL) == 0 &&
-	    got == sizeof(raw) && (st = calloc(1, sizeof(*st))) != NULL &&
-	    tgp_state_peek(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), user, st) == TG_OK) {
-		tgp_token_hash(raw, tgp_service(pamh), hash);
-		method = tgp_state_token_find(st, hash, time(NULL));
+	fail[0] = '\0';
+	if (token == NULL ||
+	    sodium_hex2bin(raw, sizeof(raw), token, strlen(token), NULL, &got, NULL) != 0 ||
+	    got != sizeof(raw) || (st = calloc(1, sizeof(*st))) == NULL)
+		goto out;
+	tgp_token_hash(raw, tgp_service(pamh), hash);
+	/* a look without the lock first: it makes no state file for a user who has none, and
+	 * a token the state does not keep costs no lock */
+	if (tgp_state_peek(state_dir, user, st) != TG_OK ||
+	    tgp_state_token_find(st, hash, time(NULL)) == NULL)
+		goto out;
+	/* then taken out under the lock the auth step records under, and written back durably
+	 * before it is believed: of the sessions that present one token, at once or one after
+	 * the other (it reached the user through a stack without this line), one reads its
+	 * method */
+	if ((r = tgp_state_lock(state_dir, user, &lock)) != TG_OK ||
+	    (r = tgp_state_read(&lock, st)) != TG_OK) {
+		err = errno;
+		state_failure(fail, n, state_dir, "cannot be locked and read", r, err);
+		goto out;
 	}
+	if ((method = tgp_state_token_take(st, hash, time(NULL))) != NULL &&
+	    (r = tgp_state_write(&lock, st, 1)) != TG_OK) {
+		err = errno;
+		method = NULL; /* the token would be good again */
+		state_failure(fail, n, state_dir, "cannot record the token as used", r, err);
+	}
+out:
+	tgp_state_unlock(&lock);
 	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(hash, sizeof(hash));
 	free(st);
 	return method;
 }
@@ -97,7 +140,7 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	const void *m = NULL;
 	const char *env = pam_getenv(pamh, TGP_ENV_METHOD), *exempt, *method = "none", *t;
 	struct passwd pw, *pwp = NULL;
-	char *buf = NULL;
+	char *buf = NULL, fail[PATH_MAX + 192] = "";
 
 	if (pam_get_data(pamh, TGP_DATA_METHOD, &m) == PAM_SUCCESS && m != NULL)
 		return m;
@@ -107,7 +150,7 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	    pwp != NULL && tgp_in_group(pwp, exempt)) {
 		method = "exempt";
 	} else if (env != NULL && (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0) &&
-	           (t = token_method(pamh, o, user, token)) != NULL) {
+	           (t = token_method(pamh, o, user, token, fail, sizeof(fail))) != NULL) {
 		method = t;
 	} else if (env != NULL && strcmp(env, "nullok") == 0 &&
 	           tg_config_bool(o->cfg, TG_CONF_PAM_NULLOK) &&
@@ -120,15 +163,17 @@ static const char *mfa_method(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	 * exempt_group, nullok or state_dir given there only), and "none" alone would leave an
 	 * event wrong without a word; or the user set the variable */
 	if (env != NULL && strcmp(env, "none") != 0 && strcmp(method, "none") == 0) {
-		char claim[16], who[80], why[PATH_MAX + 64];
+		char claim[16], who[80], why[PATH_MAX + 256];
 
-		if (strcmp(env, "exempt") == 0)
+		if (fail[0] != '\0')
+			snprintf(why, sizeof(why), "%s", fail);
+		else if (strcmp(env, "exempt") == 0)
 			snprintf(why, sizeof(why), "%s",
 			         *exempt == '\0' ? "no exempt_group here" : "not in exempt_group");
 		else if (strcmp(env, "totp") == 0 || strcmp(env, "scratch") == 0)
 			snprintf(why, sizeof(why),
-			         "%s " TGP_ENV_TOKEN " that the state under %s keeps for this "
-			         "service from the last %d s",
+			         "%s " TGP_ENV_TOKEN " that the state under %s keeps, unused, "
+			         "for this service from the last %d s",
 			         token == NULL ? "no" : "not a",
 			         tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), TGP_TOKEN_TTL);
 		else if (strcmp(env, "nullok") == 0)

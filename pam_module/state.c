@@ -795,3 +795,19 @@ const char *tgp_state_token_find(const struct tgp_state *st, const unsigned char
 			method = strcmp(st->tokens[i].method, "scratch") == 0 ? "scratch" : "totp";
 	return method;
 }
+
+const char *tgp_state_token_take(struct tgp_state *st, const unsigned char hash[16], time_t now)
+{
+	const char *method = tgp_state_token_find(st, hash, now);
+	unsigned i, n = 0;
+
+	for (i = 0; i < st->ntokens && i < TGP_STATE_TOKENS; i++) {
+		int match = sodium_memcmp(st->tokens[i].hash, hash, 16) == 0;
+
+		if (!match && token_live(&st->tokens[i], now))
+			st->tokens[n++] = st->tokens[i];
+	}
+	memset(&st->tokens[n], 0, sizeof(st->tokens[0]) * (TGP_STATE_TOKENS - n));
+	st->ntokens = n;
+	return method;
+}

@@ -172,7 +172,8 @@ void tgp_state_scratch_use(struct tgp_state *st, const unsigned char hash[TGP_SC
  * environment reaches the session line, and the user can add to that (pam_env.so
  * user_readenv=1). So a successful auth step hands over a random token there, and keeps in
  * root's state only the hash of it with the service's name; the session line believes a
- * method only when the token it got hashes to one kept, issued within TGP_TOKEN_TTL.
+ * method only when the token it got hashes to one kept, issued within TGP_TOKEN_TTL, and
+ * takes it out of the state as it does: one session open per token.
  */
 void tgp_token_hash(const unsigned char token[TGP_TOKEN_BYTES], const char *service,
                     unsigned char out[16]);
@@ -184,5 +185,9 @@ void tgp_state_token_add(struct tgp_state *st, const unsigned char hash[16], tim
  * TGP_TOKEN_TTL before now; NULL when there is none. Constant time in the hash. */
 const char *tgp_state_token_find(const struct tgp_state *st, const unsigned char hash[16],
                                  time_t now);
+/* As tgp_state_token_find, and the token goes out of st: a token vouches for one session
+ * open only (write st back, durably, under the lock, before believing it). Also drops expired
+ * tokens. Constant time in the hash. */
+const char *tgp_state_token_take(struct tgp_state *st, const unsigned char hash[16], time_t now);
 
 #endif

@@ -16,6 +16,8 @@
 #include <pwd.h>
 #include <security/pam_appl.h>
 #include <sodium.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1432,6 +1434,131 @@ START_TEST(session_method_believed_only_where_root_agrees)
 }
 END_TEST
 
+/* An auth step on its own handle (sshd's keyboard-interactive child): the PAM environment it
+ * hands on, for the session's process. */
+static char **auth_env(const char *code)
+{
+	struct conv_state c = {ANSWER_TEXT, code, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200], **env;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	ck_assert_ptr_nonnull(env = pam_getenvlist(pamh));
+	pam_end(pamh, PAM_SUCCESS);
+	return env;
+}
+
+static void env_free(char **env)
+{
+	int i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* A session opened and closed on a fresh handle whose PAM environment holds env, as a login
+ * that found it there (its own auth step's, or a user's ~/.pam_environment); it must open. */
+static void session_with_env(char *const *env)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	struct pam_conv pc = {conv, &c};
+	pam_handle_t *pamh = NULL;
+	char confdir[4200];
+	int i;
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	for (i = 0; env[i] != NULL; i++)
+		ck_assert_int_eq(pam_putenv(pamh, env[i]), PAM_SUCCESS);
+	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+}
+
+/* A token that reached the user (a session stack that skips our line) and comes back through
+ * ~/.pam_environment on another login: the session open that took it once was the last. */
+START_TEST(session_token_single_use)
+{
+	char code[16], **env;
+
+	code_at(time(NULL), code);
+	env = auth_env(code);
+	session_with_env(env);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+	session_with_env(env);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 2);
+	env_free(env);
+}
+END_TEST
+
+/* Sessions that open at once with one token: one reads totp. */
+START_TEST(session_token_claimed_once_at_once)
+{
+	enum { N = 8 };
+	char code[16], **env;
+	int gate[2], i;
+
+	code_at(time(NULL), code);
+	env = auth_env(code);
+	ck_assert_int_eq(pipe(gate), 0);
+	for (i = 0; i < N; i++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			char b;
+
+			close(gate[1]);
+			if (read(gate[0], &b, 1) < 0)
+				_exit(3);
+			session_with_env(env);
+			_exit(0);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (i = 0; i < N; i++) {
+		int st;
+
+		ck_assert_int_gt(wait(&st), 0);
+		ck_assert(WIFEXITED(st));
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+	}
+	env_free(env);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 2);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 2 * (N - 1));
+}
+END_TEST
+
+/* The state cannot take the claim (a file-size limit refuses the write into its second slot):
+ * the claim is not believed, and the session opens all the same. */
+START_TEST(session_token_not_believed_when_state_unwritable)
+{
+	struct rlimit was, small;
+	char code[16], **env;
+
+	code_at(time(NULL), code);
+	env = auth_env(code); /* the state's first write: slot 0 */
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
+	small = was;
+	small.rlim_cur = TGP_STATE_SLOT / 2; /* event files fit, the state's slot 1 does not */
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	session_with_env(env);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"totp\""), 0);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 2);
+	env_free(env);
+}
+END_TEST
+
 /*
  * sshd puts SSH_CONNECTION into the PAM environment before any module runs; pam_env.so with
  * user_readenv=1, before our session line, lets the user change it: the events name the client
@@ -1800,6 +1927,9 @@ int main(void)
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
+	tcase_add_test(tc, session_token_single_use);
+	tcase_add_test(tc, session_token_claimed_once_at_once);
+	tcase_add_test(tc, session_token_not_believed_when_state_unwritable);
 	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
 	tcase_add_test(tc, session_client_as_sshd_gave_it);
 	tcase_add_test(tc, session_event_fields);

@@ -638,6 +638,30 @@ START_TEST(tokens_bounded_and_expire)
 }
 END_TEST
 
+/* A token is taken once: found and gone, the others kept; one not kept takes nothing. */
+START_TEST(token_taken_once)
+{
+	struct tgp_state st;
+	unsigned char tok[TGP_TOKEN_BYTES], a[16], b[16];
+
+	memset(&st, 0, sizeof(st));
+	memset(tok, 3, sizeof(tok));
+	tgp_token_hash(tok, "sshd", a);
+	tok[0] = 4;
+	tgp_token_hash(tok, "sshd", b);
+	tgp_state_token_add(&st, a, 1000, "totp");
+	tgp_state_token_add(&st, b, 1001, "scratch");
+	ck_assert_str_eq(tgp_state_token_take(&st, a, 1002), "totp");
+	ck_assert_uint_eq(st.ntokens, 1);
+	ck_assert_ptr_null(tgp_state_token_take(&st, a, 1002));
+	ck_assert_ptr_null(tgp_state_token_find(&st, a, 1002));
+	ck_assert_str_eq(tgp_state_token_find(&st, b, 1002), "scratch");
+	/* expired: not believed, and gone */
+	ck_assert_ptr_null(tgp_state_token_take(&st, b, 1001 + TGP_TOKEN_TTL + 1));
+	ck_assert_uint_eq(st.ntokens, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pam state");
@@ -659,6 +683,7 @@ int main(void)
 	tcase_add_test(tc, removal_keeps_one_lock);
 	tcase_add_test(tc, torn_write_falls_back);
 	tcase_add_test(tc, tokens_bounded_and_expire);
+	tcase_add_test(tc, token_taken_once);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
