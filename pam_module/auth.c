@@ -324,8 +324,6 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 		if (r == TG_OK) {
 			st->last_step = step;
 			st->step_size = a->secret->totp.step;
-			st->last_success = (int64_t)now;
-			snprintf(st->last_method, sizeof(st->last_method), "totp");
 			a->method = "totp";
 			a->password_len = a->response_len - a->secret->totp.digits;
 			if (a->is_ga && a->ga.disallow_reuse)
@@ -344,8 +342,6 @@ static int decide(struct attempt *a, struct tgp_state *st, time_t now)
 			return 0;
 		}
 		tgp_state_scratch_use(st, a->secret->scratch.hash[idx]);
-		st->last_success = (int64_t)now;
-		snprintf(st->last_method, sizeof(st->last_method), "scratch");
 		a->method = "scratch";
 		a->password_len = a->response_len - TGP_SCRATCH_DIGITS;
 		if (a->is_ga)

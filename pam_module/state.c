@@ -312,9 +312,6 @@ int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_
 	    (size_t)snprintf(out, outlen, STATE_MAGIC "\nlast_step %" PRIu64 "\n", st->last_step);
 	if (st->step_size != 0 && pos < outlen)
 		pos += (size_t)snprintf(out + pos, outlen - pos, "step_size %u\n", st->step_size);
-	if (st->last_success != 0 && pos < outlen)
-		pos += (size_t)snprintf(out + pos, outlen - pos, "success %" PRId64 " %s\n",
-		                        st->last_success, st->last_method);
 	for (i = 0; i < st->nused && i < TGP_STATE_USED && pos < outlen; i++) {
 		sodium_bin2hex(hex, sizeof(hex), st->used[i], 16);
 		pos += (size_t)snprintf(out + pos, outlen - pos, "used %s\n", hex);
@@ -386,13 +383,14 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 				return TG_ERR_FORMAT;
 			st->step_size = (unsigned)v;
 		} else if (strncmp(line, "success ", 8) == 0) {
-			char tail;
+			/* when a code was last accepted, and with what: the session line read it
+			 * before the tokens came; no longer written, checked and dropped here */
+			int64_t when;
+			char method[8], tail;
 
-			if (sscanf(line + 8, "%" SCNd64 " %7s%c", &st->last_success,
-			           st->last_method, &tail) != 2 ||
-			    st->last_success <= 0 ||
-			    (strcmp(st->last_method, "totp") != 0 &&
-			     strcmp(st->last_method, "scratch") != 0))
+			if (sscanf(line + 8, "%" SCNd64 " %7s%c", &when, method, &tail) != 2 ||
+			    when <= 0 ||
+			    (strcmp(method, "totp") != 0 && strcmp(method, "scratch") != 0))
 				return TG_ERR_FORMAT;
 		} else if (strncmp(line, "used ", 5) == 0) {
 			size_t got = 0;

@@ -59,8 +59,6 @@ struct tgp_token {
 struct tgp_state {
 	uint64_t last_step;                     /* highest time step accepted; 0: none */
 	unsigned step_size; /* its length in seconds; 0: not known (a file written before) */
-	int64_t last_success; /* when a code was last accepted (Unix seconds); 0: never */
-	char last_method[8];  /* with what: "totp" or "scratch" */
 	unsigned char used[TGP_STATE_USED][16]; /* prefixes of used scratch-code hashes */
 	unsigned nused;
 	struct tgp_counter user;
