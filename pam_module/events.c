@@ -1,8 +1,6 @@
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <net/if.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 #include <unistd.h>
 
 #include "module.h"
+#include "tg_addr.h"
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_spool.h"
@@ -108,18 +107,6 @@ const char *tgp_connection(pam_handle_t *pamh)
 	return kept;
 }
 
-/* A zone as the recorder takes it (session_info.c), so that a login's client_addr is its
- * recording's: an interface name (or index) of 1 to IF_NAMESIZE - 1 letters, digits and "._-". */
-static int zone_ok(const char *z)
-{
-	size_t i;
-
-	for (i = 0; z[i] != '\0'; i++)
-		if (!isalnum((unsigned char)z[i]) && strchr("._-", z[i]) == NULL)
-			return 0;
-	return i > 0 && i < IF_NAMESIZE;
-}
-
 const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX])
 {
 	const char *c = tgp_connection(pamh);
@@ -136,7 +123,7 @@ const char *tgp_ssh_addr(pam_handle_t *pamh, char out[TGP_NUMERIC_MAX])
 	 * numeric address, and the zone says which link */
 	if ((pct = strchr(out, '%')) != NULL) {
 		*pct = '\0';
-		ok = inet_pton(AF_INET6, out, bin) == 1 && zone_ok(pct + 1);
+		ok = inet_pton(AF_INET6, out, bin) == 1 && tg_zone_ok(pct + 1);
 		*pct = '%';
 	} else {
 		ok = inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1;

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <net/if.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -11,24 +10,21 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "tg_addr.h"
 #include "tg_error.h"
 
 /*
  * An IPv6 address with the zone sshd gives a link-local client ("fe80::1%eth0": getnameinfo
- * adds the interface, or its index): the address valid, the zone a name of IF_NAMESIZE - 1
- * letters, digits and "._-" at most.
+ * adds the interface, or its index): the address valid, the zone one tg_zone_ok takes (as the
+ * PAM module does, so a login's client_addr is its recording's).
  */
 static int valid_zoned_ipv6(char *a, unsigned char *sa)
 {
 	char *zone = strchr(a, '%');
-	size_t i, n;
 	int ok;
 
-	if (zone == NULL || (n = strlen(zone + 1)) == 0 || n >= IF_NAMESIZE)
+	if (zone == NULL || !tg_zone_ok(zone + 1))
 		return 0;
-	for (i = 1; i <= n; i++)
-		if (!isalnum((unsigned char)zone[i]) && strchr("._-", zone[i]) == NULL)
-			return 0;
 	*zone = '\0';
 	ok = inet_pton(AF_INET6, a, sa) == 1;
 	*zone = '%';
