@@ -111,6 +111,33 @@ static void open_login_due(struct up_ctx *c, const json_t *ev)
 		c->open_check_us = at;
 }
 
+/*
+ * A login not logged out yet: state/live/<session id>.json, written at the login's fan-out and
+ * removed at its logout's. While it is there the session's join record is kept however old
+ * (prune_state): an OpenSSH ControlMaster connection carries channels for weeks, and its
+ * logout must still name their recordings. A logout refreshes the join record's time, so that
+ * it is kept UP_STATE_KEEP_DAYS from the logout on, not from its first recording.
+ */
+static void live_login_note(struct up_ctx *c, const char *type, const char *name,
+                            const struct tg_buf *text)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 80];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_LIVE_DIR, c->state_dir);
+	if (strcmp(type, "login") == 0) {
+		/* a failure costs the join record its keeping past UP_STATE_KEEP_DAYS, no more */
+		if ((r = tg_spool_write(dir, name, text->data, text->len, 0640)) != TG_OK)
+			tg_error_r(r, "cannot note login %s as open", name);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/sessions/%s", c->state_dir, name);
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT)
+		tg_error("cannot refresh the time of join record %s: %s", path, strerror(errno));
+	if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
+		tg_error_r(r, "cannot remove open login marker %s", name);
+}
+
 static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_buf *text)
 {
 	const char *type = json_string_value(json_object_get(ev, "type"));
@@ -124,10 +151,12 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 		if ((r = tg_spool_write(dir, name, text->data, text->len, 0640)) != TG_OK)
 			tg_error_r(r, "cannot keep login %s for the recording check", name);
 		open_login_due(c, ev);
+		live_login_note(c, type, name, text);
 	} else if (strcmp(type, "logout") == 0) {
 		/* the logout's own check takes over */
 		if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 			tg_error_r(r, "cannot remove login marker %s", name);
+		live_login_note(c, type, name, text);
 	} else if (strcmp(type, "recording_failure") == 0 &&
 	           strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") ==
 	               0) {

@@ -115,6 +115,15 @@ struct up_ctx {
 
 /* Logins waiting for their recording: state/open/<session id>.json (event_ship.c). */
 #define UP_OPEN_DIR "open"
+/* Logins not logged out yet: state/live/<session id>.json, from the login's fan-out to its
+ * logout's; their join records are kept while they are there (event_ship.c, prune_state). */
+#define UP_LIVE_DIR "live"
+/* A login with no logout for this long is taken for ended (its logout was lost: sshd killed,
+ * the host down), its marker dropped and its join record with it. */
+#define UP_LIVE_KEEP_DAYS 90
+/* A join record is kept this long after it was last written (a recording read, or its
+ * session's logout), while no event older than it waits, and while its login is open. */
+#define UP_STATE_KEEP_DAYS 7
 
 /* --- spool_scan.c --- */
 /* Make the spool's folders we write to (the uploader's own ones only). */

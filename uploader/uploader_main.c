@@ -31,7 +31,6 @@
 
 #define EXIT_LEFT 1  /* --once: something is still waiting */
 #define EXIT_USAGE 2 /* bad options or configuration */
-#define STATE_KEEP_DAYS 7
 
 static volatile sig_atomic_t got_stop, got_hup;
 
@@ -363,16 +362,51 @@ static void check_spool_size(struct up_ctx *c)
 	c->spool_alert_level = level;
 }
 
-/* Drop join records of sessions long gone: older than STATE_KEEP_DAYS, and older than the
- * oldest event still waiting by a day (a logout kept through a long Slack outage still finds
- * its recording: its join record was written when the recording was read, which is after the
- * session ended). */
+/* Drop the markers of logins with no logout UP_LIVE_KEEP_DAYS after them (their logout was
+ * lost); returns the folder of those left, open (-1 when it cannot be opened: every join record
+ * then goes by its age alone, as it would without the markers). */
+static int prune_live(struct up_ctx *c)
+{
+	time_t limit = time(NULL) - UP_LIVE_KEEP_DAYS * 86400;
+	char dir[PATH_MAX];
+	struct dirent *de;
+	int fd;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_LIVE_DIR, c->state_dir);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((d = opendir(dir)) == NULL)
+		return fd; /* the markers are kept a while longer */
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_mtime < limit) {
+			tg_warn("login %s has had no logout for %d days: taken for ended (its "
+			        "logout lost), its join record kept no longer",
+			        de->d_name, UP_LIVE_KEEP_DAYS);
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	closedir(d);
+	return fd;
+}
+
+/* Drop join records of sessions long gone: older than UP_STATE_KEEP_DAYS (a logout refreshes
+ * its session's), and older than the oldest event still waiting by a day (a logout kept
+ * through a long Slack outage still finds its recording: its join record was written when the
+ * recording was read, which is after the session ended). The join record of a login not
+ * logged out yet is kept (state/live/), UP_LIVE_KEEP_DAYS at most. */
 static void prune_state(struct up_ctx *c)
 {
 	static const int waiting[] = {UP_Q_EVENTS, UP_Q_NOTIFY};
 	char dir[PATH_MAX];
-	time_t limit = time(NULL) - STATE_KEEP_DAYS * 86400;
+	time_t limit = time(NULL) - UP_STATE_KEEP_DAYS * 86400;
 	struct dirent *de;
+	int live_fd;
 	size_t i;
 	DIR *d;
 
@@ -387,19 +421,27 @@ static void prune_state(struct up_ctx *c)
 			limit = (time_t)(us / 1000000) - 86400;
 	}
 
+	live_fd = prune_live(c);
 	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
 	if ((d = opendir(dir)) == NULL)
-		return;
+		goto out;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		if (S_ISREG(st.st_mode) && st.st_mtime < limit)
-			unlinkat(dirfd(d), de->d_name, 0);
+		if (!S_ISREG(st.st_mode) || st.st_mtime >= limit)
+			continue;
+		/* a login still open: an ssh ControlMaster connection lives for weeks */
+		if (live_fd >= 0 && fstatat(live_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
 	}
 	closedir(d);
+out:
+	if (live_fd >= 0)
+		close(live_fd);
 }
 
 /* List every queue's folder. One that cannot be listed holds back only its own files: the
