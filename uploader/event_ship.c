@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,12 +173,22 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 }
 
 /* The PAM session ids of the recordings being written now (each header in active/ names
- * one): read once per check, however many logins are due, and only when one is. */
+ * one): read once per check, however many logins are due, and only when one is. A file in
+ * active/ whose recorder died (its lock gone) is not being written: it is handed over into
+ * sessions/ at once, not at the next periodic rescan, which may be further away than
+ * recording_grace. */
 struct active_ids {
 	char (*id)[sizeof(((struct tg_rec_header *)0)->pam_session_id)];
 	size_t n, alloc;
 	int loaded;
+	const char *want; /* a session whose recordings handed over so are noted, or NULL */
+	int handed_over;  /* recordings of dead recorders were moved into sessions/ */
+	int want_handed;  /* one of them is want's */
 };
+#define ACTIVE_IDS_VOID                                                                            \
+	{                                                                                          \
+		NULL, 0, 0, 0, NULL, 0, 0                                                          \
+	}
 
 /* How far into a recording its header can reach: the magic, the framing, the payload. */
 #define HEADER_SPAN (TG_REC_MAGIC_LEN + 32 + TG_REC_MAX_HEADER)
@@ -200,9 +211,10 @@ static ssize_t header_read(void *ctx, void *buf, size_t n)
 }
 
 /* The PAM session id (pam_sid, "" when none) and the recording id (rec_id) the header of the
- * recording dirfd/name names; TG_OK, or an error when it cannot be read. */
+ * recording dirfd/name names; TG_OK, or an error when it cannot be read. With dead non-NULL,
+ * *dead says whether no recorder holds the file's lock (its recorder died). */
 static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char *pam_sid,
-                      size_t pam_len, char *rec_id, size_t rec_len)
+                      size_t pam_len, char *rec_id, size_t rec_len, int *dead)
 {
 	struct tg_rec_reader *rd = NULL;
 	struct header_src h = {-1, HEADER_SPAN};
@@ -211,6 +223,9 @@ static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char 
 
 	if ((h.fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return TG_ERR_SYSTEM;
+	/* the recorder holds an exclusive lock for its lifetime; ours goes with the close */
+	if (dead != NULL)
+		*dead = flock(h.fd, LOCK_SH | LOCK_NB) == 0;
 	if ((r = tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL)) == TG_OK) {
 		snprintf(pam_sid, pam_len, "%s", tg_rec_reader_header(rd)->pam_session_id);
 		snprintf(rec_id, rec_len, "%s", tg_rec_reader_header(rd)->session_id);
@@ -220,7 +235,7 @@ static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char 
 	return r;
 }
 
-static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
+static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 {
 	char dir[PATH_MAX];
 	struct dirent *de;
@@ -232,14 +247,23 @@ static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char sid[sizeof(*a->id)], rec_id[2 * TG_REC_SESSION_ID_LEN + 1];
+		int dead = 0;
 
 		if (de->d_name[0] == '.' &&
 		    (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
 			continue;
-		if (header_ids(c, dirfd(d), de->d_name, sid, sizeof(sid), rec_id, sizeof(rec_id)) !=
-		        TG_OK ||
+		/* a dot-file is a header being written: its recorder may not hold the lock yet,
+		 * and recovery leaves a young one alone */
+		if (header_ids(c, dirfd(d), de->d_name, sid, sizeof(sid), rec_id, sizeof(rec_id),
+		               de->d_name[0] == '.' ? NULL : &dead) != TG_OK ||
 		    sid[0] == '\0')
 			continue;
+		if (dead) {
+			a->handed_over = 1;
+			if (a->want != NULL && strcmp(a->want, sid) == 0)
+				a->want_handed = 1;
+			continue;
+		}
 		if (a->n == a->alloc) {
 			size_t k = a->alloc ? a->alloc * 2 : 16;
 			void *p = reallocarray(a->id, k, sizeof(*a->id));
@@ -254,10 +278,16 @@ static void active_ids_load(const struct up_ctx *c, struct active_ids *a)
 			snprintf(a->id[a->n++], sizeof(*a->id), "%s", sid);
 	}
 	closedir(d);
+	if (a->handed_over) {
+		/* as the periodic rescan does; the queue lists them at once, unread, so that
+		 * the logins and logouts that wait for a first reading wait for theirs */
+		up_recover_orphans(c);
+		up_queue_scan(c, UP_Q_SESSIONS);
+	}
 }
 
 /* A recorder is writing a recording for PAM session sid now. */
-static int recording_in_progress(const struct up_ctx *c, struct active_ids *a, const char *sid)
+static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const char *sid)
 {
 	size_t i;
 
@@ -270,12 +300,16 @@ static int recording_in_progress(const struct up_ctx *c, struct active_ids *a, c
 }
 
 /* A recorder is still writing a recording of PAM session sid: at a logout, a command of the
- * session that outlived its connection (the client killed, its network gone). */
-static int recording_live(const struct up_ctx *c, const char *sid)
+ * session that outlived its connection (the client killed, its network gone). *handed_over:
+ * a recording of sid whose recorder died was moved into sessions/ now, to be read. */
+static int recording_live(struct up_ctx *c, const char *sid, int *handed_over)
 {
-	struct active_ids a = {NULL, 0, 0, 0};
-	int live = recording_in_progress(c, &a, sid);
+	struct active_ids a = ACTIVE_IDS_VOID;
+	int live;
 
+	a.want = sid;
+	live = recording_in_progress(c, &a, sid);
+	*handed_over = a.want_handed;
 	free(a.id);
 	return live;
 }
@@ -313,7 +347,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 {
 	uint64_t grace = login_wait_us(c), wall = tg_now_us(), now = up_now_us(), next = UINT64_MAX;
 	char dir[PATH_MAX], path[PATH_MAX + 80];
-	struct active_ids active = {NULL, 0, 0, 0};
+	struct active_ids active = ACTIVE_IDS_VOID;
 	struct dirent *de;
 	int listed = 0;
 	DIR *d;
@@ -614,7 +648,7 @@ static int recording_unread_of(struct up_ctx *c, const char *sid, const json_t *
 				break;
 			r = header_ids(c, dfd, it->name, it->header_pam_sid,
 			               sizeof(it->header_pam_sid), it->header_rec_id,
-			               sizeof(it->header_rec_id));
+			               sizeof(it->header_rec_id), NULL);
 			if (r != TG_OK)
 				it->header_pam_sid[0] = '\0';
 			/* a header that cannot be read now (no fd left, EIO) is read again at the
@@ -804,6 +838,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		    tg_config_uint(c->cfg, TG_CONF_UPLOADER_RECORDING_GRACE) * 1000000u;
 		uint64_t unread_wait =
 		    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;
+		int live, handed_over = 0;
 
 		/* (an answer from Slack is past this point already) */
 		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL &&
@@ -818,10 +853,18 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				    wall < at + grace ? now + (at + grace - wall) : now + 1000000u;
 				goto out;
 			}
+			live = recording_live(c, sid, &handed_over);
+			if (handed_over) {
+				/* its recorder died: the recording is in sessions/ now, and the
+				 * logout waits for its first reading (a wait of its own) */
+				head->unread_wait_from_us = 0;
+				*wake_us = now + 200000u;
+				goto out;
+			}
 			/* sshd closed the PAM session and the recorder goes on (a command that
 			 * outlived its connection): the message says so, and there is nothing to
 			 * alert on, the recording comes when the command ends */
-			if (recording_live(c, sid)) {
+			if (live) {
 				rec = json_pack("{s:b}", "being_written", 1);
 			} else {
 				/* raised once: the message may wait below for Slack's rate limit */
@@ -845,7 +888,15 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * logout with none read waits for a first reading) */
 			*wake_us = now + 200000u;
 			goto out;
-		} else if (rec != NULL && !answered && recording_live(c, sid)) {
+		} else if (rec != NULL && !answered &&
+		           (recording_live(c, sid, &handed_over) || handed_over)) {
+			if (handed_over) {
+				/* another channel's recorder died, its recording handed over
+				 * now: named too, once read */
+				head->unread_wait_from_us = 0;
+				*wake_us = now + 200000u;
+				goto out;
+			}
 			/* a channel of the same multiplexed connection recorded and read, and
 			 * another one's command outlived the connection: said too, its hash
 			 * comes with no logout of its own */
