@@ -17,8 +17,11 @@ up_rec $A.tgr user=alice
 up_start_traced -o /dev/null -e trace=unlink -e inject=unlink:delay_exit=5000000:when=1
 up_wait_until 30 "the worker did not remove the recording" up_no_recs
 kill -TERM "$UP_PID"
-up_wait_until 30 "the daemon did not stop" sh -c "! kill -0 $UP_PID 2>/dev/null"
+up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
 UP_PID=
+# strace ends with its last tracee; bounded, so that a tracee it still holds fails the test
+# (up_cleanup then stops strace) instead of hanging it
+up_wait_until 30 "strace did not end with the daemon" up_ended "$STRACE_PID"
 wait "$STRACE_PID" 2>/dev/null
 STRACE_PID=
 cat "$T/uploader.log"

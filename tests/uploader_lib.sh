@@ -170,14 +170,28 @@ PY
 }
 
 # Start the daemon under strace (the arguments: strace's options, such as -e inject=...)
-# and wait until it runs; up_cleanup stops the daemon, then strace.
+# and wait until it runs; up_cleanup stops the daemon, then strace. The daemon's pid is the
+# one the shell strace starts writes before it execs the daemon: not one matched in ps, which
+# may be any child strace has at that moment.
 up_start_traced() {
 	tg_need_cmd strace
-	strace -f -qq "$@" "$UPLOADER" -c "$T/tollgate.conf" --foreground >>"$T/uploader.log" 2>&1 &
+	rm -f "$T/traced.pid"
+	strace -f -qq "$@" sh -c 'echo $$ >"$1"; shift; exec "$@"' - "$T/traced.pid" \
+		"$UPLOADER" -c "$T/tollgate.conf" --foreground >>"$T/uploader.log" 2>&1 &
 	STRACE_PID=$!
 	up_wait_until 20 "strace did not start the uploader" up_traced_pid
+	tg_wait_file "$T/spool/state/status.json" "the traced daemon did not start"
 }
-up_traced_pid() { UP_PID=$(ps -o pid= --ppid "$STRACE_PID" | tr -d ' '); [ -n "$UP_PID" ]; }
+up_traced_pid() {
+	UP_PID=$(cat "$T/traced.pid" 2>/dev/null)
+	case $UP_PID in '' | *[!0-9]*) UP_PID= && return 1 ;; esac
+}
+# A process of ours has ended: gone, or a zombie its parent has not reaped yet (strace, a
+# child of the test's shell, is one until the shell waits for it): up_ended PID.
+up_ended() {
+	! kill -0 "$1" 2>/dev/null ||
+		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]
+}
 
 # Start the daemon with the periodic rescan an hour away, so that only inotify can find
 # new files, and wait until it runs.
