@@ -686,6 +686,24 @@ static int unread_wait_left(struct up_item *head, uint64_t now, uint64_t unread_
 	return now < head->unread_wait_from_us + unread_wait;
 }
 
+/*
+ * How long the logout at the head still waits for its recording: recording_grace from the
+ * logout's time (at, wall), but from when the uploader first looked at it (now, up_now_us())
+ * at the latest. A logout written before the wall clock was set back has a time ahead of it,
+ * and would hold the Slack queue for as long as the clock had been ahead.
+ */
+static uint64_t grace_left(struct up_item *head, uint64_t at, uint64_t wall, uint64_t now,
+                           uint64_t grace)
+{
+	uint64_t left = at + grace > wall ? at + grace - wall : 0;
+
+	if (head->grace_from_us == 0)
+		head->grace_from_us = now;
+	if (head->grace_from_us + grace <= now)
+		return 0;
+	return left < head->grace_from_us + grace - now ? left : head->grace_from_us + grace - now;
+}
+
 static void slack_failed(struct up_ctx *c, const struct slack_result *sr)
 {
 	struct up_dest *d = &c->slack_dest;
@@ -847,10 +865,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * recording not read yet may be this one, but only for one more grace
 			 * period (10 s at least), so that a long first upload does not hold
 			 * every message behind this one */
-			if (wall < at + grace ||
+			uint64_t left = grace_left(head, at, wall, now, grace);
+
+			if (left > 0 ||
 			    (recordings_unread(c) && unread_wait_left(head, now, unread_wait))) {
-				*wake_us =
-				    wall < at + grace ? now + (at + grace - wall) : now + 1000000u;
+				*wake_us = left > 0 ? now + left : now + 1000000u;
 				goto out;
 			}
 			live = recording_live(c, sid, &handed_over);

@@ -47,6 +47,8 @@ struct up_item {
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	uint64_t unread_wait_from_us; /* up_now_us() when this logout began to wait for
 	                               * recordings on their first reading (0: not yet) */
+	uint64_t grace_from_us;       /* up_now_us() when this logout was first looked at: its
+	                               * recording_grace ends by then + grace, whatever its time says */
 	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
 	int text_only;            /* Slack refused its blocks (400): posted next as plain text */
 	int handed_on;     /* its work is done (events/: copied into both outboxes; outbox/notify:
