@@ -684,6 +684,51 @@ START_TEST(open_login_marker_kept_when_it_cannot_be_read_now)
 }
 END_TEST
 
+/* An index line as a recording of session sid starting at start_us makes it. */
+static json_t *join_index(const char *sid, int k)
+{
+	char key[64], rec_id[33];
+
+	snprintf(key, sizeof(key), "tollgate/alice/%032d.tgr", k);
+	snprintf(rec_id, sizeof(rec_id), "%032d", k);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s}", "pam_session_id", sid, "session_id", rec_id,
+	                 "s3_key", key, "start_us", (json_int_t)(1000000 + k), "final_hash", "ab");
+}
+
+/*
+ * A session with more recordings than a join record lists (an ssh ControlMaster connection
+ * running hundreds of commands) counts those past the list in "more". A recording shipped
+ * again (its upload failed after its join entry was written, and was retried) is counted once,
+ * whether it is listed or counted: the logout must not claim recordings that do not exist.
+ */
+START_TEST(join_record_counts_a_recording_shipped_again_once)
+{
+	static const char sid[] = "0123456789abcdef0123456789abcdef";
+	struct up_ctx c;
+	char *dir = open_login_spool(&c), path[PATH_MAX];
+	json_t *rec, *index;
+	int k;
+
+	for (k = 1; k <= 34; k++) {
+		ck_assert_ptr_nonnull(index = join_index(sid, k));
+		ck_assert_int_eq(up_join_record_add(&c, sid, index), TG_OK);
+		json_decref(index);
+	}
+	/* the last two are past the list; each is shipped again, and one listed too */
+	for (k = 34; k >= 32; k--) {
+		ck_assert_ptr_nonnull(index = join_index(sid, k));
+		ck_assert_int_eq(up_join_record_add(&c, sid, index), TG_OK);
+		json_decref(index);
+	}
+	ck_assert_int_eq(up_session_state_path(&c, sid, path, sizeof(path)), TG_OK);
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	ck_assert_uint_eq(json_array_size(json_object_get(rec, "recordings")), 32);
+	ck_assert_int_eq(json_integer_value(json_object_get(rec, "more")), 2);
+	json_decref(rec);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uploader");
@@ -711,6 +756,7 @@ int main(void)
 	tcase_add_test(tc, notify_read_failure_after_failed_posts_is_retried);
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
+	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

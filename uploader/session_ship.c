@@ -135,11 +135,14 @@ static int verify_before_complete(void *ctx, struct tg_s3_result *res)
  * The join record of a PAM session lists each of its recordings: several channels of one
  * multiplexed connection (ssh -o ControlMaster) share the PAM session, and each has its own
  * recording, which the logout message must all name. Format 2 is
- *   {"v":2,"recordings":[<index line>, ...],"more":<n>}
- * sorted by start time, UP_JOIN_MAX listed at most, "more" counting those past it. A
- * format-1 record (before multiplexing was seen) is one index line: read as a list of one.
+ *   {"v":2,"recordings":[<index line>, ...],"more":<n>,"more_ids":[<recording id>, ...]}
+ * sorted by start time, UP_JOIN_MAX listed at most, "more" counting those past it, and
+ * "more_ids" naming those counted (UP_JOIN_MORE_IDS at most), so that a recording shipped
+ * again (its upload retried after its entry was written) is not counted twice. A format-1
+ * record (before multiplexing was seen) is one index line: read as a list of one.
  */
 #define UP_JOIN_MAX 32
+#define UP_JOIN_MORE_IDS 1024
 
 /* The recordings listed in a join record, format 1 or 2 (a new reference), or NULL. */
 json_t *up_join_recordings(const json_t *rec)
@@ -153,27 +156,58 @@ json_t *up_join_recordings(const json_t *rec)
 	return NULL;
 }
 
+/* What tells one recording from another in "more_ids": its id, or its key without one. */
+static const json_t *join_id(const json_t *index)
+{
+	const json_t *id = json_object_get(index, "session_id");
+
+	return json_is_string(id) && *json_string_value(id) != '\0'
+	           ? id
+	           : json_object_get(index, "s3_key");
+}
+
+/* Where id is in ids, or -1. */
+static long join_id_find(const json_t *ids, const json_t *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < json_array_size(ids); i++)
+		if (json_equal(json_array_get(ids, i), id))
+			return (long)i;
+	return -1;
+}
+
 /* The join record old (NULL: none yet) with index added: one recording shipped again (a retry,
- * a wrong guess) replaces its own entry. index NULL adds none and notes "refused": true instead
- * (the recorder refused a channel of the session), which the record keeps from then on. A new
- * reference, or NULL when memory ran out. */
+ * a wrong guess) replaces its own entry, or is counted once in "more". index NULL adds none
+ * and notes "refused": true instead (the recorder refused a channel of the session), which the
+ * record keeps from then on. A new reference, or NULL when memory ran out. */
 static json_t *join_add(const json_t *old, const json_t *index)
 {
 	const json_t *key = json_object_get(index, "s3_key");
 	json_int_t start = json_integer_value(json_object_get(index, "start_us"));
 	json_int_t more = json_integer_value(json_object_get(old, "more"));
 	int refused = index == NULL || json_is_true(json_object_get(old, "refused"));
-	json_t *list = up_join_recordings(old), *rec = NULL, *e;
+	json_t *list = up_join_recordings(old), *rec = NULL, *e, *ids = NULL;
+	long at_id;
 	size_t i, at;
 
 	if (list == NULL && (list = json_array()) == NULL)
 		return NULL;
+	if ((ids = json_is_array(json_object_get(old, "more_ids"))
+	               ? json_deep_copy(json_object_get(old, "more_ids"))
+	               : json_array()) == NULL)
+		goto out;
 	for (i = 0; index != NULL && i < json_array_size(list); i++) {
 		e = json_array_get(list, i);
 		if (key != NULL && json_equal(json_object_get(e, "s3_key"), key)) {
 			json_array_remove(list, i);
 			break;
 		}
+	}
+	/* counted already: counted again below only if it is past the list again */
+	if (index != NULL && (at_id = join_id_find(ids, join_id(index))) >= 0) {
+		json_array_remove(ids, (size_t)at_id);
+		more--;
 	}
 	for (at = 0; index != NULL && at < json_array_size(list); at++)
 		if (json_integer_value(json_object_get(json_array_get(list, at), "start_us")) >
@@ -182,15 +216,26 @@ static json_t *join_add(const json_t *old, const json_t *index)
 	if (index != NULL && json_array_insert(list, at, (json_t *)index) != 0)
 		goto out;
 	if (json_array_size(list) > UP_JOIN_MAX) {
+		const json_t *id = join_id(json_array_get(list, json_array_size(list) - 1));
+
+		/* past UP_JOIN_MORE_IDS counted, one shipped again may be counted twice */
+		if (id != NULL && json_array_size(ids) < UP_JOIN_MORE_IDS &&
+		    json_array_append(ids, (json_t *)id) != 0)
+			goto out;
 		json_array_remove(list, json_array_size(list) - 1);
 		more++;
 	}
 	rec = json_pack("{s:i, s:O, s:I}", "v", 2, "recordings", list, "more", more);
+	if (rec != NULL && json_array_size(ids) > 0 && json_object_set(rec, "more_ids", ids) != 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
 	if (rec != NULL && refused && json_object_set_new(rec, "refused", json_true()) != 0) {
 		json_decref(rec);
 		rec = NULL;
 	}
 out:
+	json_decref(ids);
 	json_decref(list);
 	return rec;
 }
