@@ -626,11 +626,12 @@ static int recordings_unread(const struct up_ctx *c)
 }
 
 /*
- * A recording of PAM session sid is in sessions/, on its first reading or not read yet, and not
- * in the session's join record rec: a channel of a multiplexed connection that ended with the
- * others, whose recording the logout must name too. Each header is read once (kept in its item).
+ * A recording of PAM session sid is in sessions/, on its first reading or not read yet (with
+ * any: in any state, such as waiting to be tried again), and not in the session's join record
+ * rec (NULL: none): a channel of a multiplexed connection that ended with the others, whose
+ * recording the logout must name too. Each header is read once (kept in its item).
  */
-static int recording_unread_of(struct up_ctx *c, const char *sid, const json_t *rec)
+static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *rec, int any)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
 	json_t *list = NULL, *e;
@@ -640,7 +641,7 @@ static int recording_unread_of(struct up_ctx *c, const char *sid, const json_t *
 	for (i = 0; i < qs->n && !found; i++) {
 		struct up_item *it = &qs->items[i];
 
-		if (!(it->attempts == 0 || (it->busy && it->attempts == 1)))
+		if (!any && !(it->attempts == 0 || (it->busy && it->attempts == 1)))
 			continue;
 		if (!it->header_read) {
 			if (dfd < 0 &&
@@ -885,6 +886,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * alert on, the recording comes when the command ends */
 			if (live) {
 				rec = json_pack("{s:b}", "being_written", 1);
+			} else if (recording_queued_of(c, sid, NULL, 1)) {
+				/* its recording is in sessions/, not read yet: S3 is slow or down
+				 * and it waits its turn (a backlog, one worker per file). The
+				 * session was recorded: said, not alerted on */
+				rec = json_pack("{s:b}", "in_spool", 1);
 			} else {
 				/* raised once: the message may wait below for Slack's rate limit */
 				if (!head->no_recording_alerted)
@@ -900,7 +906,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 					                   TG_CONF_UPLOADER_RECORDING_GRACE));
 				head->no_recording_alerted = 1;
 			}
-		} else if (rec != NULL && !answered && recording_unread_of(c, sid, rec) &&
+		} else if (rec != NULL && !answered && recording_queued_of(c, sid, rec, 0) &&
 		           unread_wait_left(head, now, unread_wait)) {
 			/* another channel of the connection ended with it, and its recording is not
 			 * read yet: the message names them all, so it waits for it (as long as a

@@ -772,6 +772,11 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 			msg_field(&m, "Recording",
 			          "still being written: a command of the session outlived its "
 			          "connection");
+		} else if (rec != NULL && json_is_true(json_object_get(rec, "in_spool"))) {
+			msg_field(
+			    &m, "Recording",
+			    "in the spool, not uploaded yet (S3 slow or down): its S3 location "
+			    "and final chain hash are in its index line once it is");
 		} else if (json_is_true(json_object_get(rec, "refused"))) {
 			msg_field(&m, "Recording",
 			          "none: the recorder refused the session (on_failure = deny; "

@@ -343,7 +343,8 @@ int slack_announces(const json_t *ev);
 /* Build a Block Kit payload (with a text fallback) for an event, or NULL when the type is not
  * announced (or memory ran out). recording: a logout's join record (with "being_written": true
  * when a recorder still writes another recording of the session), {"being_written": true}
- * while a recorder still writes the session's only recording, or NULL. */
+ * while a recorder still writes the session's only recording, {"in_spool": true} while it
+ * waits in sessions/ to be read, or NULL. */
 json_t *slack_message_for_event(const json_t *ev, const json_t *recording);
 /* Same payload without blocks (the fallback after a 400). */
 json_t *slack_text_only(const json_t *payload);
