@@ -314,8 +314,6 @@ static int recording_live(struct up_ctx *c, const char *sid, int *handed_over)
 	return live;
 }
 
-static int recordings_unread(const struct up_ctx *c);
-
 /* A marker that could not be read now: a look again this much later. */
 #define OPEN_RETRY_US (5 * 1000000ULL)
 
@@ -328,18 +326,65 @@ static int read_failed_for_now(int r)
 }
 
 /*
- * recordings_unread() over sessions/ as it is now. A session that ended a moment ago handed its
- * recording over from active/ after the daemon last listed sessions/ (inotify reports it only
- * at the next wait; without inotify the next rescan may be a minute away): the queue does not
- * hold it yet, and its login would be alerted on. Listed once a look, after active/ was read,
- * so that a recording on its way from one folder to the other is seen in one of them.
+ * Read the header of the sessions/ item it once: the PAM session and recording ids it names in
+ * it (header_pam_sid "" when none, or when it cannot be parsed: header_bad). *dfd is sessions/,
+ * opened on first use. 1 when known, 0 when it cannot be read now (no fd left, EIO: read again
+ * at the next look), -1 when the folder cannot be opened.
  */
-static int recordings_unread_listed(struct up_ctx *c, int *listed)
+static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_item *it, int *dfd)
 {
+	int r;
+
+	if (it->header_read)
+		return 1;
+	if (*dfd < 0 && (*dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	r = header_ids(c, *dfd, it->name, it->header_pam_sid, sizeof(it->header_pam_sid),
+	               it->header_rec_id, sizeof(it->header_rec_id), NULL);
+	if (r != TG_OK)
+		it->header_pam_sid[0] = '\0';
+	if (r != TG_OK && read_failed_for_now(r))
+		return 0;
+	it->header_read = 1;
+	it->header_bad = r != TG_OK;
+	return 1;
+}
+
+/*
+ * What sessions/ (listed once a look: a session that ended a moment ago handed its recording
+ * over from active/ after the daemon last listed it) says of PAM session sid, for its login's
+ * check: QUEUED_OURS when a recording's header names it (the session was recorded; the
+ * recording is read in its turn), QUEUED_MAYBE when a recording on its first reading has a
+ * header that cannot be read (a damaged one joins the session its bytes name, once read), else
+ * 0. A recording whose header names another session is not waited for: on a busy host one is
+ * always on its first reading, and an escaped session would never be alerted on.
+ */
+enum { QUEUED_MAYBE = 1, QUEUED_OURS = 2 };
+static int login_recording_queued(struct up_ctx *c, const char *sid, int *listed)
+{
+	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
+	int dfd = -1, found = 0, known;
+	size_t i;
+
 	if (!*listed)
 		up_queue_scan(c, UP_Q_SESSIONS);
 	*listed = 1;
-	return recordings_unread(c);
+	for (i = 0; i < qs->n && found != QUEUED_OURS; i++) {
+		struct up_item *it = &qs->items[i];
+		int unread = it->attempts == 0 || (it->busy && it->attempts == 1);
+
+		if ((known = item_header(c, qs, it, &dfd)) < 0) {
+			found = QUEUED_MAYBE;
+			break;
+		}
+		if (known && strcmp(it->header_pam_sid, sid) == 0)
+			found = QUEUED_OURS;
+		else if (unread && (!known || it->header_bad))
+			found = QUEUED_MAYBE;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return found;
 }
 
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
@@ -362,7 +407,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		char name[80];
 		uint64_t at, due;
 		json_t *ev = NULL;
-		int r;
+		int r, queued;
 
 		if (tg_spool_is_hidden(de->d_name))
 			continue;
@@ -397,9 +442,11 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			; /* read already */
 		else if (recording_in_progress(c, &active, sid))
 			;
-		else if (recordings_unread_listed(c, &listed)) {
+		else if ((queued = login_recording_queued(c, sid, &listed)) == QUEUED_OURS)
+			; /* in sessions/, read in its turn */
+		else if (queued == QUEUED_MAYBE) {
 			/* a recording not read yet may be this one: nothing waits on this check,
-			 * so it waits for every first reading (after a long outage, many) */
+			 * so it waits for that first reading */
 			if (1000000u < next)
 				next = 1000000u;
 			goto next;
@@ -635,7 +682,7 @@ static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *
 {
 	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
 	json_t *list = NULL, *e;
-	int dfd = -1, found = 0, r;
+	int dfd = -1, found = 0;
 	size_t i, k;
 
 	for (i = 0; i < qs->n && !found; i++) {
@@ -643,20 +690,8 @@ static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *
 
 		if (!any && !(it->attempts == 0 || (it->busy && it->attempts == 1)))
 			continue;
-		if (!it->header_read) {
-			if (dfd < 0 &&
-			    (dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-				break;
-			r = header_ids(c, dfd, it->name, it->header_pam_sid,
-			               sizeof(it->header_pam_sid), it->header_rec_id,
-			               sizeof(it->header_rec_id), NULL);
-			if (r != TG_OK)
-				it->header_pam_sid[0] = '\0';
-			/* a header that cannot be read now (no fd left, EIO) is read again at the
-			 * next look */
-			if (r == TG_OK || !read_failed_for_now(r))
-				it->header_read = 1;
-		}
+		if (item_header(c, qs, it, &dfd) < 0)
+			break;
 		if (strcmp(it->header_pam_sid, sid) != 0)
 			continue;
 		if (list == NULL && (list = up_join_recordings(rec)) == NULL)

@@ -59,6 +59,7 @@ struct up_item {
 	/* sessions/: what its header names, read once by the daemon when a logout asks
 	 * (event_ship.c); "" when it cannot be read */
 	int header_read;
+	int header_bad;          /* it cannot be parsed (damaged): it names no session we know of */
 	char header_pam_sid[65]; /* the PAM session (a join record's name: 64 at most) */
 	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
 };
