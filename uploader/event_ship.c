@@ -353,14 +353,14 @@ static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_it
 /*
  * What sessions/ (listed once a look: a session that ended a moment ago handed its recording
  * over from active/ after the daemon last listed it) says of PAM session sid, for its login's
- * check: QUEUED_OURS when a recording's header names it (the session was recorded; the
- * recording is read in its turn), QUEUED_MAYBE when a recording on its first reading has a
+ * check and its logout: QUEUED_OURS when a recording's header names it (the session was recorded;
+ * the recording is read in its turn), QUEUED_MAYBE when a recording on its first reading has a
  * header that cannot be read (a damaged one joins the session its bytes name, once read), else
  * 0. A recording whose header names another session is not waited for: on a busy host one is
  * always on its first reading, and an escaped session would never be alerted on.
  */
 enum { QUEUED_MAYBE = 1, QUEUED_OURS = 2 };
-static int login_recording_queued(struct up_ctx *c, const char *sid, int *listed)
+static int recording_queued_for(struct up_ctx *c, const char *sid, int *listed)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
 	int dfd = -1, found = 0, known;
@@ -442,7 +442,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			; /* read already */
 		else if (recording_in_progress(c, &active, sid))
 			;
-		else if ((queued = login_recording_queued(c, sid, &listed)) == QUEUED_OURS)
+		else if ((queued = recording_queued_for(c, sid, &listed)) == QUEUED_OURS)
 			; /* in sessions/, read in its turn */
 		else if (queued == QUEUED_MAYBE) {
 			/* a recording not read yet may be this one: nothing waits on this check,
@@ -659,18 +659,6 @@ static json_t *find_recording(struct up_ctx *c, const char *session_id)
 
 /* After recording_grace, how long a logout still waits for recordings not read yet, at least */
 #define UP_UNREAD_WAIT_MIN_US (10 * 1000000ULL)
-
-/* Some recording in the spool has not been looked at yet: it may be this session's. */
-static int recordings_unread(const struct up_ctx *c)
-{
-	const struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
-	size_t i;
-
-	for (i = 0; i < qs->n; i++)
-		if (qs->items[i].attempts == 0 || (qs->items[i].busy && qs->items[i].attempts == 1))
-			return 1;
-	return 0;
-}
 
 /*
  * A recording of PAM session sid is in sessions/, on its first reading or not read yet (with
@@ -902,9 +890,10 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * period (10 s at least), so that a long first upload does not hold
 			 * every message behind this one */
 			uint64_t left = grace_left(head, at, wall, now, grace);
+			int listed = head->unread_wait_from_us != 0; /* once a logout */
 
-			if (left > 0 ||
-			    (recordings_unread(c) && unread_wait_left(head, now, unread_wait))) {
+			if (left > 0 || (recording_queued_for(c, sid, &listed) &&
+			                 unread_wait_left(head, now, unread_wait))) {
 				*wake_us = left > 0 ? now + left : now + 1000000u;
 				goto out;
 			}
