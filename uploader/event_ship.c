@@ -108,6 +108,10 @@ static void open_login_due(struct up_ctx *c, const json_t *ev)
 	               login_wait_us(c),
 	         wall = tg_now_us(), at = up_now_us() + (due > wall ? due - wall : 0);
 
+	/* a login from ahead of the clock (set back since) counts from now: see marker_time */
+	if (due > wall + login_wait_us(c))
+		at = up_now_us() + login_wait_us(c);
+
 	if (at < c->open_check_us)
 		c->open_check_us = at;
 }
@@ -387,6 +391,28 @@ static int recording_queued_for(struct up_ctx *c, const char *sid, int *listed)
 	return found;
 }
 
+/*
+ * When the login of marker dirfd/name counts from, for one whose time is ahead of the wall
+ * clock (wall): the clock was set back since (an NTP step on a host whose clock ran ahead), and
+ * the check would wait until it caught up, the alert of a session that escaped the recorder
+ * with it. The marker's time instead (when it was written, or first found ahead: set to now),
+ * so that the check comes recording_grace after that at the latest.
+ */
+static uint64_t marker_time(int dirfd, const char *name, uint64_t wall)
+{
+	struct stat st;
+	uint64_t t;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return wall;
+	t = (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
+	if (t <= wall)
+		return t;
+	if (utimensat(dirfd, name, NULL, AT_SYMLINK_NOFOLLOW) != 0)
+		tg_warn("cannot set the time of login marker %s: %s", name, strerror(errno));
+	return wall;
+}
+
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
 void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 {
@@ -431,6 +457,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		user = json_string_value(json_object_get(ev, "user"));
 		addr = json_string_value(json_object_get(ev, "client_addr"));
 		at = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
+		if (at > wall)
+			at = marker_time(dirfd(d), de->d_name, wall);
 		due = at + grace;
 		if (wall < due) {
 			if (due - wall < next)
