@@ -729,6 +729,58 @@ START_TEST(join_record_counts_a_recording_shipped_again_once)
 }
 END_TEST
 
+/*
+ * A logout names the recordings its join record lists and waits for those of its session not
+ * read yet (a channel that ended with the connection). One counted in the record's "more"
+ * (past the 32 listed) is read already too, though still going up (a large one): the logout
+ * does not wait for it, and holds no Slack message behind it.
+ */
+START_TEST(logout_does_not_wait_for_a_recording_counted_in_more)
+{
+	static const char sid[] = "0123456789abcdef0123456789abcdef";
+	static const char name[] = "00000001764000000000002-0000000000000002.json";
+	struct up_ctx c;
+	char *dir = open_login_spool(&c), path[PATH_MAX];
+	struct up_queue_state *ss = &c.q[UP_Q_SESSIONS], *qn = &c.q[UP_Q_NOTIFY];
+	uint64_t wake = UINT64_MAX;
+	json_t *index;
+	FILE *f;
+	int k;
+
+	for (k = 1; k <= 33; k++) {
+		ck_assert_ptr_nonnull(index = join_index(sid, k));
+		ck_assert_int_eq(up_join_record_add(&c, sid, index), TG_OK);
+		json_decref(index);
+	}
+	/* the 33rd, counted in "more", is still on its first reading */
+	ss->items = calloc(1, sizeof(*ss->items));
+	ck_assert_ptr_nonnull(ss->items);
+	ss->n = ss->alloc = 1;
+	snprintf(ss->items[0].name, sizeof(ss->items[0].name), "big.tgr");
+	ss->items[0].busy = 1;
+	ss->items[0].attempts = 1;
+	ss->items[0].header_read = 1;
+	snprintf(ss->items[0].header_pam_sid, sizeof(ss->items[0].header_pam_sid), "%s", sid);
+	snprintf(ss->items[0].header_rec_id, sizeof(ss->items[0].header_rec_id), "%032d", 33);
+	snprintf(qn->dir, sizeof(qn->dir), "%s/events", dir);
+	snprintf(path, sizeof(path), "%s/%s", qn->dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f,
+	        "{\"v\":1,\"type\":\"logout\",\"time_us\":1764000000000002,\"user\":\"alice\","
+	        "\"session_id\":\"%s\"}",
+	        sid);
+	ck_assert_int_eq(fclose(f), 0);
+	qn->items = calloc(1, sizeof(*qn->items));
+	ck_assert_ptr_nonnull(qn->items);
+	qn->n = qn->alloc = 1;
+	snprintf(qn->items[0].name, sizeof(qn->items[0].name), "%s", name);
+	/* no webhook: the logout is done once nothing holds it */
+	ck_assert_int_eq(up_notify_step(&c, &wake), 1);
+	ck_assert_uint_eq(qn->n, 0);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uploader");
@@ -757,6 +809,7 @@ int main(void)
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
 	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);
+	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

@@ -719,6 +719,12 @@ static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *
 			           it->header_rec_id) == 0)
 				found = 0; /* read already: a large one that is still going up */
 		}
+		/* read already too, and counted past the listed ones */
+		json_array_foreach(json_object_get(rec, "more_ids"), k, e)
+		{
+			if (strcmp(json_string_value(e) ?: "", it->header_rec_id) == 0)
+				found = 0;
+		}
 	}
 	if (dfd >= 0)
 		close(dfd);
