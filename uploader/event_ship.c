@@ -143,6 +143,20 @@ static void live_login_note(struct up_ctx *c, const char *type, const char *name
 		tg_error_r(r, "cannot remove open login marker %s", name);
 }
 
+/* The logout ev's own check begins (at the head of the Slack queue): its login's marker goes,
+ * so that the two checks do not both alert. */
+static void login_check_take_over(struct up_ctx *c, const json_t *ev)
+{
+	char dir[PATH_MAX], name[80];
+	int r;
+
+	if (!open_marker_name(c, ev, name, sizeof(name)))
+		return;
+	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
+	if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
+		tg_error_r(r, "cannot remove login marker %s", name);
+}
+
 static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_buf *text)
 {
 	const char *type = json_string_value(json_object_get(ev, "type"));
@@ -158,9 +172,9 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 		open_login_due(c, ev);
 		live_login_note(c, type, name, text);
 	} else if (strcmp(type, "logout") == 0) {
-		/* the logout's own check takes over */
-		if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
-			tg_error_r(r, "cannot remove login marker %s", name);
+		/* the login's marker stays until the logout's own check begins, at the head of
+		 * the Slack queue (login_check_take_over): while Slack is down, the login's
+		 * check still alerts on a session with no recording */
 		live_login_note(c, type, name, text);
 	} else if (strcmp(type, "recording_failure") == 0 &&
 	           strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") ==
@@ -916,6 +930,10 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		    grace > UP_UNREAD_WAIT_MIN_US ? grace : UP_UNREAD_WAIT_MIN_US;
 		int live, handed_over = 0;
 
+		if (!answered && !head->took_login_check) {
+			login_check_take_over(c, ev);
+			head->took_login_check = 1;
+		}
 		/* (an answer from Slack is past this point already) */
 		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL &&
 		    !answered) {

@@ -45,6 +45,7 @@ struct up_item {
 	int busy;          /* a worker has it */
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
+	int took_login_check;     /* this logout removed its login's marker: its check took over */
 	uint64_t unread_wait_from_us; /* up_now_us() when this logout began to wait for
 	                               * recordings on their first reading (0: not yet) */
 	uint64_t grace_from_us;       /* up_now_us() when this logout was first looked at: its
