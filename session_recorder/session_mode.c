@@ -47,6 +47,30 @@ static int split_words(char *s, char **w)
 	return n;
 }
 
+/* A file name that is the reader's own stdin: a script read from there is read from stdin. */
+static int is_stdin_name(const char *w)
+{
+	return strcmp(w, "-") == 0 || strcmp(w, "/dev/stdin") == 0 || strcmp(w, "/dev/fd/0") == 0 ||
+	       strcmp(w, "/proc/self/fd/0") == 0;
+}
+
+/* The program word (its part after the last '/') is name, or name and a version: "python3.11" for
+ * "python", "perl5.36.0", "lua5.4"; not "pythonic". */
+static int is_program(const char *word, const char *name)
+{
+	const char *b = base_name(word), *p;
+	size_t len = strlen(name);
+
+	if (strncmp(b, name, len) != 0)
+		return 0;
+	p = b + len;
+	if (*p == '\0')
+		return 1;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	return p[strspn(p, "0123456789.")] == '\0';
+}
+
 static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "ksh",
                                      "ksh93", "mksh", "lksh",  "ash",  "hush", "yash",
                                      "posh",  "fish", "csh",   "tcsh"};
@@ -202,12 +226,281 @@ static int shell_args_read_stdin(char **w, int n)
 				i++; /* the option's name, the next word ("-eo pipefail") */
 		}
 	}
-	return i >= n || dash_s;
+	return i >= n || dash_s || is_stdin_name(w[i]);
+}
+
+/* What an interpreter's long option (without its "--") does. */
+enum long_kind {
+	LONG_FLAG,       /* not listed: a flag, or "--name=value" */
+	LONG_ARG,        /* takes an argument: "--require mod" or "--require=mod" */
+	LONG_INLINE,     /* the program is its argument: "--eval code" */
+	LONG_FILE,       /* its argument is the file the program is read from: awk's "--file f" */
+	LONG_STDIN,      /* reads commands from stdin whatever else is given: "--interactive" */
+	LONG_NO_PROGRAM, /* runs no program: "--version" */
+	LONG_END, /* the rest are the program's arguments, no script among them: R's "--args" */
+};
+
+struct long_option {
+	const char *name;
+	enum long_kind kind;
+};
+
+/* Where the words after the program's name put the first word that is not an option. */
+enum positional {
+	POS_SCRIPT,  /* a script file: python3 x.py */
+	POS_PROGRAM, /* the program's text: awk NF, sed p */
+	POS_IGNORED, /* nothing: R ignores such words and still reads stdin */
+};
+
+/*
+ * An interpreter's options, as far as they tell where its program comes from. Short options are
+ * letters in a word after '-' ("-Wignore", "-lane"); one taking an argument takes the rest of the
+ * word or, if that is empty, the next word; an "attached" one only the rest of its word
+ * ("perl -i.bak"). Options not listed are flags: an argument so missed is taken for a script, and
+ * the input left unstored, never the other way round.
+ */
+static const struct interpreter {
+	const char *const *names; /* a version may follow: python3.11 */
+	const char *with_arg, *attached, *digits;
+	const char *inline_prog; /* the program is its argument: -c, -e */
+	const char *prog_file;   /* its argument is the file the program is read from: awk -f */
+	const char *stdin_too;   /* reads commands from stdin whatever else is given: python -i */
+	const char *no_program;  /* runs no program: -V, -h */
+	const struct long_option *longs;
+	enum positional positional;
+	int program_ends_options; /* options after -c are the program's: python3 -c x -i */
+	int bare_reads;           /* with no script and no program given, reads one from stdin */
+} interpreters[] = {
+    {(const char *const[]){"python", "pypy", NULL}, "WX", "", "", "cm", "", "i", "hV",
+     (const struct long_option[]){{"check-hash-based-pycs", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"help-env", LONG_NO_PROGRAM},
+                                  {"help-xoptions", LONG_NO_PROGRAM},
+                                  {"help-all", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_SCRIPT, 1, 1},
+    {(const char *const[]){"perl", NULL}, "I", "MmxiCFdD0", "l", "eE", "", "", "hvV",
+     (const struct long_option[]){
+         {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 1},
+    {(const char *const[]){"ruby", NULL}, "ICEr", "xFKTWi0", "", "e", "", "", "hv",
+     (const struct long_option[]){{"enable", LONG_ARG},
+                                  {"disable", LONG_ARG},
+                                  {"encoding", LONG_ARG},
+                                  {"external-encoding", LONG_ARG},
+                                  {"internal-encoding", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"copyright", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 1},
+    {(const char *const[]){"node", "nodejs", NULL}, "rC", "", "", "ep", "", "i", "hv",
+     (const struct long_option[]){{"eval", LONG_INLINE},
+                                  {"print", LONG_INLINE},
+                                  {"run", LONG_INLINE},
+                                  {"interactive", LONG_STDIN},
+                                  {"require", LONG_ARG},
+                                  {"import", LONG_ARG},
+                                  {"loader", LONG_ARG},
+                                  {"experimental-loader", LONG_ARG},
+                                  {"conditions", LONG_ARG},
+                                  {"input-type", LONG_ARG},
+                                  {"title", LONG_ARG},
+                                  {"env-file", LONG_ARG},
+                                  {"test", LONG_NO_PROGRAM},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"v8-options", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 1},
+    {(const char *const[]){"php", NULL}, "cdzt", "", "", "rRBE", "fF", "a", "himvS",
+     (const struct long_option[]){{"php-ini", LONG_ARG},
+                                  {"define", LONG_ARG},
+                                  {"zend-extension", LONG_ARG},
+                                  {"docroot", LONG_ARG},
+                                  {"run", LONG_INLINE},
+                                  {"process-begin", LONG_INLINE},
+                                  {"process-code", LONG_INLINE},
+                                  {"process-end", LONG_INLINE},
+                                  {"file", LONG_FILE},
+                                  {"process-file", LONG_FILE},
+                                  {"interactive", LONG_STDIN},
+                                  {"info", LONG_NO_PROGRAM},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"modules", LONG_NO_PROGRAM},
+                                  {"server", LONG_NO_PROGRAM},
+                                  {"ini", LONG_NO_PROGRAM},
+                                  {"rf", LONG_NO_PROGRAM},
+                                  {"rc", LONG_NO_PROGRAM},
+                                  {"re", LONG_NO_PROGRAM},
+                                  {"rz", LONG_NO_PROGRAM},
+                                  {"ri", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 1},
+    /* lua reads stdin when given neither -e nor -v; luajit's -j, -O and -b too */
+    {(const char *const[]){"lua", "luajit", NULL}, "lj", "O", "", "e", "", "i", "vb",
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1},
+    {(const char *const[]){"Rscript", NULL}, "", "", "", "e", "", "", "",
+     (const struct long_option[]){
+         {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 0},
+    {(const char *const[]){"R", NULL}, "dg", "", "", "e", "f", "", "h",
+     (const struct long_option[]){{"file", LONG_FILE},
+                                  {"args", LONG_END},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1},
+    {(const char *const[]){"awk", "gawk", "mawk", "nawk", "original-awk", NULL}, "FvlW", "", "",
+     "e", "fEi", "", "Vh",
+     (const struct long_option[]){{"file", LONG_FILE},
+                                  {"exec", LONG_FILE},
+                                  {"include", LONG_FILE},
+                                  {"source", LONG_INLINE},
+                                  {"field-separator", LONG_ARG},
+                                  {"assign", LONG_ARG},
+                                  {"load", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"usage", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_PROGRAM, 0, 0},
+    {(const char *const[]){"sed", "gsed", NULL}, "l", "i", "", "e", "f", "", "",
+     (const struct long_option[]){{"expression", LONG_INLINE},
+                                  {"file", LONG_FILE},
+                                  {"line-length", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_PROGRAM, 0, 0},
+};
+
+/* The kind of the long option w ("--name" or "--name=value"); *value: what follows '=', or NULL. */
+static enum long_kind long_option_kind(const struct interpreter *ip, const char *w,
+                                       const char **value)
+{
+	const struct long_option *o;
+	size_t len = strcspn(w + 2, "=");
+
+	*value = w[2 + len] == '=' ? w + 3 + len : NULL;
+	for (o = ip->longs; o->name != NULL; o++)
+		if (strlen(o->name) == len && strncmp(w + 2, o->name, len) == 0)
+			return o->kind;
+	return LONG_FLAG;
+}
+
+/* Where an option's argument goes: the program (inline), the program's file, or neither. */
+enum option_use {
+	USE_ARG,
+	USE_INLINE,
+	USE_FILE,
+};
+
+/*
+ * The words after an interpreter's name leave it reading its program from stdin: no script and
+ * no program given ("python3", "perl -w"), the script "-" or /dev/stdin ("python3 -",
+ * "awk -f -"), or an option that reads commands after the rest ("python3 -i x.py"). Not a
+ * script, a program given inline ("python3 -c ...", "awk NF": stdin is then data, even when the
+ * program reads and runs it), --version or --help.
+ */
+static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n)
+{
+	const char *p, *arg;
+	enum option_use use;
+	int i, given = 0, stdin_file = 0, stdin_too = 0;
+
+	for (i = 0; i < n && !(given && ip->program_ends_options); i++) {
+		if (strcmp(w[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (w[i][0] != '-' || w[i][1] == '\0') {
+			if (ip->positional != POS_IGNORED)
+				break;
+			if (i == 0 && strcmp(w[i], "CMD") == 0)
+				return 0; /* R CMD BATCH x.R */
+			continue;
+		}
+		arg = NULL;
+		use = USE_ARG;
+		if (w[i][1] == '-') {
+			switch (long_option_kind(ip, w[i], &arg)) {
+			case LONG_NO_PROGRAM:
+				return 0;
+			case LONG_END:
+				i = n - 1; /* the loop ends, with no script */
+				continue;
+			case LONG_STDIN:
+				stdin_too = 1;
+				continue;
+			case LONG_FLAG:
+				continue;
+			case LONG_ARG:
+				use = USE_ARG;
+				break;
+			case LONG_INLINE:
+				use = USE_INLINE;
+				break;
+			case LONG_FILE:
+				use = USE_FILE;
+				break;
+			}
+		} else {
+			for (p = w[i] + 1; *p != '\0'; p++) {
+				if (strchr(ip->no_program, *p) != NULL)
+					return 0;
+				if (strchr(ip->stdin_too, *p) != NULL)
+					stdin_too = 1;
+				else if (strchr(ip->digits, *p) != NULL)
+					p += strspn(p + 1, "0123456789"); /* perl -l0 */
+				else if (strchr(ip->attached, *p) != NULL)
+					break;
+				else if (strchr(ip->with_arg, *p) != NULL ||
+				         strchr(ip->inline_prog, *p) != NULL ||
+				         strchr(ip->prog_file, *p) != NULL)
+					break;
+			}
+			if (*p == '\0' || strchr(ip->attached, *p) != NULL)
+				continue;
+			use = strchr(ip->inline_prog, *p) != NULL ? USE_INLINE
+			      : strchr(ip->prog_file, *p) != NULL ? USE_FILE
+			                                          : USE_ARG;
+			if (p[1] != '\0')
+				arg = p + 1;
+		}
+		if (arg == NULL && i + 1 < n)
+			arg = w[++i];
+		if (use == USE_INLINE || use == USE_FILE)
+			given = 1;
+		if (use == USE_FILE && arg != NULL && is_stdin_name(arg))
+			stdin_file = 1;
+	}
+	if (stdin_too || stdin_file)
+		return 1;
+	if (given)
+		return 0; /* the words left are the program's arguments or its data files */
+	if (i < n)
+		return ip->positional == POS_SCRIPT && is_stdin_name(w[i]);
+	return ip->bare_reads;
+}
+
+/* tclsh [-encoding name] [script [arg ...]]: a first word with a '-' is no script, but the
+ * first argument of the commands it reads from stdin. */
+static int tclsh_reads_stdin(char **w, int n)
+{
+	if (n > 0 && strcmp(w[0], "-encoding") == 0) {
+		w += 2;
+		n -= 2;
+	}
+	return n <= 0 || w[0][0] == '-' || is_stdin_name(w[0]);
 }
 
 int session_mode_shell_reads_stdin(const struct session_mode *m)
 {
 	char *copy, *w[MAX_WORDS];
+	const char *const *name;
 	int n, i, reads = 0;
 	size_t k;
 
@@ -222,8 +515,15 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, n)) >= 0) {
 		reads = i == n; /* "sudo -s": a shell, given nothing to run */
 		for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
-			if (strcmp(base_name(w[i]), shells[k]) == 0)
+			if (is_program(w[i], shells[k]))
 				reads = shell_args_read_stdin(w + i + 1, n - i - 1);
+		for (k = 0; i < n && k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
+			for (name = interpreters[k].names; *name != NULL; name++)
+				if (is_program(w[i], *name))
+					reads = interpreter_reads_stdin(&interpreters[k], w + i + 1,
+					                                n - i - 1);
+		if (i < n && is_program(w[i], "tclsh"))
+			reads = tclsh_reads_stdin(w + i + 1, n - i - 1);
 	}
 	free(copy);
 	return reads;

@@ -57,8 +57,10 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * shell with no terminal: "ssh -T host", "ssh host < script"), or a shell with options only
  * ("bash -l", "sh -i", "bash -o posix") or -s and its arguments ("sh -s a b"), after assignments
  * and through env, exec, command, busybox or sudo ("env bash", "exec bash", "busybox sh",
- * "sudo bash", and "sudo -s" alone); not "-c", a script, --version or --help. Other interpreters
- * ("python3 -") are not told apart.
+ * "sudo bash", and "sudo -s" alone); not "-c", a script, --version or --help. Likewise an
+ * interpreter that reads its program from stdin ("python3 -", "perl", "awk -f -", "bash
+ * /dev/stdin", a path or a version in the name: "/usr/bin/python3.11"); not one given a script or
+ * an inline program ("python3 x.py", "python3 -c ..."): its stdin is data.
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */

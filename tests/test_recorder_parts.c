@@ -254,6 +254,129 @@ START_TEST(mode_shell_reads_stdin)
 }
 END_TEST
 
+/* An interpreter whose program comes from stdin: that program is what it runs, as a shell's
+ * commands; with a script or an inline program, what comes on stdin is its data. */
+START_TEST(mode_interpreter_reads_stdin)
+{
+	/* no script: the program is read from stdin */
+	ck_assert(reads_stdin("python3", 0));
+	ck_assert(reads_stdin("python3 -", 0));
+	ck_assert(reads_stdin("python3 - a b", 0));
+	ck_assert(reads_stdin("python3 -u -W ignore -X dev", 0));
+	ck_assert(reads_stdin("python3 -i script.py", 0)); /* then reads its commands */
+	ck_assert(reads_stdin("python", 0));
+	ck_assert(reads_stdin("python3.11 -", 0));
+	ck_assert(reads_stdin("/usr/bin/python3.11", 0));
+	ck_assert(reads_stdin("python3 /dev/stdin", 0));
+	ck_assert(reads_stdin("pypy3 -", 0));
+	ck_assert(reads_stdin("perl", 0));
+	ck_assert(reads_stdin("perl -", 0));
+	ck_assert(reads_stdin("perl -w -Mstrict -I /opt/lib -", 0));
+	ck_assert(reads_stdin("perl5.36.0", 0));
+	ck_assert(reads_stdin("/usr/bin/perl -T", 0));
+	ck_assert(reads_stdin("ruby", 0));
+	ck_assert(reads_stdin("ruby -w -r json -", 0));
+	ck_assert(reads_stdin("ruby3.1", 0));
+	ck_assert(reads_stdin("node", 0));
+	ck_assert(reads_stdin("node -", 0));
+	ck_assert(reads_stdin("nodejs --require ./hook.js", 0));
+	ck_assert(reads_stdin("node -i", 0));
+	ck_assert(reads_stdin("php", 0));
+	ck_assert(reads_stdin("php8.2 -n", 0));
+	ck_assert(reads_stdin("php -a", 0));
+	ck_assert(reads_stdin("lua", 0));
+	ck_assert(reads_stdin("lua5.4 -", 0));
+	ck_assert(reads_stdin("luajit", 0));
+	ck_assert(reads_stdin("lua -l socket", 0));
+	ck_assert(reads_stdin("tclsh", 0));
+	ck_assert(reads_stdin("tclsh8.6 -encoding utf-8", 0));
+	ck_assert(reads_stdin("tclsh - a", 0));
+	ck_assert(reads_stdin("Rscript -", 0));
+	ck_assert(reads_stdin("Rscript --vanilla -", 0));
+	ck_assert(reads_stdin("R --vanilla --no-echo", 0));
+	ck_assert(reads_stdin("R --no-save --args a b", 0));
+	ck_assert(reads_stdin("awk -f -", 0));
+	ck_assert(reads_stdin("awk -f /dev/stdin data.txt", 0));
+	ck_assert(reads_stdin("gawk --file=- data.txt", 0));
+	ck_assert(reads_stdin("mawk -F: -f /dev/fd/0", 0));
+	ck_assert(reads_stdin("sed -f - file", 0));
+	ck_assert(reads_stdin("sed -n -f /dev/stdin file", 0));
+	ck_assert(reads_stdin("bash /dev/stdin", 0));
+	ck_assert(reads_stdin("sh -x /dev/stdin a", 0));
+	ck_assert(reads_stdin("bash5.2", 0));
+	/* the same wrappers as for a shell */
+	ck_assert(reads_stdin("env python3 -", 0));
+	ck_assert(reads_stdin("LC_ALL=C exec perl", 0));
+	ck_assert(reads_stdin("sudo -u root python3", 0));
+	ck_assert(reads_stdin("/usr/bin/env -i PATH=/bin node", 0));
+	ck_assert(reads_stdin("busybox awk -f -", 0));
+	/* a script, an inline program (its stdin reads are not told apart), --version: stdin is
+	 * data, or read by nothing */
+	ck_assert(!reads_stdin("python3 script.py", 0));
+	ck_assert(!reads_stdin("python3 -u script.py -", 0));
+	ck_assert(!reads_stdin("python3 -- script.py", 0));
+	ck_assert(!reads_stdin("python3 -c pass", 0));
+	ck_assert(!reads_stdin("python3 -c pass -i", 0)); /* -i is the program's argument */
+	ck_assert(!reads_stdin("python3 -m json.tool", 0));
+	ck_assert(!reads_stdin("python3 -W ignore script.py", 0));
+	ck_assert(!reads_stdin("python3 --version", 0));
+	ck_assert(!reads_stdin("python3 -V", 0));
+	ck_assert(!reads_stdin("python3 -c 'exec(input())'", 0)); /* shell syntax */
+	ck_assert(!reads_stdin("perl script.pl", 0));
+	ck_assert(!reads_stdin("perl -ne print", 0));
+	ck_assert(!reads_stdin("perl -lane print", 0));
+	ck_assert(!reads_stdin("perl -e print -", 0)); /* "-" is @ARGV: data */
+	ck_assert(!reads_stdin("perl -pi.bak -e s/a/b/ file", 0));
+	ck_assert(!reads_stdin("perl -I lib script.pl", 0));
+	ck_assert(!reads_stdin("perl -v", 0));
+	ck_assert(!reads_stdin("ruby script.rb", 0));
+	ck_assert(!reads_stdin("ruby -e puts", 0));
+	ck_assert(!reads_stdin("ruby -r json script.rb", 0));
+	ck_assert(!reads_stdin("node app.js", 0));
+	ck_assert(!reads_stdin("node -e 1", 0));
+	ck_assert(!reads_stdin("node -r ./hook.js app.js", 0));
+	ck_assert(!reads_stdin("node --version", 0));
+	ck_assert(!reads_stdin("node --test", 0));
+	ck_assert(!reads_stdin("php script.php", 0));
+	ck_assert(!reads_stdin("php -r exit", 0));
+	ck_assert(!reads_stdin("php -f script.php", 0));
+	ck_assert(!reads_stdin("php -R echo", 0));
+	ck_assert(!reads_stdin("php -S localhost:8000", 0));
+	ck_assert(!reads_stdin("lua script.lua", 0));
+	ck_assert(!reads_stdin("lua -e x=1", 0));
+	ck_assert(!reads_stdin("lua -v", 0));
+	ck_assert(!reads_stdin("tclsh script.tcl", 0));
+	ck_assert(!reads_stdin("tclsh -encoding utf-8 script.tcl", 0));
+	ck_assert(!reads_stdin("Rscript", 0));
+	ck_assert(!reads_stdin("Rscript script.R", 0));
+	ck_assert(!reads_stdin("Rscript -e 1", 0));
+	ck_assert(!reads_stdin("R -f script.R", 0));
+	ck_assert(!reads_stdin("R CMD BATCH script.R", 0));
+	ck_assert(!reads_stdin("R --version", 0));
+	ck_assert(!reads_stdin("awk", 0));
+	ck_assert(!reads_stdin("awk NF", 0));
+	ck_assert(!reads_stdin("awk -F: -v x=1 NF -", 0)); /* the program is NF; "-" is data */
+	ck_assert(!reads_stdin("awk -f prog.awk", 0));
+	ck_assert(!reads_stdin("awk -f prog.awk -", 0));
+	ck_assert(!reads_stdin("gawk --version", 0));
+	ck_assert(!reads_stdin("sed -n p", 0));
+	ck_assert(!reads_stdin("sed -f prog.sed -", 0));
+	ck_assert(!reads_stdin("sed -e p -i file", 0));
+	ck_assert(!reads_stdin("env python3 script.py", 0));
+	ck_assert(!reads_stdin("sudo perl -e 1", 0));
+	/* data commands: their stdin is data */
+	ck_assert(!reads_stdin("cat", 0));
+	ck_assert(!reads_stdin("tar x", 0));
+	ck_assert(!reads_stdin("tar -xf -", 0));
+	ck_assert(!reads_stdin("git apply", 0));
+	ck_assert(!reads_stdin("dd of=/tmp/x", 0));
+	ck_assert(!reads_stdin("pythonic", 0));
+	ck_assert(!reads_stdin("python3x", 0));
+	ck_assert(!reads_stdin("perl-", 0));
+	ck_assert(!reads_stdin("python3 -", 1)); /* a terminal: typing is input */
+}
+END_TEST
+
 /* A transfer program in a folder others may write to is not trusted, even when it is root's. */
 START_TEST(mode_transfer_untrusted_folder)
 {
@@ -1137,6 +1260,7 @@ int main(void)
 	tcase_add_test(tc, mode_entries);
 	tcase_add_test(tc, mode_transfers);
 	tcase_add_test(tc, mode_shell_reads_stdin);
+	tcase_add_test(tc, mode_interpreter_reads_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);

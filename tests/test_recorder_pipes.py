@@ -119,6 +119,32 @@ def test_shell_commands_on_stdin_stored():
         env.cleanup()
 
 
+def test_interpreter_program_on_stdin_stored():
+    """"ssh host python3 - < payload.py": the program python runs comes on stdin, and is stored as a
+    shell's commands are; "python3 script.py < data" reads data there, which is only counted."""
+    env = Env(shell="/bin/sh")
+    try:
+        payload = b"import sys\nprint('ran', 6 * 7)\nsys.stderr.write('e')\n"
+        rc, out, err = run_pipes(env, "python3 -", stdin=payload)
+        check(rc == 0 and out == b"ran 42\n" and err == b"e", "python3 ran the program on stdin (%r %r)" % (out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok(), "sealed and intact")
+        check(rec.data("in") == payload, "the program is stored as IN (%r)" % rec.data("in"))
+        check(rec.notes("start")[0].get("input") == "shell_commands", "the start NOTE says why input is stored")
+        os.unlink(env.only_session())
+        script = os.path.join(env.dir, "count.py")
+        with open(script, "w") as f:
+            f.write("import sys\nprint(len(sys.stdin.buffer.read()))\n")
+        data = b"not a program\n" * 100
+        rc, out, err = run_pipes(env, "python3 " + script, stdin=data)
+        rec = Recording(env.pub, env.only_session())
+        check(rc == 0 and out == b"%d\n" % len(data), "the script read its data (%r %r)" % (out, err))
+        check(not rec.of("in") and rec.end()["bytes"]["in"] == len(data), "a script's data is only counted")
+        check("input" not in rec.notes("start")[0], "and the start NOTE does not say input is stored")
+    finally:
+        env.cleanup()
+
+
 def test_user_umask_kept():
     env = Env(shell="/bin/sh")
     try:
@@ -1093,7 +1119,8 @@ def test_large_output_written_back_early():
 
 
 if __name__ == "__main__":
-    main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
+    main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_interpreter_program_on_stdin_stored,
+          test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
