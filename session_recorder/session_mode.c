@@ -75,18 +75,31 @@ static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "
                                      "ksh93", "mksh", "lksh",  "ash",  "hush", "yash",
                                      "posh",  "fish", "csh",   "tcsh"};
 
-/* Programs that run the next word as a program with the same stdin, and their options: flags,
- * those that take an argument (in the same word or the next), and those that run a shell, which
- * reads stdin when no word follows ("sudo -s", "sudo -i"). */
+/* Programs that run the next word as a program with the same stdin (xargs: with words read
+ * from its stdin), and their options: flags, those that take an argument (in the same word or the
+ * next, or only in the same word: "attached"), and those that run a shell, which reads stdin when
+ * no word follows ("sudo -s", "sudo -i"). */
 static const struct {
-	const char *name, *flags, *with_arg, *shell;
+	const char *name, *flags, *with_arg, *attached, *shell;
 } wrappers[] = {
-    {"exec", "cl", "a", ""}, /* bash's; dash's takes none */
-    {"env", "i0v", "uC", ""},
-    {"command", "p", "", ""},
-    {"busybox", "", "", ""}, /* its applet: "busybox sh" */
-    {"sudo", "AEHknPS", "ugCDhprtTU", "si"},
+    {"exec", "cl", "a", "", ""}, /* bash's; dash's takes none */
+    {"env", "i0v", "uC", "", ""},
+    {"command", "p", "", "", ""},
+    {"busybox", "", "", "", ""}, /* its applet: "busybox sh" */
+    {"sudo", "AEHknPS", "ugCDhprtTU", "", "si"},
+    /* not -a: the program's stdin is then xargs' own */
+    {"xargs", "0oprtx", "dEILnPs", "eil", ""},
 };
+
+/* What xargs in front of the program does with its input. */
+struct xargs_feed {
+	int appends;         /* adds the words it reads to the program's: "xargs sh -c" */
+	const char *replace; /* -I: puts each line in the program's words in place of this */
+};
+#define XARGS_FEED_VOID                                                                            \
+	{                                                                                          \
+		0, NULL                                                                            \
+	}
 
 /* sudo's long options that take an argument ("--user root" or "--user=root"), and its flags */
 static const char *const sudo_long_arg[] = {
@@ -94,6 +107,12 @@ static const char *const sudo_long_arg[] = {
     "--role", "--type",  "--close-from", "--command-timeout", "--other-user"};
 static const char *const sudo_long_flag[] = {"--preserve-env", "--non-interactive", "--stdin",
                                              "--set-home", "--askpass"};
+/* GNU xargs' long options that take an argument (or "--name=value"), and its flags */
+static const char *const xargs_long_arg[] = {"--delimiter", "--max-args", "--max-procs",
+                                             "--max-chars", "--process-slot-var"};
+static const char *const xargs_long_flag[] = {
+    "--null", "--no-run-if-empty", "--verbose", "--interactive",
+    "--exit", "--open-tty",        "--eof",     "--max-lines"};
 
 static int in_list(const char *w, const char *const *list, size_t n)
 {
@@ -119,10 +138,11 @@ static int is_assignment(const char *w)
 
 /* The options of wrappers[k] from w[i] on: the index of the word after them, -1 for an option
  * not known here (env -S, command -v, sudo -e: the next word may not be run at all). *shell: an
- * option that makes it run a shell was given. */
-static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell)
+ * option that makes it run a shell was given; x->replace: xargs' -I string. */
+static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, struct xargs_feed *x)
 {
 	int sudo = strcmp(wrappers[k].name, "sudo") == 0;
+	int xargs = strcmp(wrappers[k].name, "xargs") == 0;
 	const char *p;
 
 	for (; i < n && w[i][0] == '-'; i++) {
@@ -144,6 +164,24 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell)
 			}
 			continue;
 		}
+		if (w[i][1] == '-' && xargs) {
+			if (strcmp(w[i], "--replace") == 0) {
+				x->replace = "{}";
+			} else if (strncmp(w[i], "--replace=", strlen("--replace=")) == 0) {
+				x->replace = w[i] + strlen("--replace=");
+			} else if (strncmp(w[i], "--arg-file", strlen("--arg-file")) == 0) {
+				return -1;
+			} else if (in_list(w[i], xargs_long_arg,
+			                   sizeof(xargs_long_arg) / sizeof(xargs_long_arg[0]))) {
+				if (++i >= n)
+					return -1;
+			} else if (strchr(w[i], '=') == NULL &&
+			           !in_list(w[i], xargs_long_flag,
+			                    sizeof(xargs_long_flag) / sizeof(xargs_long_flag[0]))) {
+				return -1;
+			}
+			continue;
+		}
 		if (w[i][1] == '-') {
 			/* env's: "--unset NAME", "--chdir DIR", "--name=value", flags */
 			if (strcmp(wrappers[k].name, "env") != 0 ||
@@ -158,6 +196,13 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell)
 			if (strchr(wrappers[k].with_arg, *p) != NULL) {
 				if (p[1] == '\0')
 					i++; /* the next word is the argument */
+				if (xargs && *p == 'I')
+					x->replace = p[1] != '\0' ? p + 1 : i < n ? w[i] : NULL;
+				break;
+			}
+			if (strchr(wrappers[k].attached, *p) != NULL) {
+				if (xargs && *p == 'i') /* -i[R]: -I R, {} when R is not given */
+					x->replace = p[1] != '\0' ? p + 1 : "{}";
 				break;
 			}
 			if (strchr(wrappers[k].shell, *p) != NULL)
@@ -170,11 +215,12 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell)
 }
 
 /* The index of the program's word past assignments and wrappers; n when the last wrapper runs a
- * shell with no command ("sudo -s"); -1 when it cannot be told. */
-static int program_word(char **w, int n)
+ * shell with no command ("sudo -s") or, after xargs, a command from xargs' input ("xargs env");
+ * -1 when it cannot be told. *x: what an xargs among the wrappers feeds the program. */
+static int program_word(char **w, int n, struct xargs_feed *x)
 {
 	size_t k;
-	int i = 0, shell = 0;
+	int i = 0, shell = 0, after_xargs = 0;
 
 	while (i < n) {
 		if (is_assignment(w[i])) {
@@ -187,21 +233,35 @@ static int program_word(char **w, int n)
 		if (k == sizeof(wrappers) / sizeof(wrappers[0]))
 			return i;
 		shell = 0;
-		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell)) < 0)
+		after_xargs = x->appends || x->replace != NULL;
+		if (strcmp(wrappers[k].name, "xargs") == 0) {
+			after_xargs = 0;
+			x->replace = NULL;
+		}
+		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell, x)) < 0)
 			return -1;
+		if (strcmp(wrappers[k].name, "xargs") == 0)
+			x->appends = x->replace == NULL; /* -I puts, in place of adding */
 	}
-	return shell ? n : -1;
+	return shell || (after_xargs && x->appends) ? n : -1;
+}
+
+/* The word is xargs' -I string, or holds it: xargs puts each line it reads there. */
+static int from_xargs(const struct xargs_feed *x, const char *word)
+{
+	return x->replace != NULL && x->replace[0] != '\0' && strstr(word, x->replace) != NULL;
 }
 
 /*
  * A shell's words after its name leave it reading its commands from stdin: options only ("-l",
  * "--login", "-o posix", "--rcfile FILE"), or with -s the shell's own arguments after them
- * ("sh -s a b"); not -c, not a script ("bash x.sh", "bash -- x.sh"), not --version or --help.
+ * ("sh -s a b"), or the script /dev/stdin; not a script ("bash x.sh", "bash -- x.sh"), not
+ * --version or --help, not -c unless xargs gives the command ("xargs sh -c").
  */
-static int shell_args_read_stdin(char **w, int n)
+static int shell_args_read_stdin(char **w, int n, const struct xargs_feed *x)
 {
 	const char *p;
-	int i, dash_s = 0;
+	int i, dash_s = 0, dash_c = 0;
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(w[i], "--") == 0 || strcmp(w[i], "-") == 0) {
@@ -219,13 +279,15 @@ static int shell_args_read_stdin(char **w, int n)
 		}
 		for (p = w[i] + 1; *p != '\0'; p++) {
 			if (*p == 'c' && w[i][0] == '-')
-				return 0;
+				dash_c = 1;
 			if (*p == 's' && w[i][0] == '-')
 				dash_s = 1;
 			if (*p == 'o' || *p == 'O')
 				i++; /* the option's name, the next word ("-eo pipefail") */
 		}
 	}
+	if (dash_c) /* the command is the first word left */
+		return i < n ? from_xargs(x, w[i]) : x->appends;
 	return i >= n || dash_s || is_stdin_name(w[i]);
 }
 
@@ -403,13 +465,15 @@ enum option_use {
  * no program given ("python3", "perl -w"), the script "-" or /dev/stdin ("python3 -",
  * "awk -f -"), or an option that reads commands after the rest ("python3 -i x.py"). Not a
  * script, a program given inline ("python3 -c ...", "awk NF": stdin is then data, even when the
- * program reads and runs it), --version or --help.
+ * program reads and runs it), --version or --help. After xargs, the words it adds may be the
+ * program: "xargs python3", "xargs python3 -c", "xargs -I X python3 -c X".
  */
-static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n)
+static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n,
+                                   const struct xargs_feed *x)
 {
 	const char *p, *arg;
 	enum option_use use;
-	int i, given = 0, stdin_file = 0, stdin_too = 0;
+	int i, given = 0, stdin_file = 0, stdin_too = 0, fed = 0;
 
 	for (i = 0; i < n && !(given && ip->program_ends_options); i++) {
 		if (strcmp(w[i], "--") == 0) {
@@ -474,16 +538,18 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 			arg = w[++i];
 		if (use == USE_INLINE || use == USE_FILE)
 			given = 1;
+		if (use == USE_INLINE && (arg != NULL ? from_xargs(x, arg) : x->appends))
+			fed = 1;
 		if (use == USE_FILE && arg != NULL && is_stdin_name(arg))
 			stdin_file = 1;
 	}
-	if (stdin_too || stdin_file)
+	if (stdin_too || stdin_file || fed)
 		return 1;
 	if (given)
 		return 0; /* the words left are the program's arguments or its data files */
 	if (i < n)
 		return ip->positional == POS_SCRIPT && is_stdin_name(w[i]);
-	return ip->bare_reads;
+	return ip->bare_reads || x->appends;
 }
 
 /* tclsh [-encoding name] [script [arg ...]]: a first word with a '-' is no script, but the
@@ -501,6 +567,7 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 {
 	char *copy, *w[MAX_WORDS];
 	const char *const *name;
+	struct xargs_feed x = XARGS_FEED_VOID;
 	int n, i, reads = 0;
 	size_t k;
 
@@ -512,16 +579,16 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 	if (strpbrk(m->command, "\\\"'`$;&|<>()*?[]{}~#") != NULL ||
 	    (copy = strdup(m->command)) == NULL)
 		return 0;
-	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, n)) >= 0) {
+	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, n, &x)) >= 0) {
 		reads = i == n; /* "sudo -s": a shell, given nothing to run */
 		for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
 			if (is_program(w[i], shells[k]))
-				reads = shell_args_read_stdin(w + i + 1, n - i - 1);
+				reads = shell_args_read_stdin(w + i + 1, n - i - 1, &x);
 		for (k = 0; i < n && k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
 			for (name = interpreters[k].names; *name != NULL; name++)
 				if (is_program(w[i], *name))
 					reads = interpreter_reads_stdin(&interpreters[k], w + i + 1,
-					                                n - i - 1);
+					                                n - i - 1, &x);
 		if (i < n && is_program(w[i], "tclsh"))
 			reads = tclsh_reads_stdin(w + i + 1, n - i - 1);
 	}

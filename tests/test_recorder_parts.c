@@ -377,6 +377,53 @@ START_TEST(mode_interpreter_reads_stdin)
 }
 END_TEST
 
+/* xargs makes its input the words of the command it runs: the program, when those words leave it
+ * unsaid ("xargs sh -c", "xargs python3", "xargs sudo"), or the replace string stands for it. */
+START_TEST(mode_xargs_program_from_stdin)
+{
+	ck_assert(reads_stdin("xargs sh -c", 0));
+	ck_assert(reads_stdin("xargs -0 sh -c", 0));
+	ck_assert(reads_stdin("xargs -0 -n 1 bash -c", 0));
+	ck_assert(reads_stdin("xargs sh", 0)); /* its input may start "-c ..." */
+	ck_assert(reads_stdin("xargs python3 -c", 0));
+	ck_assert(reads_stdin("xargs python3", 0));
+	ck_assert(reads_stdin("xargs perl -e", 0));
+	ck_assert(reads_stdin("xargs awk", 0)); /* the program's text is the first word */
+	ck_assert(reads_stdin("xargs sed -n", 0));
+	ck_assert(reads_stdin("xargs Rscript", 0));
+	ck_assert(reads_stdin("xargs -I X sh -c X", 0));
+	ck_assert(reads_stdin("xargs -0 -IX python3 -c X", 0));
+	ck_assert(reads_stdin("xargs --replace=@ perl -e @", 0));
+	ck_assert(reads_stdin("xargs --null --max-args 1 sh -c", 0));
+	ck_assert(reads_stdin("xargs env", 0)); /* the whole command from stdin */
+	ck_assert(reads_stdin("xargs sudo", 0));
+	ck_assert(reads_stdin("xargs -0 busybox", 0));
+	ck_assert(reads_stdin("/usr/bin/xargs -r sh -c", 0));
+	ck_assert(reads_stdin("sudo xargs sh -c", 0));
+	ck_assert(reads_stdin("xargs -0 sudo -u root sh -c", 0));
+	ck_assert(reads_stdin("env LC_ALL=C xargs -0 sh -c", 0));
+	/* its input is arguments to a program given on the line, or it echoes them */
+	ck_assert(!reads_stdin("xargs", 0));
+	ck_assert(!reads_stdin("xargs -0", 0));
+	ck_assert(!reads_stdin("xargs rm", 0));
+	ck_assert(!reads_stdin("xargs -0 rm -f", 0));
+	ck_assert(!reads_stdin("xargs grep -l x", 0));
+	ck_assert(!reads_stdin("xargs sh -c x", 0));
+	ck_assert(!reads_stdin("xargs -n 1 sh -c x", 0));
+	ck_assert(!reads_stdin("xargs sh script.sh", 0));
+	ck_assert(!reads_stdin("xargs python3 script.py", 0));
+	ck_assert(!reads_stdin("xargs python3 -c pass", 0));
+	ck_assert(!reads_stdin("xargs awk NF", 0));
+	ck_assert(!reads_stdin("xargs awk -f prog.awk", 0));
+	ck_assert(!reads_stdin("xargs -I X rm X", 0));
+	ck_assert(!reads_stdin("xargs -I X sh -c x X", 0));
+	ck_assert(!reads_stdin("xargs -I X env", 0));      /* prints the environment, once a line */
+	ck_assert(!reads_stdin("xargs -a list sh -c", 0)); /* not told apart: stdin is sh's */
+	ck_assert(!reads_stdin("xargs --arg-file=list sh -c", 0));
+	ck_assert(!reads_stdin("xargs --foo sh -c", 0));
+}
+END_TEST
+
 /* A transfer program in a folder others may write to is not trusted, even when it is root's. */
 START_TEST(mode_transfer_untrusted_folder)
 {
@@ -1261,6 +1308,7 @@ int main(void)
 	tcase_add_test(tc, mode_transfers);
 	tcase_add_test(tc, mode_shell_reads_stdin);
 	tcase_add_test(tc, mode_interpreter_reads_stdin);
+	tcase_add_test(tc, mode_xargs_program_from_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);

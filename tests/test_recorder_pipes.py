@@ -104,7 +104,9 @@ def test_shell_commands_on_stdin_stored():
                             # still the commands (they went unstored); --version reads none (it was stored)
                             ("bash -l", True), ("env bash", True), ("exec sh", True), ("LC_ALL=C sh", True),
                             ("sh -s a b", True), ("bash -o posix", True), ("bash --version", False),
-                            ("command -v sh", False)):
+                            ("command -v sh", False),
+                            # xargs makes its input the command's words: the command itself, or args
+                            ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False)):
             rc, out, err = run_pipes(env, cmd, stdin=b"echo x\n")
             rec = Recording(env.pub, env.only_session())
             check(bool(rec.of("in")) == stored, "%r: stdin %s" % (cmd, "stored" if stored else "only counted"))
