@@ -311,7 +311,7 @@ struct long_option {
 enum positional {
 	POS_SCRIPT,  /* a script file: python3 x.py */
 	POS_PROGRAM, /* the program's text: awk NF, sed p */
-	POS_IGNORED, /* nothing: R ignores such words and still reads stdin */
+	POS_IGNORED, /* no script: R, at, make, ed read on, and their options may follow */
 };
 
 /*
@@ -437,6 +437,34 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
      POS_PROGRAM, 0, 0},
+    /* the jobs at and batch run later, outside the session: stdin is all there is of them */
+    {(const char *const[]){"at", "batch", NULL}, "qt", "", "", "", "f", "", "lrdc",
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1},
+    {(const char *const[]){"crontab", NULL}, "un", "", "", "", "", "", "lerVcT",
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1},
+    /* without -f it reads its Makefile: stdin is then the recipes' */
+    {(const char *const[]){"make", "gmake", NULL}, "CIoW", "jlO", "", "E", "f", "", "vh",
+     (const struct long_option[]){{"file", LONG_FILE},
+                                  {"makefile", LONG_FILE},
+                                  {"eval", LONG_INLINE},
+                                  {"directory", LONG_ARG},
+                                  {"include-dir", LONG_ARG},
+                                  {"old-file", LONG_ARG},
+                                  {"assume-old", LONG_ARG},
+                                  {"new-file", LONG_ARG},
+                                  {"assume-new", LONG_ARG},
+                                  {"what-if", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 0},
+    /* its commands (and "!command") always come from stdin; its words name the file */
+    {(const char *const[]){"ed", "red", NULL}, "p", "", "", "", "", "", "hV",
+     (const struct long_option[]){{"prompt", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1},
 };
 
 /* The kind of the long option w ("--name" or "--name=value"); *value: what follows '=', or NULL. */

@@ -59,10 +59,10 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * and through env, exec, command, busybox or sudo ("env bash", "exec bash", "busybox sh",
  * "sudo bash", and "sudo -s" alone); not "-c", a script, --version or --help. Likewise an
  * interpreter that reads its program from stdin ("python3 -", "perl", "awk -f -", "bash
- * /dev/stdin", a path or a version in the name: "/usr/bin/python3.11"); not one given a script or
- * an inline program ("python3 x.py", "python3 -c ..."): its stdin is data. Through xargs, also
- * one whose program xargs' input supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X",
- * "xargs env").
+ * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a path or a version in the name:
+ * "/usr/bin/python3.11"); not one given a script or an inline program ("python3 x.py",
+ * "python3 -c ..."): its stdin is data. Through xargs, also one whose program xargs' input
+ * supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X", "xargs env").
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */

@@ -424,6 +424,41 @@ START_TEST(mode_xargs_program_from_stdin)
 }
 END_TEST
 
+/* Programs that run, later or at once, commands they read from stdin: at, batch, crontab, make -f
+ * -, ed. What they run later (at, cron) runs outside the session: stdin is its only trace. */
+START_TEST(mode_job_commands_from_stdin)
+{
+	ck_assert(reads_stdin("at now", 0));
+	ck_assert(reads_stdin("at -m now + 1 minute", 0));
+	ck_assert(reads_stdin("at -q b 23:00", 0));
+	ck_assert(reads_stdin("/usr/bin/at midnight", 0));
+	ck_assert(reads_stdin("batch", 0));
+	ck_assert(reads_stdin("crontab -", 0));
+	ck_assert(reads_stdin("crontab", 0));
+	ck_assert(reads_stdin("crontab -u root -", 0));
+	ck_assert(reads_stdin("sudo crontab -", 0));
+	ck_assert(reads_stdin("make -f -", 0));
+	ck_assert(reads_stdin("make -C /srv --file=- all", 0));
+	ck_assert(reads_stdin("make -j4 -f /dev/stdin", 0));
+	ck_assert(reads_stdin("ed", 0));
+	ck_assert(reads_stdin("ed -s /etc/hosts", 0));
+	ck_assert(!reads_stdin("at -f job.sh now", 0));
+	ck_assert(!reads_stdin("at -l", 0));
+	ck_assert(!reads_stdin("at -r 5", 0));
+	ck_assert(!reads_stdin("at -c 5", 0));
+	ck_assert(!reads_stdin("crontab jobs.txt", 0));
+	ck_assert(!reads_stdin("crontab -l", 0));
+	ck_assert(!reads_stdin("crontab -u root -l", 0));
+	ck_assert(!reads_stdin("crontab -r", 0));
+	ck_assert(!reads_stdin("make", 0)); /* reads its Makefile: stdin is the recipes' */
+	ck_assert(!reads_stdin("make -C /srv all", 0));
+	ck_assert(!reads_stdin("make -f build.mk -", 0));
+	ck_assert(!reads_stdin("ed --version", 0));
+	ck_assert(!reads_stdin("atop", 0));
+	ck_assert(!reads_stdin("edit", 0));
+}
+END_TEST
+
 /* A transfer program in a folder others may write to is not trusted, even when it is root's. */
 START_TEST(mode_transfer_untrusted_folder)
 {
@@ -1309,6 +1344,7 @@ int main(void)
 	tcase_add_test(tc, mode_shell_reads_stdin);
 	tcase_add_test(tc, mode_interpreter_reads_stdin);
 	tcase_add_test(tc, mode_xargs_program_from_stdin);
+	tcase_add_test(tc, mode_job_commands_from_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
 	tcase_add_test(tc, env_allow_list);
