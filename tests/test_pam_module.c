@@ -959,25 +959,37 @@ END_TEST
 
 /* With UseDNS yes, PAM_RHOST is a name from the client's reverse DNS, which it can change between
  * attempts: the limiter counts sshd's numeric address from SSH_CONNECTION instead. */
-START_TEST(host_names_do_not_spread_the_limit)
+/*
+ * Three bad codes from sshd's address in conn under three host names (PAM_RHOST), with
+ * max_failures=3, then the good code (into code, c's text then) under a fourth: refused, the
+ * address is limited whatever the names.
+ */
+static void limit_under_names(struct conv_state *c, char code[16], const char *conn)
 {
-	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
-	char code[16], name[64];
+	char name[64];
 	int i;
 
 	service("max_failures=3 max_failures_user=100 lockout=3600");
 	code_at(time(NULL), code);
 	if (strcmp(code, "000000") == 0)
-		c.text = "111111";
-	ssh_connection = "198.51.100.20 50022 192.0.2.1 22";
+		c->text = "111111";
+	ssh_connection = conn;
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "host%d.attacker.example", i);
-		ck_assert_int_eq(auth_full(user, &c, name, NULL, NULL, 0), PAM_AUTH_ERR);
+		ck_assert_int_eq(auth_full(user, c, name, NULL, NULL, 0), PAM_AUTH_ERR);
 	}
+	c->text = code;
+	ck_assert_int_eq(auth_full(user, c, "host9.attacker.example", NULL, NULL, 0), PAM_AUTH_ERR);
+}
+
+START_TEST(host_names_do_not_spread_the_limit)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char code[16];
+	int i;
+
 	/* the good code, refused from that address under yet another name */
-	c.text = code;
-	ck_assert_int_eq(auth_full(user, &c, "host9.attacker.example", NULL, NULL, 0),
-	                 PAM_AUTH_ERR);
+	limit_under_names(&c, code, "198.51.100.20 50022 192.0.2.1 22");
 	/* another address is another client, whatever its name */
 	ssh_connection = "198.51.100.21 50022 192.0.2.1 22";
 	ck_assert_int_eq(auth_full(user, &c, "host0.attacker.example", NULL, NULL, 0), PAM_SUCCESS);
@@ -1007,21 +1019,9 @@ END_TEST
 START_TEST(link_local_clients_by_sshd_address)
 {
 	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
-	char code[16], name[64];
-	int i;
+	char code[16];
 
-	service("max_failures=3 max_failures_user=100 lockout=3600");
-	code_at(time(NULL), code);
-	if (strcmp(code, "000000") == 0)
-		c.text = "111111";
-	ssh_connection = "fe80::1%eth0 50022 fe80::2%eth0 22";
-	for (i = 0; i < 3; i++) {
-		snprintf(name, sizeof(name), "host%d.attacker.example", i);
-		ck_assert_int_eq(auth_full(user, &c, name, NULL, NULL, 0), PAM_AUTH_ERR);
-	}
-	c.text = code;
-	ck_assert_int_eq(auth_full(user, &c, "host9.attacker.example", NULL, NULL, 0),
-	                 PAM_AUTH_ERR);
+	limit_under_names(&c, code, "fe80::1%eth0 50022 fe80::2%eth0 22");
 	ck_assert_int_eq(events_with("\"client_addr\":\"fe80::1%eth0\""), 4);
 	ck_assert_int_eq(events_with("\"client_name\":\"host9.attacker.example\""), 1);
 	/* the same address on another link is another client */

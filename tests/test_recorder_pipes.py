@@ -771,6 +771,23 @@ print("RC %d" % p.wait(), flush=True)
 """
 
 
+def job_shell_session(env, shell_script, cmd, *extra):
+    """A PtySession running shell_script (a python program that starts the recorder as a job
+    of an interactive shell: BG_SHELL and the like) with the recorder's command cmd; extra:
+    more arguments after the recorder's path."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(sys.executable, [sys.executable, "-c", shell_script,
+                                       os.path.dirname(os.path.abspath(__file__)), RECORDER] + list(extra),
+                      env.environ(SSH_ORIGINAL_COMMAND=cmd))
+        finally:
+            os._exit(127)
+    s = PtySession.__new__(PtySession)
+    s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+    return s
+
+
 def test_bg_job_stops_on_terminal_read():
     """A command session stopped with Ctrl-Z and resumed with bg (su alice --session-command
     cmd, alice's login shell the recorder) stops again, the command with it, when it would read
@@ -779,15 +796,7 @@ def test_bg_job_stops_on_terminal_read():
     env = Env(shell="/bin/sh")
     try:
         cmd = "echo $$; while read x; do echo got $x; done; exit 3"
-        pid, fd = pty.fork()
-        if pid == 0:
-            try:
-                os.execve(sys.executable, [sys.executable, "-c", BG_SHELL, os.path.dirname(os.path.abspath(__file__)),
-                                           RECORDER], env.environ(SSH_ORIGINAL_COMMAND=cmd))
-            finally:
-                os._exit(127)
-        s = PtySession.__new__(PtySession)
-        s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+        s = job_shell_session(env, BG_SHELL, cmd)
         try:
             s.read_until(b"BG\r\n")
             s.send(b"hello\n")
@@ -853,16 +862,7 @@ def test_bg_job_stops_on_terminal_write():
         # one process that forks nothing (a shell's loop would be seen in vfork, state D)
         cmd = ("echo $$ > %s; touch %s.done; exec perl -e '$| = 1; "
                "while (1) { print STDERR \"tick\\n\"; select(undef, undef, undef, 0.2) }'" % (pidf, pidf))
-        pid, fd = pty.fork()
-        if pid == 0:
-            try:
-                os.execve(sys.executable, [sys.executable, "-c", BG_WRITE_SHELL,
-                                           os.path.dirname(os.path.abspath(__file__)), RECORDER, pidf],
-                          env.environ(SSH_ORIGINAL_COMMAND=cmd))
-            finally:
-                os._exit(127)
-        s = PtySession.__new__(PtySession)
-        s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+        s = job_shell_session(env, BG_WRITE_SHELL, cmd, pidf)
         cmd_pid = None
         try:
             s.read_until(b"STOPPED")
@@ -928,16 +928,7 @@ def test_bg_failure_message_not_lost():
         pidf = os.path.join(env.dir, "cmd.pid")
         cmd = ("echo $$ > %s; touch %s.done; while [ ! -e %s.go ]; do sleep 0.05; done; "
                "head -c 3000000 /dev/zero; sleep 30" % (pidf, pidf, pidf))
-        pid, fd = pty.fork()
-        if pid == 0:
-            try:
-                os.execve(sys.executable, [sys.executable, "-c", BG_FAIL_SHELL,
-                                           os.path.dirname(os.path.abspath(__file__)), RECORDER, pidf],
-                          env.environ(SSH_ORIGINAL_COMMAND=cmd))
-            finally:
-                os._exit(127)
-        s = PtySession.__new__(PtySession)
-        s.pid, s.fd, s.out, s.status = pid, fd, b"", None
+        s = job_shell_session(env, BG_FAIL_SHELL, cmd, pidf)
         cmd_pid = None
         try:
             s.read_until(b"STOPS", timeout=90)
