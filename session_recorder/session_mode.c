@@ -75,20 +75,62 @@ static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "
                                      "ksh93", "mksh", "lksh",  "ash",  "hush", "yash",
                                      "posh",  "fish", "csh",   "tcsh"};
 
+/* The long options of the wrappers below that take an argument ("--signal KILL" or "--signal=KILL")
+ * and their flags, as the versions in Debian 12 (coreutils 9.1, util-linux 2.38) read them. */
+static const char *const no_long[] = {NULL};
+static const char *const nice_long_arg[] = {"--adjustment", NULL};
+static const char *const timeout_long_arg[] = {"--kill-after", "--signal", NULL};
+static const char *const timeout_long_flag[] = {"--preserve-status", "--foreground", "--verbose",
+                                                NULL};
+static const char *const setsid_long_flag[] = {"--ctty", "--fork", "--wait", NULL};
+static const char *const stdbuf_long_arg[] = {"--input", "--output", "--error", NULL};
+static const char *const ionice_long_arg[] = {"--class", "--classdata", NULL};
+static const char *const ionice_long_flag[] = {"--ignore", NULL};
+static const char *const chrt_long_arg[] = {"--sched-runtime", "--sched-period", "--sched-deadline",
+                                            NULL};
+static const char *const chrt_long_flag[] = {"--batch",         "--deadline", "--fifo",
+                                             "--idle",          "--other",    "--rr",
+                                             "--reset-on-fork", "--verbose",  NULL};
+static const char *const taskset_long_flag[] = {"--cpu-list", NULL};
+static const char *const flock_long_arg[] = {"--timeout", "--conflict-exit-code", NULL};
+static const char *const flock_long_flag[] = {"--shared", "--exclusive", "--unlock",  "--nonblock",
+                                              "--close",  "--no-fork",   "--verbose", NULL};
+static const char *const chroot_long_arg[] = {"--groups", "--userspec", NULL};
+static const char *const chroot_long_flag[] = {"--skip-chdir", NULL};
+
 /* Programs that run the next word as a program with the same stdin (xargs: with words read
  * from its stdin), and their options: flags, those that take an argument (in the same word or the
  * next, or only in the same word: "attached"), and those that run a shell, which reads stdin when
- * no word follows ("sudo -s", "sudo -i"). */
+ * no word follows ("sudo -s", "sudo -i"); the words between the options and the program
+ * (timeout's DURATION, chrt's PRIORITY, taskset's MASK, flock's FILE, chroot's NEWROOT); the long
+ * options, when they are read from these lists (NULL: by code of their own). Options not listed
+ * make the program not told apart: -p of ionice, chrt and taskset (a running process), chrt -m,
+ * doas -C and -L run no program. su and runuser are read by skip_su. */
 static const struct {
 	const char *name, *flags, *with_arg, *attached, *shell;
+	int positional;
+	const char *const *long_arg, *const *long_flag;
 } wrappers[] = {
-    {"exec", "cl", "a", "", ""}, /* bash's; dash's takes none */
-    {"env", "i0v", "uC", "", ""},
-    {"command", "p", "", "", ""},
-    {"busybox", "", "", "", ""}, /* its applet: "busybox sh" */
-    {"sudo", "AEHknPS", "ugCDhprtTU", "", "si"},
+    {"exec", "cl", "a", "", "", 0, NULL, NULL}, /* bash's; dash's takes none */
+    {"env", "i0v", "uC", "", "", 0, NULL, NULL},
+    {"command", "p", "", "", "", 0, NULL, NULL},
+    {"busybox", "", "", "", "", 0, NULL, NULL}, /* its applet: "busybox sh" */
+    {"sudo", "AEHknPS", "ugCDhprtTU", "", "si", 0, NULL, NULL},
     /* not -a: the program's stdin is then xargs' own */
-    {"xargs", "0oprtx", "dEILnPs", "eil", ""},
+    {"xargs", "0oprtx", "dEILnPs", "eil", "", 0, NULL, NULL},
+    {"nice", "", "n", "", "", 0, nice_long_arg, no_long}, /* not the old "nice -5" */
+    {"nohup", "", "", "", "", 0, no_long, no_long},
+    {"timeout", "v", "ks", "", "", 1, timeout_long_arg, timeout_long_flag},
+    {"setsid", "cfw", "", "", "", 0, no_long, setsid_long_flag},
+    {"stdbuf", "", "ioe", "", "", 0, stdbuf_long_arg, no_long},
+    {"ionice", "t", "cn", "", "", 0, ionice_long_arg, ionice_long_flag},
+    {"chrt", "bdfioRrv", "TPD", "", "", 1, chrt_long_arg, chrt_long_flag},
+    {"taskset", "c", "", "", "", 1, no_long, taskset_long_flag},
+    {"flock", "sexnoFu", "wE", "", "", 1, flock_long_arg, flock_long_flag},
+    {"chroot", "", "", "", "", 1, chroot_long_arg, chroot_long_flag}, /* alone: "$SHELL -i" */
+    {"doas", "n", "u", "", "s", 0, no_long, no_long},                 /* OpenDoas */
+    {"su", "", "", "", "", 0, NULL, NULL},
+    {"runuser", "", "", "", "", 0, NULL, NULL},
 };
 
 /* What xargs in front of the program does with its input. */
@@ -124,6 +166,27 @@ static int in_list(const char *w, const char *const *list, size_t n)
 	return 0;
 }
 
+/* The first len bytes of w are a word of the NULL-terminated list. */
+static int in_null_list(const char *w, size_t len, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strlen(*list) == len && strncmp(w, *list, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* A long option of a wrapper whose long options are listed: 0 a flag, 1 one that takes the next
+ * word, -1 one not known (or a flag given a value). */
+static int listed_long(size_t k, const char *w)
+{
+	const char *eq = strchr(w, '=');
+	size_t len = eq != NULL ? (size_t)(eq - w) : strlen(w);
+
+	if (in_null_list(w, len, wrappers[k].long_arg))
+		return eq == NULL;
+	return eq == NULL && in_null_list(w, len, wrappers[k].long_flag) ? 0 : -1;
+}
+
 /* NAME=value: an assignment before a command, or env's. */
 static int is_assignment(const char *w)
 {
@@ -148,8 +211,18 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 	for (; i < n && w[i][0] == '-'; i++) {
 		if (strcmp(w[i], "--") == 0)
 			return i + 1;
-		if (strcmp(w[i], "-") == 0 && strcmp(wrappers[k].name, "env") == 0)
-			continue; /* env's -i */
+		if (strcmp(w[i], "-") == 0) {
+			if (strcmp(wrappers[k].name, "env") == 0)
+				continue; /* env's -i */
+			break;            /* not an option: the program's name */
+		}
+		if (w[i][1] == '-' && wrappers[k].long_arg != NULL) {
+			int r = listed_long(k, w[i]);
+
+			if (r < 0 || (r > 0 && ++i >= n))
+				return -1;
+			continue;
+		}
 		if (w[i][1] == '-' && sudo) {
 			if (strcmp(w[i], "--login") == 0 || strcmp(w[i], "--shell") == 0) {
 				*shell = 1;
@@ -214,13 +287,94 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 	return i;
 }
 
-/* The index of the program's word past assignments and wrappers; n when the last wrapper runs a
+/*
+ * su [options] [-] [USER [ARG...]], and runuser, which runs a command as well: runuser -u USER
+ * [--] COMMAND [ARG...]. Their getopt reads options anywhere up to "--" ("su root --login").
+ * The index of the program's word: the command of runuser -u, or -s SHELL (its word, or the
+ * rest of it: *end is then the index after it, the SHELL getting no words); n with *shell for
+ * the user's own shell. -1 for -c (its command string is shell code, not read here), words for
+ * the shell after USER, options after runuser's command, or an option not known here.
+ */
+static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end)
+{
+	static const char *const flag_long[] = {"--preserve-environment", "--login", "--fast",
+	                                        "--pty", NULL};
+	static const char *const arg_long[] = {"--group", "--supp-group", "--whitelist-environment",
+	                                       "--shell", "--user",       NULL};
+	const char *p, *eq, *opt;
+	int first = -1, words = 0, user = 0, sh = -1, dashdash = 0, opt_after = 0;
+	size_t len;
+
+	for (; i < n; i++) {
+		if (dashdash || w[i][0] != '-' || (strcmp(w[i], "-") == 0 && first >= 0)) {
+			if (first < 0)
+				first = i;
+			words++;
+			continue;
+		}
+		if (first >= 0)
+			opt_after = 1;
+		if (strcmp(w[i], "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (strcmp(w[i], "-") == 0) /* --login */
+			continue;
+		if (w[i][1] == '-') {
+			eq = strchr(w[i], '=');
+			len = eq != NULL ? (size_t)(eq - w[i]) : strlen(w[i]);
+			if (eq == NULL && in_null_list(w[i], len, flag_long))
+				continue;
+			opt = w[i];
+			if (!in_null_list(opt, len, arg_long) ||
+			    (!runuser && len == 6 && strncmp(opt, "--user", len) == 0))
+				return -1; /* also --command, --session-command */
+			if (eq != NULL)
+				w[i] = (char *)eq + 1; /* the argument */
+			else if (++i >= n)
+				return -1;
+			if (len == 7 && strncmp(opt, "--shell", len) == 0)
+				sh = i;
+			user |= len == 6 && strncmp(opt, "--user", len) == 0;
+			continue;
+		}
+		for (p = w[i] + 1; *p != '\0'; p++) {
+			if (strchr("gGsw", *p) != NULL || (runuser && *p == 'u')) {
+				if (p[1] != '\0') {
+					w[i] = (char *)p + 1;
+				} else if (++i >= n) {
+					return -1;
+				}
+				if (*p == 's')
+					sh = i;
+				user |= *p == 'u';
+				break;
+			}
+			if (strchr("mpflP", *p) == NULL)
+				return -1; /* also -c */
+		}
+	}
+	if (user) /* runuser -u: the words left are the command */
+		return sh < 0 && !opt_after && first >= 0 ? first : -1;
+	if (words > 1)
+		return -1;
+	if (sh >= 0) {
+		*end = sh + 1;
+		return sh;
+	}
+	*shell = 1;
+	return n;
+}
+
+/* The index of the program's word past assignments and wrappers; *n when the last wrapper runs a
  * shell with no command ("sudo -s") or, after xargs, a command from xargs' input ("xargs env");
- * -1 when it cannot be told. *x: what an xargs among the wrappers feeds the program. */
-static int program_word(char **w, int n, struct xargs_feed *x)
+ * -1 when it cannot be told. *n is lowered when the program gets no more words ("su -s SHELL
+ * USER"). *x: what an xargs among the wrappers feeds the program. */
+static int program_word(char **w, int *np, struct xargs_feed *x)
 {
 	size_t k;
-	int i = 0, shell = 0, after_xargs = 0;
+	int i = 0, n = *np, shell = 0, after_xargs = 0;
+	const char *name;
 
 	while (i < n) {
 		if (is_assignment(w[i])) {
@@ -232,15 +386,33 @@ static int program_word(char **w, int n, struct xargs_feed *x)
 				break;
 		if (k == sizeof(wrappers) / sizeof(wrappers[0]))
 			return i;
+		name = wrappers[k].name;
 		shell = 0;
 		after_xargs = x->appends || x->replace != NULL;
-		if (strcmp(wrappers[k].name, "xargs") == 0) {
+		if (strcmp(name, "xargs") == 0) {
 			after_xargs = 0;
 			x->replace = NULL;
 		}
+		if (strcmp(name, "su") == 0 || strcmp(name, "runuser") == 0) {
+			if ((i = skip_su(w, i + 1, n, name[0] == 'r', &shell, np)) < 0)
+				return -1;
+			n = *np;
+			continue;
+		}
 		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell, x)) < 0)
 			return -1;
-		if (strcmp(wrappers[k].name, "xargs") == 0)
+		if (wrappers[k].positional > 0) {
+			/* DURATION, PRIORITY, MASK, FILE, NEWROOT; flock FILE -c: shell code */
+			if (i >= n ||
+			    (strcmp(name, "chrt") == 0 &&
+			     w[i][strspn(w[i], "0123456789")] != '\0') ||
+			    (strcmp(name, "flock") == 0 && i + 1 < n &&
+			     (strcmp(w[i + 1], "-c") == 0 || strcmp(w[i + 1], "--command") == 0)))
+				return -1;
+			i++;
+			shell = strcmp(name, "chroot") == 0; /* with no command: "$SHELL -i" */
+		}
+		if (strcmp(name, "xargs") == 0)
 			x->appends = x->replace == NULL; /* -I puts, in place of adding */
 	}
 	return shell || (after_xargs && x->appends) ? n : -1;
@@ -607,7 +779,7 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 	if (strpbrk(m->command, "\\\"'`$;&|<>()*?[]{}~#") != NULL ||
 	    (copy = strdup(m->command)) == NULL)
 		return 0;
-	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, n, &x)) >= 0) {
+	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, &n, &x)) >= 0) {
 		reads = i == n; /* "sudo -s": a shell, given nothing to run */
 		for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
 			if (is_program(w[i], shells[k]))

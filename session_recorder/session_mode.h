@@ -56,8 +56,10 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * A command session whose program reads the commands it runs from stdin: no command at all (the
  * shell with no terminal: "ssh -T host", "ssh host < script"), or a shell with options only
  * ("bash -l", "sh -i", "bash -o posix") or -s and its arguments ("sh -s a b"), after assignments
- * and through env, exec, command, busybox or sudo ("env bash", "exec bash", "busybox sh",
- * "sudo bash", and "sudo -s" alone); not "-c", a script, --version or --help. Likewise an
+ * and through env, exec, command, busybox, sudo, doas, nice, nohup, timeout, setsid, stdbuf,
+ * ionice, chrt, taskset, flock, chroot, su or runuser ("env bash", "busybox sh", "sudo bash",
+ * "timeout 60 bash", "flock /tmp/l bash", and "sudo -s", "su -" alone; not "su -c CMD" or
+ * "flock FILE -c CMD", shell code); not "-c", a script, --version or --help. Likewise an
  * interpreter that reads its program from stdin ("python3 -", "perl", "awk -f -", "bash
  * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a path or a version in the name:
  * "/usr/bin/python3.11"); not one given a script or an inline program ("python3 x.py",

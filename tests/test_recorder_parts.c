@@ -424,6 +424,129 @@ START_TEST(mode_xargs_program_from_stdin)
 }
 END_TEST
 
+/* Wrappers that run the next word as a program with their own stdin, once their options and
+ * their positional arguments (timeout's DURATION, chrt's PRIORITY, taskset's MASK, flock's FILE,
+ * chroot's NEWROOT) are skipped; su and runuser run a shell. An option not known gives up. */
+START_TEST(mode_more_wrappers)
+{
+	ck_assert(reads_stdin("nice bash", 0));
+	ck_assert(reads_stdin("nice -n 5 bash", 0));
+	ck_assert(reads_stdin("nice -n5 python3 -", 0));
+	ck_assert(reads_stdin("nice --adjustment=5 sh -s", 0));
+	ck_assert(reads_stdin("nice --adjustment 5 bash", 0));
+	ck_assert(!reads_stdin("nice -n 5 cat", 0));
+	ck_assert(!reads_stdin("nice", 0));
+	ck_assert(!reads_stdin("nice -5 bash", 0)); /* the old form: not read here */
+	ck_assert(!reads_stdin("nice --foo bash", 0));
+	ck_assert(reads_stdin("nohup bash", 0));
+	ck_assert(!reads_stdin("nohup bash x.sh", 0));
+	ck_assert(!reads_stdin("nohup --version bash", 0));
+	ck_assert(reads_stdin("timeout 60 bash", 0));
+	ck_assert(reads_stdin("timeout -s KILL 60 python3 -", 0));
+	ck_assert(reads_stdin("timeout -k 5 --signal=TERM --foreground 1m sh", 0));
+	ck_assert(reads_stdin("timeout --preserve-status -v -- 60 bash", 0));
+	ck_assert(!reads_stdin("timeout 60 python3 x.py", 0));
+	ck_assert(!reads_stdin("timeout 60", 0));
+	ck_assert(!reads_stdin("timeout bash", 0)); /* bash is the DURATION: no command */
+	ck_assert(!reads_stdin("timeout -x 60 bash", 0));
+	ck_assert(reads_stdin("setsid bash", 0));
+	ck_assert(reads_stdin("setsid -f -w --ctty bash", 0));
+	ck_assert(!reads_stdin("setsid cat", 0));
+	ck_assert(!reads_stdin("setsid -V bash", 0));
+	ck_assert(reads_stdin("stdbuf -oL -e 0 --input=0 bash", 0));
+	ck_assert(reads_stdin("stdbuf --output L python3", 0));
+	ck_assert(!reads_stdin("stdbuf -oL cat", 0));
+	ck_assert(!reads_stdin("stdbuf -x bash", 0));
+	ck_assert(reads_stdin("ionice -c 3 bash", 0));
+	ck_assert(reads_stdin("ionice -c2 -n7 -t sh", 0));
+	ck_assert(reads_stdin("ionice --class idle --classdata=0 bash", 0));
+	ck_assert(!reads_stdin("ionice -c 3 cat", 0));
+	ck_assert(!reads_stdin("ionice -p 1 bash", 0)); /* acts on process 1 */
+	ck_assert(reads_stdin("chrt 10 bash", 0));
+	ck_assert(reads_stdin("chrt -f 10 bash", 0));
+	ck_assert(reads_stdin("chrt --idle -R 0 python3 -", 0));
+	ck_assert(reads_stdin("chrt -d -T 1000 -P 2000 -D 2000 0 sh", 0));
+	ck_assert(!reads_stdin("chrt -b 0 cat", 0));
+	ck_assert(!reads_stdin("chrt -b bash", 0)); /* no priority */
+	ck_assert(!reads_stdin("chrt -p 10 1", 0));
+	ck_assert(!reads_stdin("chrt -m", 0));
+	ck_assert(reads_stdin("taskset 0x3 bash", 0));
+	ck_assert(reads_stdin("taskset -c 0-3 python3", 0));
+	ck_assert(reads_stdin("taskset --cpu-list 1 sh -s", 0));
+	ck_assert(!reads_stdin("taskset 1 cat", 0));
+	ck_assert(!reads_stdin("taskset -p 1 42", 0));
+	ck_assert(!reads_stdin("taskset -a 1 bash", 0)); /* only with -p */
+	ck_assert(reads_stdin("flock /tmp/l bash", 0));
+	ck_assert(reads_stdin("flock -n -w 10 -E 3 /tmp/l python3 -", 0));
+	ck_assert(reads_stdin("flock --shared --timeout=5 /tmp/l sh", 0));
+	ck_assert(!reads_stdin("flock /tmp/l cat", 0));
+	ck_assert(!reads_stdin("flock -c cmd /tmp/l", 0));  /* flock rejects -c before the file */
+	ck_assert(!reads_stdin("flock /tmp/l -c bash", 0)); /* a shell command string: not read */
+	ck_assert(!reads_stdin("flock /tmp/l --command bash", 0));
+	ck_assert(!reads_stdin("flock 9", 0));
+	ck_assert(reads_stdin("chroot /srv/jail bash", 0));
+	ck_assert(reads_stdin("chroot --userspec=u:g --skip-chdir /srv/jail sh -s", 0));
+	ck_assert(reads_stdin("chroot --groups g1,g2 /srv/jail", 0)); /* runs "$SHELL -i" */
+	ck_assert(!reads_stdin("chroot /srv/jail cat", 0));
+	ck_assert(!reads_stdin("chroot", 0));
+	ck_assert(!reads_stdin("chroot -x /srv/jail bash", 0));
+	ck_assert(reads_stdin("doas bash", 0));
+	ck_assert(reads_stdin("doas -n -u root python3 -", 0));
+	ck_assert(reads_stdin("doas -s", 0));
+	ck_assert(!reads_stdin("doas cat", 0));
+	ck_assert(!reads_stdin("doas -C /etc/doas.conf bash", 0)); /* checks the config */
+	ck_assert(!reads_stdin("doas -L", 0));
+	/* through several of them */
+	ck_assert(reads_stdin("nohup nice -n 19 timeout 1h sudo -u root bash", 0));
+	ck_assert(reads_stdin("xargs timeout 60", 0)); /* the command from xargs' input */
+	ck_assert(!reads_stdin("nohup nice timeout 1h cat", 0));
+	ck_assert(!reads_stdin("sudo - bash", 0)); /* "-" is sudo's command */
+}
+END_TEST
+
+/* su and runuser as su run the user's shell (or -s SHELL) with no command: it reads stdin. A -c
+ * command string (su USER -c CMD) is shell code: not read here. runuser -u runs a command. */
+START_TEST(mode_su_runuser)
+{
+	ck_assert(reads_stdin("su", 0));
+	ck_assert(reads_stdin("su -", 0));
+	ck_assert(reads_stdin("su root", 0));
+	ck_assert(reads_stdin("su - postgres", 0));
+	ck_assert(reads_stdin("su -l -m -P postgres", 0));
+	ck_assert(reads_stdin("su postgres --login", 0)); /* su reads options after the user */
+	ck_assert(reads_stdin("su -s /bin/bash www-data", 0));
+	ck_assert(reads_stdin("su www-data -s /usr/bin/python3", 0));
+	ck_assert(reads_stdin("su --shell=/bin/sh -g adm root", 0));
+	ck_assert(reads_stdin("runuser -l postgres", 0));
+	ck_assert(reads_stdin("runuser -s /bin/sh postgres", 0));
+	ck_assert(reads_stdin("runuser -u postgres -- bash", 0));
+	ck_assert(reads_stdin("runuser -u postgres python3", 0));
+	ck_assert(reads_stdin("runuser --user=postgres -- sh -s", 0));
+	ck_assert(reads_stdin("su -s/bin/bash root", 0));
+	ck_assert(reads_stdin("su -ls /bin/sh", 0));
+	ck_assert(reads_stdin("sudo su -", 0));
+	ck_assert(reads_stdin("nohup su - postgres", 0));
+	ck_assert(!reads_stdin("su -s /bin/cat root", 0));
+	ck_assert(!reads_stdin("su --shell=/bin/cat root", 0));
+	ck_assert(!reads_stdin("su --user=root", 0)); /* runuser's alone */
+	ck_assert(!reads_stdin("su root -", 0));      /* "-" only before the user */
+	ck_assert(!reads_stdin("su -s", 0));
+	ck_assert(!reads_stdin("su root -c bash", 0));
+	ck_assert(!reads_stdin("su -c id root", 0));
+	ck_assert(!reads_stdin("su --command=bash root", 0));
+	ck_assert(!reads_stdin("su --session-command bash root", 0));
+	ck_assert(!reads_stdin("su root x.sh", 0)); /* arguments to the user's shell */
+	ck_assert(!reads_stdin("su root -- -c id", 0));
+	ck_assert(!reads_stdin("su -x root", 0));
+	ck_assert(!reads_stdin("su --help", 0));
+	ck_assert(!reads_stdin("runuser -u postgres cat", 0));
+	ck_assert(!reads_stdin("runuser -u postgres bash -c id", 0));
+	ck_assert(!reads_stdin("runuser -u postgres bash -l", 0)); /* -l is runuser's: refused */
+	ck_assert(!reads_stdin("runuser -u postgres", 0));
+	ck_assert(!reads_stdin("runuser -u postgres -s /bin/sh bash", 0));
+}
+END_TEST
+
 /* Programs that run, later or at once, commands they read from stdin: at, batch, crontab, make -f
  * -, ed. What they run later (at, cron) runs outside the session: stdin is its only trace. */
 START_TEST(mode_job_commands_from_stdin)
@@ -1344,6 +1467,8 @@ int main(void)
 	tcase_add_test(tc, mode_shell_reads_stdin);
 	tcase_add_test(tc, mode_interpreter_reads_stdin);
 	tcase_add_test(tc, mode_xargs_program_from_stdin);
+	tcase_add_test(tc, mode_more_wrappers);
+	tcase_add_test(tc, mode_su_runuser);
 	tcase_add_test(tc, mode_job_commands_from_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);
