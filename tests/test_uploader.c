@@ -711,19 +711,53 @@ START_TEST(join_record_counts_a_recording_shipped_again_once)
 
 	for (k = 1; k <= 34; k++) {
 		ck_assert_ptr_nonnull(index = join_index(sid, k));
-		ck_assert_int_eq(up_join_record_add(&c, sid, index), TG_OK);
+		ck_assert_int_eq(up_join_record_add(&c, sid, index, NULL), TG_OK);
 		json_decref(index);
 	}
 	/* the last two are past the list; each is shipped again, and one listed too */
 	for (k = 34; k >= 32; k--) {
 		ck_assert_ptr_nonnull(index = join_index(sid, k));
-		ck_assert_int_eq(up_join_record_add(&c, sid, index), TG_OK);
+		ck_assert_int_eq(up_join_record_add(&c, sid, index, NULL), TG_OK);
 		json_decref(index);
 	}
 	ck_assert_int_eq(up_session_state_path(&c, sid, path, sizeof(path)), TG_OK);
 	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
 	ck_assert_uint_eq(json_array_size(json_object_get(rec, "recordings")), 32);
 	ck_assert_int_eq(json_integer_value(json_object_get(rec, "more")), 2);
+	json_decref(rec);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
+/*
+ * A channel the recorder refused is noted by its recording id, once, and is no recording of
+ * the session: only a recording of another channel makes the record list one.
+ */
+START_TEST(join_record_refused_channel_accounts_for_itself_only)
+{
+	static const char sid[] = "0123456789abcdef0123456789abcdef";
+	static const char rid[] = "fedcba9876543210fedcba9876543210";
+	struct up_ctx c;
+	char *dir = open_login_spool(&c), path[PATH_MAX], note[512];
+	json_t *rec, *index;
+
+	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, rid), TG_OK);
+	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, rid), TG_OK);
+	ck_assert_int_eq(up_session_state_path(&c, sid, path, sizeof(path)), TG_OK);
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	ck_assert(json_is_true(json_object_get(rec, "refused")));
+	ck_assert_int_eq(up_join_lists_recording(rec), 0);
+	up_join_refused_note(rec, note, sizeof(note));
+	ck_assert_str_eq(note, rid);
+	json_decref(rec);
+	ck_assert_ptr_nonnull(index = join_index(sid, 1));
+	ck_assert_int_eq(up_join_record_add(&c, sid, index, NULL), TG_OK);
+	json_decref(index);
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	ck_assert_int_eq(up_join_lists_recording(rec), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(rec, "refused_ids")), 1);
+	up_join_refused_note(rec, note, sizeof(note));
+	ck_assert_str_eq(note, rid);
 	json_decref(rec);
 	spool_ctx_free(&c, dir);
 }
@@ -749,7 +783,7 @@ START_TEST(logout_does_not_wait_for_a_recording_counted_in_more)
 
 	for (k = 1; k <= 33; k++) {
 		ck_assert_ptr_nonnull(index = join_index(sid, k));
-		ck_assert_int_eq(up_join_record_add(&c, sid, index), TG_OK);
+		ck_assert_int_eq(up_join_record_add(&c, sid, index, NULL), TG_OK);
 		json_decref(index);
 	}
 	/* the 33rd, counted in "more", is still on its first reading */
@@ -809,6 +843,7 @@ int main(void)
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
 	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);
+	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);

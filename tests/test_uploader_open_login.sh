@@ -3,7 +3,10 @@
 # only at its logout, which may come days later (a ~/.bashrc escape, ssh -N) or
 # never (sshd killed, the host down); a login whose recording is being written
 # (its header in active/), or was read, is not; the marker that waits for the
-# check outlives a restart of the uploader.
+# check outlives a restart of the uploader. A channel the recorder refused
+# accounts for itself only: another channel of the connection may have escaped
+# the recorder, so a session with no recording is alerted on all the same, the
+# refused channel named (test_uploader_refused_channel.sh).
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -16,8 +19,8 @@ SID_A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa # no recording, no logout: alerted
 SID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb # a recording still being written
 SID_C=cccccccccccccccccccccccccccccccc # a finished recording
 SID_D=dddddddddddddddddddddddddddddddd # no recording, with a logout: the logout's alert only
-SID_E=eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee # refused by the recorder (on_failure = deny): no alert
-SID_F=ffffffffffffffffffffffffffffffff # the same, with a logout: no alert either
+SID_E=eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee # a channel refused (on_failure = deny), no recording: alerted
+SID_F=ffffffffffffffffffffffffffffffff # the same, with a logout: the logout's alert
 login() { # SEQ USER SID
 	up_event "$1" login '"user":"'"$2"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$3"'","mfa_method":"totp"'
 }
@@ -57,25 +60,29 @@ grep -q "has no recording" "$T/uploader.log" && tg_fail "alerted before recordin
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/status" || true
 grep -Eq '^logins to check +5 ' "$T/status" || tg_fail "status does not count the logins to check: $(cat "$T/status")"
 
-# 2. a new uploader, grace over (1 s; a login waits 10 s at least): only A is alerted,
-# once; every marker goes
+# 2. a new uploader, grace over (1 s; a login waits 10 s at least): only A and E are
+# alerted, once each; every marker goes
 sed -i 's/^recording_grace = .*/recording_grace = 1/' "$T/tollgate.conf"
 sleep 1.2
 up_start
 up_wait_until 20 "no alert for the login with no recording" grep -q "session $SID_A) has no recording" "$T/uploader.log"
 up_wait_until 20 "markers left" sh -c '[ -z "$(ls "$1")" ]' - "$T/spool/state/open"
 up_wait_until 20 "the alert did not reach Slack" up_message_has "$SID_A) has no recording"
+up_wait_until 20 "no alert for the login with a refused channel and no recording" grep -q "session $SID_E) has no recording" "$T/uploader.log"
+up_wait_until 20 "the alert of E did not reach Slack" up_message_has "$SID_E) has no recording"
 sleep 1.5 # a second look would alert again by now
 tg_stop_pid "$UP_PID"
 UP_PID=
 cat "$T/uploader.log"
 n=$(grep -c "has no recording" "$T/uploader.log")
-[ "$n" -eq 1 ] || tg_fail "$n 'has no recording' alerts, want 1 (for $SID_A)"
+[ "$n" -eq 2 ] || tg_fail "$n 'has no recording' alerts, want 2 (for $SID_A and $SID_E)"
+grep "session $SID_E) has no recording" "$T/uploader.log" | grep -q "refused channel 0123456789abcdef0123456789abcdef" ||
+	tg_fail "the login check of E does not name the refused channel"
 up_message_has "$SID_D) ended with no recording" || tg_fail "the logout of D was not alerted on"
-grep -q "session $SID_F) ended with no recording" "$T/uploader.log" &&
-	tg_fail "the logout of a session the recorder refused raised no_recording"
+grep -q "session $SID_F) ended with no recording" "$T/uploader.log" ||
+	tg_fail "the logout of a session with a refused channel and no recording raised no no_recording"
 up_wait_until 20 "the logout of F was not posted" up_message_has "SSH logout: frank@"
-up_messages | grep "SSH logout: frank@" | grep -q "refused" ||
-	tg_fail "the logout of F does not say the recorder refused the session"
-[ "$(up_messages | grep -c 'has no recording')" -eq 1 ] || tg_fail "Slack got the alert more than once"
-echo "ok: a login with no recording is alerted on after recording_grace, one the recorder refused is not"
+up_messages | grep "SSH logout: frank@" | grep -q "0123456789abcdef0123456789abcdef" ||
+	tg_fail "the logout of F does not name the refused channel"
+[ "$(up_messages | grep -c 'has no recording')" -eq 2 ] || tg_fail "Slack got an alert more than once"
+echo "ok: a login with no recording is alerted on after recording_grace, a refused channel accounting for itself only"

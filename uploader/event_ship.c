@@ -179,13 +179,16 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 	} else if (strcmp(type, "recording_failure") == 0 &&
 	           strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") ==
 	               0) {
-		/* the recorder refused the session (or ended it at the failure, its recording
-		 * cut there): no shell ran unrecorded, and this event says so; noted in the join
-		 * record, so that neither the login's check nor the logout calls it a session
-		 * with no recording. A failure to note it costs a false no_recording, no more */
+		/* the recorder refused this channel (or ended it at the failure, its recording
+		 * cut there): no shell ran unrecorded in it, and this event says so; noted in
+		 * the join record with the channel's recording id, so that the logout names it.
+		 * It accounts for that channel only: the other channels of the connection (one
+		 * PAM session) are still checked for a recording, so that a refused channel
+		 * does not hide one that escaped the recorder */
 		const char *sid = json_string_value(json_object_get(ev, "session_id"));
+		const char *rid = json_string_value(json_object_get(ev, "recording_id"));
 
-		if ((r = up_join_record_add(c, sid, NULL)) != TG_OK)
+		if ((r = up_join_record_add(c, sid, NULL, rid)) != TG_OK)
 			tg_error_r(r, "cannot note that the recorder refused session %s", sid);
 	}
 }
@@ -427,6 +430,28 @@ static uint64_t marker_time(int dirfd, const char *name, uint64_t wall)
 	return wall;
 }
 
+/*
+ * Whether the join record of session sid lists a recording: 1 (or it exists and cannot be read
+ * now: taken for one, as before), 0 (none, or it notes only channels the recorder refused, whose
+ * ids go into refused), -1 when there is no join record.
+ */
+static int join_record_state(struct up_ctx *c, const char *sid, char *refused, size_t len)
+{
+	char path[PATH_MAX];
+	json_t *rec;
+	int listed;
+
+	if (up_session_state_path(c, sid, path, sizeof(path)) != TG_OK || access(path, F_OK) != 0)
+		return -1;
+	if ((rec = json_load_file(path, 0, NULL)) == NULL)
+		return 1;
+	listed = up_join_lists_recording(rec);
+	if (!listed)
+		up_join_refused_note(rec, refused, len);
+	json_decref(rec);
+	return listed;
+}
+
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
 void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 {
@@ -444,7 +469,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	}
 	while ((de = readdir(d)) != NULL) {
 		const char *sid, *user, *addr;
-		char name[80];
+		char name[80], refused[512];
 		uint64_t at, due;
 		json_t *ev = NULL;
 		int r, queued;
@@ -479,8 +504,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 				next = due - wall;
 			goto next;
 		}
-		if (up_session_state_path(c, sid, path, sizeof(path)) == TG_OK &&
-		    access(path, F_OK) == 0)
+		refused[0] = '\0';
+		if (join_record_state(c, sid, refused, sizeof(refused)) > 0)
 			; /* read already */
 		else if (recording_in_progress(c, &active, sid))
 			;
@@ -496,8 +521,11 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			up_alert(
 			    c, "no_recording", 1,
 			    "login of %s from %s (session %s) has no recording %llu s after it: "
-			    "a session that escaped the recorder, or one with no shell (ssh -N)",
-			    user ?: "?", addr ?: "?", sid, (unsigned long long)(grace / 1000000u));
+			    "a session that escaped the recorder, or one with no shell "
+			    "(ssh -N)%s%s%s",
+			    user ?: "?", addr ?: "?", sid, (unsigned long long)(grace / 1000000u),
+			    *refused ? "; the recorder refused channel " : "", refused,
+			    *refused ? " (on_failure = deny), which accounts for itself only" : "");
 		}
 		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 			tg_error_r(r, "cannot remove login marker %s", de->d_name);
@@ -855,8 +883,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	struct up_queue_state *qs = &c->q[UP_Q_NOTIFY];
 	struct slack_result sr;
 	char name[UP_NAME_MAX], path[PATH_MAX];
-	json_t *ev = NULL, *rec = NULL, *payload = NULL, *plain = NULL;
-	char *text = NULL;
+	json_t *ev = NULL, *rec = NULL, *payload = NULL, *plain = NULL, *noted = NULL;
+	char *text = NULL, refused[512] = "";
 	uint64_t now = up_now_us();
 	struct up_item *head;
 	int r, pr = TG_OK, progress = 0, answered = 0; /* pr: Slack's answer */
@@ -935,8 +963,16 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			head->took_login_check = 1;
 		}
 		/* (an answer from Slack is past this point already) */
-		if (sid != NULL && *sid != '\0' && (rec = find_recording(c, sid)) == NULL &&
-		    !answered) {
+		if (sid != NULL && *sid != '\0')
+			rec = find_recording(c, sid);
+		if (rec != NULL && !answered && !up_join_lists_recording(rec)) {
+			/* it notes only channels the recorder refused: each accounts for itself,
+			 * not for another channel of the connection that has no recording */
+			noted = rec;
+			rec = NULL;
+			up_join_refused_note(noted, refused, sizeof(refused));
+		}
+		if (sid != NULL && *sid != '\0' && rec == NULL && !answered) {
 			/* the recorder seals at the session's end: give it (and us) time; a
 			 * recording not read yet may be this one, but only for one more grace
 			 * period (10 s at least), so that a long first upload does not hold
@@ -973,13 +1009,18 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 					up_alert(
 					    c, "no_recording", 1,
 					    "login of %s from %s (session %s) ended with no "
-					    "recording within %llu s of its logout",
+					    "recording within %llu s of its logout%s%s%s",
 					    json_string_value(json_object_get(ev, "user")) ?: "?",
 					    json_string_value(json_object_get(ev, "client_addr"))
 					        ?: "?",
 					    sid,
 					    tg_config_uint(c->cfg,
-					                   TG_CONF_UPLOADER_RECORDING_GRACE));
+					                   TG_CONF_UPLOADER_RECORDING_GRACE),
+					    *refused ? "; the recorder refused channel " : "",
+					    refused,
+					    *refused ? " (on_failure = deny), which accounts for "
+					               "itself only"
+					             : "");
 				head->no_recording_alerted = 1;
 			}
 		} else if (rec != NULL && !answered && recording_queued_of(c, sid, rec, 0) &&
@@ -1002,6 +1043,19 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * another one's command outlived the connection: said too, its hash
 			 * comes with no logout of its own */
 			json_object_set_new(rec, "being_written", json_true());
+		}
+	}
+	if (noted != NULL) {
+		/* the message names the refused channels beside what was found */
+		if (rec == NULL) {
+			rec = noted;
+			noted = NULL;
+		} else {
+			json_t *ids = json_object_get(noted, "refused_ids");
+
+			json_object_set_new(rec, "refused", json_true());
+			if (ids != NULL)
+				json_object_set(rec, "refused_ids", ids);
 		}
 	}
 	if (c->slack == NULL || !slack_announces(ev))
@@ -1109,6 +1163,7 @@ out:
 	json_decref(plain);
 	json_decref(payload);
 	json_decref(rec);
+	json_decref(noted);
 	json_decref(ev);
 	return progress;
 }

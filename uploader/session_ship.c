@@ -156,6 +156,38 @@ json_t *up_join_recordings(const json_t *rec)
 	return NULL;
 }
 
+int up_join_lists_recording(const json_t *rec)
+{
+	json_t *list = up_join_recordings(rec);
+	int any = json_array_size(list) > 0 || json_integer_value(json_object_get(rec, "more")) > 0;
+
+	json_decref(list);
+	return any;
+}
+
+void up_join_refused_note(const json_t *rec, char *out, size_t len)
+{
+	const json_t *ids = json_object_get(rec, "refused_ids"), *e;
+	size_t i, at = 0;
+
+	*out = '\0';
+	if (!json_is_true(json_object_get(rec, "refused")) && json_array_size(ids) == 0)
+		return;
+	json_array_foreach(ids, i, e)
+	{
+		int n = snprintf(out + at, len - at, "%s%s", i == 0 ? "" : ", ",
+		                 json_string_value(e) ?: "?");
+
+		if (n < 0 || (size_t)n >= len - at) {
+			out[at] = '\0';
+			break;
+		}
+		at += (size_t)n;
+	}
+	if (at == 0)
+		snprintf(out, len, "(recording id not noted)");
+}
+
 /* What tells one recording from another in "more_ids": its id, or its key without one. */
 static const json_t *join_id(const json_t *index)
 {
@@ -177,11 +209,46 @@ static long join_id_find(const json_t *ids, const json_t *id)
 	return -1;
 }
 
+/* Add the refused channel rid (NULL: none) to the ids of old's "refused_ids" (UP_JOIN_MAX at
+ * most, each once) in rec. 0, or -1 when memory ran out. */
+static int join_refused_ids(json_t *rec, const json_t *old, const char *rid)
+{
+	const json_t *had = json_object_get(old, "refused_ids"), *e;
+	json_t *ids = json_array();
+	size_t i;
+	int found = 0;
+
+	if (ids == NULL)
+		return -1;
+	json_array_foreach(had, i, e)
+	{
+		if (!json_is_string(e) || json_array_size(ids) >= UP_JOIN_MAX)
+			continue;
+		if (rid != NULL && strcmp(json_string_value(e), rid) == 0)
+			found = 1;
+		if (json_array_append(ids, (json_t *)e) != 0)
+			goto fail;
+	}
+	if (rid != NULL && *rid != '\0' && !found && json_array_size(ids) < UP_JOIN_MAX &&
+	    json_array_append_new(ids, json_string(rid)) != 0)
+		goto fail;
+	if (json_array_size(ids) == 0) {
+		json_decref(ids);
+		return 0;
+	}
+	return json_object_set_new(rec, "refused_ids", ids);
+fail:
+	json_decref(ids);
+	return -1;
+}
+
 /* The join record old (NULL: none yet) with index added: one recording shipped again (a retry,
  * a wrong guess) replaces its own entry, or is counted once in "more". index NULL adds none
- * and notes "refused": true instead (the recorder refused a channel of the session), which the
- * record keeps from then on. A new reference, or NULL when memory ran out. */
-static json_t *join_add(const json_t *old, const json_t *index)
+ * and notes "refused": true instead, with the channel's recording id rid in "refused_ids" (the
+ * recorder refused that channel of the session), which the record keeps from then on. A
+ * refused channel accounts for itself only: it is no recording of the session's other
+ * channels. A new reference, or NULL when memory ran out. */
+static json_t *join_add(const json_t *old, const json_t *index, const char *rid)
 {
 	const json_t *key = json_object_get(index, "s3_key");
 	json_int_t start = json_integer_value(json_object_get(index, "start_us"));
@@ -234,6 +301,10 @@ static json_t *join_add(const json_t *old, const json_t *index)
 		json_decref(rec);
 		rec = NULL;
 	}
+	if (rec != NULL && join_refused_ids(rec, old, index == NULL ? rid : NULL) != 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
 out:
 	json_decref(ids);
 	json_decref(list);
@@ -244,7 +315,7 @@ out:
  * Add index to the join record at dir/name. Jobs shipping recordings of one session run at
  * once: the read, the merge and the write are one step under a lock on the folder.
  */
-static int join_record_add(const char *dir, const char *name, const json_t *index)
+static int join_record_add(const char *dir, const char *name, const json_t *index, const char *rid)
 {
 	char path[PATH_MAX], *text = NULL;
 	json_t *old = NULL, *rec = NULL;
@@ -270,7 +341,7 @@ static int join_record_add(const char *dir, const char *name, const json_t *inde
 			        jerr.text);
 		fclose(f);
 	}
-	if ((rec = join_add(old, index)) == NULL ||
+	if ((rec = join_add(old, index, rid)) == NULL ||
 	    (text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		r = TG_ERR_NOMEM;
 		goto out;
@@ -284,7 +355,8 @@ out:
 	return r;
 }
 
-int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index)
+int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index,
+                       const char *refused_rid)
 {
 	char dir[PATH_MAX], *slash;
 	int r;
@@ -293,7 +365,7 @@ int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const
 		return r;
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	return join_record_add(dir, slash + 1, index);
+	return join_record_add(dir, slash + 1, index, refused_rid);
 }
 
 /*
@@ -318,7 +390,7 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 		json_decref(index);
 		return line; /* no PAM session to join */
 	}
-	r = up_join_record_add(c, s->pam_session_id, index);
+	r = up_join_record_add(c, s->pam_session_id, index, NULL);
 	json_decref(index);
 	if (r != TG_OK) {
 		res->rc = r;

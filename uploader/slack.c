@@ -777,12 +777,21 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 			    &m, "Recording",
 			    "in the spool, not uploaded yet (S3 slow or down): its S3 location "
 			    "and final chain hash are in its index line once it is");
-		} else if (json_is_true(json_object_get(rec, "refused"))) {
-			msg_field(&m, "Recording",
-			          "none: the recorder refused the session (on_failure = deny; "
-			          "see its recording failure message)");
 		} else {
 			msg_field(&m, "Recording", "NONE FOUND: login with no recording");
+		}
+		/* a refused channel accounts for itself only, not for the connection's others */
+		{
+			char ids[512], refused[sizeof(ids) + 128];
+
+			up_join_refused_note(rec, ids, sizeof(ids));
+			if (*ids != '\0') {
+				snprintf(
+				    refused, sizeof(refused),
+				    "%s (on_failure = deny; see its recording failure message)",
+				    ids);
+				msg_field(&m, "Refused by the recorder", refused);
+			}
 		}
 	}
 	msg_field(&m, "Session", str_of(ev, "session_id"));

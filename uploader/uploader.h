@@ -224,8 +224,15 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, stru
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out,
                           size_t len);
 /* Add a recording's index line to the join record of PAM session pam_session_id (with index
- * NULL: note that the recorder refused a channel of the session), under the folder's lock. */
-int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index);
+ * NULL: note that the recorder refused the channel whose recording id is refused_rid), under
+ * the folder's lock. */
+int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index,
+                       const char *refused_rid);
+/* A join record lists a recording (a refused channel is none: it accounts for itself only). */
+int up_join_lists_recording(const json_t *rec);
+/* The recording ids of the channels the recorder refused that join record rec notes, ", "
+ * between them, into out ("" for none; a placeholder for a record that does not name them). */
+void up_join_refused_note(const json_t *rec, char *out, size_t len);
 /* The recordings a join record lists (an array of index lines, a new reference), for a record
  * written by this version or one before it; NULL when it lists none. */
 json_t *up_join_recordings(const json_t *rec);

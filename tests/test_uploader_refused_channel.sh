@@ -1,0 +1,68 @@
+#!/bin/sh
+# A channel the recorder refused (recording_failure, on_failure = deny) accounts
+# for itself only. The channels of one multiplexed connection share its PAM
+# session: one refused channel must not hide another channel of the same
+# connection that escaped the recorder, so a connection with a refused channel
+# and no recording is still alerted on (no_recording), at the login's check and
+# at the logout, and the logout names the refused channel; a connection with a
+# refused channel and a recorded one is not alerted on.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+# alert_window = 0: each alert is its own Slack message
+up_setup "recording_grace = 1" "alert_window = 0"
+
+SID_L=11111111111111111111111111111111 # refused channel, no recording, no logout: login alerted
+SID_O=22222222222222222222222222222222 # refused channel, no recording, logout: logout alerted
+SID_R=33333333333333333333333333333333 # refused channel and a recorded one: no alert
+RID_L=aaaaaaaaaaaaaaaa1111111111111111
+RID_O=bbbbbbbbbbbbbbbb2222222222222222
+RID_R=cccccccccccccccc3333333333333333
+login() { # SEQ USER SID
+	up_event "$1" login '"user":"'"$2"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$3"'","mfa_method":"totp"'
+}
+logout() { # SEQ USER SID
+	up_event "$1" logout '"user":"'"$2"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$3"'","mfa_method":"totp","duration_us":1000'
+}
+refused() { # SEQ USER SID RID: the recorder refused one channel of the connection
+	up_event "$1" recording_failure '"user":"'"$2"'","session_id":"'"$3"'","recording_id":"'"$4"'","client_addr":"192.0.2.7","reason":"the spool is full","on_failure":"deny"'
+}
+
+up_rec r.tgr user=rita pam=$SID_R bytes=3000
+login 1 lena $SID_L
+refused 2 lena $SID_L $RID_L
+login 3 otto $SID_O
+refused 4 otto $SID_O $RID_O
+logout 5 otto $SID_O
+login 6 rita $SID_R
+refused 7 rita $SID_R $RID_R
+logout 8 rita $SID_R
+
+sleep 1.2
+up_start
+up_wait_until 30 "the login with a refused channel and no recording was not alerted on" \
+	grep -q "session $SID_L) has no recording" "$T/uploader.log"
+up_wait_until 30 "the logout with a refused channel and no recording was not alerted on" \
+	grep -q "session $SID_O) ended with no recording" "$T/uploader.log"
+up_wait_until 30 "the logout of O was not posted" up_message_has "SSH logout: otto@"
+up_wait_until 30 "the logout of R was not posted" up_message_has "SSH logout: rita@"
+up_wait_until 20 "markers left" sh -c '[ -z "$(ls "$1")" ]' - "$T/spool/state/open"
+tg_stop_pid "$UP_PID"
+UP_PID=
+cat "$T/uploader.log"
+grep "session $SID_L) has no recording" "$T/uploader.log" | grep -q "$RID_L" ||
+	tg_fail "the login's alert does not name the refused channel"
+grep "session $SID_O) ended with no recording" "$T/uploader.log" | grep -q "$RID_O" ||
+	tg_fail "the logout's alert does not name the refused channel"
+up_messages | grep "SSH logout: otto@" | grep -q "NONE FOUND" ||
+	tg_fail "the logout of O does not say it found no recording"
+up_messages | grep "SSH logout: otto@" | grep -q "$RID_O" ||
+	tg_fail "the logout of O does not name the refused channel"
+grep -q "session $SID_R)" "$T/uploader.log" &&
+	tg_fail "a connection with a recorded channel beside the refused one was alerted on"
+up_messages | grep "SSH logout: rita@" | grep -q "$RID_R" ||
+	tg_fail "the logout of R does not name the refused channel"
+up_messages | grep "SSH logout: rita@" | grep -q "NONE FOUND" &&
+	tg_fail "the logout of R says it found no recording"
+echo "ok: a refused channel accounts for itself only"
