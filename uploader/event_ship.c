@@ -727,6 +727,39 @@ static json_t *find_recording(struct up_ctx *c, const char *session_id)
 	return json_load_file(path, 0, NULL);
 }
 
+/*
+ * The no_recording alert of the logout whose message is name was raised: noted in
+ * state/alerted/ once raised (not before: a crash in between raises it again, never loses it),
+ * read back by a daemon started since, and removed with the message. A failure to note it costs
+ * a second alert after a restart, no more.
+ */
+static int logout_alerted_before(const struct up_ctx *c, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" UP_ALERTED_DIR "/%s", c->state_dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void logout_alerted_note(const struct up_ctx *c, const char *name)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_ALERTED_DIR, c->state_dir);
+	if ((r = tg_spool_write(dir, name, "", 0, 0640)) != TG_OK)
+		tg_error_r(r, "cannot note that logout %s was alerted on", name);
+}
+
+static void logout_alerted_forget(const struct up_ctx *c, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" UP_ALERTED_DIR "/%s", c->state_dir, name);
+	if (unlink(path) != 0 && errno != ENOENT)
+		tg_warn("cannot remove %s: %s", path, strerror(errno));
+}
+
 /* After recording_grace, how long a logout still waits for recordings not read yet, at least */
 #define UP_UNREAD_WAIT_MIN_US (10 * 1000000ULL)
 
@@ -1004,8 +1037,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				 * session was recorded: said, not alerted on */
 				rec = json_pack("{s:b}", "in_spool", 1);
 			} else {
-				/* raised once: the message may wait below for Slack's rate limit */
-				if (!head->no_recording_alerted)
+				/* raised once: the message may wait below for Slack's rate limit,
+				 * or Slack, across a restart */
+				if (!head->no_recording_alerted && logout_alerted_before(c, name))
+					head->no_recording_alerted = 1;
+				if (!head->no_recording_alerted) {
 					up_alert(
 					    c, "no_recording", 1,
 					    "login of %s from %s (session %s) ended with no "
@@ -1021,6 +1057,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 					    *refused ? " (on_failure = deny), which accounts for "
 					               "itself only"
 					             : "");
+					logout_alerted_note(c, name);
+				}
 				head->no_recording_alerted = 1;
 			}
 		} else if (rec != NULL && !answered && recording_queued_of(c, sid, rec, 0) &&
@@ -1123,6 +1161,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				r = TG_OK;
 			}
 			if (r == TG_OK) {
+				if (head->no_recording_alerted)
+					logout_alerted_forget(c, name);
 				up_queue_drop(qs, name);
 				progress = 1;
 			} else {
@@ -1156,6 +1196,8 @@ done:
 		*wake_us = up_retry_later(c, head, now);
 		goto out;
 	}
+	if (head->no_recording_alerted)
+		logout_alerted_forget(c, name);
 	up_queue_drop(qs, name);
 	progress = 1;
 out:

@@ -119,6 +119,10 @@ struct up_ctx {
 
 /* Logins waiting for their recording: state/open/<session id>.json (event_ship.c). */
 #define UP_OPEN_DIR "open"
+/* Logouts at the head of the Slack queue whose no_recording alert was raised:
+ * state/alerted/<event name>, empty, removed with the message (event_ship.c), so that a
+ * restart does not raise it again; one whose message is gone is pruned (prune_state). */
+#define UP_ALERTED_DIR "alerted"
 /* Logins not logged out yet: state/live/<session id>.json, from the login's fan-out to its
  * logout's; their join records are kept while they are there (event_ship.c, prune_state). */
 #define UP_LIVE_DIR "live"

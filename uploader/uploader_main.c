@@ -400,6 +400,27 @@ static int prune_live(struct up_ctx *c)
  * through a long Slack outage still finds its recording: its join record was written when the
  * recording was read, which is after the session ended). The join record of a login not
  * logged out yet is kept (state/live/), UP_LIVE_KEEP_DAYS at most. */
+/* The notes of logouts alerted on whose message is gone (removed by a daemon killed before it
+ * removed the note too). */
+static void prune_alerted(struct up_ctx *c)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_ALERTED_DIR, c->state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_NOTIFY].dir, de->d_name);
+		if (access(path, F_OK) != 0 && errno == ENOENT)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static void prune_state(struct up_ctx *c)
 {
 	static const int waiting[] = {UP_Q_EVENTS, UP_Q_NOTIFY};
@@ -421,6 +442,7 @@ static void prune_state(struct up_ctx *c)
 			limit = (time_t)(us / 1000000) - 86400;
 	}
 
+	prune_alerted(c);
 	live_fd = prune_live(c);
 	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
 	if ((d = opendir(dir)) == NULL)
