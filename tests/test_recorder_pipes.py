@@ -820,11 +820,11 @@ def test_bg_job_stops_on_terminal_read():
         env.cleanup()
 
 
-# The same shell with "stty tostop": the recorder writes the command's stderr to the terminal
-# (su alice --session-command cmd > file); in the background, that stops the job (SIGTTOU). The
-# command's pid comes in a file.
-BG_WRITE_SHELL = r"""
-import os, signal, subprocess, sys, termios, time
+# The start of the shells below (argv[1]: the tests folder, argv[2]: the recorder, argv[3]: the
+# file the command writes its pid to): the recorder started as the terminal's foreground job,
+# until the command has made argv[3].done.
+BG_JOB_START = r"""
+import os, resource, signal, subprocess, sys, termios, time
 sys.path.insert(0, sys.argv[1])
 from test_recorder_pipes import proc_state, wait_state
 signal.signal(signal.SIGTTOU, signal.SIG_IGN)
@@ -833,7 +833,13 @@ p = subprocess.Popen(sys.argv[2:3], stdout=subprocess.DEVNULL, process_group=0,
 os.tcsetpgrp(0, p.pid)
 while not os.path.exists(sys.argv[3] + ".done"):
     time.sleep(0.05)
-pid = int(open(sys.argv[3]).read())
+"""
+
+
+# The same shell with "stty tostop": the recorder writes the command's stderr to the terminal
+# (su alice --session-command cmd > file); in the background, that stops the job (SIGTTOU). The
+# command's pid comes in a file.
+BG_WRITE_SHELL = BG_JOB_START + r"""pid = int(open(sys.argv[3]).read())
 os.killpg(p.pid, signal.SIGTSTP)
 wait_state(p.pid, True)
 os.tcsetpgrp(0, os.getpgrp())
@@ -887,17 +893,7 @@ def test_bg_job_stops_on_terminal_write():
 # recording fail (a file size limit put on the running recorder). The command's stdout goes to a
 # file; the recorder's stderr, the terminal, gets only the reason. The command's pid comes in a
 # file, and it starts its output once the go file is there.
-BG_FAIL_SHELL = r"""
-import os, resource, signal, subprocess, sys, termios, time
-sys.path.insert(0, sys.argv[1])
-from test_recorder_pipes import proc_state, wait_state
-signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-p = subprocess.Popen(sys.argv[2:3], stdout=subprocess.DEVNULL, process_group=0,
-                     preexec_fn=lambda: signal.signal(signal.SIGTTOU, signal.SIG_DFL))
-os.tcsetpgrp(0, p.pid)
-while not os.path.exists(sys.argv[3] + ".done"):
-    time.sleep(0.05)
-os.killpg(p.pid, signal.SIGTSTP)
+BG_FAIL_SHELL = BG_JOB_START + r"""os.killpg(p.pid, signal.SIGTSTP)
 wait_state(p.pid, True)
 os.tcsetpgrp(0, os.getpgrp())
 t = termios.tcgetattr(0)
