@@ -388,6 +388,14 @@ def kill_quietly(*pids):
             pass
 
 
+def end_process(p, *pids):
+    """At a test's end: kill and reap the Popen p if it still runs, then kill_quietly(*pids)."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    kill_quietly(*pids)
+
+
 def main(tests):
     """Run test functions in order; FAIL on the first failure."""
     if not os.path.exists(RECORDER):

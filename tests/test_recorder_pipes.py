@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, gone, kill_quietly, main, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, run_pipes)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -364,9 +364,7 @@ def fail_part_way(env, cmd):
         resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
         return p.communicate(timeout=120)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        end_process(p)
 
 
 def test_failure_mid_session():
@@ -402,9 +400,7 @@ def test_recording_removed_mid_session():
                     shutil.rmtree(env.spool)
                 out, err = p.communicate(timeout=60)
             finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
+                end_process(p)
             check(b"finished" not in out and b"recording failed" in err,
                   "%s removed: deny ends the session (%r %r)" % (remove, out, err))
             ev = [x for x in env.events() if x["type"] == "recording_failure"]
@@ -419,9 +415,7 @@ def test_recording_removed_mid_session():
                 os.unlink(f)
             out, err = p.communicate(timeout=60)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            end_process(p)
         check(out == b"finished\n" and p.returncode == 0, "allow: the session goes on")
         ev = [x for x in env.events() if x["type"] == "recording_failure"]
         check(ev and ev[0]["on_failure"] == "allow" and "write failed" in ev[0]["reason"],
@@ -494,9 +488,7 @@ def test_failure_spares_reused_pid():
             check(victim is None or not gone(victim.pid, 3.0),
                   "the process that got the command's pid (%d) is not hung up" % leader)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            end_process(p)
     finally:
         kill_quietly(victim.pid if victim else None, bg)
         if victim is not None:
@@ -549,10 +541,7 @@ def test_term_ends_quiet_command():
                 check(gone(pids[0]) and gone(pids[1]),
                       "%s: the command and what it started are ended" % signal.Signals(sig).name)
             finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-                kill_quietly(*pids)
+                end_process(p, *pids)
         rec = [Recording(env.pub, f) for f in env.sessions()]
         check(len(rec) == 2 and all(r.sealed_ok() and r.end()["reason"] == "hangup" for r in rec),
               "both recordings sealed, reason hangup")
@@ -586,10 +575,7 @@ def test_ctrl_c_reaches_command():
             p.communicate(timeout=60)
             check(gone(pid), "SIGTERM after them: the command is hung up")
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            kill_quietly(pid)
+            end_process(p, pid)
         rec = Recording(env.pub, env.only_session())
         check(rec.sealed_ok() and rec.data("out").endswith(b"caught\ncaught\n") and rec.end()["reason"] == "hangup",
               "what it wrote after the Ctrl-C recorded, then sealed as hung up")
@@ -605,10 +591,7 @@ def test_ctrl_c_reaches_command():
             check(gone(pid, 1.0), "SIGINT: the command is ended")
             check(p.returncode == -signal.SIGINT, "the recorder dies of it too (rc %d)" % p.returncode)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            kill_quietly(pid)
+            end_process(p, pid)
         end = Recording(env.pub, env.only_session()).end()
         check(end["reason"] == "exit" and end["signal"] == signal.SIGINT, "sealed with its signal: %r" % end)
     finally:
@@ -641,9 +624,7 @@ def test_signals_together_all_passed():
             p.send_signal(signal.SIGTERM)
             p.communicate(timeout=60)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            end_process(p)
         os.unlink(env.only_session())
         prog = ("import os, signal, time\n"
                 "for s in (signal.SIGINT, signal.SIGQUIT):\n"
@@ -711,10 +692,7 @@ def test_ctrl_z_stops_command():
             p.wait(timeout=60)
             check(p.returncode == 3, "its exit status is passed on (rc %d)" % p.returncode)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            kill_quietly(pid)
+            end_process(p, pid)
         rec = Recording(env.pub, env.only_session())
         check(rec.sealed_ok() and rec.end()["reason"] == "exit" and rec.data("out").endswith(b"got hello\n"),
               "recorded to the end and sealed")
@@ -735,10 +713,7 @@ def test_ctrl_z_stops_command():
             p.wait(timeout=60)
             check(p.returncode == 3, "its exit status is passed on (rc %d)" % p.returncode)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            kill_quietly(pid)
+            end_process(p, pid)
     finally:
         env.cleanup()
 

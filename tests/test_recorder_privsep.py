@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
-                          check_terminal_restored, deny_setresuid, gone, kill_quietly, main, run_on_own_pty,
+                          check_terminal_restored, deny_setresuid, end_process, gone, kill_quietly, main, run_on_own_pty,
                           skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
@@ -156,9 +156,7 @@ def test_privsep():
             check(r.returncode != 0, "the user cannot read the signing key")
             out, err = p.communicate(timeout=30)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            end_process(p)
         check(p.returncode == 0 and out == b"done\n", "the session ends normally")
         path = env.only_session()
         st = os.stat(path)
@@ -355,10 +353,7 @@ def test_failure_ends_command():
             check(b"recording failed" in err, "deny: the session is ended (%r)" % err[-200:])
             check(gone(pids[0]) and gone(pids[1]), "the command and its background process are ended")
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            kill_quietly(*pids)
+            end_process(p, *pids)
     finally:
         if mounted:
             subprocess.run(["umount", "-l", env.spool])
@@ -385,10 +380,7 @@ def test_ctrl_c_ends_command():
             check(gone(pid, 1.0), "SIGINT: the command is ended")
             check(p.returncode == -signal.SIGINT, "the recorder dies of the same signal (rc %d)" % p.returncode)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            kill_quietly(pid)
+            end_process(p, pid)
         end = Recording(env.pub, env.only_session()).end()
         check(end["reason"] == "exit" and end["signal"] == signal.SIGINT, "sealed with its signal: %r" % end)
     finally:
@@ -423,10 +415,7 @@ def test_hangup_of_root_processes_said():
                 check(not gone(pid, 0.5), "the root process runs on (the helper may not signal it)")
                 check(p.returncode == rc, "the recorder ends (rc %d)" % p.returncode)
             finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-                kill_quietly(pid)
+                end_process(p, pid)
             rec = Recording(env.pub, env.only_session())
             check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "sealed as hung up")
             check(len(rec.notes("hangup_incomplete")) == 1, "a note says what ran on: %r" % rec.notes())
