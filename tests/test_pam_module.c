@@ -261,16 +261,24 @@ static void service_passing_on(const char *args)
 /* SSH_CONNECTION in the PAM environment of the next logins, as sshd puts it there; NULL: none */
 static const char *ssh_connection;
 
+/* A handle on service svc of the private service folder for who (libpam loads the module). */
+static pam_handle_t *start_handle(const char *svc, const char *who, struct pam_conv *pc)
+{
+	pam_handle_t *pamh = NULL;
+	char confdir[4200];
+
+	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
+	ck_assert_int_eq(pam_start_confdir(svc, who, pc, confdir, &pamh), PAM_SUCCESS);
+	return pamh;
+}
+
 static int auth_full(const char *who, struct conv_state *c, const char *rhost, const char *authtok,
                      char *authtok_out, size_t outlen)
 {
 	struct pam_conv pc = {conv, c};
-	pam_handle_t *pamh = NULL;
-	char confdir[4200];
+	pam_handle_t *pamh = start_handle("svc", who, &pc);
 	int rc;
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
-	ck_assert_int_eq(pam_start_confdir("svc", who, &pc, confdir, &pamh), PAM_SUCCESS);
 	pam_set_item(pamh, PAM_RHOST, rhost != NULL ? rhost : "192.0.2.7");
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
 	if (ssh_connection != NULL) {
@@ -638,10 +646,8 @@ START_TEST(non_utf8_tty_still_recorded)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char confdir[4200];
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	pam_set_item(pamh, PAM_TTY, "/dev/tty\xff\xc3x");
 	pam_open_session(pamh, 0);
 	pam_close_session(pamh, 0);
@@ -1048,12 +1054,11 @@ START_TEST(link_local_session_events)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char code[16], confdir[4200];
+	char code[16];
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	code_at(time(NULL), code);
 	c.text = code;
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	pam_set_item(pamh, PAM_RHOST, "laptop.example");
 	ck_assert_int_eq(pam_putenv(pamh, "SSH_CONNECTION=fe80::1:2%ens3 50022 fe80::9%ens3 22"),
 	                 PAM_SUCCESS);
@@ -1293,14 +1298,13 @@ START_TEST(session_events_and_id)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char code[16], confdir[4200], needle[64];
+	char code[16], needle[64];
 	const char *id;
 	size_t i;
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	code_at(time(NULL), code);
 	c.text = code;
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	pam_set_item(pamh, PAM_RHOST, "192.0.2.9");
 	pam_set_item(pamh, PAM_TTY, "/dev/pts/9");
 	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
@@ -1330,11 +1334,10 @@ static void session_with_method_env(const char *method)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char confdir[4200], env[64];
+	char env[64];
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	snprintf(env, sizeof(env), "TOLLGATE_MFA_METHOD=%s", method);
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	ck_assert_int_eq(pam_putenv(pamh, env), PAM_SUCCESS);
 	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
 	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
@@ -1364,7 +1367,7 @@ static int session_after_auth_elsewhere(const char *code, const char *svc_sessio
 		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
 		ck_assert_int_eq(system(cmd), 0);
 	}
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
 	if (ssh_connection != NULL) {
 		snprintf(cmd, sizeof(cmd), "SSH_CONNECTION=%s", ssh_connection);
@@ -1374,7 +1377,7 @@ static int session_after_auth_elsewhere(const char *code, const char *svc_sessio
 	ck_assert_ptr_nonnull(env = pam_getenvlist(pamh));
 	pam_end(pamh, PAM_SUCCESS); /* its PAM data (pam_set_data) dies with it */
 	pamh = NULL;
-	ck_assert_int_eq(pam_start_confdir(svc_session, user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle(svc_session, user, &pc);
 	for (i = 0; env[i] != NULL; i++) {
 		ck_assert_int_eq(pam_putenv(pamh, env[i]), PAM_SUCCESS);
 		free(env[i]);
@@ -1441,10 +1444,9 @@ static char **auth_env(const char *code)
 	struct conv_state c = {ANSWER_TEXT, code, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char confdir[4200], **env;
+	char **env;
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
 	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
 	ck_assert_ptr_nonnull(env = pam_getenvlist(pamh));
@@ -1468,11 +1470,9 @@ static void session_with_env(char *const *env)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char confdir[4200];
 	int i;
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	for (i = 0; env[i] != NULL; i++)
 		ck_assert_int_eq(pam_putenv(pamh, env[i]), PAM_SUCCESS);
 	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
@@ -1625,16 +1625,15 @@ START_TEST(session_event_fields)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char code[16], confdir[4200], p[4500];
+	char code[16], p[4500];
 	struct dirent *e;
 	json_t *ev;
 	DIR *d;
 	int seen = 0;
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	code_at(time(NULL), code);
 	c.text = code;
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	pam_set_item(pamh, PAM_RHOST, "192.0.2.9");
 	pam_set_item(pamh, PAM_TTY, "/dev/pts/9");
 	ck_assert_int_eq(pam_putenv(pamh, "SSH_CONNECTION=192.0.2.9 50022 192.0.2.1 22"),
@@ -1692,7 +1691,7 @@ START_TEST(session_port_only_beside_sshd_address)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
-	char confdir[4200], env[400], longaddr[200];
+	char env[400], longaddr[200];
 	const char *conn[] = {"not-an-address 4242 192.0.2.1 22", "192.0.2.9 4243x 192.0.2.1 22",
 	                      "192.0.2.9 70000 192.0.2.1 22",     "192.0.2.9 -4244 192.0.2.1 22",
 	                      "192.0.2.9 +4245 192.0.2.1 22",     longaddr};
@@ -1700,11 +1699,10 @@ START_TEST(session_port_only_beside_sshd_address)
 
 	memset(longaddr, 'a', 127);
 	snprintf(longaddr + 127, sizeof(longaddr) - 127, "4246 5 192.0.2.1 22");
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	for (i = 0; i < sizeof(conn) / sizeof(conn[0]); i++) {
 		pam_handle_t *pamh = NULL;
 
-		ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+		pamh = start_handle("svc", user, &pc);
 		pam_set_item(pamh, PAM_RHOST, "rhost.example");
 		snprintf(env, sizeof(env), "SSH_CONNECTION=%s", conn[i]);
 		ck_assert_int_eq(pam_putenv(pamh, env), PAM_SUCCESS);
@@ -1728,11 +1726,9 @@ START_TEST(session_port_not_from_the_process_environment)
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
-	char confdir[4200];
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	ck_assert_int_eq(setenv("SSH_CONNECTION", "203.0.113.66 4242 192.0.2.1 22", 1), 0);
-	ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+	pamh = start_handle("svc", user, &pc);
 	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
 	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
 	pam_end(pamh, PAM_SUCCESS);
@@ -1794,16 +1790,15 @@ START_TEST(session_duration_ignores_a_clock_step)
 	struct pam_conv pc = {conv, &c};
 	pam_handle_t *pamh = NULL;
 	const int64_t steps[] = {3600 * 1000000LL, -3600 * 1000000LL};
-	char confdir[4200], p[4500];
+	char p[4500];
 	struct dirent *e;
 	json_t *ev;
 	DIR *d;
 	size_t i;
 	int seen = 0;
 
-	snprintf(confdir, sizeof(confdir), "%s/pam.d", dir);
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		ck_assert_int_eq(pam_start_confdir("svc", user, &pc, confdir, &pamh), PAM_SUCCESS);
+		pamh = start_handle("svc", user, &pc);
 		clock_shift_us = 0;
 		ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
 		usleep(20 * 1000);
