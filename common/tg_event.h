@@ -30,7 +30,11 @@ int tg_event_read(const char *path, json_t **out);
 int tg_event_parse(const char *text, size_t len, json_t **out);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);
-/* CLOCK_MONOTONIC in microseconds, for intervals. */
+/*
+ * A monotonic clock in microseconds, for intervals: CLOCK_BOOTTIME, which an NTP step does not
+ * move and which, unlike CLOCK_MONOTONIC, goes on while the host is suspended (a session's
+ * duration, a backoff, the gaps of a recording hold that time too).
+ */
 uint64_t tg_mono_us(void);
 /* Format Unix microseconds as 2026-11-29T01:09:21.123456Z into buf (>= 32 bytes). */
 void tg_time_format(uint64_t us, char *buf, size_t len);

@@ -279,8 +279,8 @@ int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_ERR, "open_session: cannot keep the session id");
 		goto out;
 	}
-	/* the monotonic clock: an NTP step during the session must not stretch its duration or
-	 * zero it */
+	/* the boot clock (tg_mono_us): an NTP step during the session must not stretch its
+	 * duration or zero it, and a suspended host's pause is part of it */
 	if ((start = malloc(sizeof(*start))) != NULL) {
 		*start = tg_mono_us();
 		if (pam_set_data(pamh, TGP_DATA_START, start, tgp_free_data) != PAM_SUCCESS)

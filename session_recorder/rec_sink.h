@@ -51,7 +51,7 @@ struct rec_bgsync;
 struct rec_sink {
 	struct tg_rec_writer *w;
 	struct rec_spool *spool;
-	uint64_t t0_us; /* CLOCK_MONOTONIC at start */
+	uint64_t t0_us; /* tg_mono_us() at start */
 	uint64_t cap;   /* max file bytes for data (0: none) */
 	uint64_t rate;  /* bytes/s, 0: none */
 	uint64_t tokens, tokens_us;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "tg_error.h"
 #include "tg_event.h"
@@ -168,6 +169,21 @@ START_TEST(time_and_hex_format)
 }
 END_TEST
 
+/* intervals are on the boot clock, which goes on while the host is suspended (where
+ * CLOCK_MONOTONIC stops) and which an NTP step does not move */
+START_TEST(intervals_on_the_boot_clock)
+{
+	struct timespec a, b;
+	uint64_t t;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_BOOTTIME, &a), 0);
+	t = tg_mono_us();
+	ck_assert_int_eq(clock_gettime(CLOCK_BOOTTIME, &b), 0);
+	ck_assert_uint_ge(t, (uint64_t)a.tv_sec * 1000000u + (uint64_t)a.tv_nsec / 1000u);
+	ck_assert_uint_le(t, (uint64_t)b.tv_sec * 1000000u + (uint64_t)b.tv_nsec / 1000u);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tg_event");
@@ -180,6 +196,7 @@ int main(void)
 	tcase_add_test(tc, read_rejects_bad_files);
 	tcase_add_test(tc, symlinked_folders_refused);
 	tcase_add_test(tc, time_and_hex_format);
+	tcase_add_test(tc, intervals_on_the_boot_clock);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

@@ -1611,7 +1611,7 @@ struct mpu_run {
 	pthread_mutex_t lock; /* guards everything below, st->parts, the state file, progress */
 	unsigned next;
 	uint64_t done;
-	uint64_t saved_us; /* when the resume state was last written (CLOCK_MONOTONIC) */
+	uint64_t saved_us; /* when the resume state was last written (tg_mono_us) */
 	int saved;         /* it was, in this run */
 	int failed;
 	int rc;
