@@ -137,8 +137,9 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "tollgate-keygen: the audit user '%s' does not exist; create it "
 			        "first:\n"
-			        "  useradd --system --user-group --home-dir /nonexistent --shell "
-			        "/usr/sbin/nologin %s\n",
+			        "  useradd --system --user-group --home-dir /nonexistent "
+			        "--no-create-home --shell /usr/sbin/nologin --comment \"Tollgate "
+			        "audit\" %s\n",
 			        owner, owner);
 			goto out;
 		}

@@ -4,7 +4,8 @@
 # with modes that give nothing away: only the recorder is setuid, and only
 # when installed as root, to the audit user and its group (6755); nothing is
 # world-writable; no libtool archive lands next to the PAM module. make
-# uninstall then takes every file away again.
+# uninstall then takes every file away again. The audit user's useradd line
+# is deploy.md's wherever it is written.
 . "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 set -u
 
@@ -75,6 +76,37 @@ mk uninstall DESTDIR="$D" audit_user="$hook_user" >"$T/uninstall.log" 2>&1 ||
 	{ cat "$T/uninstall.log"; tg_fail "make uninstall DESTDIR=$D"; }
 left=$(find "$D" ! -type d -print)
 [ -z "$left" ] || { echo "FAIL: make uninstall left: $left"; bad=1; }
+
+# The audit user's useradd line is the same wherever an admin meets it: README.md,
+# deploy.md, recorder.md and, as root, what make install and tollgate-keygen print when
+# the user is missing. One that drifts (a flag left out) makes a different account.
+S=$TG_TOP_SRCDIR
+useradd_lines() { # the useradd commands on stdin, continuation lines joined, the name as NAME
+	sed -e ':a' -e '/\\$/{N;s/\\\n *//;ba' -e '}' | grep -o 'useradd --system.*' |
+		sed 's/ [^ ]*$/ NAME/'
+}
+want_useradd=$(useradd_lines <"$S/doc/deploy.md")
+[ "$(echo "$want_useradd" | wc -l)" = 1 ] && [ -n "$want_useradd" ] ||
+	{ echo "FAIL: doc/deploy.md does not hold one useradd line: $want_useradd"; bad=1; }
+check_useradd() { # WHERE, the text on stdin
+	got=$(useradd_lines)
+	[ -n "$got" ] || { echo "FAIL: $1 names no useradd line"; bad=1; return; }
+	echo "$got" | while read -r l; do
+		[ "$l" = "$want_useradd" ] || { echo "FAIL: $1 says '$l', deploy.md '$want_useradd'"; exit 1; }
+	done || bad=1
+}
+check_useradd README.md <"$S/README.md"
+check_useradd doc/recorder.md <"$S/doc/recorder.md"
+nouser=tg-no-such-user-$$
+if [ "$(id -u)" = 0 ] && ! id -u "$nouser" >/dev/null 2>&1; then
+	mk install-recorder-hook DESTDIR="$D" audit_user="$nouser" >"$T/hook.log" 2>&1
+	check_useradd "make install" <"$T/hook.log"
+	mkdir -m 0700 "$T/kg"
+	printf '[recorder]\nsigning_key = %s\npublic_key = %s\n' "$T/kg/signing.key" "$T/kg/signing.pub" \
+		>"$T/kg/tollgate.conf"
+	"$B/session_recorder/tollgate-keygen" -c "$T/kg/tollgate.conf" --owner "$nouser" >"$T/kg.log" 2>&1
+	check_useradd tollgate-keygen <"$T/kg.log"
+fi
 
 [ $bad = 0 ] || tg_fail "make install / uninstall (above)"
 echo "PASS: make install and make uninstall as $me"
