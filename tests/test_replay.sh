@@ -270,6 +270,19 @@ for want in "session: *$SID" "user: *alice (uid 1000)" "client: *203.0.113.5 por
 	"notes: .*transfer" "verification: .*sealed and intact" "final hash: *[0-9a-f]\{64\}"; do
 	grep -q "$want" out.txt || { cat out.txt; tg_fail "info lacks /$want/"; }
 done
+# doc/investigate.md shows info's output for such a session: the same lines, in the same
+# order, as info prints for one, so that the walk-through does not drift from the program
+printf '%s\n' 'note 0 {"event":"start","entry":"forcecommand","shell":"/bin/bash"}' \
+	'out 100000 $ sudo -i\r\n' 'hidden 1500000 9' 'in 3000000 ls\r' 'resize 3100000 120 40' \
+	'checkpoint 3200000' 'seal 3723600000 {"end_us":1795919723600000,"duration_us":3723600000,"exit_status":0,"signal":null,"reason":"exit","bytes":{"out":10,"err":0,"in":12},"stored":{"out":10,"err":0,"in":3},"resizes_dropped":0,"transfer":null}' |
+	"$G" script k/signing.key doc.tgr session=$SID || tg_fail "make doc.tgr"
+expect 0 "$R" -c conf info doc.tgr
+labels='s/^\([a-z][a-z_ ]*:\) .*/\1/p'
+sed -n '/^\$ tollgate-replay info doc.tgr$/,/^```$/p' "$TG_TOP_SRCDIR/doc/investigate.md" | sed -n "$labels" >doc-labels.txt
+sed -n "$labels" out.txt >info-labels.txt
+[ -s doc-labels.txt ] || tg_fail "doc/investigate.md: no 'tollgate-replay info doc.tgr' example found"
+diff -u doc-labels.txt info-labels.txt ||
+	tg_fail "doc/investigate.md's info example has other lines than tollgate-replay info prints (above)"
 expect 0 "$R" -c conf info --json good.tgr
 python3 - out.txt "$SID" <<'PY' || tg_fail "info --json"
 import json, sys
