@@ -6,6 +6,7 @@ on_failure deny and allow."""
 import hashlib
 import os
 import pty
+import re
 import resource
 import select
 import shutil
@@ -182,6 +183,11 @@ def test_scp_upload_metadata():
         check(t["kind"] == "scp" and t["direction"] == "upload" and t["exit_status"] == 0, "END: scp upload, status 0")
         check(t["bytes_in"] >= 10 * 1024 * 1024 and t["bytes_in"] < 10 * 1024 * 1024 + 4096, "END: bytes in")
         check(rec.notes("transfer") and rec.notes("transfer")[0]["bytes_in"] == t["bytes_in"], "a transfer NOTE too")
+        # doc/recording-format.md's HEADER and END examples name what the recorder writes
+        for what, real in (("HEADER", rec.header), ("END", rec.end())):
+            want, got = doc_example_keys(what), json_keys(real)
+            check(want == got, "recording-format.md's %s example names the recorder's keys "
+                  "(only in the doc: %s; only written: %s)" % (what, sorted(want - got), sorted(got - want)))
         check(not rec.of("in") and not rec.of("out"), "no content stored (transfer_content = metadata)")
         check(sum(r["dropped"] for r in rec.of("dropped")) == t["bytes_in"] + t["bytes_out"],
               "DROPPED records account for every byte not stored")
@@ -193,6 +199,24 @@ def test_scp_upload_metadata():
               "cat --input of a metadata transfer names transfer_content: %r" % r.stderr)
     finally:
         env.cleanup()
+
+
+def json_keys(o):
+    """Every key of a JSON object, at any depth."""
+    if isinstance(o, dict):
+        return set(o) | set().union(*(json_keys(v) for v in o.values()))
+    if isinstance(o, list):
+        return set().union(*(json_keys(v) for v in o))
+    return set()
+
+
+def doc_example_keys(section):
+    """The keys of the json example under doc/recording-format.md's heading "### SECTION"."""
+    src = os.environ.get("TG_TOP_SRCDIR") or os.path.join(os.path.dirname(__file__), "..")
+    text = open(os.path.join(src, "doc", "recording-format.md")).read()
+    m = re.search(r"^### " + section + r"\b.*?^```json\n(.*?)^```", text, re.S | re.M)
+    check(m is not None, "recording-format.md has a json example under ### %s" % section)
+    return set(re.findall(r'"(\w+)":', m.group(1)))
 
 
 def test_scp_download_full():
