@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every option a program accepts (its getopt_long table and short-option
 # string in the source) is named both in its --help and in its man page;
-# every program prints its version.
+# every program prints its version; tollgate-uploader(8) names the spool entries
+# doc/uploader.md lists.
 . "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 set -u
 
@@ -91,6 +92,18 @@ version session_recorder/tollgate-keygen --version -V
 version session_recorder/tollgate-replay --version -V
 version uploader/tollgate-uploader --version -V
 version session_recorder/tollgate-record --version
+
+# tollgate-uploader(8)'s FILES names every spool entry of uploader.md's Files table: an
+# admin looking for where rejected events or alert windows are kept reads the man page
+sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$S/man/tollgate-uploader.8" |
+	sed -n '/^\.SH FILES/,/^\.SH /p' >"$T/files"
+names=$(sed -n '/^## Files/,/^## [^F]/p' "$S/doc/uploader.md" | grep '^| `' |
+	grep -o '`[a-z]*/[^`<]*' | sed 's#^`[a-z]*/##; s#/.*##')
+[ -n "$names" ] || tg_fail "doc/uploader.md: no Files table read"
+for n in $names; do
+	grep -q -e "$n" "$T/files" ||
+		{ echo "FAIL: man/tollgate-uploader.8 FILES does not name $n (doc/uploader.md does)"; bad=1; }
+done
 
 [ $bad -eq 0 ] || exit 1
 echo "PASS: every option is in --help and in the man page; every program prints its version"
