@@ -5,7 +5,8 @@
 # when installed as root, to the audit user and its group (6755); nothing is
 # world-writable; no libtool archive lands next to the PAM module. make
 # uninstall then takes every file away again. The audit user's useradd line
-# is deploy.md's wherever it is written.
+# is deploy.md's wherever it is written, and so are the README's pam.d and
+# sshd_config lines.
 . "${TG_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 set -u
 
@@ -97,6 +98,30 @@ check_useradd() { # WHERE, the text on stdin
 }
 check_useradd README.md <"$S/README.md"
 check_useradd doc/recorder.md <"$S/doc/recorder.md"
+# The README's pam.d and sshd_config lines are deploy.md's (blanks aside), and name where
+# the recorder is installed when the build has the documented paths
+block() { # FILE PATTERN: the first ``` block after a line matching PATTERN, blanks squeezed
+	awk -v p="$2" '$0 ~ p { on = 1 } on && /^```/ { if (inb) exit; inb = 1; next } inb' "$1" |
+		tr -s ' \t' ' '
+}
+for p in 'sshd_config.d/tollgate.conf|sshd_config.d/tollgate.conf' \
+	'comment out `@include common-auth`|put `pam_tollgate.so` first'; do
+	block "$S/README.md" "${p%%|*}" >"$T/readme.block"
+	block "$S/doc/deploy.md" "${p#*|}" >"$T/deploy.block"
+	[ -s "$T/readme.block" ] && [ -s "$T/deploy.block" ] ||
+		{ echo "FAIL: no block after '${p%%|*}' in README.md or '${p#*|}' in deploy.md"; bad=1; }
+	while read -r l; do
+		grep -qxF "$l" "$T/deploy.block" ||
+			{ echo "FAIL: README.md's '$l' is not in deploy.md's block after '${p#*|}'"; bad=1; }
+	done <"$T/readme.block"
+done
+if [ "$pkglibexecdir" = /usr/libexec/tollgate ]; then
+	for f in README.md doc/deploy.md; do
+		grep -q "^ForceCommand exec $pkglibexecdir/tollgate-record\$" "$S/$f" ||
+			{ echo "FAIL: $f has no 'ForceCommand exec $pkglibexecdir/tollgate-record'"; bad=1; }
+	done
+fi
+
 nouser=tg-no-such-user-$$
 if [ "$(id -u)" = 0 ] && ! id -u "$nouser" >/dev/null 2>&1; then
 	mk install-recorder-hook DESTDIR="$D" audit_user="$nouser" >"$T/hook.log" 2>&1
