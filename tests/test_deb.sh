@@ -94,6 +94,11 @@ grep -qs "deb-systemd-invoke stop 'tollgate-uploader.service'" "$tmp/control/pre
 for f in $(dpkg-deb -f "$deb" Description | grep -o '/usr/share/doc/tollgate/[^ :,]*' | sed 's/\.$//'); do
 	has "$f"
 done
+# and so are the documents the man pages send the reader to (dh_compress gzips them)
+for f in $(sed 's/\\f[BIRP]//g' "$TG_TOP_SRCDIR"/man/*.[158] | grep -o '[a-z][a-z-]*\.md\b' | sort -u); do
+	grep -q " /usr/share/doc/tollgate/$f\(\.gz\)\?\$" "$tmp/contents" ||
+		tg_fail "$f, named in a man page, is not in /usr/share/doc/tollgate of the package"
+done
 # The maintainer scripts, run for real (as root) in a private mount namespace
 # where /etc, /var and /usr/libexec are empty tmpfs: the system's own files are
 # never seen or touched. adduser, dpkg-statoverride and the systemd helpers are
