@@ -28,7 +28,8 @@ static const char *const queue_subdir[UP_Q_COUNT] = {
     [UP_Q_NOTIFY] = "outbox/notify",
 };
 
-/* The uploader's folders under state/: made at the start, cleaned of temp files after a kill. */
+/* The uploader's folders under state/: made at the start (live/ by up_live_adopt), cleaned of
+ * temp files after a kill. */
 static const char *const state_subdir[] = {"sessions",  UP_OPEN_DIR,   UP_LIVE_DIR,
                                            "multipart", UP_ALERTS_DIR, UP_ALERTED_DIR};
 
@@ -52,11 +53,148 @@ int up_spool_prepare(struct up_ctx *c)
 	    sizeof(c->state_dir))
 		return TG_ERR_LIMIT;
 	for (q = 0; q < (int)(sizeof(state_subdir) / sizeof(state_subdir[0])); q++) {
+		/* missing, it is made from the join records, under the lock */
+		if (strcmp(state_subdir[q], UP_LIVE_DIR) == 0)
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->state_dir, state_subdir[q]);
 		if ((r = tg_mkdir_p(path, 0750)) != TG_OK)
 			return r;
 	}
 	return TG_OK;
+}
+
+/* Where live/ is made before it is renamed into place. */
+#define LIVE_STAGE ".live.new"
+
+/* When the session of the join record dirfd/name began, about (its first recording's start,
+ * the record's own time at the latest); 0 when it cannot be told. */
+static uint64_t join_record_since_us(int dirfd, const char *name)
+{
+	json_t *rec = NULL, *list = NULL;
+	uint64_t at, first;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 0;
+	}
+	at = (uint64_t)st.st_mtim.tv_sec * 1000000u + (uint64_t)st.st_mtim.tv_nsec / 1000u;
+	rec = json_loadf(f, 0, NULL);
+	fclose(f);
+	/* sorted by start time */
+	list = up_join_recordings(rec);
+	first = (uint64_t)json_integer_value(json_object_get(json_array_get(list, 0), "start_us"));
+	json_decref(list);
+	json_decref(rec);
+	return first > 0 && first < at ? first : at;
+}
+
+/* A marker in the folder stage for each join record (or login waiting for its check) in the
+ * folder src, closed here, dated from its session's start; one that began UP_LIVE_KEEP_DAYS ago
+ * or more gets none, nor one that has one already. How many were made, or -1 when one could
+ * not be. */
+static long live_adopt_from(int src, int stage, uint64_t wall)
+{
+	static const char body[] = "{\"adopted\":true}\n";
+	uint64_t keep = (uint64_t)UP_LIVE_KEEP_DAYS * 86400u * 1000000u;
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+
+	if ((d = fdopendir(src)) == NULL) {
+		close(src);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct timespec t[2];
+		uint64_t since;
+		int fd, ok;
+
+		if (de->d_name[0] == '.' || !tg_spool_has_suffix(de->d_name, ".json"))
+			continue;
+		if ((since = join_record_since_us(dirfd(d), de->d_name)) == 0 ||
+		    since + keep <= wall)
+			continue;
+		if ((fd = openat(stage, de->d_name,
+		                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) < 0) {
+			if (errno == EEXIST)
+				continue; /* made from its join record already */
+			n = -1;
+			break;
+		}
+		t[0].tv_sec = t[1].tv_sec = (time_t)(since / 1000000u);
+		t[0].tv_nsec = t[1].tv_nsec = (long)(since % 1000000u) * 1000;
+		ok = tg_write_all(fd, body, sizeof(body) - 1) == TG_OK && futimens(fd, t) == 0;
+		if (close(fd) != 0 || !ok) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int up_live_adopt(struct up_ctx *c)
+{
+	char live[PATH_MAX], stage[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *de;
+	struct stat st;
+	static const char *const from[] = {"sessions", UP_OPEN_DIR};
+	int sfd = -1, src, r = TG_ERR_SYSTEM;
+	long n = 0, k;
+	size_t i;
+	DIR *d;
+
+	snprintf(live, sizeof(live), "%s/" UP_LIVE_DIR, c->state_dir);
+	if (stat(live, &st) == 0 || errno != ENOENT)
+		return TG_OK;
+	/* what a start killed half-way made: made again, whole */
+	snprintf(stage, sizeof(stage), "%s/" LIVE_STAGE, c->state_dir);
+	if ((d = opendir(stage)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	if ((r = tg_mkdir_p(stage, 0750)) != TG_OK)
+		return r;
+	r = TG_ERR_SYSTEM;
+	if ((sfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return r;
+	/* the join records, and the logins of the last recording_grace, whose join record
+	 * may be written only after this */
+	for (i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->state_dir, from[i]);
+		if ((src = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno != ENOENT)
+			goto out;
+		if (src >= 0 && (k = live_adopt_from(src, sfd, tg_now_us())) < 0)
+			goto out;
+		if (src >= 0)
+			n += k;
+	}
+	/* one sync for them all: there may be thousands, and a crash before the rename makes
+	 * them again */
+	if (syncfs(sfd) != 0 || rename(stage, live) != 0)
+		goto out;
+	r = tg_fsync_dir(c->state_dir);
+	if (n > 0)
+		tg_notice(
+		    "%s was missing (an upgrade from an uploader without it, or removed): "
+		    "%ld sessions (join records, logins waiting for their check) taken for logins "
+		    "still open, kept until their logout, %d days after their session at most",
+		    live, n, UP_LIVE_KEEP_DAYS);
+	else
+		tg_info("%s made", live);
+out:
+	close(sfd);
+	if (r != TG_OK)
+		tg_error("cannot make %s from the join records: %s", live, strerror(errno));
+	return r;
 }
 
 /* A folder of ours, made at the start, removed while we ran: made again, and said so. */
@@ -78,7 +216,9 @@ void up_spool_remake_state(struct up_ctx *c)
 
 	for (i = 0; i < sizeof(state_subdir) / sizeof(state_subdir[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", c->state_dir, state_subdir[i]);
-		if (stat(path, &st) != 0 && errno == ENOENT)
+		if (strcmp(state_subdir[i], UP_LIVE_DIR) == 0)
+			up_live_adopt(c); /* its markers are lost: taken from the join records */
+		else if (stat(path, &st) != 0 && errno == ENOENT)
 			remake_dir(path);
 	}
 }

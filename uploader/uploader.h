@@ -136,6 +136,11 @@ struct up_ctx {
 /* --- spool_scan.c --- */
 /* Make the spool's folders we write to (the uploader's own ones only). */
 int up_spool_prepare(struct up_ctx *c);
+/* Make state/live/ when it is missing (the uploader before it did not keep it, or someone
+ * removed it), under the lock: a marker for each join record, dated from its session's first
+ * recording, since which of their logins are still open is not known. TG_OK when it is there;
+ * an error leaves it missing, for the next try. */
+int up_live_adopt(struct up_ctx *c);
 /* Make again the folders under state/ that someone removed while the daemon ran: without
  * state/sessions, no recording of a PAM session could leave until a restart. */
 void up_spool_remake_state(struct up_ctx *c);

@@ -893,6 +893,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	up_spool_clean_tmp(&ctx);
+	/* an upgrade from an uploader that kept no live/: made before a login is fanned out */
+	up_live_adopt(&ctx);
 	if (!foreground && daemonize() != 0) {
 		tg_error("cannot become a daemon: %s", strerror(errno));
 		r = EXIT_USAGE;
