@@ -122,25 +122,51 @@ static void open_login_due(struct up_ctx *c, const json_t *ev)
  * (prune_state): an OpenSSH ControlMaster connection carries channels for weeks, and its
  * logout must still name their recordings. A logout refreshes the join record's time, so that
  * it is kept UP_STATE_KEEP_DAYS from the logout on, not from its first recording.
+ *
+ * The fan-out lets the events behind one that failed go on, so a logout may go out before its
+ * login (tried again after a backoff, and by every restart meanwhile). A logout fanned out while
+ * an event before it still waits leaves state/live/<session id>.ended, and a login that finds
+ * it makes no marker: its session ended. The note goes when that login has left events/, or
+ * with the join records of ended sessions (prune_state).
  */
-static void live_login_note(struct up_ctx *c, const char *type, const char *name,
-                            const struct tg_buf *text)
+static int live_login_note(struct up_ctx *c, const char *sid, const char *type, const char *name,
+                           const struct tg_buf *text, int behind)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 80];
+	char dir[PATH_MAX], path[PATH_MAX + 80], ended[80];
 	int r;
 
 	snprintf(dir, sizeof(dir), "%s/" UP_LIVE_DIR, c->state_dir);
+	snprintf(ended, sizeof(ended), "%s" UP_LIVE_ENDED, sid);
 	if (strcmp(type, "login") == 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir, ended);
+		if (access(path, F_OK) == 0)
+			return 1;
 		/* a failure costs the join record its keeping past UP_STATE_KEEP_DAYS, no more */
 		if ((r = tg_spool_write(dir, name, text->data, text->len, 0640)) != TG_OK)
 			tg_error_r(r, "cannot note login %s as open", name);
-		return;
+		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/sessions/%s", c->state_dir, name);
 	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT)
 		tg_error("cannot refresh the time of join record %s: %s", path, strerror(errno));
 	if ((r = tg_spool_remove(dir, name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 		tg_error_r(r, "cannot remove open login marker %s", name);
+	/* a failure costs the join record 90 days of keeping if its login follows, no more */
+	if (behind && (r = tg_spool_write(dir, ended, "", 0, 0640)) != TG_OK)
+		tg_error_r(r, "cannot note that session %s ended before its login went out", sid);
+	return 0;
+}
+
+/* The login of session sid left events/: its logout's note (see live_login_note) is done. */
+static void live_ended_forget(struct up_ctx *c, const char *sid)
+{
+	char dir[PATH_MAX], ended[80];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_LIVE_DIR, c->state_dir);
+	snprintf(ended, sizeof(ended), "%s" UP_LIVE_ENDED, sid);
+	if ((r = tg_spool_remove(dir, ended)) != TG_OK && r != TG_ERR_NOT_FOUND)
+		tg_error_r(r, "cannot remove %s/%s", dir, ended);
 }
 
 /* The logout ev's own check begins (at the head of the Slack queue): its login's marker goes,
@@ -157,25 +183,36 @@ static void login_check_take_over(struct up_ctx *c, const json_t *ev)
 		tg_error_r(r, "cannot remove login marker %s", name);
 }
 
-static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_buf *text)
+/*
+ * The markers of event ev at its fan-out (behind: an event before it still waits in events/).
+ * 1 for a login whose logout went out before it: it made none, and the session id goes into
+ * ended (len bytes), whose note is forgotten once the login has left events/.
+ */
+static int open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_buf *text,
+                           int behind, char *ended, size_t len)
 {
 	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *sid = json_string_value(json_object_get(ev, "session_id"));
 	char dir[PATH_MAX], name[80];
 	int r;
 
 	if (type == NULL || !open_marker_name(c, ev, name, sizeof(name)))
-		return;
+		return 0;
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
 	if (strcmp(type, "login") == 0) {
+		if (live_login_note(c, sid, type, name, text, behind)) {
+			/* nor a recording check: its logout's covers the session */
+			snprintf(ended, len, "%s", sid);
+			return 1;
+		}
 		if ((r = tg_spool_write(dir, name, text->data, text->len, 0640)) != TG_OK)
 			tg_error_r(r, "cannot keep login %s for the recording check", name);
 		open_login_due(c, ev);
-		live_login_note(c, type, name, text);
 	} else if (strcmp(type, "logout") == 0) {
 		/* the login's marker stays until the logout's own check begins, at the head of
 		 * the Slack queue (login_check_take_over): while Slack is down, the login's
 		 * check still alerts on a session with no recording */
-		live_login_note(c, type, name, text);
+		live_login_note(c, sid, type, name, text, behind);
 	} else if (strcmp(type, "recording_failure") == 0 &&
 	           strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") ==
 	               0) {
@@ -185,12 +222,12 @@ static void open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_
 		 * It accounts for that channel only: the other channels of the connection (one
 		 * PAM session) are still checked for a recording, so that a refused channel
 		 * does not hide one that escaped the recorder */
-		const char *sid = json_string_value(json_object_get(ev, "session_id"));
 		const char *rid = json_string_value(json_object_get(ev, "recording_id"));
 
 		if ((r = up_join_record_add(c, sid, NULL, rid)) != TG_OK)
 			tg_error_r(r, "cannot note that the recorder refused session %s", sid);
 	}
+	return 0;
 }
 
 /* The PAM session ids of the recordings being written now (each header in active/ names
@@ -553,7 +590,7 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 	size_t i = 0;
 
 	while (i < qs->n) {
-		char name[UP_NAME_MAX], path[PATH_MAX];
+		char name[UP_NAME_MAX], path[PATH_MAX], ended[80] = "";
 		struct tg_buf text = TG_BUF_VOID;
 		json_t *ev = NULL;
 		int r, burst, notify = 1, own_alert = 0;
@@ -601,7 +638,7 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			/* only the uploader writes alerts */
 			own_alert = strcmp(json_string_value(json_object_get(ev, "type")) ?: "",
 			                   "alert") == 0;
-			open_login_note(c, ev, &text);
+			open_login_note(c, ev, &text, i > 0, ended, sizeof(ended));
 		}
 		r = TG_OK;
 		/* copied on an earlier try whose removal failed: the outboxes have it (and may
@@ -648,6 +685,8 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			continue;
 		}
 		up_queue_drop(qs, name);
+		if (*ended != '\0')
+			live_ended_forget(c, ended);
 		moved++;
 	}
 	return moved;

@@ -126,6 +126,9 @@ struct up_ctx {
 /* Logins not logged out yet: state/live/<session id>.json, from the login's fan-out to its
  * logout's; their join records are kept while they are there (event_ship.c, prune_state). */
 #define UP_LIVE_DIR "live"
+/* Beside them, state/live/<session id>.ended: a logout fanned out before its login (that one
+ * tried again after a failure), so that the login does not take its session for open. */
+#define UP_LIVE_ENDED ".ended"
 /* A login with no logout for this long is taken for ended (its logout was lost: sshd killed,
  * the host down), its marker dropped and its join record with it. */
 #define UP_LIVE_KEEP_DAYS 90

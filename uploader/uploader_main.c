@@ -363,9 +363,11 @@ static void check_spool_size(struct up_ctx *c)
 }
 
 /* Drop the markers of logins with no logout UP_LIVE_KEEP_DAYS after them (their logout was
- * lost); returns the folder of those left, open (-1 when it cannot be opened: every join record
- * then goes by its age alone, as it would without the markers). */
-static int prune_live(struct up_ctx *c)
+ * lost), and the notes of logouts fanned out before their login older than ended_limit (as
+ * join records go: that login waits no more); returns the folder of those left, open (-1 when
+ * it cannot be opened: every join record then goes by its age alone, as it would without the
+ * markers). */
+static int prune_live(struct up_ctx *c, time_t ended_limit)
 {
 	time_t limit = time(NULL) - UP_LIVE_KEEP_DAYS * 86400;
 	char dir[PATH_MAX];
@@ -384,6 +386,11 @@ static int prune_live(struct up_ctx *c)
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
+		if (tg_spool_has_suffix(de->d_name, UP_LIVE_ENDED)) {
+			if (S_ISREG(st.st_mode) && st.st_mtime < ended_limit)
+				unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
 		if (S_ISREG(st.st_mode) && st.st_mtime < limit) {
 			tg_warn("login %s has had no logout for %d days: taken for ended (its "
 			        "logout lost), its join record kept no longer",
@@ -443,7 +450,7 @@ static void prune_state(struct up_ctx *c)
 	}
 
 	prune_alerted(c);
-	live_fd = prune_live(c);
+	live_fd = prune_live(c, limit);
 	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
 	if ((d = opendir(dir)) == NULL)
 		goto out;
