@@ -259,6 +259,13 @@ START_TEST(message_logout_names_every_recording)
 	ck_assert_str_eq(field_value(p, "Final chain hash 5"), "hash04");
 	ck_assert_ptr_nonnull(strstr(field_value(p, "More recordings"), "and 30 more"));
 	json_decref(p);
+	/* more were read than the join record could count: its count is a lower bound */
+	ck_assert_int_eq(json_object_set_new(rec, "more_uncounted", json_true()), 0);
+	ck_assert_ptr_nonnull(p = slack_message_for_event(ev, rec));
+	ck_assert_str_eq(field_value(p, "Recordings"),
+	                 "at least 35, one per channel of the connection");
+	ck_assert_ptr_nonnull(strstr(field_value(p, "More recordings"), "and at least 30 more"));
+	json_decref(p);
 	json_decref(rec);
 	json_decref(ev);
 }
@@ -730,6 +737,49 @@ START_TEST(join_record_counts_a_recording_shipped_again_once)
 END_TEST
 
 /*
+ * Past the recordings "more_ids" names (1,024), one more was counted without its id, so that
+ * shipped again (its upload retried) it was counted again, at each retry: an S3 outage during
+ * a ControlMaster connection of thousands of channels made the logout claim recordings that do
+ * not exist. The count never takes in a recording it cannot name; the record says there are
+ * more than it counts.
+ */
+START_TEST(join_record_counts_no_recording_twice_past_the_named_ones)
+{
+	static const char sid[] = "0123456789abcdef0123456789abcdef";
+	const int total = 32 + 1024 + 2;
+	struct up_ctx c;
+	char *dir = open_login_spool(&c), path[PATH_MAX];
+	json_t *rec, *index;
+	json_int_t more;
+	int k;
+
+	for (k = 1; k <= total; k++) {
+		ck_assert_ptr_nonnull(index = join_index(sid, k));
+		ck_assert_int_eq(up_join_record_add(&c, sid, index, NULL), TG_OK);
+		json_decref(index);
+	}
+	ck_assert_int_eq(up_session_state_path(&c, sid, path, sizeof(path)), TG_OK);
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	more = json_integer_value(json_object_get(rec, "more"));
+	ck_assert_int_le(32 + more, total);
+	ck_assert_uint_eq(json_array_size(json_object_get(rec, "more_ids")), 1024);
+	json_decref(rec);
+	/* the last two, past the named ones, shipped again, twice each */
+	for (k = 0; k < 4; k++) {
+		ck_assert_ptr_nonnull(index = join_index(sid, total - k % 2));
+		ck_assert_int_eq(up_join_record_add(&c, sid, index, NULL), TG_OK);
+		json_decref(index);
+	}
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	ck_assert_uint_eq(json_array_size(json_object_get(rec, "recordings")), 32);
+	ck_assert_int_eq(json_integer_value(json_object_get(rec, "more")), more);
+	ck_assert(json_is_true(json_object_get(rec, "more_uncounted")));
+	json_decref(rec);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
+/*
  * A channel the recorder refused is noted by its recording id, once, and is no recording of
  * the session: only a recording of another channel makes the record list one.
  */
@@ -843,6 +893,7 @@ int main(void)
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
 	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);
+	tcase_add_test(tc, join_record_counts_no_recording_twice_past_the_named_ones);
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	suite_add_tcase(s, tc);

@@ -138,8 +138,11 @@ static int verify_before_complete(void *ctx, struct tg_s3_result *res)
  *   {"v":2,"recordings":[<index line>, ...],"more":<n>,"more_ids":[<recording id>, ...]}
  * sorted by start time, UP_JOIN_MAX listed at most, "more" counting those past it, and
  * "more_ids" naming those counted (UP_JOIN_MORE_IDS at most), so that a recording shipped
- * again (its upload retried after its entry was written) is not counted twice. A format-1
- * record (before multiplexing was seen) is one index line: read as a list of one.
+ * again (its upload retried after its entry was written) is not counted twice. Past
+ * UP_JOIN_MORE_IDS a recording is not counted, since it could not be told from one counted
+ * already: "more_uncounted": true says there are more than "more" (a lower bound, never one
+ * too many). A format-1 record (before multiplexing was seen) is one index line: read as a
+ * list of one.
  */
 #define UP_JOIN_MAX 32
 #define UP_JOIN_MORE_IDS 1024
@@ -254,6 +257,7 @@ static json_t *join_add(const json_t *old, const json_t *index, const char *rid)
 	json_int_t start = json_integer_value(json_object_get(index, "start_us"));
 	json_int_t more = json_integer_value(json_object_get(old, "more"));
 	int refused = index == NULL || json_is_true(json_object_get(old, "refused"));
+	int uncounted = json_is_true(json_object_get(old, "more_uncounted"));
 	json_t *list = up_join_recordings(old), *rec = NULL, *e, *ids = NULL;
 	long at_id;
 	size_t i, at;
@@ -285,14 +289,23 @@ static json_t *join_add(const json_t *old, const json_t *index, const char *rid)
 	if (json_array_size(list) > UP_JOIN_MAX) {
 		const json_t *id = join_id(json_array_get(list, json_array_size(list) - 1));
 
-		/* past UP_JOIN_MORE_IDS counted, one shipped again may be counted twice */
-		if (id != NULL && json_array_size(ids) < UP_JOIN_MORE_IDS &&
-		    json_array_append(ids, (json_t *)id) != 0)
-			goto out;
+		/* one that cannot be named is not counted: shipped again, it would be counted
+		 * again, at every retry; the record says there are more than it counts */
+		if (id != NULL && json_array_size(ids) < UP_JOIN_MORE_IDS) {
+			if (json_array_append(ids, (json_t *)id) != 0)
+				goto out;
+			more++;
+		} else {
+			uncounted = 1;
+		}
 		json_array_remove(list, json_array_size(list) - 1);
-		more++;
 	}
 	rec = json_pack("{s:i, s:O, s:I}", "v", 2, "recordings", list, "more", more);
+	if (rec != NULL && uncounted &&
+	    json_object_set_new(rec, "more_uncounted", json_true()) != 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
 	if (rec != NULL && json_array_size(ids) > 0 && json_object_set(rec, "more_ids", ids) != 0) {
 		json_decref(rec);
 		rec = NULL;

@@ -661,6 +661,8 @@ static void logout_recordings(struct msg *m, const json_t *rec, const json_t *re
 {
 	long long recorded = 0, file = 0, more = (long long)int_of(rec, "more");
 	size_t i, n = json_array_size(recs);
+	/* more were read than the record could count without counting one twice */
+	const char *least = json_is_true(json_object_get(rec, "more_uncounted")) ? "at least " : "";
 	const json_t *r;
 	char tmp[128];
 
@@ -674,11 +676,11 @@ static void logout_recordings(struct msg *m, const json_t *rec, const json_t *re
 		snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the file)", recorded, file);
 	else
 		snprintf(tmp, sizeof(tmp), "%lld recorded (%lld in the files)%s", recorded, file,
-		         more > 0 ? ", in those listed" : "");
+		         more > 0 || *least ? ", in those listed" : "");
 	msg_field(m, "Bytes", tmp);
 	if (n + (size_t)more > 1) {
 		/* channels of one multiplexed connection (ControlMaster) share its PAM session */
-		snprintf(tmp, sizeof(tmp), "%lld, one per channel of the connection",
+		snprintf(tmp, sizeof(tmp), "%s%lld, one per channel of the connection", least,
 		         (long long)n + more);
 		msg_field(m, "Recordings", tmp);
 	}
@@ -700,7 +702,8 @@ static void logout_recordings(struct msg *m, const json_t *rec, const json_t *re
 		msg_field(m, lab_hash, final_hash_text(r, hash, sizeof(hash)));
 	}
 	if (n > SLACK_RECORDINGS_SHOWN || more > 0) {
-		snprintf(tmp, sizeof(tmp), "and %lld more, in S3 with the same pam-session-id",
+		snprintf(tmp, sizeof(tmp), "and %s%lld more, in S3 with the same pam-session-id",
+		         least,
 		         (long long)(n > SLACK_RECORDINGS_SHOWN ? n - SLACK_RECORDINGS_SHOWN : 0) +
 		             more);
 		msg_field(m, "More recordings", tmp);
