@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "shell_line.h"
 #include "tg_error.h"
 
 #define MAX_WORDS 64
@@ -763,37 +764,82 @@ static int tclsh_reads_stdin(char **w, int n)
 	return n <= 0 || w[0][0] == '-' || is_stdin_name(w[0]);
 }
 
-int session_mode_shell_reads_stdin(const struct session_mode *m)
+/* The word names a shell or an interpreter: what an uncertain line is looked at for. */
+static int names_reader(const char *word)
 {
-	char *copy, *w[MAX_WORDS];
 	const char *const *name;
-	struct xargs_feed x = XARGS_FEED_VOID;
-	int n, i, reads = 0;
 	size_t k;
 
+	if (is_assignment(word))
+		word = strchr(word, '=') + 1; /* P=python3; $P - */
+	if (strcmp(word, "$SHELL") == 0 || strcmp(word, "${SHELL}") == 0)
+		return 1;
+	for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++)
+		if (is_program(word, shells[k]))
+			return 1;
+	for (k = 0; k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
+		for (name = interpreters[k].names; *name != NULL; name++)
+			if (is_program(word, *name))
+				return 1;
+	return is_program(word, "tclsh") || is_program(word, "su") || is_program(word, "runuser");
+}
+
+/* One simple command's words (w[n] is NULL) leave its program reading its commands from stdin. */
+static int simple_reads_stdin(char **w, int n)
+{
+	const char *const *name;
+	struct xargs_feed x = XARGS_FEED_VOID;
+	int i, reads = 0;
+	size_t k;
+
+	if (n == 0 || (i = program_word(w, &n, &x)) < 0)
+		return 0;
+	reads = i == n; /* "sudo -s": a shell, given nothing to run */
+	for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
+		if (is_program(w[i], shells[k]))
+			reads = shell_args_read_stdin(w + i + 1, n - i - 1, &x);
+	for (k = 0; i < n && k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
+		for (name = interpreters[k].names; *name != NULL; name++)
+			if (is_program(w[i], *name))
+				reads = interpreter_reads_stdin(&interpreters[k], w + i + 1,
+				                                n - i - 1, &x);
+	if (i < n && is_program(w[i], "tclsh"))
+		reads = tclsh_reads_stdin(w + i + 1, n - i - 1);
+	return reads;
+}
+
+/*
+ * A command line, as the user's shell runs it, leaves a program reading its commands from stdin:
+ * one of its simple commands does ("cd /tmp; python3 -", "umask 077 && sh"). A line with syntax
+ * that is not followed here (a pipe, a redirection, $, a glob, a compound command) is taken to do
+ * so when any of its words names a shell or an interpreter ("cat | python3 -", "cd $D; bash",
+ * "P=python3; $P -"): what it runs cannot be told, and stored input is the safe side of that.
+ */
+static int line_reads_stdin(const char *cmd)
+{
+	struct shell_line l = SHELL_LINE_VOID;
+	int i, start, reads = 0;
+
+	if (shell_line_split(&l, cmd) != TG_OK)
+		return 0;
+	for (start = 0; start < l.count && !reads; start = i + 1) {
+		for (i = start; l.words[i] != NULL; i++)
+			if (l.uncertain && names_reader(l.words[i]))
+				reads = 1;
+		if (!l.uncertain)
+			reads = simple_reads_stdin(l.words + start, i - start);
+	}
+	shell_line_free(&l);
+	return reads;
+}
+
+int session_mode_shell_reads_stdin(const struct session_mode *m)
+{
 	if (m->kind != SESSION_COMMAND)
 		return 0;
 	if (m->command == NULL)
 		return 1;
-	/* shell syntax (a redirection, a pipe, quoting): the words are not the program's own */
-	if (strpbrk(m->command, "\\\"'`$;&|<>()*?[]{}~#") != NULL ||
-	    (copy = strdup(m->command)) == NULL)
-		return 0;
-	if ((n = split_words(copy, w)) > 0 && n < MAX_WORDS && (i = program_word(w, &n, &x)) >= 0) {
-		reads = i == n; /* "sudo -s": a shell, given nothing to run */
-		for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
-			if (is_program(w[i], shells[k]))
-				reads = shell_args_read_stdin(w + i + 1, n - i - 1, &x);
-		for (k = 0; i < n && k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
-			for (name = interpreters[k].names; *name != NULL; name++)
-				if (is_program(w[i], *name))
-					reads = interpreter_reads_stdin(&interpreters[k], w + i + 1,
-					                                n - i - 1, &x);
-		if (i < n && is_program(w[i], "tclsh"))
-			reads = tclsh_reads_stdin(w + i + 1, n - i - 1);
-	}
-	free(copy);
-	return reads;
+	return line_reads_stdin(m->command);
 }
 
 /* scp's options that take an argument (OpenSSH's getopt string "...D:F:J:M:P:S:c:i:l:o:X:") */

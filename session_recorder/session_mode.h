@@ -64,7 +64,10 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a path or a version in the name:
  * "/usr/bin/python3.11"); not one given a script or an inline program ("python3 x.py",
  * "python3 -c ..."): its stdin is data. Through xargs, also one whose program xargs' input
- * supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X", "xargs env").
+ * supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X", "xargs env"). The command is
+ * read as sh reads it (shell_line): any of simple commands joined by ; && || ("cd /tmp; python3
+ * -"); in a line with other syntax (a pipe, $, a redirection), any word that names a shell or an
+ * interpreter ("cat | bash", "cd $D; sh").
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */

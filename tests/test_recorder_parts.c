@@ -20,6 +20,7 @@
 #include "rec_spool.h"
 #include "session_info.h"
 #include "session_mode.h"
+#include "shell_line.h"
 #include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_rec.h"
@@ -246,11 +247,98 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(!reads_stdin("sudo -l", 0));
 	ck_assert(!reads_stdin("sudo --list bash", 0));
 	ck_assert(!reads_stdin("sudo bash -c id", 0));
-	ck_assert(!reads_stdin("bash < x", 0));
-	ck_assert(!reads_stdin("sh -s; rm x", 0));
 	ck_assert(!reads_stdin("cat", 0));
 	ck_assert(!reads_stdin("bashful", 0));
 	ck_assert(!reads_stdin("scp -t /tmp", 0)); /* a transfer */
+}
+END_TEST
+
+/* The words of cmd as shell_line cuts them: "|" between words, ";" after each command, and "?" in
+ * front when the line is uncertain. */
+static char *cut(const char *cmd)
+{
+	static char out[512];
+	struct shell_line l = SHELL_LINE_VOID;
+	int i;
+
+	ck_assert_int_eq(shell_line_split(&l, cmd), TG_OK);
+	snprintf(out, sizeof(out), "%s", l.uncertain ? "?" : "");
+	for (i = 0; i < l.count; i++) {
+		if (l.words[i] == NULL)
+			strcat(out, ";");
+		else
+			strcat(strcat(out, i > 0 && l.words[i - 1] != NULL ? "|" : ""), l.words[i]);
+	}
+	shell_line_free(&l);
+	return out;
+}
+
+/* sh's quoting is undone and its ; && || and newlines cut commands; anything else it would act on
+ * leaves the line uncertain, still cut into words at each operator. */
+START_TEST(line_cut_as_sh_reads)
+{
+	ck_assert_str_eq(cut(""), "");
+	ck_assert_str_eq(cut("cd /tmp; python3 -"), "cd|/tmp;python3|-;");
+	ck_assert_str_eq(cut("a && b||c\nd"), "a;b;c;d;");
+	ck_assert_str_eq(cut("cd '/a b' && x\\ y \"q\\\"\" # c\nz"), "cd|/a b;x y|q\";z;");
+	ck_assert_str_eq(cut("X=1 sh -c 'a; b'"), "X=1|sh|-c|a; b;");
+	ck_assert_str_eq(cut("a#b c"), "a#b|c;");
+	ck_assert_str_eq(cut("''"), ";");
+	ck_assert_str_eq(cut("cat | python3 -"), "?cat;python3|-;");
+	ck_assert_str_eq(cut("bash 2>&1 < x"), "?bash;");
+	ck_assert_str_eq(cut("sh</dev/stdin"), "?sh;");
+	ck_assert_str_eq(cut("cd $HOME; bash"), "?cd|$HOME;bash;");
+	ck_assert_str_eq(cut("x=$(which python3)"), "?x=$;which|python3;");
+	ck_assert_str_eq(cut("a & b"), "?a;b;");
+	ck_assert_str_eq(cut("if a; then bash; fi"), "?if|a;then|bash;fi;");
+	ck_assert_str_eq(cut("echo \"$x\""), "?echo|$x;");
+	ck_assert_str_eq(cut("ls *.py"), "?ls|*.py;");
+	ck_assert_str_eq(cut("echo 'open"), "?echo|open;");
+	ck_assert_str_eq(cut("case x in x) a;; esac"), "?case|x|in|x;a;esac;");
+}
+END_TEST
+
+/* A command line of simple commands joined by ; && || or newlines reads its stdin as commands when
+ * one of them does; syntax that is not followed stores it when a word names a shell or an
+ * interpreter. */
+START_TEST(mode_shell_sequences)
+{
+	ck_assert(reads_stdin("cd /tmp; python3 -", 0));
+	ck_assert(reads_stdin("cd /tmp && bash", 0));
+	ck_assert(reads_stdin("umask 077; sh", 0));
+	ck_assert(reads_stdin("export X=1; perl", 0));
+	ck_assert(reads_stdin("X=1; Y=2 python3", 0));
+	ck_assert(reads_stdin("cd /srv || exit 1; sh -s", 0));
+	ck_assert(reads_stdin("true\nbash", 0));
+	ck_assert(reads_stdin("cd '/tmp/a b' && exec python3 -", 0));
+	ck_assert(reads_stdin("test -d /x && cd /x; bash -l # the rest", 0));
+	ck_assert(reads_stdin("bash; echo done", 0)); /* any one of them */
+	ck_assert(reads_stdin("cat > f; bash", 0));
+	ck_assert(reads_stdin("sh -s; rm x", 0));
+	ck_assert(reads_stdin("cd /tmp; sudo -u root -s", 0));
+	/* not followed: a word that names a shell or an interpreter stores stdin */
+	ck_assert(reads_stdin("cat | python3 -", 0));
+	ck_assert(reads_stdin("cd $HOME; bash", 0));
+	ck_assert(reads_stdin("P=python3; $P -", 0));
+	ck_assert(reads_stdin("cd /tmp; exec \"$SHELL\"", 0));
+	ck_assert(reads_stdin("if true; then bash; fi", 0));
+	ck_assert(reads_stdin("sh < /dev/stdin", 0));
+	ck_assert(reads_stdin("bash < x", 0));
+	ck_assert(reads_stdin("(cd /x && perl)", 0));
+	ck_assert(reads_stdin("x=$(which python3) && $x -", 0));
+	/* data commands, scripts and inline programs, and lines naming no reader */
+	ck_assert(!reads_stdin("cd /tmp; cat > f", 0));
+	ck_assert(!reads_stdin("cd /tmp && tar x", 0));
+	ck_assert(!reads_stdin("umask 077; python3 x.py", 0));
+	ck_assert(!reads_stdin("cd /x; perl -e 1", 0));
+	ck_assert(!reads_stdin("echo 'bash'", 0));
+	ck_assert(!reads_stdin("'python3 -'", 0)); /* one word: no such program */
+	ck_assert(!reads_stdin("python3 -c 'exec(input())'", 0));
+	ck_assert(!reads_stdin("cat > f | wc -c", 0));
+	ck_assert(!reads_stdin("tar xf - -C /srv > /dev/null", 0));
+	ck_assert(!reads_stdin("ls *.py; cd $HOME", 0));
+	ck_assert(!reads_stdin("cd /tmp; cat > bash.txt", 0));
+	ck_assert(!reads_stdin("cd /tmp; python3 -", 1)); /* a terminal: typing is input */
 }
 END_TEST
 
@@ -321,7 +409,7 @@ START_TEST(mode_interpreter_reads_stdin)
 	ck_assert(!reads_stdin("python3 -W ignore script.py", 0));
 	ck_assert(!reads_stdin("python3 --version", 0));
 	ck_assert(!reads_stdin("python3 -V", 0));
-	ck_assert(!reads_stdin("python3 -c 'exec(input())'", 0)); /* shell syntax */
+	ck_assert(!reads_stdin("python3 -c 'exec(input())'", 0)); /* inline: not told apart */
 	ck_assert(!reads_stdin("perl script.pl", 0));
 	ck_assert(!reads_stdin("perl -ne print", 0));
 	ck_assert(!reads_stdin("perl -lane print", 0));
@@ -1465,6 +1553,8 @@ int main(void)
 	tcase_add_test(tc, mode_entries);
 	tcase_add_test(tc, mode_transfers);
 	tcase_add_test(tc, mode_shell_reads_stdin);
+	tcase_add_test(tc, line_cut_as_sh_reads);
+	tcase_add_test(tc, mode_shell_sequences);
 	tcase_add_test(tc, mode_interpreter_reads_stdin);
 	tcase_add_test(tc, mode_xargs_program_from_stdin);
 	tcase_add_test(tc, mode_more_wrappers);

@@ -85,6 +85,16 @@ def test_command_stdin_and_no_tty():
         env.cleanup()
 
 
+def check_stdin_stored(env, cases, stdin=b"echo x\n"):
+    """Each (command, stored) of cases run through the recorder with stdin: whether IN holds it."""
+    for cmd, stored in cases:
+        rc, out, err = run_pipes(env, cmd, stdin=stdin)
+        rec = Recording(env.pub, env.only_session())
+        check(bool(rec.of("in")) == stored and rec.end()["bytes"]["in"] == len(stdin),
+              "%r: stdin %s (%r %r)" % (cmd, "stored" if stored else "only counted", out, err[-200:]))
+        os.unlink(env.only_session())
+
+
 def test_shell_commands_on_stdin_stored():
     """A shell with no terminal ("ssh -T host", "ssh host < script", "ssh host sh -s") runs what
     comes on stdin: that is stored, or the commands would leave no trace but their output."""
@@ -99,19 +109,18 @@ def test_shell_commands_on_stdin_stored():
         check(rec.data("in") == script, "the commands on stdin are stored as IN (%r)" % rec.data("in"))
         check(rec.notes("start")[0].get("input") == "shell_commands", "the start NOTE says why input is stored")
         os.unlink(env.only_session())
-        for cmd, stored in (("sh -s", True), ("/bin/sh", True), ("sh -s -x", True), ("sh -ec cat", False),
-                            ("cat", False), ("sh script", False), ("sh -c 'cat'", False), ("sh </dev/stdin", False),
-                            # through env or exec, an option with an argument, -s with arguments: stdin is
-                            # still the commands (they went unstored); --version reads none (it was stored)
-                            ("bash -l", True), ("env bash", True), ("exec sh", True), ("LC_ALL=C sh", True),
-                            ("sh -s a b", True), ("bash -o posix", True), ("bash --version", False),
-                            ("command -v sh", False),
-                            # xargs makes its input the command's words: the command itself, or args
-                            ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False)):
-            rc, out, err = run_pipes(env, cmd, stdin=b"echo x\n")
-            rec = Recording(env.pub, env.only_session())
-            check(bool(rec.of("in")) == stored, "%r: stdin %s" % (cmd, "stored" if stored else "only counted"))
-            os.unlink(env.only_session())
+        check_stdin_stored(env, (("sh -s", True), ("/bin/sh", True), ("sh -s -x", True), ("sh -ec cat", False),
+                                 ("cat", False), ("sh script", False), ("sh -c 'cat'", False),
+                                 # a redirection is not followed: a shell named in the line stores stdin
+                                 ("sh </dev/stdin", True),
+                                 # through env or exec, an option with an argument, -s with arguments: stdin
+                                 # is still the commands (they went unstored); --version reads none (it was
+                                 # stored)
+                                 ("bash -l", True), ("env bash", True), ("exec sh", True), ("LC_ALL=C sh", True),
+                                 ("sh -s a b", True), ("bash -o posix", True), ("bash --version", False),
+                                 ("command -v sh", False),
+                                 # xargs makes its input the command's words: the command itself, or args
+                                 ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False)))
         env.write_conf(shell="/bin/sh", record_shell_input="no")
         rc, out, err = run_pipes(env, None, stdin=script, environ=e)
         rec = Recording(env.pub, env.only_session())
@@ -144,6 +153,29 @@ def test_interpreter_program_on_stdin_stored():
         check(rc == 0 and out == b"%d\n" % len(data), "the script read its data (%r %r)" % (out, err))
         check(not rec.of("in") and rec.end()["bytes"]["in"] == len(data), "a script's data is only counted")
         check("input" not in rec.notes("start")[0], "and the start NOTE does not say input is stored")
+    finally:
+        env.cleanup()
+
+
+def test_shell_line_program_on_stdin_stored():
+    """"ssh host 'cd /tmp; python3 -' < payload.py": simple commands joined by ; && || are read one
+    by one, and one that reads its program from stdin stores it; a line with syntax not followed
+    (a pipe, $) stores it when it names a shell or an interpreter."""
+    env = Env(shell="/bin/sh")
+    try:
+        payload = b"print('ran', 6 * 7)\n"
+        rc, out, err = run_pipes(env, "cd /tmp; python3 -", stdin=payload)
+        check(rc == 0 and out == b"ran 42\n", "python3 ran the program on stdin (%r %r)" % (out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.data("in") == payload, "the program is stored as IN (%r)" % rec.data("in"))
+        check(rec.notes("start")[0].get("input") == "shell_commands", "the start NOTE says why input is stored")
+        os.unlink(env.only_session())
+        data = os.path.join(env.dir, "data")
+        check_stdin_stored(env, (("cd /tmp && sh", True), ("umask 077; sh -s", True), ("export X=1; sh", True),
+                                 ("X=1 Y=2 sh", True), ("cd / || exit 1; python3 -", True),
+                                 ("cat | sh", True), ("cd $HOME; sh", True),
+                                 ("cd /tmp; cat > %s" % data, False), ("umask 077 && cat > %s" % data, False),
+                                 ("cd /tmp; python3 -c pass", False), ("cat > %s | wc -c" % data, False)))
     finally:
         env.cleanup()
 
@@ -1108,6 +1140,7 @@ def test_large_output_written_back_early():
 
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_interpreter_program_on_stdin_stored,
+          test_shell_line_program_on_stdin_stored,
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
