@@ -76,6 +76,22 @@ static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "
                                      "ksh93", "mksh", "lksh",  "ash",  "hush", "yash",
                                      "posh",  "fish", "csh",   "tcsh"};
 
+static int is_shell(const char *word)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++)
+		if (is_program(word, shells[k]))
+			return 1;
+	return 0;
+}
+
+/* How deep command strings inside command strings are followed ("sh -c \"su -c 'bash'\""); past
+ * that, a line is looked at for names only. */
+#define MAX_NESTING 4
+
+static int line_reads_stdin(const char *cmd, int depth);
+
 /* The long options of the wrappers below that take an argument ("--signal KILL" or "--signal=KILL")
  * and their flags, as the versions in Debian 12 (coreutils 9.1, util-linux 2.38) read them. */
 static const char *const no_long[] = {NULL};
@@ -293,15 +309,17 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
  * [--] COMMAND [ARG...]. Their getopt reads options anywhere up to "--" ("su root --login").
  * The index of the program's word: the command of runuser -u, or -s SHELL (its word, or the
  * rest of it: *end is then the index after it, the SHELL getting no words); n with *shell for
- * the user's own shell. -1 for -c (its command string is shell code, not read here), words for
- * the shell after USER, options after runuser's command, or an option not known here.
+ * the user's own shell; n with *code for -c CMD (--command, --session-command), the string the
+ * shell runs (not with a -s SHELL that is no shell). -1 for words for the shell after USER
+ * without -c, options after runuser's command, or an option not known here.
  */
-static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end)
+static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end, const char **code)
 {
 	static const char *const flag_long[] = {"--preserve-environment", "--login", "--fast",
 	                                        "--pty", NULL};
 	static const char *const arg_long[] = {"--group", "--supp-group", "--whitelist-environment",
 	                                       "--shell", "--user",       NULL};
+	static const char *const code_long[] = {"--command", "--session-command", NULL};
 	const char *p, *eq, *opt;
 	int first = -1, words = 0, user = 0, sh = -1, dashdash = 0, opt_after = 0;
 	size_t len;
@@ -327,20 +345,23 @@ static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end)
 			if (eq == NULL && in_null_list(w[i], len, flag_long))
 				continue;
 			opt = w[i];
-			if (!in_null_list(opt, len, arg_long) ||
+			if ((!in_null_list(opt, len, arg_long) &&
+			     !in_null_list(opt, len, code_long)) ||
 			    (!runuser && len == 6 && strncmp(opt, "--user", len) == 0))
-				return -1; /* also --command, --session-command */
+				return -1;
 			if (eq != NULL)
 				w[i] = (char *)eq + 1; /* the argument */
 			else if (++i >= n)
 				return -1;
+			if (in_null_list(opt, len, code_long))
+				*code = w[i];
 			if (len == 7 && strncmp(opt, "--shell", len) == 0)
 				sh = i;
 			user |= len == 6 && strncmp(opt, "--user", len) == 0;
 			continue;
 		}
 		for (p = w[i] + 1; *p != '\0'; p++) {
-			if (strchr("gGsw", *p) != NULL || (runuser && *p == 'u')) {
+			if (strchr("gGswc", *p) != NULL || (runuser && *p == 'u')) {
 				if (p[1] != '\0') {
 					w[i] = (char *)p + 1;
 				} else if (++i >= n) {
@@ -348,15 +369,19 @@ static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end)
 				}
 				if (*p == 's')
 					sh = i;
+				if (*p == 'c')
+					*code = w[i];
 				user |= *p == 'u';
 				break;
 			}
 			if (strchr("mpflP", *p) == NULL)
-				return -1; /* also -c */
+				return -1;
 		}
 	}
 	if (user) /* runuser -u: the words left are the command */
-		return sh < 0 && !opt_after && first >= 0 ? first : -1;
+		return sh < 0 && !opt_after && first >= 0 && *code == NULL ? first : -1;
+	if (*code != NULL) /* the words after USER are the shell's $0, $1, ... */
+		return sh < 0 || is_shell(w[sh]) ? n : -1;
 	if (words > 1)
 		return -1;
 	if (sh >= 0) {
@@ -367,11 +392,25 @@ static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end)
 	return n;
 }
 
+/* flock FILE -c CMD (--command CMD, --command=CMD) from w[i] on: CMD, a shell's command string;
+ * NULL for a program and its words. */
+static const char *flock_code(char **w, int i, int n)
+{
+	const char *opt = "--command=";
+
+	if (i < n && strncmp(w[i], opt, strlen(opt)) == 0)
+		return w[i] + strlen(opt);
+	if (i + 1 < n && (strcmp(w[i], "-c") == 0 || strcmp(w[i], "--command") == 0))
+		return w[i + 1];
+	return NULL;
+}
+
 /* The index of the program's word past assignments and wrappers; *n when the last wrapper runs a
- * shell with no command ("sudo -s") or, after xargs, a command from xargs' input ("xargs env");
- * -1 when it cannot be told. *n is lowered when the program gets no more words ("su -s SHELL
- * USER"). *x: what an xargs among the wrappers feeds the program. */
-static int program_word(char **w, int *np, struct xargs_feed *x)
+ * shell with no command ("sudo -s") or, after xargs, a command from xargs' input ("xargs env"), or
+ * runs a shell's command string (*code: "su -c CMD", "flock FILE -c CMD"); -1 when it cannot be
+ * told. *n is lowered when the program gets no more words ("su -s SHELL USER"). *x: what an xargs
+ * among the wrappers feeds the program. */
+static int program_word(char **w, int *np, struct xargs_feed *x, const char **code)
 {
 	size_t k;
 	int i = 0, n = *np, shell = 0, after_xargs = 0;
@@ -395,21 +434,22 @@ static int program_word(char **w, int *np, struct xargs_feed *x)
 			x->replace = NULL;
 		}
 		if (strcmp(name, "su") == 0 || strcmp(name, "runuser") == 0) {
-			if ((i = skip_su(w, i + 1, n, name[0] == 'r', &shell, np)) < 0)
+			if ((i = skip_su(w, i + 1, n, name[0] == 'r', &shell, np, code)) < 0)
 				return -1;
+			if (*code != NULL)
+				return *np;
 			n = *np;
 			continue;
 		}
 		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell, x)) < 0)
 			return -1;
 		if (wrappers[k].positional > 0) {
-			/* DURATION, PRIORITY, MASK, FILE, NEWROOT; flock FILE -c: shell code */
+			/* DURATION, PRIORITY, MASK, FILE, NEWROOT */
 			if (i >= n ||
-			    (strcmp(name, "chrt") == 0 &&
-			     w[i][strspn(w[i], "0123456789")] != '\0') ||
-			    (strcmp(name, "flock") == 0 && i + 1 < n &&
-			     (strcmp(w[i + 1], "-c") == 0 || strcmp(w[i + 1], "--command") == 0)))
+			    (strcmp(name, "chrt") == 0 && w[i][strspn(w[i], "0123456789")] != '\0'))
 				return -1;
+			if (strcmp(name, "flock") == 0 && (*code = flock_code(w, i + 1, n)) != NULL)
+				return n;
 			i++;
 			shell = strcmp(name, "chroot") == 0; /* with no command: "$SHELL -i" */
 		}
@@ -429,9 +469,10 @@ static int from_xargs(const struct xargs_feed *x, const char *word)
  * A shell's words after its name leave it reading its commands from stdin: options only ("-l",
  * "--login", "-o posix", "--rcfile FILE"), or with -s the shell's own arguments after them
  * ("sh -s a b"), or the script /dev/stdin; not a script ("bash x.sh", "bash -- x.sh"), not
- * --version or --help, not -c unless xargs gives the command ("xargs sh -c").
+ * --version or --help; with -c, when the command string does ("sh -c 'cd /x; bash'", read at
+ * depth + 1) or xargs gives it ("xargs sh -c").
  */
-static int shell_args_read_stdin(char **w, int n, const struct xargs_feed *x)
+static int shell_args_read_stdin(char **w, int n, const struct xargs_feed *x, int depth)
 {
 	const char *p;
 	int i, dash_s = 0, dash_c = 0;
@@ -460,7 +501,8 @@ static int shell_args_read_stdin(char **w, int n, const struct xargs_feed *x)
 		}
 	}
 	if (dash_c) /* the command is the first word left */
-		return i < n ? from_xargs(x, w[i]) : x->appends;
+		return i < n ? from_xargs(x, w[i]) || line_reads_stdin(w[i], depth + 1)
+		             : x->appends;
 	return i >= n || dash_s || is_stdin_name(w[i]);
 }
 
@@ -774,9 +816,8 @@ static int names_reader(const char *word)
 		word = strchr(word, '=') + 1; /* P=python3; $P - */
 	if (strcmp(word, "$SHELL") == 0 || strcmp(word, "${SHELL}") == 0)
 		return 1;
-	for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++)
-		if (is_program(word, shells[k]))
-			return 1;
+	if (is_shell(word))
+		return 1;
 	for (k = 0; k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
 		for (name = interpreters[k].names; *name != NULL; name++)
 			if (is_program(word, *name))
@@ -784,20 +825,71 @@ static int names_reader(const char *word)
 	return is_program(word, "tclsh") || is_program(word, "su") || is_program(word, "runuser");
 }
 
-/* One simple command's words (w[n] is NULL) leave its program reading its commands from stdin. */
-static int simple_reads_stdin(char **w, int n)
+/* The words joined by blanks, as eval joins them; NULL when out of memory. */
+static char *joined(char **w, int n)
 {
-	const char *const *name;
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(w[i]) + 1;
+	if ((s = calloc(1, len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		strcat(strcat(s, i > 0 ? " " : ""), w[i]);
+	return s;
+}
+
+/*
+ * The shell's own commands that run shell code given as words: eval (its words joined), alias
+ * (each value: "alias p='python3 -'", then p on a later line), trap (its action), and . or
+ * source of stdin itself ("source /dev/stdin").
+ */
+static int builtin_reads_stdin(char **w, int n, int depth)
+{
+	char *code;
+	int i, reads = 0;
+
+	if (strcmp(w[0], "eval") == 0) {
+		if ((code = joined(w + 1, n - 1)) != NULL)
+			reads = line_reads_stdin(code, depth + 1);
+		free(code);
+		return reads;
+	}
+	if (strcmp(w[0], "alias") == 0) {
+		for (i = 1; i < n && !reads; i++)
+			if (strchr(w[i], '=') != NULL)
+				reads = line_reads_stdin(strchr(w[i], '=') + 1, depth + 1);
+		return reads;
+	}
+	if (strcmp(w[0], "trap") == 0) {
+		i = n > 1 && strcmp(w[1], "--") == 0 ? 2 : 1;
+		return i < n && line_reads_stdin(w[i], depth + 1);
+	}
+	if (strcmp(w[0], ".") == 0 || strcmp(w[0], "source") == 0)
+		return n > 1 && is_stdin_name(w[1]);
+	return 0;
+}
+
+/* One simple command's words (w[n] is NULL) leave its program reading its commands from stdin;
+ * a command string in them is read at depth + 1. */
+static int simple_reads_stdin(char **w, int n, int depth)
+{
+	const char *const *name, *code = NULL;
 	struct xargs_feed x = XARGS_FEED_VOID;
 	int i, reads = 0;
 	size_t k;
 
-	if (n == 0 || (i = program_word(w, &n, &x)) < 0)
+	if (n == 0 || (i = program_word(w, &n, &x, &code)) < 0)
 		return 0;
+	if (code != NULL) /* su -c CMD, flock FILE -c CMD */
+		return line_reads_stdin(code, depth + 1);
+	if (i < n && builtin_reads_stdin(w + i, n - i, depth))
+		return 1;
 	reads = i == n; /* "sudo -s": a shell, given nothing to run */
-	for (k = 0; i < n && k < sizeof(shells) / sizeof(shells[0]); k++)
-		if (is_program(w[i], shells[k]))
-			reads = shell_args_read_stdin(w + i + 1, n - i - 1, &x);
+	if (i < n && is_shell(w[i]))
+		reads = shell_args_read_stdin(w + i + 1, n - i - 1, &x, depth);
 	for (k = 0; i < n && k < sizeof(interpreters) / sizeof(interpreters[0]); k++)
 		for (name = interpreters[k].names; *name != NULL; name++)
 			if (is_program(w[i], *name))
@@ -813,21 +905,27 @@ static int simple_reads_stdin(char **w, int n)
  * one of its simple commands does ("cd /tmp; python3 -", "umask 077 && sh"). A line with syntax
  * that is not followed here (a pipe, a redirection, $, a glob, a compound command) is taken to do
  * so when any of its words names a shell or an interpreter ("cat | python3 -", "cd $D; bash",
- * "P=python3; $P -"): what it runs cannot be told, and stored input is the safe side of that.
+ * "P=python3; $P -"), or holds a line that does ("cat | sh -c 'cd /; bash'"): what it runs cannot
+ * be told, and stored input is the safe side of that. depth: how many command strings this one is
+ * inside ("sh -c 'bash'"); past MAX_NESTING the line is looked at for names only.
  */
-static int line_reads_stdin(const char *cmd)
+static int line_reads_stdin(const char *cmd, int depth)
 {
 	struct shell_line l = SHELL_LINE_VOID;
-	int i, start, reads = 0;
+	int i, start, reads = 0, names_only;
 
 	if (shell_line_split(&l, cmd) != TG_OK)
 		return 0;
+	names_only = l.uncertain || depth > MAX_NESTING;
 	for (start = 0; start < l.count && !reads; start = i + 1) {
 		for (i = start; l.words[i] != NULL; i++)
-			if (l.uncertain && names_reader(l.words[i]))
+			if (names_only && !reads &&
+			    (names_reader(l.words[i]) ||
+			     (strpbrk(l.words[i], " \t\n;&|") != NULL && depth <= MAX_NESTING &&
+			      line_reads_stdin(l.words[i], depth + 1))))
 				reads = 1;
-		if (!l.uncertain)
-			reads = simple_reads_stdin(l.words + start, i - start);
+		if (!names_only)
+			reads = simple_reads_stdin(l.words + start, i - start, depth);
 	}
 	shell_line_free(&l);
 	return reads;
@@ -839,7 +937,7 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 		return 0;
 	if (m->command == NULL)
 		return 1;
-	return line_reads_stdin(m->command);
+	return line_reads_stdin(m->command, 0);
 }
 
 /* scp's options that take an argument (OpenSSH's getopt string "...D:F:J:M:P:S:c:i:l:o:X:") */

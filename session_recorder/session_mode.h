@@ -58,8 +58,8 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * ("bash -l", "sh -i", "bash -o posix") or -s and its arguments ("sh -s a b"), after assignments
  * and through env, exec, command, busybox, sudo, doas, nice, nohup, timeout, setsid, stdbuf,
  * ionice, chrt, taskset, flock, chroot, su or runuser ("env bash", "busybox sh", "sudo bash",
- * "timeout 60 bash", "flock /tmp/l bash", and "sudo -s", "su -" alone; not "su -c CMD" or
- * "flock FILE -c CMD", shell code); not "-c", a script, --version or --help. Likewise an
+ * "timeout 60 bash", "flock /tmp/l bash", and "sudo -s", "su -" alone); not a script,
+ * --version or --help, nor -c with a command string that reads none. Likewise an
  * interpreter that reads its program from stdin ("python3 -", "perl", "awk -f -", "bash
  * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a path or a version in the name:
  * "/usr/bin/python3.11"); not one given a script or an inline program ("python3 x.py",
@@ -67,7 +67,9 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X", "xargs env"). The command is
  * read as sh reads it (shell_line): any of simple commands joined by ; && || ("cd /tmp; python3
  * -"); in a line with other syntax (a pipe, $, a redirection), any word that names a shell or an
- * interpreter ("cat | bash", "cd $D; sh").
+ * interpreter ("cat | bash", "cd $D; sh"). A command string is read as a command line of its own
+ * ("sh -c 'bash'", "su -c 'python3 -' root", "flock FILE -c CMD", eval, alias, trap), up to
+ * MAX_NESTING strings deep.
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */

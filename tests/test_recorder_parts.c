@@ -569,8 +569,7 @@ START_TEST(mode_more_wrappers)
 	ck_assert(reads_stdin("flock --shared --timeout=5 /tmp/l sh", 0));
 	ck_assert(!reads_stdin("flock /tmp/l cat", 0));
 	ck_assert(!reads_stdin("flock -c cmd /tmp/l", 0));  /* flock rejects -c before the file */
-	ck_assert(!reads_stdin("flock /tmp/l -c bash", 0)); /* a shell command string: not read */
-	ck_assert(!reads_stdin("flock /tmp/l --command bash", 0));
+	ck_assert(!reads_stdin("flock /tmp/l -c", 0));
 	ck_assert(!reads_stdin("flock 9", 0));
 	ck_assert(reads_stdin("chroot /srv/jail bash", 0));
 	ck_assert(reads_stdin("chroot --userspec=u:g --skip-chdir /srv/jail sh -s", 0));
@@ -593,7 +592,8 @@ START_TEST(mode_more_wrappers)
 END_TEST
 
 /* su and runuser as su run the user's shell (or -s SHELL) with no command: it reads stdin. A -c
- * command string (su USER -c CMD) is shell code: not read here. runuser -u runs a command. */
+ * command string (su USER -c CMD) is read as a command line (mode_command_strings). runuser -u
+ * runs a command. */
 START_TEST(mode_su_runuser)
 {
 	ck_assert(reads_stdin("su", 0));
@@ -619,10 +619,7 @@ START_TEST(mode_su_runuser)
 	ck_assert(!reads_stdin("su --user=root", 0)); /* runuser's alone */
 	ck_assert(!reads_stdin("su root -", 0));      /* "-" only before the user */
 	ck_assert(!reads_stdin("su -s", 0));
-	ck_assert(!reads_stdin("su root -c bash", 0));
 	ck_assert(!reads_stdin("su -c id root", 0));
-	ck_assert(!reads_stdin("su --command=bash root", 0));
-	ck_assert(!reads_stdin("su --session-command bash root", 0));
 	ck_assert(!reads_stdin("su root x.sh", 0)); /* arguments to the user's shell */
 	ck_assert(!reads_stdin("su root -- -c id", 0));
 	ck_assert(!reads_stdin("su -x root", 0));
@@ -632,6 +629,60 @@ START_TEST(mode_su_runuser)
 	ck_assert(!reads_stdin("runuser -u postgres bash -l", 0)); /* -l is runuser's: refused */
 	ck_assert(!reads_stdin("runuser -u postgres", 0));
 	ck_assert(!reads_stdin("runuser -u postgres -s /bin/sh bash", 0));
+}
+END_TEST
+
+/* A command string a shell runs (sh -c, su -c, runuser -c, flock -c, eval, alias, trap) is read as
+ * a command line of its own, to a bounded depth; past it, for names only. */
+START_TEST(mode_command_strings)
+{
+	ck_assert(reads_stdin("sh -c 'bash'", 0));
+	ck_assert(reads_stdin("bash -c \"cd /x; perl\"", 0));
+	ck_assert(reads_stdin("bash -lc 'python3 -'", 0));
+	ck_assert(reads_stdin("sudo sh -c 'cd /; exec bash -l'", 0));
+	ck_assert(reads_stdin("timeout 60 bash -c 'umask 077 && python3 -'", 0));
+	ck_assert(reads_stdin("sh -c \"sh -c 'sh -c bash'\"", 0));
+	ck_assert(reads_stdin("su -c 'bash' postgres", 0));
+	ck_assert(reads_stdin("su - postgres -c 'cd /x; perl'", 0));
+	ck_assert(reads_stdin("su root -c bash", 0));
+	ck_assert(reads_stdin("su -c bash", 0));
+	ck_assert(reads_stdin("su -cbash root", 0));
+	ck_assert(reads_stdin("su --command='python3 -' root", 0));
+	ck_assert(reads_stdin("su --session-command bash root", 0));
+	ck_assert(reads_stdin("su -s /bin/bash -c sh root", 0));
+	ck_assert(reads_stdin("su -c sh root x y", 0)); /* the shell's $0 and $1 */
+	ck_assert(reads_stdin("runuser -c bash postgres", 0));
+	ck_assert(reads_stdin("sudo su - -c 'python3 -'", 0));
+	ck_assert(reads_stdin("flock /tmp/l -c 'python3 -'", 0));
+	ck_assert(reads_stdin("flock /tmp/l --command bash", 0));
+	ck_assert(reads_stdin("flock -s /tmp/l --command='cd /; sh'", 0));
+	ck_assert(reads_stdin("eval python3 -", 0));
+	ck_assert(reads_stdin("cd /x; eval 'exec bash'", 0));
+	ck_assert(reads_stdin("alias p='python3 -'", 0)); /* then "p" on a later line */
+	ck_assert(reads_stdin("trap bash EXIT", 0));
+	ck_assert(reads_stdin("trap -- 'python3 -' EXIT", 0));
+	ck_assert(reads_stdin(". /dev/stdin", 0));
+	ck_assert(reads_stdin("cd /x && source /dev/stdin", 0));
+	/* in a line not followed, a word that holds a line that reads stdin */
+	ck_assert(reads_stdin("echo x | flock /tmp/l -c 'cd /; perl'", 0));
+	/* past MAX_NESTING, names only: python3 is named */
+	ck_assert(reads_stdin("eval eval eval eval eval eval python3 -", 0));
+	ck_assert(reads_stdin("eval eval eval eval eval eval python3 x.py", 0));
+	/* the string runs a data command, a script or an inline program */
+	ck_assert(!reads_stdin("sh -c 'cat'", 0));
+	ck_assert(!reads_stdin("bash -c 'cd /x; python3 x.py'", 0));
+	ck_assert(!reads_stdin("sh -c \"sh -c 'tar x'\"", 0));
+	ck_assert(!reads_stdin("su -c id root", 0));
+	ck_assert(!reads_stdin("su -c 'cat > f' root", 0));
+	ck_assert(!reads_stdin("su -s /usr/bin/python3 -c 'import os' root", 0)); /* no shell */
+	ck_assert(!reads_stdin("runuser -u postgres -c bash", 0)); /* runuser refuses both */
+	ck_assert(!reads_stdin("flock /tmp/l -c 'tar x'", 0));
+	ck_assert(!reads_stdin("eval cat", 0));
+	ck_assert(!reads_stdin("alias ll='ls -l'", 0));
+	ck_assert(!reads_stdin("trap 'rm -f x' EXIT", 0));
+	ck_assert(!reads_stdin(". ./env.sh", 0));
+	ck_assert(!reads_stdin("source x", 0));
+	ck_assert(!reads_stdin("echo x | flock /tmp/l -c 'cd /; tar x'", 0));
 }
 END_TEST
 
@@ -1559,6 +1610,7 @@ int main(void)
 	tcase_add_test(tc, mode_xargs_program_from_stdin);
 	tcase_add_test(tc, mode_more_wrappers);
 	tcase_add_test(tc, mode_su_runuser);
+	tcase_add_test(tc, mode_command_strings);
 	tcase_add_test(tc, mode_job_commands_from_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);

@@ -180,6 +180,27 @@ def test_shell_line_program_on_stdin_stored():
         env.cleanup()
 
 
+def test_command_string_program_on_stdin_stored():
+    """"ssh host "flock /tmp/l -c 'python3 -'" < payload.py": the string a shell is given to run
+    (sh -c, su -c, flock -c, eval) is read as a command line of its own."""
+    env = Env(shell="/bin/sh")
+    try:
+        lock, data = os.path.join(env.dir, "lock"), os.path.join(env.dir, "data")
+        payload = b"print('ran', 6 * 7)\n"
+        rc, out, err = run_pipes(env, "flock %s -c 'cd /tmp; python3 -'" % lock, stdin=payload)
+        check(rc == 0 and out == b"ran 42\n", "python3 ran the program on stdin (%r %r)" % (out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.data("in") == payload, "the program is stored as IN (%r)" % rec.data("in"))
+        os.unlink(env.only_session())
+        check_stdin_stored(env, (("sh -c 'sh'", True), ("bash -c \"cd /tmp; sh -s\"", True),
+                                 ("sh -c \"sh -c 'exec sh'\"", True), ("eval 'cd /; sh'", True),
+                                 ("flock %s --command sh" % lock, True),
+                                 ("sh -c 'cat > %s'" % data, False), ("flock %s -c 'cat > %s'" % (lock, data), False),
+                                 ("bash -c 'cd /tmp; python3 -c pass'", False)))
+    finally:
+        env.cleanup()
+
+
 def test_user_umask_kept():
     env = Env(shell="/bin/sh")
     try:
@@ -1140,7 +1161,7 @@ def test_large_output_written_back_early():
 
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_interpreter_program_on_stdin_stored,
-          test_shell_line_program_on_stdin_stored,
+          test_shell_line_program_on_stdin_stored, test_command_string_program_on_stdin_stored,
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
