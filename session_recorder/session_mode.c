@@ -55,6 +55,13 @@ static int is_stdin_name(const char *w)
 	       strcmp(w, "/proc/self/fd/0") == 0;
 }
 
+static int has_suffix(const char *w, const char *suffix)
+{
+	size_t a = strlen(w), b = strlen(suffix);
+
+	return a > b && strcmp(w + a - b, suffix) == 0;
+}
+
 /* The program word (its part after the last '/') is name, or name and a version: "python3.11" for
  * "python", "perl5.36.0", "lua5.4"; not "pythonic". */
 static int is_program(const char *word, const char *name)
@@ -515,6 +522,9 @@ enum long_kind {
 	LONG_STDIN,      /* reads commands from stdin whatever else is given: "--interactive" */
 	LONG_NO_PROGRAM, /* runs no program: "--version" */
 	LONG_END, /* the rest are the program's arguments, no script among them: R's "--args" */
+	LONG_TWO_ARGS, /* takes two arguments: sqlite3's "-lookaside SIZE N" */
+	LONG_NO_STDIN, /* reads no commands from stdin, only its files: gdb's "-batch" */
+	LONG_FILE_TOO, /* its argument is a file of commands read before stdin: gdb's "-x FILE" */
 };
 
 struct long_option {
@@ -524,9 +534,11 @@ struct long_option {
 
 /* Where the words after the program's name put the first word that is not an option. */
 enum positional {
-	POS_SCRIPT,  /* a script file: python3 x.py */
-	POS_PROGRAM, /* the program's text: awk NF, sed p */
-	POS_IGNORED, /* no script: R, at, make, ed read on, and their options may follow */
+	POS_SCRIPT,   /* a script file: python3 x.py */
+	POS_PROGRAM,  /* the program's text: awk NF, sed p */
+	POS_IGNORED,  /* no script: R, at, make, ed read on, and their options may follow */
+	POS_DATABASE, /* the database, then the program's text: sqlite3 db.sqlite 'select 1' */
+	POS_JS_FILES, /* the server's address, or a script if it ends in .js: mongosh host x.js */
 };
 
 /*
@@ -547,6 +559,7 @@ static const struct interpreter {
 	enum positional positional;
 	int program_ends_options; /* options after -c are the program's: python3 -c x -i */
 	int bare_reads;           /* with no script and no program given, reads one from stdin */
+	int word_options;         /* its options are words of longs after - or --: sqlite3 -cmd */
 } interpreters[] = {
     {(const char *const[]){"python", "pypy", NULL}, "WX", "", "", "cm", "", "i", "hV",
      (const struct long_option[]){{"check-hash-based-pycs", LONG_ARG},
@@ -556,11 +569,11 @@ static const struct interpreter {
                                   {"help-xoptions", LONG_NO_PROGRAM},
                                   {"help-all", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 1, 1},
+     POS_SCRIPT, 1, 1, 0},
     {(const char *const[]){"perl", NULL}, "I", "MmxiCFdD0", "l", "eE", "", "", "hvV",
      (const struct long_option[]){
          {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1},
+     POS_SCRIPT, 0, 1, 0},
     {(const char *const[]){"ruby", NULL}, "ICEr", "xFKTWi0", "", "e", "", "", "hv",
      (const struct long_option[]){{"enable", LONG_ARG},
                                   {"disable", LONG_ARG},
@@ -571,7 +584,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"copyright", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1},
+     POS_SCRIPT, 0, 1, 0},
     {(const char *const[]){"node", "nodejs", NULL}, "rC", "", "", "ep", "", "i", "hv",
      (const struct long_option[]){{"eval", LONG_INLINE},
                                   {"print", LONG_INLINE},
@@ -590,7 +603,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"v8-options", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1},
+     POS_SCRIPT, 0, 1, 0},
     {(const char *const[]){"php", NULL}, "cdzt", "", "", "rRBE", "fF", "a", "himvS",
      (const struct long_option[]){{"php-ini", LONG_ARG},
                                   {"define", LONG_ARG},
@@ -615,21 +628,21 @@ static const struct interpreter {
                                   {"rz", LONG_NO_PROGRAM},
                                   {"ri", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1},
+     POS_SCRIPT, 0, 1, 0},
     /* lua reads stdin when given neither -e nor -v; luajit's -j, -O and -b too */
     {(const char *const[]){"lua", "luajit", NULL}, "lj", "O", "", "e", "", "i", "vb",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1, 0},
     {(const char *const[]){"Rscript", NULL}, "", "", "", "e", "", "", "",
      (const struct long_option[]){
          {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 0},
+     POS_SCRIPT, 0, 0, 0},
     {(const char *const[]){"R", NULL}, "dg", "", "", "e", "f", "", "h",
      (const struct long_option[]){{"file", LONG_FILE},
                                   {"args", LONG_END},
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1},
+     POS_IGNORED, 0, 1, 0},
     {(const char *const[]){"awk", "gawk", "mawk", "nawk", "original-awk", NULL}, "FvlW", "", "",
      "e", "fEi", "", "Vh",
      (const struct long_option[]){{"file", LONG_FILE},
@@ -643,7 +656,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"usage", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_PROGRAM, 0, 0},
+     POS_PROGRAM, 0, 0, 0},
     {(const char *const[]){"sed", "gsed", NULL}, "l", "i", "", "e", "f", "", "",
      (const struct long_option[]){{"expression", LONG_INLINE},
                                   {"file", LONG_FILE},
@@ -651,12 +664,12 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_PROGRAM, 0, 0},
+     POS_PROGRAM, 0, 0, 0},
     /* the jobs at and batch run later, outside the session: stdin is all there is of them */
     {(const char *const[]){"at", "batch", NULL}, "qt", "", "", "", "f", "", "lrdc",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0},
     {(const char *const[]){"crontab", NULL}, "un", "", "", "", "", "", "lerVcT",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1, 0},
     /* without -f it reads its Makefile: stdin is then the recipes' */
     {(const char *const[]){"make", "gmake", NULL}, "CIoW", "jlO", "", "E", "f", "", "vh",
      (const struct long_option[]){{"file", LONG_FILE},
@@ -672,26 +685,204 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 0},
+     POS_IGNORED, 0, 0, 0},
     /* its commands (and "!command") always come from stdin; its words name the file */
     {(const char *const[]){"ed", "red", NULL}, "p", "", "", "", "", "", "hV",
      (const struct long_option[]){{"prompt", LONG_ARG},
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1},
+     POS_IGNORED, 0, 1, 0},
+    /* Query clients and consoles that, with stdin not a terminal, run the commands they read
+     * there: SQL (and sqlite3's .shell, psql's \!, mysql's system), a debugger's commands, an FTP
+     * client's (and its "!command"). Not telnet or nc: their stdin is data for the peer. */
+    {(const char *const[]){"sqlite3", NULL}, "", "", "", "", "", "", "",
+     (const struct long_option[]){{"cmd", LONG_ARG},
+                                  {"init", LONG_ARG},
+                                  {"separator", LONG_ARG},
+                                  {"newline", LONG_ARG},
+                                  {"nullvalue", LONG_ARG},
+                                  {"vfs", LONG_ARG},
+                                  {"mmap", LONG_ARG},
+                                  {"maxsize", LONG_ARG},
+                                  {"nonce", LONG_ARG},
+                                  {"heap", LONG_ARG},
+                                  {"lookaside", LONG_TWO_ARGS},
+                                  {"pagecache", LONG_TWO_ARGS},
+                                  {"A", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_DATABASE, 0, 1, 1},
+    {(const char *const[]){"psql", NULL}, "dvLoFPRThpU", "", "", "c", "f", "", "lV?",
+     (const struct long_option[]){{"command", LONG_INLINE},
+                                  {"file", LONG_FILE},
+                                  {"dbname", LONG_ARG},
+                                  {"set", LONG_ARG},
+                                  {"variable", LONG_ARG},
+                                  {"log-file", LONG_ARG},
+                                  {"output", LONG_ARG},
+                                  {"field-separator", LONG_ARG},
+                                  {"pset", LONG_ARG},
+                                  {"record-separator", LONG_ARG},
+                                  {"table-attr", LONG_ARG},
+                                  {"host", LONG_ARG},
+                                  {"port", LONG_ARG},
+                                  {"username", LONG_ARG},
+                                  {"list", LONG_NO_PROGRAM},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1, 0},
+    /* -p only attached: alone it asks for the password */
+    {(const char *const[]){"mysql", "mariadb", NULL}, "DhPSuO", "p#", "", "e", "", "", "V?I",
+     (const struct long_option[]){{"execute", LONG_INLINE},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1, 0},
+    /* the first word is a command to send (stdin is then data, or its last argument: -x) */
+    {(const char *const[]){"redis-cli", NULL}, "hpsaunridD", "", "", "", "", "", "",
+     (const struct long_option[]){{"user", LONG_ARG},
+                                  {"pass", LONG_ARG},
+                                  {"sni", LONG_ARG},
+                                  {"cacert", LONG_ARG},
+                                  {"cacertdir", LONG_ARG},
+                                  {"cert", LONG_ARG},
+                                  {"key", LONG_ARG},
+                                  {"tls-ciphers", LONG_ARG},
+                                  {"tls-ciphersuites", LONG_ARG},
+                                  {"pipe-timeout", LONG_ARG},
+                                  {"eval", LONG_FILE},
+                                  {"pipe", LONG_STDIN},
+                                  {"rdb", LONG_NO_PROGRAM},
+                                  {"functions-rdb", LONG_NO_PROGRAM},
+                                  {"stat", LONG_NO_PROGRAM},
+                                  {"scan", LONG_NO_PROGRAM},
+                                  {"bigkeys", LONG_NO_PROGRAM},
+                                  {"memkeys", LONG_NO_PROGRAM},
+                                  {"hotkeys", LONG_NO_PROGRAM},
+                                  {"latency", LONG_NO_PROGRAM},
+                                  {"latency-history", LONG_NO_PROGRAM},
+                                  {"latency-dist", LONG_NO_PROGRAM},
+                                  {"lru-test", LONG_NO_PROGRAM},
+                                  {"intrinsic-latency", LONG_NO_PROGRAM},
+                                  {"replica", LONG_NO_PROGRAM},
+                                  {"slave", LONG_NO_PROGRAM},
+                                  {"cluster", LONG_NO_PROGRAM},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_PROGRAM, 0, 1, 0},
+    {(const char *const[]){"mongosh", "mongo", NULL}, "up", "", "", "", "f", "", "h",
+     (const struct long_option[]){{"eval", LONG_INLINE},
+                                  {"file", LONG_FILE},
+                                  {"shell", LONG_STDIN},
+                                  {"host", LONG_ARG},
+                                  {"port", LONG_ARG},
+                                  {"username", LONG_ARG},
+                                  {"password", LONG_ARG},
+                                  {"authenticationDatabase", LONG_ARG},
+                                  {"authenticationMechanism", LONG_ARG},
+                                  {"apiVersion", LONG_ARG},
+                                  {"tlsCAFile", LONG_ARG},
+                                  {"tlsCertificateKeyFile", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"build-info", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_JS_FILES, 0, 1, 0},
+    /* -batch ends after its -x files and -ex commands; without it, stdin's commands follow */
+    {(const char *const[]){"gdb", "gdb-multiarch", NULL}, "", "", "", "", "", "", "",
+     (const struct long_option[]){{"batch", LONG_NO_STDIN},
+                                  {"batch-silent", LONG_NO_STDIN},
+                                  {"x", LONG_FILE_TOO},
+                                  {"command", LONG_FILE_TOO},
+                                  {"ix", LONG_FILE_TOO},
+                                  {"init-command", LONG_FILE_TOO},
+                                  {"ex", LONG_ARG},
+                                  {"eval-command", LONG_ARG},
+                                  {"iex", LONG_ARG},
+                                  {"init-eval-command", LONG_ARG},
+                                  {"p", LONG_ARG},
+                                  {"pid", LONG_ARG},
+                                  {"c", LONG_ARG},
+                                  {"core", LONG_ARG},
+                                  {"e", LONG_ARG},
+                                  {"exec", LONG_ARG},
+                                  {"s", LONG_ARG},
+                                  {"symbols", LONG_ARG},
+                                  {"se", LONG_ARG},
+                                  {"d", LONG_ARG},
+                                  {"directory", LONG_ARG},
+                                  {"D", LONG_ARG},
+                                  {"data-directory", LONG_ARG},
+                                  {"cd", LONG_ARG},
+                                  {"tty", LONG_ARG},
+                                  {"i", LONG_ARG},
+                                  {"interpreter", LONG_ARG},
+                                  {"b", LONG_ARG},
+                                  {"l", LONG_ARG},
+                                  {"args", LONG_END},
+                                  {"h", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {"v", LONG_NO_PROGRAM},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"configuration", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1, 1},
+    /* GNU bc runs its files, then stdin */
+    {(const char *const[]){"bc", NULL}, "", "", "", "", "", "", "hv",
+     (const struct long_option[]){
+         {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1, 0},
+    /* GNU dc; its "!command" runs a shell command */
+    {(const char *const[]){"dc", NULL}, "", "", "", "e", "f", "", "Vh",
+     (const struct long_option[]){{"expression", LONG_INLINE},
+                                  {"file", LONG_FILE},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 1, 0},
+    {(const char *const[]){"lftp", NULL}, "epu", "", "", "c", "f", "", "vh",
+     (const struct long_option[]){{"rcfile", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_IGNORED, 0, 1, 0},
+    /* OpenSSH's: -b FILE reads its commands there "instead of stdin" (-b -: stdin) */
+    {(const char *const[]){"sftp", NULL}, "BcDFiJloPRSsX", "", "", "", "b", "", "",
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0},
+    {(const char *const[]){"ftp", "tnftp", NULL}, "oPrsTuq", "", "", "", "", "", "",
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0},
+    /* with no command word, its own commands ("OpenSSL> "); with one, stdin is that command's data
+     */
+    {(const char *const[]){"openssl", NULL}, "", "", "", "", "", "", "",
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_PROGRAM, 0, 1, 0},
+    {(const char *const[]){"irb", NULL}, "rIE", "W", "", "", "", "", "hv",
+     (const struct long_option[]){{"context-mode", LONG_ARG},
+                                  {"prompt", LONG_ARG},
+                                  {"prompt-mode", LONG_ARG},
+                                  {"back-trace-limit", LONG_ARG},
+                                  {"extra-doc-dir", LONG_ARG},
+                                  {"version", LONG_NO_PROGRAM},
+                                  {"help", LONG_NO_PROGRAM},
+                                  {NULL, LONG_FLAG}},
+     POS_SCRIPT, 0, 1, 0},
 };
 
-/* The kind of the long option w ("--name" or "--name=value"); *value: what follows '=', or NULL. */
+/* The kind of the long option w ("--name" or "--name=value", or with one '-' for word_options);
+ * *value: what follows '=', or NULL. */
 static enum long_kind long_option_kind(const struct interpreter *ip, const char *w,
                                        const char **value)
 {
 	const struct long_option *o;
-	size_t len = strcspn(w + 2, "=");
+	const char *name = w + (w[1] == '-' ? 2 : 1); /* word_options: "-cmd" as "--cmd" */
+	size_t len = strcspn(name, "=");
 
-	*value = w[2 + len] == '=' ? w + 3 + len : NULL;
+	*value = name[len] == '=' ? name + len + 1 : NULL;
 	for (o = ip->longs; o->name != NULL; o++)
-		if (strlen(o->name) == len && strncmp(w + 2, o->name, len) == 0)
+		if (strlen(o->name) == len && strncmp(name, o->name, len) == 0)
 			return o->kind;
 	return LONG_FLAG;
 }
@@ -701,6 +892,7 @@ enum option_use {
 	USE_ARG,
 	USE_INLINE,
 	USE_FILE,
+	USE_FILE_TOO, /* a file of commands read before stdin */
 };
 
 /*
@@ -716,7 +908,7 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 {
 	const char *p, *arg;
 	enum option_use use;
-	int i, given = 0, stdin_file = 0, stdin_too = 0, fed = 0;
+	int i, given = 0, stdin_file = 0, stdin_too = 0, fed = 0, database = 0;
 
 	for (i = 0; i < n && !(given && ip->program_ends_options); i++) {
 		if (strcmp(w[i], "--") == 0) {
@@ -724,6 +916,15 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 			break;
 		}
 		if (w[i][0] != '-' || w[i][1] == '\0') {
+			if (ip->positional == POS_DATABASE) {
+				given |= database; /* the words after the database are its SQL */
+				database = 1;
+				continue;
+			}
+			if (ip->positional == POS_JS_FILES) {
+				given |= has_suffix(w[i], ".js") || has_suffix(w[i], ".mongodb");
+				continue;
+			}
 			if (ip->positional != POS_IGNORED)
 				break;
 			if (i == 0 && strcmp(w[i], "CMD") == 0)
@@ -732,7 +933,7 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 		}
 		arg = NULL;
 		use = USE_ARG;
-		if (w[i][1] == '-') {
+		if (w[i][1] == '-' || ip->word_options) {
 			switch (long_option_kind(ip, w[i], &arg)) {
 			case LONG_NO_PROGRAM:
 				return 0;
@@ -752,6 +953,15 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 				break;
 			case LONG_FILE:
 				use = USE_FILE;
+				break;
+			case LONG_TWO_ARGS:
+				i += arg != NULL ? 1 : 2;
+				continue;
+			case LONG_NO_STDIN:
+				given = 1;
+				continue;
+			case LONG_FILE_TOO:
+				use = USE_FILE_TOO;
 				break;
 			}
 		} else {
@@ -783,7 +993,7 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 			given = 1;
 		if (use == USE_INLINE && (arg != NULL ? from_xargs(x, arg) : x->appends))
 			fed = 1;
-		if (use == USE_FILE && arg != NULL && is_stdin_name(arg))
+		if ((use == USE_FILE || use == USE_FILE_TOO) && arg != NULL && is_stdin_name(arg))
 			stdin_file = 1;
 	}
 	if (stdin_too || stdin_file || fed)

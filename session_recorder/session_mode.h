@@ -61,8 +61,10 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * "timeout 60 bash", "flock /tmp/l bash", and "sudo -s", "su -" alone); not a script,
  * --version or --help, nor -c with a command string that reads none. Likewise an
  * interpreter that reads its program from stdin ("python3 -", "perl", "awk -f -", "bash
- * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a path or a version in the name:
- * "/usr/bin/python3.11"); not one given a script or an inline program ("python3 x.py",
+ * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a query client, debugger or console
+ * with no commands on its line: "sqlite3 db", "psql", "mysql", "redis-cli", "mongosh", "gdb"
+ * without -batch, "bc", "dc", "lftp", "sftp -b -", "ftp", "openssl", "irb"; a path or a version
+ * in the name: "/usr/bin/python3.11"); not one given a script or an inline program ("python3 x.py",
  * "python3 -c ..."): its stdin is data. Through xargs, also one whose program xargs' input
  * supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X", "xargs env"). The command is
  * read as sh reads it (shell_line): any of simple commands joined by ; && || ("cd /tmp; python3

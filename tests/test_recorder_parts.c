@@ -686,6 +686,91 @@ START_TEST(mode_command_strings)
 }
 END_TEST
 
+/* Query clients, debuggers and consoles run the commands they read from stdin when it is not a
+ * terminal, unless the command line gives them their commands (or, for sqlite3, the SQL after the
+ * database): read with each one's own options. */
+START_TEST(mode_clients_read_stdin)
+{
+	ck_assert(reads_stdin("sqlite3", 0));
+	ck_assert(reads_stdin("sqlite3 db.sqlite", 0));
+	ck_assert(reads_stdin("sqlite3 -bail -cmd .timeout db.sqlite", 0));
+	ck_assert(reads_stdin("sqlite3 --init x.sql -lookaside 64 100 db.sqlite -header", 0));
+	ck_assert(reads_stdin("export X=1; psql", 0));
+	ck_assert(reads_stdin("psql -h db -U app -d prod", 0));
+	ck_assert(reads_stdin("psql app postgres -X -v ON_ERROR_STOP=1", 0));
+	ck_assert(reads_stdin("psql -f -", 0));
+	ck_assert(reads_stdin("psql --file=/dev/stdin app", 0));
+	ck_assert(reads_stdin("sudo -u postgres psql", 0));
+	ck_assert(reads_stdin("mysql", 0));
+	ck_assert(reads_stdin("mysql -u root -psecret prod", 0));
+	ck_assert(reads_stdin("mariadb --defaults-file=/etc/x.cnf -h db prod", 0));
+	ck_assert(reads_stdin("redis-cli", 0));
+	ck_assert(reads_stdin("redis-cli -h cache -n 3", 0));
+	ck_assert(reads_stdin("redis-cli --pipe", 0));
+	ck_assert(reads_stdin("mongosh", 0));
+	ck_assert(reads_stdin("mongosh mongodb://db/app --quiet", 0));
+	ck_assert(reads_stdin("mongo --host db app", 0));
+	ck_assert(reads_stdin("mongosh --eval 1 --shell", 0));
+	ck_assert(reads_stdin("gdb", 0));
+	ck_assert(reads_stdin("gdb -q -nx ./prog core", 0));
+	ck_assert(reads_stdin("gdb -p 1234", 0));
+	ck_assert(reads_stdin("gdb -x setup.gdb ./prog", 0)); /* then reads stdin */
+	ck_assert(reads_stdin("gdb -ex run --args ./prog -x", 0));
+	ck_assert(reads_stdin("gdb -batch -x /dev/stdin ./prog", 0));
+	ck_assert(reads_stdin("bc", 0));
+	ck_assert(reads_stdin("bc -l lib.bc", 0)); /* its files, then stdin */
+	ck_assert(reads_stdin("dc", 0));
+	ck_assert(reads_stdin("dc -", 0));
+	ck_assert(reads_stdin("lftp ftp.example.org", 0));
+	ck_assert(reads_stdin("lftp -u user -e 'set ssl:verify no' host", 0));
+	ck_assert(reads_stdin("sftp -b - backup@host", 0));
+	ck_assert(reads_stdin("sftp -P 2222 backup@host", 0));
+	ck_assert(reads_stdin("ftp -n host", 0));
+	ck_assert(reads_stdin("openssl", 0));
+	ck_assert(reads_stdin("irb", 0));
+	ck_assert(reads_stdin("irb -r json", 0));
+	ck_assert(reads_stdin("node", 0));
+	/* their commands on the command line, or nothing to run: stdin is data, or read by none */
+	ck_assert(!reads_stdin("sqlite3 db.sqlite 'select 1'", 0));
+	ck_assert(!reads_stdin("sqlite3 -cmd .timeout db.sqlite .dump", 0));
+	ck_assert(!reads_stdin("sqlite3 -version", 0));
+	ck_assert(!reads_stdin("sqlite3 --help", 0));
+	ck_assert(!reads_stdin("psql -c 'select 1'", 0));
+	ck_assert(!reads_stdin("psql -f dump.sql app", 0));
+	ck_assert(!reads_stdin("psql --command=vacuum app", 0));
+	ck_assert(!reads_stdin("psql -l", 0));
+	ck_assert(!reads_stdin("psql --version", 0));
+	ck_assert(!reads_stdin("mysql -e 'show databases'", 0));
+	ck_assert(!reads_stdin("mysql --execute=select\\ 1 prod", 0));
+	ck_assert(!reads_stdin("mysql -V", 0));
+	ck_assert(!reads_stdin("redis-cli -x set k", 0)); /* stdin is the value */
+	ck_assert(!reads_stdin("redis-cli -h cache get k", 0));
+	ck_assert(!reads_stdin("redis-cli --eval x.lua", 0));
+	ck_assert(!reads_stdin("redis-cli --rdb dump.rdb", 0));
+	ck_assert(!reads_stdin("mongosh --eval 'db.x.count()'", 0));
+	ck_assert(!reads_stdin("mongosh db/app script.js", 0));
+	ck_assert(!reads_stdin("mongo app -f x.js", 0));
+	ck_assert(!reads_stdin("gdb -batch -ex bt ./prog core", 0));
+	ck_assert(!reads_stdin("gdb --batch-silent -x cmds.gdb", 0));
+	ck_assert(!reads_stdin("gdb --version", 0));
+	ck_assert(!reads_stdin("bc --version", 0));
+	ck_assert(!reads_stdin("dc -e '2 3 + p'", 0));
+	ck_assert(!reads_stdin("dc prog.dc", 0));
+	ck_assert(!reads_stdin("lftp -c 'get x' host", 0));
+	ck_assert(!reads_stdin("lftp -f cmds.lftp", 0));
+	ck_assert(!reads_stdin("sftp -b batch.txt backup@host", 0));
+	ck_assert(!reads_stdin("openssl enc -d -aes-256-cbc", 0));
+	ck_assert(!reads_stdin("openssl s_client -connect host:443", 0));
+	ck_assert(!reads_stdin("irb script.rb", 0));
+	ck_assert(!reads_stdin("irb --version", 0));
+	/* stdin is data for a peer: not commands run here */
+	ck_assert(!reads_stdin("nc host 25", 0));
+	ck_assert(!reads_stdin("telnet host 25", 0));
+	ck_assert(!reads_stdin("sqlite3x", 0));
+	ck_assert(!reads_stdin("psql", 1)); /* a terminal: typing is input */
+}
+END_TEST
+
 /* Programs that run, later or at once, commands they read from stdin: at, batch, crontab, make -f
  * -, ed. What they run later (at, cron) runs outside the session: stdin is its only trace. */
 START_TEST(mode_job_commands_from_stdin)
@@ -1611,6 +1696,7 @@ int main(void)
 	tcase_add_test(tc, mode_more_wrappers);
 	tcase_add_test(tc, mode_su_runuser);
 	tcase_add_test(tc, mode_command_strings);
+	tcase_add_test(tc, mode_clients_read_stdin);
 	tcase_add_test(tc, mode_job_commands_from_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);
 	tcase_add_test(tc, info_parsers);

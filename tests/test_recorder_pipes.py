@@ -201,6 +201,29 @@ def test_command_string_program_on_stdin_stored():
         env.cleanup()
 
 
+def test_client_commands_on_stdin_stored():
+    """"ssh host sqlite3 app.db < cmds.sql": a query client or a debugger with stdin not a terminal
+    runs the commands it reads there (sqlite3's .shell too), stored as a shell's are; with its
+    commands on the command line (sqlite3 DB SQL, gdb -batch), stdin is data, only counted."""
+    if not have("sqlite3", "bc", "gdb"):
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        db = os.path.join(env.dir, "app.db")
+        sql = b"select 6 * 7;\n.shell echo from-shell\n"
+        rc, out, err = run_pipes(env, "cd /tmp && sqlite3 " + db, stdin=sql)
+        check(rc == 0 and out == b"42\nfrom-shell\n", "sqlite3 ran the commands on stdin (%r %r)" % (out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.data("in") == sql, "the commands are stored as IN (%r)" % rec.data("in"))
+        check(rec.notes("start")[0].get("input") == "shell_commands", "the start NOTE says why input is stored")
+        os.unlink(env.only_session())
+        check_stdin_stored(env, (("sqlite3", True), ("bc -q", True), ("gdb -q -nx", True),
+                                 ("sqlite3 %s 'select 1'" % db, False), ("gdb -batch -nx", False),
+                                 ("bc --version", False)), stdin=b"1 + 1\n")
+    finally:
+        env.cleanup()
+
+
 def test_user_umask_kept():
     env = Env(shell="/bin/sh")
     try:
@@ -1162,6 +1185,7 @@ def test_large_output_written_back_early():
 if __name__ == "__main__":
     main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_interpreter_program_on_stdin_stored,
           test_shell_line_program_on_stdin_stored, test_command_string_program_on_stdin_stored,
+          test_client_commands_on_stdin_stored,
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
