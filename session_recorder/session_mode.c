@@ -481,7 +481,7 @@ static int from_xargs(const struct xargs_feed *x, const char *word)
  */
 static int shell_args_read_stdin(char **w, int n, const struct xargs_feed *x, int depth)
 {
-	const char *p;
+	const char *p, *opt;
 	int i, dash_s = 0, dash_c = 0;
 
 	for (i = 0; i < n; i++) {
@@ -498,10 +498,11 @@ static int shell_args_read_stdin(char **w, int n, const struct xargs_feed *x, in
 				i++; /* the file */
 			continue;
 		}
-		for (p = w[i] + 1; *p != '\0'; p++) {
-			if (*p == 'c' && w[i][0] == '-')
+		/* the letters' word: -o moves i on to its name, "-oc" past the last word */
+		for (opt = w[i], p = opt + 1; *p != '\0'; p++) {
+			if (*p == 'c' && opt[0] == '-')
 				dash_c = 1;
-			if (*p == 's' && w[i][0] == '-')
+			if (*p == 's' && opt[0] == '-')
 				dash_s = 1;
 			if (*p == 'o' || *p == 'O')
 				i++; /* the option's name, the next word ("-eo pipefail") */

@@ -210,6 +210,8 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(!reads_stdin("bash script.sh -s", 0));
 	ck_assert(!reads_stdin("bash --version", 0)); /* reads nothing: its input is not for it */
 	ck_assert(!reads_stdin("bash --help", 0));
+	ck_assert(!reads_stdin("bash -oc", 0)); /* -o's name and -c's string both missing */
+	ck_assert(reads_stdin("bash -so posix", 0));
 	/* run through a wrapper that keeps its stdin, or after assignments */
 	ck_assert(reads_stdin("env bash", 0));
 	ck_assert(reads_stdin("/usr/bin/env -i PATH=/bin bash -l", 0));
