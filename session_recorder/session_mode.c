@@ -909,14 +909,14 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 {
 	const char *p, *arg;
 	enum option_use use;
-	int i, given = 0, stdin_file = 0, stdin_too = 0, fed = 0, database = 0;
+	int i, given = 0, stdin_file = 0, stdin_too = 0, fed = 0, database = 0, options_end = 0;
 
 	for (i = 0; i < n && !(given && ip->program_ends_options); i++) {
-		if (strcmp(w[i], "--") == 0) {
-			i++;
-			break;
+		if (strcmp(w[i], "--") == 0 && !options_end) {
+			options_end = 1; /* the words left are not options: "psql -- app" */
+			continue;
 		}
-		if (w[i][0] != '-' || w[i][1] == '\0') {
+		if (options_end || w[i][0] != '-' || w[i][1] == '\0') {
 			if (ip->positional == POS_DATABASE) {
 				given |= database; /* the words after the database are its SQL */
 				database = 1;

@@ -732,6 +732,12 @@ START_TEST(mode_clients_read_stdin)
 	ck_assert(reads_stdin("irb", 0));
 	ck_assert(reads_stdin("irb -r json", 0));
 	ck_assert(reads_stdin("node", 0));
+	ck_assert(reads_stdin("psql -X -- app", 0)); /* after "--", words that are not options */
+	ck_assert(reads_stdin("gdb -q -- ./prog core", 0));
+	ck_assert(reads_stdin("ed -- notes.txt", 0));
+	ck_assert(reads_stdin("sqlite3 -- db.sqlite", 0));
+	ck_assert(!reads_stdin("sqlite3 -- db.sqlite 'select 1'", 0));
+	ck_assert(!reads_stdin("mongosh -- host x.js", 0));
 	/* their commands on the command line, or nothing to run: stdin is data, or read by none */
 	ck_assert(!reads_stdin("sqlite3 db.sqlite 'select 1'", 0));
 	ck_assert(!reads_stdin("sqlite3 -cmd .timeout db.sqlite .dump", 0));
