@@ -138,6 +138,7 @@ static const struct {
     {"exec", "cl", "a", "", "", 0, NULL, NULL}, /* bash's; dash's takes none */
     {"env", "i0v", "uC", "", "", 0, NULL, NULL},
     {"command", "p", "", "", "", 0, NULL, NULL},
+    {"builtin", "", "", "", "", 0, NULL, NULL}, /* bash's: "builtin eval ..." */
     {"busybox", "", "", "", "", 0, NULL, NULL}, /* its applet: "busybox sh" */
     {"sudo", "AEHknPS", "ugCDhprtTU", "", "si", 0, NULL, NULL},
     /* not -a: the program's stdin is then xargs' own */
@@ -1020,12 +1021,15 @@ static int tclsh_reads_stdin(char **w, int n)
 /* The word names a shell or an interpreter: what an uncertain line is looked at for. */
 static int names_reader(const char *word)
 {
+	/* the user's shell runs the command with -c: its $0 is that shell, $BASH bash's path */
+	static const char *const shell_vars[] = {"$SHELL", "${SHELL}", "$0",
+	                                         "${0}",   "$BASH",    "${BASH}"};
 	const char *const *name;
 	size_t k;
 
 	if (is_assignment(word))
 		word = strchr(word, '=') + 1; /* P=python3; $P - */
-	if (strcmp(word, "$SHELL") == 0 || strcmp(word, "${SHELL}") == 0)
+	if (in_list(word, shell_vars, sizeof(shell_vars) / sizeof(shell_vars[0])))
 		return 1;
 	if (is_shell(word))
 		return 1;

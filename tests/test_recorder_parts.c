@@ -323,6 +323,8 @@ START_TEST(mode_shell_sequences)
 	ck_assert(reads_stdin("cd $HOME; bash", 0));
 	ck_assert(reads_stdin("P=python3; $P -", 0));
 	ck_assert(reads_stdin("cd /tmp; exec \"$SHELL\"", 0));
+	ck_assert(reads_stdin("$0", 0)); /* the user's shell, which runs the command with -c */
+	ck_assert(reads_stdin("exec \"${BASH}\" -l", 0));
 	ck_assert(reads_stdin("if true; then bash; fi", 0));
 	ck_assert(reads_stdin("sh < /dev/stdin", 0));
 	ck_assert(reads_stdin("bash < x", 0));
@@ -660,6 +662,8 @@ START_TEST(mode_command_strings)
 	ck_assert(reads_stdin("flock -s /tmp/l --command='cd /; sh'", 0));
 	ck_assert(reads_stdin("eval python3 -", 0));
 	ck_assert(reads_stdin("cd /x; eval 'exec bash'", 0));
+	ck_assert(reads_stdin("builtin eval bash", 0));
+	ck_assert(reads_stdin("command eval 'python3 -'", 0));
 	ck_assert(reads_stdin("alias p='python3 -'", 0)); /* then "p" on a later line */
 	ck_assert(reads_stdin("trap bash EXIT", 0));
 	ck_assert(reads_stdin("trap -- 'python3 -' EXIT", 0));
