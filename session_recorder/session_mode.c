@@ -155,6 +155,7 @@ static const struct {
     {"chroot", "", "", "", "", 1, chroot_long_arg, chroot_long_flag}, /* alone: "$SHELL -i" */
     {"doas", "n", "u", "", "s", 0, no_long, no_long},                 /* OpenDoas */
     {"su", "", "", "", "", 0, NULL, NULL},
+    {"script", "", "", "", "", 0, NULL, NULL}, /* read by skip_script */
     {"runuser", "", "", "", "", 0, NULL, NULL},
 };
 
@@ -400,6 +401,67 @@ static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end, co
 	return n;
 }
 
+/*
+ * script [options] [FILE] (util-linux 2.38) runs the user's shell, or with -c CMD (--command) that
+ * shell running CMD, on a new pty that script's own stdin feeds. Its options from w[i] on: n with
+ * *shell, or with *code for -c; -1 for -h, -V, a second FILE or an option not known here.
+ */
+static int skip_script(char **w, int i, int n, int *shell, const char **code)
+{
+	static const char *const flag_long[] = {"--append", "--return", "--flush",
+	                                        "--force",  "--quiet",  NULL};
+	static const char *const arg_long[] = {"--echo",         "--log-io",     "--log-in",
+	                                       "--log-out",      "--log-timing", "--logging-format",
+	                                       "--output-limit", "--command",    NULL};
+	const char *p, *eq, *arg;
+	int files = 0, dashdash = 0, command;
+	size_t len;
+
+	for (; i < n; i++) {
+		if (dashdash || w[i][0] != '-' || w[i][1] == '\0') {
+			files++; /* the typescript */
+			continue;
+		}
+		if (strcmp(w[i], "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (w[i][1] == '-') {
+			eq = strchr(w[i], '=');
+			len = eq != NULL ? (size_t)(eq - w[i]) : strlen(w[i]);
+			if ((eq == NULL && in_null_list(w[i], len, flag_long)) ||
+			    (len == strlen("--timing") && strncmp(w[i], "--timing", len) == 0))
+				continue; /* --timing takes its FILE only after '=' */
+			if (!in_null_list(w[i], len, arg_long))
+				return -1;
+			command =
+			    len == strlen("--command") && strncmp(w[i], "--command", len) == 0;
+			arg = eq != NULL ? eq + 1 : ++i < n ? w[i] : NULL;
+			if (arg == NULL)
+				return -1;
+			if (command)
+				*code = arg;
+			continue;
+		}
+		for (p = w[i] + 1; *p != '\0' && *p != 't'; p++) { /* -t[FILE]: the rest of it */
+			if (strchr("cEBIOTmo", *p) != NULL) {
+				arg = p[1] != '\0' ? p + 1 : ++i < n ? w[i] : NULL;
+				if (arg == NULL)
+					return -1;
+				if (*p == 'c')
+					*code = arg;
+				break;
+			}
+			if (strchr("aefq", *p) == NULL)
+				return -1;
+		}
+	}
+	if (files > 1)
+		return -1;
+	*shell = *code == NULL;
+	return n;
+}
+
 /* flock FILE -c CMD (--command CMD, --command=CMD) from w[i] on: CMD, a shell's command string;
  * NULL for a program and its words. */
 static const char *flock_code(char **w, int i, int n)
@@ -440,6 +502,13 @@ static int program_word(char **w, int *np, struct xargs_feed *x, const char **co
 		if (strcmp(name, "xargs") == 0) {
 			after_xargs = 0;
 			x->replace = NULL;
+		}
+		if (strcmp(name, "script") == 0) {
+			if ((i = skip_script(w, i + 1, n, &shell, code)) < 0)
+				return -1;
+			if (*code != NULL)
+				return n;
+			continue;
 		}
 		if (strcmp(name, "su") == 0 || strcmp(name, "runuser") == 0) {
 			if ((i = skip_su(w, i + 1, n, name[0] == 'r', &shell, np, code)) < 0)
@@ -1037,7 +1106,8 @@ static int names_reader(const char *word)
 		for (name = interpreters[k].names; *name != NULL; name++)
 			if (is_program(word, *name))
 				return 1;
-	return is_program(word, "tclsh") || is_program(word, "su") || is_program(word, "runuser");
+	return is_program(word, "tclsh") || is_program(word, "su") || is_program(word, "runuser") ||
+	       is_program(word, "script");
 }
 
 /* The words joined by blanks, as eval joins them; NULL when out of memory. */

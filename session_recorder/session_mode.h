@@ -70,7 +70,8 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * read as sh reads it (shell_line): any of simple commands joined by ; && || ("cd /tmp; python3
  * -"); in a line with other syntax (a pipe, $, a redirection), any word that names a shell or an
  * interpreter ("cat | bash", "cd $D; sh"). A command string is read as a command line of its own
- * ("sh -c 'bash'", "su -c 'python3 -' root", "flock FILE -c CMD", eval, alias, trap), up to
+ * ("sh -c 'bash'", "su -c 'python3 -' root", "flock FILE -c CMD", eval, alias, trap,
+ * "script -c CMD"; "script" alone runs the user's shell on a pty its stdin feeds), up to
  * MAX_NESTING strings deep.
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);

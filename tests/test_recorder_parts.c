@@ -669,6 +669,20 @@ START_TEST(mode_command_strings)
 	ck_assert(reads_stdin("trap -- 'python3 -' EXIT", 0));
 	ck_assert(reads_stdin(". /dev/stdin", 0));
 	ck_assert(reads_stdin("cd /x && source /dev/stdin", 0));
+	/* script(1) runs the user's shell, or -c CMD, on a pty its stdin feeds */
+	ck_assert(reads_stdin("script", 0));
+	ck_assert(reads_stdin("script -q /dev/null", 0));
+	ck_assert(reads_stdin("script -qc bash /dev/null", 0));
+	ck_assert(reads_stdin("script --command='cd /; python3 -' -q log", 0));
+	ck_assert(reads_stdin("script -a -f -tlog.t --log-out=o.log out", 0));
+	ck_assert(reads_stdin("script --timing=t.log -E never out", 0));
+	ck_assert(reads_stdin("sudo script -q /dev/null", 0));
+	ck_assert(!reads_stdin("script -qc 'tar x' /dev/null", 0));
+	ck_assert(!reads_stdin("script -c id", 0));
+	ck_assert(!reads_stdin("script --version", 0));
+	ck_assert(!reads_stdin("script -V", 0));
+	ck_assert(!reads_stdin("script a b", 0));
+	ck_assert(!reads_stdin("script -x out", 0));
 	/* in a line not followed, a word that holds a line that reads stdin */
 	ck_assert(reads_stdin("echo x | flock /tmp/l -c 'cd /; perl'", 0));
 	/* past MAX_NESTING, names only: python3 is named */

@@ -194,7 +194,7 @@ def test_command_string_program_on_stdin_stored():
         os.unlink(env.only_session())
         check_stdin_stored(env, (("sh -c 'sh'", True), ("bash -c \"cd /tmp; sh -s\"", True),
                                  ("sh -c \"sh -c 'exec sh'\"", True), ("eval 'cd /; sh'", True),
-                                 ("flock %s --command sh" % lock, True),
+                                 ("flock %s --command sh" % lock, True), ("script -qc sh /dev/null", True),
                                  ("sh -c 'cat > %s'" % data, False), ("flock %s -c 'cat > %s'" % (lock, data), False),
                                  ("bash -c 'cd /tmp; python3 -c pass'", False)))
     finally:
