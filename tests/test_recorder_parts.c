@@ -703,6 +703,20 @@ START_TEST(mode_command_strings)
 	ck_assert(!reads_stdin(". ./env.sh", 0));
 	ck_assert(!reads_stdin("source x", 0));
 	ck_assert(!reads_stdin("echo x | flock /tmp/l -c 'cd /; tar x'", 0));
+	{
+		/* eval of 60,000 words, near SSH_ORIGINAL_COMMAND's 128 KiB: read whole */
+		size_t n = 60000, i;
+		char *line = malloc(14 + 2 * n + 1);
+
+		ck_assert_ptr_nonnull(line);
+		strcpy(line, "eval python3 -");
+		for (i = 0; i < n; i++)
+			strcpy(line + 14 + 2 * i, " a");
+		ck_assert(reads_stdin(line, 0)); /* python3 - a a ...: the words are its argv */
+		memcpy(line, "eval python3 x", 14);
+		ck_assert(!reads_stdin(line, 0));
+		free(line);
+	}
 }
 END_TEST
 
