@@ -24,7 +24,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: tollgate-keygen [-c CONFIG] [--force] [--owner USER]\n"
+	        "usage: tollgate-keygen [-c FILE] [--force] [--owner USER]\n"
 	        "  -c, --config FILE  config file (default %s)\n"
 	        "  -f, --force        replace an existing key pair\n"
 	        "  -o, --owner USER   owner of the secret key when run as root (default %s)\n"
