@@ -81,9 +81,12 @@ st=0
 grep -q "^Slack: not usable: \[slack\] ca_file $T/no-such-ca.pem: No such file or directory" "$T/out" ||
 	tg_fail "status does not say the Slack CA file cannot be read: $(cat "$T/out")"
 ! grep -q SECRETPART "$T/out" "$T/err" || tg_fail "status printed the webhook URL"
-# a usable one still says nothing more, exit 0
+# a usable one says it is configured, exit 0
 "$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || tg_fail "status on a good [s3]: exit $?: $(cat "$T/out" "$T/err")"
-grep -q '^S3:$' "$T/out" || tg_fail "status on a good [s3]: $(cat "$T/out")"
+grep -q '^S3: configured$' "$T/out" || tg_fail "status on a good [s3]: $(cat "$T/out")"
+# before any uploader ran: configured, and nothing sent yet
+grep -A1 '^S3: configured$' "$T/out" | grep -q '^  sent  *none yet' ||
+	tg_fail "status before the first upload does not say nothing was sent: $(cat "$T/out")"
 # the last error is text from S3's (or Slack's) answer: its control characters
 # reach the admin's terminal escaped (\x1b, \u009b), not as escape sequences
 mkdir -p "$T/spool/state"

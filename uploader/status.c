@@ -265,7 +265,7 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 	if (unusable != NULL)
 		printf("%s: not usable: %s\n", name, unusable);
 	else
-		printf("%s:%s\n", name, configured ? "" : " not configured");
+		printf("%s: %s\n", name, configured ? "configured" : "not configured");
 	if (configured && *unread != '\0') {
 		/* jansson quotes the text it stopped at */
 		char *safe = tg_text_safe(unread);
@@ -273,6 +273,8 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 		printf("  status unknown: cannot read %s: %s\n", path, safe != NULL ? safe : "?");
 		free(safe);
 	}
+	if (configured && d == NULL && *unread == '\0')
+		printf("  %-14s none yet (no uploader has written its status)\n", "sent");
 	if (!configured || d == NULL)
 		return;
 	printf("  %-14s %lld\n", "sent", (long long)json_integer_value(json_object_get(d, "sent")));
