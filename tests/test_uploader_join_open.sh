@@ -11,20 +11,16 @@ up_setup "recording_grace = 0"
 OPEN=0123456789abcdef0123456789abcdef
 DONE=fedcba9876543210fedcba9876543210
 LOST=aaaabbbbccccddddaaaabbbbccccdddd
-once() { "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once ($1): $(tail -5 "$T/uploader.log")"; }
-ev() { # ev SEQ TYPE USER SID
-	up_event "$1" "$2" '"user":"'"$3"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$4"'","mfa_method":"totp","duration_us":1000000'
-}
 
 up_rec open.tgr user=alice pam=$OPEN bytes=100
 up_rec done.tgr user=bob pam=$DONE bytes=100
 up_rec lost.tgr user=carol pam=$LOST bytes=100
-once recordings
-ev 1 login alice $OPEN
-ev 2 login bob $DONE
-ev 3 logout bob $DONE
-ev 4 login carol $LOST
-once events
+up_once recordings
+up_session_event 1 login alice $OPEN
+up_session_event 2 login bob $DONE
+up_session_event 3 logout bob $DONE
+up_session_event 4 login carol $LOST
+up_once events
 [ "$(up_spool_left)" -eq 0 ] || tg_fail "the spool is not empty"
 J=$T/spool/state/sessions
 for s in $OPEN $DONE $LOST; do
@@ -36,7 +32,7 @@ done
 touch -d '8 days ago' "$J/$OPEN.json" "$J/$DONE.json"
 touch -d '91 days ago' "$J/$LOST.json"
 [ -f "$T/spool/state/live/$LOST.json" ] && touch -d '91 days ago' "$T/spool/state/live/$LOST.json"
-once prune
+up_once prune
 [ ! -e "$J/$DONE.json" ] || tg_fail "the join record of a session that ended 8 days ago was kept"
 [ -e "$J/$OPEN.json" ] || tg_fail "the join record of a login still open was dropped after 7 days"
 [ ! -e "$J/$LOST.json" ] || tg_fail "the join record of a login whose logout was lost 91 days ago was kept"
@@ -44,8 +40,8 @@ once prune
 
 # alice's connection ends now: its logout names the recording read 8 days ago
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recordings"][0]["s3_key"])' "$J/$OPEN.json")
-ev 5 logout alice $OPEN
-once logout
+up_session_event 5 logout alice $OPEN
+up_once logout
 up_messages | grep 'SSH logout: alice' >"$T/logout" || tg_fail "alice's logout was not posted"
 grep -q "$key" "$T/logout" || tg_fail "the logout does not name the recording: $(cat "$T/logout")"
 if grep -q "no recording" "$T/uploader.log"; then
@@ -56,6 +52,6 @@ fi
 # held by a Slack outage finds it), then goes like any other
 [ -n "$(find "$J/$OPEN.json" -newermt '1 hour ago')" ] || tg_fail "the logout did not refresh its join record"
 touch -d '8 days ago' "$J/$OPEN.json"
-once prune-after-logout
+up_once prune-after-logout
 [ ! -e "$J/$OPEN.json" ] || tg_fail "the join record of a login closed 8 days ago was kept"
 echo "ok: an open login keeps its join record; ended and lost ones are dropped"

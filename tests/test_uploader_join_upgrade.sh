@@ -13,20 +13,16 @@ OPEN=0123456789abcdef0123456789abcdef
 ENDED=fedcba9876543210fedcba9876543210
 OLD=aaaabbbbccccddddaaaabbbbccccdddd
 LATE=99998888777766669999888877776666
-once() { "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once ($1): $(tail -5 "$T/uploader.log")"; }
-ev() { # ev SEQ TYPE USER SID
-	up_event "$1" "$2" '"user":"'"$3"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$4"'","mfa_method":"totp","duration_us":1000000'
-}
 
 up_rec open.tgr user=alice pam=$OPEN bytes=100
 up_rec ended.tgr user=bob pam=$ENDED bytes=100
 up_rec old.tgr user=carol pam=$OLD bytes=100
-once recordings
-ev 1 login alice $OPEN
-ev 2 login bob $ENDED
-ev 3 logout bob $ENDED
-ev 4 login carol $OLD
-once events
+up_once recordings
+up_session_event 1 login alice $OPEN
+up_session_event 2 login bob $ENDED
+up_session_event 3 logout bob $ENDED
+up_session_event 4 login carol $OLD
+up_once events
 [ "$(up_spool_left)" -eq 0 ] || tg_fail "the spool is not empty"
 S=$T/spool/state
 J=$S/sessions
@@ -39,7 +35,7 @@ rm -f "$S"/open/*.json
 sed "s/$OPEN/$LATE/; s/alice/dave/" "$(find "$T/orig-events" -name '*-0000000000000001.json')" >"$S/open/$LATE.json"
 touch -d '8 days ago' "$J/$OPEN.json" "$J/$ENDED.json"
 touch -d '91 days ago' "$J/$OLD.json"
-once upgrade
+up_once upgrade
 [ -d "$S/live" ] || tg_fail "state/live was not made"
 [ -e "$J/$OPEN.json" ] || tg_fail "the join record of a login open at the upgrade was dropped after 7 days"
 [ -f "$S/live/$OPEN.json" ] || tg_fail "no marker for a login open at the upgrade"
@@ -54,20 +50,20 @@ grep -q "taken for logins still open" "$T/uploader.log" || tg_fail "the upgrade 
 # until 90 days after his session (then neither is made again at a later start)
 [ -f "$S/live/$ENDED.json" ] || tg_fail "no marker for a session of before the upgrade"
 touch -d '91 days ago' "$S/live/$ENDED.json"
-once ninety
+up_once ninety
 [ ! -e "$S/live/$ENDED.json" ] || tg_fail "a marker made at the upgrade outlived 90 days"
 [ ! -e "$J/$ENDED.json" ] || tg_fail "a join record was kept after its marker went"
 [ "$(grep -c "taken for logins still open" "$T/uploader.log")" -eq 1 ] || tg_fail "live/ was made again at a later start"
 
 # alice's connection ends now: its logout names the recording read before the upgrade
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recordings"][0]["s3_key"])' "$J/$OPEN.json")
-ev 5 logout alice $OPEN
-once logout
+up_session_event 5 logout alice $OPEN
+up_once logout
 up_messages | grep 'SSH logout: alice' >"$T/logout" || tg_fail "alice's logout was not posted"
 grep -q "$key" "$T/logout" || tg_fail "the logout does not name the recording: $(cat "$T/logout")"
 grep -q "no recording" "$T/uploader.log" && tg_fail "no_recording raised for a session with a recording"
 [ ! -e "$S/live/$OPEN.json" ] || tg_fail "the logout left the marker"
 touch -d '8 days ago' "$J/$OPEN.json"
-once prune-after-logout
+up_once prune-after-logout
 [ ! -e "$J/$OPEN.json" ] || tg_fail "the join record of a login closed 8 days ago was kept"
 echo "ok: logins open at an upgrade keep their join records until their logout"

@@ -13,16 +13,13 @@ up_setup "recording_grace = 0"
 SID=0123456789abcdef0123456789abcdef
 S=$T/spool/state
 pass() { "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1; }
-ev() { # ev SEQ TYPE
-	up_event "$1" "$2" '"user":"alice","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$SID"'","mfa_method":"totp","duration_us":1000000'
-}
 
 up_rec a.tgr user=alice pam=$SID bytes=100
 pass
 [ -f "$S/sessions/$SID.json" ] || tg_fail "no join record"
-ev 1 login
+up_session_event 1 login alice $SID
 login=$(ls "$T/spool/events")
-ev 2 logout
+up_session_event 2 logout alice $SID
 # the login's copy for S3 cannot be written: a folder is in its way
 mkdir "$T/spool/outbox/s3/$login"
 pass
@@ -42,8 +39,8 @@ up_message_has 'SSH logout: alice' || tg_fail "the logout was not posted"
 grep -q "no recording" "$T/uploader.log" && tg_fail "no_recording raised for a recorded session"
 
 # a logout with nothing before it waiting leaves no note
-ev 3 login
-ev 4 logout
+up_session_event 3 login alice $SID
+up_session_event 4 logout alice $SID
 pass
 [ -z "$(ls "$S/live")" ] || tg_fail "state/live/ keeps $(ls "$S/live") after a logout in order"
 # a note whose login never came (removed by someone else) goes as join records of ended

@@ -90,6 +90,14 @@ up_event() {
 	mv "$T/spool/events/.tmp.$name" "$T/spool/events/$name"
 }
 
+# A login or logout event of USER's PAM session SID: up_session_event SEQ TYPE USER SID
+up_session_event() {
+	up_event "$1" "$2" '"user":"'"$3"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"'"$4"'","mfa_method":"totp","duration_us":1000000'
+}
+
+# One pass of the uploader (--once), which must succeed; $1 names the pass in the failure.
+up_once() { "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once ($1): $(tail -5 "$T/uploader.log")"; }
+
 # mfa_failure events FIRST..LAST for users PREFIX01, PREFIX02, ...:
 # up_mfa_failures PREFIX FIRST LAST (Slack announces them as "MFA failure: <user>@testhost")
 up_mfa_failures() {
