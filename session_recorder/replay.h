@@ -226,4 +226,59 @@ int replay_strip_end(struct replay_strip *st);
 /* Whether a 0xc2 is held: the last byte fed, it comes out with the byte after it. */
 int replay_strip_holds(const struct replay_strip *st);
 
+/*
+ * The terminal guard (replay_guard.c): what play, and cat to a terminal, let through of a
+ * recorded stream, whose bytes the recorded user chose. It passes what rendering needs
+ * (text, display controls, cursor, erase, scroll region, colours, display modes, charsets,
+ * titles and hyperlinks) and withholds what acts on the investigator's terminal beyond the
+ * screen: queries (their answers arrive as typed input), the clipboard, window and font
+ * changes, notifications, mouse and focus reporting, DCS/APC/PM/SOS strings (tmux
+ * passthrough among them), 8-bit C1 controls. Sequences may span writes: a sequence is held
+ * until its end shows what it is, at most REPLAY_GUARD_SEQ_MAX bytes of it; a longer one is
+ * withheld whole. Text is read as UTF-8: no byte 0x80..0x9f reaches the terminal outside
+ * a character (a character cut short becomes U+FFFD); other invalid bytes pass as they are.
+ */
+enum replay_guard_kind {
+	REPLAY_GUARD_QUERY,       /* DSR, DA, DECRQM, XTVERSION, reports, ENQ, colour queries */
+	REPLAY_GUARD_CLIPBOARD,   /* OSC 52 */
+	REPLAY_GUARD_WINDOW,      /* CSI 1..9 t and the like: iconify, move, resize */
+	REPLAY_GUARD_REPORTING,   /* the mouse and focus reporting modes (DECSET 9, 1000..1016) */
+	REPLAY_GUARD_FONT,        /* OSC 50 */
+	REPLAY_GUARD_NOTIFY,      /* OSC 9, 99, 777: desktop notifications */
+	REPLAY_GUARD_PASSTHROUGH, /* DCS tmux; ...: a sequence for the terminal outside tmux */
+	REPLAY_GUARD_STRING,      /* any other DCS, APC, PM or SOS string */
+	REPLAY_GUARD_C1,          /* 8-bit C1 controls (raw or as UTF-8), and their sequences */
+	REPLAY_GUARD_LONG,        /* longer than REPLAY_GUARD_SEQ_MAX */
+	REPLAY_GUARD_OTHER,       /* any other control not known to be display only */
+	REPLAY_GUARD_KINDS
+};
+#define REPLAY_GUARD_SEQ_MAX 4096
+/* What replay_guard_feed() may write for n bytes fed: a held sequence, then at most a
+ * U+FFFD (3 bytes) a byte. */
+#define REPLAY_GUARD_OUT_SIZE(n) (3 * (n) + REPLAY_GUARD_SEQ_MAX)
+struct replay_guard {
+	int state;
+	int drop; /* the sequence being read is withheld as this kind; -1: decided at its end */
+	unsigned char seq[REPLAY_GUARD_SEQ_MAX]; /* the sequence (or character) held */
+	size_t len;
+	uint64_t count[REPLAY_GUARD_KINDS]; /* withheld in this pass */
+	uint64_t most[REPLAY_GUARD_KINDS];  /* the most withheld by a pass before (a seek back) */
+};
+void replay_guard_init(struct replay_guard *g);
+/* Filter n bytes from in into out (REPLAY_GUARD_OUT_SIZE(n) bytes); returns how many. */
+size_t replay_guard_feed(struct replay_guard *g, unsigned char *out, const void *in, size_t n);
+/* Filter n bytes to f: 0, or -1 when a write failed. */
+int replay_guard_write(struct replay_guard *g, FILE *f, const void *d, size_t n);
+/* The end of the stream: a sequence left unfinished is withheld (counted), a character cut
+ * short dropped. */
+void replay_guard_end(struct replay_guard *g);
+/* The stream starts again from its beginning (play's backward seek): what is held is dropped,
+ * and the counts of the passes are not added up (the most of each kind is kept). */
+void replay_guard_restart(struct replay_guard *g);
+/* How many of kind were withheld (the most of any pass over the stream). */
+uint64_t replay_guard_withheld(const struct replay_guard *g, enum replay_guard_kind kind);
+/* When anything was withheld: one line on stderr saying how many of each kind, and that
+ * --raw passes them. */
+void replay_guard_report(const struct replay_guard *g, const char *name);
+
 #endif

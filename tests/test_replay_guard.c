@@ -1,0 +1,303 @@
+/* The terminal guard of play and cat (session_recorder/replay_guard.c): what reaches the
+ * investigator's terminal of a recorded stream, whatever the writes it comes in. */
+#include "tg_test.h"
+
+#include "replay.h"
+
+/* Filter s (n bytes) in two writes cut at split (n: one write) into out; the length. */
+static size_t guard_split(struct replay_guard *g, const char *s, size_t n, size_t split,
+                          unsigned char *out)
+{
+	size_t k;
+
+	replay_guard_init(g);
+	k = replay_guard_feed(g, out, s, split);
+	return k + replay_guard_feed(g, out + k, s + split, n - split);
+}
+
+/* s through the guard, whole: checks that every cut into two writes, and one byte a write,
+ * gives the same; returns the output (static) and its length in *len. */
+static const unsigned char *guard_all(struct replay_guard *g, const char *s, size_t n, size_t *len)
+{
+	static unsigned char whole[REPLAY_GUARD_OUT_SIZE(8192)], cut[REPLAY_GUARD_OUT_SIZE(8192)];
+	size_t k, m, i;
+	uint64_t counts[REPLAY_GUARD_KINDS];
+
+	ck_assert_uint_le(n, 8192);
+	*len = guard_split(g, s, n, n, whole);
+	for (i = 0; i < REPLAY_GUARD_KINDS; i++)
+		counts[i] = replay_guard_withheld(g, i);
+	for (k = 0; k <= n; k++) {
+		m = guard_split(g, s, n, k, cut);
+		if (m != *len || memcmp(cut, whole, m) != 0)
+			ck_abort_msg("cut at %zu of %zu: another output", k, n);
+		for (i = 0; i < REPLAY_GUARD_KINDS; i++)
+			ck_assert_uint_eq(replay_guard_withheld(g, i), counts[i]);
+	}
+	replay_guard_init(g);
+	for (k = 0, m = 0; k < n; k++)
+		m += replay_guard_feed(g, cut + m, s + k, 1);
+	if (m != *len || memcmp(cut, whole, m) != 0)
+		ck_abort_msg("a byte a write: another output");
+	return whole;
+}
+
+static uint64_t total(const struct replay_guard *g)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	for (i = 0; i < REPLAY_GUARD_KINDS; i++)
+		t += replay_guard_withheld(g, i);
+	return t;
+}
+
+/* What rendering needs passes byte for byte, and nothing is counted. */
+START_TEST(passes)
+{
+	static const char *const keep[] = {
+	    "plain text\r\n",
+	    "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80 \xe2\x9b\x80", /* 0x9b, 0x9c inside chars */
+	    "secret\xff\xfe.txt \xa0\xbf\xc0\xc1\xf5",                /* not UTF-8, no C1 */
+	    "\b\t\n\v\f\r\x0e\x0f\a\x7f",
+	    "\033[H\033[2J\033[10;20H\033[3A\033[B\033[12C\033[D\033[E\033[F\033[5G\033[K",
+	    "\033[1K\033[2K\033[J\033[1J\033[3J\033[2L\033[M\033[4P\033[@\033[X\033[S\033[T",
+	    "\033[1;24r\033[r\033[s\033[u\033[5d\033[3`\033[2b\033[Z\033[I\033[g\033[3g",
+	    "\033[0m\033[1;31m\033[38;5;208m\033[38;2;10;20;30m\033[48:2::1:2:3m\033[4:3m\033[m",
+	    "\033[?1049h\033[?1049l\033[?2004h\033[?2004l\033[?25l\033[?25h\033[?1h\033[?7l",
+	    "\033[?47h\033[?1047l\033[?1048h\033[?12;25h\033[?2026h\033[4h\033[4l\033[?1J",
+	    "\033[2 q\033[!p\033[22;0t\033[23;0t",
+	    "\033(B\033)0\033(0\033*A\033+B\033#8\033#6",
+	    "\0337\0338\033M\033D\033E\033H\033=\033>\033c\033N\033n\033o",
+	    "\033]0;a title\a\033]2;caf\xc3\xa9\033\\\033]1;icon\a",
+	    "\033]8;;https://example.com/x\033\\link\033]8;;\033\\",
+	    "\033]8;id=1;file:///etc/passwd\a",
+	};
+	struct replay_guard g;
+	const unsigned char *out;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		out = guard_all(&g, keep[i], strlen(keep[i]), &n);
+		if (n != strlen(keep[i]) || memcmp(out, keep[i], n) != 0)
+			ck_abort_msg("not passed as it was: case %zu (%zu bytes out)", i, n);
+		ck_assert_uint_eq(total(&g), 0);
+	}
+}
+END_TEST
+
+/* Each attack, between two pieces of text: only the text comes out, counted as its kind. */
+START_TEST(withholds)
+{
+	static const struct {
+		const char *s;
+		enum replay_guard_kind kind;
+	} bad[] = {
+	    {"\033]52;c;ZWNobyBwd25lZAo=\a", REPLAY_GUARD_CLIPBOARD},
+	    {"\033]52;c;ZWNobyBwd25lZAo=\033\\", REPLAY_GUARD_CLIPBOARD},
+	    {"\033]52;c;?\a", REPLAY_GUARD_CLIPBOARD},
+	    {"\033[6n", REPLAY_GUARD_QUERY},
+	    {"\033[5n", REPLAY_GUARD_QUERY},
+	    {"\033[?6n", REPLAY_GUARD_QUERY},
+	    {"\033[c", REPLAY_GUARD_QUERY},
+	    {"\033[0c", REPLAY_GUARD_QUERY},
+	    {"\033[>c", REPLAY_GUARD_QUERY},
+	    {"\033[=c", REPLAY_GUARD_QUERY},
+	    {"\033[x", REPLAY_GUARD_QUERY},
+	    {"\033[?2004$p", REPLAY_GUARD_QUERY},
+	    {"\033[4$p", REPLAY_GUARD_QUERY},
+	    {"\033[>q", REPLAY_GUARD_QUERY},
+	    {"\033[>0q", REPLAY_GUARD_QUERY},
+	    {"\033[11t", REPLAY_GUARD_QUERY},
+	    {"\033[14t", REPLAY_GUARD_QUERY},
+	    {"\033[18t", REPLAY_GUARD_QUERY},
+	    {"\033[21t", REPLAY_GUARD_QUERY},
+	    {"\033P$qm\033\\", REPLAY_GUARD_QUERY},
+	    {"\033P+q544e\033\\", REPLAY_GUARD_QUERY},
+	    {"\033]4;1;?\a", REPLAY_GUARD_QUERY},
+	    {"\033]10;?\a", REPLAY_GUARD_QUERY},
+	    {"\033]11;?\033\\", REPLAY_GUARD_QUERY},
+	    {"\033]12;?\a", REPLAY_GUARD_QUERY},
+	    {"\005", REPLAY_GUARD_QUERY},
+	    {"\033Z", REPLAY_GUARD_QUERY},
+	    {"\033[1t", REPLAY_GUARD_WINDOW},
+	    {"\033[2t", REPLAY_GUARD_WINDOW},
+	    {"\033[3;0;0t", REPLAY_GUARD_WINDOW},
+	    {"\033[4;9999;9999t", REPLAY_GUARD_WINDOW},
+	    {"\033[8;1;1t", REPLAY_GUARD_WINDOW},
+	    {"\033[9;1t", REPLAY_GUARD_WINDOW},
+	    {"\033[?1000h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1002h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1003h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1004h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1005h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1006h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1015h", REPLAY_GUARD_REPORTING},
+	    {"\033[?1016h", REPLAY_GUARD_REPORTING},
+	    {"\033[?9h", REPLAY_GUARD_REPORTING},
+	    {"\033]50;fixed\a", REPLAY_GUARD_FONT},
+	    {"\033]9;you have mail\a", REPLAY_GUARD_NOTIFY},
+	    {"\033]777;notify;title;body\a", REPLAY_GUARD_NOTIFY},
+	    {"\033Ptmux;\033\033]52;c;eA==\a\033\\", REPLAY_GUARD_PASSTHROUGH},
+	    {"\033Pq#0;2;0;0;0#0~~~\033\\", REPLAY_GUARD_STRING},
+	    {"\033_Gf=24;AAAA\033\\", REPLAY_GUARD_STRING},
+	    {"\033^private\033\\", REPLAY_GUARD_STRING},
+	    {"\033Xstart of string\033\\", REPLAY_GUARD_STRING},
+	    {"\x9b"
+	     "6n",
+	     REPLAY_GUARD_C1},
+	    {"\xc2\x9b"
+	     "6n",
+	     REPLAY_GUARD_C1},
+	    {"\x9d"
+	     "52;c;ZWNobw==\a",
+	     REPLAY_GUARD_C1},
+	    {"\xc2\x9d"
+	     "52;c;ZWNobw==\xc2\x9c",
+	     REPLAY_GUARD_C1},
+	    {"\x90$qm\x9c", REPLAY_GUARD_C1},
+	    {"\x9f"
+	     "apc\033\\",
+	     REPLAY_GUARD_C1},
+	    {"\x9e"
+	     "pm\033\\",
+	     REPLAY_GUARD_C1},
+	    {"\x98"
+	     "sos\033\\",
+	     REPLAY_GUARD_C1},
+	    {"\x9a", REPLAY_GUARD_C1},
+	    {"\x85", REPLAY_GUARD_C1},
+	    {"\033[?2h", REPLAY_GUARD_OTHER},            /* VT52 mode: another parser */
+	    {"\033[?3h", REPLAY_GUARD_OTHER},            /* 132 columns: a resize */
+	    {"\033]0;x\xc2\x9cy\a", REPLAY_GUARD_OTHER}, /* a C1 in a title */
+	    {"\033]0;x\ty\a", REPLAY_GUARD_OTHER},
+	    {"\033]1337;File=name=eA==:eA==\a", REPLAY_GUARD_OTHER},
+	    {"\033[2h", REPLAY_GUARD_OTHER}, /* keyboard locked */
+	    {"\033[>4;2m", REPLAY_GUARD_OTHER},
+	    {"\033]4;1;rgb:00/00/00\a", REPLAY_GUARD_OTHER},
+	    {"\033%@", REPLAY_GUARD_OTHER},
+	    {"\033 G", REPLAY_GUARD_OTHER},
+	    {"\033[5i", REPLAY_GUARD_OTHER},
+	};
+	struct replay_guard g;
+	const unsigned char *out;
+	char in[512];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(in, sizeof(in), "a%sb", bad[i].s);
+		out = guard_all(&g, in, strlen(in), &n);
+		if (n != 2 || memcmp(out, "ab", 2) != 0)
+			ck_abort_msg("case %zu: %zu bytes came out, not ab", i, n);
+		if (replay_guard_withheld(&g, bad[i].kind) < 1)
+			ck_abort_msg("case %zu: not counted as kind %d", i, (int)bad[i].kind);
+	}
+}
+END_TEST
+
+/* Modes: those that draw are kept, reporting ones taken out of the same sequence. */
+START_TEST(modes)
+{
+	static const char in[] = "\033[?1049;1000;25h\033[?1006;1004l\033[?1;2h";
+	struct replay_guard g;
+	const unsigned char *out;
+	size_t n;
+
+	out = guard_all(&g, in, strlen(in), &n);
+	ck_assert_uint_eq(n, strlen("\033[?1049;25h\033[?1h"));
+	ck_assert(memcmp(out, "\033[?1049;25h\033[?1h", n) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_REPORTING), 2);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_OTHER), 1);
+}
+END_TEST
+
+/* tmux's passthrough carries a clipboard write with its ESCs doubled: none of it gets out,
+ * nor does the invalid UTF-8 around it (a U+FFFD each) form a C1 control. */
+START_TEST(passthrough_and_utf8)
+{
+	static const char tmux[] = "x\033Ptmux;\033\033]52;c;ZWNobw==\a\033\\y";
+	static const char bytes[] = "\xe0\x82\x9b"
+	                            "6n\xc2"
+	                            "A\xff";
+	struct replay_guard g;
+	const unsigned char *out;
+	size_t n;
+
+	out = guard_all(&g, tmux, strlen(tmux), &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(memcmp(out, "xy", 2) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_PASSTHROUGH), 1);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_CLIPBOARD), 1);
+	/* an overlong U+009B is no character: U+FFFD, then its bytes are 8-bit C1 controls to
+	 * an 8-bit terminal, withheld (0x9b 6 n a CSI); a 0xc2 cut short is U+FFFD too, and a
+	 * byte no character holds passes as it is */
+	out = guard_all(&g, bytes, strlen(bytes), &n);
+	ck_assert_uint_eq(n, 3 + 3 + 1 + 1);
+	ck_assert(memcmp(out,
+	                 "\xef\xbf\xbd\xef\xbf\xbd"
+	                 "A\xff",
+	                 n) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_C1), 2);
+}
+END_TEST
+
+/* An OSC far longer than the cap is withheld whole (the guard holds a fixed array), and what
+ * follows it is text again. */
+START_TEST(overlong)
+{
+	static char in[8192];
+	struct replay_guard g;
+	const unsigned char *out;
+	size_t n, len;
+
+	memcpy(in, "a\033]0;", 5);
+	memset(in + 5, 'x', sizeof(in) - 5);
+	memcpy(in + sizeof(in) - 3, "\ab", 2);
+	len = sizeof(in) - 1;
+	in[len] = '\0';
+	ck_assert_uint_le(sizeof(g), REPLAY_GUARD_SEQ_MAX + 512);
+	out = guard_all(&g, in, len, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(memcmp(out, "ab", 2) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_LONG), 1);
+	ck_assert_uint_eq(total(&g), 1);
+}
+END_TEST
+
+/* A backward seek renders the start again: a kind is counted as the most any pass saw. An
+ * unfinished sequence at the end is withheld. */
+START_TEST(restart_and_end)
+{
+	static const char s[] = "\033[6n\033[6n";
+	unsigned char out[REPLAY_GUARD_OUT_SIZE(16)];
+	struct replay_guard g;
+
+	replay_guard_init(&g);
+	replay_guard_feed(&g, out, s, strlen(s));
+	replay_guard_restart(&g);
+	replay_guard_feed(&g, out, s, 4);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_QUERY), 2);
+	replay_guard_restart(&g);
+	replay_guard_feed(&g, out, s, strlen(s));
+	replay_guard_feed(&g, out, s, strlen(s));
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_QUERY), 4);
+	ck_assert_uint_eq(replay_guard_feed(&g, out, "\033]52;c;", 7), 0);
+	replay_guard_end(&g);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_OTHER), 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("replay_guard");
+	TCase *tc = tcase_create("guard");
+
+	tcase_add_test(tc, passes);
+	tcase_add_test(tc, withholds);
+	tcase_add_test(tc, modes);
+	tcase_add_test(tc, passthrough_and_utf8);
+	tcase_add_test(tc, overlong);
+	tcase_add_test(tc, restart_and_end);
+	suite_add_tcase(s, tc);
+	return tg_test_run(s);
+}
