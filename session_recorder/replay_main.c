@@ -34,7 +34,9 @@ static const char usage_tail[] =
     "      --input               cat, search: the typed input instead of the output\n"
     "                            (search: keys' escapes removed, Backspace and ^U applied)\n"
     "      --format FORMAT       export (required): the format, one of " REPLAY_EXPORT_FORMATS "\n"
-    "      --raw                 export: also keep exact bytes where UTF-8 was invalid\n"
+    "      --raw                 play, cat: pass every escape sequence of the recording\n"
+    "                            to the terminal (see below); export: also keep exact\n"
+    "                            bytes where UTF-8 was invalid\n"
     "  -s, --speed X             play: speed factor (default 1)\n"
     "  -i, --idle-limit SECONDS  play: longest pause\n"
     "      --from TIME           play: start at TIME ([[H:]M:]S[.fff], session time)\n"
@@ -44,6 +46,13 @@ static const char usage_tail[] =
     "\n"
     "Keys while playing: space pause/resume, . one step (paused), + / - speed,\n"
     "right/left arrows seek 5 s forward/back, up/down 60 s, q quit.\n"
+    "\n"
+    "The recorded user chose what the recording holds: play, and cat to a terminal,\n"
+    "withhold the escape sequences that act on your terminal beyond drawing (queries\n"
+    "whose answers would be typed as your input, the clipboard, window, font,\n"
+    "notifications, mouse reporting, DCS/APC/PM/SOS strings, 8-bit C1 controls),\n"
+    "and say on stderr how many; --raw passes them. cat to a file or a pipe writes\n"
+    "the recorded bytes as they were.\n"
     "\n"
     "Exit status: 0 sealed and intact; 1 tampered, reordered, spliced or signed by\n"
     "another key; 2 intact but not sealed; 3 usage or I/O error, or a format\n"
@@ -80,7 +89,7 @@ enum {
 	TAKES_JSON = 1 << 2,   /* info */
 	TAKES_INPUT = 1 << 3,  /* cat, search */
 	TAKES_FORMAT = 1 << 4, /* export */
-	TAKES_RAW = 1 << 5,    /* export */
+	TAKES_RAW = 1 << 5,    /* play, cat (no guard), export */
 	TAKES_PLAY = 1 << 6,   /* -s, -i, --from, --to */
 };
 
@@ -97,11 +106,11 @@ static const struct {
      "check signatures, chain and seal"},
     {"info", replay_cmd_info, 1, TAKES_KEY | TAKES_JSON, "FILE", "info [--json] FILE",
      "header, end record, notes, transfers, verification"},
-    {"play", replay_cmd_play, 1, TAKES_KEY | TAKES_FORCE | TAKES_PLAY, "FILE",
-     "play [--force] [--speed X] [--idle-limit SEC] [--from TIME] [--to TIME] FILE",
+    {"play", replay_cmd_play, 1, TAKES_KEY | TAKES_FORCE | TAKES_RAW | TAKES_PLAY, "FILE",
+     "play [--force] [--raw] [--speed X] [--idle-limit SEC] [--from TIME] [--to TIME] FILE",
      "replay in the terminal with the original timing"},
-    {"cat", replay_cmd_cat, 1, TAKES_KEY | TAKES_FORCE | TAKES_INPUT, "FILE",
-     "cat [--force] [--input] FILE", "the output (or typed input) without timing"},
+    {"cat", replay_cmd_cat, 1, TAKES_KEY | TAKES_FORCE | TAKES_INPUT | TAKES_RAW, "FILE",
+     "cat [--force] [--input] [--raw] FILE", "the output (or typed input) without timing"},
     {"search", replay_cmd_search, 2, TAKES_KEY | TAKES_FORCE | TAKES_INPUT, "REGEX FILE...",
      "search [--force] [--input] REGEX FILE...",
      "matches in the text with escape sequences removed\n"

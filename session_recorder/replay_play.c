@@ -115,6 +115,7 @@ struct play {
 	size_t klen, kpos;
 	int quit;
 	int werr;
+	struct replay_guard guard; /* what of the recording reaches the terminal (not --raw) */
 };
 
 /* The next OUT/ERR record that may be shown; have_next = 0 at the end. */
@@ -143,6 +144,15 @@ static int advance(struct play *p)
 static void put(struct play *p, const void *d, size_t n)
 {
 	if (n > 0 && fwrite(d, 1, n, stdout) != n)
+		p->werr = 1;
+}
+
+/* Show recorded output: through the guard, unless --raw. */
+static void show(struct play *p, const void *d, size_t n)
+{
+	if (p->o->raw)
+		put(p, d, n);
+	else if (replay_guard_write(&p->guard, stdout, d, n) != 0)
 		p->werr = 1;
 }
 
@@ -194,7 +204,7 @@ static int fast_forward(struct play *p, uint64_t target)
 	while (p->have_next && p->next.time_us < target) {
 		if (got_signal)
 			return TG_ERR_INTERRUPTED; /* a long render must not hold up ^C */
-		put(p, p->next.data, p->next.len);
+		show(p, p->next.data, p->next.len);
 		p->cur_us = p->next.time_us;
 		if ((e = advance(p)) != TG_OK)
 			return e;
@@ -231,6 +241,7 @@ static int redraw(struct play *p, uint64_t target)
 		flush(p);
 		banner(p->name, p->status);
 	}
+	replay_guard_restart(&p->guard); /* the stream starts again */
 	if ((e = reopen(p)) != TG_OK)
 		return e;
 	return fast_forward(p, target);
@@ -446,7 +457,7 @@ static int play_loop(struct play *p)
 			return e;
 		if (e == 0)
 			continue;
-		put(p, p->next.data, p->next.len);
+		show(p, p->next.data, p->next.len);
 		flush(p);
 		p->cur_us = p->next.time_us;
 		if ((e = advance(p)) != TG_OK)
@@ -478,6 +489,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	p.status = status;
 	p.speed = o->speed;
 	p.keys_fd = -1;
+	replay_guard_init(&p.guard);
 
 	out_is_tty = isatty(STDOUT_FILENO);
 	if (isatty(STDIN_FILENO) && strcmp(argv[0], "-") != 0 &&
@@ -508,6 +520,8 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 		goto out;
 	}
 	e = play_loop(&p);
+	if (e == TG_OK && !p.quit)
+		replay_guard_end(&p.guard);
 	if (e == TG_ERR_INTERRUPTED)
 		goto out;
 	if (e != TG_OK) {
@@ -547,6 +561,8 @@ out:
 	term_restore();
 	tio_fd = -1;
 	out_is_tty = 0;
+	if (!o->raw) /* after the screen is back: to be read */
+		replay_guard_report(&p.guard, argv[0]);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &old[i], NULL);
 	if (had_tty)

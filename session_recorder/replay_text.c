@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "replay.h"
 #include "tg_buf.h"
@@ -110,6 +111,7 @@ struct cat_ctx {
 	uint64_t dropped, hidden;
 	struct replay_input_seen seen;
 	int werr;
+	struct replay_guard *guard; /* to a terminal, unless --raw; else NULL */
 };
 
 static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
@@ -121,7 +123,9 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 	c->transfer = strcmp(h->mode, "transfer") == 0;
 	if (c->input)
 		replay_input_see(&c->seen, rec);
-	if (want && fwrite(rec->data, 1, rec->len, stdout) != rec->len) {
+	if (want &&
+	    (c->guard != NULL ? replay_guard_write(c->guard, stdout, rec->data, rec->len) != 0
+	                      : fwrite(rec->data, 1, rec->len, stdout) != rec->len)) {
 		c->werr = 1;
 		return -1;
 	}
@@ -136,10 +140,11 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 {
-	struct cat_ctx c = {o->input, 0, 0, 0, {0, 0, 0, 0}, 0};
+	struct cat_ctx c = {o->input, 0, 0, 0, {0, 0, 0, 0}, 0, NULL};
+	struct replay_guard guard;
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
-	int status = TG_OK, code, e;
+	int status = TG_OK, code, e, ok;
 
 	if (argc != 1) {
 		tg_error("cat: one FILE");
@@ -147,8 +152,19 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	}
 	if ((code = replay_gate(o, argv[0], &limit, &status)) != REPLAY_EXIT_OK)
 		return code;
+	/* a terminal acts on what it is sent: the recorded user's bytes go through the guard
+	 * (a file or a pipe gets them as they were: what scripts and export rely on) */
+	if (!o->raw && isatty(STDOUT_FILENO)) {
+		replay_guard_init(&guard);
+		c.guard = &guard;
+	}
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
-	if (!replay_stdout_ok(c.werr))
+	ok = replay_stdout_ok(c.werr);
+	if (c.guard != NULL) { /* after the output, which it is about */
+		replay_guard_end(c.guard);
+		replay_guard_report(c.guard, argv[0]);
+	}
+	if (!ok)
 		return REPLAY_EXIT_USAGE;
 	if (e != TG_OK)
 		return REPLAY_EXIT_USAGE;

@@ -259,7 +259,7 @@ one_line "^tollgate-replay: verify: -s applies to play only (see tollgate-replay
 expect 3 "$R" -c conf --speed 0 search x good.tgr
 one_line "^tollgate-replay: search: --speed applies to play only (see tollgate-replay --help)$"
 expect 3 "$R" -c conf verify --ra good.tgr
-one_line "^tollgate-replay: verify: --raw applies to export only (see tollgate-replay --help)$"
+one_line "^tollgate-replay: verify: --raw applies to play, cat and export only (see tollgate-replay --help)$"
 
 # --- info: header, end, input, transfer metadata, verification
 expect 0 "$R" -c conf info good.tgr

@@ -336,6 +336,34 @@ def run(tmp):
         fail("rewritten while playing: status %r, %r" % (st, p.buf[-400:]))
     p.close()
 
+    # the recorded user chose the bytes: a clipboard write (OSC 52) and a cursor position
+    # query (its answer would be typed into the investigator's shell), cut across records,
+    # do not reach the terminal, and stderr says what was withheld; --raw passes them
+    gen(tmp, "evil.tgr", "out 0 before\\e]52;c;ZWNobyBwd25lZA\n"
+        "out 1000 ==\\x07mid\\e[\nout 2000 6nafter\\r\\n\nseal 3000 {}\n")
+    for cmd in (["play"], ["cat"]):
+        p = Play(cmd + ["evil.tgr"], tmp)
+        st = p.wait()
+        if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+            fail("%s of escapes: status %r %r" % (cmd[0], st, p.buf))
+        if b"beforemid" not in p.buf or b"after" not in p.buf:
+            fail("%s of escapes: the text is not shown: %r" % (cmd[0], p.buf))
+        if b"\x1b]52" in p.buf or b"ZWNo" in p.buf or b"\x1b[6n" in p.buf or b"6n" in p.buf:
+            fail("%s: an escape of the recording reached the terminal: %r" % (cmd[0], p.buf))
+        if (b"withheld from the terminal" not in p.buf or
+                b"1 terminal query, 1 clipboard write (OSC 52)" not in p.buf or
+                b"--raw passes them" not in p.buf):
+            fail("%s: stderr does not say what was withheld: %r" % (cmd[0], p.buf))
+        p.close()
+        p = Play(cmd + ["--raw", "evil.tgr"], tmp)
+        st = p.wait()
+        if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+            fail("%s --raw: status %r %r" % (cmd[0], st, p.buf))
+        if (b"before\x1b]52;c;ZWNobyBwd25lZA==\x07mid\x1b[6nafter" not in p.buf or
+                b"withheld" in p.buf):
+            fail("%s --raw: not the recorded bytes: %r" % (cmd[0], p.buf))
+        p.close()
+
 
 if __name__ == "__main__":
     main()
