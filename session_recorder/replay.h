@@ -113,6 +113,13 @@ int replay_exit_for(int status);
  * caller saw fail); when not, says "stdout: write failed". A command's output is its result:
  * one that could not be written exits REPLAY_EXIT_USAGE. */
 int replay_stdout_ok(int werr);
+/*
+ * After showing a recording on the terminal fd: discard the input pending there, so that an
+ * answer the terminal sent to a query in it is not read by the shell as typed. settle: first
+ * wait for the output to be sent, and 100 ms for answers on their way (--raw, which passes
+ * queries). Async-signal-safe.
+ */
+void replay_discard_input(int fd, int settle);
 /* "1:02:03.456" for microseconds. */
 void replay_fmt_time(char *out, size_t n, uint64_t us);
 /* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */

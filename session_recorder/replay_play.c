@@ -34,6 +34,9 @@
 static struct termios saved_tio;
 static int tio_fd = -1; /* the terminal we changed, -1 when none */
 static int out_is_tty;
+/* the terminal shown on (stdin's, else stdout's), whose pending input is discarded at the
+ * end; -1 when none */
+static int shown_fd = -1;
 static volatile sig_atomic_t got_signal;
 
 static void term_raw(void)
@@ -60,6 +63,9 @@ static void term_restore(void)
 
 		(void)k;
 	}
+	/* the shell (or ^Z's) reads what is typed next: not an answer to the recording */
+	if (shown_fd >= 0)
+		replay_discard_input(shown_fd, 0);
 }
 
 static void on_signal(int sig)
@@ -498,6 +504,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 		had_tty = 1;
 		p.keys_fd = STDIN_FILENO;
 	}
+	shown_fd = tio_fd >= 0 ? tio_fd : out_is_tty ? STDOUT_FILENO : -1;
 	/* a signal only sets a flag: the loop ends, restores the terminal, then dies of it */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -561,6 +568,11 @@ out:
 	term_restore();
 	tio_fd = -1;
 	out_is_tty = 0;
+	/* again, as late as can be: the recheck may have taken a while, and with --raw the
+	 * terminal may still be answering */
+	if (shown_fd >= 0)
+		replay_discard_input(shown_fd, o->raw);
+	shown_fd = -1;
 	if (!o->raw) /* after the screen is back: to be read */
 		replay_guard_report(&p.guard, argv[0]);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

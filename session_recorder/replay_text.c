@@ -160,6 +160,8 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	}
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
 	ok = replay_stdout_ok(c.werr);
+	if (isatty(STDOUT_FILENO))
+		replay_discard_input(STDOUT_FILENO, o->raw);
 	if (c.guard != NULL) { /* after the output, which it is about */
 		replay_guard_end(c.guard);
 		replay_guard_report(c.guard, argv[0]);

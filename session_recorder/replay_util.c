@@ -1,9 +1,11 @@
 /* tollgate-replay: times, verdict wording, and the verify-before-show gate. */
 #include <inttypes.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 
 #include "replay.h"
 #include "tg_error.h"
@@ -136,6 +138,15 @@ int replay_stdout_ok(int werr)
 		return 1;
 	tg_error("stdout: write failed");
 	return 0;
+}
+
+void replay_discard_input(int fd, int settle)
+{
+	if (settle) {
+		tcdrain(fd);
+		poll(NULL, 0, 100);
+	}
+	tcflush(fd, TCIFLUSH);
 }
 
 const char *replay_version_str(unsigned version)

@@ -364,6 +364,28 @@ def run(tmp):
             fail("%s --raw: not the recorded bytes: %r" % (cmd[0], p.buf))
         p.close()
 
+    # what the terminal typed while the recording was shown (the answer to a query: with
+    # --raw it is sent; here typed ahead) is discarded at the end, not left for the shell
+    # to read as a command
+    for cmd in (["play"], ["cat"], ["play", "--raw"], ["cat", "--raw"]):
+        master, slave = pty.openpty()
+        os.write(master, b"echo pwned\n")
+        q = subprocess.Popen([REPLAY, "-c", "conf", "--key", "k/signing.pub"] + cmd +
+                             ["evil.tgr"], cwd=tmp, stdin=subprocess.DEVNULL, stdout=slave,
+                             stderr=slave)
+        STARTED.append(q.pid)
+        end = time.time() + 20
+        while q.poll() is None and time.time() < end:
+            if select.select([master], [], [], 0.1)[0]:
+                os.read(master, 4096)
+        if q.poll() != 0:
+            fail("%s with input pending: status %r" % (" ".join(cmd), q.poll()))
+        if select.select([slave], [], [], 0.2)[0]:
+            fail("%s: input typed meanwhile is left for the shell: %r" %
+                 (" ".join(cmd), os.read(slave, 100)))
+        os.close(master)
+        os.close(slave)
+
 
 if __name__ == "__main__":
     main()
