@@ -1144,7 +1144,8 @@ static int builtin_reads_stdin(char **w, int n, int depth)
 	int i, reads = 0;
 
 	if (strcmp(w[0], "eval") == 0) {
-		if ((code = joined(w + 1, n - 1)) != NULL)
+		i = n > 1 && strcmp(w[1], "--") == 0 ? 2 : 1; /* bash's eval takes "--" */
+		if ((code = joined(w + i, n - i)) != NULL)
 			reads = line_reads_stdin(code, depth + 1);
 		free(code);
 		return reads;
@@ -1155,12 +1156,11 @@ static int builtin_reads_stdin(char **w, int n, int depth)
 				reads = line_reads_stdin(strchr(w[i], '=') + 1, depth + 1);
 		return reads;
 	}
-	if (strcmp(w[0], "trap") == 0) {
-		i = n > 1 && strcmp(w[1], "--") == 0 ? 2 : 1;
+	i = n > 1 && strcmp(w[1], "--") == 0 ? 2 : 1; /* "trap -- CMD", bash's ". -- FILE" */
+	if (strcmp(w[0], "trap") == 0)
 		return i < n && line_reads_stdin(w[i], depth + 1);
-	}
 	if (strcmp(w[0], ".") == 0 || strcmp(w[0], "source") == 0)
-		return n > 1 && is_stdin_name(w[1]);
+		return i < n && is_stdin_name(w[i]);
 	return 0;
 }
 

@@ -669,6 +669,11 @@ START_TEST(mode_command_strings)
 	ck_assert(reads_stdin("trap -- 'python3 -' EXIT", 0));
 	ck_assert(reads_stdin(". /dev/stdin", 0));
 	ck_assert(reads_stdin("cd /x && source /dev/stdin", 0));
+	/* bash's eval, . and source skip a "--" before their words */
+	ck_assert(reads_stdin("eval -- bash", 0));
+	ck_assert(reads_stdin("eval -- 'cd /x; python3 -'", 0));
+	ck_assert(reads_stdin(". -- /dev/stdin", 0));
+	ck_assert(reads_stdin("source -- /dev/stdin", 0));
 	/* script(1) runs the user's shell, or -c CMD, on a pty its stdin feeds */
 	ck_assert(reads_stdin("script", 0));
 	ck_assert(reads_stdin("script -q /dev/null", 0));
@@ -702,6 +707,8 @@ START_TEST(mode_command_strings)
 	ck_assert(!reads_stdin("trap 'rm -f x' EXIT", 0));
 	ck_assert(!reads_stdin(". ./env.sh", 0));
 	ck_assert(!reads_stdin("source x", 0));
+	ck_assert(!reads_stdin("source -- x", 0));
+	ck_assert(!reads_stdin("eval -- cat", 0));
 	ck_assert(!reads_stdin("echo x | flock /tmp/l -c 'cd /; tar x'", 0));
 	{
 		/* eval of 60,000 words, near SSH_ORIGINAL_COMMAND's 128 KiB: read whole */
