@@ -1197,14 +1197,15 @@ static int simple_reads_stdin(char **w, int n, int depth)
  * one of its simple commands does ("cd /tmp; python3 -", "umask 077 && sh"). A line with syntax
  * that is not followed here (a pipe, a redirection, $, a glob, a compound command) is taken to do
  * so when any of its words names a shell or an interpreter ("cat | python3 -", "cd $D; bash",
- * "P=python3; $P -"), or holds a line that does ("cat | sh -c 'cd /; bash'"): what it runs cannot
+ * "P=python3; $P -"), or holds a line that does ("cat | sh -c 'cd /; bash'"), or one of the
+ * commands it is cut into does, as a simple command would ("cd $D; sudo -s"): what it runs cannot
  * be told, and stored input is the safe side of that. depth: how many command strings this one is
  * inside ("sh -c 'bash'"); past MAX_NESTING the line is looked at for names only.
  */
 static int line_reads_stdin(const char *cmd, int depth)
 {
 	struct shell_line l = SHELL_LINE_VOID;
-	int i, start, reads = 0, names_only;
+	int i, k, start, reads = 0, names_only;
 
 	if (shell_line_split(&l, cmd) != TG_OK)
 		return 0;
@@ -1216,8 +1217,17 @@ static int line_reads_stdin(const char *cmd, int depth)
 			     (strpbrk(l.words[i], " \t\n;&|") != NULL && depth <= MAX_NESTING &&
 			      line_reads_stdin(l.words[i], depth + 1))))
 				reads = 1;
-		if (!names_only)
-			reads = simple_reads_stdin(l.words + start, i - start, depth);
+		/* in a line not followed too, a command that names no reader ("cd $D; sudo -s",
+		 * ". /dev/stdin > log"), after the reserved words in front ("then sudo -s", "time
+		 * -p sudo -s") */
+		for (k = start; names_only && k < i &&
+		                (shell_line_reserved(l.words[k]) ||
+		                 (k > start && strcmp(l.words[k - 1], "time") == 0 &&
+		                  strcmp(l.words[k], "-p") == 0));
+		     k++)
+			;
+		if (!reads && depth <= MAX_NESTING)
+			reads = simple_reads_stdin(l.words + k, i - k, depth);
 	}
 	shell_line_free(&l);
 	return reads;

@@ -69,7 +69,8 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * supplies ("xargs sh -c", "xargs python3", "xargs -I X sh -c X", "xargs env"). The command is
  * read as sh reads it (shell_line): any of simple commands joined by ; && || ("cd /tmp; python3
  * -"); in a line with other syntax (a pipe, $, a redirection), any word that names a shell or an
- * interpreter ("cat | bash", "cd $D; sh"). A command string is read as a command line of its own
+ * interpreter ("cat | bash", "cd $D; sh"), or any command cut at that syntax that reads stdin as
+ * above ("cd $D; sudo -s"). A command string is read as a command line of its own
  * ("sh -c 'bash'", "su -c 'python3 -' root", "flock FILE -c CMD", eval, alias, trap,
  * "script -c CMD"; "script" alone runs the user's shell on a pty its stdin feeds), up to
  * MAX_NESTING strings deep.

@@ -24,7 +24,7 @@ struct cutter {
 	int uncertain; /* what shell_line.uncertain says */
 };
 
-static int is_reserved(const char *w)
+int shell_line_reserved(const char *w)
 {
 	const char *const *r;
 
@@ -51,7 +51,7 @@ static void word_end(struct cutter *c)
 	if (c->drop) {
 		c->o = c->w[--c->n];
 		c->drop = 0;
-	} else if ((c->n == 1 || c->w[c->n - 2] == NULL) && is_reserved(c->w[c->n - 1])) {
+	} else if ((c->n == 1 || c->w[c->n - 2] == NULL) && shell_line_reserved(c->w[c->n - 1])) {
 		c->uncertain = 1;
 	}
 }

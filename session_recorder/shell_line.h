@@ -24,5 +24,8 @@ struct shell_line {
 /* Cut cmd into l (l is set on entry). TG_OK, or TG_ERR_NOMEM. */
 int shell_line_split(struct shell_line *l, const char *cmd);
 void shell_line_free(struct shell_line *l);
+/* The word, first in a command, is a reserved word ("if", "then", "{", "!"): what follows it is
+ * the command. */
+int shell_line_reserved(const char *word);
 
 #endif

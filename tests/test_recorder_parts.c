@@ -330,6 +330,16 @@ START_TEST(mode_shell_sequences)
 	ck_assert(reads_stdin("bash < x", 0));
 	ck_assert(reads_stdin("(cd /x && perl)", 0));
 	ck_assert(reads_stdin("x=$(which python3) && $x -", 0));
+	/* and a command of it that runs a reader it does not name */
+	ck_assert(reads_stdin("cd $HOME; sudo -s", 0));
+	ck_assert(reads_stdin("sudo -i 2>/dev/null", 0));
+	ck_assert(reads_stdin(". /dev/stdin > /dev/null", 0));
+	ck_assert(reads_stdin("exec 2>&1; chroot /srv/jail", 0));
+	ck_assert(reads_stdin("if true; then doas -s; fi", 0));
+	ck_assert(reads_stdin("{ sudo --login; }", 0));
+	ck_assert(reads_stdin("time -p sudo -s", 0));
+	ck_assert(!reads_stdin("sudo -u $U id > log", 0));
+	ck_assert(!reads_stdin("if true; then . ./env.sh; fi", 0));
 	/* data commands, scripts and inline programs, and lines naming no reader */
 	ck_assert(!reads_stdin("cd /tmp; cat > f", 0));
 	ck_assert(!reads_stdin("cd /tmp && tar x", 0));
