@@ -169,18 +169,22 @@ struct xargs_feed {
 		0, NULL                                                                            \
 	}
 
-/* sudo's long options that take an argument ("--user root" or "--user=root"), and its flags */
+/* sudo's long options that take an argument ("--user root" or "--user=root"), its flags, and
+ * those that run a shell */
 static const char *const sudo_long_arg[] = {
-    "--user", "--group", "--chdir",      "--prompt",          "--host",
-    "--role", "--type",  "--close-from", "--command-timeout", "--other-user"};
+    "--user", "--group",      "--chdir",           "--prompt",     "--host", "--role",
+    "--type", "--close-from", "--command-timeout", "--other-user", NULL};
 static const char *const sudo_long_flag[] = {"--preserve-env", "--non-interactive", "--stdin",
-                                             "--set-home", "--askpass"};
+                                             "--set-home",     "--askpass",         NULL};
+static const char *const sudo_long_shell[] = {"--login", "--shell", NULL};
 /* GNU xargs' long options that take an argument (or "--name=value"), and its flags */
-static const char *const xargs_long_arg[] = {"--delimiter", "--max-args", "--max-procs",
-                                             "--max-chars", "--process-slot-var"};
+static const char *const xargs_long_arg[] = {"--delimiter", "--max-args",         "--max-procs",
+                                             "--max-chars", "--process-slot-var", NULL};
 static const char *const xargs_long_flag[] = {
-    "--null", "--no-run-if-empty", "--verbose", "--interactive",
-    "--exit", "--open-tty",        "--eof",     "--max-lines"};
+    "--null", "--no-run-if-empty", "--verbose", "--interactive", "--exit", "--open-tty",
+    "--eof",  "--max-lines",       NULL};
+static const char *const xargs_long_replace[] = {"--replace", NULL};
+static const char *const xargs_long_arg_file[] = {"--arg-file", NULL};
 
 static int in_list(const char *w, const char *const *list, size_t n)
 {
@@ -192,13 +196,23 @@ static int in_list(const char *w, const char *const *list, size_t n)
 	return 0;
 }
 
-/* The first len bytes of w are a word of the NULL-terminated list. */
-static int in_null_list(const char *w, size_t len, const char *const *list)
+/*
+ * The long option of the NULL-terminated list that the first len bytes of w name, as getopt_long
+ * reads them: the option itself, or else the start of its name ("--comm" for "--command"; a start
+ * shared by two options is one getopt_long refuses, and the program then runs nothing). NULL for
+ * none.
+ */
+static const char *long_name(const char *w, size_t len, const char *const *list)
 {
-	for (; *list != NULL; list++)
-		if (strlen(*list) == len && strncmp(w, *list, len) == 0)
-			return 1;
-	return 0;
+	const char *const *l;
+
+	for (l = list; *l != NULL; l++)
+		if (strlen(*l) == len && strncmp(w, *l, len) == 0)
+			return *l;
+	for (l = list; len > 2 && *l != NULL; l++)
+		if (strlen(*l) > len && strncmp(w, *l, len) == 0)
+			return *l;
+	return NULL;
 }
 
 /* A long option of a wrapper whose long options are listed: 0 a flag, 1 one that takes the next
@@ -208,9 +222,9 @@ static int listed_long(size_t k, const char *w)
 	const char *eq = strchr(w, '=');
 	size_t len = eq != NULL ? (size_t)(eq - w) : strlen(w);
 
-	if (in_null_list(w, len, wrappers[k].long_arg))
+	if (long_name(w, len, wrappers[k].long_arg) != NULL)
 		return eq == NULL;
-	return eq == NULL && in_null_list(w, len, wrappers[k].long_flag) ? 0 : -1;
+	return eq == NULL && long_name(w, len, wrappers[k].long_flag) != NULL ? 0 : -1;
 }
 
 /* NAME=value: an assignment before a command, or env's. */
@@ -250,44 +264,43 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 			continue;
 		}
 		if (w[i][1] == '-' && sudo) {
-			if (strcmp(w[i], "--login") == 0 || strcmp(w[i], "--shell") == 0) {
+			if (long_name(w[i], strlen(w[i]), sudo_long_shell) != NULL) {
 				*shell = 1;
-			} else if (in_list(w[i], sudo_long_arg,
-			                   sizeof(sudo_long_arg) / sizeof(sudo_long_arg[0]))) {
+			} else if (long_name(w[i], strlen(w[i]), sudo_long_arg) != NULL) {
 				if (++i >= n) /* the next word is the argument */
 					return -1;
 			} else if (strchr(w[i], '=') == NULL &&
-			           !in_list(w[i], sudo_long_flag,
-			                    sizeof(sudo_long_flag) / sizeof(sudo_long_flag[0]))) {
+			           long_name(w[i], strlen(w[i]), sudo_long_flag) == NULL) {
 				return -1;
 			}
 			continue;
 		}
 		if (w[i][1] == '-' && xargs) {
-			if (strcmp(w[i], "--replace") == 0) {
-				x->replace = "{}";
-			} else if (strncmp(w[i], "--replace=", strlen("--replace=")) == 0) {
-				x->replace = w[i] + strlen("--replace=");
-			} else if (strncmp(w[i], "--arg-file", strlen("--arg-file")) == 0) {
+			size_t len = strcspn(w[i], "=");
+
+			if (long_name(w[i], len, xargs_long_replace) != NULL) {
+				x->replace = w[i][len] == '=' ? w[i] + len + 1 : "{}";
+			} else if (long_name(w[i], len, xargs_long_arg_file) != NULL) {
 				return -1;
-			} else if (in_list(w[i], xargs_long_arg,
-			                   sizeof(xargs_long_arg) / sizeof(xargs_long_arg[0]))) {
+			} else if (long_name(w[i], strlen(w[i]), xargs_long_arg) != NULL) {
 				if (++i >= n)
 					return -1;
 			} else if (strchr(w[i], '=') == NULL &&
-			           !in_list(w[i], xargs_long_flag,
-			                    sizeof(xargs_long_flag) / sizeof(xargs_long_flag[0]))) {
+			           long_name(w[i], strlen(w[i]), xargs_long_flag) == NULL) {
 				return -1;
 			}
 			continue;
 		}
 		if (w[i][1] == '-') {
 			/* env's: "--unset NAME", "--chdir DIR", "--name=value", flags */
+			static const char *const env_split[] = {"--split-string", NULL};
+			static const char *const env_arg[] = {"--unset", "--chdir", NULL};
+			size_t len = strcspn(w[i], "=");
+
 			if (strcmp(wrappers[k].name, "env") != 0 ||
-			    strncmp(w[i], "--split-string", strlen("--split-string")) == 0)
+			    long_name(w[i], len, env_split) != NULL)
 				return -1;
-			if ((strcmp(w[i], "--unset") == 0 || strcmp(w[i], "--chdir") == 0) &&
-			    ++i >= n)
+			if (w[i][len] == '\0' && long_name(w[i], len, env_arg) != NULL && ++i >= n)
 				return -1;
 			continue;
 		}
@@ -351,22 +364,21 @@ static int skip_su(char **w, int i, int n, int runuser, int *shell, int *end, co
 		if (w[i][1] == '-') {
 			eq = strchr(w[i], '=');
 			len = eq != NULL ? (size_t)(eq - w[i]) : strlen(w[i]);
-			if (eq == NULL && in_null_list(w[i], len, flag_long))
+			if (eq == NULL && long_name(w[i], len, flag_long) != NULL)
 				continue;
-			opt = w[i];
-			if ((!in_null_list(opt, len, arg_long) &&
-			     !in_null_list(opt, len, code_long)) ||
-			    (!runuser && len == 6 && strncmp(opt, "--user", len) == 0))
+			if (((opt = long_name(w[i], len, arg_long)) == NULL &&
+			     (opt = long_name(w[i], len, code_long)) == NULL) ||
+			    (!runuser && strcmp(opt, "--user") == 0))
 				return -1;
 			if (eq != NULL)
 				w[i] = (char *)eq + 1; /* the argument */
 			else if (++i >= n)
 				return -1;
-			if (in_null_list(opt, len, code_long))
+			if (long_name(opt, strlen(opt), code_long) != NULL)
 				*code = w[i];
-			if (len == 7 && strncmp(opt, "--shell", len) == 0)
+			if (strcmp(opt, "--shell") == 0)
 				sh = i;
-			user |= len == 6 && strncmp(opt, "--user", len) == 0;
+			user |= strcmp(opt, "--user") == 0;
 			continue;
 		}
 		for (p = w[i] + 1; *p != '\0'; p++) {
@@ -413,7 +425,8 @@ static int skip_script(char **w, int i, int n, int *shell, const char **code)
 	static const char *const arg_long[] = {"--echo",         "--log-io",     "--log-in",
 	                                       "--log-out",      "--log-timing", "--logging-format",
 	                                       "--output-limit", "--command",    NULL};
-	const char *p, *eq, *arg;
+	static const char *const timing_long[] = {"--timing", NULL};
+	const char *p, *eq, *arg, *opt;
 	int files = 0, dashdash = 0, command;
 	size_t len;
 
@@ -429,13 +442,12 @@ static int skip_script(char **w, int i, int n, int *shell, const char **code)
 		if (w[i][1] == '-') {
 			eq = strchr(w[i], '=');
 			len = eq != NULL ? (size_t)(eq - w[i]) : strlen(w[i]);
-			if ((eq == NULL && in_null_list(w[i], len, flag_long)) ||
-			    (len == strlen("--timing") && strncmp(w[i], "--timing", len) == 0))
+			if ((eq == NULL && long_name(w[i], len, flag_long) != NULL) ||
+			    long_name(w[i], len, timing_long) != NULL)
 				continue; /* --timing takes its FILE only after '=' */
-			if (!in_null_list(w[i], len, arg_long))
+			if ((opt = long_name(w[i], len, arg_long)) == NULL)
 				return -1;
-			command =
-			    len == strlen("--command") && strncmp(w[i], "--command", len) == 0;
+			command = strcmp(opt, "--command") == 0;
 			arg = eq != NULL ? eq + 1 : ++i < n ? w[i] : NULL;
 			if (arg == NULL)
 				return -1;

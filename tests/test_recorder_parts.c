@@ -238,6 +238,20 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(reads_stdin("sudo --user root bash -l", 0));
 	ck_assert(reads_stdin("sudo -s", 0));
 	ck_assert(reads_stdin("sudo -i", 0));
+	ck_assert(reads_stdin("sudo --sh", 0)); /* getopt_long: --shell */
+	ck_assert(reads_stdin("sudo --log", 0));
+	ck_assert(reads_stdin("sudo --us root bash", 0));
+	ck_assert(reads_stdin("sudo --non -u root bash", 0)); /* --non-interactive */
+	ck_assert(reads_stdin("timeout --sig=KILL 60 bash", 0));
+	ck_assert(reads_stdin("timeout --sig KILL --fore 60 python3 -", 0));
+	ck_assert(reads_stdin("nice --adj=5 bash", 0));
+	ck_assert(reads_stdin("flock --time 5 /tmp/l bash", 0));
+	ck_assert(!reads_stdin("taskset --p 1", 0)); /* --pid, not listed */
+	ck_assert(reads_stdin("env --ch /srv --u X bash", 0));
+	ck_assert(!reads_stdin("env --spl='bash -l'", 0)); /* -S: not told apart */
+	ck_assert(reads_stdin("xargs --nu sh -c", 0));
+	ck_assert(reads_stdin("xargs --repl=X sh -c X", 0));
+	ck_assert(!reads_stdin("xargs --arg=f sh -c", 0)); /* --arg-file: stdin is the command's */
 	ck_assert(reads_stdin("sudo --login", 0));
 	ck_assert(reads_stdin("sudo -nS -s", 0));
 	ck_assert(reads_stdin("sudo -i bash", 0));
@@ -663,6 +677,17 @@ START_TEST(mode_command_strings)
 	ck_assert(reads_stdin("su -cbash root", 0));
 	ck_assert(reads_stdin("su --command='python3 -' root", 0));
 	ck_assert(reads_stdin("su --session-command bash root", 0));
+	/* getopt_long takes the start of a long option's name for it */
+	ck_assert(reads_stdin("su --comm bash root", 0));
+	ck_assert(reads_stdin("su --comm='python3 -' root", 0));
+	ck_assert(reads_stdin("su --sess=bash root", 0));
+	ck_assert(reads_stdin("su --sh=/bin/bash root", 0));
+	ck_assert(reads_stdin("su --log root", 0));
+	ck_assert(!reads_stdin("su --sh=/bin/cat root", 0));
+	ck_assert(reads_stdin("runuser --us postgres -- bash", 0));
+	ck_assert(reads_stdin("script -q --comm bash /dev/null", 0));
+	ck_assert(reads_stdin("script --tim=t.log -q out", 0));
+	ck_assert(!reads_stdin("script --comm=id", 0));
 	ck_assert(reads_stdin("su -s /bin/bash -c sh root", 0));
 	ck_assert(reads_stdin("su -c sh root x y", 0)); /* the shell's $0 and $1 */
 	ck_assert(reads_stdin("runuser -c bash postgres", 0));
