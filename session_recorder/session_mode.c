@@ -781,7 +781,7 @@ static const struct interpreter {
      * client's (and its "!command"). Not telnet or nc: their stdin is data for the peer. */
     {(const char *const[]){"sqlite3", NULL}, "", "", "", "", "", "", "",
      (const struct long_option[]){{"cmd", LONG_ARG},
-                                  {"init", LONG_ARG},
+                                  {"init", LONG_FILE_TOO}, /* read before the SQL */
                                   {"separator", LONG_ARG},
                                   {"newline", LONG_ARG},
                                   {"nullvalue", LONG_ARG},

@@ -771,6 +771,9 @@ START_TEST(mode_clients_read_stdin)
 	ck_assert(reads_stdin("sqlite3 db.sqlite", 0));
 	ck_assert(reads_stdin("sqlite3 -bail -cmd .timeout db.sqlite", 0));
 	ck_assert(reads_stdin("sqlite3 --init x.sql -lookaside 64 100 db.sqlite -header", 0));
+	/* its -init file is read before the SQL given: stdin's ".shell ..." runs */
+	ck_assert(reads_stdin("sqlite3 -init /dev/stdin db.sqlite 'select 1'", 0));
+	ck_assert(reads_stdin("sqlite3 -init /dev/fd/0 db.sqlite .tables", 0));
 	ck_assert(reads_stdin("export X=1; psql", 0));
 	ck_assert(reads_stdin("psql -h db -U app -d prod", 0));
 	ck_assert(reads_stdin("psql app postgres -X -v ON_ERROR_STOP=1", 0));
@@ -814,6 +817,7 @@ START_TEST(mode_clients_read_stdin)
 	ck_assert(!reads_stdin("mongosh -- host x.js", 0));
 	/* their commands on the command line, or nothing to run: stdin is data, or read by none */
 	ck_assert(!reads_stdin("sqlite3 db.sqlite 'select 1'", 0));
+	ck_assert(!reads_stdin("sqlite3 -init x.sql db.sqlite 'select 1'", 0));
 	ck_assert(!reads_stdin("sqlite3 -cmd .timeout db.sqlite .dump", 0));
 	ck_assert(!reads_stdin("sqlite3 -version", 0));
 	ck_assert(!reads_stdin("sqlite3 --help", 0));
