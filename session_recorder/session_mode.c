@@ -622,6 +622,7 @@ enum positional {
 	POS_IGNORED,  /* no script: R, at, make, ed read on, and their options may follow */
 	POS_DATABASE, /* the database, then the program's text: sqlite3 db.sqlite 'select 1' */
 	POS_JS_FILES, /* the server's address, or a script if it ends in .js: mongosh host x.js */
+	POS_FILES,    /* files of its program, each run after -e and -f: dc -e 1 x.dc - */
 };
 
 /*
@@ -926,7 +927,7 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1, 0},
+     POS_FILES, 0, 1, 0},
     {(const char *const[]){"lftp", NULL}, "epu", "", "", "c", "f", "", "vh",
      (const struct long_option[]){{"rcfile", LONG_ARG},
                                   {"version", LONG_NO_PROGRAM},
@@ -1006,6 +1007,11 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 			}
 			if (ip->positional == POS_JS_FILES) {
 				given |= has_suffix(w[i], ".js") || has_suffix(w[i], ".mongodb");
+				continue;
+			}
+			if (ip->positional == POS_FILES) {
+				given = 1;
+				stdin_file |= is_stdin_name(w[i]);
 				continue;
 			}
 			if (ip->positional != POS_IGNORED)

@@ -800,6 +800,10 @@ START_TEST(mode_clients_read_stdin)
 	ck_assert(reads_stdin("bc -l lib.bc", 0)); /* its files, then stdin */
 	ck_assert(reads_stdin("dc", 0));
 	ck_assert(reads_stdin("dc -", 0));
+	/* each of its files is a program, run after -e and -f: "-" too */
+	ck_assert(reads_stdin("dc -e 1 -", 0));
+	ck_assert(reads_stdin("dc lib.dc -", 0));
+	ck_assert(reads_stdin("dc -f lib.dc /dev/stdin", 0));
 	ck_assert(reads_stdin("lftp ftp.example.org", 0));
 	ck_assert(reads_stdin("lftp -u user -e 'set ssl:verify no' host", 0));
 	ck_assert(reads_stdin("sftp -b - backup@host", 0));
@@ -842,6 +846,7 @@ START_TEST(mode_clients_read_stdin)
 	ck_assert(!reads_stdin("bc --version", 0));
 	ck_assert(!reads_stdin("dc -e '2 3 + p'", 0));
 	ck_assert(!reads_stdin("dc prog.dc", 0));
+	ck_assert(!reads_stdin("dc -e 1 lib.dc prog.dc", 0));
 	ck_assert(!reads_stdin("lftp -c 'get x' host", 0));
 	ck_assert(!reads_stdin("lftp -f cmds.lftp", 0));
 	ck_assert(!reads_stdin("sftp -b batch.txt backup@host", 0));
