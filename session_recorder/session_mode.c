@@ -76,7 +76,9 @@ static int is_program(const char *word, const char *name)
 		return 1;
 	if (!isdigit((unsigned char)*p))
 		return 0;
-	return p[strspn(p, "0123456789.")] == '\0';
+	p += strspn(p, "0123456789.");
+	/* Debian's perl5.36-x86_64-linux-gnu: a version and the architecture's triplet */
+	return *p == '\0' || (*p == '-' && strstr(p, "-linux-") != NULL);
 }
 
 static const char *const shells[] = {"sh",    "bash", "rbash", "dash", "zsh",  "ksh",
@@ -644,6 +646,7 @@ static const struct interpreter {
 	int program_ends_options; /* options after -c are the program's: python3 -c x -i */
 	int bare_reads;           /* with no script and no program given, reads one from stdin */
 	int word_options;         /* its options are words of longs after - or --: sqlite3 -cmd */
+	int script_after_inline;  /* a script may follow its inline programs: lua -e x - */
 } interpreters[] = {
     {(const char *const[]){"python", "pypy", NULL}, "WX", "", "", "cm", "", "i", "hV",
      (const struct long_option[]){{"check-hash-based-pycs", LONG_ARG},
@@ -653,11 +656,11 @@ static const struct interpreter {
                                   {"help-xoptions", LONG_NO_PROGRAM},
                                   {"help-all", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 1, 1, 0},
+     POS_SCRIPT, 1, 1, 0, 0},
     {(const char *const[]){"perl", NULL}, "I", "MmxiCFdD0", "l", "eE", "", "", "hvV",
      (const struct long_option[]){
          {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1, 0},
+     POS_SCRIPT, 0, 1, 0, 0},
     {(const char *const[]){"ruby", NULL}, "ICEr", "xFKTWi0", "", "e", "", "", "hv",
      (const struct long_option[]){{"enable", LONG_ARG},
                                   {"disable", LONG_ARG},
@@ -668,7 +671,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"copyright", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1, 0},
+     POS_SCRIPT, 0, 1, 0, 0},
     {(const char *const[]){"node", "nodejs", NULL}, "rC", "", "", "ep", "", "i", "hv",
      (const struct long_option[]){{"eval", LONG_INLINE},
                                   {"print", LONG_INLINE},
@@ -687,7 +690,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"v8-options", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1, 0},
+     POS_SCRIPT, 0, 1, 0, 0},
     {(const char *const[]){"php", NULL}, "cdzt", "", "", "rRBE", "fF", "a", "himvS",
      (const struct long_option[]){{"php-ini", LONG_ARG},
                                   {"define", LONG_ARG},
@@ -712,21 +715,22 @@ static const struct interpreter {
                                   {"rz", LONG_NO_PROGRAM},
                                   {"ri", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1, 0},
+     POS_SCRIPT, 0, 1, 0, 0},
     /* lua reads stdin when given neither -e nor -v; luajit's -j, -O and -b too */
+    /* "-e stat" runs before the script, which may still follow: "lua -e x -" runs stdin */
     {(const char *const[]){"lua", "luajit", NULL}, "lj", "O", "", "e", "", "i", "vb",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1, 0},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1, 0, 1},
     {(const char *const[]){"Rscript", NULL}, "", "", "", "e", "", "", "",
      (const struct long_option[]){
          {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 0, 0},
+     POS_SCRIPT, 0, 0, 0, 0},
     {(const char *const[]){"R", NULL}, "dg", "", "", "e", "f", "", "h",
      (const struct long_option[]){{"file", LONG_FILE},
                                   {"args", LONG_END},
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 0},
+     POS_IGNORED, 0, 1, 0, 0},
     {(const char *const[]){"awk", "gawk", "mawk", "nawk", "original-awk", NULL}, "FvlW", "", "",
      "e", "fEi", "", "Vh",
      (const struct long_option[]){{"file", LONG_FILE},
@@ -740,7 +744,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"usage", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_PROGRAM, 0, 0, 0},
+     POS_PROGRAM, 0, 0, 0, 0},
     {(const char *const[]){"sed", "gsed", NULL}, "l", "i", "", "e", "f", "", "",
      (const struct long_option[]){{"expression", LONG_INLINE},
                                   {"file", LONG_FILE},
@@ -748,12 +752,12 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_PROGRAM, 0, 0, 0},
+     POS_PROGRAM, 0, 0, 0, 0},
     /* the jobs at and batch run later, outside the session: stdin is all there is of them */
     {(const char *const[]){"at", "batch", NULL}, "qt", "", "", "", "f", "", "lrdc",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0, 0},
     {(const char *const[]){"crontab", NULL}, "un", "", "", "", "", "", "lerVcT",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1, 0},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_SCRIPT, 0, 1, 0, 0},
     /* without -f it reads its Makefile: stdin is then the recipes' */
     {(const char *const[]){"make", "gmake", NULL}, "CIoW", "jlO", "", "E", "f", "", "vh",
      (const struct long_option[]){{"file", LONG_FILE},
@@ -769,14 +773,14 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 0, 0},
+     POS_IGNORED, 0, 0, 0, 0},
     /* its commands (and "!command") always come from stdin; its words name the file */
     {(const char *const[]){"ed", "red", NULL}, "p", "", "", "", "", "", "hV",
      (const struct long_option[]){{"prompt", LONG_ARG},
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 0},
+     POS_IGNORED, 0, 1, 0, 0},
     /* Query clients and consoles that, with stdin not a terminal, run the commands they read
      * there: SQL (and sqlite3's .shell, psql's \!, mysql's system), a debugger's commands, an FTP
      * client's (and its "!command"). Not telnet or nc: their stdin is data for the peer. */
@@ -797,7 +801,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"version", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_DATABASE, 0, 1, 1},
+     POS_DATABASE, 0, 1, 1, 0},
     {(const char *const[]){"psql", NULL}, "dvLoFPRThpU", "", "", "c", "f", "", "lV?",
      (const struct long_option[]){{"command", LONG_INLINE},
                                   {"file", LONG_FILE},
@@ -817,14 +821,14 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 0},
+     POS_IGNORED, 0, 1, 0, 0},
     /* -p only attached: alone it asks for the password */
     {(const char *const[]){"mysql", "mariadb", NULL}, "DhPSuO", "p#", "", "e", "", "", "V?I",
      (const struct long_option[]){{"execute", LONG_INLINE},
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 0},
+     POS_IGNORED, 0, 1, 0, 0},
     /* the first word is a command to send (stdin is then data, or its last argument: -x) */
     {(const char *const[]){"redis-cli", NULL}, "hpsaunridD", "", "", "", "", "", "",
      (const struct long_option[]){{"user", LONG_ARG},
@@ -857,7 +861,7 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_PROGRAM, 0, 1, 0},
+     POS_PROGRAM, 0, 1, 0, 0},
     {(const char *const[]){"mongosh", "mongo", NULL}, "up", "", "", "", "f", "", "h",
      (const struct long_option[]){{"eval", LONG_INLINE},
                                   {"file", LONG_FILE},
@@ -875,7 +879,7 @@ static const struct interpreter {
                                   {"help", LONG_NO_PROGRAM},
                                   {"build-info", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_JS_FILES, 0, 1, 0},
+     POS_JS_FILES, 0, 1, 0, 0},
     /* -batch ends after its -x files and -ex commands; without it, stdin's commands follow */
     {(const char *const[]){"gdb", "gdb-multiarch", NULL}, "", "", "", "", "", "", "",
      (const struct long_option[]){{"batch", LONG_NO_STDIN},
@@ -914,12 +918,12 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"configuration", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 1},
+     POS_IGNORED, 0, 1, 1, 0},
     /* GNU bc runs its files, then stdin */
     {(const char *const[]){"bc", NULL}, "", "", "", "", "", "", "hv",
      (const struct long_option[]){
          {"version", LONG_NO_PROGRAM}, {"help", LONG_NO_PROGRAM}, {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 0},
+     POS_IGNORED, 0, 1, 0, 0},
     /* GNU dc; its "!command" runs a shell command */
     {(const char *const[]){"dc", NULL}, "", "", "", "e", "f", "", "Vh",
      (const struct long_option[]){{"expression", LONG_INLINE},
@@ -927,22 +931,22 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_FILES, 0, 1, 0},
+     POS_FILES, 0, 1, 0, 0},
     {(const char *const[]){"lftp", NULL}, "epu", "", "", "c", "f", "", "vh",
      (const struct long_option[]){{"rcfile", LONG_ARG},
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_IGNORED, 0, 1, 0},
+     POS_IGNORED, 0, 1, 0, 0},
     /* OpenSSH's: -b FILE reads its commands there "instead of stdin" (-b -: stdin) */
     {(const char *const[]){"sftp", NULL}, "BcDFiJloPRSsX", "", "", "", "b", "", "",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0, 0},
     {(const char *const[]){"ftp", "tnftp", NULL}, "oPrsTuq", "", "", "", "", "", "",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_IGNORED, 0, 1, 0, 0},
     /* with no command word, its own commands ("OpenSSL> "); with one, stdin is that command's data
      */
     {(const char *const[]){"openssl", NULL}, "", "", "", "", "", "", "",
-     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_PROGRAM, 0, 1, 0},
+     (const struct long_option[]){{NULL, LONG_FLAG}}, POS_PROGRAM, 0, 1, 0, 0},
     {(const char *const[]){"irb", NULL}, "rIE", "W", "", "", "", "", "hv",
      (const struct long_option[]){{"context-mode", LONG_ARG},
                                   {"prompt", LONG_ARG},
@@ -952,7 +956,7 @@ static const struct interpreter {
                                   {"version", LONG_NO_PROGRAM},
                                   {"help", LONG_NO_PROGRAM},
                                   {NULL, LONG_FLAG}},
-     POS_SCRIPT, 0, 1, 0},
+     POS_SCRIPT, 0, 1, 0, 0},
 };
 
 /* The kind of the long option w ("--name" or "--name=value", or with one '-' for word_options);
@@ -1087,6 +1091,8 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 	}
 	if (stdin_too || stdin_file || fed)
 		return 1;
+	if (given && ip->script_after_inline && i < n)
+		return is_stdin_name(w[i]); /* the script after the inline programs */
 	if (given)
 		return 0; /* the words left are the program's arguments or its data files */
 	if (i < n)

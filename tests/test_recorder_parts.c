@@ -389,6 +389,9 @@ START_TEST(mode_interpreter_reads_stdin)
 	ck_assert(reads_stdin("perl -", 0));
 	ck_assert(reads_stdin("perl -w -Mstrict -I /opt/lib -", 0));
 	ck_assert(reads_stdin("perl5.36.0", 0));
+	ck_assert(reads_stdin("/usr/bin/perl5.36-x86_64-linux-gnu", 0)); /* Debian 12's */
+	ck_assert(reads_stdin("lua -e x=1 -", 0)); /* -e runs first, then the script: stdin */
+	ck_assert(reads_stdin("lua5.4 -e x=1 -l socket -", 0));
 	ck_assert(reads_stdin("/usr/bin/perl -T", 0));
 	ck_assert(reads_stdin("ruby", 0));
 	ck_assert(reads_stdin("ruby -w -r json -", 0));
@@ -460,6 +463,9 @@ START_TEST(mode_interpreter_reads_stdin)
 	ck_assert(!reads_stdin("php -S localhost:8000", 0));
 	ck_assert(!reads_stdin("lua script.lua", 0));
 	ck_assert(!reads_stdin("lua -e x=1", 0));
+	ck_assert(!reads_stdin("lua -e x=1 script.lua", 0));
+	ck_assert(!reads_stdin("python3-config", 0));
+	ck_assert(!reads_stdin("perl5.36-x86_64", 0));
 	ck_assert(!reads_stdin("lua -v", 0));
 	ck_assert(!reads_stdin("tclsh script.tcl", 0));
 	ck_assert(!reads_stdin("tclsh -encoding utf-8 script.tcl", 0));
