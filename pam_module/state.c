@@ -158,7 +158,8 @@ void tgp_state_unlock(struct tgp_lock *l)
  * One spelling per client, so that failures from one client add up however PAM_RHOST spells
  * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets, and
  * no %zone but on a link-local address), an IPv4-mapped one as the IPv4 address, a name in lower
- * case without its final dot. Into out (size n); anything else is copied as it is.
+ * case without its final dot, cut to the key's cap. Into out (size n); anything else is copied
+ * as it is.
  */
 static void addr_canonical(const char *addr, char *out, size_t n)
 {
@@ -167,10 +168,13 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 	size_t len = strlen(addr), i;
 	char *pct;
 
-	snprintf(out, n, "%s", addr);
+	/* longer than any address or name: cut, and cleaned all the same (one spelling of the
+	 * key it is cut to, whatever its case) */
 	if (len + 1 > sizeof(tmp))
-		return;
-	memcpy(tmp, addr, len + 1);
+		len = sizeof(tmp) - 1;
+	memcpy(tmp, addr, len);
+	tmp[len] = '\0';
+	snprintf(out, n, "%s", tmp);
 	if (strchr(tmp, ':') != NULL) {
 		char *v6 = tmp;
 
@@ -201,8 +205,11 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 	for (i = 0; i < len; i++)
 		if (tmp[i] >= 'A' && tmp[i] <= 'Z')
 			tmp[i] = (char)(tmp[i] - 'A' + 'a');
-	if (len > 1 && tmp[len - 1] == '.')
-		tmp[len - 1] = '\0';
+	/* cut to the key's cap first: a cut just after a dot must not leave it final */
+	if (len > TGP_ADDR_MAX - 1)
+		tmp[len = TGP_ADDR_MAX - 1] = '\0';
+	while (len > 1 && tmp[len - 1] == '.')
+		tmp[--len] = '\0';
 	snprintf(out, n, "%s", tmp);
 }
 

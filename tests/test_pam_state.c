@@ -357,6 +357,36 @@ START_TEST(addresses_cleaned)
 }
 END_TEST
 
+/*
+ * A name is one spelling however it ends: cleaning the clean key again changes nothing (what
+ * the state holds is read back as the same client). Found by tests/fuzz/fuzz_addr.c.
+ */
+START_TEST(names_cleaned_once)
+{
+	char out[TGP_ADDR_MAX], again[TGP_ADDR_MAX], name[400];
+
+	tgp_addr_clean("host.example..", out);
+	ck_assert_str_eq(out, "host.example");
+	tgp_addr_clean("..", out);
+	ck_assert_str_eq(out, ".");
+	/* cut at the cap just after a dot */
+	memset(name, 'a', sizeof(name));
+	name[TGP_ADDR_MAX - 2] = '.';
+	name[TGP_ADDR_MAX + 4] = '\0';
+	tgp_addr_clean(name, out);
+	tgp_addr_clean(out, again);
+	ck_assert_str_eq(again, out);
+	ck_assert_uint_eq(strlen(out), TGP_ADDR_MAX - 2);
+	/* longer than any name: still lower case */
+	memset(name, 'A', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	tgp_addr_clean(name, out);
+	tgp_addr_clean(out, again);
+	ck_assert_str_eq(again, out);
+	ck_assert_int_eq(out[0], 'a');
+}
+END_TEST
+
 START_TEST(files_and_lock)
 {
 	struct tgp_state st, back;
@@ -698,6 +728,7 @@ int main(void)
 	tcase_add_test(tc, eviction_all_locked_drops_the_one_ending_first);
 	tcase_add_test(tc, ipv6_limit_key_is_the_network);
 	tcase_add_test(tc, addresses_cleaned);
+	tcase_add_test(tc, names_cleaned_once);
 	tcase_add_test(tc, files_and_lock);
 	tcase_add_test(tc, removal_keeps_one_lock);
 	tcase_add_test(tc, torn_write_falls_back);
