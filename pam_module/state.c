@@ -158,8 +158,8 @@ void tgp_state_unlock(struct tgp_lock *l)
  * One spelling per client, so that failures from one client add up however PAM_RHOST spells
  * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets, and
  * no %zone but on a link-local address), an IPv4-mapped one as the IPv4 address, a name in lower
- * case without its final dot, cut to the key's cap. Into out (size n); anything else is copied
- * as it is.
+ * case without its final dot, cut to the key's cap. Into out (size n); so is anything else
+ * (what is neither an address nor a name is cleaned as a name: cleaning the key changes nothing).
  */
 static void addr_canonical(const char *addr, char *out, size_t n)
 {
@@ -174,10 +174,10 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 		len = sizeof(tmp) - 1;
 	memcpy(tmp, addr, len);
 	tmp[len] = '\0';
-	snprintf(out, n, "%s", tmp);
 	if (strchr(tmp, ':') != NULL) {
-		char *v6 = tmp;
+		char v6buf[sizeof(tmp)], *v6 = v6buf;
 
+		memcpy(v6buf, tmp, len + 1);
 		if (v6[0] == '[' && len >= 2 && v6[len - 1] == ']') {
 			v6[len - 1] = '\0';
 			v6++;
@@ -194,8 +194,9 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 				len = strlen(out);
 				snprintf(out + len, n - len, "%%%s", pct);
 			}
+			return;
 		}
-		return;
+		/* not an address: a name, below (its cut key, which may hold no ':', is too) */
 	}
 	if (inet_pton(AF_INET, tmp, bin) == 1) {
 		(void)inet_ntop(AF_INET, bin, out, (socklen_t)n);

@@ -384,6 +384,17 @@ START_TEST(names_cleaned_once)
 	tgp_addr_clean(out, again);
 	ck_assert_str_eq(again, out);
 	ck_assert_int_eq(out[0], 'a');
+	/* what holds a ':' but is no address is a name too: lower case, and one key once cut
+	 * before its ':' */
+	tgp_addr_clean("2001:DB8::ZZ", out);
+	ck_assert_str_eq(out, "2001:db8::zz");
+	memset(name, 'M', sizeof(name));
+	name[TGP_ADDR_MAX + 2] = ':';
+	name[TGP_ADDR_MAX + 4] = '\0';
+	tgp_addr_clean(name, out);
+	tgp_addr_clean(out, again);
+	ck_assert_str_eq(again, out);
+	ck_assert_int_eq(out[0], 'm');
 }
 END_TEST
 
