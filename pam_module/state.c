@@ -161,12 +161,49 @@ void tgp_state_unlock(struct tgp_lock *l)
  * case without its final dot, cut to the key's cap. Into out (size n); so is anything else
  * (what is neither an address nor a name is cleaned as a name: cleaning the key changes nothing).
  */
+/* When s (of len bytes) is an IP address: its canonical form into out (size n), and 1. */
+static int addr_numeric(const char *s, size_t len, char *out, size_t n)
+{
+	char v6buf[256], *v6 = v6buf, *pct;
+	unsigned char bin[16];
+
+	if (inet_pton(AF_INET, s, bin) == 1) {
+		(void)inet_ntop(AF_INET, bin, out, (socklen_t)n);
+		return 1;
+	}
+	if (strchr(s, ':') == NULL || len >= sizeof(v6buf))
+		return 0;
+	memcpy(v6buf, s, len + 1);
+	if (v6[0] == '[' && len >= 2 && v6[len - 1] == ']') {
+		v6[len - 1] = '\0';
+		v6++;
+	}
+	if ((pct = strchr(v6, '%')) != NULL)
+		*pct++ = '\0';
+	if (inet_pton(AF_INET6, v6, bin) != 1)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bin)) {
+		(void)inet_ntop(AF_INET, bin + 12, out, (socklen_t)n);
+	} else if (inet_ntop(AF_INET6, bin, out, (socklen_t)n) != NULL && pct != NULL &&
+	           *pct != '\0' && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)bin)) {
+		/* every link has its fe80::/64: the zone says which one */
+		len = strlen(out);
+		snprintf(out + len, n - len, "%%%s", pct);
+	}
+	return 1;
+}
+
+/*
+ * One spelling per client, so that failures from one client add up however PAM_RHOST spells
+ * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets, and
+ * no %zone but on a link-local address), an IPv4-mapped one as the IPv4 address, a name in lower
+ * case without its final dot, cut to the key's cap. Into out (size n); so is anything else
+ * (what is neither an address nor a name is cleaned as a name: cleaning the key changes nothing).
+ */
 static void addr_canonical(const char *addr, char *out, size_t n)
 {
 	char tmp[256];
-	unsigned char bin[16];
 	size_t len = strlen(addr), i;
-	char *pct;
 
 	/* longer than any address or name: cut, and cleaned all the same (one spelling of the
 	 * key it is cut to, whatever its case) */
@@ -174,34 +211,8 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 		len = sizeof(tmp) - 1;
 	memcpy(tmp, addr, len);
 	tmp[len] = '\0';
-	if (strchr(tmp, ':') != NULL) {
-		char v6buf[sizeof(tmp)], *v6 = v6buf;
-
-		memcpy(v6buf, tmp, len + 1);
-		if (v6[0] == '[' && len >= 2 && v6[len - 1] == ']') {
-			v6[len - 1] = '\0';
-			v6++;
-		}
-		if ((pct = strchr(v6, '%')) != NULL)
-			*pct++ = '\0';
-		if (inet_pton(AF_INET6, v6, bin) == 1) {
-			if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bin)) {
-				(void)inet_ntop(AF_INET, bin + 12, out, (socklen_t)n);
-			} else if (inet_ntop(AF_INET6, bin, out, (socklen_t)n) != NULL &&
-			           pct != NULL && *pct != '\0' &&
-			           IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)bin)) {
-				/* every link has its fe80::/64: the zone says which one */
-				len = strlen(out);
-				snprintf(out + len, n - len, "%%%s", pct);
-			}
-			return;
-		}
-		/* not an address: a name, below (its cut key, which may hold no ':', is too) */
-	}
-	if (inet_pton(AF_INET, tmp, bin) == 1) {
-		(void)inet_ntop(AF_INET, bin, out, (socklen_t)n);
+	if (addr_numeric(tmp, len, out, n))
 		return;
-	}
 	/* a host name (UseDNS): DNS names are the same in any case */
 	for (i = 0; i < len; i++)
 		if (tmp[i] >= 'A' && tmp[i] <= 'Z')
@@ -211,7 +222,10 @@ static void addr_canonical(const char *addr, char *out, size_t n)
 		tmp[len = TGP_ADDR_MAX - 1] = '\0';
 	while (len > 1 && tmp[len - 1] == '.')
 		tmp[--len] = '\0';
-	snprintf(out, n, "%s", tmp);
+	/* "192.0.2.7." and "::1." are names to inet_pton(), and the address once the dot is gone:
+	 * that address, so that its key cleans to itself */
+	if (!addr_numeric(tmp, len, out, n))
+		snprintf(out, n, "%s", tmp);
 }
 
 void tgp_addr_clean(const char *addr, char out[TGP_ADDR_MAX])

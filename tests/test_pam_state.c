@@ -395,6 +395,13 @@ START_TEST(names_cleaned_once)
 	tgp_addr_clean(out, again);
 	ck_assert_str_eq(again, out);
 	ck_assert_int_eq(out[0], 'm');
+	/* an address with a final dot is that address, not a name that cleans to it later */
+	tgp_addr_clean("00::1.", out);
+	ck_assert_str_eq(out, "::1");
+	tgp_addr_clean("192.0.2.7..", out);
+	ck_assert_str_eq(out, "192.0.2.7");
+	tgp_addr_clean("[::FFFF:192.0.2.7].", out);
+	ck_assert_str_eq(out, "192.0.2.7");
 }
 END_TEST
 
