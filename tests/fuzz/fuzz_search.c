@@ -26,7 +26,10 @@ static void check_line(const struct search_line *ln)
 {
 	FUZZ_CHECK(ln->len <= LINE_CAP && ln->col <= LINE_CAP);
 	FUZZ_CHECK(ln->cont <= ln->len);
-	FUZZ_CHECK(ln->blank_upto <= LINE_CAP);
+	/* "the first blank_upto bytes are BLANK, a cell each" */
+	FUZZ_CHECK(ln->blank_upto <= ln->len);
+	for (size_t i = 0; i < ln->blank_upto; i++)
+		FUZZ_CHECK(ln->text[i] == BLANK);
 	FUZZ_CHECK(ln->dlo >= ln->dhi || ln->dhi <= LINE_CAP);
 	if (ln->prev.have) {
 		FUZZ_CHECK(ln->prev.len <= LINE_CAP);
@@ -35,6 +38,9 @@ static void check_line(const struct search_line *ln)
 	}
 }
 
+/* the block's bytes checked so far (each once: a block grows to BLOCK_FLUSH) */
+static size_t checked;
+
 static void check_ctx(const struct search_ctx *c)
 {
 	size_t i;
@@ -42,8 +48,11 @@ static void check_ctx(const struct search_ctx *c)
 	check_line(&c->line[0]);
 	check_line(&c->line[1]);
 	FUZZ_CHECK(c->cur <= BLOCK_CAP && c->ntimes <= TIMES_CAP);
-	for (i = 0; i < c->cur; i++)
+	if (c->cur < checked)
+		checked = 0; /* searched and emptied since */
+	for (i = checked; i < c->cur; i++)
 		FUZZ_CHECK(c->cell[i] < c->ntimes);
+	checked = c->cur;
 }
 
 /* Non-overlapping occurrences of pat in each line of s (lines end with '\n'). */
@@ -142,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->patlen = plen;
 	c->name = "fuzz.tgr";
 	reset(c, flags & 1);
+	checked = 0;
 	c->verified_bytes = (flags & 2) ? size / 2 : UINT64_MAX;
 
 	/* report() prints each match: not to the fuzzer's stdout */
