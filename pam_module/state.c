@@ -154,13 +154,6 @@ void tgp_state_unlock(struct tgp_lock *l)
 	l->fd = -1;
 }
 
-/*
- * One spelling per client, so that failures from one client add up however PAM_RHOST spells
- * it: an IPv6 address in its canonical form (lower case, zeros compressed, no brackets, and
- * no %zone but on a link-local address), an IPv4-mapped one as the IPv4 address, a name in lower
- * case without its final dot, cut to the key's cap. Into out (size n); so is anything else
- * (what is neither an address nor a name is cleaned as a name: cleaning the key changes nothing).
- */
 /* When s (of len bytes) is an IP address: its canonical form into out (size n), and 1. */
 static int addr_numeric(const char *s, size_t len, char *out, size_t n)
 {
