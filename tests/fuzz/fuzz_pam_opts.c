@@ -20,7 +20,14 @@
 
 #define MAX_ARGS 16
 
-static char conf_path[64];
+static char conf_dir[40], conf_path[64];
+
+/* the folder and the file are the harness's: gone when the process ends */
+static void remove_conf(void)
+{
+	unlink(conf_path);
+	rmdir(conf_dir);
+}
 
 static void write_conf(const uint8_t *p, size_t n)
 {
@@ -74,7 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (mkdtemp(tmpl) == NULL)
 			abort();
+		snprintf(conf_dir, sizeof(conf_dir), "%s", tmpl);
 		snprintf(conf_path, sizeof(conf_path), "%s/tollgate.conf", tmpl);
+		atexit(remove_conf);
 	}
 	errlen = 1 + data[0] % 256;
 	data++;
