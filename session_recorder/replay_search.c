@@ -954,13 +954,36 @@ static int is_literal(const char *p)
 	return p[0] != '\0' && strpbrk(p, ".[]()*+?{}|^$\\") == NULL;
 }
 
+/* A recording's search starts afresh: each stream's line, and its escape state. */
+static void search_restart(struct search_ctx *c)
+{
+	int k;
+
+	c->cur = c->ntimes = c->head_cont = 0;
+	c->head_piece = c->cut = 0;
+	for (k = 0; k < 2; k++) {
+		struct search_line *ln = &c->line[k];
+
+		ln->len = ln->col = ln->cont = ln->blank_upto = 0;
+		ln->piece = ln->moved = 0;
+		ln->held_t = 0;
+		ln->dlo = ln->dhi = 0;
+		ln->prev.have = 0;
+		ln->strip = (struct replay_strip)REPLAY_STRIP_VOID;
+		ln->strip.input = c->input;
+	}
+	c->ln = &c->line[0];
+	memset(&c->seen, 0, sizeof(c->seen));
+	c->dropped = 0;
+}
+
 int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 {
 	struct search_ctx *c = calloc(1, sizeof(*c));
 	struct replay_names n = REPLAY_NAMES_VOID;
 	struct tg_rec_verdict v;
 	char err[256];
-	int e, k, code = REPLAY_EXIT_OK;
+	int e, code = REPLAY_EXIT_OK;
 	size_t i;
 
 	if (c == NULL)
@@ -994,22 +1017,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		int fc, status = TG_OK;
 
 		c->name = name;
-		c->cur = c->ntimes = c->head_cont = 0;
-		c->head_piece = c->cut = 0;
-		for (k = 0; k < 2; k++) { /* each stream's line, and its escape state, afresh */
-			struct search_line *ln = &c->line[k];
-
-			ln->len = ln->col = ln->cont = ln->blank_upto = 0;
-			ln->piece = ln->moved = 0;
-			ln->held_t = 0;
-			ln->dlo = ln->dhi = 0;
-			ln->prev.have = 0;
-			ln->strip = (struct replay_strip)REPLAY_STRIP_VOID;
-			ln->strip.input = c->input;
-		}
-		c->ln = &c->line[0];
-		memset(&c->seen, 0, sizeof(c->seen));
-		c->dropped = 0;
+		search_restart(c);
 		memset(&v, 0, sizeof(v));
 		/* as cat: verified first, then searched up to what verified (all with --force) */
 		if (n.v[i].bad != NULL) { /* a *.tgr in a folder that is not a regular file */

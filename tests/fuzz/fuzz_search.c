@@ -80,27 +80,10 @@ static uint64_t count_plain(const char *s, size_t n, const char *pat, size_t ple
 
 static void reset(struct search_ctx *c, int input)
 {
-	int k;
-
-	c->cur = c->ntimes = c->head_cont = 0;
-	c->head_piece = c->cut = 0;
-	for (k = 0; k < 2; k++) {
-		struct search_line *ln = &c->line[k];
-
-		ln->len = ln->col = ln->cont = ln->blank_upto = 0;
-		ln->piece = ln->moved = 0;
-		ln->held_t = 0;
-		ln->dlo = ln->dhi = 0;
-		ln->prev.have = 0;
-		ln->strip = (struct replay_strip)REPLAY_STRIP_VOID;
-		ln->strip.input = input;
-	}
-	c->ln = &c->line[0];
-	memset(&c->seen, 0, sizeof(c->seen));
-	c->dropped = 0;
+	c->input = input;
+	search_restart(c);
 	c->matches = 0;
 	c->werr = 0;
-	c->input = input;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
