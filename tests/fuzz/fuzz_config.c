@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_config_check.h"
 #include "tg_config.h"
 #include "tg_error.h"
 
@@ -21,25 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = tg_config_parse(cfg, "fuzz.conf", (const char *)data, size, err, sizeof(err));
 	FUZZ_CHECK(r == TG_OK || err[0] != '\0'); /* every failure names its cause */
 	for (i = 0; i < TG_CONF_COUNT; i++) {
-		const struct tg_conf_key *k = &tg_conf_keys[i];
-		const char *v = tg_config_str(cfg, (enum tg_conf_id)i);
-		unsigned long long n = tg_config_uint(cfg, (enum tg_conf_id)i);
-
-		FUZZ_CHECK(v != NULL && strlen(v) <= TG_CONFIG_MAX_VALUE);
+		fuzz_check_config_value(cfg, (enum tg_conf_id)i);
 		FUZZ_CHECK(r == TG_OK || !tg_config_is_set(cfg, (enum tg_conf_id)i));
-		switch (k->type) {
-		case TG_CONF_UINT:
-			FUZZ_CHECK(n >= k->min && n <= k->max);
-			break;
-		case TG_CONF_BOOL:
-			FUZZ_CHECK(n <= 1);
-			break;
-		case TG_CONF_ENUM:
-			FUZZ_CHECK(tg_config_choice_ok(k->choices, v));
-			break;
-		case TG_CONF_STRING:
-			break;
-		}
 	}
 	tg_config_free(cfg);
 	return 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "fuzz_config_check.h"
 #include "options.h"
 #include "tg_config.h"
 #include "tg_error.h"
@@ -122,22 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < TG_CONF_COUNT; i++) {
 			const struct tg_conf_key *k = &tg_conf_keys[i];
 			const char *v = tg_config_str(o.cfg, (enum tg_conf_id)i), *want;
-			unsigned long long n = tg_config_uint(o.cfg, (enum tg_conf_id)i);
 
-			FUZZ_CHECK(v != NULL && strlen(v) <= TG_CONFIG_MAX_VALUE);
-			switch (k->type) {
-			case TG_CONF_UINT:
-				FUZZ_CHECK(n >= k->min && n <= k->max);
-				break;
-			case TG_CONF_BOOL:
-				FUZZ_CHECK(n <= 1);
-				break;
-			case TG_CONF_ENUM:
-				FUZZ_CHECK(tg_config_choice_ok(k->choices, v));
-				break;
-			case TG_CONF_STRING:
-				break;
-			}
+			fuzz_check_config_value(o.cfg, (enum tg_conf_id)i);
 			if ((strcmp(k->section, "pam") == 0 ||
 			     strcmp(k->section, "general") == 0) &&
 			    (want = arg_value(argc, argv, (enum tg_conf_id)i)) != NULL)
