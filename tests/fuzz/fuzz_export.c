@@ -18,6 +18,7 @@
 
 #include "../../session_recorder/replay_text.c"
 #include "fuzz.h"
+#include "fuzz_records.h"
 
 #define MAX_RECORDS 4096
 
@@ -169,20 +170,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tg_buf_init(&c.bytes, 2 * TG_REC_MAX_PAYLOAD);
 	for (k = 0; k < 2; k++)
 		tg_buf_init(&want[k], SIZE_MAX / 2);
-	while (pos + 2 <= size && nrec++ < MAX_RECORDS) {
-		unsigned len = data[pos + 1];
+	while (nrec < MAX_RECORDS &&
+	       fuzz_next_record(data, size, &pos, &t, types, 3, nrec + 2, &rec)) {
+		unsigned len = (unsigned)rec.len;
 
-		t += data[pos] >> 3;
-		memset(&rec, 0, sizeof(rec));
-		rec.type = types[data[pos] & 7];
-		rec.offset = pos;
-		rec.index = nrec + 1;
-		rec.time_us = t;
-		pos += 2;
-		if (len > size - pos)
-			len = (unsigned)(size - pos);
-		rec.data = data + pos;
-		rec.len = len;
+		nrec++;
 		pos += len;
 		if (rec.type == TG_REC_RESIZE) {
 			rec.cols = len;

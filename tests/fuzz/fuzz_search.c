@@ -17,6 +17,7 @@
 
 #include "../../session_recorder/replay_search.c"
 #include "fuzz.h"
+#include "fuzz_records.h"
 
 #define MAX_RECORDS 4096
 
@@ -144,23 +145,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(dev_null);
 
 	pos = 2 + (data[1] % 16);
-	while (pos + 2 <= size && nrec++ < MAX_RECORDS) {
-		unsigned kind = data[pos] & 3, len = data[pos + 1];
-		static const enum tg_rec_type types[4] = {TG_REC_OUT, TG_REC_ERR, TG_REC_IN,
-		                                          TG_REC_DROPPED};
+	static const enum tg_rec_type types[4] = {TG_REC_OUT, TG_REC_ERR, TG_REC_IN,
+	                                          TG_REC_DROPPED};
+
+	while (nrec < MAX_RECORDS &&
+	       fuzz_next_record(data, size, &pos, &t, types, 2, nrec + 2, &rec)) {
+		unsigned len = (unsigned)rec.len;
 		size_t i;
 
-		t += data[pos] >> 2;
-		memset(&rec, 0, sizeof(rec));
-		rec.type = types[kind];
-		rec.offset = pos;
-		rec.index = nrec + 1;
-		rec.time_us = t;
-		pos += 2;
-		if (len > size - pos)
-			len = (unsigned)(size - pos);
-		rec.data = data + pos;
-		rec.len = len;
+		nrec++;
 		if (rec.type == TG_REC_DROPPED) {
 			rec.stream = (len & 1) ? TG_REC_IN : TG_REC_OUT;
 			rec.dropped = len;
