@@ -8,6 +8,7 @@
 
 #include "shell_line.h"
 #include "tg_error.h"
+#include "tg_spool.h"
 
 #define MAX_WORDS 64
 #define MAX_TRANSFER_WORDS 4096
@@ -53,13 +54,6 @@ static int is_stdin_name(const char *w)
 {
 	return strcmp(w, "-") == 0 || strcmp(w, "/dev/stdin") == 0 || strcmp(w, "/dev/fd/0") == 0 ||
 	       strcmp(w, "/proc/self/fd/0") == 0;
-}
-
-static int has_suffix(const char *w, const char *suffix)
-{
-	size_t a = strlen(w), b = strlen(suffix);
-
-	return a > b && strcmp(w + a - b, suffix) == 0;
 }
 
 /* The program word (its part after the last '/') is name, or name and a version: "python3.11" for
@@ -1010,7 +1004,8 @@ static int interpreter_reads_stdin(const struct interpreter *ip, char **w, int n
 				continue;
 			}
 			if (ip->positional == POS_JS_FILES) {
-				given |= has_suffix(w[i], ".js") || has_suffix(w[i], ".mongodb");
+				given |= tg_spool_has_suffix(w[i], ".js") ||
+				         tg_spool_has_suffix(w[i], ".mongodb");
 				continue;
 			}
 			if (ip->positional == POS_FILES) {
