@@ -88,10 +88,10 @@ with open(sys.argv[1], "r+b") as f:
 PY
 "$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" info -k "$T/keys/signing.pub" \
 	"$T/spool/sessions/dmg.tgr" >/dev/null 2>&1 && tg_fail "the damaged header can be read"
-up_event 3 logout '"user":"jill","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"33333333333333333333333333333333","mfa_method":"totp","duration_us":1000000'
+up_session_event 3 logout jill 33333333333333333333333333333333
 # their logouts on Slack: the changed recording is not passed off as one a crash left unsealed
-up_event 1 logout '"user":"hank","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"11111111111111111111111111111111","mfa_method":"totp","duration_us":1000000'
-up_event 2 logout '"user":"ivan","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,"session_id":"22222222222222222222222222222222","mfa_method":"totp","duration_us":1000000'
+up_session_event 1 logout hank 11111111111111111111111111111111
+up_session_event 2 logout ivan 22222222222222222222222222222222
 "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || tg_fail "--once with the logouts"
 up_messages | grep 'SSH logout: hank' | grep -q 'Final chain hash: none: the recording DOES NOT VERIFY' ||
 	tg_fail "the logout of the changed recording does not say it does not verify: $(up_messages | grep 'SSH logout: hank')"
