@@ -1,36 +1,10 @@
 #include "escape_check.h"
 
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "proc_stat.h"
 #include "tg_error.h"
-
-int escape_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
-{
-	char path[64], buf[1024], *l, *r;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return TG_ERR_SYSTEM;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return TG_ERR_IO;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
-	if ((l = strchr(buf, '(')) == NULL || (r = strrchr(buf, ')')) == NULL || r < l)
-		return TG_ERR_PARSE;
-	*r = '\0';
-	snprintf(comm, len, "%s", l + 1);
-	if (sscanf(r + 1, " %*c %d", ppid) != 1)
-		return TG_ERR_PARSE;
-	return TG_OK;
-}
 
 static int is_sshd(const char *comm)
 {
@@ -49,10 +23,11 @@ static void printable(char *s)
 
 int escape_check(pid_t parent, char *reason, size_t len)
 {
-	char comm[64];
-	pid_t gp;
+	char path[64];
+	struct proc_stat st;
 
-	if (escape_proc_stat(parent, comm, sizeof(comm), &gp) != TG_OK) {
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)parent);
+	if (proc_stat_read(path, &st) != TG_OK) {
 		snprintf(reason, len, "cannot read the parent process %ld", (long)parent);
 		return 1;
 	}
@@ -60,9 +35,9 @@ int escape_check(pid_t parent, char *reason, size_t len)
 	 * shell, and a recorder started from there (with no argument, as sshd starts it) has
 	 * that parent too, leaves a clean recording for the PAM session, and the shell goes on
 	 * unrecorded. Shells exec their -c command ("ForceCommand exec ..." makes every one) */
-	if (is_sshd(comm))
+	if (is_sshd(st.comm))
 		return 0;
-	printable(comm);
-	snprintf(reason, len, "started by '%s' (pid %ld), not by sshd", comm, (long)parent);
+	printable(st.comm);
+	snprintf(reason, len, "started by '%s' (pid %ld), not by sshd", st.comm, (long)parent);
 	return 1;
 }

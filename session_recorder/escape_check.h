@@ -19,7 +19,5 @@
 
 /* 1 when the parent pid is not sshd; reason then says why. */
 int escape_check(pid_t parent, char *reason, size_t len);
-/* The comm (name) and parent pid of a process from /proc/<pid>/stat. */
-int escape_proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid);
 
 #endif

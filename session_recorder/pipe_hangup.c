@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "child_exec.h"
+#include "proc_stat.h"
 #include "tg_error.h"
 
 #define TICK_MS 10
@@ -55,6 +56,16 @@ static int signal_group(pid_t pgid, int sig)
 	if (errno != ESRCH)
 		return -1;
 	return kill(pgid, sig);
+}
+
+/* Whether the group (or the command alone, as in signal_group) has a process that runs still:
+ * one left with zombies only is done, though kill() finds them (proc_stat.h). Another user's
+ * group (EPERM) counts as done, as it did for kill(): out of reach. */
+static int group_running(pid_t pgid)
+{
+	if (kill(-pgid, 0) == 0)
+		return proc_group_running(pgid) != 0;
+	return errno == ESRCH && kill(pgid, 0) == 0;
 }
 
 /* The helper: the user's ids, its socket on 3, nothing else. Never returns. */
@@ -117,13 +128,11 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	 * id is free again at most TICK_MS before the probe that lets the helper go */
 	(void)!send(3, "H", 1, MSG_NOSIGNAL);
 	/* until all are gone (the recorder reaps its child meanwhile) */
-	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS && signal_group(pgid, 0) == 0;
-	     waited += TICK_MS)
+	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS && group_running(pgid); waited += TICK_MS)
 		tick();
 	if (waited >= RELAY_HANGUP_WAIT_MS) {
 		signal_group(pgid, SIGKILL);
-		for (waited = 0; waited < KILL_WAIT_MS && signal_group(pgid, 0) == 0;
-		     waited += TICK_MS)
+		for (waited = 0; waited < KILL_WAIT_MS && group_running(pgid); waited += TICK_MS)
 			tick();
 	}
 	/* a process that made itself another user (a setuid program that became root) is out of

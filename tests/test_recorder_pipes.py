@@ -650,6 +650,54 @@ def test_term_ends_quiet_command():
         env.cleanup()
 
 
+def test_hangup_done_when_only_zombies_left():
+    """After the hangup the helper waits for the command's process group to be gone, then
+    SIGKILLs what is left. A process of the group whose parent (the shell) died first is a
+    zombie until init, or the nearest subreaper, reaps it: seconds later under some container
+    inits, never under a subreaper that does not wait. kill(-pgid, 0) finds zombies too, so the
+    helper waited out its 2 s for nothing and the user's "session is ended" came that late.
+    A group left with zombies only is done: no SIGKILL (seen with strace)."""
+    if shutil.which("strace") is None:
+        print("(skipped: strace not installed)")
+        return
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    env = Env(shell="/bin/sh")
+    orphan = None
+    # this process, a subreaper that does not wait, is where the shell's orphan goes
+    check(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, "a subreaper")
+    try:
+        trace = os.path.join(env.dir, "trace")
+        p = subprocess.Popen(["strace", "-f", "-qq", "-o", trace, "-e", "trace=kill", RECORDER],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="(trap '' HUP; sleep 0.5) & echo $!; "
+                                             "echo $PPID; wait"))
+        try:
+            orphan, recorder = int(p.stdout.readline()), int(p.stdout.readline())
+            os.kill(recorder, signal.SIGTERM)
+            p.communicate(timeout=60)
+        finally:
+            end_process(p)
+        with open("/proc/%d/stat" % orphan) as f:
+            check(f.read().rsplit(")", 1)[1].split()[0] == "Z",
+                  "the shell's orphan is a zombie of this process's, not reaped")
+        with open(trace) as f:
+            kills = [line.strip() for line in f if "SIGKILL" in line]
+        check(not kills, "no SIGKILL for a group of zombies (%s)" % kills)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "the recording sealed, reason hangup")
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        if orphan is not None:
+            kill_quietly(orphan)
+            try:
+                os.waitpid(orphan, 0)
+            except ChildProcessError:
+                pass
+        env.cleanup()
+
+
 def test_ctrl_c_reaches_command():
     """Ctrl-C at the terminal a command session runs on (su alice -c cmd > file, alice's login
     shell the recorder) reaches the command's process group, as a terminal's would. The command
@@ -1189,7 +1237,8 @@ if __name__ == "__main__":
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
-          test_term_closes_pipes, test_term_ends_quiet_command, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
+          test_term_closes_pipes, test_term_ends_quiet_command, test_hangup_done_when_only_zombies_left,
+          test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start, test_large_output_written_back_early])
