@@ -13,6 +13,7 @@
 
 #include "child_exec.h"
 #include "proc_stat.h"
+#include "tg_event.h"
 #include "tg_error.h"
 
 #define TICK_MS 10
@@ -68,13 +69,26 @@ static int group_running(pid_t pgid)
 	return errno == ESRCH && kill(pgid, 0) == 0;
 }
 
+/* Wait up to ms for the group to be gone: 1 when it is. */
+static int wait_group_gone(pid_t pgid, int ms)
+{
+	uint64_t end = tg_mono_us() + (uint64_t)ms * 1000;
+
+	while (group_running(pgid)) {
+		if (tg_mono_us() >= end)
+			return 0;
+		tick();
+	}
+	return 1;
+}
+
 /* The helper: the user's ids, its socket on 3, nothing else. Never returns. */
 static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 {
 	struct rlimit zero = {0, 0};
 	pid_t pgid;
 	char cmd;
-	int fd, waited;
+	int fd;
 
 	if (dup2(rd, 3) != 3 || privsep_drop_child(ps) != TG_OK)
 		_exit(1);
@@ -127,13 +141,11 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	/* the group has its hangup: the recorder may reap the command now. From here on the group's
 	 * id is free again at most TICK_MS before the probe that lets the helper go */
 	(void)!send(3, "H", 1, MSG_NOSIGNAL);
-	/* until all are gone (the recorder reaps its child meanwhile) */
-	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS && group_running(pgid); waited += TICK_MS)
-		tick();
-	if (waited >= RELAY_HANGUP_WAIT_MS) {
+	/* until all are gone (the recorder reaps its child meanwhile); by the clock, not by the
+	 * ticks: a group of thousands of processes makes each look at /proc take a while */
+	if (!wait_group_gone(pgid, RELAY_HANGUP_WAIT_MS)) {
 		signal_group(pgid, SIGKILL);
-		for (waited = 0; waited < KILL_WAIT_MS && group_running(pgid); waited += TICK_MS)
-			tick();
+		(void)wait_group_gone(pgid, KILL_WAIT_MS);
 	}
 	/* a process that made itself another user (a setuid program that became root) is out of
 	 * reach: it runs on, and the recorder says so */
