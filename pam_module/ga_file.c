@@ -317,21 +317,80 @@ out:
 	return r != TG_OK ? r : r2;
 }
 
+/* Is the line at p (n bytes) a DISALLOW_REUSE line, as tgp_ga_rewrite replaces it? */
+static int reuse_line(const char *p, size_t n)
+{
+	return n >= 16 && memcmp(p, "\" DISALLOW_REUSE", 16) == 0;
+}
+
+/*
+ * The steps of a DISALLOW_REUSE list (line, n bytes after the keyword) later than step, appended
+ * to out: codes google-authenticator's module took ahead of the clock (a phone running a little
+ * fast) before the switch, which root's replay guard, holding only step, would let in once more.
+ * At most *room of them (taken from it) in at most LATER_MAX bytes, so that the file still parses
+ * (tgp_ga_parse: 128 steps in all, 2047 bytes a line).
+ */
+#define LATER_MAX (2047 - 16 - 21) /* the line, less "\" DISALLOW_REUSE" and " " step */
+static int keep_later_steps(const char *line, size_t n, uint64_t step, unsigned *room,
+                            struct tg_buf *out)
+{
+	char list[2048], num[24], *p = list, *end;
+	unsigned long long v;
+	size_t used = 0;
+	int r = TG_OK;
+
+	if (n >= sizeof(list))
+		return TG_OK; /* longer than a line tgp_ga_parse takes */
+	memcpy(list, line, n);
+	list[n] = '\0';
+	while (r == TG_OK && *room > 0) {
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno != 0)
+			break;
+		if ((uint64_t)v > step) {
+			used += (size_t)snprintf(num, sizeof(num), " %llu", v);
+			if (used > LATER_MAX)
+				break;
+			r = tg_buf_puts(out, num);
+			(*room)--;
+		}
+		p = end;
+	}
+	return r;
+}
+
 int tgp_ga_rewrite(const char *text, size_t len, int drop_line, uint64_t reuse_step,
                    struct tg_buf *out)
 {
-	const char *p = text, *end = text + len, *nl;
-	int lineno = 0, r = TG_OK, reuse_done = 0;
+	const char *p, *end = text + len, *nl;
+	unsigned room = TGP_GA_USED_MAX;
+	int lineno = 0, r = TG_OK;
 
-	for (; p < end && r == TG_OK; p = nl + 1, lineno++) {
+	/* each DISALLOW_REUSE line gets reuse_step: the later steps kept fill what is left */
+	for (p = text; reuse_step != 0 && p < end && room > 0; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		room -= (unsigned)reuse_line(p, (size_t)(nl - p));
+		if (nl == end)
+			break;
+	}
+	for (p = text; p < end && r == TG_OK; p = nl + 1, lineno++) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (lineno == drop_line) {
 			/* dropped */
-		} else if (reuse_step != 0 && (size_t)(nl - p) >= 16 &&
-		           memcmp(p, "\" DISALLOW_REUSE", 16) == 0) {
-			r = tg_buf_printf(out, "\" DISALLOW_REUSE %" PRIu64 "\n", reuse_step);
-			reuse_done = 1;
+		} else if (reuse_step != 0 && reuse_line(p, (size_t)(nl - p))) {
+			r = tg_buf_printf(out, "\" DISALLOW_REUSE %" PRIu64, reuse_step);
+			if (r == TG_OK)
+				r = keep_later_steps(p + 16, (size_t)(nl - p) - 16, reuse_step,
+				                     &room, out);
+			if (r == TG_OK)
+				r = tg_buf_puts(out, "\n");
 		} else {
 			/* a last line without its newline stays so: a final "\r" the parser
 			 * took as the end of the file would otherwise become a blank line */
@@ -341,7 +400,6 @@ int tgp_ga_rewrite(const char *text, size_t len, int drop_line, uint64_t reuse_s
 		if (nl == end)
 			break;
 	}
-	(void)reuse_done;
 	return r;
 }
 

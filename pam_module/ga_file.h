@@ -62,7 +62,8 @@ int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 
 /*
  * The file's new text: without line drop_line (-1: none), and with
- * DISALLOW_REUSE holding step when reuse_step is set.
+ * DISALLOW_REUSE holding step when reuse_step is set (and the steps later than it that the line
+ * listed: codes taken ahead of the clock stay refused).
  */
 int tgp_ga_rewrite(const char *text, size_t len, int drop_line, uint64_t reuse_step,
                    struct tg_buf *out);

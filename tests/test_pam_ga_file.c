@@ -222,6 +222,32 @@ START_TEST(rewrite)
 	ck_assert_str_eq(tg_buf_str(&out), B32
 	                 "\n\" RATE_LIMIT 3 30 1700000000\n\" WINDOW_SIZE 17\n"
 	                 "\" DISALLOW_REUSE 57000000\n\" TOTP_AUTH\n\" STEP_SIZE 30\n22222222\n");
+	/* a later step the list held stays in it (a code taken ahead of the clock) */
+	tg_buf_reset(&out);
+	ck_assert_int_eq(
+	    tgp_ga_rewrite(B32 "\n\" DISALLOW_REUSE 56999999\t57000001 \n", 69, -1, 57000000, &out),
+	    TG_OK);
+	ck_assert_str_eq(tg_buf_str(&out), B32 "\n\" DISALLOW_REUSE 57000000 57000001\n");
+	/* a full list of later steps, and a second DISALLOW_REUSE line: what is written parses */
+	{
+		struct tgp_secret *s = tgp_secret_new();
+		struct tgp_ga ga;
+		char text[4096];
+		size_t n = (size_t)snprintf(text, sizeof(text), "%s\n\" DISALLOW_REUSE", B32);
+		int i;
+
+		ck_assert_ptr_nonnull(s);
+		for (i = 0; i < TGP_GA_USED_MAX; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, " %d", 57000001 + i);
+		snprintf(text + n, sizeof(text) - n, "\n\" DISALLOW_REUSE\n");
+		ck_assert_int_eq(parse(text, s, &ga), TG_OK);
+		tg_buf_reset(&out);
+		ck_assert_int_eq(tgp_ga_rewrite(text, strlen(text), -1, 57000000, &out), TG_OK);
+		ck_assert_int_eq(parse(tg_buf_str(&out), s, &ga), TG_OK);
+		ck_assert_uint_eq(ga.nused, TGP_GA_USED_MAX);
+		ck_assert(tgp_ga_step_used(&ga, 57000000) && tgp_ga_step_used(&ga, 57000001));
+		tgp_secret_free(s);
+	}
 	tg_buf_free(&out);
 }
 END_TEST

@@ -837,6 +837,44 @@ START_TEST(ga_scratch_codes_at_once_all_removed)
 }
 END_TEST
 
+/*
+ * A google-authenticator file whose DISALLOW_REUSE lists a step ahead of the one a login here
+ * takes (google-authenticator's module took the code of a phone running a little ahead, just
+ * before the switch): that code stays refused after the login, which writes the file back.
+ */
+START_TEST(ga_later_listed_step_stays_used_after_a_login)
+{
+	uint64_t now_step = (uint64_t)time(NULL) / 30;
+	char p[4200], args[4400], code[16], ahead[16], *b32 = NULL;
+	size_t b32len = 0;
+	FILE *f;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP ga_later_listed_step_stays_used_after_a_login: needs root\n");
+		return; /* the file must be the user's own: root's, as the test user is root */
+	}
+	ck_assert_int_eq(oath_init(), OATH_OK);
+	ck_assert_int_eq(
+	    oath_base32_encode((const char *)secret->totp.key, secret->totp.keylen, &b32, &b32len),
+	    OATH_OK);
+	snprintf(p, sizeof(p), "%s/ga", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fprintf(f, "%s\n\" DISALLOW_REUSE %llu\n\" TOTP_AUTH\n", b32,
+	        (unsigned long long)(now_step + 1));
+	fclose(f);
+	free(b32);
+	ck_assert_int_eq(chmod(p, 0600), 0);
+	snprintf(args, sizeof(args), "secret=%s", p);
+	service(args);
+	code_at((time_t)(now_step * 30), code);
+	code_at((time_t)((now_step + 1) * 30), ahead);
+	ck_assert_int_eq(auth_text(ahead), PAM_AUTH_ERR); /* listed: refused */
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	ck_assert_int_eq(auth_text(ahead), PAM_AUTH_ERR); /* and still, after the write-back */
+	ck_assert_int_eq(events("mfa_replay"), 2);
+}
+END_TEST
+
 /* The whole state file (the limiter's records), to see that a refusal changes nothing. */
 static size_t state_bytes(char *out, size_t n)
 {
@@ -1893,6 +1931,7 @@ int main(void)
 	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
 	tcase_add_test(tc, ga_scratch_codes_at_once_all_removed);
+	tcase_add_test(tc, ga_later_listed_step_stays_used_after_a_login);
 	tcase_add_test(tc, non_utf8_user_name_still_recorded);
 	tcase_add_test(tc, non_utf8_tty_still_recorded);
 	tcase_add_test(tc, nullok_does_not_skip_enrolled);
