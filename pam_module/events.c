@@ -36,8 +36,10 @@ void tgp_log_safe(const char *s, char *out, size_t n)
 		snprintf(out, n, "(none)");
 		return;
 	}
+	/* the blank too: log lines are "key=value" fields apart, and a name with blanks in it
+	 * (the client's to choose) would add fields of its own, a forged rhost= or result= */
 	for (i = 0; s[i] != '\0' && i + 1 < n; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+		out[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
 	out[i] = '\0';
 }
 

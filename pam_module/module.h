@@ -29,7 +29,8 @@
 /* Parse options; on error log why (LOG_ERR) and return non-zero. */
 int tgp_module_opts(pam_handle_t *pamh, int argc, const char **argv, struct tgp_opts *o);
 
-/* Copy s into out (size n) with anything but printable ASCII replaced by '?'; "(none)" for NULL. */
+/* Copy s into out (size n) with anything but printable ASCII, and the blank, replaced by '?'
+ * (a log line's fields are blank-separated); "(none)" for NULL. */
 void tgp_log_safe(const char *s, char *out, size_t n);
 
 /*

@@ -15,8 +15,10 @@
 #include <liboath/oath.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
+#include <security/pam_ext.h>
 #include <sodium.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -93,6 +95,34 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	ts->tv_sec = (time_t)(ns / 1000000000);
 	ts->tv_nsec = (long)(ns % 1000000000);
 	return 0;
+}
+
+/*
+ * The module's log lines (pam_syslog), kept for the tests that read them, then passed on to
+ * libpam's; exported like getpwnam_r.
+ */
+static char log_lines[16384];
+
+void pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
+{
+	static void (*real)(const pam_handle_t *, int, const char *, va_list);
+	size_t len = strlen(log_lines);
+	va_list ap;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "pam_vsyslog");
+	va_start(ap, fmt);
+	if (len + 1 < sizeof(log_lines)) {
+		va_list ap2;
+
+		va_copy(ap2, ap);
+		vsnprintf(log_lines + len, sizeof(log_lines) - len - 1, fmt, ap2);
+		va_end(ap2);
+		strcat(log_lines, "\n");
+	}
+	if (real != NULL)
+		real(pamh, priority, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -561,6 +591,29 @@ START_TEST(long_user_name_still_an_event)
 	snprintf(want, sizeof(want), "\"user\":\"%.1024s\",\"user_truncated\":true", name);
 	ck_assert_int_eq(events_with(want), 1);
 	free(name);
+}
+END_TEST
+
+/*
+ * The name is the client's to choose, blanks and all: in the log line it must not add fields of
+ * its own (a forged rhost= would send a log watcher such as fail2ban after another host, a forged
+ * result= hide a failure).
+ */
+START_TEST(user_name_cannot_forge_log_fields)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+	const char *line, *rhost;
+
+	log_lines[0] = '\0';
+	ck_assert_int_eq(auth_full("x rhost=203.0.113.9 service=sshd result=success reason=totp",
+	                           &c, "192.0.2.7", NULL, NULL, 0),
+	                 PAM_AUTH_ERR);
+	ck_assert_ptr_nonnull(line = strstr(log_lines, "user="));
+	ck_assert_ptr_nonnull(rhost = strstr(line, " rhost="));
+	/* the name is one field: the first blank ends it, and sshd's address follows */
+	ck_assert_msg(strchr(line, ' ') == rhost && strncmp(rhost, " rhost=192.0.2.7 ", 17) == 0 &&
+	                  strstr(line, " result=success") == NULL,
+	              "log line with forged fields: %s", line);
 }
 END_TEST
 
@@ -1927,6 +1980,7 @@ int main(void)
 	tcase_add_test(tc, scratch_codes_single_use);
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
 	tcase_add_test(tc, long_user_name_still_an_event);
+	tcase_add_test(tc, user_name_cannot_forge_log_fields);
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
