@@ -334,7 +334,7 @@ static int join_record_add(const char *dir, const char *name, const json_t *inde
 	json_t *old = NULL, *rec = NULL;
 	json_error_t jerr;
 	FILE *f;
-	int dfd, r;
+	int dfd, r, err;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -361,10 +361,12 @@ static int join_record_add(const char *dir, const char *name, const json_t *inde
 	}
 	r = tg_spool_write(dir, name, text, strlen(text), 0640);
 out:
+	err = errno; /* the caller tells a full disk from other failures */
 	free(text);
 	json_decref(rec);
 	json_decref(old);
 	close(dfd); /* and the lock with it */
+	errno = err;
 	return r;
 }
 
@@ -384,10 +386,12 @@ int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const
 /*
  * The recording's index line, and its entry in the join record the logout message reads
  * (state/sessions/<pam_session_id>.json, when there is a PAM session). The line, or NULL
- * when either fails (res says why).
+ * when either fails (res says why). A join record that cannot be written because the spool's
+ * disk is full does not hold the upload back: only the upload, removing the recording, frees
+ * the space. *later is then set, and the caller writes the entry once the recording is gone.
  */
 static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, const char *key,
-                              uint64_t size, struct up_result *res)
+                              uint64_t size, struct up_result *res, int *later)
 {
 	char statepath[PATH_MAX], *line = NULL;
 	json_t *index = up_index_json(s, c->bucket, key, size);
@@ -405,6 +409,13 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 	}
 	r = up_join_record_add(c, s->pam_session_id, index, NULL);
 	json_decref(index);
+	if (r == TG_ERR_SYSTEM && (errno == ENOSPC || errno == EDQUOT)) {
+		tg_warn("%s cannot be written (%s): the recording goes up first, which frees the "
+		        "space, and its entry is written after it",
+		        statepath, strerror(errno));
+		*later = 1;
+		return line;
+	}
 	if (r != TG_OK) {
 		res->rc = r;
 		res->retryable = 1;
@@ -422,7 +433,7 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
  * caller ships again with the full summary.
  */
 static int settle(struct up_ctx *c, struct verify_job *job, struct tg_rec_summary *s,
-                  const char *key, uint64_t size, char **line, struct up_result *res)
+                  const char *key, uint64_t size, char **line, struct up_result *res, int *later)
 {
 	verify_join(job);
 	if (!job->agrees) {
@@ -433,19 +444,38 @@ static int settle(struct up_ctx *c, struct verify_job *job, struct tg_rec_summar
 		return TG_ERR_INTERRUPTED;
 	}
 	*s = job->full;
-	if ((*line = keep_join_record(c, s, key, size, res)) == NULL)
+	if ((*line = keep_join_record(c, s, key, size, res, later)) == NULL)
 		return res->rc;
 	return TG_OK;
 }
 
 /*
+ * The join record entry of a recording shipped while the disk was full (keep_join_record), its
+ * index line: written now that the recording is gone and its file closed.
+ */
+static void join_record_later(struct up_ctx *c, const char *pam_session_id, const char *line,
+                              const char *where)
+{
+	json_t *index = json_loads(line, 0, NULL);
+	int r = index != NULL ? up_join_record_add(c, pam_session_id, index, NULL) : TG_ERR_NOMEM;
+
+	if (r != TG_OK)
+		tg_error(
+		    "the join record of session %s cannot be written (%s): its logout will not "
+		    "name %s",
+		    pam_session_id, r == TG_ERR_SYSTEM ? strerror(errno) : tg_strerror(r), where);
+	json_decref(index);
+}
+
+/*
  * Ship one recording with summary s (or, with job, with the guess in s while
  * job verifies). When job->agrees is 0 afterwards the guess was wrong: ship
- * again with job->full.
+ * again with job->full. *join_line: the index line whose join record entry the
+ * caller writes once it closed fd (the disk was full), or left NULL.
  */
 static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const char *path, int fd,
                  const struct stat *st, const char *stem, const char *ext, struct tg_rec_summary *s,
-                 struct verify_job *job, struct up_result *res)
+                 struct verify_job *job, struct up_result *res, char **join_line)
 {
 	char resume[PATH_MAX], key[1100], ikey[1100], err[256];
 	char m_user[128], m_host[128], m_sealed[8], m_status[64];
@@ -454,7 +484,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	struct up_key_vars v = {0};
 	struct tg_s3 *s3 = NULL;
 	char *line = NULL;
-	int r;
+	int r, join_later = 0;
 
 	memset(&sr, 0, sizeof(sr));
 	v.host = s->host[0] != '\0' ? s->host : c->host;
@@ -472,14 +502,15 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	}
 	/* the join record for the logout message, kept before anything can fail on the
 	 * network (while a guess is checked: as soon as the check is over) */
-	if (job == NULL && (line = keep_join_record(c, s, key, (uint64_t)st->st_size, res)) == NULL)
+	if (job == NULL &&
+	    (line = keep_join_record(c, s, key, (uint64_t)st->st_size, res, &join_later)) == NULL)
 		goto out;
 	if (*s3p == NULL && (r = tg_s3_new(s3p, cfg, err, sizeof(err))) != TG_OK) {
 		res->rc = TG_ERR_CONFIG;
 		res->retryable = r == TG_ERR_NOMEM || r == TG_ERR_NET || r == TG_ERR_RETRY;
 		snprintf(res->message, sizeof(res->message), "S3 client: %s", err);
 		if (job != NULL) /* the join record all the same */
-			settle(c, job, s, key, (uint64_t)st->st_size, &line, res);
+			settle(c, job, s, key, (uint64_t)st->st_size, &line, res, &join_later);
 		goto out;
 	}
 	s3 = *s3p;
@@ -521,7 +552,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		 * since is not what goes up */
 		r = tg_s3_put_fd(s3, key, fd, path, &opts, &sr);
 		if (job != NULL &&
-		    settle(c, job, s, key, (uint64_t)st->st_size, &line, res) != TG_OK)
+		    settle(c, job, s, key, (uint64_t)st->st_size, &line, res, &join_later) != TG_OK)
 			goto out;
 		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, key);
@@ -581,6 +612,11 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	}
 removed:
 	unlink(resume);
+	if (join_later) {
+		/* written by the caller once it closed the file, which frees its space */
+		*join_line = line;
+		line = NULL;
+	}
 	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
 		up_alert(c, "recording_damaged", 1,
 		         "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
@@ -647,7 +683,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	char path[PATH_MAX];
 	struct stat st;
 	const char *ext;
-	char *stem = NULL;
+	char *stem = NULL, *join_line = NULL;
 	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
@@ -685,7 +721,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		job.guess = &guess;
 		if (pthread_create(&job.th, NULL, verify_run, &job) == 0) {
 			s = guess;
-			ship(c, s3p, name, path, fd, &st, stem, ext, &s, &job, res);
+			ship(c, s3p, name, path, fd, &st, stem, ext, &s, &job, res, &join_line);
 			verify_join(&job);
 			if (job.agrees)
 				goto out;
@@ -712,8 +748,11 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	}
 	if (r != TG_OK)
 		unreadable_summary(c, fd, stem, &st, r, &s);
-	ship(c, s3p, name, path, fd, &st, stem, ext, &s, NULL, res);
+	ship(c, s3p, name, path, fd, &st, stem, ext, &s, NULL, res, &join_line);
 out:
 	close(fd);
+	if (join_line != NULL)
+		join_record_later(c, s.pam_session_id, join_line, res->message);
+	free(join_line);
 	free(stem);
 }

@@ -1,0 +1,54 @@
+#!/bin/sh
+# A spool whose file system is full (the recorder filled it: a session that
+# dumped output until the disk ran out) must still drain: uploading a recording
+# is what frees the space. The join record of the recording's PAM session
+# (written before the upload) may not hold the upload back while it cannot be
+# written, or nothing ever leaves and the disk stays full. The recording
+# reaches S3 byte-identical, leaves the spool, and the logout still names it
+# (its join record written once the upload freed the space).
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+[ "$(id -u)" -eq 0 ] || tg_skip "needs root to mount a small tmpfs as the spool"
+up_setup 'multipart_threshold = 5M' 'part_size = 5M' 'recording_grace = 0'
+MNT=
+# shellcheck disable=SC2317 # run by the EXIT trap
+umount_spool() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; MNT=; up_cleanup; }
+trap umount_spool EXIT
+mount -t tmpfs -o size=24m,mode=0755 tollgate-spool-full-test "$T/spool" 2>/dev/null ||
+	tg_skip "cannot mount a tmpfs"
+MNT=$T/spool
+mkdir -p "$T/spool/sessions" "$T/spool/events"
+# one pass on the empty spool makes the uploader's folders
+up_once "empty spool"
+
+SID_A=0123456789abcdef0123456789abcdef
+up_rec small.tgr user=alice pam=$SID_A bytes=20000
+up_session_event 1 logout alice $SID_A
+# the rest of the file system taken (not by anything the uploader ships)
+dd if=/dev/zero of="$T/spool/filler" bs=64k >/dev/null 2>&1
+[ "$(df -P "$T/spool" | awk 'NR == 2 { print $4 }')" -eq 0 ] || tg_fail "the spool is not full"
+
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1
+up_no_recs || tg_fail "recordings left in the full spool: $(ls "$T/spool/sessions"); $(tail -5 "$T/uploader.log")"
+rm -f "$T/spool/filler"
+python3 - "$T" "$S3DATA" <<'PY' || tg_fail "S3 does not hold the recordings byte-identical"
+import os, sys
+t, data = sys.argv[1], sys.argv[2]
+for name in ("small.tgr",):
+    want = open(os.path.join(t, "orig", name), "rb").read()
+    found = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs
+             if f == name + "._S3rver_object"]
+    assert len(found) == 1, (name, found)
+    assert open(found[0], "rb").read() == want, name
+PY
+for s in $SID_A; do
+	grep -q '"s3_key"' "$T/spool/state/sessions/$s.json" 2>/dev/null ||
+		tg_fail "no join record for session $s: $(tail -5 "$T/uploader.log")"
+done
+# the logout names its recording: no false no_recording
+up_once "after the disk was freed"
+grep -q 'alert no_recording' "$T/uploader.log" && tg_fail "a no_recording alert: $(grep no_recording "$T/uploader.log")"
+up_messages | grep -q small.tgr || tg_fail "the logout does not name its recording: $(up_messages)"
+exit 0
