@@ -1,22 +1,24 @@
 #!/bin/sh
 # A spool whose file system is full (the recorder filled it: a session that
 # dumped output until the disk ran out) must still drain: uploading a recording
-# is what frees the space. The join record of the recording's PAM session
-# (written before the upload) may not hold the upload back while it cannot be
-# written, or nothing ever leaves and the disk stays full. The recording
-# reaches S3 byte-identical, leaves the spool, and the logout still names it
-# (its join record written once the upload freed the space).
+# is what frees the space. Neither the join record of the recording's PAM
+# session (written before the upload) nor a multipart upload's resume state
+# may hold the upload back while they cannot be written, or nothing ever
+# leaves and the disk stays full. The recordings reach S3 byte-identical,
+# leave the spool, and the logout still names its recording (its join record
+# written once the upload freed the space).
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
 [ "$(id -u)" -eq 0 ] || tg_skip "needs root to mount a small tmpfs as the spool"
-up_setup 'multipart_threshold = 5M' 'part_size = 5M' 'recording_grace = 0'
+# one worker: the large recordings (first by name) go up while nothing freed space yet
+up_setup 'multipart_threshold = 5M' 'part_size = 5M' 'recording_grace = 0' 'workers = 1'
 MNT=
 # shellcheck disable=SC2317 # run by the EXIT trap
 umount_spool() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; MNT=; up_cleanup; }
 trap umount_spool EXIT
-mount -t tmpfs -o size=24m,mode=0755 tollgate-spool-full-test "$T/spool" 2>/dev/null ||
+mount -t tmpfs -o size=40m,mode=0755 tollgate-spool-full-test "$T/spool" 2>/dev/null ||
 	tg_skip "cannot mount a tmpfs"
 MNT=$T/spool
 mkdir -p "$T/spool/sessions" "$T/spool/events"
@@ -24,7 +26,11 @@ mkdir -p "$T/spool/sessions" "$T/spool/events"
 up_once "empty spool"
 
 SID_A=0123456789abcdef0123456789abcdef
+SID_B=fedcba9876543210fedcba9876543210
 up_rec small.tgr user=alice pam=$SID_A bytes=20000
+# a multipart upload (three parts), one sealed and one not (verified first)
+up_rec big.tgr user=bob pam=$SID_B bytes=12000000
+up_rec big2.tgr user=bob pam=$SID_B bytes=11000000 unsealed
 up_session_event 1 logout alice $SID_A
 # the rest of the file system taken (not by anything the uploader ships)
 dd if=/dev/zero of="$T/spool/filler" bs=64k >/dev/null 2>&1
@@ -33,17 +39,19 @@ dd if=/dev/zero of="$T/spool/filler" bs=64k >/dev/null 2>&1
 "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1
 up_no_recs || tg_fail "recordings left in the full spool: $(ls "$T/spool/sessions"); $(tail -5 "$T/uploader.log")"
 rm -f "$T/spool/filler"
+grep -q "the resume state .*/big.tgr.json cannot be written (No space left on device)" "$T/uploader.log" ||
+	tg_fail "the resume state was written: the disk was not full for it"
 python3 - "$T" "$S3DATA" <<'PY' || tg_fail "S3 does not hold the recordings byte-identical"
 import os, sys
 t, data = sys.argv[1], sys.argv[2]
-for name in ("small.tgr",):
+for name in ("small.tgr", "big.tgr", "big2.tgr"):
     want = open(os.path.join(t, "orig", name), "rb").read()
     found = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs
              if f == name + "._S3rver_object"]
     assert len(found) == 1, (name, found)
     assert open(found[0], "rb").read() == want, name
 PY
-for s in $SID_A; do
+for s in $SID_A $SID_B; do
 	grep -q '"s3_key"' "$T/spool/state/sessions/$s.json" 2>/dev/null ||
 		tg_fail "no join record for session $s: $(tail -5 "$T/uploader.log")"
 done

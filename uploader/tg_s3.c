@@ -24,6 +24,7 @@
 #include "tg_aws_creds.h"
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_log.h"
 #include "tg_s3_int.h"
 #include "tg_sha256.h"
 #include "tg_sigv4.h"
@@ -1400,15 +1401,34 @@ static int state_save(const char *path, const struct tg_s3_mpu_state *st)
 {
 	struct tg_buf b = TG_BUF_VOID;
 	char dir[PATH_MAX], name[256];
-	int r;
+	int r, err;
 
 	if ((r = split_path(path, dir, sizeof dir, name, sizeof name)) != TG_OK)
 		return r;
 	tg_buf_init(&b, TG_S3_MAX_STATE);
 	if ((r = tg_s3_state_format(st, &b)) == TG_OK)
 		r = tg_spool_write(dir, name, b.data, b.len, 0600);
+	err = errno;
 	tg_buf_free(&b);
+	errno = err;
 	return r;
+}
+
+/*
+ * A resume state that could not be saved for lack of space (ENOSPC, a quota) does not stop the
+ * upload: the spool may be full of the very file going up, and only its upload frees the space.
+ * A crash meanwhile resumes from an older state (or starts over): parts are sent again. Said
+ * once per upload (*warned), not at every part.
+ */
+static int state_save_failed_nospace(int r, const char *path, int *warned)
+{
+	if (r != TG_ERR_SYSTEM || (errno != ENOSPC && errno != EDQUOT))
+		return 0;
+	if (!*warned)
+		tg_warn("the resume state %s cannot be written (%s): the upload goes on without it",
+		        path, strerror(errno));
+	*warned = 1;
+	return 1;
 }
 
 static void state_remove(const char *path)
@@ -1613,6 +1633,7 @@ struct mpu_run {
 	uint64_t done;
 	uint64_t saved_us; /* when the resume state was last written (tg_mono_us) */
 	int saved;         /* it was, in this run */
+	int nospace;       /* it could not be, for lack of space (said once) */
 	int failed;
 	int rc;
 	struct tg_s3_result res; /* the first failure */
@@ -1668,7 +1689,10 @@ static void *mpu_worker_main(void *arg)
 			if (resume != NULL &&
 			    (!run->saved || st->nparts <= run->s3->save_every_max ||
 			     now - run->saved_us >= run->s3->save_interval_us)) {
-				if ((r = state_save(resume, st)) != TG_OK) {
+				if ((r = state_save(resume, st)) != TG_OK &&
+				    state_save_failed_nospace(r, resume, &run->nospace))
+					r = TG_OK;
+				if (r != TG_OK) {
 					res_clear(&res);
 					res_msg(&res, "writing the resume state %s: %s", resume,
 					        tg_strerror(r));
@@ -1823,10 +1847,11 @@ static int put_multipart(struct tg_s3 *s3, const char *key, int fd, const struct
                          const struct tg_s3_put_opts *opts, struct tg_s3_result *res)
 {
 	const char *resume = opts ? opts->resume_path : NULL;
+	struct tg_s3_put_opts unsaved;
 	struct tg_s3_mpu_state st;
 	struct tg_s3_result ares;
 	char headers[65];
-	int r, restarts = 0;
+	int r, restarts = 0, nospace = 0;
 
 	headers_fingerprint(opts, headers);
 again:
@@ -1844,7 +1869,17 @@ again:
 			return TG_ERR_NOMEM;
 		if ((r = mpu_initiate(s3, key, opts, &st, res)) != TG_OK)
 			goto out;
-		if (resume != NULL && (r = state_save(resume, &st)) != TG_OK) {
+		if (resume != NULL && (r = state_save(resume, &st)) != TG_OK &&
+		    state_save_failed_nospace(r, resume, &nospace)) {
+			/* this run has no state to resume from: as without resume_path, a
+			 * failure aborts the upload rather than leave its parts behind */
+			unsaved = *opts;
+			unsaved.resume_path = NULL;
+			opts = &unsaved;
+			resume = NULL;
+			r = TG_OK;
+		}
+		if (r != TG_OK) {
 			res_msg(res, "writing the resume state %s: %s", resume, tg_strerror(r));
 			tg_s3_abort_multipart(s3, key, st.upload_id, &ares);
 			goto out;
