@@ -136,8 +136,14 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->state = S_STRING_C2;
 		return -1;
 	case S_STRING_ESC:
-		st->state = c == 0x1b ? S_STRING_ESC : (c == '\\' ? S_TEXT : S_STRING);
-		return -1;
+		if (c == '\\') {
+			st->state = S_TEXT; /* ST */
+			return -1;
+		}
+		/* any other ESC cuts the string off and starts a sequence of its own, as a
+		 * terminal (and the guard) reads it: what follows it may be text on the screen */
+		st->state = S_ESC;
+		return strip_one(st, c);
 	case S_STRING_C2: /* ST (U+009C) ends the string */
 		st->state = c == 0x9c      ? S_TEXT
 		            : c == 0x1b    ? S_STRING_ESC

@@ -183,6 +183,30 @@ START_TEST(escapes)
 }
 END_TEST
 
+/*
+ * An ESC inside a string (OSC, DCS, SOS, PM, APC) that is not ST cuts the string off and starts
+ * a sequence of its own, as a terminal (and the guard, play's view) reads it: what follows is
+ * on the screen, and must not be hidden from search until a BEL.
+ */
+START_TEST(string_cut_by_esc)
+{
+	char out[256];
+
+	strip("a\033]0;t\033[msecret\007b", out, sizeof(out));
+	ck_assert_str_eq(out, "asecretb");
+	strip("\033]0;t\033\033[1mx", out, sizeof(out)); /* ESC ESC: the second starts it */
+	ck_assert_str_eq(out, "x");
+	strip("\033Pq\033(Bshown", out, sizeof(out)); /* a DCS cut off by a charset */
+	ck_assert_str_eq(out, "shown");
+	strip("\xc2\x9d"
+	      "0;t\xc2\x1b[mz",
+	      out, sizeof(out)); /* an OSC as C1, an ESC after a 0xc2 */
+	ck_assert_str_eq(out, "z");
+	strip("\033]0;t\033\\kept", out, sizeof(out)); /* ST still ends it */
+	ck_assert_str_eq(out, "kept");
+}
+END_TEST
+
 /* Typed input: keys' sequences go whole, the erasing controls stay for search to apply. */
 START_TEST(input_keys)
 {
@@ -210,6 +234,7 @@ int main(void)
 	tcase_add_test(tc, times);
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, escapes);
+	tcase_add_test(tc, string_cut_by_esc);
 	tcase_add_test(tc, input_keys);
 	tcase_add_test(tc, recheck);
 	suite_add_tcase(s, tc);
