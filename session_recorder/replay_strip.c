@@ -51,6 +51,19 @@ static int is_layout(unsigned char c)
 	return c == '\n' || c == '\t' || c == '\b' || c == '\r';
 }
 
+static int strip_one(struct replay_strip *st, unsigned char c);
+
+/*
+ * Output: a byte past ASCII inside an ESC or CSI sequence, which no such sequence holds: the
+ * sequence ends there and the byte is read afresh, as the guard reads it (and play shows it),
+ * so that what follows is not taken for the rest of the sequence and hidden from search.
+ */
+static int cut_off(struct replay_strip *st, unsigned char c)
+{
+	st->state = S_TEXT;
+	return strip_one(st, c);
+}
+
 /* One byte: the byte to keep as text, -1 when it is part of a control sequence (or held),
  * (input only) REPLAY_STRIP_KEY, or (output only) a REPLAY_STRIP_ERASE_*. */
 static int strip_one(struct replay_strip *st, unsigned char c)
@@ -89,6 +102,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			return strip_one(st, c);
 		} else if (is_layout(c)) {
 			return c; /* a terminal does it inside the sequence, which goes on */
+		} else if (!st->input && c >= 0x80) {
+			return cut_off(st, c);
 		} else {
 			st->state = S_TEXT; /* ESC 7, ESC =, ESC c, ... (typed: Alt+key) */
 			return seq_end(st, 0);
@@ -97,6 +112,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 	case S_ESC_INTER:
 		if (is_layout(c))
 			return c; /* done, and the sequence goes on */
+		if (!st->input && c >= 0x80)
+			return cut_off(st, c);
 		if (c < 0x20 || c > 0x2f) {
 			st->state = S_TEXT;
 			return seq_end(st, 0);
@@ -108,6 +125,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 	case S_CSI:
 		if (is_layout(c))
 			return c; /* done, and the sequence goes on */
+		if (!st->input && c >= 0x80)
+			return cut_off(st, c);
 		if (c >= 0x40 && c <= 0x7e) {
 			st->state = S_TEXT;
 			if (!st->input)

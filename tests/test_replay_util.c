@@ -207,6 +207,37 @@ START_TEST(string_cut_by_esc)
 }
 END_TEST
 
+/*
+ * In output, a byte past ASCII inside an escape or control sequence ends it there and is read
+ * afresh, as the guard (what play shows) reads it: a zero-width space after ESC [ must not take
+ * the letter (or the digits) after it out of what search sees.
+ */
+START_TEST(sequence_cut_by_byte)
+{
+	char out[256];
+
+	strip("\033[\xe2\x80\x8br\033[\xe2\x80\x8bm 4111\033[\xc3\xa9"
+	      "12",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "\xe2\x80\x8br\xe2\x80\x8bm 4111\xc3\xa9"
+	                      "12");
+	strip("a\033\xc3\xa9"
+	      "b\033(\xc3\xa9"
+	      "c",
+	      out, sizeof(out)); /* after ESC, and after its intermediate */
+	ck_assert_str_eq(out, "a\xc3\xa9"
+	                      "b\xc3\xa9"
+	                      "c");
+	strip("\033[1\xc2\x9b"
+	      "2Kx",
+	      out, sizeof(out)); /* a C1 CSI (as UTF-8) cuts one off too */
+	ck_assert_str_eq(out, "=x");
+	/* typed input is keys: unchanged */
+	strip_as(1, "\033[\xc3\xa9x", out, sizeof(out));
+	ck_assert_str_eq(out, "#");
+}
+END_TEST
+
 /* Typed input: keys' sequences go whole, the erasing controls stay for search to apply. */
 START_TEST(input_keys)
 {
@@ -235,6 +266,7 @@ int main(void)
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, escapes);
 	tcase_add_test(tc, string_cut_by_esc);
+	tcase_add_test(tc, sequence_cut_by_byte);
 	tcase_add_test(tc, input_keys);
 	tcase_add_test(tc, recheck);
 	suite_add_tcase(s, tc);
