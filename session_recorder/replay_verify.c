@@ -582,6 +582,17 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 			in.end_unverified = 1;
 		}
 	}
+	/* a header no checkpoint covers is a claim as any other part past the verified one: the
+	 * host key's certificate covers the session key, not the user, host or command, and the
+	 * writer puts the first checkpoint in the same write as the header. Nothing verified, as
+	 * of a recording cut inside its header. */
+	if (in.v.status == TG_ERR_UNSEALED && in.v.verified_index == 0) {
+		tg_error("%s: no checkpoint covers its header: nothing verified", argv[0]);
+		code = REPLAY_EXIT_UNSEALED;
+		if (o->json && info_json(argv[0], NULL, &in) != 0)
+			code = REPLAY_EXIT_USAGE;
+		goto out;
+	}
 	if (o->json) {
 		if (info_json(argv[0], r, &in) != 0)
 			goto out;
@@ -699,6 +710,16 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		r = tg_rec_summarize_source(&s.src, o->have_pk ? o->host_pk : NULL, &a.items[i].s);
 		if (replay_src_close(&s) != TG_OK && r == TG_OK)
 			r = TG_ERR_IO;
+		if (r == TG_OK && a.items[i].s.status == TG_ERR_UNSEALED &&
+		    a.items[i].s.verified_bytes == 0) {
+			/* no checkpoint covers its header: its user, host, start and session are
+			 * claims, not shown (as of a recording cut inside its header) */
+			uint64_t file_bytes = a.items[i].s.file_bytes;
+
+			memset(&a.items[i].s, 0, sizeof(a.items[i].s));
+			a.items[i].s.status = TG_ERR_UNSEALED;
+			a.items[i].s.file_bytes = file_bytes;
+		}
 		if (r == TG_OK)
 			a.items[i].code = replay_exit_for(a.items[i].s.status);
 		else if (r == TG_ERR_VERSION) { /* an ERROR line: not known to be tampered */

@@ -108,6 +108,43 @@ assert j["header"] is None and j["verification"]["status"] == sys.argv[2]
 assert j["verification"]["exit"] == int(sys.argv[3]) and j["verification"]["verified_bytes"] == 0
 PY
 done
+# a whole header with no checkpoint after it is no more verified: the writer puts the first
+# checkpoint in the same write, and the host key's certificate covers the session key, not the
+# user, host or command, so whoever may write the spool could make one up (here: user bob, a
+# command never run); info and list must not show its fields as the session's
+python3 - good.tgr hdronly.tgr <<'PY' || tg_fail "make hdronly.tgr"
+import sys
+d = open(sys.argv[1], "rb").read()
+p, n, s = 10, 0, 0  # the magic, the HEADER's type and dt (0); then its length
+while True:
+    b = d[p]; p += 1; n |= (b & 0x7f) << s; s += 7
+    if not b & 0x80:
+        break
+h = d[p:p + n].replace(b'"user":"alice"', b'"user":"bobby"').replace(b'"command":null', b'"command":"rm -rf /srv"')
+assert len(h) != n or h != d[p:p + n]
+def varint(x):
+    o = b""
+    while x >= 0x80:
+        o += bytes([x & 0x7f | 0x80]); x >>= 7
+    return o + bytes([x])
+open(sys.argv[2], "wb").write(d[:10] + varint(len(h)) + h)
+PY
+expect 2 "$R" -c conf verify hdronly.tgr
+expect 2 "$R" -c conf info hdronly.tgr
+! grep -q "bobby\|rm -rf" out.txt err.txt || tg_fail "info of an unverified header: $(cat out.txt err.txt)"
+grep -q "nothing verified" err.txt || tg_fail "info of an unverified header: $(cat err.txt)"
+expect 2 "$R" -c conf info --json hdronly.tgr
+python3 - out.txt <<'PY' || tg_fail "info --json of an unverified header: $(cat out.txt err.txt)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["header"] is None and j["verification"]["status"] == "unsealed", j["header"]
+assert j["verification"]["verified_bytes"] == 0
+PY
+mkdir -p hdrspool/sessions
+cp hdronly.tgr hdrspool/sessions/
+expect 2 "$R" -c conf list hdrspool
+! grep -q "bobby" out.txt || tg_fail "list of an unverified header: $(cat out.txt)"
+grep -q "UNSEALED .*hdronly.tgr" out.txt || tg_fail "list of an unverified header: $(cat out.txt)"
 expect 1 "$R" -c conf --force cat random.tgr
 expect 1 "$R" -c conf --force search 'x' hostile.tgr
 # a recording in a newer format version is not read, and not called tampered either: it
