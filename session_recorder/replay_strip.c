@@ -11,7 +11,20 @@
  */
 #include "replay.h"
 
-enum { S_TEXT, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC, S_SS, S_C2, S_STRING_C2 };
+/* S_STRING: an OSC begun by ESC ]; S_STRING8: a DCS, SOS, PM or APC string, or an OSC begun by a
+ * C1 control, which an 8-bit ST (a 0x9c byte) ends too, as the guard reads them */
+enum {
+	S_TEXT,
+	S_ESC,
+	S_ESC_INTER,
+	S_CSI,
+	S_STRING,
+	S_STRING_ESC,
+	S_SS,
+	S_C2,
+	S_STRING_C2,
+	S_STRING8
+};
 
 /* The lead byte of a C1 control in UTF-8: U+0080..U+009F are 0xc2 0x80..0x9f. */
 #define C1_LEAD 0xc2
@@ -68,6 +81,8 @@ static int cut_off(struct replay_strip *st, unsigned char c)
  * (input only) REPLAY_STRIP_KEY, or (output only) a REPLAY_STRIP_ERASE_*. */
 static int strip_one(struct replay_strip *st, unsigned char c)
 {
+	int k;
+
 	switch (st->state) {
 	case S_TEXT:
 		if (c == 0x1b) {
@@ -91,8 +106,10 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->param = 0;
 		} else if (st->input && (c == 'N' || c == 'O')) {
 			st->state = S_SS; /* SS2, SS3: a key's byte follows */
-		} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_') {
+		} else if (c == ']') {
 			st->state = S_STRING;
+		} else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
+			st->state = S_STRING8;
 		} else if (c >= 0x20 && c <= 0x2f) {
 			st->state = S_ESC_INTER; /* e.g. ESC ( B */
 		} else if (c == 0x1b) {
@@ -154,6 +171,12 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 		else if (c == C1_LEAD)
 			st->state = S_STRING_C2;
 		return -1;
+	case S_STRING8:
+		if (c == 0x07 || c == 0x18 || c == 0x1a || c == 0x9c)
+			st->state = S_TEXT;
+		else if (c == 0x1b)
+			st->state = S_STRING_ESC;
+		return -1;
 	case S_STRING_ESC:
 		if (c == '\\') {
 			st->state = S_TEXT; /* ST */
@@ -171,7 +194,10 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 		return -1;
 	case S_C2: /* a C1 control (replay_strip_byte() saw to it): as ESC and its 7-bit form */
 		st->state = S_ESC;
-		return strip_one(st, (unsigned char)(c - 0x40));
+		k = strip_one(st, (unsigned char)(c - 0x40));
+		if (st->state == S_STRING) /* an OSC as C1: an 8-bit ST ends it */
+			st->state = S_STRING8;
+		return k;
 	}
 	st->state = S_TEXT;
 	return -1;

@@ -208,6 +208,32 @@ START_TEST(string_cut_by_esc)
 END_TEST
 
 /*
+ * An 8-bit ST (a 0x9c byte, raw or inside a character) ends a DCS, SOS, PM or APC string, and
+ * an OSC begun by a C1 control, as the guard reads it: what follows is shown by play, and must
+ * be searched. An OSC begun by ESC ] goes on over it, there as here.
+ */
+START_TEST(string_cut_by_st8)
+{
+	char out[256];
+
+	strip("\033Px\xc4\x9csecret\033\\", out, sizeof(out));
+	ck_assert_str_eq(out, "secret");
+	strip("\033_x\x9cshown\007", out, sizeof(out));
+	ck_assert_str_eq(out, "shown");
+	strip("\xc2\x9d"
+	      "0;t\x9cshown\007",
+	      out, sizeof(out)); /* an OSC as C1 */
+	ck_assert_str_eq(out, "shown");
+	strip("\xc2\x90q\xc4\x9cshown\033\\", out, sizeof(out)); /* a DCS as C1 */
+	ck_assert_str_eq(out, "shown");
+	strip("\033]0;a\x9c"
+	      "b\007c",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "c");
+}
+END_TEST
+
+/*
  * In output, a byte past ASCII inside an escape or control sequence ends it there and is read
  * afresh, as the guard (what play shows) reads it: a zero-width space after ESC [ must not take
  * the letter (or the digits) after it out of what search sees.
@@ -266,6 +292,7 @@ int main(void)
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, escapes);
 	tcase_add_test(tc, string_cut_by_esc);
+	tcase_add_test(tc, string_cut_by_st8);
 	tcase_add_test(tc, sequence_cut_by_byte);
 	tcase_add_test(tc, input_keys);
 	tcase_add_test(tc, recheck);
