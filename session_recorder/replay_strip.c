@@ -187,11 +187,13 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 		st->state = S_ESC;
 		return strip_one(st, c);
 	case S_STRING_C2: /* ST (U+009C) ends the string */
-		st->state = c == 0x9c      ? S_TEXT
-		            : c == 0x1b    ? S_STRING_ESC
-		            : c == C1_LEAD ? S_STRING_C2
-		                           : S_STRING;
-		return -1;
+		if (c == 0x9c) {
+			st->state = S_TEXT;
+			return -1;
+		}
+		/* else c is read as in the string: a BEL, CAN or SUB still ends it */
+		st->state = S_STRING;
+		return strip_one(st, c);
 	case S_C2: /* a C1 control (replay_strip_byte() saw to it): as ESC and its 7-bit form */
 		st->state = S_ESC;
 		k = strip_one(st, (unsigned char)(c - 0x40));

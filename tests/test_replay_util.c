@@ -233,6 +233,27 @@ START_TEST(string_cut_by_st8)
 }
 END_TEST
 
+/* A BEL, CAN or SUB after a 0xc2 in an OSC ends it all the same, as the guard reads it: the
+ * 0xc2 begins no ST there. */
+START_TEST(string_end_after_c2)
+{
+	char out[256];
+
+	strip("\033]0;t\xc2\007shown", out, sizeof(out));
+	ck_assert_str_eq(out, "shown");
+	strip("\033]0;t\xc2\030shown", out, sizeof(out));
+	ck_assert_str_eq(out, "shown");
+	strip("\033]0;t\xc2\xc2\x1a"
+	      "shown",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "shown");
+	strip("\033]0;t\xc2\xa9\xc2\x9c"
+	      "shown",
+	      out, sizeof(out)); /* U+00A9 in the title, then ST as C1 */
+	ck_assert_str_eq(out, "shown");
+}
+END_TEST
+
 /*
  * In output, a byte past ASCII inside an escape or control sequence ends it there and is read
  * afresh, as the guard (what play shows) reads it: a zero-width space after ESC [ must not take
@@ -293,6 +314,7 @@ int main(void)
 	tcase_add_test(tc, escapes);
 	tcase_add_test(tc, string_cut_by_esc);
 	tcase_add_test(tc, string_cut_by_st8);
+	tcase_add_test(tc, string_end_after_c2);
 	tcase_add_test(tc, sequence_cut_by_byte);
 	tcase_add_test(tc, input_keys);
 	tcase_add_test(tc, recheck);
