@@ -198,6 +198,10 @@ struct replay_strip {
 	 * REPLAY_STRIP_PARAM_MAX, REPLAY_STRIP_PARAM_OTHER when there is another or a private
 	 * one: after REPLAY_STRIP_LEFT and the like, their count */
 	unsigned param;
+	/* output: the UTF-8 character begun in the text so far (chlen bytes of it, 0: none), in
+	 * which a byte 0x80..0x9f is text; outside one it is an 8-bit C1 control */
+	unsigned char ch[4];
+	unsigned chlen;
 };
 /* a larger count is this one: no line is that long (a terminal stops the cursor at its
  * line's end, or start, whatever the count) */
@@ -205,7 +209,7 @@ struct replay_strip {
 #define REPLAY_STRIP_PARAM_OTHER (~0u)
 #define REPLAY_STRIP_VOID                                                                          \
 	{                                                                                          \
-		0, 0, 0                                                                            \
+		0, 0, 0, {0, 0, 0, 0}, 0                                                           \
 	}
 /* input: the last byte of a sequence a key sent, which may have moved the cursor (not the
  * bracketed paste marks ESC [ 200 ~ and ESC [ 201 ~) */

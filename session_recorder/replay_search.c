@@ -862,11 +862,27 @@ static void finish_lines(struct search_ctx *c)
 	flush_block(c);
 }
 
-/* Whether b is text to the stripper whatever follows it (not a control, nor the lead byte of
- * a C1 control in UTF-8): a run of these is copied whole. */
-static int is_plain(unsigned char b)
+/*
+ * How many bytes at p (n left) are text to the stripper whatever follows them, and leave it as
+ * it was (0 for none): a run of these is copied whole. Typed input: a byte that is not a
+ * control, nor the lead byte of a C1 control in UTF-8. Output: printable ASCII, a whole UTF-8
+ * character but a C1 control, or a byte no character goes on from; not a byte 0x80..0x9f outside
+ * a character (an 8-bit C1 control), nor a character the record's end cuts short.
+ */
+static size_t plain_len(const unsigned char *p, size_t n, int input)
 {
-	return b >= 0x20 && b != 0x7f && b != 0xc2;
+	int k;
+
+	if (input)
+		return p[0] >= 0x20 && p[0] != 0x7f && p[0] != 0xc2;
+	if (p[0] >= 0x20 && p[0] < 0x7f)
+		return 1;
+	if (p[0] < 0xa0)
+		return 0;
+	k = tg_utf8_seq(p, n);
+	if (k < 0 || (k == 2 && p[0] == 0xc2 && p[1] <= 0x9f))
+		return 0;
+	return k > 0 ? (size_t)k : 1;
 }
 
 static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
@@ -875,7 +891,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	struct search_line *ln;
 	const unsigned char *p = rec->data;
 	uint64_t t = rec->time_us | (rec->offset >= c->verified_bytes ? UNVERIFIED_BIT : 0);
-	size_t i;
+	size_t i, pl;
 	int k, nk, kept[2];
 
 	snprintf(c->session_id, sizeof(c->session_id), "%s", h->session_id);
@@ -894,11 +910,13 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	for (i = 0; i < rec->len; i++) {
 		/* a run of plain text outside any escape sequence, at the end of the line: the
 		 * common case, copied whole (over text: put_byte() replaces characters whole) */
-		if (ln->strip.state == 0 && ln->col == ln->len && is_plain(p[i])) {
-			size_t run = 1, room, n, j;
+		if (ln->strip.state == 0 && ln->strip.chlen == 0 && ln->col == ln->len &&
+		    (pl = plain_len(p + i, rec->len - i, c->input)) > 0) {
+			size_t run = pl, room, n, j;
 
-			while (i + run < rec->len && is_plain(p[i + run]))
-				run++;
+			while (i + run < rec->len &&
+			       (pl = plain_len(p + i + run, rec->len - i - run, c->input)) > 0)
+				run += pl;
 			while (run > 0) {
 				if (ln->col >= LINE_CAP)
 					split_line(c);

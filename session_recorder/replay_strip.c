@@ -5,11 +5,14 @@
  * newline; erase in line, CSI K, and the cursor's moves on its line are
  * said for the caller to apply, as the line controls are kept). A C1 control written as UTF-8
  * (U+0080..U+009F) is one to a UTF-8 terminal (U+009B is CSI): it goes as its ESC form does. In
- * their 8-bit form C1 controls are left alone: they are also UTF-8 continuation bytes. Typed input
+ * their 8-bit form, outside a UTF-8 character, C1 controls are read as the guard reads them (what
+ * play shows): CSI, OSC and the strings' introducers start what they start, the others go; inside
+ * a character such a byte is text. Typed input
  * (search --input) goes through it too: there the keys' sequences go whole (SS3 ESC O A is the Up
  * arrow in application mode) and the erasing controls are kept.
  */
 #include "replay.h"
+#include "tg_utf8.h"
 
 /* S_STRING: an OSC begun by ESC ]; S_STRING8: a DCS, SOS, PM or APC string, or an OSC begun by a
  * C1 control, which an 8-bit ST (a 0x9c byte) ends too, as the guard reads them */
@@ -77,6 +80,20 @@ static int cut_off(struct replay_strip *st, unsigned char c)
 	return strip_one(st, c);
 }
 
+/* Output: an 8-bit C1 control c outside a character, as the guard reads it: a CSI (withheld by
+ * the guard whole, so it does nothing to the line here either), an OSC or a string begun, or
+ * another control, gone. */
+static int c1_8bit(struct replay_strip *st, unsigned char c)
+{
+	if (c == 0x9b) {
+		st->state = S_CSI;
+		st->param = REPLAY_STRIP_PARAM_OTHER;
+	} else if (c == 0x9d || c == 0x90 || c == 0x98 || c == 0x9e || c == 0x9f) {
+		st->state = S_STRING8;
+	}
+	return -1;
+}
+
 /* One byte: the byte to keep as text, -1 when it is part of a control sequence (or held),
  * (input only) REPLAY_STRIP_KEY, or (output only) a REPLAY_STRIP_ERASE_*. */
 static int strip_one(struct replay_strip *st, unsigned char c)
@@ -85,6 +102,19 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 
 	switch (st->state) {
 	case S_TEXT:
+		if (!st->input && st->chlen > 0) {
+			/* in a character: c goes on with it, or it was cut short and c is read
+			 * afresh */
+			st->ch[st->chlen] = c;
+			k = tg_utf8_seq(st->ch, st->chlen + 1);
+			if (k < 0) {
+				st->chlen++;
+				return c;
+			}
+			st->chlen = 0;
+			if (k > 0)
+				return c;
+		}
 		if (c == 0x1b) {
 			st->state = S_ESC;
 			return -1;
@@ -92,6 +122,13 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 		if (c == C1_LEAD) {
 			st->state = S_C2; /* held: replay_strip_byte() says what it was */
 			return -1;
+		}
+		if (!st->input && c >= 0x80 && c <= 0x9f)
+			return c1_8bit(st, c);
+		if (!st->input && c > C1_LEAD && c <= 0xf4) {
+			st->ch[0] = c; /* a character begins */
+			st->chlen = 1;
+			return c;
 		}
 		if (is_layout(c))
 			return c; /* the caller makes lines of these */
@@ -230,5 +267,6 @@ int replay_strip_end(struct replay_strip *st)
 	int held = st->state == S_C2 ? C1_LEAD : -1;
 
 	st->state = S_TEXT;
+	st->chlen = 0;
 	return held;
 }

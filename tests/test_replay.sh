@@ -623,6 +623,14 @@ printf 'out 1000 pass\\xc2\\x9b1mword\\xc2\\x9b0m is \\xc2\\x9d0;t\\xc2\\x9cset 
 expect 0 "$R" -c conf search 'password is set' c1csi.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 c1csi.tgr: password is set $(printf '\302\251')\\xc2 2026" ] ||
 	tg_fail "search: a UTF-8 C1 control sequence left in the text: $(cat out.txt)"
+# ... and so is an 8-bit one outside a character, as play's guard reads it (0x9d an OSC,
+# which the BEL ends): the letters after it are on the screen, and searched; a 0x9b inside a
+# character (U+201B) is text
+printf 'out 1000 \\x9d\\xc2\\x9b\\x07r\\x9d\\xc2\\x9b\\x07m -rf /srv \\xe2\\x80\\x9b\\r\\n\nseal 2000 {}\n' >c18.txt
+"$G" script k/signing.key c18.tgr session=$SID <c18.txt || tg_fail "make c18.tgr"
+expect 0 "$R" -c conf search 'rm -rf' c18.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 c18.tgr: rm -rf /srv $(printf '\342\200\233')" ] ||
+	tg_fail "search: text after an 8-bit C1 control hidden: $(cat out.txt)"
 # erase in line (CSI K: to the end, 0 or none; from the start to the cursor, 1; all of it,
 # 2; as ESC [ and as U+009B) is applied as a terminal applies it: what it erased is not on
 # the screen, a blank it leaves before text is a space, and one at the line's end nothing;

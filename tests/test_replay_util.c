@@ -178,7 +178,37 @@ START_TEST(escapes)
 	}
 	strip("5\xc2", out, sizeof(out)); /* a lone 0xc2 that ends the stream: text too */
 	ck_assert_str_eq(out, "5\xc2");
-	strip("x\x9by", out, sizeof(out)); /* 8-bit C1: a UTF-8 continuation byte, left */
+}
+END_TEST
+
+/*
+ * An 8-bit C1 control outside a UTF-8 character is one to the guard (what play shows): CSI
+ * (0x9b), OSC (0x9d) and the strings' introducers start what they start, the others go. Read
+ * otherwise, 0x9d and a C1 CSI after it hid the letter after a BEL (and the digits before it)
+ * from search while play showed them. Inside a character, a 0x80..0x9f byte is text.
+ */
+START_TEST(c1_8bit)
+{
+	char out[256];
+
+	strip("\x9d\xc2\x9b\007r\x9d\xc2\x9b\007m 4111", out, sizeof(out));
+	ck_assert_str_eq(out, "rm 4111");
+	strip("x\x9by\x85z", out, sizeof(out));
+	ck_assert_str_eq(out, "xz");
+	strip("a\x9b"
+	      "2Kb",
+	      out, sizeof(out)); /* withheld by the guard: no erase either */
+	ck_assert_str_eq(out, "ab");
+	strip("\x90q\x9cshown", out, sizeof(out));
+	ck_assert_str_eq(out, "shown");
+	/* U+201B ends in 0x9b; 0xe0 0x9b is no character: the 0x9b is CSI */
+	strip("\xe2\x80\x9b-\xe0\x9bZz", out, sizeof(out));
+	ck_assert_str_eq(out, "\xe2\x80\x9b-\xe0z");
+	/* a character cut across the bytes fed one by one is still one */
+	strip("\xf0\x9f\x98\x80!", out, sizeof(out));
+	ck_assert_str_eq(out, "\xf0\x9f\x98\x80!");
+	/* typed input: left as it was */
+	strip_as(1, "x\x9by", out, sizeof(out));
 	ck_assert_str_eq(out, "x\x9by");
 }
 END_TEST
@@ -315,6 +345,7 @@ int main(void)
 	tcase_add_test(tc, string_cut_by_esc);
 	tcase_add_test(tc, string_cut_by_st8);
 	tcase_add_test(tc, string_end_after_c2);
+	tcase_add_test(tc, c1_8bit);
 	tcase_add_test(tc, sequence_cut_by_byte);
 	tcase_add_test(tc, input_keys);
 	tcase_add_test(tc, recheck);
