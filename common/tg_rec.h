@@ -209,6 +209,9 @@ struct tg_rec_verdict {
 	char reason[192];                               /* "" when status is TG_OK */
 	unsigned version; /* TG_ERR_VERSION: the format version the recording has */
 	unsigned char final_hash[TG_REC_HASH_LEN];      /* valid when sealed */
+	/* the header's session id (lowercase hex; "" when the header could not be read), which
+	 * the host key's certificate of the session key covers */
+	char session_id[2 * TG_REC_SESSION_ID_LEN + 1];
 };
 
 struct tg_rec_reader;

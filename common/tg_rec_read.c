@@ -724,6 +724,7 @@ int tg_rec_verify(const struct tg_rec_source *src, const unsigned char *host_pk,
 	if (e < 0 && e != TG_ERR_FORMAT)
 		goto out;
 	tg_rec_reader_verdict(r, v);
+	snprintf(v->session_id, sizeof(v->session_id), "%s", tg_rec_reader_header(r)->session_id);
 	e = TG_OK;
 out:
 	tg_rec_reader_free(r);

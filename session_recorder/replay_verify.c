@@ -31,6 +31,35 @@ static int worse(int a, int b)
 	return rank[b] > rank[a] ? b : a;
 }
 
+/* The last part of a file name or S3 key. */
+static const char *name_session(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	return slash != NULL ? slash + 1 : name;
+}
+
+/*
+ * Whether name is that of another session's recording: its last part is a session id and
+ * TG_REC_EXT, as the recorder names its files and the uploader's keys end by default, but not
+ * the id the recording's header holds (which the host key's certificate covers). A recording
+ * put in another's place (the object of a key overwritten with another genuine recording of
+ * the host) verifies as intact: only its name is wrong. Other names are not checked.
+ */
+static int misplaced(const char *name, const char *session_id)
+{
+	const char *last = name_session(name);
+	size_t i, n = 2 * TG_REC_SESSION_ID_LEN;
+
+	if (*session_id == '\0' || strlen(last) != n + strlen(TG_REC_EXT) ||
+	    strcmp(last + n, TG_REC_EXT) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((last[i] >= '0' && last[i] <= '9') || (last[i] >= 'a' && last[i] <= 'f')))
+			return 0;
+	return strncmp(last, session_id, n) != 0;
+}
+
 /* Verify one source; prints the verdict line; returns the exit code. */
 static int verify_one(const struct replay_opts *o, const char *name)
 {
@@ -45,6 +74,15 @@ static int verify_one(const struct replay_opts *o, const char *name)
 		return REPLAY_EXIT_USAGE;
 	}
 	replay_describe(stdout, name, &v);
+	if ((v.status == TG_OK || v.status == TG_ERR_UNSEALED) && misplaced(name, v.session_id)) {
+		char *safe = tg_text_safe(name);
+
+		printf("%s: MISPLACED: its name says session %.32s, but it is the recording of "
+		       "session %s: moved, or put in the place of that session's recording\n",
+		       safe != NULL ? safe : "?", name_session(name), v.session_id);
+		free(safe);
+		return REPLAY_EXIT_TAMPERED;
+	}
 	return replay_exit_for(v.status);
 }
 

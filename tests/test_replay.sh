@@ -47,6 +47,23 @@ expect 1 "$R" -c conf --key other/signing.pub verify good.tgr
 grep -q "SIGNED BY ANOTHER KEY: at record 1, .*signed by host key" out.txt || tg_fail "wrong key: $(cat out.txt)"
 expect 0 "$R" --no-key -c conf verify good.tgr
 grep -q "host key NOT checked" out.txt || tg_fail "--no-key not said: $(cat out.txt)"
+# a genuine recording put in another session's place (named, as the recorder and the
+# uploader's keys name them, for another session id): intact, but MISPLACED, exit 1
+mkdir misplaced
+cp good.tgr misplaced/ffeeddccbbaa99887766554433221100.tgr
+expect 1 "$R" -c conf verify misplaced/ffeeddccbbaa99887766554433221100.tgr
+grep -q "^misplaced/ffeeddccbbaa99887766554433221100.tgr: sealed and intact" out.txt &&
+	grep -q "MISPLACED: its name says session ffeeddccbbaa99887766554433221100, but it is the recording of session $SID" out.txt ||
+	tg_fail "misplaced: $(cat out.txt)"
+# its own name, and a name that is no session id, are not questioned
+cp good.tgr misplaced/$SID.tgr
+expect 0 "$R" -c conf verify misplaced/$SID.tgr
+expect 0 "$R" -c conf verify good.tgr
+grep -q MISPLACED out.txt && tg_fail "a name that is no session id questioned: $(cat out.txt)"
+# in a folder, the one misplaced makes the run's exit 1
+expect 1 "$R" -c conf verify misplaced
+[ "$(grep -c MISPLACED out.txt)" -eq 1 ] || tg_fail "misplaced folder: $(cat out.txt)"
+rm -r misplaced
 # one byte changed in the middle of the output
 cp good.tgr tampered.tgr
 off=$(grep -abo 'hunter2' good.tgr | head -1 | cut -d: -f1)
