@@ -53,12 +53,15 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 
 	base = base != NULL ? base + 1 : cs->shell;
 	wait_for_go(cs);
+	/* before the drop: from then on the process is the user's to signal (and, where the change
+	 * of ids makes it dumpable, fs.suid_dumpable = 1, to trace), and the recording, open for
+	 * writing, must not be among what it holds */
+	child_close_from(3);
 	if ((r = privsep_drop_child(cs->ps)) != TG_OK) {
 		dprintf(STDERR_FILENO, "tollgate-record: cannot drop privileges: %s\n",
 		        strerror(errno));
 		_exit(126);
 	}
-	child_close_from(3);
 	relay_signals_child_reset();
 	if (cs->exec_path != NULL) {
 		execve(cs->exec_path, cs->argv, cs->envp);

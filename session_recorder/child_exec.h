@@ -1,7 +1,7 @@
 /*
- * Start the user's shell: fork, set up its terminal or pipes, drop to the
- * user's ids (privsep_drop_child), reset signals, close every other
- * descriptor, exec the configured shell with the clean environment.
+ * Start the user's shell: fork, set up its terminal or pipes, close every
+ * other descriptor, drop to the user's ids (privsep_drop_child), reset
+ * signals, exec the configured shell with the clean environment.
  */
 #ifndef CHILD_EXEC_H
 #define CHILD_EXEC_H

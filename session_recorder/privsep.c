@@ -127,6 +127,10 @@ int privsep_drop_child(const struct privsep *ps)
 		return TG_ERR_PERM;
 	if (setresuid(ps->user_uid, ps->user_uid, ps->user_uid) != 0)
 		return TG_ERR_SYSTEM;
+	/* the change of ids made it dumpable again if fs.suid_dumpable says so: until its execve
+	 * the process holds the recorder's memory (the config, the session's signing key) */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return TG_ERR_SYSTEM;
 	/* a failed or partial drop must never exec the user's shell */
 	if (!uids_are(ps->user_uid)) {
 		errno = EPERM;

@@ -53,8 +53,9 @@ int privsep_as_user(const struct privsep *ps);
 int privsep_as_audit(const struct privsep *ps);
 /* Recorder side: real, effective and saved uid (and gid) the audit user's; checked. */
 int privsep_drop_recorder(const struct privsep *ps);
-/* Child side, before exec: real, effective and saved gid and uid the user's; the
- * user's resource limits and umask back. Checked; on failure the child must _exit. */
+/* Child side, before exec: real, effective and saved gid and uid the user's, the process
+ * not dumpable; the user's resource limits and umask back. Checked; on failure the child
+ * must _exit. */
 int privsep_drop_child(const struct privsep *ps);
 
 #endif

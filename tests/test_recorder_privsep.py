@@ -652,8 +652,53 @@ def test_failed_drop_runs_no_shell():
         users.remove()
 
 
+def test_child_holds_nothing_once_the_users():
+    """The shell's process holds no descriptor of the recorder's (the recording, writable, with
+    its lock) from the moment it runs with the user's ids: the user may signal, and where the
+    change of ids makes it dumpable again (fs.suid_dumpable = 1) trace, a process of theirs, and
+    one stopped in that moment would let them write into their own recording at will. Here each
+    setresuid() returns 1.5 s late (strace), so the moment lasts."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    p = None
+    try:
+        if not shutil.which("strace") or subprocess.run(
+                [shutil.which("strace"), "-qq", "-o", "/dev/null", "-e", "trace=setresuid", "-e",
+                 "inject=setresuid:delay_exit=1", "true"], stderr=subprocess.DEVNULL).returncode != 0:
+            skip("strace is not installed, or cannot delay a system call here")
+        binary = setup(env, users)
+        uid = users.usr.pw_uid
+        argv = [shutil.which("strace"), "-f", "-qq", "-o", "/dev/null", "-e", "trace=setresuid",
+                "-e", "inject=setresuid:delay_exit=1500000"] + as_user(users, [binary])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
+        spool = os.path.realpath(env.spool)
+        held = set()
+        while p.poll() is None:
+            for pid in [int(d) for d in os.listdir("/proc") if d.isdigit()]:
+                try:
+                    if ids(pid)[0][:3] != [uid] * 3:
+                        continue
+                    for fd in os.listdir("/proc/%d/fd" % pid):
+                        target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                        if target.startswith(spool + "/"):
+                            held.add((pid, int(fd), target))
+                except (OSError, TypeError, IndexError):
+                    pass
+            time.sleep(0.01)
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0 and out == b"done\n", "the session runs (%d, %r)" % (p.returncode, err[-300:]))
+        check(not held, "no process with the user's ids holds a file of the spool (%s)" % sorted(held))
+    finally:
+        if p is not None:
+            end_process(p)
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
-          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell])
+          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
+          test_child_holds_nothing_once_the_users])
