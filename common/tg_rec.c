@@ -532,6 +532,12 @@ uint64_t tg_rec_writer_offset(const struct tg_rec_writer *w)
 	return w->offset;
 }
 
+void tg_rec_writer_forget_key(struct tg_rec_writer *w)
+{
+	if (w != NULL)
+		sodium_memzero(w->session_sk, sizeof(w->session_sk));
+}
+
 void tg_rec_writer_free(struct tg_rec_writer *w)
 {
 	if (w == NULL)

@@ -105,6 +105,9 @@ void tg_rec_chain_hash(const struct tg_rec_writer *w, unsigned char out[TG_REC_H
 uint64_t tg_rec_writer_offset(const struct tg_rec_writer *w);
 /* Wipe the session secret key and free; does not close fd. Safe on NULL. */
 void tg_rec_writer_free(struct tg_rec_writer *w);
+/* In a process forked from the writer's that will not write (the user's shell before its
+ * exec): wipe that process's copy of the session's signing key. */
+void tg_rec_writer_forget_key(struct tg_rec_writer *w);
 
 /* --- summary (uploader, replay list/info) --- */
 

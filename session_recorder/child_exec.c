@@ -57,6 +57,9 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 	 * of ids makes it dumpable, fs.suid_dumpable = 1, to trace), and the recording, open for
 	 * writing, must not be among what it holds */
 	child_close_from(3);
+	/* nor the session's signing key, with which the user could sign a recording of their
+	 * own making (the moment between setresuid() and PR_SET_DUMPABLE, fs.suid_dumpable = 1) */
+	tg_rec_writer_forget_key(cs->writer);
 	if ((r = privsep_drop_child(cs->ps)) != TG_OK) {
 		dprintf(STDERR_FILENO, "tollgate-record: cannot drop privileges: %s\n",
 		        strerror(errno));

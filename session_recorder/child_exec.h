@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "privsep.h"
+#include "tg_rec.h"
 
 struct child_spec {
 	const struct privsep *ps;
@@ -22,6 +23,9 @@ struct child_spec {
 	 * (privsep_drop_recorder), and a recorder that cannot be leaves without it: the child
 	 * then sees EOF and exits 126, and nothing of the user's runs unrecorded meanwhile. */
 	int go[2];
+	/* the recording's writer (NULL: none): the child wipes its copy of the session's signing
+	 * key before it becomes the user's */
+	struct tg_rec_writer *writer;
 };
 
 /* The shell on the pty slave as its controlling terminal. Returns the pid, or -1. */

@@ -676,6 +676,7 @@ int main(int argc, char **argv)
 	cs.argv = rc.mode.argv;
 	cs.envp = NULL;
 	cs.go[0] = cs.go[1] = -1;
+	cs.writer = NULL;
 
 	/* forked before the recording's keys exist; it goes away by itself on every path that
 	 * starts no command */
@@ -712,6 +713,7 @@ int main(int argc, char **argv)
 		return child_exec_direct(&cs);
 	}
 
+	cs.writer = rc.w;
 	rec_sink_init(&rc.sink, rc.w, &rc.spool,
 	              tg_config_uint(rc.cfg, TG_CONF_RECORDER_MAX_SESSION_BYTES),
 	              tg_config_uint(rc.cfg, TG_CONF_RECORDER_MAX_RATE),

@@ -696,9 +696,86 @@ def test_child_holds_nothing_once_the_users():
         users.remove()
 
 
+def ed25519_pk(seed):
+    """The Ed25519 public key of a 32-byte seed (openssl: an independent implementation)."""
+    der = bytes.fromhex("302e020100300506032b657004220420") + seed
+    out = subprocess.run(["openssl", "pkey", "-inform", "DER", "-pubout", "-outform", "DER"], input=der,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return out.stdout[-32:] if out.returncode == 0 else None
+
+
+def writable_memory(pid):
+    """The bytes of a process's writable mappings (heap, stack, anonymous): read as root."""
+    parts = []
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if "w" not in f[1] or hi - lo > 64 * 1024 * 1024:
+                continue
+            try:
+                mem.seek(lo)
+                parts.append(mem.read(hi - lo))
+            except OSError:
+                pass
+    return b"".join(parts)
+
+
+def test_child_has_no_session_key():
+    """The shell's process wipes its copy of the session's signing key before it becomes the
+    user's: in the moment between its setresuid() and PR_SET_DUMPABLE 0 (fs.suid_dumpable = 1)
+    a user's ptrace could attach and read it, and sign a recording of their own making that
+    verifies. Here each setresuid() returns 1.5 s late (strace); the memory of every process
+    with the user's ids is read then, and searched for the key (seed and public key, as
+    libsodium keeps it) whose public key the recording's header names."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    p = None
+    try:
+        if not shutil.which("strace") or not shutil.which("openssl") or subprocess.run(
+                [shutil.which("strace"), "-qq", "-o", "/dev/null", "-e", "trace=setresuid", "-e",
+                 "inject=setresuid:delay_exit=1", "true"], stderr=subprocess.DEVNULL).returncode != 0:
+            skip("strace or openssl is not installed, or strace cannot delay a system call here")
+        binary = setup(env, users)
+        uid = users.usr.pw_uid
+        argv = [shutil.which("strace"), "-f", "-qq", "-o", "/dev/null", "-e", "trace=setresuid",
+                "-e", "inject=setresuid:delay_exit=1500000"] + as_user(users, [binary])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
+        dumps = {}
+        while p.poll() is None:
+            for pid in [int(d) for d in os.listdir("/proc") if d.isdigit()]:
+                if pid in dumps:
+                    continue
+                try:
+                    # the recorder's own child (the shell before its exec): the user's ids
+                    if ids(pid)[0][:3] == [uid] * 3 and os.readlink("/proc/%d/exe" % pid) == binary:
+                        dumps[pid] = writable_memory(pid)
+                except (OSError, TypeError, IndexError):
+                    pass
+            time.sleep(0.01)
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0 and out == b"done\n", "the session runs (%d, %r)" % (p.returncode, err[-300:]))
+        check(dumps and all(dumps.values()), "the user's processes of the recorder were read (%d)" % len(dumps))
+        pk = bytes.fromhex(Recording(env.pub, env.only_session()).header["session_key"])
+        found = []
+        for pid, mem in dumps.items():
+            at = mem.find(pk)
+            while at >= 0:
+                if at >= 32 and ed25519_pk(mem[at - 32:at]) == pk:
+                    found.append((pid, at))
+                at = mem.find(pk, at + 1)
+        check(not found, "no process with the user's ids holds the session's signing key (%s)" % found)
+    finally:
+        if p is not None:
+            end_process(p)
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
-          test_child_holds_nothing_once_the_users])
+          test_child_holds_nothing_once_the_users, test_child_has_no_session_key])
