@@ -890,6 +890,25 @@ START_TEST(ga_scratch_codes_at_once_all_removed)
 }
 END_TEST
 
+/* A google-authenticator file at path (mode 0600) with the test secret, DISALLOW_REUSE listing
+ * step and TOTP_AUTH. */
+static void write_ga_file(const char *path, uint64_t step)
+{
+	char *b32 = NULL;
+	size_t b32len = 0;
+	FILE *f;
+
+	ck_assert_int_eq(oath_init(), OATH_OK);
+	ck_assert_int_eq(
+	    oath_base32_encode((const char *)secret->totp.key, secret->totp.keylen, &b32, &b32len),
+	    OATH_OK);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s\n\" DISALLOW_REUSE %llu\n\" TOTP_AUTH\n", b32, (unsigned long long)step);
+	fclose(f);
+	free(b32);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
 /*
  * A google-authenticator file whose DISALLOW_REUSE lists a step ahead of the one a login here
  * takes (google-authenticator's module took the code of a phone running a little ahead, just
@@ -898,25 +917,14 @@ END_TEST
 START_TEST(ga_later_listed_step_stays_used_after_a_login)
 {
 	uint64_t now_step = (uint64_t)time(NULL) / 30;
-	char p[4200], args[4400], code[16], ahead[16], *b32 = NULL;
-	size_t b32len = 0;
-	FILE *f;
+	char p[4200], args[4400], code[16], ahead[16];
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "SKIP ga_later_listed_step_stays_used_after_a_login: needs root\n");
 		return; /* the file must be the user's own: root's, as the test user is root */
 	}
-	ck_assert_int_eq(oath_init(), OATH_OK);
-	ck_assert_int_eq(
-	    oath_base32_encode((const char *)secret->totp.key, secret->totp.keylen, &b32, &b32len),
-	    OATH_OK);
 	snprintf(p, sizeof(p), "%s/ga", dir);
-	ck_assert_ptr_nonnull(f = fopen(p, "w"));
-	fprintf(f, "%s\n\" DISALLOW_REUSE %llu\n\" TOTP_AUTH\n", b32,
-	        (unsigned long long)(now_step + 1));
-	fclose(f);
-	free(b32);
-	ck_assert_int_eq(chmod(p, 0600), 0);
+	write_ga_file(p, now_step + 1);
 	snprintf(args, sizeof(args), "secret=%s", p);
 	service(args);
 	code_at((time_t)(now_step * 30), code);
@@ -1839,9 +1847,7 @@ START_TEST(import_does_not_lower_an_older_replay_guard)
 	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tgp_state st;
 	uint64_t now_step = (uint64_t)time(NULL) / 30;
-	char p[4200], ga[4300], cmd[9000], code[16], *b32 = NULL;
-	size_t b32len = 0;
-	FILE *f;
+	char p[4200], ga[4300], cmd[9000], code[16];
 
 	if (geteuid() != 0)
 		return; /* tollgate-enroll writes root's store */
@@ -1852,17 +1858,8 @@ START_TEST(import_does_not_lower_an_older_replay_guard)
 	st.step_size = 0; /* as such a version wrote it */
 	ck_assert_int_eq(tgp_state_write(&lock, &st, 1), TG_OK);
 	tgp_state_unlock(&lock);
-	ck_assert_int_eq(oath_init(), OATH_OK);
-	ck_assert_int_eq(
-	    oath_base32_encode((const char *)secret->totp.key, secret->totp.keylen, &b32, &b32len),
-	    OATH_OK);
 	snprintf(ga, sizeof(ga), "%s/ga", dir);
-	ck_assert_ptr_nonnull(f = fopen(ga, "w"));
-	fprintf(f, "%s\n\" DISALLOW_REUSE %llu\n\" TOTP_AUTH\n", b32,
-	        (unsigned long long)(now_step - 3));
-	fclose(f);
-	free(b32);
-	ck_assert_int_eq(chmod(ga, 0600), 0);
+	write_ga_file(ga, now_step - 3);
 	snprintf(cmd, sizeof(cmd),
 	         "%s/pam_module/tollgate-enroll -c %s/tollgate.conf --user %s "
 	         "--import-google-authenticator %s --force > /dev/null",

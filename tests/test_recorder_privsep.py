@@ -652,6 +652,19 @@ def test_failed_drop_runs_no_shell():
         users.remove()
 
 
+def slow_setresuid(users, binary):
+    """argv running the setuid copy as the user under strace, each setresuid() returning 1.5 s
+    late, so that the moment after the child's drop lasts; None (said) where that cannot be done."""
+    strace = shutil.which("strace")
+    if not strace or subprocess.run([strace, "-qq", "-o", "/dev/null", "-e", "trace=setresuid", "-e",
+                                     "inject=setresuid:delay_exit=1", "true"],
+                                    stderr=subprocess.DEVNULL).returncode != 0:
+        print("(skipped: strace is not installed, or cannot delay a system call here)")
+        return None
+    return [strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=setresuid",
+            "-e", "inject=setresuid:delay_exit=1500000"] + as_user(users, [binary])
+
+
 def test_child_holds_nothing_once_the_users():
     """The shell's process holds no descriptor of the recorder's (the recording, writable, with
     its lock) from the moment it runs with the user's ids: the user may signal, and where the
@@ -662,14 +675,11 @@ def test_child_holds_nothing_once_the_users():
     env = Env(shell="/bin/sh")
     p = None
     try:
-        if not shutil.which("strace") or subprocess.run(
-                [shutil.which("strace"), "-qq", "-o", "/dev/null", "-e", "trace=setresuid", "-e",
-                 "inject=setresuid:delay_exit=1", "true"], stderr=subprocess.DEVNULL).returncode != 0:
-            skip("strace is not installed, or cannot delay a system call here")
         binary = setup(env, users)
         uid = users.usr.pw_uid
-        argv = [shutil.which("strace"), "-f", "-qq", "-o", "/dev/null", "-e", "trace=setresuid",
-                "-e", "inject=setresuid:delay_exit=1500000"] + as_user(users, [binary])
+        argv = slow_setresuid(users, binary)
+        if argv is None:
+            return
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
         spool = os.path.realpath(env.spool)
@@ -732,14 +742,14 @@ def test_child_has_no_session_key():
     env = Env(shell="/bin/sh")
     p = None
     try:
-        if not shutil.which("strace") or not shutil.which("openssl") or subprocess.run(
-                [shutil.which("strace"), "-qq", "-o", "/dev/null", "-e", "trace=setresuid", "-e",
-                 "inject=setresuid:delay_exit=1", "true"], stderr=subprocess.DEVNULL).returncode != 0:
-            skip("strace or openssl is not installed, or strace cannot delay a system call here")
+        if not shutil.which("openssl"):
+            print("(skipped: openssl is not installed)")
+            return
         binary = setup(env, users)
         uid = users.usr.pw_uid
-        argv = [shutil.which("strace"), "-f", "-qq", "-o", "/dev/null", "-e", "trace=setresuid",
-                "-e", "inject=setresuid:delay_exit=1500000"] + as_user(users, [binary])
+        argv = slow_setresuid(users, binary)
+        if argv is None:
+            return
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
         dumps = {}
