@@ -405,13 +405,25 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 		goto out;
 	}
 	h = tg_rec_reader_header(r);
-	snprintf(title, sizeof(title), "%s@%s %s", h->user, h->host, h->session_id);
-	j = json_pack("{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:b,s:s}}", "version", 2, "width",
-	              h->cols ? h->cols : 80, "height", h->rows ? h->rows : 24, "timestamp",
-	              (json_int_t)(h->start_us / 1000000), "title", title, "env", "TERM", h->term,
-	              "tollgate", "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
-	              "verification", replay_status_word(status), "key_checked", v->key_checked,
-	              "invalid_utf8", o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+	if (status == TG_ERR_UNSEALED && v->verified_index == 0) {
+		/* no checkpoint covers its header: its fields are claims, which a player would
+		 * show as the session's (as info, nothing of it; the verdict stays) */
+		tg_warn("%s: no checkpoint covers its header: nothing of it is exported", name);
+		j = json_pack("{s:i,s:i,s:i,s:{s:n,s:s,s:b,s:s}}", "version", 2, "width", 80,
+		              "height", 24, "tollgate", "header", "verification",
+		              replay_status_word(status), "key_checked", v->key_checked,
+		              "invalid_utf8",
+		              o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+	} else {
+		snprintf(title, sizeof(title), "%s@%s %s", h->user, h->host, h->session_id);
+		j = json_pack(
+		    "{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:b,s:s}}", "version", 2, "width",
+		    h->cols ? h->cols : 80, "height", h->rows ? h->rows : 24, "timestamp",
+		    (json_int_t)(h->start_us / 1000000), "title", title, "env", "TERM", h->term,
+		    "tollgate", "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
+		    "verification", replay_status_word(status), "key_checked", v->key_checked,
+		    "invalid_utf8", o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+	}
 	/* not all verified: up to where it is, in the file itself */
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);
 	if (j != NULL && status != TG_OK &&

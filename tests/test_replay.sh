@@ -162,6 +162,28 @@ cp hdronly.tgr hdrspool/sessions/
 expect 2 "$R" -c conf list hdrspool
 ! grep -q "bobby" out.txt || tg_fail "list of an unverified header: $(cat out.txt)"
 grep -q "UNSEALED .*hdronly.tgr" out.txt || tg_fail "list of an unverified header: $(cat out.txt)"
+# nor export, whose asciicast header a player shows as the session's (title, timestamp, size):
+# no field of it, with or without --force; the file still says what verified
+for force in "" --force; do
+	expect 2 "$R" -c conf $force export --format asciicast hdronly.tgr
+	! grep -q "bobby\|rm -rf\|xterm\|start_us" out.txt ||
+		tg_fail "export $force of an unverified header: $(cat out.txt)"
+	python3 - out.txt <<'PY' || tg_fail "export $force of an unverified header: $(cat out.txt err.txt)"
+import json, sys
+h = json.loads(open(sys.argv[1]).readline())
+assert h["version"] == 2 and "title" not in h and "timestamp" not in h and "env" not in h, h
+assert h["tollgate"]["header"] is None and h["tollgate"]["verification"] == "UNSEALED", h
+assert h["tollgate"]["verified"]["bytes"] == 0, h
+PY
+	grep -q "no checkpoint covers its header" err.txt ||
+		tg_fail "export $force of an unverified header: $(cat err.txt)"
+	# play and cat say nothing of the header either (the banner names the file only)
+	for cmd in cat play; do
+		expect 2 "$R" -c conf $force $cmd hdronly.tgr
+		! grep -q "bobby\|rm -rf" out.txt err.txt ||
+			tg_fail "$cmd $force of an unverified header: $(cat out.txt err.txt)"
+	done
+done
 expect 1 "$R" -c conf --force cat random.tgr
 expect 1 "$R" -c conf --force search 'x' hostile.tgr
 # a recording in a newer format version is not read, and not called tampered either: it
