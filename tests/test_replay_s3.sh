@@ -11,7 +11,8 @@ S3CLI="$TG_TOP_BUILDDIR/tests/s3cli"
 [ -x "$R" ] && [ -x "$G" ] || tg_fail "build tollgate-replay and tests/tg-rec-gen first"
 [ -x "$S3CLI" ] || tg_skip "tests/s3cli is not built"
 T=$(tg_mktemp_dir)
-trap '"$TG_TOP_SRCDIR/tests/s3server.sh" stop "$T/s3" >/dev/null 2>&1; rm -rf "$T"' EXIT
+scripted_pid=
+trap 'tg_stop_pid "$scripted_pid"; "$TG_TOP_SRCDIR/tests/s3server.sh" stop "$T/s3" >/dev/null 2>&1; rm -rf "$T"' EXIT
 # S3_DEBUG: the server logs each request (to count GETs)
 env_out=$(S3_DEBUG=1 "$TG_TOP_SRCDIR/tests/s3server.sh" start "$T/s3")
 case $? in
@@ -92,6 +93,29 @@ expect 0 "$R" -c conf verify "s3://$B/$long"
 grep -q "sealed and intact" out.txt || tg_fail "verify of a 1024-byte key: $(cat out.txt)"
 expect 0 "$R" -c conf verify "s3://$B/deep/"
 grep -q "sealed and intact" out.txt || tg_fail "verify of a prefix with a 1024-byte key: $(cat out.txt)"
+# a GET cut midway goes on with Range and If-Match; a server that answers that with other
+# bytes than the rest (here the whole object again, as a 206 from byte 0) is an I/O error
+# that says so (exit 3), not bytes spliced in that would read as tampering
+python3 - good.tgr script.json <<'PY' || tg_fail "make script.json"
+import base64, json, sys
+d = open(sys.argv[1], "rb").read()
+b64 = lambda b: base64.b64encode(b).decode()
+json.dump([{"status": 200, "headers": {"ETag": '"v1"'}, "body_b64": b64(d[:1000]), "length": len(d)},
+           {"status": 206, "headers": {"ETag": '"v1"', "Content-Range": "bytes 0-%d/%d" % (len(d) - 1, len(d))},
+            "body_b64": b64(d)}], open(sys.argv[2], "w"))
+PY
+python3 "$TG_TOP_SRCDIR/tests/servers/scripted_s3.py" scripted.port scripted.log script.json &
+scripted_pid=$!
+tg_wait_file scripted.port "tests/servers/scripted_s3.py did not start"
+sed -e "s|^endpoint = .*|endpoint = http://127.0.0.1:$(cat scripted.port)|" conf >conf.scripted
+chmod 600 conf.scripted
+expect 3 "$R" -c conf.scripted verify s3://scripted/rec/good.tgr
+tg_stop_pid "$scripted_pid"
+scripted_pid=
+grep -q "S3 GET: HTTP 206 BadRange asked for bytes 1000- (to the end), answered Content-Range \"bytes 0-" err.txt ||
+	tg_fail "a resumed GET answered with another range: $(cat out.txt err.txt)"
+[ "$(grep -c '"method": "GET"' scripted.log)" -eq 2 ] || tg_fail "not one GET and one resumed: $(cat scripted.log)"
+grep -q '"range": "bytes=1000-"' scripted.log || tg_fail "no resumed GET: $(cat scripted.log)"
 # the big object streams: memory stays far below its size
 if [ -x /usr/bin/time ]; then
 	/usr/bin/time -f '%M' -o rss.txt "$R" -c conf verify "s3://$B/rec/big.tgr" >out.txt 2>&1 ||

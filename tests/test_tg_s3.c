@@ -976,6 +976,65 @@ START_TEST(test_get_resume_object_changed)
 }
 END_TEST
 
+/*
+ * A resumed GET answered with other bytes than the rest it asked for (bytes=4- of "\"v1\""):
+ * an error that says so, never other bytes spliced in after those the sink has (which a
+ * recording's reader would take for tampering), nor a short object taken for the whole.
+ */
+START_TEST(test_get_resume_wrong_answer)
+{
+	static const struct {
+		const char *second, *code;
+	} cases[] = {
+	    /* another range: the whole object as 206 */
+	    {"{\"status\": 206, \"headers\": {\"ETag\": \"\\\"v1\\\"\", \"Content-Range\": "
+	     "\"bytes 0-9/10\"}, \"body\": \"0123456789\"}",
+	     "BadRange"},
+	    /* no Content-Range at all */
+	    {"{\"status\": 206, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": \"456789\"}",
+	     "BadRange"},
+	    /* a range that stops short of the end */
+	    {"{\"status\": 206, \"headers\": {\"ETag\": \"\\\"v1\\\"\", \"Content-Range\": "
+	     "\"bytes 4-6/10\"}, \"body\": \"456\"}",
+	     "BadRange"},
+	    /* the Range ignored, and a whole object shorter than what the sink has */
+	    {"{\"status\": 200, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": \"01\"}",
+	     "BadRange"},
+	    /* If-Match ignored: another version of the object */
+	    {"{\"status\": 206, \"headers\": {\"ETag\": \"\\\"v2\\\"\", \"Content-Range\": "
+	     "\"bytes 4-9/10\"}, \"body\": \"abcdef\"}",
+	     "ObjectChanged"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct scripted t;
+		struct tg_s3_result res;
+		struct collect c = {{0}, 0};
+		char script[1024];
+		json_t *log;
+
+		snprintf(script, sizeof script,
+		         "[{\"status\": 200, \"headers\": {\"ETag\": \"\\\"v1\\\"\"}, \"body\": "
+		         "\"0123\", \"length\": 10}, %s]",
+		         cases[i].second);
+		scripted_start(&t, script, static_keys);
+		ck_assert_int_eq(tg_s3_get(t.s3, "k", collect_sink, &c, &res), TG_ERR_HTTP);
+		ck_assert_msg(c.len == 4 && memcmp(c.buf, "0123", 4) == 0,
+		              "case %zu: the sink got %zu bytes", i, c.len);
+		ck_assert_str_eq(res.code, cases[i].code);
+		ck_assert_ptr_nonnull(
+		    strstr(res.message, cases[i].code[0] == 'B' ? "bytes 4-" : "byte 4"));
+		ck_assert_int_eq(res.retryable, 0);
+		log = scripted_log(&t);
+		ck_assert_int_eq(json_array_size(log), 2);
+		ck_assert_str_eq(req_header(log, 1, "range"), "bytes=4-");
+		json_decref(log);
+		scripted_stop(&t);
+	}
+}
+END_TEST
+
 struct listed {
 	char keys[8][64];
 	size_t n;
@@ -1053,6 +1112,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_get_resumes_with_range);
 	tcase_add_test(tc, test_get_resume_range_ignored);
 	tcase_add_test(tc, test_get_resume_object_changed);
+	tcase_add_test(tc, test_get_resume_wrong_answer);
 	tcase_add_test(tc, test_list_url_encoded_keys);
 	suite_add_tcase(s, tc);
 	return s;

@@ -88,6 +88,10 @@ struct s3_call {
 	uint64_t skip;         /* bytes of a 200 answer to drop: the sink had them already */
 	char range[48];        /* "bytes=N-" when a cut GET goes on where it stopped */
 	char if_match[128];    /* ...and only from the same version of the object */
+	uint64_t range_from;   /* N, when it does (if_match set) */
+	char content_range[96]; /* Content-Range of the answer ("" when none) */
+	int answer_checked;     /* the answer may go to the sink (answer_fits()) */
+	int answer_bad;         /* ...or not: res says why */
 	int sink_stopped, answer_too_big;
 	uint64_t content_length;
 	int have_length;
@@ -623,6 +627,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ctx)
 		/* a new answer (after a 100 Continue): forget the last one's headers */
 		call->have_length = 0;
 		call->checksum[0] = '\0';
+		call->content_range[0] = '\0';
 		call->res->etag[0] = '\0';
 		return n;
 	}
@@ -644,6 +649,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ctx)
 	           vl < sizeof call->checksum) {
 		memcpy(call->checksum, v, vl);
 		call->checksum[vl] = '\0';
+	} else if (strncasecmp(p, "content-range:", 14) == 0 && vl < sizeof call->content_range) {
+		memcpy(call->content_range, v, vl);
+		call->content_range[vl] = '\0';
 	} else if (strncasecmp(p, "content-length:", 15) == 0 && vl > 0 && vl < 21) {
 		char num[24], *end;
 
@@ -661,6 +669,60 @@ struct body_ctx {
 	CURL *curl;
 };
 
+/* "bytes FIRST-LAST/TOTAL" (TOTAL may be "*"; then *total is UINT64_MAX); 0, or -1. */
+static int parse_content_range(const char *s, uint64_t *first, uint64_t *last, uint64_t *total)
+{
+	char *end;
+
+	if (strncmp(s, "bytes ", 6) != 0 || !isdigit((unsigned char)s[6]))
+		return -1;
+	errno = 0;
+	*first = strtoull(s + 6, &end, 10);
+	if (*end != '-' || !isdigit((unsigned char)end[1]))
+		return -1;
+	*last = strtoull(end + 1, &end, 10);
+	if (*end != '/' || errno != 0 || *last < *first)
+		return -1;
+	if (strcmp(end + 1, "*") == 0) {
+		*total = UINT64_MAX;
+		return 0;
+	}
+	if (!isdigit((unsigned char)end[1]))
+		return -1;
+	*total = strtoull(end + 1, &end, 10);
+	return *end == '\0' && errno == 0 && *last < *total ? 0 : -1;
+}
+
+/*
+ * Whether a GET's answer (status 2xx) is the bytes the sink needs next: a resumed GET asked
+ * for the rest from range_from of the version it began with. A 206 must say it starts
+ * there and runs to the end (another range would splice other bytes in); a 200 is the whole
+ * object again (the Range ignored), whose first bytes send_once() drops; either must be of
+ * that version when it says which. When not, res says what was answered (an error: no retry,
+ * a server that answers so would again).
+ */
+static int answer_fits(struct s3_call *call, long status)
+{
+	uint64_t first, last, total, want = call->if_match[0] != '\0' ? call->range_from : 0;
+
+	if (call->if_match[0] != '\0' && call->res->etag[0] != '\0' &&
+	    strcmp(call->res->etag, call->if_match) != 0) {
+		snprintf(call->res->code, sizeof call->res->code, "ObjectChanged");
+		res_msg(call->res, "asked for the rest from byte %llu of ETag %s, answered ETag %s",
+		        (unsigned long long)want, call->if_match, call->res->etag);
+		return 0;
+	}
+	if (status != 206)
+		return 1;
+	if (parse_content_range(call->content_range, &first, &last, &total) == 0 && first == want &&
+	    (total == UINT64_MAX || last + 1 == total))
+		return 1;
+	snprintf(call->res->code, sizeof call->res->code, "BadRange");
+	res_msg(call->res, "asked for bytes %llu- (to the end), answered Content-Range \"%.96s\"",
+	        (unsigned long long)want, call->content_range);
+	return 0;
+}
+
 static size_t on_body_h(char *p, size_t size, size_t nmemb, void *ctx)
 {
 	struct body_ctx *bc = ctx;
@@ -677,6 +739,13 @@ static size_t on_body_h(char *p, size_t size, size_t nmemb, void *ctx)
 		return n;
 	}
 	if (call->sink != NULL) {
+		if (!call->answer_checked) {
+			if (!answer_fits(call, status)) {
+				call->answer_bad = 1;
+				return 0;
+			}
+			call->answer_checked = 1;
+		}
 		if (status == 200 && call->skip > 0) {
 			/* a server that ignored our Range: drop what the sink has seen */
 			size_t drop = call->skip < n ? (size_t)call->skip : n;
@@ -808,6 +877,7 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 		tg_buf_reset(call->answer);
 	call->pos = 0;
 	call->skip = call->delivered;
+	call->answer_checked = call->answer_bad = 0;
 	call->have_length = 0;
 	call->checksum[0] = '\0';
 	call->answer_too_big = 0;
@@ -915,7 +985,9 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &status);
 	res->http_status = status;
 	if (cc != CURLE_OK) {
-		if (call->sink_stopped) {
+		if (call->answer_bad) {
+			r = TG_ERR_HTTP; /* answer_fits() said why */
+		} else if (call->sink_stopped) {
 			snprintf(res->code, sizeof res->code, "Stopped");
 			res_msg(res, "the sink stopped the transfer");
 			r = TG_ERR_INTERRUPTED;
@@ -934,6 +1006,19 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	}
 	if (status >= 200 && status <= 299) {
 		r = TG_OK;
+		if (call->sink == NULL)
+			goto out;
+		if (!call->answer_checked && !answer_fits(call, status)) {
+			r = TG_ERR_HTTP; /* no body, so not checked before */
+		} else if (status == 200 && call->skip > 0) {
+			/* the whole object again, shorter than what the sink has */
+			snprintf(res->code, sizeof res->code, "BadRange");
+			res_msg(res,
+			        "asked for bytes %llu- (to the end), answered a whole object of "
+			        "fewer bytes",
+			        (unsigned long long)call->range_from);
+			r = TG_ERR_HTTP;
+		}
 		goto out;
 	}
 	/* an S3 error: <Error><Code>..</Code><Message>..</Message></Error> */
@@ -993,8 +1078,9 @@ static int resume_get(struct s3_call *call)
 		call->hdr[call->nhdr++] = (struct tg_sigv4_header){"if-match", call->if_match};
 		call->hdr[call->nhdr++] = (struct tg_sigv4_header){"range", call->range};
 	}
+	call->range_from = call->delivered;
 	snprintf(call->range, sizeof call->range, "bytes=%llu-",
-	         (unsigned long long)call->delivered);
+	         (unsigned long long)call->range_from);
 	return TG_OK;
 }
 

@@ -68,7 +68,9 @@ int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
 /* Upload a small buffer with one PUT. */
 int tg_s3_put_buffer(struct tg_s3 *s3, const char *key, const void *data, size_t len,
 		     const struct tg_s3_put_opts *opts, struct tg_s3_result *res);
-/* Stream an object to sink; a sink returning non-zero stops the transfer. */
+/* Stream an object to sink; a sink returning non-zero stops the transfer. A transfer cut
+ * midway goes on from where it stopped (Range, If-Match); an answer to that with other bytes
+ * than the rest is TG_ERR_HTTP, res->code "BadRange" or "ObjectChanged". */
 int tg_s3_get(struct tg_s3 *s3, const char *key, int (*sink)(void *ctx, const void *p, size_t len), void *ctx,
 	      struct tg_s3_result *res);
 /* List keys under prefix (ListObjectsV2, all pages); cb non-zero stops. */

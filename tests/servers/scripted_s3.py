@@ -6,13 +6,15 @@ holding an <Error>, a wrong checksum in an answer, endless 503s).
 usage: scripted_s3.py PORTFILE LOGFILE SCRIPT.json
 SCRIPT is a JSON list of answers used in order, one per request:
   {"status": 503, "headers": {"Name": "value"}, "body": "<Error>...</Error>"}
-("length": N announces N bytes, sends the body, and closes the connection.)
+("length": N announces N bytes, sends the body, and closes the connection;
+"body_b64" is a body given in base64, for bytes that are not text.)
 Once the list is used up every request gets 200, an ETag and no body.
 Each request is appended to LOGFILE as one JSON line: method, path, the
 access key id from its Authorization header, its headers, the SHA-256 of
 its body. No signature is checked here (tests/s3server.sh does that).
 Binds 127.0.0.1 on a free port, writes it to PORTFILE; ends on SIGTERM.
 """
+import base64
 import hashlib
 import http.server
 import json
@@ -48,7 +50,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(logfile, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
         ans = script.pop(0) if script else {"status": 200, "headers": {"ETag": '"e0"'}, "body": ""}
-        data = ans.get("body", "").encode()
+        data = base64.b64decode(ans["body_b64"]) if "body_b64" in ans else ans.get("body", "").encode()
         self.send_response(ans.get("status", 200))
         for k, v in ans.get("headers", {}).items():
             self.send_header(k, v)
