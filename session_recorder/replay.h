@@ -41,7 +41,8 @@ struct replay_src {
 
 /* Open name (a path or s3://bucket/key). Logs and returns a TG_ERR_* code on failure. */
 int replay_src_open(struct replay_src *s, const struct replay_opts *o, const char *name);
-/* Close; returns the transfer's error if the stream failed (S3), else TG_OK. */
+/* Close; TG_OK (an S3 transfer's error reaches the reader instead: its read at the end of
+ * the stream returns it, and one that stopped reading early has its verdict already). */
 int replay_src_close(struct replay_src *s);
 /* Open name, verify all of it into *v, close it; TG_OK or why it could not be read. */
 int replay_verify_name(const struct replay_opts *o, const char *name, struct tg_rec_verdict *v);
