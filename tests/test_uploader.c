@@ -12,6 +12,7 @@
 
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_s3.h"
 #include "tg_spool.h"
 #include "tg_test.h"
 #include "uploader.h"
@@ -865,6 +866,35 @@ START_TEST(logout_does_not_wait_for_a_recording_counted_in_more)
 }
 END_TEST
 
+/* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
+ * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written) */
+START_TEST(s3_result_message_names_status_and_code)
+{
+	struct tg_s3_result sr;
+	struct up_result res;
+
+	memset(&sr, 0, sizeof(sr));
+	memset(&res, 0, sizeof(res));
+	sr.http_status = 200;
+	snprintf(sr.message, sizeof(sr.message), "writing the resume state: disk full");
+	up_result_from_s3(&res, TG_ERR_SYSTEM, &sr, "k.tgr");
+	ck_assert_msg(strstr(res.message, "(HTTP )") == NULL, "%s", res.message);
+	ck_assert_msg(strstr(res.message, "(HTTP 200)") != NULL, "%s", res.message);
+	ck_assert_msg(strstr(res.message, ": writing the resume state: disk full") != NULL, "%s",
+	              res.message);
+	sr.http_status = 403;
+	snprintf(sr.code, sizeof(sr.code), "AccessDenied");
+	up_result_from_s3(&res, TG_ERR_AUTH, &sr, "k.tgr");
+	ck_assert_msg(strstr(res.message, "(HTTP 403 AccessDenied)") != NULL, "%s", res.message);
+	ck_assert_int_eq(res.http_status, 403);
+	ck_assert_str_eq(res.code, "AccessDenied");
+	memset(&sr, 0, sizeof(sr));
+	snprintf(sr.code, sizeof(sr.code), "Transport");
+	up_result_from_s3(&res, TG_ERR_NET, &sr, "k.tgr");
+	ck_assert_msg(strstr(res.message, "HTTP") == NULL, "%s", res.message);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uploader");
@@ -896,6 +926,7 @@ int main(void)
 	tcase_add_test(tc, join_record_counts_no_recording_twice_past_the_named_ones);
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
+	tcase_add_test(tc, s3_result_message_names_status_and_code);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

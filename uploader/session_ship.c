@@ -60,9 +60,15 @@ void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result 
 	res->retryable = sr->retryable;
 	res->http_status = sr->http_status;
 	snprintf(res->code, sizeof(res->code), "%s", sr->code);
-	snprintf(res->message, sizeof(res->message), "%s: %s%s%s%s", what, tg_strerror(rc),
-	         sr->http_status ? " (HTTP " : "", sr->http_status ? sr->code : "",
-	         sr->http_status ? ")" : "");
+	snprintf(res->message, sizeof(res->message), "%s: %s", what, tg_strerror(rc));
+	if (sr->http_status != 0) {
+		size_t n = strlen(res->message);
+
+		/* a failure after an answer may have no S3 code (a resume state that cannot be
+		 * written after CreateMultipartUpload's 200): the status alone then */
+		snprintf(res->message + n, sizeof(res->message) - n, " (HTTP %ld%s%s)",
+		         sr->http_status, sr->code[0] != '\0' ? " " : "", sr->code);
+	}
 	if (sr->message[0] != '\0') {
 		size_t n = strlen(res->message);
 
