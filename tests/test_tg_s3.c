@@ -5,6 +5,7 @@
  * The requests themselves are tested against a real server by
  * tests/test_s3_client.sh.
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
@@ -811,6 +812,61 @@ START_TEST(test_complete_200_error)
 }
 END_TEST
 
+/* A file that shrinks while it goes up is the file's failure, not S3's: said so (res->local,
+ * the file named), retryable, and no part past the end is sent. */
+static void shrink_after_first_part(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)total;
+	if (done > 0)
+		ck_assert_int_eq(ftruncate(*(int *)ctx, 1024 * 1024), 0);
+}
+
+START_TEST(test_put_fd_file_shrinks)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct tg_s3_put_opts opts = {0};
+	char path[4300], script[1024];
+	json_t *log;
+	FILE *f;
+	size_t i;
+	int fd;
+	const char *init =
+	    "{\"status\": 200, \"body\": \"<InitiateMultipartUploadResult><Bucket>scripted</Bucket>"
+	    "<Key>big</Key><UploadId>upl-1</UploadId></InitiateMultipartUploadResult>\"}";
+
+	snprintf(script, sizeof script, "[%s]", init);
+	scripted_start(&t, script, static_keys);
+	tg_s3_set_retry(t.s3, 3, 0, 0);
+	tg_s3_set_parallel(t.s3, 1);
+	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
+	snprintf(path, sizeof path, "%s/big", t.dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < 11 * 1024; i++) /* 11 MiB: three parts of at most 5 MiB */
+		ck_assert_int_eq(fprintf(f, "%01023zu\n", i), 1024);
+	fclose(f);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	opts.progress = shrink_after_first_part;
+	opts.progress_ctx = &fd;
+	ck_assert_int_eq(tg_s3_put_fd(t.s3, "big", fd, path, &opts, &res), TG_ERR_TRUNCATED);
+	ck_assert_int_eq(res.local, 1);
+	ck_assert_int_eq(res.retryable, 1);
+	ck_assert_int_eq(res.http_status, 0);
+	ck_assert_msg(strncmp(res.message, path, strlen(path)) == 0, "%s", res.message);
+	ck_assert_msg(strstr(res.message, "short of its size") != NULL, "%s", res.message);
+	log = scripted_log(&t);
+	/* the upload, its first part, and its abort: no part of the shrunk file, no retry */
+	ck_assert_int_eq(json_array_size(log), 3);
+	ck_assert_str_eq(req_str(log, 1, "path"), "/scripted/big?partNumber=1&uploadId=upl-1");
+	ck_assert_str_eq(req_str(log, 2, "method"), "DELETE");
+	json_decref(log);
+	close(fd);
+	scripted_stop(&t);
+}
+END_TEST
+
 /* ExpiredToken: fresh credentials from instance metadata, then the same request again. */
 START_TEST(test_expired_token_refresh)
 {
@@ -1106,6 +1162,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_503_bounded);
 	tcase_add_test(tc, test_answer_checksum_mismatch);
 	tcase_add_test(tc, test_complete_200_error);
+	tcase_add_test(tc, test_put_fd_file_shrinks);
 	tcase_add_test(tc, test_expired_token_refresh);
 	tcase_add_test(tc, test_expired_static_token_not_retried);
 	tcase_add_test(tc, test_sink_stops);

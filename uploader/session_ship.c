@@ -60,6 +60,13 @@ void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result 
 	res->retryable = sr->retryable;
 	res->http_status = sr->http_status;
 	snprintf(res->code, sizeof(res->code), "%s", sr->code);
+	if (sr->local) {
+		/* the file could not be read (EIO, it shrank): S3 refused nothing, so nothing
+		 * pauses S3 or blames it; the message names the file, and it is tried again */
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "%s", sr->message);
+		return;
+	}
 	snprintf(res->message, sizeof(res->message), "%s: %s", what, tg_strerror(rc));
 	if (sr->http_status != 0) {
 		size_t n = strlen(res->message);

@@ -96,6 +96,8 @@ struct s3_call {
 	uint64_t content_length;
 	int have_length;
 	char checksum[64]; /* x-amz-checksum-sha256 of the answer */
+	int read_failed;   /* on_read could not read the body from fd */
+	int read_errno;    /* why (0: the file ended early, it shrank) */
 	struct tg_s3_result *res;
 	CURL *curl; /* the handle that sends it */
 };
@@ -788,8 +790,12 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *ctx)
 	do
 		got = pread(call->fd, p, want, call->off + (off_t)call->pos);
 	while (got < 0 && errno == EINTR);
-	if (got <= 0)
-		return CURL_READFUNC_ABORT; /* the file shrank or failed: never send a short body */
+	if (got <= 0) {
+		/* the file shrank or failed: never send a short body */
+		call->read_failed = 1;
+		call->read_errno = got < 0 ? errno : 0;
+		return CURL_READFUNC_ABORT;
+	}
 	call->pos += (uint64_t)got;
 	return (size_t)got;
 }
@@ -855,6 +861,25 @@ static int is_transport_retryable(CURLcode cc)
 	}
 }
 
+/* Reading the body from the local file failed at byte off (-1: somewhere): errno err, or (0)
+ * the file ended there, short of its size at the call. Not S3's doing: retryable, res->local. */
+static int local_read_failed(struct tg_s3_result *res, int err, off_t off)
+{
+	snprintf(res->code, sizeof res->code, "LocalRead");
+	if (err != 0 && off >= 0)
+		res_msg(res, "cannot read it at byte %lld: %s", (long long)off, strerror(err));
+	else if (err != 0)
+		res_msg(res, "cannot read it: %s", strerror(err));
+	else if (off >= 0)
+		res_msg(res, "it ended at byte %lld, short of its size when the upload began",
+		        (long long)off);
+	else
+		res_msg(res, "it ended short of its size when the upload began");
+	res->local = 1;
+	res->retryable = 1;
+	return err != 0 ? TG_ERR_SYSTEM : TG_ERR_TRUNCATED;
+}
+
 /* Send call once; res describes the outcome. */
 static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 {
@@ -881,6 +906,7 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	call->have_length = 0;
 	call->checksum[0] = '\0';
 	call->answer_too_big = 0;
+	call->read_failed = 0;
 	tg_buf_init(&path, 8192);
 	tg_buf_init(&url, 16384);
 	tg_buf_init(&auth, 4096);
@@ -991,6 +1017,10 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 			snprintf(res->code, sizeof res->code, "Stopped");
 			res_msg(res, "the sink stopped the transfer");
 			r = TG_ERR_INTERRUPTED;
+		} else if (call->read_failed) {
+			/* ours, not S3's: the caller retries that file later, S3 is fine */
+			res->http_status = 0;
+			r = local_read_failed(res, call->read_errno, call->off + (off_t)call->pos);
 		} else if (call->answer_too_big) {
 			snprintf(res->code, sizeof res->code, "AnswerTooLarge");
 			res_msg(res, "the answer is larger than %zu bytes", call->answer->max);
@@ -1095,7 +1125,9 @@ static int send_call(struct tg_s3 *s3, struct s3_call *call)
 	tg_buf_init(&call->errbody, TG_S3_MAX_ERROR_BODY);
 	for (attempt = 1;; attempt++) {
 		r = send_once(s3, call, force);
-		if (r == TG_OK || !call->res->retryable || attempt >= s3->attempts)
+		/* a file that cannot be read now will not be in a moment: the caller's backoff */
+		if (r == TG_OK || !call->res->retryable || call->res->local ||
+		    attempt >= s3->attempts)
 			break;
 		if (call->delivered > 0 && resume_get(call) != TG_OK)
 			break; /* the sink has bytes and we cannot ask for just the rest */
@@ -1594,7 +1626,10 @@ static int mpu_part(struct tg_s3 *s3, CURL *curl, const char *key, int fd,
 
 	tg_buf_init(&q, 4096);
 	if ((r = tg_sha256_fd(fd, off, len, h)) != TG_OK) {
-		res_msg(res, "reading part %u of the file: %s", n, tg_strerror(r));
+		if (r == TG_ERR_SYSTEM || r == TG_ERR_TRUNCATED)
+			r = local_read_failed(res, r == TG_ERR_SYSTEM ? errno : 0, -1);
+		else
+			res_msg(res, "reading part %u of the file: %s", n, tg_strerror(r));
 		goto out;
 	}
 	digest_set(&d, h);
@@ -2065,15 +2100,31 @@ int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
 		res_msg(res, "%s: not a regular file", what);
 		return TG_ERR_INVALID;
 	}
-	if ((uint64_t)sb.st_size >= s3->threshold)
-		return put_multipart(s3, key, fd, &sb, opts, res);
-	if ((r = tg_sha256_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
-		res_msg(res, "%s: reading failed", what);
+	if ((uint64_t)sb.st_size >= s3->threshold) {
+		if ((r = put_multipart(s3, key, fd, &sb, opts, res)) != TG_OK)
+			goto out;
 		return r;
+	}
+	if ((r = tg_sha256_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
+		if (r == TG_ERR_SYSTEM || r == TG_ERR_TRUNCATED)
+			r = local_read_failed(res, r == TG_ERR_SYSTEM ? errno : 0, -1);
+		else
+			res_msg(res, "hashing failed: %s", tg_strerror(r));
+		goto out;
 	}
 	digest_set(&d, h);
 	r = put_object(s3, key, sb.st_size == 0 ? "" : NULL, fd, (uint64_t)sb.st_size, &d, opts,
 	               res);
+out:
+	if (r != TG_OK && res->local) {
+		char msg[sizeof res->message];
+
+		/* say which file: the caller's name for it */
+		snprintf(msg, sizeof msg, "%s", res->message);
+		res_msg(res, "%s: %s", what, msg);
+	}
+	if (r != TG_OK)
+		return r;
 	if (r == TG_OK && opts != NULL && opts->resume_path != NULL &&
 	    access(opts->resume_path, F_OK) == 0)
 		drop_resume(s3, opts->resume_path);

@@ -22,6 +22,8 @@ struct tg_s3_result {
 	char code[64];      /* S3 error Code (e.g. "NoSuchBucket", "SlowDown"), or "" */
 	char message[256];  /* S3 error Message or the transport error */
 	int retryable;      /* 5xx, 429, SlowDown, timeouts, resets, ExpiredToken */
+	int local;          /* reading the file to upload failed (an I/O error, or it shrank): S3
+	                     * refused nothing; retryable is set, message names the file */
 	char etag[128];
 };
 
@@ -89,7 +91,9 @@ int tg_s3_head(struct tg_s3 *s3, const char *key, uint64_t *size, struct tg_s3_r
  * anywhere; res->code "NoCredentials"), TG_ERR_PERM or TG_ERR_PARSE (an unsafe
  * or malformed credentials file), TG_ERR_INVALID (bad key or options),
  * TG_ERR_INTERRUPTED (a sink stopped a GET). Each call already retried up to
- * its attempt limit.
+ * its attempt limit. An upload whose file cannot be read to its size at the
+ * call returns TG_ERR_SYSTEM (errno's message in res) or TG_ERR_TRUNCATED (it
+ * shrank) with res->local and res->retryable set, at once: not S3's doing.
  */
 
 /* Retries inside one call: at most attempts tries, waits drawn from

@@ -25,7 +25,7 @@ int tg_sha256_fd(int fd, off_t off, uint64_t len, unsigned char out[32])
 	unsigned char *buf;
 	uint64_t done = 0;
 	unsigned int n32 = 0;
-	int r = TG_OK;
+	int r = TG_OK, err;
 
 	if ((buf = malloc(CHUNK)) == NULL)
 		return TG_ERR_NOMEM;
@@ -52,7 +52,9 @@ int tg_sha256_fd(int fd, off_t off, uint64_t len, unsigned char out[32])
 	if (EVP_DigestFinal_ex(ctx, out, &n32) != 1 || n32 != 32)
 		r = TG_ERR_NOMEM;
 out:
+	err = errno; /* pread's, for the caller's message */
 	EVP_MD_CTX_free(ctx);
 	free(buf);
+	errno = err;
 	return r;
 }
