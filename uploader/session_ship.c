@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "tg_event.h"
 #include "tg_log.h"
 #include "tg_s3.h"
+#include "tg_sha256.h"
 #include "tg_spool.h"
 
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out, size_t len)
@@ -481,6 +483,94 @@ static void join_record_later(struct up_ctx *c, const char *pam_session_id, cons
 }
 
 /*
+ * A recording S3 confirmed whose index line then failed: state/multipart/<name>.sent says so
+ * ({"key", the file's identity as opened, its SHA-256}), so that the retry puts only the
+ * index line instead of the whole recording again. Written only when the file is still as it
+ * was opened (its ctime, which no write or utimensat leaves alone, unchanged: what was sent is
+ * what was hashed); trusted only while the file is the same, byte for byte. The recording
+ * leaves the spool only once its index line is in too, as always.
+ */
+static void sent_note_path(const struct up_ctx *c, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/multipart/%s.sent", c->state_dir, name);
+}
+
+static int sent_note_hash(int fd, const struct stat *st, char hex[65])
+{
+	unsigned char h[32];
+
+	if (tg_sha256_fd(fd, 0, (uint64_t)st->st_size, h) != TG_OK)
+		return -1;
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+	return 0;
+}
+
+static json_t *sent_note_json(const char *key, const struct stat *st, const char *hex)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "key", key, "size",
+	                 (json_int_t)st->st_size, "dev", (json_int_t)st->st_dev, "ino",
+	                 (json_int_t)st->st_ino, "mtime_sec", (json_int_t)st->st_mtim.tv_sec,
+	                 "mtime_nsec", (json_int_t)st->st_mtim.tv_nsec, "ctime_sec",
+	                 (json_int_t)st->st_ctim.tv_sec, "ctime_nsec",
+	                 (json_int_t)st->st_ctim.tv_nsec, "sha256", hex);
+}
+
+/* After the recording went up (key) and its index line failed: note it, best effort (without
+ * the note, the retry sends the recording again, as before). */
+static void sent_note_write(const struct up_ctx *c, const char *name, const char *key, int fd,
+                            const struct stat *st)
+{
+	char dir[PATH_MAX], file[UP_NAME_MAX + 16], hex[65], *text = NULL;
+	struct stat now;
+	json_t *note = NULL;
+	int r;
+
+	if (fstat(fd, &now) != 0 || now.st_size != st->st_size ||
+	    now.st_ctim.tv_sec != st->st_ctim.tv_sec || now.st_ctim.tv_nsec != st->st_ctim.tv_nsec)
+		return; /* changed since it was opened: what S3 has is not known to be this */
+	if (sent_note_hash(fd, st, hex) != 0 || (note = sent_note_json(key, st, hex)) == NULL ||
+	    (text = json_dumps(note, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		json_decref(note);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/multipart", c->state_dir);
+	snprintf(file, sizeof(file), "%s.sent", name);
+	if ((r = tg_spool_write(dir, file, text, strlen(text), 0640)) != TG_OK)
+		tg_warn("%s/%s cannot be written (%s): the retry sends the recording again", dir,
+		        file, tg_strerror(r));
+	free(text);
+	json_decref(note);
+}
+
+/* Whether S3 has the recording under key already: the note says it went up, and the file is
+ * the one noted, with the same bytes. */
+static int sent_note_matches(const char *path, const char *key, int fd, const struct stat *st)
+{
+	char hex[65];
+	json_t *note, *want = NULL;
+	struct stat nst;
+	int same;
+
+	/* a note is a few hundred bytes: anything larger is not one */
+	if (stat(path, &nst) != 0 || nst.st_size > 4096 ||
+	    (note = json_load_file(path, 0, NULL)) == NULL)
+		return 0;
+	if (!json_is_string(json_object_get(note, "sha256")) ||
+	    (want = sent_note_json(key, st, json_string_value(json_object_get(note, "sha256")))) ==
+	        NULL ||
+	    !json_equal(note, want)) {
+		json_decref(want);
+		json_decref(note);
+		return 0;
+	}
+	same = sent_note_hash(fd, st, hex) == 0 &&
+	       strcmp(hex, json_string_value(json_object_get(note, "sha256"))) == 0;
+	json_decref(want);
+	json_decref(note);
+	return same;
+}
+
+/*
  * Ship one recording with summary s (or, with job, with the guess in s while
  * job verifies). When job->agrees is 0 afterwards the guess was wrong: ship
  * again with job->full. *join_line: the index line whose join record entry the
@@ -490,16 +580,17 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
                  const struct stat *st, const char *stem, const char *ext, struct tg_rec_summary *s,
                  struct verify_job *job, struct up_result *res, char **join_line)
 {
-	char resume[PATH_MAX], key[1100], ikey[1100], err[256];
+	char resume[PATH_MAX], sent[PATH_MAX], key[1100], ikey[1100], err[256];
 	char m_user[128], m_host[128], m_sealed[8], m_status[64];
 	const struct tg_config *cfg = c->cfg;
 	struct tg_s3_result sr;
 	struct up_key_vars v = {0};
 	struct tg_s3 *s3 = NULL;
 	char *line = NULL;
-	int r, join_later = 0;
+	int r, join_later = 0, in_s3 = 0;
 
 	memset(&sr, 0, sizeof(sr));
+	sent_note_path(c, name, sent, sizeof(sent));
 	v.host = s->host[0] != '\0' ? s->host : c->host;
 	v.user = s->user;
 	v.session_id = stem;
@@ -562,8 +653,16 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 			opts.before_complete_ctx = job;
 		}
 		/* the file verified, from the same open file: a file renamed over the name
-		 * since is not what goes up */
-		r = tg_s3_put_fd(s3, key, fd, path, &opts, &sr);
+		 * since is not what goes up; not again when S3 has it (its index line failed) */
+		if (ikey[0] != '\0' && (in_s3 = sent_note_matches(sent, key, fd, st)) != 0) {
+			tg_log(LOG_INFO,
+			       "%s: S3 has it already as s3://%s/%s (its index line failed): "
+			       "only the index line goes",
+			       name, c->bucket, key);
+			r = TG_OK;
+		} else {
+			r = tg_s3_put_fd(s3, key, fd, path, &opts, &sr);
+		}
 		if (job != NULL &&
 		    settle(c, job, s, key, (uint64_t)st->st_size, &line, res, &join_later) != TG_OK)
 			goto out;
@@ -582,6 +681,8 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		line[n] = '\0';
 		if (r != TG_OK) {
 			up_result_from_s3(res, r, &sr, ikey);
+			if (!in_s3)
+				sent_note_write(c, name, key, fd, st);
 			goto out;
 		}
 	}
@@ -625,6 +726,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	}
 removed:
 	unlink(resume);
+	unlink(sent);
 	if (join_later) {
 		/* written by the caller once it closed the file, which frees its space */
 		*join_line = line;
