@@ -227,11 +227,15 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 	for (i = 0; i < j->max; i++) {
 		struct job *jb = &j->slot[i];
 		struct up_result res;
-		size_t k;
+		size_t k, on;
 
 		if (jb->pid == 0 || !jb->exited)
 			continue;
 		jb->pid = 0;
+		/* a worker does its files in order: it died on the first it did not report, and
+		 * never came to the ones after it */
+		for (on = 0; on < jb->n && jb->reported[on]; on++)
+			;
 		memset(&res, 0, sizeof(res));
 		res.rc = TG_ERR_SYSTEM;
 		res.retryable = 1;
@@ -240,6 +244,10 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 		for (k = 0; k < jb->n; k++) {
 			/* only a file it said it removes (S3 had it) may be gone by its hand */
 			res.worker_died = jb->removing[k];
+			/* the one it died on is charged with it; the others had no try, and go
+			 * again at once rather than die with it again in the same batch */
+			res.crashed = !jb->stopped && k == on;
+			res.not_started = !jb->stopped && k > on && !jb->removing[k];
 			/* stopped by us: its other files just stay in the spool, but one it said it
 			 * removes must still be accounted for (S3 has it), or it counts nowhere */
 			if (!jb->reported[k] && (!jb->stopped || jb->removing[k]))

@@ -57,6 +57,7 @@ struct up_item {
 	int present;       /* seen by the latest scan */
 	int worker_died;   /* a worker that had it died after it said it removes it (S3 has it),
 	                    * and the file was not seen since */
+	unsigned crashes;  /* workers that died in a row while they worked on it */
 	/* sessions/: what its header names, read once by the daemon when a logout asks
 	 * (event_ship.c); "" when it cannot be read */
 	int header_read;
@@ -199,6 +200,8 @@ struct up_result {
 	                  * removes it (up_job_removing) */
 	int removing;    /* (between a worker and the daemon) a notice, not a report */
 	int stopped;     /* with worker_died: the worker was stopped with the daemon, no error */
+	int crashed;     /* the worker died while it worked on this file */
+	int not_started; /* the worker died before it came to this file: no try of it */
 };
 struct tg_s3;
 struct tg_s3_result;
@@ -207,6 +210,10 @@ struct tg_s3_result;
 typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name,
                           struct up_result *res);
 #define UP_JOB_BATCH 32 /* files one job takes at most */
+/* A file whose worker died this many times in a row while on it is set aside (kept in the
+ * spool, not tried again until a restart) with an upload_crashed alert: a file that crashes
+ * its worker must not take every retry of the files batched with it. */
+#define UP_CRASHES_MAX 3
 /* In a job: tell the daemon the file is removed now, S3 having confirmed it, so that should
  * the worker die before its report, the file's going is known to be its own. No-op outside
  * a job. */

@@ -145,11 +145,22 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		it->busy = 0;
 		/* a job that found the file shows that an earlier worker which died had not
 		 * removed it: only a death since then may explain the file going */
-		if (!res->vanished)
+		if (!res->vanished && !res->not_started)
 			it->worker_died = res->worker_died;
 	}
 	if (res->stopped)
 		return; /* no error: the stop's rescan finds whether it removed the file */
+	if (res->not_started) {
+		/* batched after a file that killed its worker: not tried, so no attempt and no
+		 * backoff (--once too takes it again) */
+		if (it != NULL) {
+			it->attempts -= it->attempts > 0;
+			it->next_try_us = 0;
+		}
+		return;
+	}
+	if (it != NULL)
+		it->crashes = res->crashed ? it->crashes + 1 : 0;
 	if (res->vanished) {
 		/* removed by someone else before the job read it: S3 never had it */
 		up_queue_lost(c, q, name);
@@ -173,6 +184,17 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 	d->last_error_us = wall;
 	if (it == NULL)
 		return;
+	if (res->crashed && it->crashes >= UP_CRASHES_MAX) {
+		/* each try kills its worker: set aside, so that it does not take the batches of
+		 * the files behind it with it for ever; it stays in the spool */
+		it->next_try_us = UINT64_MAX;
+		up_alert(c, "upload_crashed", 1,
+		         "the upload worker died %u times in a row while it shipped %s/%s: it is "
+		         "set aside, kept in the spool and not tried again until the uploader "
+		         "restarts; the other files go on",
+		         it->crashes, c->q[q].dir, name);
+		return;
+	}
 	if (res->retryable) {
 		tg_warn("upload of %s failed, will retry: %s", name, res->message);
 		it->next_try_us = now + up_backoff_us(it->attempts, backoff_max(c));
