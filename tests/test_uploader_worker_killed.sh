@@ -14,8 +14,12 @@ A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 up_rec $A.tgr user=alice
 up_rec $B.tgr user=bob
 up_start_stalled # the worker verified the first recording and waits for S3
+# the daemon held meanwhile: the file batched after the one the worker died on goes again at
+# once (no try of it was made), and would otherwise be opened again before the removal
+kill -STOP "$UP_PID"
 for w in $(up_workers); do kill -KILL "$w"; done
 rm "$T/spool/sessions/$A.tgr" "$T/spool/sessions/$B.tgr"
+kill -CONT "$UP_PID"
 kill -CONT "$TG_S3_PID"
 up_wait_until 30 "the removals were not noticed" \
 	sh -c "[ \$(grep -c 'sessions/[ab]*.tgr.*\(was removed by someone else\|was gone after its upload worker died\)' '$T/uploader.log') -ge 2 ]"
