@@ -235,13 +235,67 @@ static int is_assignment(const char *w)
 	return *p == '=';
 }
 
+/* Puts the word at o in single quotes, a blank after it, for sh to read back as it is; returns
+ * the end. */
+static char *put_quoted(char *o, const char *word)
+{
+	*o++ = '\'';
+	for (; *word != '\0'; word++) {
+		if (*word == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *word;
+		}
+	}
+	*o++ = '\'';
+	*o++ = ' ';
+	return o;
+}
+
+/*
+ * env -S STRING (--split-string; "#!/usr/bin/env -S sh -s") reads STRING as words of its own, env's
+ * options and the command, put in place of the option: the command line again with STRING left
+ * unquoted, for sh's cutting (env's quoting is sh's, near enough) to read. w[opt] is the option's
+ * word, its first keep bytes the flags before S ("-i" of "-iS"), the words from next on follow the
+ * string. NULL when out of memory.
+ */
+static char *env_split_line(char **w, int n, int opt, size_t keep, const char *string, int next)
+{
+	size_t len = strlen(string) + keep + 3;
+	char *line, *o;
+	int j;
+
+	for (j = 0; j < n; j++)
+		len += 4 * strlen(w[j]) + 3;
+	if ((line = malloc(len)) == NULL)
+		return NULL;
+	for (j = 0, o = line; j < opt; j++)
+		o = put_quoted(o, w[j]);
+	if (keep > 1) { /* not "-" alone: that is env's -i */
+		memcpy(o, w[opt], keep);
+		o += keep;
+		*o++ = ' ';
+	}
+	memcpy(o, string, strlen(string));
+	o += strlen(string);
+	*o++ = ' ';
+	for (j = next; j < n; j++)
+		o = put_quoted(o, w[j]);
+	*o = '\0';
+	return line;
+}
+
 /* The options of wrappers[k] from w[i] on: the index of the word after them, -1 for an option
- * not known here (env -S, command -v, sudo -e: the next word may not be run at all). *shell: an
- * option that makes it run a shell was given; x->replace: xargs' -I string. */
-static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, struct xargs_feed *x)
+ * not known here (command -v, sudo -e: the next word may not be run at all). *shell: an option
+ * that makes it run a shell was given; x->replace: xargs' -I string; *split: env -S, the command
+ * line to read in place of this one (env_split_line), with n returned. */
+static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, struct xargs_feed *x,
+                                char **split)
 {
 	int sudo = strcmp(wrappers[k].name, "sudo") == 0;
 	int xargs = strcmp(wrappers[k].name, "xargs") == 0;
+	int env = strcmp(wrappers[k].name, "env") == 0;
 	const char *p;
 
 	for (; i < n && w[i][0] == '-'; i++) {
@@ -293,14 +347,29 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 			static const char *const env_arg[] = {"--unset", "--chdir", NULL};
 			size_t len = strcspn(w[i], "=");
 
-			if (strcmp(wrappers[k].name, "env") != 0 ||
-			    long_name(w[i], len, env_split) != NULL)
+			if (!env)
 				return -1;
+			if (long_name(w[i], len, env_split) != NULL) {
+				if (w[i][len] == '\0' && i + 1 >= n)
+					return -1;
+				*split = env_split_line(
+				    w, n, i, 0, w[i][len] == '=' ? w[i] + len + 1 : w[i + 1],
+				    w[i][len] == '=' ? i + 1 : i + 2);
+				return *split != NULL ? n : -1;
+			}
 			if (w[i][len] == '\0' && long_name(w[i], len, env_arg) != NULL && ++i >= n)
 				return -1;
 			continue;
 		}
 		for (p = w[i] + 1; *p != '\0'; p++) {
+			if (env && *p == 'S') { /* -S STRING, -SSTRING */
+				if (p[1] == '\0' && i + 1 >= n)
+					return -1;
+				*split = env_split_line(w, n, i, (size_t)(p - w[i]),
+				                        p[1] != '\0' ? p + 1 : w[i + 1],
+				                        p[1] != '\0' ? i + 1 : i + 2);
+				return *split != NULL ? n : -1;
+			}
 			if (strchr(wrappers[k].with_arg, *p) != NULL) {
 				if (p[1] == '\0')
 					i++; /* the next word is the argument */
@@ -485,10 +554,11 @@ static const char *flock_code(char **w, int i, int n)
 
 /* The index of the program's word past assignments and wrappers; *n when the last wrapper runs a
  * shell with no command ("sudo -s") or, after xargs, a command from xargs' input ("xargs env"), or
- * runs a shell's command string (*code: "su -c CMD", "flock FILE -c CMD"); -1 when it cannot be
+ * runs a shell's command string (*code: "su -c CMD", "flock FILE -c CMD"), or env -S gives the
+ * command line to read instead (*code and *owned, for the caller to free); -1 when it cannot be
  * told. *n is lowered when the program gets no more words ("su -s SHELL USER"). *x: what an xargs
  * among the wrappers feeds the program. */
-static int program_word(char **w, int *np, struct xargs_feed *x, const char **code)
+static int program_word(char **w, int *np, struct xargs_feed *x, const char **code, char **owned)
 {
 	size_t k;
 	int i = 0, n = *np, shell = 0, after_xargs = 0;
@@ -526,8 +596,12 @@ static int program_word(char **w, int *np, struct xargs_feed *x, const char **co
 			n = *np;
 			continue;
 		}
-		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell, x)) < 0)
+		if ((i = skip_wrapper_options(k, w, i + 1, n, &shell, x, owned)) < 0)
 			return -1;
+		if (*owned != NULL) {
+			*code = *owned;
+			return n;
+		}
 		if (wrappers[k].positional > 0) {
 			/* DURATION, PRIORITY, MASK, FILE, NEWROOT */
 			if (i >= n ||
@@ -1189,13 +1263,17 @@ static int simple_reads_stdin(char **w, int n, int depth)
 {
 	const char *const *name, *code = NULL;
 	struct xargs_feed x = XARGS_FEED_VOID;
+	char *split = NULL;
 	int i, reads = 0;
 	size_t k;
 
-	if (n == 0 || (i = program_word(w, &n, &x, &code)) < 0)
+	if (n == 0 || (i = program_word(w, &n, &x, &code, &split)) < 0)
 		return 0;
-	if (code != NULL) /* su -c CMD, flock FILE -c CMD */
-		return line_reads_stdin(code, depth + 1);
+	if (code != NULL) { /* su -c CMD, flock FILE -c CMD, env -S's line */
+		reads = line_reads_stdin(code, depth + 1);
+		free(split);
+		return reads;
+	}
 	if (i < n && builtin_reads_stdin(w + i, n - i, depth))
 		return 1;
 	reads = i == n; /* "sudo -s": a shell, given nothing to run */

@@ -227,7 +227,26 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(!reads_stdin("exec bash x.sh", 0));
 	ck_assert(!reads_stdin("env bash -c true", 0));
 	ck_assert(!reads_stdin("command -v bash", 0)); /* prints where bash is, runs nothing */
-	ck_assert(!reads_stdin("env -S bash", 0));
+	/* env -S (--split-string, a #! line's "/usr/bin/env -S sh -s") splits its string into env's
+	 * words and the command's, the words after it added */
+	ck_assert(reads_stdin("env -S bash", 0));
+	ck_assert(reads_stdin("env -S 'sh -s'", 0));
+	ck_assert(reads_stdin("env --split-string='bash'", 0));
+	ck_assert(reads_stdin("env --split-string 'sudo -s'", 0));
+	ck_assert(reads_stdin("env -S\"python3 -\"", 0));
+	ck_assert(reads_stdin("env -Ssh", 0));
+	ck_assert(reads_stdin("env -iS 'bash -l'", 0));
+	ck_assert(reads_stdin("env '-S sh -s'", 0));
+	ck_assert(reads_stdin("env -S '-i PATH=/bin bash' -l", 0));
+	ck_assert(reads_stdin("env -S 'env -S python3'", 0));
+	ck_assert(reads_stdin("sudo env -S 'bash -s' a b", 0));
+	ck_assert(reads_stdin("xargs env -S 'sh -c'", 0));
+	ck_assert(!reads_stdin("env -S 'bash -c id'", 0));
+	ck_assert(!reads_stdin("env -S 'python3 x.py'", 0));
+	ck_assert(!reads_stdin("env -S bash x.sh", 0));
+	ck_assert(!reads_stdin("env -S cat", 0));
+	ck_assert(!reads_stdin("env -S", 0));
+	ck_assert(!reads_stdin("env -u X -S", 0));
 	ck_assert(!reads_stdin("busybox cat", 0));
 	ck_assert(!reads_stdin("FOO=bar", 0));
 	ck_assert(!reads_stdin("env cat", 0));
@@ -248,7 +267,7 @@ START_TEST(mode_shell_reads_stdin)
 	ck_assert(reads_stdin("flock --time 5 /tmp/l bash", 0));
 	ck_assert(!reads_stdin("taskset --p 1", 0)); /* --pid, not listed */
 	ck_assert(reads_stdin("env --ch /srv --u X bash", 0));
-	ck_assert(!reads_stdin("env --spl='bash -l'", 0)); /* -S: not told apart */
+	ck_assert(reads_stdin("env --spl='bash -l'", 0)); /* --split-string */
 	ck_assert(reads_stdin("xargs --nu sh -c", 0));
 	ck_assert(reads_stdin("xargs --repl=X sh -c X", 0));
 	ck_assert(!reads_stdin("xargs --arg=f sh -c", 0)); /* --arg-file: stdin is the command's */

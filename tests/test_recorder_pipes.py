@@ -119,6 +119,9 @@ def test_shell_commands_on_stdin_stored():
                                  ("bash -l", True), ("env bash", True), ("exec sh", True), ("LC_ALL=C sh", True),
                                  ("sh -s a b", True), ("bash -o posix", True), ("bash --version", False),
                                  ("command -v sh", False),
+                                 # env -S splits its string into the command's words
+                                 ("env -S 'sh -s'", True), ("env --split-string=sh", True),
+                                 ("env -S 'sh -c cat'", False),
                                  # xargs makes its input the command's words: the command itself, or args
                                  ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False)))
         env.write_conf(shell="/bin/sh", record_shell_input="no")
