@@ -1180,6 +1180,23 @@ static int tclsh_reads_stdin(char **w, int n)
 	return n <= 0 || w[0][0] == '-' || is_stdin_name(w[0]);
 }
 
+/* BASH_ENV=/dev/stdin or ENV=/dev/stdin (or /dev/fd/0, /proc/self/fd/0; not "-", a file of that
+ * name to them), before a command, through env or export, or alone: a bash given a script or a
+ * command string, and an interactive sh, run the file it names first, so a shell the line starts
+ * with it in its environment (directly or not: make's recipes) runs stdin's commands. */
+static int sets_stdin_start_file(const char *word)
+{
+	const char *v;
+
+	if (strncmp(word, "BASH_ENV=", 9) == 0)
+		v = word + 9;
+	else if (strncmp(word, "ENV=", 4) == 0)
+		v = word + 4;
+	else
+		return 0;
+	return strcmp(v, "-") != 0 && is_stdin_name(v);
+}
+
 /* The word names a shell or an interpreter: what an uncertain line is looked at for. */
 static int names_reader(const char *word)
 {
@@ -1313,6 +1330,8 @@ static int line_reads_stdin(const char *cmd, int depth)
 			    (names_reader(l.words[i]) ||
 			     (strpbrk(l.words[i], " \t\n;&|") != NULL && depth <= MAX_NESTING &&
 			      line_reads_stdin(l.words[i], depth + 1))))
+				reads = 1;
+			else if (sets_stdin_start_file(l.words[i]))
 				reads = 1;
 		/* in a line not followed too, a command that names no reader ("cd $D; sudo -s",
 		 * ". /dev/stdin > log"), after the reserved words in front ("then sudo -s", "time

@@ -74,7 +74,8 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * above ("cd $D; sudo -s"). A command string is read as a command line of its own
  * ("sh -c 'bash'", "su -c 'python3 -' root", "flock FILE -c CMD", eval, alias, trap,
  * "script -c CMD"; "script" alone runs the user's shell on a pty its stdin feeds), up to
- * MAX_NESTING strings deep.
+ * MAX_NESTING strings deep. A line that sets BASH_ENV or ENV to stdin ("BASH_ENV=/dev/stdin bash -c
+ * :", "export BASH_ENV=/dev/fd/0; make") has a shell run stdin's commands first.
  */
 int session_mode_shell_reads_stdin(const struct session_mode *m);
 /* "interactive", "command" or "transfer". */

@@ -787,6 +787,32 @@ START_TEST(mode_command_strings)
 }
 END_TEST
 
+/* BASH_ENV (a bash that runs a script or a command string) and ENV (an interactive sh) name a
+ * file of commands the shell runs first: pointed at stdin, that shell runs stdin's commands, and
+ * any shell the command starts with it in its environment does. */
+START_TEST(mode_start_file_from_stdin)
+{
+	ck_assert(reads_stdin("BASH_ENV=/dev/stdin bash -c :", 0));
+	ck_assert(reads_stdin("BASH_ENV=/dev/fd/0 bash -c true", 0));
+	ck_assert(reads_stdin("BASH_ENV=/proc/self/fd/0 bash x.sh", 0));
+	ck_assert(reads_stdin("env BASH_ENV=/dev/stdin bash -c true", 0));
+	ck_assert(reads_stdin("sudo BASH_ENV=/dev/stdin bash -c id", 0));
+	ck_assert(reads_stdin("export BASH_ENV=/dev/stdin; bash -c :", 0));
+	ck_assert(reads_stdin("BASH_ENV=/dev/stdin; export BASH_ENV; bash -c :", 0));
+	ck_assert(reads_stdin("export BASH_ENV=/dev/stdin && make", 0)); /* its recipes' shell */
+	ck_assert(reads_stdin("ENV=/dev/stdin sh -ic :", 0));
+	ck_assert(reads_stdin("ENV=/dev/stdin dash -i", 0));
+	ck_assert(reads_stdin("sh -c 'BASH_ENV=/dev/stdin bash -c id'", 0));
+	ck_assert(reads_stdin("env -S 'BASH_ENV=/dev/stdin bash -c id'", 0));
+	ck_assert(reads_stdin("BASH_ENV=/dev/stdin bash -c id > log", 0));
+	ck_assert(!reads_stdin("BASH_ENV=/etc/bash.env bash -c :", 0));
+	ck_assert(!reads_stdin("BASH_ENV=- bash -c :", 0)); /* a file named "-" */
+	ck_assert(!reads_stdin("MY_BASH_ENV=/dev/stdin bash -c :", 0));
+	ck_assert(!reads_stdin("export ENV=/etc/shrc; sh -ic :", 0));
+	ck_assert(!reads_stdin("BASH_ENV=/dev/stdin2 bash -c :", 0));
+}
+END_TEST
+
 /* Query clients, debuggers and consoles run the commands they read from stdin when it is not a
  * terminal, unless the command line gives them their commands (or, for sqlite3, the SQL after the
  * database): read with each one's own options. */
@@ -1812,6 +1838,7 @@ int main(void)
 	tcase_add_test(tc, mode_more_wrappers);
 	tcase_add_test(tc, mode_su_runuser);
 	tcase_add_test(tc, mode_command_strings);
+	tcase_add_test(tc, mode_start_file_from_stdin);
 	tcase_add_test(tc, mode_clients_read_stdin);
 	tcase_add_test(tc, mode_job_commands_from_stdin);
 	tcase_add_test(tc, mode_transfer_untrusted_folder);

@@ -198,6 +198,11 @@ def test_command_string_program_on_stdin_stored():
         check_stdin_stored(env, (("sh -c 'sh'", True), ("bash -c \"cd /tmp; sh -s\"", True),
                                  ("sh -c \"sh -c 'exec sh'\"", True), ("eval 'cd /; sh'", True),
                                  ("flock %s --command sh" % lock, True), ("script -qc sh /dev/null", True),
+                                 # BASH_ENV names the file of commands bash runs first
+                                 ("BASH_ENV=/dev/stdin bash -c :", True),
+                                 ("export BASH_ENV=/dev/stdin; bash -c true", True),
+                                 ("env BASH_ENV=/dev/fd/0 bash -c :", True),
+                                 ("BASH_ENV=/dev/null bash -c 'cat > %s'" % data, False),
                                  ("sh -c 'cat > %s'" % data, False), ("flock %s -c 'cat > %s'" % (lock, data), False),
                                  ("bash -c 'cd /tmp; python3 -c pass'", False)))
     finally:
