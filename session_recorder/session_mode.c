@@ -137,7 +137,7 @@ static const struct {
     {"builtin", "", "", "", "", 0, NULL, NULL}, /* bash's: "builtin eval ..." */
     {"busybox", "", "", "", "", 0, NULL, NULL}, /* its applet: "busybox sh" */
     {"sudo", "AEHknPS", "ugCDhprtTU", "", "si", 0, NULL, NULL},
-    /* not -a: the program's stdin is then xargs' own */
+    /* -a only naming stdin: with a file, the program's stdin is xargs' own */
     {"xargs", "0oprtx", "dEILnPs", "eil", "", 0, NULL, NULL},
     {"nice", "", "n", "", "", 0, nice_long_arg, no_long}, /* not the old "nice -5" */
     {"nohup", "", "", "", "", 0, no_long, no_long},
@@ -331,7 +331,14 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 			if (long_name(w[i], len, xargs_long_replace) != NULL) {
 				x->replace = w[i][len] == '=' ? w[i] + len + 1 : "{}";
 			} else if (long_name(w[i], len, xargs_long_arg_file) != NULL) {
-				return -1;
+				/* --arg-file=FILE: the words from there, the command's stdin is
+				 * xargs' own; when FILE is stdin, as without it */
+				const char *file = w[i][len] == '=' ? w[i] + len + 1
+				                   : i + 1 < n      ? w[++i]
+				                                    : NULL;
+
+				if (file == NULL || !is_stdin_name(file))
+					return -1;
 			} else if (long_name(w[i], strlen(w[i]), xargs_long_arg) != NULL) {
 				if (++i >= n)
 					return -1;
@@ -375,6 +382,13 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 					i++; /* the next word is the argument */
 				if (xargs && *p == 'I')
 					x->replace = p[1] != '\0' ? p + 1 : i < n ? w[i] : NULL;
+				break;
+			}
+			if (xargs && *p == 'a') { /* -a FILE: as --arg-file */
+				if (p[1] == '\0' && ++i >= n)
+					return -1;
+				if (!is_stdin_name(p[1] != '\0' ? p + 1 : w[i]))
+					return -1;
 				break;
 			}
 			if (strchr(wrappers[k].attached, *p) != NULL) {

@@ -559,6 +559,15 @@ START_TEST(mode_xargs_program_from_stdin)
 	ck_assert(!reads_stdin("xargs -I X rm X", 0));
 	ck_assert(!reads_stdin("xargs -I X sh -c x X", 0));
 	ck_assert(!reads_stdin("xargs -I X env", 0));      /* prints the environment, once a line */
+	/* -a naming stdin: xargs reads its words there, as without it */
+	ck_assert(reads_stdin("xargs -a /dev/stdin sh -c", 0));
+	ck_assert(reads_stdin("xargs -a - sh -c", 0));
+	ck_assert(reads_stdin("xargs -0a/dev/fd/0 bash -c", 0));
+	ck_assert(reads_stdin("xargs --arg-file=/dev/stdin -I X sh -c X", 0));
+	ck_assert(reads_stdin("xargs --arg-file /proc/self/fd/0 python3", 0));
+	ck_assert(!reads_stdin("xargs -a /dev/stdin echo", 0));
+	ck_assert(!reads_stdin("xargs -a /dev/stdin sh -c x", 0));
+	ck_assert(!reads_stdin("xargs -a", 0));
 	ck_assert(!reads_stdin("xargs -a list sh -c", 0)); /* not told apart: stdin is sh's */
 	ck_assert(!reads_stdin("xargs --arg-file=list sh -c", 0));
 	ck_assert(!reads_stdin("xargs --foo sh -c", 0));

@@ -123,7 +123,8 @@ def test_shell_commands_on_stdin_stored():
                                  ("env -S 'sh -s'", True), ("env --split-string=sh", True),
                                  ("env -S 'sh -c cat'", False),
                                  # xargs makes its input the command's words: the command itself, or args
-                                 ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False)))
+                                 ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False),
+                                 ("xargs -a /dev/stdin sh -c", True), ("xargs -a /dev/stdin echo", False)))
         env.write_conf(shell="/bin/sh", record_shell_input="no")
         rc, out, err = run_pipes(env, None, stdin=script, environ=e)
         rec = Recording(env.pub, env.only_session())
