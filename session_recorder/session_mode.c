@@ -117,6 +117,44 @@ static const char *const flock_long_flag[] = {"--shared", "--exclusive", "--unlo
                                               "--close",  "--no-fork",   "--verbose", NULL};
 static const char *const chroot_long_arg[] = {"--groups", "--userspec", NULL};
 static const char *const chroot_long_flag[] = {"--skip-chdir", NULL};
+/* unshare's and nsenter's; those with an optional value take it only after '=' ("--mount=FILE",
+ * "--mount-proc=DIR"): flags here, read with it by skip_wrapper_options */
+static const char *const unshare_long_arg[] = {
+    "--propagation", "--setgroups",  "--root",     "--wd",       "--setuid",
+    "--setgid",      "--monotonic",  "--boottime", "--map-user", "--map-group",
+    "--map-users",   "--map-groups", NULL};
+static const char *const unshare_long_flag[] = {"--mount",
+                                                "--uts",
+                                                "--ipc",
+                                                "--net",
+                                                "--pid",
+                                                "--user",
+                                                "--cgroup",
+                                                "--time",
+                                                "--fork",
+                                                "--map-root-user",
+                                                "--map-current-user",
+                                                "--map-auto",
+                                                "--kill-child",
+                                                "--mount-proc",
+                                                "--keep-caps",
+                                                NULL};
+static const char *const nsenter_long_arg[] = {"--target", "--setuid", "--setgid", "--wdns", NULL};
+static const char *const nsenter_long_flag[] = {"--all",
+                                                "--mount",
+                                                "--uts",
+                                                "--ipc",
+                                                "--net",
+                                                "--pid",
+                                                "--cgroup",
+                                                "--user",
+                                                "--time",
+                                                "--root",
+                                                "--wd",
+                                                "--no-fork",
+                                                "--follow-context",
+                                                "--preserve-credentials",
+                                                NULL};
 
 /* Programs that run the next word as a program with the same stdin (xargs: with words read
  * from its stdin), and their options: flags, those that take an argument (in the same word or the
@@ -136,6 +174,7 @@ static const struct {
     {"command", "p", "", "", "", 0, NULL, NULL},
     {"builtin", "", "", "", "", 0, NULL, NULL}, /* bash's: "builtin eval ..." */
     {"busybox", "", "", "", "", 0, NULL, NULL}, /* its applet: "busybox sh" */
+    {"toybox", "", "", "", "", 0, NULL, NULL},
     {"sudo", "AEHknPS", "ugCDhprtTU", "", "si", 0, NULL, NULL},
     /* -a only naming stdin: with a file, the program's stdin is xargs' own */
     {"xargs", "0oprtx", "dEILnPs", "eil", "", 0, NULL, NULL},
@@ -149,7 +188,10 @@ static const struct {
     {"taskset", "c", "", "", "", 1, no_long, taskset_long_flag},
     {"flock", "sexnoFu", "wE", "", "", 1, flock_long_arg, flock_long_flag},
     {"chroot", "", "", "", "", 1, chroot_long_arg, chroot_long_flag}, /* alone: "$SHELL -i" */
-    {"doas", "n", "u", "", "s", 0, no_long, no_long},                 /* OpenDoas */
+    /* alone, they run "$SHELL"; a namespace's FILE only attached: "-n/run/netns/x" */
+    {"unshare", "fcr", "RwSG", "muinpUCT", "", 0, unshare_long_arg, unshare_long_flag},
+    {"nsenter", "aFZ", "tSGW", "muinpCUTrw", "", 0, nsenter_long_arg, nsenter_long_flag},
+    {"doas", "n", "u", "", "s", 0, no_long, no_long}, /* OpenDoas */
     {"su", "", "", "", "", 0, NULL, NULL},
     {"script", "", "", "", "", 0, NULL, NULL}, /* read by skip_script */
     {"runuser", "", "", "", "", 0, NULL, NULL},
@@ -296,6 +338,8 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 	int sudo = strcmp(wrappers[k].name, "sudo") == 0;
 	int xargs = strcmp(wrappers[k].name, "xargs") == 0;
 	int env = strcmp(wrappers[k].name, "env") == 0;
+	int namespaces =
+	    strcmp(wrappers[k].name, "unshare") == 0 || strcmp(wrappers[k].name, "nsenter") == 0;
 	const char *p;
 
 	for (; i < n && w[i][0] == '-'; i++) {
@@ -309,6 +353,9 @@ static int skip_wrapper_options(size_t k, char **w, int i, int n, int *shell, st
 		if (w[i][1] == '-' && wrappers[k].long_arg != NULL) {
 			int r = listed_long(k, w[i]);
 
+			if (r < 0 && namespaces && strchr(w[i], '=') != NULL &&
+			    long_name(w[i], strcspn(w[i], "="), wrappers[k].long_flag) != NULL)
+				r = 0; /* "--mount=FILE", "--kill-child=SIGTERM" */
 			if (r < 0 || (r > 0 && ++i >= n))
 				return -1;
 			continue;
@@ -626,6 +673,8 @@ static int program_word(char **w, int *np, struct xargs_feed *x, const char **co
 			i++;
 			shell = strcmp(name, "chroot") == 0; /* with no command: "$SHELL -i" */
 		}
+		if (strcmp(name, "unshare") == 0 || strcmp(name, "nsenter") == 0)
+			shell = 1; /* with no program: "$SHELL" */
 		if (strcmp(name, "xargs") == 0)
 			x->appends = x->replace == NULL; /* -I puts, in place of adding */
 	}

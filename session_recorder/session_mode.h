@@ -56,10 +56,10 @@ int session_mode_parse(struct session_mode *m, int argc, char **argv, const char
  * A command session whose program reads the commands it runs from stdin: no command at all (the
  * shell with no terminal: "ssh -T host", "ssh host < script"), or a shell with options only
  * ("bash -l", "sh -i", "bash -o posix") or -s and its arguments ("sh -s a b"), after assignments
- * and through env, exec, command, busybox, sudo, doas, nice, nohup, timeout, setsid, stdbuf,
- * ionice, chrt, taskset, flock, chroot, su or runuser ("env bash", "busybox sh", "sudo bash",
- * "timeout 60 bash", "flock /tmp/l bash", env -S's string: "env -S 'sh -s'", and "sudo -s", "su -"
- * alone); not a script,
+ * and through env, exec, command, busybox, toybox, sudo, doas, nice, nohup, timeout, setsid,
+ * stdbuf, ionice, chrt, taskset, flock, chroot, unshare, nsenter, su or runuser ("env bash",
+ * "busybox sh", "sudo bash", "timeout 60 bash", "flock /tmp/l bash", env -S's string: "env -S 'sh
+ * -s'", and "sudo -s", "su -", "unshare -r" alone); not a script,
  * --version or --help, nor -c with a command string that reads none. Likewise an
  * interpreter that reads its program from stdin ("python3 -", "perl", "awk -f -", "bash
  * /dev/stdin", "at now", "crontab -", "make -f -", "ed", a query client, debugger or console

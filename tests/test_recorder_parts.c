@@ -645,6 +645,28 @@ START_TEST(mode_more_wrappers)
 	ck_assert(!reads_stdin("doas cat", 0));
 	ck_assert(!reads_stdin("doas -C /etc/doas.conf bash", 0)); /* checks the config */
 	ck_assert(!reads_stdin("doas -L", 0));
+	ck_assert(reads_stdin("toybox sh", 0));
+	ck_assert(reads_stdin("toybox env python3 -", 0));
+	ck_assert(!reads_stdin("toybox cat", 0));
+	/* unshare and nsenter run the program in other namespaces, or with none "$SHELL" */
+	ck_assert(reads_stdin("unshare sh", 0));
+	ck_assert(reads_stdin("unshare -r bash", 0));
+	ck_assert(reads_stdin("unshare -mU --fork --map-root-user --propagation private sh -s", 0));
+	ck_assert(reads_stdin("unshare -n/run/netns/x --setgroups=deny -R /srv/jail python3 -", 0));
+	ck_assert(reads_stdin("unshare --map-user=0 --mount-proc -- bash", 0));
+	ck_assert(reads_stdin("unshare -r", 0)); /* runs "$SHELL" */
+	ck_assert(reads_stdin("nsenter -t 1 -a sh", 0));
+	ck_assert(reads_stdin("nsenter --target 1 -m -u -i -n -p bash", 0));
+	ck_assert(reads_stdin("nsenter -t1 --mount=/proc/1/ns/mnt -S 0 -G 0 -F sh -s", 0));
+	ck_assert(reads_stdin("nsenter --all --target=42 --preserve-credentials", 0));
+	ck_assert(reads_stdin("sudo nsenter -t 1 -a", 0));
+	ck_assert(!reads_stdin("unshare -r cat", 0));
+	ck_assert(!reads_stdin("unshare -r bash x.sh", 0));
+	ck_assert(!reads_stdin("unshare -V", 0));
+	ck_assert(!reads_stdin("unshare --foo sh", 0));
+	ck_assert(!reads_stdin("nsenter -t 1 -a cat", 0));
+	ck_assert(!reads_stdin("nsenter -t 1 -a sh -c id", 0));
+	ck_assert(!reads_stdin("nsenter -h", 0));
 	/* through several of them */
 	ck_assert(reads_stdin("nohup nice -n 19 timeout 1h sudo -u root bash", 0));
 	ck_assert(reads_stdin("xargs timeout 60", 0)); /* the command from xargs' input */

@@ -124,7 +124,9 @@ def test_shell_commands_on_stdin_stored():
                                  ("env -S 'sh -c cat'", False),
                                  # xargs makes its input the command's words: the command itself, or args
                                  ("xargs sh -c", True), ("xargs -0 -I X sh -c X", True), ("xargs echo", False),
-                                 ("xargs -a /dev/stdin sh -c", True), ("xargs -a /dev/stdin echo", False)))
+                                 ("xargs -a /dev/stdin sh -c", True), ("xargs -a /dev/stdin echo", False),
+                                 # unshare runs its program (with no namespace to leave, any user may)
+                                 ("unshare sh", True), ("unshare sh -c cat", False)))
         env.write_conf(shell="/bin/sh", record_shell_input="no")
         rc, out, err = run_pipes(env, None, stdin=script, environ=e)
         rec = Recording(env.pub, env.only_session())
