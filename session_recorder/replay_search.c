@@ -914,9 +914,14 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 		    (pl = plain_len(p + i, rec->len - i, c->input)) > 0) {
 			size_t run = pl, room, n, j;
 
-			while (i + run < rec->len &&
-			       (pl = plain_len(p + i + run, rec->len - i - run, c->input)) > 0)
-				run += pl;
+			for (; i + run < rec->len; run += pl) {
+				/* printable ASCII, the most of it, without a call */
+				if (p[i + run] >= 0x20 && p[i + run] < 0x7f)
+					pl = 1;
+				else if ((pl = plain_len(p + i + run, rec->len - i - run,
+				                         c->input)) == 0)
+					break;
+			}
 			while (run > 0) {
 				if (ln->col >= LINE_CAP)
 					split_line(c);
