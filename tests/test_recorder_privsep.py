@@ -665,12 +665,11 @@ def slow_setresuid(users, binary):
             "-e", "inject=setresuid:delay_exit=1500000"] + as_user(users, [binary])
 
 
-def test_child_holds_nothing_once_the_users():
-    """The shell's process holds no descriptor of the recorder's (the recording, writable, with
-    its lock) from the moment it runs with the user's ids: the user may signal, and where the
-    change of ids makes it dumpable again (fs.suid_dumpable = 1) trace, a process of theirs, and
-    one stopped in that moment would let them write into their own recording at will. Here each
-    setresuid() returns 1.5 s late (strace), so the moment lasts."""
+def probe_users_processes(probe):
+    """Run a command session of the setuid copy with setresuid() slowed (slow_setresuid) and call
+    probe(pid, binary, env) for every process with the user's real, effective and saved uid, again
+    and again while the session runs. Returns the Env (the caller reads its recording, then
+    env.cleanup()), or None when it cannot be done (said)."""
     users = Users()
     env = Env(shell="/bin/sh")
     p = None
@@ -679,31 +678,50 @@ def test_child_holds_nothing_once_the_users():
         uid = users.usr.pw_uid
         argv = slow_setresuid(users, binary)
         if argv is None:
-            return
+            env.cleanup()
+            return None
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
-        spool = os.path.realpath(env.spool)
-        held = set()
         while p.poll() is None:
             for pid in [int(d) for d in os.listdir("/proc") if d.isdigit()]:
                 try:
-                    if ids(pid)[0][:3] != [uid] * 3:
-                        continue
-                    for fd in os.listdir("/proc/%d/fd" % pid):
-                        target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-                        if target.startswith(spool + "/"):
-                            held.add((pid, int(fd), target))
+                    if ids(pid)[0][:3] == [uid] * 3:
+                        probe(pid, binary, env)
                 except (OSError, TypeError, IndexError):
                     pass
             time.sleep(0.01)
         out, err = p.communicate(timeout=60)
         check(p.returncode == 0 and out == b"done\n", "the session runs (%d, %r)" % (p.returncode, err[-300:]))
-        check(not held, "no process with the user's ids holds a file of the spool (%s)" % sorted(held))
+        return env
+    except BaseException:
+        env.cleanup()
+        raise
     finally:
         if p is not None:
             end_process(p)
-        env.cleanup()
         users.remove()
+
+
+def test_child_holds_nothing_once_the_users():
+    """The shell's process holds no descriptor of the recorder's (the recording, writable, with
+    its lock) from the moment it runs with the user's ids: the user may signal, and where the
+    change of ids makes it dumpable again (fs.suid_dumpable = 1) trace, a process of theirs, and
+    one stopped in that moment would let them write into their own recording at will. Here each
+    setresuid() returns 1.5 s late (strace), so the moment lasts."""
+    held = set()
+
+    def spool_files(pid, binary, env):
+        spool = os.path.realpath(env.spool)
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            if target.startswith(spool + "/"):
+                held.add((pid, int(fd), target))
+
+    env = probe_users_processes(spool_files)
+    if env is None:
+        return
+    env.cleanup()
+    check(not held, "no process with the user's ids holds a file of the spool (%s)" % sorted(held))
 
 
 def ed25519_pk(seed):
@@ -738,49 +756,32 @@ def test_child_has_no_session_key():
     verifies. Here each setresuid() returns 1.5 s late (strace); the memory of every process
     with the user's ids is read then, and searched for the key (seed and public key, as
     libsodium keeps it) whose public key the recording's header names."""
-    users = Users()
-    env = Env(shell="/bin/sh")
-    p = None
+    if not shutil.which("openssl"):
+        print("(skipped: openssl is not installed)")
+        return
+    dumps = {}
+
+    def memory(pid, binary, env):
+        # the recorder's own child (the shell before its exec), once
+        if pid not in dumps and os.readlink("/proc/%d/exe" % pid) == binary:
+            dumps[pid] = writable_memory(pid)
+
+    env = probe_users_processes(memory)
+    if env is None:
+        return
     try:
-        if not shutil.which("openssl"):
-            print("(skipped: openssl is not installed)")
-            return
-        binary = setup(env, users)
-        uid = users.usr.pw_uid
-        argv = slow_setresuid(users, binary)
-        if argv is None:
-            return
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
-        dumps = {}
-        while p.poll() is None:
-            for pid in [int(d) for d in os.listdir("/proc") if d.isdigit()]:
-                if pid in dumps:
-                    continue
-                try:
-                    # the recorder's own child (the shell before its exec): the user's ids
-                    if ids(pid)[0][:3] == [uid] * 3 and os.readlink("/proc/%d/exe" % pid) == binary:
-                        dumps[pid] = writable_memory(pid)
-                except (OSError, TypeError, IndexError):
-                    pass
-            time.sleep(0.01)
-        out, err = p.communicate(timeout=60)
-        check(p.returncode == 0 and out == b"done\n", "the session runs (%d, %r)" % (p.returncode, err[-300:]))
         check(dumps and all(dumps.values()), "the user's processes of the recorder were read (%d)" % len(dumps))
         pk = bytes.fromhex(Recording(env.pub, env.only_session()).header["session_key"])
-        found = []
-        for pid, mem in dumps.items():
-            at = mem.find(pk)
-            while at >= 0:
-                if at >= 32 and ed25519_pk(mem[at - 32:at]) == pk:
-                    found.append((pid, at))
-                at = mem.find(pk, at + 1)
-        check(not found, "no process with the user's ids holds the session's signing key (%s)" % found)
     finally:
-        if p is not None:
-            end_process(p)
         env.cleanup()
-        users.remove()
+    found = []
+    for pid, mem in dumps.items():
+        at = mem.find(pk)
+        while at >= 0:
+            if at >= 32 and ed25519_pk(mem[at - 32:at]) == pk:
+                found.append((pid, at))
+            at = mem.find(pk, at + 1)
+    check(not found, "no process with the user's ids holds the session's signing key (%s)" % found)
 
 
 if __name__ == "__main__":
