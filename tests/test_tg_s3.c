@@ -764,6 +764,23 @@ START_TEST(test_answer_checksum_mismatch)
 }
 END_TEST
 
+/* The scripted answer to CreateMultipartUpload of "big": upload id upl-1. */
+static const char MPU_INIT[] =
+    "{\"status\": 200, \"body\": \"<InitiateMultipartUploadResult><Bucket>scripted</Bucket>"
+    "<Key>big</Key><UploadId>upl-1</UploadId></InitiateMultipartUploadResult>\"}";
+
+/* A file of mib MiB at path: numbered 1 KiB lines, so that no two parts are alike. */
+static void write_mib(const char *path, size_t mib)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < mib * 1024; i++)
+		ck_assert_int_eq(fprintf(f, "%01023zu\n", i), 1024);
+	fclose(f);
+}
+
 /* CompleteMultipartUpload may answer 200 and an <Error>: that is a failure, and the parts are
  * aborted. */
 START_TEST(test_complete_200_error)
@@ -772,27 +789,19 @@ START_TEST(test_complete_200_error)
 	struct tg_s3_result res;
 	char path[4300], script[2048];
 	json_t *log;
-	FILE *f;
-	size_t i, n;
-	const char *init =
-	    "{\"status\": 200, \"body\": \"<InitiateMultipartUploadResult><Bucket>scripted</Bucket>"
-	    "<Key>big</Key><UploadId>upl-1</UploadId></InitiateMultipartUploadResult>\"}";
+	size_t n;
 	const char *part = "{\"status\": 200, \"headers\": {\"ETag\": \"\\\"p\\\"\"}}";
 	const char *err = "{\"status\": 200, \"body\": \"<?xml "
 	                  "version=\\\"1.0\\\"?><Error><Code>InternalError</Code>"
 	                  "<Message>We encountered an internal error.</Message></Error>\"}";
 
-	snprintf(script, sizeof script, "[%s, %s, %s, %s]", init, part, part, err);
+	snprintf(script, sizeof script, "[%s, %s, %s, %s]", MPU_INIT, part, part, err);
 	scripted_start(&t, script, static_keys);
 	tg_s3_set_retry(t.s3, 1, 0, 0);
 	tg_s3_set_parallel(t.s3, 1); /* the order of the requests is checked below */
 	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
 	snprintf(path, sizeof path, "%s/big", t.dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	for (i = 0; i < 6 * 1024; i++) /* 6 MiB: two parts of at most 5 MiB */
-		ck_assert_int_eq(fprintf(f, "%01023zu\n", i), 1024);
-	fclose(f);
+	write_mib(path, 6); /* two parts of at most 5 MiB */
 	ck_assert_int_eq(tg_s3_put_file(t.s3, "big", path, NULL, &res), TG_ERR_RETRY);
 	ck_assert_str_eq(res.code, "InternalError");
 	ck_assert_int_eq(res.retryable, 1);
@@ -828,24 +837,15 @@ START_TEST(test_put_fd_file_shrinks)
 	struct tg_s3_put_opts opts = {0};
 	char path[4300], script[1024];
 	json_t *log;
-	FILE *f;
-	size_t i;
 	int fd;
-	const char *init =
-	    "{\"status\": 200, \"body\": \"<InitiateMultipartUploadResult><Bucket>scripted</Bucket>"
-	    "<Key>big</Key><UploadId>upl-1</UploadId></InitiateMultipartUploadResult>\"}";
 
-	snprintf(script, sizeof script, "[%s]", init);
+	snprintf(script, sizeof script, "[%s]", MPU_INIT);
 	scripted_start(&t, script, static_keys);
 	tg_s3_set_retry(t.s3, 3, 0, 0);
 	tg_s3_set_parallel(t.s3, 1);
 	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
 	snprintf(path, sizeof path, "%s/big", t.dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	for (i = 0; i < 11 * 1024; i++) /* 11 MiB: three parts of at most 5 MiB */
-		ck_assert_int_eq(fprintf(f, "%01023zu\n", i), 1024);
-	fclose(f);
+	write_mib(path, 11); /* three parts of at most 5 MiB */
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	opts.progress = shrink_after_first_part;
