@@ -896,7 +896,7 @@ wait_state(p.pid, False)
 wait_state(pid, False)
 print("BG", flush=True)
 ok = wait_state(p.pid, True)
-time.sleep(0.5)
+wait_state(pid, True)  # the helper stops the command after the recorder asked it to
 print("STOPPED %d %s" % (ok, proc_state(pid)), flush=True)
 os.tcsetpgrp(0, p.pid)
 os.killpg(p.pid, signal.SIGCONT)
@@ -982,7 +982,7 @@ t[3] |= termios.TOSTOP
 termios.tcsetattr(0, termios.TCSANOW, t)
 os.killpg(p.pid, signal.SIGCONT)
 ok = wait_state(p.pid, True)
-time.sleep(1)
+wait_state(pid, True)  # the helper stops the command after the recorder asked it to
 print("STOPPED %d %s" % (ok, proc_state(pid)), flush=True)
 os.tcsetpgrp(0, p.pid)
 os.killpg(p.pid, signal.SIGCONT)
