@@ -26,8 +26,12 @@ echo hang >"$T/slack/mode"
 up_event 1 mfa_failure '"user":"held","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 up_wait_until 20 "the daemon did not post to Slack" grep -q '"hang"' "$T/slack/stats.json"
 up_wait_until 20 "the event did not reach S3" no_files "$T/spool/outbox/s3"
-sleep 1.5 # status.json is rewritten at most once a second
+# status.json is rewritten at most once a second, later on a loaded machine: the count
+# before the stop is taken once it has the event S3 holds
+up_settle_count s3 sent "$(up_s3_objects tollgate | wc -l)"
 before=$(s3_sent)
+[ "$before" -eq "$(up_s3_objects tollgate | wc -l)" ] ||
+	tg_fail "S3 holds $(up_s3_objects tollgate | wc -l) objects, status.json counts $before sent"
 kill -STOP "$TG_S3_PID"
 up_rec a.tgr user=alice bytes=3000
 up_wait_until 20 "no upload worker started" up_has_worker
