@@ -142,14 +142,45 @@ up_start_ready() {
 	tg_wait_file "$T/spool/state/status.json" "the daemon did not start"
 }
 
-# Start the daemon with the S3 server stopped (SIGSTOP), wait until a worker has begun, and
-# give it a second to reach its first request, which then waits for S3 (kill -CONT
-# "$TG_S3_PID" lets it go on; up_cleanup does it too).
+# Start the daemon with the S3 server stopped (SIGSTOP), and wait until a worker has begun
+# and reached its first request, which then waits for S3 (kill -CONT "$TG_S3_PID" lets it go
+# on; up_cleanup does it too).
 up_start_stalled() {
 	kill -STOP "$TG_S3_PID"
 	up_start
 	up_wait_until 20 "no upload worker started" up_has_worker
-	sleep 1
+	up_wait_until 30 "no upload worker reached S3" up_worker_at_s3
+}
+# A worker has a connection to the S3 endpoint open: the kernel takes it (and the request)
+# while the server is stopped, and the worker waits for the answer. A fixed second for this
+# was too short for a loaded machine, where a worker may not even have opened its file.
+up_worker_at_s3() {
+	up_port=$(sed -n 's|^endpoint = .*:\([0-9]*\)/*$|\1|p' "$T/tollgate.conf")
+	# shellcheck disable=SC2046
+	python3 - "$up_port" $(up_workers) <<'PY'
+import os, sys
+port = int(sys.argv[1])
+inodes = set()
+for pid in sys.argv[2:]:
+    try:
+        for fd in os.listdir("/proc/%s/fd" % pid):
+            link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        pass
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        lines = open(table).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        f = l.split()
+        # remote address:port, state 01 (established), inode
+        if int(f[2].split(":")[1], 16) == port and f[3] == "01" and f[9] in inodes:
+            sys.exit(0)
+sys.exit(1)
+PY
 }
 
 # Write an event straight into outbox/Q (s3 or notify), as the fan-out leaves it, and print
