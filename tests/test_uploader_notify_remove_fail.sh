@@ -23,8 +23,10 @@ up_wait_until 30 "the message's file was not removed" no_files "$T/spool/outbox/
 sleep 3 # the removal is tried again (backoff_max 1), the watch reports the unlink, status.json
 cat "$T/strace.log" "$T/uploader.log"
 grep -q 'INJECTED' "$T/strace.log" || tg_fail "no fsync failed: the test proves nothing"
-grep -q "remove .*$name" "$T/uploader.log" ||
-	tg_fail "the daemon did not see its removal fail: the test proves nothing"
+# what the daemon logs and counts after the file is gone may come later on a loaded machine
+up_wait_until 30 "the daemon did not see its removal fail: the test proves nothing" \
+	grep -q "remove .*$name" "$T/uploader.log"
+up_settle_count slack sent 1
 grep -q "removed by someone else" "$T/uploader.log" &&
 	tg_fail "the daemon's own removal was taken for someone else's"
 echo "Slack sent $(up_count slack sent), lost $(up_count slack lost)"
