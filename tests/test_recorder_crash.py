@@ -130,7 +130,15 @@ def test_stalled_client_still_checkpointed():
                              stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
         s = PtySession(env, argv=[RECORDER, "-c", PRODUCER])
         time.sleep(2.5)  # nobody reads: the pipe and the terminal to the client fill up
-        verdicts = [Recording(env.pub, a, data=False).verdict for a in env.active()]
+        # the recorders checkpoint on their own clock, later than that on a loaded machine: wait
+        # (at most 30 s, the client still stalled) for what the checks below want, then check
+        end = time.monotonic() + 30
+        while True:
+            verdicts = [Recording(env.pub, a, data=False).verdict for a in env.active()]
+            if (len(verdicts) == 2 and all(v["verified_time_us"] > 0 and v["verified_bytes"] > 4096
+                                           for v in verdicts)) or time.monotonic() > end:
+                break
+            time.sleep(0.2)
         kill_tree(p.pid)
         p.wait()
         p.stdout.close()
