@@ -29,13 +29,14 @@ tg_wait_port() {
 	return 1
 }
 
-# Wait (at most 10 s) until file $1 is not empty, as a server we started
-# writes its port there; fail with $2 if it is not.
+# Wait (at most 60 s: a start on a loaded machine, a daemon reading a big spool) until
+# file $1 is not empty, as a server we started writes its port there; fail with $2 if
+# it is not.
 tg_wait_file() {
 	i=0
 	while [ ! -s "$1" ]; do
 		i=$((i + 1))
-		[ $i -gt 100 ] && tg_fail "$2"
+		[ $i -gt 600 ] && tg_fail "$2"
 		sleep 0.1
 	done
 }
