@@ -544,6 +544,97 @@ static void spool_ctx_free(struct up_ctx *c, char *dir)
 	free(dir);
 }
 
+/* A worker death's count (crash_count.c): kept across calls as a restart reads it, and one that
+ * holds no count, whatever is there, reads as 0 and is written over, never trusted or blocked
+ * on. */
+static void crashes_put(const char *dir, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state/" UP_CRASHES_SESSIONS "/r.tgr", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(crash_count_is_kept_and_garbage_reads_as_0)
+{
+	static const char *const garbage[] = {"",
+	                                      "\n",
+	                                      "x\n",
+	                                      "-1\n",
+	                                      "12x\n",
+	                                      "1\n\n",
+	                                      " 1\n",
+	                                      "1000001\n",
+	                                      "99999999\n",
+	                                      "4294967297\n",
+	                                      "11111111111111111111111111111111111111111\n"};
+	char *dir = tg_test_tmpdir(), path[PATH_MAX], text[16] = "";
+	struct up_ctx c;
+	size_t i;
+	FILE *f;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tg_config_new(&c.cfg), TG_OK);
+	snprintf(c.spool, sizeof(c.spool), "%s", dir);
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s/state", dir);
+	snprintf(c.q[UP_Q_SESSIONS].dir, sizeof(c.q[UP_Q_SESSIONS].dir), "%s/sessions", dir);
+	snprintf(path, sizeof(path), "%s/state/" UP_CRASHES_SESSIONS, dir);
+	ck_assert_int_eq(tg_mkdir_p(path, 0750), TG_OK);
+	ck_assert_int_eq(tg_mkdir_p(c.q[UP_Q_SESSIONS].dir, 0750), TG_OK);
+	snprintf(path, sizeof(path), "%s/state/" UP_CRASHES_SESSIONS "/r.tgr", dir);
+
+	ck_assert_uint_eq(up_crashes_load(&c, UP_Q_SESSIONS, "r.tgr"), 0);
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 0), 1);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(text, sizeof(text), f));
+	fclose(f);
+	ck_assert_str_eq(text, "1\n");
+	/* a restart: nothing in memory, the saved count goes on */
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 0), 2);
+	ck_assert_uint_eq(up_crashes_load(&c, UP_Q_SESSIONS, "r.tgr"), 2);
+	/* a count in memory that a failed write kept from the file: the larger goes on */
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 5), 6);
+	crashes_put(dir, "7");
+	ck_assert_uint_eq(up_crashes_load(&c, UP_Q_SESSIONS, "r.tgr"), 7);
+	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+		crashes_put(dir, garbage[i]);
+		ck_assert_msg(up_crashes_load(&c, UP_Q_SESSIONS, "r.tgr") == 0, "\"%s\"",
+		              garbage[i]);
+		ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 0), 1);
+	}
+	/* a FIFO (opening it must not wait for a writer) and a folder: none, and not kept */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_uint_eq(up_crashes_load(&c, UP_Q_SESSIONS, "r.tgr"), 0);
+	up_crashes_clear(&c, UP_Q_SESSIONS, "r.tgr");
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 0), 1);
+	ck_assert_int_eq(rmdir(path), 0);
+	/* cleared: gone, and clearing none is no error */
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 0), 1);
+	up_crashes_clear(&c, UP_Q_SESSIONS, "r.tgr");
+	ck_assert_int_ne(access(path, F_OK), 0);
+	up_crashes_clear(&c, UP_Q_SESSIONS, "r.tgr");
+	/* a queue no worker takes keeps none */
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_NOTIFY, "r.tgr", 0), 1);
+	/* pruned when its file has left the spool, kept while it is there */
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "r.tgr", 0), 1);
+	ck_assert_uint_eq(up_crashes_count(&c, UP_Q_SESSIONS, "kept.tgr", 0), 1);
+	snprintf(text, sizeof(text), "x");
+	ck_assert_int_eq(tg_spool_write(c.q[UP_Q_SESSIONS].dir, "kept.tgr", text, 1, 0640), TG_OK);
+	up_crashes_prune(&c);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_uint_eq(up_crashes_load(&c, UP_Q_SESSIONS, "kept.tgr"), 1);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
 /*
  * A Slack message whose post failed many times (Slack down for a while) and whose file then
  * cannot be read for a moment (EMFILE, EIO; here a symlink, which the spool refuses) is tried
@@ -920,6 +1011,7 @@ int main(void)
 	tcase_add_test(tc, slack_url_must_be_tls_or_loopback);
 	tcase_add_test(tc, slack_retry_after_survives_a_restart);
 	tcase_add_test(tc, notify_read_failure_after_failed_posts_is_retried);
+	tcase_add_test(tc, crash_count_is_kept_and_garbage_reads_as_0);
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
 	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);

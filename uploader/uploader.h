@@ -210,10 +210,29 @@ struct tg_s3_result;
 typedef void (*up_job_fn)(struct up_ctx *c, struct tg_s3 **s3, const char *name,
                           struct up_result *res);
 #define UP_JOB_BATCH 32 /* files one job takes at most */
-/* A file whose worker died this many times in a row while on it is set aside (kept in the
- * spool, not tried again until a restart) with an upload_crashed alert: a file that crashes
- * its worker must not take every retry of the files batched with it. */
+/* A file whose worker died this many times in a row while on it, counted across restarts, is
+ * set aside (kept in the spool, not tried again until a restart) with an upload_crashed alert,
+ * and its count dropped: a file that crashes its worker must not take every retry of the
+ * files batched with it. */
 #define UP_CRASHES_MAX 3
+/* Each file's count of those deaths, kept across restarts and --once runs (crash_count.c):
+ * state/crashes/sessions/<name> for recordings, state/crashes/s3/<name> for outbox/s3. */
+#define UP_CRASHES_DIR "crashes"
+#define UP_CRASHES_SESSIONS UP_CRASHES_DIR "/sessions"
+#define UP_CRASHES_S3 UP_CRASHES_DIR "/s3"
+/* The saved count of the file name of queue q: 0 when there is none, or (with a warning) when
+ * it cannot be read or does not hold a count. */
+unsigned up_crashes_load(const struct up_ctx *c, enum up_queue q, const char *name);
+/* A worker died on it (the daemon saw it end): its count, the larger of the saved one and
+ * known (the count in memory), plus one, saved durably (a failure is warned about) and
+ * returned. Called only once the death is seen: never before a worker starts. */
+unsigned up_crashes_count(struct up_ctx *c, enum up_queue q, const char *name, unsigned known);
+/* Drop its count, durably when there was one (it was shipped, set aside, or a try ended
+ * without a death: the deaths are no longer in a row). */
+void up_crashes_clear(struct up_ctx *c, enum up_queue q, const char *name);
+/* Drop the counts of files no longer in their queue's folder (removed by hand, or shipped by a
+ * daemon killed before it dropped the count). */
+void up_crashes_prune(struct up_ctx *c);
 /* In a job: tell the daemon the file is removed now, S3 having confirmed it, so that should
  * the worker die before its report, the file's going is known to be its own. No-op outside
  * a job. */

@@ -159,8 +159,15 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		}
 		return;
 	}
-	if (it != NULL)
-		it->crashes = res->crashed ? it->crashes + 1 : 0;
+	/* counted on disk only now that its worker is seen dead: a worker the daemon's own kill -9
+	 * took along is never counted, and a good file never set aside for it */
+	if (res->crashed && it != NULL) {
+		it->crashes = up_crashes_count(c, q, name, it->crashes);
+	} else if (!res->crashed) {
+		if (it != NULL)
+			it->crashes = 0;
+		up_crashes_clear(c, q, name);
+	}
 	if (res->vanished) {
 		/* removed by someone else before the job read it: S3 never had it */
 		up_queue_lost(c, q, name);
@@ -193,6 +200,8 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 		         "set aside, kept in the spool and not tried again until the uploader "
 		         "restarts; the other files go on",
 		         it->crashes, c->q[q].dir, name);
+		/* after the alert: a kill -9 in between raises it again, never loses it */
+		up_crashes_clear(c, q, name);
 		return;
 	}
 	if (res->retryable) {
@@ -472,6 +481,7 @@ static void prune_state(struct up_ctx *c)
 	}
 
 	prune_alerted(c);
+	up_crashes_prune(c);
 	live_fd = prune_live(c, limit);
 	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
 	if ((d = opendir(dir)) == NULL)
