@@ -958,7 +958,8 @@ START_TEST(logout_does_not_wait_for_a_recording_counted_in_more)
 END_TEST
 
 /* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
- * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written) */
+ * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written);
+ * and a file that could not be read is marked local, not S3's */
 START_TEST(s3_result_message_names_status_and_code)
 {
 	struct tg_s3_result sr;
@@ -983,6 +984,17 @@ START_TEST(s3_result_message_names_status_and_code)
 	snprintf(sr.code, sizeof(sr.code), "Transport");
 	up_result_from_s3(&res, TG_ERR_NET, &sr, "k.tgr");
 	ck_assert_msg(strstr(res.message, "HTTP") == NULL, "%s", res.message);
+	ck_assert_int_eq(res.local, 0);
+	/* the file to send could not be read: its own message, and marked as no error of S3's
+	 * (status shows it apart) */
+	memset(&sr, 0, sizeof(sr));
+	sr.local = 1;
+	snprintf(sr.code, sizeof(sr.code), "LocalRead");
+	snprintf(sr.message, sizeof(sr.message), "/s/sessions/k.tgr: cannot read it: EIO");
+	up_result_from_s3(&res, TG_ERR_SYSTEM, &sr, "k.tgr");
+	ck_assert_int_eq(res.local, 1);
+	ck_assert_int_eq(res.retryable, 1);
+	ck_assert_str_eq(res.message, "/s/sessions/k.tgr: cannot read it: EIO");
 }
 END_TEST
 

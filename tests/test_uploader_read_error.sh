@@ -3,7 +3,8 @@
 # someone while the worker waits for S3; an I/O error of the disk is the same case) is the
 # file's failure, not S3's: the log says so and names the file, that file is tried again
 # after its own backoff, and neither is S3 paused for backoff_max (the other recordings go
-# on) nor an s3_error alert raised that blames S3.
+# on) nor an s3_error alert raised that blames S3; and status shows it as the file's read
+# error, not as S3's last error.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -35,4 +36,15 @@ grep -q "alert s3_error" "$T/uploader.log" && tg_fail "an s3_error alert blamed 
 grep -q "shipped $A.tgr (1000000 bytes)" "$T/uploader.log" ||
 	tg_fail "the cut recording was not shipped as it is now"
 [ -n "$(up_s3_objects tollgate | grep "/bob/$B.tgr")" ] || tg_fail "$B.tgr is not in S3"
+# status shows it as what it was: the file's read error, after the stop too; S3's last error
+# is none (S3 refused nothing)
+tg_stop_pid "$UP_PID"
+UP_PID=
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/status.out" 2>&1
+cat "$T/status.out"
+sed -n '/^S3:/,/^Slack:/p' "$T/status.out" | grep -q '^  last error *none$' ||
+	tg_fail "status shows the local read error as S3's last error"
+grep -A1 '^Spool files: could not be read for upload (not an S3 error)$' "$T/status.out" |
+	grep -q "^  last error .*sessions/$A.tgr: it ended .*short of its size" ||
+	tg_fail "status does not show the read error of $A.tgr"
 echo PASS

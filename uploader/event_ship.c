@@ -711,8 +711,9 @@ void up_event_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, struc
 		/* gone: someone else removed it; S3 never had it, so it is not "sent" */
 		res->rc = r;
 		res->vanished = r == TG_ERR_NOT_FOUND;
+		res->local = r != TG_ERR_NOT_FOUND; /* the spool's file, not S3 */
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "read %s: %s", name, tg_strerror(r));
+		snprintf(res->message, sizeof(res->message), "read %s: %s", path, tg_strerror(r));
 		goto out;
 	}
 	if ((ev = json_loadb((const char *)text.data, text.len, 0, NULL)) != NULL) {

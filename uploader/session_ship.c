@@ -66,6 +66,7 @@ void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result 
 		/* the file could not be read (EIO, it shrank): S3 refused nothing, so nothing
 		 * pauses S3 or blames it; the message names the file, and it is tried again */
 		res->retryable = 1;
+		res->local = 1;
 		snprintf(res->message, sizeof(res->message), "%s", sr->message);
 		return;
 	}
@@ -809,14 +810,16 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		 * so by someone else, and S3 never had it */
 		res->rc = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
 		res->vanished = errno == ENOENT;
+		res->local = errno != ENOENT;
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "open %s: %s", name, strerror(errno));
+		snprintf(res->message, sizeof(res->message), "open %s: %s", path, strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) != 0) {
 		res->rc = TG_ERR_SYSTEM;
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "stat %s: %s", name, strerror(errno));
+		res->local = 1;
+		snprintf(res->message, sizeof(res->message), "stat %s: %s", path, strerror(errno));
 		close(fd);
 		return;
 	}
@@ -857,7 +860,8 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		 * rather than ship it filed as damaged under _unknown */
 		res->rc = r;
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "reading %s: %s", name,
+		res->local = r == TG_ERR_SYSTEM;
+		snprintf(res->message, sizeof(res->message), "reading %s: %s", path,
 		         r == TG_ERR_SYSTEM && !job.joined ? strerror(errno) : tg_strerror(r));
 		goto out;
 	}

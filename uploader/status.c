@@ -79,6 +79,24 @@ static json_t *status_read(const char *path, char *why, size_t whylen)
 	return st;
 }
 
+/* The last local read error of a spool file: {"last_error", "last_error_us"} as a
+ * destination's, apart from S3's (the file failed, not S3). */
+static json_t *read_error_json(const struct up_ctx *c)
+{
+	return json_pack("{s:o, s:I}", "last_error", up_json_string(c->read_error), "last_error_us",
+	                 (json_int_t)c->read_error_us);
+}
+
+static void read_error_load(struct up_ctx *c, const json_t *j)
+{
+	const char *err = json_string_value(json_object_get(j, "last_error"));
+
+	if (err == NULL)
+		return;
+	snprintf(c->read_error, sizeof(c->read_error), "%s", err);
+	c->read_error_us = (uint64_t)json_integer_value(json_object_get(j, "last_error_us"));
+}
+
 void up_status_load(struct up_ctx *c)
 {
 	char path[PATH_MAX], why[256];
@@ -95,6 +113,7 @@ void up_status_load(struct up_ctx *c)
 	}
 	dest_load(&c->s3, json_object_get(st, "s3"));
 	dest_load(&c->slack_dest, json_object_get(st, "slack"));
+	read_error_load(c, json_object_get(st, "spool_read"));
 	json_decref(st);
 }
 
@@ -126,6 +145,7 @@ void up_status_write(struct up_ctx *c, int force)
 	if (st == NULL)
 		return;
 	json_object_set_new(st, "slack_configured", json_boolean(c->slack != NULL));
+	json_object_set_new(st, "spool_read", read_error_json(c));
 	if ((text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
 		/* not fsync'ed on purpose: it is a view, rewritten every second */
 		char tmp[PATH_MAX], path[PATH_MAX];
@@ -302,6 +322,24 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 		                   1000000u));
 }
 
+/* The last spool file that could not be read for its upload (an I/O error, a file that shrank),
+ * from status.json's spool_read: the file's failure, shown apart from S3's last error. Nothing
+ * when there was none. */
+static void print_read_error(const json_t *r)
+{
+	const char *err = json_string_value(json_object_get(r, "last_error"));
+	char *safe;
+
+	if (err == NULL || *err == '\0')
+		return;
+	/* the message names the file: whatever its writer called it, no escape sequences */
+	safe = tg_text_safe(err);
+	printf("Spool files: could not be read for upload (not an S3 error)\n");
+	printf("  %-14s %s\n", "last error", safe != NULL ? safe : "?");
+	free(safe);
+	print_when("  at", json_integer_value(json_object_get(r, "last_error_us")));
+}
+
 /* Is a daemon holding the spool's lock? 1 yes, 0 no, -1 cannot tell (why in err). */
 static int daemon_running(const char *state_dir, char *err, size_t errlen)
 {
@@ -416,6 +454,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 		slack_unusable = 1;
 	print_dest("Slack", json_object_get(st, "slack"), *url != '\0',
 	           slack_unusable ? slack_err : NULL, running > 0, path, unread);
+	print_read_error(json_object_get(st, "spool_read"));
 	{
 		uint64_t peak = (uint64_t)json_integer_value(json_object_get(st, "backlog_peak"));
 

@@ -98,6 +98,10 @@ struct up_ctx {
 	int have_host_pk;
 	struct up_queue_state q[UP_Q_COUNT];
 	struct up_dest s3, slack_dest;
+	/* the last file of the spool that could not be read for its upload (res->local): shown as
+	 * what it is, not as S3's last error */
+	char read_error[UP_ERR_MAX];
+	uint64_t read_error_us; /* wall time */
 	struct slack *slack; /* NULL: no webhook configured */
 	char notify_inflight[UP_NAME_MAX]; /* the outbox/notify item of the post under way */
 	int notify_plain;                  /* that post is the plain-text retry after a 400 */
@@ -202,6 +206,8 @@ struct up_result {
 	int stopped;     /* with worker_died: the worker was stopped with the daemon, no error */
 	int crashed;     /* the worker died while it worked on this file */
 	int not_started; /* the worker died before it came to this file: no try of it */
+	int local;       /* the file could not be read (EIO, it shrank: LocalRead), nor opened:
+	                  * not S3's error, and not shown as S3's */
 };
 struct tg_s3;
 struct tg_s3_result;

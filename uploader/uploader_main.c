@@ -187,8 +187,14 @@ static void job_done(struct up_ctx *c, enum up_queue q, const char *name,
 			up_progress_draw(done_count, done_total, "uploaded");
 		return;
 	}
-	snprintf(d->last_error, sizeof(d->last_error), "%s", res->message);
-	d->last_error_us = wall;
+	if (res->local) {
+		/* the spool's file failed us, not S3: status shows it as that */
+		snprintf(c->read_error, sizeof(c->read_error), "%s", res->message);
+		c->read_error_us = wall;
+	} else {
+		snprintf(d->last_error, sizeof(d->last_error), "%s", res->message);
+		d->last_error_us = wall;
+	}
 	if (it == NULL)
 		return;
 	if (res->crashed && it->crashes >= UP_CRASHES_MAX) {
@@ -324,11 +330,23 @@ static int own_alert(const struct up_queue_state *q, const char *name)
 	return yes;
 }
 
+/* What last kept an upload back, for upload_stuck: S3's last error, or the last local read
+ * error of a spool file when that came later (a disk failing is not S3 failing). */
+static const char *upload_error(const struct up_ctx *c, char *buf, size_t len)
+{
+	if (c->read_error[0] != '\0' && c->read_error_us >= c->s3.last_error_us) {
+		snprintf(buf, len, "%s (a local read error, not S3's)", c->read_error);
+		return buf;
+	}
+	return c->s3.last_error[0] ? c->s3.last_error : "none";
+}
+
 static void check_stuck(struct up_ctx *c)
 {
 	uint64_t now = tg_now_us(), /* first_seen_us is a file's time */
 	    limit = tg_config_uint(c->cfg, TG_CONF_UPLOADER_STUCK_AFTER) * 1000000u;
 	static const enum up_queue qs[] = {UP_Q_SESSIONS, UP_Q_S3, UP_Q_NOTIFY};
+	char upload_err[UP_ERR_MAX + 64];
 	size_t k, i;
 
 	for (k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
@@ -365,7 +383,7 @@ static void check_stuck(struct up_ctx *c)
 		         (unsigned long long)((now - oldest_us) / 1000000u),
 		         qs[k] == UP_Q_NOTIFY
 		             ? (c->slack_dest.last_error[0] ? c->slack_dest.last_error : "none")
-		             : (c->s3.last_error[0] ? c->s3.last_error : "none"));
+		             : upload_error(c, upload_err, sizeof(upload_err)));
 	}
 }
 
