@@ -20,17 +20,11 @@ from test_recorder_crash import PRODUCER, kill_pty, kill_tree  # noqa: E402
 import rel  # noqa: E402
 
 
-def kill_pipes(env, delay, in_session=False):
-    """A recorder through pipes, its output read as sshd would, killed after delay s (in_session: after delay s
-    of its session, however long its start took); True if it had begun."""
-    p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
-    fd = p.stdout.fileno()
-    os.set_blocking(fd, False)
-    first = b""
-    end = time.time() + 30.0
-    while in_session and len(first) < 8 and time.time() < end:
-        select.select([fd], [], [], min(end - time.time(), 0.05))
+def read_until(fd, first, end, begun_only):
+    """Read non-blocking fd as sshd would until time end (with begun_only, only until its first 8 bytes came)
+    or its end; returns first with what the first 8 bytes lacked added."""
+    while time.time() < end and not (begun_only and len(first) >= 8):
+        select.select([fd], [], [], max(0.0, min(end - time.time(), 0.05)))
         try:
             d = os.read(fd, 1 << 16)
         except BlockingIOError:
@@ -38,20 +32,18 @@ def kill_pipes(env, delay, in_session=False):
         if not d:
             break
         first += d[:8 - len(first)]
-    end = time.time() + delay
-    while True:
-        left = end - time.time()
-        if left <= 0:
-            break
-        select.select([fd], [], [], min(left, 0.05))
-        try:
-            d = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            continue
-        if not d:
-            break
-        if len(first) < 8:
-            first += d[:8]
+    return first
+
+
+def kill_pipes(env, delay, in_session=False):
+    """A recorder through pipes, its output read as sshd would, killed after delay s (in_session: after delay s
+    of its session, however long its start took); True if it had begun."""
+    p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env.environ(SSH_ORIGINAL_COMMAND=PRODUCER))
+    fd = p.stdout.fileno()
+    os.set_blocking(fd, False)
+    first = read_until(fd, b"", time.time() + 30.0, True) if in_session else b""
+    first = read_until(fd, first, time.time() + delay, False)
     kill_tree(p.pid)
     p.wait()
     if len(first) < 8:
