@@ -880,6 +880,16 @@ static int local_read_failed(struct tg_s3_result *res, int err, off_t off)
 	return err != 0 ? TG_ERR_SYSTEM : TG_ERR_TRUNCATED;
 }
 
+/* tg_sha256_fd()'s failure r on the file to upload: a read that failed or came short is the
+ * file's (local_read_failed), anything else is said as "what: why". */
+static int hash_failed(struct tg_s3_result *res, int r, const char *what)
+{
+	if (r == TG_ERR_SYSTEM || r == TG_ERR_TRUNCATED)
+		return local_read_failed(res, r == TG_ERR_SYSTEM ? errno : 0, -1);
+	res_msg(res, "%s: %s", what, tg_strerror(r));
+	return r;
+}
+
 /* Send call once; res describes the outcome. */
 static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 {
@@ -1626,10 +1636,10 @@ static int mpu_part(struct tg_s3 *s3, CURL *curl, const char *key, int fd,
 
 	tg_buf_init(&q, 4096);
 	if ((r = tg_sha256_fd(fd, off, len, h)) != TG_OK) {
-		if (r == TG_ERR_SYSTEM || r == TG_ERR_TRUNCATED)
-			r = local_read_failed(res, r == TG_ERR_SYSTEM ? errno : 0, -1);
-		else
-			res_msg(res, "reading part %u of the file: %s", n, tg_strerror(r));
+		char what[48];
+
+		snprintf(what, sizeof(what), "reading part %u of the file", n);
+		r = hash_failed(res, r, what);
 		goto out;
 	}
 	digest_set(&d, h);
@@ -2106,10 +2116,7 @@ int tg_s3_put_fd(struct tg_s3 *s3, const char *key, int fd, const char *what,
 		return r;
 	}
 	if ((r = tg_sha256_fd(fd, 0, (uint64_t)sb.st_size, h)) != TG_OK) {
-		if (r == TG_ERR_SYSTEM || r == TG_ERR_TRUNCATED)
-			r = local_read_failed(res, r == TG_ERR_SYSTEM ? errno : 0, -1);
-		else
-			res_msg(res, "hashing failed: %s", tg_strerror(r));
+		r = hash_failed(res, r, "hashing failed");
 		goto out;
 	}
 	digest_set(&d, h);
@@ -2125,12 +2132,11 @@ out:
 	}
 	if (r != TG_OK)
 		return r;
-	if (r == TG_OK && opts != NULL && opts->resume_path != NULL &&
-	    access(opts->resume_path, F_OK) == 0)
+	if (opts != NULL && opts->resume_path != NULL && access(opts->resume_path, F_OK) == 0)
 		drop_resume(s3, opts->resume_path);
-	if (r == TG_OK && opts != NULL && opts->progress != NULL)
+	if (opts != NULL && opts->progress != NULL)
 		opts->progress(opts->progress_ctx, (uint64_t)sb.st_size, (uint64_t)sb.st_size);
-	return r;
+	return TG_OK;
 }
 
 /* ---- reads ---- */
