@@ -249,6 +249,13 @@ int replay_strip_holds(const struct replay_strip *st);
  * until its end shows what it is, at most REPLAY_GUARD_SEQ_MAX bytes of it; a longer one is
  * withheld whole. Text is read as UTF-8: no byte 0x80..0x9f reaches the terminal outside
  * a character (a character cut short becomes U+FFFD); other invalid bytes pass as they are.
+ * To an 8-bit terminal (eight_bit: the locale's charset is not UTF-8) no byte 0x80..0x9f
+ * reaches it at all: each is a C1 control there, wherever it is, inside a UTF-8 character
+ * too (C3 9B, "\u00db", is CSI to a Latin-1 xterm). A character is written in the locale's
+ * charset instead, or as '?' (counted) when the charset has no such character or its bytes
+ * there hold one 0x80..0x9f; bytes that are no character are read as that terminal reads
+ * them (0x80..0x9f C1 controls, the others as they are); titles and hyperlinks pass with
+ * printable ASCII text only, and an 8-bit ST (0x9c) ends any OSC.
  */
 enum replay_guard_kind {
 	REPLAY_GUARD_QUERY,       /* DSR, DA, DECRQM, XTVERSION, reports, ENQ, colour queries */
@@ -266,7 +273,7 @@ enum replay_guard_kind {
 };
 #define REPLAY_GUARD_SEQ_MAX 4096
 /* What replay_guard_feed() may write for n bytes fed: a held sequence, then at most a
- * U+FFFD (3 bytes) a byte. */
+ * U+FFFD (3 bytes) a byte (eight_bit: a character of 2 to 4 bytes in at most 4). */
 #define REPLAY_GUARD_OUT_SIZE(n) (3 * (n) + REPLAY_GUARD_SEQ_MAX)
 struct replay_guard {
 	int state;
@@ -275,8 +282,17 @@ struct replay_guard {
 	size_t len;
 	uint64_t count[REPLAY_GUARD_KINDS]; /* withheld in this pass */
 	uint64_t most[REPLAY_GUARD_KINDS];  /* the most withheld by a pass before (a seek back) */
+	int eight_bit;          /* the terminal is not UTF-8: its charset is the locale's */
+	uint64_t unmapped;      /* characters written as '?' in this pass (eight_bit) */
+	uint64_t unmapped_most; /* the most of a pass before */
 };
+/* A guard for a UTF-8 terminal. */
 void replay_guard_init(struct replay_guard *g);
+/* A guard for a terminal that is UTF-8 or not (eight_bit: see replay_term_8bit()). */
+void replay_guard_init_term(struct replay_guard *g, int eight_bit);
+/* Whether the terminal is taken to be 8-bit: the charset of the locale (LC_CTYPE, as set by
+ * setlocale()) is not UTF-8. The C locale's ASCII counts: it usually means such a terminal. */
+int replay_term_8bit(void);
 /* Filter n bytes from in into out (REPLAY_GUARD_OUT_SIZE(n) bytes); returns how many. */
 size_t replay_guard_feed(struct replay_guard *g, unsigned char *out, const void *in, size_t n);
 /* Filter n bytes to f: 0, or -1 when a write failed. */
@@ -289,8 +305,11 @@ void replay_guard_end(struct replay_guard *g);
 void replay_guard_restart(struct replay_guard *g);
 /* How many of kind were withheld (the most of any pass over the stream). */
 uint64_t replay_guard_withheld(const struct replay_guard *g, enum replay_guard_kind kind);
+/* How many characters were written as '?' (the most of any pass): not in the locale's charset. */
+uint64_t replay_guard_unmapped(const struct replay_guard *g);
 /* When anything was withheld: one line on stderr saying how many of each kind, and that
- * --raw passes them. */
+ * --raw passes them; when characters were written as '?', a line saying how many, and that a
+ * UTF-8 locale shows them. */
 void replay_guard_report(const struct replay_guard *g, const char *name);
 
 #endif

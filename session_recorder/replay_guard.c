@@ -6,8 +6,12 @@
  * knows to act on the screen only, so the terminal is back in its ground state after each.
  */
 #include <inttypes.h>
+#include <langinfo.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <wchar.h>
 
 #include "replay.h"
 #include "tg_log.h"
@@ -158,14 +162,70 @@ static void ground(struct replay_guard *g, unsigned char c, struct out *o)
 		emit1(o, c);
 }
 
+/* The code point of the valid UTF-8 character p (n bytes: tg_utf8_seq() said so). */
+static wchar_t utf8_code(const unsigned char *p, size_t n)
+{
+	static const unsigned char lead_bits[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	wchar_t code = p[0] & lead_bits[n];
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		code = (code << 6) | (p[i] & 0x3f);
+	return code;
+}
+
+/*
+ * An 8-bit terminal: code in the locale's charset (glibc's wchar_t is UCS-4 in every locale),
+ * or '?', counted, when the charset has no such character or its bytes there would act: a C1
+ * control (0x80..0x9f) or any other control. At most 4 bytes (GB18030's longest): no more than
+ * REPLAY_GUARD_OUT_SIZE() allows for the 2 bytes of UTF-8 the shortest such character takes.
+ */
+static void emit_local(struct replay_guard *g, wchar_t code, struct out *o)
+{
+	char mb[MB_LEN_MAX];
+	mbstate_t ps;
+	size_t n, i;
+
+	memset(&ps, 0, sizeof(ps));
+	n = wcrtomb(mb, code, &ps);
+	if (n == (size_t)-1 || n == 0 || n > 4)
+		goto unmapped;
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)mb[i];
+
+		if (b < 0x20 || b == 0x7f || (b >= 0x80 && b <= 0x9f))
+			goto unmapped;
+	}
+	emit(o, mb, n);
+	return;
+unmapped:
+	g->unmapped++;
+	emit1(o, '?');
+}
+
+static void step(struct replay_guard *g, unsigned char c, struct out *o);
+
 static void utf8(struct replay_guard *g, unsigned char c, struct out *o)
 {
+	unsigned char held[4];
+	size_t n, i;
 	int r;
 
 	g->seq[g->len++] = c;
 	r = tg_utf8_seq(g->seq, g->len);
 	if (r < 0)
 		return;
+	if (r == 0 && g->eight_bit) {
+		/* no character: its bytes are read as an 8-bit terminal reads them, the first
+		 * (0xc2..0xf4) text, each 0x80..0x9f after it a C1 control, and c afresh */
+		n = g->len;
+		memcpy(held, g->seq, n);
+		to_ground(g);
+		emit1(o, held[0]);
+		for (i = 1; i < n; i++)
+			step(g, held[i], o);
+		return;
+	}
 	if (r == 0) {
 		/* what came before c began a character c does not go on: one U+FFFD for it (its
 		 * bytes may be 0x80..0x9f, C1 to an 8-bit terminal), and c afresh */
@@ -179,7 +239,12 @@ static void utf8(struct replay_guard *g, unsigned char c, struct out *o)
 		c1(g, c);
 		return;
 	}
-	emit(o, g->seq, g->len);
+	/* to an 8-bit terminal the character's own bytes are Latin-1 text and C1 controls
+	 * (C3 9B: a CSI): it is written in the terminal's charset instead */
+	if (g->eight_bit)
+		emit_local(g, utf8_code(g->seq, g->len), o);
+	else
+		emit(o, g->seq, g->len);
 	to_ground(g);
 }
 
@@ -399,8 +464,10 @@ static void csi(struct replay_guard *g, unsigned char c, struct out *o)
 }
 
 /* Whether an OSC string's text may reach the terminal: printable UTF-8, no control (C0, DEL,
- * C1: U+009C would end it early) that could end it early or act. */
-static int osc_text_ok(const unsigned char *p, size_t n)
+ * C1: U+009C would end it early) that could end it early or act. To an 8-bit terminal, printable
+ * ASCII only: a character's bytes there may be C1 controls, and the guard does not convert
+ * inside a string it passes byte for byte. */
+static int osc_text_ok(const struct replay_guard *g, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	int r;
@@ -412,6 +479,8 @@ static int osc_text_ok(const unsigned char *p, size_t n)
 			i++;
 			continue;
 		}
+		if (g->eight_bit)
+			return 0;
 		r = tg_utf8_seq(p + i, n - i);
 		if (r <= 0 || (p[i] == 0xc2 && p[i + 1] <= 0x9f))
 			return 0;
@@ -437,7 +506,7 @@ static int osc_kind(struct replay_guard *g, size_t term)
 		return REPLAY_GUARD_NOTIFY;
 	/* 0 1 2: icon name and title; 8: a hyperlink, its target shown by the terminal */
 	if ((num == 0 || num == 1 || num == 2 || num == 8) && term > 0 &&
-	    osc_text_ok(s, (size_t)(end - s)))
+	    osc_text_ok(g, s, (size_t)(end - s)))
 		return -1;
 	if (semi != NULL && memchr(semi, '?', (size_t)(end - semi)) != NULL)
 		return REPLAY_GUARD_QUERY; /* OSC 4 ; n ; ?, OSC 10 ; ?, ... */
@@ -460,9 +529,10 @@ static void osc(struct replay_guard *g, unsigned char c, struct out *o)
 	} else if (c == ESC) {
 		hold(g, c);
 		g->state = G_OSC_ESC;
-	} else if (c == CAN || c == SUB || (c == 0x9c && g->drop >= 0)) {
-		/* (an 8-bit ST ends what an 8-bit OSC began; in another, 0x9c may be inside a
-		 * character of the text, which then is not printable) */
+	} else if (c == CAN || c == SUB || (c == 0x9c && (g->drop >= 0 || g->eight_bit))) {
+		/* (an 8-bit ST ends what an 8-bit OSC began, and any to an 8-bit terminal; in
+		 * another, 0x9c may be inside a character of the text, which then is not
+		 * printable) */
 		osc_end(g, 0, o);
 	} else {
 		hold(g, c);
@@ -553,8 +623,21 @@ static void step(struct replay_guard *g, unsigned char c, struct out *o)
 
 void replay_guard_init(struct replay_guard *g)
 {
+	replay_guard_init_term(g, 0);
+}
+
+void replay_guard_init_term(struct replay_guard *g, int eight_bit)
+{
 	memset(g, 0, sizeof(*g));
+	g->eight_bit = eight_bit != 0;
 	to_ground(g);
+}
+
+int replay_term_8bit(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "UTF8") != 0;
 }
 
 size_t replay_guard_feed(struct replay_guard *g, unsigned char *out, const void *in, size_t n)
@@ -601,12 +684,20 @@ void replay_guard_restart(struct replay_guard *g)
 			g->most[k] = g->count[k];
 		g->count[k] = 0;
 	}
+	if (g->unmapped > g->unmapped_most)
+		g->unmapped_most = g->unmapped;
+	g->unmapped = 0;
 	to_ground(g);
 }
 
 uint64_t replay_guard_withheld(const struct replay_guard *g, enum replay_guard_kind kind)
 {
 	return g->count[kind] > g->most[kind] ? g->count[kind] : g->most[kind];
+}
+
+uint64_t replay_guard_unmapped(const struct replay_guard *g)
+{
+	return g->unmapped > g->unmapped_most ? g->unmapped : g->unmapped_most;
 }
 
 void replay_guard_report(const struct replay_guard *g, const char *name)
@@ -640,4 +731,11 @@ void replay_guard_report(const struct replay_guard *g, const char *name)
 		tg_warn("%s: withheld from the terminal (they act on it, not only on the screen): "
 		        "%s; --raw passes them",
 		        name, line);
+	n = replay_guard_unmapped(g);
+	if (n > 0)
+		tg_warn("%s: %" PRIu64
+		        " character%s written as '?': not in this terminal's charset "
+		        "(%s, from the locale); use a UTF-8 locale (e.g. LANG=C.UTF-8) on a UTF-8 "
+		        "terminal to see %s",
+		        name, n, n != 1 ? "s" : "", nl_langinfo(CODESET), n != 1 ? "them" : "it");
 }

@@ -2,44 +2,56 @@
  * investigator's terminal of a recorded stream, whatever the writes it comes in. */
 #include "tg_test.h"
 
+#include <langinfo.h>
+#include <locale.h>
+
 #include "replay.h"
 
-/* Filter s (n bytes) in two writes cut at split (n: one write) into out; the length. */
-static size_t guard_split(struct replay_guard *g, const char *s, size_t n, size_t split,
-                          unsigned char *out)
+/* Filter s (n bytes) in two writes cut at split (n: one write) into out, for a terminal that
+ * is UTF-8 or not (eight_bit); the length. */
+static size_t guard_split(struct replay_guard *g, int eight_bit, const char *s, size_t n,
+                          size_t split, unsigned char *out)
 {
 	size_t k;
 
-	replay_guard_init(g);
+	replay_guard_init_term(g, eight_bit);
 	k = replay_guard_feed(g, out, s, split);
 	return k + replay_guard_feed(g, out + k, s + split, n - split);
 }
 
 /* s through the guard, whole: checks that every cut into two writes, and one byte a write,
  * gives the same; returns the output (static) and its length in *len. */
-static const unsigned char *guard_all(struct replay_guard *g, const char *s, size_t n, size_t *len)
+static const unsigned char *guard_all_term(struct replay_guard *g, int eight_bit, const char *s,
+                                           size_t n, size_t *len)
 {
 	static unsigned char whole[REPLAY_GUARD_OUT_SIZE(8192)], cut[REPLAY_GUARD_OUT_SIZE(8192)];
 	size_t k, m, i;
-	uint64_t counts[REPLAY_GUARD_KINDS];
+	uint64_t counts[REPLAY_GUARD_KINDS], unmapped;
 
 	ck_assert_uint_le(n, 8192);
-	*len = guard_split(g, s, n, n, whole);
+	*len = guard_split(g, eight_bit, s, n, n, whole);
 	for (i = 0; i < REPLAY_GUARD_KINDS; i++)
 		counts[i] = replay_guard_withheld(g, i);
+	unmapped = replay_guard_unmapped(g);
 	for (k = 0; k <= n; k++) {
-		m = guard_split(g, s, n, k, cut);
+		m = guard_split(g, eight_bit, s, n, k, cut);
 		if (m != *len || memcmp(cut, whole, m) != 0)
 			ck_abort_msg("cut at %zu of %zu: another output", k, n);
 		for (i = 0; i < REPLAY_GUARD_KINDS; i++)
 			ck_assert_uint_eq(replay_guard_withheld(g, i), counts[i]);
+		ck_assert_uint_eq(replay_guard_unmapped(g), unmapped);
 	}
-	replay_guard_init(g);
+	replay_guard_init_term(g, eight_bit);
 	for (k = 0, m = 0; k < n; k++)
 		m += replay_guard_feed(g, cut + m, s + k, 1);
 	if (m != *len || memcmp(cut, whole, m) != 0)
 		ck_abort_msg("a byte a write: another output");
 	return whole;
+}
+
+static const unsigned char *guard_all(struct replay_guard *g, const char *s, size_t n, size_t *len)
+{
+	return guard_all_term(g, 0, s, n, len);
 }
 
 static uint64_t total(const struct replay_guard *g)
@@ -287,6 +299,174 @@ START_TEST(restart_and_end)
 }
 END_TEST
 
+/* No byte 0x80..0x9f in out (n bytes): each is a C1 control to an 8-bit terminal. */
+static void assert_no_c1(const unsigned char *out, size_t n, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (out[i] >= 0x80 && out[i] <= 0x9f)
+			ck_abort_msg("%s: byte 0x%02x at %zu reaches an 8-bit terminal", what,
+			             out[i], i);
+}
+
+/* An 8-bit terminal in the C locale (ASCII): U+00DB is C3 9B in UTF-8, and 9B is CSI there,
+ * so "\u00db6n" would be a cursor position query. Each character is '?', counted. */
+START_TEST(eight_bit_c_locale)
+{
+	static const char query[] = "a\xc3\x9b"
+	                            "6nb";
+	static const char text[] = "caf\xc3\xa9 \xe2\x9b\x80 \xf0\x9f\x98\x80 \xc2\xa0";
+	static const char raw[] = "x\x9b"
+	                          "6ny\x9d"
+	                          "52;c;ZWNobw==\a"
+	                          "z\xff";
+	static const char cut[] = "\xe2\x9b"
+	                          "A\xe9 \xe2\xa9!";
+	struct replay_guard g;
+	const unsigned char *out;
+	size_t n;
+
+	ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C"));
+	ck_assert_int_eq(replay_term_8bit(), 1);
+	out = guard_all_term(&g, 1, query, strlen(query), &n);
+	assert_no_c1(out, n, "C3 9B 6n");
+	ck_assert_uint_eq(n, 5);
+	ck_assert(memcmp(out, "a?6nb", n) == 0);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 1);
+	ck_assert_uint_eq(total(&g), 0);
+
+	out = guard_all_term(&g, 1, text, strlen(text), &n);
+	assert_no_c1(out, n, "text");
+	ck_assert_uint_eq(n, 10);
+	ck_assert(memcmp(out, "caf? ? ? ?", n) == 0);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 4);
+
+	/* raw C1 controls: withheld as to a UTF-8 terminal (an OSC read to its end); a byte no
+	 * character holds and that is not 0x80..0x9f passes as it is */
+	out = guard_all_term(&g, 1, raw, strlen(raw), &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(memcmp(out, "xyz\xff", n) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_C1), 2);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 0);
+
+	/* no character (cut short): its bytes as the terminal reads them, E2 text, then 9B A a
+	 * CSI withheld; Latin-1 text, a byte no character holds, as it is */
+	out = guard_all_term(&g, 1, cut, strlen(cut), &n);
+	assert_no_c1(out, n, "cut short");
+	ck_assert_uint_eq(n, 6);
+	ck_assert(memcmp(out, "\xe2\xe9 \xe2\xa9!", n) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_C1), 1);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 0);
+
+	/* a UTF-8 terminal gets the same characters as they were */
+	out = guard_all_term(&g, 0, text, strlen(text), &n);
+	ck_assert_uint_eq(n, strlen(text));
+	ck_assert(memcmp(out, text, n) == 0);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 0);
+	ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
+	ck_assert_int_eq(replay_term_8bit(), 0);
+	setlocale(LC_CTYPE, "C");
+}
+END_TEST
+
+/* Titles and hyperlinks pass to an 8-bit terminal with printable ASCII text only: the bytes of
+ * a character inside a string passed byte for byte may be C1 (9C: ST, ending it early). */
+START_TEST(eight_bit_osc)
+{
+	static const char ascii[] =
+	    "\033]0;a title\a\033]8;;https://example.com/\033\\l\033]8;;\033\\";
+	static const char title[] = "a\033]2;caf\xc3\xa9\033\\b";
+	static const char st[] = "a\033]0;x\xe2\x9c\x93y\ab";
+	struct replay_guard g;
+	const unsigned char *out;
+	size_t n;
+
+	ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C"));
+	out = guard_all_term(&g, 1, ascii, strlen(ascii), &n);
+	ck_assert_uint_eq(n, strlen(ascii));
+	ck_assert(memcmp(out, ascii, n) == 0);
+	ck_assert_uint_eq(total(&g), 0);
+
+	out = guard_all_term(&g, 1, title, strlen(title), &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(memcmp(out, "ab", n) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_OTHER), 1);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 0);
+
+	/* 9C ends the string on an 8-bit terminal: withheld there, and what follows is read as
+	 * the terminal reads it (93 a C1 control, y text, BEL) */
+	out = guard_all_term(&g, 1, st, strlen(st), &n);
+	assert_no_c1(out, n, "OSC with 9C");
+	ck_assert_uint_eq(n, 4);
+	ck_assert(memcmp(out, "ay\ab", n) == 0);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_OTHER), 1);
+	ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_C1), 1);
+
+	/* to a UTF-8 terminal the title with a character passes as before */
+	out = guard_all_term(&g, 0, title, strlen(title), &n);
+	ck_assert_uint_eq(n, strlen(title));
+}
+END_TEST
+
+/* An 8-bit terminal in a Latin-1 locale: é is E9 there; a character Latin-1 lacks is '?'. */
+START_TEST(eight_bit_latin1)
+{
+	static const char *const names[] = {
+	    "C.ISO-8859-1",     "en_US.ISO-8859-1", "en_US.iso88591",  "en_US",
+	    "de_DE.ISO-8859-1", "fr_FR.ISO-8859-1", "en_GB.ISO-8859-1"};
+	static const char text[] = "caf\xc3\xa9 \xc3\x9b"
+	                           "6n \xe2\x82\xac";
+	struct replay_guard g;
+	const unsigned char *out;
+	const char *got = NULL;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && got == NULL; i++)
+		if (setlocale(LC_CTYPE, names[i]) != NULL &&
+		    strcmp(nl_langinfo(CODESET), "ISO-8859-1") == 0)
+			got = names[i];
+	if (got == NULL) {
+		setlocale(LC_CTYPE, "C");
+		fprintf(stderr, "eight_bit_latin1: skipped: no ISO-8859-1 locale (tried "
+		                "en_US.ISO-8859-1 and others; localedef -i en_US -f ISO-8859-1 "
+		                "makes one)\n");
+		return;
+	}
+	out = guard_all_term(&g, 1, text, strlen(text), &n);
+	assert_no_c1(out, n, got);
+	ck_assert_uint_eq(n, 10);
+	ck_assert(memcmp(out,
+	                 "caf\xe9 \xdb"
+	                 "6n ?",
+	                 n) == 0);
+	ck_assert_int_eq(replay_term_8bit(), 1);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 1); /* the euro sign */
+	setlocale(LC_CTYPE, "C");
+}
+END_TEST
+
+/* A backward seek counts the characters written as '?' as the most of any pass, like the
+ * withheld ones, and the report says how many with a hint. */
+START_TEST(eight_bit_restart)
+{
+	static const char s[] = "\xc3\xa9\xc3\xa9";
+	unsigned char out[REPLAY_GUARD_OUT_SIZE(16)];
+	struct replay_guard g;
+
+	ck_assert_ptr_nonnull(setlocale(LC_CTYPE, "C"));
+	replay_guard_init_term(&g, 1);
+	replay_guard_feed(&g, out, s, strlen(s));
+	replay_guard_restart(&g);
+	ck_assert_uint_eq(replay_guard_feed(&g, out, s, 2), 1);
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 2);
+	replay_guard_restart(&g);
+	replay_guard_feed(&g, out, s, strlen(s));
+	replay_guard_feed(&g, out, s, strlen(s));
+	ck_assert_uint_eq(replay_guard_unmapped(&g), 4);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("replay_guard");
@@ -298,6 +478,10 @@ int main(void)
 	tcase_add_test(tc, passthrough_and_utf8);
 	tcase_add_test(tc, overlong);
 	tcase_add_test(tc, restart_and_end);
+	tcase_add_test(tc, eight_bit_c_locale);
+	tcase_add_test(tc, eight_bit_osc);
+	tcase_add_test(tc, eight_bit_latin1);
+	tcase_add_test(tc, eight_bit_restart);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
