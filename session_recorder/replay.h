@@ -29,6 +29,7 @@ struct replay_opts {
 	uint64_t idle_limit_us; /* 0: none */
 	int has_from, has_to;
 	uint64_t from_us, to_us;
+	int term_8bit; /* the locale's charset is not UTF-8 (replay_term_8bit()): for the guard */
 };
 
 /* An open recording: a local file or an S3 object stream. */

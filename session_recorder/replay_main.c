@@ -53,7 +53,10 @@ static const char usage_tail[] =
     "notifications, mouse reporting, DCS/APC/PM/SOS strings, 8-bit C1 controls),\n"
     "and say on stderr how many; --raw passes them. At the end, they discard the\n"
     "input pending on the terminal (an answer to a query is not typed into your\n"
-    "shell). cat to a file or a pipe writes the recorded bytes as they were.\n"
+    "shell). In a locale that is not UTF-8 (LANG=C too) the terminal is taken to\n"
+    "be 8-bit: no byte 0x80..0x9f reaches it, characters are written in the\n"
+    "locale's charset or as '?' (search's matches too; LANG=C.UTF-8 shows them).\n"
+    "cat to a file or a pipe writes the recorded bytes as they were.\n"
     "\n"
     "Exit status: 0 sealed and intact; 1 tampered, reordered, spliced or signed by\n"
     "another key; 2 intact but not sealed; 3 usage or I/O error, or a format\n"
@@ -398,6 +401,8 @@ int main(int argc, char **argv)
 	tg_log_init("tollgate-replay", TG_LOG_STDERR, 0);
 	memset(&o, 0, sizeof(o));
 	o.speed = 1.0;
+	/* the terminal's charset is the locale's: what the guard writes to it must be read so */
+	o.term_8bit = replay_term_8bit();
 	opterr = 0; /* bad_option() says it, on one line (':' first: a missing value apart) */
 	/* options before the command: where it is (each is checked once it is known) ... */
 	if ((r = scan_opts(argc, argv, 1, NO_COMMAND, &o, &config_path)) >= 0)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "replay.h"
 #include "tg_error.h"
@@ -131,6 +132,12 @@ struct search_ctx {
 	size_t line_ls, line_le;
 	uint64_t matches;
 	int werr;
+	/* an 8-bit terminal (a tty and a locale not UTF-8): each line goes through the guard,
+	 * which writes its characters in the terminal's charset (term_loc, the locale as it was
+	 * before the pattern's UTF-8 one was set), as play does; else (LC_GLOBAL_LOCALE)
+	 * printed as it is */
+	struct replay_guard guard;
+	locale_t term_loc;
 };
 
 /* The start of the line holding pos (lines end with '\n'). */
@@ -193,8 +200,9 @@ static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 	char t[32];
 
 	line_of(c, so, end, &ls, &le);
-	char line[SHOW_CAP + 1], *safe_line, *safe_name;
-	int unverified = 0, from_start, to_end;
+	char line[SHOW_CAP + 1], *safe_line, *safe_name, *out;
+	int unverified = 0, from_start, to_end, len;
+	locale_t was;
 
 	for (k = so; k < eo || k == so; k++)
 		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
@@ -211,10 +219,21 @@ static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 	line[we - ws] = '\0';
 	safe_line = tg_text_safe(line);
 	safe_name = tg_text_safe(c->name);
-	if (printf("%s %s%s %s: %s%s%s\n", c->session_id, unverified ? "UNVERIFIED " : "", t,
-	           safe_name ? safe_name : "?", from_start ? "" : "...",
-	           safe_line ? safe_line : "?", to_end ? "" : "...") < 0)
+	len = asprintf(&out, "%s %s%s %s: %s%s%s\n", c->session_id, unverified ? "UNVERIFIED " : "",
+	               t, safe_name ? safe_name : "?", from_start ? "" : "...",
+	               safe_line ? safe_line : "?", to_end ? "" : "...");
+	if (len < 0) {
 		c->werr = 1;
+	} else if (c->term_loc != LC_GLOBAL_LOCALE) {
+		was = uselocale(c->term_loc);
+		if (replay_guard_write(&c->guard, stdout, out, (size_t)len) != 0)
+			c->werr = 1;
+		uselocale(was);
+	} else if (fwrite(out, 1, (size_t)len, stdout) != (size_t)len) {
+		c->werr = 1;
+	}
+	if (len >= 0)
+		free(out);
 	free(safe_line);
 	free(safe_name);
 	c->matches++;
@@ -1011,6 +1030,17 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 
 	if (c == NULL)
 		return REPLAY_EXIT_USAGE;
+	c->term_loc = LC_GLOBAL_LOCALE;
+	/* the matches' text is the recorded user's: an 8-bit terminal must get it in its own
+	 * charset (a pipe or a file gets it as it was) */
+	if (o->term_8bit && isatty(STDOUT_FILENO)) {
+		replay_guard_init_term(&c->guard, 1);
+		if ((c->term_loc = duplocale(LC_GLOBAL_LOCALE)) == (locale_t)0) {
+			tg_error("search: %s", tg_strerror(TG_ERR_NOMEM));
+			free(c);
+			return REPLAY_EXIT_USAGE;
+		}
+	}
 	/* what a terminal showed is UTF-8 text whatever the investigator's locale: '.' is one
 	 * character of it in a script run with LANG=C as at a UTF-8 prompt (a pattern that is
 	 * not UTF-8 itself, raw bytes typed to match raw bytes, is left to the locale's bytes) */
@@ -1019,6 +1049,8 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	if ((e = regcomp(&c->re, argv[0], REG_EXTENDED | REG_NEWLINE)) != 0) {
 		regerror(e, &c->re, err, sizeof(err));
 		tg_error("search: %s: %s", argv[0], err);
+		if (c->term_loc != LC_GLOBAL_LOCALE)
+			freelocale(c->term_loc);
 		free(c);
 		return REPLAY_EXIT_USAGE;
 	}
@@ -1081,6 +1113,14 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	replay_names_free(&n);
 	if (!replay_stdout_ok(c->werr))
 		code = REPLAY_EXIT_USAGE;
+	if (c->term_loc != LC_GLOBAL_LOCALE) { /* its charset named as the terminal's */
+		locale_t was = uselocale(c->term_loc);
+
+		replay_guard_end(&c->guard);
+		replay_guard_report(&c->guard, "search");
+		uselocale(was);
+		freelocale(c->term_loc);
+	}
 	free(c);
 	return code;
 }

@@ -30,11 +30,12 @@ STARTED = []  # every play started, ended by main() whatever happens
 
 
 class Play:
-    def __init__(self, args, cwd):
+    def __init__(self, args, cwd, env=None):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.chdir(cwd)
-            os.execv(REPLAY, [REPLAY, "-c", "conf", "--key", "k/signing.pub"] + args)
+            os.execve(REPLAY, [REPLAY, "-c", "conf", "--key", "k/signing.pub"] + args,
+                      env if env is not None else os.environ)
         STARTED.append(self.pid)
         self.buf = b""
 
@@ -362,6 +363,37 @@ def run(tmp):
         if (b"before\x1b]52;c;ZWNobyBwd25lZA==\x07mid\x1b[6nafter" not in p.buf or
                 b"withheld" in p.buf):
             fail("%s --raw: not the recorded bytes: %r" % (cmd[0], p.buf))
+        p.close()
+
+    # to a terminal in an 8-bit locale (LC_ALL=C: an xterm started there reads bytes, not
+    # UTF-8), U+00DB is C3 9B and 9B is CSI: "\u00db6n" would be a cursor position query,
+    # "\u00dd52;c;...BEL" (C3 9D) a clipboard write. No byte 0x80..0x9f reaches it: each
+    # character is written in the locale's charset, here '?', and stderr says how many and
+    # that a UTF-8 locale shows them. A UTF-8 terminal (LC_ALL=C.UTF-8) gets them as they were.
+    gen(tmp, "latin.tgr", "out 0 a\\xc3\\x9b6nb\\xc3\\x9d52;c;ZWNobw==\\x07c\\r\\n\n"
+        "seal 1000 {}\n")
+    c_env = dict(os.environ, LC_ALL="C")
+    utf8_env = dict(os.environ, LC_ALL="C.UTF-8")
+    for cmd in (["play", "latin.tgr"], ["cat", "latin.tgr"], ["search", "6nb", "latin.tgr"]):
+        p = Play(cmd, tmp, c_env)
+        st = p.wait()
+        if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+            fail("%s, LC_ALL=C: status %r %r" % (cmd[0], st, p.buf))
+        if any(0x80 <= b <= 0x9f for b in p.buf):
+            fail("%s, LC_ALL=C: a C1 byte reached the 8-bit terminal: %r" % (cmd[0], p.buf))
+        if b"a?6nb?52;c;ZWNobw==" not in p.buf:
+            fail("%s, LC_ALL=C: not each character as '?': %r" % (cmd[0], p.buf))
+        if (b"2 characters written as '?'" not in p.buf or b"LANG=C.UTF-8" not in p.buf or
+                b"ANSI_X3.4-1968" not in p.buf):
+            fail("%s, LC_ALL=C: stderr does not say what was written as '?': %r" %
+                 (cmd[0], p.buf))
+        p.close()
+        p = Play(cmd, tmp, utf8_env)
+        st = p.wait()
+        if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+            fail("%s, LC_ALL=C.UTF-8: status %r %r" % (cmd[0], st, p.buf))
+        if b"a\xc3\x9b6nb\xc3\x9d52;c;ZWNobw==" not in p.buf or b"'?'" in p.buf:
+            fail("%s, LC_ALL=C.UTF-8: not as recorded: %r" % (cmd[0], p.buf))
         p.close()
 
     # what the terminal typed while the recording was shown (the answer to a query: with
