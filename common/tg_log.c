@@ -10,6 +10,7 @@
 static const char *log_ident = "tollgate";
 static int log_targets = TG_LOG_STDERR;
 static int log_level = LOG_INFO;
+static int log_ascii; /* stderr is taken to be an 8-bit terminal: tg_text_safe_mode() */
 
 void tg_log_init(const char *ident, int targets, int facility)
 {
@@ -22,6 +23,11 @@ void tg_log_init(const char *ident, int targets, int facility)
 void tg_log_set_level(int priority)
 {
 	log_level = priority;
+}
+
+void tg_log_set_ascii(int ascii)
+{
+	log_ascii = ascii;
 }
 
 void tg_log(int priority, const char *fmt, ...)
@@ -38,10 +44,13 @@ void tg_log(int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	tg_text_safe_to(safe, msg);
-	if (log_targets & TG_LOG_SYSLOG)
+	if (log_targets & TG_LOG_SYSLOG) {
+		tg_text_safe_to(safe, msg);
 		syslog(priority, "%s", safe);
-	if (log_targets & TG_LOG_STDERR)
+	}
+	if (log_targets & TG_LOG_STDERR) {
+		tg_text_safe_to_mode(safe, msg, log_ascii);
 		fprintf(stderr, "%s: %s\n", log_ident, safe);
+	}
 	errno = saved;
 }

@@ -17,6 +17,9 @@ enum tg_log_target {
 void tg_log_init(const char *ident, int targets, int facility);
 /* Messages below this syslog priority are dropped (default LOG_INFO). */
 void tg_log_set_level(int priority);
+/* Whether stderr is an 8-bit terminal (a locale that is not UTF-8): what a message quotes is
+ * then written in ASCII, a character that is not as an escape (tg_text_safe_mode()). */
+void tg_log_set_ascii(int ascii);
 void tg_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define tg_error(...) tg_log(LOG_ERR, __VA_ARGS__)

@@ -91,6 +91,11 @@ int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *repl
 
 void tg_text_safe_to(char *out, const char *s)
 {
+	tg_text_safe_to_mode(out, s, 0);
+}
+
+void tg_text_safe_to_mode(char *out, const char *s, int ascii)
+{
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
 	int n;
@@ -111,9 +116,18 @@ void tg_text_safe_to(char *out, const char *s)
 		if (n <= 0) {
 			o += (size_t)sprintf(out + o, "\\x%02x", c);
 			p++;
-		} else if (n == 2 && c == 0xc2 && p[1] <= 0x9f) {
-			o += (size_t)sprintf(out + o, "\\u%04x", p[1]); /* C1 as UTF-8 */
-			p += 2;
+		} else if ((n == 2 && c == 0xc2 && p[1] <= 0x9f) || (ascii && n > 1)) {
+			/* C1 as UTF-8; for an 8-bit terminal any character (its bytes are Latin-1
+			 * text and C1 controls there): \uNNNN, \UNNNNNNNN past U+FFFF, at most
+			 * 10 bytes for 4 */
+			unsigned long code = c & (0xffu >> (n + 1));
+			int i;
+
+			for (i = 1; i < n; i++)
+				code = (code << 6) | (p[i] & 0x3fu);
+			o +=
+			    (size_t)sprintf(out + o, code > 0xffff ? "\\U%08lx" : "\\u%04lx", code);
+			p += n;
 		} else {
 			memcpy(out + o, p, (size_t)n);
 			o += (size_t)n;
@@ -125,10 +139,15 @@ void tg_text_safe_to(char *out, const char *s)
 
 char *tg_text_safe(const char *s)
 {
+	return tg_text_safe_mode(s, 0);
+}
+
+char *tg_text_safe_mode(const char *s, int ascii)
+{
 	char *out = malloc(4 * strlen(s) + 1);
 
 	if (out != NULL)
-		tg_text_safe_to(out, s);
+		tg_text_safe_to_mode(out, s, ascii);
 	return out;
 }
 

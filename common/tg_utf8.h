@@ -39,5 +39,10 @@ json_t *tg_utf8_json(const char *s, size_t *replaced);
 char *tg_text_safe(const char *s);
 /* The same into out, which holds at least 4 * strlen(s) + 1 bytes. */
 void tg_text_safe_to(char *out, const char *s);
+/* tg_text_safe() and tg_text_safe_to() for an 8-bit terminal too (ascii): each character that
+ * is not ASCII, valid or not, is written as an escape (\uNNNN, \UNNNNNNNN, \xNN), as its
+ * UTF-8 bytes are text and C1 controls there. */
+char *tg_text_safe_mode(const char *s, int ascii);
+void tg_text_safe_to_mode(char *out, const char *s, int ascii);
 
 #endif

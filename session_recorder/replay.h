@@ -98,10 +98,19 @@ void replay_names_free(struct replay_names *n);
  */
 int replay_check_format(const char *format, int required);
 
+/* Whether the terminal is an 8-bit one (replay_term_8bit()), said once by main: what
+ * replay_text_safe() and the JSON dumps write to a terminal is then ASCII, and so are the
+ * messages tg_log writes to stderr when it is a terminal. */
+void replay_set_term_8bit(int eight_bit);
+/* tg_text_safe() of s for stream f: a character not ASCII as an escape when f is a terminal
+ * and it is an 8-bit one (malloc'd; NULL when out of memory). */
+char *replay_text_safe(FILE *f, const char *s);
+
 /*
  * json_dumps(j, flags) made safe for a terminal: JSON escapes the C0 controls itself, but
  * lets DEL and the C1 controls (U+0080..U+009F; U+009B is CSI to a UTF-8 xterm) through
- * raw; here they are \u00XX escapes too, which any JSON reader reads back the same.
+ * raw; here they are \u00XX escapes too, which any JSON reader reads back the same. To an
+ * 8-bit terminal (replay_set_term_8bit()) every character not ASCII is an escape.
  * malloc'd; NULL when j cannot be dumped or memory runs out.
  */
 struct json_t;

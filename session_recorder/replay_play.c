@@ -223,7 +223,7 @@ static int fast_forward(struct play *p, uint64_t target)
 
 static void banner(const char *name_in, int status)
 {
-	char *safe = tg_text_safe(name_in);
+	char *safe = replay_text_safe(stdout, name_in);
 	const char *name = safe != NULL ? safe : "?";
 
 	fprintf(stdout,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "replay.h"
 #include "tg_error.h"
@@ -80,12 +81,30 @@ int replay_parse_time(const char *s, uint64_t *us)
 	return 0;
 }
 
+/* the locale's charset is not UTF-8: what goes to a terminal is taken to go to an 8-bit one */
+static int term_8bit;
+
+void replay_set_term_8bit(int eight_bit)
+{
+	term_8bit = eight_bit;
+	tg_log_set_ascii(eight_bit && isatty(STDERR_FILENO));
+}
+
+char *replay_text_safe(FILE *f, const char *s)
+{
+	return tg_text_safe_mode(s, term_8bit && isatty(fileno(f)));
+}
+
 char *replay_json_dumps(const json_t *j, size_t flags)
 {
-	char *d = json_dumps(j, flags), *out;
+	char *d, *out;
 	size_t i, o = 0, n;
 
-	if (d == NULL)
+	/* (all JSON goes to stdout) an 8-bit terminal would take a character's UTF-8 bytes for
+	 * Latin-1 text and C1 controls: each is written as its \u escape instead */
+	if (term_8bit && isatty(STDOUT_FILENO))
+		flags |= JSON_ENSURE_ASCII;
+	if ((d = json_dumps(j, flags)) == NULL)
 		return NULL;
 	n = strlen(d);
 	/* the dump is valid UTF-8 whose structure is printable ASCII: a DEL or a C1 character
@@ -162,7 +181,7 @@ const char *replay_version_str(unsigned version)
 
 void replay_describe(FILE *f, const char *name_in, const struct tg_rec_verdict *v)
 {
-	char t[32], ft[32], at[48] = "", *safe = tg_text_safe(name_in);
+	char t[32], ft[32], at[48] = "", *safe = replay_text_safe(f, name_in);
 	const char *name = safe != NULL ? safe : "?";
 
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);

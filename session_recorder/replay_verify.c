@@ -67,7 +67,8 @@ static int verify_one(const struct replay_opts *o, const char *name)
 	int r;
 
 	if ((r = replay_verify_name(o, name, &v)) != TG_OK) {
-		char *safe = tg_text_safe(name); /* an S3 key or a file name: anyone's */
+		char *safe =
+		    replay_text_safe(stdout, name); /* an S3 key or a file name: anyone's */
 
 		printf("%s: error: %s\n", safe != NULL ? safe : "?", tg_strerror(r));
 		free(safe);
@@ -75,7 +76,7 @@ static int verify_one(const struct replay_opts *o, const char *name)
 	}
 	replay_describe(stdout, name, &v);
 	if ((v.status == TG_OK || v.status == TG_ERR_UNSEALED) && misplaced(name, v.session_id)) {
-		char *safe = tg_text_safe(name);
+		char *safe = replay_text_safe(stdout, name);
 
 		printf("%s: MISPLACED: its name says session %.32s, but it is the recording of "
 		       "session %s: moved, or put in the place of that session's recording\n",
@@ -101,7 +102,7 @@ int replay_cmd_verify(const struct replay_opts *o, int argc, char **argv)
 		code = REPLAY_EXIT_USAGE;
 	for (i = 0; i < n.n; i++) {
 		if (n.v[i].bad != NULL) { /* a *.tgr in a folder that is not a regular file */
-			char *safe = tg_text_safe(n.v[i].name);
+			char *safe = replay_text_safe(stdout, n.v[i].name);
 
 			printf("%s: error: %s\n", safe != NULL ? safe : "?", n.v[i].bad);
 			free(safe);
@@ -244,7 +245,7 @@ static char *command_note(json_t *note)
 /* A value from the recording may hold terminal controls: printed made safe. */
 static void print_kv(const char *k, const char *v)
 {
-	char *safe = tg_text_safe(v);
+	char *safe = replay_text_safe(stdout, v);
 
 	printf("%-15s %s\n", k, safe != NULL ? safe : "?");
 	free(safe);
@@ -786,8 +787,9 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 	for (i = 0; i < a.n; i++) {
 		struct list_item *it = &a.items[i];
 		/* S3 keys, user and host names come from whoever wrote them: made safe */
-		char *fname = tg_text_safe(it->name), *user = tg_text_safe(it->s.user),
-		     *host = tg_text_safe(it->s.host);
+		char *fname = replay_text_safe(stdout, it->name),
+		     *user = replay_text_safe(stdout, it->s.user),
+		     *host = replay_text_safe(stdout, it->s.host);
 
 		code = worse(code, it->code);
 		if (it->code == REPLAY_EXIT_USAGE) {

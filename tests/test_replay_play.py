@@ -121,11 +121,12 @@ def main():
     print("PASS")
 
 
-def gen(tmp, name, script):
+def gen(tmp, name, script, fields=()):
     with open(os.path.join(tmp, name + ".txt"), "w") as f:
         f.write(script)
     with open(os.path.join(tmp, name + ".txt")) as f:
-        subprocess.run([GEN, "script", "k/signing.key", name], cwd=tmp, stdin=f, check=True)
+        subprocess.run([GEN, "script", "k/signing.key", name] + list(fields), cwd=tmp, stdin=f,
+                       check=True)
 
 
 def run(tmp):
@@ -395,6 +396,28 @@ def run(tmp):
         if b"a\xc3\x9b6nb\xc3\x9d52;c;ZWNobw==" not in p.buf or b"'?'" in p.buf:
             fail("%s, LC_ALL=C.UTF-8: not as recorded: %r" % (cmd[0], p.buf))
         p.close()
+
+    # what the recording's header says (the command, the user, chosen by the recorded user) is
+    # written to the terminal by info, info --json and list, and by the warnings on stderr:
+    # to an 8-bit terminal a character is written as an escape (\u00db), never as its UTF-8
+    # bytes; to a UTF-8 one as it is
+    gen(tmp, "cmd8.tgr", "out 0 x\r\n\nseal 1000 {}\n",
+        ["command=echo \u00db6n \u00dd52;c;ZWNobw==\x07", "mode=command"])
+    for cmd in (["info", "cmd8.tgr"], ["info", "--json", "cmd8.tgr"], ["list", "."],
+                ["verify", "cmd8.tgr"]):
+        p = Play(cmd, tmp, c_env)
+        p.wait()
+        if any(0x80 <= b <= 0x9f for b in p.buf):
+            fail("%s, LC_ALL=C: a C1 byte reached the 8-bit terminal: %r" % (" ".join(cmd), p.buf))
+        if cmd[0] == "info" and b"\\u00db6n" not in p.buf.lower():
+            fail("%s, LC_ALL=C: the command's U+00DB not shown as \\u00db: %r" %
+                 (" ".join(cmd), p.buf))
+        p.close()
+    p = Play(["info", "cmd8.tgr"], tmp, utf8_env)
+    p.wait()
+    if b"echo \xc3\x9b6n" not in p.buf:
+        fail("info, LC_ALL=C.UTF-8: the command not shown as it is: %r" % p.buf)
+    p.close()
 
     # what the terminal typed while the recording was shown (the answer to a query: with
     # --raw it is sent; here typed ahead) is discarded at the end, not left for the shell

@@ -84,6 +84,13 @@ START_TEST(log_stderr_is_terminal_safe)
 	ck_assert_int_eq(dup2(fd, 2), 2);
 	tg_log_init("t", TG_LOG_STDERR, 0);
 	tg_log(LOG_ERR, "key %s: %s", "a\x1b]0;owned\x07" "b", "\xc2\x9b" "31m");
+	/* to an 8-bit terminal a character's bytes are text and C1 controls: an escape */
+	tg_log_set_ascii(1);
+	tg_log(LOG_ERR, "user %s",
+	       "\xc3\x9b"
+	       "6n");
+	tg_log_set_ascii(0);
+	tg_log(LOG_ERR, "user %s", "\xc3\xa9");
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -93,7 +100,9 @@ START_TEST(log_stderr_is_terminal_safe)
 	fclose(f);
 	close(fd);
 	unlink(path);
-	ck_assert_str_eq(got, "t: key a\\x1b]0;owned\\x07b: \\u009b31m\n");
+	ck_assert_str_eq(got, "t: key a\\x1b]0;owned\\x07b: \\u009b31m\n"
+	                      "t: user \\u00db6n\n"
+	                      "t: user \xc3\xa9\n");
 	ck_assert_ptr_null(strchr(got, '\x1b'));
 }
 END_TEST
@@ -156,6 +165,27 @@ START_TEST(text_safe_escapes_invalid_sequences)
 }
 END_TEST
 
+/* For an 8-bit terminal every character that is not ASCII is an escape: its UTF-8 bytes are
+ * Latin-1 text and C1 controls there (C3 9B: a CSI). */
+START_TEST(text_safe_ascii)
+{
+	char *got =
+	    tg_text_safe_mode("\xc3\x9b"
+	                      "6n caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xc2\x9b \x9b\xff\x1b",
+	                      1);
+	char out[4 * 4 + 1];
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, "\\u00db6n caf\\u00e9 \\u20ac \\U0001f511 \\u009b \\x9b\\xff\\x1b");
+	free(got);
+	/* the longest escape for the fewest bytes still fits in 4 a byte */
+	tg_text_safe_to_mode(out, "\xf4\x8f\xbf\xbf", 1);
+	ck_assert_str_eq(out, "\\U0010ffff");
+	tg_text_safe_to_mode(out, "\xc3\xa9", 0);
+	ck_assert_str_eq(out, "\xc3\xa9");
+}
+END_TEST
+
 START_TEST(sanitize)
 {
 	struct tg_buf b = TG_BUF_VOID;
@@ -190,6 +220,7 @@ int main(void)
 	tcase_add_test(tc, sanitize);
 	tcase_add_test(tc, safe_text);
 	tcase_add_test(tc, text_safe_escapes_invalid_sequences);
+	tcase_add_test(tc, text_safe_ascii);
 	tcase_add_test(tc, log_stderr_is_terminal_safe);
 	tcase_add_test(tc, log_syslog_is_terminal_safe);
 	suite_add_tcase(s, tc);
