@@ -528,6 +528,23 @@ static int skip(struct attempt *a, const char *method, const char *reason)
 	return succeed(a);
 }
 
+/*
+ * Ask like anyone else, and leave the answer unread (a->reason kept): for a user who is not
+ * enrolled, does not exist, or whose secret is unusable. A denial before any question would tell
+ * those apart from enrolled users (and an account that exists from a name that does not) to
+ * whoever tries names. An answer from PAM_AUTHTOK (try_first_pass) is asked about again, as
+ * get_code's caller does for an enrolled user whose password merely ends in digits.
+ */
+static void ask_unread(struct attempt *a)
+{
+	const char *reason = a->reason;
+
+	a->secret->totp.digits = (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_DIGITS);
+	if (get_code(a) == 0 && a->from_authtok)
+		(void)ask_code(a);
+	a->reason = reason;
+}
+
 static void attempt_free(struct attempt *a)
 {
 	tgp_opts_free(&a->opts);
@@ -604,6 +621,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		goto out;
 	}
 	if ((enrolled = load_secret(&a)) < 0) {
+		ask_unread(&a);
 		failure_event(&a);
 		log_result(&a, 0, NULL);
 		goto out;
@@ -613,11 +631,7 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			rc = skip(&a, "nullok", "nullok");
 			goto out;
 		}
-		/* asked like everyone else, so that enrolled users cannot be told from others
-		 * (whose password merely ending in digits is asked about again, below) */
-		a.secret->totp.digits = (unsigned)tg_config_uint(a.opts.cfg, TG_CONF_PAM_DIGITS);
-		if (get_code(&a) == 0 && a.from_authtok)
-			(void)ask_code(&a);
+		ask_unread(&a);
 		a.reason = a.have_pw ? "not_enrolled" : "unknown_user";
 		failure_event(&a);
 		log_result(&a, 0, NULL);

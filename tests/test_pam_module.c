@@ -667,7 +667,7 @@ START_TEST(missing_store_folder_fails_closed)
 	snprintf(args, sizeof(args), "nullok state_dir=%s/no-such-state", dir);
 	service(args);
 	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
-	ck_assert_int_eq(c.prompts, 0); /* refused before any question, as any bad state */
+	ck_assert_int_eq(c.prompts, 1); /* asked all the same, and refused unread */
 	ck_assert_int_eq(events("mfa_skipped"), 0);
 	ck_assert_int_eq(events("mfa_failure"), 1);
 	service("nullok");
@@ -679,6 +679,52 @@ START_TEST(missing_store_folder_fails_closed)
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
 	ck_assert_int_eq(events("mfa_skipped"), 1);
+}
+END_TEST
+
+/*
+ * A user whose secret is unusable (a corrupt store entry; with secret=, a file others may read,
+ * or a home folder that is not there) is denied whatever the answer, but asked for a code first,
+ * as a user who is not enrolled or does not exist is: a denial before any question tells such a
+ * user apart (an enrolled one, or an account that exists) to whoever tries names.
+ */
+START_TEST(unusable_secret_asked_like_everyone)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+	char p[4200], args[4400], code[16];
+	int fd;
+
+	code_at(time(NULL), code);
+	snprintf(p, sizeof(p), "%s/state/totp/%s", dir, user);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(write(fd, "junk", 4), 4);
+	close(fd);
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	/* with secret=: no home folder (an account such as nobody's) */
+	snprintf(args, sizeof(args), "nullok secret=%s/no-such-home/.google_authenticator", dir);
+	service(args);
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	/* a file others may read, holding a good secret: the answer is never read */
+	snprintf(p, sizeof(p), "%s/ga", dir);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644), 0);
+	ck_assert_int_eq(write(fd, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n", 33), 33);
+	ck_assert_int_eq(fchmod(fd, 0644), 0);
+	close(fd);
+	snprintf(args, sizeof(args), "secret=%s/ga try_first_pass", dir);
+	service(args);
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	/* try_first_pass: a password ending in digits is asked about again, as for anyone */
+	c.prompts = 0;
+	ck_assert_int_eq(auth_full(user, &c, NULL, "secret123456", NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	/* each a failure for the unusable secret, not for the answer */
+	ck_assert_int_eq(events_with("\"reason\":\"bad_state\""), 4);
+	ck_assert_int_eq(events_with("\"reason\":\"bad_code\""), 0);
 }
 END_TEST
 
@@ -1980,6 +2026,7 @@ int main(void)
 	tcase_add_test(tc, user_name_cannot_forge_log_fields);
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
+	tcase_add_test(tc, unusable_secret_asked_like_everyone);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
 	tcase_add_test(tc, ga_scratch_codes_at_once_all_removed);
 	tcase_add_test(tc, ga_later_listed_step_stays_used_after_a_login);
