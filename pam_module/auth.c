@@ -43,7 +43,6 @@ struct attempt {
 	struct tgp_ga ga;
 	int is_ga;
 	char ga_path[PATH_MAX];
-	struct tg_buf ga_text;           /* the file as read, for the write-back */
 	char response[RESPONSE_MAX + 1]; /* the answer, NUL-terminated; wiped at the end */
 	size_t response_len;
 	int from_authtok; /* the response came from PAM_AUTHTOK (try_first_pass) */
@@ -220,6 +219,7 @@ static int load_secret(struct attempt *a)
 	const char *tmpl = tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET);
 	const char *state_dir = tg_config_str(a->opts.cfg, TG_CONF_PAM_STATE_DIR);
 	unsigned admin_window = (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_WINDOW);
+	struct tg_buf text = TG_BUF_VOID;
 	char cause[128];
 	int r, err;
 
@@ -238,10 +238,16 @@ static int load_secret(struct attempt *a)
 		r = tgp_store_read(state_dir, a->user, a->secret);
 	} else {
 		a->is_ga = 1;
+		/* the file holds the secret and the scratch codes in clear: parsed into the
+		 * locked secret, and its text wiped at once, not kept in the heap while the user
+		 * takes their time over the prompt (the write-back reads the file afresh) */
+		tg_buf_init(&text, TGP_GA_MAX);
 		if ((r = tgp_ga_path(tmpl, &a->pw, a->ga_path, sizeof(a->ga_path))) == TG_OK &&
-		    (r = tgp_ga_read(a->ga_path, &a->pw, &a->ga_text)) == TG_OK)
-			r = tgp_ga_parse(tg_buf_str(&a->ga_text), a->ga_text.len, a->secret,
-			                 &a->ga);
+		    (r = tgp_ga_read(a->ga_path, &a->pw, &text)) == TG_OK)
+			r = tgp_ga_parse(tg_buf_str(&text), text.len, a->secret, &a->ga);
+		err = errno;
+		tg_buf_free_secret(&text);
+		errno = err;
 		/* the file may narrow the window, never widen it past the admin's */
 		if (r == TG_OK && a->ga.has_window && a->ga.window < admin_window)
 			a->window = a->ga.window;
@@ -553,7 +559,6 @@ static void attempt_free(struct attempt *a)
 	sodium_memzero(a->ga_scratch, sizeof(a->ga_scratch));
 	sodium_memzero(a->token, sizeof(a->token));
 	free(a->pwbuf);
-	tg_buf_free_secret(&a->ga_text);
 }
 
 /*
@@ -586,7 +591,6 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	memset(&a, 0, sizeof(a));
 	a.pamh = pamh;
 	a.reason = "internal";
-	tg_buf_init(&a.ga_text, TGP_GA_MAX);
 	if (tgp_module_opts(pamh, argc, argv, &a.opts) != TG_OK)
 		return PAM_AUTH_ERR;
 	if (tg_config_uint(a.opts.cfg, TG_CONF_PAM_FAIL_DELAY) > 0)

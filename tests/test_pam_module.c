@@ -172,6 +172,58 @@ struct conv_state {
 /* When set, the answer to every prompt after a conversation's first (ANSWER_TEXT). */
 static const char *then_answer;
 
+/*
+ * When set, each prompt looks for this text in the process's writable anonymous memory (the
+ * heap), where the module keeps what it holds while the user types; heap_hits counts the
+ * prompts that found it.
+ */
+static const char *heap_needle;
+static int heap_hits;
+
+static void look_in_heap(void)
+{
+	static char chunk[65536 + 256];
+	size_t len = heap_needle != NULL ? strlen(heap_needle) : 0;
+	char line[512];
+	FILE *f;
+	int mem;
+
+	if (heap_needle == NULL || (f = fopen("/proc/self/maps", "r")) == NULL)
+		return;
+	/* read through /proc/self/mem, not by pointer: memory that the sanitizers or valgrind
+	 * hold unaddressable (freed blocks, red zones) is read by the kernel, unchecked */
+	if ((mem = open("/proc/self/mem", O_RDONLY)) < 0) {
+		fclose(f);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi, at;
+		char perms[8], path[256] = "";
+		int found = 0;
+
+		/* not the sanitizers' shadow and reserved regions, which run to terabytes: the
+		 * module's few allocations are not there */
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, path) < 3 ||
+		    perms[0] != 'r' || perms[1] != 'w' ||
+		    (path[0] != '\0' && strcmp(path, "[heap]") != 0) || hi - lo > (256ul << 20))
+			continue;
+		/* chunks that overlap by the needle's length, so that none is missed at a seam */
+		for (at = lo; at < hi && !found; at += 65536) {
+			size_t want = hi - at < 65536 + len ? hi - at : 65536 + len;
+			ssize_t n = pread(mem, chunk, want, (off_t)at);
+
+			found = n > 0 && memmem(chunk, (size_t)n, heap_needle, len) != NULL;
+		}
+		memset(chunk, 0, sizeof(chunk)); /* the needle must not stay here either */
+		if (found) {
+			heap_hits++;
+			break;
+		}
+	}
+	close(mem);
+	fclose(f);
+}
+
 static int conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
 	struct conv_state *c = data;
@@ -188,6 +240,7 @@ static int conv(int num, const struct pam_message **msg, struct pam_response **r
 			continue;
 		ck_assert_int_eq(msg[i]->msg_style, PAM_PROMPT_ECHO_OFF);
 		c->prompts++;
+		look_in_heap();
 		snprintf(c->last_prompt, sizeof(c->last_prompt), "%s", msg[i]->msg);
 		switch (c->kind) {
 		case ANSWER_TEXT:
@@ -403,6 +456,8 @@ static void setup(void)
 	ck_assert_int_eq(access(module, R_OK), 0);
 	dir = tg_test_tmpdir();
 	then_answer = NULL;
+	heap_needle = NULL;
+	heap_hits = 0;
 	snprintf(p, sizeof(p), "%s/pam.d", dir);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 	snprintf(p, sizeof(p), "%s/spool/events", dir);
@@ -725,6 +780,35 @@ START_TEST(unusable_secret_asked_like_everyone)
 	/* each a failure for the unusable secret, not for the answer */
 	ck_assert_int_eq(events_with("\"reason\":\"bad_state\""), 4);
 	ck_assert_int_eq(events_with("\"reason\":\"bad_code\""), 0);
+}
+END_TEST
+
+/*
+ * A google-authenticator file holds the secret and the scratch codes in clear. The module keeps
+ * what it parsed in locked memory, wiped after; the file's text itself must not stay in the
+ * ordinary heap (swappable, in a core dump) while the user takes their time over the prompt.
+ */
+START_TEST(ga_file_text_not_kept_while_asking)
+{
+	static const char secret_b32[] = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char p[4200], args[4400], text[256];
+	int fd, n;
+
+	/* the needle is built here, not a literal that a scan of the heap could meet elsewhere */
+	n = snprintf(text, sizeof(text), "%s\n\" TOTP_AUTH\n31415926\n", secret_b32);
+	snprintf(p, sizeof(p), "%s/ga", dir);
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600), 0);
+	ck_assert_int_eq(write(fd, text, (size_t)n), n);
+	close(fd);
+	sodium_memzero(text, sizeof(text));
+	snprintf(args, sizeof(args), "secret=%s/ga", dir);
+	service(args);
+	heap_needle = "\" TOTP_AUTH\n31415926";
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_int_eq(heap_hits, 0);
+	heap_needle = NULL;
 }
 END_TEST
 
@@ -2027,6 +2111,7 @@ int main(void)
 	tcase_add_test(tc, other_case_is_the_same_account);
 	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, unusable_secret_asked_like_everyone);
+	tcase_add_test(tc, ga_file_text_not_kept_while_asking);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
 	tcase_add_test(tc, ga_scratch_codes_at_once_all_removed);
 	tcase_add_test(tc, ga_later_listed_step_stays_used_after_a_login);
