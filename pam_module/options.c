@@ -58,6 +58,25 @@ static int set_arg(struct tgp_opts *o, const char *arg, char *err, size_t errlen
 	return tg_config_set(o->cfg, id, value, err, errlen);
 }
 
+/*
+ * tollgate.conf holds the uploader's secrets too (the S3 secret key, the Slack webhook URL). The
+ * module and tollgate-enroll check the whole file (a malformed one fails closed), but read only
+ * [pam] and [general]: the rest is set back to its defaults, the values wiped, so that sshd does
+ * not hold those secrets in its memory through a login (a conversation lasts as long as the user
+ * takes to type).
+ */
+static void forget_other_sections(struct tgp_opts *o)
+{
+	int i;
+
+	for (i = 0; i < TG_CONF_COUNT; i++)
+		if (strcmp(tg_conf_keys[i].section, "pam") != 0 &&
+		    strcmp(tg_conf_keys[i].section, "general") != 0 &&
+		    tg_config_is_set(o->cfg, (enum tg_conf_id)i))
+			(void)tg_config_set(o->cfg, (enum tg_conf_id)i, tg_conf_keys[i].def, NULL,
+			                    0);
+}
+
 int tgp_opts_load(struct tgp_opts *o, int argc, const char **argv, char *err, size_t errlen)
 {
 	const char *config = NULL;
@@ -84,6 +103,7 @@ int tgp_opts_load(struct tgp_opts *o, int argc, const char **argv, char *err, si
 		flags |= TG_CONFIG_OWNER_SELF;
 	if ((r = tg_config_load(o->cfg, config, flags, err, errlen)) != TG_OK)
 		goto out;
+	forget_other_sections(o);
 	for (i = 0; i < argc; i++) {
 		if (argv[i] == NULL || strncmp(argv[i], "config=", 7) == 0 || flag(o, argv[i]))
 			continue;

@@ -812,6 +812,48 @@ START_TEST(ga_file_text_not_kept_while_asking)
 }
 END_TEST
 
+/*
+ * tollgate.conf also holds the uploader's secrets (the S3 secret key, the Slack webhook URL).
+ * The module checks the whole file, but has no use for them: they must not stay in sshd's heap
+ * while the user takes their time over the prompt.
+ */
+START_TEST(uploader_secrets_not_kept_while_asking)
+{
+	struct conv_state c = {ANSWER_TEXT, "000000", 0, ""};
+	char p[4200], text[256];
+	FILE *f;
+	int fd, n;
+
+	/* not through stdio: its buffer, freed unwiped, would be found in the heap */
+	snprintf(p, sizeof(p), "%s/tollgate.conf", dir);
+	n = snprintf(text, sizeof(text),
+	             "[s3]\nsecret_access_key = tg-s3-%s-secret\n[slack]\n"
+	             "webhook_url = https://hooks.example/tg-%s-hook\n",
+	             "wJalrXUtnFEMI", "T000B000XXXX");
+	ck_assert_int_ge(fd = open(p, O_WRONLY | O_APPEND), 0);
+	ck_assert_int_eq(write(fd, text, (size_t)n), n);
+	close(fd);
+	sodium_memzero(text, sizeof(text));
+	heap_needle = "tg-s3-wJalrXUtnFEMI-secret";
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_int_eq(heap_hits, 0);
+	heap_needle = "tg-T000B000XXXX-hook";
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_int_eq(heap_hits, 0);
+	heap_needle = NULL;
+	/* still checked: a malformed [s3] section fails closed, as before */
+	ck_assert_ptr_nonnull(f = fopen(p, "a"));
+	fprintf(f, "[s3]\nno_such_key = 1\n");
+	fclose(f);
+	c.prompts = 0;
+	ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 0);
+}
+END_TEST
+
 /* A user name that is not UTF-8 still makes its event, the bad bytes replaced by U+FFFD. */
 START_TEST(non_utf8_user_name_still_recorded)
 {
@@ -2112,6 +2154,7 @@ int main(void)
 	tcase_add_test(tc, missing_store_folder_fails_closed);
 	tcase_add_test(tc, unusable_secret_asked_like_everyone);
 	tcase_add_test(tc, ga_file_text_not_kept_while_asking);
+	tcase_add_test(tc, uploader_secrets_not_kept_while_asking);
 	tcase_add_test(tc, ga_file_with_missing_state_dir_fails_closed);
 	tcase_add_test(tc, ga_scratch_codes_at_once_all_removed);
 	tcase_add_test(tc, ga_later_listed_step_stays_used_after_a_login);
