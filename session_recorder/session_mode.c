@@ -1542,31 +1542,87 @@ static int root_only(const char *path, int file)
 }
 
 /*
+ * Every name along the absolute path as given, from the first folder to the file, is root's: a
+ * folder root's alone, a symlink root's (where it leads, root_only_path checks). The name decides
+ * the kind of transfer: a link of the user's named "scp" that leads to /bin/sh (a shell's -t
+ * reads one command from stdin) must not pass for scp.
+ */
+static int names_root_only(const char *path)
+{
+	char buf[4096], *p, c;
+	struct stat st;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(buf))
+		return 0;
+	memcpy(buf, path, strlen(path) + 1);
+	for (p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (p[-1] != '/' &&
+		    (lstat(buf, &st) != 0 || st.st_uid != 0 ||
+		     (!S_ISLNK(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)))
+			return 0;
+		*p = c;
+		if (c == '\0')
+			return 1;
+	}
+}
+
+/*
+ * path with every symlink resolved (free() it), when every name along path is root's
+ * (names_root_only) and the file it leads to and every folder above that, up to "/", are
+ * root's alone; else NULL. The child runs this very path, later and as the user: a symlink of
+ * the user's on the way (a link to /usr/bin in their own folder), or a folder they may write
+ * above a folder of root's, could otherwise be pointed at their own program between the check
+ * and the exec.
+ */
+static char *root_only_path(const char *path)
+{
+	char *real = NULL, *dir = NULL, *slash;
+
+	if (!names_root_only(path) || (real = realpath(path, NULL)) == NULL || real[0] != '/' ||
+	    !root_only(real, 1) || (dir = strdup(real)) == NULL)
+		goto no;
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (slash == dir) {
+			if (!root_only("/", 0))
+				goto no;
+			break;
+		}
+		*slash = '\0';
+		if (!root_only(dir, 0))
+			goto no;
+	}
+	free(dir);
+	return real;
+no:
+	free(dir);
+	free(real);
+	return NULL;
+}
+
+/*
  * The file a transfer runs: a name without '/' is looked for in program_dirs
- * (never the user's PATH), a path must be absolute; the file and its folder
- * must be root's alone, so a user's own "scp" is never taken for a transfer.
+ * (never the user's PATH), a path must be absolute; the file and every folder
+ * above it (root_only_path) must be root's alone, so a user's own "scp" is
+ * never taken for a transfer. Returns the resolved path, the one to run.
  */
 static char *resolve_program(const char *prog)
 {
-	char path[4096], *slash;
+	char path[4096], *real;
 	size_t i;
 
-	if (strchr(prog, '/') != NULL) {
-		if (prog[0] != '/' || strlen(prog) >= sizeof(path))
-			return NULL;
-		snprintf(path, sizeof(path), "%s", prog);
-		slash = strrchr(path, '/');
-		*slash = '\0';
-		if (!root_only(path[0] != '\0' ? path : "/", 0) || !root_only(prog, 1))
-			return NULL;
-		return strdup(prog);
-	}
+	if (strchr(prog, '/') != NULL)
+		return prog[0] == '/' ? root_only_path(prog) : NULL;
 	for (i = 0; i < sizeof(program_dirs) / sizeof(program_dirs[0]); i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", program_dirs[i], prog) >=
 		    (int)sizeof(path))
 			return NULL;
-		if (root_only(program_dirs[i], 0) && root_only(path, 1))
-			return strdup(path);
+		if ((real = root_only_path(path)) != NULL)
+			return real;
 	}
 	return NULL;
 }

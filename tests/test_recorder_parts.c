@@ -173,6 +173,59 @@ START_TEST(mode_transfers)
 }
 END_TEST
 
+/* A transfer runs the file it was checked as: every symlink resolved, every folder above it root's
+ * alone (the shell's process runs it later, and a link or a folder of the user's on the way could
+ * be pointed elsewhere in between). */
+START_TEST(mode_transfer_path_resolved)
+{
+	char dir[] = "/tmp/tg-mode.XXXXXX", sub[64], prog[96], link[64], cmd[160];
+	char *fc[] = {"tollgate-record", NULL}, *real;
+	struct session_mode m;
+	int fd;
+
+	/* root's own links are followed (git's dashed names lead to git): the transfer runs the
+	 * file they lead to, under the name given */
+	m = parse(1, fc, "git-upload-pack /srv/r.git", 0);
+	if ((real = realpath("/usr/bin/git-upload-pack", NULL)) != NULL && m.exec_path != NULL) {
+		ck_assert(m.kind == SESSION_TRANSFER);
+		ck_assert_str_eq(m.exec_path, real);
+		ck_assert_str_eq(m.argv[0], "git-upload-pack");
+	}
+	free(real);
+	session_mode_free(&m);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* a symlink of someone else's to a folder of root's, in a folder all may write: the
+	 * link could be pointed elsewhere before the exec */
+	snprintf(link, sizeof(link), "%s/bin", dir);
+	ck_assert_int_eq(symlink("/usr/bin", link), 0);
+	snprintf(cmd, sizeof(cmd), "%s/scp -t /x", link);
+	transfer(cmd, NULL, NULL);
+	/* a link named scp that is not root's, though it leads to a program of root's (a shell):
+	 * the name must not pass for scp's */
+	snprintf(prog, sizeof(prog), "%s/scp", dir);
+	ck_assert_int_eq(symlink("/bin/sh", prog), 0);
+	if (getuid() == 0)
+		ck_assert_int_eq(lchown(prog, 65534, 65534), 0);
+	snprintf(cmd, sizeof(cmd), "%s -t /x", prog);
+	transfer(cmd, NULL, NULL);
+	unlink(prog);
+	/* root's file in root's folder, under a folder others may write: no transfer */
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(prog, sizeof(prog), "%s/scp", sub);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	ck_assert_int_ge(fd = open(prog, O_WRONLY | O_CREAT | O_EXCL, 0755), 0);
+	close(fd);
+	ck_assert_int_eq(chmod(prog, 0755), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(cmd, sizeof(cmd), "%s -t /x", prog);
+	transfer(cmd, NULL, NULL);
+	unlink(prog);
+	rmdir(sub);
+	unlink(link);
+	rmdir(dir);
+}
+END_TEST
+
 /* Whether the session's program reads the commands it runs from stdin (record_shell_input). */
 static int reads_stdin(const char *cmd, int tty)
 {
@@ -1863,6 +1916,7 @@ int main(void)
 		return 99;
 	tcase_add_test(tc, mode_entries);
 	tcase_add_test(tc, mode_transfers);
+	tcase_add_test(tc, mode_transfer_path_resolved);
 	tcase_add_test(tc, mode_shell_reads_stdin);
 	tcase_add_test(tc, line_cut_as_sh_reads);
 	tcase_add_test(tc, mode_shell_sequences);

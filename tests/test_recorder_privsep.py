@@ -784,9 +784,72 @@ def test_child_has_no_session_key():
     check(not found, "no process with the user's ids holds the session's signing key (%s)" % found)
 
 
+def test_transfer_path_not_repointed():
+    """A transfer named by an absolute path through a symlink of the user's (here to /usr/bin)
+    passed the check that the program and its folder are root's alone, and the shell's process
+    ran it later by the same path: in between, the user pointed the link at a folder of their
+    own, and their own "scp" (any program: a shell reading commands from stdin) ran as a
+    transfer, recorded as metadata only. Whatever runs must be recorded in full, or be the file
+    checked. Here each setresuid() returns 1.5 s late (strace), and the link is re-pointed once
+    the recording exists, that is, after the check."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    p = None
+    try:
+        binary = setup(env, users)
+        argv = slow_setresuid(users, binary)
+        if argv is None:
+            return
+        u = users.usr
+        box = os.path.join(env.dir, "box")
+        own = os.path.join(box, "own")
+        os.makedirs(own)
+        marker = os.path.join(box, "ran")
+        with open(os.path.join(own, "scp"), "w") as f:
+            f.write("#!/bin/sh\necho own program; touch %s\n" % marker)
+        os.chmod(os.path.join(own, "scp"), 0o755)
+        link = os.path.join(box, "bin")
+        os.symlink("/usr/bin", link)
+        for path in (box, own, os.path.join(own, "scp"), link):
+            os.lchown(path, u.pw_uid, u.pw_gid)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="%s/scp -t %s" % (link, box)))
+        end = time.monotonic() + 30
+        while not env.active() and p.poll() is None and time.monotonic() < end:
+            time.sleep(0.005)
+        check(env.active() != [], "the recording exists: the program was checked")
+        new = link + ".new"
+        os.symlink(own, new)
+        os.lchown(new, u.pw_uid, u.pw_gid)
+        os.rename(new, link)
+        out, err = p.communicate(timeout=60)
+        rec = Recording(env.pub, env.only_session())
+        ran = os.path.exists(marker) or b"own program" in out
+        check(not ran or rec.header["mode"] == "command",
+              "the user's own program put in its place did not run as a transfer (%s, %r %r)"
+              % (rec.header["mode"], out, err[-200:]))
+        check(not ran or b"own program" in rec.data("out"), "what ran is recorded in full")
+        # a link of the user's named scp, to a program of root's (bash: its -t runs one command
+        # read from stdin) is no scp either
+        link = os.path.join(box, "scp")
+        os.symlink(shutil.which("bash") or "/bin/sh", link)
+        os.lchown(link, u.pw_uid, u.pw_gid)
+        p = subprocess.Popen(as_user(users, [binary]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND="%s -t" % link))
+        out, err = p.communicate(b"echo unseen-command\n", timeout=60)
+        modes = [Recording(env.pub, f).header["mode"] for f in env.sessions()]
+        check(modes.count("transfer") == 0, "a link named scp is no transfer (%s, %r %r)" % (modes, out, err[-200:]))
+    finally:
+        if p is not None:
+            end_process(p)
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
-          test_child_holds_nothing_once_the_users, test_child_has_no_session_key])
+          test_child_holds_nothing_once_the_users, test_child_has_no_session_key,
+          test_transfer_path_not_repointed])
