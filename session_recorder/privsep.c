@@ -64,6 +64,15 @@ int privsep_init(struct privsep *ps)
 	return TG_OK;
 }
 
+/* Not dumpable, again: a change of the effective ids resets the flag to fs.suid_dumpable, and
+ * with 1 there the recorder, its keys in memory, would be dumpable for the rest of the session
+ * (a core dump the user provokes: a signal while their real uid is still its, or a shell that
+ * dies of SIGSEGV, which the recorder then raises too). */
+static int undumpable(void)
+{
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? TG_OK : TG_ERR_SYSTEM;
+}
+
 /* The gid too: what looks at the user's processes (/proc under hidepid=) compares both. */
 int privsep_as_user(const struct privsep *ps)
 {
@@ -71,8 +80,10 @@ int privsep_as_user(const struct privsep *ps)
 		return TG_OK;
 	if (setegid(ps->user_gid) != 0)
 		return TG_ERR_SYSTEM;
-	if (seteuid(ps->user_uid) != 0) {
+	if (seteuid(ps->user_uid) != 0 || undumpable() != TG_OK) {
+		(void)!seteuid(ps->audit_uid);
 		(void)!setegid(ps->audit_gid);
+		(void)undumpable();
 		return TG_ERR_SYSTEM;
 	}
 	return TG_OK;
@@ -82,7 +93,8 @@ int privsep_as_audit(const struct privsep *ps)
 {
 	if (!ps->setuid_mode)
 		return TG_OK;
-	return seteuid(ps->audit_uid) == 0 && setegid(ps->audit_gid) == 0 ? TG_OK : TG_ERR_SYSTEM;
+	return seteuid(ps->audit_uid) == 0 && setegid(ps->audit_gid) == 0 ? undumpable()
+	                                                                  : TG_ERR_SYSTEM;
 }
 
 /* All three uids are want. */
@@ -115,7 +127,7 @@ int privsep_drop_recorder(const struct privsep *ps)
 		errno = EPERM;
 		return TG_ERR_PERM;
 	}
-	return TG_OK;
+	return undumpable();
 }
 
 int privsep_drop_child(const struct privsep *ps)

@@ -48,7 +48,8 @@ struct privsep {
  */
 int privsep_init(struct privsep *ps);
 /* Switch the effective (and file system) uid and gid to the user's and back: for openpty(), and
- * to look at the user's processes in /proc. */
+ * to look at the user's processes in /proc. Either leaves the process not dumpable (the change
+ * of ids reset that to fs.suid_dumpable). */
 int privsep_as_user(const struct privsep *ps);
 int privsep_as_audit(const struct privsep *ps);
 /* Recorder side: real, effective and saved uid (and gid) the audit user's; checked. */

@@ -846,10 +846,71 @@ def test_transfer_path_not_repointed():
         users.remove()
 
 
+def suid_dumpable(value):
+    """Set fs.suid_dumpable; the value it had, or None when it cannot be set here."""
+    path = "/proc/sys/fs/suid_dumpable"
+    try:
+        with open(path) as f:
+            old = f.read().strip()
+        with open(path, "w") as f:
+            f.write(value)
+        return old
+    except OSError:
+        return None
+
+
+def test_recorder_stays_undumpable():
+    """The recorder switches its effective ids to the user's and back (to open the pty as the
+    user, to look at its parent as the user), and every such change makes the kernel reset the
+    dumpable flag to fs.suid_dumpable. With 1 there the recorder was dumpable for the rest of
+    the session, the session's signing key in its memory: a core dump the user provokes (before
+    the final drop their real uid may still signal it, and a shell that dies of SIGSEGV has the
+    recorder raise it too) must not be possible. A process that is not dumpable has its /proc
+    files owned by root; here they were the audit user's. fs.suid_dumpable is 1 for the test
+    only."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    old = suid_dumpable("1")
+    p = s = None
+    try:
+        if old is None:
+            print("(skipped: fs.suid_dumpable cannot be set here)")
+            return
+        binary = setup(env, users)
+        a = users.aud
+        # a command session: the escape check looks at the parent as the user
+        p = subprocess.Popen(as_user(users, [binary]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND="echo ready; sleep 3"))
+        check(p.stdout.readline() == b"ready\n", "the command runs")
+        check(ids(p.pid)[0] == [a.pw_uid] * 4, "the recorder is the audit user's")
+        owner = os.stat("/proc/%d/status" % p.pid).st_uid
+        check(owner == 0, "command session: the recorder is not dumpable (its /proc owned by %d)" % owner)
+        end_process(p)
+        p = None
+        # a terminal session: the pty is opened as the user
+        s = PtySession(env, argv=as_user(users, [binary]), environ=env.environ())
+        s.sync()
+        check(ids(s.pid)[0] == [a.pw_uid] * 4, "the pty recorder is the audit user's")
+        owner = os.stat("/proc/%d/status" % s.pid).st_uid
+        check(owner == 0, "terminal session: the recorder is not dumpable (its /proc owned by %d)" % owner)
+        s.send(b"exit\n")
+        s.wait()
+        s = None
+    finally:
+        if old is not None:
+            suid_dumpable(old)
+        if p is not None:
+            end_process(p)
+        if s is not None:
+            s.kill()
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
           test_child_holds_nothing_once_the_users, test_child_has_no_session_key,
-          test_transfer_path_not_repointed])
+          test_transfer_path_not_repointed, test_recorder_stays_undumpable])
