@@ -422,6 +422,17 @@ int tg_config_is_set(const struct tg_config *cfg, enum tg_conf_id id)
 	return cfg->value[id] != NULL;
 }
 
+void tg_config_wipe(struct tg_config *cfg)
+{
+	int i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < TG_CONF_COUNT; i++)
+		if (cfg->value[i] != NULL)
+			sodium_memzero(cfg->value[i], strlen(cfg->value[i]));
+}
+
 void tg_config_free(struct tg_config *cfg)
 {
 	int i;

@@ -69,5 +69,8 @@ int tg_config_is_set(const struct tg_config *cfg, enum tg_conf_id id);
 
 /* Release; wipes values (a config may hold secrets). Safe on NULL. */
 void tg_config_free(struct tg_config *cfg);
+/* Wipe every value in place, nothing freed (for a forked child about to become another user:
+ * the values read as empty strings afterwards). Safe on NULL. */
+void tg_config_wipe(struct tg_config *cfg);
 
 #endif

@@ -1,6 +1,7 @@
 #include "child_exec.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -46,20 +47,27 @@ static void wait_for_go(const struct child_spec *cs)
 /* In the child: ids, descriptors, signals, exec. Never returns. */
 static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 {
-	char argv0[256];
-	const char *base = strrchr(cs->shell, '/');
+	char argv0[256], shell[PATH_MAX];
+	const char *base;
 	char *argv[4];
 	int r;
 
-	base = base != NULL ? base + 1 : cs->shell;
+	if ((size_t)snprintf(shell, sizeof(shell), "%s", cs->shell) >= sizeof(shell)) {
+		dprintf(STDERR_FILENO, "tollgate-record: the shell's path is too long\n");
+		_exit(127);
+	}
+	base = strrchr(shell, '/');
+	base = base != NULL ? base + 1 : shell;
 	wait_for_go(cs);
 	/* before the drop: from then on the process is the user's to signal (and, where the change
 	 * of ids makes it dumpable, fs.suid_dumpable = 1, to trace), and the recording, open for
 	 * writing, must not be among what it holds */
 	child_close_from(3);
 	/* nor the session's signing key, with which the user could sign a recording of their
-	 * own making (the moment between setresuid() and PR_SET_DUMPABLE, fs.suid_dumpable = 1) */
+	 * own making (the moment between setresuid() and PR_SET_DUMPABLE, fs.suid_dumpable = 1;
+	 * a /proc/PID/mem opened then reads on until the execve), nor the config's secrets */
 	tg_rec_writer_forget_key(cs->writer);
+	tg_config_wipe(cs->cfg);
 	if ((r = privsep_drop_child(cs->ps)) != TG_OK) {
 		dprintf(STDERR_FILENO, "tollgate-record: cannot drop privileges: %s\n",
 		        strerror(errno));
@@ -83,8 +91,8 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 		argv[2] = (char *)cs->command;
 		argv[3] = NULL;
 	}
-	execve(cs->shell, argv, cs->envp);
-	dprintf(STDERR_FILENO, "tollgate-record: cannot run %s: %s\n", cs->shell, strerror(errno));
+	execve(shell, argv, cs->envp);
+	dprintf(STDERR_FILENO, "tollgate-record: cannot run %s: %s\n", shell, strerror(errno));
 	_exit(127);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "privsep.h"
+#include "tg_config.h"
 #include "tg_rec.h"
 
 struct child_spec {
@@ -26,6 +27,9 @@ struct child_spec {
 	/* the recording's writer (NULL: none): the child wipes its copy of the session's signing
 	 * key before it becomes the user's */
 	struct tg_rec_writer *writer;
+	/* the config (NULL: none), wiped likewise: it may hold the uploader's secrets (the Slack
+	 * webhook, static S3 keys). shell may point into it: the child copies that first. */
+	struct tg_config *cfg;
 };
 
 /* The shell on the pty slave as its controlling terminal. Returns the pid, or -1. */

@@ -83,13 +83,19 @@ static int wait_group_gone(pid_t pgid, int ms)
 }
 
 /* The helper: the user's ids, its socket on 3, nothing else. Never returns. */
-static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
+static void __attribute__((noreturn))
+helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 {
 	struct rlimit zero = {0, 0};
 	pid_t pgid;
 	char cmd;
 	int fd;
 
+	/* the config may hold the uploader's secrets (the Slack webhook, static S3 keys), and this
+	 * process is the user's for the whole session: PR_SET_DUMPABLE 0 comes one system call
+	 * after the drop, and a /proc/PID/mem the user opened in that moment (fs.suid_dumpable = 1)
+	 * would read on for as long as the helper lives */
+	tg_config_wipe(cfg);
 	if (dup2(rd, 3) != 3 || privsep_drop_child(ps) != TG_OK)
 		_exit(1);
 	/* the drop may have made it dumpable again (fs.suid_dumpable): the recorder's memory,
@@ -152,7 +158,7 @@ static void __attribute__((noreturn)) helper(int rd, const struct privsep *ps)
 	_exit(signal_group(pgid, 0) != 0 && errno == EPERM ? HELPER_EXIT_OUT_OF_REACH : 0);
 }
 
-int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps)
+int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg_config *cfg)
 {
 	int p[2];
 
@@ -165,7 +171,7 @@ int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps)
 	h->pid = fork();
 	if (h->pid == 0) {
 		close(p[1]);
-		helper(p[0], ps);
+		helper(p[0], ps, cfg);
 	}
 	close(p[0]);
 	if (h->pid < 0) {

@@ -34,6 +34,7 @@
 #include "privsep.h"
 #include "pty_relay.h"
 #include "relay.h"
+#include "tg_config.h"
 
 struct pipe_hangup {
 	pid_t pid;        /* the helper; -1: none */
@@ -42,8 +43,9 @@ struct pipe_hangup {
 	                   * (another user's: a setuid program) ran on */
 };
 
-/* Fork the helper (before privsep_drop_recorder). TG_OK, or an error with h->pid -1. */
-int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps);
+/* Fork the helper (before privsep_drop_recorder); it wipes its copy of cfg (NULL: none) before
+ * it becomes the user's. TG_OK, or an error with h->pid -1. */
+int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg_config *cfg);
 /* Name the process group to end: the command's (a session leader: its pid). */
 int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid);
 /* Send the group SIGINT or SIGQUIT; stop it (SIGTSTP: SIGSTOP is sent) or continue it

@@ -677,10 +677,12 @@ int main(int argc, char **argv)
 	cs.envp = NULL;
 	cs.go[0] = cs.go[1] = -1;
 	cs.writer = NULL;
+	cs.cfg = rc.cfg;
 
 	/* forked before the recording's keys exist; it goes away by itself on every path that
 	 * starts no command */
-	if (rc.mode.kind != SESSION_INTERACTIVE && pipe_hangup_start(&rc.hangup, &rc.ps) != TG_OK) {
+	if (rc.mode.kind != SESSION_INTERACTIVE &&
+	    pipe_hangup_start(&rc.hangup, &rc.ps, rc.cfg) != TG_OK) {
 		fprintf(stderr, "tollgate-record: cannot set up: %s; session refused\n",
 		        strerror(errno));
 		tg_error("session of %s refused: fork: %s", rc.si.user, strerror(errno));

@@ -907,10 +907,90 @@ def test_recorder_stays_undumpable():
         users.remove()
 
 
+SPY = r"""
+import os, sys, time
+binary, secret, stop = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+done, found = set(), []
+while not os.path.exists(stop):
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or d in done:
+            continue
+        try:
+            # only while the process is this user's and dumpable can its exe, maps and mem be opened
+            if os.readlink("/proc/%s/exe" % d) != binary:
+                continue
+            with open("/proc/%s/maps" % d) as maps, open("/proc/%s/mem" % d, "rb", buffering=0) as mem:
+                done.add(d)
+                for line in maps:
+                    f = line.split()
+                    lo, hi = (int(x, 16) for x in f[0].split("-"))
+                    if "w" not in f[1] or hi - lo > 64 << 20:
+                        continue
+                    try:
+                        mem.seek(lo)
+                        if secret in mem.read(hi - lo):
+                            found.append(d)
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    time.sleep(0.002)
+print("read %d found %d" % (len(done), len(found)))
+"""
+
+
+def test_config_secrets_not_left_to_user():
+    """tollgate.conf may hold the uploader's secrets (the Slack webhook, static S3 keys), and the
+    recorder reads all of it. The hangup helper and the shell's process are copies of the
+    recorder that become the user's; PR_SET_DUMPABLE 0 comes one system call after their
+    setresuid(), and with fs.suid_dumpable = 1 a process of the user's that opens their memory
+    in that moment keeps reading it (/proc/PID/mem is checked at open only): the helper's for
+    the whole session. Neither may hold those secrets by then. Here each setresuid() returns
+    1.5 s late (strace) and fs.suid_dumpable is 1, so that the user's reader gets in."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    secret = "https://hooks.slack.com/services/T0/B0/tollgate-test-secret-%d" % os.getpid()
+    with open(env.conf, "a") as f:
+        f.write("[slack]\nwebhook_url = %s\n" % secret)
+    old = suid_dumpable("1")
+    p = spy = None
+    try:
+        if old is None:
+            print("(skipped: fs.suid_dumpable cannot be set here)")
+            return
+        binary = setup(env, users)
+        argv = slow_setresuid(users, binary)
+        if argv is None:
+            return
+        stop = os.path.join(env.dir, "stop")
+        spy = subprocess.Popen(as_user(users, [sys.executable, "-c", SPY, binary, secret, stop]),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND="echo done"))
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0 and out == b"done\n", "the session runs (%d, %r)" % (p.returncode, err[-300:]))
+        open(stop, "w").close()
+        said, err = spy.communicate(timeout=30)
+        read = said.split()
+        check(len(read) == 4 and int(read[1]) >= 1,
+              "the user's reader got into the recorder's processes of theirs (%r %r)" % (said, err[-300:]))
+        check(read[3] == b"0", "none of them holds the config's secret (%r)" % said)
+    finally:
+        if old is not None:
+            suid_dumpable(old)
+        if p is not None:
+            end_process(p)
+        if spy is not None:
+            end_process(spy)
+        env.cleanup()
+        users.remove()
+
+
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
           test_child_holds_nothing_once_the_users, test_child_has_no_session_key,
-          test_transfer_path_not_repointed, test_recorder_stays_undumpable])
+          test_transfer_path_not_repointed, test_recorder_stays_undumpable,
+          test_config_secrets_not_left_to_user])

@@ -190,6 +190,24 @@ START_TEST(set_overrides_and_lookup)
 }
 END_TEST
 
+/* A forked child about to become another user wipes the values in place: none is left to read. */
+START_TEST(wipe_leaves_no_value)
+{
+	const char *v;
+
+	ck_assert_int_eq(tg_config_set(cfg, TG_CONF_SLACK_WEBHOOK_URL,
+	                               "https://hooks.slack.com/services/T/B/secret", err,
+	                               sizeof(err)),
+	                 TG_OK);
+	v = tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL);
+	tg_config_wipe(cfg);
+	ck_assert_ptr_eq(tg_config_str(cfg, TG_CONF_SLACK_WEBHOOK_URL),
+	                 v); /* in place, not freed */
+	ck_assert_str_eq(v, "");
+	tg_config_wipe(NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tg_config");
@@ -204,6 +222,7 @@ int main(void)
 	tcase_add_test(tc, load_checks_owner_and_mode);
 	tcase_add_test(tc, set_overrides_and_lookup);
 	tcase_add_test(tc, choices_match_whole_words);
+	tcase_add_test(tc, wipe_leaves_no_value);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }
