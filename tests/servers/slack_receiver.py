@@ -33,7 +33,11 @@ Control, read afresh on every request (tests write these files):
                    from DIR/retry_after, default 2), "gone" (410 channel_is_archived),
                    "hang" (no answer: the request is held until the mode changes
                    or DIR/hang_s seconds, default 60, passed, then the connection
-                   is closed; the message is never accepted)
+                   is closed; the message is never accepted). A held request
+                   whose client closed the connection first (its timeout, or the
+                   client's own end) is counted as "hang_gave_up", the moment
+                   the receiver sees it, and is let go; its time.time() is
+                   appended to DIR/gave_up.log, one a line
   DIR/refuse_blocks_marker  a message holding this string is answered 400
                    invalid_blocks while it has blocks (its text-only retry is taken)
   DIR/fault_rate   0..1: that share of requests is answered 500, 503 or reset
@@ -48,6 +52,7 @@ import json
 import os
 import random
 import re
+import select
 import socket
 import sys
 import threading
@@ -160,6 +165,19 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def client_gave_up(self, wait_s):
+        """True when the client closed (or reset) the connection, waiting wait_s at most."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], wait_s)
+            if not r:
+                return False
+            if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                return True
+            time.sleep(wait_s)  # more bytes (a pipelined request): the client is there
+            return False
+        except OSError:
+            return True
+
     def do_GET(self):
         self.answer(404, "no_service")
 
@@ -174,7 +192,11 @@ class Handler(BaseHTTPRequestHandler):
                 count("hang")
             end = time.monotonic() + float(control("hang_s", "60"))
             while control("mode", "ok") == "hang" and time.monotonic() < end:
-                time.sleep(0.1)
+                if self.client_gave_up(0.1):
+                    with lock, open(os.path.join(DIR, "gave_up.log"), "a") as f:
+                        f.write("%.6f\n" % time.time())
+                        count("hang_gave_up")
+                    break
             # never answered, never accepted: the client must send it again
             self.close_connection = True
             return
