@@ -82,14 +82,42 @@ static int wait_group_gone(pid_t pgid, int ms)
 	return 1;
 }
 
-/* The helper: the user's ids, its socket on 3, nothing else. Never returns. */
+/*
+ * What the helper ignores: it is in the recorder's process group, so a Ctrl-C at the terminal
+ * that a command session runs on (su alice -c cmd), or a signal an admin sends the group, reaches
+ * it too. It is there to pass those on (or to end the command when they end the recorder), not
+ * to die of them; the recorder's end it learns from its socket. A stopped helper could neither
+ * stop the command nor end it; SIGTTIN (SIGTTOU) comes to the whole group when the recorder, a
+ * background job, reads (writes) the terminal.
+ */
+static void helper_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGTSTP);
+	sigaddset(set, SIGTTIN);
+	sigaddset(set, SIGTTOU);
+}
+
+/* The helper: the user's ids, its socket on 3, nothing else. Never returns. Starts with
+ * helper_signals() blocked (pipe_hangup_start), and ignores them before it lets any in: one
+ * that came while it set up would otherwise end it, and the command with it out of reach. */
 static void __attribute__((noreturn))
 helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 {
 	struct rlimit zero = {0, 0};
+	sigset_t ignored;
 	pid_t pgid;
 	char cmd;
-	int fd;
+	int fd, sig;
+
+	helper_signals(&ignored);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&ignored, sig) == 1)
+			signal(sig, SIG_IGN);
 
 	/* the config may hold the uploader's secrets (the Slack webhook, static S3 keys), and this
 	 * process is the user's for the whole session: PR_SET_DUMPABLE 0 comes one system call
@@ -113,20 +141,8 @@ helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 	dup2(fd, 2);
 	if (fd > 3)
 		close(fd);
-	relay_signals_child_reset();
-	/* in the recorder's process group: a Ctrl-C at the terminal that a command session runs
-	 * on (su alice -c cmd), or a signal an admin sends the group, reaches it too. It is
-	 * there to pass those on (or to end the command when they end the recorder), not to
-	 * die of them; the recorder's end it learns from its socket */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	/* a stopped helper could neither stop the command nor end it; SIGTTIN (SIGTTOU) comes to
-	 * the whole group when the recorder, a background job, reads (writes) the terminal */
-	signal(SIGTSTP, SIG_IGN);
-	signal(SIGTTIN, SIG_IGN);
-	signal(SIGTTOU, SIG_IGN);
+	/* the others back to their defaults, and all let in: what came meanwhile is dropped */
+	relay_signals_child_reset_keep(&ignored);
 	if (!read_full(3, &pgid, sizeof(pgid)) || pgid <= 1)
 		_exit(0); /* no command was started */
 	/* "I", "Q": the recorder's SIGINT, SIGQUIT, passed on as a terminal passes them to its
@@ -160,6 +176,7 @@ helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 
 int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg_config *cfg)
 {
+	sigset_t block, old;
 	int p[2];
 
 	h->pid = -1;
@@ -168,11 +185,15 @@ int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg
 	/* both ways: the helper says when the group has its hangup (pipe_hangup_end) */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return TG_ERR_SYSTEM;
+	/* the helper is born with them blocked, and ignores them first (helper()) */
+	helper_signals(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	h->pid = fork();
 	if (h->pid == 0) {
 		close(p[1]);
 		helper(p[0], ps, cfg);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[0]);
 	if (h->pid < 0) {
 		close(p[1]);

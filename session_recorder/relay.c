@@ -93,6 +93,11 @@ int relay_signals_catch_tty_stop(void)
 
 void relay_signals_child_reset(void)
 {
+	relay_signals_child_reset_keep(NULL);
+}
+
+void relay_signals_child_reset_keep(const sigset_t *keep)
+{
 	struct sigaction sa;
 	sigset_t none;
 	int sig;
@@ -101,7 +106,7 @@ void relay_signals_child_reset(void)
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+		if (sig != SIGKILL && sig != SIGSTOP && (keep == NULL || !sigismember(keep, sig)))
 			sigaction(sig, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

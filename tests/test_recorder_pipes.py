@@ -709,6 +709,46 @@ def test_hangup_done_when_only_zombies_left():
         env.cleanup()
 
 
+def test_ctrl_c_while_helper_starts():
+    """The hangup helper is in the recorder's process group, so a Ctrl-C there (su alice -c cmd)
+    reaches it too, and it ignores it. It set that up only after its fork, its id drop and its
+    descriptors: a Ctrl-C in the meantime ended it, and the command, out of the recorder's
+    reach, got no Ctrl-C then, and no hangup at the session's end. Its setup is slowed here
+    (strace delays each dup2, which the helper makes before it gets to its signals; a test of
+    the hangup helper's run alone hung for 10 minutes on a loaded machine): it now starts with
+    them blocked and ignores them first."""
+    if shutil.which("strace") is None:
+        print("(skipped: strace not installed)")
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        cmd = "trap 'echo caught' INT; echo $$; while :; do read x; done"
+        p = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=dup2",
+                              "-e", "inject=dup2:delay_enter=1500000", RECORDER],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
+        pid = None
+        try:
+            r, _, _ = select.select([p.stdout], [], [], 120)
+            check(bool(r), "the command started")
+            pid = int(p.stdout.readline())
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                recorder = int(f.read().split()[0])
+            os.killpg(p.pid, signal.SIGINT)
+            r, _, _ = select.select([p.stdout], [], [], 120)
+            check(bool(r) and p.stdout.readline() == b"caught\n",
+                  "a Ctrl-C while the helper set up reached the command")
+            os.kill(recorder, signal.SIGTERM)
+            p.communicate(timeout=120)
+            check(gone(pid), "SIGTERM after it: the command is hung up")
+        finally:
+            end_process(p, pid)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "sealed as hung up")
+    finally:
+        env.cleanup()
+
+
 def test_ctrl_c_reaches_command():
     """Ctrl-C at the terminal a command session runs on (su alice -c cmd > file, alice's login
     shell the recorder) reaches the command's process group, as a terminal's would. The command
@@ -1266,7 +1306,7 @@ if __name__ == "__main__":
           test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_hangup_done_when_only_zombies_left,
-          test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
+          test_ctrl_c_while_helper_starts, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start, test_large_output_written_back_early])
