@@ -727,7 +727,7 @@ def test_ctrl_c_while_helper_starts():
                               "-e", "inject=dup2:delay_enter=1500000", RECORDER],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
-        pid = None
+        pid = recorder = None
         try:
             r, _, _ = select.select([p.stdout], [], [], 120)
             check(bool(r), "the command started")
@@ -742,6 +742,11 @@ def test_ctrl_c_while_helper_starts():
             p.communicate(timeout=120)
             check(gone(pid), "SIGTERM after it: the command is hung up")
         finally:
+            # the recorder first: killed, strace lets it run on, and it would write into the
+            # test's folder after its removal
+            if recorder is not None:
+                kill_quietly(recorder)
+                gone(recorder)
             end_process(p, pid)
         rec = Recording(env.pub, env.only_session())
         check(rec.sealed_ok() and rec.end()["reason"] == "hangup", "sealed as hung up")
