@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 
 BUILD = os.environ.get("TG_TOP_BUILDDIR") or os.path.join(os.path.dirname(__file__), "..")
@@ -301,6 +302,19 @@ def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0, after_start=No
             os.close(master)
             os.close(slave)
     return st, out, (master, slave), before
+
+
+def read_line(f, limit=120.0):
+    """f.readline(), but a failure after limit seconds instead of a wait for ever: a test whose
+    process never writes its line (the code under test is broken) must fail, not hang the
+    suite. The reading thread ends when the test, on its way out, kills the writer."""
+    got = []
+    t = threading.Thread(target=lambda: got.append(f.readline()), daemon=True)
+    t.start()
+    t.join(limit)
+    if t.is_alive():
+        raise Failed("no line within %d s" % limit)
+    return got[0]
 
 
 def check_terminal_restored(slave, before, what):

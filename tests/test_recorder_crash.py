@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (RECORDER, TG_ERR_UNSEALED, Env, PtySession, Recording, check, main,  # noqa: E402
-                          run_pipes)
+                          read_line, run_pipes)
 
 PRODUCER = "echo started; i=0; while :; do i=$((i+1)); echo line $i; done"
 
@@ -131,7 +131,7 @@ def test_live_file_left_alone_and_next_start_recovers():
     try:
         p = subprocess.Popen([RECORDER], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              env=env.environ(SSH_ORIGINAL_COMMAND="echo started; sleep 30"))
-        p.stdout.readline()
+        read_line(p.stdout)
         r = subprocess.run([RECORDER, "--recover"], env=env.environ(), stdout=subprocess.PIPE, timeout=60)
         check(b"0 recording(s)" in r.stdout and len(env.active()) == 1, "a live recorder's file stays in active/")
         kill_tree(p.pid)

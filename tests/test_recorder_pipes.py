@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, read_line, run_pipes)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -471,7 +471,7 @@ def fail_part_way(env, cmd):
     p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        check(p.stdout.readline() == b"go\n", "the command runs")
+        check(read_line(p.stdout) == b"go\n", "the command runs")
         resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
         return p.communicate(timeout=120)
     finally:
@@ -503,7 +503,7 @@ def test_recording_removed_mid_session():
             p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND="echo go; sleep 5; echo finished"),
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
-                check(p.stdout.readline() == b"go\n", "the command runs")
+                check(read_line(p.stdout) == b"go\n", "the command runs")
                 if remove == "file":
                     for f in env.active():
                         os.unlink(f)
@@ -521,7 +521,7 @@ def test_recording_removed_mid_session():
         p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND="echo go; sleep 3; echo finished"),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            check(p.stdout.readline() == b"go\n", "the command runs")
+            check(read_line(p.stdout) == b"go\n", "the command runs")
             for f in env.active():
                 os.unlink(f)
             out, err = p.communicate(timeout=60)
@@ -587,7 +587,7 @@ def test_failure_spares_reused_pid():
         p = subprocess.Popen([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            leader = int(p.stdout.readline())
+            leader = int(read_line(p.stdout))
             check(gone(leader), "the command's shell ends")
             victim = take_pid(leader)
             resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
@@ -626,7 +626,7 @@ def test_term_closes_pipes():
     try:
         p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND="echo up; cat"))
-        check(p.stdout.readline() == b"up\n", "the command runs")
+        check(read_line(p.stdout) == b"up\n", "the command runs")
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=30)
         rec = Recording(env.pub, env.only_session())
@@ -646,7 +646,7 @@ def test_term_ends_quiet_command():
                                  env=env.environ(SSH_ORIGINAL_COMMAND="trap '' HUP; sleep 300 & echo $!; echo $$; wait"))
             pids = []
             try:
-                pids = [int(p.stdout.readline()), int(p.stdout.readline())]
+                pids = [int(read_line(p.stdout)), int(read_line(p.stdout))]
                 p.send_signal(sig)
                 p.communicate(timeout=60)
                 check(gone(pids[0]) and gone(pids[1]),
@@ -685,7 +685,7 @@ def test_hangup_done_when_only_zombies_left():
                              env=env.environ(SSH_ORIGINAL_COMMAND="(trap '' HUP; sleep 0.5) & echo $!; "
                                              "echo $PPID; wait"))
         try:
-            orphan, recorder = int(p.stdout.readline()), int(p.stdout.readline())
+            orphan, recorder = int(read_line(p.stdout)), int(read_line(p.stdout))
             os.kill(recorder, signal.SIGTERM)
             p.communicate(timeout=60)
         finally:
@@ -729,14 +729,11 @@ def test_ctrl_c_while_helper_starts():
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
         pid = recorder = None
         try:
-            r, _, _ = select.select([p.stdout], [], [], 120)
-            check(bool(r), "the command started")
-            pid = int(p.stdout.readline())
+            pid = int(read_line(p.stdout))
             with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
                 recorder = int(f.read().split()[0])
             os.killpg(p.pid, signal.SIGINT)
-            r, _, _ = select.select([p.stdout], [], [], 120)
-            check(bool(r) and p.stdout.readline() == b"caught\n",
+            check(read_line(p.stdout) == b"caught\n",
                   "a Ctrl-C while the helper set up reached the command")
             os.kill(recorder, signal.SIGTERM)
             p.communicate(timeout=120)
@@ -770,10 +767,10 @@ def test_ctrl_c_reaches_command():
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
         pid = None
         try:
-            pid = int(p.stdout.readline())
+            pid = int(read_line(p.stdout))
             for sig in (signal.SIGINT, signal.SIGQUIT):
                 os.killpg(p.pid, sig)
-                check(p.stdout.readline() == b"caught\n",
+                check(read_line(p.stdout) == b"caught\n",
                       "%s: the command gets it and runs on" % signal.Signals(sig).name)
             p.send_signal(signal.SIGTERM)
             p.communicate(timeout=60)
@@ -789,7 +786,7 @@ def test_ctrl_c_reaches_command():
                              env=env.environ(SSH_ORIGINAL_COMMAND="echo $$; exec sleep 37"), start_new_session=True)
         pid = None
         try:
-            pid = int(p.stdout.readline())
+            pid = int(read_line(p.stdout))
             os.killpg(p.pid, signal.SIGINT)
             p.communicate(timeout=60)
             check(gone(pid, 1.0), "SIGINT: the command is ended")
@@ -813,7 +810,7 @@ def test_signals_together_all_passed():
         p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
         try:
-            check(p.stdout.readline() == b"ready\n", "the command runs")
+            check(read_line(p.stdout) == b"ready\n", "the command runs")
             os.kill(p.pid, signal.SIGSTOP)
             os.kill(p.pid, signal.SIGQUIT)
             os.kill(p.pid, signal.SIGINT)
@@ -883,7 +880,7 @@ def test_ctrl_z_stops_command():
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), process_group=0)
         pid = None
         try:
-            pid = int(p.stdout.readline())
+            pid = int(read_line(p.stdout))
             os.killpg(p.pid, signal.SIGTSTP)
             check(wait_state(p.pid, True), "Ctrl-Z: the recorder stops, the job shows as stopped")
             check(wait_state(pid, True), "and the command is stopped with it")
@@ -891,7 +888,7 @@ def test_ctrl_z_stops_command():
             check(wait_state(p.pid, False) and wait_state(pid, False), "fg: both go on")
             p.stdin.write(b"hello\n")
             p.stdin.flush()
-            check(p.stdout.readline() == b"got hello\n", "the command still reads and writes")
+            check(read_line(p.stdout) == b"got hello\n", "the command still reads and writes")
             p.stdin.close()
             p.wait(timeout=60)
             check(p.returncode == 3, "its exit status is passed on (rc %d)" % p.returncode)
@@ -907,11 +904,11 @@ def test_ctrl_z_stops_command():
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), start_new_session=True)
         pid = None
         try:
-            pid = int(p.stdout.readline())
+            pid = int(read_line(p.stdout))
             os.killpg(p.pid, signal.SIGTSTP)
             p.stdin.write(b"again\n")
             p.stdin.flush()
-            check(p.stdout.readline() == b"got again\n" and proc_state(p.pid) != "T",
+            check(read_line(p.stdout) == b"got again\n" and proc_state(p.pid) != "T",
                   "no job control without a terminal: the session goes on")
             p.stdin.close()
             p.wait(timeout=60)

@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
-                          check_terminal_restored, deny_setresuid, end_process, gone, kill_quietly, main, run_on_own_pty,
-                          skip)
+                          check_terminal_restored, deny_setresuid, end_process, gone, kill_quietly, main, read_line,
+                          run_on_own_pty, skip)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -125,7 +125,7 @@ def test_privsep():
         p = subprocess.Popen(as_user(users, [binary]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=e)
         try:
-            line = p.stdout.readline()
+            line = read_line(p.stdout)
             check(line == b"ready\n", "the command runs under the setuid recorder")
             ru, rg = ids(p.pid)
             check(ru == [a.pw_uid] * 4, "recorder: real, effective, saved, fs uid = audit user (%s)" % ru)
@@ -346,7 +346,7 @@ def test_failure_ends_command():
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         pids = []
         try:
-            pids = [int(p.stdout.readline()), int(p.stdout.readline())]
+            pids = [int(read_line(p.stdout)), int(read_line(p.stdout))]
             rec = [k for k in children(p.pid) if ids(k)[0][0] != pwd.getpwnam(USR).pw_uid]
             check(not rec, "the recorder's only children are the user's")
             out, err = p.communicate(timeout=120)
@@ -374,7 +374,7 @@ def test_ctrl_c_ends_command():
                              start_new_session=True)
         pid = None
         try:
-            pid = int(p.stdout.readline())
+            pid = int(read_line(p.stdout))
             os.killpg(p.pid, signal.SIGINT)
             p.communicate(timeout=60)
             check(gone(pid, 1.0), "SIGINT: the command is ended")
@@ -409,7 +409,7 @@ def test_hangup_of_root_processes_said():
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             pid = None
             try:
-                pid = int(p.stdout.readline())
+                pid = int(read_line(p.stdout))
                 p.send_signal(signal.SIGHUP)
                 p.communicate(timeout=60)
                 check(not gone(pid, 0.5), "the root process runs on (the helper may not signal it)")
@@ -881,7 +881,7 @@ def test_recorder_stays_undumpable():
         # a command session: the escape check looks at the parent as the user
         p = subprocess.Popen(as_user(users, [binary]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND="echo ready; sleep 3"))
-        check(p.stdout.readline() == b"ready\n", "the command runs")
+        check(read_line(p.stdout) == b"ready\n", "the command runs")
         check(ids(p.pid)[0] == [a.pw_uid] * 4, "the recorder is the audit user's")
         owner = os.stat("/proc/%d/status" % p.pid).st_uid
         check(owner == 0, "command session: the recorder is not dumpable (its /proc owned by %d)" % owner)
