@@ -36,6 +36,33 @@ expect() { # expect CODE COMMAND...: run, check the exit status
 	[ "$got" -eq "$want" ] || { cat out.txt err.txt; tg_fail "$* exited $got, expected $want"; }
 }
 
+# How the work of search grows with its input is judged by the instructions it runs, which
+# valgrind (callgrind) counts alike on a loaded machine and an idle one, not by a clock.
+# grows WHAT MAX PATTERN SMALL BIG: search PATTERN in the recording made from the script BIG (SMALL
+# with the one dimension under test changed, as doubled) runs under MAX/10 times the
+# instructions it runs in SMALL's. Each runs natively first, exit status 0.
+grows() {
+	what=$1 max=$2 pat=$3
+	shift 3
+	for f in "$@"; do
+		"$G" script k/signing.key "$f.tgr" session=$SID $GROWS_GEN <"$f" || tg_fail "make $f.tgr"
+		expect 0 "$R" -c conf search "$pat" "$f.tgr"
+	done
+	if ! command -v valgrind >/dev/null; then
+		echo "skipped: $what (valgrind is not installed to count instructions)"
+		return 0
+	fi
+	a=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$R" -c conf search "$pat" "$1.tgr" \
+		2>&1 >/dev/null | sed -n 's/^==[0-9]*== Collected : *\([0-9][0-9]*\)$/\1/p')
+	b=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$R" -c conf search "$pat" "$2.tgr" \
+		2>&1 >/dev/null | sed -n 's/^==[0-9]*== Collected : *\([0-9][0-9]*\)$/\1/p')
+	[ -n "$a" ] && [ -n "$b" ] || tg_fail "$what: valgrind counted no instructions"
+	[ $((b * 10)) -lt $((a * max)) ] ||
+		tg_fail "$what: $b instructions against $a, more than $((max / 10)).$((max % 10)) times"
+	echo "ok: $what: $b instructions against $a"
+	rm -f "$1" "$2" "$1.tgr" "$2.tgr"
+}
+
 # --- verify: exit codes
 expect 0 "$R" -c conf verify good.tgr
 grep -q "sealed and intact" out.txt || tg_fail "verify good: $(cat out.txt)"
@@ -640,20 +667,29 @@ expect 0 "$R" -c conf search 'warning' streams.tgr
 	tg_fail "search: a stderr line: $(cat out.txt)"
 expect 0 "$R" -c conf search 'parwarning|slowtial' streams.tgr
 [ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cat out.txt)"
-# ... in time that grows with the output, not with the lines in progress: a command writing its
+# ... in work that grows with the output, not with the lines in progress: a command writing its
 # stdout and stderr in turns on one long line each (3 MB in 6-byte records: well under a
-# second, where putting a stream's line aside at each turn took about 4 s per MB)
+# second, where putting a stream's line aside at each turn took about 4 s per MB: four times
+# the turns, sixteen times the work)
 python3 -c "import sys
 for i in range(250000): sys.stdout.write('out %d o%04d\\nerr %d e%04d\\n' % (1000 + 2 * i, i % 10000, 1001 + 2 * i, i % 10000))
 print('out 9000000 o\\\\n'); print('err 9000000 e\\\\n'); print('seal 9000000 {}')" >alternate.txt
 "$G" script k/signing.key alternate.tgr session=$SID mode=command command=x term= cols=0 rows=0 \
 	<alternate.txt || tg_fail "make alternate.tgr"
-expect 0 timeout 5 "$R" -c conf search 'e2499o|o2499e' alternate.tgr
+expect 0 "$R" -c conf search 'e2499o|o2499e' alternate.tgr
 [ ! -s out.txt ] || tg_fail "search: stdout and stderr joined in one line: $(cut -c1-80 out.txt)"
-expect 0 timeout 5 "$R" -c conf search '^e0000e0001e' alternate.tgr
+expect 0 "$R" -c conf search '^e0000e0001e' alternate.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 alternate.tgr: $(printf 'e%04d' $(seq 0 79))..." ] ||
 	tg_fail "search: a stderr line written in turns with stdout: $(cut -c1-80 out.txt)"
 rm -f alternate.txt alternate.tgr
+for n in 10000 40000; do
+	python3 -c "import sys
+for i in range($n): sys.stdout.write('out %d o%04d\\nerr %d e%04d\\n' % (1000 + 2 * i, i % 10000, 1001 + 2 * i, i % 10000))
+print('seal 9000000 {}')" >"alternate$n"
+done
+GROWS_GEN="mode=command command=x term= cols=0 rows=0" \
+	grows "search: four times the turns of stdout and stderr on one line" 60 'e2499o|o2499e' \
+	alternate10000 alternate40000
 # a C1 control written as UTF-8 is one to a UTF-8 terminal (U+009B is CSI, U+009D OSC,
 # U+009C ST): its sequence is removed as its ESC form is, and hides no text from a search;
 # the other characters of U+0080..U+00FF (the copyright sign) are text
@@ -721,14 +757,15 @@ printf '%s\n' 'out 1000 rm -rf /tmp/x' 'checkpoint 2000' 'out 3000 \x08\x08\x08\
 expect 2 "$R" -c conf --force search 'rm -rf /$' erase-unv.tgr
 [ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: rm -rf /" ] ||
 	tg_fail "search --force: a line an unverified erase cut short is shown as verified: $(cat out.txt)"
-# ... in time that grows with the output, not with the line erased again and again (a line of
-# 16 KiB erased after each byte: well under a second, where counting the line each time took
-# half a minute)
-python3 -c "print('out 1000 ' + 'x' * 16000)
-for i in range(96): print('out 2000 ' + 'x\\\\e[2K' * 10000)
-print('seal 3000 {}')" >erase-long.txt
-"$G" script k/signing.key erase-long.tgr session=$SID <erase-long.txt || tg_fail "make erase-long.tgr"
-expect 0 timeout 10 "$R" -c conf search 'zz' erase-long.tgr
+# ... in work that grows with the output, not with the line erased again and again (a line
+# of 16 KiB erased after each byte: well under a second, where counting the line each time
+# took half a minute): twice as long a line, erased as often, is hardly more work
+for n in 8000 16000; do
+	python3 -c "print('out 1000 ' + 'x' * $n)
+for i in range(20): print('out 2000 ' + 'x\\\\e[2K' * 1000)
+print('seal 3000 {}')" >"erase-long$n"
+done
+GROWS_GEN= grows "search: a line twice as long erased as often" 15 'zz' erase-long8000 erase-long16000
 # and so are the moves of the cursor on its line (CSI n G or CSI n `, to column n; CSI n D,
 # n columns back; CSI n C, n forward): npm's progress line, CSI 1 G, its text and CSI 0 K,
 # is what it last showed, and a column moved past the line's end is a blank
@@ -759,39 +796,31 @@ expect 0 "$R" -c conf search '^100%$' farmove.tgr
 expect 0 "$R" -c conf search '^c {5000}b$' farmove.tgr
 [ "$(wc -l <out.txt)" -eq 1 ] || tg_fail "search: a cursor move by more columns: $(cut -c1-80 out.txt)"
 rm -f farmove.txt farmove.tgr
-# ... in time that grows with the output, not with the line: a move costs its count of
-# columns, not a count of the line's from its start
-python3 -c "print('out 1000 ' + 'x' * 16000)
-for i in range(160): print('out 2000 ' + '\\\\e[D\\\\e[C' * 6000)
-print('seal 3000 {}')" >cursor-long.txt
-"$G" script k/signing.key cursor-long.tgr session=$SID <cursor-long.txt || tg_fail "make cursor-long.tgr"
-expect 0 timeout 10 "$R" -c conf search 'zz' cursor-long.tgr
-# ... and a line's blanks are made spaces in one pass: 5000 lines of 15984 columns moved
-# over and an x (under a second, where starting each blank's search again from the line's
-# start took 5 s)
-python3 -c "for i in range(50): print('out %d ' % (1000 + i) + ('\\\\e[999C' * 16 + 'x\\\\r\\\\n') * 100)
-print('seal 9000 {}')" >blank-lines.txt
-"$G" script k/signing.key blank-lines.tgr session=$SID <blank-lines.txt || tg_fail "make blank-lines.tgr"
-expect 0 timeout 5 "$R" -c conf search 'zz' blank-lines.tgr
-rm -f blank-lines.txt blank-lines.tgr
-# ... and so do its matches: 160000 matches on 10 lines of 16000 characters are printed in
-# about the time the same matches take on 400 lines of 400 (without a walk of the line for
-# each match, which made it 9 times as long)
-python3 -c "for i in range(10): print('out %d ' % (1000 + i) + 'a' * 16000 + '\\\\r\\\\n')
-print('seal 9000 {}')" >many-matches.txt
-python3 -c "for i in range(10): print('out %d ' % (1000 + i) + ('a' * 400 + '\\\\r\\\\n') * 40)
-print('seal 9000 {}')" >many-lines.txt
-"$G" script k/signing.key many-matches.tgr session=$SID <many-matches.txt || tg_fail "make many-matches.tgr"
-"$G" script k/signing.key many-lines.tgr session=$SID <many-lines.txt || tg_fail "make many-lines.tgr"
-ns() { date +%s%N; }
-t0=$(ns)
-"$R" -c conf search 'a' many-lines.tgr >/dev/null || tg_fail "search many-lines.tgr"
-t1=$(ns)
-"$R" -c conf search 'a' many-matches.tgr >/dev/null || tg_fail "search many-matches.tgr"
-t2=$(ns)
-[ $((t2 - t1)) -lt $((3 * (t1 - t0) + 100000000)) ] ||
-	tg_fail "search: the matches of long lines take $(((t2 - t1) / 1000000)) ms, of short ones $(((t1 - t0) / 1000000)) ms"
-rm -f many-matches.txt many-matches.tgr many-lines.txt many-lines.tgr
+# ... in work that grows with the output, not with the line: a move costs its count of
+# columns, not a count of the line's from its start (twice as long a line, moved on as often,
+# is hardly more work)
+for n in 8000 16000; do
+	python3 -c "print('out 1000 ' + 'x' * $n)
+for i in range(20): print('out 2000 ' + '\\\\e[D\\\\e[C' * 1000)
+print('seal 3000 {}')" >"cursor-long$n"
+done
+GROWS_GEN= grows "search: cursor moves on a line twice as long" 15 'zz' cursor-long8000 cursor-long16000
+# ... and a line's blanks are made spaces in one pass: lines of 15984 columns moved over and
+# an x (under a second for 5000, where starting each blank's search again from the line's
+# start took 5 s): four times as wide, four times the work, not sixteen
+for n in 4 16; do
+	python3 -c "for i in range(2): print('out %d ' % (1000 + i) + ('\\\\e[999C' * $n + 'x\\\\r\\\\n') * 100)
+print('seal 9000 {}')" >"blank-lines$n"
+done
+GROWS_GEN= grows "search: lines of blanks four times as wide" 60 'zz' blank-lines4 blank-lines16
+# ... and so do its matches: 16000 matches on a line of 16000 characters take about the work
+# the same matches take on 40 lines of 400 (without a walk of the line for each match, which
+# made it 9 times as long; 3 times, walked with memchr)
+python3 -c "print('out 1000 ' + 'a' * 16000 + '\\\\r\\\\n')
+print('seal 9000 {}')" >many-matches
+python3 -c "print('out 1000 ' + ('a' * 400 + '\\\\r\\\\n') * 40)
+print('seal 9000 {}')" >many-lines
+GROWS_GEN= grows "search: the matches of one long line against short lines" 15 'a' many-lines many-matches
 # a 0xc2 is held to see whether a C1 control follows: one that ends a stream (the recording
 # ends after it) is not UTF-8, text all the same, on either stream
 printf 'out 1000 total: 5\xc2
