@@ -23,6 +23,11 @@ static int key_char_ok(unsigned char ch)
 	       ch == '-' || ch == '_' || ch == '.' || ch == '@' || ch == '+';
 }
 
+/* The longest value a folder of a key holds (a user or host name, cut beyond): the file's own
+ * name, last in the key, keeps keys apart, and an event or a recording whose host field is
+ * longer than a key could hold must still find one, not be refused by S3 for ever. */
+#define KEY_VALUE_MAX 128
+
 /* How a value goes into a key. */
 enum part_mode {
 	PART_RAW,  /* as it is (the configured prefix) */
@@ -48,7 +53,7 @@ static int put_part(char *out, size_t len, size_t *pos, const char *s, enum part
 	dots = strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
 	if (mode == PART_SAFE && dots)
 		s = "_";
-	for (i = 0; s[i] != '\0'; i++) {
+	for (i = 0; s[i] != '\0' && (mode != PART_SAFE || i < KEY_VALUE_MAX); i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if (mode == PART_NAME && (!key_char_ok(ch) || ch == '_' || dots)) {

@@ -1,0 +1,24 @@
+#!/bin/sh
+# A host name longer than an S3 key can hold (1024 bytes) made the
+# key fail to expand: the event was refused as if S3 or the
+# config were wrong (s3_error, S3 paused), again at every try, and never left
+# the host. A value is now cut to 128 bytes in its folder; the file's own
+# name, last in the key, keeps keys apart.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup
+LONG=$(head -c 1500 /dev/zero | tr '\0' h)
+CUT=$(head -c 128 /dev/zero | tr '\0' h)
+name=$(printf '%020d-%016x.json' "$(($(date +%s) * 1000000))" 1)
+printf '{"v":1,"type":"login","time_us":%s,"host":"%s","user":"alice","session_id":"s1"}' \
+	"$(($(date +%s) * 1000000))" "$LONG" >"$T/spool/events/.tmp"
+mv "$T/spool/events/.tmp" "$T/spool/events/$name"
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 ||
+	tg_fail "--once: exit $?: $(tail -5 "$T/uploader.log" | cut -c1-300)"
+! grep -q s3_error "$T/uploader.log" || tg_fail "S3 refused: $(grep s3_error "$T/uploader.log" | cut -c1-300)"
+[ -z "$(ls "$T/spool/outbox/s3")" ] || tg_fail "events left in outbox/s3: $(ls "$T/spool/outbox/s3")"
+up_s3_objects tollgate | grep -q "/events/dt=.*/host=$CUT/$name._S3rver_object\$" ||
+	tg_fail "the event is not under its cut host: $(up_s3_objects tollgate | cut -c1-200)"
+echo PASS
