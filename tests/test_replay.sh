@@ -760,11 +760,16 @@ expect 2 "$R" -c conf --force search 'rm -rf /$' erase-unv.tgr
 # ... in work that grows with the output, not with the line erased again and again (a line
 # of 16 KiB erased after each byte: well under a second, where counting the line each time
 # took half a minute): twice as long a line, erased as often, is hardly more work
-for n in 8000 16000; do
-	python3 -c "print('out 1000 ' + 'x' * $n)
-for i in range(20): print('out 2000 ' + 'x\\\\e[2K' * 1000)
-print('seal 3000 {}')" >"erase-long$n"
-done
+# long_line NAME TEXT: the scripts NAME8000 and NAME16000, a line of that many x, then TEXT
+# written 20000 times on it
+long_line() {
+	for n in 8000 16000; do
+		python3 -c "print('out 1000 ' + 'x' * $n)
+for i in range(20): print('out 2000 ' + '$2' * 1000)
+print('seal 3000 {}')" >"$1$n"
+	done
+}
+long_line erase-long 'x\\e[2K'
 GROWS_GEN= grows "search: a line twice as long erased as often" 15 'zz' erase-long8000 erase-long16000
 # and so are the moves of the cursor on its line (CSI n G or CSI n `, to column n; CSI n D,
 # n columns back; CSI n C, n forward): npm's progress line, CSI 1 G, its text and CSI 0 K,
@@ -799,11 +804,7 @@ rm -f farmove.txt farmove.tgr
 # ... in work that grows with the output, not with the line: a move costs its count of
 # columns, not a count of the line's from its start (twice as long a line, moved on as often,
 # is hardly more work)
-for n in 8000 16000; do
-	python3 -c "print('out 1000 ' + 'x' * $n)
-for i in range(20): print('out 2000 ' + '\\\\e[D\\\\e[C' * 1000)
-print('seal 3000 {}')" >"cursor-long$n"
-done
+long_line cursor-long '\\e[D\\e[C'
 GROWS_GEN= grows "search: cursor moves on a line twice as long" 15 'zz' cursor-long8000 cursor-long16000
 # ... and a line's blanks are made spaces in one pass: lines of 15984 columns moved over and
 # an x (under a second for 5000, where starting each blank's search again from the line's
