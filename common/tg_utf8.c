@@ -54,6 +54,16 @@ int tg_utf8_seq(const unsigned char *p, size_t len)
 	return ok == need ? (int)need : -1;
 }
 
+unsigned long tg_utf8_code(const unsigned char *p, size_t n)
+{
+	unsigned long code = p[0] & (n == 1 ? 0x7fu : 0xffu >> (n + 1));
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		code = (code << 6) | (p[i] & 0x3fu);
+	return code;
+}
+
 size_t tg_utf8_invalid_len(const unsigned char *p, size_t len)
 {
 	size_t need = 0, ok = valid_prefix(p, len, &need);
@@ -120,11 +130,8 @@ void tg_text_safe_to_mode(char *out, const char *s, int ascii)
 			/* C1 as UTF-8; for an 8-bit terminal any character (its bytes are Latin-1
 			 * text and C1 controls there): \uNNNN, \UNNNNNNNN past U+FFFF, at most
 			 * 10 bytes for 4 */
-			unsigned long code = c & (0xffu >> (n + 1));
-			int i;
+			unsigned long code = tg_utf8_code(p, (size_t)n);
 
-			for (i = 1; i < n; i++)
-				code = (code << 6) | (p[i] & 0x3fu);
 			o +=
 			    (size_t)sprintf(out + o, code > 0xffff ? "\\U%08lx" : "\\u%04lx", code);
 			p += n;

@@ -162,18 +162,6 @@ static void ground(struct replay_guard *g, unsigned char c, struct out *o)
 		emit1(o, c);
 }
 
-/* The code point of the valid UTF-8 character p (n bytes: tg_utf8_seq() said so). */
-static wchar_t utf8_code(const unsigned char *p, size_t n)
-{
-	static const unsigned char lead_bits[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
-	wchar_t code = p[0] & lead_bits[n];
-	size_t i;
-
-	for (i = 1; i < n; i++)
-		code = (code << 6) | (p[i] & 0x3f);
-	return code;
-}
-
 /*
  * An 8-bit terminal: code in the locale's charset (glibc's wchar_t is UCS-4 in every locale),
  * or '?', counted, when the charset has no such character or its bytes there would act: a C1
@@ -242,7 +230,7 @@ static void utf8(struct replay_guard *g, unsigned char c, struct out *o)
 	/* to an 8-bit terminal the character's own bytes are Latin-1 text and C1 controls
 	 * (C3 9B: a CSI): it is written in the terminal's charset instead */
 	if (g->eight_bit)
-		emit_local(g, utf8_code(g->seq, g->len), o);
+		emit_local(g, (wchar_t)tg_utf8_code(g->seq, g->len), o);
 	else
 		emit(o, g->seq, g->len);
 	to_ground(g);

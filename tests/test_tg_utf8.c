@@ -181,6 +181,10 @@ START_TEST(text_safe_ascii)
 	/* the longest escape for the fewest bytes still fits in 4 a byte */
 	tg_text_safe_to_mode(out, "\xf4\x8f\xbf\xbf", 1);
 	ck_assert_str_eq(out, "\\U0010ffff");
+	ck_assert_uint_eq(tg_utf8_code((const unsigned char *)"A", 1), 0x41);
+	ck_assert_uint_eq(tg_utf8_code((const unsigned char *)"\xc3\x9b", 2), 0xdb);
+	ck_assert_uint_eq(tg_utf8_code((const unsigned char *)"\xe2\x82\xac", 3), 0x20ac);
+	ck_assert_uint_eq(tg_utf8_code((const unsigned char *)"\xf4\x8f\xbf\xbf", 4), 0x10ffff);
 	tg_text_safe_to_mode(out, "\xc3\xa9", 0);
 	ck_assert_str_eq(out, "\xc3\xa9");
 }
