@@ -29,7 +29,6 @@ struct replay_opts {
 	uint64_t idle_limit_us; /* 0: none */
 	int has_from, has_to;
 	uint64_t from_us, to_us;
-	int term_8bit; /* the locale's charset is not UTF-8 (replay_term_8bit()): for the guard */
 };
 
 /* An open recording: a local file or an S3 object stream. */
@@ -102,6 +101,8 @@ int replay_check_format(const char *format, int required);
  * replay_text_safe() and the JSON dumps write to a terminal is then ASCII, and so are the
  * messages tg_log writes to stderr when it is a terminal. */
 void replay_set_term_8bit(int eight_bit);
+/* Whether fd is a terminal taken to be an 8-bit one: what the guards and replay_text_safe() ask. */
+int replay_8bit_tty(int fd);
 /* tg_text_safe() of s for stream f: a character not ASCII as an escape when f is a terminal
  * and it is an 8-bit one (malloc'd; NULL when out of memory). */
 char *replay_text_safe(FILE *f, const char *s);

@@ -402,8 +402,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.speed = 1.0;
 	/* the terminal's charset is the locale's: what the guard writes to it must be read so */
-	o.term_8bit = replay_term_8bit();
-	replay_set_term_8bit(o.term_8bit);
+	replay_set_term_8bit(replay_term_8bit());
 	opterr = 0; /* bad_option() says it, on one line (':' first: a missing value apart) */
 	/* options before the command: where it is (each is checked once it is known) ... */
 	if ((r = scan_opts(argc, argv, 1, NO_COMMAND, &o, &config_path)) >= 0)

@@ -498,7 +498,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 	out_is_tty = isatty(STDOUT_FILENO);
 	/* the locale's charset is a terminal's; a file or a pipe gets the recorded text as it was
 	 * (the same bytes as cat's, withheld sequences apart) */
-	replay_guard_init_term(&p.guard, o->term_8bit && out_is_tty);
+	replay_guard_init_term(&p.guard, replay_8bit_tty(STDOUT_FILENO));
 	if (isatty(STDIN_FILENO) && strcmp(argv[0], "-") != 0 &&
 	    tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
 		tio_fd = STDIN_FILENO;

@@ -1033,7 +1033,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	c->term_loc = LC_GLOBAL_LOCALE;
 	/* the matches' text is the recorded user's: an 8-bit terminal must get it in its own
 	 * charset (a pipe or a file gets it as it was) */
-	if (o->term_8bit && isatty(STDOUT_FILENO)) {
+	if (replay_8bit_tty(STDOUT_FILENO)) {
 		replay_guard_init_term(&c->guard, 1);
 		if ((c->term_loc = duplocale(LC_GLOBAL_LOCALE)) == (locale_t)0) {
 			tg_error("search: %s", tg_strerror(TG_ERR_NOMEM));

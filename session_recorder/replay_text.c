@@ -155,7 +155,7 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 	/* a terminal acts on what it is sent: the recorded user's bytes go through the guard
 	 * (a file or a pipe gets them as they were: what scripts and export rely on) */
 	if (!o->raw && isatty(STDOUT_FILENO)) {
-		replay_guard_init_term(&guard, o->term_8bit);
+		replay_guard_init_term(&guard, replay_8bit_tty(STDOUT_FILENO));
 		c.guard = &guard;
 	}
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);

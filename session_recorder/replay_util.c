@@ -87,12 +87,17 @@ static int term_8bit;
 void replay_set_term_8bit(int eight_bit)
 {
 	term_8bit = eight_bit;
-	tg_log_set_ascii(eight_bit && isatty(STDERR_FILENO));
+	tg_log_set_ascii(replay_8bit_tty(STDERR_FILENO));
+}
+
+int replay_8bit_tty(int fd)
+{
+	return term_8bit && isatty(fd);
 }
 
 char *replay_text_safe(FILE *f, const char *s)
 {
-	return tg_text_safe_mode(s, term_8bit && isatty(fileno(f)));
+	return tg_text_safe_mode(s, replay_8bit_tty(fileno(f)));
 }
 
 char *replay_json_dumps(const json_t *j, size_t flags)
@@ -102,7 +107,7 @@ char *replay_json_dumps(const json_t *j, size_t flags)
 
 	/* (all JSON goes to stdout) an 8-bit terminal would take a character's UTF-8 bytes for
 	 * Latin-1 text and C1 controls: each is written as its \u escape instead */
-	if (term_8bit && isatty(STDOUT_FILENO))
+	if (replay_8bit_tty(STDOUT_FILENO))
 		flags |= JSON_ENSURE_ASCII;
 	if ((d = json_dumps(j, flags)) == NULL)
 		return NULL;
