@@ -269,15 +269,24 @@ def run(tmp):
             seen += os.read(q.stdout.fileno(), 4096)
     if b"A" not in seen:
         fail("keyboard gone: play showed nothing: %r" % seen)
+    shown = time.time()
     end = time.time() + 20
     while termios.tcgetattr(master)[3] & (termios.ECHO | termios.ICANON):
         if time.time() > end:
             fail("terminal never left canonical mode")
         time.sleep(0.02)
     os.write(master, b" ")  # pause
+    before_pause = time.time() - shown
     time.sleep(4)
     os.close(master)
-    end = time.time() + 1.5
+    # Not counting the pause, B is due 3 s of play after A, of which before_pause
+    # went by before it: watch until then (less a margin for the pty's latency), so
+    # that a machine slow to reach the pause cannot make B look early.
+    watch = 3 - before_pause - 0.5
+    if watch < 0.3:
+        fail("keyboard gone while paused: %.2f s from A to the pause leaves nothing to "
+             "watch" % before_pause)
+    end = time.time() + watch
     while time.time() < end:
         if select.select([q.stdout], [], [], 0.05)[0]:
             seen += os.read(q.stdout.fileno(), 4096)
