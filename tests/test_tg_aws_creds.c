@@ -251,6 +251,55 @@ static const char *get_key(struct tg_aws_creds_provider *p, int force, int *rc)
 	return *rc == TG_OK ? c.access_key_id : err;
 }
 
+/* The file the uploader checks for its mode is the one tg_aws_creds_get() reads: none when
+ * the [s3] keys or the environment come first (either key of a pair: that source's error). */
+START_TEST(test_file_in_use)
+{
+	const char *kv_file[] = {"s3", "credentials_file", "/etc/tollgate/aws", NULL};
+	const char *kv_home[] = {"s3", "credentials_file", "~/creds", NULL};
+	const char *kv_id[] = {"s3", "access_key_id", "AKIACONFIG", NULL};
+	const char *kv_secret[] = {"s3", "secret_access_key", "cs", NULL};
+	struct tg_config *cfg;
+	char path[4096];
+
+	clear_env();
+	cfg = config(kv_file);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/env/credentials", 1);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_OK);
+	ck_assert_str_eq(path, "/etc/tollgate/aws");
+	setenv("AWS_SECRET_ACCESS_KEY", "es", 1);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_ERR_NOT_FOUND);
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_ERR_NOT_FOUND);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, 8), TG_ERR_LIMIT);
+	tg_config_free(cfg);
+
+	cfg = config(NULL);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_OK);
+	ck_assert_str_eq(path, "/env/credentials");
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_OK);
+	ck_assert_ptr_nonnull(strstr(path, "/.aws/credentials"));
+	tg_config_free(cfg);
+
+	cfg = config(kv_home);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_OK);
+	ck_assert_msg(path[0] == '/' && strstr(path, "/creds") != NULL && strchr(path, '~') == NULL,
+	              "%s", path);
+	tg_config_free(cfg);
+
+	cfg = config(kv_id);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_ERR_NOT_FOUND);
+	tg_config_free(cfg);
+	cfg = config(kv_secret);
+	ck_assert_int_eq(tg_aws_creds_file_in_use(cfg, path, sizeof path), TG_ERR_NOT_FOUND);
+	tg_config_free(cfg);
+	clear_env();
+}
+END_TEST
+
 /* config keys, then the environment, then the file, then (here, off) instance metadata */
 START_TEST(test_order)
 {
@@ -621,6 +670,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_file_checks);
 	tcase_add_test(tc, test_iso8601);
 	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_file_in_use);
 	tcase_add_test(tc, test_imds);
 	tcase_add_test(tc, test_imds_no_role_and_bad_json);
 	tcase_add_test(tc, test_imds_refresh);

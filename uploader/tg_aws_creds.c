@@ -602,12 +602,12 @@ static int fresh(const struct tg_aws_creds *c)
 	return c->expiration == 0 || time(NULL) + TG_AWS_CREDS_REFRESH_MARGIN < c->expiration;
 }
 
-/* The shared credentials file to read: config, then $AWS_SHARED_CREDENTIALS_FILE, then
- * ~/.aws/credentials. */
-static int credentials_path(const struct tg_aws_creds_provider *p, char *out, size_t outlen)
+/* The shared credentials file to read: configured (NULL: none), then
+ * $AWS_SHARED_CREDENTIALS_FILE, then ~/.aws/credentials. */
+static int credentials_path(const char *configured, char *out, size_t outlen)
 {
 	const char *env = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	const char *path = p->credentials_file ? p->credentials_file : env && *env ? env : NULL;
+	const char *path = configured ? configured : env && *env ? env : NULL;
 	struct passwd pw, *res = NULL;
 	char pwbuf[4096];
 	int n;
@@ -622,6 +622,22 @@ static int credentials_path(const struct tg_aws_creds_provider *p, char *out, si
 		return TG_ERR_NOT_FOUND;
 	n = snprintf(out, outlen, "%s/%s", pw.pw_dir, path ? path + 2 : ".aws/credentials");
 	return n < 0 || (size_t)n >= outlen ? TG_ERR_LIMIT : TG_OK;
+}
+
+int tg_aws_creds_file_in_use(const struct tg_config *cfg, char *out, size_t outlen)
+{
+	const char *file = tg_config_str(cfg, TG_CONF_S3_CREDENTIALS_FILE);
+	const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+
+	if (outlen > 0)
+		out[0] = '\0';
+	/* the sources before it, as tg_aws_creds_get() takes them: either key of a pair set
+	 * is that source's (or an error), and the file is not read */
+	if (*tg_config_str(cfg, TG_CONF_S3_ACCESS_KEY_ID) != '\0' ||
+	    *tg_config_str(cfg, TG_CONF_S3_SECRET_ACCESS_KEY) != '\0' ||
+	    (id != NULL && *id != '\0') || (secret != NULL && *secret != '\0'))
+		return TG_ERR_NOT_FOUND;
+	return credentials_path(*file != '\0' ? file : NULL, out, outlen);
 }
 
 int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out,
@@ -656,7 +672,7 @@ int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_c
 	envp = getenv("AWS_PROFILE");
 	named = p->profile != NULL || (envp != NULL && *envp != '\0');
 	profile = p->profile ? p->profile : named ? envp : "default";
-	if ((r = credentials_path(p, path, sizeof path)) == TG_OK) {
+	if ((r = credentials_path(p->credentials_file, path, sizeof path)) == TG_OK) {
 		char ferr[512] = "";
 
 		r = tg_aws_creds_from_file(path, profile, &p->cached, ferr, sizeof ferr);

@@ -42,6 +42,13 @@ int tg_aws_creds_provider_new(struct tg_aws_creds_provider **out, const struct t
  */
 int tg_aws_creds_get(struct tg_aws_creds_provider *p, int force, struct tg_aws_creds *out,
                      char *err, size_t errlen);
+/*
+ * The shared credentials file tg_aws_creds_get() reads with cfg and the environment as they
+ * are now, into out: TG_OK. TG_ERR_NOT_FOUND when a source before it has keys (the [s3] keys,
+ * the environment) or there is no home directory for ~/.aws/credentials; TG_ERR_LIMIT when
+ * the path does not fit. Whether the file exists is not asked.
+ */
+int tg_aws_creds_file_in_use(const struct tg_config *cfg, char *out, size_t outlen);
 /* Release; wipes the cache. Safe on NULL. */
 void tg_aws_creds_provider_free(struct tg_aws_creds_provider *p);
 

@@ -115,6 +115,9 @@ struct up_ctx {
 	uint64_t spool_bytes;
 	int spool_alert_level; /* 0 below, 1 past the alert share, 2 at the cap */
 	int config_alerted;
+	/* the credentials file (mode, group, path) last alerted as readable by others; "": none
+	 * (or it was fixed since) */
+	char creds_alerted[PATH_MAX + 32];
 	int scan_alerted; /* a queue's folder could not be listed, and it was alerted */
 	uint64_t last_status_us;
 	uint64_t status_backlog; /* the backlog status.json shows */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tg_aws_creds.h"
 #include "tg_error.h"
 #include "tg_event.h"
 #include "tg_log.h"
@@ -74,6 +76,72 @@ static void check_config_secrets(struct up_ctx *c)
 	         "%s holds secrets (the Slack webhook URL or S3 keys) and every user can read it "
 	         "(mode %04o): chmod 0640 it, group %s",
 	         c->config_path, (unsigned)(st.st_mode & 07777), TG_AUDIT_USER);
+}
+
+/* A group that may read a secret file: root's, or the audit user's (doc/deploy.md installs
+ * the files root:TG_AUDIT_USER 0640). Any other group's members would learn the secret. */
+static int group_may_read(gid_t gid)
+{
+	const struct group *gr;
+
+	if (gid == 0)
+		return 1;
+	gr = getgrnam(TG_AUDIT_USER);
+	return gr != NULL && gr->gr_gid == gid;
+}
+
+/* A group's name, or its number when it has none. */
+static const char *group_name(gid_t gid, char *buf, size_t len)
+{
+	const struct group *gr = getgrgid(gid);
+
+	if (gr != NULL)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "%lu", (unsigned long)gid);
+	return buf;
+}
+
+/*
+ * The shared AWS credentials file the upload workers read (when neither the [s3] keys nor the
+ * environment come first) must not be readable by other users: its secret key would be
+ * theirs, the recorded users' included. It is not refused: the uploads go on, and an alert
+ * says it, once per daemon start. Checked at every periodic rescan, since each worker reads
+ * the file afresh; alerted again only for another file, mode or group, or once it was fixed
+ * (not for a file gone a while). A file the workers refuse anyway (a symlink, writable by
+ * others) is theirs to report.
+ */
+static void check_credentials_file(struct up_ctx *c)
+{
+	char path[PATH_MAX], seen[sizeof c->creds_alerted], grp[64], fix[128];
+	struct stat st;
+
+	if (tg_aws_creds_file_in_use(c->cfg, path, sizeof(path)) != TG_OK ||
+	    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return; /* not read, or refused by the workers, who say why */
+	if ((st.st_mode & S_IROTH) == 0 &&
+	    ((st.st_mode & S_IRGRP) == 0 || group_may_read(st.st_gid))) {
+		c->creds_alerted[0] = '\0'; /* fixed: readable again is news again */
+		return;
+	}
+	snprintf(seen, sizeof(seen), "%04o %lu %s", (unsigned)(st.st_mode & 07777),
+	         (unsigned long)st.st_gid, path);
+	if (strcmp(seen, c->creds_alerted) == 0)
+		return;
+	snprintf(c->creds_alerted, sizeof(c->creds_alerted), "%s", seen);
+	group_name(st.st_gid, grp, sizeof(grp));
+	/* a file of root's that the uploader reads through its group stays group-readable */
+	if (st.st_uid == geteuid())
+		snprintf(fix, sizeof(fix), "chmod 0600 it");
+	else
+		snprintf(fix, sizeof(fix), "chmod 0640 it, group %s (or chown %s and chmod 0600)",
+		         TG_AUDIT_USER, TG_AUDIT_USER);
+	up_alert(c, "credentials_readable", 1,
+	         "the AWS credentials file %s (mode %04o, group %s) can be read by %s: its secret "
+	         "key is theirs too. It is still used (the uploads go on); fix: %s",
+	         path, (unsigned)(st.st_mode & 07777), grp,
+	         (st.st_mode & S_IROTH) != 0 ? "every user" : "the members of that group", fix);
 }
 
 /*
@@ -673,6 +741,7 @@ static int run(struct up_ctx *c)
 		if (dirty || got_hup || now >= rescan_at) {
 			got_hup = 0;
 			if (now >= rescan_at) {
+				check_credentials_file(c);
 				up_spool_remake_state(c);
 				up_recover_orphans(c);
 			}
