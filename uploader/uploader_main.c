@@ -61,23 +61,6 @@ static void take_pending_signals(void)
 		got_hup = 1;
 }
 
-/* A config that holds a secret (the webhook URL, static S3 keys) must not be readable by every
- * user, the recorded ones included: said once at start, in the log and as an alert. */
-static void check_config_secrets(struct up_ctx *c)
-{
-	struct stat st;
-
-	if (stat(c->config_path, &st) != 0 || (st.st_mode & S_IROTH) == 0)
-		return;
-	if (*tg_config_str(c->cfg, TG_CONF_SLACK_WEBHOOK_URL) == '\0' &&
-	    *tg_config_str(c->cfg, TG_CONF_S3_SECRET_ACCESS_KEY) == '\0')
-		return;
-	up_alert(c, "config_readable", 1,
-	         "%s holds secrets (the Slack webhook URL or S3 keys) and every user can read it "
-	         "(mode %04o): chmod 0640 it, group %s",
-	         c->config_path, (unsigned)(st.st_mode & 07777), TG_AUDIT_USER);
-}
-
 /* A group that may read a secret file: root's, or the audit user's (doc/deploy.md installs
  * the files root:TG_AUDIT_USER 0640). Any other group's members would learn the secret. */
 static int group_may_read(gid_t gid)
@@ -100,6 +83,37 @@ static const char *group_name(gid_t gid, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%lu", (unsigned long)gid);
 	return buf;
+}
+
+/*
+ * A config that holds a secret (the webhook URL, static S3 keys) must be readable by root and
+ * the audit user only: not by every user, the recorded ones included, nor by the members of
+ * another group (0640, but group users). Said once at start, in the log and as an alert.
+ */
+static void check_config_secrets(struct up_ctx *c)
+{
+	struct stat st;
+	char grp[64];
+
+	if (stat(c->config_path, &st) != 0 ||
+	    ((st.st_mode & S_IROTH) == 0 &&
+	     ((st.st_mode & S_IRGRP) == 0 || group_may_read(st.st_gid))))
+		return;
+	if (*tg_config_str(c->cfg, TG_CONF_SLACK_WEBHOOK_URL) == '\0' &&
+	    *tg_config_str(c->cfg, TG_CONF_S3_SECRET_ACCESS_KEY) == '\0')
+		return;
+	if ((st.st_mode & S_IROTH) != 0) {
+		up_alert(c, "config_readable", 1,
+		         "%s holds secrets (the Slack webhook URL or S3 keys) and every user can "
+		         "read it (mode %04o): chmod 0640 it, group %s",
+		         c->config_path, (unsigned)(st.st_mode & 07777), TG_AUDIT_USER);
+		return;
+	}
+	up_alert(c, "config_readable", 1,
+	         "%s holds secrets (the Slack webhook URL or S3 keys) and the members of group %s "
+	         "can read it (mode %04o): chgrp %s it, only root's group and %s may read it",
+	         c->config_path, group_name(st.st_gid, grp, sizeof(grp)),
+	         (unsigned)(st.st_mode & 07777), TG_AUDIT_USER, TG_AUDIT_USER);
 }
 
 /*
