@@ -470,6 +470,77 @@ void up_queue_drop(struct up_queue_state *qs, const char *name)
 	qs->n--;
 }
 
+/* What an entry that is no regular file is, for a person. */
+static const char *stray_type(mode_t mode)
+{
+	return S_ISLNK(mode)    ? "a symbolic link"
+	       : S_ISFIFO(mode) ? "a FIFO"
+	       : S_ISSOCK(mode) ? "a socket"
+	       : S_ISCHR(mode)  ? "a character device"
+	       : S_ISBLK(mode)  ? "a block device"
+	       : S_ISDIR(mode)  ? "a folder"
+	                        : "of an unknown type";
+}
+
+/*
+ * An entry of sessions/ or events/ that is no regular file, seen by a scan: alerted on the first
+ * time, so that a recording that went wrong, or something put there by hand, does not sit in
+ * the spool unseen. Only its name and lstat() are used: a link is not followed, a FIFO not
+ * opened (it would block).
+ */
+static void stray_seen(struct up_ctx *c, enum up_queue q, int dfd, const char *name,
+                       const struct stat *st)
+{
+	struct up_queue_state *qs = &c->q[q];
+	char target[256] = "";
+	size_t i;
+
+	for (i = 0; i < qs->nstrays; i++) {
+		if (strcmp(qs->strays[i].name, name) == 0) {
+			qs->strays[i].present = 1;
+			return;
+		}
+	}
+	if (qs->nstrays == qs->astrays) {
+		size_t na = qs->astrays ? qs->astrays * 2 : 8;
+		struct up_stray *p = realloc(qs->strays, na * sizeof(*p));
+
+		/* no memory: alerted again at the next scan, never not at all */
+		if (p != NULL) {
+			qs->strays = p;
+			qs->astrays = na;
+		}
+	}
+	if (qs->nstrays < qs->astrays) {
+		snprintf(qs->strays[qs->nstrays].name, UP_NAME_MAX, "%s", name);
+		qs->strays[qs->nstrays++].present = 1;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+
+		target[n > 0 ? n : 0] = '\0';
+	}
+	up_alert(c, "spool_not_regular", 1,
+	         "%s/%s is %s%s%s%s, not a regular file: it is not %s, and is left where it is",
+	         qs->dir, name, stray_type(st->st_mode), *target ? " (to " : "", target,
+	         *target ? ")" : "",
+	         q == UP_Q_SESSIONS ? "shipped as a recording" : "sent as an event");
+}
+
+/* Forget the entries the latest scan did not see: one that comes back is alerted on again. */
+static void strays_prune(struct up_queue_state *qs)
+{
+	size_t i;
+
+	for (i = 0; i < qs->nstrays;) {
+		if (qs->strays[i].present) {
+			qs->strays[i++].present = 0;
+			continue;
+		}
+		qs->strays[i] = qs->strays[--qs->nstrays];
+	}
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct up_item *)a)->name, ((const struct up_item *)b)->name);
@@ -512,8 +583,14 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		/* in-progress recordings and temp files start with '.' */
 		if (!queue_name_ok(de->d_name))
 			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
+		if (!S_ISREG(st.st_mode)) {
+			/* the outboxes are ours alone */
+			if (q == UP_Q_SESSIONS || q == UP_Q_EVENTS)
+				stray_seen(c, q, dfd, de->d_name, &st);
+			continue;
+		}
 		if ((it = up_queue_find(qs, de->d_name)) != NULL) {
 			it->present = 1;
 			it->size = (uint64_t)st.st_size;
@@ -538,6 +615,7 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		item_init(&fresh[nfresh++], de->d_name, &st);
 	}
 	closedir(d);
+	strays_prune(qs);
 	/* drop what left (a busy item stays until its job reports) */
 	for (i = 0; i < qs->n;) {
 		if (!qs->items[i].present && !qs->items[i].busy) {
@@ -614,5 +692,8 @@ void up_queues_free(struct up_ctx *c)
 		free(c->q[q].items);
 		c->q[q].items = NULL;
 		c->q[q].n = c->q[q].alloc = 0;
+		free(c->q[q].strays);
+		c->q[q].strays = NULL;
+		c->q[q].nstrays = c->q[q].astrays = 0;
 	}
 }

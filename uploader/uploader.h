@@ -66,10 +66,19 @@ struct up_item {
 	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
 };
 
+/* An entry of sessions/ or events/ that is no regular file (a symbolic link, a FIFO, a socket,
+ * a device, a folder): never shipped, followed or opened, and alerted on once while it stays. */
+struct up_stray {
+	char name[UP_NAME_MAX];
+	int present; /* seen by the latest scan */
+};
+
 struct up_queue_state {
 	char dir[PATH_MAX];
 	struct up_item *items; /* sorted by name */
 	size_t n, alloc;
+	struct up_stray *strays; /* alerted on already, in no order */
+	size_t nstrays, astrays;
 	int wd; /* its inotify watch; -1: none */
 };
 
@@ -162,7 +171,9 @@ void up_spool_clean_tmp(struct up_ctx *c);
 int up_watch_start(struct up_ctx *c);
 /* Apply inotify's events to the queues; 1 when events were lost and a full rescan is due. */
 int up_watch_drain(struct up_ctx *c);
-/* Re-list one queue's folder: new files are added, vanished ones dropped. */
+/* Re-list one queue's folder: new files are added, vanished ones dropped. In sessions/ and
+ * events/, an entry that is no regular file raises spool_not_regular the first scan that finds
+ * it (not followed, not opened, left where it is); one gone is forgotten. */
 int up_queue_scan(struct up_ctx *c, enum up_queue q);
 /* Find an item by name; NULL when absent. */
 struct up_item *up_queue_find(struct up_queue_state *qs, const char *name);
