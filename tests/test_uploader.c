@@ -36,6 +36,18 @@ START_TEST(key_default_layout)
 	ck_assert_str_eq(key, "tollgate/dt=2026-11-29/host=web-1/alice/0123abcd.tgr");
 	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
 	ck_assert_str_eq(key, "tollgate/index/dt=2026-11-29/host=web-1/0123abcd.json");
+	/* another extension, or none: the whole name, apart from the recorder's names */
+	v.ext = ".old";
+	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "tollgate/index/dt=2026-11-29/host=web-1/0123abcd.old_.json");
+	v.ext = "";
+	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "tollgate/index/dt=2026-11-29/host=web-1/0123abcd_.json");
+	v.session_id = "0123abcd_";
+	v.ext = ".tgr";
+	ck_assert_int_eq(up_key_index(cfg, &v, key, sizeof(key)), TG_OK);
+	ck_assert_str_eq(key, "tollgate/index/dt=2026-11-29/host=web-1/0123abcd_5f.json");
+	v.session_id = "0123abcd";
 	ck_assert_int_eq(up_key_event(cfg, "web-1", T_US, "000123-ab.json", key, sizeof(key)),
 	                 TG_OK);
 	ck_assert_str_eq(key, "tollgate/events/dt=2026-11-29/host=web-1/000123-ab.json");

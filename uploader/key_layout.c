@@ -184,7 +184,7 @@ int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us
 int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len)
 {
 	struct up_key_vars vv = *v;
-	char base[1100];
+	char base[1100], name[2 * UP_NAME_MAX];
 	int r;
 
 	if (*tg_config_str(cfg, TG_CONF_S3_INDEX_PREFIX) == '\0') {
@@ -199,8 +199,21 @@ int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char 
 	                       sizeof(base))) != TG_OK)
 		return r;
 	vv.prefix = base;
-	vv.ext = ".json";
-	return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}{ext}", &vv, out, len);
+	if (v->ext != NULL && strcmp(v->ext, UP_REC_EXT) == 0) {
+		/* a recording as the recorder names them keeps its key */
+		vv.ext = ".json";
+		return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}{ext}", &vv, out,
+		                     len);
+	}
+	/* Any other name (put there by hand): the whole of it, or x.old would share x.tgr's
+	 * index object and overwrite its line. The escaped name never ends with a bare '_' (each
+	 * '_' it holds is one of _XX), so "_.json" sets these apart from the recorder's names. */
+	if ((size_t)snprintf(name, sizeof(name), "%s%s", v->session_id ? v->session_id : "",
+	                     v->ext ? v->ext : "") >= sizeof(name))
+		return TG_ERR_LIMIT;
+	vv.session_id = name;
+	vv.ext = NULL;
+	return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}_.json", &vv, out, len);
 }
 
 static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
@@ -218,7 +231,7 @@ static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 	v.host = "host";
 	v.user = "user";
 	v.session_id = "0123456789abcdef";
-	v.ext = ".tgr";
+	v.ext = UP_REC_EXT;
 	v.time_us = 1;
 	if (up_key_session(cfg, &v, key, sizeof(key)) != TG_OK) {
 		tg_errf(
