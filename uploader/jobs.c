@@ -263,8 +263,20 @@ void up_jobs_stop(struct up_jobs *j)
 	unsigned i;
 
 	for (i = 0; i < j->max; i++) {
+		int status;
+
 		if (j->slot[i].pid == 0 || j->slot[i].exited)
 			continue;
+		/* Dead already, and not by a stop's SIGTERM (systemd's reaches every process of
+		 * the unit): it died on its file, which is charged with it. The OOM killer kills
+		 * the worker, and systemd (OOMPolicy=stop) then stops the daemon at once: taken
+		 * for stopped, that death was never counted, and a recording that exhausts the
+		 * worker's memory was never set aside. */
+		if (waitpid(j->slot[i].pid, &status, WNOHANG) == j->slot[i].pid) {
+			j->slot[i].exited = 1;
+			j->slot[i].stopped = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+			continue;
+		}
 		/* the file stays in the spool; a multipart upload resumes next time */
 		kill(j->slot[i].pid, SIGTERM);
 		while (waitpid(j->slot[i].pid, NULL, 0) < 0 && errno == EINTR)

@@ -271,7 +271,8 @@ void up_jobs_reap(struct up_ctx *c, void (*done)(struct up_ctx *c, enum up_queue
 int up_jobs_fd(const struct up_jobs *j);
 /* Kill and wait for every job (shutdown); up_jobs_reap() then reads what they wrote (done()
  * only for the files they finished, and with stopped and worker_died for those they said they
- * remove: the others stay in the spool) and frees their slots. */
+ * remove: the others stay in the spool) and frees their slots. A worker found dead already,
+ * not by SIGTERM, is reaped as one that died on its file (crashed), not as stopped. */
 void up_jobs_stop(struct up_jobs *j);
 
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */

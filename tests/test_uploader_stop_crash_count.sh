@@ -1,0 +1,64 @@
+#!/bin/sh
+# A worker that died on its file just before the daemon was stopped is a death on that file,
+# counted in state/crashes/: under the unit (OOMPolicy=stop, the default) the OOM killer kills
+# the worker and systemd then stops the daemon at once, and a daemon that took the dead worker
+# for one it stopped itself counted nothing, so a recording that made the worker run out of
+# memory was tried at every start for ever, never set aside, and upload_crashed never raised.
+# A worker ended by SIGTERM (systemd's stop reaches every process of the unit) is stopped, not
+# dead: a good recording is never counted for a stop.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup 'workers = 1'
+A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+COUNTS=$T/spool/state/crashes/sessions
+up_rec $A.tgr user=alice
+
+# stop_with_dead_worker SIGNAL: with the worker at S3, the daemon held, the worker ended by
+# SIGNAL, then the daemon stopped (SIGTERM): it sees the two at once
+stop_with_dead_worker() {
+	up_start_stalled
+	kill -STOP "$UP_PID"
+	w=$(up_workers)
+	[ -n "$w" ] || tg_fail "no worker"
+	kill "-$1" "$w"
+	up_wait_until 10 "the worker did not end" up_ended "$w"
+	kill -TERM "$UP_PID"
+	kill -CONT "$UP_PID"
+	up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
+	wait "$UP_PID" 2>/dev/null
+	UP_PID=
+	kill -CONT "$TG_S3_PID"
+}
+
+# a worker killed by SIGTERM: a stop, nothing counted
+echo "--- TERM" >>"$T/uploader.log"
+stop_with_dead_worker TERM
+[ -e "$COUNTS/$A.tgr" ] && tg_fail "a worker ended by SIGTERM counted a crash: $(cat "$COUNTS/$A.tgr")"
+[ -e "$T/spool/sessions/$A.tgr" ] || tg_fail "$A.tgr left the spool"
+
+# the OOM killer's SIGKILL, then the stop: one death on the file
+echo "--- KILL" >>"$T/uploader.log"
+stop_with_dead_worker KILL
+[ "$(cat "$COUNTS/$A.tgr" 2>/dev/null)" = 1 ] ||
+	tg_fail "the death of a worker just before the stop was not counted: $(ls -la "$COUNTS"; tail -5 "$T/uploader.log")"
+
+# the count drives the setting aside: two more deaths seen by the daemon and it is set aside
+# at once, at the third, not after three more
+echo "--- KILL 2" >>"$T/uploader.log"
+stop_with_dead_worker KILL
+[ "$(cat "$COUNTS/$A.tgr" 2>/dev/null)" = 2 ] || tg_fail "the second death was not counted"
+echo "--- KILL 3" >>"$T/uploader.log"
+stop_with_dead_worker KILL
+grep -q "alert upload_crashed: the upload worker died 3 times in a row while it shipped .*/sessions/$A.tgr" \
+	"$T/uploader.log" || tg_fail "not set aside after 3 deaths: $(tail -5 "$T/uploader.log")"
+[ -e "$COUNTS/$A.tgr" ] && tg_fail "the count outlived the setting aside"
+
+# a good recording ships once the daemon runs normally, and the set-aside one is tried again
+up_rec $B.tgr user=bob
+up_once "after the stops"
+up_no_recs || tg_fail "recordings left: $(ls "$T/spool/sessions")"
+up_check_s3
+echo PASS
