@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -21,6 +22,12 @@
 #define KILL_WAIT_MS 500
 /* the helper's exit status when what is left of the group is another user's */
 #define HELPER_EXIT_OUT_OF_REACH 2
+
+/* what the helper is told first: whom to end */
+struct hangup_target {
+	pid_t id;    /* the command's process group, or the terminal's session */
+	int session; /* id is a session: a shell that setsid() made the leader of its terminal's */
+};
 
 static void tick(void)
 {
@@ -82,6 +89,43 @@ static int wait_group_gone(pid_t pgid, int ms)
 	return 1;
 }
 
+/* Send sig to what runs of the session; 1 when a process it may signal is left (and so got
+ * it). A /proc that cannot be read leaves nothing to find. *denied: those it may not signal. */
+static int session_signal(pid_t sid, int sig, int *denied)
+{
+	int n = proc_session_signal(sid, sig, denied);
+
+	return n > *denied;
+}
+
+/*
+ * A terminal's session after a recording failure (on_failure = deny): the recorder has closed
+ * the pty master, so the kernel has hung the terminal up, and the shell, which its SIGHUP ends,
+ * has passed it on to its jobs. What ignores it (trap '' HUP, nohup), or never got it (a
+ * disowned job), gets SIGKILL after RELAY_HANGUP_WAIT_MS, as a command's group does. The
+ * recorder keeps the shell's zombie meanwhile (pipe_hangup_end): its pid, the session's id,
+ * cannot go to another session of the user's. 1 when processes of another user's ran on.
+ */
+static int end_session(pid_t sid)
+{
+	uint64_t end = tg_mono_us() + (uint64_t)RELAY_HANGUP_WAIT_MS * 1000;
+	int denied;
+
+	while (session_signal(sid, 0, &denied)) {
+		if (tg_mono_us() >= end) {
+			/* again and again: a process that forks while the pass runs leaves a child
+			 * the pass did not see */
+			end = tg_mono_us() + (uint64_t)KILL_WAIT_MS * 1000;
+			while (session_signal(sid, SIGKILL, &denied) && tg_mono_us() < end)
+				tick();
+			break;
+		}
+		tick();
+	}
+	(void)session_signal(sid, 0, &denied);
+	return denied > 0;
+}
+
 /*
  * What the helper ignores: it is in the recorder's process group, so a Ctrl-C at the terminal
  * that a command session runs on (su alice -c cmd), or a signal an admin sends the group, reaches
@@ -109,10 +153,11 @@ static void __attribute__((noreturn))
 helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 {
 	struct rlimit zero = {0, 0};
+	struct hangup_target t;
 	sigset_t ignored;
 	pid_t pgid;
 	char cmd;
-	int fd, sig;
+	int fd, sig, out_of_reach;
 
 	helper_signals(&ignored);
 	for (sig = 1; sig < NSIG; sig++)
@@ -143,8 +188,19 @@ helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 		close(fd);
 	/* the others back to their defaults, and all let in: what came meanwhile is dropped */
 	relay_signals_child_reset_keep(&ignored);
-	if (!read_full(3, &pgid, sizeof(pgid)) || pgid <= 1)
+	if (!read_full(3, &t, sizeof(t)) || t.id <= 1)
 		_exit(0); /* no command was started */
+	if (t.session) {
+		/* the recorder gone without a word, or done: the kernel hangs a terminal up when
+		 * its master closes, and what ignores that runs on, as after any logout. Only "E"
+		 */
+		if (!read_full(3, &cmd, 1) || cmd != 'E')
+			_exit(0);
+		out_of_reach = end_session(t.id);
+		(void)!send(3, "H", 1, MSG_NOSIGNAL);
+		_exit(out_of_reach ? HELPER_EXIT_OUT_OF_REACH : 0);
+	}
+	pgid = t.id;
 	/* "I", "Q": the recorder's SIGINT, SIGQUIT, passed on as a terminal passes them to its
 	 * foreground job; "Z", "C": the recorder stops for a SIGTSTP, and goes on; "R": released;
 	 * "E", or the recorder gone without a word: end the command */
@@ -182,6 +238,7 @@ int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg
 	h->pid = -1;
 	h->fd = -1;
 	h->out_of_reach = 0;
+	h->session = 0;
 	/* both ways: the helper says when the group has its hangup (pipe_hangup_end) */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return TG_ERR_SYSTEM;
@@ -203,12 +260,27 @@ int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg
 	return TG_OK;
 }
 
-int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid)
+static int send_target(struct pipe_hangup *h, pid_t id, int session)
 {
+	struct hangup_target t;
+
 	if (h->fd < 0)
 		return TG_ERR_INVALID;
-	return send(h->fd, &pgid, sizeof(pgid), MSG_NOSIGNAL) == (ssize_t)sizeof(pgid) ? TG_OK
-	                                                                               : TG_ERR_IO;
+	memset(&t, 0, sizeof(t));
+	t.id = id;
+	t.session = session;
+	h->session = session;
+	return send(h->fd, &t, sizeof(t), MSG_NOSIGNAL) == (ssize_t)sizeof(t) ? TG_OK : TG_ERR_IO;
+}
+
+int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid)
+{
+	return send_target(h, pgid, 0);
+}
+
+int pipe_hangup_target_session(struct pipe_hangup *h, pid_t sid)
+{
+	return send_target(h, sid, 1);
 }
 
 int pipe_hangup_signal(struct pipe_hangup *h, int sig)
@@ -238,6 +310,8 @@ int pipe_hangup_signal(struct pipe_hangup *h, int sig)
 
 void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *res)
 {
+	/* a session's "H" comes after its grace and the SIGKILL, a group's after the SIGHUP */
+	int ack_ms = h->session ? RELAY_HANGUP_WAIT_MS + KILL_WAIT_MS + 1000 : RELAY_HANGUP_WAIT_MS;
 	struct pollfd pfd;
 	char ack;
 	int waited, st;
@@ -248,11 +322,11 @@ void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *re
 	if (h->fd >= 0) {
 		/* the command is not reaped before the helper has signalled its group (its "H", or
 		 * its end): until then the zombie holds the group's id, which could otherwise go to
-		 * a new process of the user's, another session's, and have that hung up instead */
+		 * a new process of the user's, another session's, and have that hung up instead;
+		 * so does a shell's zombie its session's id until the helper is done with it */
 		pfd.fd = h->fd;
 		pfd.events = POLLIN;
-		if (send(h->fd, "E", 1, MSG_NOSIGNAL) == 1 &&
-		    poll(&pfd, 1, RELAY_HANGUP_WAIT_MS) > 0)
+		if (send(h->fd, "E", 1, MSG_NOSIGNAL) == 1 && poll(&pfd, 1, ack_ms) > 0)
 			(void)!read(h->fd, &ack, 1);
 		close(h->fd);
 		h->fd = -1;

@@ -25,6 +25,11 @@
  * What the command's group holds of another user's (a setuid program that
  * made itself root for good) is out of the helper's reach: it runs on after
  * the hangup, and pipe_hangup_end says so.
+ *
+ * A terminal session (on_failure = deny) has one too, told the shell's
+ * session instead (pipe_hangup_target_session): the kernel hangs the
+ * terminal up, and after a recording failure the helper kills what of the
+ * session ignores that (trap '' HUP, nohup); nothing else.
  */
 #ifndef PIPE_HANGUP_H
 #define PIPE_HANGUP_H
@@ -41,6 +46,7 @@ struct pipe_hangup {
 	int fd;           /* our end of its socket; -1: closed */
 	int out_of_reach; /* after pipe_hangup_end: processes of the group it may not signal
 	                   * (another user's: a setuid program) ran on */
+	int session;      /* the target is a terminal's session (pipe_hangup_target_session) */
 };
 
 /* Fork the helper (before privsep_drop_recorder); it wipes its copy of cfg (NULL: none) before
@@ -48,6 +54,13 @@ struct pipe_hangup {
 int pipe_hangup_start(struct pipe_hangup *h, const struct privsep *ps, struct tg_config *cfg);
 /* Name the process group to end: the command's (a session leader: its pid). */
 int pipe_hangup_target(struct pipe_hangup *h, pid_t pgid);
+/* Name a terminal's session instead (the shell's pid): after a recording failure the recorder
+ * closes the pty master (the kernel hangs the terminal up), then pipe_hangup_end has the helper
+ * SIGKILL what of the session still runs RELAY_HANGUP_WAIT_MS later. Nothing else: no signals
+ * passed on, and a recorder gone without a word (or released) leaves the session to the
+ * terminal's hangup, as at any logout. The caller must not reap the shell before
+ * pipe_hangup_end or pipe_hangup_release. */
+int pipe_hangup_target_session(struct pipe_hangup *h, pid_t sid);
 /* Send the group SIGINT or SIGQUIT; stop it (SIGTSTP: SIGSTOP is sent) or continue it
  * (SIGCONT). TG_OK, or an error when the helper cannot be told. */
 int pipe_hangup_signal(struct pipe_hangup *h, int sig);

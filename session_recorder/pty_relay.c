@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "pipe_hangup.h"
 #include "tg_error.h"
 #include "tg_event.h"
 
@@ -40,27 +42,77 @@ static void pass_winsize(struct relay_ctx *x, int master, struct winsize *last)
 	}
 }
 
-static void reap(pid_t child, struct relay_result *res)
+/* The shell's end, and its status, seen: 1, 0 not yet, -1 not ours to wait for (done, too).
+ * With keep its zombie is left (hang_up reaps it). */
+static int reap(pid_t child, int keep, struct relay_result *res)
 {
-	if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
+	siginfo_t si;
+	pid_t r;
+
+	if (res->reaped)
+		return 1;
+	if (!keep) {
+		if ((r = waitpid(child, &res->status, WNOHANG)) == child)
+			return res->reaped = 1;
+		return r < 0 && errno != EINTR ? -1 : 0;
+	}
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno != EINTR ? -1 : 0;
+	if (si.si_pid != child)
+		return 0;
+	/* as waitpid() would have put it */
+	if (si.si_code == CLD_EXITED)
+		res->status = (si.si_status & 0xff) << 8;
+	else
+		res->status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	return res->reaped = 1;
+}
+
+/* reap(), waiting up to timeout_ms for it (-1: for ever); one not ours counts as reaped, as in
+ * relay_wait_child. */
+static void reap_wait(pid_t child, int keep, struct relay_result *res, int timeout_ms)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	int waited = 0, r;
+
+	while ((r = reap(child, keep, res)) == 0) {
+		if (timeout_ms >= 0 && waited >= timeout_ms)
+			return;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	if (r < 0)
 		res->reaped = 1;
 }
 
-/* Hang the shell's terminal up (SIGHUP to its session) and give it a moment to end. */
-static void hang_up(int *master, pid_t child, struct relay_result *res)
+/* Hang the shell's terminal up (SIGHUP to its session) and give it a moment to end. After a
+ * recording failure the helper then kills what runs on of the session; the shell's zombie,
+ * kept while the helper may act, is reaped once it is done or let go. */
+static void hang_up(struct relay_ctx *x, int *master, pid_t child, struct pipe_hangup *hangup,
+                    struct relay_result *res)
 {
+	int keep = hangup != NULL && hangup->pid > 0, st;
+
 	if (*master >= 0) {
 		close(*master);
 		*master = -1;
 	}
-	if (!res->reaped)
-		res->reaped = relay_wait_child(child, &res->status, RELAY_HANGUP_WAIT_MS);
+	if (keep && x->failed_end)
+		pipe_hangup_end(hangup, child, res);
+	reap_wait(child, keep, res, RELAY_HANGUP_WAIT_MS);
+	if (keep) {
+		pipe_hangup_release(hangup);
+		if (res->reaped)
+			(void)waitpid(child, &st, WNOHANG);
+	}
 }
 
 /* Takes master over (closes it). */
-int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *waitmask,
-                  struct relay_result *res)
+int pty_relay_run(struct relay_ctx *x, int master, pid_t child, struct pipe_hangup *hangup,
+                  const sigset_t *waitmask, struct relay_result *res)
 {
+	int keep = hangup != NULL && hangup->pid > 0;
 	struct relay_chan *in = NULL, *out = NULL;
 	static struct relay_chan chans[2];
 	struct winsize ws = {0, 0, 0, 0};
@@ -84,7 +136,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 	for (;;) {
 		if (relay_got_chld) {
 			relay_got_chld = 0;
-			reap(child, res);
+			(void)reap(child, keep, res);
 			if (res->reaped && x->echo_fd >= 0) {
 				/* no more input goes in; without our copy of the slave the master
 				 * reads EIO as soon as the shell's last holder is gone */
@@ -171,9 +223,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 				got = out->len;
 				if (r == 0 || r < -1) {
 					/* every slave closed: nothing more can come */
-					if (!res->reaped)
-						res->reaped =
-						    relay_wait_child(child, &res->status, -1);
+					reap_wait(child, keep, res, -1);
 					break;
 				}
 			}
@@ -197,7 +247,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, const sigset_t *
 			x->sink = NULL;
 		}
 	}
-	hang_up(&master, child, res);
+	hang_up(x, &master, child, hangup, res);
 	if (x->failed_end) {
 		/* the shell hung up first, so nothing runs on unrecorded meanwhile; then stdout,
 		 * still non-blocking: a client slow to read (the very output that filled the

@@ -61,7 +61,9 @@ struct recorder {
 	struct tg_rec_writer *w;
 	struct rec_sink sink;
 	struct child_env env;
-	struct pipe_hangup hangup; /* command sessions: ends the command when the recording fails */
+	/* command sessions, and terminal sessions with on_failure = deny: ends the command, or what
+	 * of the terminal's session runs on past its hangup, when the recording fails */
+	struct pipe_hangup hangup;
 	unsigned char sid[TG_REC_SESSION_ID_LEN];
 	char sid_hex[2 * TG_REC_SESSION_ID_LEN + 1];
 	const char *spool_dir;
@@ -418,6 +420,9 @@ static pid_t start_pty(struct recorder *rc, const struct child_spec *cs_in, int 
 		goto out;
 	cs.envp = rc->env.v;
 	pid = child_spawn_pty(&cs, master, slave);
+	/* no helper (on_failure = allow), or one gone early: the hangup alone ends the session */
+	if (pid > 0)
+		pipe_hangup_target_session(&rc->hangup, pid);
 out:
 	if (pid < 0) {
 		close(master);
@@ -680,8 +685,10 @@ int main(int argc, char **argv)
 	cs.cfg = rc.cfg;
 
 	/* forked before the recording's keys exist; it goes away by itself on every path that
-	 * starts no command */
-	if (rc.mode.kind != SESSION_INTERACTIVE &&
+	 * starts no command. A terminal session needs it only to end what ignores the terminal's
+	 * hangup after a recording failure (deny): a normal end leaves that running, as sshd does
+	 */
+	if ((rc.mode.kind != SESSION_INTERACTIVE || rc.deny) &&
 	    pipe_hangup_start(&rc.hangup, &rc.ps, rc.cfg) != TG_OK) {
 		fprintf(stderr, "tollgate-record: cannot set up: %s; session refused\n",
 		        strerror(errno));
@@ -798,7 +805,11 @@ int main(int argc, char **argv)
 		if (prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) != 0 || getppid() != parent)
 			raise(SIGHUP);
 		x.echo_fd = slave;
-		pty_relay_run(&x, master, child, &waitmask, &res);
+		pty_relay_run(&x, master, child, &rc.hangup, &waitmask, &res);
+		if (rc.hangup.out_of_reach)
+			tg_warn("recording %s of %s: processes of the session that run as another "
+			        "user (a setuid program) could not be ended and run on",
+			        rc.sid_hex, rc.si.user);
 		/* sealed and handed over first: restoring the terminal waits (TCSADRAIN) for a
 		 * client that may not be reading */
 		finish_recording(&rc, &res);

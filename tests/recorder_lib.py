@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -236,6 +237,27 @@ class PtySession:
                 os.close(self.fd)
             except OSError:
                 pass
+
+
+def job_pids(s, names):
+    """The pids the shell printed as NAME=PID, one for each name."""
+    out = {}
+    for n in names:
+        m = re.search(rb"%s=(\d+)\r\n" % n.encode(), s.out)
+        check(m is not None, "the shell says %s's pid" % n)
+        out[n] = int(m.group(1))
+    return out
+
+
+def start_jobs(s):
+    """Three jobs a terminal's hangup does not end: one that ignores SIGHUP, one under nohup,
+    one disowned (bash does not pass its SIGHUP on to it). Their pids by name."""
+    s.sync()
+    s.send(b"(trap '' HUP; while :; do sleep 0.1; done) >/dev/null 2>&1 & echo TR''AP=$!\n")
+    s.send(b"nohup sleep 300 >/dev/null 2>&1 & echo NO''HUP=$!\n")
+    s.send(b"sleep 300 </dev/null >/dev/null 2>&1 & echo DIS''OWN=$!; disown\n")
+    s.sync()
+    return job_pids(s, ["TRAP", "NOHUP", "DISOWN"])
 
 
 def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0, after_start=None):

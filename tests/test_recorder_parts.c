@@ -15,6 +15,7 @@
 
 #include "child_env.h"
 #include "input_guard.h"
+#include "proc_stat.h"
 #include "relay.h"
 #include "rec_sink.h"
 #include "rec_spool.h"
@@ -1311,6 +1312,62 @@ static void seal_within_mib(struct fixture *f, struct rec_sink *s)
 	fixture_close(f);
 }
 
+/* Whether n processes of session sid run, waiting up to 10 s for it. */
+static int session_count_is(pid_t sid, int n)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	int i, denied;
+
+	for (i = 0; i < 1000; i++) {
+		if (proc_session_signal(sid, 0, &denied) == n && denied == 0)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* proc_session_signal finds a session by the session id of each process, across its process
+ * groups, and leaves zombies (the leader's, which its parent has not reaped) alone. */
+START_TEST(proc_session_members)
+{
+	struct proc_stat st;
+	char path[64], c;
+	int p[2], denied, status;
+	pid_t leader;
+
+	ck_assert_int_eq(pipe(p), 0);
+	leader = fork();
+	ck_assert_int_ge(leader, 0);
+	if (leader == 0) {
+		close(p[0]);
+		if (setsid() < 0)
+			_exit(1);
+		if (fork() == 0) {
+			setpgid(0, 0); /* a job of its own, in the same session */
+			for (;;)
+				pause();
+		}
+		(void)!write(p[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)leader);
+	ck_assert_int_eq(proc_stat_read(path, &st), TG_OK);
+	ck_assert_int_eq(st.session, leader);
+	ck_assert_msg(session_count_is(leader, 2), "the leader and its job in another group");
+	ck_assert_int_eq(proc_session_signal(getsid(0), 0, &denied) > 0, 1);
+	ck_assert_int_eq(proc_session_signal(leader, SIGKILL, &denied), 2);
+	ck_assert_int_eq(denied, 0);
+	/* the leader's zombie stays ours to reap: not counted */
+	ck_assert_msg(session_count_is(leader, 0), "both killed");
+	ck_assert_int_eq(waitpid(leader, &status, 0), leader);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+END_TEST
+
 START_TEST(sink_size_cap)
 {
 	static unsigned char chunk[65536];
@@ -1933,6 +1990,7 @@ int main(void)
 	tcase_add_test(tc, env_allow_list);
 	tcase_add_test(tc, env_git_protocol);
 	tcase_add_test(tc, env_original_command_whole);
+	tcase_add_test(tc, proc_session_members);
 	tcase_add_test(tc, sink_size_cap);
 	tcase_add_test(tc, sink_size_cap_control_records);
 	tcase_add_test(tc, sink_size_cap_long_session);

@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
                           check_terminal_restored, deny_setresuid, end_process, gone, kill_quietly, main, read_line,
-                          run_on_own_pty, skip)
+                          run_on_own_pty, skip, start_jobs)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -361,6 +361,37 @@ def test_failure_ends_command():
         users.remove()
 
 
+def test_failure_ends_session_jobs():
+    """The same for a terminal session: when the recording fails (deny) the terminal is hung up,
+    and what of the shell's session runs on past that (a job that ignores SIGHUP, one under
+    nohup, a disowned one) the hangup helper kills, having the user's ids: the recorder, the
+    audit user, may not."""
+    users = Users()
+    env = Env(shell="/bin/bash", max_session_bytes="1G")
+    mounted, pids = False, {}
+    try:
+        mounted = mount_small_spool(env)
+        binary = setup(env, users)
+        s = PtySession(env, argv=as_user(users, [binary]), environ=env.environ(PS1="$ "))
+        try:
+            pids = start_jobs(s)
+            s.send(b"head -c 5000000 /dev/zero | tr '\\0' a; echo fin''ished\n")
+            s.wait(timeout=120)
+        finally:
+            s.kill()
+        check(b"finished" not in s.out and b"the session is ended" in s.out,
+              "deny: the session is ended (%r)" % s.out[-200:])
+        end = time.monotonic() + 60.0
+        left = [n for n, pid in sorted(pids.items()) if not gone(pid, max(0.0, end - time.monotonic()))]
+        check(not left, "every job is ended (running on: %s)" % ", ".join(left))
+    finally:
+        kill_quietly(*pids.values())
+        if mounted:
+            subprocess.run(["umount", "-l", env.spool])
+        env.cleanup()
+        users.remove()
+
+
 def test_ctrl_c_ends_command():
     """The setuid recorder may not signal the user's processes: a Ctrl-C at the terminal of a
     command session (su user -c cmd) reaches the command through the hangup helper, which
@@ -560,9 +591,11 @@ def test_shell_fork_failure_said():
     """The shell cannot be started (fork fails: the user is at the process limit, ulimit -u)
     after the terminal was made raw: the user is told why on a terminal put back first (in raw
     mode the message's line end came out without a carriage return, and the next prompt began
-    under its end), the log says it too, and the recording is sealed with the reason "error"."""
+    under its end), the log says it too, and the recording is sealed with the reason "error".
+    With on_failure = deny the hangup helper, forked first, meets the limit before the shell
+    does: the session is refused then, before the terminal is made raw."""
     users = Users()
-    env = Env(shell="/bin/sh")
+    env = Env(shell="/bin/sh", on_failure="deny")
     fds = ()
     try:
         binary = setup(env, users)
@@ -570,6 +603,16 @@ def test_shell_fork_failure_said():
         # after the change to the user, for setpriv's own exec would fail under it)
         argv = [shutil.which("setpriv")] + as_user(users, ["prlimit", "--nproc=1:1", "--", binary, "-c",
                                                             "echo never"])[1:]
+        st, out, fds, before = run_on_own_pty(argv, env.environ())
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 1, "deny: refused with status 1 (%r, %r)" % (st, out[-300:]))
+        check(b"never" not in out and out.endswith(b"session refused\r\n") and b"cannot set up" in out,
+              "deny: refused at the start, and told why (%r)" % out[-300:])
+        check_terminal_restored(fds[1], before, "deny, helper not started")
+        for fd in fds:
+            os.close(fd)
+        fds = ()
+        env.write_conf(shell="/bin/sh", on_failure="allow")
+        setup(env, users)
         st, out, fds, before = run_on_own_pty(argv, env.environ())
         check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 1, "refused with status 1 (%r, %r)" % (st, out[-300:]))
         check(b"never" not in out, "no shell ran")
@@ -989,6 +1032,7 @@ def test_config_secrets_not_left_to_user():
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
+          test_failure_ends_session_jobs,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
           test_child_holds_nothing_once_the_users, test_child_has_no_session_key,

@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check,  # noqa: E402
                           check_terminal_restored, deny_setresuid, gone, kill_quietly, main,
-                          run_on_own_pty, skip)
+                          run_on_own_pty, skip, start_jobs)
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
 TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
@@ -839,6 +839,59 @@ def test_failure_message_reaches_slow_client():
         env.cleanup()
 
 
+def test_failure_ends_jobs():
+    """on_failure = deny: a recording failure ends an interactive session, and with it what
+    the session left running. The terminal's hangup alone left jobs that ignore SIGHUP, or get
+    none, running on unrecorded after the session had ended for the failure; the hangup helper
+    now kills what is left of the shell's session after the hangup's grace."""
+    env = Env(shell="/bin/bash", max_session_bytes="1G")
+    pids = {}
+    try:
+        s = PtySession(env, environ=env.environ(PS1="$ "))
+        try:
+            pids = start_jobs(s)
+            # a file size limit put on the running recorder (one under max_session_bytes at the
+            # start is refused): the recording fails at 512 KiB
+            resource.prlimit(s.pid, resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+            s.send(b"head -c 3000000 /dev/zero | tr '\\0' a; echo fin''ished\n")
+            s.wait(timeout=120)
+        finally:
+            s.kill()
+        check(b"finished" not in s.out and b"the session is ended" in s.out,
+              "deny: the session is ended (%r)" % s.out[-200:])
+        ev = [x for x in env.events() if x["type"] == "recording_failure"]
+        check(len(ev) == 1 and "write failed" in ev[0]["reason"], "a recording_failure event says why")
+        end = time.monotonic() + 60.0
+        left = [n for n, pid in sorted(pids.items()) if not gone(pid, max(0.0, end - time.monotonic()))]
+        check(not left, "every job is ended (running on: %s)" % ", ".join(left))
+    finally:
+        kill_quietly(*pids.values())
+        env.cleanup()
+
+
+def test_normal_end_leaves_jobs():
+    """A session that ends as ever (the shell exits) leaves the jobs it started running, as
+    sshd does: only a recording failure (deny) ends them."""
+    env = Env(shell="/bin/bash")
+    pids = {}
+    try:
+        s = PtySession(env, environ=env.environ(PS1="$ "))
+        try:
+            pids = start_jobs(s)
+            s.send(b"exit 0\n")
+            st = s.wait()
+        finally:
+            s.kill()
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "the session ends with the shell")
+        for name, pid in sorted(pids.items()):
+            check(not gone(pid, 3.0), "the %s job (pid %d) runs on" % (name.lower(), pid))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["reason"] == "exit", "sealed")
+    finally:
+        kill_quietly(*pids.values())
+        env.cleanup()
+
+
 def test_failed_drop_restores_terminal():
     """The recorder cannot become the audit user for good (its setresuid() refused: a seccomp
     filter here) after it made the terminal raw and exclusive: it must not leave it so (the
@@ -875,4 +928,5 @@ if __name__ == "__main__":
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_parent_killed_hangs_up, test_tstp_reaches_foreground_job, test_idle_heartbeats,
           test_background_writer_does_not_hold_the_end, test_slow_client_gets_the_last_output,
-          test_failure_message_reaches_slow_client, test_failed_drop_restores_terminal])
+          test_failure_message_reaches_slow_client, test_failure_ends_jobs, test_normal_end_leaves_jobs,
+          test_failed_drop_restores_terminal])
