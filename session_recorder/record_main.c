@@ -32,6 +32,7 @@
 #include "relay.h"
 #include "session_info.h"
 #include "session_mode.h"
+#include "term_guard.h"
 #include "term_raw.h"
 #include "tg_config.h"
 #include "tg_error.h"
@@ -361,6 +362,18 @@ static void note_start(struct recorder *rc)
 	}
 }
 
+/* Whether the user could open the terminal on stdin themselves (the real ids are still theirs):
+ * sshd's, of which they are the owner, or one of unknown name. Only one they cannot open (su
+ * from another user's terminal) gets a keeper (term_guard.h). */
+static int user_may_open_tty(void)
+{
+	char name[256];
+
+	if (ttyname_r(STDIN_FILENO, name, sizeof(name)) != 0)
+		return 1;
+	return access(name, R_OK) == 0 || access(name, W_OK) == 0;
+}
+
 /* The command's hangup left processes running that the helper may not signal (another user's:
  * a setuid program that made itself root); the recording must not read as a clean end. */
 #define OUT_OF_REACH                                                                               \
@@ -610,7 +623,8 @@ int main(int argc, char **argv)
 	struct child_spec cs;
 	sigset_t waitmask;
 	char err[512], why[512];
-	int fds[3], master = -1, slave = -1, r, record_ok, su_shell, start_errno;
+	struct term_guard guard = TERM_GUARD_VOID;
+	int fds[3], master = -1, slave = -1, r, record_ok, su_shell, start_errno, keep_tty = 0;
 	unsigned moved;
 	pid_t child, parent = getppid();
 
@@ -761,6 +775,8 @@ int main(int argc, char **argv)
 	else
 		child = start_pipes(&rc, &cs, fds);
 	start_errno = errno;
+	if (child >= 0 && rc.mode.kind == SESSION_INTERACTIVE)
+		keep_tty = !user_may_open_tty();
 	/* from here on the user cannot signal, trace or otherwise touch this process */
 	if (privsep_drop_recorder(&rc.ps) != TG_OK) {
 		int e = errno;
@@ -804,6 +820,10 @@ int main(int argc, char **argv)
 		 * when sshd goes. After the drop: a change of ids clears the setting */
 		if (prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) != 0 || getppid() != parent)
 			raise(SIGHUP);
+		/* a kill -9 of this process restores nothing: the keeper puts the terminal back */
+		if (keep_tty && term_guard_start(&guard, rc.cfg, rc.w) != TG_OK)
+			tg_warn("recording %s of %s: no keeper of the terminal: %s", rc.sid_hex,
+			        rc.si.user, strerror(errno));
 		x.echo_fd = slave;
 		pty_relay_run(&x, master, child, &rc.hangup, &waitmask, &res);
 		if (rc.hangup.out_of_reach)
@@ -814,6 +834,7 @@ int main(int argc, char **argv)
 		 * client that may not be reading */
 		finish_recording(&rc, &res);
 		term_raw_restore();
+		term_guard_done(&guard);
 		if (x.echo_fd >= 0)
 			close(x.echo_fd);
 	} else {

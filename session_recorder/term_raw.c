@@ -8,7 +8,7 @@
 
 #include "tg_error.h"
 
-static struct termios saved_tio;
+static struct termios saved_tio, raw_tio;
 static volatile sig_atomic_t saved_fd = -1;
 
 void term_raw_restore(void)
@@ -24,6 +24,24 @@ void term_raw_restore(void)
 		tcsetattr(fd, TCSADRAIN, &saved_tio);
 		saved_fd = -1;
 	}
+}
+
+void term_raw_restore_left(void)
+{
+	struct termios now;
+	int fd = saved_fd;
+
+	if (fd < 0)
+		return;
+	if (tcgetattr(fd, &now) != 0 || now.c_iflag != raw_tio.c_iflag ||
+	    now.c_oflag != raw_tio.c_oflag || now.c_cflag != raw_tio.c_cflag ||
+	    now.c_lflag != raw_tio.c_lflag ||
+	    memcmp(now.c_cc, raw_tio.c_cc, sizeof(now.c_cc)) != 0) {
+		ioctl(fd, TIOCNXCL);
+		saved_fd = -1;
+		return;
+	}
+	term_raw_restore();
 }
 
 /* A crash must not leave the user's terminal raw: restore, then die as we would have. */
@@ -48,6 +66,7 @@ int term_raw_enter(int fd, struct termios *saved)
 	cfmakeraw(&raw);
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
+	raw_tio = raw;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_fatal;
 	sigemptyset(&sa.sa_mask);

@@ -13,5 +13,9 @@
 int term_raw_enter(int fd, struct termios *saved);
 /* Put the saved settings back (idempotent; async-signal-safe). */
 void term_raw_restore(void);
+/* The same for a process that did not set them (term_guard.h, after the recorder's death):
+ * TIOCNXCL, and the saved modes only while the terminal still has the raw ones, not those the
+ * caller's shell may have set since it got the terminal back. */
+void term_raw_restore_left(void);
 
 #endif

@@ -628,6 +628,57 @@ def test_shell_fork_failure_said():
         users.remove()
 
 
+def test_killed_recorder_terminal_restored():
+    """kill -9 of the recorder (by root, the audit user, the OOM killer) runs none of its own
+    restores: the terminal it was started on (su alice from another user's terminal, here
+    root's) stayed raw, and exclusive, so that no program of that user's could open /dev/tty
+    again. A keeper the recorder forks as the audit user (out of the user's reach) puts it back;
+    there is none on a terminal the user may open (sshd's, the user's own)."""
+    import fcntl
+    import struct
+    import termios
+    users = Users()
+    env = Env(shell="/bin/sh")
+    fds = ()
+    try:
+        binary = setup(env, users)
+        argv = [shutil.which("setpriv")] + as_user(users, [binary, "-c", "echo RE''ADY; exec sleep 300"])[1:]
+        keepers = []
+
+        def kill_it(pid, read_until):
+            read_until(b"READY")
+            keepers[:] = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+            if keepers:
+                check(sorted(int(f) for f in os.listdir("/proc/%d/fd" % keepers[0])) == [0, 1, 2, 3],
+                      "the keeper holds the terminal and its pipe, nothing else")
+            os.kill(pid, signal.SIGKILL)
+
+        def users_terminal():
+            os.fchown(0, users.usr.pw_uid, -1)
+            return True
+
+        st, out, fds, before = run_on_own_pty(argv, env.environ(), child_setup=users_terminal, after_start=kill_it)
+        check(not keepers, "no keeper of a terminal the user may open")
+        for fd in fds:
+            os.close(fd)
+        fds = ()
+        st, out, fds, before = run_on_own_pty(argv, env.environ(), after_start=kill_it)
+        check(len(keepers) == 1, "a keeper, the audit user's, for another user's terminal")
+        check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL, "the recorder is killed (%r)" % st)
+        slave, end = fds[1], time.monotonic() + 30.0
+        while time.monotonic() < end:
+            excl = struct.unpack("i", fcntl.ioctl(slave, 0x80045440, b"\0" * 4))[0]  # TIOCGEXCL
+            if excl == 0 and termios.tcgetattr(slave)[:6] == before[:6]:
+                break
+            time.sleep(0.05)
+        check_terminal_restored(slave, before, "recorder killed")
+    finally:
+        for fd in fds:
+            os.close(fd)
+        env.cleanup()
+        users.remove()
+
+
 def test_failed_drop_runs_no_shell():
     """The recorder cannot become the audit user for good (its setresuid() to the audit user
     refused: a seccomp filter here), while the shell's drop to the user works: the shell, and
@@ -1034,7 +1085,8 @@ if __name__ == "__main__":
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_failure_ends_session_jobs,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
-          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_failed_drop_runs_no_shell,
+          test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_killed_recorder_terminal_restored,
+          test_failed_drop_runs_no_shell,
           test_child_holds_nothing_once_the_users, test_child_has_no_session_key,
           test_transfer_path_not_repointed, test_recorder_stays_undumpable,
           test_config_secrets_not_left_to_user])

@@ -1,0 +1,91 @@
+#include "term_guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "child_exec.h"
+#include "relay.h"
+#include "term_raw.h"
+#include "tg_error.h"
+
+/* how long the recorder waits for the keeper's end once let go: it ends at once */
+#define GUARD_END_WAIT_MS 1000
+
+/* The keeper: stdin (the terminal) and the pipe on 3, nothing else. Never returns. */
+static void __attribute__((noreturn))
+guard(int rd, struct tg_config *cfg, struct tg_rec_writer *w)
+{
+	static const int ignored[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
+	sigset_t keep;
+	size_t i;
+	ssize_t n;
+	char c;
+	int fd;
+
+	/* the recorder's secrets are none of its business */
+	tg_rec_writer_forget_key(w);
+	tg_config_wipe(cfg);
+	/* the recorder's group (a Ctrl-C there, a hangup of the terminal when the recorder, its
+	 * controlling process, dies) must not end it before its one task; the pipe says when */
+	sigemptyset(&keep);
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		signal(ignored[i], SIG_IGN);
+		sigaddset(&keep, ignored[i]);
+	}
+	relay_signals_child_reset_keep(&keep);
+	/* not the pty master (the shell's terminal must hang up when the recorder dies), not the
+	 * recording, not sshd's pipes */
+	if (dup2(rd, 3) != 3)
+		_exit(1);
+	child_close_from(4);
+	if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	do
+		n = read(3, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || c != 'D')
+		term_raw_restore_left();
+	_exit(0); /* not exit(): its atexit restore is the recorder's */
+}
+
+int term_guard_start(struct term_guard *g, struct tg_config *cfg, struct tg_rec_writer *w)
+{
+	int p[2];
+
+	g->pid = -1;
+	g->fd = -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return TG_ERR_SYSTEM;
+	g->pid = fork();
+	if (g->pid == 0) {
+		close(p[1]);
+		guard(p[0], cfg, w);
+	}
+	close(p[0]);
+	if (g->pid < 0) {
+		close(p[1]);
+		return TG_ERR_SYSTEM;
+	}
+	g->fd = p[1];
+	return TG_OK;
+}
+
+void term_guard_done(struct term_guard *g)
+{
+	int st;
+
+	if (g->fd >= 0) {
+		(void)!write(g->fd, "D", 1);
+		close(g->fd);
+		g->fd = -1;
+	}
+	if (g->pid > 0)
+		relay_wait_child(g->pid, &st, GUARD_END_WAIT_MS);
+	g->pid = -1;
+}
