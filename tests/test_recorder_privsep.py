@@ -649,8 +649,15 @@ def test_killed_recorder_terminal_restored():
             read_until(b"READY")
             keepers[:] = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
             if keepers:
-                check(sorted(int(f) for f in os.listdir("/proc/%d/fd" % keepers[0])) == [0, 1, 2, 3],
-                      "the keeper holds the terminal and its pipe, nothing else")
+                # the shell's READY can come before the keeper has closed what it inherited
+                end = time.monotonic() + 30.0
+                while True:
+                    held = sorted(int(f) for f in os.listdir("/proc/%d/fd" % keepers[0]))
+                    if held == [0, 1, 2, 3] or time.monotonic() > end:
+                        break
+                    time.sleep(0.05)
+                check(held == [0, 1, 2, 3],
+                      "the keeper holds the terminal and its pipe, nothing else (%r)" % held)
             os.kill(pid, signal.SIGKILL)
 
         def users_terminal():
