@@ -260,6 +260,23 @@ def start_jobs(s):
     return job_pids(s, ["TRAP", "NOHUP", "DISOWN"])
 
 
+def flood_until_ended(s, nbytes):
+    """Make the session's recording fail with a flood of nbytes (the caller has made the spool
+    too small for it), and check that on_failure = deny ended the session: the shell said so,
+    and never got to the command after the flood. The caller kills s at the end, as ever."""
+    s.send(b"head -c %d /dev/zero | tr '\\0' a; echo fin''ished\n" % nbytes)
+    s.wait(timeout=120)
+    check(b"finished" not in s.out and b"the session is ended" in s.out,
+          "deny: the session is ended (%r)" % s.out[-200:])
+
+
+def check_jobs_ended(pids):
+    """Every job of start_jobs is gone, waited for (60 s in all) rather than looked at once."""
+    end = time.monotonic() + 60.0
+    left = [n for n, pid in sorted(pids.items()) if not gone(pid, max(0.0, end - time.monotonic()))]
+    check(not left, "every job is ended (running on: %s)" % ", ".join(left))
+
+
 def run_on_own_pty(argv, environ, child_setup=None, timeout=30.0, after_start=None):
     """argv (argv[0] a path) on a new pty whose slave the test keeps open: its modes and TIOCEXCL can be read after
     the program ended (not its controlling terminal: a session leader's end would hang it up).
