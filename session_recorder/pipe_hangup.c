@@ -169,7 +169,21 @@ helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 	 * after the drop, and a /proc/PID/mem the user opened in that moment (fs.suid_dumpable = 1)
 	 * would read on for as long as the helper lives */
 	tg_config_wipe(cfg);
-	if (dup2(rd, 3) != 3 || privsep_drop_child(ps) != TG_OK)
+	/* what it holds, down to its socket, before the drop, as the shell does (become_shell):
+	 * from then on the process is the user's, and in the moment before PR_SET_DUMPABLE 0
+	 * (fs.suid_dumpable = 1) the user may take a copy of any of its descriptors
+	 * (pidfd_getfd): 0 to 2 are the terminal the recorder was started on (another user's,
+	 * after su), or sshd's pipes, which must also close when the recorder is done */
+	if (dup2(rd, 3) != 3)
+		_exit(1);
+	child_close_from(4);
+	if ((fd = open("/dev/null", O_RDWR)) < 0)
+		_exit(1);
+	if (dup2(fd, 0) != 0 || dup2(fd, 1) != 1 || dup2(fd, 2) != 2)
+		_exit(1);
+	if (fd > 3)
+		close(fd);
+	if (privsep_drop_child(ps) != TG_OK)
 		_exit(1);
 	/* the drop may have made it dumpable again (fs.suid_dumpable): the recorder's memory,
 	 * the config among it, is not for the user to read */
@@ -177,15 +191,6 @@ helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 		_exit(1);
 	zero.rlim_max = ps->core_saved.rlim_max;
 	setrlimit(RLIMIT_CORE, &zero);
-	child_close_from(4);
-	/* not sshd's pipes: the client's channel must close when the recorder is done */
-	if ((fd = open("/dev/null", O_RDWR)) < 0)
-		_exit(1);
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	if (fd > 3)
-		close(fd);
 	/* the others back to their defaults, and all let in: what came meanwhile is dropped */
 	relay_signals_child_reset_keep(&ignored);
 	if (!read_full(3, &t, sizeof(t)) || t.id <= 1)

@@ -388,6 +388,50 @@ def test_failure_ends_session_jobs():
         users.remove()
 
 
+def test_helper_holds_nothing_at_drop():
+    """The hangup helper drops to the user's ids while it still held what the recorder had open:
+    0 to 2 (sshd's pipes here; the outer terminal, another user's after su, in a terminal session
+    with on_failure = deny), and all else. Until its PR_SET_DUMPABLE 0 one system call later,
+    the user could take a copy of any of them (pidfd_getfd, fs.suid_dumpable = 1). Stopped right
+    after its setresuid() (strace delays its return), it must hold its socket and /dev/null only."""
+    if not shutil.which("strace"):
+        skip("strace is not installed")
+    users = Users()
+    env = Env(shell="/bin/sh")
+    try:
+        binary = setup(env, users)
+        u = users.usr
+        argv = ["strace", "-f", "-qq", "-o", "/dev/null", "-u", u.pw_name, "-e", "trace=setresuid",
+                "-e", "inject=setresuid:delay_exit=3000000", binary]
+        p = subprocess.Popen(argv, env=env.environ(SSH_ORIGINAL_COMMAND="exit 0"), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            helper, end = None, time.monotonic() + 20.0
+            while helper is None and time.monotonic() < end:
+                for rec in children(p.pid):
+                    for k in children(rec):
+                        try:
+                            if ids(k)[0] == [u.pw_uid] * 4 and b"tollgate-record" in open("/proc/%d/cmdline" % k, "rb").read():
+                                helper = k
+                        except OSError:
+                            pass
+                time.sleep(0.05)
+            if helper is None:
+                skip("the helper was not seen between its drop and its next call")
+            fds = {int(f): os.readlink("/proc/%d/fd/%s" % (helper, f)) for f in os.listdir("/proc/%d/fd" % helper)}
+            check(sorted(fds) == [0, 1, 2, 3] and all(fds[f] == "/dev/null" for f in (0, 1, 2))
+                  and fds[3].startswith("socket:"), "the helper, the user's, holds its socket only (%r)" % fds)
+        finally:
+            try:
+                p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+    finally:
+        env.cleanup()
+        users.remove()
+
+
 def test_ctrl_c_ends_command():
     """The setuid recorder may not signal the user's processes: a Ctrl-C at the terminal of a
     command session (su user -c cmd) reaches the command through the hangup helper, which
@@ -1086,7 +1130,7 @@ def test_config_secrets_not_left_to_user():
 if __name__ == "__main__":
     main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
-          test_failure_ends_session_jobs,
+          test_failure_ends_session_jobs, test_helper_holds_nothing_at_drop,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_killed_recorder_terminal_restored,
           test_failed_drop_runs_no_shell,
