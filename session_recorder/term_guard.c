@@ -13,9 +13,21 @@
 /* how long the recorder waits for the keeper's end once let go: it ends at once */
 #define GUARD_END_WAIT_MS 1000
 
+/* The relay makes the recorder's stdout non-blocking (a client that stops reading must not
+ * stall it), and put back only at its end. Most often stdout is the same open file as stdin,
+ * which the caller's shell and the programs it runs next share: left so, they read EAGAIN
+ * from their terminal. fl_start: stdin's flags before the relay ran. */
+static void restore_blocking(int fl_start)
+{
+	int fl = fcntl(STDIN_FILENO, F_GETFL);
+
+	if (fl_start >= 0 && !(fl_start & O_NONBLOCK) && fl >= 0 && (fl & O_NONBLOCK))
+		(void)fcntl(STDIN_FILENO, F_SETFL, fl & ~O_NONBLOCK);
+}
+
 /* The keeper: stdin (the terminal) and the pipe on 3, nothing else. Never returns. */
 static void __attribute__((noreturn))
-guard(int rd, struct tg_config *cfg, struct tg_rec_writer *w)
+guard(int rd, int fl_start, struct tg_config *cfg, struct tg_rec_writer *w)
 {
 	static const int ignored[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
 	sigset_t keep;
@@ -49,23 +61,28 @@ guard(int rd, struct tg_config *cfg, struct tg_rec_writer *w)
 	do
 		n = read(3, &c, 1);
 	while (n < 0 && errno == EINTR);
-	if (n != 1 || c != 'D')
+	if (n != 1 || c != 'D') {
+		restore_blocking(fl_start);
 		term_raw_restore_left();
+	}
 	_exit(0); /* not exit(): its atexit restore is the recorder's */
 }
 
 int term_guard_start(struct term_guard *g, struct tg_config *cfg, struct tg_rec_writer *w)
 {
-	int p[2];
+	int p[2], fl_start;
 
 	g->pid = -1;
 	g->fd = -1;
+	/* here, not in the keeper: the relay, which runs on at once, may have made it
+	 * non-blocking by the time the keeper looked */
+	fl_start = fcntl(STDIN_FILENO, F_GETFL);
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return TG_ERR_SYSTEM;
 	g->pid = fork();
 	if (g->pid == 0) {
 		close(p[1]);
-		guard(p[0], cfg, w);
+		guard(p[0], fl_start, cfg, w);
 	}
 	close(p[0]);
 	if (g->pid < 0) {

@@ -8,7 +8,8 @@
  * /dev/tty again. Once the recorder is the audit user for good it forks this
  * process, which keeps the terminal and a pipe from the recorder and nothing
  * else; when the pipe ends without the recorder's word that it put the
- * terminal back itself, the keeper does (term_raw_restore_left) and ends.
+ * terminal back itself, the keeper does (term_raw_restore_left), makes its
+ * open file blocking again if the recorder had made it non-blocking, and ends.
  *
  * Only for a terminal the user cannot open (another user's: su from root's or
  * bob's terminal). Clearing TIOCEXCL on one the user can open (sshd's, whose

@@ -719,6 +719,11 @@ def test_killed_recorder_terminal_restored():
                 break
             time.sleep(0.05)
         check_terminal_restored(slave, before, "recorder killed")
+        # the relay made the terminal's open file non-blocking (it writes to a client that may
+        # not read): the same open file as the caller's shell's 0 to 2, whose programs would
+        # read EAGAIN from it
+        check(not fcntl.fcntl(slave, fcntl.F_GETFL) & os.O_NONBLOCK,
+              "recorder killed: the terminal's open file is not left non-blocking")
     finally:
         for fd in fds:
             os.close(fd)
