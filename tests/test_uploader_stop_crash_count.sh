@@ -4,8 +4,9 @@
 # the worker and systemd then stops the daemon at once, and a daemon that took the dead worker
 # for one it stopped itself counted nothing, so a recording that made the worker run out of
 # memory was tried at every start for ever, never set aside, and upload_crashed never raised.
-# A worker ended by SIGTERM (systemd's stop reaches every process of the unit) is stopped, not
-# dead: a good recording is never counted for a stop.
+# A worker ended by SIGTERM (systemd's stop reaches every process of the unit, and the daemon
+# may reap it before it takes its own) or by SIGINT (Ctrl-C reaches the whole process group) is
+# stopped, not dead: a good recording is never counted for a stop.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -16,8 +17,8 @@ B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 COUNTS=$T/spool/state/crashes/sessions
 up_rec $A.tgr user=alice
 
-# stop_with_dead_worker SIGNAL: with the worker at S3, the daemon held, the worker ended by
-# SIGNAL, then the daemon stopped (SIGTERM): it sees the two at once
+# stop_with_dead_worker SIGNAL [STOP]: with the worker at S3, the daemon held, the worker ended
+# by SIGNAL, then the daemon stopped (by STOP, SIGTERM unless said): it sees the two at once
 stop_with_dead_worker() {
 	up_start_stalled
 	kill -STOP "$UP_PID"
@@ -25,7 +26,7 @@ stop_with_dead_worker() {
 	[ -n "$w" ] || tg_fail "no worker"
 	kill "-$1" "$w"
 	up_wait_until 10 "the worker did not end" up_ended "$w"
-	kill -TERM "$UP_PID"
+	kill "-${2:-TERM}" "$UP_PID"
 	kill -CONT "$UP_PID"
 	up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
 	wait "$UP_PID" 2>/dev/null
@@ -37,6 +38,29 @@ stop_with_dead_worker() {
 echo "--- TERM" >>"$T/uploader.log"
 stop_with_dead_worker TERM
 [ -e "$COUNTS/$A.tgr" ] && tg_fail "a worker ended by SIGTERM counted a crash: $(cat "$COUNTS/$A.tgr")"
+[ -e "$T/spool/sessions/$A.tgr" ] || tg_fail "$A.tgr left the spool"
+
+# Ctrl-C at a terminal (--foreground, --once) reaches the worker as well as the daemon: the
+# worker ended by SIGINT was stopped like the daemon, its file did not kill it
+echo "--- INT" >>"$T/uploader.log"
+stop_with_dead_worker INT INT
+[ -e "$COUNTS/$A.tgr" ] && tg_fail "a worker ended by Ctrl-C counted a crash: $(cat "$COUNTS/$A.tgr")"
+
+# systemd's SIGTERM reaches the worker as well, and the daemon may reap it before it takes its
+# own SIGTERM (busy, not in its wait): that worker was stopped too, not killed by its file
+echo "--- TERM first" >>"$T/uploader.log"
+up_start_stalled
+w=$(up_workers)
+[ -n "$w" ] || tg_fail "no worker"
+kill -TERM "$w"
+# reaped by the daemon's loop, not by its stop: gone, not a zombie
+up_wait_until 10 "the daemon did not reap its worker" sh -c "! kill -0 $w 2>/dev/null"
+kill -TERM "$UP_PID"
+up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
+wait "$UP_PID" 2>/dev/null
+UP_PID=
+kill -CONT "$TG_S3_PID"
+[ -e "$COUNTS/$A.tgr" ] && tg_fail "a worker ended by SIGTERM, reaped before the stop, counted a crash: $(cat "$COUNTS/$A.tgr")"
 [ -e "$T/spool/sessions/$A.tgr" ] || tg_fail "$A.tgr left the spool"
 
 # the OOM killer's SIGKILL, then the stop: one death on the file

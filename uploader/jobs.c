@@ -40,6 +40,7 @@ struct job {
 	unsigned char removing[UP_JOB_BATCH]; /* the child said it removes the file (S3 has it) */
 	int exited;
 	int stopped; /* ended by up_jobs_stop(): its unreported files just stay in the spool */
+	int ended;   /* ended from outside while the daemon ran (ended_from_outside()) */
 };
 
 struct up_jobs {
@@ -184,6 +185,19 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, s
 	return TG_OK;
 }
 
+/*
+ * A worker ended by a signal that is sent to stop, not by its file: SIGTERM (systemd's stop
+ * reaches every process of the unit), SIGINT and SIGHUP (Ctrl-C, or the hangup of a terminal
+ * running --foreground or --once, reach its whole process group). Charged to its file, three
+ * such stops of a good recording would set it aside; a crash (SIGSEGV, SIGABRT) and the OOM
+ * killer (SIGKILL) are the file's.
+ */
+static int ended_from_outside(int status)
+{
+	return WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT ||
+	                               WTERMSIG(status) == SIGHUP);
+}
+
 typedef void (*done_fn)(struct up_ctx *c, enum up_queue q, const char *name,
                         const struct up_result *res);
 
@@ -219,8 +233,11 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 		int status;
 
 		if (j->slot[i].pid != 0 && !j->slot[i].exited &&
-		    waitpid(j->slot[i].pid, &status, WNOHANG) == j->slot[i].pid)
+		    waitpid(j->slot[i].pid, &status, WNOHANG) == j->slot[i].pid) {
 			j->slot[i].exited = 1;
+			/* systemd's SIGTERM may be reaped here before the daemon takes its own */
+			j->slot[i].ended = ended_from_outside(status);
+		}
 	}
 	/* a child writes before it exits: what an exited child said is in the pipe by now */
 	read_results(c, done);
@@ -245,9 +262,11 @@ void up_jobs_reap(struct up_ctx *c, done_fn done)
 			/* only a file it said it removes (S3 had it) may be gone by its hand */
 			res.worker_died = jb->removing[k];
 			/* the one it died on is charged with it; the others had no try, and go
-			 * again at once rather than die with it again in the same batch */
-			res.crashed = !jb->stopped && k == on;
-			res.not_started = !jb->stopped && k > on && !jb->removing[k];
+			 * again at once rather than die with it again in the same batch. Ended
+			 * from outside, it died on none: they all go again, uncharged */
+			res.crashed = !jb->stopped && !jb->ended && k == on;
+			res.not_started =
+			    !jb->stopped && (k > on || (jb->ended && k == on)) && !jb->removing[k];
 			/* stopped by us: its other files just stay in the spool, but one it said it
 			 * removes must still be accounted for (S3 has it), or it counts nowhere */
 			if (!jb->reported[k] && (!jb->stopped || jb->removing[k]))
@@ -267,14 +286,14 @@ void up_jobs_stop(struct up_jobs *j)
 
 		if (j->slot[i].pid == 0 || j->slot[i].exited)
 			continue;
-		/* Dead already, and not by a stop's SIGTERM (systemd's reaches every process of
-		 * the unit): it died on its file, which is charged with it. The OOM killer kills
-		 * the worker, and systemd (OOMPolicy=stop) then stops the daemon at once: taken
-		 * for stopped, that death was never counted, and a recording that exhausts the
-		 * worker's memory was never set aside. */
+		/* Dead already, and not by a stop's signal (ended_from_outside(): systemd's
+		 * SIGTERM, a terminal's Ctrl-C): it died on its file, which is charged with it.
+		 * The OOM killer kills the worker, and systemd (OOMPolicy=stop) then stops the
+		 * daemon at once: taken for stopped, that death was never counted, and a
+		 * recording that exhausts the worker's memory was never set aside. */
 		if (waitpid(j->slot[i].pid, &status, WNOHANG) == j->slot[i].pid) {
 			j->slot[i].exited = 1;
-			j->slot[i].stopped = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+			j->slot[i].stopped = ended_from_outside(status);
 			continue;
 		}
 		/* the file stays in the spool; a multipart upload resumes next time */

@@ -264,7 +264,8 @@ unsigned up_jobs_max(const struct up_jobs *j);
 /* Start fn() on names[0..n-1] (n <= UP_JOB_BATCH), one after the other, in a child process. */
 int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n,
                   up_job_fn fn);
-/* Collect results (without blocking): calls done() once for each file of each job. */
+/* Collect results (without blocking): calls done() once for each file of each job. A worker
+ * dead by SIGTERM, SIGINT or SIGHUP (a stop, Ctrl-C) died on none of its files: not_started. */
 void up_jobs_reap(struct up_ctx *c, void (*done)(struct up_ctx *c, enum up_queue q,
                                                  const char *name, const struct up_result *res));
 /* The fd to poll for job completions (-1 when none runs). */
@@ -272,7 +273,8 @@ int up_jobs_fd(const struct up_jobs *j);
 /* Kill and wait for every job (shutdown); up_jobs_reap() then reads what they wrote (done()
  * only for the files they finished, and with stopped and worker_died for those they said they
  * remove: the others stay in the spool) and frees their slots. A worker found dead already,
- * not by SIGTERM, is reaped as one that died on its file (crashed), not as stopped. */
+ * not by SIGTERM, SIGINT or SIGHUP, is reaped as one that died on its file (crashed), not as
+ * stopped. */
 void up_jobs_stop(struct up_jobs *j);
 
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */
