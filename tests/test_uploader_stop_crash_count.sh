@@ -11,6 +11,7 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
+tg_need_cmd strace
 up_setup 'workers = 1'
 A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
@@ -79,6 +80,29 @@ stop_with_dead_worker KILL
 grep -q "alert upload_crashed: the upload worker died 3 times in a row while it shipped .*/sessions/$A.tgr" \
 	"$T/uploader.log" || tg_fail "not set aside after 3 deaths: $(tail -5 "$T/uploader.log")"
 [ -e "$COUNTS/$A.tgr" ] && tg_fail "the count outlived the setting aside"
+
+# the OOM killer's SIGKILL can reach the worker in the moment the daemon is stopped, after the
+# stop found it running: the stop's SIGTERM to the worker is made to go nowhere (strace makes
+# the daemon's kill() return 0 and do nothing), and the worker is killed while the stop waits
+# for it. It died of the SIGKILL, not of the stop: one death on the file.
+echo "--- KILL during the stop" >>"$T/uploader.log"
+up_start_stalled
+w=$(up_workers)
+[ -n "$w" ] || tg_fail "no worker"
+strace -qq -p "$UP_PID" -e trace=kill -e inject=kill:retval=0 -o "$T/stop.strace" 2>/dev/null &
+tracer=$!
+up_wait_until 10 "strace did not attach" sh -c "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$UP_PID/status"
+kill -TERM "$UP_PID"
+up_wait_until 30 "the stop did not signal its worker" grep -q "kill($w, SIGTERM)" "$T/stop.strace"
+kill -0 "$w" 2>/dev/null || tg_fail "the worker ended of a SIGTERM that was to go nowhere"
+kill -KILL "$w"
+up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
+wait "$UP_PID" 2>/dev/null
+UP_PID=
+wait "$tracer" 2>/dev/null
+kill -CONT "$TG_S3_PID"
+[ "$(cat "$COUNTS/$A.tgr" 2>/dev/null)" = 1 ] ||
+	tg_fail "a worker killed while the stop waited for it was taken for stopped: $(ls -la "$COUNTS"; tail -5 "$T/uploader.log")"
 
 # a good recording ships once the daemon runs normally, and the set-aside one is tried again
 up_rec $B.tgr user=bob

@@ -283,6 +283,7 @@ void up_jobs_stop(struct up_jobs *j)
 
 	for (i = 0; i < j->max; i++) {
 		int status;
+		pid_t r;
 
 		if (j->slot[i].pid == 0 || j->slot[i].exited)
 			continue;
@@ -298,9 +299,14 @@ void up_jobs_stop(struct up_jobs *j)
 		}
 		/* the file stays in the spool; a multipart upload resumes next time */
 		kill(j->slot[i].pid, SIGTERM);
-		while (waitpid(j->slot[i].pid, NULL, 0) < 0 && errno == EINTR)
+		while ((r = waitpid(j->slot[i].pid, &status, 0)) < 0 && errno == EINTR)
 			;
 		j->slot[i].exited = 1;
-		j->slot[i].stopped = 1;
+		/* what it died of, not only that it died: the OOM killer's SIGKILL is sent before
+		 * the worker is gone, and systemd may stop the daemon in that moment, when the
+		 * WNOHANG above still finds it running. Only a death by another signal than ours
+		 * (or a stop's) is its file's. */
+		j->slot[i].stopped =
+		    r != j->slot[i].pid || !WIFSIGNALED(status) || ended_from_outside(status);
 	}
 }
