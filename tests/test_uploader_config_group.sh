@@ -40,6 +40,8 @@ up_wait_until 20 "the alert did not reach Slack" up_message_has config_readable
 
 # the daemon says it once at start, not at each rescan (rescan_interval = 2)
 up_start_ready
-sleep 5
+up_wait_until 60 "no config_readable alert at the daemon's start" \
+	sh -c "[ \$(grep -c 'alert config_readable' '$T/uploader.log') -ge 2 ]"
+up_rescans_seen 2
 [ "$(n_alerts)" -eq 2 ] || tg_fail "$(n_alerts) config_readable alerts after a daemon start, want 2"
 echo PASS

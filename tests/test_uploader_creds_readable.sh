@@ -42,9 +42,9 @@ for r in r1 r2 r3; do
 	up_rec $r.tgr user=alice bytes=100
 	up_wait_empty 30 || tg_fail "$r was not shipped with the keys of a readable credentials file"
 done
-up_wait_until 10 "no credentials_readable alert for a world-readable credentials file" \
+up_wait_until 60 "no credentials_readable alert for a world-readable credentials file" \
 	grep -q 'alert credentials_readable' "$T/uploader.log"
-sleep 5 # two rescans (rescan_interval = 2)
+up_rescans_seen 2
 [ "$(n_alerts)" -eq 1 ] || tg_fail "$(n_alerts) credentials_readable alerts for one file, want 1"
 line=$(grep 'alert credentials_readable' "$T/uploader.log")
 echo "$line"
@@ -57,11 +57,11 @@ up_wait_until 20 "the alert did not reach Slack" up_message_has credentials_read
 # readable by another group now: said once more, with the new mode
 chgrp "$OTHER_GID" "$CREDS"
 chmod 0640 "$CREDS"
-up_wait_until 10 "no credentials_readable alert for a credentials file of group $OTHER_GID, mode 0640" \
+up_wait_until 60 "no credentials_readable alert for a credentials file of group $OTHER_GID, mode 0640" \
 	sh -c "[ \$(grep -c 'alert credentials_readable' '$T/uploader.log') -ge 2 ]"
 up_rec r4.tgr user=alice bytes=100
 up_wait_empty 30 || tg_fail "r4 was not shipped"
-sleep 5
+up_rescans_seen 2
 [ "$(n_alerts)" -eq 2 ] || tg_fail "$(n_alerts) credentials_readable alerts, want 2"
 grep 'alert credentials_readable' "$T/uploader.log" | tail -1 | grep -q "0640" ||
 	tg_fail "the second alert does not give the new mode"
@@ -70,14 +70,14 @@ grep 'alert credentials_readable' "$T/uploader.log" | tail -1 | grep -q "0640" |
 chgrp 0 "$CREDS"
 up_rec r5.tgr user=alice bytes=100
 up_wait_empty 30 || tg_fail "r5 was not shipped"
-sleep 5
+up_rescans_seen 2
 [ "$(n_alerts)" -eq 2 ] || tg_fail "credentials_readable for a file only root's group can read"
 
 # readable again after that fix: news again, said once
 chgrp "$OTHER_GID" "$CREDS"
-up_wait_until 10 "no credentials_readable alert for a file readable again after a fix" \
+up_wait_until 60 "no credentials_readable alert for a file readable again after a fix" \
 	sh -c "[ \$(grep -c 'alert credentials_readable' '$T/uploader.log') -ge 3 ]"
-sleep 5
+up_rescans_seen 2
 [ "$(n_alerts)" -eq 3 ] || tg_fail "$(n_alerts) credentials_readable alerts, want 3"
 
 # a new daemon on the same readable file says it again, once
@@ -86,7 +86,7 @@ UP_PID=
 up_start_ready
 up_rec r6.tgr user=alice bytes=100
 up_wait_empty 30 || tg_fail "r6 was not shipped"
-sleep 5
+up_rescans_seen 2
 [ "$(n_alerts)" -eq 4 ] || tg_fail "$(n_alerts) credentials_readable alerts after a restart, want 4"
 
 # owner-only: no alert, from the start

@@ -232,6 +232,20 @@ up_ended() {
 		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]
 }
 
+# Wait for N periodic rescans of the running daemon (up_rescans_seen N), seen rather than
+# slept for: each makes again a state folder removed while it runs (state/multipart, empty
+# here), after what it checks first (the credentials file). A check that must not alert
+# again waits for this, not for a time that a slow machine may not fill.
+up_rescans_seen() {
+	_n=$1
+	while [ "$_n" -gt 0 ]; do
+		rmdir "$T/spool/state/multipart" || tg_fail "cannot remove state/multipart"
+		up_wait_until 60 "no periodic rescan made state/multipart again" \
+			test -d "$T/spool/state/multipart"
+		_n=$((_n - 1))
+	done
+}
+
 # Start the daemon with the periodic rescan an hour away, so that only inotify can find
 # new files, and wait until it runs.
 up_start_inotify_only() {
