@@ -13,6 +13,7 @@
 
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_rec.h"
 #include "tg_s3.h"
 #include "tg_utf8.h"
 
@@ -199,7 +200,7 @@ int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char 
 	                       sizeof(base))) != TG_OK)
 		return r;
 	vv.prefix = base;
-	if (v->ext != NULL && strcmp(v->ext, UP_REC_EXT) == 0) {
+	if (v->ext != NULL && strcmp(v->ext, TG_REC_EXT) == 0) {
 		/* a recording as the recorder names them keeps its key */
 		vv.ext = ".json";
 		return up_key_expand("{prefix}/dt={date}/host={host}/{session_id}{ext}", &vv, out,
@@ -231,7 +232,7 @@ static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 	v.host = "host";
 	v.user = "user";
 	v.session_id = "0123456789abcdef";
-	v.ext = UP_REC_EXT;
+	v.ext = TG_REC_EXT;
 	v.time_us = 1;
 	if (up_key_session(cfg, &v, key, sizeof(key)) != TG_OK) {
 		tg_errf(

@@ -348,8 +348,6 @@ struct up_key_vars {
 	const char *kind; /* "sessions", "events", "index" */
 	uint64_t time_us; /* gives {date} */
 };
-/* The extension the recorder gives a recording: its index object is named after the rest. */
-#define UP_REC_EXT ".tgr"
 /* Expand a key template; values are made safe for a key (no '/', no control bytes). */
 int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size_t len);
 /* The S3 key of a recording, from the [s3] key_template. */
@@ -362,7 +360,7 @@ int up_s3_check(const struct tg_config *cfg, char *err, size_t errlen);
 int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name,
                  char *out, size_t len);
 /* The index object's key: {index_prefix}/dt=DATE/host=HOST/SESSION.json for a recording
- * SESSION.tgr (v->ext ".tgr"), and .../NAME_.json for any other file name NAME (session_id and
+ * SESSION.tgr (v->ext TG_REC_EXT), and .../NAME_.json for any other file name NAME (session_id and
  * ext together), escaped: no two file names share one. */
 int up_key_index(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
 /* A JSON string even for bytes that are not UTF-8 (each invalid sequence becomes U+FFFD). */
