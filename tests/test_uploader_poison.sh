@@ -8,16 +8,8 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-tg_need_cmd strace
-up_setup 'workers = 1'
-P=00000000000000000000000000000000
-A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
-B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
-C=cccccccccccccccccccccccccccccccc
-up_rec $P.tgr user=poison
-up_rec $A.tgr user=alice
+up_poison_setup
 up_rec $B.tgr user=bob
-poison="-P $T/spool/sessions/$P.tgr -e trace=openat -e inject=openat:signal=SIGKILL"
 # one pass: the three are one batch, the bad one first
 # shellcheck disable=SC2086
 strace -f -qq -o /dev/null $poison "$UPLOADER" -c "$T/tollgate.conf" --once \

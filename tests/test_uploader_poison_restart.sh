@@ -8,16 +8,7 @@ set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
 
-tg_need_cmd strace
-up_setup 'workers = 1'
-P=00000000000000000000000000000000
-A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
-B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
-up_rec $P.tgr user=poison
-up_rec $A.tgr user=alice
-poison="-P $T/spool/sessions/$P.tgr -e trace=openat -e inject=openat:signal=SIGKILL"
-died="$P.tgr failed, will retry: the upload worker died"
-crashed="alert upload_crashed: the upload worker died 3 times in a row while it shipped .*/sessions/$P.tgr"
+up_poison_setup
 # daemon NAME [strace options]: start a daemon (traced when options are given), its log
 # marked NAME
 daemon() {

@@ -246,6 +246,29 @@ up_rescans_seen() {
 	done
 }
 
+# The start of the tests of a file that kills its upload worker: one worker; $P.tgr, whose
+# upload dies when the uploader runs under "strace -f $poison" (strace kills the worker as it
+# opens the file, as a crash on a malformed file would), and $A.tgr, a good one, in the
+# spool; $died and $crashed, the log's words for one death and for the setting aside; B to G,
+# names for the test's own recordings; COUNTS, where the deaths are counted.
+up_poison_setup() {
+	tg_need_cmd strace
+	up_setup 'workers = 1'
+	P=00000000000000000000000000000000
+	A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+	B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+	C=cccccccccccccccccccccccccccccccc
+	D=dddddddddddddddddddddddddddddddd
+	E=eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee
+	G=ffffffffffffffffffffffffffffffff
+	COUNTS=$T/spool/state/crashes/sessions
+	up_rec $P.tgr user=poison
+	up_rec $A.tgr user=alice
+	poison="-P $T/spool/sessions/$P.tgr -e trace=openat -e inject=openat:signal=SIGKILL"
+	died="$P.tgr failed, will retry: the upload worker died"
+	crashed="alert upload_crashed: the upload worker died 3 times in a row while it shipped .*/sessions/$P.tgr"
+}
+
 # Start the daemon with the periodic rescan an hour away, so that only inotify can find
 # new files, and wait until it runs.
 up_start_inotify_only() {
