@@ -46,44 +46,20 @@ static void pass_winsize(struct relay_ctx *x, int master, struct winsize *last)
  * With keep its zombie is left (hang_up reaps it). */
 static int reap(pid_t child, int keep, struct relay_result *res)
 {
-	siginfo_t si;
-	pid_t r;
+	int r;
 
 	if (res->reaped)
 		return 1;
-	if (!keep) {
-		if ((r = waitpid(child, &res->status, WNOHANG)) == child)
-			return res->reaped = 1;
-		return r < 0 && errno != EINTR ? -1 : 0;
-	}
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
-		return errno != EINTR ? -1 : 0;
-	if (si.si_pid != child)
-		return 0;
-	/* as waitpid() would have put it */
-	if (si.si_code == CLD_EXITED)
-		res->status = (si.si_status & 0xff) << 8;
-	else
-		res->status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
-	return res->reaped = 1;
+	if ((r = relay_child_ended(child, keep, &res->status)) == 1)
+		res->reaped = 1;
+	return r;
 }
 
-/* reap(), waiting up to timeout_ms for it (-1: for ever); one not ours counts as reaped, as in
- * relay_wait_child. */
+/* reap(), waiting up to timeout_ms for it (-1: for ever); one not ours counts as reaped. */
 static void reap_wait(pid_t child, int keep, struct relay_result *res, int timeout_ms)
 {
-	struct timespec ts = {0, 10 * 1000 * 1000};
-	int waited = 0, r;
-
-	while ((r = reap(child, keep, res)) == 0) {
-		if (timeout_ms >= 0 && waited >= timeout_ms)
-			return;
-		nanosleep(&ts, NULL);
-		waited += 10;
-	}
-	if (r < 0)
-		res->reaped = 1;
+	if (!res->reaped)
+		res->reaped = relay_wait_child_keep(child, keep, &res->status, timeout_ms);
 }
 
 /* Hang the shell's terminal up (SIGHUP to its session) and give it a moment to end. After a

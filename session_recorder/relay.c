@@ -287,21 +287,45 @@ void relay_chan_close(struct relay_chan *c)
 	c->from = c->to = -1;
 }
 
-int relay_wait_child(pid_t child, int *status, int timeout_ms)
+int relay_child_ended(pid_t child, int keep, int *status)
+{
+	siginfo_t si;
+	pid_t p;
+
+	if (!keep) {
+		if ((p = waitpid(child, status, WNOHANG)) == child)
+			return 1;
+		return p < 0 && errno != EINTR ? -1 : 0;
+	}
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno != EINTR ? -1 : 0;
+	if (si.si_pid != child)
+		return 0;
+	/* as waitpid() would have put it */
+	if (si.si_code == CLD_EXITED)
+		*status = (si.si_status & 0xff) << 8;
+	else
+		*status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	return 1;
+}
+
+int relay_wait_child_keep(pid_t child, int keep, int *status, int timeout_ms)
 {
 	struct timespec ts = {0, 10 * 1000 * 1000};
 	int waited = 0;
-	pid_t p;
 
 	for (;;) {
-		p = waitpid(child, status, WNOHANG);
-		if (p == child)
-			return 1;
-		if (p < 0 && errno != EINTR)
-			return 1; /* not ours any more: nothing to wait for */
+		if (relay_child_ended(child, keep, status) != 0)
+			return 1; /* ended, or not ours any more: nothing to wait for */
 		if (timeout_ms >= 0 && waited >= timeout_ms)
 			return 0;
 		nanosleep(&ts, NULL);
 		waited += 10;
 	}
+}
+
+int relay_wait_child(pid_t child, int *status, int timeout_ms)
+{
+	return relay_wait_child_keep(child, 0, status, timeout_ms);
 }

@@ -98,7 +98,13 @@ void relay_chan_flush(struct relay_chan *c, int timeout_ms);
 int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms);
 /* Set O_NONBLOCK on fd; returns the old flags (or -1). */
 int relay_nonblock(int fd);
-/* Wait for the child with a timeout (ms); 1 reaped (*status set), 0 not yet. */
+/* One look at the child's end: 1 ended (*status set as waitpid() sets it), 0 not yet, -1 not
+ * ours to wait for. With keep its zombie is left, to be reaped later (waitid WNOWAIT). */
+int relay_child_ended(pid_t child, int keep, int *status);
+/* Wait for the child's end with a timeout (ms; -1: for ever): 1 ended (*status set) or not ours
+ * to wait for, 0 not yet. keep as in relay_child_ended(). */
+int relay_wait_child_keep(pid_t child, int keep, int *status, int timeout_ms);
+/* relay_wait_child_keep() that reaps it. */
 int relay_wait_child(pid_t child, int *status, int timeout_ms);
 
 #endif
