@@ -77,6 +77,13 @@ static int threads_running(const char *pid)
 	return running;
 }
 
+/* Whether the process named pid, whose stat is st, still runs: not a zombie, or one whose other
+ * threads run on. */
+static int stat_running(const char *pid, const struct proc_stat *st)
+{
+	return !gone(st->state) || threads_running(pid);
+}
+
 int proc_group_running(pid_t pgid)
 {
 	char path[64];
@@ -95,7 +102,7 @@ int proc_group_running(pid_t pgid)
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
 		if (proc_stat_read(path, &st) != TG_OK || st.pgrp != pgid)
 			continue; /* gone meanwhile, hidden (hidepid), or another group */
-		running = !gone(st.state) || threads_running(e->d_name);
+		running = stat_running(e->d_name, &st);
 	}
 	closedir(d);
 	return running;
@@ -139,7 +146,7 @@ static int session_member_signal(const char *name, pid_t sid, int sig, int *deni
 		return 0; /* gone */
 	snprintf(path, sizeof(path), "/proc/%s/stat", name);
 	if (proc_stat_read(path, &st) != TG_OK || (st.session != sid && pid != sid) ||
-	    (gone(st.state) && !threads_running(name)))
+	    !stat_running(name, &st))
 		goto out;
 	r = pidfd >= 0 ? pidfd_signal(pidfd, sig) : kill(pid, sig);
 	if (r == 0 || errno == EPERM) {
