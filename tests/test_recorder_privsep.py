@@ -7,6 +7,7 @@ recorder nor read the recording; the pty belongs to the user. Also: the
 installed build takes its config only from the compiled-in path, and
 tollgate-keygen gives the secret key to the audit user. Needs root (useradd);
 the users are removed at the end."""
+import functools
 import os
 import pwd
 import shutil
@@ -1005,6 +1006,23 @@ def suid_dumpable(value):
         return None
 
 
+def with_suid_dumpable_1(test):
+    """Run test with fs.suid_dumpable = 1, the value it had put back after; skipped, and said
+    so, where it cannot be set."""
+    @functools.wraps(test)
+    def run():
+        old = suid_dumpable("1")
+        if old is None:
+            print("(skipped: fs.suid_dumpable cannot be set here)")
+            return
+        try:
+            test()
+        finally:
+            suid_dumpable(old)
+    return run
+
+
+@with_suid_dumpable_1
 def test_recorder_stays_undumpable():
     """The recorder switches its effective ids to the user's and back (to open the pty as the
     user, to look at its parent as the user), and every such change makes the kernel reset the
@@ -1016,12 +1034,8 @@ def test_recorder_stays_undumpable():
     only."""
     users = Users()
     env = Env(shell="/bin/sh")
-    old = suid_dumpable("1")
     p = s = None
     try:
-        if old is None:
-            print("(skipped: fs.suid_dumpable cannot be set here)")
-            return
         binary = setup(env, users)
         a = users.aud
         # a command session: the escape check looks at the parent as the user
@@ -1043,8 +1057,6 @@ def test_recorder_stays_undumpable():
         s.wait()
         s = None
     finally:
-        if old is not None:
-            suid_dumpable(old)
         if p is not None:
             end_process(p)
         if s is not None:
@@ -1085,6 +1097,7 @@ print("read %d found %d" % (len(done), len(found)))
 """
 
 
+@with_suid_dumpable_1
 def test_config_secrets_not_left_to_user():
     """tollgate.conf may hold the uploader's secrets (the Slack webhook, static S3 keys), and the
     recorder reads all of it. The hangup helper and the shell's process are copies of the
@@ -1098,12 +1111,8 @@ def test_config_secrets_not_left_to_user():
     secret = "https://hooks.slack.com/services/T0/B0/tollgate-test-secret-%d" % os.getpid()
     with open(env.conf, "a") as f:
         f.write("[slack]\nwebhook_url = %s\n" % secret)
-    old = suid_dumpable("1")
     p = spy = None
     try:
-        if old is None:
-            print("(skipped: fs.suid_dumpable cannot be set here)")
-            return
         binary = setup(env, users)
         argv = slow_setresuid(users, binary)
         if argv is None:
@@ -1122,8 +1131,6 @@ def test_config_secrets_not_left_to_user():
               "the user's reader got into the recorder's processes of theirs (%r %r)" % (said, err[-300:]))
         check(read[3] == b"0", "none of them holds the config's secret (%r)" % said)
     finally:
-        if old is not None:
-            suid_dumpable(old)
         if p is not None:
             end_process(p)
         if spy is not None:
