@@ -73,6 +73,14 @@ static int group_may_read(gid_t gid)
 	return gr != NULL && gr->gr_gid == gid;
 }
 
+/* Whether users other than the owner, root and the audit user can read a file of mode and
+ * group st: every user, or the members of another group. */
+static int others_may_read(const struct stat *st)
+{
+	return (st->st_mode & S_IROTH) != 0 ||
+	       ((st->st_mode & S_IRGRP) != 0 && !group_may_read(st->st_gid));
+}
+
 /* A group's name, or its number when it has none. */
 static const char *group_name(gid_t gid, char *buf, size_t len)
 {
@@ -95,9 +103,7 @@ static void check_config_secrets(struct up_ctx *c)
 	struct stat st;
 	char grp[64];
 
-	if (stat(c->config_path, &st) != 0 ||
-	    ((st.st_mode & S_IROTH) == 0 &&
-	     ((st.st_mode & S_IRGRP) == 0 || group_may_read(st.st_gid))))
+	if (stat(c->config_path, &st) != 0 || !others_may_read(&st))
 		return;
 	if (*tg_config_str(c->cfg, TG_CONF_SLACK_WEBHOOK_URL) == '\0' &&
 	    *tg_config_str(c->cfg, TG_CONF_S3_SECRET_ACCESS_KEY) == '\0')
@@ -134,8 +140,7 @@ static void check_credentials_file(struct up_ctx *c)
 	    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
 		return; /* not read, or refused by the workers, who say why */
-	if ((st.st_mode & S_IROTH) == 0 &&
-	    ((st.st_mode & S_IRGRP) == 0 || group_may_read(st.st_gid))) {
+	if (!others_may_read(&st)) {
 		c->creds_alerted[0] = '\0'; /* fixed: readable again is news again */
 		return;
 	}
