@@ -1,6 +1,7 @@
 /* Unit tests for tollgate-uploader's key layout, Slack messages and backoff. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tg_error.h"
@@ -1010,6 +1012,53 @@ START_TEST(s3_result_message_names_status_and_code)
 }
 END_TEST
 
+static volatile sig_atomic_t daemon_handler_ran;
+static void daemon_handler(int sig)
+{
+	(void)sig;
+	daemon_handler_ran = 1;
+}
+
+/* A stop's signal that reaches a worker as it starts, still under the daemon's mask and
+ * handler, ends it once the worker sets its signals: the stop waits for the worker, and one
+ * that took the signal in the daemon's handler went on and was waited for without end. */
+START_TEST(worker_ends_of_a_stop_sent_as_it_starts)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa;
+		sigset_t block;
+		pid_t pid;
+		int status;
+
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = daemon_handler;
+			sigemptyset(&sa.sa_mask);
+			sigaction(sigs[i], &sa, NULL);
+			sigemptyset(&block);
+			sigaddset(&block, sigs[i]);
+			sigprocmask(SIG_BLOCK, &block, NULL);
+			raise(sigs[i]); /* pending, as one sent between the fork and the worker's
+			                   start */
+			up_jobs_child_signals();
+			_exit(daemon_handler_ran ? 3 : 0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sigs[i],
+		              "signal %d: the worker lived on (exit %d, %s)", sigs[i],
+		              WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		              WIFEXITED(status) && WEXITSTATUS(status) == 3
+		                  ? "taken by the daemon's handler"
+		                  : "not taken");
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("uploader");
@@ -1043,6 +1092,7 @@ int main(void)
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	tcase_add_test(tc, s3_result_message_names_status_and_code);
+	tcase_add_test(tc, worker_ends_of_a_stop_sent_as_it_starts);
 	suite_add_tcase(s, tc);
 	return tg_test_run(s);
 }

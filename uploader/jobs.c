@@ -132,6 +132,26 @@ int up_jobs_fd(const struct up_jobs *j)
 	return up_jobs_running(j) > 0 ? j->pipe_rd : -1;
 }
 
+/*
+ * The worker's signals, set first thing in the child: the daemon's handlers (which only note
+ * a stop for the daemon's loop) put back to the default, then the daemon's mask (the stop's
+ * signals blocked, taken only in its ppoll()) lifted, in that order. A stop's SIGTERM sent
+ * as the worker starts waits, blocked, for the mask to go: lifted first, it reached the
+ * daemon's handler in the worker, which noted a stop no one reads and went on to S3, and the
+ * stop's wait for it never ended.
+ */
+void up_jobs_child_signals(void)
+{
+	static const int stops[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+	sigset_t none;
+	size_t i;
+
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		signal(stops[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n,
                   up_job_fn fn)
 {
@@ -152,15 +172,9 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, s
 	if (pid == 0) {
 		struct tg_s3 *s3 = NULL;
 		struct job_msg msg;
-		sigset_t none;
 		size_t k;
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
+		up_jobs_child_signals();
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(1);
 		child_pipe = j->pipe_wr;
