@@ -802,13 +802,23 @@ static int run(struct up_ctx *c)
 				up_queue_scan(c, UP_Q_EVENTS);
 		}
 		up_jobs_reap(c, job_done);
+		/* a stop that came while the daemon worked (its signals wait for ppoll) starts
+		 * nothing more: systemd's SIGTERM reaches the workers too, and a worker it ended
+		 * is reaped above as not started, due again at once */
+		take_pending_signals();
+		if (got_stop)
+			break;
 		start_jobs(c, UP_Q_SESSIONS, up_session_ship);
 		start_jobs(c, UP_Q_S3, up_event_ship);
 		for (steps = 0; steps < 1000 && !got_stop; steps++) {
 			uint64_t w = UINT64_MAX;
 
-			if (up_notify_step(c, &w) > 0)
+			/* --once posts without a wait between posts (min_interval_ms = 0): Ctrl-C
+			 * is seen after the post under way, not after a thousand */
+			if (up_notify_step(c, &w) > 0) {
+				take_pending_signals();
 				continue;
+			}
 			if (w != UINT64_MAX && c->once) {
 				/* one pass still waits for the rate limit and for recordings being
 				 * read, not for outages or grace periods */

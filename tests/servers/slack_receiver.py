@@ -40,6 +40,8 @@ Control, read afresh on every request (tests write these files):
                    appended to DIR/gave_up.log, one a line
   DIR/refuse_blocks_marker  a message holding this string is answered 400
                    invalid_blocks while it has blocks (its text-only retry is taken)
+  DIR/delay_ms     a slow webhook: each POST to the hook is answered that many
+                   ms after it arrived (default 0)
   DIR/fault_rate   0..1: that share of requests is answered 500, 503 or reset
                    (the first post under a rate always is, so that a test with
                    few posts cannot pass without a fault by chance)
@@ -200,6 +202,8 @@ class Handler(BaseHTTPRequestHandler):
             # never answered, never accepted: the client must send it again
             self.close_connection = True
             return
+        if self.path == HOOK:
+            time.sleep(float(control("delay_ms", "0")) / 1000.0)
         with lock:
             self.handle_post(body)
 
