@@ -144,10 +144,10 @@ up_start_ready() {
 
 # Start the daemon with the S3 server stopped (SIGSTOP), and wait until a worker has begun
 # and reached its first request, which then waits for S3 (kill -CONT "$TG_S3_PID" lets it go
-# on; up_cleanup does it too).
+# on; up_cleanup does it too). The arguments go to the uploader (--once).
 up_start_stalled() {
 	kill -STOP "$TG_S3_PID"
-	up_start
+	up_start "$@"
 	up_wait_until 20 "no upload worker started" up_has_worker
 	up_wait_until 30 "no upload worker reached S3" up_worker_at_s3
 }

@@ -745,7 +745,7 @@ static int run(struct up_ctx *c)
 	uint64_t rescan_every = tg_config_uint(c->cfg, TG_CONF_UPLOADER_RESCAN_INTERVAL) * 1000000u;
 	uint64_t rescan_at = 0, size_at = 0, stop_at;
 	sigset_t none;
-	int dirty = 1;
+	int dirty = 1, r = -1;
 
 	sigemptyset(&none);
 	if (up_watch_start(c) != TG_OK)
@@ -764,9 +764,12 @@ static int run(struct up_ctx *c)
 				up_spool_remake_state(c);
 				up_recover_orphans(c);
 			}
-			/* the daemon goes on with the folders it can list; one pass says it */
-			if (rescan(c) != TG_OK && c->once)
-				return EXIT_USAGE;
+			/* the daemon goes on with the folders it can list; one pass says it, and
+			 * ends as at a stop: the jobs' results read, the last status written */
+			if (rescan(c) != TG_OK && c->once) {
+				r = EXIT_USAGE;
+				break;
+			}
 			if (now >= rescan_at) {
 				prune_state(c);
 				rescan_at = now + rescan_every;
@@ -846,8 +849,10 @@ static int run(struct up_ctx *c)
 				up_queue_scan(c, UP_Q_EVENTS);
 				continue;
 			}
-			if (rescan(c) != TG_OK)
-				return EXIT_USAGE;
+			if (rescan(c) != TG_OK) {
+				r = EXIT_USAGE;
+				break;
+			}
 			if (up_backlog(c) <= before && events_pending(c) == 0)
 				break;
 			continue;
@@ -930,6 +935,8 @@ static int run(struct up_ctx *c)
 	up_status_write(c, 1);
 	if (c->progress)
 		up_progress_end();
+	if (r >= 0)
+		return r;
 	return up_backlog(c) == 0 ? EXIT_SUCCESS : EXIT_LEFT;
 }
 
