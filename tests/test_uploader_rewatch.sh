@@ -17,8 +17,8 @@ mkdir "$T/spool/sessions" "$T/spool/events"
 sleep 1
 up_rec second.tgr user=bob bytes=700
 up_mfa_failures r 1 1
-up_wait_empty 15 || tg_fail "files in a folder made again were not found until the next rescan"
-up_wait_messages 1 15 || tg_fail "the Slack message did not arrive"
+up_wait_empty 60 || tg_fail "files in a folder made again were not found until the next rescan"
+up_wait_messages 1 60 || tg_fail "the Slack message did not arrive"
 up_check_s3
 tg_stop_pid "$UP_PID"
 UP_PID=

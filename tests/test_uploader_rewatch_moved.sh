@@ -19,15 +19,15 @@ mkdir "$T/spool/sessions" "$T/spool/events"
 sleep 1
 up_rec second.tgr user=bob bytes=700
 up_mfa_failures r 1 1
-up_wait_empty 15 || tg_fail "files in a folder made after the old one was renamed away were not found until the next rescan"
-up_wait_messages 1 15 || tg_fail "the Slack message did not arrive"
+up_wait_empty 60 || tg_fail "files in a folder made after the old one was renamed away were not found until the next rescan"
+up_wait_messages 1 60 || tg_fail "the Slack message did not arrive"
 # the outboxes, which the fan-out writes and only inotify reports
 mv "$T/spool/outbox" "$T/outbox.old" || tg_fail "mv outbox"
 mkdir -p "$T/spool/outbox/s3" "$T/spool/outbox/notify"
 sleep 1
 up_mfa_failures r 2 2
-up_wait_empty 15 || tg_fail "events in an outbox made after the old one was renamed away were not sent until the next rescan"
-up_wait_messages 2 15 || tg_fail "the Slack message for an event in the new outbox did not arrive"
+up_wait_empty 60 || tg_fail "events in an outbox made after the old one was renamed away were not sent until the next rescan"
+up_wait_messages 2 60 || tg_fail "the Slack message for an event in the new outbox did not arrive"
 up_check_s3
 tg_stop_pid "$UP_PID"
 UP_PID=

@@ -18,7 +18,7 @@ n_alerts() { grep -c 'alert spool_filling' "$T/uploader.log"; }
 i=0
 while [ $i -lt 3 ]; do
 	head -c 60000 /dev/zero >"$T/spool/sessions/.grow"
-	up_wait_until 15 "spool_filling was not raised" sh -c "grep -q 'alert spool_filling' '$T/uploader.log'"
+	up_wait_until 30 "spool_filling was not raised" sh -c "grep -q 'alert spool_filling' '$T/uploader.log'"
 	sleep 6
 	rm -f "$T/spool/sessions/.grow"
 	sleep 6

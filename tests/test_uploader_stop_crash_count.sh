@@ -26,7 +26,7 @@ stop_with_dead_worker() {
 	w=$(up_workers)
 	[ -n "$w" ] || tg_fail "no worker"
 	kill "-$1" "$w"
-	up_wait_until 10 "the worker did not end" up_ended "$w"
+	up_wait_until 30 "the worker did not end" up_ended "$w"
 	kill "-${2:-TERM}" "$UP_PID"
 	kill -CONT "$UP_PID"
 	up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
@@ -55,7 +55,7 @@ w=$(up_workers)
 [ -n "$w" ] || tg_fail "no worker"
 kill -TERM "$w"
 # reaped by the daemon's loop, not by its stop: gone, not a zombie
-up_wait_until 10 "the daemon did not reap its worker" sh -c "! kill -0 $w 2>/dev/null"
+up_wait_until 30 "the daemon did not reap its worker" sh -c "! kill -0 $w 2>/dev/null"
 kill -TERM "$UP_PID"
 up_wait_until 30 "the daemon did not stop" up_ended "$UP_PID"
 wait "$UP_PID" 2>/dev/null

@@ -51,7 +51,7 @@ echo "the queue went on after $(($(date +%s) - t0)) s"
 up_message_heads | grep -q 'SSH logout: alice@testhost' || tg_fail "the logout was not posted"
 # the alert is an event of its own, raised when the logout went on: it queues behind the login
 alert_posted() { up_message_heads | grep -q 'no_recording'; }
-up_wait_until 15 "no no_recording alert" alert_posted
+up_wait_until 60 "no no_recording alert" alert_posted
 tg_stop_pid "$UP_PID"
 UP_PID=
 
