@@ -34,7 +34,8 @@ def test_size_cap_pipes():
         check(size <= 1 * MIB, "the recording stays under max_session_bytes (%d bytes)" % size)
         rec = Recording(env.pub, path, data=False)
         check(rec.sealed_ok(), "sealed and intact")
-        check(rec.end()["bytes"]["out"] > 20 * MIB, "END counts every byte passed on (%d MiB)" %
+        # well past the 1 MiB cap, and within reach of a loaded machine in 10 s
+        check(rec.end()["bytes"]["out"] > 4 * MIB, "END counts every byte passed on (%d MiB)" %
               (rec.end()["bytes"]["out"] // MIB))
         check(accounted(rec, "out"), "stored + DROPPED = passed on")
         check(any(n.get("cap") == "max_session_bytes" for n in rec.notes("cap")), "a NOTE marks the cap")

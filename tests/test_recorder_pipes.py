@@ -1028,7 +1028,7 @@ wait_state(pid, True)  # the helper stops the command after the recorder asked i
 print("STOPPED %d %s" % (ok, proc_state(pid)), flush=True)
 os.tcsetpgrp(0, p.pid)
 os.killpg(p.pid, signal.SIGCONT)
-time.sleep(1)
+time.sleep(3)  # fg: a tick (one each 0.2 s) comes through resume, helper, command, recorder
 os.kill(p.pid, signal.SIGTERM)
 print("RC %d" % p.wait(), flush=True)
 """

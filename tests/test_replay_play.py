@@ -174,13 +174,14 @@ def run(tmp):
     p.close()
 
     # time stands still while paused: a pause longer than what was left of the wait (the
-    # idle limit's 2 s) does not count as waited, so on resuming B is not due at once
-    # (space space: resume, then pause again before B is due)
-    p = Play(["play", "--idle-limit", "2", "step.tgr"], tmp)
+    # idle limit's 5 s, room for a loaded machine to take the pause key before B is due)
+    # does not count as waited, so on resuming B is not due at once (space space: resume,
+    # then pause again before B is due)
+    p = Play(["play", "--idle-limit", "5", "step.tgr"], tmp)
     p.expect(b"A")
     raw_mode_reached(p)
     p.send(b" ")
-    time.sleep(3)
+    time.sleep(6)
     p.send(b"  ")
     p.settle(1)
     if b"B" in p.buf:
@@ -254,11 +255,11 @@ def run(tmp):
         fail("keyboard gone while paused: play did not end")
 
     # the keyboard goes away while paused: the time paused is not counted as waited
-    # either (B is due 24 s after A, 3 s at x8; paused 4 s, 32 s counted, would show
+    # either (B is due 40 s after A, 5 s at x8; paused 6 s, 48 s counted, would show
     # it at once). Output goes to a pipe, which closing the keyboard leaves open.
     master, slave = pty.openpty()
     q = subprocess.Popen([REPLAY, "-c", "conf", "--key", "k/signing.pub", "play", "--speed",
-                          "8", "--idle-limit", "24", "step.tgr"],
+                          "8", "--idle-limit", "40", "step.tgr"],
                          cwd=tmp, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     STARTED.append(q.pid)
     os.close(slave)
@@ -277,12 +278,12 @@ def run(tmp):
         time.sleep(0.02)
     os.write(master, b" ")  # pause
     before_pause = time.time() - shown
-    time.sleep(4)
+    time.sleep(6)
     os.close(master)
-    # Not counting the pause, B is due 3 s of play after A, of which before_pause
+    # Not counting the pause, B is due 5 s of play after A, of which before_pause
     # went by before it: watch until then (less a margin for the pty's latency), so
     # that a machine slow to reach the pause cannot make B look early.
-    watch = 3 - before_pause - 0.5
+    watch = 5 - before_pause - 0.5
     if watch < 0.3:
         fail("keyboard gone while paused: %.2f s from A to the pause leaves nothing to "
              "watch" % before_pause)
