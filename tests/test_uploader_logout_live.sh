@@ -23,12 +23,9 @@ fields() { # USER SID
 # B's recording is in the recorder's active/, locked as a live recorder holds it
 mkdir -p "$T/spool/active"
 "$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.b.tgr.new" user=bob pam=$SID_B bytes=2000 || tg_fail "recgen"
-flock -x "$T/spool/active/.b.tgr.new" sleep 120 &
-LOCK_PID=$!
+up_hold_lock "$T/spool/active/.b.tgr.new"
 "$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.c2.tgr.new" user=carol pam=$SID_C bytes=2000 || tg_fail "recgen"
-flock -x "$T/spool/active/.c2.tgr.new" sleep 120 &
-LOCK2_PID=$!
-trap 'tg_stop_pid "$LOCK_PID"; tg_stop_pid "$LOCK2_PID"; up_cleanup' EXIT
+up_hold_lock "$T/spool/active/.c2.tgr.new"
 up_rec c1.tgr user=carol pam=$SID_C bytes=1000
 up_event 1 login "$(fields bob $SID_B)"
 up_event 2 logout "$(fields bob $SID_B),\"duration_us\":1000"

@@ -28,9 +28,7 @@ login() { # SEQ USER SID
 # the recording of B is in the recorder's active/, locked as a live recorder holds it
 mkdir -p "$T/spool/active"
 "$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.b.tgr.new" user=bob pam=$SID_B bytes=2000 || tg_fail "recgen"
-flock -x "$T/spool/active/.b.tgr.new" sleep 120 &
-LOCK_PID=$!
-trap 'tg_stop_pid "$LOCK_PID"; up_cleanup' EXIT
+up_hold_lock "$T/spool/active/.b.tgr.new"
 up_rec c.tgr user=carol pam=$SID_C bytes=3000
 login 1 alice $SID_A
 login 2 bob $SID_B

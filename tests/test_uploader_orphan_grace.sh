@@ -28,16 +28,8 @@ mv "$T/spool/active/.orph.tgr.new" "$T/spool/active/orph.tgr"
 mv "$T/spool/active/.live.tgr.new" "$T/spool/active/live.tgr"
 "$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.lone.tgr.new" user=olga pam=$SID_O bytes=2000 || tg_fail "recgen"
 mv "$T/spool/active/.lone.tgr.new" "$T/spool/active/lone.tgr"
-# the stand-in recorder holds its lock before any logout is written (a background flock
-# could still be starting when the logout of lou is read)
-python3 -c 'import fcntl, sys, time
-f = open(sys.argv[1])
-fcntl.flock(f, fcntl.LOCK_EX)
-open(sys.argv[2], "w").write("locked")
-time.sleep(600)' "$T/spool/active/live.tgr" "$T/live.ready" &
-LOCK_PID=$!
-trap 'tg_stop_pid "$LOCK_PID"; up_cleanup' EXIT
-tg_wait_file "$T/live.ready" "the stand-in recorder did not take its lock"
+# the stand-in recorder holds its lock before any logout is written
+up_hold_lock "$T/spool/active/live.tgr"
 up_event 1 login "$(fields eve $SID_E)"
 up_event 2 logout "$(fields eve $SID_E),\"duration_us\":1000"
 up_event 3 login "$(fields lou $SID_L)"

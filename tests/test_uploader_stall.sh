@@ -26,14 +26,8 @@ mkdir -p "$T/spool/active"
 	tg_fail "recgen"
 "$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/live.tgr" user=alive bytes=3000 unsealed ||
 	tg_fail "recgen"
-python3 -c 'import fcntl, sys, time
-f = open(sys.argv[1])
-fcntl.flock(f, fcntl.LOCK_EX)
-open(sys.argv[2], "w").write("locked")
-time.sleep(600)' "$T/spool/active/live.tgr" "$T/live.ready" &
-LIVE_PID=$!
-trap '[ -n "${LIVE_PID:-}" ] && tg_stop_pid "$LIVE_PID"; up_cleanup' EXIT
-tg_wait_file "$T/live.ready" "the stand-in recorder did not take its lock"
+up_hold_lock "$T/spool/active/live.tgr"
+LIVE_PID=$UP_LOCK_PID
 
 # and a config that holds the webhook URL, left readable by every user: said at start
 chmod 0644 "$T/tollgate.conf"
@@ -44,8 +38,7 @@ up_wait_until 20 "the orphan in active/ was not shipped" \
 	grep -q "shipped orphan.tgr .*/killed/orphan.tgr" "$T/uploader.log"
 [ ! -e "$T/spool/active/orphan.tgr" ] || tg_fail "the orphan is still in active/"
 [ -e "$T/spool/active/live.tgr" ] || tg_fail "a recording a live recorder holds left active/"
-tg_stop_pid "$LIVE_PID"
-LIVE_PID=
+up_release_lock "$LIVE_PID"
 
 # event 1 cannot be copied into outbox/notify: a folder holds its name
 # (one time for both: two `date` calls can straddle a second)

@@ -9,9 +9,11 @@ S3SERVER=$TG_TOP_SRCDIR/tests/s3server.sh
 RECEIVER=$TG_TOP_SRCDIR/tests/servers/slack_receiver.py
 UP_PID=
 SLACK_PID=
+UP_LOCK_PIDS=
 
 up_cleanup() {
 	[ -n "$UP_PID" ] && tg_stop_pid "$UP_PID"
+	for up_lock_pid in $UP_LOCK_PIDS; do tg_stop_pid "$up_lock_pid"; done
 	# after the daemon: a stopped strace detaches and would leave it running
 	[ -n "${STRACE_PID:-}" ] && tg_stop_pid "$STRACE_PID"
 	[ -n "$SLACK_PID" ] && tg_stop_pid "$SLACK_PID"
@@ -129,6 +131,28 @@ up_workers() { ps -o pid= --ppid "$UP_PID" 2>/dev/null | tr -d ' '; }
 up_has_worker() { [ -n "$(up_workers)" ]; }
 # No recording left in sessions/.
 up_no_recs() { [ -z "$(find "$T/spool/sessions" -maxdepth 1 -type f ! -name '.*')" ]; }
+
+# A stand-in for a live recorder: a process that holds an flock on FILE, started and seen
+# holding it before this returns (a background flock could still be starting when the daemon
+# looks): up_hold_lock FILE. Its pid is in UP_LOCK_PID; up_release_lock PID lets the lock go,
+# and up_cleanup ends any still running.
+up_hold_lock() {
+	UP_LOCK_N=$((${UP_LOCK_N:-0} + 1))
+	up_lock_ready=$T/.lock-held.$UP_LOCK_N
+	python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1])
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").write("locked")
+time.sleep(600)' "$1" "$up_lock_ready" &
+	UP_LOCK_PID=$!
+	UP_LOCK_PIDS="$UP_LOCK_PIDS $UP_LOCK_PID"
+	tg_wait_file "$up_lock_ready" "the stand-in recorder did not take its lock on $1"
+}
+# (off the list once ended: its pid may be another process's by up_cleanup)
+up_release_lock() {
+	tg_stop_pid "$1"
+	UP_LOCK_PIDS=$(echo "$UP_LOCK_PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
 
 # Start the daemon in the foreground, in the background of this shell.
 up_start() {
