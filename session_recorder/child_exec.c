@@ -10,6 +10,7 @@
 
 #include "relay.h"
 #include "tg_error.h"
+#include "tg_signal.h"
 
 void child_close_from(int lowfd)
 {
@@ -73,7 +74,7 @@ static void __attribute__((noreturn)) become_shell(const struct child_spec *cs)
 		        strerror(errno));
 		_exit(126);
 	}
-	relay_signals_child_reset();
+	tg_signals_child_reset(NULL);
 	if (cs->exec_path != NULL) {
 		execve(cs->exec_path, cs->argv, cs->envp);
 		dprintf(STDERR_FILENO, "tollgate-record: cannot run %s: %s\n", cs->exec_path,

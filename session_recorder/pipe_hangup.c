@@ -16,6 +16,7 @@
 #include "proc_stat.h"
 #include "tg_event.h"
 #include "tg_error.h"
+#include "tg_signal.h"
 
 #define TICK_MS 10
 /* after the SIGKILL: how long the group gets to be gone before the helper says who is left */
@@ -192,7 +193,7 @@ helper(int rd, const struct privsep *ps, struct tg_config *cfg)
 	zero.rlim_max = ps->core_saved.rlim_max;
 	setrlimit(RLIMIT_CORE, &zero);
 	/* the others back to their defaults, and all let in: what came meanwhile is dropped */
-	relay_signals_child_reset_keep(&ignored);
+	tg_signals_child_reset(&ignored);
 	if (!read_full(3, &t, sizeof(t)) || t.id <= 1)
 		_exit(0); /* no command was started */
 	if (t.session) {

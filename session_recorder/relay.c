@@ -91,27 +91,6 @@ int relay_signals_catch_tty_stop(void)
 	           : TG_ERR_SYSTEM;
 }
 
-void relay_signals_child_reset(void)
-{
-	relay_signals_child_reset_keep(NULL);
-}
-
-void relay_signals_child_reset_keep(const sigset_t *keep)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int sig;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && (keep == NULL || !sigismember(keep, sig)))
-			sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type stream,
                      int close_to_on_eof)
 {

@@ -75,10 +75,6 @@ const char *relay_end_reason(int sig);
  * relay_got_tty_stop, instead of stopping this process group alone (the pipe relay stops the
  * command with it). Where it is not called, they stop as ever. */
 int relay_signals_catch_tty_stop(void);
-/* In a child before exec: default dispositions, nothing blocked. */
-void relay_signals_child_reset(void);
-/* The same, but the dispositions of the signals in keep are left as they are. */
-void relay_signals_child_reset_keep(const sigset_t *keep);
 
 void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type stream,
                      int close_to_on_eof);

@@ -9,6 +9,7 @@
 #include "relay.h"
 #include "term_raw.h"
 #include "tg_error.h"
+#include "tg_signal.h"
 
 /* how long the recorder waits for the keeper's end once let go: it ends at once */
 #define GUARD_END_WAIT_MS 1000
@@ -46,7 +47,7 @@ guard(int rd, int fl_start, struct tg_config *cfg, struct tg_rec_writer *w)
 		signal(ignored[i], SIG_IGN);
 		sigaddset(&keep, ignored[i]);
 	}
-	relay_signals_child_reset_keep(&keep);
+	tg_signals_child_reset(&keep);
 	/* not the pty master (the shell's terminal must hang up when the recorder dies), not the
 	 * recording, not sshd's pipes */
 	if (dup2(rd, 3) != 3)

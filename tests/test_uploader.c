@@ -1056,6 +1056,32 @@ START_TEST(worker_ends_of_a_stop_sent_as_it_starts)
 		                  ? "taken by the daemon's handler"
 		                  : "not taken");
 	}
+	/* nothing pending: SIGPIPE stays ignored as in the daemon, every other handler goes */
+	{
+		struct sigaction sa, pipe_now, term_now;
+		pid_t pid;
+		int status;
+
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = daemon_handler;
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGTERM, &sa, NULL);
+			signal(SIGPIPE, SIG_IGN);
+			up_jobs_child_signals();
+			sigaction(SIGPIPE, NULL, &pipe_now);
+			sigaction(SIGTERM, NULL, &term_now);
+			_exit((pipe_now.sa_handler == SIG_IGN ? 0 : 1) |
+			      (term_now.sa_handler == SIG_DFL ? 0 : 2));
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		              "the worker's dispositions: %d (1: SIGPIPE not ignored, 2: SIGTERM "
+		              "not the default)",
+		              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
 }
 END_TEST
 

@@ -24,6 +24,7 @@
 #include "tg_error.h"
 #include "tg_log.h"
 #include "tg_s3.h"
+#include "tg_signal.h"
 
 struct job_msg {
 	pid_t pid;
@@ -132,24 +133,15 @@ int up_jobs_fd(const struct up_jobs *j)
 	return up_jobs_running(j) > 0 ? j->pipe_rd : -1;
 }
 
-/*
- * The worker's signals, set first thing in the child: the daemon's handlers (which only note
- * a stop for the daemon's loop) put back to the default, then the daemon's mask (the stop's
- * signals blocked, taken only in its ppoll()) lifted, in that order. A stop's SIGTERM sent
- * as the worker starts waits, blocked, for the mask to go: lifted first, it reached the
- * daemon's handler in the worker, which noted a stop no one reads and went on to S3, and the
- * stop's wait for it never ended.
- */
 void up_jobs_child_signals(void)
 {
-	static const int stops[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
-	sigset_t none;
-	size_t i;
+	sigset_t keep;
 
-	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		signal(stops[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* SIGPIPE stays ignored, as in the daemon: a write to a connection S3 closed is an
+	 * error curl reports, not the worker's death */
+	sigemptyset(&keep);
+	sigaddset(&keep, SIGPIPE);
+	tg_signals_child_reset(&keep);
 }
 
 int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n,

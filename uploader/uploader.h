@@ -261,8 +261,8 @@ int up_jobs_new(struct up_jobs **out, unsigned max);
 void up_jobs_free(struct up_jobs *j);
 unsigned up_jobs_running(const struct up_jobs *j);
 unsigned up_jobs_max(const struct up_jobs *j);
-/* In a worker, before anything else: the default action for the daemon's signals, then none
- * blocked (a stop's signal pending from the fork on ends the worker, as it should) */
+/* In a worker, before anything else: tg_signals_child_reset() but SIGPIPE, ignored as in the
+ * daemon (a stop's signal pending from the fork on ends the worker, as it should) */
 void up_jobs_child_signals(void);
 /* Start fn() on names[0..n-1] (n <= UP_JOB_BATCH), one after the other, in a child process. */
 int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, size_t n,
