@@ -20,8 +20,7 @@ up_rec $A.tgr user=alice
 # the daemon's own SIGTERM pending: the round that reaps the worker starts no other.
 kill -STOP "$TG_S3_PID"
 up_start_traced -e trace=wait4,clone,clone3 -e inject=wait4:delay_enter=15000000 -o "$T/strace"
-up_wait_until 20 "no upload worker started" up_has_worker
-up_wait_until 30 "no upload worker reached S3" up_worker_at_s3
+up_wait_worker_at_s3
 w=$(up_workers)
 in_wait4() { [ "$(cut -d' ' -f1 "/proc/$UP_PID/syscall" 2>/dev/null)" = 61 ]; }
 up_wait_until 30 "the daemon did not come to reap its worker" in_wait4

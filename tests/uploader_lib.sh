@@ -172,6 +172,10 @@ up_start_ready() {
 up_start_stalled() {
 	kill -STOP "$TG_S3_PID"
 	up_start "$@"
+	up_wait_worker_at_s3
+}
+# Wait until a worker has begun and reached S3 (see up_worker_at_s3).
+up_wait_worker_at_s3() {
 	up_wait_until 20 "no upload worker started" up_has_worker
 	up_wait_until 30 "no upload worker reached S3" up_worker_at_s3
 }
