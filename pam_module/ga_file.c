@@ -46,7 +46,11 @@ int tgp_ga_path(const char *tmpl, const struct passwd *pw, char *out, size_t out
 	return r;
 }
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+/*
+ * A number in lo..hi after blanks. rest NULL: only blanks may follow (google-authenticator's
+ * module refuses "STEP_SIZE 30s" too); else *rest is where the number ends, for more fields.
+ */
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, const char **rest)
 {
 	char *end;
 	unsigned long n;
@@ -57,10 +61,16 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 		return TG_ERR_FORMAT;
 	errno = 0;
 	n = strtoul(s, &end, 10);
-	while (*end == ' ')
-		end++;
 	if (errno != 0 || n < lo || n > hi)
 		return TG_ERR_FORMAT;
+	if (rest != NULL) {
+		*rest = end;
+	} else {
+		while (*end == ' ')
+			end++;
+		if (*end != '\0')
+			return TG_ERR_FORMAT;
+	}
 	*out = (unsigned)n;
 	return TG_OK;
 }
@@ -118,12 +128,13 @@ out:
 }
 
 /*
- * DISALLOW_REUSE's list of used time steps, as google-authenticator's module reads it: numbers
- * separated by blanks, and anything else a malformed file (it fails closed on one too).
+ * Numbers separated by blanks, as google-authenticator's module reads DISALLOW_REUSE's used time
+ * steps and RATE_LIMIT's timestamps: anything else is a malformed file (it fails closed on one
+ * too). v NULL: checked for form only; else stored, at most max of them.
  */
-static int parse_used(const char *p, struct tgp_ga *ga)
+static int parse_list(const char *p, uint64_t *v, unsigned max, unsigned *n)
 {
-	unsigned long long v;
+	unsigned long long x;
 	char *end;
 
 	for (;;) {
@@ -131,13 +142,14 @@ static int parse_used(const char *p, struct tgp_ga *ga)
 			p++;
 		if (*p == '\0')
 			return TG_OK;
-		if (*p < '0' || *p > '9' || ga->nused >= TGP_GA_USED_MAX)
+		if (*p < '0' || *p > '9' || (v != NULL && *n >= max))
 			return TG_ERR_FORMAT;
 		errno = 0;
-		v = strtoull(p, &end, 10);
+		x = strtoull(p, &end, 10);
 		if (errno != 0 || (*end != ' ' && *end != '\0'))
 			return TG_ERR_FORMAT;
-		ga->used[ga->nused++] = (uint64_t)v;
+		if (v != NULL)
+			v[(*n)++] = (uint64_t)x;
 		p = end;
 	}
 }
@@ -197,18 +209,19 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 
 			if (strncmp(opt, "WINDOW_SIZE", 11) == 0 &&
 			    (opt[11] == ' ' || opt[11] == '\0')) {
-				if (parse_uint(opt + 11, 1, 100, &v) != TG_OK)
+				if (parse_uint(opt + 11, 1, 100, &v, NULL) != TG_OK)
 					goto out;
 				ga->has_window = 1;
 				ga->window = (v - 1) / 2;
 			} else if (strncmp(opt, "STEP_SIZE", 9) == 0 &&
 			           (opt[9] == ' ' || opt[9] == '\0')) {
-				if (parse_uint(opt + 9, 1, 60, &s->totp.step) != TG_OK)
+				if (parse_uint(opt + 9, 1, 60, &s->totp.step, NULL) != TG_OK)
 					goto out;
 			} else if (strncmp(opt, "DISALLOW_REUSE", 14) == 0 &&
 			           (opt[14] == ' ' || opt[14] == '\0')) {
 				ga->disallow_reuse = 1;
-				if (parse_used(opt + 14, ga) != TG_OK)
+				if (parse_list(opt + 14, ga->used, TGP_GA_USED_MAX, &ga->nused) !=
+				    TG_OK)
 					goto out;
 			} else if (strncmp(opt, "TIME_SKEW", 9) == 0 &&
 			           (opt[9] == ' ' || opt[9] == '\0')) {
@@ -221,15 +234,15 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 			} else if (strncmp(opt, "RATE_LIMIT", 10) == 0 &&
 			           (opt[10] == ' ' || opt[10] == '\0')) {
 				unsigned count, secs;
-				char *e;
+				const char *e;
 
 				/* checked for form, with the bounds of google-authenticator's
 				 * module (its tool writes 15..600 seconds, the module
-				 * takes 1..3600); the root-owned limiter does the limiting */
-				errno = 0;
-				count = (unsigned)strtoul(opt + 10, &e, 10);
-				if (errno != 0 || count < 1 || count > 100 ||
-				    parse_uint(e, 1, 3600, &secs) != TG_OK)
+				 * takes 1..3600), then its timestamps; the root-owned limiter
+				 * does the limiting */
+				if (parse_uint(opt + 10, 1, 100, &count, &e) != TG_OK ||
+				    parse_uint(e, 1, 3600, &secs, &e) != TG_OK ||
+				    parse_list(e, NULL, 0, NULL) != TG_OK)
 					goto out;
 			} else {
 				/* an option google-authenticator knows and we need not act on */

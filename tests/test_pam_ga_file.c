@@ -158,6 +158,21 @@ START_TEST(bad_files_refused)
 	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 3601\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 0\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 101 30\n", s, &ga), TG_ERR_FORMAT);
+	/* a number with anything but blanks after it is malformed, as in google-authenticator's
+	 * module: not read as its leading digits ("STEP_SIZE 3O", a letter O, is not a 3 s step) */
+	ck_assert_int_eq(parse(B32 "\n\" STEP_SIZE 30s\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" STEP_SIZE 3O\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 3x\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" WINDOW_SIZE 3 5\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3x 30\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 30s\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 3 30 1700000000x\n", s, &ga), TG_ERR_FORMAT);
+	/* 2^32 + 3 attempts: not cut down to 3 */
+	ck_assert_int_eq(parse(B32 "\n\" RATE_LIMIT 4294967299 30\n", s, &ga), TG_ERR_FORMAT);
+	/* blanks or a CR after the number are fine */
+	ck_assert_int_eq(
+	    parse(B32 "\n\" STEP_SIZE 30 \r\n\" RATE_LIMIT 3 30 1700000000 \n", s, &ga), TG_OK);
+	ck_assert_uint_eq(s->totp.step, 30);
 	/* a tab where a blank may be, as that module takes it */
 	ck_assert_int_eq(
 	    parse(B32 "\n\" STEP_SIZE\t60\n\" WINDOW_SIZE\t3\n\" RATE_LIMIT\t3\t30\n", s, &ga),
