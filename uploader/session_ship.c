@@ -691,7 +691,15 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	 * S3 has both: now, and only now, the spool lets go. No fsync of the
 	 * folder: should a crash bring the file back, it goes up again to the
 	 * same key with the same bytes, and S3 still holds it once.
+	 *
+	 * A recording that does not verify is alerted on first: once it has left the
+	 * spool no later pass would find it to raise the alert, which a crash in between
+	 * would lose; a crash after the alert repeats it at worst.
 	 */
+	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
+		up_alert(c, "recording_damaged", 1,
+		         "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
+		         s->user, tg_strerror(s->status), c->bucket, key);
 	{
 		struct stat now;
 
@@ -733,10 +741,6 @@ removed:
 		*join_line = line;
 		line = NULL;
 	}
-	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
-		up_alert(c, "recording_damaged", 1,
-		         "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
-		         s->user, tg_strerror(s->status), c->bucket, key);
 	res->rc = TG_OK;
 	res->bytes = (uint64_t)st->st_size;
 	snprintf(res->message, sizeof(res->message), "s3://%s/%s", c->bucket, key);
