@@ -364,7 +364,17 @@ static int join_record_add(const char *dir, const char *name, const json_t *inde
 		goto out;
 	}
 	if (f != NULL) {
-		if ((old = json_loadf(f, 0, &jerr)) == NULL)
+		if ((old = json_loadf(f, 0, &jerr)) == NULL &&
+		    (ferror(f) || json_error_code(&jerr) == json_error_out_of_memory)) {
+			/* a read that failed (EIO) or no memory: no more a reason to forget what
+			 * it lists than a failed open; the job tries again */
+			err = ferror(f) ? (errno != 0 ? errno : EIO) : ENOMEM;
+			r = ferror(f) ? TG_ERR_SYSTEM : TG_ERR_NOMEM;
+			fclose(f);
+			errno = err;
+			goto out;
+		}
+		if (old == NULL)
 			/* not ours to understand: better the recordings from here on than none */
 			tg_warn("join record %s cannot be read (%s): started again", path,
 			        jerr.text);
@@ -411,7 +421,7 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 {
 	char statepath[PATH_MAX], *line = NULL;
 	json_t *index = up_index_json(s, c->bucket, key, size);
-	int r;
+	int r, e;
 
 	if (index == NULL || (line = json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		json_decref(index);
@@ -424,7 +434,9 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 		return line; /* no PAM session to join */
 	}
 	r = up_join_record_add(c, s->pam_session_id, index, NULL);
+	e = errno;
 	json_decref(index);
+	errno = e;
 	if (r == TG_ERR_SYSTEM && (errno == ENOSPC || errno == EDQUOT)) {
 		tg_warn("%s cannot be written (%s): the recording goes up first, which frees the "
 		        "space, and its entry is written after it",
@@ -435,8 +447,8 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 	if (r != TG_OK) {
 		res->rc = r;
 		res->retryable = 1;
-		snprintf(res->message, sizeof(res->message), "write %s: %s", statepath,
-		         tg_strerror(r));
+		snprintf(res->message, sizeof(res->message), "join record %s: %s", statepath,
+		         r == TG_ERR_SYSTEM ? strerror(e) : tg_strerror(r));
 		free(line);
 		return NULL;
 	}
