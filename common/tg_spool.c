@@ -284,32 +284,49 @@ int tg_read_file(const char *path, size_t max, struct tg_buf *out)
 	return r;
 }
 
+/* mkdir, and when it made the folder, fsync its parent: files handed into the new folder
+ * (each synced with the folder) must not vanish with a folder whose entry was never
+ * written out. 0 or EEXIST: TG_OK. */
+static int mkdir_synced(char *path, mode_t mode)
+{
+	char *slash;
+	int r;
+
+	if (mkdir(path, mode) != 0)
+		return errno == EEXIST ? TG_OK : TG_ERR_SYSTEM;
+	if ((slash = strrchr(path, '/')) == NULL)
+		return tg_fsync_dir(".");
+	if (slash == path)
+		return tg_fsync_dir("/");
+	*slash = '\0';
+	r = tg_fsync_dir(path);
+	*slash = '/';
+	return r;
+}
+
 int tg_mkdir_p(const char *dir, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	char *p;
 	size_t len = strlen(dir);
+	int r;
 
 	if (len == 0 || len >= sizeof(tmp))
 		return TG_ERR_INVALID;
+	memcpy(tmp, dir, len + 1);
 	/* the usual case, every folder there already: one system call, not one per level
 	 * (the PAM module calls this on each login) */
-	if (mkdir(dir, mode) == 0 || errno == EEXIST)
-		return TG_OK;
-	if (errno != ENOENT)
-		return TG_ERR_SYSTEM;
-	memcpy(tmp, dir, len + 1);
+	if ((r = mkdir_synced(tmp, mode)) == TG_OK || errno != ENOENT)
+		return r;
 	for (p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return TG_ERR_SYSTEM;
+		if ((r = mkdir_synced(tmp, 0755)) != TG_OK)
+			return r;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return TG_ERR_SYSTEM;
-	return TG_OK;
+	return mkdir_synced(tmp, mode);
 }
 
 int tg_spool_is_hidden(const char *name)

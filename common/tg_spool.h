@@ -58,7 +58,8 @@ uint64_t tg_spool_bytes(const char *dir);
 int tg_read_file(const char *path, size_t max, struct tg_buf *out);
 /* Same, from an already open descriptor (fstat-checked to be regular). */
 int tg_read_fd(int fd, size_t max, struct tg_buf *out);
-/* Create dir (and parents) with mode if missing; an existing one is kept. */
+/* Create dir (and parents) with mode if missing, each new folder's entry synced in its parent;
+ * an existing one is kept. */
 int tg_mkdir_p(const char *dir, mode_t mode);
 /* True when a folder entry name is a spool temp file or "." / "..". */
 int tg_spool_is_hidden(const char *name);
