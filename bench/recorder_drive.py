@@ -115,8 +115,12 @@ def spawn(argv, env):
 
 
 def run(argv, env, latency=False):
-    """One run: (bytes received, wall seconds, rusage, peak rss KiB, [latencies µs])."""
+    """One run: (bytes received, wall seconds, rusage, peak rss KiB, [latencies µs], status,
+    seconds to the last byte). Wall runs from the start to the tool's exit, so it holds what
+    the tool does after the output (tollgate-record's seal and its fsync, before the hand-over);
+    the last byte's time leaves that out."""
     t0 = time.perf_counter()
+    t_last = t0
     pid, fd = spawn(argv, env)
     got = 0
     peak = 0
@@ -164,11 +168,12 @@ def run(argv, env, latency=False):
             if not d:
                 break
             got += len(d)
+            t_last = time.perf_counter()
     tool_cpu(pid, seen)  # a zombie still has its numbers until reaped
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t0
     os.close(fd)
-    return got, wall, sum(seen.values()) / 1e9, peak, lat, status
+    return got, wall, sum(seen.values()) / 1e9, peak, lat, status, t_last - t0
 
 
 def run_latency_all(tools, env):
@@ -324,7 +329,7 @@ def bench(work):
                     os.unlink(cpu_file)
                 latency = case == "keystroke-echo"
                 try:
-                    got, wall, cpu, peak, lat, status = run(argv, env, latency)
+                    got, wall, cpu, peak, lat, status, stream = run(argv, env, latency)
                 except (OSError, RuntimeError) as e:
                     log("round %d %-15s %-10s FAILED: %s" % (rnd + 1, case, name, e))
                     continue
@@ -340,11 +345,14 @@ def bench(work):
                     m.setdefault("rss_kib", []).append(peak)
                 else:
                     m.setdefault("throughput_MBps", []).append(got / wall / 1e6)
+                    # to the last byte: the relaying alone; end_ms: from it to the exit
+                    m.setdefault("to_last_byte_MBps", []).append(got / stream / 1e6 if stream > 0 else 0.0)
+                    m.setdefault("end_ms", []).append((wall - stream) * 1e3)
                     m.setdefault("cpu_s", []).append(cpu)
                     m.setdefault("log_ratio", []).append(logged / got if got else 0.0)
                     m.setdefault("rss_kib", []).append(peak)
-                log("round %d %-15s %-10s out=%9d wall=%6.2fs cpu=%6.3fs log=%9d rss=%6d KiB%s" % (
-                    rnd + 1, case, name, got, wall, cpu, logged, peak,
+                log("round %d %-15s %-10s out=%9d wall=%6.2fs end=%5.0fms cpu=%6.3fs log=%9d rss=%6d KiB%s" % (
+                    rnd + 1, case, name, got, wall, (wall - stream) * 1e3, cpu, logged, peak,
                     (" p50=%.1fus p99=%.1fus" % (pct(lat, 50), pct(lat, 99))) if latency else ""))
     log("")
     log("%-15s %-22s %12s %12s %12s %12s %12s %12s" % (("case", "metric") + tuple(
