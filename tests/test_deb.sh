@@ -186,18 +186,41 @@ mv /etc/tollgate/k/signing.key /etc/tollgate/k/signing.pub /etc/tollgate/ && rmd
 	fail "upgrade: the admin's statoverride became: $(dpkg-statoverride --list "$rec")"
 [ "$(sha256sum /etc/tollgate/signing.key)" = "$key" ] || fail "upgrade: the signing key changed"
 
+# a removal while SSH still depends on the package would lock every login out:
+# the prerm refuses it, names each dependency, and goes on only when told to
+mkdir -p /etc/pam.d /etc/ssh/sshd_config.d
+echo 'auth required pam_tollgate.so' >/etc/pam.d/sshd
+echo "ForceCommand $rec" >/etc/ssh/sshd_config.d/tollgate.conf
+echo "alice:x:1001:1001::/home/alice:$rec" >>/etc/passwd
+sh "$ctl/prerm" remove 2>"$tmp/prerm.err" && fail "prerm removed the package while sshd still needs it"
+cat "$tmp/prerm.err"
+for what in /etc/pam.d/sshd /etc/ssh/sshd_config.d/tollgate.conf "account alice"; do
+	grep -q "$what" "$tmp/prerm.err" || fail "the prerm's refusal does not name $what"
+done
+[ -e "$rec" ] || fail "a refused removal lost the recorder"
+TOLLGATE_REMOVE_ANYWAY=1 sh "$ctl/prerm" remove 2>/dev/null || fail "TOLLGATE_REMOVE_ANYWAY=1 did not override the prerm"
+# undone as deploy.md says: the removal goes through
+rm /etc/pam.d/sshd /etc/ssh/sshd_config.d/tollgate.conf
+sed -i '/^alice:/d' /etc/passwd
 run prerm remove
 run postrm remove
 dpkg-statoverride --list "$rec" >/dev/null && fail "remove left the statoverride of $rec"
 [ -e /etc/tollgate/signing.key ] || fail "remove (not purge) took the signing key"
 rm -f "$rec"
+# a recording left in the spool keeps the key pair it was signed with
+echo recording >/var/spool/tollgate/sessions/0123.tgr
+run postrm purge 2>"$tmp/purge.err"
+[ -e /etc/tollgate/signing.key ] && [ -e /etc/tollgate/signing.pub ] ||
+	fail "purge took the key pair the recordings left in the spool are signed with"
+grep -q 'signing.pub kept' "$tmp/purge.err" || fail "purge did not say it kept the key pair: $(cat "$tmp/purge.err")"
+rm /var/spool/tollgate/sessions/0123.tgr
 run postrm purge
 [ ! -e /var/lib/tollgate ] || fail "purge left /var/lib/tollgate (TOTP secrets)"
 [ -d /var/spool/tollgate ] || fail "purge removed the spool (recordings not yet uploaded)"
 for f in /etc/tollgate/signing.key /etc/tollgate/signing.pub; do
 	[ ! -e "$f" ] || fail "purge left $f, which the postinst made"
 done
-echo "maintainer scripts: install, upgrade with an admin's statoverride, remove, purge: ok"
+echo "maintainer scripts: install, upgrade with an admin's statoverride, a refused and a forced removal, remove, purge with and without recordings: ok"
 SANDBOX
 	unshare --mount --propagation private sh "$tmp/sandbox.sh" "$tmp" ||
 		tg_fail "the maintainer scripts in a sandbox (see above)"
