@@ -214,6 +214,10 @@ struct replay_strip {
 	 * which a byte 0x80..0x9f is text; outside one it is an 8-bit C1 control */
 	unsigned char ch[4];
 	unsigned chlen;
+	/* output, in an OSC begun by ESC ]: its length so far, and the continuation bytes the
+	 * character in it still needs (a 0x9c outside one ends the OSC, as the guard may) */
+	unsigned str_len;
+	unsigned str_need;
 };
 /* a larger count is this one: no line is that long (a terminal stops the cursor at its
  * line's end, or start, whatever the count) */
@@ -221,7 +225,7 @@ struct replay_strip {
 #define REPLAY_STRIP_PARAM_OTHER (~0u)
 #define REPLAY_STRIP_VOID                                                                          \
 	{                                                                                          \
-		0, 0, 0, {0, 0, 0, 0}, 0                                                           \
+		0, 0, 0, {0, 0, 0, 0}, 0, 0, 0                                                     \
 	}
 /* input: the last byte of a sequence a key sent, which may have moved the cursor (not the
  * bracketed paste marks ESC [ 200 ~ and ESC [ 201 ~) */

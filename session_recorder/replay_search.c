@@ -901,7 +901,9 @@ static size_t plain_len(const unsigned char *p, size_t n, int input)
 	k = tg_utf8_seq(p, n);
 	if (k < 0 || (k == 2 && p[0] == 0xc2 && p[1] <= 0x9f))
 		return 0;
-	return k > 0 ? (size_t)k : 1;
+	/* a character broken off (e2 9d then x): its bytes so far go as one, as the stripper
+	 * and play read them; its 0x9d alone would start an 8-bit OSC, and hide what follows */
+	return k > 0 ? (size_t)k : tg_utf8_invalid_len(p, n);
 }
 
 static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)

@@ -32,6 +32,27 @@ enum {
 /* The lead byte of a C1 control in UTF-8: U+0080..U+009F are 0xc2 0x80..0x9f. */
 #define C1_LEAD 0xc2
 
+/* From this length on an OSC is over-long to the guard, which then ends it at any 0x9c; a
+ * little early, so that a string the guard cuts is cut here too. */
+#define OSC_GUARD_CUT (REPLAY_GUARD_SEQ_MAX - 16)
+
+/* A byte c of an OSC's text: its length, and where a character in it stands. */
+static void osc_char(struct replay_strip *st, unsigned char c)
+{
+	if (st->str_len < OSC_GUARD_CUT)
+		st->str_len++;
+	if (c >= 0x80 && c <= 0xbf && st->str_need > 0)
+		st->str_need--;
+	else if (c >= 0xc2 && c <= 0xdf)
+		st->str_need = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		st->str_need = 2;
+	else if (c >= 0xf0 && c <= 0xf4)
+		st->str_need = 3;
+	else
+		st->str_need = 0;
+}
+
 /* The end of a sequence: in input, a key's (which may move the cursor) unless it is a
  * bracketed paste mark. */
 static int seq_end(const struct replay_strip *st, int paste_mark)
@@ -145,6 +166,8 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->state = S_SS; /* SS2, SS3: a key's byte follows */
 		} else if (c == ']') {
 			st->state = S_STRING;
+			st->str_len = 2;
+			st->str_need = 0;
 		} else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
 			st->state = S_STRING8;
 		} else if (c >= 0x20 && c <= 0x2f) {
@@ -207,6 +230,14 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->state = S_STRING_ESC;
 		else if (c == C1_LEAD)
 			st->state = S_STRING_C2;
+		else if (c == 0x9c && (st->str_need == 0 || st->str_len >= OSC_GUARD_CUT))
+			/* an 8-bit ST: the guard ends the OSC there for an 8-bit terminal, and for
+			 * any once it is over-long, and play then shows what follows; here too,
+			 * lest search miss text play shows (a 0x9c inside a character of a title
+			 * is the title's) */
+			st->state = S_TEXT;
+		else
+			osc_char(st, c);
 		return -1;
 	case S_STRING8:
 		if (c == 0x07 || c == 0x18 || c == 0x1a || c == 0x9c)
@@ -228,8 +259,10 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->state = S_TEXT;
 			return -1;
 		}
-		/* else c is read as in the string: a BEL, CAN or SUB still ends it */
+		/* else c is read as in the string: a BEL, CAN or SUB still ends it; the lead
+		 * byte held starts a character */
 		st->state = S_STRING;
+		osc_char(st, C1_LEAD);
 		return strip_one(st, c);
 	case S_C2: /* a C1 control (replay_strip_byte() saw to it): as ESC and its 7-bit form */
 		st->state = S_ESC;

@@ -240,7 +240,9 @@ END_TEST
 /*
  * An 8-bit ST (a 0x9c byte, raw or inside a character) ends a DCS, SOS, PM or APC string, and
  * an OSC begun by a C1 control, as the guard reads it: what follows is shown by play, and must
- * be searched. An OSC begun by ESC ] goes on over it, there as here.
+ * be searched. An OSC begun by ESC ] ends at a raw 0x9c outside a character (the guard ends it
+ * there for an 8-bit terminal), and at any once it is over-long (as the guard does for every
+ * terminal); a 0x9c inside a character of its text is that text's.
  */
 START_TEST(string_cut_by_st8)
 {
@@ -259,7 +261,25 @@ START_TEST(string_cut_by_st8)
 	strip("\033]0;a\x9c"
 	      "b\007c",
 	      out, sizeof(out));
+	ck_assert_str_eq(out, "bc");
+	strip("\033]0;a\xc4\x9c"
+	      "b\007c",
+	      out, sizeof(out));
 	ck_assert_str_eq(out, "c");
+	{
+		/* over-long: any 0x9c ends it, one inside a character too */
+		char in[5000];
+		size_t n = 0;
+
+		n += (size_t)snprintf(in, sizeof(in), "\033]0;");
+		memset(in + n, 'A', 4500);
+		n += 4500;
+		snprintf(in + n, sizeof(in) - n,
+		         "\xc4\x9c"
+		         "shown\007");
+		strip(in, out, sizeof(out));
+		ck_assert_str_eq(out, "shown");
+	}
 }
 END_TEST
 
