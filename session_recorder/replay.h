@@ -132,6 +132,17 @@ int replay_stdout_ok(int werr);
  * queries). Async-signal-safe.
  */
 void replay_discard_input(int fd, int settle);
+/*
+ * What play and cat send a terminal when they are done with it, whatever the recording left it
+ * in: the main screen (not the alternate one), the whole screen as scroll region (the cursor
+ * kept where it is), default colours and attributes, replace mode, no newline mode, normal
+ * video, wrap at the margin, ASCII in G0 shifted in, the cursor shown, cursor keys and keypad
+ * normal, no bracketed paste, no mouse reports. Ends in the mouse's last one, which tests
+ * look for.
+ */
+#define REPLAY_TERM_RESTORE                                                                        \
+	"\033[?1049l\0337\033[r\0338\033[0m\033[4l\033[20l\033[?5l\033[?7h\033(B\017\033[?25h"     \
+	"\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l"
 /* "1:02:03.456" for microseconds. */
 void replay_fmt_time(char *out, size_t n, uint64_t us);
 /* Parse "SS[.fff]", "M:SS[.fff]" or "H:MM:SS[.fff]" into microseconds; -1 when malformed. */

@@ -27,9 +27,6 @@
 /* At most this much session time a wait overran by is taken off the next (a stall, such as
  * a suspended laptop, must not make play rush through what follows) */
 #define LATE_MAX_US 250000ULL
-#define RESTORE_SEQ                                                                                \
-	"\033[0m\033[?25h\033[?1049l\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?"          \
-	"1003l\033[?1006l"
 
 static struct termios saved_tio;
 static int tio_fd = -1; /* the terminal we changed, -1 when none */
@@ -58,8 +55,8 @@ static void term_restore(void)
 	if (tio_fd >= 0)
 		tcsetattr(tio_fd, TCSAFLUSH, &saved_tio);
 	if (out_is_tty) {
-		ssize_t k =
-		    write(STDOUT_FILENO, RESTORE_SEQ "\r\n", sizeof(RESTORE_SEQ "\r\n") - 1);
+		ssize_t k = write(STDOUT_FILENO, REPLAY_TERM_RESTORE "\r\n",
+		                  sizeof(REPLAY_TERM_RESTORE "\r\n") - 1);
 
 		(void)k;
 	}

@@ -159,6 +159,10 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		c.guard = &guard;
 	}
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
+	/* the modes the recording left the terminal in (insert mode, the alternate screen,
+	 * reverse video, ...) are not the investigator's: given back, as at play's end */
+	if (isatty(STDOUT_FILENO))
+		fputs(REPLAY_TERM_RESTORE, stdout);
 	ok = replay_stdout_ok(c.werr);
 	if (isatty(STDOUT_FILENO))
 		replay_discard_input(STDOUT_FILENO, o->raw);

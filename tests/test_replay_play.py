@@ -376,6 +376,23 @@ def run(tmp):
             fail("%s --raw: not the recorded bytes: %r" % (cmd[0], p.buf))
         p.close()
 
+    # a recording cut while it had the terminal in insert mode, on the alternate screen, in
+    # reverse video, with a scroll region and the line-drawing set: play and cat give the
+    # terminal back as it was, after the recorded bytes (not only on q or a signal)
+    gen(tmp, "modes.tgr", "out 0 x\\e[4h\\e[?1049h\\e[?5h\\e[5;10r\\e(0\\x0e\\e[20hy\n"
+        "seal 1000 {}\n")
+    restore = (b"\x1b[?1049l\x1b7\x1b[r\x1b8\x1b[0m\x1b[4l\x1b[20l\x1b[?5l\x1b[?7h\x1b(B\x0f"
+               b"\x1b[?25h")
+    for cmd in (["play"], ["cat"], ["cat", "--raw"]):
+        p = Play(cmd + ["modes.tgr"], tmp)
+        st = p.wait()
+        if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0:
+            fail("%s of terminal modes: status %r %r" % (" ".join(cmd), st, p.buf))
+        at = p.buf.find(b"y")
+        if at < 0 or p.buf.find(restore, at) < 0 or p.buf.find(RESTORE, at) < 0:
+            fail("%s left the terminal in the recording's modes: %r" % (" ".join(cmd), p.buf))
+        p.close()
+
     # to a terminal in an 8-bit locale (LC_ALL=C: an xterm started there reads bytes, not
     # UTF-8), U+00DB is C3 9B and 9B is CSI: "\u00db6n" would be a cursor position query,
     # "\u00dd52;c;...BEL" (C3 9D) a clipboard write. No byte 0x80..0x9f reaches it: each
