@@ -189,8 +189,11 @@ mv /etc/tollgate/k/signing.key /etc/tollgate/k/signing.pub /etc/tollgate/ && rmd
 # a removal while SSH still depends on the package would lock every login out:
 # the prerm refuses it, names each dependency, and goes on only when told to
 mkdir -p /etc/pam.d /etc/ssh/sshd_config.d
-echo 'auth required pam_tollgate.so' >/etc/pam.d/sshd
+# (commented-out lines ask for nothing, and are not named)
+printf '#auth required pam_tollgate.so\nauth required pam_tollgate.so\n' >/etc/pam.d/sshd
+printf '# auth required pam_tollgate.so\n' >/etc/pam.d/other
 echo "ForceCommand $rec" >/etc/ssh/sshd_config.d/tollgate.conf
+printf '#ForceCommand %s\n' "$rec" >/etc/ssh/sshd_config
 echo "alice:x:1001:1001::/home/alice:$rec" >>/etc/passwd
 sh "$ctl/prerm" remove 2>"$tmp/prerm.err" && fail "prerm removed the package while sshd still needs it"
 cat "$tmp/prerm.err"
@@ -198,6 +201,7 @@ for what in /etc/pam.d/sshd /etc/ssh/sshd_config.d/tollgate.conf "account alice"
 	grep -q "$what" "$tmp/prerm.err" || fail "the prerm's refusal does not name $what"
 done
 [ -e "$rec" ] || fail "a refused removal lost the recorder"
+grep -q '/etc/pam.d/other\|/etc/ssh/sshd_config ' "$tmp/prerm.err" && fail "the prerm named a commented-out line"
 TOLLGATE_REMOVE_ANYWAY=1 sh "$ctl/prerm" remove 2>/dev/null || fail "TOLLGATE_REMOVE_ANYWAY=1 did not override the prerm"
 # undone as deploy.md says: the removal goes through
 rm /etc/pam.d/sshd /etc/ssh/sshd_config.d/tollgate.conf
