@@ -1019,6 +1019,17 @@ static void daemon_handler(int sig)
 	daemon_handler_ran = 1;
 }
 
+/* The daemon's handler for sig, as a worker inherits it from the fork. */
+static void daemon_handler_on(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
 /* A stop's signal that reaches a worker as it starts, still under the daemon's mask and
  * handler, ends it once the worker sets its signals: the stop waits for the worker, and one
  * that took the signal in the daemon's handler went on and was waited for without end. */
@@ -1028,7 +1039,6 @@ START_TEST(worker_ends_of_a_stop_sent_as_it_starts)
 	size_t i;
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		struct sigaction sa;
 		sigset_t block;
 		pid_t pid;
 		int status;
@@ -1036,10 +1046,7 @@ START_TEST(worker_ends_of_a_stop_sent_as_it_starts)
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = daemon_handler;
-			sigemptyset(&sa.sa_mask);
-			sigaction(sigs[i], &sa, NULL);
+			daemon_handler_on(sigs[i]);
 			sigemptyset(&block);
 			sigaddset(&block, sigs[i]);
 			sigprocmask(SIG_BLOCK, &block, NULL);
@@ -1058,17 +1065,14 @@ START_TEST(worker_ends_of_a_stop_sent_as_it_starts)
 	}
 	/* nothing pending: SIGPIPE stays ignored as in the daemon, every other handler goes */
 	{
-		struct sigaction sa, pipe_now, term_now;
+		struct sigaction pipe_now, term_now;
 		pid_t pid;
 		int status;
 
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = daemon_handler;
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGTERM, &sa, NULL);
+			daemon_handler_on(SIGTERM);
 			signal(SIGPIPE, SIG_IGN);
 			up_jobs_child_signals();
 			sigaction(SIGPIPE, NULL, &pipe_now);
