@@ -436,11 +436,10 @@ static char *keep_join_record(struct up_ctx *c, const struct tg_rec_summary *s, 
 	r = up_join_record_add(c, s->pam_session_id, index, NULL);
 	e = errno;
 	json_decref(index);
-	errno = e;
-	if (r == TG_ERR_SYSTEM && (errno == ENOSPC || errno == EDQUOT)) {
+	if (r == TG_ERR_SYSTEM && (e == ENOSPC || e == EDQUOT)) {
 		tg_warn("%s cannot be written (%s): the recording goes up first, which frees the "
 		        "space, and its entry is written after it",
-		        statepath, strerror(errno));
+		        statepath, strerror(e));
 		*later = 1;
 		return line;
 	}
