@@ -337,6 +337,7 @@ def bench(work):
                     log("round %d %-15s %-10s FAILED: status %d" % (rnd + 1, case, name, status))
                     continue
                 logged = sum(os.path.getsize(p) for g in logfiles for p in glob.glob(g))
+                end_ms = (wall - stream) * 1e3  # from the last byte to the exit
                 m = results.setdefault((case, name), {})
                 if latency:
                     m.setdefault("p50_us", []).append(pct(lat, 50))
@@ -347,12 +348,12 @@ def bench(work):
                     m.setdefault("throughput_MBps", []).append(got / wall / 1e6)
                     # to the last byte: the relaying alone; end_ms: from it to the exit
                     m.setdefault("to_last_byte_MBps", []).append(got / stream / 1e6 if stream > 0 else 0.0)
-                    m.setdefault("end_ms", []).append((wall - stream) * 1e3)
+                    m.setdefault("end_ms", []).append(end_ms)
                     m.setdefault("cpu_s", []).append(cpu)
                     m.setdefault("log_ratio", []).append(logged / got if got else 0.0)
                     m.setdefault("rss_kib", []).append(peak)
                 log("round %d %-15s %-10s out=%9d wall=%6.2fs end=%5.0fms cpu=%6.3fs log=%9d rss=%6d KiB%s" % (
-                    rnd + 1, case, name, got, wall, (wall - stream) * 1e3, cpu, logged, peak,
+                    rnd + 1, case, name, got, wall, end_ms, cpu, logged, peak,
                     (" p50=%.1fus p99=%.1fus" % (pct(lat, 50), pct(lat, 99))) if latency else ""))
     log("")
     log("%-15s %-22s %12s %12s %12s %12s %12s %12s" % (("case", "metric") + tuple(
