@@ -1421,37 +1421,105 @@ int session_mode_shell_reads_stdin(const struct session_mode *m)
 	return line_reads_stdin(m->command, 0);
 }
 
-/* scp's options that take an argument (OpenSSH's getopt string "...D:F:J:M:P:S:c:i:l:o:X:") */
-static const char scp_with_arg[] = "DFJMPSciloX";
+/*
+ * The flags OpenSSH's scp client puts on the remote scp it starts ("scp -v -r -p -d -t -- x"):
+ * no other option reaches a server scp, and each of the others (-S, -F, -o, -J...) is one a
+ * client acts on.
+ */
+static const char scp_server_flags[] = "dfprtv";
 
 /*
- * scp's options, read as its getopt reads them (every word up to "--"), hold the flag c ("-t",
- * "-pt"). Only a real -t or -f makes scp a server that starts nothing: the rest of a word after
- * a letter that takes an argument, or the next word, is that argument ("-S/home/u/x.t",
- * "-o -t"), and scp with no -t or -f is a client, which runs the program of -S, or what an
- * ssh_config of -F or an -o ProxyCommand names.
+ * The scp server a client starts: options before the first operand, as scp's getopt (OpenSSH's
+ * own, which stops at the first operand and at "--") reads them, made only of
+ * scp_server_flags, with -t or -f among them; after the first operand no word that looks like
+ * an option (a getopt that reorders would take it for one). Anything else may be a client,
+ * which starts the program of -S, or what an ssh_config (-F, ~/.ssh/config) or -o
+ * ProxyCommand names: "scp -S ~/sh h:x -t" sees "-t" only as a file name.
+ * *download: -f was given (scp's source mode, which wins over -t).
  */
-static int scp_flag(char **w, int n, char c)
+static int scp_server(char **w, int n, int *download)
 {
+	int i, t = 0, f = 0, operands = 0;
 	const char *p;
-	int i;
 
 	for (i = 1; i < n; i++) {
-		if (strcmp(w[i], "--") == 0)
-			break;
-		if (w[i][0] != '-' || w[i][1] == '-')
+		if (!operands && strcmp(w[i], "--") == 0) {
+			operands = 2; /* the words after it may start with '-' */
 			continue;
-		for (p = w[i] + 1; *p != '\0'; p++) {
-			if (*p == c)
-				return 1;
-			if (strchr(scp_with_arg, *p) != NULL) {
-				if (p[1] == '\0')
-					i++; /* the next word is the argument */
-				break;
-			}
 		}
+		if (w[i][0] == '-' && w[i][1] != '\0') {
+			if (operands == 1)
+				return 0;
+			if (operands == 2)
+				continue;
+			for (p = w[i] + 1; *p != '\0'; p++) {
+				if (strchr(scp_server_flags, *p) == NULL)
+					return 0;
+				t |= *p == 't';
+				f |= *p == 'f';
+			}
+			continue;
+		}
+		if (!operands)
+			operands = 1;
 	}
-	return 0;
+	*download = f;
+	return t || f;
+}
+
+/* How many words after the first are word. */
+static int word_count(char **w, int n, const char *word)
+{
+	int i, c = 0;
+
+	for (i = 1; i < n; i++)
+		c += strcmp(w[i], word) == 0;
+	return c;
+}
+
+/*
+ * git's pack and archive servers, from words[first] on: only the options a git client's
+ * transport gives them, and one repository. Any other word that starts with '-' ("--help"
+ * runs "git help", which runs the man viewer a repository's config names) makes it no
+ * transfer.
+ */
+static int git_server_args(char **w, int n, int first)
+{
+	static const char *const ok[] = {"--strict", "--no-strict", "--stateless-rpc",
+	                                 "--advertise-refs", "--http-backend-info-refs"};
+	int i, repos = 0;
+	size_t k;
+
+	for (i = first; i < n; i++) {
+		if (w[i][0] != '-') {
+			repos++;
+			continue;
+		}
+		if (strncmp(w[i], "--timeout=", strlen("--timeout=")) == 0 &&
+		    w[i][strlen("--timeout=")] != '\0' &&
+		    strspn(w[i] + strlen("--timeout="), "0123456789") ==
+		        strlen(w[i] + strlen("--timeout=")))
+			continue;
+		for (k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+			if (strcmp(w[i], ok[k]) == 0)
+				break;
+		if (k == sizeof(ok) / sizeof(ok[0]))
+			return 0;
+	}
+	return repos == 1;
+}
+
+/* The git server kind is w[0] ("git-upload-pack") or "git" w[1] ("git upload-pack") with
+ * allowed arguments: 1, else 0. */
+static int git_server(char **w, int n, const char *kind)
+{
+	const char *b = base_name(w[0]);
+	size_t len = strlen("git-");
+
+	if (strcmp(b, kind) == 0)
+		return git_server_args(w, n, 1);
+	return strcmp(b, "git") == 0 && n > 1 && strcmp(w[1], kind + len) == 0 &&
+	       git_server_args(w, n, 2);
 }
 
 /* A word after the first starts with prefix. */
@@ -1638,7 +1706,7 @@ static void detect_transfer(struct session_mode *m, const char *cmd, const char 
 {
 	char **w;
 	const char *b;
-	int n = 0;
+	int n = 0, download = 0;
 
 	if ((w = plain_words(cmd, &n)) == NULL)
 		return;
@@ -1649,26 +1717,28 @@ static void detect_transfer(struct session_mode *m, const char *cmd, const char 
 	    (sftp_server != NULL && strcmp(w[0], sftp_server) == 0)) {
 		m->transfer = "sftp";
 		m->direction = "both";
-	} else if (strcmp(b, "scp") == 0 && (scp_flag(w, n, 't') || scp_flag(w, n, 'f'))) {
+	} else if (strcmp(b, "scp") == 0 && scp_server(w, n, &download)) {
 		m->transfer = "scp";
-		m->direction = scp_flag(w, n, 't') ? "upload" : "download";
+		m->direction = download ? "download" : "upload";
 	} else if (strcmp(b, "rsync") == 0 && n > 1 && strcmp(w[1], "--server") == 0 &&
-	           !has_prefix(w, n, "--daemon") && !has_prefix(w, n, "--config")) {
+	           !has_prefix(w, n, "--daemon") && !has_prefix(w, n, "--config") &&
+	           word_count(w, n, "--server") == 1 &&
+	           word_count(w, n, "--sender") == (n > 2 && strcmp(w[2], "--sender") == 0)) {
 		/* "--server" first, where the client puts it: further on it may be an option's
 		 * argument ("--log-file --server"), and rsync a client that runs the program of -e.
-		 * Not daemon mode: its config ("pre-xfer exec") runs commands */
+		 * Not daemon mode: its config ("pre-xfer exec") runs commands. A --sender, which
+		 * makes it send, only second, where the client puts it: rsync reads options in any
+		 * order, and one further on may be that, or an option's argument, which the
+		 * metadata's direction cannot tell */
 		m->transfer = "rsync";
 		m->direction = n > 2 && strcmp(w[2], "--sender") == 0 ? "download" : "upload";
-	} else if (strcmp(b, "git-upload-pack") == 0 ||
-	           (strcmp(b, "git") == 0 && n > 1 && strcmp(w[1], "upload-pack") == 0)) {
+	} else if (git_server(w, n, "git-upload-pack")) {
 		m->transfer = "git-upload-pack";
 		m->direction = "download";
-	} else if (strcmp(b, "git-upload-archive") == 0 ||
-	           (strcmp(b, "git") == 0 && n > 1 && strcmp(w[1], "upload-archive") == 0)) {
+	} else if (git_server(w, n, "git-upload-archive")) {
 		m->transfer = "git-upload-archive";
 		m->direction = "download";
-	} else if (strcmp(b, "git-receive-pack") == 0 ||
-	           (strcmp(b, "git") == 0 && n > 1 && strcmp(w[1], "receive-pack") == 0)) {
+	} else if (git_server(w, n, "git-receive-pack")) {
 		m->transfer = "git-receive-pack";
 		m->direction = "upload";
 	}

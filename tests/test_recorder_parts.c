@@ -89,7 +89,7 @@ static void transfer(const char *cmd, const char *kind, const char *dir)
 	} else {
 		ck_assert_msg(m.kind == SESSION_TRANSFER, "%s is a transfer", cmd);
 		ck_assert_str_eq(m.transfer, kind);
-		ck_assert_str_eq(m.direction, dir);
+		ck_assert_msg(strcmp(m.direction, dir) == 0, "%s: %s", cmd, m.direction);
 	}
 	session_mode_free(&m);
 }
@@ -120,7 +120,11 @@ START_TEST(mode_transfers)
 	transfer("rsync -e /home/u/prog --log-file --server a host:b", NULL, NULL);
 	transfer("rsync --rsh=/home/u/prog --temp-dir --server host:a b", NULL, NULL);
 	transfer("rsync -av --server . /d", NULL, NULL);
-	transfer("rsync --server --log-file --sender -vlogDtpre.iLsfxCIvu . /d", "rsync", "upload");
+	/* rsync reads options in any order: a --sender further on may be one (it then sends) or
+	 * an option's argument; a client puts it second, and "--server" once */
+	transfer("rsync --server --log-file --sender -vlogDtpre.iLsfxCIvu . /d", NULL, NULL);
+	transfer("rsync --server -v --server --sender -vlogDtpre.iLsfxCIvu . /src", NULL, NULL);
+	transfer("rsync --server --sender -v --sender . /src", NULL, NULL);
 	/* shell syntax around a transfer makes it a command, recorded in full */
 	transfer("scp -t /x; cat /etc/shadow", NULL, NULL);
 	transfer("scp -t /x && sh -i", NULL, NULL);
@@ -139,8 +143,34 @@ START_TEST(mode_transfers)
 	transfer("scp -o -t -S /home/u/evil a:b c", NULL, NULL);
 	transfer("scp -i -f -o ProxyCommand=/home/u/x a:b c", NULL, NULL);
 	transfer("scp -S /home/u/evil -- -t a:b c", NULL, NULL);
-	transfer("scp -l 100 -P 22 -vt /x", "scp", "upload");
-	transfer("scp -o x -pf /x", "scp", "download");
+	/* getopt stops at the first operand: a -t after it is a file name, and scp a client that
+	 * runs what -S, -o ProxyCommand or ~/.ssh/config names */
+	transfer("scp h:x -t", NULL, NULL);
+	transfer("scp -S /home/u/evil h:x -t", NULL, NULL);
+	transfer("scp -o ProxyCommand=/home/u/x h:x -t", NULL, NULL);
+	transfer("scp -t /x -S /home/u/evil", NULL, NULL); /* a getopt that reorders */
+	/* only the flags a client gives a server scp: a client's options are no server's */
+	transfer("scp -l 100 -P 22 -vt /x", NULL, NULL);
+	transfer("scp -o x -pf /x", NULL, NULL);
+	transfer("scp -3 -t /x", NULL, NULL);
+	transfer("scp -v -r -p -d -t -- /x", "scp", "upload");
+	transfer("scp -t -- -x -y", "scp", "upload");
+	/* scp's source mode wins over -t */
+	transfer("scp -t -f /etc/hostname", "scp", "download");
+	transfer("scp -tf /etc/hostname", "scp", "download");
+	/* git's servers take a client's options and one repository; --help runs "git help",
+	 * and with it the man viewer a repository's config names */
+	transfer("git upload-pack --help", NULL, NULL);
+	transfer("git-upload-pack --help", NULL, NULL);
+	transfer("git-upload-pack -h repo", NULL, NULL);
+	transfer("git receive-pack --help-all", NULL, NULL);
+	transfer("git-upload-archive --exec-path repo", NULL, NULL);
+	transfer("git-upload-pack a b", NULL, NULL);
+	transfer("git-upload-pack", NULL, NULL);
+	transfer("git-upload-pack --timeout=x repo", NULL, NULL);
+	transfer("git-upload-pack --strict --timeout=600 repo", "git-upload-pack", "download");
+	transfer("git upload-pack --stateless-rpc --advertise-refs repo", "git-upload-pack",
+	         "download");
 	/* a program that is not root's alone, or not found, is no transfer */
 	transfer("./scp -t /x", NULL, NULL);
 	transfer("bin/scp -t /x", NULL, NULL);

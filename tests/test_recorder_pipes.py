@@ -1162,6 +1162,30 @@ def test_transfer_disguise_recorded():
         rec = Recording(env.pub, env.only_session())
         check(rec.header["mode"] == "command" and b"SECRET-OUTPUT" in rec.data("err"),
               "recorded as a command, its output stored")
+        # a -t after the first operand is a file name to scp's getopt: a client again
+        os.unlink(env.only_session())
+        rc, out, err = run_pipes(env, "scp -S %s host:file -t" % prog)
+        check(b"SECRET-OUTPUT" in err, "the program named with -S runs before a late -t")
+        rec = Recording(env.pub, env.only_session())
+        check(rec.header["mode"] == "command" and b"SECRET-OUTPUT" in rec.data("err"),
+              "scp -S prog host:file -t recorded as a command, its output stored")
+        if have("git"):
+            # "git upload-pack --help" runs "git help", which runs the man viewer the
+            # repository's own config names
+            repo = os.path.join(env.dir, "repo")
+            subprocess.run(["git", "init", "-q", repo], check=True)
+            for k, v in (("help.format", "man"), ("man.viewer", "tgview"),
+                         ("man.tgview.cmd", "%s #" % prog)):
+                subprocess.run(["git", "-C", repo, "config", k, v], check=True)
+            os.unlink(env.only_session())
+            # run where sshd runs it, in the folder holding the repository's config
+            p = subprocess.run([RECORDER], input=b"", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env.environ(SSH_ORIGINAL_COMMAND="git upload-pack --help"),
+                               cwd=repo, timeout=120)
+            check(b"SECRET-OUTPUT" in p.stderr, "git help ran the repository's man viewer")
+            rec = Recording(env.pub, env.only_session())
+            check(rec.header["mode"] == "command" and b"SECRET-OUTPUT" in rec.data("err"),
+                  "git upload-pack --help recorded as a command, its output stored")
         if have("rsync"):
             # the same with "--server" as the argument of an rsync option: a client, running -e
             os.unlink(env.only_session())
