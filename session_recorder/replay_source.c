@@ -16,11 +16,11 @@
 #include "tg_utf8.h"
 
 /*
- * The recording replay_pin() holds open: every later open of that name
- * reads these very bytes, not a second download nor whatever the path holds
- * by then (a FIFO, a file rewritten or an S3 object overwritten between the
- * verifying read and the showing one). One per run: the program shows one
- * recording at a time.
+ * The recording replay_pin() holds open, a private copy: every later open of
+ * that name reads these very bytes, not a second download nor whatever the
+ * path holds by then (a FIFO, a file rewritten in place or an S3 object
+ * overwritten between the verifying read and the showing one). One per run:
+ * the program shows one recording at a time.
  */
 static struct {
 	const char *name;
@@ -88,61 +88,107 @@ static int private_file(void)
 	return fd;
 }
 
-int replay_pin(const struct replay_opts *o, const char *name)
+/* Copy all of from (a regular file, at its start) into to: in the kernel where it can. */
+static int copy_file(int from, int to)
+{
+	unsigned char buf[65536];
+	ssize_t n;
+
+	while ((n = copy_file_range(from, NULL, to, NULL, 1 << 30, 0)) > 0)
+		;
+	if (n == 0)
+		return TG_OK;
+	if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return TG_ERR_SYSTEM;
+	/* copy_file_range moved both offsets past what it copied: the rest by hand */
+	while ((n = read(from, buf, sizeof(buf))) > 0)
+		if (tg_write_all(to, buf, (size_t)n) != TG_OK)
+			return TG_ERR_SYSTEM;
+	return n == 0 ? TG_OK : TG_ERR_SYSTEM;
+}
+
+/* A copy of the S3 object name (one GET) into the private file fd. */
+static int copy_s3(const struct replay_opts *o, const char *name, int fd)
 {
 	unsigned char buf[65536];
 	struct replay_src s;
-	struct stat st;
 	ssize_t n;
-	int fd, r = TG_OK;
+	int r;
+
+	if ((r = replay_src_open(&s, o, name)) != TG_OK)
+		return r;
+	while ((n = s.src.read(s.src.ctx, buf, sizeof(buf))) > 0)
+		if ((r = tg_write_all(fd, buf, (size_t)n)) != TG_OK)
+			break;
+	if (r == TG_OK && n < 0)
+		r = (int)n;
+	if (r == TG_OK)
+		r = replay_src_close(&s);
+	else
+		replay_src_close(&s);
+	if (r != TG_OK)
+		tg_error("%s: %s", name, tg_strerror(r));
+	return r;
+}
+
+/* The local recording name, opened: a regular file, else an error said. */
+static int open_local(const char *name, int *fd_out)
+{
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO without a writer must be refused, not waited on */
+	if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		tg_error("%s: %s", name, strerror(errno));
+		return TG_ERR_SYSTEM;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		tg_error("%s: is a folder, not a recording (verify, search and list take "
+		         "a folder)",
+		         name);
+		close(fd);
+		return TG_ERR_INVALID;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		tg_error("%s: not a regular file: it could not be read again as it was "
+		         "verified (copy it to a file first)",
+		         name);
+		close(fd);
+		return TG_ERR_INVALID;
+	}
+	*fd_out = fd;
+	return TG_OK;
+}
+
+int replay_pin(const struct replay_opts *o, const char *name)
+{
+	int fd, from = -1, r;
 
 	if (pinned.name != NULL && strcmp(name, pinned.name) == 0)
 		return TG_OK;
-	if (!replay_is_s3(name)) {
-		/* O_NONBLOCK: a FIFO without a writer must be refused, not waited on */
-		if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-			tg_error("%s: %s", name, strerror(errno));
-			return TG_ERR_SYSTEM;
-		}
-		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-			tg_error("%s: is a folder, not a recording (verify, search and list take "
-			         "a folder)",
-			         name);
-			close(fd);
-			return TG_ERR_INVALID;
-		}
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			tg_error("%s: not a regular file: it could not be read again as it was "
-			         "verified (copy it to a file first)",
-			         name);
-			close(fd);
-			return TG_ERR_INVALID;
-		}
-	} else {
-		/* one GET, kept: S3 may serve another object to a second one */
-		if ((fd = private_file()) < 0) {
+	if (!replay_is_s3(name) && (r = open_local(name, &from)) != TG_OK)
+		return r;
+	/* a copy of our own, local files too: a file is rewritten in place (dd conv=notrunc)
+	 * under a descriptor as easily as under its name; one GET for an object, since S3 may
+	 * serve another object to a second one */
+	if ((fd = private_file()) < 0) {
+		tg_error("%s: a private copy in %s: %s", name,
+		         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
+		if (from >= 0)
+			close(from);
+		return TG_ERR_SYSTEM;
+	}
+	if (from >= 0) {
+		if ((r = copy_file(from, fd)) != TG_OK)
 			tg_error("%s: a private copy in %s: %s", name,
 			         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
-			return TG_ERR_SYSTEM;
-		}
-		if ((r = replay_src_open(&s, o, name)) != TG_OK) {
-			close(fd);
-			return r;
-		}
-		while ((n = s.src.read(s.src.ctx, buf, sizeof(buf))) > 0)
-			if ((r = tg_write_all(fd, buf, (size_t)n)) != TG_OK)
-				break;
-		if (r == TG_OK && n < 0)
-			r = (int)n;
-		if (r == TG_OK)
-			r = replay_src_close(&s);
-		else
-			replay_src_close(&s);
-		if (r != TG_OK) {
-			tg_error("%s: %s", name, tg_strerror(r));
-			close(fd);
-			return r;
-		}
+		close(from);
+	} else {
+		r = copy_s3(o, name, fd);
+	}
+	if (r != TG_OK) {
+		close(fd);
+		return r;
 	}
 	if (pinned.fd >= 0)
 		close(pinned.fd);

@@ -326,10 +326,10 @@ def run(tmp):
         fail("tampered --force: status %r" % st)
     p.close()
 
-    # the file rewritten in place while it plays (same inode: the copy play holds
-    # open): the gate verified it sealed, so what is shown must end in that seal.
-    # Here everything past a checkpoint gives way to an unsigned record; play
-    # reads ahead about 2 MiB, so the rewrite lies 3 MiB past the pause.
+    # the file rewritten in place while it plays (dd conv=notrunc): play shows the
+    # private copy it verified, so the genuine end, sealed. Here everything past a
+    # checkpoint gives way to an unsigned record; play reads ahead about 2 MiB, so
+    # the rewrite lies 3 MiB past the pause.
     fill = "".join("out %d %s\\r\\n\n" % (2000000 + i, "x" * 4000) for i in range(800))
     gen(tmp, "swap.tgr", "out 0 ALPHA\nout 2000000 BRAVO\n" + fill +
         "checkpoint 2001000\nout 2002000 GENUINE\nseal 2003000 {}\n")
@@ -344,8 +344,11 @@ def run(tmp):
         f.write(forged)
         f.truncate()
     st = p.wait()
-    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 1 or b"changed while" not in p.buf:
+    if not os.WIFEXITED(st) or os.WEXITSTATUS(st) != 0 or b"GENUINE" not in p.buf or \
+            b"FORGED" in p.buf or b"changed while" in p.buf:
         fail("rewritten while playing: status %r, %r" % (st, p.buf[-400:]))
+    if b"FORGED" not in open(path, "rb").read():
+        fail("rewritten while playing: the file was not rewritten")
     p.close()
 
     # the recorded user chose the bytes: a clipboard write (OSC 52) and a cursor position
