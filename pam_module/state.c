@@ -612,6 +612,17 @@ out:
 	return r;
 }
 
+int tgp_state_clear(struct tgp_lock *l)
+{
+	if (l->fd < 0)
+		return TG_ERR_INVALID;
+	if (ftruncate(l->fd, 0) != 0 || fdatasync(l->fd) != 0)
+		return TG_ERR_SYSTEM;
+	l->seq = 0;
+	l->slot = 1; /* the next write goes to slot 0 */
+	return TG_OK;
+}
+
 int tgp_state_remove(const char *state_dir, const char *user)
 {
 	char dir[PATH_MAX], path[PATH_MAX];

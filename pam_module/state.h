@@ -111,7 +111,12 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn
 int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
     __attribute__((warn_unused_result));
 /*
- * Remove user's state (tollgate-enroll --remove, a new enrollment), under its lock: after a
+ * Empty the locked state, durably: an empty file is an empty state (tollgate-enroll starting
+ * a corrupt one afresh; a write into a slot would leave the other, and may be older than it).
+ */
+int tgp_state_clear(struct tgp_lock *l) __attribute__((warn_unused_result));
+/*
+ * Remove user's state (tollgate-enroll --remove), under its lock: after a
  * login that holds it; the logins waiting for it then lock the file made anew (tgp_state_lock
  * takes a lock only on the file still under the name).
  */

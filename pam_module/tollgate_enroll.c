@@ -166,6 +166,40 @@ static int refuse_if_key_lost(const char *state_dir, const char *user)
 	return TG_ERR_CONFIG;
 }
 
+/* Forget the failure counts and lockouts, of the user and of every address; the replay
+ * guard, the used scratch codes and the tokens stay. */
+static void clear_failures(struct tgp_state *st)
+{
+	memset(&st->user, 0, sizeof(st->user));
+	memset(st->addrs, 0, sizeof(st->addrs));
+	st->naddrs = 0;
+}
+
+/*
+ * A new enrollment's state, under the login lock: no failures (a clean start), but the
+ * replay guard and the used scratch codes stay, as with --reset-failures: a user who still
+ * logs in with a google-authenticator file (secret=) relies on them to refuse a used
+ * scratch code put back into the file, and a code already taken. A corrupt state (every
+ * login fails closed on it) is started afresh, as the --reset-failures error promises.
+ */
+static int renew_state(const char *state_dir, const char *user)
+{
+	struct tgp_lock lock = TGP_LOCK_VOID;
+	struct tgp_state st;
+	int r;
+
+	if ((r = tgp_state_lock(state_dir, user, &lock)) != TG_OK)
+		return r;
+	if ((r = tgp_state_read(&lock, &st)) == TG_OK) {
+		clear_failures(&st);
+		r = tgp_state_write(&lock, &st, 1);
+	} else if (r == TG_ERR_FORMAT) {
+		r = tgp_state_clear(&lock);
+	}
+	tgp_state_unlock(&lock);
+	return r;
+}
+
 static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 {
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
@@ -197,7 +231,7 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 	}
 	/* a new secret starts with no failures; one that keeps them (a state a login refuses
 	 * too, a lock held on) is said, or the admin reads a clean start that is not one */
-	if ((r = tgp_state_remove(state_dir, user)) != TG_OK && r != TG_ERR_NOT_FOUND)
+	if ((r = renew_state(state_dir, user)) != TG_OK)
 		fprintf(stderr,
 		        "tollgate-enroll: warning: %s is enrolled, but the old state "
 		        "%s/" TGP_STATE_SUBDIR
@@ -550,9 +584,7 @@ int main(int argc, char **argv)
 		/* under the login lock, keeping the replay guard and used scratch codes */
 		if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
 		    (r = tgp_state_read(&lock, &st)) == TG_OK) {
-			memset(&st.user, 0, sizeof(st.user));
-			memset(st.addrs, 0, sizeof(st.addrs));
-			st.naddrs = 0;
+			clear_failures(&st);
 			r = tgp_state_write(&lock, &st, 1);
 		}
 		tgp_state_unlock(&lock);

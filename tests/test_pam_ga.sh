@@ -143,6 +143,25 @@ rm -f "$T/state/state/$U" # a fresh replay guard: the steps within the window ar
 SVC=byname auth "$(code)" || tg_fail "\${USER} path"
 echo "ok: \${USER} expansion"
 
+# an enrollment in the store while the user still logs in with the file (an admin getting
+# ready to switch) keeps root's state: its replay guard and used scratch codes are what refuse
+# a code used once, also one the user puts back into the file
+c=$(code 30)
+SVC=byname auth "$c" || tg_fail "good code refused"
+SVC=byname auth 11223344 || tg_fail "scratch code refused"
+cp -p "$GA" "$T/byname/$U"
+SVC=byname auth 11223344 && tg_fail "restored scratch code accepted"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --no-qr > /dev/null 2> "$T/err" || { cat "$T/err"; tg_fail "enroll"; }
+[ -s "$T/err" ] && { cat "$T/err"; tg_fail "enroll said something on stderr"; }
+SVC=byname auth 11223344 && tg_fail "a used scratch code accepted again after an enrollment"
+SVC=byname auth "$c" && tg_fail "a replay accepted after an enrollment"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --no-qr --force > /dev/null || tg_fail "enroll --force"
+SVC=byname auth 11223344 && tg_fail "a used scratch code accepted again after an enrollment with --force"
+SVC=byname auth "$c" && tg_fail "a replay accepted after an enrollment with --force"
+SVC=byname auth 55667788 || tg_fail "an unused scratch code refused after an enrollment"
+"$ENROLL" -c "$T/tollgate.conf" --user "$U" --remove > /dev/null || tg_fail "--remove"
+echo "ok: an enrollment keeps the replay guard and the used scratch codes"
+
 # nullok: no file in an existing folder is "not enrolled" (let in); no folder at all (a home
 # not mounted) fails closed
 mkdir -m 0755 "$T/homes"

@@ -50,6 +50,8 @@ for alg in sha1 sha256 sha512; do
 		s=$(secret_of "$T/out")
 		grep -q "otpauth://totp/Tollgate:.*secret=$s&issuer=Tollgate&algorithm=$(echo $alg | tr a-z A-Z)&digits=$digits&period=30" "$T/out" ||
 			tg_fail "no otpauth URI for $alg/$digits"
+		# a new enrollment keeps the replay guard: this step may be taken by the last round
+		rm -f "$T/state/state/$ME"
 		code=$(oathtool --totp=$alg --digits=$digits -b "$s")
 		"$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null || tg_fail "oathtool's $alg/$digits code refused"
 		"$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "a $alg/$digits code was accepted twice"
@@ -105,8 +107,21 @@ for i in 1 2 3 4 5; do "$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" 00000000 > 
 code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 "$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "not rate limited after 5 failures"
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" --reset-failures > /dev/null || tg_fail "--reset-failures"
-code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
+taken=$(($(date +%s) + 30))
+code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "@$taken")
 "$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" "$code" > /dev/null || tg_fail "still limited after --reset-failures"
+# so does a new enrollment (--force), which keeps the replay guard and the used scratch codes
+# (the step just taken stays taken: a scratch code gets in)
+for i in 1 2 3 4 5; do "$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" 00000000 > /dev/null; done
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --force --algorithm sha512 --digits 8 --no-qr > "$T/out" 2> "$T/err" ||
+	tg_fail "enroll --force over a lockout"
+[ -s "$T/err" ] && { cat "$T/err"; tg_fail "enroll --force over a lockout said something on stderr"; }
+s=$(secret_of "$T/out")
+"$DRIVER" -r 198.51.100.4 "$T/pam.d" tg "$ME" "$(grep -E '^  [1-9][0-9]{7}$' "$T/out" | head -1 | tr -d ' ')" > /dev/null ||
+	tg_fail "still limited after a new enrollment"
+"$DRIVER" "$T/pam.d" tg "$ME" "$(oathtool --totp=sha512 --digits=8 -b "$s" -N "@$taken")" > /dev/null &&
+	tg_fail "a step taken before a new enrollment accepted after it"
+code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
 [ -e "$T/state/totp/$ME" ] && tg_fail "--remove left the secret"
 "$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "a removed user got in"
@@ -125,7 +140,7 @@ for act in --reset-failures --remove; do
 		{ cat "$T/o" "$T/err"; tg_fail "$act: a missing state_dir not said"; }
 done
 [ -e "$T/no-such-dir" ] && tg_fail "a missing state_dir was made"
-echo "ok: --force needed, rate limit, --reset-failures, --remove"
+echo "ok: --force needed, rate limit, --reset-failures, a new enrollment clears it, --remove"
 
 # the secret and scratch codes exist only in the output: when it cannot be written (a full
 # disk), the run is a failure and says what to do, not "done"
@@ -226,6 +241,7 @@ echo "ok: 16 logins with one code: $out"
 
 # 5. session: login and logout events, the session id in the PAM environment
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" --force > "$T/out" || tg_fail enroll
+rm -f "$T/state/state/$ME" # a fresh replay guard: 4. took this step's code
 s=$(secret_of "$T/out")
 "$DRIVER" -s "$T/pam.d" tg "$ME" "$(oathtool --totp -b "$s")" > "$T/sess" || tg_fail "session run"
 grep -qE '^TOLLGATE_SESSION_ID=[0-9a-f]{32}$' "$T/sess" || tg_fail "no session id"

@@ -603,6 +603,43 @@ START_TEST(torn_write_falls_back)
 }
 END_TEST
 
+/* A corrupt state cleared (tollgate-enroll over it): empty, then written afresh; neither slot
+ * of before comes back. */
+START_TEST(clear_starts_afresh)
+{
+	struct tgp_state st, back;
+	struct tgp_lock l = TGP_LOCK_VOID;
+
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	st.last_step = 100;
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 0 */
+	st.last_step = 101;
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 1 */
+	tgp_state_unlock(&l);
+	damage("alice", TGP_STATE_SLOT + TGP_STATE_HEAD + 3, "XX", 2);
+	damage("alice", TGP_STATE_HEAD + 3, "XX", 2);
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_ERR_FORMAT);
+	ck_assert_int_eq(tgp_state_clear(&l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 0);
+	st.last_step = 7;
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
+	tgp_state_unlock(&l);
+	ck_assert_int_eq(reread("alice", &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 7);
+	st.last_step = 8;
+	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
+	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK);
+	tgp_state_unlock(&l);
+	ck_assert_int_eq(reread("alice", &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 8);
+}
+END_TEST
+
 /* The very first write cut by a crash: slot 1 never written, slot 0 broken. Nothing was
  * ever durable there, so it reads as a new state, not as a corrupt one (no lockout). */
 START_TEST(torn_first_write_is_a_new_state)
@@ -750,6 +787,7 @@ int main(void)
 	tcase_add_test(tc, files_and_lock);
 	tcase_add_test(tc, removal_keeps_one_lock);
 	tcase_add_test(tc, torn_write_falls_back);
+	tcase_add_test(tc, clear_starts_afresh);
 	tcase_add_test(tc, tokens_bounded_and_expire);
 	tcase_add_test(tc, token_taken_once);
 	tcase_add_test(tc, success_line_read_not_written);
