@@ -176,45 +176,77 @@ static void clear_failures(struct tgp_state *st)
 }
 
 /*
- * A new enrollment's state, under the login lock: no failures (a clean start), but the
- * replay guard and the used scratch codes stay, as with --reset-failures: a user who still
- * logs in with a google-authenticator file (secret=) relies on them to refuse a used
- * scratch code put back into the file, and a code already taken. A corrupt state (every
- * login fails closed on it) is started afresh, as the --reset-failures error promises.
+ * Make state_dir (the first enrollment on a host makes it: the state never does) and take
+ * user's state lock, the one logins take, or say why not. Held from the check for an
+ * enrollment to the last write, it keeps two runs for one user apart: each checked, both
+ * wrote, and the secret the first printed was void.
  */
-static int renew_state(const char *state_dir, const char *user)
+static int lock_user(const char *state_dir, const char *user, struct tgp_lock *lock)
 {
-	struct tgp_lock lock = TGP_LOCK_VOID;
-	struct tgp_state st;
 	int r;
 
-	if ((r = tgp_state_lock(state_dir, user, &lock)) != TG_OK)
+	if ((r = tg_mkdir_p(state_dir, 0700)) != TG_OK) {
+		fprintf(stderr, "tollgate-enroll: cannot make state_dir %s: %s; nothing done\n",
+		        state_dir, tg_strerror(r));
 		return r;
-	if ((r = tgp_state_read(&lock, &st)) == TG_OK) {
-		clear_failures(&st);
-		r = tgp_state_write(&lock, &st, 1);
-	} else if (r == TG_ERR_FORMAT) {
-		r = tgp_state_clear(&lock);
 	}
-	tgp_state_unlock(&lock);
+	if ((r = tgp_state_lock(state_dir, user, lock)) == TG_OK)
+		return TG_OK;
+	fprintf(stderr,
+	        "tollgate-enroll: cannot lock the state %s/" TGP_STATE_SUBDIR "/%s (%s)%s; nothing "
+	        "done\n",
+	        state_dir, user, tg_strerror(r),
+	        r == TG_ERR_RETRY ? ": a login holds it; try again"
+	        : r == TG_ERR_PERM && geteuid() == 0
+	            ? ": every login of the user fails closed on it too; make it and its folders "
+	              "root's alone (a file of mode 0600 and one link)"
+	            : "");
 	return r;
+}
+
+/*
+ * A new enrollment's state (st as read under the lock): no failures (a clean start), but the
+ * replay guard, the used scratch codes and the tokens stay, as with --reset-failures: a user
+ * who still logs in with a google-authenticator file (secret=) relies on them to refuse a
+ * used scratch code put back into the file, and a code already taken. A corrupt state (every
+ * login fails closed on it) is started afresh, as the --reset-failures error promises.
+ */
+static int renew_state(struct tgp_lock *lock, struct tgp_state *st, int corrupt)
+{
+	if (corrupt)
+		return tgp_state_clear(lock);
+	clear_failures(st);
+	return tgp_state_write(lock, st, 1);
 }
 
 static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 {
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
 	struct tgp_secret *s = tgp_secret_new();
+	struct tgp_lock lock = TGP_LOCK_VOID;
+	struct tgp_state st;
 	char codes[TGP_SCRATCH_NEW][TGP_SCRATCH_DIGITS + 1];
 	char host[256], label[512], uri[1024], *b32 = NULL;
 	size_t b32len = 0;
 	unsigned i;
-	int r = TG_ERR_NOMEM;
+	int r = TG_ERR_NOMEM, corrupt;
 
 	if (s == NULL)
 		goto out;
-	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK ||
+	if ((r = lock_user(state_dir, user, &lock)) != TG_OK ||
+	    (r = refuse_if_enrolled(state_dir, user, force)) != TG_OK ||
 	    (r = refuse_if_key_lost(state_dir, user)) != TG_OK)
 		goto out;
+	/* read before the secret is replaced: a state that cannot be read (but for corruption,
+	 * which the enrollment starts afresh) stops it with nothing done */
+	if ((r = tgp_state_read(&lock, &st)) != TG_OK && r != TG_ERR_FORMAT) {
+		fprintf(stderr,
+		        "tollgate-enroll: cannot read the state %s/" TGP_STATE_SUBDIR
+		        "/%s: %s; nothing done\n",
+		        state_dir, user, tg_strerror(r));
+		goto out;
+	}
+	corrupt = r == TG_ERR_FORMAT;
 	if ((r = tgp_alg_parse(tg_config_str(o->cfg, TG_CONF_PAM_ALGORITHM), &s->totp.alg)) !=
 	    TG_OK)
 		goto out;
@@ -229,14 +261,22 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 		        state_dir, tg_strerror(r));
 		goto out;
 	}
-	/* a new secret starts with no failures; one that keeps them (a state a login refuses
-	 * too, a lock held on) is said, or the admin reads a clean start that is not one */
-	if ((r = renew_state(state_dir, user)) != TG_OK)
+	/* a new secret starts with no failures; one that keeps them (a failed write) is said,
+	 * or the admin reads a clean start that is not one */
+	if ((r = renew_state(&lock, &st, corrupt)) != TG_OK && corrupt)
+		fprintf(stderr,
+		        "tollgate-enroll: warning: %s is enrolled, but the corrupt state "
+		        "%s/" TGP_STATE_SUBDIR
+		        "/%s stays (%s): every login of %s fails closed on it\n",
+		        user, state_dir, user, tg_strerror(r), user);
+	else if (r != TG_OK)
 		fprintf(stderr,
 		        "tollgate-enroll: warning: %s is enrolled, but the old state "
 		        "%s/" TGP_STATE_SUBDIR
 		        "/%s stays (%s): its failure counts and lockout still hold\n",
 		        user, state_dir, user, tg_strerror(r));
+	/* the secret is shown after the lock is let go: a login waits for no terminal */
+	tgp_state_unlock(&lock);
 	if (oath_init() != OATH_OK || oath_base32_encode((const char *)s->totp.key, s->totp.keylen,
 	                                                 &b32, &b32len) != OATH_OK) {
 		r = TG_ERR_CRYPTO;
@@ -294,6 +334,7 @@ out:
 	}
 	sodium_memzero(uri, sizeof(uri));
 	sodium_memzero(codes, sizeof(codes));
+	tgp_state_unlock(&lock);
 	tgp_secret_free(s);
 	return r;
 }
@@ -306,10 +347,8 @@ out:
  * would still get in; a step further ahead (a file edited by hand) is not taken: it would
  * refuse every code until then.
  */
-static int seed_replay_guard(const char *state_dir, const char *user, const struct tgp_ga *ga,
-                             unsigned step_size)
+static int seed_replay_guard(struct tgp_lock *lock, const struct tgp_ga *ga, unsigned step_size)
 {
-	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tgp_state st;
 	uint64_t now_step = (uint64_t)time(NULL) / step_size, latest = 0;
 	unsigned i;
@@ -320,19 +359,16 @@ static int seed_replay_guard(const char *state_dir, const char *user, const stru
 			latest = ga->used[i];
 	if (latest == 0)
 		return TG_OK;
-	if ((r = tgp_state_lock(state_dir, user, &lock)) == TG_OK &&
-	    (r = tgp_state_read(&lock, &st)) == TG_OK) {
-		/* compared in time: the state may count steps of another size; one written
-		 * without its size counts in this one, as the login reads it (never lowered) */
-		if (st.step_size == 0
-		        ? latest > st.last_step
-		        : (latest + 1) * step_size > (st.last_step + 1) * st.step_size) {
-			st.last_step = latest;
-			st.step_size = step_size;
-			r = tgp_state_write(&lock, &st, 1);
-		}
+	if ((r = tgp_state_read(lock, &st)) != TG_OK)
+		return r;
+	/* compared in time: the state may count steps of another size; one written without its
+	 * size counts in this one, as the login reads it (never lowered) */
+	if (st.step_size == 0 ? latest > st.last_step
+	                      : (latest + 1) * step_size > (st.last_step + 1) * st.step_size) {
+		st.last_step = latest;
+		st.step_size = step_size;
+		r = tgp_state_write(lock, &st, 1);
 	}
-	tgp_state_unlock(&lock);
 	return r;
 }
 
@@ -340,6 +376,7 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 {
 	const char *state_dir = tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR);
 	struct tgp_secret *s = tgp_secret_new(), *plain = tgp_secret_new();
+	struct tgp_lock lock = TGP_LOCK_VOID;
 	struct tg_buf text = TG_BUF_VOID;
 	struct tgp_ga ga = {0};
 	struct passwd *pw = getpwnam(user);
@@ -353,7 +390,9 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 		r = TG_ERR_NOT_FOUND;
 		goto out;
 	}
-	if ((r = refuse_if_enrolled(state_dir, user, force)) != TG_OK ||
+	/* under the lock, as an enrollment: an enrollment at once must not replace this one */
+	if ((r = lock_user(state_dir, user, &lock)) != TG_OK ||
+	    (r = refuse_if_enrolled(state_dir, user, force)) != TG_OK ||
 	    (r = refuse_if_key_lost(state_dir, user)) != TG_OK)
 		goto out;
 	/* the same checks as at login: the user's own file, 0600 or stricter, read as the user */
@@ -388,10 +427,8 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	 * still in the file (a failed write-back, a restored copy) stays used after the import */
 	s->totp = plain->totp;
 	s->scratch = plain->scratch;
-	/* the replay guard goes in before the secret, so state_dir is made here, as an enrollment
-	 * makes it: the state would not make it (a missing state_dir is one not mounted) */
-	if ((r = tg_mkdir_p(state_dir, 0700)) != TG_OK ||
-	    (r = seed_replay_guard(state_dir, user, &ga, s->totp.step)) != TG_OK) {
+	/* the replay guard goes in before the secret */
+	if ((r = seed_replay_guard(&lock, &ga, s->totp.step)) != TG_OK) {
 		fprintf(stderr, "tollgate-enroll: cannot write the replay guard under %s: %s\n",
 		        state_dir, tg_strerror(r));
 		goto out;
@@ -401,6 +438,7 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 		        state_dir, tg_strerror(r));
 		goto out;
 	}
+	tgp_state_unlock(&lock);
 	if (ga.skew != 0)
 		fprintf(
 		    stderr,
@@ -415,6 +453,7 @@ static int import_ga(struct tgp_opts *o, const char *user, const char *file, int
 	       file, user, s->scratch.n);
 	r = TG_OK;
 out:
+	tgp_state_unlock(&lock);
 	tg_buf_free_secret(&text);
 	tgp_secret_free(s);
 	tgp_secret_free(plain);

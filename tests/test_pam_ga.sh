@@ -188,6 +188,30 @@ chmod 0644 "$GA"
 	tg_fail "imported a world-readable file"
 echo "ok: --import-google-authenticator"
 
+# an import and an enrollment at once, neither with --force: one of them is done, and the store
+# holds the secret it stands for (once both were, and the one that lost said it was done)
+write_ga "$S"
+for round in $(seq 10); do
+	rm -f "$T/state/totp/$U" "$T/state/state/$U"
+	"$ENROLL" -c "$T/tollgate.conf" --user "$U" --no-qr > "$T/enroll.out" 2>&1 &
+	p1=$!
+	"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" > "$T/import.out" 2>&1 &
+	p2=$!
+	wait $p1
+	r1=$?
+	wait $p2
+	r2=$?
+	case $r1$r2 in
+	01) s=$(sed -n 's/^Secret (base32): //p' "$T/enroll.out") ;;
+	10) s=$S ;;
+	*) cat "$T/enroll.out" "$T/import.out"; tg_fail "round $round: an enrollment and an import at once exited $r1 and $r2" ;;
+	esac
+	rm -f "$T/state/state/$U" # a fresh replay guard for this round's code
+	SVC=store auth "$(oathtool --totp -b "$s")" || tg_fail "round $round: the store does not hold the secret of the run that was done"
+done
+rm -f "$T/state/state/$U" "$T/enroll.out" "$T/import.out"
+echo "ok: an import and an enrollment at once: one is done, 10 rounds"
+
 # a file the import cannot read says why: it is read with the user's rights, so a copy in a
 # folder only root reaches is refused for that, and a missing folder is not a "configuration error"
 mkdir -m 0700 "$T/rootonly"

@@ -212,10 +212,13 @@ chmod 0644 "$T/state/state/$ME"
 "$ENROLL" --remove --user "$ME" -c "$T/tollgate.conf" > "$T/o" 2> "$T/err" && tg_fail "--remove with a state it cannot remove succeeded"
 grep -q "^tollgate-enroll: removed the enrollment of $ME, but not its state $T/state/state/$ME: unsafe" "$T/err" ||
 	{ cat "$T/o" "$T/err"; tg_fail "--remove: a state left behind not said"; }
-# a new enrollment drops the old state (failure counts, lockout) too: one it cannot drop is said
-"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr > /dev/null 2> "$T/err" || tg_fail "enroll"
-grep -q "^tollgate-enroll: warning: $ME is enrolled, but the old state $T/state/state/$ME stays (unsafe" "$T/err" ||
-	{ cat "$T/err"; tg_fail "enroll: an old state left behind not said"; }
+# a new enrollment holds the state's lock from its check to its last write (two at once must
+# not both enroll): a state it cannot lock (a login refuses it too) stops it, said, nothing done
+"$ENROLL" -c "$T/tollgate.conf" --user "$ME" --no-qr > "$T/o" 2> "$T/err" && tg_fail "enrolled over a state it cannot lock"
+grep -q "^tollgate-enroll: cannot lock the state $T/state/state/$ME (unsafe ownership or permissions).*; nothing done" "$T/err" ||
+	{ cat "$T/err"; tg_fail "enroll: a state it cannot lock not said"; }
+[ -s "$T/o" ] && tg_fail "enroll printed a secret over a state it cannot lock"
+[ -e "$T/state/totp/$ME" ] && tg_fail "enroll wrote a secret over a state it cannot lock"
 rm -f "$T/state/state/$ME"
 # a corrupt state (both slots) fails every login closed, and --reset-failures cannot read it:
 # it says what does start it afresh (a new enrollment: removing the file by hand would make
@@ -230,7 +233,7 @@ grep -q "^tollgate-enroll: the state $T/state/state/$ME is corrupt and every log
 "$DRIVER" "$T/pam.d" tg "$ME" "$(oathtool --totp -b "$(secret_of "$T/out")")" > /dev/null ||
 	tg_fail "no login after enrolling again over a corrupt state"
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" --remove > /dev/null || tg_fail "--remove"
-echo "ok: --remove and a new enrollment say so when the state stays; a corrupt state is explained"
+echo "ok: --remove says so when the state stays, a new enrollment refuses a state it cannot lock; a corrupt state is explained"
 
 # 4. concurrency with an independent code: 16 at once, one in
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" > "$T/out" || tg_fail enroll
@@ -238,6 +241,35 @@ s=$(secret_of "$T/out")
 out=$("$DRIVER" -n 16 "$T/pam.d" tg "$ME" "$(oathtool --totp -b "$s")" | tail -1)
 [ "$out" = "succeeded=1 of 16" ] || tg_fail "16 logins with one code: $out"
 echo "ok: 16 logins with one code: $out"
+
+# 4b. two enrollments at once without --force: one is enrolled, the other refused, and the
+# secret the one printed is the stored one (both once said "Enrolled", one secret void). Some
+# rounds start on a fresh host: no state_dir, no store.key.
+sed "s|^state_dir = .*|state_dir = $T/state-race|" "$T/tollgate.conf" > "$T/race.conf"
+printf 'auth required %s config=%s/race.conf\n' "$MOD" "$T" > "$T/pam.d/race"
+for round in $(seq 20); do
+	if [ $((round % 5)) -eq 1 ]; then rm -rf "$T/state-race"; else rm -f "$T/state-race/totp/$ME" "$T/state-race/state/$ME"; fi
+	"$ENROLL" -c "$T/race.conf" --user "$ME" --no-qr > "$T/race1" 2> "$T/race1.err" &
+	p1=$!
+	"$ENROLL" -c "$T/race.conf" --user "$ME" --no-qr > "$T/race2" 2> "$T/race2.err" &
+	p2=$!
+	wait $p1
+	r1=$?
+	wait $p2
+	r2=$?
+	case $r1$r2 in
+	01) won=race1 lost=race2 ;;
+	10) won=race2 lost=race1 ;;
+	*) cat "$T/race1.err" "$T/race2.err"; tg_fail "round $round: two enrollments at once exited $r1 and $r2" ;;
+	esac
+	grep -q "^tollgate-enroll: $ME is already enrolled" "$T/$lost.err" || { cat "$T/$lost.err"; tg_fail "round $round: the refusal not said"; }
+	[ -s "$T/$lost" ] && tg_fail "round $round: the refused enrollment printed: $(head -1 "$T/$lost")"
+	[ -s "$T/$won.err" ] && { cat "$T/$won.err"; tg_fail "round $round: the enrollment said something on stderr"; }
+	"$DRIVER" "$T/pam.d" race "$ME" "$(oathtool --totp -b "$(secret_of "$T/$won")")" > /dev/null ||
+		tg_fail "round $round: the secret the enrollment printed does not log in"
+done
+rm -rf "$T/state-race" "$T"/race*
+echo "ok: two enrollments at once: one enrolled, with the secret it printed, 20 rounds"
 
 # 5. session: login and logout events, the session id in the PAM environment
 "$ENROLL" -c "$T/tollgate.conf" --user "$ME" --force > "$T/out" || tg_fail enroll
