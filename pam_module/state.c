@@ -89,9 +89,26 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
 		return TG_ERR_LIMIT;
 	for (;;) {
-		if ((l->fd = open(path,
-		                  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-		                  0600)) < 0)
+		int made = 0;
+
+		/* the file as it is (the common login: one open); a missing one is made apart,
+		 * so that only its maker pays for syncing the folder (below, under the lock: a
+		 * login that opens the new file and locks it in the few syscalls before its maker
+		 * does is not covered by that sync) */
+		if ((l->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) <
+		        0 &&
+		    errno == ENOENT) {
+			l->fd = open(path,
+			             O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+			                 O_NONBLOCK | O_NOCTTY,
+			             0600);
+			if (l->fd < 0 && errno == EEXIST && waited < TGP_LOCK_WAIT_MS) {
+				waited += 2;
+				continue; /* made by another meanwhile: open that one */
+			}
+			made = 1;
+		}
+		if (l->fd < 0)
 			return errno == ELOOP ? TG_ERR_PERM : TG_ERR_SYSTEM;
 		if (!state_fd_ok(l->fd)) {
 			/* opened just as it was removed (no link left): open the name again */
@@ -115,8 +132,21 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 		}
 		/* the file was removed while we waited (tollgate-enroll, under this lock): a
 		 * lock on it no longer keeps out the logins that open the name now */
-		if (still_named(l->fd, path))
+		if (still_named(l->fd, path)) {
+			/* a new file's entry is synced before anything is written into it: the
+			 * replay guard's fdatasync keeps no file whose name a crash may take. On
+			 * failure the file goes (under the lock: those that opened it meanwhile
+			 * then open the name again) and the next lock makes it anew */
+			if (made && tg_fsync_dir(dir) != TG_OK) {
+				int e = errno;
+
+				(void)unlink(path);
+				tgp_state_unlock(l);
+				errno = e;
+				return TG_ERR_SYSTEM;
+			}
 			return TG_OK;
+		}
 		tgp_state_unlock(l);
 		if (waited >= TGP_LOCK_WAIT_MS)
 			return TG_ERR_RETRY;

@@ -85,7 +85,9 @@ struct tgp_lock {
 /*
  * Open (create) user's state file and lock it, waiting up to
  * TGP_LOCK_WAIT_MS; makes the state/ folder when missing, but not state_dir:
- * TG_ERR_CONFIG without it (not mounted?). TG_ERR_PERM when the file
+ * TG_ERR_CONFIG without it (not mounted?). A file it makes has its name synced
+ * in state/ before this returns (TG_ERR_SYSTEM, and the file removed, when that
+ * fails); an existing one costs one open and no sync. TG_ERR_PERM when the file
  * or a folder is not root's own (or is a symlink), TG_ERR_RETRY on timeout.
  */
 int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
