@@ -255,8 +255,10 @@ int tg_config_parse(struct tg_config *cfg, const char *name, const char *text, s
 		if (*s == '\0' || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
-			char *close = strchr(s, ']');
-			if (close == NULL || *trim(close + 1) != '\0') {
+			char *close = strchr(s, ']'), *rest = close ? trim(close + 1) : NULL;
+
+			/* a comment may follow, as it may follow a value: "[pam]  # MFA" */
+			if (close == NULL || (*rest != '\0' && *rest != '#' && *rest != ';')) {
 				tg_errf(err, errlen, "%s:%zu: malformed section header", name, lineno);
 				goto out;
 			}

@@ -83,6 +83,14 @@ START_TEST(quoted_values_keep_their_blanks)
 }
 END_TEST
 
+/* a comment after a header is one, as after a value: "[pam]  # MFA" */
+START_TEST(comment_after_header)
+{
+	ck_assert_int_eq(parse("[pam] # MFA\ndigits = 8\n[uploader]\t; S3\n"), TG_OK);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_DIGITS), 8);
+}
+END_TEST
+
 START_TEST(errors_name_file_and_line)
 {
 	ck_assert_int_eq(parse("[pam]\ndigits = 6\nbogus = 1\n"), TG_ERR_PARSE);
@@ -92,6 +100,8 @@ START_TEST(errors_name_file_and_line)
 	ck_assert_int_eq(parse("[pam]\njust words\n"), TG_ERR_PARSE);
 	ck_assert_str_eq(err, "t.conf:2: expected \"key = value\"");
 	ck_assert_int_eq(parse("[pam\n"), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:1: malformed section header");
+	ck_assert_int_eq(parse("[pam] digits = 6\n"), TG_ERR_PARSE);
 	ck_assert_str_eq(err, "t.conf:1: malformed section header");
 	ck_assert_int_eq(parse("digits = 6\n"), TG_ERR_PARSE);
 	ck_assert_str_eq(err, "t.conf:1: key \"digits\" outside any [section]");
@@ -218,6 +228,7 @@ int main(void)
 	tcase_add_test(tc, parses_sections_comments_and_types);
 	tcase_add_test(tc, quoted_values_keep_their_blanks);
 	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, comment_after_header);
 	tcase_add_test(tc, values_and_lines_are_capped);
 	tcase_add_test(tc, load_checks_owner_and_mode);
 	tcase_add_test(tc, set_overrides_and_lookup);
