@@ -15,13 +15,32 @@ static const char *const secret_anywhere[] = {
     "secret",
     "verification code",
     "mot de passe",
-    /* fr: secrète; es, ca: contraseña, contrasenya; pt: senha; it, ro, tr: parola, parolası;
-     * nl: wachtwoord; nb: passord, passordfrase; da: adgangskode, adgangsfrase; sv: lösenord,
-     * lösenfras; fi: salasana; cs, sk: heslo; pl: hasło; hu: jelszó */
+    /* fr: secrète; es, ca: contraseña, contrasenya; pt: senha, palavra-passe; it, ro, tr, et,
+     * lv: parola, parolă, parolası, parool, parole; nl: wachtwoord; nb: passord, passordfrase;
+     * da: adgangskode, adgangsfrase; sv: lösenord, lösenfras; fi: salasana; cs, sk: heslo;
+     * pl: hasło; hu: jelszó; eo: pasvorto; eu: pasahitza; ga: focal faire; gl, ia, tl:
+     * contrasinal, contrasigno, kontrasenyas; id: sandi, kata sandi; sr (Latin), hr:
+     * lozinka; az, bs: şifrə, šifra; vi: mật khẩu; zu: iphasiwedi */
     "secr\xc3\xa8t",
     "contrase",
     "senha",
-    "parola",
+    "palavra-passe",
+    "palavra passe",
+    "parol",
+    "parool",
+    "pasvort",
+    "pasahitz",
+    "focal faire",
+    "contrasi",
+    "kontrasenya",
+    "sandi",
+    "lozink",
+    "\xc5\x9fifr",
+    "\xc5\x9eifr",
+    "\xc5\xa1ifr",
+    "\xc5\xa0ifr",
+    "m\xe1\xba\xadt kh\xe1\xba\xa9u",
+    "iphasiwedi",
     "wachtwoord",
     "passord",
     "adgangs",
@@ -30,9 +49,19 @@ static const char *const secret_anywhere[] = {
     "heslo",
     "has\xc5\x82o",
     "jelsz\xc3\xb3",
-    /* ru, uk, bg: пароль, парола, in either case (only ASCII is lowered); uk: пінкод */
+    /* ru, uk, bg: пароль, парола, in either case (only ASCII is lowered); uk: пінкод; sr:
+     * лозинка; el: συνθηματικό; ka: პაროლი; he: ססמה, סיסמה; ar: كلمة السر, كلمة سر,
+     * كلمة المرور */
     "\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb",
     "\xd1\x96\xd0\xbd\xd0\xba\xd0\xbe\xd0\xb4",
+    "\xd0\xbe\xd0\xb7\xd0\xb8\xd0\xbd\xd0\xba",
+    "\xcf\x85\xce\xbd\xce\xb8\xce\xb7\xce\xbc\xce\xb1\xcf\x84\xce\xb9\xce\xba",
+    "\xe1\x83\x9e\xe1\x83\x90\xe1\x83\xa0\xe1\x83\x9d\xe1\x83\x9a",
+    "\xd7\xa1\xd7\xa1\xd7\x9e",
+    "\xd7\xa1\xd7\x99\xd7\xa1\xd7\x9e",
+    "\xd9\x83\xd9\x84\xd9\x85\xd8\xa9 \xd8\xa7\xd9\x84\xd8\xb3\xd8\xb1",
+    "\xd9\x83\xd9\x84\xd9\x85\xd8\xa9 \xd8\xb3\xd8\xb1",
+    "\xd9\x83\xd9\x84\xd9\x85\xd8\xa9 \xd8\xa7\xd9\x84\xd9\x85\xd8\xb1\xd9\x88\xd8\xb1",
     /* ja: パスワード, パスフレーズ; zh_CN: 密码; zh_TW: 密碼, 密語; ko: 비밀번호 */
     "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89",
     "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\x95\xe3\x83\xac\xe3\x83\xbc\xe3\x82\xba",
@@ -40,6 +69,30 @@ static const char *const secret_anywhere[] = {
     "\xe5\xaf\x86\xe7\xa2\xbc",
     "\xe5\xaf\x86\xe8\xaa\x9e",
     "\xeb\xb9\x84\xeb\xb0\x80\xeb\xb2\x88\xed\x98\xb8",
+    /* ko: 암호; hi, ne: पासवर्ड; mr, hi: गुप्तशब्द; hi: शब्दकूट; as: গুপ্তশব্দ; bn:
+     * পাসও(য়ার্ড); gu: પાસવર્ડ; pa: ਪਾਸਵਰਡ; kn: ಗುಪ್ತಪದ; ml: അടയാളവാക്ക്; or: ପ୍ରବେଶ
+     * ସଙ୍କେତ; si: රහස්පද; ta: கடவுச்சொல்; te: సంకేతపద; km: សម្ងាត់; dz: ཆོག་ཡིག */
+    "\xec\x95\x94\xed\x98\xb8",
+    "\xe0\xa4\xaa\xe0\xa4\xbe\xe0\xa4\xb8\xe0\xa4\xb5\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4\xa1",
+    "\xe0\xa4\x97\xe0\xa5\x81\xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa4\xb6\xe0\xa4\xac\xe0\xa5"
+    "\x8d\xe0\xa4\xa6",
+    "\xe0\xa4\xb6\xe0\xa4\xac\xe0\xa5\x8d\xe0\xa4\xa6\xe0\xa4\x95\xe0\xa5\x82\xe0\xa4\x9f",
+    "\xe0\xa6\x97\xe0\xa7\x81\xe0\xa6\xaa\xe0\xa7\x8d\xe0\xa6\xa4\xe0\xa6\xb6\xe0\xa6\xac\xe0\xa7"
+    "\x8d\xe0\xa6\xa6",
+    "\xe0\xa6\xaa\xe0\xa6\xbe\xe0\xa6\xb8\xe0\xa6\x93", /* its start: য় comes precomposed or not */
+    "\xe0\xaa\xaa\xe0\xaa\xbe\xe0\xaa\xb8\xe0\xaa\xb5\xe0\xaa\xb0\xe0\xab\x8d\xe0\xaa\xa1",
+    "\xe0\xa8\xaa\xe0\xa8\xbe\xe0\xa8\xb8\xe0\xa8\xb5\xe0\xa8\xb0\xe0\xa8\xa1",
+    "\xe0\xb2\x97\xe0\xb3\x81\xe0\xb2\xaa\xe0\xb3\x8d\xe0\xb2\xa4\xe0\xb2\xaa\xe0\xb2\xa6",
+    "\xe0\xb4\x85\xe0\xb4\x9f\xe0\xb4\xaf\xe0\xb4\xbe\xe0\xb4\xb3\xe0\xb4\xb5\xe0\xb4\xbe\xe0\xb4"
+    "\x95\xe0\xb5\x8d\xe0\xb4\x95\xe0\xb5\x8d",
+    "\xe0\xac\xaa\xe0\xad\x8d\xe0\xac\xb0\xe0\xac\xac\xe0\xad\x87\xe0\xac\xb6\x20\xe0\xac\xb8\xe0"
+    "\xac\x99\xe0\xad\x8d\xe0\xac\x95\xe0\xad\x87\xe0\xac\xa4",
+    "\xe0\xb6\xbb\xe0\xb7\x84\xe0\xb7\x83\xe0\xb7\x8a\xe0\xb6\xb4\xe0\xb6\xaf",
+    "\xe0\xae\x95\xe0\xae\x9f\xe0\xae\xb5\xe0\xaf\x81\xe0\xae\x9a\xe0\xaf\x8d\xe0\xae\x9a\xe0\xaf"
+    "\x8a\xe0\xae\xb2\xe0\xaf\x8d",
+    "\xe0\xb0\xb8\xe0\xb0\x82\xe0\xb0\x95\xe0\xb1\x87\xe0\xb0\xa4\xe0\xb0\xaa\xe0\xb0\xa6",
+    "\xe1\x9e\x9f\xe1\x9e\x98\xe1\x9f\x92\xe1\x9e\x84\xe1\x9e\xb6\xe1\x9e\x8f\xe1\x9f\x8b",
+    "\xe0\xbd\x86\xe0\xbd\xbc\xe0\xbd\x82\xe0\xbc\x8b\xe0\xbd\xa1\xe0\xbd\xb2\xe0\xbd\x82",
 };
 /* Only as whole words: as parts of words they are everywhere (ping, spinner, tokens/, keyboard).
  * "key" takes vim's "Enter encryption key" and its "Enter same key again". */
@@ -50,6 +103,7 @@ void input_guard_init(struct input_guard *g)
 	g->len = 0;
 	g->unscanned = 0;
 	g->pending = 0;
+	g->after_secret = 0;
 }
 
 /* Whether the tail followed by p[0..n) names a secret anywhere, looked at in windows of the
@@ -75,10 +129,29 @@ static int names_secret(struct input_guard *g, const unsigned char *p, size_t n)
 	}
 }
 
+/* Whether the last line that p[0..i) ends (i > 0, p[i - 1] a line end) names a secret: the
+ * tail's line too when it began before p. */
+static int last_line_names_secret(const struct input_guard *g, const unsigned char *p, size_t i)
+{
+	struct input_guard line;
+	size_t b;
+
+	while (i > 0 && (p[i - 1] == '\n' || p[i - 1] == '\r'))
+		i--;
+	for (b = i; b > 0 && p[b - 1] != '\n' && p[b - 1] != '\r'; b--)
+		;
+	input_guard_init(&line);
+	if (b == 0) {
+		memcpy(line.tail, g->tail, g->len);
+		line.len = g->len;
+	}
+	return names_secret(&line, p + b, i - b);
+}
+
 int input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 {
 	size_t i = n, drop;
-	int ended = 0;
+	int ended = 0, last = 0;
 
 	while (i > 0 && p[i - 1] != '\n' && p[i - 1] != '\r')
 		i--;
@@ -86,13 +159,19 @@ int input_guard_output(struct input_guard *g, const unsigned char *p, size_t n)
 		/* Lines end: was one of them a secret prompt? Every one, not only the last: one
 		 * write can hold the prompt and then the lines of another pane (tmux draws both
 		 * at once). The caller asks the terminal whether a prompt still waits (the line
-		 * ends drawn elsewhere) or the lines were a program's output. At most two looks
-		 * at each byte, and none while a prompt is held already. */
-		ended = !g->pending && names_secret(g, p, i);
+		 * ends drawn elsewhere) or the lines were a program's output. The last line is
+		 * looked at first, and on its own: a prompt then waits unless output follows it
+		 * (after_secret). At most three looks at each byte, and none while a prompt is
+		 * held already. */
+		last = !g->pending && last_line_names_secret(g, p, i);
+		ended = last || (!g->pending && names_secret(g, p, i));
 		g->len = g->unscanned = 0;
 		p += i;
 		n -= i;
 	}
+	/* judged when input comes, in the modes of that moment: the program may turn raw only
+	 * after this read */
+	g->after_secret = last && n == 0;
 	if (n > INPUT_GUARD_TAIL) {
 		/* the last line is longer than the window: what leaves it in this read is looked
 		 * at first, as below, and so is the half window after it */
@@ -221,12 +300,13 @@ size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, cons
 	if (!known)
 		return n; /* in doubt */
 	if (lflag & (ECHO | ICANON))
-		g->pending = 0; /* not a raw-mode prompt's answer, whatever was drawn before */
+		g->pending = g->after_secret = 0; /* not a raw-mode prompt's answer, whatever was
+		                                   * drawn before */
 	if (lflag & ECHO)
 		return 0;
 	if (lflag & ICANON)
 		return n; /* getpass(): a password, whatever the prompt said */
-	if (!g->pending && !input_guard_is_prompt(g))
+	if (!g->pending && !g->after_secret && !input_guard_is_prompt(g))
 		return 0; /* a line editor or full-screen program, echoing by itself */
 	cr = memchr(p, '\r', n);
 	lf = memchr(p, '\n', n);
@@ -234,8 +314,11 @@ size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, cons
 		cr = lf;
 	if (cr == NULL)
 		return n;
-	/* answered: what comes after the Enter is judged by what the program prints next */
+	/* answered. What came in the same read after the Enter was typed before the program
+	 * could draw again (a paste, a password manager typing a key and its confirmation):
+	 * hidden too, as doubt hides; what comes later is judged by what the program prints
+	 * next */
 	g->len = g->unscanned = 0;
-	g->pending = 0;
-	return (size_t)(cr - p) + 1;
+	g->pending = g->after_secret = 0;
+	return n;
 }

@@ -9,8 +9,12 @@
  * - ECHO off, ICANON off: line editors (readline, zle) and full-screen
  *   programs, which echo by themselves: stored, unless the last line of
  *   output looks like a secret prompt (input_guard_is_prompt), as a raw-mode
- *   prompt such as vim's :X or pinentry-curses is. Then the bytes are hidden
- *   up to and including the Enter (CR or LF) that answers it.
+ *   prompt such as vim's :X or pinentry-curses is, or the last output ended
+ *   a line that did, with nothing after it ("Enter your PIN:\n", then raw
+ *   mode: whenever the recorder read it). Then the bytes are hidden up to and
+ *   including the Enter (CR or LF) that answers it, and the rest of the same
+ *   read too (typed before the program could draw again: a pasted key and its
+ *   confirmation).
  * - modes unknown: hidden.
  *
  * The last line is the output since the last CR or LF, its last
@@ -38,6 +42,9 @@ struct input_guard {
 	size_t len;       /* bytes in tail */
 	size_t unscanned; /* bytes added to tail since it was last looked at for a prompt */
 	int pending;      /* a secret prompt left the tail by overflow; no Enter answered it yet */
+	int after_secret; /* the last output read ended a line that named a secret, and held nothing
+	                   * after that line end: a program that prints its prompt and a newline,
+	                   * then turns raw, may be reading the answer */
 	unsigned char tail[INPUT_GUARD_TAIL];
 };
 

@@ -1774,6 +1774,105 @@ static struct input_guard guard_after(const char *out)
 	return g;
 }
 
+/* "Password: " as PAM and su say it in each language Debian 12 has a translation for
+ * (Linux-PAM.mo, shadow.mo): behind a nested pty (tmux, ssh to another host) the recorder sees
+ * only a raw terminal, and the prompt's words are all it has */
+START_TEST(guard_pam_prompts)
+{
+	static const char *const prompt[] = {
+	    "\xd9\x83\xd9\x84\xd9\x85\xd8\xa9 \xd8\xa7\xd9\x84\xd8\xb3\xd8\xb1:", /* ar */
+	    "\xe0\xa6\x97\xe0\xa7\x81\xe0\xa6\xaa\xe0\xa7\x8d\xe0\xa6\xa4\xe0\xa6\xb6\xe0\xa6"
+	    "\xac\xe0\xa7\x8d\xe0\xa6\xa6:",                     /* as */
+	    "\xc5\x9ei\x66r\xc9\x99:",                           /* az */
+	    "\xd0\x9f\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd0\xb0:", /* bg */
+	    "\xe0\xa6\xaa\xe0\xa6\xbe\xe0\xa6\xb8\xe0\xa6\x93\xe0\xa7\x9f\xe0\xa6\xbe\xe0\xa6"
+	    "\xb0\xe0\xa7\x8d\xe0\xa6\xa1:", /* bn */
+	    "\xc5\xa0i\x66r\x61:",           /* bs */
+	    "Contrasenya:",                  /* ca */
+	    "Heslo:",                        /* cs */
+	    "Adgangskode:",                  /* da */
+	    "Passwort:",                     /* de */
+	    "\xe0\xbd\x86\xe0\xbd\xbc\xe0\xbd\x82\xe0\xbc\x8b\xe0\xbd\xa1\xe0\xbd\xb2\xe0\xbd"
+	    "\x82\xe0\xbc\x8b:", /* dz */
+	    "\xce\xa3\xcf\x85\xce\xbd\xce\xb8\xce\xb7\xce\xbc\xce\xb1\xcf\x84\xce\xb9\xce\xba"
+	    "\xcf\x8c:",                         /* el */
+	    "Pasvorto:",                         /* eo */
+	    "\x43ontr\x61s\x65\xc3\xb1\x61:",    /* es */
+	    "Parool:",                           /* et */
+	    "Pasahitza:",                        /* eu */
+	    "Salasana:",                         /* fi */
+	    "Mot de passe :",                    /* fr */
+	    "Mot \x64\x65 p\x61ss\x65\xc2\xa0:", /* fr */
+	    "Focal faire:",                      /* ga */
+	    "Contrasinal:",                      /* gl */
+	    "\xe0\xaa\xaa\xe0\xaa\xbe\xe0\xaa\xb8\xe0\xaa\xb5\xe0\xaa\xb0\xe0\xab\x8d\xe0\xaa"
+	    "\xa1:",                                     /* gu */
+	    "\xd7\xa1\xd7\xa1\xd7\x9e\xd7\x94:",         /* he */
+	    "\xd7\xa1\xd7\x99\xd7\xa1\xd7\x9e\xd7\x94:", /* he */
+	    "\xe0\xa4\xb6\xe0\xa4\xac\xe0\xa5\x8d\xe0\xa4\xa6\xe0\xa4\x95\xe0\xa5\x82\xe0\xa4"
+	    "\x9f:",                                                                     /* hi */
+	    "J\x65lsz\xc3\xb3:",                                                         /* hu */
+	    "Contrasigno:",                                                              /* ia */
+	    "Sandi:",                                                                    /* id */
+	    "Kata sandi:",                                                               /* id */
+	    "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89:",             /* ja */
+	    "\xe1\x83\x9e\xe1\x83\x90\xe1\x83\xa0\xe1\x83\x9d\xe1\x83\x9a\xe1\x83\x98:", /* ka
+	                                                                                  */
+	    "\xd0\x9f\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c:",                         /* kk */
+	    "\xe1\x9e\x96\xe1\x9e\xb6\xe1\x9e\x80\xe1\x9f\x92\xe1\x9e\x99\xe1\x9e\x9f\xe1\x9e"
+	    "\x98\xe1\x9f\x92\xe1\x9e\x84\xe1\x9e\xb6\xe1\x9e\x8f\xe1\x9f\x8b\xc2\xa0\xe1\x9f"
+	    "\x96", /* km */
+	    "\xe1\x9e\x96\xe1\x9e\xb6\xe1\x9e\x80\xe1\x9f\x92\xe1\x9e\x99\xe2\x80\x8b\xe1\x9e"
+	    "\x9f\xe1\x9e\x98\xe1\x9f\x92\xe1\x9e\x84\xe1\x9e\xb6\xe1\x9e\x8f\xe1\x9f\x8b\xe2"
+	    "\x80\x8b\xc2\xa0\xe1\x9f\x96", /* km */
+	    "\xe0\xb2\x97\xe0\xb3\x81\xe0\xb2\xaa\xe0\xb3\x8d\xe0\xb2\xa4\xe0\xb2\xaa\xe0\xb2"
+	    "\xa6:",                     /* kn */
+	    "\xec\x95\x94\xed\x98\xb8:", /* ko */
+	    "\xe0\xb4\x85\xe0\xb4\x9f\xe0\xb4\xaf\xe0\xb4\xbe\xe0\xb4\xb3\xe0\xb4\xb5\xe0\xb4"
+	    "\xbe\xe0\xb4\x95\xe0\xb5\x8d\xe0\xb4\x95\xe0\xb5\x8d:", /* ml */
+	    "\xe0\xa4\x97\xe0\xa5\x81\xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa4\xb6\xe0\xa4"
+	    "\xac\xe0\xa5\x8d\xe0\xa4\xa6:", /* mr */
+	    "Passord:",                      /* nb */
+	    "\xe0\xa4\xaa\xe0\xa4\xbe\xe0\xa4\xb8\xe0\xa4\xb5\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4"
+	    "\xa1:",       /* ne */
+	    "Wachtwoord:", /* nl */
+	    "\xe0\xac\xaa\xe0\xad\x8d\xe0\xac\xb0\xe0\xac\xac\xe0\xad\x87\xe0\xac\xb6 "
+	    "\xe0\xac\xb8\xe0\xac\x99\xe0\xad\x8d\xe0\xac\x95\xe0\xad\x87\xe0\xac\xa4:", /* or
+	                                                                                  */
+	    "\xe0\xa8\xaa\xe0\xa8\xbe\xe0\xa8\xb8\xe0\xa8\xb5\xe0\xa8\xb0\xe0\xa8\xa1:", /* pa
+	                                                                                  */
+	    "H\x61s\xc5\x82o:",                                                          /* pl */
+	    "Palavra-passe:",                                                            /* pt */
+	    "Senha:",                                                                    /* pt_BR */
+	    "Senha :",                                                                   /* pt_BR */
+	    "P\x61rol\xc4\x83:",                                                         /* ro */
+	    "\xe0\xb6\xbb\xe0\xb7\x84\xe0\xb7\x83\xe0\xb7\x8a\xe0\xb6\xb4\xe0\xb6\xaf\xe0\xb6"
+	    "\xba:",                                                     /* si */
+	    "\xd0\x9b\xd0\xbe\xd0\xb7\xd0\xb8\xd0\xbd\xd0\xba\xd0\xb0:", /* sr */
+	    "Lozinka:",                                                  /* sr@latin */
+	    "L\xc3\xb6s\x65nor\x64:",                                    /* sv */
+	    "\xe0\xae\x95\xe0\xae\x9f\xe0\xae\xb5\xe0\xaf\x81\xe0\xae\x9a\xe0\xaf\x8d\xe0\xae"
+	    "\x9a\xe0\xaf\x8a\xe0\xae\xb2\xe0\xaf\x8d:", /* ta */
+	    "\xe0\xb0\xb8\xe0\xb0\x82\xe0\xb0\x95\xe0\xb1\x87\xe0\xb0\xa4\xe0\xb0\xaa\xe0\xb0"
+	    "\xa6\xe0\xb0\xae\xe0\xb1\x81:",        /* te */
+	    "Kontrasenyas:",                        /* tl */
+	    "Parola:",                              /* tr */
+	    "M\xe1\xba\xadt kh\xe1\xba\xa9u :",     /* vi */
+	    "M\xe1\xba\xadt kh\xe1\xba\xa9u:",      /* vi */
+	    "\xe5\xaf\x86\xe7\xa0\x81\xef\xbc\x9a", /* zh_CN */
+	    "\xe5\xaf\x86\xe7\xa2\xbc\xef\xbc\x9a", /* zh_TW */
+	    "Iphasiwedi:",                          /* zu */
+	};
+	struct input_guard g;
+	size_t i;
+
+	for (i = 0; i < sizeof(prompt) / sizeof(prompt[0]); i++) {
+		g = guard_after(prompt[i]);
+		ck_assert_msg(input_guard_is_prompt(&g), "a secret prompt: %s", prompt[i]);
+	}
+}
+END_TEST
+
 START_TEST(guard_prompts)
 {
 	static const char *const secret[] = {
@@ -1882,12 +1981,39 @@ START_TEST(guard_hidden_by_modes)
 	g = guard_after("Passphrase: ");
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, ECHO | ICANON, typed, n), 0);
 	ck_assert_uint_eq(g.len, strlen("Passphrase: "));
-	/* raw mode at a secret prompt: hidden up to and with the first Enter, then stored */
+	/* raw mode at a secret prompt: hidden up to and with the Enter, and the rest of the read
+	 * that holds it (typed before the program drew again: a key and its confirmation pasted
+	 * at once); later reads are stored */
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed, 3), 3);
-	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed + 3, n - 3), strlen("ter2\r"));
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed + 3, n - 3), n - 3);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, typed + 8, n - 8), 0);
 	g = guard_after("PIN: ");
-	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\n34\r", 6), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\n34\r", 6), 6);
+	g = guard_after("Enter encryption key: ");
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"k3y\rk3y\r", 8), 8);
+}
+END_TEST
+
+/* A prompt's line ended (a newline after it) before the program turned raw: whenever the
+ * recorder read the output, in which modes, the answer typed in raw mode is hidden */
+START_TEST(guard_prompt_line_ended)
+{
+	struct input_guard g;
+
+	g = guard_after("Enter your PIN:\r\n");
+	ck_assert(!input_guard_is_prompt(&g)); /* the line is over */
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"4242", 4), 4);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"42\r", 3), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ls", 2), 0);
+	/* output after the line end: a program's output, then the shell's prompt */
+	g = guard_after("password: found\r\n");
+	input_guard_output(&g, (const unsigned char *)"$ ", 2);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ls\r", 3), 0);
+	/* a key typed with echo or in canonical mode: no prompt waits */
+	g = guard_after("Enter your PIN:\r\n");
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, ECHO | ICANON, (const unsigned char *)"x", 1),
+	                  0);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ls", 2), 0);
 }
 END_TEST
 
@@ -1905,7 +2031,7 @@ START_TEST(guard_prompt_drawn_away)
 	for (i = 0; i < 80; i++)
 		input_guard_output(&g, draw, 1 + i % sizeof(draw));
 	ck_assert(!input_guard_is_prompt(&g));
-	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\r34", 5), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\r34", 5), 5);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"56", 2), 0);
 	/* a byte at a time too */
 	g = guard_after("Enter PIN: ");
@@ -1923,7 +2049,7 @@ START_TEST(guard_prompt_drawn_away)
 	                 1);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ab", 2), 0);
 	input_guard_hold(&g);
-	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ab\rc", 4), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ab\rc", 4), 4);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"d", 1), 0);
 	g = guard_after("$ ls /etc");
 	ck_assert_int_eq(input_guard_output(&g, (const unsigned char *)"\r\nhosts\r\n", 9), 0);
@@ -1955,7 +2081,7 @@ START_TEST(guard_prompt_drawn_away)
 	ck_assert_int_eq(input_guard_output(&g, many, sizeof(many)), 0);
 	ck_assert(!input_guard_is_prompt(&g));
 	ck_assert_uint_eq(g.len, INPUT_GUARD_TAIL);
-	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\r34", 5), 3);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"12\r34", 5), 5);
 	/* what is drawn away without naming a secret changes nothing */
 	g = guard_after("alice@host:~$ ");
 	for (i = 0; i < 40; i++)
@@ -2032,8 +2158,10 @@ int main(void)
 	tcase_add_test(tc, spool_recover);
 	tcase_add_test(tc, spool_create_beside_recovery);
 	tcase_add_test(tc, guard_prompts);
+	tcase_add_test(tc, guard_pam_prompts);
 	tcase_add_test(tc, guard_tail_bounded);
 	tcase_add_test(tc, guard_hidden_by_modes);
+	tcase_add_test(tc, guard_prompt_line_ended);
 	tcase_add_test(tc, guard_prompt_drawn_away);
 	tcase_add_test(tc, signals_hangup_wins);
 	suite_add_tcase(s, tc);

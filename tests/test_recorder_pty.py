@@ -302,6 +302,57 @@ def test_raw_mode_secret_prompt_hidden():
         env.cleanup()
 
 
+LINE_PROMPT = r"""
+import os, sys, termios, time, tty
+os.write(1, b"Enter your PIN:\n")  # the line ended, then raw mode: whenever the recorder reads it
+time.sleep(float(sys.argv[1]))
+old = termios.tcgetattr(0)
+tty.setraw(0)
+try:
+    open(sys.argv[2], "w").close()  # the test waits for this: raw now, with no output after the prompt
+    b = b""
+    while True:
+        c = os.read(0, 1)
+        if c in (b"\r", b"\n"):
+            break
+        b += c
+finally:
+    termios.tcsetattr(0, termios.TCSADRAIN, old)
+print("\ngot %d" % len(b))
+"""
+
+
+def test_prompt_line_ended_before_raw_hidden():
+    """A prompt and its line end, then raw mode with echo off (bash's read -rs -n, tty.setraw):
+    hidden whether the recorder read the prompt before or after the mode changed."""
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        prog = os.path.join(env.dir, "lineprompt.py")
+        with open(prog, "w") as f:
+            f.write(LINE_PROMPT)
+        s = PtySession(env, environ=env.environ())
+        delays = ("0", "0.05", "0", "0.05")
+        for i, delay in enumerate(delays):
+            bash_ready(s)
+            mark = len(s.out)
+            flag = os.path.join(env.dir, "raw%d" % i)
+            s.send(b"python3 %s %s %s\n" % (prog.encode(), delay.encode(), flag.encode()))
+            s.read_until(b"Enter your PIN:\r\n", since=mark)
+            end = time.time() + 20
+            while not os.path.exists(flag):
+                if time.time() > end:
+                    check(False, "the program turned raw within 20 s")
+                time.sleep(0.01)
+            s.send(b"line-pin-%d\r" % i)
+            s.read_until(b"got 10", since=mark)
+        bash_ready(s)
+        s.send(b"exit\n")
+        s.wait()
+        check_secret_hidden(env, b"line-pin-", len(delays) * len(b"line-pin-0\r"))
+    finally:
+        env.cleanup()
+
+
 DRAWN_AWAY_PROMPT = r"""
 import os, sys, termios, time, tty
 old = termios.tcgetattr(0)
@@ -918,7 +969,8 @@ if __name__ == "__main__":
           test_bad_pam_id_ignored,
           test_signal_death_passed,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
-          test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden, test_raw_prompt_drawn_away_still_hidden,
+          test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden,
+          test_prompt_line_ended_before_raw_hidden, test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts, test_translated_pinentry_hidden,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_parent_killed_hangs_up, test_tstp_reaches_foreground_job, test_idle_heartbeats,
