@@ -297,7 +297,9 @@ static int parent_escape(struct recorder *rc, char *reason, size_t len)
 {
 	int as_user = privsep_as_user(&rc->ps) == TG_OK, esc;
 
-	esc = escape_check(getppid(), reason, len);
+	esc = escape_check(getppid(), reason, len) ||
+	      (rc->mode.entry == SESSION_ENTRY_FORCECOMMAND &&
+	       escape_check_start(rc->hangup.pid, reason, len));
 	if (as_user && privsep_as_audit(&rc->ps) != TG_OK) {
 		fprintf(stderr, "tollgate-record: cannot switch back to the audit user: %s\n",
 		        strerror(errno));

@@ -1303,6 +1303,48 @@ def test_escape_from_startup_file_forcecommand_start():
         env.cleanup()
 
 
+SSHD_LIKE = r"""
+import ctypes, os, subprocess, sys
+ctypes.CDLL(None).prctl(15, b"sshd", 0, 0, 0)  # PR_SET_NAME: the parent the recorder looks for
+# as sshd runs a session's shell: a session of its own, stdin and stdout pipes
+p = subprocess.run(["bash", "-c", sys.argv[1]], preexec_fn=os.setsid, input=b"",
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+sys.stdout.buffer.write(p.stdout)
+sys.exit(p.returncode)
+"""
+
+
+def test_escape_side_run_under_sshd():
+    """A ~/.bashrc under the ForceCommand's "bash -c" can start a shell on the session's
+    channel and then run the recorder on the side: its parent is sshd all the same. What the
+    start leaves is flagged: a job the shell left behind (the recorder's child), one whose
+    parent has gone (still in the recorder's session), a standard fd that is /dev/null."""
+    env = Env(shell="/bin/sh")
+    try:
+        tr = os.path.join(env.dir, "tollgate-record")
+        os.symlink(RECORDER, tr)
+        cases = (("sleep 3 & exec %s" % tr, "'sleep') was started before the recorder"),
+                 ("(sleep 3 &); exec %s" % tr, "'sleep') is in the session the recorder leads"),
+                 ("exec %s </dev/null" % tr, "standard input is a device that is no terminal"),
+                 ("exec %s" % tr, None))
+        for cmd, want in cases:
+            if os.path.isdir(os.path.join(env.spool, "sessions")):
+                for f in os.listdir(os.path.join(env.spool, "sessions")):
+                    os.unlink(os.path.join(env.spool, "sessions", f))
+            p = subprocess.run([sys.executable, "-c", SSHD_LIKE, cmd],
+                               env=env.environ(SSH_ORIGINAL_COMMAND="echo ran"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=90)
+            check(p.returncode == 0 and p.stdout == b"ran\n",
+                  "%s: the command ran (rc %d, %r, %r)" % (cmd, p.returncode, p.stdout, p.stderr))
+            esc = Recording(env.pub, env.only_session()).notes("recording_escape")
+            if want is None:
+                check(not esc, "%s: a clean start under sshd is no escape: %r" % (cmd, esc))
+            else:
+                check(esc and want in esc[0]["reason"], "%s: flagged: %r" % (cmd, esc))
+    finally:
+        env.cleanup()
+
+
 def test_large_output_written_back_early():
     """A large session's recording goes to the disk while it runs (writeback started every
     8 MiB), so its end, the user's logout, waits for a tail and not for all of it."""
@@ -1335,4 +1377,5 @@ if __name__ == "__main__":
           test_ctrl_c_while_helper_starts, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
-          test_escape_from_startup_file_forcecommand_start, test_large_output_written_back_early])
+          test_escape_from_startup_file_forcecommand_start,
+          test_escape_side_run_under_sshd, test_large_output_written_back_early])
