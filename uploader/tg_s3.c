@@ -982,6 +982,11 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 	curl_easy_reset(call->curl);
 	curl_easy_setopt(call->curl, CURLOPT_URL, tg_buf_str(&url));
 	curl_easy_setopt(call->curl, CURLOPT_PROTOCOLS_STR, s3->addr.scheme);
+	/* http:// is allowed only to loopback, so that plain text never leaves the host: never
+	 * through $http_proxy or $ALL_PROXY, which would get the signature, the session token and
+	 * the body in clear text. https keeps the proxy: CONNECT keeps TLS from end to end. */
+	if (strcmp(s3->addr.scheme, "http") == 0)
+		curl_easy_setopt(call->curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, sl);
 	curl_easy_setopt(call->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(call->curl, CURLOPT_FOLLOWLOCATION, 0L);
