@@ -867,6 +867,50 @@ START_TEST(test_put_fd_file_shrinks)
 }
 END_TEST
 
+/* A resume state that cannot be written, for another reason than a full disk (a folder that is
+ * not there, a name the folder cannot take), does not stop the upload either: the file goes up
+ * as without a resume path, and nothing is blamed on S3 (it answered 200 to everything). */
+START_TEST(test_state_unwritable_goes_on)
+{
+	static const char COMPLETE[] =
+	    "{\"status\": 200, \"body\": \"<CompleteMultipartUploadResult><ETag>\\\"c\\\"</ETag>"
+	    "</CompleteMultipartUploadResult>\"}";
+	const char *part = "{\"status\": 200, \"headers\": {\"ETag\": \"\\\"p\\\"\"}}";
+	struct scripted t;
+	struct tg_s3_result res;
+	struct tg_s3_put_opts opts = {0};
+	char path[4300], state[4400], script[4096], name[300];
+	json_t *log;
+	size_t i;
+
+	snprintf(script, sizeof script, "[%s, %s, %s, %s, %s, %s, %s, %s]", MPU_INIT, part, part,
+	         COMPLETE, MPU_INIT, part, part, COMPLETE);
+	scripted_start(&t, script, static_keys);
+	tg_s3_set_retry(t.s3, 1, 0, 0);
+	tg_s3_set_parallel(t.s3, 1);
+	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
+	snprintf(path, sizeof path, "%s/big", t.dir);
+	write_mib(path, 6);
+	opts.resume_path = state;
+	/* no such folder (ENOENT) */
+	snprintf(state, sizeof state, "%s/no-such-folder/big.json", t.dir);
+	ck_assert_msg(tg_s3_put_file(t.s3, "big", path, &opts, &res) == TG_OK, "%s %s", res.code,
+	              res.message);
+	/* a name of 260 bytes: past NAME_MAX */
+	memset(name, 'n', 260);
+	name[260] = '\0';
+	snprintf(state, sizeof state, "%s/%s", t.dir, name);
+	ck_assert_msg(tg_s3_put_file(t.s3, "big", path, &opts, &res) == TG_OK, "%s %s", res.code,
+	              res.message);
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 8); /* two uploads, no abort */
+	for (i = 0; i < 8; i++)
+		ck_assert_str_ne(req_str(log, i, "method"), "DELETE");
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
 /* ExpiredToken: fresh credentials from instance metadata, then the same request again. */
 START_TEST(test_expired_token_refresh)
 {
@@ -1163,6 +1207,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_answer_checksum_mismatch);
 	tcase_add_test(tc, test_complete_200_error);
 	tcase_add_test(tc, test_put_fd_file_shrinks);
+	tcase_add_test(tc, test_state_unwritable_goes_on);
 	tcase_add_test(tc, test_expired_token_refresh);
 	tcase_add_test(tc, test_expired_static_token_not_retried);
 	tcase_add_test(tc, test_sink_stops);

@@ -15,7 +15,9 @@ up_rec bad.tgr user=hank
 up_flip_middle "$T/spool/sessions/bad.tgr" "$T/orig/bad.tgr"
 "$TG_TOP_BUILDDIR/session_recorder/tollgate-replay" verify -k "$T/keys/signing.pub" \
 	"$T/spool/sessions/bad.tgr" >/dev/null 2>&1 && tg_fail "the damaged recording verifies"
-up_start_traced -o /dev/null -P "$T/spool/state/multipart/bad.tgr.json" -e trace=unlink \
+# (the resume state is named after the SHA-256 of the recording's name)
+up_start_traced -o /dev/null \
+	-P "$T/spool/state/multipart/$(printf %s bad.tgr | sha256sum | cut -d' ' -f1).json" -e trace=unlink \
 	-e inject=unlink:signal=SIGKILL:when=1
 up_wait_until 30 "the worker did not remove the recording" up_no_recs
 up_message_alert() { up_messages | grep -q recording_damaged; }

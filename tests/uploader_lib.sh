@@ -31,6 +31,7 @@ up_cleanup() {
 		fi
 	fi
 	[ -n "${PROXY_PID:-}" ] && tg_stop_pid "$PROXY_PID"
+	[ -n "${SCRIPTED_PID:-}" ] && tg_stop_pid "$SCRIPTED_PID"
 	# a test may have stopped the S3 server (up_start_stalled): let it go on to its end
 	[ -n "${TG_S3_PID:-}" ] && kill -CONT "$TG_S3_PID" 2>/dev/null
 	[ -n "${T:-}" ] && [ -d "$T" ] && "$S3SERVER" stop "$T/s3" >/dev/null 2>&1
@@ -411,6 +412,39 @@ up_fault_proxy() {
 	PROXY_PID=$!
 	tg_wait_file "$T/proxy.port" "the fault proxy did not start"
 	sed -i "s|^endpoint = .*|endpoint = http://127.0.0.1:$(cat "$T/proxy.port")|" "$T/tollgate.conf"
+}
+
+# Put tests/servers/scripted_s3.py in the S3 test server's place: up_scripted_s3 SCRIPT (a JSON
+# list of answers, see there; what it does not script is answered 200). It stores nothing, and
+# logs each request it took ($T/scripted.log, see up_scripted_count).
+SCRIPTED_PID=
+up_scripted_s3() {
+	printf '%s\n' "$1" >"$T/script.json"
+	python3 "$TG_TOP_SRCDIR/tests/servers/scripted_s3.py" "$T/scripted.port" "$T/scripted.log" \
+		"$T/script.json" >"$T/scripted.out" 2>&1 &
+	SCRIPTED_PID=$!
+	tg_wait_file "$T/scripted.port" "the scripted S3 did not start"
+	sed -i -e "s|^endpoint = .*|endpoint = http://127.0.0.1:$(cat "$T/scripted.port")|" \
+		-e 's|^bucket = .*|bucket = scripted|' "$T/tollgate.conf"
+}
+# Answers for up_scripted_s3 that make multipart uploads work: every CreateMultipartUpload gets
+# upload id upl-1, every CompleteMultipartUpload a result.
+UP_SCRIPTED_MPU='{"match": "^POST .*\\?uploads$", "keep": true, "body": "<InitiateMultipartUploadResult><Bucket>scripted</Bucket><Key>k</Key><UploadId>upl-1</UploadId></InitiateMultipartUploadResult>"},
+{"match": "^POST .*\\?uploadId=upl-1$", "keep": true, "body": "<CompleteMultipartUploadResult><ETag>\"c\"</ETag></CompleteMultipartUploadResult>"}'
+# How many requests the scripted S3 took whose "METHOD PATH" the regular expression $1 is in.
+up_scripted_count() {
+	python3 - "$T/scripted.log" "$1" <<'PY'
+import json, re, sys
+n = 0
+try:
+    with open(sys.argv[1]) as f:
+        for line in f:
+            r = json.loads(line)
+            n += re.search(sys.argv[2], "%s %s" % (r["method"], r["path"])) is not None
+except FileNotFoundError:
+    pass
+print(n)
+PY
 }
 
 # The headers of the accepted Slack messages, one a line, in arrival order.

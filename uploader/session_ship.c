@@ -74,8 +74,7 @@ void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result 
 	if (sr->http_status != 0) {
 		size_t n = strlen(res->message);
 
-		/* a failure after an answer may have no S3 code (a resume state that cannot be
-		 * written after CreateMultipartUpload's 200): the status alone then */
+		/* a failure after an answer may have no S3 code: the status alone then */
 		snprintf(res->message + n, sizeof(res->message) - n, " (HTTP %ld%s%s)",
 		         sr->http_status, sr->code[0] != '\0' ? " " : "", sr->code);
 	}
@@ -495,16 +494,16 @@ static void join_record_later(struct up_ctx *c, const char *pam_session_id, cons
 }
 
 /*
- * A recording S3 confirmed whose index line then failed: state/multipart/<name>.sent says so
- * ({"key", the file's identity as opened, its SHA-256}), so that the retry puts only the
- * index line instead of the whole recording again. Written only when the file is still as it
- * was opened (its ctime, which no write or utimensat leaves alone, unchanged: what was sent is
- * what was hashed); trusted only while the file is the same, byte for byte. The recording
- * leaves the spool only once its index line is in too, as always.
+ * A recording S3 confirmed whose index line then failed: state/multipart/<id>.sent says so
+ * (<id>: up_multipart_file(); {"key", the file's identity as opened, its SHA-256}), so that
+ * the retry puts only the index line instead of the whole recording again. Written only when
+ * the file is still as it was opened (its ctime, which no write or utimensat leaves alone,
+ * unchanged: what was sent is what was hashed); trusted only while the file is the same, byte
+ * for byte. The recording leaves the spool only once its index line is in too, as always.
  */
-static void sent_note_path(const struct up_ctx *c, const char *name, char *out, size_t len)
+static int sent_note_path(const struct up_ctx *c, const char *name, char *out, size_t len)
 {
-	snprintf(out, len, "%s/multipart/%s.sent", c->state_dir, name);
+	return up_multipart_path(c, name, UP_MULTIPART_SENT, out, len);
 }
 
 static int sent_note_hash(int fd, const struct stat *st, char hex[65])
@@ -532,7 +531,7 @@ static json_t *sent_note_json(const char *key, const struct stat *st, const char
 static void sent_note_write(const struct up_ctx *c, const char *name, const char *key, int fd,
                             const struct stat *st)
 {
-	char dir[PATH_MAX], file[UP_NAME_MAX + 16], hex[65], *text = NULL;
+	char dir[PATH_MAX], file[80], hex[65], *text = NULL;
 	struct stat now;
 	json_t *note = NULL;
 	int r;
@@ -545,9 +544,9 @@ static void sent_note_write(const struct up_ctx *c, const char *name, const char
 		json_decref(note);
 		return;
 	}
-	snprintf(dir, sizeof(dir), "%s/multipart", c->state_dir);
-	snprintf(file, sizeof(file), "%s.sent", name);
-	if ((r = tg_spool_write(dir, file, text, strlen(text), 0640)) != TG_OK)
+	snprintf(dir, sizeof(dir), "%s/%s", c->state_dir, UP_MULTIPART_DIR);
+	if ((r = up_multipart_file(name, UP_MULTIPART_SENT, file, sizeof(file))) != TG_OK ||
+	    (r = tg_spool_write(dir, file, text, strlen(text), 0640)) != TG_OK)
 		tg_warn("%s/%s cannot be written (%s): the retry sends the recording again", dir,
 		        file, tg_strerror(r));
 	free(text);
@@ -602,7 +601,12 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	int r, join_later = 0, in_s3 = 0;
 
 	memset(&sr, 0, sizeof(sr));
-	sent_note_path(c, name, sent, sizeof(sent));
+	/* named after the name's hash, so any name the spool takes has them; none (only a spool
+	 * path near PATH_MAX) goes without */
+	if (sent_note_path(c, name, sent, sizeof(sent)) != TG_OK)
+		sent[0] = '\0';
+	if (up_multipart_path(c, name, UP_MULTIPART_RESUME, resume, sizeof(resume)) != TG_OK)
+		resume[0] = '\0';
 	v.host = s->host[0] != '\0' ? s->host : c->host;
 	v.user = s->user;
 	v.session_id = stem;
@@ -646,7 +650,6 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		meta_value(s->final_hash, m_hash, sizeof(m_hash));
 		snprintf(m_sealed, sizeof(m_sealed), "%s", s->status == TG_OK ? "yes" : "no");
 		meta_value(tg_strerror(s->status), m_status, sizeof(m_status));
-		snprintf(resume, sizeof(resume), "%s/multipart/%s.json", c->state_dir, name);
 		opts.content_type = "application/vnd.tollgate.recording";
 		/* an empty header value would not be sent at all (libcurl drops "Name:"): leave
 		 * those out */
@@ -654,7 +657,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 			if (meta[i].value[0] != '\0')
 				meta[opts.nmeta++] = meta[i];
 		opts.meta = meta;
-		opts.resume_path = resume;
+		opts.resume_path = resume[0] != '\0' ? resume : NULL;
 		if (c->progress && (uint64_t)st->st_size >=
 		                       tg_config_uint(cfg, TG_CONF_UPLOADER_MULTIPART_THRESHOLD)) {
 			opts.progress = part_progress;

@@ -31,7 +31,7 @@ static const char *const queue_subdir[UP_Q_COUNT] = {
 /* The uploader's folders under state/: made at the start (live/ by up_live_adopt), cleaned of
  * temp files after a kill. */
 static const char *const state_subdir[] = {"sessions",          UP_OPEN_DIR,   UP_LIVE_DIR,
-                                           "multipart",         UP_ALERTS_DIR, UP_ALERTED_DIR,
+                                           UP_MULTIPART_DIR,    UP_ALERTS_DIR, UP_ALERTED_DIR,
                                            UP_CRASHES_SESSIONS, UP_CRASHES_S3};
 
 int up_spool_prepare(struct up_ctx *c)

@@ -1548,20 +1548,20 @@ static int state_save(const char *path, const struct tg_s3_mpu_state *st)
 }
 
 /*
- * A resume state that could not be saved for lack of space (ENOSPC, a quota) does not stop the
- * upload: the spool may be full of the very file going up, and only its upload frees the space.
- * A crash meanwhile resumes from an older state (or starts over): parts are sent again. Said
- * once per upload (*warned), not at every part.
+ * A resume state that could not be saved (state_save's r) does not stop the upload: it only
+ * spares sending parts again after a crash, and the file must leave the host. For lack of
+ * space (ENOSPC, a quota) the spool may be full of the very file going up, which only its
+ * upload frees; any other failure (EIO, EACCES, a name the folder cannot take) is no reason to
+ * keep it either, and none is S3's to be blamed for. A crash meanwhile resumes from an older
+ * state (or starts over): parts are sent again. Said once per upload (*warned), not at every
+ * part.
  */
-static int state_save_failed_nospace(int r, const char *path, int *warned)
+static void state_save_failed(int r, const char *path, int *warned)
 {
-	if (r != TG_ERR_SYSTEM || (errno != ENOSPC && errno != EDQUOT))
-		return 0;
 	if (!*warned)
 		tg_warn("the resume state %s cannot be written (%s): the upload goes on without it",
-		        path, strerror(errno));
+		        path, r == TG_ERR_SYSTEM ? strerror(errno) : tg_strerror(r));
 	*warned = 1;
-	return 1;
 }
 
 static void state_remove(const char *path)
@@ -1769,7 +1769,7 @@ struct mpu_run {
 	uint64_t done;
 	uint64_t saved_us; /* when the resume state was last written (tg_mono_us) */
 	int saved;         /* it was, in this run */
-	int nospace;       /* it could not be, for lack of space (said once) */
+	int unsaved;       /* it could not be (said once) */
 	int failed;
 	int rc;
 	struct tg_s3_result res; /* the first failure */
@@ -1825,13 +1825,9 @@ static void *mpu_worker_main(void *arg)
 			if (resume != NULL &&
 			    (!run->saved || st->nparts <= run->s3->save_every_max ||
 			     now - run->saved_us >= run->s3->save_interval_us)) {
-				if ((r = state_save(resume, st)) != TG_OK &&
-				    state_save_failed_nospace(r, resume, &run->nospace))
+				if ((r = state_save(resume, st)) != TG_OK) {
+					state_save_failed(r, resume, &run->unsaved);
 					r = TG_OK;
-				if (r != TG_OK) {
-					res_clear(&res);
-					res_msg(&res, "writing the resume state %s: %s", resume,
-					        tg_strerror(r));
 				}
 				run->saved_us = now;
 				run->saved = 1;
@@ -1987,7 +1983,7 @@ static int put_multipart(struct tg_s3 *s3, const char *key, int fd, const struct
 	struct tg_s3_mpu_state st;
 	struct tg_s3_result ares;
 	char headers[65];
-	int r, restarts = 0, nospace = 0;
+	int r, restarts = 0, unsaved_warned = 0;
 
 	headers_fingerprint(opts, headers);
 again:
@@ -2005,20 +2001,15 @@ again:
 			return TG_ERR_NOMEM;
 		if ((r = mpu_initiate(s3, key, opts, &st, res)) != TG_OK)
 			goto out;
-		if (resume != NULL && (r = state_save(resume, &st)) != TG_OK &&
-		    state_save_failed_nospace(r, resume, &nospace)) {
+		if (resume != NULL && (r = state_save(resume, &st)) != TG_OK) {
 			/* this run has no state to resume from: as without resume_path, a
 			 * failure aborts the upload rather than leave its parts behind */
+			state_save_failed(r, resume, &unsaved_warned);
 			unsaved = *opts;
 			unsaved.resume_path = NULL;
 			opts = &unsaved;
 			resume = NULL;
 			r = TG_OK;
-		}
-		if (r != TG_OK) {
-			res_msg(res, "writing the resume state %s: %s", resume, tg_strerror(r));
-			tg_s3_abort_multipart(s3, key, st.upload_id, &ares);
-			goto out;
 		}
 	}
 	r = mpu_parts(s3, key, fd, &st, opts, res);

@@ -40,7 +40,8 @@ struct tg_s3_put_opts {
 	/*
 	 * Multipart uploads keep their progress (upload id, finished parts) in
 	 * this file so that a restarted uploader resumes instead of starting
-	 * over; NULL: no resume.
+	 * over; NULL: no resume. A state that cannot be written is warned
+	 * about (tg_log) and the upload goes on without it.
 	 */
 	const char *resume_path;
 	/* Called after each part (done, total bytes) for progress bars; may be NULL. */

@@ -280,6 +280,21 @@ int up_jobs_fd(const struct up_jobs *j);
  * stopped. */
 void up_jobs_stop(struct up_jobs *j);
 
+/* --- multipart_state.c: a recording's files under state/multipart/ while it goes up --- */
+#define UP_MULTIPART_DIR "multipart"
+#define UP_MULTIPART_RESUME ".json" /* its multipart upload's resume state (tg_s3) */
+#define UP_MULTIPART_SENT ".sent"   /* S3 has it, its index line failed (session_ship.c) */
+/* The file name of recording name's file with suffix: the SHA-256 of name in hex, then suffix
+ * (any name the spool takes fits). TG_ERR_LIMIT when len is too small. */
+int up_multipart_file(const char *name, const char *suffix, char *out, size_t len);
+/* The same as a path: state/multipart/<file>. */
+int up_multipart_path(const struct up_ctx *c, const char *name, const char *suffix, char *out,
+                      size_t len);
+/* At a rescan: rename the files an earlier uploader named <name>.json and <name>.sent, of
+ * recordings still in sessions/, to this version's names; remove those (in either naming) of
+ * recordings no longer there. Nothing is removed when sessions/ cannot be listed. */
+void up_multipart_prune(struct up_ctx *c);
+
 /* --- session_ship.c: one recording to S3 (runs in a job) --- */
 /* Fill res from a failed S3 call rc/sr about what (a key): code, retryable, message. */
 void up_result_from_s3(struct up_result *res, int rc, const struct tg_s3_result *sr, const char *what);

@@ -588,6 +588,7 @@ static void prune_state(struct up_ctx *c)
 
 	prune_alerted(c);
 	up_crashes_prune(c);
+	up_multipart_prune(c);
 	live_fd = prune_live(c, limit);
 	snprintf(dir, sizeof(dir), "%s/sessions", c->state_dir);
 	if ((d = opendir(dir)) == NULL)

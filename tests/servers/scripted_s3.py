@@ -8,7 +8,10 @@ SCRIPT is a JSON list of answers used in order, one per request:
   {"status": 503, "headers": {"Name": "value"}, "body": "<Error>...</Error>"}
 ("length": N announces N bytes, sends the body, and closes the connection;
 "body_b64" is a body given in base64, for bytes that are not text.)
-Once the list is used up every request gets 200, an ETag and no body.
+An answer with "match" (a regular expression) is for the requests whose
+"METHOD PATH" it is found in only; one with "keep": true stays in the list,
+answering each such request. A request gets the first answer in the list
+that is for it; with none left, it gets 200, an ETag and no body.
 Each request is appended to LOGFILE as one JSON line: method, path, the
 access key id from its Authorization header, its headers, the SHA-256 of
 its body. No signature is checked here (tests/s3server.sh does that).
@@ -22,10 +25,20 @@ import os
 import re
 import signal
 import sys
+import threading
 
 portfile, logfile, scriptfile = sys.argv[1:4]
 with open(scriptfile, encoding="utf-8") as f:
     script = json.load(f)
+script_lock = threading.Lock()
+
+
+def answer_for(request):
+    with script_lock:
+        for i, ans in enumerate(script):
+            if re.search(ans.get("match", ""), request):
+                return ans if ans.get("keep") else script.pop(i)
+    return {"status": 200, "headers": {"ETag": '"e0"'}, "body": ""}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -49,7 +62,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         }
         with open(logfile, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
-        ans = script.pop(0) if script else {"status": 200, "headers": {"ETag": '"e0"'}, "body": ""}
+        ans = answer_for("%s %s" % (self.command, self.path))
         data = base64.b64decode(ans["body_b64"]) if "body_b64" in ans else ans.get("body", "").encode()
         self.send_response(ans.get("status", 200))
         for k, v in ans.get("headers", {}).items():
