@@ -291,6 +291,11 @@ int slack_post_start(struct slack *s, const char *payload)
 	s->hdrs = h;
 	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* http:// only to this machine (slack_new), so that the webhook's secret URL and the
+	 * messages never leave it in clear text: never through $http_proxy or $ALL_PROXY. https
+	 * keeps the proxy: CONNECT keeps TLS from end to end */
+	if (strncmp(s->url, "http://", 7) == 0)
+		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 10L);
