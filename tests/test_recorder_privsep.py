@@ -565,7 +565,8 @@ def test_escape_check_under_hidepid():
         os.chmod(sshd, 0o755)
         inner = "mount -t proc -o hidepid=2 proc /proc && exec " + " ".join(
             as_user(users, [sshd, "-c", "'%s; true'" % binary]))
-        p = subprocess.run(["unshare", "-m", "sh", "-c", inner], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # a pipe on stdin, as sshd gives (/dev/null would be flagged: a side run's stream)
+        p = subprocess.run(["unshare", "-m", "sh", "-c", inner], input=b"", stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND="echo hidden-proc"), timeout=60)
         check(p.returncode == 0 and p.stdout == b"hidden-proc\n", "the command runs (%r %r)" % (p.stdout, p.stderr))
         rec = Recording(env.pub, env.only_session())

@@ -230,7 +230,8 @@ def check_secret_hidden(env, secret, hidden_expected):
         raw = f.read()
     check(secret not in raw, "the secret is nowhere in the file")
     hidden = sum(r["hidden"] for r in rec.of("in-hidden"))
-    check(hidden == hidden_expected, "IN_HIDDEN counts %d bytes (%d expected)" % (hidden, hidden_expected))
+    allowed = hidden_expected if isinstance(hidden_expected, tuple) else (hidden_expected,)
+    check(hidden in allowed, "IN_HIDDEN counts %d bytes (%s expected)" % (hidden, " or ".join(map(str, allowed))))
     return rec
 
 
@@ -446,7 +447,10 @@ def test_full_screen_secret_prompts():
             s.send(b"vim-s3cret\r")
             expected += 2 * len(b"vim-s3cret\r")
             pos = len(s.out)
+            # typed at once after the key, ":q!" may come in the same read as its Enter, and is
+            # then hidden with it (typed before vim could draw again)
             s.send(b":q!\r")
+            late = len(b":q!\r")
             s.read_until(b"rl-ready> ", since=pos)  # vim flushes input that comes before it is gone
         if "pinentry-curses" in found:
             bash_ready(s)
@@ -464,7 +468,7 @@ def test_full_screen_secret_prompts():
         if "pinentry-curses" in found:
             with open(pe_out, "rb") as f:
                 check(b"D pe-s3cret" in f.read(), "pinentry-curses got the secret")
-        rec = check_secret_hidden(env, b"s3cret", expected)
+        rec = check_secret_hidden(env, b"s3cret", (expected, expected + late) if "vim" in found else expected)
         check(b":X\r" in rec.data("in"), "the commands around the prompts are stored")
     finally:
         env.cleanup()
