@@ -51,21 +51,14 @@ static int stray_process(pid_t own, char *reason, size_t len)
 		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 		if (proc_stat_read(path, &st) != TG_OK)
 			continue;
-		if (st.ppid == self) {
-			printable(st.comm);
-			snprintf(reason, len,
-			         "process %ld ('%s') was started before the recorder, by the shell "
-			         "that ran it",
-			         (long)pid, st.comm);
-			found = 1;
-		} else if (sid == self && st.session == sid) {
-			printable(st.comm);
-			snprintf(reason, len,
-			         "process %ld ('%s') is in the session the recorder leads, and not "
-			         "its own",
-			         (long)pid, st.comm);
-			found = 1;
-		}
+		if (st.ppid != self && (sid != self || st.session != sid))
+			continue;
+		printable(st.comm);
+		snprintf(reason, len, "process %ld ('%s') %s", (long)pid, st.comm,
+		         st.ppid == self
+		             ? "was started before the recorder, by the shell that ran it"
+		             : "is in the session the recorder leads, and not its own");
+		found = 1;
 	}
 	closedir(d);
 	return found;
