@@ -572,8 +572,8 @@ static void damage(const char *user, off_t off, const char *bytes, size_t n)
 	close(fd);
 }
 
-/* A write torn by a crash leaves the other slot: one login older, never a locked-out user. */
-START_TEST(torn_write_falls_back)
+/* alice's state written twice: last_step 100 in slot 0, 101 in slot 1 */
+static void two_slots(void)
 {
 	struct tgp_state st, back;
 	struct tgp_lock l = TGP_LOCK_VOID;
@@ -586,6 +586,16 @@ START_TEST(torn_write_falls_back)
 	st.last_step = 101;
 	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 1 */
 	tgp_state_unlock(&l);
+}
+
+/* A write torn by a crash leaves the other slot: one login older, never a locked-out user. */
+START_TEST(torn_write_falls_back)
+{
+	struct tgp_state st, back;
+	struct tgp_lock l = TGP_LOCK_VOID;
+
+	memset(&st, 0, sizeof(st));
+	two_slots();
 	damage("alice", TGP_STATE_SLOT + TGP_STATE_HEAD + 3, "XX", 2);
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
 	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
@@ -611,13 +621,7 @@ START_TEST(clear_starts_afresh)
 	struct tgp_lock l = TGP_LOCK_VOID;
 
 	memset(&st, 0, sizeof(st));
-	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);
-	ck_assert_int_eq(tgp_state_read(&l, &back), TG_OK);
-	st.last_step = 100;
-	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 0 */
-	st.last_step = 101;
-	ck_assert_int_eq(tgp_state_write(&l, &st, 1), TG_OK); /* slot 1 */
-	tgp_state_unlock(&l);
+	two_slots();
 	damage("alice", TGP_STATE_SLOT + TGP_STATE_HEAD + 3, "XX", 2);
 	damage("alice", TGP_STATE_HEAD + 3, "XX", 2);
 	ck_assert_int_eq(tgp_state_lock(dir, "alice", &l), TG_OK);

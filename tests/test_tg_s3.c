@@ -829,6 +829,19 @@ static void write_mib(const char *path, size_t mib)
 	fclose(f);
 }
 
+/* A scripted server taking one request at a time, tries tries, 5 MiB parts, and t->dir/big of
+ * mib MiB (its path into path) to put. */
+static void scripted_big(struct scripted *t, const char *script, unsigned tries, char *path,
+                         size_t len, size_t mib)
+{
+	scripted_start(t, script, static_keys);
+	tg_s3_set_retry(t->s3, tries, 0, 0);
+	tg_s3_set_parallel(t->s3, 1);
+	tg_s3_set_multipart(t->s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
+	snprintf(path, len, "%s/big", t->dir);
+	write_mib(path, mib);
+}
+
 /* CompleteMultipartUpload may answer 200 and an <Error>: that is a failure, and the parts are
  * aborted. */
 START_TEST(test_complete_200_error)
@@ -844,12 +857,8 @@ START_TEST(test_complete_200_error)
 	                  "<Message>We encountered an internal error.</Message></Error>\"}";
 
 	snprintf(script, sizeof script, "[%s, %s, %s, %s]", MPU_INIT, part, part, err);
-	scripted_start(&t, script, static_keys);
-	tg_s3_set_retry(t.s3, 1, 0, 0);
-	tg_s3_set_parallel(t.s3, 1); /* the order of the requests is checked below */
-	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
-	snprintf(path, sizeof path, "%s/big", t.dir);
-	write_mib(path, 6); /* two parts of at most 5 MiB */
+	/* one request at a time: their order is checked below; two parts of at most 5 MiB */
+	scripted_big(&t, script, 1, path, sizeof path, 6);
 	ck_assert_int_eq(tg_s3_put_file(t.s3, "big", path, NULL, &res), TG_ERR_RETRY);
 	ck_assert_str_eq(res.code, "InternalError");
 	ck_assert_int_eq(res.retryable, 1);
@@ -888,12 +897,8 @@ START_TEST(test_put_fd_file_shrinks)
 	int fd;
 
 	snprintf(script, sizeof script, "[%s]", MPU_INIT);
-	scripted_start(&t, script, static_keys);
-	tg_s3_set_retry(t.s3, 3, 0, 0);
-	tg_s3_set_parallel(t.s3, 1);
-	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
-	snprintf(path, sizeof path, "%s/big", t.dir);
-	write_mib(path, 11); /* three parts of at most 5 MiB */
+	/* three parts of at most 5 MiB */
+	scripted_big(&t, script, 3, path, sizeof path, 11);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	opts.progress = shrink_after_first_part;
@@ -933,12 +938,7 @@ START_TEST(test_state_unwritable_goes_on)
 
 	snprintf(script, sizeof script, "[%s, %s, %s, %s, %s, %s, %s, %s]", MPU_INIT, part, part,
 	         COMPLETE, MPU_INIT, part, part, COMPLETE);
-	scripted_start(&t, script, static_keys);
-	tg_s3_set_retry(t.s3, 1, 0, 0);
-	tg_s3_set_parallel(t.s3, 1);
-	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
-	snprintf(path, sizeof path, "%s/big", t.dir);
-	write_mib(path, 6);
+	scripted_big(&t, script, 1, path, sizeof path, 6);
 	opts.resume_path = state;
 	/* no such folder (ENOENT) */
 	snprintf(state, sizeof state, "%s/no-such-folder/big.json", t.dir);
@@ -1033,12 +1033,7 @@ START_TEST(test_complete_200_long_error)
 	         "[%s, %s, %s, {\"status\": 200, \"body\": \"<Error><Code>InternalError</Code>"
 	         "<Message>%s</Message></Error>\"}]",
 	         MPU_INIT, part, part, KMS_DENIED);
-	scripted_start(&t, script, static_keys);
-	tg_s3_set_retry(t.s3, 1, 0, 0);
-	tg_s3_set_parallel(t.s3, 1);
-	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
-	snprintf(path, sizeof path, "%s/big", t.dir);
-	write_mib(path, 6);
+	scripted_big(&t, script, 1, path, sizeof path, 6);
 	ck_assert_int_eq(tg_s3_put_file(t.s3, "big", path, NULL, &res), TG_ERR_RETRY);
 	ck_assert_str_eq(res.code, "InternalError");
 	assert_cut(res.message, sizeof res.message, KMS_DENIED, sizeof res.message - 4);
