@@ -46,7 +46,7 @@ lines = open(sys.argv[1]).read().splitlines()
 assert len(lines) == 1, lines
 o = json.loads(lines[0])
 assert o["user"] == "alice" and o["sealed"] is True and len(o["final_hash"]) == 64, o
-assert o["s3_key"].startswith("tollgate/dt=") and "/host=host1/alice/" in o["s3_key"], o
+assert o["s3_key"].startswith("tollgate/dt=") and "/host=testhost/alice/" in o["s3_key"], o
 EOF
 hash=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["final_hash"])' "$idx")
 

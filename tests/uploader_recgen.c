@@ -56,7 +56,8 @@ static int rec(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	randombytes_buf(m.session_id, sizeof(m.session_id));
 	m.user = "alice";
-	m.host = "host1";
+	m.host = "testhost"; /* the events' host in tests/uploader_lib.sh: the recording counts for
+	                        their logins */
 	m.client_addr = "192.0.2.7";
 	m.client_port = 50000;
 	m.mode = "interactive";

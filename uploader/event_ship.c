@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_event.h"
@@ -235,8 +237,13 @@ static int open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_b
  * active/ whose recorder died (its lock gone) is not being written: it is handed over into
  * sessions/ at once, not at the next periodic rescan, which may be further away than
  * recording_grace. */
+struct active_rec {
+	char sid[sizeof(((struct tg_rec_header *)0)->pam_session_id)];
+	char user[sizeof(((struct tg_rec_header *)0)->user)]; /* whose it is: see up_rec_owner_is */
+	char host[sizeof(((struct tg_rec_header *)0)->host)];
+};
 struct active_ids {
-	char (*id)[sizeof(((struct tg_rec_header *)0)->pam_session_id)];
+	struct active_rec *id;
 	size_t n, alloc;
 	int loaded;
 	const char *want; /* a session whose recordings handed over so are noted, or NULL */
@@ -268,11 +275,16 @@ static ssize_t header_read(void *ctx, void *buf, size_t n)
 	return k;
 }
 
-/* The PAM session id (pam_sid, "" when none) and the recording id (rec_id) the header of the
- * recording dirfd/name names; TG_OK, or an error when it cannot be read. With dead non-NULL,
- * *dead says whether no recorder holds the file's lock (its recorder died). */
+/* The user and host a recording's header names, as item_header keeps them. */
+#define OWNER_LEN (sizeof(((struct tg_rec_header *)0)->user))
+
+/* The PAM session id (pam_sid, "" when none), the recording id (rec_id) and the user and host
+ * (owner: each OWNER_LEN bytes, NULL: not wanted) the header of the recording dirfd/name names;
+ * TG_OK, or an error when it cannot be read. With dead non-NULL, *dead says whether no recorder
+ * holds the file's lock (its recorder died). */
 static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char *pam_sid,
-                      size_t pam_len, char *rec_id, size_t rec_len, int *dead)
+                      size_t pam_len, char *rec_id, size_t rec_len, char *user, char *host,
+                      int *dead)
 {
 	struct tg_rec_reader *rd = NULL;
 	struct header_src h = {-1, HEADER_SPAN};
@@ -287,6 +299,10 @@ static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char 
 	if ((r = tg_rec_reader_open(&rd, &src, c->have_host_pk ? c->host_pk : NULL)) == TG_OK) {
 		snprintf(pam_sid, pam_len, "%s", tg_rec_reader_header(rd)->pam_session_id);
 		snprintf(rec_id, rec_len, "%s", tg_rec_reader_header(rd)->session_id);
+		if (user != NULL)
+			snprintf(user, OWNER_LEN, "%s", tg_rec_reader_header(rd)->user);
+		if (host != NULL)
+			snprintf(host, OWNER_LEN, "%s", tg_rec_reader_header(rd)->host);
 	}
 	tg_rec_reader_free(rd);
 	close(h.fd);
@@ -304,7 +320,8 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		char sid[sizeof(*a->id)], rec_id[2 * TG_REC_SESSION_ID_LEN + 1];
+		struct active_rec ar;
+		char rec_id[2 * TG_REC_SESSION_ID_LEN + 1];
 		int dead = 0;
 
 		if (de->d_name[0] == '.' &&
@@ -312,13 +329,14 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 			continue;
 		/* a dot-file is a header being written: its recorder may not hold the lock yet,
 		 * and recovery leaves a young one alone */
-		if (header_ids(c, dirfd(d), de->d_name, sid, sizeof(sid), rec_id, sizeof(rec_id),
+		if (header_ids(c, dirfd(d), de->d_name, ar.sid, sizeof(ar.sid), rec_id,
+		               sizeof(rec_id), ar.user, ar.host,
 		               de->d_name[0] == '.' ? NULL : &dead) != TG_OK ||
-		    sid[0] == '\0')
+		    ar.sid[0] == '\0')
 			continue;
 		if (dead) {
 			a->handed_over = 1;
-			if (a->want != NULL && strcmp(a->want, sid) == 0)
+			if (a->want != NULL && strcmp(a->want, ar.sid) == 0)
 				a->want_handed = 1;
 			continue;
 		}
@@ -333,7 +351,7 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 		}
 		/* out of memory: the ids not kept are alerted on, not missed */
 		if (a->n < a->alloc)
-			snprintf(a->id[a->n++], sizeof(*a->id), "%s", sid);
+			a->id[a->n++] = ar;
 	}
 	closedir(d);
 	if (a->handed_over) {
@@ -344,15 +362,18 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 	}
 }
 
-/* A recorder is writing a recording for PAM session sid now. */
-static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const char *sid)
+/* A recorder is writing a recording for PAM session sid now, of the user and host of its login
+ * (or logout) event login. */
+static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const char *sid,
+                                 const json_t *login)
 {
 	size_t i;
 
 	if (!a->loaded)
 		active_ids_load(c, a);
 	for (i = 0; i < a->n; i++)
-		if (strcmp(a->id[i], sid) == 0)
+		if (strcmp(a->id[i].sid, sid) == 0 &&
+		    up_rec_owner_is(login, a->id[i].user, a->id[i].host))
 			return 1;
 	return 0;
 }
@@ -360,13 +381,13 @@ static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const c
 /* A recorder is still writing a recording of PAM session sid: at a logout, a command of the
  * session that outlived its connection (the client killed, its network gone). *handed_over:
  * a recording of sid whose recorder died was moved into sessions/ now, to be read. */
-static int recording_live(struct up_ctx *c, const char *sid, int *handed_over)
+static int recording_live(struct up_ctx *c, const char *sid, const json_t *login, int *handed_over)
 {
 	struct active_ids a = ACTIVE_IDS_VOID;
 	int live;
 
 	a.want = sid;
-	live = recording_in_progress(c, &a, sid);
+	live = recording_in_progress(c, &a, sid, login);
 	*handed_over = a.want_handed;
 	free(a.id);
 	return live;
@@ -383,6 +404,35 @@ static int read_failed_for_now(int r)
 	                               errno == EIO || errno == EAGAIN || errno == EINTR));
 }
 
+/* What a queued recording keeps of its header's user and host (a digest: a queue may hold many
+ * thousands, and two names of up to 255 bytes each would triple an item), to compare with a
+ * login's. */
+static void owner_digest(const char *user, const char *host, unsigned char out[UP_OWNER_DIGEST])
+{
+	crypto_generichash_state st;
+
+	/* the NUL between them: no user name holds one, so "a"+"bc" is not "ab"+"c" */
+	crypto_generichash_init(&st, NULL, 0, UP_OWNER_DIGEST);
+	crypto_generichash_update(&st, (const unsigned char *)user, strlen(user) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)host, strlen(host));
+	crypto_generichash_final(&st, out, UP_OWNER_DIGEST);
+}
+
+/* The queued recording it (its header read) is of the user and host of the login (or logout)
+ * event login; a login event that lacks either names no owner to compare (see
+ * up_rec_owner_is). */
+static int item_owned(const struct up_item *it, const json_t *login)
+{
+	const char *user = json_string_value(json_object_get(login, "user"));
+	const char *host = json_string_value(json_object_get(login, "host"));
+	unsigned char want[UP_OWNER_DIGEST];
+
+	if (user == NULL || host == NULL)
+		return 1;
+	owner_digest(user, host, want);
+	return sodium_memcmp(want, it->header_owner, sizeof(want)) == 0;
+}
+
 /*
  * Read the header of the sessions/ item it once: the PAM session and recording ids it names in
  * it (header_pam_sid "" when none, or when it cannot be parsed: header_bad). *dfd is sessions/,
@@ -391,6 +441,7 @@ static int read_failed_for_now(int r)
  */
 static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_item *it, int *dfd)
 {
+	char user[OWNER_LEN], host[OWNER_LEN];
 	int r;
 
 	if (it->header_read)
@@ -398,9 +449,11 @@ static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_it
 	if (*dfd < 0 && (*dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	r = header_ids(c, *dfd, it->name, it->header_pam_sid, sizeof(it->header_pam_sid),
-	               it->header_rec_id, sizeof(it->header_rec_id), NULL);
+	               it->header_rec_id, sizeof(it->header_rec_id), user, host, NULL);
 	if (r != TG_OK)
 		it->header_pam_sid[0] = '\0';
+	else
+		owner_digest(user, host, it->header_owner);
 	if (r != TG_OK && read_failed_for_now(r))
 		return 0;
 	it->header_read = 1;
@@ -414,11 +467,12 @@ static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_it
  * check and its logout: QUEUED_OURS when a recording's header names it (the session was recorded;
  * the recording is read in its turn), QUEUED_MAYBE when a recording on its first reading has a
  * header that cannot be read (a damaged one joins the session its bytes name, once read), else
- * 0. A recording whose header names another session is not waited for: on a busy host one is
+ * 0. A recording whose header names another session, or this one but another user or host than
+ * the login's (login: its event), is not waited for: on a busy host one is
  * always on its first reading, and an escaped session would never be alerted on.
  */
 enum { QUEUED_MAYBE = 1, QUEUED_OURS = 2 };
-static int recording_queued_for(struct up_ctx *c, const char *sid, int *listed)
+static int recording_queued_for(struct up_ctx *c, const char *sid, const json_t *login, int *listed)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
 	int dfd = -1, found = 0, known;
@@ -435,7 +489,7 @@ static int recording_queued_for(struct up_ctx *c, const char *sid, int *listed)
 			found = QUEUED_MAYBE;
 			break;
 		}
-		if (known && strcmp(it->header_pam_sid, sid) == 0)
+		if (known && strcmp(it->header_pam_sid, sid) == 0 && item_owned(it, login))
 			found = QUEUED_OURS;
 		else if (unread && (!known || it->header_bad))
 			found = QUEUED_MAYBE;
@@ -468,25 +522,44 @@ static uint64_t marker_time(int dirfd, const char *name, uint64_t wall)
 }
 
 /*
- * Whether the join record of session sid lists a recording: 1 (or it exists and cannot be read
- * now: taken for one, as before), 0 (none, or it notes only channels the recorder refused, whose
- * ids go into refused), -1 when there is no join record.
+ * Whether the join record of session sid lists a recording of the user and host of its login
+ * event login: 1 (or it exists and cannot be read now: taken for one, as before), 0 (none, or it
+ * notes only channels the recorder refused, whose ids go into refused), -1 when there is no join
+ * record. The recordings it lists of another user or host go into others (olen bytes).
  */
-static int join_record_state(struct up_ctx *c, const char *sid, char *refused, size_t len)
+static int join_record_state(struct up_ctx *c, const char *sid, const json_t *login, char *refused,
+                             size_t len, char *others, size_t olen)
 {
 	char path[PATH_MAX];
-	json_t *rec;
+	json_t *rec, *owned;
 	int listed;
 
+	*others = '\0';
 	if (up_session_state_path(c, sid, path, sizeof(path)) != TG_OK || access(path, F_OK) != 0)
 		return -1;
 	if ((rec = json_load_file(path, 0, NULL)) == NULL)
 		return 1;
-	listed = up_join_lists_recording(rec);
-	if (!listed)
-		up_join_refused_note(rec, refused, len);
+	owned = up_join_owned(rec, login, others, olen);
 	json_decref(rec);
+	if (owned == NULL)
+		return 1; /* no memory: as a record that cannot be read */
+	listed = up_join_lists_recording(owned);
+	if (!listed)
+		up_join_refused_note(owned, refused, len);
+	json_decref(owned);
 	return listed;
+}
+
+/* A recording that names session sid of the login (or logout) event ev is of another user or
+ * host (others names them): it is no recording of that login, and a user who set
+ * TOLLGATE_SESSION_ID for a recorder of their own would have hidden that login's missing one. */
+static void mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others)
+{
+	up_alert(c, "recording_mismatch", 1,
+	         "session %s of %s on %s is named by a recording of another user or host, which "
+	         "does not count as its recording: %s",
+	         sid, json_string_value(json_object_get(ev, "user")) ?: "?",
+	         json_string_value(json_object_get(ev, "host")) ?: "?", others);
 }
 
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
@@ -506,7 +579,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	}
 	while ((de = readdir(d)) != NULL) {
 		const char *sid, *user, *addr;
-		char name[80], refused[512];
+		char name[80], refused[512], others[768];
 		uint64_t at, due;
 		json_t *ev = NULL;
 		int r, queued;
@@ -542,11 +615,12 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			goto next;
 		}
 		refused[0] = '\0';
-		if (join_record_state(c, sid, refused, sizeof(refused)) > 0)
+		if (join_record_state(c, sid, ev, refused, sizeof(refused), others,
+		                      sizeof(others)) > 0)
 			; /* read already */
-		else if (recording_in_progress(c, &active, sid))
+		else if (recording_in_progress(c, &active, sid, ev))
 			;
-		else if ((queued = recording_queued_for(c, sid, &listed)) == QUEUED_OURS)
+		else if ((queued = recording_queued_for(c, sid, ev, &listed)) == QUEUED_OURS)
 			; /* in sessions/, read in its turn */
 		else if (queued == QUEUED_MAYBE) {
 			/* a recording not read yet may be this one: nothing waits on this check,
@@ -564,6 +638,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    *refused ? "; the recorder refused channel " : "", refused,
 			    *refused ? " (on_failure = deny), which accounts for itself only" : "");
 		}
+		if (*others != '\0')
+			mismatch_alert(c, ev, sid, others);
 		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 			tg_error_r(r, "cannot remove login marker %s", de->d_name);
 	next:
@@ -757,14 +833,21 @@ out:
 	tg_buf_free(&text);
 }
 
-/* The recording joined to a logout: state/sessions/<session_id>.json, or NULL. */
-static json_t *find_recording(struct up_ctx *c, const char *session_id)
+/* The recordings joined to the logout ev of session_id: state/sessions/<session_id>.json with
+ * only those of its user and host (the others named in others, len bytes), or NULL. */
+static json_t *find_recording(struct up_ctx *c, const char *session_id, const json_t *ev,
+                              char *others, size_t len)
 {
 	char path[PATH_MAX];
+	json_t *rec, *owned;
 
+	*others = '\0';
 	if (up_session_state_path(c, session_id, path, sizeof(path)) != TG_OK)
 		return NULL;
-	return json_load_file(path, 0, NULL);
+	rec = json_load_file(path, 0, NULL);
+	owned = up_join_owned(rec, ev, others, len);
+	json_decref(rec);
+	return owned;
 }
 
 /*
@@ -804,12 +887,14 @@ static void logout_alerted_forget(const struct up_ctx *c, const char *name)
 #define UP_UNREAD_WAIT_MIN_US (10 * 1000000ULL)
 
 /*
- * A recording of PAM session sid is in sessions/, on its first reading or not read yet (with
+ * A recording of PAM session sid, of the user and host of its logout event login, is in
+ * sessions/, on its first reading or not read yet (with
  * any: in any state, such as waiting to be tried again), and not in the session's join record
  * rec (NULL: none): a channel of a multiplexed connection that ended with the others, whose
  * recording the logout must name too. Each header is read once (kept in its item).
  */
-static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *rec, int any)
+static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *login,
+                               const json_t *rec, int any)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
 	json_t *list = NULL, *e;
@@ -823,7 +908,7 @@ static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *
 			continue;
 		if (item_header(c, qs, it, &dfd) < 0)
 			break;
-		if (strcmp(it->header_pam_sid, sid) != 0)
+		if (strcmp(it->header_pam_sid, sid) != 0 || !item_owned(it, login))
 			continue;
 		if (list == NULL && (list = up_join_recordings(rec)) == NULL)
 			list = json_array();
@@ -957,7 +1042,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	struct slack_result sr;
 	char name[UP_NAME_MAX], path[PATH_MAX];
 	json_t *ev = NULL, *rec = NULL, *payload = NULL, *plain = NULL, *noted = NULL;
-	char *text = NULL, refused[512] = "";
+	char *text = NULL, refused[512] = "", others[768] = "";
 	uint64_t now = up_now_us();
 	struct up_item *head;
 	int r, pr = TG_OK, progress = 0, answered = 0; /* pr: Slack's answer */
@@ -1037,7 +1122,11 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		}
 		/* (an answer from Slack is past this point already) */
 		if (sid != NULL && *sid != '\0')
-			rec = find_recording(c, sid);
+			rec = find_recording(c, sid, ev, others, sizeof(others));
+		if (*others != '\0' && !answered && !head->mismatch_alerted) {
+			mismatch_alert(c, ev, sid, others);
+			head->mismatch_alerted = 1;
+		}
 		if (rec != NULL && !answered && !up_join_lists_recording(rec)) {
 			/* it notes only channels the recorder refused: each accounts for itself,
 			 * not for another channel of the connection that has no recording */
@@ -1053,12 +1142,12 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			uint64_t left = grace_left(head, at, wall, now, grace);
 			int listed = head->unread_wait_from_us != 0; /* once a logout */
 
-			if (left > 0 || (recording_queued_for(c, sid, &listed) &&
+			if (left > 0 || (recording_queued_for(c, sid, ev, &listed) &&
 			                 unread_wait_left(head, now, unread_wait))) {
 				*wake_us = left > 0 ? now + left : now + 1000000u;
 				goto out;
 			}
-			live = recording_live(c, sid, &handed_over);
+			live = recording_live(c, sid, ev, &handed_over);
 			if (handed_over) {
 				/* its recorder died: the recording is in sessions/ now, and the
 				 * logout waits for its first reading (a wait of its own) */
@@ -1071,7 +1160,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * alert on, the recording comes when the command ends */
 			if (live) {
 				rec = json_pack("{s:b}", "being_written", 1);
-			} else if (recording_queued_of(c, sid, NULL, 1)) {
+			} else if (recording_queued_of(c, sid, ev, NULL, 1)) {
 				/* its recording is in sessions/, not read yet: S3 is slow or down
 				 * and it waits its turn (a backlog, one worker per file). The
 				 * session was recorded: said, not alerted on */
@@ -1101,7 +1190,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				}
 				head->no_recording_alerted = 1;
 			}
-		} else if (rec != NULL && !answered && recording_queued_of(c, sid, rec, 0) &&
+		} else if (rec != NULL && !answered && recording_queued_of(c, sid, ev, rec, 0) &&
 		           unread_wait_left(head, now, unread_wait)) {
 			/* another channel of the connection ended with it, and its recording is not
 			 * read yet: the message names them all, so it waits for it (as long as a
@@ -1109,7 +1198,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			*wake_us = now + 200000u;
 			goto out;
 		} else if (rec != NULL && !answered &&
-		           (recording_live(c, sid, &handed_over) || handed_over)) {
+		           (recording_live(c, sid, ev, &handed_over) || handed_over)) {
 			if (handed_over) {
 				/* another channel's recorder died, its recording handed over
 				 * now: named too, once read */

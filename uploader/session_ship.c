@@ -206,6 +206,86 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len)
 		snprintf(out, len, "(recording id not noted)");
 }
 
+int up_rec_owner_is(const json_t *login, const char *user, const char *host)
+{
+	const char *lu = json_string_value(json_object_get(login, "user"));
+	const char *lh = json_string_value(json_object_get(login, "host"));
+
+	return (lu == NULL || user == NULL || strcmp(lu, user) == 0) &&
+	       (lh == NULL || host == NULL || strcmp(lh, host) == 0);
+}
+
+/* Whether the join record entry e (an index line) counts for login: a recording whose header
+ * could not be read (shipped unsealed as user _unknown) names no user to compare, and counts as
+ * it did before, so that the logout names it as one that does not verify. */
+static int join_entry_owned(const json_t *e, const json_t *login)
+{
+	const char *user = json_string_value(json_object_get(e, "user"));
+
+	if (user != NULL && strcmp(user, "_unknown") == 0 &&
+	    !json_is_true(json_object_get(e, "sealed")))
+		return 1;
+	return up_rec_owner_is(login, user, json_string_value(json_object_get(e, "host")));
+}
+
+json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len)
+{
+	json_t *list = up_join_recordings(rec), *kept = NULL, *out = NULL, *e;
+	size_t i, at = 0;
+
+	*others = '\0';
+	if (rec == NULL || (out = json_deep_copy(rec)) == NULL || list == NULL) {
+		json_decref(list);
+		return out;
+	}
+	if ((kept = json_array()) == NULL)
+		goto fail;
+	json_array_foreach(list, i, e)
+	{
+		int n;
+
+		if (join_entry_owned(e, login)) {
+			if (json_array_append(kept, e) != 0)
+				goto fail;
+			continue;
+		}
+		n = snprintf(others + at, len - at, "%ss3://%s/%s (user %s, host %s)",
+		             at == 0 ? "" : ", ",
+		             json_string_value(json_object_get(e, "bucket")) ?: "?",
+		             json_string_value(json_object_get(e, "s3_key")) ?: "?",
+		             json_string_value(json_object_get(e, "user")) ?: "?",
+		             json_string_value(json_object_get(e, "host")) ?: "?");
+		if (n > 0 && (size_t)n < len - at)
+			at += (size_t)n;
+		else
+			others[at] = '\0'; /* the ones that do not fit are not named */
+	}
+	if (json_array_size(kept) == json_array_size(list))
+		goto done; /* all of them the login's */
+	if (at == 0)
+		snprintf(others, len, "(too long to name)");
+	/* format 1 is an object of its own: the copy becomes format 2 */
+	json_object_del(out, "s3_key");
+	if (json_object_set(out, "recordings", kept) != 0)
+		goto fail;
+	/* the recordings past the list are counted, not named with their user and host: they
+	 * count only beside one of the login's own */
+	if (json_array_size(kept) == 0) {
+		json_object_del(out, "more");
+		json_object_del(out, "more_ids");
+		json_object_del(out, "more_uncounted");
+	}
+done:
+	json_decref(kept);
+	json_decref(list);
+	return out;
+fail:
+	json_decref(kept);
+	json_decref(list);
+	json_decref(out);
+	return NULL;
+}
+
 /* What tells one recording from another in "more_ids": its id, or its key without one. */
 static const json_t *join_id(const json_t *index)
 {

@@ -35,6 +35,9 @@ enum up_queue {
 };
 
 /* A file waiting in a queue, with its retry state. */
+/* The size of the digest of a queued recording's user and host (event_ship.c). */
+#define UP_OWNER_DIGEST 16
+
 struct up_item {
 	char name[UP_NAME_MAX];
 	uint64_t size;
@@ -46,6 +49,7 @@ struct up_item {
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int took_login_check;     /* this logout removed its login's marker: its check took over */
+	int mismatch_alerted;     /* the 'recording_mismatch' alert for this logout was raised */
 	uint64_t unread_wait_from_us; /* up_now_us() when this logout began to wait for
 	                               * recordings on their first reading (0: not yet) */
 	uint64_t grace_from_us;       /* up_now_us() when this logout was first looked at: its
@@ -64,6 +68,7 @@ struct up_item {
 	int header_bad;          /* it cannot be parsed (damaged): it names no session we know of */
 	char header_pam_sid[65]; /* the PAM session (a join record's name: 64 at most) */
 	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
+	unsigned char header_owner[UP_OWNER_DIGEST]; /* its user and host, as a digest */
 };
 
 /* An entry of sessions/ or events/ that is no regular file (a symbolic link, a FIFO, a socket,
@@ -315,6 +320,16 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len);
 /* The recordings a join record lists (an array of index lines, a new reference), for a record
  * written by this version or one before it; NULL when it lists none. */
 json_t *up_join_recordings(const json_t *rec);
+
+/* Whether a recording whose header names user and host belongs to the login (or logout) event
+ * login: the same user and host. A field either side lacks (an event or index line of an
+ * earlier version) is not compared. */
+int up_rec_owner_is(const json_t *login, const char *user, const char *host);
+/* The join record rec as it counts for the login (or logout) event login: only the recordings
+ * whose user and host are the login's are listed (those past the list counted only beside one
+ * of them); the others are named in others (len bytes, "" for none). A new reference, NULL
+ * when rec is NULL or memory ran out. */
+json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len);
 
 /* --- event_ship.c --- */
 /* The time (Unix microseconds) an event file's name starts with (tg_event_write names them

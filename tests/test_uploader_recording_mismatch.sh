@@ -1,0 +1,50 @@
+#!/bin/sh
+# A recording counts for a login only when its header's user and host are the
+# login's. The session id a recording names comes from the recorder's
+# environment (TOLLGATE_SESSION_ID), which a user can set: alice's recording
+# naming bob's session must not pass for his, so bob's login and logout still
+# raise no_recording, his logout message does not name it, and
+# recording_mismatch says what happened. The recording itself still goes up.
+# A recording by bob on the login's host counts as before.
+set -u
+. "$TG_TOP_SRCDIR/tests/lib.sh"
+. "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
+
+up_setup "recording_grace = 0" "alert_window = 0"
+BOB=0123456789abcdef0123456789abcdef
+CAROL=fedcba9876543210fedcba9876543210
+up_session_event 1 login bob $BOB
+up_session_event 2 logout bob $BOB
+up_rec a.tgr user=alice host=otherhost pam=$BOB
+up_session_event 3 login carol $CAROL
+up_session_event 4 logout carol $CAROL
+up_rec c.tgr user=carol host=testhost pam=$CAROL
+up_once first
+# the logins' checks wait 10 s at least
+sleep 11
+up_once second
+
+python3 - "$T/slack/messages.jsonl" <<'PYEOF' || { cat "$T/uploader.log"; tg_fail "see above"; }
+import json, sys
+msgs = [json.dumps(json.loads(l)) for l in open(sys.argv[1])]
+def having(*words):
+    return [m for m in msgs if all(w in m for w in words)]
+bob = "0123456789abcdef0123456789abcdef"
+carol = "fedcba9876543210fedcba9876543210"
+assert having("recording_mismatch", bob, "alice", "otherhost"), "no recording_mismatch for bob's session: %s" % msgs
+assert len(having("no_recording", bob)) >= 1, "no no_recording for bob's login: %s" % msgs
+logout = [m for m in having("Logout", bob) + having("logout", bob) if "recording_mismatch" not in m and "no_recording" not in m]
+assert logout, "no logout message for bob: %s" % msgs
+for m in logout:
+    assert "a.tgr" not in m and "otherhost" not in m, "bob's logout names alice's recording: %s" % m
+    assert "NONE FOUND" in m, "bob's logout does not say he has no recording: %s" % m
+assert not having("no_recording", carol), "carol's matching recording did not count: %s" % msgs
+assert not having("recording_mismatch", carol), "carol's matching recording was alerted on: %s" % msgs
+assert any("c.tgr" in m for m in having(carol)), "carol's logout does not name her recording: %s" % msgs
+print("messages ok")
+PYEOF
+# alice's recording still went up
+[ -n "$(find "$S3DATA" -path '*/host=otherhost/alice/*' -name '*._S3rver_object')" ] ||
+	tg_fail "alice's recording is not in S3"
+up_no_recs || tg_fail "a recording was left in the spool"
+echo "ok: a recording of another user or host does not count for a login, and is alerted on"
