@@ -4,6 +4,7 @@
  * only, and print the public key and its id for investigators.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +56,22 @@ static int make_parent(const char *path)
 	return r;
 }
 
+/* Hold an exclusive lock on the folder that holds path (made already): *fd, closed to let go. */
+static int lock_folder(const char *path, int *fd)
+{
+	char d[4096];
+
+	snprintf(d, sizeof(d), "%s", path);
+	if ((*fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return TG_ERR_SYSTEM;
+	if (flock(*fd, LOCK_EX) != 0) {
+		close(*fd);
+		*fd = -1;
+		return TG_ERR_SYSTEM;
+	}
+	return TG_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -67,7 +85,7 @@ int main(int argc, char **argv)
 	unsigned char pk[32], *sk = NULL;
 	char err[512], id[TG_REC_KEY_ID_LEN + 1];
 	struct passwd *pw = NULL;
-	int c, force = 0, status = 1, config_given = 0, r;
+	int c, force = 0, status = 1, config_given = 0, r, lock = -1;
 
 	while ((c = getopt_long(argc, argv, "c:fo:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -121,6 +139,13 @@ int main(int argc, char **argv)
 		        sk_path);
 		goto out;
 	}
+	/* one run at a time, from the check to the last key written: two at once both found no
+	 * key, and the last to write won, or left a secret key and a public key of two pairs */
+	if ((r = make_parent(sk_path)) != TG_OK || (r = lock_folder(sk_path, &lock)) != TG_OK) {
+		fprintf(stderr, "tollgate-keygen: the folder of %s: %s (%s)\n", sk_path,
+		        tg_strerror(r), strerror(errno));
+		goto out;
+	}
 	if (!force && (exists(sk_path) || exists(pk_path))) {
 		fprintf(stderr,
 		        "tollgate-keygen: %s or %s exists; refusing to replace it (--force "
@@ -148,8 +173,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tollgate-keygen: out of memory\n");
 		goto out;
 	}
-	if ((r = make_parent(sk_path)) != TG_OK || (r = make_parent(pk_path)) != TG_OK ||
-	    (r = tg_key_generate(pk, sk)) != TG_OK ||
+	if ((r = make_parent(pk_path)) != TG_OK || (r = tg_key_generate(pk, sk)) != TG_OK ||
 	    /* owned by the audit user before it is in place: a crash, or a chown that fails,
 	     * must not leave a key the recorder cannot read where the old one was */
 	    (r = tg_key_save_secret_owned(sk_path, sk, pw != NULL ? pw->pw_uid : (uid_t)-1,
@@ -171,6 +195,8 @@ int main(int argc, char **argv)
 	       pw != NULL ? owner : "you", pk_path);
 	status = 0;
 out:
+	if (lock >= 0)
+		close(lock);
 	if (sk != NULL)
 		sodium_free(sk);
 	tg_buf_free(&line);
