@@ -33,7 +33,7 @@ void rec_sink_init(struct rec_sink *s, struct tg_rec_writer *w, struct rec_spool
 	s->rate = rate;
 	s->tokens = rate;
 	s->cp_interval_us = (uint64_t)cp_interval_s * 1000000ULL;
-	s->flushed_offset = tg_rec_writer_offset(w);
+	s->flushed_offset = s->cp_offset = tg_rec_writer_offset(w);
 }
 
 void rec_sink_spool_cap(struct rec_sink *s, const char *spool_dir, uint64_t spool_max)
@@ -255,10 +255,24 @@ static void refill(struct rec_sink *s, uint64_t now)
 	s->tokens_us += (add * 1000000ULL + s->rate - 1) / s->rate;
 }
 
-/* How many of n bytes the size cap and the rate cap let through now. */
-static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_capped)
+/* What a RESIZE or IN_HIDDEN record counts against the rate cap: at least its size in the file
+ * (a cap under that lets one through per second). */
+static uint64_t control_cost(const struct rec_sink *s)
 {
-	uint64_t room;
+	return s->rate < REC_SINK_CONTROL_COST ? s->rate : REC_SINK_CONTROL_COST;
+}
+
+/*
+ * How many of n bytes of stream the size cap and the rate cap let through now. Under the rate
+ * cap a record pays for its framing and for the DROPPED record written before it, not only its
+ * payload, and while the cap bites no fragment under REC_SINK_MIN_FRAGMENT is stored (the
+ * tokens build up instead): a producer faster than the cap made one byte and a DROPPED record
+ * per read, and the file grew at up to 16 times the rate.
+ */
+static size_t allowance(struct rec_sink *s, enum tg_rec_type stream, size_t n, uint64_t now,
+                        int *size_capped)
+{
+	uint64_t room, over, least;
 	size_t ok = n;
 
 	spool_look(s);
@@ -271,18 +285,21 @@ static size_t allowance(struct rec_sink *s, size_t n, uint64_t now, int *size_ca
 	}
 	if (s->rate > 0) {
 		refill(s, now);
-		if (s->tokens < ok)
-			ok = (size_t)s->tokens;
-		s->tokens -= ok;
+		/* half the rate at most: a tiny cap still lets payload through */
+		over = control_cost(s) * (s->dropped_pending[stream] > 0 ? 2 : 1);
+		if (over > s->rate / 2)
+			over = s->rate / 2;
+		least = s->rate / 2 < REC_SINK_MIN_FRAGMENT ? s->rate / 2 : REC_SINK_MIN_FRAGMENT;
+		if (s->tokens <= over)
+			ok = 0;
+		else if (s->tokens - over < ok)
+			ok = (size_t)(s->tokens - over);
+		if (ok < n && ok < least)
+			ok = 0;
+		if (ok > 0)
+			s->tokens -= ok + over;
 	}
 	return ok;
-}
-
-/* What a RESIZE or IN_HIDDEN record counts against the rate cap: at least its size in the file
- * (a cap under that lets one through per second). */
-static uint64_t control_cost(const struct rec_sink *s)
-{
-	return s->rate < REC_SINK_CONTROL_COST ? s->rate : REC_SINK_CONTROL_COST;
 }
 
 static int note_cap(struct rec_sink *s, uint64_t now, const char *what)
@@ -408,7 +425,7 @@ int rec_sink_data(struct rec_sink *s, enum tg_rec_type stream, const void *p, si
 		if (stream == TG_REC_IN ? s->hidden_pending > 0 : s->resize_pending)
 			return drop(s, stream, n, now, 0);
 	}
-	ok = allowance(s, n, now, &size_capped);
+	ok = allowance(s, stream, n, now, &size_capped);
 	if (ok > 0) {
 		/* bytes dropped before these go first, so replay shows the gap where it was */
 		if ((r = write_dropped(s, stream, now)) != TG_OK)
@@ -492,12 +509,14 @@ static int checkpoint(struct rec_sink *s, uint64_t now)
 	 * a recording failure now, when on_failure can still end the session */
 	if (s->spool != NULL && s->spool->published && (r = rec_spool_check(s->spool)) != TG_OK)
 		return fail(s, r);
+	/* what this checkpoint covers, not what is unsynced: after one burst, measured from the
+	 * last sync, every later checkpoint of a busy session (top, tail -f) went unsynced until
+	 * an idle heartbeat. The sync runs on its thread, the burst's writeback long started */
 	off = tg_rec_writer_offset(s->w);
-	if (s->spool != NULL && (idle || off - s->synced_offset <= REC_SINK_SYNC_MAX)) {
-		if ((r = bgsync_ask(s, BG_SYNC)) != TG_OK)
-			return fail(s, r);
-		s->synced_offset = off;
-	}
+	if (s->spool != NULL && (idle || off - s->cp_offset <= REC_SINK_SYNC_MAX) &&
+	    (r = bgsync_ask(s, BG_SYNC)) != TG_OK)
+		return fail(s, r);
+	s->cp_offset = off;
 	s->last_cp_us = s->last_flush_us = now;
 	s->flushed_offset = tg_rec_writer_offset(s->w);
 	s->unsigned_records = 0;

@@ -40,13 +40,14 @@ struct rec_bgsync;
 
 #define REC_SINK_FLUSH_US 100000ULL
 #define REC_SINK_SYNC_MAX                                                                          \
-	(1024 * 1024ULL) /* fdatasync a checkpoint when at most this much is unsynced */
+	(1024 * 1024ULL) /* fdatasync a checkpoint when it covers at most this much */
 /* start write-back (no wait) each time the file grew by this much */
 #define REC_SINK_WRITEBACK_STEP (8 * 1024 * 1024ULL)
 #define REC_SINK_IDLE_FACTOR_CAPPED 12
 #define REC_SINK_SPOOL_STEP_MIN (64 * 1024ULL) /* rec_sink_spool_cap: how often it looks */
 #define REC_SINK_SPOOL_STEP_MAX (16 * 1024 * 1024ULL)
 #define REC_SINK_CONTROL_COST 16 /* a RESIZE or IN_HIDDEN record, at least its size in the file */
+#define REC_SINK_MIN_FRAGMENT 64 /* no smaller piece of output stored while the rate cap bites */
 
 struct rec_sink {
 	struct tg_rec_writer *w;
@@ -56,7 +57,8 @@ struct rec_sink {
 	uint64_t rate;  /* bytes/s, 0: none */
 	uint64_t tokens, tokens_us;
 	uint64_t cp_interval_us;
-	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset, synced_offset;
+	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset;
+	uint64_t cp_offset;        /* the file's size at the last checkpoint */
 	uint64_t writeback_offset; /* the file's offset when write-back was last started */
 	int unsigned_records; /* records written since the last checkpoint */
 	int capped;           /* the size cap was reached */

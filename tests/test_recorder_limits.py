@@ -74,6 +74,29 @@ def test_rate_cap():
         env.cleanup()
 
 
+def test_rate_cap_file_growth():
+    """Under max_rate the file grows by about the rate, not only the stored payload: a producer
+    faster than the cap used to get one byte stored per read, each with its framing and a
+    DROPPED record before it, and the file grew at up to 16 times the rate."""
+    rate = 65536
+    env = Env(shell="/bin/sh", max_rate=str(rate))
+    try:
+        t0 = time.time()
+        p = subprocess.run([RECORDER], env=env.environ(SSH_ORIGINAL_COMMAND="timeout 4 cat /dev/zero"),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=120)
+        dur = time.time() - t0
+        path = env.only_session()
+        size = os.path.getsize(path)
+        rec = Recording(env.pub, path, data=False)
+        check(rec.sealed_ok() and accounted(rec, "out"), "sealed; stored + DROPPED = passed on (%r)" % p.stderr[-200:])
+        check(size <= rate * (dur + 1) + 16384,
+              "the file grew by %d bytes in %.1f s at max_rate %d (at most %d)" % (size, dur, rate, rate * (dur + 1) + 16384))
+        check(rec.end()["stored"]["out"] >= rate, "output is still stored at the rate: %d bytes" % rec.end()["stored"]["out"])
+    finally:
+        env.cleanup()
+
+
 def test_resize_storm_rate_cap():
     """Window-size changes count against max_rate as output does: a client that sends them as fast
     as it can (SIGWINCH via TIOCSWINSZ on the outer terminal) does not grow the recording past the
@@ -226,5 +249,5 @@ def test_spool_cap_sessions_at_once():
 
 
 if __name__ == "__main__":
-    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_resize_storm_rate_cap, test_user_rlimits,
+    main([test_size_cap_pipes, test_size_cap_pty, test_rate_cap, test_rate_cap_file_growth, test_resize_storm_rate_cap, test_user_rlimits,
           test_spool_cap_sessions_at_once, test_cpu_limit_ends_session_cleanly])

@@ -1303,6 +1303,30 @@ def test_escape_from_startup_file_forcecommand_start():
         env.cleanup()
 
 
+def test_checkpoints_synced_after_a_burst():
+    """A checkpoint that covers at most 1 MiB is synced (fdatasync, for power loss), also after
+    a burst of more: once a 2 MB burst went by, every later checkpoint of a busy session (top,
+    tail -f) used to go unsynced until the seal."""
+    if shutil.which("strace") is None:
+        print("(skipped: strace not installed)")
+        return
+    env = Env(shell="/bin/sh")  # checkpoint_interval = 1
+    try:
+        trace = os.path.join(env.dir, "trace")
+        cmd = ("head -c 2000000 /dev/zero | od -v | head -c 2000000; "
+               "i=0; while [ $i -lt 16 ]; do echo tick $i; sleep 0.5; i=$((i + 1)); done")
+        p = subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e", "trace=fdatasync,fsync", RECORDER],
+                           env=env.environ(SSH_ORIGINAL_COMMAND=cmd), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        check(p.returncode == 0, "the command ran (%r)" % p.stderr[-300:])
+        with open(trace) as f:
+            n = sum(1 for line in f if "fdatasync(" in line and "= 0" in line)
+        # 8 s of ticks at one checkpoint a second; the publish and the burst's own take 2 more
+        check(n >= 6, "checkpoints after the burst are synced: %d fdatasync calls" % n)
+    finally:
+        env.cleanup()
+
+
 SSHD_LIKE = r"""
 import ctypes, os, subprocess, sys
 ctypes.CDLL(None).prctl(15, b"sshd", 0, 0, 0)  # PR_SET_NAME: the parent the recorder looks for
@@ -1378,4 +1402,5 @@ if __name__ == "__main__":
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start,
-          test_escape_side_run_under_sshd, test_large_output_written_back_early])
+          test_escape_side_run_under_sshd, test_large_output_written_back_early,
+          test_checkpoints_synced_after_a_burst])
