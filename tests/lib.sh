@@ -53,3 +53,16 @@ tg_stop_pid() {
 	if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
 	wait "$pid" 2>/dev/null || true
 }
+
+# Run the shell functions $1 and $2 at the same time (a race a test wants to lose): their exit
+# statuses in TG_RC1 and TG_RC2.
+tg_at_once() {
+	"$1" &
+	_tg_p1=$!
+	"$2" &
+	_tg_p2=$!
+	wait "$_tg_p1"
+	TG_RC1=$?
+	wait "$_tg_p2"
+	TG_RC2=$?
+}

@@ -16,16 +16,12 @@ printf '[recorder]\nsigning_key = %s/keys/signing.key\npublic_key = %s/keys/sign
 chmod 600 "$T/conf"
 owner=
 [ "$(id -u)" -eq 0 ] && owner="--owner root"
+run_a() { "$K" -c "$T/conf" $owner >"$T/a.out" 2>"$T/a.err"; }
+run_b() { "$K" -c "$T/conf" $owner >"$T/b.out" 2>"$T/b.err"; }
 for round in $(seq 20); do
 	rm -rf "$T/keys"
-	"$K" -c "$T/conf" $owner >"$T/a.out" 2>"$T/a.err" &
-	a=$!
-	"$K" -c "$T/conf" $owner >"$T/b.out" 2>"$T/b.err" &
-	b=$!
-	wait $a
-	ra=$?
-	wait $b
-	rb=$?
+	tg_at_once run_a run_b
+	ra=$TG_RC1 rb=$TG_RC2
 	case $ra$rb in
 	01) won=a lost=b ;;
 	10) won=b lost=a ;;

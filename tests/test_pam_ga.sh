@@ -191,16 +191,12 @@ echo "ok: --import-google-authenticator"
 # an import and an enrollment at once, neither with --force: one of them is done, and the store
 # holds the secret it stands for (once both were, and the one that lost said it was done)
 write_ga "$S"
+enroll_new() { "$ENROLL" -c "$T/tollgate.conf" --user "$U" --no-qr > "$T/enroll.out" 2>&1; }
+import_ga() { "$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" > "$T/import.out" 2>&1; }
 for round in $(seq 10); do
 	rm -f "$T/state/totp/$U" "$T/state/state/$U"
-	"$ENROLL" -c "$T/tollgate.conf" --user "$U" --no-qr > "$T/enroll.out" 2>&1 &
-	p1=$!
-	"$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" > "$T/import.out" 2>&1 &
-	p2=$!
-	wait $p1
-	r1=$?
-	wait $p2
-	r2=$?
+	tg_at_once enroll_new import_ga
+	r1=$TG_RC1 r2=$TG_RC2
 	case $r1$r2 in
 	01) s=$(sed -n 's/^Secret (base32): //p' "$T/enroll.out") ;;
 	10) s=$S ;;

@@ -247,16 +247,12 @@ echo "ok: 16 logins with one code: $out"
 # rounds start on a fresh host: no state_dir, no store.key.
 sed "s|^state_dir = .*|state_dir = $T/state-race|" "$T/tollgate.conf" > "$T/race.conf"
 printf 'auth required %s config=%s/race.conf\n' "$MOD" "$T" > "$T/pam.d/race"
+race1() { "$ENROLL" -c "$T/race.conf" --user "$ME" --no-qr > "$T/race1" 2> "$T/race1.err"; }
+race2() { "$ENROLL" -c "$T/race.conf" --user "$ME" --no-qr > "$T/race2" 2> "$T/race2.err"; }
 for round in $(seq 20); do
 	if [ $((round % 5)) -eq 1 ]; then rm -rf "$T/state-race"; else rm -f "$T/state-race/totp/$ME" "$T/state-race/state/$ME"; fi
-	"$ENROLL" -c "$T/race.conf" --user "$ME" --no-qr > "$T/race1" 2> "$T/race1.err" &
-	p1=$!
-	"$ENROLL" -c "$T/race.conf" --user "$ME" --no-qr > "$T/race2" 2> "$T/race2.err" &
-	p2=$!
-	wait $p1
-	r1=$?
-	wait $p2
-	r2=$?
+	tg_at_once race1 race2
+	r1=$TG_RC1 r2=$TG_RC2
 	case $r1$r2 in
 	01) won=race1 lost=race2 ;;
 	10) won=race2 lost=race1 ;;
