@@ -303,14 +303,9 @@ def test_raw_mode_secret_prompt_hidden():
         env.cleanup()
 
 
-LINE_PROMPT = r"""
-import os, sys, termios, time, tty
-os.write(1, b"Enter your PIN:\n")  # the line ended, then raw mode: whenever the recorder reads it
-time.sleep(float(sys.argv[1]))
-old = termios.tcgetattr(0)
-tty.setraw(0)
-try:
-    open(sys.argv[2], "w").close()  # the test waits for this: raw now, with no output after the prompt
+# The end of the raw-mode prompt programs below: read a line byte by byte (no echo: raw mode),
+# put the terminal back, say how long it was.
+READ_LINE_RAW = r"""
     b = b""
     while True:
         c = os.read(0, 1)
@@ -321,6 +316,17 @@ finally:
     termios.tcsetattr(0, termios.TCSADRAIN, old)
 print("\ngot %d" % len(b))
 """
+
+
+LINE_PROMPT = r"""
+import os, sys, termios, time, tty
+os.write(1, b"Enter your PIN:\n")  # the line ended, then raw mode: whenever the recorder reads it
+time.sleep(float(sys.argv[1]))
+old = termios.tcgetattr(0)
+tty.setraw(0)
+try:
+    open(sys.argv[2], "w").close()  # the test waits for this: raw now, with no output after the prompt
+""" + READ_LINE_RAW
 
 
 def test_prompt_line_ended_before_raw_hidden():
@@ -379,16 +385,7 @@ try:
         for i in range(5):
             os.write(1, b"\x1b[14;24r\x1b[24;1H\n\x1b[Aline%d\r\n\x1b[K\x1b[1;24r\x1b[1;12H" % i)
     os.write(1, b"\x1b[?25h")  # the test waits for this
-    b = b""
-    while True:
-        c = os.read(0, 1)
-        if c in (b"\r", b"\n"):
-            break
-        b += c
-finally:
-    termios.tcsetattr(0, termios.TCSADRAIN, old)
-print("\ngot %d" % len(b))
-"""
+""" + READ_LINE_RAW
 
 
 def test_raw_prompt_drawn_away_still_hidden():
