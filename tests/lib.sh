@@ -66,3 +66,12 @@ tg_at_once() {
 	wait "$_tg_p2"
 	TG_RC2=$?
 }
+
+# Start the S3 test server (tests/s3server.sh, path $1) over https in folder $2: its config
+# file into TG_TLS_CONF, its port into TG_TLS_PORT; fail when it does not start.
+tg_s3_tls_start() {
+	_tg_out=$(TG_S3_TLS=1 "$1" start "$2") || tg_fail "TLS server did not start"
+	TG_TLS_CONF=$(printf '%s\n' "$_tg_out" | sed -n "s/^export TG_S3_CONF='\(.*\)'$/\1/p")
+	TG_TLS_PORT=$(printf '%s\n' "$_tg_out" | sed -n "s|^export TG_S3_ENDPOINT='https://127.0.0.1:\([0-9]*\)'$|\1|p")
+	[ -n "$TG_TLS_CONF" ] && [ -n "$TG_TLS_PORT" ] || tg_fail "no https endpoint: $_tg_out"
+}

@@ -218,12 +218,8 @@ ok "a torn state file is ignored"
 
 # TLS: verified against ca_file; without it (the system's CAs) the test CA is refused, for good
 if command -v openssl >/dev/null 2>&1; then
-	set +e
-	out=$(TG_S3_TLS=1 "$server" start "$tmp/tls")
-	rc=$?
-	set -e
-	[ $rc -eq 0 ] || tg_fail "TLS server did not start"
-	tls_conf=$(printf '%s\n' "$out" | sed -n "s/^export TG_S3_CONF='\(.*\)'$/\1/p")
+	tg_s3_tls_start "$server" "$tmp/tls"
+	tls_conf=$TG_TLS_CONF
 	expect 0 "$cli" -c "$tls_conf" put "tls/a" "$tmp/big" $mp
 	expect 0 "$cli" -c "$tls_conf" get "tls/a" "$tmp/big.back"
 	cmp "$tmp/big" "$tmp/big.back" || tg_fail "TLS round trip differs"

@@ -118,14 +118,8 @@ ok "tollgate-replay verify and list of s3:// do not use the proxy"
 
 # https: the proxy is still used, with CONNECT (TLS from end to end)
 if command -v openssl >/dev/null 2>&1; then
-	set +e
-	out=$(TG_S3_TLS=1 "$server" start "$tmp/tls")
-	rc=$?
-	set -e
-	[ $rc -eq 0 ] || tg_fail "TLS server did not start"
-	tls_conf=$(printf '%s\n' "$out" | sed -n "s/^export TG_S3_CONF='\(.*\)'$/\1/p")
-	tls_port=$(printf '%s\n' "$out" | sed -n "s|^export TG_S3_ENDPOINT='https://127.0.0.1:\([0-9]*\)'$|\1|p")
-	[ -n "$tls_port" ] || tg_fail "no https endpoint: $out"
+	tg_s3_tls_start "$server" "$tmp/tls"
+	tls_conf=$TG_TLS_CONF tls_port=$TG_TLS_PORT
 	expect 0 proxied "$cli" -c "$tls_conf" put "p/tls" "$tmp/small"
 	expect 0 proxied "$cli" -c "$tls_conf" get "p/tls" "$tmp/tls.back"
 	cmp "$tmp/small" "$tmp/tls.back" || tg_fail "the https round trip through the proxy differs"
