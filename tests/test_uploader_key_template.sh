@@ -4,7 +4,8 @@
 # each from the host once S3 had it, so all but the last were gone. Such a
 # template (and one that does not expand) is now refused: at the start
 # (s3_config, and `status` says S3 is not usable, exit 2) and by every
-# upload, which keeps the recording.
+# upload, which keeps the recording. So is one without {ext}: x.tgr and x.old
+# would share a key.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -37,4 +38,19 @@ n=$(up_s3_objects tollgate | grep -vc /events/ || true)
 [ "$n" -eq 0 ] || tg_fail "$n recordings in S3 under a key_template without {session_id}"
 tg_stop_pid "$UP_PID"
 UP_PID=
+
+# without {ext}: a.tgr and a.old named one object, the second upload overwrote the first, and
+# both left the host. Refused as well
+sed -i 's|^key_template = .*|key_template = {prefix}/dt={date}/host={host}/{user}/{session_id}.tgr|' "$T/tollgate.conf"
+st=0
+"$UPLOADER" -c "$T/tollgate.conf" status >"$T/out" 2>"$T/err" || st=$?
+[ "$st" -eq 2 ] || tg_fail "status with a key_template without {ext}: exit $st, not 2: $(cat "$T/out" "$T/err")"
+grep -q '^S3: not usable: .*key_template has no {ext}' "$T/out" || tg_fail "status does not say why: $(cat "$T/out")"
+up_rec a.tgr user=alice bytes=1000
+up_rec a.old user=alice bytes=5000
+"$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1 || true
+[ -f "$T/spool/sessions/a.tgr" ] && [ -f "$T/spool/sessions/a.old" ] ||
+	tg_fail "a recording left the spool under a key_template without {ext}"
+n=$(up_s3_objects tollgate | grep -vc /events/ || true)
+[ "$n" -eq 0 ] || tg_fail "$n recordings in S3 under a key_template without {ext}"
 echo PASS

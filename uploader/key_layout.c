@@ -161,8 +161,10 @@ int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, cha
 {
 	struct up_key_vars vv = *v;
 
-	/* without it one key names many sessions: each upload would overwrite the last */
-	if (strstr(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), "{session_id}") == NULL)
+	/* without either, one key names many files: each upload would overwrite the last (x.tgr
+	 * and x.old, without {ext}) */
+	if (strstr(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), "{session_id}") == NULL ||
+	    strstr(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), "{ext}") == NULL)
 		return TG_ERR_INVALID;
 	vv.prefix = tg_config_str(cfg, TG_CONF_S3_PREFIX);
 	vv.kind = "sessions";
@@ -226,6 +228,12 @@ static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 		tg_errf(err, errlen,
 		        "[s3] key_template has no {session_id}: the sessions would overwrite each "
 		        "other's recording in the bucket");
+		return TG_ERR_CONFIG;
+	}
+	if (strstr(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), "{ext}") == NULL) {
+		tg_errf(err, errlen,
+		        "[s3] key_template has no {ext}: files whose names differ in their extension "
+		        "alone (x.tgr, x.old) would overwrite each other in the bucket");
 		return TG_ERR_CONFIG;
 	}
 	/* a session as the recorder names them: what fails here fails for every one */
