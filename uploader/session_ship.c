@@ -903,7 +903,7 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 	snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_SESSIONS].dir, name);
 	/* opened once: what is verified and what is uploaded are the same file, whatever is
 	 * renamed over the name meanwhile */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)) < 0) {
 		/* gone: not by an uploader (one per spool, and a job reports what it removed),
 		 * so by someone else, and S3 never had it */
 		res->rc = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
@@ -921,6 +921,18 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, str
 		close(fd);
 		return;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		/* the recording the scan found was replaced (O_NONBLOCK: a FIFO put over its name
+		 * held the worker for ever in open); the scan reports what is there now */
+		res->rc = TG_ERR_NOT_FOUND;
+		res->vanished = 1;
+		res->retryable = 1;
+		snprintf(res->message, sizeof(res->message), "%s is no longer a regular file",
+		         path);
+		close(fd);
+		return;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	ext = strrchr(name, '.');
 	if (ext == NULL || ext == name)
 		ext = "";
