@@ -168,7 +168,7 @@ static int bar_drawn;
 
 void up_progress_draw(uint64_t done, uint64_t total, const char *what)
 {
-	char bar[41];
+	char bar[41], cut[41], safe[4 * sizeof(cut)];
 	unsigned fill, i;
 
 	if (total == 0)
@@ -179,8 +179,12 @@ void up_progress_draw(uint64_t done, uint64_t total, const char *what)
 	for (i = 0; i < 40; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[40] = '\0';
-	fprintf(stderr, "\r[%s] %3u%% %llu/%llu %.40s\033[K", bar, (unsigned)(done * 100 / total),
-	        (unsigned long long)done, (unsigned long long)total, what);
+	/* what may be a file name of the spool, anyone's choice: its escape sequences would set
+	 * the terminal's title or clear its screen */
+	snprintf(cut, sizeof(cut), "%s", what);
+	tg_text_safe_to(safe, cut);
+	fprintf(stderr, "\r[%s] %3u%% %llu/%llu %s\033[K", bar, (unsigned)(done * 100 / total),
+	        (unsigned long long)done, (unsigned long long)total, safe);
 	fflush(stderr);
 	bar_drawn = 1;
 }
