@@ -21,4 +21,24 @@ mv "$T/spool/events/.tmp" "$T/spool/events/$name"
 [ -z "$(ls "$T/spool/outbox/s3")" ] || tg_fail "events left in outbox/s3: $(ls "$T/spool/outbox/s3")"
 up_s3_objects tollgate | grep -q "/events/dt=.*/host=$CUT/$name._S3rver_object\$" ||
 	tg_fail "the event is not under its cut host: $(up_s3_objects tollgate | cut -c1-200)"
+
+# A recording whose own name makes its key too long (245 spaces, escaped threefold, beside a
+# user and a host of 128 bytes and a long prefix) was refused the same way, and paused S3 for every other file.
+# It now goes up under its name's first 32 bytes and the SHA-256 of the whole name.
+U=$(head -c 128 /dev/zero | tr '\0' u)
+H=$(head -c 128 /dev/zero | tr '\0' h)
+long="$(printf '%245s' '').tgr" # 250 bytes with up_rec's temporary name around it
+# a prefix of 100 bytes: the key would be about 1110 bytes
+P=$(head -c 100 /dev/zero | tr '\0' p)
+sed -i "/^\[s3\]\$/a prefix = $P" "$T/tollgate.conf"
+up_rec "$long" user="$U" host="$H" bytes=1000
+up_rec later.tgr user=alice bytes=1000
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 ||
+	tg_fail "--once: exit $?: $(tail -5 "$T/uploader.log" | cut -c1-300)"
+! grep -q s3_error "$T/uploader.log" || tg_fail "S3 refused: $(grep s3_error "$T/uploader.log" | cut -c1-300)"
+[ ! -e "$T/spool/sessions/$long" ] && [ ! -e "$T/spool/sessions/later.tgr" ] ||
+	tg_fail "a recording stayed in the spool: $(ls "$T/spool/sessions")"
+hash=$(printf '%s' "$long" | sha256sum | cut -d' ' -f1)
+up_s3_objects "$P" | grep -q "/$P/dt=[0-9-]*/host=$H/$U/$(printf '_20%.0s' $(seq 32))-$hash.tgr._S3rver_object\$" ||
+	tg_fail "the long-named recording is not under its short key: $(up_s3_objects "$P" | grep -v events | cut -c1-300)"
 echo PASS

@@ -15,6 +15,7 @@
 #include "tg_event.h"
 #include "tg_rec.h"
 #include "tg_s3.h"
+#include "tg_sha256.h"
 #include "tg_utf8.h"
 
 /* Characters kept as they are in a key part; everything else becomes '_'. */
@@ -171,6 +172,43 @@ int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, cha
 	return up_key_expand(tg_config_str(cfg, TG_CONF_S3_KEY_TEMPLATE), &vv, out, len);
 }
 
+/* v's session_id (a file's stem) as a key takes it when the whole would not fit: its first
+ * UP_KEY_STEM_CUT bytes, '-' and the SHA-256 of name (the whole file name) in hex. */
+static int short_stem(const char *stem, const char *name, char *out, size_t len)
+{
+	unsigned char h[32];
+	size_t i, n;
+
+	if (tg_sha256_mem(name, strlen(name), h) != TG_OK)
+		return TG_ERR_CRYPTO;
+	n = (size_t)snprintf(out, len, "%.*s-", UP_KEY_STEM_CUT, stem);
+	for (i = 0; i < sizeof(h) && n + 3 <= len; i++)
+		n += (size_t)snprintf(out + n, len - n, "%02x", h[i]);
+	return i == sizeof(h) ? TG_OK : TG_ERR_LIMIT;
+}
+
+int up_key_session_fit(const struct tg_config *cfg, const struct up_key_vars *v, const char *name,
+                       char *key, size_t klen, char *ikey, size_t iklen)
+{
+	struct up_key_vars vv = *v;
+	char stem[UP_KEY_STEM_CUT + 1 + 64 + 1];
+	int r;
+
+	if (up_key_session(cfg, v, key, klen) == TG_OK &&
+	    up_key_index(cfg, v, ikey, iklen) == TG_OK)
+		return TG_OK;
+	/* the template expanded at the start (up_s3_check), for the longest user, host and
+	 * short stem: this file's own name is what makes a key too long (escaped, a name of 255
+	 * bytes grows up to threefold) */
+	if ((r = short_stem(v->session_id != NULL ? v->session_id : "", name, stem,
+	                    sizeof(stem))) != TG_OK)
+		return r;
+	vv.session_id = stem;
+	if ((r = up_key_session(cfg, &vv, key, klen)) != TG_OK)
+		return r;
+	return up_key_index(cfg, &vv, ikey, iklen);
+}
+
 int up_key_event(const struct tg_config *cfg, const char *host, uint64_t time_us, const char *name,
                  char *out, size_t len)
 {
@@ -255,6 +293,28 @@ static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 		    "[s3] index_prefix does not expand (an unknown {name}, a control character, "
 		    "or a key over 1024 bytes)");
 		return TG_ERR_CONFIG;
+	}
+	/* the longest keys a file gets: user and host at their cap, and the short stem of a name
+	 * too long for a key, every byte of its cut escaped */
+	{
+		char user[KEY_VALUE_MAX + 1], stem[3 * UP_KEY_STEM_CUT + 1 + 64 + 1];
+
+		memset(user, 'u', KEY_VALUE_MAX);
+		user[KEY_VALUE_MAX] = '\0';
+		memset(stem, '~', UP_KEY_STEM_CUT);
+		memset(stem + UP_KEY_STEM_CUT, 'f', 65);
+		stem[UP_KEY_STEM_CUT] = '-';
+		stem[UP_KEY_STEM_CUT + 65] = '\0';
+		v.user = v.host = user;
+		v.session_id = stem;
+		if (up_key_session(cfg, &v, key, sizeof(key)) != TG_OK ||
+		    up_key_index(cfg, &v, key, sizeof(key)) != TG_OK) {
+			tg_errf(err, errlen,
+			        "[s3] prefix, key_template or index_prefix leave no room in a key "
+			        "(1024 bytes) for a user and host of %d bytes and a file name",
+			        KEY_VALUE_MAX);
+			return TG_ERR_CONFIG;
+		}
 	}
 	return TG_OK;
 }

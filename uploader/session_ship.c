@@ -692,8 +692,8 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	v.session_id = stem;
 	v.ext = ext;
 	v.time_us = s->start_us;
-	if ((r = up_key_session(cfg, &v, key, sizeof(key))) != TG_OK ||
-	    (r = up_key_index(cfg, &v, ikey, sizeof(ikey))) != TG_OK) {
+	if ((r = up_key_session_fit(cfg, &v, name, key, sizeof(key), ikey, sizeof(ikey))) !=
+	    TG_OK) {
 		res->rc = r;
 		res->retryable = 0;
 		snprintf(res->message, sizeof(res->message),

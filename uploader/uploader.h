@@ -385,6 +385,15 @@ struct up_key_vars {
 int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size_t len);
 /* The S3 key of a recording, from the [s3] key_template. */
 int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
+#define UP_KEY_STEM_CUT 32
+/*
+ * The S3 key (key) and index key (ikey) of the file name (v->session_id its stem), as
+ * up_key_session and up_key_index give them; when the name makes either longer than S3 takes,
+ * the stem becomes its first UP_KEY_STEM_CUT bytes, '-' and the SHA-256 of name in hex: the
+ * file still goes up, under a key of its own, the same at every try.
+ */
+int up_key_session_fit(const struct tg_config *cfg, const struct up_key_vars *v, const char *name,
+                       char *key, size_t klen, char *ikey, size_t iklen);
 /* Whether the [s3] section can be uploaded with (the S3 client takes it; key_template and
  * index_prefix give each session its own keys): an error and err when not. The daemon's check
  * at its start, made offline, which status makes too. */
