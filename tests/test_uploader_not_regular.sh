@@ -95,4 +95,24 @@ up_wait_until 20 "later4.tgr: no alert" alerted "$S/later4.tgr is a FIFO"
 restarted | grep -q "sock.tgr" && tg_fail "the removed socket was alerted on after the restart"
 tg_stop_pid "$UP_PID"
 UP_PID=
+
+# many at once (500 links): each alert is an event written durably, and each was looked up
+# in the list of those known by a linear search (50,000 took minutes of CPU at every rescan).
+# The first 20 new ones of a scan are alerted on one by one, the rest in one summary; a
+# rescan alerts on none of them again
+old=$(find "$S" -mindepth 1 -maxdepth 1 ! -type f ! -name '.*' | wc -l)
+i=0
+while [ $i -lt 500 ]; do ln -s /nonexistent "$S/many$i.tgr"; i=$((i + 1)); done
+echo "--- many" >>"$T/uploader.log"
+up_start_ready
+many() { sed -n '/^--- many$/,$p' "$T/uploader.log" | grep "alert spool_not_regular: $S/\|more entries of $S "; }
+up_wait_until 20 "no summary of the many" sh -c "grep -q 'more entries of $S are not regular files' '$T/uploader.log'"
+up_rescans_seen 2
+one=$(many | grep -vc 'more entries of')
+sum=$(many | sed -n "s/.*alert spool_not_regular: \([0-9]*\) more entries of .*/\1/p")
+[ "$(many | grep -c 'more entries of')" -eq 1 ] || tg_fail "not one summary: $(many | tail -3)"
+[ "$one" -eq 20 ] || tg_fail "$one alerted one by one, not 20: $(many | head -3)"
+[ $((one + sum)) -eq $((old + 500)) ] || tg_fail "$one one by one and $sum in the summary, not $((old + 500))"
+tg_stop_pid "$UP_PID"
+UP_PID=
 echo PASS

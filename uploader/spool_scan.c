@@ -470,6 +470,16 @@ void up_queue_drop(struct up_queue_state *qs, const char *name)
 	qs->n--;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct up_item *)a)->name, ((const struct up_item *)b)->name);
+}
+
+static int stray_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct up_stray *)a)->name, ((const struct up_stray *)b)->name);
+}
+
 /* What an entry that is no regular file is, for a person. */
 static const char *stray_type(mode_t mode)
 {
@@ -492,14 +502,15 @@ static void stray_seen(struct up_ctx *c, enum up_queue q, int dfd, const char *n
                        const struct stat *st)
 {
 	struct up_queue_state *qs = &c->q[q];
+	struct up_stray key, *known;
 	char target[256] = "";
-	size_t i;
 
-	for (i = 0; i < qs->nstrays; i++) {
-		if (strcmp(qs->strays[i].name, name) == 0) {
-			qs->strays[i].present = 1;
-			return;
-		}
+	/* a binary search of those known at the scan's start (a readdir lists a name once): a
+	 * folder of 50,000 links took a linear search each, minutes of CPU at every rescan */
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	if ((known = bsearch(&key, qs->strays, qs->nsorted, sizeof(key), stray_cmp)) != NULL) {
+		known->present = 1;
+		return;
 	}
 	if (qs->nstrays == qs->astrays) {
 		size_t na = qs->astrays ? qs->astrays * 2 : 8;
@@ -515,6 +526,13 @@ static void stray_seen(struct up_ctx *c, enum up_queue q, int dfd, const char *n
 		snprintf(qs->strays[qs->nstrays].name, UP_NAME_MAX, "%s", name);
 		qs->strays[qs->nstrays++].present = 1;
 	}
+	/* each alert is an event written durably: past a few in one scan, one summary at its end
+	 * (strays_say_unsaid) says how many more, as a burst would on Slack */
+	if (qs->nsorted_alerts >= UP_STRAY_ALERTS_MAX) {
+		qs->strays_unsaid++;
+		return;
+	}
+	qs->nsorted_alerts++;
 	if (S_ISLNK(st->st_mode)) {
 		ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
 
@@ -525,6 +543,21 @@ static void stray_seen(struct up_ctx *c, enum up_queue q, int dfd, const char *n
 	         qs->dir, name, stray_type(st->st_mode), *target ? " (to " : "", target,
 	         *target ? ")" : "",
 	         q == UP_Q_SESSIONS ? "shipped as a recording" : "sent as an event");
+}
+
+/* The summary of the strays a scan found beyond the first UP_STRAY_ALERTS_MAX new ones. */
+static void strays_say_unsaid(struct up_ctx *c, enum up_queue q)
+{
+	struct up_queue_state *qs = &c->q[q];
+
+	if (qs->strays_unsaid > 0)
+		up_alert(c, "spool_not_regular", 1,
+		         "%zu more entries of %s are not regular files (links, FIFOs, folders...): "
+		         "they are not %s, and are left where they are",
+		         qs->strays_unsaid, qs->dir,
+		         q == UP_Q_SESSIONS ? "shipped as recordings" : "sent as events");
+	qs->strays_unsaid = 0;
+	qs->nsorted_alerts = 0;
 }
 
 /* Forget the entries the latest scan did not see: one that comes back is alerted on again. */
@@ -539,11 +572,6 @@ static void strays_prune(struct up_queue_state *qs)
 		}
 		qs->strays[i] = qs->strays[--qs->nstrays];
 	}
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct up_item *)a)->name, ((const struct up_item *)b)->name);
 }
 
 int up_queue_scan(struct up_ctx *c, enum up_queue q)
@@ -576,6 +604,10 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 	dfd = dirfd(d);
 	for (i = 0; i < qs->n; i++)
 		qs->items[i].present = 0;
+	if (qs->nstrays > 1)
+		qsort(qs->strays, qs->nstrays, sizeof(qs->strays[0]), stray_cmp);
+	qs->nsorted = qs->nstrays;
+	qs->strays_unsaid = qs->nsorted_alerts = 0;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		struct up_item *it;
@@ -615,7 +647,9 @@ int up_queue_scan(struct up_ctx *c, enum up_queue q)
 		item_init(&fresh[nfresh++], de->d_name, &st);
 	}
 	closedir(d);
+	strays_say_unsaid(c, q);
 	strays_prune(qs);
+	qs->nsorted = 0; /* the prune moved them */
 	/* drop what left (a busy item stays until its job reports) */
 	for (i = 0; i < qs->n;) {
 		if (!qs->items[i].present && !qs->items[i].busy) {

@@ -73,6 +73,7 @@ struct up_item {
 
 /* An entry of sessions/ or events/ that is no regular file (a symbolic link, a FIFO, a socket,
  * a device, a folder): never shipped, followed or opened, and alerted on once while it stays. */
+#define UP_STRAY_ALERTS_MAX 20 /* new strays alerted on one by one per scan; then a summary */
 struct up_stray {
 	char name[UP_NAME_MAX];
 	int present; /* seen by the latest scan */
@@ -82,8 +83,10 @@ struct up_queue_state {
 	char dir[PATH_MAX];
 	struct up_item *items; /* sorted by name */
 	size_t n, alloc;
-	struct up_stray *strays; /* alerted on already, in no order */
-	size_t nstrays, astrays;
+	struct up_stray *strays; /* alerted on already; [0, nsorted) sorted at a scan's start */
+	size_t nstrays, astrays, nsorted;
+	size_t strays_unsaid;  /* new ones a scan alerted on in its summary only */
+	size_t nsorted_alerts; /* new ones a scan alerted on one by one */
 	int wd; /* its inotify watch; -1: none */
 };
 
