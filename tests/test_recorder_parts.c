@@ -1577,25 +1577,37 @@ END_TEST
 START_TEST(sink_rate_cap_keeps_the_rate)
 {
 	/* a whole burst a read: a read late by a stall (a loaded machine) takes all the clock
-	 * let in meanwhile, as a relay's full buffer would, and none of it is left behind */
+	 * let in meanwhile, as a relay's full buffer would, and none of it is left behind; and
+	 * a read every 1.5 ms, 1.5 bytes of the rate each, grows the file by the rate, not by a
+	 * record and a DROPPED for each */
 	static const unsigned char chunk[1000];
 	struct timespec gap = {0, 1500 * 1000};
 	struct fixture f;
 	struct rec_sink s;
 	uint64_t t0, last;
 
+	uint64_t off0, clock, grew;
+
 	fixture_open(&f);
 	rec_sink_init(&s, f.w, NULL, 0, 1000, 5);
 	s.tokens = 0; /* the burst spent */
 	s.tokens_us = t0 = last = rec_sink_now(&s);
+	off0 = tg_rec_writer_offset(f.w);
 	while (last - t0 < 600000) {
 		nanosleep(&gap, NULL);
 		last = rec_sink_now(&s);
 		ck_assert_int_eq(rec_sink_data(&s, TG_REC_OUT, chunk, sizeof(chunk)), TG_OK);
 	}
-	/* what the clock let in up to the last read, give or take the last byte's rounding */
-	ck_assert_uint_ge(s.stored[TG_REC_OUT] + 2, (last - t0) * 1000 / 1000000);
-	ck_assert_uint_le(s.stored[TG_REC_OUT], (rec_sink_now(&s) - t0) * 1000 / 1000000 + 1);
+	/* what the clock let in up to the last read goes to the file, records and all (each pays
+	 * REC_SINK_CONTROL_COST for its framing and as much for the DROPPED before it, in pieces
+	 * of at least REC_SINK_MIN_FRAGMENT): the file grows by no more, the payload by at least
+	 * the pieces' share of it, give or take one piece */
+	clock = (rec_sink_now(&s) - t0) * 1000 / 1000000;
+	grew = tg_rec_writer_offset(f.w) - off0;
+	ck_assert_uint_le(grew, clock + 1);
+	ck_assert_uint_ge(s.stored[TG_REC_OUT] + REC_SINK_MIN_FRAGMENT + 2 * REC_SINK_CONTROL_COST,
+	                  (last - t0) * 1000 / 1000000 * REC_SINK_MIN_FRAGMENT /
+	                      (REC_SINK_MIN_FRAGMENT + 2 * REC_SINK_CONTROL_COST));
 	fixture_close(&f);
 }
 END_TEST
