@@ -64,7 +64,7 @@ static int state_fd_ok(int fd)
 	       (st.st_mode & (S_IRWXG | S_IRWXO)) == 0 && st.st_nlink == 1;
 }
 
-/* The locked file is still the one under path: not removed (tgp_state_remove) meanwhile. */
+/* The locked file is still the one under path: not removed meanwhile (by hand: rm). */
 static int still_named(int fd, const char *path)
 {
 	struct stat held, named;
@@ -130,7 +130,7 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 			nanosleep(&pause, NULL);
 			waited += 2;
 		}
-		/* the file was removed while we waited (tollgate-enroll, under this lock): a
+		/* the file was removed while we waited (by hand: rm): a
 		 * lock on it no longer keeps out the logins that open the name now */
 		if (still_named(l->fd, path)) {
 			/* a new file's entry is synced before anything is written into it: the
@@ -651,33 +651,6 @@ int tgp_state_clear(struct tgp_lock *l)
 	l->seq = 0;
 	l->slot = 1; /* the next write goes to slot 0 */
 	return TG_OK;
-}
-
-int tgp_state_remove(const char *state_dir, const char *user)
-{
-	char dir[PATH_MAX], path[PATH_MAX];
-	struct tgp_lock l = TGP_LOCK_VOID;
-	struct stat sb;
-	int r;
-
-	if (!tgp_user_name_ok(user))
-		return TG_ERR_INVALID;
-	if (state_dir_path(state_dir, dir, sizeof(dir)) != TG_OK ||
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, user) >= sizeof(path))
-		return TG_ERR_LIMIT;
-	if (lstat(path, &sb) != 0)
-		return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
-	/* under the lock: a login that holds it finishes first (its outcome is recorded, not
-	 * lost with a file unlinked under it), and the logins that wait for it find the name
-	 * gone when they get it, and lock the new file (tgp_state_lock) */
-	if ((r = tgp_state_lock(state_dir, user, &l)) != TG_OK)
-		return r;
-	if (unlink(path) != 0)
-		r = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM;
-	else
-		r = tg_fsync_dir(dir);
-	tgp_state_unlock(&l);
-	return r;
 }
 
 static struct tgp_addr_state *find_addr(const struct tgp_state *st, const char *addr)

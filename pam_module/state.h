@@ -117,12 +117,6 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
  * a corrupt one afresh; a write into a slot would leave the other, and may be older than it).
  */
 int tgp_state_clear(struct tgp_lock *l) __attribute__((warn_unused_result));
-/*
- * Remove user's state (tollgate-enroll --remove), under its lock: after a
- * login that holds it; the logins waiting for it then lock the file made anew (tgp_state_lock
- * takes a lock only on the file still under the name).
- */
-int tgp_state_remove(const char *state_dir, const char *user);
 
 /* Text form (exposed for the unit tests). */
 int tgp_state_format(const struct tgp_state *st, char *out, size_t outlen, size_t *len);

@@ -46,7 +46,7 @@ static void usage(FILE *f)
 	      "  -i, --import-google-authenticator FILE\n"
 	      "                       move the user's google-authenticator file into the store\n"
 	      "      --reset-failures clear the user's failure counts\n"
-	      "      --remove         remove the user's enrollment and state\n"
+	      "      --remove         remove the user's enrollment (the state is kept)\n"
 	      "  -f, --force          replace an existing enrollment\n"
 	      "      --no-qr          do not draw the QR code\n"
 	      "  -h, --help           this text\n"
@@ -643,31 +643,24 @@ int main(int argc, char **argv)
 		break;
 	}
 	case REMOVE:
+		/* the state stays: the replay guard and the used scratch codes still hold for a
+		 * user who logs in with a google-authenticator file (secret=), or is enrolled again
+		 */
 		r = tgp_store_remove(state_dir, user);
-		if (r == TG_ERR_NOT_FOUND) {
-			/* the state may be a google-authenticator file user's: their replay guard
-			 * and failure counts stay */
+		if (r == TG_ERR_NOT_FOUND)
 			fprintf(
 			    stderr,
 			    "tollgate-enroll: %s is not enrolled in the store; any state (replay "
 			    "guard, failure counts) is kept\n",
 			    user);
-		} else if (r == TG_OK) {
-			int r2 = tgp_state_remove(state_dir, user);
-
-			printf("Removed the enrollment of %s.\n", user);
-			if (r2 != TG_OK && r2 != TG_ERR_NOT_FOUND) {
-				fprintf(
-				    stderr,
-				    "tollgate-enroll: removed the enrollment of %s, but not its "
-				    "state %s/" TGP_STATE_SUBDIR "/%s: %s\n",
-				    user, state_dir, user, tg_strerror(r2));
-				r = r2;
-			}
-		} else {
+		else if (r == TG_OK)
+			printf("Removed the enrollment of %s (its state, the replay guard, used "
+			       "scratch "
+			       "codes and failure counts, is kept).\n",
+			       user);
+		else
 			fprintf(stderr, "tollgate-enroll: cannot remove %s: %s\n", user,
 			        tg_strerror(r));
-		}
 		break;
 	}
 	/* an admin who forgot sudo otherwise reads only "system error" or "unsafe ownership" */

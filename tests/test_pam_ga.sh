@@ -160,7 +160,13 @@ SVC=byname auth 11223344 && tg_fail "a used scratch code accepted again after an
 SVC=byname auth "$c" && tg_fail "a replay accepted after an enrollment with --force"
 SVC=byname auth 55667788 || tg_fail "an unused scratch code refused after an enrollment"
 "$ENROLL" -c "$T/tollgate.conf" --user "$U" --remove > /dev/null || tg_fail "--remove"
-echo "ok: an enrollment keeps the replay guard and the used scratch codes"
+# and so does the removal of the enrollment: the user still logs in with the file, put back
+# with both scratch codes and no step of its own
+cp -p "$GA" "$T/byname/$U"
+SVC=byname auth 11223344 && tg_fail "a used scratch code accepted again after --remove"
+SVC=byname auth "$c" && tg_fail "a replay accepted after --remove"
+SVC=byname auth 55667788 && tg_fail "the other used scratch code accepted again after --remove"
+echo "ok: an enrollment, and its removal, keep the replay guard and the used scratch codes"
 
 # nullok: no file in an existing folder is "not enrolled" (let in); no folder at all (a home
 # not mounted) fails closed
@@ -176,6 +182,7 @@ echo "ok: nullok: a missing file is 'not enrolled', a missing home fails closed"
 # import into the store; the remaining scratch code moves with it
 # 11223344 used in GA mode, then the file restored with it: the import keeps it used
 write_ga "$S"
+rm -f "$T/state/state/$U" # a fresh state: the scratch codes were used above
 auth 11223344 || tg_fail "scratch code refused"
 write_ga "$S"
 "$ENROLL" -c "$T/tollgate.conf" --user "$U" --import-google-authenticator "$GA" > /dev/null || tg_fail "import"
