@@ -327,6 +327,11 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 		if (de->d_name[0] == '.' &&
 		    (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0))
 			continue;
+		/* a recorder writes NAME.tgr (and dot-files): anything else (x.tgr.bak) is not a
+		 * recording, and recovery would never move it, so a logout that waited for its
+		 * hand-over would hold the Slack queue for good */
+		if (de->d_name[0] != '.' && !tg_spool_has_suffix(de->d_name, TG_REC_EXT))
+			continue;
 		/* a dot-file is a header being written: its recorder may not hold the lock yet,
 		 * and recovery leaves a young one alone */
 		if (header_ids(c, dirfd(d), de->d_name, ar.sid, sizeof(ar.sid), rec_id,
@@ -945,6 +950,18 @@ static int unread_wait_left(struct up_item *head, uint64_t now, uint64_t unread_
 }
 
 /*
+ * Whether the logout at the head still waits for a dead recorder's file to be handed over
+ * (moved to sessions/ by recovery): as long as it would wait for a first reading, and no
+ * longer, so that a recovery that keeps failing does not hold every message behind it.
+ */
+static int handed_wait_left(struct up_item *head, uint64_t now, uint64_t unread_wait)
+{
+	if (head->handed_wait_from_us == 0)
+		head->handed_wait_from_us = now;
+	return now < head->handed_wait_from_us + unread_wait;
+}
+
+/*
  * How long the logout at the head still waits for its recording: recording_grace from the
  * logout's time (at, wall), but from when the uploader first looked at it (now, up_now_us())
  * at the latest. A logout written before the wall clock was set back has a time ahead of it,
@@ -1148,7 +1165,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				goto out;
 			}
 			live = recording_live(c, sid, ev, &handed_over);
-			if (handed_over) {
+			if (handed_over && handed_wait_left(head, now, unread_wait)) {
 				/* its recorder died: the recording is in sessions/ now, and the
 				 * logout waits for its first reading (a wait of its own) */
 				head->unread_wait_from_us = 0;
@@ -1198,8 +1215,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			*wake_us = now + 200000u;
 			goto out;
 		} else if (rec != NULL && !answered &&
-		           (recording_live(c, sid, ev, &handed_over) || handed_over)) {
-			if (handed_over) {
+		           ((live = recording_live(c, sid, ev, &handed_over)) || handed_over)) {
+			if (handed_over && handed_wait_left(head, now, unread_wait)) {
 				/* another channel's recorder died, its recording handed over
 				 * now: named too, once read */
 				head->unread_wait_from_us = 0;
@@ -1209,7 +1226,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			/* a channel of the same multiplexed connection recorded and read, and
 			 * another one's command outlived the connection: said too, its hash
 			 * comes with no logout of its own */
-			json_object_set_new(rec, "being_written", json_true());
+			if (live)
+				json_object_set_new(rec, "being_written", json_true());
 		}
 	}
 	if (noted != NULL) {

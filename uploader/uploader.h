@@ -52,6 +52,8 @@ struct up_item {
 	int mismatch_alerted;     /* the 'recording_mismatch' alert for this logout was raised */
 	uint64_t unread_wait_from_us; /* up_now_us() when this logout began to wait for
 	                               * recordings on their first reading (0: not yet) */
+	uint64_t handed_wait_from_us; /* up_now_us() when this logout began to wait for a dead
+	                               * recorder's file to be handed over (0: not yet) */
 	uint64_t grace_from_us;       /* up_now_us() when this logout was first looked at: its
 	                               * recording_grace ends by then + grace, whatever its time says */
 	int rejected_alerted;     /* the 'slack_rejected' alert for this message was raised */
