@@ -9,7 +9,9 @@
 # with emoji codes off; the fallback `text` (mrkdwn) has it with &, <, >
 # escaped; the only mrkdwn fields are the fixed labels. A line break in a value
 # (a user name "eve\nFrom: 10.0.0.1") would forge a line of the message, in the
-# header and the fallback text: control characters show as spaces.
+# header and the fallback text: control characters show as spaces, and so do
+# Unicode's other line breaks (U+0085, U+2028, U+2029) and its bidirectional
+# controls (a right-to-left override shows a value reversed).
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -21,8 +23,10 @@ FILEV='spool/*a*_b_ `c` <!subteam^S1|ops> & d.tgr'
 up_event 1 mfa_failure "\"user\":\"$NASTY\",\"client_addr\":\"$HOSTV\",\"service\":\"sshd\",\"reason\":\"bad_code\""
 up_event 2 alert "\"alert\":\"no_recording\",\"message\":\"$FILEV\""
 up_event 3 mfa_failure '"user":"eve\nFrom: 10.0.0.1\r\tx","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
+# Unicode's line breaks (NEL, LINE SEPARATOR) and a right-to-left override are no better
+up_event 4 mfa_failure '"user":"mel\u2028From: 10.0.0.2\u0085Reason: ok\u202exyz\u2066","client_addr":"192.0.2.1","service":"sshd","reason":"bad_code"'
 up_start
-up_wait_messages 3 30 || tg_fail "the messages did not arrive: $(cat "$T/slack/stats.json")"
+up_wait_messages 4 30 || tg_fail "the messages did not arrive: $(cat "$T/slack/stats.json")"
 up_wait_empty 30 || tg_fail "the spool did not drain"
 cat "$T/slack/stats.json"
 echo
@@ -44,15 +48,17 @@ if refused:
 want = {"MFA failure: %s@testhost" % nasty: {"User": nasty, "From": hostv},
         "Tollgate alert on testhost: no_recording": {"What": filev},
         "MFA failure: eve From: 10.0.0.1  x@testhost": {"User": "eve From: 10.0.0.1  x",
-                                                         "From": "192.0.2.1"}}
+                                                         "From": "192.0.2.1"},
+        "MFA failure: mel From: 10.0.0.2 Reason: ok xyz @testhost": {
+            "User": "mel From: 10.0.0.2 Reason: ok xyz ", "From": "192.0.2.1"}}
 for m in msgs:
     if "blocks" not in m:
         fail("a message went without blocks: %r" % m["text"])
         continue
     head = m["blocks"][0]["text"]
-    if any(c in head["text"] for c in "\n\r\t"):
+    if any(c in head["text"] for c in "\n\r\t\u0085\u2028\u202e\u2066"):
         fail("a control character in the header: %r" % head["text"])
-    if any(l.startswith("From: 10.0.0.1") for l in m["text"].split("\n")):
+    if any(l.startswith("From: 10.0.0.") for l in re.split("[\n\u0085\u2028\u2029]", m["text"])):
         fail("a line of the fallback text is forged: %r" % m["text"])
     if head["text"] not in want:
         fail("a message with an unexpected header: %r" % head["text"])

@@ -423,8 +423,31 @@ int slack_post(struct slack *s, const char *payload, uint64_t max_us, struct sla
 	return TG_ERR_INTERRUPTED;
 }
 
-/* s as valid UTF-8 with control characters as spaces (a line break in a user name would forge a
- * line of the message) and, when entities, &, <, > as Slack's entities (mrkdwn); NULL without
+/*
+ * The length of the character at p (valid UTF-8) when it must not reach Slack as it is: a
+ * C0 or C1 control (U+0085 is a line break), the line and paragraph separators U+2028 and
+ * U+2029, and the bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069), which make a value read in another order than it is; 0 otherwise.
+ */
+static size_t slack_unsafe_len(const unsigned char *p)
+{
+	if (p[0] < 0x20 || p[0] == 0x7f)
+		return 1;
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	if (p[0] == 0xd8 && p[1] == 0x9c)
+		return 2;
+	if (p[0] == 0xe2 && p[1] == 0x80 &&
+	    (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xa8 && p[2] <= 0xae)))
+		return 3;
+	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* s as valid UTF-8 with control, line-breaking and bidirectional characters as spaces (a line
+ * break in a user name would forge a line of the message, a right-to-left override would show
+ * it reversed) and, when entities, &, <, > as Slack's entities (mrkdwn); NULL without
  * memory. */
 static char *slack_clean(const char *s, int entities)
 {
@@ -440,16 +463,18 @@ static char *slack_clean(const char *s, int entities)
 	if (tg_utf8_sanitize(&clean, s, strlen(s), NULL) != TG_OK)
 		goto fail;
 	for (p = tg_buf_str(&clean); *p != '\0'; p++) {
+		size_t unsafe = slack_unsafe_len((const unsigned char *)p);
 		int r;
 
-		if (entities && *p == '&')
+		if (unsafe > 0) {
+			r = tg_buf_puts(&b, " ");
+			p += unsafe - 1;
+		} else if (entities && *p == '&')
 			r = tg_buf_puts(&b, "&amp;");
 		else if (entities && *p == '<')
 			r = tg_buf_puts(&b, "&lt;");
 		else if (entities && *p == '>')
 			r = tg_buf_puts(&b, "&gt;");
-		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			r = tg_buf_puts(&b, " ");
 		else
 			r = tg_buf_append(&b, p, 1);
 		if (r != TG_OK)
