@@ -38,9 +38,19 @@
 /* A window file is small (three cut messages and a few numbers): anything larger is not one. */
 #define BURST_FILE_MAX (16 * 1024)
 
-static uint64_t window_us(const struct up_ctx *c)
+/* The kind the MFA failures (events of their own type, not alerts) are counted under. */
+#define BURST_MFA_KIND "mfa_failure"
+
+static int is_mfa_kind(const char *kind)
 {
-	return tg_config_uint(c->cfg, TG_CONF_UPLOADER_ALERT_WINDOW) * 1000000u;
+	return kind != NULL && strcmp(kind, BURST_MFA_KIND) == 0;
+}
+
+static uint64_t window_us(const struct up_ctx *c, const char *kind)
+{
+	return tg_config_uint(c->cfg, is_mfa_kind(kind) ? TG_CONF_UPLOADER_MFA_FAILURE_WINDOW
+	                                                : TG_CONF_UPLOADER_ALERT_WINDOW) *
+	       1000000u;
 }
 
 /* An alert kind that can name a file: the uploader's own kinds are all [a-z0-9_]. */
@@ -116,7 +126,8 @@ static int window_over(const struct up_ctx *c, const json_t *st, uint64_t now)
 {
 	uint64_t until = uint_of(st, "until_us");
 
-	return until <= now || until > now + window_us(c);
+	return until <= now ||
+	       until > now + window_us(c, json_string_value(json_object_get(st, "alert")));
 }
 
 /*
@@ -126,9 +137,9 @@ static int window_over(const struct up_ctx *c, const json_t *st, uint64_t now)
  */
 static int window_open(struct up_ctx *c, const char *kind, uint64_t now, const char *last)
 {
-	json_t *st =
-	    json_pack("{s:s, s:I}", "alert", kind, "until_us", (json_int_t)(now + window_us(c)));
-	uint64_t at = up_now_us() + window_us(c);
+	json_t *st = json_pack("{s:s, s:I}", "alert", kind, "until_us",
+	                       (json_int_t)(now + window_us(c, kind)));
+	uint64_t at = up_now_us() + window_us(c, kind);
 	int r;
 
 	if (st == NULL)
@@ -167,12 +178,20 @@ static json_t *summary_event(const struct up_ctx *c, const char *kind, const jso
 	hms(uint_of(st, "since_us"), since, sizeof(since));
 	hms(uint_of(st, "last_us"), last, sizeof(last));
 	tg_buf_init(&msg, 4096);
-	if (tg_buf_printf(&msg,
-	                  "%llu more %s alert%s since %s UTC (the last at %s UTC), counted here "
-	                  "rather than posted one by one; each is its own alert event in S3 "
-	                  "(the first: s3://%s/%s) and in syslog",
-	                  (unsigned long long)n, kind, n == 1 ? "" : "s", since, last, c->bucket,
-	                  key ?: "?") != TG_OK)
+	if (is_mfa_kind(kind)
+	        ? tg_buf_printf(
+	              &msg,
+	              "%llu more MFA failure%s since %s UTC (the last at %s UTC), counted "
+	              "here rather than posted one by one; each is its own mfa_failure "
+	              "event in S3 (the first: s3://%s/%s) and in syslog",
+	              (unsigned long long)n, n == 1 ? "" : "s", since, last, c->bucket,
+	              key ?: "?") != TG_OK
+	        : tg_buf_printf(&msg,
+	                        "%llu more %s alert%s since %s UTC (the last at %s UTC), counted "
+	                        "here rather than posted one by one; each is its own alert event "
+	                        "in S3 (the first: s3://%s/%s) and in syslog",
+	                        (unsigned long long)n, kind, n == 1 ? "" : "s", since, last,
+	                        c->bucket, key ?: "?") != TG_OK)
 		goto out;
 	json_array_foreach(ex, i, v)
 	{
@@ -240,19 +259,32 @@ out:
 
 int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 {
-	const char *kind = json_string_value(json_object_get(ev, "alert"));
+	const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
+	int mfa = strcmp(type, "mfa_failure") == 0;
+	const char *kind = mfa ? BURST_MFA_KIND : json_string_value(json_object_get(ev, "alert"));
 	const char *msg = json_string_value(json_object_get(ev, "message"));
 	const char *host = json_string_value(json_object_get(ev, "host"));
 	uint64_t now = tg_now_us(),
 	         at = (uint64_t)json_integer_value(json_object_get(ev, "time_us"));
-	char key[1100], cut[BURST_EXAMPLE_CHARS + 8];
+	char key[1100], cut[BURST_EXAMPLE_CHARS + 8], what[BURST_EXAMPLE_CHARS + 8];
 	json_t *st = NULL, *ex;
 	int r = 0;
 
-	if (window_us(c) == 0 || !kind_ok(kind) ||
-	    strcmp(json_string_value(json_object_get(ev, "type")) ?: "", "alert") != 0 ||
+	/* MFA failures too: anyone who reaches the prompt makes one per attempt, also refused
+	 * unread past the rate limit or for a name that is no account, and each would otherwise
+	 * hold every later login and logout behind it in Slack's queue */
+	if (window_us(c, kind) == 0 || !kind_ok(kind) || (!mfa && strcmp(type, "alert") != 0) ||
 	    json_object_get(ev, "coalesced") != NULL)
 		return 0; /* off, not an alert, or a summary itself */
+	if (mfa) {
+		/* the example a summary quotes: who, from where, why (the user's own words are
+		 * cut, and Slack's copy escapes them) */
+		snprintf(what, sizeof(what), "%.64s from %.64s (%.40s)",
+		         json_string_value(json_object_get(ev, "user")) ?: "?",
+		         json_string_value(json_object_get(ev, "client_addr")) ?: "?",
+		         json_string_value(json_object_get(ev, "reason")) ?: "?");
+		msg = what;
+	}
 	if (at == 0)
 		at = up_event_name_us(name);
 	st = window_load(c, kind);
