@@ -747,7 +747,9 @@ void tgp_limit_success(struct tgp_state *st, const char *addr)
 {
 	struct tgp_addr_state *a = find_addr(st, addr);
 
-	st->user.failures = 0;
+	/* the user's count stays: it ages out as it would (a lockout period without a failure),
+	 * or each login of the owner would hand a guesser on other addresses
+	 * max_failures_user - 1 more tries */
 	if (a != NULL) {
 		/* drop the entry: the table only holds addresses that failed */
 		*a = st->addrs[--st->naddrs];

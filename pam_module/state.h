@@ -159,7 +159,8 @@ void tgp_limit_fail(struct tgp_state *st, const char *addr, time_t now,
  * than now. Returns 1 when it changed st (then it should be written back).
  */
 int tgp_limit_clock(struct tgp_state *st, time_t now, unsigned lockout);
-/* A success clears the counts of user and (user, addr). */
+/* A success clears the count of (user, addr); the user's count across addresses stays, and
+ * ages out as without it. */
 void tgp_limit_success(struct tgp_state *st, const char *addr);
 
 /* Has the scratch code with this hash been used? Record that it has. */

@@ -139,7 +139,33 @@ START_TEST(old_failures_forgotten_and_success_clears)
 	ck_assert_int_eq(tgp_limit_check(&st, "a", 2001), TG_OK);
 	tgp_limit_success(&st, "a");
 	ck_assert_uint_eq(st.naddrs, 0);
-	ck_assert_uint_eq(st.user.failures, 0);
+	/* the count across addresses stays: it ages out */
+	ck_assert_uint_eq(st.user.failures, 1);
+}
+END_TEST
+
+/*
+ * The owner's logins do not reset the ceiling across addresses: a guesser on other addresses
+ * gets max_failures_user failures per lockout period, however often the owner logs in.
+ */
+START_TEST(success_keeps_the_user_ceiling)
+{
+	const struct tgp_limits l = {5, 20, 300};
+	struct tgp_state st;
+	char addr[32];
+	int i, tried = 0;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 60; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i / 4);
+		if (tgp_limit_check(&st, addr, 1000 + i) == TG_OK) {
+			tgp_limit_fail(&st, addr, 1000 + i, &l);
+			tried++;
+		}
+		if (i % 10 == 9)
+			tgp_limit_success(&st, "203.0.113.50"); /* the owner, from home */
+	}
+	ck_assert_int_eq(tried, 20);
 }
 END_TEST
 
@@ -761,6 +787,7 @@ int main(void)
 	tcase_add_test(tc, limit_per_address_and_user);
 	tcase_add_test(tc, refused_attempts_do_not_extend);
 	tcase_add_test(tc, old_failures_forgotten_and_success_clears);
+	tcase_add_test(tc, success_keeps_the_user_ceiling);
 	tcase_add_test(tc, no_window_edge_doubles_the_limit);
 	tcase_add_test(tc, address_table_is_bounded);
 	tcase_add_test(tc, eviction_keeps_locked_entries);
