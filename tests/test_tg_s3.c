@@ -200,6 +200,54 @@ START_TEST(test_xml)
 }
 END_TEST
 
+/* Text that is only shown (an error's Code, Message) is cut to fit, where a character ends, and
+ * marked; a value whose exact bytes matter is still refused by tg_s3_xml_get. */
+START_TEST(test_xml_text_cut)
+{
+	static const struct {
+		const char *xml, *want;
+	} cases[] = {
+	    /* out holds 11 bytes: a value of 11 as it is, else 8 and "..." */
+	    {"<m>abcdefghijk</m>", "abcdefghijk"},
+	    {"<m>abcdefghijkl</m>", "abcdefgh..."},
+	    {"<m>abcdefg\xc3\xa9xyz</m>", "abcdefg..."}, /* é would end past the 8th byte */
+	    {"<m>abcdef\xc3\xa9wxyz</m>", "abcdef\xc3\xa9..."},
+	    {"<m>abcdef\xf0\x9f\x98\x80xyz</m>", "abcdef..."},       /* a 4-byte character, raw */
+	    {"<m>abcd&#x1F600;wxyz</m>", "abcd\xf0\x9f\x98\x80..."}, /* ...or as an entity */
+	    {"<m>abcde&#x1F600;xyz</m>", "abcde..."},
+	    {"<m>abcdefg&amp;&lt;xyz</m>", "abcdefg&..."},
+	};
+	char out[12];
+	size_t i, pos;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pos = 0;
+		ck_assert_int_eq(tg_s3_xml_get_text(cases[i].xml, strlen(cases[i].xml), &pos, "m",
+		                                    out, sizeof out),
+		                 TG_OK);
+		ck_assert_str_eq(out, cases[i].want);
+		ck_assert_uint_eq(pos, strlen(cases[i].xml));
+		pos = 0;
+		ck_assert_int_eq(
+		    tg_s3_xml_get(cases[i].xml, strlen(cases[i].xml), &pos, "m", out, sizeof out),
+		    strlen(cases[i].want) > 3 &&
+		            strcmp(cases[i].want + strlen(cases[i].want) - 3, "...") == 0
+		        ? TG_ERR_LIMIT
+		        : TG_OK);
+	}
+	/* what comes before the cut is still checked; a buffer without room for the mark is refused
+	 */
+	pos = 0;
+	ck_assert_int_eq(
+	    tg_s3_xml_get_text("<m>ab&bogus;cdefghijklmn</m>", 28, &pos, "m", out, sizeof out),
+	    TG_ERR_PARSE);
+	ck_assert_str_eq(out, "");
+	pos = 0;
+	ck_assert_int_eq(tg_s3_xml_get_text("<m>abcdef</m>", 13, &pos, "m", out, 3),
+	                 TG_ERR_INVALID);
+}
+END_TEST
+
 START_TEST(test_retryable)
 {
 	ck_assert(tg_s3_retryable(0, "", 1));
@@ -911,6 +959,93 @@ START_TEST(test_state_unwritable_goes_on)
 }
 END_TEST
 
+/* An S3 error's Message or Code too long for the result: cut where a character ends, marked with
+ * "...", never thrown away. AWS's AccessDenied for a missing KMS permission is 292 bytes, and
+ * what is missing is in it; it was shown as "HTTP 403". */
+static const char KMS_DENIED[] =
+    "User: arn:aws:sts::111122223333:assumed-role/tollgate-uploader/i-0123456789abcdef0 is not "
+    "authorized to perform: kms:GenerateDataKey on resource: "
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab because no "
+    "identity-based policy allows the kms:GenerateDataKey action";
+
+/* The result's message is the start of want (at a character boundary), then "...". */
+static void assert_cut(const char *got, size_t size, const char *want, size_t keep)
+{
+	ck_assert_uint_lt(strlen(got), size);
+	ck_assert_uint_eq(strlen(got), keep + 3);
+	ck_assert_msg(strncmp(got, want, keep) == 0, "%s", got);
+	ck_assert_str_eq(got + keep, "...");
+}
+
+START_TEST(test_long_error_cut)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	char script[4096], accents[512], want[512], code[100];
+	size_t i, n = 0;
+
+	ck_assert_uint_eq(strlen(KMS_DENIED), 292);
+	/* 201 ASCII bytes, then é (2 bytes each): the 252 bytes that fit end inside one */
+	for (i = 0; i < 201; i++)
+		want[n++] = 'a';
+	for (i = 0; i < 40; i++) {
+		want[n++] = '\xc3';
+		want[n++] = '\xa9';
+	}
+	want[n] = '\0';
+	snprintf(accents, sizeof accents, "%.201s", want);
+	for (i = 0; i < 40; i++)
+		strcat(accents, "\\u00e9");
+	memset(code, 'C', 80);
+	code[80] = '\0';
+	snprintf(
+	    script, sizeof script,
+	    "[{\"status\": 403, \"body\": \"<Error><Code>AccessDenied</Code><Message>%s</Message>"
+	    "</Error>\"}, {\"status\": 403, \"body\": \"<Error><Code>AccessDenied</Code>"
+	    "<Message>%s</Message></Error>\"}, {\"status\": 400, \"body\": \"<Error><Code>%s"
+	    "</Code><Message>odd</Message></Error>\"}]",
+	    KMS_DENIED, accents, code);
+	scripted_start(&t, script, static_keys);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_AUTH);
+	ck_assert_int_eq(res.http_status, 403);
+	ck_assert_str_eq(res.code, "AccessDenied");
+	assert_cut(res.message, sizeof res.message, KMS_DENIED, sizeof res.message - 4);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_AUTH);
+	/* 201 + 25 é: the 26th would end past the room */
+	assert_cut(res.message, sizeof res.message, want, 251);
+	ck_assert_int_eq(tg_s3_put_buffer(t.s3, "k", "x", 1, NULL, &res), TG_ERR_HTTP);
+	assert_cut(res.code, sizeof res.code, code, sizeof res.code - 4);
+	ck_assert_str_eq(res.message, "odd");
+	ck_assert_int_eq(res.retryable, 0);
+	scripted_stop(&t);
+}
+END_TEST
+
+/* The same in a 200 answer to CompleteMultipartUpload that holds an <Error>. */
+START_TEST(test_complete_200_long_error)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	char path[4300], script[4096];
+	const char *part = "{\"status\": 200, \"headers\": {\"ETag\": \"\\\"p\\\"\"}}";
+
+	snprintf(script, sizeof script,
+	         "[%s, %s, %s, {\"status\": 200, \"body\": \"<Error><Code>InternalError</Code>"
+	         "<Message>%s</Message></Error>\"}]",
+	         MPU_INIT, part, part, KMS_DENIED);
+	scripted_start(&t, script, static_keys);
+	tg_s3_set_retry(t.s3, 1, 0, 0);
+	tg_s3_set_parallel(t.s3, 1);
+	tg_s3_set_multipart(t.s3, 5 * 1024 * 1024, 5 * 1024 * 1024);
+	snprintf(path, sizeof path, "%s/big", t.dir);
+	write_mib(path, 6);
+	ck_assert_int_eq(tg_s3_put_file(t.s3, "big", path, NULL, &res), TG_ERR_RETRY);
+	ck_assert_str_eq(res.code, "InternalError");
+	assert_cut(res.message, sizeof res.message, KMS_DENIED, sizeof res.message - 4);
+	scripted_stop(&t);
+}
+END_TEST
+
 /* ExpiredToken: fresh credentials from instance metadata, then the same request again. */
 START_TEST(test_expired_token_refresh)
 {
@@ -1190,6 +1325,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_addr_aws);
 	tcase_add_test(tc, test_addr_endpoint);
 	tcase_add_test(tc, test_xml);
+	tcase_add_test(tc, test_xml_text_cut);
 	tcase_add_test(tc, test_retryable);
 	tcase_add_test(tc, test_retain_until);
 	tcase_add_test(tc, test_state_roundtrip);
@@ -1206,6 +1342,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_503_bounded);
 	tcase_add_test(tc, test_answer_checksum_mismatch);
 	tcase_add_test(tc, test_complete_200_error);
+	tcase_add_test(tc, test_complete_200_long_error);
+	tcase_add_test(tc, test_long_error_cut);
 	tcase_add_test(tc, test_put_fd_file_shrinks);
 	tcase_add_test(tc, test_state_unwritable_goes_on);
 	tcase_add_test(tc, test_expired_token_refresh);

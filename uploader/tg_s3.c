@@ -29,6 +29,7 @@
 #include "tg_sha256.h"
 #include "tg_sigv4.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 #define MAX_EXTRA_HEADERS 40
 #define MAX_META 16
@@ -292,9 +293,12 @@ int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *
 
 /* ---- the bounded XML reader ---- */
 
-static int xml_decode(const char *s, size_t n, char *out, size_t outlen)
+/* Decode s[0..n) into out. TG_ERR_LIMIT when it does not fit: *used bytes were written (not
+ * NUL-terminated, and the last character may be cut). */
+static int xml_decode(const char *s, size_t n, char *out, size_t outlen, size_t *used)
 {
 	size_t i, o = 0;
+	int r = TG_ERR_LIMIT;
 
 	for (i = 0; i < n; i++) {
 		unsigned long cp;
@@ -331,22 +335,22 @@ static int xml_decode(const char *s, size_t n, char *out, size_t outlen)
 			/* UTF-8 encode cp */
 			if (cp < 0x80) {
 				if (o + 1 >= outlen)
-					return TG_ERR_LIMIT;
+					goto out;
 				out[o++] = (char)cp;
 			} else if (cp < 0x800) {
 				if (o + 2 >= outlen)
-					return TG_ERR_LIMIT;
+					goto out;
 				out[o++] = (char)(0xc0 | (cp >> 6));
 				out[o++] = (char)(0x80 | (cp & 0x3f));
 			} else if (cp < 0x10000) {
 				if (o + 3 >= outlen)
-					return TG_ERR_LIMIT;
+					goto out;
 				out[o++] = (char)(0xe0 | (cp >> 12));
 				out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
 				out[o++] = (char)(0x80 | (cp & 0x3f));
 			} else {
 				if (o + 4 >= outlen)
-					return TG_ERR_LIMIT;
+					goto out;
 				out[o++] = (char)(0xf0 | (cp >> 18));
 				out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
 				out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
@@ -357,11 +361,14 @@ static int xml_decode(const char *s, size_t n, char *out, size_t outlen)
 		if (c == '<')
 			return TG_ERR_PARSE; /* a nested element where text was expected */
 		if (o + 1 >= outlen)
-			return TG_ERR_LIMIT;
+			goto out;
 		out[o++] = c;
 	}
 	out[o] = '\0';
-	return TG_OK;
+	r = TG_OK;
+out:
+	*used = o;
+	return r;
 }
 
 /* memmem bounded to [from, len) */
@@ -401,23 +408,61 @@ int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, s
 	return TG_OK;
 }
 
-int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
-                  size_t outlen)
+/* The longest start of s[0..n) that ends where a UTF-8 character does (an invalid byte counts
+ * as one). */
+static size_t utf8_prefix(const char *s, size_t n)
 {
-	size_t start, end, p = *pos;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		int k = tg_utf8_seq(u + i, n - i);
+		size_t step = k > 0 ? (size_t)k : k == 0 ? tg_utf8_invalid_len(u + i, n - i) : 0;
+
+		if (step == 0) /* a character the cut ends inside */
+			break;
+		i += step;
+	}
+	return i;
+}
+
+static int xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                   size_t outlen, int cut)
+{
+	size_t start, end, p = *pos, used = 0;
 	int r;
 
-	if (outlen == 0)
+	if (outlen < (cut ? sizeof "..." : 1))
 		return TG_ERR_INVALID;
 	out[0] = '\0';
 	if ((r = tg_s3_xml_block(xml, len, &p, tag, &start, &end)) != TG_OK)
 		return r;
-	if ((r = xml_decode(xml + start, end - start, out, outlen)) != TG_OK) {
+	r = xml_decode(xml + start, end - start, out, outlen, &used);
+	if (r == TG_ERR_LIMIT && cut) {
+		/* what fits, to a character boundary, and "..." to say there was more */
+		used =
+		    utf8_prefix(out, used < outlen - sizeof "..." ? used : outlen - sizeof "...");
+		memcpy(out + used, "...", sizeof "...");
+		r = TG_OK;
+	}
+	if (r != TG_OK) {
 		out[0] = '\0'; /* callers that ignore the error still get a string */
 		return r;
 	}
 	*pos = p;
 	return TG_OK;
+}
+
+int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                  size_t outlen)
+{
+	return xml_get(xml, len, pos, tag, out, outlen, 0);
+}
+
+int tg_s3_xml_get_text(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                       size_t outlen)
+{
+	return xml_get(xml, len, pos, tag, out, outlen, 1);
 }
 
 /* ---- errors ---- */
@@ -1071,11 +1116,12 @@ static int send_once(struct tg_s3 *s3, struct s3_call *call, int force_creds)
 		size_t pos = 0;
 
 		if (call->errbody.len > 0) {
-			tg_s3_xml_get((const char *)call->errbody.data, call->errbody.len, &pos,
-			              "Code", res->code, sizeof res->code);
+			/* cut when too long: AWS's AccessDenied names the permission missing */
+			tg_s3_xml_get_text((const char *)call->errbody.data, call->errbody.len,
+			                   &pos, "Code", res->code, sizeof res->code);
 			pos = 0;
-			tg_s3_xml_get((const char *)call->errbody.data, call->errbody.len, &pos,
-			              "Message", res->message, sizeof res->message);
+			tg_s3_xml_get_text((const char *)call->errbody.data, call->errbody.len,
+			                   &pos, "Message", res->message, sizeof res->message);
 		}
 		if (res->code[0] == '\0')
 			snprintf(res->code, sizeof res->code, "%s",
@@ -1732,10 +1778,11 @@ static int mpu_complete(struct tg_s3 *s3, const char *key, const struct tg_s3_mp
 	if (tg_s3_xml_block((const char *)ans.data, ans.len, &pos, "Error", &s, &e) == TG_OK) {
 		size_t p2 = s;
 
-		tg_s3_xml_get((const char *)ans.data, e, &p2, "Code", res->code, sizeof res->code);
+		tg_s3_xml_get_text((const char *)ans.data, e, &p2, "Code", res->code,
+		                   sizeof res->code);
 		p2 = s;
-		tg_s3_xml_get((const char *)ans.data, e, &p2, "Message", res->message,
-		              sizeof res->message);
+		tg_s3_xml_get_text((const char *)ans.data, e, &p2, "Message", res->message,
+		                   sizeof res->message);
 		res->retryable = tg_s3_retryable(500, res->code, 0);
 		r = result_error(res);
 		goto out;

@@ -44,6 +44,12 @@ int tg_s3_addr_path(const struct tg_s3_addr *a, const char *bucket, const char *
  */
 int tg_s3_xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
                   size_t outlen);
+/* The same for text that is only shown (an error's Code and Message): a value too long for out
+ * is cut where a UTF-8 character ends and marked with "..." (TG_OK). Values whose exact bytes
+ * matter (UploadId, Key, ETag, NextContinuationToken) go through tg_s3_xml_get, which refuses
+ * them. outlen is at least 4. */
+int tg_s3_xml_get_text(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                       size_t outlen);
 /* Bounds of the next <tag>...</tag> block at or after *pos: [*start, *end) is its inside. */
 int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, size_t *start,
                     size_t *end);

@@ -1,18 +1,21 @@
 /*
  * S3's XML answers, read the way uploader/tg_s3.c reads them, with the
- * bounded reader it exposes (tg_s3_xml_get(), tg_s3_xml_block()): an error
+ * bounded reader it exposes (tg_s3_xml_get(), tg_s3_xml_get_text() for an
+ * error's Code and Message, tg_s3_xml_block()): an error
  * body (Code, Message), CreateMultipartUpload (UploadId),
  * CompleteMultipartUpload (an <Error> inside a 200, else the result's ETag)
  * and a ListObjectsV2 page (Contents, IsTruncated, NextContinuationToken).
  * Invariants: every block found lies inside the input (and inside its
  * parent), every value is NUL-terminated within its buffer and no longer
- * than its element's text, and the position always moves forward.
+ * than its element's text, and the position always moves forward; a text
+ * cut to fit ends in "..." after whole characters (none cut in two).
  */
 #include <string.h>
 
 #include "fuzz.h"
 #include "tg_error.h"
 #include "tg_s3_int.h"
+#include "tg_utf8.h"
 
 /* tg_s3_xml_get() with the checks above; the value's text lies in [from, len). */
 static int get(const char *xml, size_t len, size_t *pos, const char *tag, char *out, size_t outlen)
@@ -34,14 +37,52 @@ static int get(const char *xml, size_t len, size_t *pos, const char *tag, char *
 	return r;
 }
 
+/* tg_s3_xml_get_text(): as get(), and a value tg_s3_xml_get() refuses as too long is cut, after
+ * a whole character, and marked. */
+static int get_text(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
+                    size_t outlen)
+{
+	char whole[512];
+	size_t before = *pos, p = *pos, s, e, n, i = 0;
+	int r, rw;
+
+	memset(out, 'x', outlen);
+	r = tg_s3_xml_get_text(xml, len, pos, tag, out, outlen);
+	FUZZ_CHECK(memchr(out, '\0', outlen) != NULL);
+	rw = tg_s3_xml_get(xml, len, &p, tag, whole, outlen);
+	if (r != TG_OK) {
+		FUZZ_CHECK(*pos == before && r == rw);
+		return r;
+	}
+	FUZZ_CHECK(*pos > before && *pos <= len);
+	p = before;
+	FUZZ_CHECK(tg_s3_xml_block(xml, len, &p, tag, &s, &e) == TG_OK);
+	FUZZ_CHECK(p == *pos && s <= e && e <= len && strlen(out) <= e - s);
+	if (rw == TG_OK) {
+		FUZZ_CHECK(strcmp(out, whole) == 0);
+		return r;
+	}
+	FUZZ_CHECK(rw == TG_ERR_LIMIT);
+	n = strlen(out);
+	FUZZ_CHECK(n >= 3 && strcmp(out + n - 3, "...") == 0);
+	n -= 3;
+	while (i < n) {
+		int k = tg_utf8_seq((const unsigned char *)out + i, n - i);
+
+		FUZZ_CHECK(k != -1); /* no character cut in two */
+		i += k > 0 ? (size_t)k : tg_utf8_invalid_len((const unsigned char *)out + i, n - i);
+	}
+	return r;
+}
+
 static void error_body(const char *xml, size_t len)
 {
 	char code[64], message[256];
 	size_t pos = 0;
 
-	get(xml, len, &pos, "Code", code, sizeof(code));
+	get_text(xml, len, &pos, "Code", code, sizeof(code));
 	pos = 0;
-	get(xml, len, &pos, "Message", message, sizeof(message));
+	get_text(xml, len, &pos, "Message", message, sizeof(message));
 	(void)tg_s3_retryable(400, code, 0);
 	(void)tg_s3_retryable(500, code, 0);
 }
@@ -62,9 +103,9 @@ static void complete(const char *xml, size_t len)
 	if (tg_s3_xml_block(xml, len, &pos, "Error", &s, &e) == TG_OK) {
 		FUZZ_CHECK(s <= e && e <= len && pos <= len);
 		p2 = s;
-		get(xml, e, &p2, "Code", code, sizeof(code));
+		get_text(xml, e, &p2, "Code", code, sizeof(code));
 		p2 = s;
-		get(xml, e, &p2, "Message", message, sizeof(message));
+		get_text(xml, e, &p2, "Message", message, sizeof(message));
 		(void)tg_s3_retryable(500, code, 0);
 		return;
 	}
