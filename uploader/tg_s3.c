@@ -360,6 +360,8 @@ static int xml_decode(const char *s, size_t n, char *out, size_t outlen, size_t 
 		}
 		if (c == '<')
 			return TG_ERR_PARSE; /* a nested element where text was expected */
+		if (c == '\0')
+			return TG_ERR_PARSE; /* as &#0; is: XML has no NUL, and a C string ends at one */
 		if (o + 1 >= outlen)
 			goto out;
 		out[o++] = c;
