@@ -230,11 +230,12 @@ static int strip_one(struct replay_strip *st, unsigned char c)
 			st->state = S_STRING_ESC;
 		else if (c == C1_LEAD)
 			st->state = S_STRING_C2;
-		else if (c == 0x9c && (st->str_need == 0 || st->str_len >= OSC_GUARD_CUT))
-			/* an 8-bit ST: the guard ends the OSC there for an 8-bit terminal, and for
+		else if (c == 0x9c)
+			/* an 8-bit ST: the guard ends the OSC there for an 8-bit terminal (a
+			 * non-UTF-8 locale), also inside what would be a UTF-8 character, and for
 			 * any once it is over-long, and play then shows what follows; here too,
-			 * lest search miss text play shows (a 0x9c inside a character of a title
-			 * is the title's) */
+			 * lest search miss text play shows in some locale (on a UTF-8 terminal the
+			 * rest is then a title's text that search shows: more, never less) */
 			st->state = S_TEXT;
 		else
 			osc_char(st, c);

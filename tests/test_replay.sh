@@ -612,8 +612,9 @@ expect 0 "$R" -c conf search '.' cells.tgr
 2 0:00:00.008 cells.tgr: $(printf '\303\251\342\202\254')" ] || tg_fail "search: characters overwritten by bytes: $(cat out.txt)"
 # a hostile user cannot hide output from search that play and cat show: a character broken
 # off before a 0x9d (whose 0x9d alone would open an 8-bit OSC), an over-long OSC that the
-# guard ends at a raw 0x9c, a short one a stray 0x9c ends (an 8-bit terminal ends it there);
-# a 0x9c inside a character of a title stays the title's
+# guard ends at a raw 0x9c, a short one a stray 0x9c ends (an 8-bit terminal ends it there),
+# also one inside what would be a UTF-8 character (play and cat in a non-UTF-8 locale end the
+# title there, and show the rest)
 long=$(head -c 5000 /dev/zero | tr '\0' A)
 printf '%s\n' 'out 1000 $ \xe2\x9dx\r\nrm -rf /important1\r\n' \
 	"out 2000 \\e]0;$long\\x9crm -rf /important2\\r\\n" \
@@ -625,9 +626,10 @@ for n in 1 2 3; do
 	grep -q "hide.tgr: rm -rf /important$n\$" out.txt || tg_fail "search missed output play shows (case $n): $(cat out.txt)"
 done
 expect 0 "$R" -c conf search 'shown' hide.tgr
-grep -q 'hide.tgr: shown$' out.txt || tg_fail "search missed the text after a title: $(cat out.txt)"
+grep -q 'hide.tgr: TITLEWORDshown$' out.txt || tg_fail "search missed the text after a title: $(cat out.txt)"
 expect 0 "$R" -c conf search 'TITLEWORD' hide.tgr
-[ ! -s out.txt ] || tg_fail "search took a title's text, cut at a 0x9c inside a character, for the screen's: $(cat out.txt)"
+grep -q 'hide.tgr: TITLEWORDshown$' out.txt ||
+	tg_fail "search missed text that cat shows in a non-UTF-8 locale (a 0x9c inside a character ends the title): $(cat out.txt)"
 expect 0 "$R" -c conf search --input '^ls$' good.tgr
 grep -q "0:00:01.000" out.txt || tg_fail "search --input: $(cat out.txt)"
 # typed input is searched as the line meant: escape sequences (Up arrow, SS3 keys, Alt+key)

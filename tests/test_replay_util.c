@@ -240,9 +240,9 @@ END_TEST
 /*
  * An 8-bit ST (a 0x9c byte, raw or inside a character) ends a DCS, SOS, PM or APC string, and
  * an OSC begun by a C1 control, as the guard reads it: what follows is shown by play, and must
- * be searched. An OSC begun by ESC ] ends at a raw 0x9c outside a character (the guard ends it
- * there for an 8-bit terminal), and at any once it is over-long (as the guard does for every
- * terminal); a 0x9c inside a character of its text is that text's.
+ * be searched. An OSC begun by ESC ] ends at any raw 0x9c, also one inside what would be a
+ * UTF-8 character: the guard ends it there for an 8-bit terminal (a non-UTF-8 locale), and at
+ * any once it is over-long for every terminal.
  */
 START_TEST(string_cut_by_st8)
 {
@@ -265,7 +265,7 @@ START_TEST(string_cut_by_st8)
 	strip("\033]0;a\xc4\x9c"
 	      "b\007c",
 	      out, sizeof(out));
-	ck_assert_str_eq(out, "c");
+	ck_assert_str_eq(out, "bc");
 	{
 		/* over-long: any 0x9c ends it, one inside a character too */
 		char in[5000];
