@@ -216,6 +216,10 @@ START_TEST(test_xml_text_cut)
 	    {"<m>abcd&#x1F600;wxyz</m>", "abcd\xf0\x9f\x98\x80..."}, /* ...or as an entity */
 	    {"<m>abcde&#x1F600;xyz</m>", "abcde..."},
 	    {"<m>abcdefg&amp;&lt;xyz</m>", "abcdefg&..."},
+	    /* a broken sequence (F0 90, broken by the E2 after it) before a character the cut
+	     * ends inside: kept, it would look cut in two itself once the E2 is gone */
+	    {"<m>abcd\xf0\x90\xe2\x82\xacxyz</m>", "abcd..."},
+	    {"<m>abc\xf0\x90\xe2\x82\xacwxyz</m>", "abc\xf0\x90\xe2\x82\xac..."},
 	};
 	char out[12];
 	size_t i, pos;

@@ -415,17 +415,27 @@ int tg_s3_xml_block(const char *xml, size_t len, size_t *pos, const char *tag, s
 static size_t utf8_prefix(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
+	size_t end = n, i;
 
-	while (i < n) {
-		int k = tg_utf8_seq(u + i, n - i);
-		size_t step = k > 0 ? (size_t)k : k == 0 ? tg_utf8_invalid_len(u + i, n - i) : 0;
+	/* walked again over what it keeps until that ends in no character cut in two: a broken
+	 * sequence ("\xf0\x90" before a first byte) that a byte past the cut showed broken may
+	 * look cut in two once that byte is gone */
+	for (;;) {
+		i = 0;
+		while (i < end) {
+			int k = tg_utf8_seq(u + i, end - i);
+			size_t step = k > 0    ? (size_t)k
+			              : k == 0 ? tg_utf8_invalid_len(u + i, end - i)
+			                       : 0;
 
-		if (step == 0) /* a character the cut ends inside */
-			break;
-		i += step;
+			if (step == 0) /* a character the cut ends inside */
+				break;
+			i += step;
+		}
+		if (i == end)
+			return i;
+		end = i;
 	}
-	return i;
 }
 
 static int xml_get(const char *xml, size_t len, size_t *pos, const char *tag, char *out,
