@@ -23,7 +23,7 @@ struct replay_opts {
 	int force;
 	int json;
 	int input; /* cat/search: the typed input instead of the output */
-	int raw;   /* export: keep exact bytes beside replaced ones */
+	int raw;   /* play, cat: no guard; export: no guard, exact bytes beside replaced ones */
 	const char *format;
 	double speed;
 	uint64_t idle_limit_us; /* 0: none */
@@ -334,8 +334,8 @@ uint64_t replay_guard_withheld(const struct replay_guard *g, enum replay_guard_k
 /* How many characters were written as '?' (the most of any pass): not in the locale's charset. */
 uint64_t replay_guard_unmapped(const struct replay_guard *g);
 /* When anything was withheld: one line on stderr saying how many of each kind, and that
- * --raw passes them; when characters were written as '?', a line saying how many, and that a
- * UTF-8 locale shows them. */
-void replay_guard_report(const struct replay_guard *g, const char *name);
+ * --raw passes them (exported: withheld from an export, which --raw keeps them in); when
+ * characters were written as '?', a line saying how many, and that a UTF-8 locale shows them. */
+void replay_guard_report(const struct replay_guard *g, const char *name, int exported);
 
 #endif

@@ -688,7 +688,7 @@ uint64_t replay_guard_unmapped(const struct replay_guard *g)
 	return g->unmapped > g->unmapped_most ? g->unmapped : g->unmapped_most;
 }
 
-void replay_guard_report(const struct replay_guard *g, const char *name)
+void replay_guard_report(const struct replay_guard *g, const char *name, int exported)
 {
 	static const char *const what[REPLAY_GUARD_KINDS][2] = {
 	    [REPLAY_GUARD_QUERY] = {"terminal query", "terminal queries"},
@@ -715,7 +715,11 @@ void replay_guard_report(const struct replay_guard *g, const char *name)
 		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s%" PRIu64 " %s",
 		                       at > 0 ? ", " : "", n, what[k][n != 1]);
 	}
-	if (at > 0)
+	if (at > 0 && exported)
+		tg_warn("%s: withheld from the export (they act on the terminal that plays it, not "
+		        "only on its screen): %s; --raw keeps them (unsafe to play)",
+		        name, line);
+	else if (at > 0)
 		tg_warn("%s: withheld from the terminal (they act on it, not only on the screen): "
 		        "%s; --raw passes them",
 		        name, line);

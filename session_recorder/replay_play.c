@@ -572,7 +572,7 @@ out:
 		replay_discard_input(shown_fd, o->raw);
 	shown_fd = -1;
 	if (!o->raw) /* after the screen is back: to be read */
-		replay_guard_report(&p.guard, argv[0]);
+		replay_guard_report(&p.guard, argv[0], 0);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &old[i], NULL);
 	if (had_tty)

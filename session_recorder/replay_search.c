@@ -1119,7 +1119,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 		locale_t was = uselocale(c->term_loc);
 
 		replay_guard_end(&c->guard);
-		replay_guard_report(&c->guard, "search");
+		replay_guard_report(&c->guard, "search", 0);
 		uselocale(was);
 		freelocale(c->term_loc);
 	}

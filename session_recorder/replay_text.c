@@ -168,7 +168,7 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		replay_discard_input(STDOUT_FILENO, o->raw);
 	if (c.guard != NULL) { /* after the output, which it is about */
 		replay_guard_end(c.guard);
-		replay_guard_report(c.guard, argv[0]);
+		replay_guard_report(c.guard, argv[0], 0);
 	}
 	if (!ok)
 		return REPLAY_EXIT_USAGE;
@@ -208,6 +208,10 @@ int replay_check_format(const char *format, int required)
 
 struct export_ctx {
 	int raw;
+	/* unless --raw: the "o" events' text goes through the guard play and cat use, for a
+	 * player sends it to the terminal that plays it (NULL with --raw) */
+	struct replay_guard *guard;
+	struct tg_buf guarded;
 	unsigned char carry[3][4]; /* an incomplete UTF-8 character held per stream (o, i) */
 	size_t ncarry[3];
 	struct tg_buf text, bytes;
@@ -324,6 +328,34 @@ static void emit_raw(struct export_ctx *c, uint64_t t, const unsigned char *held
 	emit(c, t, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
 }
 
+/*
+ * An "o" event of n bytes of UTF-8 at t: through the guard (a sequence cut across records is
+ * held, and comes out whole, or not at all, in the event of the record that ends it), unless
+ * --raw. None when nothing is left of it.
+ */
+static void emit_out(struct export_ctx *c, uint64_t t, const unsigned char *p, size_t n)
+{
+	static unsigned char out[REPLAY_GUARD_OUT_SIZE(4096)];
+	size_t k;
+
+	if (c->guard == NULL) {
+		if (n > 0)
+			emit(c, t, "o", (const char *)p, n);
+		return;
+	}
+	tg_buf_reset(&c->guarded);
+	for (; n > 0; p += k, n -= k) {
+		k = n < 4096 ? n : 4096;
+		if (tg_buf_append(&c->guarded, out, replay_guard_feed(c->guard, out, p, k)) !=
+		    TG_OK) {
+			c->werr = 1;
+			return;
+		}
+	}
+	if (c->guarded.len > 0)
+		emit(c, t, "o", (const char *)c->guarded.data, c->guarded.len);
+}
+
 /* A character still incomplete where the export ends never will be: one U+FFFD each. */
 static void export_flush(struct export_ctx *c, uint64_t t)
 {
@@ -332,11 +364,17 @@ static void export_flush(struct export_ctx *c, uint64_t t)
 	for (k = 0; k < 2; k++)
 		if (c->ncarry[k] > 0) {
 			c->replaced++;
-			emit(c, t, k ? "i" : "o", TG_UTF8_REPLACEMENT, 3);
+			if (k)
+				emit(c, t, "i", TG_UTF8_REPLACEMENT, 3);
+			else
+				emit_out(c, t, (const unsigned char *)TG_UTF8_REPLACEMENT, 3);
 			if (c->raw)
 				emit_raw(c, t, c->carry[k], c->ncarry[k], NULL, 0);
 			c->ncarry[k] = 0;
 		}
+	/* a sequence the output left unfinished is withheld */
+	if (c->guard != NULL)
+		replay_guard_end(c->guard);
 }
 
 static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec_record *rec)
@@ -365,9 +403,11 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 			c->werr = 1;
 			return -1;
 		}
-		if (c->text.len > 0)
-			emit(c, rec->time_us, k ? "i" : "o", (const char *)c->text.data,
-			     c->text.len);
+		/* typed input is not played: players send the terminal "o" events only */
+		if (k && c->text.len > 0)
+			emit(c, rec->time_us, "i", (const char *)c->text.data, c->text.len);
+		else if (!k)
+			emit_out(c, rec->time_us, c->text.data, c->text.len);
 		if (bad > 0) {
 			c->replaced += bad;
 			/* with bad bytes, what is held now came from this record alone */
@@ -392,6 +432,11 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	return c->werr ? -1 : 0;
 }
 
+/* What the header says of the escape sequences in the "o" events: whether it is safe to play. */
+#define EXPORT_ESCAPES(raw)                                                                        \
+	((raw) ? "as recorded (--raw): unsafe to play, they may act on the terminal"               \
+	       : "withheld where they act on the terminal beyond its screen, as by play")
+
 static int export_header(const struct replay_opts *o, const char *name, int status)
 {
 	struct replay_src s;
@@ -413,20 +458,22 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 		/* no checkpoint covers its header: its fields are claims, which a player would
 		 * show as the session's (as info, nothing of it; the verdict stays) */
 		tg_warn("%s: no checkpoint covers its header: nothing of it is exported", name);
-		j = json_pack("{s:i,s:i,s:i,s:{s:n,s:s,s:b,s:s}}", "version", 2, "width", 80,
+		j = json_pack("{s:i,s:i,s:i,s:{s:n,s:s,s:b,s:s,s:s}}", "version", 2, "width", 80,
 		              "height", 24, "tollgate", "header", "verification",
 		              replay_status_word(status), "key_checked", v->key_checked,
 		              "invalid_utf8",
-		              o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+		              o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD",
+		              "escape_sequences", EXPORT_ESCAPES(o->raw));
 	} else {
 		snprintf(title, sizeof(title), "%s@%s %s", h->user, h->host, h->session_id);
 		j = json_pack(
-		    "{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:b,s:s}}", "version", 2, "width",
+		    "{s:i,s:i,s:i,s:I,s:s,s:{s:s},s:{s:o,s:s,s:b,s:s,s:s}}", "version", 2, "width",
 		    h->cols ? h->cols : 80, "height", h->rows ? h->rows : 24, "timestamp",
 		    (json_int_t)(h->start_us / 1000000), "title", title, "env", "TERM", h->term,
 		    "tollgate", "header", json_loads(tg_rec_reader_header_json(r), 0, NULL),
 		    "verification", replay_status_word(status), "key_checked", v->key_checked,
-		    "invalid_utf8", o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD");
+		    "invalid_utf8", o->raw ? "U+FFFD, exact bytes in \"b\" events" : "U+FFFD",
+		    "escape_sequences", EXPORT_ESCAPES(o->raw));
 	}
 	/* not all verified: up to where it is, in the file itself */
 	replay_fmt_time(t, sizeof(t), v->verified_time_us);
@@ -454,6 +501,7 @@ out:
 int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 {
 	struct export_ctx c;
+	struct replay_guard guard;
 	struct tg_rec_verdict v;
 	uint64_t limit = 0;
 	int status = TG_OK, code, e;
@@ -469,6 +517,12 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		return code;
 	memset(&c, 0, sizeof(c));
 	c.raw = o->raw;
+	/* a player sends the "o" events to a terminal: the recorded user's bytes go through
+	 * the guard, as to play's (one of UTF-8, which asciicast is) */
+	if (!o->raw) {
+		replay_guard_init(&guard);
+		c.guard = &guard;
+	}
 	if (status != TG_OK) { /* --force: shown past the verified part, marked where it starts */
 		c.verified_bytes = replay_gate_verdict()->verified_bytes;
 		replay_fmt_time(t, sizeof(t), replay_gate_verdict()->verified_time_us);
@@ -480,6 +534,8 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	}
 	tg_buf_init(&c.text, 4 * TG_REC_MAX_PAYLOAD);
 	tg_buf_init(&c.bytes, 2 * TG_REC_MAX_PAYLOAD);
+	/* what the guard writes of c.text: at most its text and the sequence it held */
+	tg_buf_init(&c.guarded, 4 * TG_REC_MAX_PAYLOAD + REPLAY_GUARD_OUT_SIZE(4096));
 	code = REPLAY_EXIT_USAGE;
 	if ((e = export_header(o, argv[0], status)) == TG_OK) {
 		e = replay_each_record(o, argv[0], limit, export_rec, &c, &v);
@@ -504,9 +560,12 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		        argv[0], c.replaced, c.replaced == 1 ? "," : "s, each",
 		        o->raw ? " (exact bytes kept in \"b\" events)"
 		               : " (--raw keeps the exact bytes)");
+	if (c.guard != NULL)
+		replay_guard_report(c.guard, argv[0], 1);
 	code = replay_exit_for(status);
 out:
 	tg_buf_free(&c.text);
 	tg_buf_free(&c.bytes);
+	tg_buf_free(&c.guarded);
 	return code;
 }

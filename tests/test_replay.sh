@@ -1001,7 +1001,8 @@ PY
 }
 expect 0 "$R" -c conf info --json c1.tgr
 no_c1 "info --json" "ls \u009b2J\u007f"
-expect 0 "$R" -c conf export --format asciicast c1.tgr
+# (--raw: the guard withholds the C1 CSI itself from an export without it)
+expect 0 "$R" -c conf export --raw --format asciicast c1.tgr
 no_c1 "export" "csi \u009b2J del \u007f"
 
 # --- what is shown is what was verified: a FIFO cannot be read twice the same
@@ -1175,6 +1176,60 @@ expect 0 "$R" -c conf export --format asciicast seqs.tgr
 grep -q "seqs.tgr: 3 invalid UTF-8 sequences, each replaced with one U+FFFD (--raw keeps the exact bytes)$" err.txt ||
 	tg_fail "export: the count of invalid sequences is not said as such: $(cat err.txt)"
 [ "$(grep -o "$(printf '\357\277\275')" out.txt | wc -l)" -eq 3 ] || tg_fail "export seqs: not 3 U+FFFD: $(cat out.txt)"
+# the "o" events are what a player sends to the investigator's terminal: the sequences play's
+# guard withholds (a clipboard write, queries whose answers would be typed into the
+# investigator's shell, a tmux passthrough; one cut across records too) are withheld from the
+# export, said on stderr, unless --raw, which keeps the recorded bytes exactly; what draws
+# (colours, cursor, modes, the title) is exported as it was
+printf '%s\n' 'out 1000 hi \e]52;c;cm0gLXJmIH4K\x07\e[6n\e[21t\ePtmux;\e\e]52;c;QQ==\x07\e\\ done\r\n' \
+	'out 2000 \e]5' 'out 3000 2;c;cm0gLXJmIH4K\x07 after \e[' \
+	'out 4000 6n\e[1;31mred\e[0m \e[2;5Hcaf\xc3' \
+	'out 5000 \xa9 \e[?25l\e[?1049h\e[?1049l\e[?25h\e]0;title\x07\e[K\r\n' 'seal 6000 {}' >attack.txt
+"$G" script k/signing.key attack.tgr <attack.txt || tg_fail "make attack.tgr"
+"$R" -c conf cat attack.tgr >attack.raw # the recorded output's bytes (not a terminal: exact)
+[ "$(grep -aoF "$(printf '\033[6n')" attack.raw | wc -l)" -eq 2 ] || tg_fail "cat attack.tgr: $(od -c attack.raw)"
+exported() { # exported FILE: the "o" events' text of asciicast FILE, as a player reads it
+	python3 -c 'import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+ev = [json.loads(l) for l in lines[1:]]
+sys.stdout.buffer.write("".join(e[2] for e in ev if e[1] == "o").encode("utf-8"))
+print(json.loads(lines[0])["tollgate"].get("escape_sequences"), file=sys.stderr)' "$1"
+}
+expect 0 "$R" -c conf export --format asciicast attack.tgr
+cp out.txt attack.cast
+exported attack.cast >attack.out 2>attack.hdr || tg_fail "export attack.tgr: $(cat attack.cast)"
+for s in '\033]52' '\033[6n' '\033[21t' '\033P' 'cm0gLXJmIH4K' 'QQ=='; do
+	# shellcheck disable=SC2059 # s is an escape for printf
+	if grep -qF "$(printf "$s")" attack.out; then tg_fail "export passed $s: $(od -c attack.out)"; fi
+done
+[ "$(cat attack.out)" = "$(printf 'hi  done\r\n after \033[1;31mred\033[0m \033[2;5Hcaf\303\251 \033[?25l\033[?1049h\033[?1049l\033[?25h\033]0;title\007\033[K\r\n')" ] ||
+	tg_fail "export: what draws is not exported as it was: $(od -c attack.out)"
+grep -q "^withheld where they act on the terminal" attack.hdr || tg_fail "export: header: $(cat attack.hdr)"
+one_line "^tollgate-replay: attack.tgr: withheld from the export (they act on the terminal that plays it, not only on its screen): 3 terminal queries, 3 clipboard writes (OSC 52), 1 tmux passthrough; --raw keeps them (unsafe to play)$"
+expect 0 "$R" -c conf export --raw --format asciicast attack.tgr
+[ ! -s err.txt ] || tg_fail "export --raw: $(cat err.txt)"
+exported out.txt >attack.out 2>attack.hdr || tg_fail "export --raw attack.tgr: $(cat out.txt)"
+grep -q "^as recorded (--raw): unsafe to play" attack.hdr || tg_fail "export --raw: header: $(cat attack.hdr)"
+cmp attack.out attack.raw || tg_fail "export --raw: not the recorded bytes: $(od -c attack.out)"
+# ... and asciinema shows of the export what cat shows on a terminal (a pty each, given back
+# by cat as play does; asciinema's raw mode writes \r\n where cat's terminal makes \r\r\n)
+if command -v asciinema >/dev/null 2>&1 && command -v script >/dev/null 2>&1; then
+	script -qec "asciinema cat attack.cast" /dev/null </dev/null >ac.txt 2>&1 ||
+		tg_fail "asciinema cat: $(cat ac.txt)"
+	script -qec "'$R' -c conf cat attack.tgr 2>/dev/null" /dev/null </dev/null >tc.txt 2>&1 ||
+		tg_fail "cat on a terminal: $(cat tc.txt)"
+	python3 - ac.txt tc.txt <<'PY' || tg_fail "asciinema cat of the export differs from cat: $(od -c ac.txt) $(od -c tc.txt)"
+import sys
+a = open(sys.argv[1], "rb").read().replace(b"\r", b"")
+t = open(sys.argv[2], "rb").read().replace(b"\r", b"")
+at = t.find(b"\x1b[?1049l\x1b7\x1b[r")  # REPLAY_TERM_RESTORE
+assert at > 0 and b"\x1b[6n" not in a and b"]52" not in a, (at, a)
+sys.exit(0 if a == t[:at] else 1)
+PY
+	echo "ok: asciinema cat of the export shows what cat shows"
+else
+	echo "skipped: asciinema cat of the export against cat (asciinema or script not installed)"
+fi
 # --force: what is exported past the verified part is marked so in the file itself (an "m"
 # event where it starts, and the header says up to where it verified), for the file goes
 # where the warning on stderr does not

@@ -1,8 +1,9 @@
 /*
  * tollgate-replay export --format asciicast, parsed back with jansson: the
  * header, every event's time and code, the output text (invalid UTF-8 as
- * U+FFFD, characters split across records joined), input, resize and note
- * events, and --raw's exact bytes.
+ * U+FFFD, characters split across records joined, the sequences that act on
+ * the terminal withheld as play's guard withholds them), input, resize and
+ * note events, and --raw's exact bytes.
  */
 #include "tg_test.h"
 
@@ -12,6 +13,7 @@
 #include <sodium.h>
 #include <sys/wait.h>
 
+#include "replay.h"
 #include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_rec.h"
@@ -40,6 +42,10 @@ static const struct {
     {TG_REC_OUT, 600001, "\xa9 \xff\xfe!", 5},
     {TG_REC_ERR, 700000, "\xe2\x82", 2},
     {TG_REC_ERR, 700002, "\xac\r\n", 3},
+    /* a clipboard write and a cursor position query, cut across records */
+    {TG_REC_OUT, 750000, "\x1b]52;c;cm0gLXJmIH4K\x07\x1b[6", 23},
+    {TG_REC_OUT, 750001, "n\x1b]5", 4},
+    {TG_REC_ERR, 750002, "2;c;QQ==\x1b\\\x1b[1;31mred\x1b[0m", 24},
     {TG_REC_RESIZE, 800000, NULL, 0},
     {TG_REC_NOTE, 900000, "{\"event\":\"x\"}", 13},
     {TG_REC_OUT, 1000000, (const char *)all_bytes, 256},
@@ -182,6 +188,24 @@ START_TEST(header_and_events)
 			                 TG_OK);
 	ck_assert_int_eq(tg_utf8_sanitize(&want, raw_out.data, raw_out.len, &bad), TG_OK);
 	ck_assert_uint_gt(bad, 100);
+	/* ... as a player gets it: through play's guard (a UTF-8 terminal) */
+	{
+		static unsigned char out[REPLAY_GUARD_OUT_SIZE(4096)];
+		struct replay_guard g;
+
+		ck_assert_uint_le(want.len, 4096);
+		replay_guard_init(&g);
+		raw_out.len = 0;
+		ck_assert_int_eq(
+		    tg_buf_append(&raw_out, out, replay_guard_feed(&g, out, want.data, want.len)),
+		    TG_OK);
+		replay_guard_end(&g);
+		ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_CLIPBOARD), 2);
+		/* the cursor position query, and the ENQ of all_bytes */
+		ck_assert_uint_eq(replay_guard_withheld(&g, REPLAY_GUARD_QUERY), 2);
+		tg_buf_reset(&want);
+		ck_assert_int_eq(tg_buf_append(&want, raw_out.data, raw_out.len), TG_OK);
+	}
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			ck_assert(ev[i].t >= ev[i - 1].t);
@@ -206,6 +230,12 @@ START_TEST(header_and_events)
 	ck_assert(saw_r && saw_m && saw_i);
 	ck_assert_uint_eq(got.len, want.len);
 	ck_assert_mem_eq(got.data, want.data, want.len);
+	/* none of what acts on the terminal, whole or cut across records; colours stay */
+	ck_assert_ptr_null(memmem(got.data, got.len, "]52", 3));
+	ck_assert_ptr_null(memmem(got.data, got.len, "\x1b[6n", 4));
+	ck_assert_ptr_null(memmem(got.data, got.len, "QQ==", 4));
+	ck_assert_ptr_null(memmem(got.data, got.len, "cm0gLXJmIH4K", 12));
+	ck_assert_ptr_nonnull(memmem(got.data, got.len, "\x1b[1;31mred\x1b[0m", 14));
 	/* the split é and € come whole, in the event of the record that completed them */
 	ck_assert_ptr_nonnull(memmem(got.data, got.len, "caf\xc3\xa9", 5));
 	ck_assert_ptr_nonnull(memmem(got.data, got.len, "\xe2\x82\xac\r\n", 5));
