@@ -246,12 +246,14 @@ struct replay_strip {
 #define REPLAY_STRIP_ERASE_END (-3)
 #define REPLAY_STRIP_ERASE_START (-4)
 #define REPLAY_STRIP_ERASE_LINE (-5)
-/* output: the cursor moved on its line, for the caller to apply, by n in param (1 to
+/* output: the cursor moved, for the caller to apply, by n in param (1 to
  * REPLAY_STRIP_PARAM_MAX; 1 when 0 or none): to column n (CSI n G, CSI n `), n columns
- * back (CSI n D), forward (CSI n C) */
+ * back (CSI n D), forward (CSI n C), n rows up (CSI n A), down (CSI n B) */
 #define REPLAY_STRIP_COLUMN (-6)
 #define REPLAY_STRIP_LEFT (-7)
 #define REPLAY_STRIP_RIGHT (-8)
+#define REPLAY_STRIP_UP (-9)
+#define REPLAY_STRIP_DOWN (-10)
 /*
  * Feed one byte: out gets what is kept, in order: bytes to keep as text, (input only)
  * REPLAY_STRIP_KEY and (output only) the REPLAY_STRIP_ERASE_* and cursor moves; returns how many, 0

@@ -2,7 +2,11 @@
  * tollgate-replay search: match a regex against the text a person saw.
  * Output goes through an escape-sequence stripper into lines laid out as a
  * terminal would (\r returns, \b steps back, text overwrites), each cell
- * remembering the session time it was written at. Finished lines collect in
+ * remembering the session time it was written at. A line wider than the
+ * terminal (the header's width, then each window-size record's) goes on on
+ * rows of that width, and stays one line, as tmux's copy mode joins them: \r
+ * goes back to its row's start, the cursor moves within its row or (CSI A, B)
+ * between the rows of its line. Finished lines collect in
  * a block that is searched in one regexec() call (REG_NEWLINE), or with
  * memmem() when the pattern is a plain string: per-line calls cost more
  * than the matching itself. Typed input (--input) goes through the same
@@ -57,6 +61,8 @@
 #define SNAP_NOTBOL 4
 #define SNAP_NOTEOL 8
 #define SNAP_ENDCHG 16
+/* a tab, to line_control(): none of the stripper's controls */
+#define REPLAY_STRIP_TAB (-100)
 
 /* A stream's line in progress, as a terminal lays it out, each byte with the session time (in
  * times[] form) of the record that wrote it. A command's stdout and stderr have one each, and
@@ -72,6 +78,14 @@ struct search_line {
 	 * is overwritten of it) */
 	int piece;
 	int moved; /* --input: a key moved the cursor on this line: where it is is unknown */
+	/* output: the cell (character) of the line, counted from its start (from before the
+	 * piece), at byte offset at: where the cursor's row and column are worked out from,
+	 * counting the characters written since (cursor_cell()) */
+	size_t at;
+	uint64_t at_cell;
+	/* output: the last thing done was a character written: at a row's last column, the
+	 * cursor stays on that row (the terminal's wrap is pending) until the next one */
+	int printed;
 	/* the first blank_upto bytes are BLANK, a cell each (0 when not known): an erase counts
 	 * the cells before the cursor from there, not from the start */
 	size_t blank_upto;
@@ -111,6 +125,10 @@ struct search_ctx {
 	uint64_t dropped;
 	int transfer;
 	uint64_t now; /* the time (in times[] form) of the record whose bytes are being read */
+	/* the terminal's width (columns): from the header, then each window-size record; 0: none
+	 * known, the line has one row */
+	unsigned width;
+	int have_width;
 	struct search_line line[2]; /* stdout (and input), stderr */
 	struct search_line *ln;     /* the one being written */
 	/* the block: finished lines [0, cur) */
@@ -568,10 +586,13 @@ static void end_line(struct search_ctx *c)
 	ln->dlo = ln->dhi = 0;
 	fill_blanks(ln, 1);
 	append_line(c, ln, 0);
-	ln->len = ln->col = ln->blank_upto = ln->cont = 0;
+	ln->len = ln->col = ln->blank_upto = ln->cont = ln->at = 0;
+	ln->at_cell = 0;
 	ln->piece = 0;
-	ln->moved = 0;
+	ln->moved = ln->printed = 0;
 }
+
+static uint64_t cursor_cell(struct search_line *ln);
 
 /*
  * The line in progress is too long for one piece: search it as far as it goes, and go on
@@ -583,6 +604,7 @@ static void split_line(struct search_ctx *c)
 	struct search_line *ln = c->ln;
 	size_t keep = ln->len < LINE_OVERLAP ? ln->len : LINE_OVERLAP;
 
+	(void)cursor_cell(ln); /* at its end: the same cell after, at the piece's end */
 	put_prev(c, ln);
 	ln->dlo = ln->dhi = 0; /* what it keeps was searched in this piece */
 	fill_blanks(ln, 0);
@@ -590,7 +612,7 @@ static void split_line(struct search_ctx *c)
 	append_line(c, ln, 1);
 	memmove(ln->text, ln->text + ln->len - keep, keep);
 	memmove(ln->t, ln->t + ln->len - keep, keep * sizeof(ln->t[0]));
-	ln->len = ln->col = ln->cont = keep;
+	ln->len = ln->col = ln->cont = ln->at = keep;
 	ln->piece = 1;
 }
 
@@ -744,11 +766,13 @@ static void erase_in_line(struct search_ctx *c, int how)
 }
 
 /* Move the cursor n cells (characters) forward on its line, past its end over BLANKs as a
- * terminal leaves blank cells there (up to LINE_CAP): no more work than n, whatever the line. */
-static void move_right(struct search_ctx *c, size_t n)
+ * terminal leaves blank cells there (up to LINE_CAP): no more work than n, whatever the line.
+ * Returns the cells it moved. */
+static size_t move_right(struct search_ctx *c, size_t n)
 {
 	struct search_line *ln = c->ln;
 	const unsigned char *t = (const unsigned char *)ln->text;
+	size_t want = n;
 	int s;
 
 	for (; n > 0 && ln->col < ln->len; n--) {
@@ -762,28 +786,125 @@ static void move_right(struct search_ctx *c, size_t n)
 		ln->t[ln->col] = c->now;
 		ln->len = ++ln->col;
 	}
+	return want - n;
+}
+
+/* The cells (characters) of the line's bytes [from, to). */
+static size_t cells_between(const struct search_line *ln, size_t from, size_t to)
+{
+	size_t cells = 0;
+
+	for (; from < to; cells++)
+		from += char_at(ln->text + from, to - from);
+	return cells;
+}
+
+/* Output: the cell of the line the cursor is at, counted on from the last one known (the
+ * characters written since: no more work than they were). */
+static uint64_t cursor_cell(struct search_line *ln)
+{
+	if (ln->col >= ln->at)
+		ln->at_cell += cells_between(ln, ln->at, ln->col);
+	else /* not by a move of the cursor (an erase): counted afresh */
+		ln->at_cell = cells_before(ln, ln->col);
+	ln->at = ln->col;
+	return ln->at_cell;
+}
+
+/*
+ * Output: the cell that starts the cursor's row (*column: its column there). A line wider than
+ * the terminal goes on on rows of width cells; a character written in a row's last column
+ * leaves the cursor there (the wrap is pending), until the next one starts the next row, as an
+ * xterm (and tmux, which joins the rows back into the line) does. No width: one row.
+ */
+static uint64_t cursor_row(const struct search_ctx *c, struct search_line *ln, uint64_t *column)
+{
+	uint64_t cell = cursor_cell(ln), w = c->width;
+
+	if (w == 0) {
+		*column = cell;
+		return 0;
+	}
+	if (ln->printed && cell > 0 && cell % w == 0) {
+		*column = w - 1;
+		return cell - w;
+	}
+	*column = cell % w;
+	return cell - *column;
+}
+
+/* Output: move the cursor to the cell target of its line (not before the start of the piece in
+ * progress; past the line's end over blanks). */
+static void move_to(struct search_ctx *c, uint64_t target)
+{
+	struct search_line *ln = c->ln;
+	uint64_t cell = cursor_cell(ln);
+
+	for (; cell > target && ln->col > 0; cell--)
+		ln->col -= char_before(ln, ln->col);
+	if (target > cell)
+		cell +=
+		    move_right(c, target - cell < LINE_CAP ? (size_t)(target - cell) : LINE_CAP);
+	ln->at = ln->col;
+	ln->at_cell = cell;
+	ln->printed = 0;
+}
+
+/* Output: move the cursor n rows down (up when up is set) in its line, to the same column:
+ * not past its first row nor its last (the rows the line has reached, the cursor's too). */
+static void move_rows(struct search_ctx *c, unsigned n, int up)
+{
+	struct search_line *ln = c->ln;
+	uint64_t column, start = cursor_row(c, ln, &column), w = c->width, cell, last;
+	size_t k;
+
+	if (w == 0)
+		return;
+	if (up) {
+		move_to(c, start - (n < start / w ? n : start / w) * w + column);
+		return;
+	}
+	/* down: where the line ends, looked for no further than the rows the cursor may go
+	 * (a move costs no more than that, whatever the line) */
+	cell = cursor_cell(ln);
+	for (k = ln->col; k < ln->len && cell < start + (uint64_t)(n + 1) * w; cell++)
+		k += char_at(ln->text + k, ln->len - k);
+	last = cell > 0 ? (cell - 1) / w * w : 0;
+	if (last < start)
+		last = start;
+	move_to(c, (n < (last - start) / w ? start + n * w : last) + column);
 }
 
 /* A control of the line from the stripper (REPLAY_STRIP_ERASE_*, REPLAY_STRIP_COLUMN, ...),
- * applied as a terminal does; n: a cursor move's count. */
+ * applied as a terminal does, the cursor kept in its row (CSI A and B move it between the rows
+ * of its line); n: a cursor move's count. */
 static void line_control(struct search_ctx *c, int what, unsigned n)
 {
 	struct search_line *ln = c->ln;
+	uint64_t column, start = cursor_row(c, ln, &column), last = c->width - 1;
 
+	if (c->width == 0)
+		last = UINT64_MAX;
 	switch (what) {
 	case REPLAY_STRIP_COLUMN:
-		ln->col = 0;
-		move_right(c, n - 1);
+		move_to(c, start + (n - 1 < last ? n - 1 : last));
 		break;
 	case REPLAY_STRIP_LEFT:
-		for (; n > 0 && ln->col > 0; n--)
-			ln->col -= char_before(ln, ln->col);
+		move_to(c, start + (n < column ? column - n : 0));
 		break;
 	case REPLAY_STRIP_RIGHT:
-		move_right(c, n);
+		move_to(c, start + (n < last - column ? column + n : last));
+		break;
+	case REPLAY_STRIP_TAB:
+		move_to(c, start + (column / 8 * 8 + 8 < last ? column / 8 * 8 + 8 : last));
+		break;
+	case REPLAY_STRIP_UP:
+	case REPLAY_STRIP_DOWN:
+		move_rows(c, n, what == REPLAY_STRIP_UP);
 		break;
 	default:
 		erase_in_line(c, what);
+		ln->at = ln->col; /* the cursor's cell is the same */
 		break;
 	}
 }
@@ -815,6 +936,7 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 		written(ln, ln->col, ln->col + 1);
 		if (++ln->col > ln->len)
 			ln->len = ln->col;
+		ln->printed = 1;
 		return;
 	}
 	switch (b) {
@@ -824,21 +946,26 @@ static inline void put_byte(struct search_ctx *c, unsigned char b)
 	case '\r':
 		if (c->input)
 			end_line(c); /* Enter */
+		else if (c->width == 0)
+			ln->col = ln->at = ln->at_cell = 0;
 		else
-			ln->col = 0;
+			line_control(c, REPLAY_STRIP_COLUMN, 1); /* its row's start */
 		break;
 	case '\b':
 	case 0x7f:
 		if (c->input)
 			erase(ln, 0);
-		else if (ln->col > 0)
-			ln->col -= char_before(ln, ln->col); /* a cell back: a character */
+		else
+			line_control(c, REPLAY_STRIP_LEFT, 1); /* a cell back: a character */
 		break;
 	case 0x15: /* ^U (only input: output's is stripped) */
 		erase(ln, 1);
 		break;
 	case '\t':
-		put_byte(c, ' ');
+		if (c->input)
+			put_byte(c, ' ');
+		else /* to the next tab stop (every 8 columns), over the cells, writing none */
+			line_control(c, REPLAY_STRIP_TAB, 1);
 		break;
 	default:
 		break;
@@ -919,6 +1046,12 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	if (c->input)
 		replay_input_see(&c->seen, rec);
 	c->transfer = strcmp(h->mode, "transfer") == 0;
+	if (!c->have_width) {
+		c->width = h->cols;
+		c->have_width = 1;
+	}
+	if (rec->type == TG_REC_RESIZE) /* where a row ends, for what follows */
+		c->width = rec->cols;
 	if (rec->type == TG_REC_DROPPED && (rec->stream == TG_REC_IN) == (c->input != 0))
 		c->dropped += rec->dropped;
 	if (c->input ? rec->type != TG_REC_IN : rec->type != TG_REC_OUT && rec->type != TG_REC_ERR)
@@ -957,6 +1090,7 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 				ln->col += n;
 				if (ln->col > ln->len)
 					ln->len = ln->col;
+				ln->printed = 1;
 				i += n;
 				run -= n;
 			}
@@ -1005,11 +1139,13 @@ static void search_restart(struct search_ctx *c)
 
 	c->cur = c->ntimes = c->head_cont = 0;
 	c->head_piece = c->cut = 0;
+	c->have_width = 0;
 	for (k = 0; k < 2; k++) {
 		struct search_line *ln = &c->line[k];
 
-		ln->len = ln->col = ln->cont = ln->blank_upto = 0;
-		ln->piece = ln->moved = 0;
+		ln->len = ln->col = ln->cont = ln->blank_upto = ln->at = 0;
+		ln->at_cell = 0;
+		ln->piece = ln->moved = ln->printed = 0;
 		ln->held_t = 0;
 		ln->dlo = ln->dhi = 0;
 		ln->prev.have = 0;

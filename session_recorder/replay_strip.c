@@ -77,6 +77,10 @@ static int line_control(struct replay_strip *st, unsigned char c)
 		return REPLAY_STRIP_LEFT;
 	case 'C':
 		return REPLAY_STRIP_RIGHT;
+	case 'A':
+		return REPLAY_STRIP_UP;
+	case 'B':
+		return REPLAY_STRIP_DOWN;
 	default:
 		return -1;
 	}

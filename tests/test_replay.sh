@@ -657,6 +657,94 @@ expect 0 "$R" -c conf search --input 'tmpx|\[|O|oops|é|1;5C|x -u|~|pasted' type
 [ ! -s out.txt ] || tg_fail "search --input found what was erased or a key's sequence: $(cat out.txt)"
 expect 0 "$R" -c conf search 'alice@web-1' good.tgr
 if grep -q '01;32m' out.txt; then tg_fail "search: escapes not stripped"; fi
+# a line longer than the terminal is wide goes on on the next row (autowrap): it is still one
+# line, searched as one, however narrow the window. Readline at 20 columns fills the row, a
+# space wraps to the next, a carriage return goes back to that row's start (not the line's)
+# and the rest of the command overwrites the space; an edit goes up a row (CSI A) and right
+# (CSI C) within the line, and back down (CSI B); a window resized between two lines changes
+# where a row ends for what follows
+cat >wrap.txt <<'SCRIPT'
+out 1000 $ : rm -rf /srv/impo
+out 2000 \x20\r
+out 3000 rtantdir\r\n
+out 4000 $ : rm -rf /tmp/impo \rrtantdir
+out 5000 \r\e[A\e[12Csrv\r\e[B\e[8C\r\n
+out 6000 $ : cp /tmp/aaa /srv \r\e[Kbbbb\r\e[A\e[4Cmv\r\n
+resize 7000 80 24
+out 8000 $ : rm -rf /srv/important\r$ : rm -rf /srv/IMPORTANT\r\n
+seal 9000 {}
+SCRIPT
+"$G" script k/signing.key wrap.tgr session=$SID cols=20 <wrap.txt || tg_fail "make wrap.tgr"
+expect 0 "$R" -c conf search 'rm -rf /srv/importantdir' wrap.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.001 wrap.tgr: \$ : rm -rf /srv/importantdir
+$SID 0:00:00.004 wrap.tgr: \$ : rm -rf /srv/importantdir" ] ||
+	tg_fail "search: a line wrapped at the terminal's width: $(cat out.txt)"
+expect 0 "$R" -c conf search '^\$ : mv /tmp/aaa /srvbbbb$' wrap.tgr
+grep -q "wrap.tgr: \$ : mv /tmp/aaa /srvbbbb$" out.txt ||
+	tg_fail "search: a wrapped line's first row edited from the second: $(cat out.txt)"
+expect 0 "$R" -c conf search 'rm -rf /srv/IMPORTANT$' wrap.tgr
+grep -q "0:00:00.008 wrap.tgr: \$ : rm -rf /srv/IMPORTANT$" out.txt ||
+	tg_fail "search: a carriage return after the window grew: $(cat out.txt)"
+# ... resized the other way: 80 columns to 20, between two lines
+printf '%s\n' 'out 1000 $ : ls\r\n' 'resize 2000 20 24' 'out 3000 $ : rm -rf /srv/impo \rrtantdir\r\n' \
+	'seal 9000 {}' >narrowed.txt
+"$G" script k/signing.key narrowed.tgr session=$SID cols=80 <narrowed.txt || tg_fail "make narrowed.tgr"
+expect 0 "$R" -c conf search 'importantdir' narrowed.tgr
+[ "$(cat out.txt)" = "$SID 0:00:00.003 narrowed.tgr: \$ : rm -rf /srv/importantdir" ] ||
+	tg_fail "search: a line wrapped after the window was narrowed: $(cat out.txt)"
+# a tab moves to the next tab stop (every 8 columns) over the cells it passes, writing nothing
+printf '%s\n' 'out 1000 a\tb\r\n' 'out 2000 abcdefghij\r\tX\r\n' 'seal 9000 {}' >tabs.txt
+"$G" script k/signing.key tabs.tgr session=$SID <tabs.txt || tg_fail "make tabs.tgr"
+expect 0 "$R" -c conf search '^a {7}b$|abcdefghXj' tabs.tgr
+[ "$(cut -d' ' -f4- out.txt)" = "a       b
+abcdefghXj" ] || tg_fail "search: a tab: $(cat out.txt)"
+# real bash at 20 columns, typing a command longer than that; then another, edited in its
+# first row (13 times Left arrow, Backspace, XY) from its second: readline goes up a row
+# (CSI A) and right (CSI C) to redraw it (where terminfo knows xterm's autowrap, which
+# readline's redraw follows)
+if command -v bash >/dev/null && command -v python3 >/dev/null && tput -T xterm am 2>/dev/null; then
+	python3 - >bash.txt <<'PY' || tg_fail "bash in a pty"
+import os, pty, select, struct, fcntl, termios, time
+typed = [b': rm -rf /srv/importantdir\r', b': rm -rf /tmp/importantdir' + b'\x1b[D' * 13 + b'\x7fXY\r']
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.update(TERM='xterm', PS1='$ ', INPUTRC='/dev/null', HISTFILE='/dev/null')
+    os.environ.pop('PROMPT_COMMAND', None)
+    os.execvp('bash', ['bash', '--norc', '--noprofile', '-i'])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 20, 0, 0))
+out = b''
+def until(want, n):
+    global out
+    end = time.time() + 20
+    while out.count(want) < n and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                return
+            if not d:
+                return
+            out += d
+for n, line in enumerate(typed):  # each at its prompt, when readline reads the keys
+    until(b'$ ', n + 1)
+    for ch in line:
+        os.write(fd, bytes([ch]))
+        time.sleep(0.01)
+until(b'$ ', len(typed) + 1)
+os.write(fd, b'exit\r')
+until(b'\x00', 1)  # to the end
+os.waitpid(pid, 0)
+print('out 1000 ' + ''.join('\\x%02x' % b for b in out))
+print('seal 2000 {}')
+PY
+	"$G" script k/signing.key bash.tgr session=$SID cols=20 <bash.txt || tg_fail "make bash.tgr"
+	expect 0 "$R" -c conf search 'rm -rf /srv/importantdir' bash.tgr
+	grep -q "bash.tgr: \$ : rm -rf /srv/importantdir$" out.txt ||
+		tg_fail "search: bash's line wrapped at 20 columns: $(cat out.txt) (recorded: $(cat bash.txt))"
+	expect 0 "$R" -c conf search '/tmXY/importantdir' bash.tgr
+	grep -q "bash.tgr: \$ : rm -rf /tmXY/importantdir$" out.txt ||
+		tg_fail "search: bash's wrapped line edited: $(cat out.txt) (recorded: $(cat bash.txt))"
+fi
 # a long line is cut where it is shown, but around the match: the match is in what is shown
 python3 -c "print('out 1000 ' + 'A' * 1000 + ' BEGIN RSA PRIVATE KEY ' + 'B' * 1000 + '\\\\r\\\\n'); print('seal 2000 {}')" >long.txt
 "$G" script k/signing.key long.tgr session=$SID <long.txt || tg_fail "make long.tgr"
@@ -811,10 +899,14 @@ expect 0 "$R" -c conf search '.' cursor.tgr
 4 0:00:00.006 cursor.tgr: !afx
 4 0:00:00.007 cursor.tgr: abcd" ] || tg_fail "search: cursor moves on the line not applied: $(cat out.txt)"
 # ... whatever the count: CSI 1000 D, "all the way left", is how some progress lines go back
-# to their start (a count past the line's start or end goes as far as it can)
+# to their start (a count past the line's start or end goes as far as it can: with no width
+# known, the line is one row; else its row's last column)
 printf '%s\n' 'out 1000 0%\e[1000D50%\e[1000D100%\r\n' 'out 2000 a\e[5000Cb\e[123456789Dc\r\n' \
 	'seal 3000 {}' >farmove.txt
-"$G" script k/signing.key farmove.tgr session=$SID <farmove.txt || tg_fail "make farmove.tgr"
+"$G" script k/signing.key farmove.tgr session=$SID cols=80 <farmove.txt || tg_fail "make farmove.tgr"
+expect 0 "$R" -c conf search '^c {78}b$' farmove.tgr
+[ "$(wc -l <out.txt)" -eq 1 ] || tg_fail "search: a cursor move past the row's last column: $(cut -c1-80 out.txt)"
+"$G" script k/signing.key farmove.tgr session=$SID cols=0 <farmove.txt || tg_fail "make farmove.tgr"
 expect 0 "$R" -c conf search '^100%$' farmove.tgr
 [ "$(cut -d' ' -f2- out.txt)" = "0:00:00.001 farmove.tgr: 100%" ] ||
 	tg_fail "search: a cursor move by 1000 columns: $(cat out.txt)"
@@ -833,7 +925,7 @@ for n in 4 16; do
 	python3 -c "for i in range(2): print('out %d ' % (1000 + i) + ('\\\\e[999C' * $n + 'x\\\\r\\\\n') * 100)
 print('seal 9000 {}')" >"blank-lines$n"
 done
-GROWS_GEN= grows "search: lines of blanks four times as wide" 60 'zz' blank-lines4 blank-lines16
+GROWS_GEN=cols=0 grows "search: lines of blanks four times as wide" 60 'zz' blank-lines4 blank-lines16
 # ... and so do its matches: 16000 matches on a line of 16000 characters take about the work
 # the same matches take on 40 lines of 400 (without a walk of the line for each match, which
 # made it 9 times as long; 3 times, walked with memchr)

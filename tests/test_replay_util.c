@@ -83,7 +83,7 @@ END_TEST
 
 /* Output (input 0) or typed input stripped; with input, '#' marks where a key's sequence ended;
  * in output, '>', '<' and '=' an erase in line to its end, from its start and all of it, '|',
- * '{' and '}' the cursor moved to a column, back and forward. */
+ * '{' and '}' the cursor moved to a column, back and forward, '^' and 'v' up and down. */
 static void strip_as(int input, const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
@@ -101,6 +101,8 @@ static void strip_as(int input, const char *in, char *out, size_t cap)
 			           : kept[j] == REPLAY_STRIP_COLUMN      ? '|'
 			           : kept[j] == REPLAY_STRIP_LEFT        ? '{'
 			           : kept[j] == REPLAY_STRIP_RIGHT       ? '}'
+			           : kept[j] == REPLAY_STRIP_UP          ? '^'
+			           : kept[j] == REPLAY_STRIP_DOWN        ? 'v'
 			                                                 : (char)kept[j];
 	}
 	if ((k = replay_strip_end(&st)) >= 0 && n + 1 < cap) /* the end of the stream */
@@ -166,6 +168,9 @@ START_TEST(escapes)
 	      "7Gf\033[1;2Gg\033[?5Dh",
 	      out, sizeof(out));
 	ck_assert_str_eq(out, "a|b{c}d|e|fgh");
+	/* and between the rows of a line wider than the terminal: up, down */
+	strip("a\033[Ab\033[2Bc\033[?1Ad", out, sizeof(out));
+	ck_assert_str_eq(out, "a^bvcd");
 	{
 		struct replay_strip st = REPLAY_STRIP_VOID;
 		int kept[2];
