@@ -119,6 +119,7 @@ struct tg_rec_summary {
 	unsigned client_port;
 	char mode[16];
 	char command[1024]; /* truncated if longer */
+	int command_cut;    /* it was: the command is longer than command holds */
 	char pam_session_id[128];
 	char key_id[TG_REC_KEY_ID_LEN + 1];
 	uint64_t start_us;

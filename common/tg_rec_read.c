@@ -771,6 +771,7 @@ static void summary_header(struct tg_rec_summary *s, const struct tg_rec_header 
 	s->client_port = h->client_port;
 	snprintf(s->mode, sizeof(s->mode), "%s", h->mode);
 	snprintf(s->command, sizeof(s->command), "%s", h->command ? h->command : "");
+	s->command_cut = h->command != NULL && strlen(h->command) >= sizeof(s->command);
 	snprintf(s->pam_session_id, sizeof(s->pam_session_id), "%s", h->pam_session_id);
 	snprintf(s->key_id, sizeof(s->key_id), "%s", h->key_id);
 	s->start_us = h->start_us;

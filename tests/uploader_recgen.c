@@ -3,7 +3,7 @@
  * through the writer API (the format lives only in common/tg_rec.c).
  *
  *   uploader-recgen keygen DIR          DIR/signing.key, DIR/signing.pub
- *   uploader-recgen rec SECKEY OUT [user=U] [host=H] [pam=SID] [bytes=N] [unsealed]
+ *   uploader-recgen rec SECKEY OUT [user=U] [host=H] [pam=SID] [command=C] [bytes=N] [unsealed]
  *
  * rec writes N bytes of output (default 1000) in 4 KiB records, a
  * checkpoint every 256 records, and seals the recording unless "unsealed".
@@ -75,6 +75,8 @@ static int rec(int argc, char **argv)
 			m.host = argv[i] + 5;
 		else if (strncmp(argv[i], "pam=", 4) == 0)
 			m.pam_session_id = argv[i] + 4;
+		else if (strncmp(argv[i], "command=", 8) == 0)
+			m.command = argv[i] + 8;
 		else if (strncmp(argv[i], "bytes=", 6) == 0)
 			bytes = strtoull(argv[i] + 6, NULL, 10);
 		else if (strcmp(argv[i], "unsealed") == 0)
@@ -130,8 +132,8 @@ int main(int argc, char **argv)
 		return keygen(argv[2]);
 	if (argc >= 4 && strcmp(argv[1], "rec") == 0)
 		return rec(argc, argv);
-	fprintf(stderr,
-	        "usage: uploader-recgen keygen DIR | rec SECKEY OUT [user=U] [host=H] [pam=SID] "
-	        "[bytes=N] [unsealed]\n");
+	fprintf(stderr, "usage: uploader-recgen keygen DIR | rec SECKEY OUT [user=U] [host=H] "
+	                "[pam=SID] [command=C] "
+	                "[bytes=N] [unsealed]\n");
 	return 2;
 }

@@ -354,6 +354,8 @@ json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const 
 	json_object_set_new(o, "client_port", json_integer(s->client_port));
 	json_object_set_new(o, "mode", up_json_string(s->mode));
 	json_object_set_new(o, "command", up_json_string(s->command));
+	/* the index holds 1023 bytes of it: what follows is in the recording, not here */
+	json_object_set_new(o, "command_truncated", json_boolean(s->command_cut));
 	json_object_set_new(o, "start", json_string(start));
 	json_object_set_new(o, "start_us", json_integer((json_int_t)s->start_us));
 	json_object_set_new(o, "duration_us", json_integer((json_int_t)s->duration_us));
