@@ -394,11 +394,25 @@ static int open_reader(struct tg_rec_reader **out, const struct tg_rec_source *s
 		goto out;
 	}
 	/* a newer format is not read, and not called tampered; an older one than the first there
-	 * is (0) is no format at all */
+	 * is (0) is no format at all. A HEADER of this version under a newer version byte is this
+	 * format's file with that byte changed, which would pass a tampered file off as "not
+	 * verified": it is tampered */
 	if (r->buf[6] != TG_REC_VERSION) {
 		r->version = r->buf[6];
-		e = r->buf[6] > TG_REC_VERSION ? TG_ERR_VERSION
-		                               : header_fail(bad, 0, 6, "format version 0");
+		if (r->buf[6] < TG_REC_VERSION) {
+			e = header_fail(bad, 0, 6, "format version 0");
+			goto out;
+		}
+		e = TG_ERR_VERSION;
+		r->pos = TG_REC_MAGIC_LEN;
+		if (frame(r, TG_REC_MAX_HEADER, &type, &dt, &hl, &plen, &at_eof) > 0 &&
+		    type == TG_REC_HEADER && plen <= TG_REC_MAX_HEADER &&
+		    (o = json_loadb((const char *)r->buf + r->pos + hl, plen, 0, NULL)) != NULL &&
+		    json_is_integer(json_object_get(o, "version")) &&
+		    json_integer_value(json_object_get(o, "version")) == TG_REC_VERSION)
+			e = header_fail(
+			    bad, 0, 6,
+			    "a HEADER of this version under a newer format version byte");
 		goto out;
 	}
 	r->pos = TG_REC_MAGIC_LEN;

@@ -213,10 +213,15 @@ PY
 done
 expect 1 "$R" -c conf --force cat random.tgr
 expect 1 "$R" -c conf --force search 'x' hostile.tgr
-# a recording in a newer format version is not read, and not called tampered either: it
-# says which version it is, and every command exits 3 (an error, not a verdict)
-cp good.tgr newer.tgr
-printf '\002' | dd of=newer.tgr bs=1 seek=6 conv=notrunc 2>/dev/null
+# a recording in a newer format version (its byte and its header's version) is not read, and
+# not called tampered either: it says which version it is, and every command exits 3 (an
+# error, not a verdict)
+python3 -c 'import sys
+d = bytearray(open("good.tgr", "rb").read())
+d[6] = 2
+i = d.index(b"\"version\":1")
+d[i + 10] = ord("2")
+open("newer.tgr", "wb").write(d)'
 expect 3 "$R" -c conf verify newer.tgr
 [ "$(cat out.txt)" = "newer.tgr: error: unsupported format version 2 (this tollgate-replay reads up to 1): not verified" ] ||
 	tg_fail "verify newer: $(cat out.txt)"
@@ -227,7 +232,12 @@ for cmd in info "info --json" cat "search x" "export --format asciicast" play; d
 		tg_fail "$cmd newer: $(cat err.txt)"
 	if grep -q TAMPERED out.txt err.txt; then tg_fail "$cmd newer: called tampered"; fi
 done
-# but a version before the first there is (0) is no format: that file was changed
+# but this format's file with the version byte alone changed is tampered, not "not verified"
+cp good.tgr bumped.tgr
+printf '\002' | dd of=bumped.tgr bs=1 seek=6 conv=notrunc 2>/dev/null
+expect 1 "$R" -c conf verify bumped.tgr
+grep -q "TAMPERED" out.txt || tg_fail "verify: a version byte changed over a version 1 header not found tampered: $(cat out.txt)"
+# and a version before the first there is (0) is no format: that file was changed
 cp good.tgr older.tgr
 printf '\000' | dd of=older.tgr bs=1 seek=6 conv=notrunc 2>/dev/null
 expect 1 "$R" -c conf verify older.tgr
