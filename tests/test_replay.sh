@@ -35,6 +35,12 @@ expect() { # expect CODE COMMAND...: run, check the exit status
 	got=$?
 	[ "$got" -eq "$want" ] || { cat out.txt err.txt; tg_fail "$* exited $got, expected $want"; }
 }
+# finds PATTERN FILE LINE WHAT: search PATTERN in FILE finds a line of out.txt that matches
+# the basic regular expression LINE; else the test fails, saying WHAT was missed
+finds() {
+	expect 0 "$R" -c conf search "$1" "$2"
+	grep -q "$3" out.txt || tg_fail "search: $4: $(cat out.txt)"
+}
 
 # How the work of search grows with its input is judged by the instructions it runs, which
 # valgrind (callgrind) counts alike on a loaded machine and an idle one, not by a clock.
@@ -698,12 +704,10 @@ expect 0 "$R" -c conf search 'rm -rf /srv/importantdir' wrap.tgr
 [ "$(cat out.txt)" = "$SID 0:00:00.001 wrap.tgr: \$ : rm -rf /srv/importantdir
 $SID 0:00:00.004 wrap.tgr: \$ : rm -rf /srv/importantdir" ] ||
 	tg_fail "search: a line wrapped at the terminal's width: $(cat out.txt)"
-expect 0 "$R" -c conf search '^\$ : mv /tmp/aaa /srvbbbb$' wrap.tgr
-grep -q "wrap.tgr: \$ : mv /tmp/aaa /srvbbbb$" out.txt ||
-	tg_fail "search: a wrapped line's first row edited from the second: $(cat out.txt)"
-expect 0 "$R" -c conf search 'rm -rf /srv/IMPORTANT$' wrap.tgr
-grep -q "0:00:00.008 wrap.tgr: \$ : rm -rf /srv/IMPORTANT$" out.txt ||
-	tg_fail "search: a carriage return after the window grew: $(cat out.txt)"
+finds '^\$ : mv /tmp/aaa /srvbbbb$' wrap.tgr "wrap.tgr: \$ : mv /tmp/aaa /srvbbbb$" \
+	"a wrapped line's first row edited from the second"
+finds 'rm -rf /srv/IMPORTANT$' wrap.tgr "0:00:00.008 wrap.tgr: \$ : rm -rf /srv/IMPORTANT$" \
+	"a carriage return after the window grew"
 # ... resized the other way: 80 columns to 20, between two lines
 printf '%s\n' 'out 1000 $ : ls\r\n' 'resize 2000 20 24' 'out 3000 $ : rm -rf /srv/impo \rrtantdir\r\n' \
 	'seal 9000 {}' >narrowed.txt
@@ -757,12 +761,10 @@ print('out 1000 ' + ''.join('\\x%02x' % b for b in out))
 print('seal 2000 {}')
 PY
 	"$G" script k/signing.key bash.tgr session=$SID cols=20 <bash.txt || tg_fail "make bash.tgr"
-	expect 0 "$R" -c conf search 'rm -rf /srv/importantdir' bash.tgr
-	grep -q "bash.tgr: \$ : rm -rf /srv/importantdir$" out.txt ||
-		tg_fail "search: bash's line wrapped at 20 columns: $(cat out.txt) (recorded: $(cat bash.txt))"
-	expect 0 "$R" -c conf search '/tmXY/importantdir' bash.tgr
-	grep -q "bash.tgr: \$ : rm -rf /tmXY/importantdir$" out.txt ||
-		tg_fail "search: bash's wrapped line edited: $(cat out.txt) (recorded: $(cat bash.txt))"
+	finds 'rm -rf /srv/importantdir' bash.tgr "bash.tgr: \$ : rm -rf /srv/importantdir$" \
+		"bash's line wrapped at 20 columns (recorded: $(cat bash.txt))"
+	finds '/tmXY/importantdir' bash.tgr "bash.tgr: \$ : rm -rf /tmXY/importantdir$" \
+		"bash's wrapped line edited (recorded: $(cat bash.txt))"
 fi
 # a long line is cut where it is shown, but around the match: the match is in what is shown
 python3 -c "print('out 1000 ' + 'A' * 1000 + ' BEGIN RSA PRIVATE KEY ' + 'B' * 1000 + '\\\\r\\\\n'); print('seal 2000 {}')" >long.txt
