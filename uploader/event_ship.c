@@ -937,6 +937,14 @@ static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *
 	return found;
 }
 
+/* A wait of wait us that started at *from_us (0: not yet, so now) is not over at now. */
+static int wait_left(uint64_t *from_us, uint64_t now, uint64_t wait)
+{
+	if (*from_us == 0)
+		*from_us = now;
+	return now < *from_us + wait;
+}
+
 /*
  * The logout at the head may still wait for recordings on their first reading: unread_wait at
  * most, counted from its first such wait (now, up_now_us()), not from the logout's time. After
@@ -944,9 +952,7 @@ static int recording_queued_of(struct up_ctx *c, const char *sid, const json_t *
  */
 static int unread_wait_left(struct up_item *head, uint64_t now, uint64_t unread_wait)
 {
-	if (head->unread_wait_from_us == 0)
-		head->unread_wait_from_us = now;
-	return now < head->unread_wait_from_us + unread_wait;
+	return wait_left(&head->unread_wait_from_us, now, unread_wait);
 }
 
 /*
@@ -956,9 +962,7 @@ static int unread_wait_left(struct up_item *head, uint64_t now, uint64_t unread_
  */
 static int handed_wait_left(struct up_item *head, uint64_t now, uint64_t unread_wait)
 {
-	if (head->handed_wait_from_us == 0)
-		head->handed_wait_from_us = now;
-	return now < head->handed_wait_from_us + unread_wait;
+	return wait_left(&head->handed_wait_from_us, now, unread_wait);
 }
 
 /*
