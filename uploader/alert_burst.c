@@ -178,20 +178,16 @@ static json_t *summary_event(const struct up_ctx *c, const char *kind, const jso
 	hms(uint_of(st, "since_us"), since, sizeof(since));
 	hms(uint_of(st, "last_us"), last, sizeof(last));
 	tg_buf_init(&msg, 4096);
-	if (is_mfa_kind(kind)
-	        ? tg_buf_printf(
-	              &msg,
-	              "%llu more MFA failure%s since %s UTC (the last at %s UTC), counted "
-	              "here rather than posted one by one; each is its own mfa_failure "
-	              "event in S3 (the first: s3://%s/%s) and in syslog",
-	              (unsigned long long)n, n == 1 ? "" : "s", since, last, c->bucket,
-	              key ?: "?") != TG_OK
-	        : tg_buf_printf(&msg,
-	                        "%llu more %s alert%s since %s UTC (the last at %s UTC), counted "
-	                        "here rather than posted one by one; each is its own alert event "
-	                        "in S3 (the first: s3://%s/%s) and in syslog",
-	                        (unsigned long long)n, kind, n == 1 ? "" : "s", since, last,
-	                        c->bucket, key ?: "?") != TG_OK)
+	/* "3 more recording_removed alerts ... its own alert event", "3 more MFA failures ... its
+	 * own mfa_failure event" */
+	if (tg_buf_printf(&msg,
+	                  "%llu more %s%s since %s UTC (the last at %s UTC), counted here rather "
+	                  "than posted one by one; each is its own %s event in S3 (the first: "
+	                  "s3://%s/%s) and in syslog",
+	                  (unsigned long long)n, is_mfa_kind(kind) ? "MFA failure" : kind,
+	                  is_mfa_kind(kind) ? (n == 1 ? "" : "s") : (n == 1 ? " alert" : " alerts"),
+	                  since, last, is_mfa_kind(kind) ? BURST_MFA_KIND : "alert", c->bucket,
+	                  key ?: "?") != TG_OK)
 		goto out;
 	json_array_foreach(ex, i, v)
 	{
