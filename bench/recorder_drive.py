@@ -11,6 +11,10 @@ bench-cpu-wrap, which runs the workload; the last <10 ms are missed), log_ratio
 (bytes logged per output byte), rss_kib (peak resident memory of the
 recorder's main process, VmHWM sampled every 20 ms), p50_us and p99_us
 (echo round trip of single keystrokes).
+
+Before each run (untimed) the page cache is written out (sync): a tool that
+syncs nothing leaves its log dirty, and on ext4 the next tool's fsync would
+wait for that write-back too, charging one tool's log to another.
 """
 import glob
 import json
@@ -328,6 +332,9 @@ def bench(work):
                 if os.path.exists(cpu_file):
                     os.unlink(cpu_file)
                 latency = case == "keystroke-echo"
+                # untimed: the tool before left its log in the page cache, and its write-back
+                # would otherwise land in this tool's run (on ext4 a sync waits for it)
+                os.sync()
                 try:
                     got, wall, cpu, peak, lat, status, stream = run(argv, env, latency)
                 except (OSError, RuntimeError) as e:

@@ -62,16 +62,18 @@ static int fail(struct rec_sink *s, int r)
  * (the page cache has every write); the sync is for power loss, and the end of the session
  * still syncs in line before the hand-over.
  *
- * The same thread starts write-back (sync_file_range, no wait) each time the file has grown by
- * REC_SINK_WRITEBACK_STEP: the page cache would otherwise hold a large session's output until
- * that sync at the end, and the session's end (the user's logout) would wait for all of it.
+ * The same thread also syncs each time the file has grown by REC_SINK_WRITEBACK_STEP. Starting
+ * write-back alone (sync_file_range) was not enough: the data reached the disk, but ext4
+ * allocates blocks as it writes them back, and the journal commit of those allocations, a
+ * whole session's, was left to the sync at the end. On 100 MB of output that end sync took
+ * 130-225 ms; with an fdatasync every 8 MiB it takes 20-30 ms (doc/recorder.md).
  */
 struct rec_bgsync {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int fd;
-	int want, stop, err; /* want: BG_SYNC | BG_WRITEBACK; err: errno of a failed sync, 0 */
+	int want, stop, err; /* want: a sync is asked for; err: errno of a failed sync, 0 */
 };
 
 #define BG_SYNC 1
@@ -81,22 +83,15 @@ static void *bgsync_run(void *arg)
 {
 	struct rec_bgsync *b = arg;
 
-	int want;
-
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
 		while (!b->want && !b->stop)
 			pthread_cond_wait(&b->cv, &b->mu);
 		if (!b->want)
 			break;
-		want = b->want;
 		b->want = 0;
 		pthread_mutex_unlock(&b->mu);
-		if (!(want & BG_SYNC)) {
-			/* an error shows in the next sync */
-			sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-			pthread_mutex_lock(&b->mu);
-		} else if (fdatasync(b->fd) != 0) {
+		if (fdatasync(b->fd) != 0) {
 			int e = errno;
 
 			pthread_mutex_lock(&b->mu);
@@ -110,8 +105,9 @@ static void *bgsync_run(void *arg)
 	return NULL;
 }
 
-/* Ask for a sync of the recording, or what (BG_WRITEBACK); TG_ERR_SYSTEM (errno set) when an
- * earlier sync failed. */
+/* Ask the thread for a sync of the recording: what is BG_SYNC (a checkpoint's, done in line when
+ * no thread can be made) or BG_WRITEBACK (the growth step's, then left to the kernel: in line it
+ * would stall the relay). TG_ERR_SYSTEM (errno set) when an earlier sync failed. */
 static int bgsync_ask(struct rec_sink *s, int what)
 {
 	struct rec_bgsync *b = s->bg;

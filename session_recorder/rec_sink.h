@@ -22,9 +22,10 @@
  * - buffered records are written out at least every 100 ms.
  * - a checkpoint is followed by fdatasync when it is an idle heartbeat or at
  *   most 1 MiB was written since the last one (interactive sessions: every
- *   checkpoint); under bulk output the kernel's writeback takes the data and
- *   the next idle heartbeat or the seal syncs it, so a relay of 100 MB/s never
- *   stalls on the disk. kill -9 needs no sync: the page cache outlives us.
+ *   checkpoint); under bulk output the sync thread syncs every 8 MiB of growth
+ *   and the next idle heartbeat or the seal syncs the rest, so a relay of
+ *   100 MB/s never stalls on the disk and the seal waits for a few MiB, not
+ *   for the whole session. kill -9 needs no sync: the page cache outlives us.
  * The first write error is kept: later calls do nothing and return it.
  */
 #ifndef REC_SINK_H
@@ -41,7 +42,7 @@ struct rec_bgsync;
 #define REC_SINK_FLUSH_US 100000ULL
 #define REC_SINK_SYNC_MAX                                                                          \
 	(1024 * 1024ULL) /* fdatasync a checkpoint when it covers at most this much */
-/* start write-back (no wait) each time the file grew by this much */
+/* sync (on the sync thread, the relay does not wait) each time the file grew by this much */
 #define REC_SINK_WRITEBACK_STEP (8 * 1024 * 1024ULL)
 #define REC_SINK_IDLE_FACTOR_CAPPED 12
 #define REC_SINK_SPOOL_STEP_MIN (64 * 1024ULL) /* rec_sink_spool_cap: how often it looks */
