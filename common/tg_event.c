@@ -1,6 +1,7 @@
 #include "tg_event.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sodium.h>
@@ -14,6 +15,30 @@
 #include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_spool.h"
+
+uint32_t tg_audit_session(void)
+{
+	char buf[16];
+	ssize_t n;
+	unsigned long v;
+	char *end;
+	int fd = open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno != 0 || (*end != '\0' && *end != '\n') || v == 0 || v >= 4294967295UL)
+		return 0;
+	return (uint32_t)v;
+}
 
 uint64_t tg_now_us(void)
 {

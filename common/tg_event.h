@@ -28,6 +28,13 @@ int tg_event_write(const char *spool_dir, const char *type, json_t *ev, char *na
 int tg_event_read(const char *path, json_t **out);
 /* The same checks over text already read (len bytes, need not be NUL-terminated). */
 int tg_event_parse(const char *text, size_t len, json_t **out);
+/*
+ * The kernel's audit session id of this process (/proc/self/sessionid): set by pam_loginuid
+ * for each login in the process PAM runs in (sshd's [priv] one), inherited by every process of
+ * the login, and not changeable or reused by the user. 0 when there is none (no pam_loginuid in
+ * the PAM stack, a kernel without audit, or unset: 4294967295).
+ */
+uint32_t tg_audit_session(void);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);
 /*

@@ -47,6 +47,7 @@ struct tg_rec_meta {
 	unsigned client_port;
 	const char *host;
 	long sshd_pid;
+	uint32_t audit_session; /* tg_audit_session() (the login's, unforgeable); 0: none */
 	uint64_t start_us; /* wall clock, Unix epoch microseconds */
 	const char *mode;  /* "interactive", "command" or "transfer" */
 	const char *command;
@@ -121,6 +122,7 @@ struct tg_rec_summary {
 	char command[1024]; /* truncated if longer */
 	int command_cut;    /* it was: the command is longer than command holds */
 	char pam_session_id[128];
+	uint32_t audit_session; /* the header's, 0: none */
 	char key_id[TG_REC_KEY_ID_LEN + 1];
 	uint64_t start_us;
 	uint64_t duration_us; /* from a verified END, or the last verified time */
@@ -163,6 +165,7 @@ struct tg_rec_header {
 	unsigned client_port;
 	char host[256];
 	long sshd_pid;
+	uint32_t audit_session; /* 0: none (no pam_loginuid, or a recorder before it) */
 	uint64_t start_us;
 	char mode[16];
 	const char *command; /* NULL when the header has null; owned by the reader */

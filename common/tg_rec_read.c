@@ -207,6 +207,11 @@ static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t 
 	if (get_int(o, "sshd_pid", -1, INT32_MAX, &n) != TG_OK)
 		goto out;
 	h->sshd_pid = (long)n;
+	/* optional: none without pam_loginuid, and from recorders before it */
+	if (json_object_get(o, "audit_session") != NULL &&
+	    get_int(o, "audit_session", 1, 4294967294LL, &n) != TG_OK)
+		goto out;
+	h->audit_session = json_object_get(o, "audit_session") != NULL ? (uint32_t)n : 0;
 	if (get_int(o, "start_us", 0, INT64_MAX, &n) != TG_OK)
 		goto out;
 	h->start_us = (uint64_t)n;
@@ -787,6 +792,7 @@ static void summary_header(struct tg_rec_summary *s, const struct tg_rec_header 
 	snprintf(s->command, sizeof(s->command), "%s", h->command ? h->command : "");
 	s->command_cut = h->command != NULL && strlen(h->command) >= sizeof(s->command);
 	snprintf(s->pam_session_id, sizeof(s->pam_session_id), "%s", h->pam_session_id);
+	s->audit_session = h->audit_session;
 	snprintf(s->key_id, sizeof(s->key_id), "%s", h->key_id);
 	s->start_us = h->start_us;
 }

@@ -225,14 +225,25 @@ static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, cons
 {
 	const void *tty = NULL;
 	long port = client_port(pamh);
+	uint32_t audit = tg_audit_session();
+	json_t *f;
 
 	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
 		tty = NULL;
-	return json_pack("{s:o, s:o, s:I, s:o, s:s}", "client_port",
-	                 port >= 0 ? json_integer(port) : json_null(), "tty", tgp_json_text(tty),
-	                 "pid", (json_int_t)getpid(), "session_id",
-	                 session_id != NULL ? json_string(session_id) : json_null(), "mfa_method",
-	                 mfa_method(pamh, o, user, token));
+	f = json_pack("{s:o, s:o, s:I, s:o, s:s}", "client_port",
+	              port >= 0 ? json_integer(port) : json_null(), "tty", tgp_json_text(tty),
+	              "pid", (json_int_t)getpid(), "session_id",
+	              session_id != NULL ? json_string(session_id) : json_null(), "mfa_method",
+	              mfa_method(pamh, o, user, token));
+	/* the kernel's id of this login (pam_loginuid, earlier in the stack, made it), which
+	 * every process of the session inherits and its user cannot change: the uploader
+	 * counts a recording for this login only when its header names the same */
+	if (f != NULL && audit != 0 &&
+	    json_object_set_new(f, "audit_session", json_integer((json_int_t)audit)) != 0) {
+		json_decref(f);
+		return NULL;
+	}
+	return f;
 }
 
 int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)

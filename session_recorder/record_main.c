@@ -217,6 +217,7 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 	meta.client_port = rc->si.client_port;
 	meta.host = rc->si.host;
 	meta.sshd_pid = rc->si.sshd_pid;
+	meta.audit_session = rc->si.audit_session;
 	meta.start_us = rc->start_us;
 	meta.mode = session_kind_name(rc->mode.kind);
 	meta.command = rc->mode.original;

@@ -12,6 +12,7 @@
 
 #include "tg_addr.h"
 #include "tg_error.h"
+#include "tg_event.h"
 
 /*
  * An IPv6 address with the zone sshd gives a link-local client ("fe80::1%eth0": getnameinfo
@@ -121,5 +122,9 @@ int session_info_gather(struct session_info *si, uid_t uid, const char *hostname
 		}
 	}
 	si->sshd_pid = (long)getppid();
+	/* the session id below comes from the environment, which a user's ~/.bashrc can set to
+	 * another of their logins'; this one comes from the kernel, inherited from the process
+	 * PAM ran in, and the uploader counts a recording for a login only when the two agree */
+	si->audit_session = tg_audit_session();
 	return TG_OK;
 }

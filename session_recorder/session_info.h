@@ -8,6 +8,7 @@
 #define SESSION_INFO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SESSION_PAM_ID_LEN 32 /* hex chars of TOLLGATE_SESSION_ID */
@@ -26,6 +27,7 @@ struct session_info {
 	int tty;                                     /* stdin is a terminal */
 	unsigned cols, rows;
 	long sshd_pid;
+	uint32_t audit_session; /* tg_audit_session(): the login's, which the uploader compares */
 };
 
 /* Fill si for the user with uid (from the password database, not $USER). */

@@ -45,6 +45,7 @@ static inline void test_meta(struct tg_rec_meta *m, unsigned char fill)
 	m->client_port = 51234;
 	m->host = "web-1";
 	m->sshd_pid = 4242;
+	m->audit_session = 4240;
 	m->start_us = 1764380000000000ULL;
 	m->mode = "interactive";
 	m->command = NULL;

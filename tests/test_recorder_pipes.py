@@ -272,7 +272,8 @@ def test_scp_upload_metadata():
         check(rec.notes("transfer") and rec.notes("transfer")[0]["bytes_in"] == t["bytes_in"], "a transfer NOTE too")
         # doc/recording-format.md's HEADER and END examples name what the recorder writes
         for what, real in (("HEADER", rec.header), ("END", rec.end())):
-            want, got = doc_example_keys(what), json_keys(real)
+            # audit_session only where the process has one (pam_loginuid): not in this test
+            want, got = doc_example_keys(what) - {"audit_session"}, json_keys(real) - {"audit_session"}
             check(want == got, "recording-format.md's %s example names the recorder's keys "
                   "(only in the doc: %s; only written: %s)" % (what, sorted(want - got), sorted(got - want)))
         check(not rec.of("in") and not rec.of("out"), "no content stored (transfer_content = metadata)")
@@ -1369,6 +1370,51 @@ def test_escape_side_run_under_sshd():
         env.cleanup()
 
 
+def test_header_names_audit_session():
+    """The header names the kernel's audit session of the recorder (pam_loginuid's, inherited
+    from the process PAM ran in), which the uploader compares with the login event's: the
+    session id comes from the environment, which a user's ~/.bashrc can set to another of their
+    logins'. None (the field left out) when the process has none."""
+    env = Env(shell="/bin/sh")
+    try:
+        with open("/proc/self/sessionid") as f:
+            own = int(f.read())
+    except (OSError, ValueError):
+        own = 4294967295
+    try:
+        rc, out, err = run_pipes(env, "echo hi")
+        check(rc == 0 and out == b"hi\n", "the command ran (%d, %r)" % (rc, err[-200:]))
+        h = Recording(env.pub, env.only_session()).header
+        want = None if own in (0, 4294967295) else own
+        check(h.get("audit_session") == want,
+              "the header's audit session is ours (%r): %r" % (want, h.get("audit_session")))
+        # a login's: as pam_loginuid does, a new loginuid gives the process a new audit session
+        if os.geteuid() != 0 or own != 4294967295:
+            print("(part skipped: needs root and no audit session yet, to make one as "
+                  "pam_loginuid does)")
+            return
+        os.unlink(env.only_session())
+
+        def login():
+            with open("/proc/self/loginuid", "w") as f:
+                f.write("0")
+
+        try:
+            p = subprocess.run(["sh", "-c", 'cat /proc/self/sessionid >&2; exec "$0"', RECORDER],
+                               env=env.environ(SSH_ORIGINAL_COMMAND="echo hi"), preexec_fn=login,
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        except subprocess.SubprocessError as e:
+            print("(part skipped: cannot set a loginuid here: %s)" % e)
+            return
+        sid = int(p.stderr.split(b"\n", 1)[0])
+        check(p.returncode == 0 and 0 < sid < 4294967295, "a new audit session %d (%r)" % (sid, p.stderr[-200:]))
+        h = Recording(env.pub, env.only_session()).header
+        check(h.get("audit_session") == sid,
+              "the header names the login's audit session %d: %r" % (sid, h.get("audit_session")))
+    finally:
+        env.cleanup()
+
+
 def test_large_output_written_back_early():
     """A large session's recording goes to the disk while it runs (a sync on the sync thread
     every 8 MiB of growth), so its end, the user's logout, waits for a tail and not for all of
@@ -1413,5 +1459,6 @@ if __name__ == "__main__":
           test_transfer_disguise_recorded, test_closed_or_unreadable_std_fds,
           test_escape_alert_survives_odd_parent_name,
           test_escape_from_startup_file_forcecommand_start,
-          test_escape_side_run_under_sshd, test_large_output_written_back_early,
+          test_escape_side_run_under_sshd, test_header_names_audit_session,
+          test_large_output_written_back_early,
           test_checkpoints_synced_after_a_burst])

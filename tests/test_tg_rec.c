@@ -82,6 +82,7 @@ START_TEST(roundtrip_small)
 		ck_assert_uint_eq(h->client_port, 51234);
 		ck_assert_uint_eq(h->uid, 1000);
 		ck_assert_int_eq(h->sshd_pid, 4242);
+		ck_assert_uint_eq(h->audit_session, 4240);
 		ck_assert_str_eq(h->session_id, "abababababababababababababababab");
 		ck_assert_ptr_null(h->command);
 		ck_assert_uint_eq(h->cols, 80);
@@ -140,6 +141,7 @@ START_TEST(roundtrip_small)
 		unlink(path);
 		ck_assert_int_eq(s.status, TG_OK);
 		ck_assert_str_eq(s.user, "alice");
+		ck_assert_uint_eq(s.audit_session, 4240);
 		ck_assert_str_eq(s.mode, "interactive");
 		ck_assert_uint_eq(s.duration_us, 5000000);
 		ck_assert_int_eq(s.has_exit_status, 1);
@@ -666,6 +668,10 @@ START_TEST(hostile_inputs)
 		    {"command", "7"},
 		    {"term", "[]"},
 		    {"start_us", "-5"},
+		    {"audit_session", "0"},
+		    {"audit_session", "-1"},
+		    {"audit_session", "\"7\""},
+		    {"audit_session", "4294967295"},
 		    {"user", NULL},
 		    {"client_addr", NULL},
 		    {"user", "NUL"},

@@ -355,6 +355,9 @@ e2e_write_pam() {
 			echo "auth required pam_permit.so"
 		fi
 		echo "account required pam_unix.so"
+		# as Debian's /etc/pam.d/sshd: a new audit session per login, which the login
+		# event and every recording of the login name (optional: a container may not allow it)
+		echo "session optional pam_loginuid.so"
 		if e2e_have mfa; then
 			echo "session optional $E2E_PAM config=$E2E_CONF"
 		fi
@@ -1034,6 +1037,15 @@ e2e_check_recordings() {
 	if e2e_have mfa; then
 		jq -e -s --arg s "$E2E_SESSION_ID" 'all(.[]; .header.pam_session_id == $s)' "$r" >/dev/null ||
 			e2e_fail "a recording is not tied to the login (pam_session_id)"
+		# every recording names the login's audit session (pam_loginuid's): what the uploader
+		# compares, so that a recording cannot claim another login's id
+		audit=$(e2e_events login | jq -r --arg s "$E2E_SESSION_ID" 'select(.session_id == $s) | .audit_session // empty')
+		if [ -n "$audit" ]; then
+			jq -e -s --argjson a "$audit" 'all(.[]; .header.audit_session == $a)' "$r" >/dev/null ||
+				e2e_fail "a recording does not name the login's audit session $audit: $(jq -c '.header.audit_session' "$r")"
+		else
+			e2e_skip_part "no audit session at login (pam_loginuid could not set one here): recordings not compared with it"
+		fi
 	fi
 	# nothing in a normal session looks like an escape
 	if jq -e -s 'any(.[]; .notes[]?.note.event == "recording_escape")' "$r" >/dev/null; then
@@ -1265,6 +1277,15 @@ e2e_check_events() {
 		--arg p "$E2E_SERVICE" || e2e_fail "login event: $(e2e_events login)"
 	e2e_event_has logout '.session_id == $s and .duration_us > 0' --arg s "$E2E_SESSION_ID" ||
 		e2e_fail "no logout event for session $E2E_SESSION_ID: $(e2e_events logout)"
+	# the logout names the login's audit session (the uploader compares either with the
+	# recordings'), and each login has an audit session of its own
+	audit=$(e2e_events login | jq -r --arg s "$E2E_SESSION_ID" 'select(.session_id == $s) | .audit_session // empty')
+	if [ -n "$audit" ]; then
+		e2e_event_has logout '.session_id == $s and .audit_session == $a' --arg s "$E2E_SESSION_ID" --argjson a "$audit" ||
+			e2e_fail "the logout's audit session is not the login's ($audit): $(e2e_events logout)"
+		[ "$(e2e_events login | jq -r '.audit_session' | sort -u | wc -l)" -eq "$(e2e_events login | wc -l)" ] ||
+			e2e_fail "two logins share an audit session: $(e2e_events login | jq -c '.audit_session')"
+	fi
 	# OpenSSH opens the PAM session before any channel asks for a pty, and leaves PAM_TTY
 	# at its placeholder "ssh" through the close, pty sessions included (doc/events.md)
 	e2e_event_has login '.session_id == $s and .tty == "ssh"' --arg s "$E2E_SESSION_ID" ||
