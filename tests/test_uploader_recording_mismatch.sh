@@ -6,6 +6,11 @@
 # raise no_recording, his logout message does not name it, and
 # recording_mismatch says what happened. The recording itself still goes up.
 # A recording by bob on the login's host counts as before.
+# The same goes for a recording of the right user and host made in another of
+# the user's logins (a channel of another connection, whose ~/.bashrc set
+# TOLLGATE_SESSION_ID): the kernel's audit session (pam_loginuid's, which every
+# process of a login inherits) must be the login's. A header or an event
+# without one (no pam_loginuid, an older recorder) is not compared.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -19,6 +24,23 @@ up_rec a.tgr user=alice host=otherhost pam=$BOB
 up_session_event 3 login carol $CAROL
 up_session_event 4 logout carol $CAROL
 up_rec c.tgr user=carol host=testhost pam=$CAROL
+DAVE=00112233445566778899aabbccddeeff
+ERIN=ffeeddccbbaa99887766554433221100
+FRANK=0f1e2d3c4b5a69788796a5b4c3d2e1f0
+UP_AUDIT=1111 up_session_event 5 login dave $DAVE
+UP_AUDIT=1111 up_session_event 6 logout dave $DAVE
+up_rec d.tgr user=dave host=testhost pam=$DAVE audit=2222
+UP_AUDIT=3333 up_session_event 7 login erin $ERIN
+UP_AUDIT=3333 up_session_event 8 logout erin $ERIN
+up_rec e.tgr user=erin host=testhost pam=$ERIN audit=3333
+# an event without one (no pam_loginuid) against a header with one, and the reverse
+up_session_event 9 login frank $FRANK
+up_session_event 10 logout frank $FRANK
+up_rec f.tgr user=frank host=testhost pam=$FRANK audit=5555
+GINA=1234567890abcdef1234567890abcdef
+UP_AUDIT=7777 up_session_event 11 login gina $GINA
+UP_AUDIT=7777 up_session_event 12 logout gina $GINA
+up_rec g.tgr user=gina host=testhost pam=$GINA
 up_once first
 # the logins' checks wait 10 s at least
 sleep 11
@@ -41,10 +63,19 @@ for m in logout:
 assert not having("no_recording", carol), "carol's matching recording did not count: %s" % msgs
 assert not having("recording_mismatch", carol), "carol's matching recording was alerted on: %s" % msgs
 assert any("c.tgr" in m for m in having(carol)), "carol's logout does not name her recording: %s" % msgs
+dave, erin, frank = "00112233445566778899aabbccddeeff", "ffeeddccbbaa99887766554433221100", "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+gina = "1234567890abcdef1234567890abcdef"
+assert having("recording_mismatch", dave, "2222"), "no recording_mismatch for dave's session: %s" % msgs
+assert len(having("no_recording", dave)) >= 1, "no no_recording for dave's login: %s" % msgs
+for m in [m for m in having(dave) if "recording_mismatch" not in m and "no_recording" not in m]:
+    assert "d.tgr" not in m, "dave's logout names a recording of another login: %s" % m
+for who, name in ((erin, "erin"), (frank, "frank"), (gina, "gina")):
+    assert not having("no_recording", who), "%s's recording did not count: %s" % (name, msgs)
+    assert not having("recording_mismatch", who), "%s's recording was alerted on: %s" % (name, msgs)
 print("messages ok")
 PYEOF
 # alice's recording still went up
 [ -n "$(find "$S3DATA" -path '*/host=otherhost/alice/*' -name '*._S3rver_object')" ] ||
 	tg_fail "alice's recording is not in S3"
 up_no_recs || tg_fail "a recording was left in the spool"
-echo "ok: a recording of another user or host does not count for a login, and is alerted on"
+echo "ok: a recording of another user, host or login does not count for a login, and is alerted on"

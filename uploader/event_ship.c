@@ -241,6 +241,7 @@ struct active_rec {
 	char sid[sizeof(((struct tg_rec_header *)0)->pam_session_id)];
 	char user[sizeof(((struct tg_rec_header *)0)->user)]; /* whose it is: see up_rec_owner_is */
 	char host[sizeof(((struct tg_rec_header *)0)->host)];
+	uint32_t audit;
 };
 struct active_ids {
 	struct active_rec *id;
@@ -278,13 +279,13 @@ static ssize_t header_read(void *ctx, void *buf, size_t n)
 /* The user and host a recording's header names, as item_header keeps them. */
 #define OWNER_LEN (sizeof(((struct tg_rec_header *)0)->user))
 
-/* The PAM session id (pam_sid, "" when none), the recording id (rec_id) and the user and host
- * (owner: each OWNER_LEN bytes, NULL: not wanted) the header of the recording dirfd/name names;
- * TG_OK, or an error when it cannot be read. With dead non-NULL, *dead says whether no recorder
- * holds the file's lock (its recorder died). */
+/* The PAM session id (pam_sid, "" when none), the recording id (rec_id), the user and host
+ * (owner: each OWNER_LEN bytes, NULL: not wanted) and the audit session (audit, 0: none) the
+ * header of the recording dirfd/name names; TG_OK, or an error when it cannot be read. With dead
+ * non-NULL, *dead says whether no recorder holds the file's lock (its recorder died). */
 static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char *pam_sid,
                       size_t pam_len, char *rec_id, size_t rec_len, char *user, char *host,
-                      int *dead)
+                      uint32_t *audit, int *dead)
 {
 	struct tg_rec_reader *rd = NULL;
 	struct header_src h = {-1, HEADER_SPAN};
@@ -303,6 +304,7 @@ static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char 
 			snprintf(user, OWNER_LEN, "%s", tg_rec_reader_header(rd)->user);
 		if (host != NULL)
 			snprintf(host, OWNER_LEN, "%s", tg_rec_reader_header(rd)->host);
+		*audit = tg_rec_reader_header(rd)->audit_session;
 	}
 	tg_rec_reader_free(rd);
 	close(h.fd);
@@ -335,7 +337,7 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 		/* a dot-file is a header being written: its recorder may not hold the lock yet,
 		 * and recovery leaves a young one alone */
 		if (header_ids(c, dirfd(d), de->d_name, ar.sid, sizeof(ar.sid), rec_id,
-		               sizeof(rec_id), ar.user, ar.host,
+		               sizeof(rec_id), ar.user, ar.host, &ar.audit,
 		               de->d_name[0] == '.' ? NULL : &dead) != TG_OK ||
 		    ar.sid[0] == '\0')
 			continue;
@@ -378,7 +380,7 @@ static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const c
 		active_ids_load(c, a);
 	for (i = 0; i < a->n; i++)
 		if (strcmp(a->id[i].sid, sid) == 0 &&
-		    up_rec_owner_is(login, a->id[i].user, a->id[i].host))
+		    up_rec_owner_is(login, a->id[i].user, a->id[i].host, a->id[i].audit))
 			return 1;
 	return 0;
 }
@@ -423,8 +425,8 @@ static void owner_digest(const char *user, const char *host, unsigned char out[U
 	crypto_generichash_final(&st, out, UP_OWNER_DIGEST);
 }
 
-/* The queued recording it (its header read) is of the user and host of the login (or logout)
- * event login; a login event that lacks either names no owner to compare (see
+/* The queued recording it (its header read) is of the user, host and audit session of the login (or
+ * logout) event login; a login event that lacks either names no owner to compare (see
  * up_rec_owner_is). */
 static int item_owned(const struct up_item *it, const json_t *login)
 {
@@ -432,6 +434,8 @@ static int item_owned(const struct up_item *it, const json_t *login)
 	const char *host = json_string_value(json_object_get(login, "host"));
 	unsigned char want[UP_OWNER_DIGEST];
 
+	if (!up_rec_owner_is(login, NULL, NULL, it->header_audit))
+		return 0;
 	if (user == NULL || host == NULL)
 		return 1;
 	owner_digest(user, host, want);
@@ -453,8 +457,10 @@ static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_it
 		return 1;
 	if (*dfd < 0 && (*dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
+	it->header_audit = 0;
 	r = header_ids(c, *dfd, it->name, it->header_pam_sid, sizeof(it->header_pam_sid),
-	               it->header_rec_id, sizeof(it->header_rec_id), user, host, NULL);
+	               it->header_rec_id, sizeof(it->header_rec_id), user, host, &it->header_audit,
+	               NULL);
 	if (r != TG_OK)
 		it->header_pam_sid[0] = '\0';
 	else
@@ -556,15 +562,17 @@ static int join_record_state(struct up_ctx *c, const char *sid, const json_t *lo
 }
 
 /* A recording that names session sid of the login (or logout) event ev is of another user or
- * host (others names them): it is no recording of that login, and a user who set
- * TOLLGATE_SESSION_ID for a recorder of their own would have hidden that login's missing one. */
+ * host, or of another login's audit session (others names them): it is no recording of that
+ * login, and a user who set TOLLGATE_SESSION_ID for a recorder of their own would have hidden
+ * that login's missing one. */
 static void mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others)
 {
 	up_alert(c, "recording_mismatch", 1,
-	         "session %s of %s on %s is named by a recording of another user or host, which "
-	         "does not count as its recording: %s",
+	         "session %s of %s on %s (audit session %lld) is named by a recording of another "
+	         "user, host or login, which does not count as its recording: %s",
 	         sid, json_string_value(json_object_get(ev, "user")) ?: "?",
-	         json_string_value(json_object_get(ev, "host")) ?: "?", others);
+	         json_string_value(json_object_get(ev, "host")) ?: "?",
+	         (long long)json_integer_value(json_object_get(ev, "audit_session")), others);
 }
 
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */

@@ -350,6 +350,9 @@ json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const 
 	json_object_set_new(o, "pam_session_id", up_json_string(s->pam_session_id));
 	json_object_set_new(o, "user", up_json_string(s->user));
 	json_object_set_new(o, "host", up_json_string(s->host));
+	/* the login's kernel audit session: up_rec_owner_is compares it with the login's */
+	if (s->audit_session != 0)
+		json_object_set_new(o, "audit_session", json_integer(s->audit_session));
 	json_object_set_new(o, "client_addr", up_json_string(s->client_addr));
 	json_object_set_new(o, "client_port", json_integer(s->client_port));
 	json_object_set_new(o, "mode", up_json_string(s->mode));

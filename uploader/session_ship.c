@@ -206,13 +206,19 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len)
 		snprintf(out, len, "(recording id not noted)");
 }
 
-int up_rec_owner_is(const json_t *login, const char *user, const char *host)
+int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit)
 {
 	const char *lu = json_string_value(json_object_get(login, "user"));
 	const char *lh = json_string_value(json_object_get(login, "host"));
+	json_int_t la = json_integer_value(json_object_get(login, "audit_session")); /* 0: none */
 
-	return (lu == NULL || user == NULL || strcmp(lu, user) == 0) &&
-	       (lh == NULL || host == NULL || strcmp(lh, host) == 0);
+	if ((lu != NULL && user != NULL && strcmp(lu, user) != 0) ||
+	    (lh != NULL && host != NULL && strcmp(lh, host) != 0))
+		return 0;
+	/* the session id comes from the recorder's environment, which the user's ~/.bashrc can
+	 * set to that of another of their logins; the audit session comes from the kernel: a
+	 * recorder of another connection of theirs does not count for this login */
+	return la <= 0 || audit == 0 || la == (json_int_t)audit;
 }
 
 /* Whether the join record entry e (an index line) counts for login: a recording whose header
@@ -221,11 +227,13 @@ int up_rec_owner_is(const json_t *login, const char *user, const char *host)
 static int join_entry_owned(const json_t *e, const json_t *login)
 {
 	const char *user = json_string_value(json_object_get(e, "user"));
+	json_int_t audit = json_integer_value(json_object_get(e, "audit_session")); /* 0: none */
 
 	if (user != NULL && strcmp(user, "_unknown") == 0 &&
 	    !json_is_true(json_object_get(e, "sealed")))
 		return 1;
-	return up_rec_owner_is(login, user, json_string_value(json_object_get(e, "host")));
+	return up_rec_owner_is(login, user, json_string_value(json_object_get(e, "host")),
+	                       audit > 0 && audit < 4294967295LL ? (uint32_t)audit : 0);
 }
 
 json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len)
@@ -249,12 +257,13 @@ json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size
 				goto fail;
 			continue;
 		}
-		n = snprintf(others + at, len - at, "%ss3://%s/%s (user %s, host %s)",
-		             at == 0 ? "" : ", ",
-		             json_string_value(json_object_get(e, "bucket")) ?: "?",
-		             json_string_value(json_object_get(e, "s3_key")) ?: "?",
-		             json_string_value(json_object_get(e, "user")) ?: "?",
-		             json_string_value(json_object_get(e, "host")) ?: "?");
+		n = snprintf(
+		    others + at, len - at, "%ss3://%s/%s (user %s, host %s, audit session %lld)",
+		    at == 0 ? "" : ", ", json_string_value(json_object_get(e, "bucket")) ?: "?",
+		    json_string_value(json_object_get(e, "s3_key")) ?: "?",
+		    json_string_value(json_object_get(e, "user")) ?: "?",
+		    json_string_value(json_object_get(e, "host")) ?: "?",
+		    (long long)json_integer_value(json_object_get(e, "audit_session")));
 		if (n > 0 && (size_t)n < len - at)
 			at += (size_t)n;
 		else

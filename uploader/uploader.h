@@ -34,10 +34,10 @@ enum up_queue {
 	UP_Q_COUNT,
 };
 
-/* A file waiting in a queue, with its retry state. */
 /* The size of the digest of a queued recording's user and host (event_ship.c). */
 #define UP_OWNER_DIGEST 16
 
+/* A file waiting in a queue, with its retry state. */
 struct up_item {
 	char name[UP_NAME_MAX];
 	uint64_t size;
@@ -71,6 +71,7 @@ struct up_item {
 	char header_pam_sid[65]; /* the PAM session (a join record's name: 64 at most) */
 	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
 	unsigned char header_owner[UP_OWNER_DIGEST]; /* its user and host, as a digest */
+	uint32_t header_audit; /* its audit session (0: none), to compare with a login's */
 };
 
 /* An entry of sessions/ or events/ that is no regular file (a symbolic link, a FIFO, a socket,
@@ -326,10 +327,11 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len);
  * written by this version or one before it; NULL when it lists none. */
 json_t *up_join_recordings(const json_t *rec);
 
-/* Whether a recording whose header names user and host belongs to the login (or logout) event
- * login: the same user and host. A field either side lacks (an event or index line of an
- * earlier version) is not compared. */
-int up_rec_owner_is(const json_t *login, const char *user, const char *host);
+/* Whether a recording whose header names user, host and audit session (tg_audit_session; 0:
+ * none) belongs to the login (or logout) event login: the same user, host and audit session.
+ * A field either side lacks (an event, header or index line of an earlier version, a host
+ * without pam_loginuid) is not compared. */
+int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit);
 /* The join record rec as it counts for the login (or logout) event login: only the recordings
  * whose user and host are the login's are listed (those past the list counted only beside one
  * of them); the others are named in others (len bytes, "" for none). A new reference, NULL
