@@ -18,13 +18,22 @@
 
 uint32_t tg_audit_session(void)
 {
-	char buf[16];
+	return tg_audit_session_of(0);
+}
+
+uint32_t tg_audit_session_of(pid_t pid)
+{
+	char buf[16], path[64];
 	ssize_t n;
 	unsigned long v;
 	char *end;
-	int fd = open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%ld/sessionid", (long)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/sessionid");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define TG_EVENT_SUBDIR "events"
 #define TG_EVENT_MAX_BYTES (64 * 1024)
@@ -29,12 +30,14 @@ int tg_event_read(const char *path, json_t **out);
 /* The same checks over text already read (len bytes, need not be NUL-terminated). */
 int tg_event_parse(const char *text, size_t len, json_t **out);
 /*
- * The kernel's audit session id of this process (/proc/self/sessionid): set by pam_loginuid
- * for each login in the process PAM runs in (sshd's [priv] one), inherited by every process of
- * the login, and not changeable or reused by the user. 0 when there is none (no pam_loginuid in
- * the PAM stack, a kernel without audit, or unset: 4294967295).
+ * The kernel's audit session id of this process (/proc/self/sessionid), or of process pid
+ * (tg_audit_session_of): pam_loginuid makes a new one for each login in the process PAM runs
+ * in (sshd's [priv] one), every process of the login inherits it, and the user cannot change
+ * it (the counter starts again at each boot). 0 when there is none (a kernel without audit, or
+ * unset: 4294967295) or it cannot be read.
  */
 uint32_t tg_audit_session(void);
+uint32_t tg_audit_session_of(pid_t pid);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);
 /*

@@ -219,13 +219,36 @@ static long client_port(pam_handle_t *pamh)
 	return port >= 1 && port <= 65535 ? port : -1;
 }
 
+/*
+ * This login's own audit session: the one pam_loginuid, earlier in the session stack, made for
+ * it. 0 when there is none or it is not the login's own: the same as sshd's (the parent) when
+ * pam_loginuid is missing, could not write (a container), or wrote nothing (the loginuid was
+ * already the user's: sshd started from that user's login), so that every login of the user
+ * would share it and it would tie no recording to this login.
+ */
+static uint32_t login_audit_session(pam_handle_t *pamh)
+{
+	uint32_t own = tg_audit_session();
+
+	if (own == 0)
+		return 0;
+	if (own == tg_audit_session_of(getppid())) {
+		pam_syslog(pamh, LOG_WARNING,
+		           "this login has no audit session of its own (pam_loginuid.so missing "
+		           "before pam_tollgate.so in the session stack, or it could not set one): "
+		           "its recordings are tied to it by the session id alone");
+		return 0;
+	}
+	return own;
+}
+
 /* token: the one open_session took out of the PAM environment, or NULL */
 static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, const char *user,
                               const char *session_id, const char *token)
 {
 	const void *tty = NULL;
 	long port = client_port(pamh);
-	uint32_t audit = tg_audit_session();
+	uint32_t audit = login_audit_session(pamh);
 	json_t *f;
 
 	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)

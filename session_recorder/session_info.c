@@ -122,7 +122,7 @@ int session_info_gather(struct session_info *si, uid_t uid, const char *hostname
 		}
 	}
 	si->sshd_pid = (long)getppid();
-	/* the session id below comes from the environment, which a user's ~/.bashrc can set to
+	/* the session id above comes from the environment, which a user's ~/.bashrc can set to
 	 * another of their logins'; this one comes from the kernel, inherited from the process
 	 * PAM ran in, and the uploader counts a recording for a login only when the two agree */
 	si->audit_session = tg_audit_session();

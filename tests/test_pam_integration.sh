@@ -283,6 +283,42 @@ id=$(sed -n 's/^TOLLGATE_SESSION_ID=//p' "$T/sess")
 [ "$(grep -l "\"session_id\":\"$id\"" "$T"/spool/events/*.json | wc -l)" -eq 2 ] || tg_fail "no login and logout events with the id"
 echo "ok: session id and events"
 
+# 5a. the login's audit session in its events: one pam_loginuid made for this login (the process
+# PAM runs in has one its parent has not) is named; one shared with the parent (no pam_loginuid,
+# or it wrote nothing) is not, as it would tie no recording to this login
+if [ "$(id -u)" -ne 0 ] || [ "$(cat /proc/self/sessionid 2>/dev/null)" != 4294967295 ]; then
+	echo "skipped: audit session events (needs root and no audit session yet, to make one as pam_loginuid does)"
+else
+	for shared in 0 1; do
+		rm -f "$T/state/state/$ME" "$T"/spool/events/*.json
+		python3 - "$shared" "$DRIVER" "$T/pam.d" "$ME" "$(oathtool --totp -b "$s")" > "$T/sess" 2> "$T/sid" <<'PYEOF' || tg_fail "audit session run (shared=$shared)"
+import os, subprocess, sys
+shared, drv = sys.argv[1] == "1", sys.argv[2:]
+def login():  # what pam_loginuid does: a new loginuid, so a new audit session
+    with open("/proc/self/loginuid", "w") as f:
+        f.write("0")
+if shared:
+    login()  # the parent (as sshd started from a login) already has the session the child inherits
+cmd = ["sh", "-c", 'cat /proc/self/sessionid >&2; echo >&2; exec "$@"', "sh", drv[0], "-s"] + drv[1:2] + ["tg"] + drv[2:]
+sys.exit(subprocess.run(cmd, preexec_fn=None if shared else login).returncode)
+PYEOF
+		audit=$(head -n 1 "$T/sid")
+		python3 - "$shared" "$audit" "$T"/spool/events/*.json <<'PYEOF' || tg_fail "audit session events (shared=$shared)"
+import json, sys
+shared, audit = sys.argv[1] == "1", int(sys.argv[2])
+evs = [json.load(open(p)) for p in sys.argv[3:]]
+sess = [e for e in evs if e["type"] in ("login", "logout")]
+assert len(sess) == 2 and 0 < audit < 4294967295, (audit, evs)
+for e in sess:
+    if shared:
+        assert "audit_session" not in e, "a shared audit session was named: %r" % e
+    else:
+        assert e.get("audit_session") == audit, "%s: audit session %r, not %d" % (e["type"], e.get("audit_session"), audit)
+PYEOF
+	done
+	echo "ok: a login's own audit session is named in its events, a shared one is not"
+fi
+
 # 5b. run without root (an admin who forgot sudo): the error says so. As root, as nobody.
 P=$(mktemp -d "${TMPDIR:-/tmp}/tg-test.XXXXXX")
 trap 'rm -rf "$T" "$P"' EXIT

@@ -9,8 +9,9 @@
 # The same goes for a recording of the right user and host made in another of
 # the user's logins (a channel of another connection, whose ~/.bashrc set
 # TOLLGATE_SESSION_ID): the kernel's audit session (pam_loginuid's, which every
-# process of a login inherits) must be the login's. A header or an event
-# without one (no pam_loginuid, an older recorder) is not compared.
+# process of a login inherits) must be the login's. A login without one of its
+# own (no pam_loginuid) is not compared; a login's is not matched by a header
+# without one.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -33,7 +34,8 @@ up_rec d.tgr user=dave host=testhost pam=$DAVE audit=2222
 UP_AUDIT=3333 up_session_event 7 login erin $ERIN
 UP_AUDIT=3333 up_session_event 8 logout erin $ERIN
 up_rec e.tgr user=erin host=testhost pam=$ERIN audit=3333
-# an event without one (no pam_loginuid) against a header with one, and the reverse
+# an event without one (no pam_loginuid) against a header with one: counts; the
+# reverse (gina) does not
 up_session_event 9 login frank $FRANK
 up_session_event 10 logout frank $FRANK
 up_rec f.tgr user=frank host=testhost pam=$FRANK audit=5555
@@ -69,7 +71,9 @@ assert having("recording_mismatch", dave, "2222"), "no recording_mismatch for da
 assert len(having("no_recording", dave)) >= 1, "no no_recording for dave's login: %s" % msgs
 for m in [m for m in having(dave) if "recording_mismatch" not in m and "no_recording" not in m]:
     assert "d.tgr" not in m, "dave's logout names a recording of another login: %s" % m
-for who, name in ((erin, "erin"), (frank, "frank"), (gina, "gina")):
+assert having("recording_mismatch", gina), "no recording_mismatch for gina's session: %s" % msgs
+assert len(having("no_recording", gina)) >= 1, "no no_recording for gina's login: %s" % msgs
+for who, name in ((erin, "erin"), (frank, "frank")):
     assert not having("no_recording", who), "%s's recording did not count: %s" % (name, msgs)
     assert not having("recording_mismatch", who), "%s's recording was alerted on: %s" % (name, msgs)
 print("messages ok")

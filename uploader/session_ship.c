@@ -217,8 +217,10 @@ int up_rec_owner_is(const json_t *login, const char *user, const char *host, uin
 		return 0;
 	/* the session id comes from the recorder's environment, which the user's ~/.bashrc can
 	 * set to that of another of their logins; the audit session comes from the kernel: a
-	 * recorder of another connection of theirs does not count for this login */
-	return la <= 0 || audit == 0 || la == (json_int_t)audit;
+	 * recorder of another connection of theirs does not count for this login. A login that
+	 * has one is not matched by a header without: its recorder inherited the login's (the
+	 * recorder and the module are of one version), so such a recording was made elsewhere */
+	return la <= 0 || la == (json_int_t)audit;
 }
 
 /* Whether the join record entry e (an index line) counts for login: a recording whose header

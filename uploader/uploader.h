@@ -329,8 +329,9 @@ json_t *up_join_recordings(const json_t *rec);
 
 /* Whether a recording whose header names user, host and audit session (tg_audit_session; 0:
  * none) belongs to the login (or logout) event login: the same user, host and audit session.
- * A field either side lacks (an event, header or index line of an earlier version, a host
- * without pam_loginuid) is not compared. */
+ * A user, host or audit session the login event lacks (an event of an earlier version, a login
+ * with no audit session of its own) is not compared; a login's audit session is not matched by
+ * a header without one. */
 int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit);
 /* The join record rec as it counts for the login (or logout) event login: only the recordings
  * whose user and host are the login's are listed (those past the list counted only beside one
