@@ -507,7 +507,7 @@ static int checkpoint(struct rec_sink *s, uint64_t now)
 		return fail(s, r);
 	/* what this checkpoint covers, not what is unsynced: after one burst, measured from the
 	 * last sync, every later checkpoint of a busy session (top, tail -f) went unsynced until
-	 * an idle heartbeat. The sync runs on its thread, the burst's writeback long started */
+	 * an idle heartbeat. The sync runs on its thread, the burst's growth syncs long done */
 	off = tg_rec_writer_offset(s->w);
 	if (s->spool != NULL && (idle || off - s->cp_offset <= REC_SINK_SYNC_MAX) &&
 	    (r = bgsync_ask(s, BG_SYNC)) != TG_OK)

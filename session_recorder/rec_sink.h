@@ -60,7 +60,7 @@ struct rec_sink {
 	uint64_t cp_interval_us;
 	uint64_t last_cp_us, first_unsigned_us, last_flush_us, flushed_offset;
 	uint64_t cp_offset;        /* the file's size at the last checkpoint */
-	uint64_t writeback_offset; /* the file's offset when write-back was last started */
+	uint64_t writeback_offset; /* the file's offset when a growth sync was last asked for */
 	int unsigned_records; /* records written since the last checkpoint */
 	int capped;           /* the size cap was reached */
 	int rate_noted;
