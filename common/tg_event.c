@@ -49,6 +49,42 @@ uint32_t tg_audit_session_of(pid_t pid)
 	return (uint32_t)v;
 }
 
+int tg_boot_id_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != TG_BOOT_ID_LEN)
+		return 0;
+	for (i = 0; i < TG_BOOT_ID_LEN; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-'
+		         : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+int tg_boot_id(char out[TG_BOOT_ID_LEN + 1])
+{
+	char buf[TG_BOOT_ID_LEN + 2];
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < TG_BOOT_ID_LEN)
+		return -1;
+	buf[TG_BOOT_ID_LEN] = '\0'; /* the newline after it */
+	if (!tg_boot_id_ok(buf))
+		return -1;
+	memcpy(out, buf, TG_BOOT_ID_LEN + 1);
+	return 0;
+}
+
 uint64_t tg_now_us(void)
 {
 	struct timespec ts;

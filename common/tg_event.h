@@ -38,6 +38,18 @@ int tg_event_parse(const char *text, size_t len, json_t **out);
  */
 uint32_t tg_audit_session(void);
 uint32_t tg_audit_session_of(pid_t pid);
+/* A boot id's length: a UUID in lowercase hex with its four dashes */
+#define TG_BOOT_ID_LEN 36
+/*
+ * The kernel's id of this boot (/proc/sys/kernel/random/boot_id), which names an audit
+ * session's boot: the audit counter starts again at each boot, so two logins of two boots can
+ * have one audit session id. Writes it, NUL-terminated, to out; "" (and returns -1) when it
+ * cannot be read or is not a UUID.
+ */
+int tg_boot_id(char out[TG_BOOT_ID_LEN + 1]);
+/* Whether s is a boot id as tg_boot_id writes it (what the readers of events and headers
+ * accept). */
+int tg_boot_id_ok(const char *s);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);
 /*

@@ -309,6 +309,8 @@ static int header_json(const struct tg_rec_meta *meta, const unsigned char host_
 	    (r = set_new(o, "sshd_pid", json_integer(meta->sshd_pid))) != TG_OK ||
 	    (meta->audit_session != 0 &&
 	     (r = set_new(o, "audit_session", json_integer(meta->audit_session))) != TG_OK) ||
+	    (meta->boot_id != NULL && meta->boot_id[0] != '\0' &&
+	     (r = set_new(o, "boot_id", json_string(meta->boot_id))) != TG_OK) ||
 	    (r = set_new(o, "start_us", json_integer((json_int_t)meta->start_us))) != TG_OK ||
 	    (r = set_new(o, "start", json_string(when))) != TG_OK ||
 	    (r = set_new(o, "mode", jstr(meta->mode ? meta->mode : "interactive", NULL))) !=

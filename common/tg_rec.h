@@ -48,6 +48,7 @@ struct tg_rec_meta {
 	const char *host;
 	long sshd_pid;
 	uint32_t audit_session; /* tg_audit_session() (the login's, unforgeable); 0: none */
+	const char *boot_id; /* tg_boot_id(): the boot the audit session is of; NULL or "": none */
 	uint64_t start_us; /* wall clock, Unix epoch microseconds */
 	const char *mode;  /* "interactive", "command" or "transfer" */
 	const char *command;
@@ -123,6 +124,7 @@ struct tg_rec_summary {
 	int command_cut;    /* it was: the command is longer than command holds */
 	char pam_session_id[128];
 	uint32_t audit_session; /* the header's, 0: none */
+	char boot_id[37];       /* the header's, "": none */
 	char key_id[TG_REC_KEY_ID_LEN + 1];
 	uint64_t start_us;
 	uint64_t duration_us; /* from a verified END, or the last verified time */
@@ -166,6 +168,7 @@ struct tg_rec_header {
 	char host[256];
 	long sshd_pid;
 	uint32_t audit_session; /* 0: none (no pam_loginuid, or a recorder before it) */
+	char boot_id[37];       /* the boot it was made in (TG_BOOT_ID_LEN); "": none */
 	uint64_t start_us;
 	char mode[16];
 	const char *command; /* NULL when the header has null; owned by the reader */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tg_error.h"
+#include "tg_event.h"
 #include "tg_rec_int.h"
 
 /* the largest record plus room to read ahead in big chunks */
@@ -212,6 +213,12 @@ static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t 
 	    get_int(o, "audit_session", 1, 4294967294LL, &n) != TG_OK)
 		goto out;
 	h->audit_session = json_object_get(o, "audit_session") != NULL ? (uint32_t)n : 0;
+	/* optional too (recorders before it): the boot that audit session is of */
+	h->boot_id[0] = '\0';
+	if (json_object_get(o, "boot_id") != NULL &&
+	    (get_str(o, "boot_id", h->boot_id, sizeof(h->boot_id)) != TG_OK ||
+	     !tg_boot_id_ok(h->boot_id)))
+		goto out;
 	if (get_int(o, "start_us", 0, INT64_MAX, &n) != TG_OK)
 		goto out;
 	h->start_us = (uint64_t)n;
@@ -793,6 +800,7 @@ static void summary_header(struct tg_rec_summary *s, const struct tg_rec_header 
 	s->command_cut = h->command != NULL && strlen(h->command) >= sizeof(s->command);
 	snprintf(s->pam_session_id, sizeof(s->pam_session_id), "%s", h->pam_session_id);
 	s->audit_session = h->audit_session;
+	snprintf(s->boot_id, sizeof(s->boot_id), "%s", h->boot_id);
 	snprintf(s->key_id, sizeof(s->key_id), "%s", h->key_id);
 	s->start_us = h->start_us;
 }

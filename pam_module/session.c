@@ -249,6 +249,7 @@ static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	const void *tty = NULL;
 	long port = client_port(pamh);
 	uint32_t audit = login_audit_session(pamh);
+	char boot[TG_BOOT_ID_LEN + 1];
 	json_t *f;
 
 	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
@@ -260,9 +261,12 @@ static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	              mfa_method(pamh, o, user, token));
 	/* the kernel's id of this login (pam_loginuid, earlier in the stack, made it), which
 	 * every process of the session inherits and its user cannot change: the uploader
-	 * counts a recording for this login only when its header names the same */
+	 * counts a recording for this login only when its header names the same, and the same
+	 * boot (the kernel counts again from 1 at each boot) */
 	if (f != NULL && audit != 0 &&
-	    json_object_set_new(f, "audit_session", json_integer((json_int_t)audit)) != 0) {
+	    (json_object_set_new(f, "audit_session", json_integer((json_int_t)audit)) != 0 ||
+	     (tg_boot_id(boot) == 0 &&
+	      json_object_set_new(f, "boot_id", json_string(boot)) != 0))) {
 		json_decref(f);
 		return NULL;
 	}

@@ -218,6 +218,7 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 	meta.host = rc->si.host;
 	meta.sshd_pid = rc->si.sshd_pid;
 	meta.audit_session = rc->si.audit_session;
+	meta.boot_id = rc->si.boot_id;
 	meta.start_us = rc->start_us;
 	meta.mode = session_kind_name(rc->mode.kind);
 	meta.command = rc->mode.original;

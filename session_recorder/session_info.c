@@ -126,5 +126,7 @@ int session_info_gather(struct session_info *si, uid_t uid, const char *hostname
 	 * another of their logins'; this one comes from the kernel, inherited from the process
 	 * PAM ran in, and the uploader counts a recording for a login only when the two agree */
 	si->audit_session = tg_audit_session();
+	/* audit session ids start again at each boot: with the boot, it names one login */
+	(void)tg_boot_id(si->boot_id);
 	return TG_OK;
 }

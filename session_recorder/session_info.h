@@ -28,6 +28,7 @@ struct session_info {
 	unsigned cols, rows;
 	long sshd_pid;
 	uint32_t audit_session; /* tg_audit_session(): the login's, which the uploader compares */
+	char boot_id[37];       /* tg_boot_id(): the boot that audit session is of; "": none */
 };
 
 /* Fill si for the user with uid (from the password database, not $USER). */

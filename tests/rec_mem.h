@@ -46,6 +46,7 @@ static inline void test_meta(struct tg_rec_meta *m, unsigned char fill)
 	m->host = "web-1";
 	m->sshd_pid = 4242;
 	m->audit_session = 4240;
+	m->boot_id = "0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f";
 	m->start_us = 1764380000000000ULL;
 	m->mode = "interactive";
 	m->command = NULL;

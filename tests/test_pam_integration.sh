@@ -314,6 +314,8 @@ for e in sess:
         assert "audit_session" not in e, "a shared audit session was named: %r" % e
     else:
         assert e.get("audit_session") == audit, "%s: audit session %r, not %d" % (e["type"], e.get("audit_session"), audit)
+        boot = open("/proc/sys/kernel/random/boot_id").read().strip()
+        assert e.get("boot_id") == boot, "%s: boot %r, not %s" % (e["type"], e.get("boot_id"), boot)
 PYEOF
 	done
 	echo "ok: a login's own audit session is named in its events, a shared one is not"

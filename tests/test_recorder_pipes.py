@@ -1374,8 +1374,11 @@ def test_header_names_audit_session():
     """The header names the kernel's audit session of the recorder (pam_loginuid's, inherited
     from the process PAM ran in), which the uploader compares with the login event's: the
     session id comes from the environment, which a user's ~/.bashrc can set to another of their
-    logins'. None (the field left out) when the process has none."""
+    logins'. None (the field left out) when the process has none. With it, the boot it is of
+    (the ids start again at each boot), which is this machine's."""
     env = Env(shell="/bin/sh")
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        boot = f.read().strip()
     try:
         with open("/proc/self/sessionid") as f:
             own = int(f.read())
@@ -1388,6 +1391,7 @@ def test_header_names_audit_session():
         want = None if own in (0, 4294967295) else own
         check(h.get("audit_session") == want,
               "the header's audit session is ours (%r): %r" % (want, h.get("audit_session")))
+        check(h.get("boot_id") == boot, "the header names this boot %s: %r" % (boot, h.get("boot_id")))
         # a login's: as pam_loginuid does, a new loginuid gives the process a new audit session
         if os.geteuid() != 0 or own != 4294967295:
             print("(part skipped: needs root and no audit session yet, to make one as "

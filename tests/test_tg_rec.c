@@ -83,6 +83,7 @@ START_TEST(roundtrip_small)
 		ck_assert_uint_eq(h->uid, 1000);
 		ck_assert_int_eq(h->sshd_pid, 4242);
 		ck_assert_uint_eq(h->audit_session, 4240);
+		ck_assert_str_eq(h->boot_id, "0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f");
 		ck_assert_str_eq(h->session_id, "abababababababababababababababab");
 		ck_assert_ptr_null(h->command);
 		ck_assert_uint_eq(h->cols, 80);
@@ -142,6 +143,7 @@ START_TEST(roundtrip_small)
 		ck_assert_int_eq(s.status, TG_OK);
 		ck_assert_str_eq(s.user, "alice");
 		ck_assert_uint_eq(s.audit_session, 4240);
+		ck_assert_str_eq(s.boot_id, "0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f");
 		ck_assert_str_eq(s.mode, "interactive");
 		ck_assert_uint_eq(s.duration_us, 5000000);
 		ck_assert_int_eq(s.has_exit_status, 1);
@@ -672,6 +674,13 @@ START_TEST(hostile_inputs)
 		    {"audit_session", "-1"},
 		    {"audit_session", "\"7\""},
 		    {"audit_session", "4294967295"},
+		    {"boot_id", "7"},
+		    {"boot_id", "\"\""},
+		    {"boot_id", "\"0F6E2F4C-9D1A-4B7E-8C3D-2A5B6C7D8E9F\""},
+		    {"boot_id", "\"0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9\""},
+		    {"boot_id", "\"0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f0\""},
+		    {"boot_id", "\"0f6e2f4c+9d1a-4b7e-8c3d-2a5b6c7d8e9f\""},
+		    {"boot_id", "\"0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9g\""},
 		    {"user", NULL},
 		    {"client_addr", NULL},
 		    {"user", "NUL"},

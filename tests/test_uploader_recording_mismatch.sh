@@ -11,7 +11,8 @@
 # TOLLGATE_SESSION_ID): the kernel's audit session (pam_loginuid's, which every
 # process of a login inherits) must be the login's. A login without one of its
 # own (no pam_loginuid) is not compared; a login's is not matched by a header
-# without one.
+# without one. Audit session ids start again at each boot: a login's boot
+# (boot_id) must be the header's too.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -43,6 +44,22 @@ GINA=1234567890abcdef1234567890abcdef
 UP_AUDIT=7777 up_session_event 11 login gina $GINA
 UP_AUDIT=7777 up_session_event 12 logout gina $GINA
 up_rec g.tgr user=gina host=testhost pam=$GINA
+# the same audit session of another boot (hank), of the same boot (ivan), and
+# a header naming no boot against a login that names one (judy)
+B1=0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f
+B2=5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d
+HANK=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
+IVAN=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2
+JUDY=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3
+UP_AUDIT=4444 UP_BOOT=$B1 up_session_event 13 login hank $HANK
+UP_AUDIT=4444 UP_BOOT=$B1 up_session_event 14 logout hank $HANK
+up_rec h.tgr user=hank host=testhost pam=$HANK audit=4444 boot=$B2
+UP_AUDIT=6666 UP_BOOT=$B1 up_session_event 15 login ivan $IVAN
+UP_AUDIT=6666 UP_BOOT=$B1 up_session_event 16 logout ivan $IVAN
+up_rec i.tgr user=ivan host=testhost pam=$IVAN audit=6666 boot=$B1
+UP_AUDIT=8888 UP_BOOT=$B1 up_session_event 17 login judy $JUDY
+UP_AUDIT=8888 UP_BOOT=$B1 up_session_event 18 logout judy $JUDY
+up_rec j.tgr user=judy host=testhost pam=$JUDY audit=8888
 up_once first
 # the logins' checks wait 10 s at least
 sleep 11
@@ -73,7 +90,13 @@ for m in [m for m in having(dave) if "recording_mismatch" not in m and "no_recor
     assert "d.tgr" not in m, "dave's logout names a recording of another login: %s" % m
 assert having("recording_mismatch", gina), "no recording_mismatch for gina's session: %s" % msgs
 assert len(having("no_recording", gina)) >= 1, "no no_recording for gina's login: %s" % msgs
-for who, name in ((erin, "erin"), (frank, "frank")):
+hank, ivan, judy = ("a" * 31 + d for d in "123")
+for who, name, rec in ((hank, "hank", "h.tgr"), (judy, "judy", "j.tgr")):
+    assert having("recording_mismatch", who), "no recording_mismatch for %s's session: %s" % (name, msgs)
+    assert len(having("no_recording", who)) >= 1, "no no_recording for %s's login: %s" % (name, msgs)
+    for m in [m for m in having(who) if "recording_mismatch" not in m and "no_recording" not in m]:
+        assert rec not in m, "%s's logout names a recording of another boot: %s" % (name, m)
+for who, name in ((erin, "erin"), (frank, "frank"), (ivan, "ivan")):
     assert not having("no_recording", who), "%s's recording did not count: %s" % (name, msgs)
     assert not having("recording_mismatch", who), "%s's recording was alerted on: %s" % (name, msgs)
 print("messages ok")

@@ -97,9 +97,10 @@ up_event() {
 }
 
 # A login or logout event of USER's PAM session SID: up_session_event SEQ TYPE USER SID
-# (with "audit_session": $UP_AUDIT when set, as pam_loginuid makes one)
+# (with "audit_session": $UP_AUDIT when set, as pam_loginuid makes one, and
+# "boot_id": "$UP_BOOT" when set)
 up_session_event() {
-	up_event "$1" "$2" '"user":"'"$3"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,'"${UP_AUDIT:+\"audit_session\":$UP_AUDIT,}"'"session_id":"'"$4"'","mfa_method":"totp","duration_us":1000000'
+	up_event "$1" "$2" '"user":"'"$3"'","client_addr":"192.0.2.7","client_port":50000,"tty":"ssh","service":"sshd","pid":1,'"${UP_AUDIT:+\"audit_session\":$UP_AUDIT,}${UP_BOOT:+\"boot_id\":\"$UP_BOOT\",}"'"session_id":"'"$4"'","mfa_method":"totp","duration_us":1000000'
 }
 
 # One pass of the uploader (--once), which must succeed; $1 names the pass in the failure.

@@ -3,9 +3,9 @@
  * through the writer API (the format lives only in common/tg_rec.c).
  *
  *   uploader-recgen keygen DIR          DIR/signing.key, DIR/signing.pub
- *   uploader-recgen rec SECKEY OUT [user=U] [host=H] [pam=SID] [audit=N] [command=C]
- *                   [bytes=N] [unsealed]
- *   (audit: the header's audit_session, none by default)
+ *   uploader-recgen rec SECKEY OUT [user=U] [host=H] [pam=SID] [audit=N] [boot=UUID]
+ *                   [command=C] [bytes=N] [unsealed]
+ *   (audit, boot: the header's audit_session and boot_id, none by default)
  *
  * rec writes N bytes of output (default 1000) in 4 KiB records, a
  * checkpoint every 256 records, and seals the recording unless "unsealed".
@@ -79,6 +79,8 @@ static int rec(int argc, char **argv)
 			m.pam_session_id = argv[i] + 4;
 		else if (strncmp(argv[i], "audit=", 6) == 0)
 			m.audit_session = (uint32_t)strtoul(argv[i] + 6, NULL, 10);
+		else if (strncmp(argv[i], "boot=", 5) == 0)
+			m.boot_id = argv[i] + 5;
 		else if (strncmp(argv[i], "command=", 8) == 0)
 			m.command = argv[i] + 8;
 		else if (strncmp(argv[i], "bytes=", 6) == 0)

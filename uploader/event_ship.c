@@ -242,6 +242,7 @@ struct active_rec {
 	char user[sizeof(((struct tg_rec_header *)0)->user)]; /* whose it is: see up_rec_owner_is */
 	char host[sizeof(((struct tg_rec_header *)0)->host)];
 	uint32_t audit;
+	char boot[sizeof(((struct tg_rec_header *)0)->boot_id)];
 };
 struct active_ids {
 	struct active_rec *id;
@@ -280,12 +281,14 @@ static ssize_t header_read(void *ctx, void *buf, size_t n)
 #define OWNER_LEN (sizeof(((struct tg_rec_header *)0)->user))
 
 /* The PAM session id (pam_sid, "" when none), the recording id (rec_id), the user and host
- * (owner: each OWNER_LEN bytes, NULL: not wanted) and the audit session (audit, 0: none) the
- * header of the recording dirfd/name names; TG_OK, or an error when it cannot be read. With dead
- * non-NULL, *dead says whether no recorder holds the file's lock (its recorder died). */
+ * (owner: each OWNER_LEN bytes, NULL: not wanted), the audit session (audit, 0: none) and its
+ * boot (boot, BOOT_LEN bytes, "": none) the header of the recording dirfd/name names; TG_OK, or
+ * an error when it cannot be read. With dead non-NULL, *dead says whether no recorder holds the
+ * file's lock (its recorder died). */
+#define BOOT_LEN (sizeof(((struct tg_rec_header *)0)->boot_id))
 static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char *pam_sid,
                       size_t pam_len, char *rec_id, size_t rec_len, char *user, char *host,
-                      uint32_t *audit, int *dead)
+                      uint32_t *audit, char *boot, int *dead)
 {
 	struct tg_rec_reader *rd = NULL;
 	struct header_src h = {-1, HEADER_SPAN};
@@ -305,6 +308,7 @@ static int header_ids(const struct up_ctx *c, int dirfd, const char *name, char 
 		if (host != NULL)
 			snprintf(host, OWNER_LEN, "%s", tg_rec_reader_header(rd)->host);
 		*audit = tg_rec_reader_header(rd)->audit_session;
+		snprintf(boot, BOOT_LEN, "%s", tg_rec_reader_header(rd)->boot_id);
 	}
 	tg_rec_reader_free(rd);
 	close(h.fd);
@@ -337,7 +341,7 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 		/* a dot-file is a header being written: its recorder may not hold the lock yet,
 		 * and recovery leaves a young one alone */
 		if (header_ids(c, dirfd(d), de->d_name, ar.sid, sizeof(ar.sid), rec_id,
-		               sizeof(rec_id), ar.user, ar.host, &ar.audit,
+		               sizeof(rec_id), ar.user, ar.host, &ar.audit, ar.boot,
 		               de->d_name[0] == '.' ? NULL : &dead) != TG_OK ||
 		    ar.sid[0] == '\0')
 			continue;
@@ -380,7 +384,8 @@ static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const c
 		active_ids_load(c, a);
 	for (i = 0; i < a->n; i++)
 		if (strcmp(a->id[i].sid, sid) == 0 &&
-		    up_rec_owner_is(login, a->id[i].user, a->id[i].host, a->id[i].audit))
+		    up_rec_owner_is(login, a->id[i].user, a->id[i].host, a->id[i].audit,
+		                    a->id[i].boot))
 			return 1;
 	return 0;
 }
@@ -434,7 +439,7 @@ static int item_owned(const struct up_item *it, const json_t *login)
 	const char *host = json_string_value(json_object_get(login, "host"));
 	unsigned char want[UP_OWNER_DIGEST];
 
-	if (!up_rec_owner_is(login, NULL, NULL, it->header_audit))
+	if (!up_rec_owner_is(login, NULL, NULL, it->header_audit, it->header_boot))
 		return 0;
 	if (user == NULL || host == NULL)
 		return 1;
@@ -458,9 +463,10 @@ static int item_header(struct up_ctx *c, struct up_queue_state *qs, struct up_it
 	if (*dfd < 0 && (*dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	it->header_audit = 0;
+	it->header_boot[0] = '\0';
 	r = header_ids(c, *dfd, it->name, it->header_pam_sid, sizeof(it->header_pam_sid),
 	               it->header_rec_id, sizeof(it->header_rec_id), user, host, &it->header_audit,
-	               NULL);
+	               it->header_boot, NULL);
 	if (r != TG_OK)
 		it->header_pam_sid[0] = '\0';
 	else
@@ -568,11 +574,12 @@ static int join_record_state(struct up_ctx *c, const char *sid, const json_t *lo
 static void mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others)
 {
 	up_alert(c, "recording_mismatch", 1,
-	         "session %s of %s on %s (audit session %lld) is named by a recording of another "
-	         "user, host or login, which does not count as its recording: %s",
+	         "session %s of %s on %s (audit session %lld, boot %s) is named by a recording of "
+	         "another user, host or login, which does not count as its recording: %s",
 	         sid, json_string_value(json_object_get(ev, "user")) ?: "?",
 	         json_string_value(json_object_get(ev, "host")) ?: "?",
-	         (long long)json_integer_value(json_object_get(ev, "audit_session")), others);
+	         (long long)json_integer_value(json_object_get(ev, "audit_session")),
+	         json_string_value(json_object_get(ev, "boot_id")) ?: "none", others);
 }
 
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */

@@ -206,11 +206,13 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len)
 		snprintf(out, len, "(recording id not noted)");
 }
 
-int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit)
+int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit,
+                    const char *boot)
 {
 	const char *lu = json_string_value(json_object_get(login, "user"));
 	const char *lh = json_string_value(json_object_get(login, "host"));
 	json_int_t la = json_integer_value(json_object_get(login, "audit_session")); /* 0: none */
+	const char *lb = json_string_value(json_object_get(login, "boot_id")); /* NULL: none */
 
 	if ((lu != NULL && user != NULL && strcmp(lu, user) != 0) ||
 	    (lh != NULL && host != NULL && strcmp(lh, host) != 0))
@@ -219,8 +221,15 @@ int up_rec_owner_is(const json_t *login, const char *user, const char *host, uin
 	 * set to that of another of their logins; the audit session comes from the kernel: a
 	 * recorder of another connection of theirs does not count for this login. A login that
 	 * has one is not matched by a header without: its recorder inherited the login's (the
-	 * recorder and the module are of one version), so such a recording was made elsewhere */
-	return la <= 0 || la == (json_int_t)audit;
+	 * recorder and the module are of one version), so such a recording was made elsewhere.
+	 * The kernel counts audit sessions from 1 again at each boot: a login whose recording is
+	 * still awaited across a reboot is not claimed by a connection of the new boot that got
+	 * its number */
+	if (la <= 0)
+		return 1;
+	if (la != (json_int_t)audit)
+		return 0;
+	return lb == NULL || (boot != NULL && strcmp(lb, boot) == 0);
 }
 
 /* Whether the join record entry e (an index line) counts for login: a recording whose header
@@ -230,12 +239,13 @@ static int join_entry_owned(const json_t *e, const json_t *login)
 {
 	const char *user = json_string_value(json_object_get(e, "user"));
 	json_int_t audit = json_integer_value(json_object_get(e, "audit_session")); /* 0: none */
+	const char *boot = json_string_value(json_object_get(e, "boot_id"));        /* NULL: none */
 
 	if (user != NULL && strcmp(user, "_unknown") == 0 &&
 	    !json_is_true(json_object_get(e, "sealed")))
 		return 1;
 	return up_rec_owner_is(login, user, json_string_value(json_object_get(e, "host")),
-	                       audit > 0 && audit < 4294967295LL ? (uint32_t)audit : 0);
+	                       audit > 0 && audit < 4294967295LL ? (uint32_t)audit : 0, boot);
 }
 
 json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len)
@@ -259,13 +269,15 @@ json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size
 				goto fail;
 			continue;
 		}
-		n = snprintf(
-		    others + at, len - at, "%ss3://%s/%s (user %s, host %s, audit session %lld)",
-		    at == 0 ? "" : ", ", json_string_value(json_object_get(e, "bucket")) ?: "?",
-		    json_string_value(json_object_get(e, "s3_key")) ?: "?",
-		    json_string_value(json_object_get(e, "user")) ?: "?",
-		    json_string_value(json_object_get(e, "host")) ?: "?",
-		    (long long)json_integer_value(json_object_get(e, "audit_session")));
+		n = snprintf(others + at, len - at,
+		             "%ss3://%s/%s (user %s, host %s, audit session %lld, boot %s)",
+		             at == 0 ? "" : ", ",
+		             json_string_value(json_object_get(e, "bucket")) ?: "?",
+		             json_string_value(json_object_get(e, "s3_key")) ?: "?",
+		             json_string_value(json_object_get(e, "user")) ?: "?",
+		             json_string_value(json_object_get(e, "host")) ?: "?",
+		             (long long)json_integer_value(json_object_get(e, "audit_session")),
+		             json_string_value(json_object_get(e, "boot_id")) ?: "none");
 		if (n > 0 && (size_t)n < len - at)
 			at += (size_t)n;
 		else

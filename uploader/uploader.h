@@ -72,6 +72,7 @@ struct up_item {
 	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
 	unsigned char header_owner[UP_OWNER_DIGEST]; /* its user and host, as a digest */
 	uint32_t header_audit; /* its audit session (0: none), to compare with a login's */
+	char header_boot[37];  /* the boot of that audit session ("": none) */
 };
 
 /* An entry of sessions/ or events/ that is no regular file (a symbolic link, a FIFO, a socket,
@@ -327,12 +328,13 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len);
  * written by this version or one before it; NULL when it lists none. */
 json_t *up_join_recordings(const json_t *rec);
 
-/* Whether a recording whose header names user, host and audit session (tg_audit_session; 0:
- * none) belongs to the login (or logout) event login: the same user, host and audit session.
- * A user, host or audit session the login event lacks (an event of an earlier version, a login
- * with no audit session of its own) is not compared; a login's audit session is not matched by
- * a header without one. */
-int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit);
+/* Whether a recording whose header names user, host, audit session (tg_audit_session; 0: none)
+ * and boot (tg_boot_id; NULL or "": none) belongs to the login (or logout) event login: the same
+ * user, host, audit session and boot. A user, host, audit session or boot the login event lacks
+ * (an event of an earlier version, a login with no audit session of its own) is not compared; a
+ * login's audit session or boot is not matched by a header without one. */
+int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit,
+                    const char *boot);
 /* The join record rec as it counts for the login (or logout) event login: only the recordings
  * whose user and host are the login's are listed (those past the list counted only beside one
  * of them); the others are named in others (len bytes, "" for none). A new reference, NULL

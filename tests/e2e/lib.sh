@@ -1043,6 +1043,12 @@ e2e_check_recordings() {
 		if [ -n "$audit" ]; then
 			jq -e -s --argjson a "$audit" 'all(.[]; .header.audit_session == $a)' "$r" >/dev/null ||
 				e2e_fail "a recording does not name the login's audit session $audit: $(jq -c '.header.audit_session' "$r")"
+			# and this boot, as the login does (the ids start again at each boot)
+			boot=$(cat /proc/sys/kernel/random/boot_id)
+			jq -e -s --arg b "$boot" 'all(.[]; .header.boot_id == $b)' "$r" >/dev/null ||
+				e2e_fail "a recording does not name this boot $boot: $(jq -c '.header.boot_id' "$r")"
+			e2e_event_has login '.session_id == $s and .boot_id == $b' --arg s "$E2E_SESSION_ID" --arg b "$boot" ||
+				e2e_fail "the login event does not name this boot $boot: $(e2e_events login)"
 		else
 			e2e_skip_part "no audit session at login (pam_loginuid could not set one here): recordings not compared with it"
 		fi
