@@ -167,7 +167,8 @@ int main(int argc, char **argv)
 		totp_now(argv[4], good);
 		snprintf(bad, sizeof(bad), "%06d", (atoi(good) + 1) % 1000000);
 		for (s = 0; s < 2; s++) {
-			/* PAM_BENCH_ONLY=tg or ga: one module alone (for profiling) */
+			/* PAM_BENCH_ONLY=tg or ga: one module alone; PAM_BENCH_GOOD_ONLY: good
+			 * codes alone (both for profiling) */
 			if (getenv("PAM_BENCH_ONLY") != NULL &&
 			    strcmp(getenv("PAM_BENCH_ONLY"), svc[s]) != 0)
 				continue;
@@ -176,6 +177,8 @@ int main(int argc, char **argv)
 			reset(argv[5], argv[6], argv[7]);
 			whole = once(argv[2], svc[s], argv[3], good, 1, &auth);
 			printf("%s good %.1f\n%s good-login %.1f\n", svc[s], auth, svc[s], whole);
+			if (getenv("PAM_BENCH_GOOD_ONLY") != NULL)
+				continue;
 			reset(argv[5], argv[6], argv[7]);
 			whole = once(argv[2], svc[s], argv[3], bad, 0, &auth);
 			printf("%s bad %.1f\n%s bad-login %.1f\n", svc[s], auth, svc[s], whole);
