@@ -47,8 +47,8 @@ uint32_t tg_audit_session_of(pid_t pid);
  * cannot be read or is not a UUID.
  */
 int tg_boot_id(char out[TG_BOOT_ID_LEN + 1]);
-/* Whether s is a boot id as tg_boot_id writes it (what the readers of events and headers
- * accept). */
+/* Whether s is a boot id as tg_boot_id writes it (what the recording header's reader
+ * accepts). */
 int tg_boot_id_ok(const char *s);
 /* Wall clock in Unix microseconds. */
 uint64_t tg_now_us(void);

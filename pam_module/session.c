@@ -263,14 +263,21 @@ static json_t *session_fields(pam_handle_t *pamh, const struct tgp_opts *o, cons
 	 * every process of the session inherits and its user cannot change: the uploader
 	 * counts a recording for this login only when its header names the same, and the same
 	 * boot (the kernel counts again from 1 at each boot) */
-	if (f != NULL && audit != 0 &&
-	    (json_object_set_new(f, "audit_session", json_integer((json_int_t)audit)) != 0 ||
-	     (tg_boot_id(boot) == 0 &&
-	      json_object_set_new(f, "boot_id", json_string(boot)) != 0))) {
-		json_decref(f);
-		return NULL;
-	}
+	if (f == NULL || audit == 0)
+		return f;
+	if (json_object_set_new(f, "audit_session", json_integer((json_int_t)audit)) != 0)
+		goto fail;
+	if (tg_boot_id(boot) != 0)
+		pam_syslog(
+		    pamh, LOG_WARNING,
+		    "cannot read this boot's id (/proc/sys/kernel/random/boot_id): recordings "
+		    "are tied to this login by its audit session alone");
+	else if (json_object_set_new(f, "boot_id", json_string(boot)) != 0)
+		goto fail;
 	return f;
+fail:
+	json_decref(f);
+	return NULL;
 }
 
 int tgp_session_open(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -974,6 +974,48 @@ END_TEST
 /* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
  * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written);
  * and a file that could not be read is marked local, not S3's */
+/* The rule the uploader counts a recording for a login by: the header's user, host, audit
+ * session and boot must be the login event's, each compared when the login names it; a login's
+ * audit session or boot is not matched by a header without one. */
+START_TEST(recording_owner_needs_the_login_audit_session_and_boot)
+{
+	static const char b1[] = "0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f";
+	static const char b2[] = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d";
+	json_t *plain = json_pack("{s:s,s:s}", "user", "bob", "host", "web-1");
+	json_t *audit =
+	    json_pack("{s:s,s:s,s:i}", "user", "bob", "host", "web-1", "audit_session", 44);
+	json_t *both = json_pack("{s:s,s:s,s:i,s:s}", "user", "bob", "host", "web-1",
+	                         "audit_session", 44, "boot_id", b1);
+
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_ptr_nonnull(audit);
+	ck_assert_ptr_nonnull(both);
+	/* user and host */
+	ck_assert_int_eq(up_rec_owner_is(plain, "bob", "web-1", 0, ""), 1);
+	ck_assert_int_eq(up_rec_owner_is(plain, "alice", "web-1", 0, ""), 0);
+	ck_assert_int_eq(up_rec_owner_is(plain, "bob", "web-2", 0, ""), 0);
+	/* a login without an audit session (no pam_loginuid) compares neither */
+	ck_assert_int_eq(up_rec_owner_is(plain, "bob", "web-1", 77, b2), 1);
+	/* a login with one, from a module before boot ids: the audit session alone */
+	ck_assert_int_eq(up_rec_owner_is(audit, "bob", "web-1", 44, b2), 1);
+	ck_assert_int_eq(up_rec_owner_is(audit, "bob", "web-1", 44, ""), 1);
+	ck_assert_int_eq(up_rec_owner_is(audit, "bob", "web-1", 45, b1), 0);
+	ck_assert_int_eq(up_rec_owner_is(audit, "bob", "web-1", 0, ""), 0);
+	/* a login with both: the same number of another boot is another login */
+	ck_assert_int_eq(up_rec_owner_is(both, "bob", "web-1", 44, b1), 1);
+	ck_assert_int_eq(up_rec_owner_is(both, "bob", "web-1", 44, b2), 0);
+	ck_assert_int_eq(up_rec_owner_is(both, "bob", "web-1", 44, ""), 0);
+	ck_assert_int_eq(up_rec_owner_is(both, "bob", "web-1", 45, b1), 0);
+	ck_assert_int_eq(up_rec_owner_is(both, "alice", "web-1", 44, b1), 0);
+	/* an index line written before boot ids (NULL: not known) compares the audit session */
+	ck_assert_int_eq(up_rec_owner_is(both, "bob", "web-1", 44, NULL), 1);
+	ck_assert_int_eq(up_rec_owner_is(both, "bob", "web-1", 45, NULL), 0);
+	json_decref(plain);
+	json_decref(audit);
+	json_decref(both);
+}
+END_TEST
+
 START_TEST(s3_result_message_names_status_and_code)
 {
 	struct tg_s3_result sr;
@@ -1121,6 +1163,7 @@ int main(void)
 	tcase_add_test(tc, join_record_counts_no_recording_twice_past_the_named_ones);
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
+	tcase_add_test(tc, recording_owner_needs_the_login_audit_session_and_boot);
 	tcase_add_test(tc, s3_result_message_names_status_and_code);
 	tcase_add_test(tc, worker_ends_of_a_stop_sent_as_it_starts);
 	suite_add_tcase(s, tc);

@@ -353,8 +353,10 @@ json_t *up_index_json(const struct tg_rec_summary *s, const char *bucket, const 
 	/* the login's kernel audit session: up_rec_owner_is compares it with the login's */
 	if (s->audit_session != 0)
 		json_object_set_new(o, "audit_session", json_integer(s->audit_session));
-	if (s->boot_id[0] != '\0')
-		json_object_set_new(o, "boot_id", up_json_string(s->boot_id));
+	/* null when the header names none: a line without the key was written before boot ids,
+	 * and compares the audit session alone */
+	json_object_set_new(o, "boot_id",
+	                    s->boot_id[0] != '\0' ? up_json_string(s->boot_id) : json_null());
 	json_object_set_new(o, "client_addr", up_json_string(s->client_addr));
 	json_object_set_new(o, "client_port", json_integer(s->client_port));
 	json_object_set_new(o, "mode", up_json_string(s->mode));

@@ -224,12 +224,12 @@ int up_rec_owner_is(const json_t *login, const char *user, const char *host, uin
 	 * recorder and the module are of one version), so such a recording was made elsewhere.
 	 * The kernel counts audit sessions from 1 again at each boot: a login whose recording is
 	 * still awaited across a reboot is not claimed by a connection of the new boot that got
-	 * its number */
+	 * its number. boot NULL: not known (an index line written before boot ids) */
 	if (la <= 0)
 		return 1;
 	if (la != (json_int_t)audit)
 		return 0;
-	return lb == NULL || (boot != NULL && strcmp(lb, boot) == 0);
+	return lb == NULL || boot == NULL || strcmp(lb, boot) == 0;
 }
 
 /* Whether the join record entry e (an index line) counts for login: a recording whose header
@@ -239,7 +239,10 @@ static int join_entry_owned(const json_t *e, const json_t *login)
 {
 	const char *user = json_string_value(json_object_get(e, "user"));
 	json_int_t audit = json_integer_value(json_object_get(e, "audit_session")); /* 0: none */
-	const char *boot = json_string_value(json_object_get(e, "boot_id"));        /* NULL: none */
+	json_t *jb = json_object_get(e, "boot_id");
+	/* null: the header names none; no such key: a line written before boot ids (NULL: the
+	 * audit session alone is compared) */
+	const char *boot = jb == NULL ? NULL : json_is_string(jb) ? json_string_value(jb) : "";
 
 	if (user != NULL && strcmp(user, "_unknown") == 0 &&
 	    !json_is_true(json_object_get(e, "sealed")))

@@ -329,10 +329,11 @@ void up_join_refused_note(const json_t *rec, char *out, size_t len);
 json_t *up_join_recordings(const json_t *rec);
 
 /* Whether a recording whose header names user, host, audit session (tg_audit_session; 0: none)
- * and boot (tg_boot_id; NULL or "": none) belongs to the login (or logout) event login: the same
- * user, host, audit session and boot. A user, host, audit session or boot the login event lacks
- * (an event of an earlier version, a login with no audit session of its own) is not compared; a
- * login's audit session or boot is not matched by a header without one. */
+ * and boot (tg_boot_id; "": none; NULL: not known, from an index line written before boot ids,
+ * and not compared) belongs to the login (or logout) event login: the same user, host, audit
+ * session and boot. A user, host, audit session or boot the login event lacks (an event of an
+ * earlier version, a login with no audit session of its own) is not compared; a login's audit
+ * session or boot is not matched by a header without one. */
 int up_rec_owner_is(const json_t *login, const char *user, const char *host, uint32_t audit,
                     const char *boot);
 /* The join record rec as it counts for the login (or logout) event login: only the recordings
