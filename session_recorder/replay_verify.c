@@ -462,6 +462,13 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 	print_kv("recorder:", h->recorder);
 	if (h->pam_session_id[0] != '\0')
 		print_kv("pam session:", h->pam_session_id);
+	/* what ties the recording to its login event (the uploader compares them): the kernel's
+	 * audit session of the login, and the boot it is of */
+	if (h->audit_session != 0) {
+		snprintf(buf, sizeof(buf), "%" PRIu32 " (boot %s)", h->audit_session,
+		         h->boot_id[0] != '\0' ? h->boot_id : "not named");
+		print_kv("audit session:", buf);
+	}
 	printf("%-15s ", "verification:");
 	replay_describe(stdout, name, &in->v);
 	if (in->v.status == TG_OK) {

@@ -394,11 +394,16 @@ done
 printf '%s\n' 'note 0 {"event":"start","entry":"forcecommand","shell":"/bin/bash"}' \
 	'out 100000 $ sudo -i\r\n' 'hidden 1500000 9' 'in 3000000 ls\r' 'resize 3100000 120 40' \
 	'checkpoint 3200000' 'seal 3723600000 {"end_us":1795919723600000,"duration_us":3723600000,"exit_status":0,"signal":null,"reason":"exit","bytes":{"out":10,"err":0,"in":12},"stored":{"out":10,"err":0,"in":3},"resizes_dropped":0,"transfer":null}' |
-	"$G" script k/signing.key doc.tgr session=$SID || tg_fail "make doc.tgr"
+	"$G" script k/signing.key doc.tgr session=$SID pam=9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f audit=812 \
+		boot=3ebcffef-914b-4445-9dc3-b5fea5a030e9 || tg_fail "make doc.tgr"
 expect 0 "$R" -c conf info doc.tgr
 labels='s/^\([a-z][a-z_ ]*:\) .*/\1/p'
 sed -n '/^\$ tollgate-replay info doc.tgr$/,/^```$/p' "$TG_TOP_SRCDIR/doc/investigate.md" | sed -n "$labels" >doc-labels.txt
 sed -n "$labels" out.txt >info-labels.txt
+# what ties the recording to its login: the PAM session id, the audit session and its boot
+grep -q "^pam session: *9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f$" out.txt || tg_fail "info lacks the PAM session: $(cat out.txt)"
+grep -q "^audit session: *812 (boot 3ebcffef-914b-4445-9dc3-b5fea5a030e9)$" out.txt ||
+	tg_fail "info lacks the audit session and its boot: $(cat out.txt)"
 [ -s doc-labels.txt ] || tg_fail "doc/investigate.md: no 'tollgate-replay info doc.tgr' example found"
 diff -u doc-labels.txt info-labels.txt ||
 	tg_fail "doc/investigate.md's info example has other lines than tollgate-replay info prints (above)"

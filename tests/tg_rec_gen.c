@@ -7,7 +7,7 @@
  *   tg-rec-gen bulk SECKEY OUT BYTES [META...]
  *
  * META: user=, host=, addr=, port=, mode=, command=, term=, cols=, rows=,
- * start_us=, session=<32 hex>.
+ * start_us=, session=<32 hex>, pam=<PAM session id>, audit=<audit session>, boot=<boot id>.
  * SCRIPT lines (TIME in microseconds of session time; TEXT with C escapes
  * \n \r \t \e \\ \xHH):
  *   out TIME TEXT | err TIME TEXT | in TIME TEXT | hidden TIME N
@@ -122,6 +122,12 @@ static void set_meta(struct tg_rec_meta *m, int argc, char **argv)
 			m->rows = (unsigned)atoi(v);
 		else if (strcmp(argv[i], "start_us") == 0)
 			m->start_us = strtoull(v, NULL, 10);
+		else if (strcmp(argv[i], "pam") == 0)
+			m->pam_session_id = v;
+		else if (strcmp(argv[i], "audit") == 0)
+			m->audit_session = (uint32_t)strtoul(v, NULL, 10);
+		else if (strcmp(argv[i], "boot") == 0)
+			m->boot_id = v;
 		else if (strcmp(argv[i], "session") == 0) {
 			if (sodium_hex2bin(m->session_id, sizeof(m->session_id), v, strlen(v), NULL,
 			                   NULL, NULL) != 0)
