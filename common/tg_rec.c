@@ -14,6 +14,7 @@
 
 #include "tg_buf.h"
 #include "tg_error.h"
+#include "tg_event.h"
 #include "tg_rec_int.h"
 #include "tg_spool.h"
 #include "tg_utf8.h"
@@ -385,8 +386,9 @@ int tg_rec_writer_open(struct tg_rec_writer **out, int fd, const struct tg_rec_m
 	*out = NULL;
 	if (fd < 0 || meta == NULL || host_sk == NULL || meta->cols > 65535 || meta->rows > 65535 ||
 	    meta->client_port > 65535 || meta->start_us > (uint64_t)INT64_MAX ||
-	    meta->uid > (unsigned long)UINT32_MAX)
-		return TG_ERR_INVALID;
+	    meta->uid > (unsigned long)UINT32_MAX || meta->audit_session == UINT32_MAX ||
+	    (meta->boot_id != NULL && meta->boot_id[0] != '\0' && !tg_boot_id_ok(meta->boot_id)))
+		return TG_ERR_INVALID; /* what the reader would refuse */
 	if (posix_memalign(&mem, 64, sizeof(*w)) != 0)
 		return TG_ERR_NOMEM;
 	w = mem;

@@ -852,6 +852,16 @@ START_TEST(writer_contract)
 	meta.cols = 70000;
 	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_ERR_INVALID);
 	ck_assert_ptr_null(w);
+	/* nor a header the reader would refuse: a boot id that is no lowercase UUID, an audit
+	 * session of 2^32-1 (the kernel's "none") */
+	test_meta(&meta, 10);
+	meta.boot_id = "0F6E2F4C-9D1A-4B7E-8C3D-2A5B6C7D8E9F";
+	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_ERR_INVALID);
+	ck_assert_ptr_null(w);
+	test_meta(&meta, 10);
+	meta.audit_session = 4294967295U;
+	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_ERR_INVALID);
+	ck_assert_ptr_null(w);
 	test_meta(&meta, 10);
 	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_OK);
 	ck_assert_int_eq(tg_rec_write_data(w, TG_REC_NOTE, 1, "x", 1), TG_ERR_INVALID);

@@ -971,9 +971,6 @@ START_TEST(logout_does_not_wait_for_a_recording_counted_in_more)
 }
 END_TEST
 
-/* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
- * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written);
- * and a file that could not be read is marked local, not S3's */
 /* The rule the uploader counts a recording for a login by: the header's user, host, audit
  * session and boot must be the login event's, each compared when the login names it; a login's
  * audit session or boot is not matched by a header without one. */
@@ -1016,6 +1013,63 @@ START_TEST(recording_owner_needs_the_login_audit_session_and_boot)
 }
 END_TEST
 
+/* A join record's index lines as they count for a login with an audit session and a boot: a
+ * line without a boot_id key was written before boot ids (the audit session alone is compared);
+ * null says the header named none, which does not match such a login; another boot does not. */
+START_TEST(join_record_lines_count_by_audit_session_and_boot)
+{
+	static const char b1[] = "0f6e2f4c-9d1a-4b7e-8c3d-2a5b6c7d8e9f";
+	static const char b2[] = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d";
+	json_t *login = json_pack("{s:s,s:s,s:i,s:s}", "user", "bob", "host", "web-1",
+	                          "audit_session", 44, "boot_id", b1);
+	json_t *rec = json_pack(
+	    "{s:[{s:s,s:s,s:s,s:s,s:i},{s:s,s:s,s:s,s:s,s:i,s:n},{s:s,s:s,s:s,s:s,s:i,s:s},"
+	    "{s:s,s:s,s:s,s:s,s:i,s:s},{s:s,s:s,s:s,s:s,s:i}]}",
+	    "recordings", "s3_key", "old.tgr", "bucket", "b", "user", "bob", "host", "web-1",
+	    "audit_session", 44, "s3_key", "none.tgr", "bucket", "b", "user", "bob", "host",
+	    "web-1", "audit_session", 44, "boot_id", "s3_key", "other.tgr", "bucket", "b", "user",
+	    "bob", "host", "web-1", "audit_session", 44, "boot_id", b2, "s3_key", "same.tgr",
+	    "bucket", "b", "user", "bob", "host", "web-1", "audit_session", 44, "boot_id", b1,
+	    "s3_key", "oldother.tgr", "bucket", "b", "user", "bob", "host", "web-1",
+	    "audit_session", 45);
+	json_t *list = up_join_recordings(rec), *owned, *kept;
+	char others[2048];
+	size_t i;
+	int seen_old = 0, seen_same = 0;
+
+	ck_assert_ptr_nonnull(login);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_uint_eq(json_array_size(list), 5);
+	owned = up_join_owned(rec, login, others, sizeof(others));
+	ck_assert_ptr_nonnull(owned);
+	kept = up_join_recordings(owned);
+	ck_assert_ptr_nonnull(kept);
+	ck_assert_uint_eq(json_array_size(kept), 2);
+	for (i = 0; i < json_array_size(kept); i++) {
+		const char *k =
+		    json_string_value(json_object_get(json_array_get(kept, i), "s3_key"));
+
+		seen_old += strcmp(k, "old.tgr") == 0;
+		seen_same += strcmp(k, "same.tgr") == 0;
+	}
+	ck_assert_int_eq(seen_old, 1);
+	ck_assert_int_eq(seen_same, 1);
+	ck_assert_ptr_nonnull(strstr(others, "none.tgr"));
+	ck_assert_ptr_nonnull(
+	    strstr(others, "other.tgr (user bob, host web-1, audit session 44, boot 5a4b"));
+	ck_assert_ptr_nonnull(strstr(others, "oldother.tgr"));
+	json_decref(kept);
+	json_decref(owned);
+	json_decref(list);
+	json_decref(rec);
+	json_decref(login);
+}
+END_TEST
+
+/* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
+ * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written);
+ * and a file that could not be read is marked local, not S3's */
 START_TEST(s3_result_message_names_status_and_code)
 {
 	struct tg_s3_result sr;
@@ -1164,6 +1218,7 @@ int main(void)
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	tcase_add_test(tc, recording_owner_needs_the_login_audit_session_and_boot);
+	tcase_add_test(tc, join_record_lines_count_by_audit_session_and_boot);
 	tcase_add_test(tc, s3_result_message_names_status_and_code);
 	tcase_add_test(tc, worker_ends_of_a_stop_sent_as_it_starts);
 	suite_add_tcase(s, tc);
