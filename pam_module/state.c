@@ -30,6 +30,8 @@
  * new magic ("tollgate-state 2"), which they refuse.
  */
 #define STATE_MAGIC "tollgate-state 1"
+/* The last line of a slot written without a sync (see state.h); older readers skip it */
+#define UNSYNCED_LINE "opt unsynced\n"
 
 static int state_dir_path(const char *state_dir, char *dir, size_t len)
 {
@@ -64,6 +66,14 @@ static int state_fd_ok(int fd)
 	       (st.st_mode & (S_IRWXG | S_IRWXO)) == 0 && st.st_nlink == 1;
 }
 
+/* Nothing was ever written into it (or it was cleared): its name may not be synced yet. */
+static int state_empty(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && sb.st_size == 0;
+}
+
 /* The locked file is still the one under path: not removed meanwhile (by hand: rm). */
 static int still_named(int fd, const char *path)
 {
@@ -82,6 +92,7 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 	l->fd = -1;
 	l->seq = 0;
 	l->slot = 1;
+	l->unsynced = 0;
 	if (!tgp_user_name_ok(user))
 		return TG_ERR_INVALID;
 	if ((r = ensure_dirs(state_dir, dir, sizeof(dir))) != TG_OK)
@@ -92,9 +103,7 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 		int made = 0;
 
 		/* the file as it is (the common login: one open); a missing one is made apart,
-		 * so that only its maker pays for syncing the folder (below, under the lock: a
-		 * login that opens the new file and locks it in the few syscalls before its maker
-		 * does is not covered by that sync) */
+		 * and the folder synced under the lock by whoever finds the file empty (below) */
 		if ((l->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) <
 		        0 &&
 		    errno == ENOENT) {
@@ -134,10 +143,13 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 		 * lock on it no longer keeps out the logins that open the name now */
 		if (still_named(l->fd, path)) {
 			/* a new file's entry is synced before anything is written into it: the
-			 * replay guard's fdatasync keeps no file whose name a crash may take. On
-			 * failure the file goes (under the lock: those that opened it meanwhile
-			 * then open the name again) and the next lock makes it anew */
-			if (made && tg_fsync_dir(dir) != TG_OK) {
+			 * replay guard's fdatasync keeps no file whose name a crash may take. By
+			 * whoever holds the lock on it first, its maker or a login that opened it
+			 * in the few syscalls before its maker locked it: an empty file (a new one,
+			 * or one cleared) gets it. On failure the file goes (under the lock: those
+			 * that opened it meanwhile then open the name again) and the next lock
+			 * makes it anew */
+			if ((made || state_empty(l->fd)) && tg_fsync_dir(dir) != TG_OK) {
 				int e = errno;
 
 				(void)unlink(path);
@@ -477,7 +489,8 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			st->ntokens++;
 		} else if (strncmp(line, "opt ", 4) == 0 && line[4] > ' ') {
 			/* a later version's line that it marks as safe to lose: skipped here, and
-			 * not written back. No such line exists yet; see STATE_MAGIC */
+			 * not written back. One exists: UNSYNCED_LINE, which tgp_state_read looks
+			 * for itself; see STATE_MAGIC */
 		} else {
 			return TG_ERR_FORMAT;
 		}
@@ -538,10 +551,11 @@ static int read_slot(int fd, int slot, unsigned char *buf, uint64_t *seq, size_t
 }
 
 /*
- * Both slots invalid, but only because the file's very first write was cut by a crash:
- * slot 1 never written (the file ends within slot 0), and slot 0 starts as that write
- * would (its header with sequence 1, or zeros: written but never flushed). Anything else
- * is corruption.
+ * Both slots invalid, but only because a crash cut a write while the file had one slot: slot 1
+ * never written (the file ends within slot 0), and slot 0 starts with a slot's header or zeros
+ * (written but never flushed). That was the file's very first write, or a write over a first
+ * slot written without a sync (failure counts): a synced slot 0 is never written over before
+ * slot 1 exists. Nothing synced was lost. Anything else is corruption.
  */
 static int first_write_cut(int fd, const struct stat *sb)
 {
@@ -556,7 +570,7 @@ static int first_write_cut(int fd, const struct stat *sb)
 		return 0;
 	if (memcmp(head, zeros, (size_t)n) == 0)
 		return 1;
-	return n >= 12 && memcmp(head, "TGST", 4) == 0 && get64(head + 4) == 1;
+	return n >= 12 && memcmp(head, "TGST", 4) == 0 && get64(head + 4) >= 1;
 }
 
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
@@ -572,6 +586,7 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 		return TG_ERR_INVALID;
 	if (fstat(l->fd, &sb) != 0)
 		return TG_ERR_SYSTEM;
+	l->unsynced = 0;
 	if (sb.st_size == 0) {
 		l->seq = 0;
 		l->slot = 1; /* the first write goes to slot 0 */
@@ -599,6 +614,10 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 		goto out;
 	l->seq = seq[best];
 	l->slot = best;
+	/* the line ends the text; the parse took it for a later version's and skipped it */
+	l->unsynced = len[best] >= sizeof(UNSYNCED_LINE) - 1 &&
+	              memcmp(buf[best] + TGP_STATE_HEAD + len[best] - (sizeof(UNSYNCED_LINE) - 1),
+	                     UNSYNCED_LINE, sizeof(UNSYNCED_LINE) - 1) == 0;
 out:
 	free(buf[0]);
 	free(buf[1]);
@@ -609,15 +628,22 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 {
 	unsigned char *buf;
 	size_t len;
-	int slot = 1 - l->slot, r;
+	/* not over the other slot while the newest is unsynced: the other holds the last synced
+	 * state, and a crash could tear this write and find the newest not on the disk */
+	int slot = l->unsynced ? l->slot : 1 - l->slot, r;
 	ssize_t n;
 
 	if (l->fd < 0)
 		return TG_ERR_INVALID;
 	if ((buf = malloc(TGP_STATE_SLOT)) == NULL)
 		return TG_ERR_NOMEM;
-	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD, TGP_STATE_MAX, &len)) != TG_OK)
+	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD,
+	                          TGP_STATE_MAX - (sizeof(UNSYNCED_LINE) - 1), &len)) != TG_OK)
 		goto out;
+	if (!durable) {
+		memcpy(buf + TGP_STATE_HEAD + len, UNSYNCED_LINE, sizeof(UNSYNCED_LINE) - 1);
+		len += sizeof(UNSYNCED_LINE) - 1;
+	}
 	memcpy(buf, "TGST", 4);
 	put64(buf + 4, l->seq + 1);
 	buf[12] = (unsigned char)len;
@@ -636,6 +662,7 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 	}
 	l->seq++;
 	l->slot = slot;
+	l->unsynced = !durable;
 	r = TG_OK;
 out:
 	free(buf);
@@ -650,6 +677,7 @@ int tgp_state_clear(struct tgp_lock *l)
 		return TG_ERR_SYSTEM;
 	l->seq = 0;
 	l->slot = 1; /* the next write goes to slot 0 */
+	l->unsynced = 0;
 	return TG_OK;
 }
 

@@ -12,10 +12,14 @@
  * The file is never renamed (that would split the lock) but updated in place,
  * crash-safe: it has two slots of TGP_STATE_SLOT bytes, each "TGST", a 64-bit
  * sequence number, the text length and a BLAKE2b-128 of all three and the
- * text. A write goes to the older slot and is fdatasync'd; a read takes the
- * valid slot with the higher number. A write torn by a crash leaves the other
- * slot, one login older, so a crash never turns into a corrupt file that
- * would lock everybody out. An empty file is an empty state.
+ * text. A write goes to the older slot; a read takes the valid slot with the
+ * higher number. A write torn by a crash leaves the other slot, one write
+ * older, so a crash never turns into a corrupt file that would lock everybody
+ * out. An empty file is an empty state. A success is fdatasync'd; a failure
+ * count is not, and its slot says so ("opt unsynced", which older readers
+ * skip): the next write then goes over that slot again, never over the other
+ * one, which holds the last synced state (a success's replay guard): a crash
+ * may tear the one and find the other not yet on the disk.
  */
 #ifndef TGP_STATE_H
 #define TGP_STATE_H
@@ -79,8 +83,12 @@ struct tgp_lock {
 	int fd;
 	uint64_t seq; /* sequence number of the newest valid slot (0: none) */
 	int slot;     /* which slot holds it */
+	int unsynced; /* it was written without a sync: the next write goes over it */
 };
-#define TGP_LOCK_VOID {-1, 0, 1}
+#define TGP_LOCK_VOID                                                                              \
+	{                                                                                          \
+		-1, 0, 1, 0                                                                        \
+	}
 
 /*
  * Open (create) user's state file and lock it, waiting up to
@@ -106,9 +114,10 @@ int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st
 /* Read the locked state; an empty file is an empty state. TG_ERR_FORMAT: fail closed. */
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn_unused_result));
 /*
- * Write the state into the older slot. durable: fdatasync before returning
- * (a success: the replay guard and used scratch codes must survive a crash);
- * otherwise (failure counts only) the kernel writes it back in its own time.
+ * Write the state into the older slot (over the newest one when that was written without a
+ * sync). durable: fdatasync before returning (a success: the replay guard and used scratch
+ * codes must survive a crash); otherwise (failure counts only) the kernel writes it back in its
+ * own time, and the slot is marked so.
  */
 int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
     __attribute__((warn_unused_result));

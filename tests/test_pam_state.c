@@ -689,6 +689,91 @@ START_TEST(torn_first_write_is_a_new_state)
 }
 END_TEST
 
+/* The bytes of slot 0 of user's state file. */
+static void slot0(const char *user, unsigned char out[TGP_STATE_SLOT])
+{
+	char p[4096];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/state/%s", dir, user);
+	memset(out, 0, TGP_STATE_SLOT);
+	ck_assert_int_ge(fd = open(p, O_RDONLY), 0);
+	ck_assert_int_ge(pread(fd, out, TGP_STATE_SLOT, 0), TGP_STATE_HEAD);
+	close(fd);
+}
+
+/* user's state: locked, read, written (durable or not) with last_step and user failures. */
+static void write_once(const char *user, uint64_t step, uint32_t failures, int durable)
+{
+	struct tgp_state st;
+	struct tgp_lock l = TGP_LOCK_VOID;
+
+	ck_assert_int_eq(tgp_state_lock(dir, user, &l), TG_OK);
+	ck_assert_int_eq(tgp_state_read(&l, &st), TG_OK);
+	st.last_step = step;
+	st.user.failures = failures;
+	ck_assert_int_eq(tgp_state_write(&l, &st, durable), TG_OK);
+	tgp_state_unlock(&l);
+}
+
+/* A failure count is written without a sync; the slot of the last synced state (a success's
+ * replay guard) is never written over by such a write, which a crash may tear while the newer
+ * slot is not on the disk yet: the failures after a success go over one another in the other
+ * slot, the success's slot stays as it was until the next synced write goes elsewhere. */
+START_TEST(unsynced_writes_keep_the_synced_slot)
+{
+	static unsigned char synced[TGP_STATE_SLOT], now[TGP_STATE_SLOT];
+	struct tgp_state back;
+	int i;
+
+	write_once("carol", 100, 0, 1); /* a success: slot 0, synced */
+	slot0("carol", synced);
+	for (i = 1; i <= 3; i++) {
+		write_once("carol", 100, (uint32_t)i, 0); /* bad codes, each a login of its own */
+		slot0("carol", now);
+		ck_assert_msg(memcmp(synced, now, TGP_STATE_SLOT) == 0,
+		              "failure %d wrote over the synced slot", i);
+		ck_assert_int_eq(reread("carol", &back), TG_OK);
+		ck_assert_uint_eq(back.user.failures, (uint32_t)i);
+	}
+	/* the crash: the last failure's slot torn; the success is still there */
+	damage("carol", TGP_STATE_SLOT + TGP_STATE_HEAD + 3, "XX", 2);
+	ck_assert_int_eq(reread("carol", &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 100);
+	ck_assert_uint_eq(back.user.failures, 0);
+	/* the next success goes over the torn slot, then the one after it over slot 0 */
+	write_once("carol", 101, 0, 1);
+	slot0("carol", now);
+	ck_assert(memcmp(synced, now, TGP_STATE_SLOT) == 0);
+	write_once("carol", 102, 0, 1);
+	slot0("carol", now);
+	ck_assert(memcmp(synced, now, TGP_STATE_SLOT) != 0);
+	ck_assert_int_eq(reread("carol", &back), TG_OK);
+	ck_assert_uint_eq(back.last_step, 102);
+}
+END_TEST
+
+/* While the file has one slot written without a sync, writes go over it; one of them cut by a
+ * crash loses failure counts only: it reads as a new state, not as a corrupt one. */
+START_TEST(torn_rewrite_of_an_unsynced_first_slot_is_a_new_state)
+{
+	struct tgp_state back;
+	struct stat sb;
+	char p[4096];
+
+	write_once("dave", 0, 1, 0);
+	write_once("dave", 0, 2, 0);
+	snprintf(p, sizeof(p), "%s/state/dave", dir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_le(sb.st_size, TGP_STATE_SLOT); /* slot 1 never written */
+	ck_assert_int_eq(reread("dave", &back), TG_OK);
+	ck_assert_uint_eq(back.user.failures, 2);
+	damage("dave", TGP_STATE_HEAD + 3, "XX", 2);
+	ck_assert_int_eq(reread("dave", &back), TG_OK);
+	ck_assert_uint_eq(back.user.failures, 0);
+}
+END_TEST
+
 /* The auth steps' tokens: found by hash within TGP_TOKEN_TTL only, the oldest dropped when
  * full, bound to the service, kept through the text form. */
 START_TEST(tokens_bounded_and_expire)
@@ -798,6 +883,8 @@ int main(void)
 	tcase_add_test(tc, files_and_lock);
 	tcase_add_test(tc, removal_keeps_one_lock);
 	tcase_add_test(tc, torn_write_falls_back);
+	tcase_add_test(tc, unsynced_writes_keep_the_synced_slot);
+	tcase_add_test(tc, torn_rewrite_of_an_unsynced_first_slot_is_a_new_state);
 	tcase_add_test(tc, clear_starts_afresh);
 	tcase_add_test(tc, tokens_bounded_and_expire);
 	tcase_add_test(tc, token_taken_once);
