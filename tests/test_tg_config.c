@@ -116,6 +116,10 @@ START_TEST(errors_name_file_and_line)
 	ck_assert_int_eq(parse("[s3]\nsse = rot13\n"), TG_ERR_PARSE);
 	ck_assert_int_eq(parse("[pam]\ndigits = 99999999999999999999999\n"), TG_ERR_PARSE);
 	ck_assert_int_eq(parse("[pam]\ndigits = -6\n"), TG_ERR_PARSE);
+	/* a rate cap the cap's arithmetic (rate times microseconds) would overflow on */
+	ck_assert_int_eq(parse("[recorder]\nmax_rate = 1025G\n"), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[recorder]\nmax_rate = 1024G\n"), TG_OK);
+	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_RECORDER_MAX_RATE), 1024ULL << 30);
 	/* nothing of a bad file is applied */
 	ck_assert_int_eq(parse("[pam]\ndigits = 8\nbogus = 1\n"), TG_ERR_PARSE);
 	ck_assert_uint_eq(tg_config_uint(cfg, TG_CONF_PAM_DIGITS), 6);
