@@ -542,6 +542,10 @@ static void finish_recording(struct recorder *rc, const struct relay_result *res
 
 	rec_sink_sync_stop(&rc->sink); /* the checkpoint sync in flight ends before the seal */
 	if (rc->sink.error == TG_OK) {
+		/* no memory for the END record (a user's RLIMIT_AS, say) is a recording failure
+		 * like any other: reported below, not only logged */
+		if (ej == NULL)
+			rc->sink.error = TG_ERR_NOMEM;
 		if (ej == NULL || (r = rec_sink_seal(&rc->sink, ej)) != TG_OK)
 			tg_error("recording %s: cannot seal: %s", rc->sid_hex,
 			         tg_strerror(rc->sink.error));
