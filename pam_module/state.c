@@ -30,8 +30,14 @@
  * new magic ("tollgate-state 2"), which they refuse.
  */
 #define STATE_MAGIC "tollgate-state 1"
-/* The last line of a slot written without a sync (see state.h); older readers skip it */
-#define UNSYNCED_LINE "opt unsynced\n"
+/*
+ * After the slots, at 2 * TGP_STATE_SLOT: which sequence number is known to be on the disk,
+ * written (not synced) after a successful fdatasync of it: MARK_MAGIC, the number, and the
+ * number inverted (a cut or stale mark is no mark). Never synced itself: a mark that a crash
+ * took only makes the next write sync first. Older versions neither read nor write it.
+ */
+#define MARK_MAGIC "TGSYNCED"
+#define MARK_LEN 24
 
 static int state_dir_path(const char *state_dir, char *dir, size_t len)
 {
@@ -92,7 +98,8 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 	l->fd = -1;
 	l->seq = 0;
 	l->slot = 1;
-	l->unsynced = 0;
+	l->other_seq = 0;
+	l->synced = 0;
 	if (!tgp_user_name_ok(user))
 		return TG_ERR_INVALID;
 	if ((r = ensure_dirs(state_dir, dir, sizeof(dir))) != TG_OK)
@@ -489,8 +496,7 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			st->ntokens++;
 		} else if (strncmp(line, "opt ", 4) == 0 && line[4] > ' ') {
 			/* a later version's line that it marks as safe to lose: skipped here, and
-			 * not written back. One exists: UNSYNCED_LINE, which tgp_state_read looks
-			 * for itself; see STATE_MAGIC */
+			 * not written back. No such line exists yet; see STATE_MAGIC */
 		} else {
 			return TG_ERR_FORMAT;
 		}
@@ -551,11 +557,10 @@ static int read_slot(int fd, int slot, unsigned char *buf, uint64_t *seq, size_t
 }
 
 /*
- * Both slots invalid, but only because a crash cut a write while the file had one slot: slot 1
- * never written (the file ends within slot 0), and slot 0 starts with a slot's header or zeros
- * (written but never flushed). That was the file's very first write, or a write over a first
- * slot written without a sync (failure counts): a synced slot 0 is never written over before
- * slot 1 exists. Nothing synced was lost. Anything else is corruption.
+ * Both slots invalid, but only because the file's very first write was cut by a crash:
+ * slot 1 never written (the file ends within slot 0), and slot 0 starts as that write
+ * would (its header with sequence 1, or zeros: written but never flushed). Anything else
+ * is corruption.
  */
 static int first_write_cut(int fd, const struct stat *sb)
 {
@@ -570,7 +575,34 @@ static int first_write_cut(int fd, const struct stat *sb)
 		return 0;
 	if (memcmp(head, zeros, (size_t)n) == 0)
 		return 1;
-	return n >= 12 && memcmp(head, "TGST", 4) == 0 && get64(head + 4) >= 1;
+	return n >= 12 && memcmp(head, "TGST", 4) == 0 && get64(head + 4) == 1;
+}
+
+/* The sequence number the mark says is on the disk; 0 when there is no valid mark. */
+static uint64_t read_mark(int fd)
+{
+	unsigned char m[MARK_LEN];
+	uint64_t v;
+
+	if (pread(fd, m, sizeof(m), 2 * (off_t)TGP_STATE_SLOT) != (ssize_t)sizeof(m) ||
+	    memcmp(m, MARK_MAGIC, 8) != 0)
+		return 0;
+	v = get64(m + 8);
+	return get64(m + 16) == ~v ? v : 0;
+}
+
+/* Mark seq as on the disk (after its fdatasync); not synced, and a failure only costs the
+ * next write a sync first. */
+static void write_mark(int fd, uint64_t seq)
+{
+	unsigned char m[MARK_LEN];
+
+	memcpy(m, MARK_MAGIC, 8);
+	put64(m + 8, seq);
+	put64(m + 16, ~seq);
+	if (pwrite(fd, m, sizeof(m), 2 * (off_t)TGP_STATE_SLOT) != (ssize_t)sizeof(m)) {
+		/* nothing to do: without the mark the next write syncs first */
+	}
 }
 
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
@@ -586,7 +618,8 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 		return TG_ERR_INVALID;
 	if (fstat(l->fd, &sb) != 0)
 		return TG_ERR_SYSTEM;
-	l->unsynced = 0;
+	l->other_seq = 0;
+	l->synced = 0;
 	if (sb.st_size == 0) {
 		l->seq = 0;
 		l->slot = 1; /* the first write goes to slot 0 */
@@ -614,10 +647,8 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 		goto out;
 	l->seq = seq[best];
 	l->slot = best;
-	/* the line ends the text; the parse took it for a later version's and skipped it */
-	l->unsynced = len[best] >= sizeof(UNSYNCED_LINE) - 1 &&
-	              memcmp(buf[best] + TGP_STATE_HEAD + len[best] - (sizeof(UNSYNCED_LINE) - 1),
-	                     UNSYNCED_LINE, sizeof(UNSYNCED_LINE) - 1) == 0;
+	l->other_seq = ok[1 - best] ? seq[1 - best] : 0;
+	l->synced = read_mark(l->fd);
 out:
 	free(buf[0]);
 	free(buf[1]);
@@ -628,22 +659,34 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 {
 	unsigned char *buf;
 	size_t len;
-	/* not over the other slot while the newest is unsynced: the other holds the last synced
-	 * state, and a crash could tear this write and find the newest not on the disk */
-	int slot = l->unsynced ? l->slot : 1 - l->slot, r;
+	int slot, r;
 	ssize_t n;
 
 	if (l->fd < 0)
 		return TG_ERR_INVALID;
+	/*
+	 * A write may be torn by a crash, so it must not go over the one slot that holds the last
+	 * state known to be on the disk. The newest slot known synced: the older one takes it.
+	 * The older one known synced (the newest holds failure counts, written without a sync,
+	 * or a success whose login died before its sync): over the newest again. Neither known
+	 * (a mark lost to a crash, a file of an older version, a sync that failed): sync the
+	 * newest first, then the older slot takes it. The first write has no slot to keep.
+	 */
+	if (l->seq == 0 || l->synced == l->seq) {
+		slot = 1 - l->slot;
+	} else if (l->synced != 0 && l->synced == l->other_seq) {
+		slot = l->slot;
+	} else {
+		if (fdatasync(l->fd) != 0)
+			return TG_ERR_SYSTEM;
+		l->synced = l->seq;
+		write_mark(l->fd, l->seq);
+		slot = 1 - l->slot;
+	}
 	if ((buf = malloc(TGP_STATE_SLOT)) == NULL)
 		return TG_ERR_NOMEM;
-	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD,
-	                          TGP_STATE_MAX - (sizeof(UNSYNCED_LINE) - 1), &len)) != TG_OK)
+	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD, TGP_STATE_MAX, &len)) != TG_OK)
 		goto out;
-	if (!durable) {
-		memcpy(buf + TGP_STATE_HEAD + len, UNSYNCED_LINE, sizeof(UNSYNCED_LINE) - 1);
-		len += sizeof(UNSYNCED_LINE) - 1;
-	}
 	memcpy(buf, "TGST", 4);
 	put64(buf + 4, l->seq + 1);
 	buf[12] = (unsigned char)len;
@@ -660,9 +703,14 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 		r = TG_ERR_SYSTEM;
 		goto out;
 	}
+	if (slot != l->slot)
+		l->other_seq = l->seq;
 	l->seq++;
 	l->slot = slot;
-	l->unsynced = !durable;
+	if (durable) {
+		l->synced = l->seq;
+		write_mark(l->fd, l->seq);
+	}
 	r = TG_OK;
 out:
 	free(buf);
@@ -677,7 +725,8 @@ int tgp_state_clear(struct tgp_lock *l)
 		return TG_ERR_SYSTEM;
 	l->seq = 0;
 	l->slot = 1; /* the next write goes to slot 0 */
-	l->unsynced = 0;
+	l->other_seq = 0;
+	l->synced = 0;
 	return TG_OK;
 }
 

@@ -12,14 +12,16 @@
  * The file is never renamed (that would split the lock) but updated in place,
  * crash-safe: it has two slots of TGP_STATE_SLOT bytes, each "TGST", a 64-bit
  * sequence number, the text length and a BLAKE2b-128 of all three and the
- * text. A write goes to the older slot; a read takes the valid slot with the
- * higher number. A write torn by a crash leaves the other slot, one write
- * older, so a crash never turns into a corrupt file that would lock everybody
- * out. An empty file is an empty state. A success is fdatasync'd; a failure
- * count is not, and its slot says so ("opt unsynced", which older readers
- * skip): the next write then goes over that slot again, never over the other
- * one, which holds the last synced state (a success's replay guard): a crash
- * may tear the one and find the other not yet on the disk.
+ * text. A read takes the valid slot with the higher number. A success is
+ * fdatasync'd, and then marked on the disk (a mark after the slots, not
+ * synced); a failure count is not synced. A write never goes over the slot
+ * that holds the last state known to be on the disk (a success's replay
+ * guard): over the older slot when the newest is known synced, over the
+ * newest again when the older one is (failure counts after a success), and
+ * after a sync of the newest when neither is known. A write torn by a crash
+ * leaves the other slot, so a crash never loses an answered success nor turns
+ * into a corrupt file that would lock everybody out. An empty file is an
+ * empty state.
  */
 #ifndef TGP_STATE_H
 #define TGP_STATE_H
@@ -83,11 +85,12 @@ struct tgp_lock {
 	int fd;
 	uint64_t seq; /* sequence number of the newest valid slot (0: none) */
 	int slot;     /* which slot holds it */
-	int unsynced; /* it was written without a sync: the next write goes over it */
+	uint64_t other_seq; /* the other slot's (0: not valid) */
+	uint64_t synced;    /* the sequence number the mark says is on the disk (0: none) */
 };
 #define TGP_LOCK_VOID                                                                              \
 	{                                                                                          \
-		-1, 0, 1, 0                                                                        \
+		-1, 0, 1, 0, 0                                                                     \
 	}
 
 /*
@@ -114,10 +117,10 @@ int tgp_state_peek(const char *state_dir, const char *user, struct tgp_state *st
 /* Read the locked state; an empty file is an empty state. TG_ERR_FORMAT: fail closed. */
 int tgp_state_read(struct tgp_lock *l, struct tgp_state *st) __attribute__((warn_unused_result));
 /*
- * Write the state into the older slot (over the newest one when that was written without a
- * sync). durable: fdatasync before returning (a success: the replay guard and used scratch
- * codes must survive a crash); otherwise (failure counts only) the kernel writes it back in its
- * own time, and the slot is marked so.
+ * Write the state into a slot that does not hold the last state known to be on the disk (see
+ * above). durable: fdatasync before returning (a success: the replay guard and used scratch
+ * codes must survive a crash), then mark it so; otherwise (failure counts only) the kernel
+ * writes it back in its own time.
  */
 int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
     __attribute__((warn_unused_result));
