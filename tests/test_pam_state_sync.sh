@@ -85,4 +85,41 @@ strace -f -qq -o /dev/null -P "$T/state/state" -e trace=fsync -e inject=fsync:er
 trace login3.trace "$DRIVER" "$T/pam.d" tg "$ME" "$(grep -E '^  [1-9][0-9]{7}$' "$T/out" | sed -n 2p | tr -d ' ')" > /dev/null ||
 	tg_fail "a login after a failed folder sync"
 check "$T/login3.trace" new || tg_fail "a login after a failed folder sync did not make and sync the file"
+
+# The syncs of the state file in the normal run: a success one (its replay guard), a bad code
+# none, however many follow a success (they go over one another in the slot the success did
+# not take, which needs no sync first); and a file whose mark of the synced slot is gone (an
+# earlier version's) one first, before its older slot is written over.
+state_syncs() {
+	python3 - "$1" "$T/state/state/$ME" <<'PY'
+import re, sys
+trace, path = sys.argv[1:3]
+fds, n = set(), 0
+for l in open(trace).read().splitlines():
+    pid = l.split(" ", 1)[0]
+    m = re.search(r'openat\(AT_FDCWD, "%s", [^)]*\) = (\d+)' % re.escape(path), l)
+    if m:
+        fds.add((pid, m.group(1)))
+        continue
+    m = re.search(r'close\((\d+)\)', l)
+    if m:
+        fds.discard((pid, m.group(1)))
+        continue
+    m = re.search(r'f(?:data)?sync\((\d+)\)', l)
+    if m and (pid, m.group(1)) in fds:
+        n += 1
+print(n)
+PY
+}
+strace_syncs() { out=$1; shift; strace -f -qq -o "$T/$out" -e trace=openat,close,fsync,fdatasync "$@"; }
+scratch() { grep -E '^  [1-9][0-9]{7}$' "$T/out" | sed -n "${1}p" | tr -d ' '; }
+strace_syncs good.trace "$DRIVER" "$T/pam.d" tg "$ME" "$(scratch 3)" > /dev/null || tg_fail "a login with a scratch code"
+[ "$(state_syncs "$T/good.trace")" = 1 ] || tg_fail "a success synced the state $(state_syncs "$T/good.trace") times, not once"
+for i in 1 2; do
+	strace_syncs bad$i.trace "$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null && tg_fail "a bad code let in"
+	[ "$(state_syncs "$T/bad$i.trace")" = 0 ] || tg_fail "bad code $i after a success synced the state $(state_syncs "$T/bad$i.trace") times"
+done
+truncate -s $((2 * 16384)) "$T/state/state/$ME"
+strace_syncs bad3.trace "$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null && tg_fail "a bad code let in"
+[ "$(state_syncs "$T/bad3.trace")" = 1 ] || tg_fail "a bad code on a file without its mark synced the state $(state_syncs "$T/bad3.trace") times, not once first"
 echo PASS
