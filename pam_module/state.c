@@ -38,6 +38,8 @@
  */
 #define MARK_MAGIC "TGSYNCED"
 #define MARK_LEN 24
+/* The last line of a slot written without a sync (failure counts); older readers skip it */
+#define UNSYNCED_LINE "opt unsynced\n"
 
 static int state_dir_path(const char *state_dir, char *dir, size_t len)
 {
@@ -100,6 +102,7 @@ int tgp_state_lock(const char *state_dir, const char *user, struct tgp_lock *l)
 	l->slot = 1;
 	l->other_seq = 0;
 	l->synced = 0;
+	l->unsynced = 0;
 	if (!tgp_user_name_ok(user))
 		return TG_ERR_INVALID;
 	if ((r = ensure_dirs(state_dir, dir, sizeof(dir))) != TG_OK)
@@ -496,7 +499,8 @@ int tgp_state_parse(const char *text, size_t len, struct tgp_state *st)
 			st->ntokens++;
 		} else if (strncmp(line, "opt ", 4) == 0 && line[4] > ' ') {
 			/* a later version's line that it marks as safe to lose: skipped here, and
-			 * not written back. No such line exists yet; see STATE_MAGIC */
+			 * not written back. One exists: UNSYNCED_LINE, which tgp_state_read looks
+			 * for itself; see STATE_MAGIC */
 		} else {
 			return TG_ERR_FORMAT;
 		}
@@ -620,6 +624,7 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 		return TG_ERR_SYSTEM;
 	l->other_seq = 0;
 	l->synced = 0;
+	l->unsynced = 0;
 	if (sb.st_size == 0) {
 		l->seq = 0;
 		l->slot = 1; /* the first write goes to slot 0 */
@@ -649,6 +654,10 @@ int tgp_state_read(struct tgp_lock *l, struct tgp_state *st)
 	l->slot = best;
 	l->other_seq = ok[1 - best] ? seq[1 - best] : 0;
 	l->synced = read_mark(l->fd);
+	/* the line ends the text; the parse took it for a later version's and skipped it */
+	l->unsynced = len[best] >= sizeof(UNSYNCED_LINE) - 1 &&
+	              memcmp(buf[best] + TGP_STATE_HEAD + len[best] - (sizeof(UNSYNCED_LINE) - 1),
+	                     UNSYNCED_LINE, sizeof(UNSYNCED_LINE) - 1) == 0;
 out:
 	free(buf[0]);
 	free(buf[1]);
@@ -666,15 +675,16 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 		return TG_ERR_INVALID;
 	/*
 	 * A write may be torn by a crash, so it must not go over the one slot that holds the last
-	 * state known to be on the disk. The newest slot known synced: the older one takes it.
-	 * The older one known synced (the newest holds failure counts, written without a sync,
-	 * or a success whose login died before its sync): over the newest again. Neither known
-	 * (a mark lost to a crash, a file of an older version, a sync that failed): sync the
-	 * newest first, then the older slot takes it. The first write has no slot to keep.
+	 * state known to be on the disk. The newest slot known synced (the mark names it): the
+	 * older one takes the write. The newest written without a sync (it says so: failure
+	 * counts) and the older one known synced: over the newest again. Anything else (a mark
+	 * that lags, as the mark is not synced and a crash may take it; a success whose login
+	 * died before its sync; a file of an older version): sync the newest first, then the
+	 * older slot takes the write. The first write has no slot to keep.
 	 */
 	if (l->seq == 0 || l->synced == l->seq) {
 		slot = 1 - l->slot;
-	} else if (l->synced != 0 && l->synced == l->other_seq) {
+	} else if (l->unsynced && l->synced != 0 && l->synced == l->other_seq) {
 		slot = l->slot;
 	} else {
 		if (fdatasync(l->fd) != 0)
@@ -685,8 +695,13 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 	}
 	if ((buf = malloc(TGP_STATE_SLOT)) == NULL)
 		return TG_ERR_NOMEM;
-	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD, TGP_STATE_MAX, &len)) != TG_OK)
+	if ((r = tgp_state_format(st, (char *)buf + TGP_STATE_HEAD,
+	                          TGP_STATE_MAX - (sizeof(UNSYNCED_LINE) - 1), &len)) != TG_OK)
 		goto out;
+	if (!durable) {
+		memcpy(buf + TGP_STATE_HEAD + len, UNSYNCED_LINE, sizeof(UNSYNCED_LINE) - 1);
+		len += sizeof(UNSYNCED_LINE) - 1;
+	}
 	memcpy(buf, "TGST", 4);
 	put64(buf + 4, l->seq + 1);
 	buf[12] = (unsigned char)len;
@@ -707,6 +722,7 @@ int tgp_state_write(struct tgp_lock *l, const struct tgp_state *st, int durable)
 		l->other_seq = l->seq;
 	l->seq++;
 	l->slot = slot;
+	l->unsynced = !durable;
 	if (durable) {
 		l->synced = l->seq;
 		write_mark(l->fd, l->seq);
@@ -727,6 +743,7 @@ int tgp_state_clear(struct tgp_lock *l)
 	l->slot = 1; /* the next write goes to slot 0 */
 	l->other_seq = 0;
 	l->synced = 0;
+	l->unsynced = 0;
 	return TG_OK;
 }
 

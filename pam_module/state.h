@@ -14,11 +14,13 @@
  * sequence number, the text length and a BLAKE2b-128 of all three and the
  * text. A read takes the valid slot with the higher number. A success is
  * fdatasync'd, and then marked on the disk (a mark after the slots, not
- * synced); a failure count is not synced. A write never goes over the slot
- * that holds the last state known to be on the disk (a success's replay
- * guard): over the older slot when the newest is known synced, over the
- * newest again when the older one is (failure counts after a success), and
- * after a sync of the newest when neither is known. A write torn by a crash
+ * synced); a failure count is not synced, and its slot says so ("opt
+ * unsynced", which older readers skip). A write never goes over the slot that
+ * holds the last state known to be on the disk (a success's replay guard):
+ * over the older slot when the newest is marked, over the newest again when
+ * it says it is unsynced and the older one is marked (failure counts after a
+ * success), and otherwise after a sync of the newest (the mark, never synced,
+ * may lag behind the slots). A write torn by a crash
  * leaves the other slot, so a crash never loses an answered success nor turns
  * into a corrupt file that would lock everybody out. An empty file is an
  * empty state.
@@ -87,11 +89,11 @@ struct tgp_lock {
 	int slot;     /* which slot holds it */
 	uint64_t other_seq; /* the other slot's (0: not valid) */
 	uint64_t synced;    /* the sequence number the mark says is on the disk (0: none) */
+	int unsynced;       /* the newest was written without a sync (it says so) */
 };
-#define TGP_LOCK_VOID                                                                              \
-	{                                                                                          \
-		-1, 0, 1, 0, 0                                                                     \
-	}
+/* clang-format off */
+#define TGP_LOCK_VOID {.fd = -1, .slot = 1}
+/* clang-format on */
 
 /*
  * Open (create) user's state file and lock it, waiting up to

@@ -88,8 +88,8 @@ check "$T/login3.trace" new || tg_fail "a login after a failed folder sync did n
 
 # The syncs of the state file in the normal run: a success one (its replay guard), a bad code
 # none, however many follow a success (they go over one another in the slot the success did
-# not take, which needs no sync first); and a file whose mark of the synced slot is gone (an
-# earlier version's) one first, before its older slot is written over.
+# not take, which needs no sync first); and a file whose mark lags (a crash took the last) or
+# is gone (an earlier version's) one first, before its older slot is written over.
 state_syncs() {
 	python3 - "$1" "$T/state/state/$ME" <<'PY'
 import re, sys
@@ -119,6 +119,15 @@ for i in 1 2; do
 	strace_syncs bad$i.trace "$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null && tg_fail "a bad code let in"
 	[ "$(state_syncs "$T/bad$i.trace")" = 0 ] || tg_fail "bad code $i after a success synced the state $(state_syncs "$T/bad$i.trace") times"
 done
+# the mark of the last success lost (it is not synced, and a crash may take it; the one
+# before it on the disk): its slot is synced before a bad code goes over the older one, not
+# written over in place
+strace_syncs good2.trace "$DRIVER" "$T/pam.d" tg "$ME" "$(scratch 4)" > /dev/null || tg_fail "a login with a scratch code"
+dd if="$T/state/state/$ME" of="$T/mark" bs=1 skip=32768 count=24 status=none
+"$DRIVER" "$T/pam.d" tg "$ME" "$(scratch 5)" > /dev/null || tg_fail "a login with a scratch code"
+dd if="$T/mark" of="$T/state/state/$ME" bs=1 seek=32768 conv=notrunc status=none
+strace_syncs bad4.trace "$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null && tg_fail "a bad code let in"
+[ "$(state_syncs "$T/bad4.trace")" = 1 ] || tg_fail "a bad code after a success whose mark was lost synced the state $(state_syncs "$T/bad4.trace") times, not once first"
 truncate -s $((2 * 16384)) "$T/state/state/$ME"
 strace_syncs bad3.trace "$DRIVER" "$T/pam.d" tg "$ME" 00000000 > /dev/null && tg_fail "a bad code let in"
 [ "$(state_syncs "$T/bad3.trace")" = 1 ] || tg_fail "a bad code on a file without its mark synced the state $(state_syncs "$T/bad3.trace") times, not once first"
