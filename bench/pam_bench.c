@@ -3,8 +3,9 @@
  * pam_google_authenticator.so, on the same secret, interleaved in one run.
  *   pam_bench N CONFDIR USER BASE32 TG_STATE_FILE GA_FILE GA_FILE_COPY
  * Service "tg" and "ga" in CONFDIR. Before each call (not timed) the replay
- * state of both is put back (tollgate's state file emptied, the GA file
- * restored from its copy), so that every call starts from the same state and
+ * state of both is put back (tollgate's state file from TG_STATE_FILE.orig,
+ * a returning user's, or emptied when there is none; the GA file restored
+ * from its copy), so that every call starts from the same state and
  * a good code stays good. libpam's fail delay is replaced by a no-op
  * (PAM_FAIL_DELAY item) for both modules: it would otherwise sleep seconds.
  * The codes come from oathtool in a child process (untimed, once per time
@@ -64,8 +65,6 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
-/* Put both modules' replay state back: tollgate's state file emptied (a user with no history), the
- * GA file restored. */
 /*
  * The current TOTP code for the base32 secret, from oathtool (an independent
  * implementation), run once per 30-second step: a fork before every timed
@@ -113,7 +112,14 @@ static void totp_now(const char *base32, char code[16])
 
 static void reset(const char *tg_state, const char *ga, const char *ga_copy)
 {
-	if (truncate(tg_state, 0) != 0 && access(tg_state, F_OK) == 0) {
+	char orig[4096];
+
+	/* a copy of a returning user's state (tg_state.orig) when there is one: an empty file is
+	 * a first login's, which also syncs the folder */
+	snprintf(orig, sizeof(orig), "%s.orig", tg_state);
+	if (access(orig, F_OK) == 0)
+		copy_file(orig, tg_state);
+	else if (truncate(tg_state, 0) != 0 && access(tg_state, F_OK) == 0) {
 		perror("truncate");
 		exit(2);
 	}
