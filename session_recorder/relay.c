@@ -140,13 +140,8 @@ static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 	struct termios t;
 	int r;
 
-	if (x->sink == NULL) {
-		/* the recording failed and the session ends (deny): input read in the same round of
-		 * the relay loop is not passed on unrecorded */
-		if (x->failed_end && c->stream == TG_REC_IN)
-			c->len = c->off = 0;
-		return;
-	}
+	if (x->sink == NULL)
+		goto out;
 	if (c->stream == TG_REC_IN) {
 		r = record_input(x, c->buf, n);
 	} else {
@@ -165,8 +160,11 @@ static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 	if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
 		x->failed_end = 1;
 	x->sink = NULL;
+out:
+	/* the session ends (deny): input is recorded before it is passed on, and what failed to
+	 * be, or was read in the same round of the relay loop after the failure, is not */
 	if (x->failed_end && c->stream == TG_REC_IN)
-		c->len = c->off = 0; /* input recorded first: what failed to be is not passed on */
+		c->len = c->off = 0;
 }
 
 int relay_chan_read(struct relay_ctx *x, struct relay_chan *c)
