@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tg_rec.h" /* TG_BOOT_ID_LEN */
+
 #define TG_EVENT_SUBDIR "events"
 #define TG_EVENT_MAX_BYTES (64 * 1024)
 #define TG_EVENT_NAME_MAX 64
@@ -38,8 +40,6 @@ int tg_event_parse(const char *text, size_t len, json_t **out);
  */
 uint32_t tg_audit_session(void);
 uint32_t tg_audit_session_of(pid_t pid);
-/* A boot id's length: a UUID in lowercase hex with its four dashes */
-#define TG_BOOT_ID_LEN 36
 /*
  * The kernel's id of this boot (/proc/sys/kernel/random/boot_id), which names an audit
  * session's boot: the audit counter starts again at each boot, so two logins of two boots can

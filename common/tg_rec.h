@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A boot id's length: a UUID in lowercase hex with its four dashes (see tg_boot_id()) */
+#define TG_BOOT_ID_LEN 36
+
 #define TG_REC_MAGIC "TGREC\x00\x01\n"
 #define TG_REC_VERSION 1 /* the format version written, and the newest one read */
 #define TG_REC_MAGIC_LEN 8
@@ -124,7 +127,7 @@ struct tg_rec_summary {
 	int command_cut;    /* it was: the command is longer than command holds */
 	char pam_session_id[128];
 	uint32_t audit_session; /* the header's, 0: none */
-	char boot_id[37];       /* the header's, "": none */
+	char boot_id[TG_BOOT_ID_LEN + 1]; /* the header's, "": none */
 	char key_id[TG_REC_KEY_ID_LEN + 1];
 	uint64_t start_us;
 	uint64_t duration_us; /* from a verified END, or the last verified time */
@@ -168,7 +171,7 @@ struct tg_rec_header {
 	char host[256];
 	long sshd_pid;
 	uint32_t audit_session; /* 0: none (no pam_loginuid, or a recorder before it) */
-	char boot_id[37];       /* the boot it was made in (TG_BOOT_ID_LEN); "": none */
+	char boot_id[TG_BOOT_ID_LEN + 1]; /* the boot it was made in; "": none */
 	uint64_t start_us;
 	char mode[16];
 	const char *command; /* NULL when the header has null; owned by the reader */

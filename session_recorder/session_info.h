@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tg_rec.h" /* TG_BOOT_ID_LEN */
+
 #define SESSION_PAM_ID_LEN 32 /* hex chars of TOLLGATE_SESSION_ID */
 
 struct session_info {
@@ -28,7 +30,8 @@ struct session_info {
 	unsigned cols, rows;
 	long sshd_pid;
 	uint32_t audit_session; /* tg_audit_session(): the login's, which the uploader compares */
-	char boot_id[37];       /* tg_boot_id(): the boot that audit session is of; "": none */
+	char boot_id[TG_BOOT_ID_LEN +
+	             1]; /* tg_boot_id(): the boot that audit session is of; "": none */
 };
 
 /* Fill si for the user with uid (from the password database, not $USER). */

@@ -72,7 +72,7 @@ struct up_item {
 	char header_rec_id[33];  /* the recording's own id, as the join record lists it */
 	unsigned char header_owner[UP_OWNER_DIGEST]; /* its user and host, as a digest */
 	uint32_t header_audit; /* its audit session (0: none), to compare with a login's */
-	char header_boot[37];  /* the boot of that audit session ("": none) */
+	char header_boot[TG_BOOT_ID_LEN + 1]; /* the boot of that audit session ("": none) */
 };
 
 /* An entry of sessions/ or events/ that is no regular file (a symbolic link, a FIFO, a socket,
