@@ -341,34 +341,67 @@ int tg_spool_has_suffix(const char *name, const char *suffix)
 	return n > m && strcmp(name + n - m, suffix) == 0;
 }
 
-static uint64_t dir_bytes(const char *dir, int depth)
+/* Adds to *total what the regular files under dir take; TG_ERR_SYSTEM (errno kept) for a folder
+ * or file that is there but cannot be read or looked at: not counted as empty, or a folder made
+ * unreadable would let the spool grow past its cap unseen. A name gone since it was listed
+ * (the uploader removed it) is not an error. */
+static int dir_bytes(const char *dir, int depth, uint64_t *total)
 {
-	uint64_t total = 0;
 	struct dirent *de;
+	int r = TG_OK, e = 0;
 	DIR *d;
 
-	if (depth > 3 || (d = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
+	if (depth > 3)
+		return TG_OK;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? TG_OK : TG_ERR_SYSTEM;
+	for (;;) {
 		struct stat st;
 		char path[PATH_MAX];
+		int rr;
 
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0 && r == TG_OK) {
+				r = TG_ERR_SYSTEM;
+				e = errno;
+			}
+			break;
+		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    sizeof(path)) {
+			if (r == TG_OK) {
+				r = TG_ERR_SYSTEM;
+				e = ENAMETOOLONG;
+			}
 			continue;
-		if (lstat(path, &st) != 0)
+		}
+		if (lstat(path, &st) != 0) {
+			if (errno != ENOENT && r == TG_OK) {
+				r = TG_ERR_SYSTEM;
+				e = errno;
+			}
 			continue;
-		if (S_ISDIR(st.st_mode))
-			total += dir_bytes(path, depth + 1);
-		else if (S_ISREG(st.st_mode))
-			total += (uint64_t)st.st_blocks * 512u;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if ((rr = dir_bytes(path, depth + 1, total)) != TG_OK && r == TG_OK) {
+				r = rr;
+				e = errno;
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			*total += (uint64_t)st.st_blocks * 512u;
+		}
 	}
 	closedir(d);
-	return total;
+	if (r != TG_OK)
+		errno = e;
+	return r;
 }
 
-uint64_t tg_spool_bytes(const char *dir)
+int tg_spool_bytes(const char *dir, uint64_t *bytes)
 {
-	return dir_bytes(dir, 0);
+	*bytes = 0;
+	return dir_bytes(dir, 0, bytes);
 }

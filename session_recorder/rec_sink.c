@@ -210,7 +210,7 @@ static uint64_t cap_room(const struct rec_sink *s)
  */
 static void spool_look(struct rec_sink *s)
 {
-	uint64_t off = tg_rec_writer_offset(s->w), step;
+	uint64_t off = tg_rec_writer_offset(s->w), step, bytes;
 
 	if (s->spool_full || s->spool_dir == NULL || s->spool_max == 0)
 		return;
@@ -222,7 +222,9 @@ static void spool_look(struct rec_sink *s)
 	if (off < s->spool_checked + step)
 		return;
 	s->spool_checked = off;
-	s->spool_full = tg_spool_bytes(s->spool_dir) >= s->spool_max;
+	/* a spool that cannot be measured any more (a folder in it made unreadable) is taken
+	 * for full: the cap would not hold otherwise */
+	s->spool_full = tg_spool_bytes(s->spool_dir, &bytes) != TG_OK || bytes >= s->spool_max;
 }
 
 /* The rate cap's bytes for now (1 s burst at most). The clock moves on only by the time of the

@@ -145,6 +145,7 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 	unsigned char *host_sk;
 	struct tg_rec_meta meta;
 	struct rlimit fsize = {0, 0}, stack = {0, 0};
+	uint64_t spool_bytes;
 	int r;
 
 	if ((host_sk = sodium_malloc(64)) == NULL)
@@ -183,9 +184,14 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		    (unsigned long long)stack.rlim_cur, (unsigned)PRIVSEP_STACK_MIN);
 		goto out;
 	}
-	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then) */
-	if (tg_spool_bytes(rc->spool_dir) >=
-	    tg_config_uint(rc->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES)) {
+	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then); nor
+	 * when what the spool holds cannot be told: the cap would not hold */
+	if ((r = tg_spool_bytes(rc->spool_dir, &spool_bytes)) != TG_OK) {
+		snprintf(why, whylen, "cannot measure the spool %s against spool_max_bytes: %s",
+		         rc->spool_dir, strerror(errno));
+		goto out;
+	}
+	if (spool_bytes >= tg_config_uint(rc->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES)) {
 		r = TG_ERR_LIMIT;
 		snprintf(why, whylen,
 		         "the spool %s is full: it holds spool_max_bytes (%llu MiB) or more",

@@ -713,9 +713,9 @@ void up_recover_orphans(struct up_ctx *c)
 		       moved);
 }
 
-uint64_t up_spool_bytes(const struct up_ctx *c)
+int up_spool_bytes(const struct up_ctx *c, uint64_t *bytes)
 {
-	return tg_spool_bytes(c->spool);
+	return tg_spool_bytes(c->spool, bytes);
 }
 
 void up_queues_free(struct up_ctx *c)

@@ -482,7 +482,17 @@ static void check_spool_size(struct up_ctx *c)
 	uint64_t alert_at = max / 100 * pct, left_at;
 	int level;
 
-	c->spool_bytes = up_spool_bytes(c);
+	if (up_spool_bytes(c, &c->spool_bytes) != TG_OK) {
+		/* the recorder takes a spool it cannot measure for full (it refuses or lets
+		 * sessions run unrecorded, as on_failure says): said as spool_full */
+		if (c->spool_alert_level < 2)
+			up_alert(c, "spool_full", 1,
+			         "cannot measure the spool %s against spool_max_bytes (%llu MiB): "
+			         "%s; new recordings may be refused",
+			         c->spool, (unsigned long long)(max >> 20), strerror(errno));
+		c->spool_alert_level = 2;
+		return;
+	}
 	level = c->spool_bytes >= max ? 2 : c->spool_bytes >= alert_at ? 1 : 0;
 	/* a level is left only 10% below its threshold: a spool hovering at it, as files
 	 * come and go, raises its alert once, not at every crossing */
