@@ -338,7 +338,7 @@ void pipe_hangup_end(struct pipe_hangup *h, pid_t child, struct relay_result *re
 		h->fd = -1;
 	}
 	for (waited = 0; waited < RELAY_HANGUP_WAIT_MS + 1000; waited += TICK_MS) {
-		if (!res->reaped && waitpid(child, &res->status, WNOHANG) == child)
+		if (!res->reaped && relay_child_ended(child, 0, &res->status) == 1)
 			res->reaped = 1;
 		if ((r = waitpid(h->pid, &st, WNOHANG)) != 0) {
 			h->out_of_reach = r == h->pid && WIFEXITED(st) &&

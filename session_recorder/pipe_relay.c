@@ -18,11 +18,9 @@ static const char failure_msg[] =
  * could signal) until the helper has been released or has hung the group up. */
 static int child_ended(pid_t child)
 {
-	siginfo_t si;
+	int status;
 
-	memset(&si, 0, sizeof(si));
-	return waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-	       si.si_pid == child;
+	return relay_child_ended(child, 1, &status) == 1;
 }
 
 /*

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -271,21 +273,35 @@ void relay_chan_close(struct relay_chan *c)
 	c->from = c->to = -1;
 }
 
+/*
+ * A child may make its parent its tracer without the parent's say (PTRACE_TRACEME: the user's
+ * shell, or a program it execs in its place, made this recorder its tracer). It then stops at
+ * each signal it gets, reported to this wait as CLD_TRAPPED, and stays stopped for a tracer that
+ * never acts: taken for its end, such a stop ended the session with a made-up status, or, with
+ * the command's pipes still open, hung it. It is let go instead, untraced from then on, with
+ * the signal it stopped for; but not the SIGTRAP that an exec raises for a tracer, which would
+ * kill it untraced.
+ */
+static void untrace(pid_t child, const siginfo_t *si)
+{
+	long sig = si->si_status == SIGTRAP ? 0 : si->si_status;
+
+	(void)ptrace(PTRACE_DETACH, child, NULL, (void *)sig);
+}
+
 int relay_child_ended(pid_t child, int keep, int *status)
 {
 	siginfo_t si;
-	pid_t p;
 
-	if (!keep) {
-		if ((p = waitpid(child, status, WNOHANG)) == child)
-			return 1;
-		return p < 0 && errno != EINTR ? -1 : 0;
-	}
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | (keep ? WNOWAIT : 0)) != 0)
 		return errno != EINTR ? -1 : 0;
 	if (si.si_pid != child)
 		return 0;
+	if (si.si_code == CLD_TRAPPED) {
+		untrace(child, &si);
+		return 0;
+	}
 	/* as waitpid() would have put it */
 	if (si.si_code == CLD_EXITED)
 		*status = (si.si_status & 0xff) << 8;

@@ -95,7 +95,9 @@ int relay_write_wait(int fd, const void *p, size_t n, int timeout_ms);
 /* Set O_NONBLOCK on fd; returns the old flags (or -1). */
 int relay_nonblock(int fd);
 /* One look at the child's end: 1 ended (*status set as waitpid() sets it), 0 not yet, -1 not
- * ours to wait for. With keep its zombie is left, to be reaped later (waitid WNOWAIT). */
+ * ours to wait for. With keep its zombie is left, to be reaped later (waitid WNOWAIT). A child
+ * stopped for this process as its tracer (it asked for that: PTRACE_TRACEME) is let go,
+ * untraced, and has not ended. */
 int relay_child_ended(pid_t child, int keep, int *status);
 /* Wait for the child's end with a timeout (ms; -1: for ever): 1 ended (*status set) or not ours
  * to wait for, 0 not yet. keep as in relay_child_ended(). */

@@ -407,6 +407,32 @@ def deny_setresuid(to_uid=None):
     return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 
 
+# A command that makes its parent, the recorder, its tracer (PTRACE_TRACEME, which needs no
+# consent from the parent), then gets a signal it handles (a signal-delivery stop) and, traced
+# again, execs (the exec's SIGTRAP stop): with no tracer acting, each stop would hold it for
+# ever. It prints what it ran to, and exits 7.
+TRACEME_SCRIPT = """import ctypes, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+signal.signal(signal.SIGUSR1, lambda *a: print("got-usr1", flush=True))
+if libc.ptrace(0, 0, None, None) != 0:
+    print("traceme-refused", flush=True)
+    sys.exit(0)
+os.kill(os.getpid(), signal.SIGUSR1)
+time.sleep(0.2)
+libc.ptrace(0, 0, None, None)
+os.execv("/bin/sh", ["sh", "-c", "echo after-exec; exit 7"])
+"""
+
+
+def traceme_command(env):
+    """A shell command that runs TRACEME_SCRIPT in place of the shell (the recorder's child)."""
+    path = os.path.join(env.dir, "traceme.py")
+    with open(path, "w") as f:
+        f.write(TRACEME_SCRIPT)
+    os.chmod(path, 0o755)
+    return "exec %s %s" % (sys.executable, path)
+
+
 def run_pipes(env, command, stdin=b"", environ=None, timeout=120, argv=None):
     """The recorder through pipes, as sshd runs "ssh host command": (rc, stdout, stderr)."""
     e = environ or env.environ(SSH_ORIGINAL_COMMAND=command)

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, read_line, run_pipes)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, read_line, run_pipes, traceme_command)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -471,6 +471,23 @@ def test_spool_unmeasurable_refused():
     finally:
         if os.path.isdir(hidden):
             os.chmod(hidden, 0o700)
+        env.cleanup()
+
+
+def test_traceme_command_goes_on():
+    """A command that makes the recorder its tracer (PTRACE_TRACEME) stopped for it at its next
+    signal, and the recorder, taking the stop for its end, waited for ever on its pipes: it is let
+    go, untraced, with its signal, and the session runs to its real end."""
+    env = Env(shell="/bin/sh")
+    try:
+        rc, out, err = run_pipes(env, traceme_command(env), timeout=60)
+        if out == b"traceme-refused\n":
+            print("(skipped: PTRACE_TRACEME refused here, a Yama ptrace_scope of 3)")
+            return
+        check(rc == 7 and out == b"got-usr1\nafter-exec\n", "the command ran to its end (%r %r %r)" % (rc, out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["exit_status"] == 7, "END records its exit status (%r)" % rec.end())
+    finally:
         env.cleanup()
 
 
@@ -1487,7 +1504,7 @@ if __name__ == "__main__":
           test_shell_line_program_on_stdin_stored, test_command_string_program_on_stdin_stored,
           test_client_commands_on_stdin_stored,
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_spool_unmeasurable_refused, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
+          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_spool_unmeasurable_refused, test_traceme_command_goes_on, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_hangup_done_when_only_zombies_left,
           test_ctrl_c_while_helper_starts, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,

@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, REPLAY, Env, Failed, PtySession, Recording, check,  # noqa: E402
                           check_jobs_ended, check_terminal_restored, deny_setresuid, flood_until_ended,
-                          gone, kill_quietly, main, run_on_own_pty, skip, start_jobs)
+                          gone, kill_quietly, main, run_on_own_pty, skip, start_jobs, traceme_command)
 
 PAM_ID = "0123456789ABCDEF0123456789abcdef"
 TIOCGEXCL = 0x80045440  # _IOR('T', 0x40, int)
@@ -162,6 +162,25 @@ def test_signal_death_passed():
         check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGTERM, "the shell's death by SIGTERM is passed on")
         rec = Recording(env.pub, env.only_session())
         check(rec.sealed_ok() and rec.end()["signal"] == signal.SIGTERM, "END records the signal")
+    finally:
+        env.cleanup()
+
+
+def test_traceme_shell_goes_on():
+    """A shell that makes the recorder its tracer (PTRACE_TRACEME) stopped for it at its next
+    signal, and the recorder took the stop for its end: the session ended with a made-up status.
+    It is let go, untraced, with its signal, and the session runs to its real end."""
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", traceme_command(env)])
+        st = s.wait(timeout=60)
+        if b"traceme-refused" in s.out:
+            print("(skipped: PTRACE_TRACEME refused here, a Yama ptrace_scope of 3)")
+            return
+        check(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7 and b"got-usr1\r\nafter-exec\r\n" in s.out,
+              "the shell ran to its end (%r %r)" % (st, s.out[-200:]))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["exit_status"] == 7, "END records its exit status (%r)" % rec.end())
     finally:
         env.cleanup()
 
@@ -968,7 +987,7 @@ if __name__ == "__main__":
     main([test_keygen_missing_config, test_keygen_same_path_refused,
           test_shell_output_resize_exit, test_resize_in_pixels_passed_on, test_resize_before_relay_recorded,
           test_bad_pam_id_ignored,
-          test_signal_death_passed,
+          test_signal_death_passed, test_traceme_shell_goes_on,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden,
           test_prompt_line_ended_before_raw_hidden, test_raw_prompt_drawn_away_still_hidden,
