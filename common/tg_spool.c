@@ -341,67 +341,81 @@ int tg_spool_has_suffix(const char *name, const char *suffix)
 	return n > m && strcmp(name + n - m, suffix) == 0;
 }
 
-/* Adds to *total what the regular files under dir take; TG_ERR_SYSTEM (errno kept) for a folder
- * or file that is there but cannot be read or looked at: not counted as empty, or a folder made
- * unreadable would let the spool grow past its cap unseen. A name gone since it was listed
- * (the uploader removed it) is not an error. */
-static int dir_bytes(const char *dir, int depth, uint64_t *total)
+/* What dir_bytes() counted, and the first place it could not */
+struct spool_count {
+	uint64_t total;
+	int err;     /* the first failure's errno, 0: none */
+	char *where; /* its path */
+	size_t wherelen;
+};
+
+static void count_failed(struct spool_count *n, int err, const char *path)
+{
+	if (n->err != 0)
+		return;
+	n->err = err;
+	if (n->wherelen > 0)
+		snprintf(n->where, n->wherelen, "%s", path);
+}
+
+/* Adds to n->total what the regular files under dir take. A folder or file that is there but
+ * cannot be read or looked at counts as nothing but is said (n->err), so that the spool's size
+ * is not taken for whole when it is not. A name gone since it was listed (the uploader removed
+ * it) is no failure. The spool's lost+found is skipped: a file system of its own, as deploy.md
+ * advises, has one, root's only. */
+static void dir_bytes(const char *dir, int depth, struct spool_count *n)
 {
 	struct dirent *de;
-	int r = TG_OK, e = 0;
 	DIR *d;
 
 	if (depth > 3)
-		return TG_OK;
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? TG_OK : TG_ERR_SYSTEM;
+		return;
+	if ((d = opendir(dir)) == NULL) {
+		if (errno != ENOENT)
+			count_failed(n, errno, dir);
+		return;
+	}
 	for (;;) {
 		struct stat st;
 		char path[PATH_MAX];
-		int rr;
 
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
-			if (errno != 0 && r == TG_OK) {
-				r = TG_ERR_SYSTEM;
-				e = errno;
-			}
+			if (errno != 0)
+				count_failed(n, errno, dir);
 			break;
 		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (depth == 0 && strcmp(de->d_name, "lost+found") == 0))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
 		    sizeof(path)) {
-			if (r == TG_OK) {
-				r = TG_ERR_SYSTEM;
-				e = ENAMETOOLONG;
-			}
+			count_failed(n, ENAMETOOLONG, dir);
 			continue;
 		}
 		if (lstat(path, &st) != 0) {
-			if (errno != ENOENT && r == TG_OK) {
-				r = TG_ERR_SYSTEM;
-				e = errno;
-			}
+			if (errno != ENOENT)
+				count_failed(n, errno, path);
 			continue;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			if ((rr = dir_bytes(path, depth + 1, total)) != TG_OK && r == TG_OK) {
-				r = rr;
-				e = errno;
-			}
-		} else if (S_ISREG(st.st_mode)) {
-			*total += (uint64_t)st.st_blocks * 512u;
-		}
+		if (S_ISDIR(st.st_mode))
+			dir_bytes(path, depth + 1, n);
+		else if (S_ISREG(st.st_mode))
+			n->total += (uint64_t)st.st_blocks * 512u;
 	}
 	closedir(d);
-	if (r != TG_OK)
-		errno = e;
-	return r;
 }
 
-int tg_spool_bytes(const char *dir, uint64_t *bytes)
+int tg_spool_bytes(const char *dir, uint64_t *bytes, char *where, size_t wherelen)
 {
-	*bytes = 0;
-	return dir_bytes(dir, 0, bytes);
+	struct spool_count n = {0, 0, where, wherelen};
+
+	if (wherelen > 0)
+		where[0] = '\0';
+	dir_bytes(dir, 0, &n);
+	*bytes = n.total;
+	if (n.err == 0)
+		return TG_OK;
+	errno = n.err;
+	return TG_ERR_SYSTEM;
 }

@@ -52,10 +52,11 @@ int tg_spool_remove(const char *dir, const char *name);
 int tg_fsync_dir(const char *dir);
 /* Write all of len bytes to fd, retrying short writes and EINTR. */
 int tg_write_all(int fd, const void *p, size_t len);
-/* Disk space (blocks) the regular files under dir take, three folder levels deep, in *bytes.
- * TG_ERR_SYSTEM (errno set) when a folder or file in it cannot be read or looked at: *bytes then
- * holds what could be counted, less than the spool takes. A dir that does not exist is 0. */
-int tg_spool_bytes(const char *dir, uint64_t *bytes);
+/* Disk space (blocks) the regular files under dir take, three folder levels deep, in *bytes
+ * (not dir/lost+found's). TG_ERR_SYSTEM (errno set) when a folder or file in it cannot be read
+ * or looked at: *bytes then holds what could be counted, and where (wherelen bytes; NULL and 0
+ * for none) the path of the first that could not. A dir that does not exist is 0. */
+int tg_spool_bytes(const char *dir, uint64_t *bytes, char *where, size_t wherelen);
 /* Read a whole regular file (O_NOFOLLOW) of at most max bytes into out. */
 int tg_read_file(const char *path, size_t max, struct tg_buf *out);
 /* Same, from an already open descriptor (fstat-checked to be regular). */

@@ -222,9 +222,9 @@ static void spool_look(struct rec_sink *s)
 	if (off < s->spool_checked + step)
 		return;
 	s->spool_checked = off;
-	/* a spool that cannot be measured any more (a folder in it made unreadable) is taken
-	 * for full: the cap would not hold otherwise */
-	s->spool_full = tg_spool_bytes(s->spool_dir, &bytes) != TG_OK || bytes >= s->spool_max;
+	/* a folder that cannot be read is counted without (see open_recording) */
+	(void)tg_spool_bytes(s->spool_dir, &bytes, NULL, 0);
+	s->spool_full = bytes >= s->spool_max;
 }
 
 /* The rate cap's bytes for now (1 s burst at most). The clock moves on only by the time of the

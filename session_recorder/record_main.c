@@ -184,13 +184,10 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		    (unsigned long long)stack.rlim_cur, (unsigned)PRIVSEP_STACK_MIN);
 		goto out;
 	}
-	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then); nor
-	 * when what the spool holds cannot be told: the cap would not hold */
-	if ((r = tg_spool_bytes(rc->spool_dir, &spool_bytes)) != TG_OK) {
-		snprintf(why, whylen, "cannot measure the spool %s against spool_max_bytes: %s",
-		         rc->spool_dir, strerror(errno));
-		goto out;
-	}
+	/* [uploader] spool_max_bytes: past it, no new recording (on_failure says what then). A
+	 * folder in the spool that cannot be read holds none of the recorders' files (they write
+	 * where they read): counted without it; the uploader says so (spool_unreadable) */
+	(void)tg_spool_bytes(rc->spool_dir, &spool_bytes, NULL, 0);
 	if (spool_bytes >= tg_config_uint(rc->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES)) {
 		r = TG_ERR_LIMIT;
 		snprintf(why, whylen,

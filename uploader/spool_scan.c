@@ -713,9 +713,9 @@ void up_recover_orphans(struct up_ctx *c)
 		       moved);
 }
 
-int up_spool_bytes(const struct up_ctx *c, uint64_t *bytes)
+int up_spool_bytes(const struct up_ctx *c, uint64_t *bytes, char *where, size_t wherelen)
 {
-	return tg_spool_bytes(c->spool, bytes);
+	return tg_spool_bytes(c->spool, bytes, where, wherelen);
 }
 
 void up_queues_free(struct up_ctx *c)

@@ -135,6 +135,7 @@ struct up_ctx {
 	uint64_t backlog_peak;
 	uint64_t spool_bytes;
 	int spool_alert_level; /* 0 below, 1 past the alert share, 2 at the cap */
+	int spool_unreadable;  /* part of the spool could not be read at the last look (alerted) */
 	int config_alerted;
 	/* the credentials file (mode, group, path) last alerted as readable by others; "": none
 	 * (or it was fixed since) */
@@ -197,9 +198,9 @@ void up_queue_drop(struct up_queue_state *qs, const char *name);
  * died is counted sent instead (a worker removes only what S3 has), with a warning; one
  * handed on (done, and removed by us; only the removal's fsync failed) is not counted. */
 void up_queue_lost(struct up_ctx *c, enum up_queue q, const char *name);
-/* Total bytes under the spool (recordings, events, outboxes), in *bytes; TG_ERR_SYSTEM (errno
- * set) when part of it cannot be read (*bytes then counts less than there is). */
-int up_spool_bytes(const struct up_ctx *c, uint64_t *bytes);
+/* Total bytes under the spool (recordings, events, outboxes), in *bytes; as tg_spool_bytes()
+ * when part of it cannot be read (where: the first such path). */
+int up_spool_bytes(const struct up_ctx *c, uint64_t *bytes, char *where, size_t wherelen);
 /* Move recordings whose recorder died (their lock gone) from active/ into sessions/, as each
  * recorder does at its start: run at every periodic rescan, so the last crashed session of a
  * host leaves it even if no one logs in again. */

@@ -480,18 +480,21 @@ static void check_spool_size(struct up_ctx *c)
 	uint64_t max = tg_config_uint(c->cfg, TG_CONF_UPLOADER_SPOOL_MAX_BYTES);
 	uint64_t pct = tg_config_uint(c->cfg, TG_CONF_UPLOADER_SPOOL_ALERT_PERCENT);
 	uint64_t alert_at = max / 100 * pct, left_at;
+	char where[PATH_MAX];
 	int level;
 
-	if (up_spool_bytes(c, &c->spool_bytes) != TG_OK) {
-		/* the recorder takes a spool it cannot measure for full (it refuses or lets
-		 * sessions run unrecorded, as on_failure says): said as spool_full */
-		if (c->spool_alert_level < 2)
-			up_alert(c, "spool_full", 1,
-			         "cannot measure the spool %s against spool_max_bytes (%llu MiB): "
-			         "%s; new recordings may be refused",
-			         c->spool, (unsigned long long)(max >> 20), strerror(errno));
-		c->spool_alert_level = 2;
-		return;
+	/* a part that cannot be read is counted as nothing (none of ours is there: recorders and
+	 * this daemon write where they read), and said once while it lasts, unless a queue's
+	 * folder that cannot be listed already said it (rescan) */
+	if (up_spool_bytes(c, &c->spool_bytes, where, sizeof(where)) != TG_OK) {
+		if (!c->spool_unreadable && !c->scan_alerted)
+			up_alert(c, "spool_unreadable", 1,
+			         "%s cannot be read (%s): the spool's size is measured against "
+			         "spool_max_bytes without it",
+			         where, strerror(errno));
+		c->spool_unreadable = 1;
+	} else {
+		c->spool_unreadable = 0;
 	}
 	level = c->spool_bytes >= max ? 2 : c->spool_bytes >= alert_at ? 1 : 0;
 	/* a level is left only 10% below its threshold: a spool hovering at it, as files
