@@ -1067,6 +1067,39 @@ START_TEST(join_record_lines_count_by_audit_session_and_boot)
 }
 END_TEST
 
+/* A recording of another login is named once by its S3 location, however many checks (the
+ * join record read before it joined, then again) come to it; a key that starts another's is
+ * not taken for it; one that does not fit is not named, and the others stay whole. */
+START_TEST(join_others_named_once_by_location)
+{
+	json_t *a =
+	    json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "bucket", "b", "s3_key", "x/k.tgr", "user",
+	              "mallory", "host", "web-1", "audit_session", 7, "boot_id", "B");
+	json_t *a2 = json_pack("{s:s,s:s,s:s,s:s}", "bucket", "b", "s3_key", "x/k.tgr2", "user",
+	                       "eve", "host", "web-2");
+	char others[512], small[40];
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(a2);
+	others[0] = '\0';
+	up_join_others_add(others, sizeof(others), a);
+	ck_assert_str_eq(others,
+	                 "s3://b/x/k.tgr (user mallory, host web-1, audit session 7, boot B)");
+	up_join_others_add(others, sizeof(others), a);
+	ck_assert_str_eq(others,
+	                 "s3://b/x/k.tgr (user mallory, host web-1, audit session 7, boot B)");
+	up_join_others_add(others, sizeof(others), a2);
+	ck_assert_str_eq(others,
+	                 "s3://b/x/k.tgr (user mallory, host web-1, audit session 7, boot B), "
+	                 "s3://b/x/k.tgr2 (user eve, host web-2, audit session 0, boot none)");
+	snprintf(small, sizeof(small), "first");
+	up_join_others_add(small, sizeof(small), a);
+	ck_assert_str_eq(small, "first");
+	json_decref(a);
+	json_decref(a2);
+}
+END_TEST
+
 /* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
  * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written);
  * and a file that could not be read is marked local, not S3's */
@@ -1219,6 +1252,7 @@ int main(void)
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	tcase_add_test(tc, recording_owner_needs_the_login_audit_session_and_boot);
 	tcase_add_test(tc, join_record_lines_count_by_audit_session_and_boot);
+	tcase_add_test(tc, join_others_named_once_by_location);
 	tcase_add_test(tc, s3_result_message_names_status_and_code);
 	tcase_add_test(tc, worker_ends_of_a_stop_sent_as_it_starts);
 	suite_add_tcase(s, tc);

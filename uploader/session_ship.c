@@ -251,6 +251,27 @@ static int join_entry_owned(const json_t *e, const json_t *login)
 	                       audit > 0 && audit < 4294967295LL ? (uint32_t)audit : 0, boot);
 }
 
+void up_join_others_add(char *others, size_t len, const json_t *e)
+{
+	char where[1400];
+	size_t at = strlen(others);
+	int n;
+
+	snprintf(where, sizeof(where), "s3://%s/%s (",
+	         json_string_value(json_object_get(e, "bucket")) ?: "?",
+	         json_string_value(json_object_get(e, "s3_key")) ?: "?");
+	if (strstr(others, where) != NULL)
+		return;
+	n = snprintf(others + at, len - at, "%s%suser %s, host %s, audit session %lld, boot %s)",
+	             at == 0 ? "" : ", ", where,
+	             json_string_value(json_object_get(e, "user")) ?: "?",
+	             json_string_value(json_object_get(e, "host")) ?: "?",
+	             (long long)json_integer_value(json_object_get(e, "audit_session")),
+	             json_string_value(json_object_get(e, "boot_id")) ?: "none");
+	if (n < 0 || (size_t)n >= len - at)
+		others[at] = '\0'; /* the ones that do not fit are not named */
+}
+
 json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len)
 {
 	json_t *list = up_join_recordings(rec), *kept = NULL, *out = NULL, *e;
@@ -265,26 +286,13 @@ json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size
 		goto fail;
 	json_array_foreach(list, i, e)
 	{
-		int n;
-
 		if (join_entry_owned(e, login)) {
 			if (json_array_append(kept, e) != 0)
 				goto fail;
 			continue;
 		}
-		n = snprintf(others + at, len - at,
-		             "%ss3://%s/%s (user %s, host %s, audit session %lld, boot %s)",
-		             at == 0 ? "" : ", ",
-		             json_string_value(json_object_get(e, "bucket")) ?: "?",
-		             json_string_value(json_object_get(e, "s3_key")) ?: "?",
-		             json_string_value(json_object_get(e, "user")) ?: "?",
-		             json_string_value(json_object_get(e, "host")) ?: "?",
-		             (long long)json_integer_value(json_object_get(e, "audit_session")),
-		             json_string_value(json_object_get(e, "boot_id")) ?: "none");
-		if (n > 0 && (size_t)n < len - at)
-			at += (size_t)n;
-		else
-			others[at] = '\0'; /* the ones that do not fit are not named */
+		up_join_others_add(others, len, e);
+		at = strlen(others);
 	}
 	if (json_array_size(kept) == json_array_size(list))
 		goto done; /* all of them the login's */

@@ -49,7 +49,8 @@ struct up_item {
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int took_login_check;     /* this logout removed its login's marker: its check took over */
-	int mismatch_alerted;     /* the 'recording_mismatch' alert for this logout was raised */
+	int mismatch_alerted;     /* this logout's 'recording_mismatch' check was made (and its
+	                           * alert raised, if it found one) */
 	uint64_t unread_wait_from_us; /* up_now_us() when this logout began to wait for
 	                               * recordings on their first reading (0: not yet) */
 	uint64_t handed_wait_from_us; /* up_now_us() when this logout began to wait for a dead
@@ -341,6 +342,10 @@ int up_rec_owner_is(const json_t *login, const char *user, const char *host, uin
  * of them); the others are named in others (len bytes, "" for none). A new reference, NULL
  * when rec is NULL or memory ran out. */
 json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len);
+/* Name the join record entry e (an index line of a recording that is not the login's) after
+ * what others (len bytes) holds: its S3 location, user, host, audit session and boot, unless that
+ * location is named there already; one that does not fit is not named. */
+void up_join_others_add(char *others, size_t len, const json_t *e);
 
 /* --- event_ship.c --- */
 /* The time (Unix microseconds) an event file's name starts with (tg_event_write names them
