@@ -223,10 +223,10 @@ static int open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_b
 		 * the join record with the channel's recording id, so that the logout names it.
 		 * It accounts for that channel only: the other channels of the connection (one
 		 * PAM session) are still checked for a recording, so that a refused channel
-		 * does not hide one that escaped the recorder */
-		const char *rid = json_string_value(json_object_get(ev, "recording_id"));
-
-		if ((r = up_join_record_add(c, sid, NULL, rid)) != TG_OK)
+		 * does not hide one that escaped the recorder. The event's user and host are
+		 * noted with it: one of another user's recorder, given this session's id by
+		 * hand, is left out of this login's wording (up_join_owned) */
+		if ((r = up_join_record_add(c, sid, NULL, ev)) != TG_OK)
 			tg_error_r(r, "cannot note that the recorder refused session %s", sid);
 	}
 	return 0;
