@@ -394,16 +394,21 @@ static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const c
 
 /* A recorder is still writing a recording of PAM session sid: at a logout, a command of the
  * session that outlived its connection (the client killed, its network gone). *handed_over:
- * a recording of sid whose recorder died was moved into sessions/ now, to be read. */
-static int recording_live(struct up_ctx *c, const char *sid, const json_t *login, int *handed_over)
+ * a recording of sid whose recorder died was moved into sessions/ now, to be read. a (the
+ * caller's, ACTIVE_IDS_VOID) keeps what active/ held, for the logout's mismatch check. */
+static int recording_live(struct up_ctx *c, struct active_ids *a, const char *sid,
+                          const json_t *login, int *handed_over)
 {
-	struct active_ids a = ACTIVE_IDS_VOID;
 	int live;
 
-	a.want = sid;
-	live = recording_in_progress(c, &a, sid, login);
-	*handed_over = a.want_handed;
-	free(a.id);
+	if (a->loaded) {
+		/* listed again: a dead recorder's file handed over since is seen */
+		free(a->id);
+		*a = (struct active_ids)ACTIVE_IDS_VOID;
+	}
+	a->want = sid;
+	live = recording_in_progress(c, a, sid, login);
+	*handed_over = a->want_handed;
 	return live;
 }
 
@@ -1203,6 +1208,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	char name[UP_NAME_MAX], path[PATH_MAX];
 	json_t *ev = NULL, *rec = NULL, *payload = NULL, *plain = NULL, *noted = NULL;
 	char *text = NULL, refused[512] = "", others[768] = "";
+	struct active_ids active = ACTIVE_IDS_VOID; /* active/, listed once a look */
 	uint64_t now = up_now_us();
 	struct up_item *head;
 	int r, pr = TG_OK, progress = 0, answered = 0; /* pr: Slack's answer */
@@ -1303,7 +1309,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				*wake_us = left > 0 ? now + left : now + 1000000u;
 				goto out;
 			}
-			live = recording_live(c, sid, ev, &handed_over);
+			live = recording_live(c, &active, sid, ev, &handed_over);
 			if (handed_over && handed_wait_left(head, now, unread_wait)) {
 				/* its recorder died: the recording is in sessions/ now, and the
 				 * logout waits for its first reading (a wait of its own) */
@@ -1354,7 +1360,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			*wake_us = now + 200000u;
 			goto out;
 		} else if (rec != NULL && !answered &&
-		           ((live = recording_live(c, sid, ev, &handed_over)) || handed_over)) {
+		           ((live = recording_live(c, &active, sid, ev, &handed_over)) ||
+		            handed_over)) {
 			if (handed_over && handed_wait_left(head, now, unread_wait)) {
 				/* another channel's recorder died, its recording handed over
 				 * now: named too, once read */
@@ -1372,11 +1379,10 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		 * login, read by now or still being written or waiting in sessions/, are alerted
 		 * on once (the message may wait below for Slack) */
 		if (sid != NULL && *sid != '\0' && !answered && !head->mismatch_alerted) {
-			struct active_ids a = ACTIVE_IDS_VOID;
 			int listed = 0;
 
-			unshipped_mismatches(c, &a, sid, ev, &listed, others, sizeof(others));
-			free(a.id);
+			/* active/ as the checks above listed it, if they did */
+			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
 			if (*others != '\0')
 				mismatch_alert(c, ev, sid, others);
 			head->mismatch_alerted = 1;
@@ -1500,6 +1506,7 @@ done:
 	up_queue_drop(qs, name);
 	progress = 1;
 out:
+	free(active.id);
 	free(text);
 	json_decref(plain);
 	json_decref(payload);
