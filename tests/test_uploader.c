@@ -895,10 +895,12 @@ START_TEST(join_record_refused_channel_accounts_for_itself_only)
 	static const char rid[] = "fedcba9876543210fedcba9876543210";
 	struct up_ctx c;
 	char *dir = open_login_spool(&c), path[PATH_MAX], note[512];
-	json_t *rec, *index;
+	json_t *rec, *index, *ev = json_pack("{s:s}", "recording_id", rid);
 
-	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, rid), TG_OK);
-	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, rid), TG_OK);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, ev), TG_OK);
+	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, ev), TG_OK);
+	json_decref(ev);
 	ck_assert_int_eq(up_session_state_path(&c, sid, path, sizeof(path)), TG_OK);
 	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
 	ck_assert(json_is_true(json_object_get(rec, "refused")));
@@ -915,6 +917,70 @@ START_TEST(join_record_refused_channel_accounts_for_itself_only)
 	up_join_refused_note(rec, note, sizeof(note));
 	ck_assert_str_eq(note, rid);
 	json_decref(rec);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
+/*
+ * A refused channel counts for a login's wording only when its recording_failure event named
+ * the login's user and host (the recorder takes both from its uid and the host, not from the
+ * environment its session id came from): one of another user's recorder, given the session's
+ * id, is left out, and a record with only such ones says none of the login's was refused. One
+ * noted by an earlier version (no owner) still counts.
+ */
+START_TEST(join_record_refused_channel_of_another_user_is_left_out)
+{
+	static const char sid[] = "0123456789abcdef0123456789abcdef";
+	static const char mine[] = "11111111111111111111111111111111";
+	static const char theirs[] = "22222222222222222222222222222222";
+	struct up_ctx c;
+	char *dir = open_login_spool(&c), path[PATH_MAX], note[512], others[256];
+	json_t *login = json_pack("{s:s,s:s}", "user", "bob", "host", "web-1");
+	json_t *ev_bob =
+	    json_pack("{s:s,s:s,s:s}", "recording_id", mine, "user", "bob", "host", "web-1");
+	json_t *ev_eve =
+	    json_pack("{s:s,s:s,s:s}", "recording_id", theirs, "user", "eve", "host", "web-1");
+	json_t *rec, *owned;
+
+	ck_assert_ptr_nonnull(login);
+	ck_assert_ptr_nonnull(ev_bob);
+	ck_assert_ptr_nonnull(ev_eve);
+	ck_assert_int_eq(up_session_state_path(&c, sid, path, sizeof(path)), TG_OK);
+	/* only eve's: none of bob's channels was refused */
+	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, ev_eve), TG_OK);
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	ck_assert_ptr_nonnull(owned = up_join_owned(rec, login, others, sizeof(others)));
+	up_join_refused_note(owned, note, sizeof(note));
+	ck_assert_str_eq(note, "");
+	ck_assert(!json_is_true(json_object_get(owned, "refused")));
+	ck_assert_str_eq(others, "");
+	json_decref(owned);
+	/* eve's own login is told of hers */
+	json_object_set_new(login, "user", json_string("eve"));
+	ck_assert_ptr_nonnull(owned = up_join_owned(rec, login, others, sizeof(others)));
+	up_join_refused_note(owned, note, sizeof(note));
+	ck_assert_str_eq(note, theirs);
+	json_decref(owned);
+	json_decref(rec);
+	/* bob's beside it: his alone is named to him */
+	json_object_set_new(login, "user", json_string("bob"));
+	ck_assert_int_eq(up_join_record_add(&c, sid, NULL, ev_bob), TG_OK);
+	ck_assert_ptr_nonnull(rec = json_load_file(path, 0, NULL));
+	ck_assert_ptr_nonnull(owned = up_join_owned(rec, login, others, sizeof(others)));
+	up_join_refused_note(owned, note, sizeof(note));
+	ck_assert_str_eq(note, mine);
+	ck_assert(json_is_true(json_object_get(owned, "refused")));
+	json_decref(owned);
+	/* one written by an earlier version names no owner: it counts as before */
+	json_object_del(rec, "refused_owners");
+	ck_assert_ptr_nonnull(owned = up_join_owned(rec, login, others, sizeof(others)));
+	up_join_refused_note(owned, note, sizeof(note));
+	ck_assert_ptr_nonnull(strstr(note, theirs));
+	json_decref(owned);
+	json_decref(rec);
+	json_decref(login);
+	json_decref(ev_bob);
+	json_decref(ev_eve);
 	spool_ctx_free(&c, dir);
 }
 END_TEST
@@ -1067,6 +1133,39 @@ START_TEST(join_record_lines_count_by_audit_session_and_boot)
 }
 END_TEST
 
+/* A recording of another login is named once by its S3 location, however many checks (the
+ * join record read before it joined, then again) come to it; a key that starts another's is
+ * not taken for it; one that does not fit is not named, and the others stay whole. */
+START_TEST(join_others_named_once_by_location)
+{
+	json_t *a =
+	    json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "bucket", "b", "s3_key", "x/k.tgr", "user",
+	              "mallory", "host", "web-1", "audit_session", 7, "boot_id", "B");
+	json_t *a2 = json_pack("{s:s,s:s,s:s,s:s}", "bucket", "b", "s3_key", "x/k.tgr2", "user",
+	                       "eve", "host", "web-2");
+	char others[512], small[40];
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(a2);
+	others[0] = '\0';
+	up_join_others_add(others, sizeof(others), a);
+	ck_assert_str_eq(others,
+	                 "s3://b/x/k.tgr (user mallory, host web-1, audit session 7, boot B)");
+	up_join_others_add(others, sizeof(others), a);
+	ck_assert_str_eq(others,
+	                 "s3://b/x/k.tgr (user mallory, host web-1, audit session 7, boot B)");
+	up_join_others_add(others, sizeof(others), a2);
+	ck_assert_str_eq(others,
+	                 "s3://b/x/k.tgr (user mallory, host web-1, audit session 7, boot B), "
+	                 "s3://b/x/k.tgr2 (user eve, host web-2, audit session 0, boot none)");
+	snprintf(small, sizeof(small), "first");
+	up_join_others_add(small, sizeof(small), a);
+	ck_assert_str_eq(small, "first");
+	json_decref(a);
+	json_decref(a2);
+}
+END_TEST
+
 /* What an s3_error alert says of S3's answer: its status, and its code when it gave one; never an
  * empty "(HTTP )" (a 200 to CreateMultipartUpload, then a resume state that cannot be written);
  * and a file that could not be read is marked local, not S3's */
@@ -1216,9 +1315,11 @@ int main(void)
 	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);
 	tcase_add_test(tc, join_record_counts_no_recording_twice_past_the_named_ones);
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);
+	tcase_add_test(tc, join_record_refused_channel_of_another_user_is_left_out);
 	tcase_add_test(tc, logout_does_not_wait_for_a_recording_counted_in_more);
 	tcase_add_test(tc, recording_owner_needs_the_login_audit_session_and_boot);
 	tcase_add_test(tc, join_record_lines_count_by_audit_session_and_boot);
+	tcase_add_test(tc, join_others_named_once_by_location);
 	tcase_add_test(tc, s3_result_message_names_status_and_code);
 	tcase_add_test(tc, worker_ends_of_a_stop_sent_as_it_starts);
 	suite_add_tcase(s, tc);

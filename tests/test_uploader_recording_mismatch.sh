@@ -106,3 +106,76 @@ PYEOF
 	tg_fail "alice's recording is not in S3"
 up_no_recs || tg_fail "a recording was left in the spool"
 echo "ok: a recording of another user, host or login does not count for a login, and is alerted on"
+
+# 2. A mismatching recording not read yet is alerted on too: one still being
+# written (active/) at the login's check (karl) or at a logout (mia, whose login
+# is not seen), and one waiting in sessions/ behind a backlog (leo: S3 stopped,
+# one worker, stuck on the recording before it). Each check raises it once,
+# naming it as not yet shipped, and not again once it is read and shipped; the
+# logout of karl, after, names it by its S3 location (once). A recording in
+# active/ whose header is cut short names no one (ned: his own recording counts,
+# no alert).
+tg_need_cmd flock
+echo "workers = 1" >>"$T/tollgate.conf"
+KARL=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1
+LEO=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2
+MIA=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb3
+NED=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb4
+mkdir -p "$T/spool/active"
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.k.tgr.new" user=mallory host=testhost pam=$KARL bytes=2000 || tg_fail "recgen"
+up_hold_lock "$T/spool/active/.k.tgr.new"
+K_LOCK=$UP_LOCK_PID
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.m.tgr.new" user=mallory host=testhost pam=$MIA bytes=2000 || tg_fail "recgen"
+up_hold_lock "$T/spool/active/.m.tgr.new"
+M_LOCK=$UP_LOCK_PID
+"$RECGEN" rec "$T/keys/signing.key" "$T/cut.tgr" user=mallory host=testhost pam=$NED bytes=2000 || tg_fail "recgen"
+head -c 60 "$T/cut.tgr" >"$T/spool/active/.n2.tgr.new"
+up_hold_lock "$T/spool/active/.n2.tgr.new"
+up_rec 0-backlog.tgr user=zed pam=cccccccccccccccccccccccccccccccc
+up_rec l.tgr user=mallory host=testhost pam=$LEO
+up_rec n.tgr user=ned host=testhost pam=$NED
+# the logins are a minute old: their checks are due at once
+UP_EVENT_SEC=$(($(date +%s) - 60)) up_session_event 21 login karl $KARL
+UP_EVENT_SEC=$(($(date +%s) - 60)) up_session_event 22 login leo $LEO
+UP_EVENT_SEC=$(($(date +%s) - 60)) up_session_event 23 logout mia $MIA
+UP_EVENT_SEC=$(($(date +%s) - 60)) up_session_event 24 login ned $NED
+mismatches() { grep "recording_mismatch" "$T/slack/messages.jsonl" | grep -c "$1"; }
+notify_empty() { [ -z "$(ls "$T/spool/outbox/notify")" ]; }
+up_start_stalled
+# the checks are over (the logins' markers gone, mia's logout posted), and what they
+# raised is posted (the alerts are written before the markers go)
+for s in $KARL $LEO $NED; do
+	up_wait_until 30 "the login of $s was not checked" test ! -e "$T/spool/state/open/$s.json"
+done
+up_wait_until 30 "mia's logout was not posted" up_message_has "SSH logout: mia@"
+up_wait_until 30 "the alerts were not posted" notify_empty
+failed=
+for who in "$KARL active/.k.tgr.new" "$LEO sessions/l.tgr" "$MIA active/.m.tgr.new"; do
+	set -- $who
+	m=$(grep "recording_mismatch" "$T/slack/messages.jsonl" | grep "$1")
+	echo "$m" | grep -q "$2, not yet shipped; user mallory, host testhost" ||
+		failed="$failed
+the recording_mismatch of $1 does not name $2 as not yet shipped: '$m'"
+done
+[ -z "$failed" ] || tg_fail "$failed"
+# the recorders end, their recordings handed over, S3 back: everything is shipped
+up_release_lock "$K_LOCK"
+up_release_lock "$M_LOCK"
+mv "$T/spool/active/.k.tgr.new" "$T/spool/sessions/k.tgr"
+mv "$T/spool/active/.m.tgr.new" "$T/spool/sessions/m.tgr"
+kill -CONT "$TG_S3_PID"
+up_wait_empty 60 || tg_fail "the spool was not emptied"
+up_session_event 25 logout karl $KARL
+up_wait_until 30 "no logout of karl" up_message_has "SSH logout: karl@"
+up_wait_until 30 "no recording_mismatch at karl's logout" sh -c '[ "$(grep recording_mismatch "$1" | grep -c "$2")" -ge 2 ]' - "$T/slack/messages.jsonl" "$KARL"
+up_rescans_seen 2
+tg_stop_pid "$UP_PID"
+UP_PID=
+[ "$(mismatches "$KARL")" -eq 2 ] || tg_fail "$(mismatches "$KARL") recording_mismatch for karl, want 2 (his login's check, his logout): $(grep "$KARL" "$T/slack/messages.jsonl")"
+grep "recording_mismatch" "$T/slack/messages.jsonl" | grep "$KARL" | grep -q "s3://.*k.tgr" ||
+	tg_fail "karl's logout does not name the recording by its S3 location"
+[ "$(mismatches "$LEO")" -eq 1 ] || tg_fail "$(mismatches "$LEO") recording_mismatch for leo, want 1: $(grep "$LEO" "$T/slack/messages.jsonl")"
+[ "$(mismatches "$MIA")" -eq 1 ] || tg_fail "$(mismatches "$MIA") recording_mismatch for mia, want 1: $(grep "$MIA" "$T/slack/messages.jsonl")"
+[ "$(mismatches "$NED")" -eq 0 ] || tg_fail "a header cut short was taken for a mismatch: $(grep "$NED" "$T/slack/messages.jsonl")"
+grep -q "session $NED) has no recording" "$T/uploader.log" && tg_fail "ned's own recording did not count"
+echo "ok: a mismatching recording being written or waiting in sessions/ is alerted on once per check"

@@ -6,6 +6,10 @@
 # and no recording is still alerted on (no_recording), at the login's check and
 # at the logout, and the logout names the refused channel; a connection with a
 # refused channel and a recorded one is not alerted on.
+# A refusal counts for a login's wording only when its event names the login's
+# user and host (the recorder takes both from its uid and the host, not from the
+# environment the session id came from): another user's recorder given the
+# session's id by hand is left out of that login's alert and logout message.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -38,6 +42,18 @@ logout 5 otto $SID_O
 login 6 rita $SID_R
 refused 7 rita $SID_R $RID_R
 logout 8 rita $SID_R
+# eve's recorder, given xena's and yuri's session ids: refused, but not theirs
+SID_X=44444444444444444444444444444444 # another user's refusal, no recording: alerted, not named
+SID_Y=55555555555555555555555555555555 # another user's refusal beside a recording: not named
+RID_X=dddddddddddddddd4444444444444444
+RID_Y=eeeeeeeeeeeeeeee5555555555555555
+up_rec y.tgr user=yuri pam=$SID_Y bytes=3000
+login 9 xena $SID_X
+refused 10 eve $SID_X $RID_X
+logout 11 xena $SID_X
+login 12 yuri $SID_Y
+refused 13 eve $SID_Y $RID_Y
+logout 14 yuri $SID_Y
 
 sleep 1.2
 up_start
@@ -47,6 +63,10 @@ up_wait_until 30 "the logout with a refused channel and no recording was not ale
 	grep -q "session $SID_O) ended with no recording" "$T/uploader.log"
 up_wait_until 30 "the logout of O was not posted" up_message_has "SSH logout: otto@"
 up_wait_until 30 "the logout of R was not posted" up_message_has "SSH logout: rita@"
+up_wait_until 30 "the logout of X with no recording was not alerted on" \
+	grep -q "session $SID_X) ended with no recording" "$T/uploader.log"
+up_wait_until 30 "the logout of X was not posted" up_message_has "SSH logout: xena@"
+up_wait_until 30 "the logout of Y was not posted" up_message_has "SSH logout: yuri@"
 up_wait_until 20 "markers left" sh -c '[ -z "$(ls "$1")" ]' - "$T/spool/state/open"
 tg_stop_pid "$UP_PID"
 UP_PID=
@@ -66,3 +86,16 @@ up_messages | grep "SSH logout: rita@" | grep -q "$RID_R" ||
 up_messages | grep "SSH logout: rita@" | grep -q "NONE FOUND" &&
 	tg_fail "the logout of R says it found no recording"
 echo "ok: a refused channel accounts for itself only"
+failed=
+grep "session $SID_X)" "$T/uploader.log" | grep -q "$RID_X" &&
+	failed="$failed; an alert of X names the channel another user's recorder refused"
+up_messages | grep "SSH logout: xena@" | grep -q "$RID_X" &&
+	failed="$failed; the logout of X names the channel another user's recorder refused"
+up_messages | grep "SSH logout: xena@" | grep -q "NONE FOUND" ||
+	failed="$failed; the logout of X does not say it found no recording"
+up_messages | grep "SSH logout: yuri@" | grep -q "$RID_Y" &&
+	failed="$failed; the logout of Y names the channel another user's recorder refused"
+up_messages | grep "SSH logout: yuri@" | grep -q "y.tgr" ||
+	failed="$failed; the logout of Y does not name its recording"
+[ -z "$failed" ] || tg_fail "${failed#; }"
+echo "ok: a channel another user's recorder refused is not named to the login"

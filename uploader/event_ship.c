@@ -223,10 +223,10 @@ static int open_login_note(struct up_ctx *c, const json_t *ev, const struct tg_b
 		 * the join record with the channel's recording id, so that the logout names it.
 		 * It accounts for that channel only: the other channels of the connection (one
 		 * PAM session) are still checked for a recording, so that a refused channel
-		 * does not hide one that escaped the recorder */
-		const char *rid = json_string_value(json_object_get(ev, "recording_id"));
-
-		if ((r = up_join_record_add(c, sid, NULL, rid)) != TG_OK)
+		 * does not hide one that escaped the recorder. The event's user and host are
+		 * noted with it: one of another user's recorder, given this session's id by
+		 * hand, is left out of this login's wording (up_join_owned) */
+		if ((r = up_join_record_add(c, sid, NULL, ev)) != TG_OK)
 			tg_error_r(r, "cannot note that the recorder refused session %s", sid);
 	}
 	return 0;
@@ -243,6 +243,8 @@ struct active_rec {
 	char host[sizeof(((struct tg_rec_header *)0)->host)];
 	uint32_t audit;
 	char boot[sizeof(((struct tg_rec_header *)0)->boot_id)];
+	char rec_id[sizeof(((struct tg_rec_header *)0)->session_id)]; /* a mismatch names it */
+	char name[UP_NAME_MAX];                                       /* its file in active/ */
 };
 struct active_ids {
 	struct active_rec *id;
@@ -327,7 +329,6 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		struct active_rec ar;
-		char rec_id[2 * TG_REC_SESSION_ID_LEN + 1];
 		int dead = 0;
 
 		if (de->d_name[0] == '.' &&
@@ -340,8 +341,8 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 			continue;
 		/* a dot-file is a header being written: its recorder may not hold the lock yet,
 		 * and recovery leaves a young one alone */
-		if (header_ids(c, dirfd(d), de->d_name, ar.sid, sizeof(ar.sid), rec_id,
-		               sizeof(rec_id), ar.user, ar.host, &ar.audit, ar.boot,
+		if (header_ids(c, dirfd(d), de->d_name, ar.sid, sizeof(ar.sid), ar.rec_id,
+		               sizeof(ar.rec_id), ar.user, ar.host, &ar.audit, ar.boot,
 		               de->d_name[0] == '.' ? NULL : &dead) != TG_OK ||
 		    ar.sid[0] == '\0')
 			continue;
@@ -351,6 +352,7 @@ static void active_ids_load(struct up_ctx *c, struct active_ids *a)
 				a->want_handed = 1;
 			continue;
 		}
+		snprintf(ar.name, sizeof(ar.name), "%s", de->d_name);
 		if (a->n == a->alloc) {
 			size_t k = a->alloc ? a->alloc * 2 : 16;
 			void *p = reallocarray(a->id, k, sizeof(*a->id));
@@ -392,16 +394,21 @@ static int recording_in_progress(struct up_ctx *c, struct active_ids *a, const c
 
 /* A recorder is still writing a recording of PAM session sid: at a logout, a command of the
  * session that outlived its connection (the client killed, its network gone). *handed_over:
- * a recording of sid whose recorder died was moved into sessions/ now, to be read. */
-static int recording_live(struct up_ctx *c, const char *sid, const json_t *login, int *handed_over)
+ * a recording of sid whose recorder died was moved into sessions/ now, to be read. a (the
+ * caller's, ACTIVE_IDS_VOID) keeps what active/ held, for the logout's mismatch check. */
+static int recording_live(struct up_ctx *c, struct active_ids *a, const char *sid,
+                          const json_t *login, int *handed_over)
 {
-	struct active_ids a = ACTIVE_IDS_VOID;
 	int live;
 
-	a.want = sid;
-	live = recording_in_progress(c, &a, sid, login);
-	*handed_over = a.want_handed;
-	free(a.id);
+	if (a->loaded) {
+		/* listed again: a dead recorder's file handed over since is seen */
+		free(a->id);
+		*a = (struct active_ids)ACTIVE_IDS_VOID;
+	}
+	a->want = sid;
+	live = recording_in_progress(c, a, sid, login);
+	*handed_over = a->want_handed;
 	return live;
 }
 
@@ -514,6 +521,127 @@ static int recording_queued_for(struct up_ctx *c, const char *sid, const json_t 
 	if (dfd >= 0)
 		close(dfd);
 	return found;
+}
+
+/* Whether the join record rec lists recording rec_id (then named after others, len bytes, by its
+ * S3 location, unless it is there already: the record was read before the recording joined it),
+ * or counts it past the listed ones (named by none: the check that reads the record says
+ * nothing of those). */
+static int join_has(const json_t *rec, const char *rec_id, char *others, size_t len)
+{
+	json_t *list = up_join_recordings(rec), *e;
+	int has = 0;
+	size_t k;
+
+	json_array_foreach(list, k, e)
+	{
+		if (!has && strcmp(json_string_value(json_object_get(e, "session_id")) ?: "",
+		                   rec_id) == 0) {
+			up_join_others_add(others, len, e);
+			has = 1;
+		}
+	}
+	json_array_foreach(json_object_get(rec, "more_ids"), k, e)
+	{
+		if (strcmp(json_string_value(e) ?: "", rec_id) == 0)
+			has = 1;
+	}
+	json_decref(list);
+	return has;
+}
+
+/* A recording not read yet, of another user, host or login, named after what others (len
+ * bytes) holds: its recording id, its file (where, in the spool), user, host, audit session and
+ * boot. One that does not fit is not named. */
+static void others_add(char *others, size_t len, const char *rec_id, const char *where,
+                       const char *name, const char *user, const char *host, uint32_t audit,
+                       const char *boot)
+{
+	size_t at = strlen(others);
+	int n = snprintf(others + at, len - at,
+	                 "%srecording %s (%s%s, not yet shipped; user %s, host %s, audit session "
+	                 "%lu, boot %s)",
+	                 at == 0 ? "" : ", ", rec_id, where, name, user, host, (unsigned long)audit,
+	                 *boot ? boot : "none");
+
+	if (n < 0 || (size_t)n >= len - at)
+		others[at] = '\0';
+}
+
+/*
+ * Name in others (len bytes, after the recordings of the join record it holds) each recording
+ * of PAM session sid being written (active/, as a lists them) or waiting in sessions/ (listed
+ * once: *listed) whose header is not of the user, host, audit session and boot of the login (or
+ * logout) event login. Not read yet, it is in no join record, but it names the session all the
+ * same: a user who set TOLLGATE_SESSION_ID for a recorder of theirs that is still running, or
+ * whose recording waits behind a backlog, is no less to be told of. A header that cannot be read
+ * (still being written, damaged) names no one, and one of a recording the join record holds by
+ * now (read meanwhile: its S3 location is named instead) or named already is not named again.
+ */
+static void unshipped_mismatches(struct up_ctx *c, struct active_ids *a, const char *sid,
+                                 const json_t *login, int *listed, char *others, size_t len)
+{
+	struct up_queue_state *qs = &c->q[UP_Q_SESSIONS];
+	char path[PATH_MAX], user[OWNER_LEN], host[OWNER_LEN],
+	    psid[sizeof(((struct tg_rec_header *)0)->pam_session_id)];
+	json_t *rec = NULL;
+	int dfd = -1, loaded = 0;
+	size_t i, wanted = 0;
+
+	if (!a->loaded)
+		active_ids_load(c, a);
+	if (!*listed)
+		up_queue_scan(c, UP_Q_SESSIONS);
+	*listed = 1;
+	for (i = 0; i < a->n + qs->n; i++) {
+		const struct active_rec *ar = i < a->n ? &a->id[i] : NULL;
+		struct up_item *it = ar == NULL ? &qs->items[i - a->n] : NULL;
+		char rec_id[sizeof(it->header_rec_id)], other[sizeof(rec_id)], boot[BOOT_LEN];
+		uint32_t audit = 0;
+		int named = 1; /* its names are known (read again, for one in sessions/) */
+
+		if (ar != NULL) {
+			if (strcmp(ar->sid, sid) != 0 ||
+			    up_rec_owner_is(login, ar->user, ar->host, ar->audit, ar->boot))
+				continue;
+			snprintf(rec_id, sizeof(rec_id), "%s", ar->rec_id);
+		} else {
+			if (item_header(c, qs, it, &dfd) != 1 || it->header_bad ||
+			    strcmp(it->header_pam_sid, sid) != 0 || item_owned(it, login))
+				continue;
+			/* the item keeps a digest of its owner: the names are read again, for
+			 * the few that do not match; one gone meanwhile was read and shipped (the
+			 * join record names it, below) */
+			snprintf(rec_id, sizeof(rec_id), "%s", it->header_rec_id);
+			named =
+			    (dfd >= 0 ||
+			     (dfd = open(qs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) &&
+			    header_ids(c, dfd, it->name, psid, sizeof(psid), other, sizeof(other),
+			               user, host, &audit, boot, NULL) == TG_OK &&
+			    strcmp(psid, sid) == 0 && strcmp(other, rec_id) == 0;
+		}
+		if (*rec_id == '\0' || strstr(others, rec_id) != NULL)
+			continue;
+		if (!loaded) {
+			loaded = 1;
+			if (up_session_state_path(c, sid, path, sizeof(path)) == TG_OK)
+				rec = json_load_file(path, 0, NULL);
+		}
+		if ((rec != NULL && join_has(rec, rec_id, others, len)) || !named)
+			continue;
+		wanted++;
+		if (ar != NULL)
+			others_add(others, len, rec_id, REC_SPOOL_ACTIVE "/", ar->name, ar->user,
+			           ar->host, ar->audit, ar->boot);
+		else
+			others_add(others, len, rec_id, "sessions/", it->name, user, host, audit,
+			           boot);
+	}
+	if (wanted > 0 && *others == '\0')
+		snprintf(others, len, "(too long to name)");
+	if (dfd >= 0)
+		close(dfd);
+	json_decref(rec);
 }
 
 /*
@@ -658,6 +786,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    *refused ? "; the recorder refused channel " : "", refused,
 			    *refused ? " (on_failure = deny), which accounts for itself only" : "");
 		}
+		unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
 		if (*others != '\0')
 			mismatch_alert(c, ev, sid, others);
 		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)
@@ -1079,6 +1208,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 	char name[UP_NAME_MAX], path[PATH_MAX];
 	json_t *ev = NULL, *rec = NULL, *payload = NULL, *plain = NULL, *noted = NULL;
 	char *text = NULL, refused[512] = "", others[768] = "";
+	struct active_ids active = ACTIVE_IDS_VOID; /* active/, listed once a look */
 	uint64_t now = up_now_us();
 	struct up_item *head;
 	int r, pr = TG_OK, progress = 0, answered = 0; /* pr: Slack's answer */
@@ -1159,10 +1289,6 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		/* (an answer from Slack is past this point already) */
 		if (sid != NULL && *sid != '\0')
 			rec = find_recording(c, sid, ev, others, sizeof(others));
-		if (*others != '\0' && !answered && !head->mismatch_alerted) {
-			mismatch_alert(c, ev, sid, others);
-			head->mismatch_alerted = 1;
-		}
 		if (rec != NULL && !answered && !up_join_lists_recording(rec)) {
 			/* it notes only channels the recorder refused: each accounts for itself,
 			 * not for another channel of the connection that has no recording */
@@ -1183,7 +1309,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				*wake_us = left > 0 ? now + left : now + 1000000u;
 				goto out;
 			}
-			live = recording_live(c, sid, ev, &handed_over);
+			live = recording_live(c, &active, sid, ev, &handed_over);
 			if (handed_over && handed_wait_left(head, now, unread_wait)) {
 				/* its recorder died: the recording is in sessions/ now, and the
 				 * logout waits for its first reading (a wait of its own) */
@@ -1234,7 +1360,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			*wake_us = now + 200000u;
 			goto out;
 		} else if (rec != NULL && !answered &&
-		           ((live = recording_live(c, sid, ev, &handed_over)) || handed_over)) {
+		           ((live = recording_live(c, &active, sid, ev, &handed_over)) ||
+		            handed_over)) {
 			if (handed_over && handed_wait_left(head, now, unread_wait)) {
 				/* another channel's recorder died, its recording handed over
 				 * now: named too, once read */
@@ -1247,6 +1374,18 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			 * comes with no logout of its own */
 			if (live)
 				json_object_set_new(rec, "being_written", json_true());
+		}
+		/* what this message names is settled: the recordings of another user, host or
+		 * login, read by now or still being written or waiting in sessions/, are alerted
+		 * on once (the message may wait below for Slack) */
+		if (sid != NULL && *sid != '\0' && !answered && !head->mismatch_alerted) {
+			int listed = 0;
+
+			/* active/ as the checks above listed it, if they did */
+			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
+			if (*others != '\0')
+				mismatch_alert(c, ev, sid, others);
+			head->mismatch_alerted = 1;
 		}
 	}
 	if (noted != NULL) {
@@ -1367,6 +1506,7 @@ done:
 	up_queue_drop(qs, name);
 	progress = 1;
 out:
+	free(active.id);
 	free(text);
 	json_decref(plain);
 	json_decref(payload);

@@ -251,40 +251,87 @@ static int join_entry_owned(const json_t *e, const json_t *login)
 	                       audit > 0 && audit < 4294967295LL ? (uint32_t)audit : 0, boot);
 }
 
+void up_join_others_add(char *others, size_t len, const json_t *e)
+{
+	char where[1400];
+	size_t at = strlen(others);
+	int n;
+
+	snprintf(where, sizeof(where), "s3://%s/%s (",
+	         json_string_value(json_object_get(e, "bucket")) ?: "?",
+	         json_string_value(json_object_get(e, "s3_key")) ?: "?");
+	if (strstr(others, where) != NULL)
+		return;
+	n = snprintf(others + at, len - at, "%s%suser %s, host %s, audit session %lld, boot %s)",
+	             at == 0 ? "" : ", ", where,
+	             json_string_value(json_object_get(e, "user")) ?: "?",
+	             json_string_value(json_object_get(e, "host")) ?: "?",
+	             (long long)json_integer_value(json_object_get(e, "audit_session")),
+	             json_string_value(json_object_get(e, "boot_id")) ?: "none");
+	if (n < 0 || (size_t)n >= len - at)
+		others[at] = '\0'; /* the ones that do not fit are not named */
+}
+
+/*
+ * Leave out of the join record copy out the refused channels whose recording_failure event named
+ * a user or host that is not the login's: a recorder of another user, given the session id of
+ * this login by hand, says nothing of this login's channels (its own event, posted on its own,
+ * names its user). Those noted with no owner (by an earlier version) stay. 0, or -1 when memory
+ * ran out.
+ */
+static int join_refused_owned(json_t *out, const json_t *login)
+{
+	const char *lu = json_string_value(json_object_get(login, "user"));
+	const char *lh = json_string_value(json_object_get(login, "host"));
+	json_t *ids = json_object_get(out, "refused_ids");
+	const json_t *owners = json_object_get(out, "refused_owners");
+	size_t i, had = json_array_size(ids);
+
+	for (i = 0; i < json_array_size(ids);) {
+		const char *id = json_string_value(json_array_get(ids, i));
+		const json_t *o = id != NULL ? json_object_get(owners, id) : NULL;
+		const char *user = json_string_value(json_object_get(o, "user"));
+		const char *host = json_string_value(json_object_get(o, "host"));
+
+		if ((lu != NULL && user != NULL && strcmp(lu, user) != 0) ||
+		    (lh != NULL && host != NULL && strcmp(lh, host) != 0)) {
+			if (json_array_remove(ids, i) != 0)
+				return -1;
+			continue;
+		}
+		i++;
+	}
+	if (had > 0 && json_array_size(ids) == 0) {
+		/* every channel it noted was another user's: none of this login's was refused */
+		json_object_del(out, "refused");
+		json_object_del(out, "refused_ids");
+	}
+	return 0;
+}
+
 json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len)
 {
 	json_t *list = up_join_recordings(rec), *kept = NULL, *out = NULL, *e;
 	size_t i, at = 0;
 
 	*others = '\0';
-	if (rec == NULL || (out = json_deep_copy(rec)) == NULL || list == NULL) {
-		json_decref(list);
+	if (rec == NULL || (out = json_deep_copy(rec)) == NULL)
+		goto fail;
+	if (join_refused_owned(out, login) != 0)
+		goto fail;
+	if (list == NULL)
 		return out;
-	}
 	if ((kept = json_array()) == NULL)
 		goto fail;
 	json_array_foreach(list, i, e)
 	{
-		int n;
-
 		if (join_entry_owned(e, login)) {
 			if (json_array_append(kept, e) != 0)
 				goto fail;
 			continue;
 		}
-		n = snprintf(others + at, len - at,
-		             "%ss3://%s/%s (user %s, host %s, audit session %lld, boot %s)",
-		             at == 0 ? "" : ", ",
-		             json_string_value(json_object_get(e, "bucket")) ?: "?",
-		             json_string_value(json_object_get(e, "s3_key")) ?: "?",
-		             json_string_value(json_object_get(e, "user")) ?: "?",
-		             json_string_value(json_object_get(e, "host")) ?: "?",
-		             (long long)json_integer_value(json_object_get(e, "audit_session")),
-		             json_string_value(json_object_get(e, "boot_id")) ?: "none");
-		if (n > 0 && (size_t)n < len - at)
-			at += (size_t)n;
-		else
-			others[at] = '\0'; /* the ones that do not fit are not named */
+		up_join_others_add(others, len, e);
+		at = strlen(others);
 	}
 	if (json_array_size(kept) == json_array_size(list))
 		goto done; /* all of them the login's */
@@ -333,29 +380,51 @@ static long join_id_find(const json_t *ids, const json_t *id)
 	return -1;
 }
 
-/* Add the refused channel rid (NULL: none) to the ids of old's "refused_ids" (UP_JOIN_MAX at
- * most, each once) in rec. 0, or -1 when memory ran out. */
-static int join_refused_ids(json_t *rec, const json_t *old, const char *rid)
+/* Add the channel the recording_failure event refused names (NULL: none) to the ids of old's
+ * "refused_ids" (UP_JOIN_MAX at most, each once) in rec, with the user and host the event names
+ * in "refused_owners" (by id), which a login's check compares with its own. 0, or -1 when memory
+ * ran out. */
+static int join_refused_ids(json_t *rec, const json_t *old, const json_t *refused)
 {
 	const json_t *had = json_object_get(old, "refused_ids"), *e;
-	json_t *ids = json_array();
+	const json_t *had_owners = json_object_get(old, "refused_owners");
+	const char *rid = json_string_value(json_object_get(refused, "recording_id"));
+	const char *user = json_string_value(json_object_get(refused, "user"));
+	const char *host = json_string_value(json_object_get(refused, "host"));
+	json_t *ids = json_array(), *owners = json_object();
 	size_t i;
 	int found = 0;
 
-	if (ids == NULL)
-		return -1;
+	if (ids == NULL || owners == NULL)
+		goto fail;
 	json_array_foreach(had, i, e)
 	{
+		const json_t *owner;
+
 		if (!json_is_string(e) || json_array_size(ids) >= UP_JOIN_MAX)
 			continue;
 		if (rid != NULL && strcmp(json_string_value(e), rid) == 0)
 			found = 1;
 		if (json_array_append(ids, (json_t *)e) != 0)
 			goto fail;
+		owner = json_object_get(had_owners, json_string_value(e));
+		if (owner != NULL &&
+		    json_object_set(owners, json_string_value(e), (json_t *)owner) != 0)
+			goto fail;
 	}
-	if (rid != NULL && *rid != '\0' && !found && json_array_size(ids) < UP_JOIN_MAX &&
-	    json_array_append_new(ids, json_string(rid)) != 0)
+	if (rid != NULL && *rid != '\0' && !found && json_array_size(ids) < UP_JOIN_MAX) {
+		if (json_array_append_new(ids, json_string(rid)) != 0)
+			goto fail;
+		/* the recorder takes both from its uid and the host, not from the environment
+		 * its session id came from: a user cannot make them another's */
+		if (user != NULL && host != NULL &&
+		    json_object_set_new(owners, rid,
+		                        json_pack("{s:s, s:s}", "user", user, "host", host)) != 0)
+			goto fail;
+	}
+	if (json_object_size(owners) > 0 && json_object_set(rec, "refused_owners", owners) != 0)
 		goto fail;
+	json_decref(owners);
 	if (json_array_size(ids) == 0) {
 		json_decref(ids);
 		return 0;
@@ -363,21 +432,23 @@ static int join_refused_ids(json_t *rec, const json_t *old, const char *rid)
 	return json_object_set_new(rec, "refused_ids", ids);
 fail:
 	json_decref(ids);
+	json_decref(owners);
 	return -1;
 }
 
 /* The join record old (NULL: none yet) with index added: one recording shipped again (a retry,
  * a wrong guess) replaces its own entry, or is counted once in "more". index NULL adds none
- * and notes "refused": true instead, with the channel's recording id rid in "refused_ids" (the
- * recorder refused that channel of the session), which the record keeps from then on. A
+ * and notes "refused": true instead, with the recording id of the channel the recording_failure
+ * event refused names in "refused_ids" (the recorder refused that channel of the session) and
+ * the event's user and host in "refused_owners", which the record keeps from then on. A
  * refused channel accounts for itself only: it is no recording of the session's other
  * channels. A new reference, or NULL when memory ran out. */
-static json_t *join_add(const json_t *old, const json_t *index, const char *rid)
+static json_t *join_add(const json_t *old, const json_t *index, const json_t *refused)
 {
 	const json_t *key = json_object_get(index, "s3_key");
 	json_int_t start = json_integer_value(json_object_get(index, "start_us"));
 	json_int_t more = json_integer_value(json_object_get(old, "more"));
-	int refused = index == NULL || json_is_true(json_object_get(old, "refused"));
+	int is_refused = index == NULL || json_is_true(json_object_get(old, "refused"));
 	int uncounted = json_is_true(json_object_get(old, "more_uncounted"));
 	json_t *list = up_join_recordings(old), *rec = NULL, *e, *ids = NULL;
 	long at_id;
@@ -431,11 +502,11 @@ static json_t *join_add(const json_t *old, const json_t *index, const char *rid)
 		json_decref(rec);
 		rec = NULL;
 	}
-	if (rec != NULL && refused && json_object_set_new(rec, "refused", json_true()) != 0) {
+	if (rec != NULL && is_refused && json_object_set_new(rec, "refused", json_true()) != 0) {
 		json_decref(rec);
 		rec = NULL;
 	}
-	if (rec != NULL && join_refused_ids(rec, old, index == NULL ? rid : NULL) != 0) {
+	if (rec != NULL && join_refused_ids(rec, old, index == NULL ? refused : NULL) != 0) {
 		json_decref(rec);
 		rec = NULL;
 	}
@@ -449,7 +520,8 @@ out:
  * Add index to the join record at dir/name. Jobs shipping recordings of one session run at
  * once: the read, the merge and the write are one step under a lock on the folder.
  */
-static int join_record_add(const char *dir, const char *name, const json_t *index, const char *rid)
+static int join_record_add(const char *dir, const char *name, const json_t *index,
+                           const json_t *refused)
 {
 	char path[PATH_MAX], *text = NULL;
 	json_t *old = NULL, *rec = NULL;
@@ -485,7 +557,7 @@ static int join_record_add(const char *dir, const char *name, const json_t *inde
 			        jerr.text);
 		fclose(f);
 	}
-	if ((rec = join_add(old, index, rid)) == NULL ||
+	if ((rec = join_add(old, index, refused)) == NULL ||
 	    (text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		r = TG_ERR_NOMEM;
 		goto out;
@@ -502,7 +574,7 @@ out:
 }
 
 int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index,
-                       const char *refused_rid)
+                       const json_t *refused)
 {
 	char dir[PATH_MAX], *slash;
 	int r;
@@ -511,7 +583,7 @@ int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const
 		return r;
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	return join_record_add(dir, slash + 1, index, refused_rid);
+	return join_record_add(dir, slash + 1, index, refused);
 }
 
 /*

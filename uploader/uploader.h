@@ -49,7 +49,8 @@ struct up_item {
 	int stuck_alerted; /* the 'upload stuck' alert was raised */
 	int no_recording_alerted; /* the 'no recording' alert for this logout was raised */
 	int took_login_check;     /* this logout removed its login's marker: its check took over */
-	int mismatch_alerted;     /* the 'recording_mismatch' alert for this logout was raised */
+	int mismatch_alerted;     /* this logout's 'recording_mismatch' check was made (and its
+	                           * alert raised, if it found one) */
 	uint64_t unread_wait_from_us; /* up_now_us() when this logout began to wait for
 	                               * recordings on their first reading (0: not yet) */
 	uint64_t handed_wait_from_us; /* up_now_us() when this logout began to wait for a dead
@@ -317,10 +318,10 @@ void up_session_ship(struct up_ctx *c, struct tg_s3 **s3, const char *name, stru
 int up_session_state_path(const struct up_ctx *c, const char *pam_session_id, char *out,
                           size_t len);
 /* Add a recording's index line to the join record of PAM session pam_session_id (with index
- * NULL: note that the recorder refused the channel whose recording id is refused_rid), under
- * the folder's lock. */
+ * NULL: note that the recorder refused the channel that the recording_failure event refused
+ * names by its recording_id, with the event's user and host), under the folder's lock. */
 int up_join_record_add(const struct up_ctx *c, const char *pam_session_id, const json_t *index,
-                       const char *refused_rid);
+                       const json_t *refused);
 /* A join record lists a recording (a refused channel is none: it accounts for itself only). */
 int up_join_lists_recording(const json_t *rec);
 /* The recording ids of the channels the recorder refused that join record rec notes, ", "
@@ -340,9 +341,14 @@ int up_rec_owner_is(const json_t *login, const char *user, const char *host, uin
                     const char *boot);
 /* The join record rec as it counts for the login (or logout) event login: only the recordings
  * whose user and host are the login's are listed (those past the list counted only beside one
- * of them); the others are named in others (len bytes, "" for none). A new reference, NULL
+ * of them), and only the refused channels whose event named no other user or host are noted;
+ * the other recordings are named in others (len bytes, "" for none). A new reference, NULL
  * when rec is NULL or memory ran out. */
 json_t *up_join_owned(const json_t *rec, const json_t *login, char *others, size_t len);
+/* Name the join record entry e (an index line of a recording that is not the login's) after
+ * what others (len bytes) holds: its S3 location, user, host, audit session and boot, unless that
+ * location is named there already; one that does not fit is not named. */
+void up_join_others_add(char *others, size_t len, const json_t *e);
 
 /* --- event_ship.c --- */
 /* The time (Unix microseconds) an event file's name starts with (tg_event_write names them

@@ -124,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned nshipped = 0, nrefused = 0;
 	const uint8_t *nul = memchr(data, '\0', size);
 	size_t flen = nul != NULL ? (size_t)(nul - data) : size, i;
-	json_t *old, *rec, *idx;
+	json_t *old, *rec, *idx, *refusal, *login, *owned;
+	char others[512];
 
 	if (size > 256 * 1024)
 		return 0;
@@ -137,8 +138,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(json_integer_value(json_object_get(rec, "v")) == 2);
 		check_readers(rec);
 		json_decref(rec);
-		rec = join_add(old, NULL, "rid-1");
+		refusal =
+		    json_pack("{s:s,s:s,s:s}", "recording_id", "rid-1", "user", "u", "host", "h");
+		rec = join_add(old, NULL, refusal);
+		json_decref(refusal);
 		FUZZ_CHECK(rec != NULL && json_is_true(json_object_get(rec, "refused")));
+		/* a login's view of it, whatever the file held: the same readers hold */
+		login = json_pack("{s:s,s:s}", "user", "other", "host", "h");
+		owned = up_join_owned(rec, login, others, sizeof(others));
+		json_decref(login);
+		FUZZ_CHECK(owned != NULL);
+		check_readers(owned);
+		json_decref(owned);
 		check_readers(rec);
 		json_decref(rec);
 		json_decref(idx);
@@ -157,9 +168,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (data[i] & 0x80) {
 			char rid[16];
+			json_t *ev;
 
 			snprintf(rid, sizeof(rid), "rid-%u", r);
-			next = join_add(rec, NULL, rid);
+			ev = json_pack("{s:s,s:s,s:s}", "recording_id", rid, "user", "u", "host",
+			               "h");
+			next = join_add(rec, NULL, ev);
+			json_decref(ev);
 			if (!refused[r])
 				nrefused++;
 			refused[r] = 1;
