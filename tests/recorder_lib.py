@@ -424,13 +424,14 @@ os.execv("/bin/sh", ["sh", "-c", "echo after-exec; exit 7"])
 """
 
 
-def traceme_command(env):
-    """A shell command that runs TRACEME_SCRIPT in place of the shell (the recorder's child)."""
-    path = os.path.join(env.dir, "traceme.py")
+def traceme_command(env, where=None, python=None):
+    """A shell command that runs TRACEME_SCRIPT in place of the shell (the recorder's child), the
+    script written in folder where (env's by default), run by python (this one by default)."""
+    path = os.path.join(where or env.dir, "traceme.py")
     with open(path, "w") as f:
         f.write(TRACEME_SCRIPT)
     os.chmod(path, 0o755)
-    return "exec %s %s" % (sys.executable, path)
+    return "exec %s %s" % (python or sys.executable, path)
 
 
 def run_pipes(env, command, stdin=b"", environ=None, timeout=120, argv=None):

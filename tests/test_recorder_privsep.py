@@ -15,13 +15,14 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recorder_lib import (KEYGEN, RECORDER, RECORDER_INSTALLED, Env, Failed, PtySession, Recording, check,  # noqa: E402
                           check_jobs_ended, check_terminal_restored, deny_setresuid, end_process,
                           flood_until_ended, gone, kill_quietly, main, read_line, run_on_own_pty, skip,
-                          start_jobs)
+                          start_jobs, traceme_command)
 
 AUD = "tgra%d" % (os.getpid() % 100000)
 USR = "tgru%d" % (os.getpid() % 100000)
@@ -190,6 +191,33 @@ def test_privsep_pty():
         check(os.WEXITSTATUS(st) == 3, "exit status passed through the setuid recorder")
         check(Recording(env.pub, env.only_session()).sealed_ok(), "sealed and intact")
     finally:
+        env.cleanup()
+        users.remove()
+
+
+def test_traceme_under_privsep():
+    """The user's shell makes the setuid recorder (the audit user's) its tracer with
+    PTRACE_TRACEME, then stops at a signal and an exec: the recorder lets it go (PTRACE_DETACH
+    works for a tracer of another uid) and the session runs to its real end."""
+    users = Users()
+    env = Env(shell="/bin/sh")
+    where = tempfile.mkdtemp(prefix="tg-traceme.")
+    try:
+        binary = setup(env, users)
+        os.chmod(where, 0o755)
+        python = shutil.which("python3", path="/usr/bin:/bin") or "python3"
+        cmd = traceme_command(env, where=where, python=python)
+        p = subprocess.run(as_user(users, [binary]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env.environ(SSH_ORIGINAL_COMMAND=cmd), timeout=60)
+        if p.stdout == b"traceme-refused\n":
+            print("(skipped: PTRACE_TRACEME refused here, a Yama ptrace_scope of 3)")
+            return
+        check(p.returncode == 7 and p.stdout == b"got-usr1\nafter-exec\n",
+              "the command ran to its end (%r %r %r)" % (p.returncode, p.stdout, p.stderr))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["exit_status"] == 7, "END records its exit status (%r)" % rec.end())
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
         env.cleanup()
         users.remove()
 
@@ -1141,7 +1169,8 @@ def test_config_secrets_not_left_to_user():
 
 
 if __name__ == "__main__":
-    main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_outer_terminal_exclusive_before_shell,
+    main([test_installed_build_ignores_env_config, test_privsep, test_privsep_pty, test_traceme_under_privsep,
+          test_outer_terminal_exclusive_before_shell,
           test_keygen_owner, test_fsize_limit_below_cap_refused, test_stack_limit, test_failure_ends_command,
           test_failure_ends_session_jobs, test_helper_holds_nothing_at_drop,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
