@@ -1,9 +1,12 @@
 #include "relay.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -275,18 +278,56 @@ void relay_chan_close(struct relay_chan *c)
 
 /*
  * A child may make its parent its tracer without the parent's say (PTRACE_TRACEME: the user's
- * shell, or a program it execs in its place, made this recorder its tracer). It then stops at
- * each signal it gets, reported to this wait as CLD_TRAPPED, and stays stopped for a tracer that
- * never acts: taken for its end, such a stop ended the session with a made-up status, or, with
- * the command's pipes still open, hung it. It is let go instead, untraced from then on, with
- * the signal it stopped for; but not the SIGTRAP that an exec raises for a tracer, which would
- * kill it untraced.
+ * shell, a program it execs in its place, or a thread of either, made this recorder its tracer).
+ * It then stops at each signal it gets, reported to this wait as CLD_TRAPPED, and stays stopped
+ * for a tracer that never acts: taken for its end, such a stop ended the session with a made-up
+ * status, or, with the command's pipes still open, hung it. It is let go instead, untraced from
+ * then on, with the signal it stopped for; but not the SIGTRAP that an execve raises for a
+ * tracer (sent by the process to itself), which would kill it untraced. tid: the stopped thread,
+ * tgid: its process.
  */
-static void untrace(pid_t child, const siginfo_t *si)
+static void untrace(pid_t tid, pid_t tgid, int sig)
 {
-	long sig = si->si_status == SIGTRAP ? 0 : si->si_status;
+	siginfo_t info;
 
-	(void)ptrace(PTRACE_DETACH, child, NULL, (void *)sig);
+	if (sig == SIGTRAP) {
+		memset(&info, 0, sizeof(info));
+		if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &info) == 0 && info.si_code == SI_USER &&
+		    info.si_pid == tgid)
+			sig = 0;
+	}
+	(void)ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+}
+
+/*
+ * The threads of child other than its first that made this process their tracer: let go when
+ * stopped, and reaped once ended (a traced thread's end waits for its tracer, and holds back
+ * the report of child's own end until then: the session would never end). Listed from /proc,
+ * which hidepid=2 hides from the audit user: see doc/recorder.md.
+ */
+static void untrace_threads(pid_t child)
+{
+	char dir[32];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)child);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		siginfo_t si;
+
+		if (end == de->d_name || *end != '\0' || tid <= 0 || tid == (long)child)
+			continue;
+		memset(&si, 0, sizeof(si));
+		/* one not traced by this process is no child of it to wait for: ECHILD */
+		if (waitid(P_PID, (id_t)tid, &si, WEXITED | WNOHANG | __WALL) == 0 &&
+		    si.si_pid == (pid_t)tid && si.si_code == CLD_TRAPPED)
+			untrace((pid_t)tid, child, si.si_status);
+	}
+	closedir(d);
 }
 
 int relay_child_ended(pid_t child, int keep, int *status)
@@ -296,10 +337,12 @@ int relay_child_ended(pid_t child, int keep, int *status)
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | (keep ? WNOWAIT : 0)) != 0)
 		return errno != EINTR ? -1 : 0;
-	if (si.si_pid != child)
+	if (si.si_pid != child) {
+		untrace_threads(child);
 		return 0;
+	}
 	if (si.si_code == CLD_TRAPPED) {
-		untrace(child, &si);
+		untrace(child, child, si.si_status);
 		return 0;
 	}
 	/* as waitpid() would have put it */

@@ -424,12 +424,43 @@ os.execv("/bin/sh", ["sh", "-c", "echo after-exec; exit 7"])
 """
 
 
-def traceme_command(env, where=None, python=None):
-    """A shell command that runs TRACEME_SCRIPT in place of the shell (the recorder's child), the
-    script written in folder where (env's by default), run by python (this one by default)."""
+# The same from a thread of the command: it stops at a signal sent to that thread, is traced
+# again, and ends before the command does (a traced thread's end waits for its tracer, and
+# holds back the command's). Prints what it ran to, and exits 7.
+TRACEME_THREAD_SCRIPT = """import ctypes, os, signal, sys, threading
+libc = ctypes.CDLL(None, use_errno=True)
+signal.signal(signal.SIGUSR1, lambda *a: print("got-usr1", flush=True))
+def thread():
+    if libc.ptrace(0, 0, None, None) != 0:
+        print("traceme-refused", flush=True)
+        os._exit(0)
+    signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+    libc.ptrace(0, 0, None, None)
+t = threading.Thread(target=thread)
+t.start()
+t.join()
+print("after-thread", flush=True)
+sys.exit(7)
+"""
+
+# A SIGTRAP that is no execve's (raise(): a breakpoint, an assert) still ends a traced command.
+TRACEME_TRAP_SCRIPT = """import ctypes, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(0, 0, None, None) != 0:
+    print("traceme-refused", flush=True)
+    sys.exit(0)
+print("trapping", flush=True)
+signal.raise_signal(signal.SIGTRAP)
+print("survived", flush=True)
+"""
+
+
+def traceme_command(env, where=None, python=None, script=TRACEME_SCRIPT):
+    """A shell command that runs script (TRACEME_SCRIPT) in place of the shell (the recorder's
+    child), written in folder where (env's by default), run by python (this one by default)."""
     path = os.path.join(where or env.dir, "traceme.py")
     with open(path, "w") as f:
-        f.write(TRACEME_SCRIPT)
+        f.write(script)
     os.chmod(path, 0o755)
     return "exec %s %s" % (python or sys.executable, path)
 

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, read_line, run_pipes, traceme_command)  # noqa: E402
+from recorder_lib import (RECORDER, REPLAY, Env, PtySession, Recording, check, end_process, gone, kill_quietly, main, read_line, run_pipes, traceme_command, TRACEME_THREAD_SCRIPT, TRACEME_TRAP_SCRIPT)  # noqa: E402
 
 
 def fake_ssh(env):
@@ -486,6 +486,18 @@ def test_traceme_command_goes_on():
         check(rc == 7 and out == b"got-usr1\nafter-exec\n", "the command ran to its end (%r %r %r)" % (rc, out, err))
         rec = Recording(env.pub, env.only_session())
         check(rec.sealed_ok() and rec.end()["exit_status"] == 7, "END records its exit status (%r)" % rec.end())
+        # from a thread: let go when it stops, reaped when it ends (the session hung for ever)
+        shutil.rmtree(env.spool)
+        rc, out, err = run_pipes(env, traceme_command(env, script=TRACEME_THREAD_SCRIPT), timeout=60)
+        check(rc == 7 and out == b"got-usr1\nafter-thread\n", "a thread's TRACEME: ran to its end (%r %r %r)" % (rc, out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["exit_status"] == 7, "a thread's TRACEME: END records 7 (%r)" % rec.end())
+        # a SIGTRAP that no execve raised is passed on: it ends the command, as untraced
+        shutil.rmtree(env.spool)
+        rc, out, err = run_pipes(env, traceme_command(env, script=TRACEME_TRAP_SCRIPT), timeout=60)
+        check(out == b"trapping\n" and rc != 0, "a raised SIGTRAP still ends the command (%r %r %r)" % (rc, out, err))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.end()["signal"] == signal.SIGTRAP, "END records SIGTRAP (%r)" % rec.end())
     finally:
         env.cleanup()
 
