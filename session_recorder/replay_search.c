@@ -7,7 +7,8 @@
  * rows of that width, and stays one line, as tmux's copy mode joins them: \r
  * goes back to its row's start, the cursor moves within its row or (CSI A, B)
  * between the rows of its line, and an edit at the cursor (CSI @, P, X: cells
- * inserted, deleted, erased) changes its row alone. Finished lines collect in
+ * inserted, deleted, erased) or an erase in line (CSI K) changes its row alone.
+ * Finished lines collect in
  * a block that is searched in one regexec() call (REG_NEWLINE), or with
  * memmem() when the pattern is a plain string: per-line calls cost more
  * than the matching itself. Typed input (--input) goes through the same
@@ -718,54 +719,6 @@ static size_t cells_before(const struct search_line *ln, size_t end)
 	return cells;
 }
 
-/*
- * Erase in line (CSI K), as a terminal does it, the cursor staying where it is: from the cursor
- * to the end (REPLAY_STRIP_ERASE_END), from the start to the cursor, its cell too
- * (REPLAY_STRIP_ERASE_START), or all of it (REPLAY_STRIP_ERASE_LINE). Each cell erased before
- * the cursor is one BLANK byte, whatever character it held.
- */
-static void erase_in_line(struct search_ctx *c, int how)
-{
-	struct search_line *ln = c->ln;
-	char *t = ln->text;
-	size_t cells = 0, blanks, upto = ln->col, tail, k;
-	int n;
-
-	/* text written since the version before goes, or shown with it */
-	if (ln->dlo < ln->dhi && (how == REPLAY_STRIP_ERASE_END ? ln->col < ln->len : ln->len > 0))
-		take_prev(c);
-	if (how == REPLAY_STRIP_ERASE_END) {
-		/* cut short past the verified part (--force): what is left is no verified line,
-		 * and a match that reaches its end says so */
-		if (ln->col > 0 && ln->col < ln->len && (c->now & UNVERIFIED_BIT))
-			ln->t[ln->col - 1] = c->now;
-		ln->len = ln->col;
-		if (ln->cont > ln->len)
-			ln->cont = ln->len;
-		if (ln->blank_upto > ln->len)
-			ln->blank_upto = ln->len;
-		return;
-	}
-	blanks = cells = cells_before(ln, ln->col);
-	if (how == REPLAY_STRIP_ERASE_START && ln->col < ln->len) { /* the cell under the cursor */
-		n = tg_utf8_seq((const unsigned char *)t + ln->col, ln->len - ln->col);
-		upto += n > 0 ? (size_t)n : 1;
-		blanks++;
-	}
-	tail = how == REPLAY_STRIP_ERASE_START ? ln->len - upto : 0;
-	memmove(t + blanks, t + upto, tail);
-	memmove(ln->t + blanks, ln->t + upto, tail * sizeof(ln->t[0]));
-	/* those blank already stay so */
-	for (k = ln->blank_upto < blanks ? ln->blank_upto : blanks; k < blanks; k++) {
-		t[k] = BLANK;
-		ln->t[k] = c->now;
-	}
-	ln->len = blanks + tail;
-	ln->col = cells;
-	ln->cont = 0; /* from the start, not what the piece before searched */
-	ln->blank_upto = blanks;
-}
-
 /* Move the cursor n cells (characters) forward on its line, past its end over BLANKs as a
  * terminal leaves blank cells there (up to LINE_CAP): no more work than n, whatever the line.
  * Returns the cells it moved. */
@@ -915,6 +868,24 @@ static void row_ahead(struct search_ctx *c, size_t *to, size_t *room, int *last)
 	*last = *to == ln->len;
 }
 
+/* Output: the byte at which the cursor's row starts (the piece's start, when the row started
+ * before it), *before: the cells from there to the cursor. */
+static size_t row_start(struct search_ctx *c, size_t *before)
+{
+	struct search_line *ln = c->ln;
+	uint64_t column, start = cursor_row(c, ln, &column), back = cursor_cell(ln) - start;
+	size_t k = ln->col, n;
+
+	if (start == 0) { /* counted from the blanks the line starts with */
+		*before = cells_before(ln, ln->col);
+		return 0;
+	}
+	for (n = 0; n < back && k > 0; n++)
+		k -= char_before(ln, k);
+	*before = n;
+	return k;
+}
+
 /*
  * Output: bytes [from, to) of the line become n BLANK cells (n <= to - from: a cell is a byte
  * at least), written now but those blank already, the rest of the line moving back to follow
@@ -954,6 +925,43 @@ static void cut_at_cursor(struct search_ctx *c)
 		ln->cont = ln->len;
 	if (ln->blank_upto > ln->len)
 		ln->blank_upto = ln->len;
+}
+
+/*
+ * Erase in line (CSI K), as a terminal does it, in the cursor's row, the cursor staying where it
+ * is: from the cursor to the row's end (REPLAY_STRIP_ERASE_END), from the row's start to the
+ * cursor, its cell too (REPLAY_STRIP_ERASE_START), or all the row (REPLAY_STRIP_ERASE_LINE).
+ * Each cell erased before the cursor, or before a row that follows, is one BLANK byte,
+ * whatever character it held; at the line's end the line ends.
+ */
+static void erase_in_line(struct search_ctx *c, int how)
+{
+	struct search_line *ln = c->ln;
+	size_t to, room, from, before, upto, n, got;
+	int last;
+
+	row_ahead(c, &to, &room, &last);
+	/* text written since the version before goes, or shown with it */
+	if (ln->dlo < ln->dhi && (how == REPLAY_STRIP_ERASE_END ? ln->col < to : ln->len > 0))
+		take_prev(c);
+	if (how == REPLAY_STRIP_ERASE_END) {
+		if (last)
+			cut_at_cursor(c);
+		else /* a row follows: the walk to its end went room cells */
+			blank_bytes(c, ln->col, to, room);
+		return;
+	}
+	from = row_start(c, &before);
+	if (how == REPLAY_STRIP_ERASE_START) {
+		/* the cell under the cursor (none past the row's last column) */
+		upto = cells_on(ln, ln->col, ln->len, room > 0, &got);
+		n = before + got;
+	} else {
+		upto = last ? ln->len : to;
+		n = before + (last ? 0 : room);
+	}
+	blank_bytes(c, from, upto, n);
+	ln->col = from + before;
 }
 
 /*

@@ -750,6 +750,30 @@ expect 0 "$R" -c conf search 'impdir|importantXYdir|secXret|abcdef' edit.tgr
 0:00:00.002 edit.tgr: \$ : rm -rf /srv/importantXYdir
 0:00:00.003 edit.tgr: \$ : echo secXret
 0:00:00.004 edit.tgr: \$ : echo abcdef" ] || tg_fail "search: the line before an edit of its middle: $(cat out.txt)"
+# ... in its row of a line wrapped at the terminal's width (10 columns), as an erase in line
+# (CSI K, 1 K, 2 K) is: the other rows keep their cells. A cursor whose wrap is pending (after
+# the row's last column was written) is past that column: an edit there changes no cell
+printf '%s\n' 'out 1000 0123456789abcdefghij\r\e[2C\e[1K\r\n' 'out 2000 0123456789abcdefghij\r\e[A\e[5C\e[K\r\n' \
+	'out 3000 0123456789abcdefghij\r\e[A\e[5C\e[2K\r\n' 'out 4000 0123456789abcdef\r\e[A\e[3C\e[2@XY\r\n' \
+	'out 5000 0123456789abcdef\r\e[A\e[3C\e[2P\r\n' 'out 6000 0123456789abcdef\r\e[A\e[3C\e[2X\r\n' \
+	'out 7000 0123456789\e[K\e[P\e[X\e[@\r\n' 'out 8000 0123456789abc\e[D\e[1K\r\n' 'seal 9000 {}' >rowedit.txt
+"$G" script k/signing.key rowedit.tgr session=$SID cols=10 <rowedit.txt || tg_fail "make rowedit.tgr"
+expect 0 "$R" -c conf search '^.*$' rowedit.tgr
+[ "$(cut -d' ' -f2- out.txt)" = "0:00:00.001 rowedit.tgr: 0123456789abcdefghij
+0:00:00.001 rowedit.tgr: 0123456789   defghij
+0:00:00.002 rowedit.tgr: 0123456789abcdefghij
+0:00:00.002 rowedit.tgr: 01234     abcdefghij
+0:00:00.003 rowedit.tgr: 0123456789abcdefghij
+0:00:00.003 rowedit.tgr:           abcdefghij
+0:00:00.004 rowedit.tgr: 0123456789abcdef
+0:00:00.004 rowedit.tgr: 012XY34567abcdef
+0:00:00.005 rowedit.tgr: 0123456789abcdef
+0:00:00.005 rowedit.tgr: 01256789  abcdef
+0:00:00.006 rowedit.tgr: 0123456789abcdef
+0:00:00.006 rowedit.tgr: 012  56789abcdef
+0:00:00.007 rowedit.tgr: 0123456789
+0:00:00.008 rowedit.tgr: 0123456789abc
+0:00:00.008 rowedit.tgr: 0123456789" ] || tg_fail "search: an edit of a wrapped line's row: $(cat out.txt)"
 # ... whatever the count (CSI 99999999 @: as far as the row's last column, or with no width
 # known, past the most a line holds, 16 KiB; a line longer than that, in pieces, too)
 long=$(head -c 2001 /dev/zero | tr '\0' x)
