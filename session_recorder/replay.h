@@ -254,11 +254,19 @@ struct replay_strip {
 #define REPLAY_STRIP_RIGHT (-8)
 #define REPLAY_STRIP_UP (-9)
 #define REPLAY_STRIP_DOWN (-10)
+/* output: the cells of the cursor's row edited at the cursor, which stays, by n in param (as
+ * for a move): n blank cells inserted, the rest of the row moving right and what passes its
+ * last column lost (ICH, CSI n @); n cells deleted, the rest moving left and blanks entering at
+ * the right (DCH, CSI n P); n cells erased (ECH, CSI n X) */
+#define REPLAY_STRIP_INSERT (-11)
+#define REPLAY_STRIP_DELETE (-12)
+#define REPLAY_STRIP_ERASE_CHARS (-13)
 /*
  * Feed one byte: out gets what is kept, in order: bytes to keep as text, (input only)
- * REPLAY_STRIP_KEY and (output only) the REPLAY_STRIP_ERASE_* and cursor moves; returns how many, 0
- * when the byte is part of a control sequence. A 0xc2 is held until the byte after it shows whether
- * the two are a C1 control (U+009B is CSI to a UTF-8 terminal), so one byte may give two.
+ * REPLAY_STRIP_KEY and (output only) the REPLAY_STRIP_ERASE_*, cursor moves and row edits; returns
+ * how many, 0 when the byte is part of a control sequence. A 0xc2 is held until the byte after it
+ * shows whether the two are a C1 control (U+009B is CSI to a UTF-8 terminal), so one byte may give
+ * two.
  */
 int replay_strip_byte(struct replay_strip *st, unsigned char c, int out[2]);
 /* The end of the stream: the 0xc2 held, which no byte follows (text), or -1; starts afresh. */

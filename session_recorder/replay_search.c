@@ -6,7 +6,9 @@
  * terminal (the header's width, then each window-size record's) goes on on
  * rows of that width, and stays one line, as tmux's copy mode joins them: \r
  * goes back to its row's start, the cursor moves within its row or (CSI A, B)
- * between the rows of its line. Finished lines collect in
+ * between the rows of its line, and an edit at the cursor (CSI @, P, X: cells
+ * inserted, deleted, erased) or an erase in line (CSI K) changes its row alone.
+ * Finished lines collect in
  * a block that is searched in one regexec() call (REG_NEWLINE), or with
  * memmem() when the pattern is a plain string: per-line calls cost more
  * than the matching itself. Typed input (--input) goes through the same
@@ -717,54 +719,6 @@ static size_t cells_before(const struct search_line *ln, size_t end)
 	return cells;
 }
 
-/*
- * Erase in line (CSI K), as a terminal does it, the cursor staying where it is: from the cursor
- * to the end (REPLAY_STRIP_ERASE_END), from the start to the cursor, its cell too
- * (REPLAY_STRIP_ERASE_START), or all of it (REPLAY_STRIP_ERASE_LINE). Each cell erased before
- * the cursor is one BLANK byte, whatever character it held.
- */
-static void erase_in_line(struct search_ctx *c, int how)
-{
-	struct search_line *ln = c->ln;
-	char *t = ln->text;
-	size_t cells = 0, blanks, upto = ln->col, tail, k;
-	int n;
-
-	/* text written since the version before goes, or shown with it */
-	if (ln->dlo < ln->dhi && (how == REPLAY_STRIP_ERASE_END ? ln->col < ln->len : ln->len > 0))
-		take_prev(c);
-	if (how == REPLAY_STRIP_ERASE_END) {
-		/* cut short past the verified part (--force): what is left is no verified line,
-		 * and a match that reaches its end says so */
-		if (ln->col > 0 && ln->col < ln->len && (c->now & UNVERIFIED_BIT))
-			ln->t[ln->col - 1] = c->now;
-		ln->len = ln->col;
-		if (ln->cont > ln->len)
-			ln->cont = ln->len;
-		if (ln->blank_upto > ln->len)
-			ln->blank_upto = ln->len;
-		return;
-	}
-	blanks = cells = cells_before(ln, ln->col);
-	if (how == REPLAY_STRIP_ERASE_START && ln->col < ln->len) { /* the cell under the cursor */
-		n = tg_utf8_seq((const unsigned char *)t + ln->col, ln->len - ln->col);
-		upto += n > 0 ? (size_t)n : 1;
-		blanks++;
-	}
-	tail = how == REPLAY_STRIP_ERASE_START ? ln->len - upto : 0;
-	memmove(t + blanks, t + upto, tail);
-	memmove(ln->t + blanks, ln->t + upto, tail * sizeof(ln->t[0]));
-	/* those blank already stay so */
-	for (k = ln->blank_upto < blanks ? ln->blank_upto : blanks; k < blanks; k++) {
-		t[k] = BLANK;
-		ln->t[k] = c->now;
-	}
-	ln->len = blanks + tail;
-	ln->col = cells;
-	ln->cont = 0; /* from the start, not what the piece before searched */
-	ln->blank_upto = blanks;
-}
-
 /* Move the cursor n cells (characters) forward on its line, past its end over BLANKs as a
  * terminal leaves blank cells there (up to LINE_CAP): no more work than n, whatever the line.
  * Returns the cells it moved. */
@@ -875,6 +829,244 @@ static void move_rows(struct search_ctx *c, unsigned n, int up)
 	move_to(c, (n < (last - start) / w ? start + n * w : last) + column);
 }
 
+/* The byte past up to n cells (characters) of the line from byte from, not past byte to; *got:
+ * how many there were. */
+static size_t cells_on(const struct search_line *ln, size_t from, size_t to, size_t n, size_t *got)
+{
+	size_t k = 0;
+
+	for (; k < n && from < to; k++)
+		from += char_at(ln->text + from, to - from);
+	*got = k;
+	return from;
+}
+
+/*
+ * Output: the cursor's row from the cursor on, for an edit of it: *to, the byte past its last
+ * column's cell or the line's end (*last: no row follows on the line), *room, the cells from the
+ * cursor to its last column (no width: SIZE_MAX, the line one row). A cursor whose wrap is
+ * pending is past the row's last column, as tmux has it, with no room: an edit there leaves the
+ * row's cells as they are (xterm's cursor stays in that column, and its erase takes the last
+ * character: the line keeps what either terminal shows).
+ */
+static void row_ahead(struct search_ctx *c, size_t *to, size_t *room, int *last)
+{
+	struct search_line *ln = c->ln;
+	uint64_t column, start = cursor_row(c, ln, &column);
+	size_t got;
+
+	if (c->width == 0) {
+		*to = ln->len;
+		*room = SIZE_MAX;
+	} else if (cursor_cell(ln) != start + column) { /* the wrap pending */
+		*to = ln->col;
+		*room = 0;
+	} else {
+		*room = c->width - column;
+		*to = cells_on(ln, ln->col, ln->len, *room, &got);
+	}
+	*last = *to == ln->len;
+}
+
+/* Output: the byte at which the cursor's row starts (the piece's start, when the row started
+ * before it), *before: the cells from there to the cursor. */
+static size_t row_start(struct search_ctx *c, size_t *before)
+{
+	struct search_line *ln = c->ln;
+	uint64_t column, start = cursor_row(c, ln, &column), back = cursor_cell(ln) - start;
+	size_t k = ln->col, n;
+
+	if (start == 0) { /* counted from the blanks the line starts with */
+		*before = cells_before(ln, ln->col);
+		return 0;
+	}
+	for (n = 0; n < back && k > 0; n++)
+		k -= char_before(ln, k);
+	*before = n;
+	return k;
+}
+
+/*
+ * Output: bytes [from, to) of the line become n BLANK cells (n <= to - from: a cell is a byte
+ * at least), written now but those blank already, the rest of the line moving back to follow
+ * them.
+ */
+static void blank_bytes(struct search_ctx *c, size_t from, size_t to, size_t n)
+{
+	struct search_line *ln = c->ln;
+	size_t tail = ln->len - to, k;
+
+	memmove(ln->text + from + n, ln->text + to, tail);
+	memmove(ln->t + from + n, ln->t + to, tail * sizeof(ln->t[0]));
+	for (k = ln->blank_upto > from ? ln->blank_upto : from; k < from + n; k++) {
+		ln->text[k] = BLANK;
+		ln->t[k] = c->now;
+	}
+	ln->len = from + n + tail;
+	if (ln->blank_upto >= to)
+		ln->blank_upto -= to - from - n;
+	else if (ln->blank_upto >= from)
+		ln->blank_upto = from + n;
+	if (ln->cont > from) /* changed: not what the piece before searched */
+		ln->cont = from;
+}
+
+/* Output: the line ends at the cursor (the cells from it on erased: at a line's end, nothing). */
+static void cut_at_cursor(struct search_ctx *c)
+{
+	struct search_line *ln = c->ln;
+
+	/* cut short past the verified part (--force): what is left is no verified line, and a
+	 * match that reaches its end says so */
+	if (ln->col > 0 && ln->col < ln->len && (c->now & UNVERIFIED_BIT))
+		ln->t[ln->col - 1] = c->now;
+	ln->len = ln->col;
+	if (ln->cont > ln->len)
+		ln->cont = ln->len;
+	if (ln->blank_upto > ln->len)
+		ln->blank_upto = ln->len;
+}
+
+/*
+ * Erase in line (CSI K), as a terminal does it, in the cursor's row, the cursor staying where it
+ * is: from the cursor to the row's end (REPLAY_STRIP_ERASE_END), from the row's start to the
+ * cursor, its cell too (REPLAY_STRIP_ERASE_START), or all the row (REPLAY_STRIP_ERASE_LINE).
+ * Each cell erased before the cursor, or before a row that follows, is one BLANK byte,
+ * whatever character it held; at the line's end the line ends.
+ */
+static void erase_in_line(struct search_ctx *c, int how)
+{
+	struct search_line *ln = c->ln;
+	size_t to, room, from, before, upto, n, got;
+	int last;
+
+	row_ahead(c, &to, &room, &last);
+	/* text written since the version before goes, or shown with it */
+	if (ln->dlo < ln->dhi && (how == REPLAY_STRIP_ERASE_END ? ln->col < to : ln->len > 0))
+		take_prev(c);
+	if (how == REPLAY_STRIP_ERASE_END) {
+		if (last)
+			cut_at_cursor(c);
+		else /* a row follows: the walk to its end went room cells */
+			blank_bytes(c, ln->col, to, room);
+		return;
+	}
+	from = row_start(c, &before);
+	if (how == REPLAY_STRIP_ERASE_START) {
+		/* the cell under the cursor (none past the row's last column) */
+		upto = cells_on(ln, ln->col, ln->len, room > 0, &got);
+		n = before + got;
+	} else {
+		upto = last ? ln->len : to;
+		n = before + (last ? 0 : room);
+	}
+	blank_bytes(c, from, upto, n);
+	ln->col = from + before;
+}
+
+/*
+ * Output: n blank cells inserted at the cursor (CSI n @), which stays: the rest of its row moves
+ * right, and what passes the row's last column is lost (no width: what passes LINE_CAP bytes).
+ * What moved was on the screen where it was: the line as it was is taken first.
+ */
+static void insert_cells(struct search_ctx *c, size_t n)
+{
+	struct search_line *ln = c->ln;
+	size_t to, room, kb, got, tail, at, keep, k;
+	int last;
+
+	row_ahead(c, &to, &room, &last);
+	if (ln->col >= ln->len || room == 0) /* blanks past the line's end: nothing */
+		return;
+	if (ln->dlo < ln->dhi)
+		take_prev(c);
+	if (n > room)
+		n = room;
+	if (n > LINE_CAP - ln->col)
+		n = LINE_CAP - ln->col;
+	kb = c->width == 0 ? to : cells_on(ln, ln->col, to, room - n, &got); /* what stays */
+	tail = ln->len - to;
+	/* from the end back: the rows after this one, what stays of it, the blanks; each cut at
+	 * LINE_CAP */
+	at = kb + n < LINE_CAP ? kb + n : LINE_CAP;
+	tail = tail < LINE_CAP - at ? tail : LINE_CAP - at;
+	memmove(ln->text + at, ln->text + to, tail);
+	memmove(ln->t + at, ln->t + to, tail * sizeof(ln->t[0]));
+	keep = kb - ln->col < LINE_CAP - ln->col - n ? kb - ln->col : LINE_CAP - ln->col - n;
+	memmove(ln->text + ln->col + n, ln->text + ln->col, keep);
+	memmove(ln->t + ln->col + n, ln->t + ln->col, keep * sizeof(ln->t[0]));
+	for (k = ln->col; k < ln->col + n; k++) {
+		ln->text[k] = BLANK;
+		ln->t[k] = c->now;
+	}
+	ln->len = ln->col + n + keep + tail;
+	while (last && ln->len > ln->col && ln->text[ln->len - 1] == BLANK)
+		ln->len--; /* blanks at the line's end: nothing */
+	if (ln->cont > ln->col)
+		ln->cont = ln->col;
+	if (ln->blank_upto > ln->col)
+		ln->blank_upto = ln->col;
+}
+
+/*
+ * Output: n cells deleted at the cursor (CSI n P), which stays: the rest of its row moves left,
+ * and blanks enter at its right (before a row that follows; at the line's end, nothing). The
+ * line as it was is taken first, and the characters brought together at the cursor are as if
+ * written there: once they go, the line as it was with them is taken too.
+ */
+static void delete_cells(struct search_ctx *c, size_t n)
+{
+	struct search_line *ln = c->ln;
+	size_t to, room, dh, got, kl, nb, tail, k;
+	int last;
+
+	row_ahead(c, &to, &room, &last);
+	if (ln->col >= ln->len || room == 0)
+		return;
+	if (ln->dlo < ln->dhi)
+		take_prev(c);
+	dh = cells_on(ln, ln->col, to, n, &got);
+	kl = to - dh;
+	nb = last ? 0 : got;
+	tail = ln->len - to;
+	memmove(ln->text + ln->col, ln->text + dh, kl);
+	memmove(ln->t + ln->col, ln->t + dh, kl * sizeof(ln->t[0]));
+	for (k = ln->col + kl; k < ln->col + kl + nb; k++) {
+		ln->text[k] = BLANK;
+		ln->t[k] = c->now;
+	}
+	memmove(ln->text + ln->col + kl + nb, ln->text + to, tail);
+	memmove(ln->t + ln->col + kl + nb, ln->t + to, tail * sizeof(ln->t[0]));
+	ln->len = ln->col + kl + nb + tail;
+	if (ln->col > 0 && (c->now & UNVERIFIED_BIT)) /* joined past the verified part */
+		ln->t[ln->col - 1] = c->now;
+	if (ln->cont > ln->col)
+		ln->cont = ln->col;
+	if (ln->blank_upto > ln->col)
+		ln->blank_upto = ln->col;
+	if (ln->col < ln->len)
+		written(ln, ln->col, cells_on(ln, ln->col, ln->len, 1, &got));
+}
+
+/* Output: n cells erased at the cursor (CSI n X), which stays, no further than its row's end. */
+static void erase_cells(struct search_ctx *c, size_t n)
+{
+	struct search_line *ln = c->ln;
+	size_t to, room, xb, got;
+	int last;
+
+	row_ahead(c, &to, &room, &last);
+	if (ln->col >= ln->len || room == 0)
+		return;
+	if (ln->dlo < ln->dhi)
+		take_prev(c);
+	xb = cells_on(ln, ln->col, to, n, &got);
+	if (xb == ln->len)
+		cut_at_cursor(c);
+	else
+		blank_bytes(c, ln->col, xb, got);
+}
+
 /* A control of the line from the stripper (REPLAY_STRIP_ERASE_*, REPLAY_STRIP_COLUMN, ...),
  * applied as a terminal does, the cursor kept in its row (CSI A and B move it between the rows
  * of its line); n: a cursor move's count. */
@@ -901,6 +1093,15 @@ static void line_control(struct search_ctx *c, int what, unsigned n)
 	case REPLAY_STRIP_UP:
 	case REPLAY_STRIP_DOWN:
 		move_rows(c, n, what == REPLAY_STRIP_UP);
+		break;
+	case REPLAY_STRIP_INSERT:
+		insert_cells(c, n);
+		break;
+	case REPLAY_STRIP_DELETE:
+		delete_cells(c, n);
+		break;
+	case REPLAY_STRIP_ERASE_CHARS:
+		erase_cells(c, n);
 		break;
 	default:
 		erase_in_line(c, what);

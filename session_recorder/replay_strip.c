@@ -81,6 +81,12 @@ static int line_control(struct replay_strip *st, unsigned char c)
 		return REPLAY_STRIP_UP;
 	case 'B':
 		return REPLAY_STRIP_DOWN;
+	case '@':
+		return REPLAY_STRIP_INSERT;
+	case 'P':
+		return REPLAY_STRIP_DELETE;
+	case 'X':
+		return REPLAY_STRIP_ERASE_CHARS;
 	default:
 		return -1;
 	}

@@ -726,20 +726,89 @@ printf '%s\n' 'out 1000 a\tb\r\n' 'out 2000 abcdefghij\r\tX\r\n' 'seal 9000 {}' 
 expect 0 "$R" -c conf search '^a {7}b$|abcdefghXj' tabs.tgr
 [ "$(cut -d' ' -f4- out.txt)" = "a       b
 abcdefghXj" ] || tg_fail "search: a tab: $(cat out.txt)"
-# real bash at 20 columns, typing a command longer than that; then another, edited in its
-# first row (13 times Left arrow, Backspace, XY) from its second: readline goes up a row
-# (CSI A) and right (CSI C) to redraw it (where terminfo knows xterm's autowrap, which
-# readline's redraw follows)
-if command -v bash >/dev/null && command -v python3 >/dev/null && tput -T xterm am 2>/dev/null; then
-	python3 - >bash.txt <<'PY' || tg_fail "bash in a pty"
-import os, pty, select, struct, fcntl, termios, time
-typed = [b': rm -rf /srv/importantdir\r', b': rm -rf /tmp/importantdir' + b'\x1b[D' * 13 + b'\x7fXY\r']
+# an edit in the middle of a line, as a terminal applies it in the cursor's row, the cursor
+# staying: CSI n @ (ICH) inserts n blank cells, the rest of the row moving right (what passes
+# its last column is lost); CSI n P (DCH) deletes n cells, the rest moving left; CSI n X (ECH)
+# erases n cells. readline draws `rm -rf /srv/impdir`, 3 times Left arrow and `ortant` so; text
+# an edit took, or brought together and then erased, is found in the line as it was
+printf '%s\n' 'out 1000 $ : rm -rf /srv/impdir\x08\x08\x08\e[1@o\e[1@r\e[1@t\e[1@a\e[1@n\e[1@t\r\n' \
+	'out 2000 $ : rm -rf /srv/importantXYdir\x08\x08\x08\x08\x08\x08\e[1P\x08\e[1P\r\n' \
+	'out 3000 $ : echo secXret\x08\x08\x08\x08\e[P\r\e[2K\r\n' 'out 4000 $ : echo abcdef\x08\x08\x08\x08\e[2X\r\n' \
+	'out 5000 $ : echo /srv/dir\x08\x08\x08\xc2\x9b11@important\r\n' 'seal 9000 {}' >edit.txt
+"$G" script k/signing.key edit.tgr session=$SID <edit.txt || tg_fail "make edit.tgr"
+finds 'rm -rf /srv/importantdir' edit.tgr "0:00:00.001 edit.tgr: \$ : rm -rf /srv/importantdir$" \
+	"an insert in the middle of a line (CSI @)"
+finds 'importaXYdir$' edit.tgr "0:00:00.002 edit.tgr: \$ : rm -rf /srv/importaXYdir$" \
+	"a delete in the middle of a line (CSI P)"
+finds 'secret' edit.tgr "0:00:00.003 edit.tgr: \$ : echo secret$" \
+	"text a delete brought together, then erased"
+finds '^\$ : echo ab  ef$' edit.tgr "0:00:00.004 edit.tgr: \$ : echo ab  ef$" "an erase of cells (CSI X)"
+finds 'important {2}dir$' edit.tgr "0:00:00.005 edit.tgr: \$ : echo /srv/important  dir$" \
+	"an insert of 11 cells (U+009B @)"
+expect 0 "$R" -c conf search 'impdir|importantXYdir|secXret|abcdef' edit.tgr
+[ "$(cut -d' ' -f2- out.txt)" = "0:00:00.001 edit.tgr: \$ : rm -rf /srv/impdir
+0:00:00.002 edit.tgr: \$ : rm -rf /srv/importantXYdir
+0:00:00.003 edit.tgr: \$ : echo secXret
+0:00:00.004 edit.tgr: \$ : echo abcdef" ] || tg_fail "search: the line before an edit of its middle: $(cat out.txt)"
+# ... in its row of a line wrapped at the terminal's width (10 columns), as an erase in line
+# (CSI K, 1 K, 2 K) is: the other rows keep their cells. A cursor whose wrap is pending (after
+# the row's last column was written) is past that column: an edit there changes no cell
+printf '%s\n' 'out 1000 0123456789abcdefghij\r\e[2C\e[1K\r\n' 'out 2000 0123456789abcdefghij\r\e[A\e[5C\e[K\r\n' \
+	'out 3000 0123456789abcdefghij\r\e[A\e[5C\e[2K\r\n' 'out 4000 0123456789abcdef\r\e[A\e[3C\e[2@XY\r\n' \
+	'out 5000 0123456789abcdef\r\e[A\e[3C\e[2P\r\n' 'out 6000 0123456789abcdef\r\e[A\e[3C\e[2X\r\n' \
+	'out 7000 0123456789\e[K\e[P\e[X\e[@\r\n' 'out 8000 0123456789abc\e[D\e[1K\r\n' 'seal 9000 {}' >rowedit.txt
+"$G" script k/signing.key rowedit.tgr session=$SID cols=10 <rowedit.txt || tg_fail "make rowedit.tgr"
+expect 0 "$R" -c conf search '^.*$' rowedit.tgr
+[ "$(cut -d' ' -f2- out.txt)" = "0:00:00.001 rowedit.tgr: 0123456789abcdefghij
+0:00:00.001 rowedit.tgr: 0123456789   defghij
+0:00:00.002 rowedit.tgr: 0123456789abcdefghij
+0:00:00.002 rowedit.tgr: 01234     abcdefghij
+0:00:00.003 rowedit.tgr: 0123456789abcdefghij
+0:00:00.003 rowedit.tgr:           abcdefghij
+0:00:00.004 rowedit.tgr: 0123456789abcdef
+0:00:00.004 rowedit.tgr: 012XY34567abcdef
+0:00:00.005 rowedit.tgr: 0123456789abcdef
+0:00:00.005 rowedit.tgr: 01256789  abcdef
+0:00:00.006 rowedit.tgr: 0123456789abcdef
+0:00:00.006 rowedit.tgr: 012  56789abcdef
+0:00:00.007 rowedit.tgr: 0123456789
+0:00:00.008 rowedit.tgr: 0123456789abc
+0:00:00.008 rowedit.tgr: 0123456789" ] || tg_fail "search: an edit of a wrapped line's row: $(cat out.txt)"
+# ... whatever the count (CSI 99999999 @: as far as the row's last column, or with no width
+# known, past the most a line holds, 16 KiB; a line longer than that, in pieces, too)
+long=$(head -c 2001 /dev/zero | tr '\0' x)
+longer=$(head -c 20000 /dev/zero | tr '\0' x)
+printf '%s\n' 'out 1000 echo abcdef\x08\x08\x08\x08\e[99999999@Z\r\n' 'out 2000 echo abcdef\x08\x08\x08\x08\e[99999999P\r\n' \
+	'out 3000 echo abcdef\x08\x08\x08\x08\e[99999999X\r\n' "out 4000 $long\\r\\e[99999999@hello\\r\\n" \
+	"out 5000 $long\\r\\e[99999999P\\e[99999999X\\e[5@bye\\r\\n" \
+	"out 6000 $longer\\r\\e[99999999@\\e[99999999P\\e[99999999Xagain\\r\\n" 'seal 9000 {}' >faredit.txt
+for cols in 0 80; do
+	"$G" script k/signing.key faredit.tgr session=$SID cols=$cols <faredit.txt || tg_fail "make faredit.tgr"
+	# no width: the line is one row, all of it moved past its end; 80: its last row, one x
+	x=$([ $cols = 0 ] && echo '^' || echo 'x')
+	expect 0 "$R" -c conf search "^echo abZ?\$|${x}hello\$|${x}bye\$|again" faredit.tgr
+	[ "$(cut -d' ' -f2- out.txt | sed 's/ \.\.\.x*/ /')" = "0:00:00.001 faredit.tgr: echo abZ
+0:00:00.002 faredit.tgr: echo ab
+0:00:00.003 faredit.tgr: echo ab
+0:00:00.004 faredit.tgr: hello
+0:00:00.005 faredit.tgr: bye
+0:00:00.006 faredit.tgr: again" ] || tg_fail "search: an edit by a huge count at $cols columns: $(cut -c1-120 out.txt)"
+done
+rm -f faredit.txt faredit.tgr
+# bash_typed TERM COLS KEYS...: real bash (readline, which draws with the terminfo of TERM) at
+# COLS columns, each KEYS (Python escapes: \x1b[D is Left arrow) typed at a prompt of its own:
+# the script of a recording of what it wrote. Typed with `:` first, a command does nothing.
+bash_typed() {
+	python3 - "$@" <<'PY' || tg_fail "bash in a pty"
+import os, pty, select, struct, fcntl, termios, time, sys
+term, cols = sys.argv[1], int(sys.argv[2])
+typed = [a.encode('latin-1').decode('unicode_escape').encode('latin-1') for a in sys.argv[3:]]
 pid, fd = pty.fork()
 if pid == 0:
-    os.environ.update(TERM='xterm', PS1='$ ', INPUTRC='/dev/null', HISTFILE='/dev/null')
+    os.environ.update(TERM=term, PS1='$ ', INPUTRC='/dev/null', HISTFILE='/dev/null')
     os.environ.pop('PROMPT_COMMAND', None)
     os.execvp('bash', ['bash', '--norc', '--noprofile', '-i'])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 20, 0, 0))
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, cols, 0, 0))
 out = b''
 def until(want, n):
     global out
@@ -765,11 +834,39 @@ os.waitpid(pid, 0)
 print('out 1000 ' + ''.join('\\x%02x' % b for b in out))
 print('seal 2000 {}')
 PY
+}
+left() { # left N: Left arrow N times, as bash_typed reads it
+	printf '\\x1b[D%.0s' $(seq "$1")
+}
+# real bash at 20 columns, typing a command longer than that; then another, edited in its
+# first row (13 times Left arrow, Backspace, XY) from its second: readline goes up a row
+# (CSI A) and right (CSI C) to redraw it (where terminfo knows xterm's autowrap, which
+# readline's redraw follows)
+if command -v bash >/dev/null && command -v python3 >/dev/null && tput -T xterm am 2>/dev/null; then
+	bash_typed xterm 20 ': rm -rf /srv/importantdir\r' ": rm -rf /tmp/importantdir$(left 13)\\x7fXY\\r" >bash.txt
 	"$G" script k/signing.key bash.tgr session=$SID cols=20 <bash.txt || tg_fail "make bash.tgr"
 	finds 'rm -rf /srv/importantdir' bash.tgr "bash.tgr: \$ : rm -rf /srv/importantdir$" \
 		"bash's line wrapped at 20 columns (recorded: $(cat bash.txt))"
 	finds '/tmXY/importantdir' bash.tgr "bash.tgr: \$ : rm -rf /tmXY/importantdir$" \
 		"bash's wrapped line edited (recorded: $(cat bash.txt))"
+fi
+# real bash editing in the middle of a line, where terminfo has the terminal insert and delete
+# cells (ICH, CSI n @; DCH, CSI n P: xterm-256color's ich and dch; xterm's too, but readline
+# uses its insert mode instead, smir and rmir): `rm -rf /srv/impdir`, Left
+# arrow 3 times and `ortant` is `rm -rf /srv/importantdir` on the screen, as the text after the
+# cursor moves right; Backspace and Delete in the middle move it left (in the C locale: in a
+# UTF-8 one, readline writes the rest of the line again instead)
+if command -v bash >/dev/null && command -v python3 >/dev/null && tput -T xterm-256color ich 1 >/dev/null 2>&1; then
+	LC_ALL=C bash_typed xterm-256color 80 ": rm -rf /srv/impdir$(left 3)ortant\\r" \
+		": rm -rf /srv/importantXYdir$(left 5)\\x7f\\x7f\\r" \
+		": rm -rf /tmp/impoABrtantdir$(left 10)\\x1b[3~\\x1b[3~\\r" >bashedit.txt
+	"$G" script k/signing.key bashedit.tgr session=$SID cols=80 <bashedit.txt || tg_fail "make bashedit.tgr"
+	finds 'importantdir' bashedit.tgr "bashedit.tgr: \$ : rm -rf /srv/importantdir$" \
+		"bash's insert in the middle of a line (recorded: $(cat bashedit.txt))"
+	finds 'importaXYdir$' bashedit.tgr "bashedit.tgr: \$ : rm -rf /srv/importaXYdir$" \
+		"bash's Backspace in the middle of a line (recorded: $(cat bashedit.txt))"
+	finds 'tmp/importantdir$' bashedit.tgr "bashedit.tgr: \$ : rm -rf /tmp/importantdir$" \
+		"bash's Delete in the middle of a line (recorded: $(cat bashedit.txt))"
 fi
 # a long line is cut where it is shown, but around the match: the match is in what is shown
 python3 -c "print('out 1000 ' + 'A' * 1000 + ' BEGIN RSA PRIVATE KEY ' + 'B' * 1000 + '\\\\r\\\\n'); print('seal 2000 {}')" >long.txt

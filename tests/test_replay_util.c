@@ -83,7 +83,8 @@ END_TEST
 
 /* Output (input 0) or typed input stripped; with input, '#' marks where a key's sequence ended;
  * in output, '>', '<' and '=' an erase in line to its end, from its start and all of it, '|',
- * '{' and '}' the cursor moved to a column, back and forward, '^' and 'v' up and down. */
+ * '{' and '}' the cursor moved to a column, back and forward, '^' and 'v' up and down, '+',
+ * '-' and '_' cells inserted, deleted and erased at the cursor. */
 static void strip_as(int input, const char *in, char *out, size_t cap)
 {
 	struct replay_strip st = REPLAY_STRIP_VOID;
@@ -103,6 +104,9 @@ static void strip_as(int input, const char *in, char *out, size_t cap)
 			           : kept[j] == REPLAY_STRIP_RIGHT       ? '}'
 			           : kept[j] == REPLAY_STRIP_UP          ? '^'
 			           : kept[j] == REPLAY_STRIP_DOWN        ? 'v'
+			           : kept[j] == REPLAY_STRIP_INSERT      ? '+'
+			           : kept[j] == REPLAY_STRIP_DELETE      ? '-'
+			           : kept[j] == REPLAY_STRIP_ERASE_CHARS ? '_'
 			                                                 : (char)kept[j];
 	}
 	if ((k = replay_strip_end(&st)) >= 0 && n + 1 < cap) /* the end of the stream */
@@ -171,6 +175,12 @@ START_TEST(escapes)
 	/* and between the rows of a line wider than the terminal: up, down */
 	strip("a\033[Ab\033[2Bc\033[?1Ad", out, sizeof(out));
 	ck_assert_str_eq(out, "a^bvcd");
+	/* and edits of the cursor's row: cells inserted (ICH), deleted (DCH), erased (ECH); not
+	 * with another parameter, a private one or an intermediate (CSI n SP @ scrolls) */
+	strip("a\033[@b\033[3Pc\033[0Xd\xc2\x9b"
+	      "2@e\033[1;2Pf\033[?1Xg\033[1 @h",
+	      out, sizeof(out));
+	ck_assert_str_eq(out, "a+b-c_d+efgh");
 	{
 		struct replay_strip st = REPLAY_STRIP_VOID;
 		int kept[2];
