@@ -47,13 +47,21 @@ SID_X=44444444444444444444444444444444 # another user's refusal, no recording: a
 SID_Y=55555555555555555555555555555555 # another user's refusal beside a recording: not named
 RID_X=dddddddddddddddd4444444444444444
 RID_Y=eeeeeeeeeeeeeeee5555555555555555
+SID_Z=66666666666666666666666666666666 # another user's refusal beside a recording being written
+RID_Z=ffffffffffffffff6666666666666666
 up_rec y.tgr user=yuri pam=$SID_Y bytes=3000
+mkdir -p "$T/spool/active"
+"$RECGEN" rec "$T/keys/signing.key" "$T/spool/active/.z.tgr.new" user=zoe pam=$SID_Z bytes=2000 || tg_fail "recgen"
+up_hold_lock "$T/spool/active/.z.tgr.new"
 login 9 xena $SID_X
 refused 10 eve $SID_X $RID_X
 logout 11 xena $SID_X
 login 12 yuri $SID_Y
 refused 13 eve $SID_Y $RID_Y
 logout 14 yuri $SID_Y
+login 15 zoe $SID_Z
+refused 16 eve $SID_Z $RID_Z
+logout 17 zoe $SID_Z
 
 sleep 1.2
 up_start
@@ -67,6 +75,7 @@ up_wait_until 30 "the logout of X with no recording was not alerted on" \
 	grep -q "session $SID_X) ended with no recording" "$T/uploader.log"
 up_wait_until 30 "the logout of X was not posted" up_message_has "SSH logout: xena@"
 up_wait_until 30 "the logout of Y was not posted" up_message_has "SSH logout: yuri@"
+up_wait_until 30 "the logout of Z was not posted" up_message_has "SSH logout: zoe@"
 up_wait_until 20 "markers left" sh -c '[ -z "$(ls "$1")" ]' - "$T/spool/state/open"
 tg_stop_pid "$UP_PID"
 UP_PID=
@@ -97,5 +106,9 @@ up_messages | grep "SSH logout: yuri@" | grep -q "$RID_Y" &&
 	failed="$failed; the logout of Y names the channel another user's recorder refused"
 up_messages | grep "SSH logout: yuri@" | grep -q "y.tgr" ||
 	failed="$failed; the logout of Y does not name its recording"
+up_messages | grep "SSH logout: zoe@" | grep -q "still being written" ||
+	failed="$failed; the logout of Z does not say its recording is being written"
+up_messages | grep "SSH logout: zoe@" | grep -q "Refused by the recorder" &&
+	failed="$failed; the logout of Z says a channel was refused (another user's was)"
 [ -z "$failed" ] || tg_fail "${failed#; }"
 echo "ok: a channel another user's recorder refused is not named to the login"

@@ -1393,7 +1393,9 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		if (rec == NULL) {
 			rec = noted;
 			noted = NULL;
-		} else {
+		} else if (json_is_true(json_object_get(noted, "refused"))) {
+			/* noted as this login's sees it (up_join_owned): another user's refused
+			 * channels left out, and with them "refused" when there were only those */
 			json_t *ids = json_object_get(noted, "refused_ids");
 
 			json_object_set_new(rec, "refused", json_true());
