@@ -627,6 +627,12 @@ static void unshipped_mismatches(struct up_ctx *c, struct active_ids *a, const c
 			if (up_session_state_path(c, sid, path, sizeof(path)) == TG_OK)
 				rec = json_load_file(path, 0, NULL);
 		}
+		if (!named && up_session_state_path(c, sid, path, sizeof(path)) == TG_OK) {
+			/* gone from sessions/ since the join record was read: shipped, and
+			 * joined it before its file went; read again, so that it is named */
+			json_decref(rec);
+			rec = json_load_file(path, 0, NULL);
+		}
 		if ((rec != NULL && join_has(rec, rec_id, others, len)) || !named)
 			continue;
 		wanted++;
