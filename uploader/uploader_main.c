@@ -487,12 +487,15 @@ static void check_spool_size(struct up_ctx *c)
 	 * this daemon write where they read), and said once while it lasts, unless a queue's
 	 * folder that cannot be listed already said it (rescan) */
 	if (up_spool_bytes(c, &c->spool_bytes, where, sizeof(where)) != TG_OK) {
-		if (!c->spool_unreadable && !c->scan_alerted)
+		/* noted only once said: a folder said by the rescan, then made readable, may
+		 * leave another that this alone says */
+		if (!c->spool_unreadable && !c->scan_alerted) {
 			up_alert(c, "spool_unreadable", 1,
 			         "%s cannot be read (%s): the spool's size is measured against "
 			         "spool_max_bytes without it",
 			         where, strerror(errno));
-		c->spool_unreadable = 1;
+			c->spool_unreadable = 1;
+		}
 	} else {
 		c->spool_unreadable = 0;
 	}
