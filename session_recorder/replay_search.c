@@ -487,8 +487,12 @@ static inline size_t char_at(const char *p, size_t n)
  * block, now that the next version, ln as it is, is known: each character the same in the
  * same cell there (or searched in the piece before) is SNAP_KEPT, a match of those alone is
  * the next version's. Its blanks are spaces, and at its line's end nothing, as a line's.
+ * [upto_from, upto_to): the bytes of ln that the next version holds (all of ln, but a version
+ * taken now of a long line holds only the part around what changed): a character in its place
+ * outside them is not kept, since an edit may take it away before any version holds it (a
+ * delete at the start of the line, after a fix at its end).
  */
-static void put_prev(struct search_ctx *c, struct search_line *ln)
+static void put_prev(struct search_ctx *c, struct search_line *ln, size_t upto_from, size_t upto_to)
 {
 	size_t n = ln->prev.len, j, k, cl, sl, q = ln->prev.off;
 	int noteol = ln->prev.off + n < ln->prev.line_len;
@@ -508,7 +512,8 @@ static void put_prev(struct search_ctx *c, struct search_line *ln)
 		sl = char_at(ln->prev.text + j, n - j);
 		cl = q < ln->len ? char_at(ln->text + q, ln->len - q) : 1;
 		kept = ln->prev.off + j < ln->prev.cont ||
-		               (q < ln->len && cl == sl && ln->prev.text[j] == ln->text[q] &&
+		               (q >= upto_from && q < upto_to && q < ln->len && cl == sl &&
+		                ln->prev.text[j] == ln->text[q] &&
 		                (sl == 1 || memcmp(ln->prev.text + j, ln->text + q, sl) == 0))
 		           ? SNAP_KEPT
 		           : 0;
@@ -544,7 +549,6 @@ static void take_prev(struct search_ctx *c)
 	struct search_line *ln = c->ln;
 	size_t from, to;
 
-	put_prev(c, ln);
 	to = ln->dhi + SNAP_AROUND < ln->len ? ln->dhi + SNAP_AROUND : ln->len;
 	from = ln->dlo > SNAP_AROUND ? ln->dlo - SNAP_AROUND : 0;
 	if (from > 0 && from < ln->blank_upto) /* a cut in the blanks it starts with: none */
@@ -555,6 +559,7 @@ static void take_prev(struct search_ctx *c)
 		from++;
 	while (to < ln->len && to > from && is_cont(ln->text[to]))
 		to--;
+	put_prev(c, ln, from, to); /* this version holds [from, to) of the line */
 	memcpy(ln->prev.text, ln->text + from, to - from);
 	memcpy(ln->prev.t, ln->t + from, (to - from) * sizeof(ln->t[0]));
 	ln->prev.off = from;
@@ -584,7 +589,7 @@ static void end_line(struct search_ctx *c)
 {
 	struct search_line *ln = c->ln;
 
-	put_prev(c, ln);
+	put_prev(c, ln, 0, ln->len);
 	ln->dlo = ln->dhi = 0;
 	fill_blanks(ln, 1);
 	append_line(c, ln, 0);
@@ -607,7 +612,7 @@ static void split_line(struct search_ctx *c)
 	size_t keep = ln->len < LINE_OVERLAP ? ln->len : LINE_OVERLAP;
 
 	(void)cursor_cell(ln); /* at its end: the same cell after, at the piece's end */
-	put_prev(c, ln);
+	put_prev(c, ln, 0, ln->len);
 	ln->dlo = ln->dhi = 0; /* what it keeps was searched in this piece */
 	fill_blanks(ln, 0);
 	ln->blank_upto = 0;
@@ -1204,7 +1209,7 @@ static void finish_lines(struct search_ctx *c)
 		if (c->ln->len > 0)
 			end_line(c);
 		else
-			put_prev(c, c->ln); /* what went at the end: next to nothing */
+			put_prev(c, c->ln, 0, 0); /* what went at the end: next to nothing */
 	}
 	flush_block(c);
 }

@@ -750,6 +750,17 @@ expect 0 "$R" -c conf search 'impdir|importantXYdir|secXret|abcdef' edit.tgr
 0:00:00.002 edit.tgr: \$ : rm -rf /srv/importantXYdir
 0:00:00.003 edit.tgr: \$ : echo secXret
 0:00:00.004 edit.tgr: \$ : echo abcdef" ] || tg_fail "search: the line before an edit of its middle: $(cat out.txt)"
+# ... far from the last change of a long line: a version of it was taken around that change
+# only (512 bytes either side), and text further away that an edit then took went with no
+# version holding it (SECRET, then 600 x, a fix at the end, a delete at the start)
+far=$(head -c 600 /dev/zero | tr '\0' x)
+printf '%s\n' "out 1000 SECRET$far\\x08\\e[Ky\\r\\e[6P\\r\\n" "out 2000 TOKEN$far\\x08\\e[Ky\\r\\e[5X\\r\\n" \
+	'seal 9000 {}' >faredit.txt
+"$G" script k/signing.key faredit.tgr session=$SID cols=0 <faredit.txt || tg_fail "make faredit.tgr"
+expect 0 "$R" -c conf search 'SECRETx|TOKENx' faredit.tgr
+[ "$(cut -d' ' -f2-3 out.txt)" = "0:00:00.001 faredit.tgr:
+0:00:00.002 faredit.tgr:" ] || tg_fail "search: text a delete or erase took far from the last change: $(cut -c1-120 out.txt)"
+rm -f faredit.txt faredit.tgr
 # ... in its row of a line wrapped at the terminal's width (10 columns), as an erase in line
 # (CSI K, 1 K, 2 K) is: the other rows keep their cells. A cursor whose wrap is pending (after
 # the row's last column was written) is past that column: an edit there changes no cell
