@@ -1,12 +1,9 @@
 #include "relay.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -302,32 +299,32 @@ static void untrace(pid_t tid, pid_t tgid, int sig)
 /*
  * The threads of child other than its first that made this process their tracer: let go when
  * stopped, and reaped once ended (a traced thread's end waits for its tracer, and holds back
- * the report of child's own end until then: the session would never end). Listed from /proc,
- * which hidepid=2 hides from the audit user: see doc/recorder.md.
+ * the report of child's own end until then: the session would never end). child leads a
+ * process group of its own (setsid() before the exec), and of that group only child and such
+ * threads are this process's to wait for (child's children are child's): one waitid() looks,
+ * and nothing in /proc is needed, which hidepid=2 would hide. A SIGTRAP is passed on to a
+ * thread: an execve's is reported by child's id (the thread that execs takes it over).
  */
 static void untrace_threads(pid_t child)
 {
-	char dir[32];
-	struct dirent *de;
-	DIR *d;
+	siginfo_t si;
+	pid_t tid;
+	int k;
 
-	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)child);
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		long tid = strtol(de->d_name, &end, 10);
-		siginfo_t si;
-
-		if (end == de->d_name || *end != '\0' || tid <= 0 || tid == (long)child)
-			continue;
+	/* one let go or reaped a pass, 64 at most a look: the rest wait for the next */
+	for (k = 0; k < 64; k++) {
 		memset(&si, 0, sizeof(si));
-		/* one not traced by this process is no child of it to wait for: ECHILD */
-		if (waitid(P_PID, (id_t)tid, &si, WEXITED | WNOHANG | __WALL) == 0 &&
-		    si.si_pid == (pid_t)tid && si.si_code == CLD_TRAPPED)
-			untrace((pid_t)tid, child, si.si_status);
+		if (waitid(P_PGID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 ||
+		    si.si_pid == 0 || si.si_pid == child)
+			return; /* none, or child itself: its own wait looks at it */
+		if (si.si_code == CLD_TRAPPED) {
+			untrace(si.si_pid, (pid_t)-1, si.si_status);
+			continue;
+		}
+		tid = si.si_pid; /* an ended thread: reaped */
+		if (waitid(P_PID, (id_t)tid, &si, WEXITED | WNOHANG | __WALL) != 0)
+			return;
 	}
-	closedir(d);
 }
 
 int relay_child_ended(pid_t child, int keep, int *status)
