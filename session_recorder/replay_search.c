@@ -1007,6 +1007,10 @@ static void insert_cells(struct search_ctx *c, size_t n)
 	ln->len = ln->col + n + keep + tail;
 	while (last && ln->len > ln->col && ln->text[ln->len - 1] == BLANK)
 		ln->len--; /* blanks at the line's end: nothing */
+	/* the line's end moved past the verified part (--force): a match that reaches it says so,
+	 * as after a cut (cut_at_cursor) */
+	if (last && ln->len > 0 && (c->now & UNVERIFIED_BIT))
+		ln->t[ln->len - 1] = c->now;
 	if (ln->cont > ln->col)
 		ln->cont = ln->col;
 	if (ln->blank_upto > ln->col)
