@@ -969,6 +969,42 @@ static void erase_in_line(struct search_ctx *c, int how)
 	ln->col = from + before;
 }
 
+/* Output: an edit at the cursor (CSI @, P, X) is to be made in its row (row_ahead's *to, *room,
+ * *last), the line as it was taken first; 0 when it changes no cell (the cursor past the line's
+ * end, or past its row's last column). */
+static int edit_start(struct search_ctx *c, size_t *to, size_t *room, int *last)
+{
+	struct search_line *ln = c->ln;
+
+	row_ahead(c, to, room, last);
+	if (ln->col >= ln->len || *room == 0)
+		return 0;
+	if (ln->dlo < ln->dhi)
+		take_prev(c);
+	return 1;
+}
+
+/* Output: bytes [at, at + n) of the line are n BLANK cells, written now. */
+static void put_blanks(struct search_ctx *c, size_t at, size_t n)
+{
+	size_t k;
+
+	for (k = at; k < at + n; k++) {
+		c->ln->text[k] = BLANK;
+		c->ln->t[k] = c->now;
+	}
+}
+
+/* Output: the line changed from the cursor on: neither what the piece before searched nor the
+ * blanks it starts with reach past it. */
+static void edit_done(struct search_line *ln)
+{
+	if (ln->cont > ln->col)
+		ln->cont = ln->col;
+	if (ln->blank_upto > ln->col)
+		ln->blank_upto = ln->col;
+}
+
 /*
  * Output: n blank cells inserted at the cursor (CSI n @), which stays: the rest of its row moves
  * right, and what passes the row's last column is lost (no width: what passes LINE_CAP bytes).
@@ -977,14 +1013,11 @@ static void erase_in_line(struct search_ctx *c, int how)
 static void insert_cells(struct search_ctx *c, size_t n)
 {
 	struct search_line *ln = c->ln;
-	size_t to, room, kb, got, tail, at, keep, k;
+	size_t to, room, kb, got, tail, at, keep;
 	int last;
 
-	row_ahead(c, &to, &room, &last);
-	if (ln->col >= ln->len || room == 0) /* blanks past the line's end: nothing */
+	if (!edit_start(c, &to, &room, &last)) /* blanks past the line's end: nothing */
 		return;
-	if (ln->dlo < ln->dhi)
-		take_prev(c);
 	if (n > room)
 		n = room;
 	if (n > LINE_CAP - ln->col)
@@ -1000,10 +1033,7 @@ static void insert_cells(struct search_ctx *c, size_t n)
 	keep = kb - ln->col < LINE_CAP - ln->col - n ? kb - ln->col : LINE_CAP - ln->col - n;
 	memmove(ln->text + ln->col + n, ln->text + ln->col, keep);
 	memmove(ln->t + ln->col + n, ln->t + ln->col, keep * sizeof(ln->t[0]));
-	for (k = ln->col; k < ln->col + n; k++) {
-		ln->text[k] = BLANK;
-		ln->t[k] = c->now;
-	}
+	put_blanks(c, ln->col, n);
 	ln->len = ln->col + n + keep + tail;
 	while (last && ln->len > ln->col && ln->text[ln->len - 1] == BLANK)
 		ln->len--; /* blanks at the line's end: nothing */
@@ -1011,10 +1041,7 @@ static void insert_cells(struct search_ctx *c, size_t n)
 	 * as after a cut (cut_at_cursor) */
 	if (last && ln->len > 0 && (c->now & UNVERIFIED_BIT))
 		ln->t[ln->len - 1] = c->now;
-	if (ln->cont > ln->col)
-		ln->cont = ln->col;
-	if (ln->blank_upto > ln->col)
-		ln->blank_upto = ln->col;
+	edit_done(ln);
 }
 
 /*
@@ -1026,33 +1053,24 @@ static void insert_cells(struct search_ctx *c, size_t n)
 static void delete_cells(struct search_ctx *c, size_t n)
 {
 	struct search_line *ln = c->ln;
-	size_t to, room, dh, got, kl, nb, tail, k;
+	size_t to, room, dh, got, kl, nb, tail;
 	int last;
 
-	row_ahead(c, &to, &room, &last);
-	if (ln->col >= ln->len || room == 0)
+	if (!edit_start(c, &to, &room, &last))
 		return;
-	if (ln->dlo < ln->dhi)
-		take_prev(c);
 	dh = cells_on(ln, ln->col, to, n, &got);
 	kl = to - dh;
 	nb = last ? 0 : got;
 	tail = ln->len - to;
 	memmove(ln->text + ln->col, ln->text + dh, kl);
 	memmove(ln->t + ln->col, ln->t + dh, kl * sizeof(ln->t[0]));
-	for (k = ln->col + kl; k < ln->col + kl + nb; k++) {
-		ln->text[k] = BLANK;
-		ln->t[k] = c->now;
-	}
+	put_blanks(c, ln->col + kl, nb);
 	memmove(ln->text + ln->col + kl + nb, ln->text + to, tail);
 	memmove(ln->t + ln->col + kl + nb, ln->t + to, tail * sizeof(ln->t[0]));
 	ln->len = ln->col + kl + nb + tail;
 	if (ln->col > 0 && (c->now & UNVERIFIED_BIT)) /* joined past the verified part */
 		ln->t[ln->col - 1] = c->now;
-	if (ln->cont > ln->col)
-		ln->cont = ln->col;
-	if (ln->blank_upto > ln->col)
-		ln->blank_upto = ln->col;
+	edit_done(ln);
 	if (ln->col < ln->len)
 		written(ln, ln->col, cells_on(ln, ln->col, ln->len, 1, &got));
 }
@@ -1064,11 +1082,8 @@ static void erase_cells(struct search_ctx *c, size_t n)
 	size_t to, room, xb, got;
 	int last;
 
-	row_ahead(c, &to, &room, &last);
-	if (ln->col >= ln->len || room == 0)
+	if (!edit_start(c, &to, &room, &last))
 		return;
-	if (ln->dlo < ln->dhi)
-		take_prev(c);
 	xb = cells_on(ln, ln->col, to, n, &got);
 	if (xb == ln->len)
 		cut_at_cursor(c);
