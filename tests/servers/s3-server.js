@@ -120,22 +120,35 @@ function grant(id, l) {
 }
 
 // A request stuck mid-body holds its lock until node's requestTimeout ends it;
-// a waiter gives up before that and is answered 503 SlowDown, which clients retry.
+// a waiter gives up before that and is answered 503 SlowDown, which clients retry,
+// and says who held the lock (in the server's log, which a failing test prints).
 // A waiter whose client went away (killed while it waited) leaves the queue at
 // once: granted later, its body would never come (the request's 'error' came
 // before anyone listened), and it would hold the lock for good, so that every
 // Complete after it got SlowDown for ever.
+// A holder whose client went away has nobody left to answer: when it has still
+// not ended HOLDER_GONE_MS later, its lock is let go (and that is logged), so a
+// request stuck for any other reason cannot stall the upload's next Complete
+// past a test's patience. A Complete cut by its client ends well within that.
 const LOCK_WAIT_MS = 20000;
+const HOLDER_GONE_MS = 3000;
 
 function lockUpload(id, exclusive, req) {
   let l = uploadLocks.get(id);
   if (!l) {
-    l = { readers: 0, writer: false, queue: [] };
+    l = { readers: 0, writer: false, queue: [], holders: new Set() };
     uploadLocks.set(id, l);
   }
+  const me = { what: `${req.method} ${req.url}`, since: 0, gone: false, timer: null };
   return new Promise((resolve, reject) => {
     const w = { exclusive, resolve: null };
     const giveUp = (err) => {
+      if (err instanceof S3Error) {
+        const now = Date.now();
+        console.error(`s3-server: ${me.what} gave up waiting for upload ${path.basename(id)}; held by: ` +
+          [...l.holders].map((h) => `${h.what} for ${now - h.since} ms` +
+            (h.gone ? ', its client gone' : '')).join('; '));
+      }
       clearTimeout(timer);
       req.off('close', gone);
       l.queue.splice(l.queue.indexOf(w), 1);
@@ -148,6 +161,10 @@ function lockUpload(id, exclusive, req) {
     w.resolve = () => {
       clearTimeout(timer);
       req.off('close', gone);
+      me.since = Date.now();
+      l.holders.add(me);
+      if (req.socket.destroyed) clientGone();
+      else req.socket.once('close', clientGone);
       resolve();
     };
     l.queue.push(w);
@@ -157,11 +174,25 @@ function lockUpload(id, exclusive, req) {
     }
     req.once('close', gone);
     grant(id, l);
-  }).then(() => () => {
+  }).then(() => release);
+
+  function clientGone() {
+    me.gone = true;
+    me.timer = setTimeout(() => {
+      console.error(`s3-server: ${me.what}: its client went away ${HOLDER_GONE_MS} ms ago ` +
+        `and it has not ended; upload ${path.basename(id)}'s lock is let go`);
+      release();
+    }, HOLDER_GONE_MS);
+  }
+
+  function release() {
+    if (!l.holders.delete(me)) return;
+    clearTimeout(me.timer);
+    req.socket.off('close', clientGone);
     if (exclusive) l.writer = false;
     else l.readers--;
     grant(id, l);
-  });
+  }
 }
 
 // S3 refuses a Complete naming a part it does not have, or with another ETag.
