@@ -127,11 +127,14 @@ function grant(id, l) {
 // before anyone listened), and it would hold the lock for good, so that every
 // Complete after it got SlowDown for ever.
 // A holder whose client went away has nobody left to answer: when it has still
-// not ended HOLDER_GONE_MS later, its lock is let go (and that is logged), so a
-// request stuck for any other reason cannot stall the upload's next Complete
-// past a test's patience. A Complete cut by its client ends well within that.
+// not ended a while later, its lock is let go (and that is logged), so a request
+// stuck for any other reason cannot stall the upload's next Complete past a
+// test's patience. A part or a listing may run beside others anyway: 3 s. A
+// Complete or an Abort cut by its client goes on to its end by itself, and must
+// not be run beside its successor's: 15 s, still within a waiter's 20.
 const LOCK_WAIT_MS = 20000;
 const HOLDER_GONE_MS = 3000;
+const WRITER_GONE_MS = 15000;
 
 function lockUpload(id, exclusive, req) {
   let l = uploadLocks.get(id);
@@ -177,12 +180,13 @@ function lockUpload(id, exclusive, req) {
   }).then(() => release);
 
   function clientGone() {
+    const grace = exclusive ? WRITER_GONE_MS : HOLDER_GONE_MS;
     me.gone = true;
     me.timer = setTimeout(() => {
-      console.error(`s3-server: ${me.what}: its client went away ${HOLDER_GONE_MS} ms ago ` +
+      console.error(`s3-server: ${me.what}: its client went away ${grace} ms ago ` +
         `and it has not ended; upload ${path.basename(id)}'s lock is let go`);
       release();
-    }, HOLDER_GONE_MS);
+    }, grace);
   }
 
   function release() {
