@@ -226,16 +226,27 @@ static int load_secret(struct attempt *a)
 	a->window = admin_window;
 	if (!a->have_pw)
 		return 0;
-	if (!tgp_user_name_ok(a->user)) {
-		/* no state can be kept for it: never "not enrolled", which nullok would let in */
+	if (*tmpl == '\0') {
+		if (!tgp_user_name_ok(a->user)) {
+			/* the store cannot hold such a name, and tollgate-enroll refuses it: never
+			 * enrolled, as any user without an entry (nullok lets them in, logged) */
+			pam_syslog(a->pamh, LOG_WARNING,
+			           "user=%s: a name the secret store cannot hold (letters, digits, "
+			           "_ . @ - only, at most 64 bytes, not starting with . or -): not "
+			           "enrolled",
+			           a->user_log);
+			return 0;
+		}
+		r = tgp_store_read(state_dir, a->user, a->secret);
+	} else if (!tgp_user_name_ok(a->user)) {
+		/* a google-authenticator file may be there, but no replay guard or limiter state
+		 * can be kept for the name, nor ${USER} put into a path: never "not enrolled",
+		 * which nullok would let in */
 		a->reason = "bad_state";
 		pam_syslog(a->pamh, LOG_ERR,
 		           "user=%s: a name the state folder cannot hold, failing closed",
 		           a->user_log);
 		return -1;
-	}
-	if (*tmpl == '\0') {
-		r = tgp_store_read(state_dir, a->user, a->secret);
 	} else {
 		a->is_ga = 1;
 		/* the file holds the secret and the scratch codes in clear: parsed into the

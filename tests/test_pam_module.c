@@ -42,12 +42,23 @@ static struct tgp_secret *secret;
  * whose pw_name is the canonical spelling. This program exports it
  * (-export-dynamic), so the module that libpam loads calls it.
  */
+/* An account whose name the store cannot hold, as a Samba machine account's (a trailing $):
+ * the test user's entry under that name. */
+#define ODD_NAME "tg-machine$"
+
 int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n, struct passwd **res)
 {
 	static int (*real)(const char *, struct passwd *, char *, size_t, struct passwd **);
+	static char odd[] = ODD_NAME;
+	int r;
 
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "getpwnam_r");
+	if (user[0] != '\0' && strcmp(name, ODD_NAME) == 0) {
+		if ((r = real(user, pw, buf, n, res)) == 0 && *res != NULL)
+			pw->pw_name = odd;
+		return r;
+	}
 	if (user[0] != '\0' && strcasecmp(name, user) == 0)
 		name = user;
 	return real(name, pw, buf, n, res);
@@ -625,6 +636,36 @@ START_TEST(not_enrolled_prompted_and_denied)
 	ck_assert_int_eq(events("mfa_skipped"), 1);
 	/* but not a user that does not exist */
 	ck_assert_int_eq(auth_full("tg-no-such-user-xyz", &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+}
+END_TEST
+
+/*
+ * An account whose name the secret store cannot hold (a trailing $) was never enrolled:
+ * tollgate-enroll refuses the name. It is not enrolled, as any user without an entry: asked and
+ * denied, and let in by nullok (issue: a rollout). With secret=, where a google-authenticator
+ * file may be there but no state can be kept for the name, it fails closed, nullok or not.
+ */
+START_TEST(unstorable_name_is_not_enrolled)
+{
+	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
+	char args[4400];
+
+	ck_assert_int_eq(auth_full(ODD_NAME, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_int_eq(events_with("\"reason\":\"not_enrolled\""), 1);
+	service("nullok");
+	c.prompts = 0;
+	ck_assert_int_eq(auth_full(ODD_NAME, &c, NULL, NULL, NULL, 0), PAM_SUCCESS);
+	ck_assert_int_eq(c.prompts, 0);
+	ck_assert_int_eq(events_with("\"user\":\"" ODD_NAME "\""), 2);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+	snprintf(args, sizeof(args), "nullok secret=%s/ga", dir);
+	service(args);
+	c.prompts = 0;
+	ck_assert_int_eq(auth_full(ODD_NAME, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(c.prompts, 1);
+	ck_assert_int_eq(events("mfa_skipped"), 1);
+	ck_assert_int_eq(events_with("\"reason\":\"bad_state\""), 1);
 }
 END_TEST
 
@@ -2148,6 +2189,7 @@ int main(void)
 	tcase_add_test(tc, good_code_after_nul_is_its_code);
 	tcase_add_test(tc, scratch_codes_single_use);
 	tcase_add_test(tc, not_enrolled_prompted_and_denied);
+	tcase_add_test(tc, unstorable_name_is_not_enrolled);
 	tcase_add_test(tc, long_user_name_still_an_event);
 	tcase_add_test(tc, user_name_cannot_forge_log_fields);
 	tcase_add_test(tc, other_case_is_the_same_account);
