@@ -312,8 +312,13 @@ size_t input_guard_hidden(struct input_guard *g, int known, tcflag_t lflag, cons
 	lf = memchr(p, '\n', n);
 	if (cr == NULL || (lf != NULL && lf < cr))
 		cr = lf;
-	if (cr == NULL)
+	if (cr == NULL) {
+		/* the answer goes on up to its Enter, whatever the program draws meanwhile (a '*'
+		 * for each key, which would end after_secret and push the prompt out of the
+		 * tail): held, as when the prompt was read after the program turned raw */
+		g->pending = 1;
 		return n;
+	}
 	/* answered. What came in the same read after the Enter was typed before the program
 	 * could draw again (a paste, a password manager typing a key and its confirmation):
 	 * hidden too, as doubt hides; what comes later is judged by what the program prints

@@ -2017,6 +2017,15 @@ START_TEST(guard_prompt_line_ended)
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"4242", 4), 4);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"42\r", 3), 3);
 	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ls", 2), 0);
+	/* a key at a time, the program drawing a '*' for each: every one hidden up to the Enter */
+	g = guard_after("Enter your PIN:\r\n");
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"4", 1), 1);
+	input_guard_output(&g, (const unsigned char *)"*", 1);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"2", 1), 1);
+	input_guard_output(&g, (const unsigned char *)"*", 1);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"7\r", 2), 2);
+	input_guard_output(&g, (const unsigned char *)"\r\n$ ", 4);
+	ck_assert_uint_eq(input_guard_hidden(&g, 1, 0, (const unsigned char *)"ls", 2), 0);
 	/* output after the line end: a program's output, then the shell's prompt */
 	g = guard_after("password: found\r\n");
 	input_guard_output(&g, (const unsigned char *)"$ ", 2);

@@ -379,6 +379,61 @@ def test_prompt_line_ended_before_raw_hidden():
         env.cleanup()
 
 
+STAR_PROMPT = r"""
+import os, sys, termios, time, tty
+os.write(1, b"Enter your PIN:\n")
+time.sleep(0.1)  # the recorder reads the prompt and its line end before the mode changes
+old = termios.tcgetattr(0)
+tty.setraw(0)
+try:
+    open(sys.argv[1], "w").close()
+    b = b""
+    while True:
+        c = os.read(0, 1)
+        if c in (b"\r", b"\n"):
+            break
+        b += c
+        os.write(1, b"*")  # a star for each key: output after the prompt's line
+finally:
+    termios.tcsetattr(0, termios.TCSADRAIN, old)
+print("\ngot %d" % len(b))
+"""
+
+
+def test_prompt_line_ended_stars_hidden():
+    """The prompt's line ended before raw mode, and the program draws a star for each key typed:
+    every key is hidden up to the Enter, not the first alone."""
+    env = Env(shell="/bin/bash", record_input="yes")
+    try:
+        prog = os.path.join(env.dir, "starprompt.py")
+        with open(prog, "w") as f:
+            f.write(STAR_PROMPT)
+        s = PtySession(env, environ=env.environ())
+        bash_ready(s)
+        mark = len(s.out)
+        flag = os.path.join(env.dir, "raw")
+        s.send(b"python3 %s %s\n" % (prog.encode(), flag.encode()))
+        s.read_until(b"Enter your PIN:\r\n", since=mark)
+        end = time.time() + 20
+        while not os.path.exists(flag):
+            if time.time() > end:
+                check(False, "the program turned raw within 20 s")
+            time.sleep(0.01)
+        secret = b"star-pin-9"
+        for k in range(len(secret)):
+            s.send(secret[k:k + 1])
+            s.read_until(b"*" * (k + 1), since=mark)
+        s.send(b"\r")
+        s.read_until(b"got 10", since=mark)
+        bash_ready(s)
+        s.send(b"exit\n")
+        s.wait()
+        rec = check_secret_hidden(env, b"star-pin", len(b"star-pin-9\r"))
+        check(b"tar-pin" not in rec.data("in"), "no key of the PIN is stored")
+    finally:
+        env.cleanup()
+
+
 DRAWN_AWAY_PROMPT = r"""
 import os, sys, termios, time, tty
 old = termios.tcgetattr(0)
@@ -990,7 +1045,8 @@ if __name__ == "__main__":
           test_signal_death_passed, test_traceme_shell_goes_on,
           test_echo_off_input_never_stored, test_bash_typing_recorded,
           test_canonical_echo_off_hidden, test_raw_mode_secret_prompt_hidden,
-          test_prompt_line_ended_before_raw_hidden, test_raw_prompt_drawn_away_still_hidden,
+          test_prompt_line_ended_before_raw_hidden, test_prompt_line_ended_stars_hidden,
+          test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts, test_translated_pinentry_hidden,
           test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
           test_term_ends_session, test_parent_killed_hangs_up, test_tstp_reaches_foreground_job, test_idle_heartbeats,
