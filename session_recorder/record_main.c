@@ -294,17 +294,20 @@ static int account_shell_is_self(const struct session_info *si)
 }
 
 /*
- * escape_check on the parent, looked at as the user: sshd's session process, the parent, runs
- * as the user, and under a /proc mounted with hidepid= the audit user sees none of the user's
- * processes (every start would read as an escape). Before privsep_drop_recorder only.
+ * escape_check on the parent, then escape_check_start, looked at as the user: sshd's session
+ * process, the parent, runs as the user, and under a /proc mounted with hidepid= the audit
+ * user sees none of the user's processes (every start would read as an escape). Both for
+ * every start that is checked: a ForceCommand's, and a login shell's (-c) when the account's
+ * shell is not the recorder (a ~/.bashrc that starts a shell on the channel and then runs
+ * "exec tollgate-record -c true": sshd is the parent all the same). Before
+ * privsep_drop_recorder only.
  */
 static int parent_escape(struct recorder *rc, char *reason, size_t len)
 {
 	int as_user = privsep_as_user(&rc->ps) == TG_OK, esc;
 
-	esc = escape_check(getppid(), reason, len) ||
-	      (rc->mode.entry == SESSION_ENTRY_FORCECOMMAND &&
-	       escape_check_start(rc->hangup.pid, reason, len));
+	esc =
+	    escape_check(getppid(), reason, len) || escape_check_start(rc->hangup.pid, reason, len);
 	if (as_user && privsep_as_audit(&rc->ps) != TG_OK) {
 		fprintf(stderr, "tollgate-record: cannot switch back to the audit user: %s\n",
 		        strerror(errno));

@@ -1402,7 +1402,9 @@ def test_escape_side_run_under_sshd():
     """A ~/.bashrc under the ForceCommand's "bash -c" can start a shell on the session's
     channel and then run the recorder on the side: its parent is sshd all the same. What the
     start leaves is flagged: a job the shell left behind (the recorder's child), one whose
-    parent has gone (still in the recorder's session), a standard fd that is /dev/null."""
+    parent has gone (still in the recorder's session), a standard fd that is /dev/null. So
+    when it runs the recorder as a login shell is run (-c CMD), the account's shell being
+    another."""
     env = Env(shell="/bin/sh")
     try:
         tr = os.path.join(env.dir, "tollgate-record")
@@ -1410,7 +1412,11 @@ def test_escape_side_run_under_sshd():
         cases = (("sleep 3 & exec %s" % tr, "'sleep') was started before the recorder"),
                  ("(sleep 3 &); exec %s" % tr, "'sleep') is in the session the recorder leads"),
                  ("exec %s </dev/null" % tr, "standard input is a device that is no terminal"),
-                 ("exec %s" % tr, None))
+                 ("exec %s" % tr, None),
+                 # as a login shell is started (-c), which the account's shell is not: the same
+                 ("sleep 3 & exec %s -c 'echo ran'" % tr, "'sleep') was started before the recorder"),
+                 ("exec %s -c 'echo ran' </dev/null" % tr, "standard input is a device that is no terminal"),
+                 ("exec %s -c 'echo ran'" % tr, None))
         for cmd, want in cases:
             if os.path.isdir(os.path.join(env.spool, "sessions")):
                 for f in os.listdir(os.path.join(env.spool, "sessions")):
