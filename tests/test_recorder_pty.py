@@ -298,15 +298,29 @@ print("\ngot %d,%d" % (len(secret), len(after)))
 """
 
 
+def prompt_session(env, name, text):
+    """The program text saved as name in the test's folder, and a pty session to run it in."""
+    prog = os.path.join(env.dir, name)
+    with open(prog, "w") as f:
+        f.write(text)
+    return prog, PtySession(env, environ=env.environ())
+
+
+def wait_raw(flag):
+    """Until the prompt program made flag: it turned raw (at most 20 s)."""
+    end = time.time() + 20
+    while not os.path.exists(flag):
+        if time.time() > end:
+            check(False, "the program turned raw within 20 s")
+        time.sleep(0.01)
+
+
 def test_raw_mode_secret_prompt_hidden():
     """A prompt read in raw mode: hidden up to the Enter because the last line of output names a
     passphrase; raw input after the Enter is stored again."""
     env = Env(shell="/bin/bash", record_input="yes")
     try:
-        prog = os.path.join(env.dir, "rawprompt.py")
-        with open(prog, "w") as f:
-            f.write(RAW_PROMPT)
-        s = PtySession(env, environ=env.environ())
+        prog, s = prompt_session(env, "rawprompt.py", RAW_PROMPT)
         bash_ready(s)
         s.send(b"python3 %s\n" % prog.encode())
         s.read_until(b"Enter Passphrase: ")
@@ -353,10 +367,7 @@ def test_prompt_line_ended_before_raw_hidden():
     hidden whether the recorder read the prompt before or after the mode changed."""
     env = Env(shell="/bin/bash", record_input="yes")
     try:
-        prog = os.path.join(env.dir, "lineprompt.py")
-        with open(prog, "w") as f:
-            f.write(LINE_PROMPT)
-        s = PtySession(env, environ=env.environ())
+        prog, s = prompt_session(env, "lineprompt.py", LINE_PROMPT)
         delays = ("0", "0.05", "0", "0.05")
         for i, delay in enumerate(delays):
             bash_ready(s)
@@ -364,11 +375,7 @@ def test_prompt_line_ended_before_raw_hidden():
             flag = os.path.join(env.dir, "raw%d" % i)
             s.send(b"python3 %s %s %s\n" % (prog.encode(), delay.encode(), flag.encode()))
             s.read_until(b"Enter your PIN:\r\n", since=mark)
-            end = time.time() + 20
-            while not os.path.exists(flag):
-                if time.time() > end:
-                    check(False, "the program turned raw within 20 s")
-                time.sleep(0.01)
+            wait_raw(flag)
             s.send(b"line-pin-%d\r" % i)
             s.read_until(b"got 10", since=mark)
         bash_ready(s)
@@ -387,17 +394,7 @@ old = termios.tcgetattr(0)
 tty.setraw(0)
 try:
     open(sys.argv[1], "w").close()
-    b = b""
-    while True:
-        c = os.read(0, 1)
-        if c in (b"\r", b"\n"):
-            break
-        b += c
-        os.write(1, b"*")  # a star for each key: output after the prompt's line
-finally:
-    termios.tcsetattr(0, termios.TCSADRAIN, old)
-print("\ngot %d" % len(b))
-"""
+""" + READ_LINE_RAW.replace("b += c\n", "b += c\n        os.write(1, b\"*\")  # a star for each key\n")
 
 
 def test_prompt_line_ended_stars_hidden():
@@ -405,20 +402,13 @@ def test_prompt_line_ended_stars_hidden():
     every key is hidden up to the Enter, not the first alone."""
     env = Env(shell="/bin/bash", record_input="yes")
     try:
-        prog = os.path.join(env.dir, "starprompt.py")
-        with open(prog, "w") as f:
-            f.write(STAR_PROMPT)
-        s = PtySession(env, environ=env.environ())
+        prog, s = prompt_session(env, "starprompt.py", STAR_PROMPT)
         bash_ready(s)
         mark = len(s.out)
         flag = os.path.join(env.dir, "raw")
         s.send(b"python3 %s %s\n" % (prog.encode(), flag.encode()))
         s.read_until(b"Enter your PIN:\r\n", since=mark)
-        end = time.time() + 20
-        while not os.path.exists(flag):
-            if time.time() > end:
-                check(False, "the program turned raw within 20 s")
-            time.sleep(0.01)
+        wait_raw(flag)
         secret = b"star-pin-9"
         for k in range(len(secret)):
             s.send(secret[k:k + 1])
@@ -469,10 +459,7 @@ def test_raw_prompt_drawn_away_still_hidden():
     env = Env(shell="/bin/bash", record_input="yes")
     s = None
     try:
-        prog = os.path.join(env.dir, "drawn.py")
-        with open(prog, "w") as f:
-            f.write(DRAWN_AWAY_PROMPT)
-        s = PtySession(env, environ=env.environ())
+        prog, s = prompt_session(env, "drawn.py", DRAWN_AWAY_PROMPT)
         for how in ("clock", "pane", "burst"):
             bash_ready(s)
             pos = len(s.out)
