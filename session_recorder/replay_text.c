@@ -211,7 +211,7 @@ struct export_ctx {
 	/* unless --raw: the "o" events' text goes through the guard play and cat use, for a
 	 * player sends it to the terminal that plays it (NULL with --raw) */
 	struct replay_guard *guard;
-	struct tg_buf guarded;
+	struct tg_buf guarded, clean;
 	unsigned char carry[3][4]; /* an incomplete UTF-8 character held per stream (o, i) */
 	size_t ncarry[3];
 	struct tg_buf text, bytes;
@@ -328,6 +328,24 @@ static void emit_raw(struct export_ctx *c, uint64_t t, const unsigned char *held
 	emit(c, t, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
 }
 
+/* Whether p[0..n) is UTF-8 throughout. */
+static int utf8_whole(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	int k;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = tg_utf8_seq(p + i, n - i)) <= 0)
+			return 0;
+		i += (size_t)k;
+	}
+	return 1;
+}
+
 /*
  * An "o" event of n bytes of UTF-8 at t: through the guard (a sequence cut across records is
  * held, and comes out whole, or not at all, in the event of the record that ends it), unless
@@ -352,8 +370,24 @@ static void emit_out(struct export_ctx *c, uint64_t t, const unsigned char *p, s
 			return;
 		}
 	}
-	if (c->guarded.len > 0)
-		emit(c, t, "o", (const char *)c->guarded.data, c->guarded.len);
+	if (c->guarded.len == 0)
+		return;
+	/* the guard ends a string at any raw 0x9C, also one inside a character (U+2720..U+273F
+	 * are e2 9c xx): what is left of that character is no UTF-8, which an "o" event must be.
+	 * One U+FFFD each, counted with the recording's own. */
+	if (!utf8_whole(c->guarded.data, c->guarded.len)) {
+		size_t bad = 0;
+
+		tg_buf_reset(&c->clean);
+		if (tg_utf8_sanitize(&c->clean, c->guarded.data, c->guarded.len, &bad) != TG_OK) {
+			c->werr = 1;
+			return;
+		}
+		c->replaced += bad;
+		emit(c, t, "o", (const char *)c->clean.data, c->clean.len);
+		return;
+	}
+	emit(c, t, "o", (const char *)c->guarded.data, c->guarded.len);
 }
 
 /* A character still incomplete where the export ends never will be: one U+FFFD each. */
@@ -536,6 +570,8 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	tg_buf_init(&c.bytes, 2 * TG_REC_MAX_PAYLOAD);
 	/* what the guard writes of c.text: at most its text and the sequence it held */
 	tg_buf_init(&c.guarded, 4 * TG_REC_MAX_PAYLOAD + REPLAY_GUARD_OUT_SIZE(4096));
+	/* what the guard wrote made UTF-8: at most three bytes (U+FFFD) for each of its bytes */
+	tg_buf_init(&c.clean, 3 * (4 * TG_REC_MAX_PAYLOAD + REPLAY_GUARD_OUT_SIZE(4096)));
 	code = REPLAY_EXIT_USAGE;
 	if ((e = export_header(o, argv[0], status)) == TG_OK) {
 		e = replay_each_record(o, argv[0], limit, export_rec, &c, &v);
@@ -546,8 +582,11 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	if (!replay_stdout_ok(0))
 		goto out;
 	if (e != TG_OK || c.werr) {
-		if (e == TG_OK) /* not a write: its buffers */
-			tg_error("%s: %s", argv[0], tg_strerror(TG_ERR_NOMEM));
+		/* not a write (said above): an event that could not be built, which the loop
+		 * over the records ended on without a word */
+		if (c.werr)
+			tg_error("%s: export stopped: an event could not be built: %s", argv[0],
+			         tg_strerror(TG_ERR_NOMEM));
 		goto out;
 	}
 	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK) {
@@ -567,5 +606,6 @@ out:
 	tg_buf_free(&c.text);
 	tg_buf_free(&c.bytes);
 	tg_buf_free(&c.guarded);
+	tg_buf_free(&c.clean);
 	return code;
 }

@@ -1238,6 +1238,19 @@ no_c1 "info --json" "ls \u009b2J\u007f"
 # (--raw: the guard withholds the C1 CSI itself from an export without it)
 expect 0 "$R" -c conf export --raw --format asciicast c1.tgr
 no_c1 "export" "csi \u009b2J del \u007f"
+# the guard ends a DCS string at a raw 0x9C, also the middle byte of a character (U+273C is
+# e2 9c bc): what is left of it (bc) becomes U+FFFD, and the export goes on, valid JSON
+printf 'out 1000 a\\x1bP\\xe2\\x9c\\xbcb\\r\\n\nout 2000 after\\r\\n\nseal 3000 {}\n' >dcs.txt
+"$G" script k/signing.key dcs.tgr <dcs.txt || tg_fail "make dcs.tgr"
+expect 0 "$R" -c conf export --format asciicast dcs.tgr
+python3 - out.txt <<'PY' || tg_fail "export of a string ended inside a character: $(od -c out.txt | head -20; cat err.txt)"
+import json, sys
+lines = open(sys.argv[1], "rb").read().decode("utf-8").splitlines()
+out = "".join(json.loads(l)[2] for l in lines[1:] if json.loads(l)[1] == "o")
+assert out == "a\ufffdb\r\nafter\r\n", repr(out)
+PY
+grep -q '1 invalid UTF-8 sequence' err.txt || tg_fail "export: the U+FFFD not said: $(cat err.txt)"
+rm -f dcs.txt dcs.tgr
 
 # --- what is shown is what was verified: a FIFO cannot be read twice the same
 mkfifo swap.fifo
