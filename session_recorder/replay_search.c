@@ -227,6 +227,10 @@ static void report(struct search_ctx *c, size_t so, size_t eo, size_t end)
 	for (k = so; k < eo || k == so; k++)
 		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
 	show_window(c, so, ls, le, &ws, &we);
+	/* what is shown around the match too: "approved by " verified, then "mallory" past the
+	 * verified part, is no verified line */
+	for (k = ws; k < we; k++)
+		unverified |= (c->times[c->cell[k]] & UNVERIFIED_BIT) != 0;
 	/* a cut piece, or the part of a version of a line searched around what changed: its
 	 * line goes on */
 	from_start = ws == ls && !(ls == 0 && c->head_piece) &&

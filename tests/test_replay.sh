@@ -1007,6 +1007,14 @@ printf '%s\n' 'out 1000 rm -rf /srv/foobar' 'checkpoint 2000' 'out 3000 \e[6D\e[
 expect 2 "$R" -c conf --force search 'fooba$' erase-unv.tgr
 [ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: rm -rf /srv/   fooba" ] ||
 	tg_fail "search --force: a line an unverified insert cut short is shown as verified: $(cat out.txt)"
+# ... and so is one whose text around the match came past the verified part: the match is
+# verified, the line shown is not
+printf '%s\n' 'out 1000 wire approved by ' 'checkpoint 2000' 'out 3000 mallory' 'out 4000 \r\n' 'flush' \
+	'crash' >erase-unv.txt
+"$G" script k/signing.key erase-unv.tgr session=$SID <erase-unv.txt || tg_fail "make erase-unv.tgr"
+expect 2 "$R" -c conf --force search 'approved' erase-unv.tgr
+[ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: wire approved by mallory" ] ||
+	tg_fail "search --force: a line with unverified text around the match is shown as verified: $(cat out.txt)"
 # ... in work that grows with the output, not with the line erased again and again (a line
 # of 16 KiB erased after each byte: well under a second, where counting the line each time
 # took half a minute): twice as long a line, erased as often, is hardly more work
