@@ -120,6 +120,27 @@ START_TEST(test_addr_endpoint)
 	    tg_s3_addr_init(&a, "https://10.0.0.5.nip.io", "us-east-1", "bkt", 0, err, sizeof err),
 	    TG_OK);
 	ck_assert_str_eq(a.host, "bkt.10.0.0.5.nip.io");
+	/* a user or a query may hold a secret: refused, and never echoed (the message goes to
+	 * the log and to Slack) */
+	{
+		static const char *const secret_in[] = {
+		    "https://AKIAEXAMPLE:wJalrSECRETKEY@minio:9000",
+		    "AKIAEXAMPLE:wJalrSECRETKEY@minio:9000",
+		    "https://minio:9000/?X-Amz-Signature=wJalrSECRETKEY",
+		    "http://minio.internal#wJalrSECRETKEY",
+		    "https://[::1@wJalrSECRETKEY",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(secret_in) / sizeof(secret_in[0]); i++) {
+			err[0] = '\0';
+			ck_assert_int_eq(tg_s3_addr_init(&a, secret_in[i], "us-east-1", "bkt", 1,
+			                                 err, sizeof err),
+			                 TG_ERR_CONFIG);
+			ck_assert_msg(err[0] != '\0' && strstr(err, "SECRET") == NULL, "%s: %s",
+			              secret_in[i], err);
+		}
+	}
 	/* plain http anywhere but loopback is refused, with a message that says so */
 	ck_assert_int_eq(tg_s3_addr_init(&a, "http://minio.internal:9000", "us-east-1", "bkt", 1,
 	                                 err, sizeof err),

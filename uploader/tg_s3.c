@@ -176,7 +176,7 @@ static int bucket_dns_label(const char *b)
 int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *region,
                     const char *bucket, int path_style, char *err, size_t errlen)
 {
-	const char *p, *host, *hend, *pend;
+	const char *p, *host, *hend, *pend, *shown;
 	size_t hl;
 	int n;
 
@@ -206,6 +206,10 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 			             region);
 		return n > 0 && (size_t)n < sizeof a->host ? TG_OK : TG_ERR_CONFIG;
 	}
+	/* a user or query in it may hold a secret (a key pair, a presigned URL's signature):
+	 * never echoed, in the log or in the alert to Slack */
+	shown = strpbrk(endpoint, "@?#") != NULL ? "(not shown: it has a user, query or fragment)"
+	                                         : endpoint;
 	if (strncasecmp(endpoint, "https://", 8) == 0) {
 		snprintf(a->scheme, sizeof a->scheme, "https");
 		host = endpoint + 8;
@@ -213,19 +217,20 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		snprintf(a->scheme, sizeof a->scheme, "http");
 		host = endpoint + 7;
 	} else {
-		tg_errf(err, errlen, "[s3] endpoint '%.200s' must start with https://", endpoint);
+		tg_errf(err, errlen, "[s3] endpoint '%.200s' must start with https://", shown);
 		return TG_ERR_CONFIG;
 	}
 	pend = host + strcspn(host, "/?#");
-	if (*pend == '?' || *pend == '#' || memchr(host, '@', (size_t)(pend - host)) != NULL) {
-		tg_errf(err, errlen, "[s3] endpoint '%.200s': no user, query or fragment allowed",
-		       endpoint);
+	if (strpbrk(host, "?#") != NULL || memchr(host, '@', (size_t)(pend - host)) != NULL) {
+		tg_errf(err, errlen,
+		        "[s3] endpoint: no user, query or fragment allowed (not shown: it may hold "
+		        "a secret)");
 		return TG_ERR_CONFIG;
 	}
 	if (*host == '[') {
 		hend = memchr(host, ']', (size_t)(pend - host));
 		if (hend == NULL) {
-			tg_errf(err, errlen, "[s3] endpoint '%.200s': unclosed '['", endpoint);
+			tg_errf(err, errlen, "[s3] endpoint '%.200s': unclosed '['", shown);
 			return TG_ERR_CONFIG;
 		}
 		hend++;
@@ -236,7 +241,7 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 	}
 	hl = (size_t)(hend - host);
 	if (hl == 0) {
-		tg_errf(err, errlen, "[s3] endpoint '%.200s' has no host", endpoint);
+		tg_errf(err, errlen, "[s3] endpoint '%.200s' has no host", shown);
 		return TG_ERR_CONFIG;
 	}
 	for (p = host; p < pend; p++) {
@@ -250,7 +255,7 @@ int tg_s3_addr_init(struct tg_s3_addr *a, const char *endpoint, const char *regi
 		    err, errlen,
 		    "[s3] endpoint '%.200s': plain http:// is allowed only to a loopback address "
 		    "(127.0.0.0/8, ::1, localhost); use https://",
-		    endpoint);
+		    shown);
 		return TG_ERR_CONFIG;
 	}
 	a->path_style = path_style || is_ip_or_localhost(host, hl) || !bucket_dns_label(bucket);
