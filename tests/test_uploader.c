@@ -797,6 +797,71 @@ START_TEST(open_login_marker_kept_when_it_cannot_be_read_now)
 }
 END_TEST
 
+/* The count in an alert kind's window file (state/alerts/KIND.json), -1 when none is there. */
+static json_int_t window_count(const char *dir, const char *kind)
+{
+	char path[PATH_MAX];
+	json_t *st;
+	json_int_t n;
+
+	snprintf(path, sizeof(path), "%s/state/" UP_ALERTS_DIR "/%s.json", dir, kind);
+	if ((st = json_load_file(path, 0, NULL)) == NULL)
+		return -1;
+	n = json_integer_value(json_object_get(st, "count"));
+	json_decref(st);
+	return n;
+}
+
+/*
+ * An alert counted into a burst's window whose file cannot be read for a moment (EMFILE, EIO)
+ * is tried again later (an error), not taken for the first of its kind: that wrote a fresh
+ * window over the file, and the alerts counted in it never reached Slack, not even as the
+ * summary.
+ */
+START_TEST(alert_window_kept_when_it_cannot_be_read_now)
+{
+	char *dir = tg_test_tmpdir(), path[PATH_MAX];
+	struct rlimit old, tight;
+	struct up_ctx c;
+	json_t *ev;
+	int fd, r;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tg_config_new(&c.cfg), TG_OK);
+	snprintf(c.spool, sizeof(c.spool), "%s", dir);
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s/state", dir);
+	snprintf(c.host, sizeof(c.host), "testhost");
+	snprintf(c.q[UP_Q_EVENTS].dir, sizeof(c.q[UP_Q_EVENTS].dir), "%s/events", dir);
+	snprintf(path, sizeof(path), "%s/state/" UP_ALERTS_DIR, dir);
+	ck_assert_int_eq(tg_mkdir_p(path, 0750), TG_OK);
+	ck_assert_int_eq(tg_mkdir_p(c.q[UP_Q_EVENTS].dir, 0750), TG_OK);
+	ev = json_pack("{s:s, s:s, s:s, s:I}", "type", "alert", "alert", "recording_removed",
+	               "message", "gone", "time_us", (json_int_t)up_now_us());
+	ck_assert_ptr_nonnull(ev);
+	/* the first of its kind goes to Slack and opens the window; the next ones are counted */
+	ck_assert_int_eq(up_alert_burst_take(&c, ev, "00000001764000000000001-1.json"), 0);
+	ck_assert_int_eq(up_alert_burst_take(&c, ev, "00000001764000000000002-2.json"), 1);
+	ck_assert_int_eq(up_alert_burst_take(&c, ev, "00000001764000000000003-3.json"), 1);
+	ck_assert_int_eq(window_count(dir, "recording_removed"), 2);
+	/* no descriptor left: the window file's open gets EMFILE */
+	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+	close(fd);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	r = up_alert_burst_take(&c, ev, "00000001764000000000004-4.json");
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_int_lt(r, 0);
+	ck_assert_int_eq(window_count(dir, "recording_removed"), 2);
+	/* tried again once it can be read: counted with the others */
+	ck_assert_int_eq(up_alert_burst_take(&c, ev, "00000001764000000000004-4.json"), 1);
+	ck_assert_int_eq(window_count(dir, "recording_removed"), 3);
+	json_decref(ev);
+	spool_ctx_free(&c, dir);
+}
+END_TEST
+
 /* An index line as a recording of session sid starting at start_us makes it. */
 static json_t *join_index(const char *sid, int k)
 {
@@ -1312,6 +1377,7 @@ int main(void)
 	tcase_add_test(tc, crash_count_is_kept_and_garbage_reads_as_0);
 	tcase_add_test(tc, open_login_sees_a_recording_handed_over_since_the_last_listing);
 	tcase_add_test(tc, open_login_marker_kept_when_it_cannot_be_read_now);
+	tcase_add_test(tc, alert_window_kept_when_it_cannot_be_read_now);
 	tcase_add_test(tc, join_record_counts_a_recording_shipped_again_once);
 	tcase_add_test(tc, join_record_counts_no_recording_twice_past_the_named_ones);
 	tcase_add_test(tc, join_record_refused_channel_accounts_for_itself_only);

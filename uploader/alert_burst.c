@@ -69,26 +69,33 @@ static void alerts_dir(const struct up_ctx *c, char *dir, size_t len)
 	snprintf(dir, len, "%s/" UP_ALERTS_DIR, c->state_dir);
 }
 
-/* state/alerts/<kind>.json, or NULL (none, or not a window file: it is replaced). */
-static json_t *window_load(const struct up_ctx *c, const char *kind)
+/*
+ * state/alerts/<kind>.json into *st, or NULL there (none, or not a window file: it is
+ * replaced). A file that is there but could not be read (EIO, EMFILE) is no missing one: its
+ * error, for the alert to be tried again later, not a fresh window written over the count.
+ */
+static int window_load(const struct up_ctx *c, const char *kind, json_t **st)
 {
 	char path[PATH_MAX];
 	struct tg_buf text = TG_BUF_VOID;
-	json_t *st = NULL;
 	int r;
 
+	*st = NULL;
 	snprintf(path, sizeof(path), "%s/" UP_ALERTS_DIR "/%s.json", c->state_dir, kind);
 	tg_buf_init(&text, BURST_FILE_MAX + 1);
 	if ((r = tg_read_file(path, BURST_FILE_MAX, &text)) == TG_OK)
-		st = json_loadb((const char *)text.data, text.len, 0, NULL);
-	else if (r != TG_ERR_NOT_FOUND)
+		*st = json_loadb((const char *)text.data, text.len, 0, NULL);
+	else if (r == TG_ERR_NOT_FOUND || r == TG_ERR_LIMIT || r == TG_ERR_PERM ||
+	         (r == TG_ERR_SYSTEM && errno == ELOOP))
+		r = TG_OK; /* none, or no window file (too long, not a regular file, a symlink) */
+	else
 		tg_error_r(r, "read %s", path);
 	tg_buf_free(&text);
-	if (st != NULL && !json_is_object(st)) {
-		json_decref(st);
-		st = NULL;
+	if (*st != NULL && !json_is_object(*st)) {
+		json_decref(*st);
+		*st = NULL;
 	}
-	return st;
+	return r;
 }
 
 static int window_save(const struct up_ctx *c, const char *kind, const json_t *st)
@@ -283,20 +290,23 @@ int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 	}
 	if (at == 0)
 		at = up_event_name_us(name);
-	st = window_load(c, kind);
+	if ((r = window_load(c, kind, &st)) != TG_OK)
+		goto out;
 	if (st != NULL && is_summary(st)) {
 		/* a summary a crash left before its move: it goes first */
 		if ((r = window_release(c, kind, st)) != TG_OK)
 			goto out;
 		json_decref(st);
-		st = window_load(c, kind);
+		if ((r = window_load(c, kind, &st)) != TG_OK)
+			goto out;
 	}
 	if (st != NULL && window_over(c, st, now)) {
 		if (uint_of(st, "count") > 0) {
 			if ((r = window_release(c, kind, st)) != TG_OK)
 				goto out;
 			json_decref(st);
-			st = window_load(c, kind);
+			if ((r = window_load(c, kind, &st)) != TG_OK)
+				goto out;
 		} else {
 			json_decref(st);
 			st = NULL;
@@ -370,7 +380,14 @@ int up_alert_bursts_release(struct up_ctx *c, int all, uint64_t *wake_us)
 		    n - 5 >= sizeof(kind))
 			continue;
 		snprintf(kind, sizeof(kind), "%.*s", (int)(n - 5), de->d_name);
-		if (!kind_ok(kind) || (st = window_load(c, kind)) == NULL)
+		if (!kind_ok(kind))
+			continue;
+		if (window_load(c, kind, &st) != TG_OK) {
+			if (5000000u < next)
+				next = 5000000u; /* unreadable for now: again later */
+			continue;
+		}
+		if (st == NULL)
 			continue;
 		if (is_summary(st) ||
 		    (uint_of(st, "count") > 0 && (all || window_over(c, st, now)))) {
