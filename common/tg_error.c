@@ -1,5 +1,6 @@
 #include "tg_error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -45,4 +46,24 @@ void tg_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int tg_err_transient(int r, int err)
+{
+	if (r == TG_ERR_NOMEM)
+		return 1;
+	if (r != TG_ERR_SYSTEM)
+		return 0;
+	switch (err) {
+	case EIO:
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOBUFS:
+	case EAGAIN:
+	case EINTR:
+		return 1;
+	default:
+		return 0;
+	}
 }

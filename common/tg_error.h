@@ -33,6 +33,11 @@
 /* Return a static, human-readable description of a TG_ERR_* code. */
 const char *tg_strerror(int code);
 
+/* Whether a failure r (TG_ERR_SYSTEM: with errno err) is of the moment, one the same call may
+ * not meet again: out of memory or descriptors, an I/O error, an interrupted or busy call. A
+ * file that is a symlink, a name too long, a folder missing are not. */
+int tg_err_transient(int r, int err);
+
 #include <stddef.h>
 /* Write a printf-formatted explanation into err (errlen bytes); no-op when err is NULL. */
 void tg_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tg_config.h"
@@ -984,6 +986,47 @@ START_TEST(test_state_unwritable_goes_on)
 }
 END_TEST
 
+/* A resume state that is there but cannot be read now (EMFILE, EIO) is neither taken for none
+ * (a new upload: the old one left to be billed, the whole file sent again) nor removed: the put
+ * fails, local and retryable, before any request. */
+START_TEST(test_state_unreadable_now_is_kept)
+{
+	struct scripted t;
+	struct tg_s3_result res;
+	struct tg_s3_put_opts opts = {0};
+	struct rlimit old, tight;
+	char path[4300], state[4400];
+	struct stat st;
+	json_t *log;
+	FILE *f;
+	int fd, r;
+
+	scripted_big(&t, "[]", 1, path, sizeof path, 6);
+	snprintf(state, sizeof state, "%s/big.json", t.dir);
+	ck_assert_ptr_nonnull(f = fopen(state, "w"));
+	fputs("a resume state\n", f);
+	fclose(f);
+	opts.resume_path = state;
+	/* one descriptor left: the file to upload takes it, the state's open gets EMFILE */
+	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+	close(fd);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)fd + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	r = tg_s3_put_file(t.s3, "big", path, &opts, &res);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_int_ne(r, TG_OK);
+	ck_assert_msg(strcmp(res.code, "LocalState") == 0 && res.local && res.retryable, "%s %s",
+	              res.code, res.message);
+	ck_assert_int_eq(stat(state, &st), 0);
+	log = scripted_log(&t);
+	ck_assert_int_eq(json_array_size(log), 0);
+	json_decref(log);
+	scripted_stop(&t);
+}
+END_TEST
+
 /* An S3 error's Message or Code too long for the result: cut where a character ends, marked with
  * "...", never thrown away. AWS's AccessDenied for a missing KMS permission is 292 bytes, and
  * what is missing is in it; it was shown as "HTTP 403". */
@@ -1371,6 +1414,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_long_error_cut);
 	tcase_add_test(tc, test_put_fd_file_shrinks);
 	tcase_add_test(tc, test_state_unwritable_goes_on);
+	tcase_add_test(tc, test_state_unreadable_now_is_kept);
 	tcase_add_test(tc, test_expired_token_refresh);
 	tcase_add_test(tc, test_expired_static_token_not_retried);
 	tcase_add_test(tc, test_sink_stops);

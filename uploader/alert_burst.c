@@ -71,8 +71,9 @@ static void alerts_dir(const struct up_ctx *c, char *dir, size_t len)
 
 /*
  * state/alerts/<kind>.json into *st, or NULL there (none, or not a window file: it is
- * replaced). A file that is there but could not be read (EIO, EMFILE) is no missing one: its
- * error, for the alert to be tried again later, not a fresh window written over the count.
+ * replaced). A file that is there but could not be read now (EIO, EMFILE: tg_err_transient())
+ * is no missing one: its error, for the alert to be tried again later, not a fresh window
+ * written over the count.
  */
 static int window_load(const struct up_ctx *c, const char *kind, json_t **st)
 {
@@ -85,8 +86,7 @@ static int window_load(const struct up_ctx *c, const char *kind, json_t **st)
 	tg_buf_init(&text, BURST_FILE_MAX + 1);
 	if ((r = tg_read_file(path, BURST_FILE_MAX, &text)) == TG_OK)
 		*st = json_loadb((const char *)text.data, text.len, 0, NULL);
-	else if (r == TG_ERR_NOT_FOUND || r == TG_ERR_LIMIT || r == TG_ERR_PERM ||
-	         (r == TG_ERR_SYSTEM && errno == ELOOP))
+	else if (!tg_err_transient(r, errno))
 		r = TG_OK; /* none, or no window file (too long, not a regular file, a symlink) */
 	else
 		tg_error_r(r, "read %s", path);

@@ -2000,16 +2000,19 @@ static void headers_fingerprint(const struct tg_s3_put_opts *opts, char out[65])
 
 /* The resume state at path into st: TG_ERR_NOT_FOUND when there is none or it cannot be read,
  * the parser's error when it is not well-formed. */
+/* The resume state at path: TG_OK, TG_ERR_NOT_FOUND (none), TG_ERR_FORMAT (no state file: torn,
+ * edited, too long, not a regular file, a symlink, a name too long), or, for one that cannot be
+ * read now (EIO, EMFILE, ENOMEM: tg_err_transient()), its error. */
 static int state_read(const char *path, struct tg_s3_mpu_state *st)
 {
 	struct tg_buf b = TG_BUF_VOID;
 	int r;
 
 	tg_buf_init(&b, TG_S3_MAX_STATE);
-	if (tg_read_file(path, TG_S3_MAX_STATE, &b) != TG_OK)
-		r = TG_ERR_NOT_FOUND;
-	else
+	if ((r = tg_read_file(path, TG_S3_MAX_STATE, &b)) == TG_OK)
 		r = tg_s3_state_parse((const char *)b.data, b.len, st);
+	else if (r != TG_ERR_NOT_FOUND && !tg_err_transient(r, errno))
+		r = TG_ERR_FORMAT;
 	tg_buf_free(&b);
 	return r;
 }
@@ -2018,12 +2021,23 @@ static int state_load(struct tg_s3 *s3, const char *path, const char *key, const
                       const char *headers, struct tg_s3_mpu_state *st, struct tg_s3_result *res)
 {
 	struct tg_s3_result ares;
-	int r;
+	int r, err;
 
-	if ((r = state_read(path, st)) != TG_OK) {
-		if (r != TG_ERR_NOT_FOUND)
-			state_remove(path); /* torn or edited */
-		return TG_ERR_NOT_FOUND;    /* none, or unusable: start over */
+	r = state_read(path, st);
+	err = errno;
+	if (r == TG_ERR_FORMAT)
+		state_remove(path); /* torn or edited */
+	if (r == TG_ERR_NOT_FOUND || r == TG_ERR_FORMAT)
+		return TG_ERR_NOT_FOUND; /* none, or unusable: start over */
+	if (r != TG_OK) {
+		/* there, but not to be read now: neither started over (its upload would be left
+		 * to be billed, the whole file sent again) nor removed; tried again later */
+		snprintf(res->code, sizeof res->code, "LocalState");
+		res_msg(res, "cannot read the resume state %s: %s", path,
+		        r == TG_ERR_SYSTEM ? strerror(err) : tg_strerror(r));
+		res->local = 1;
+		res->retryable = 1;
+		return r;
 	}
 	if (strcmp(st->key, key) != 0 || st->size != (uint64_t)sb->st_size ||
 	    st->mtime_sec != sb->st_mtim.tv_sec || st->mtime_nsec != sb->st_mtim.tv_nsec ||
@@ -2052,7 +2066,10 @@ static int put_multipart(struct tg_s3 *s3, const char *key, int fd, const struct
 	headers_fingerprint(opts, headers);
 again:
 	memset(&st, 0, sizeof st);
-	if (resume == NULL || state_load(s3, resume, key, sb, headers, &st, res) != TG_OK) {
+	if (resume != NULL && (r = state_load(s3, resume, key, sb, headers, &st, res)) != TG_OK &&
+	    r != TG_ERR_NOT_FOUND)
+		goto out; /* there, but not to be read now */
+	if (resume == NULL || r != TG_OK) {
 		snprintf(st.key, sizeof st.key, "%s", key);
 		memcpy(st.headers, headers, sizeof st.headers);
 		st.size = (uint64_t)sb->st_size;
