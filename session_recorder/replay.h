@@ -141,7 +141,8 @@ void replay_discard_input(int fd, int settle);
  * look for.
  */
 #define REPLAY_TERM_RESTORE                                                                        \
-	"\033[?1049l\0337\033[r\0338\033[0m\033[4l\033[20l\033[?5l\033[?7h\033(B\017\033[?25h"     \
+	"\033[?2026l\033[?1049l\0337\033[r\0338\033[?6l\033[0m\033[4l\033[20l\033[?5l\033[?7h"     \
+	"\033[?45l\033[?8h\033(B\017\033[?25h"                                                     \
 	"\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l"
 /* "1:02:03.456" for microseconds. */
 void replay_fmt_time(char *out, size_t n, uint64_t us);

@@ -380,12 +380,14 @@ def run(tmp):
         p.close()
 
     # a recording cut while it had the terminal in insert mode, on the alternate screen, in
-    # reverse video, with a scroll region and the line-drawing set: play and cat give the
+    # reverse video, with a scroll region, the line-drawing set, origin mode, reverse
+    # wraparound, no autorepeat, in a synchronized update: play and cat give the
     # terminal back as it was, after the recorded bytes (not only on q or a signal)
-    gen(tmp, "modes.tgr", "out 0 x\\e[4h\\e[?1049h\\e[?5h\\e[5;10r\\e(0\\x0e\\e[20hy\n"
+    gen(tmp, "modes.tgr", "out 0 x\\e[4h\\e[?1049h\\e[?5h\\e[5;10r\\e(0\\x0e\\e[20h"
+        "\\e[?6h\\e[?45h\\e[?8l\\e[?2026hy\n"
         "seal 1000 {}\n")
-    restore = (b"\x1b[?1049l\x1b7\x1b[r\x1b8\x1b[0m\x1b[4l\x1b[20l\x1b[?5l\x1b[?7h\x1b(B\x0f"
-               b"\x1b[?25h")
+    restore = (b"\x1b[?2026l\x1b[?1049l\x1b7\x1b[r\x1b8\x1b[?6l\x1b[0m\x1b[4l\x1b[20l\x1b[?5l"
+               b"\x1b[?7h\x1b[?45l\x1b[?8h\x1b(B\x0f\x1b[?25h")
     for cmd in (["play"], ["cat"], ["cat", "--raw"]):
         p = Play(cmd + ["modes.tgr"], tmp)
         st = p.wait()
