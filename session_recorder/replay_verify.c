@@ -758,14 +758,15 @@ int replay_cmd_list(const struct replay_opts *o, int argc, char **argv)
 		r = tg_rec_summarize_source(&s.src, o->have_pk ? o->host_pk : NULL, &a.items[i].s);
 		if (replay_src_close(&s) != TG_OK && r == TG_OK)
 			r = TG_ERR_IO;
-		if (r == TG_OK && a.items[i].s.status == TG_ERR_UNSEALED &&
-		    a.items[i].s.verified_bytes == 0) {
-			/* no checkpoint covers its header: its user, host, start and session are
+		if (r == TG_OK && a.items[i].s.status != TG_OK && a.items[i].s.verified_bytes == 0) {
+			/* no checkpoint covers its header (unsealed before the first, its header
+			 * edited, signed by another key): its user, host, start and session are
 			 * claims, not shown (as of a recording cut inside its header) */
 			uint64_t file_bytes = a.items[i].s.file_bytes;
+			int status = a.items[i].s.status;
 
 			memset(&a.items[i].s, 0, sizeof(a.items[i].s));
-			a.items[i].s.status = TG_ERR_UNSEALED;
+			a.items[i].s.status = status;
 			a.items[i].s.file_bytes = file_bytes;
 		}
 		if (r == TG_OK)

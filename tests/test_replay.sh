@@ -1340,6 +1340,15 @@ grep -q "1:02:03.600 .*sealed .*a.tgr" out.txt || tg_fail "list a: $(cat out.txt
 grep -q "UNSEALED .*b.tgr" out.txt || tg_fail "list b"
 grep -q "TAMPERED .*c.tgr" out.txt || tg_fail "list c"
 [ ! -s err.txt ] || tg_fail "list: $(cat err.txt)"
+# a header edited (the user, same length): no checkpoint covers it, so its claims are not shown
+python3 -c 'import sys
+d = open("good.tgr", "rb").read()
+assert d.count(b"\"user\":\"alice\"") >= 1
+open("spool/sessions/d.tgr", "wb").write(d.replace(b"\"user\":\"alice\"", b"\"user\":\"mallo\"", 1))'
+expect 1 "$R" -c conf list spool
+grep -q "TAMPERED .*d.tgr" out.txt || tg_fail "list d: $(cat out.txt)"
+if grep -q mallo out.txt; then tg_fail "list shows an edited header's user as the recording's: $(cat out.txt)"; fi
+rm spool/sessions/d.tgr
 # --no-key is said on every result: a listing's "sealed" is then intact, not known genuine
 expect 1 "$R" -c conf --no-key list spool
 grep -q "1:02:03.600 .*sealed .*a.tgr" out.txt || tg_fail "list --no-key: $(cat out.txt)"
