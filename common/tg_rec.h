@@ -210,6 +210,7 @@ struct tg_rec_verdict {
 	 * TG_ERR_BAD_SIGNATURE, _CHAIN, _FORMAT, _WRONG_KEY, _VERSION */
 	int status;
 	int key_checked; /* the session key's certificate was checked against a host key */
+	int cert_ok;     /* ... and that host key signed it */
 	int sealed;
 	int truncated;           /* the input ends inside a record or the header */
 	uint64_t records;        /* records read, the HEADER included */

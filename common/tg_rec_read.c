@@ -262,8 +262,10 @@ static void check_cert(struct tg_rec_reader *r, json_t *o)
 	}
 	mlen =
 	    tg_rec_session_cert_msg(m, r->hdr.session_id_raw, r->hdr.session_pk, r->hdr.start_us);
-	if (crypto_sign_verify_detached(sig, m, mlen, r->host_pk) == 0)
+	if (crypto_sign_verify_detached(sig, m, mlen, r->host_pk) == 0) {
+		r->v.cert_ok = 1;
 		return;
+	}
 	if (strcmp(kid, r->hdr.key_id) != 0)
 		fail(r, TG_ERR_WRONG_KEY, 1, TG_REC_MAGIC_LEN, 0,
 		     "signed by host key %s, not by the given key %s", r->hdr.key_id, kid);

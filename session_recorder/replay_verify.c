@@ -455,9 +455,10 @@ static void info_text(const char *name, const struct tg_rec_header *h, const cha
 		print_kv("", buf);
 	}
 	snprintf(buf, sizeof(buf), "%s (%s)", h->key_id,
-	         in->v.key_checked ? (in->v.status == TG_ERR_WRONG_KEY ? "NOT the given host key"
-	                                                               : "the given host key")
-	                           : "host key not checked");
+	         !in->v.key_checked                 ? "host key not checked"
+	         : in->v.status == TG_ERR_WRONG_KEY ? "NOT the given host key"
+	         : in->v.cert_ok                    ? "the given host key"
+	                         : "the given host key's id, but its certificate does NOT verify");
 	print_kv("host key id:", buf);
 	print_kv("recorder:", h->recorder);
 	if (h->pam_session_id[0] != '\0')

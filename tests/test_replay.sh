@@ -386,9 +386,21 @@ for want in "session: *$SID" "user: *alice (uid 1000)" "client: *203.0.113.5 por
 	"terminal: *xterm-256color 80x24" \
 	"duration: *1:02:03.600" "exit status: *0" "transfer: .*scp -t /tmp.*upload" \
 	"hidden input: *9 bytes" "bytes stored: *out [0-9]*, err 0, in 3" "resizes: *1 (last 132x43)" \
-	"notes: .*transfer" "verification: .*sealed and intact" "final hash: *[0-9a-f]\{64\}"; do
+	"notes: .*transfer" "verification: .*sealed and intact" "final hash: *[0-9a-f]\{64\}" \
+	"host key id: *[0-9a-f]* (the given host key)"; do
 	grep -q "$want" out.txt || { cat out.txt; tg_fail "info lacks /$want/"; }
 done
+# a session key whose certificate does not verify, under the given key's id: not said to be
+# the given host key's
+python3 -c 'import re
+d = open("good.tgr", "rb").read()
+m = re.search(rb"\"session_key_sig\":\"([0-9a-f])", d)
+c = b"0" if m.group(1) != b"0" else b"1"
+open("badcert.tgr", "wb").write(d[:m.start(1)] + c + d[m.end(1):])'
+expect 1 "$R" -c conf info badcert.tgr
+grep -q "host key id: .*(the given host key's id, but its certificate does NOT verify)" out.txt ||
+	tg_fail "info of a certificate that does not verify: $(cat out.txt)"
+rm -f badcert.tgr
 # doc/investigate.md shows info's output for such a session: the same lines, in the same
 # order, as info prints for one, so that the walk-through does not drift from the program
 printf '%s\n' 'note 0 {"event":"start","entry":"forcecommand","shell":"/bin/bash"}' \
