@@ -84,12 +84,17 @@ static int window_load(const struct up_ctx *c, const char *kind, json_t **st)
 	*st = NULL;
 	snprintf(path, sizeof(path), "%s/" UP_ALERTS_DIR "/%s.json", c->state_dir, kind);
 	tg_buf_init(&text, BURST_FILE_MAX + 1);
-	if ((r = tg_read_file(path, BURST_FILE_MAX, &text)) == TG_OK)
+	if ((r = tg_read_file(path, BURST_FILE_MAX, &text)) == TG_OK) {
 		*st = json_loadb((const char *)text.data, text.len, 0, NULL);
-	else if (!tg_err_transient(r, errno))
-		r = TG_OK; /* none, or no window file (too long, not a regular file, a symlink) */
-	else
+	} else if (r == TG_ERR_NOT_FOUND) {
+		r = TG_OK;
+	} else if (!tg_err_transient(r, errno)) {
+		/* no window file (too long, not a regular file, a symlink): replaced */
 		tg_error_r(r, "read %s", path);
+		r = TG_OK;
+	} else {
+		tg_error_r(r, "read %s (tried again later)", path);
+	}
 	tg_buf_free(&text);
 	if (*st != NULL && !json_is_object(*st)) {
 		json_decref(*st);
