@@ -1003,30 +1003,33 @@ expect 0 "$R" -c conf search 'progress [0-9]+%' wiped.tgr
 0:00:00.008 wiped.tgr: progress 20%
 0:00:00.008 wiped.tgr: progress 100%" ] || tg_fail "search of a line drawn again: $(cat out.txt)"
 rm -f wiped.txt wiped.tgr
+# search_unv META PATTERN WANT WHAT LINE...: a recording of the LINEs (text, a checkpoint, more
+# after it, then a crash) with the header META (such as cols=20; "": the generator's own),
+# searched with --force for PATTERN: its one match says UNVERIFIED and shows WANT (WHAT: the
+# case, for the failure)
+search_unv() {
+	su_meta=$1 su_re=$2 su_want=$3 su_what=$4
+	shift 4
+	printf '%s\n' "$@" 'flush' 'crash' >erase-unv.txt
+	# shellcheck disable=SC2086 # META is none or one word
+	"$G" script k/signing.key erase-unv.tgr session=$SID $su_meta <erase-unv.txt ||
+		tg_fail "make erase-unv.tgr"
+	expect 2 "$R" -c conf --force search "$su_re" erase-unv.tgr
+	[ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: $su_want" ] ||
+		tg_fail "search --force: $su_what is shown as verified: $(cat out.txt)"
+}
 # ... and a line an erase past the verified part cut short is no verified line (--force): its
 # matches say UNVERIFIED, as those with text from there do
-printf '%s\n' 'out 1000 rm -rf /tmp/x' 'checkpoint 2000' 'out 3000 \x08\x08\x08\x08\x08\e[K' 'out 4000 \r\n' 'flush' \
-	'crash' >erase-unv.txt
-"$G" script k/signing.key erase-unv.tgr session=$SID <erase-unv.txt || tg_fail "make erase-unv.tgr"
-expect 2 "$R" -c conf --force search 'rm -rf /$' erase-unv.tgr
-[ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: rm -rf /" ] ||
-	tg_fail "search --force: a line an unverified erase cut short is shown as verified: $(cat out.txt)"
+search_unv '' 'rm -rf /$' 'rm -rf /' "a line an unverified erase cut short" \
+	'out 1000 rm -rf /tmp/x' 'checkpoint 2000' 'out 3000 \x08\x08\x08\x08\x08\e[K' 'out 4000 \r\n'
 # ... and so is one an unverified insert pushed text off (at 20 columns: 3 cells in before
 # foobar, whose r goes past the last column)
-printf '%s\n' 'out 1000 rm -rf /srv/foobar' 'checkpoint 2000' 'out 3000 \e[6D\e[3@' 'out 4000 \r\n' 'flush' \
-	'crash' >erase-unv.txt
-"$G" script k/signing.key erase-unv.tgr session=$SID cols=20 <erase-unv.txt || tg_fail "make erase-unv.tgr"
-expect 2 "$R" -c conf --force search 'fooba$' erase-unv.tgr
-[ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: rm -rf /srv/   fooba" ] ||
-	tg_fail "search --force: a line an unverified insert cut short is shown as verified: $(cat out.txt)"
+search_unv cols=20 'fooba$' 'rm -rf /srv/   fooba' "a line an unverified insert cut short" \
+	'out 1000 rm -rf /srv/foobar' 'checkpoint 2000' 'out 3000 \e[6D\e[3@' 'out 4000 \r\n'
 # ... and so is one whose text around the match came past the verified part: the match is
 # verified, the line shown is not
-printf '%s\n' 'out 1000 wire approved by ' 'checkpoint 2000' 'out 3000 mallory' 'out 4000 \r\n' 'flush' \
-	'crash' >erase-unv.txt
-"$G" script k/signing.key erase-unv.tgr session=$SID <erase-unv.txt || tg_fail "make erase-unv.tgr"
-expect 2 "$R" -c conf --force search 'approved' erase-unv.tgr
-[ "$(cat out.txt)" = "$SID UNVERIFIED 0:00:00.001 erase-unv.tgr: wire approved by mallory" ] ||
-	tg_fail "search --force: a line with unverified text around the match is shown as verified: $(cat out.txt)"
+search_unv '' 'approved' 'wire approved by mallory' "a line with unverified text around the match" \
+	'out 1000 wire approved by ' 'checkpoint 2000' 'out 3000 mallory' 'out 4000 \r\n'
 # ... in work that grows with the output, not with the line erased again and again (a line
 # of 16 KiB erased after each byte: well under a second, where counting the line each time
 # took half a minute): twice as long a line, erased as often, is hardly more work

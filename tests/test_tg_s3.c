@@ -994,12 +994,12 @@ START_TEST(test_state_unreadable_now_is_kept)
 	struct scripted t;
 	struct tg_s3_result res;
 	struct tg_s3_put_opts opts = {0};
-	struct rlimit old, tight;
+	struct rlimit old;
 	char path[4300], state[4400];
 	struct stat st;
 	json_t *log;
 	FILE *f;
-	int fd, r;
+	int r;
 
 	scripted_big(&t, "[]", 1, path, sizeof path, 6);
 	snprintf(state, sizeof state, "%s/big.json", t.dir);
@@ -1008,14 +1008,9 @@ START_TEST(test_state_unreadable_now_is_kept)
 	fclose(f);
 	opts.resume_path = state;
 	/* one descriptor left: the file to upload takes it, the state's open gets EMFILE */
-	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-	close(fd);
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-	tight = old;
-	tight.rlim_cur = (rlim_t)fd + 1;
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	tg_test_fds_left(1, &old);
 	r = tg_s3_put_file(t.s3, "big", path, &opts, &res);
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	tg_test_fds_restore(&old);
 	ck_assert_int_ne(r, TG_OK);
 	ck_assert_msg(strcmp(res.code, "LocalState") == 0 && res.local && res.retryable, "%s %s",
 	              res.code, res.message);

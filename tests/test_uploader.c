@@ -776,21 +776,15 @@ START_TEST(open_login_marker_kept_when_it_cannot_be_read_now)
 {
 	static const char sid[] = "fedcba9876543210fedcba9876543210";
 	uint64_t wake = UINT64_MAX;
-	struct rlimit old, tight;
+	struct rlimit old;
 	struct up_ctx c;
 	char *dir = open_login_spool(&c);
-	int fd;
 
 	open_login_marker(&c, sid, 3600);
 	/* one descriptor left: opendir of state/open/ takes it, the marker's open gets EMFILE */
-	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-	close(fd);
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-	tight = old;
-	tight.rlim_cur = (rlim_t)fd + 1;
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	tg_test_fds_left(1, &old);
 	up_open_logins_check(&c, &wake);
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	tg_test_fds_restore(&old);
 	ck_assert_int_eq(open_login_files(dir, "state/open"), 1);
 	ck_assert_uint_le(c.open_check_us, up_now_us() + 5000000u);
 	spool_ctx_free(&c, dir);
@@ -821,10 +815,10 @@ static json_int_t window_count(const char *dir, const char *kind)
 START_TEST(alert_window_kept_when_it_cannot_be_read_now)
 {
 	char *dir = tg_test_tmpdir(), path[PATH_MAX];
-	struct rlimit old, tight;
+	struct rlimit old;
 	struct up_ctx c;
 	json_t *ev;
-	int fd, r;
+	int r;
 
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(tg_config_new(&c.cfg), TG_OK);
@@ -844,14 +838,9 @@ START_TEST(alert_window_kept_when_it_cannot_be_read_now)
 	ck_assert_int_eq(up_alert_burst_take(&c, ev, "00000001764000000000003-3.json"), 1);
 	ck_assert_int_eq(window_count(dir, "recording_removed"), 2);
 	/* no descriptor left: the window file's open gets EMFILE */
-	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-	close(fd);
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-	tight = old;
-	tight.rlim_cur = (rlim_t)fd;
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	tg_test_fds_left(0, &old);
 	r = up_alert_burst_take(&c, ev, "00000001764000000000004-4.json");
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	tg_test_fds_restore(&old);
 	ck_assert_int_lt(r, 0);
 	ck_assert_int_eq(window_count(dir, "recording_removed"), 2);
 	/* tried again once it can be read: counted with the others */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +92,29 @@ static inline void tg_test_pyserver_stop(pid_t *pid)
 		waitpid(*pid, NULL, 0);
 		*pid = 0;
 	}
+}
+
+/*
+ * Leave the process n more file descriptors (an open after them fails with EMFILE), the limit
+ * it had kept in *old for tg_test_fds_restore(): a read that fails for a moment, not for what
+ * the file is.
+ */
+static inline void tg_test_fds_left(unsigned n, struct rlimit *old)
+{
+	struct rlimit tight;
+	int fd;
+
+	ck_assert_int_ge(fd = open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+	close(fd);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, old), 0);
+	tight = *old;
+	tight.rlim_cur = (rlim_t)fd + n;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+}
+
+static inline void tg_test_fds_restore(const struct rlimit *old)
+{
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, old), 0);
 }
 
 /* Run one suite; exit status for the automake harness. */
