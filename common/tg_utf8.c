@@ -54,6 +54,20 @@ int tg_utf8_seq(const unsigned char *p, size_t len)
 	return ok == need ? (int)need : -1;
 }
 
+int tg_utf8_valid(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i = 0;
+	int n;
+
+	while (i < len) {
+		if ((n = tg_utf8_seq(c + i, len - i)) <= 0)
+			return 0;
+		i += (size_t)n;
+	}
+	return 1;
+}
+
 unsigned long tg_utf8_code(const unsigned char *p, size_t n)
 {
 	unsigned long code = p[0] & (n == 1 ? 0x7fu : 0xffu >> (n + 1));

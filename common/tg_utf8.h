@@ -22,6 +22,8 @@ int tg_utf8_seq(const unsigned char *p, size_t len);
  * a character cut short counts once, a stray byte once.
  */
 size_t tg_utf8_invalid_len(const unsigned char *p, size_t len);
+/* Whether p[0..len) is UTF-8 throughout: every sequence whole and valid. */
+int tg_utf8_valid(const void *p, size_t len);
 /* The code point of the valid character p of n bytes (tg_utf8_seq() said n). */
 unsigned long tg_utf8_code(const unsigned char *p, size_t n);
 /* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be

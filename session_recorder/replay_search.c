@@ -1340,21 +1340,6 @@ static int search_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	return c->werr ? -1 : 0;
 }
 
-/* Whether s is UTF-8 text. */
-static int is_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), i = 0;
-	int n;
-
-	while (i < len) {
-		if ((n = tg_utf8_seq(p + i, len - i)) <= 0)
-			return 0;
-		i += (size_t)n;
-	}
-	return 1;
-}
-
 /* Whether a POSIX ERE has no special characters at all. */
 static int is_literal(const char *p)
 {
@@ -1411,7 +1396,7 @@ int replay_cmd_search(const struct replay_opts *o, int argc, char **argv)
 	/* what a terminal showed is UTF-8 text whatever the investigator's locale: '.' is one
 	 * character of it in a script run with LANG=C as at a UTF-8 prompt (a pattern that is
 	 * not UTF-8 itself, raw bytes typed to match raw bytes, is left to the locale's bytes) */
-	if (MB_CUR_MAX == 1 && is_utf8(argv[0]))
+	if (MB_CUR_MAX == 1 && tg_utf8_valid(argv[0], strlen(argv[0])))
 		setlocale(LC_CTYPE, "C.UTF-8");
 	if ((e = regcomp(&c->re, argv[0], REG_EXTENDED | REG_NEWLINE)) != 0) {
 		regerror(e, &c->re, err, sizeof(err));

@@ -328,24 +328,6 @@ static void emit_raw(struct export_ctx *c, uint64_t t, const unsigned char *held
 	emit(c, t, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
 }
 
-/* Whether p[0..n) is UTF-8 throughout. */
-static int utf8_whole(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	int k;
-
-	while (i < n) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = tg_utf8_seq(p + i, n - i)) <= 0)
-			return 0;
-		i += (size_t)k;
-	}
-	return 1;
-}
-
 /*
  * An "o" event of n bytes of UTF-8 at t: through the guard (a sequence cut across records is
  * held, and comes out whole, or not at all, in the event of the record that ends it), unless
@@ -375,7 +357,7 @@ static void emit_out(struct export_ctx *c, uint64_t t, const unsigned char *p, s
 	/* the guard ends a string at any raw 0x9C, also one inside a character (U+2720..U+273F
 	 * are e2 9c xx): what is left of that character is no UTF-8, which an "o" event must be.
 	 * One U+FFFD each, counted with the recording's own. */
-	if (!utf8_whole(c->guarded.data, c->guarded.len)) {
+	if (!tg_utf8_valid(c->guarded.data, c->guarded.len)) {
 		size_t bad = 0;
 
 		tg_buf_reset(&c->clean);

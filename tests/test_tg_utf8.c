@@ -52,6 +52,12 @@ void syslog(int pri, const char *fmt, ...)
 
 START_TEST(sequences)
 {
+	/* a whole text: every character whole and valid, a NUL byte included */
+	ck_assert(tg_utf8_valid("", 0));
+	ck_assert(tg_utf8_valid("a\0\xc3\xa9\xe2\x9c\xbc", 7));
+	ck_assert(!tg_utf8_valid("a\xbc", 2));    /* what is left of U+273C after 0x9C */
+	ck_assert(!tg_utf8_valid("caf\xc3", 4));  /* cut short at the end */
+	ck_assert(!tg_utf8_valid("\xc0\xaf", 2)); /* overlong */
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"a", 1), 1);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xc3\xa9", 2), 2);
 	ck_assert_int_eq(tg_utf8_seq((const unsigned char *)"\xe2\x82\xac", 3), 3);
