@@ -41,4 +41,18 @@ up_rec later.tgr user=alice bytes=1000
 hash=$(printf '%s' "$long" | sha256sum | cut -d' ' -f1)
 up_s3_objects "$P" | grep -q "/$P/dt=[0-9-]*/host=$H/$U/$(printf '_20%.0s' $(seq 32))-$hash.tgr._S3rver_object\$" ||
 	tg_fail "the long-named recording is not under its short key: $(up_s3_objects "$P" | grep -v events | cut -c1-300)"
+
+# So did a name whose extension alone is that long (a file put in sessions/ by hand): only
+# the stem was cut. The extension now keeps its first 16 bytes.
+longext="x.$(printf '%240s' '')"
+up_rec "$longext" user="$U" host="$H" bytes=1000
+up_rec later2.tgr user=alice bytes=1000
+"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 ||
+	tg_fail "--once (long extension): exit $?: $(tail -5 "$T/uploader.log" | cut -c1-300)"
+! grep -q s3_error "$T/uploader.log" || tg_fail "S3 refused (long extension): $(grep s3_error "$T/uploader.log" | cut -c1-300)"
+[ ! -e "$T/spool/sessions/$longext" ] && [ ! -e "$T/spool/sessions/later2.tgr" ] ||
+	tg_fail "a recording stayed in the spool (long extension): $(ls "$T/spool/sessions")"
+hash=$(printf '%s' "$longext" | sha256sum | cut -d' ' -f1)
+up_s3_objects "$P" | grep -q "/$P/dt=[0-9-]*/host=$H/$U/x-$hash\.$(printf '_20%.0s' $(seq 15))\._S3rver_object\$" ||
+	tg_fail "the long-extension recording is not under its short key: $(up_s3_objects "$P" | grep -v events | cut -c1-300)"
 echo PASS

@@ -191,7 +191,7 @@ int up_key_session_fit(const struct tg_config *cfg, const struct up_key_vars *v,
                        char *key, size_t klen, char *ikey, size_t iklen)
 {
 	struct up_key_vars vv = *v;
-	char stem[UP_KEY_STEM_CUT + 1 + 64 + 1];
+	char stem[UP_KEY_STEM_CUT + 1 + 64 + 1], ext[UP_KEY_EXT_CUT + 1];
 	int r;
 
 	if (up_key_session(cfg, v, key, klen) == TG_OK &&
@@ -204,6 +204,11 @@ int up_key_session_fit(const struct tg_config *cfg, const struct up_key_vars *v,
 	                    sizeof(stem))) != TG_OK)
 		return r;
 	vv.session_id = stem;
+	/* and a long extension its first bytes (the hash holds the whole name) */
+	if (v->ext != NULL && strlen(v->ext) > UP_KEY_EXT_CUT) {
+		snprintf(ext, sizeof(ext), "%.*s", UP_KEY_EXT_CUT, v->ext);
+		vv.ext = ext;
+	}
 	if ((r = up_key_session(cfg, &vv, key, klen)) != TG_OK)
 		return r;
 	return up_key_index(cfg, &vv, ikey, iklen);
@@ -294,10 +299,11 @@ static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 		    "or a key over 1024 bytes)");
 		return TG_ERR_CONFIG;
 	}
-	/* the longest keys a file gets: user and host at their cap, and the short stem of a name
-	 * too long for a key, every byte of its cut escaped */
+	/* the longest keys a file gets: user and host at their cap, and the short stem and
+	 * extension of a name too long for a key, every byte of their cuts escaped */
 	{
-		char user[KEY_VALUE_MAX + 1], stem[3 * UP_KEY_STEM_CUT + 1 + 64 + 1];
+		char user[KEY_VALUE_MAX + 1], stem[UP_KEY_STEM_CUT + 1 + 64 + 1];
+		char ext[UP_KEY_EXT_CUT + 1];
 
 		memset(user, 'u', KEY_VALUE_MAX);
 		user[KEY_VALUE_MAX] = '\0';
@@ -305,8 +311,11 @@ static int key_check(const struct tg_config *cfg, char *err, size_t errlen)
 		memset(stem + UP_KEY_STEM_CUT, 'f', 65);
 		stem[UP_KEY_STEM_CUT] = '-';
 		stem[UP_KEY_STEM_CUT + 65] = '\0';
+		memset(ext, '~', UP_KEY_EXT_CUT);
+		ext[UP_KEY_EXT_CUT] = '\0';
 		v.user = v.host = user;
 		v.session_id = stem;
+		v.ext = ext;
 		if (up_key_session(cfg, &v, key, sizeof(key)) != TG_OK ||
 		    up_key_index(cfg, &v, key, sizeof(key)) != TG_OK) {
 			tg_errf(err, errlen,

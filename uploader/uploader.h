@@ -405,11 +405,13 @@ int up_key_expand(const char *tmpl, const struct up_key_vars *v, char *out, size
 /* The S3 key of a recording, from the [s3] key_template. */
 int up_key_session(const struct tg_config *cfg, const struct up_key_vars *v, char *out, size_t len);
 #define UP_KEY_STEM_CUT 32
+#define UP_KEY_EXT_CUT 16
 /*
- * The S3 key (key) and index key (ikey) of the file name (v->session_id its stem), as
- * up_key_session and up_key_index give them; when the name makes either longer than S3 takes,
- * the stem becomes its first UP_KEY_STEM_CUT bytes, '-' and the SHA-256 of name in hex: the
- * file still goes up, under a key of its own, the same at every try.
+ * The S3 key (key) and index key (ikey) of the file name (v->session_id its stem, v->ext its
+ * extension), as up_key_session and up_key_index give them; when the name makes either longer
+ * than S3 takes, the stem becomes its first UP_KEY_STEM_CUT bytes, '-' and the SHA-256 of name
+ * in hex, and an extension longer than UP_KEY_EXT_CUT bytes its first UP_KEY_EXT_CUT: the file
+ * still goes up, under a key of its own, the same at every try.
  */
 int up_key_session_fit(const struct tg_config *cfg, const struct up_key_vars *v, const char *name,
                        char *key, size_t klen, char *ikey, size_t iklen);
