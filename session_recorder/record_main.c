@@ -504,12 +504,14 @@ static char *end_json(struct recorder *rc, const struct relay_result *res)
 	char *text;
 
 	if (rc->mode.kind == SESSION_TRANSFER) {
-		t = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "command", rc->mode.original,
-		              "kind", rc->mode.transfer, "direction", rc->mode.direction,
-		              "bytes_in", (json_int_t)s->bytes[TG_REC_IN], "bytes_out",
-		              (json_int_t)s->bytes[TG_REC_OUT], "duration_us", (json_int_t)dur,
-		              "exit_status",
-		              have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null());
+		/* the client's command need not be UTF-8 (a quoted path): json_pack's "s" would
+		 * refuse it and leave the transfer without its facts; U+FFFD, as in the header */
+		t = json_pack(
+		    "{s:o, s:s, s:s, s:I, s:I, s:I, s:o}", "command",
+		    tg_utf8_json(rc->mode.original, NULL), "kind", rc->mode.transfer, "direction",
+		    rc->mode.direction, "bytes_in", (json_int_t)s->bytes[TG_REC_IN], "bytes_out",
+		    (json_int_t)s->bytes[TG_REC_OUT], "duration_us", (json_int_t)dur, "exit_status",
+		    have_exit ? json_integer(WEXITSTATUS(res->status)) : json_null());
 	}
 	o = json_pack("{s:I, s:I, s:o, s:o, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I, s:o}",
 	              "end_us", (json_int_t)now, "duration_us", (json_int_t)dur, "exit_status",

@@ -367,6 +367,26 @@ def test_mapped_command_not_utf8_noted():
         env.cleanup()
 
 
+def test_transfer_command_not_utf8_kept():
+    """A transfer whose command holds bytes that are not UTF-8 (a quoted Latin-1 path) lost its
+    facts: END's "transfer" was null and no transfer NOTE was written, so the recording said
+    neither kind, direction, byte counts nor exit status of what it did not store."""
+    if not have("scp"):
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        rc, out, err = run_pipes(env, "scp -f '/nonexistent/r\udce9po'")  # \udce9: the byte 0xe9
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.header["mode"] == "transfer", "sealed, a transfer (%r)" % err)
+        t = rec.end()["transfer"]
+        check(isinstance(t, dict) and t["kind"] == "scp" and t["direction"] == "download",
+              "END keeps the transfer's facts (%r)" % t)
+        check(t["command"] == "scp -f '/nonexistent/r\ufffdpo'", "the command, U+FFFD for the bad byte (%r)" % t)
+        check(rec.notes("transfer") and rec.notes("transfer")[0]["kind"] == "scp", "a transfer NOTE too")
+    finally:
+        env.cleanup()
+
+
 def test_rsync_and_git():
     if not have("rsync", "git"):
         return
@@ -1521,7 +1541,7 @@ if __name__ == "__main__":
           test_shell_line_program_on_stdin_stored, test_command_string_program_on_stdin_stored,
           test_client_commands_on_stdin_stored,
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,
-          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_spool_unreadable_part_counted_without, test_traceme_command_goes_on, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
+          test_sftp_internal_mapped, test_mapped_command_not_utf8_noted, test_transfer_command_not_utf8_kept, test_rsync_and_git, test_on_failure_deny_and_allow, test_spool_full_refused, test_spool_unreadable_part_counted_without, test_traceme_command_goes_on, test_long_command_recorded, test_failure_mid_session, test_recording_removed_mid_session,
           test_failure_ends_quiet_command, test_failure_spares_reused_pid, test_normal_end_leaves_background,
           test_term_closes_pipes, test_term_ends_quiet_command, test_hangup_done_when_only_zombies_left,
           test_ctrl_c_while_helper_starts, test_ctrl_c_reaches_command, test_signals_together_all_passed, test_ctrl_z_stops_command, test_bg_job_stops_on_terminal_read, test_bg_job_stops_on_terminal_write, test_bg_failure_message_not_lost,
