@@ -513,9 +513,11 @@ static int succeed(struct attempt *a)
 		sodium_memzero(env, sizeof(env));
 	}
 	if (a->opts.forward_pass || a->from_authtok) {
+		/* the rest, before the code, is the password; none when the answer was the code
+		 * alone: then the code itself must not go on as the next module's password (a
+		 * directory's, sent to its server) */
 		a->response[a->password_len] = '\0';
-		if (a->password_len > 0)
-			rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->response);
+		rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->password_len > 0 ? a->response : NULL);
 	}
 	log_result(a, 1, NULL);
 	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_AUTH_ERR;

@@ -76,10 +76,11 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out, co
 }
 
 /*
- * Line one: base32 (upper or lower case) into the key. Spaces, tabs and dashes are skipped, as
- * google-authenticator's module skips them: a secret kept in groups of four for reading (as
- * apps show it, and some tools write it) or with a trailing blank works there, and must not
- * lock its user out here.
+ * Line one: base32 (upper or lower case) into the key. Spaces, tabs and dashes are skipped, and
+ * the digits 0, 1 and 8 read as the letters O, L and B they are mistyped for, as
+ * google-authenticator's module reads them: a secret kept in groups of four for reading (as
+ * apps show it, and some tools write it), typed in by hand, or with a trailing blank works
+ * there, and must not lock its user out here.
  */
 static int parse_secret(const char *line, size_t n, struct tgp_secret *s)
 {
@@ -95,6 +96,12 @@ static int parse_secret(const char *line, size_t n, struct tgp_secret *s)
 			continue;
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 'a' + 'A');
+		if (c == '0')
+			c = 'O';
+		else if (c == '1')
+			c = 'L';
+		else if (c == '8')
+			c = 'B';
 		if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7') || c == '=') ||
 		    len + 1 >= sizeof(b32))
 			goto out;

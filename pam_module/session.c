@@ -56,6 +56,9 @@ static int no_secret(const struct tgp_opts *o, const struct passwd *pw)
 	int r;
 
 	if (*tmpl == '\0') {
+		/* a name the store cannot hold has no entry, as the auth step finds */
+		if (!tgp_user_name_ok(pw->pw_name))
+			return 1;
 		if ((s = tgp_secret_new()) == NULL)
 			return 0;
 		r = tgp_store_read(tg_config_str(o->cfg, TG_CONF_PAM_STATE_DIR), pw->pw_name, s);

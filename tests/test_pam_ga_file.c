@@ -86,6 +86,14 @@ START_TEST(parse_good_file)
 	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
 	ck_assert_int_eq(parse("gezd-gnbv-gy3t-qojq\tgezd-gnbv-gy3t-qojq\n", s, &ga), TG_OK);
 	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
+	/* typed in by hand: 0, 1 and 8 for the letters O, L and B, which google-authenticator's
+	 * module reads as those letters; the key is the same */
+	ck_assert_int_eq(parse("GEZDGN8VGY3TQ0JQGEZDGNBVGY3TQOJQ\n", s, &ga), TG_OK);
+	ck_assert_uint_eq(s->totp.keylen, 20);
+	ck_assert(memcmp(s->totp.key, "12345678901234567890", 20) == 0);
+	ck_assert_int_eq(parse("mfrggzdfmztwq21knnwg23tp\n", s, &ga), TG_OK);
+	ck_assert_uint_eq(s->totp.keylen, 15);
+	ck_assert(memcmp(s->totp.key, "abcdefghijklmno", 15) == 0);
 	/* what an edit leaves and google-authenticator's module takes: blank lines, lines ending
 	 * in blanks (the scratch code's line number is still its own, for the write-back) */
 	ck_assert_int_eq(parse(B32 "\n\n\" TOTP_AUTH \n\t\n11111111 \r\n22222222\t\n\n\n", s, &ga),
@@ -139,7 +147,9 @@ START_TEST(bad_files_refused)
 	ck_assert_int_eq(parse("GEZDGNBV\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse("", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse("   \n", s, &ga), TG_ERR_FORMAT);
-	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ1GEZDGNBVGY3TQOJQ\n", s, &ga), TG_ERR_FORMAT);
+	/* 9 is neither base32 nor a letter mistyped (0, 1, 8 are: parse_good_file) */
+	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ9GEZDGNBVGY3TQOJQ\n", s, &ga), TG_ERR_FORMAT);
+	ck_assert_int_eq(parse("GEZDGNBVGY3TQOJ!GEZDGNBVGY3TQOJQ\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(parse(B32 "\n\" HOTP_COUNTER 1\n", s, &ga), TG_ERR_FORMAT);
 	ck_assert_int_eq(ga.hotp, 1); /* said so, not "corrupt" */
 	ck_assert_int_eq(parse(B32 "\n\" TOTP_AUTH\n", s, &ga), TG_OK);

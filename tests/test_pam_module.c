@@ -352,6 +352,24 @@ static void service_passing_on(const char *args)
 	service_with(args, extra);
 }
 
+/* service_passing_on, with first (a module line) before ours. */
+static void service_first_passing_on(const char *args, const char *first)
+{
+	char p[4200], body[16384];
+	size_t n;
+	FILE *f;
+
+	service_passing_on(args);
+	snprintf(p, sizeof(p), "%s/pam.d/svc", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "r"));
+	n = fread(body, 1, sizeof(body) - 1, f);
+	fclose(f);
+	body[n] = '\0';
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fprintf(f, "%s%s", first, body);
+	fclose(f);
+}
+
 /* SSH_CONNECTION in the PAM environment of the next logins, as sshd puts it there; NULL: none */
 static const char *ssh_connection;
 
@@ -645,6 +663,8 @@ END_TEST
  * denied, and let in by nullok (issue: a rollout). With secret=, where a google-authenticator
  * file may be there but no state can be kept for the name, it fails closed, nullok or not.
  */
+static void session_as_with_method_env(const char *who, const char *method);
+
 START_TEST(unstorable_name_is_not_enrolled)
 {
 	struct conv_state c = {ANSWER_TEXT, "123456", 0, ""};
@@ -659,6 +679,10 @@ START_TEST(unstorable_name_is_not_enrolled)
 	ck_assert_int_eq(c.prompts, 0);
 	ck_assert_int_eq(events_with("\"user\":\"" ODD_NAME "\""), 2);
 	ck_assert_int_eq(events("mfa_skipped"), 1);
+	/* and its session says so, as for any user with no secret: not "none", with a
+	 * warning that the user has one */
+	session_as_with_method_env(ODD_NAME, "nullok");
+	ck_assert_int_eq(events_with("\"mfa_method\":\"nullok\""), 2);
 	snprintf(args, sizeof(args), "nullok secret=%s/ga", dir);
 	service(args);
 	c.prompts = 0;
@@ -1490,6 +1514,28 @@ START_TEST(forward_pass_and_try_first_pass)
 }
 END_TEST
 
+/* try_first_pass with an authtok that is the code alone: taken, and not passed on as the next
+ * module's password (it was, and a directory module would send it to its server). */
+START_TEST(try_first_pass_code_alone_not_passed_on)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char code[16], tok[64], extra[4400];
+
+	/* pam_unix collects the authtok (the code), ours takes it, pam_exec shows what is
+	 * passed on */
+	snprintf(extra, sizeof(extra), "auth optional pam_unix.so nodelay\n");
+	service_first_passing_on("try_first_pass", extra);
+	code_at(time(NULL), code);
+	c.text = code;
+	ck_assert_int_eq(auth(&c), PAM_SUCCESS);
+	/* pam_exec found no password (it asks for its own when there is none): with the code
+	 * passed on as one it asked nothing */
+	ck_assert_int_eq(c.prompts, 2);
+	passed_on(tok, sizeof(tok));
+	ck_assert_str_eq(tok, code); /* its own answer */
+}
+END_TEST
+
 /*
  * forward_pass and a user who skips MFA (exempt_group, nullok): the module after us takes the
  * password from us (use_first_pass), so it is asked for with the prompt everyone gets, and
@@ -1641,7 +1687,7 @@ END_TEST
 
 /* A session opened in a process where no auth ran (sshd), TOLLGATE_MFA_METHOD as the user set
  * it: the events' mfa_method. */
-static void session_with_method_env(const char *method)
+static void session_as_with_method_env(const char *who, const char *method)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
 	struct pam_conv pc = {conv, &c};
@@ -1649,11 +1695,16 @@ static void session_with_method_env(const char *method)
 	char env[64];
 
 	snprintf(env, sizeof(env), "TOLLGATE_MFA_METHOD=%s", method);
-	pamh = start_handle("svc", user, &pc);
+	pamh = start_handle("svc", who, &pc);
 	ck_assert_int_eq(pam_putenv(pamh, env), PAM_SUCCESS);
 	ck_assert_int_eq(pam_open_session(pamh, 0), PAM_SUCCESS);
 	ck_assert_int_eq(pam_close_session(pamh, 0), PAM_SUCCESS);
 	pam_end(pamh, PAM_SUCCESS);
+}
+
+static void session_with_method_env(const char *method)
+{
+	session_as_with_method_env(user, method);
 }
 
 /*
@@ -2218,6 +2269,7 @@ int main(void)
 	tcase_add_test(tc, ipv6_limited_per_network);
 	tcase_add_test(tc, ipv6_prefix_option);
 	tcase_add_test(tc, forward_pass_and_try_first_pass);
+	tcase_add_test(tc, try_first_pass_code_alone_not_passed_on);
 	tcase_add_test(tc, forward_pass_for_users_who_skip_mfa);
 	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);
