@@ -510,11 +510,54 @@ static int info_json(const char *name, struct tg_rec_reader *r, struct info *in)
 	return 0;
 }
 
+/*
+ * The source as info reads it, the bytes read while the header is opened kept (up to TEE_MAX),
+ * so that a recording that fails there is verified from the same bytes: standard input cannot
+ * be read a second time (the second read found its end, and called a malformed recording cut).
+ */
+#define TEE_MAX (4 * TG_REC_MAX_PAYLOAD)
+struct tee_src {
+	struct tg_rec_source in;
+	unsigned char *buf;
+	size_t len, pos;
+	int keeping;   /* the header is being opened: keep what is read */
+	int over;      /* more than TEE_MAX was read, or no memory: not all kept */
+	int replaying; /* give what was kept first, then the rest of in */
+};
+
+static ssize_t tee_read(void *ctx, void *b, size_t n)
+{
+	struct tee_src *t = ctx;
+	unsigned char *more;
+	ssize_t k;
+
+	if (t->replaying && t->pos < t->len) {
+		k = (ssize_t)(n < t->len - t->pos ? n : t->len - t->pos);
+		memcpy(b, t->buf + t->pos, (size_t)k);
+		t->pos += (size_t)k;
+		return k;
+	}
+	k = t->in.read(t->in.ctx, b, n);
+	if (k > 0 && t->keeping && !t->over) {
+		if ((size_t)k > TEE_MAX - t->len ||
+		    (more = realloc(t->buf, t->len + (size_t)k)) == NULL) {
+			t->over = 1;
+		} else {
+			t->buf = more;
+			memcpy(t->buf + t->len, b, (size_t)k);
+			t->len += (size_t)k;
+		}
+	}
+	return k;
+}
+
 int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 {
 	struct replay_src s;
 	struct tg_rec_reader *r = NULL;
 	struct tg_rec_record rec;
+	struct tee_src tee = {{NULL, NULL}, NULL, 0, 0, 0, 0, 0};
+	struct tg_rec_source tsrc = {tee_read, &tee};
 	struct info in;
 	json_t *note;
 	unsigned version;
@@ -528,7 +571,15 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	in.notes = json_array();
 	if (replay_src_open(&s, o, argv[0]) != TG_OK)
 		goto out_nosrc;
-	e = tg_rec_reader_open_version(&r, &s.src, o->have_pk ? o->host_pk : NULL, &version);
+	tee.in = s.src;
+	tee.keeping = 1;
+	e = tg_rec_reader_open_version(&r, &tsrc, o->have_pk ? o->host_pk : NULL, &version);
+	tee.keeping = 0;
+	if (e == TG_OK) { /* the rest is read once */
+		free(tee.buf);
+		tee.buf = NULL;
+		tee.len = 0;
+	}
 	if (e == TG_ERR_VERSION) {
 		tg_error("%s: %s", argv[0], replay_version_str(version));
 		goto out;
@@ -540,7 +591,14 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 		code = e == TG_ERR_TRUNCATED ? REPLAY_EXIT_UNSEALED : REPLAY_EXIT_TAMPERED;
 		/* --json: the verdict a script reads, of this recording as of any (verify's) */
 		if (o->json) {
-			if ((e = replay_verify_name(o, argv[0], &in.v)) != TG_OK) {
+			/* from the bytes read, then the rest: read again, standard input would be
+			 * at its end; by name when more was read than kept (a file, S3) */
+			tee.replaying = 1;
+			if (!tee.over)
+				e = tg_rec_verify(&tsrc, o->have_pk ? o->host_pk : NULL, &in.v);
+			else
+				e = replay_verify_name(o, argv[0], &in.v);
+			if (e != TG_OK) {
 				tg_error("%s: %s", argv[0], tg_strerror(e));
 				code = REPLAY_EXIT_USAGE;
 			} else {
@@ -634,10 +692,13 @@ int replay_cmd_info(const struct replay_opts *o, int argc, char **argv)
 	/* a header no checkpoint covers is a claim as any other part past the verified one: the
 	 * host key's certificate covers the session key, not the user, host or command, and the
 	 * writer puts the first checkpoint in the same write as the header. Nothing verified, as
-	 * of a recording cut inside its header. */
-	if (in.v.status == TG_ERR_UNSEALED && in.v.verified_index == 0) {
+	 * of a recording cut inside its header; so too when the first checkpoint fails (tampered,
+	 * or signed by another key than the investigator's: anyone's key signs any header). */
+	if (in.v.status != TG_OK && in.v.verified_index == 0) {
+		if (in.v.status != TG_ERR_UNSEALED)
+			replay_describe(stderr, argv[0], &in.v);
 		tg_error("%s: no checkpoint covers its header: nothing verified", argv[0]);
-		code = REPLAY_EXIT_UNSEALED;
+		code = replay_exit_for(in.v.status);
 		if (o->json && info_json(argv[0], NULL, &in) != 0)
 			code = REPLAY_EXIT_USAGE;
 		goto out;
@@ -657,6 +718,7 @@ out:
 		code = REPLAY_EXIT_USAGE;
 	}
 out_nosrc:
+	free(tee.buf);
 	json_decref(in.end);
 	json_decref(in.notes);
 	free(in.command);

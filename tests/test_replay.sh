@@ -391,15 +391,16 @@ for want in "session: *$SID" "user: *alice (uid 1000)" "client: *203.0.113.5 por
 	grep -q "$want" out.txt || { cat out.txt; tg_fail "info lacks /$want/"; }
 done
 # a session key whose certificate does not verify, under the given key's id: not said to be
-# the given host key's
+# the given host key's, and none of the header it would vouch for shown as the session's
 python3 -c 'import re
 d = open("good.tgr", "rb").read()
 m = re.search(rb"\"session_key_sig\":\"([0-9a-f])", d)
 c = b"0" if m.group(1) != b"0" else b"1"
 open("badcert.tgr", "wb").write(d[:m.start(1)] + c + d[m.end(1):])'
 expect 1 "$R" -c conf info badcert.tgr
-grep -q "host key id: .*(the given host key's id, but its certificate does NOT verify)" out.txt ||
-	tg_fail "info of a certificate that does not verify: $(cat out.txt)"
+! grep -q "^user:" out.txt && grep -q "TAMPERED: at record 1, .*certificate does not verify" err.txt &&
+	grep -q "nothing verified" err.txt ||
+	tg_fail "info of a certificate that does not verify: $(cat out.txt err.txt)"
 rm -f badcert.tgr
 # doc/investigate.md shows info's output for such a session: the same lines, in the same
 # order, as info prints for one, so that the walk-through does not drift from the program
@@ -514,6 +515,32 @@ grep -q '^command: *rm -rf /tmp/caf\\xe9 /x\\xff\\xfey$' out.txt ||
 	tg_fail "info: a command that is not UTF-8: $(grep -a '^command' out.txt)"
 expect 1 "$R" -c conf info --json tampered.tgr
 grep -q '"status": "tampered"' out.txt || tg_fail "info tampered"
+# a malformed recording on standard input (a file or a pipe): the verdict of the bytes read, as
+# for a file; standard input was read a second time for it, found at its end, and the
+# recording called cut inside its header (unsealed, exit 2)
+printf 'not a recording at all, and longer than the magic\n' >notrec.tgr
+expect 1 "$R" -c conf info --json notrec.tgr
+grep -q '"status": "tampered"' out.txt || tg_fail "info --json of a file that is no recording: $(cat out.txt)"
+expect 1 sh -c '"$1" -c conf info --json - <notrec.tgr' sh "$R"
+grep -q '"status": "tampered"' out.txt || tg_fail "info --json - of a file that is no recording: $(cat out.txt err.txt)"
+expect 1 sh -c 'cat notrec.tgr | "$1" -c conf info --json -' sh "$R"
+grep -q '"status": "tampered"' out.txt || tg_fail "info --json - of a pipe that is no recording: $(cat out.txt err.txt)"
+expect 2 sh -c 'head -c 20 good.tgr | "$1" -c conf info --json -' sh "$R"
+grep -q '"status": "unsealed"' out.txt || tg_fail "info --json - of a cut header: $(cat out.txt err.txt)"
+expect 0 sh -c '"$1" -c conf info --json - <good.tgr' sh "$R"
+grep -q '"status": "sealed"' out.txt || tg_fail "info --json - of a good recording: $(cat out.txt err.txt)"
+# signed by another key than the investigator's: anyone's key signs any header, so none of it
+# is shown as the session's (list shows none either)
+expect 1 "$R" -c conf --key other/signing.pub info good.tgr
+! grep -q "^user:" out.txt || tg_fail "info shows the header of a recording signed by another key: $(cat out.txt)"
+grep -q "SIGNED BY ANOTHER KEY" err.txt && grep -q "nothing verified" err.txt ||
+	tg_fail "info of a recording signed by another key: $(cat err.txt)"
+expect 1 "$R" -c conf --key other/signing.pub info --json good.tgr
+python3 - out.txt <<'PY' || tg_fail "info --json of a recording signed by another key: $(cat out.txt)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["header"] is None and j["verification"]["status"] == "wrong-key", j
+PY
 expect 2 "$R" -c conf info unsealed.tgr
 # the final checkpoint cut off: the END record before it is not verified, so not a fact
 head -c $(($(stat -c %s good.tgr) - 100)) good.tgr >cutend.tgr
