@@ -222,6 +222,12 @@ struct export_ctx {
 	const char *unverified_note;
 	int marked;
 	int werr;
+	/* a session without a terminal (a command's pipes): its lines end in a bare \n, which the
+	 * player's terminal (raw: no output processing) would not take back to column 0, and each
+	 * line would start where the last one ended. \r\n, as the client's terminal showed it. */
+	int crlf;
+	int prev_cr; /* the last byte of the last "o" event was \r */
+	struct tg_buf crlfed;
 };
 
 static void emit(struct export_ctx *c, uint64_t t, const char *code, const char *s, size_t n)
@@ -328,6 +334,40 @@ static void emit_raw(struct export_ctx *c, uint64_t t, const unsigned char *held
 	emit(c, t, "b", (const char *)c->bytes.data, strlen((char *)c->bytes.data));
 }
 
+/* An "o" event of the text p (n bytes), its bare line feeds made \r\n with c->crlf. */
+static void emit_o(struct export_ctx *c, uint64_t t, const unsigned char *p, size_t n)
+{
+	const unsigned char *lf;
+	size_t k;
+
+	if (!c->crlf || n == 0) {
+		emit(c, t, "o", (const char *)p, n);
+		return;
+	}
+	tg_buf_reset(&c->crlfed);
+	while (n > 0) {
+		lf = memchr(p, '\n', n);
+		k = lf != NULL ? (size_t)(lf - p) : n;
+		if (tg_buf_append(&c->crlfed, p, k) != TG_OK) {
+			c->werr = 1;
+			return;
+		}
+		if (k > 0)
+			c->prev_cr = p[k - 1] == '\r';
+		if (lf == NULL)
+			break;
+		if ((!c->prev_cr && tg_buf_append(&c->crlfed, "\r", 1) != TG_OK) ||
+		    tg_buf_append(&c->crlfed, "\n", 1) != TG_OK) {
+			c->werr = 1;
+			return;
+		}
+		c->prev_cr = 0;
+		p += k + 1;
+		n -= k + 1;
+	}
+	emit(c, t, "o", (const char *)c->crlfed.data, c->crlfed.len);
+}
+
 /*
  * An "o" event of n bytes of UTF-8 at t: through the guard (a sequence cut across records is
  * held, and comes out whole, or not at all, in the event of the record that ends it), unless
@@ -366,10 +406,10 @@ static void emit_out(struct export_ctx *c, uint64_t t, const unsigned char *p, s
 			return;
 		}
 		c->replaced += bad;
-		emit(c, t, "o", (const char *)c->clean.data, c->clean.len);
+		emit_o(c, t, c->clean.data, c->clean.len);
 		return;
 	}
-	emit(c, t, "o", (const char *)c->guarded.data, c->guarded.len);
+	emit_o(c, t, c->guarded.data, c->guarded.len);
 }
 
 /* A character still incomplete where the export ends never will be: one U+FFFD each. */
@@ -401,7 +441,8 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	size_t bad = 0, nheld;
 	int k;
 
-	(void)h;
+	/* without a terminal (a command's pipes), unless --raw (the bytes as recorded) */
+	c->crlf = !c->raw && strcmp(h->mode, "interactive") != 0;
 	c->last_us = rec->time_us;
 	if (c->unverified_note != NULL && !c->marked && rec->offset >= c->verified_bytes) {
 		emit(c, rec->time_us, "m", c->unverified_note, strlen(c->unverified_note));
@@ -554,6 +595,8 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 	tg_buf_init(&c.guarded, 4 * TG_REC_MAX_PAYLOAD + REPLAY_GUARD_OUT_SIZE(4096));
 	/* what the guard wrote made UTF-8: at most three bytes (U+FFFD) for each of its bytes */
 	tg_buf_init(&c.clean, 3 * (4 * TG_REC_MAX_PAYLOAD + REPLAY_GUARD_OUT_SIZE(4096)));
+	/* ... with a \r before each \n: at most twice that */
+	tg_buf_init(&c.crlfed, 6 * (4 * TG_REC_MAX_PAYLOAD + REPLAY_GUARD_OUT_SIZE(4096)));
 	code = REPLAY_EXIT_USAGE;
 	if ((e = export_header(o, argv[0], status)) == TG_OK) {
 		e = replay_each_record(o, argv[0], limit, export_rec, &c, &v);
@@ -589,5 +632,6 @@ out:
 	tg_buf_free(&c.bytes);
 	tg_buf_free(&c.guarded);
 	tg_buf_free(&c.clean);
+	tg_buf_free(&c.crlfed);
 	return code;
 }

@@ -1536,6 +1536,25 @@ PY
 else
 	echo "skipped: asciinema cat of the export against cat (asciinema or script not installed)"
 fi
+# a session without a terminal (a command's pipes) ends its lines in a bare \n, which the
+# player's raw terminal does not take back to column 0: each line started where the last one
+# ended. The export has \r\n, as the client's terminal showed it (one \r also when a \r\n is
+# cut across records); --raw keeps the bytes; a terminal session's bytes are its terminal's
+printf '%s\n' 'out 1000 one\ntwo\r' 'out 1100 \nthree\n\n' 'err 1200 oops\n' 'seal 2000 {}' >lf.txt
+"$G" script k/signing.key lfcmd.tgr mode=command command=ls term= cols=0 rows=0 <lf.txt || tg_fail "make lfcmd.tgr"
+"$G" script k/signing.key lfpty.tgr <lf.txt || tg_fail "make lfpty.tgr"
+expect 0 "$R" -c conf export --format asciicast lfcmd.tgr
+exported out.txt >lf.out 2>/dev/null || tg_fail "export lfcmd.tgr: $(cat out.txt)"
+[ "$(od -An -c lf.out | tr -d ' \n')" = 'one\r\ntwo\r\nthree\r\n\r\noops\r\n' ] ||
+	tg_fail "export of a session without a terminal: $(od -c lf.out)"
+expect 0 "$R" -c conf export --raw --format asciicast lfcmd.tgr
+exported out.txt >lf.out 2>/dev/null || tg_fail "export --raw lfcmd.tgr: $(cat out.txt)"
+[ "$(od -An -c lf.out | tr -d ' \n')" = 'one\ntwo\r\nthree\n\noops\n' ] ||
+	tg_fail "export --raw of a session without a terminal: $(od -c lf.out)"
+expect 0 "$R" -c conf export --format asciicast lfpty.tgr
+exported out.txt >lf.out 2>/dev/null || tg_fail "export lfpty.tgr: $(cat out.txt)"
+[ "$(od -An -c lf.out | tr -d ' \n')" = 'one\ntwo\r\nthree\n\noops\n' ] ||
+	tg_fail "export of a terminal session: $(od -c lf.out)"
 # --force: what is exported past the verified part is marked so in the file itself (an "m"
 # event where it starts, and the header says up to where it verified), for the file goes
 # where the warning on stderr does not
