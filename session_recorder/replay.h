@@ -133,16 +133,24 @@ int replay_stdout_ok(int werr);
  */
 void replay_discard_input(int fd, int settle);
 /*
+ * What play and cat send a terminal before the recording: the window's title (and icon name)
+ * pushed on the terminal's title stack, for the recording may set its own (root@prod-db), which
+ * REPLAY_TERM_RESTORE pops. Async-signal-safe to write.
+ */
+#define REPLAY_TERM_START "\033[22;0t"
+/*
  * What play and cat send a terminal when they are done with it, whatever the recording left it
  * in: the main screen (not the alternate one), the whole screen as scroll region (the cursor
  * kept where it is), default colours and attributes, replace mode, no newline mode, normal
- * video, wrap at the margin, ASCII in G0 shifted in, the cursor shown, cursor keys and keypad
- * normal, no bracketed paste, no mouse reports. Ends in the mouse's last one, which tests
- * look for.
+ * video, wrap at the margin, ASCII in G0 shifted in, the cursor shown, the default cursor
+ * style, not blinking, jump scroll, a tab stop every 8 columns (DECST8C), the title
+ * REPLAY_TERM_START pushed, cursor keys and keypad normal, no bracketed paste, no mouse
+ * reports. Ends in the mouse's last one, which tests look for.
  */
 #define REPLAY_TERM_RESTORE                                                                        \
 	"\033[?2026l\033[?1049l\0337\033[r\0338\033[?6l\033[0m\033[4l\033[20l\033[?5l\033[?7h"     \
 	"\033[?45l\033[?8h\033(B\017\033[?25h"                                                     \
+	"\033[0 q\033[?12l\033[?4l\033[?5W\033[23;0t"                                              \
 	"\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l"
 /* "1:02:03.456" for microseconds. */
 void replay_fmt_time(char *out, size_t n, uint64_t us);

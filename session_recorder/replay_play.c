@@ -50,6 +50,16 @@ static void term_raw(void)
 	tcsetattr(tio_fd, TCSAFLUSH, &t);
 }
 
+/* Before the recording is shown (again, after ^Z): what term_restore takes back. */
+static void term_start(void)
+{
+	if (out_is_tty) {
+		ssize_t k = write(STDOUT_FILENO, REPLAY_TERM_START, sizeof(REPLAY_TERM_START) - 1);
+
+		(void)k;
+	}
+}
+
 static void term_restore(void)
 {
 	if (tio_fd >= 0)
@@ -93,6 +103,7 @@ static void on_tstp(int sig)
 	sa.sa_handler = on_tstp;
 	sigaction(SIGTSTP, &sa, NULL);
 	term_raw();
+	term_start();
 	got_cont = 1;
 	(void)sig;
 	errno = saved;
@@ -516,6 +527,7 @@ int replay_cmd_play(const struct replay_opts *o, int argc, char **argv)
 		sigaction(SIGTSTP, &sa, &old_tstp);
 	}
 	term_raw();
+	term_start();
 
 	if (status != TG_OK && o->force)
 		banner(argv[0], status);

@@ -158,6 +158,8 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		replay_guard_init_term(&guard, replay_8bit_tty(STDOUT_FILENO));
 		c.guard = &guard;
 	}
+	if (isatty(STDOUT_FILENO))
+		fputs(REPLAY_TERM_START, stdout);
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
 	/* the modes the recording left the terminal in (insert mode, the alternate screen,
 	 * reverse video, ...) are not the investigator's: given back, as at play's end */

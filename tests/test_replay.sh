@@ -1528,6 +1528,8 @@ if command -v asciinema >/dev/null 2>&1 && command -v script >/dev/null 2>&1; th
 import sys
 a = open(sys.argv[1], "rb").read().replace(b"\r", b"")
 t = open(sys.argv[2], "rb").read().replace(b"\r", b"")
+assert t.startswith(b"\x1b[22;0t"), t[:20]  # REPLAY_TERM_START: the title pushed
+t = t[len(b"\x1b[22;0t"):]
 at = t.find(b"\x1b[?2026l\x1b[?1049l\x1b7\x1b[r")  # REPLAY_TERM_RESTORE
 assert at > 0 and b"\x1b[6n" not in a and b"]52" not in a, (at, a)
 sys.exit(0 if a == t[:at] else 1)

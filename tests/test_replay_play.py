@@ -383,11 +383,15 @@ def run(tmp):
     # reverse video, with a scroll region, the line-drawing set, origin mode, reverse
     # wraparound, no autorepeat, in a synchronized update: play and cat give the
     # terminal back as it was, after the recorded bytes (not only on q or a signal)
+    # ... and a cursor style, a blinking cursor, smooth scroll, no tab stops, a title of its
+    # own: the cursor's default back, jump scroll, a tab stop every 8 columns, and the title
+    # pushed before the recording popped after it
     gen(tmp, "modes.tgr", "out 0 x\\e[4h\\e[?1049h\\e[?5h\\e[5;10r\\e(0\\x0e\\e[20h"
-        "\\e[?6h\\e[?45h\\e[?8l\\e[?2026hy\n"
+        "\\e[?6h\\e[?45h\\e[?8l\\e[?2026h\\e[5 q\\e[?12h\\e[?4h\\e[3g\\e]2;root@prod\\x07y\n"
         "seal 1000 {}\n")
     restore = (b"\x1b[?2026l\x1b[?1049l\x1b7\x1b[r\x1b8\x1b[?6l\x1b[0m\x1b[4l\x1b[20l\x1b[?5l"
-               b"\x1b[?7h\x1b[?45l\x1b[?8h\x1b(B\x0f\x1b[?25h")
+               b"\x1b[?7h\x1b[?45l\x1b[?8h\x1b(B\x0f\x1b[?25h"
+               b"\x1b[0 q\x1b[?12l\x1b[?4l\x1b[?5W\x1b[23;0t")
     for cmd in (["play"], ["cat"], ["cat", "--raw"]):
         p = Play(cmd + ["modes.tgr"], tmp)
         st = p.wait()
@@ -396,6 +400,9 @@ def run(tmp):
         at = p.buf.find(b"y")
         if at < 0 or p.buf.find(restore, at) < 0 or p.buf.find(RESTORE, at) < 0:
             fail("%s left the terminal in the recording's modes: %r" % (" ".join(cmd), p.buf))
+        title = p.buf.find(b"\x1b]2;root@prod")
+        if title < 0 or not 0 <= p.buf.find(b"\x1b[22;0t") < title:
+            fail("%s did not push the title before the recording's: %r" % (" ".join(cmd), p.buf))
         p.close()
 
     # to a terminal in an 8-bit locale (LC_ALL=C: an xterm started there reads bytes, not
