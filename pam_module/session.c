@@ -110,8 +110,14 @@ static const char *token_method(pam_handle_t *pamh, const struct tgp_opts *o, co
 	tgp_token_hash(raw, tgp_service(pamh), hash);
 	/* a look without the lock first: it makes no state file for a user who has none, and
 	 * a token the state does not keep costs no lock */
-	if (tgp_state_peek(state_dir, user, st) != TG_OK ||
-	    tgp_state_token_find(st, hash, time(NULL)) == NULL)
+	if ((r = tgp_state_peek(state_dir, user, st)) != TG_OK) {
+		/* none: no token kept; else said, as an unusable state is at the auth step */
+		err = errno;
+		if (r != TG_ERR_NOT_FOUND)
+			state_failure(fail, n, state_dir, "cannot be read", r, err);
+		goto out;
+	}
+	if (tgp_state_token_find(st, hash, time(NULL)) == NULL)
 		goto out;
 	/* then taken out under the lock the auth step records under, and written back durably
 	 * before it is believed: of the sessions that present one token, at once or one after

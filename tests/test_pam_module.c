@@ -1943,6 +1943,28 @@ START_TEST(session_token_not_believed_when_state_unwritable)
 }
 END_TEST
 
+/* The state is unreadable by the time the session opens (both slots damaged): the claim is not
+ * believed, and the warning says why (it said the state does not keep the token). */
+START_TEST(session_says_why_state_unreadable)
+{
+	char code[16], **env, p[4200], junk[2 * TGP_STATE_SLOT];
+	FILE *f;
+
+	code_at(time(NULL), code);
+	env = auth_env(code);
+	snprintf(p, sizeof(p), "%s/state/state/%s", dir, user);
+	memset(junk, 'x', sizeof(junk));
+	ck_assert_ptr_nonnull(f = fopen(p, "r+"));
+	ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	ck_assert_int_eq(fclose(f), 0);
+	log_lines[0] = '\0';
+	session_with_env(env);
+	ck_assert_int_eq(events_with("\"mfa_method\":\"none\""), 2);
+	ck_assert_ptr_nonnull(strstr(log_lines, "cannot be read"));
+	env_free(env);
+}
+END_TEST
+
 /*
  * sshd puts SSH_CONNECTION into the PAM environment before any module runs; pam_env.so with
  * user_readenv=1, before our session line, lets the user change it: the events name the client
@@ -2279,6 +2301,7 @@ int main(void)
 	tcase_add_test(tc, session_token_single_use);
 	tcase_add_test(tc, session_token_claimed_once_at_once);
 	tcase_add_test(tc, session_token_not_believed_when_state_unwritable);
+	tcase_add_test(tc, session_says_why_state_unreadable);
 	tcase_add_test(tc, session_nullok_believed_only_for_users_with_no_secret);
 	tcase_add_test(tc, session_client_as_sshd_gave_it);
 	tcase_add_test(tc, session_event_fields);
