@@ -121,6 +121,9 @@ int replay_json_print(FILE *f, const struct json_t *j, size_t flags);
 
 /* Verdict to exit code. */
 int replay_exit_for(int status);
+/* On stderr, when n > 0: n bytes of output (input) of name were passed on but not stored, by a
+ * cap or, for a transfer, by transfer_content = metadata. */
+void replay_warn_dropped(const char *name, uint64_t n, int input, int transfer);
 /* Whether all output reached stdout (flushed, the stream without error, and werr 0: no write the
  * caller saw fail); when not, says "stdout: write failed". A command's output is its result:
  * one that could not be written exits REPLAY_EXIT_USAGE. */

@@ -130,6 +130,8 @@ struct play {
 	int quit;
 	int werr;
 	struct replay_guard guard; /* what of the recording reaches the terminal (not --raw) */
+	uint64_t dropped;          /* output bytes a cap kept out (DROPPED records read) */
+	int transfer;              /* ... or transfer_content = metadata */
 };
 
 /* The next OUT/ERR record that may be shown; have_next = 0 at the end. */
@@ -146,6 +148,10 @@ static int advance(struct play *p)
 		}
 		if (p->next.type == TG_REC_OUT || p->next.type == TG_REC_ERR)
 			break;
+		if (p->next.type == TG_REC_DROPPED && p->next.stream != TG_REC_IN) {
+			p->dropped += p->next.dropped;
+			p->transfer = strcmp(tg_rec_reader_header(p->r)->mode, "transfer") == 0;
+		}
 	}
 	if (p->o->has_to && p->next.time_us > p->o->to_us) {
 		p->have_next = 0;
@@ -585,6 +591,8 @@ out:
 	shown_fd = -1;
 	if (!o->raw) /* after the screen is back: to be read */
 		replay_guard_report(&p.guard, argv[0], 0);
+	/* what was not shown because it was never stored, as cat says it */
+	replay_warn_dropped(argv[0], p.dropped, 0, p.transfer);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &old[i], NULL);
 	if (had_tty)

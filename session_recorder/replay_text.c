@@ -178,12 +178,7 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		return REPLAY_EXIT_USAGE;
 	if (replay_recheck(o, argv[0], status, &v) != REPLAY_EXIT_OK)
 		return REPLAY_EXIT_TAMPERED;
-	if (c.dropped > 0)
-		tg_warn("%s: %" PRIu64 " bytes of %s were passed on but not stored (%s)", argv[0],
-		        c.dropped, c.input ? "input" : "output",
-		        c.transfer
-		            ? "a file transfer, recorded as metadata: transfer_content = metadata"
-		            : "size or rate cap");
+	replay_warn_dropped(argv[0], c.dropped, c.input, c.transfer);
 	if (c.input)
 		replay_input_absent(argv[0], &c.seen);
 	return replay_exit_for(status);

@@ -13,6 +13,16 @@
 #include "tg_log.h"
 #include "tg_utf8.h"
 
+void replay_warn_dropped(const char *name, uint64_t n, int input, int transfer)
+{
+	if (n > 0)
+		tg_warn("%s: %" PRIu64 " bytes of %s were passed on but not stored (%s)", name, n,
+		        input ? "input" : "output",
+		        transfer
+		            ? "a file transfer, recorded as metadata: transfer_content = metadata"
+		            : "size or rate cap");
+}
+
 int replay_exit_for(int status)
 {
 	if (status == TG_OK)
