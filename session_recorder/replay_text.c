@@ -225,6 +225,8 @@ struct export_ctx {
 	int crlf;
 	int prev_cr; /* the last byte of the last "o" event was \r */
 	struct tg_buf crlfed;
+	uint64_t dropped; /* output bytes a cap kept out (DROPPED records) */
+	int transfer;     /* ... or transfer_content = metadata */
 };
 
 static void emit(struct export_ctx *c, uint64_t t, const char *code, const char *s, size_t n)
@@ -477,6 +479,12 @@ static int export_rec(void *ctx, const struct tg_rec_header *h, const struct tg_
 	case TG_REC_NOTE:
 		emit(c, rec->time_us, "m", (const char *)rec->data, rec->len);
 		break;
+	case TG_REC_DROPPED:
+		if (rec->stream != TG_REC_IN) {
+			c->dropped += rec->dropped;
+			c->transfer = strcmp(h->mode, "transfer") == 0;
+		}
+		break;
 	case TG_REC_END:
 		export_flush(c, rec->time_us);
 		break;
@@ -623,6 +631,7 @@ int replay_cmd_export(const struct replay_opts *o, int argc, char **argv)
 		               : " (--raw keeps the exact bytes)");
 	if (c.guard != NULL)
 		replay_guard_report(c.guard, argv[0], 1);
+	replay_warn_dropped(argv[0], c.dropped, 0, c.transfer);
 	code = replay_exit_for(status);
 out:
 	tg_buf_free(&c.text);

@@ -585,6 +585,9 @@ if grep -q "not stored" err.txt; then tg_fail "search: said of a recording with 
 expect 2 "$R" -c conf play tail.tgr
 grep -q "^tollgate-replay: tail.tgr: 50 bytes of output were passed on but not stored (size or rate cap)$" err.txt ||
 	tg_fail "play: output not stored not said: $(cat err.txt)"
+expect 2 "$R" -c conf export --format asciicast tail.tgr
+grep -q "^tollgate-replay: tail.tgr: 50 bytes of output were passed on but not stored (size or rate cap)$" err.txt ||
+	tg_fail "export: output not stored not said: $(cat err.txt)"
 expect 0 "$R" -c conf info --json good.tgr
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["unverified"] is None' out.txt ||
 	tg_fail "info --json of a sealed recording: an unverified tail"
