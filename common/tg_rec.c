@@ -485,12 +485,34 @@ int tg_rec_write_dropped(struct tg_rec_writer *w, uint64_t time_us, enum tg_rec_
 }
 
 /* JSON text that is exactly one object. */
+size_t tg_rec_json_values_bound(const unsigned char *p, size_t n)
+{
+	size_t i, count = 1;
+	int in_string = 0;
+
+	for (i = 0; i < n; i++) {
+		if (in_string) {
+			if (p[i] == '\\')
+				i++; /* the escaped byte, a quote too */
+			else if (p[i] == '"')
+				in_string = 0;
+		} else if (p[i] == '"') {
+			in_string = 1;
+		} else if (p[i] == '{' || p[i] == '[' || p[i] == ',' || p[i] == ':') {
+			count++;
+		}
+	}
+	return count;
+}
+
 static int check_object(const char *json)
 {
 	json_t *j;
 	int ok;
 
-	if (json == NULL || strlen(json) > TG_REC_MAX_PAYLOAD)
+	if (json == NULL || strlen(json) > TG_REC_MAX_PAYLOAD ||
+	    tg_rec_json_values_bound((const unsigned char *)json, strlen(json)) >
+	        TG_REC_JSON_VALUES_MAX)
 		return TG_ERR_INVALID;
 	j = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
 	ok = json_is_object(j);

@@ -17,6 +17,10 @@
 #define TG_REC_VERSION 1 /* the format version written, and the newest one read */
 #define TG_REC_MAGIC_LEN 8
 #define TG_REC_MAX_PAYLOAD (1024 * 1024)
+/* The most JSON values (objects, arrays, keys, strings, numbers, literals) a NOTE or END
+ * holds: parsed, 1 MiB of "[{},{},...]" takes some 80 MiB; a reader's memory stays bounded
+ * whatever a hostile file holds. The recorder's hold a few dozen. */
+#define TG_REC_JSON_VALUES_MAX 4096
 #define TG_REC_MAX_HEADER (64 * 1024)
 #define TG_REC_HASH_LEN 32
 #define TG_REC_SESSION_ID_LEN 16

@@ -31,6 +31,10 @@ size_t tg_rec_session_cert_msg(unsigned char *m, const unsigned char sid[TG_REC_
 size_t tg_rec_checkpoint_msg(unsigned char *m, const unsigned char sid[TG_REC_SESSION_ID_LEN],
                              const unsigned char *signed_part);
 
+/* At least the number of JSON values p[0..n) holds: one more than its separators and opening
+ * brackets outside strings (no parse, no memory). */
+size_t tg_rec_json_values_bound(const unsigned char *p, size_t n);
+
 #define TG_REC_SESSION_CERT_MSG_MAX 96
 #define TG_REC_CHECKPOINT_MSG_MAX 112
 

@@ -521,6 +521,12 @@ static int check_payload(struct tg_rec_reader *r, struct tg_rec_record *rec, con
 			*why = "a second END record";
 			return TG_ERR_FORMAT;
 		}
+		/* bounded before it is parsed: a parse's memory grows with the values */
+		if (tg_rec_json_values_bound(p, rec->len) > TG_REC_JSON_VALUES_MAX) {
+			*why = rec->type == TG_REC_NOTE ? "a NOTE of too many JSON values"
+			                                : "an END of too many JSON values";
+			return TG_ERR_FORMAT;
+		}
 		j = json_loadb((const char *)p, rec->len, JSON_REJECT_DUPLICATES, NULL);
 		ok = json_is_object(j);
 		json_decref(j);

@@ -567,6 +567,68 @@ static int open_bytes(const void *p, size_t len)
 	return e;
 }
 
+/* "{"a":[0,0,...]}" with n zeros: n + 2 values by the bound (the object, "a" and its array's
+ * values; the array's '[' counted too). */
+static char *many_values(size_t n)
+{
+	char *s = malloc(2 * n + 16);
+	size_t i, k;
+
+	ck_assert_ptr_nonnull(s);
+	k = (size_t)sprintf(s, "{\"a\":[");
+	for (i = 0; i < n; i++)
+		k += (size_t)sprintf(s + k, i ? ",0" : "0");
+	strcpy(s + k, "]}");
+	return s;
+}
+
+/*
+ * A NOTE or END is parsed to be checked, and a parse's memory grows with its values: 1 MiB of
+ * "[{},{},...]" took some 80 MiB of a reader's whose memory is to stay bounded whatever the
+ * file. Past TG_REC_JSON_VALUES_MAX it is malformed unparsed, and the writer never writes one.
+ */
+START_TEST(json_values_bounded)
+{
+	struct tg_rec_writer *w = NULL;
+	struct tg_rec_verdict v;
+	struct tg_rec_meta meta;
+	unsigned char *p, *rec;
+	char *ok = many_values(TG_REC_JSON_VALUES_MAX - 3),
+	     *big = many_values(TG_REC_JSON_VALUES_MAX);
+	size_t len, n = strlen(big), k = 0;
+	int fd = mem_fd();
+
+	/* the writer: at the limit written, past it refused */
+	ck_assert_int_ge(fd, 0);
+	test_meta(&meta, 10);
+	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_OK);
+	ck_assert_int_eq(tg_rec_write_note(w, 1, ok), TG_OK);
+	ck_assert_int_eq(tg_rec_write_note(w, 2, big), TG_ERR_INVALID);
+	ck_assert_int_eq(tg_rec_seal(w, 3, big), TG_ERR_INVALID);
+	ck_assert_int_eq(tg_rec_seal(w, 3, "{}"), TG_OK);
+	tg_rec_writer_free(w);
+	p = fd_slurp(fd, &len);
+	close(fd);
+	ck_assert_int_eq(verify_mem(p, len, host_pk, 0, &v), TG_OK);
+	free(p);
+	/* the reader: a NOTE past it, put in by hand, is malformed */
+	ck_assert_ptr_nonnull(rec = malloc(n + 8));
+	rec[k++] = 0x07; /* NOTE */
+	rec[k++] = 0x00; /* time */
+	rec[k++] = (unsigned char)(0x80 | (n & 0x7f));
+	rec[k++] = (unsigned char)(n >> 7);
+	ck_assert_uint_lt(n, 1u << 14);
+	memcpy(rec + k, big, n);
+	p = with_tail(rec, k + n, &len);
+	ck_assert_int_eq(verify_mem(p, len, host_pk, 0, &v), TG_ERR_FORMAT);
+	ck_assert_ptr_nonnull(strstr(v.reason, "too many JSON values"));
+	free(p);
+	free(rec);
+	free(ok);
+	free(big);
+}
+END_TEST
+
 START_TEST(hostile_inputs)
 {
 	static const unsigned char overlong[] = {0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
@@ -1036,6 +1098,7 @@ int main(void)
 	tcase_add_test(tc, splice_detected);
 	tcase_add_test(tc, wrong_key);
 	tcase_add_test(tc, hostile_inputs);
+	tcase_add_test(tc, json_values_bounded);
 	tcase_add_test(tc, source_errors);
 	tcase_add_test(tc, writer_contract);
 	tcase_add_test(tc, crash_after_open);
