@@ -97,12 +97,36 @@ START_TEST(test_file_profiles)
 	ck_assert_int_eq(parse(text, "other", &c), TG_ERR_PARSE); /* a key without its secret */
 	ck_assert_int_eq(parse("", "default", &c), TG_ERR_NOT_FOUND);
 	ck_assert_int_eq(parse("[default]\n", "default", &c), TG_ERR_NOT_FOUND);
-	/* the last value wins, like the AWS CLI */
+	/* a key given twice, or the profile twice, is refused, as the AWS CLI refuses the file
+	 * (configparser's DuplicateOptionError, DuplicateSectionError): the last value won, and
+	 * paired one section's key with the other's secret */
 	ck_assert_int_eq(
 	    parse("[p]\naws_access_key_id=A1\naws_secret_access_key=s\naws_access_key_id=A2", "p",
 	          &c),
+	    TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[p]\naws_access_key_id=A1\naws_secret_access_key=s\n"
+	                       "AWS_ACCESS_KEY_ID=A2",
+	                       "p", &c),
+	                 TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[p]\naws_access_key_id=OLD\naws_secret_access_key=oldsecret\n[q]\n"
+	                       "x=1\n[p]\naws_access_key_id=NEW\n",
+	                       "p", &c),
+	                 TG_ERR_PARSE);
+	/* another profile's keys are not read */
+	ck_assert_int_eq(
+	    parse("[q]\nx=1\nx=2\n[p]\naws_access_key_id=A\naws_secret_access_key=s\n", "p", &c),
 	    TG_OK);
-	ck_assert_str_eq(c.access_key_id, "A2");
+	/* the session token under its old name and its new one: the new one, in either order */
+	ck_assert_int_eq(parse("[p]\naws_access_key_id=A\naws_secret_access_key=s\n"
+	                       "aws_security_token=old\naws_session_token=new\n",
+	                       "p", &c),
+	                 TG_OK);
+	ck_assert_str_eq(c.session_token, "new");
+	ck_assert_int_eq(parse("[p]\naws_access_key_id=A\naws_secret_access_key=s\n"
+	                       "aws_session_token=new\naws_security_token=old\n",
+	                       "p", &c),
+	                 TG_OK);
+	ck_assert_str_eq(c.session_token, "new");
 	/* a comment after a section header, as botocore reads it; other text is an error */
 	ck_assert_int_eq(parse("[p] # ours\naws_access_key_id=A\naws_secret_access_key=s\n"
 	                       "[q];x\naws_access_key_id=B\naws_secret_access_key=t\n",
@@ -224,6 +248,18 @@ START_TEST(test_iso8601)
 	ck_assert_int_eq(tg_aws_parse_iso8601("2013-13-24T00:00:00Z", &t), TG_ERR_PARSE);
 	ck_assert_int_eq(tg_aws_parse_iso8601("2013-05-24T00:00:00Zjunk", &t), TG_ERR_PARSE);
 	ck_assert_int_eq(tg_aws_parse_iso8601("", &t), TG_ERR_PARSE);
+	/* digits only, and a day the month has: sscanf and timegm made these other times */
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-01-01T-1:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026- 1-01T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-+1-01T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-02-31T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-04-31T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-02-29T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2028-02-29T00:00:00Z", &t), TG_OK);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2100-02-29T00:00:00Z", &t), TG_ERR_PARSE);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2000-02-29T00:00:00Z", &t), TG_OK);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-12-31T23:59:59Z", &t), TG_OK);
+	ck_assert_int_eq(tg_aws_parse_iso8601("2026-12-31T23:59", &t), TG_ERR_PARSE);
 }
 END_TEST
 

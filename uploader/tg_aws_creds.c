@@ -117,8 +117,9 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 	static const char *const names[3] = {"aws_access_key_id", "aws_secret_access_key",
 	                                     "aws_session_token"};
 	size_t pos = 0, lineno = 0, plen = strlen(profile), indent = 0;
-	/* have_key: a key line came since the section header, indented by indent */
-	int in_profile = 0, seen = 0, have_key = 0, r, i;
+	/* have_key: a key line came since the section header, indented by indent; got: which of
+	 * the profile's keys were given (the old name of the token apart: the new one wins) */
+	int in_profile = 0, seen = 0, have_key = 0, got[4] = {0, 0, 0, 0}, r, i;
 
 	tg_aws_creds_clear(out);
 	if (memchr(text, '\0', len) != NULL) {
@@ -168,6 +169,17 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 			nl = (size_t)(close - s) - 1;
 			name = trim((char *)s + 1, &nl);
 			in_profile = nl == plen && memcmp(name, profile, plen) == 0;
+			/* twice: which keys count? The AWS CLI refuses such a file (configparser's
+			 * DuplicateSectionError); taking the last would pair one's key with the
+			 * other's secret */
+			if (in_profile && seen) {
+				tg_errf(
+				    err, errlen,
+				    "credentials file: line %zu: a second [%s] section (the AWS "
+				    "CLI refuses such a file too)",
+				    lineno, profile);
+				return TG_ERR_PARSE;
+			}
 			seen |= in_profile;
 			have_key = 0;
 			continue;
@@ -198,11 +210,24 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 					break;
 			}
 			if (i == 3 && kl == 18 && strncasecmp(k, "aws_security_token", kl) == 0)
-				i = 2; /* the old name of aws_session_token */
-			if (i < 3) {
-				val[i] = v;
-				vlen[i] = vl;
+				i = 3; /* the old name of aws_session_token */
+			else if (i == 3)
+				continue;
+			if (got[i]) {
+				tg_errf(
+				    err, errlen,
+				    "credentials file: line %zu: %.*s given twice in [%s] (the AWS "
+				    "CLI refuses such a file too)",
+				    lineno, (int)kl, k, profile);
+				return TG_ERR_PARSE;
 			}
+			got[i] = 1;
+			/* the token under its old name, unless the new one is there */
+			if (i == 3 && got[2])
+				continue;
+			i = i == 3 ? 2 : i;
+			val[i] = v;
+			vlen[i] = vl;
 		}
 	}
 	if (!seen) {
@@ -301,14 +326,36 @@ out:
 	return r;
 }
 
+/* The n digits at s as a number; -1 when one is not a digit. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (; n > 0; n--, s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 int tg_aws_parse_iso8601(const char *s, time_t *out)
 {
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0;
+	int y, mo, d, h, mi, sec, n = 19;
 	time_t t;
 
-	if (s == NULL ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+	/* digits where digits go (sscanf's %d takes a sign or blanks: "T-1:00" was 23:00 the
+	 * day before), and a day its month has (timegm made 31 February 3 March) */
+	if (s == NULL || strnlen(s, 19) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || (y = digits(s, 4)) < 0 || (mo = digits(s + 5, 2)) < 0 ||
+	    (d = digits(s + 8, 2)) < 0 || (h = digits(s + 11, 2)) < 0 ||
+	    (mi = digits(s + 14, 2)) < 0 || (sec = digits(s + 17, 2)) < 0)
+		return TG_ERR_PARSE;
+	if (mo >= 1 && mo <= 12 &&
+	    (d > mdays[mo - 1] ||
+	     (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))))
 		return TG_ERR_PARSE;
 	s += n;
 	if (*s == '.') {
