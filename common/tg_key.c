@@ -128,6 +128,12 @@ static int read_key_file(const char *path, int secret, char *text, size_t cap, s
 			goto out;
 		}
 	}
+	/* the text is read as a C string: a NUL would hide what follows it from the checks of
+	 * the file's end ("<key>\0anything" was a key) */
+	if (memchr(text, '\0', n) != NULL) {
+		r = TG_ERR_FORMAT;
+		goto out;
+	}
 	text[n] = '\0';
 	*len = n;
 	r = TG_OK;

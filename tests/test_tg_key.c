@@ -22,14 +22,34 @@ static void teardown(void)
 	free(dir);
 }
 
-static void put(const char *path, const char *text, mode_t mode)
+static void put_bytes(const char *path, const char *p, size_t n, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(write(fd, p, n), (ssize_t)n);
 	ck_assert_int_eq(fchmod(fd, mode), 0);
 	close(fd);
+}
+
+static void put(const char *path, const char *text, mode_t mode)
+{
+	put_bytes(path, text, strlen(text), mode);
+}
+
+/* The file at path (a key file as saved), then a NUL and more: a key no more. */
+static void nul_appended(const char *path, mode_t mode)
+{
+	char text[2048];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(text, 1, sizeof(text) - 16, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	memcpy(text + n, "\0anything", 9);
+	put_bytes(path, text, n + 9, mode);
 }
 
 START_TEST(save_and_load)
@@ -106,6 +126,13 @@ START_TEST(secret_file_checks)
 	strcat(text, " x\n");
 	put(sec, text, 0600);
 	ck_assert_int_eq(tg_key_load_secret(sec, sk2), TG_ERR_FORMAT);
+	/* a NUL, then anything: the checks of the file's end read up to the NUL alone */
+	unlink(sec);
+	ck_assert_int_eq(tg_key_save_secret(sec, sk), TG_OK);
+	ck_assert_int_eq(tg_key_load_secret(sec, sk2), TG_OK);
+	nul_appended(sec, 0600);
+	ck_assert_int_eq(tg_key_load_secret(sec, sk2), TG_ERR_FORMAT);
+	unlink(sec);
 	sk[63] ^= 1;
 	ck_assert_int_eq(tg_key_save_secret(sec, sk), TG_OK);
 	ck_assert_int_eq(tg_key_load_secret(sec, sk2), TG_ERR_FORMAT);
@@ -185,6 +212,10 @@ START_TEST(public_file_checks)
 	put(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG\n", 0644);
 	ck_assert_int_eq(tg_key_load_public(pub, pk2), TG_ERR_FORMAT);
 	put(pub, "", 0644);
+	ck_assert_int_eq(tg_key_load_public(pub, pk2), TG_ERR_FORMAT);
+	ck_assert_int_eq(tg_key_save_public(pub, pk), TG_OK);
+	ck_assert_int_eq(tg_key_load_public(pub, pk2), TG_OK);
+	nul_appended(pub, 0644);
 	ck_assert_int_eq(tg_key_load_public(pub, pk2), TG_ERR_FORMAT);
 }
 END_TEST
