@@ -1409,6 +1409,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				json_object_set(rec, "refused_ids", ids);
 		}
 	}
+	if (c->slack == NULL && c->slack_unusable && slack_announces(ev))
+		goto out; /* kept for a start with webhook_url fixed (slack_error said so) */
 	if (c->slack == NULL || !slack_announces(ev))
 		goto done; /* no Slack, or a type that is not announced */
 	if ((payload = slack_message_for_event(ev, rec)) == NULL) {

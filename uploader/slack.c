@@ -64,7 +64,7 @@ static int http_to_loopback(const char *url)
 	const char *h = url + 7;
 	size_t i, n;
 
-	if (strncmp(url, "http://", 7) != 0)
+	if (strncasecmp(url, "http://", 7) != 0)
 		return 0;
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
 		n = strlen(hosts[i]);
@@ -85,7 +85,7 @@ int slack_new(struct slack **out, const char *url, const char *ca_file, unsigned
 	if (url == NULL || *url == '\0')
 		return TG_ERR_INVALID;
 	/* TLS always, except to this machine (tests, a local relay) */
-	if (strncmp(url, "https://", 8) != 0 && !http_to_loopback(url))
+	if (strncasecmp(url, "https://", 8) != 0 && !http_to_loopback(url))
 		return TG_ERR_CONFIG;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TG_ERR_NOMEM;

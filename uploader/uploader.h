@@ -138,6 +138,9 @@ struct up_ctx {
 	int spool_alert_level; /* 0 below, 1 past the alert share, 2 at the cap */
 	int spool_unreadable;  /* part of the spool could not be read at the last look (alerted) */
 	int config_alerted;
+	/* [slack] webhook_url is set but not usable: no Slack, and its messages are kept in
+	 * outbox/slack (not dropped as with no URL) for a start with it fixed */
+	int slack_unusable;
 	/* the credentials file (mode, group, path) last alerted as readable by others; "": none
 	 * (or it was fixed since) */
 	char creds_alerted[PATH_MAX + 32];

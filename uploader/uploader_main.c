@@ -730,12 +730,21 @@ static int setup(struct up_ctx *c)
 	if (*url != '\0') {
 		r = slack_new(&c->slack, url, tg_config_str(c->cfg, TG_CONF_SLACK_CA_FILE),
 		              (unsigned)tg_config_uint(c->cfg, TG_CONF_SLACK_MIN_INTERVAL_MS));
+		if (r == TG_ERR_NOMEM)
+			return r;
 		if (r != TG_OK) {
-			/* the URL is a secret: say what is wrong without it */
+			/* the URL is a secret: say what is wrong without it. Keep running: exiting
+			 * stopped the uploads too, and the unit restarted it every 5 s for ever */
 			tg_error("[slack] webhook_url is not usable (%s): " SLACK_URL_RULE,
 			         tg_strerror(r));
-			return TG_ERR_CONFIG;
+			c->slack_unusable = 1;
+			up_alert(c, "slack_error", 0,
+			         "[slack] webhook_url is not usable: " SLACK_URL_RULE
+			         "; no message can be posted, they are kept until it is fixed and "
+			         "the uploader restarted");
 		}
+	}
+	if (c->slack != NULL) {
 		slack_keep_state(c->slack, c->state_dir);
 		/* keep running: S3 goes on, the messages wait; the alert reaches S3 and syslog */
 		if (slack_check(url, tg_config_str(c->cfg, TG_CONF_SLACK_CA_FILE), err,
