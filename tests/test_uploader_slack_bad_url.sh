@@ -34,4 +34,16 @@ sed -i "s|^webhook_url = .*|$(echo "$good" | sed 's|http://|HTTP://|')|" "$T/tol
 up_once "URL fixed"
 up_messages | grep -q 'alice' || tg_fail "the kept messages were not posted: $(up_messages | cut -c1-300)"
 [ -z "$(find "$T/spool/outbox/notify" -type f)" ] || tg_fail "outbox/notify not drained: $(ls "$T/spool/outbox/notify")"
+
+# A URL that answers 200 but not Slack's "ok" (Slack's Web API, chat.postMessage, answers a
+# webhook payload 200 {"ok":false,...}; a proxy's page): it was tried again and again as if
+# Slack were busy, with no slack_error. Now it is one: alerted, the message kept.
+echo notok >"$T/slack/mode"
+up_session_event 3 login bob p2
+timeout 120 "$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] || tg_fail "--once with a webhook answering 200 not ok: exit $rc, not 1: $(tail -5 "$T/uploader.log")"
+grep -rl '"alert":"slack_error"' "$S3DATA/tollgate/events" | xargs grep -l 'answered 200' >/dev/null ||
+	tg_fail "no slack_error alert for a 200 that is not ok in S3"
+[ "$(find "$T/spool/outbox/notify" -type f | wc -l)" -ge 1 ] || tg_fail "the message was not kept"
 echo PASS

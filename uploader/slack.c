@@ -387,9 +387,11 @@ int slack_post_poll(struct slack *s, struct slack_result *res, int *done)
 		s->not_before_us = s->last_post_us + (uint64_t)res->retry_after_s * 1000000u;
 		save_not_before(s);
 	}
-	/* 400 (bad payload), 403 (revoked), 404 (no such hook), 410 (channel archived): a person
-	 * must act */
-	res->retryable = !(status == 400 || status == 403 || status == 404 || status == 410);
+	/* 400 (bad payload), 403 (revoked), 404 (no such hook), 410 (channel archived), or a 2xx
+	 * that is not Slack's "ok" (the URL of Slack's Web API, whose 200 says {"ok":false}; a
+	 * proxy's page): a person must act, and trying again at once will not change it */
+	res->retryable = !(status == 400 || status == 403 || status == 404 || status == 410 ||
+	                   (status >= 200 && status < 300));
 	snprintf(res->message, sizeof(res->message), "webhook answered %ld %s", status, res->body);
 	r = res->retryable ? TG_ERR_RETRY : TG_ERR_HTTP;
 out:

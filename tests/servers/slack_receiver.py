@@ -31,6 +31,8 @@ and answered 200 "ok". Other paths answer 404 no_service.
 Control, read afresh on every request (tests write these files):
   DIR/mode         "ok" (default), "down" (500), "429" (429 with Retry-After
                    from DIR/retry_after, default 2), "gone" (410 channel_is_archived),
+                   "notok" (200 {"ok":false,"error":"not_authed"}: what Slack's Web
+                   API answers a webhook payload posted to chat.postMessage),
                    "hang" (no answer: the request is held until the mode changes
                    or DIR/hang_s seconds, default 60, passed, then the connection
                    is closed; the message is never accepted). A held request
@@ -235,6 +237,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "gone":
             count("410")
             return self.answer(410, "channel_is_archived")
+        if mode == "notok":
+            count("200_notok")
+            return self.answer(200, '{"ok":false,"error":"not_authed"}')
         marker = control("refuse_marker", "")
         if marker and marker.encode() in body:
             # a message Slack will never take (the test names it by a string in it)
