@@ -61,4 +61,17 @@ done
 up_once "after the disk was freed"
 grep -q 'alert no_recording' "$T/uploader.log" && tg_fail "a no_recording alert: $(grep no_recording "$T/uploader.log")"
 up_messages | grep -q small.tgr || tg_fail "the logout does not name its recording: $(up_messages)"
+
+# An alert of the uploader's own that cannot be copied into the outboxes (the disk full again)
+# was tried again and again: --once waited for it and never ended (while holding the spool's
+# lock, so every later run of the timer exited 2). It is tried once in a pass, as any item.
+up_event 9 alert '"alert":"spool_filling","message":"full","notify":true'
+dd if=/dev/zero of="$T/spool/filler" bs=4k >/dev/null 2>&1
+timeout 60 "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] || tg_fail "--once with an alert the full spool cannot copy: exit $rc, not 1 (124: it did not end)"
+[ -n "$(find "$T/spool/events" -name '*-0000000000000009.json')" ] || tg_fail "the alert was not kept"
+rm -f "$T/spool/filler"
+up_once "the alert, once the disk has room"
+[ -z "$(find "$T/spool/events" -name '*-0000000000000009.json')" ] || tg_fail "the alert was not shipped once the disk had room"
 exit 0

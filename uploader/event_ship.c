@@ -903,14 +903,16 @@ int up_events_fanout(struct up_ctx *c, uint64_t *wake_us)
 			tg_error_r(r, "move event %s into the outboxes", name);
 			if (up_retry_later(c, it, now) < *wake_us)
 				*wake_us = it->next_try_us;
-			/* not for an alert of ours: its event_stuck would be an event stuck in
-			 * turn, and raise the next, without end while the outbox refuses */
-			if (!it->stuck_alerted && !own_alert) {
+			/* tried: waiting no more for it (--once ends); alerted, but not for an
+			 * alert of ours: its event_stuck would be an event stuck in turn, and
+			 * raise the next, without end while the outbox refuses */
+			if (!it->stuck_alerted) {
 				it->stuck_alerted = 1;
-				up_alert(
-				    c, "event_stuck", 1,
-				    "event %s cannot be moved into the outboxes (%s): retrying",
-				    name, tg_strerror(r));
+				if (!own_alert)
+					up_alert(c, "event_stuck", 1,
+					         "event %s cannot be moved into the outboxes (%s): "
+					         "retrying",
+					         name, tg_strerror(r));
 			}
 			i++;
 			continue;
