@@ -74,4 +74,22 @@ rc=$?
 rm -f "$T/spool/filler"
 up_once "the alert, once the disk has room"
 [ -z "$(find "$T/spool/events" -name '*-0000000000000009.json')" ] || tg_fail "the alert was not shipped once the disk had room"
+
+# An alert the full disk cannot take (here the event_stuck of an event the outboxes cannot
+# take) was logged and lost: raised once, never written, S3 and Slack never heard of it. The
+# daemon keeps it and writes it once the spool takes it.
+up_start_ready
+kill -STOP "$UP_PID"
+up_mfa_failures full 10 10
+dd if=/dev/zero of="$T/spool/filler" bs=4k >/dev/null 2>&1
+kill -CONT "$UP_PID"
+raised() { grep -q 'alert event_stuck:' "$T/uploader.log"; }
+up_wait_until 30 "no event_stuck alert while the disk was full" raised
+rm -f "$T/spool/filler"
+in_s3() { grep -rlq '"alert":"event_stuck"' "$S3DATA/tollgate/events"; }
+up_wait_until 30 "the kept event_stuck alert did not reach S3 once the disk had room" in_s3
+posted() { up_message_has 'MFA failure: full10@testhost'; }
+up_wait_until 30 "the stuck event did not reach Slack" posted
+tg_stop_pid "$UP_PID"
+UP_PID=
 exit 0

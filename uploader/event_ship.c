@@ -49,9 +49,40 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
 	               "host", up_json_string(c->host), "notify", slack_too);
 	if (ev == NULL)
 		return;
-	if ((r = tg_event_write(c->spool, "alert", ev, NULL, 0)) != TG_OK)
-		tg_error_r(r, "cannot write the alert event for %s", what);
+	/* behind the ones kept before it, in order */
+	up_alerts_write_kept(c);
+	if (c->alerts_kept != NULL && json_array_size(c->alerts_kept) > 0)
+		r = TG_ERR_RETRY;
+	else
+		r = tg_event_write(c->spool, "alert", ev, NULL, 0);
+	if (r != TG_OK) {
+		/* raised all the same (the callers do not raise it again): kept, and written
+		 * once the spool takes it, or S3 and Slack would never hear of it */
+		if (c->alerts_kept == NULL)
+			c->alerts_kept = json_array();
+		if (c->alerts_kept != NULL && json_array_size(c->alerts_kept) < UP_ALERTS_KEPT &&
+		    json_array_append(c->alerts_kept, ev) == 0) {
+			if (r != TG_ERR_RETRY)
+				tg_error_r(r,
+				           "cannot write the alert event for %s: kept, and written "
+				           "once the spool takes it",
+				           what);
+		} else {
+			tg_error_r(r,
+			           "cannot write the alert event for %s, nor keep it (%u kept "
+			           "already): it is in this log only",
+			           what, UP_ALERTS_KEPT);
+		}
+	}
 	json_decref(ev);
+}
+
+void up_alerts_write_kept(struct up_ctx *c)
+{
+	while (c->alerts_kept != NULL && json_array_size(c->alerts_kept) > 0 &&
+	       tg_event_write(c->spool, "alert", json_array_get(c->alerts_kept, 0), NULL, 0) ==
+	           TG_OK)
+		json_array_remove(c->alerts_kept, 0);
 }
 
 /* Reads of a Slack queue head that fail for a reason other than its content, before it is

@@ -138,6 +138,10 @@ struct up_ctx {
 	int spool_alert_level; /* 0 below, 1 past the alert share, 2 at the cap */
 	int spool_unreadable;  /* part of the spool could not be read at the last look (alerted) */
 	int config_alerted;
+	/* alert events the spool could not take (a full disk: when the alerts about it matter
+	 * most), oldest first, at most UP_ALERTS_KEPT: written at each rescan until it takes
+	 * them. Their callers count them as raised. */
+	json_t *alerts_kept;
 	/* [slack] webhook_url is set but not usable: no Slack, and its messages are kept in
 	 * outbox/slack (not dropped as with no URL) for a start with it fixed */
 	int slack_unusable;
@@ -375,6 +379,9 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us);
 
 /* --- alerts (event_ship.c): written as events, so they reach S3 and Slack durably --- */
 /* Raise an alert: syslog now, and an 'alert' event (to S3 and, unless slack_too is 0, Slack). */
+#define UP_ALERTS_KEPT 64
+/* Write the alerts up_alert kept (c->alerts_kept) while the spool takes them. */
+void up_alerts_write_kept(struct up_ctx *c);
 void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -634,6 +634,7 @@ static int rescan(struct up_ctx *c)
 {
 	int q, r, err, failed = TG_OK;
 
+	up_alerts_write_kept(c); /* events/ is scanned next */
 	for (q = 0; q < UP_Q_COUNT; q++) {
 		if ((r = up_queue_scan(c, q)) == TG_OK)
 			continue;
@@ -1120,6 +1121,14 @@ int main(int argc, char **argv)
 		r = EXIT_SUCCESS;
 	close(lockfd);
 out:
+	if (ctx.alerts_kept != NULL && json_array_size(ctx.alerts_kept) > 0) {
+		up_alerts_write_kept(&ctx);
+		if (json_array_size(ctx.alerts_kept) > 0)
+			tg_error("%zu alert%s the spool could not take: in this log only",
+			         json_array_size(ctx.alerts_kept),
+			         json_array_size(ctx.alerts_kept) == 1 ? "" : "s");
+	}
+	json_decref(ctx.alerts_kept);
 	up_jobs_free(ctx.jobs);
 	slack_free(ctx.slack);
 	up_queues_free(&ctx);
