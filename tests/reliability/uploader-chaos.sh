@@ -189,13 +189,14 @@ python3 - "$T/proxy.port.json" >"$T/proxy.figures" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(s["failed"], s["requests"], "%.1f" % (100.0 * s["failed"] / max(1, s["requests"])),
-      s["500"], s["503"], s["reset"], s["lost"])
+      s["500"], s["503"], s["reset"], s["lost"], s["completes"])
 EOF
 set -- $(cat "$T/proxy.figures")
-p_failed=$1 p_req=$2 p_pct=$3 p500=$4 p503=$5 preset=$6 plost=$7
+p_failed=$1 p_req=$2 p_pct=$3 p500=$4 p503=$5 preset=$6 plost=$7 p_completes=$8
+
 wall=$((drained - run0))
 
-rel_figure "$rec_ok of $rec_n recordings ($((SESSIONS / BIG_EVERY)) of them multipart) and $ev_ok of $ev_n login/logout events" \
+rel_figure "$rec_ok of $rec_n recordings ($((SESSIONS / BIG_EVERY)) of them over the multipart threshold, for which S3 received $p_completes multipart completions) and $ev_ok of $ev_n login/logout events" \
 	"byte-identical in S3 after $round kill -9 ($busy of them with the spool not yet drained) while $p_failed of $p_req S3 requests failed on purpose ($p_pct%:" \
 	"$p500 answered 500, $p503 answered 503 SlowDown, $preset reset before and $plost after S3 acted);" \
 	"$((rec_lost + ev_lost)) lost, $((rec_dup + ev_dup)) duplicated, $idx_ok of $SESSIONS index lines;" \
@@ -206,6 +207,12 @@ rel_figure "Slack got the $nevents login/logout messages in order: $slack_ok ($s
 fail=0
 [ $s3ok -eq 0 ] || { echo "FAIL: S3 does not hold every recording and event once (see above)" >&2; fail=1; }
 [ "$left_mp" -eq 0 ] || { echo "FAIL: $left_mp multipart resume state file(s) left behind" >&2; fail=1; }
+# the large recordings went up as multipart uploads, not as single PUTs: S3 saw at least one
+# completion each (more where a completion's answer was lost and it was sent again)
+[ "$p_completes" -ge $((SESSIONS / BIG_EVERY)) ] || {
+	echo "FAIL: $p_completes multipart completions reached S3, for $((SESSIONS / BIG_EVERY)) large recordings" >&2
+	fail=1
+}
 if [ $slack_ok = no ]; then
 	cat "$T/slack.diff" >&2
 	echo "FAIL: Slack messages lost or out of order" >&2

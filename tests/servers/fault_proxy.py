@@ -22,9 +22,10 @@ is a share of:
       connection reset). A request with Transfer-Encoding (no Content-Length)
       ends the parsing of its connection: the rest is forwarded as is.
       PORTFILE.stats as above (dropped_answers = "lost"); all counts, as JSON
-      ({"connections", "requests", "failed", "500", "503", "reset", "lost"};
-      "failed" is their sum, a "lost" one counted once its answer came), go
-      to PORTFILE.json.
+      ({"connections", "requests", "failed", "500", "503", "reset", "lost",
+      "completes"}; "failed" is the sum of the four faults, a "lost" one
+      counted once its answer came; "completes" the S3 multipart completions,
+      POST ...?uploadId=..., that reached the server), go to PORTFILE.json.
 SEED (an integer; "-" for none) makes the choices reproducible.
 """
 import json
@@ -42,7 +43,8 @@ MODE = sys.argv[5] if len(sys.argv) > 5 else "connections"
 if MODE not in ("connections", "requests"):
     sys.exit("fault_proxy.py: MODE is connections or requests")
 stats = {"connections": 0, "dropped_answers": 0}
-rstats = {"connections": 0, "requests": 0, "failed": 0, "500": 0, "503": 0, "reset": 0, "lost": 0}
+rstats = {"connections": 0, "requests": 0, "failed": 0, "500": 0, "503": 0, "reset": 0, "lost": 0,
+          "completes": 0}
 
 
 def save_stats():
@@ -189,6 +191,10 @@ def main():
                 if r.fault != "lost":
                     rstats[r.fault] += 1
             save_stats()
+            if (r.fault in (None, "lost") and lines[0].startswith(b"POST ")
+                    and b"uploadId=" in lines[0].split(b" ")[1]):
+                rstats["completes"] += 1
+                save_stats()
             if r.fault == "reset":
                 drop(c, True)
                 return
