@@ -31,28 +31,28 @@ long="$(printf '%245s' '').tgr" # 250 bytes with up_rec's temporary name around 
 # a prefix of 100 bytes: the key would be about 1110 bytes
 P=$(head -c 100 /dev/zero | tr '\0' p)
 sed -i "/^\[s3\]\$/a prefix = $P" "$T/tollgate.conf"
-up_rec "$long" user="$U" host="$H" bytes=1000
-up_rec later.tgr user=alice bytes=1000
-"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 ||
-	tg_fail "--once: exit $?: $(tail -5 "$T/uploader.log" | cut -c1-300)"
-! grep -q s3_error "$T/uploader.log" || tg_fail "S3 refused: $(grep s3_error "$T/uploader.log" | cut -c1-300)"
-[ ! -e "$T/spool/sessions/$long" ] && [ ! -e "$T/spool/sessions/later.tgr" ] ||
-	tg_fail "a recording stayed in the spool: $(ls "$T/spool/sessions")"
-hash=$(printf '%s' "$long" | sha256sum | cut -d' ' -f1)
-up_s3_objects "$P" | grep -q "/$P/dt=[0-9-]*/host=$H/$U/$(printf '_20%.0s' $(seq 32))-$hash.tgr._S3rver_object\$" ||
-	tg_fail "the long-named recording is not under its short key: $(up_s3_objects "$P" | grep -v events | cut -c1-300)"
+# ship NAME AFTER WHAT: NAME (user U, host H) and AFTER (alice's) go up in one pass, neither
+# refused by S3 nor left in the spool; $hash is then the SHA-256 of NAME
+ship() {
+	up_rec "$1" user="$U" host="$H" bytes=1000
+	up_rec "$2" user=alice bytes=1000
+	"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 ||
+		tg_fail "--once ($3): exit $?: $(tail -5 "$T/uploader.log" | cut -c1-300)"
+	! grep -q s3_error "$T/uploader.log" || tg_fail "S3 refused ($3): $(grep s3_error "$T/uploader.log" | cut -c1-300)"
+	[ ! -e "$T/spool/sessions/$1" ] && [ ! -e "$T/spool/sessions/$2" ] ||
+		tg_fail "a recording stayed in the spool ($3): $(ls "$T/spool/sessions")"
+	hash=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)
+}
+# has_key WHAT TAIL: S3 holds an object whose key ends in /$P/dt=.../host=H/U/TAIL
+has_key() {
+	up_s3_objects "$P" | grep -q "/$P/dt=[0-9-]*/host=$H/$U/$2._S3rver_object\$" ||
+		tg_fail "the $1 recording is not under its short key: $(up_s3_objects "$P" | grep -v events | cut -c1-300)"
+}
+ship "$long" later.tgr "long name"
+has_key long-named "$(printf '_20%.0s' $(seq 32))-$hash.tgr"
 
 # So did a name whose extension alone is that long (a file put in sessions/ by hand): only
 # the stem was cut. The extension now keeps its first 16 bytes.
-longext="x.$(printf '%240s' '')"
-up_rec "$longext" user="$U" host="$H" bytes=1000
-up_rec later2.tgr user=alice bytes=1000
-"$UPLOADER" -c "$T/tollgate.conf" --once >"$T/uploader.log" 2>&1 ||
-	tg_fail "--once (long extension): exit $?: $(tail -5 "$T/uploader.log" | cut -c1-300)"
-! grep -q s3_error "$T/uploader.log" || tg_fail "S3 refused (long extension): $(grep s3_error "$T/uploader.log" | cut -c1-300)"
-[ ! -e "$T/spool/sessions/$longext" ] && [ ! -e "$T/spool/sessions/later2.tgr" ] ||
-	tg_fail "a recording stayed in the spool (long extension): $(ls "$T/spool/sessions")"
-hash=$(printf '%s' "$longext" | sha256sum | cut -d' ' -f1)
-up_s3_objects "$P" | grep -q "/$P/dt=[0-9-]*/host=$H/$U/x-$hash\.$(printf '_20%.0s' $(seq 15))\._S3rver_object\$" ||
-	tg_fail "the long-extension recording is not under its short key: $(up_s3_objects "$P" | grep -v events | cut -c1-300)"
+ship "x.$(printf '%240s' '')" later2.tgr "long extension"
+has_key long-extension "x-$hash\.$(printf '_20%.0s' $(seq 15))"
 echo PASS
