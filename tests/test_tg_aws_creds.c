@@ -116,17 +116,18 @@ START_TEST(test_file_profiles)
 	ck_assert_int_eq(
 	    parse("[q]\nx=1\nx=2\n[p]\naws_access_key_id=A\naws_secret_access_key=s\n", "p", &c),
 	    TG_OK);
-	/* the session token under its old name and its new one: the new one, in either order */
+	/* the session token under its old name and its new one: the old one, in either order,
+	 * as botocore reads them (aws_security_token first) */
 	ck_assert_int_eq(parse("[p]\naws_access_key_id=A\naws_secret_access_key=s\n"
 	                       "aws_security_token=old\naws_session_token=new\n",
 	                       "p", &c),
 	                 TG_OK);
-	ck_assert_str_eq(c.session_token, "new");
+	ck_assert_str_eq(c.session_token, "old");
 	ck_assert_int_eq(parse("[p]\naws_access_key_id=A\naws_secret_access_key=s\n"
 	                       "aws_session_token=new\naws_security_token=old\n",
 	                       "p", &c),
 	                 TG_OK);
-	ck_assert_str_eq(c.session_token, "new");
+	ck_assert_str_eq(c.session_token, "old");
 	/* a comment after a section header, as botocore reads it; other text is an error */
 	ck_assert_int_eq(parse("[p] # ours\naws_access_key_id=A\naws_secret_access_key=s\n"
 	                       "[q];x\naws_access_key_id=B\naws_secret_access_key=t\n",

@@ -118,7 +118,8 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 	                                     "aws_session_token"};
 	size_t pos = 0, lineno = 0, plen = strlen(profile), indent = 0;
 	/* have_key: a key line came since the section header, indented by indent; got: which of
-	 * the profile's keys were given (the old name of the token apart: the new one wins) */
+	 * the profile's keys were given (the token's old name apart: it wins over the new one,
+	 * as botocore reads them, aws_security_token first) */
 	int in_profile = 0, seen = 0, have_key = 0, got[4] = {0, 0, 0, 0}, r, i;
 
 	tg_aws_creds_clear(out);
@@ -222,8 +223,8 @@ int tg_aws_creds_parse_file(const char *text, size_t len, const char *profile,
 				return TG_ERR_PARSE;
 			}
 			got[i] = 1;
-			/* the token under its old name, unless the new one is there */
-			if (i == 3 && got[2])
+			/* the token under its new name, unless the old one is there */
+			if (i == 2 && got[3])
 				continue;
 			i = i == 3 ? 2 : i;
 			val[i] = v;
