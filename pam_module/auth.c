@@ -513,11 +513,14 @@ static int succeed(struct attempt *a)
 		sodium_memzero(env, sizeof(env));
 	}
 	if (a->opts.forward_pass || a->from_authtok) {
-		/* the rest, before the code, is the password; none when the answer was the code
-		 * alone: then the code itself must not go on as the next module's password (a
-		 * directory's, sent to its server) */
+		/* the rest, before the code, is the password; none when the authtok a module
+		 * before us set was the code alone: then the code itself must not stay the next
+		 * module's password (a directory's, sent to its server) */
 		a->response[a->password_len] = '\0';
-		rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->password_len > 0 ? a->response : NULL);
+		if (a->password_len > 0)
+			rc = pam_set_item(a->pamh, PAM_AUTHTOK, a->response);
+		else if (a->from_authtok)
+			rc = pam_set_item(a->pamh, PAM_AUTHTOK, NULL);
 	}
 	log_result(a, 1, NULL);
 	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_AUTH_ERR;
