@@ -403,11 +403,10 @@ static int csi_kind(struct replay_guard *g, struct out *o)
 		csi_modes(g, params, (size_t)(end - params), 0, final, o);
 		return -2;
 	}
-	if (final == 't') { /* window operations: only the title stack */
-		if (p0 == 22 || p0 == 23)
-			return -1;
+	/* window operations; the title stack too, which play and cat keep the investigator's
+	 * title on (REPLAY_TERM_START) */
+	if (final == 't')
 		return p0 >= 11 && p0 <= 21 ? REPLAY_GUARD_QUERY : REPLAY_GUARD_WINDOW;
-	}
 	if (final == 'T' && memchr(params, ';', (size_t)(end - params)) != NULL)
 		return REPLAY_GUARD_OTHER; /* mouse highlight tracking, not SD */
 	if (in_str("@ABCDEFGHIJKLMPSTXZ`abdefgmrsu", final))

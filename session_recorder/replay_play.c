@@ -202,6 +202,7 @@ static int reopen(struct play *p)
 		return e;
 	p->cur_us = 0;
 	p->ended = 0;
+	p->dropped = 0; /* read again from the start (a seek back): counted again */
 	return advance(p);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "replay.h"
@@ -138,6 +139,18 @@ static int cat_rec(void *ctx, const struct tg_rec_header *h, const struct tg_rec
 	return 0;
 }
 
+/* cat to a terminal ended by a signal (^C): the terminal given back first, the title popped,
+ * then the signal's own end. Async-signal-safe. */
+static void cat_on_signal(int sig)
+{
+	ssize_t k = write(STDOUT_FILENO, REPLAY_TERM_RESTORE "\r\n",
+	                  sizeof(REPLAY_TERM_RESTORE "\r\n") - 1);
+
+	(void)k;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 {
 	struct cat_ctx c = {o->input, 0, 0, 0, {0, 0, 0, 0}, 0, NULL};
@@ -158,8 +171,20 @@ int replay_cmd_cat(const struct replay_opts *o, int argc, char **argv)
 		replay_guard_init_term(&guard, replay_8bit_tty(STDOUT_FILENO));
 		c.guard = &guard;
 	}
-	if (isatty(STDOUT_FILENO))
+	if (isatty(STDOUT_FILENO)) {
+		struct sigaction sa;
+		static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+		size_t i;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = cat_on_signal;
+		sigemptyset(&sa.sa_mask);
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaction(sigs[i], &sa, NULL);
+		/* on the terminal before any pop the handler may write */
 		fputs(REPLAY_TERM_START, stdout);
+		fflush(stdout);
+	}
 	e = replay_each_record(o, argv[0], limit, cat_rec, &c, &v);
 	/* the modes the recording left the terminal in (insert mode, the alternate screen,
 	 * reverse video, ...) are not the investigator's: given back, as at play's end */

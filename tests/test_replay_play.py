@@ -159,6 +159,35 @@ def run(tmp):
         fail("q: echo not restored")
     p.close()
 
+    # output a cap kept out, said at the end: once, however often a seek back read it again
+    gen(tmp, "drop.tgr", "out 0 A\ndropped 5000000 out 50\nout 10000000 B\nout %d C\nseal %d {}\n"
+        % (HOUR, HOUR + 1))
+    p = Play(["play", "--from", "12", "drop.tgr"], tmp)
+    p.expect(b"AB")
+    raw_mode_reached(p)
+    p.send(b"\x1b[D")
+    p.expect(b"AB\x1bcA")
+    p.send(b"q")
+    p.wait()
+    p.settle()
+    if b"50 bytes of output were passed on but not stored" not in p.buf:
+        fail("play after a seek back: the output not stored not said once: %r" % p.buf[-300:])
+    p.close()
+
+    # cat to a terminal ended by ^C (here while its output waits for the terminal): the
+    # terminal is given back all the same, and the title it pushed popped
+    gen(tmp, "big.tgr", "".join("out %d %s\n" % (i, "x" * 2000) for i in range(150))
+        + "seal 1000 {}\n")
+    p = Play(["cat", "big.tgr"], tmp)
+    p.expect(b"xxxx")
+    os.kill(p.pid, signal.SIGINT)
+    st = p.wait()
+    if not os.WIFSIGNALED(st) or os.WTERMSIG(st) != signal.SIGINT:
+        fail("cat ^C: status %r" % st)
+    if not p.buf.rstrip(b"\r\n").endswith(RESTORE) or b"\x1b[23;0t" not in p.buf:
+        fail("cat ^C did not give the terminal back: %r" % p.buf[-200:])
+    p.close()
+
     # pause, then step one event at a time (the next ones are hours away)
     p = Play(["play", "step.tgr"], tmp)
     p.expect(b"A")
