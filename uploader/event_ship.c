@@ -34,7 +34,7 @@
 #include "tg_s3.h"
 #include "tg_spool.h"
 
-void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -48,16 +48,28 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
 	ev = json_pack("{s:s, s:o, s:o, s:b}", "alert", what, "message", up_json_string(msg),
 	               "host", up_json_string(c->host), "notify", slack_too);
 	if (ev == NULL)
-		return;
-	/* behind the ones kept before it, in order */
-	up_alerts_write_kept(c);
-	if (c->alerts_kept != NULL && json_array_size(c->alerts_kept) > 0)
-		r = TG_ERR_RETRY;
-	else
-		r = tg_event_write(c->spool, "alert", ev, NULL, 0);
+		return TG_ERR_NOMEM;
+	if (c->alerts_deferred) {
+		r = TG_ERR_RETRY; /* before the spool is ours: kept, written once it is */
+	} else if (c->in_worker) {
+		/* a worker's memory ends with it: written now, or said to its caller */
+		if ((r = tg_event_write(c->spool, "alert", ev, NULL, 0)) != TG_OK)
+			tg_error_r(r, "cannot write the alert event for %s", what);
+		json_decref(ev);
+		return r;
+	} else {
+		/* behind the ones kept before it, in order */
+		up_alerts_write_kept(c);
+		if (c->alerts_kept != NULL && json_array_size(c->alerts_kept) > 0)
+			r = TG_ERR_RETRY;
+		else
+			r = tg_event_write(c->spool, "alert", ev, NULL, 0);
+	}
 	if (r != TG_OK) {
 		/* raised all the same (the callers do not raise it again): kept, and written
-		 * once the spool takes it, or S3 and Slack would never hear of it */
+		 * once the spool takes it, or S3 and Slack would never hear of it. Its event's
+		 * time is the write's: raised_us says when it was raised. */
+		json_object_set_new(ev, "raised_us", json_integer((json_int_t)tg_now_us()));
 		if (c->alerts_kept == NULL)
 			c->alerts_kept = json_array();
 		if (c->alerts_kept != NULL && json_array_size(c->alerts_kept) < UP_ALERTS_KEPT &&
@@ -67,6 +79,7 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
 				           "cannot write the alert event for %s: kept, and written "
 				           "once the spool takes it",
 				           what);
+			r = TG_OK;
 		} else {
 			tg_error_r(r,
 			           "cannot write the alert event for %s, nor keep it (%u kept "
@@ -75,6 +88,53 @@ void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt
 		}
 	}
 	json_decref(ev);
+	return r;
+}
+
+int up_slack_held(const struct up_ctx *c)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	int held = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_SLACK_HELD, c->state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (!held && (de = readdir(d)) != NULL)
+		held = de->d_name[0] != '.';
+	closedir(d);
+	return held;
+}
+
+int up_slack_unhold(struct up_ctx *c)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	size_t moved = 0;
+	int r, failed = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" UP_SLACK_HELD, c->state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((r = tg_spool_move(dir, de->d_name, c->q[UP_Q_NOTIFY].dir, de->d_name)) !=
+		    TG_OK) {
+			tg_error_r(r, "cannot move %s/%s back into %s", dir, de->d_name,
+			           c->q[UP_Q_NOTIFY].dir);
+			failed = 1;
+			continue;
+		}
+		moved++;
+	}
+	closedir(d);
+	if (moved > 0)
+		tg_info("%zu Slack message%s held while webhook_url was unusable: queued again",
+		        moved, moved == 1 ? "" : "s");
+	return failed ? -1 : (int)(moved > 0);
 }
 
 void up_alerts_write_kept(struct up_ctx *c)
@@ -1442,8 +1502,29 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				json_object_set(rec, "refused_ids", ids);
 		}
 	}
-	if (c->slack == NULL && c->slack_unusable && slack_announces(ev))
-		goto out; /* kept for a start with webhook_url fixed (slack_error said so) */
+	if (c->slack == NULL && c->slack_unusable && slack_announces(ev)) {
+		/* held for a start with webhook_url fixed (slack_error said so), out of the queue:
+		 * the logouts behind it get their checks (no_recording) all the same */
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s/" UP_SLACK_HELD, c->state_dir);
+		if ((r = tg_mkdir_p(dir, 0750)) == TG_OK &&
+		    (r = tg_spool_move(qs->dir, name, dir, name)) != TG_OK &&
+		    moved_away(path, dir, name)) {
+			tg_error_r(r, "sync after moving %s into %s", name, dir);
+			r = TG_OK;
+		}
+		if (r == TG_OK) {
+			if (head->no_recording_alerted)
+				logout_alerted_forget(c, name);
+			up_queue_drop(qs, name);
+			progress = 1;
+		} else {
+			tg_warn("notify: cannot move %s into %s; will try again", name, dir);
+			*wake_us = up_retry_later(c, head, now);
+		}
+		goto out;
+	}
 	if (c->slack == NULL || !slack_announces(ev))
 		goto done; /* no Slack, or a type that is not announced */
 	if ((payload = slack_message_for_event(ev, rec)) == NULL) {

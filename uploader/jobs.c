@@ -170,9 +170,10 @@ int up_jobs_start(struct up_ctx *c, enum up_queue q, const char *const *names, s
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(1);
 		/* the alerts the daemon keeps to write are its own: written here too, they would
-		 * be twice in S3 and Slack */
+		 * be twice in S3 and Slack; a worker's own are written at once or said to fail */
 		json_decref(c->alerts_kept);
 		c->alerts_kept = NULL;
+		c->in_worker = 1;
 		child_pipe = j->pipe_wr;
 		for (k = 0; k < n; k++) {
 			child_index = (unsigned)k;

@@ -888,10 +888,21 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 	 * spool no later pass would find it to raise the alert, which a crash in between
 	 * would lose; a crash after the alert repeats it at worst.
 	 */
-	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED)
-		up_alert(c, "recording_damaged", 1,
-		         "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
-		         s->user, tg_strerror(s->status), c->bucket, key);
+	if (s->status != TG_OK && s->status != TG_ERR_UNSEALED &&
+	    (r = up_alert(c, "recording_damaged", 1,
+	                  "recording %s (user %s) does not verify: %s; shipped as s3://%s/%s", name,
+	                  s->user, tg_strerror(s->status), c->bucket, key)) != TG_OK) {
+		/* the alert cannot be written (a full disk): the file stays, and the next try
+		 * raises it again, rather than leaving with nobody told */
+		res->rc = r;
+		res->retryable = 1;
+		res->local = 1;
+		snprintf(res->message, sizeof(res->message),
+		         "%s does not verify, and its recording_damaged alert cannot be written: "
+		         "kept in the spool",
+		         name);
+		goto out;
+	}
 	{
 		struct stat now;
 

@@ -113,7 +113,7 @@ int slack_check(const char *url, const char *ca_file, char *err, size_t errlen)
 	}
 	slack_free(probe);
 	/* every post would fail setting up TLS, and wait: said before any is tried */
-	if (strncmp(url, "https://", 8) == 0 && ca_file != NULL && *ca_file != '\0' &&
+	if (strncasecmp(url, "https://", 8) == 0 && ca_file != NULL && *ca_file != '\0' &&
 	    access(ca_file, R_OK) != 0) {
 		snprintf(err, errlen, "[slack] ca_file %.200s: %s", ca_file, strerror(errno));
 		return TG_ERR_CONFIG;
@@ -294,7 +294,7 @@ int slack_post_start(struct slack *s, const char *payload)
 	/* http:// only to this machine (slack_new), so that the webhook's secret URL and the
 	 * messages never leave it in clear text: never through $http_proxy or $ALL_PROXY. https
 	 * keeps the proxy: CONNECT keeps TLS from end to end */
-	if (strncmp(s->url, "http://", 7) == 0)
+	if (strncasecmp(s->url, "http://", 7) == 0) /* as slack_new compares it: HTTP:// too */
 		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);

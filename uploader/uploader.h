@@ -142,6 +142,8 @@ struct up_ctx {
 	 * most), oldest first, at most UP_ALERTS_KEPT: written at each rescan until it takes
 	 * them. Their callers count them as raised. */
 	json_t *alerts_kept;
+	int alerts_deferred; /* the spool is not locked yet: alerts are kept, not written */
+	int in_worker;       /* an upload worker (a forked process) */
 	/* [slack] webhook_url is set but not usable: no Slack, and its messages are kept in
 	 * outbox/slack (not dropped as with no URL) for a start with it fixed */
 	int slack_unusable;
@@ -379,10 +381,19 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us);
 
 /* --- alerts (event_ship.c): written as events, so they reach S3 and Slack durably --- */
 /* Raise an alert: syslog now, and an 'alert' event (to S3 and, unless slack_too is 0, Slack). */
+/* state/ folder of the Slack messages held while [slack] webhook_url is unusable */
+#define UP_SLACK_HELD "slack-held"
+/* A start with Slack usable: the held messages back into outbox/notify (their names keep
+ * their order). 1 some were, 0 none, -1 one could not be moved (said). */
+int up_slack_unhold(struct up_ctx *c);
+/* Whether messages are held there. */
+int up_slack_held(const struct up_ctx *c);
 #define UP_ALERTS_KEPT 64
 /* Write the alerts up_alert kept (c->alerts_kept) while the spool takes them. */
 void up_alerts_write_kept(struct up_ctx *c);
-void up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+/* TG_OK when the alert is written, or kept to be written (the daemon); else the error (a worker,
+ * whose memory ends with it, or none left to keep it). */
+int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* --- alert_burst.c: one Slack message per alert kind and [uploader] alert_window --- */

@@ -1074,6 +1074,10 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return EXIT_USAGE;
 	}
+	/* the start's alerts (an unusable [s3] or [slack] section) wait for the spool's lock: an
+	 * uploader that finds another holding it (a timer's --once beside the daemon) must not
+	 * add them again at every run */
+	ctx.alerts_deferred = 1;
 	if (setup(&ctx) != TG_OK) {
 		r = EXIT_USAGE;
 		goto out;
@@ -1082,6 +1086,10 @@ int main(int argc, char **argv)
 		r = EXIT_USAGE;
 		goto out;
 	}
+	ctx.alerts_deferred = 0;
+	up_alerts_write_kept(&ctx);
+	if (ctx.slack != NULL)
+		(void)up_slack_unhold(&ctx);
 	up_spool_clean_tmp(&ctx);
 	/* an upgrade from an uploader that kept no live/: made before a login is fanned out */
 	up_live_adopt(&ctx);
@@ -1114,6 +1122,18 @@ int main(int argc, char **argv)
 	        ctx.slack ? "on" : "off", up_jobs_max(ctx.jobs));
 	check_config_secrets(&ctx);
 	r = run(&ctx);
+	/* messages held for a fixed webhook_url wait too */
+	if (r == EXIT_SUCCESS && ctx.slack_unusable && up_slack_held(&ctx))
+		r = EXIT_LEFT;
+	/* still under the lock: what the spool would not take till now, once more */
+	up_alerts_write_kept(&ctx);
+	if (ctx.alerts_kept != NULL && json_array_size(ctx.alerts_kept) > 0) {
+		tg_error("%zu alert%s the spool could not take: in this log only",
+		         json_array_size(ctx.alerts_kept),
+		         json_array_size(ctx.alerts_kept) == 1 ? "" : "s");
+		if (r == EXIT_SUCCESS)
+			r = EXIT_LEFT;
+	}
 	tg_info("stopped (%s)", r == EXIT_SUCCESS ? "nothing left" : "items wait in the spool");
 	/* what waits is the next start's: a daemon's stop is a normal end, which systemd would
 	 * otherwise count as the unit's failure; only --once says 1 */
@@ -1121,13 +1141,6 @@ int main(int argc, char **argv)
 		r = EXIT_SUCCESS;
 	close(lockfd);
 out:
-	if (ctx.alerts_kept != NULL && json_array_size(ctx.alerts_kept) > 0) {
-		up_alerts_write_kept(&ctx);
-		if (json_array_size(ctx.alerts_kept) > 0)
-			tg_error("%zu alert%s the spool could not take: in this log only",
-			         json_array_size(ctx.alerts_kept),
-			         json_array_size(ctx.alerts_kept) == 1 ? "" : "s");
-	}
 	json_decref(ctx.alerts_kept);
 	up_jobs_free(ctx.jobs);
 	slack_free(ctx.slack);
