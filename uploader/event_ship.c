@@ -1515,8 +1515,8 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			r = TG_OK;
 		}
 		if (r == TG_OK) {
-			if (head->no_recording_alerted)
-				logout_alerted_forget(c, name);
+			/* a no_recording raised for it stays noted (state/alerted/): queued again,
+			 * it is not raised a second time */
 			up_queue_drop(qs, name);
 			progress = 1;
 		} else {

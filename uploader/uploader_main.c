@@ -561,7 +561,7 @@ static int prune_live(struct up_ctx *c, time_t ended_limit)
  * recording was read, which is after the session ended). The join record of a login not
  * logged out yet is kept (state/live/), UP_LIVE_KEEP_DAYS at most. */
 /* The notes of logouts alerted on whose message is gone (removed by a daemon killed before it
- * removed the note too). */
+ * removed the note too); one held while webhook_url is unusable is not gone. */
 static void prune_alerted(struct up_ctx *c)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300];
@@ -575,6 +575,9 @@ static void prune_alerted(struct up_ctx *c)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->q[UP_Q_NOTIFY].dir, de->d_name);
+		if (access(path, F_OK) == 0 || errno != ENOENT)
+			continue;
+		snprintf(path, sizeof(path), "%s/" UP_SLACK_HELD "/%s", c->state_dir, de->d_name);
 		if (access(path, F_OK) != 0 && errno == ENOENT)
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
