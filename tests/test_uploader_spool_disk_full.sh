@@ -16,7 +16,22 @@ set -u
 up_setup 'multipart_threshold = 5M' 'part_size = 5M' 'recording_grace = 0' 'workers = 1'
 MNT=
 # shellcheck disable=SC2317 # run by the EXIT trap
-umount_spool() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; MNT=; up_cleanup; }
+umount_spool() {
+	# the daemon first (a failure while it runs): its open files keep the mount busy, and the
+	# tmpfs stayed mounted under a folder up_cleanup could not remove
+	[ -n "$UP_PID" ] && tg_stop_pid "$UP_PID"
+	UP_PID=
+	if [ -n "$MNT" ]; then
+		i=0
+		until umount "$MNT" 2>/dev/null; do
+			i=$((i + 1))
+			[ $i -ge 50 ] && { umount -l "$MNT"; break; }
+			sleep 0.1
+		done
+	fi
+	MNT=
+	up_cleanup
+}
 trap umount_spool EXIT
 mount -t tmpfs -o size=40m,mode=0755 tollgate-spool-full-test "$T/spool" 2>/dev/null ||
 	tg_skip "cannot mount a tmpfs"
