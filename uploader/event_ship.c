@@ -1300,6 +1300,34 @@ static int moved_away(const char *from, const char *dir, const char *name)
 	return lstat(from, &st) != 0 && errno == ENOENT && lstat(to, &st) == 0;
 }
 
+/* Move the queue's head (name, at path) into a folder of state/ (slack-held,
+ * slack-rejected) and drop it from the queue; forget: its logout's alerted/ note
+ * goes with it. When the move fails it stays at the head, tried again later (not at
+ * once, and not alerted again). Returns 1 when it went. */
+static int set_aside(struct up_ctx *c, struct up_queue_state *qs, struct up_item *head,
+                     const char *name, const char *path, const char *dir, int forget, uint64_t now,
+                     uint64_t *wake_us)
+{
+	int r;
+
+	if ((r = tg_mkdir_p(dir, 0750)) == TG_OK &&
+	    (r = tg_spool_move(qs->dir, name, dir, name)) != TG_OK && moved_away(path, dir, name)) {
+		/* renamed, only the folder's sync after it failed: the file is in dir, and its
+		 * going from here is our own doing, not someone else's removal */
+		tg_error_r(r, "sync after moving %s into %s", name, dir);
+		r = TG_OK;
+	}
+	if (r != TG_OK) {
+		tg_warn("notify: cannot move %s into %s; will try again", name, dir);
+		*wake_us = up_retry_later(c, head, now);
+		return 0;
+	}
+	if (forget && head->no_recording_alerted)
+		logout_alerted_forget(c, name);
+	up_queue_drop(qs, name);
+	return 1;
+}
+
 int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 {
 	struct up_queue_state *qs = &c->q[UP_Q_NOTIFY];
@@ -1507,22 +1535,10 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 		 * the logouts behind it get their checks (no_recording) all the same */
 		char dir[PATH_MAX];
 
+		/* a no_recording raised for it stays noted (state/alerted/): queued again, it is
+		 * not raised a second time */
 		snprintf(dir, sizeof(dir), "%s/" UP_SLACK_HELD, c->state_dir);
-		if ((r = tg_mkdir_p(dir, 0750)) == TG_OK &&
-		    (r = tg_spool_move(qs->dir, name, dir, name)) != TG_OK &&
-		    moved_away(path, dir, name)) {
-			tg_error_r(r, "sync after moving %s into %s", name, dir);
-			r = TG_OK;
-		}
-		if (r == TG_OK) {
-			/* a no_recording raised for it stays noted (state/alerted/): queued again,
-			 * it is not raised a second time */
-			up_queue_drop(qs, name);
-			progress = 1;
-		} else {
-			tg_warn("notify: cannot move %s into %s; will try again", name, dir);
-			*wake_us = up_retry_later(c, head, now);
-		}
+		progress = set_aside(c, qs, head, name, path, dir, 0, now, wake_us);
 		goto out;
 	}
 	if (c->slack == NULL || !slack_announces(ev))
@@ -1580,26 +1596,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 				         "Slack refused event %s twice (%s): kept in %s", name,
 				         sr.body, dir);
 			head->rejected_alerted = 1;
-			if ((r = tg_mkdir_p(dir, 0750)) == TG_OK &&
-			    (r = tg_spool_move(qs->dir, name, dir, name)) != TG_OK &&
-			    moved_away(path, dir, name)) {
-				/* renamed, only the folder's sync after it failed: the file is
-				 * in slack-rejected, and its going from here is our own doing,
-				 * not someone else's removal */
-				tg_error_r(r, "sync after moving %s into %s", name, dir);
-				r = TG_OK;
-			}
-			if (r == TG_OK) {
-				if (head->no_recording_alerted)
-					logout_alerted_forget(c, name);
-				up_queue_drop(qs, name);
-				progress = 1;
-			} else {
-				/* it stays at the head: not again at once, and not alerted again */
-				tg_warn("notify: cannot move %s into %s; will try again", name,
-				        dir);
-				*wake_us = up_retry_later(c, head, now);
-			}
+			progress = set_aside(c, qs, head, name, path, dir, 1, now, wake_us);
 			goto out;
 		}
 	}
