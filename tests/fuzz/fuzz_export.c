@@ -38,19 +38,6 @@ static unsigned char *read_out(size_t *n)
 	return b;
 }
 
-static int is_utf8(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	int k;
-
-	while (i < n) {
-		if ((k = tg_utf8_seq(p + i, n - i)) <= 0)
-			return 0;
-		i += (size_t)k;
-	}
-	return 1;
-}
-
 /* Check the events in out against the streams' bytes (want[0]: OUT and ERR, want[1]: IN). */
 static void check_events(const struct export_ctx *c, unsigned char *out, size_t n,
                          struct tg_buf want[2])
@@ -120,8 +107,8 @@ static void check_events(const struct export_ctx *c, unsigned char *out, size_t 
 	}
 	for (k = 0; k < 2; k++) {
 		FUZZ_CHECK(
-		    is_utf8(got[k].data ? got[k].data : (const unsigned char *)"", got[k].len));
-		if (is_utf8(want[k].data ? want[k].data : (const unsigned char *)"", want[k].len))
+		    tg_utf8_valid(got[k].data ? got[k].data : (const unsigned char *)"", got[k].len));
+		if (tg_utf8_valid(want[k].data ? want[k].data : (const unsigned char *)"", want[k].len))
 			FUZZ_CHECK(got[k].len == want[k].len &&
 			           (got[k].len == 0 ||
 			            memcmp(got[k].data, want[k].data, got[k].len) == 0));
@@ -183,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rec.len = 0;
 		}
 		if (rec.type == TG_REC_NOTE &&
-		    !is_utf8(rec.data, rec.len)) /* the reader checks a NOTE is JSON */
+		    !tg_utf8_valid(rec.data, rec.len)) /* the reader checks a NOTE is JSON */
 			continue;
 		if (rec.type == TG_REC_OUT || rec.type == TG_REC_ERR || rec.type == TG_REC_IN)
 			FUZZ_CHECK(tg_buf_append(&want[rec.type == TG_REC_IN], rec.data, rec.len) ==
