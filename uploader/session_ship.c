@@ -673,8 +673,9 @@ static void join_record_later(struct up_ctx *c, const char *pam_session_id, cons
 
 /*
  * A recording S3 confirmed whose index line then failed: state/multipart/<id>.sent says so
- * (<id>: up_multipart_file(); {"key", the file's identity as opened, its SHA-256}), so that
- * the retry puts only the index line instead of the whole recording again. Written only when
+ * (<id>: up_multipart_file(); {the endpoint, region, bucket and key, the file's identity as
+ * opened, its SHA-256}), so that the retry puts only the index line instead of the whole
+ * recording again, to the same store only. Written only when
  * the file is still as it was opened (its ctime, which no write or utimensat leaves alone,
  * unchanged: what was sent is what was hashed); trusted only while the file is the same, byte
  * for byte. The recording leaves the spool only once its index line is in too, as always.
@@ -694,10 +695,15 @@ static int sent_note_hash(int fd, const struct stat *st, char hex[65])
 	return 0;
 }
 
-static json_t *sent_note_json(const char *key, const struct stat *st, const char *hex)
+/* Where the recording went (the store, the region, the bucket and the key: a bucket moved
+ * to or an endpoint fixed since has not got it) and which file it was. */
+static json_t *sent_note_json(const struct up_ctx *c, const char *key, const struct stat *st,
+                              const char *hex)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "key", key, "size",
-	                 (json_int_t)st->st_size, "dev", (json_int_t)st->st_dev, "ino",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "endpoint",
+	                 tg_config_str(c->cfg, TG_CONF_S3_ENDPOINT), "region",
+	                 tg_config_str(c->cfg, TG_CONF_S3_REGION), "bucket", c->bucket, "key", key,
+	                 "size", (json_int_t)st->st_size, "dev", (json_int_t)st->st_dev, "ino",
 	                 (json_int_t)st->st_ino, "mtime_sec", (json_int_t)st->st_mtim.tv_sec,
 	                 "mtime_nsec", (json_int_t)st->st_mtim.tv_nsec, "ctime_sec",
 	                 (json_int_t)st->st_ctim.tv_sec, "ctime_nsec",
@@ -717,7 +723,7 @@ static void sent_note_write(const struct up_ctx *c, const char *name, const char
 	if (fstat(fd, &now) != 0 || now.st_size != st->st_size ||
 	    now.st_ctim.tv_sec != st->st_ctim.tv_sec || now.st_ctim.tv_nsec != st->st_ctim.tv_nsec)
 		return; /* changed since it was opened: what S3 has is not known to be this */
-	if (sent_note_hash(fd, st, hex) != 0 || (note = sent_note_json(key, st, hex)) == NULL ||
+	if (sent_note_hash(fd, st, hex) != 0 || (note = sent_note_json(c, key, st, hex)) == NULL ||
 	    (text = json_dumps(note, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		json_decref(note);
 		return;
@@ -733,7 +739,8 @@ static void sent_note_write(const struct up_ctx *c, const char *name, const char
 
 /* Whether S3 has the recording under key already: the note says it went up, and the file is
  * the one noted, with the same bytes. */
-static int sent_note_matches(const char *path, const char *key, int fd, const struct stat *st)
+static int sent_note_matches(const struct up_ctx *c, const char *path, const char *key, int fd,
+                             const struct stat *st)
 {
 	char hex[65];
 	json_t *note, *want = NULL;
@@ -745,8 +752,8 @@ static int sent_note_matches(const char *path, const char *key, int fd, const st
 	    (note = json_load_file(path, 0, NULL)) == NULL)
 		return 0;
 	if (!json_is_string(json_object_get(note, "sha256")) ||
-	    (want = sent_note_json(key, st, json_string_value(json_object_get(note, "sha256")))) ==
-	        NULL ||
+	    (want = sent_note_json(c, key, st,
+	                           json_string_value(json_object_get(note, "sha256")))) == NULL ||
 	    !json_equal(note, want)) {
 		json_decref(want);
 		json_decref(note);
@@ -847,7 +854,7 @@ static void ship(struct up_ctx *c, struct tg_s3 **s3p, const char *name, const c
 		}
 		/* the file verified, from the same open file: a file renamed over the name
 		 * since is not what goes up; not again when S3 has it (its index line failed) */
-		if (ikey[0] != '\0' && (in_s3 = sent_note_matches(sent, key, fd, st)) != 0) {
+		if (ikey[0] != '\0' && (in_s3 = sent_note_matches(c, sent, key, fd, st)) != 0) {
 			tg_log(LOG_INFO,
 			       "%s: S3 has it already as s3://%s/%s (its index line failed): "
 			       "only the index line goes",
