@@ -541,7 +541,7 @@ static int export_header(const struct replay_opts *o, const char *name, int stat
 		goto out;
 	}
 	h = tg_rec_reader_header(r);
-	if (status == TG_ERR_UNSEALED && v->verified_index == 0) {
+	if (status != TG_OK && v->verified_index == 0) {
 		/* no checkpoint covers its header: its fields are claims, which a player would
 		 * show as the session's (as info, nothing of it; the verdict stays) */
 		tg_warn("%s: no checkpoint covers its header: nothing of it is exported", name);

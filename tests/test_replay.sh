@@ -541,6 +541,16 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["header"] is None and j["verification"]["status"] == "wrong-key", j
 PY
+# nor does export --force: a player would show its title, time and terminal as the session's
+expect 1 "$R" -c conf --key other/signing.pub --force export --format asciicast good.tgr
+python3 - out.txt <<'PY' || tg_fail "export of a recording signed by another key: $(cat out.txt err.txt)"
+import json, sys
+h = json.loads(open(sys.argv[1]).readline())
+assert "title" not in h and "timestamp" not in h and "env" not in h, h
+assert h["tollgate"]["header"] is None and h["tollgate"]["verification"] == "WRONG-KEY", h
+PY
+grep -q "no checkpoint covers its header" err.txt ||
+	tg_fail "export of a recording signed by another key: $(cat err.txt)"
 expect 2 "$R" -c conf info unsealed.tgr
 # the final checkpoint cut off: the END record before it is not verified, so not a fact
 head -c $(($(stat -c %s good.tgr) - 100)) good.tgr >cutend.tgr
