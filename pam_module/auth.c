@@ -46,6 +46,7 @@ struct attempt {
 	char response[RESPONSE_MAX + 1]; /* the answer, NUL-terminated; wiped at the end */
 	size_t response_len;
 	int from_authtok; /* the response came from PAM_AUTHTOK (try_first_pass) */
+	int authtok_counted; /* PAM_AUTHTOK's digits were checked and counted as a failure */
 	unsigned window;
 	const char *reason;  /* why it failed, for syslog and the event */
 	const char *method;  /* how it succeeded */
@@ -465,13 +466,20 @@ static int check_code(struct attempt *a)
 	ok = decide(a, st, now);
 	if (ok) {
 		tgp_limit_success(st, a->limit_key);
+		/* try_first_pass: the password's last digits, counted as a failure, were no code
+		 * and the code asked for next is right: that was the owner, whose every login
+		 * would otherwise add one to the user's count until it locks them out */
+		if (a->authtok_counted)
+			tgp_limit_unfail_user(st);
 		/* the session line's proof that this login passed, kept with the success */
 		randombytes_buf(a->token, sizeof(a->token));
 		tgp_token_hash(a->token, tgp_service(a->pamh), hash);
 		tgp_state_token_add(st, hash, now, a->method);
 		a->has_token = 1;
-	} else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0)
+	} else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0) {
 		tgp_limit_fail(st, a->limit_key, now, &lim);
+		a->authtok_counted = a->from_authtok;
+	}
 	if ((clock_fixed || strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0) &&
 	    (r = tgp_state_write(&lock, st, ok)) != TG_OK) {
 		err = errno;

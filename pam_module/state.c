@@ -851,6 +851,12 @@ void tgp_limit_success(struct tgp_state *st, const char *addr)
 	}
 }
 
+void tgp_limit_unfail_user(struct tgp_state *st)
+{
+	if (st->user.failures > 0)
+		st->user.failures--;
+}
+
 int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH])
 {
 	unsigned i;

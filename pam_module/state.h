@@ -176,6 +176,9 @@ int tgp_limit_clock(struct tgp_state *st, time_t now, unsigned lockout);
 /* A success clears the count of (user, addr); the user's count across addresses stays, and
  * ages out as without it. */
 void tgp_limit_success(struct tgp_state *st, const char *addr);
+/* Take back one failure from the user's count (a failure of the same login, whose next check
+ * succeeded: try_first_pass's password digits). */
+void tgp_limit_unfail_user(struct tgp_state *st);
 
 /* Has the scratch code with this hash been used? Record that it has. */
 int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH]);

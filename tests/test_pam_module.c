@@ -1599,6 +1599,42 @@ START_TEST(try_first_pass_password_ending_in_digits_then_asks)
 }
 END_TEST
 
+/* try_first_pass: the password's digits checked and counted as a failure, then the right code
+ * asked for: the owner's own logins do not add up to a lockout of the owner (3 logins with
+ * max_failures_user=3 would lock at the third, its right code refused as rate_limited). */
+START_TEST(try_first_pass_own_logins_do_not_lock_out)
+{
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	const char *answers[3] = {NULL, "12345678", "87654321"}; /* the code, then scratch codes */
+	char code[16], wrong[16], password[64];
+	int i;
+
+	service_first("try_first_pass max_failures=100 max_failures_user=3 lockout=3600",
+	              "auth optional pam_unix.so nodelay\n");
+	code_at(time(NULL), code);
+	answers[0] = code;
+	snprintf(wrong, sizeof(wrong), "%06d", (atoi(code) + 500000) % 1000000);
+	snprintf(password, sizeof(password), "hunter%s", wrong);
+	for (i = 0; i < 3; i++) {
+		c.text = password;
+		c.prompts = 0;
+		then_answer = answers[i];
+		ck_assert_msg(auth(&c) == PAM_SUCCESS, "login %d of the owner refused", i + 1);
+		ck_assert_int_eq(c.prompts, 2);
+	}
+	ck_assert_int_eq(events("mfa_failure"), 0);
+	/* a guesser's failures still count: both checks of each attempt, so the second
+	 * attempt reaches the ceiling and it and the third are refused as rate_limited */
+	then_answer = wrong;
+	for (i = 0; i < 3; i++) {
+		c.text = password;
+		ck_assert_int_eq(auth(&c), PAM_AUTH_ERR);
+	}
+	ck_assert_int_eq(events_with("\"reason\":\"bad_code\""), 1);
+	ck_assert_int_eq(events_with("\"reason\":\"rate_limited\""), 2);
+}
+END_TEST
+
 START_TEST(try_first_pass_own_prompt_takes_the_code_alone)
 {
 	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
@@ -2295,6 +2331,7 @@ int main(void)
 	tcase_add_test(tc, forward_pass_for_users_who_skip_mfa);
 	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);
+	tcase_add_test(tc, try_first_pass_own_logins_do_not_lock_out);
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
