@@ -434,6 +434,10 @@ int tgp_ga_write(const char *path, const struct passwd *pw, const struct tg_buf 
 
 	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir) || slash[1] == '\0')
 		return TG_ERR_INVALID;
+	/* past the limit, every later read would refuse the file: the login's write-back
+	 * is not made (the replay guard in root's state holds without it) */
+	if (text->len > TGP_GA_MAX)
+		return TG_ERR_LIMIT;
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	if (dir[0] == '\0')

@@ -409,6 +409,32 @@ START_TEST(write_back_keeps_owner_and_mode)
 }
 END_TEST
 
+/* A write-back that would pass the 64 KiB a file may have (a file just under it, padded with
+ * option lines, and DISALLOW_REUSE adding a step) is not made: every later read would refuse
+ * the file, and the login fail closed until someone fixed it by hand. */
+START_TEST(write_back_over_the_limit_not_made)
+{
+	struct tg_buf text = TG_BUF_VOID;
+	struct stat st;
+	char p[4096];
+
+	tg_buf_init(&text, TGP_GA_MAX + 64);
+	put("big", GOOD, 0600, p, sizeof(p));
+	ck_assert_int_eq(tg_buf_puts(&text, B32 "\n"), TG_OK);
+	while (text.len <= TGP_GA_MAX)
+		ck_assert_int_eq(tg_buf_puts(&text, "\" X\n"), TG_OK);
+	ck_assert_int_eq(tgp_ga_write(p, &me, &text), TG_ERR_LIMIT);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_int_eq(st.st_size, (off_t)strlen(GOOD));
+	/* at the limit exactly, it is */
+	text.len = TGP_GA_MAX;
+	ck_assert_int_eq(tgp_ga_write(p, &me, &text), TG_OK);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_int_eq(st.st_size, TGP_GA_MAX);
+	tg_buf_free(&text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pam ga file");
@@ -418,6 +444,7 @@ int main(void)
 	tcase_add_test(tc, parse_good_file);
 	tcase_add_test(tc, bad_files_refused);
 	tcase_add_test(tc, path_expansion);
+	tcase_add_test(tc, write_back_over_the_limit_not_made);
 	tcase_add_test(tc, rewrite);
 	tcase_add_test(tc, file_checks);
 	tcase_add_test(tc, owner_checked_as_the_user);
