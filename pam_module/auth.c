@@ -530,8 +530,16 @@ static int succeed(struct attempt *a)
 		else if (a->from_authtok)
 			rc = pam_set_item(a->pamh, PAM_AUTHTOK, NULL);
 	}
+	if (rc != PAM_SUCCESS) {
+		/* the code was right, but the password cannot be handed on: denied, and said so
+		 * (the step stays used: a code is good for one login) */
+		a->reason = "internal";
+		failure_event(a);
+		log_result(a, 0, "the password cannot be handed on to the next module");
+		return PAM_AUTH_ERR;
+	}
 	log_result(a, 1, NULL);
-	return rc == PAM_SUCCESS ? PAM_SUCCESS : PAM_AUTH_ERR;
+	return PAM_SUCCESS;
 }
 
 /*
