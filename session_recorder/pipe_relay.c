@@ -121,10 +121,12 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		relay_got_winch = 0;
 		if (relay_got_term == SIGTSTP) {
 			relay_got_term = 0;
+			rec_sink_flush(x->sink); /* stopped for as long as the job is */
 			job_stop(hangup, SIGTSTP);
 		}
 		if ((stop = relay_got_tty_stop) != 0) {
 			relay_got_tty_stop = 0;
+			rec_sink_flush(x->sink);
 			job_stop(hangup, stop);
 		}
 		if ((sig = relay_got_term) != 0) {
@@ -228,8 +230,10 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 	 * on, unrecorded, after the seal (SIGINT and SIGQUIT the helper could not pass on only
 	 * close them). Otherwise no hangup now (after a failure pipe_hangup_end has run); only
 	 * then may the command's pid go. */
-	if (relay_ends_session(sig))
+	if (relay_ends_session(sig)) {
+		rec_sink_flush(x->sink); /* before seconds of waiting for the command to end */
 		pipe_hangup_end(hangup, child, res);
+	}
 	pipe_hangup_release(hangup);
 	tty_stop_off();
 	if (!res->reaped)

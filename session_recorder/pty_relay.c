@@ -70,6 +70,7 @@ static void hang_up(struct relay_ctx *x, int *master, pid_t child, struct pipe_h
 {
 	int keep = hangup != NULL && hangup->pid > 0, st;
 
+	rec_sink_flush(x->sink); /* before up to seconds of waiting for the shell */
 	if (*master >= 0) {
 		close(*master);
 		*master = -1;

@@ -565,6 +565,20 @@ int rec_sink_tick(struct rec_sink *s)
 	return TG_OK;
 }
 
+void rec_sink_flush(struct rec_sink *s)
+{
+	int r;
+
+	if (s == NULL || s->error != TG_OK || tg_rec_writer_offset(s->w) == s->flushed_offset)
+		return;
+	if ((r = tg_rec_flush(s->w)) != TG_OK) {
+		(void)fail(s, r);
+		return;
+	}
+	s->last_flush_us = rec_sink_now(s);
+	s->flushed_offset = tg_rec_writer_offset(s->w);
+}
+
 int rec_sink_timeout_ms(const struct rec_sink *s)
 {
 	uint64_t now = rec_sink_now(s), due, t;

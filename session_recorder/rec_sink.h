@@ -97,6 +97,10 @@ int rec_sink_resize(struct rec_sink *s, unsigned cols, unsigned rows);
 int rec_sink_note(struct rec_sink *s, const char *json);
 /* Checkpoint or flush when due. */
 int rec_sink_tick(struct rec_sink *s);
+/* Write what the buffer holds now, before a wait (a hangup's, a stop's, the seal's): output the
+ * user has seen is in the file (the kernel's) while the recorder waits, not 100 ms after it.
+ * A failure is the sink's error, as in rec_sink_tick. NULL: nothing. */
+void rec_sink_flush(struct rec_sink *s);
 /* Milliseconds until rec_sink_tick has something to do (for poll). */
 int rec_sink_timeout_ms(const struct rec_sink *s);
 /* Write pending DROPPED counts, END (end_json) and the seal. */

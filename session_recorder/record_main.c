@@ -548,6 +548,9 @@ static void finish_recording(struct recorder *rc, const struct relay_result *res
 	char *ej = end_json(rc, res);
 	int r, late;
 
+	/* the last output into the file first: the sync in flight may take seconds on a busy
+	 * disk, and a kill meanwhile must not take what the user saw with it */
+	rec_sink_flush(&rc->sink);
 	rec_sink_sync_stop(&rc->sink); /* the checkpoint sync in flight ends before the seal */
 	if (rc->sink.error == TG_OK) {
 		/* no memory for the END record (a user's RLIMIT_AS, say) is a recording failure

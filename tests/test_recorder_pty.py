@@ -714,6 +714,27 @@ def test_hangup_seals():
         env.cleanup()
 
 
+def test_hangup_wait_flushed():
+    # a shell that ignores the hangup keeps the recorder waiting (up to 2 s) before it seals:
+    # the output the user saw last is in the file meanwhile, not only in the recorder's
+    # buffer, so a kill -9 then does not take it
+    env = Env(shell="/bin/sh")
+    try:
+        s = PtySession(env, argv=[RECORDER, "-c", "trap '' HUP; echo hup-ign''ored; exec sleep 30"])
+        s.read_until(b"hup-ignored\r\n")
+        os.kill(s.pid, signal.SIGHUP)
+        time.sleep(0.5)
+        files = env.active()
+        check(len(files) == 1, "the recording is still being written during the wait")
+        with open(files[0], "rb") as f:
+            check(b"hup-ignored" in f.read(), "the last output is in the file while the recorder waits")
+        s.wait(timeout=120)
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and b"hup-ignored" in rec.data("out"), "sealed, with the output")
+    finally:
+        env.cleanup()
+
+
 def test_term_ends_session():
     # SIGTERM cannot go through TIOCSIG (the kernel passes only SIGINT, SIGQUIT, SIGTSTP): it
     # hangs the shell up, as SIGHUP does, instead of being dropped. The sleep outlasts the
@@ -1035,7 +1056,7 @@ if __name__ == "__main__":
           test_prompt_line_ended_before_raw_hidden, test_prompt_line_ended_stars_hidden,
           test_raw_prompt_drawn_away_still_hidden,
           test_full_screen_secret_prompts, test_translated_pinentry_hidden,
-          test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals,
+          test_outer_terminal_exclusive, test_login_shell_entry, test_clean_environment, test_hangup_seals, test_hangup_wait_flushed,
           test_term_ends_session, test_parent_killed_hangs_up, test_tstp_reaches_foreground_job, test_idle_heartbeats,
           test_background_writer_does_not_hold_the_end, test_slow_client_gets_the_last_output,
           test_failure_message_reaches_slow_client, test_failure_ends_jobs, test_normal_end_leaves_jobs,
