@@ -215,6 +215,42 @@ static const char *sys_cause(int r, int err, char *buf, size_t n)
 }
 
 /* Which secret applies: 1 enrolled, 0 not enrolled, -1 broken (a->reason set). */
+/*
+ * A google-authenticator file is its owner's, the uid's, and so are the replay guard and the
+ * limiter kept for it; but they are kept under the login name. Two names for one uid (root
+ * and toor; a local account and a directory's with its uidNumber) would read the same file
+ * and keep two guards: a code taken as one name good again as the other, twice the failures.
+ * Only the name the uid resolves to (getpwuid) may use the file; another fails closed.
+ */
+static int uid_owner(struct attempt *a)
+{
+	struct passwd pw, *res = NULL;
+	char *buf = malloc(TGP_PWBUF);
+	int same;
+
+	if (buf == NULL) {
+		a->reason = "internal";
+		pam_syslog(a->pamh, LOG_CRIT, "out of memory: denied");
+		return 0;
+	}
+	same = getpwuid_r(a->pw.pw_uid, &pw, buf, TGP_PWBUF, &res) == 0 && res != NULL &&
+	       strcmp(res->pw_name, a->pw.pw_name) == 0;
+	if (!same) {
+		char owner[80] = "no name";
+
+		a->reason = "shared_uid";
+		if (res != NULL)
+			tgp_log_safe(res->pw_name, owner, sizeof(owner));
+		pam_syslog(a->pamh, LOG_ERR,
+		           "user=%s: uid %lu resolves to %s (getpwuid), not to this name: a second "
+		           "name for the uid would keep a second replay guard for the same "
+		           "google-authenticator file; failing closed",
+		           a->user_log, (unsigned long)a->pw.pw_uid, owner);
+	}
+	free(buf);
+	return same;
+}
+
 static int load_secret(struct attempt *a)
 {
 	const char *tmpl = tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET);
@@ -247,6 +283,8 @@ static int load_secret(struct attempt *a)
 		pam_syslog(a->pamh, LOG_ERR,
 		           "user=%s: a name the state folder cannot hold, failing closed",
 		           a->user_log);
+		return -1;
+	} else if (!uid_owner(a)) {
 		return -1;
 	} else {
 		a->is_ga = 1;

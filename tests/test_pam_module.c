@@ -45,11 +45,14 @@ static struct tgp_secret *secret;
 /* An account whose name the store cannot hold, as a Samba machine account's (a trailing $):
  * the test user's entry under that name. */
 #define ODD_NAME "tg-machine$"
+/* A second name for the test user's uid and home, as toor for root: getpwuid gives the test
+ * user's name, as it gives the first entry's. */
+#define DUP_NAME "tg-dup-uid"
 
 int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n, struct passwd **res)
 {
 	static int (*real)(const char *, struct passwd *, char *, size_t, struct passwd **);
-	static char odd[] = ODD_NAME;
+	static char odd[] = ODD_NAME, dup[] = DUP_NAME;
 	int r;
 
 	if (real == NULL)
@@ -57,6 +60,11 @@ int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n, struct 
 	if (user[0] != '\0' && strcmp(name, ODD_NAME) == 0) {
 		if ((r = real(user, pw, buf, n, res)) == 0 && *res != NULL)
 			pw->pw_name = odd;
+		return r;
+	}
+	if (user[0] != '\0' && strcmp(name, DUP_NAME) == 0) {
+		if ((r = real(user, pw, buf, n, res)) == 0 && *res != NULL)
+			pw->pw_name = dup;
 		return r;
 	}
 	if (user[0] != '\0' && strcasecmp(name, user) == 0)
@@ -1170,6 +1178,38 @@ START_TEST(ga_later_listed_step_stays_used_after_a_login)
 	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
 	ck_assert_int_eq(auth_text(ahead), PAM_AUTH_ERR); /* and still, after the write-back */
 	ck_assert_int_eq(events("mfa_replay"), 2);
+}
+END_TEST
+
+/*
+ * Two names for one uid and home (root and toor) read the same google-authenticator file, but
+ * would keep two replay guards and limiters, one under each name: a code taken as one name
+ * would get in again as the other. The name the uid resolves to may use the file; the other
+ * is refused (shared_uid), before any code is checked.
+ */
+START_TEST(ga_second_name_for_the_uid_refused)
+{
+	uint64_t now_step = (uint64_t)time(NULL) / 30;
+	struct conv_state c = {ANSWER_TEXT, NULL, 0, ""};
+	char p[4200], args[4400], code[16];
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP ga_second_name_for_the_uid_refused: needs root\n");
+		return; /* the file must be the user's own: root's, as the test user is root */
+	}
+	snprintf(p, sizeof(p), "%s/ga", dir);
+	write_ga_file(p, 0);
+	snprintf(args, sizeof(args), "secret=%s", p);
+	service(args);
+	code_at((time_t)(now_step * 30), code);
+	c.text = code;
+	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 1);
+	/* the uid's own name gets in with that very code: the refusal recorded no step */
+	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
+	c.text = code;
+	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 2);
 }
 END_TEST
 
@@ -2332,6 +2372,7 @@ int main(void)
 	tcase_add_test(tc, try_first_pass_password_ending_in_digits_then_asks);
 	tcase_add_test(tc, try_first_pass_own_prompt_takes_the_code_alone);
 	tcase_add_test(tc, try_first_pass_own_logins_do_not_lock_out);
+	tcase_add_test(tc, ga_second_name_for_the_uid_refused);
 	tcase_add_test(tc, prompt_and_digits_options);
 	tcase_add_test(tc, session_events_and_id);
 	tcase_add_test(tc, session_method_believed_only_where_root_agrees);
