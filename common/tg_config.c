@@ -15,6 +15,7 @@
 #include "tg_buf.h"
 #include "tg_error.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 const struct tg_conf_key tg_conf_keys[TG_CONF_COUNT] = {
 #define X(id, section, key, type, def, min, max, choices, readers, help) \
@@ -87,6 +88,24 @@ int tg_config_choice_ok(const char *choices, const char *s)
 }
 
 /* Check value against key id's type; the parsed number goes to *num. */
+static int hostname_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n > TG_CONFIG_HOSTNAME_MAX || !tg_utf8_valid(s, n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* C0, DEL, and C1 (U+0080-U+009F, 0xc2 0x80-0x9f in UTF-8) */
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+		     (unsigned char)s[i + 1] <= 0x9f))
+			return 0;
+	}
+	return 1;
+}
+
 static int check_value(enum tg_conf_id id, const char *value, unsigned long long *num, char *err, size_t errlen)
 {
 	const struct tg_conf_key *k = &tg_conf_keys[id];
@@ -99,6 +118,16 @@ static int check_value(enum tg_conf_id id, const char *value, unsigned long long
 	}
 	switch (k->type) {
 	case TG_CONF_STRING:
+		/* the host name goes into every recording's header, whose reader takes 255 bytes
+		 * of text (a cut or non-UTF-8 name would make each recording unreadable), and into
+		 * events, log lines and S3 keys */
+		if (id == TG_CONF_GENERAL_HOSTNAME && !hostname_ok(value)) {
+			tg_errf(err, errlen,
+			        "%s.%s must be at most %d bytes of UTF-8 text without control "
+			        "characters",
+			        k->section, k->key, TG_CONFIG_HOSTNAME_MAX);
+			return TG_ERR_PARSE;
+		}
 		return TG_OK;
 	case TG_CONF_BOOL:
 		if (parse_bool(value, num) != TG_OK) {

@@ -16,6 +16,7 @@
 
 #define TG_CONFIG_DEFAULT_PATH TG_SYSCONFDIR "/tollgate/tollgate.conf"
 #define TG_CONFIG_MAX_VALUE 4096  /* bytes in one value */
+#define TG_CONFIG_HOSTNAME_MAX 255 /* [general] hostname: what a recording's header holds */
 #define TG_CONFIG_MAX_LINE 8192   /* bytes in one line */
 #define TG_CONFIG_MAX_FILE (1024 * 1024)
 

@@ -126,6 +126,33 @@ START_TEST(errors_name_file_and_line)
 }
 END_TEST
 
+/* The host name goes into every recording's header, which a reader takes up to 255 bytes of
+ * text: a longer one, bytes that are not UTF-8, or a control character are refused here. */
+START_TEST(hostname_checked)
+{
+	char conf[1024], name[300];
+
+	ck_assert_int_eq(parse("[general]\nhostname = web-1.example.com\n"), TG_OK);
+	ck_assert_int_eq(parse("[general]\nhostname = h\xc3\xb4te-1\n"), TG_OK);
+	memset(name, 'a', 255);
+	name[255] = '\0';
+	snprintf(conf, sizeof(conf), "[general]\nhostname = %s\n", name);
+	ck_assert_int_eq(parse(conf), TG_OK);
+	/* 253 bytes and a 3-byte character: 256 */
+	memcpy(name + 253, "\xe2\x82\xac", 4);
+	snprintf(conf, sizeof(conf), "[general]\nhostname = %s\n", name);
+	ck_assert_int_eq(parse(conf), TG_ERR_PARSE);
+	ck_assert_str_eq(err, "t.conf:2: general.hostname must be at most 255 bytes of UTF-8 text "
+	                      "without control characters");
+	ck_assert_int_eq(parse("[general]\nhostname = caf\xe9\n"), TG_ERR_PARSE); /* Latin-1 */
+	ck_assert_int_eq(parse("[general]\nhostname = a\x1b[2Jb\n"), TG_ERR_PARSE);
+	ck_assert_int_eq(parse("[general]\nhostname = a\xc2\x9b"
+	                       "2Jb\n"),
+	                 TG_ERR_PARSE); /* C1 CSI */
+	ck_assert_uint_eq(strlen(tg_config_str(cfg, TG_CONF_GENERAL_HOSTNAME)), 255); /* kept */
+}
+END_TEST
+
 START_TEST(values_and_lines_are_capped)
 {
 	size_t n = TG_CONFIG_MAX_VALUE + 20;
@@ -232,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, parses_sections_comments_and_types);
 	tcase_add_test(tc, quoted_values_keep_their_blanks);
 	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, hostname_checked);
 	tcase_add_test(tc, comment_after_header);
 	tcase_add_test(tc, values_and_lines_are_capped);
 	tcase_add_test(tc, load_checks_owner_and_mode);
