@@ -410,6 +410,13 @@ int tg_rec_writer_open(struct tg_rec_writer **out, int fd, const struct tg_rec_m
 		r = TG_ERR_LIMIT;
 		goto out;
 	}
+	/* a field past the reader's limit (a hostname of 255 bytes whose cut character became
+	 * U+FFFD, a user name of bytes that are not UTF-8): refused here, where the caller can
+	 * say so, not sealed into a recording that every reader calls malformed */
+	if ((r = tg_rec_header_check(hj, strlen(hj))) != TG_OK) {
+		r = r == TG_ERR_NOMEM ? r : TG_ERR_INVALID;
+		goto out;
+	}
 	memcpy(w->buf, TG_REC_MAGIC, TG_REC_MAGIC_LEN);
 	w->blen = w->offset = TG_REC_MAGIC_LEN;
 	if ((r = append(w, TG_REC_HEADER, 0, hj, strlen(hj))) != TG_OK)

@@ -234,6 +234,11 @@ struct tg_rec_verdict {
 
 struct tg_rec_reader;
 
+/* Whether a reader takes this HEADER JSON (its fields, their types and limits): the writer
+ * checks its own, so that a header it writes is never one every reader refuses (TG_OK, or
+ * TG_ERR_FORMAT, TG_ERR_NOMEM). */
+int tg_rec_header_check(const char *json, size_t len);
+
 /*
  * Read the magic and the HEADER from src (which the reader then owns until
  * freed, but does not close). host_pk may be NULL: the session key is then

@@ -245,6 +245,22 @@ out:
 	return e;
 }
 
+int tg_rec_header_check(const char *json, size_t len)
+{
+	struct tg_rec_reader *r;
+	void *mem = NULL;
+	int e;
+
+	if (posix_memalign(&mem, 64, sizeof(*r)) != 0)
+		return TG_ERR_NOMEM;
+	r = mem;
+	memset(r, 0, sizeof(*r));
+	e = parse_header(r, (const unsigned char *)json, len);
+	free(r->command);
+	free(r);
+	return e;
+}
+
 /* Check the host key's certificate of the session key. */
 static void check_cert(struct tg_rec_reader *r, json_t *o)
 {

@@ -229,7 +229,15 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 	meta.cols = rc->si.cols;
 	meta.rows = rc->si.rows;
 	meta.pam_session_id = rc->si.pam_session_id;
-	if ((r = tg_rec_writer_open(&rc->w, rc->spool.fd, &meta, host_sk)) != TG_OK) {
+	if ((r = tg_rec_writer_open(&rc->w, rc->spool.fd, &meta, host_sk)) == TG_ERR_INVALID) {
+		snprintf(
+		    why, whylen,
+		    "%s/%s: the header would be one no reader takes: a field past the format's "
+		    "limits (user or host name over 255 bytes once bytes that are not UTF-8 "
+		    "are replaced)",
+		    rc->spool.active, rc->spool.name);
+		goto out;
+	} else if (r != TG_OK) {
 		snprintf(why, whylen, "write %s/%s: %s (%s)", rc->spool.active, rc->spool.name,
 		         tg_strerror(r), strerror(errno));
 		goto out;

@@ -924,6 +924,31 @@ START_TEST(writer_contract)
 	meta.audit_session = 4294967295U;
 	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_ERR_INVALID);
 	ck_assert_ptr_null(w);
+	/* nor a field past the reader's limit once bytes that are not UTF-8 became U+FFFD (3
+	 * bytes each): a user name of 100 Latin-1 bytes, a host name of 255 bytes cut inside a
+	 * character; each would seal a recording every reader calls malformed */
+	{
+		char latin1[101], cut[256];
+		int fd2 = mem_fd();
+
+		memset(latin1, 0xe9, 100);
+		latin1[100] = '\0';
+		test_meta(&meta, 10);
+		meta.user = latin1;
+		ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_ERR_INVALID);
+		ck_assert_ptr_null(w);
+		memset(cut, 'h', 253);
+		memcpy(cut + 253, "\xe2\x82", 3); /* the first two bytes of a 3-byte character */
+		test_meta(&meta, 10);
+		meta.host = cut;
+		ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_ERR_INVALID);
+		ck_assert_ptr_null(w);
+		cut[253] = '\0'; /* 253 bytes of text: taken */
+		ck_assert_int_eq(tg_rec_writer_open(&w, fd2, &meta, host_sk), TG_OK);
+		tg_rec_writer_free(w);
+		w = NULL;
+		close(fd2);
+	}
 	test_meta(&meta, 10);
 	ck_assert_int_eq(tg_rec_writer_open(&w, fd, &meta, host_sk), TG_OK);
 	ck_assert_int_eq(tg_rec_write_data(w, TG_REC_NOTE, 1, "x", 1), TG_ERR_INVALID);
