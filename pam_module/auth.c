@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -216,39 +217,49 @@ static const char *sys_cause(int r, int err, char *buf, size_t n)
 
 /* Which secret applies: 1 enrolled, 0 not enrolled, -1 broken (a->reason set). */
 /*
- * A google-authenticator file is its owner's, the uid's, and so are the replay guard and the
- * limiter kept for it; but they are kept under the login name. Two names for one uid (root
- * and toor; a local account and a directory's with its uidNumber) would read the same file
- * and keep two guards: a code taken as one name good again as the other, twice the failures.
- * Only the name the uid resolves to (getpwuid) may use the file; another fails closed.
+ * A google-authenticator file is its owner's, the uid's, but the replay guard and the limiter
+ * kept for it are kept under the login name. Two names for one uid (root and toor; a local
+ * account and a directory's with its uidNumber) whose paths lead to the same file would keep
+ * two guards: a code taken as one name good again as the other, twice the failures. So a
+ * name the uid does not resolve to (getpwuid) may not use the file that name's path leads
+ * to: refused (1), before any code is checked. Names with files of their own (${USER} in
+ * the path, other homes) are not concerned.
  */
-static int uid_owner(struct attempt *a)
+static int shared_file(struct attempt *a)
 {
 	struct passwd pw, *res = NULL;
-	char *buf = malloc(TGP_PWBUF);
-	int same;
+	char *buf = malloc(TGP_PWBUF), owner[80], path[PATH_MAX];
+	struct stat mine, its;
+	int shared = 0;
 
 	if (buf == NULL) {
 		a->reason = "internal";
 		pam_syslog(a->pamh, LOG_CRIT, "out of memory: denied");
-		return 0;
+		return 1;
 	}
-	same = getpwuid_r(a->pw.pw_uid, &pw, buf, TGP_PWBUF, &res) == 0 && res != NULL &&
-	       strcmp(res->pw_name, a->pw.pw_name) == 0;
-	if (!same) {
-		char owner[80] = "no name";
-
-		a->reason = "shared_uid";
-		if (res != NULL)
+	if (getpwuid_r(a->pw.pw_uid, &pw, buf, TGP_PWBUF, &res) == 0 && res != NULL &&
+	    strcmp(res->pw_name, a->pw.pw_name) != 0 &&
+	    tgp_ga_path(tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET), res, path, sizeof(path)) ==
+	        TG_OK) {
+		/* the same file by its identity; by its path where a home root may not look into
+		 * (NFS with root squashed) */
+		if (stat(a->ga_path, &mine) == 0 && stat(path, &its) == 0)
+			shared = mine.st_dev == its.st_dev && mine.st_ino == its.st_ino;
+		else
+			shared = strcmp(a->ga_path, path) == 0;
+		if (shared) {
+			a->reason = "shared_uid";
 			tgp_log_safe(res->pw_name, owner, sizeof(owner));
-		pam_syslog(a->pamh, LOG_ERR,
-		           "user=%s: uid %lu resolves to %s (getpwuid), not to this name: a second "
-		           "name for the uid would keep a second replay guard for the same "
-		           "google-authenticator file; failing closed",
-		           a->user_log, (unsigned long)a->pw.pw_uid, owner);
+			pam_syslog(
+			    a->pamh, LOG_ERR,
+			    "user=%s: %s is the google-authenticator file of %s too, whose "
+			    "name uid %lu resolves to: a second name would keep a second replay "
+			    "guard for it; failing closed",
+			    a->user_log, a->ga_path, owner, (unsigned long)a->pw.pw_uid);
+		}
 	}
 	free(buf);
-	return same;
+	return shared;
 }
 
 static int load_secret(struct attempt *a)
@@ -284,8 +295,6 @@ static int load_secret(struct attempt *a)
 		           "user=%s: a name the state folder cannot hold, failing closed",
 		           a->user_log);
 		return -1;
-	} else if (!uid_owner(a)) {
-		return -1;
 	} else {
 		a->is_ga = 1;
 		/* the file holds the secret and the scratch codes in clear: parsed into the
@@ -297,6 +306,8 @@ static int load_secret(struct attempt *a)
 			r = tgp_ga_parse(tg_buf_str(&text), text.len, a->secret, &a->ga);
 		err = errno;
 		tg_buf_free_secret(&text);
+		if (r == TG_OK && shared_file(a))
+			return -1;
 		errno = err;
 		/* the file may narrow the window, never widen it past the admin's */
 		if (r == TG_OK && a->ga.has_window && a->ga.window < admin_window)

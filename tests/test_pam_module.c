@@ -1185,7 +1185,8 @@ END_TEST
  * Two names for one uid and home (root and toor) read the same google-authenticator file, but
  * would keep two replay guards and limiters, one under each name: a code taken as one name
  * would get in again as the other. The name the uid resolves to may use the file; the other
- * is refused (shared_uid), before any code is checked.
+ * is refused (shared_uid), before any code is checked. A second name whose path leads to a
+ * file of its own, or to none, is not concerned.
  */
 START_TEST(ga_second_name_for_the_uid_refused)
 {
@@ -1209,6 +1210,20 @@ START_TEST(ga_second_name_for_the_uid_refused)
 	ck_assert_int_eq(auth_text(code), PAM_SUCCESS);
 	c.text = code;
 	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 2);
+	/* a second name with a file of its own (${USER} in the path) is not concerned: its
+	 * file, its guard */
+	snprintf(p, sizeof(p), "%s/%s.ga", dir, DUP_NAME);
+	write_ga_file(p, 0);
+	snprintf(args, sizeof(args), "secret=%s/${USER}.ga", dir);
+	service(args);
+	c.text = code;
+	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_SUCCESS);
+	/* nor one without a file: not enrolled, which nullok lets in */
+	snprintf(args, sizeof(args), "secret=%s/${USER}.none nullok", dir);
+	service(args);
+	c.text = code;
+	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_SUCCESS);
 	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 2);
 }
 END_TEST
