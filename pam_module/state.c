@@ -851,10 +851,14 @@ void tgp_limit_success(struct tgp_state *st, const char *addr)
 	}
 }
 
-void tgp_limit_unfail_user(struct tgp_state *st)
+void tgp_limit_unfail_user(struct tgp_state *st, int64_t counted_at, int64_t last_before)
 {
 	if (st->user.failures > 0)
 		st->user.failures--;
+	/* the failures before it age out as they would have: from their own last one (unless
+	 * another login counted one since) */
+	if (st->user.last == counted_at)
+		st->user.last = last_before;
 }
 
 int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH])

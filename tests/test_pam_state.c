@@ -169,6 +169,36 @@ START_TEST(success_keeps_the_user_ceiling)
 }
 END_TEST
 
+/* The count a login takes back (try_first_pass's password digits, then the right code) leaves
+ * the user's earlier failures to age out from their own time: a login every few minutes must
+ * not keep them alive forever. Another login's failure since keeps its time. */
+START_TEST(taken_back_failure_leaves_the_aging)
+{
+	const struct tgp_limits l = {5, 20, 300};
+	struct tgp_state st;
+	int64_t before;
+
+	memset(&st, 0, sizeof(st));
+	tgp_limit_fail(&st, "198.51.100.1", 1000, &l); /* a typo */
+	before = st.user.last;
+	tgp_limit_fail(&st, "198.51.100.1", 1200, &l); /* the password's digits */
+	ck_assert_uint_eq(st.user.failures, 2);
+	tgp_limit_unfail_user(&st, st.user.last, before); /* then the right code */
+	ck_assert_uint_eq(st.user.failures, 1);
+	ck_assert_int_eq(st.user.last, 1000);
+	/* 1350 is more than a lockout after the typo: it is forgotten, this one counts alone */
+	tgp_limit_fail(&st, "198.51.100.1", 1350, &l);
+	ck_assert_uint_eq(st.user.failures, 1);
+	/* a failure of another login in between keeps its time */
+	before = st.user.last;
+	tgp_limit_fail(&st, "198.51.100.1", 1400, &l);
+	tgp_limit_fail(&st, "198.51.100.2", 1401, &l);
+	tgp_limit_unfail_user(&st, 1400, before);
+	ck_assert_uint_eq(st.user.failures, 2);
+	ck_assert_int_eq(st.user.last, 1401);
+}
+END_TEST
+
 /*
  * A limit holds over any lockout period, not over windows from a first failure: failures just
  * before such a window's end and just after it are never more than the limit together.
@@ -917,6 +947,7 @@ int main(void)
 	tcase_add_test(tc, refused_attempts_do_not_extend);
 	tcase_add_test(tc, old_failures_forgotten_and_success_clears);
 	tcase_add_test(tc, success_keeps_the_user_ceiling);
+	tcase_add_test(tc, taken_back_failure_leaves_the_aging);
 	tcase_add_test(tc, no_window_edge_doubles_the_limit);
 	tcase_add_test(tc, address_table_is_bounded);
 	tcase_add_test(tc, eviction_keeps_locked_entries);
