@@ -584,7 +584,11 @@ static int succeed(struct attempt *a)
 	}
 	if (rc != PAM_SUCCESS) {
 		/* the code was right, but the password cannot be handed on: denied, and said so
-		 * (the step stays used: a code is good for one login) */
+		 * (the step stays used: a code is good for one login); the session line finds no
+		 * method or token of it */
+		(void)pam_putenv(a->pamh, TGP_ENV_METHOD);
+		(void)pam_putenv(a->pamh, TGP_ENV_TOKEN);
+		(void)pam_set_data(a->pamh, TGP_DATA_METHOD, NULL, NULL);
 		a->reason = "internal";
 		failure_event(a);
 		log_result(a, 0, "the password cannot be handed on to the next module");
@@ -614,8 +618,10 @@ static int skip(struct attempt *a, const char *method, const char *reason)
 		}
 		a->password_len = a->response_len;
 	}
+	if (succeed(a) != PAM_SUCCESS)
+		return PAM_AUTH_ERR; /* said as a failure, not as skipped */
 	skipped_event(a, reason);
-	return succeed(a);
+	return PAM_SUCCESS;
 }
 
 /*
