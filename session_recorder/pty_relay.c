@@ -70,7 +70,14 @@ static void hang_up(struct relay_ctx *x, int *master, pid_t child, struct pipe_h
 {
 	int keep = hangup != NULL && hangup->pid > 0, st;
 
-	rec_sink_flush(x->sink); /* before up to seconds of waiting for the shell */
+	/* before up to seconds of waiting for the shell; a failure now is one like any other
+	 * (deny: what ignores the hangup is ended, not left to run on unrecorded) */
+	rec_sink_flush(x->sink);
+	if (x->sink != NULL && x->sink->error != TG_OK) {
+		if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
+			x->failed_end = 1;
+		x->sink = NULL;
+	}
 	if (*master >= 0) {
 		close(*master);
 		*master = -1;

@@ -720,7 +720,12 @@ def test_hangup_wait_flushed():
     # buffer, so a kill -9 then does not take it
     env = Env(shell="/bin/sh")
     try:
-        s = PtySession(env, argv=[RECORDER, "-c", "trap '' HUP; echo hup-ign''ored; exec sleep 30"])
+        # output every 20 ms before the marker: the recorder's 100 ms flush has always run
+        # lately, so the marker is still in its buffer when the hangup comes (the old code's
+        # case), however slowly the shell starts
+        s = PtySession(env, argv=[RECORDER, "-c", "trap '' HUP; for i in 1 2 3 4 5 6 7 8 9 10 11 12 "
+                                  "13 14 15; do echo tick; sleep 0.02; done; echo hup-ign''ored; "
+                                  "exec sleep 30"])
         s.read_until(b"hup-ignored\r\n")
         os.kill(s.pid, signal.SIGHUP)
         time.sleep(0.5)
