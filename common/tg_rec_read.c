@@ -232,9 +232,12 @@ static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t 
 		goto out;
 	cmd = json_object_get(o, "command");
 	if (json_is_string(cmd)) {
-		if (memchr(json_string_value(cmd), '\0', json_string_length(cmd)) != NULL ||
-		    (r->command = strdup(json_string_value(cmd))) == NULL)
+		if (memchr(json_string_value(cmd), '\0', json_string_length(cmd)) != NULL)
 			goto out;
+		if ((r->command = strdup(json_string_value(cmd))) == NULL) {
+			e = TG_ERR_NOMEM; /* not the file's fault */
+			goto out;
+		}
 		h->command = r->command;
 	} else if (!json_is_null(cmd)) {
 		goto out;
@@ -462,7 +465,9 @@ static int open_reader(struct tg_rec_reader **out, const struct tg_rec_source *s
 		                type != TG_REC_HEADER ? "not a HEADER" : "a HEADER after time 0");
 		goto out;
 	}
-	if ((e = parse_header(r, r->buf + r->pos + hl, plen)) != TG_OK) {
+	if ((e = parse_header(r, r->buf + r->pos + hl, plen)) == TG_ERR_NOMEM) {
+		goto out;
+	} else if (e != TG_OK) {
 		e = header_fail(bad, 1, TG_REC_MAGIC_LEN, "malformed HEADER");
 		goto out;
 	}

@@ -233,8 +233,8 @@ static int open_recording(struct recorder *rc, char *why, size_t whylen)
 		snprintf(
 		    why, whylen,
 		    "%s/%s: the header would be one no reader takes: a field past the format's "
-		    "limits (user or host name over 255 bytes once bytes that are not UTF-8 "
-		    "are replaced)",
+		    "limits (such as a user or host name over 255 bytes once bytes that are not "
+		    "UTF-8 are replaced)",
 		    rc->spool.active, rc->spool.name);
 		goto out;
 	} else if (r != TG_OK) {
