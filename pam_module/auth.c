@@ -222,43 +222,59 @@ static const char *sys_cause(int r, int err, char *buf, size_t n)
  * kept for it are kept under the login name. Two names for one uid (root and toor; a local
  * account and a directory's with its uidNumber) whose paths lead to the same file would keep
  * two guards: a code taken as one name good again as the other, twice the failures. So a
- * name the uid does not resolve to (getpwuid) may not use the file that name's path leads
- * to: refused (1), before any code is checked. Names with files of their own (${USER} in
- * the path, other homes) are not concerned.
+ * name the uid does not resolve to (getpwuid) may not use the file (id: what was read) that
+ * the uid's name's path leads to: refused (1), before any code is checked. Names with files
+ * of their own (${USER} in the path, other homes) are not concerned. What cannot be told
+ * (no name for the uid, a path that cannot be looked at) is refused too.
  */
-static int shared_file(struct attempt *a)
+static int shared_file(struct attempt *a, const struct stat *id)
 {
 	struct passwd pw, *res = NULL;
 	char *buf = malloc(TGP_PWBUF), owner[80], path[PATH_MAX];
-	struct stat mine, its;
-	int shared = 0;
+	struct stat its;
+	int shared = 1, r;
 
 	if (buf == NULL) {
 		a->reason = "internal";
 		pam_syslog(a->pamh, LOG_CRIT, "out of memory: denied");
 		return 1;
 	}
-	if (getpwuid_r(a->pw.pw_uid, &pw, buf, TGP_PWBUF, &res) == 0 && res != NULL &&
-	    strcmp(res->pw_name, a->pw.pw_name) != 0 &&
-	    tgp_ga_path(tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET), res, path, sizeof(path)) ==
-	        TG_OK) {
-		/* the same file by its identity; by its path where a home root may not look into
-		 * (NFS with root squashed) */
-		if (stat(a->ga_path, &mine) == 0 && stat(path, &its) == 0)
-			shared = mine.st_dev == its.st_dev && mine.st_ino == its.st_ino;
-		else
-			shared = strcmp(a->ga_path, path) == 0;
-		if (shared) {
-			a->reason = "shared_uid";
-			tgp_log_safe(res->pw_name, owner, sizeof(owner));
-			pam_syslog(
-			    a->pamh, LOG_ERR,
-			    "user=%s: %s is the google-authenticator file of %s too, whose "
-			    "name uid %lu resolves to: a second name would keep a second replay "
-			    "guard for it; failing closed",
-			    a->user_log, a->ga_path, owner, (unsigned long)a->pw.pw_uid);
-		}
+	a->reason = "internal";
+	if ((r = getpwuid_r(a->pw.pw_uid, &pw, buf, TGP_PWBUF, &res)) != 0 || res == NULL) {
+		pam_syslog(
+		    a->pamh, LOG_ERR,
+		    "user=%s: uid %lu resolves to no name (getpwuid: %s): cannot tell "
+		    "whether another name uses the google-authenticator file; failing closed",
+		    a->user_log, (unsigned long)a->pw.pw_uid, r != 0 ? strerror(r) : "no entry");
+		goto out;
 	}
+	if (strcmp(res->pw_name, a->pw.pw_name) == 0) {
+		shared = 0;
+		goto out;
+	}
+	tgp_log_safe(res->pw_name, owner, sizeof(owner));
+	/* looked at as the user (the uid is the same), as the file was read: where root may
+	 * not look (NFS with root squashed) too */
+	if (tgp_ga_path(tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET), res, path, sizeof(path)) !=
+	        TG_OK ||
+	    ((r = tgp_ga_stat(path, &a->pw, &its)) != TG_OK && r != TG_ERR_NOT_FOUND)) {
+		pam_syslog(
+		    a->pamh, LOG_ERR,
+		    "user=%s: cannot look at the google-authenticator file of %s, whose "
+		    "name uid %lu resolves to, to tell whether it is this one; failing closed",
+		    a->user_log, owner, (unsigned long)a->pw.pw_uid);
+		goto out;
+	}
+	shared = r == TG_OK && its.st_dev == id->st_dev && its.st_ino == id->st_ino;
+	if (shared) {
+		a->reason = "shared_uid";
+		pam_syslog(a->pamh, LOG_ERR,
+		           "user=%s: %s is the google-authenticator file of %s too, whose name "
+		           "uid %lu resolves to: a second name would keep a second replay guard "
+		           "for it; failing closed",
+		           a->user_log, a->ga_path, owner, (unsigned long)a->pw.pw_uid);
+	}
+out:
 	free(buf);
 	return shared;
 }
@@ -269,6 +285,7 @@ static int load_secret(struct attempt *a)
 	const char *state_dir = tg_config_str(a->opts.cfg, TG_CONF_PAM_STATE_DIR);
 	unsigned admin_window = (unsigned)tg_config_uint(a->opts.cfg, TG_CONF_PAM_WINDOW);
 	struct tg_buf text = TG_BUF_VOID;
+	struct stat id;
 	char cause[128];
 	int r, err;
 
@@ -303,11 +320,11 @@ static int load_secret(struct attempt *a)
 		 * takes their time over the prompt (the write-back reads the file afresh) */
 		tg_buf_init(&text, TGP_GA_MAX);
 		if ((r = tgp_ga_path(tmpl, &a->pw, a->ga_path, sizeof(a->ga_path))) == TG_OK &&
-		    (r = tgp_ga_read(a->ga_path, &a->pw, &text)) == TG_OK)
+		    (r = tgp_ga_read_id(a->ga_path, &a->pw, &text, &id)) == TG_OK)
 			r = tgp_ga_parse(tg_buf_str(&text), text.len, a->secret, &a->ga);
 		err = errno;
 		tg_buf_free_secret(&text);
-		if (r == TG_OK && shared_file(a))
+		if (r == TG_OK && shared_file(a, &id))
 			return -1;
 		errno = err;
 		/* the file may narrow the window, never widen it past the admin's */

@@ -300,6 +300,23 @@ static int parent_exists(const char *path)
 
 int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 {
+	return tgp_ga_read_id(path, pw, text, NULL);
+}
+
+int tgp_ga_stat(const char *path, const struct passwd *pw, struct stat *st)
+{
+	struct tgp_privs privs = TGP_PRIVS_VOID;
+	int r, r2;
+
+	if ((r = tgp_privs_drop(&privs, pw)) != TG_OK)
+		return r;
+	r = lstat(path, st) == 0 ? TG_OK : (errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_SYSTEM);
+	r2 = tgp_privs_restore(&privs);
+	return r != TG_OK ? r : r2;
+}
+
+int tgp_ga_read_id(const char *path, const struct passwd *pw, struct tg_buf *text, struct stat *id)
+{
 	struct tgp_privs privs = TGP_PRIVS_VOID;
 	struct stat st;
 	int fd = -1, r, r2;
@@ -330,6 +347,8 @@ int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
 		goto out;
 	}
 	r = tg_read_fd(fd, TGP_GA_MAX, text);
+	if (id != NULL)
+		*id = st;
 out:
 	if (fd >= 0)
 		close(fd);

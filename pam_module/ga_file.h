@@ -16,6 +16,7 @@
 #define TGP_GA_FILE_H
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,13 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 /* Whether step is one ga's DISALLOW_REUSE line lists. */
 int tgp_ga_step_used(const struct tgp_ga *ga, uint64_t step);
 
+/* The same; id (when not NULL) gets the file's fstat, the identity of what was read. */
+int tgp_ga_read_id(const char *path, const struct passwd *pw, struct tg_buf *text, struct stat *id)
+    __attribute__((warn_unused_result));
+/* lstat of path as pw's user (where root may not look: NFS with root squashed): TG_OK,
+ * TG_ERR_NOT_FOUND, TG_ERR_SYSTEM (errno), or a failed switch of ids. */
+int tgp_ga_stat(const char *path, const struct passwd *pw, struct stat *st)
+    __attribute__((warn_unused_result));
 /* Read path as pw's user with every check above into text (a secret buffer). */
 int tgp_ga_read(const char *path, const struct passwd *pw, struct tg_buf *text)
     __attribute__((warn_unused_result));

@@ -1219,12 +1219,23 @@ START_TEST(ga_second_name_for_the_uid_refused)
 	service(args);
 	c.text = code;
 	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_SUCCESS);
+	/* the same file under another path (a hard link: a second path to it, as an automount
+	 * alias or a symlinked home gives) is the same file */
+	unlink(p);
+	snprintf(args, sizeof(args), "%s/%s.ga", dir, user);
+	write_ga_file(args, 0);
+	ck_assert_int_eq(link(args, p), 0);
+	snprintf(args, sizeof(args), "secret=%s/${USER}.ga", dir);
+	service(args);
+	c.text = code;
+	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_AUTH_ERR);
+	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 3);
 	/* nor one without a file: not enrolled, which nullok lets in */
 	snprintf(args, sizeof(args), "secret=%s/${USER}.none nullok", dir);
 	service(args);
 	c.text = code;
 	ck_assert_int_eq(auth_full(DUP_NAME, &c, NULL, NULL, NULL, 0), PAM_SUCCESS);
-	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 2);
+	ck_assert_int_eq(events_with("\"reason\":\"shared_uid\""), 3);
 }
 END_TEST
 
