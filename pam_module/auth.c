@@ -48,7 +48,8 @@ struct attempt {
 	size_t response_len;
 	int from_authtok; /* the response came from PAM_AUTHTOK (try_first_pass) */
 	int authtok_counted; /* PAM_AUTHTOK's digits were checked and counted as a failure */
-	int64_t authtok_last[2]; /* the user's last failure time before that count, and its own */
+	int64_t authtok_last;             /* the user's last failure time before that count */
+	struct tgp_counter authtok_after; /* the user's count right after it */
 	unsigned window;
 	const char *reason;  /* why it failed, for syslog and the event */
 	const char *method;  /* how it succeeded */
@@ -537,16 +538,16 @@ static int check_code(struct attempt *a)
 		 * and the code asked for next is right: that was the owner, whose every login
 		 * would otherwise add one to the user's count until it locks them out */
 		if (a->authtok_counted)
-			tgp_limit_unfail_user(st, a->authtok_last[1], a->authtok_last[0]);
+			tgp_limit_unfail_user(st, &a->authtok_after, a->authtok_last);
 		/* the session line's proof that this login passed, kept with the success */
 		randombytes_buf(a->token, sizeof(a->token));
 		tgp_token_hash(a->token, tgp_service(a->pamh), hash);
 		tgp_state_token_add(st, hash, now, a->method);
 		a->has_token = 1;
 	} else if (strcmp(a->reason, "rate_limited") != 0 && strcmp(a->reason, "bad_state") != 0) {
-		a->authtok_last[0] = st->user.last;
+		a->authtok_last = st->user.last;
 		tgp_limit_fail(st, a->limit_key, now, &lim);
-		a->authtok_last[1] = st->user.last;
+		a->authtok_after = st->user;
 		a->authtok_counted = a->from_authtok;
 	}
 	if ((clock_fixed || strcmp(a->reason != NULL ? a->reason : "", "rate_limited") != 0) &&

@@ -851,13 +851,17 @@ void tgp_limit_success(struct tgp_state *st, const char *addr)
 	}
 }
 
-void tgp_limit_unfail_user(struct tgp_state *st, int64_t counted_at, int64_t last_before)
+void tgp_limit_unfail_user(struct tgp_state *st, const struct tgp_counter *after,
+                           int64_t last_before)
 {
+	/* the failures before it age out as they would have, from their own last one; unless
+	 * the count moved since (another login's failure, even within the same second) */
+	int unchanged = st->user.failures == after->failures && st->user.last == after->last &&
+	                st->user.locked_until == after->locked_until;
+
 	if (st->user.failures > 0)
 		st->user.failures--;
-	/* the failures before it age out as they would have: from their own last one (unless
-	 * another login counted one since) */
-	if (st->user.last == counted_at)
+	if (unchanged)
 		st->user.last = last_before;
 }
 

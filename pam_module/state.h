@@ -177,9 +177,11 @@ int tgp_limit_clock(struct tgp_state *st, time_t now, unsigned lockout);
  * ages out as without it. */
 void tgp_limit_success(struct tgp_state *st, const char *addr);
 /* Take back one failure from the user's count (a failure of the same login, whose next check
- * succeeded: try_first_pass's password digits), counted when the count's last failure became
- * counted_at, which was last_before until then: that goes back too, unless it moved since. */
-void tgp_limit_unfail_user(struct tgp_state *st, int64_t counted_at, int64_t last_before);
+ * succeeded: try_first_pass's password digits). after: the count right after that failure,
+ * whose last failure time was last_before until then: that goes back too while the count is
+ * still as it was then. */
+void tgp_limit_unfail_user(struct tgp_state *st, const struct tgp_counter *after,
+                           int64_t last_before);
 
 /* Has the scratch code with this hash been used? Record that it has. */
 int tgp_state_scratch_used(const struct tgp_state *st, const unsigned char hash[TGP_SCRATCH_HASH]);

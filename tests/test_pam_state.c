@@ -176,14 +176,16 @@ START_TEST(taken_back_failure_leaves_the_aging)
 {
 	const struct tgp_limits l = {5, 20, 300};
 	struct tgp_state st;
+	struct tgp_counter after;
 	int64_t before;
 
 	memset(&st, 0, sizeof(st));
 	tgp_limit_fail(&st, "198.51.100.1", 1000, &l); /* a typo */
 	before = st.user.last;
 	tgp_limit_fail(&st, "198.51.100.1", 1200, &l); /* the password's digits */
+	after = st.user;
 	ck_assert_uint_eq(st.user.failures, 2);
-	tgp_limit_unfail_user(&st, st.user.last, before); /* then the right code */
+	tgp_limit_unfail_user(&st, &after, before); /* then the right code */
 	ck_assert_uint_eq(st.user.failures, 1);
 	ck_assert_int_eq(st.user.last, 1000);
 	/* 1350 is more than a lockout after the typo: it is forgotten, this one counts alone */
@@ -192,10 +194,29 @@ START_TEST(taken_back_failure_leaves_the_aging)
 	/* a failure of another login in between keeps its time */
 	before = st.user.last;
 	tgp_limit_fail(&st, "198.51.100.1", 1400, &l);
+	after = st.user;
 	tgp_limit_fail(&st, "198.51.100.2", 1401, &l);
-	tgp_limit_unfail_user(&st, 1400, before);
+	tgp_limit_unfail_user(&st, &after, before);
 	ck_assert_uint_eq(st.user.failures, 2);
 	ck_assert_int_eq(st.user.last, 1401);
+	/* and within the same second (2000, the count aged out since 1401): the guesser's
+	 * failure at 2000 keeps its time, so it is not forgotten at the next one */
+	before = st.user.last;
+	tgp_limit_fail(&st, "198.51.100.1", 2000, &l);
+	after = st.user;
+	tgp_limit_fail(&st, "198.51.100.2", 2000, &l);
+	tgp_limit_unfail_user(&st, &after, before);
+	ck_assert_uint_eq(st.user.failures, 1);
+	ck_assert_int_eq(st.user.last, 2000);
+	tgp_limit_fail(&st, "198.51.100.2", 2100, &l);
+	ck_assert_uint_eq(st.user.failures, 2);
+	/* taken back with nothing in between: the time goes back */
+	before = st.user.last;
+	tgp_limit_fail(&st, "198.51.100.1", 2200, &l);
+	after = st.user;
+	tgp_limit_unfail_user(&st, &after, before);
+	ck_assert_uint_eq(st.user.failures, 2);
+	ck_assert_int_eq(st.user.last, 2100);
 }
 END_TEST
 
