@@ -70,10 +70,11 @@ static void hang_up(struct relay_ctx *x, int *master, pid_t child, struct pipe_h
 {
 	int keep = hangup != NULL && hangup->pid > 0, st;
 
-	/* before up to seconds of waiting for the shell; a failure now is one like any other
-	 * (deny: what ignores the hangup is ended, not left to run on unrecorded) */
+	/* before up to seconds of waiting for the shell. With on_failure = deny a failure now
+	 * ends what ignores the hangup, not left to run on unrecorded; with allow it is left
+	 * to the end, which reports it and tells the user that the end is not recorded */
 	rec_sink_flush(x->sink);
-	if (x->sink != NULL && x->sink->error != TG_OK) {
+	if (x->sink != NULL && x->sink->error != TG_OK && (x->on_failure == NULL || x->deny)) {
 		if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
 			x->failed_end = 1;
 		x->sink = NULL;

@@ -775,6 +775,7 @@ int main(int argc, char **argv)
 	x.echo_fd = -1;
 	input_guard_init(&x.guard);
 	x.on_failure = on_failure;
+	x.deny = rc.deny;
 	x.arg = &rc;
 	/* a shell with no terminal: its stdin is the commands it runs */
 	x.record_input =

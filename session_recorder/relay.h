@@ -50,6 +50,7 @@ struct relay_ctx {
 	int (*on_failure)(void *arg, int err);
 	void *arg;
 	int failed_end; /* the session is ended because recording failed */
+	int deny;       /* on_failure = deny: what on_failure would answer */
 };
 
 /* relay_got_term: the last of SIGHUP, SIGTERM, SIGXCPU, SIGINT, SIGQUIT, SIGTSTP, but a SIGHUP,
