@@ -165,13 +165,16 @@ static int get_hex(json_t *o, const char *k, unsigned char *dst, size_t len)
 /* Parse and bounds-check the HEADER's JSON. */
 static int parse_header(struct tg_rec_reader *r, const unsigned char *p, size_t len)
 {
+	json_error_t jerr;
 	struct tg_rec_header *h = &r->hdr;
 	unsigned char kid[TG_REC_KEY_ID_LEN / 2];
 	json_t *o, *cmd;
 	json_int_t n;
 	int e = TG_ERR_FORMAT;
 
-	o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, NULL);
+	o = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL && json_error_code(&jerr) == json_error_out_of_memory)
+		e = TG_ERR_NOMEM; /* not the file's fault */
 	if (!json_is_object(o))
 		goto out;
 	if (get_int(o, "version", 0, INT32_MAX, &n) != TG_OK)
@@ -477,7 +480,11 @@ static int open_reader(struct tg_rec_reader **out, const struct tg_rec_source *s
 	}
 	memcpy(r->header_json, r->buf + r->pos + hl, plen);
 	r->header_json[plen] = '\0';
-	o = json_loadb(r->header_json, plen, JSON_REJECT_DUPLICATES, NULL);
+	/* parsed once already: failing now is out of memory, not a bad certificate */
+	if ((o = json_loadb(r->header_json, plen, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		e = TG_ERR_NOMEM;
+		goto out;
+	}
 	check_cert(r, o);
 	chain_add(r, r->buf + r->pos, hl + plen);
 	r->count = 1;
