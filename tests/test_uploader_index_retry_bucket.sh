@@ -13,15 +13,9 @@ up_setup 'workers = 1'
 A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 up_rec $A.tgr user=alice
 # bucket "old": the recording is stored, every index line gets SlowDown; bucket "new": 200s
-printf '[{"match": "^PUT /old/.*[.]json$", "keep": true, "status": 503, %s}]\n' \
-	'"body": "<Error><Code>SlowDown</Code><Message>slow</Message></Error>"' >"$T/script.json"
-python3 "$TG_TOP_SRCDIR/tests/servers/scripted_s3.py" "$T/scripted.port" "$T/scripted.log" \
-	"$T/script.json" >"$T/scripted.out" 2>&1 &
-SCRIPTED_PID=$!
-trap 'tg_stop_pid "$SCRIPTED_PID"; up_cleanup' EXIT
-tg_wait_file "$T/scripted.port" "the scripted S3 did not start"
-sed -i -e "s|^endpoint = .*|endpoint = http://127.0.0.1:$(cat "$T/scripted.port")|" \
-	-e 's|^bucket = .*|bucket = old|' "$T/tollgate.conf"
+up_scripted_s3 "$(printf '[{"match": "^PUT /old/.*[.]json$", "keep": true, "status": 503, %s}]' \
+	'"body": "<Error><Code>SlowDown</Code><Message>slow</Message></Error>"')"
+sed -i -e 's|^bucket = .*|bucket = old|' "$T/tollgate.conf"
 up_start
 up_wait_until 30 "the index line did not fail" \
 	grep -q "upload of $A.tgr failed, will retry: .*SlowDown" "$T/uploader.log"
