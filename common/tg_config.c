@@ -87,7 +87,8 @@ int tg_config_choice_ok(const char *choices, const char *s)
 	}
 }
 
-/* Check value against key id's type; the parsed number goes to *num. */
+/* [general] hostname: at most TG_CONFIG_HOSTNAME_MAX bytes of UTF-8 text without control
+ * characters. */
 static int hostname_ok(const char *s)
 {
 	size_t n = strlen(s), i;
@@ -106,6 +107,7 @@ static int hostname_ok(const char *s)
 	return 1;
 }
 
+/* Check value against key id's type; the parsed number goes to *num. */
 static int check_value(enum tg_conf_id id, const char *value, unsigned long long *num, char *err, size_t errlen)
 {
 	const struct tg_conf_key *k = &tg_conf_keys[id];

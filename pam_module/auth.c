@@ -217,7 +217,6 @@ static const char *sys_cause(int r, int err, char *buf, size_t n)
 	return buf;
 }
 
-/* Which secret applies: 1 enrolled, 0 not enrolled, -1 broken (a->reason set). */
 /*
  * A google-authenticator file is its owner's, the uid's, but the replay guard and the limiter
  * kept for it are kept under the login name. Two names for one uid (root and toor; a local
@@ -280,6 +279,7 @@ out:
 	return shared;
 }
 
+/* Which secret applies: 1 enrolled, 0 not enrolled, -1 broken (a->reason set). */
 static int load_secret(struct attempt *a)
 {
 	const char *tmpl = tg_config_str(a->opts.cfg, TG_CONF_PAM_SECRET);
@@ -756,8 +756,9 @@ int tgp_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	ok = check_code(&a);
 	/* try_first_pass: the digits at the end of a password need not be a code (a password
-	 * may end in digits): ask, as google-authenticator does. Both checks count; a limited
-	 * user is asked too and refused unread, as anyone is. */
+	 * may end in digits): ask, as google-authenticator does. Both checks count (the first
+	 * is taken back when the code asked for gets in: check_code); a limited user is asked
+	 * too and refused unread, as anyone is. */
 	if (!ok && a.from_authtok &&
 	    (strcmp(a.reason, "bad_code") == 0 || strcmp(a.reason, "rate_limited") == 0)) {
 		if (ask_code(&a) != 0) {

@@ -57,7 +57,8 @@ int tgp_ga_parse(const char *text, size_t len, struct tgp_secret *s, struct tgp_
 /* Whether step is one ga's DISALLOW_REUSE line lists. */
 int tgp_ga_step_used(const struct tgp_ga *ga, uint64_t step);
 
-/* The same; id (when not NULL) gets the file's fstat, the identity of what was read. */
+/* As tgp_ga_read (below); id (when not NULL) gets the file's fstat, the identity of what was
+ * read. */
 int tgp_ga_read_id(const char *path, const struct passwd *pw, struct tg_buf *text, struct stat *id)
     __attribute__((warn_unused_result));
 /* lstat of path as pw's user (where root may not look: NFS with root squashed): TG_OK,

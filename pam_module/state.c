@@ -859,7 +859,10 @@ void tgp_limit_unfail_user(struct tgp_state *st, const struct tgp_counter *after
 	int unchanged = st->user.failures == after->failures && st->user.last == after->last &&
 	                st->user.locked_until == after->locked_until;
 
-	if (st->user.failures > 0)
+	/* not when the count was forgotten or used up since (a lockout period passed while the
+	 * owner took their time at the prompt, and a guesser's failure started it afresh): that
+	 * failure is someone else's */
+	if (st->user.failures > 0 && st->user.failures >= after->failures)
 		st->user.failures--;
 	if (unchanged)
 		st->user.last = last_before;

@@ -217,6 +217,16 @@ START_TEST(taken_back_failure_leaves_the_aging)
 	tgp_limit_unfail_user(&st, &after, before);
 	ck_assert_uint_eq(st.user.failures, 2);
 	ck_assert_int_eq(st.user.last, 2100);
+	/* the owner at the prompt past a lockout period, a guesser's failure meanwhile starting
+	 * the count afresh: that failure is not the owner's to take back */
+	before = st.user.last;
+	tgp_limit_fail(&st, "198.51.100.1", 2150, &l);
+	after = st.user;
+	tgp_limit_fail(&st, "198.51.100.2", 2500, &l);
+	ck_assert_uint_eq(st.user.failures, 1);
+	tgp_limit_unfail_user(&st, &after, before);
+	ck_assert_uint_eq(st.user.failures, 1);
+	ck_assert_int_eq(st.user.last, 2500);
 }
 END_TEST
 
