@@ -31,7 +31,6 @@ UP_PID=
 sed -i -e 's|^bucket = .*|bucket = new|' "$T/tollgate.conf"
 up_start
 up_wait_until 30 "the recording did not leave the spool" up_no_recs
-cat "$T/uploader.log"
 [ "$(up_scripted_count "^PUT /new/.*/alice/$A[.]tgr$")" -eq 1 ] ||
 	tg_fail "the recording went to the new bucket $(up_scripted_count "^PUT /new/.*/alice/$A[.]tgr$") times, not once"
 [ "$(up_scripted_count "^PUT /new/.*$A[.]json$")" -ge 1 ] || tg_fail "no index line in the new bucket"
