@@ -212,9 +212,7 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 			}
 		}
 		if (x->sink != NULL && rec_sink_tick(x->sink) != TG_OK) {
-			if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
-				x->failed_end = 1;
-			x->sink = NULL;
+			relay_sink_failed(x);
 		}
 	}
 	close_input(in);

@@ -36,9 +36,7 @@ static void pass_winsize(struct relay_ctx *x, int master, struct winsize *last)
 	*last = ws;
 	if (x->sink != NULL && rec_sink_resize(x->sink, ws.ws_col, ws.ws_row) != TG_OK &&
 	    x->sink->error != TG_OK) {
-		if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
-			x->failed_end = 1;
-		x->sink = NULL;
+		relay_sink_failed(x);
 	}
 }
 
@@ -75,9 +73,7 @@ static void hang_up(struct relay_ctx *x, int *master, pid_t child, struct pipe_h
 	 * to the end, which reports it and tells the user that the end is not recorded */
 	rec_sink_flush(x->sink);
 	if (x->sink != NULL && x->sink->error != TG_OK && (x->on_failure == NULL || x->deny)) {
-		if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
-			x->failed_end = 1;
-		x->sink = NULL;
+		relay_sink_failed(x);
 	}
 	if (*master >= 0) {
 		close(*master);
@@ -227,9 +223,7 @@ int pty_relay_run(struct relay_ctx *x, int master, pid_t child, struct pipe_hang
 				in->len = in->off = 0;
 		}
 		if (x->sink != NULL && rec_sink_tick(x->sink) != TG_OK) {
-			if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
-				x->failed_end = 1;
-			x->sink = NULL;
+			relay_sink_failed(x);
 		}
 	}
 	hang_up(x, &master, child, hangup, res);

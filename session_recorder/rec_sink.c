@@ -533,6 +533,20 @@ static int busy(const struct rec_sink *s)
 	return s->unsigned_records > 0 || (dropped_waiting(s) && !s->capped);
 }
 
+/* Write the buffered records, if any (now: the session time it is done at). */
+static int flush_at(struct rec_sink *s, uint64_t now)
+{
+	int r;
+
+	if (tg_rec_writer_offset(s->w) == s->flushed_offset)
+		return TG_OK;
+	if ((r = tg_rec_flush(s->w)) != TG_OK)
+		return fail(s, r);
+	s->last_flush_us = now;
+	s->flushed_offset = tg_rec_writer_offset(s->w);
+	return TG_OK;
+}
+
 int rec_sink_tick(struct rec_sink *s)
 {
 	uint64_t now;
@@ -549,13 +563,8 @@ int rec_sink_tick(struct rec_sink *s)
 	} else if (now - s->last_cp_us >= idle_interval(s) && heartbeat_fits(s)) {
 		return checkpoint(s, now);
 	}
-	if (tg_rec_writer_offset(s->w) != s->flushed_offset &&
-	    now - s->last_flush_us >= REC_SINK_FLUSH_US) {
-		if ((r = tg_rec_flush(s->w)) != TG_OK)
-			return fail(s, r);
-		s->last_flush_us = now;
-		s->flushed_offset = tg_rec_writer_offset(s->w);
-	}
+	if (now - s->last_flush_us >= REC_SINK_FLUSH_US && (r = flush_at(s, now)) != TG_OK)
+		return r;
 	if (s->spool != NULL &&
 	    tg_rec_writer_offset(s->w) - s->writeback_offset >= REC_SINK_WRITEBACK_STEP) {
 		s->writeback_offset = tg_rec_writer_offset(s->w);
@@ -567,16 +576,8 @@ int rec_sink_tick(struct rec_sink *s)
 
 void rec_sink_flush(struct rec_sink *s)
 {
-	int r;
-
-	if (s == NULL || s->error != TG_OK || tg_rec_writer_offset(s->w) == s->flushed_offset)
-		return;
-	if ((r = tg_rec_flush(s->w)) != TG_OK) {
-		(void)fail(s, r);
-		return;
-	}
-	s->last_flush_us = rec_sink_now(s);
-	s->flushed_offset = tg_rec_writer_offset(s->w);
+	if (s != NULL && s->error == TG_OK)
+		(void)flush_at(s, rec_sink_now(s));
 }
 
 int rec_sink_timeout_ms(const struct rec_sink *s)

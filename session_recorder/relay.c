@@ -137,6 +137,14 @@ static int record_input(struct relay_ctx *x, const unsigned char *p, size_t n)
 	return TG_OK;
 }
 
+void relay_sink_failed(struct relay_ctx *x)
+{
+	/* the recording broke: end the session (deny) or go on unrecorded (allow) */
+	if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
+		x->failed_end = 1;
+	x->sink = NULL;
+}
+
 static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 {
 	struct termios t;
@@ -158,10 +166,7 @@ static void record(struct relay_ctx *x, struct relay_chan *c, size_t n)
 	}
 	if (r == TG_OK || x->sink->error == TG_OK)
 		return;
-	/* the recording broke: end the session (deny) or go on unrecorded (allow) */
-	if (x->on_failure == NULL || x->on_failure(x->arg, x->sink->error))
-		x->failed_end = 1;
-	x->sink = NULL;
+	relay_sink_failed(x);
 out:
 	/* the session ends (deny): input is recorded before it is passed on, and what failed to
 	 * be, or was read in the same round of the relay loop after the failure, is not */

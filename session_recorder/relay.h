@@ -81,6 +81,9 @@ void relay_chan_init(struct relay_chan *c, int from, int to, enum tg_rec_type st
                      int close_to_on_eof);
 /* Read once into the empty buffer and record it. 1 data, 0 EOF, -1 nothing now, TG_ERR_IO (below
  * -1) a read error, which ends the channel like EOF. */
+/* x->sink failed (its error set): on_failure says whether the session ends (failed_end);
+ * either way nothing more is recorded (x->sink = NULL). */
+void relay_sink_failed(struct relay_ctx *x);
 int relay_chan_read(struct relay_ctx *x, struct relay_chan *c);
 /* Write the buffer out. 0 drained, 1 some left (wait for POLLOUT; also after EINTR), <0 the peer
  * is gone. */
