@@ -380,16 +380,27 @@ static void note_start(struct recorder *rc)
 	}
 }
 
-/* Whether the user could open the terminal on stdin themselves (the real ids are still theirs):
- * sshd's, of which they are the owner, or one of unknown name. Only one they cannot open (su
- * from another user's terminal) gets a keeper (term_guard.h). */
-static int user_may_open_tty(void)
+/* Whether the user could open the terminal on fd themselves (the real ids are still theirs):
+ * sshd's, of which they are the owner, or one of unknown name; 1 for what is no terminal. Only
+ * one they cannot open (su from another user's terminal) gets a keeper (term_guard.h). */
+static int user_may_open_tty(int fd)
 {
 	char name[256];
 
-	if (ttyname_r(STDIN_FILENO, name, sizeof(name)) != 0)
+	if (ttyname_r(fd, name, sizeof(name)) != 0)
 		return 1;
 	return access(name, R_OK) == 0 || access(name, W_OK) == 0;
+}
+
+/* Whether the session needs the terminal's keeper: interactive, the terminal on stdin, made raw
+ * and exclusive; in command mode, any terminal on 0 to 2, whose open file the relay makes
+ * non-blocking (stdout and stderr; stdin is often the same open file). */
+static int needs_keeper(enum session_kind kind)
+{
+	if (kind == SESSION_INTERACTIVE)
+		return !user_may_open_tty(STDIN_FILENO);
+	return !user_may_open_tty(STDIN_FILENO) || !user_may_open_tty(STDOUT_FILENO) ||
+	       !user_may_open_tty(STDERR_FILENO);
 }
 
 /* The command's hangup left processes running that the helper may not signal (another user's:
@@ -803,8 +814,8 @@ int main(int argc, char **argv)
 	else
 		child = start_pipes(&rc, &cs, fds);
 	start_errno = errno;
-	if (child >= 0 && rc.mode.kind == SESSION_INTERACTIVE)
-		keep_tty = !user_may_open_tty();
+	if (child >= 0)
+		keep_tty = needs_keeper(rc.mode.kind);
 	/* from here on the user cannot signal, trace or otherwise touch this process */
 	if (privsep_drop_recorder(&rc.ps) != TG_OK) {
 		int e = errno;
@@ -866,10 +877,16 @@ int main(int argc, char **argv)
 		if (x.echo_fd >= 0)
 			close(x.echo_fd);
 	} else {
+		/* a kill -9 of this process leaves the caller's terminal non-blocking: the keeper
+		 * makes it blocking again */
+		if (keep_tty && term_guard_start(&guard, rc.cfg, rc.w) != TG_OK)
+			tg_warn("recording %s of %s: no keeper of the terminal: %s", rc.sid_hex,
+			        rc.si.user, strerror(errno));
 		pipe_relay_run(&x, fds, child, &rc.hangup, &waitmask, &res);
 		if (rc.hangup.out_of_reach)
 			note_out_of_reach(&rc);
 		finish_recording(&rc, &res);
+		term_guard_done(&guard);
 	}
 	say_cpu_limit(&rc, &res);
 	child_env_free(&rc.env);

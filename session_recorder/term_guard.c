@@ -14,28 +14,52 @@
 /* how long the recorder waits for the keeper's end once let go: it ends at once */
 #define GUARD_END_WAIT_MS 1000
 
-/* The relay makes the recorder's stdout non-blocking (a client that stops reading must not
- * stall it), and put back only at its end. Most often stdout is the same open file as stdin,
- * which the caller's shell and the programs it runs next share: left so, they read EAGAIN
- * from their terminal. fl_start: stdin's flags before the relay ran. */
-static void restore_blocking(int fl_start)
+/* The relay makes the recorder's stdout (command mode: stdout and stderr) non-blocking (a
+ * client that stops reading must not stall it), and puts them back only at its end. Such a
+ * terminal is most often the same open file as the one the caller's shell and the programs it
+ * runs next read from: left so, they read EAGAIN from their terminal. fl_start: the flags of
+ * stdin, stdout and stderr before the relay ran; only the terminals are still held here. */
+static void restore_blocking(const int fl_start[3])
 {
-	int fl = fcntl(STDIN_FILENO, F_GETFL);
+	int i, fl;
 
-	if (fl_start >= 0 && !(fl_start & O_NONBLOCK) && fl >= 0 && (fl & O_NONBLOCK))
-		(void)fcntl(STDIN_FILENO, F_SETFL, fl & ~O_NONBLOCK);
+	for (i = 0; i <= 2; i++) {
+		if (!isatty(i) || fl_start[i] < 0 || (fl_start[i] & O_NONBLOCK))
+			continue;
+		if ((fl = fcntl(i, F_GETFL)) >= 0 && (fl & O_NONBLOCK))
+			(void)fcntl(i, F_SETFL, fl & ~O_NONBLOCK);
+	}
 }
 
-/* The keeper: stdin (the terminal) and the pipe on 3, nothing else. Never returns. */
+/* What the keeper holds on 0 to 2: the terminals, which it may have to put back; /dev/null for
+ * anything else (sshd's pipes or the caller's: held, the other end would never see EOF or
+ * EPIPE once the recorder is gone). */
+static void keep_terminals_only(void)
+{
+	int i, fd;
+
+	for (i = 0; i <= 2; i++) {
+		if (isatty(i))
+			continue;
+		if ((fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0)
+			_exit(1);
+		if (fd != i) {
+			if (dup2(fd, i) != i)
+				_exit(1);
+			close(fd);
+		}
+	}
+}
+
+/* The keeper: the terminals among 0 to 2 and the pipe on 3, nothing else. Never returns. */
 static void __attribute__((noreturn))
-guard(int rd, int fl_start, struct tg_config *cfg, struct tg_rec_writer *w)
+guard(int rd, const int fl_start[3], struct tg_config *cfg, struct tg_rec_writer *w)
 {
 	static const int ignored[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
 	sigset_t keep;
 	size_t i;
 	ssize_t n;
 	char c;
-	int fd;
 
 	/* the recorder's secrets are none of its business */
 	tg_rec_writer_forget_key(w);
@@ -53,12 +77,7 @@ guard(int rd, int fl_start, struct tg_config *cfg, struct tg_rec_writer *w)
 	if (dup2(rd, 3) != 3)
 		_exit(1);
 	child_close_from(4);
-	if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
+	keep_terminals_only();
 	do
 		n = read(3, &c, 1);
 	while (n < 0 && errno == EINTR);
@@ -71,13 +90,14 @@ guard(int rd, int fl_start, struct tg_config *cfg, struct tg_rec_writer *w)
 
 int term_guard_start(struct term_guard *g, struct tg_config *cfg, struct tg_rec_writer *w)
 {
-	int p[2], fl_start;
+	int p[2], fl_start[3], i;
 
 	g->pid = -1;
 	g->fd = -1;
-	/* here, not in the keeper: the relay, which runs on at once, may have made it
+	/* here, not in the keeper: the relay, which runs on at once, may have made them
 	 * non-blocking by the time the keeper looked */
-	fl_start = fcntl(STDIN_FILENO, F_GETFL);
+	for (i = 0; i <= 2; i++)
+		fl_start[i] = fcntl(i, F_GETFL);
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return TG_ERR_SYSTEM;
 	g->pid = fork();

@@ -10,6 +10,10 @@
  * else; when the pipe ends without the recorder's word that it put the
  * terminal back itself, the keeper does (term_raw_restore_left), makes its
  * open file blocking again if the recorder had made it non-blocking, and ends.
+ * In command mode ("su alice -c cmd" with stdin or stdout not a terminal) there
+ * is no raw mode to undo, but the relay makes stdout and stderr non-blocking:
+ * the keeper holds whichever of 0 to 2 are terminals, and makes them blocking
+ * again.
  *
  * Only for a terminal the user cannot open (another user's: su from root's or
  * bob's terminal). Clearing TIOCEXCL on one the user can open (sshd's, whose
@@ -37,7 +41,7 @@ struct term_guard {
 
 #define TERM_GUARD_VOID {-1, -1}
 
-/* Fork the keeper of the terminal on stdin (term_raw_enter has made it raw): after
+/* Fork the keeper of the terminals on 0 to 2 (term_raw_enter may have made stdin's raw): after
  * privsep_drop_recorder. Its copies of the config's secrets and of the session's key are wiped
  * first. TG_OK, or an error with g->pid -1 (the session goes on without it). */
 int term_guard_start(struct term_guard *g, struct tg_config *cfg, struct tg_rec_writer *w);

@@ -10,6 +10,7 @@ the users are removed at the end."""
 import functools
 import os
 import pwd
+import select
 import shutil
 import signal
 import stat
@@ -761,6 +762,85 @@ def test_killed_recorder_terminal_restored():
         users.remove()
 
 
+def test_killed_command_recorder_terminal_blocking():
+    """Command mode ("su alice -c cmd" from root's terminal, stdin not a terminal): the relay
+    makes stdout and stderr non-blocking, and on a terminal that is the open file the caller's
+    shell reads from. kill -9 of the recorder left it so, and the caller's next programs read
+    EAGAIN. The keeper (the audit user's) holds the terminal, nothing of the caller's pipes, and
+    makes it blocking again; there is none when no terminal is on 0 to 2."""
+    import fcntl
+    users = Users()
+    env = Env(shell="/bin/sh")
+    fds = ()
+    try:
+        binary = setup(env, users)
+        argv = [shutil.which("setpriv")] + as_user(users, [binary, "-c", "echo RE''ADY; exec sleep 300"])[1:]
+        keepers, held = [], []
+
+        def kill_it(pid, read_until):
+            read_until(b"READY")
+            keepers[:] = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+            if keepers:
+                end = time.monotonic() + 30.0
+                while True:
+                    held[:] = sorted((int(f), os.readlink("/proc/%d/fd/%s" % (keepers[0], f)))
+                                     for f in os.listdir("/proc/%d/fd" % keepers[0]))
+                    if [f for f, _ in held] == [0, 1, 2, 3] or time.monotonic() > end:
+                        break
+                    time.sleep(0.05)
+            os.kill(pid, signal.SIGKILL)
+
+        def stdin_null():
+            fd = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(fd, 0)
+            os.close(fd)
+            return True
+
+        st, out, fds, before = run_on_own_pty(argv, env.environ(), child_setup=stdin_null, after_start=kill_it)
+        check(len(keepers) == 1, "a keeper, the audit user's, for another user's terminal on stdout")
+        check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL, "the recorder is killed (%r)" % st)
+        tty = os.ttyname(fds[1])
+        check([f for f, _ in held] == [0, 1, 2, 3] and held[0][1] == "/dev/null" and
+              held[1][1] == tty and held[2][1] == tty,
+              "the keeper holds the terminal on 1 and 2, /dev/null for stdin (%r)" % held)
+        slave, end = fds[1], time.monotonic() + 30.0
+        while time.monotonic() < end and fcntl.fcntl(slave, fcntl.F_GETFL) & os.O_NONBLOCK:
+            time.sleep(0.05)
+        check(not fcntl.fcntl(slave, fcntl.F_GETFL) & os.O_NONBLOCK,
+              "recorder killed: the terminal's open file is not left non-blocking")
+        for fd in fds:
+            os.close(fd)
+        fds = ()
+        # no terminal at all: no keeper
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                stdin_null()
+                os.dup2(w, 1)
+                os.dup2(w, 2)
+                os.execve(argv[0], argv, env.environ())
+            finally:
+                os._exit(127)
+        os.close(w)
+        out, found = b"", None
+        end = time.monotonic() + 30.0
+        while b"READY" not in out and time.monotonic() < end:
+            if select.select([r], [], [], 0.1)[0]:
+                out += os.read(r, 65536)
+        found = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(r)
+        check(b"READY" in out and not found, "no keeper without a terminal (%r, %r)" % (out, found))
+    finally:
+        for fd in fds:
+            os.close(fd)
+        env.cleanup()
+        users.remove()
+
+
 def test_failed_drop_runs_no_shell():
     """The recorder cannot become the audit user for good (its setresuid() to the audit user
     refused: a seccomp filter here), while the shell's drop to the user works: the shell, and
@@ -1175,7 +1255,7 @@ if __name__ == "__main__":
           test_failure_ends_session_jobs, test_helper_holds_nothing_at_drop,
           test_ctrl_c_ends_command, test_hangup_of_root_processes_said, test_failure_found_at_seal_reported, test_escape_check_under_hidepid, test_spool_missing_said,
           test_user_timer_cannot_kill_recorder, test_shell_fork_failure_said, test_killed_recorder_terminal_restored,
-          test_failed_drop_runs_no_shell,
+          test_killed_command_recorder_terminal_blocking, test_failed_drop_runs_no_shell,
           test_child_holds_nothing_once_the_users, test_child_has_no_session_key,
           test_transfer_path_not_repointed, test_recorder_stays_undumpable,
           test_config_secrets_not_left_to_user])
