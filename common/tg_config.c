@@ -107,6 +107,29 @@ static int hostname_ok(const char *s)
 	return 1;
 }
 
+int tg_config_hostname(const char *configured, char *buf, size_t size)
+{
+	char k[TG_CONFIG_HOSTNAME_MAX + 1]; /* Linux's are at most 64 bytes */
+	const char *name = configured;
+	size_t n;
+
+	if (size == 0)
+		return TG_ERR_LIMIT;
+	buf[0] = '\0';
+	if (name == NULL || *name == '\0') {
+		if (gethostname(k, sizeof(k)) != 0)
+			return TG_ERR_SYSTEM;
+		k[sizeof(k) - 1] = '\0';
+		if (k[0] == '\0' || !hostname_ok(k))
+			return TG_ERR_INVALID;
+		name = k;
+	}
+	if ((n = strlen(name)) >= size)
+		return TG_ERR_LIMIT;
+	memcpy(buf, name, n + 1);
+	return TG_OK;
+}
+
 /* Check value against key id's type; the parsed number goes to *num. */
 static int check_value(enum tg_conf_id id, const char *value, unsigned long long *num, char *err, size_t errlen)
 {

@@ -68,6 +68,15 @@ unsigned long long tg_config_uint(const struct tg_config *cfg, enum tg_conf_id i
 /* The value was set by the file or tg_config_set(), not left at its default. */
 int tg_config_is_set(const struct tg_config *cfg, enum tg_conf_id id);
 
+/* The host's name that events and recordings carry: configured ([general] hostname, already
+ * checked at load) when it is not empty, else the kernel's (gethostname). The kernel's is
+ * root's to set, but to any bytes, and it would reach a recording's header, events, Slack and
+ * an investigator's terminal: it gets the configured name's check, and one over
+ * TG_CONFIG_HOSTNAME_MAX bytes, not UTF-8, or with a control character is not used. TG_OK and buf
+ * holds the name; else buf is empty and TG_ERR_INVALID (such a kernel name, or none), TG_ERR_SYSTEM
+ * (gethostname failed) or TG_ERR_LIMIT (buf is too small): the caller's fallback. */
+int tg_config_hostname(const char *configured, char *buf, size_t size);
+
 /* Release; wipes values (a config may hold secrets). Safe on NULL. */
 void tg_config_free(struct tg_config *cfg);
 /* Wipe every value in place, nothing freed (for a forked child about to become another user:

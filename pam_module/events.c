@@ -151,9 +151,8 @@ int tgp_event(pam_handle_t *pamh, const struct tgp_opts *o, const char *type, co
 	if (ev == NULL)
 		goto out;
 	if (*host == '\0') {
-		if (gethostname(hostbuf, sizeof(hostbuf)) != 0)
-			hostbuf[0] = '\0';
-		hostbuf[sizeof(hostbuf) - 1] = '\0';
+		if (tg_config_hostname(NULL, hostbuf, sizeof(hostbuf)) != TG_OK)
+			snprintf(hostbuf, sizeof(hostbuf), "unknown"); /* as recordings say */
 		host = hostbuf;
 	}
 	/* the client is sshd's numeric address: with UseDNS yes PAM_RHOST is a name from the

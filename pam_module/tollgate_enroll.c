@@ -285,11 +285,9 @@ static int enroll(struct tgp_opts *o, const char *user, int force, int qr)
 	while (b32len > 0 && b32[b32len - 1] == '=') /* authenticator apps want no padding */
 		b32[--b32len] = '\0';
 	/* the name the events and recordings carry, so the app's entry matches them */
-	if (*tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME) != '\0')
-		snprintf(host, sizeof(host), "%s", tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME));
-	else if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "host");
-	host[sizeof(host) - 1] = '\0';
+	if (tg_config_hostname(tg_config_str(o->cfg, TG_CONF_GENERAL_HOSTNAME), host,
+	                       sizeof(host)) != TG_OK)
+		snprintf(host, sizeof(host), "unknown");
 	{
 		char who[300];
 

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "tg_addr.h"
+#include "tg_config.h"
 #include "tg_error.h"
 #include "tg_event.h"
+#include "tg_log.h"
 
 /*
  * An IPv6 address with the zone sshd gives a link-local client ("fe80::1%eth0": getnameinfo
@@ -99,10 +101,12 @@ int session_info_gather(struct session_info *si, uid_t uid, const char *hostname
 		snprintf(si->shell, sizeof(si->shell), "%s", pw->pw_shell);
 	si->uid = uid;
 	si->gid = pw->pw_gid;
-	if (hostname_cfg != NULL && *hostname_cfg != '\0')
-		snprintf(si->host, sizeof(si->host), "%s", hostname_cfg);
-	else if (gethostname(si->host, sizeof(si->host) - 1) != 0)
+	/* not bytes that are no text, nor control characters, into the header */
+	if (tg_config_hostname(hostname_cfg, si->host, sizeof(si->host)) != TG_OK) {
+		tg_warn("the host's name (gethostname) is empty, unreadable, or not UTF-8 text "
+		        "without control characters: the recording says \"unknown\"");
 		snprintf(si->host, sizeof(si->host), "unknown");
+	}
 	if (!session_parse_ssh_conn(getenv("SSH_CONNECTION"), si->client_addr,
 	                            sizeof(si->client_addr), &si->client_port) &&
 	    !session_parse_ssh_conn(getenv("SSH_CLIENT"), si->client_addr, sizeof(si->client_addr),

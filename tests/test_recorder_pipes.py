@@ -73,6 +73,31 @@ def test_command_streams():
         env.cleanup()
 
 
+def test_kernel_hostname_not_text():
+    """With [general] hostname empty the header carries the kernel's name, which root may set to
+    any bytes: it got into the header as it was, a replacement character for the byte that is
+    no UTF-8 and a control character, where the configured name gets refused for either. Now
+    the host is "unknown" (and the log says why). The name is set in a UTS namespace of the
+    test's own."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or not unshare or subprocess.run([unshare, "-u", "true"]).returncode != 0:
+        print("(skipped: needs root and unshare, for a UTS namespace of its own)")
+        return
+    env = Env(shell="/bin/sh")
+    try:
+        # hostname(1) itself refuses such a name; the system call does not
+        argv = [unshare, "-u", sys.executable, "-c",
+                "import os, socket, sys; socket.sethostname(b'caf\\xe9\\x01'); os.execv(sys.argv[1], sys.argv[1:])",
+                RECORDER]
+        rc, out, err = run_pipes(env, "echo hi", argv=argv)
+        check(rc == 0 and out == b"hi\n", "the session runs (%r, %r, %r)" % (rc, out, err[-300:]))
+        rec = Recording(env.pub, env.only_session())
+        check(rec.sealed_ok() and rec.header["host"] == "unknown", "recorded, the host \"unknown\" (%r)"
+              % rec.header.get("host"))
+    finally:
+        env.cleanup()
+
+
 def test_command_stdin_and_no_tty():
     env = Env(shell="/bin/sh")
     try:
@@ -1537,7 +1562,7 @@ def test_large_output_written_back_early():
 
 
 if __name__ == "__main__":
-    main([test_command_streams, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_interpreter_program_on_stdin_stored,
+    main([test_command_streams, test_kernel_hostname_not_text, test_command_stdin_and_no_tty, test_shell_commands_on_stdin_stored, test_interpreter_program_on_stdin_stored,
           test_shell_line_program_on_stdin_stored, test_command_string_program_on_stdin_stored,
           test_client_commands_on_stdin_stored,
           test_user_umask_kept, test_scp_upload_metadata, test_scp_download_full,

@@ -1,6 +1,8 @@
 #include "tg_test.h"
 
+#include <sched.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tg_config.h"
 #include "tg_error.h"
@@ -153,6 +155,48 @@ START_TEST(hostname_checked)
 }
 END_TEST
 
+/* The kernel's name, used when hostname is empty, is root's to set, but to any bytes: one that
+ * the configured name's check would refuse is not used (the caller falls back). Set in a UTS
+ * namespace of the test's own, so the machine's name is untouched. */
+START_TEST(hostname_from_kernel_checked)
+{
+	static const char *const bad[] = {"a\x01"
+	                                  "b",
+	                                  "caf\xe9",
+	                                  "a\xc2\x9b"
+	                                  "b",
+	                                  "a\x7f", ""};
+	char buf[TG_CONFIG_HOSTNAME_MAX + 1], small[4];
+	size_t i;
+
+	ck_assert_int_eq(tg_config_hostname("web-1", buf, sizeof(buf)), TG_OK);
+	ck_assert_str_eq(buf, "web-1");
+	ck_assert_int_eq(tg_config_hostname("web-1", small, sizeof(small)), TG_ERR_LIMIT);
+	ck_assert_str_eq(small, "");
+	if (geteuid() != 0 || unshare(CLONE_NEWUTS) != 0) {
+		fprintf(stderr,
+		        "SKIP hostname_from_kernel_checked: needs root, for a UTS namespace of "
+		        "its own\n");
+		return;
+	}
+	ck_assert_int_eq(sethostname("h\xc3\xb4te-1", 7), 0);
+	ck_assert_int_eq(tg_config_hostname("", buf, sizeof(buf)), TG_OK);
+	ck_assert_str_eq(buf, "h\xc3\xb4te-1");
+	ck_assert_int_eq(tg_config_hostname(NULL, buf, sizeof(buf)), TG_OK);
+	ck_assert_str_eq(buf, "h\xc3\xb4te-1");
+	ck_assert_int_eq(tg_config_hostname(NULL, small, sizeof(small)), TG_ERR_LIMIT);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(sethostname(bad[i], strlen(bad[i])), 0);
+		memset(buf, 'x', sizeof(buf));
+		ck_assert_int_eq(tg_config_hostname("", buf, sizeof(buf)), TG_ERR_INVALID);
+		ck_assert_str_eq(buf, "");
+		/* a configured name does not ask the kernel */
+		ck_assert_int_eq(tg_config_hostname("web-1", buf, sizeof(buf)), TG_OK);
+		ck_assert_str_eq(buf, "web-1");
+	}
+}
+END_TEST
+
 START_TEST(values_and_lines_are_capped)
 {
 	size_t n = TG_CONFIG_MAX_VALUE + 20;
@@ -261,6 +305,7 @@ int main(void)
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, hostname_checked);
 	tcase_add_test(tc, comment_after_header);
+	tcase_add_test(tc, hostname_from_kernel_checked);
 	tcase_add_test(tc, values_and_lines_are_capped);
 	tcase_add_test(tc, load_checks_owner_and_mode);
 	tcase_add_test(tc, set_overrides_and_lookup);

@@ -714,10 +714,11 @@ static int setup(struct up_ctx *c)
 	snprintf(c->spool, sizeof(c->spool), "%s",
 	         tg_config_str(c->cfg, TG_CONF_GENERAL_SPOOL_DIR));
 	snprintf(c->bucket, sizeof(c->bucket), "%s", tg_config_str(c->cfg, TG_CONF_S3_BUCKET));
-	if (*hn != '\0')
-		snprintf(c->host, sizeof(c->host), "%s", hn);
-	else if (gethostname(c->host, sizeof(c->host) - 1) != 0)
+	if (tg_config_hostname(hn, c->host, sizeof(c->host)) != TG_OK) {
+		tg_warn("the host's name (gethostname) is empty, unreadable, or not UTF-8 text "
+		        "without control characters: events say \"unknown\"");
 		snprintf(c->host, sizeof(c->host), "unknown");
+	}
 	if (tg_key_load_public(tg_config_str(c->cfg, TG_CONF_RECORDER_PUBLIC_KEY), c->host_pk) ==
 	    TG_OK)
 		c->have_host_pk = 1;
