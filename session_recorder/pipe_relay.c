@@ -35,8 +35,10 @@ static int child_ended(pid_t child)
  * with stty tostop) stop it the same way, as they stop any background job; with a helper that
  * cannot be told this process stops alone, as it did before: going on, it would read or write
  * into the same signal again.
+ * While stopped, stdout and stderr have the flags they came with (fl_out, fl_err): on a terminal
+ * they are the open file the caller's shell reads from, which would read EAGAIN from it.
  */
-static void job_stop(struct pipe_hangup *hangup, int sig)
+static void job_stop(struct pipe_hangup *hangup, int sig, int fl_out, int fl_err)
 {
 	struct sigaction dfl, old;
 	sigset_t set, mask;
@@ -50,10 +52,16 @@ static void job_stop(struct pipe_hangup *hangup, int sig)
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigaction(sig, &dfl, &old);
+	if (fl_out >= 0)
+		(void)fcntl(STDOUT_FILENO, F_SETFL, fl_out);
+	if (fl_err >= 0)
+		(void)fcntl(STDERR_FILENO, F_SETFL, fl_err);
 	raise(sig); /* SIGTSTP is blocked here: it stops this process once unblocked */
 	sigprocmask(SIG_UNBLOCK, &set, &mask);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	sigaction(sig, &old, NULL);
+	(void)relay_nonblock(STDOUT_FILENO);
+	(void)relay_nonblock(STDERR_FILENO);
 	(void)pipe_hangup_signal(hangup, SIGCONT);
 }
 
@@ -122,12 +130,12 @@ int pipe_relay_run(struct relay_ctx *x, const int fds[3], pid_t child, struct pi
 		if (relay_got_term == SIGTSTP) {
 			relay_got_term = 0;
 			rec_sink_flush(x->sink); /* stopped for as long as the job is */
-			job_stop(hangup, SIGTSTP);
+			job_stop(hangup, SIGTSTP, fl_out, fl_err);
 		}
 		if ((stop = relay_got_tty_stop) != 0) {
 			relay_got_tty_stop = 0;
 			rec_sink_flush(x->sink);
-			job_stop(hangup, stop);
+			job_stop(hangup, stop, fl_out, fl_err);
 		}
 		if ((sig = relay_got_term) != 0) {
 			relay_got_term = 0;

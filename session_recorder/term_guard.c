@@ -41,13 +41,11 @@ static void keep_terminals_only(void)
 	for (i = 0; i <= 2; i++) {
 		if (isatty(i))
 			continue;
-		if ((fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0)
-			_exit(1);
-		if (fd != i) {
-			if (dup2(fd, i) != i)
-				_exit(1);
+		/* without /dev/null: closed, which holds nothing either */
+		if ((fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0 || dup2(fd, i) != i)
+			close(i);
+		if (fd >= 0)
 			close(fd);
-		}
 	}
 }
 
@@ -72,6 +70,9 @@ guard(int rd, const int fl_start[3], struct tg_config *cfg, struct tg_rec_writer
 		sigaddset(&keep, ignored[i]);
 	}
 	tg_signals_child_reset(&keep);
+	/* a group of its own: a kill -9 of the recorder's whole job (kill -9 %1 in the caller's
+	 * shell) must leave the one that puts the terminal back */
+	(void)setpgid(0, 0);
 	/* not the pty master (the shell's terminal must hang up when the recorder dies), not the
 	 * recording, not sshd's pipes */
 	if (dup2(rd, 3) != 3)

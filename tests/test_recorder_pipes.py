@@ -970,6 +970,13 @@ def wait_state(pid, stopped, wait_s=10.0):
     return True
 
 
+def nonblock(pid, fd):
+    """Whether pid's fd is O_NONBLOCK (its /proc fdinfo: the open file's flags, in octal)."""
+    with open("/proc/%d/fdinfo/%d" % (pid, fd)) as f:
+        flags = [l.split()[1] for l in f if l.startswith("flags:")][0]
+    return bool(int(flags, 8) & os.O_NONBLOCK)
+
+
 def test_ctrl_z_stops_command():
     """Ctrl-Z at the terminal a command session runs on (su alice --session-command cmd > file,
     alice's login shell the recorder) stops the whole job, the command too, as a terminal's stops its foreground job;
@@ -986,14 +993,19 @@ def test_ctrl_z_stops_command():
         pid = None
         try:
             pid = int(read_line(p.stdout))
+            check(nonblock(p.pid, 1) and nonblock(p.pid, 2), "while relaying, stdout and stderr are non-blocking")
             os.killpg(p.pid, signal.SIGTSTP)
             check(wait_state(p.pid, True), "Ctrl-Z: the recorder stops, the job shows as stopped")
             check(wait_state(pid, True), "and the command is stopped with it")
+            # on a terminal they are the open file the caller's shell reads from meanwhile
+            check(not nonblock(p.pid, 1) and not nonblock(p.pid, 2),
+                  "stopped, stdout and stderr have their own flags back")
             os.killpg(p.pid, signal.SIGCONT)
             check(wait_state(p.pid, False) and wait_state(pid, False), "fg: both go on")
             p.stdin.write(b"hello\n")
             p.stdin.flush()
             check(read_line(p.stdout) == b"got hello\n", "the command still reads and writes")
+            check(nonblock(p.pid, 1) and nonblock(p.pid, 2), "and stdout and stderr are non-blocking again")
             p.stdin.close()
             p.wait(timeout=60)
             check(p.returncode == 3, "its exit status is passed on (rc %d)" % p.returncode)

@@ -766,16 +766,20 @@ def test_killed_command_recorder_terminal_blocking():
     """Command mode ("su alice -c cmd" from root's terminal, stdin not a terminal): the relay
     makes stdout and stderr non-blocking, and on a terminal that is the open file the caller's
     shell reads from. kill -9 of the recorder left it so, and the caller's next programs read
-    EAGAIN. The keeper (the audit user's) holds the terminal, nothing of the caller's pipes, and
-    makes it blocking again; there is none when no terminal is on 0 to 2."""
+    EAGAIN. The keeper (the audit user's) holds the terminal, not the caller's pipe on stdin (its
+    writer must see EPIPE once the recorder is gone), and makes it blocking again; it is in a
+    process group of its own, so a kill -9 of the recorder's whole job (kill -9 %1) leaves it.
+    There is none when no terminal is on 0 to 2."""
     import fcntl
     users = Users()
     env = Env(shell="/bin/sh")
     fds = ()
+    r = w = None
     try:
         binary = setup(env, users)
         argv = [shutil.which("setpriv")] + as_user(users, [binary, "-c", "echo RE''ADY; exec sleep 300"])[1:]
         keepers, held = [], []
+        r, w = os.pipe()
 
         def kill_it(pid, read_until):
             read_until(b"READY")
@@ -785,45 +789,50 @@ def test_killed_command_recorder_terminal_blocking():
                 while True:
                     held[:] = sorted((int(f), os.readlink("/proc/%d/fd/%s" % (keepers[0], f)))
                                      for f in os.listdir("/proc/%d/fd" % keepers[0]))
-                    if [f for f, _ in held] == [0, 1, 2, 3] or time.monotonic() > end:
+                    if (held and held[0][1] == "/dev/null") or time.monotonic() > end:
                         break
                     time.sleep(0.05)
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)  # the recorder leads its session and group here
 
-        def stdin_null():
-            fd = os.open("/dev/null", os.O_RDONLY)
-            os.dup2(fd, 0)
-            os.close(fd)
+        def stdin_pipe():
+            os.dup2(r, 0)
+            os.close(r)
+            os.close(w)
             return True
 
-        st, out, fds, before = run_on_own_pty(argv, env.environ(), child_setup=stdin_null, after_start=kill_it)
+        st, out, fds, before = run_on_own_pty(argv, env.environ(), child_setup=stdin_pipe, after_start=kill_it)
         check(len(keepers) == 1, "a keeper, the audit user's, for another user's terminal on stdout")
         check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL, "the recorder is killed (%r)" % st)
         tty = os.ttyname(fds[1])
         check([f for f, _ in held] == [0, 1, 2, 3] and held[0][1] == "/dev/null" and
               held[1][1] == tty and held[2][1] == tty,
-              "the keeper holds the terminal on 1 and 2, /dev/null for stdin (%r)" % held)
+              "the keeper holds the terminal on 1 and 2, /dev/null for the caller's pipe (%r)" % held)
         slave, end = fds[1], time.monotonic() + 30.0
         while time.monotonic() < end and fcntl.fcntl(slave, fcntl.F_GETFL) & os.O_NONBLOCK:
             time.sleep(0.05)
         check(not fcntl.fcntl(slave, fcntl.F_GETFL) & os.O_NONBLOCK,
-              "recorder killed: the terminal's open file is not left non-blocking")
+              "recorder's group killed: the terminal's open file is not left non-blocking")
         for fd in fds:
             os.close(fd)
         fds = ()
+        os.close(r)
+        os.close(w)
+        r = w = None
         # no terminal at all: no keeper
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
                 os.setsid()
-                stdin_null()
+                fd = os.open("/dev/null", os.O_RDONLY)
+                os.dup2(fd, 0)
                 os.dup2(w, 1)
                 os.dup2(w, 2)
                 os.execve(argv[0], argv, env.environ())
             finally:
                 os._exit(127)
         os.close(w)
+        w = None
         out, found = b"", None
         end = time.monotonic() + 30.0
         while b"READY" not in out and time.monotonic() < end:
@@ -832,10 +841,9 @@ def test_killed_command_recorder_terminal_blocking():
         found = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        os.close(r)
         check(b"READY" in out and not found, "no keeper without a terminal (%r, %r)" % (out, found))
     finally:
-        for fd in fds:
+        for fd in tuple(fds) + tuple(f for f in (r, w) if f is not None):
             os.close(fd)
         env.cleanup()
         users.remove()
