@@ -113,6 +113,12 @@ int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *repl
 	return TG_OK;
 }
 
+int tg_utf8_reorders(unsigned long code)
+{
+	return code == 0x061c || code == 0x200e || code == 0x200f ||
+	       (code >= 0x2028 && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
 void tg_text_safe_to(char *out, const char *s)
 {
 	tg_text_safe_to_mode(out, s, 0);
@@ -140,10 +146,11 @@ void tg_text_safe_to_mode(char *out, const char *s, int ascii)
 		if (n <= 0) {
 			o += (size_t)sprintf(out + o, "\\x%02x", c);
 			p++;
-		} else if ((n == 2 && c == 0xc2 && p[1] <= 0x9f) || (ascii && n > 1)) {
-			/* C1 as UTF-8; for an 8-bit terminal any character (its bytes are Latin-1
-			 * text and C1 controls there): \uNNNN, \UNNNNNNNN past U+FFFF, at most
-			 * 10 bytes for 4 */
+		} else if ((n == 2 && c == 0xc2 && p[1] <= 0x9f) || (ascii && n > 1) ||
+		           (n > 1 && tg_utf8_reorders(tg_utf8_code(p, (size_t)n)))) {
+			/* C1 as UTF-8; a character that reorders the line; for an 8-bit terminal
+			 * any character (its bytes are Latin-1 text and C1 controls there):
+			 * \uNNNN, \UNNNNNNNN past U+FFFF, at most 10 bytes for 4 */
 			unsigned long code = tg_utf8_code(p, (size_t)n);
 
 			o +=

@@ -26,6 +26,11 @@ size_t tg_utf8_invalid_len(const unsigned char *p, size_t len);
 int tg_utf8_valid(const void *p, size_t len);
 /* The code point of the valid character p of n bytes (tg_utf8_seq() said n). */
 unsigned long tg_utf8_code(const unsigned char *p, size_t n);
+/* Whether code is a character that makes the text around it read in another order or on
+ * another line than its bytes go: the bidirectional controls (U+061C, U+200E, U+200F,
+ * U+202A..U+202E, U+2066..U+2069) and the line and paragraph separators (U+2028, U+2029). A
+ * name or command holding U+202E shows "txt.kcab" as "back.txt". */
+int tg_utf8_reorders(unsigned long code);
 /* Append p to out with each invalid sequence replaced by one U+FFFD; *replaced counts them (may be
  * NULL). */
 int tg_utf8_sanitize(struct tg_buf *out, const void *p, size_t len, size_t *replaced);
@@ -36,7 +41,8 @@ json_t *tg_utf8_json(const char *s, size_t *replaced);
 /*
  * A copy of s safe to print on a terminal (malloc'd; NULL when out of memory): control
  * characters but tab, DEL, C1 controls (as UTF-8, and lone 0x80..0x9f bytes, which an 8-bit
- * terminal takes as C1) and invalid bytes become \xNN or \uNNNN; valid UTF-8 text is kept.
+ * terminal takes as C1), the characters tg_utf8_reorders() names and invalid bytes become
+ * \xNN or \uNNNN; other valid UTF-8 text is kept.
  * tollgate-replay passes all a recording or an S3 listing says through it (the recorded
  * stream itself, cat and play, is shown as it was), and tg_log every line it writes.
  */

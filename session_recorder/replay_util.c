@@ -122,19 +122,25 @@ char *replay_json_dumps(const json_t *j, size_t flags)
 	if ((d = json_dumps(j, flags)) == NULL)
 		return NULL;
 	n = strlen(d);
-	/* the dump is valid UTF-8 whose structure is printable ASCII: a DEL or a C1 character
-	 * can only be inside a string, where its escape means the same */
+	/* the dump is valid UTF-8 whose structure is printable ASCII: a DEL, a C1 character or
+	 * one that reorders the line (tg_utf8_reorders) can only be inside a string, where its
+	 * escape means the same */
 	if ((out = malloc(6 * n + 1)) != NULL) {
 		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)d[i], c2 = (unsigned char)d[i + 1];
+			const unsigned char *p = (const unsigned char *)d + i;
+			int len = p[0] >= 0xc0 ? tg_utf8_seq(p, n - i) : 1;
 
-			if (c == 0x7f) {
+			if (p[0] == 0x7f) {
 				o += (size_t)sprintf(out + o, "\\u007f");
-			} else if (c == 0xc2 && c2 >= 0x80 && c2 <= 0x9f) {
-				o += (size_t)sprintf(out + o, "\\u%04x", c2);
+			} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+				o += (size_t)sprintf(out + o, "\\u%04x", p[1]);
 				i++;
+			} else if (len > 1 && tg_utf8_reorders(tg_utf8_code(p, (size_t)len))) {
+				o += (size_t)sprintf(out + o, "\\u%04lx",
+				                     tg_utf8_code(p, (size_t)len));
+				i += (size_t)len - 1;
 			} else {
-				out[o++] = (char)c;
+				out[o++] = (char)p[0];
 			}
 		}
 		out[o] = '\0';

@@ -1305,6 +1305,16 @@ no_c1 "info --json" "ls \u009b2J\u007f"
 # (--raw: the guard withholds the C1 CSI itself from an export without it)
 expect 0 "$R" -c conf export --raw --format asciicast c1.tgr
 no_c1 "export" "csi \u009b2J del \u007f"
+# a command that holds a right-to-left override (U+202E) reads "back.txt" on a terminal that does
+# bidi, where the file is "<U+202E>txt.kcab": info shows the character escaped, and so does JSON
+printf 'out 1000 hi\\r\\n\nseal 2000 {}\n' >bidi.txt
+"$G" script k/signing.key bidi.tgr "command=cp /etc/shadow /tmp/$(printf '\342\200\256')txt.kcab" <bidi.txt ||
+	tg_fail "make bidi.tgr"
+for json in "" --json; do
+	expect 0 "$R" -c conf info $json bidi.tgr
+	if grep -q "$(printf '\342\200\256')" out.txt; then tg_fail "info $json printed U+202E raw: $(od -c out.txt | head)"; fi
+	grep -qF '/tmp/\u202etxt.kcab' out.txt || tg_fail "info $json: the command not escaped: $(cat out.txt)"
+done
 # the guard ends a DCS string at a raw 0x9C, also the middle byte of a character (U+273C is
 # e2 9c bc): what is left of it (bc) becomes U+FFFD, and the export goes on, valid JSON
 printf 'out 1000 a\\x1bP\\xe2\\x9c\\xbcb\\r\\n\nout 2000 after\\r\\n\nseal 3000 {}\n' >dcs.txt

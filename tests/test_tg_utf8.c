@@ -155,6 +155,29 @@ START_TEST(safe_text)
 }
 END_TEST
 
+/* A right-to-left override in a command or a name shows "txt.kcab" as "back.txt" on a
+ * terminal or log viewer that does bidi, and a line separator breaks the line there: these
+ * are escaped, the characters around them kept. */
+START_TEST(safe_text_reordering)
+{
+	safe_is("cp /etc/shadow /tmp/\xe2\x80\xaetxt.kcab", "cp /etc/shadow /tmp/\\u202etxt.kcab");
+	safe_is("a\xe2\x80\xa8"
+	        "b\xd8\x9c"
+	        "c\xe2\x81\xa6"
+	        "d\xe2\x80\x8f"
+	        "e\xe2\x80\x8e"
+	        "f\xe2\x81\xa9"
+	        "g\xe2\x80\xa9",
+	        "a\\u2028b\\u061cc\\u2066d\\u200fe\\u200ef\\u2069g\\u2029");
+	/* their neighbours are text: U+2027, U+202F (narrow no-break space), U+2065, U+206A,
+	 * U+200D (joiner, in emoji), U+061B */
+	safe_is("\xe2\x80\xa7 \xe2\x80\xaf \xe2\x81\xa5 \xe2\x81\xaa \xe2\x80\x8d \xd8\x9b",
+	        "\xe2\x80\xa7 \xe2\x80\xaf \xe2\x81\xa5 \xe2\x81\xaa \xe2\x80\x8d \xd8\x9b");
+	ck_assert(tg_utf8_reorders(0x202e) && tg_utf8_reorders(0x061c) &&
+	          !tg_utf8_reorders(0x202f));
+}
+END_TEST
+
 /* Bytes that do not make a valid character are escaped one by one, whatever lead byte came
  * before them: to an 8-bit terminal the \x9b of "\xe0\x9b" is CSI. */
 START_TEST(text_safe_escapes_invalid_sequences)
@@ -229,6 +252,7 @@ int main(void)
 	tcase_add_test(tc, sequences);
 	tcase_add_test(tc, sanitize);
 	tcase_add_test(tc, safe_text);
+	tcase_add_test(tc, safe_text_reordering);
 	tcase_add_test(tc, text_safe_escapes_invalid_sequences);
 	tcase_add_test(tc, text_safe_ascii);
 	tcase_add_test(tc, log_stderr_is_terminal_safe);

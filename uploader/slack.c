@@ -433,17 +433,15 @@ int slack_post(struct slack *s, const char *payload, uint64_t max_us, struct sla
  */
 static size_t slack_unsafe_len(const unsigned char *p)
 {
+	int n;
+
 	if (p[0] < 0x20 || p[0] == 0x7f)
 		return 1;
 	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
 		return 2;
-	if (p[0] == 0xd8 && p[1] == 0x9c)
-		return 2;
-	if (p[0] == 0xe2 && p[1] == 0x80 &&
-	    (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xa8 && p[2] <= 0xae)))
-		return 3;
-	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
-		return 3;
+	n = tg_utf8_seq(p, strnlen((const char *)p, 4));
+	if (n > 1 && tg_utf8_reorders(tg_utf8_code(p, (size_t)n)))
+		return (size_t)n;
 	return 0;
 }
 
