@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rec_spool.h"
@@ -697,6 +698,33 @@ void up_spool_clean_tmp(struct up_ctx *c)
 				unlinkat(dirfd(d), de->d_name, 0);
 		closedir(d);
 	}
+}
+
+void up_spool_clean_stale_tmp(struct up_ctx *c)
+{
+	const char *dir = c->q[UP_Q_EVENTS].dir;
+	time_t limit = time(NULL) - UP_STALE_TMP_S;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, TG_SPOOL_TMP_PREFIX, strlen(TG_SPOOL_TMP_PREFIX)) != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime > limit)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			tg_log(LOG_NOTICE,
+			       "removed %s/%s: a temporary file untouched for over %d min, left by "
+			       "a writer killed before it could rename it",
+			       dir, de->d_name, UP_STALE_TMP_S / 60);
+		else if (errno != ENOENT)
+			tg_warn("cannot remove %s/%s, a temporary file left by a killed writer: %s",
+			        dir, de->d_name, strerror(errno));
+	}
+	closedir(d);
 }
 
 void up_recover_orphans(struct up_ctx *c)

@@ -190,6 +190,12 @@ void up_spool_remake_state(struct up_ctx *c);
 /* Remove temp files a killed uploader left in its own folders (outboxes, state/); the lock is held.
  */
 void up_spool_clean_tmp(struct up_ctx *c);
+/* events/ has writers of its own (the PAM module in sshd, recorders, upload workers): a temp
+ * file there is a leftover only once it has sat untouched for UP_STALE_TMP_S (a writer killed
+ * between writing and renaming it); those are removed, at each periodic rescan. Without it
+ * they stayed for ever, counted toward spool_max_bytes. */
+#define UP_STALE_TMP_S 3600
+void up_spool_clean_stale_tmp(struct up_ctx *c);
 /* Watch sessions/ and events/ (and the outboxes) with inotify; fd in c->inotify_fd. */
 int up_watch_start(struct up_ctx *c);
 /* Apply inotify's events to the queues; 1 when events were lost and a full rescan is due. */

@@ -803,6 +803,7 @@ static int run(struct up_ctx *c)
 			}
 			if (now >= rescan_at) {
 				prune_state(c);
+				up_spool_clean_stale_tmp(c);
 				rescan_at = now + rescan_every;
 			}
 			if (c->progress && done_total == 0)
