@@ -27,6 +27,7 @@
 #include "state.h"
 #include "tg_error.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 enum action { ENROLL, IMPORT, RESET, REMOVE };
 
@@ -548,7 +549,12 @@ int main(int argc, char **argv)
 		user = account;
 	}
 	if (!tgp_user_name_ok(user)) {
-		fprintf(stderr, "tollgate-enroll: not a user name this store accepts: %s\n", user);
+		/* escaped: what it refuses may hold a terminal's control sequences */
+		char *shown = tg_text_safe(user);
+
+		fprintf(stderr, "tollgate-enroll: not a user name this store accepts: %s\n",
+		        shown != NULL ? shown : "(not shown: out of memory)");
+		free(shown);
 		return 2;
 	}
 	if (sodium_init() < 0) {

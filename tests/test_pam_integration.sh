@@ -126,6 +126,11 @@ code=$(oathtool --totp=sha512 --digits=8 -b "$s" -N "now + 30 seconds")
 [ -e "$T/state/totp/$ME" ] && tg_fail "--remove left the secret"
 "$DRIVER" "$T/pam.d" tg "$ME" "$code" > /dev/null && tg_fail "a removed user got in"
 "$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz > /dev/null 2>&1 && tg_fail "enrolled a user that does not exist"
+# a name the store refuses is said escaped: it may hold a terminal's control sequences
+"$ENROLL" -c "$T/tollgate.conf" --user "$(printf 'x\033]0;owned\007')" > /dev/null 2> "$T/err" &&
+	tg_fail "enrolled a name with control characters"
+grep -qF 'tollgate-enroll: not a user name this store accepts: x\x1b]0;owned\x07' "$T/err" ||
+	tg_fail "the refused name not shown escaped: $(od -c "$T/err" | head)"
 # a mistyped name is not "cleared": no state to clear and no such user is an error, and no
 # state file is made for it
 "$ENROLL" -c "$T/tollgate.conf" --user tg-no-such-user-xyz --reset-failures > /dev/null 2>&1 &&
