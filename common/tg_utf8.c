@@ -1,8 +1,11 @@
 #include "tg_utf8.h"
 
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tg_error.h"
 
@@ -163,6 +166,23 @@ void tg_text_safe_to_mode(char *out, const char *s, int ascii)
 		}
 	}
 	out[o] = '\0';
+}
+
+int tg_locale_8bit(void)
+{
+	const char *now = setlocale(LC_CTYPE, NULL), *cs;
+	char *was = strdup(now != NULL ? now : "C");
+	int eight = 1;
+
+	if (was == NULL)
+		return 1;
+	if (setlocale(LC_CTYPE, "") != NULL) {
+		cs = nl_langinfo(CODESET);
+		eight = strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "UTF8") != 0;
+	}
+	setlocale(LC_CTYPE, was);
+	free(was);
+	return eight;
 }
 
 char *tg_text_safe(const char *s)

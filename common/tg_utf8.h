@@ -54,5 +54,9 @@ void tg_text_safe_to(char *out, const char *s);
  * UTF-8 bytes are text and C1 controls there. */
 char *tg_text_safe_mode(const char *s, int ascii);
 void tg_text_safe_to_mode(char *out, const char *s, int ascii);
+/* Whether the user's locale (LC_ALL, LC_CTYPE, LANG) is of a charset other than UTF-8, so that
+ * a terminal is taken to be an 8-bit one (the ascii of tg_text_safe_mode); a locale that cannot
+ * be set counts as one. The process's LC_CTYPE is put back as it was. */
+int tg_locale_8bit(void);
 
 #endif

@@ -165,6 +165,19 @@ void up_status_write(struct up_ctx *c, int force)
 }
 
 static int bar_drawn;
+static int term_8bit;
+
+void up_status_set_8bit(int eight_bit)
+{
+	term_8bit = eight_bit;
+}
+
+/* whether text for f must be ASCII: an 8-bit terminal takes a character's UTF-8 bytes for
+ * Latin-1 text and C1 controls (C3 9B: a CSI) */
+static int ascii(FILE *f)
+{
+	return term_8bit && isatty(fileno(f));
+}
 
 void up_progress_draw(uint64_t done, uint64_t total, const char *what)
 {
@@ -182,7 +195,7 @@ void up_progress_draw(uint64_t done, uint64_t total, const char *what)
 	/* what may be a file name of the spool, anyone's choice: its escape sequences would set
 	 * the terminal's title or clear its screen */
 	snprintf(cut, sizeof(cut), "%s", what);
-	tg_text_safe_to(safe, cut);
+	tg_text_safe_to_mode(safe, cut, ascii(stderr));
 	fprintf(stderr, "\r[%s] %3u%% %llu/%llu %s\033[K", bar, (unsigned)(done * 100 / total),
 	        (unsigned long long)done, (unsigned long long)total, safe);
 	fflush(stderr);
@@ -292,7 +305,7 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 		printf("%s: %s\n", name, configured ? "configured" : "not configured");
 	if (configured && *unread != '\0') {
 		/* jansson quotes the text it stopped at */
-		char *safe = tg_text_safe(unread);
+		char *safe = tg_text_safe_mode(unread, ascii(stdout));
 
 		printf("  status unknown: cannot read %s: %s\n", path, safe != NULL ? safe : "?");
 		free(safe);
@@ -309,7 +322,7 @@ static void print_dest(const char *name, const json_t *d, int configured, const 
 	if (err != NULL && *err != '\0') {
 		/* S3's or Slack's own words: their control characters must not reach the
 		 * terminal as escape sequences */
-		char *safe = tg_text_safe(err);
+		char *safe = tg_text_safe_mode(err, ascii(stdout));
 
 		printf("  %-14s %s\n", "last error", safe != NULL ? safe : "?");
 		free(safe);
@@ -337,7 +350,7 @@ static void print_read_error(const json_t *r)
 	if (err == NULL || *err == '\0')
 		return;
 	/* the message names the file: whatever its writer called it, no escape sequences */
-	safe = tg_text_safe(err);
+	safe = tg_text_safe_mode(err, ascii(stdout));
 	printf("Spool files: could not be read for upload (not an S3 error)\n");
 	printf("  %-14s %s\n", "last error", safe != NULL ? safe : "?");
 	free(safe);
@@ -425,7 +438,7 @@ int up_status_main(struct tg_config *cfg, int tty)
 			/* a name is whatever its writer chose: no escape sequences from it */
 			char safe[4 * sizeof(qi.oldest)], age[80];
 
-			tg_text_safe_to(safe, qi.oldest);
+			tg_text_safe_to_mode(safe, qi.oldest, ascii(stdout));
 			age_text(age, sizeof(age), (int64_t)qi.oldest_mtime * 1000000,
 			         (int64_t)time(NULL) * 1000000, "");
 			printf("%-18s %8lu %12llu  %s %s\n", queues[i].label, qi.count,

@@ -520,6 +520,9 @@ uint64_t up_backlog(const struct up_ctx *c);
 void up_status_load(struct up_ctx *c);
 /* Write state/status.json (at most once a second unless force). */
 void up_status_write(struct up_ctx *c, int force);
+/* What status and the progress bar show goes to an 8-bit terminal (tg_locale_8bit()): every
+ * character that is not ASCII is written as an escape there. */
+void up_status_set_8bit(int eight_bit);
 /* `tollgate-uploader status`: print queues, oldest item, last errors. */
 int up_status_main(struct tg_config *cfg, int tty);
 /* Draw a one-line progress bar on stderr. */

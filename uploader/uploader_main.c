@@ -30,6 +30,7 @@
 #include "tg_log.h"
 #include "tg_s3.h"
 #include "tg_spool.h"
+#include "tg_utf8.h"
 
 #define EXIT_LEFT 1  /* --once: something is still waiting */
 #define EXIT_USAGE 2 /* bad options or configuration */
@@ -1011,7 +1012,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block;
 	char err[512];
-	int opt, foreground = 0, verbose = 0, r, lockfd, status = 0;
+	int opt, foreground = 0, verbose = 0, r, lockfd, status = 0, eight_bit;
 
 	memset(&ctx, 0, sizeof(ctx));
 	while ((opt = getopt_long(argc, argv, "c:fvhV", longopts, NULL)) != -1) {
@@ -1057,6 +1058,10 @@ int main(int argc, char **argv)
 	            LOG_DAEMON);
 	if (verbose)
 		tg_log_set_level(LOG_DEBUG);
+	/* the terminal's charset is the locale's; the uploader itself keeps the C locale */
+	eight_bit = tg_locale_8bit();
+	up_status_set_8bit(eight_bit);
+	tg_log_set_ascii(eight_bit && isatty(STDERR_FILENO));
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		tg_error("cannot initialise libsodium or libcurl");
 		return EXIT_USAGE;
