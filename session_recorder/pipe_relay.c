@@ -52,10 +52,12 @@ static void job_stop(struct pipe_hangup *hangup, int sig, int fl_out, int fl_err
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigaction(sig, &dfl, &old);
-	if (fl_out >= 0)
-		(void)fcntl(STDOUT_FILENO, F_SETFL, fl_out);
+	/* in reverse order, as at the end: stdout and stderr may share one open file, whose
+	 * flags fl_err was read after stdout's were made non-blocking */
 	if (fl_err >= 0)
 		(void)fcntl(STDERR_FILENO, F_SETFL, fl_err);
+	if (fl_out >= 0)
+		(void)fcntl(STDOUT_FILENO, F_SETFL, fl_out);
 	raise(sig); /* SIGTSTP is blocked here: it stops this process once unblocked */
 	sigprocmask(SIG_UNBLOCK, &set, &mask);
 	sigprocmask(SIG_SETMASK, &mask, NULL);

@@ -988,7 +988,8 @@ def test_ctrl_z_stops_command():
         # the recorder in a process group of its own in this session, as a job of the shell
         # su runs in: the terminal's SIGTSTP goes to that group
         cmd = "echo $$; while read x; do echo got $x; done; exit 3"
-        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # stdout and stderr one open file, as a terminal is for su's caller
+        p = subprocess.Popen([RECORDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env=env.environ(SSH_ORIGINAL_COMMAND=cmd), process_group=0)
         pid = None
         try:
