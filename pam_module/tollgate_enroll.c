@@ -550,7 +550,7 @@ int main(int argc, char **argv)
 	}
 	if (!tgp_user_name_ok(user)) {
 		/* escaped: what it refuses may hold a terminal's control sequences */
-		char *shown = tg_text_safe(user);
+		char *shown = tg_text_safe_mode(user, isatty(STDERR_FILENO) && tg_locale_8bit());
 
 		fprintf(stderr, "tollgate-enroll: not a user name this store accepts: %s\n",
 		        shown != NULL ? shown : "(not shown: out of memory)");
