@@ -115,4 +115,29 @@ posted() { up_message_has 'MFA failure: full10@testhost'; }
 up_wait_until 30 "the stuck event did not reach Slack" posted
 tg_stop_pid "$UP_PID"
 UP_PID=
+
+# A login whose recording check finds none (no_recording) while the disk is full: the alert
+# could only be kept in the daemon's memory, and the login's marker, its only trace, was removed
+# at once, so a kill, a restart or the end of a --once pass lost the alert for good. The marker
+# now stays until the alert is on disk, and the check raises it again.
+SID_C=00112233445566778899aabbccddeeff
+no_rec_in_s3() { grep -rl '"alert":"no_recording"' "$S3DATA/tollgate/events" 2>/dev/null | xargs grep -l "$SID_C" 2>/dev/null | grep -q .; }
+login_sec=$(date +%s)
+UP_EVENT_SEC=$login_sec up_session_event 30 login carol $SID_C
+up_once "carol's login"
+[ -f "$T/spool/state/open/$SID_C.json" ] || tg_fail "no marker for carol's login: $(ls -a "$T/spool/state/open")"
+dd if=/dev/zero of="$T/spool/filler" bs=4k >/dev/null 2>&1
+# the check is due 10 s after the login
+while [ "$(date +%s)" -le $((login_sec + 11)) ]; do sleep 0.5; done
+: >"$T/uploader.log"
+timeout 60 "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1
+grep -q "alert no_recording: login of carol" "$T/uploader.log" ||
+	tg_fail "the check did not run while the disk was full: $(tail -5 "$T/uploader.log")"
+[ -f "$T/spool/state/open/$SID_C.json" ] ||
+	tg_fail "the login's marker was removed while its alert was in memory only"
+! no_rec_in_s3 || tg_fail "the alert reached S3 with the disk full: the test did not test"
+rm -f "$T/spool/filler"
+up_once "the disk has room again"
+no_rec_in_s3 || tg_fail "the no_recording alert never reached S3: $(tail -5 "$T/uploader.log")"
+[ ! -e "$T/spool/state/open/$SID_C.json" ] || tg_fail "the marker stayed once its alert was written"
 exit 0

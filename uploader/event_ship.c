@@ -65,6 +65,12 @@ int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt,
 		else
 			r = tg_event_write(c->spool, "alert", ev, NULL, 0);
 	}
+	if (r != TG_OK && c->alert_no_keep) {
+		/* the caller keeps its own trace, and raises it again */
+		tg_error_r(r, "cannot write the alert event for %s now", what);
+		json_decref(ev);
+		return r;
+	}
 	if (r != TG_OK) {
 		/* raised all the same (the callers do not raise it again): kept, and written
 		 * once the spool takes it, or S3 and Slack would never hear of it. Its event's
@@ -505,6 +511,8 @@ static int recording_live(struct up_ctx *c, struct active_ids *a, const char *si
 
 /* A marker that could not be read now: a look again this much later. */
 #define OPEN_RETRY_US (5 * 1000000ULL)
+/* A marker whose alert the spool could not take (full): raised again this much later. */
+#define OPEN_ALERT_RETRY_US (30 * 1000000ULL)
 
 /* A read error that says nothing about the file (no fd or memory left, a disk error). */
 static int read_failed_for_now(int r)
@@ -796,15 +804,16 @@ static int join_record_state(struct up_ctx *c, const char *sid, const json_t *lo
  * host, or of another login's audit session (others names them): it is no recording of that
  * login, and a user who set TOLLGATE_SESSION_ID for a recorder of their own would have hidden
  * that login's missing one. */
-static void mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others)
+static int mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others)
 {
-	up_alert(c, "recording_mismatch", 1,
-	         "session %s of %s on %s (audit session %lld, boot %s) is named by a recording of "
-	         "another user, host or login, which does not count as its recording: %s",
-	         sid, json_string_value(json_object_get(ev, "user")) ?: "?",
-	         json_string_value(json_object_get(ev, "host")) ?: "?",
-	         (long long)json_integer_value(json_object_get(ev, "audit_session")),
-	         json_string_value(json_object_get(ev, "boot_id")) ?: "none", others);
+	return up_alert(
+	    c, "recording_mismatch", 1,
+	    "session %s of %s on %s (audit session %lld, boot %s) is named by a recording of "
+	    "another user, host or login, which does not count as its recording: %s",
+	    sid, json_string_value(json_object_get(ev, "user")) ?: "?",
+	    json_string_value(json_object_get(ev, "host")) ?: "?",
+	    (long long)json_integer_value(json_object_get(ev, "audit_session")),
+	    json_string_value(json_object_get(ev, "boot_id")) ?: "none", others);
 }
 
 /* Look at the logins waiting for their recording; *wake_us lowered to when one is due. */
@@ -827,7 +836,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		char name[80], refused[512], others[768];
 		uint64_t at, due;
 		json_t *ev = NULL;
-		int r, queued;
+		int r, queued, raised = TG_OK;
 
 		if (tg_spool_is_hidden(de->d_name))
 			continue;
@@ -874,7 +883,11 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 				next = 1000000u;
 			goto next;
 		} else {
-			up_alert(
+			/* the marker is this login's only trace: it goes once the alert is on
+			 * disk, not while the alert is in this process's memory only (a full
+			 * spool), where a kill or a --once pass's end would lose it */
+			c->alert_no_keep = 1;
+			raised = up_alert(
 			    c, "no_recording", 1,
 			    "login of %s from %s (session %s) has no recording %llu s after it: "
 			    "a session that escaped the recorder, or one with no shell "
@@ -882,10 +895,25 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    user ?: "?", addr ?: "?", sid, (unsigned long long)(grace / 1000000u),
 			    *refused ? "; the recorder refused channel " : "", refused,
 			    *refused ? " (on_failure = deny), which accounts for itself only" : "");
+			c->alert_no_keep = 0;
 		}
-		unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
-		if (*others != '\0')
-			mismatch_alert(c, ev, sid, others);
+		if (raised == TG_OK) {
+			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
+			if (*others != '\0') {
+				c->alert_no_keep = 1;
+				raised = mismatch_alert(c, ev, sid, others);
+				c->alert_no_keep = 0;
+			}
+		}
+		if (raised != TG_OK) {
+			tg_warn(
+			    "login marker %s kept: its alert could not be written; raised again "
+			    "in %llu s",
+			    path, (unsigned long long)(OPEN_ALERT_RETRY_US / 1000000u));
+			if (OPEN_ALERT_RETRY_US < next)
+				next = OPEN_ALERT_RETRY_US;
+			goto next;
+		}
 		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)
 			tg_error_r(r, "cannot remove login marker %s", de->d_name);
 	next:

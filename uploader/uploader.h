@@ -144,6 +144,9 @@ struct up_ctx {
 	json_t *alerts_kept;
 	int alerts_deferred; /* the spool is not locked yet: alerts are kept, not written */
 	int in_worker;       /* an upload worker (a forked process) */
+	/* up_alert writes now or says it could not, keeping nothing: for a caller whose own file
+	 * raises the alert again (a login marker kept until its alert is on disk) */
+	int alert_no_keep;
 	/* [slack] webhook_url is set but not usable: no Slack, and its messages are kept in
 	 * outbox/slack (not dropped as with no URL) for a start with it fixed */
 	int slack_unusable;
@@ -398,7 +401,7 @@ int up_slack_held(const struct up_ctx *c);
 /* Write the alerts up_alert kept (c->alerts_kept) while the spool takes them. */
 void up_alerts_write_kept(struct up_ctx *c);
 /* TG_OK when the alert is written, or kept to be written (the daemon); else the error (a worker,
- * whose memory ends with it, or none left to keep it). */
+ * whose memory ends with it, none left to keep it, or c->alert_no_keep). */
 int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
