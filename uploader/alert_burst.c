@@ -1,5 +1,7 @@
 /*
  * Bursts of one alert kind: one Slack message per [uploader] alert_window, not one per alert.
+ * MFA failures (mfa_failure_window) and the recorder's events are counted the same way
+ * (own_kinds).
  *
  * Slack takes a message a second per webhook, and its queue is strictly in order: a thousand
  * recording_removed alerts (a cleanup script, an intruder) held every login behind them for
@@ -38,18 +40,37 @@
 /* A window file is small (three cut messages and a few numbers): anything larger is not one. */
 #define BURST_FILE_MAX (16 * 1024)
 
-/* The kind the MFA failures (events of their own type, not alerts) are counted under. */
-#define BURST_MFA_KIND "mfa_failure"
+/*
+ * Events of their own types, not alerts, counted the same way, each type its own kind. Anyone
+ * who reaches the code prompt makes an MFA failure per attempt (refused unread past the rate
+ * limit, or for a name that is no account, too); any user may run the setuid recorder so that
+ * it fails (ulimit -f 1) or says it is run by hand, as often as they like. Posted one by one,
+ * each would hold every later login and logout behind it in Slack's queue.
+ */
+static const struct {
+	const char *type;       /* and its kind */
+	const char *one, *many; /* what a summary calls them */
+} own_kinds[] = {
+    {"mfa_failure", "MFA failure", "MFA failures"},
+    {"recording_failure", "recording failure", "recording failures"},
+    {"recording_escape", "recording escape attempt", "recording escape attempts"},
+};
 
-static int is_mfa_kind(const char *kind)
+/* The index of kind in own_kinds, or -1 (an alert's kind). */
+static int own_kind(const char *kind)
 {
-	return kind != NULL && strcmp(kind, BURST_MFA_KIND) == 0;
+	size_t i;
+
+	for (i = 0; kind != NULL && i < sizeof(own_kinds) / sizeof(own_kinds[0]); i++)
+		if (strcmp(kind, own_kinds[i].type) == 0)
+			return (int)i;
+	return -1;
 }
 
 static uint64_t window_us(const struct up_ctx *c, const char *kind)
 {
-	return tg_config_uint(c->cfg, is_mfa_kind(kind) ? TG_CONF_UPLOADER_MFA_FAILURE_WINDOW
-	                                                : TG_CONF_UPLOADER_ALERT_WINDOW) *
+	return tg_config_uint(c->cfg, own_kind(kind) == 0 ? TG_CONF_UPLOADER_MFA_FAILURE_WINDOW
+	                                                  : TG_CONF_UPLOADER_ALERT_WINDOW) *
 	       1000000u;
 }
 
@@ -181,6 +202,7 @@ static json_t *summary_event(const struct up_ctx *c, const char *kind, const jso
                              uint64_t now)
 {
 	uint64_t n = uint_of(st, "count");
+	int own = own_kind(kind);
 	const char *key = json_string_value(json_object_get(st, "first_key"));
 	json_t *ex = json_object_get(st, "examples"), *v, *ev = NULL;
 	struct tg_buf msg = TG_BUF_VOID;
@@ -196,10 +218,10 @@ static json_t *summary_event(const struct up_ctx *c, const char *kind, const jso
 	                  "%llu more %s%s since %s UTC (the last at %s UTC), counted here rather "
 	                  "than posted one by one; each is its own %s event in S3 (the first: "
 	                  "s3://%s/%s) and in syslog",
-	                  (unsigned long long)n, is_mfa_kind(kind) ? "MFA failure" : kind,
-	                  is_mfa_kind(kind) ? (n == 1 ? "" : "s") : (n == 1 ? " alert" : " alerts"),
-	                  since, last, is_mfa_kind(kind) ? BURST_MFA_KIND : "alert", c->bucket,
-	                  key ?: "?") != TG_OK)
+	                  (unsigned long long)n,
+	                  own >= 0 ? (n == 1 ? own_kinds[own].one : own_kinds[own].many) : kind,
+	                  own >= 0 ? "" : (n == 1 ? " alert" : " alerts"), since, last,
+	                  own >= 0 ? kind : "alert", c->bucket, key ?: "?") != TG_OK)
 		goto out;
 	json_array_foreach(ex, i, v)
 	{
@@ -268,8 +290,8 @@ out:
 int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 {
 	const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
-	int mfa = strcmp(type, "mfa_failure") == 0;
-	const char *kind = mfa ? BURST_MFA_KIND : json_string_value(json_object_get(ev, "alert"));
+	int own = own_kind(type);
+	const char *kind = own >= 0 ? type : json_string_value(json_object_get(ev, "alert"));
 	const char *msg = json_string_value(json_object_get(ev, "message"));
 	const char *host = json_string_value(json_object_get(ev, "host"));
 	uint64_t now = tg_now_us(),
@@ -278,13 +300,11 @@ int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 	json_t *st = NULL, *ex;
 	int r = 0;
 
-	/* MFA failures too: anyone who reaches the prompt makes one per attempt, also refused
-	 * unread past the rate limit or for a name that is no account, and each would otherwise
-	 * hold every later login and logout behind it in Slack's queue */
-	if (window_us(c, kind) == 0 || !kind_ok(kind) || (!mfa && strcmp(type, "alert") != 0) ||
+	/* MFA failures and the recorder's events too (own_kinds) */
+	if (window_us(c, kind) == 0 || !kind_ok(kind) || (own < 0 && strcmp(type, "alert") != 0) ||
 	    json_object_get(ev, "coalesced") != NULL)
 		return 0; /* off, not an alert, or a summary itself */
-	if (mfa) {
+	if (own >= 0) {
 		/* the example a summary quotes: who, from where, why (the user's own words are
 		 * cut, and Slack's copy escapes them) */
 		snprintf(what, sizeof(what), "%.64s from %.64s (%.40s)",
