@@ -75,3 +75,27 @@ tg_s3_tls_start() {
 	TG_TLS_PORT=$(printf '%s\n' "$_tg_out" | sed -n "s|^export TG_S3_ENDPOINT='https://127.0.0.1:\([0-9]*\)'$|\1|p")
 	[ -n "$TG_TLS_CONF" ] && [ -n "$TG_TLS_PORT" ] || tg_fail "no https endpoint: $_tg_out"
 }
+
+# tg_on_pty OUT LOCALE PROGRAM [ARG...]: PROGRAM run on a terminal of its own (a new pty on its
+# stdin, stdout and stderr), its environment PATH and LC_ALL=LOCALE only; what it wrote goes
+# into the file OUT. Its exit status is not looked at.
+tg_on_pty() {
+	python3 - "$@" <<'PY'
+import os, pty, sys
+out, locale, argv = sys.argv[1], sys.argv[2], [os.fsencode(a) for a in sys.argv[3:]]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(argv[0], argv, {"PATH": "/usr/bin:/bin", "LC_ALL": locale})
+got = b""
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    got += d
+os.waitpid(pid, 0)
+open(out, "wb").write(got)
+PY
+}

@@ -133,24 +133,8 @@ grep -qF 'tollgate-enroll: not a user name this store accepts: x\x1b]0;owned\x07
 	tg_fail "the refused name not shown escaped: $(od -c "$T/err" | head)"
 # on the terminal of an 8-bit locale (C's is ASCII) every character that is not ASCII is an
 # escape too: there the UTF-8 bytes C3 9B are a Latin-1 letter and a CSI
-python3 - "$ENROLL" "$T/tollgate.conf" "$T/err" <<'PY' || tg_fail "enroll on a pty"
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "--user", b"\xc3\x9b2J"],
-              {"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
-out = b""
-while True:
-    try:
-        d = os.read(fd, 65536)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-os.waitpid(pid, 0)
-open(sys.argv[3], "wb").write(out)
-PY
+tg_on_pty "$T/err" C "$ENROLL" -c "$T/tollgate.conf" --user "$(printf '\303\2332J')" ||
+	tg_fail "enroll on a pty"
 grep -qF 'tollgate-enroll: not a user name this store accepts: \u00db2J' "$T/err" ||
 	tg_fail "the refused name not escaped for an 8-bit terminal: $(od -c "$T/err" | head)"
 # a mistyped name is not "cleared": no state to clear and no such user is an error, and no

@@ -699,6 +699,23 @@ def test_shell_fork_failure_said():
         users.remove()
 
 
+def audit_children(pid, users):
+    """The children of pid that run as the audit user, all four ids: the terminal's keeper."""
+    return [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+
+
+def keeper_fds(pid, done, wait_s=30.0):
+    """pid's open files as sorted (fd, target) pairs, once done(them) holds or wait_s have
+    passed (a keeper closes what it inherited, then puts /dev/null in place of what it must not
+    hold, after it was forked)."""
+    end = time.monotonic() + wait_s
+    while True:
+        held = sorted((int(f), os.readlink("/proc/%d/fd/%s" % (pid, f))) for f in os.listdir("/proc/%d/fd" % pid))
+        if done(held) or time.monotonic() > end:
+            return held
+        time.sleep(0.05)
+
+
 def test_killed_recorder_terminal_restored():
     """kill -9 of the recorder (by root, the audit user, the OOM killer) runs none of its own
     restores: the terminal it was started on (su alice from another user's terminal, here
@@ -718,15 +735,10 @@ def test_killed_recorder_terminal_restored():
 
         def kill_it(pid, read_until):
             read_until(b"READY")
-            keepers[:] = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+            keepers[:] = audit_children(pid, users)
             if keepers:
                 # the shell's READY can come before the keeper has closed what it inherited
-                end = time.monotonic() + 30.0
-                while True:
-                    held = sorted(int(f) for f in os.listdir("/proc/%d/fd" % keepers[0]))
-                    if held == [0, 1, 2, 3] or time.monotonic() > end:
-                        break
-                    time.sleep(0.05)
+                held = [f for f, _ in keeper_fds(keepers[0], lambda h: [f for f, _ in h] == [0, 1, 2, 3])]
                 check(held == [0, 1, 2, 3],
                       "the keeper holds the terminal and its pipe, nothing else (%r)" % held)
             os.kill(pid, signal.SIGKILL)
@@ -783,15 +795,10 @@ def test_killed_command_recorder_terminal_blocking():
 
         def kill_it(pid, read_until):
             read_until(b"READY")
-            keepers[:] = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+            keepers[:] = audit_children(pid, users)
             if keepers:
-                end = time.monotonic() + 30.0
-                while True:
-                    held[:] = sorted((int(f), os.readlink("/proc/%d/fd/%s" % (keepers[0], f)))
-                                     for f in os.listdir("/proc/%d/fd" % keepers[0]))
-                    if (held and held[0][1] == "/dev/null") or time.monotonic() > end:
-                        break
-                    time.sleep(0.05)
+                # until it has put /dev/null in the place of the caller's pipe
+                held[:] = keeper_fds(keepers[0], lambda h: h and h[0][1] == "/dev/null")
             os.killpg(pid, signal.SIGKILL)  # the recorder leads its session and group here
 
         def stdin_pipe():
@@ -838,7 +845,7 @@ def test_killed_command_recorder_terminal_blocking():
         while b"READY" not in out and time.monotonic() < end:
             if select.select([r], [], [], 0.1)[0]:
                 out += os.read(r, 65536)
-        found = [k for k in children(pid) if ids(k)[0] == [users.aud.pw_uid] * 4]
+        found = audit_children(pid, users)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         check(b"READY" in out and not found, "no keeper without a terminal (%r, %r)" % (out, found))

@@ -100,30 +100,10 @@ grep -qF 'last error     Access Denied\x1b]0;owned\x07\x1b[2J\u009b1m\ ok' "$T/o
 # cursor is): there every character that is not ASCII is shown as an escape; in a UTF-8 locale
 # as it is
 printf '{"s3":{"last_error":"Denied \\u00db6n caf\\u00e9","last_error_us":1,"sent":0,"lost":0}}' >"$T/spool/state/status.json"
-on_pty() { # on_pty LOCALE: status on a terminal, its output in $T/out
-	python3 - "$1" "$UPLOADER" "$T/tollgate.conf" "$T/out" <<'PY' || tg_fail "status on a pty ($1)"
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(sys.argv[2], [sys.argv[2], "-c", sys.argv[3], "status"],
-              {"PATH": "/usr/bin:/bin", "LC_ALL": sys.argv[1]})
-out = b""
-while True:
-    try:
-        d = os.read(fd, 65536)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-os.waitpid(pid, 0)
-open(sys.argv[4], "wb").write(out)
-PY
-}
-on_pty C
+tg_on_pty "$T/out" C "$UPLOADER" -c "$T/tollgate.conf" status || tg_fail "status on a pty (C)"
 grep -qF 'last error     Denied \u00db6n caf\u00e9' "$T/out" ||
 	tg_fail "status on an 8-bit terminal does not escape what is not ASCII: $(od -c "$T/out" | head -30)"
-on_pty C.UTF-8
+tg_on_pty "$T/out" C.UTF-8 "$UPLOADER" -c "$T/tollgate.conf" status || tg_fail "status on a pty (C.UTF-8)"
 grep -qF "last error     Denied $(printf '\303\233')6n caf$(printf '\303\251')" "$T/out" ||
 	tg_fail "status on a UTF-8 terminal does not show the text as it is: $(od -c "$T/out" | head -30)"
 rm -f "$T/spool/state/status.json"
