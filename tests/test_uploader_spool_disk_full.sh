@@ -131,6 +131,9 @@ dd if=/dev/zero of="$T/spool/filler" bs=4k >/dev/null 2>&1
 while [ "$(date +%s)" -le $((login_sec + 11)) ]; do sleep 0.5; done
 : >"$T/uploader.log"
 timeout 60 "$UPLOADER" -c "$T/tollgate.conf" --once >>"$T/uploader.log" 2>&1
+rc=$?
+# something waits: the marker, for its alert
+[ $rc -eq 1 ] || tg_fail "--once with a login's alert unwritten: exit $rc, not 1"
 grep -q "alert no_recording: login of carol" "$T/uploader.log" ||
 	tg_fail "the check did not run while the disk was full: $(tail -5 "$T/uploader.log")"
 [ -f "$T/spool/state/open/$SID_C.json" ] ||

@@ -827,6 +827,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "%s/" UP_OPEN_DIR, c->state_dir);
+	c->open_alerts_unwritten = 0; /* as of this look */
 	if ((d = opendir(dir)) == NULL) {
 		c->open_check_us = now + 60000000u;
 		return;
@@ -836,7 +837,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		char name[80], refused[512], others[768];
 		uint64_t at, due;
 		json_t *ev = NULL;
-		int r, queued, raised = TG_OK;
+		int r, queued, raised = TG_OK, raised_none = 1;
 
 		if (tg_spool_is_hidden(de->d_name))
 			continue;
@@ -896,11 +897,15 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    *refused ? "; the recorder refused channel " : "", refused,
 			    *refused ? " (on_failure = deny), which accounts for itself only" : "");
 			c->alert_no_keep = 0;
+			raised_none = 0;
 		}
 		if (raised == TG_OK) {
 			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
 			if (*others != '\0') {
-				c->alert_no_keep = 1;
+				/* the first alert of this marker keeps it; after a no_recording
+				 * written, kept as other alerts are (a marker kept for it would
+				 * raise that no_recording again) */
+				c->alert_no_keep = raised_none;
 				raised = mismatch_alert(c, ev, sid, others);
 				c->alert_no_keep = 0;
 			}
@@ -912,6 +917,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    path, (unsigned long long)(OPEN_ALERT_RETRY_US / 1000000u));
 			if (OPEN_ALERT_RETRY_US < next)
 				next = OPEN_ALERT_RETRY_US;
+			c->open_alerts_unwritten++;
 			goto next;
 		}
 		if ((r = tg_spool_remove(dir, de->d_name)) != TG_OK && r != TG_ERR_NOT_FOUND)

@@ -147,6 +147,9 @@ struct up_ctx {
 	/* up_alert writes now or says it could not, keeping nothing: for a caller whose own file
 	 * raises the alert again (a login marker kept until its alert is on disk) */
 	int alert_no_keep;
+	/* login markers the last recording check kept because their alert could not be written
+	 * (--once says 1 then) */
+	unsigned open_alerts_unwritten;
 	/* [slack] webhook_url is set but not usable: no Slack, and its messages are kept in
 	 * outbox/slack (not dropped as with no URL) for a start with it fixed */
 	int slack_unusable;

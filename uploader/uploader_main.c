@@ -1135,6 +1135,8 @@ int main(int argc, char **argv)
 	/* messages held for a fixed webhook_url wait too */
 	if (r == EXIT_SUCCESS && ctx.slack_unusable && up_slack_held(&ctx))
 		r = EXIT_LEFT;
+	if (ctx.open_alerts_unwritten > 0 && r == EXIT_SUCCESS)
+		r = EXIT_LEFT; /* a login's alert the spool would not take: its marker waits */
 	/* still under the lock: what the spool would not take till now, once more */
 	up_alerts_write_kept(&ctx);
 	if (ctx.alerts_kept != NULL && json_array_size(ctx.alerts_kept) > 0) {
