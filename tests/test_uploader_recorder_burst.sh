@@ -4,7 +4,8 @@
 # recording_escape), and Slack takes a message a second, strictly in order: each was posted on
 # its own, so a loop held every later login and logout behind it for as long as it ran. The
 # first of each type is posted, the others within alert_window are counted into one summary
-# ("29 more recording failures since ..."); each is still its own event in S3.
+# ("29 more recording failures since ..."); each is still its own event in S3. A session that
+# ran on unrecorded (on_failure = allow) is always posted on its own.
 set -u
 . "$TG_TOP_SRCDIR/tests/lib.sh"
 . "$TG_TOP_SRCDIR/tests/uploader_lib.sh"
@@ -18,11 +19,15 @@ while [ $i -le $N ]; do
 	up_event $((100 + i)) recording_escape '"user":"mallory","session_id":null,"recording_id":"'"$(printf '%032x' $((100 + i)))"'","client_addr":"192.0.2.66","reason":"run by hand"'
 	i=$((i + 1))
 done
+# a session that ran on unrecorded (on_failure = allow) is posted on its own, whatever the window
+for i in 1 2 3; do
+	up_event $((200 + i)) recording_failure '"user":"bob'$i'","session_id":"'"$(printf '%032x' $((200 + i)))"'","recording_id":"'"$(printf '%032x' $((200 + i)))"'","client_addr":"192.0.2.5","reason":"cannot open the recording: No space left on device","on_failure":"allow"'
+done
 up_session_event 300 login alice 11111111111111111111111111111111
 up_start
 up_wait_until 90 "the login did not reach Slack after $N recorder events of each type" up_message_has 'SSH login: alice@testhost'
-ahead=$(up_messages | awk '/SSH login: alice@testhost/ { exit } /Recording (failure|escape attempt): / { n++ } END { print n + 0 }')
-[ "$ahead" -le 2 ] || tg_fail "the login waited behind $ahead recorder event messages"
+ahead=$(up_messages | awk '/SSH login: alice@testhost/ { exit } /Recording (failure|escape attempt): mallory/ { n++ } END { print n + 0 }')
+[ "$ahead" -le 2 ] || tg_fail "the login waited behind $ahead of mallory's recorder event messages"
 # counted: posted on their own, plus the summaries' counts, per type
 counted() { # counted TITLE WORDS: the events of one type Slack accounts for
 	up_messages | python3 -c 'import json, re, sys
@@ -38,19 +43,26 @@ for l in sys.stdin:
 print(n)' "$1" "$2"
 }
 all_counted() {
-	[ "$(counted 'Recording failure: ' 'recording failures?')" -ge $N ] &&
+	[ "$(counted 'Recording failure: ' 'recording failures?')" -ge $((N + 3)) ] &&
 		[ "$(counted 'Recording escape attempt: ' 'recording escape attempts?')" -ge $N ]
 }
 up_wait_until 60 "the summaries did not come: $(counted 'Recording failure: ' 'recording failures?') failures, $(counted 'Recording escape attempt: ' 'recording escape attempts?') escapes" all_counted
 for t in "Recording failure: |recording failures?" "Recording escape attempt: |recording escape attempts?"; do
+	want=$N
+	case $t in "Recording failure"*) want=$((N + 3)) ;; esac # and bob's three
 	got=$(counted "${t%%|*}" "${t#*|}")
-	[ "$got" -eq $N ] || { up_messages | cut -c1-300; tg_fail "Slack accounts for $got of \"${t%%|*}\", not $N"; }
+	[ "$got" -eq $want ] || { up_messages | cut -c1-300; tg_fail "Slack accounts for $got of \"${t%%|*}\", not $want"; }
+done
+for i in 1 2 3; do
+	up_message_has "Recording failure: bob$i@testhost" || tg_fail "the unrecorded session of bob$i was not posted on its own"
 done
 up_message_has "more recording failures since .*mallory from 192.0.2.66 (cannot open the recording" ||
 	{ up_messages | grep 'more recording'; tg_fail "the summary does not quote the first it counted"; }
 up_wait_empty 30 || tg_fail "the spool did not drain"
 for type in recording_failure recording_escape; do
+	want=$N
+	[ $type = recording_failure ] && want=$((N + 3))
 	in_s3=$(up_s3_objects tollgate/events | xargs -r grep -l "\"type\":\"$type\"" | wc -l)
-	[ "$in_s3" -eq $N ] || tg_fail "$in_s3 $type events in S3, not $N"
+	[ "$in_s3" -eq $want ] || tg_fail "$in_s3 $type events in S3, not $want"
 done
 echo "ok: $N recorder events of each type: one message and a summary each; the login waited for $ahead"

@@ -304,6 +304,11 @@ int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 	if (window_us(c, kind) == 0 || !kind_ok(kind) || (own < 0 && strcmp(type, "alert") != 0) ||
 	    json_object_get(ev, "coalesced") != NULL)
 		return 0; /* off, not an alert, or a summary itself */
+	/* a session that ran on unrecorded (on_failure = allow) is posted on its own, always:
+	 * counted, it would hide among a user's refusals of their own making */
+	if (strcmp(type, "recording_failure") == 0 &&
+	    strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") != 0)
+		return 0;
 	if (own >= 0) {
 		/* the example a summary quotes: who, from where, why (the user's own words are
 		 * cut, and Slack's copy escapes them) */

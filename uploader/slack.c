@@ -821,7 +821,8 @@ json_t *slack_message_for_event(const json_t *ev, const json_t *rec)
 			if (*ids != '\0') {
 				snprintf(
 				    refused, sizeof(refused),
-				    "%s (on_failure = deny; see its recording failure message)",
+				    "%s (on_failure = deny; see its recording_failure event, in S3 "
+				    "by its recording id)",
 				    ids);
 				msg_field(&m, "Refused by the recorder", refused);
 			}
