@@ -710,8 +710,12 @@ def keeper_fds(pid, done, wait_s=30.0):
     hold, after it was forked)."""
     end = time.monotonic() + wait_s
     while True:
-        held = sorted((int(f), os.readlink("/proc/%d/fd/%s" % (pid, f))) for f in os.listdir("/proc/%d/fd" % pid))
-        if done(held) or time.monotonic() > end:
+        try:
+            held = sorted((int(f), os.readlink("/proc/%d/fd/%s" % (pid, f)))
+                          for f in os.listdir("/proc/%d/fd" % pid))
+        except FileNotFoundError:  # closed between the listing and the look: look again
+            held = []
+        if (held and done(held)) or time.monotonic() > end:
             return held
         time.sleep(0.05)
 
