@@ -143,4 +143,14 @@ rm -f "$T/spool/filler"
 up_once "the disk has room again"
 no_rec_in_s3 || tg_fail "the no_recording alert never reached S3: $(tail -5 "$T/uploader.log")"
 [ ! -e "$T/spool/state/open/$SID_C.json" ] || tg_fail "the marker stayed once its alert was written"
+# a marker kept for its recording_mismatch after its no_recording was written says so: the
+# check does not raise that no_recording again
+SID_D=0f0e0d0c0b0a09080706050403020100
+printf '{"v":1,"type":"login","time":"2026-01-01T00:00:00.000000Z","time_us":%s000000,"host":"testhost","user":"dora","client_addr":"192.0.2.7","session_id":"%s","no_recording_raised":true}' \
+	"$(($(date +%s) - 60))" $SID_D >"$T/spool/state/open/$SID_D.json"
+: >"$T/uploader.log"
+up_once "a marker whose no_recording was written"
+! grep -q "alert no_recording: login of dora" "$T/uploader.log" ||
+	tg_fail "no_recording raised again for a marker that says it was written"
+[ ! -e "$T/spool/state/open/$SID_D.json" ] || tg_fail "the marker stayed: $(tail -5 "$T/uploader.log")"
 exit 0

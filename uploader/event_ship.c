@@ -513,6 +513,25 @@ static int recording_live(struct up_ctx *c, struct active_ids *a, const char *si
 #define OPEN_RETRY_US (5 * 1000000ULL)
 /* A marker whose alert the spool could not take (full): raised again this much later. */
 #define OPEN_ALERT_RETRY_US (30 * 1000000ULL)
+/* In a marker kept for its recording_mismatch alert: its no_recording is written already. */
+#define OPEN_NO_RECORDING_RAISED "no_recording_raised"
+
+static void note_no_recording_raised(const char *dir, const char *name, json_t *ev)
+{
+	char *text;
+	int r = TG_ERR_NOMEM;
+
+	if (json_object_set_new(ev, OPEN_NO_RECORDING_RAISED, json_true()) == 0 &&
+	    (text = json_dumps(ev, JSON_COMPACT)) != NULL) {
+		r = tg_spool_write(dir, name, text, strlen(text), 0640);
+		free(text);
+	}
+	if (r != TG_OK)
+		tg_error_r(r,
+		           "cannot note in login marker %s/%s that its no_recording is written: "
+		           "it is raised again with its recording_mismatch",
+		           dir, name);
+}
 
 /* A read error that says nothing about the file (no fd or memory left, a disk error). */
 static int read_failed_for_now(int r)
@@ -873,6 +892,8 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		if (join_record_state(c, sid, ev, refused, sizeof(refused), others,
 		                      sizeof(others)) > 0)
 			; /* read already */
+		else if (json_is_true(json_object_get(ev, OPEN_NO_RECORDING_RAISED)))
+			raised_none = 0; /* raised before the marker was kept for the next alert */
 		else if (recording_in_progress(c, &active, sid, ev))
 			;
 		else if ((queued = recording_queued_for(c, sid, ev, &listed)) == QUEUED_OURS)
@@ -902,12 +923,14 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		if (raised == TG_OK) {
 			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
 			if (*others != '\0') {
-				/* the first alert of this marker keeps it; after a no_recording
-				 * written, kept as other alerts are (a marker kept for it would
-				 * raise that no_recording again) */
-				c->alert_no_keep = raised_none;
+				c->alert_no_keep = 1;
 				raised = mismatch_alert(c, ev, sid, others);
 				c->alert_no_keep = 0;
+				/* kept for this one: the no_recording written before it is not
+				 * raised again (if this note cannot be written, it is: twice is
+				 * better than never) */
+				if (raised != TG_OK && !raised_none)
+					note_no_recording_raised(dir, de->d_name, ev);
 			}
 		}
 		if (raised != TG_OK) {
