@@ -48,12 +48,18 @@
  * each would hold every later login and logout behind it in Slack's queue.
  */
 static const struct {
-	const char *type;       /* and its kind */
+	const char *kind, *type;
 	const char *one, *many; /* what a summary calls them */
 } own_kinds[] = {
-    {"mfa_failure", "MFA failure", "MFA failures"},
-    {"recording_failure", "recording failure", "recording failures"},
-    {"recording_escape", "recording escape attempt", "recording escape attempts"},
+    {"mfa_failure", "mfa_failure", "MFA failure", "MFA failures"},
+    {"recording_failure", "recording_failure", "recording failure (session refused)",
+     "recording failures (sessions refused)"},
+    /* a window of their own: never counted in with refusals of a user's own making */
+    {"recording_failure_allow", "recording_failure",
+     "recording failure (the session ran on UNRECORDED)",
+     "recording failures (the sessions ran on UNRECORDED)"},
+    {"recording_escape", "recording_escape", "recording escape attempt",
+     "recording escape attempts"},
 };
 
 /* The index of kind in own_kinds, or -1 (an alert's kind). */
@@ -62,9 +68,21 @@ static int own_kind(const char *kind)
 	size_t i;
 
 	for (i = 0; kind != NULL && i < sizeof(own_kinds) / sizeof(own_kinds[0]); i++)
-		if (strcmp(kind, own_kinds[i].type) == 0)
+		if (strcmp(kind, own_kinds[i].kind) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* The kind event ev of type is counted under: its type, a recording failure by its
+ * on_failure; NULL for an alert's (its "alert"). */
+static const char *event_kind(const char *type, const json_t *ev)
+{
+	if (strcmp(type, "recording_failure") == 0)
+		return strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") ==
+		               0
+		           ? "recording_failure"
+		           : "recording_failure_allow";
+	return own_kind(type) >= 0 ? type : NULL;
 }
 
 static uint64_t window_us(const struct up_ctx *c, const char *kind)
@@ -221,7 +239,7 @@ static json_t *summary_event(const struct up_ctx *c, const char *kind, const jso
 	                  (unsigned long long)n,
 	                  own >= 0 ? (n == 1 ? own_kinds[own].one : own_kinds[own].many) : kind,
 	                  own >= 0 ? "" : (n == 1 ? " alert" : " alerts"), since, last,
-	                  own >= 0 ? kind : "alert", c->bucket, key ?: "?") != TG_OK)
+	                  own >= 0 ? own_kinds[own].type : "alert", c->bucket, key ?: "?") != TG_OK)
 		goto out;
 	json_array_foreach(ex, i, v)
 	{
@@ -290,8 +308,8 @@ out:
 int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 {
 	const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
-	int own = own_kind(type);
-	const char *kind = own >= 0 ? type : json_string_value(json_object_get(ev, "alert"));
+	const char *kind = event_kind(type, ev) ?: json_string_value(json_object_get(ev, "alert"));
+	int own = strcmp(type, "alert") == 0 ? -1 : own_kind(kind);
 	const char *msg = json_string_value(json_object_get(ev, "message"));
 	const char *host = json_string_value(json_object_get(ev, "host"));
 	uint64_t now = tg_now_us(),
@@ -304,11 +322,6 @@ int up_alert_burst_take(struct up_ctx *c, const json_t *ev, const char *name)
 	if (window_us(c, kind) == 0 || !kind_ok(kind) || (own < 0 && strcmp(type, "alert") != 0) ||
 	    json_object_get(ev, "coalesced") != NULL)
 		return 0; /* off, not an alert, or a summary itself */
-	/* a session that ran on unrecorded (on_failure = allow) is posted on its own, always:
-	 * counted, it would hide among a user's refusals of their own making */
-	if (strcmp(type, "recording_failure") == 0 &&
-	    strcmp(json_string_value(json_object_get(ev, "on_failure")) ?: "", "deny") != 0)
-		return 0;
 	if (own >= 0) {
 		/* the example a summary quotes: who, from where, why (the user's own words are
 		 * cut, and Slack's copy escapes them) */
