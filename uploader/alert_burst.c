@@ -41,7 +41,8 @@
 #define BURST_FILE_MAX (16 * 1024)
 
 /*
- * Events of their own types, not alerts, counted the same way, each type its own kind. Anyone
+ * Events of their own types, not alerts, counted the same way, each type its own kind (a
+ * recording failure two: by its on_failure, see event_kind). Anyone
  * who reaches the code prompt makes an MFA failure per attempt (refused unread past the rate
  * limit, or for a name that is no account, too); any user may run the setuid recorder so that
  * it fails (ulimit -f 1) or says it is run by hand, as often as they like. Posted one by one,

@@ -856,7 +856,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		char name[80], refused[512], others[768];
 		uint64_t at, due;
 		json_t *ev = NULL;
-		int r, queued, raised = TG_OK, raised_none = 1;
+		int r, queued, raised = TG_OK, raised_none = 1, noted = 0;
 
 		if (tg_spool_is_hidden(de->d_name))
 			continue;
@@ -892,7 +892,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 		if (join_record_state(c, sid, ev, refused, sizeof(refused), others,
 		                      sizeof(others)) > 0)
 			; /* read already */
-		else if (json_is_true(json_object_get(ev, OPEN_NO_RECORDING_RAISED)))
+		else if ((noted = json_is_true(json_object_get(ev, OPEN_NO_RECORDING_RAISED))))
 			raised_none = 0; /* raised before the marker was kept for the next alert */
 		else if (recording_in_progress(c, &active, sid, ev))
 			;
@@ -929,7 +929,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 				/* kept for this one: the no_recording written before it is not
 				 * raised again (if this note cannot be written, it is: twice is
 				 * better than never) */
-				if (raised != TG_OK && !raised_none)
+				if (raised != TG_OK && !raised_none && !noted)
 					note_no_recording_raised(dir, de->d_name, ev);
 			}
 		}
