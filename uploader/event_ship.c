@@ -34,16 +34,15 @@
 #include "tg_s3.h"
 #include "tg_spool.h"
 
-int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+/* up_alert(), or with keep 0 up_alert_now() */
+static int alert_v(struct up_ctx *c, int keep, const char *what, int slack_too, const char *fmt,
+                   va_list ap)
 {
 	char msg[1024];
-	va_list ap;
 	json_t *ev;
 	int r;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	tg_warn("alert %s: %s", what, msg);
 	ev = json_pack("{s:s, s:o, s:o, s:b}", "alert", what, "message", up_json_string(msg),
 	               "host", up_json_string(c->host), "notify", slack_too);
@@ -65,7 +64,7 @@ int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt,
 		else
 			r = tg_event_write(c->spool, "alert", ev, NULL, 0);
 	}
-	if (r != TG_OK && c->alert_no_keep) {
+	if (r != TG_OK && !keep) {
 		/* the caller keeps its own trace, and raises it again */
 		tg_error_r(r, "cannot write the alert event for %s now", what);
 		json_decref(ev);
@@ -94,6 +93,31 @@ int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt,
 		}
 	}
 	json_decref(ev);
+	return r;
+}
+
+int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = alert_v(c, 1, what, slack_too, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* up_alert, but keeping nothing: written now, or the error, for a caller whose own file raises
+ * the alert again (a login marker kept until its alert is on disk) */
+static int __attribute__((format(printf, 4, 5)))
+up_alert_now(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = alert_v(c, 0, what, slack_too, fmt, ap);
+	va_end(ap);
 	return r;
 }
 
@@ -823,9 +847,10 @@ static int join_record_state(struct up_ctx *c, const char *sid, const json_t *lo
  * host, or of another login's audit session (others names them): it is no recording of that
  * login, and a user who set TOLLGATE_SESSION_ID for a recorder of their own would have hidden
  * that login's missing one. */
-static int mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others)
+static int mismatch_alert(struct up_ctx *c, const json_t *ev, const char *sid, const char *others,
+                          int keep)
 {
-	return up_alert(
+	return (keep ? up_alert : up_alert_now)(
 	    c, "recording_mismatch", 1,
 	    "session %s of %s on %s (audit session %lld, boot %s) is named by a recording of "
 	    "another user, host or login, which does not count as its recording: %s",
@@ -908,8 +933,7 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			/* the marker is this login's only trace: it goes once the alert is on
 			 * disk, not while the alert is in this process's memory only (a full
 			 * spool), where a kill or a --once pass's end would lose it */
-			c->alert_no_keep = 1;
-			raised = up_alert(
+			raised = up_alert_now(
 			    c, "no_recording", 1,
 			    "login of %s from %s (session %s) has no recording %llu s after it: "
 			    "a session that escaped the recorder, or one with no shell "
@@ -917,15 +941,12 @@ void up_open_logins_check(struct up_ctx *c, uint64_t *wake_us)
 			    user ?: "?", addr ?: "?", sid, (unsigned long long)(grace / 1000000u),
 			    *refused ? "; the recorder refused channel " : "", refused,
 			    *refused ? " (on_failure = deny), which accounts for itself only" : "");
-			c->alert_no_keep = 0;
 			raised_none = 0;
 		}
 		if (raised == TG_OK) {
 			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
 			if (*others != '\0') {
-				c->alert_no_keep = 1;
-				raised = mismatch_alert(c, ev, sid, others);
-				c->alert_no_keep = 0;
+				raised = mismatch_alert(c, ev, sid, others, 0);
 				/* kept for this one: the no_recording written before it is not
 				 * raised again (if this note cannot be written, it is: twice is
 				 * better than never) */
@@ -1568,7 +1589,7 @@ int up_notify_step(struct up_ctx *c, uint64_t *wake_us)
 			/* active/ as the checks above listed it, if they did */
 			unshipped_mismatches(c, &active, sid, ev, &listed, others, sizeof(others));
 			if (*others != '\0')
-				mismatch_alert(c, ev, sid, others);
+				mismatch_alert(c, ev, sid, others, 1);
 			head->mismatch_alerted = 1;
 		}
 	}

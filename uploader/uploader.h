@@ -144,9 +144,6 @@ struct up_ctx {
 	json_t *alerts_kept;
 	int alerts_deferred; /* the spool is not locked yet: alerts are kept, not written */
 	int in_worker;       /* an upload worker (a forked process) */
-	/* up_alert writes now or says it could not, keeping nothing: for a caller whose own file
-	 * raises the alert again (a login marker kept until its alert is on disk) */
-	int alert_no_keep;
 	/* login markers the last recording check kept because their alert could not be written
 	 * (--once says 1 then) */
 	unsigned open_alerts_unwritten;
@@ -404,7 +401,7 @@ int up_slack_held(const struct up_ctx *c);
 /* Write the alerts up_alert kept (c->alerts_kept) while the spool takes them. */
 void up_alerts_write_kept(struct up_ctx *c);
 /* TG_OK when the alert is written, or kept to be written (the daemon); else the error (a worker,
- * whose memory ends with it, none left to keep it, or c->alert_no_keep). */
+ * whose memory ends with it, or none left to keep it). */
 int up_alert(struct up_ctx *c, const char *what, int slack_too, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
